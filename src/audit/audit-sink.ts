@@ -1,0 +1,24 @@
+/** Where every change is recorded for audit. One record per operation outcome, never a secret. */
+
+export interface AuditRecord {
+  time: string;
+  planId: string;
+  target: string;
+  /** Operation kind (createUser, ...) or an event (run.start, safety.override, ...). */
+  action: string;
+  externalId?: string;
+  label?: string;
+  scimId?: string;
+  outcome: 'ok' | 'failed' | 'skipped' | 'info';
+  status?: number;
+  attempts?: number;
+  /** Attribute paths changed (values are left out of the audit log on purpose). */
+  changed?: string[];
+  error?: { code: string; message: string; detail?: string };
+  note?: string;
+}
+
+export interface AuditSink {
+  record(entry: AuditRecord): void;
+  close(): Promise<void>;
+}

@@ -1,0 +1,28 @@
+/** Errors that end a command -> a message and the exit code (see exit-codes.ts). */
+import { ConfigError, LockedError, PlanError, SafetyError, ScimSyncError, SourceError, StateError, describeError } from '../errors.js';
+import { EXIT } from './exit-codes.js';
+import type { Io } from './io.js';
+
+export function exitForError(error: unknown, io: Io): number {
+  if (error instanceof SafetyError) {
+    io.err(error.message);
+    io.err('Nothing was written. Review the plan; rerun with --override-safety to apply it anyway (the override is audited).');
+    return EXIT.SAFETY;
+  }
+  if (error instanceof ConfigError || error instanceof PlanError) {
+    io.err(`error: ${error.message}`);
+    return EXIT.CONFIG;
+  }
+  if (error instanceof SourceError || error instanceof StateError || error instanceof LockedError) {
+    io.err(`error: ${describeError(error)}`);
+    io.err('Nothing was written.');
+    return EXIT.NOT_RUN;
+  }
+  if (error instanceof ScimSyncError) {
+    io.err(`error: ${describeError(error)}`);
+    return EXIT.FAILED_OPERATIONS;
+  }
+  // A bug of ours: show the stack, it is what a bug report needs.
+  io.err(`internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  return EXIT.FAILED_OPERATIONS;
+}

@@ -1,0 +1,13 @@
+/** Process exit codes: the contract with cron and scripts. Only cli/ turns outcomes into these. */
+export const EXIT = {
+  /** Everything planned was applied (or nothing needed doing). */
+  OK: 0,
+  /** The run finished but some operations failed, or a target could not be read. */
+  FAILED_OPERATIONS: 1,
+  /** The config or the command line is wrong. */
+  CONFIG: 2,
+  /** The safety check stopped the run before any write. */
+  SAFETY: 3,
+  /** Nothing ran: the source or our state could not be read, or another run holds the lock. */
+  NOT_RUN: 4,
+} as const;

@@ -1,0 +1,106 @@
+/** Argument parsing. Every command returns an exit code; this is the only module that knows argv. */
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { applyCommand, planCommand, runCommand, schemaCommand, validateCommand } from './commands.js';
+import { exitForError } from './error-exit.js';
+import { EXIT } from './exit-codes.js';
+import { processIo, type Io } from './io.js';
+import { demoCommand, sandboxCommand } from './sandbox-commands.js';
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('a port number (0 picks a free one)');
+  return n;
+}
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+function untilSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
+}
+
+export async function main(argv: string[], io: Io = processIo): Promise<number> {
+  let code: number = EXIT.OK;
+  const program = new Command('scim-sync')
+    .description('Provision users from a source of truth (HR CSV, LDAP, Google) into SaaS apps over SCIM 2.0')
+    .version('0.1.0')
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) })
+    .showHelpAfterError();
+
+  const configOption = () => new Option('-c, --config <file>', 'org.yaml').makeOptionMandatory();
+  const targetOption = () => new Option('-t, --target <name>', 'only this target (repeatable)').argParser(collect);
+
+  program
+    .command('validate')
+    .description('check the config file; report every problem with its path')
+    .addOption(configOption())
+    .action(async (o) => {
+      code = await validateCommand(o, io);
+    });
+  program
+    .command('schema')
+    .description("print the config's JSON Schema (for editor autocompletion)")
+    .action(async () => {
+      code = await schemaCommand(io);
+    });
+  program
+    .command('plan')
+    .description('read the source and the targets, print what a run would change; writes nothing')
+    .addOption(configOption())
+    .addOption(targetOption())
+    .option('-o, --out <file>', 'save the plan as JSON, for `apply`')
+    .option('--json', 'print the plan as JSON')
+    .action(async (o) => {
+      code = await planCommand(o, io);
+    });
+  program
+    .command('apply')
+    .description('execute a saved plan (after the safety check)')
+    .argument('<plan>', 'plan file from `plan --out`')
+    .addOption(configOption())
+    .option('--override-safety', 'apply even when the safety check objects (audited)')
+    .option('--json', 'print the report as JSON')
+    .action(async (file, o) => {
+      code = await applyCommand(file, o, io);
+    });
+  program
+    .command('run')
+    .description('plan, safety check, apply, report: one sync cycle (what cron runs)')
+    .addOption(configOption())
+    .addOption(targetOption())
+    .option('--override-safety', 'apply even when the safety check objects (audited)')
+    .option('--json', 'print the summary and report as JSON')
+    .action(async (o) => {
+      code = await runCommand(o, io);
+    });
+  program
+    .command('sandbox')
+    .description('run a local SCIM 2.0 server to rehearse a config against')
+    .option('-p, --port <port>', 'port (0 picks a free one)', port, 8999)
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--token-env <name>', 'require this bearer token (read from the named environment variable)')
+    .option('--data <file>', 'keep the data in this JSON file across restarts')
+    .action(async (o) => {
+      code = await sandboxCommand(o, io, untilSignal());
+    });
+  program
+    .command('demo')
+    .description('sync the bundled example HR file into a fresh sandbox, twice, and show what happened')
+    .option('-c, --config <file>', 'example config to use')
+    .action(async (o) => {
+      code = await demoCommand(o, io);
+    });
+
+  try {
+    await program.parseAsync(argv);
+    return code;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      return error.exitCode === 0 ? EXIT.OK : EXIT.CONFIG;
+    }
+    return exitForError(error, io);
+  }
+}

@@ -1,0 +1,109 @@
+/**
+ * Reads org.yaml: YAML -> references resolved -> secrets wrapped -> validated. Every problem is
+ * reported at once with its dotted path and, where the YAML parser knows it, the line.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
+import { ConfigError } from '../errors.js';
+import { resolveReferences } from './references.js';
+import { configSchema, SECRET_KEYS, type Config } from './schema.js';
+import { Secret } from './secret.js';
+
+export interface LoadedConfig {
+  config: Config;
+  /** Absolute path of the config file. */
+  file: string;
+  /** Absolute state directory (link store, lock, audit). */
+  stateDir: string;
+  /** Absolute audit log path. */
+  auditFile: string;
+  /** Things that work but deserve attention (a secret written inline, for example). */
+  warnings: string[];
+}
+
+type Path = (string | number)[];
+
+function formatPath(path: readonly PropertyKey[]): string {
+  return path.reduce<string>((acc, key) => {
+    if (typeof key === 'number') return `${acc}[${key}]`;
+    return acc === '' ? String(key) : `${acc}.${String(key)}`;
+  }, '');
+}
+
+function lineOf(doc: Document, counter: LineCounter, path: readonly PropertyKey[]): number | undefined {
+  // Walk up until a node exists: a missing key is reported at its parent's line.
+  for (let depth = path.length; depth >= 0; depth--) {
+    const node = doc.getIn(path.slice(0, depth) as Path, true);
+    if (isNode(node) && node.range) return counter.linePos(node.range[0]).line;
+  }
+  return undefined;
+}
+
+/** Resolve references in every string and wrap credential keys in Secret. */
+function prepare(value: unknown, path: Path, baseDir: string, env: NodeJS.ProcessEnv, problems: string[], warnings: string[]): unknown {
+  if (typeof value === 'string') {
+    const resolved = resolveReferences(value, baseDir, env, problems, formatPath(path));
+    const key = path[path.length - 1];
+    if (typeof key === 'string' && SECRET_KEYS.has(key)) {
+      if (!resolved.referenced) {
+        warnings.push(`${formatPath(path)}: credential written inline; prefer \${env:NAME} or \${file:path}`);
+      }
+      return new Secret(resolved.value, resolved.origin ?? 'inline');
+    }
+    return resolved.value;
+  }
+  if (Array.isArray(value)) return value.map((v, i) => prepare(v, [...path, i], baseDir, env, problems, warnings));
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [k, prepare(v, [...path, k], baseDir, env, problems, warnings)]),
+    );
+  }
+  return value;
+}
+
+export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
+  const counter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: counter, prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      `${file}: not valid YAML`,
+      doc.errors.map((e) => `line ${e.linePos?.[0]?.line ?? '?'}: ${e.message.split('\n')[0]}`),
+    );
+  }
+  const baseDir = dirname(file);
+  const problems: string[] = [];
+  const warnings: string[] = [];
+  const raw = prepare(doc.toJS(), [], baseDir, env, problems, warnings);
+  const parsed = configSchema.safeParse(raw ?? {});
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      const line = lineOf(doc, counter, issue.path);
+      problems.push(`${formatPath(issue.path) || '(top level)'}${line ? ` (line ${line})` : ''}: ${issue.message}`);
+    }
+  }
+  if (problems.length > 0 || !parsed.success) {
+    throw new ConfigError(`${file}: ${problems.length} problem${problems.length === 1 ? '' : 's'}`, problems);
+  }
+  const config = parsed.data;
+  if (config.source.type === 'csv') config.source.path = resolve(baseDir, config.source.path);
+  const stateDir = resolve(baseDir, config.state.dir);
+  const auditFile = config.audit.file ? resolve(baseDir, config.audit.file) : resolve(stateDir, 'audit.jsonl');
+  for (const [name, t] of Object.entries(config.targets)) {
+    if (t.url.startsWith('http://') && !/^http:\/\/(127\.|localhost|\[::1\])/.test(t.url)) {
+      warnings.push(`targets.${name}.url: plain http sends the credential unencrypted; use https`);
+    }
+  }
+  return { config, file, stateDir, auditFile, warnings };
+}
+
+export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
+  const absolute = resolve(file);
+  let text: string;
+  try {
+    text = readFileSync(absolute, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`cannot read config ${absolute} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  return parseConfig(text, absolute, env);
+}

@@ -1,0 +1,204 @@
+/**
+ * The org.yaml schema: the one place every option is declared, documented (default and unit) and
+ * validated. `scim-sync schema` prints it as JSON Schema for editors.
+ */
+import { z } from 'zod';
+import { Secret } from './secret.js';
+
+/** Keys whose string values are credentials; the loader wraps them in `Secret` before validation. */
+export const SECRET_KEYS = new Set(['token', 'password', 'clientSecret']);
+
+const secret = z
+  .instanceof(Secret, { message: 'must be a string, ideally a reference like ${env:NAME} or ${file:path}' })
+  .meta({ type: 'string', description: 'A credential. Write ${env:NAME} or ${file:path} rather than the value itself.' });
+
+const positiveInt = z.number().int().positive();
+const percent = z.number().min(0).max(100);
+
+// --- sources ---------------------------------------------------------------------------------
+
+const csvSource = z
+  .object({
+    type: z.literal('csv'),
+    path: z.string().min(1).describe('CSV file, relative to the config file.'),
+    delimiter: z.string().min(1).max(4).default(',').describe('Field delimiter. Default ",".'),
+    encoding: z
+      .enum(['utf-8', 'utf-16le', 'latin1'])
+      .default('utf-8')
+      .describe('File encoding. A UTF-8 byte order mark is skipped. Default utf-8.'),
+    key: z
+      .string()
+      .min(1)
+      .describe('Column holding the immutable person id (employee number, HR id). Becomes externalId. Never an email.'),
+    columns: z
+      .record(z.string(), z.string())
+      .default({})
+      .describe(
+        'Canonical attribute -> CSV column, e.g. {userName: email, givenName: first_name}. ' +
+          'Columns not listed are still available to mappings under their header name.',
+      ),
+    multiValueSeparator: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('Split these columns into several values on this separator (for example ";" for several emails).'),
+    multiValueColumns: z.array(z.string()).default([]).describe('Columns split with multiValueSeparator.'),
+    inactive: z
+      .object({
+        column: z.string().min(1).describe('Column that marks leavers, e.g. status.'),
+        values: z.array(z.string()).min(1).describe('Values (case-insensitive) that mean inactive, e.g. [terminated].'),
+      })
+      .optional()
+      .describe('Rule for inactive people: they are deactivated in every target.'),
+    manager: z.string().optional().describe('Column holding the manager\'s key (the same id space as `key`).'),
+  })
+  .strict();
+
+export const sourceSchema = z.discriminatedUnion('type', [csvSource]);
+
+// --- targets ---------------------------------------------------------------------------------
+
+const auth = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('bearer'), token: secret }).strict(),
+  z.object({ type: z.literal('basic'), username: z.string().min(1), password: secret }).strict(),
+  z.object({ type: z.literal('none') }).strict().describe('No credential (a local sandbox only).'),
+]);
+
+const clauseOps = z
+  .object({
+    eq: z.string().optional(),
+    ne: z.string().optional(),
+    in: z.array(z.string()).optional(),
+    notIn: z.array(z.string()).optional(),
+    startsWith: z.string().optional(),
+    endsWith: z.string().optional(),
+    contains: z.string().optional(),
+    matches: z.string().optional().describe('A JavaScript regular expression.'),
+    present: z.boolean().optional(),
+  })
+  .strict()
+  .refine((c) => Object.values(c).filter((v) => v !== undefined).length === 1, {
+    message: 'give exactly one operator (eq, ne, in, notIn, startsWith, endsWith, contains, matches, present)',
+  });
+
+/** One scoping filter: every clause must hold (AND). Text comparisons ignore case. */
+const scopeFilter = z.record(z.string(), clauseOps);
+
+const mappingRule = z.union([
+  z.string().describe('A template: {attribute}, {attribute | lower}, literal text.'),
+  z.null().describe('Remove a default mapping.'),
+  z
+    .object({
+      value: z.string().describe('Template for the value.'),
+      default: z.string().optional().describe('Template used when the value comes out empty.'),
+      when: z.enum(['always', 'create']).default('always').describe('"create": set only when the account is created.'),
+    })
+    .strict(),
+]);
+
+const operations = z
+  .object({
+    create: z.boolean().default(true).describe('Create users new to the target. Default true.'),
+    update: z.boolean().default(true).describe('Update changed attributes. Default true.'),
+    deactivate: z.boolean().default(true).describe('Deprovision leavers. Default true.'),
+  })
+  .strict();
+
+const target = z
+  .object({
+    url: z.url({ protocol: /^https?$/ }).describe('SCIM base URL, e.g. https://api.example.com/scim/v2.'),
+    auth,
+    enabled: z.boolean().default(true).describe('false skips this target. Default true.'),
+    timeoutMs: positiveInt.default(30_000).describe('Per-request timeout in milliseconds. Default 30000.'),
+    concurrency: positiveInt.max(64).default(4).describe('Requests in flight at once. Default 4.'),
+    retries: positiveInt.max(20).default(5).describe('Attempts per operation for transient errors and 429. Default 5.'),
+    pageSize: positiveInt.max(1000).default(100).describe('Resources per list page. Default 100.'),
+    updateMethod: z
+      .enum(['auto', 'patch', 'put'])
+      .default('auto')
+      .describe('auto: PATCH when the server says it supports it, else PUT. Default auto.'),
+    operations: operations.default({ create: true, update: true, deactivate: true }),
+    deprovision: z
+      .enum(['deactivate', 'delete'])
+      .default('deactivate')
+      .describe('deactivate: PATCH active=false (reversible). delete: DELETE the account. Default deactivate.'),
+    adopt: z
+      .enum(['none', 'userName', 'email'])
+      .default('none')
+      .describe(
+        'Accounts that exist in the target but were not created by scim-sync are left alone (none), ' +
+          'or taken over when their userName / work email matches a source person. Default none.',
+      ),
+    scope: z
+      .array(scopeFilter)
+      .optional()
+      .describe('Who is provisioned here: a list of filters (OR), each a map of attribute -> clause (AND). Default everyone.'),
+    mapping: z
+      .record(z.string(), mappingRule)
+      .default({})
+      .describe('SCIM attribute path -> rule, merged over the default mapping.'),
+  })
+  .strict();
+
+// --- whole file ------------------------------------------------------------------------------
+
+export const configSchema = z
+  .object({
+    version: z.literal(1).default(1).describe('Config format version.'),
+    state: z
+      .object({
+        dir: z.string().default('.scim-sync').describe('Link store, run lock and audit log, relative to the config file. Default .scim-sync.'),
+      })
+      .strict()
+      .default({ dir: '.scim-sync' }),
+    audit: z
+      .object({
+        file: z.string().optional().describe('JSON-lines audit log. Default <state.dir>/audit.jsonl.'),
+      })
+      .strict()
+      .default({}),
+    source: sourceSchema,
+    safety: z
+      .object({
+        minSourceUsers: positiveInt
+          .default(1)
+          .describe('A source that yields fewer users is treated as an outage: nothing is written. Default 1.'),
+        maxDeactivatePercent: percent
+          .default(10)
+          .describe("Stop when one run would deprovision more than this share of a target's managed users. Default 10 (%)."),
+        maxDeactivateCount: z
+          .number()
+          .int()
+          .nonnegative()
+          .optional()
+          .describe('Stop when one run would deprovision more than this many users in a target. Default unset.'),
+        alwaysAllowDeactivations: z
+          .number()
+          .int()
+          .nonnegative()
+          .default(3)
+          .describe('Runs that deprovision at most this many users in a target pass the percentage check (small teams). Default 3.'),
+        maxInvalidRecordsPercent: percent
+          .default(5)
+          .describe('Stop when more than this share of source records is invalid. Default 5 (%).'),
+      })
+      .strict()
+      .default({ minSourceUsers: 1, maxDeactivatePercent: 10, alwaysAllowDeactivations: 3, maxInvalidRecordsPercent: 5 }),
+    targets: z
+      .record(z.string().regex(/^[A-Za-z0-9_-]+$/, 'target names use letters, digits, "-" and "_"'), target)
+      .refine((t) => Object.keys(t).length > 0, { message: 'at least one target is needed' }),
+  })
+  .strict();
+
+export type Config = z.output<typeof configSchema>;
+export type SourceConfig = Config['source'];
+export type CsvSourceConfig = Extract<SourceConfig, { type: 'csv' }>;
+export type TargetConfig = Config['targets'][string];
+export type SafetyConfig = Config['safety'];
+export type ScopeFilter = NonNullable<TargetConfig['scope']>[number];
+export type MappingRule = TargetConfig['mapping'][string];
+
+/** JSON Schema of org.yaml (input form: defaults are optional). */
+export function configJsonSchema(): unknown {
+  return z.toJSONSchema(configSchema, { io: 'input', unrepresentable: 'any' });
+}

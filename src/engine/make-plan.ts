@@ -1,0 +1,61 @@
+/**
+ * Read the source and every target, then plan. This is the I/O around the pure planner: source
+ * read, discovery, listing, link snapshot. A target that cannot be read gets an error in the plan
+ * and no operations; the others are planned as usual.
+ */
+import type { LoadedConfig } from '../config/load.js';
+import { describeError } from '../errors.js';
+import type { TargetRuntime } from '../execution/executor.js';
+import { compileScope } from '../mapping/scope.js';
+import { compileUserMapping } from '../mapping/user-mapping.js';
+import type { DirectorySnapshot } from '../model/canonical.js';
+import type { Plan, TargetPlan } from '../model/plan.js';
+import { buildPlan, planTarget } from '../planning/build-plan.js';
+import { createSource } from '../sources/create-source.js';
+import type { LinkStore } from '../state/link-store.js';
+import { createTargetRuntime, targetSettings } from './target-runtime.js';
+
+export interface PlanningResult {
+  plan: Plan;
+  snapshot: DirectorySnapshot;
+  runtimes: Map<string, TargetRuntime>;
+}
+
+/** Every attribute name the source provides, for deciding which default mappings apply. */
+function sourceAttributes(snapshot: DirectorySnapshot): Set<string> {
+  const names = new Set<string>();
+  for (const user of snapshot.users) for (const name of Object.keys(user.attributes)) names.add(name);
+  return names;
+}
+
+export function enabledTargets(loaded: LoadedConfig, only?: readonly string[]): [string, LoadedConfig['config']['targets'][string]][] {
+  return Object.entries(loaded.config.targets).filter(([name, t]) => t.enabled && (!only || only.length === 0 || only.includes(name)));
+}
+
+export async function makePlan(loaded: LoadedConfig, links: LinkStore, only?: readonly string[]): Promise<PlanningResult> {
+  const snapshot = await createSource(loaded.config.source).read();
+  const attributes = sourceAttributes(snapshot);
+  const runtimes = new Map<string, TargetRuntime>();
+  const targetPlans: TargetPlan[] = [];
+  for (const [name, config] of enabledTargets(loaded, only)) {
+    const runtime = createTargetRuntime(name, config);
+    runtimes.set(name, runtime);
+    try {
+      const capabilities = await runtime.client.discover();
+      const actualUsers = await runtime.client.listAll('Users', { pageSize: config.pageSize });
+      targetPlans.push(
+        planTarget(snapshot, {
+          name,
+          mapping: compileUserMapping(config.mapping, attributes),
+          inScope: compileScope(config.scope),
+          actualUsers,
+          userLinks: await links.snapshot(name, 'user'),
+          settings: targetSettings(config, capabilities),
+        }),
+      );
+    } catch (error) {
+      targetPlans.push({ target: name, managedUsers: 0, actualUsers: 0, phases: [], warnings: [], error: describeError(error) });
+    }
+  }
+  return { plan: buildPlan(snapshot, loaded.file, targetPlans), snapshot, runtimes };
+}

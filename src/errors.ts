@@ -1,0 +1,143 @@
+/**
+ * Typed errors. Every error the engine raises carries a stable `code`, says what happens next
+ * through its class, and names the target and resource it concerns. No message ever holds a secret:
+ * messages are built from config paths, targets, resource keys and server `detail` text only.
+ */
+
+export interface ErrorContext {
+  /** Target name from the config (`targets.<name>`). */
+  target?: string;
+  /** The resource concerned: an externalId, userName or SCIM id. */
+  resource?: string;
+  /** `METHOD /path` of the request that failed (no query secrets: SCIM queries hold none). */
+  request?: string;
+  /** HTTP status, when the error came from a response. */
+  status?: number;
+  /** The server's SCIM `detail` (or a bounded excerpt of its body). */
+  detail?: string;
+}
+
+export abstract class ScimSyncError extends Error {
+  abstract readonly code: string;
+  readonly context: ErrorContext;
+
+  constructor(message: string, context: ErrorContext = {}, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.context = context;
+  }
+
+  /** Plain-data form for the audit log and `--json` reports. */
+  toJSON(): Record<string, unknown> {
+    return { code: this.code, message: this.message, ...this.context };
+  }
+}
+
+/** Network error, timeout or 5xx: retry with backoff. */
+export class TransientError extends ScimSyncError {
+  readonly code = 'TRANSIENT';
+  /** True when the request may have been committed by the server before it failed (timeout, reset). */
+  readonly ambiguous: boolean;
+  constructor(message: string, context: ErrorContext, ambiguous: boolean, options?: { cause?: unknown }) {
+    super(message, context, options);
+    this.ambiguous = ambiguous;
+  }
+}
+
+/** 429, or 503 with Retry-After: wait what the server asked, then retry. */
+export class RateLimitedError extends ScimSyncError {
+  readonly code = 'RATE_LIMITED';
+  /** Milliseconds the server asked us to wait, when it said. */
+  readonly retryAfterMs: number | undefined;
+  constructor(message: string, context: ErrorContext, retryAfterMs: number | undefined) {
+    super(message, context);
+    this.retryAfterMs = retryAfterMs;
+  }
+}
+
+/** 409 on create: an account with the same unique attribute exists. */
+export class ConflictError extends ScimSyncError {
+  readonly code = 'CONFLICT';
+}
+
+/** 404 on a resource we addressed by id. */
+export class NotFoundError extends ScimSyncError {
+  readonly code = 'NOT_FOUND';
+}
+
+/** 412 on a stale If-Match. */
+export class PreconditionFailedError extends ScimSyncError {
+  readonly code = 'PRECONDITION_FAILED';
+}
+
+/** 400 and other 4xx the request itself caused: fail this operation, go on with the rest. */
+export class BadRequestError extends ScimSyncError {
+  readonly code = 'BAD_REQUEST';
+}
+
+/** 401/403: the credential is wrong or lacks rights; stop this target. */
+export class AuthError extends ScimSyncError {
+  readonly code = 'AUTH';
+}
+
+/** A server answer that is not what SCIM promises (not JSON, no Resources, wrong types). */
+export class ProtocolError extends ScimSyncError {
+  readonly code = 'PROTOCOL';
+}
+
+/** Our own config checks: stop before any write. `problems` lists every issue with its path. */
+export class ConfigError extends ScimSyncError {
+  readonly code = 'CONFIG';
+  readonly problems: readonly string[];
+  constructor(message: string, problems: readonly string[] = []) {
+    super(problems.length > 0 ? `${message}\n  - ${problems.join('\n  - ')}` : message);
+    this.problems = problems;
+  }
+}
+
+/** The source could not be read completely: never plan from a partial read. */
+export class SourceError extends ScimSyncError {
+  readonly code = 'SOURCE';
+}
+
+/** The safety check refused the plan: stop before any write. */
+export class SafetyError extends ScimSyncError {
+  readonly code = 'SAFETY';
+  readonly reasons: readonly string[];
+  constructor(reasons: readonly string[]) {
+    super(`safety check stopped the run before any write:\n  - ${reasons.join('\n  - ')}`);
+    this.reasons = reasons;
+  }
+}
+
+/** Our own state (link store, lock) is unreadable. */
+export class StateError extends ScimSyncError {
+  readonly code = 'STATE';
+}
+
+/** Another run holds the lock on this state directory. */
+export class LockedError extends ScimSyncError {
+  readonly code = 'LOCKED';
+}
+
+/** A plan file that is not one we can apply (wrong version, corrupt). */
+export class PlanError extends ScimSyncError {
+  readonly code = 'PLAN';
+}
+
+/** Errors worth retrying after a delay. */
+export function isRetryable(error: unknown): error is TransientError | RateLimitedError {
+  return error instanceof TransientError || error instanceof RateLimitedError;
+}
+
+/** A one-line description for humans, whatever was thrown. */
+export function describeError(error: unknown): string {
+  if (error instanceof ScimSyncError) {
+    const c = error.context;
+    const where = [c.target && `target ${c.target}`, c.resource && `resource ${c.resource}`, c.request]
+      .filter(Boolean)
+      .join(', ');
+    return `[${error.code}] ${error.message}${where ? ` (${where})` : ''}`;
+  }
+  return error instanceof Error ? error.message : String(error);
+}

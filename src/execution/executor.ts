@@ -1,0 +1,18 @@
+import type { Plan } from '../model/plan.js';
+import type { ScimClient } from '../targets/http/scim-client.js';
+import type { RetryPolicy } from './retry-policy.js';
+import type { RunReport } from './run-report.js';
+
+/** A target ready to receive writes. */
+export interface TargetRuntime {
+  name: string;
+  client: ScimClient;
+  /** Operations in flight at once. */
+  concurrency: number;
+  retry: RetryPolicy;
+}
+
+/** Runs a plan: every target's phases in order, a phase complete before the next starts. */
+export interface Executor {
+  execute(plan: Plan, targets: ReadonlyMap<string, TargetRuntime>): Promise<RunReport>;
+}

@@ -1,0 +1,125 @@
+/**
+ * The embedded executor: runs the plan in this process, one p-queue per target (targets proceed in
+ * parallel, so one app's rate limit never stalls another). Retries follow retry-policy.ts; a 429
+ * pauses the whole target for the time the server asked; a rejected credential stops the target.
+ */
+import PQueue from 'p-queue';
+import type { AuditSink } from '../audit/audit-sink.js';
+import { AuthError, RateLimitedError, ScimSyncError, TransientError, describeError } from '../errors.js';
+import type { Operation, Plan, TargetPlan } from '../model/plan.js';
+import type { LinkStore } from '../state/link-store.js';
+import type { Executor, TargetRuntime } from './executor.js';
+import { retryDelay } from './retry-policy.js';
+import { runOperation, type AttemptState } from './run-operation.js';
+import { count, emptyTargetReport, type RunReport, type TargetReport } from './run-report.js';
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export interface InlineExecutorOptions {
+  links: LinkStore;
+  audit: AuditSink;
+}
+
+export class InlineExecutor implements Executor {
+  constructor(private readonly options: InlineExecutorOptions) {}
+
+  async execute(plan: Plan, targets: ReadonlyMap<string, TargetRuntime>): Promise<RunReport> {
+    const startedAt = new Date().toISOString();
+    const reports = await Promise.all(
+      plan.targets.map((tp) => {
+        const runtime = targets.get(tp.target);
+        if (!runtime) {
+          const report = emptyTargetReport(tp.target);
+          report.stopped = 'target is not in the config (or disabled)';
+          return report;
+        }
+        return this.runTarget(plan.id, tp, runtime);
+      }),
+    );
+    await this.options.links.flush();
+    return { planId: plan.id, startedAt, finishedAt: new Date().toISOString(), targets: reports };
+  }
+
+  private async runTarget(planId: string, tp: TargetPlan, runtime: TargetRuntime): Promise<TargetReport> {
+    const report = emptyTargetReport(tp.target);
+    const queue = new PQueue({ concurrency: runtime.concurrency });
+    // A 429 holds every request to this target until the server's Retry-After has passed.
+    let holdUntil = 0;
+    let stopped: string | undefined;
+
+    const attempt = async (op: Operation): Promise<void> => {
+      const state: AttemptState = {};
+      for (let n = 1; ; n++) {
+        if (stopped) {
+          count(report, op.kind, 'skipped');
+          this.audit(planId, tp.target, op, 'skipped', n - 1, { note: stopped });
+          return;
+        }
+        const wait = holdUntil - Date.now();
+        if (wait > 0) await sleep(wait);
+        try {
+          const result = await runOperation(op, { target: tp.target, client: runtime.client, links: this.options.links }, state);
+          count(report, op.kind, 'ok');
+          this.audit(planId, tp.target, op, 'ok', n, { ...(result.scimId ? { scimId: result.scimId } : {}), ...(result.note ? { note: result.note } : {}) });
+          return;
+        } catch (error) {
+          if (error instanceof AuthError) stopped = `stopped: ${error.message}`;
+          const delay = stopped ? null : retryDelay(error, n, runtime.retry);
+          if (delay !== null) {
+            if (error instanceof RateLimitedError) holdUntil = Math.max(holdUntil, Date.now() + delay);
+            if (error instanceof TransientError && error.ambiguous) state.previousAmbiguous = error;
+            await sleep(delay);
+            continue;
+          }
+          count(report, op.kind, 'failed');
+          const e = error instanceof ScimSyncError ? error : undefined;
+          report.failures.push({
+            opId: op.id,
+            kind: op.kind,
+            externalId: op.externalId,
+            label: op.label,
+            code: e?.code ?? 'INTERNAL',
+            message: describeError(error),
+            ...(e?.context.status !== undefined ? { status: e.context.status } : {}),
+            ...(e?.context.detail ? { detail: e.context.detail } : {}),
+          });
+          this.audit(planId, tp.target, op, 'failed', n, {
+            error: { code: e?.code ?? 'INTERNAL', message: e?.message ?? String(error), ...(e?.context.detail ? { detail: e.context.detail } : {}) },
+            ...(e?.context.status !== undefined ? { status: e.context.status } : {}),
+          });
+          return;
+        }
+      }
+    };
+
+    for (const phase of tp.phases) {
+      await queue.addAll(phase.operations.map((op) => () => attempt(op)));
+      await queue.onIdle();
+    }
+    if (stopped) report.stopped = stopped;
+    return report;
+  }
+
+  private audit(
+    planId: string,
+    target: string,
+    op: Operation,
+    outcome: 'ok' | 'failed' | 'skipped',
+    attempts: number,
+    extra: { scimId?: string; note?: string; status?: number; error?: { code: string; message: string; detail?: string } },
+  ): void {
+    this.options.audit.record({
+      time: new Date().toISOString(),
+      planId,
+      target,
+      action: op.kind,
+      externalId: op.externalId,
+      label: op.label,
+      ...('scimId' in op ? { scimId: op.scimId } : {}),
+      ...extra,
+      outcome,
+      attempts,
+      ...(op.kind === 'updateUser' ? { changed: op.changes.map((c) => c.path) } : {}),
+    });
+  }
+}

@@ -1,0 +1,135 @@
+/**
+ * One attempt at one plan operation against one target. Shared by every executor (inline now,
+ * BullMQ workers later): it turns an operation into SCIM calls and link-store updates, and handles
+ * the outcomes that have a known next step (409 on create, 404 on update/deprovision). Errors it
+ * cannot resolve are thrown, typed, for the executor's retry policy.
+ */
+import { ConflictError, NotFoundError, type TransientError } from '../errors.js';
+import type { CreateUserOp, DeprovisionUserOp, Operation, UpdateUserOp } from '../model/plan.js';
+import type { JsonObject, ScimResource } from '../model/scim.js';
+import type { LinkStore } from '../state/link-store.js';
+import { eqFilter } from '../targets/scim-filter.js';
+import type { ScimClient } from '../targets/http/scim-client.js';
+
+export interface OperationContext {
+  target: string;
+  client: ScimClient;
+  links: LinkStore;
+}
+
+export interface OperationResult {
+  /** SCIM id the operation ended on. */
+  scimId?: string;
+  /** What happened beyond the obvious: adopted, recreated, already gone... */
+  note?: string;
+}
+
+export interface AttemptState {
+  /** The previous attempt failed in a way that may have committed it (timeout, reset, 5xx). */
+  previousAmbiguous?: TransientError;
+}
+
+export async function runOperation(op: Operation, ctx: OperationContext, state: AttemptState = {}): Promise<OperationResult> {
+  switch (op.kind) {
+    case 'createUser':
+      return createUser(op, ctx, state);
+    case 'updateUser':
+      return updateUser(op, ctx);
+    case 'deprovisionUser':
+      return deprovisionUser(op, ctx);
+    case 'linkUser':
+      await ctx.links.set(ctx.target, 'user', op.externalId, { id: op.scimId, hash: op.hash });
+      return { scimId: op.scimId };
+  }
+}
+
+async function resolveId(op: { externalId: string; scimId: string }, ctx: OperationContext): Promise<string> {
+  return (await ctx.links.get(ctx.target, 'user', op.externalId))?.id ?? op.scimId;
+}
+
+async function findByUserName(ctx: OperationContext, userName: string): Promise<ScimResource | undefined> {
+  const found = await ctx.client.find('Users', eqFilter('userName', userName));
+  // Servers may match case-insensitively or loosely: keep only a real match.
+  return found.find((r) => typeof r['userName'] === 'string' && r['userName'].toLowerCase() === userName.toLowerCase());
+}
+
+async function findForCreate(op: CreateUserOp, ctx: OperationContext, by: 'userName' | 'email'): Promise<ScimResource | undefined> {
+  if (by === 'userName') return findByUserName(ctx, String(op.resource['userName']));
+  const emails = op.resource['emails'];
+  const email = Array.isArray(emails) ? (emails[0] as JsonObject | undefined)?.['value'] : undefined;
+  if (typeof email !== 'string') return undefined;
+  const found = await ctx.client.find('Users', eqFilter('emails.value', email));
+  return found[0];
+}
+
+async function createUser(op: CreateUserOp, ctx: OperationContext, state: AttemptState): Promise<OperationResult> {
+  if (state.previousAmbiguous) {
+    // The last POST may have been committed before the answer was lost: look before posting again.
+    const existing = await findByUserName(ctx, op.label);
+    if (existing && existing['externalId'] === op.externalId) return link(op, ctx, existing['id'] as string, 'created (confirmed after a lost answer)');
+  }
+  try {
+    const created = await ctx.client.create('Users', op.resource, op.label);
+    return link(op, ctx, created['id'] as string);
+  } catch (error) {
+    if (!(error instanceof ConflictError)) throw error;
+    const existing = (await findForCreate(op, ctx, 'userName')) ?? (op.adoptBy === 'email' ? await findForCreate(op, ctx, 'email') : undefined);
+    if (!existing) {
+      throw new ConflictError(
+        `the server reports a conflict for userName "${op.label}" but a userName filter does not find the account`,
+        error.context,
+      );
+    }
+    const id = existing['id'] as string;
+    if (existing['externalId'] === op.externalId) return link(op, ctx, id, 'adopted its own earlier create');
+    if (!op.adoptBy) {
+      throw new ConflictError(
+        `userName "${op.label}" belongs to an account scim-sync does not manage (id ${id}); set adopt: userName to take it over`,
+        { ...error.context, resource: op.label },
+      );
+    }
+    const body: JsonObject = { ...existing, ...op.resource };
+    delete body['meta'];
+    await ctx.client.replace('Users', id, body, op.label);
+    return link(op, ctx, id, `adopted by ${op.adoptBy}`);
+  }
+}
+
+async function link(op: CreateUserOp | UpdateUserOp, ctx: OperationContext, id: string, note?: string): Promise<OperationResult> {
+  await ctx.links.set(ctx.target, 'user', op.externalId, { id, hash: op.hash });
+  return { scimId: id, ...(note ? { note } : {}) };
+}
+
+async function updateUser(op: UpdateUserOp, ctx: OperationContext): Promise<OperationResult> {
+  const id = await resolveId(op, ctx);
+  try {
+    if (op.patch) await ctx.client.patch('Users', id, op.patch, op.label);
+    else await ctx.client.replace('Users', id, op.resource ?? {}, op.label);
+    return link(op, ctx, id, op.adopt ? 'adopted' : undefined);
+  } catch (error) {
+    if (!(error instanceof NotFoundError)) throw error;
+    // Deleted in the target since the plan was made: the link is stale; the person still belongs there.
+    await ctx.links.delete(ctx.target, 'user', op.externalId);
+    const created = await ctx.client.create('Users', op.recreate, op.label);
+    return link(op, ctx, created['id'] as string, 'recreated (the account was gone)');
+  }
+}
+
+async function deprovisionUser(op: DeprovisionUserOp, ctx: OperationContext): Promise<OperationResult> {
+  const id = await resolveId(op, ctx);
+  try {
+    if (op.mode === 'delete') {
+      await ctx.client.delete('Users', id, op.label);
+      await ctx.links.delete(ctx.target, 'user', op.externalId);
+    } else if (op.patch) {
+      await ctx.client.patch('Users', id, op.patch, op.label);
+    } else {
+      await ctx.client.replace('Users', id, op.resource ?? {}, op.label);
+    }
+    return { scimId: id };
+  } catch (error) {
+    if (!(error instanceof NotFoundError)) throw error;
+    await ctx.links.delete(ctx.target, 'user', op.externalId);
+    return { scimId: id, note: 'already gone from the target' };
+  }
+}

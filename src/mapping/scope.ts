@@ -1,0 +1,61 @@
+/**
+ * Scoping filters (who is provisioned to a target): a list of filters ORed, each a set of clauses
+ * ANDed, evaluated on canonical attributes. Text comparisons ignore case; a multi-valued attribute
+ * satisfies a clause when any value does. No filters: everyone is in scope.
+ */
+import type { ScopeFilter } from '../config/schema.js';
+import type { CanonicalUser, SourceValue } from '../model/canonical.js';
+
+type Clause = ScopeFilter[string];
+type Test = (values: string[]) => boolean;
+
+function compileClause(clause: Clause): Test {
+  const lower = (s: string) => s.toLowerCase();
+  if (clause.present !== undefined) {
+    const want = clause.present;
+    return (vs) => (vs.length > 0) === want;
+  }
+  if (clause.eq !== undefined) {
+    const x = lower(clause.eq);
+    return (vs) => vs.some((v) => lower(v) === x);
+  }
+  if (clause.ne !== undefined) {
+    const x = lower(clause.ne);
+    return (vs) => !vs.some((v) => lower(v) === x);
+  }
+  if (clause.in !== undefined) {
+    const set = new Set(clause.in.map(lower));
+    return (vs) => vs.some((v) => set.has(lower(v)));
+  }
+  if (clause.notIn !== undefined) {
+    const set = new Set(clause.notIn.map(lower));
+    return (vs) => !vs.some((v) => set.has(lower(v)));
+  }
+  if (clause.startsWith !== undefined) {
+    const x = lower(clause.startsWith);
+    return (vs) => vs.some((v) => lower(v).startsWith(x));
+  }
+  if (clause.endsWith !== undefined) {
+    const x = lower(clause.endsWith);
+    return (vs) => vs.some((v) => lower(v).endsWith(x));
+  }
+  if (clause.contains !== undefined) {
+    const x = lower(clause.contains);
+    return (vs) => vs.some((v) => lower(v).includes(x));
+  }
+  const re = new RegExp(clause.matches ?? '', 'i');
+  return (vs) => vs.some((v) => re.test(v));
+}
+
+function asList(value: SourceValue | undefined): string[] {
+  if (value === null || value === undefined) return [];
+  return Array.isArray(value) ? value : [value];
+}
+
+export type ScopePredicate = (user: CanonicalUser) => boolean;
+
+export function compileScope(filters: readonly ScopeFilter[] | undefined): ScopePredicate {
+  if (!filters || filters.length === 0) return () => true;
+  const compiled = filters.map((f) => Object.entries(f).map(([attr, clause]) => [attr, compileClause(clause)] as const));
+  return (user) => compiled.some((clauses) => clauses.every(([attr, test]) => test(asList(user.attributes[attr]))));
+}

@@ -1,0 +1,105 @@
+/**
+ * Canonical user -> the SCIM attributes a target should hold. Pure: compiled once per target, then
+ * applied to every user.
+ */
+import type { MappingRule } from '../config/schema.js';
+import type { CanonicalUser } from '../model/canonical.js';
+import { SCHEMA_USER, type JsonObject, type JsonValue } from '../model/scim.js';
+import { DEFAULT_USER_MAPPING } from './default-user-mapping.js';
+import { parsePath, writePath, type ParsedPath } from './scim-paths.js';
+import { compileTemplate, type CompiledTemplate } from './template.js';
+
+/** Attributes the engine owns itself; a mapping may not set them. */
+const RESERVED = new Set(['externalid', 'active', 'id', 'meta', 'schemas', 'password', 'groups']);
+
+export interface CompiledRule {
+  readonly path: ParsedPath;
+  readonly value: CompiledTemplate;
+  readonly fallback: CompiledTemplate | null;
+  readonly createOnly: boolean;
+}
+
+export interface UserMapping {
+  readonly rules: readonly CompiledRule[];
+}
+
+/** The desired state of one user in one target. Paths are ParsedPath keys. */
+export interface DesiredUser {
+  readonly externalId: string;
+  readonly userName: string;
+  /** Values of mapped attributes; null means "should be absent". */
+  readonly values: ReadonlyMap<string, JsonValue>;
+  /** Keys of values set only on create. */
+  readonly createOnly: ReadonlySet<string>;
+}
+
+/**
+ * Compile the default mapping with the target's overrides on top. Throws with every problem
+ * (config path prefixed by the caller); `sourceAttributes` decides which rules stay active.
+ */
+export function compileUserMapping(overrides: Readonly<Record<string, MappingRule>>, sourceAttributes: ReadonlySet<string>): UserMapping {
+  const merged = new Map<string, MappingRule>();
+  for (const [path, rule] of Object.entries(DEFAULT_USER_MAPPING)) merged.set(parsePath(path).key, rule);
+  const problems: string[] = [];
+  const explicit = new Set<string>();
+  for (const [path, rule] of Object.entries(overrides)) {
+    try {
+      const key = parsePath(path).key;
+      if (RESERVED.has(parsePath(path).attribute.toLowerCase())) {
+        problems.push(`${path}: managed by scim-sync itself, cannot be mapped`);
+        continue;
+      }
+      merged.set(key, rule);
+      explicit.add(key);
+    } catch (error) {
+      problems.push(`${path}: ${(error as Error).message}`);
+    }
+  }
+  const rules: CompiledRule[] = [];
+  for (const [key, rule] of merged) {
+    if (rule === null) continue;
+    const spec = typeof rule === 'string' ? { value: rule, default: undefined, when: 'always' as const } : rule;
+    try {
+      const value = compileTemplate(spec.value);
+      const fallback = spec.default !== undefined ? compileTemplate(spec.default) : null;
+      const reads = [...value.attributes, ...(fallback?.attributes ?? [])];
+      // Defaults only apply when the source has one of their attributes; an explicit rule always applies.
+      if (!explicit.has(key) && reads.length > 0 && !reads.some((a) => sourceAttributes.has(a))) continue;
+      rules.push({ path: parsePath(key), value, fallback, createOnly: spec.when === 'create' });
+    } catch (error) {
+      problems.push(`${key}: ${(error as Error).message}`);
+    }
+  }
+  if (!rules.some((r) => r.path.key === 'userName')) problems.push('userName: no rule yields a userName');
+  if (problems.length > 0) throw new Error(problems.join('\n'));
+  return { rules };
+}
+
+export function mapUser(mapping: UserMapping, user: CanonicalUser): DesiredUser {
+  const values = new Map<string, JsonValue>();
+  const createOnly = new Set<string>();
+  for (const rule of mapping.rules) {
+    let v = rule.value.evaluate(user.attributes);
+    if (v === null && rule.fallback) v = rule.fallback.evaluate(user.attributes);
+    values.set(rule.path.key, v);
+    if (rule.createOnly) createOnly.add(rule.path.key);
+  }
+  const userName = values.get('userName');
+  return {
+    externalId: user.key,
+    userName: typeof userName === 'string' ? userName : '',
+    values,
+    createOnly,
+  };
+}
+
+/** The full SCIM User body for a create (or the base of a PUT). */
+export function buildUserResource(mapping: UserMapping, desired: DesiredUser, active: boolean): JsonObject {
+  const resource: JsonObject = { schemas: [SCHEMA_USER], externalId: desired.externalId };
+  for (const rule of mapping.rules) {
+    const v = desired.values.get(rule.path.key);
+    if (v !== null && v !== undefined) writePath(resource, rule.path, v);
+  }
+  resource['active'] = active;
+  return resource;
+}

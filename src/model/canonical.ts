@@ -1,0 +1,66 @@
+/**
+ * The canonical directory model every source produces and every mapping consumes.
+ * Sources normalise their own shapes into this; nothing downstream knows where a person came from.
+ */
+
+/** A single source attribute value: absent (null), one string, or several (multi-valued). */
+export type SourceValue = string | string[] | null;
+
+/** Where a record came from, so errors and plans can point a person at the exact input. */
+export interface SourceRef {
+  /** File path, LDAP DN or API resource name. */
+  readonly location: string;
+  /** 1-based line in a file source (the record's first physical line), when known. */
+  readonly line?: number;
+}
+
+export interface CanonicalUser {
+  /** Immutable source key; becomes the SCIM `externalId`. Never an email or a name. */
+  readonly key: string;
+  /** False when the source marks the person inactive (terminated, disabled). */
+  readonly active: boolean;
+  /**
+   * Attributes by canonical name (userName, givenName, familyName, email, department, ...).
+   * Sources may add any other names; mappings reference them by name.
+   */
+  readonly attributes: Readonly<Record<string, SourceValue>>;
+  /** Source key of the manager, when the source knows one. */
+  readonly managerKey?: string | null;
+  /** Names of groups this user is a direct member of, when the source expresses membership per user. */
+  readonly groups?: readonly string[];
+  readonly ref: SourceRef;
+}
+
+export interface CanonicalGroup {
+  /** Immutable source key; becomes the group's `externalId`. */
+  readonly key: string;
+  readonly displayName: string;
+  /** Source keys of direct user members. */
+  readonly memberKeys: readonly string[];
+  /** Source keys of direct member groups (nesting). */
+  readonly groupKeys?: readonly string[];
+  readonly ref: SourceRef;
+}
+
+/** A problem with one source record: reported, and the record skipped. */
+export interface SourceIssue {
+  readonly code: string;
+  readonly message: string;
+  readonly ref: SourceRef;
+}
+
+export interface DirectorySnapshot {
+  /** Which source produced it (its type and location), for plans and audit. */
+  readonly source: string;
+  readonly users: readonly CanonicalUser[];
+  readonly groups: readonly CanonicalGroup[];
+  /** Records rejected while reading; the snapshot holds everything else. */
+  readonly issues: readonly SourceIssue[];
+  /**
+   * Keys seen only in rejected records (or in duplicates). The planner leaves these identities as
+   * they are in every target: neither updated from a row it could not trust nor deprovisioned.
+   */
+  readonly heldKeys: readonly string[];
+  /** Number of records read, good and bad, so the planner can judge the bad share. */
+  readonly recordsRead: number;
+}

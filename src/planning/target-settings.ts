@@ -1,0 +1,10 @@
+import type { TargetConfig } from '../config/schema.js';
+
+/** What the planner needs to know about a target, resolved from config and discovery. */
+export interface TargetSettings {
+  operations: TargetConfig['operations'];
+  deprovision: TargetConfig['deprovision'];
+  adopt: TargetConfig['adopt'];
+  /** Resolved from `updateMethod: auto` and the server's ServiceProviderConfig. */
+  updateMethod: 'patch' | 'put';
+}

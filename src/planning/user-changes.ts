@@ -1,0 +1,148 @@
+/**
+ * Compare a desired user with the account a target holds, and express the difference as a minimal
+ * PATCH or as a PUT body. Pure.
+ *
+ * Only mapped attributes are compared and written: anything else on the account (set by the app or
+ * by hand) is kept, both by PATCH (touches only mapped paths) and by PUT (built on the account
+ * as read).
+ */
+import type { CompiledRule, DesiredUser, UserMapping } from '../mapping/user-mapping.js';
+import { readPath, writePath, type ParsedPath } from '../mapping/scim-paths.js';
+import type { AttributeChange } from '../model/plan.js';
+import type { JsonObject, JsonValue, PatchOperation, ScimResource } from '../model/scim.js';
+
+function normalise(v: JsonValue | undefined): JsonValue {
+  if (v === undefined || v === '') return null;
+  return v;
+}
+
+function same(desired: JsonValue, actual: JsonValue): boolean {
+  const d = normalise(desired);
+  const a = normalise(actual);
+  if (d === null || a === null) return d === a;
+  if (typeof d === 'object' || typeof a === 'object') return JSON.stringify(d) === JSON.stringify(a);
+  return String(d) === String(a);
+}
+
+/** Booleans as some servers send them ("False"); compared as their meaning. */
+export function isActive(resource: JsonObject): boolean {
+  const v = resource['active'];
+  if (typeof v === 'string') return v.toLowerCase() !== 'false';
+  return v !== false;
+}
+
+export interface UserDiff {
+  changes: AttributeChange[];
+  /** Rules whose attribute differs; the PATCH/PUT builders need the rule for paths. */
+  changedRules: CompiledRule[];
+}
+
+export function diffUser(mapping: UserMapping, desired: DesiredUser, actual: ScimResource, wantExternalId: boolean): UserDiff {
+  const changes: AttributeChange[] = [];
+  const changedRules: CompiledRule[] = [];
+  for (const rule of mapping.rules) {
+    if (rule.createOnly) continue;
+    const want = desired.values.get(rule.path.key) ?? null;
+    const have = readPath(actual, rule.path);
+    if (!same(want, have)) {
+      changes.push({ path: rule.path.key, from: normalise(have), to: want });
+      changedRules.push(rule);
+    }
+  }
+  if (wantExternalId && actual['externalId'] !== desired.externalId) {
+    changes.push({ path: 'externalId', from: normalise(actual['externalId']), to: desired.externalId });
+  }
+  if (!isActive(actual)) changes.push({ path: 'active', from: false, to: true });
+  return { changes, changedRules };
+}
+
+function attributePath(path: ParsedPath): string {
+  return `${path.schema ? `${path.schema}:` : ''}${path.attribute}`;
+}
+
+/** Typed entries of one multi-valued attribute as they should be, keeping entries of other types. */
+function mergedMultiValued(mapping: UserMapping, desired: DesiredUser, actual: JsonObject, anyRule: CompiledRule): JsonValue[] {
+  const rules = mapping.rules.filter(
+    (r) => r.path.type !== null && r.path.attribute === anyRule.path.attribute && r.path.schema === anyRule.path.schema,
+  );
+  const scratch: JsonObject = { schemas: [] };
+  for (const r of rules) {
+    const v = desired.values.get(r.path.key);
+    if (v !== null && v !== undefined) writePath(scratch, r.path, v);
+  }
+  const base = anyRule.path.schema ? (scratch[anyRule.path.schema] as JsonObject | undefined) : scratch;
+  const built = ((base?.[anyRule.path.attribute] as JsonObject[] | undefined) ?? []).slice();
+  const mappedTypes = new Set(rules.map((r) => r.path.type!.toLowerCase()));
+  const container = anyRule.path.schema ? (actual[anyRule.path.schema] as JsonObject | undefined) : actual;
+  const current = container?.[anyRule.path.attribute];
+  if (Array.isArray(current)) {
+    for (const entry of current) {
+      if (!entry || typeof entry !== 'object' || Array.isArray(entry)) continue;
+      if (!mappedTypes.has(String(entry['type'] ?? '').toLowerCase())) {
+        // Another type's primary would clash with ours.
+        built.push(built.length > 0 ? { ...entry, primary: false } : entry);
+      }
+    }
+  }
+  return built;
+}
+
+export function buildPatch(mapping: UserMapping, desired: DesiredUser, actual: ScimResource, diff: UserDiff): PatchOperation[] {
+  const ops: PatchOperation[] = [];
+  const doneMulti = new Set<string>();
+  for (const rule of diff.changedRules) {
+    if (rule.path.type !== null) {
+      const key = attributePath(rule.path);
+      if (doneMulti.has(key)) continue;
+      doneMulti.add(key);
+      const value = mergedMultiValued(mapping, desired, actual, rule);
+      ops.push(value.length > 0 ? { op: 'replace', path: key, value } : { op: 'remove', path: key });
+      continue;
+    }
+    const want = desired.values.get(rule.path.key) ?? null;
+    ops.push(want === null ? { op: 'remove', path: rule.path.key } : { op: 'replace', path: rule.path.key, value: want });
+  }
+  for (const change of diff.changes) {
+    if (change.path === 'externalId' || change.path === 'active') ops.push({ op: 'replace', path: change.path, value: change.to });
+  }
+  return ops;
+}
+
+/** The account as read, with every mapped attribute set as desired: a PUT that keeps the rest. */
+export function buildPut(mapping: UserMapping, desired: DesiredUser, actual: ScimResource, active: boolean): JsonObject {
+  const body = structuredClone(actual) as JsonObject;
+  delete body['meta'];
+  const doneMulti = new Set<string>();
+  for (const rule of mapping.rules) {
+    if (rule.createOnly) continue;
+    const want = desired.values.get(rule.path.key) ?? null;
+    const container = (rule.path.schema ? body[rule.path.schema] : body) as JsonObject | undefined;
+    if (rule.path.type !== null) {
+      const key = attributePath(rule.path);
+      if (doneMulti.has(key)) continue;
+      doneMulti.add(key);
+      const value = mergedMultiValued(mapping, desired, actual, rule);
+      const target = rule.path.schema ? ((body[rule.path.schema] ??= {}) as JsonObject) : body;
+      if (value.length > 0) target[rule.path.attribute] = value;
+      else delete target[rule.path.attribute];
+    } else if (want !== null) {
+      writePath(body, rule.path, want);
+    } else if (container) {
+      if (rule.path.sub !== null) {
+        const parent = container[rule.path.attribute];
+        if (parent && typeof parent === 'object' && !Array.isArray(parent)) delete parent[rule.path.sub];
+      } else {
+        delete container[rule.path.attribute];
+      }
+    }
+  }
+  const schemas = body['schemas'];
+  if (Array.isArray(schemas)) {
+    for (const rule of mapping.rules) {
+      if (rule.path.schema && body[rule.path.schema] !== undefined && !schemas.includes(rule.path.schema)) schemas.push(rule.path.schema);
+    }
+  }
+  body['externalId'] = desired.externalId;
+  body['active'] = active;
+  return body;
+}

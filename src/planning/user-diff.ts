@@ -1,0 +1,205 @@
+/**
+ * The users part of a target's plan: who to create, update, link and deprovision. Pure and linear:
+ * every lookup goes through a map built once (by SCIM id, externalId, userName, email).
+ *
+ * Contract:
+ * - Only managed accounts are ever updated or deprovisioned: linked in the link store, or carrying
+ *   the externalId of a person in the source. Other accounts are left alone, unless `adopt` names
+ *   the attribute by which a source person may take one over.
+ * - People whose source record was rejected (held keys) get no operation at all.
+ */
+import type { TargetSettings } from './target-settings.js';
+import { desiredHash } from './desired-hash.js';
+import { buildPatch, buildPut, diffUser, isActive } from './user-changes.js';
+import { buildUserResource, mapUser, type DesiredUser, type UserMapping } from '../mapping/user-mapping.js';
+import type { ScopePredicate } from '../mapping/scope.js';
+import type { CanonicalUser, DirectorySnapshot } from '../model/canonical.js';
+import type { DeprovisionUserOp, Operation } from '../model/plan.js';
+import type { JsonObject, ScimResource } from '../model/scim.js';
+import type { Link } from '../state/link-store.js';
+
+export interface UserDiffInput {
+  snapshot: DirectorySnapshot;
+  mapping: UserMapping;
+  inScope: ScopePredicate;
+  /** Every user account the target holds. */
+  actual: readonly ScimResource[];
+  /** The target's user links, by externalId. */
+  links: ReadonlyMap<string, Link>;
+  settings: TargetSettings;
+}
+
+export interface UserDiffResult {
+  users: Operation[];
+  deprovision: Operation[];
+  managedUsers: number;
+  warnings: string[];
+}
+
+function workEmail(resource: JsonObject): string | null {
+  const emails = resource['emails'];
+  if (!Array.isArray(emails)) return null;
+  const objs = emails.filter((e): e is JsonObject => !!e && typeof e === 'object' && !Array.isArray(e));
+  const pick = objs.find((e) => String(e['type'] ?? '').toLowerCase() === 'work') ?? objs.find((e) => e['primary'] === true) ?? objs[0];
+  return typeof pick?.['value'] === 'string' ? pick['value'].toLowerCase() : null;
+}
+
+function index(actual: readonly ScimResource[]) {
+  const byId = new Map<string, ScimResource>();
+  const byExternalId = new Map<string, ScimResource>();
+  const byUserName = new Map<string, ScimResource>();
+  const byEmail = new Map<string, ScimResource>();
+  for (const r of actual) {
+    const id = r['id'];
+    if (typeof id !== 'string') continue;
+    byId.set(id, r);
+    if (typeof r['externalId'] === 'string') byExternalId.set(r['externalId'], r);
+    if (typeof r['userName'] === 'string') byUserName.set(r['userName'].toLowerCase(), r);
+    const email = workEmail(r);
+    if (email) byEmail.set(email, r);
+  }
+  return { byId, byExternalId, byUserName, byEmail };
+}
+
+export function diffUsers(input: UserDiffInput): UserDiffResult {
+  const { snapshot, mapping, inScope, links, settings } = input;
+  const { byId, byExternalId, byUserName, byEmail } = index(input.actual);
+  const held = new Set(snapshot.heldKeys);
+  const users: Operation[] = [];
+  const deprovision: Operation[] = [];
+  const warnings: string[] = [];
+  const managedIds = new Set<string>();
+  const sourceKeys = new Set<string>();
+  let seq = 0;
+  const nextId = (prefix: string) => `${prefix}-${(++seq).toString(36)}`;
+
+  const managedAccount = (key: string): ScimResource | undefined => {
+    const link = links.get(key);
+    return (link && byId.get(link.id)) ?? byExternalId.get(key);
+  };
+
+  const deprovisionOp = (account: ScimResource, key: string, label: string, reason: DeprovisionUserOp['reason']): DeprovisionUserOp => {
+    const scimId = account['id'] as string;
+    const base = { id: nextId('d'), kind: 'deprovisionUser' as const, externalId: key, label, scimId, reason, mode: settings.deprovision };
+    if (settings.deprovision === 'delete') return base;
+    if (settings.updateMethod === 'patch') return { ...base, patch: [{ op: 'replace', path: 'active', value: false }] };
+    const resource = structuredClone(account) as JsonObject;
+    delete resource['meta'];
+    resource['active'] = false;
+    return { ...base, resource };
+  };
+
+  for (const user of snapshot.users) {
+    sourceKeys.add(user.key);
+    const account = managedAccount(user.key);
+    if (account) managedIds.add(account['id'] as string);
+    if (held.has(user.key)) continue;
+    const desired = mapUser(mapping, user);
+    const wanted = user.active && inScope(user);
+    if (!wanted) {
+      if (account && isActive(account) && settings.operations.deactivate) {
+        deprovision.push(deprovisionOp(account, user.key, desired.userName || user.key, user.active ? 'out-of-scope' : 'inactive'));
+      }
+      continue;
+    }
+    if (desired.userName === '') {
+      warnings.push(`${describeRef(user)}: no userName for ${user.key}; skipped`);
+      continue;
+    }
+    planWanted(user, desired, account);
+  }
+
+  function planWanted(user: CanonicalUser, desired: DesiredUser, account: ScimResource | undefined): void {
+    const hash = desiredHash(desired, true);
+    const create = buildUserResource(mapping, desired, true);
+    if (account) {
+      const scimId = account['id'] as string;
+      const diff = diffUser(mapping, desired, account, true);
+      if (diff.changes.length > 0 && settings.operations.update) {
+        users.push({
+          id: nextId('u'),
+          kind: 'updateUser',
+          externalId: user.key,
+          label: desired.userName,
+          scimId,
+          changes: diff.changes,
+          ...(settings.updateMethod === 'patch'
+            ? { patch: buildPatch(mapping, desired, account, diff) }
+            : { resource: buildPut(mapping, desired, account, true) }),
+          hash,
+          recreate: create,
+        });
+      } else {
+        const link = links.get(user.key);
+        if (!link || link.id !== scimId || (diff.changes.length === 0 && link.hash !== hash)) {
+          users.push({ id: nextId('l'), kind: 'linkUser', externalId: user.key, label: desired.userName, scimId, hash });
+        }
+      }
+      return;
+    }
+    const byName = byUserName.get(desired.userName.toLowerCase());
+    const email = desired.values.get('emails[type eq "work"].value');
+    const byMail = typeof email === 'string' ? byEmail.get(email.toLowerCase()) : undefined;
+    const adoptable = settings.adopt === 'userName' ? byName : settings.adopt === 'email' ? byMail : undefined;
+    if (adoptable && !managedIds.has(adoptable['id'] as string) && !isForeignlyKeyed(adoptable)) {
+      const diff = diffUser(mapping, desired, adoptable, true);
+      managedIds.add(adoptable['id'] as string);
+      users.push({
+        id: nextId('u'),
+        kind: 'updateUser',
+        externalId: user.key,
+        label: desired.userName,
+        scimId: adoptable['id'] as string,
+        changes: diff.changes,
+        ...(settings.updateMethod === 'patch'
+          ? { patch: buildPatch(mapping, desired, adoptable, diff) }
+          : { resource: buildPut(mapping, desired, adoptable, true) }),
+        hash,
+        adopt: true,
+        recreate: create,
+      });
+      return;
+    }
+    if (byName) {
+      warnings.push(
+        `userName "${desired.userName}" (${user.key}) belongs to an account scim-sync does not manage (id ${String(byName['id'])}); ` +
+          `left alone. Set adopt: userName on this target to take it over.`,
+      );
+      return;
+    }
+    if (!settings.operations.create) return;
+    users.push({
+      id: nextId('c'),
+      kind: 'createUser',
+      externalId: user.key,
+      label: desired.userName,
+      resource: create,
+      hash,
+      adoptBy: settings.adopt === 'none' ? null : settings.adopt,
+    });
+  }
+
+  /** An account keyed to some other identity (another tool's, or a stale source key) is not ours to take. */
+  function isForeignlyKeyed(account: ScimResource): boolean {
+    const ext = account['externalId'];
+    return typeof ext === 'string' && ext !== '' && !sourceKeys.has(ext) && !links.has(ext);
+  }
+
+  // People gone from the source: only the link store (or our externalId) remembers them.
+  for (const [key, link] of links) {
+    if (sourceKeys.has(key) || held.has(key)) continue;
+    const account = byId.get(link.id) ?? byExternalId.get(key);
+    if (!account) continue;
+    managedIds.add(account['id'] as string);
+    if (isActive(account) && settings.operations.deactivate) {
+      const label = typeof account['userName'] === 'string' ? account['userName'] : key;
+      deprovision.push(deprovisionOp(account, key, label, 'removed'));
+    }
+  }
+
+  return { users, deprovision, managedUsers: managedIds.size, warnings };
+}
+
+function describeRef(user: CanonicalUser): string {
+  return user.ref.line ? `${user.ref.location}:${user.ref.line}` : user.ref.location;
+}

@@ -1,0 +1,11 @@
+import type { SourceConfig } from '../config/schema.js';
+import { CsvSource } from './csv/csv-source.js';
+import type { SourceDirectory } from './source-directory.js';
+
+/** The one place a source config becomes a source adapter. */
+export function createSource(config: SourceConfig): SourceDirectory {
+  switch (config.type) {
+    case 'csv':
+      return new CsvSource(config);
+  }
+}

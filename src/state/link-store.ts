@@ -1,0 +1,24 @@
+/**
+ * Links between source identities and the SCIM resources made for them, per target.
+ * The embedded default keeps them in a file (file-link-store.ts); distributed mode in Redis.
+ */
+
+export type ResourceKind = 'user' | 'group';
+
+export interface Link {
+  /** SCIM id in the target. */
+  id: string;
+  /** Hash of the desired state last pushed (see planning/desired-hash.ts). */
+  hash: string;
+}
+
+export interface LinkStore {
+  /** Every link of one kind in one target, keyed by externalId (for the planner). */
+  snapshot(target: string, kind: ResourceKind): Promise<Map<string, Link>>;
+  get(target: string, kind: ResourceKind, externalId: string): Promise<Link | undefined>;
+  set(target: string, kind: ResourceKind, externalId: string, link: Link): Promise<void>;
+  delete(target: string, kind: ResourceKind, externalId: string): Promise<void>;
+  /** Make every change so far durable. */
+  flush(): Promise<void>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,69 @@
+/**
+ * HTTP outcome -> typed error: the one place a status code decides what happens next.
+ */
+import {
+  AuthError,
+  BadRequestError,
+  ConflictError,
+  NotFoundError,
+  PreconditionFailedError,
+  ProtocolError,
+  RateLimitedError,
+  TransientError,
+  type ErrorContext,
+  type ScimSyncError,
+} from '../../errors.js';
+
+/** Longest piece of a response body quoted in an error. */
+const EXCERPT = 300;
+
+/** Retry-After is seconds or an HTTP date (RFC 9110 §10.2.3); anything else is ignored. */
+export function parseRetryAfter(value: string | undefined, now = Date.now()): number | undefined {
+  if (!value) return undefined;
+  const trimmed = value.trim();
+  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
+  const date = Date.parse(trimmed);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+/** The server's own explanation: SCIM `detail`, else a bounded excerpt of the body. */
+export function serverDetail(body: string): string | undefined {
+  if (!body) return undefined;
+  try {
+    const parsed = JSON.parse(body) as Record<string, unknown>;
+    const detail = parsed['detail'] ?? parsed['message'] ?? parsed['error_description'] ?? parsed['error'];
+    const scimType = typeof parsed['scimType'] === 'string' ? ` (scimType ${parsed['scimType']})` : '';
+    if (typeof detail === 'string') return `${detail}${scimType}`;
+  } catch {
+    // Not JSON: quote it.
+  }
+  const flat = body.replace(/\s+/g, ' ').trim();
+  return flat.length > EXCERPT ? `${flat.slice(0, EXCERPT)}…` : flat;
+}
+
+export function errorForStatus(status: number, headers: Record<string, string | string[] | undefined>, body: string, ctx: ErrorContext): ScimSyncError {
+  const detail = serverDetail(body);
+  const context: ErrorContext = { ...ctx, status, ...(detail ? { detail } : {}) };
+  const said = detail ? `: ${detail}` : '';
+  const retryAfterHeader = headers['retry-after'];
+  const retryAfter = parseRetryAfter(Array.isArray(retryAfterHeader) ? retryAfterHeader[0] : retryAfterHeader);
+  if (status === 429 || (status === 503 && retryAfter !== undefined)) {
+    return new RateLimitedError(`rate limited (HTTP ${status})${said}`, context, retryAfter);
+  }
+  if (status === 401) return new AuthError(`credential rejected (HTTP 401)${said}; check the target's auth settings`, context);
+  if (status === 403) return new AuthError(`credential lacks permission (HTTP 403)${said}`, context);
+  if (status === 404) return new NotFoundError(`not found (HTTP 404)${said}`, context);
+  if (status === 409) return new ConflictError(`conflict (HTTP 409)${said}`, context);
+  if (status === 412) return new PreconditionFailedError(`resource changed since it was read (HTTP 412)${said}`, context);
+  if (status === 408 || (status >= 500 && status !== 501)) return new TransientError(`server error (HTTP ${status})${said}`, context, true);
+  if (status >= 400) return new BadRequestError(`request refused (HTTP ${status})${said}`, context);
+  return new ProtocolError(`unexpected HTTP ${status}${said}`, context);
+}
+
+/** Errors with no response. `ambiguous`: the server may have acted on the request before it failed. */
+export function errorForNetwork(error: Error & { code?: string }, ctx: ErrorContext): TransientError {
+  const code = error.code ?? 'ERROR';
+  const notSent = code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN';
+  const what = code === 'ETIMEDOUT' ? 'timed out' : `failed (${code})`;
+  return new TransientError(`request ${what}`, ctx, !notSent, { cause: error });
+}

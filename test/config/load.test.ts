@@ -1,0 +1,110 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { inspect } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config/load.js';
+import { Secret } from '../../src/config/secret.js';
+import { ConfigError } from '../../src/errors.js';
+import { checkMappings } from '../../src/config/check-mappings.js';
+
+const base = `
+source: { type: csv, path: people.csv, key: id }
+targets:
+  slack:
+    url: https://api.slack.example/scim/v2
+    auth: { type: bearer, token: "\${env:SLACK_TOKEN}" }
+`;
+
+function problems(text: string, env: NodeJS.ProcessEnv = {}): string[] {
+  try {
+    parseConfig(text, '/etc/scim-sync/org.yaml', env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return [...(error as ConfigError).problems];
+  }
+  return [];
+}
+
+describe('config loading', () => {
+  it('resolves env and file references and keeps the token out of every printable form', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
+    writeFileSync(join(dir, 'pw'), 's3cr3t-from-file\n');
+    const loaded = parseConfig(
+      `${base}  gh:
+    url: https://api.github.example/scim/v2
+    auth: { type: basic, username: bot, password: "\${file:pw}" }
+`,
+      join(dir, 'org.yaml'),
+      { SLACK_TOKEN: 'xoxp-very-secret-token' },
+    );
+    const slack = loaded.config.targets['slack']!.auth;
+    expect(slack.type).toBe('bearer');
+    const token = (slack as { token: Secret }).token;
+    expect(token.reveal()).toBe('xoxp-very-secret-token');
+    const gh = loaded.config.targets['gh']!.auth as { password: Secret };
+    expect(gh.password.reveal()).toBe('s3cr3t-from-file');
+    const printed = JSON.stringify(loaded.config) + inspect(loaded.config, { depth: 10 }) + String(token);
+    expect(printed).not.toContain('xoxp-very-secret-token');
+    expect(printed).not.toContain('s3cr3t-from-file');
+    expect(loaded.config.targets['slack']!.concurrency).toBe(4);
+    expect(loaded.config.safety.maxDeactivatePercent).toBe(10);
+    expect(loaded.config.source.type === 'csv' && loaded.config.source.path).toBe(join(dir, 'people.csv'));
+  });
+
+  it('reports every problem at once, with path and line', () => {
+    const found = problems(
+      `source: { type: csv, path: people.csv }
+targets:
+  slack:
+    url: not-a-url
+    concurrency: 0
+    auth: { type: bearer, token: "\${env:MISSING_TOKEN}" }
+    colour: blue
+`,
+    );
+    expect(found).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^targets\.slack\.auth\.token: environment variable MISSING_TOKEN is not set$/),
+        expect.stringMatching(/^source\.key \(line 1\): /),
+        expect.stringMatching(/^targets\.slack\.url \(line 4\): /),
+        expect.stringMatching(/^targets\.slack\.concurrency \(line 5\): /),
+        expect.stringMatching(/^targets\.slack \(line 4\): .*colour/),
+      ]),
+    );
+  });
+
+  it('names the YAML syntax error line', () => {
+    const found = problems('source: {type: csv\ntargets: [');
+    expect(found.length).toBeGreaterThan(0);
+    for (const p of found) expect(p).toMatch(/^line 2: /);
+  });
+
+  it('warns about a credential written inline and about plain http', () => {
+    const loaded = parseConfig(base.replace('"${env:SLACK_TOKEN}"', 'literal-token-value').replace('https://api.slack', 'http://api.slack'), '/x/org.yaml', {});
+    expect(loaded.warnings.join('\n')).toMatch(/targets\.slack\.auth\.token: credential written inline/);
+    expect(loaded.warnings.join('\n')).toMatch(/targets\.slack\.url: plain http/);
+  });
+
+  it('checks mapping templates and scope regexes', () => {
+    const loaded = parseConfig(
+      `${base}    mapping:
+      userName: "{email | shout}"
+      active: "{status}"
+    scope:
+      - department: { matches: "([" }
+`,
+      '/x/org.yaml',
+      { SLACK_TOKEN: 'x' },
+    );
+    expect(() => checkMappings(loaded.config)).toThrow(ConfigError);
+    try {
+      checkMappings(loaded.config);
+    } catch (error) {
+      const p = (error as ConfigError).problems.join('\n');
+      expect(p).toContain('targets.slack.mapping.userName: unknown function "shout"');
+      expect(p).toContain('targets.slack.mapping.active: managed by scim-sync itself');
+      expect(p).toContain('targets.slack.scope[0].department.matches:');
+    }
+  });
+});

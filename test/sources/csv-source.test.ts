@@ -1,0 +1,91 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { CsvSourceConfig } from '../../src/config/schema.js';
+import { SourceError } from '../../src/errors.js';
+import { CsvSource } from '../../src/sources/csv/csv-source.js';
+
+function source(content: string | Buffer, over: Partial<CsvSourceConfig> = {}) {
+  const dir = mkdtempSync(join(tmpdir(), 'csv-'));
+  const path = join(dir, 'people.csv');
+  writeFileSync(path, content);
+  const config: CsvSourceConfig = {
+    type: 'csv',
+    path,
+    delimiter: ',',
+    encoding: 'utf-8',
+    key: 'id',
+    columns: { userName: 'mail', givenName: 'first' },
+    multiValueColumns: [],
+    inactive: { column: 'status', values: ['Terminated'] },
+    ...over,
+  };
+  return { path, read: () => new CsvSource(config).read() };
+}
+
+describe('CSV source', () => {
+  it('reads BOM, CRLF, quoted commas and newlines, and keeps line numbers right after them', async () => {
+    const { read, path } = source(
+      '\uFEFFid,first,mail,title,status\r\n' +
+        '1,Zoë,zoe@x.com,"Engineer, Platform",active\r\n' +
+        '2,Ann,ann@x.com,"two\r\nlines",active\r\n' +
+        '\r\n' +
+        '3,Bob,bob@x.com,x,TERMINATED\r\n' +
+        ',NoKey,nokey@x.com,x,active\r\n',
+    );
+    const snap = await read();
+    expect(snap.users.map((u) => u.key)).toEqual(['1', '2', '3']);
+    expect(snap.users[0]!.attributes).toMatchObject({ userName: 'zoe@x.com', givenName: 'Zoë', title: 'Engineer, Platform' });
+    expect(snap.users[1]!.attributes['title']).toBe('two\nlines');
+    expect(snap.users[1]!.ref.line).toBe(3);
+    expect(snap.users[2]!.active).toBe(false);
+    expect(snap.users[2]!.ref.line).toBe(6);
+    expect(snap.issues).toEqual([
+      expect.objectContaining({ code: 'CSV_MISSING_KEY', message: `${path}:7: empty key column "id"` }),
+    ]);
+    expect(snap.recordsRead).toBe(4);
+  });
+
+  it('reports a duplicate key, a duplicate userName and a short row, and holds those people', async () => {
+    const { read, path } = source(
+      'id,first,mail,status\n1,A,a@x.com,active\n2,B,b@x.com,active\n1,A2,a2@x.com,active\n4,D,A@X.com,active\n5,E\n6,F,f@x.com,active\n',
+    );
+    const snap = await read();
+    expect(snap.users.map((u) => u.key)).toEqual(['1', '2', '6']);
+    expect(snap.issues.map((i) => i.message)).toEqual([
+      `${path}:4: key "1" already used on line 2`,
+      `${path}:5: userName "A@X.com" already used by key "1"`,
+      expect.stringMatching(new RegExp(`^${path}:6: Invalid Record Length`)),
+    ]);
+    expect(new Set(snap.heldKeys)).toEqual(new Set(['1', '4', '5']));
+  });
+
+  it('fails the whole read on an unclosed quote, naming where it starts', async () => {
+    const { read, path } = source('id,first,mail,status\n1,A,a@x.com,active\n2,"B,b@x.com,active\n3,C,c@x.com,active\n');
+    await expect(read()).rejects.toThrow(new SourceError(`${path}:3: a quoted field opened at or after this line is never closed; the rest of the file cannot be read`));
+  });
+
+  it('fails on a missing configured column, naming the option', async () => {
+    const { read } = source('id,first,status\n1,A,active\n');
+    await expect(read()).rejects.toThrow(/source\.columns\.userName names column "mail"/);
+  });
+
+  it('reads UTF-16LE with BOM, a ; delimiter and multi-valued columns', async () => {
+    const text = '\uFEFFid;first;mail;status;phones\r\n1;Jürgen;j@x.com;active;+1 1|+1 2\r\n';
+    const { read } = source(Buffer.from(text, 'utf16le'), {
+      encoding: 'utf-16le',
+      delimiter: ';',
+      multiValueSeparator: '|',
+      multiValueColumns: ['phones'],
+    });
+    const snap = await read();
+    expect(snap.users[0]!.attributes).toMatchObject({ givenName: 'Jürgen', phones: ['+1 1', '+1 2'] });
+  });
+
+  it('says which file it cannot open', async () => {
+    await expect(new CsvSource({ type: 'csv', path: '/nonexistent/people.csv', delimiter: ',', encoding: 'utf-8', key: 'id', columns: {}, multiValueColumns: [] }).read()).rejects.toThrow(
+      'cannot read CSV /nonexistent/people.csv (ENOENT)',
+    );
+  });
+});

@@ -1,0 +1,117 @@
+/**
+ * End-to-end harness: a temp folder with an HR CSV and an org.yaml pointing at a real sandbox SCIM
+ * server on a free port, and the CLI's main() run in-process with its output captured.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { main } from '../../src/cli/main.js';
+import type { Io } from '../../src/cli/io.js';
+import { startSandbox, type Sandbox, type SandboxOptions } from '../../src/sandbox/index.js';
+
+export const TOKEN = 'test-token-5f2c9a8e1b7d';
+
+export interface Person {
+  id: string;
+  first: string;
+  last: string;
+  email?: string;
+  title?: string;
+  department?: string;
+  status?: string;
+}
+
+export function person(n: number, over: Partial<Person> = {}): Person {
+  return { id: `E${1000 + n}`, first: `First${n}`, last: `Last${n}`, email: `user${n}@example.com`, title: 'Engineer', department: 'Eng', status: 'active', ...over };
+}
+
+function csvField(v: string): string {
+  return /[",\n\r]/.test(v) ? `"${v.replace(/"/g, '""')}"` : v;
+}
+
+export function peopleCsv(people: readonly Person[]): string {
+  const header = 'employee_id,first_name,last_name,email,title,department,status';
+  const rows = people.map((p) =>
+    [p.id, p.first, p.last, p.email ?? '', p.title ?? '', p.department ?? '', p.status ?? 'active'].map(csvField).join(','),
+  );
+  return `${[header, ...rows].join('\n')}\n`;
+}
+
+export interface RunResult {
+  code: number;
+  out: string;
+  err: string;
+}
+
+export class Harness {
+  readonly dir: string;
+  readonly csv: string;
+  readonly configFile: string;
+  sandbox!: Sandbox;
+
+  private constructor() {
+    this.dir = mkdtempSync(join(tmpdir(), 'scim-sync-test-'));
+    this.csv = join(this.dir, 'people.csv');
+    this.configFile = join(this.dir, 'org.yaml');
+  }
+
+  static async start(options: { sandbox?: SandboxOptions; target?: string; safety?: string } = {}): Promise<Harness> {
+    const h = new Harness();
+    h.sandbox = await startSandbox({ token: TOKEN, ...options.sandbox });
+    h.writeConfig(options.target ?? '', options.safety ?? '');
+    return h;
+  }
+
+  /** `targetExtra`: YAML lines appended to the target (indented by 4). */
+  writeConfig(targetExtra = '', safetyExtra = ''): void {
+    writeFileSync(
+      this.configFile,
+      `version: 1
+state:
+  dir: state
+source:
+  type: csv
+  path: people.csv
+  key: employee_id
+  columns: { userName: email, email: email, givenName: first_name, familyName: last_name, title: title, department: department }
+  inactive: { column: status, values: [terminated] }
+safety:
+  maxDeactivatePercent: 10
+${safetyExtra}
+targets:
+  app:
+    url: ${this.sandbox.url}
+    auth: { type: bearer, token: "\${env:TEST_SCIM_TOKEN}" }
+    concurrency: 4
+${targetExtra}
+`,
+    );
+  }
+
+  writePeople(people: readonly Person[]): void {
+    writeFileSync(this.csv, peopleCsv(people));
+  }
+
+  async cli(...args: string[]): Promise<RunResult> {
+    const out: string[] = [];
+    const err: string[] = [];
+    const io: Io = { out: (t) => out.push(t), err: (t) => err.push(t) };
+    process.env['TEST_SCIM_TOKEN'] = TOKEN;
+    const code = await main(['node', 'scim-sync', ...args], io);
+    return { code, out: out.join('\n'), err: err.join('\n') };
+  }
+
+  run(...extra: string[]): Promise<RunResult> {
+    return this.cli('run', '--config', this.configFile, ...extra);
+  }
+
+  /** Requests that change something (everything but GET). */
+  writes() {
+    return this.sandbox.requests.filter((r) => r.method !== 'GET');
+  }
+
+  async close(): Promise<void> {
+    await this.sandbox.close();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
