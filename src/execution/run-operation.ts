@@ -81,17 +81,19 @@ async function createUser(op: CreateUserOp, ctx: OperationContext, state: Attemp
       );
     }
     const id = existing['id'] as string;
-    if (existing['externalId'] === op.externalId) return link(op, ctx, id, 'adopted its own earlier create');
-    if (!op.adoptBy) {
+    const ours = existing['externalId'] === op.externalId;
+    if (!ours && !op.adoptBy) {
       throw new ConflictError(
         `userName "${op.label}" belongs to an account scim-sync does not manage (id ${id}); set adopt: userName to take it over`,
         { ...error.context, resource: op.label },
       );
     }
+    // Ours (made by an earlier attempt or run) or adoptable: take it, and make it what the plan says,
+    // keeping whatever else the account holds.
     const body: JsonObject = { ...existing, ...op.resource };
     delete body['meta'];
     await ctx.client.replace('Users', id, body, op.label);
-    return link(op, ctx, id, `adopted by ${op.adoptBy}`);
+    return link(op, ctx, id, ours ? 'adopted its own earlier create' : `adopted by ${op.adoptBy}`);
   }
 }
 

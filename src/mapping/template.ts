@@ -66,6 +66,19 @@ export function compileTemplate(source: string): CompiledTemplate {
   if (text) parts.push({ text });
   const attributes = parts.flatMap((p) => ('attribute' in p ? [p.attribute] : []));
   const single = parts.length === 1 && 'attribute' in parts[0]! ? parts[0] : undefined;
+  // `{attribute}` alone is most of every mapping: skip the general path for it.
+  if (single && single.transforms.length === 0) {
+    const name = single.attribute;
+    return {
+      source,
+      attributes,
+      evaluate(values) {
+        const raw = values[name];
+        const v = Array.isArray(raw) ? raw[0] : raw;
+        return v === undefined || v === null || v === '' ? null : v;
+      },
+    };
+  }
 
   return {
     source,

@@ -21,16 +21,25 @@ export interface CompiledRule {
 
 export interface UserMapping {
   readonly rules: readonly CompiledRule[];
+  /** Rule index by path key. */
+  readonly indexOf: ReadonlyMap<string, number>;
 }
 
 /** The desired state of one user in one target. Paths are ParsedPath keys. */
 export interface DesiredUser {
   readonly externalId: string;
   readonly userName: string;
-  /** Values of mapped attributes; null means "should be absent". */
-  readonly values: ReadonlyMap<string, JsonValue>;
-  /** Keys of values set only on create. */
-  readonly createOnly: ReadonlySet<string>;
+  /**
+   * Values of mapped attributes, aligned with `mapping.rules` (an array, not a map: planning maps
+   * every user of the directory, and this is its hot path); null means "should be absent".
+   */
+  readonly values: readonly JsonValue[];
+}
+
+/** The desired value at a path key, or null when the path is not mapped. */
+export function desiredValue(mapping: UserMapping, desired: DesiredUser, key: string): JsonValue {
+  const i = mapping.indexOf.get(key);
+  return i === undefined ? null : (desired.values[i] ?? null);
 }
 
 /**
@@ -72,34 +81,29 @@ export function compileUserMapping(overrides: Readonly<Record<string, MappingRul
   }
   if (!rules.some((r) => r.path.key === 'userName')) problems.push('userName: no rule yields a userName');
   if (problems.length > 0) throw new Error(problems.join('\n'));
-  return { rules };
+  return { rules, indexOf: new Map(rules.map((r, i) => [r.path.key, i])) };
 }
 
 export function mapUser(mapping: UserMapping, user: CanonicalUser): DesiredUser {
-  const values = new Map<string, JsonValue>();
-  const createOnly = new Set<string>();
-  for (const rule of mapping.rules) {
+  const rules = mapping.rules;
+  const values: JsonValue[] = new Array<JsonValue>(rules.length);
+  for (let i = 0; i < rules.length; i++) {
+    const rule = rules[i]!;
     let v = rule.value.evaluate(user.attributes);
     if (v === null && rule.fallback) v = rule.fallback.evaluate(user.attributes);
-    values.set(rule.path.key, v);
-    if (rule.createOnly) createOnly.add(rule.path.key);
+    values[i] = v;
   }
-  const userName = values.get('userName');
-  return {
-    externalId: user.key,
-    userName: typeof userName === 'string' ? userName : '',
-    values,
-    createOnly,
-  };
+  const userName = values[mapping.indexOf.get('userName') ?? -1];
+  return { externalId: user.key, userName: typeof userName === 'string' ? userName : '', values };
 }
 
 /** The full SCIM User body for a create (or the base of a PUT). */
 export function buildUserResource(mapping: UserMapping, desired: DesiredUser, active: boolean): JsonObject {
   const resource: JsonObject = { schemas: [SCHEMA_USER], externalId: desired.externalId };
-  for (const rule of mapping.rules) {
-    const v = desired.values.get(rule.path.key);
+  mapping.rules.forEach((rule, i) => {
+    const v = desired.values[i];
     if (v !== null && v !== undefined) writePath(resource, rule.path, v);
-  }
+  });
   resource['active'] = active;
   return resource;
 }

@@ -6,7 +6,7 @@
  * by hand) is kept, both by PATCH (touches only mapped paths) and by PUT (built on the account
  * as read).
  */
-import type { CompiledRule, DesiredUser, UserMapping } from '../mapping/user-mapping.js';
+import { desiredValue, type CompiledRule, type DesiredUser, type UserMapping } from '../mapping/user-mapping.js';
 import { readPath, writePath, type ParsedPath } from '../mapping/scim-paths.js';
 import type { AttributeChange } from '../model/plan.js';
 import type { JsonObject, JsonValue, PatchOperation, ScimResource } from '../model/scim.js';
@@ -37,23 +37,33 @@ export interface UserDiff {
   changedRules: CompiledRule[];
 }
 
+const NO_CHANGES: UserDiff = Object.freeze({ changes: [], changedRules: [] }) as unknown as UserDiff;
+
+/** Contract: `changes` is empty (and shared, do not mutate) when the account already matches. */
 export function diffUser(mapping: UserMapping, desired: DesiredUser, actual: ScimResource, wantExternalId: boolean): UserDiff {
-  const changes: AttributeChange[] = [];
-  const changedRules: CompiledRule[] = [];
-  for (const rule of mapping.rules) {
+  // Allocated on the first difference only: most accounts match, and this runs for every one.
+  let diff: UserDiff | null = null;
+  const rules = mapping.rules;
+  for (let i = 0; i < rules.length; i++) {
+    const rule = rules[i]!;
     if (rule.createOnly) continue;
-    const want = desired.values.get(rule.path.key) ?? null;
+    const want = desired.values[i] ?? null;
     const have = readPath(actual, rule.path);
     if (!same(want, have)) {
-      changes.push({ path: rule.path.key, from: normalise(have), to: want });
-      changedRules.push(rule);
+      diff ??= { changes: [], changedRules: [] };
+      diff.changes.push({ path: rule.path.key, from: normalise(have), to: want });
+      diff.changedRules.push(rule);
     }
   }
   if (wantExternalId && actual['externalId'] !== desired.externalId) {
-    changes.push({ path: 'externalId', from: normalise(actual['externalId']), to: desired.externalId });
+    diff ??= { changes: [], changedRules: [] };
+    diff.changes.push({ path: 'externalId', from: normalise(actual['externalId']), to: desired.externalId });
   }
-  if (!isActive(actual)) changes.push({ path: 'active', from: false, to: true });
-  return { changes, changedRules };
+  if (!isActive(actual)) {
+    diff ??= { changes: [], changedRules: [] };
+    diff.changes.push({ path: 'active', from: false, to: true });
+  }
+  return diff ?? NO_CHANGES;
 }
 
 function attributePath(path: ParsedPath): string {
@@ -67,7 +77,7 @@ function mergedMultiValued(mapping: UserMapping, desired: DesiredUser, actual: J
   );
   const scratch: JsonObject = { schemas: [] };
   for (const r of rules) {
-    const v = desired.values.get(r.path.key);
+    const v = desiredValue(mapping, desired, r.path.key);
     if (v !== null && v !== undefined) writePath(scratch, r.path, v);
   }
   const base = anyRule.path.schema ? (scratch[anyRule.path.schema] as JsonObject | undefined) : scratch;
@@ -99,7 +109,7 @@ export function buildPatch(mapping: UserMapping, desired: DesiredUser, actual: S
       ops.push(value.length > 0 ? { op: 'replace', path: key, value } : { op: 'remove', path: key });
       continue;
     }
-    const want = desired.values.get(rule.path.key) ?? null;
+    const want = desiredValue(mapping, desired, rule.path.key);
     ops.push(want === null ? { op: 'remove', path: rule.path.key } : { op: 'replace', path: rule.path.key, value: want });
   }
   for (const change of diff.changes) {
@@ -113,9 +123,9 @@ export function buildPut(mapping: UserMapping, desired: DesiredUser, actual: Sci
   const body = structuredClone(actual) as JsonObject;
   delete body['meta'];
   const doneMulti = new Set<string>();
-  for (const rule of mapping.rules) {
+  for (const [i, rule] of mapping.rules.entries()) {
     if (rule.createOnly) continue;
-    const want = desired.values.get(rule.path.key) ?? null;
+    const want = desired.values[i] ?? null;
     const container = (rule.path.schema ? body[rule.path.schema] : body) as JsonObject | undefined;
     if (rule.path.type !== null) {
       const key = attributePath(rule.path);

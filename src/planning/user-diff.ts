@@ -11,7 +11,7 @@
 import type { TargetSettings } from './target-settings.js';
 import { desiredHash } from './desired-hash.js';
 import { buildPatch, buildPut, diffUser, isActive } from './user-changes.js';
-import { buildUserResource, mapUser, type DesiredUser, type UserMapping } from '../mapping/user-mapping.js';
+import { buildUserResource, desiredValue, mapUser, type DesiredUser, type UserMapping } from '../mapping/user-mapping.js';
 import type { ScopePredicate } from '../mapping/scope.js';
 import type { CanonicalUser, DirectorySnapshot } from '../model/canonical.js';
 import type { DeprovisionUserOp, Operation } from '../model/plan.js';
@@ -44,26 +44,53 @@ function workEmail(resource: JsonObject): string | null {
   return typeof pick?.['value'] === 'string' ? pick['value'].toLowerCase() : null;
 }
 
-function index(actual: readonly ScimResource[]) {
-  const byId = new Map<string, ScimResource>();
-  const byExternalId = new Map<string, ScimResource>();
-  const byUserName = new Map<string, ScimResource>();
-  const byEmail = new Map<string, ScimResource>();
-  for (const r of actual) {
-    const id = r['id'];
-    if (typeof id !== 'string') continue;
-    byId.set(id, r);
-    if (typeof r['externalId'] === 'string') byExternalId.set(r['externalId'], r);
-    if (typeof r['userName'] === 'string') byUserName.set(r['userName'].toLowerCase(), r);
-    const email = workEmail(r);
-    if (email) byEmail.set(email, r);
+/**
+ * Lookups over the target's accounts. Only the id map is built up front: in a steady-state cycle
+ * every person is linked, and the other maps (by externalId, userName, email) are needed only for
+ * people without a link, so they are built on first use.
+ */
+class AccountIndex {
+  readonly byId = new Map<string, ScimResource>();
+  private externalIds?: Map<string, ScimResource>;
+  private userNames?: Map<string, ScimResource>;
+  private emails?: Map<string, ScimResource>;
+
+  constructor(private readonly actual: readonly ScimResource[]) {
+    for (const r of actual) if (typeof r['id'] === 'string') this.byId.set(r['id'], r);
   }
-  return { byId, byExternalId, byUserName, byEmail };
+
+  private build(key: (r: ScimResource) => string | null): Map<string, ScimResource> {
+    const map = new Map<string, ScimResource>();
+    for (const r of this.byId.values()) {
+      const k = key(r);
+      if (k !== null) map.set(k, r);
+    }
+    return map;
+  }
+
+  byExternalId(key: string): ScimResource | undefined {
+    this.externalIds ??= this.build((r) => (typeof r['externalId'] === 'string' ? r['externalId'] : null));
+    return this.externalIds.get(key);
+  }
+
+  byUserName(userName: string): ScimResource | undefined {
+    this.userNames ??= this.build((r) => (typeof r['userName'] === 'string' ? r['userName'].toLowerCase() : null));
+    return this.userNames.get(userName.toLowerCase());
+  }
+
+  byEmail(email: string): ScimResource | undefined {
+    this.emails ??= this.build(workEmail);
+    return this.emails.get(email.toLowerCase());
+  }
+
+  get size(): number {
+    return this.actual.length;
+  }
 }
 
 export function diffUsers(input: UserDiffInput): UserDiffResult {
   const { snapshot, mapping, inScope, links, settings } = input;
-  const { byId, byExternalId, byUserName, byEmail } = index(input.actual);
+  const accounts = new AccountIndex(input.actual);
   const held = new Set(snapshot.heldKeys);
   const users: Operation[] = [];
   const deprovision: Operation[] = [];
@@ -73,10 +100,6 @@ export function diffUsers(input: UserDiffInput): UserDiffResult {
   let seq = 0;
   const nextId = (prefix: string) => `${prefix}-${(++seq).toString(36)}`;
 
-  const managedAccount = (key: string): ScimResource | undefined => {
-    const link = links.get(key);
-    return (link && byId.get(link.id)) ?? byExternalId.get(key);
-  };
 
   const deprovisionOp = (account: ScimResource, key: string, label: string, reason: DeprovisionUserOp['reason']): DeprovisionUserOp => {
     const scimId = account['id'] as string;
@@ -91,7 +114,8 @@ export function diffUsers(input: UserDiffInput): UserDiffResult {
 
   for (const user of snapshot.users) {
     sourceKeys.add(user.key);
-    const account = managedAccount(user.key);
+    const link = links.get(user.key);
+    const account = (link && accounts.byId.get(link.id)) ?? accounts.byExternalId(user.key);
     if (account) managedIds.add(account['id'] as string);
     if (held.has(user.key)) continue;
     const desired = mapUser(mapping, user);
@@ -106,12 +130,13 @@ export function diffUsers(input: UserDiffInput): UserDiffResult {
       warnings.push(`${describeRef(user)}: no userName for ${user.key}; skipped`);
       continue;
     }
-    planWanted(user, desired, account);
+    planWanted(user, desired, account, link);
   }
 
-  function planWanted(user: CanonicalUser, desired: DesiredUser, account: ScimResource | undefined): void {
-    const hash = desiredHash(desired, true);
-    const create = buildUserResource(mapping, desired, true);
+  function planWanted(user: CanonicalUser, desired: DesiredUser, account: ScimResource | undefined, link: Link | undefined): void {
+    // Hash and create body only for users that get an operation: most users in a cycle get none.
+    const hash = () => desiredHash(desired, true);
+    const create = () => buildUserResource(mapping, desired, true);
     if (account) {
       const scimId = account['id'] as string;
       const diff = diffUser(mapping, desired, account, true);
@@ -126,20 +151,17 @@ export function diffUsers(input: UserDiffInput): UserDiffResult {
           ...(settings.updateMethod === 'patch'
             ? { patch: buildPatch(mapping, desired, account, diff) }
             : { resource: buildPut(mapping, desired, account, true) }),
-          hash,
-          recreate: create,
+          hash: hash(),
+          recreate: create(),
         });
-      } else {
-        const link = links.get(user.key);
-        if (!link || link.id !== scimId || (diff.changes.length === 0 && link.hash !== hash)) {
-          users.push({ id: nextId('l'), kind: 'linkUser', externalId: user.key, label: desired.userName, scimId, hash });
-        }
+      } else if (link?.id !== scimId) {
+        users.push({ id: nextId('l'), kind: 'linkUser', externalId: user.key, label: desired.userName, scimId, hash: hash() });
       }
       return;
     }
-    const byName = byUserName.get(desired.userName.toLowerCase());
-    const email = desired.values.get('emails[type eq "work"].value');
-    const byMail = typeof email === 'string' ? byEmail.get(email.toLowerCase()) : undefined;
+    const byName = accounts.byUserName(desired.userName);
+    const email = desiredValue(mapping, desired, 'emails[type eq "work"].value');
+    const byMail = settings.adopt === 'email' && typeof email === 'string' ? accounts.byEmail(email) : undefined;
     const adoptable = settings.adopt === 'userName' ? byName : settings.adopt === 'email' ? byMail : undefined;
     if (adoptable && !managedIds.has(adoptable['id'] as string) && !isForeignlyKeyed(adoptable)) {
       const diff = diffUser(mapping, desired, adoptable, true);
@@ -154,9 +176,9 @@ export function diffUsers(input: UserDiffInput): UserDiffResult {
         ...(settings.updateMethod === 'patch'
           ? { patch: buildPatch(mapping, desired, adoptable, diff) }
           : { resource: buildPut(mapping, desired, adoptable, true) }),
-        hash,
+        hash: hash(),
         adopt: true,
-        recreate: create,
+        recreate: create(),
       });
       return;
     }
@@ -173,8 +195,8 @@ export function diffUsers(input: UserDiffInput): UserDiffResult {
       kind: 'createUser',
       externalId: user.key,
       label: desired.userName,
-      resource: create,
-      hash,
+      resource: create(),
+      hash: hash(),
       adoptBy: settings.adopt === 'none' ? null : settings.adopt,
     });
   }
@@ -188,7 +210,7 @@ export function diffUsers(input: UserDiffInput): UserDiffResult {
   // People gone from the source: only the link store (or our externalId) remembers them.
   for (const [key, link] of links) {
     if (sourceKeys.has(key) || held.has(key)) continue;
-    const account = byId.get(link.id) ?? byExternalId.get(key);
+    const account = accounts.byId.get(link.id) ?? accounts.byExternalId(key);
     if (!account) continue;
     managedIds.add(account['id'] as string);
     if (isActive(account) && settings.operations.deactivate) {

@@ -6,7 +6,7 @@
  * links.journal = JSON lines of [target, kind, externalId, Link | null].
  */
 import { mkdirSync } from 'node:fs';
-import { appendFile, readFile, truncate } from 'node:fs/promises';
+import { open, readFile, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StateError } from '../errors.js';
 import { writeFileAtomic } from './atomic-write.js';
@@ -20,6 +20,8 @@ export class FileLinkStore implements LinkStore {
   private readonly journalFile: string;
   private pending: string[] = [];
   private writing: Promise<void> = Promise.resolve();
+  /** Open for appending from the first change until flush: one open per run, not per write. */
+  private journal: FileHandle | null = null;
 
   private constructor(dir: string) {
     this.snapshotFile = join(dir, 'links.json');
@@ -85,7 +87,8 @@ export class FileLinkStore implements LinkStore {
       if (this.pending.length === 0) return;
       const batch = this.pending.join('');
       this.pending = [];
-      await appendFile(this.journalFile, batch, { mode: 0o600 });
+      this.journal ??= await open(this.journalFile, 'a', 0o600);
+      await this.journal.write(batch);
     });
     return this.writing;
   }
@@ -111,9 +114,12 @@ export class FileLinkStore implements LinkStore {
     const links: Record<string, Record<string, Link>> = {};
     for (const [name, table] of this.tables) links[name] = Object.fromEntries(table);
     await writeFileAtomic(this.snapshotFile, JSON.stringify({ version: 1, links }));
-    await truncate(this.journalFile).catch((e: NodeJS.ErrnoException) => {
-      if (e.code !== 'ENOENT') throw e;
-    });
+    if (this.journal) {
+      // Everything in the journal is now in the snapshot.
+      await this.journal.truncate(0);
+      await this.journal.close();
+      this.journal = null;
+    }
   }
 
   async close(): Promise<void> {

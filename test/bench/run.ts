@@ -1,0 +1,28 @@
+/**
+ * `npm run bench`: the numbers the issues ask for, each measured in this one run on this machine.
+ * Ratios compare our engine with the raw limit of the same server, measured alongside.
+ */
+import { execFileSync } from 'node:child_process';
+import { applyBench } from './apply-bench.js';
+
+function planBench(): { users: number; planMs: number; peakRssMb: number; operations: number } {
+  const out = execFileSync(process.execPath, ['--expose-gc', new URL('./plan-bench.js', import.meta.url).pathname], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 20,
+  });
+  return JSON.parse(out.trim().split('\n').pop()!) as ReturnType<typeof planBench>;
+}
+
+const verdict = (ok: boolean) => (ok ? 'meets goal' : 'MISSES goal');
+
+const plan = planBench();
+console.log(
+  `plan: ${plan.users} source users vs ${plan.users} accounts -> ${plan.operations} operations in ${plan.planMs} ms ` +
+    `(goal < 1000 ms: ${verdict(plan.planMs < 1000)}); peak RSS ${plan.peakRssMb} MB (goal < 600 MB: ${verdict(plan.peakRssMb < 600)})`,
+);
+
+const apply = await applyBench();
+console.log(
+  `apply: ${apply.creates} creates at concurrency ${apply.concurrency}: engine ${apply.engineOpsPerSec}/s, bare got loop ${apply.bareOpsPerSec}/s, ` +
+    `ratio ${(apply.ratio * 100).toFixed(1)}% (goal >= 85%: ${verdict(apply.ratio >= 0.85)})`,
+);
