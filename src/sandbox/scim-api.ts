@@ -1,0 +1,245 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
+import { SCHEMA_LIST_RESPONSE } from '../model/scim.js';
+import type { JsonObject, JsonValue } from '../model/scim.js';
+import { resourceTypeOf } from './attribute-schema.js';
+import type { ResourceKind } from './attribute-schema.js';
+import type { SandboxBehaviour } from './behaviour.js';
+import { allResourceTypeDocuments, allSchemaDocuments, findResourceType, findSchema, listOf, resourceTypeDocument, schemaDocument, serviceProviderConfig } from './discovery.js';
+import { ScimError, badRequest, notFound } from './errors.js';
+import { compileFilter } from './filter-eval.js';
+import { listQueryFromParams, listQueryFromSearchBody, sortRecords } from './list-query.js';
+import type { ListQuery } from './list-query.js';
+import { applyProjection, parseProjection } from './projection.js';
+import type { Projection } from './projection.js';
+import type { SandboxStore, StoredRecord } from './resource-store.js';
+
+/**
+ * The SCIM protocol over plain request/response values: routing, auth, ETags, lists. No sockets
+ * here (server.ts owns those), so every outcome is a value that faults can replace or delay.
+ */
+
+export interface ApiContext {
+  readonly store: SandboxStore;
+  readonly behaviour: SandboxBehaviour;
+  readonly baseUrl: string;
+  readonly token: string | null;
+}
+
+/** A request body as the transport saw it. */
+export type RequestBody =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'json'; readonly value: JsonValue }
+  | { readonly kind: 'invalid'; readonly text: string; readonly problem: string }
+  | { readonly kind: 'unsupported'; readonly contentType: string }
+  | { readonly kind: 'tooLarge'; readonly limit: number };
+
+export interface ApiRequest {
+  readonly method: string;
+  /** Path after basePath ('/Users/abc'), or undefined when the request is outside basePath. */
+  readonly path: string | undefined;
+  readonly query: string;
+  readonly headers: IncomingHttpHeaders;
+  readonly body: RequestBody;
+}
+
+export interface ApiResponse {
+  readonly status: number;
+  readonly headers?: Record<string, string>;
+  readonly body?: JsonObject;
+}
+
+export function errorResponse(error: unknown): ApiResponse {
+  const scimError = error instanceof ScimError ? error : new ScimError(500, `internal error: ${error instanceof Error ? error.message : String(error)}`);
+  return { status: scimError.status, headers: { ...scimError.headers }, body: scimError.toJSON() };
+}
+
+export function handleRequest(ctx: ApiContext, req: ApiRequest): ApiResponse {
+  try {
+    return route(ctx, req);
+  } catch (error) {
+    return errorResponse(error);
+  }
+}
+
+function route(ctx: ApiContext, req: ApiRequest): ApiResponse {
+  authenticate(ctx, req);
+  if (req.path === undefined) throw notFound(`no SCIM endpoint here: the SCIM root is ${ctx.baseUrl}`);
+  const segments = req.path.split('/').filter((s) => s !== '');
+  const [root, second] = segments;
+  const rest = segments.length;
+  switch (root) {
+    case 'Users':
+    case 'Groups': {
+      const kind: ResourceKind = root === 'Users' ? 'User' : 'Group';
+      if (rest === 1) {
+        if (req.method === 'GET') return list(ctx, kind, listQueryFromParams(new URLSearchParams(req.query), ctx.behaviour));
+        if (req.method === 'POST') return create(ctx, kind, req);
+        throw methodNotAllowed(req, ['GET', 'POST']);
+      }
+      if (rest === 2 && second === '.search') {
+        if (req.method === 'POST') return list(ctx, kind, listQueryFromSearchBody(jsonBody(req), ctx.behaviour));
+        throw methodNotAllowed(req, ['POST']);
+      }
+      if (rest === 2) return single(ctx, kind, decode(second!), req);
+      break;
+    }
+    case 'ServiceProviderConfig':
+      if (rest !== 1) break;
+      onlyGet(req);
+      return ok(serviceProviderConfig(ctx.behaviour, ctx.baseUrl));
+    case 'Schemas': {
+      if (rest > 2) break;
+      onlyGet(req);
+      if (rest === 1) return ok(listOf(allSchemaDocuments(ctx.baseUrl)));
+      const schema = findSchema(decode(second!));
+      if (!schema) throw notFound(`no schema ${decode(second!)}`);
+      return ok(schemaDocument(schema, ctx.baseUrl));
+    }
+    case 'ResourceTypes': {
+      if (rest > 2) break;
+      onlyGet(req);
+      if (rest === 1) return ok(listOf(allResourceTypeDocuments(ctx.baseUrl)));
+      const rt = findResourceType(decode(second!));
+      if (!rt) throw notFound(`no resource type ${decode(second!)}`);
+      return ok(resourceTypeDocument(rt, ctx.baseUrl));
+    }
+    case 'Bulk':
+      throw new ScimError(501, 'Bulk is not supported (ServiceProviderConfig bulk.supported is false)');
+  }
+  throw notFound(`no SCIM endpoint at ${req.path}`);
+}
+
+function single(ctx: ApiContext, kind: ResourceKind, id: string, req: ApiRequest): ApiResponse {
+  const { store, behaviour } = ctx;
+  if (req.method === 'PATCH' && !behaviour.supportsPatch) throw new ScimError(501, 'PATCH is not supported by this server');
+  if (!['GET', 'PUT', 'PATCH', 'DELETE'].includes(req.method)) throw methodNotAllowed(req, ['GET', 'PUT', 'PATCH', 'DELETE']);
+  const rec = store.record(kind, id);
+  if (!rec) throw notFound(`${kind} ${id} not found`);
+  switch (req.method) {
+    case 'GET': {
+      const noneMatch = header(req, 'if-none-match');
+      if (behaviour.supportsEtag && noneMatch && etagMatches(noneMatch, etagOf(rec))) return { status: 304, headers: { ETag: etagOf(rec) } };
+      return resourceResponse(ctx, rec, 200, req);
+    }
+    case 'PUT':
+      checkIfMatch(ctx, rec, req);
+      return resourceResponse(ctx, store.replace(kind, id, jsonBody(req)), 200, req);
+    case 'PATCH':
+      checkIfMatch(ctx, rec, req);
+      return resourceResponse(ctx, store.patch(kind, id, jsonBody(req), behaviour.maxPatchOperations), 200, req);
+    default:
+      checkIfMatch(ctx, rec, req);
+      store.delete(kind, id);
+      return { status: 204 };
+  }
+}
+
+function create(ctx: ApiContext, kind: ResourceKind, req: ApiRequest): ApiResponse {
+  const rec = ctx.store.create(kind, jsonBody(req));
+  const response = resourceResponse(ctx, rec, 201, req);
+  return { ...response, headers: { ...response.headers, Location: (rec.resource.meta as JsonObject).location as string } };
+}
+
+function list(ctx: ApiContext, kind: ResourceKind, query: ListQuery): ApiResponse {
+  const { store, behaviour } = ctx;
+  const rt = resourceTypeOf(kind);
+  const projection = parseProjection(rt, query.attributes, query.excludedAttributes);
+  const filter = query.filter === undefined ? undefined : compileFilter(query.filter, rt, { behaviour });
+  let records = store.query(kind, filter);
+  if (query.sortBy && behaviour.supportsSort) records = sortRecords(records, rt, query.sortBy, query.sortOrder);
+  const page = records.slice(query.startIndex - 1, query.startIndex - 1 + query.count);
+  const omitMembers = kind === 'Group' && !behaviour.groupMembersInList;
+  const resources = page.map((rec) => {
+    let view: JsonObject = store.view(rec, behaviour.supportsEtag);
+    if (omitMembers && 'members' in view) {
+      const { members: _members, ...rest } = view;
+      view = rest;
+    }
+    return project(view, projection);
+  });
+  return ok({ schemas: [SCHEMA_LIST_RESPONSE], totalResults: records.length, itemsPerPage: resources.length, startIndex: query.startIndex, Resources: resources });
+}
+
+function resourceResponse(ctx: ApiContext, rec: StoredRecord, status: number, req: ApiRequest): ApiResponse {
+  const params = new URLSearchParams(req.query);
+  const projection = parseProjection(resourceTypeOf(rec.kind), params.get('attributes') ?? undefined, params.get('excludedAttributes') ?? undefined);
+  const headers: Record<string, string> = {};
+  if (ctx.behaviour.supportsEtag) headers.ETag = etagOf(rec);
+  return { status, headers, body: project(ctx.store.view(rec, ctx.behaviour.supportsEtag), projection) };
+}
+
+function project(resource: JsonObject, projection: Projection | undefined): JsonObject {
+  return projection ? applyProjection(resource, projection) : resource;
+}
+
+function authenticate(ctx: ApiContext, req: ApiRequest): void {
+  if (ctx.token === null) return;
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header(req, 'authorization') ?? '');
+  const given = Buffer.from(match?.[1] ?? '');
+  const expected = Buffer.from(ctx.token);
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+    const detail = match ? 'the bearer token is not valid' : 'authentication required: send Authorization: Bearer <token>';
+    throw new ScimError(401, detail, undefined, { 'WWW-Authenticate': 'Bearer realm="scim-sandbox"' });
+  }
+}
+
+function etagOf(rec: StoredRecord): string {
+  return `W/"${rec.version}"`;
+}
+
+/** If-Match on writes (RFC 7644 §3.14): a stale version answers 412 and changes nothing. */
+function checkIfMatch(ctx: ApiContext, rec: StoredRecord, req: ApiRequest): void {
+  if (!ctx.behaviour.supportsEtag) return;
+  const ifMatch = header(req, 'if-match');
+  if (ifMatch && !etagMatches(ifMatch, etagOf(rec))) {
+    throw new ScimError(412, `version mismatch: If-Match ${ifMatch}, but ${rec.kind} ${rec.id} is at ${etagOf(rec)}`);
+  }
+}
+
+/** Weak comparison (RFC 9110 §8.8.3.2) against a comma-separated list or "*". */
+function etagMatches(list: string, etag: string): boolean {
+  const opaque = (tag: string): string => tag.trim().replace(/^W\//, '');
+  return list.split(',').some((tag) => tag.trim() === '*' || opaque(tag) === opaque(etag));
+}
+
+function jsonBody(req: ApiRequest): JsonValue {
+  const body = req.body;
+  switch (body.kind) {
+    case 'json':
+      return body.value;
+    case 'none':
+      throw badRequest('invalidSyntax', `${req.method} needs a JSON body`);
+    case 'invalid':
+      throw badRequest('invalidSyntax', `request body is not valid JSON: ${body.problem}`);
+    case 'unsupported':
+      throw new ScimError(415, `Content-Type ${body.contentType} is not supported; send application/scim+json or application/json`);
+    case 'tooLarge':
+      throw new ScimError(413, `request body is larger than ${body.limit} bytes`);
+  }
+}
+
+function header(req: ApiRequest, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value.join(', ') : value;
+}
+
+function onlyGet(req: ApiRequest): void {
+  if (req.method !== 'GET') throw methodNotAllowed(req, ['GET']);
+}
+
+function methodNotAllowed(req: ApiRequest, allowed: string[]): ScimError {
+  return new ScimError(405, `${req.method} is not allowed on ${req.path ?? ''} (allowed: ${allowed.join(', ')})`, undefined, { Allow: allowed.join(', ') });
+}
+
+function decode(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw badRequest('invalidValue', `malformed percent-encoding in "${segment}"`);
+  }
+}
+
+function ok(body: JsonObject): ApiResponse {
+  return { status: 200, body };
+}
