@@ -211,11 +211,17 @@ export function diffUsers(input: UserDiffInput): UserDiffResult {
   for (const [key, link] of links) {
     if (sourceKeys.has(key) || held.has(key)) continue;
     const account = accounts.byId.get(link.id) ?? accounts.byExternalId(key);
-    if (!account) continue;
-    managedIds.add(account['id'] as string);
-    if (isActive(account) && settings.operations.deactivate) {
-      const label = typeof account['userName'] === 'string' ? account['userName'] : key;
-      deprovision.push(deprovisionOp(account, key, label, 'removed'));
+    if (account) {
+      managedIds.add(account['id'] as string);
+      if (isActive(account) && settings.operations.deactivate) {
+        const label = typeof account['userName'] === 'string' ? account['userName'] : key;
+        deprovision.push(deprovisionOp(account, key, label, 'removed'));
+      }
+    } else if (settings.operations.deactivate && settings.updateMethod === 'patch' && accounts.size > 0) {
+      // Linked but not listed: gone from the target, or hidden by a server whose listing is
+      // incomplete. A leaver must not keep access because a list page was wrong, so deactivate by
+      // id anyway; a 404 then just drops the link. (Without PATCH there is no body to PUT.)
+      deprovision.push(deprovisionOp({ schemas: [], id: link.id }, key, key, 'removed'));
     }
   }
 

@@ -136,39 +136,22 @@ export class ScimClient {
   /**
    * Every resource of a type, page by page. Ends on an empty page, or on a short page once
    * totalResults is reached (a short page alone may be the server capping `count`); a full page at
-   * totalResults gets one more request, in case the count was too low; skips resources a page repeats (servers with an
-   * off-by-one startIndex); refuses a server whose second page repeats the first entirely while
-   * totalResults says more exist (it ignores startIndex, and the listing would be partial).
+   * totalResults gets one more request, in case the count was too low; skips resources a page
+   * repeats (servers with an off-by-one startIndex); refuses a server whose later page repeats
+   * earlier ones entirely while totalResults says more exist (it ignores startIndex, and the
+   * listing would be partial).
    */
   async *pages(type: ResourceType, options: ListOptions): AsyncGenerator<ScimResource[]> {
     const seen = new Set<string>();
+    const request = `GET /${type}`;
+    let total = 0;
     let startIndex = 1;
-    for (let page = 0; page < MAX_PAGES; page++) {
-      const query = new URLSearchParams({ startIndex: String(startIndex), count: String(options.pageSize) });
-      if (options.filter) query.set('filter', options.filter);
-      if (options.attributes?.length) query.set('attributes', options.attributes.join(','));
-      if (options.excludedAttributes?.length) query.set('excludedAttributes', options.excludedAttributes.join(','));
-      const body = (await this.request('GET', `/${type}?${query.toString()}`)) as unknown as ScimListResponse | null;
-      const request = `GET /${type}`;
-      if (!body || (body.Resources !== undefined && !Array.isArray(body.Resources))) {
-        throw new ProtocolError('list answer is not a SCIM ListResponse', { target: this.target, request });
-      }
-      const total = Number(body.totalResults);
-      if (!Number.isFinite(total)) {
-        throw new ProtocolError('list answer lacks a numeric totalResults', { target: this.target, request });
-      }
-      const resources = body.Resources ?? [];
-      const fresh: ScimResource[] = [];
-      for (const r of resources) {
-        const id = r['id'];
-        if (typeof id !== 'string') throw new ProtocolError('a listed resource lacks its id', { target: this.target, request });
-        if (!seen.has(id)) {
-          seen.add(id);
-          fresh.push(r);
-        }
-      }
+    let page = 0;
+    for (; page < MAX_PAGES; page++) {
+      const { resources, fresh, totalResults } = await this.page(type, options, startIndex, seen);
+      total = totalResults;
       if (fresh.length > 0) yield fresh;
-      if (resources.length === 0) return;
+      if (resources.length === 0) break;
       if (fresh.length === 0) {
         if (seen.size < total) {
           throw new ProtocolError(
@@ -177,12 +160,46 @@ export class ScimClient {
             { target: this.target, request },
           );
         }
-        return;
+        break;
       }
-      if (seen.size >= total && resources.length < options.pageSize) return;
+      if (seen.size >= total && resources.length < options.pageSize) break;
       startIndex += resources.length;
     }
-    throw new ProtocolError(`listing never ended after ${MAX_PAGES} pages`, { target: this.target, request: `GET /${type}` });
+    if (page >= MAX_PAGES) throw new ProtocolError(`listing never ended after ${MAX_PAGES} pages`, { target: this.target, request });
+    if (seen.size < total) {
+      // Fewer than announced: either totalResults is wrong, or the server counts from 0 and
+      // startIndex=1 skipped its first resource. One probe at 0 tells (a compliant server treats
+      // it as 1 and repeats what we have).
+      const { fresh } = await this.page(type, options, 0, seen);
+      if (fresh.length > 0) yield fresh;
+    }
+  }
+
+  private async page(type: ResourceType, options: ListOptions, startIndex: number, seen: Set<string>) {
+    const query = new URLSearchParams({ startIndex: String(startIndex), count: String(options.pageSize) });
+    if (options.filter) query.set('filter', options.filter);
+    if (options.attributes?.length) query.set('attributes', options.attributes.join(','));
+    if (options.excludedAttributes?.length) query.set('excludedAttributes', options.excludedAttributes.join(','));
+    const body = (await this.request('GET', `/${type}?${query.toString()}`)) as unknown as ScimListResponse | null;
+    const request = `GET /${type}`;
+    if (!body || (body.Resources !== undefined && !Array.isArray(body.Resources))) {
+      throw new ProtocolError('list answer is not a SCIM ListResponse', { target: this.target, request });
+    }
+    const totalResults = Number(body.totalResults);
+    if (!Number.isFinite(totalResults)) {
+      throw new ProtocolError('list answer lacks a numeric totalResults', { target: this.target, request });
+    }
+    const resources = body.Resources ?? [];
+    const fresh: ScimResource[] = [];
+    for (const r of resources) {
+      const id = r['id'];
+      if (typeof id !== 'string') throw new ProtocolError('a listed resource lacks its id', { target: this.target, request });
+      if (!seen.has(id)) {
+        seen.add(id);
+        fresh.push(r);
+      }
+    }
+    return { resources, fresh, totalResults };
   }
 
   async listAll(type: ResourceType, options: ListOptions): Promise<ScimResource[]> {

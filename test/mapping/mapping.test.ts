@@ -1,0 +1,93 @@
+import { describe, expect, it } from 'vitest';
+import { compileScope } from '../../src/mapping/scope.js';
+import { compileTemplate } from '../../src/mapping/template.js';
+import { buildUserResource, compileUserMapping, mapUser } from '../../src/mapping/user-mapping.js';
+import type { CanonicalUser } from '../../src/model/canonical.js';
+import { buildPatch, buildPut, diffUser } from '../../src/planning/user-changes.js';
+import type { ScimResource } from '../../src/model/scim.js';
+
+const user = (attributes: CanonicalUser['attributes'], active = true): CanonicalUser => ({ key: 'K1', active, attributes, ref: { location: 'test' } });
+
+describe('templates', () => {
+  it('substitutes, transforms, collapses empties and yields null when nothing is known', () => {
+    const t = compileTemplate('{givenName} {familyName | upper}');
+    expect(t.evaluate({ givenName: 'Zoë', familyName: 'Ng' })).toBe('Zoë NG');
+    expect(t.evaluate({ givenName: null, familyName: 'Ng' })).toBe('NG');
+    expect(t.evaluate({})).toBeNull();
+    expect(compileTemplate('{name | ascii | lower}').evaluate({ name: 'Åsa Núñez' })).toBe('asa nunez');
+    expect(compileTemplate('{mail | localpart}@corp.example').evaluate({ mail: 'a.b@x.com' })).toBe('a.b@corp.example');
+    expect(compileTemplate('{{literal}} {x}').evaluate({ x: '1' })).toBe('{literal} 1');
+    expect(compileTemplate('{emails}').evaluate({ emails: ['first@x', 'second@x'] })).toBe('first@x');
+    expect(() => compileTemplate('{x | nope}')).toThrow('unknown function "nope"');
+    expect(() => compileTemplate('{x')).toThrow('unclosed');
+  });
+});
+
+describe('scope', () => {
+  it('ORs filters and ANDs clauses, ignoring case, any value of a multi-valued attribute', () => {
+    const inScope = compileScope([{ department: { eq: 'engineering' }, country: { in: ['DE', 'FR'] } }, { title: { startsWith: 'vp' } }, { tags: { contains: 'admin' } }]);
+    expect(inScope(user({ department: 'Engineering', country: 'de' }))).toBe(true);
+    expect(inScope(user({ department: 'Engineering', country: 'US' }))).toBe(false);
+    expect(inScope(user({ title: 'VP Sales' }))).toBe(true);
+    expect(inScope(user({ tags: ['x', 'SysAdmin'] }))).toBe(true);
+    expect(inScope(user({}))).toBe(false);
+    expect(compileScope(undefined)(user({}))).toBe(true);
+    expect(compileScope([{ manager: { present: false } }])(user({ manager: null }))).toBe(true);
+  });
+});
+
+describe('user mapping and changes', () => {
+  const attrs = new Set(['userName', 'givenName', 'familyName', 'email', 'department', 'mobile']);
+  const mapping = compileUserMapping({ 'phoneNumbers[type eq "mobile"].value': '{mobile}', nickName: { value: '{givenName}', when: 'create' } }, attrs);
+  const person = user({ userName: 'zoe@x.com', givenName: 'Zoë', familyName: 'Ng', email: 'zoe@x.com', department: 'R&D', mobile: '+49 1' });
+
+  it('drops default rules the source cannot feed and builds the create body', () => {
+    const keys = mapping.rules.map((r) => r.path.key);
+    expect(keys).not.toContain('title');
+    expect(keys).toContain('phoneNumbers[type eq "mobile"].value');
+    const body = buildUserResource(mapping, mapUser(mapping, person), true);
+    expect(body).toEqual({
+      schemas: ['urn:ietf:params:scim:schemas:core:2.0:User', 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User'],
+      externalId: 'K1',
+      userName: 'zoe@x.com',
+      name: { givenName: 'Zoë', familyName: 'Ng' },
+      displayName: 'Zoë Ng',
+      nickName: 'Zoë',
+      emails: [{ type: 'work', primary: true, value: 'zoe@x.com' }],
+      phoneNumbers: [{ type: 'mobile', primary: true, value: '+49 1' }],
+      'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User': { department: 'R&D' },
+      active: true,
+    });
+  });
+
+  it('patches only what differs, keeps other email types, and ignores create-only attributes', () => {
+    const desired = mapUser(mapping, person);
+    const actual = {
+      ...buildUserResource(mapping, desired, true),
+      id: 'abc',
+      nickName: 'changed in the app',
+      emails: [{ type: 'work', value: 'old@x.com', primary: true }, { type: 'home', value: 'me@home.example' }],
+      name: { givenName: 'Zoe', familyName: 'Ng', formatted: 'Zoe Ng' },
+    } as unknown as ScimResource;
+    const diff = diffUser(mapping, desired, actual, true);
+    expect(diff.changes).toEqual([
+      { path: 'name.givenName', from: 'Zoe', to: 'Zoë' },
+      { path: 'emails[type eq "work"].value', from: 'old@x.com', to: 'zoe@x.com' },
+    ]);
+    expect(buildPatch(mapping, desired, actual, diff)).toEqual([
+      { op: 'replace', path: 'name.givenName', value: 'Zoë' },
+      { op: 'replace', path: 'emails', value: [{ type: 'work', primary: true, value: 'zoe@x.com' }, { type: 'home', value: 'me@home.example', primary: false }] },
+    ]);
+    const put = buildPut(mapping, desired, actual, true);
+    expect(put['nickName']).toBe('changed in the app');
+    expect(put['name']).toEqual({ givenName: 'Zoë', familyName: 'Ng', formatted: 'Zoe Ng' });
+    expect(put['meta']).toBeUndefined();
+  });
+
+  it('removes an attribute the source no longer has', () => {
+    const desired = mapUser(mapping, user({ ...person.attributes, department: null }));
+    const actual = { ...buildUserResource(mapping, mapUser(mapping, person), true), id: 'abc' } as unknown as ScimResource;
+    const diff = diffUser(mapping, desired, actual, true);
+    expect(buildPatch(mapping, desired, actual, diff)).toEqual([{ op: 'remove', path: 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department' }]);
+  });
+});

@@ -1,0 +1,83 @@
+import { describe, expect, it } from 'vitest';
+import { compileScope } from '../../src/mapping/scope.js';
+import { buildUserResource, compileUserMapping, mapUser } from '../../src/mapping/user-mapping.js';
+import type { CanonicalUser, DirectorySnapshot } from '../../src/model/canonical.js';
+import type { ScimResource } from '../../src/model/scim.js';
+import { diffUsers } from '../../src/planning/user-diff.js';
+import type { TargetSettings } from '../../src/planning/target-settings.js';
+import type { Link } from '../../src/state/link-store.js';
+
+const settings: TargetSettings = { operations: { create: true, update: true, deactivate: true }, deprovision: 'deactivate', adopt: 'none', updateMethod: 'patch' };
+const u = (n: number, over: Partial<CanonicalUser> = {}): CanonicalUser => ({
+  key: `K${n}`,
+  active: true,
+  attributes: { userName: `u${n}@x.com`, givenName: `G${n}`, familyName: `F${n}`, department: n % 2 ? 'Eng' : 'Sales' },
+  ref: { location: 'people.csv', line: n + 1 },
+  ...over,
+});
+const mapping = compileUserMapping({}, new Set(['userName', 'givenName', 'familyName', 'department']));
+const account = (user: CanonicalUser, id: string, over: Record<string, unknown> = {}) =>
+  ({ ...buildUserResource(mapping, mapUser(mapping, user), true), id, ...over }) as unknown as ScimResource;
+const snap = (users: CanonicalUser[], heldKeys: string[] = []): DirectorySnapshot => ({ source: 't', users, groups: [], issues: [], heldKeys, recordsRead: users.length });
+
+function plan(users: CanonicalUser[], actual: ScimResource[], links: [string, string][], opts: { held?: string[]; scope?: Parameters<typeof compileScope>[0]; settings?: Partial<TargetSettings> } = {}) {
+  return diffUsers({
+    snapshot: snap(users, opts.held),
+    mapping,
+    inScope: compileScope(opts.scope),
+    actual,
+    links: new Map(links.map(([k, id]): [string, Link] => [k, { id, hash: 'h' }])),
+    settings: { ...settings, ...opts.settings },
+  });
+}
+
+describe('user diff', () => {
+  it('holds people whose rows were rejected: no update, no deprovision', () => {
+    const r = plan([u(1, { attributes: { userName: 'u1@x.com', givenName: 'Changed' } })], [account(u(1), 'a1'), account(u(2), 'a2')], [['K1', 'a1'], ['K2', 'a2']], { held: ['K1', 'K2'] });
+    expect(r.users).toEqual([]);
+    expect(r.deprovision).toEqual([]);
+  });
+
+  it('deprovisions out-of-scope and inactive people with their reason, and leaves deactivated accounts alone', () => {
+    const users = [u(1), u(2), u(3, { active: false }), u(5, { active: false })];
+    const actual = [account(u(1), 'a1'), account(u(2), 'a2'), account(u(3), 'a3'), account(u(5), 'a5', { active: false })];
+    const r = plan(users, actual, [['K1', 'a1'], ['K2', 'a2'], ['K3', 'a3'], ['K5', 'a5']], { scope: [{ department: { eq: 'eng' } }] });
+    expect(r.deprovision.map((o) => [o.externalId, o.kind === 'deprovisionUser' && o.reason])).toEqual([
+      ['K2', 'out-of-scope'],
+      ['K3', 'inactive'],
+    ]);
+    expect(r.managedUsers).toBe(4);
+  });
+
+  it('deactivates a linked leaver even when a faulty listing hides the account', () => {
+    const r = plan([u(1)], [account(u(1), 'a1')], [['K1', 'a1'], ['K9', 'a9']]);
+    expect(r.deprovision).toEqual([expect.objectContaining({ kind: 'deprovisionUser', externalId: 'K9', scimId: 'a9', reason: 'removed' })]);
+  });
+
+  it('relinks an account carrying our externalId when the link store forgot it', () => {
+    const r = plan([u(1)], [account(u(1), 'a1')], []);
+    expect(r.users).toEqual([expect.objectContaining({ kind: 'linkUser', externalId: 'K1', scimId: 'a1' })]);
+  });
+
+  it('reactivates a returning person with active=true in the same PATCH', () => {
+    const r = plan([u(1)], [account(u(1), 'a1', { active: false })], [['K1', 'a1']]);
+    expect(r.users).toEqual([expect.objectContaining({ kind: 'updateUser', patch: [{ op: 'replace', path: 'active', value: true }] })]);
+  });
+
+  it('warns instead of creating over an unmanaged account, and adopts by email when told', () => {
+    const stranger = { schemas: [], id: 's1', userName: 'U1@X.COM', emails: [{ value: 'u1@x.com', type: 'work' }] } as unknown as ScimResource;
+    const r = plan([u(1)], [stranger], []);
+    expect(r.users).toEqual([]);
+    expect(r.warnings[0]).toContain('"u1@x.com" (K1) belongs to an account scim-sync does not manage (id s1)');
+    const mapped = compileUserMapping({ 'emails[type eq "work"].value': '{userName}' }, new Set(['userName']));
+    const adopted = diffUsers({ snapshot: snap([u(1)]), mapping: mapped, inScope: compileScope(undefined), actual: [stranger], links: new Map(), settings: { ...settings, adopt: 'email' } });
+    expect(adopted.users).toEqual([expect.objectContaining({ kind: 'updateUser', adopt: true, scimId: 's1' })]);
+  });
+
+  it('never takes an account keyed to someone else', () => {
+    const foreign = account(u(1), 'f1', { externalId: 'other-tool-42' });
+    const r = plan([u(1)], [foreign], [], { settings: { adopt: 'userName' } });
+    expect(r.users).toEqual([]);
+    expect(r.warnings).toHaveLength(1);
+  });
+});
