@@ -124,7 +124,10 @@ const target = z
     auth,
     enabled: z.boolean().default(true).describe('false skips this target. Default true.'),
     timeoutMs: positiveInt.default(30_000).describe('Per-request timeout in milliseconds. Default 30000.'),
-    concurrency: positiveInt.max(64).default(4).describe('Requests in flight at once. Default 4.'),
+    concurrency: positiveInt
+      .max(64)
+      .default(4)
+      .describe('Requests in flight at once (in distributed mode: per worker process; rateLimit holds across workers). Default 4.'),
     retries: positiveInt.max(20).default(5).describe('Attempts per operation for transient errors and 429. Default 5.'),
     pageSize: positiveInt.max(1000).default(100).describe('Resources per list page. Default 100.'),
     updateMethod: z

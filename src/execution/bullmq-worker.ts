@@ -45,6 +45,9 @@ import { DEFAULT_RETRY_POLICY, retryDelay, type RetryPolicy } from './retry-poli
 import { runOperation, type AttemptState } from './run-operation.js';
 import { totals } from './run-report.js';
 
+/** How long a worker trusts that a cycle was not stopped before asking Redis again, ms. */
+const STOP_RECHECK_MS = 500;
+
 /** Phase jobs in flight per worker process: they only talk to Redis. */
 const CONTROL_CONCURRENCY = 4;
 
@@ -106,16 +109,32 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
     return { ...policy, maxAttempts: Math.min(policy.maxAttempts, job.opts.attempts ?? 1) };
   };
 
+  // Whether a cycle stopped sending to a target (a rejected credential). A stop seen is final; "not
+  // stopped" is trusted for STOP_RECHECK_MS, so a stop by another worker reaches this one within that
+  // time (an operation sent meanwhile meets the same rejection and is counted skipped, not failed).
+  const stops = new Map<string, { reason: string | null; at: number }>();
+  const stoppedReason = async (planId: string, target: string): Promise<string | null> => {
+    const key = `${planId}\n${target}`;
+    const known = stops.get(key);
+    if (known && (known.reason !== null || Date.now() - known.at < STOP_RECHECK_MS)) return known.reason;
+    const reason = await store.stopped(planId, target);
+    if (stops.size >= 1000) stops.clear();
+    stops.set(key, { reason, at: Date.now() });
+    return reason;
+  };
+  const skip = async (job: Job<OpJobData>, reason: string) => {
+    const { planId, target, op } = job.data;
+    await store.recordOutcome(planId, target, op, 'skipped');
+    audit.record(operationAuditRecord(planId, target, op, 'skipped', job.attemptsStarted - 1, { note: reason }));
+    return { outcome: 'skipped' };
+  };
+
   const processOperation = async (job: Job<OpJobData>) => {
     const { planId, target, lockToken, op } = job.data;
     const runtime = runtimes.get(target)!;
     await keepLock(target, lockToken);
-    const stopped = await store.stopped(planId, target);
-    if (stopped) {
-      await store.recordOutcome(planId, target, op, 'skipped');
-      audit.record(operationAuditRecord(planId, target, op, 'skipped', job.attemptsStarted - 1, { note: stopped }));
-      return { outcome: 'skipped' };
-    }
+    const stopped = await stoppedReason(planId, target);
+    if (stopped) return skip(job, stopped);
     const state: AttemptState = {};
     // Started before without finishing (its worker died, or it was lost to a timeout): the server may
     // have committed that attempt.
@@ -128,7 +147,12 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
       audit.record(operationAuditRecord(planId, target, op, 'ok', job.attemptsStarted, resultDetail(result)));
       return result;
     } catch (error) {
-      if (error instanceof AuthError) await store.stop(planId, target, `stopped: ${error.message}`);
+      if (error instanceof AuthError) {
+        // The first rejection stops the cycle for this target; later ones are the stop's consequence.
+        const reason = await store.stop(planId, target, `stopped: ${error.message}`);
+        stops.set(`${planId}\n${target}`, { reason: reason.reason, at: Date.now() });
+        if (!reason.first) return skip(job, reason.reason);
+      }
       const policy = policyOf(job);
       // A 429 re-run does not count as a BullMQ attempt; attemptsStarted does count it.
       const attempt = error instanceof RateLimitedError ? job.attemptsStarted : job.attemptsMade + 1;
@@ -206,8 +230,6 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
   const workers: Worker[] = [];
   for (const [target, runtime] of runtimes) {
     const config = loaded.config.targets[target]!;
-    // In flight across every worker together, as in embedded mode: what the app allows, no more.
-    await queueOf(target).setGlobalConcurrency(config.concurrency);
     workers.push(
       new Worker<OpJobData>(targetQueueName(target), processOperation, {
         ...common,

@@ -59,6 +59,8 @@ function parseJson<T>(value: string | null, what: string): T {
 
 export class CycleStore {
   private readonly keys: ReturnType<typeof stateKeys>;
+  /** Outcome hashes this process has given their expiry. */
+  private readonly expiring = new Set<string>();
 
   constructor(
     private readonly redis: Redis,
@@ -97,19 +99,24 @@ export class CycleStore {
   async recordOutcomes(planId: string, target: string, entries: [opId: string, entry: OutcomeEntry][]): Promise<void> {
     if (entries.length === 0) return;
     const key = this.keys.outcomes(planId, target);
-    await this.redis
-      .multi()
-      .hset(key, ...entries.flatMap(([id, e]) => [id, JSON.stringify(e)]))
-      .pexpire(key, this.retentionMs)
-      .exec();
+    await this.redis.hset(key, ...entries.flatMap(([id, e]) => [id, JSON.stringify(e)]));
+    // One expiry per key and process is enough; a MULTI per outcome costs more than the write itself.
+    if (!this.expiring.has(key)) {
+      await this.redis.pexpire(key, this.retentionMs);
+      if (this.expiring.size >= 1000) this.expiring.clear();
+      this.expiring.add(key);
+    }
   }
 
   recordOutcome(planId: string, target: string, op: Operation, outcome: Outcome, failure?: OperationFailure): Promise<void> {
     return this.recordOutcomes(planId, target, [[op.id, { kind: op.kind, outcome, ...(failure ? { failure } : {}) }]]);
   }
 
-  async stop(planId: string, target: string, reason: string): Promise<void> {
-    await this.redis.set(this.keys.stopped(planId, target), reason, 'PX', this.retentionMs, 'NX');
+  /** Marks the target stopped for this cycle; `first` is false when it was already (then its reason). */
+  async stop(planId: string, target: string, reason: string): Promise<{ first: boolean; reason: string }> {
+    const key = this.keys.stopped(planId, target);
+    if ((await this.redis.set(key, reason, 'PX', this.retentionMs, 'NX')) === 'OK') return { first: true, reason };
+    return { first: false, reason: (await this.redis.get(key)) ?? reason };
   }
 
   stopped(planId: string, target: string): Promise<string | null> {

@@ -4,6 +4,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { applyBench } from './apply-bench.js';
+import { distributedBench } from './distributed-bench.js';
 
 function planBench(): { users: number; planMs: number; peakRssMb: number; operations: number } {
   const out = execFileSync(process.execPath, ['--expose-gc', new URL('./plan-bench.js', import.meta.url).pathname], {
@@ -25,4 +26,13 @@ const apply = await applyBench();
 console.log(
   `apply: ${apply.creates} creates at concurrency ${apply.concurrency}: engine ${apply.engineOpsPerSec}/s, bare got loop ${apply.bareOpsPerSec}/s, ` +
     `ratio ${(apply.ratio * 100).toFixed(1)}% (goal >= 85%: ${verdict(apply.ratio >= 0.85)})`,
+);
+
+const distributed = await distributedBench();
+console.log(
+  distributed
+    ? `distributed: ${distributed.creates} creates at concurrency ${distributed.concurrency}: BullMQ with ${distributed.workers} workers ` +
+        `${distributed.bullmqOpsPerSec}/s, embedded ${distributed.embeddedOpsPerSec}/s, ratio ${(distributed.ratio * 100).toFixed(1)}% ` +
+        `(goal >= 60%: ${verdict(distributed.ratio >= 0.6)})`
+    : 'distributed: not measured: no Redis answers at 127.0.0.1:6379 (set SCIM_SYNC_BENCH_REDIS, or start one as .ci/run does)',
 );
