@@ -244,7 +244,7 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
   }
   workers.push(new Worker<PhaseJobData>(CONTROL_QUEUE, processPhase, { ...common, concurrency: CONTROL_CONCURRENCY }));
   for (const worker of workers) {
-    worker.on('error', (error) => log(`worker ${worker.name}: ${error.message}`));
+    worker.on('error', (error) => log(`queue ${worker.name}: ${error.message}`));
   }
   await Promise.all(workers.map((w) => w.waitUntilReady()));
 

@@ -86,16 +86,16 @@ export async function inProcessWorkers(configFile: string, name = 'test-worker')
   };
 }
 
-/** A real `scim-sync worker` process (dist/ must be built: `npm test` builds first). */
+/** A real `scim-sync worker` (or `schedule`) process (dist/ must be built: `npm test` builds first). */
 export class WorkerProcess {
   readonly lines: string[] = [];
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   private readonly child: ChildProcess;
   private listeners: (() => void)[] = [];
 
-  constructor(configFile: string, readonly name: string, env: NodeJS.ProcessEnv = {}) {
-    this.child = spawn(process.execPath, [BIN, 'worker', '--config', configFile, '--name', name], {
-      env: { ...process.env, TEST_SCIM_TOKEN: TOKEN, ...env },
+  constructor(configFile: string, readonly name: string, command: 'worker' | 'schedule' = 'worker') {
+    this.child = spawn(process.execPath, [BIN, command, '--config', configFile, '--name', name], {
+      env: { ...process.env, TEST_SCIM_TOKEN: TOKEN },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     for (const stream of [this.child.stdout!, this.child.stderr!]) {
@@ -143,7 +143,7 @@ export class WorkerProcess {
   }
 
   ready(): Promise<string> {
-    return this.waitForLine(/ready: targets/);
+    return this.waitForLine(/ ready: /);
   }
 
   kill(signal: NodeJS.Signals): void {
