@@ -162,8 +162,8 @@ const target = z
       .strict()
       .optional()
       .describe(
-        "The target's rate budget: at most `requests` operations per `perMs` ms. In distributed mode it holds " +
-          'across all workers together (BullMQ limiter). Default unset: no limit beyond concurrency and 429 answers.',
+        "The target's rate budget: at most `requests` per `perMs` ms. In distributed mode it holds across all workers " +
+          'together (BullMQ limiter). Default unset: no limit beyond concurrency and 429 answers.',
       ),
   })
   .strict();
@@ -211,13 +211,26 @@ function validCron(expression: string): boolean {
   }
 }
 
+function validTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 const schedule = z
   .object({
     cron: z
       .string()
       .refine(validCron, { message: 'not a cron expression (minute hour day-of-month month day-of-week, e.g. "*/30 * * * *")' })
       .describe('When `scim-sync schedule` starts a cycle: a cron expression, e.g. "*/30 * * * *" (every 30 minutes).'),
-    timezone: z.string().optional().describe('IANA time zone the cron expression is read in, e.g. Europe/Paris. Default the host\'s.'),
+    timezone: z
+      .string()
+      .refine(validTimeZone, { message: 'not an IANA time zone (e.g. Europe/Paris, UTC)' })
+      .optional()
+      .describe("IANA time zone the cron expression is read in, e.g. Europe/Paris. Default the host's."),
     jitterMs: z
       .number()
       .int()

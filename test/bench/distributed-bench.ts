@@ -16,6 +16,7 @@ import { BullmqExecutor } from '../../src/execution/bullmq-executor.js';
 import { totals } from '../../src/execution/run-report.js';
 import { createTargetRuntime } from '../../src/engine/target-runtime.js';
 import { acquireTargetLocks } from '../../src/state/redis-run-lock.js';
+import { cleanRedis } from '../support/distributed.js';
 import { TOKEN, engineRun, makePlan, startServer, stopServer } from './apply-bench.js';
 
 const REDIS_URL = process.env['SCIM_SYNC_BENCH_REDIS'] ?? 'redis://127.0.0.1:6379';
@@ -49,15 +50,6 @@ async function stopWorker(child: ChildProcess): Promise<void> {
     child.once('exit', () => resolve());
     child.kill('SIGTERM');
   });
-}
-
-async function cleanPrefix(redis: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    if (keys.length > 0) await redis.del(...keys);
-    cursor = next;
-  } while (cursor !== '0');
 }
 
 async function bullmqRun(url: string, plan: ReturnType<typeof makePlan>, concurrency: number, workers: number): Promise<number> {
@@ -98,7 +90,7 @@ queue:
     return ms;
   } finally {
     await Promise.all(children.map(stopWorker));
-    await cleanPrefix(redis, prefix);
+    await cleanRedis(prefix, REDIS_URL);
     redis.disconnect();
     rmSync(dir, { recursive: true, force: true });
   }

@@ -56,6 +56,7 @@ queue:
 schedule:
   cron: "every half hour"
   jitterMs: -1
+  timezone: Mars/Olympus
 `,
     );
     expect(found).toEqual(
@@ -64,6 +65,7 @@ schedule:
         expect.stringMatching(/^queue\.prefix \(line 10\): letters, digits, "\.", "-" and "_" \(no ":"\)/),
         expect.stringMatching(/^schedule\.cron \(line 12\): not a cron expression/),
         expect.stringMatching(/^schedule\.jitterMs \(line 13\): /),
+        expect.stringMatching(/^schedule\.timezone \(line 14\): not an IANA time zone/),
       ]),
     );
     expect(problems(`${base}schedule:\n  cron: "*/30 * * * *"\n`)).toEqual([expect.stringMatching(/^schedule \(line \d+\): schedule needs queue\.redis/)]);
