@@ -27,6 +27,17 @@ export interface UserDiffInput {
   /** The target's user links, by externalId. */
   links: ReadonlyMap<string, Link>;
   settings: TargetSettings;
+  /** User key -> names of the groups they are in, for role and entitlement rules. */
+  memberOf?: ReadonlyMap<string, ReadonlySet<string>>;
+  /** Fill `provisioned` (needed by the group and manager diffs, a cost otherwise). */
+  collectProvisioned?: boolean;
+}
+
+/** A person who will have an account in the target once the users phase ran. */
+export interface Provisioned {
+  /** The account as listed, or null when it is created in this run. */
+  account: ScimResource | null;
+  label: string;
 }
 
 export interface UserDiffResult {
@@ -34,6 +45,10 @@ export interface UserDiffResult {
   deprovision: Operation[];
   managedUsers: number;
   warnings: string[];
+  /** By source key, in source order. */
+  provisioned: Map<string, Provisioned>;
+  /** SCIM ids of the accounts of held people. */
+  heldIds: Set<string>;
 }
 
 function workEmail(resource: JsonObject): string | null {
@@ -97,6 +112,9 @@ export function diffUsers(input: UserDiffInput): UserDiffResult {
   const warnings: string[] = [];
   const managedIds = new Set<string>();
   const sourceKeys = new Set<string>();
+  const provisioned = new Map<string, Provisioned>();
+  const provision = input.collectProvisioned ? (key: string, p: Provisioned) => provisioned.set(key, p) : () => undefined;
+  const heldIds = new Set<string>();
   let seq = 0;
   const nextId = (prefix: string) => `${prefix}-${(++seq).toString(36)}`;
 
@@ -117,8 +135,11 @@ export function diffUsers(input: UserDiffInput): UserDiffResult {
     const link = links.get(user.key);
     const account = (link && accounts.byId.get(link.id)) ?? accounts.byExternalId(user.key);
     if (account) managedIds.add(account['id'] as string);
-    if (held.has(user.key)) continue;
-    const desired = mapUser(mapping, user);
+    if (held.has(user.key)) {
+      if (account) heldIds.add(account['id'] as string);
+      continue;
+    }
+    const desired = mapUser(mapping, user, input.memberOf?.get(user.key));
     const wanted = user.active && inScope(user);
     if (!wanted) {
       if (account && isActive(account) && settings.operations.deactivate) {
@@ -139,6 +160,7 @@ export function diffUsers(input: UserDiffInput): UserDiffResult {
     const create = () => buildUserResource(mapping, desired, true);
     if (account) {
       const scimId = account['id'] as string;
+      provision(user.key, { account, label: desired.userName });
       const diff = diffUser(mapping, desired, account, true);
       if (diff.changes.length > 0 && settings.operations.update) {
         users.push({
@@ -166,6 +188,7 @@ export function diffUsers(input: UserDiffInput): UserDiffResult {
     if (adoptable && !managedIds.has(adoptable['id'] as string) && !isForeignlyKeyed(adoptable)) {
       const diff = diffUser(mapping, desired, adoptable, true);
       managedIds.add(adoptable['id'] as string);
+      provision(user.key, { account: adoptable, label: desired.userName });
       users.push({
         id: nextId('u'),
         kind: 'updateUser',
@@ -190,6 +213,7 @@ export function diffUsers(input: UserDiffInput): UserDiffResult {
       return;
     }
     if (!settings.operations.create) return;
+    provision(user.key, { account: null, label: desired.userName });
     users.push({
       id: nextId('c'),
       kind: 'createUser',
@@ -225,7 +249,11 @@ export function diffUsers(input: UserDiffInput): UserDiffResult {
     }
   }
 
-  return { users, deprovision, managedUsers: managedIds.size, warnings };
+  for (const key of held) {
+    const link = links.get(key);
+    if (link) heldIds.add(link.id);
+  }
+  return { users, deprovision, managedUsers: managedIds.size, warnings, provisioned, heldIds };
 }
 
 function describeRef(user: CanonicalUser): string {
