@@ -10,11 +10,11 @@
  */
 import type { TargetSettings } from './target-settings.js';
 import { desiredHash } from './desired-hash.js';
-import { buildPatch, buildPut, diffUser, isActive } from './user-changes.js';
+import { buildPatch, buildPut, diffUser, isActive, type UserDiff } from './user-changes.js';
 import { buildUserResource, desiredValue, mapUser, type DesiredUser, type UserMapping } from '../mapping/user-mapping.js';
 import type { ScopePredicate } from '../mapping/scope.js';
 import type { CanonicalUser, DirectorySnapshot } from '../model/canonical.js';
-import type { DeprovisionUserOp, Operation } from '../model/plan.js';
+import type { DeprovisionUserOp, Operation, UpdateUserOp } from '../model/plan.js';
 import type { JsonObject, ScimResource } from '../model/scim.js';
 import type { Link } from '../state/link-store.js';
 
@@ -118,7 +118,6 @@ export function diffUsers(input: UserDiffInput): UserDiffResult {
   let seq = 0;
   const nextId = (prefix: string) => `${prefix}-${(++seq).toString(36)}`;
 
-
   const deprovisionOp = (account: ScimResource, key: string, label: string, reason: DeprovisionUserOp['reason']): DeprovisionUserOp => {
     const scimId = account['id'] as string;
     const base = { id: nextId('d'), kind: 'deprovisionUser' as const, externalId: key, label, scimId, reason, mode: settings.deprovision };
@@ -154,30 +153,33 @@ export function diffUsers(input: UserDiffInput): UserDiffResult {
     planWanted(user, desired, account, link);
   }
 
+  function updateOp(user: CanonicalUser, desired: DesiredUser, account: ScimResource, diff: UserDiff, adopt: boolean): UpdateUserOp {
+    return {
+      id: nextId('u'),
+      kind: 'updateUser',
+      externalId: user.key,
+      label: desired.userName,
+      scimId: account['id'] as string,
+      changes: diff.changes,
+      ...(settings.updateMethod === 'patch'
+        ? { patch: buildPatch(mapping, desired, account, diff) }
+        : { resource: buildPut(mapping, desired, account, true) }),
+      hash: desiredHash(desired, true),
+      ...(adopt ? { adopt: true } : {}),
+      recreate: buildUserResource(mapping, desired, true),
+    };
+  }
+
   function planWanted(user: CanonicalUser, desired: DesiredUser, account: ScimResource | undefined, link: Link | undefined): void {
-    // Hash and create body only for users that get an operation: most users in a cycle get none.
-    const hash = () => desiredHash(desired, true);
-    const create = () => buildUserResource(mapping, desired, true);
     if (account) {
       const scimId = account['id'] as string;
       provision(user.key, { account, label: desired.userName });
       const diff = diffUser(mapping, desired, account, true);
       if (diff.changes.length > 0 && settings.operations.update) {
-        users.push({
-          id: nextId('u'),
-          kind: 'updateUser',
-          externalId: user.key,
-          label: desired.userName,
-          scimId,
-          changes: diff.changes,
-          ...(settings.updateMethod === 'patch'
-            ? { patch: buildPatch(mapping, desired, account, diff) }
-            : { resource: buildPut(mapping, desired, account, true) }),
-          hash: hash(),
-          recreate: create(),
-        });
+        users.push(updateOp(user, desired, account, diff, false));
       } else if (link?.id !== scimId) {
-        users.push({ id: nextId('l'), kind: 'linkUser', externalId: user.key, label: desired.userName, scimId, hash: hash() });
+        // Hashed only here, for users that get an operation: most users in a cycle get none.
+        users.push({ id: nextId('l'), kind: 'linkUser', externalId: user.key, label: desired.userName, scimId, hash: desiredHash(desired, true) });
       }
       return;
     }
@@ -186,23 +188,9 @@ export function diffUsers(input: UserDiffInput): UserDiffResult {
     const byMail = settings.adopt === 'email' && typeof email === 'string' ? accounts.byEmail(email) : undefined;
     const adoptable = settings.adopt === 'userName' ? byName : settings.adopt === 'email' ? byMail : undefined;
     if (adoptable && !managedIds.has(adoptable['id'] as string) && !isForeignlyKeyed(adoptable)) {
-      const diff = diffUser(mapping, desired, adoptable, true);
       managedIds.add(adoptable['id'] as string);
       provision(user.key, { account: adoptable, label: desired.userName });
-      users.push({
-        id: nextId('u'),
-        kind: 'updateUser',
-        externalId: user.key,
-        label: desired.userName,
-        scimId: adoptable['id'] as string,
-        changes: diff.changes,
-        ...(settings.updateMethod === 'patch'
-          ? { patch: buildPatch(mapping, desired, adoptable, diff) }
-          : { resource: buildPut(mapping, desired, adoptable, true) }),
-        hash: hash(),
-        adopt: true,
-        recreate: create(),
-      });
+      users.push(updateOp(user, desired, adoptable, diffUser(mapping, desired, adoptable, true), true));
       return;
     }
     if (byName) {
@@ -219,8 +207,8 @@ export function diffUsers(input: UserDiffInput): UserDiffResult {
       kind: 'createUser',
       externalId: user.key,
       label: desired.userName,
-      resource: create(),
-      hash: hash(),
+      resource: buildUserResource(mapping, desired, true),
+      hash: desiredHash(desired, true),
       adoptBy: settings.adopt === 'none' ? null : settings.adopt,
     });
   }
