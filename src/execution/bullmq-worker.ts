@@ -27,12 +27,15 @@ import { RedisLinkStore } from '../state/redis-link-store.js';
 import { extendLock, releaseLock } from '../state/redis-run-lock.js';
 import { CycleStore, type CycleReport, type PlanMeta } from './cycle-store.js';
 import type { TargetRuntime } from './executor.js';
+import { OperationLinks } from './operation-links.js';
 import { errorDetail, operationAuditRecord, operationFailure, resultDetail } from './operation-outcome.js';
 import {
   BACKOFF_TYPE,
   CONTROL_QUEUE,
   MAX_STALLED_COUNT,
   controlJobOptions,
+  feedJobId,
+  feedJobOptions,
   limiterOf,
   opJobId,
   operationJobOptions,
@@ -48,7 +51,10 @@ import { totals } from './run-report.js';
 /** How long a worker trusts that a cycle was not stopped before asking Redis again, ms. */
 const STOP_RECHECK_MS = 500;
 
-/** Phase jobs in flight per worker process: they only talk to Redis. */
+/** Operations put on a target's queue per Redis round trip when a phase starts. */
+const FEED_CHUNK = 500;
+
+/** Control jobs in flight per worker process: they only talk to Redis. */
 const CONTROL_CONCURRENCY = 4;
 
 export interface StartWorkersOptions {
@@ -141,9 +147,10 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
     if (job.data.ambiguous || job.attemptsStarted > job.attemptsMade + 1) {
       state.previousAmbiguous = new TransientError('an earlier attempt may have been committed', { target, resource: op.externalId }, true);
     }
+    const opLinks = new OperationLinks(links, q.prefix);
     try {
-      const result = await runOperation(op, { target, client: runtime.client, links }, state);
-      await store.recordOutcome(planId, target, op, 'ok');
+      const result = await runOperation(op, { target, client: runtime.client, links: opLinks }, state);
+      await store.recordOutcome(planId, target, op, 'ok', undefined, opLinks.changes());
       audit.record(operationAuditRecord(planId, target, op, 'ok', job.attemptsStarted, resultDetail(result)));
       return result;
     } catch (error) {
@@ -158,10 +165,12 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
       const attempt = error instanceof RateLimitedError ? job.attemptsStarted : job.attemptsMade + 1;
       const delay = error instanceof AuthError ? null : retryDelay(error, attempt, policy);
       if (delay === null) {
-        await store.recordOutcome(planId, target, op, 'failed', operationFailure(op, error));
+        await store.recordOutcome(planId, target, op, 'failed', operationFailure(op, error), opLinks.changes());
         audit.record(operationAuditRecord(planId, target, op, 'failed', job.attemptsStarted, errorDetail(error)));
         throw new UnrecoverableError(describeError(error));
       }
+      // What the attempt learnt stays learnt (a stale link it dropped), as inline.
+      await links.apply(opLinks.changes());
       if (error instanceof RateLimitedError) {
         await queueOf(target).rateLimit(delay);
         throw Worker.RateLimitError();
@@ -194,29 +203,46 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
     if (phase >= meta.phases.length) return finishCycle(meta);
     const nextId = phaseJobId(planId, target, phase + 1);
     const next: PhaseJobData = { planId, target, lockToken, phase: phase + 1 };
-    // This job ran before and died after adding the phase (adding is atomic): nothing left to do.
-    if (await Job.fromId(control, nextId)) return { phase, enqueued: 0 };
-    const ops = await store.phaseOperations(planId, target, phase);
+    // This job ran before and died after starting the phase (that is atomic): nothing left to do.
+    if (await Job.fromId(control, nextId)) return { phase, started: false };
     const stopped = await store.stopped(planId, target);
-    if (stopped || ops.length === 0) {
+    if (stopped || meta.phases[phase]!.operations === 0) {
+      const ops = stopped ? await store.phaseOperations(planId, target, phase) : [];
       await store.recordOutcomes(planId, target, ops.map((op) => [op.id, { kind: op.kind, outcome: 'skipped' }]));
       for (const op of ops) audit.record(operationAuditRecord(planId, target, op, 'skipped', 0, { note: stopped ?? '' }));
       await control.add('phase', next, { ...controlJobOptions(q.retentionHours), jobId: nextId });
-      return { phase, enqueued: 0 };
+      return { phase, started: false };
     }
-    const attempts = loaded.config.targets[target]?.retries ?? DEFAULT_RETRY_POLICY.maxAttempts;
+    // The next phase's job waits for a feed job, which puts this phase's operations on the target's
+    // queue as further children in chunks: workers start on the first chunk at once, and the next
+    // phase cannot start before the last chunk is in (the feed job is a child until then).
     await flows.add({
       name: 'phase',
       queueName: CONTROL_QUEUE,
       data: next,
       opts: { ...controlJobOptions(q.retentionHours), jobId: nextId },
-      children: ops.map((op) => ({
-        name: op.kind,
-        queueName: targetQueueName(target),
-        data: { planId, target, lockToken, op } satisfies OpJobData,
-        opts: { ...operationJobOptions(q.retentionHours, attempts), jobId: opJobId(planId, op.id) },
-      })),
+      children: [{ name: 'feed', queueName: CONTROL_QUEUE, data: job.data, opts: { ...feedJobOptions(q.retentionHours), jobId: feedJobId(planId, target, phase) } }],
     });
+    return { phase, started: true };
+  };
+
+  const processFeed = async (job: Job<PhaseJobData>) => {
+    const { planId, target, lockToken, phase } = job.data;
+    const ops = await store.phaseOperations(planId, target, phase);
+    const parent = { id: phaseJobId(planId, target, phase + 1), queue: `${q.prefix}:${CONTROL_QUEUE}` };
+    const attempts = loaded.config.targets[target]?.retries ?? DEFAULT_RETRY_POLICY.maxAttempts;
+    // A retried feed goes on where it stopped (adding a job again would be a no-op, only slower).
+    for (let i = typeof job.progress === 'number' ? job.progress : 0; i < ops.length; i += FEED_CHUNK) {
+      await keepLock(target, lockToken);
+      await queueOf(target).addBulk(
+        ops.slice(i, i + FEED_CHUNK).map((op) => ({
+          name: op.kind,
+          data: { planId, target, lockToken, op } satisfies OpJobData,
+          opts: { ...operationJobOptions(q.retentionHours, attempts), jobId: opJobId(planId, op.id), parent },
+        })),
+      );
+      await job.updateProgress(Math.min(i + FEED_CHUNK, ops.length));
+    }
     return { phase, enqueued: ops.length };
   };
 
@@ -242,7 +268,12 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
       }),
     );
   }
-  workers.push(new Worker<PhaseJobData>(CONTROL_QUEUE, processPhase, { ...common, concurrency: CONTROL_CONCURRENCY }));
+  workers.push(
+    new Worker<PhaseJobData>(CONTROL_QUEUE, (job) => (job.name === 'feed' ? processFeed(job) : processPhase(job)), {
+      ...common,
+      concurrency: CONTROL_CONCURRENCY,
+    }),
+  );
   for (const worker of workers) {
     worker.on('error', (error) => log(`queue ${worker.name}: ${error.message}`));
   }

@@ -3,8 +3,16 @@
  * operation, the stop flag of a target whose credential was rejected, and the report written when
  * the target's last phase is done. Plan data only: no credential ever goes to Redis.
  */
-import type { Redis } from 'ioredis';
+import type { Redis, Result } from 'ioredis';
+
+declare module 'ioredis' {
+  interface RedisCommander<Context> {
+    /** RECORD_OUTCOME below, defined on the connection by CycleStore. */
+    recordOutcome(numKeys: number, ...keysAndArgs: string[]): Result<number, Context>;
+  }
+}
 import { StateError } from '../errors.js';
+import type { LinkWrite } from '../state/redis-link-store.js';
 import type { Operation, OperationKind, Plan, TargetPlan } from '../model/plan.js';
 import { count, emptyTargetReport, type OperationFailure, type Outcome, type TargetReport } from './run-report.js';
 import { stateKeys } from './queue-layout.js';
@@ -48,6 +56,17 @@ redis.call('HSET', KEYS[1], unpack(ARGV, 2))
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
 return false`;
 
+// KEYS: outcomes hash, then one link hash per link change. ARGV: retention ms, opId, outcome entry,
+// then per link change its field and value ('' deletes).
+const RECORD_OUTCOME = `
+for i = 2, #KEYS do
+  local field, value = ARGV[2 + 2 * (i - 1)], ARGV[3 + 2 * (i - 1)]
+  if value == '' then redis.call('HDEL', KEYS[i], field) else redis.call('HSET', KEYS[i], field, value) end
+end
+redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+return 1`;
+
 function parseJson<T>(value: string | null, what: string): T {
   if (value === null) throw new StateError(`${what} is missing from Redis (expired after queue.retentionHours, or Redis lost its data)`);
   try {
@@ -59,8 +78,6 @@ function parseJson<T>(value: string | null, what: string): T {
 
 export class CycleStore {
   private readonly keys: ReturnType<typeof stateKeys>;
-  /** Outcome hashes this process has given their expiry. */
-  private readonly expiring = new Set<string>();
 
   constructor(
     private readonly redis: Redis,
@@ -69,6 +86,8 @@ export class CycleStore {
     private readonly retentionMs: number,
   ) {
     this.keys = stateKeys(prefix);
+    // EVALSHA from then on: the script is sent once per connection, not once per operation.
+    redis.defineCommand('recordOutcome', { lua: RECORD_OUTCOME });
   }
 
   /** Stores one target's part of a plan; `stored` is false when this plan id was stored before. */
@@ -96,20 +115,36 @@ export class CycleStore {
     return parseJson<Operation[]>(await this.redis.hget(this.keys.plan(planId, target), `phase:${phase}`), `phase ${phase} of plan ${planId} for ${target}`);
   }
 
+  /** Outcomes of operations that made no link change (skipped ones). */
   async recordOutcomes(planId: string, target: string, entries: [opId: string, entry: OutcomeEntry][]): Promise<void> {
     if (entries.length === 0) return;
     const key = this.keys.outcomes(planId, target);
     await this.redis.hset(key, ...entries.flatMap(([id, e]) => [id, JSON.stringify(e)]));
-    // One expiry per key and process is enough; a MULTI per outcome costs more than the write itself.
-    if (!this.expiring.has(key)) {
-      await this.redis.pexpire(key, this.retentionMs);
-      if (this.expiring.size >= 1000) this.expiring.clear();
-      this.expiring.add(key);
-    }
+    await this.redis.pexpire(key, this.retentionMs);
   }
 
-  recordOutcome(planId: string, target: string, op: Operation, outcome: Outcome, failure?: OperationFailure): Promise<void> {
-    return this.recordOutcomes(planId, target, [[op.id, { kind: op.kind, outcome, ...(failure ? { failure } : {}) }]]);
+  /**
+   * An operation's outcome together with the link changes it made, in one atomic Redis call: one
+   * round trip per operation instead of one per write, and never a link without its outcome.
+   */
+  async recordOutcome(
+    planId: string,
+    target: string,
+    op: Operation,
+    outcome: Outcome,
+    failure?: OperationFailure,
+    links: readonly LinkWrite[] = [],
+  ): Promise<void> {
+    const entry: OutcomeEntry = { kind: op.kind, outcome, ...(failure ? { failure } : {}) };
+    await this.redis.recordOutcome(
+      1 + links.length,
+      this.keys.outcomes(planId, target),
+      ...links.map((l) => l.key),
+      String(this.retentionMs),
+      op.id,
+      JSON.stringify(entry),
+      ...links.flatMap((l) => [l.field, l.value ?? '']),
+    );
   }
 
   /** Marks the target stopped for this cycle; `first` is false when it was already (then its reason). */

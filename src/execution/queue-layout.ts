@@ -4,14 +4,15 @@
  *
  * - Queue `target-<name>` per target: one job per plan operation (concurrency, rate limit and 429
  *   pauses are per target, so one app never stalls another).
- * - Queue `control`: one `phase` job per target and phase. Phase i's job puts phase i's operations on
- *   the target's queue as children of phase i+1's job, which BullMQ starts only when every child has
- *   finished (completed or failed for good): a phase completes before the next starts, whichever
- *   worker runs what. The job after the last phase writes the report and releases the target's lock.
+ * - Queue `control`: one `phase` job per target and phase. Phase i's job makes phase i+1's job with one
+ *   child, a `feed` job, which puts phase i's operations on the target's queue as further children of
+ *   phase i+1's job. BullMQ starts that job only when every child has finished (completed or failed
+ *   for good): a phase completes before the next starts, whichever worker runs what. The job after
+ *   the last phase writes the report and releases the target's lock.
  * - Queue `schedule`: the job scheduler's ticks and the cycles they start.
  * - `<prefix>:state:...`: links, locks, stored plans, operation outcomes, reports.
  *
- * Job ids are `<planId>_<opId>` and `<planId>_<target>_p<phase>`: deterministic, so enqueueing a
+ * Job ids are `<planId>_<opId>`, `<planId>_<target>_p<phase>` and `_f<phase>`: deterministic, so enqueueing a
  * plan again adds nothing twice; never containing ':' (BullMQ's key separator) nor a plain integer.
  */
 import type { JobsOptions } from 'bullmq';
@@ -25,6 +26,7 @@ export const targetQueueName = (target: string): string => `target-${target}`;
 
 export const opJobId = (planId: string, opId: string): string => `${planId}_${opId}`;
 export const phaseJobId = (planId: string, target: string, phase: number): string => `${planId}_${target}_p${phase}`;
+export const feedJobId = (planId: string, target: string, phase: number): string => `${planId}_${target}_f${phase}`;
 
 export const stateKeys = (prefix: string) => ({
   /** Hash: meta (PlanMeta JSON), phase:<i> (Operation[] JSON). */
@@ -83,6 +85,11 @@ export function controlJobOptions(retentionHours: number): JobsOptions {
     removeOnComplete: { age: retentionHours * 3600 },
     removeOnFail: false,
   };
+}
+
+/** The job that puts a phase's operations on the queue: a failure (Redis gone for long) must not block the cycle. */
+export function feedJobOptions(retentionHours: number): JobsOptions {
+  return { ...controlJobOptions(retentionHours), ignoreDependencyOnFailure: true };
 }
 
 /**

@@ -15,7 +15,19 @@ export function linksKey(prefix: string, target: string, kind: ResourceKind): st
   return `${prefix}:state:links:${target}:${kind}`;
 }
 
-function parse(key: string, externalId: string, value: string): Link {
+/** A link change: HSET `field` of hash `key` to `value`, or HDEL when null. */
+export interface LinkWrite {
+  key: string;
+  field: string;
+  value: string | null;
+}
+
+/** How a link is stored: JSON {id, hash}. */
+export function linkValue(link: Link): string {
+  return JSON.stringify({ id: link.id, hash: link.hash });
+}
+
+export function parseLink(key: string, externalId: string, value: string): Link {
   try {
     const link = JSON.parse(value) as Link;
     if (typeof link.id === 'string' && typeof link.hash === 'string') return link;
@@ -38,7 +50,7 @@ export class RedisLinkStore implements LinkStore {
     let cursor = '0';
     do {
       const [next, flat] = await this.redis.hscan(key, cursor, 'COUNT', SCAN_COUNT);
-      for (let i = 0; i + 1 < flat.length; i += 2) links.set(flat[i]!, parse(key, flat[i]!, flat[i + 1]!));
+      for (let i = 0; i + 1 < flat.length; i += 2) links.set(flat[i]!, parseLink(key, flat[i]!, flat[i + 1]!));
       cursor = next;
     } while (cursor !== '0');
     return links;
@@ -47,15 +59,23 @@ export class RedisLinkStore implements LinkStore {
   async get(target: string, kind: ResourceKind, externalId: string): Promise<Link | undefined> {
     const key = linksKey(this.prefix, target, kind);
     const value = await this.redis.hget(key, externalId);
-    return value === null ? undefined : parse(key, externalId, value);
+    return value === null ? undefined : parseLink(key, externalId, value);
   }
 
   async set(target: string, kind: ResourceKind, externalId: string, link: Link): Promise<void> {
-    await this.redis.hset(linksKey(this.prefix, target, kind), externalId, JSON.stringify({ id: link.id, hash: link.hash }));
+    await this.redis.hset(linksKey(this.prefix, target, kind), externalId, linkValue(link));
   }
 
   async delete(target: string, kind: ResourceKind, externalId: string): Promise<void> {
     await this.redis.hdel(linksKey(this.prefix, target, kind), externalId);
+  }
+
+  /** Link changes collected elsewhere (execution/operation-links.ts), written in order. */
+  async apply(writes: readonly LinkWrite[]): Promise<void> {
+    for (const w of writes) {
+      if (w.value === null) await this.redis.hdel(w.key, w.field);
+      else await this.redis.hset(w.key, w.field, w.value);
+    }
   }
 
   /** Every write was acknowledged by Redis already. */

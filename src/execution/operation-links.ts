@@ -1,0 +1,50 @@
+/**
+ * The link store as one operation sees it in a worker: reads go to Redis, but writes are kept until
+ * the operation ends and are then committed with its outcome in one atomic call
+ * (CycleStore.recordOutcome). An operation reads its own writes. Safe because no operation depends on
+ * another's links before its phase is over, and a phase ends only after its operations are recorded.
+ */
+import type { Link, LinkStore, ResourceKind } from '../state/link-store.js';
+import { linkValue, linksKey, parseLink, type LinkWrite, type RedisLinkStore } from '../state/redis-link-store.js';
+
+export class OperationLinks implements LinkStore {
+  private readonly writes = new Map<string, LinkWrite>();
+
+  constructor(
+    private readonly links: RedisLinkStore,
+    private readonly prefix: string,
+  ) {}
+
+  private write(target: string, kind: ResourceKind, externalId: string, value: string | null): void {
+    const key = linksKey(this.prefix, target, kind);
+    this.writes.set(`${key}\n${externalId}`, { key, field: externalId, value });
+  }
+
+  snapshot(target: string, kind: ResourceKind): Promise<Map<string, Link>> {
+    return this.links.snapshot(target, kind);
+  }
+
+  async get(target: string, kind: ResourceKind, externalId: string): Promise<Link | undefined> {
+    const key = linksKey(this.prefix, target, kind);
+    const pending = this.writes.get(`${key}\n${externalId}`);
+    if (!pending) return this.links.get(target, kind, externalId);
+    return pending.value === null ? undefined : parseLink(key, externalId, pending.value);
+  }
+
+  async set(target: string, kind: ResourceKind, externalId: string, link: Link): Promise<void> {
+    this.write(target, kind, externalId, linkValue(link));
+  }
+
+  async delete(target: string, kind: ResourceKind, externalId: string): Promise<void> {
+    this.write(target, kind, externalId, null);
+  }
+
+  /** The writes to commit, in the order first made (each with its last value). */
+  changes(): LinkWrite[] {
+    return [...this.writes.values()];
+  }
+
+  async flush(): Promise<void> {}
+
+  async close(): Promise<void> {}
+}
