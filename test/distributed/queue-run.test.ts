@@ -9,6 +9,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CONTROL_QUEUE, targetQueueName } from '../../src/execution/queue-layout.js';
+import { SCHEMA_ENTERPRISE_USER } from '../../src/model/scim.js';
 import { Harness, person, type Person } from '../support/harness.js';
 import { REDIS_URL, cleanRedis, inProcessWorkers, queueYaml, randomPrefix } from '../support/distributed.js';
 
@@ -139,6 +140,39 @@ describe('run and apply through the queue', () => {
     expect(firstDeactivation).toBe(4);
     expect(h.sandbox.store.findUserByUserName('user2@example.com')!['active']).toBe(false);
     expect(h.sandbox.store.findUserByUserName('user5@example.com')!['title']).toBe('Lead');
+  });
+
+  it('groups, memberships and manager references go through the queue phase by phase', async () => {
+    await startWorker();
+    h.writePeople([
+      person(1, { groups: ['engineering', 'eng-admins'] }),
+      person(2, { groups: ['engineering'], manager: 'E1001' }),
+      person(3, { groups: ['sales'], manager: 'E1001' }),
+      person(4, { groups: ['sales', 'engineering'] }),
+      person(5),
+    ]);
+    const r = await h.run('--wait');
+    expect(r.code, r.err + r.out).toBe(0);
+    // Users, then groups (created empty), then memberships, then manager references.
+    const writes = h.writes().map((w) => `${w.method} ${w.path.split('/')[1]}`);
+    expect(writes).toEqual([...Array(5).fill('POST Users'), ...Array(3).fill('POST Groups'), ...Array(3).fill('PATCH Groups'), ...Array(2).fill('PATCH Users')]);
+    const userName = new Map(h.sandbox.store.users().map((u) => [u['id'] as string, u['userName'] as string]));
+    const members = Object.fromEntries(
+      h.sandbox.store.groups().map((g) => [g['displayName'], ((g['members'] as { value: string }[]) ?? []).map((m) => userName.get(m.value)).sort()]),
+    );
+    expect(members).toEqual({
+      engineering: ['user1@example.com', 'user2@example.com', 'user4@example.com'],
+      'eng-admins': ['user1@example.com'],
+      sales: ['user3@example.com', 'user4@example.com'],
+    });
+    const u1 = h.sandbox.store.findUserByUserName('user1@example.com')!;
+    const manager = (u: string) => ((h.sandbox.store.findUserByUserName(u)![SCHEMA_ENTERPRISE_USER] as Record<string, { value?: string }>)['manager'])?.value;
+    expect(manager('user2@example.com')).toBe(u1['id']);
+    expect(manager('user3@example.com')).toBe(u1['id']);
+    expect(Object.keys(await redis.hgetall(`${prefix}:state:links:app:group`))).toHaveLength(3);
+    h.sandbox.clearRequests();
+    expect((await h.run('--wait')).code).toBe(0);
+    expect(h.writes()).toEqual([]);
   });
 
   it('run without --wait enqueues and returns; the workers finish the cycle later', async () => {

@@ -9,6 +9,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { targetQueueName } from '../../src/execution/queue-layout.js';
+import { SCHEMA_ENTERPRISE_USER } from '../../src/model/scim.js';
 import type { RecordedRequest } from '../../src/sandbox/index.js';
 import { Harness, person, type Person } from '../support/harness.js';
 import { REDIS_URL, WorkerProcess, cleanRedis, queueYaml, randomPrefix, waitUntil } from '../support/distributed.js';
@@ -18,11 +19,11 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-async function setup(n: number, extraTarget = ''): Promise<{ h: Harness; prefix: string; people: Person[] }> {
+async function setup(n: number, extraTarget = '', extra: (i: number) => Partial<Person> = () => ({})): Promise<{ h: Harness; prefix: string; people: Person[] }> {
   const prefix = randomPrefix();
   const h = await Harness.start({ top: queueYaml(prefix), target: extraTarget });
   cleanups.push(() => h.close(), () => cleanRedis(prefix));
-  const people = Array.from({ length: n }, (_, i) => person(i + 1, { title: `Title ${i % 7}`, department: `Dept ${i % 5}` }));
+  const people = Array.from({ length: n }, (_, i) => person(i + 1, { title: `Title ${i % 7}`, department: `Dept ${i % 5}`, ...extra(i + 1) }));
   h.writePeople(people);
   return { h, prefix, people };
 }
@@ -34,15 +35,32 @@ async function startWorkers(h: Harness, names: string[]): Promise<WorkerProcess[
   return workers;
 }
 
-/** What a target holds, without what the server makes up (ids, meta). */
+/**
+ * What a target holds, without what the server makes up: ids (references to users are shown by
+ * userName), meta. Users, then groups with their members.
+ */
 function endState(h: Harness): unknown[] {
-  return h.sandbox.store
-    .users()
-    .map((u) => {
-      const { id: _id, meta: _meta, ...rest } = u as Record<string, unknown>;
-      return rest;
-    })
-    .sort((a, b) => String(a['userName']).localeCompare(String(b['userName'])));
+  const userName = new Map(h.sandbox.store.users().map((u) => [u['id'] as string, u['userName'] as string]));
+  const strip = (r: Record<string, unknown>) => {
+    const { id: _id, meta: _meta, ...rest } = r;
+    return rest;
+  };
+  const users = h.sandbox.store.users().map((u) => {
+    const rest = strip(u as Record<string, unknown>);
+    const ext = rest[SCHEMA_ENTERPRISE_USER] as Record<string, unknown> | undefined;
+    const manager = ext?.['manager'] as { value?: string } | undefined;
+    if (ext && manager?.value) rest[SCHEMA_ENTERPRISE_USER] = { ...ext, manager: userName.get(manager.value) };
+    // The server's own view of memberships: by group name.
+    if (Array.isArray(rest['groups'])) rest['groups'] = (rest['groups'] as { display?: string }[]).map((g) => g.display).sort();
+    return rest;
+  });
+  const groups = h.sandbox.store.groups().map((g) => {
+    const rest = strip(g as Record<string, unknown>);
+    rest['members'] = ((g['members'] as { value: string }[] | undefined) ?? []).map((m) => userName.get(m.value)).sort();
+    return rest;
+  });
+  const byName = (key: string) => (a: Record<string, unknown>, b: Record<string, unknown>) => String(a[key]).localeCompare(String(b[key]));
+  return [...users.sort(byName('userName')), ...groups.sort(byName('displayName'))];
 }
 
 /** The same people synced by embedded mode into a fresh sandbox. */
@@ -64,13 +82,16 @@ function duplicates(values: string[]): string[] {
 }
 
 describe('two worker processes', () => {
-  it('sync 10,000 users with the same end state as embedded mode', async () => {
-    const { h, people } = await setup(10_000);
+  it('sync 10,000 users, their groups and managers with the same end state as embedded mode', async () => {
+    // Every phase: 10,000 creates, 10 groups, their memberships (split per request), 1,000 manager references.
+    const { h, people } = await setup(10_000, '', (i) => ({ groups: [`team-${i % 10}`], ...(i % 10 === 5 ? { manager: `E${1000 + i - 4}` } : {}) }));
     await startWorkers(h, ['w1', 'w2']);
     const r = await h.run('--wait');
     expect(r.code, r.err).toBe(0);
     expect(r.out).toContain('app: created 10000');
+    expect(r.out).toMatch(/Total: \d+ ok, 0 failed, 0 skipped/);
     expect(h.sandbox.store.users()).toHaveLength(10_000);
+    expect(h.sandbox.store.groups()).toHaveLength(10);
     expect(duplicates(h.sandbox.store.users().map((u) => String(u['userName'])))).toEqual([]);
     expect(endState(h)).toEqual(await embeddedEndState(people));
     // Converged: a second cycle sends nothing.
