@@ -9,6 +9,7 @@ import { ConfigError } from '../errors.js';
 import { resolveReferences } from './references.js';
 import { configSchema, SECRET_KEYS, type Config } from './schema.js';
 import { Secret } from './secret.js';
+import { resolveQuirks } from '../targets/profiles.js';
 
 export interface LoadedConfig {
   config: Config;
@@ -92,6 +93,15 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
   for (const [name, t] of Object.entries(config.targets)) {
     if (t.url.startsWith('http://') && !/^http:\/\/(127\.|localhost|\[::1\])/.test(t.url)) {
       warnings.push(`targets.${name}.url: plain http sends the credential unencrypted; use https`);
+    }
+    if (t.tls) {
+      for (const key of ['ca', 'cert', 'key'] as const) {
+        const file = t.tls[key];
+        if (file !== undefined) t.tls[key] = resolve(baseDir, file);
+      }
+    }
+    if (t.deprovision === 'delete' && !resolveQuirks(t.profile, t.quirks).supportsDelete) {
+      warnings.push(`targets.${name}.deprovision: delete, but this server has no DELETE (profile ${t.profile} / quirks.supportsDelete): leavers are deactivated instead`);
     }
   }
   return { config, file, stateDir, auditFile, warnings };

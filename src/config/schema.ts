@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { Secret } from './secret.js';
+import { FILTER_OPERATORS, PROFILE_NAMES, type QuirkOverrides } from '../targets/profiles.js';
 
 /** Keys whose string values are credentials; the loader wraps them in `Secret` before validation. */
 export const SECRET_KEYS = new Set(['token', 'password', 'clientSecret']);
@@ -62,7 +63,54 @@ const auth = z.discriminatedUnion('type', [
   z.object({ type: z.literal('bearer'), token: secret }).strict(),
   z.object({ type: z.literal('basic'), username: z.string().min(1), password: secret }).strict(),
   z.object({ type: z.literal('none') }).strict().describe('No credential (a local sandbox only).'),
+  z
+    .object({
+      type: z.literal('oauth2'),
+      tokenUrl: z.url({ protocol: /^https?$/ }).describe('OAuth 2.0 token endpoint (client credentials grant).'),
+      clientId: z.string().min(1),
+      clientSecret: secret,
+      scope: z.string().optional().describe('Space-separated scopes to ask for. Default none.'),
+    })
+    .strict()
+    .describe('OAuth 2.0 client credentials: the token is fetched, cached and refreshed 60 s before it expires.'),
+  z
+    .object({
+      type: z.literal('header'),
+      name: z.string().regex(/^[A-Za-z0-9-]+$/, 'an HTTP header name').describe('Header carrying the credential, e.g. X-Api-Key.'),
+      token: secret.describe('The header value.'),
+    })
+    .strict()
+    .describe('A credential in a custom header.'),
 ]);
+
+const rateLimit = z
+  .object({
+    requests: positiveInt.describe('Requests allowed in any window of perMs.'),
+    perMs: positiveInt.describe('Window length in milliseconds, e.g. 1000 or 60000.'),
+  })
+  .strict();
+
+const quirks = z
+  .object({
+    maxMembersPerPatch: positiveInt.nullable().optional().describe('Most member changes per group PATCH; null = no limit. Profile default.'),
+    groupMembersInList: z.boolean().optional().describe('false: GET /Groups omits members (read them with a members filter). Profile default.'),
+    maxPageSize: positiveInt.nullable().optional().describe('Largest list page the server answers (caps pageSize); null = no cap. Profile default.'),
+    filterOperators: z.array(z.enum(FILTER_OPERATORS)).optional().describe('Filter operators the server supports. Profile default: all.'),
+    userNameCaseExact: z.boolean().optional().describe('true: the server compares userName case-sensitively. Default false.'),
+    patchShape: z.enum(['rfc', 'value-object']).optional().describe('rfc: one op per path. value-object: replaces folded into one pathless op. Default rfc.'),
+    supportsDelete: z.boolean().optional().describe('false: no DELETE; deprovision: delete deactivates instead. Default true.'),
+    headers: z.record(z.string(), z.string()).optional().describe('Extra headers sent with every request. Merged over the profile\'s.'),
+    rateLimit: rateLimit.nullable().optional().describe('Default request budget when the target sets no rateLimit; null = unlimited.'),
+    createRateLimit: rateLimit.nullable().optional().describe('Budget for user creations alone (github: 1000 per 3600000 ms).'),
+    startIndex: z.enum(['one-based', 'zero-based', 'ignored']).optional().describe('How the server counts startIndex. Default one-based.'),
+    totalResults: z.enum(['exact', 'unreliable']).optional().describe('unreliable: end listings on a short page only. Default exact.'),
+    etag: z.enum(['auto', 'off']).optional().describe('auto: If-Match when the server supports ETags. Default auto.'),
+  })
+  .strict();
+
+// The config's quirks are exactly the overridable keys of a profile.
+const _quirksFit: QuirkOverrides = {} as z.output<typeof quirks>;
+void _quirksFit;
 
 const clauseOps = z
   .object({
@@ -137,6 +185,24 @@ const target = z
       .record(z.string(), mappingRule)
       .default({})
       .describe('SCIM attribute path -> rule, merged over the default mapping.'),
+    profile: z
+      .enum(PROFILE_NAMES)
+      .default('generic')
+      .describe('Known behaviour of the server (generic, aws, github, slack, entra-compatible); quirks override it key by key. Default generic.'),
+    quirks: quirks.default({}).describe('Overrides of the profile, key by key.'),
+    rateLimit: rateLimit
+      .optional()
+      .describe("At most `requests` requests in any window of `perMs` ms, reads and writes together. Default: the profile's (slack 600 per 60000), else unlimited."),
+    tls: z
+      .object({
+        ca: z.string().optional().describe('PEM file of the CA(s) to trust for this target (added to the system ones), relative to the config file.'),
+        cert: z.string().optional().describe('PEM client certificate for mutual TLS, relative to the config file.'),
+        key: z.string().optional().describe('PEM private key of the client certificate, relative to the config file.'),
+      })
+      .strict()
+      .refine((t) => (t.cert === undefined) === (t.key === undefined), { message: 'give both cert and key, or neither' })
+      .optional()
+      .describe('Custom CA bundle and client certificate. Default: system CAs, no client certificate.'),
   })
   .strict();
 
@@ -197,6 +263,7 @@ export type TargetConfig = Config['targets'][string];
 export type SafetyConfig = Config['safety'];
 export type ScopeFilter = NonNullable<TargetConfig['scope']>[number];
 export type MappingRule = TargetConfig['mapping'][string];
+export type TargetAuthConfig = TargetConfig['auth'];
 
 /** JSON Schema of org.yaml (input form: defaults are optional). */
 export function configJsonSchema(): unknown {

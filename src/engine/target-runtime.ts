@@ -5,19 +5,39 @@ import { DEFAULT_RETRY_POLICY } from '../execution/retry-policy.js';
 import type { TargetSettings } from '../planning/target-settings.js';
 import type { ScimCapabilities } from '../targets/http/capabilities.js';
 import { ScimClient } from '../targets/http/scim-client.js';
+import { readTlsFiles } from '../targets/http/transport.js';
+import { resolveQuirks, type TargetQuirks } from '../targets/profiles.js';
+
+export function targetQuirks(config: TargetConfig): TargetQuirks {
+  return resolveQuirks(config.profile, config.quirks);
+}
 
 export function createTargetRuntime(name: string, config: TargetConfig): TargetRuntime {
+  const quirks = targetQuirks(config);
+  const tls = readTlsFiles(config.tls, `targets.${name}`);
   const client = new ScimClient({
     target: name,
     baseUrl: config.url,
     auth: config.auth,
     timeoutMs: config.timeoutMs,
     maxSockets: config.concurrency,
+    quirks,
+    rateLimit: config.rateLimit ?? quirks.rateLimit,
+    ...(tls ? { tls } : {}),
   });
   return { name, client, concurrency: config.concurrency, retry: { ...DEFAULT_RETRY_POLICY, maxAttempts: config.retries } };
 }
 
+/** Config, profile and discovery together: what the planner may rely on for this target. */
 export function targetSettings(config: TargetConfig, capabilities: ScimCapabilities): TargetSettings {
+  const quirks = targetQuirks(config);
   const updateMethod = config.updateMethod === 'auto' ? (capabilities.patch ? 'patch' : 'put') : config.updateMethod;
-  return { operations: config.operations, deprovision: config.deprovision, adopt: config.adopt, updateMethod };
+  const deprovision = config.deprovision === 'delete' && !quirks.supportsDelete ? 'deactivate' : config.deprovision;
+  return {
+    operations: config.operations,
+    deprovision,
+    adopt: config.adopt,
+    updateMethod,
+    useEtags: capabilities.etag && quirks.etag === 'auto',
+  };
 }

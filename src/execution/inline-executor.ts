@@ -1,11 +1,12 @@
 /**
  * The embedded executor: runs the plan in this process, one p-queue per target (targets proceed in
- * parallel, so one app's rate limit never stalls another). Retries follow retry-policy.ts; a 429
- * pauses the whole target for the time the server asked; a rejected credential stops the target.
+ * parallel, so one app's rate limit never stalls another). Retries follow retry-policy.ts; the pace
+ * of requests (and the pause of the whole target after a 429) is the client's request budget; a
+ * rejected credential stops the target.
  */
 import PQueue from 'p-queue';
 import type { AuditSink } from '../audit/audit-sink.js';
-import { AuthError, RateLimitedError, ScimSyncError, TransientError, describeError } from '../errors.js';
+import { AuthError, ScimSyncError, TransientError, describeError } from '../errors.js';
 import type { Operation, Plan, TargetPlan } from '../model/plan.js';
 import type { LinkStore } from '../state/link-store.js';
 import type { Executor, TargetRuntime } from './executor.js';
@@ -43,8 +44,6 @@ export class InlineExecutor implements Executor {
   private async runTarget(planId: string, tp: TargetPlan, runtime: TargetRuntime): Promise<TargetReport> {
     const report = emptyTargetReport(tp.target);
     const queue = new PQueue({ concurrency: runtime.concurrency });
-    // A 429 holds every request to this target until the server's Retry-After has passed.
-    let holdUntil = 0;
     let stopped: string | undefined;
 
     const attempt = async (op: Operation): Promise<void> => {
@@ -55,8 +54,6 @@ export class InlineExecutor implements Executor {
           this.audit(planId, tp.target, op, 'skipped', n - 1, { note: stopped });
           return;
         }
-        const wait = holdUntil - Date.now();
-        if (wait > 0) await sleep(wait);
         try {
           const result = await runOperation(op, { target: tp.target, client: runtime.client, links: this.options.links }, state);
           count(report, op.kind, 'ok');
@@ -66,7 +63,6 @@ export class InlineExecutor implements Executor {
           if (error instanceof AuthError) stopped = `stopped: ${error.message}`;
           const delay = stopped ? null : retryDelay(error, n, runtime.retry);
           if (delay !== null) {
-            if (error instanceof RateLimitedError) holdUntil = Math.max(holdUntil, Date.now() + delay);
             if (error instanceof TransientError && error.ambiguous) state.previousAmbiguous = error;
             await sleep(delay);
             continue;

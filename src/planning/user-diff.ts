@@ -15,7 +15,7 @@ import { buildUserResource, desiredValue, mapUser, type DesiredUser, type UserMa
 import type { ScopePredicate } from '../mapping/scope.js';
 import type { CanonicalUser, DirectorySnapshot } from '../model/canonical.js';
 import type { DeprovisionUserOp, Operation } from '../model/plan.js';
-import type { JsonObject, ScimResource } from '../model/scim.js';
+import { versionOf, type JsonObject, type ScimResource } from '../model/scim.js';
 import type { Link } from '../state/link-store.js';
 
 export interface UserDiffInput {
@@ -101,9 +101,15 @@ export function diffUsers(input: UserDiffInput): UserDiffResult {
   const nextId = (prefix: string) => `${prefix}-${(++seq).toString(36)}`;
 
 
+  /** The version an op was planned on, so a concurrent change answers 412 instead of being overwritten. */
+  const versioned = (account: ScimResource): { version?: string } => {
+    const version = settings.useEtags ? versionOf(account) : undefined;
+    return version ? { version } : {};
+  };
+
   const deprovisionOp = (account: ScimResource, key: string, label: string, reason: DeprovisionUserOp['reason']): DeprovisionUserOp => {
     const scimId = account['id'] as string;
-    const base = { id: nextId('d'), kind: 'deprovisionUser' as const, externalId: key, label, scimId, reason, mode: settings.deprovision };
+    const base = { id: nextId('d'), kind: 'deprovisionUser' as const, externalId: key, label, scimId, reason, mode: settings.deprovision, ...versioned(account) };
     if (settings.deprovision === 'delete') return base;
     if (settings.updateMethod === 'patch') return { ...base, patch: [{ op: 'replace', path: 'active', value: false }] };
     const resource = structuredClone(account) as JsonObject;
@@ -153,6 +159,7 @@ export function diffUsers(input: UserDiffInput): UserDiffResult {
             : { resource: buildPut(mapping, desired, account, true) }),
           hash: hash(),
           recreate: create(),
+          ...versioned(account),
         });
       } else if (link?.id !== scimId) {
         users.push({ id: nextId('l'), kind: 'linkUser', externalId: user.key, label: desired.userName, scimId, hash: hash() });
@@ -179,6 +186,7 @@ export function diffUsers(input: UserDiffInput): UserDiffResult {
         hash: hash(),
         adopt: true,
         recreate: create(),
+        ...versioned(adoptable),
       });
       return;
     }

@@ -67,3 +67,18 @@ export function errorForNetwork(error: Error & { code?: string }, ctx: ErrorCont
   const what = code === 'ETIMEDOUT' ? 'timed out' : `failed (${code})`;
   return new TransientError(`request ${what}`, ctx, !notSent, { cause: error });
 }
+
+/**
+ * An OAuth 2.0 token endpoint's refusal (RFC 6749 §5.2: invalid_client, invalid_grant,
+ * invalid_scope answer 400 or 401) means the credential or its settings are wrong: an auth error,
+ * not a bad request. Overload and outages stay retryable.
+ */
+export function errorForTokenStatus(status: number, headers: Record<string, string | string[] | undefined>, body: string, ctx: ErrorContext): ScimSyncError {
+  if (status === 429 || status >= 500) return errorForStatus(status, headers, body, ctx);
+  const detail = serverDetail(body);
+  return new AuthError(`OAuth token request refused (HTTP ${status})${detail ? `: ${detail}` : ''}; check auth.clientId, auth.clientSecret and auth.scope`, {
+    ...ctx,
+    status,
+    ...(detail ? { detail } : {}),
+  });
+}
