@@ -24,6 +24,8 @@ export interface ApiContext {
   readonly behaviour: SandboxBehaviour;
   readonly baseUrl: string;
   readonly token: string | null;
+  /** Replaces the bearer check when set: true admits the request (basic, API-key headers, OAuth tokens). */
+  readonly verify?: ((headers: IncomingHttpHeaders) => boolean) | undefined;
 }
 
 /** A request body as the transport saw it. */
@@ -63,6 +65,9 @@ export function handleRequest(ctx: ApiContext, req: ApiRequest): ApiResponse {
 }
 
 function route(ctx: ApiContext, req: ApiRequest): ApiResponse {
+  if (ctx.behaviour.requireUserAgent && !header(req, 'user-agent')) {
+    throw new ScimError(403, 'Request forbidden by administrative rules: send a User-Agent header');
+  }
   authenticate(ctx, req);
   if (req.path === undefined) throw notFound(`no SCIM endpoint here: the SCIM root is ${ctx.baseUrl}`);
   const segments = req.path.split('/').filter((s) => s !== '');
@@ -148,7 +153,9 @@ function list(ctx: ApiContext, kind: ResourceKind, query: ListQuery): ApiRespons
   const filter = query.filter === undefined ? undefined : compileFilter(query.filter, rt, { behaviour });
   let records = store.query(kind, filter);
   if (query.sortBy && behaviour.supportsSort) records = sortRecords(records, rt, query.sortBy, query.sortOrder);
-  const page = records.slice(query.startIndex - 1, query.startIndex - 1 + query.count);
+  const pastEnd = query.startIndex > records.length && records.length > 0;
+  const from = pastEnd && behaviour.repeatFirstPagePastEnd ? 0 : query.startIndex - 1;
+  const page = records.slice(from, from + query.count);
   const omitMembers = kind === 'Group' && !behaviour.groupMembersInList;
   const resources = page.map((rec) => {
     let view: JsonObject = store.view(rec, behaviour.supportsEtag);
@@ -158,7 +165,8 @@ function list(ctx: ApiContext, kind: ResourceKind, query: ListQuery): ApiRespons
     }
     return project(view, projection);
   });
-  return ok({ schemas: [SCHEMA_LIST_RESPONSE], totalResults: records.length, itemsPerPage: resources.length, startIndex: query.startIndex, Resources: resources });
+  const totalResults = Math.max(0, records.length + behaviour.totalResultsOffset);
+  return ok({ schemas: [SCHEMA_LIST_RESPONSE], totalResults, itemsPerPage: resources.length, startIndex: query.startIndex, Resources: resources });
 }
 
 function resourceResponse(ctx: ApiContext, rec: StoredRecord, status: number, req: ApiRequest): ApiResponse {
@@ -174,6 +182,10 @@ function project(resource: JsonObject, projection: Projection | undefined): Json
 }
 
 function authenticate(ctx: ApiContext, req: ApiRequest): void {
+  if (ctx.verify) {
+    if (!ctx.verify(req.headers)) throw new ScimError(401, 'the credential is not valid');
+    return;
+  }
   if (ctx.token === null) return;
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header(req, 'authorization') ?? '');
   const given = Buffer.from(match?.[1] ?? '');

@@ -100,3 +100,18 @@ export class RequestBudget {
     }, Math.max(0, time - this.now()));
   }
 }
+
+const shared = new Map<string, { limit: RateLimit | null; budget: RequestBudget }>();
+
+/**
+ * The one budget of a target in this process (`key` names the target and its URL): clients made
+ * for the same target by successive commands or cycles share it, so back-to-back runs together
+ * stay within the limit. A changed limit starts a new budget.
+ */
+export function sharedBudget(key: string, limit: RateLimit | null): RequestBudget {
+  const known = shared.get(key);
+  if (known && known.limit?.requests === limit?.requests && known.limit?.perMs === limit?.perMs) return known.budget;
+  const budget = new RequestBudget(limit);
+  shared.set(key, { limit, budget });
+  return budget;
+}

@@ -19,7 +19,7 @@ import { resolveQuirks, type RateLimit, type TargetQuirks } from '../profiles.js
 import { authProvider, type AuthProvider, type ClientAuth } from './auth.js';
 import { errorForNetwork, errorForStatus } from './error-mapping.js';
 import { parseCapabilities, DEFAULT_CAPABILITIES, type ScimCapabilities } from './capabilities.js';
-import { RequestBudget, type Release } from './request-budget.js';
+import { sharedBudget, type RequestBudget, type Release } from './request-budget.js';
 import { agentsFor, type TlsMaterial } from './transport.js';
 
 export type { ClientAuth } from './auth.js';
@@ -76,8 +76,8 @@ export class ScimClient {
     this.base = options.baseUrl.replace(/\/+$/, '');
     this.quirks = options.quirks ?? resolveQuirks('generic');
     this.auth = authProvider(options.auth, { target: options.target, timeoutMs: options.timeoutMs, tls: options.tls });
-    this.budget = new RequestBudget(options.rateLimit !== undefined ? options.rateLimit : this.quirks.rateLimit);
-    this.createBudget = this.quirks.createRateLimit ? new RequestBudget(this.quirks.createRateLimit) : null;
+    this.budget = sharedBudget(`${this.target} ${this.base}`, options.rateLimit !== undefined ? options.rateLimit : this.quirks.rateLimit);
+    this.createBudget = this.quirks.createRateLimit ? sharedBudget(`${this.target} ${this.base} POST /Users`, this.quirks.createRateLimit) : null;
     this.readRetry = options.readRetry ?? DEFAULT_RETRY_POLICY;
     const agents = agentsFor(this.base, options.maxSockets, options.tls);
     this.proxy = agents.proxy;
