@@ -16,13 +16,20 @@ function normalise(v: JsonValue | undefined): JsonValue {
   return v;
 }
 
-function same(desired: JsonValue, actual: JsonValue): boolean {
+function same(desired: JsonValue, actual: JsonValue, foldCase: boolean): boolean {
   const d = normalise(desired);
   const a = normalise(actual);
   if (d === null || a === null) return d === a;
   if (typeof d === 'object' || typeof a === 'object') return JSON.stringify(d) === JSON.stringify(a);
-  return String(d) === String(a);
+  return foldCase ? String(d).toLowerCase() === String(a).toLowerCase() : String(d) === String(a);
 }
+
+/**
+ * Identifiers RFC 7643 declares case-insensitive (caseExact false), which servers often store
+ * canonicalised (an email lower-cased): a difference of case alone is no change, or every run would
+ * rewrite them.
+ */
+const CASE_INSENSITIVE = new Set(['username', 'emails']);
 
 /** Booleans as some servers send them ("False"); compared as their meaning. */
 export function isActive(resource: JsonObject): boolean {
@@ -49,7 +56,7 @@ export function diffUser(mapping: UserMapping, desired: DesiredUser, actual: Sci
     if (rule.createOnly) continue;
     const want = desired.values[i] ?? null;
     const have = readPath(actual, rule.path);
-    if (!same(want, have)) {
+    if (!same(want, have, rule.path.schema === null && CASE_INSENSITIVE.has(rule.path.attribute.toLowerCase()))) {
       diff ??= { changes: [], changedRules: [] };
       diff.changes.push({ path: rule.path.key, from: normalise(have), to: want });
       diff.changedRules.push(rule);

@@ -33,6 +33,10 @@ export interface SandboxBehaviour {
   totalResultsOffset: number;
   /** A list page past the end answers the first page again instead of an empty one. Default false. */
   repeatFirstPagePastEnd: boolean;
+  /** userName compares case-sensitively in filters, as some servers do against RFC 7643. Default false. */
+  userNameCaseExact: boolean;
+  /** A filter the server cannot evaluate answers an empty list instead of 400 (some servers do). Default false. */
+  filterErrorsAnswerEmpty: boolean;
   /** Every answer is delayed this many milliseconds. Default 0. */
   latencyMs: number;
   /** Share (0..1) of requests answered 503 before being handled, drawn from a seeded generator. Default 0. */
@@ -62,6 +66,8 @@ export const DEFAULT_BEHAVIOUR: Readonly<SandboxBehaviour> = Object.freeze({
   createRateLimit: null,
   totalResultsOffset: 0,
   repeatFirstPagePastEnd: false,
+  userNameCaseExact: false,
+  filterErrorsAnswerEmpty: false,
   latencyMs: 0,
   errorRate: 0,
 });

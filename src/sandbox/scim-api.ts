@@ -150,7 +150,13 @@ function list(ctx: ApiContext, kind: ResourceKind, query: ListQuery): ApiRespons
   const { store, behaviour } = ctx;
   const rt = resourceTypeOf(kind);
   const projection = parseProjection(rt, query.attributes, query.excludedAttributes);
-  const filter = query.filter === undefined ? undefined : compileFilter(query.filter, rt, { behaviour });
+  let filter;
+  try {
+    filter = query.filter === undefined ? undefined : compileFilter(query.filter, rt, { behaviour });
+  } catch (error) {
+    if (!(behaviour.filterErrorsAnswerEmpty && error instanceof ScimError && error.status === 400)) throw error;
+    return ok({ schemas: [SCHEMA_LIST_RESPONSE], totalResults: 0, itemsPerPage: 0, startIndex: query.startIndex, Resources: [] });
+  }
   let records = store.query(kind, filter);
   if (query.sortBy && behaviour.supportsSort) records = sortRecords(records, rt, query.sortBy, query.sortOrder);
   const pastEnd = query.startIndex > records.length && records.length > 0;
