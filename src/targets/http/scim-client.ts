@@ -122,14 +122,16 @@ export class ScimClient {
   }
 
   private async attempt(method: Method, path: string, body: unknown, context: ErrorContext, version: string | undefined): Promise<JsonObject | null> {
-    const headers: Record<string, string> = { ...(await this.auth.headers()) };
-    if (body !== undefined) headers['content-type'] = 'application/scim+json';
-    if (version !== undefined) headers['if-match'] = version;
     const isCreate = method === 'POST' && path === '/Users';
     const releaseCreate: Release | undefined = isCreate && this.createBudget ? await this.createBudget.acquire() : undefined;
     const release = await this.budget.acquire();
     let response;
     try {
+      // The credential is taken once the budget lets the request go: a token fetched before a long
+      // wait could expire on the way.
+      const headers: Record<string, string> = { ...(await this.auth.headers()) };
+      if (body !== undefined) headers['content-type'] = 'application/scim+json';
+      if (version !== undefined) headers['if-match'] = version;
       response = await this.http(this.url(path), { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
     } catch (error) {
       if (error instanceof RequestError) throw errorForNetwork(error, context);
