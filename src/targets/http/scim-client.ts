@@ -15,7 +15,7 @@ import {
   type ScimResource,
 } from '../../model/scim.js';
 import { shapePatch } from '../patch-shape.js';
-import { resolveQuirks, type RateLimit, type TargetQuirks } from '../profiles.js';
+import { resolveQuirks, supportsOperator, type RateLimit, type TargetQuirks } from '../profiles.js';
 import { authProvider, type AuthProvider, type ClientAuth } from './auth.js';
 import { errorForNetwork, errorForStatus } from './error-mapping.js';
 import { parseCapabilities, DEFAULT_CAPABILITIES, type ScimCapabilities } from './capabilities.js';
@@ -272,7 +272,14 @@ export class ScimClient {
     return all;
   }
 
+  /**
+   * Resources matching an `eq` filter. A server without filters (per discovery or quirks) is not
+   * asked: many answer an unsupported filter with an empty list, which would read as "not found".
+   */
   async find(type: ResourceType, filter: string): Promise<ScimResource[]> {
+    if (!this.capabilities.filter.supported || !supportsOperator(this.quirks, 'eq')) {
+      throw new ProtocolError(`this server does not support filters, so ${type} cannot be looked up (${filter})`, { target: this.target, request: `GET /${type}` });
+    }
     return this.listAll(type, { filter, pageSize: 10 });
   }
 
