@@ -15,6 +15,7 @@ export function targetQuirks(config: TargetConfig): TargetQuirks {
 export function createTargetRuntime(name: string, config: TargetConfig): TargetRuntime {
   const quirks = targetQuirks(config);
   const tls = readTlsFiles(config.tls, `targets.${name}`);
+  const retry = { ...DEFAULT_RETRY_POLICY, maxAttempts: config.retries };
   const client = new ScimClient({
     target: name,
     baseUrl: config.url,
@@ -23,9 +24,10 @@ export function createTargetRuntime(name: string, config: TargetConfig): TargetR
     maxSockets: config.concurrency,
     quirks,
     rateLimit: config.rateLimit ?? quirks.rateLimit,
+    readRetry: retry,
     ...(tls ? { tls } : {}),
   });
-  return { name, client, concurrency: config.concurrency, retry: { ...DEFAULT_RETRY_POLICY, maxAttempts: config.retries } };
+  return { name, client, concurrency: config.concurrency, retry };
 }
 
 /** Config, profile and discovery together: what the planner may rely on for this target. */
