@@ -70,6 +70,8 @@ async function engineRun(url: string, plan: ReturnType<typeof makePlan>, concurr
     timeoutMs: 30_000,
     concurrency,
     retries: 5,
+    profile: 'generic',
+    quirks: {},
   } as unknown as TargetConfig;
   const runtime = createTargetRuntime('bench', config);
   const start = performance.now();
