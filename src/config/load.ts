@@ -87,7 +87,10 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
     throw new ConfigError(`${file}: ${problems.length} problem${problems.length === 1 ? '' : 's'}`, problems);
   }
   const config = parsed.data;
-  if (config.source.type === 'csv') config.source.path = resolve(baseDir, config.source.path);
+  if (config.source.type === 'csv') {
+    config.source.path = resolve(baseDir, config.source.path);
+    if (config.source.memberships) config.source.memberships.path = resolve(baseDir, config.source.memberships.path);
+  }
   const stateDir = resolve(baseDir, config.state.dir);
   const auditFile = config.audit.file ? resolve(baseDir, config.audit.file) : resolve(stateDir, 'audit.jsonl');
   for (const [name, t] of Object.entries(config.targets)) {

@@ -43,3 +43,9 @@ export function targetSettings(config: TargetConfig, capabilities: ScimCapabilit
     useEtags: capabilities.etag && quirks.etag === 'auto',
   };
 }
+
+/** The target's group settings, with the member-change limit of its profile when that is stricter. */
+export function groupSettings(config: TargetConfig): TargetConfig['groups'] {
+  const profileLimit = targetQuirks(config).maxMembersPerPatch;
+  return profileLimit === null ? config.groups : { ...config.groups, maxMembersPerPatch: Math.min(config.groups.maxMembersPerPatch, profileLimit) };
+}

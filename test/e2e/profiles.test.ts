@@ -52,9 +52,21 @@ describe('quirk profiles against the sandbox in that mode', () => {
     }
   });
 
-  it('aws: pages of at most 100 although 200 are configured, eq filters only, no If-Match', async () => {
-    const { h, people } = await start({ profile: 'aws' }, '    profile: aws\n    pageSize: 200', 130);
+  it('aws: pages of at most 100 although 200 are configured, 100 member changes per PATCH, eq filters only, no If-Match', async () => {
+    const { h } = await start({ profile: 'aws' }, '    profile: aws\n    pageSize: 200', 0);
+    const people = Array.from({ length: 130 }, (_, i) => person(i + 1, { groups: ['all-staff'] }));
+    h.writePeople(people);
     await converge(h, people);
+    const group = h.sandbox.store.groups().find((g) => g['displayName'] === 'all-staff')!;
+    expect((group['members'] as unknown[]).length).toBe(129);
+    const memberPatches = h.sandbox.requests.filter((r) => r.method === 'PATCH' && r.path.startsWith('/Groups/'));
+    const sizes = memberPatches.map((r) =>
+      ((r.body as { Operations: { value?: unknown[]; path?: string }[] }).Operations ?? []).reduce((n, op) => n + (Array.isArray(op.value) ? op.value.length : 1), 0),
+    );
+    // 130 members added in two requests (the profile's 100 over the groups default of 500), one removed later.
+    expect(sizes.slice(0, 2).sort((a, b) => a - b)).toEqual([30, 100]);
+    expect(sizes.slice(2)).toEqual([1]);
+    expect(memberPatches.every((r) => r.status === 200)).toBe(true);
     const lists = listRequests(h);
     expect(lists.length).toBeGreaterThan(0);
     for (const l of lists) expect(count(l.query)).toBeLessThanOrEqual(100);
