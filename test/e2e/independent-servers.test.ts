@@ -47,6 +47,7 @@ source:
   key: employee_id
   columns: { userName: email, email: email, givenName: first_name, familyName: last_name, title: title }
   inactive: { column: status, values: [terminated] }
+  groups: { column: groups, separator: ";" }
 targets:
   app:
     url: ${url}
@@ -70,12 +71,20 @@ async function cli(command: string, config: string): Promise<{ code: number; out
 }
 
 /** Create everyone, update one, deactivate one; a last run sends nothing. */
-async function converge(s: Server, env: Env, users: () => Promise<Record<string, unknown>[]>, count = 30): Promise<void> {
-  const people = Array.from({ length: count }, (_, i) => person(i + 1, { email: `Person.${i + 1}@Example.com` }));
+type Listing = () => Promise<Record<string, unknown>[]>;
+
+/** Members of each group by displayName. */
+async function memberCounts(groups: Listing): Promise<Record<string, number>> {
+  return Object.fromEntries((await groups()).map((g) => [String(g['displayName']), Array.isArray(g['members']) ? g['members'].length : 0]));
+}
+
+async function converge(s: Server, env: Env, users: Listing, groups: Listing, count = 30): Promise<void> {
+  const people = Array.from({ length: count }, (_, i) => person(i + 1, { email: `Person.${i + 1}@Example.com`, groups: i % 3 === 0 ? ['eng', 'all'] : ['all'] }));
   env.write(people);
   const first = await env.run();
   expect(first.code, first.out).toBe(0);
   expect(await users()).toHaveLength(count);
+  expect(await memberCounts(groups)).toEqual({ all: 30, eng: 10 });
 
   env.write(people.map((p, i) => (i === 0 ? { ...p, title: 'Staff Engineer' } : i === 1 ? { ...p, status: 'terminated' } : p)));
   const second = await env.run();
@@ -86,6 +95,8 @@ async function converge(s: Server, env: Env, users: () => Promise<Record<string,
   expect(byName('person.2@example.com')!['active']).toBe(false);
   expect(byName('person.3@example.com')!['active']).not.toBe(false);
   expect(after.filter((u) => u['active'] === false)).toHaveLength(1);
+  // The leaver left every group.
+  expect(await memberCounts(groups)).toEqual({ all: 29, eng: 10 });
 
   const before = s.requests.length;
   const third = await env.run();
@@ -94,12 +105,12 @@ async function converge(s: Server, env: Env, users: () => Promise<Record<string,
   expect(s.requests.filter((r) => r.status >= 400)).toEqual([]);
 }
 
-describe('independent SCIM servers', () => {
+describe('independent SCIM servers: users and groups', () => {
   it('SCIMMY 1.3.5 with scimmy-routers 1.3.2 on express 4', async () => {
     const scimmy = await startScimmyServer(TOKEN);
     server = scimmy;
     const env = setUp(scimmy.url, '    pageSize: 10\n    quirks: { userNameCaseExact: true }');
-    await converge(scimmy, env, async () => [...scimmy.users.values()]);
+    await converge(scimmy, env, async () => [...scimmy.users.values()], async () => [...scimmy.groups.values()]);
     const check = await env.check();
     expect(check.code, check.out).toBe(0);
     expect(check.out).toContain('✓ filter userName eq finds an existing user');
@@ -114,7 +125,7 @@ describe('independent SCIM servers', () => {
     const ba = await startBetterAuthServer(TOKEN);
     server = ba;
     const env = setUp(ba.url, '    pageSize: 20');
-    await converge(ba, env, () => ba.scimUsers());
+    await converge(ba, env, () => ba.scimUsers(), () => ba.scimGroups());
     expect(ba.users()).toHaveLength(30);
     const check = await env.check();
     expect(check.code, check.out).toBe(0);

@@ -23,6 +23,8 @@ export interface BetterAuthServer {
   users(): Record<string, unknown>[];
   /** Users as the SCIM API shows them. */
   scimUsers(): Promise<Record<string, unknown>[]>;
+  /** Groups with their members, as the SCIM API shows them. */
+  scimGroups(): Promise<Record<string, unknown>[]>;
   requests: RecordedCall[];
   close(): Promise<void>;
 }
@@ -59,13 +61,15 @@ export async function startBetterAuthServer(token: string): Promise<BetterAuthSe
   origin = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
   const auth = betterAuth({ ...options, database: memoryAdapter(db), baseURL: origin, secret: randomBytes(32).toString('hex'), logger: { disabled: true } });
   const url = `${origin}/api/auth/scim/v2`;
+  const list = async (type: string): Promise<Record<string, unknown>[]> => {
+    const r = await fetch(`${url}/${type}?count=100`, { headers: { authorization: `Bearer ${token}` } });
+    return ((await r.json()) as { Resources: Record<string, unknown>[] }).Resources;
+  };
   return {
     url,
     users: () => db['scimUser'] ?? [],
-    scimUsers: async () => {
-      const r = await fetch(`${url}/Users?count=100`, { headers: { authorization: `Bearer ${token}` } });
-      return ((await r.json()) as { Resources: Record<string, unknown>[] }).Resources;
-    },
+    scimUsers: () => list('Users'),
+    scimGroups: async () => Promise.all((await list('Groups')).map(async (g) => (await fetch(`${url}/Groups/${String(g['id'])}`, { headers: { authorization: `Bearer ${token}` } })).json() as Promise<Record<string, unknown>>)),
     requests,
     close: () =>
       new Promise<void>((resolve) => {

@@ -19,14 +19,17 @@ export interface RecordedCall {
 export interface ScimmyServer {
   url: string;
   users: Map<string, Record<string, unknown>>;
+  groups: Map<string, Record<string, unknown>>;
   requests: RecordedCall[];
   close(): Promise<void>;
 }
 
 type UserRecord = Record<string, unknown> & { id: string; userName: string };
+type GroupRecord = Record<string, unknown> & { id: string; displayName: string };
 
-// SCIMMY is configured once per process; each server swaps in its own store.
+// SCIMMY is configured once per process; each server swaps in its own stores.
 let store = new Map<string, UserRecord>();
+let groups = new Map<string, GroupRecord>();
 let declared = false;
 
 function declare(): void {
@@ -60,12 +63,34 @@ function declare(): void {
     .degress((resource) => {
       if (!resource.id || !store.delete(resource.id)) throw new SCIMMY.Types.Error(404, null!, `User ${resource.id} not found`);
     });
+  SCIMMY.Resources.declare(SCIMMY.Resources.Group)
+    .ingress((resource, instance) => {
+      const data = JSON.parse(JSON.stringify(instance)) as GroupRecord;
+      if (resource.id && !groups.has(resource.id)) throw new SCIMMY.Types.Error(404, null!, `Group ${resource.id} not found`);
+      const saved = { ...data, id: resource.id ?? randomUUID() };
+      groups.set(saved.id, saved);
+      return saved;
+    })
+    .egress((resource) => {
+      if (resource.id) {
+        const found = groups.get(resource.id);
+        if (!found) throw new SCIMMY.Types.Error(404, null!, `Group ${resource.id} not found`);
+        return found;
+      }
+      const all = [...groups.values()];
+      return resource.filter ? resource.filter.match(all) : all;
+    })
+    .degress((resource) => {
+      if (!resource.id || !groups.delete(resource.id)) throw new SCIMMY.Types.Error(404, null!, `Group ${resource.id} not found`);
+    });
 }
 
 export async function startScimmyServer(token: string): Promise<ScimmyServer> {
   declare();
   store = new Map();
+  groups = new Map();
   const users = store;
+  const groupStore = groups;
   const requests: RecordedCall[] = [];
   const app = express();
   app.use((req, res, next) => {
@@ -93,6 +118,7 @@ export async function startScimmyServer(token: string): Promise<ScimmyServer> {
   return {
     url: `http://127.0.0.1:${port}/scim/v2`,
     users,
+    groups: groupStore,
     requests,
     close: () =>
       new Promise<void>((resolve) => {
