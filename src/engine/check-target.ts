@@ -5,7 +5,7 @@
  * server supports, what scim-sync will do with it, and what will not work.
  */
 import type { TargetConfig } from '../config/schema.js';
-import { AuthError, ScimSyncError, describeError } from '../errors.js';
+import { AuthError, NotFoundError, ScimSyncError, describeError } from '../errors.js';
 import type { ScimResource } from '../model/scim.js';
 import type { ScimCapabilities } from '../targets/http/capabilities.js';
 import type { ScimClient } from '../targets/http/scim-client.js';
@@ -113,6 +113,17 @@ export async function checkTarget(name: string, config: TargetConfig): Promise<T
       }
     } else {
       say('info', 'the target holds no user: the userName filter could not be tried on an account');
+    }
+    if (config.groups.enabled) {
+      try {
+        const groups = await client.request('GET', '/Groups?startIndex=1&count=1');
+        const listed = Array.isArray(groups?.['Resources']) ? (groups['Resources'] as ScimResource[]) : [];
+        if (listed[0] && !('members' in listed[0])) say('info', 'groups are listed without members: each managed group is read on its own');
+        else if (!quirks.groupMembersInList) say('info', 'the profile says group lists omit members: each managed group is read on its own');
+      } catch (error) {
+        if (!(error instanceof NotFoundError)) throw error;
+        say('warning', 'no /Groups endpoint (404): set groups.enabled: false for this target, or every plan for it fails');
+      }
     }
     if (config.adopt !== 'none' && !canFilter) say('warning', `adopt: ${config.adopt} needs a userName filter, which this server lacks`);
     if (config.deprovision === 'delete' && settings.deprovision !== 'delete') say('warning', 'deprovision: delete, but the server has no DELETE: leavers are deactivated instead');

@@ -32,12 +32,14 @@ describe('check', () => {
       'GET /Users',
       'GET /Users',
       'GET /Users',
+      'GET /Groups',
     ]);
     expect(h!.sandbox.requests.map((q) => new URLSearchParams(q.query).get('filter'))).toEqual([
       null,
       null,
       'userName eq "Ada.Lovelace@example.com"',
       'userName eq "aDA.lOVELACE@EXAMPLE.COM"',
+      null,
     ]);
   });
 
@@ -46,6 +48,7 @@ describe('check', () => {
     expect(r.code, r.err + r.out).toBe(0);
     expect(r.out).toContain('sync: updates by PATCH, pages of 100, deprovision deactivate, If-Match off');
     expect(r.out).toContain('list pages capped at 100 (pageSize 500)');
+    expect(r.out).toContain('· the profile says group lists omit members: each managed group is read on its own');
     expect(r.out).toContain('✓ filter userName eq finds an existing user');
   });
 
@@ -89,6 +92,14 @@ describe('check', () => {
     h = undefined;
     const declared = await check({ behaviour: { userNameCaseExact: true } }, '    quirks: { userNameCaseExact: true }');
     expect(declared.out).not.toContain('case-sensitively');
+  });
+
+  it('a server without /Groups: a warning naming the setting that avoids failing plans', async () => {
+    h = await Harness.start({});
+    h.sandbox.addFault({ method: 'GET', path: '/Groups', times: Infinity, action: { type: 'status', status: 404, detail: 'Endpoint Not Found' } });
+    const r = await h.cli('check', '--config', h.configFile);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('! no /Groups endpoint (404): set groups.enabled: false for this target');
   });
 
   it('a target that holds no user: usable, the filter could not be tried', async () => {
