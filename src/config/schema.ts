@@ -337,7 +337,6 @@ export type TargetConfig = Config['targets'][string];
 export type SafetyConfig = Config['safety'];
 export type ScopeFilter = NonNullable<TargetConfig['scope']>[number];
 export type MappingRule = TargetConfig['mapping'][string];
-export type TargetAuthConfig = TargetConfig['auth'];
 export type GroupSettings = TargetConfig['groups'];
 export type RoleRule = NonNullable<TargetConfig['roles']>[number];
 

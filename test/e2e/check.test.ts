@@ -109,6 +109,20 @@ describe('check', () => {
     expect(r.out).toContain('· the target holds no user');
   });
 
+  it('an unreachable target: exit 1, not usable, named', async () => {
+    h = await Harness.start({});
+    const { createServer } = await import('node:net');
+    const spare = createServer();
+    await new Promise<void>((resolve) => spare.listen(0, '127.0.0.1', resolve));
+    const port = (spare.address() as { port: number }).port;
+    await new Promise<void>((resolve) => spare.close(() => resolve()));
+    const { readFileSync, writeFileSync } = await import('node:fs');
+    writeFileSync(h.configFile, readFileSync(h.configFile, 'utf8').replace(h.sandbox.url, `http://127.0.0.1:${port}/scim/v2`).replace('concurrency: 4', 'concurrency: 4\n    retries: 1'));
+    const r = await h.cli('check', '--config', h.configFile);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain('✗ not usable: [TRANSIENT] request failed (ECONNREFUSED) (target app, GET /ServiceProviderConfig)');
+  });
+
   it('a wrong token: exit 2, the target named, a clear message, the token nowhere', async () => {
     h = await Harness.start({});
     process.env['WRONG_TOKEN'] = 'wrong-token-8d7c6b5a';

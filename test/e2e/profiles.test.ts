@@ -119,3 +119,26 @@ describe('quirk profiles against the sandbox in that mode', () => {
     expect(h.sandbox.requests.filter((r) => r.status >= 400)).toEqual([]);
   });
 });
+
+describe('quirks overridden in org.yaml', () => {
+  it('patchShape: value-object sends one pathless replace, which the sandbox applies', async () => {
+    const { h, people } = await start({}, '    quirks: { patchShape: value-object }', 5);
+    await converge(h, people);
+    const patches = h.sandbox.requests.filter((r) => r.method === 'PATCH').map((r) => (r.body as { Operations: unknown[] }).Operations);
+    expect(patches).toContainEqual([{ op: 'replace', value: { title: 'Principal Engineer' } }]);
+    expect(patches).toContainEqual([{ op: 'replace', value: { active: false } }]);
+  });
+
+  it('supportsDelete: false turns deprovision: delete into a deactivation', async () => {
+    const { h, people } = await start({}, '    deprovision: delete\n    quirks: { supportsDelete: false }', 5);
+    await converge(h, people);
+    expect(h.sandbox.requests.filter((r) => r.method === 'DELETE')).toEqual([]);
+    expect(h.sandbox.store.users()).toHaveLength(5);
+  });
+
+  it('headers: sent with every request', async () => {
+    const { h, people } = await start({}, '    quirks: { headers: { X-Tenant: acme } }', 3);
+    await converge(h, people);
+    expect(h.sandbox.requests.every((r) => r.headers['x-tenant'] === 'acme')).toBe(true);
+  });
+});

@@ -153,5 +153,6 @@ describe('OAuth 2.0 client credentials', () => {
     expect(r.out).toContain(`POST ${new URL(ts.url).origin}/oauth/token`);
     expect(r.out + r.err).not.toContain('not-the-secret-5521');
     expect(h.sandbox.requests).toEqual([]);
+    expect(ts.calls).toHaveLength(1);
   });
 });

@@ -110,7 +110,8 @@ export class ScimClient {
       try {
         return await this.attempt(method, path, body, context, version);
       } catch (error) {
-        if (error instanceof AuthError && error.context.status === 401 && !renewed && this.auth.renew()) {
+        // A 401 from the SCIM server (not from a token endpoint) may be a token revoked early.
+        if (error instanceof AuthError && error.context.status === 401 && error.context.request === context.request && !renewed && this.auth.renew()) {
           renewed = true;
           continue;
         }
