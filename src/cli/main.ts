@@ -125,6 +125,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     .option('--total-results-offset <n>', 'report totalResults off by this much', integer)
     .option('--repeat-pages', 'a page past the end repeats the first page')
     .option('--seed <n>', 'seed of the random faults (--error-rate)', integer)
+    .option('--bulk <operations>', 'support /Bulk with up to this many operations a request', integer)
     .action(async (o) => {
       code = await sandboxCommand(o, io, untilSignal());
     });

@@ -23,6 +23,7 @@ export interface SandboxCommandOptions {
   totalResultsOffset?: number;
   repeatPages?: boolean;
   seed?: number;
+  bulk?: number;
 }
 
 export async function sandboxCommand(opts: SandboxCommandOptions, io: Io, stop: Promise<void>): Promise<number> {
@@ -38,6 +39,7 @@ export async function sandboxCommand(opts: SandboxCommandOptions, io: Io, stop: 
     ...(opts.rateLimit ? { rateLimit: opts.rateLimit } : {}),
     ...(opts.totalResultsOffset !== undefined ? { totalResultsOffset: opts.totalResultsOffset } : {}),
     ...(opts.repeatPages ? { repeatFirstPagePastEnd: true } : {}),
+    ...(opts.bulk !== undefined ? { bulk: { maxOperations: opts.bulk, maxPayloadSize: 1_048_576 } } : {}),
   };
   const sandbox = await startSandbox({
     host: opts.host,

@@ -127,6 +127,10 @@ const quirks = z
     startIndex: z.enum(['one-based', 'zero-based', 'ignored']).optional().describe('How the server counts startIndex. Default one-based.'),
     totalResults: z.enum(['exact', 'unreliable']).optional().describe('unreliable: end listings on a short page only. Default exact.'),
     etag: z.enum(['auto', 'off']).optional().describe('auto: If-Match when the server supports ETags. Default auto.'),
+    bulk: z
+      .enum(['auto', 'off'])
+      .optional()
+      .describe('auto: user writes go in /Bulk requests (sized to the server\'s limits) when the server supports Bulk. Default off.'),
   })
   .strict();
 

@@ -128,7 +128,11 @@ export async function checkTarget(name: string, config: TargetConfig): Promise<T
     if (config.adopt !== 'none' && !canFilter) say('warning', `adopt: ${config.adopt} needs a userName filter, which this server lacks`);
     if (config.deprovision === 'delete' && settings.deprovision !== 'delete') say('warning', 'deprovision: delete, but the server has no DELETE: leavers are deactivated instead');
     if (capabilities.etag) say('info', settings.useEtags ? 'ETags: writes carry If-Match; a concurrent change is re-read and re-applied' : 'ETags supported, not used (quirks.etag: off)');
-    if (capabilities.bulk.supported) say('info', `/Bulk supported (up to ${capabilities.bulk.maxOperations} operations); scim-sync sends single requests`);
+    if (capabilities.bulk.supported) {
+      say('info', quirks.bulk === 'auto'
+        ? `/Bulk supported (up to ${capabilities.bulk.maxOperations} operations): user writes go in batches`
+        : `/Bulk supported (up to ${capabilities.bulk.maxOperations} operations); set quirks.bulk: auto to use it`);
+    }
     if (check.effective.pageSize < config.pageSize) say('info', `list pages capped at ${check.effective.pageSize} (pageSize ${config.pageSize})`);
     if (rateLimit) say('info', `request budget: ${rateLimit.requests} per ${rateLimit.perMs} ms`);
     if (quirks.createRateLimit) say('info', `user creations: at most ${quirks.createRateLimit.requests} per ${quirks.createRateLimit.perMs} ms`);

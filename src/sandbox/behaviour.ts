@@ -37,6 +37,8 @@ export interface SandboxBehaviour {
   userNameCaseExact: boolean;
   /** A filter the server cannot evaluate answers an empty list instead of 400 (some servers do). Default false. */
   filterErrorsAnswerEmpty: boolean;
+  /** /Bulk with these limits (RFC 7644 §3.7; bulkId references are not resolved); null = 501. Default null. */
+  bulk: { maxOperations: number; maxPayloadSize: number } | null;
   /** Every answer is delayed this many milliseconds. Default 0. */
   latencyMs: number;
   /** Share (0..1) of requests answered 503 before being handled, drawn from a seeded generator. Default 0. */
@@ -68,6 +70,7 @@ export const DEFAULT_BEHAVIOUR: Readonly<SandboxBehaviour> = Object.freeze({
   repeatFirstPagePastEnd: false,
   userNameCaseExact: false,
   filterErrorsAnswerEmpty: false,
+  bulk: null,
   latencyMs: 0,
   errorRate: 0,
 });

@@ -110,9 +110,63 @@ function route(ctx: ApiContext, req: ApiRequest): ApiResponse {
       return ok(resourceTypeDocument(rt, ctx.baseUrl));
     }
     case 'Bulk':
-      throw new ScimError(501, 'Bulk is not supported (ServiceProviderConfig bulk.supported is false)');
+      if (rest !== 1) break;
+      if (req.method !== 'POST') throw methodNotAllowed(req, ['POST']);
+      return bulk(ctx, req);
   }
   throw notFound(`no SCIM endpoint at ${req.path}`);
+}
+
+const SCHEMA_BULK_REQUEST = 'urn:ietf:params:scim:api:messages:2.0:BulkRequest';
+const SCHEMA_BULK_RESPONSE = 'urn:ietf:params:scim:api:messages:2.0:BulkResponse';
+
+/** RFC 7644 §3.7: each operation routed as its own request, its outcome reported in place. */
+function bulk(ctx: ApiContext, req: ApiRequest): ApiResponse {
+  const limits = ctx.behaviour.bulk;
+  if (!limits) throw new ScimError(501, 'Bulk is not supported (ServiceProviderConfig bulk.supported is false)');
+  const body = jsonBody(req);
+  const size = JSON.stringify(body).length;
+  if (size > limits.maxPayloadSize) throw new ScimError(413, `The size of the bulk operation exceeds the maxPayloadSize (${limits.maxPayloadSize}).`);
+  const operations = isObject(body) && Array.isArray(body['Operations']) ? body['Operations'] : undefined;
+  const schemas = isObject(body) ? body['schemas'] : undefined;
+  if (!operations || !Array.isArray(schemas) || !schemas.includes(SCHEMA_BULK_REQUEST)) {
+    throw badRequest('invalidSyntax', `a bulk request needs "schemas": ["${SCHEMA_BULK_REQUEST}"] and "Operations"`);
+  }
+  if (operations.length > limits.maxOperations) throw new ScimError(413, `The number of operations exceeds the maxOperations (${limits.maxOperations}).`);
+  const failOnErrors = isObject(body) && typeof body['failOnErrors'] === 'number' ? body['failOnErrors'] : Infinity;
+  const results: JsonObject[] = [];
+  let errors = 0;
+  for (const op of operations) {
+    if (errors >= failOnErrors) break;
+    if (!isObject(op) || typeof op['method'] !== 'string' || typeof op['path'] !== 'string') {
+      throw badRequest('invalidSyntax', 'every bulk operation needs a method and a path');
+    }
+    const method = op['method'].toUpperCase();
+    const headers = typeof op['version'] === 'string' ? { ...req.headers, 'if-match': op['version'] } : req.headers;
+    const answer = handleRequest(ctx, {
+      method,
+      path: op['path'],
+      query: '',
+      headers,
+      body: op['data'] === undefined ? { kind: 'none' } : { kind: 'json', value: op['data'] },
+    });
+    const resource = answer.body;
+    const meta = resource && isObject(resource['meta']) ? resource['meta'] : undefined;
+    if (answer.status >= 400) errors++;
+    results.push({
+      method,
+      ...(typeof op['bulkId'] === 'string' ? { bulkId: op['bulkId'] } : {}),
+      ...(meta && typeof meta['location'] === 'string' ? { location: meta['location'] } : {}),
+      ...(meta && typeof meta['version'] === 'string' ? { version: meta['version'] } : {}),
+      status: String(answer.status),
+      ...(answer.status >= 400 && resource ? { response: resource } : {}),
+    });
+  }
+  return ok({ schemas: [SCHEMA_BULK_RESPONSE], Operations: results });
+}
+
+function isObject(v: unknown): v is JsonObject {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 function single(ctx: ApiContext, kind: ResourceKind, id: string, req: ApiRequest): ApiResponse {

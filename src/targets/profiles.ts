@@ -45,6 +45,8 @@ export interface TargetQuirks {
   totalResults: 'exact' | 'unreliable';
   /** 'auto': send If-Match when discovery says ETags are supported. 'off': never. */
   etag: 'auto' | 'off';
+  /** 'auto': user writes go in /Bulk requests when discovery says Bulk is supported. 'off': one request each. */
+  bulk: 'auto' | 'off';
 }
 
 export const PROFILE_NAMES = ['generic', 'aws', 'github', 'slack', 'entra-compatible'] as const;
@@ -65,6 +67,7 @@ const GENERIC: TargetQuirks = {
   startIndex: 'one-based',
   totalResults: 'exact',
   etag: 'auto',
+  bulk: 'off',
 };
 
 /** Differences from GENERIC, per vendor. Sources: the vendors' SCIM documentation (see REFERENCE.md). */

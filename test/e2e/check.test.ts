@@ -94,6 +94,16 @@ describe('check', () => {
     expect(declared.out).not.toContain('case-sensitively');
   });
 
+  it('a server with /Bulk: used only when the target asks for it', async () => {
+    const off = await check({ behaviour: { bulk: { maxOperations: 50, maxPayloadSize: 1_048_576 } } }, '');
+    expect(off.out).toContain('server: patch yes, filter yes (maxResults 200), etag yes, sort yes, bulk yes');
+    expect(off.out).toContain('· /Bulk supported (up to 50 operations); set quirks.bulk: auto to use it');
+    await h!.close();
+    h = undefined;
+    const on = await check({ behaviour: { bulk: { maxOperations: 50, maxPayloadSize: 1_048_576 } } }, '    quirks: { bulk: auto }');
+    expect(on.out).toContain('· /Bulk supported (up to 50 operations): user writes go in batches');
+  });
+
   it('a server without /Groups: a warning naming the setting that avoids failing plans', async () => {
     h = await Harness.start({});
     h.sandbox.addFault({ method: 'GET', path: '/Groups', times: Infinity, action: { type: 'status', status: 404, detail: 'Endpoint Not Found' } });

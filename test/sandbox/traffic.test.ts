@@ -65,6 +65,35 @@ describe('sandbox profiles', () => {
   });
 });
 
+describe('sandbox /Bulk', () => {
+  const request = (operations: unknown[]) => ({ schemas: ['urn:ietf:params:scim:api:messages:2.0:BulkRequest'], Operations: operations });
+
+  it('501 unless enabled; then each operation answered in place, limits enforced with 413', async () => {
+    await withSandbox({}, async (_s, c) => {
+      expect((await c.post('/Bulk', request([]))).status).toBe(501);
+    });
+    await withSandbox({ behaviour: { bulk: { maxOperations: 3, maxPayloadSize: 2000 } } }, async (s, c) => {
+      expect((await c.get('/ServiceProviderConfig')).body.bulk).toEqual({ supported: true, maxOperations: 3, maxPayloadSize: 2000 });
+      const res = await c.post(
+        '/Bulk',
+        request([
+          { method: 'POST', bulkId: 'a', path: '/Users', data: user('a') },
+          { method: 'POST', bulkId: 'dup', path: '/Users', data: user('a') },
+          { method: 'DELETE', bulkId: 'gone', path: '/Users/nope' },
+        ]),
+      );
+      expect(res.status).toBe(200);
+      const [created, dup, gone] = res.body.Operations;
+      expect(created).toMatchObject({ method: 'POST', bulkId: 'a', status: '201' });
+      expect(created.location).toBe(`${s.url}/Users/${s.store.findUserByUserName('a')!['id'] as string}`);
+      expect(dup).toMatchObject({ bulkId: 'dup', status: '409', response: { scimType: 'uniqueness' } });
+      expect(gone).toMatchObject({ bulkId: 'gone', status: '404' });
+      expect((await c.post('/Bulk', request([1, 2, 3, 4].map((n) => ({ method: 'POST', path: '/Users', data: user(`u${n}`) }))))).status).toBe(413);
+      expect((await c.post('/Bulk', request([{ method: 'POST', path: '/Users', data: user('x'.repeat(2100)) }]))).status).toBe(413);
+    });
+  });
+});
+
 describe('traffic faults', () => {
   it('errorRate: a seeded share of requests answers 503, the same ones for the same seed', async () => {
     const statuses: number[][] = [];

@@ -10,6 +10,7 @@ import { DEFAULT_RETRY_POLICY, retryDelay, type RetryPolicy } from '../../execut
 import {
   SCHEMA_PATCH_OP,
   type JsonObject,
+  type JsonValue,
   type PatchOperation,
   type ScimListResponse,
   type ScimResource,
@@ -25,6 +26,23 @@ import { agentsFor, type TlsMaterial } from './transport.js';
 export type { ClientAuth } from './auth.js';
 
 export type ResourceType = 'Users' | 'Groups';
+
+const SCHEMA_BULK_REQUEST = 'urn:ietf:params:scim:api:messages:2.0:BulkRequest';
+
+export interface BulkOperation {
+  method: 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  bulkId: string;
+  path: string;
+  data?: JsonObject;
+  version?: string;
+}
+
+export interface BulkResult {
+  bulkId?: string;
+  status: number;
+  location?: string;
+  response?: JsonValue;
+}
 
 export interface ScimClientOptions {
   /** Target name, for errors. */
@@ -64,6 +82,7 @@ export class ScimClient {
   readonly proxy: string | null;
   /** What discover() found; DEFAULT_CAPABILITIES until it ran. */
   capabilities: ScimCapabilities = DEFAULT_CAPABILITIES;
+  private discovered = false;
   private readonly http: Got;
   private readonly base: string;
   private readonly auth: AuthProvider;
@@ -166,6 +185,7 @@ export class ScimClient {
   }
 
   async discover(): Promise<ScimCapabilities> {
+    this.discovered = true;
     try {
       this.capabilities = parseCapabilities(await this.request('GET', '/ServiceProviderConfig'));
     } catch (error) {
@@ -299,8 +319,51 @@ export class ScimClient {
   }
 
   async patch(type: ResourceType, id: string, operations: PatchOperation[], resource: string, version?: string): Promise<void> {
-    const body = { schemas: [SCHEMA_PATCH_OP], Operations: shapePatch(operations, this.quirks.patchShape) };
-    await this.request('PATCH', `/${type}/${encodeURIComponent(id)}`, body, { resource }, version);
+    await this.request('PATCH', `/${type}/${encodeURIComponent(id)}`, this.patchBody(operations), { resource }, version);
+  }
+
+  /** A PatchOp message in the shape this server takes. */
+  patchBody(operations: PatchOperation[]): JsonObject {
+    return { schemas: [SCHEMA_PATCH_OP], Operations: shapePatch(operations, this.quirks.patchShape) as unknown as JsonObject[] };
+  }
+
+  /**
+   * /Bulk limits when this client should use it (quirk bulk: auto, and discovery says supported),
+   * else null. Discovers first when nothing did yet (applying a saved plan).
+   */
+  async bulkLimits(): Promise<{ maxOperations: number; maxPayloadSize: number } | null> {
+    if (this.quirks.bulk !== 'auto') return null;
+    if (!this.discovered) {
+      try {
+        await this.discover();
+      } catch {
+        // The single requests that follow report what is wrong with this server.
+        return null;
+      }
+    }
+    const bulk = this.capabilities.bulk;
+    if (this.quirks.bulk !== 'auto' || !bulk.supported || bulk.maxOperations < 2) return null;
+    return { maxOperations: bulk.maxOperations, maxPayloadSize: bulk.maxPayloadSize || Infinity };
+  }
+
+  /**
+   * One /Bulk request (RFC 7644 §3.7); every operation's outcome, in order, with its status as a
+   * number. An operation the server did not get to (failOnErrors) has no result.
+   */
+  async bulk(operations: BulkOperation[]): Promise<BulkResult[]> {
+    const body = { schemas: [SCHEMA_BULK_REQUEST], Operations: operations };
+    const answer = await this.request('POST', '/Bulk', body, { resource: `${operations.length} operations` });
+    const results = answer?.['Operations'];
+    if (!Array.isArray(results)) throw new ProtocolError('bulk answer lacks Operations', { target: this.target, request: 'POST /Bulk' });
+    return results.map((r) => {
+      const o = (r && typeof r === 'object' && !Array.isArray(r) ? r : {}) as JsonObject;
+      return {
+        ...(typeof o['bulkId'] === 'string' ? { bulkId: o['bulkId'] } : {}),
+        status: Number(o['status']),
+        ...(typeof o['location'] === 'string' ? { location: o['location'] } : {}),
+        ...(o['response'] !== undefined ? { response: o['response'] } : {}),
+      };
+    });
   }
 
   async delete(type: ResourceType, id: string, resource: string, version?: string): Promise<void> {
