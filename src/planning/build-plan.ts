@@ -57,6 +57,7 @@ export function buildPlan(snapshot: DirectorySnapshot, configFile: string, targe
       recordsRead: snapshot.recordsRead,
       invalidRecords: snapshot.issues.length,
       issues: snapshot.issues.map((i) => i.message),
+      ...(snapshot.warnings?.length ? { warnings: snapshot.warnings.map((w) => w.message) } : {}),
     },
     targets: [...targets],
   };
