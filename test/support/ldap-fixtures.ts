@@ -1,6 +1,8 @@
 /** LDIF for the LDAP tests and the benchmark: the hand-written fixture and generated bulk people. */
 import { readFileSync } from 'node:fs';
-import { BASE_DN } from './slapd.js';
+import { sourceSchema, type LdapSourceConfig } from '../../src/config/schema.js';
+import { Secret } from '../../src/config/secret.js';
+import { BASE_DN, READER_DN, READER_PASSWORD } from './slapd.js';
 
 export const PEOPLE = `ou=people,${BASE_DN}`;
 export const GROUPS = `ou=groups,${BASE_DN}`;
@@ -31,4 +33,17 @@ export function bulkPeopleLdif(count: number, from = 0): string {
 export function bigGroupLdif(name: string, count: number): string {
   const members = Array.from({ length: count }, (_, i) => `member: uid=${bulkUid(i)},${PEOPLE}`).join('\n');
   return `dn: cn=${name},${GROUPS}\nobjectClass: groupOfNames\ncn: ${name}\n${members}\n`;
+}
+
+/** A validated LDAP source config for the test slapd, bound as the reader; `over` is merged on top. */
+export function ldapSourceConfig(url: string, over: Record<string, unknown> = {}): LdapSourceConfig {
+  return sourceSchema.parse({
+    type: 'ldap',
+    url,
+    startTls: false,
+    bind: { dn: READER_DN, password: new Secret(READER_PASSWORD, 'test') },
+    pageSize: 300,
+    users: { base: PEOPLE, disabled: { attribute: 'employeeType', values: ['terminated'] } },
+    ...over,
+  }) as LdapSourceConfig;
 }

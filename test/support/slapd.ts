@@ -7,7 +7,8 @@
  *
  * Size limit: the frontend olcSizeLimit (default 500) applies to the read-only service account the
  * source binds as (the rootdn is exempt from limits), so an unpaged read of more entries fails with
- * sizeLimitExceeded, while paged reads pass (size.prtotal=unlimited).
+ * sizeLimitExceeded, while paged reads pass (size.prtotal=unlimited). LIMITED_DN's paged reads stop
+ * after 1000 entries: a limit hit in the middle of a read.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -19,6 +20,8 @@ export const BASE_DN = 'dc=example,dc=com';
 export const ADMIN_DN = `cn=admin,${BASE_DN}`;
 export const READER_DN = `cn=scim-sync,ou=services,${BASE_DN}`;
 export const READER_PASSWORD = 'reader-pw-7c1e94a2d0';
+/** A reader whose paged searches stop after 1000 entries (size.prtotal), to hit a limit mid-read. */
+export const LIMITED_DN = `cn=limited,ou=services,${BASE_DN}`;
 const ADMIN_PASSWORD = 'admin-pw-3b8f61c5e9';
 
 export interface SlapdOptions {
@@ -137,6 +140,7 @@ olcDbNoSync: TRUE
 olcDbIndex: objectClass eq
 olcDbIndex: uid eq
 olcDbIndex: member eq
+olcLimits: {0}dn.exact="${LIMITED_DN}" size.soft=500 size.hard=500 size.prtotal=1000
 olcAccess: {0}to attrs=userPassword by anonymous auth by * none
 olcAccess: {1}to * by users read by * none
 
@@ -183,6 +187,12 @@ dn: ${READER_DN}
 objectClass: applicationProcess
 objectClass: simpleSecurityObject
 cn: scim-sync
+userPassword: ${READER_PASSWORD}
+
+dn: ${LIMITED_DN}
+objectClass: applicationProcess
+objectClass: simpleSecurityObject
+cn: limited
 userPassword: ${READER_PASSWORD}
 `;
 
@@ -256,9 +266,9 @@ export class Slapd {
     return ['-x', '-H', this.url, '-D', ADMIN_DN, '-w', ADMIN_PASSWORD];
   }
 
-  /** Add entries online (memberOf is maintained). */
-  async add(ldif: string): Promise<void> {
-    await run('ldapadd', [...this.adminArgs()], ldif);
+  /** Add entries online (memberOf is maintained). `manageDsaIt` adds referral objects as entries. */
+  async add(ldif: string, options: { manageDsaIt?: boolean } = {}): Promise<void> {
+    await run('ldapadd', [...this.adminArgs(), ...(options.manageDsaIt ? ['-M'] : [])], ldif);
   }
 
   /** Apply an LDIF of changes (changetype: modify / modrdn / delete). */
