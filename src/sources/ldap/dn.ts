@@ -32,50 +32,59 @@ function splitUnescaped(text: string, separators: string): string[] {
   return parts;
 }
 
-/** Unescape an attribute value: `\,` -> `,`, `\c3\a9` -> `é` (bytes decoded as UTF-8). */
+/** Unescape an attribute value: `\,` -> `,`, `\c3\a9` -> `é` (hex escapes are UTF-8 bytes). */
 function unescapeValue(raw: string): string {
-  const bytes: number[] = [];
   const text = raw.trim();
+  if (!text.includes('\\')) return text;
+  let out = '';
+  let bytes: number[] = [];
+  const flush = () => {
+    if (bytes.length > 0) out += Buffer.from(bytes).toString('utf8');
+    bytes = [];
+  };
   for (let i = 0; i < text.length; i++) {
     const c = text[i]!;
     if (c === '\\' && isHex(text[i + 1]) && isHex(text[i + 2])) {
       bytes.push(parseInt(text.slice(i + 1, i + 3), 16));
       i += 2;
-    } else if (c === '\\' && i + 1 < text.length) {
-      bytes.push(...Buffer.from(text[i + 1]!, 'utf8'));
+      continue;
+    }
+    flush();
+    if (c === '\\' && i + 1 < text.length) {
+      out += text[i + 1];
       i++;
     } else {
-      bytes.push(...Buffer.from(c, 'utf8'));
+      out += c;
     }
   }
-  return Buffer.from(bytes).toString('utf8');
+  flush();
+  return out;
 }
 
+const NEEDS_ESCAPE = /[,+"\\<>;=#]/;
+
 function escapeValue(value: string): string {
+  if (!NEEDS_ESCAPE.test(value)) return value;
   let out = '';
   for (const c of value) out += SPECIAL.has(c) ? `\\${c}` : c;
   return out;
 }
 
-export function normalizeDn(dn: string): string {
-  return splitUnescaped(dn.trim(), ',;')
-    .map((rdn) =>
-      splitUnescaped(rdn, '+')
-        .map((ava) => {
-          const eq = ava.indexOf('=');
-          if (eq < 0) return ava.trim().toLowerCase();
-          const type = ava.slice(0, eq).trim().toLowerCase();
-          const value = ava.slice(eq + 1).trim();
-          // A #-prefixed value is BER in hex: compare it as written.
-          return `${type}=${value.startsWith('#') ? value.toLowerCase() : escapeValue(unescapeValue(value).toLowerCase())}`;
-        })
-        .sort()
-        .join('+'),
-    )
-    .join(',');
+function normalizeAva(ava: string): string {
+  const eq = ava.indexOf('=');
+  if (eq < 0) return ava.trim().toLowerCase();
+  const type = ava.slice(0, eq).trim().toLowerCase();
+  const value = ava.slice(eq + 1).trim();
+  // A #-prefixed value is BER in hex: compare it as written.
+  return `${type}=${value.startsWith('#') ? value.toLowerCase() : escapeValue(unescapeValue(value).toLowerCase())}`;
 }
 
-/** True when `dn` is `base` or below it (both normalised). */
-export function isUnder(normalizedDn: string, normalizedBase: string): boolean {
-  return normalizedDn === normalizedBase || normalizedDn.endsWith(`,${normalizedBase}`);
+/** Plain DNs (no escapes, quotes, multi-valued RDNs or ';') split on ',' directly: the common case, and hot. */
+const PLAIN = /^[^\\"+;#]*$/;
+
+export function normalizeDn(dn: string): string {
+  if (PLAIN.test(dn)) return dn.trim().split(',').map(normalizeAva).join(',');
+  return splitUnescaped(dn.trim(), ',;')
+    .map((rdn) => splitUnescaped(rdn, '+').map(normalizeAva).sort().join('+'))
+    .join(',');
 }

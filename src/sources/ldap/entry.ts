@@ -15,10 +15,13 @@ export interface LdapEntry {
 /** From ldapts's entry object (`dn` plus a string, Buffer or array per attribute). */
 export function toLdapEntry(raw: Record<string, unknown> & { dn: string }): LdapEntry {
   const attributes = new Map<string, LdapValue[]>();
-  for (const [name, value] of Object.entries(raw)) {
+  for (const name in raw) {
     if (name === 'dn') continue;
-    const list = (Array.isArray(value) ? value : [value]).filter((v): v is LdapValue => typeof v === 'string' || Buffer.isBuffer(v));
-    if (list.length === 0) continue;
+    const value = raw[name];
+    let list: LdapValue[];
+    if (typeof value === 'string' || Buffer.isBuffer(value)) list = [value];
+    else if (Array.isArray(value) && value.length > 0) list = value as LdapValue[];
+    else continue;
     const key = name.toLowerCase();
     const existing = attributes.get(key);
     if (existing) existing.push(...list);
@@ -45,7 +48,10 @@ export function stringsOf(entry: LdapEntry, attribute: string): string[] {
 
 /** A canonical attribute value: null when absent, a string when single, a list when several. */
 export function sourceValue(entry: LdapEntry, attribute: string): SourceValue {
-  const values = stringsOf(entry, attribute);
-  if (values.length === 0) return null;
-  return values.length === 1 ? values[0]! : values;
+  const values = valuesOf(entry, attribute);
+  // The common case, one text value, without building lists: this runs for every attribute of every person.
+  if (values.length === 1 && typeof values[0] === 'string') return values[0].trim() === '' ? null : values[0];
+  const texts = stringsOf(entry, attribute);
+  if (texts.length === 0) return null;
+  return texts.length === 1 ? texts[0]! : texts;
 }

@@ -31,8 +31,10 @@ export type FetchAttribute = (dn: string, attributeDescription: string) => Promi
  * without ranged attributes come back as they are, with no request made.
  */
 export async function completeRanges(entry: LdapEntry, fetch: FetchAttribute): Promise<LdapEntry> {
+  let any = false;
+  for (const name of entry.attributes.keys()) if (name.includes(';range=')) any = true;
+  if (!any) return entry;
   const ranged = [...entry.attributes.keys()].map((name) => ({ name, range: parseRangeOption(name) })).filter((r) => r.range !== null);
-  if (ranged.length === 0) return entry;
   const attributes = new Map(entry.attributes);
   for (const { name, range } of ranged) {
     const values: LdapValue[] = [...(attributes.get(range!.attribute) ?? []), ...entry.attributes.get(name)!];
