@@ -125,9 +125,10 @@ function summarise(plan: Plan) {
       actualUsers: t.actualUsers,
       warnings: t.warnings,
       ...(t.error ? { error: t.error } : {}),
-      operations: Object.fromEntries(
-        ['createUser', 'updateUser', 'deprovisionUser', 'linkUser'].map((k) => [k, t.phases.flatMap((p) => p.operations).filter((o) => o.kind === k).length]),
-      ),
+      operations: t.phases.flatMap((p) => p.operations).reduce<Record<string, number>>((acc, o) => {
+        acc[o.kind] = (acc[o.kind] ?? 0) + 1;
+        return acc;
+      }, {}),
     })),
   };
 }

@@ -20,6 +20,23 @@ function line(op: Operation): string[] {
     }
     case 'linkUser':
       return [`  = link        ${who} -> id ${op.scimId} (already matches)`];
+    case 'createGroup':
+      return [`  + group       ${op.label} (${op.externalId})`];
+    case 'updateGroup':
+      return [
+        `  ~ group       ${op.label} (${op.externalId})${op.adopt ? ' [adopt existing group]' : ''}`,
+        ...op.changes.map((c) => `      ${c.path}: ${show(c.from)} -> ${show(c.to)}`),
+      ];
+    case 'linkGroup':
+      return [`  = link group  ${op.label} (${op.externalId}) -> id ${op.scimId}`];
+    case 'patchGroupMembers':
+      return [`  ~ members     ${op.label}: +${op.add.length} -${op.remove.length}`];
+    case 'replaceGroup':
+      return [`  ~ members     ${op.label}: set to ${op.memberKeys.length} (PUT)`];
+    case 'deleteGroup':
+      return [`  - delete group ${op.label} (${op.externalId}): ${op.reason === 'removed' ? 'gone from the source' : 'no longer selected'}`];
+    case 'setManager':
+      return [`  ~ manager     ${who}: ${op.managerKey === null ? '(none)' : `${op.managerLabel} (${op.managerKey})`}`];
   }
 }
 
@@ -28,6 +45,13 @@ const NOUN: Record<Operation['kind'], string> = {
   updateUser: 'to update',
   deprovisionUser: 'to deprovision',
   linkUser: 'to link',
+  createGroup: 'groups to create',
+  updateGroup: 'groups to update',
+  linkGroup: 'groups to link',
+  patchGroupMembers: 'membership changes',
+  replaceGroup: 'group replacements',
+  deleteGroup: 'groups to delete',
+  setManager: 'manager references',
 };
 
 /** `limit`: most operation lines per target (the counts always cover everything). */

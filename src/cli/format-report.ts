@@ -7,6 +7,13 @@ const VERB: Record<OperationKind, string> = {
   updateUser: 'updated',
   deprovisionUser: 'deprovisioned',
   linkUser: 'linked',
+  createGroup: 'groups created',
+  updateGroup: 'groups updated',
+  linkGroup: 'groups linked',
+  patchGroupMembers: 'membership changes',
+  replaceGroup: 'groups replaced',
+  deleteGroup: 'groups deleted',
+  setManager: 'managers set',
 };
 
 export function formatReport(report: RunReport): string {

@@ -86,7 +86,10 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
     throw new ConfigError(`${file}: ${problems.length} problem${problems.length === 1 ? '' : 's'}`, problems);
   }
   const config = parsed.data;
-  if (config.source.type === 'csv') config.source.path = resolve(baseDir, config.source.path);
+  if (config.source.type === 'csv') {
+    config.source.path = resolve(baseDir, config.source.path);
+    if (config.source.memberships) config.source.memberships.path = resolve(baseDir, config.source.memberships.path);
+  }
   if (config.source.type === 'ldap') {
     const ldap = config.source;
     if (ldap.tls.caFile) ldap.tls.caFile = resolve(baseDir, ldap.tls.caFile);

@@ -51,6 +51,28 @@ const csvSource = z
       .optional()
       .describe('Rule for inactive people: they are deactivated in every target.'),
     manager: z.string().optional().describe('Column holding the manager\'s key (the same id space as `key`).'),
+    groups: z
+      .object({
+        column: z.string().min(1).describe('Column listing the groups a person belongs to, by name.'),
+        separator: z.string().min(1).default(';').describe('Separator between group names. Default ";".'),
+      })
+      .strict()
+      .optional()
+      .describe('Group membership as a column of each person\'s row. A group\'s name is its key.'),
+    memberships: z
+      .object({
+        path: z.string().min(1).describe('CSV file of memberships, one row per (group, member), relative to the config file.'),
+        group: z.string().min(1).describe('Column with the group\'s immutable key (becomes the group\'s externalId).'),
+        groupName: z.string().optional().describe('Column with the group\'s display name. Default: the key.'),
+        member: z.string().min(1).describe('Column with the member\'s key: a person\'s key, or a group\'s key for nesting.'),
+        memberType: z
+          .string()
+          .optional()
+          .describe('Column saying "user" or "group" for the member. Default: every member is a person.'),
+      })
+      .strict()
+      .optional()
+      .describe('Group membership as a separate file; supports stable group ids (renames) and nesting.'),
   })
   .strict();
 
@@ -134,11 +156,11 @@ const ldapGroups = z
       .default('group')
       .describe("group: read membership from the groups' member attributes. memberOf: from each entry's memberOf. Default group."),
     nested: z
-      .enum(['expand', 'direct'])
-      .default('expand')
+      .enum(['direct', 'expand'])
+      .default('direct')
       .describe(
-        'expand: memberKeys holds every user of the group at any depth and groupKeys stays empty. ' +
-          'direct: memberKeys holds direct users, groupKeys direct subgroups. Cycles are reported either way. Default expand.',
+        'direct: memberKeys holds direct users, groupKeys direct subgroups (each target flattens or not, per its groups.nested). ' +
+          'expand: memberKeys holds every user of the group at any depth and groupKeys stays empty. Cycles are reported either way. Default direct.',
       ),
     inChain: z
       .boolean()
@@ -240,6 +262,40 @@ const mappingRule = z.union([
     .strict(),
 ]);
 
+const roleRule = z
+  .object({
+    value: z.string().min(1).describe('Template for the value, e.g. "admin" or "{jobRole}".'),
+    whenMemberOf: z
+      .union([z.string(), z.array(z.string())])
+      .optional()
+      .describe('Only for members of this group (or any of these groups), by name; nested membership counts when groups.nested is flatten.'),
+    type: z.string().optional().describe('SCIM `type` sent with the value.'),
+  })
+  .strict();
+
+const groupSettings = z
+  .object({
+    enabled: z.boolean().default(true).describe('Provision groups from the source. Default true.'),
+    include: z.array(z.string()).default(['*']).describe('Group names to provision; "*" matches any run of characters. Default ["*"].'),
+    exclude: z.array(z.string()).default([]).describe('Group names never provisioned, same patterns. Default [].'),
+    nested: z
+      .enum(['direct', 'flatten'])
+      .default('direct')
+      .describe('direct: only people who are direct members. flatten: members of nested groups count too (cycles are reported). Default direct.'),
+    deprovision: z
+      .enum(['delete', 'leave'])
+      .default('delete')
+      .describe('What happens to a managed group that left the source or the selection: delete it, or leave it as it is. Default delete.'),
+    adopt: z
+      .enum(['none', 'displayName'])
+      .default('none')
+      .describe('Take over existing groups scim-sync did not create when their displayName matches. Default none.'),
+    maxMembersPerPatch: positiveInt
+      .default(500)
+      .describe('Membership changes per PATCH request; larger changes are split. Default 500 (AWS needs 100).'),
+  })
+  .strict();
+
 const operations = z
   .object({
     create: z.boolean().default(true).describe('Create users new to the target. Default true.'),
@@ -281,6 +337,24 @@ const target = z
       .record(z.string(), mappingRule)
       .default({})
       .describe('SCIM attribute path -> rule, merged over the default mapping.'),
+    groups: groupSettings.default({
+      enabled: true,
+      include: ['*'],
+      exclude: [],
+      nested: 'direct',
+      deprovision: 'delete',
+      adopt: 'none',
+      maxMembersPerPatch: 500,
+    }),
+    roles: z
+      .array(roleRule)
+      .optional()
+      .describe('SCIM `roles` of each user, from group membership or attributes. Unset: roles are not managed.'),
+    entitlements: z.array(roleRule).optional().describe('SCIM `entitlements`, like roles. Unset: not managed.'),
+    manager: z
+      .boolean()
+      .default(true)
+      .describe("Set the enterprise manager reference to the manager's account in this target. Default true."),
   })
   .strict();
 
@@ -342,6 +416,8 @@ export type TargetConfig = Config['targets'][string];
 export type SafetyConfig = Config['safety'];
 export type ScopeFilter = NonNullable<TargetConfig['scope']>[number];
 export type MappingRule = TargetConfig['mapping'][string];
+export type GroupSettings = TargetConfig['groups'];
+export type RoleRule = NonNullable<TargetConfig['roles']>[number];
 
 /** JSON Schema of org.yaml (input form: defaults are optional). */
 export function configJsonSchema(): unknown {

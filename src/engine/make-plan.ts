@@ -12,7 +12,8 @@ import type { DirectorySnapshot } from '../model/canonical.js';
 import type { Plan, TargetPlan } from '../model/plan.js';
 import { buildPlan, planTarget } from '../planning/build-plan.js';
 import { createSource } from '../sources/create-source.js';
-import type { LinkStore } from '../state/link-store.js';
+import type { Link, LinkStore } from '../state/link-store.js';
+import type { ScimResource } from '../model/scim.js';
 import { createTargetRuntime, targetSettings } from './target-runtime.js';
 
 export interface PlanningResult {
@@ -32,6 +33,23 @@ export function enabledTargets(loaded: LoadedConfig, only?: readonly string[]): 
   return Object.entries(loaded.config.targets).filter(([name, t]) => t.enabled && (!only || only.length === 0 || only.includes(name)));
 }
 
+/**
+ * Every group with its members. Servers that leave members out of the listing (AWS, and any
+ * server asked with excludedAttributes) get a GET per managed group, so the membership diff
+ * never mistakes "not shown" for "empty".
+ */
+async function listGroups(runtime: TargetRuntime, pageSize: number, snapshot: DirectorySnapshot, links: ReadonlyMap<string, Link>): Promise<ScimResource[]> {
+  const groups = await runtime.client.listAll('Groups', { pageSize });
+  const sourceKeys = new Set(snapshot.groups.map((g) => g.key));
+  const linkedIds = new Set([...links.values()].map((l) => l.id));
+  const out: ScimResource[] = [];
+  for (const g of groups) {
+    const managed = linkedIds.has(g['id'] as string) || (typeof g['externalId'] === 'string' && sourceKeys.has(g['externalId']));
+    out.push(managed && !('members' in g) ? await runtime.client.get('Groups', g['id'] as string) : g);
+  }
+  return out;
+}
+
 export async function makePlan(loaded: LoadedConfig, links: LinkStore, only?: readonly string[]): Promise<PlanningResult> {
   const snapshot = await createSource(loaded.config.source).read();
   const attributes = sourceAttributes(snapshot);
@@ -43,14 +61,20 @@ export async function makePlan(loaded: LoadedConfig, links: LinkStore, only?: re
     try {
       const capabilities = await runtime.client.discover();
       const actualUsers = await runtime.client.listAll('Users', { pageSize: config.pageSize });
+      const groupLinks = await links.snapshot(name, 'group');
+      const manageGroups = config.groups.enabled && (snapshot.groups.length > 0 || groupLinks.size > 0);
       targetPlans.push(
         planTarget(snapshot, {
           name,
-          mapping: compileUserMapping(config.mapping, attributes),
+          mapping: compileUserMapping(config.mapping, attributes, { roles: config.roles, entitlements: config.entitlements }),
           inScope: compileScope(config.scope),
           actualUsers,
           userLinks: await links.snapshot(name, 'user'),
           settings: targetSettings(config, capabilities),
+          ...(manageGroups
+            ? { groups: { actual: await listGroups(runtime, config.pageSize, snapshot, groupLinks), links: groupLinks, settings: config.groups } }
+            : {}),
+          manager: config.manager && snapshot.users.some((u) => u.managerKey !== undefined),
         }),
       );
     } catch (error) {

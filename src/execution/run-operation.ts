@@ -5,8 +5,19 @@
  * cannot resolve are thrown, typed, for the executor's retry policy.
  */
 import { ConflictError, NotFoundError, type TransientError } from '../errors.js';
-import type { CreateUserOp, DeprovisionUserOp, Operation, UpdateUserOp } from '../model/plan.js';
-import type { JsonObject, ScimResource } from '../model/scim.js';
+import type {
+  CreateGroupOp,
+  CreateUserOp,
+  DeleteGroupOp,
+  DeprovisionUserOp,
+  Operation,
+  PatchGroupMembersOp,
+  ReplaceGroupOp,
+  SetManagerOp,
+  UpdateUserOp,
+} from '../model/plan.js';
+import { SCHEMA_ENTERPRISE_USER, type JsonObject, type PatchOperation, type ScimResource } from '../model/scim.js';
+import { groupPutBody } from '../planning/group-diff.js';
 import type { LinkStore } from '../state/link-store.js';
 import { eqFilter } from '../targets/scim-filter.js';
 import type { ScimClient } from '../targets/http/scim-client.js';
@@ -40,7 +51,105 @@ export async function runOperation(op: Operation, ctx: OperationContext, state: 
     case 'linkUser':
       await ctx.links.set(ctx.target, 'user', op.externalId, { id: op.scimId, hash: op.hash });
       return { scimId: op.scimId };
+    case 'createGroup':
+      return createGroup(op, ctx);
+    case 'updateGroup':
+      await ctx.client.patch('Groups', op.scimId, op.patch, op.label);
+      await ctx.links.set(ctx.target, 'group', op.externalId, { id: op.scimId, hash: '' });
+      return { scimId: op.scimId, ...(op.adopt ? { note: 'adopted' } : {}) };
+    case 'linkGroup':
+      await ctx.links.set(ctx.target, 'group', op.externalId, { id: op.scimId, hash: '' });
+      return { scimId: op.scimId };
+    case 'patchGroupMembers':
+      return patchGroupMembers(op, ctx);
+    case 'replaceGroup':
+      return replaceGroup(op, ctx);
+    case 'deleteGroup':
+      return deleteGroup(op, ctx);
+    case 'setManager':
+      return setManager(op, ctx);
   }
+}
+
+async function groupId(op: { externalId: string; scimId?: string; label: string }, ctx: OperationContext): Promise<string> {
+  const id = (await ctx.links.get(ctx.target, 'group', op.externalId))?.id ?? op.scimId;
+  if (!id) throw new NotFoundError(`group "${op.label}" has no id in the target (its creation failed or was skipped)`, { target: ctx.target, resource: op.label });
+  return id;
+}
+
+/** Source keys -> SCIM ids through the link store; people whose account does not exist are left out. */
+async function memberIds(keys: readonly string[], ctx: OperationContext): Promise<{ ids: string[]; missing: number }> {
+  const ids: string[] = [];
+  let missing = 0;
+  for (const key of keys) {
+    const id = (await ctx.links.get(ctx.target, 'user', key))?.id;
+    if (id) ids.push(id);
+    else missing++;
+  }
+  return { ids, missing };
+}
+
+const missingNote = (missing: number) => (missing > 0 ? `${missing} member${missing === 1 ? '' : 's'} skipped: no account in the target` : undefined);
+
+async function createGroup(op: CreateGroupOp, ctx: OperationContext): Promise<OperationResult> {
+  try {
+    const created = await ctx.client.create('Groups', op.resource, op.label);
+    await ctx.links.set(ctx.target, 'group', op.externalId, { id: created['id'] as string, hash: '' });
+    return { scimId: created['id'] as string };
+  } catch (error) {
+    if (!(error instanceof ConflictError)) throw error;
+    // A create whose answer was lost, or a concurrent run: ours only if it carries our key.
+    const found = (await ctx.client.find('Groups', eqFilter('displayName', op.label))).find((g) => g['externalId'] === op.externalId);
+    if (!found) throw error;
+    await ctx.links.set(ctx.target, 'group', op.externalId, { id: found['id'] as string, hash: '' });
+    return { scimId: found['id'] as string, note: 'adopted its own earlier create' };
+  }
+}
+
+async function patchGroupMembers(op: PatchGroupMembersOp, ctx: OperationContext): Promise<OperationResult> {
+  const id = await groupId(op, ctx);
+  const { ids, missing } = await memberIds(op.add, ctx);
+  const operations: PatchOperation[] = [];
+  if (ids.length > 0) operations.push({ op: 'add', path: 'members', value: ids.map((value) => ({ value })) });
+  for (const value of op.remove) operations.push({ op: 'remove', path: `members[value eq ${JSON.stringify(value)}]` });
+  const note = missingNote(missing);
+  if (operations.length > 0) await ctx.client.patch('Groups', id, operations, op.label);
+  return { scimId: id, ...(note ? { note } : {}) };
+}
+
+async function replaceGroup(op: ReplaceGroupOp, ctx: OperationContext): Promise<OperationResult> {
+  const id = await groupId(op, ctx);
+  const { ids, missing } = await memberIds(op.memberKeys, ctx);
+  await ctx.client.replace('Groups', id, groupPutBody(op.resource, ids), op.label);
+  const note = missingNote(missing);
+  return { scimId: id, ...(note ? { note } : {}) };
+}
+
+async function deleteGroup(op: DeleteGroupOp, ctx: OperationContext): Promise<OperationResult> {
+  const id = (await ctx.links.get(ctx.target, 'group', op.externalId))?.id ?? op.scimId;
+  try {
+    await ctx.client.delete('Groups', id, op.label);
+  } catch (error) {
+    if (!(error instanceof NotFoundError)) throw error;
+  }
+  await ctx.links.delete(ctx.target, 'group', op.externalId);
+  return { scimId: id };
+}
+
+async function setManager(op: SetManagerOp, ctx: OperationContext): Promise<OperationResult> {
+  const id = (await ctx.links.get(ctx.target, 'user', op.externalId))?.id ?? op.scimId;
+  if (!id) throw new NotFoundError(`${op.label} has no account in the target`, { target: ctx.target, resource: op.label });
+  const path = `${SCHEMA_ENTERPRISE_USER}:manager`;
+  if (op.managerKey === null) {
+    await ctx.client.patch('Users', id, [{ op: 'remove', path }], op.label);
+    return { scimId: id };
+  }
+  const managerId = (await ctx.links.get(ctx.target, 'user', op.managerKey))?.id;
+  if (!managerId) {
+    throw new NotFoundError(`manager ${op.managerLabel ?? op.managerKey} of ${op.label} has no account in the target`, { target: ctx.target, resource: op.label });
+  }
+  await ctx.client.patch('Users', id, [{ op: 'replace', path, value: { value: managerId } }], op.label);
+  return { scimId: id };
 }
 
 async function resolveId(op: { externalId: string; scimId: string }, ctx: OperationContext): Promise<string> {

@@ -2,7 +2,8 @@
  * Canonical user -> the SCIM attributes a target should hold. Pure: compiled once per target, then
  * applied to every user.
  */
-import type { MappingRule } from '../config/schema.js';
+import type { MappingRule, RoleRule } from '../config/schema.js';
+import { compileRoles, type RoleMapper, type RoleValue } from './role-mapping.js';
 import type { CanonicalUser } from '../model/canonical.js';
 import { SCHEMA_USER, type JsonObject, type JsonValue } from '../model/scim.js';
 import { DEFAULT_USER_MAPPING } from './default-user-mapping.js';
@@ -10,7 +11,7 @@ import { parsePath, writePath, type ParsedPath } from './scim-paths.js';
 import { compileTemplate, type CompiledTemplate } from './template.js';
 
 /** Attributes the engine owns itself; a mapping may not set them. */
-const RESERVED = new Set(['externalid', 'active', 'id', 'meta', 'schemas', 'password', 'groups']);
+const RESERVED = new Set(['externalid', 'active', 'id', 'meta', 'schemas', 'password', 'groups', 'roles', 'entitlements']);
 
 export interface CompiledRule {
   readonly path: ParsedPath;
@@ -19,8 +20,15 @@ export interface CompiledRule {
   readonly createOnly: boolean;
 }
 
+/** A multi-valued attribute managed as a set of values (roles, entitlements). */
+export interface SetRule {
+  readonly attribute: 'roles' | 'entitlements';
+  readonly map: RoleMapper;
+}
+
 export interface UserMapping {
   readonly rules: readonly CompiledRule[];
+  readonly sets: readonly SetRule[];
   /** Rule index by path key. */
   readonly indexOf: ReadonlyMap<string, number>;
 }
@@ -34,6 +42,8 @@ export interface DesiredUser {
    * every user of the directory, and this is its hot path); null means "should be absent".
    */
   readonly values: readonly JsonValue[];
+  /** Values of each set rule, aligned with `mapping.sets`. */
+  readonly sets: readonly (readonly RoleValue[])[];
 }
 
 /** The desired value at a path key, or null when the path is not mapped. */
@@ -46,7 +56,11 @@ export function desiredValue(mapping: UserMapping, desired: DesiredUser, key: st
  * Compile the default mapping with the target's overrides on top. Throws with every problem
  * (config path prefixed by the caller); `sourceAttributes` decides which rules stay active.
  */
-export function compileUserMapping(overrides: Readonly<Record<string, MappingRule>>, sourceAttributes: ReadonlySet<string>): UserMapping {
+export function compileUserMapping(
+  overrides: Readonly<Record<string, MappingRule>>,
+  sourceAttributes: ReadonlySet<string>,
+  setRules: { roles?: readonly RoleRule[] | undefined; entitlements?: readonly RoleRule[] | undefined } = {},
+): UserMapping {
   const merged = new Map<string, MappingRule>();
   for (const [path, rule] of Object.entries(DEFAULT_USER_MAPPING)) merged.set(parsePath(path).key, rule);
   const problems: string[] = [];
@@ -80,11 +94,22 @@ export function compileUserMapping(overrides: Readonly<Record<string, MappingRul
     }
   }
   if (!rules.some((r) => r.path.key === 'userName')) problems.push('userName: no rule yields a userName');
+  const sets: SetRule[] = [];
+  for (const attribute of ['roles', 'entitlements'] as const) {
+    const list = setRules[attribute];
+    if (!list) continue;
+    try {
+      sets.push({ attribute, map: compileRoles(list) });
+    } catch (error) {
+      problems.push(`${attribute}: ${(error as Error).message}`);
+    }
+  }
   if (problems.length > 0) throw new Error(problems.join('\n'));
-  return { rules, indexOf: new Map(rules.map((r, i) => [r.path.key, i])) };
+  return { rules, sets, indexOf: new Map(rules.map((r, i) => [r.path.key, i])) };
 }
 
-export function mapUser(mapping: UserMapping, user: CanonicalUser): DesiredUser {
+/** `memberOf`: names of the groups the user is in, for role rules. */
+export function mapUser(mapping: UserMapping, user: CanonicalUser, memberOf?: ReadonlySet<string>): DesiredUser {
   const rules = mapping.rules;
   const values: JsonValue[] = new Array<JsonValue>(rules.length);
   for (let i = 0; i < rules.length; i++) {
@@ -94,7 +119,8 @@ export function mapUser(mapping: UserMapping, user: CanonicalUser): DesiredUser 
     values[i] = v;
   }
   const userName = values[mapping.indexOf.get('userName') ?? -1];
-  return { externalId: user.key, userName: typeof userName === 'string' ? userName : '', values };
+  const sets = mapping.sets.length === 0 ? [] : mapping.sets.map((set) => set.map(user.attributes, memberOf));
+  return { externalId: user.key, userName: typeof userName === 'string' ? userName : '', values, sets };
 }
 
 /** The full SCIM User body for a create (or the base of a PUT). */
@@ -103,6 +129,10 @@ export function buildUserResource(mapping: UserMapping, desired: DesiredUser, ac
   mapping.rules.forEach((rule, i) => {
     const v = desired.values[i];
     if (v !== null && v !== undefined) writePath(resource, rule.path, v);
+  });
+  mapping.sets.forEach((set, i) => {
+    const values = desired.sets[i] ?? [];
+    if (values.length > 0) resource[set.attribute] = values.map((v) => ({ ...v }));
   });
   resource['active'] = active;
   return resource;

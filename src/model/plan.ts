@@ -70,12 +70,90 @@ export interface LinkUserOp extends OperationBase {
   hash: string;
 }
 
-export type Operation = CreateUserOp | UpdateUserOp | DeprovisionUserOp | LinkUserOp;
+/** A group made for a source group; members follow in the memberships phase. */
+export interface CreateGroupOp extends OperationBase {
+  kind: 'createGroup';
+  resource: JsonObject;
+}
+
+/** Rename (PATCH displayName), or take over a group by displayName (adopt). */
+export interface UpdateGroupOp extends OperationBase {
+  kind: 'updateGroup';
+  scimId: string;
+  changes: AttributeChange[];
+  patch: PatchOperation[];
+  adopt?: boolean;
+}
+
+/**
+ * Membership changes of one group, within the target's per-request limit (a big change is split
+ * into several of these). Members to add are source keys, resolved to SCIM ids through the link
+ * store when the operation runs (they may be created earlier in the same apply); members to
+ * remove are SCIM ids as the target listed them.
+ */
+export interface PatchGroupMembersOp extends OperationBase {
+  kind: 'patchGroupMembers';
+  /** Known at plan time for existing groups; else resolved from the group's link. */
+  scimId?: string;
+  add: string[];
+  remove: string[];
+}
+
+/** A target without PATCH: the whole group, members resolved at run time, in one PUT. */
+export interface ReplaceGroupOp extends OperationBase {
+  kind: 'replaceGroup';
+  scimId?: string;
+  resource: JsonObject;
+  memberKeys: string[];
+}
+
+export interface DeleteGroupOp extends OperationBase {
+  kind: 'deleteGroup';
+  scimId: string;
+  reason: 'removed' | 'not-selected';
+}
+
+export interface LinkGroupOp extends OperationBase {
+  kind: 'linkGroup';
+  scimId: string;
+}
+
+/**
+ * The enterprise manager reference: the manager's SCIM id in this target, resolved at run time
+ * (the manager may be created in the same apply). `managerKey` null clears it.
+ */
+export interface SetManagerOp extends OperationBase {
+  kind: 'setManager';
+  scimId?: string;
+  managerKey: string | null;
+  /** The manager's label, for people reading the plan. */
+  managerLabel: string | null;
+}
+
+export type Operation =
+  | CreateUserOp
+  | UpdateUserOp
+  | DeprovisionUserOp
+  | LinkUserOp
+  | CreateGroupOp
+  | UpdateGroupOp
+  | PatchGroupMembersOp
+  | ReplaceGroupOp
+  | DeleteGroupOp
+  | LinkGroupOp
+  | SetManagerOp;
 export type OperationKind = Operation['kind'];
 
+/**
+ * Phases run in this order, each complete before the next starts: users exist before groups
+ * reference them, groups before their members, both ends before manager references, and
+ * everything that takes access away last.
+ */
+export const PHASES = ['users', 'groups', 'memberships', 'references', 'deprovision'] as const;
+export type PhaseName = (typeof PHASES)[number];
+
 export interface Phase {
-  /** Phases run in this order; a phase completes before the next starts. */
-  name: 'users' | 'deprovision';
+  name: PhaseName;
   operations: Operation[];
 }
 
@@ -83,6 +161,8 @@ export interface TargetPlan {
   target: string;
   /** Users the engine manages in this target at plan time (the base of the safety percentage). */
   managedUsers: number;
+  /** Groups the engine manages in this target at plan time. */
+  managedGroups?: number;
   /** Accounts in the target at plan time. */
   actualUsers: number;
   phases: Phase[];

@@ -11,6 +11,11 @@ import type { ScimResource } from '../model/scim.js';
 import type { Link } from '../state/link-store.js';
 import type { TargetSettings } from './target-settings.js';
 import { diffUsers } from './user-diff.js';
+import { diffGroups } from './group-diff.js';
+import { diffManagers } from './manager-diff.js';
+import { groupsOfUsers, resolveMembership } from '../mapping/group-membership.js';
+import { compileSelection } from '../mapping/name-patterns.js';
+import type { GroupSettings } from '../config/schema.js';
 
 export interface TargetInput {
   name: string;
@@ -19,9 +24,21 @@ export interface TargetInput {
   actualUsers: readonly ScimResource[];
   userLinks: ReadonlyMap<string, Link>;
   settings: TargetSettings;
+  /** Absent: this target's groups are not managed (not listed, not planned). */
+  groups?: {
+    actual: readonly ScimResource[];
+    links: ReadonlyMap<string, Link>;
+    settings: GroupSettings;
+  };
+  /** Manage the enterprise manager reference. */
+  manager: boolean;
 }
 
 export function planTarget(snapshot: DirectorySnapshot, input: TargetInput): TargetPlan {
+  const nested = input.groups?.settings.nested ?? 'direct';
+  const needMembership = snapshot.groups.length > 0 && (input.groups !== undefined || input.mapping.sets.length > 0);
+  const membership = needMembership ? resolveMembership(snapshot.groups, nested) : null;
+  const memberOf = membership && input.mapping.sets.length > 0 ? groupsOfUsers(snapshot.groups, membership) : undefined;
   const users = diffUsers({
     snapshot,
     mapping: input.mapping,
@@ -29,16 +46,39 @@ export function planTarget(snapshot: DirectorySnapshot, input: TargetInput): Tar
     actual: input.actualUsers,
     links: input.userLinks,
     settings: input.settings,
+    ...(memberOf ? { memberOf } : {}),
+    collectProvisioned: input.groups !== undefined || input.manager,
   });
+  const provisionedIds = new Map<string, string | null>();
+  for (const [key, p] of users.provisioned) provisionedIds.set(key, p.account ? (p.account['id'] as string) : null);
+  const groups = input.groups
+    ? diffGroups({
+        groups: snapshot.groups,
+        membership: membership ?? { members: new Map(), cycles: [], cycleKeys: [] },
+        select: compileSelection(input.groups.settings.include, input.groups.settings.exclude),
+        provisioned: provisionedIds,
+        heldIds: users.heldIds,
+        actual: input.groups.actual,
+        links: input.groups.links,
+        settings: input.groups.settings,
+        updateMethod: input.settings.updateMethod,
+      })
+    : null;
+  const managers = input.manager ? diffManagers(snapshot.users, users.provisioned) : { references: [], warnings: [] };
+  const cycles = nested === 'flatten' ? (membership?.cycles ?? []).map((c) => `nested groups form a cycle: ${c} (each gets the members of all)`) : [];
   return {
     target: input.name,
     managedUsers: users.managedUsers,
     actualUsers: input.actualUsers.length,
+    ...(groups ? { managedGroups: groups.managedGroups } : {}),
     phases: [
       { name: 'users', operations: users.users },
-      { name: 'deprovision', operations: users.deprovision },
+      { name: 'groups', operations: groups?.groups ?? [] },
+      { name: 'memberships', operations: groups?.memberships ?? [] },
+      { name: 'references', operations: managers.references },
+      { name: 'deprovision', operations: [...(groups?.deprovision ?? []), ...users.deprovision] },
     ],
-    warnings: users.warnings,
+    warnings: [...users.warnings, ...cycles, ...(groups?.warnings ?? []), ...managers.warnings],
   };
 }
 

@@ -8,6 +8,6 @@ import type { DesiredUser } from '../mapping/user-mapping.js';
  */
 export function desiredHash(user: DesiredUser, active: boolean): string {
   return createHash('sha1')
-    .update(JSON.stringify([user.externalId, active, [...user.values]]))
+    .update(JSON.stringify([user.externalId, active, user.values, user.sets]))
     .digest('base64url');
 }

@@ -23,6 +23,15 @@ export function safetyViolations(plan: Plan, safety: SafetyConfig): string[] {
     }
   }
   for (const target of plan.targets) {
+    const deletes = operationsOf(target).filter((op) => op.kind === 'deleteGroup').length;
+    const managedGroups = target.managedGroups ?? 0;
+    const groupShare = managedGroups === 0 ? 100 : (deletes / managedGroups) * 100;
+    if (deletes > safety.alwaysAllowDeactivations && groupShare > safety.maxDeactivatePercent) {
+      reasons.push(
+        `target ${target.target}: ${deletes} of ${managedGroups} managed groups would be deleted ` +
+          `(${groupShare.toFixed(1)}%, limit ${safety.maxDeactivatePercent}%)`,
+      );
+    }
     const count = operationsOf(target).filter((op) => op.kind === 'deprovisionUser').length;
     if (count === 0) continue;
     if (safety.maxDeactivateCount !== undefined && count > safety.maxDeactivateCount) {

@@ -6,6 +6,7 @@
  * by hand) is kept, both by PATCH (touches only mapped paths) and by PUT (built on the account
  * as read).
  */
+import type { RoleValue } from '../mapping/role-mapping.js';
 import { desiredValue, type CompiledRule, type DesiredUser, type UserMapping } from '../mapping/user-mapping.js';
 import { readPath, writePath, type ParsedPath } from '../mapping/scim-paths.js';
 import type { AttributeChange } from '../model/plan.js';
@@ -59,11 +60,33 @@ export function diffUser(mapping: UserMapping, desired: DesiredUser, actual: Sci
     diff ??= { changes: [], changedRules: [] };
     diff.changes.push({ path: 'externalId', from: normalise(actual['externalId']), to: desired.externalId });
   }
+  for (let i = 0; i < mapping.sets.length; i++) {
+    const attribute = mapping.sets[i]!.attribute;
+    const want = desired.sets[i] ?? [];
+    const have = setValues(actual[attribute]);
+    if (setKey(want) !== setKey(have)) {
+      diff ??= { changes: [], changedRules: [] };
+      diff.changes.push({ path: attribute, from: have.map((v) => v.value), to: want.map((v) => v.value) });
+    }
+  }
   if (!isActive(actual)) {
     diff ??= { changes: [], changedRules: [] };
     diff.changes.push({ path: 'active', from: false, to: true });
   }
   return diff ?? NO_CHANGES;
+}
+
+/** Values of a roles/entitlements attribute as read, sorted like the mapper's output. */
+function setValues(v: JsonValue | undefined): RoleValue[] {
+  if (!Array.isArray(v)) return [];
+  return v
+    .filter((e): e is JsonObject => !!e && typeof e === 'object' && !Array.isArray(e) && typeof e['value'] === 'string')
+    .map((e) => ({ value: e['value'] as string, ...(typeof e['type'] === 'string' ? { type: e['type'] } : {}) }))
+    .sort((a, b) => (a.value < b.value ? -1 : a.value > b.value ? 1 : 0));
+}
+
+function setKey(values: readonly RoleValue[]): string {
+  return values.map((v) => `${v.type ?? ''}\u0000${v.value}`).join('\u0001');
 }
 
 function attributePath(path: ParsedPath): string {
@@ -112,6 +135,11 @@ export function buildPatch(mapping: UserMapping, desired: DesiredUser, actual: S
     const want = desiredValue(mapping, desired, rule.path.key);
     ops.push(want === null ? { op: 'remove', path: rule.path.key } : { op: 'replace', path: rule.path.key, value: want });
   }
+  mapping.sets.forEach((set, i) => {
+    if (!diff.changes.some((c) => c.path === set.attribute)) return;
+    const want = desired.sets[i] ?? [];
+    ops.push(want.length > 0 ? { op: 'replace', path: set.attribute, value: want.map((v) => ({ ...v })) } : { op: 'remove', path: set.attribute });
+  });
   for (const change of diff.changes) {
     if (change.path === 'externalId' || change.path === 'active') ops.push({ op: 'replace', path: change.path, value: change.to });
   }
@@ -152,6 +180,11 @@ export function buildPut(mapping: UserMapping, desired: DesiredUser, actual: Sci
       if (rule.path.schema && body[rule.path.schema] !== undefined && !schemas.includes(rule.path.schema)) schemas.push(rule.path.schema);
     }
   }
+  mapping.sets.forEach((set, i) => {
+    const want = desired.sets[i] ?? [];
+    if (want.length > 0) body[set.attribute] = want.map((v) => ({ ...v }));
+    else delete body[set.attribute];
+  });
   body['externalId'] = desired.externalId;
   body['active'] = active;
   return body;

@@ -10,11 +10,11 @@
  */
 import type { TargetSettings } from './target-settings.js';
 import { desiredHash } from './desired-hash.js';
-import { buildPatch, buildPut, diffUser, isActive } from './user-changes.js';
+import { buildPatch, buildPut, diffUser, isActive, type UserDiff } from './user-changes.js';
 import { buildUserResource, desiredValue, mapUser, type DesiredUser, type UserMapping } from '../mapping/user-mapping.js';
 import type { ScopePredicate } from '../mapping/scope.js';
 import type { CanonicalUser, DirectorySnapshot } from '../model/canonical.js';
-import type { DeprovisionUserOp, Operation } from '../model/plan.js';
+import type { DeprovisionUserOp, Operation, UpdateUserOp } from '../model/plan.js';
 import type { JsonObject, ScimResource } from '../model/scim.js';
 import type { Link } from '../state/link-store.js';
 
@@ -27,6 +27,17 @@ export interface UserDiffInput {
   /** The target's user links, by externalId. */
   links: ReadonlyMap<string, Link>;
   settings: TargetSettings;
+  /** User key -> names of the groups they are in, for role and entitlement rules. */
+  memberOf?: ReadonlyMap<string, ReadonlySet<string>>;
+  /** Fill `provisioned` (needed by the group and manager diffs, a cost otherwise). */
+  collectProvisioned?: boolean;
+}
+
+/** A person who will have an account in the target once the users phase ran. */
+export interface Provisioned {
+  /** The account as listed, or null when it is created in this run. */
+  account: ScimResource | null;
+  label: string;
 }
 
 export interface UserDiffResult {
@@ -34,6 +45,10 @@ export interface UserDiffResult {
   deprovision: Operation[];
   managedUsers: number;
   warnings: string[];
+  /** By source key, in source order. */
+  provisioned: Map<string, Provisioned>;
+  /** SCIM ids of the accounts of held people. */
+  heldIds: Set<string>;
 }
 
 function workEmail(resource: JsonObject): string | null {
@@ -97,9 +112,11 @@ export function diffUsers(input: UserDiffInput): UserDiffResult {
   const warnings: string[] = [];
   const managedIds = new Set<string>();
   const sourceKeys = new Set<string>();
+  const provisioned = new Map<string, Provisioned>();
+  const provision = input.collectProvisioned ? (key: string, p: Provisioned) => provisioned.set(key, p) : () => undefined;
+  const heldIds = new Set<string>();
   let seq = 0;
   const nextId = (prefix: string) => `${prefix}-${(++seq).toString(36)}`;
-
 
   const deprovisionOp = (account: ScimResource, key: string, label: string, reason: DeprovisionUserOp['reason']): DeprovisionUserOp => {
     const scimId = account['id'] as string;
@@ -117,8 +134,11 @@ export function diffUsers(input: UserDiffInput): UserDiffResult {
     const link = links.get(user.key);
     const account = (link && accounts.byId.get(link.id)) ?? accounts.byExternalId(user.key);
     if (account) managedIds.add(account['id'] as string);
-    if (held.has(user.key)) continue;
-    const desired = mapUser(mapping, user);
+    if (held.has(user.key)) {
+      if (account) heldIds.add(account['id'] as string);
+      continue;
+    }
+    const desired = mapUser(mapping, user, input.memberOf?.get(user.key));
     const wanted = user.active && inScope(user);
     if (!wanted) {
       if (account && isActive(account) && settings.operations.deactivate) {
@@ -133,29 +153,33 @@ export function diffUsers(input: UserDiffInput): UserDiffResult {
     planWanted(user, desired, account, link);
   }
 
+  function updateOp(user: CanonicalUser, desired: DesiredUser, account: ScimResource, diff: UserDiff, adopt: boolean): UpdateUserOp {
+    return {
+      id: nextId('u'),
+      kind: 'updateUser',
+      externalId: user.key,
+      label: desired.userName,
+      scimId: account['id'] as string,
+      changes: diff.changes,
+      ...(settings.updateMethod === 'patch'
+        ? { patch: buildPatch(mapping, desired, account, diff) }
+        : { resource: buildPut(mapping, desired, account, true) }),
+      hash: desiredHash(desired, true),
+      ...(adopt ? { adopt: true } : {}),
+      recreate: buildUserResource(mapping, desired, true),
+    };
+  }
+
   function planWanted(user: CanonicalUser, desired: DesiredUser, account: ScimResource | undefined, link: Link | undefined): void {
-    // Hash and create body only for users that get an operation: most users in a cycle get none.
-    const hash = () => desiredHash(desired, true);
-    const create = () => buildUserResource(mapping, desired, true);
     if (account) {
       const scimId = account['id'] as string;
+      provision(user.key, { account, label: desired.userName });
       const diff = diffUser(mapping, desired, account, true);
       if (diff.changes.length > 0 && settings.operations.update) {
-        users.push({
-          id: nextId('u'),
-          kind: 'updateUser',
-          externalId: user.key,
-          label: desired.userName,
-          scimId,
-          changes: diff.changes,
-          ...(settings.updateMethod === 'patch'
-            ? { patch: buildPatch(mapping, desired, account, diff) }
-            : { resource: buildPut(mapping, desired, account, true) }),
-          hash: hash(),
-          recreate: create(),
-        });
+        users.push(updateOp(user, desired, account, diff, false));
       } else if (link?.id !== scimId) {
-        users.push({ id: nextId('l'), kind: 'linkUser', externalId: user.key, label: desired.userName, scimId, hash: hash() });
+        // Hashed only here, for users that get an operation: most users in a cycle get none.
+        users.push({ id: nextId('l'), kind: 'linkUser', externalId: user.key, label: desired.userName, scimId, hash: desiredHash(desired, true) });
       }
       return;
     }
@@ -164,22 +188,9 @@ export function diffUsers(input: UserDiffInput): UserDiffResult {
     const byMail = settings.adopt === 'email' && typeof email === 'string' ? accounts.byEmail(email) : undefined;
     const adoptable = settings.adopt === 'userName' ? byName : settings.adopt === 'email' ? byMail : undefined;
     if (adoptable && !managedIds.has(adoptable['id'] as string) && !isForeignlyKeyed(adoptable)) {
-      const diff = diffUser(mapping, desired, adoptable, true);
       managedIds.add(adoptable['id'] as string);
-      users.push({
-        id: nextId('u'),
-        kind: 'updateUser',
-        externalId: user.key,
-        label: desired.userName,
-        scimId: adoptable['id'] as string,
-        changes: diff.changes,
-        ...(settings.updateMethod === 'patch'
-          ? { patch: buildPatch(mapping, desired, adoptable, diff) }
-          : { resource: buildPut(mapping, desired, adoptable, true) }),
-        hash: hash(),
-        adopt: true,
-        recreate: create(),
-      });
+      provision(user.key, { account: adoptable, label: desired.userName });
+      users.push(updateOp(user, desired, adoptable, diffUser(mapping, desired, adoptable, true), true));
       return;
     }
     if (byName) {
@@ -190,13 +201,14 @@ export function diffUsers(input: UserDiffInput): UserDiffResult {
       return;
     }
     if (!settings.operations.create) return;
+    provision(user.key, { account: null, label: desired.userName });
     users.push({
       id: nextId('c'),
       kind: 'createUser',
       externalId: user.key,
       label: desired.userName,
-      resource: create(),
-      hash: hash(),
+      resource: buildUserResource(mapping, desired, true),
+      hash: desiredHash(desired, true),
       adoptBy: settings.adopt === 'none' ? null : settings.adopt,
     });
   }
@@ -225,7 +237,11 @@ export function diffUsers(input: UserDiffInput): UserDiffResult {
     }
   }
 
-  return { users, deprovision, managedUsers: managedIds.size, warnings };
+  for (const key of held) {
+    const link = links.get(key);
+    if (link) heldIds.add(link.id);
+  }
+  return { users, deprovision, managedUsers: managedIds.size, warnings, provisioned, heldIds };
 }
 
 function describeRef(user: CanonicalUser): string {

@@ -56,6 +56,7 @@ function makePlan(n: number) {
     actualUsers: [],
     userLinks: new Map(),
     settings: { operations: { create: true, update: true, deactivate: true }, deprovision: 'deactivate', adopt: 'none', updateMethod: 'patch' },
+    manager: false,
   });
   return buildPlan(snapshot, 'bench', [tp]);
 }

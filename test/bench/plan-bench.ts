@@ -38,6 +38,7 @@ const plan = planTarget(source, {
   actualUsers: actual,
   userLinks: links,
   settings: { operations: { create: true, update: true, deactivate: true }, deprovision: 'deactivate', adopt: 'none', updateMethod: 'patch' },
+  manager: false,
 });
 const ms = performance.now() - start;
 const ops = operationsOf(plan);

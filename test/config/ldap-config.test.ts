@@ -41,7 +41,7 @@ source:
     expect(settings.users.disabled).toEqual({ userAccountControl: true });
     expect(settings.users.attributes.get('userName')).toBe('sAMAccountName');
     expect(settings.users.attributes.has('country')).toBe(false);
-    expect(settings.groups).toMatchObject({ filter: '(objectClass=group)', key: { attribute: 'objectGUID', format: 'guid' }, nested: 'expand', membership: 'group' });
+    expect(settings.groups).toMatchObject({ filter: '(objectClass=group)', key: { attribute: 'objectGUID', format: 'guid' }, nested: 'direct', membership: 'group' });
   });
 
   it('warns when a password would cross the network in clear text', () => {

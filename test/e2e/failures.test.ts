@@ -150,7 +150,9 @@ describe('runs that must not start', () => {
   });
 
   it('exit 3 when too many source rows are invalid', async () => {
-    const bad = 'employee_id,first_name,last_name,email,title,department,status\n' + people.map((p, i) => (i < 3 ? `,${p.first},${p.last},${p.email},x,y,active` : `${p.id},${p.first},${p.last},${p.email},x,y,active`)).join('\n');
+    const bad =
+      'employee_id,first_name,last_name,email,title,department,status,groups,manager_id\n' +
+      people.map((p, i) => `${i < 3 ? '' : p.id},${p.first},${p.last},${p.email},x,y,active,,`).join('\n');
     writeFileSync(h.csv, bad);
     const r = await h.run();
     expect(r.code).toBe(3);

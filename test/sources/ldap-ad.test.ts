@@ -12,9 +12,10 @@ import type { LdapSearcher, SearchRequest } from '../../src/sources/ldap/connect
 import { normalizeDn } from '../../src/sources/ldap/dn.js';
 import type { LdapEntry, LdapValue } from '../../src/sources/ldap/entry.js';
 import { ldapSettings } from '../../src/sources/ldap/flavor-defaults.js';
+import { resolveMembership } from '../../src/mapping/group-membership.js';
+import type { CanonicalGroup } from '../../src/model/canonical.js';
 import { IN_CHAIN_RULE } from '../../src/sources/ldap/groups.js';
 import { readDirectory } from '../../src/sources/ldap/ldap-source.js';
-import { expandNesting } from '../../src/sources/ldap/nesting.js';
 import { completeRanges, parseRangeOption } from '../../src/sources/ldap/range.js';
 import { uacDisabled } from '../../src/sources/ldap/user-entry.js';
 
@@ -100,31 +101,25 @@ describe('DN normal form', () => {
   });
 });
 
-describe('nesting', () => {
-  it('expands chains and diamonds, and gives every group of a cycle the members of all', () => {
-    const result = expandNesting([
-      { key: 'top', memberKeys: ['u1'], groupKeys: ['left', 'right', 'unknown'] },
-      { key: 'left', memberKeys: ['u2'], groupKeys: ['leaf'] },
-      { key: 'right', memberKeys: [], groupKeys: ['leaf'] },
-      { key: 'leaf', memberKeys: ['u3'], groupKeys: [] },
-      { key: 'a', memberKeys: ['u4'], groupKeys: ['b'] },
-      { key: 'b', memberKeys: ['u5'], groupKeys: ['c'] },
-      { key: 'c', memberKeys: [], groupKeys: ['a', 'leaf'] },
-      { key: 'self', memberKeys: ['u6'], groupKeys: ['self'] },
-    ]);
-    expect(result.members.get('top')).toEqual(['u1', 'u2', 'u3']);
-    expect(result.members.get('right')).toEqual(['u3']);
-    for (const k of ['a', 'b', 'c']) expect(result.members.get(k)).toEqual(['u3', 'u4', 'u5']);
-    expect(result.members.get('self')).toEqual(['u6']);
-    expect(result.cycles).toEqual([['a', 'b', 'c'], ['self']]);
+describe('nesting cycles, as the source reports them', () => {
+  const group = (key: string, memberKeys: string[], groupKeys: string[]): CanonicalGroup => ({ key, displayName: key.toUpperCase(), memberKeys, groupKeys, ref: { location: `cn=${key}` } });
+
+  it('gives the keys of each cycle, and every group of a cycle the members of all', () => {
+    const result = resolveMembership(
+      [group('a', ['u4'], ['b']), group('b', ['u5'], ['c']), group('c', [], ['a', 'leaf']), group('leaf', ['u3'], []), group('self', ['u6'], ['self'])],
+      'flatten',
+    );
+    expect(result.cycleKeys.map((c) => [...c].sort())).toEqual([['a', 'b', 'c'], ['self']]);
+    expect(result.cycles).toHaveLength(2);
+    for (const k of ['a', 'b', 'c']) expect([...result.members.get(k)!].sort()).toEqual(['u3', 'u4', 'u5']);
   });
 
   it('handles nesting deeper than the call stack would allow', () => {
     const depth = 100_000;
-    const groups = Array.from({ length: depth }, (_, i) => ({ key: `g${i}`, memberKeys: i + 1 < depth ? [] : ['deepest'], groupKeys: i + 1 < depth ? [`g${i + 1}`] : [] }));
-    const result = expandNesting(groups);
-    expect(result.members.get('g0')).toEqual(['deepest']);
-    expect(result.cycles).toEqual([]);
+    const groups = Array.from({ length: depth }, (_, i) => group(`g${i}`, i + 1 < depth ? [] : ['deepest'], i + 1 < depth ? [`g${i + 1}`] : []));
+    const result = resolveMembership(groups, 'flatten');
+    expect([...result.members.get('g0')!]).toEqual(['deepest']);
+    expect(result.cycleKeys).toEqual([]);
   });
 });
 
@@ -223,7 +218,7 @@ describe('an AD directory through the seam', () => {
 
   it('in-chain: one server-side transitive search per group, member attributes not read', async () => {
     const ad = new FakeAd(directory);
-    const snapshot = await readDirectory(ad, ldapSettings(adConfig({ inChain: true })), 'ad');
+    const snapshot = await readDirectory(ad, ldapSettings(adConfig({ nested: 'expand', inChain: true })), 'ad');
     const groupSearch = ad.requests.find((r) => r.base.startsWith('OU=Groups'))!;
     expect(groupSearch.attributes).not.toContain('member');
     const chained = ad.requests.filter((r) => r.filter.includes(IN_CHAIN_RULE));

@@ -19,6 +19,8 @@ export interface Person {
   title?: string;
   department?: string;
   status?: string;
+  groups?: string[];
+  manager?: string;
 }
 
 export function person(n: number, over: Partial<Person> = {}): Person {
@@ -30,9 +32,11 @@ function csvField(v: string): string {
 }
 
 export function peopleCsv(people: readonly Person[]): string {
-  const header = 'employee_id,first_name,last_name,email,title,department,status';
+  const header = 'employee_id,first_name,last_name,email,title,department,status,groups,manager_id';
   const rows = people.map((p) =>
-    [p.id, p.first, p.last, p.email ?? '', p.title ?? '', p.department ?? '', p.status ?? 'active'].map(csvField).join(','),
+    [p.id, p.first, p.last, p.email ?? '', p.title ?? '', p.department ?? '', p.status ?? 'active', (p.groups ?? []).join(';'), p.manager ?? '']
+      .map(csvField)
+      .join(','),
   );
   return `${[header, ...rows].join('\n')}\n`;
 }
@@ -63,7 +67,7 @@ export class Harness {
   }
 
   /** `targetExtra`: YAML lines appended to the target (indented by 4). */
-  writeConfig(targetExtra = '', safetyExtra = ''): void {
+  writeConfig(targetExtra = '', safetyExtra = '', sourceExtra = ''): void {
     writeFileSync(
       this.configFile,
       `version: 1
@@ -75,6 +79,9 @@ source:
   key: employee_id
   columns: { userName: email, email: email, givenName: first_name, familyName: last_name, title: title, department: department }
   inactive: { column: status, values: [terminated] }
+  groups: { column: groups, separator: ";" }
+  manager: manager_id
+${sourceExtra}
 safety:
   maxDeactivatePercent: 10
 ${safetyExtra}

@@ -12,6 +12,7 @@ import type { CsvSourceConfig } from '../../config/schema.js';
 import { SourceError } from '../../errors.js';
 import type { CanonicalUser, DirectorySnapshot, SourceIssue, SourceValue } from '../../model/canonical.js';
 import type { SourceDirectory } from '../source-directory.js';
+import { readMemberships } from './memberships-file.js';
 import { decodeToLf } from './text-stream.js';
 
 interface CsvErrorInfo extends Error {
@@ -55,7 +56,15 @@ export class CsvSource implements SourceDirectory {
       if (error instanceof SourceError) throw error;
       throw new SourceError(`cannot read CSV ${path}: ${(error as Error).message}`, {}, { cause: error });
     }
-    return builder.finish();
+    const snapshot = builder.finish();
+    if (!this.config.memberships) return snapshot;
+    const memberships = await readMemberships(this.config.memberships, this.config.delimiter, this.config.encoding);
+    return {
+      ...snapshot,
+      groups: [...snapshot.groups, ...memberships.groups],
+      issues: [...snapshot.issues, ...memberships.issues],
+      recordsRead: snapshot.recordsRead + memberships.recordsRead,
+    };
   }
 }
 
@@ -71,6 +80,8 @@ class SnapshotBuilder {
   private readonly columnFor = new Map<string, string>();
   private readonly multi: Set<string>;
   private readonly inactiveValues: Set<string>;
+  /** Groups named in the groups column: name -> member keys, in first-seen order. */
+  private readonly groupMembers = new Map<string, string[]>();
 
   constructor(private readonly config: CsvSourceConfig) {
     this.multi = new Set(config.multiValueColumns);
@@ -89,6 +100,7 @@ class SnapshotBuilder {
       ...Object.entries(this.config.columns).map(([attr, col]): [string, string] => [`columns.${attr}`, col]),
       ...(this.config.inactive ? [['inactive.column', this.config.inactive.column] as [string, string]] : []),
       ...(this.config.manager ? [['manager', this.config.manager] as [string, string]] : []),
+      ...(this.config.groups ? [['groups.column', this.config.groups.column] as [string, string]] : []),
     ];
     const missing = needed.filter(([, col]) => !seen.has(col)).map(([opt, col]) => `source.${opt} names column "${col}"`);
     if (missing.length > 0) {
@@ -168,20 +180,41 @@ class SnapshotBuilder {
 
     const status = this.config.inactive ? record[this.config.inactive.column]?.trim().toLowerCase() : undefined;
     const managerKey = this.config.manager ? (record[this.config.manager]?.trim() || null) : undefined;
+    const groups = this.config.groups ? this.groupsOf(record[this.config.groups.column] ?? '', this.config.groups.separator, key) : undefined;
     this.users.push({
       key,
       active: status === undefined || !this.inactiveValues.has(status),
       attributes,
       ...(managerKey !== undefined ? { managerKey } : {}),
+      ...(groups ? { groups } : {}),
       ref: { location: this.config.path, line },
     });
   }
 
+  private groupsOf(cell: string, separator: string, key: string): string[] {
+    const names = [...new Set(cell.split(separator).map((g) => g.trim()).filter((g) => g !== ''))];
+    for (const name of names) {
+      let members = this.groupMembers.get(name);
+      if (!members) {
+        members = [];
+        this.groupMembers.set(name, members);
+      }
+      members.push(key);
+    }
+    return names;
+  }
+
   finish(): DirectorySnapshot {
+    const groups = [...this.groupMembers].map(([name, memberKeys]) => ({
+      key: name,
+      displayName: name,
+      memberKeys,
+      ref: { location: this.config.path },
+    }));
     return {
       source: `csv:${this.config.path}`,
       users: this.users,
-      groups: [],
+      groups,
       // Parse errors surface before the records buffered ahead of them: report in file order.
       issues: this.issues.sort((a, b) => (a.ref.line ?? 0) - (b.ref.line ?? 0)),
       heldKeys: [...this.heldKeys],

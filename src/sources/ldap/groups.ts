@@ -6,13 +6,13 @@
  * dropped with one warning per group.
  */
 import { escapeFilter } from 'ldapts';
+import { resolveMembership } from '../../mapping/group-membership.js';
 import type { CanonicalGroup, SourceIssue } from '../../model/canonical.js';
 import { isBinaryFormat } from './binary-key.js';
 import { fetchAttributeVia, type LdapSearcher } from './connection.js';
 import { normalizeDn } from './dn.js';
 import { stringsOf, type LdapEntry } from './entry.js';
 import type { LdapSettings } from './flavor-defaults.js';
-import { expandNesting } from './nesting.js';
 import { completeRanges } from './range.js';
 import { entryKey } from './user-entry.js';
 import type { UsersRead } from './users.js';
@@ -126,24 +126,24 @@ export async function readGroups(searcher: LdapSearcher, settings: LdapSettings,
   const heldKeys = new Set<string>();
   const { raw, entries } = await readRawGroups(searcher, groupSettings, issues, heldKeys);
   const byDn = new Map(raw.map((g) => [normalizeDn(g.dn), g]));
-  const direct = new Map(raw.map((g) => [g.key, { users: new Set<string>(), groups: new Set<string>() }]));
+  const edges = new Map(raw.map((g) => [g.key, { users: new Set<string>(), groups: new Set<string>() }]));
 
   if (groupSettings.membership === 'memberOf') {
     for (const [userKey, groupDns] of users.memberOf) {
       for (const dn of groupDns) {
         const group = byDn.get(dn);
-        if (group) direct.get(group.key)!.users.add(userKey);
+        if (group) edges.get(group.key)!.users.add(userKey);
       }
     }
     for (const child of raw) {
       for (const dn of child.memberOf) {
         const parent = byDn.get(normalizeDn(dn));
-        if (parent) direct.get(parent.key)!.groups.add(child.key);
+        if (parent) edges.get(parent.key)!.groups.add(child.key);
       }
     }
   } else if (!serverExpands(groupSettings)) {
     for (const group of raw) {
-      const edges = direct.get(group.key)!;
+      const own = edges.get(group.key)!;
       const dropped: string[] = [];
       for (const member of group.memberDns) {
         // An empty DN is the placeholder OpenLDAP groups keep when their last member leaves.
@@ -151,23 +151,29 @@ export async function readGroups(searcher: LdapSearcher, settings: LdapSettings,
         const dn = normalizeDn(member);
         const userKey = users.keyByDn.get(dn);
         const subgroup = userKey === undefined ? byDn.get(dn) : undefined;
-        if (userKey !== undefined) edges.users.add(userKey);
-        else if (subgroup) edges.groups.add(subgroup.key);
+        if (userKey !== undefined) own.users.add(userKey);
+        else if (subgroup) own.groups.add(subgroup.key);
         else dropped.push(member);
       }
       for (const uid of group.memberUids) {
         const userKey = users.keyByUid.get(uid.toLowerCase());
-        if (userKey !== undefined) edges.users.add(userKey);
+        if (userKey !== undefined) own.users.add(userKey);
         else dropped.push(`${groupSettings.memberUidAttribute}=${uid}`);
       }
       if (dropped.length > 0) warnings.push(dropWarning(group, dropped));
     }
   }
 
-  const graph = raw.map((g) => ({ key: g.key, memberKeys: [...direct.get(g.key)!.users], groupKeys: [...direct.get(g.key)!.groups] }));
-  const nesting = expandNesting(graph);
+  const direct: CanonicalGroup[] = raw.map((g) => ({
+    key: g.key,
+    displayName: g.name,
+    memberKeys: [...edges.get(g.key)!.users].sort(),
+    groupKeys: [...edges.get(g.key)!.groups].sort(),
+    ref: { location: g.dn },
+  }));
+  const flat = resolveMembership(direct, 'flatten');
   const dnOf = new Map(raw.map((g) => [g.key, g.dn]));
-  for (const cycle of nesting.cycles) {
+  for (const cycle of flat.cycleKeys) {
     const dns = cycle.map((k) => dnOf.get(k)!);
     issues.push({
       code: 'LDAP_GROUP_CYCLE',
@@ -178,13 +184,10 @@ export async function readGroups(searcher: LdapSearcher, settings: LdapSettings,
     });
   }
   const inChain = serverExpands(groupSettings) ? await inChainMembers(searcher, raw, users, settings.users) : undefined;
-
-  const groups: CanonicalGroup[] = raw.map((g, i) => {
-    const ref = { location: g.dn };
-    if (inChain) return { key: g.key, displayName: g.name, memberKeys: inChain.get(g.key)!, groupKeys: [], ref };
-    if (groupSettings.nested === 'expand') return { key: g.key, displayName: g.name, memberKeys: nesting.members.get(g.key)!, groupKeys: [], ref };
-    const edges = graph[i]!;
-    return { key: g.key, displayName: g.name, memberKeys: edges.memberKeys.sort(), groupKeys: edges.groupKeys.sort(), ref };
+  const groups = direct.map((g): CanonicalGroup => {
+    if (inChain) return { ...g, memberKeys: inChain.get(g.key)!, groupKeys: [] };
+    if (groupSettings.nested === 'expand') return { ...g, memberKeys: [...flat.members.get(g.key)!].sort(), groupKeys: [] };
+    return g;
   });
   return { groups, issues, warnings, heldKeys, entries };
 }

@@ -1,0 +1,208 @@
+/**
+ * The groups part of a target's plan: create, rename, adopt, link and delete groups, and the
+ * membership diff as add/remove operations split to the target's per-request limit (or one PUT
+ * per group where the target has no PATCH). Pure and linear: sets and maps built once.
+ *
+ * Contract:
+ * - Only managed groups (linked, or carrying a source group's key as externalId) are changed or
+ *   deleted; a group made by hand is adopted by displayName only when the config says so.
+ * - A group's members in the target become exactly the source members (per the nesting mode) who
+ *   are provisioned in that target; people held by the source (rejected rows) keep whatever
+ *   membership they have.
+ * - Members to add are named by source key (resolved when the operation runs); members to remove
+ *   by the SCIM id the target listed.
+ */
+import type { GroupSettings } from '../config/schema.js';
+import type { NameMatcher } from '../mapping/name-patterns.js';
+import type { ResolvedMembership } from '../mapping/group-membership.js';
+import type { CanonicalGroup } from '../model/canonical.js';
+import type { Operation } from '../model/plan.js';
+import { SCHEMA_GROUP, type JsonObject, type ScimResource } from '../model/scim.js';
+import type { Link } from '../state/link-store.js';
+
+export interface GroupDiffInput {
+  groups: readonly CanonicalGroup[];
+  membership: ResolvedMembership;
+  select: NameMatcher;
+  /** Users that will exist in the target after the users phase: key -> SCIM id, or null if created in this run. */
+  provisioned: ReadonlyMap<string, string | null>;
+  /** SCIM ids of accounts of held people (their memberships are left alone). */
+  heldIds: ReadonlySet<string>;
+  actual: readonly ScimResource[];
+  links: ReadonlyMap<string, Link>;
+  settings: GroupSettings;
+  updateMethod: 'patch' | 'put';
+  /** Prefix for operation ids, unique within the target plan. */
+  idPrefix?: string;
+}
+
+export interface GroupDiffResult {
+  groups: Operation[];
+  memberships: Operation[];
+  deprovision: Operation[];
+  managedGroups: number;
+  warnings: string[];
+}
+
+function memberIds(group: ScimResource): string[] {
+  const members = group['members'];
+  if (!Array.isArray(members)) return [];
+  const ids: string[] = [];
+  for (const m of members) {
+    if (m && typeof m === 'object' && !Array.isArray(m) && typeof m['value'] === 'string') ids.push(m['value']);
+  }
+  return ids;
+}
+
+export function diffGroups(input: GroupDiffInput): GroupDiffResult {
+  const { settings, links, provisioned } = input;
+  const result: GroupDiffResult = { groups: [], memberships: [], deprovision: [], managedGroups: 0, warnings: [] };
+  if (!settings.enabled) return result;
+  let seq = 0;
+  const nextId = (p: string) => `${input.idPrefix ?? ''}${p}-${(++seq).toString(36)}`;
+
+  const byId = new Map<string, ScimResource>();
+  const byExternalId = new Map<string, ScimResource>();
+  const byName = new Map<string, ScimResource>();
+  for (const g of input.actual) {
+    if (typeof g['id'] !== 'string') continue;
+    byId.set(g['id'], g);
+    if (typeof g['externalId'] === 'string') byExternalId.set(g['externalId'], g);
+    if (typeof g['displayName'] === 'string') byName.set(g['displayName'].toLowerCase(), g);
+  }
+  const sourceKeys = new Set(input.groups.map((g) => g.key));
+  const managedIds = new Set<string>();
+  const selectedKeys = new Set<string>();
+
+  const membershipOps = (group: CanonicalGroup, scimId: string | undefined, current: readonly string[], label: string) => {
+    const wantKeys = [...(input.membership.members.get(group.key) ?? [])].filter((k) => provisioned.has(k));
+    if (input.updateMethod === 'put') {
+      const currentSet = new Set(current);
+      const wantIds = wantKeys.map((k) => provisioned.get(k));
+      const unchanged = wantIds.every((id) => id !== null && id !== undefined && currentSet.has(id)) && wantIds.length === currentSet.size;
+      if (unchanged) return;
+      result.memberships.push({
+        id: nextId('gm'),
+        kind: 'replaceGroup',
+        externalId: group.key,
+        label,
+        ...(scimId ? { scimId } : {}),
+        resource: { schemas: [SCHEMA_GROUP], externalId: group.key, displayName: group.displayName },
+        memberKeys: wantKeys,
+      });
+      return;
+    }
+    const wantIds = new Set<string>();
+    const add: string[] = [];
+    for (const key of wantKeys) {
+      const id = provisioned.get(key);
+      if (id) wantIds.add(id);
+    }
+    const currentSet = new Set(current);
+    for (const key of wantKeys) {
+      const id = provisioned.get(key);
+      if (!id || !currentSet.has(id)) add.push(key);
+    }
+    const remove = current.filter((id) => !wantIds.has(id) && !input.heldIds.has(id));
+    const limit = settings.maxMembersPerPatch;
+    for (let a = 0, r = 0; a < add.length || r < remove.length; ) {
+      const takeRemove = remove.slice(r, r + limit);
+      const takeAdd = add.slice(a, a + (limit - takeRemove.length));
+      r += takeRemove.length;
+      a += takeAdd.length;
+      result.memberships.push({
+        id: nextId('gm'),
+        kind: 'patchGroupMembers',
+        externalId: group.key,
+        label,
+        ...(scimId ? { scimId } : {}),
+        add: takeAdd,
+        remove: takeRemove,
+      });
+    }
+  };
+
+  for (const group of input.groups) {
+    if (!input.select(group.displayName)) continue;
+    selectedKeys.add(group.key);
+    const link = links.get(group.key);
+    let account = (link && byId.get(link.id)) ?? byExternalId.get(group.key);
+    let adopting = false;
+    if (!account) {
+      const named = byName.get(group.displayName.toLowerCase());
+      const foreign = named && typeof named['externalId'] === 'string' && named['externalId'] !== '' && !sourceKeys.has(named['externalId']);
+      if (named && settings.adopt === 'displayName' && !foreign && !managedIds.has(named['id'] as string)) {
+        account = named;
+        adopting = true;
+      } else if (named) {
+        result.warnings.push(
+          `group "${group.displayName}" (${group.key}) exists in the target as a group scim-sync does not manage (id ${String(named['id'])}); ` +
+            'left alone. Set groups.adopt: displayName on this target to take it over.',
+        );
+        continue;
+      }
+    }
+    if (!account) {
+      result.groups.push({
+        id: nextId('gc'),
+        kind: 'createGroup',
+        externalId: group.key,
+        label: group.displayName,
+        resource: { schemas: [SCHEMA_GROUP], externalId: group.key, displayName: group.displayName, members: [] },
+      });
+      membershipOps(group, undefined, [], group.displayName);
+      continue;
+    }
+    const scimId = account['id'] as string;
+    managedIds.add(scimId);
+    const changes = [];
+    if (account['displayName'] !== group.displayName) changes.push({ path: 'displayName', from: account['displayName'] ?? null, to: group.displayName });
+    if (account['externalId'] !== group.key) changes.push({ path: 'externalId', from: account['externalId'] ?? null, to: group.key });
+    if (changes.length > 0) {
+      result.groups.push({
+        id: nextId('gu'),
+        kind: 'updateGroup',
+        externalId: group.key,
+        label: group.displayName,
+        scimId,
+        changes,
+        patch: changes.map((c) => ({ op: 'replace' as const, path: c.path, value: c.to })),
+        ...(adopting ? { adopt: true } : {}),
+      });
+    } else if (link?.id !== scimId) {
+      result.groups.push({ id: nextId('gl'), kind: 'linkGroup', externalId: group.key, label: group.displayName, scimId });
+    }
+    membershipOps(group, scimId, memberIds(account), group.displayName);
+  }
+
+  // Managed groups the source no longer has, or that left the selection.
+  const considered = new Set<string>();
+  const retire = (key: string, account: ScimResource) => {
+    const id = account['id'] as string;
+    if (considered.has(id) || selectedKeys.has(key)) return;
+    considered.add(id);
+    managedIds.add(id);
+    if (settings.deprovision !== 'delete') return;
+    result.deprovision.push({
+      id: nextId('gd'),
+      kind: 'deleteGroup',
+      externalId: key,
+      label: typeof account['displayName'] === 'string' ? account['displayName'] : key,
+      scimId: id,
+      reason: sourceKeys.has(key) ? 'not-selected' : 'removed',
+    });
+  };
+  for (const [key, link] of links) {
+    const account = byId.get(link.id) ?? byExternalId.get(key);
+    if (account) retire(key, account);
+  }
+  for (const [externalId, account] of byExternalId) if (sourceKeys.has(externalId)) retire(externalId, account);
+
+  result.managedGroups = managedIds.size;
+  return result;
+}
+
+/** The body of a group PUT: the planned resource with members resolved to SCIM ids. */
+export function groupPutBody(resource: JsonObject, memberIds: readonly string[]): JsonObject {
+  return { ...resource, members: memberIds.map((value) => ({ value })) };
+}

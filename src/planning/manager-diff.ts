@@ -1,0 +1,63 @@
+/**
+ * The manager reference (enterprise extension `manager.value`): the manager's SCIM id in this
+ * target. Planned after users, since a manager created in this run has no id yet: the operation
+ * names both people by source key and the id is resolved when it runs. Pure.
+ *
+ * A manager who is not provisioned in the target leaves the reference empty, with a warning; a
+ * source that says nothing about managers (no manager column) leaves the reference alone.
+ */
+import type { CanonicalUser } from '../model/canonical.js';
+import type { Operation } from '../model/plan.js';
+import { SCHEMA_ENTERPRISE_USER, type JsonObject } from '../model/scim.js';
+import type { Provisioned } from './user-diff.js';
+
+export interface ManagerDiffResult {
+  references: Operation[];
+  warnings: string[];
+}
+
+function currentManager(account: JsonObject | null): string | null {
+  const ext = account?.[SCHEMA_ENTERPRISE_USER];
+  if (!ext || typeof ext !== 'object' || Array.isArray(ext)) return null;
+  const manager = ext['manager'];
+  if (manager && typeof manager === 'object' && !Array.isArray(manager) && typeof manager['value'] === 'string' && manager['value'] !== '') {
+    return manager['value'];
+  }
+  return null;
+}
+
+export function diffManagers(users: readonly CanonicalUser[], provisioned: ReadonlyMap<string, Provisioned>, idPrefix = ''): ManagerDiffResult {
+  const references: Operation[] = [];
+  const warnings: string[] = [];
+  let seq = 0;
+  for (const user of users) {
+    if (user.managerKey === undefined) continue;
+    const self = provisioned.get(user.key);
+    if (!self) continue;
+    const have = currentManager(self.account);
+    let wantKey = user.managerKey;
+    let wantId: string | null = null;
+    if (wantKey !== null) {
+      const manager = provisioned.get(wantKey);
+      if (!manager) {
+        warnings.push(`manager ${wantKey} of ${self.label} (${user.key}) is not provisioned in this target; manager left empty`);
+        wantKey = null;
+      } else {
+        wantId = manager.account ? (manager.account['id'] as string) : null;
+        if (wantId !== null && wantId === have) continue;
+      }
+    }
+    if (wantKey === null && have === null) continue;
+    const managerLabel = wantKey === null ? null : (provisioned.get(wantKey)?.label ?? wantKey);
+    references.push({
+      id: `${idPrefix}m-${(++seq).toString(36)}`,
+      kind: 'setManager',
+      externalId: user.key,
+      label: self.label,
+      ...(self.account ? { scimId: self.account['id'] as string } : {}),
+      managerKey: wantKey,
+      managerLabel,
+    });
+  }
+  return { references, warnings };
+}
