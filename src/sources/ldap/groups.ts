@@ -13,7 +13,7 @@ import { fetchAttributeVia, type LdapSearcher } from './connection.js';
 import { normalizeDn } from './dn.js';
 import { stringsOf, type LdapEntry } from './entry.js';
 import type { LdapSettings } from './flavor-defaults.js';
-import { completeRanges } from './range.js';
+import { completeRanges, hasRanges } from './range.js';
 import { entryKey } from './user-entry.js';
 import type { UsersRead } from './users.js';
 
@@ -84,7 +84,7 @@ async function readRawGroups(searcher: LdapSearcher, settings: GroupSettings, is
   for await (const page of searcher.search({ base: settings.base, scope: settings.scope, filter: settings.filter, attributes: [...requested], binaryAttributes: binary })) {
     for (const entry of page) {
       entries++;
-      const group = toRaw(await completeRanges(entry, fetch), settings);
+      const group = toRaw(hasRanges(entry) ? await completeRanges(entry, fetch) : entry, settings);
       if (!('key' in group)) {
         issues.push(group);
         continue;

@@ -26,14 +26,18 @@ export function parseRangeOption(name: string): RangeOption | null {
 /** Reads one entry (base scope) with exactly this attribute description requested. */
 export type FetchAttribute = (dn: string, attributeDescription: string) => Promise<LdapEntry | null>;
 
+/** Whether any attribute of the entry came back as a range (cheap: checked for every entry). */
+export function hasRanges(entry: LdapEntry): boolean {
+  for (const name of entry.attributes.keys()) if (name.includes(';range=')) return true;
+  return false;
+}
+
 /**
  * The entry with every ranged attribute read to the end and stored under its plain name. Entries
  * without ranged attributes come back as they are, with no request made.
  */
 export async function completeRanges(entry: LdapEntry, fetch: FetchAttribute): Promise<LdapEntry> {
-  let any = false;
-  for (const name of entry.attributes.keys()) if (name.includes(';range=')) any = true;
-  if (!any) return entry;
+  if (!hasRanges(entry)) return entry;
   const ranged = [...entry.attributes.keys()].map((name) => ({ name, range: parseRangeOption(name) })).filter((r) => r.range !== null);
   const attributes = new Map(entry.attributes);
   for (const { name, range } of ranged) {

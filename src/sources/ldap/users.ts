@@ -9,7 +9,7 @@ import { fetchAttributeVia, type LdapSearcher } from './connection.js';
 import { normalizeDn } from './dn.js';
 import { stringsOf, type LdapEntry } from './entry.js';
 import type { LdapSettings } from './flavor-defaults.js';
-import { completeRanges } from './range.js';
+import { completeRanges, hasRanges } from './range.js';
 import { entryActive, entryAttributes, entryKey } from './user-entry.js';
 
 export interface UsersRead {
@@ -56,7 +56,8 @@ export async function readUsers(searcher: LdapSearcher, settings: LdapSettings['
   const fetch = fetchAttributeVia(searcher, binary);
 
   const disabled = await disabledDns(searcher, settings);
-  const users: CanonicalUser[] = [];
+  // Mutable while reading: manager keys are filled in once everyone is read.
+  const users: { -readonly [K in keyof CanonicalUser]: CanonicalUser[K] }[] = [];
   const managerDn = new Map<number, string>();
   const keyByDn = new Map<string, string>();
   const keyByUid = new Map<string, string>();
@@ -109,12 +110,9 @@ export async function readUsers(searcher: LdapSearcher, settings: LdapSettings['
   };
 
   for await (const page of searcher.search({ base: settings.base, scope: settings.scope, filter: settings.filter, attributes: [...requested], binaryAttributes: binary })) {
-    for (const entry of page) accept(await completeRanges(entry, fetch));
+    for (const entry of page) accept(hasRanges(entry) ? await completeRanges(entry, fetch) : entry);
   }
   // A manager outside the people read has no key here: the user is synced without one.
-  for (const [index, dn] of managerDn) {
-    const user = users[index]!;
-    users[index] = { ...user, managerKey: keyByDn.get(dn) ?? null };
-  }
+  for (const [index, dn] of managerDn) users[index]!.managerKey = keyByDn.get(dn) ?? null;
   return { users, keyByDn, keyByUid, memberOf, issues, heldKeys, entries };
 }
