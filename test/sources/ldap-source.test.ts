@@ -125,11 +125,15 @@ describe('users', () => {
     expect(none.issues[0]!.message).toBe(`uid=zoe,${PEOPLE}: no carLicense: the entry has no key and cannot be synced`);
   });
 
-  it('holds both people of a duplicate userName like the CSV source', async () => {
-    const snapshot = await read({ users: { base: PEOPLE, filter: '(|(uid=zoe)(uid=jose))', attributes: { userName: 'departmentNumber' } } });
+  it('holds the second person of a duplicate userName like the CSV source, and keeps them in their groups', async () => {
+    const snapshot = await read({
+      users: { base: PEOPLE, filter: '(|(uid=zoe)(uid=jose))', attributes: { userName: 'departmentNumber' } },
+      groups: { base: GROUPS, filter: '(cn=engineering)' },
+    });
     expect(snapshot.users).toHaveLength(1);
     expect(snapshot.issues.map((i) => i.code)).toEqual(['LDAP_DUPLICATE_USERNAME']);
     expect(snapshot.heldKeys).toHaveLength(1);
+    expect(snapshot.groups[0]!.memberKeys).toEqual([...snapshot.heldKeys, snapshot.users[0]!.key].sort());
   });
 });
 

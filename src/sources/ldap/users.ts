@@ -68,6 +68,12 @@ export async function readUsers(searcher: LdapSearcher, settings: LdapSettings['
   const userNames = new Map<string, string>();
   let entries = 0;
 
+  // A held person stays a member of their groups (and a manager): the planner leaves them as they are.
+  const hold = (dn: string, key: string): void => {
+    heldKeys.add(key);
+    keyByDn.set(dn, key);
+  };
+
   const accept = (entry: LdapEntry): void => {
     entries++;
     const dn = normalizeDn(entry.dn);
@@ -87,7 +93,7 @@ export async function readUsers(searcher: LdapSearcher, settings: LdapSettings['
     const active = entryActive(entry, settings.disabled, disabled.has(dn));
     if (!('active' in active)) {
       issues.push(issue(entry.dn, active.code, active.message));
-      heldKeys.add(key);
+      hold(dn, key);
       return;
     }
     const attributes = entryAttributes(entry, settings.attributes);
@@ -96,7 +102,7 @@ export async function readUsers(searcher: LdapSearcher, settings: LdapSettings['
       const owner = userNames.get(userName.toLowerCase());
       if (owner !== undefined) {
         issues.push(issue(entry.dn, 'LDAP_DUPLICATE_USERNAME', `userName "${userName}" is also the userName of ${owner}`));
-        heldKeys.add(key);
+        hold(dn, key);
         return;
       }
       userNames.set(userName.toLowerCase(), entry.dn);
