@@ -223,10 +223,6 @@ export class Slapd {
     this.caFile = tlsPort === undefined ? undefined : join(dir, 'ca.pem');
   }
 
-  get pid(): number {
-    return this.child.pid!;
-  }
-
   static async start(options: SlapdOptions = {}): Promise<Slapd> {
     const dir = mkdtempSync(join(tmpdir(), 'scim-sync-slapd-'));
     const tls = options.tls ?? false;
@@ -255,7 +251,13 @@ export class Slapd {
         return slapd;
       } catch (error) {
         lastError = error;
-        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+        if (child.exitCode === null && child.signalCode === null) {
+          const exited = new Promise((r) => child.once('exit', r));
+          child.kill('SIGKILL');
+          await exited;
+        }
+        // A pid file left behind would make the next attempt look started.
+        rmSync(join(dir, 'slapd.pid'), { force: true });
       }
     }
     rmSync(dir, { recursive: true, force: true });

@@ -35,14 +35,14 @@ export function isBinaryFormat(format: KeyFormat): boolean {
  * of the wrong length, an empty value).
  */
 export function formatKey(value: string | Buffer, format: KeyFormat): { key: string } | { error: string } {
+  if (format === 'string') {
+    const text = (typeof value === 'string' ? value : value.toString('utf8')).trim();
+    return text === '' ? { error: 'empty value' } : { key: text };
+  }
   // ldapts decodes valid UTF-8 to text unless told otherwise; UTF-8 round-trips those bytes exactly.
   const bytes = typeof value === 'string' ? Buffer.from(value, 'utf8') : value;
   if (bytes.length === 0) return { error: 'empty value' };
   switch (format) {
-    case 'string': {
-      const text = (typeof value === 'string' ? value : value.toString('utf8')).trim();
-      return text === '' ? { error: 'empty value' } : { key: text };
-    }
     case 'guid':
     case 'uuid':
       if (bytes.length !== 16) return { error: `expected 16 bytes for a ${format}, got ${bytes.length}` };
