@@ -91,6 +91,13 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
     config.source.path = resolve(baseDir, config.source.path);
     if (config.source.memberships) config.source.memberships.path = resolve(baseDir, config.source.memberships.path);
   }
+  if (config.source.type === 'ldap') {
+    const ldap = config.source;
+    if (ldap.tls.caFile) ldap.tls.caFile = resolve(baseDir, ldap.tls.caFile);
+    if (ldap.bind && /^ldap:/i.test(ldap.url) && !ldap.startTls && !/^ldap:\/\/(127\.|localhost|\[::1\])/i.test(ldap.url)) {
+      warnings.push('source.startTls: false on ldap:// sends the bind password unencrypted; use ldaps:// or StartTLS');
+    }
+  }
   const stateDir = resolve(baseDir, config.state.dir);
   const auditFile = config.audit.file ? resolve(baseDir, config.audit.file) : resolve(stateDir, 'audit.jsonl');
   for (const [name, t] of Object.entries(config.targets)) {

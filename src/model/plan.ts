@@ -190,6 +190,8 @@ export interface Plan {
     recordsRead: number;
     invalidRecords: number;
     issues: string[];
+    /** Source warnings (nothing rejected), when there are any. */
+    warnings?: string[];
   };
   targets: TargetPlan[];
 }
