@@ -32,6 +32,21 @@ let store = new Map<string, UserRecord>();
 let groups = new Map<string, GroupRecord>();
 let declared = false;
 
+/** One resource by id, or every one the request's filter matches (SCIMMY pages and sorts). */
+function read<T extends { id: string }>(records: Map<string, T>, kind: string, resource: { id?: string; filter?: { match(values: T[]): T[] } }): T | T[] {
+  if (resource.id) {
+    const found = records.get(resource.id);
+    if (!found) throw new SCIMMY.Types.Error(404, null!, `${kind} ${resource.id} not found`);
+    return found;
+  }
+  const all = [...records.values()];
+  return resource.filter ? resource.filter.match(all) : all;
+}
+
+function remove(records: Map<string, unknown>, kind: string, resource: { id?: string }): void {
+  if (!resource.id || !records.delete(resource.id)) throw new SCIMMY.Types.Error(404, null!, `${kind} ${resource.id} not found`);
+}
+
 function declare(): void {
   if (declared) return;
   declared = true;
@@ -51,18 +66,8 @@ function declare(): void {
       store.set(created.id, created);
       return created;
     })
-    .egress((resource) => {
-      if (resource.id) {
-        const found = store.get(resource.id);
-        if (!found) throw new SCIMMY.Types.Error(404, null!, `User ${resource.id} not found`);
-        return found;
-      }
-      const all = [...store.values()];
-      return resource.filter ? resource.filter.match(all) : all;
-    })
-    .degress((resource) => {
-      if (!resource.id || !store.delete(resource.id)) throw new SCIMMY.Types.Error(404, null!, `User ${resource.id} not found`);
-    });
+    .egress((resource) => read(store, 'User', resource))
+    .degress((resource) => remove(store, 'User', resource));
   SCIMMY.Resources.declare(SCIMMY.Resources.Group)
     .ingress((resource, instance) => {
       const data = JSON.parse(JSON.stringify(instance)) as GroupRecord;
@@ -71,18 +76,8 @@ function declare(): void {
       groups.set(saved.id, saved);
       return saved;
     })
-    .egress((resource) => {
-      if (resource.id) {
-        const found = groups.get(resource.id);
-        if (!found) throw new SCIMMY.Types.Error(404, null!, `Group ${resource.id} not found`);
-        return found;
-      }
-      const all = [...groups.values()];
-      return resource.filter ? resource.filter.match(all) : all;
-    })
-    .degress((resource) => {
-      if (!resource.id || !groups.delete(resource.id)) throw new SCIMMY.Types.Error(404, null!, `Group ${resource.id} not found`);
-    });
+    .egress((resource) => read(groups, 'Group', resource))
+    .degress((resource) => remove(groups, 'Group', resource));
 }
 
 export async function startScimmyServer(token: string): Promise<ScimmyServer> {
