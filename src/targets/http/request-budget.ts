@@ -38,6 +38,18 @@ export class RequestBudget {
     return at < this.slowedUntil ? Math.max(1, Math.floor(this.limit.requests / 2)) : this.limit.requests;
   }
 
+  /** A token now, without waiting, when one is free and nobody queues before us; else undefined. */
+  tryAcquire(): Release | undefined {
+    if (this.waiters.length > 0 || this.now() < this.holdUntil) return undefined;
+    if (this.limit) {
+      const at = this.now();
+      const inWindow = this.returns.length - this.returns.filter((t) => t <= at).length;
+      if (this.inFlight + inWindow >= this.capacity(at)) return undefined;
+    }
+    this.inFlight++;
+    return this.releaser();
+  }
+
   /** Resolves when the request may be sent; call the returned function when it has ended. */
   acquire(): Promise<Release> {
     return new Promise<Release>((resolve) => {
