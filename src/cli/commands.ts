@@ -10,7 +10,6 @@ import { enabledTargets, makePlan } from '../engine/make-plan.js';
 import { openState } from '../engine/state.js';
 import { createTargetRuntime } from '../engine/target-runtime.js';
 import { PlanError } from '../errors.js';
-import { InlineExecutor } from '../execution/inline-executor.js';
 import { totals, type RunReport } from '../execution/run-report.js';
 import { checkMappings } from '../config/check-mappings.js';
 import type { Plan } from '../model/plan.js';
@@ -26,7 +25,7 @@ export interface CommonOptions {
   target?: string[];
 }
 
-function load(file: string, io: Io, env?: NodeJS.ProcessEnv): LoadedConfig {
+export function load(file: string, io: Io, env?: NodeJS.ProcessEnv): LoadedConfig {
   const loaded = loadConfig(file, env);
   checkMappings(loaded.config);
   for (const w of loaded.warnings) io.err(`warning: ${w}`);
@@ -52,7 +51,7 @@ export async function schemaCommand(io: Io): Promise<number> {
 
 export async function planCommand(opts: CommonOptions & { out?: string }, io: Io): Promise<number> {
   const loaded = load(opts.config, io);
-  const state = await openState(loaded, { lock: false, audit: false });
+  const state = await openState(loaded, { lock: false, audit: false, log: (line) => io.err(line) });
   try {
     const { plan } = await makePlan(loaded, state.links, opts.target);
     if (opts.out) await writeFile(opts.out, JSON.stringify(plan, null, 2), { mode: 0o600 });
@@ -69,7 +68,7 @@ export async function planCommand(opts: CommonOptions & { out?: string }, io: Io
   }
 }
 
-export async function applyCommand(file: string, opts: CommonOptions & { overrideSafety?: boolean }, io: Io): Promise<number> {
+export async function applyCommand(file: string, opts: CommonOptions & { overrideSafety?: boolean; wait?: boolean }, io: Io): Promise<number> {
   const loaded = load(opts.config, io);
   let data: unknown;
   try {
@@ -82,9 +81,10 @@ export async function applyCommand(file: string, opts: CommonOptions & { overrid
   const unknown = plan.targets.filter((t) => !configured.has(t.target)).map((t) => t.target);
   if (unknown.length > 0) throw new PlanError(`${file} has targets not enabled in ${loaded.file}: ${unknown.join(', ')}`);
   const runtimes = new Map(plan.targets.map((t) => [t.target, createTargetRuntime(t.target, configured.get(t.target)!)]));
-  const state = await openState(loaded, { lock: true, audit: true });
+  const state = await openState(loaded, { lock: true, audit: true, targets: plan.targets.map((t) => t.target), log: (line) => io.err(line) });
   try {
-    const report = await applyPlan(loaded, plan, runtimes, state, new InlineExecutor(state), { overrideSafety: !!opts.overrideSafety });
+    const report = await applyPlan(loaded, plan, runtimes, state, state.executor({ wait: !!opts.wait }), { overrideSafety: !!opts.overrideSafety });
+    if (state.distributed && !opts.wait) return enqueued(plan, opts, io);
     io.out(opts.json ? JSON.stringify(report, null, 2) : formatReport(report));
     return reportExit(plan, report);
   } finally {
@@ -92,9 +92,17 @@ export async function applyCommand(file: string, opts: CommonOptions & { overrid
   }
 }
 
+/** Distributed mode without --wait: the plan is on the queue; workers report through `status`. */
+function enqueued(plan: Plan, opts: { json?: boolean; config: string }, io: Io): number {
+  const ops = plan.targets.reduce((n, t) => n + t.phases.reduce((m, p) => m + p.operations.length, 0), 0);
+  if (opts.json) io.out(JSON.stringify({ plan: summarise(plan), enqueued: true }, null, 2));
+  else io.out(`\nEnqueued ${plan.id}: ${ops} operation${ops === 1 ? '' : 's'} for the workers. Follow it with: scim-sync status --config ${opts.config}`);
+  return plan.targets.some((t) => t.error) ? EXIT.FAILED_OPERATIONS : EXIT.OK;
+}
+
 /** plan, safety check, apply, report: what cron runs. */
 export async function runCommand(
-  opts: CommonOptions & { overrideSafety?: boolean; env?: NodeJS.ProcessEnv; stateDir?: string },
+  opts: CommonOptions & { overrideSafety?: boolean; wait?: boolean; env?: NodeJS.ProcessEnv; stateDir?: string },
   io: Io,
 ): Promise<number> {
   const loaded = load(opts.config, io, opts.env);
@@ -102,11 +110,13 @@ export async function runCommand(
     loaded.stateDir = opts.stateDir;
     loaded.auditFile = `${opts.stateDir}/audit.jsonl`;
   }
-  const state = await openState(loaded, { lock: true, audit: true });
+  const targets = enabledTargets(loaded, opts.target).map(([name]) => name);
+  const state = await openState(loaded, { lock: true, audit: true, targets, log: (line) => io.err(line) });
   try {
     const { plan, runtimes } = await makePlan(loaded, state.links, opts.target);
     if (!opts.json) io.out(formatPlan(plan, 50));
-    const report = await applyPlan(loaded, plan, runtimes, state, new InlineExecutor(state), { overrideSafety: !!opts.overrideSafety });
+    const report = await applyPlan(loaded, plan, runtimes, state, state.executor({ wait: !!opts.wait }), { overrideSafety: !!opts.overrideSafety });
+    if (state.distributed && !opts.wait) return enqueued(plan, opts, io);
     io.out(opts.json ? JSON.stringify({ plan: summarise(plan), report }, null, 2) : `\n${formatReport(report)}`);
     return reportExit(plan, report);
   } finally {

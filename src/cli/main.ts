@@ -7,6 +7,7 @@ import { processIo, type Io } from './io.js';
 import { demoCommand, sandboxCommand } from './sandbox-commands.js';
 import { checkCommand } from './check-command.js';
 import { PROFILE_NAMES } from '../targets/profiles.js';
+import { retryCommand, scheduleCommand, statusCommand, workerCommand } from './distributed-commands.js';
 
 function port(value: string): number {
   const n = Number(value);
@@ -97,6 +98,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     .argument('<plan>', 'plan file from `plan --out`')
     .addOption(configOption())
     .option('--override-safety', 'apply even when the safety check objects (audited)')
+    .option('--wait', 'distributed mode: wait for the workers to finish, then report (exit codes as embedded mode)')
     .option('--json', 'print the report as JSON')
     .action(async (file, o) => {
       code = await applyCommand(file, o, io);
@@ -107,9 +109,45 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     .addOption(configOption())
     .addOption(targetOption())
     .option('--override-safety', 'apply even when the safety check objects (audited)')
+    .option('--wait', 'distributed mode: wait for the workers to finish, then report (exit codes as embedded mode)')
     .option('--json', 'print the summary and report as JSON')
     .action(async (o) => {
       code = await runCommand(o, io);
+    });
+  program
+    .command('worker')
+    .description('distributed mode: execute enqueued operations until SIGTERM/SIGINT (then finish those in flight)')
+    .addOption(configOption())
+    .addOption(targetOption())
+    .option('--name <name>', 'worker name shown by `status` (default host-pid)')
+    .action(async (o) => {
+      code = await workerCommand(o, io, untilSignal());
+    });
+  program
+    .command('schedule')
+    .description("distributed mode: start a sync cycle at each time of the config's schedule.cron, until SIGTERM/SIGINT")
+    .addOption(configOption())
+    .option('--name <name>', 'scheduler name (default host-pid)')
+    .action(async (o) => {
+      code = await scheduleCommand(o, io, untilSignal());
+    });
+  program
+    .command('status')
+    .description('distributed mode: queues, work in flight, failed operations with reasons, last cycle per target')
+    .addOption(configOption())
+    .addOption(targetOption())
+    .option('--json', 'print the status as JSON')
+    .action(async (o) => {
+      code = await statusCommand(o, io);
+    });
+  program
+    .command('retry')
+    .description('distributed mode: re-queue the failed operations (attempts reset)')
+    .addOption(configOption())
+    .addOption(targetOption())
+    .option('--json', 'print the counts as JSON')
+    .action(async (o) => {
+      code = await retryCommand(o, io);
     });
   program
     .command('sandbox')

@@ -7,7 +7,7 @@ import { dirname, resolve } from 'node:path';
 import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
 import { ConfigError } from '../errors.js';
 import { resolveReferences } from './references.js';
-import { configSchema, SECRET_KEYS, type Config } from './schema.js';
+import { configSchema, holdsCredential, SECRET_KEYS, type Config } from './schema.js';
 import { Secret } from './secret.js';
 import { resolveQuirks } from '../targets/profiles.js';
 
@@ -47,7 +47,7 @@ function prepare(value: unknown, path: Path, baseDir: string, env: NodeJS.Proces
     const resolved = resolveReferences(value, baseDir, env, problems, formatPath(path));
     const key = path[path.length - 1];
     if (typeof key === 'string' && SECRET_KEYS.has(key)) {
-      if (!resolved.referenced) {
+      if (!resolved.referenced && holdsCredential(key, resolved.value)) {
         warnings.push(`${formatPath(path)}: credential written inline; prefer \${env:NAME} or \${file:path}`);
       }
       return new Secret(resolved.value, resolved.origin ?? 'inline');

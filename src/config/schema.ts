@@ -2,12 +2,26 @@
  * The org.yaml schema: the one place every option is declared, documented (default and unit) and
  * validated. `scim-sync schema` prints it as JSON Schema for editors.
  */
+import cronParser from 'cron-parser';
 import { z } from 'zod';
 import { Secret } from './secret.js';
 import { FILTER_OPERATORS, PROFILE_NAMES, type QuirkOverrides } from '../targets/profiles.js';
 
-/** Keys whose string values are credentials; the loader wraps them in `Secret` before validation. */
-export const SECRET_KEYS = new Set(['token', 'password', 'clientSecret']);
+/**
+ * Keys whose string values are credentials; the loader wraps them in `Secret` before validation.
+ * `redis` is a URL that may hold a password (redis://:password@host:6379).
+ */
+export const SECRET_KEYS = new Set(['token', 'password', 'clientSecret', 'redis']);
+
+/** Whether a value written inline under a SECRET_KEYS key is a credential worth a warning. */
+export function holdsCredential(key: string, value: string): boolean {
+  if (key !== 'redis') return true;
+  try {
+    return new URL(value).password !== '';
+  } catch {
+    return true;
+  }
+}
 
 const secret = z
   .instanceof(Secret, { message: 'must be a string, ideally a reference like ${env:NAME} or ${file:path}' })
@@ -362,7 +376,10 @@ const target = z
     auth,
     enabled: z.boolean().default(true).describe('false skips this target. Default true.'),
     timeoutMs: positiveInt.default(30_000).describe('Per-request timeout in milliseconds. Default 30000.'),
-    concurrency: positiveInt.max(64).default(4).describe('Requests in flight at once. Default 4.'),
+    concurrency: positiveInt
+      .max(64)
+      .default(4)
+      .describe('Requests in flight at once (in distributed mode: per worker process; rateLimit holds across workers). Default 4.'),
     retries: positiveInt.max(20).default(5).describe('Attempts per operation for transient errors and 429. Default 5.'),
     pageSize: positiveInt.max(1000).default(100).describe('Resources per list page. Default 100.'),
     updateMethod: z
@@ -428,6 +445,78 @@ const target = z
   })
   .strict();
 
+// --- distributed mode ------------------------------------------------------------------------
+
+const queue = z
+  .object({
+    redis: secret.describe(
+      'Redis URL: redis://[:password@]host:6379[/db] or rediss:// for TLS. Setting it turns on distributed mode: ' +
+        'run/apply enqueue to BullMQ, `scim-sync worker` executes, links and locks live in Redis. Use ${env:NAME} when it holds a password.',
+    ),
+    prefix: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, ".", "-" and "_" (no ":")')
+      .default('scim-sync')
+      .describe('Prefix of every Redis key and queue; separate installations sharing one Redis use different prefixes. Default scim-sync.'),
+    lockDurationMs: positiveInt
+      .default(30_000)
+      .describe('How long a worker owns a job without renewing it; a job whose worker died is taken over after this. Default 30000 ms.'),
+    stalledIntervalMs: positiveInt
+      .default(30_000)
+      .describe("How often workers look for jobs whose worker died (stalled jobs). Default 30000 ms."),
+    cycleLockMs: positiveInt
+      .default(600_000)
+      .describe(
+        "How long a target's cycle lock lives without progress; workers renew it as they process the cycle. A cycle " +
+          'abandoned by every worker frees the target after this. Default 600000 ms (10 minutes).',
+      ),
+    retentionHours: positiveInt
+      .default(24)
+      .describe(
+        'Completed jobs and stored plans are kept this long (re-enqueueing a plan within it does nothing twice). ' +
+          'Failed operations are kept until `scim-sync retry`. Default 24 hours.',
+      ),
+  })
+  .strict();
+
+function validCron(expression: string): boolean {
+  try {
+    cronParser.parseExpression(expression);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function validTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const schedule = z
+  .object({
+    cron: z
+      .string()
+      .refine(validCron, { message: 'not a cron expression (minute hour day-of-month month day-of-week, e.g. "*/30 * * * *")' })
+      .describe('When `scim-sync schedule` starts a cycle: a cron expression, e.g. "*/30 * * * *" (every 30 minutes).'),
+    timezone: z
+      .string()
+      .refine(validTimeZone, { message: 'not an IANA time zone (e.g. Europe/Paris, UTC)' })
+      .optional()
+      .describe("IANA time zone the cron expression is read in, e.g. Europe/Paris. Default the host's."),
+    jitterMs: z
+      .number()
+      .int()
+      .nonnegative()
+      .default(0)
+      .describe('Each cycle starts after a random delay up to this, so many installations do not hit an app at once. Default 0 ms.'),
+  })
+  .strict();
+
 // --- whole file ------------------------------------------------------------------------------
 
 export const configSchema = z
@@ -475,8 +564,11 @@ export const configSchema = z
     targets: z
       .record(z.string().regex(/^[A-Za-z0-9_-]+$/, 'target names use letters, digits, "-" and "_"'), target)
       .refine((t) => Object.keys(t).length > 0, { message: 'at least one target is needed' }),
+    queue: queue.optional().describe('Distributed mode (BullMQ on Redis). Default unset: embedded mode.'),
+    schedule: schedule.optional().describe('Cycles run by `scim-sync schedule` (distributed mode). Default unset.'),
   })
-  .strict();
+  .strict()
+  .refine((c) => !c.schedule || c.queue, { message: 'schedule needs queue.redis (distributed mode)', path: ['schedule'] });
 
 export type Config = z.output<typeof configSchema>;
 export type SourceConfig = Config['source'];
@@ -484,6 +576,8 @@ export type CsvSourceConfig = Extract<SourceConfig, { type: 'csv' }>;
 export type LdapSourceConfig = Extract<SourceConfig, { type: 'ldap' }>;
 export type TargetConfig = Config['targets'][string];
 export type SafetyConfig = Config['safety'];
+export type QueueConfig = NonNullable<Config['queue']>;
+export type ScheduleConfig = NonNullable<Config['schedule']>;
 export type ScopeFilter = NonNullable<TargetConfig['scope']>[number];
 export type MappingRule = TargetConfig['mapping'][string];
 export type GroupSettings = TargetConfig['groups'];

@@ -7,14 +7,15 @@
  */
 import PQueue from 'p-queue';
 import type { AuditSink } from '../audit/audit-sink.js';
-import { AuthError, ScimSyncError, TransientError, describeError } from '../errors.js';
+import { AuthError, TransientError } from '../errors.js';
 import type { Operation, Plan, TargetPlan } from '../model/plan.js';
 import type { LinkStore } from '../state/link-store.js';
 import type { Executor, TargetRuntime } from './executor.js';
+import { errorDetail, operationAuditRecord, operationFailure, resultDetail, type OutcomeDetail } from './operation-outcome.js';
 import { retryDelay } from './retry-policy.js';
 import { runOperation, type AttemptState, type OperationResult } from './run-operation.js';
 import { bulkBatches, isBulkable, sendBulk, type BulkableOp, type BulkOutcome } from './bulk-apply.js';
-import { count, emptyTargetReport, type RunReport, type TargetReport } from './run-report.js';
+import { count, emptyTargetReport, type Outcome, type RunReport, type TargetReport } from './run-report.js';
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -52,26 +53,13 @@ export class InlineExecutor implements Executor {
 
     const succeed = (op: Operation, attempts: number, result: OperationResult): void => {
       count(report, op.kind, 'ok');
-      this.audit(planId, tp.target, op, 'ok', attempts, { ...(result.scimId ? { scimId: result.scimId } : {}), ...(result.note ? { note: result.note } : {}) });
+      this.audit(planId, tp.target, op, 'ok', attempts, resultDetail(result));
     };
 
     const fail = (op: Operation, attempts: number, error: unknown): void => {
       count(report, op.kind, 'failed');
-      const e = error instanceof ScimSyncError ? error : undefined;
-      report.failures.push({
-        opId: op.id,
-        kind: op.kind,
-        externalId: op.externalId,
-        label: op.label,
-        code: e?.code ?? 'INTERNAL',
-        message: describeError(error),
-        ...(e?.context.status !== undefined ? { status: e.context.status } : {}),
-        ...(e?.context.detail ? { detail: e.context.detail } : {}),
-      });
-      this.audit(planId, tp.target, op, 'failed', attempts, {
-        error: { code: e?.code ?? 'INTERNAL', message: e?.message ?? String(error), ...(e?.context.detail ? { detail: e.context.detail } : {}) },
-        ...(e?.context.status !== undefined ? { status: e.context.status } : {}),
-      });
+      report.failures.push(operationFailure(op, error));
+      this.audit(planId, tp.target, op, 'failed', attempts, errorDetail(error));
     };
 
     /** `first`: attempts already made (in a /Bulk request) count towards the limit. */
@@ -130,26 +118,7 @@ export class InlineExecutor implements Executor {
     return report;
   }
 
-  private audit(
-    planId: string,
-    target: string,
-    op: Operation,
-    outcome: 'ok' | 'failed' | 'skipped',
-    attempts: number,
-    extra: { scimId?: string; note?: string; status?: number; error?: { code: string; message: string; detail?: string } },
-  ): void {
-    this.options.audit.record({
-      time: new Date().toISOString(),
-      planId,
-      target,
-      action: op.kind,
-      externalId: op.externalId,
-      label: op.label,
-      ...('scimId' in op ? { scimId: op.scimId } : {}),
-      ...extra,
-      outcome,
-      attempts,
-      ...(op.kind === 'updateUser' ? { changed: op.changes.map((c) => c.path) } : {}),
-    });
+  private audit(planId: string, target: string, op: Operation, outcome: Outcome, attempts: number, detail: OutcomeDetail): void {
+    this.options.audit.record(operationAuditRecord(planId, target, op, outcome, attempts, detail));
   }
 }

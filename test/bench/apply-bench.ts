@@ -23,9 +23,9 @@ import { FileLinkStore } from '../../src/state/file-link-store.js';
 import { snapshotOf, syntheticUser } from './fixtures.js';
 import type { TargetConfig } from '../../src/config/schema.js';
 
-const TOKEN = 'bench-token-0123456789';
+export const TOKEN = 'bench-token-0123456789';
 
-async function startServer(): Promise<{ url: string; child: ChildProcess }> {
+export async function startServer(): Promise<{ url: string; child: ChildProcess }> {
   const child = spawn(process.execPath, [new URL('./sandbox-process.js', import.meta.url).pathname], {
     env: { ...process.env, BENCH_TOKEN: TOKEN },
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -38,14 +38,14 @@ async function startServer(): Promise<{ url: string; child: ChildProcess }> {
   return { url, child };
 }
 
-async function stopServer(child: ChildProcess): Promise<void> {
+export async function stopServer(child: ChildProcess): Promise<void> {
   await new Promise<void>((resolve) => {
     child.once('exit', () => resolve());
     child.kill('SIGTERM');
   });
 }
 
-function makePlan(n: number) {
+export function makePlan(n: number) {
   const users = Array.from({ length: n }, (_, i) => syntheticUser(i));
   const snapshot = snapshotOf(users);
   const mapping = compileUserMapping({}, new Set(Object.keys(users[0]!.attributes)));
@@ -61,7 +61,7 @@ function makePlan(n: number) {
   return buildPlan(snapshot, 'bench', [tp]);
 }
 
-async function engineRun(url: string, plan: ReturnType<typeof makePlan>, concurrency: number): Promise<number> {
+export async function engineRun(url: string, plan: ReturnType<typeof makePlan>, concurrency: number): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-state-'));
   const links = await FileLinkStore.open(dir);
   const audit = new JsonlAuditSink(join(dir, 'audit.jsonl'));

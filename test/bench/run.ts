@@ -5,6 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import { applyBench } from './apply-bench.js';
 import { ldapBench } from './ldap-bench.js';
+import { distributedBench } from './distributed-bench.js';
 
 function planBench(): { users: number; planMs: number; peakRssMb: number; operations: number } {
   const out = execFileSync(process.execPath, ['--expose-gc', new URL('./plan-bench.js', import.meta.url).pathname], {
@@ -56,4 +57,13 @@ console.log(
   `ldap read: ${ldap.entries} people, pages of ${ldap.pageSize}: source ${ldap.sourceMs} ms, ldapsearch ${ldap.ldapsearchMs} ms, ` +
     `ratio ${ldap.ratio.toFixed(2)}x (goal <= 1.30x: ${verdict(ldap.ratio <= 1.3)}); bare ldapts loop ${ldap.bareLdaptsMs} ms ` +
     `(${(ldap.bareLdaptsMs / ldap.ldapsearchMs).toFixed(2)}x)`,
+);
+
+const distributed = await distributedBench();
+console.log(
+  distributed
+    ? `distributed: ${distributed.creates} creates at concurrency ${distributed.concurrency}: BullMQ with ${distributed.workers} workers ` +
+        `${distributed.bullmqOpsPerSec}/s, embedded ${distributed.embeddedOpsPerSec}/s, ratio ${(distributed.ratio * 100).toFixed(1)}% ` +
+        `(goal >= 60%: ${verdict(distributed.ratio >= 0.6)})`
+    : 'distributed: not measured: no Redis answers at 127.0.0.1:6379 (set SCIM_SYNC_BENCH_REDIS, or start one as .ci/run does)',
 );

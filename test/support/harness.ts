@@ -52,6 +52,8 @@ export class Harness {
   readonly csv: string;
   readonly configFile: string;
   sandbox!: Sandbox;
+  /** Top-level YAML appended to every config this harness writes (e.g. a `queue:` block). */
+  top = '';
 
   private constructor() {
     this.dir = mkdtempSync(join(tmpdir(), 'scim-sync-test-'));
@@ -59,8 +61,9 @@ export class Harness {
     this.configFile = join(this.dir, 'org.yaml');
   }
 
-  static async start(options: { sandbox?: SandboxOptions; target?: string; safety?: string } = {}): Promise<Harness> {
+  static async start(options: { sandbox?: SandboxOptions; target?: string; safety?: string; top?: string } = {}): Promise<Harness> {
     const h = new Harness();
+    h.top = options.top ?? '';
     h.sandbox = await startSandbox({ token: TOKEN, ...options.sandbox });
     h.writeConfig(options.target ?? '', options.safety ?? '');
     return h;
@@ -91,6 +94,7 @@ targets:
     auth: { type: bearer, token: "\${env:TEST_SCIM_TOKEN}" }
     concurrency: 4
 ${targetExtra}
+${this.top}
 `,
     );
   }

@@ -1,0 +1,98 @@
+/** The distributed-mode commands: `worker`, `schedule`, `status`, `retry`. */
+import { hostname } from 'node:os';
+import type { Redis } from 'ioredis';
+import { JsonlAuditSink } from '../audit/jsonl-audit-sink.js';
+import type { LoadedConfig } from '../config/load.js';
+import type { QueueConfig } from '../config/schema.js';
+import { enabledTargets } from '../engine/make-plan.js';
+import { startScheduler } from '../engine/scheduled-cycle.js';
+import { ConfigError } from '../errors.js';
+import { startWorkers } from '../execution/bullmq-worker.js';
+import { readQueueStatus, retryFailed } from '../execution/queue-status.js';
+import { connectRedis, redisAddress } from '../state/redis-connection.js';
+import { load } from './commands.js';
+import { EXIT } from './exit-codes.js';
+import { formatStatus } from './format-status.js';
+import type { Io } from './io.js';
+
+interface Distributed {
+  loaded: LoadedConfig;
+  q: QueueConfig;
+  targets: string[];
+}
+
+/** The config, its queue block (required here) and the targets asked for (all enabled by default). */
+function distributed(opts: { config: string; target?: string[] }, io: Io, command: string): Distributed {
+  const loaded = load(opts.config, io);
+  const q = loaded.config.queue;
+  if (!q) throw new ConfigError(`${loaded.file}: \`${command}\` needs distributed mode: set queue.redis`);
+  const unknown = (opts.target ?? []).filter((t) => !loaded.config.targets[t]?.enabled);
+  if (unknown.length > 0) throw new ConfigError(`no enabled target named ${unknown.join(', ')} in ${loaded.file}`);
+  return { loaded, q, targets: enabledTargets(loaded, opts.target).map(([name]) => name) };
+}
+
+const connect = (q: QueueConfig, io: Io): Promise<Redis> => connectRedis(q.redis, { onError: (m) => io.err(`warning: ${m}`) });
+
+export async function workerCommand(opts: { config: string; target?: string[]; name?: string }, io: Io, stop: Promise<void>): Promise<number> {
+  const { loaded, q, targets } = distributed(opts, io, 'worker');
+  const redis = await connect(q, io);
+  const audit = new JsonlAuditSink(loaded.auditFile);
+  const name = opts.name ?? `${hostname()}-${process.pid}`;
+  try {
+    const handle = await startWorkers({ loaded, redis, targets, audit, log: (l) => io.out(l), name });
+    io.out(`worker ${name} ready: targets ${targets.join(', ')}; Redis ${redisAddress(q.redis)}, prefix ${q.prefix}`);
+    await stop;
+    io.out(`worker ${name} stopping: finishing the operations in flight`);
+    await handle.close();
+    io.out(`worker ${name} stopped`);
+    return EXIT.OK;
+  } finally {
+    await audit.close();
+    redis.disconnect();
+  }
+}
+
+export async function scheduleCommand(opts: { config: string; name?: string }, io: Io, stop: Promise<void>): Promise<number> {
+  const { loaded, q } = distributed(opts, io, 'schedule');
+  const s = loaded.config.schedule;
+  if (!s) throw new ConfigError(`${loaded.file}: \`schedule\` needs a schedule block (schedule.cron)`);
+  const redis = await connect(q, io);
+  const audit = new JsonlAuditSink(loaded.auditFile);
+  const name = opts.name ?? `${hostname()}-${process.pid}`;
+  try {
+    const handle = await startScheduler({ loaded, redis, audit, log: (l) => io.out(l), name });
+    io.out(`scheduler ${name} ready: cron "${s.cron}"${s.timezone ? ` (${s.timezone})` : ''}, jitter up to ${s.jitterMs} ms; next cycle ${handle.next?.toISOString() ?? 'unknown'}`);
+    await stop;
+    await handle.close();
+    io.out(`scheduler ${name} stopped`);
+    return EXIT.OK;
+  } finally {
+    await audit.close();
+    redis.disconnect();
+  }
+}
+
+export async function statusCommand(opts: { config: string; target?: string[]; json?: boolean }, io: Io): Promise<number> {
+  const { loaded, q } = distributed(opts, io, 'status');
+  const redis = await connect(q, io);
+  try {
+    const status = await readQueueStatus(redis, q, enabledTargets(loaded, opts.target), loaded.config.schedule);
+    io.out(opts.json ? JSON.stringify(status, null, 2) : formatStatus(status, redisAddress(q.redis)));
+    return EXIT.OK;
+  } finally {
+    redis.disconnect();
+  }
+}
+
+export async function retryCommand(opts: { config: string; target?: string[]; json?: boolean }, io: Io): Promise<number> {
+  const { q, targets } = distributed(opts, io, 'retry');
+  const redis = await connect(q, io);
+  try {
+    const retried = await retryFailed(redis, q, targets);
+    if (opts.json) io.out(JSON.stringify(Object.fromEntries(retried), null, 2));
+    else for (const [target, n] of retried) io.out(`${target}: ${n} failed operation${n === 1 ? '' : 's'} re-queued`);
+    return EXIT.OK;
+  } finally {
+    redis.disconnect();
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * The distributed executor: stores each target's part of the plan in Redis and enqueues its first
+ * phase job (see queue-layout.ts for how phases follow each other); `scim-sync worker` processes do
+ * the rest. With `wait` it then waits until every target's cycle is done and returns the same report
+ * the inline executor would; without, it returns as soon as the plan is enqueued.
+ *
+ * The targets' cycle locks (taken before planning) are handed off to the enqueued cycles, which
+ * release them when they finish.
+ */
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { QueueConfig } from '../config/schema.js';
+import type { Plan } from '../model/plan.js';
+import type { TargetLocks } from '../state/redis-run-lock.js';
+import { CycleStore } from './cycle-store.js';
+import type { Executor, TargetRuntime } from './executor.js';
+import { CONTROL_QUEUE, controlJobOptions, phaseJobId, type PhaseJobData } from './queue-layout.js';
+import { emptyTargetReport, type RunReport, type TargetReport } from './run-report.js';
+
+export interface BullmqExecutorOptions {
+  redis: Redis;
+  queue: QueueConfig;
+  locks: TargetLocks;
+  /** Wait for every target's cycle to finish and report it; else return once enqueued (empty counts). */
+  wait: boolean;
+  /** How often a waiting executor looks for the reports, ms. Default 200. */
+  pollMs?: number;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export class BullmqExecutor implements Executor {
+  constructor(private readonly options: BullmqExecutorOptions) {}
+
+  async execute(plan: Plan, targets: ReadonlyMap<string, TargetRuntime>): Promise<RunReport> {
+    const { redis, queue: q, locks } = this.options;
+    const startedAt = new Date().toISOString();
+    const store = new CycleStore(redis, q.prefix, q.retentionHours * 3_600_000);
+    const control = new Queue<PhaseJobData>(CONTROL_QUEUE, { connection: redis, prefix: q.prefix });
+    const reports = new Map<string, TargetReport>();
+    const pending: string[] = [];
+    try {
+      for (const tp of plan.targets) {
+        if (!targets.has(tp.target)) {
+          const report = emptyTargetReport(tp.target);
+          report.stopped = 'target is not in the config (or disabled)';
+          reports.set(tp.target, report);
+          continue;
+        }
+        const { stored, meta } = await store.savePlan(plan, tp, locks.token);
+        // Stored before under another lock: that enqueue's cycle owns the plan; ours only waits for it.
+        const ours = stored || meta.lockToken === locks.token;
+        if (ours && meta.phases.every((p) => p.operations === 0)) {
+          // Nothing to send: report at once rather than keep the target locked until a worker comes.
+          reports.set(tp.target, (await store.finish(meta, async () => new Map())).report);
+          continue;
+        }
+        if (ours) await locks.handOff(tp.target, q.cycleLockMs);
+        await control.add(
+          'phase',
+          { planId: plan.id, target: tp.target, lockToken: meta.lockToken, phase: 0 },
+          { ...controlJobOptions(q.retentionHours), jobId: phaseJobId(plan.id, tp.target, 0) },
+        );
+        pending.push(tp.target);
+      }
+    } finally {
+      await control.close();
+    }
+    if (this.options.wait) {
+      for (const target of pending) {
+        let cycle = await store.report(plan.id, target);
+        while (!cycle) {
+          await sleep(this.options.pollMs ?? 200);
+          cycle = await store.report(plan.id, target);
+        }
+        reports.set(target, cycle.report);
+      }
+    }
+    return {
+      planId: plan.id,
+      startedAt,
+      finishedAt: new Date().toISOString(),
+      targets: plan.targets.map((tp) => reports.get(tp.target) ?? emptyTargetReport(tp.target)),
+    };
+  }
+}

@@ -1,0 +1,190 @@
+/**
+ * A cycle's records in Redis (distributed mode): the plan each target executes, the outcome of each
+ * operation, the stop flag of a target whose credential was rejected, and the report written when
+ * the target's last phase is done. Plan data only: no credential ever goes to Redis.
+ */
+import type { Redis } from 'ioredis';
+import { StateError } from '../errors.js';
+import type { Operation, OperationKind, Plan, TargetPlan } from '../model/plan.js';
+import { count, emptyTargetReport, type OperationFailure, type Outcome, type TargetReport } from './run-report.js';
+import { stateKeys } from './queue-layout.js';
+
+export interface PlanMeta {
+  planId: string;
+  target: string;
+  createdAt: string;
+  enqueuedAt: string;
+  lockToken: string;
+  phases: { name: string; operations: number }[];
+  warnings: string[];
+  /** The target could not be read when planning: no operations. */
+  error?: string;
+}
+
+export interface OutcomeEntry {
+  kind: OperationKind;
+  outcome: Outcome;
+  failure?: OperationFailure;
+}
+
+export interface CycleReport {
+  planId: string;
+  target: string;
+  enqueuedAt: string;
+  finishedAt: string;
+  report: TargetReport;
+  warnings: string[];
+  error?: string;
+}
+
+/** Operations whose worker never recorded an outcome (it died for good): opId -> why, when known. */
+export type MissingOutcomes = (ops: Operation[]) => Promise<Map<string, string>>;
+
+// Store the plan unless one with this id is stored already (then return that one's meta): the first
+// enqueue wins, so enqueueing again, or a scheduler retrying a cycle, never mixes two plans.
+const SAVE_PLAN = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('HGET', KEYS[1], 'meta') end
+redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+return false`;
+
+function parseJson<T>(value: string | null, what: string): T {
+  if (value === null) throw new StateError(`${what} is missing from Redis (expired after queue.retentionHours, or Redis lost its data)`);
+  try {
+    return JSON.parse(value) as T;
+  } catch {
+    throw new StateError(`${what} in Redis is corrupt`);
+  }
+}
+
+export class CycleStore {
+  private readonly keys: ReturnType<typeof stateKeys>;
+  /** Outcome hashes this process has given their expiry. */
+  private readonly expiring = new Set<string>();
+
+  constructor(
+    private readonly redis: Redis,
+    prefix: string,
+    /** How long plans, outcomes and reports of a cycle are kept, ms. */
+    private readonly retentionMs: number,
+  ) {
+    this.keys = stateKeys(prefix);
+  }
+
+  /** Stores one target's part of a plan; `stored` is false when this plan id was stored before. */
+  async savePlan(plan: Plan, tp: TargetPlan, lockToken: string): Promise<{ stored: boolean; meta: PlanMeta }> {
+    const meta: PlanMeta = {
+      planId: plan.id,
+      target: tp.target,
+      createdAt: plan.createdAt,
+      enqueuedAt: new Date().toISOString(),
+      lockToken,
+      phases: tp.phases.map((p) => ({ name: p.name, operations: p.operations.length })),
+      warnings: tp.warnings,
+      ...(tp.error ? { error: tp.error } : {}),
+    };
+    const fields = ['meta', JSON.stringify(meta), ...tp.phases.flatMap((p, i) => [`phase:${i}`, JSON.stringify(p.operations)])];
+    const existing = (await this.redis.eval(SAVE_PLAN, 1, this.keys.plan(plan.id, tp.target), String(this.retentionMs), ...fields)) as string | null;
+    return existing === null ? { stored: true, meta } : { stored: false, meta: parseJson<PlanMeta>(existing, `plan ${plan.id} for ${tp.target}`) };
+  }
+
+  async meta(planId: string, target: string): Promise<PlanMeta> {
+    return parseJson<PlanMeta>(await this.redis.hget(this.keys.plan(planId, target), 'meta'), `plan ${planId} for ${target}`);
+  }
+
+  async phaseOperations(planId: string, target: string, phase: number): Promise<Operation[]> {
+    return parseJson<Operation[]>(await this.redis.hget(this.keys.plan(planId, target), `phase:${phase}`), `phase ${phase} of plan ${planId} for ${target}`);
+  }
+
+  async recordOutcomes(planId: string, target: string, entries: [opId: string, entry: OutcomeEntry][]): Promise<void> {
+    if (entries.length === 0) return;
+    const key = this.keys.outcomes(planId, target);
+    await this.redis.hset(key, ...entries.flatMap(([id, e]) => [id, JSON.stringify(e)]));
+    // One expiry per key and process is enough; a MULTI per outcome costs more than the write itself.
+    if (!this.expiring.has(key)) {
+      await this.redis.pexpire(key, this.retentionMs);
+      if (this.expiring.size >= 1000) this.expiring.clear();
+      this.expiring.add(key);
+    }
+  }
+
+  recordOutcome(planId: string, target: string, op: Operation, outcome: Outcome, failure?: OperationFailure): Promise<void> {
+    return this.recordOutcomes(planId, target, [[op.id, { kind: op.kind, outcome, ...(failure ? { failure } : {}) }]]);
+  }
+
+  /** Marks the target stopped for this cycle; `first` is false when it was already (then its reason). */
+  async stop(planId: string, target: string, reason: string): Promise<{ first: boolean; reason: string }> {
+    const key = this.keys.stopped(planId, target);
+    if ((await this.redis.set(key, reason, 'PX', this.retentionMs, 'NX')) === 'OK') return { first: true, reason };
+    return { first: false, reason: (await this.redis.get(key)) ?? reason };
+  }
+
+  stopped(planId: string, target: string): Promise<string | null> {
+    return this.redis.get(this.keys.stopped(planId, target));
+  }
+
+  async clearStop(planId: string, target: string): Promise<void> {
+    await this.redis.del(this.keys.stopped(planId, target));
+  }
+
+  /**
+   * The target's report from the recorded outcomes; operations without one are asked about through
+   * `missing` (a job BullMQ failed itself, e.g. stalled too often) and counted failed. Writes it as
+   * this cycle's report and the target's last cycle.
+   */
+  async finish(meta: PlanMeta, missing: MissingOutcomes): Promise<CycleReport> {
+    const raw = await this.redis.hgetall(this.keys.outcomes(meta.planId, meta.target));
+    const report = emptyTargetReport(meta.target);
+    for (const value of Object.values(raw)) {
+      const entry = JSON.parse(value) as OutcomeEntry;
+      count(report, entry.kind, entry.outcome);
+      if (entry.failure) report.failures.push(entry.failure);
+    }
+    const planned = meta.phases.reduce((n, p) => n + p.operations, 0);
+    if (Object.keys(raw).length < planned) {
+      const ops: Operation[] = [];
+      for (let i = 0; i < meta.phases.length; i++) {
+        for (const op of await this.phaseOperations(meta.planId, meta.target, i)) if (!(op.id in raw)) ops.push(op);
+      }
+      const reasons = await missing(ops);
+      for (const op of ops) {
+        count(report, op.kind, 'failed');
+        const message = reasons.get(op.id) ?? 'no worker recorded an outcome';
+        report.failures.push({ opId: op.id, kind: op.kind, externalId: op.externalId, label: op.label, code: 'WORKER', message });
+      }
+    }
+    const stopped = await this.stopped(meta.planId, meta.target);
+    if (stopped) report.stopped = stopped;
+    const cycle: CycleReport = {
+      planId: meta.planId,
+      target: meta.target,
+      enqueuedAt: meta.enqueuedAt,
+      finishedAt: new Date().toISOString(),
+      report,
+      warnings: meta.warnings,
+      ...(meta.error ? { error: meta.error } : {}),
+    };
+    const json = JSON.stringify(cycle);
+    await this.redis
+      .multi()
+      .set(this.keys.report(meta.planId, meta.target), json, 'PX', this.retentionMs)
+      .set(this.keys.lastCycle(meta.target), json)
+      .exec();
+    return cycle;
+  }
+
+  async report(planId: string, target: string): Promise<CycleReport | null> {
+    const value = await this.redis.get(this.keys.report(planId, target));
+    return value === null ? null : parseJson<CycleReport>(value, `report of plan ${planId} for ${target}`);
+  }
+
+  /** The latest cycle of a target, or a cycle that could not start (safety stop, unreadable source). */
+  async lastCycle(target: string): Promise<CycleReport | null> {
+    const value = await this.redis.get(this.keys.lastCycle(target));
+    return value === null ? null : parseJson<CycleReport>(value, `last cycle of ${target}`);
+  }
+
+  async setLastCycle(cycle: CycleReport): Promise<void> {
+    await this.redis.set(this.keys.lastCycle(cycle.target), JSON.stringify(cycle));
+  }
+}

@@ -1,0 +1,67 @@
+/**
+ * What every executor records when an operation ends: the audit record and the report's failure
+ * entry. Shared so that the inline executor and BullMQ workers write the same audit log and report.
+ */
+import type { AuditRecord } from '../audit/audit-sink.js';
+import { ScimSyncError, describeError } from '../errors.js';
+import type { Operation } from '../model/plan.js';
+import type { OperationResult } from './run-operation.js';
+import type { OperationFailure, Outcome } from './run-report.js';
+
+/** Fields an outcome adds to the audit record beyond the operation itself. */
+export interface OutcomeDetail {
+  scimId?: string;
+  note?: string;
+  status?: number;
+  error?: { code: string; message: string; detail?: string };
+}
+
+export function resultDetail(result: OperationResult): OutcomeDetail {
+  return { ...(result.scimId ? { scimId: result.scimId } : {}), ...(result.note ? { note: result.note } : {}) };
+}
+
+export function errorDetail(error: unknown): OutcomeDetail {
+  const e = error instanceof ScimSyncError ? error : undefined;
+  return {
+    error: { code: e?.code ?? 'INTERNAL', message: e?.message ?? String(error), ...(e?.context.detail ? { detail: e.context.detail } : {}) },
+    ...(e?.context.status !== undefined ? { status: e.context.status } : {}),
+  };
+}
+
+/** The report entry for an operation that failed for good. */
+export function operationFailure(op: Operation, error: unknown): OperationFailure {
+  const e = error instanceof ScimSyncError ? error : undefined;
+  return {
+    opId: op.id,
+    kind: op.kind,
+    externalId: op.externalId,
+    label: op.label,
+    code: e?.code ?? 'INTERNAL',
+    message: describeError(error),
+    ...(e?.context.status !== undefined ? { status: e.context.status } : {}),
+    ...(e?.context.detail ? { detail: e.context.detail } : {}),
+  };
+}
+
+export function operationAuditRecord(
+  planId: string,
+  target: string,
+  op: Operation,
+  outcome: Outcome,
+  attempts: number,
+  detail: OutcomeDetail,
+): AuditRecord {
+  return {
+    time: new Date().toISOString(),
+    planId,
+    target,
+    action: op.kind,
+    externalId: op.externalId,
+    label: op.label,
+    ...('scimId' in op ? { scimId: op.scimId } : {}),
+    ...detail,
+    outcome,
+    attempts,
+    ...(op.kind === 'updateUser' ? { changed: op.changes.map((c) => c.path) } : {}),
+  };
+}

@@ -1,0 +1,101 @@
+/**
+ * Where distributed mode keeps things in Redis, shared by the enqueuer, workers, scheduler, `status`
+ * and `retry`. Every key starts with `queue.prefix`.
+ *
+ * - Queue `target-<name>` per target: one job per plan operation (concurrency, rate limit and 429
+ *   pauses are per target, so one app never stalls another).
+ * - Queue `control`: one `phase` job per target and phase. Phase i's job puts phase i's operations on
+ *   the target's queue as children of phase i+1's job, which BullMQ starts only when every child has
+ *   finished (completed or failed for good): a phase completes before the next starts, whichever
+ *   worker runs what. The job after the last phase writes the report and releases the target's lock.
+ * - Queue `schedule`: the job scheduler's ticks and the cycles they start.
+ * - `<prefix>:state:...`: links, locks, stored plans, operation outcomes, reports.
+ *
+ * Job ids are `<planId>_<opId>` and `<planId>_<target>_p<phase>`: deterministic, so enqueueing a
+ * plan again adds nothing twice; never containing ':' (BullMQ's key separator) nor a plain integer.
+ */
+import type { JobsOptions } from 'bullmq';
+import type { TargetConfig } from '../config/schema.js';
+import type { Operation } from '../model/plan.js';
+
+export const CONTROL_QUEUE = 'control';
+export const SCHEDULE_QUEUE = 'schedule';
+/** Queue names are derived from target names, which the config restricts to [A-Za-z0-9_-]. */
+export const targetQueueName = (target: string): string => `target-${target}`;
+
+export const opJobId = (planId: string, opId: string): string => `${planId}_${opId}`;
+export const phaseJobId = (planId: string, target: string, phase: number): string => `${planId}_${target}_p${phase}`;
+
+export const stateKeys = (prefix: string) => ({
+  /** Hash: meta (PlanMeta JSON), phase:<i> (Operation[] JSON). */
+  plan: (planId: string, target: string) => `${prefix}:state:plan:${planId}:${target}`,
+  /** Hash: opId -> OutcomeEntry JSON, written by the worker before its job completes or fails. */
+  outcomes: (planId: string, target: string) => `${prefix}:state:outcomes:${planId}:${target}`,
+  /** String: why the cycle stopped sending to this target (a rejected credential). */
+  stopped: (planId: string, target: string) => `${prefix}:state:stopped:${planId}:${target}`,
+  /** String: CycleReport JSON once the cycle's last phase is done. */
+  report: (planId: string, target: string) => `${prefix}:state:report:${planId}:${target}`,
+  /** String: the latest CycleReport of a target. */
+  lastCycle: (target: string) => `${prefix}:state:last-cycle:${target}`,
+});
+
+export interface OpJobData {
+  planId: string;
+  target: string;
+  /** Token of the target's cycle lock, renewed as the cycle progresses. */
+  lockToken: string;
+  op: Operation;
+  /** An earlier attempt may have been committed by the server (timeout, reset): look before writing again. */
+  ambiguous?: boolean;
+}
+
+export interface PhaseJobData {
+  planId: string;
+  target: string;
+  lockToken: string;
+  /** Phase to start; equal to the number of phases: the cycle is done. */
+  phase: number;
+}
+
+/** Retries of control jobs (only Redis errors make them fail). */
+export const CONTROL_ATTEMPTS = 10;
+
+/** BullMQ's name for our backoff strategy (retry-policy.ts behind it). */
+export const BACKOFF_TYPE = 'scim-sync';
+
+/** A job whose worker died is given to another worker this many times; after that it fails. */
+export const MAX_STALLED_COUNT = 2;
+
+/**
+ * BullMQ's limiter for a target: its `rateLimit`, shared by every worker of the queue. BullMQ honours
+ * a manual rate limit (our 429 pause) only on a queue that has a limiter, so a target without
+ * `rateLimit` gets one no run can reach.
+ */
+export function limiterOf(target: Pick<TargetConfig, 'rateLimit'>): { max: number; duration: number } {
+  return target.rateLimit ? { max: target.rateLimit.requests, duration: target.rateLimit.perMs } : { max: 1_000_000_000, duration: 1000 };
+}
+
+/** Options of every control job: retried on Redis trouble, kept a while, failures kept. */
+export function controlJobOptions(retentionHours: number): JobsOptions {
+  return {
+    attempts: CONTROL_ATTEMPTS,
+    backoff: { type: 'exponential', delay: 1000 },
+    removeOnComplete: { age: retentionHours * 3600 },
+    removeOnFail: false,
+  };
+}
+
+/**
+ * Options of an operation job: `attempts` from the target's retry policy, our backoff strategy, kept
+ * when it fails for good (the dead letters `status` shows and `retry` re-queues), and a failure
+ * never blocks the next phase (ignoreDependencyOnFailure: the phase job goes on, as inline).
+ */
+export function operationJobOptions(retentionHours: number, attempts: number): JobsOptions {
+  return {
+    attempts,
+    backoff: { type: BACKOFF_TYPE },
+    removeOnComplete: { age: retentionHours * 3600 },
+    removeOnFail: false,
+    ignoreDependencyOnFailure: true,
+  };
+}

@@ -1,0 +1,65 @@
+/**
+ * The link store of distributed mode: one Redis hash per target and kind
+ * (`<prefix>:state:links:<target>:<kind>`, field externalId, value JSON {id, hash}). Every write is
+ * one Redis command, acknowledged before the operation counts as done, so workers on several
+ * machines share one view; durability is Redis's (AOF or RDB, as configured there).
+ */
+import type { Redis } from 'ioredis';
+import { StateError } from '../errors.js';
+import type { Link, LinkStore, ResourceKind } from './link-store.js';
+
+/** Fields read per HSCAN round: big enough to be quick, small enough not to stall Redis. */
+const SCAN_COUNT = 1000;
+
+export function linksKey(prefix: string, target: string, kind: ResourceKind): string {
+  return `${prefix}:state:links:${target}:${kind}`;
+}
+
+function parse(key: string, externalId: string, value: string): Link {
+  try {
+    const link = JSON.parse(value) as Link;
+    if (typeof link.id === 'string' && typeof link.hash === 'string') return link;
+  } catch {
+    // reported below
+  }
+  throw new StateError(`link store entry ${externalId} in ${key} is corrupt`);
+}
+
+export class RedisLinkStore implements LinkStore {
+  /** `redis` stays owned by the caller: close() does not disconnect it. */
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+  ) {}
+
+  async snapshot(target: string, kind: ResourceKind): Promise<Map<string, Link>> {
+    const key = linksKey(this.prefix, target, kind);
+    const links = new Map<string, Link>();
+    let cursor = '0';
+    do {
+      const [next, flat] = await this.redis.hscan(key, cursor, 'COUNT', SCAN_COUNT);
+      for (let i = 0; i + 1 < flat.length; i += 2) links.set(flat[i]!, parse(key, flat[i]!, flat[i + 1]!));
+      cursor = next;
+    } while (cursor !== '0');
+    return links;
+  }
+
+  async get(target: string, kind: ResourceKind, externalId: string): Promise<Link | undefined> {
+    const key = linksKey(this.prefix, target, kind);
+    const value = await this.redis.hget(key, externalId);
+    return value === null ? undefined : parse(key, externalId, value);
+  }
+
+  async set(target: string, kind: ResourceKind, externalId: string, link: Link): Promise<void> {
+    await this.redis.hset(linksKey(this.prefix, target, kind), externalId, JSON.stringify({ id: link.id, hash: link.hash }));
+  }
+
+  async delete(target: string, kind: ResourceKind, externalId: string): Promise<void> {
+    await this.redis.hdel(linksKey(this.prefix, target, kind), externalId);
+  }
+
+  /** Every write was acknowledged by Redis already. */
+  async flush(): Promise<void> {}
+
+  async close(): Promise<void> {}
+}

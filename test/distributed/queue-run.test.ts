@@ -1,0 +1,225 @@
+/**
+ * Distributed mode against a real Redis and the sandbox, with a worker in this process: run and apply
+ * enqueue, phases keep their order, job ids are idempotent, errors take BullMQ's paths (retry with
+ * backoff, 429 pause, unrecoverable), dead letters show in status and `retry` re-queues them.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { CONTROL_QUEUE, targetQueueName } from '../../src/execution/queue-layout.js';
+import { Harness, person, type Person } from '../support/harness.js';
+import { REDIS_URL, cleanRedis, inProcessWorkers, queueYaml, randomPrefix } from '../support/distributed.js';
+
+let h: Harness;
+let prefix: string;
+let redis: Redis;
+let worker: Awaited<ReturnType<typeof inProcessWorkers>> | null;
+const people: Person[] = Array.from({ length: 20 }, (_, i) => person(i + 1));
+
+beforeEach(async () => {
+  prefix = randomPrefix();
+  h = await Harness.start({ top: queueYaml(prefix) });
+  h.writePeople(people);
+  redis = new Redis(REDIS_URL);
+  worker = null;
+});
+afterEach(async () => {
+  await worker?.close();
+  redis.disconnect();
+  await h.close();
+  await cleanRedis(prefix);
+});
+
+/** The harness writes concurrency 4; some tests need one operation at a time to be exact. */
+function oneAtATime(): void {
+  writeFileSync(h.configFile, readFileSync(h.configFile, 'utf8').replace('concurrency: 4', 'concurrency: 1'));
+}
+
+const startWorker = async () => {
+  worker = await inProcessWorkers(h.configFile);
+};
+
+function audit(): Record<string, unknown>[] {
+  return readFileSync(join(h.dir, 'state', 'audit.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+describe('run and apply through the queue', () => {
+  it('run --wait creates every user through the workers, keeps links in Redis, and converges', async () => {
+    await startWorker();
+    const first = await h.run('--wait');
+    expect(first.code, first.err).toBe(0);
+    expect(first.out).toContain('app: created 20');
+    expect(h.writes()).toHaveLength(20);
+    expect(h.sandbox.store.users()).toHaveLength(20);
+    const links = await redis.hgetall(`${prefix}:state:links:app:user`);
+    expect(Object.keys(links).sort()).toEqual(people.map((p) => p.id).sort());
+    const u1 = h.sandbox.store.findUserByUserName('user1@example.com')!;
+    expect(JSON.parse(links['E1001']!)).toMatchObject({ id: u1['id'] });
+    // Embedded state is not used in this mode.
+    expect(() => readFileSync(join(h.dir, 'state', 'links.json'))).toThrow();
+
+    const creates = audit().filter((a) => a['action'] === 'createUser');
+    expect(creates).toHaveLength(20);
+    expect(creates[0]).toMatchObject({ target: 'app', outcome: 'ok', attempts: 1 });
+
+    h.sandbox.clearRequests();
+    const second = await h.run('--wait');
+    expect(second.code, second.err).toBe(0);
+    expect(h.writes()).toEqual([]);
+    expect(second.out).toContain('no changes');
+  });
+
+  it('job ids are <planId>_<opId>: no ":" and never an integer', async () => {
+    const planFile = join(h.dir, 'plan.json');
+    expect((await h.cli('plan', '--config', h.configFile, '--out', planFile)).code).toBe(0);
+    const r = await h.cli('apply', planFile, '--config', h.configFile);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toContain('Enqueued');
+    await startWorker();
+    const queue = new Queue(targetQueueName('app'), { connection: redis, prefix });
+    const control = new Queue(CONTROL_QUEUE, { connection: redis, prefix });
+    try {
+      await expect.poll(async () => (await queue.getJobCounts('completed'))['completed'], { timeout: 20_000 }).toBe(20);
+      const plan = JSON.parse(readFileSync(planFile, 'utf8')) as { id: string };
+      const ids = (await queue.getCompleted(0, -1)).map((j) => j.id!);
+      const controlIds = (await control.getJobs(['completed', 'waiting', 'active', 'waiting-children'])).map((j) => j.id!);
+      for (const id of [...ids, ...controlIds]) {
+        expect(id).not.toContain(':');
+        expect(id).not.toMatch(/^\d+$/);
+        expect(id.startsWith(`${plan.id}_`)).toBe(true);
+      }
+    } finally {
+      await queue.close();
+      await control.close();
+    }
+  });
+
+  it('enqueueing the same plan again does nothing twice', async () => {
+    await startWorker();
+    const planFile = join(h.dir, 'plan.json');
+    expect((await h.cli('plan', '--config', h.configFile, '--out', planFile)).code).toBe(0);
+    const first = await h.cli('apply', planFile, '--config', h.configFile, '--wait');
+    expect(first.code, first.err).toBe(0);
+    expect(first.out).toContain('app: created 20');
+    h.sandbox.clearRequests();
+    const again = await h.cli('apply', planFile, '--config', h.configFile, '--wait');
+    expect(again.code, again.err).toBe(0);
+    // The same report: the plan already ran, and nothing was sent.
+    expect(again.out).toContain('app: created 20');
+    expect(h.sandbox.requests).toEqual([]);
+    expect(h.sandbox.store.users()).toHaveLength(20);
+  });
+
+  it('runs phases in order: every deprovisioning after every user write, across the queue', async () => {
+    await startWorker();
+    expect((await h.run('--wait')).code).toBe(0);
+    // 2 leave, 1 changes, 3 join: the users phase (4 writes) must finish before the deprovision phase.
+    const next = [
+      ...people.filter((p) => p.id !== 'E1002' && p.id !== 'E1009').map((p) => (p.id === 'E1005' ? { ...p, title: 'Lead' } : p)),
+      person(31),
+      person(32),
+      person(33),
+    ];
+    h.writePeople(next);
+    // A slow users phase: a deprovision that did not wait for it would overtake it.
+    h.sandbox.addFault({ method: 'POST', path: '/Users', times: 3, action: { type: 'delay', ms: 300 } });
+    h.sandbox.clearRequests();
+    const r = await h.run('--wait');
+    expect(r.code, r.err).toBe(0);
+    const writes = h.writes();
+    expect(writes).toHaveLength(6);
+    const deactivations = writes.filter((w) => JSON.stringify(w.body).includes('"active","value":false') || JSON.stringify(w.body).includes('"path":"active"'));
+    expect(deactivations).toHaveLength(2);
+    const firstDeactivation = Math.min(...deactivations.map((w) => writes.indexOf(w)));
+    expect(firstDeactivation).toBe(4);
+    expect(h.sandbox.store.findUserByUserName('user2@example.com')!['active']).toBe(false);
+    expect(h.sandbox.store.findUserByUserName('user5@example.com')!['title']).toBe('Lead');
+  });
+
+  it('run without --wait enqueues and returns; the workers finish the cycle later', async () => {
+    const r = await h.run();
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/Enqueued plan-[0-9a-f-]+: 20 operations/);
+    expect(h.writes()).toEqual([]);
+    // The target stays locked until the enqueued cycle is done: another run cannot start.
+    const locked = await h.run();
+    expect(locked.code).toBe(4);
+    expect(locked.err).toContain('target app is locked by another cycle');
+    await startWorker();
+    await expect.poll(() => h.sandbox.store.users().length, { timeout: 20_000 }).toBe(20);
+    await expect.poll(async () => redis.get(`${prefix}:state:lock:app`), { timeout: 20_000 }).toBeNull();
+    const status = await h.cli('status', '--config', h.configFile);
+    expect(status.code, status.err).toBe(0);
+    expect(status.out).toContain('no cycle running');
+    expect(status.out).toContain('app: created 20');
+  });
+});
+
+describe('errors on the queue', () => {
+  it('a transient 503 is retried with backoff and succeeds', async () => {
+    await startWorker();
+    h.writePeople([person(1)]);
+    h.sandbox.addFault({ method: 'POST', path: '/Users', times: 2, action: { type: 'status', status: 503 } });
+    const r = await h.run('--wait');
+    expect(r.code, r.err).toBe(0);
+    expect(h.writes().map((w) => w.status)).toEqual([503, 503, 201]);
+    expect(audit().find((a) => a['action'] === 'createUser')).toMatchObject({ outcome: 'ok', attempts: 3 });
+  });
+
+  it('a 400 fails at once (no retry), is kept with its reason, shown by status, and `retry` re-queues it', async () => {
+    await startWorker();
+    h.writePeople([person(1), person(2)]);
+    h.sandbox.addFault({ method: 'POST', path: '/Users', times: 1, action: { type: 'status', status: 400, detail: 'title is not allowed here' } });
+    const r = await h.run('--wait');
+    expect(r.code).toBe(1);
+    expect(r.out).toContain('title is not allowed here');
+    // One attempt only for the failed create; the other user was created.
+    expect(h.writes().filter((w) => w.method === 'POST')).toHaveLength(2);
+    expect(h.sandbox.store.users()).toHaveLength(1);
+
+    const status = await h.cli('status', '--config', h.configFile);
+    expect(status.code, status.err).toBe(0);
+    expect(status.out).toMatch(/✗ createUser user\d@example.com \(E100\d\) in plan-[0-9a-f-]+, 1 attempt, .*\[BAD_REQUEST\].*title is not allowed here/);
+    const json = JSON.parse((await h.cli('status', '--config', h.configFile, '--json')).out) as { targets: { failed: unknown[]; counts: Record<string, number> }[] };
+    expect(json.targets[0]!.failed).toHaveLength(1);
+    expect(json.targets[0]!.counts['failed']).toBe(1);
+
+    const retried = await h.cli('retry', '--config', h.configFile);
+    expect(retried.code, retried.err).toBe(0);
+    expect(retried.out).toContain('app: 1 failed operation re-queued');
+    await expect.poll(() => h.sandbox.store.users().length, { timeout: 20_000 }).toBe(2);
+    await expect
+      .poll(async () => (JSON.parse((await h.cli('status', '--config', h.configFile, '--json')).out) as typeof json).targets[0]!.counts['failed'], { timeout: 10_000 })
+      .toBe(0);
+  });
+
+  it('a 429 pauses the whole target for its Retry-After, then goes on', async () => {
+    oneAtATime();
+    await startWorker();
+    h.writePeople(people.slice(0, 5));
+    h.sandbox.addFault({ method: 'POST', path: '/Users', times: 1, action: { type: 'status', status: 429, retryAfter: '1' } });
+    const r = await h.run('--wait');
+    expect(r.code, r.err).toBe(0);
+    const writes = h.writes();
+    expect(writes.map((w) => w.status)).toEqual([429, 201, 201, 201, 201, 201]);
+    // Nothing reached the target until the server's Retry-After had passed.
+    expect(writes[1]!.at - writes[0]!.at).toBeGreaterThanOrEqual(1000);
+    expect(h.sandbox.store.users()).toHaveLength(5);
+  });
+
+  it('a rejected credential stops the target: the rest of the cycle is skipped, exit 1', async () => {
+    oneAtATime();
+    await startWorker();
+    h.sandbox.addFault({ method: 'POST', path: '/Users', times: 1, action: { type: 'status', status: 401 } });
+    const r = await h.run('--wait');
+    expect(r.code).toBe(1);
+    expect(r.out).toContain('(19 skipped)');
+    expect(r.out).toContain('✗ stopped:');
+    expect(h.writes()).toHaveLength(1);
+  });
+});

@@ -1,0 +1,184 @@
+/**
+ * Real `scim-sync worker` processes sharing one queue: together they reach the same end state as
+ * embedded mode, hold the target's rate limit together, survive one of them being
+ * killed with SIGKILL mid-run (no lost and no duplicated operation), and stop gracefully on SIGTERM.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { afterEach, describe, expect, it } from 'vitest';
+import { targetQueueName } from '../../src/execution/queue-layout.js';
+import type { RecordedRequest } from '../../src/sandbox/index.js';
+import { Harness, person, type Person } from '../support/harness.js';
+import { REDIS_URL, WorkerProcess, cleanRedis, queueYaml, randomPrefix, waitUntil } from '../support/distributed.js';
+
+const cleanups: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function setup(n: number, extraTarget = ''): Promise<{ h: Harness; prefix: string; people: Person[] }> {
+  const prefix = randomPrefix();
+  const h = await Harness.start({ top: queueYaml(prefix), target: extraTarget });
+  cleanups.push(() => h.close(), () => cleanRedis(prefix));
+  const people = Array.from({ length: n }, (_, i) => person(i + 1, { title: `Title ${i % 7}`, department: `Dept ${i % 5}` }));
+  h.writePeople(people);
+  return { h, prefix, people };
+}
+
+async function startWorkers(h: Harness, names: string[]): Promise<WorkerProcess[]> {
+  const workers = names.map((name) => new WorkerProcess(h.configFile, name));
+  cleanups.push(async () => Promise.all(workers.map((w) => w.stop())));
+  await Promise.all(workers.map((w) => w.ready()));
+  return workers;
+}
+
+/** What a target holds, without what the server makes up (ids, meta). */
+function endState(h: Harness): unknown[] {
+  return h.sandbox.store
+    .users()
+    .map((u) => {
+      const { id: _id, meta: _meta, ...rest } = u as Record<string, unknown>;
+      return rest;
+    })
+    .sort((a, b) => String(a['userName']).localeCompare(String(b['userName'])));
+}
+
+/** The same people synced by embedded mode into a fresh sandbox. */
+async function embeddedEndState(people: Person[]): Promise<unknown[]> {
+  const e = await Harness.start();
+  try {
+    e.writePeople(people);
+    const r = await e.run();
+    expect(r.code, r.err).toBe(0);
+    return endState(e);
+  } finally {
+    await e.close();
+  }
+}
+
+function duplicates(values: string[]): string[] {
+  const seen = new Set<string>();
+  return values.filter((v) => (seen.has(v) ? true : (seen.add(v), false)));
+}
+
+describe('two worker processes', () => {
+  it('sync 10,000 users with the same end state as embedded mode', async () => {
+    const { h, people } = await setup(10_000);
+    await startWorkers(h, ['w1', 'w2']);
+    const r = await h.run('--wait');
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toContain('app: created 10000');
+    expect(h.sandbox.store.users()).toHaveLength(10_000);
+    expect(duplicates(h.sandbox.store.users().map((u) => String(u['userName'])))).toEqual([]);
+    expect(endState(h)).toEqual(await embeddedEndState(people));
+    // Converged: a second cycle sends nothing.
+    h.sandbox.clearRequests();
+    const again = await h.run('--wait');
+    expect(again.code, again.err).toBe(0);
+    expect(h.writes()).toEqual([]);
+  }, 240_000);
+
+  it("hold the target's rate limit together", async () => {
+    const { h, prefix } = await setup(40, '    rateLimit: { requests: 5, perMs: 500 }');
+    const workers = await startWorkers(h, ['rl1', 'rl2']);
+    const r = await h.run('--wait');
+    expect(r.code, r.err).toBe(0);
+    const posts = h.writes().filter((w) => w.method === 'POST');
+    expect(posts).toHaveLength(40);
+    const at = posts.map((p) => p.at).sort((a, b) => a - b);
+    // 5 per 500 ms, across both workers: any 400 ms (500 less a margin for request latency) holds at most 5.
+    for (let i = 0; i + 5 < at.length; i++) expect(at[i + 5]! - at[i]!, `requests ${i}..${i + 5}`).toBeGreaterThanOrEqual(400);
+    expect(at[at.length - 1]! - at[0]!).toBeGreaterThanOrEqual(((40 - 5) / 5) * 500 - 100);
+    // Both workers took part.
+    const redis = new Redis(REDIS_URL);
+    const queue = new Queue(targetQueueName('app'), { connection: redis, prefix });
+    try {
+      const by = new Set((await queue.getCompleted(0, -1)).map((j) => j.processedBy));
+      expect([...by].sort()).toEqual(workers.map((w) => w.name).sort());
+    } finally {
+      await queue.close();
+      redis.disconnect();
+    }
+  }, 60_000);
+
+  it('a worker killed with SIGKILL mid-run: the other takes over its jobs, no account lost or duplicated', async () => {
+    const { h, prefix, people } = await setup(3000);
+    const workers = await startWorkers(h, ['k1', 'k2']);
+    const run = h.run('--wait');
+    await waitUntil(() => h.sandbox.store.users().length >= 1000, 'a third of the users to be created', 60_000);
+    // The next 4 creates are committed but answered only after 4 s: at the kill, the victim has work
+    // in flight whose result it never hears.
+    const from = h.sandbox.requests.length;
+    h.sandbox.addFault({ method: 'POST', path: '/Users', when: 'after', times: 4, action: { type: 'delay', ms: 4000 } });
+    const slowPosts = () => h.sandbox.requests.slice(from).filter((q) => q.method === 'POST').slice(0, 4);
+    await waitUntil(() => slowPosts().length === 4, 'the slow creates to be in flight', 30_000);
+    const redis = new Redis(REDIS_URL);
+    const queue = new Queue(targetQueueName('app'), { connection: redis, prefix });
+    let victim: WorkerProcess;
+    try {
+      const active = await queue.getActive();
+      const count = (w: WorkerProcess) => active.filter((j) => j.processedBy === w.name).length;
+      victim = count(workers[0]!) >= count(workers[1]!) ? workers[0]! : workers[1]!;
+      expect(count(victim)).toBeGreaterThan(0);
+      victim.kill('SIGKILL');
+      expect((await victim.exited).signal).toBe('SIGKILL');
+    } finally {
+      await queue.close();
+      redis.disconnect();
+    }
+
+    const r = await run;
+    expect(r.code, r.err + r.out).toBe(0);
+    expect(r.out).toContain('app: created 3000');
+    expect(r.out).toContain('Total: 3000 ok, 0 failed, 0 skipped');
+    const users = h.sandbox.store.users();
+    expect(users).toHaveLength(3000);
+    expect(duplicates(users.map((u) => String(u['userName'])))).toEqual([]);
+    expect(duplicates(users.map((u) => String(u['externalId'])))).toEqual([]);
+    // Each account was created by exactly one POST: answered 201, or committed but never answered (the
+    // victim's), and then found by the survivor rather than posted again.
+    const userName = (q: RecordedRequest) => String((q.body as Record<string, unknown>)['userName']);
+    const posts = h.sandbox.requests.filter((q: RecordedRequest) => q.method === 'POST');
+    const created = posts.filter((q) => q.status === 201).map(userName);
+    const unanswered = posts.filter((q) => q.status === 0).map(userName);
+    expect(unanswered.length).toBeGreaterThan(0);
+    expect(duplicates([...created, ...unanswered])).toEqual([]);
+    expect(created.length + unanswered.length).toBe(3000);
+    // The victim's unanswered creates were redone by the survivor, which found them instead of posting again.
+    const audit = readFileSync(join(h.dir, 'state', 'audit.jsonl'), 'utf8');
+    expect(audit).toMatch(/created \(confirmed after a lost answer\)|adopted its own earlier create/);
+    expect(endState(h)).toEqual(await embeddedEndState(people));
+  }, 180_000);
+
+  it('SIGTERM: a worker finishes the operations in flight, then exits 0; the rest waits for the next worker', async () => {
+    const { h, prefix } = await setup(40);
+    const [worker] = await startWorkers(h, ['t1']);
+    h.sandbox.addFault({ method: 'POST', path: '/Users', times: 4, action: { type: 'delay', ms: 1500 } });
+    const enqueued = await h.run();
+    expect(enqueued.code, enqueued.err).toBe(0);
+    await waitUntil(() => h.writes().length === 4, 'four creates in flight');
+    worker!.kill('SIGTERM');
+    await worker!.waitForLine(/stopping: finishing the operations in flight/);
+    const exit = await worker!.exited;
+    expect(exit.code).toBe(0);
+    expect(worker!.lines).toContain('worker t1 stopped');
+    // The four in flight completed; nothing else was started.
+    expect(h.sandbox.store.users()).toHaveLength(4);
+    expect(h.writes().every((w) => w.status === 201)).toBe(true);
+    const redis = new Redis(REDIS_URL);
+    const queue = new Queue(targetQueueName('app'), { connection: redis, prefix });
+    try {
+      expect(await queue.getJobCounts('completed', 'active', 'waiting')).toMatchObject({ completed: 4, active: 0, waiting: 36 });
+    } finally {
+      await queue.close();
+      redis.disconnect();
+    }
+    await startWorkers(h, ['t2']);
+    await waitUntil(() => h.sandbox.store.users().length === 40, 'the next worker to finish the cycle');
+    const status = await h.cli('status', '--config', h.configFile);
+    await waitUntil(async () => (await h.cli('status', '--config', h.configFile)).out.includes('app: created 40'), 'the cycle report');
+    expect(status.code).toBe(0);
+  }, 60_000);
+});
