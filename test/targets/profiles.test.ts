@@ -1,11 +1,11 @@
 /** Quirk profiles as data, their resolution, the config keys that select them, and PATCH shapes. */
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
-import { ConfigError } from '../../src/errors.js';
 import { targetSettings } from '../../src/engine/target-runtime.js';
 import { DEFAULT_CAPABILITIES } from '../../src/targets/http/capabilities.js';
 import { shapePatch } from '../../src/targets/patch-shape.js';
 import { PROFILE_NAMES, resolveQuirks } from '../../src/targets/profiles.js';
+import { configProblems } from '../support/config-problems.js';
 
 const config = (target: string, env: NodeJS.ProcessEnv = { T: 'token-abcdef' }) =>
   parseConfig(
@@ -20,13 +20,7 @@ ${target}
   );
 
 function problems(target: string, env?: NodeJS.ProcessEnv): string[] {
-  try {
-    config(target, env);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return [...(error as ConfigError).problems];
-  }
-  return [];
+  return configProblems(() => config(target, env));
 }
 
 describe('profiles', () => {
