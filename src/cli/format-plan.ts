@@ -63,6 +63,9 @@ export function formatPlan(plan: Plan, limit = Infinity): string {
   ];
   for (const issue of s.issues.slice(0, 50)) out.push(`  ! ${issue}`);
   if (s.issues.length > 50) out.push(`  ! ... and ${s.issues.length - 50} more`);
+  const warnings = s.warnings ?? [];
+  for (const warning of warnings.slice(0, 50)) out.push(`  ~ ${warning}`);
+  if (warnings.length > 50) out.push(`  ~ ... and ${warnings.length - 50} more`);
   for (const t of plan.targets) {
     out.push('', `Target ${t.target}: ${t.actualUsers} accounts, ${t.managedUsers} managed by scim-sync`);
     if (t.error) {

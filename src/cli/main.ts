@@ -5,12 +5,38 @@ import { exitForError } from './error-exit.js';
 import { EXIT } from './exit-codes.js';
 import { processIo, type Io } from './io.js';
 import { demoCommand, sandboxCommand } from './sandbox-commands.js';
+import { checkCommand } from './check-command.js';
+import { PROFILE_NAMES } from '../targets/profiles.js';
 import { retryCommand, scheduleCommand, statusCommand, workerCommand } from './distributed-commands.js';
 
 function port(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('a port number (0 picks a free one)');
   return n;
+}
+
+function nonNegative(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('a non-negative number');
+  return n;
+}
+
+function integer(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n)) throw new InvalidArgumentError('an integer');
+  return n;
+}
+
+function share(value: string): number {
+  const n = Number(value);
+  if (!(n >= 0 && n <= 1)) throw new InvalidArgumentError('a number from 0 to 1');
+  return n;
+}
+
+function rateLimitArg(value: string): { requests: number; perMs: number } {
+  const m = /^(\d+)\/(\d+)$/.exec(value.trim());
+  if (!m || Number(m[1]) < 1 || Number(m[2]) < 1) throw new InvalidArgumentError('requests/milliseconds, e.g. 600/60000');
+  return { requests: Number(m[1]), perMs: Number(m[2]) };
 }
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
@@ -46,6 +72,15 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     .description("print the config's JSON Schema (for editor autocompletion)")
     .action(async () => {
       code = await schemaCommand(io);
+    });
+  program
+    .command('check')
+    .description('test the connection to each target: credential, what the server supports, one user read, what will not work')
+    .addOption(configOption())
+    .addOption(targetOption())
+    .option('--json', 'print the findings as JSON')
+    .action(async (o) => {
+      code = await checkCommand(o, io);
     });
   program
     .command('plan')
@@ -121,6 +156,14 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--token-env <name>', 'require this bearer token (read from the named environment variable)')
     .option('--data <file>', 'keep the data in this JSON file across restarts')
+    .addOption(new Option('--profile <name>', 'act like this vendor\'s SCIM server').choices([...PROFILE_NAMES]))
+    .option('--latency <ms>', 'delay every answer this many milliseconds', nonNegative)
+    .option('--error-rate <share>', 'answer this share (0..1) of requests with 503', share)
+    .option('--rate-limit <requests/ms>', 'answer 429 with Retry-After beyond this many requests per window, e.g. 600/60000', rateLimitArg)
+    .option('--total-results-offset <n>', 'report totalResults off by this much', integer)
+    .option('--repeat-pages', 'a page past the end repeats the first page')
+    .option('--seed <n>', 'seed of the random faults (--error-rate)', integer)
+    .option('--bulk <operations>', 'support /Bulk with up to this many operations a request', integer)
     .action(async (o) => {
       code = await sandboxCommand(o, io, untilSignal());
     });

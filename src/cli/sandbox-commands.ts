@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Secret } from '../config/secret.js';
-import { startSandbox } from '../sandbox/index.js';
+import { startSandbox, type SandboxBehaviour } from '../sandbox/index.js';
+import type { ProfileName } from '../targets/profiles.js';
 import { runCommand } from './commands.js';
 import { EXIT } from './exit-codes.js';
 import type { Io } from './io.js';
@@ -15,6 +16,14 @@ export interface SandboxCommandOptions {
   host: string;
   tokenEnv?: string;
   data?: string;
+  profile?: ProfileName;
+  latency?: number;
+  errorRate?: number;
+  rateLimit?: { requests: number; perMs: number };
+  totalResultsOffset?: number;
+  repeatPages?: boolean;
+  seed?: number;
+  bulk?: number;
 }
 
 export async function sandboxCommand(opts: SandboxCommandOptions, io: Io, stop: Promise<void>): Promise<number> {
@@ -24,8 +33,26 @@ export async function sandboxCommand(opts: SandboxCommandOptions, io: Io, stop: 
     return EXIT.CONFIG;
   }
   if (token) new Secret(token, `env:${opts.tokenEnv}`);
-  const sandbox = await startSandbox({ host: opts.host, port: opts.port, token: token ?? null, ...(opts.data ? { dataFile: opts.data } : {}) });
-  io.out(`SCIM sandbox listening on ${sandbox.url}${token ? ` (bearer token from $${opts.tokenEnv})` : ' (no auth)'}`);
+  const behaviour: Partial<SandboxBehaviour> = {
+    ...(opts.latency !== undefined ? { latencyMs: opts.latency } : {}),
+    ...(opts.errorRate !== undefined ? { errorRate: opts.errorRate } : {}),
+    ...(opts.rateLimit ? { rateLimit: opts.rateLimit } : {}),
+    ...(opts.totalResultsOffset !== undefined ? { totalResultsOffset: opts.totalResultsOffset } : {}),
+    ...(opts.repeatPages ? { repeatFirstPagePastEnd: true } : {}),
+    ...(opts.bulk !== undefined ? { bulk: { maxOperations: opts.bulk, maxPayloadSize: 1_048_576 } } : {}),
+  };
+  const sandbox = await startSandbox({
+    host: opts.host,
+    port: opts.port,
+    token: token ?? null,
+    ...(opts.data ? { dataFile: opts.data } : {}),
+    ...(opts.profile ? { profile: opts.profile } : {}),
+    ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
+    behaviour,
+  });
+  io.out(`SCIM sandbox listening on ${sandbox.url}${token ? ` (bearer token from $${opts.tokenEnv})` : ' (no auth)'}${opts.profile ? `, acting as ${opts.profile}` : ''}`);
+  const faults = Object.keys(behaviour);
+  if (faults.length > 0) io.out(`Faults: ${faults.map((k) => `${k}=${JSON.stringify(behaviour[k as keyof SandboxBehaviour])}`).join(', ')}`);
   io.out('Stop it with Ctrl-C.');
   await stop;
   await sandbox.close();

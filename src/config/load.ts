@@ -9,6 +9,7 @@ import { ConfigError } from '../errors.js';
 import { resolveReferences } from './references.js';
 import { configSchema, holdsCredential, SECRET_KEYS, type Config } from './schema.js';
 import { Secret } from './secret.js';
+import { resolveQuirks } from '../targets/profiles.js';
 
 export interface LoadedConfig {
   config: Config;
@@ -90,11 +91,27 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
     config.source.path = resolve(baseDir, config.source.path);
     if (config.source.memberships) config.source.memberships.path = resolve(baseDir, config.source.memberships.path);
   }
+  if (config.source.type === 'ldap') {
+    const ldap = config.source;
+    if (ldap.tls.caFile) ldap.tls.caFile = resolve(baseDir, ldap.tls.caFile);
+    if (ldap.bind && /^ldap:/i.test(ldap.url) && !ldap.startTls && !/^ldap:\/\/(127\.|localhost|\[::1\])/i.test(ldap.url)) {
+      warnings.push('source.startTls: false on ldap:// sends the bind password unencrypted; use ldaps:// or StartTLS');
+    }
+  }
   const stateDir = resolve(baseDir, config.state.dir);
   const auditFile = config.audit.file ? resolve(baseDir, config.audit.file) : resolve(stateDir, 'audit.jsonl');
   for (const [name, t] of Object.entries(config.targets)) {
     if (t.url.startsWith('http://') && !/^http:\/\/(127\.|localhost|\[::1\])/.test(t.url)) {
       warnings.push(`targets.${name}.url: plain http sends the credential unencrypted; use https`);
+    }
+    if (t.tls) {
+      for (const key of ['ca', 'cert', 'key'] as const) {
+        const file = t.tls[key];
+        if (file !== undefined) t.tls[key] = resolve(baseDir, file);
+      }
+    }
+    if (t.deprovision === 'delete' && !resolveQuirks(t.profile, t.quirks).supportsDelete) {
+      warnings.push(`targets.${name}.deprovision: delete, but this server has no DELETE (profile ${t.profile} / quirks.supportsDelete): leavers are deactivated instead`);
     }
   }
   return { config, file, stateDir, auditFile, warnings };

@@ -5,6 +5,7 @@
 import cronParser from 'cron-parser';
 import { z } from 'zod';
 import { Secret } from './secret.js';
+import { FILTER_OPERATORS, PROFILE_NAMES, type QuirkOverrides } from '../targets/profiles.js';
 
 /**
  * Keys whose string values are credentials; the loader wraps them in `Secret` before validation.
@@ -90,7 +91,151 @@ const csvSource = z
   })
   .strict();
 
-export const sourceSchema = z.discriminatedUnion('type', [csvSource]);
+const ldapScope = z.enum(['base', 'one', 'sub']).describe('Search scope: base (the entry itself), one (its children), sub (the whole subtree).');
+
+const ldapKey = z
+  .object({
+    attribute: z.string().min(1).describe('Attribute holding the immutable id, e.g. entryUUID or objectGUID.'),
+    format: z
+      .enum(['string', 'guid', 'uuid', 'hex', 'base64'])
+      .describe(
+        'How the value becomes the key: string (as is), guid (16 bytes -> GUID string in the mixed-endian form AD shows), ' +
+          'uuid (16 bytes, big-endian), hex, base64.',
+      ),
+  })
+  .strict();
+
+const ldapUsers = z
+  .object({
+    base: z.string().min(1).describe('Search base DN of the people, e.g. ou=people,dc=example,dc=com.'),
+    scope: ldapScope.default('sub'),
+    filter: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('LDAP filter. Default (objectClass=inetOrgPerson) for openldap, (&(objectCategory=person)(objectClass=user)) for ad.'),
+    key: ldapKey.optional().describe('Immutable id -> externalId. Default entryUUID (string) for openldap, objectGUID (guid) for ad.'),
+    attributes: z
+      .record(z.string(), z.string().min(1).nullable())
+      .default({})
+      .describe(
+        'Canonical attribute -> LDAP attribute, merged over the flavor defaults (null removes a default), ' +
+          'e.g. {userName: mail, employeeNumber: employeeID}. Several values become a list.',
+      ),
+    manager: z
+      .string()
+      .min(1)
+      .nullable()
+      .default('manager')
+      .describe("Attribute holding the manager's DN; the manager's key is looked up among the users read. null: none. Default manager."),
+    disabled: z
+      .object({
+        userAccountControl: z.boolean().optional().describe('AD: disabled when bit 2 (ACCOUNTDISABLE) of userAccountControl is set.'),
+        attribute: z.string().min(1).optional().describe('Disabled when this attribute has a value (any value, or one of `values`).'),
+        values: z.array(z.string()).min(1).optional().describe('Values of `attribute` (case-insensitive) that mean disabled.'),
+        filter: z.string().min(1).optional().describe('Disabled when the entry also matches this LDAP filter (one extra search).'),
+      })
+      .strict()
+      .optional()
+      .describe('Which entries are disabled people (active: false). Default {userAccountControl: true} for ad, none for openldap.'),
+    uidAttribute: z.string().min(1).default('uid').describe('Attribute that posixGroup memberUid values name. Default uid.'),
+  })
+  .strict();
+
+const ldapGroups = z
+  .object({
+    base: z.string().min(1).describe('Search base DN of the groups.'),
+    scope: ldapScope.default('sub'),
+    filter: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'LDAP filter. Default (|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames)(objectClass=posixGroup)) for openldap, ' +
+          '(objectClass=group) for ad.',
+      ),
+    key: ldapKey.optional().describe('Immutable id of a group. Default as for users.'),
+    nameAttribute: z.string().min(1).default('cn').describe('Attribute giving the displayName. Default cn.'),
+    memberAttributes: z
+      .array(z.string().min(1))
+      .default(['member', 'uniqueMember'])
+      .describe('DN-valued membership attributes. Large AD groups are read with range retrieval. Default [member, uniqueMember].'),
+    memberUidAttribute: z
+      .string()
+      .min(1)
+      .nullable()
+      .default('memberUid')
+      .describe("posixGroup: attribute listing members by users.uidAttribute. null: none. Default memberUid."),
+    membership: z
+      .enum(['group', 'memberOf'])
+      .default('group')
+      .describe("group: read membership from the groups' member attributes. memberOf: from each entry's memberOf. Default group."),
+    nested: z
+      .enum(['direct', 'expand'])
+      .default('direct')
+      .describe(
+        'direct: memberKeys holds direct users, groupKeys direct subgroups (each target flattens or not, per its groups.nested). ' +
+          'expand: memberKeys holds every user of the group at any depth and groupKeys stays empty. Cycles are reported either way. Default direct.',
+      ),
+    inChain: z
+      .boolean()
+      .default(false)
+      .describe(
+        'AD only, with nested: expand: ask the server for transitive members (matching rule 1.2.840.113556.1.4.1941), ' +
+          'one search per group, instead of expanding here. Default false.',
+      ),
+  })
+  .strict();
+
+const ldapSource = z
+  .object({
+    type: z.literal('ldap'),
+    url: z
+      .string()
+      .regex(/^ldaps?:\/\/[^/]+\/?$/i, 'must be ldap://host[:port] or ldaps://host[:port]')
+      .describe('Server URL: ldaps://host[:636] (TLS), or ldap://host[:389] (with startTls).'),
+    flavor: z.enum(['openldap', 'ad']).default('openldap').describe('Defaults for keys, filters, attributes and disabled accounts. Default openldap.'),
+    startTls: z
+      .boolean()
+      .default(true)
+      .describe('ldap:// only: upgrade with StartTLS before binding; the read fails if the server refuses. Default true.'),
+    tls: z
+      .object({
+        caFile: z.string().min(1).optional().describe('PEM file of the CA(s) to trust, relative to the config file. Default: the system CAs.'),
+        serverName: z.string().min(1).optional().describe('Name to check the certificate against when it differs from the URL host.'),
+      })
+      .strict()
+      .default({}),
+    bind: z
+      .object({
+        dn: z.string().min(1).describe('Bind DN of the read-only service account.'),
+        password: secret,
+      })
+      .strict()
+      .optional()
+      .describe('Simple bind. Absent: anonymous.'),
+    pageSize: positiveInt.max(10_000).default(500).describe('Entries per page (simple paged results control). AD caps it at 1000. Default 500.'),
+    timeoutMs: positiveInt.default(60_000).describe('Per request (one page, one bind) timeout in milliseconds. Default 60000.'),
+    connectTimeoutMs: positiveInt.default(10_000).describe('TCP/TLS connect timeout in milliseconds. Default 10000.'),
+    timeLimitSeconds: z
+      .number()
+      .int()
+      .nonnegative()
+      .default(0)
+      .describe('Server-side time limit asked for each search, in seconds; hitting it fails the read. 0: the server default. Default 0.'),
+    ignoreReferrals: z
+      .array(z.string().min(1))
+      .default([])
+      .describe(
+        'Referral URL prefixes (case-insensitive) that are skipped instead of failing the read, e.g. ' +
+          'ldap://ForestDnsZones.corp.example.com/ for an AD search at the domain root. Default none.',
+      ),
+    users: ldapUsers,
+    groups: ldapGroups.optional().describe('Read groups too. Absent: no groups.'),
+  })
+  .strict();
+
+export const sourceSchema = z.discriminatedUnion('type', [csvSource, ldapSource]);
 
 // --- targets ---------------------------------------------------------------------------------
 
@@ -98,7 +243,58 @@ const auth = z.discriminatedUnion('type', [
   z.object({ type: z.literal('bearer'), token: secret }).strict(),
   z.object({ type: z.literal('basic'), username: z.string().min(1), password: secret }).strict(),
   z.object({ type: z.literal('none') }).strict().describe('No credential (a local sandbox only).'),
+  z
+    .object({
+      type: z.literal('oauth2'),
+      tokenUrl: z.url({ protocol: /^https?$/ }).describe('OAuth 2.0 token endpoint (client credentials grant).'),
+      clientId: z.string().min(1),
+      clientSecret: secret,
+      scope: z.string().optional().describe('Space-separated scopes to ask for. Default none.'),
+    })
+    .strict()
+    .describe('OAuth 2.0 client credentials: the token is fetched, cached and refreshed 60 s before it expires.'),
+  z
+    .object({
+      type: z.literal('header'),
+      name: z.string().regex(/^[A-Za-z0-9-]+$/, 'an HTTP header name').describe('Header carrying the credential, e.g. X-Api-Key.'),
+      token: secret.describe('The header value.'),
+    })
+    .strict()
+    .describe('A credential in a custom header.'),
 ]);
+
+const rateLimit = z
+  .object({
+    requests: positiveInt.describe('Requests allowed in any window of perMs.'),
+    perMs: positiveInt.describe('Window length in milliseconds, e.g. 1000 or 60000.'),
+  })
+  .strict();
+
+const quirks = z
+  .object({
+    maxMembersPerPatch: positiveInt.nullable().optional().describe('Most member changes per group PATCH; null = no limit. Profile default.'),
+    groupMembersInList: z.boolean().optional().describe('false: GET /Groups omits members (read them with a members filter). Profile default.'),
+    maxPageSize: positiveInt.nullable().optional().describe('Largest list page the server answers (caps pageSize); null = no cap. Profile default.'),
+    filterOperators: z.array(z.enum(FILTER_OPERATORS)).optional().describe('Filter operators the server supports. Profile default: all.'),
+    userNameCaseExact: z.boolean().optional().describe('true: the server compares userName case-sensitively. Default false.'),
+    patchShape: z.enum(['rfc', 'value-object']).optional().describe('rfc: one op per path. value-object: replaces folded into one pathless op. Default rfc.'),
+    supportsDelete: z.boolean().optional().describe('false: no DELETE; deprovision: delete deactivates instead. Default true.'),
+    headers: z.record(z.string(), z.string()).optional().describe('Extra headers sent with every request. Merged over the profile\'s.'),
+    rateLimit: rateLimit.nullable().optional().describe('Default request budget when the target sets no rateLimit; null = unlimited.'),
+    createRateLimit: rateLimit.nullable().optional().describe('Budget for user creations alone (github: 1000 per 3600000 ms).'),
+    startIndex: z.enum(['one-based', 'zero-based', 'ignored']).optional().describe('How the server counts startIndex. Default one-based.'),
+    totalResults: z.enum(['exact', 'unreliable']).optional().describe('unreliable: end listings on a short page only. Default exact.'),
+    etag: z.enum(['auto', 'off']).optional().describe('auto: If-Match when the server supports ETags. Default auto.'),
+    bulk: z
+      .enum(['auto', 'off'])
+      .optional()
+      .describe('auto: user writes go in /Bulk requests (sized to the server\'s limits) when the server supports Bulk. Default off.'),
+  })
+  .strict();
+
+// The config's quirks are exactly the overridable keys of a profile.
+const _quirksFit: QuirkOverrides = {} as z.output<typeof quirks>;
+void _quirksFit;
 
 const clauseOps = z
   .object({
@@ -162,7 +358,7 @@ const groupSettings = z
       .describe('Take over existing groups scim-sync did not create when their displayName matches. Default none.'),
     maxMembersPerPatch: positiveInt
       .default(500)
-      .describe('Membership changes per PATCH request; larger changes are split. Default 500 (AWS needs 100).'),
+      .describe('Membership changes per PATCH request; larger changes are split. Default 500; a profile with a lower limit (aws: 100) lowers it.'),
   })
   .strict();
 
@@ -210,6 +406,24 @@ const target = z
       .record(z.string(), mappingRule)
       .default({})
       .describe('SCIM attribute path -> rule, merged over the default mapping.'),
+    profile: z
+      .enum(PROFILE_NAMES)
+      .default('generic')
+      .describe('Known behaviour of the server (generic, aws, github, slack, entra-compatible); quirks override it key by key. Default generic.'),
+    quirks: quirks.default({}).describe('Overrides of the profile, key by key.'),
+    rateLimit: rateLimit
+      .optional()
+      .describe("At most `requests` requests in any window of `perMs` ms, reads and writes together. Default: the profile's (slack 600 per 60000), else unlimited."),
+    tls: z
+      .object({
+        ca: z.string().optional().describe('PEM file of the CA(s) to trust for this target (added to the system ones), relative to the config file.'),
+        cert: z.string().optional().describe('PEM client certificate for mutual TLS, relative to the config file.'),
+        key: z.string().optional().describe('PEM private key of the client certificate, relative to the config file.'),
+      })
+      .strict()
+      .refine((t) => (t.cert === undefined) === (t.key === undefined), { message: 'give both cert and key, or neither' })
+      .optional()
+      .describe('Custom CA bundle and client certificate. Default: system CAs, no client certificate.'),
     groups: groupSettings.default({
       enabled: true,
       include: ['*'],
@@ -228,17 +442,6 @@ const target = z
       .boolean()
       .default(true)
       .describe("Set the enterprise manager reference to the manager's account in this target. Default true."),
-    rateLimit: z
-      .object({
-        requests: positiveInt.describe('Requests per window (in distributed mode: operations started, usually one request each).'),
-        perMs: positiveInt.describe('Window length in milliseconds, e.g. 1000 for a per-second budget.'),
-      })
-      .strict()
-      .optional()
-      .describe(
-        "The target's rate budget: at most `requests` per `perMs` ms. In distributed mode it holds across all workers " +
-          'together (BullMQ limiter). Default unset: no limit beyond concurrency and 429 answers.',
-      ),
   })
   .strict();
 
@@ -370,6 +573,7 @@ export const configSchema = z
 export type Config = z.output<typeof configSchema>;
 export type SourceConfig = Config['source'];
 export type CsvSourceConfig = Extract<SourceConfig, { type: 'csv' }>;
+export type LdapSourceConfig = Extract<SourceConfig, { type: 'ldap' }>;
 export type TargetConfig = Config['targets'][string];
 export type SafetyConfig = Config['safety'];
 export type QueueConfig = NonNullable<Config['queue']>;

@@ -14,7 +14,7 @@ import { buildPlan, planTarget } from '../planning/build-plan.js';
 import { createSource } from '../sources/create-source.js';
 import type { Link, LinkStore } from '../state/link-store.js';
 import type { ScimResource } from '../model/scim.js';
-import { createTargetRuntime, targetSettings } from './target-runtime.js';
+import { createTargetRuntime, groupSettings, targetSettings } from './target-runtime.js';
 
 export interface PlanningResult {
   plan: Plan;
@@ -72,7 +72,7 @@ export async function makePlan(loaded: LoadedConfig, links: LinkStore, only?: re
           userLinks: await links.snapshot(name, 'user'),
           settings: targetSettings(config, capabilities),
           ...(manageGroups
-            ? { groups: { actual: await listGroups(runtime, config.pageSize, snapshot, groupLinks), links: groupLinks, settings: config.groups } }
+            ? { groups: { actual: await listGroups(runtime, config.pageSize, snapshot, groupLinks), links: groupLinks, settings: groupSettings(config) } }
             : {}),
           manager: config.manager && snapshot.users.some((u) => u.managerKey !== undefined),
         }),

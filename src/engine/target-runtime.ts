@@ -5,19 +5,52 @@ import { DEFAULT_RETRY_POLICY } from '../execution/retry-policy.js';
 import type { TargetSettings } from '../planning/target-settings.js';
 import type { ScimCapabilities } from '../targets/http/capabilities.js';
 import { ScimClient } from '../targets/http/scim-client.js';
+import { readTlsFiles } from '../targets/http/transport.js';
+import { resolveQuirks, type RateLimit, type TargetQuirks } from '../targets/profiles.js';
+
+export function targetQuirks(config: TargetConfig): TargetQuirks {
+  return resolveQuirks(config.profile, config.quirks);
+}
+
+/** The target's request budget: its own rateLimit, else its profile's; null when unlimited. */
+export function targetRateLimit(config: TargetConfig): RateLimit | null {
+  return config.rateLimit ?? targetQuirks(config).rateLimit;
+}
 
 export function createTargetRuntime(name: string, config: TargetConfig): TargetRuntime {
+  const quirks = targetQuirks(config);
+  const tls = readTlsFiles(config.tls, `targets.${name}`);
+  const retry = { ...DEFAULT_RETRY_POLICY, maxAttempts: config.retries };
   const client = new ScimClient({
     target: name,
     baseUrl: config.url,
     auth: config.auth,
     timeoutMs: config.timeoutMs,
     maxSockets: config.concurrency,
+    quirks,
+    rateLimit: targetRateLimit(config),
+    readRetry: retry,
+    ...(tls ? { tls } : {}),
   });
-  return { name, client, concurrency: config.concurrency, retry: { ...DEFAULT_RETRY_POLICY, maxAttempts: config.retries } };
+  return { name, client, concurrency: config.concurrency, retry };
 }
 
+/** Config, profile and discovery together: what the planner may rely on for this target. */
 export function targetSettings(config: TargetConfig, capabilities: ScimCapabilities): TargetSettings {
+  const quirks = targetQuirks(config);
   const updateMethod = config.updateMethod === 'auto' ? (capabilities.patch ? 'patch' : 'put') : config.updateMethod;
-  return { operations: config.operations, deprovision: config.deprovision, adopt: config.adopt, updateMethod };
+  const deprovision = config.deprovision === 'delete' && !quirks.supportsDelete ? 'deactivate' : config.deprovision;
+  return {
+    operations: config.operations,
+    deprovision,
+    adopt: config.adopt,
+    updateMethod,
+    useEtags: capabilities.etag && quirks.etag === 'auto',
+  };
+}
+
+/** The target's group settings, with the member-change limit of its profile when that is stricter. */
+export function groupSettings(config: TargetConfig): TargetConfig['groups'] {
+  const profileLimit = targetQuirks(config).maxMembersPerPatch;
+  return profileLimit === null ? config.groups : { ...config.groups, maxMembersPerPatch: Math.min(config.groups.maxMembersPerPatch, profileLimit) };
 }

@@ -21,7 +21,7 @@ import type { Redis } from 'ioredis';
 import type { AuditSink } from '../audit/audit-sink.js';
 import type { LoadedConfig } from '../config/load.js';
 import type { QueueConfig } from '../config/schema.js';
-import { createTargetRuntime } from '../engine/target-runtime.js';
+import { createTargetRuntime, targetRateLimit } from '../engine/target-runtime.js';
 import { AuthError, RateLimitedError, TransientError, describeError } from '../errors.js';
 import { RedisLinkStore } from '../state/redis-link-store.js';
 import { extendLock, releaseLock } from '../state/redis-run-lock.js';
@@ -260,7 +260,7 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
       new Worker<OpJobData>(targetQueueName(target), processOperation, {
         ...common,
         concurrency: runtime.concurrency,
-        limiter: limiterOf(config),
+        limiter: limiterOf(targetRateLimit(config)),
         settings: {
           backoffStrategy: (attemptsMade: number, type?: string, error?: Error, job?: MinimalJob<OpJobData>) =>
             type === BACKOFF_TYPE && job ? (retryDelay(error, attemptsMade, policyOf(job)) ?? -1) : -1,

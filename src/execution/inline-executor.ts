@@ -1,17 +1,20 @@
 /**
  * The embedded executor: runs the plan in this process, one p-queue per target (targets proceed in
- * parallel, so one app's rate limit never stalls another). Retries follow retry-policy.ts; a 429
- * pauses the whole target for the time the server asked; a rejected credential stops the target.
+ * parallel, so one app's rate limit never stalls another). Retries follow retry-policy.ts; the pace
+ * of requests (and the pause of the whole target after a 429) is the client's request budget; a
+ * rejected credential stops the target. On targets that use /Bulk, user writes go in batches first
+ * (bulk-apply.ts) and what a batch does not settle runs here one by one.
  */
 import PQueue from 'p-queue';
 import type { AuditSink } from '../audit/audit-sink.js';
-import { AuthError, RateLimitedError, TransientError } from '../errors.js';
+import { AuthError, TransientError } from '../errors.js';
 import type { Operation, Plan, TargetPlan } from '../model/plan.js';
 import type { LinkStore } from '../state/link-store.js';
 import type { Executor, TargetRuntime } from './executor.js';
 import { errorDetail, operationAuditRecord, operationFailure, resultDetail, type OutcomeDetail } from './operation-outcome.js';
 import { retryDelay } from './retry-policy.js';
-import { runOperation, type AttemptState } from './run-operation.js';
+import { runOperation, type AttemptState, type OperationResult } from './run-operation.js';
+import { bulkBatches, isBulkable, sendBulk, type BulkableOp, type BulkOutcome } from './bulk-apply.js';
 import { count, emptyTargetReport, type Outcome, type RunReport, type TargetReport } from './run-report.js';
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -44,44 +47,71 @@ export class InlineExecutor implements Executor {
   private async runTarget(planId: string, tp: TargetPlan, runtime: TargetRuntime): Promise<TargetReport> {
     const report = emptyTargetReport(tp.target);
     const queue = new PQueue({ concurrency: runtime.concurrency });
-    // A 429 holds every request to this target until the server's Retry-After has passed.
-    let holdUntil = 0;
     let stopped: string | undefined;
 
-    const attempt = async (op: Operation): Promise<void> => {
-      const state: AttemptState = {};
-      for (let n = 1; ; n++) {
+    const ctx = { target: tp.target, client: runtime.client, links: this.options.links };
+
+    const succeed = (op: Operation, attempts: number, result: OperationResult): void => {
+      count(report, op.kind, 'ok');
+      this.audit(planId, tp.target, op, 'ok', attempts, resultDetail(result));
+    };
+
+    const fail = (op: Operation, attempts: number, error: unknown): void => {
+      count(report, op.kind, 'failed');
+      report.failures.push(operationFailure(op, error));
+      this.audit(planId, tp.target, op, 'failed', attempts, errorDetail(error));
+    };
+
+    /** `first`: attempts already made (in a /Bulk request) count towards the limit. */
+    const attempt = async (op: Operation, first = 1, state: AttemptState = {}): Promise<void> => {
+      for (let n = first; ; n++) {
         if (stopped) {
           count(report, op.kind, 'skipped');
           this.audit(planId, tp.target, op, 'skipped', n - 1, { note: stopped });
           return;
         }
-        const wait = holdUntil - Date.now();
-        if (wait > 0) await sleep(wait);
         try {
-          const result = await runOperation(op, { target: tp.target, client: runtime.client, links: this.options.links }, state);
-          count(report, op.kind, 'ok');
-          this.audit(planId, tp.target, op, 'ok', n, resultDetail(result));
+          succeed(op, n, await runOperation(op, ctx, state));
           return;
         } catch (error) {
           if (error instanceof AuthError) stopped = `stopped: ${error.message}`;
           const delay = stopped ? null : retryDelay(error, n, runtime.retry);
           if (delay !== null) {
-            if (error instanceof RateLimitedError) holdUntil = Math.max(holdUntil, Date.now() + delay);
             if (error instanceof TransientError && error.ambiguous) state.previousAmbiguous = error;
             await sleep(delay);
             continue;
           }
-          count(report, op.kind, 'failed');
-          report.failures.push(operationFailure(op, error));
-          this.audit(planId, tp.target, op, 'failed', n, errorDetail(error));
+          fail(op, n, error);
           return;
         }
       }
     };
 
+    /** One /Bulk request; what it did not settle goes on in single requests. */
+    const bulk = async (batch: BulkableOp[]): Promise<void> => {
+      let outcomes: BulkOutcome[];
+      const state: AttemptState = {};
+      try {
+        outcomes = stopped ? batch.map((op) => ({ op, single: undefined })) : await sendBulk(batch, ctx);
+      } catch (error) {
+        if (error instanceof AuthError) stopped = `stopped: ${error.message}`;
+        // The request may have been carried out before its answer was lost: creates look first.
+        if (error instanceof TransientError && error.ambiguous) state.previousAmbiguous = error;
+        outcomes = batch.map((op) => ({ op, single: undefined }));
+      }
+      for (const o of outcomes) {
+        if ('done' in o) succeed(o.op, 1, o.done);
+        else if ('failed' in o) fail(o.op, 1, o.failed);
+        else void queue.add(() => attempt(o.op, 2, { ...state }));
+      }
+    };
+
+    const limits = await runtime.client.bulkLimits();
     for (const phase of tp.phases) {
-      await queue.addAll(phase.operations.map((op) => () => attempt(op)));
+      const viaBulk = limits ? phase.operations.filter(isBulkable) : [];
+      const single = limits ? phase.operations.filter((op) => !isBulkable(op)) : phase.operations;
+      const batches = limits ? bulkBatches(viaBulk, limits, (op) => JSON.stringify(op).length) : [];
+      await queue.addAll([...batches.map((b) => () => bulk(b)), ...single.map((op) => () => attempt(op))]);
       await queue.onIdle();
     }
     if (stopped) report.stopped = stopped;

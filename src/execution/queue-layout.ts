@@ -16,7 +16,7 @@
  * plan again adds nothing twice; never containing ':' (BullMQ's key separator) nor a plain integer.
  */
 import type { JobsOptions } from 'bullmq';
-import type { TargetConfig } from '../config/schema.js';
+import type { RateLimit } from '../targets/profiles.js';
 import type { Operation } from '../model/plan.js';
 
 export const CONTROL_QUEUE = 'control';
@@ -73,8 +73,8 @@ export const MAX_STALLED_COUNT = 2;
  * a manual rate limit (our 429 pause) only on a queue that has a limiter, so a target without
  * `rateLimit` gets one no run can reach.
  */
-export function limiterOf(target: Pick<TargetConfig, 'rateLimit'>): { max: number; duration: number } {
-  return target.rateLimit ? { max: target.rateLimit.requests, duration: target.rateLimit.perMs } : { max: 1_000_000_000, duration: 1000 };
+export function limiterOf(rateLimit: RateLimit | null): { max: number; duration: number } {
+  return rateLimit ? { max: rateLimit.requests, duration: rateLimit.perMs } : { max: 1_000_000_000, duration: 1000 };
 }
 
 /** Options of every control job: retried on Redis trouble, kept a while, failures kept. */

@@ -6,6 +6,7 @@
 import { Queue, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { QueueConfig, ScheduleConfig, TargetConfig } from '../config/schema.js';
+import { targetRateLimit } from '../engine/target-runtime.js';
 import { readLock } from '../state/redis-run-lock.js';
 import { CycleStore, type CycleReport } from './cycle-store.js';
 import { CONTROL_QUEUE, SCHEDULE_QUEUE, limiterOf, targetQueueName, type OpJobData, type PhaseJobData } from './queue-layout.js';
@@ -95,7 +96,7 @@ export async function readQueueStatus(
       const [counts, concurrency, rateLimitedForMs, lock, active, failed, lastCycle, w] = await Promise.all([
         queue.getJobCounts(...COUNT_TYPES),
         queue.getGlobalConcurrency(),
-        queue.getRateLimitTtl(limiterOf(config).max),
+        queue.getRateLimitTtl(limiterOf(targetRateLimit(config)).max),
         readLock(redis, q.prefix, target),
         queue.getActive(0, LIST_LIMIT - 1),
         queue.getFailed(0, LIST_LIMIT - 1),
@@ -108,7 +109,7 @@ export async function readQueueStatus(
         queue: targetQueueName(target),
         counts,
         concurrency,
-        rateLimit: config.rateLimit ?? null,
+        rateLimit: targetRateLimit(config),
         rateLimitedForMs: Math.max(0, rateLimitedForMs),
         lock: lock ? { holder: lock.token, ttlMs: lock.ttlMs } : null,
         inFlight: active.filter((j) => j?.data?.op).map((j) => line(j, 'inFlight')),

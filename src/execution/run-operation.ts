@@ -20,6 +20,7 @@ import { SCHEMA_ENTERPRISE_USER, type JsonObject, type PatchOperation, type Scim
 import { groupPutBody } from '../planning/group-diff.js';
 import type { LinkStore } from '../state/link-store.js';
 import { eqFilter } from '../targets/scim-filter.js';
+import { deprovisionWithVersion, updateWithVersion } from './stale-write.js';
 import type { ScimClient } from '../targets/http/scim-client.js';
 
 export interface OperationContext {
@@ -214,9 +215,8 @@ async function link(op: CreateUserOp | UpdateUserOp, ctx: OperationContext, id: 
 async function updateUser(op: UpdateUserOp, ctx: OperationContext): Promise<OperationResult> {
   const id = await resolveId(op, ctx);
   try {
-    if (op.patch) await ctx.client.patch('Users', id, op.patch, op.label);
-    else await ctx.client.replace('Users', id, op.resource ?? {}, op.label);
-    return link(op, ctx, id, op.adopt ? 'adopted' : undefined);
+    const stale = await updateWithVersion(ctx.client, id, op);
+    return link(op, ctx, id, [op.adopt ? 'adopted' : undefined, stale].filter(Boolean).join('; ') || undefined);
   } catch (error) {
     if (!(error instanceof NotFoundError)) throw error;
     // Deleted in the target since the plan was made: the link is stale; the person still belongs there.
@@ -229,15 +229,9 @@ async function updateUser(op: UpdateUserOp, ctx: OperationContext): Promise<Oper
 async function deprovisionUser(op: DeprovisionUserOp, ctx: OperationContext): Promise<OperationResult> {
   const id = await resolveId(op, ctx);
   try {
-    if (op.mode === 'delete') {
-      await ctx.client.delete('Users', id, op.label);
-      await ctx.links.delete(ctx.target, 'user', op.externalId);
-    } else if (op.patch) {
-      await ctx.client.patch('Users', id, op.patch, op.label);
-    } else {
-      await ctx.client.replace('Users', id, op.resource ?? {}, op.label);
-    }
-    return { scimId: id };
+    const stale = await deprovisionWithVersion(ctx.client, id, op);
+    if (op.mode === 'delete') await ctx.links.delete(ctx.target, 'user', op.externalId);
+    return { scimId: id, ...(stale ? { note: stale } : {}) };
   } catch (error) {
     if (!(error instanceof NotFoundError)) throw error;
     await ctx.links.delete(ctx.target, 'user', op.externalId);

@@ -12,15 +12,18 @@ export interface ResolvedMembership {
   members: Map<string, ReadonlySet<string>>;
   /** Every nesting cycle found, as "A -> B -> A" by display name. */
   cycles: string[];
+  /** The same cycles as the keys of their groups, in the same order. */
+  cycleKeys: string[][];
 }
 
 export function resolveMembership(groups: readonly CanonicalGroup[], mode: 'direct' | 'flatten'): ResolvedMembership {
   const byKey = new Map(groups.map((g) => [g.key, g]));
   if (mode === 'direct') {
-    return { members: new Map(groups.map((g) => [g.key, new Set(g.memberKeys)])), cycles: [] };
+    return { members: new Map(groups.map((g) => [g.key, new Set(g.memberKeys)])), cycles: [], cycleKeys: [] };
   }
   const components = stronglyConnected(groups, byKey);
   const cycles: string[] = [];
+  const cycleKeys: string[][] = [];
   const componentOf = new Map<string, number>();
   components.forEach((c, i) => c.forEach((k) => componentOf.set(k, i)));
   // Tarjan emits components in reverse topological order: every component a group nests is
@@ -39,13 +42,15 @@ export function resolveMembership(groups: readonly CanonicalGroup[], mode: 'dire
     flat[i] = set;
     const selfLoop = component.length === 1 && (byKey.get(component[0]!)!.groupKeys ?? []).includes(component[0]!);
     if (component.length > 1 || selfLoop) {
-      const names = component.map((k) => byKey.get(k)!.displayName).reverse();
+      const keys = [...component].reverse();
+      const names = keys.map((k) => byKey.get(k)!.displayName);
       cycles.push([...names, names[0]].join(' -> '));
+      cycleKeys.push(keys);
     }
   });
   const members = new Map<string, ReadonlySet<string>>();
   for (const g of groups) members.set(g.key, flat[componentOf.get(g.key)!]!);
-  return { members, cycles };
+  return { members, cycles, cycleKeys };
 }
 
 /** Iterative Tarjan over nesting edges (child keys that are not groups are ignored). */

@@ -56,6 +56,8 @@ export interface DirectorySnapshot {
   readonly groups: readonly CanonicalGroup[];
   /** Records rejected while reading; the snapshot holds everything else. */
   readonly issues: readonly SourceIssue[];
+  /** Things worth a look that rejected nothing (a group member outside the people read). */
+  readonly warnings?: readonly SourceIssue[];
   /**
    * Keys seen only in rejected records (or in duplicates). The planner leaves these identities as
    * they are in every target: neither updated from a row it could not trust nor deprovisioned.

@@ -47,6 +47,8 @@ export interface UpdateUserOp extends OperationBase {
   adopt?: boolean;
   /** The full create body, used when the account vanished (404) before the update ran. */
   recreate: JsonObject;
+  /** The account's meta.version at plan time, when the target supports ETags: sent as If-Match. */
+  version?: string;
 }
 
 export interface DeprovisionUserOp extends OperationBase {
@@ -57,6 +59,8 @@ export interface DeprovisionUserOp extends OperationBase {
   reason: 'removed' | 'inactive' | 'out-of-scope';
   patch?: PatchOperation[];
   resource?: JsonObject;
+  /** The account's meta.version at plan time, when the target supports ETags: sent as If-Match. */
+  version?: string;
 }
 
 /**
@@ -186,6 +190,8 @@ export interface Plan {
     recordsRead: number;
     invalidRecords: number;
     issues: string[];
+    /** Source warnings (nothing rejected), when there are any. */
+    warnings?: string[];
   };
   targets: TargetPlan[];
 }

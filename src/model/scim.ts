@@ -29,3 +29,10 @@ export interface PatchOperation {
   path?: string;
   value?: JsonValue;
 }
+
+/** A resource's meta.version (its ETag), when the server gave one. */
+export function versionOf(resource: JsonObject): string | undefined {
+  const meta = resource['meta'];
+  const version = meta && typeof meta === 'object' && !Array.isArray(meta) ? meta['version'] : undefined;
+  return typeof version === 'string' ? version : undefined;
+}

@@ -54,7 +54,7 @@ export function planTarget(snapshot: DirectorySnapshot, input: TargetInput): Tar
   const groups = input.groups
     ? diffGroups({
         groups: snapshot.groups,
-        membership: membership ?? { members: new Map(), cycles: [] },
+        membership: membership ?? { members: new Map(), cycles: [], cycleKeys: [] },
         select: compileSelection(input.groups.settings.include, input.groups.settings.exclude),
         provisioned: provisionedIds,
         heldIds: users.heldIds,
@@ -97,6 +97,7 @@ export function buildPlan(snapshot: DirectorySnapshot, configFile: string, targe
       recordsRead: snapshot.recordsRead,
       invalidRecords: snapshot.issues.length,
       issues: snapshot.issues.map((i) => i.message),
+      ...(snapshot.warnings?.length ? { warnings: snapshot.warnings.map((w) => w.message) } : {}),
     },
     targets: [...targets],
   };

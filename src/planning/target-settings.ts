@@ -7,4 +7,6 @@ export interface TargetSettings {
   adopt: TargetConfig['adopt'];
   /** Resolved from `updateMethod: auto` and the server's ServiceProviderConfig. */
   updateMethod: 'patch' | 'put';
+  /** The server supports ETags: updates and deprovisions carry the version they were planned on. */
+  useEtags?: boolean;
 }

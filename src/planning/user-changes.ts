@@ -25,6 +25,23 @@ function same(desired: JsonValue, actual: JsonValue): boolean {
   return String(d) === String(a);
 }
 
+/**
+ * Identifiers RFC 7643 declares case-insensitive (caseExact false), which servers often store
+ * canonicalised (an email lower-cased): a difference of case alone is no change, or every run would
+ * rewrite them. Asked only of values that differ, so the common case costs nothing.
+ */
+const CASE_INSENSITIVE = new Set(['username', 'emails']);
+
+function sameIgnoringCase(rule: CompiledRule, desired: JsonValue, actual: JsonValue): boolean {
+  return (
+    rule.path.schema === null &&
+    typeof desired === 'string' &&
+    typeof actual === 'string' &&
+    CASE_INSENSITIVE.has(rule.path.attribute.toLowerCase()) &&
+    desired.toLowerCase() === actual.toLowerCase()
+  );
+}
+
 /** Booleans as some servers send them ("False"); compared as their meaning. */
 export function isActive(resource: JsonObject): boolean {
   const v = resource['active'];
@@ -50,7 +67,7 @@ export function diffUser(mapping: UserMapping, desired: DesiredUser, actual: Sci
     if (rule.createOnly) continue;
     const want = desired.values[i] ?? null;
     const have = readPath(actual, rule.path);
-    if (!same(want, have)) {
+    if (!same(want, have) && !sameIgnoringCase(rule, want, have)) {
       diff ??= { changes: [], changedRules: [] };
       diff.changes.push({ path: rule.path.key, from: normalise(have), to: want });
       diff.changedRules.push(rule);

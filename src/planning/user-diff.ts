@@ -15,7 +15,7 @@ import { buildUserResource, desiredValue, mapUser, type DesiredUser, type UserMa
 import type { ScopePredicate } from '../mapping/scope.js';
 import type { CanonicalUser, DirectorySnapshot } from '../model/canonical.js';
 import type { DeprovisionUserOp, Operation, UpdateUserOp } from '../model/plan.js';
-import type { JsonObject, ScimResource } from '../model/scim.js';
+import { versionOf, type JsonObject, type ScimResource } from '../model/scim.js';
 import type { Link } from '../state/link-store.js';
 
 export interface UserDiffInput {
@@ -118,9 +118,15 @@ export function diffUsers(input: UserDiffInput): UserDiffResult {
   let seq = 0;
   const nextId = (prefix: string) => `${prefix}-${(++seq).toString(36)}`;
 
+  /** The version an op was planned on, so a concurrent change answers 412 instead of being overwritten. */
+  const versioned = (account: ScimResource): { version?: string } => {
+    const version = settings.useEtags ? versionOf(account) : undefined;
+    return version ? { version } : {};
+  };
+
   const deprovisionOp = (account: ScimResource, key: string, label: string, reason: DeprovisionUserOp['reason']): DeprovisionUserOp => {
     const scimId = account['id'] as string;
-    const base = { id: nextId('d'), kind: 'deprovisionUser' as const, externalId: key, label, scimId, reason, mode: settings.deprovision };
+    const base = { id: nextId('d'), kind: 'deprovisionUser' as const, externalId: key, label, scimId, reason, mode: settings.deprovision, ...versioned(account) };
     if (settings.deprovision === 'delete') return base;
     if (settings.updateMethod === 'patch') return { ...base, patch: [{ op: 'replace', path: 'active', value: false }] };
     const resource = structuredClone(account) as JsonObject;
@@ -167,6 +173,7 @@ export function diffUsers(input: UserDiffInput): UserDiffResult {
       hash: desiredHash(desired, true),
       ...(adopt ? { adopt: true } : {}),
       recreate: buildUserResource(mapping, desired, true),
+      ...versioned(account),
     };
   }
 

@@ -23,6 +23,33 @@ export interface SandboxBehaviour {
   uniqueGroupDisplayName: boolean;
   /** Accept "True"/"False" strings for booleans (older Entra ID sends them). Default false: 400 invalidValue. */
   lenientBooleans: boolean;
+  /** Requests without a User-Agent header answer 403 (GitHub). Default false. */
+  requireUserAgent: boolean;
+  /** At most `requests` requests in any `perMs` window, else 429 with Retry-After (seconds). null = none. Default null. */
+  rateLimit: SandboxRateLimit | null;
+  /** The same for POST /Users alone (GitHub: 1,000 new users an hour). Default null. */
+  createRateLimit: SandboxRateLimit | null;
+  /** Added to every list's totalResults (a wrong count, as many servers report). Default 0. */
+  totalResultsOffset: number;
+  /** A list page past the end answers the first page again instead of an empty one. Default false. */
+  repeatFirstPagePastEnd: boolean;
+  /** userName compares case-sensitively in filters, as some servers do against RFC 7643. Default false. */
+  userNameCaseExact: boolean;
+  /** A filter the server cannot evaluate answers an empty list instead of 400 (some servers do). Default false. */
+  filterErrorsAnswerEmpty: boolean;
+  /** /Bulk with these limits (RFC 7644 §3.7; bulkId references are not resolved); null = 501. Default null. */
+  bulk: { maxOperations: number; maxPayloadSize: number } | null;
+  /** Every answer is delayed this many milliseconds. Default 0. */
+  latencyMs: number;
+  /** Share (0..1) of requests answered 503 before being handled, drawn from a seeded generator. Default 0. */
+  errorRate: number;
+}
+
+export interface SandboxRateLimit {
+  requests: number;
+  perMs: number;
+  /** Retry-After sent with the 429, seconds. Default: until the window frees a slot, rounded up. */
+  retryAfterSeconds?: number;
 }
 
 export const DEFAULT_BEHAVIOUR: Readonly<SandboxBehaviour> = Object.freeze({
@@ -36,6 +63,16 @@ export const DEFAULT_BEHAVIOUR: Readonly<SandboxBehaviour> = Object.freeze({
   maxPatchOperations: null,
   uniqueGroupDisplayName: true,
   lenientBooleans: false,
+  requireUserAgent: false,
+  rateLimit: null,
+  createRateLimit: null,
+  totalResultsOffset: 0,
+  repeatFirstPagePastEnd: false,
+  userNameCaseExact: false,
+  filterErrorsAnswerEmpty: false,
+  bulk: null,
+  latencyMs: 0,
+  errorRate: 0,
 });
 
 export function resolveBehaviour(overrides: Partial<SandboxBehaviour> = {}): SandboxBehaviour {

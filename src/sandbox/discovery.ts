@@ -14,7 +14,7 @@ export function serviceProviderConfig(behaviour: SandboxBehaviour, baseUrl: stri
     schemas: [SCHEMA_SERVICE_PROVIDER_CONFIG],
     documentationUri: 'https://www.rfc-editor.org/rfc/rfc7644',
     patch: { supported: behaviour.supportsPatch },
-    bulk: { supported: false, maxOperations: 0, maxPayloadSize: 0 },
+    bulk: behaviour.bulk ? { supported: true, ...behaviour.bulk } : { supported: false, maxOperations: 0, maxPayloadSize: 0 },
     filter: { supported: true, maxResults: behaviour.maxPageSize },
     changePassword: { supported: false },
     sort: { supported: behaviour.supportsSort },

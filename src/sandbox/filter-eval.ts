@@ -32,7 +32,7 @@ export interface IndexLookup {
 }
 
 interface FilterOptions {
-  readonly behaviour: Pick<SandboxBehaviour, 'filterOperators' | 'lenientBooleans'>;
+  readonly behaviour: Pick<SandboxBehaviour, 'filterOperators' | 'lenientBooleans'> & Partial<Pick<SandboxBehaviour, 'userNameCaseExact'>>;
 }
 
 /** A resolved attribute inside the current scope: resource level, or the elements of a valuePath. */
@@ -202,7 +202,7 @@ function matcher(target: Target, op: CompareOp, value: Exclude<FilterValue, null
     case 'string':
     case 'reference':
       if (typeof value !== 'string') throw fail(`${label} is a string: compare it with a quoted string, not ${JSON.stringify(value)}`);
-      return stringMatcher(op, value, def.caseExact);
+      return stringMatcher(op, value, def.caseExact || (def.name === 'userName' && options.behaviour.userNameCaseExact === true));
   }
 }
 

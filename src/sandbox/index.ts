@@ -7,3 +7,5 @@ export type { FaultRule, FaultAction } from './faults.js';
 export { SandboxStore } from './resource-store.js';
 export type { StoreSnapshot } from './resource-store.js';
 export { ScimError } from './errors.js';
+export type { SandboxRateLimit } from './behaviour.js';
+export { SANDBOX_PROFILES } from './profiles.js';

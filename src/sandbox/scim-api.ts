@@ -24,6 +24,8 @@ export interface ApiContext {
   readonly behaviour: SandboxBehaviour;
   readonly baseUrl: string;
   readonly token: string | null;
+  /** Replaces the bearer check when set: true admits the request (basic, API-key headers, OAuth tokens). */
+  readonly verify?: ((headers: IncomingHttpHeaders) => boolean) | undefined;
 }
 
 /** A request body as the transport saw it. */
@@ -63,6 +65,9 @@ export function handleRequest(ctx: ApiContext, req: ApiRequest): ApiResponse {
 }
 
 function route(ctx: ApiContext, req: ApiRequest): ApiResponse {
+  if (ctx.behaviour.requireUserAgent && !header(req, 'user-agent')) {
+    throw new ScimError(403, 'Request forbidden by administrative rules: send a User-Agent header');
+  }
   authenticate(ctx, req);
   if (req.path === undefined) throw notFound(`no SCIM endpoint here: the SCIM root is ${ctx.baseUrl}`);
   const segments = req.path.split('/').filter((s) => s !== '');
@@ -105,9 +110,63 @@ function route(ctx: ApiContext, req: ApiRequest): ApiResponse {
       return ok(resourceTypeDocument(rt, ctx.baseUrl));
     }
     case 'Bulk':
-      throw new ScimError(501, 'Bulk is not supported (ServiceProviderConfig bulk.supported is false)');
+      if (rest !== 1) break;
+      if (req.method !== 'POST') throw methodNotAllowed(req, ['POST']);
+      return bulk(ctx, req);
   }
   throw notFound(`no SCIM endpoint at ${req.path}`);
+}
+
+const SCHEMA_BULK_REQUEST = 'urn:ietf:params:scim:api:messages:2.0:BulkRequest';
+const SCHEMA_BULK_RESPONSE = 'urn:ietf:params:scim:api:messages:2.0:BulkResponse';
+
+/** RFC 7644 §3.7: each operation routed as its own request, its outcome reported in place. */
+function bulk(ctx: ApiContext, req: ApiRequest): ApiResponse {
+  const limits = ctx.behaviour.bulk;
+  if (!limits) throw new ScimError(501, 'Bulk is not supported (ServiceProviderConfig bulk.supported is false)');
+  const body = jsonBody(req);
+  const size = JSON.stringify(body).length;
+  if (size > limits.maxPayloadSize) throw new ScimError(413, `The size of the bulk operation exceeds the maxPayloadSize (${limits.maxPayloadSize}).`);
+  const operations = isObject(body) && Array.isArray(body['Operations']) ? body['Operations'] : undefined;
+  const schemas = isObject(body) ? body['schemas'] : undefined;
+  if (!operations || !Array.isArray(schemas) || !schemas.includes(SCHEMA_BULK_REQUEST)) {
+    throw badRequest('invalidSyntax', `a bulk request needs "schemas": ["${SCHEMA_BULK_REQUEST}"] and "Operations"`);
+  }
+  if (operations.length > limits.maxOperations) throw new ScimError(413, `The number of operations exceeds the maxOperations (${limits.maxOperations}).`);
+  const failOnErrors = isObject(body) && typeof body['failOnErrors'] === 'number' ? body['failOnErrors'] : Infinity;
+  const results: JsonObject[] = [];
+  let errors = 0;
+  for (const op of operations) {
+    if (errors >= failOnErrors) break;
+    if (!isObject(op) || typeof op['method'] !== 'string' || typeof op['path'] !== 'string') {
+      throw badRequest('invalidSyntax', 'every bulk operation needs a method and a path');
+    }
+    const method = op['method'].toUpperCase();
+    const headers = typeof op['version'] === 'string' ? { ...req.headers, 'if-match': op['version'] } : req.headers;
+    const answer = handleRequest(ctx, {
+      method,
+      path: op['path'],
+      query: '',
+      headers,
+      body: op['data'] === undefined ? { kind: 'none' } : { kind: 'json', value: op['data'] },
+    });
+    const resource = answer.body;
+    const meta = resource && isObject(resource['meta']) ? resource['meta'] : undefined;
+    if (answer.status >= 400) errors++;
+    results.push({
+      method,
+      ...(typeof op['bulkId'] === 'string' ? { bulkId: op['bulkId'] } : {}),
+      ...(meta && typeof meta['location'] === 'string' ? { location: meta['location'] } : {}),
+      ...(meta && typeof meta['version'] === 'string' ? { version: meta['version'] } : {}),
+      status: String(answer.status),
+      ...(answer.status >= 400 && resource ? { response: resource } : {}),
+    });
+  }
+  return ok({ schemas: [SCHEMA_BULK_RESPONSE], Operations: results });
+}
+
+function isObject(v: unknown): v is JsonObject {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 function single(ctx: ApiContext, kind: ResourceKind, id: string, req: ApiRequest): ApiResponse {
@@ -145,10 +204,18 @@ function list(ctx: ApiContext, kind: ResourceKind, query: ListQuery): ApiRespons
   const { store, behaviour } = ctx;
   const rt = resourceTypeOf(kind);
   const projection = parseProjection(rt, query.attributes, query.excludedAttributes);
-  const filter = query.filter === undefined ? undefined : compileFilter(query.filter, rt, { behaviour });
+  let filter;
+  try {
+    filter = query.filter === undefined ? undefined : compileFilter(query.filter, rt, { behaviour });
+  } catch (error) {
+    if (!(behaviour.filterErrorsAnswerEmpty && error instanceof ScimError && error.status === 400)) throw error;
+    return ok({ schemas: [SCHEMA_LIST_RESPONSE], totalResults: 0, itemsPerPage: 0, startIndex: query.startIndex, Resources: [] });
+  }
   let records = store.query(kind, filter);
   if (query.sortBy && behaviour.supportsSort) records = sortRecords(records, rt, query.sortBy, query.sortOrder);
-  const page = records.slice(query.startIndex - 1, query.startIndex - 1 + query.count);
+  const pastEnd = query.startIndex > records.length && records.length > 0;
+  const from = pastEnd && behaviour.repeatFirstPagePastEnd ? 0 : query.startIndex - 1;
+  const page = records.slice(from, from + query.count);
   const omitMembers = kind === 'Group' && !behaviour.groupMembersInList;
   const resources = page.map((rec) => {
     let view: JsonObject = store.view(rec, behaviour.supportsEtag);
@@ -158,7 +225,8 @@ function list(ctx: ApiContext, kind: ResourceKind, query: ListQuery): ApiRespons
     }
     return project(view, projection);
   });
-  return ok({ schemas: [SCHEMA_LIST_RESPONSE], totalResults: records.length, itemsPerPage: resources.length, startIndex: query.startIndex, Resources: resources });
+  const totalResults = Math.max(0, records.length + behaviour.totalResultsOffset);
+  return ok({ schemas: [SCHEMA_LIST_RESPONSE], totalResults, itemsPerPage: resources.length, startIndex: query.startIndex, Resources: resources });
 }
 
 function resourceResponse(ctx: ApiContext, rec: StoredRecord, status: number, req: ApiRequest): ApiResponse {
@@ -174,6 +242,10 @@ function project(resource: JsonObject, projection: Projection | undefined): Json
 }
 
 function authenticate(ctx: ApiContext, req: ApiRequest): void {
+  if (ctx.verify) {
+    if (!ctx.verify(req.headers)) throw new ScimError(401, 'the credential is not valid');
+    return;
+  }
   if (ctx.token === null) return;
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header(req, 'authorization') ?? '');
   const given = Buffer.from(match?.[1] ?? '');

@@ -1,5 +1,5 @@
 import { createServer } from 'node:http';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { JsonValue } from '../model/scim.js';
 import { resolveBehaviour } from './behaviour.js';
@@ -8,6 +8,9 @@ import { ScimError } from './errors.js';
 import { FaultSet } from './faults.js';
 import type { FaultAction, FaultRule } from './faults.js';
 import { JsonFileSaver } from './persistence.js';
+import { profileBehaviour } from './profiles.js';
+import { ArrivalWindow, seededRandom } from './traffic.js';
+import type { ProfileName } from '../targets/profiles.js';
 import { SandboxStore } from './resource-store.js';
 import type { StoreSnapshot } from './resource-store.js';
 import { errorResponse, handleRequest } from './scim-api.js';
@@ -24,9 +27,15 @@ export interface SandboxOptions {
   basePath?: string;
   /** Bearer token required on every route when set; requests without it get 401. Default null. */
   token?: string | null;
+  /** Custom credential check replacing `token` (basic auth, an API-key header, OAuth tokens). Default none. */
+  verify?: (headers: IncomingHttpHeaders) => boolean;
   /** JSON file loaded at start and saved after changes (debounced ~200 ms, atomic, flushed on close). */
   dataFile?: string;
+  /** Act like this vendor's server (see profiles.ts); `behaviour` overrides it key by key. Default generic. */
+  profile?: ProfileName;
   behaviour?: Partial<SandboxBehaviour>;
+  /** Seed of the generator behind behaviour.errorRate, so a run's failures repeat. Default 1. */
+  seed?: number;
 }
 
 export interface RecordedRequest {
@@ -41,6 +50,8 @@ export interface RecordedRequest {
   body?: unknown;
   /** Arrival time, ms since the epoch. */
   at: number;
+  /** Request headers as received (names lower-case). */
+  headers: IncomingHttpHeaders;
 }
 
 export interface Sandbox {
@@ -67,7 +78,10 @@ const JSON_TYPE = /^application\/(?:scim\+)?json\s*(?:;|$)/i;
 export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbox> {
   const host = options.host ?? '127.0.0.1';
   const basePath = normaliseBasePath(options.basePath ?? '/scim/v2');
-  const behaviour = resolveBehaviour(options.behaviour);
+  const behaviour = resolveBehaviour(profileBehaviour(options.profile, options.behaviour));
+  const random = seededRandom(options.seed ?? 1);
+  const traffic = new ArrivalWindow();
+  const creates = new ArrivalWindow();
   const saved = options.dataFile ? await JsonFileSaver.read(options.dataFile) : undefined;
   if (saved !== undefined && !isSnapshot(saved)) throw new Error(`sandbox dataFile ${options.dataFile} is not a sandbox data file`);
 
@@ -94,7 +108,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     const query = q < 0 ? '' : rawUrl.slice(q + 1);
     const path = relativePath(fullPath, basePath);
     const method = (req.method ?? 'GET').toUpperCase();
-    const recorded: RecordedRequest = { method, path: path ?? fullPath, query, status: 0, at };
+    const recorded: RecordedRequest = { method, path: path ?? fullPath, query, status: 0, at, headers: req.headers };
     requests.push(recorded);
 
     const body = await readBody(req);
@@ -102,6 +116,9 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     if (body.kind === 'json') recorded.body = body.value;
     else if (body.kind === 'invalid') recorded.body = body.text;
 
+    if (behaviour.latencyMs > 0) await sleep(behaviour.latencyMs);
+    const refusal = trafficRefusal(method, path);
+    if (refusal) return send(res, errorResponse(refusal), recorded);
     const fault = faults.take(method, path ?? fullPath);
     const after = fault?.when === 'after';
     if (fault && !after) {
@@ -115,6 +132,19 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       await sleep(fault.action.ms);
     }
     send(res, response, recorded);
+  };
+
+  /** Load a real server sheds before looking at the request: random 503s and rate limits. */
+  const trafficRefusal = (method: string, path: string | undefined): ScimError | undefined => {
+    if (behaviour.errorRate > 0 && random() < behaviour.errorRate) return new ScimError(503, 'injected fault: service unavailable (errorRate)');
+    const now = Date.now();
+    const overall = traffic.admit(behaviour.rateLimit, now);
+    if (overall) return rateLimited(overall, 'rate limit');
+    if (method === 'POST' && path === '/Users') {
+      const create = creates.admit(behaviour.createRateLimit, now);
+      if (create) return rateLimited(create, 'user creation limit');
+    }
+    return undefined;
   };
 
   const inflict = (action: FaultAction, req: IncomingMessage, res: ServerResponse, recorded: RecordedRequest): void => {
@@ -161,7 +191,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   if (saved !== undefined) store.load(saved as StoreSnapshot);
   const saver = options.dataFile ? new JsonFileSaver(options.dataFile, () => store.snapshot()) : undefined;
   if (saver) store.onChange = () => saver.schedule();
-  ctx = { store, behaviour, baseUrl: url, token: options.token ?? null };
+  ctx = { store, behaviour, baseUrl: url, token: options.token ?? null, verify: options.verify };
 
   let closed: Promise<void> | undefined;
   return {
@@ -188,6 +218,10 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
       return closed;
     },
   };
+}
+
+function rateLimited(retryAfterSeconds: number, what: string): ScimError {
+  return new ScimError(429, `${what} exceeded; retry after ${retryAfterSeconds} s`, undefined, { 'Retry-After': String(retryAfterSeconds) });
 }
 
 function send(res: ServerResponse, response: ApiResponse, recorded: RecordedRequest): void {

@@ -1,5 +1,6 @@
 import type { SourceConfig } from '../config/schema.js';
 import { CsvSource } from './csv/csv-source.js';
+import { LdapSource } from './ldap/ldap-source.js';
 import type { SourceDirectory } from './source-directory.js';
 
 /** The one place a source config becomes a source adapter. */
@@ -7,5 +8,7 @@ export function createSource(config: SourceConfig): SourceDirectory {
   switch (config.type) {
     case 'csv':
       return new CsvSource(config);
+    case 'ldap':
+      return new LdapSource(config);
   }
 }

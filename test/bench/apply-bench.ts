@@ -71,6 +71,8 @@ export async function engineRun(url: string, plan: ReturnType<typeof makePlan>, 
     timeoutMs: 30_000,
     concurrency,
     retries: 5,
+    profile: 'generic',
+    quirks: {},
   } as unknown as TargetConfig;
   const runtime = createTargetRuntime('bench', config);
   const start = performance.now();

@@ -4,6 +4,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { applyBench } from './apply-bench.js';
+import { ldapBench } from './ldap-bench.js';
 import { distributedBench } from './distributed-bench.js';
 
 function planBench(): { users: number; planMs: number; peakRssMb: number; operations: number } {
@@ -49,6 +50,13 @@ const apply = await applyBench();
 console.log(
   `apply: ${apply.creates} creates at concurrency ${apply.concurrency}: engine ${apply.engineOpsPerSec}/s, bare got loop ${apply.bareOpsPerSec}/s, ` +
     `ratio ${(apply.ratio * 100).toFixed(1)}% (goal >= 85%: ${verdict(apply.ratio >= 0.85)})`,
+);
+
+const ldap = await ldapBench();
+console.log(
+  `ldap read: ${ldap.entries} people, pages of ${ldap.pageSize}: source ${ldap.sourceMs} ms, ldapsearch ${ldap.ldapsearchMs} ms, ` +
+    `ratio ${ldap.ratio.toFixed(2)}x (goal <= 1.30x: ${verdict(ldap.ratio <= 1.3)}); bare ldapts loop ${ldap.bareLdaptsMs} ms ` +
+    `(${(ldap.bareLdaptsMs / ldap.ldapsearchMs).toFixed(2)}x)`,
 );
 
 const distributed = await distributedBench();

@@ -7,6 +7,7 @@ import { parseConfig } from '../../src/config/load.js';
 import { Secret } from '../../src/config/secret.js';
 import { ConfigError } from '../../src/errors.js';
 import { checkMappings } from '../../src/config/check-mappings.js';
+import { configProblems } from '../support/config-problems.js';
 
 const base = `
 source: { type: csv, path: people.csv, key: id }
@@ -17,13 +18,7 @@ targets:
 `;
 
 function problems(text: string, env: NodeJS.ProcessEnv = {}): string[] {
-  try {
-    parseConfig(text, '/etc/scim-sync/org.yaml', env);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return [...(error as ConfigError).problems];
-  }
-  return [];
+  return configProblems(() => parseConfig(text, '/etc/scim-sync/org.yaml', env));
 }
 
 describe('config loading', () => {

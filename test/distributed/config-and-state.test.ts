@@ -6,11 +6,12 @@ import { inspect } from 'node:util';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
-import { ConfigError, LockedError, StateError } from '../../src/errors.js';
+import { LockedError, StateError } from '../../src/errors.js';
 import { RedisLinkStore, linksKey } from '../../src/state/redis-link-store.js';
 import { HELD_TTL_MS, acquireTargetLocks, lockKey, readLock, releaseLock } from '../../src/state/redis-run-lock.js';
 import { Harness } from '../support/harness.js';
 import { REDIS_URL, cleanRedis, freePort, randomPrefix } from '../support/distributed.js';
+import { configProblems } from '../support/config-problems.js';
 
 const base = `
 source: { type: csv, path: people.csv, key: id }
@@ -21,13 +22,7 @@ targets:
 `;
 
 function problems(text: string, env: NodeJS.ProcessEnv = {}): string[] {
-  try {
-    parseConfig(text, '/etc/scim-sync/org.yaml', env);
-  } catch (error) {
-    expect(error).toBeInstanceOf(ConfigError);
-    return [...(error as ConfigError).problems];
-  }
-  return [];
+  return configProblems(() => parseConfig(text, '/etc/scim-sync/org.yaml', env));
 }
 
 describe('config', () => {

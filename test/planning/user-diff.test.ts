@@ -80,4 +80,26 @@ describe('user diff', () => {
     expect(r.users).toEqual([]);
     expect(r.warnings).toHaveLength(1);
   });
+
+  it('userName and email differing only in case are no change (servers store them canonicalised); other text is', () => {
+    const mapped = compileUserMapping({ 'emails[type eq "work"].value': '{userName}' }, new Set(['userName', 'givenName', 'familyName']));
+    const person = u(1, { attributes: { userName: 'Ada.L@X.com', givenName: 'Ada', familyName: 'L' } });
+    const built = { ...buildUserResource(mapped, mapUser(mapped, person), true), id: 'a1' } as unknown as ScimResource;
+    const lowered = { ...built, userName: 'ada.l@x.com', emails: [{ value: 'ada.l@x.com', type: 'work', primary: true }] } as unknown as ScimResource;
+    const diff = (actual: ScimResource) =>
+      diffUsers({ snapshot: snap([person]), mapping: mapped, inScope: compileScope(undefined), actual: [actual], links: new Map([['K1', { id: 'a1', hash: 'h' }]]), settings });
+    expect(diff(lowered).users).toEqual([]);
+    const renamed = { ...lowered, name: { givenName: 'ADA', familyName: 'L' } } as unknown as ScimResource;
+    expect(diff(renamed).users).toEqual([expect.objectContaining({ kind: 'updateUser', changes: [{ path: 'name.givenName', from: 'ADA', to: 'Ada' }] })]);
+  });
+
+  it('carries the account version into updates and deprovisions when the target supports ETags', () => {
+    const versioned = account(u(1), 'a1', { meta: { version: 'W/"7"' }, title: 'stale' });
+    const gone = account(u(2), 'a2', { meta: { version: 'W/"3"' } });
+    const withEtags = plan([u(1, { attributes: { userName: 'u1@x.com', givenName: 'New', familyName: 'F1' } })], [versioned, gone], [['K1', 'a1'], ['K2', 'a2']], { settings: { useEtags: true } });
+    expect(withEtags.users[0]).toMatchObject({ kind: 'updateUser', version: 'W/"7"' });
+    expect(withEtags.deprovision[0]).toMatchObject({ kind: 'deprovisionUser', version: 'W/"3"' });
+    const without = plan([u(1, { attributes: { userName: 'u1@x.com', givenName: 'New', familyName: 'F1' } })], [versioned], [['K1', 'a1']]);
+    expect(without.users[0]).not.toHaveProperty('version');
+  });
 });

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ProtocolError } from '../../src/errors.js';
 import { ScimClient } from '../../src/targets/http/scim-client.js';
+import { resolveQuirks } from '../../src/targets/profiles.js';
 import { startQuirkyServer, type Quirk, type QuirkyServer } from '../support/quirky-server.js';
 
 let server: QuirkyServer | undefined;
@@ -41,5 +42,37 @@ describe('listing every page of a server as it really is', () => {
     await expect(list(250, 'ignores-start-index', 100)).rejects.toThrow(ProtocolError);
     await expect(list(250, 'ignores-start-index', 100)).rejects.toThrow(/ignores startIndex/);
     expect(server!.requests.length).toBeLessThanOrEqual(2);
+  });
+});
+
+describe('paging quirks declared in the profile', () => {
+  async function listWith(total: number, quirk: Quirk, quirks: Parameters<typeof resolveQuirks>[1], pageSize = 100) {
+    server = await startQuirkyServer(total, quirk);
+    const client = new ScimClient({ target: 'quirky', baseUrl: server.url, auth: { type: 'none' }, timeoutMs: 5000, maxSockets: 2, quirks: resolveQuirks('generic', quirks) });
+    return client.listAll('Users', { pageSize });
+  }
+  const starts = () => server!.requests.map((r) => new URL(r, 'http://x').searchParams.get('startIndex'));
+
+  it('startIndex: zero-based counts from 0, without the probe', async () => {
+    const users = await listWith(250, 'zero-based', { startIndex: 'zero-based' });
+    expect(users).toHaveLength(250);
+    expect(starts()).toEqual(['0', '100', '200']);
+  });
+
+  it('startIndex: ignored reads one page of the largest size', async () => {
+    const users = await listWith(80, 'ignores-start-index', { startIndex: 'ignored' });
+    expect(users).toHaveLength(80);
+    expect(starts()).toEqual(['1']);
+  });
+
+  it('startIndex: ignored refuses a server holding more than one page', async () => {
+    await expect(listWith(250, 'ignores-start-index', { startIndex: 'ignored' })).rejects.toThrow(/ignores startIndex \(quirk startIndex: ignored\) and holds 250 resources, more than one page of 100/);
+  });
+
+  it('totalResults: unreliable ends on a short page only, and a capped page size is asked for', async () => {
+    const users = await listWith(250, 'total-too-low', { totalResults: 'unreliable', maxPageSize: 50 }, 200);
+    expect(users).toHaveLength(250);
+    expect(server!.requests.every((r) => new URL(r, 'http://x').searchParams.get('count') === '50')).toBe(true);
+    expect(starts()).toEqual(['1', '51', '101', '151', '201', '251']);
   });
 });

@@ -60,10 +60,39 @@ export function errorForStatus(status: number, headers: Record<string, string | 
   return new ProtocolError(`unexpected HTTP ${status}${said}`, context);
 }
 
+/**
+ * TLS failures that retrying cannot fix: the server's certificate is not trusted, or it refused
+ * ours. Node's codes for certificate verification and TLS alerts.
+ */
+const TLS_SETTINGS = /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|ERR_SSL_|ERR_TLS_|EPROTO/;
+
 /** Errors with no response. `ambiguous`: the server may have acted on the request before it failed. */
-export function errorForNetwork(error: Error & { code?: string }, ctx: ErrorContext): TransientError {
+export function errorForNetwork(error: Error & { code?: string }, ctx: ErrorContext): TransientError | ProtocolError {
   const code = error.code ?? 'ERROR';
+  if (TLS_SETTINGS.test(code)) {
+    const hint = /CERTIFICATE_REQUIRED|HANDSHAKE_FAILURE|BAD_CERTIFICATE|UNKNOWN_CA/.test(code)
+      ? 'the server refused our client certificate (tls.cert, tls.key)'
+      : /CERT|SELF_SIGNED|UNABLE_TO/.test(code)
+        ? "the server's certificate is not trusted (tls.ca)"
+        : "check the target's tls settings";
+    return new ProtocolError(`TLS handshake failed (${code}): ${hint}`, ctx, { cause: error });
+  }
   const notSent = code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN';
   const what = code === 'ETIMEDOUT' ? 'timed out' : `failed (${code})`;
   return new TransientError(`request ${what}`, ctx, !notSent, { cause: error });
+}
+
+/**
+ * An OAuth 2.0 token endpoint's refusal (RFC 6749 §5.2: invalid_client, invalid_grant,
+ * invalid_scope answer 400 or 401) means the credential or its settings are wrong: an auth error,
+ * not a bad request. Overload and outages stay retryable.
+ */
+export function errorForTokenStatus(status: number, headers: Record<string, string | string[] | undefined>, body: string, ctx: ErrorContext): ScimSyncError {
+  if (status === 429 || status >= 500) return errorForStatus(status, headers, body, ctx);
+  const detail = serverDetail(body);
+  return new AuthError(`OAuth token request refused (HTTP ${status})${detail ? `: ${detail}` : ''}; check auth.clientId, auth.clientSecret and auth.scope`, {
+    ...ctx,
+    status,
+    ...(detail ? { detail } : {}),
+  });
 }

@@ -1,29 +1,48 @@
 /**
  * SCIM 2.0 over HTTP (got). Turns every response into a resource or a typed error (via
- * error-mapping.ts). got retries reads only (GET is idempotent); writes are retried by the executor,
- * which knows whether a retry is safe.
+ * error-mapping.ts). Every request, retries included, passes the target's request budget. Reads
+ * (GET) are retried here, by retry-policy.ts; writes are retried by the executor, which knows
+ * whether a retry is safe. got itself retries nothing.
  */
-import { Agent as HttpAgent } from 'node:http';
-import { Agent as HttpsAgent } from 'node:https';
 import got, { RequestError, type Got, type Method } from 'got';
-import { ProtocolError, type ErrorContext } from '../../errors.js';
-import type { Secret } from '../../config/secret.js';
+import { AuthError, ProtocolError, RateLimitedError, type ErrorContext } from '../../errors.js';
+import { DEFAULT_RETRY_POLICY, retryDelay, type RetryPolicy } from '../../execution/retry-policy.js';
 import {
   SCHEMA_PATCH_OP,
   type JsonObject,
+  type JsonValue,
   type PatchOperation,
   type ScimListResponse,
   type ScimResource,
 } from '../../model/scim.js';
+import { shapePatch } from '../patch-shape.js';
+import { resolveQuirks, supportsOperator, type RateLimit, type TargetQuirks } from '../profiles.js';
+import { authProvider, type AuthProvider, type ClientAuth } from './auth.js';
 import { errorForNetwork, errorForStatus } from './error-mapping.js';
 import { parseCapabilities, DEFAULT_CAPABILITIES, type ScimCapabilities } from './capabilities.js';
+import { sharedBudget, type RequestBudget, type Release } from './request-budget.js';
+import { agentsFor, type TlsMaterial } from './transport.js';
+
+export type { ClientAuth } from './auth.js';
 
 export type ResourceType = 'Users' | 'Groups';
 
-export type ClientAuth =
-  | { type: 'bearer'; token: Secret }
-  | { type: 'basic'; username: string; password: Secret }
-  | { type: 'none' };
+const SCHEMA_BULK_REQUEST = 'urn:ietf:params:scim:api:messages:2.0:BulkRequest';
+
+export interface BulkOperation {
+  method: 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  bulkId: string;
+  path: string;
+  data?: JsonObject;
+  version?: string;
+}
+
+export interface BulkResult {
+  bulkId?: string;
+  status: number;
+  location?: string;
+  response?: JsonValue;
+}
 
 export interface ScimClientOptions {
   /** Target name, for errors. */
@@ -34,9 +53,14 @@ export interface ScimClientOptions {
   timeoutMs: number;
   /** Sockets kept open to the server; match the target's concurrency. */
   maxSockets: number;
-  /** Retries of reads (GET) on network errors, 5xx and 429. */
-  readRetries?: number;
-  userAgent?: string;
+  /** Retries of reads (GET) on network errors, 5xx and 429. Default: retry-policy.ts defaults. */
+  readRetry?: RetryPolicy;
+  /** The server's quirks, resolved from profile and overrides. Default: generic (RFC as written). */
+  quirks?: TargetQuirks;
+  /** Budget for every request to this target; null = unlimited. Default: quirks.rateLimit. */
+  rateLimit?: RateLimit | null;
+  /** PEM material from the target's `tls` settings. */
+  tls?: TlsMaterial;
 }
 
 export interface ListOptions {
@@ -49,38 +73,44 @@ export interface ListOptions {
 /** A page past this many is a server that never ends a listing: refuse rather than spin. */
 const MAX_PAGES = 100_000;
 
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
 export class ScimClient {
   readonly target: string;
+  readonly quirks: TargetQuirks;
+  /** Proxy the requests go through (credentials hidden), or null. */
+  readonly proxy: string | null;
+  /** What discover() found; DEFAULT_CAPABILITIES until it ran. */
+  capabilities: ScimCapabilities = DEFAULT_CAPABILITIES;
+  private discovered = false;
   private readonly http: Got;
   private readonly base: string;
+  private readonly auth: AuthProvider;
+  private readonly budget: RequestBudget;
+  private readonly createBudget: RequestBudget | null;
+  private readonly readRetry: RetryPolicy;
 
   constructor(options: ScimClientOptions) {
     this.target = options.target;
     this.base = options.baseUrl.replace(/\/+$/, '');
-    const authorization =
-      options.auth.type === 'bearer'
-        ? `Bearer ${options.auth.token.reveal()}`
-        : options.auth.type === 'basic'
-          ? `Basic ${Buffer.from(`${options.auth.username}:${options.auth.password.reveal()}`).toString('base64')}`
-          : undefined;
-    const agentOptions = { keepAlive: true, maxSockets: options.maxSockets };
+    this.quirks = options.quirks ?? resolveQuirks('generic');
+    this.auth = authProvider(options.auth, { target: options.target, timeoutMs: options.timeoutMs, tls: options.tls });
+    this.budget = sharedBudget(`${this.target} ${this.base}`, options.rateLimit !== undefined ? options.rateLimit : this.quirks.rateLimit);
+    this.createBudget = this.quirks.createRateLimit ? sharedBudget(`${this.target} ${this.base} POST /Users`, this.quirks.createRateLimit) : null;
+    this.readRetry = options.readRetry ?? DEFAULT_RETRY_POLICY;
+    const agents = agentsFor(this.base, options.maxSockets, options.tls);
+    this.proxy = agents.proxy;
     this.http = got.extend({
       headers: {
         accept: 'application/scim+json, application/json',
-        'user-agent': options.userAgent ?? 'scim-sync/0.1',
-        ...(authorization ? { authorization } : {}),
+        'user-agent': 'scim-sync/0.1',
+        ...this.quirks.headers,
       },
-      agent: { http: new HttpAgent(agentOptions), https: new HttpsAgent(agentOptions) },
+      agent: { http: agents.http, https: agents.https },
       timeout: { request: options.timeoutMs },
       throwHttpErrors: false,
       followRedirect: false,
-      retry: {
-        limit: options.readRetries ?? 3,
-        methods: ['GET'],
-        statusCodes: [408, 429, 500, 502, 503, 504],
-        maxRetryAfter: 120_000,
-        backoffLimit: 30_000,
-      },
+      retry: { limit: 0 },
     });
   }
 
@@ -88,23 +118,55 @@ export class ScimClient {
     return `${this.base}${path}`;
   }
 
-  /** One request; returns the parsed JSON body (or null for 204) or throws a typed error. */
-  async request(method: Method, path: string, body?: unknown, ctx: ErrorContext = {}): Promise<JsonObject | null> {
+  /**
+   * One request; returns the parsed JSON body (or null for 204) or throws a typed error. A GET is
+   * retried per the read retry policy; a rejected OAuth token is renewed once.
+   */
+  async request(method: Method, path: string, body?: unknown, ctx: ErrorContext = {}, version?: string): Promise<JsonObject | null> {
     const context: ErrorContext = { target: this.target, request: `${method} ${path.split('?')[0]}`, ...ctx };
+    let renewed = false;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.attempt(method, path, body, context, version);
+      } catch (error) {
+        // A 401 from the SCIM server (not from a token endpoint) may be a token revoked early.
+        if (error instanceof AuthError && error.context.status === 401 && error.context.request === context.request && !renewed && this.auth.renew()) {
+          renewed = true;
+          continue;
+        }
+        const delay = method === 'GET' ? retryDelay(error, attempt, this.readRetry) : null;
+        if (delay === null) throw error;
+        await sleep(delay);
+      }
+    }
+  }
+
+  private async attempt(method: Method, path: string, body: unknown, context: ErrorContext, version: string | undefined): Promise<JsonObject | null> {
+    const isCreate = method === 'POST' && path === '/Users';
+    const releaseCreate: Release | undefined = isCreate && this.createBudget ? await this.createBudget.acquire() : undefined;
+    // Most requests find a token free: no promise, no tick.
+    const release = this.budget.tryAcquire() ?? (await this.budget.acquire());
     let response;
     try {
-      response = await this.http(this.url(path), {
-        method,
-        ...(body !== undefined
-          ? { body: JSON.stringify(body), headers: { 'content-type': 'application/scim+json' } }
-          : {}),
-      });
+      // The credential is taken once the budget lets the request go: a token fetched before a long
+      // wait could expire on the way.
+      const headers: Record<string, string> = { ...(await this.auth.headers()) };
+      if (body !== undefined) headers['content-type'] = 'application/scim+json';
+      if (version !== undefined) headers['if-match'] = version;
+      response = await this.http(this.url(path), { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
     } catch (error) {
       if (error instanceof RequestError) throw errorForNetwork(error, context);
       throw error;
+    } finally {
+      release();
+      releaseCreate?.();
     }
     const text = response.body;
-    if (response.statusCode >= 300) throw errorForStatus(response.statusCode, response.headers, text, context);
+    if (response.statusCode >= 300) {
+      const error = errorForStatus(response.statusCode, response.headers, text, context);
+      if (error instanceof RateLimitedError) this.budget.penalise(error.retryAfterMs);
+      throw error;
+    }
     if (response.statusCode === 204 || text.trim() === '') return null;
     try {
       const parsed: unknown = JSON.parse(text);
@@ -124,13 +186,20 @@ export class ScimClient {
   }
 
   async discover(): Promise<ScimCapabilities> {
+    this.discovered = true;
     try {
-      return parseCapabilities(await this.request('GET', '/ServiceProviderConfig'));
+      this.capabilities = parseCapabilities(await this.request('GET', '/ServiceProviderConfig'));
     } catch (error) {
       // Servers without the discovery endpoint exist; assume the RFC's common ground.
-      if ((error as { code?: string }).code === 'NOT_FOUND') return DEFAULT_CAPABILITIES;
-      throw error;
+      if ((error as { code?: string }).code !== 'NOT_FOUND') throw error;
+      this.capabilities = DEFAULT_CAPABILITIES;
     }
+    return this.capabilities;
+  }
+
+  /** The page size to ask for: the configured one, capped by the profile and by what discovery said. */
+  pageSize(wanted: number): number {
+    return Math.min(wanted, this.quirks.maxPageSize ?? Infinity, this.capabilities.filter.maxResults ?? Infinity);
   }
 
   /**
@@ -139,17 +208,34 @@ export class ScimClient {
    * totalResults gets one more request, in case the count was too low; skips resources a page
    * repeats (servers with an off-by-one startIndex); refuses a server whose later page repeats
    * earlier ones entirely while totalResults says more exist (it ignores startIndex, and the
-   * listing would be partial).
+   * listing would be partial). Quirks: `totalResults: unreliable` ends on a short page alone;
+   * `startIndex: zero-based` counts from 0; `startIndex: ignored` reads one page of the largest size
+   * and refuses when the server holds more.
    */
   async *pages(type: ResourceType, options: ListOptions): AsyncGenerator<ScimResource[]> {
     const seen = new Set<string>();
     const request = `GET /${type}`;
+    const pageSize = this.pageSize(options.pageSize);
+    const list = { ...options, pageSize };
+    const trustTotal = this.quirks.totalResults === 'exact';
+    if (this.quirks.startIndex === 'ignored') {
+      const { fresh, totalResults } = await this.page(type, list, 1, seen);
+      if (trustTotal && totalResults > fresh.length) {
+        throw new ProtocolError(
+          `the server ignores startIndex (quirk startIndex: ignored) and holds ${totalResults} resources, more than one page of ${pageSize}`,
+          { target: this.target, request },
+        );
+      }
+      if (fresh.length > 0) yield fresh;
+      return;
+    }
+    const first = this.quirks.startIndex === 'zero-based' ? 0 : 1;
     let total = 0;
-    let startIndex = 1;
+    let startIndex = first;
     let page = 0;
     for (; page < MAX_PAGES; page++) {
-      const { resources, fresh, totalResults } = await this.page(type, options, startIndex, seen);
-      total = totalResults;
+      const { resources, fresh, totalResults } = await this.page(type, list, startIndex, seen);
+      total = trustTotal ? totalResults : 0;
       if (fresh.length > 0) yield fresh;
       if (resources.length === 0) break;
       if (fresh.length === 0) {
@@ -162,15 +248,15 @@ export class ScimClient {
         }
         break;
       }
-      if (seen.size >= total && resources.length < options.pageSize) break;
+      if (seen.size >= total && resources.length < pageSize) break;
       startIndex += resources.length;
     }
     if (page >= MAX_PAGES) throw new ProtocolError(`listing never ended after ${MAX_PAGES} pages`, { target: this.target, request });
-    if (seen.size < total) {
+    if (first === 1 && seen.size < total) {
       // Fewer than announced: either totalResults is wrong, or the server counts from 0 and
       // startIndex=1 skipped its first resource. One probe at 0 tells (a compliant server treats
       // it as 1 and repeats what we have).
-      const { fresh } = await this.page(type, options, 0, seen);
+      const { fresh } = await this.page(type, list, 0, seen);
       if (fresh.length > 0) yield fresh;
     }
   }
@@ -208,7 +294,14 @@ export class ScimClient {
     return all;
   }
 
+  /**
+   * Resources matching an `eq` filter. A server without filters (per discovery or quirks) is not
+   * asked: many answer an unsupported filter with an empty list, which would read as "not found".
+   */
   async find(type: ResourceType, filter: string): Promise<ScimResource[]> {
+    if (!this.capabilities.filter.supported || !supportsOperator(this.quirks, 'eq')) {
+      throw new ProtocolError(`this server does not support filters, so ${type} cannot be looked up (${filter})`, { target: this.target, request: `GET /${type}` });
+    }
     return this.listAll(type, { filter, pageSize: 10 });
   }
 
@@ -220,15 +313,61 @@ export class ScimClient {
     return this.resource(await this.request('POST', `/${type}`, body, { resource }), { resource });
   }
 
-  async replace(type: ResourceType, id: string, body: JsonObject, resource: string): Promise<void> {
-    await this.request('PUT', `/${type}/${encodeURIComponent(id)}`, { ...body, id }, { resource });
+  // `version`: the resource's meta.version when it was read; sent as If-Match (a 412 means it changed since).
+
+  async replace(type: ResourceType, id: string, body: JsonObject, resource: string, version?: string): Promise<void> {
+    await this.request('PUT', `/${type}/${encodeURIComponent(id)}`, { ...body, id }, { resource }, version);
   }
 
-  async patch(type: ResourceType, id: string, operations: PatchOperation[], resource: string): Promise<void> {
-    await this.request('PATCH', `/${type}/${encodeURIComponent(id)}`, { schemas: [SCHEMA_PATCH_OP], Operations: operations }, { resource });
+  async patch(type: ResourceType, id: string, operations: PatchOperation[], resource: string, version?: string): Promise<void> {
+    await this.request('PATCH', `/${type}/${encodeURIComponent(id)}`, this.patchBody(operations), { resource }, version);
   }
 
-  async delete(type: ResourceType, id: string, resource: string): Promise<void> {
-    await this.request('DELETE', `/${type}/${encodeURIComponent(id)}`, undefined, { resource });
+  /** A PatchOp message in the shape this server takes. */
+  patchBody(operations: PatchOperation[]): JsonObject {
+    return { schemas: [SCHEMA_PATCH_OP], Operations: shapePatch(operations, this.quirks.patchShape) as unknown as JsonObject[] };
+  }
+
+  /**
+   * /Bulk limits when this client should use it (quirk bulk: auto, and discovery says supported),
+   * else null. Discovers first when nothing did yet (applying a saved plan).
+   */
+  async bulkLimits(): Promise<{ maxOperations: number; maxPayloadSize: number } | null> {
+    if (this.quirks.bulk !== 'auto') return null;
+    if (!this.discovered) {
+      try {
+        await this.discover();
+      } catch {
+        // The single requests that follow report what is wrong with this server.
+        return null;
+      }
+    }
+    const bulk = this.capabilities.bulk;
+    if (this.quirks.bulk !== 'auto' || !bulk.supported || bulk.maxOperations < 2) return null;
+    return { maxOperations: bulk.maxOperations, maxPayloadSize: bulk.maxPayloadSize || Infinity };
+  }
+
+  /**
+   * One /Bulk request (RFC 7644 §3.7); every operation's outcome, in order, with its status as a
+   * number. An operation the server did not get to (failOnErrors) has no result.
+   */
+  async bulk(operations: BulkOperation[]): Promise<BulkResult[]> {
+    const body = { schemas: [SCHEMA_BULK_REQUEST], Operations: operations };
+    const answer = await this.request('POST', '/Bulk', body, { resource: `${operations.length} operations` });
+    const results = answer?.['Operations'];
+    if (!Array.isArray(results)) throw new ProtocolError('bulk answer lacks Operations', { target: this.target, request: 'POST /Bulk' });
+    return results.map((r) => {
+      const o = (r && typeof r === 'object' && !Array.isArray(r) ? r : {}) as JsonObject;
+      return {
+        ...(typeof o['bulkId'] === 'string' ? { bulkId: o['bulkId'] } : {}),
+        status: Number(o['status']),
+        ...(typeof o['location'] === 'string' ? { location: o['location'] } : {}),
+        ...(o['response'] !== undefined ? { response: o['response'] } : {}),
+      };
+    });
+  }
+
+  async delete(type: ResourceType, id: string, resource: string, version?: string): Promise<void> {
+    await this.request('DELETE', `/${type}/${encodeURIComponent(id)}`, undefined, { resource }, version);
   }
 }

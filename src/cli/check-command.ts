@@ -1,0 +1,54 @@
+/** `scim-sync check`: test the connection to each target and say what will and will not work. */
+import { loadConfig } from '../config/load.js';
+import { checkMappings } from '../config/check-mappings.js';
+import { ConfigError } from '../errors.js';
+import { checkTarget, type TargetCheck } from '../engine/check-target.js';
+import { enabledTargets } from '../engine/make-plan.js';
+import { EXIT } from './exit-codes.js';
+import type { Io } from './io.js';
+
+const MARK = { ok: '✓', info: '·', warning: '!' } as const;
+
+export function formatCheck(c: TargetCheck): string {
+  const out = [`Target ${c.target} (${c.url}, profile ${c.profile}${c.proxy ? `, via proxy ${c.proxy}` : ''})`];
+  if (c.failure) {
+    out.push(`  ✗ ${c.failure.auth ? 'credential refused' : 'not usable'}: ${c.failure.message}`);
+    if (c.failure.auth) out.push(`    check targets.${c.target}.auth`);
+    return out.join('\n');
+  }
+  const caps = c.capabilities;
+  if (caps) {
+    const yes = (b: boolean) => (b ? 'yes' : 'no');
+    out.push(
+      `  server: patch ${yes(caps.patch)}, filter ${yes(caps.filter.supported)}${caps.filter.maxResults ? ` (maxResults ${caps.filter.maxResults})` : ''}, ` +
+        `etag ${yes(caps.etag)}, sort ${yes(caps.sort)}, bulk ${yes(caps.bulk.supported)}${caps.discovered ? '' : ' (assumed: no ServiceProviderConfig)'}`,
+    );
+  }
+  if (c.effective) {
+    const e = c.effective;
+    out.push(
+      `  sync: updates by ${e.updateMethod.toUpperCase()}, pages of ${e.pageSize}, deprovision ${e.deprovision}, If-Match ${e.ifMatch ? 'on' : 'off'}, ` +
+        `budget ${e.rateLimit ? `${e.rateLimit.requests}/${e.rateLimit.perMs} ms` : 'unlimited'}`,
+    );
+  }
+  for (const f of c.findings) out.push(`  ${MARK[f.level]} ${f.message}`);
+  return out.join('\n');
+}
+
+/** Exit 0 when every target is usable, 2 when a credential is refused, 1 when a target is otherwise unusable. */
+export async function checkCommand(opts: { config: string; target?: string[]; json?: boolean }, io: Io): Promise<number> {
+  const loaded = loadConfig(opts.config);
+  checkMappings(loaded.config);
+  for (const w of loaded.warnings) io.err(`warning: ${w}`);
+  const targets = enabledTargets(loaded, opts.target);
+  const unknown = (opts.target ?? []).filter((t) => !targets.some(([name]) => name === t));
+  if (unknown.length > 0) throw new ConfigError(`no enabled target named ${unknown.join(', ')} in ${loaded.file}`);
+  const checks = await Promise.all(targets.map(([name, config]) => checkTarget(name, config)));
+  if (opts.json) io.out(JSON.stringify(checks, null, 2));
+  else io.out(checks.map(formatCheck).join('\n\n'));
+  if (checks.some((c) => c.failure?.auth)) {
+    io.err(`error: credential refused by ${checks.filter((c) => c.failure?.auth).map((c) => `target ${c.target}`).join(', ')}`);
+    return EXIT.CONFIG;
+  }
+  return checks.every((c) => c.usable) ? EXIT.OK : EXIT.FAILED_OPERATIONS;
+}

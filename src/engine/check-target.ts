@@ -1,0 +1,145 @@
+/**
+ * `check`: the "Test connection" step of an IdP, for one target. Reads only: discovery, one user,
+ * and a userName filter on that user (servers that do not support a filter often answer it with an
+ * empty 200, which a sync would read as "not found" and create a duplicate). Reports what the
+ * server supports, what scim-sync will do with it, and what will not work.
+ */
+import type { TargetConfig } from '../config/schema.js';
+import { AuthError, NotFoundError, ScimSyncError, describeError } from '../errors.js';
+import type { ScimResource } from '../model/scim.js';
+import type { ScimCapabilities } from '../targets/http/capabilities.js';
+import type { ScimClient } from '../targets/http/scim-client.js';
+import type { RateLimit, TargetQuirks } from '../targets/profiles.js';
+import { supportsOperator } from '../targets/profiles.js';
+import { eqFilter } from '../targets/scim-filter.js';
+import { createTargetRuntime, targetQuirks, targetSettings } from './target-runtime.js';
+
+export interface Finding {
+  level: 'ok' | 'info' | 'warning';
+  message: string;
+}
+
+export interface TargetCheck {
+  target: string;
+  url: string;
+  profile: TargetConfig['profile'];
+  /** False when the target cannot be synced (credential refused, unreachable, not SCIM). */
+  usable: boolean;
+  /** Why it is not usable; `auth` is true when the credential was refused. */
+  failure?: { code: string; message: string; auth: boolean };
+  capabilities?: ScimCapabilities;
+  quirks: TargetQuirks;
+  /** What a sync will do, resolved from config, profile and discovery. */
+  effective?: { updateMethod: 'patch' | 'put'; pageSize: number; rateLimit: RateLimit | null; ifMatch: boolean; deprovision: 'deactivate' | 'delete' };
+  /** Users the server reports, and the one read. */
+  users?: { total: number; sample?: { id: string; userName: string } };
+  proxy: string | null;
+  findings: Finding[];
+}
+
+function userNameOf(r: ScimResource | undefined): string | undefined {
+  return typeof r?.['userName'] === 'string' ? r['userName'] : undefined;
+}
+
+/** Swaps the case of every letter: a probe for case-insensitive matching. */
+function swapCase(text: string): string {
+  return [...text].map((c) => (c === c.toLowerCase() ? c.toUpperCase() : c.toLowerCase())).join('');
+}
+
+async function probeFilter(client: ScimClient, userName: string): Promise<ScimResource[] | ScimSyncError> {
+  try {
+    return await client.find('Users', eqFilter('userName', userName));
+  } catch (error) {
+    if (error instanceof AuthError || !(error instanceof ScimSyncError)) throw error;
+    return error;
+  }
+}
+
+export async function checkTarget(name: string, config: TargetConfig): Promise<TargetCheck> {
+  const quirks = targetQuirks(config);
+  const runtime = createTargetRuntime(name, config);
+  const { client } = runtime;
+  const check: TargetCheck = { target: name, url: config.url, profile: config.profile, usable: false, quirks, proxy: client.proxy, findings: [] };
+  const say = (level: Finding['level'], message: string) => check.findings.push({ level, message });
+  try {
+    const capabilities = await client.discover();
+    check.capabilities = capabilities;
+    const settings = targetSettings(config, capabilities);
+    const rateLimit = config.rateLimit ?? quirks.rateLimit;
+    check.effective = {
+      updateMethod: settings.updateMethod,
+      pageSize: client.pageSize(config.pageSize),
+      rateLimit,
+      ifMatch: settings.useEtags === true,
+      deprovision: settings.deprovision,
+    };
+
+    // One user, which also proves the credential: discovery may be public (RFC 7644 §4).
+    const first = await client.request('GET', '/Users?startIndex=1&count=1');
+    const resources = Array.isArray(first?.['Resources']) ? (first['Resources'] as ScimResource[]) : [];
+    const sample = resources[0];
+    const sampleName = userNameOf(sample);
+    check.users = {
+      total: Number(first?.['totalResults'] ?? resources.length),
+      ...(sample && typeof sample['id'] === 'string' && sampleName ? { sample: { id: sample['id'], userName: sampleName } } : {}),
+    };
+    check.usable = true;
+    say('ok', `credential accepted; ${check.users.total} user${check.users.total === 1 ? '' : 's'} in the target${sampleName ? ` (read ${sampleName})` : ''}`);
+
+    if (!capabilities.discovered) say('info', 'no ServiceProviderConfig (404): assuming PATCH and filters, as Entra ID and Okta do');
+    if (settings.updateMethod === 'put') {
+      say('warning', 'no PATCH: updates and deactivations send PUT with the whole account; groups need PUT too (their whole member list per request)');
+    }
+    const canFilter = capabilities.filter.supported && supportsOperator(quirks, 'eq');
+    if (!canFilter) {
+      say('warning', 'no filter on userName: scim-sync cannot adopt existing accounts, nor resolve a 409 conflict by looking the account up');
+    } else if (sampleName) {
+      const found = await probeFilter(client, sampleName);
+      if (found instanceof ScimSyncError) {
+        say('warning', `filter userName eq "${sampleName}" failed (${describeError(found)}): cannot adopt accounts or resolve a 409 conflict`);
+      } else if (!found.some((r) => r['id'] === sample?.['id'])) {
+        say('warning', `filter userName eq "${sampleName}" does not find that user: the server ignores the filter; cannot adopt accounts or resolve a 409 conflict`);
+      } else {
+        say('ok', 'filter userName eq finds an existing user');
+        if (swapCase(sampleName) !== sampleName) {
+          const swapped = await probeFilter(client, swapCase(sampleName));
+          const insensitive = Array.isArray(swapped) && swapped.some((r) => r['id'] === sample?.['id']);
+          if (!insensitive && !quirks.userNameCaseExact) {
+            say('warning', 'the server compares userName case-sensitively (RFC 7643 says it must not): set quirks.userNameCaseExact: true, and keep userName mappings in one case');
+          } else if (insensitive && quirks.userNameCaseExact) {
+            say('info', 'the server compares userName case-insensitively although quirks.userNameCaseExact is true');
+          }
+        }
+      }
+    } else {
+      say('info', 'the target holds no user: the userName filter could not be tried on an account');
+    }
+    if (config.groups.enabled) {
+      try {
+        const groups = await client.request('GET', '/Groups?startIndex=1&count=1');
+        const listed = Array.isArray(groups?.['Resources']) ? (groups['Resources'] as ScimResource[]) : [];
+        if (listed[0] && !('members' in listed[0])) say('info', 'groups are listed without members: each managed group is read on its own');
+        else if (!quirks.groupMembersInList) say('info', 'the profile says group lists omit members: each managed group is read on its own');
+      } catch (error) {
+        if (!(error instanceof NotFoundError)) throw error;
+        say('warning', 'no /Groups endpoint (404): set groups.enabled: false for this target, or every plan for it fails');
+      }
+    }
+    if (config.adopt !== 'none' && !canFilter) say('warning', `adopt: ${config.adopt} needs a userName filter, which this server lacks`);
+    if (config.deprovision === 'delete' && settings.deprovision !== 'delete') say('warning', 'deprovision: delete, but the server has no DELETE: leavers are deactivated instead');
+    if (capabilities.etag) say('info', settings.useEtags ? 'ETags: writes carry If-Match; a concurrent change is re-read and re-applied' : 'ETags supported, not used (quirks.etag: off)');
+    if (capabilities.bulk.supported) {
+      say('info', quirks.bulk === 'auto'
+        ? `/Bulk supported (up to ${capabilities.bulk.maxOperations} operations): user writes go in batches`
+        : `/Bulk supported (up to ${capabilities.bulk.maxOperations} operations); set quirks.bulk: auto to use it`);
+    }
+    if (check.effective.pageSize < config.pageSize) say('info', `list pages capped at ${check.effective.pageSize} (pageSize ${config.pageSize})`);
+    if (rateLimit) say('info', `request budget: ${rateLimit.requests} per ${rateLimit.perMs} ms`);
+    if (quirks.createRateLimit) say('info', `user creations: at most ${quirks.createRateLimit.requests} per ${quirks.createRateLimit.perMs} ms`);
+  } catch (error) {
+    if (!(error instanceof ScimSyncError)) throw error;
+    check.usable = false;
+    check.failure = { code: error.code, message: describeError(error), auth: error instanceof AuthError };
+  }
+  return check;
+}

@@ -1,0 +1,94 @@
+/**
+ * User writes in /Bulk requests (quirk `bulk: auto`, on servers whose ServiceProviderConfig says
+ * Bulk is supported), in batches sized to the server's maxOperations and maxPayloadSize. Each
+ * operation's result is handled on its own: a success is recorded as its single request would be
+ * (links); a failure is turned into the same typed error a single answer would be (error-mapping)
+ * and the operation goes back to the single-request path, which knows the next step for each error
+ * (adopt on 409, re-create on 404, re-read on 412, retry on 5xx and 429). Only a 400 is final
+ * here: sending the same body again would be refused again.
+ */
+import { BadRequestError, ProtocolError, type ScimSyncError } from '../errors.js';
+import type { CreateUserOp, DeprovisionUserOp, Operation, UpdateUserOp } from '../model/plan.js';
+import type { BulkOperation, BulkResult } from '../targets/http/scim-client.js';
+import { errorForStatus } from '../targets/http/error-mapping.js';
+import type { OperationContext, OperationResult } from './run-operation.js';
+
+export type BulkableOp = CreateUserOp | UpdateUserOp | DeprovisionUserOp;
+
+export function isBulkable(op: Operation): op is BulkableOp {
+  return op.kind === 'createUser' || op.kind === 'updateUser' || op.kind === 'deprovisionUser';
+}
+
+/** What became of one operation sent in a /Bulk request. */
+export type BulkOutcome =
+  | { op: BulkableOp; done: OperationResult }
+  | { op: BulkableOp; failed: ScimSyncError }
+  /** Not settled by the bulk request: run it on its own (with the error the server gave, if any). */
+  | { op: BulkableOp; single: ScimSyncError | undefined };
+
+/** Consecutive batches within both limits; `size` is an operation's share of the payload, in bytes. */
+export function bulkBatches<T>(ops: readonly T[], limits: { maxOperations: number; maxPayloadSize: number }, size: (op: T) => number): T[][] {
+  const out: T[][] = [];
+  let batch: T[] = [];
+  let bytes = 0;
+  // The envelope ({"schemas": [...], "Operations": []}) and a comma per operation.
+  const ENVELOPE = 100;
+  for (const op of ops) {
+    const s = size(op) + 1;
+    if (batch.length > 0 && (batch.length >= limits.maxOperations || ENVELOPE + bytes + s > limits.maxPayloadSize)) {
+      out.push(batch);
+      batch = [];
+      bytes = 0;
+    }
+    batch.push(op);
+    bytes += s;
+  }
+  if (batch.length > 0) out.push(batch);
+  return out;
+}
+
+async function scimIdOf(op: UpdateUserOp | DeprovisionUserOp, ctx: OperationContext): Promise<string> {
+  return (await ctx.links.get(ctx.target, 'user', op.externalId))?.id ?? op.scimId;
+}
+
+/** The bulk operation that does what `op` does in a single request. */
+export async function toBulkOperation(op: BulkableOp, ctx: OperationContext): Promise<BulkOperation> {
+  if (op.kind === 'createUser') return { method: 'POST', bulkId: op.id, path: '/Users', data: op.resource };
+  const id = await scimIdOf(op, ctx);
+  const path = `/Users/${encodeURIComponent(id)}`;
+  const version = op.version ? { version: op.version } : {};
+  if (op.kind === 'deprovisionUser' && op.mode === 'delete') return { method: 'DELETE', bulkId: op.id, path, ...version };
+  if (op.patch) return { method: 'PATCH', bulkId: op.id, path, data: ctx.client.patchBody(op.patch), ...version };
+  return { method: 'PUT', bulkId: op.id, path, data: { ...(op.resource ?? {}), id }, ...version };
+}
+
+/** The id a created resource got: the last segment of its location. */
+function idFromLocation(location: string | undefined): string | undefined {
+  const last = location?.replace(/\/+$/, '').split('/').pop();
+  return last ? decodeURIComponent(last) : undefined;
+}
+
+async function settle(op: BulkableOp, sent: BulkOperation, result: BulkResult | undefined, ctx: OperationContext): Promise<BulkOutcome> {
+  if (!result) return { op, single: undefined };
+  const request = `${sent.method} ${sent.path} (in /Bulk)`;
+  if (!(result.status >= 200 && result.status < 300)) {
+    const error = errorForStatus(result.status, {}, result.response === undefined ? '' : JSON.stringify(result.response), { target: ctx.target, resource: op.label, request });
+    return error instanceof BadRequestError ? { op, failed: error } : { op, single: error };
+  }
+  const scimId = op.kind === 'createUser' ? idFromLocation(result.location) : decodeURIComponent(sent.path.slice('/Users/'.length));
+  if (!scimId) return { op, single: new ProtocolError('the bulk answer to a create has no location', { target: ctx.target, resource: op.label, request }) };
+  if (op.kind === 'deprovisionUser') {
+    if (op.mode === 'delete') await ctx.links.delete(ctx.target, 'user', op.externalId);
+  } else {
+    await ctx.links.set(ctx.target, 'user', op.externalId, { id: scimId, hash: op.hash });
+  }
+  return { op, done: { scimId, note: op.kind === 'updateUser' && op.adopt ? 'adopted (via /Bulk)' : 'via /Bulk' } };
+}
+
+/** Sends one batch; a failure of the whole request sends every operation back to the single path. */
+export async function sendBulk(batch: readonly BulkableOp[], ctx: OperationContext): Promise<BulkOutcome[]> {
+  const sent = await Promise.all(batch.map((op) => toBulkOperation(op, ctx)));
+  const results = await ctx.client.bulk(sent);
+  const byBulkId = new Map(results.filter((r) => r.bulkId !== undefined).map((r) => [r.bulkId!, r]));
+  return Promise.all(batch.map((op, i) => settle(op, sent[i]!, byBulkId.get(op.id) ?? (byBulkId.size === 0 ? results[i] : undefined), ctx)));
+}

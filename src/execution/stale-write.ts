@@ -1,0 +1,94 @@
+/**
+ * A write refused with 412 (If-Match on a stale version): the account changed between plan and
+ * apply. The change is read again and the planned change re-applied to the account as it is now,
+ * once; the source still wins for the attributes the plan changes, and everything else someone
+ * changed meanwhile is kept. A second 412 fails the operation (the next run plans it afresh).
+ */
+import { PreconditionFailedError } from '../errors.js';
+import { parsePath, readPath, writePath } from '../mapping/scim-paths.js';
+import type { AttributeChange, DeprovisionUserOp, UpdateUserOp } from '../model/plan.js';
+import { versionOf, type JsonObject, type ScimResource } from '../model/scim.js';
+import { isActive } from '../planning/user-changes.js';
+import type { ScimClient } from '../targets/http/scim-client.js';
+
+function holds(resource: JsonObject, change: AttributeChange): boolean {
+  const have = change.path === 'active' ? isActive(resource) : readPath(resource, parsePath(change.path));
+  return JSON.stringify(have ?? null) === JSON.stringify(change.to ?? null);
+}
+
+/** The fresh account with the planned changes written over it: the PUT body of a re-applied update. */
+export function withChanges(fresh: ScimResource, changes: readonly AttributeChange[]): JsonObject {
+  const body = structuredClone(fresh) as JsonObject;
+  delete body['meta'];
+  for (const change of changes) {
+    const path = parsePath(change.path);
+    if (change.to !== null || path.type !== null) {
+      writePath(body, path, change.to);
+      continue;
+    }
+    const base = (path.schema ? body[path.schema] : body) as JsonObject | undefined;
+    if (!base) continue;
+    const parent = path.sub !== null ? base[path.attribute] : base;
+    if (parent && typeof parent === 'object' && !Array.isArray(parent)) delete parent[path.sub ?? path.attribute];
+  }
+  return body;
+}
+
+/** Runs `write` with the planned version; on 412 reads the account and runs `retry` on it, once. */
+async function onceMore(
+  client: ScimClient,
+  id: string,
+  write: () => Promise<void>,
+  retry: (fresh: ScimResource) => Promise<string | undefined>,
+): Promise<string | undefined> {
+  try {
+    await write();
+    return undefined;
+  } catch (error) {
+    if (!(error instanceof PreconditionFailedError)) throw error;
+  }
+  const fresh = await client.get('Users', id);
+  try {
+    return await retry(fresh);
+  } catch (error) {
+    if (!(error instanceof PreconditionFailedError)) throw error;
+    throw new PreconditionFailedError('the account changed again while scim-sync re-applied its change; the next run plans it afresh', error.context);
+  }
+}
+
+/** An update, re-applied to a fresh read on 412. Returns a note when that happened. */
+export function updateWithVersion(client: ScimClient, id: string, op: UpdateUserOp): Promise<string | undefined> {
+  const send = (version: string | undefined, fresh?: ScimResource) =>
+    op.patch
+      ? client.patch('Users', id, op.patch, op.label, version)
+      : client.replace('Users', id, fresh ? withChanges(fresh, op.changes) : (op.resource ?? {}), op.label, version);
+  return onceMore(
+    client,
+    id,
+    () => send(op.version),
+    async (fresh) => {
+      if (op.changes.every((c) => holds(fresh, c))) return 'changed meanwhile, already as planned';
+      await send(versionOf(fresh), fresh);
+      return 're-applied to a newer version of the account';
+    },
+  );
+}
+
+/** A deactivation or deletion, re-applied to a fresh read on 412. */
+export function deprovisionWithVersion(client: ScimClient, id: string, op: DeprovisionUserOp): Promise<string | undefined> {
+  const send = (version: string | undefined, fresh?: ScimResource) => {
+    if (op.mode === 'delete') return client.delete('Users', id, op.label, version);
+    if (op.patch) return client.patch('Users', id, op.patch, op.label, version);
+    return client.replace('Users', id, fresh ? withChanges(fresh, [{ path: 'active', from: true, to: false }]) : (op.resource ?? {}), op.label, version);
+  };
+  return onceMore(
+    client,
+    id,
+    () => send(op.version),
+    async (fresh) => {
+      if (op.mode === 'deactivate' && !isActive(fresh)) return 'changed meanwhile, already inactive';
+      await send(versionOf(fresh), fresh);
+      return 're-applied to a newer version of the account';
+    },
+  );
+}

@@ -1,0 +1,63 @@
+/**
+ * One person entry -> a canonical user, or the reason it cannot be one. Pure: the AD rules
+ * (objectGUID, userAccountControl) are tested here without a domain controller.
+ */
+import type { SourceValue } from '../../model/canonical.js';
+import { formatKey } from './binary-key.js';
+import { sourceValue, stringsOf, valuesOf, type LdapEntry } from './entry.js';
+import type { DisabledSetting, KeySetting } from './flavor-defaults.js';
+
+/** userAccountControl flag ACCOUNTDISABLE. */
+const ACCOUNTDISABLE = 0x2;
+
+/** True/false for a userAccountControl value, null when it is not a number. */
+export function uacDisabled(value: string): boolean | null {
+  // AD sends it as a decimal string; a signed 32-bit value may come back negative.
+  if (!/^-?\d+$/.test(value.trim())) return null;
+  return (Number(value.trim()) & ACCOUNTDISABLE) !== 0;
+}
+
+export type KeyResult = { key: string } | { code: string; message: string };
+
+/** The entry's immutable key per the key setting. */
+export function entryKey(entry: LdapEntry, setting: KeySetting): KeyResult {
+  const values = valuesOf(entry, setting.attribute);
+  if (values.length === 0) return { code: 'LDAP_MISSING_KEY', message: `no ${setting.attribute}: the entry has no key and cannot be synced` };
+  if (values.length > 1) return { code: 'LDAP_AMBIGUOUS_KEY', message: `${setting.attribute} has ${values.length} values; a key must have one` };
+  const result = formatKey(values[0]!, setting.format);
+  if ('error' in result) return { code: 'LDAP_BAD_KEY', message: `${setting.attribute} is not a ${setting.format} key: ${result.error}` };
+  return result;
+}
+
+export type ActiveResult = { active: boolean } | { code: string; message: string };
+
+/** Whether the person is active; `disabledByFilter` says whether the entry matched disabled.filter. */
+export function entryActive(entry: LdapEntry, rule: DisabledSetting | undefined, disabledByFilter: boolean): ActiveResult {
+  if (!rule) return { active: true };
+  if (disabledByFilter) return { active: false };
+  if (rule.userAccountControl) {
+    const uac = stringsOf(entry, 'userAccountControl');
+    if (uac.length > 0) {
+      const disabled = uacDisabled(uac[0]!);
+      if (disabled === null) return { code: 'LDAP_BAD_USER_ACCOUNT_CONTROL', message: `userAccountControl "${uac[0]}" is not a number` };
+      if (disabled) return { active: false };
+    }
+  }
+  if (rule.attribute) {
+    const values = stringsOf(entry, rule.attribute);
+    if (rule.values) {
+      const wanted = new Set(rule.values.map((v) => v.toLowerCase()));
+      if (values.some((v) => wanted.has(v.toLowerCase()))) return { active: false };
+    } else if (values.length > 0) {
+      return { active: false };
+    }
+  }
+  return { active: true };
+}
+
+/** Canonical attributes from the attribute map (canonical name -> LDAP attribute). */
+export function entryAttributes(entry: LdapEntry, map: ReadonlyMap<string, string>): Record<string, SourceValue> {
+  const attributes: Record<string, SourceValue> = {};
+  for (const [canonical, ldap] of map) attributes[canonical] = sourceValue(entry, ldap);
+  return attributes;
+}

@@ -1,0 +1,124 @@
+/**
+ * Reads every person under the user base, page by page, into canonical users. A bad entry is a
+ * SourceIssue naming its DN and is skipped; when its key is known it is held (neither updated nor
+ * deprovisioned). Manager DNs become the manager's key once every person is read.
+ */
+import type { CanonicalUser, SourceIssue } from '../../model/canonical.js';
+import { isBinaryFormat } from './binary-key.js';
+import { fetchAttributeVia, type LdapSearcher } from './connection.js';
+import { normalizeDn } from './dn.js';
+import { stringsOf, type LdapEntry } from './entry.js';
+import type { LdapSettings } from './flavor-defaults.js';
+import { completeRanges, hasRanges } from './range.js';
+import { entryActive, entryAttributes, entryKey } from './user-entry.js';
+
+export interface UsersRead {
+  readonly users: CanonicalUser[];
+  /** Normalised DN -> key, for member and manager references. */
+  readonly keyByDn: ReadonlyMap<string, string>;
+  /** Lowercased uid -> key, for posixGroup memberUid. */
+  readonly keyByUid: ReadonlyMap<string, string>;
+  /** Key -> normalised DNs of the groups the entry's memberOf names (membership: memberOf). */
+  readonly memberOf: ReadonlyMap<string, readonly string[]>;
+  readonly issues: SourceIssue[];
+  readonly heldKeys: Set<string>;
+  readonly entries: number;
+}
+
+export interface UserReadNeeds {
+  readonly uid: boolean;
+  readonly memberOf: boolean;
+}
+
+function issue(dn: string, code: string, message: string): SourceIssue {
+  return { code, message: `${dn}: ${message}`, ref: { location: dn } };
+}
+
+/** DNs of the people matching users.disabled.filter (one extra, attribute-less search). */
+async function disabledDns(searcher: LdapSearcher, settings: LdapSettings['users']): Promise<Set<string>> {
+  const dns = new Set<string>();
+  const filter = settings.disabled?.filter;
+  if (!filter) return dns;
+  for await (const page of searcher.search({ base: settings.base, scope: settings.scope, filter: `(&${settings.filter}${filter})`, attributes: ['1.1'] })) {
+    for (const entry of page) dns.add(normalizeDn(entry.dn));
+  }
+  return dns;
+}
+
+export async function readUsers(searcher: LdapSearcher, settings: LdapSettings['users'], needs: UserReadNeeds): Promise<UsersRead> {
+  const requested = new Set<string>([settings.key.attribute, ...settings.attributes.values()]);
+  if (settings.manager) requested.add(settings.manager);
+  if (settings.disabled?.userAccountControl) requested.add('userAccountControl');
+  if (settings.disabled?.attribute) requested.add(settings.disabled.attribute);
+  if (needs.uid) requested.add(settings.uidAttribute);
+  if (needs.memberOf) requested.add('memberOf');
+  const binary = isBinaryFormat(settings.key.format) ? [settings.key.attribute, settings.key.attribute.toLowerCase()] : [];
+  const fetch = fetchAttributeVia(searcher, binary);
+
+  const disabled = await disabledDns(searcher, settings);
+  // Mutable while reading: manager keys are filled in once everyone is read.
+  const users: { -readonly [K in keyof CanonicalUser]: CanonicalUser[K] }[] = [];
+  const managerDn = new Map<number, string>();
+  const keyByDn = new Map<string, string>();
+  const keyByUid = new Map<string, string>();
+  const memberOf = new Map<string, string[]>();
+  const issues: SourceIssue[] = [];
+  const heldKeys = new Set<string>();
+  const byKey = new Map<string, string>();
+  const userNames = new Map<string, string>();
+  let entries = 0;
+
+  // A held person stays a member of their groups (and a manager): the planner leaves them as they are.
+  const hold = (dn: string, key: string): void => {
+    heldKeys.add(key);
+    keyByDn.set(dn, key);
+  };
+
+  const accept = (entry: LdapEntry): void => {
+    entries++;
+    const dn = normalizeDn(entry.dn);
+    const keyed = entryKey(entry, settings.key);
+    if (!('key' in keyed)) {
+      issues.push(issue(entry.dn, keyed.code, keyed.message));
+      return;
+    }
+    const { key } = keyed;
+    const firstDn = byKey.get(key);
+    if (firstDn !== undefined) {
+      issues.push(issue(entry.dn, 'LDAP_DUPLICATE_KEY', `${settings.key.attribute} "${key}" is also the key of ${firstDn}`));
+      heldKeys.add(key);
+      return;
+    }
+    byKey.set(key, entry.dn);
+    const active = entryActive(entry, settings.disabled, disabled.has(dn));
+    if (!('active' in active)) {
+      issues.push(issue(entry.dn, active.code, active.message));
+      hold(dn, key);
+      return;
+    }
+    const attributes = entryAttributes(entry, settings.attributes);
+    const userName = attributes['userName'];
+    if (typeof userName === 'string') {
+      const owner = userNames.get(userName.toLowerCase());
+      if (owner !== undefined) {
+        issues.push(issue(entry.dn, 'LDAP_DUPLICATE_USERNAME', `userName "${userName}" is also the userName of ${owner}`));
+        hold(dn, key);
+        return;
+      }
+      userNames.set(userName.toLowerCase(), entry.dn);
+    }
+    keyByDn.set(dn, key);
+    if (needs.uid) for (const uid of stringsOf(entry, settings.uidAttribute)) keyByUid.set(uid.toLowerCase(), key);
+    if (needs.memberOf) memberOf.set(key, stringsOf(entry, 'memberOf').map(normalizeDn));
+    const manager = settings.manager ? stringsOf(entry, settings.manager)[0] : undefined;
+    if (manager !== undefined) managerDn.set(users.length, normalizeDn(manager));
+    users.push({ key, active: active.active, attributes, ...(settings.manager ? { managerKey: null } : {}), ref: { location: entry.dn } });
+  };
+
+  for await (const page of searcher.search({ base: settings.base, scope: settings.scope, filter: settings.filter, attributes: [...requested], binaryAttributes: binary })) {
+    for (const entry of page) accept(hasRanges(entry) ? await completeRanges(entry, fetch) : entry);
+  }
+  // A manager outside the people read has no key here: the user is synced without one.
+  for (const [index, dn] of managerDn) users[index]!.managerKey = keyByDn.get(dn) ?? null;
+  return { users, keyByDn, keyByUid, memberOf, issues, heldKeys, entries };
+}

@@ -1,0 +1,132 @@
+/**
+ * Credentials on the wire: the headers each auth type adds to a request. OAuth 2.0 client
+ * credentials fetch a token, cache it, and fetch a new one shortly before it expires (or once when
+ * the server rejects it early, e.g. after a key rotation).
+ */
+import got, { RequestError } from 'got';
+import { Secret } from '../../config/secret.js';
+import { ProtocolError, type ErrorContext } from '../../errors.js';
+import { errorForNetwork, errorForTokenStatus } from './error-mapping.js';
+import { agentsFor, type TlsMaterial } from './transport.js';
+
+export type ClientAuth =
+  | { type: 'bearer'; token: Secret }
+  | { type: 'basic'; username: string; password: Secret }
+  | { type: 'header'; name: string; token: Secret }
+  | { type: 'oauth2'; tokenUrl: string; clientId: string; clientSecret: Secret; scope?: string | undefined }
+  | { type: 'none' };
+
+export interface AuthProvider {
+  /** Headers to add to the next request (names lower-case). */
+  headers(): Promise<Record<string, string>>;
+  /** Forget a rejected credential; true when a new one can be fetched (worth one more try). */
+  renew(): boolean;
+}
+
+/** A token is renewed this long before it expires, ms. */
+const RENEW_BEFORE_MS = 60_000;
+/** Lifetime assumed when the token answer has no expires_in, ms. */
+const DEFAULT_LIFETIME_MS = 3_600_000;
+
+function fixed(headers: Record<string, string>): AuthProvider {
+  return { headers: async () => headers, renew: () => false };
+}
+
+export interface AuthOptions {
+  target: string;
+  timeoutMs: number;
+  tls?: TlsMaterial | undefined;
+  now?: () => number;
+}
+
+export function authProvider(auth: ClientAuth, options: AuthOptions): AuthProvider {
+  switch (auth.type) {
+    case 'bearer':
+      return fixed({ authorization: `Bearer ${auth.token.reveal()}` });
+    case 'basic':
+      return fixed({ authorization: `Basic ${Buffer.from(`${auth.username}:${auth.password.reveal()}`).toString('base64')}` });
+    case 'header':
+      return fixed({ [auth.name.toLowerCase()]: auth.token.reveal() });
+    case 'oauth2':
+      return new ClientCredentials(auth, options);
+    case 'none':
+      return fixed({});
+  }
+}
+
+class ClientCredentials implements AuthProvider {
+  private token: { value: Secret; renewAt: number } | undefined;
+  private pending: Promise<Secret> | undefined;
+  private readonly now: () => number;
+  private readonly http;
+
+  constructor(
+    private readonly auth: Extract<ClientAuth, { type: 'oauth2' }>,
+    private readonly options: AuthOptions,
+  ) {
+    this.now = options.now ?? Date.now;
+    const agents = agentsFor(auth.tokenUrl, 2, options.tls);
+    this.http = got.extend({
+      agent: { http: agents.http, https: agents.https },
+      timeout: { request: options.timeoutMs },
+      throwHttpErrors: false,
+      followRedirect: false,
+      retry: { limit: 0 },
+    });
+  }
+
+  async headers(): Promise<Record<string, string>> {
+    if (!this.token || this.now() >= this.token.renewAt) {
+      // One request for a new token, however many requests are waiting for it.
+      this.pending ??= this.fetch().finally(() => {
+        this.pending = undefined;
+      });
+      await this.pending;
+    }
+    return { authorization: `Bearer ${this.token!.value.reveal()}` };
+  }
+
+  renew(): boolean {
+    this.token = undefined;
+    return true;
+  }
+
+  private async fetch(): Promise<Secret> {
+    const url = new URL(this.auth.tokenUrl);
+    const ctx: ErrorContext = { target: this.options.target, request: `POST ${url.origin}${url.pathname}` };
+    const form: Record<string, string> = { grant_type: 'client_credentials' };
+    if (this.auth.scope) form['scope'] = this.auth.scope;
+    // client_secret_basic: the method RFC 6749 §2.3.1 requires every server to support.
+    const basic = Buffer.from(`${encodeURIComponent(this.auth.clientId)}:${encodeURIComponent(this.auth.clientSecret.reveal())}`).toString('base64');
+    let response;
+    try {
+      response = await this.http.post(this.auth.tokenUrl, {
+        form,
+        headers: { authorization: `Basic ${basic}`, accept: 'application/json' },
+      });
+    } catch (error) {
+      if (error instanceof RequestError) throw errorForNetwork(error, ctx);
+      throw error;
+    }
+    if (response.statusCode !== 200) throw errorForTokenStatus(response.statusCode, response.headers, response.body, ctx);
+    let parsed: Record<string, unknown>;
+    try {
+      parsed = JSON.parse(response.body) as Record<string, unknown>;
+    } catch {
+      throw new ProtocolError('the token endpoint answered something other than JSON', ctx);
+    }
+    const accessToken = parsed['access_token'];
+    if (typeof accessToken !== 'string' || accessToken === '') throw new ProtocolError('the token answer has no access_token', ctx);
+    const type = parsed['token_type'];
+    if (typeof type === 'string' && type.toLowerCase() !== 'bearer') {
+      throw new ProtocolError(`the token endpoint issued a "${type}" token; only bearer tokens are supported`, ctx);
+    }
+    const expiresIn = Number(parsed['expires_in']);
+    const lifetime = Number.isFinite(expiresIn) && expiresIn > 0 ? expiresIn * 1000 : DEFAULT_LIFETIME_MS;
+    // Short-lived tokens are renewed halfway through rather than a minute before the end.
+    const renewAt = this.now() + Math.max(lifetime / 2, lifetime - RENEW_BEFORE_MS);
+    const value = new Secret(accessToken, `oauth2:${url.host}`);
+    this.token = { value, renewAt };
+    return value;
+  }
+}

@@ -1,0 +1,207 @@
+/**
+ * LDAP -> sandbox through the CLI, in-process: a full sync converges and the second run sends
+ * nothing; a change in LDAP reaches the target; a person moved out of the search base is deactivated;
+ * and slapd killed in the middle of a read stops the run before any write (exit 4).
+ */
+import { writeFileSync } from 'node:fs';
+import { createServer, Socket, type Server } from 'node:net';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { bulkPeopleLdif, directoryLdif, GROUPS, PEOPLE } from '../support/ldap-fixtures.js';
+import { Harness } from '../support/harness.js';
+import { BASE_DN, READER_DN, READER_PASSWORD, Slapd } from '../support/slapd.js';
+
+function writeLdapConfig(h: Harness, url: string, pageSize: number, groups = ''): void {
+  writeFileSync(
+    h.configFile,
+    `version: 1
+state:
+  dir: state
+source:
+  type: ldap
+  url: ${url}
+  startTls: false
+  bind:
+    dn: ${READER_DN}
+    password: "\${env:TEST_LDAP_PASSWORD}"
+  pageSize: ${pageSize}
+  users:
+    base: ${PEOPLE}
+    attributes: { userName: mail }
+    disabled: { attribute: employeeType, values: [terminated] }
+${groups}
+targets:
+  app:
+    url: ${h.sandbox.url}
+    auth: { type: bearer, token: "\${env:TEST_SCIM_TOKEN}" }
+`,
+  );
+  process.env['TEST_LDAP_PASSWORD'] = READER_PASSWORD;
+}
+
+function activeUserNames(h: Harness): string[] {
+  return h.sandbox.store
+    .users()
+    .filter((u) => u['active'] !== false)
+    .map((u) => String(u['userName']))
+    .sort();
+}
+
+describe('a directory kept in sync', () => {
+  let slapd: Slapd;
+  let h: Harness;
+  beforeAll(async () => {
+    slapd = await Slapd.start();
+    await slapd.add(directoryLdif());
+  });
+  afterAll(async () => {
+    await slapd?.stop();
+  });
+  beforeEach(async () => {
+    h = await Harness.start();
+    // Three entries per page: the five fixture people take two pages. The cyclic groups are left out
+    // here (a cycle is an invalid record, and 1 of 10 records would pass the 5% threshold).
+    writeLdapConfig(h, slapd.url, 3, `  groups: { base: "${GROUPS}", filter: "(&(objectClass=groupOfNames)(!(cn=loop-*)))" }`);
+  });
+  afterEach(async () => {
+    await h.close();
+  });
+
+  it('validate names the ldap source', async () => {
+    const r = await h.cli('validate', '--config', h.configFile);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toContain('valid (source ldap, 1 target: app)');
+  });
+
+  it('converges, and the second run sends no write', async () => {
+    const first = await h.run();
+    expect(first.code, first.err + first.out).toBe(0);
+    // bob has no mail (no userName), carol is disabled: neither is created.
+    expect(activeUserNames(h)).toEqual(['jose@example.com', 'kenji@example.com', 'zoe@example.com']);
+    const jose = h.sandbox.store.findUserByUserName('jose@example.com')!;
+    expect(jose['name']).toMatchObject({ givenName: 'José', familyName: 'Müller' });
+    expect(jose['emails']).toEqual([expect.objectContaining({ type: 'work', value: 'jose@example.com' })]);
+    expect(String(jose['externalId'])).toMatch(/^[0-9a-f-]{36}$/);
+    expect(h.sandbox.store.findUserByUserName('kenji@example.com')!['displayName']).toBe('渡辺 健');
+    // Groups, through the planner: members are the provisioned people (olga is outside the base).
+    const idsOf = (names: string[]) => names.map((n) => String(h.sandbox.store.findUserByUserName(n)!['id'])).sort();
+    const engineering = h.sandbox.store.findGroupByDisplayName('engineering')!;
+    expect(((engineering['members'] as { value: string }[]) ?? []).map((m) => m.value).sort()).toEqual(idsOf(['jose@example.com', 'kenji@example.com', 'zoe@example.com']));
+    expect(first.out).toContain('1 member dropped, not among the users read');
+    h.sandbox.clearRequests();
+    const second = await h.run();
+    expect(second.code, second.err + second.out).toBe(0);
+    expect(h.writes()).toEqual([]);
+  });
+
+  it('a changed attribute reaches the target; a person moved out of the base is deactivated', async () => {
+    expect((await h.run()).code).toBe(0);
+    const zoeId = String(h.sandbox.store.findUserByUserName('zoe@example.com')!['id']);
+    const kenjiId = String(h.sandbox.store.findUserByUserName('kenji@example.com')!['id']);
+    await slapd.modify(`dn: uid=zoe,${PEOPLE}\nchangetype: modify\nreplace: title\ntitle: Chief Scientist\n`);
+    await slapd.modify(`dn: uid=kenji,${PEOPLE}\nchangetype: modrdn\nnewrdn: uid=kenji\ndeleteoldrdn: 1\nnewsuperior: ou=former,${BASE_DN}\n`);
+    try {
+      h.sandbox.clearRequests();
+      const r = await h.run();
+      expect(r.code, r.err + r.out).toBe(0);
+      const engineering = h.sandbox.store.findGroupByDisplayName('engineering')!;
+      // kenji leaves the group he is no longer a provisioned member of.
+      expect(h.writes().map((w) => `${w.method} ${w.path}`).sort()).toEqual(
+        [`PATCH /Users/${kenjiId}`, `PATCH /Users/${zoeId}`, `PATCH /Groups/${String(engineering['id'])}`].sort(),
+      );
+      expect((engineering['members'] as { value: string }[]).map((m) => m.value)).not.toContain(kenjiId);
+      expect(h.sandbox.store.findUserByUserName('zoe@example.com')!['title']).toBe('Chief Scientist');
+      expect(h.sandbox.store.findUserByUserName('kenji@example.com')!['active']).toBe(false);
+      expect(activeUserNames(h)).toEqual(['jose@example.com', 'zoe@example.com']);
+    } finally {
+      // Put the directory back for the tests after this one.
+      await slapd.modify(`dn: uid=zoe,${PEOPLE}\nchangetype: modify\nreplace: title\ntitle: CTO\n`);
+      await slapd.modify(`dn: uid=kenji,ou=former,${BASE_DN}\nchangetype: modrdn\nnewrdn: uid=kenji\ndeleteoldrdn: 1\nnewsuperior: ${PEOPLE}\n`);
+    }
+  });
+});
+
+/**
+ * A TCP relay in front of slapd. Once armed, it kills slapd (SIGKILL) when `killAfterBytes` of answer
+ * have gone through, and then drops the client like the dead server's socket would.
+ */
+class KillingRelay {
+  private server!: Server;
+  private readonly sockets = new Set<Socket>();
+  armed = false;
+  killed = false;
+  port = 0;
+
+  constructor(
+    private readonly slapd: Slapd,
+    private readonly upstreamPort: number,
+    private readonly killAfterBytes: number,
+  ) {}
+
+  async start(): Promise<void> {
+    this.server = createServer((client) => {
+      const upstream = new Socket();
+      let relayed = 0;
+      this.sockets.add(client).add(upstream);
+      upstream.connect(this.upstreamPort, '127.0.0.1');
+      client.on('data', (d: Buffer) => upstream.write(d));
+      upstream.on('data', (d: Buffer) => {
+        client.write(d);
+        relayed += d.length;
+        if (this.armed && !this.killed && relayed >= this.killAfterBytes) {
+          this.killed = true;
+          void this.slapd.kill();
+        }
+      });
+      const closeBoth = () => {
+        client.destroy();
+        upstream.destroy();
+      };
+      upstream.on('close', closeBoth).on('error', closeBoth);
+      client.on('close', closeBoth).on('error', closeBoth);
+    });
+    await new Promise<void>((r) => this.server.listen(0, '127.0.0.1', r));
+    this.port = (this.server.address() as { port: number }).port;
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((r) => this.server.close(() => r()));
+  }
+}
+
+describe('slapd killed in the middle of a read', () => {
+  let slapd: Slapd;
+  let h: Harness;
+  let relay: KillingRelay;
+  beforeAll(async () => {
+    slapd = await Slapd.start();
+    await slapd.add(directoryLdif());
+    await slapd.add(bulkPeopleLdif(300));
+  });
+  afterAll(async () => {
+    await relay?.close();
+    await h?.close();
+    await slapd?.stop();
+  });
+
+  it('exits 4 with the source named, and writes nothing: no deactivation', async () => {
+    h = await Harness.start();
+    relay = new KillingRelay(slapd, Number(new URL(slapd.url).port), 20_000);
+    await relay.start();
+    writeLdapConfig(h, `ldap://127.0.0.1:${relay.port}`, 20);
+    const first = await h.run();
+    expect(first.code, first.err + first.out).toBe(0);
+    expect(activeUserNames(h)).toHaveLength(303);
+
+    relay.armed = true;
+    h.sandbox.clearRequests();
+    const r = await h.run();
+    expect(relay.killed).toBe(true);
+    expect(r.code).toBe(4);
+    expect(r.err).toMatch(/\[SOURCE\] LDAP ldap:\/\/127\.0\.0\.1:\d+: search base "ou=people,dc=example,dc=com" .*(connection|closed)/i);
+    expect(r.err).toContain('Nothing was written.');
+    expect(r.err + r.out).not.toContain(READER_PASSWORD);
+    expect(h.writes()).toEqual([]);
+    expect(activeUserNames(h)).toHaveLength(303);
+  });
+});

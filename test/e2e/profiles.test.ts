@@ -1,0 +1,144 @@
+/**
+ * Every quirk profile against the sandbox acting as that vendor, over real HTTP: the sync
+ * converges (create, update, deactivate, then a run with no write) and the requests respect what
+ * the profile says of the server.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { Harness, person, type Person } from '../support/harness.js';
+import { maxInWindow } from '../support/traffic.js';
+import type { SandboxOptions } from '../../src/sandbox/index.js';
+
+let h: Harness | undefined;
+afterEach(async () => {
+  await h?.close();
+  h = undefined;
+});
+
+async function start(sandbox: SandboxOptions, target: string, count: number): Promise<{ h: Harness; people: Person[] }> {
+  h = await Harness.start({ sandbox, target });
+  const people = Array.from({ length: count }, (_, i) => person(i + 1));
+  h.writePeople(people);
+  return { h, people };
+}
+
+/** Create everyone, then update one and deactivate one, then a run that writes nothing. */
+async function converge(h: Harness, people: Person[]): Promise<void> {
+  const first = await h.run();
+  expect(first.code, first.err + first.out).toBe(0);
+  expect(h.sandbox.store.users()).toHaveLength(people.length);
+  h.writePeople(people.map((p, i) => (i === 0 ? { ...p, title: 'Principal Engineer' } : i === 1 ? { ...p, status: 'terminated' } : p)));
+  const second = await h.run();
+  expect(second.code, second.err + second.out).toBe(0);
+  expect(h.sandbox.store.findUserByUserName(people[0]!.email!)!['title']).toBe('Principal Engineer');
+  expect(h.sandbox.store.findUserByUserName(people[1]!.email!)!['active']).toBe(false);
+  const before = h.sandbox.requests.length;
+  const third = await h.run();
+  expect(third.code, third.err + third.out).toBe(0);
+  expect(h.sandbox.requests.slice(before).filter((r) => r.method !== 'GET')).toEqual([]);
+}
+
+const listRequests = (h: Harness) => h.sandbox.requests.filter((r) => r.method === 'GET' && r.path === '/Users');
+const count = (q: string) => Number(new URLSearchParams(q).get('count'));
+
+describe('quirk profiles against the sandbox in that mode', () => {
+  it('generic: PATCH updates carry If-Match with the version they were planned on', async () => {
+    const { h, people } = await start({}, '', 12);
+    await converge(h, people);
+    const patches = h.sandbox.requests.filter((r) => r.method === 'PATCH');
+    expect(patches).toHaveLength(2);
+    for (const p of patches) {
+      expect(p.status).toBe(200);
+      expect(p.headers['if-match']).toMatch(/^W\/"\d+"$/);
+    }
+  });
+
+  it('aws: pages of at most 100 although 200 are configured, 100 member changes per PATCH, eq filters only, no If-Match', async () => {
+    const { h } = await start({ profile: 'aws' }, '    profile: aws\n    pageSize: 200', 0);
+    const people = Array.from({ length: 130 }, (_, i) => person(i + 1, { groups: ['all-staff'] }));
+    h.writePeople(people);
+    await converge(h, people);
+    const group = h.sandbox.store.groups().find((g) => g['displayName'] === 'all-staff')!;
+    expect((group['members'] as unknown[]).length).toBe(129);
+    const memberPatches = h.sandbox.requests.filter((r) => r.method === 'PATCH' && r.path.startsWith('/Groups/'));
+    const sizes = memberPatches.map((r) =>
+      ((r.body as { Operations: { value?: unknown[]; path?: string }[] }).Operations ?? []).reduce((n, op) => n + (Array.isArray(op.value) ? op.value.length : 1), 0),
+    );
+    // 130 members added in two requests (the profile's 100 over the groups default of 500), one removed later.
+    expect(sizes.slice(0, 2).sort((a, b) => a - b)).toEqual([30, 100]);
+    expect(sizes.slice(2)).toEqual([1]);
+    expect(memberPatches.every((r) => r.status === 200)).toBe(true);
+    const lists = listRequests(h);
+    expect(lists.length).toBeGreaterThan(0);
+    for (const l of lists) expect(count(l.query)).toBeLessThanOrEqual(100);
+    // 130 users in pages of 100: two pages per listing of a full target (runs 2 and 3), no probe, no repeat.
+    expect(lists.filter((l) => new URLSearchParams(l.query).get('startIndex') === '101')).toHaveLength(2);
+    expect(lists).toHaveLength(5);
+    expect(h.sandbox.requests.filter((r) => r.status >= 400)).toEqual([]);
+    expect(h.sandbox.requests.filter((r) => r.headers['if-match'] !== undefined)).toEqual([]);
+  });
+
+  it('github: a User-Agent on every request, and user creations kept within their own budget', async () => {
+    const { h, people } = await start(
+      { profile: 'github', behaviour: { createRateLimit: { requests: 5, perMs: 1000 } } },
+      '    profile: github\n    quirks: { createRateLimit: { requests: 5, perMs: 1000 } }',
+      12,
+    );
+    await converge(h, people);
+    for (const r of h.sandbox.requests) {
+      expect(r.headers['user-agent']).toMatch(/^scim-sync\//);
+      expect(r.headers['accept']).toBe('application/scim+json');
+    }
+    const posts = h.sandbox.requests.filter((r) => r.method === 'POST' && r.path === '/Users');
+    expect(posts.map((p) => p.status)).toEqual(Array(12).fill(201));
+    expect(maxInWindow(posts.map((p) => p.at), 1000)).toBeLessThanOrEqual(5);
+  });
+
+  it('slack: the profile budget keeps under the organisation limit: not one 429', async () => {
+    const limit = { requests: 15, perMs: 1000 };
+    const { h, people } = await start({ profile: 'slack', behaviour: { rateLimit: limit } }, '    profile: slack\n    quirks: { rateLimit: { requests: 15, perMs: 1000 } }', 25);
+    await converge(h, people);
+    expect(h.sandbox.requests.filter((r) => r.status === 429)).toEqual([]);
+    expect(maxInWindow(h.sandbox.requests.map((r) => r.at), 1000)).toBeLessThanOrEqual(15);
+  });
+
+  it('slack without a budget: 429s slow the target down and every operation still succeeds', async () => {
+    const { h, people } = await start({ profile: 'slack', behaviour: { rateLimit: { requests: 15, perMs: 1000 } } }, '', 25);
+    await converge(h, people);
+    const limited = h.sandbox.requests.filter((r) => r.status === 429);
+    expect(limited.length).toBeGreaterThan(0);
+    // After a 429 the client waits out Retry-After: the next request comes a second later at least.
+    const first429 = limited[0]!.at;
+    const next = h.sandbox.requests.find((r) => r.at > first429 && r.status !== 429);
+    expect(next!.at - first429).toBeGreaterThanOrEqual(900);
+  });
+
+  it('entra-compatible: eq/and filters and pages of 100 suffice', async () => {
+    const { h, people } = await start({ profile: 'entra-compatible' }, '    profile: entra-compatible\n    pageSize: 500', 110);
+    await converge(h, people);
+    for (const l of listRequests(h)) expect(count(l.query)).toBeLessThanOrEqual(100);
+    expect(h.sandbox.requests.filter((r) => r.status >= 400)).toEqual([]);
+  });
+});
+
+describe('quirks overridden in org.yaml', () => {
+  it('patchShape: value-object sends one pathless replace, which the sandbox applies', async () => {
+    const { h, people } = await start({}, '    quirks: { patchShape: value-object }', 5);
+    await converge(h, people);
+    const patches = h.sandbox.requests.filter((r) => r.method === 'PATCH').map((r) => (r.body as { Operations: unknown[] }).Operations);
+    expect(patches).toContainEqual([{ op: 'replace', value: { title: 'Principal Engineer' } }]);
+    expect(patches).toContainEqual([{ op: 'replace', value: { active: false } }]);
+  });
+
+  it('supportsDelete: false turns deprovision: delete into a deactivation', async () => {
+    const { h, people } = await start({}, '    deprovision: delete\n    quirks: { supportsDelete: false }', 5);
+    await converge(h, people);
+    expect(h.sandbox.requests.filter((r) => r.method === 'DELETE')).toEqual([]);
+    expect(h.sandbox.store.users()).toHaveLength(5);
+  });
+
+  it('headers: sent with every request', async () => {
+    const { h, people } = await start({}, '    quirks: { headers: { X-Tenant: acme } }', 3);
+    await converge(h, people);
+    expect(h.sandbox.requests.every((r) => r.headers['x-tenant'] === 'acme')).toBe(true);
+  });
+});
