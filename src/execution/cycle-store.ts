@@ -4,6 +4,11 @@
  * the target's last phase is done. Plan data only: no credential ever goes to Redis.
  */
 import type { Redis, Result } from 'ioredis';
+import { StateError } from '../errors.js';
+import type { Operation, OperationKind, Plan, TargetPlan } from '../model/plan.js';
+import type { LinkWrite } from '../state/redis-link-store.js';
+import { count, emptyTargetReport, type OperationFailure, type Outcome, type TargetReport } from './run-report.js';
+import { stateKeys } from './queue-layout.js';
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
@@ -11,11 +16,6 @@ declare module 'ioredis' {
     recordOutcome(numKeys: number, ...keysAndArgs: string[]): Result<number, Context>;
   }
 }
-import { StateError } from '../errors.js';
-import type { LinkWrite } from '../state/redis-link-store.js';
-import type { Operation, OperationKind, Plan, TargetPlan } from '../model/plan.js';
-import { count, emptyTargetReport, type OperationFailure, type Outcome, type TargetReport } from './run-report.js';
-import { stateKeys } from './queue-layout.js';
 
 export interface PlanMeta {
   planId: string;
