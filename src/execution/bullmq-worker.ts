@@ -10,7 +10,9 @@
  *   worker, and the job goes back to wait;
  * - anything else, or retries used up: the outcome is recorded, then UnrecoverableError fails the job
  *   at once; it stays in the failed set with its reason (a dead letter) until `scim-sync retry`.
- * The outcome is written to Redis before the job completes or fails, so a worker killed in between
+ * A success returns its outcome and link changes (OpJobResult), which BullMQ stores with the
+ * completion in the same Redis call; the next phase's job records them in bulk before that phase
+ * starts. A final failure's outcome is written before the job fails. So a worker killed at any point
  * only makes another worker redo an idempotent operation (a create re-checks before posting again).
  *
  * A phase job (control queue) starts one phase of one target's plan, or, after the last phase,
@@ -37,6 +39,7 @@ import {
   feedJobId,
   feedJobOptions,
   limiterOf,
+  type OpJobResult,
   opJobId,
   operationJobOptions,
   phaseJobId,
@@ -132,7 +135,7 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
     const { planId, target, op } = job.data;
     await store.recordOutcome(planId, target, op, 'skipped');
     audit.record(operationAuditRecord(planId, target, op, 'skipped', job.attemptsStarted - 1, { note: reason }));
-    return { outcome: 'skipped' };
+    return { outcome: 'skipped' } satisfies OpJobResult;
   };
 
   const processOperation = async (job: Job<OpJobData>) => {
@@ -150,9 +153,10 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
     const opLinks = new OperationLinks(links, q.prefix);
     try {
       const result = await runOperation(op, { target, client: runtime.client, links: opLinks }, state);
-      await store.recordOutcome(planId, target, op, 'ok', undefined, opLinks.changes());
       audit.record(operationAuditRecord(planId, target, op, 'ok', job.attemptsStarted, resultDetail(result)));
-      return result;
+      if (!job.data.direct) return { outcome: 'ok', opId: op.id, kind: op.kind, links: opLinks.changes() } satisfies OpJobResult;
+      await store.recordOutcome(planId, target, op, 'ok', undefined, opLinks.changes());
+      return { outcome: 'recorded' } satisfies OpJobResult;
     } catch (error) {
       if (error instanceof AuthError) {
         // The first rejection stops the cycle for this target; later ones are the stop's consequence.
@@ -196,15 +200,29 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
     return { finished: true };
   };
 
+  /** The previous phase's results, returned by its operation jobs to this one (OpJobResult). */
+  const recordPreviousPhase = async (job: Job<PhaseJobData>) => {
+    const ok = Object.values(await job.getChildrenValues<OpJobResult>()).filter((r) => r?.outcome === 'ok');
+    if (ok.length === 0) return;
+    const { planId, target } = job.data;
+    await store.recordOutcomes(
+      planId,
+      target,
+      ok.map((r) => [r.opId, { kind: r.kind, outcome: 'ok' }]),
+      ok.flatMap((r) => r.links),
+    );
+  };
+
   const processPhase = async (job: Job<PhaseJobData>) => {
     const { planId, target, lockToken, phase } = job.data;
     await keepLock(target, lockToken, true);
     const meta = await store.meta(planId, target);
-    if (phase >= meta.phases.length) return finishCycle(meta);
     const nextId = phaseJobId(planId, target, phase + 1);
+    // This job ran before and died after starting the next phase (that is atomic): nothing left to do.
+    if (phase < meta.phases.length && (await Job.fromId(control, nextId))) return { phase, started: false };
+    await recordPreviousPhase(job);
+    if (phase >= meta.phases.length) return finishCycle(meta);
     const next: PhaseJobData = { planId, target, lockToken, phase: phase + 1 };
-    // This job ran before and died after starting the phase (that is atomic): nothing left to do.
-    if (await Job.fromId(control, nextId)) return { phase, started: false };
     const stopped = await store.stopped(planId, target);
     if (stopped || meta.phases[phase]!.operations === 0) {
       const ops = stopped ? await store.phaseOperations(planId, target, phase) : [];

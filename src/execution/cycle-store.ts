@@ -12,8 +12,8 @@ import { stateKeys } from './queue-layout.js';
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
-    /** RECORD_OUTCOME below, defined on the connection by CycleStore. */
-    recordOutcome(numKeys: number, ...keysAndArgs: string[]): Result<number, Context>;
+    /** RECORD_OUTCOMES below, defined on the connection by CycleStore. */
+    recordOutcomes(numKeys: number, ...keysAndArgs: string[]): Result<number, Context>;
   }
 }
 
@@ -56,16 +56,20 @@ redis.call('HSET', KEYS[1], unpack(ARGV, 2))
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
 return false`;
 
-// KEYS: outcomes hash, then one link hash per link change. ARGV: retention ms, opId, outcome entry,
-// then per link change its field and value ('' deletes).
-const RECORD_OUTCOME = `
+// KEYS: outcomes hash, then one link hash per link change. ARGV: retention ms, number of outcomes,
+// that many pairs (opId, entry), then per link change its field and value ('' deletes).
+const RECORD_OUTCOMES = `
+local links = 3 + 2 * tonumber(ARGV[2])
 for i = 2, #KEYS do
-  local field, value = ARGV[2 + 2 * (i - 1)], ARGV[3 + 2 * (i - 1)]
+  local field, value = ARGV[links + 2 * (i - 2)], ARGV[links + 1 + 2 * (i - 2)]
   if value == '' then redis.call('HDEL', KEYS[i], field) else redis.call('HSET', KEYS[i], field, value) end
 end
-redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
+for i = 3, links - 1, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
 return 1`;
+
+/** Outcomes (and link changes) per Redis call when a phase's results are recorded. */
+const RECORD_CHUNK = 1000;
 
 function parseJson<T>(value: string | null, what: string): T {
   if (value === null) throw new StateError(`${what} is missing from Redis (expired after queue.retentionHours, or Redis lost its data)`);
@@ -87,7 +91,7 @@ export class CycleStore {
   ) {
     this.keys = stateKeys(prefix);
     // EVALSHA from then on: the script is sent once per connection, not once per operation.
-    redis.defineCommand('recordOutcome', { lua: RECORD_OUTCOME });
+    redis.defineCommand('recordOutcomes', { lua: RECORD_OUTCOMES });
   }
 
   /** Stores one target's part of a plan; `stored` is false when this plan id was stored before. */
@@ -115,36 +119,28 @@ export class CycleStore {
     return parseJson<Operation[]>(await this.redis.hget(this.keys.plan(planId, target), `phase:${phase}`), `phase ${phase} of plan ${planId} for ${target}`);
   }
 
-  /** Outcomes of operations that made no link change (skipped ones). */
-  async recordOutcomes(planId: string, target: string, entries: [opId: string, entry: OutcomeEntry][]): Promise<void> {
-    if (entries.length === 0) return;
-    const key = this.keys.outcomes(planId, target);
-    await this.redis.hset(key, ...entries.flatMap(([id, e]) => [id, JSON.stringify(e)]));
-    await this.redis.pexpire(key, this.retentionMs);
+  /**
+   * Outcomes together with the link changes their operations made, one atomic Redis call per chunk
+   * (one call for a single operation: never its link without its outcome).
+   */
+  async recordOutcomes(planId: string, target: string, entries: [opId: string, entry: OutcomeEntry][], links: readonly LinkWrite[] = []): Promise<void> {
+    for (let i = 0; i < Math.max(entries.length, links.length); i += RECORD_CHUNK) {
+      const e = entries.slice(i, i + RECORD_CHUNK);
+      const l = links.slice(i, i + RECORD_CHUNK);
+      await this.redis.recordOutcomes(
+        1 + l.length,
+        this.keys.outcomes(planId, target),
+        ...l.map((w) => w.key),
+        String(this.retentionMs),
+        String(e.length),
+        ...e.flatMap(([id, entry]) => [id, JSON.stringify(entry)]),
+        ...l.flatMap((w) => [w.field, w.value ?? '']),
+      );
+    }
   }
 
-  /**
-   * An operation's outcome together with the link changes it made, in one atomic Redis call: one
-   * round trip per operation instead of one per write, and never a link without its outcome.
-   */
-  async recordOutcome(
-    planId: string,
-    target: string,
-    op: Operation,
-    outcome: Outcome,
-    failure?: OperationFailure,
-    links: readonly LinkWrite[] = [],
-  ): Promise<void> {
-    const entry: OutcomeEntry = { kind: op.kind, outcome, ...(failure ? { failure } : {}) };
-    await this.redis.recordOutcome(
-      1 + links.length,
-      this.keys.outcomes(planId, target),
-      ...links.map((l) => l.key),
-      String(this.retentionMs),
-      op.id,
-      JSON.stringify(entry),
-      ...links.flatMap((l) => [l.field, l.value ?? '']),
-    );
+  recordOutcome(planId: string, target: string, op: Operation, outcome: Outcome, failure?: OperationFailure, links: readonly LinkWrite[] = []): Promise<void> {
+    return this.recordOutcomes(planId, target, [[op.id, { kind: op.kind, outcome, ...(failure ? { failure } : {}) }]], links);
   }
 
   /** Marks the target stopped for this cycle; `first` is false when it was already (then its reason). */

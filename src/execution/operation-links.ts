@@ -1,8 +1,9 @@
 /**
  * The link store as one operation sees it in a worker: reads go to Redis, but writes are kept until
- * the operation ends and are then committed with its outcome in one atomic call
- * (CycleStore.recordOutcome). An operation reads its own writes. Safe because no operation depends on
- * another's links before its phase is over, and a phase ends only after its operations are recorded.
+ * the operation ends and are then recorded with its outcome (in bulk at its phase's end, see
+ * OpJobResult; at once for a failure or a re-queued job). An operation reads its own writes. Safe
+ * because no operation depends on another's links before its phase is over, and the next phase
+ * starts only after the previous one's results are recorded.
  */
 import type { Link, LinkStore, ResourceKind } from '../state/link-store.js';
 import { linkValue, linksKey, parseLink, type LinkWrite, type RedisLinkStore } from '../state/redis-link-store.js';

@@ -7,8 +7,9 @@
  * - Queue `control`: one `phase` job per target and phase. Phase i's job makes phase i+1's job with one
  *   child, a `feed` job, which puts phase i's operations on the target's queue as further children of
  *   phase i+1's job. BullMQ starts that job only when every child has finished (completed or failed
- *   for good): a phase completes before the next starts, whichever worker runs what. The job after
- *   the last phase writes the report and releases the target's lock.
+ *   for good): a phase completes before the next starts, whichever worker runs what. Phase i+1's job
+ *   first records phase i's results (OpJobResult). The job after the last phase writes the report
+ *   and releases the target's lock.
  * - Queue `schedule`: the job scheduler's ticks and the cycles they start.
  * - `<prefix>:state:...`: links, locks, stored plans, operation outcomes, reports.
  *
@@ -17,7 +18,8 @@
  */
 import type { JobsOptions } from 'bullmq';
 import type { RateLimit } from '../targets/profiles.js';
-import type { Operation } from '../model/plan.js';
+import type { Operation, OperationKind } from '../model/plan.js';
+import type { LinkWrite } from '../state/redis-link-store.js';
 
 export const CONTROL_QUEUE = 'control';
 export const SCHEDULE_QUEUE = 'schedule';
@@ -49,7 +51,16 @@ export interface OpJobData {
   op: Operation;
   /** An earlier attempt may have been committed by the server (timeout, reset): look before writing again. */
   ambiguous?: boolean;
+  /** Re-queued by `retry` after its phase was over: record its outcome itself (see OpJobResult). */
+  direct?: boolean;
 }
+
+/**
+ * What an operation job returns. BullMQ stores it in the next phase's job with the completion itself
+ * (one Redis call), and that job records the phase's outcomes and link changes in bulk before the
+ * next phase starts, so each operation costs one Redis round trip fewer.
+ */
+export type OpJobResult = { outcome: 'ok'; opId: string; kind: OperationKind; links: LinkWrite[] } | { outcome: 'skipped' | 'recorded' };
 
 export interface PhaseJobData {
   planId: string;

@@ -163,6 +163,8 @@ export async function retryFailed(redis: Redis, q: QueueConfig, targets: readonl
               await store.clearStop(job.data.planId, target);
               cleared.add(job.data.planId);
             }
+            // Its phase is over: the job records its own outcome when it runs again.
+            await job.updateData({ ...job.data, direct: true });
             if (await retryJob(job)) moved++;
           }
           n += moved;
