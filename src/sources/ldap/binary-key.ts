@@ -39,7 +39,7 @@ export function formatKey(value: string | Buffer, format: KeyFormat): { key: str
     const text = (typeof value === 'string' ? value : value.toString('utf8')).trim();
     return text === '' ? { error: 'empty value' } : { key: text };
   }
-  // ldapts decodes valid UTF-8 to text unless told otherwise; UTF-8 round-trips those bytes exactly.
+  // A value that was not asked for as bytes arrives as text when it is valid UTF-8, which round-trips exactly.
   const bytes = typeof value === 'string' ? Buffer.from(value, 'utf8') : value;
   if (bytes.length === 0) return { error: 'empty value' };
   switch (format) {

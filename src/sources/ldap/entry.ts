@@ -1,7 +1,7 @@
 /**
  * One directory entry as the source sees it: its DN and its attributes by lowercased name (servers
  * answer with their own spelling of a name), every value a list. Values are text, or bytes when they
- * are not UTF-8 or were asked for as binary.
+ * are not UTF-8 or were asked for as binary (search-messages.ts decodes them).
  */
 import type { SourceValue } from '../../model/canonical.js';
 
@@ -12,26 +12,23 @@ export interface LdapEntry {
   readonly attributes: ReadonlyMap<string, readonly LdapValue[]>;
 }
 
-/** From ldapts's entry object (`dn` plus a string, Buffer or array per attribute). */
-export function toLdapEntry(raw: Record<string, unknown> & { dn: string }): LdapEntry {
-  const attributes = new Map<string, LdapValue[]>();
-  for (const name in raw) {
-    if (name === 'dn') continue;
-    const value = raw[name];
-    let list: LdapValue[];
-    if (typeof value === 'string' || Buffer.isBuffer(value)) list = [value];
-    else if (Array.isArray(value) && value.length > 0) list = value as LdapValue[];
-    else continue;
-    const key = name.toLowerCase();
-    const existing = attributes.get(key);
-    if (existing) existing.push(...list);
-    else attributes.set(key, list);
+// Attribute names from the config, lowercased once: toLowerCase makes a new string every time, and
+// this runs for every attribute of every person.
+const lowercased = new Map<string, string>();
+
+function lowercase(name: string): string {
+  let lower = lowercased.get(name);
+  if (lower === undefined) {
+    lower = name.toLowerCase();
+    if (lowercased.size < 1024) lowercased.set(name, lower);
   }
-  return { dn: raw.dn, attributes };
+  return lower;
 }
 
+const NO_VALUES: readonly LdapValue[] = [];
+
 export function valuesOf(entry: LdapEntry, attribute: string): readonly LdapValue[] {
-  return entry.attributes.get(attribute.toLowerCase()) ?? [];
+  return entry.attributes.get(lowercase(attribute)) ?? NO_VALUES;
 }
 
 /** Text of a value: bytes that are not text (a photo, a certificate) travel as base64. */
@@ -41,17 +38,25 @@ export function textOf(value: LdapValue): string {
 
 /** Non-empty text values of an attribute. */
 export function stringsOf(entry: LdapEntry, attribute: string): string[] {
-  return valuesOf(entry, attribute)
-    .map(textOf)
-    .filter((v) => v.trim() !== '');
+  return textsOf(valuesOf(entry, attribute));
+}
+
+function textsOf(values: readonly LdapValue[]): string[] {
+  const texts: string[] = [];
+  for (const value of values) {
+    const text = textOf(value);
+    if (text.trim() !== '') texts.push(text);
+  }
+  return texts;
 }
 
 /** A canonical attribute value: null when absent, a string when single, a list when several. */
 export function sourceValue(entry: LdapEntry, attribute: string): SourceValue {
   const values = valuesOf(entry, attribute);
-  // The common case, one text value, without building lists: this runs for every attribute of every person.
+  // The common cases, no value or one text value, build nothing: this runs for every attribute of every person.
+  if (values.length === 0) return null;
   if (values.length === 1 && typeof values[0] === 'string') return values[0].trim() === '' ? null : values[0];
-  const texts = stringsOf(entry, attribute);
+  const texts = textsOf(values);
   if (texts.length === 0) return null;
   return texts.length === 1 ? texts[0]! : texts;
 }
