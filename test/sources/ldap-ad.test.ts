@@ -99,6 +99,15 @@ describe('DN normal form', () => {
     expect(normalizeDn('cn=Doe\\, John,ou=x')).not.toBe(normalizeDn('cn=Doe,cn=John,ou=x'));
     expect(normalizeDn('uid=a+cn=B,dc=x')).toBe(normalizeDn('cn=b+uid=A,dc=x'));
   });
+
+  it('plain DNs (the quick path) get the same normal form as any other spelling of them', () => {
+    expect(normalizeDn('uid=Bulk.0001,ou=People,dc=Example,dc=com')).toBe('uid=bulk.0001,ou=people,dc=example,dc=com');
+    expect(normalizeDn('cn=Bulk Person 1,ou=People')).toBe(normalizeDn(' CN = Bulk Person 1 , OU=People '));
+    expect(normalizeDn('CN=José,DC=x')).toBe(normalizeDn('cn=jos\\c3\\a9,dc=x'));
+    // A raw '=' in a value is escaped in the normal form, whichever way it was written.
+    expect(normalizeDn('cn=a=b,dc=x')).toBe(normalizeDn('cn=a\\=b,dc=x'));
+    expect(normalizeDn('cn=a=b,dc=x')).toBe('cn=a\\=b,dc=x');
+  });
 });
 
 describe('nesting cycles, as the source reports them', () => {

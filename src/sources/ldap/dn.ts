@@ -81,8 +81,12 @@ function normalizeAva(ava: string): string {
 
 /** Plain DNs (no escapes, quotes, multi-valued RDNs or ';') split on ',' directly: the common case, and hot. */
 const PLAIN = /^[^\\"+;#]*$/;
+/** `type=value` RDNs with nothing to unescape, re-escape or trim: their normal form is the DN lowercased. */
+const SIMPLE = /^[^\\"+;#<>=,]+=[^\\"+;#<>=,]+(?:,[^\\"+;#<>=,]+=[^\\"+;#<>=,]+)*$/;
+const SPACE_TO_TRIM = /^\s|\s$|\s[,=]|[,=]\s/;
 
 export function normalizeDn(dn: string): string {
+  if (SIMPLE.test(dn) && !SPACE_TO_TRIM.test(dn)) return dn.toLowerCase();
   if (PLAIN.test(dn)) return dn.trim().split(',').map(normalizeAva).join(',');
   return splitUnescaped(dn.trim(), ',;')
     .map((rdn) => splitUnescaped(rdn, '+').map(normalizeAva).sort().join('+'))

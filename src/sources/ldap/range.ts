@@ -28,8 +28,11 @@ export type FetchAttribute = (dn: string, attributeDescription: string) => Promi
 
 /** Whether any attribute of the entry came back as a range (cheap: checked for every entry). */
 export function hasRanges(entry: LdapEntry): boolean {
-  for (const name of entry.attributes.keys()) if (name.includes(';range=')) return true;
-  return false;
+  let ranged = false;
+  entry.attributes.forEach((_, name) => {
+    ranged ||= name.includes(';range=');
+  });
+  return ranged;
 }
 
 /**

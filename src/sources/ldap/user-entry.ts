@@ -29,6 +29,15 @@ export function entryKey(entry: LdapEntry, setting: KeySetting): KeyResult {
   return result;
 }
 
+// The lowercased set of each rule's values, made once rather than for every person.
+const lowercasedValues = new WeakMap<readonly string[], ReadonlySet<string>>();
+
+function disabledValues(values: readonly string[]): ReadonlySet<string> {
+  let set = lowercasedValues.get(values);
+  if (!set) lowercasedValues.set(values, (set = new Set(values.map((v) => v.toLowerCase()))));
+  return set;
+}
+
 export type ActiveResult = { active: boolean } | { code: string; message: string };
 
 /** Whether the person is active; `disabledByFilter` says whether the entry matched disabled.filter. */
@@ -46,7 +55,7 @@ export function entryActive(entry: LdapEntry, rule: DisabledSetting | undefined,
   if (rule.attribute) {
     const values = stringsOf(entry, rule.attribute);
     if (rule.values) {
-      const wanted = new Set(rule.values.map((v) => v.toLowerCase()));
+      const wanted = disabledValues(rule.values);
       if (values.some((v) => wanted.has(v.toLowerCase()))) return { active: false };
     } else if (values.length > 0) {
       return { active: false };
@@ -55,9 +64,30 @@ export function entryActive(entry: LdapEntry, rule: DisabledSetting | undefined,
   return { active: true };
 }
 
+interface AttributeLayout {
+  /** [canonical name, lowercased LDAP name] pairs. */
+  readonly pairs: readonly (readonly [string, string])[];
+  /** Every canonical name, null: copying it gives each person an object of the final shape at once. */
+  readonly template: Readonly<Record<string, SourceValue>>;
+}
+
+// Made once per attribute map rather than once per person.
+const layouts = new WeakMap<ReadonlyMap<string, string>, AttributeLayout>();
+
+function layoutOf(map: ReadonlyMap<string, string>): AttributeLayout {
+  let layout = layouts.get(map);
+  if (!layout) {
+    const pairs = [...map].map(([canonical, ldap]) => [canonical, ldap.toLowerCase()] as const);
+    layout = { pairs, template: Object.fromEntries(pairs.map(([canonical]) => [canonical, null])) };
+    layouts.set(map, layout);
+  }
+  return layout;
+}
+
 /** Canonical attributes from the attribute map (canonical name -> LDAP attribute). */
 export function entryAttributes(entry: LdapEntry, map: ReadonlyMap<string, string>): Record<string, SourceValue> {
-  const attributes: Record<string, SourceValue> = {};
-  for (const [canonical, ldap] of map) attributes[canonical] = sourceValue(entry, ldap);
+  const { pairs, template } = layoutOf(map);
+  const attributes = { ...template };
+  for (let i = 0; i < pairs.length; i++) attributes[pairs[i]![0]] = sourceValue(entry, pairs[i]![1]);
   return attributes;
 }

@@ -99,20 +99,23 @@ export async function readUsers(searcher: LdapSearcher, settings: LdapSettings['
     const attributes = entryAttributes(entry, settings.attributes);
     const userName = attributes['userName'];
     if (typeof userName === 'string') {
-      const owner = userNames.get(userName.toLowerCase());
+      const folded = userName.toLowerCase();
+      const owner = userNames.get(folded);
       if (owner !== undefined) {
         issues.push(issue(entry.dn, 'LDAP_DUPLICATE_USERNAME', `userName "${userName}" is also the userName of ${owner}`));
         hold(dn, key);
         return;
       }
-      userNames.set(userName.toLowerCase(), entry.dn);
+      userNames.set(folded, entry.dn);
     }
     keyByDn.set(dn, key);
     if (needs.uid) for (const uid of stringsOf(entry, settings.uidAttribute)) keyByUid.set(uid.toLowerCase(), key);
     if (needs.memberOf) memberOf.set(key, stringsOf(entry, 'memberOf').map(normalizeDn));
     const manager = settings.manager ? stringsOf(entry, settings.manager)[0] : undefined;
     if (manager !== undefined) managerDn.set(users.length, normalizeDn(manager));
-    users.push({ key, active: active.active, attributes, ...(settings.manager ? { managerKey: null } : {}), ref: { location: entry.dn } });
+    const ref = { location: entry.dn };
+    // One literal per shape: objects that gain a property later cost a second allocation each.
+    users.push(settings.manager ? { key, active: active.active, attributes, managerKey: null, ref } : { key, active: active.active, attributes, ref });
   };
 
   for await (const page of searcher.search({ base: settings.base, scope: settings.scope, filter: settings.filter, attributes: [...requested], binaryAttributes: binary })) {
