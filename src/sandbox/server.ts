@@ -52,6 +52,8 @@ export interface RecordedRequest {
   at: number;
   /** Request headers as received (names lower-case). */
   headers: IncomingHttpHeaders;
+  /** True when the request took an injected fault (see addFault). */
+  faulted?: boolean;
 }
 
 export interface Sandbox {
@@ -121,6 +123,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     if (refusal) return send(res, errorResponse(refusal), recorded);
     const fault = faults.take(method, path ?? fullPath);
     const after = fault?.when === 'after';
+    if (fault) recorded.faulted = true;
     if (fault && !after) {
       if (fault.action.type !== 'delay') return inflict(fault.action, req, res, recorded);
       await sleep(fault.action.ms);

@@ -131,18 +131,20 @@ describe('two worker processes', () => {
     await waitUntil(() => h.sandbox.store.users().length >= 1000, 'a third of the users to be created', 60_000);
     // The next 4 creates are committed but answered only after 4 s: at the kill, the victim has work
     // in flight whose result it never hears.
-    const from = h.sandbox.requests.length;
+    const userName = (q: RecordedRequest) => String((q.body as Record<string, unknown>)['userName']);
     h.sandbox.addFault({ method: 'POST', path: '/Users', when: 'after', times: 4, action: { type: 'delay', ms: 4000 } });
-    const slowPosts = () => h.sandbox.requests.slice(from).filter((q) => q.method === 'POST').slice(0, 4);
+    const slowPosts = () => h.sandbox.requests.filter((q) => q.faulted);
     await waitUntil(() => slowPosts().length === 4, 'the slow creates to be in flight', 30_000);
     const redis = new Redis(REDIS_URL);
     const queue = new Queue(targetQueueName('app'), { connection: redis, prefix });
     let victim: WorkerProcess;
     try {
       const active = await queue.getActive();
-      const count = (w: WorkerProcess) => active.filter((j) => j.processedBy === w.name).length;
-      victim = count(workers[0]!) >= count(workers[1]!) ? workers[0]! : workers[1]!;
-      expect(count(victim)).toBeGreaterThan(0);
+      // The victim is the worker holding a slow create: its answer then never reaches anyone.
+      const slowNames = new Set(slowPosts().map(userName));
+      const holder = active.find((j) => slowNames.has(String((j.data as { op: { resource?: Record<string, unknown> } }).op.resource?.['userName'])));
+      victim = workers.find((w) => w.name === holder?.processedBy)!;
+      expect(victim, `no worker holds a slow create; active: ${active.map((j) => j.processedBy).join(', ')}`).toBeDefined();
       victim.kill('SIGKILL');
       expect((await victim.exited).signal).toBe('SIGKILL');
     } finally {
@@ -160,7 +162,6 @@ describe('two worker processes', () => {
     expect(duplicates(users.map((u) => String(u['externalId'])))).toEqual([]);
     // Each account was created by exactly one POST: answered 201, or committed but never answered (the
     // victim's), and then found by the survivor rather than posted again.
-    const userName = (q: RecordedRequest) => String((q.body as Record<string, unknown>)['userName']);
     const posts = h.sandbox.requests.filter((q: RecordedRequest) => q.method === 'POST');
     const created = posts.filter((q) => q.status === 201).map(userName);
     const unanswered = posts.filter((q) => q.status === 0).map(userName);
