@@ -1,36 +1,31 @@
 /**
- * Appends audit records as JSON lines; every line passes through redact() on its way out. Each
- * record is one synchronous append: it is with the operating system before the operation it
- * records goes on, a line is never interleaved with another process's (distributed workers share
- * the file), and it costs a few microseconds where a stream's asynchronous write costs tens.
+ * Appends audit records as JSON lines; every line passes through redact() on its way out. The
+ * records of one turn of the event loop go out in one write (line-appender.ts). A log that cannot
+ * be opened fails at once; one that fails later fails the close, so the run cannot end as if every
+ * outcome had been recorded.
  */
-import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { redact } from '../config/secret.js';
 import { StateError } from '../errors.js';
+import { LineAppender } from '../state/line-appender.js';
 import type { AuditRecord, AuditSink } from './audit-sink.js';
 
 export class JsonlAuditSink implements AuditSink {
-  private fd: number | null;
+  private readonly lines: LineAppender;
 
-  constructor(private readonly file: string) {
+  constructor(file: string) {
     mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-    this.fd = openSync(file, 'a', 0o600);
+    this.lines = new LineAppender(file, (code) => new StateError(`audit log ${file}: cannot append (${code})`));
+    this.lines.open();
   }
 
   record(entry: AuditRecord): void {
-    if (this.fd === null) throw new StateError(`audit log ${this.file}: written to after it was closed`);
-    try {
-      writeSync(this.fd, `${redact(JSON.stringify(entry))}\n`);
-    } catch (error) {
-      // An outcome that cannot be audited must not pass unnoticed.
-      throw new StateError(`audit log ${this.file}: cannot append (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
-    }
+    this.lines.append(`${redact(JSON.stringify(entry))}\n`);
   }
 
   async close(): Promise<void> {
-    if (this.fd === null) return;
-    closeSync(this.fd);
-    this.fd = null;
+    this.lines.close();
+    if (this.lines.error) throw this.lines.error;
   }
 }

@@ -1,17 +1,17 @@
 /**
  * The embedded link store: a snapshot file plus an append-only journal in the state directory.
- * Each change is appended to the journal before `set` returns, by a synchronous write of one line:
- * a few microseconds, against tens for an asynchronous write that goes through the thread pool, and
- * the line is with the operating system before the operation goes on (it survives a crash of the
- * run). `flush` folds the journal into a new snapshot written atomically, then empties the journal.
+ * Each change is in the journal when `set` resolves (line-appender.ts: the changes of one turn of
+ * the event loop go out in one write), so it survives a crash of the run. `flush` folds the journal
+ * into a new snapshot written atomically, then empties the journal.
  * Layout: links.json = { version: 1, links: { "<target>/<kind>": { "<externalId>": Link } } },
  * links.journal = JSON lines of [target, kind, externalId, Link | null].
  */
-import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, truncateSync, writeSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StateError } from '../errors.js';
 import { writeFileAtomic } from './atomic-write.js';
+import { LineAppender } from './line-appender.js';
 import type { Link, LinkStore, ResourceKind } from './link-store.js';
 
 type Entry = [target: string, kind: ResourceKind, externalId: string, link: Link | null];
@@ -20,13 +20,13 @@ export class FileLinkStore implements LinkStore {
   private readonly tables = new Map<string, Map<string, Link>>();
   private readonly snapshotFile: string;
   private readonly journalFile: string;
-  /** Open for appending from the first change until flush: one open per run, not per write. */
-  private journal: number | null = null;
+  private readonly journal: LineAppender;
   private tornTail = false;
 
   private constructor(dir: string) {
     this.snapshotFile = join(dir, 'links.json');
     this.journalFile = join(dir, 'links.journal');
+    this.journal = new LineAppender(this.journalFile, (code) => new StateError(`link journal ${this.journalFile}: cannot append (${code})`));
   }
 
   static async open(dir: string): Promise<FileLinkStore> {
@@ -83,16 +83,11 @@ export class FileLinkStore implements LinkStore {
   }
 
   private record(entry: Entry): Promise<void> {
+    // In memory at once; should the journal fail, the change still reaches the snapshot at flush.
     this.apply(entry);
-    try {
-      this.journal ??= openSync(this.journalFile, 'a', 0o600);
-      writeSync(this.journal, `${this.tornTail ? '\n' : ''}${JSON.stringify(entry)}\n`);
-      this.tornTail = false;
-    } catch (error) {
-      // The change stays in memory and reaches the snapshot at flush, if that can be written.
-      return Promise.reject(new StateError(`link journal ${this.journalFile}: cannot append (${(error as NodeJS.ErrnoException).code ?? 'error'})`));
-    }
-    return Promise.resolve();
+    this.journal.append(`${this.tornTail ? '\n' : ''}${JSON.stringify(entry)}\n`);
+    this.tornTail = false;
+    return this.journal.written();
   }
 
   async snapshot(target: string, kind: ResourceKind): Promise<Map<string, Link>> {
@@ -116,13 +111,8 @@ export class FileLinkStore implements LinkStore {
     for (const [name, table] of this.tables) links[name] = Object.fromEntries(table);
     await writeFileAtomic(this.snapshotFile, JSON.stringify({ version: 1, links }));
     // Everything in the journal, this run's changes and any an earlier run left, is now in the snapshot.
-    if (this.journal !== null) {
-      ftruncateSync(this.journal, 0);
-      closeSync(this.journal);
-      this.journal = null;
-    } else if (existsSync(this.journalFile)) {
-      truncateSync(this.journalFile, 0);
-    }
+    this.journal.truncate();
+    this.journal.close();
     this.tornTail = false;
   }
 

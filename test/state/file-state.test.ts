@@ -60,12 +60,23 @@ describe('link store', () => {
 });
 
 describe('audit log', () => {
-  it('a record is in the file once recorded, before the log is closed', async () => {
+  it('records are in the file by the end of the turn that made them, before the log is closed', async () => {
     const file = join(tempDir(), 'audit', 'audit.jsonl');
     const sink = new JsonlAuditSink(file);
     sink.record({ time: 't', planId: 'p', target: 'app', action: 'createUser', outcome: 'ok', externalId: 'e1' });
-    expect(readFileSync(file, 'utf8')).toBe('{"time":"t","planId":"p","target":"app","action":"createUser","outcome":"ok","externalId":"e1"}\n');
+    sink.record({ time: 't', planId: 'p', target: 'app', action: 'createUser', outcome: 'ok', externalId: 'e2' });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(readFileSync(file, 'utf8').split('\n').map((l) => (l ? JSON.parse(l).externalId : l))).toEqual(['e1', 'e2', '']);
     await sink.close();
-    expect(() => sink.record({ time: 't', planId: 'p', target: 'app', action: 'x', outcome: 'info' })).toThrow(StateError);
+  });
+
+  it('a log that cannot be written fails its close, naming it; one that cannot be opened fails at once', async () => {
+    // /dev/full opens, then answers every write with ENOSPC, as a full disk does.
+    const sink = new JsonlAuditSink('/dev/full');
+    sink.record({ time: 't', planId: 'p', target: 'app', action: 'createUser', outcome: 'ok' });
+    await expect(sink.close()).rejects.toThrow('audit log /dev/full: cannot append (ENOSPC)');
+    // One that cannot even be opened fails before anything is done.
+    const dir = tempDir();
+    expect(() => new JsonlAuditSink(dir)).toThrow(`audit log ${dir}: cannot append (EISDIR)`);
   });
 });
