@@ -8,6 +8,7 @@ import type { TargetConfig } from '../config/schema.js';
 import { AuthError, NotFoundError, ScimSyncError, describeError } from '../errors.js';
 import type { ScimResource } from '../model/scim.js';
 import type { ScimCapabilities } from '../targets/http/capabilities.js';
+import { SCHEMA_ENTERPRISE_USER } from '../model/scim.js';
 import type { ScimClient } from '../targets/http/scim-client.js';
 import type { RateLimit, TargetQuirks } from '../targets/profiles.js';
 import { supportsOperator } from '../targets/profiles.js';
@@ -87,6 +88,10 @@ export async function checkTarget(name: string, config: TargetConfig): Promise<T
     say('ok', `credential accepted; ${check.users.total} user${check.users.total === 1 ? '' : 's'} in the target${sampleName ? ` (read ${sampleName})` : ''}`);
 
     if (!capabilities.discovered) say('info', 'no ServiceProviderConfig (404): assuming PATCH and filters, as Entra ID and Okta do');
+    const extensions = await client.userSchemaExtensions();
+    if (extensions && !extensions.has(SCHEMA_ENTERPRISE_USER.toLowerCase())) {
+      say('warning', 'no enterprise extension for Users (/ResourceTypes/User): enterprise attributes (department, employeeNumber, manager...) are not sent');
+    }
     if (settings.updateMethod === 'put') {
       say('warning', 'no PATCH: updates and deactivations send PUT with the whole account; groups need PUT too (their whole member list per request)');
     }

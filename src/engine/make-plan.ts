@@ -7,13 +7,13 @@ import type { LoadedConfig } from '../config/load.js';
 import { describeError } from '../errors.js';
 import type { TargetRuntime } from '../execution/executor.js';
 import { compileScope } from '../mapping/scope.js';
-import { compileUserMapping } from '../mapping/user-mapping.js';
+import { compileUserMapping, withoutExtensions, type UserMapping } from '../mapping/user-mapping.js';
 import type { DirectorySnapshot } from '../model/canonical.js';
 import type { Plan, TargetPlan } from '../model/plan.js';
 import { buildPlan, planTarget } from '../planning/build-plan.js';
 import { createSource } from '../sources/create-source.js';
 import type { Link, LinkStore } from '../state/link-store.js';
-import type { ScimResource } from '../model/scim.js';
+import { SCHEMA_ENTERPRISE_USER, type ScimResource } from '../model/scim.js';
 import { createTargetRuntime, groupSettings, targetSettings } from './target-runtime.js';
 
 export interface PlanningResult {
@@ -50,6 +50,22 @@ async function listGroups(runtime: TargetRuntime, pageSize: number, snapshot: Di
   return out;
 }
 
+/**
+ * What a target can take: without the extension schemas it does not list for Users (null: it does
+ * not say, so everything is sent), and without the manager reference when it has no enterprise
+ * extension. The notes say what was left out.
+ */
+export function fitToExtensions(mapping: UserMapping, extensions: ReadonlySet<string> | null, manager: boolean): { mapping: UserMapping; manager: boolean; notes: string[] } {
+  if (!extensions) return { mapping, manager, notes: [] };
+  const fitted = withoutExtensions(mapping, (schema) => extensions.has(schema.toLowerCase()));
+  const notes = [...fitted.dropped].map(
+    ([schema, paths]) => `the server lists no ${schema} extension for Users: ${paths.join(', ')} ${paths.length === 1 ? 'is' : 'are'} not sent`,
+  );
+  const hasEnterprise = extensions.has(SCHEMA_ENTERPRISE_USER.toLowerCase());
+  if (manager && !hasEnterprise) notes.push(`the server lists no ${SCHEMA_ENTERPRISE_USER} extension for Users: the manager reference is not set`);
+  return { mapping: fitted.mapping, manager: manager && hasEnterprise, notes };
+}
+
 export async function makePlan(loaded: LoadedConfig, links: LinkStore, only?: readonly string[]): Promise<PlanningResult> {
   const snapshot = await createSource(loaded.config.source).read();
   const attributes = sourceAttributes(snapshot);
@@ -60,13 +76,18 @@ export async function makePlan(loaded: LoadedConfig, links: LinkStore, only?: re
     runtimes.set(name, runtime);
     try {
       const capabilities = await runtime.client.discover();
+      const fitted = fitToExtensions(
+        compileUserMapping(config.mapping, attributes, { roles: config.roles, entitlements: config.entitlements }),
+        await runtime.client.userSchemaExtensions(),
+        config.manager && snapshot.users.some((u) => u.managerKey !== undefined),
+      );
       const actualUsers = await runtime.client.listAll('Users', { pageSize: config.pageSize });
       const groupLinks = await links.snapshot(name, 'group');
       const manageGroups = config.groups.enabled && (snapshot.groups.length > 0 || groupLinks.size > 0);
       targetPlans.push(
         planTarget(snapshot, {
           name,
-          mapping: compileUserMapping(config.mapping, attributes, { roles: config.roles, entitlements: config.entitlements }),
+          mapping: fitted.mapping,
           inScope: compileScope(config.scope),
           actualUsers,
           userLinks: await links.snapshot(name, 'user'),
@@ -74,7 +95,8 @@ export async function makePlan(loaded: LoadedConfig, links: LinkStore, only?: re
           ...(manageGroups
             ? { groups: { actual: await listGroups(runtime, config.pageSize, snapshot, groupLinks), links: groupLinks, settings: groupSettings(config) } }
             : {}),
-          manager: config.manager && snapshot.users.some((u) => u.managerKey !== undefined),
+          manager: fitted.manager,
+          notes: fitted.notes,
         }),
       );
     } catch (error) {

@@ -108,6 +108,22 @@ export function compileUserMapping(
   return { rules, sets, indexOf: new Map(rules.map((r, i) => [r.path.key, i])) };
 }
 
+/**
+ * The mapping without the rules that write into extension schemas the target lacks (a core-only
+ * server refuses the whole write over one of them), and the paths left out, by schema.
+ */
+export function withoutExtensions(mapping: UserMapping, has: (schema: string) => boolean): { mapping: UserMapping; dropped: Map<string, string[]> } {
+  const dropped = new Map<string, string[]>();
+  const rules = mapping.rules.filter((rule) => {
+    const schema = rule.path.schema;
+    if (schema === null || has(schema)) return true;
+    dropped.set(schema, [...(dropped.get(schema) ?? []), rule.path.key.slice(schema.length + 1)]);
+    return false;
+  });
+  if (dropped.size === 0) return { mapping, dropped };
+  return { mapping: { rules, sets: mapping.sets, indexOf: new Map(rules.map((r, i) => [r.path.key, i])) }, dropped };
+}
+
 /** `memberOf`: names of the groups the user is in, for role rules. */
 export function mapUser(mapping: UserMapping, user: CanonicalUser, memberOf?: ReadonlySet<string>): DesiredUser {
   const rules = mapping.rules;

@@ -32,6 +32,8 @@ export interface TargetInput {
   };
   /** Manage the enterprise manager reference. */
   manager: boolean;
+  /** What reading the target found that a person should know (shown with the plan's warnings). */
+  notes?: readonly string[];
 }
 
 export function planTarget(snapshot: DirectorySnapshot, input: TargetInput): TargetPlan {
@@ -78,7 +80,7 @@ export function planTarget(snapshot: DirectorySnapshot, input: TargetInput): Tar
       { name: 'references', operations: managers.references },
       { name: 'deprovision', operations: [...(groups?.deprovision ?? []), ...users.deprovision] },
     ],
-    warnings: [...users.warnings, ...cycles, ...(groups?.warnings ?? []), ...managers.warnings],
+    warnings: [...(input.notes ?? []), ...users.warnings, ...cycles, ...(groups?.warnings ?? []), ...managers.warnings],
   };
 }
 

@@ -39,6 +39,11 @@ export interface SandboxBehaviour {
   filterErrorsAnswerEmpty: boolean;
   /** /Bulk with these limits (RFC 7644 §3.7; bulkId references are not resolved); null = 501. Default null. */
   bulk: { maxOperations: number; maxPayloadSize: number } | null;
+  /**
+   * False: a core-only server. The User resource type lists no schema extension, and a User write
+   * that carries the enterprise extension answers 400 invalidValue. Default true.
+   */
+  enterpriseExtension: boolean;
   /** Every answer is delayed this many milliseconds. Default 0. */
   latencyMs: number;
   /** Share (0..1) of requests answered 503 before being handled, drawn from a seeded generator. Default 0. */
@@ -71,6 +76,7 @@ export const DEFAULT_BEHAVIOUR: Readonly<SandboxBehaviour> = Object.freeze({
   userNameCaseExact: false,
   filterErrorsAnswerEmpty: false,
   bulk: null,
+  enterpriseExtension: true,
   latencyMs: 0,
   errorRate: 0,
 });

@@ -51,7 +51,8 @@ export function schemaDocument(schema: SchemaDef, baseUrl: string): JsonObject {
   };
 }
 
-export function resourceTypeDocument(rt: ResourceTypeDef, baseUrl: string): JsonObject {
+/** `extensions: false`: the type as a core-only server describes it. */
+export function resourceTypeDocument(rt: ResourceTypeDef, baseUrl: string, extensions = true): JsonObject {
   return {
     schemas: [SCHEMA_RESOURCE_TYPE],
     id: rt.name,
@@ -59,7 +60,7 @@ export function resourceTypeDocument(rt: ResourceTypeDef, baseUrl: string): Json
     endpoint: rt.endpoint,
     description: rt.description,
     schema: rt.core.id,
-    schemaExtensions: rt.extensions.map((e) => ({ schema: e.id, required: false })),
+    schemaExtensions: extensions ? rt.extensions.map((e) => ({ schema: e.id, required: false })) : [],
     meta: { resourceType: 'ResourceType', location: `${baseUrl}/ResourceTypes/${rt.name}` },
   };
 }
@@ -72,8 +73,8 @@ export function allSchemaDocuments(baseUrl: string): JsonObject[] {
   return ALL_SCHEMAS.map((s) => schemaDocument(s, baseUrl));
 }
 
-export function allResourceTypeDocuments(baseUrl: string): JsonObject[] {
-  return RESOURCE_TYPES.map((rt) => resourceTypeDocument(rt, baseUrl));
+export function allResourceTypeDocuments(baseUrl: string, extensions = true): JsonObject[] {
+  return RESOURCE_TYPES.map((rt) => resourceTypeDocument(rt, baseUrl, extensions));
 }
 
 function attributeDocument(def: AttributeDef): JsonObject {

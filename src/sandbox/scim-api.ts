@@ -1,6 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import { SCHEMA_LIST_RESPONSE } from '../model/scim.js';
+import { SCHEMA_ENTERPRISE_USER, SCHEMA_LIST_RESPONSE } from '../model/scim.js';
 import type { JsonObject, JsonValue } from '../model/scim.js';
 import { resourceTypeOf } from './attribute-schema.js';
 import type { ResourceKind } from './attribute-schema.js';
@@ -77,6 +77,7 @@ function route(ctx: ApiContext, req: ApiRequest): ApiResponse {
     case 'Users':
     case 'Groups': {
       const kind: ResourceKind = root === 'Users' ? 'User' : 'Group';
+      if (kind === 'User' && !ctx.behaviour.enterpriseExtension) refuseEnterprise(req);
       if (rest === 1) {
         if (req.method === 'GET') return list(ctx, kind, listQueryFromParams(new URLSearchParams(req.query), ctx.behaviour));
         if (req.method === 'POST') return create(ctx, kind, req);
@@ -104,10 +105,11 @@ function route(ctx: ApiContext, req: ApiRequest): ApiResponse {
     case 'ResourceTypes': {
       if (rest > 2) break;
       onlyGet(req);
-      if (rest === 1) return ok(listOf(allResourceTypeDocuments(ctx.baseUrl)));
+      const extensions = ctx.behaviour.enterpriseExtension;
+      if (rest === 1) return ok(listOf(allResourceTypeDocuments(ctx.baseUrl, extensions)));
       const rt = findResourceType(decode(second!));
       if (!rt) throw notFound(`no resource type ${decode(second!)}`);
-      return ok(resourceTypeDocument(rt, ctx.baseUrl));
+      return ok(resourceTypeDocument(rt, ctx.baseUrl, extensions));
     }
     case 'Bulk':
       if (rest !== 1) break;
@@ -115,6 +117,14 @@ function route(ctx: ApiContext, req: ApiRequest): ApiResponse {
       return bulk(ctx, req);
   }
   throw notFound(`no SCIM endpoint at ${req.path}`);
+}
+
+/** A core-only server: a write that names the enterprise extension anywhere is refused. */
+function refuseEnterprise(req: ApiRequest): void {
+  if (!['POST', 'PUT', 'PATCH'].includes(req.method) || req.body.kind !== 'json') return;
+  if (JSON.stringify(req.body.value).toLowerCase().includes(SCHEMA_ENTERPRISE_USER.toLowerCase())) {
+    throw badRequest('invalidValue', `this server has no ${SCHEMA_ENTERPRISE_USER} extension for Users`);
+  }
 }
 
 const SCHEMA_BULK_REQUEST = 'urn:ietf:params:scim:api:messages:2.0:BulkRequest';

@@ -30,11 +30,13 @@ describe('check', () => {
     expect(h!.sandbox.requests.map((q) => `${q.method} ${q.path}`)).toEqual([
       'GET /ServiceProviderConfig',
       'GET /Users',
+      'GET /ResourceTypes/User',
       'GET /Users',
       'GET /Users',
       'GET /Groups',
     ]);
     expect(h!.sandbox.requests.map((q) => new URLSearchParams(q.query).get('filter'))).toEqual([
+      null,
       null,
       null,
       'userName eq "Ada.Lovelace@example.com"',

@@ -197,6 +197,27 @@ export class ScimClient {
     return this.capabilities;
   }
 
+  /**
+   * The schema extensions the server lists for Users (RFC 7644 §4, /ResourceTypes/User), lowercased;
+   * null when it does not say (no such endpoint, or an answer without `schemaExtensions`): then
+   * nothing is assumed missing.
+   */
+  async userSchemaExtensions(): Promise<ReadonlySet<string> | null> {
+    let type: JsonObject | null;
+    try {
+      type = await this.request('GET', '/ResourceTypes/User');
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      // Not there, or not understood: servers are uneven about discovery, and this is only a hint.
+      if (code === 'NOT_FOUND' || code === 'BAD_REQUEST' || code === 'PROTOCOL') return null;
+      throw error;
+    }
+    const listed = type?.['schemaExtensions'];
+    if (!Array.isArray(listed)) return null;
+    const schemas = listed.map((e) => (e && typeof e === 'object' && !Array.isArray(e) ? e['schema'] : undefined));
+    return new Set(schemas.filter((s): s is string => typeof s === 'string').map((s) => s.toLowerCase()));
+  }
+
   /** The page size to ask for: the configured one, capped by the profile and by what discovery said. */
   pageSize(wanted: number): number {
     return Math.min(wanted, this.quirks.maxPageSize ?? Infinity, this.capabilities.filter.maxResults ?? Infinity);
