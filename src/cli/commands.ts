@@ -68,7 +68,7 @@ export async function planCommand(opts: CommonOptions & { out?: string }, io: Io
   }
 }
 
-export async function applyCommand(file: string, opts: CommonOptions & { overrideSafety?: boolean; wait?: boolean }, io: Io): Promise<number> {
+export async function applyCommand(file: string, opts: CommonOptions & { overrideSafety?: boolean; wait?: boolean; waitTimeout?: number }, io: Io): Promise<number> {
   const loaded = load(opts.config, io);
   let data: unknown;
   try {
@@ -83,13 +83,18 @@ export async function applyCommand(file: string, opts: CommonOptions & { overrid
   const runtimes = new Map(plan.targets.map((t) => [t.target, createTargetRuntime(t.target, configured.get(t.target)!)]));
   const state = await openState(loaded, { lock: true, audit: true, targets: plan.targets.map((t) => t.target), log: (line) => io.err(line) });
   try {
-    const report = await applyPlan(loaded, plan, runtimes, state, state.executor({ wait: !!opts.wait }), { overrideSafety: !!opts.overrideSafety });
-    if (state.distributed && !opts.wait) return enqueued(plan, opts, io);
+    const report = await applyPlan(loaded, plan, runtimes, state, state.executor(waitOptions(opts)), { overrideSafety: !!opts.overrideSafety });
+    if (state.distributed && !waitOptions(opts).wait) return enqueued(plan, opts, io);
     io.out(opts.json ? JSON.stringify(report, null, 2) : formatReport(report));
     return reportExit(plan, report);
   } finally {
     await state.close();
   }
+}
+
+/** --wait-timeout implies --wait. */
+function waitOptions(opts: { wait?: boolean; waitTimeout?: number }): { wait: boolean; waitTimeoutMs?: number } {
+  return opts.waitTimeout !== undefined ? { wait: true, waitTimeoutMs: opts.waitTimeout } : { wait: !!opts.wait };
 }
 
 /** Distributed mode without --wait: the plan is on the queue; workers report through `status`. */
@@ -102,7 +107,7 @@ function enqueued(plan: Plan, opts: { json?: boolean; config: string }, io: Io):
 
 /** plan, safety check, apply, report: what cron runs. */
 export async function runCommand(
-  opts: CommonOptions & { overrideSafety?: boolean; wait?: boolean; env?: NodeJS.ProcessEnv; stateDir?: string },
+  opts: CommonOptions & { overrideSafety?: boolean; wait?: boolean; waitTimeout?: number; env?: NodeJS.ProcessEnv; stateDir?: string },
   io: Io,
 ): Promise<number> {
   const loaded = load(opts.config, io, opts.env);
@@ -115,8 +120,8 @@ export async function runCommand(
   try {
     const { plan, runtimes } = await makePlan(loaded, state.links, opts.target);
     if (!opts.json) io.out(formatPlan(plan, 50));
-    const report = await applyPlan(loaded, plan, runtimes, state, state.executor({ wait: !!opts.wait }), { overrideSafety: !!opts.overrideSafety });
-    if (state.distributed && !opts.wait) return enqueued(plan, opts, io);
+    const report = await applyPlan(loaded, plan, runtimes, state, state.executor(waitOptions(opts)), { overrideSafety: !!opts.overrideSafety });
+    if (state.distributed && !waitOptions(opts).wait) return enqueued(plan, opts, io);
     io.out(opts.json ? JSON.stringify({ plan: summarise(plan), report }, null, 2) : `\n${formatReport(report)}`);
     return reportExit(plan, report);
   } finally {

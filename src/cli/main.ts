@@ -2,6 +2,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { applyCommand, planCommand, runCommand, schemaCommand, validateCommand } from './commands.js';
 import { exitForError } from './error-exit.js';
+import { parseDuration } from './duration.js';
 import { EXIT } from './exit-codes.js';
 import { processIo, type Io } from './io.js';
 import { demoCommand, sandboxCommand } from './sandbox-commands.js';
@@ -99,6 +100,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     .addOption(configOption())
     .option('--override-safety', 'apply even when the safety check objects (audited)')
     .option('--wait', 'distributed mode: wait for the workers to finish, then report (exit codes as embedded mode)')
+    .option('--wait-timeout <duration>', 'with --wait: stop waiting after this long (90s, 30m, 2h); the workers go on, and the exit code is 1', parseDuration)
     .option('--json', 'print the report as JSON')
     .action(async (file, o) => {
       code = await applyCommand(file, o, io);
@@ -110,6 +112,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     .addOption(targetOption())
     .option('--override-safety', 'apply even when the safety check objects (audited)')
     .option('--wait', 'distributed mode: wait for the workers to finish, then report (exit codes as embedded mode)')
+    .option('--wait-timeout <duration>', 'with --wait: stop waiting after this long (90s, 30m, 2h); the workers go on, and the exit code is 1', parseDuration)
     .option('--json', 'print the summary and report as JSON')
     .action(async (o) => {
       code = await runCommand(o, io);

@@ -27,9 +27,9 @@ export async function openRedisState(loaded: LoadedConfig, options: OpenStateOpt
       links: new RedisLinkStore(redis, q.prefix),
       audit,
       distributed: true,
-      executor: ({ wait }) => {
+      executor: ({ wait, waitTimeoutMs }) => {
         if (!held) throw new Error('openState: executing needs the lock');
-        return new BullmqExecutor({ redis, queue: q, locks: held, wait });
+        return new BullmqExecutor({ redis, queue: q, locks: held, wait, ...(waitTimeoutMs !== undefined ? { waitTimeoutMs } : {}) });
       },
       close: async () => {
         try {

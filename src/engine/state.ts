@@ -18,8 +18,11 @@ export interface RunState {
   audit: AuditSink;
   /** True in distributed mode: plans are executed by `scim-sync worker` processes. */
   distributed: boolean;
-  /** The executor of this mode. `wait` (distributed): wait for the workers and report, else return once enqueued. */
-  executor(options: { wait: boolean }): Executor;
+  /**
+   * The executor of this mode. `wait` (distributed): wait for the workers and report, else return
+   * once enqueued; `waitTimeoutMs`: report what is still running as such after this long.
+   */
+  executor(options: { wait: boolean; waitTimeoutMs?: number }): Executor;
   close(): Promise<void>;
 }
 

@@ -25,6 +25,8 @@ export interface BullmqExecutorOptions {
   wait: boolean;
   /** How often a waiting executor looks for the reports, ms. Default 200. */
   pollMs?: number;
+  /** A waiting executor stops waiting after this long; targets not done are reported as still running. */
+  waitTimeoutMs?: number;
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -67,13 +69,20 @@ export class BullmqExecutor implements Executor {
       await control.close();
     }
     if (this.options.wait) {
+      const deadline = this.options.waitTimeoutMs !== undefined ? Date.now() + this.options.waitTimeoutMs : Infinity;
       for (const target of pending) {
         let cycle = await store.report(plan.id, target);
-        while (!cycle) {
-          await sleep(this.options.pollMs ?? 200);
+        while (!cycle && Date.now() < deadline) {
+          await sleep(Math.min(this.options.pollMs ?? 200, Math.max(deadline - Date.now(), 1)));
           cycle = await store.report(plan.id, target);
         }
-        reports.set(target, cycle.report);
+        if (cycle) {
+          reports.set(target, cycle.report);
+          continue;
+        }
+        const report = emptyTargetReport(target);
+        report.stopped = `still running after ${this.options.waitTimeoutMs! / 1000} s of waiting: the workers go on with it (scim-sync status shows where it is)`;
+        reports.set(target, report);
       }
     }
     return {

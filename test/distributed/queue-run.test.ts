@@ -11,7 +11,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CONTROL_QUEUE, targetQueueName } from '../../src/execution/queue-layout.js';
 import { SCHEMA_ENTERPRISE_USER } from '../../src/model/scim.js';
 import { Harness, person, type Person } from '../support/harness.js';
-import { REDIS_URL, cleanRedis, inProcessWorkers, queueYaml, randomPrefix } from '../support/distributed.js';
+import { REDIS_URL, cleanRedis, inProcessWorkers, queueYaml, randomPrefix, waitUntil } from '../support/distributed.js';
 
 let h: Harness;
 let prefix: string;
@@ -50,6 +50,18 @@ function audit(): Record<string, unknown>[] {
 }
 
 describe('run and apply through the queue', () => {
+  it('run --wait-timeout with no worker stops waiting, says the cycle goes on, exits 1; a worker then finishes it', async () => {
+    const r = await h.run('--wait-timeout', '1s');
+    expect(r.code, r.err + r.out).toBe(1);
+    expect(r.out).toContain('still running after 1 s of waiting: the workers go on with it (scim-sync status shows where it is)');
+    expect(h.writes()).toEqual([]);
+    await startWorker();
+    await waitUntil(() => h.sandbox.store.users().length === 20, 'the worker to finish the cycle');
+    const bad = await h.run('--wait-timeout', 'soon');
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain('"soon" is not a duration (write 90s, 30m, 2h or 500ms)');
+  });
+
   it('run --wait creates every user through the workers, keeps links in Redis, and converges', async () => {
     await startWorker();
     const first = await h.run('--wait');
