@@ -98,6 +98,9 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
       warnings.push('source.startTls: false on ldap:// sends the bind password unencrypted; use ldaps:// or StartTLS');
     }
   }
+  if (config.source.type === 'google' && /^http:/i.test(config.source.apiUrl) && !/^http:\/\/(127\.|localhost|\[::1\])/i.test(config.source.apiUrl)) {
+    warnings.push('source.apiUrl: plain http sends the access token unencrypted; use https');
+  }
   const stateDir = resolve(baseDir, config.state.dir);
   const auditFile = config.audit.file ? resolve(baseDir, config.audit.file) : resolve(stateDir, 'audit.jsonl');
   for (const [name, t] of Object.entries(config.targets)) {

@@ -9,9 +9,10 @@ import { FILTER_OPERATORS, PROFILE_NAMES, type QuirkOverrides } from '../targets
 
 /**
  * Keys whose string values are credentials; the loader wraps them in `Secret` before validation.
- * `redis` is a URL that may hold a password (redis://:password@host:6379).
+ * `redis` is a URL that may hold a password (redis://:password@host:6379); `credentials` is a
+ * Google service account key.
  */
-export const SECRET_KEYS = new Set(['token', 'password', 'clientSecret', 'redis']);
+export const SECRET_KEYS = new Set(['token', 'password', 'clientSecret', 'redis', 'credentials']);
 
 /** Whether a value written inline under a SECRET_KEYS key is a credential worth a warning. */
 export function holdsCredential(key: string, value: string): boolean {
@@ -235,7 +236,38 @@ const ldapSource = z
   })
   .strict();
 
-export const sourceSchema = z.discriminatedUnion('type', [csvSource, ldapSource]);
+const googleSource = z
+  .object({
+    type: z.literal('google'),
+    credentials: secret.describe(
+      'The service account key (its JSON file, as ${file:path}). The account needs domain-wide delegation for the ' +
+        'admin.directory.user.readonly and admin.directory.group.readonly scopes (group scope only when groups are read).',
+    ),
+    subject: z.email().describe('The Workspace admin the service account acts for (domain-wide delegation).'),
+    customer: z.string().min(1).default('my_customer').describe("Customer id; my_customer is the admin's own. Default my_customer."),
+    domain: z.string().min(1).optional().describe('Read only this domain of the customer. Default: every domain.'),
+    query: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("Directory API users.list query, e.g. orgUnitPath='/Staff'. A person it leaves out reads as gone: narrow with care."),
+    groups: z
+      .object({
+        enabled: z.boolean().default(true),
+        query: z.string().min(1).optional().describe('groups.list query, e.g. email:eng-*. Default every group.'),
+      })
+      .strict()
+      .optional()
+      .describe('Read groups and their members too. Absent: no groups.'),
+    apiUrl: z
+      .url({ protocol: /^https?$/ })
+      .default('https://admin.googleapis.com')
+      .describe('Directory API root, for a proxy or a test double. Default https://admin.googleapis.com.'),
+    timeoutMs: positiveInt.default(60_000).describe('Per request timeout in milliseconds. Default 60000.'),
+  })
+  .strict();
+
+export const sourceSchema = z.discriminatedUnion('type', [csvSource, ldapSource, googleSource]);
 
 // --- targets ---------------------------------------------------------------------------------
 
@@ -574,6 +606,7 @@ export type Config = z.output<typeof configSchema>;
 export type SourceConfig = Config['source'];
 export type CsvSourceConfig = Extract<SourceConfig, { type: 'csv' }>;
 export type LdapSourceConfig = Extract<SourceConfig, { type: 'ldap' }>;
+export type GoogleSourceConfig = Extract<SourceConfig, { type: 'google' }>;
 export type TargetConfig = Config['targets'][string];
 export type SafetyConfig = Config['safety'];
 export type QueueConfig = NonNullable<Config['queue']>;

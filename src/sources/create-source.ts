@@ -1,5 +1,6 @@
 import type { SourceConfig } from '../config/schema.js';
 import { CsvSource } from './csv/csv-source.js';
+import { GoogleSource } from './google/google-source.js';
 import { LdapSource } from './ldap/ldap-source.js';
 import type { SourceDirectory } from './source-directory.js';
 
@@ -10,5 +11,7 @@ export function createSource(config: SourceConfig): SourceDirectory {
       return new CsvSource(config);
     case 'ldap':
       return new LdapSource(config);
+    case 'google':
+      return new GoogleSource(config);
   }
 }

@@ -1,0 +1,82 @@
+/**
+ * The Admin SDK Directory API, read-only and paged (users.list, groups.list, members.list). A page
+ * that cannot be read after a few tries fails the whole read, naming the request: a shorter list
+ * would read as departures. 429 and 5xx are retried with backoff (Google's own advice for its
+ * quota errors); anything else is not.
+ */
+import got, { type Got } from 'got';
+import { SourceError } from '../../errors.js';
+import type { ServiceAccountToken } from './service-account.js';
+
+type Json = Record<string, unknown>;
+
+const ATTEMPTS = 4;
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export class DirectoryApi {
+  private readonly http: Got;
+
+  constructor(
+    private readonly root: string,
+    private readonly token: ServiceAccountToken,
+    timeoutMs: number,
+    private readonly backoffMs = 500,
+  ) {
+    this.http = got.extend({ timeout: { request: timeoutMs }, throwHttpErrors: false, retry: { limit: 0 }, headers: { accept: 'application/json' } });
+  }
+
+  /** Every item of a paged list: `field` names the array in each page (users, groups, members). */
+  async listAll(path: string, params: Record<string, string | undefined>, field: string): Promise<Json[]> {
+    const items: Json[] = [];
+    let pageToken: string | undefined;
+    const seen = new Set<string>();
+    do {
+      const page = await this.get(path, { ...params, ...(pageToken ? { pageToken } : {}) });
+      const list = page[field];
+      if (list !== undefined && !Array.isArray(list)) throw new SourceError(`Google Workspace: GET ${path}: "${field}" is not a list`);
+      for (const item of list ?? []) if (item && typeof item === 'object') items.push(item as Json);
+      pageToken = typeof page['nextPageToken'] === 'string' && page['nextPageToken'] !== '' ? page['nextPageToken'] : undefined;
+      // A token handed out twice would loop for ever.
+      if (pageToken !== undefined) {
+        if (seen.has(pageToken)) throw new SourceError(`Google Workspace: GET ${path}: the server repeated a page token`);
+        seen.add(pageToken);
+      }
+    } while (pageToken !== undefined);
+    return items;
+  }
+
+  private async get(path: string, params: Record<string, string | undefined>): Promise<Json> {
+    const searchParams = Object.fromEntries(Object.entries(params).filter((e): e is [string, string] => e[1] !== undefined));
+    const where = `Google Workspace: GET ${path}`;
+    for (let attempt = 1; ; attempt++) {
+      let response;
+      try {
+        response = await this.http.get(`${this.root}${path}`, { searchParams, headers: { authorization: `Bearer ${await this.token.value()}` } });
+      } catch (error) {
+        if (error instanceof SourceError) throw error;
+        if (attempt < ATTEMPTS) {
+          await sleep(this.backoffMs * 2 ** (attempt - 1));
+          continue;
+        }
+        throw new SourceError(`${where} failed after ${attempt} tries: ${(error as Error).message}`);
+      }
+      const status = response.statusCode;
+      if ((status === 429 || status >= 500) && attempt < ATTEMPTS) {
+        await sleep(this.backoffMs * 2 ** (attempt - 1));
+        continue;
+      }
+      let body: unknown;
+      try {
+        body = JSON.parse(response.body);
+      } catch {
+        throw new SourceError(`${where}: HTTP ${status}, and the answer is not JSON: "${response.body.replace(/\s+/g, ' ').slice(0, 120)}"`);
+      }
+      if (status !== 200 || !body || typeof body !== 'object' || Array.isArray(body)) {
+        const error = (body as { error?: { message?: unknown } } | null)?.error;
+        const message = typeof error?.message === 'string' ? error.message : 'not a JSON object';
+        throw new SourceError(`${where}: HTTP ${status}: ${message}${attempt > 1 ? ` (after ${attempt} tries)` : ''}`);
+      }
+      return body as Json;
+    }
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * Google Workspace -> sandbox through the CLI: the loopback Directory API stand-in as the source
+ * (service account key from a file named in the config), people, groups and managers converge and
+ * the second run writes nothing; a Directory API page that keeps failing stops the run before any
+ * write, so nobody is deactivated.
+ */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import { SCHEMA_ENTERPRISE_USER } from '../../src/model/scim.js';
+import { ADMIN, FakeGoogle, sampleDirectory } from '../support/fake-google.js';
+import { Harness } from '../support/harness.js';
+
+let h: Harness;
+let google: FakeGoogle;
+beforeEach(async () => {
+  h = await Harness.start();
+  google = await FakeGoogle.start(sampleDirectory());
+  writeFileSync(join(h.dir, 'service-account.json'), google.keyJson(), { mode: 0o600 });
+  writeFileSync(
+    h.configFile,
+    `version: 1
+state: { dir: state }
+source:
+  type: google
+  credentials: \${file:service-account.json}
+  subject: ${ADMIN}
+  apiUrl: ${google.url}
+  groups: { enabled: true }
+safety:
+  # The sample directory holds one broken record in six.
+  maxInvalidRecordsPercent: 20
+targets:
+  app:
+    url: ${h.sandbox.url}
+    auth: { type: bearer, token: "\${env:TEST_SCIM_TOKEN}" }
+`,
+  );
+});
+afterEach(async () => {
+  await google.stop();
+  await h.close();
+});
+
+it('people, groups and managers from Google Workspace converge; the second run writes nothing', async () => {
+  const r = await h.run();
+  expect(r.code, r.err + r.out).toBe(0);
+  const users = h.sandbox.store.users();
+  const byName = new Map(users.map((u) => [u['userName'] as string, u]));
+  expect(byName.get('ada@example.com')).toMatchObject({ externalId: '101', active: true, name: { givenName: 'Ada', familyName: 'Lovelace' } });
+  expect(byName.get('ada@example.com')![SCHEMA_ENTERPRISE_USER]).toMatchObject({ department: 'Eng', employeeNumber: 'E-101' });
+  expect(byName.get('jose@example.com')![SCHEMA_ENTERPRISE_USER]).toMatchObject({ manager: { value: byName.get('ada@example.com')!['id'] } });
+  expect(byName.get('kenji@example.com')!['displayName']).toBe('渡辺 健');
+  expect(byName.has('sus@example.com') ? byName.get('sus@example.com')!['active'] : false).toBe(false);
+  const eng = h.sandbox.store.groups().find((g) => g['displayName'] === 'Engineering')!;
+  expect(((eng['members'] as { value: string }[]) ?? []).map((m) => m.value).sort()).toEqual([byName.get('ada@example.com')!['id'], byName.get('jose@example.com')!['id']].sort());
+
+  h.sandbox.clearRequests();
+  const again = await h.run();
+  expect(again.code, again.err + again.out).toBe(0);
+  expect(h.writes()).toEqual([]);
+});
+
+it('a Directory API page that keeps failing stops the run before any write: nobody is deactivated', async () => {
+  expect((await h.run()).code).toBe(0);
+  h.sandbox.clearRequests();
+  google.faults.push({ path: '/admin/directory/v1/users', page: 1, status: 500, times: Infinity });
+  const r = await h.run();
+  expect(r.code).toBe(4);
+  expect(r.err + r.out).toContain('Google Workspace: GET /admin/directory/v1/users: HTTP 500: Backend Error (after 4 tries)');
+  expect(h.writes()).toEqual([]);
+  expect(h.sandbox.store.users().filter((u) => u['active'] === true).length).toBeGreaterThan(0);
+}, 30_000);

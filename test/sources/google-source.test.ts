@@ -1,0 +1,123 @@
+/**
+ * The Google Workspace source against a loopback stand-in for Google's token endpoint and the
+ * Directory API (test/support/fake-google.ts): the service-account JWT is checked as Google checks
+ * it; users, groups and members come in pages; faults fail a page.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { sourceSchema, type GoogleSourceConfig } from '../../src/config/schema.js';
+import { Secret } from '../../src/config/secret.js';
+import { SourceError } from '../../src/errors.js';
+import { GoogleSource } from '../../src/sources/google/google-source.js';
+import { ADMIN, CLIENT_EMAIL, FakeGoogle, GROUP_SCOPE, sampleDirectory, USER_SCOPE } from '../support/fake-google.js';
+
+let google: FakeGoogle;
+beforeEach(async () => {
+  google = await FakeGoogle.start(sampleDirectory());
+});
+afterEach(async () => {
+  await google.stop();
+});
+
+function config(over: Record<string, unknown> = {}): GoogleSourceConfig {
+  return sourceSchema.parse({ type: 'google', credentials: new Secret(google.keyJson(), 'test'), subject: ADMIN, apiUrl: google.url, groups: { enabled: true }, ...over }) as GoogleSourceConfig;
+}
+
+async function readError(over: Record<string, unknown> = {}): Promise<SourceError> {
+  const error = await new GoogleSource(config(over), 1).read().then(
+    () => null,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(SourceError);
+  return error as SourceError;
+}
+
+describe('Google Workspace source', () => {
+  it('reads every page of people: ids as keys, suspended and archived inactive, attributes, managers by email or alias', async () => {
+    const snapshot = await new GoogleSource(config()).read();
+    const byKey = new Map(snapshot.users.map((u) => [u.key, u]));
+    expect([...byKey.keys()]).toEqual(['101', '102', '103', '104', '105']);
+    expect(byKey.get('101')).toMatchObject({
+      active: true,
+      attributes: {
+        userName: 'ada@example.com',
+        email: 'ada@example.com',
+        givenName: 'Ada',
+        familyName: 'Lovelace',
+        displayName: 'Ada Lovelace',
+        title: 'Engineer',
+        department: 'Eng',
+        costCenter: 'CC1',
+        employeeNumber: 'E-101',
+        phone: '+1 555 0101',
+        mobile: '+1 555 0102',
+      },
+      managerKey: null,
+    });
+    expect(byKey.get('102')).toMatchObject({ managerKey: '101', attributes: { givenName: 'José', familyName: 'Müller' } });
+    expect(byKey.get('103')).toMatchObject({ active: false, managerKey: null });
+    expect(byKey.get('104')!.active).toBe(false);
+    expect(byKey.get('105')!.attributes['displayName']).toBe('渡辺 健');
+    // A record without id or email is reported and skipped, never read as a person.
+    expect(snapshot.issues.map((i) => i.code)).toEqual(['GOOGLE_MISSING_EMAIL']);
+    expect(snapshot.recordsRead).toBe(6);
+    // Three pages of two, each asked for with the last page's token, all with the same access token.
+    const userPages = google.requests.filter((r) => r.path === '/admin/directory/v1/users');
+    expect(userPages.map((r) => r.query.get('pageToken'))).toEqual([null, 'page-1', 'page-2']);
+    expect(userPages.every((r) => r.authorized && r.query.get('customer') === 'my_customer')).toBe(true);
+    expect(google.tokenRequests).toHaveLength(1);
+  });
+
+  it('reads groups with their direct members and nested groups; members it did not read are warned about', async () => {
+    const snapshot = await new GoogleSource(config()).read();
+    expect(snapshot.groups).toEqual([
+      { key: 'g1', displayName: 'Engineering', memberKeys: ['101', '102'], groupKeys: [], ref: { location: 'groups/eng@example.com' } },
+      { key: 'g2', displayName: 'all@example.com', memberKeys: ['105'], groupKeys: ['g1'], ref: { location: 'groups/all@example.com' } },
+    ]);
+    expect(snapshot.warnings!.map((w) => w.message)).toEqual([
+      'eng@example.com: member guest@partner.example (USER) is not among the people or groups read; left out',
+      'all@example.com: member C01 (CUSTOMER) is not among the people or groups read; left out',
+    ]);
+  });
+
+  it('signs the token request as the service account acting for the admin, with only the scopes it needs', async () => {
+    await new GoogleSource(config({ groups: undefined })).read();
+    expect(google.tokenRequests).toHaveLength(1);
+    const [{ claims, signatureValid }] = google.tokenRequests as [(typeof google.tokenRequests)[number]];
+    expect(signatureValid).toBe(true);
+    expect(claims).toMatchObject({ iss: CLIENT_EMAIL, sub: ADMIN, aud: `${google.url}/token`, scope: USER_SCOPE });
+    expect(google.requests.some((r) => r.path.includes('/groups'))).toBe(false);
+    await new GoogleSource(config()).read();
+    expect(google.tokenRequests[1]!.claims['scope']).toBe(`${USER_SCOPE} ${GROUP_SCOPE}`);
+  });
+
+  it('delegation refused: the read fails saying who asked for what, and the key appears nowhere', async () => {
+    const error = await readError({ subject: 'not-an-admin@example.com' });
+    expect(error.message).toBe(
+      `Google Workspace: ${google.url}/token refused a token for service account ${CLIENT_EMAIL} acting for not-an-admin@example.com: unauthorized_client: ` +
+        'Client is unauthorized to retrieve access tokens using this method, or client not authorized for any of the scopes requested. ' +
+        `(domain-wide delegation must allow this client the scopes ${USER_SCOPE}, ${GROUP_SCOPE})`,
+    );
+    expect(JSON.stringify(error.toJSON())).not.toContain('PRIVATE KEY');
+    expect((await readError({ credentials: new Secret('{"type":"authorized_user"}', 'test') })).message).toBe(
+      'source.credentials: not a service account key (type is not service_account)',
+    );
+  });
+
+  it('a page that fails for a while is asked again; one that keeps failing fails the whole read', async () => {
+    google.faults.push({ path: '/admin/directory/v1/users', page: 1, status: 503, times: 2 });
+    expect((await new GoogleSource(config(), 1).read()).users).toHaveLength(5);
+    google.faults.push({ path: '/admin/directory/v1/users', page: 2, status: 500, times: Infinity });
+    expect((await readError()).message).toBe('Google Workspace: GET /admin/directory/v1/users: HTTP 500: Backend Error (after 4 tries)');
+    google.faults.push({ path: '/admin/directory/v1/groups/g2/members', page: 0, status: 403, times: Infinity });
+    google.faults.splice(0, 2);
+    expect((await readError()).message).toBe('Google Workspace: GET /admin/directory/v1/groups/g2/members: HTTP 403: Not Authorized to access this resource/api');
+  });
+
+  it('one domain, and a query, are passed on as the API expects them', async () => {
+    await new GoogleSource(config({ domain: 'example.com', query: "orgUnitPath='/Staff'", groups: undefined })).read();
+    const first = google.requests[0]!;
+    expect(first.query.get('domain')).toBe('example.com');
+    expect(first.query.get('customer')).toBeNull();
+    expect(first.query.get('query')).toBe("orgUnitPath='/Staff'");
+  });
+});

@@ -1,0 +1,184 @@
+/**
+ * A stand-in for Google's token endpoint and the Admin SDK Directory API on a free loopback port:
+ * it checks the service-account JWT (RS256 signature, issuer, subject, audience, scopes) as Google
+ * does, hands out access tokens, and serves users, groups and members in small pages. Faults make
+ * a list page fail. No request ever leaves the machine.
+ */
+import { generateKeyPairSync, verify } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+
+export const ADMIN = 'admin@example.com';
+export const CLIENT_EMAIL = 'scim-sync@example-project.iam.gserviceaccount.com';
+export const USER_SCOPE = 'https://www.googleapis.com/auth/admin.directory.user.readonly';
+export const GROUP_SCOPE = 'https://www.googleapis.com/auth/admin.directory.group.readonly';
+
+type Json = Record<string, unknown>;
+
+export interface FakeDirectory {
+  users: Json[];
+  groups: Json[];
+  members: Record<string, Json[]>;
+}
+
+export interface Fault {
+  /** Path of the list, e.g. /admin/directory/v1/users; page is 0-based. */
+  path: string;
+  page: number;
+  status: number;
+  /** How many times it fails before answering; Infinity: always. */
+  times: number;
+}
+
+export interface TokenRequest {
+  claims: Json;
+  signatureValid: boolean;
+}
+
+export class FakeGoogle {
+  readonly tokenRequests: TokenRequest[] = [];
+  readonly requests: { path: string; query: URLSearchParams; authorized: boolean }[] = [];
+  readonly faults: Fault[] = [];
+  /** Items per list page (the API's maxResults is honoured only below this). */
+  pageSize = 2;
+  private readonly publicKey: string;
+  readonly privateKey: string;
+  private readonly tokens = new Set<string>();
+
+  private constructor(
+    private readonly server: Server,
+    readonly url: string,
+    readonly directory: FakeDirectory,
+    keys: { publicKey: string; privateKey: string },
+  ) {
+    this.publicKey = keys.publicKey;
+    this.privateKey = keys.privateKey;
+  }
+
+  static async start(directory: FakeDirectory): Promise<FakeGoogle> {
+    const keys = generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
+    let self: FakeGoogle | undefined;
+    const server = createServer((req, res) => void self!.handle(req, res));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    self = new FakeGoogle(server, `http://127.0.0.1:${(server.address() as { port: number }).port}`, directory, keys);
+    return self;
+  }
+
+  /** The service account key JSON, as Google's console downloads it, pointing at this token endpoint. */
+  keyJson(): string {
+    return JSON.stringify({
+      type: 'service_account',
+      project_id: 'example-project',
+      private_key_id: 'abc123',
+      private_key: this.privateKey,
+      client_email: CLIENT_EMAIL,
+      client_id: '1234567890',
+      token_uri: `${this.url}/token`,
+    });
+  }
+
+  async stop(): Promise<void> {
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', this.url);
+    const send = (status: number, body: unknown) => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(body));
+    };
+    if (req.method === 'POST' && url.pathname === '/token') {
+      const chunks: Buffer[] = [];
+      for await (const c of req) chunks.push(c as Buffer);
+      const form = new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
+      return this.token(form, send);
+    }
+    const authorized = this.tokens.has((req.headers.authorization ?? '').replace(/^Bearer /, ''));
+    this.requests.push({ path: url.pathname, query: url.searchParams, authorized });
+    if (!authorized) return send(401, { error: { code: 401, message: 'Request had invalid authentication credentials.' } });
+    const page = Number(url.searchParams.get('pageToken')?.replace('page-', '') ?? 0);
+    const fault = this.faults.find((f) => f.path === url.pathname && f.page === page && f.times > 0);
+    if (fault) {
+      fault.times--;
+      return send(fault.status, { error: { code: fault.status, message: fault.status >= 500 ? 'Backend Error' : 'Not Authorized to access this resource/api' } });
+    }
+    const base = '/admin/directory/v1';
+    let items: Json[] | undefined;
+    let field = '';
+    if (url.pathname === `${base}/users`) [items, field] = [this.directory.users, 'users'];
+    else if (url.pathname === `${base}/groups`) [items, field] = [this.directory.groups, 'groups'];
+    else {
+      const m = /^\/admin\/directory\/v1\/groups\/([^/]+)\/members$/.exec(url.pathname);
+      if (m) [items, field] = [this.directory.members[decodeURIComponent(m[1]!)] ?? [], 'members'];
+    }
+    if (!items) return send(404, { error: { code: 404, message: 'Not Found' } });
+    const size = Math.min(this.pageSize, Number(url.searchParams.get('maxResults') ?? this.pageSize));
+    const slice = items.slice(page * size, (page + 1) * size);
+    const more = (page + 1) * size < items.length;
+    return send(200, { kind: `admin#directory#${field}`, ...(slice.length ? { [field]: slice } : {}), ...(more ? { nextPageToken: `page-${page + 1}` } : {}) });
+  }
+
+  private token(form: URLSearchParams, send: (status: number, body: unknown) => void): void {
+    const assertion = form.get('assertion') ?? '';
+    const [header, payload, signature] = assertion.split('.');
+    const claims = JSON.parse(Buffer.from(payload ?? '', 'base64url').toString('utf8') || '{}') as Json;
+    const signatureValid = verify('RSA-SHA256', Buffer.from(`${header}.${payload}`), this.publicKey, Buffer.from(signature ?? '', 'base64url'));
+    this.tokenRequests.push({ claims, signatureValid });
+    const scopes = String(claims['scope'] ?? '').split(' ');
+    const ok =
+      form.get('grant_type') === 'urn:ietf:params:oauth:grant-type:jwt-bearer' &&
+      signatureValid &&
+      claims['iss'] === CLIENT_EMAIL &&
+      claims['sub'] === ADMIN &&
+      claims['aud'] === `${this.url}/token` &&
+      scopes.every((s) => s === USER_SCOPE || s === GROUP_SCOPE);
+    if (!ok) {
+      return send(401, {
+        error: 'unauthorized_client',
+        error_description: 'Client is unauthorized to retrieve access tokens using this method, or client not authorized for any of the scopes requested.',
+      });
+    }
+    const token = `ya29.fake-${this.tokens.size + 1}`;
+    this.tokens.add(token);
+    send(200, { access_token: token, expires_in: 3599, token_type: 'Bearer' });
+  }
+}
+
+/** A small directory: people with every attribute kind, suspended and archived ones, a broken record, groups nested and with outside members. */
+function googleUser(id: string, email: string, over: Record<string, unknown> = {}): Record<string, unknown> {
+  return { kind: 'admin#directory#user', id, primaryEmail: email, name: { givenName: 'Given', familyName: id, fullName: `Given ${id}` }, suspended: false, archived: false, orgUnitPath: '/', ...over };
+}
+
+export function sampleDirectory() {
+  return {
+    users: [
+      googleUser('101', 'ada@example.com', {
+        name: { givenName: 'Ada', familyName: 'Lovelace', fullName: 'Ada Lovelace' },
+        organizations: [{ title: 'Engineer', department: 'Eng', costCenter: 'CC1', primary: true }],
+        externalIds: [{ type: 'organization', value: 'E-101' }],
+        phones: [{ type: 'work', value: '+1 555 0101' }, { type: 'mobile', value: '+1 555 0102' }],
+        aliases: ['ada.l@example.com'],
+      }),
+      googleUser('102', 'jose@example.com', { name: { givenName: 'José', familyName: 'Müller', fullName: 'José Müller' }, relations: [{ type: 'manager', value: 'ADA.L@example.com' }] }),
+      googleUser('103', 'sus@example.com', { suspended: true, relations: [{ type: 'manager', value: 'someone@elsewhere.example' }] }),
+      googleUser('104', 'arch@example.com', { archived: true }),
+      googleUser('105', 'kenji@example.com', { name: { givenName: '健', familyName: '渡辺', fullName: '渡辺 健' } }),
+      { id: '106' },
+    ],
+    groups: [
+      { id: 'g1', email: 'eng@example.com', name: 'Engineering' },
+      { id: 'g2', email: 'all@example.com', name: '' },
+    ],
+    members: {
+      g1: [
+        { id: '101', email: 'ada@example.com', type: 'USER', status: 'ACTIVE' },
+        { id: '102', email: 'jose@example.com', type: 'USER', status: 'ACTIVE' },
+        { id: '999', email: 'guest@partner.example', type: 'USER', status: 'ACTIVE' },
+      ],
+      g2: [
+        { id: 'g1', email: 'eng@example.com', type: 'GROUP' },
+        { id: '105', email: 'kenji@example.com', type: 'USER' },
+        { id: 'C01', type: 'CUSTOMER' },
+      ],
+    },
+  };
+}
