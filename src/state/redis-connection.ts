@@ -46,13 +46,22 @@ export async function connectRedis(url: Secret, options: RedisConnectOptions = {
     retryStrategy: (times) => Math.min(100 * times, 2_000),
   });
   let last = '';
-  redis.on('error', (error: Error) => {
-    const message = `Redis ${address}: ${error.message}`;
-    if (message !== last) options.onError?.(message);
+  const report = (message: string): void => {
+    if (message !== last) options.onError?.(`Redis ${address}: ${message}`);
     last = message;
+  };
+  redis.on('error', (error: Error) => report(error.message));
+  // A restart may drop the connection and be back before a reconnect attempt fails: no 'error'
+  // then, but the operator should still see the outage, and its end.
+  let connected = false;
+  redis.on('reconnecting', () => {
+    if (connected) report('connection lost; reconnecting');
+    connected = false;
   });
   redis.on('ready', () => {
+    if (last !== '') options.onError?.(`Redis ${address}: connected again`);
     last = '';
+    connected = true;
   });
   try {
     await redis.connect();
