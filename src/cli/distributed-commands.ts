@@ -33,12 +33,28 @@ function distributed(opts: { config: string; target?: string[] }, io: Io, comman
 
 const connect = (q: QueueConfig, io: Io): Promise<Redis> => connectRedis(q.redis, { onError: (m) => io.err(`warning: ${m}`) });
 
+/**
+ * Runs a long-lived command (worker, scheduler) with its Redis connection and audit log, and closes
+ * both however it ends: an audit log that fails its close must not leave Redis connected.
+ */
+async function withConnections<T>(loaded: LoadedConfig, q: QueueConfig, io: Io, body: (redis: Redis, audit: JsonlAuditSink) => Promise<T>): Promise<T> {
+  const redis = await connect(q, io);
+  try {
+    const audit = new JsonlAuditSink(loaded.auditFile);
+    try {
+      return await body(redis, audit);
+    } finally {
+      await audit.close();
+    }
+  } finally {
+    redis.disconnect();
+  }
+}
+
 export async function workerCommand(opts: { config: string; target?: string[]; name?: string }, io: Io, stop: Promise<void>): Promise<number> {
   const { loaded, q, targets } = distributed(opts, io, 'worker');
-  const redis = await connect(q, io);
-  const audit = new JsonlAuditSink(loaded.auditFile);
   const name = opts.name ?? `${hostname()}-${process.pid}`;
-  try {
+  return withConnections(loaded, q, io, async (redis, audit) => {
     const handle = await startWorkers({ loaded, redis, targets, audit, log: (l) => io.out(l), name });
     io.out(`worker ${name} ready: targets ${targets.join(', ')}; Redis ${redisAddress(q.redis)}, prefix ${q.prefix}`);
     await stop;
@@ -46,30 +62,22 @@ export async function workerCommand(opts: { config: string; target?: string[]; n
     await handle.close();
     io.out(`worker ${name} stopped`);
     return EXIT.OK;
-  } finally {
-    await audit.close();
-    redis.disconnect();
-  }
+  });
 }
 
 export async function scheduleCommand(opts: { config: string; name?: string }, io: Io, stop: Promise<void>): Promise<number> {
   const { loaded, q } = distributed(opts, io, 'schedule');
   const s = loaded.config.schedule;
   if (!s) throw new ConfigError(`${loaded.file}: \`schedule\` needs a schedule block (schedule.cron)`);
-  const redis = await connect(q, io);
-  const audit = new JsonlAuditSink(loaded.auditFile);
   const name = opts.name ?? `${hostname()}-${process.pid}`;
-  try {
+  return withConnections(loaded, q, io, async (redis, audit) => {
     const handle = await startScheduler({ loaded, redis, audit, log: (l) => io.out(l), name });
     io.out(`scheduler ${name} ready: cron "${s.cron}"${s.timezone ? ` (${s.timezone})` : ''}, jitter up to ${s.jitterMs} ms; next cycle ${handle.next?.toISOString() ?? 'unknown'}`);
     await stop;
     await handle.close();
     io.out(`scheduler ${name} stopped`);
     return EXIT.OK;
-  } finally {
-    await audit.close();
-    redis.disconnect();
-  }
+  });
 }
 
 export async function statusCommand(opts: { config: string; target?: string[]; json?: boolean }, io: Io): Promise<number> {

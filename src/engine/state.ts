@@ -49,8 +49,12 @@ export async function openState(loaded: LoadedConfig, options: OpenStateOptions)
       executor: () => new InlineExecutor({ links, audit }),
       close: async () => {
         try {
-          await links.close();
-          await audit.close();
+          try {
+            await links.close();
+          } finally {
+            // The audit lines of the last turn are written even when the link snapshot fails.
+            await audit.close();
+          }
         } finally {
           await lock?.release();
         }
