@@ -8,6 +8,8 @@ import { configJsonSchema } from '../config/schema.js';
 import { applyPlan, checkPlanFile } from '../engine/apply-plan.js';
 import { enabledTargets, makePlan } from '../engine/make-plan.js';
 import { openState } from '../engine/state.js';
+import { checkBinding } from '../engine/plan-binding.js';
+import { verifySavedPlan } from '../engine/verify-plan.js';
 import { createTargetRuntime } from '../engine/target-runtime.js';
 import { PlanError } from '../errors.js';
 import { totals, type RunReport } from '../execution/run-report.js';
@@ -32,8 +34,9 @@ export function load(file: string, io: Io, env?: NodeJS.ProcessEnv): LoadedConfi
   return loaded;
 }
 
+/** Held operations are work not done: the run is not a success until a clean read lets them go. */
 function reportExit(plan: Plan, report: RunReport): number {
-  const failedTargets = plan.targets.some((t) => t.error) || report.targets.some((t) => t.stopped);
+  const failedTargets = plan.targets.some((t) => t.error || t.held) || report.targets.some((t) => t.stopped);
   return totals(report).failed > 0 || failedTargets ? EXIT.FAILED_OPERATIONS : EXIT.OK;
 }
 
@@ -62,7 +65,7 @@ export async function planCommand(opts: CommonOptions & { out?: string }, io: Io
       io.out(reasons.length > 0 ? `\nThe safety check would stop this plan:\n  - ${reasons.join('\n  - ')}` : '\nSafety check: passes');
       if (opts.out) io.out(`Saved to ${opts.out}; apply it with: scim-sync apply ${opts.out} --config ${opts.config}`);
     }
-    return plan.targets.some((t) => t.error) ? EXIT.FAILED_OPERATIONS : EXIT.OK;
+    return plan.targets.some((t) => t.error || t.held) ? EXIT.FAILED_OPERATIONS : EXIT.OK;
   } finally {
     await state.close();
   }
@@ -76,14 +79,16 @@ export async function applyCommand(file: string, opts: CommonOptions & { overrid
   } catch (error) {
     throw new PlanError(`cannot read plan ${file}: ${(error as Error).message}`);
   }
-  const plan = checkPlanFile(data, file);
+  const saved = checkPlanFile(data, file);
   const configured = new Map(enabledTargets(loaded));
-  const unknown = plan.targets.filter((t) => !configured.has(t.target)).map((t) => t.target);
+  const unknown = saved.targets.filter((t) => !configured.has(t.target)).map((t) => t.target);
   if (unknown.length > 0) throw new PlanError(`${file} has targets not enabled in ${loaded.file}: ${unknown.join(', ')}`);
-  const runtimes = new Map(plan.targets.map((t) => [t.target, createTargetRuntime(t.target, configured.get(t.target)!)]));
-  const state = await openState(loaded, { lock: true, audit: true, targets: plan.targets.map((t) => t.target), log: (line) => io.err(line) });
+  checkBinding(saved, loaded, file);
+  const runtimes = new Map(saved.targets.map((t) => [t.target, createTargetRuntime(t.target, configured.get(t.target)!)]));
+  const state = await openState(loaded, { lock: true, audit: true, targets: saved.targets.map((t) => t.target), log: (line) => io.err(line) });
   try {
-    const report = await applyPlan(loaded, plan, runtimes, state, state.executor(waitOptions(opts)), { overrideSafety: !!opts.overrideSafety });
+    const { plan, skipped } = await verifySavedPlan(loaded, saved, runtimes, state.links);
+    const report = await applyPlan(loaded, plan, runtimes, state, state.executor(waitOptions(opts)), { overrideSafety: !!opts.overrideSafety, skipped });
     if (state.distributed && !waitOptions(opts).wait) return enqueued(plan, opts, io);
     io.out(opts.json ? JSON.stringify(report, null, 2) : formatReport(report));
     return reportExit(plan, report);

@@ -1,11 +1,14 @@
 /** The plan as people read it: one line per operation with changed attributes, then counts. */
 import { operationsOf, type Operation, type Plan } from '../model/plan.js';
+import { clip } from '../model/printable.js';
 import type { JsonValue } from '../model/scim.js';
+import { summarised } from './summarise-lines.js';
 
-const show = (v: JsonValue): string => (v === null ? '(none)' : typeof v === 'string' ? JSON.stringify(v) : JSON.stringify(v));
+const show = (v: JsonValue): string => (v === null ? '(none)' : clip(JSON.stringify(v)));
 
+/** Every value in these lines comes from a source or a server: clipped (see printable.ts). */
 function line(op: Operation): string[] {
-  const who = `${op.label} (${op.externalId})`;
+  const who = `${clip(op.label)} (${clip(op.externalId)})`;
   switch (op.kind) {
     case 'createUser':
       return [`  + create      ${who}`];
@@ -16,27 +19,28 @@ function line(op: Operation): string[] {
       ];
     case 'deprovisionUser': {
       const why = { removed: 'gone from the source', inactive: 'inactive in the source', 'out-of-scope': 'out of scope' }[op.reason];
-      return [`  - ${op.mode === 'delete' ? 'delete    ' : 'deactivate'}  ${who}: ${why}`];
+      const unlisted = op.unlisted ? ' (not in the listing: read by id first)' : '';
+      return [`  - ${op.mode === 'delete' ? 'delete    ' : 'deactivate'}  ${who}: ${why}${unlisted}`];
     }
     case 'linkUser':
-      return [`  = link        ${who} -> id ${op.scimId} (already matches)`];
+      return [`  = link        ${who} -> id ${clip(op.scimId)} (already matches)`];
     case 'createGroup':
-      return [`  + group       ${op.label} (${op.externalId})`];
+      return [`  + group       ${who}`];
     case 'updateGroup':
       return [
-        `  ~ group       ${op.label} (${op.externalId})${op.adopt ? ' [adopt existing group]' : ''}`,
+        `  ~ group       ${who}${op.adopt ? ' [adopt existing group]' : ''}`,
         ...op.changes.map((c) => `      ${c.path}: ${show(c.from)} -> ${show(c.to)}`),
       ];
     case 'linkGroup':
-      return [`  = link group  ${op.label} (${op.externalId}) -> id ${op.scimId}`];
+      return [`  = link group  ${who} -> id ${clip(op.scimId)}`];
     case 'patchGroupMembers':
-      return [`  ~ members     ${op.label}: +${op.add.length} -${op.remove.length}`];
+      return [`  ~ members     ${clip(op.label)}: +${op.add.length} -${op.remove.length}`];
     case 'replaceGroup':
-      return [`  ~ members     ${op.label}: set to ${op.memberKeys.length} (PUT)`];
+      return [`  ~ members     ${clip(op.label)}: set to ${op.memberKeys.length} (PUT)`];
     case 'deleteGroup':
-      return [`  - delete group ${op.label} (${op.externalId}): ${op.reason === 'removed' ? 'gone from the source' : 'no longer selected'}`];
+      return [`  - delete group ${who}: ${op.reason === 'removed' ? 'gone from the source' : 'no longer selected'}`];
     case 'setManager':
-      return [`  ~ manager     ${who}: ${op.managerKey === null ? '(none)' : `${op.managerLabel} (${op.managerKey})`}`];
+      return [`  ~ manager     ${who}: ${op.managerKey === null ? '(none)' : `${clip(op.managerLabel ?? '')} (${clip(op.managerKey)})`}`];
   }
 }
 
@@ -54,22 +58,28 @@ const NOUN: Record<Operation['kind'], string> = {
   setManager: 'manager references',
 };
 
-/** `limit`: most operation lines per target (the counts always cover everything). */
+function countsLine(ops: readonly Operation[]): string {
+  const counts = new Map<Operation['kind'], number>();
+  for (const op of ops) counts.set(op.kind, (counts.get(op.kind) ?? 0) + 1);
+  return [...counts].map(([k, n]) => `${n} ${NOUN[k]}`).join(', ');
+}
+
+/**
+ * `limit`: most operation lines per target (the counts always cover everything). Issues and
+ * warnings that repeat one pattern are summarised; the plan's JSON keeps every one.
+ */
 export function formatPlan(plan: Plan, limit = Infinity): string {
   const s = plan.source;
   const out: string[] = [
     `Plan ${plan.id}`,
-    `Source ${s.description}: ${s.users} users (${s.activeUsers} active), ${s.invalidRecords} invalid of ${s.recordsRead} records`,
+    `Source ${clip(s.description)}: ${s.users} users (${s.activeUsers} active), ${s.invalidRecords} invalid of ${s.recordsRead} records`,
   ];
-  for (const issue of s.issues.slice(0, 50)) out.push(`  ! ${issue}`);
-  if (s.issues.length > 50) out.push(`  ! ... and ${s.issues.length - 50} more`);
-  const warnings = s.warnings ?? [];
-  for (const warning of warnings.slice(0, 50)) out.push(`  ~ ${warning}`);
-  if (warnings.length > 50) out.push(`  ~ ... and ${warnings.length - 50} more`);
+  out.push(...summarised(s.issues, '  ! '));
+  out.push(...summarised(s.warnings ?? [], '  ~ '));
   for (const t of plan.targets) {
     out.push('', `Target ${t.target}: ${t.actualUsers} accounts, ${t.managedUsers} managed by scim-sync`);
     if (t.error) {
-      out.push(`  ✗ cannot plan: ${t.error}`);
+      out.push(`  ✗ cannot plan: ${clip(t.error, 1000)}`);
       continue;
     }
     const ops = operationsOf(t);
@@ -81,14 +91,9 @@ export function formatPlan(plan: Plan, limit = Infinity): string {
       }
       out.push(...line(op));
     }
-    for (const w of t.warnings) out.push(`  ! ${w}`);
-    const counts = new Map<Operation['kind'], number>();
-    for (const op of ops) counts.set(op.kind, (counts.get(op.kind) ?? 0) + 1);
-    out.push(
-      ops.length === 0
-        ? '  no changes'
-        : `  ${[...counts].map(([k, n]) => `${n} ${NOUN[k]}`).join(', ')}`,
-    );
+    out.push(...summarised(t.warnings, '  ! '));
+    if (t.held) out.push(`  ⏸ held, not applied: ${countsLine(t.held.operations)}: ${t.held.reason}`);
+    out.push(ops.length === 0 ? '  no changes' : `  ${countsLine(ops)}`);
   }
   return out.join('\n');
 }

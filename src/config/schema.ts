@@ -590,9 +590,39 @@ export const configSchema = z
         maxInvalidRecordsPercent: percent
           .default(5)
           .describe('Stop when more than this share of source records is invalid. Default 5 (%).'),
+        holdDeprovisionsOnInvalidRecords: z
+          .boolean()
+          .default(true)
+          .describe(
+            'When the source read reports any invalid record, hold every deprovisioning in that run (creates and updates of valid people still go) and exit 1: ' +
+              'a broken row can hide other people from the read. Default true.',
+          ),
+        maxAttributeChangePercent: percent
+          .default(30)
+          .describe("Stop when one run would change or clear one attribute on more than this share of a target's managed users. Default 30 (%)."),
+        alwaysAllowAttributeChanges: z
+          .number()
+          .int()
+          .nonnegative()
+          .default(10)
+          .describe('Runs that change an attribute on at most this many users in a target pass the attribute check (small teams). Default 10.'),
+        planMaxAgeHours: z
+          .number()
+          .positive()
+          .default(24)
+          .describe('`apply` refuses a saved plan older than this. Default 24 (hours).'),
       })
       .strict()
-      .default({ minSourceUsers: 1, maxDeactivatePercent: 10, alwaysAllowDeactivations: 3, maxInvalidRecordsPercent: 5 }),
+      .default({
+        minSourceUsers: 1,
+        maxDeactivatePercent: 10,
+        alwaysAllowDeactivations: 3,
+        maxInvalidRecordsPercent: 5,
+        holdDeprovisionsOnInvalidRecords: true,
+        maxAttributeChangePercent: 30,
+        alwaysAllowAttributeChanges: 10,
+        planMaxAgeHours: 24,
+      }),
     targets: z
       .record(z.string().regex(/^[A-Za-z0-9_-]+$/, 'target names use letters, digits, "-" and "_"'), target)
       .refine((t) => Object.keys(t).length > 0, { message: 'at least one target is needed' }),

@@ -15,6 +15,7 @@ import { createSource } from '../sources/create-source.js';
 import type { Link, LinkStore } from '../state/link-store.js';
 import { SCHEMA_ENTERPRISE_USER, type ScimResource } from '../model/scim.js';
 import { createTargetRuntime, groupSettings, targetSettings } from './target-runtime.js';
+import { planBinding } from './plan-binding.js';
 
 export interface PlanningResult {
   plan: Plan;
@@ -38,7 +39,7 @@ export function enabledTargets(loaded: LoadedConfig, only?: readonly string[]): 
  * server asked with excludedAttributes) get a GET per managed group, so the membership diff
  * never mistakes "not shown" for "empty".
  */
-async function listGroups(runtime: TargetRuntime, pageSize: number, snapshot: DirectorySnapshot, links: ReadonlyMap<string, Link>): Promise<ScimResource[]> {
+export async function listGroups(runtime: TargetRuntime, pageSize: number, snapshot: DirectorySnapshot, links: ReadonlyMap<string, Link>): Promise<ScimResource[]> {
   const groups = await runtime.client.listAll('Groups', { pageSize });
   const sourceKeys = new Set(snapshot.groups.map((g) => g.key));
   const linkedIds = new Set([...links.values()].map((l) => l.id));
@@ -66,9 +67,21 @@ export function fitToExtensions(mapping: UserMapping, extensions: ReadonlySet<st
   return { mapping: fitted.mapping, manager: manager && hasEnterprise, notes };
 }
 
+/**
+ * Why deprovisioning is held in this run, if it is: any invalid record makes the read suspect (a
+ * broken quote can swallow the rows of people who are still there).
+ */
+function dirtyReadHold(snapshot: DirectorySnapshot, enabled: boolean): string | undefined {
+  const n = snapshot.issues.length;
+  if (!enabled || n === 0) return undefined;
+  return `the source read reported ${n} invalid record${n === 1 ? '' : 's'}: deprovisioning is held until a clean read (safety.holdDeprovisionsOnInvalidRecords)`;
+}
+
 export async function makePlan(loaded: LoadedConfig, links: LinkStore, only?: readonly string[]): Promise<PlanningResult> {
+  const readAt = new Date();
   const snapshot = await createSource(loaded.config.source).read();
   const attributes = sourceAttributes(snapshot);
+  const holdDeprovisions = dirtyReadHold(snapshot, loaded.config.safety.holdDeprovisionsOnInvalidRecords);
   const runtimes = new Map<string, TargetRuntime>();
   const targetPlans: TargetPlan[] = [];
   for (const [name, config] of enabledTargets(loaded, only)) {
@@ -97,11 +110,14 @@ export async function makePlan(loaded: LoadedConfig, links: LinkStore, only?: re
             : {}),
           manager: fitted.manager,
           notes: fitted.notes,
+          ...(holdDeprovisions ? { holdDeprovisions } : {}),
         }),
       );
     } catch (error) {
       targetPlans.push({ target: name, managedUsers: 0, actualUsers: 0, phases: [], warnings: [], error: describeError(error) });
     }
   }
-  return { plan: buildPlan(snapshot, loaded.file, targetPlans), snapshot, runtimes };
+  const binding = planBinding(loaded, [...runtimes.keys()], snapshot, readAt);
+  const plan = buildPlan(snapshot, targetPlans, { configFile: loaded.file, binding, maxAgeHours: loaded.config.safety.planMaxAgeHours });
+  return { plan, snapshot, runtimes };
 }

@@ -30,7 +30,7 @@ import { extendLock, releaseLock } from '../state/redis-run-lock.js';
 import { CycleStore, type CycleReport, type PlanMeta } from './cycle-store.js';
 import type { TargetRuntime } from './executor.js';
 import { OperationLinks } from './operation-links.js';
-import { errorDetail, operationAuditRecord, operationFailure, resultDetail } from './operation-outcome.js';
+import { errorDetail, operationAuditRecord, operationFailure, resultDetail, resultOutcome } from './operation-outcome.js';
 import {
   BACKOFF_TYPE,
   CONTROL_QUEUE,
@@ -153,9 +153,12 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
     const opLinks = new OperationLinks(links, q.prefix);
     try {
       const result = await runOperation(op, { target, client: runtime.client, links: opLinks }, state);
-      audit.record(operationAuditRecord(planId, target, op, 'ok', job.attemptsStarted, resultDetail(result)));
-      if (!job.data.direct) return { outcome: 'ok', opId: op.id, kind: op.kind, links: opLinks.changes() } satisfies OpJobResult;
-      await store.recordOutcome(planId, target, op, 'ok', undefined, opLinks.changes());
+      const outcome = resultOutcome(result);
+      audit.record(operationAuditRecord(planId, target, op, outcome, job.attemptsStarted, resultDetail(result)));
+      if (!job.data.direct) {
+        return { outcome: 'ok', opId: op.id, kind: op.kind, links: opLinks.changes(), ...(outcome === 'skipped' ? { as: outcome } : {}) } satisfies OpJobResult;
+      }
+      await store.recordOutcome(planId, target, op, outcome, undefined, opLinks.changes());
       return { outcome: 'recorded' } satisfies OpJobResult;
     } catch (error) {
       if (error instanceof AuthError) {
@@ -208,7 +211,7 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
     await store.recordOutcomes(
       planId,
       target,
-      ok.map((r) => [r.opId, { kind: r.kind, outcome: 'ok' }]),
+      ok.map((r) => [r.opId, { kind: r.kind, outcome: r.as ?? 'ok' }]),
       ok.flatMap((r) => r.links),
     );
   };

@@ -11,7 +11,7 @@ import { AuthError, TransientError } from '../errors.js';
 import type { Operation, Plan, TargetPlan } from '../model/plan.js';
 import type { LinkStore } from '../state/link-store.js';
 import type { Executor, TargetRuntime } from './executor.js';
-import { errorDetail, operationAuditRecord, operationFailure, resultDetail, type OutcomeDetail } from './operation-outcome.js';
+import { errorDetail, operationAuditRecord, operationFailure, resultDetail, resultOutcome, type OutcomeDetail } from './operation-outcome.js';
 import { retryDelay } from './retry-policy.js';
 import { runOperation, type AttemptState, type OperationResult } from './run-operation.js';
 import { bulkBatches, isBulkable, sendBulk, type BulkableOp, type BulkOutcome } from './bulk-apply.js';
@@ -52,8 +52,10 @@ export class InlineExecutor implements Executor {
     const ctx = { target: tp.target, client: runtime.client, links: this.options.links };
 
     const succeed = (op: Operation, attempts: number, result: OperationResult): void => {
-      count(report, op.kind, 'ok');
-      this.audit(planId, tp.target, op, 'ok', attempts, resultDetail(result));
+      const outcome = resultOutcome(result);
+      count(report, op.kind, outcome);
+      if (result.adopted) (report.adopted ??= {})[op.kind] = (report.adopted[op.kind] ?? 0) + 1;
+      this.audit(planId, tp.target, op, outcome, attempts, resultDetail(result));
     };
 
     const fail = (op: Operation, attempts: number, error: unknown): void => {

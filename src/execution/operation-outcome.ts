@@ -20,6 +20,11 @@ export function resultDetail(result: OperationResult): OutcomeDetail {
   return { ...(result.scimId ? { scimId: result.scimId } : {}), ...(result.note ? { note: result.note } : {}) };
 }
 
+/** An operation that ran without error: ok, or skipped when it found nothing left to do. */
+export function resultOutcome(result: OperationResult): Outcome {
+  return result.skipped ? 'skipped' : 'ok';
+}
+
 export function errorDetail(error: unknown): OutcomeDetail {
   const e = error instanceof ScimSyncError ? error : undefined;
   return {

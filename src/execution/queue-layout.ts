@@ -60,7 +60,10 @@ export interface OpJobData {
  * (one Redis call), and that job records the phase's outcomes and link changes in bulk before the
  * next phase starts, so each operation costs one Redis round trip fewer.
  */
-export type OpJobResult = { outcome: 'ok'; opId: string; kind: OperationKind; links: LinkWrite[] } | { outcome: 'skipped' | 'recorded' };
+export type OpJobResult =
+  /** `as`: the operation ran but had nothing left to do (already in place, already gone): counted as skipped. */
+  | { outcome: 'ok'; opId: string; kind: OperationKind; links: LinkWrite[]; as?: 'skipped' }
+  | { outcome: 'skipped' | 'recorded' };
 
 export interface PhaseJobData {
   planId: string;

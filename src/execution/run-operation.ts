@@ -4,7 +4,7 @@
  * the outcomes that have a known next step (409 on create, 404 on update/deprovision). Errors it
  * cannot resolve are thrown, typed, for the executor's retry policy.
  */
-import { ConflictError, NotFoundError, type TransientError } from '../errors.js';
+import { BadRequestError, ConflictError, NotFoundError, ProtocolError, type TransientError } from '../errors.js';
 import type {
   CreateGroupOp,
   CreateUserOp,
@@ -18,6 +18,7 @@ import type {
 } from '../model/plan.js';
 import { SCHEMA_ENTERPRISE_USER, type JsonObject, type PatchOperation, type ScimResource } from '../model/scim.js';
 import { groupPutBody } from '../planning/group-diff.js';
+import { isActive } from '../planning/user-changes.js';
 import type { LinkStore } from '../state/link-store.js';
 import { eqFilter } from '../targets/scim-filter.js';
 import { deprovisionWithVersion, updateWithVersion } from './stale-write.js';
@@ -34,6 +35,10 @@ export interface OperationResult {
   scimId?: string;
   /** What happened beyond the obvious: adopted, recreated, already gone... */
   note?: string;
+  /** Nothing was left to do (already gone, already in place): reported as skipped, with the note. */
+  skipped?: true;
+  /** A create that found its account already there (its own lost create, or adoption): not "created". */
+  adopted?: true;
 }
 
 export interface AttemptState {
@@ -103,7 +108,7 @@ async function createGroup(op: CreateGroupOp, ctx: OperationContext): Promise<Op
     const found = (await ctx.client.find('Groups', eqFilter('displayName', op.label))).find((g) => g['externalId'] === op.externalId);
     if (!found) throw error;
     await ctx.links.set(ctx.target, 'group', op.externalId, { id: found['id'] as string, hash: '' });
-    return { scimId: found['id'] as string, note: 'adopted its own earlier create' };
+    return { scimId: found['id'] as string, note: 'adopted its own earlier create', adopted: true };
   }
 }
 
@@ -172,18 +177,45 @@ async function findForCreate(op: CreateUserOp, ctx: OperationContext, by: 'userN
   return found[0];
 }
 
+/**
+ * The account an earlier attempt of this create may have made, found by our key. A userName filter
+ * first (cheap, and the one every server supports); a server may refuse that filter for some values
+ * (a quoted local part, say), so then by externalId, and as a last resort the listing.
+ */
+async function findOwnCreate(op: CreateUserOp, ctx: OperationContext): Promise<ScimResource | undefined> {
+  const ours = (r: ScimResource | undefined) => (r && r['externalId'] === op.externalId ? r : undefined);
+  const lookups = [
+    async () => ours(await findByUserName(ctx, op.label)),
+    async () => ours((await ctx.client.find('Users', eqFilter('externalId', op.externalId)))[0]),
+  ];
+  for (const lookup of lookups) {
+    try {
+      const found = await lookup();
+      if (found) return found;
+    } catch (error) {
+      if (!(error instanceof BadRequestError || error instanceof ProtocolError)) throw error;
+    }
+  }
+  for await (const page of ctx.client.pages('Users', { pageSize: 100 })) {
+    const found = page.find((r) => r['externalId'] === op.externalId);
+    if (found) return found;
+  }
+  return undefined;
+}
+
 async function createUser(op: CreateUserOp, ctx: OperationContext, state: AttemptState): Promise<OperationResult> {
   if (state.previousAmbiguous) {
     // The last POST may have been committed before the answer was lost: look before posting again.
-    const existing = await findByUserName(ctx, op.label);
-    if (existing && existing['externalId'] === op.externalId) return link(op, ctx, existing['id'] as string, 'created (confirmed after a lost answer)');
+    const existing = await findOwnCreate(op, ctx);
+    if (existing) return link(op, ctx, existing['id'] as string, 'created (confirmed after a lost answer)');
   }
   try {
     const created = await ctx.client.create('Users', op.resource, op.label);
     return link(op, ctx, created['id'] as string);
   } catch (error) {
     if (!(error instanceof ConflictError)) throw error;
-    const existing = (await findForCreate(op, ctx, 'userName')) ?? (op.adoptBy === 'email' ? await findForCreate(op, ctx, 'email') : undefined);
+    const own = await findOwnCreate(op, ctx);
+    const existing = own ?? (await findForCreate(op, ctx, 'userName')) ?? (op.adoptBy === 'email' ? await findForCreate(op, ctx, 'email') : undefined);
     if (!existing) {
       throw new ConflictError(
         `the server reports a conflict for userName "${op.label}" but a userName filter does not find the account`,
@@ -191,7 +223,7 @@ async function createUser(op: CreateUserOp, ctx: OperationContext, state: Attemp
       );
     }
     const id = existing['id'] as string;
-    const ours = existing['externalId'] === op.externalId;
+    const ours = existing === own;
     if (!ours && !op.adoptBy) {
       throw new ConflictError(
         `userName "${op.label}" belongs to an account scim-sync does not manage (id ${id}); set adopt: userName to take it over`,
@@ -203,7 +235,7 @@ async function createUser(op: CreateUserOp, ctx: OperationContext, state: Attemp
     const body: JsonObject = { ...existing, ...op.resource };
     delete body['meta'];
     await ctx.client.replace('Users', id, body, op.label);
-    return link(op, ctx, id, ours ? 'adopted its own earlier create' : `adopted by ${op.adoptBy}`);
+    return { ...(await link(op, ctx, id, ours ? 'adopted its own earlier create' : `adopted by ${op.adoptBy}`)), adopted: true };
   }
 }
 
@@ -229,12 +261,17 @@ async function updateUser(op: UpdateUserOp, ctx: OperationContext): Promise<Oper
 async function deprovisionUser(op: DeprovisionUserOp, ctx: OperationContext): Promise<OperationResult> {
   const id = await resolveId(op, ctx);
   try {
+    if (op.unlisted) {
+      // Not in the listing the plan was made from: a write could only 404 in the usual case.
+      const account = await ctx.client.get('Users', id);
+      if (op.mode === 'deactivate' && !isActive(account)) return { scimId: id, skipped: true, note: 'already inactive' };
+    }
     const stale = await deprovisionWithVersion(ctx.client, id, op);
     if (op.mode === 'delete') await ctx.links.delete(ctx.target, 'user', op.externalId);
-    return { scimId: id, ...(stale ? { note: stale } : {}) };
+    return { scimId: id, ...(stale ? { note: stale } : {}), ...(op.unlisted ? { note: 'not in the listing, but live: deprovisioned by id' } : {}) };
   } catch (error) {
     if (!(error instanceof NotFoundError)) throw error;
     await ctx.links.delete(ctx.target, 'user', op.externalId);
-    return { scimId: id, note: 'already gone from the target' };
+    return { scimId: id, skipped: true, note: 'already gone from the target; link dropped' };
   }
 }

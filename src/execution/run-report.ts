@@ -18,6 +18,10 @@ export interface TargetReport {
   target: string;
   counts: Partial<Record<OperationKind, Record<Outcome, number>>>;
   failures: OperationFailure[];
+  /** Operations not applied, with why (a saved plan's stale or already-applied operations). */
+  skips?: { opId: string; kind: OperationKind; externalId: string; label: string; reason: string }[];
+  /** Of the successful creates, how many found their account already there and took it over. */
+  adopted?: Partial<Record<OperationKind, number>>;
   /** Why the target stopped early (bad credential), when it did. */
   stopped?: string;
 }

@@ -5,16 +5,12 @@
  * changed meanwhile is kept. A second 412 fails the operation (the next run plans it afresh).
  */
 import { PreconditionFailedError } from '../errors.js';
-import { parsePath, readPath, writePath } from '../mapping/scim-paths.js';
+import { parsePath, writePath } from '../mapping/scim-paths.js';
 import type { AttributeChange, DeprovisionUserOp, UpdateUserOp } from '../model/plan.js';
 import { versionOf, type JsonObject, type ScimResource } from '../model/scim.js';
 import { isActive } from '../planning/user-changes.js';
+import { changeHolds } from '../planning/change-holds.js';
 import type { ScimClient } from '../targets/http/scim-client.js';
-
-function holds(resource: JsonObject, change: AttributeChange): boolean {
-  const have = change.path === 'active' ? isActive(resource) : readPath(resource, parsePath(change.path));
-  return JSON.stringify(have ?? null) === JSON.stringify(change.to ?? null);
-}
 
 /** The fresh account with the planned changes written over it: the PUT body of a re-applied update. */
 export function withChanges(fresh: ScimResource, changes: readonly AttributeChange[]): JsonObject {
@@ -67,7 +63,7 @@ export function updateWithVersion(client: ScimClient, id: string, op: UpdateUser
     id,
     () => send(op.version),
     async (fresh) => {
-      if (op.changes.every((c) => holds(fresh, c))) return 'changed meanwhile, already as planned';
+      if (op.changes.every((c) => changeHolds(fresh, c))) return 'changed meanwhile, already as planned';
       await send(versionOf(fresh), fresh);
       return 're-applied to a newer version of the account';
     },

@@ -9,7 +9,8 @@
 import type { JsonObject, JsonValue, PatchOperation } from './scim.js';
 
 export const PLAN_FORMAT = 'scim-sync-plan';
-export const PLAN_VERSION = 1;
+/** 2: plans carry their binding (target and source fingerprints), an expiry and per-operation preconditions. */
+export const PLAN_VERSION = 2;
 
 /** One attribute change, for people reading the plan. */
 export interface AttributeChange {
@@ -18,12 +19,23 @@ export interface AttributeChange {
   to: JsonValue;
 }
 
+/**
+ * What an operation was planned on, checked again when a saved plan is applied: digests (never the
+ * values) of the source record and of the account or group as the target listed it; null means
+ * "absent" (a person gone from the source, an account not yet created). Missing: not checked.
+ */
+export interface Precondition {
+  source?: string | null;
+  account?: string | null;
+}
+
 interface OperationBase {
   /** Unique within the plan; safe as a queue job id (letters, digits, '-'). */
   id: string;
   externalId: string;
   /** userName or displayName, for humans and the audit log. */
   label: string;
+  pre?: Precondition;
 }
 
 export interface CreateUserOp extends OperationBase {
@@ -61,6 +73,12 @@ export interface DeprovisionUserOp extends OperationBase {
   resource?: JsonObject;
   /** The account's meta.version at plan time, when the target supports ETags: sent as If-Match. */
   version?: string;
+  /**
+   * Linked, but the target's listing does not show the account: most often deleted by hand, so
+   * the executor reads it by id first and only a live, active account is deactivated. Not counted
+   * by the safety check's deactivation share, which is a share of accounts that exist.
+   */
+  unlisted?: true;
 }
 
 /**
@@ -174,6 +192,28 @@ export interface TargetPlan {
   warnings: string[];
   /** Set when the target could not be read: it has no operations, and the run counts as failed. */
   error?: string;
+  /**
+   * Operations planned but held back (not applied, not counted by the safety check), with why:
+   * deprovisioning after a dirty source read. A run with held operations exits 1.
+   */
+  held?: { reason: string; operations: Operation[] };
+}
+
+/** Which target a plan was made for: where it points and as whom. Never a secret. */
+export interface TargetFingerprint {
+  url: string;
+  authType: string;
+  /** Basic user name, OAuth client id, header name, or where the token comes from (`env:NAME`). */
+  identity: string | null;
+}
+
+/** Which source a plan was read from, and what it held. */
+export interface SourceFingerprint {
+  type: string;
+  location: string;
+  readAt: string;
+  /** Digest of every person and group read. */
+  contentHash: string;
 }
 
 export interface Plan {
@@ -181,6 +221,10 @@ export interface Plan {
   version: typeof PLAN_VERSION;
   id: string;
   createdAt: string;
+  /** `apply` refuses the plan after this time (safety.planMaxAgeHours). */
+  expiresAt: string;
+  /** `apply` refuses the plan when the config now points a target or the source elsewhere. */
+  binding: { source: SourceFingerprint; targets: Record<string, TargetFingerprint> };
   /** Config file the plan was made from. */
   config: string;
   source: {

@@ -6,13 +6,14 @@ import { randomUUID } from 'node:crypto';
 import type { ScopePredicate } from '../mapping/scope.js';
 import type { UserMapping } from '../mapping/user-mapping.js';
 import type { DirectorySnapshot } from '../model/canonical.js';
-import { PLAN_FORMAT, PLAN_VERSION, type Plan, type TargetPlan } from '../model/plan.js';
+import { PLAN_FORMAT, PLAN_VERSION, type Operation, type Plan, type TargetPlan } from '../model/plan.js';
 import type { ScimResource } from '../model/scim.js';
 import type { Link } from '../state/link-store.js';
 import type { TargetSettings } from './target-settings.js';
 import { diffUsers } from './user-diff.js';
 import { diffGroups } from './group-diff.js';
 import { diffManagers } from './manager-diff.js';
+import { ResourceIndex, snapshotIndex, withPreconditions } from './preconditions.js';
 import { groupsOfUsers, resolveMembership } from '../mapping/group-membership.js';
 import { compileSelection } from '../mapping/name-patterns.js';
 import type { GroupSettings } from '../config/schema.js';
@@ -34,6 +35,11 @@ export interface TargetInput {
   manager: boolean;
   /** What reading the target found that a person should know (shown with the plan's warnings). */
   notes?: readonly string[];
+  /**
+   * Set when the source read was dirty (some record invalid): every deprovisioning is held, with
+   * this reason, and people the read may have lost keep their memberships and manager references.
+   */
+  holdDeprovisions?: string;
 }
 
 export function planTarget(snapshot: DirectorySnapshot, input: TargetInput): TargetPlan {
@@ -59,16 +65,18 @@ export function planTarget(snapshot: DirectorySnapshot, input: TargetInput): Tar
         membership: membership ?? { members: new Map(), cycles: [], cycleKeys: [] },
         select: compileSelection(input.groups.settings.include, input.groups.settings.exclude),
         provisioned: provisionedIds,
-        heldIds: users.heldIds,
+        heldIds: input.holdDeprovisions ? new Set([...users.heldIds, ...deprovisionedIds(users.deprovision)]) : users.heldIds,
         actual: input.groups.actual,
         links: input.groups.links,
         settings: input.groups.settings,
         updateMethod: input.settings.updateMethod,
       })
     : null;
-  const managers = input.manager ? diffManagers(snapshot.users, users.provisioned) : { references: [], warnings: [] };
+  const keepReference = referenceHolder(snapshot, input.holdDeprovisions !== undefined);
+  const managers = input.manager ? diffManagers(snapshot.users, users.provisioned, keepReference) : { references: [], warnings: [] };
+  const deprovision = [...(groups?.deprovision ?? []), ...users.deprovision];
   const cycles = nested === 'flatten' ? (membership?.cycles ?? []).map((c) => `nested groups form a cycle: ${c} (each gets the members of all)`) : [];
-  return {
+  const plan: TargetPlan = {
     target: input.name,
     managedUsers: users.managedUsers,
     actualUsers: input.actualUsers.length,
@@ -78,20 +86,38 @@ export function planTarget(snapshot: DirectorySnapshot, input: TargetInput): Tar
       { name: 'groups', operations: groups?.groups ?? [] },
       { name: 'memberships', operations: groups?.memberships ?? [] },
       { name: 'references', operations: managers.references },
-      { name: 'deprovision', operations: [...(groups?.deprovision ?? []), ...users.deprovision] },
+      { name: 'deprovision', operations: input.holdDeprovisions ? [] : deprovision },
     ],
+    ...(input.holdDeprovisions && deprovision.length > 0 ? { held: { reason: input.holdDeprovisions, operations: deprovision } } : {}),
     warnings: [...(input.notes ?? []), ...users.warnings, ...cycles, ...(groups?.warnings ?? []), ...managers.warnings],
   };
+  if (!plan.phases.some((p) => p.operations.length > 0)) return plan;
+  return withPreconditions(plan, {
+    ...snapshotIndex(snapshot),
+    accounts: new ResourceIndex(input.actualUsers),
+    groupResources: input.groups ? new ResourceIndex(input.groups.actual) : null,
+  });
 }
 
-export function buildPlan(snapshot: DirectorySnapshot, configFile: string, targets: readonly TargetPlan[], now = new Date()): Plan {
+export interface PlanContext {
+  configFile: string;
+  binding: Plan['binding'];
+  /** How long `apply` accepts the plan, hours. */
+  maxAgeHours: number;
+  now?: Date;
+}
+
+export function buildPlan(snapshot: DirectorySnapshot, targets: readonly TargetPlan[], context: PlanContext): Plan {
+  const now = context.now ?? new Date();
   return {
     format: PLAN_FORMAT,
     version: PLAN_VERSION,
     // Job ids are built from it in distributed mode: no ':' and never a plain integer.
     id: `plan-${randomUUID()}`,
     createdAt: now.toISOString(),
-    config: configFile,
+    expiresAt: new Date(now.getTime() + context.maxAgeHours * 3_600_000).toISOString(),
+    binding: context.binding,
+    config: context.configFile,
     source: {
       description: snapshot.source,
       users: snapshot.users.length,
@@ -103,4 +129,19 @@ export function buildPlan(snapshot: DirectorySnapshot, configFile: string, targe
     },
     targets: [...targets],
   };
+}
+
+function deprovisionedIds(ops: readonly Operation[]): string[] {
+  return ops.flatMap((op) => (op.kind === 'deprovisionUser' ? [op.scimId] : []));
+}
+
+/**
+ * Whose manager reference stays as it is although they are not provisioned: people held by the
+ * source, and on a dirty read anyone the read did not return (a broken row may have swallowed them).
+ */
+function referenceHolder(snapshot: DirectorySnapshot, dirty: boolean): (key: string) => boolean {
+  const held = new Set(snapshot.heldKeys);
+  if (!dirty) return (key) => held.has(key);
+  const read = new Set(snapshot.users.map((u) => u.key));
+  return (key) => held.has(key) || !read.has(key);
 }

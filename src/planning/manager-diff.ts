@@ -3,8 +3,9 @@
  * target. Planned after users, since a manager created in this run has no id yet: the operation
  * names both people by source key and the id is resolved when it runs. Pure.
  *
- * A manager who is not provisioned in the target leaves the reference empty, with a warning; a
- * source that says nothing about managers (no manager column) leaves the reference alone.
+ * A manager who is not provisioned in the target leaves the reference empty, with a warning, unless
+ * the manager is held (then the reference stays as it is); a source that says nothing about
+ * managers (no manager column) leaves the reference alone.
  */
 import type { CanonicalUser } from '../model/canonical.js';
 import type { Operation } from '../model/plan.js';
@@ -26,7 +27,16 @@ function currentManager(account: JsonObject | null): string | null {
   return null;
 }
 
-export function diffManagers(users: readonly CanonicalUser[], provisioned: ReadonlyMap<string, Provisioned>, idPrefix = ''): ManagerDiffResult {
+/**
+ * `keep(managerKey)`: the reference to this unprovisioned manager stays as the target has it (the
+ * manager is held by the source, or may be missing from a dirty read) instead of being cleared.
+ */
+export function diffManagers(
+  users: readonly CanonicalUser[],
+  provisioned: ReadonlyMap<string, Provisioned>,
+  keep: (managerKey: string) => boolean = () => false,
+  idPrefix = '',
+): ManagerDiffResult {
   const references: Operation[] = [];
   const warnings: string[] = [];
   let seq = 0;
@@ -40,6 +50,7 @@ export function diffManagers(users: readonly CanonicalUser[], provisioned: Reado
     if (wantKey !== null) {
       const manager = provisioned.get(wantKey);
       if (!manager) {
+        if (keep(wantKey)) continue;
         warnings.push(`manager ${wantKey} of ${self.label} (${user.key}) is not provisioned in this target; manager left empty`);
         wantKey = null;
       } else {

@@ -3,7 +3,8 @@
  * saved plan is checked again when applied. Pure.
  */
 import type { SafetyConfig } from '../config/schema.js';
-import { operationsOf, type Plan } from '../model/plan.js';
+import { operationsOf, type Plan, type TargetPlan, type UpdateUserOp } from '../model/plan.js';
+import { clip } from '../model/printable.js';
 
 export function safetyViolations(plan: Plan, safety: SafetyConfig): string[] {
   const reasons: string[] = [];
@@ -32,7 +33,10 @@ export function safetyViolations(plan: Plan, safety: SafetyConfig): string[] {
           `(${groupShare.toFixed(1)}%, limit ${safety.maxDeactivatePercent}%)`,
       );
     }
-    const count = operationsOf(target).filter((op) => op.kind === 'deprovisionUser').length;
+    reasons.push(...attributeChangeViolations(target, safety));
+    // A share of accounts that exist: a linked account the listing no longer shows is checked by id
+    // when applied, and is not in the base (managedUsers) either.
+    const count = operationsOf(target).filter((op) => op.kind === 'deprovisionUser' && !op.unlisted).length;
     if (count === 0) continue;
     if (safety.maxDeactivateCount !== undefined && count > safety.maxDeactivateCount) {
       reasons.push(`target ${target.target}: ${count} deprovisions exceed maxDeactivateCount ${safety.maxDeactivateCount}`);
@@ -45,6 +49,36 @@ export function safetyViolations(plan: Plan, safety: SafetyConfig): string[] {
           `(${share.toFixed(1)}%, limit ${safety.maxDeactivatePercent}%)`,
       );
     }
+  }
+  return reasons;
+}
+
+/**
+ * One attribute changed or cleared on too many of a target's managed users at once: the mark of a
+ * mapping typo or a broken export column, not of a reorganisation (which an override lets through).
+ */
+function attributeChangeViolations(target: TargetPlan, safety: SafetyConfig): string[] {
+  const byPath = new Map<string, UpdateUserOp[]>();
+  for (const op of operationsOf(target)) {
+    if (op.kind !== 'updateUser' || op.adopt) continue;
+    for (const change of op.changes) {
+      let ops = byPath.get(change.path);
+      if (!ops) byPath.set(change.path, (ops = []));
+      ops.push(op);
+    }
+  }
+  const reasons: string[] = [];
+  for (const [path, ops] of byPath) {
+    const share = target.managedUsers === 0 ? 100 : (ops.length / target.managedUsers) * 100;
+    if (ops.length <= safety.alwaysAllowAttributeChanges || share <= safety.maxAttributeChangePercent) continue;
+    const example = ops[0]!;
+    const change = example.changes.find((c) => c.path === path)!;
+    const cleared = ops.filter((op) => op.changes.some((c) => c.path === path && c.to === null)).length;
+    reasons.push(
+      `target ${target.target}: ${path} would change on ${ops.length} of ${target.managedUsers} managed users ` +
+        `(${share.toFixed(1)}%, limit ${safety.maxAttributeChangePercent}%${cleared > 0 ? `; ${cleared} cleared` : ''}), ` +
+        `e.g. ${clip(example.label)}: ${clip(JSON.stringify(change.from))} -> ${clip(JSON.stringify(change.to))}`,
+    );
   }
   return reasons;
 }

@@ -236,11 +236,12 @@ export function diffUsers(input: UserDiffInput): UserDiffResult {
         const label = typeof account['userName'] === 'string' ? account['userName'] : key;
         deprovision.push(deprovisionOp(account, key, label, 'removed'));
       }
-    } else if (settings.operations.deactivate && settings.updateMethod === 'patch' && accounts.size > 0) {
-      // Linked but not listed: gone from the target, or hidden by a server whose listing is
-      // incomplete. A leaver must not keep access because a list page was wrong, so deactivate by
-      // id anyway; a 404 then just drops the link. (Without PATCH there is no body to PUT.)
-      deprovision.push(deprovisionOp({ schemas: [], id: link.id }, key, key, 'removed'));
+    } else if (settings.operations.deactivate && settings.updateMethod === 'patch') {
+      // Linked but not listed: usually deleted by hand, rarely hidden by a server whose listing is
+      // incomplete. A leaver must not keep access because a list page was wrong, so the executor
+      // reads the account by id and deactivates it only if it is there and active; a 404 drops the
+      // link. (Without PATCH there is no body to PUT.)
+      deprovision.push({ ...deprovisionOp({ schemas: [], id: link.id }, key, key, 'removed'), unlisted: true });
     }
   }
 

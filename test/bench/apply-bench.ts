@@ -58,7 +58,7 @@ export function makePlan(n: number) {
     settings: { operations: { create: true, update: true, deactivate: true }, deprovision: 'deactivate', adopt: 'none', updateMethod: 'patch' },
     manager: false,
   });
-  return buildPlan(snapshot, 'bench', [tp]);
+  return buildPlan(snapshot, [tp], { configFile: 'bench', binding: { source: { type: 'csv', location: 'bench', readAt: '', contentHash: '' }, targets: {} }, maxAgeHours: 24 });
 }
 
 export async function engineRun(url: string, plan: ReturnType<typeof makePlan>, concurrency: number): Promise<number> {

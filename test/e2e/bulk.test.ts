@@ -4,7 +4,7 @@
  */
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Harness, person } from '../support/harness.js';
+import { Harness, person, withoutPreconditions } from '../support/harness.js';
 import { SCHEMA_USER } from '../../src/model/scim.js';
 
 let h: Harness | undefined;
@@ -58,6 +58,7 @@ describe('/Bulk', () => {
     const h = await start({ maxOperations: 10, maxPayloadSize: 1_048_576 });
     const file = join(h.dir, 'plan.json');
     expect((await h.cli('plan', '--config', h.configFile, '--out', file)).code).toBe(0);
+    withoutPreconditions(file);
     // As if an earlier apply created it and lost the answer: same userName, our externalId.
     h.sandbox.store.createUser({ schemas: [SCHEMA_USER], userName: 'user3@example.com', externalId: 'E1003', active: true });
     const r = await h.cli('apply', file, '--config', h.configFile);

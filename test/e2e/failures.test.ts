@@ -6,7 +6,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Harness, person, TOKEN } from '../support/harness.js';
+import { Harness, person, TOKEN, withoutPreconditions } from '../support/harness.js';
 
 let h: Harness;
 const people = Array.from({ length: 10 }, (_, i) => person(i + 1));
@@ -90,11 +90,12 @@ describe('targets that cannot be used', () => {
 });
 
 describe('accounts that change under us', () => {
-  it('re-creates an account deleted in the target between plan and apply', async () => {
+  it("re-creates an account deleted in the target between apply's check and its write", async () => {
     await h.run();
     h.writePeople(people.map((p) => (p.id === 'E1004' ? { ...p, title: 'Lead' } : p)));
     const planFile = join(h.dir, 'plan.json');
     expect((await h.cli('plan', '--config', h.configFile, '--out', planFile)).code).toBe(0);
+    withoutPreconditions(planFile);
     const victim = h.sandbox.store.findUserByUserName('user4@example.com')!;
     const del = await fetch(`${h.sandbox.url}/Users/${String(victim['id'])}`, { method: 'DELETE', headers: { authorization: `Bearer ${TOKEN}` } });
     expect(del.status).toBe(204);

@@ -2,7 +2,7 @@
  * End-to-end harness: a temp folder with an HR CSV and an org.yaml pointing at a real sandbox SCIM
  * server on a free port, and the CLI's main() run in-process with its output captured.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../../src/cli/main.js';
@@ -125,4 +125,15 @@ ${this.top}
     await this.sandbox.close();
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Drop every operation's precondition from a saved plan file. `apply` then writes without checking
+ * the target first, as it does when the target changes between its check and its write: the way to
+ * reach the executor's own answers to such a race (409 adopt, 404 re-create, 412 re-apply).
+ */
+export function withoutPreconditions(file: string): void {
+  const plan = JSON.parse(readFileSync(file, 'utf8')) as { targets: { phases: { operations: { pre?: unknown }[] }[] }[] };
+  for (const t of plan.targets) for (const p of t.phases) for (const op of p.operations) delete op.pre;
+  writeFileSync(file, JSON.stringify(plan));
 }

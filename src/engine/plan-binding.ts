@@ -1,0 +1,85 @@
+/**
+ * A saved plan is bound to the targets and the source it was made from, and expires. `apply`
+ * refuses a plan made for another server (a config whose target of the same name now points
+ * elsewhere), another credential identity, another source, or one older than
+ * safety.planMaxAgeHours: it would write yesterday's decisions into the wrong place.
+ */
+import { createHash } from 'node:crypto';
+import type { LoadedConfig } from '../config/load.js';
+import type { SourceConfig, TargetConfig } from '../config/schema.js';
+import { PlanError } from '../errors.js';
+import type { DirectorySnapshot } from '../model/canonical.js';
+import type { Plan, SourceFingerprint, TargetFingerprint } from '../model/plan.js';
+import { createSource } from '../sources/create-source.js';
+
+/** Where a target points and as whom; the URL without any user information. */
+export function targetFingerprint(config: TargetConfig): TargetFingerprint {
+  const url = new URL(config.url);
+  url.username = '';
+  url.password = '';
+  const auth = config.auth;
+  const identity =
+    auth.type === 'basic'
+      ? auth.username
+      : auth.type === 'oauth2'
+        ? `${auth.clientId} at ${auth.tokenUrl}`
+        : auth.type === 'header'
+          ? `${auth.name} from ${auth.token.origin}`
+          : auth.type === 'bearer'
+            ? `token from ${auth.token.origin}`
+            : null;
+  return { url: url.toString(), authType: auth.type, identity };
+}
+
+function sourceLocation(config: SourceConfig): string {
+  return createSource(config).description;
+}
+
+/** Digest of every person and group read: tells two reads of the same source apart. */
+function contentHash(snapshot: DirectorySnapshot): string {
+  const hash = createHash('sha256');
+  for (const u of snapshot.users) hash.update(JSON.stringify([u.key, u.active, u.attributes, u.managerKey ?? null, u.groups ?? null]));
+  for (const g of snapshot.groups) hash.update(JSON.stringify([g.key, g.displayName, g.memberKeys, g.groupKeys ?? null]));
+  return hash.digest('base64url');
+}
+
+export function sourceFingerprint(config: SourceConfig, snapshot: DirectorySnapshot, readAt: Date): SourceFingerprint {
+  return { type: config.type, location: sourceLocation(config), readAt: readAt.toISOString(), contentHash: contentHash(snapshot) };
+}
+
+export function planBinding(loaded: LoadedConfig, targets: readonly string[], snapshot: DirectorySnapshot, readAt: Date): Plan['binding'] {
+  return {
+    source: sourceFingerprint(loaded.config.source, snapshot, readAt),
+    targets: Object.fromEntries(targets.map((name) => [name, targetFingerprint(loaded.config.targets[name]!)])),
+  };
+}
+
+const same = (a: TargetFingerprint, b: TargetFingerprint) => a.url === b.url && a.authType === b.authType && a.identity === b.identity;
+
+/** Throws (exit 2) when the plan is expired or the config no longer points where the plan was made for. */
+export function checkBinding(plan: Plan, loaded: LoadedConfig, file: string, now = new Date()): void {
+  if (Date.parse(plan.expiresAt) < now.getTime()) {
+    throw new PlanError(
+      `${file} expired at ${plan.expiresAt} (made ${plan.createdAt}; plans are kept ${loaded.config.safety.planMaxAgeHours} h, safety.planMaxAgeHours): make a new plan`,
+    );
+  }
+  const problems: string[] = [];
+  const source = plan.binding.source;
+  const location = sourceLocation(loaded.config.source);
+  if (source.type !== loaded.config.source.type || source.location !== location) {
+    problems.push(`source: the plan was read from ${source.location}; ${loaded.file} reads ${location}`);
+  }
+  for (const t of plan.targets) {
+    const bound = plan.binding.targets[t.target];
+    const config = loaded.config.targets[t.target];
+    if (!bound || !config) continue;
+    const now = targetFingerprint(config);
+    if (!same(bound, now)) {
+      problems.push(
+        `target ${t.target}: the plan was made for ${bound.url} (${bound.authType}${bound.identity ? `, ${bound.identity}` : ''}); ` +
+          `${loaded.file} points it at ${now.url} (${now.authType}${now.identity ? `, ${now.identity}` : ''})`,
+      );
+    }
+  }
+  if (problems.length > 0) throw new PlanError(`${file} was made for another configuration: make a new plan\n  - ${problems.join('\n  - ')}`);
+}

@@ -1,0 +1,84 @@
+/**
+ * Before a saved plan is applied: read the source and the targets again and keep only the
+ * operations whose preconditions still hold (planning/preconditions.ts). What is left out is
+ * reported, as "already in place" or "stale", never applied blindly. `run` makes its plan moments
+ * before applying it and skips this.
+ */
+import type { LoadedConfig } from '../config/load.js';
+import { describeError } from '../errors.js';
+import type { TargetRuntime } from '../execution/executor.js';
+import type { Operation, Plan, TargetPlan } from '../model/plan.js';
+import { ResourceIndex, snapshotIndex, verifyOperation, type FreshRead } from '../planning/preconditions.js';
+import { createSource } from '../sources/create-source.js';
+import type { LinkStore } from '../state/link-store.js';
+import { listGroups } from './make-plan.js';
+
+export interface SkippedOperation {
+  target: string;
+  op: Operation;
+  /** "already in place: ..." or "stale: ...". */
+  note: string;
+}
+
+export interface VerifiedPlan {
+  plan: Plan;
+  skipped: SkippedOperation[];
+}
+
+const GROUP_KINDS = new Set<Operation['kind']>(['createGroup', 'updateGroup', 'deleteGroup']);
+
+async function freshRead(
+  loaded: LoadedConfig,
+  target: TargetPlan,
+  runtime: TargetRuntime,
+  base: Pick<FreshRead, 'users' | 'groups'>,
+  snapshot: Parameters<typeof listGroups>[2],
+  links: LinkStore,
+): Promise<FreshRead> {
+  const ops = target.phases.flatMap((p) => p.operations).filter((op) => op.pre?.account !== undefined);
+  const needUsers = ops.some((op) => !GROUP_KINDS.has(op.kind));
+  const needGroups = ops.some((op) => GROUP_KINDS.has(op.kind));
+  if (!needUsers && !needGroups) return { ...base, accounts: null, groupResources: null };
+  const config = loaded.config.targets[target.target]!;
+  await runtime.client.discover();
+  const accounts = needUsers ? new ResourceIndex(await runtime.client.listAll('Users', { pageSize: config.pageSize })) : null;
+  const groupResources = needGroups
+    ? new ResourceIndex(await listGroups(runtime, config.pageSize, snapshot, await links.snapshot(target.target, 'group')))
+    : null;
+  return { ...base, accounts, groupResources };
+}
+
+export async function verifySavedPlan(
+  loaded: LoadedConfig,
+  plan: Plan,
+  runtimes: ReadonlyMap<string, TargetRuntime>,
+  links: LinkStore,
+): Promise<VerifiedPlan> {
+  const snapshot = await createSource(loaded.config.source).read();
+  const base = snapshotIndex(snapshot);
+  const skipped: SkippedOperation[] = [];
+  const targets: TargetPlan[] = [];
+  for (const target of plan.targets) {
+    const runtime = runtimes.get(target.target);
+    if (!runtime || target.error) {
+      targets.push(target);
+      continue;
+    }
+    let now: FreshRead;
+    try {
+      now = await freshRead(loaded, target, runtime, base, snapshot, links);
+    } catch (error) {
+      // Not checked is not applied: the target is reported as not read, like a plan that could not read it.
+      targets.push({ ...target, phases: [], error: `cannot check the plan against the target: ${describeError(error)}` });
+      continue;
+    }
+    const keep = (op: Operation): boolean => {
+      const verdict = verifyOperation(op, now);
+      if (verdict.go) return true;
+      skipped.push({ target: target.target, op, note: `${verdict.state}: ${verdict.why}` });
+      return false;
+    };
+    targets.push({ ...target, phases: target.phases.map((p) => ({ ...p, operations: p.operations.filter(keep) })) });
+  }
+  return { plan: { ...plan, targets }, skipped };
+}

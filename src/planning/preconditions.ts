@@ -1,0 +1,156 @@
+/**
+ * Preconditions: what each operation of a plan was planned on, and the check of a saved plan's
+ * operations against a fresh read before `apply` executes them. Pure.
+ *
+ * A saved plan can go stale between `plan --out` and `apply`: the source re-activates someone the
+ * plan deactivates, someone edits the account by hand, or the plan was applied already. Each
+ * operation carries digests of the source record and of the account (or group) it was planned on;
+ * an operation whose digests no longer match is not applied. It is reported as "already in place"
+ * when the target already shows what it would have done, else as "stale" (the next run plans it
+ * afresh).
+ */
+import { createHash } from 'node:crypto';
+import type { CanonicalGroup, CanonicalUser, DirectorySnapshot } from '../model/canonical.js';
+import type { Operation, Precondition, TargetPlan } from '../model/plan.js';
+import { versionOf, type JsonValue, type ScimResource } from '../model/scim.js';
+import { isActive } from './user-changes.js';
+import { changeHolds } from './change-holds.js';
+
+const digest = (value: unknown): string => createHash('sha256').update(JSON.stringify(value)).digest('base64url').slice(0, 22);
+
+/** Keys sorted at every level: two reads of one account digest alike whatever the key order. */
+function sorted(value: JsonValue): JsonValue {
+  if (Array.isArray(value)) return value.map(sorted);
+  if (value === null || typeof value !== 'object') return value;
+  const out: Record<string, JsonValue> = {};
+  for (const key of Object.keys(value).sort()) out[key] = sorted(value[key]!);
+  return out;
+}
+
+export function personDigest(user: CanonicalUser | undefined): string | null {
+  return user ? digest([user.key, user.active, user.attributes, user.managerKey ?? null, user.groups ?? null]) : null;
+}
+
+export function groupDigest(group: CanonicalGroup | undefined): string | null {
+  return group ? digest([group.key, group.displayName, group.memberKeys, group.groupKeys ?? null]) : null;
+}
+
+/** The server's version when it keeps one; else the resource without its meta. */
+export function accountDigest(account: ScimResource | undefined): string | null {
+  if (!account) return null;
+  const version = versionOf(account);
+  if (version) return `v:${version}`;
+  const { meta: _meta, ...rest } = account;
+  return digest(sorted(rest));
+}
+
+/** What a plan is checked against: the source and the target as they are now. */
+export interface FreshRead {
+  users: ReadonlyMap<string, CanonicalUser>;
+  groups: ReadonlyMap<string, CanonicalGroup>;
+  /** Accounts by SCIM id and by externalId; null when the target's users were not listed. */
+  accounts: ResourceIndex | null;
+  groupResources: ResourceIndex | null;
+}
+
+export class ResourceIndex {
+  private readonly byId = new Map<string, ScimResource>();
+  private readonly byExternalId = new Map<string, ScimResource>();
+
+  constructor(resources: readonly ScimResource[]) {
+    for (const r of resources) {
+      if (typeof r['id'] === 'string') this.byId.set(r['id'], r);
+      if (typeof r['externalId'] === 'string') this.byExternalId.set(r['externalId'], r);
+    }
+  }
+
+  find(op: { externalId: string; scimId?: string }): ScimResource | undefined {
+    return (op.scimId !== undefined ? this.byId.get(op.scimId) : undefined) ?? this.byExternalId.get(op.externalId);
+  }
+}
+
+export function snapshotIndex(snapshot: DirectorySnapshot): Pick<FreshRead, 'users' | 'groups'> {
+  return { users: new Map(snapshot.users.map((u) => [u.key, u])), groups: new Map(snapshot.groups.map((g) => [g.key, g])) };
+}
+
+const USER_OPS = new Set<Operation['kind']>(['createUser', 'updateUser', 'deprovisionUser', 'setManager']);
+
+/**
+ * The operation's precondition, from what planning read. `linkUser` and `linkGroup` only record a
+ * link and carry none.
+ */
+export function preconditionOf(op: Operation, read: FreshRead): Precondition | undefined {
+  if (op.kind === 'linkUser' || op.kind === 'linkGroup') return undefined;
+  if (USER_OPS.has(op.kind)) {
+    const source = personDigest(read.users.get(op.externalId));
+    if (op.kind === 'setManager') return { source };
+    return { source, account: op.kind === 'createUser' ? null : accountDigest(read.accounts?.find(op as { externalId: string; scimId?: string })) };
+  }
+  const source = groupDigest(read.groups.get(op.externalId));
+  if (op.kind === 'createGroup' || op.kind === 'updateGroup' || op.kind === 'deleteGroup') {
+    return { source, account: op.kind === 'createGroup' ? null : accountDigest(read.groupResources?.find(op)) };
+  }
+  return { source };
+}
+
+/** Every operation of the target plan with its precondition set. */
+export function withPreconditions(plan: TargetPlan, read: FreshRead): TargetPlan {
+  const annotate = (op: Operation): Operation => {
+    const pre = preconditionOf(op, read);
+    return pre ? { ...op, pre } : op;
+  };
+  return { ...plan, phases: plan.phases.map((p) => ({ ...p, operations: p.operations.map(annotate) })) };
+}
+
+export type Verdict = { go: true } | { go: false; state: 'already in place' | 'stale'; why: string };
+
+const GO: Verdict = { go: true };
+
+/** Does the target already show what the operation would do? */
+function inPlace(op: Operation, account: ScimResource | undefined): boolean {
+  switch (op.kind) {
+    case 'createUser':
+    case 'createGroup':
+      return account !== undefined;
+    case 'updateUser':
+      return account !== undefined && op.changes.every((c) => changeHolds(account, c));
+    case 'deprovisionUser':
+      return account === undefined || (op.mode === 'deactivate' && !isActive(account));
+    case 'deleteGroup':
+      return account === undefined;
+    default:
+      return false;
+  }
+}
+
+/**
+ * Whether a saved plan's operation may still be applied, given the source and target as they are
+ * now. An operation without a precondition always goes.
+ */
+export function verifyOperation(op: Operation, now: FreshRead): Verdict {
+  const pre = op.pre;
+  if (!pre) return GO;
+  const isGroup = !USER_OPS.has(op.kind);
+  const index = isGroup ? now.groupResources : now.accounts;
+  const resource = index?.find(op as { externalId: string; scimId?: string });
+  if (pre.account !== undefined && index) {
+    const current = accountDigest(resource);
+    if (current !== pre.account) {
+      if (inPlace(op, resource)) return { go: false, state: 'already in place', why: 'the target already shows this change' };
+      return {
+        go: false,
+        state: 'stale',
+        why: resource ? `the ${isGroup ? 'group' : 'account'} changed in the target since the plan was made` : `the ${isGroup ? 'group' : 'account'} is gone from the target`,
+      };
+    }
+  }
+  if (pre.source !== undefined) {
+    const current = isGroup ? groupDigest(now.groups.get(op.externalId)) : personDigest(now.users.get(op.externalId));
+    if (current !== pre.source) {
+      const why =
+        current === null ? 'gone from the source since the plan was made' : pre.source === null ? 'back in the source since the plan was made' : 'the source record changed since the plan was made';
+      return { go: false, state: 'stale', why };
+    }
+  }
+  return GO;
+}

@@ -1,0 +1,285 @@
+/**
+ * A bad day at the source or a stale plan must not become damage in the app (issue: Trust, part 1).
+ * Each case runs the CLI against the sandbox over HTTP and asserts the writes the target received.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Harness, peopleCsv, person, type Person } from '../support/harness.js';
+
+let h: Harness;
+afterEach(async () => {
+  await h?.close();
+});
+
+function audit(): Record<string, unknown>[] {
+  return readFileSync(join(h.dir, 'state', 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+/** A row whose key repeats an earlier one: an invalid record that holds that person. */
+function withDuplicateOf(people: readonly Person[], key: string): string {
+  const dup = people.find((p) => p.id === key)!;
+  return peopleCsv([...people, { ...dup, title: 'Somebody else' }]);
+}
+
+async function synced(people: readonly Person[], safety = ''): Promise<void> {
+  h = await Harness.start({ safety });
+  h.writePeople(people);
+  const first = await h.run();
+  expect(first.code, first.err + first.out).toBe(0);
+  h.sandbox.clearRequests();
+}
+
+const writes = () => h.writes().map((w) => `${w.method} ${w.path}`);
+
+describe('a dirty read deprovisions nobody', () => {
+  const team = Array.from({ length: 20 }, (_, i) => person(i + 1, { groups: ['eng'], manager: i === 0 ? '' : 'E1001' }));
+
+  it('holds every deactivation while any record is invalid; creates and updates still go; exit 1', async () => {
+    await synced(team, '  maxInvalidRecordsPercent: 50');
+    // Five people vanish from the read (as rows swallowed by a broken quote would), one row is bad,
+    // one person changes title and one joins.
+    const read = [...team.slice(0, 15).map((p) => (p.id === 'E1002' ? { ...p, title: 'Lead' } : p)), person(30, { groups: ['eng'], manager: 'E1001' })];
+    writeFileSync(h.csv, withDuplicateOf(read, 'E1003'));
+    const r = await h.run();
+    expect(r.code, r.err + r.out).toBe(1);
+    expect(r.out).toMatch(/held, not applied: 5 to deprovision: the source read reported 1 invalid record/);
+    const sent = writes();
+    expect(sent.filter((w) => w.startsWith('POST /Users'))).toHaveLength(1);
+    expect(sent.filter((w) => w.startsWith('PATCH /Users')).length).toBeGreaterThanOrEqual(1);
+    // Nobody deactivated, nobody taken out of a group, no manager reference cleared.
+    const gone = ['user16@example.com', 'user17@example.com', 'user18@example.com', 'user19@example.com', 'user20@example.com'];
+    for (const userName of gone) expect(h.sandbox.store.findUserByUserName(userName)!['active']).toBe(true);
+    for (const q of h.sandbox.requests.filter((q) => q.method === 'PATCH' && q.path.startsWith('/Groups'))) {
+      expect(JSON.stringify(q.body)).not.toContain('"op":"remove"');
+    }
+    const patches = h.sandbox.requests.filter((q) => q.method === 'PATCH' && q.path.startsWith('/Users'));
+    for (const q of patches) expect(JSON.stringify(q.body)).not.toMatch(/"active"|"remove"/);
+
+    // A clean read lets them go.
+    h.sandbox.clearRequests();
+    h.writePeople(read);
+    const clean = await h.run('--override-safety');
+    expect(clean.code, clean.err + clean.out).toBe(0);
+    for (const userName of gone) expect(h.sandbox.store.findUserByUserName(userName)!['active']).toBe(false);
+  });
+
+  it('can be turned off (safety.holdDeprovisionsOnInvalidRecords: false)', async () => {
+    await synced(team, '  maxInvalidRecordsPercent: 50\n  holdDeprovisionsOnInvalidRecords: false');
+    writeFileSync(h.csv, withDuplicateOf(team.slice(0, 19), 'E1003'));
+    const r = await h.run();
+    expect(r.code, r.err + r.out).toBe(0);
+    expect(h.sandbox.store.findUserByUserName('user20@example.com')!['active']).toBe(false);
+  });
+});
+
+describe('held means held everywhere', () => {
+  it("a held manager's direct reports keep their manager reference", async () => {
+    const people = [person(1), person(2, { manager: 'E1001' }), person(3, { manager: 'E1002' }), person(4, { manager: 'E1002' })];
+    await synced(people, '  maxInvalidRecordsPercent: 50');
+    const managerId = h.sandbox.store.findUserByUserName('user2@example.com')!['id'];
+    writeFileSync(h.csv, withDuplicateOf(people, 'E1002'));
+    const r = await h.run();
+    expect(r.code, r.err + r.out).toBe(0);
+    expect(writes()).toEqual([]);
+    const ent = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
+    for (const userName of ['user3@example.com', 'user4@example.com']) {
+      expect((h.sandbox.store.findUserByUserName(userName)![ent] as { manager: { value: string } }).manager.value).toBe(managerId);
+    }
+  });
+});
+
+describe('the safety share is a share of what exists', () => {
+  const forty = Array.from({ length: 40 }, (_, i) => person(i + 1));
+
+  it('accounts deleted by hand are not counted, not PATCHed, and their links are dropped', async () => {
+    await synced(forty);
+    const removed = forty.slice(35);
+    for (const p of removed) h.sandbox.store.deleteUser(h.sandbox.store.findUserByUserName(p.email!)!['id'] as string);
+    h.writePeople(forty.slice(0, 35));
+    const r = await h.run();
+    expect(r.code, r.err + r.out).toBe(0);
+    expect(writes()).toEqual([]);
+    const reads = h.sandbox.requests.filter((q) => q.method === 'GET' && /^\/Users\/./.test(q.path));
+    expect(reads.map((q) => q.status)).toEqual([404, 404, 404, 404, 404]);
+    expect(r.out).toMatch(/deprovisioned 0 \(5 skipped\)/);
+    expect(audit().filter((a) => a['action'] === 'deprovisionUser').map((a) => a['outcome'])).toEqual(['skipped', 'skipped', 'skipped', 'skipped', 'skipped']);
+    // The links are gone: the next run asks nothing about them.
+    h.sandbox.clearRequests();
+    expect((await h.run()).code).toBe(0);
+    expect(h.sandbox.requests.filter((q) => /^\/Users\/./.test(q.path))).toEqual([]);
+  });
+
+  it('a state pointing at an emptied server is no mass deactivation', async () => {
+    await synced(forty);
+    for (const u of h.sandbox.store.users()) h.sandbox.store.deleteUser(u['id'] as string);
+    h.writePeople(forty.slice(0, 30));
+    const r = await h.run();
+    expect(r.code, r.err + r.out).toBe(0);
+    expect(r.out).not.toMatch(/managed users would be deprovisioned/);
+    // The 30 who stay are created again; the 10 who left are only looked up.
+    expect(writes().filter((w) => w.startsWith('PATCH'))).toEqual([]);
+    expect(writes().filter((w) => w.startsWith('POST'))).toHaveLength(30);
+  });
+});
+
+describe('a safety threshold for attribute changes', () => {
+  const forty = Array.from({ length: 40 }, (_, i) => person(i + 1));
+
+  it('a 40% title change stops with exit 3, naming the attribute and an example; the override applies it, audited', async () => {
+    await synced(forty);
+    h.writePeople(forty.map((p, i) => (i < 16 ? { ...p, title: '' } : p)));
+    const r = await h.run();
+    expect(r.code, r.err + r.out).toBe(3);
+    expect(r.err).toMatch(/target app: title would change on 16 of 40 managed users \(40\.0%, limit 30%; 16 cleared\), e\.g\. user1@example\.com: "Engineer" -> null/);
+    expect(writes()).toEqual([]);
+    const o = await h.run('--override-safety');
+    expect(o.code, o.err + o.out).toBe(0);
+    expect(writes().filter((w) => w.startsWith('PATCH /Users'))).toHaveLength(16);
+    expect(audit().some((a) => a['action'] === 'safety.override' && String(a['note']).includes('title would change on 16'))).toBe(true);
+  });
+
+  it('a small change passes', async () => {
+    await synced(forty);
+    h.writePeople(forty.map((p, i) => (i < 10 ? { ...p, title: 'Lead' } : p)));
+    const r = await h.run();
+    expect(r.code, r.err + r.out).toBe(0);
+    expect(writes()).toHaveLength(10);
+  });
+});
+
+describe('plans are bound and checked', () => {
+  const five = Array.from({ length: 5 }, (_, i) => person(i + 1));
+  const planFile = () => join(h.dir, 'plan.json');
+  const plan = async () => {
+    const r = await h.cli('plan', '--config', h.configFile, '--out', planFile());
+    expect(r.code, r.err + r.out).toBe(0);
+    h.sandbox.clearRequests();
+  };
+
+  it('a deactivation planned before the source re-activated the person is stale: not applied', async () => {
+    await synced(five);
+    h.writePeople(five.map((p) => (p.id === 'E1003' ? { ...p, status: 'terminated' } : p)));
+    await plan();
+    h.writePeople(five);
+    const r = await h.cli('apply', planFile(), '--config', h.configFile);
+    expect(r.code, r.err + r.out).toBe(0);
+    expect(writes()).toEqual([]);
+    expect(h.sandbox.store.findUserByUserName('user3@example.com')!['active']).toBe(true);
+    expect(r.out).toMatch(/deprovisionUser user3@example\.com \(E1003\) not applied, stale: the source record changed since the plan was made/);
+    expect(audit().find((a) => a['action'] === 'deprovisionUser')).toMatchObject({ outcome: 'skipped', note: expect.stringContaining('stale') });
+  });
+
+  it('an account edited by hand after the plan: the update is stale, the hand edit is not overwritten blindly', async () => {
+    await synced(five);
+    h.writePeople(five.map((p) => (p.id === 'E1002' ? { ...p, title: 'Lead' } : p)));
+    await plan();
+    const id = h.sandbox.store.findUserByUserName('user2@example.com')!['id'] as string;
+    h.sandbox.store.patchUser(id, [{ op: 'replace', path: 'displayName', value: 'Changed by hand' }]);
+    const r = await h.cli('apply', planFile(), '--config', h.configFile);
+    expect(r.code, r.err + r.out).toBe(0);
+    expect(writes()).toEqual([]);
+    expect(r.out).toMatch(/stale: the account changed in the target since the plan was made/);
+    // The next run plans it afresh, and the source wins.
+    expect((await h.run()).code).toBe(0);
+    expect(h.sandbox.store.findUserByUserName('user2@example.com')!['title']).toBe('Lead');
+  });
+
+  it('a plan applied twice: the second apply writes nothing and says "already in place", not "created"', async () => {
+    h = await Harness.start();
+    h.writePeople(five);
+    await plan();
+    const first = await h.cli('apply', planFile(), '--config', h.configFile);
+    expect(first.code, first.err + first.out).toBe(0);
+    expect(first.out).toMatch(/created 5/);
+    h.sandbox.clearRequests();
+    const again = await h.cli('apply', planFile(), '--config', h.configFile);
+    expect(again.code, again.err + again.out).toBe(0);
+    expect(writes()).toEqual([]);
+    expect(again.out).toMatch(/created 0 \(5 skipped\)/);
+    expect(again.out).toMatch(/not applied, already in place/);
+  });
+
+  it('a plan made for another server is refused (exit 2) before any request', async () => {
+    await synced(five);
+    h.writePeople(five.slice(0, 4));
+    await plan();
+    const other = await Harness.start();
+    try {
+      // Same target name, another URL.
+      writeFileSync(h.configFile, readFileSync(h.configFile, 'utf8').replace(h.sandbox.url, other.sandbox.url));
+      const r = await h.cli('apply', planFile(), '--config', h.configFile);
+      expect(r.code, r.err + r.out).toBe(2);
+      expect(r.err).toMatch(/was made for another configuration/);
+      expect(r.err).toContain(`target app: the plan was made for ${h.sandbox.url}`);
+      expect(h.sandbox.requests).toEqual([]);
+      expect(other.sandbox.requests).toEqual([]);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('an expired plan is refused (exit 2)', async () => {
+    await synced(five);
+    await plan();
+    const saved = JSON.parse(readFileSync(planFile(), 'utf8')) as { expiresAt: string };
+    saved.expiresAt = new Date(Date.now() - 1000).toISOString();
+    writeFileSync(planFile(), JSON.stringify(saved));
+    const r = await h.cli('apply', planFile(), '--config', h.configFile);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/expired at .*safety\.planMaxAgeHours/);
+    expect(h.sandbox.requests).toEqual([]);
+  });
+});
+
+describe('a lost create answer on a server that refuses the userName filter', () => {
+  it('finds its own account by externalId, then by the listing, instead of failing', async () => {
+    h = await Harness.start({ target: '    timeoutMs: 400\n    retries: 3' });
+    const tricky = '"o\\"brien"@example.com';
+    h.writePeople([person(1, { email: tricky })]);
+    // The listing of the plan passes; the create commits but its answer is lost; both filtered
+    // lookups answer 400; the listing finds the account.
+    h.sandbox.addFault({ method: 'GET', path: '/Users', times: 1, action: { type: 'delay', ms: 0 } });
+    h.sandbox.addFault({ method: 'POST', path: '/Users', times: 1, when: 'after', action: { type: 'hang' } });
+    h.sandbox.addFault({ method: 'GET', path: '/Users', times: 2, action: { type: 'status', status: 400, detail: 'invalid filter' } });
+    const r = await h.run();
+    expect(r.code, r.err + r.out).toBe(0);
+    expect(h.sandbox.store.users()).toHaveLength(1);
+    expect(h.sandbox.requests.filter((q) => q.method === 'POST')).toHaveLength(1);
+    const lookups = h.sandbox.requests.filter((q) => q.method === 'GET' && q.path === '/Users').map((q) => `${new URLSearchParams(q.query).get('filter') ?? 'list'} ${q.status}`);
+    expect(lookups).toEqual(['list 200', `userName eq ${JSON.stringify(tricky)} 400`, 'externalId eq "E1001" 400', 'list 200']);
+    expect(audit().find((a) => a['action'] === 'createUser')).toMatchObject({ outcome: 'ok', note: 'created (confirmed after a lost answer)' });
+  });
+});
+
+describe('human output is safe to print', () => {
+  it('repeated warnings are summarised; --json keeps every one', async () => {
+    const people = Array.from({ length: 20 }, (_, i) => person(i + 1, { manager: `E${9000 + i}` }));
+    h = await Harness.start();
+    h.writePeople(people);
+    const r = await h.cli('plan', '--config', h.configFile);
+    expect(r.code, r.err + r.out).toBe(0);
+    const lines = r.out.split('\n').filter((l) => l.includes('is not provisioned in this target'));
+    expect(lines).toHaveLength(3);
+    expect(r.out).toContain('... and 17 more like the above');
+    const json = await h.cli('plan', '--config', h.configFile, '--json');
+    const warnings = (JSON.parse(json.out) as { targets: { warnings: string[] }[] }).targets[0]!.warnings;
+    expect(warnings.filter((w) => w.includes('is not provisioned'))).toHaveLength(20);
+  });
+
+  it('terminal escapes from the source or the server are shown escaped, and huge values are shortened', async () => {
+    h = await Harness.start();
+    h.writePeople([person(1), person(2, { title: 'x'.repeat(1_000_000) })]);
+    expect((await h.run('--override-safety')).code).toBeLessThan(2);
+    // A server that answers with terminal escapes in a warning-bearing value: an account we do not
+    // manage holding the userName a source person wants.
+    h.sandbox.store.createUser({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName: 'user3@example.com', externalId: 'other\u001b[2J\u001b[Hhidden', active: true });
+    h.writePeople([person(1), person(2, { title: 'y'.repeat(1_000_000) }), person(3, { first: 'Gus\u001b]0;pwned\u0007' })]);
+    const r = await h.cli('plan', '--config', h.configFile);
+    for (const text of [r.out, r.err]) {
+      expect(text).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/);
+      for (const line of text.split('\n')) expect(line.length).toBeLessThan(2_000);
+    }
+    expect(r.out).toMatch(/more characters\)/);
+  });
+});
