@@ -80,6 +80,23 @@ function describeResult(answer: SearchAnswer): string {
   }
 }
 
+/**
+ * Which setting lifts a limit that stops a paged read. OpenLDAP caps the total of a paged search at
+ * the size limit too, unless the reading account has `size.prtotal` raised; AD caps pages at
+ * MaxPageSize (pageSize above it is refused or truncated).
+ */
+function limitHint(answer: SearchAnswer): string {
+  const code = answer.result.resultCode;
+  if (code === 4 || code === 11) {
+    return (
+      '. The reading account needs a higher limit for paged searches: on OpenLDAP olcLimits for its DN with size.prtotal=unlimited ' +
+      '(and size.soft/size.hard at least pageSize); on Active Directory a pageSize at most MaxPageSize (1000 by default)'
+    );
+  }
+  if (code === 3) return '. Raise the server time limit for the reading account (OpenLDAP: olcLimits time=unlimited) or narrow the search';
+  return '';
+}
+
 const NO_COOKIE = Buffer.alloc(0);
 
 export class LdapConnection implements LdapSearcher {
@@ -178,7 +195,9 @@ export class LdapConnection implements LdapSearcher {
         }
         pending = null;
         this.refuseReferences(where, answer.references);
-        if (answer.result.resultCode !== 0) throw new SourceError(`${where}: ${describeResult(answer)} after ${count + answer.entries.length} entries`);
+        if (answer.result.resultCode !== 0) {
+          throw new SourceError(`${where}: ${describeResult(answer)} after ${count + answer.entries.length} entries${limitHint(answer)}`);
+        }
         count += answer.entries.length;
         // The next page is asked for before this one is handed on: the server prepares it meanwhile.
         if (answer.cookie && answer.cookie.length > 0) pending = ask(answer.cookie, this.config.pageSize);
