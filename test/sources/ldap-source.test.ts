@@ -206,6 +206,15 @@ describe('connections', () => {
     expect(JSON.stringify(error.toJSON())).not.toContain('not-the-password-42');
   });
 
+  it('a refused connection says the connection failed, not the bind', async () => {
+    const closed: Server = createServer();
+    await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+    const port = (closed.address() as { port: number }).port;
+    await new Promise<void>((r) => closed.close(() => r()));
+    const error = await readError({}, `ldap://127.0.0.1:${port}`);
+    expect(error.message).toBe(`LDAP ldap://127.0.0.1:${port}: cannot connect to 127.0.0.1:${port} (ECONNREFUSED)`);
+  });
+
   it('a server that never answers times out', async () => {
     const sockets: Socket[] = [];
     const silent: Server = createServer((s) => sockets.push(s));

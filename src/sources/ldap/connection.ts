@@ -143,6 +143,11 @@ export class LdapConnection implements LdapSearcher {
         await withTimeout(action(), config.connectTimeoutMs + config.timeoutMs, what);
       } catch (error) {
         await connection.close();
+        const network = (error as NodeJS.ErrnoException).code;
+        if (typeof network === 'string' && /^E[A-Z]+$/.test(network)) {
+          // ldapts connects on the first request: say that the connection failed, not the bind.
+          throw new SourceError(`LDAP ${config.url}: cannot connect to ${url.host} (${network})`, {}, { cause: error });
+        }
         const reason = error instanceof InvalidCredentialsError ? 'invalid credentials' : describeLdapError(error);
         throw new SourceError(`LDAP ${config.url}: ${what} failed: ${reason}`, {}, { cause: error });
       }
