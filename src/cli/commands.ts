@@ -6,7 +6,8 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { loadConfig, type LoadedConfig } from '../config/load.js';
 import { configJsonSchema } from '../config/schema.js';
 import { applyPlan, checkPlanFile } from '../engine/apply-plan.js';
-import { enabledTargets, makePlan } from '../engine/make-plan.js';
+import { selectTargets } from '../config/select-targets.js';
+import { makePlan } from '../engine/make-plan.js';
 import { openState } from '../engine/state.js';
 import { createTargetRuntime } from '../engine/target-runtime.js';
 import { PlanError } from '../errors.js';
@@ -51,6 +52,8 @@ export async function schemaCommand(io: Io): Promise<number> {
 
 export async function planCommand(opts: CommonOptions & { out?: string }, io: Io): Promise<number> {
   const loaded = load(opts.config, io);
+  // An unknown --target is refused before anything is opened (makePlan decides the same again).
+  selectTargets(loaded, opts.target);
   const state = await openState(loaded, { lock: false, audit: false, log: (line) => io.err(line) });
   try {
     const { plan } = await makePlan(loaded, state.links, opts.target);
@@ -77,7 +80,7 @@ export async function applyCommand(file: string, opts: CommonOptions & { overrid
     throw new PlanError(`cannot read plan ${file}: ${(error as Error).message}`);
   }
   const plan = checkPlanFile(data, file);
-  const configured = new Map(enabledTargets(loaded));
+  const configured = new Map(selectTargets(loaded));
   const unknown = plan.targets.filter((t) => !configured.has(t.target)).map((t) => t.target);
   if (unknown.length > 0) throw new PlanError(`${file} has targets not enabled in ${loaded.file}: ${unknown.join(', ')}`);
   const runtimes = new Map(plan.targets.map((t) => [t.target, createTargetRuntime(t.target, configured.get(t.target)!)]));
@@ -115,7 +118,7 @@ export async function runCommand(
     loaded.stateDir = opts.stateDir;
     loaded.auditFile = `${opts.stateDir}/audit.jsonl`;
   }
-  const targets = enabledTargets(loaded, opts.target).map(([name]) => name);
+  const targets = selectTargets(loaded, opts.target).map(([name]) => name);
   const state = await openState(loaded, { lock: true, audit: true, targets, log: (line) => io.err(line) });
   try {
     const { plan, runtimes } = await makePlan(loaded, state.links, opts.target);
