@@ -11,11 +11,10 @@ import { makePlan } from '../engine/make-plan.js';
 import { openState } from '../engine/state.js';
 import { createTargetRuntime } from '../engine/target-runtime.js';
 import { PlanError } from '../errors.js';
-import { totals, type RunReport } from '../execution/run-report.js';
 import { checkMappings } from '../config/check-mappings.js';
 import type { Plan } from '../model/plan.js';
 import { safetyViolations } from '../planning/safety.js';
-import { EXIT } from './exit-codes.js';
+import { EXIT, exitForPlan, exitForReport } from './exit-codes.js';
 import { formatPlan } from './format-plan.js';
 import { formatReport } from './format-report.js';
 import type { Io } from './io.js';
@@ -31,11 +30,6 @@ export function load(file: string, io: Io, env?: NodeJS.ProcessEnv): LoadedConfi
   checkMappings(loaded.config);
   for (const w of loaded.warnings) io.err(`warning: ${w}`);
   return loaded;
-}
-
-function reportExit(plan: Plan, report: RunReport): number {
-  const failedTargets = plan.targets.some((t) => t.error) || report.targets.some((t) => t.stopped);
-  return totals(report).failed > 0 || failedTargets ? EXIT.FAILED_OPERATIONS : EXIT.OK;
 }
 
 export async function validateCommand(opts: { config: string }, io: Io): Promise<number> {
@@ -65,7 +59,7 @@ export async function planCommand(opts: CommonOptions & { out?: string }, io: Io
       io.out(reasons.length > 0 ? `\nThe safety check would stop this plan:\n  - ${reasons.join('\n  - ')}` : '\nSafety check: passes');
       if (opts.out) io.out(`Saved to ${opts.out}; apply it with: scim-sync apply ${opts.out} --config ${opts.config}`);
     }
-    return plan.targets.some((t) => t.error) ? EXIT.FAILED_OPERATIONS : EXIT.OK;
+    return exitForPlan(plan);
   } finally {
     await state.close();
   }
@@ -89,7 +83,7 @@ export async function applyCommand(file: string, opts: CommonOptions & { overrid
     const report = await applyPlan(loaded, plan, runtimes, state, state.executor(waitOptions(opts)), { overrideSafety: !!opts.overrideSafety });
     if (state.distributed && !waitOptions(opts).wait) return enqueued(plan, opts, io);
     io.out(opts.json ? JSON.stringify(report, null, 2) : formatReport(report));
-    return reportExit(plan, report);
+    return exitForReport(report);
   } finally {
     await state.close();
   }
@@ -105,7 +99,7 @@ function enqueued(plan: Plan, opts: { json?: boolean; config: string }, io: Io):
   const ops = plan.targets.reduce((n, t) => n + t.phases.reduce((m, p) => m + p.operations.length, 0), 0);
   if (opts.json) io.out(JSON.stringify({ plan: summarise(plan), enqueued: true }, null, 2));
   else io.out(`\nEnqueued ${plan.id}: ${ops} operation${ops === 1 ? '' : 's'} for the workers. Follow it with: scim-sync status --config ${opts.config}`);
-  return plan.targets.some((t) => t.error) ? EXIT.FAILED_OPERATIONS : EXIT.OK;
+  return exitForPlan(plan);
 }
 
 /** plan, safety check, apply, report: what cron runs. */
@@ -126,7 +120,7 @@ export async function runCommand(
     const report = await applyPlan(loaded, plan, runtimes, state, state.executor(waitOptions(opts)), { overrideSafety: !!opts.overrideSafety });
     if (state.distributed && !waitOptions(opts).wait) return enqueued(plan, opts, io);
     io.out(opts.json ? JSON.stringify({ plan: summarise(plan), report }, null, 2) : `\n${formatReport(report)}`);
-    return reportExit(plan, report);
+    return exitForReport(report);
   } finally {
     await state.close();
   }

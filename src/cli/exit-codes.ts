@@ -1,4 +1,7 @@
 /** Process exit codes: the contract with cron and scripts. Only cli/ turns outcomes into these. */
+import type { Plan } from '../model/plan.js';
+import { failedTargets, totals, type RunReport } from '../execution/run-report.js';
+
 export const EXIT = {
   /** Everything planned was applied (or nothing needed doing). */
   OK: 0,
@@ -11,3 +14,19 @@ export const EXIT = {
   /** Nothing ran: the source or our state could not be read, or another run holds the lock. */
   NOT_RUN: 4,
 } as const;
+
+/**
+ * A finished apply: 0 only when everything planned was done. An operation that failed, was skipped
+ * or done in part, and a target that could not be read or stopped, make it 1.
+ */
+export function exitForReport(report: RunReport): number {
+  const t = totals(report);
+  const targets = failedTargets(report);
+  const clean = t.failed + t.partial + t.skipped === 0 && targets.unreadable.length + targets.stopped.length === 0;
+  return clean ? EXIT.OK : EXIT.FAILED_OPERATIONS;
+}
+
+/** A plan made (printed, or handed to the workers): 1 when a target could not be read. */
+export function exitForPlan(plan: Plan): number {
+  return plan.targets.some((t) => t.error) ? EXIT.FAILED_OPERATIONS : EXIT.OK;
+}

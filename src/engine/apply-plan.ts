@@ -5,6 +5,7 @@
 import type { LoadedConfig } from '../config/load.js';
 import { PlanError, SafetyError } from '../errors.js';
 import type { Executor, TargetRuntime } from '../execution/executor.js';
+import { targetFailedRecord } from '../execution/operation-outcome.js';
 import type { RunReport } from '../execution/run-report.js';
 import { PLAN_FORMAT, PLAN_VERSION, type Plan } from '../model/plan.js';
 import { safetyViolations } from '../planning/safety.js';
@@ -30,6 +31,8 @@ export async function applyPlan(
   executor: Executor,
   options: ApplyOptions,
 ): Promise<RunReport> {
+  // A target that could not be read failed, whatever becomes of the rest of the plan.
+  for (const tp of plan.targets) if (tp.error) state.audit.record(targetFailedRecord(plan.id, tp.target, `could not be read: ${tp.error}`));
   const reasons = safetyViolations(plan, loaded.config.safety);
   const time = new Date().toISOString();
   if (reasons.length > 0) {

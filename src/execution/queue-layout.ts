@@ -35,6 +35,8 @@ export const stateKeys = (prefix: string) => ({
   plan: (planId: string, target: string) => `${prefix}:state:plan:${planId}:${target}`,
   /** Hash: opId -> OutcomeEntry JSON, written by the worker before its job completes or fails. */
   outcomes: (planId: string, target: string) => `${prefix}:state:outcomes:${planId}:${target}`,
+  /** Hash: '<user|group>\n<externalId>' -> FailedIdentity JSON, for each create that failed (dependencies.ts). */
+  failed: (planId: string, target: string) => `${prefix}:state:failed:${planId}:${target}`,
   /** String: why the cycle stopped sending to this target (a rejected credential). */
   stopped: (planId: string, target: string) => `${prefix}:state:stopped:${planId}:${target}`,
   /** String: CycleReport JSON once the cycle's last phase is done. */

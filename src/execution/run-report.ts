@@ -1,7 +1,8 @@
 /** What an apply did, per target: counts per operation kind and outcome, and every failure. */
 import type { OperationKind } from '../model/plan.js';
 
-export type Outcome = 'ok' | 'failed' | 'skipped';
+/** `partial`: done, but without some of what it planned (members whose account does not exist). */
+export type Outcome = 'ok' | 'partial' | 'failed' | 'skipped';
 
 export interface OperationFailure {
   opId: string;
@@ -14,10 +15,29 @@ export interface OperationFailure {
   detail?: string;
 }
 
+/** An operation skipped, or done in part, because something it needs does not exist. */
+export interface OperationSkip {
+  opId: string;
+  kind: OperationKind;
+  externalId: string;
+  label: string;
+  outcome: 'skipped' | 'partial';
+  /** e.g. "depends on failed createUser for jdoe@example.com". */
+  reason: string;
+}
+
 export interface TargetReport {
   target: string;
   counts: Partial<Record<OperationKind, Record<Outcome, number>>>;
   failures: OperationFailure[];
+  /**
+   * Operations skipped or done in part because something they need does not exist (its creation
+   * failed in this apply), each with why. Those skipped because the target stopped are not listed
+   * one by one: `stopped` says why.
+   */
+  skips: OperationSkip[];
+  /** The target could not be read when planning (why): nothing was sent to it. */
+  unreadable?: string;
   /** Why the target stopped early (bad credential), when it did. */
   stopped?: string;
 }
@@ -29,23 +49,38 @@ export interface RunReport {
   targets: TargetReport[];
 }
 
-export function emptyTargetReport(target: string): TargetReport {
-  return { target, counts: {}, failures: [] };
+export function emptyTargetReport(target: string, unreadable?: string): TargetReport {
+  return { target, counts: {}, failures: [], skips: [], ...(unreadable ? { unreadable } : {}) };
 }
 
 export function count(report: TargetReport, kind: OperationKind, outcome: Outcome): void {
-  const c = (report.counts[kind] ??= { ok: 0, failed: 0, skipped: 0 });
+  const c = (report.counts[kind] ??= { ok: 0, partial: 0, failed: 0, skipped: 0 });
   c[outcome]++;
 }
 
 export function totals(report: RunReport): Record<Outcome, number> {
-  const t = { ok: 0, failed: 0, skipped: 0 };
+  const t = { ok: 0, partial: 0, failed: 0, skipped: 0 };
   for (const target of report.targets) {
     for (const c of Object.values(target.counts)) {
       t.ok += c.ok;
+      // Counts stored by an earlier version have no `partial`.
+      t.partial += c.partial ?? 0;
       t.failed += c.failed;
       t.skipped += c.skipped;
     }
   }
   return t;
+}
+
+/** "9 ok, 1 failed, 4 skipped" (", 2 partial" when some were). */
+export function describeTotals(t: Record<Outcome, number>): string {
+  return `${t.ok} ok, ${t.failed} failed, ${t.skipped} skipped${t.partial ? `, ${t.partial} partial` : ''}`;
+}
+
+/** Targets whose plan was not (entirely) applied: could not be read, or stopped. */
+export function failedTargets(report: RunReport): { unreadable: string[]; stopped: string[] } {
+  return {
+    unreadable: report.targets.filter((t) => t.unreadable).map((t) => t.target),
+    stopped: report.targets.filter((t) => t.stopped).map((t) => t.target),
+  };
 }

@@ -68,3 +68,125 @@ describe('--target names a target of the config', () => {
     expect(h.sandbox.store.users()).toHaveLength(10);
   });
 });
+
+describe('a target that cannot be read is a failed target', () => {
+  it('a refused credential: FAILED with the reason in the report, the totals, the audit and --json; the other target goes on', async () => {
+    addTargets(`  crm:\n    url: ${h.sandbox.url}\n    auth: { type: bearer, token: "\${env:CRM_TOKEN}" }\n`);
+    process.env['CRM_TOKEN'] = 'not-the-sandbox-token-7c1e';
+    const r = await h.run();
+    expect(r.code, r.err).toBe(1);
+    expect(r.out).toMatch(/target crm: FAILED — could not be read: \[AUTH\] credential rejected \(HTTP 401\)[^\n]* \(nothing was written to it\)/);
+    expect(r.out).toContain('app: created 10');
+    expect(r.out).toContain('Total: 10 ok, 0 failed, 0 skipped; 1 target failed: crm');
+    expect(r.out).not.toContain('not-the-sandbox-token-7c1e');
+    expect(h.sandbox.store.users()).toHaveLength(10);
+    const failed = h.audit().filter((a) => a['action'] === 'target.failed');
+    expect(failed).toEqual([expect.objectContaining({ target: 'crm', outcome: 'failed', note: expect.stringMatching(/^could not be read: \[AUTH\] credential rejected \(HTTP 401\)/) })]);
+
+    const json = await h.run('--json');
+    expect(json.code).toBe(1);
+    const doc = oneDocument(json.out) as { report: { targets: { target: string; unreadable?: string }[] } };
+    expect(doc.report.targets.find((t) => t.target === 'crm')?.unreadable).toMatch(/credential rejected \(HTTP 401\)/);
+    expect(doc.report.targets.find((t) => t.target === 'app')?.unreadable).toBeUndefined();
+  });
+
+  it('a credential refused mid-run: the target is stopped, with its reason, in the report, the totals and the audit', async () => {
+    writeFileSync(h.configFile, readFileSync(h.configFile, 'utf8').replace('concurrency: 4', 'concurrency: 1'));
+    h.sandbox.addFault({ method: 'POST', path: '/Users', times: 1, action: { type: 'status', status: 401 } });
+    const r = await h.run();
+    expect(r.code).toBe(1);
+    expect(h.writes().map((w) => w.status)).toEqual([401]);
+    expect(r.out).toContain('app: created 0 (1 failed) (9 skipped)');
+    expect(r.out).toMatch(/✗ stopped: credential rejected \(HTTP 401\)/);
+    expect(r.out).toContain('Total: 0 ok, 1 failed, 9 skipped; 1 target stopped: app');
+    expect(h.audit().filter((a) => a['action'] === 'target.failed')).toEqual([
+      expect.objectContaining({ target: 'app', outcome: 'failed', note: expect.stringMatching(/^stopped: credential rejected \(HTTP 401\)/) }),
+    ]);
+  });
+
+  it('an unreachable target: FAILED with the reason, exit 1, nothing written, --json parses', async () => {
+    const port = await closedPort();
+    writeFileSync(h.configFile, readFileSync(h.configFile, 'utf8').replace(h.sandbox.url, `http://127.0.0.1:${port}/scim/v2`));
+    const r = await h.run();
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/target app: FAILED — could not be read: [^\n]*ECONNREFUSED[^\n]* \(nothing was written to it\)/);
+    expect(r.out).not.toContain('nothing to do');
+    expect(r.out).toContain('Total: 0 ok, 0 failed, 0 skipped; 1 target failed: app');
+    expect(h.audit().filter((a) => a['action'] === 'target.failed')).toEqual([expect.objectContaining({ target: 'app', outcome: 'failed' })]);
+    const json = await h.run('--json');
+    expect(json.code).toBe(1);
+    const doc = oneDocument(json.out) as { report: { targets: { unreadable?: string }[] } };
+    expect(doc.report.targets[0]!.unreadable).toMatch(/ECONNREFUSED/);
+    expect(h.sandbox.requests).toEqual([]);
+  });
+});
+
+describe('operations that depend on a failed one', () => {
+  // E1001 manages everyone; jdoe is new, in three groups (g3 only has jdoe), and manages kim.
+  const base: Person[] = people.slice(0, 4).map((p, i) => ({ ...p, groups: i < 2 ? ['g1'] : ['g2'], ...(i > 0 ? { manager: 'E1001' } : {}) }));
+  const jdoe = person(100, { email: 'jdoe@example.com', groups: ['g1', 'g2', 'g3'], manager: 'E1001' });
+  const kim = person(101, { email: 'kim@example.com', groups: ['g1'], manager: 'E1100' });
+  const because = 'depends on failed createUser for jdoe@example.com';
+
+  beforeEach(() => {
+    // One operation at a time: the first POST /Users of a run is jdoe's.
+    writeFileSync(h.configFile, readFileSync(h.configFile, 'utf8').replace('concurrency: 4', 'concurrency: 1'));
+    h.writePeople(base);
+  });
+
+  const groupId = (name: string) => String(h.sandbox.store.groups().find((g) => g['displayName'] === name)?.['id']);
+  const refuseJdoe = () => h.sandbox.addFault({ method: 'POST', path: '/Users', times: 1, action: { type: 'status', status: 400, detail: 'jdoe is refused by policy' } });
+  const writes = () => h.writes().map((w) => `${w.method} ${w.path} ${w.status}`);
+
+  it('a refused create is one failure; the manager references and membership additions that need it are skipped because of it, on every run', async () => {
+    expect((await h.run()).code).toBe(0);
+    h.writePeople([...base, jdoe, kim]);
+    h.sandbox.clearRequests();
+    refuseJdoe();
+    const first = await h.run();
+    expect(first.code).toBe(1);
+    const kimId = String(h.sandbox.store.findUserByUserName('kim@example.com')?.['id']);
+    // jdoe refused, kim created, g3 created empty, g1 gets kim only; nothing for g2, g3 or the managers.
+    expect(writes()).toEqual(['POST /Users 400', 'POST /Users 201', 'POST /Groups 201', `PATCH /Groups/${groupId('g1')} 200`]);
+    expect(h.writes()[3]!.body).toMatchObject({ Operations: [{ op: 'add', path: 'members', value: [{ value: kimId }] }] });
+    expect(first.out).toMatch(/✗ createUser jdoe@example\.com \(E1100\): .*jdoe is refused by policy/);
+    expect(first.out).toContain(`- setManager jdoe@example.com (E1100): skipped: ${because}`);
+    expect(first.out).toContain(`- setManager kim@example.com (E1101): skipped: ${because}`);
+    expect(first.out).toContain(`- patchGroupMembers g2 (g2): skipped: ${because}`);
+    expect(first.out).toContain(`- patchGroupMembers g3 (g3): skipped: ${because}`);
+    expect(first.out).toContain(`~ patchGroupMembers g1 (g1): partial: 1 member skipped because their account was not created (${because})`);
+    expect(first.out).toContain('Total: 2 ok, 1 failed, 4 skipped, 1 partial');
+
+    const records = h.audit().filter((a) => a['planId'] !== undefined && a['externalId'] !== undefined);
+    const lastPlan = records.at(-1)!['planId'];
+    const mine = records.filter((a) => a['planId'] === lastPlan);
+    expect(mine.filter((a) => a['outcome'] === 'failed')).toEqual([expect.objectContaining({ action: 'createUser', externalId: 'E1100' })]);
+    expect(mine.filter((a) => a['outcome'] === 'skipped').map((a) => `${String(a['action'])} ${String(a['externalId'])} ${String(a['note'])}`).sort()).toEqual(
+      [`patchGroupMembers g2 ${because}`, `patchGroupMembers g3 ${because}`, `setManager E1100 ${because}`, `setManager E1101 ${because}`].sort(),
+    );
+    expect(mine.filter((a) => a['outcome'] === 'partial')).toEqual([expect.objectContaining({ action: 'patchGroupMembers', externalId: 'g1' })]);
+
+    // The next run: the same create is refused again; still exactly one failure and no write for what needs jdoe.
+    h.sandbox.clearRequests();
+    refuseJdoe();
+    const second = await h.run('--json');
+    expect(second.code).toBe(1);
+    expect(writes()).toEqual(['POST /Users 400']);
+    const doc = oneDocument(second.out) as {
+      report: { targets: { failures: { kind: string; externalId: string }[]; skips: { kind: string; externalId: string; outcome: string; reason: string }[]; counts: Record<string, Record<string, number>> }[] };
+    };
+    const t = doc.report.targets[0]!;
+    expect(t.failures.map((f) => `${f.kind} ${f.externalId}`)).toEqual(['createUser E1100']);
+    expect(t.skips.map((s) => `${s.outcome} ${s.kind} ${s.externalId}: ${s.reason}`).sort()).toEqual(
+      [
+        `skipped patchGroupMembers g1: ${because}`,
+        `skipped patchGroupMembers g2: ${because}`,
+        `skipped patchGroupMembers g3: ${because}`,
+        `skipped setManager E1100: ${because}`,
+        `skipped setManager E1101: ${because}`,
+      ].sort(),
+    );
+    expect(t.counts['setManager']).toEqual({ ok: 0, partial: 0, failed: 0, skipped: 2 });
+    expect(t.counts['patchGroupMembers']).toEqual({ ok: 0, partial: 0, failed: 0, skipped: 3 });
+  });
+});
