@@ -8,12 +8,15 @@ import { configJsonSchema } from '../config/schema.js';
 import { applyPlan, checkPlanFile } from '../engine/apply-plan.js';
 import { selectTargets } from '../config/select-targets.js';
 import { makePlan } from '../engine/make-plan.js';
-import { openState } from '../engine/state.js';
+import { openState, type RunState } from '../engine/state.js';
 import { createTargetRuntime } from '../engine/target-runtime.js';
-import { PlanError } from '../errors.js';
+import { PlanError, SafetyError } from '../errors.js';
+import type { TargetRuntime } from '../execution/executor.js';
+import type { RunReport } from '../execution/run-report.js';
 import { checkMappings } from '../config/check-mappings.js';
 import type { Plan } from '../model/plan.js';
 import { safetyViolations } from '../planning/safety.js';
+import { exitForError } from './error-exit.js';
 import { EXIT, exitForPlan, exitForReport } from './exit-codes.js';
 import { formatPlan } from './format-plan.js';
 import { formatReport } from './format-report.js';
@@ -80,7 +83,8 @@ export async function applyCommand(file: string, opts: CommonOptions & { overrid
   const runtimes = new Map(plan.targets.map((t) => [t.target, createTargetRuntime(t.target, configured.get(t.target)!)]));
   const state = await openState(loaded, { lock: true, audit: true, targets: plan.targets.map((t) => t.target), log: (line) => io.err(line) });
   try {
-    const report = await applyPlan(loaded, plan, runtimes, state, state.executor(waitOptions(opts)), { overrideSafety: !!opts.overrideSafety });
+    const report = await applyOrStop(loaded, plan, runtimes, state, opts, io);
+    if (typeof report === 'number') return report;
     if (state.distributed && !waitOptions(opts).wait) return enqueued(plan, opts, io);
     io.out(opts.json ? JSON.stringify(report, null, 2) : formatReport(report));
     return exitForReport(report);
@@ -117,12 +121,30 @@ export async function runCommand(
   try {
     const { plan, runtimes } = await makePlan(loaded, state.links, opts.target);
     if (!opts.json) io.out(formatPlan(plan, 50));
-    const report = await applyPlan(loaded, plan, runtimes, state, state.executor(waitOptions(opts)), { overrideSafety: !!opts.overrideSafety });
+    const report = await applyOrStop(loaded, plan, runtimes, state, opts, io);
+    if (typeof report === 'number') return report;
     if (state.distributed && !waitOptions(opts).wait) return enqueued(plan, opts, io);
     io.out(opts.json ? JSON.stringify({ plan: summarise(plan), report }, null, 2) : `\n${formatReport(report)}`);
     return exitForReport(report);
   } finally {
     await state.close();
+  }
+}
+
+/** applyPlan; a safety stop ends the command here, with the plan it refused in the `--json` document. */
+async function applyOrStop(
+  loaded: LoadedConfig,
+  plan: Plan,
+  runtimes: ReadonlyMap<string, TargetRuntime>,
+  state: RunState,
+  opts: { json?: boolean; overrideSafety?: boolean; wait?: boolean; waitTimeout?: number },
+  io: Io,
+): Promise<RunReport | number> {
+  try {
+    return await applyPlan(loaded, plan, runtimes, state, state.executor(waitOptions(opts)), { overrideSafety: !!opts.overrideSafety });
+  } catch (error) {
+    if (!(error instanceof SafetyError)) throw error;
+    return exitForError(error, io, { json: !!opts.json, plan: summarise(plan) });
   }
 }
 

@@ -67,6 +67,14 @@ describe('--target names a target of the config', () => {
     expect(ok.code, ok.err).toBe(0);
     expect(h.sandbox.store.users()).toHaveLength(10);
   });
+
+  it('run --json with an unknown target prints one JSON error document', async () => {
+    const r = await h.run('--json', '--target', 'nosuch');
+    expect(r.code).toBe(2);
+    const doc = oneDocument(r.out);
+    expect(doc).toEqual({ error: { code: 'CONFIG', message: `no target named nosuch in ${h.configFile} (targets: off, app)`, problems: [] } });
+    expect(h.sandbox.requests).toEqual([]);
+  });
 });
 
 describe('a target that cannot be read is a failed target', () => {
@@ -117,6 +125,44 @@ describe('a target that cannot be read is a failed target', () => {
     expect(json.code).toBe(1);
     const doc = oneDocument(json.out) as { report: { targets: { unreadable?: string }[] } };
     expect(doc.report.targets[0]!.unreadable).toMatch(/ECONNREFUSED/);
+    expect(h.sandbox.requests).toEqual([]);
+  });
+});
+
+describe('--json prints one JSON document whatever the exit code', () => {
+  it('a safety stop (exit 3): the plan summary and the reasons, nothing written', async () => {
+    expect((await h.run()).code).toBe(0);
+    h.writePeople(people.slice(0, 5));
+    h.sandbox.clearRequests();
+    const r = await h.run('--json');
+    expect(r.code).toBe(3);
+    const doc = oneDocument(r.out) as { plan: { id: string; targets: { target: string; operations: Record<string, number> }[] }; safety: { stopped: boolean; reasons: string[] } };
+    expect(doc.safety.stopped).toBe(true);
+    expect(doc.safety.reasons).toEqual([expect.stringContaining('5 of 10 managed users would be deprovisioned')]);
+    expect(doc.plan.targets[0]).toMatchObject({ target: 'app', operations: { deprovisionUser: 5 } });
+    expect(r.err).toContain('safety check stopped the run');
+    expect(h.writes()).toEqual([]);
+  });
+
+  it('a config error (exit 2): the problems as data', async () => {
+    writeFileSync(h.configFile, 'source: { type: csv, path: p.csv, key: id }\ntargets:\n  app:\n    url: ftp://x\n    auth: { type: magic }\n');
+    const r = await h.run('--json');
+    expect(r.code).toBe(2);
+    const doc = oneDocument(r.out) as { error: { code: string; message: string; problems: string[] } };
+    expect(doc.error.code).toBe('CONFIG');
+    expect(doc.error.problems).toEqual(expect.arrayContaining([expect.stringContaining('targets.app.url (line 4)'), expect.stringContaining('targets.app.auth.type (line 5)')]));
+    expect(doc.error.message).not.toContain('\n');
+    const usage = await h.cli('run', '--json');
+    expect(usage.code).toBe(2);
+    expect(oneDocument(usage.out)).toMatchObject({ error: { code: 'USAGE', message: expect.stringContaining('--config') } });
+  });
+
+  it('a run that cannot start (exit 4): one JSON error document', async () => {
+    mkdirSync(join(h.dir, 'state'), { recursive: true });
+    writeFileSync(join(h.dir, 'state', 'run.lock'), JSON.stringify({ pid: process.pid, host: hostname(), since: 'now' }));
+    const r = await h.run('--json');
+    expect(r.code).toBe(4);
+    expect(oneDocument(r.out)).toMatchObject({ error: { code: 'LOCKED', message: expect.stringContaining('another run holds') } });
     expect(h.sandbox.requests).toEqual([]);
   });
 });
