@@ -5,7 +5,7 @@ import { failedTargets, totals, type RunReport } from '../execution/run-report.j
 export const EXIT = {
   /** Everything planned was applied (or nothing needed doing). */
   OK: 0,
-  /** The run finished but some operations failed, or a target could not be read. */
+  /** The run finished, but not everything planned was done (failed, skipped, partial; a target unread or stopped). */
   FAILED_OPERATIONS: 1,
   /** The config or the command line is wrong. */
   CONFIG: 2,
