@@ -114,7 +114,8 @@ describe('a target that cannot be read is a failed target', () => {
 
   it('an unreachable target: FAILED with the reason, exit 1, nothing written, --json parses', async () => {
     const port = await closedPort();
-    writeFileSync(h.configFile, readFileSync(h.configFile, 'utf8').replace(h.sandbox.url, `http://127.0.0.1:${port}/scim/v2`));
+    // One attempt per read: a refused connection is otherwise retried with backoff.
+    writeFileSync(h.configFile, readFileSync(h.configFile, 'utf8').replace(h.sandbox.url, `http://127.0.0.1:${port}/scim/v2`).replace('concurrency: 4', 'concurrency: 4\n    retries: 1'));
     const r = await h.run();
     expect(r.code).toBe(1);
     expect(r.out).toMatch(/target app: FAILED — could not be read: [^\n]*ECONNREFUSED[^\n]* \(nothing was written to it\)/);
