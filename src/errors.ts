@@ -75,6 +75,14 @@ export class BadRequestError extends ScimSyncError {
   readonly code = 'BAD_REQUEST';
 }
 
+/**
+ * An operation needs an account or group that does not exist, because creating it failed in this
+ * apply (the message names it): the operation is skipped because of it, never a failure of its own.
+ */
+export class DependencyError extends ScimSyncError {
+  readonly code = 'DEPENDENCY';
+}
+
 /** 401/403: the credential is wrong or lacks rights; stop this target. */
 export class AuthError extends ScimSyncError {
   readonly code = 'AUTH';

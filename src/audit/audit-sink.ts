@@ -9,7 +9,8 @@ export interface AuditRecord {
   externalId?: string;
   label?: string;
   scimId?: string;
-  outcome: 'ok' | 'failed' | 'skipped' | 'info';
+  /** `partial`: done without some of what was planned (the note says what and why). */
+  outcome: 'ok' | 'partial' | 'failed' | 'skipped' | 'unchanged' | 'info';
   status?: number;
   attempts?: number;
   /** Attribute paths changed (values are left out of the audit log on purpose). */

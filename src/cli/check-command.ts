@@ -1,9 +1,8 @@
 /** `scim-sync check`: test the connection to each target and say what will and will not work. */
 import { loadConfig } from '../config/load.js';
 import { checkMappings } from '../config/check-mappings.js';
-import { ConfigError } from '../errors.js';
 import { checkTarget, type TargetCheck } from '../engine/check-target.js';
-import { enabledTargets } from '../engine/make-plan.js';
+import { selectTargets } from '../config/select-targets.js';
 import { EXIT } from './exit-codes.js';
 import type { Io } from './io.js';
 
@@ -40,9 +39,7 @@ export async function checkCommand(opts: { config: string; target?: string[]; js
   const loaded = loadConfig(opts.config);
   checkMappings(loaded.config);
   for (const w of loaded.warnings) io.err(`warning: ${w}`);
-  const targets = enabledTargets(loaded, opts.target);
-  const unknown = (opts.target ?? []).filter((t) => !targets.some(([name]) => name === t));
-  if (unknown.length > 0) throw new ConfigError(`no enabled target named ${unknown.join(', ')} in ${loaded.file}`);
+  const targets = selectTargets(loaded, opts.target);
   const checks = await Promise.all(targets.map(([name, config]) => checkTarget(name, config)));
   if (opts.json) io.out(JSON.stringify(checks, null, 2));
   else io.out(checks.map(formatCheck).join('\n\n'));

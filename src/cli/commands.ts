@@ -6,17 +6,20 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { loadConfig, type LoadedConfig } from '../config/load.js';
 import { configJsonSchema } from '../config/schema.js';
 import { applyPlan, checkPlanFile } from '../engine/apply-plan.js';
-import { enabledTargets, makePlan } from '../engine/make-plan.js';
-import { openState } from '../engine/state.js';
+import { selectTargets } from '../config/select-targets.js';
+import { makePlan } from '../engine/make-plan.js';
+import { openState, type RunState } from '../engine/state.js';
 import { checkBinding } from '../engine/plan-binding.js';
-import { verifySavedPlan } from '../engine/verify-plan.js';
+import { verifySavedPlan, type SkippedOperation } from '../engine/verify-plan.js';
 import { createTargetRuntime } from '../engine/target-runtime.js';
-import { PlanError } from '../errors.js';
-import { totals, type RunReport } from '../execution/run-report.js';
+import { PlanError, SafetyError } from '../errors.js';
+import type { TargetRuntime } from '../execution/executor.js';
+import type { RunReport } from '../execution/run-report.js';
 import { checkMappings } from '../config/check-mappings.js';
-import type { Plan } from '../model/plan.js';
+import type { Operation, Plan } from '../model/plan.js';
 import { safetyViolations } from '../planning/safety.js';
-import { EXIT } from './exit-codes.js';
+import { exitForError } from './error-exit.js';
+import { EXIT, exitForPlan, exitForReport } from './exit-codes.js';
 import { formatPlan } from './format-plan.js';
 import { formatReport } from './format-report.js';
 import type { Io } from './io.js';
@@ -34,12 +37,6 @@ export function load(file: string, io: Io, env?: NodeJS.ProcessEnv): LoadedConfi
   return loaded;
 }
 
-/** Held operations are work not done: the run is not a success until a clean read lets them go. */
-function reportExit(plan: Plan, report: RunReport): number {
-  const failedTargets = plan.targets.some((t) => t.error || t.held) || report.targets.some((t) => t.stopped);
-  return totals(report).failed > 0 || failedTargets ? EXIT.FAILED_OPERATIONS : EXIT.OK;
-}
-
 export async function validateCommand(opts: { config: string }, io: Io): Promise<number> {
   const loaded = load(opts.config, io);
   const names = Object.keys(loaded.config.targets);
@@ -54,6 +51,8 @@ export async function schemaCommand(io: Io): Promise<number> {
 
 export async function planCommand(opts: CommonOptions & { out?: string }, io: Io): Promise<number> {
   const loaded = load(opts.config, io);
+  // An unknown --target is refused before anything is opened (makePlan decides the same again).
+  selectTargets(loaded, opts.target);
   const state = await openState(loaded, { lock: false, audit: false, log: (line) => io.err(line) });
   try {
     const { plan } = await makePlan(loaded, state.links, opts.target);
@@ -65,7 +64,7 @@ export async function planCommand(opts: CommonOptions & { out?: string }, io: Io
       io.out(reasons.length > 0 ? `\nThe safety check would stop this plan:\n  - ${reasons.join('\n  - ')}` : '\nSafety check: passes');
       if (opts.out) io.out(`Saved to ${opts.out}; apply it with: scim-sync apply ${opts.out} --config ${opts.config}`);
     }
-    return plan.targets.some((t) => t.error || t.held) ? EXIT.FAILED_OPERATIONS : EXIT.OK;
+    return exitForPlan(plan);
   } finally {
     await state.close();
   }
@@ -80,7 +79,7 @@ export async function applyCommand(file: string, opts: CommonOptions & { overrid
     throw new PlanError(`cannot read plan ${file}: ${(error as Error).message}`);
   }
   const saved = checkPlanFile(data, file);
-  const configured = new Map(enabledTargets(loaded));
+  const configured = new Map(selectTargets(loaded));
   const unknown = saved.targets.filter((t) => !configured.has(t.target)).map((t) => t.target);
   if (unknown.length > 0) throw new PlanError(`${file} has targets not enabled in ${loaded.file}: ${unknown.join(', ')}`);
   checkBinding(saved, loaded, file);
@@ -88,10 +87,11 @@ export async function applyCommand(file: string, opts: CommonOptions & { overrid
   const state = await openState(loaded, { lock: true, audit: true, targets: saved.targets.map((t) => t.target), log: (line) => io.err(line) });
   try {
     const { plan, skipped } = await verifySavedPlan(loaded, saved, runtimes, state.links);
-    const report = await applyPlan(loaded, plan, runtimes, state, state.executor(waitOptions(opts)), { overrideSafety: !!opts.overrideSafety, skipped });
+    const report = await applyOrStop(loaded, plan, runtimes, state, opts, io, skipped);
+    if (typeof report === 'number') return report;
     if (state.distributed && !waitOptions(opts).wait) return enqueued(plan, opts, io);
     io.out(opts.json ? JSON.stringify(report, null, 2) : formatReport(report));
-    return reportExit(plan, report);
+    return exitForReport(report);
   } finally {
     await state.close();
   }
@@ -107,7 +107,7 @@ function enqueued(plan: Plan, opts: { json?: boolean; config: string }, io: Io):
   const ops = plan.targets.reduce((n, t) => n + t.phases.reduce((m, p) => m + p.operations.length, 0), 0);
   if (opts.json) io.out(JSON.stringify({ plan: summarise(plan), enqueued: true }, null, 2));
   else io.out(`\nEnqueued ${plan.id}: ${ops} operation${ops === 1 ? '' : 's'} for the workers. Follow it with: scim-sync status --config ${opts.config}`);
-  return plan.targets.some((t) => t.error) ? EXIT.FAILED_OPERATIONS : EXIT.OK;
+  return exitForPlan(plan);
 }
 
 /** plan, safety check, apply, report: what cron runs. */
@@ -120,18 +120,44 @@ export async function runCommand(
     loaded.stateDir = opts.stateDir;
     loaded.auditFile = `${opts.stateDir}/audit.jsonl`;
   }
-  const targets = enabledTargets(loaded, opts.target).map(([name]) => name);
+  const targets = selectTargets(loaded, opts.target).map(([name]) => name);
   const state = await openState(loaded, { lock: true, audit: true, targets, log: (line) => io.err(line) });
   try {
     const { plan, runtimes } = await makePlan(loaded, state.links, opts.target);
     if (!opts.json) io.out(formatPlan(plan, 50));
-    const report = await applyPlan(loaded, plan, runtimes, state, state.executor(waitOptions(opts)), { overrideSafety: !!opts.overrideSafety });
+    const report = await applyOrStop(loaded, plan, runtimes, state, opts, io);
+    if (typeof report === 'number') return report;
     if (state.distributed && !waitOptions(opts).wait) return enqueued(plan, opts, io);
     io.out(opts.json ? JSON.stringify({ plan: summarise(plan), report }, null, 2) : `\n${formatReport(report)}`);
-    return reportExit(plan, report);
+    return exitForReport(report);
   } finally {
     await state.close();
   }
+}
+
+/** applyPlan; a safety stop ends the command here, with the plan it refused in the `--json` document. */
+async function applyOrStop(
+  loaded: LoadedConfig,
+  plan: Plan,
+  runtimes: ReadonlyMap<string, TargetRuntime>,
+  state: RunState,
+  opts: { json?: boolean; overrideSafety?: boolean; wait?: boolean; waitTimeout?: number },
+  io: Io,
+  skipped?: readonly SkippedOperation[],
+): Promise<RunReport | number> {
+  try {
+    return await applyPlan(loaded, plan, runtimes, state, state.executor(waitOptions(opts)), { overrideSafety: !!opts.overrideSafety, ...(skipped ? { skipped } : {}) });
+  } catch (error) {
+    if (!(error instanceof SafetyError)) throw error;
+    return exitForError(error, io, { json: !!opts.json, plan: summarise(plan) });
+  }
+}
+
+function countByKind(ops: readonly Operation[]): Record<string, number> {
+  return ops.reduce<Record<string, number>>((acc, o) => {
+    acc[o.kind] = (acc[o.kind] ?? 0) + 1;
+    return acc;
+  }, {});
 }
 
 /** The plan without its operation bodies, for `run --json` (the full plan is `plan --json`). */
@@ -145,10 +171,8 @@ function summarise(plan: Plan) {
       actualUsers: t.actualUsers,
       warnings: t.warnings,
       ...(t.error ? { error: t.error } : {}),
-      operations: t.phases.flatMap((p) => p.operations).reduce<Record<string, number>>((acc, o) => {
-        acc[o.kind] = (acc[o.kind] ?? 0) + 1;
-        return acc;
-      }, {}),
+      operations: countByKind(t.phases.flatMap((p) => p.operations)),
+      ...(t.held ? { held: { reason: t.held.reason, operations: countByKind(t.held.operations) } } : {}),
     })),
   };
 }

@@ -3,8 +3,8 @@ import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
 import { JsonlAuditSink } from '../audit/jsonl-audit-sink.js';
 import type { LoadedConfig } from '../config/load.js';
-import type { QueueConfig } from '../config/schema.js';
-import { enabledTargets } from '../engine/make-plan.js';
+import type { QueueConfig, TargetConfig } from '../config/schema.js';
+import { selectTargets } from '../config/select-targets.js';
 import { startScheduler } from '../engine/scheduled-cycle.js';
 import { ConfigError } from '../errors.js';
 import { startWorkers } from '../execution/bullmq-worker.js';
@@ -18,6 +18,7 @@ import type { Io } from './io.js';
 interface Distributed {
   loaded: LoadedConfig;
   q: QueueConfig;
+  selected: [string, TargetConfig][];
   targets: string[];
 }
 
@@ -26,9 +27,8 @@ function distributed(opts: { config: string; target?: string[] }, io: Io, comman
   const loaded = load(opts.config, io);
   const q = loaded.config.queue;
   if (!q) throw new ConfigError(`${loaded.file}: \`${command}\` needs distributed mode: set queue.redis`);
-  const unknown = (opts.target ?? []).filter((t) => !loaded.config.targets[t]?.enabled);
-  if (unknown.length > 0) throw new ConfigError(`no enabled target named ${unknown.join(', ')} in ${loaded.file}`);
-  return { loaded, q, targets: enabledTargets(loaded, opts.target).map(([name]) => name) };
+  const selected = selectTargets(loaded, opts.target);
+  return { loaded, q, selected, targets: selected.map(([name]) => name) };
 }
 
 const connect = (q: QueueConfig, io: Io): Promise<Redis> => connectRedis(q.redis, { onError: (m) => io.err(`warning: ${m}`) });
@@ -81,10 +81,10 @@ export async function scheduleCommand(opts: { config: string; name?: string }, i
 }
 
 export async function statusCommand(opts: { config: string; target?: string[]; json?: boolean }, io: Io): Promise<number> {
-  const { loaded, q } = distributed(opts, io, 'status');
+  const { loaded, q, selected } = distributed(opts, io, 'status');
   const redis = await connect(q, io);
   try {
-    const status = await readQueueStatus(redis, q, enabledTargets(loaded, opts.target), loaded.config.schedule);
+    const status = await readQueueStatus(redis, q, selected, loaded.config.schedule);
     io.out(opts.json ? JSON.stringify(status, null, 2) : formatStatus(status, redisAddress(q.redis)));
     return EXIT.OK;
   } finally {

@@ -1,28 +1,58 @@
-/** Errors that end a command -> a message and the exit code (see exit-codes.ts). */
+/**
+ * Errors that end a command -> a message and the exit code (see exit-codes.ts). With `--json`,
+ * stdout gets the outcome as exactly one JSON document as well; the text goes to stderr.
+ */
+import { CommanderError } from 'commander';
 import { ConfigError, LockedError, PlanError, SafetyError, ScimSyncError, SourceError, StateError, describeError } from '../errors.js';
 import { EXIT } from './exit-codes.js';
 import type { Io } from './io.js';
 
-export function exitForError(error: unknown, io: Io): number {
+export interface ErrorExitOptions {
+  /** Print the JSON document on stdout (`--json`, and nothing printed there yet). */
+  json?: boolean;
+  /** The plan summary a safety stop refused, for that document. */
+  plan?: unknown;
+}
+
+/** `{ error: { code, message, problems } }`: a config error's message is its first line, its problems the list. */
+function errorDocument(code: string, message: string, extra: Record<string, unknown> = {}, problems: readonly string[] = []) {
+  return { error: { code, message, problems, ...extra } };
+}
+
+export function exitForError(error: unknown, io: Io, options: ErrorExitOptions = {}): number {
+  const print = (doc: unknown) => {
+    if (options.json) io.out(JSON.stringify(doc, null, 2));
+  };
+  if (error instanceof CommanderError) {
+    // --help and --version end this way too; commander has already written its message to stderr.
+    if (error.exitCode === 0) return EXIT.OK;
+    print(errorDocument('USAGE', error.message.replace(/^error: /, '')));
+    return EXIT.CONFIG;
+  }
   if (error instanceof SafetyError) {
     io.err(error.message);
     io.err('Nothing was written. Review the plan; rerun with --override-safety to apply it anyway (the override is audited).');
+    print({ ...(options.plan ? { plan: options.plan } : {}), safety: { stopped: true, reasons: error.reasons } });
     return EXIT.SAFETY;
   }
-  if (error instanceof ConfigError || error instanceof PlanError) {
-    io.err(`error: ${error.message}`);
-    return EXIT.CONFIG;
-  }
-  if (error instanceof SourceError || error instanceof StateError || error instanceof LockedError) {
-    io.err(`error: ${describeError(error)}`);
-    io.err('Nothing was written.');
-    return EXIT.NOT_RUN;
-  }
   if (error instanceof ScimSyncError) {
+    const { code, context } = error;
+    if (error instanceof ConfigError || error instanceof PlanError) {
+      io.err(`error: ${error.message}`);
+      const problems = error instanceof ConfigError ? error.problems : [];
+      print(errorDocument(code, problems.length > 0 ? error.message.split('\n')[0]! : error.message, { ...context }, problems));
+      return EXIT.CONFIG;
+    }
     io.err(`error: ${describeError(error)}`);
+    print(errorDocument(code, error.message, { ...context }));
+    if (error instanceof SourceError || error instanceof StateError || error instanceof LockedError) {
+      io.err('Nothing was written.');
+      return EXIT.NOT_RUN;
+    }
     return EXIT.FAILED_OPERATIONS;
   }
   // A bug of ours: show the stack, it is what a bug report needs.
   io.err(`internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  print(errorDocument('INTERNAL', error instanceof Error ? error.message : String(error)));
   return EXIT.FAILED_OPERATIONS;
 }

@@ -1,6 +1,6 @@
 /** The run report as people read it. */
 import type { OperationKind } from '../model/plan.js';
-import { totals, type RunReport } from '../execution/run-report.js';
+import { describeTotals, failedTargets, totals, type Outcome, type RunReport } from '../execution/run-report.js';
 import { clip } from '../model/printable.js';
 import { summarised } from './summarise-lines.js';
 
@@ -18,21 +18,47 @@ const VERB: Record<OperationKind, string> = {
   setManager: 'managers set',
 };
 
+/** Failures, skips and partial operations listed per target; the counts cover the rest. */
+const LISTED = 100;
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
 export function formatReport(report: RunReport): string {
   const out: string[] = [`Applied ${report.planId} (${report.startedAt} -> ${report.finishedAt})`];
   for (const t of report.targets) {
-    const parts = (Object.entries(t.counts) as [OperationKind, { ok: number; failed: number; skipped: number }][]).map(([kind, c]) => {
-      const adopted = t.adopted?.[kind] ?? 0;
-      const done = adopted > 0 ? `${VERB[kind]} ${c.ok - adopted}, adopted ${adopted} already there` : `${VERB[kind]} ${c.ok}`;
-      return `${done}${c.failed ? ` (${c.failed} failed)` : ''}${c.skipped ? ` (${c.skipped} skipped)` : ''}`;
-    });
+    if (t.unreadable) {
+      out.push(`  target ${t.target}: FAILED — could not be read: ${clip(t.unreadable, 1000)} (nothing was written to it)`);
+      continue;
+    }
+    // In a fixed order: distributed mode counts outcomes in whatever order Redis returns them.
+    const parts = (Object.keys(VERB) as OperationKind[])
+      .filter((kind) => t.counts[kind])
+      .map((kind) => {
+        const c: Record<Outcome, number> = t.counts[kind]!;
+        const adopted = t.adopted?.[kind] ?? 0;
+        const done = adopted > 0 ? `${VERB[kind]} ${c.ok - adopted}, adopted ${adopted} already there` : `${VERB[kind]} ${c.ok}`;
+        const more: [number | undefined, string][] = [
+          [c.failed, 'failed'],
+          [c.partial, 'partial'],
+          [c.skipped, 'skipped'],
+          [c.unchanged, 'already done'],
+        ];
+        return `${done}${more.map(([n, what]) => (n ? ` (${n} ${what})` : '')).join('')}`;
+      });
     out.push(`  ${t.target}: ${parts.length > 0 ? parts.join(', ') : 'nothing to do'}`);
-    if (t.stopped) out.push(`    ✗ ${t.stopped}`);
-    for (const f of t.failures.slice(0, 100)) out.push(`    ✗ ${f.kind} ${clip(f.label)} (${clip(f.externalId)}): ${clip(f.message, 1000)}`);
-    if (t.failures.length > 100) out.push(`    ... and ${t.failures.length - 100} more failures (see the audit log)`);
-    out.push(...summarised((t.skips ?? []).map((k) => `${k.kind} ${k.label} (${k.externalId}) not applied, ${k.reason}`), '    - '));
+    if (t.stopped) out.push(`    ✗ ${clip(t.stopped, 1000)}`);
+    if (t.held) out.push(`    ⏸ ${clip(t.held, 1000)}`);
+    for (const f of t.failures.slice(0, LISTED)) out.push(`    ✗ ${f.kind} ${clip(f.label)} (${clip(f.externalId)}): ${clip(f.message, 1000)}`);
+    if (t.failures.length > LISTED) out.push(`    ... and ${t.failures.length - LISTED} more failures (see the audit log)`);
+    // Reports stored by an earlier version (distributed `status`) have no skips.
+    const skips = (t.skips ?? []).map((s) => `${s.outcome === 'partial' ? '~' : '-'} ${s.kind} ${s.label} (${s.externalId}): ${s.outcome}: ${s.reason}`);
+    out.push(...summarised(skips, '    '));
   }
-  const sum = totals(report);
-  out.push(`Total: ${sum.ok} ok, ${sum.failed} failed, ${sum.skipped} skipped`);
+  const targets = failedTargets(report);
+  const notDone = [
+    targets.unreadable.length > 0 ? `${plural(targets.unreadable.length, 'target')} failed: ${targets.unreadable.join(', ')}` : '',
+    targets.stopped.length > 0 ? `${plural(targets.stopped.length, 'target')} stopped: ${targets.stopped.join(', ')}` : '',
+  ].filter(Boolean);
+  out.push(`Total: ${describeTotals(totals(report))}${notDone.map((s) => `; ${s}`).join('')}`);
   return out.join('\n');
 }

@@ -1,5 +1,5 @@
 /** Argument parsing. Every command returns an exit code; this is the only module that knows argv. */
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { applyCommand, planCommand, runCommand, schemaCommand, validateCommand } from './commands.js';
 import { exitForError } from './error-exit.js';
 import { parseDuration } from './duration.js';
@@ -49,7 +49,18 @@ function untilSignal(): Promise<void> {
   });
 }
 
-export async function main(argv: string[], io: Io = processIo): Promise<number> {
+export async function main(argv: string[], outer: Io = processIo): Promise<number> {
+  // `--json` promises one JSON document on stdout whatever happens: an error prints one only when
+  // the command has not printed its own.
+  const json = argv.slice(2).includes('--json');
+  let printed = false;
+  const io: Io = {
+    out: (text) => {
+      printed = true;
+      outer.out(text);
+    },
+    err: (text) => outer.err(text),
+  };
   let code: number = EXIT.OK;
   const program = new Command('scim-sync')
     .description('Provision users from a source of truth (HR CSV, LDAP, Google) into SaaS apps over SCIM 2.0')
@@ -182,9 +193,6 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     await program.parseAsync(argv);
     return code;
   } catch (error) {
-    if (error instanceof CommanderError) {
-      return error.exitCode === 0 ? EXIT.OK : EXIT.CONFIG;
-    }
-    return exitForError(error, io);
+    return exitForError(error, io, { json: json && !printed });
   }
 }

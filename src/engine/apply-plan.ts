@@ -5,8 +5,8 @@
 import type { LoadedConfig } from '../config/load.js';
 import { PlanError, SafetyError } from '../errors.js';
 import type { Executor, TargetRuntime } from '../execution/executor.js';
-import { count, type RunReport } from '../execution/run-report.js';
-import { operationAuditRecord } from '../execution/operation-outcome.js';
+import { targetFailedRecord, operationAuditRecord, operationSkip } from '../execution/operation-outcome.js';
+import { count, emptyTargetReport, type RunReport } from '../execution/run-report.js';
 import type { SkippedOperation } from './verify-plan.js';
 import { PLAN_FORMAT, PLAN_VERSION, type Plan } from '../model/plan.js';
 import { safetyViolations } from '../planning/safety.js';
@@ -36,6 +36,8 @@ export async function applyPlan(
   executor: Executor,
   options: ApplyOptions,
 ): Promise<RunReport> {
+  // A target that could not be read failed, whatever becomes of the rest of the plan.
+  for (const tp of plan.targets) if (tp.error) state.audit.record(targetFailedRecord(plan.id, tp.target, `could not be read: ${tp.error}`));
   const reasons = safetyViolations(plan, loaded.config.safety);
   const time = new Date().toISOString();
   if (reasons.length > 0) {
@@ -47,15 +49,27 @@ export async function applyPlan(
   }
   state.audit.record({ time, planId: plan.id, target: '*', action: 'apply.start', outcome: 'info' });
   for (const s of options.skipped ?? []) {
-    state.audit.record(operationAuditRecord(plan.id, s.target, s.op, 'skipped', 0, { note: s.note }));
+    state.audit.record(operationAuditRecord(plan.id, s.target, s.op, s.outcome, 0, { note: s.note }));
   }
-  const report = await executor.execute(plan, runtimes);
+  // Nothing left to do (a saved plan found entirely in place): no executor, whose distributed form
+  // would answer with the report of this plan's earlier apply.
+  const idle = plan.targets.every((t) => t.phases.every((p) => p.operations.length === 0));
+  const report = idle && options.skipped?.length ? emptyReport(plan) : await executor.execute(plan, runtimes);
+  for (const tp of plan.targets) {
+    const target = report.targets.find((t) => t.target === tp.target);
+    if (target && tp.held) target.held = `${tp.held.operations.length} held, not applied: ${tp.held.reason}`;
+  }
   for (const s of options.skipped ?? []) {
     const target = report.targets.find((t) => t.target === s.target);
     if (!target) continue;
-    count(target, s.op.kind, 'skipped');
-    (target.skips ??= []).push({ opId: s.op.id, kind: s.op.kind, externalId: s.op.externalId, label: s.op.label, reason: s.note });
+    count(target, s.op.kind, s.outcome);
+    target.skips.push(operationSkip(s.op, s.outcome, s.note));
   }
   state.audit.record({ time: new Date().toISOString(), planId: plan.id, target: '*', action: 'apply.end', outcome: 'info' });
   return report;
+}
+
+function emptyReport(plan: Plan): RunReport {
+  const now = new Date().toISOString();
+  return { planId: plan.id, startedAt: now, finishedAt: now, targets: plan.targets.map((t) => emptyTargetReport(t.target, t.error)) };
 }

@@ -4,6 +4,7 @@
  * and no operations; the others are planned as usual.
  */
 import type { LoadedConfig } from '../config/load.js';
+import { selectTargets } from '../config/select-targets.js';
 import { describeError } from '../errors.js';
 import type { TargetRuntime } from '../execution/executor.js';
 import { compileScope } from '../mapping/scope.js';
@@ -28,10 +29,6 @@ function sourceAttributes(snapshot: DirectorySnapshot): Set<string> {
   const names = new Set<string>();
   for (const user of snapshot.users) for (const name of Object.keys(user.attributes)) names.add(name);
   return names;
-}
-
-export function enabledTargets(loaded: LoadedConfig, only?: readonly string[]): [string, LoadedConfig['config']['targets'][string]][] {
-  return Object.entries(loaded.config.targets).filter(([name, t]) => t.enabled && (!only || only.length === 0 || only.includes(name)));
 }
 
 /**
@@ -78,13 +75,14 @@ function dirtyReadHold(snapshot: DirectorySnapshot, enabled: boolean): string | 
 }
 
 export async function makePlan(loaded: LoadedConfig, links: LinkStore, only?: readonly string[]): Promise<PlanningResult> {
+  const targets = selectTargets(loaded, only);
   const readAt = new Date();
   const snapshot = await createSource(loaded.config.source).read();
   const attributes = sourceAttributes(snapshot);
   const holdDeprovisions = dirtyReadHold(snapshot, loaded.config.safety.holdDeprovisionsOnInvalidRecords);
   const runtimes = new Map<string, TargetRuntime>();
   const targetPlans: TargetPlan[] = [];
-  for (const [name, config] of enabledTargets(loaded, only)) {
+  for (const [name, config] of targets) {
     const runtime = createTargetRuntime(name, config);
     runtimes.set(name, runtime);
     try {

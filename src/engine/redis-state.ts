@@ -9,7 +9,7 @@ import { BullmqExecutor } from '../execution/bullmq-executor.js';
 import { connectRedis } from '../state/redis-connection.js';
 import { RedisLinkStore } from '../state/redis-link-store.js';
 import { acquireTargetLocks, type TargetLocks } from '../state/redis-run-lock.js';
-import { enabledTargets } from './make-plan.js';
+import { selectTargets } from '../config/select-targets.js';
 import type { OpenStateOptions, RunState } from './state.js';
 
 export async function openRedisState(loaded: LoadedConfig, options: OpenStateOptions): Promise<RunState> {
@@ -18,7 +18,7 @@ export async function openRedisState(loaded: LoadedConfig, options: OpenStateOpt
   let locks: TargetLocks | null = null;
   try {
     if (options.lock) {
-      const targets = options.targets ?? enabledTargets(loaded).map(([name]) => name);
+      const targets = options.targets ?? selectTargets(loaded).map(([name]) => name);
       locks = (await acquireTargetLocks(redis, q.prefix, targets)).locks;
     }
     const audit: AuditSink = options.audit ? new JsonlAuditSink(loaded.auditFile) : { record: () => undefined, close: async () => undefined };

@@ -21,7 +21,8 @@ import { emptyTargetReport } from '../execution/run-report.js';
 import { RedisLinkStore } from '../state/redis-link-store.js';
 import { acquireTargetLocks } from '../state/redis-run-lock.js';
 import { applyPlan } from './apply-plan.js';
-import { enabledTargets, makePlan } from './make-plan.js';
+import { selectTargets } from '../config/select-targets.js';
+import { makePlan } from './make-plan.js';
 import type { RunState } from './state.js';
 
 const SCHEDULER_ID = 'cycle';
@@ -58,7 +59,7 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
 
   const cycle = async (job: Job): Promise<unknown> => {
     const cycleId = safeId(job.id ?? String(job.timestamp));
-    const targets = enabledTargets(loaded).map(([name]) => name);
+    const targets = selectTargets(loaded).map(([name]) => name);
     const { locks, busy } = await acquireTargetLocks(redis, q.prefix, targets, { token: `schedule-${cycleId}`, skipBusy: true });
     for (const b of busy) log(`${cycleId}: target ${b.target} skipped: its previous cycle still runs (${b.holder})`);
     if (locks.targets.length === 0) {

@@ -16,6 +16,8 @@ import { listGroups } from './make-plan.js';
 export interface SkippedOperation {
   target: string;
   op: Operation;
+  /** unchanged: the target already shows it; skipped: stale, the next run plans it afresh. */
+  outcome: 'unchanged' | 'skipped';
   /** "already in place: ..." or "stale: ...". */
   note: string;
 }
@@ -75,7 +77,7 @@ export async function verifySavedPlan(
     const keep = (op: Operation): boolean => {
       const verdict = verifyOperation(op, now);
       if (verdict.go) return true;
-      skipped.push({ target: target.target, op, note: `${verdict.state}: ${verdict.why}` });
+      skipped.push({ target: target.target, op, outcome: verdict.state === 'stale' ? 'skipped' : 'unchanged', note: `${verdict.state}: ${verdict.why}` });
       return false;
     };
     targets.push({ ...target, phases: target.phases.map((p) => ({ ...p, operations: p.operations.filter(keep) })) });

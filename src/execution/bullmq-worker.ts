@@ -24,13 +24,22 @@ import type { AuditSink } from '../audit/audit-sink.js';
 import type { LoadedConfig } from '../config/load.js';
 import type { QueueConfig } from '../config/schema.js';
 import { createTargetRuntime, targetRateLimit } from '../engine/target-runtime.js';
-import { AuthError, RateLimitedError, TransientError, describeError } from '../errors.js';
+import { AuthError, DependencyError, RateLimitedError, TransientError, describeError } from '../errors.js';
 import { RedisLinkStore } from '../state/redis-link-store.js';
 import { extendLock, releaseLock } from '../state/redis-run-lock.js';
 import { CycleStore, type CycleReport, type PlanMeta } from './cycle-store.js';
 import type { TargetRuntime } from './executor.js';
 import { OperationLinks } from './operation-links.js';
-import { errorDetail, operationAuditRecord, operationFailure, resultDetail, resultOutcome } from './operation-outcome.js';
+import { recordFailedCreate } from './dependencies.js';
+import {
+  errorDetail,
+  operationAuditRecord,
+  operationFailure,
+  operationSkip,
+  resultDetail,
+  resultOutcome,
+  targetFailedRecord,
+} from './operation-outcome.js';
 import {
   BACKOFF_TYPE,
   CONTROL_QUEUE,
@@ -49,7 +58,7 @@ import {
 } from './queue-layout.js';
 import { DEFAULT_RETRY_POLICY, retryDelay, type RetryPolicy } from './retry-policy.js';
 import { runOperation, type AttemptState } from './run-operation.js';
-import { totals } from './run-report.js';
+import { describeTotals, totals } from './run-report.js';
 
 /** How long a worker trusts that a cycle was not stopped before asking Redis again, ms. */
 const STOP_RECHECK_MS = 500;
@@ -79,7 +88,7 @@ export interface WorkerHandle {
 
 function summary(cycle: CycleReport): string {
   const t = totals({ planId: cycle.planId, startedAt: '', finishedAt: '', targets: [cycle.report] });
-  return `${t.ok} ok, ${t.failed} failed, ${t.skipped} skipped${cycle.report.stopped ? ` (${cycle.report.stopped})` : ''}${cycle.error ? ` (not planned: ${cycle.error})` : ''}`;
+  return `${describeTotals(t)}${cycle.report.stopped ? ` (${cycle.report.stopped})` : ''}${cycle.error ? ` (not planned: ${cycle.error})` : ''}`;
 }
 
 export async function startWorkers(options: StartWorkersOptions): Promise<WorkerHandle> {
@@ -131,9 +140,10 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
     stops.set(key, { reason, at: Date.now() });
     return reason;
   };
-  const skip = async (job: Job<OpJobData>, reason: string) => {
+  /** `dependency`: skipped because something it needs does not exist (listed in the report), not because the target stopped. */
+  const skip = async (job: Job<OpJobData>, reason: string, dependency = false) => {
     const { planId, target, op } = job.data;
-    await store.recordOutcome(planId, target, op, 'skipped');
+    await store.recordOutcome(planId, target, op, 'skipped', dependency ? { skip: operationSkip(op, 'skipped', reason) } : {});
     audit.record(operationAuditRecord(planId, target, op, 'skipped', job.attemptsStarted - 1, { note: reason }));
     return { outcome: 'skipped' } satisfies OpJobResult;
   };
@@ -151,16 +161,20 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
       state.previousAmbiguous = new TransientError('an earlier attempt may have been committed', { target, resource: op.externalId }, true);
     }
     const opLinks = new OperationLinks(links, q.prefix);
+    const failed = store.failedIdentities(planId, target);
     try {
-      const result = await runOperation(op, { target, client: runtime.client, links: opLinks }, state);
+      const result = await runOperation(op, { target, client: runtime.client, links: opLinks, failed }, state);
       const outcome = resultOutcome(result);
       audit.record(operationAuditRecord(planId, target, op, outcome, job.attemptsStarted, resultDetail(result)));
-      if (!job.data.direct) {
-        return { outcome: 'ok', opId: op.id, kind: op.kind, links: opLinks.changes(), ...(outcome === 'skipped' ? { as: outcome } : {}) } satisfies OpJobResult;
-      }
-      await store.recordOutcome(planId, target, op, outcome, undefined, opLinks.changes());
+      if (outcome === 'ok' && !job.data.direct) return { outcome: 'ok', opId: op.id, kind: op.kind, links: opLinks.changes() } satisfies OpJobResult;
+      await store.recordOutcome(planId, target, op, outcome, result.partial
+          ? { skip: operationSkip(op, 'partial', result.partial) }
+          : result.unchanged && result.note
+            ? { skip: operationSkip(op, 'unchanged', result.note) }
+            : {}, opLinks.changes());
       return { outcome: 'recorded' } satisfies OpJobResult;
     } catch (error) {
+      if (error instanceof DependencyError) return skip(job, error.message, true);
       if (error instanceof AuthError) {
         // The first rejection stops the cycle for this target; later ones are the stop's consequence.
         const reason = await store.stop(planId, target, `stopped: ${error.message}`);
@@ -172,7 +186,9 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
       const attempt = error instanceof RateLimitedError ? job.attemptsStarted : job.attemptsMade + 1;
       const delay = error instanceof AuthError ? null : retryDelay(error, attempt, policy);
       if (delay === null) {
-        await store.recordOutcome(planId, target, op, 'failed', operationFailure(op, error), opLinks.changes());
+        // Before the job fails: the next phase, which may need what this one was to create, starts after.
+        await recordFailedCreate(failed, op);
+        await store.recordOutcome(planId, target, op, 'failed', { failure: operationFailure(op, error) }, opLinks.changes());
         audit.record(operationAuditRecord(planId, target, op, 'failed', job.attemptsStarted, errorDetail(error)));
         throw new UnrecoverableError(describeError(error));
       }
@@ -198,6 +214,7 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
     });
     await releaseLock(redis, q.prefix, meta.target, meta.lockToken);
     const line = `cycle ${meta.planId} for ${meta.target} done: ${summary(cycle)}`;
+    if (cycle.report.stopped) audit.record(targetFailedRecord(meta.planId, meta.target, cycle.report.stopped));
     audit.record({ time: cycle.finishedAt, planId: meta.planId, target: meta.target, action: 'cycle.end', outcome: 'info', note: summary(cycle) });
     log(line);
     return { finished: true };
@@ -211,7 +228,7 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
     await store.recordOutcomes(
       planId,
       target,
-      ok.map((r) => [r.opId, { kind: r.kind, outcome: r.as ?? 'ok' }]),
+      ok.map((r) => [r.opId, { kind: r.kind, outcome: 'ok' }]),
       ok.flatMap((r) => r.links),
     );
   };

@@ -7,7 +7,9 @@ import type { Redis, Result } from 'ioredis';
 import { StateError } from '../errors.js';
 import type { Operation, OperationKind, Plan, TargetPlan } from '../model/plan.js';
 import type { LinkWrite } from '../state/redis-link-store.js';
-import { count, emptyTargetReport, type OperationFailure, type Outcome, type TargetReport } from './run-report.js';
+import type { ResourceKind } from '../state/link-store.js';
+import type { FailedIdentities, FailedIdentity } from './dependencies.js';
+import { count, emptyTargetReport, type OperationFailure, type OperationSkip, type Outcome, type TargetReport } from './run-report.js';
 import { stateKeys } from './queue-layout.js';
 
 declare module 'ioredis' {
@@ -33,6 +35,8 @@ export interface OutcomeEntry {
   kind: OperationKind;
   outcome: Outcome;
   failure?: OperationFailure;
+  /** Skipped or done in part because something it needs does not exist. */
+  skip?: OperationSkip;
 }
 
 export interface CycleReport {
@@ -139,8 +143,30 @@ export class CycleStore {
     }
   }
 
-  recordOutcome(planId: string, target: string, op: Operation, outcome: Outcome, failure?: OperationFailure, links: readonly LinkWrite[] = []): Promise<void> {
-    return this.recordOutcomes(planId, target, [[op.id, { kind: op.kind, outcome, ...(failure ? { failure } : {}) }]], links);
+  recordOutcome(
+    planId: string,
+    target: string,
+    op: Operation,
+    outcome: Outcome,
+    detail: Pick<OutcomeEntry, 'failure' | 'skip'> = {},
+    links: readonly LinkWrite[] = [],
+  ): Promise<void> {
+    return this.recordOutcomes(planId, target, [[op.id, { kind: op.kind, outcome, ...detail }]], links);
+  }
+
+  /** The creates that failed in this cycle of this target, shared by every worker. */
+  failedIdentities(planId: string, target: string): FailedIdentities {
+    const key = this.keys.failed(planId, target);
+    const field = (resource: ResourceKind, externalId: string) => `${resource}\n${externalId}`;
+    return {
+      add: async (resource, externalId, failed) => {
+        await this.redis.multi().hset(key, field(resource, externalId), JSON.stringify(failed)).pexpire(key, this.retentionMs).exec();
+      },
+      get: async (resource, externalId) => {
+        const value = await this.redis.hget(key, field(resource, externalId));
+        return value === null ? undefined : parseJson<FailedIdentity>(value, `failed ${resource} ${externalId} of plan ${planId} for ${target}`);
+      },
+    };
   }
 
   /** Marks the target stopped for this cycle; `first` is false when it was already (then its reason). */
@@ -165,11 +191,12 @@ export class CycleStore {
    */
   async finish(meta: PlanMeta, missing: MissingOutcomes): Promise<CycleReport> {
     const raw = await this.redis.hgetall(this.keys.outcomes(meta.planId, meta.target));
-    const report = emptyTargetReport(meta.target);
+    const report = emptyTargetReport(meta.target, meta.error);
     for (const value of Object.values(raw)) {
       const entry = JSON.parse(value) as OutcomeEntry;
       count(report, entry.kind, entry.outcome);
       if (entry.failure) report.failures.push(entry.failure);
+      if (entry.skip) report.skips.push(entry.skip);
     }
     const planned = meta.phases.reduce((n, p) => n + p.operations, 0);
     if (Object.keys(raw).length < planned) {

@@ -7,11 +7,21 @@
  */
 import PQueue from 'p-queue';
 import type { AuditSink } from '../audit/audit-sink.js';
-import { AuthError, TransientError } from '../errors.js';
+import { AuthError, DependencyError, TransientError } from '../errors.js';
 import type { Operation, Plan, TargetPlan } from '../model/plan.js';
 import type { LinkStore } from '../state/link-store.js';
 import type { Executor, TargetRuntime } from './executor.js';
-import { errorDetail, operationAuditRecord, operationFailure, resultDetail, resultOutcome, type OutcomeDetail } from './operation-outcome.js';
+import { FailedIdentitySet, recordFailedCreate } from './dependencies.js';
+import {
+  errorDetail,
+  operationAuditRecord,
+  operationFailure,
+  operationSkip,
+  resultDetail,
+  resultOutcome,
+  targetFailedRecord,
+  type OutcomeDetail,
+} from './operation-outcome.js';
 import { retryDelay } from './retry-policy.js';
 import { runOperation, type AttemptState, type OperationResult } from './run-operation.js';
 import { bulkBatches, isBulkable, sendBulk, type BulkableOp, type BulkOutcome } from './bulk-apply.js';
@@ -32,6 +42,7 @@ export class InlineExecutor implements Executor {
     const reports = await Promise.all(
       plan.targets.map((tp) => {
         const runtime = targets.get(tp.target);
+        if (tp.error) return emptyTargetReport(tp.target, tp.error);
         if (!runtime) {
           const report = emptyTargetReport(tp.target);
           report.stopped = 'target is not in the config (or disabled)';
@@ -49,33 +60,47 @@ export class InlineExecutor implements Executor {
     const queue = new PQueue({ concurrency: runtime.concurrency });
     let stopped: string | undefined;
 
-    const ctx = { target: tp.target, client: runtime.client, links: this.options.links };
+    const failed = new FailedIdentitySet();
+    const ctx = { target: tp.target, client: runtime.client, links: this.options.links, failed };
 
     const succeed = (op: Operation, attempts: number, result: OperationResult): void => {
       const outcome = resultOutcome(result);
       count(report, op.kind, outcome);
       if (result.adopted) (report.adopted ??= {})[op.kind] = (report.adopted[op.kind] ?? 0) + 1;
+      if (result.partial) report.skips.push(operationSkip(op, 'partial', result.partial));
+      if (result.unchanged && result.note) report.skips.push(operationSkip(op, 'unchanged', result.note));
       this.audit(planId, tp.target, op, outcome, attempts, resultDetail(result));
     };
 
-    const fail = (op: Operation, attempts: number, error: unknown): void => {
+    /** `listed`: skipped because something it needs failed; the skips of a stop are summed up by `stopped`. */
+    const skip = (op: Operation, attempts: number, reason: string, listed: boolean): void => {
+      count(report, op.kind, 'skipped');
+      if (listed) report.skips.push(operationSkip(op, 'skipped', reason));
+      this.audit(planId, tp.target, op, 'skipped', attempts, { note: reason });
+    };
+
+    const fail = async (op: Operation, attempts: number, error: unknown): Promise<void> => {
       count(report, op.kind, 'failed');
       report.failures.push(operationFailure(op, error));
       this.audit(planId, tp.target, op, 'failed', attempts, errorDetail(error));
+      await recordFailedCreate(failed, op);
     };
 
     /** `first`: attempts already made (in a /Bulk request) count towards the limit. */
     const attempt = async (op: Operation, first = 1, state: AttemptState = {}): Promise<void> => {
       for (let n = first; ; n++) {
         if (stopped) {
-          count(report, op.kind, 'skipped');
-          this.audit(planId, tp.target, op, 'skipped', n - 1, { note: stopped });
+          skip(op, n - 1, stopped, false);
           return;
         }
         try {
           succeed(op, n, await runOperation(op, ctx, state));
           return;
         } catch (error) {
+          if (error instanceof DependencyError) {
+            skip(op, n - 1, error.message, true);
+            return;
+          }
           if (error instanceof AuthError) stopped = `stopped: ${error.message}`;
           const delay = stopped ? null : retryDelay(error, n, runtime.retry);
           if (delay !== null) {
@@ -83,7 +108,7 @@ export class InlineExecutor implements Executor {
             await sleep(delay);
             continue;
           }
-          fail(op, n, error);
+          await fail(op, n, error);
           return;
         }
       }
@@ -103,7 +128,7 @@ export class InlineExecutor implements Executor {
       }
       for (const o of outcomes) {
         if ('done' in o) succeed(o.op, 1, o.done);
-        else if ('failed' in o) fail(o.op, 1, o.failed);
+        else if ('failed' in o) await fail(o.op, 1, o.failed);
         else void queue.add(() => attempt(o.op, 2, { ...state }));
       }
     };
@@ -116,7 +141,10 @@ export class InlineExecutor implements Executor {
       await queue.addAll([...batches.map((b) => () => bulk(b)), ...single.map((op) => () => attempt(op))]);
       await queue.onIdle();
     }
-    if (stopped) report.stopped = stopped;
+    if (stopped) {
+      report.stopped = stopped;
+      this.options.audit.record(targetFailedRecord(planId, tp.target, stopped));
+    }
     return report;
   }
 

@@ -6,7 +6,7 @@ import type { AuditRecord } from '../audit/audit-sink.js';
 import { ScimSyncError, describeError } from '../errors.js';
 import type { Operation } from '../model/plan.js';
 import type { OperationResult } from './run-operation.js';
-import type { OperationFailure, Outcome } from './run-report.js';
+import type { OperationFailure, OperationSkip, Outcome } from './run-report.js';
 
 /** Fields an outcome adds to the audit record beyond the operation itself. */
 export interface OutcomeDetail {
@@ -16,14 +16,27 @@ export interface OutcomeDetail {
   error?: { code: string; message: string; detail?: string };
 }
 
-export function resultDetail(result: OperationResult): OutcomeDetail {
-  return { ...(result.scimId ? { scimId: result.scimId } : {}), ...(result.note ? { note: result.note } : {}) };
+/** An operation that returned: partial when it left something out. */
+/** An operation that ran without error: ok; partial when it left some of its work out; unchanged when nothing was left to do. */
+export function resultOutcome(result: OperationResult): 'ok' | 'partial' | 'unchanged' {
+  return result.partial ? 'partial' : result.unchanged ? 'unchanged' : 'ok';
 }
 
-/** An operation that ran without error: ok, or skipped when it found nothing left to do. */
-export function resultOutcome(result: OperationResult): Outcome {
-  return result.skipped ? 'skipped' : 'ok';
+export function resultDetail(result: OperationResult): OutcomeDetail {
+  const note = [result.note, result.partial && `partial: ${result.partial}`].filter(Boolean).join('; ');
+  return { ...(result.scimId ? { scimId: result.scimId } : {}), ...(note ? { note } : {}) };
 }
+
+/** The report entry of an operation skipped, or done in part, because something it needs does not exist. */
+export function operationSkip(op: Operation, outcome: OperationSkip['outcome'], reason: string): OperationSkip {
+  return { opId: op.id, kind: op.kind, externalId: op.externalId, label: op.label, outcome, reason };
+}
+
+/** The audit record of a target that could not be read, or stopped: `note` says why. */
+export function targetFailedRecord(planId: string, target: string, note: string): AuditRecord {
+  return { time: new Date().toISOString(), planId, target, action: 'target.failed', outcome: 'failed', note };
+}
+
 
 export function errorDetail(error: unknown): OutcomeDetail {
   const e = error instanceof ScimSyncError ? error : undefined;

@@ -35,6 +35,8 @@ export const stateKeys = (prefix: string) => ({
   plan: (planId: string, target: string) => `${prefix}:state:plan:${planId}:${target}`,
   /** Hash: opId -> OutcomeEntry JSON, written by the worker before its job completes or fails. */
   outcomes: (planId: string, target: string) => `${prefix}:state:outcomes:${planId}:${target}`,
+  /** Hash: '<user|group>\n<externalId>' -> FailedIdentity JSON, for each create that failed (dependencies.ts). */
+  failed: (planId: string, target: string) => `${prefix}:state:failed:${planId}:${target}`,
   /** String: why the cycle stopped sending to this target (a rejected credential). */
   stopped: (planId: string, target: string) => `${prefix}:state:stopped:${planId}:${target}`,
   /** String: CycleReport JSON once the cycle's last phase is done. */
@@ -60,10 +62,7 @@ export interface OpJobData {
  * (one Redis call), and that job records the phase's outcomes and link changes in bulk before the
  * next phase starts, so each operation costs one Redis round trip fewer.
  */
-export type OpJobResult =
-  /** `as`: the operation ran but had nothing left to do (already in place, already gone): counted as skipped. */
-  | { outcome: 'ok'; opId: string; kind: OperationKind; links: LinkWrite[]; as?: 'skipped' }
-  | { outcome: 'skipped' | 'recorded' };
+export type OpJobResult = { outcome: 'ok'; opId: string; kind: OperationKind; links: LinkWrite[] } | { outcome: 'skipped' | 'recorded' };
 
 export interface PhaseJobData {
   planId: string;

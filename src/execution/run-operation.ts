@@ -22,12 +22,15 @@ import { isActive } from '../planning/user-changes.js';
 import type { LinkStore } from '../state/link-store.js';
 import { eqFilter } from '../targets/scim-filter.js';
 import { deprovisionWithVersion, updateWithVersion } from './stale-write.js';
+import { leftOut, linkedId, memberIds, nothingLeft, type FailedIdentities } from './dependencies.js';
 import type { ScimClient } from '../targets/http/scim-client.js';
 
 export interface OperationContext {
   target: string;
   client: ScimClient;
   links: LinkStore;
+  /** The creates that failed earlier in this apply: what needs them is skipped because of it. */
+  failed: FailedIdentities;
 }
 
 export interface OperationResult {
@@ -35,10 +38,12 @@ export interface OperationResult {
   scimId?: string;
   /** What happened beyond the obvious: adopted, recreated, already gone... */
   note?: string;
-  /** Nothing was left to do (already gone, already in place): reported as skipped, with the note. */
-  skipped?: true;
+  /** Nothing was left to do (already gone, already in place): reported as unchanged, with the note. */
+  unchanged?: true;
   /** A create that found its account already there (its own lost create, or adoption): not "created". */
   adopted?: true;
+  /** Set when the operation did only part of what it planned: what was left out, and why. */
+  partial?: string;
 }
 
 export interface AttemptState {
@@ -78,24 +83,10 @@ export async function runOperation(op: Operation, ctx: OperationContext, state: 
 }
 
 async function groupId(op: { externalId: string; scimId?: string; label: string }, ctx: OperationContext): Promise<string> {
-  const id = (await ctx.links.get(ctx.target, 'group', op.externalId))?.id ?? op.scimId;
+  const id = (await linkedId(ctx, 'group', op.externalId)) ?? op.scimId;
   if (!id) throw new NotFoundError(`group "${op.label}" has no id in the target (its creation failed or was skipped)`, { target: ctx.target, resource: op.label });
   return id;
 }
-
-/** Source keys -> SCIM ids through the link store; people whose account does not exist are left out. */
-async function memberIds(keys: readonly string[], ctx: OperationContext): Promise<{ ids: string[]; missing: number }> {
-  const ids: string[] = [];
-  let missing = 0;
-  for (const key of keys) {
-    const id = (await ctx.links.get(ctx.target, 'user', key))?.id;
-    if (id) ids.push(id);
-    else missing++;
-  }
-  return { ids, missing };
-}
-
-const missingNote = (missing: number) => (missing > 0 ? `${missing} member${missing === 1 ? '' : 's'} skipped: no account in the target` : undefined);
 
 async function createGroup(op: CreateGroupOp, ctx: OperationContext): Promise<OperationResult> {
   try {
@@ -114,21 +105,22 @@ async function createGroup(op: CreateGroupOp, ctx: OperationContext): Promise<Op
 
 async function patchGroupMembers(op: PatchGroupMembersOp, ctx: OperationContext): Promise<OperationResult> {
   const id = await groupId(op, ctx);
-  const { ids, missing } = await memberIds(op.add, ctx);
+  const members = await memberIds(op.add, ctx);
   const operations: PatchOperation[] = [];
-  if (ids.length > 0) operations.push({ op: 'add', path: 'members', value: ids.map((value) => ({ value })) });
+  if (members.ids.length > 0) operations.push({ op: 'add', path: 'members', value: members.ids.map((value) => ({ value })) });
   for (const value of op.remove) operations.push({ op: 'remove', path: `members[value eq ${JSON.stringify(value)}]` });
-  const note = missingNote(missing);
-  if (operations.length > 0) await ctx.client.patch('Groups', id, operations, op.label);
-  return { scimId: id, ...(note ? { note } : {}) };
+  if (operations.length === 0) throw nothingLeft(members, ctx, op.label);
+  await ctx.client.patch('Groups', id, operations, op.label);
+  const partial = leftOut(members);
+  return { scimId: id, ...(partial ? { partial } : {}) };
 }
 
 async function replaceGroup(op: ReplaceGroupOp, ctx: OperationContext): Promise<OperationResult> {
   const id = await groupId(op, ctx);
-  const { ids, missing } = await memberIds(op.memberKeys, ctx);
-  await ctx.client.replace('Groups', id, groupPutBody(op.resource, ids), op.label);
-  const note = missingNote(missing);
-  return { scimId: id, ...(note ? { note } : {}) };
+  const members = await memberIds(op.memberKeys, ctx);
+  await ctx.client.replace('Groups', id, groupPutBody(op.resource, members.ids), op.label);
+  const partial = leftOut(members);
+  return { scimId: id, ...(partial ? { partial } : {}) };
 }
 
 async function deleteGroup(op: DeleteGroupOp, ctx: OperationContext): Promise<OperationResult> {
@@ -143,14 +135,14 @@ async function deleteGroup(op: DeleteGroupOp, ctx: OperationContext): Promise<Op
 }
 
 async function setManager(op: SetManagerOp, ctx: OperationContext): Promise<OperationResult> {
-  const id = (await ctx.links.get(ctx.target, 'user', op.externalId))?.id ?? op.scimId;
+  const id = (await linkedId(ctx, 'user', op.externalId)) ?? op.scimId;
   if (!id) throw new NotFoundError(`${op.label} has no account in the target`, { target: ctx.target, resource: op.label });
   const path = `${SCHEMA_ENTERPRISE_USER}:manager`;
   if (op.managerKey === null) {
     await ctx.client.patch('Users', id, [{ op: 'remove', path }], op.label);
     return { scimId: id };
   }
-  const managerId = (await ctx.links.get(ctx.target, 'user', op.managerKey))?.id;
+  const managerId = await linkedId(ctx, 'user', op.managerKey);
   if (!managerId) {
     throw new NotFoundError(`manager ${op.managerLabel ?? op.managerKey} of ${op.label} has no account in the target`, { target: ctx.target, resource: op.label });
   }
@@ -264,7 +256,7 @@ async function deprovisionUser(op: DeprovisionUserOp, ctx: OperationContext): Pr
     if (op.unlisted) {
       // Not in the listing the plan was made from: a write could only 404 in the usual case.
       const account = await ctx.client.get('Users', id);
-      if (op.mode === 'deactivate' && !isActive(account)) return { scimId: id, skipped: true, note: 'already inactive' };
+      if (op.mode === 'deactivate' && !isActive(account)) return { scimId: id, unchanged: true, note: 'already inactive' };
     }
     const stale = await deprovisionWithVersion(ctx.client, id, op);
     if (op.mode === 'delete') await ctx.links.delete(ctx.target, 'user', op.externalId);
@@ -272,6 +264,6 @@ async function deprovisionUser(op: DeprovisionUserOp, ctx: OperationContext): Pr
   } catch (error) {
     if (!(error instanceof NotFoundError)) throw error;
     await ctx.links.delete(ctx.target, 'user', op.externalId);
-    return { scimId: id, skipped: true, note: 'already gone from the target; link dropped' };
+    return { scimId: id, unchanged: true, note: 'already gone from the target; link dropped' };
   }
 }

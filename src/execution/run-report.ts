@@ -1,7 +1,9 @@
 /** What an apply did, per target: counts per operation kind and outcome, and every failure. */
 import type { OperationKind } from '../model/plan.js';
 
-export type Outcome = 'ok' | 'failed' | 'skipped';
+/** `partial`: done, but without some of what it planned (members whose account does not exist). */
+/** `unchanged`: nothing was left to do (the target already showed it: already gone, already in place). */
+export type Outcome = 'ok' | 'partial' | 'failed' | 'skipped' | 'unchanged';
 
 export interface OperationFailure {
   opId: string;
@@ -14,16 +16,35 @@ export interface OperationFailure {
   detail?: string;
 }
 
+/** An operation skipped, or done in part, because something it needs does not exist. */
+export interface OperationSkip {
+  opId: string;
+  kind: OperationKind;
+  externalId: string;
+  label: string;
+  outcome: 'skipped' | 'partial' | 'unchanged';
+  /** e.g. "depends on failed createUser for jdoe@example.com". */
+  reason: string;
+}
+
 export interface TargetReport {
   target: string;
   counts: Partial<Record<OperationKind, Record<Outcome, number>>>;
   failures: OperationFailure[];
-  /** Operations not applied, with why (a saved plan's stale or already-applied operations). */
-  skips?: { opId: string; kind: OperationKind; externalId: string; label: string; reason: string }[];
+  /**
+   * Operations skipped or done in part because something they need does not exist (its creation
+   * failed in this apply), each with why. Those skipped because the target stopped are not listed
+   * one by one: `stopped` says why.
+   */
+  skips: OperationSkip[];
+  /** The target could not be read when planning (why): nothing was sent to it. */
+  unreadable?: string;
   /** Of the successful creates, how many found their account already there and took it over. */
   adopted?: Partial<Record<OperationKind, number>>;
   /** Why the target stopped early (bad credential), when it did. */
   stopped?: string;
+  /** Operations the plan held back (a dirty source read): how many, and why. Not done, so not a clean run. */
+  held?: string;
 }
 
 export interface RunReport {
@@ -33,23 +54,40 @@ export interface RunReport {
   targets: TargetReport[];
 }
 
-export function emptyTargetReport(target: string): TargetReport {
-  return { target, counts: {}, failures: [] };
+export function emptyTargetReport(target: string, unreadable?: string): TargetReport {
+  return { target, counts: {}, failures: [], skips: [], ...(unreadable ? { unreadable } : {}) };
 }
 
 export function count(report: TargetReport, kind: OperationKind, outcome: Outcome): void {
-  const c = (report.counts[kind] ??= { ok: 0, failed: 0, skipped: 0 });
-  c[outcome]++;
+  const c = (report.counts[kind] ??= { ok: 0, partial: 0, failed: 0, skipped: 0, unchanged: 0 });
+  // Counts stored by an earlier version lack the newer outcomes.
+  c[outcome] = (c[outcome] ?? 0) + 1;
 }
 
 export function totals(report: RunReport): Record<Outcome, number> {
-  const t = { ok: 0, failed: 0, skipped: 0 };
+  const t = { ok: 0, partial: 0, failed: 0, skipped: 0, unchanged: 0 };
   for (const target of report.targets) {
     for (const c of Object.values(target.counts)) {
       t.ok += c.ok;
+      // Counts stored by an earlier version have no `partial`.
+      t.partial += c.partial ?? 0;
       t.failed += c.failed;
       t.skipped += c.skipped;
+      t.unchanged += c.unchanged ?? 0;
     }
   }
   return t;
+}
+
+/** "9 ok, 1 failed, 4 skipped" (", 2 partial", ", 3 unchanged" when some were). */
+export function describeTotals(t: Record<Outcome, number>): string {
+  return `${t.ok} ok, ${t.failed} failed, ${t.skipped} skipped${t.partial ? `, ${t.partial} partial` : ''}${t.unchanged ? `, ${t.unchanged} unchanged` : ''}`;
+}
+
+/** Targets whose plan was not (entirely) applied: could not be read, or stopped. */
+export function failedTargets(report: RunReport): { unreadable: string[]; stopped: string[] } {
+  return {
+    unreadable: report.targets.filter((t) => t.unreadable).map((t) => t.target),
+    stopped: report.targets.filter((t) => t.stopped).map((t) => t.target),
+  };
 }

@@ -102,8 +102,9 @@ describe('the safety share is a share of what exists', () => {
     expect(writes()).toEqual([]);
     const reads = h.sandbox.requests.filter((q) => q.method === 'GET' && /^\/Users\/./.test(q.path));
     expect(reads.map((q) => q.status)).toEqual([404, 404, 404, 404, 404]);
-    expect(r.out).toMatch(/deprovisioned 0 \(5 skipped\)/);
-    expect(audit().filter((a) => a['action'] === 'deprovisionUser').map((a) => a['outcome'])).toEqual(['skipped', 'skipped', 'skipped', 'skipped', 'skipped']);
+    expect(r.out).toMatch(/deprovisioned 0 \(5 already done\)/);
+    expect(r.out).toContain('unchanged: already gone from the target; link dropped');
+    expect(audit().filter((a) => a['action'] === 'deprovisionUser').map((a) => a['outcome'])).toEqual(['unchanged', 'unchanged', 'unchanged', 'unchanged', 'unchanged']);
     // The links are gone: the next run asks nothing about them.
     h.sandbox.clearRequests();
     expect((await h.run()).code).toBe(0);
@@ -163,10 +164,11 @@ describe('plans are bound and checked', () => {
     await plan();
     h.writePeople(five);
     const r = await h.cli('apply', planFile(), '--config', h.configFile);
-    expect(r.code, r.err + r.out).toBe(0);
+    // Not everything planned was done: exit 1, and the report says why.
+    expect(r.code, r.err + r.out).toBe(1);
     expect(writes()).toEqual([]);
     expect(h.sandbox.store.findUserByUserName('user3@example.com')!['active']).toBe(true);
-    expect(r.out).toMatch(/deprovisionUser user3@example\.com \(E1003\) not applied, stale: the source record changed since the plan was made/);
+    expect(r.out).toMatch(/deprovisionUser user3@example\.com \(E1003\): skipped: stale: the source record changed since the plan was made/);
     expect(audit().find((a) => a['action'] === 'deprovisionUser')).toMatchObject({ outcome: 'skipped', note: expect.stringContaining('stale') });
   });
 
@@ -177,9 +179,9 @@ describe('plans are bound and checked', () => {
     const id = h.sandbox.store.findUserByUserName('user2@example.com')!['id'] as string;
     h.sandbox.store.patchUser(id, [{ op: 'replace', path: 'displayName', value: 'Changed by hand' }]);
     const r = await h.cli('apply', planFile(), '--config', h.configFile);
-    expect(r.code, r.err + r.out).toBe(0);
+    expect(r.code, r.err + r.out).toBe(1);
     expect(writes()).toEqual([]);
-    expect(r.out).toMatch(/stale: the account changed in the target since the plan was made/);
+    expect(r.out).toMatch(/skipped: stale: the account changed in the target since the plan was made/);
     // The next run plans it afresh, and the source wins.
     expect((await h.run()).code).toBe(0);
     expect(h.sandbox.store.findUserByUserName('user2@example.com')!['title']).toBe('Lead');
@@ -196,8 +198,8 @@ describe('plans are bound and checked', () => {
     const again = await h.cli('apply', planFile(), '--config', h.configFile);
     expect(again.code, again.err + again.out).toBe(0);
     expect(writes()).toEqual([]);
-    expect(again.out).toMatch(/created 0 \(5 skipped\)/);
-    expect(again.out).toMatch(/not applied, already in place/);
+    expect(again.out).toMatch(/created 0 \(5 already done\)/);
+    expect(again.out).toMatch(/unchanged: already in place: the target already shows this change/);
   });
 
   it('a plan made for another server is refused (exit 2) before any request', async () => {

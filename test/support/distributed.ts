@@ -16,7 +16,7 @@ import type { AuditSink } from '../../src/audit/audit-sink.js';
 import { JsonlAuditSink } from '../../src/audit/jsonl-audit-sink.js';
 import { loadConfig } from '../../src/config/load.js';
 import { startWorkers, type WorkerHandle } from '../../src/execution/bullmq-worker.js';
-import { enabledTargets } from '../../src/engine/make-plan.js';
+import { selectTargets } from '../../src/config/select-targets.js';
 import { connectRedis } from '../../src/state/redis-connection.js';
 import { TOKEN } from './harness.js';
 
@@ -71,7 +71,7 @@ export async function inProcessWorkers(configFile: string, name = 'test-worker')
   const handle = await startWorkers({
     loaded,
     redis,
-    targets: enabledTargets(loaded).map(([n]) => n),
+    targets: selectTargets(loaded).map(([n]) => n),
     audit,
     log: (l) => lines.push(l),
     name,

@@ -2,7 +2,7 @@
  * End-to-end harness: a temp folder with an HR CSV and an org.yaml pointing at a real sandbox SCIM
  * server on a free port, and the CLI's main() run in-process with its output captured.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { main } from '../../src/cli/main.js';
@@ -114,6 +114,13 @@ ${this.top}
 
   run(...extra: string[]): Promise<RunResult> {
     return this.cli('run', '--config', this.configFile, ...extra);
+  }
+
+  /** The audit log's records (state/audit.jsonl, as the harness config sets it); none when there is no log. */
+  audit(): Record<string, unknown>[] {
+    const file = join(this.dir, 'state', 'audit.jsonl');
+    if (!existsSync(file)) return [];
+    return readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
   }
 
   /** Requests that change something (everything but GET). */
