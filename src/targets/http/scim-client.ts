@@ -175,16 +175,13 @@ export class ScimClient {
       if (body !== undefined) headers['content-type'] = 'application/scim+json';
       if (version !== undefined) headers['if-match'] = version;
       const pending = this.http(this.url(path), { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
-      // Counted as it arrives, so an endless or huge body is dropped at the cap, not after it is all in memory.
-      const refuse = () => {
-        tooLarge = true;
-        pending.cancel();
-      };
-      pending.on('response', (r: { headers: Record<string, string | string[] | undefined> }) => {
-        if (Number(r.headers['content-length']) > this.maxResponseBytes) refuse();
-      });
-      pending.on('downloadProgress', (progress: { transferred: number }) => {
-        if (progress.transferred > this.maxResponseBytes) refuse();
+      // Counted as it arrives (the first event carries the declared length as `total`), so a huge or
+      // endless body is dropped at the cap, not once it is all in memory.
+      pending.on('downloadProgress', (progress: { transferred: number; total?: number }) => {
+        if (progress.transferred > this.maxResponseBytes || (progress.total ?? 0) > this.maxResponseBytes) {
+          tooLarge = true;
+          pending.cancel();
+        }
       });
       response = await pending;
     } catch (error) {
