@@ -100,3 +100,18 @@ describe('TLS files', () => {
     expect(garbage.out).toContain(`targets.app.tls.ca: ${join(dir, 'ca.pem')} is not a PEM certificate`);
   });
 });
+
+describe('sandbox --token-env', () => {
+  it('a token shorter than 8 characters is refused before the server starts: exit 2', async () => {
+    const out: string[] = [];
+    const io: Io = { out: (t) => out.push(t), err: (t) => out.push(t) };
+    process.env['SHORT_SANDBOX_TOKEN'] = 'abc123';
+    try {
+      const code = await main(['node', 'scim-sync', 'sandbox', '--port', '0', '--token-env', 'SHORT_SANDBOX_TOKEN'], io);
+      expect(code).toBe(2);
+      expect(out.join('\n')).toBe('error: the token in SHORT_SANDBOX_TOKEN is shorter than 8 characters: too short to keep out of output');
+    } finally {
+      delete process.env['SHORT_SANDBOX_TOKEN'];
+    }
+  });
+});

@@ -36,7 +36,11 @@ async function loopback(handler: Handler): Promise<Loopback> {
   const s = {
     url: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
     requests,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
   servers.push(s);
   return s;
@@ -103,29 +107,52 @@ describe('redirects', () => {
   });
 });
 
+/** 8 MiB in 64 KiB chunks, without a content-length: a cap must count what streams in. */
+function streamBig(res: ServerResponse): void {
+  const chunk = Buffer.alloc(64 * 1024, 'x');
+  res.writeHead(200, { 'content-type': 'application/json' });
+  let sent = 0;
+  const more = () => {
+    while (sent < 128) {
+      sent++;
+      if (!res.write(chunk)) return void res.once('drain', more);
+    }
+    res.end();
+  };
+  res.on('close', () => (sent = 128));
+  more();
+}
+
 describe('maxResponseBytes', () => {
   it('a body past the cap: one request, no retry, the target, method and path named', async () => {
-    const chunk = Buffer.alloc(64 * 1024, 'x');
     const server = await loopback((req, res) => {
       if (!req.url?.startsWith('/scim/v2/Users')) return json(res, 404, { detail: 'no such endpoint' });
-      // No content-length: the cap must count what streams in. 8 MiB at most, then the server stops.
-      res.writeHead(200, { 'content-type': 'application/scim+json' });
-      let sent = 0;
-      const more = () => {
-        while (sent < 128) {
-          sent++;
-          if (!res.write(chunk)) return void res.once('drain', more);
-        }
-        res.end();
-      };
-      res.on('close', () => (sent = 128));
-      more();
+      streamBig(res);
     });
     const harness = await pointedAt(`${server.url}/scim/v2`, '    maxResponseBytes: 100000\n    retries: 3');
     const r = await harness.run();
     expect(r.code).toBe(1);
     expect(r.out).toContain('[PROTOCOL] answer larger than 100000 bytes: the request was abandoned (maxResponseBytes) (target app, GET /Users)');
     expect(server.requests.filter((q) => q.url.startsWith('/scim/v2/Users'))).toHaveLength(1);
+  });
+
+  it('holds for the OAuth token endpoint too', async () => {
+    const tokens = await loopback((_req, res) => streamBig(res));
+    const server = await loopback((_req, res) => json(res, 200, list([])));
+    const harness = await pointedAt(`${server.url}/scim/v2`, '    maxResponseBytes: 100000');
+    process.env['RESP_CLIENT_SECRET'] = 'client-secret-5e6f7a8b';
+    writeFileSync(
+      harness.configFile,
+      readFileSync(harness.configFile, 'utf8').replace(
+        'auth: { type: bearer, token: "${env:TEST_SCIM_TOKEN}" }',
+        `auth: { type: oauth2, tokenUrl: "${tokens.url}/token", clientId: app, clientSecret: "\${env:RESP_CLIENT_SECRET}" }`,
+      ),
+    );
+    const r = await harness.cli('check', '--config', harness.configFile);
+    expect(r.code, r.out + r.err).toBe(1);
+    expect(r.out).toContain(`answer larger than 100000 bytes: the request was abandoned (maxResponseBytes) (target app, POST ${tokens.url}/token)`);
+    expect(tokens.requests).toHaveLength(1);
+    expect(server.requests).toEqual([]);
   });
 
   it('a declared content-length past the cap is refused before the body is read', async () => {
@@ -138,6 +165,16 @@ describe('maxResponseBytes', () => {
     const r = await harness.cli('check', '--config', harness.configFile);
     expect(r.code).toBe(1);
     expect(r.out).toContain('answer larger than 100000 bytes: the request was abandoned (maxResponseBytes) (target app, GET /Users)');
+  });
+});
+
+describe('connection errors', () => {
+  it('a server that never answers: the timeout names host and port', async () => {
+    const server = await loopback(() => undefined);
+    const harness = await pointedAt(`${server.url}/scim/v2`, '    timeoutMs: 200\n    retries: 1');
+    const r = await harness.cli('check', '--config', harness.configFile);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain(`✗ not usable: [TRANSIENT] no answer from ${server.url.slice('http://'.length)} in time (ETIMEDOUT; timeoutMs) (target app, GET /ServiceProviderConfig)`);
   });
 });
 

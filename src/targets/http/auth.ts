@@ -6,8 +6,8 @@
 import got, { RequestError } from 'got';
 import { MIN_SECRET_LENGTH, registerCredential, Secret } from '../../config/secret.js';
 import { ProtocolError, type ErrorContext } from '../../errors.js';
-import { errorForNetwork, errorForTokenStatus } from './error-mapping.js';
-import { agentsFor, type TlsMaterial } from './transport.js';
+import { errorForNetwork, errorForOversize, errorForTokenStatus } from './error-mapping.js';
+import { agentsFor, capBody, type TlsMaterial } from './transport.js';
 
 export type ClientAuth =
   | { type: 'bearer'; token: Secret }
@@ -36,6 +36,8 @@ export interface AuthOptions {
   target: string;
   timeoutMs: number;
   tls?: TlsMaterial | undefined;
+  /** Largest token answer read, bytes (the target's maxResponseBytes). */
+  maxResponseBytes: number;
   now?: () => number;
 }
 
@@ -108,12 +110,16 @@ class ClientCredentials implements AuthProvider {
     // client_secret_basic: the method RFC 6749 §2.3.1 requires every server to support.
     const basic = basicCredential(encodeURIComponent(this.auth.clientId), encodeURIComponent(this.auth.clientSecret.reveal()));
     let response;
+    let tooLarge = () => false;
     try {
-      response = await this.http.post(this.auth.tokenUrl, {
+      const pending = this.http.post(this.auth.tokenUrl, {
         form,
         headers: { authorization: `Basic ${basic}`, accept: 'application/json' },
       });
+      tooLarge = capBody(pending, this.options.maxResponseBytes);
+      response = await pending;
     } catch (error) {
+      if (tooLarge()) throw errorForOversize(this.options.maxResponseBytes, ctx);
       if (error instanceof RequestError) throw errorForNetwork(error, ctx, this.auth.tokenUrl);
       throw error;
     }

@@ -22,7 +22,7 @@ import { authProvider, type AuthProvider, type ClientAuth } from './auth.js';
 import { errorForNetwork, errorForOversize, errorForStatus } from './error-mapping.js';
 import { parseCapabilities, DEFAULT_CAPABILITIES, type ScimCapabilities } from './capabilities.js';
 import { sharedBudget, type RequestBudget, type Release } from './request-budget.js';
-import { agentsFor, type TlsMaterial } from './transport.js';
+import { agentsFor, capBody, type TlsMaterial } from './transport.js';
 
 export type { ClientAuth } from './auth.js';
 
@@ -112,9 +112,9 @@ export class ScimClient {
   constructor(options: ScimClientOptions) {
     this.target = options.target;
     this.base = withoutUserInfo(options.baseUrl).replace(/\/+$/, '');
-    this.maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
     this.quirks = options.quirks ?? resolveQuirks('generic');
-    this.auth = authProvider(options.auth, { target: options.target, timeoutMs: options.timeoutMs, tls: options.tls });
+    this.maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
+    this.auth = authProvider(options.auth, { target: options.target, timeoutMs: options.timeoutMs, tls: options.tls, maxResponseBytes: this.maxResponseBytes });
     this.budget = sharedBudget(`${this.target} ${this.base}`, options.rateLimit !== undefined ? options.rateLimit : this.quirks.rateLimit);
     this.createBudget = this.quirks.createRateLimit ? sharedBudget(`${this.target} ${this.base} POST /Users`, this.quirks.createRateLimit) : null;
     this.readRetry = options.readRetry ?? DEFAULT_RETRY_POLICY;
@@ -167,7 +167,7 @@ export class ScimClient {
     // Most requests find a token free: no promise, no tick.
     const release = this.budget.tryAcquire() ?? (await this.budget.acquire());
     let response: Response<string>;
-    let tooLarge = false;
+    let tooLarge = () => false;
     try {
       // The credential is taken once the budget lets the request go: a token fetched before a long
       // wait could expire on the way.
@@ -175,17 +175,10 @@ export class ScimClient {
       if (body !== undefined) headers['content-type'] = 'application/scim+json';
       if (version !== undefined) headers['if-match'] = version;
       const pending = this.http(this.url(path), { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
-      // Counted as it arrives (the first event carries the declared length as `total`), so a huge or
-      // endless body is dropped at the cap, not once it is all in memory.
-      pending.on('downloadProgress', (progress: { transferred: number; total?: number }) => {
-        if (progress.transferred > this.maxResponseBytes || (progress.total ?? 0) > this.maxResponseBytes) {
-          tooLarge = true;
-          pending.cancel();
-        }
-      });
+      tooLarge = capBody(pending, this.maxResponseBytes);
       response = await pending;
     } catch (error) {
-      if (tooLarge) throw errorForOversize(this.maxResponseBytes, context);
+      if (tooLarge()) throw errorForOversize(this.maxResponseBytes, context);
       if (error instanceof RequestError) throw errorForNetwork(error, context, this.base);
       throw error;
     } finally {
