@@ -10,7 +10,7 @@ import { resolveReferences } from './references.js';
 import { configSchema, holdsCredential, SECRET_KEYS, type Config } from './schema.js';
 import { MIN_SECRET_LENGTH, Secret } from './secret.js';
 import { resolveQuirks } from '../targets/profiles.js';
-import { urlCredentialProblem } from './url-credentials.js';
+import { headerCredentialProblem, urlCredentialProblem } from './misplaced-credentials.js';
 
 export interface LoadedConfig {
   config: Config;
@@ -127,8 +127,9 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
   for (const [name, t] of Object.entries(config.targets)) {
     const urls: [Path, string][] = [[['targets', name, 'url'], t.url]];
     if (t.auth.type === 'oauth2') urls.push([['targets', name, 'auth', 'tokenUrl'], t.auth.tokenUrl]);
-    for (const [path, url] of urls) {
-      const wrong = urlCredentialProblem(url, `targets.${name}.auth`);
+    const misplaced: [Path, string | undefined][] = urls.map(([path, url]) => [path, urlCredentialProblem(url, `targets.${name}.auth`)]);
+    misplaced.push([['targets', name, 'quirks', 'headers'], headerCredentialProblem(t.quirks.headers, `targets.${name}.auth`)]);
+    for (const [path, wrong] of misplaced) {
       const line = lineOf(doc, counter, path);
       if (wrong) problems.push(`${formatPath(path)}${line ? ` (line ${line})` : ''}: ${wrong}`);
     }

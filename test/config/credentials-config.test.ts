@@ -1,7 +1,7 @@
 /**
  * Credentials the config refuses, through `validate` (exit 2, the path, what to do): in a target
- * URL (userinfo, a credential query parameter), empty or shorter than 8 characters, and TLS files
- * that are missing or not PEM.
+ * URL (userinfo, a credential query parameter) or in quirks.headers, empty or shorter than 8
+ * characters, and TLS files that are missing or not PEM.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -55,6 +55,15 @@ describe('credentials in a target URL', () => {
     );
     expect(r.code).toBe(2);
     expect(r.out).toContain('targets.app.auth.tokenUrl (line 6): query parameter "client_secret" carries a credential');
+  });
+
+  it('a credential in quirks.headers: exit 2, the header named, its value not repeated; other headers pass', async () => {
+    const url = '    url: https://scim.example.com/scim/v2\n    auth: { type: none }\n';
+    const r = await validate(`${url}    quirks: { headers: { X-Tenant: acme, Authorization: "Bearer quirk-token-123" } }\n`);
+    expect(r.code).toBe(2);
+    expect(r.out).toContain('targets.app.quirks.headers (line 7): header "Authorization" carries a credential, which quirks would print; set targets.app.auth instead');
+    expect(r.out).not.toContain('quirk-token-123');
+    expect((await validate(`${url}    quirks: { headers: { X-Tenant: acme } }\n`)).code).toBe(0);
   });
 
   it('an ordinary query parameter passes', async () => {
