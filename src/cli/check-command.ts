@@ -1,6 +1,5 @@
 /** `scim-sync check`: test the connection to each target and say what will and will not work. */
-import { loadConfig } from '../config/load.js';
-import { checkMappings } from '../config/check-mappings.js';
+import { load } from './commands.js';
 import { checkTarget, type TargetCheck } from '../engine/check-target.js';
 import { selectTargets } from '../config/select-targets.js';
 import { EXIT } from './exit-codes.js';
@@ -36,9 +35,7 @@ export function formatCheck(c: TargetCheck): string {
 
 /** Exit 0 when every target is usable, 2 when a credential is refused, 1 when a target is otherwise unusable. */
 export async function checkCommand(opts: { config: string; target?: string[]; json?: boolean }, io: Io): Promise<number> {
-  const loaded = loadConfig(opts.config);
-  checkMappings(loaded.config);
-  for (const w of loaded.warnings) io.err(`warning: ${w}`);
+  const loaded = load(opts.config, io);
   const targets = selectTargets(loaded, opts.target);
   const checks = await Promise.all(targets.map(([name, config]) => checkTarget(name, config)));
   if (opts.json) io.out(JSON.stringify(checks, null, 2));

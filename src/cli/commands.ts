@@ -2,7 +2,7 @@
  * The commands behind the CLI, one function each, all returning an exit code. They wire config,
  * state, planner and executor together; main.ts only parses arguments.
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { loadConfig, type LoadedConfig } from '../config/load.js';
 import { configJsonSchema } from '../config/schema.js';
 import { applyPlan, checkPlanFile } from '../engine/apply-plan.js';
@@ -16,6 +16,9 @@ import { PlanError, SafetyError } from '../errors.js';
 import type { TargetRuntime } from '../execution/executor.js';
 import type { RunReport } from '../execution/run-report.js';
 import { checkMappings } from '../config/check-mappings.js';
+import { checkTlsFiles } from '../config/check-tls-files.js';
+import { redact } from '../config/secret.js';
+import { writeFileAtomic } from '../state/atomic-write.js';
 import type { Operation, Plan } from '../model/plan.js';
 import { safetyViolations } from '../planning/safety.js';
 import { exitForError } from './error-exit.js';
@@ -33,6 +36,7 @@ export interface CommonOptions {
 export function load(file: string, io: Io, env?: NodeJS.ProcessEnv): LoadedConfig {
   const loaded = loadConfig(file, env);
   checkMappings(loaded.config);
+  checkTlsFiles(loaded.config);
   for (const w of loaded.warnings) io.err(`warning: ${w}`);
   return loaded;
 }
@@ -56,7 +60,8 @@ export async function planCommand(opts: CommonOptions & { out?: string }, io: Io
   const state = await openState(loaded, { lock: false, audit: false, log: (line) => io.err(line) });
   try {
     const { plan } = await makePlan(loaded, state.links, opts.target);
-    if (opts.out) await writeFile(opts.out, JSON.stringify(plan, null, 2), { mode: 0o600 });
+    // A server's error text in the plan may quote a credential; 0600 whatever the file was before.
+    if (opts.out) await writeFileAtomic(opts.out, redact(JSON.stringify(plan, null, 2)));
     if (opts.json) io.out(JSON.stringify(plan, null, 2));
     else {
       io.out(formatPlan(plan));

@@ -1,12 +1,17 @@
 import { redact } from '../config/secret.js';
 
-/** Where commands write. Everything passes redact(): no secret reaches a terminal or a log file. */
+/** Where commands write. */
 export interface Io {
   out(text: string): void;
   err(text: string): void;
 }
 
 export const processIo: Io = {
-  out: (text) => process.stdout.write(`${redact(text)}\n`),
-  err: (text) => process.stderr.write(`${redact(text)}\n`),
+  out: (text) => process.stdout.write(`${text}\n`),
+  err: (text) => process.stderr.write(`${text}\n`),
 };
+
+/** `io` behind the redactor: main() wraps whatever it is given, so no secret reaches a terminal or a log file. */
+export function redacting(io: Io): Io {
+  return { out: (text) => io.out(redact(text)), err: (text) => io.err(redact(text)) };
+}

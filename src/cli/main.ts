@@ -4,7 +4,7 @@ import { applyCommand, planCommand, runCommand, schemaCommand, validateCommand }
 import { exitForError } from './error-exit.js';
 import { parseDuration } from './duration.js';
 import { EXIT } from './exit-codes.js';
-import { processIo, type Io } from './io.js';
+import { processIo, redacting, type Io } from './io.js';
 import { demoCommand, sandboxCommand } from './sandbox-commands.js';
 import { checkCommand } from './check-command.js';
 import { PROFILE_NAMES } from '../targets/profiles.js';
@@ -49,7 +49,8 @@ function untilSignal(): Promise<void> {
   });
 }
 
-export async function main(argv: string[], outer: Io = processIo): Promise<number> {
+export async function main(argv: string[], output: Io = processIo): Promise<number> {
+  const outer = redacting(output);
   // `--json` promises one JSON document on stdout whatever happens: an error prints one only when
   // the command has not printed its own.
   const json = argv.slice(2).includes('--json');

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Secret } from '../config/secret.js';
+import { MIN_SECRET_LENGTH, Secret } from '../config/secret.js';
 import { startSandbox, type SandboxBehaviour } from '../sandbox/index.js';
 import type { ProfileName } from '../targets/profiles.js';
 import { runCommand } from './commands.js';
@@ -29,7 +29,11 @@ export interface SandboxCommandOptions {
 export async function sandboxCommand(opts: SandboxCommandOptions, io: Io, stop: Promise<void>): Promise<number> {
   const token = opts.tokenEnv ? process.env[opts.tokenEnv] : undefined;
   if (opts.tokenEnv && !token) {
-    io.err(`error: environment variable ${opts.tokenEnv} is not set`);
+    io.err(`error: environment variable ${opts.tokenEnv} is not set${token === '' ? ' (it is empty)' : ''}`);
+    return EXIT.CONFIG;
+  }
+  if (token && token.length < MIN_SECRET_LENGTH) {
+    io.err(`error: the token in ${opts.tokenEnv} is shorter than ${MIN_SECRET_LENGTH} characters: too short to keep out of output`);
     return EXIT.CONFIG;
   }
   if (token) new Secret(token, `env:${opts.tokenEnv}`);

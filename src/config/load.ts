@@ -8,8 +8,9 @@ import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
 import { ConfigError } from '../errors.js';
 import { resolveReferences } from './references.js';
 import { configSchema, holdsCredential, SECRET_KEYS, type Config } from './schema.js';
-import { Secret } from './secret.js';
+import { MIN_SECRET_LENGTH, Secret } from './secret.js';
 import { resolveQuirks } from '../targets/profiles.js';
+import { headerCredentialProblem, urlCredentialProblem } from './misplaced-credentials.js';
 
 export interface LoadedConfig {
   config: Config;
@@ -41,12 +42,44 @@ function lineOf(doc: Document, counter: LineCounter, path: readonly PropertyKey[
   return undefined;
 }
 
+/** `env:NAME` / `file:path` / null, as a person reads it. */
+function originOf(origin: string | null): string {
+  if (origin === null) return 'the value written inline';
+  const [kind, ...rest] = origin.split(':');
+  return kind === 'env' ? `environment variable ${rest.join(':')}` : `file ${rest.join(':')}`;
+}
+
+/**
+ * An empty credential would go out as `Bearer ` with nothing after it; a short one cannot be
+ * redacted safely (see MIN_SECRET_LENGTH). For a Redis URL, the rule is for its password.
+ */
+function secretProblem(key: string, value: string, origin: string | null): string | undefined {
+  let credential = value;
+  if (key === 'redis') {
+    try {
+      credential = decodeURIComponent(new URL(value).password);
+    } catch {
+      return undefined; // not a URL: the Redis connection says so
+    }
+    if (credential === '') return undefined;
+  }
+  if (credential === '') return `${originOf(origin)} is empty${origin?.startsWith('env:') ? ' (set but empty)' : ''}`;
+  if (credential.length < MIN_SECRET_LENGTH) {
+    return `the credential from ${originOf(origin)} is shorter than ${MIN_SECRET_LENGTH} characters: too short to keep out of output, and too weak`;
+  }
+  return undefined;
+}
+
 /** Resolve references in every string and wrap credential keys in Secret. */
 function prepare(value: unknown, path: Path, baseDir: string, env: NodeJS.ProcessEnv, problems: string[], warnings: string[]): unknown {
   if (typeof value === 'string') {
+    const before = problems.length;
     const resolved = resolveReferences(value, baseDir, env, problems, formatPath(path));
     const key = path[path.length - 1];
     if (typeof key === 'string' && SECRET_KEYS.has(key)) {
+      // A reference that could not be resolved is reported already.
+      const wrong = problems.length === before ? secretProblem(key, resolved.value, resolved.origin) : undefined;
+      if (wrong) problems.push(`${formatPath(path)}: ${wrong}`);
       if (!resolved.referenced && holdsCredential(key, resolved.value)) {
         warnings.push(`${formatPath(path)}: credential written inline; prefer \${env:NAME} or \${file:path}`);
       }
@@ -61,6 +94,10 @@ function prepare(value: unknown, path: Path, baseDir: string, env: NodeJS.Proces
     );
   }
   return value;
+}
+
+function problemsFound(file: string, problems: string[]): ConfigError {
+  return new ConfigError(`${file}: ${problems.length} problem${problems.length === 1 ? '' : 's'}`, problems);
 }
 
 export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
@@ -84,9 +121,20 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
     }
   }
   if (problems.length > 0 || !parsed.success) {
-    throw new ConfigError(`${file}: ${problems.length} problem${problems.length === 1 ? '' : 's'}`, problems);
+    throw problemsFound(file, problems);
   }
   const config = parsed.data;
+  for (const [name, t] of Object.entries(config.targets)) {
+    const urls: [Path, string][] = [[['targets', name, 'url'], t.url]];
+    if (t.auth.type === 'oauth2') urls.push([['targets', name, 'auth', 'tokenUrl'], t.auth.tokenUrl]);
+    const misplaced: [Path, string | undefined][] = urls.map(([path, url]) => [path, urlCredentialProblem(url, `targets.${name}.auth`)]);
+    misplaced.push([['targets', name, 'quirks', 'headers'], headerCredentialProblem(t.quirks.headers, `targets.${name}.auth`)]);
+    for (const [path, wrong] of misplaced) {
+      const line = lineOf(doc, counter, path);
+      if (wrong) problems.push(`${formatPath(path)}${line ? ` (line ${line})` : ''}: ${wrong}`);
+    }
+  }
+  if (problems.length > 0) throw problemsFound(file, problems);
   if (config.source.type === 'csv') {
     config.source.path = resolve(baseDir, config.source.path);
     if (config.source.memberships) config.source.memberships.path = resolve(baseDir, config.source.memberships.path);

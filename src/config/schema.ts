@@ -408,6 +408,9 @@ const target = z
     auth,
     enabled: z.boolean().default(true).describe('false skips this target. Default true.'),
     timeoutMs: positiveInt.default(30_000).describe('Per-request timeout in milliseconds. Default 30000.'),
+    maxResponseBytes: positiveInt
+      .default(64 * 1024 * 1024)
+      .describe('Largest response body read, in bytes (after decompression); a larger one fails that request, not retried. Default 67108864 (64 MiB).'),
     concurrency: positiveInt
       .max(64)
       .default(4)

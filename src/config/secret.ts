@@ -1,12 +1,57 @@
 /**
  * A credential read from the environment or a file. It cannot be printed by accident: string
  * conversion, JSON and util.inspect all show `[redacted]`; only `reveal()` gives the value, and only
- * the code that puts it on the wire calls it. Every secret is also registered so `redact()` can
- * scrub it from any text that leaves the process (logs, audit, error messages).
+ * the code that puts it on the wire calls it. Every secret is also registered, with the forms it
+ * takes on the wire, so `redact()` can scrub it from any text that leaves the process (terminal,
+ * `--json`, plan files, logs, audit, error messages).
  */
 import { inspect } from 'node:util';
 
+/**
+ * Shortest credential accepted. Redaction replaces every occurrence of a value: a shorter one would
+ * also scrub ordinary words and ids, and would be found in output by chance. The loader refuses
+ * shorter secrets; shorter values are never registered.
+ */
+export const MIN_SECRET_LENGTH = 8;
+
 const known = new Set<string>();
+/** Longest first, so a value that contains another is replaced whole. */
+let ordered: string[] = [];
+
+function add(value: string): void {
+  if (value.length < MIN_SECRET_LENGTH || known.has(value)) return;
+  known.add(value);
+  ordered = [...known].sort((a, b) => b.length - a.length);
+}
+
+/**
+ * `value` as it may appear in a URL, a form, a JSON string or base64: a server that echoes a
+ * request back (or a log line that quotes one) carries these forms, not always the raw value.
+ */
+function wireForms(value: string): string[] {
+  return [
+    value,
+    encodeURIComponent(value),
+    new URLSearchParams({ v: value }).toString().slice(2),
+    JSON.stringify(value).slice(1, -1),
+    Buffer.from(value).toString('base64'),
+    Buffer.from(value).toString('base64url'),
+  ];
+}
+
+/** Registers a secret value and its wire forms with the redactor. */
+export function registerSecret(value: string): void {
+  for (const form of wireForms(value)) add(form);
+}
+
+/**
+ * Registers a credential built from a secret, e.g. the `user:password` of HTTP Basic: its base64
+ * is what goes on the wire. The parts are registered on their own too.
+ */
+export function registerCredential(user: string, secret: string, separator = ':'): void {
+  registerSecret(secret);
+  registerSecret(`${user}${separator}${secret}`);
+}
 
 export class Secret {
   readonly #value: string;
@@ -16,8 +61,7 @@ export class Secret {
   constructor(value: string, origin: string) {
     this.#value = value;
     this.origin = origin;
-    // Very short values would make redact() scrub ordinary words; they are weak secrets anyway.
-    if (value.length >= 4) known.add(value);
+    registerSecret(value);
   }
 
   reveal(): string {
@@ -37,10 +81,10 @@ export class Secret {
   }
 }
 
-/** Replace every known secret value in `text`. Applied to everything we write out. */
+/** Replace every known secret, in every registered form, in `text`. Applied to everything we write out. */
 export function redact(text: string): string {
   let out = text;
-  for (const value of known) {
+  for (const value of ordered) {
     if (out.includes(value)) out = out.split(value).join('[redacted]');
   }
   return out;

@@ -75,13 +75,13 @@ export async function checkTarget(name: string, config: TargetConfig): Promise<T
       deprovision: settings.deprovision,
     };
 
-    // One user, which also proves the credential: discovery may be public (RFC 7644 §4).
-    const first = await client.request('GET', '/Users?startIndex=1&count=1');
-    const resources = Array.isArray(first?.['Resources']) ? (first['Resources'] as ScimResource[]) : [];
-    const sample = resources[0];
+    // One user, which also proves the credential (discovery may be public, RFC 7644 §4), read through
+    // the listing's own checks: a server whose lists a run would refuse is not usable.
+    const first = await client.firstPage('Users', 1);
+    const sample = first.resources[0];
     const sampleName = userNameOf(sample);
     check.users = {
-      total: Number(first?.['totalResults'] ?? resources.length),
+      total: first.totalResults,
       ...(sample && typeof sample['id'] === 'string' && sampleName ? { sample: { id: sample['id'], userName: sampleName } } : {}),
     };
     check.usable = true;
@@ -121,8 +121,7 @@ export async function checkTarget(name: string, config: TargetConfig): Promise<T
     }
     if (config.groups.enabled) {
       try {
-        const groups = await client.request('GET', '/Groups?startIndex=1&count=1');
-        const listed = Array.isArray(groups?.['Resources']) ? (groups['Resources'] as ScimResource[]) : [];
+        const listed = (await client.firstPage('Groups', 1)).resources;
         if (listed[0] && !('members' in listed[0])) say('info', 'groups are listed without members: each managed group is read on its own');
         else if (!quirks.groupMembersInList) say('info', 'the profile says group lists omit members: each managed group is read on its own');
       } catch (error) {

@@ -26,6 +26,7 @@ export function createTargetRuntime(name: string, config: TargetConfig): TargetR
     baseUrl: config.url,
     auth: config.auth,
     timeoutMs: config.timeoutMs,
+    maxResponseBytes: config.maxResponseBytes,
     maxSockets: config.concurrency,
     quirks,
     rateLimit: targetRateLimit(config),

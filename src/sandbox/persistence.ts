@@ -1,4 +1,4 @@
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
 /**
@@ -75,7 +75,10 @@ export class JsonFileSaver {
     const tmp = `${this.file}.${process.pid}.${++this.tmpCounter}.tmp`;
     this.writing = (async () => {
       await mkdir(dirname(this.file), { recursive: true });
-      await writeFile(tmp, text);
+      // 0600 whatever was there before: the data is people's accounts. (A left-over temp file keeps
+      // its mode through writeFile, hence the chmod.)
+      await writeFile(tmp, text, { mode: 0o600 });
+      await chmod(tmp, 0o600);
       await rename(tmp, this.file);
     })().finally(() => {
       this.writing = undefined;

@@ -6,7 +6,23 @@
  * is with the operating system before the next turn starts. With O_APPEND, one batch never
  * interleaves with another process's (distributed workers share the audit log).
  */
-import { closeSync, existsSync, ftruncateSync, openSync, truncateSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fchmodSync, fstatSync, ftruncateSync, openSync, truncateSync, writeSync } from 'node:fs';
+
+/**
+ * Opens `file` for appending, 0600 whatever it was before: the journal and the audit log name
+ * people and accounts. A file someone else owns (we may write it but not chmod it) keeps its
+ * owner's choice; a device (/dev/null) is left alone.
+ */
+function openPrivate(file: string): number {
+  const fd = openSync(file, 'a', 0o600);
+  try {
+    const stat = fstatSync(fd);
+    if (stat.isFile() && (stat.mode & 0o077) !== 0) fchmodSync(fd, 0o600);
+  } catch {
+    // See above: not ours to change.
+  }
+  return fd;
+}
 
 interface Waiting {
   readonly promise: Promise<void>;
@@ -30,7 +46,7 @@ export class LineAppender {
   /** Opens the file now, so that a file that cannot be written is found before anything is done. */
   open(): void {
     try {
-      this.fd ??= openSync(this.file, 'a', 0o600);
+      this.fd ??= openPrivate(this.file);
     } catch (error) {
       throw this.failed((error as NodeJS.ErrnoException).code ?? 'error');
     }
@@ -78,7 +94,7 @@ export class LineAppender {
     const bytes = Buffer.from(this.batch);
     this.batch = '';
     try {
-      this.fd ??= openSync(this.file, 'a', 0o600);
+      this.fd ??= openPrivate(this.file);
       for (let done = 0; done < bytes.length; ) done += writeSync(this.fd, bytes, done);
     } catch (error) {
       this.failure = this.failed((error as NodeJS.ErrnoException).code ?? 'error');

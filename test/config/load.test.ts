@@ -90,7 +90,7 @@ targets:
       - department: { matches: "([" }
 `,
       '/x/org.yaml',
-      { SLACK_TOKEN: 'x' },
+      { SLACK_TOKEN: 'xoxp-token-for-mappings' },
     );
     expect(() => checkMappings(loaded.config)).toThrow(ConfigError);
     try {

@@ -37,7 +37,7 @@ describe('config', () => {
   });
 
   it('warns about a password written inline, not about a URL without one', () => {
-    const inline = parseConfig(`${base}queue:\n  redis: redis://:hunter2@127.0.0.1:6379\n`, '/etc/org.yaml', {});
+    const inline = parseConfig(`${base}queue:\n  redis: redis://:hunter2-inline@127.0.0.1:6379\n`, '/etc/org.yaml', {});
     expect(inline.warnings).toEqual(['queue.redis: credential written inline; prefer ${env:NAME} or ${file:path}']);
     expect(parseConfig(`${base}queue:\n  redis: redis://127.0.0.1:6379\n`, '/etc/org.yaml', {}).warnings).toEqual([]);
   });

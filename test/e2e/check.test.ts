@@ -132,7 +132,7 @@ describe('check', () => {
     writeFileSync(h.configFile, readFileSync(h.configFile, 'utf8').replace(h.sandbox.url, `http://127.0.0.1:${port}/scim/v2`).replace('concurrency: 4', 'concurrency: 4\n    retries: 1'));
     const r = await h.cli('check', '--config', h.configFile);
     expect(r.code).toBe(1);
-    expect(r.out).toContain('✗ not usable: [TRANSIENT] request failed (ECONNREFUSED) (target app, GET /ServiceProviderConfig)');
+    expect(r.out).toContain(`✗ not usable: [TRANSIENT] cannot connect to 127.0.0.1:${port} (ECONNREFUSED) (target app, GET /ServiceProviderConfig)`);
   });
 
   it('a wrong token: exit 2, the target named, a clear message, the token nowhere', async () => {

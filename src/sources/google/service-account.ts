@@ -7,7 +7,7 @@
  */
 import { createPrivateKey, sign, type KeyObject } from 'node:crypto';
 import got from 'got';
-import type { Secret } from '../../config/secret.js';
+import { registerSecret, type Secret } from '../../config/secret.js';
 import { SourceError } from '../../errors.js';
 
 const GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
@@ -87,6 +87,8 @@ export class ServiceAccountToken {
           `(domain-wide delegation must allow this client the scopes ${this.scopes.join(', ')})`,
       );
     }
+    // A server may echo it in an error body: the redactor must know it.
+    registerSecret(body['access_token']);
     const lifetimeMs = (typeof body['expires_in'] === 'number' ? body['expires_in'] : 3600) * 1000;
     this.token = { value: body['access_token'], renewAt: this.now() + Math.max(lifetimeMs - RENEW_BEFORE_MS, 0) };
     return this.token.value;

@@ -4,10 +4,10 @@
  * the server rejects it early, e.g. after a key rotation).
  */
 import got, { RequestError } from 'got';
-import { Secret } from '../../config/secret.js';
+import { MIN_SECRET_LENGTH, registerCredential, Secret } from '../../config/secret.js';
 import { ProtocolError, type ErrorContext } from '../../errors.js';
-import { errorForNetwork, errorForTokenStatus } from './error-mapping.js';
-import { agentsFor, type TlsMaterial } from './transport.js';
+import { errorForNetwork, errorForOversize, errorForTokenStatus } from './error-mapping.js';
+import { agentsFor, capBody, type TlsMaterial } from './transport.js';
 
 export type ClientAuth =
   | { type: 'bearer'; token: Secret }
@@ -36,6 +36,8 @@ export interface AuthOptions {
   target: string;
   timeoutMs: number;
   tls?: TlsMaterial | undefined;
+  /** Largest token answer read, bytes (the target's maxResponseBytes). */
+  maxResponseBytes: number;
   now?: () => number;
 }
 
@@ -44,7 +46,7 @@ export function authProvider(auth: ClientAuth, options: AuthOptions): AuthProvid
     case 'bearer':
       return fixed({ authorization: `Bearer ${auth.token.reveal()}` });
     case 'basic':
-      return fixed({ authorization: `Basic ${Buffer.from(`${auth.username}:${auth.password.reveal()}`).toString('base64')}` });
+      return fixed({ authorization: `Basic ${basicCredential(auth.username, auth.password.reveal())}` });
     case 'header':
       return fixed({ [auth.name.toLowerCase()]: auth.token.reveal() });
     case 'oauth2':
@@ -52,6 +54,15 @@ export function authProvider(auth: ClientAuth, options: AuthOptions): AuthProvid
     case 'none':
       return fixed({});
   }
+}
+
+/**
+ * The base64 `user:password` of HTTP Basic, registered with the redactor: it is as good as the
+ * password to whoever reads it.
+ */
+function basicCredential(user: string, password: string): string {
+  registerCredential(user, password);
+  return Buffer.from(`${user}:${password}`).toString('base64');
 }
 
 class ClientCredentials implements AuthProvider {
@@ -97,15 +108,19 @@ class ClientCredentials implements AuthProvider {
     const form: Record<string, string> = { grant_type: 'client_credentials' };
     if (this.auth.scope) form['scope'] = this.auth.scope;
     // client_secret_basic: the method RFC 6749 §2.3.1 requires every server to support.
-    const basic = Buffer.from(`${encodeURIComponent(this.auth.clientId)}:${encodeURIComponent(this.auth.clientSecret.reveal())}`).toString('base64');
+    const basic = basicCredential(encodeURIComponent(this.auth.clientId), encodeURIComponent(this.auth.clientSecret.reveal()));
     let response;
+    let tooLarge = () => false;
     try {
-      response = await this.http.post(this.auth.tokenUrl, {
+      const pending = this.http.post(this.auth.tokenUrl, {
         form,
         headers: { authorization: `Basic ${basic}`, accept: 'application/json' },
       });
+      tooLarge = capBody(pending, this.options.maxResponseBytes);
+      response = await pending;
     } catch (error) {
-      if (error instanceof RequestError) throw errorForNetwork(error, ctx);
+      if (tooLarge()) throw errorForOversize(this.options.maxResponseBytes, ctx);
+      if (error instanceof RequestError) throw errorForNetwork(error, ctx, this.auth.tokenUrl);
       throw error;
     }
     if (response.statusCode !== 200) throw errorForTokenStatus(response.statusCode, response.headers, response.body, ctx);
@@ -117,6 +132,8 @@ class ClientCredentials implements AuthProvider {
     }
     const accessToken = parsed['access_token'];
     if (typeof accessToken !== 'string' || accessToken === '') throw new ProtocolError('the token answer has no access_token', ctx);
+    // A shorter token could not be kept out of output (see MIN_SECRET_LENGTH); no real server issues one.
+    if (accessToken.length < MIN_SECRET_LENGTH) throw new ProtocolError(`the token endpoint issued an access token shorter than ${MIN_SECRET_LENGTH} characters`, ctx);
     const type = parsed['token_type'];
     if (typeof type === 'string' && type.toLowerCase() !== 'bearer') {
       throw new ProtocolError(`the token endpoint issued a "${type}" token; only bearer tokens are supported`, ctx);
@@ -125,6 +142,7 @@ class ClientCredentials implements AuthProvider {
     const lifetime = Number.isFinite(expiresIn) && expiresIn > 0 ? expiresIn * 1000 : DEFAULT_LIFETIME_MS;
     // Short-lived tokens are renewed halfway through rather than a minute before the end.
     const renewAt = this.now() + Math.max(lifetime / 2, lifetime - RENEW_BEFORE_MS);
+    // Registered with the redactor as it arrives: a server may echo it in an error body.
     const value = new Secret(accessToken, `oauth2:${url.host}`);
     this.token = { value, renewAt };
     return value;

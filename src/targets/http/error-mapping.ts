@@ -1,6 +1,9 @@
 /**
- * HTTP outcome -> typed error: the one place a status code decides what happens next.
+ * HTTP outcome -> typed error: the one place a status code decides what happens next. Text from the
+ * server (its `detail`, a body excerpt, a Location) passes the redactor here, as it enters: a
+ * server may echo the credential it was sent.
  */
+import { redact } from '../../config/secret.js';
 import {
   AuthError,
   BadRequestError,
@@ -29,6 +32,12 @@ export function parseRetryAfter(value: string | undefined, now = Date.now()): nu
 /** The server's own explanation: SCIM `detail`, else a bounded excerpt of the body. */
 export function serverDetail(body: string): string | undefined {
   if (!body) return undefined;
+  // Before the excerpt is cut (half a secret would escape), and after parsing (JSON escapes hide one).
+  const text = quoteOf(redact(body));
+  return text === undefined ? undefined : redact(text);
+}
+
+function quoteOf(body: string): string | undefined {
   try {
     const parsed = JSON.parse(body) as Record<string, unknown>;
     const detail = parsed['detail'] ?? parsed['message'] ?? parsed['error_description'] ?? parsed['error'];
@@ -45,6 +54,15 @@ export function errorForStatus(status: number, headers: Record<string, string | 
   const detail = serverDetail(body);
   const context: ErrorContext = { ...ctx, status, ...(detail ? { detail } : {}) };
   const said = detail ? `: ${detail}` : '';
+  if (status >= 300 && status < 400) {
+    const location = headers['location'];
+    const to = typeof location === 'string' && location !== '' ? ` to ${redact(location)}` : ' (no Location)';
+    return new ProtocolError(
+      `the server redirected (HTTP ${status})${to}; redirects are not followed (a SCIM API does not redirect, and the credential must not ` +
+        "follow it to another address): set the target's url to the final address",
+      context,
+    );
+  }
   const retryAfterHeader = headers['retry-after'];
   const retryAfter = parseRetryAfter(Array.isArray(retryAfterHeader) ? retryAfterHeader[0] : retryAfterHeader);
   if (status === 429 || (status === 503 && retryAfter !== undefined)) {
@@ -66,20 +84,46 @@ export function errorForStatus(status: number, headers: Record<string, string | 
  */
 const TLS_SETTINGS = /CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)|ERR_SSL_|ERR_TLS_|EPROTO/;
 
-/** Errors with no response. `ambiguous`: the server may have acted on the request before it failed. */
-export function errorForNetwork(error: Error & { code?: string }, ctx: ErrorContext): TransientError | ProtocolError {
+/** `host:port` of a URL, the port spelt out even when it is the scheme's default. */
+function hostAndPort(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.hostname}:${u.port || (u.protocol === 'https:' ? '443' : '80')}`;
+  } catch {
+    return '(unparsable URL)';
+  }
+}
+
+/**
+ * Errors with no response, naming the address (`url`: where the request went). `ambiguous`: the
+ * server may have acted on the request before it failed.
+ */
+export function errorForNetwork(error: Error & { code?: string }, ctx: ErrorContext, url: string): TransientError | ProtocolError {
   const code = error.code ?? 'ERROR';
+  const address = hostAndPort(url);
   if (TLS_SETTINGS.test(code)) {
     const hint = /CERTIFICATE_REQUIRED|HANDSHAKE_FAILURE|BAD_CERTIFICATE|UNKNOWN_CA/.test(code)
       ? 'the server refused our client certificate (tls.cert, tls.key)'
       : /CERT|SELF_SIGNED|UNABLE_TO/.test(code)
         ? "the server's certificate is not trusted (tls.ca)"
         : "check the target's tls settings";
-    return new ProtocolError(`TLS handshake failed (${code}): ${hint}`, ctx, { cause: error });
+    return new ProtocolError(`TLS handshake with ${address} failed (${code}): ${hint}`, ctx, { cause: error });
   }
   const notSent = code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN';
-  const what = code === 'ETIMEDOUT' ? 'timed out' : `failed (${code})`;
-  return new TransientError(`request ${what}`, ctx, !notSent, { cause: error });
+  const what = notSent
+    ? `cannot connect to ${address} (${code}${code === 'ENOTFOUND' ? ': no such host' : ''})`
+    : code === 'ETIMEDOUT'
+      ? `no answer from ${address} in time (ETIMEDOUT; timeoutMs)`
+      : `connection to ${address} failed (${code})`;
+  return new TransientError(what, ctx, !notSent, { cause: error });
+}
+
+/**
+ * A body past the target's maxResponseBytes: not SCIM data but a server gone wrong, and a retry
+ * would read it again.
+ */
+export function errorForOversize(limit: number, ctx: ErrorContext): ProtocolError {
+  return new ProtocolError(`answer larger than ${limit} bytes: the request was abandoned (maxResponseBytes)`, ctx);
 }
 
 /**
@@ -88,7 +132,7 @@ export function errorForNetwork(error: Error & { code?: string }, ctx: ErrorCont
  * not a bad request. Overload and outages stay retryable.
  */
 export function errorForTokenStatus(status: number, headers: Record<string, string | string[] | undefined>, body: string, ctx: ErrorContext): ScimSyncError {
-  if (status === 429 || status >= 500) return errorForStatus(status, headers, body, ctx);
+  if (status === 429 || status >= 500 || (status >= 300 && status < 400)) return errorForStatus(status, headers, body, ctx);
   const detail = serverDetail(body);
   return new AuthError(`OAuth token request refused (HTTP ${status})${detail ? `: ${detail}` : ''}; check auth.clientId, auth.clientSecret and auth.scope`, {
     ...ctx,

@@ -4,7 +4,8 @@
  * (GET) are retried here, by retry-policy.ts; writes are retried by the executor, which knows
  * whether a retry is safe. got itself retries nothing.
  */
-import got, { RequestError, type Got, type Method } from 'got';
+import got, { RequestError, type Got, type Method, type Response } from 'got';
+import { redact } from '../../config/secret.js';
 import { AuthError, ProtocolError, RateLimitedError, type ErrorContext } from '../../errors.js';
 import { DEFAULT_RETRY_POLICY, retryDelay, type RetryPolicy } from '../../execution/retry-policy.js';
 import {
@@ -18,10 +19,10 @@ import {
 import { shapePatch } from '../patch-shape.js';
 import { resolveQuirks, supportsOperator, type RateLimit, type TargetQuirks } from '../profiles.js';
 import { authProvider, type AuthProvider, type ClientAuth } from './auth.js';
-import { errorForNetwork, errorForStatus } from './error-mapping.js';
+import { errorForNetwork, errorForOversize, errorForStatus } from './error-mapping.js';
 import { parseCapabilities, DEFAULT_CAPABILITIES, type ScimCapabilities } from './capabilities.js';
 import { sharedBudget, type RequestBudget, type Release } from './request-budget.js';
-import { agentsFor, type TlsMaterial } from './transport.js';
+import { agentsFor, capBody, type TlsMaterial } from './transport.js';
 
 export type { ClientAuth } from './auth.js';
 
@@ -61,7 +62,12 @@ export interface ScimClientOptions {
   rateLimit?: RateLimit | null;
   /** PEM material from the target's `tls` settings. */
   tls?: TlsMaterial;
+  /** Largest response body read, bytes (after decompression); a larger one fails the request. Default DEFAULT_MAX_RESPONSE_BYTES. */
+  maxResponseBytes?: number;
 }
+
+/** 64 MiB: a page of 1,000 fat users is a few MB; far more is a server gone wrong, not data. */
+export const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
 
 export interface ListOptions {
   filter?: string;
@@ -72,6 +78,18 @@ export interface ListOptions {
 
 /** A page past this many is a server that never ends a listing: refuse rather than spin. */
 const MAX_PAGES = 100_000;
+
+/**
+ * A URL without its user:password part. got would send it as Basic auth whatever the target's
+ * `auth` says; the config refuses such URLs, and this keeps it so for any other caller.
+ */
+function withoutUserInfo(url: string): string {
+  const u = new URL(url);
+  if (!u.username && !u.password) return url;
+  u.username = '';
+  u.password = '';
+  return u.toString();
+}
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -89,12 +107,14 @@ export class ScimClient {
   private readonly budget: RequestBudget;
   private readonly createBudget: RequestBudget | null;
   private readonly readRetry: RetryPolicy;
+  private readonly maxResponseBytes: number;
 
   constructor(options: ScimClientOptions) {
     this.target = options.target;
-    this.base = options.baseUrl.replace(/\/+$/, '');
+    this.base = withoutUserInfo(options.baseUrl).replace(/\/+$/, '');
     this.quirks = options.quirks ?? resolveQuirks('generic');
-    this.auth = authProvider(options.auth, { target: options.target, timeoutMs: options.timeoutMs, tls: options.tls });
+    this.maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
+    this.auth = authProvider(options.auth, { target: options.target, timeoutMs: options.timeoutMs, tls: options.tls, maxResponseBytes: this.maxResponseBytes });
     this.budget = sharedBudget(`${this.target} ${this.base}`, options.rateLimit !== undefined ? options.rateLimit : this.quirks.rateLimit);
     this.createBudget = this.quirks.createRateLimit ? sharedBudget(`${this.target} ${this.base} POST /Users`, this.quirks.createRateLimit) : null;
     this.readRetry = options.readRetry ?? DEFAULT_RETRY_POLICY;
@@ -146,16 +166,20 @@ export class ScimClient {
     const releaseCreate: Release | undefined = isCreate && this.createBudget ? await this.createBudget.acquire() : undefined;
     // Most requests find a token free: no promise, no tick.
     const release = this.budget.tryAcquire() ?? (await this.budget.acquire());
-    let response;
+    let response: Response<string>;
+    let tooLarge = () => false;
     try {
       // The credential is taken once the budget lets the request go: a token fetched before a long
       // wait could expire on the way.
       const headers: Record<string, string> = { ...(await this.auth.headers()) };
       if (body !== undefined) headers['content-type'] = 'application/scim+json';
       if (version !== undefined) headers['if-match'] = version;
-      response = await this.http(this.url(path), { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
+      const pending = this.http(this.url(path), { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
+      tooLarge = capBody(pending, this.maxResponseBytes);
+      response = await pending;
     } catch (error) {
-      if (error instanceof RequestError) throw errorForNetwork(error, context);
+      if (tooLarge()) throw errorForOversize(this.maxResponseBytes, context);
+      if (error instanceof RequestError) throw errorForNetwork(error, context, this.base);
       throw error;
     } finally {
       release();
@@ -173,9 +197,18 @@ export class ScimClient {
       if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object');
       return parsed as JsonObject;
     } catch {
-      const excerpt = text.replace(/\s+/g, ' ').slice(0, 120);
+      const excerpt = redact(text.replace(/\s+/g, ' ')).slice(0, 120);
       throw new ProtocolError(`answer is not a SCIM JSON object: "${excerpt}"`, { ...context, status: response.statusCode });
     }
+  }
+
+  /**
+   * The first page of a listing, through the same checks as pages() (a ListResponse, a numeric
+   * totalResults, an id on every resource): what `check` reads to prove a sync can list.
+   */
+  async firstPage(type: ResourceType, count: number): Promise<{ resources: ScimResource[]; totalResults: number }> {
+    const { fresh, totalResults } = await this.page(type, { pageSize: count }, this.quirks.startIndex === 'zero-based' ? 0 : 1, new Set());
+    return { resources: fresh, totalResults };
   }
 
   private resource(body: JsonObject | null, ctx: ErrorContext): ScimResource {

@@ -34,6 +34,28 @@ export function readTlsFiles(files: { ca?: string | undefined; cert?: string | u
   return material;
 }
 
+/** A request in flight, as got's promise API gives it. */
+interface Pending {
+  on(event: 'downloadProgress', listener: (progress: { transferred: number; total?: number }) => void): unknown;
+  cancel(): void;
+}
+
+/**
+ * Cancels `pending` once its body passes `maxBytes`: counted as it streams in (after
+ * decompression), or declared by content-length (the first progress event's `total`), so a huge or
+ * endless body never sits whole in memory. Returns whether that is why the request was cancelled.
+ */
+export function capBody(pending: Pending, maxBytes: number): () => boolean {
+  let exceeded = false;
+  pending.on('downloadProgress', (progress) => {
+    if (!exceeded && (progress.transferred > maxBytes || (progress.total ?? 0) > maxBytes)) {
+      exceeded = true;
+      pending.cancel();
+    }
+  });
+  return () => exceeded;
+}
+
 export interface Agents {
   http: HttpAgent;
   https: HttpsAgent;

@@ -1,0 +1,202 @@
+/**
+ * Answers a SCIM client must not trust, from a loopback server: list resources without an id (check
+ * must say so, as a run would), a redirect (reported with its Location, never followed with the
+ * credential), a body past maxResponseBytes (one request, no retry, a clear message), and a URL's
+ * userinfo (never sent as Basic auth).
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { errorForNetwork } from '../../src/targets/http/error-mapping.js';
+import { ScimClient } from '../../src/targets/http/scim-client.js';
+import { Harness, person } from '../support/harness.js';
+
+type Handler = (req: IncomingMessage, res: ServerResponse) => void;
+
+interface Loopback {
+  url: string;
+  requests: { method: string; url: string; authorization: string | undefined }[];
+  close(): Promise<void>;
+}
+
+const servers: Loopback[] = [];
+let h: Harness | undefined;
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((s) => s.close()));
+  await h?.close();
+  h = undefined;
+});
+
+async function loopback(handler: Handler): Promise<Loopback> {
+  const requests: Loopback['requests'] = [];
+  const server: Server = createServer((req, res) => {
+    requests.push({ method: req.method ?? '', url: req.url ?? '', authorization: req.headers.authorization });
+    handler(req, res);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const s = {
+    url: `http://127.0.0.1:${(server.address() as { port: number }).port}`,
+    requests,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+  servers.push(s);
+  return s;
+}
+
+const json = (res: ServerResponse, status: number, body: unknown) => {
+  res.writeHead(status, { 'content-type': 'application/scim+json' });
+  res.end(JSON.stringify(body));
+};
+
+const list = (resources: object[]) => ({ schemas: ['urn:ietf:params:scim:api:messages:2.0:ListResponse'], totalResults: resources.length, Resources: resources });
+
+/** A harness whose target is `url` instead of its sandbox; `extra`: YAML lines for the target. */
+async function pointedAt(url: string, extra = ''): Promise<Harness> {
+  h = await Harness.start();
+  h.writePeople([person(1), person(2)]);
+  h.writeConfig(extra);
+  writeFileSync(h.configFile, readFileSync(h.configFile, 'utf8').replace(h.sandbox.url, url));
+  return h;
+}
+
+describe('check reads a real page through the listing checks', () => {
+  it('users listed without an id: not usable, exit 1, the problem named', async () => {
+    const server = await loopback((req, res) => {
+      if (req.url?.startsWith('/scim/v2/Users')) return json(res, 200, list([{ userName: 'ada@example.com' }]));
+      json(res, 404, { detail: 'no such endpoint' });
+    });
+    const harness = await pointedAt(`${server.url}/scim/v2`);
+    const r = await harness.cli('check', '--config', harness.configFile);
+    expect(r.code, r.out + r.err).toBe(1);
+    expect(r.out).toContain('✗ not usable: [PROTOCOL] a listed resource lacks its id (target app, GET /Users)');
+    // The run that check vouches for fails the same way.
+    expect((await harness.run()).out).toContain('a listed resource lacks its id');
+  });
+
+  it('groups listed without an id: not usable either', async () => {
+    const server = await loopback((req, res) => {
+      if (req.url?.startsWith('/scim/v2/Users')) return json(res, 200, list([{ id: 'u1', userName: 'ada@example.com' }]));
+      if (req.url?.startsWith('/scim/v2/Groups')) return json(res, 200, list([{ displayName: 'eng', members: [] }]));
+      json(res, 404, { detail: 'no such endpoint' });
+    });
+    const harness = await pointedAt(`${server.url}/scim/v2`);
+    const r = await harness.cli('check', '--config', harness.configFile);
+    expect(r.code, r.out + r.err).toBe(1);
+    expect(r.out).toContain('✗ not usable: [PROTOCOL] a listed resource lacks its id (target app, GET /Groups)');
+  });
+});
+
+describe('redirects', () => {
+  it('a 302 to another host: reported with its Location, not followed, the credential stays home', async () => {
+    const elsewhere = await loopback((_req, res) => json(res, 200, list([])));
+    const server = await loopback((_req, res) => {
+      res.writeHead(302, { location: `${elsewhere.url}/scim/v2/ServiceProviderConfig` }).end();
+    });
+    const harness = await pointedAt(`${server.url}/scim/v2`);
+    const r = await harness.cli('check', '--config', harness.configFile);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain(
+      `✗ not usable: [PROTOCOL] the server redirected (HTTP 302) to ${elsewhere.url}/scim/v2/ServiceProviderConfig; redirects are not followed`,
+    );
+    expect(r.out).toContain("set the target's url to the final address (target app, GET /ServiceProviderConfig)");
+    expect(server.requests).toHaveLength(1);
+    expect(elsewhere.requests).toEqual([]);
+  });
+});
+
+/** 8 MiB in 64 KiB chunks, without a content-length: a cap must count what streams in. */
+function streamBig(res: ServerResponse): void {
+  const chunk = Buffer.alloc(64 * 1024, 'x');
+  res.writeHead(200, { 'content-type': 'application/json' });
+  let sent = 0;
+  const more = () => {
+    while (sent < 128) {
+      sent++;
+      if (!res.write(chunk)) return void res.once('drain', more);
+    }
+    res.end();
+  };
+  res.on('close', () => (sent = 128));
+  more();
+}
+
+describe('maxResponseBytes', () => {
+  it('a body past the cap: one request, no retry, the target, method and path named', async () => {
+    const server = await loopback((req, res) => {
+      if (!req.url?.startsWith('/scim/v2/Users')) return json(res, 404, { detail: 'no such endpoint' });
+      streamBig(res);
+    });
+    const harness = await pointedAt(`${server.url}/scim/v2`, '    maxResponseBytes: 100000\n    retries: 3');
+    const r = await harness.run();
+    expect(r.code).toBe(1);
+    expect(r.out).toContain('[PROTOCOL] answer larger than 100000 bytes: the request was abandoned (maxResponseBytes) (target app, GET /Users)');
+    expect(server.requests.filter((q) => q.url.startsWith('/scim/v2/Users'))).toHaveLength(1);
+  });
+
+  it('holds for the OAuth token endpoint too', async () => {
+    const tokens = await loopback((_req, res) => streamBig(res));
+    const server = await loopback((_req, res) => json(res, 200, list([])));
+    const harness = await pointedAt(`${server.url}/scim/v2`, '    maxResponseBytes: 100000');
+    process.env['RESP_CLIENT_SECRET'] = 'client-secret-5e6f7a8b';
+    writeFileSync(
+      harness.configFile,
+      readFileSync(harness.configFile, 'utf8').replace(
+        'auth: { type: bearer, token: "${env:TEST_SCIM_TOKEN}" }',
+        `auth: { type: oauth2, tokenUrl: "${tokens.url}/token", clientId: app, clientSecret: "\${env:RESP_CLIENT_SECRET}" }`,
+      ),
+    );
+    const r = await harness.cli('check', '--config', harness.configFile);
+    expect(r.code, r.out + r.err).toBe(1);
+    expect(r.out).toContain(`answer larger than 100000 bytes: the request was abandoned (maxResponseBytes) (target app, POST ${tokens.url}/token)`);
+    expect(tokens.requests).toHaveLength(1);
+    expect(server.requests).toEqual([]);
+  });
+
+  it('a declared content-length past the cap is refused before the body is read', async () => {
+    const server = await loopback((req, res) => {
+      if (!req.url?.startsWith('/scim/v2/Users')) return json(res, 404, { detail: 'no such endpoint' });
+      res.writeHead(200, { 'content-type': 'application/scim+json', 'content-length': String(50_000_000) });
+      res.write('{"Resources": [');
+    });
+    const harness = await pointedAt(`${server.url}/scim/v2`, '    maxResponseBytes: 100000\n    timeoutMs: 5000\n    retries: 1');
+    const r = await harness.cli('check', '--config', harness.configFile);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain('answer larger than 100000 bytes: the request was abandoned (maxResponseBytes) (target app, GET /Users)');
+  });
+});
+
+describe('connection errors', () => {
+  it('a server that never answers: the timeout names host and port', async () => {
+    const server = await loopback(() => undefined);
+    const harness = await pointedAt(`${server.url}/scim/v2`, '    timeoutMs: 200\n    retries: 1');
+    const r = await harness.cli('check', '--config', harness.configFile);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain(`✗ not usable: [TRANSIENT] no answer from ${server.url.slice('http://'.length)} in time (ETIMEDOUT; timeoutMs) (target app, GET /ServiceProviderConfig)`);
+  });
+
+  it('a name that does not resolve: host and the scheme\'s default port', () => {
+    // No lookup here (tests stay on loopback): the mapping of the error got raises.
+    const error = errorForNetwork(Object.assign(new Error('getaddrinfo ENOTFOUND'), { code: 'ENOTFOUND' }), { target: 'app' }, 'https://scim.invalid/scim/v2');
+    expect(error.message).toBe('cannot connect to scim.invalid:443 (ENOTFOUND: no such host)');
+    expect(error).toMatchObject({ code: 'TRANSIENT', ambiguous: false });
+  });
+});
+
+describe('URL userinfo', () => {
+  it('is never sent as Basic auth, whatever the auth setting', async () => {
+    const server = await loopback((_req, res) => json(res, 200, list([])));
+    const client = new ScimClient({
+      target: 'app',
+      baseUrl: `${server.url.replace('http://', 'http://bot:pass-in-url@')}/scim/v2`,
+      auth: { type: 'none' },
+      timeoutMs: 5000,
+      maxSockets: 1,
+    });
+    await client.listAll('Users', { pageSize: 10 });
+    expect(server.requests.map((q) => q.authorization)).toEqual([undefined]);
+  });
+});
