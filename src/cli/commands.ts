@@ -7,6 +7,7 @@ import { loadConfig, type LoadedConfig } from '../config/load.js';
 import { configJsonSchema } from '../config/schema.js';
 import { applyPlan, checkPlanFile } from '../engine/apply-plan.js';
 import { enabledTargets, makePlan } from '../engine/make-plan.js';
+import { requireOfferedAttributes } from '../engine/source-attributes.js';
 import { openState } from '../engine/state.js';
 import { createTargetRuntime } from '../engine/target-runtime.js';
 import { PlanError } from '../errors.js';
@@ -14,6 +15,7 @@ import { totals, type RunReport } from '../execution/run-report.js';
 import { checkMappings } from '../config/check-mappings.js';
 import type { Plan } from '../model/plan.js';
 import { safetyViolations } from '../planning/safety.js';
+import { createSource } from '../sources/create-source.js';
 import { EXIT } from './exit-codes.js';
 import { formatPlan } from './format-plan.js';
 import { formatReport } from './format-report.js';
@@ -39,6 +41,7 @@ function reportExit(plan: Plan, report: RunReport): number {
 
 export async function validateCommand(opts: { config: string }, io: Io): Promise<number> {
   const loaded = load(opts.config, io);
+  await requireOfferedAttributes(loaded, createSource(loaded.config.source));
   const names = Object.keys(loaded.config.targets);
   io.out(`${loaded.file}: valid (source ${loaded.config.source.type}, ${names.length} target${names.length === 1 ? '' : 's'}: ${names.join(', ')})`);
   return EXIT.OK;

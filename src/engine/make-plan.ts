@@ -14,6 +14,7 @@ import { buildPlan, planTarget } from '../planning/build-plan.js';
 import { createSource } from '../sources/create-source.js';
 import type { Link, LinkStore } from '../state/link-store.js';
 import { SCHEMA_ENTERPRISE_USER, type ScimResource } from '../model/scim.js';
+import { requireOfferedAttributes } from './source-attributes.js';
 import { createTargetRuntime, groupSettings, targetSettings } from './target-runtime.js';
 
 export interface PlanningResult {
@@ -67,7 +68,9 @@ export function fitToExtensions(mapping: UserMapping, extensions: ReadonlySet<st
 }
 
 export async function makePlan(loaded: LoadedConfig, links: LinkStore, only?: readonly string[]): Promise<PlanningResult> {
-  const snapshot = await createSource(loaded.config.source).read();
+  const source = createSource(loaded.config.source);
+  const snapshot = await source.read();
+  await requireOfferedAttributes(loaded, source);
   const attributes = sourceAttributes(snapshot);
   const runtimes = new Map<string, TargetRuntime>();
   const targetPlans: TargetPlan[] = [];

@@ -20,6 +20,10 @@ class ScreenedSource implements SourceDirectory {
   async read(): Promise<DirectorySnapshot> {
     return screenControlCharacters(await this.inner.read(), this.policy);
   }
+
+  offeredAttributes(): Promise<ReadonlySet<string>> {
+    return this.inner.offeredAttributes();
+  }
 }
 
 function adapter(config: SourceConfig): SourceDirectory {

@@ -1,6 +1,6 @@
 /**
  * Sources are validated, not trusted (issue #10, cases 1, 2 and 5): over real HTTP to the sandbox,
- * bad source data never reaches the app.
+ * bad source data never reaches the app, and a template typo stops everything before any request.
  */
 import { writeFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -75,5 +75,40 @@ describe('control characters', () => {
     expect(r.code, r.err).toBe(0);
     expect(h.sandbox.store.findUserByUserName('user4@example.com')!['name']).toMatchObject({ givenName: 'Gus' });
     expect(h.writes().some((w) => JSON.stringify(w.body).includes('\\u0000'))).toBe(false);
+  });
+});
+
+describe('templates against the source', () => {
+  const typo = () => {
+    writeFileSync(h.csv, 'employee_id,email,first_name,last_name,job_title\nE1,ann@example.com,Ann,Lee,Engineer\n');
+    writeFileSync(
+      h.configFile,
+      `source: { type: csv, path: people.csv, key: employee_id, columns: { userName: email, email: email, givenName: first_name, familyName: last_name } }
+state: { dir: state }
+targets:
+  app:
+    url: ${h.sandbox.url}
+    auth: { type: bearer, token: "\${env:TEST_SCIM_TOKEN}" }
+    mapping:
+      title: "{jobtitle}"
+`,
+    );
+  };
+  const message = `targets.app.mapping.title: "{jobtitle}" names attribute jobtitle, which the source (csv:${'PATH'}) does not have; did you mean job_title?`;
+
+  it('validate names the template, the unknown attribute and the nearest column (exit 2)', async () => {
+    typo();
+    const r = await h.cli('validate', '--config', h.configFile);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain(message.replace('PATH', h.csv));
+    expect(r.out).toBe('');
+  });
+
+  it('run refuses the same before any request to the app (exit 2)', async () => {
+    typo();
+    const r = await h.run();
+    expect(r.code).toBe(2);
+    expect(r.err).toContain(message.replace('PATH', h.csv));
+    expect(h.sandbox.requests).toEqual([]);
   });
 });

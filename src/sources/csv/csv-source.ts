@@ -11,6 +11,7 @@ import { stat } from 'node:fs/promises';
 import type { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { parse, type Info } from 'csv-parse';
+import { parse as parseSync } from 'csv-parse/sync';
 import type { CsvSourceConfig } from '../../config/schema.js';
 import { SourceError } from '../../errors.js';
 import type { CanonicalUser, DirectorySnapshot, SourceIssue, SourceValue } from '../../model/canonical.js';
@@ -51,6 +52,16 @@ function checkHeader(config: CsvSourceConfig, header: readonly string[]): string
   return names;
 }
 
+/** The first record of `text` when it is complete, else undefined (a quoted header name may span lines). */
+function headerOf(text: string, delimiter: string): string[] | undefined {
+  try {
+    return parseSync(text, { delimiter, to_line: 1 })[0] as string[] | undefined;
+  } catch (error) {
+    if ((error as { code?: string }).code === 'CSV_QUOTE_NOT_CLOSED') return undefined;
+    throw error;
+  }
+}
+
 /** Attributes whose values may hold line breaks: the multi-line columns and the canonical names given to them. */
 export function csvMultilineAttributes(config: CsvSourceConfig): Set<string> {
   const columns = new Set(config.multilineColumns);
@@ -72,6 +83,31 @@ export class CsvSource implements SourceDirectory {
       throw new SourceError(`cannot read CSV ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
     }
     return textDecoder(path, this.config.encoding);
+  }
+
+  /** The header's columns and the canonical names `columns` gives them: what templates may name. */
+  async offeredAttributes(): Promise<ReadonlySet<string>> {
+    const { path, delimiter } = this.config;
+    const decode = await this.decoder();
+    const input = createReadStream(path);
+    let text = '';
+    let header: string[] | undefined;
+    try {
+      // Only as far as the header's end: the first line break after which the text so far parses.
+      for await (const chunk of input.pipe(decode) as AsyncIterable<string>) {
+        text += chunk;
+        for (let end = text.indexOf('\n'); end !== -1 && !header; end = text.indexOf('\n', end + 1)) header = headerOf(text.slice(0, end), delimiter);
+        if (header) break;
+      }
+      header ??= text === '' ? undefined : headerOf(text, delimiter);
+    } catch (error) {
+      if (error instanceof SourceError) throw error;
+      throw new SourceError(`cannot read the header of CSV ${path}: ${(error as Error).message}`, {}, { cause: error });
+    } finally {
+      input.destroy();
+    }
+    if (!header) throw new SourceError(`${path}:1: no header line`);
+    return new Set([...checkHeader(this.config, header), ...Object.keys(this.config.columns)]);
   }
 
   async read(): Promise<DirectorySnapshot> {
