@@ -247,8 +247,8 @@ class SnapshotBuilder {
     this.records++;
     let newlines = 0;
     let spanning: string | undefined;
-    for (const [column, v] of Object.entries(record)) {
-      const n = countLines(v) - 1;
+    for (const column in record) {
+      const n = countLines(record[column]!) - 1;
       newlines += n;
       if (n > 0 && spanning === undefined && !this.multiline.has(column)) spanning = column;
     }

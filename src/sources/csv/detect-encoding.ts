@@ -8,7 +8,7 @@
  * DecodeFault instead.
  */
 import { createReadStream } from 'node:fs';
-import { isUtf8 } from 'node:buffer';
+import { isAscii, isUtf8 } from 'node:buffer';
 import { countNewlines, DecodeFault, utf8SequenceAt, type TextEncoding } from './byte-decoders.js';
 
 export type EncodingOption = TextEncoding | 'auto';
@@ -38,7 +38,7 @@ export async function detectEncoding(path: string): Promise<TextEncoding> {
   let multibyte = false;
   let invalid: { offset: number; newlines: number } | undefined;
   const scan = (body: Buffer): void => {
-    if (isUtf8(body)) multibyte ||= body.some((b) => b >= 0x80);
+    if (isUtf8(body)) multibyte ||= !isAscii(body);
     else {
       for (let i = 0; i < body.length; ) {
         const n = utf8SequenceAt(body, i);
