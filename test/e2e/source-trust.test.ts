@@ -5,6 +5,7 @@
 import { writeFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Harness, peopleCsv, person, type Person } from '../support/harness.js';
+import { strayQuoteCsv } from '../support/stray-quote.js';
 
 let h: Harness;
 const people: Person[] = Array.from({ length: 6 }, (_, i) => person(i + 1));
@@ -76,6 +77,21 @@ describe('control characters', () => {
     expect(h.sandbox.store.findUserByUserName('user4@example.com')!['name']).toMatchObject({ givenName: 'Gus' });
     expect(h.writes().some((w) => JSON.stringify(w.body).includes('\\u0000'))).toBe(false);
   });
+});
+
+describe('stray quotes', () => {
+  it('a quote that swallows 51 lines of a 1,000-row export deprovisions nobody and names the lines', async () => {
+    // 51 of 1,000 is under the 10% deactivation threshold: the safety check alone would let it through.
+    const fixture = strayQuoteCsv({ rows: 1000, open: 203, close: 253, closeStyle: 'quoted' });
+    h.writePeople(fixture.people);
+    expect((await h.run()).code).toBe(0);
+    h.sandbox.clearRequests();
+    writeFileSync(h.csv, fixture.text);
+    const r = await h.run();
+    expect(h.writes()).toEqual([]);
+    expect(r.out).toContain(`${h.csv}: lines 203\u2013253: a quoted field in column title spans 51 lines`);
+    expect(h.sandbox.store.users().filter((u) => u['active'] === false)).toEqual([]);
+  }, 60_000);
 });
 
 describe('templates against the source', () => {
