@@ -3,7 +3,7 @@
  * with the nearest name; defaults are not checked. The CSV offer is its header (read through the
  * source's own decoding), LDAP's its attribute map, Google's a fixed set.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -77,5 +77,12 @@ describe('attribute problems', () => {
 
     const google = config('{ type: google, credentials: "${env:T}", subject: admin@x.com }', '').source;
     expect(await createSource(google).offeredAttributes()).toContain('orgUnitPath');
+  });
+
+  it('a CSV that cannot be read fails the header read as a source error', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'attrs-'));
+    const csv = parseConfig('source: { type: csv, path: people.csv, key: id, encoding: utf-8 }\ntargets: { a: { url: "http://127.0.0.1:1/scim", auth: { type: none } } }\n', join(dir, 'org.yaml')).config;
+    mkdirSync(join(dir, 'people.csv'));
+    await expect(createSource(csv.source).offeredAttributes()).rejects.toThrow(`cannot read the header of CSV ${join(dir, 'people.csv')}: EISDIR`);
   });
 });

@@ -90,6 +90,7 @@ export class CsvSource implements SourceDirectory {
     const { path, delimiter } = this.config;
     const decode = await this.decoder();
     const input = createReadStream(path);
+    input.on('error', (error) => decode.destroy(error));
     let text = '';
     let header: string[] | undefined;
     try {
