@@ -11,6 +11,7 @@ import { makePlan } from '../engine/make-plan.js';
 import { openState, type RunState } from '../engine/state.js';
 import { checkBinding } from '../engine/plan-binding.js';
 import { verifySavedPlan, type SkippedOperation } from '../engine/verify-plan.js';
+import { requireOfferedAttributes } from '../engine/source-attributes.js';
 import { createTargetRuntime } from '../engine/target-runtime.js';
 import { PlanError, SafetyError } from '../errors.js';
 import type { TargetRuntime } from '../execution/executor.js';
@@ -21,6 +22,7 @@ import { redact } from '../config/secret.js';
 import { writeFileAtomic } from '../state/atomic-write.js';
 import type { Operation, Plan } from '../model/plan.js';
 import { safetyViolations } from '../planning/safety.js';
+import { createSource } from '../sources/create-source.js';
 import { exitForError } from './error-exit.js';
 import { EXIT, exitForPlan, exitForReport } from './exit-codes.js';
 import { formatPlan } from './format-plan.js';
@@ -43,6 +45,7 @@ export function load(file: string, io: Io, env?: NodeJS.ProcessEnv): LoadedConfi
 
 export async function validateCommand(opts: { config: string }, io: Io): Promise<number> {
   const loaded = load(opts.config, io);
+  await requireOfferedAttributes(loaded, createSource(loaded.config.source));
   const names = Object.keys(loaded.config.targets);
   io.out(`${loaded.file}: valid (source ${loaded.config.source.type}, ${names.length} target${names.length === 1 ? '' : 's'}: ${names.join(', ')})`);
   return EXIT.OK;

@@ -92,7 +92,10 @@ export function formatPlan(plan: Plan, limit = Infinity): string {
       out.push(...line(op));
     }
     out.push(...summarised(t.warnings, '  ! '));
-    if (t.held) out.push(`  ⏸ held, not applied: ${countsLine(t.held.operations)}: ${t.held.reason}`);
+    if (t.held) {
+      const what = t.held.operations.length > 0 ? countsLine(t.held.operations) : 'nothing to deprovision this run';
+      out.push(`  ⏸ held, not applied: ${what}: ${t.held.reason}`);
+    }
     out.push(ops.length === 0 ? '  no changes' : `  ${countsLine(ops)}`);
   }
   return out.join('\n');

@@ -33,15 +33,29 @@ const percent = z.number().min(0).max(100);
 
 // --- sources ---------------------------------------------------------------------------------
 
+const controlCharacters = z
+  .enum(['reject', 'strip'])
+  .default('reject')
+  .describe(
+    'A value holding a control character (U+0000-U+001F, DEL, U+0080-U+009F; line breaks and tabs are allowed only in a CSV\'s ' +
+      'multilineColumns): reject makes the record invalid (reported, the person held); strip removes the characters ' +
+      '(a line break or tab becomes a space). Default reject.',
+  );
+
 const csvSource = z
   .object({
     type: z.literal('csv'),
+    controlCharacters,
     path: z.string().min(1).describe('CSV file, relative to the config file.'),
     delimiter: z.string().min(1).max(4).default(',').describe('Field delimiter. Default ",".'),
     encoding: z
-      .enum(['utf-8', 'utf-16le', 'latin1'])
-      .default('utf-8')
-      .describe('File encoding. A UTF-8 byte order mark is skipped. Default utf-8.'),
+      .enum(['auto', 'utf-8', 'utf-16le', 'utf-16be', 'cp1252', 'latin1'])
+      .default('auto')
+      .describe(
+        'File encoding (of the memberships file too). Bytes that do not decode fail the read, naming line and byte offset. ' +
+          'auto: a byte order mark decides (UTF-8, UTF-16LE/BE), else valid UTF-8 is utf-8 and a file with no UTF-8 sequence is cp1252 ' +
+          '(Windows-1252, which reads latin1 exports too); a file mixing both is refused. Default auto.',
+      ),
     key: z
       .string()
       .min(1)
@@ -59,6 +73,13 @@ const csvSource = z
       .optional()
       .describe('Split these columns into several values on this separator (for example ";" for several emails).'),
     multiValueColumns: z.array(z.string()).default([]).describe('Columns split with multiValueSeparator.'),
+    multilineColumns: z
+      .array(z.string())
+      .default([])
+      .describe(
+        'Columns whose quoted values may span lines (and hold line breaks and tabs). Elsewhere a quoted field spanning lines is ' +
+          'a stray quote: the record is invalid, and the people on the lines it swallowed are held. Default none.',
+      ),
     inactive: z
       .object({
         column: z.string().min(1).describe('Column that marks leavers, e.g. status.'),
@@ -191,6 +212,7 @@ const ldapGroups = z
 const ldapSource = z
   .object({
     type: z.literal('ldap'),
+    controlCharacters,
     url: z
       .string()
       .regex(/^ldaps?:\/\/[^/]+\/?$/i, 'must be ldap://host[:port] or ldaps://host[:port]')
@@ -239,6 +261,7 @@ const ldapSource = z
 const googleSource = z
   .object({
     type: z.literal('google'),
+    controlCharacters,
     credentials: secret.describe(
       'The service account key (its JSON file, as ${file:path}). The account needs domain-wide delegation for the ' +
         'admin.directory.user.readonly and admin.directory.group.readonly scopes (group scope only when groups are read).',

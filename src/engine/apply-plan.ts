@@ -57,7 +57,9 @@ export async function applyPlan(
   const report = idle && options.skipped?.length ? emptyReport(plan) : await executor.execute(plan, runtimes);
   for (const tp of plan.targets) {
     const target = report.targets.find((t) => t.target === tp.target);
-    if (target && tp.held) target.held = `${tp.held.operations.length} held, not applied: ${tp.held.reason}`;
+    if (!target || !tp.held) continue;
+    const n = tp.held.operations.length;
+    target.held = `${n > 0 ? `${n} deprovisioning operation${n === 1 ? '' : 's'} held` : 'deprovisioning held (none planned)'}: ${tp.held.reason}`;
   }
   for (const s of options.skipped ?? []) {
     const target = report.targets.find((t) => t.target === s.target);

@@ -15,6 +15,7 @@ import { buildPlan, planTarget } from '../planning/build-plan.js';
 import { createSource } from '../sources/create-source.js';
 import type { Link, LinkStore } from '../state/link-store.js';
 import { SCHEMA_ENTERPRISE_USER, type ScimResource } from '../model/scim.js';
+import { requireOfferedAttributes } from './source-attributes.js';
 import { createTargetRuntime, groupSettings, targetSettings } from './target-runtime.js';
 import { planBinding } from './plan-binding.js';
 
@@ -77,7 +78,9 @@ function dirtyReadHold(snapshot: DirectorySnapshot, enabled: boolean): string | 
 export async function makePlan(loaded: LoadedConfig, links: LinkStore, only?: readonly string[]): Promise<PlanningResult> {
   const targets = selectTargets(loaded, only);
   const readAt = new Date();
-  const snapshot = await createSource(loaded.config.source).read();
+  const source = createSource(loaded.config.source);
+  const snapshot = await source.read();
+  await requireOfferedAttributes(loaded, source);
   const attributes = sourceAttributes(snapshot);
   const holdDeprovisions = dirtyReadHold(snapshot, loaded.config.safety.holdDeprovisionsOnInvalidRecords);
   const runtimes = new Map<string, TargetRuntime>();

@@ -88,7 +88,8 @@ export function planTarget(snapshot: DirectorySnapshot, input: TargetInput): Tar
       { name: 'references', operations: managers.references },
       { name: 'deprovision', operations: input.holdDeprovisions ? [] : deprovision },
     ],
-    ...(input.holdDeprovisions && deprovision.length > 0 ? { held: { reason: input.holdDeprovisions, operations: deprovision } } : {}),
+    // Set on every dirty read, with or without operations: such a run is not a clean one (exit 1).
+    ...(input.holdDeprovisions ? { held: { reason: input.holdDeprovisions, operations: deprovision } } : {}),
     warnings: [...(input.notes ?? []), ...users.warnings, ...cycles, ...(groups?.warnings ?? []), ...managers.warnings],
   };
   if (!plan.phases.some((p) => p.operations.length > 0)) return plan;

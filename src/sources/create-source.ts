@@ -1,11 +1,32 @@
 import type { SourceConfig } from '../config/schema.js';
-import { CsvSource } from './csv/csv-source.js';
+import type { DirectorySnapshot } from '../model/canonical.js';
+import { screenControlCharacters, type ControlCharacterPolicy } from './control-characters.js';
+import { CsvSource, csvMultilineAttributes } from './csv/csv-source.js';
 import { GoogleSource } from './google/google-source.js';
 import { LdapSource } from './ldap/ldap-source.js';
 import type { SourceDirectory } from './source-directory.js';
 
-/** The one place a source config becomes a source adapter. */
-export function createSource(config: SourceConfig): SourceDirectory {
+/** Every source's read passes the same checks of its values, whatever the adapter. */
+class ScreenedSource implements SourceDirectory {
+  readonly description: string;
+
+  constructor(
+    private readonly inner: SourceDirectory,
+    private readonly policy: ControlCharacterPolicy,
+  ) {
+    this.description = inner.description;
+  }
+
+  async read(): Promise<DirectorySnapshot> {
+    return screenControlCharacters(await this.inner.read(), this.policy);
+  }
+
+  offeredAttributes(): Promise<ReadonlySet<string>> {
+    return this.inner.offeredAttributes();
+  }
+}
+
+function adapter(config: SourceConfig): SourceDirectory {
   switch (config.type) {
     case 'csv':
       return new CsvSource(config);
@@ -14,4 +35,13 @@ export function createSource(config: SourceConfig): SourceDirectory {
     case 'google':
       return new GoogleSource(config);
   }
+}
+
+/** The one place a source config becomes a source adapter. */
+export function createSource(config: SourceConfig): SourceDirectory {
+  return new ScreenedSource(adapter(config), {
+    mode: config.controlCharacters,
+    multiline: config.type === 'csv' ? csvMultilineAttributes(config) : new Set(),
+    field: config.type === 'csv' ? 'column' : 'attribute',
+  });
 }

@@ -18,6 +18,8 @@ afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 async function validate(target: string, env: Record<string, string> = {}) {
   writeFileSync(join(dir, 'org.yaml'), `version: 1\nsource: { type: csv, path: people.csv, key: id }\ntargets:\n  app:\n${target}`);
+  // validate reads the CSV header to check the mapping against it.
+  writeFileSync(join(dir, 'people.csv'), 'id,userName\n');
   const out: string[] = [];
   const io: Io = { out: (t) => out.push(t), err: (t) => out.push(t) };
   const saved = { ...process.env };

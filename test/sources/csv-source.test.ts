@@ -1,26 +1,11 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { CsvSourceConfig } from '../../src/config/schema.js';
 import { SourceError } from '../../src/errors.js';
 import { CsvSource } from '../../src/sources/csv/csv-source.js';
+import { csvFile } from '../support/csv-file.js';
 
 function source(content: string | Buffer, over: Partial<CsvSourceConfig> = {}) {
-  const dir = mkdtempSync(join(tmpdir(), 'csv-'));
-  const path = join(dir, 'people.csv');
-  writeFileSync(path, content);
-  const config: CsvSourceConfig = {
-    type: 'csv',
-    path,
-    delimiter: ',',
-    encoding: 'utf-8',
-    key: 'id',
-    columns: { userName: 'mail', givenName: 'first' },
-    multiValueColumns: [],
-    inactive: { column: 'status', values: ['Terminated'] },
-    ...over,
-  };
+  const { path, config } = csvFile(content, { inactive: { column: 'status', values: ['Terminated'] }, ...over });
   return { path, read: () => new CsvSource(config).read() };
 }
 
@@ -33,6 +18,7 @@ describe('CSV source', () => {
         '\r\n' +
         '3,Bob,bob@x.com,x,TERMINATED\r\n' +
         ',NoKey,nokey@x.com,x,active\r\n',
+      { multilineColumns: ['title'] },
     );
     const snap = await read();
     expect(snap.users.map((u) => u.key)).toEqual(['1', '2', '3']);
@@ -84,7 +70,7 @@ describe('CSV source', () => {
   });
 
   it('says which file it cannot open', async () => {
-    await expect(new CsvSource({ type: 'csv', path: '/nonexistent/people.csv', delimiter: ',', encoding: 'utf-8', key: 'id', columns: {}, multiValueColumns: [] }).read()).rejects.toThrow(
+    await expect(new CsvSource({ type: 'csv', path: '/nonexistent/people.csv', delimiter: ',', encoding: 'utf-8', key: 'id', columns: {}, multiValueColumns: [], multilineColumns: [], controlCharacters: 'reject' }).read()).rejects.toThrow(
       'cannot read CSV /nonexistent/people.csv (ENOENT)',
     );
   });

@@ -1,24 +1,71 @@
 /**
  * HR export as CSV. Streams the file; each bad record becomes a SourceIssue naming file and line and
  * is skipped, and its key (when readable) is held so the planner neither updates nor deprovisions
- * that person on a row it could not trust. A structurally broken file (an unclosed quote swallows
- * the rest) fails the whole read.
+ * that person on a row it could not trust. A quoted field spanning lines outside multilineColumns
+ * is such a record, and the people on the lines it swallowed are held too (see stray-quote.ts). A
+ * structurally broken file (an unclosed quote swallows the rest, bytes that do not decode) fails
+ * the whole read.
  */
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
+import type { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { parse, type Info } from 'csv-parse';
+import { parse as parseSync } from 'csv-parse/sync';
 import type { CsvSourceConfig } from '../../config/schema.js';
 import { SourceError } from '../../errors.js';
 import type { CanonicalUser, DirectorySnapshot, SourceIssue, SourceValue } from '../../model/canonical.js';
 import type { SourceDirectory } from '../source-directory.js';
 import { readMemberships } from './memberships-file.js';
-import { decodeToLf } from './text-stream.js';
+import { keysOnLines, listKeys } from './stray-quote.js';
+import { textDecoder } from './text-stream.js';
 
 interface CsvErrorInfo extends Error {
   code?: string;
   lines?: number;
   record?: string[];
+  /** The record's text up to the error (csv-parse option `raw`). */
+  raw?: string;
+  column?: string | number;
+}
+
+/** The header's column names (trimmed), or a SourceError saying which configured column it lacks. */
+function checkHeader(config: CsvSourceConfig, header: readonly string[]): string[] {
+  const names = header.map((h) => h.trim());
+  const seen = new Set<string>();
+  for (const name of names) {
+    if (seen.has(name)) throw new SourceError(`${config.path}:1: column "${name}" appears twice in the header`);
+    seen.add(name);
+  }
+  const needed: [string, string][] = [
+    ['key', config.key],
+    ...Object.entries(config.columns).map(([attr, col]): [string, string] => [`columns.${attr}`, col]),
+    ...(config.inactive ? [['inactive.column', config.inactive.column] as [string, string]] : []),
+    ...(config.manager ? [['manager', config.manager] as [string, string]] : []),
+    ...(config.groups ? [['groups.column', config.groups.column] as [string, string]] : []),
+    ...config.multilineColumns.map((col, i): [string, string] => [`multilineColumns[${i}]`, col]),
+  ];
+  const missing = needed.filter(([, col]) => !seen.has(col)).map(([opt, col]) => `source.${opt} names column "${col}"`);
+  if (missing.length > 0) {
+    throw new SourceError(`${config.path}:1: header lacks configured columns: ${missing.join('; ')}`);
+  }
+  return names;
+}
+
+/** The first record of `text` when it is complete, else undefined (a quoted header name may span lines). */
+function headerOf(text: string, delimiter: string): string[] | undefined {
+  try {
+    return parseSync(text, { delimiter, to_line: 1 })[0] as string[] | undefined;
+  } catch (error) {
+    if ((error as { code?: string }).code === 'CSV_QUOTE_NOT_CLOSED') return undefined;
+    throw error;
+  }
+}
+
+/** Attributes whose values may hold line breaks: the multi-line columns and the canonical names given to them. */
+export function csvMultilineAttributes(config: CsvSourceConfig): Set<string> {
+  const columns = new Set(config.multilineColumns);
+  return new Set([...columns, ...Object.entries(config.columns).filter(([, col]) => columns.has(col)).map(([attr]) => attr)]);
 }
 
 export class CsvSource implements SourceDirectory {
@@ -28,30 +75,64 @@ export class CsvSource implements SourceDirectory {
     this.description = `csv:${config.path}`;
   }
 
-  async read(): Promise<DirectorySnapshot> {
+  private async decoder(): Promise<Transform> {
     const { path } = this.config;
     try {
       await stat(path);
     } catch (error) {
       throw new SourceError(`cannot read CSV ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
     }
+    return textDecoder(path, this.config.encoding);
+  }
+
+  /** The header's columns and the canonical names `columns` gives them: what templates may name. */
+  async offeredAttributes(): Promise<ReadonlySet<string>> {
+    const { path, delimiter } = this.config;
+    const decode = await this.decoder();
+    const input = createReadStream(path);
+    input.on('error', (error) => decode.destroy(error));
+    let text = '';
+    let header: string[] | undefined;
+    try {
+      // Only as far as the header's end: the first line break after which the text so far parses.
+      for await (const chunk of input.pipe(decode) as AsyncIterable<string>) {
+        text += chunk;
+        for (let end = text.indexOf('\n'); end !== -1 && !header; end = text.indexOf('\n', end + 1)) header = headerOf(text.slice(0, end), delimiter);
+        if (header) break;
+      }
+      header ??= text === '' ? undefined : headerOf(text, delimiter);
+    } catch (error) {
+      if (error instanceof SourceError) throw error;
+      throw new SourceError(`cannot read the header of CSV ${path}: ${(error as Error).message}`, {}, { cause: error });
+    } finally {
+      input.destroy();
+    }
+    if (!header) throw new SourceError(`${path}:1: no header line`);
+    return new Set([...checkHeader(this.config, header), ...Object.keys(this.config.columns)]);
+  }
+
+  async read(): Promise<DirectorySnapshot> {
+    const { path } = this.config;
+    const decode = await this.decoder();
     const builder = new SnapshotBuilder(this.config);
     const parser = parse({
       columns: (header: string[]) => builder.setHeader(header),
       delimiter: this.config.delimiter,
       info: true,
+      // The text of each record, to find the people a stray quote swallowed.
+      raw: true,
       skip_empty_lines: true,
       skip_records_with_error: true,
       trim: false,
     });
     parser.on('skip', (error: CsvErrorInfo) => builder.rejectUnparseable(error));
     const consume = (async () => {
-      for await (const item of parser as AsyncIterable<{ record: Record<string, string>; info: Info }>) {
-        builder.accept(item.record, item.info.lines);
+      for await (const item of parser as AsyncIterable<{ record: Record<string, string>; info: Info; raw: string }>) {
+        builder.accept(item.record, item.info.lines, item.raw);
       }
     })();
     try {
-      await Promise.all([pipeline(createReadStream(path), decodeToLf(this.config.encoding), parser), consume]);
+      await Promise.all([pipeline(createReadStream(path), decode, parser), consume]);
     } catch (error) {
       if (error instanceof SourceError) throw error;
       throw new SourceError(`cannot read CSV ${path}: ${(error as Error).message}`, {}, { cause: error });
@@ -68,6 +149,12 @@ export class CsvSource implements SourceDirectory {
   }
 }
 
+function countLines(text: string): number {
+  let n = 1;
+  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) n++;
+  return n;
+}
+
 class SnapshotBuilder {
   private readonly users: CanonicalUser[] = [];
   private readonly issues: SourceIssue[] = [];
@@ -79,33 +166,21 @@ class SnapshotBuilder {
   private lastLine = 1;
   private readonly columnFor = new Map<string, string>();
   private readonly multi: Set<string>;
+  private readonly multiline: Set<string>;
+  private header: readonly string[] = [];
   private readonly inactiveValues: Set<string>;
   /** Groups named in the groups column: name -> member keys, in first-seen order. */
   private readonly groupMembers = new Map<string, string[]>();
 
   constructor(private readonly config: CsvSourceConfig) {
     this.multi = new Set(config.multiValueColumns);
+    this.multiline = new Set(config.multilineColumns);
     this.inactiveValues = new Set((config.inactive?.values ?? []).map((v) => v.toLowerCase()));
   }
 
   setHeader(header: string[]): string[] {
-    const names = header.map((h) => h.trim());
-    const seen = new Set<string>();
-    for (const name of names) {
-      if (seen.has(name)) throw new SourceError(`${this.config.path}:1: column "${name}" appears twice in the header`);
-      seen.add(name);
-    }
-    const needed: [string, string][] = [
-      ['key', this.config.key],
-      ...Object.entries(this.config.columns).map(([attr, col]): [string, string] => [`columns.${attr}`, col]),
-      ...(this.config.inactive ? [['inactive.column', this.config.inactive.column] as [string, string]] : []),
-      ...(this.config.manager ? [['manager', this.config.manager] as [string, string]] : []),
-      ...(this.config.groups ? [['groups.column', this.config.groups.column] as [string, string]] : []),
-    ];
-    const missing = needed.filter(([, col]) => !seen.has(col)).map(([opt, col]) => `source.${opt} names column "${col}"`);
-    if (missing.length > 0) {
-      throw new SourceError(`${this.config.path}:1: header lacks configured columns: ${missing.join('; ')}`);
-    }
+    const names = checkHeader(this.config, header);
+    this.header = names;
     for (const [attr, col] of Object.entries(this.config.columns)) this.columnFor.set(attr, col);
     this.keyIndex = names.indexOf(this.config.key);
     return names;
@@ -126,10 +201,36 @@ class SnapshotBuilder {
     }
     const line = error.lines ?? this.lastLine + 1;
     this.lastLine = line;
+    const message = error.message.replace(/ on line \d+$/, '');
+    const raw = error.raw?.replace(/\n$/, '') ?? '';
+    if (raw.includes('\n')) {
+      const column = typeof error.column === 'string' ? error.column : this.header[Number(error.column)];
+      this.spanned(line - countLines(raw) + 1, line, raw, column !== undefined && !this.multiline.has(column) ? column : undefined, message);
+      return;
+    }
     // The fields csv-parse did split still tell whose row it was, so that person is held, not lost.
-    const raw = Array.isArray(error.record) ? error.record[this.keyIndex]?.trim() : undefined;
-    const key = raw ? raw : undefined;
-    this.issue('CSV_UNPARSEABLE', line, error.message.replace(/ on line \d+$/, ''), key);
+    const cell = Array.isArray(error.record) ? error.record[this.keyIndex]?.trim() : undefined;
+    this.issue('CSV_UNPARSEABLE', line, message, cell ? cell : undefined);
+  }
+
+  /**
+   * A record over lines first..last: invalid when `column` (a quoted field outside multilineColumns)
+   * spans them, or when it could not be parsed (`parseError`). Everyone its lines name is held.
+   */
+  private spanned(first: number, last: number, raw: string, column: string | undefined, parseError?: string): void {
+    const keys = keysOnLines(raw, this.config.delimiter, this.keyIndex);
+    this.records += Math.max(0, keys.length - 1);
+    for (const key of keys) this.heldKeys.add(key);
+    const what =
+      column !== undefined
+        ? `a quoted field in column ${column} spans ${last - first + 1} lines, and ${column} is not in source.multilineColumns (a stray quote on line ${first}?)`
+        : `a record spanning ${last - first + 1} lines cannot be read: ${parseError ?? 'invalid'}`;
+    const held = keys.length > 0 ? `; the ${keys.length} ${keys.length === 1 ? 'person' : 'people'} these lines name ${keys.length === 1 ? 'is' : 'are'} held: ${listKeys(keys)}` : '';
+    this.issues.push({
+      code: 'CSV_MULTILINE_FIELD',
+      message: `${this.config.path}: lines ${first}\u2013${last}: ${what}${held}`,
+      ref: { location: this.config.path, line: first },
+    });
   }
 
   private value(raw: string | undefined, column: string): SourceValue {
@@ -143,12 +244,21 @@ class SnapshotBuilder {
     return text;
   }
 
-  accept(record: Record<string, string>, endLine: number): void {
+  accept(record: Record<string, string>, endLine: number, raw: string): void {
     this.records++;
     let newlines = 0;
-    for (const v of Object.values(record)) for (let i = v.indexOf('\n'); i !== -1; i = v.indexOf('\n', i + 1)) newlines++;
+    let spanning: string | undefined;
+    for (const column in record) {
+      const n = countLines(record[column]!) - 1;
+      newlines += n;
+      if (n > 0 && spanning === undefined && !this.multiline.has(column)) spanning = column;
+    }
     const line = endLine - newlines;
     this.lastLine = endLine;
+    if (spanning !== undefined) {
+      this.spanned(line, endLine, raw, spanning);
+      return;
+    }
 
     const key = record[this.config.key]?.trim() ?? '';
     if (key === '') {

@@ -9,7 +9,8 @@ import { parse, type Info } from 'csv-parse';
 import type { CsvSourceConfig } from '../../config/schema.js';
 import { SourceError } from '../../errors.js';
 import type { CanonicalGroup, SourceIssue } from '../../model/canonical.js';
-import { decodeToLf, type TextEncoding } from './text-stream.js';
+import type { EncodingOption } from './detect-encoding.js';
+import { textDecoder } from './text-stream.js';
 
 type MembershipsConfig = NonNullable<CsvSourceConfig['memberships']>;
 
@@ -27,13 +28,14 @@ export interface MembershipsRead {
   recordsRead: number;
 }
 
-export async function readMemberships(config: MembershipsConfig, delimiter: string, encoding: TextEncoding): Promise<MembershipsRead> {
+export async function readMemberships(config: MembershipsConfig, delimiter: string, encoding: EncodingOption): Promise<MembershipsRead> {
   const groups = new Map<string, Building>();
   const issues: SourceIssue[] = [];
   let records = 0;
   const issue = (line: number, message: string) =>
     issues.push({ code: 'CSV_BAD_MEMBERSHIP', message: `${config.path}:${line}: ${message}`, ref: { location: config.path, line } });
 
+  const decode = await textDecoder(config.path, encoding);
   const parser = parse({ columns: true, delimiter, info: true, skip_empty_lines: true, skip_records_with_error: true });
   let unclosed = false;
   parser.on('skip', (error: Error & { lines?: number; code?: string }) => {
@@ -77,7 +79,7 @@ export async function readMemberships(config: MembershipsConfig, delimiter: stri
     }
   })();
   try {
-    await Promise.all([pipeline(createReadStream(config.path), decodeToLf(encoding), parser), consume]);
+    await Promise.all([pipeline(createReadStream(config.path), decode, parser), consume]);
   } catch (error) {
     if (error instanceof SourceError) throw error;
     throw new SourceError(`cannot read memberships CSV ${config.path}: ${(error as Error).message}`, {}, { cause: error });

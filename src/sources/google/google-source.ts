@@ -8,7 +8,7 @@ import type { GoogleSourceConfig } from '../../config/schema.js';
 import type { CanonicalGroup, CanonicalUser, DirectorySnapshot, SourceIssue } from '../../model/canonical.js';
 import type { SourceDirectory } from '../source-directory.js';
 import { DirectoryApi } from './directory-api.js';
-import { toCanonicalUser } from './google-user.js';
+import { GOOGLE_ATTRIBUTES, toCanonicalUser } from './google-user.js';
 import { parseServiceAccountKey, ServiceAccountToken } from './service-account.js';
 
 const USER_SCOPE = 'https://www.googleapis.com/auth/admin.directory.user.readonly';
@@ -25,6 +25,10 @@ export class GoogleSource implements SourceDirectory {
     private readonly backoffMs?: number,
   ) {
     this.description = `google:${config.domain ?? config.customer}`;
+  }
+
+  async offeredAttributes(): Promise<ReadonlySet<string>> {
+    return new Set(GOOGLE_ATTRIBUTES);
   }
 
   async read(): Promise<DirectorySnapshot> {

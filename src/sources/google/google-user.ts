@@ -25,6 +25,26 @@ function ofType(entries: Json[], type: string): string | null {
   return text(entries.find((e) => e['type'] === type)?.['value']);
 }
 
+/** The attributes every Google user carries (null when the directory has no value). */
+export const GOOGLE_ATTRIBUTES = [
+  'userName',
+  'email',
+  'givenName',
+  'familyName',
+  'displayName',
+  'title',
+  'department',
+  'costCenter',
+  'division',
+  'organization',
+  'employeeNumber',
+  'phone',
+  'mobile',
+  'city',
+  'country',
+  'orgUnitPath',
+] as const;
+
 export interface GoogleUser {
   readonly user: CanonicalUser;
   /** Email of the manager relation, lowercased; resolved to a key by the caller. */
@@ -43,7 +63,7 @@ export function toCanonicalUser(raw: Json): GoogleUserResult {
   const organization = primary(list(raw['organizations'])) ?? {};
   const phones = list(raw['phones']);
   const address = primary(list(raw['addresses'])) ?? {};
-  const attributes: Record<string, SourceValue> = {
+  const attributes = {
     userName: primaryEmail,
     email: primaryEmail,
     givenName: text(name['givenName']),
@@ -60,7 +80,7 @@ export function toCanonicalUser(raw: Json): GoogleUserResult {
     city: text(address['locality']),
     country: text(address['countryCode']) ?? text(address['country']),
     orgUnitPath: text(raw['orgUnitPath']),
-  };
+  } satisfies Record<(typeof GOOGLE_ATTRIBUTES)[number], SourceValue>;
   const manager = list(raw['relations']).find((r) => r['type'] === 'manager');
   return {
     user: { key: id, active: raw['suspended'] !== true && raw['archived'] !== true, attributes, managerKey: null, ref: { location: `users/${primaryEmail}` } },

@@ -37,6 +37,11 @@ export class LdapSource implements SourceDirectory {
     this.description = `ldap:${config.url}/${config.users.base}`;
   }
 
+  /** The canonical names of the attribute map: entries carry those and no others. */
+  async offeredAttributes(): Promise<ReadonlySet<string>> {
+    return new Set(ldapSettings(this.config).users.attributes.keys());
+  }
+
   async read(): Promise<DirectorySnapshot> {
     const connection = await LdapConnection.open(this.config);
     try {

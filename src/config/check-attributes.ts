@@ -1,0 +1,50 @@
+/**
+ * Every attribute the user wrote into a template or a scope clause must be one the source offers:
+ * a misspelt `{jobtitle}` would otherwise read as empty for everyone and clear that attribute in
+ * every app. Default mapping rules are not checked (they drop out when the source lacks their
+ * attributes, see compileUserMapping). Pure: the source adapter says what it offers.
+ */
+import { compileTemplate } from '../mapping/template.js';
+import type { Config } from './schema.js';
+import { nearestName } from './nearest-name.js';
+
+/** Problems, each with its config path, e.g. `targets.app.mapping.title: "{jobtitle}" names attribute jobtitle, ...`. */
+export function attributeProblems(config: Config, offered: ReadonlySet<string>, source: string): string[] {
+  const problems: string[] = [];
+  const absent = (path: string, attribute: string, template?: string): void => {
+    if (offered.has(attribute)) return;
+    const near = nearestName(attribute, offered);
+    problems.push(
+      `${path}: ${template !== undefined ? JSON.stringify(template) : 'the clause'} names attribute ${attribute}, which the source (${source}) does not have` +
+        (near ? `; did you mean ${near}?` : ''),
+    );
+  };
+  const template = (path: string, text: string | undefined): void => {
+    if (text === undefined) return;
+    let attributes: readonly string[];
+    try {
+      attributes = compileTemplate(text).attributes;
+    } catch {
+      return; // checkMappings reports templates that do not parse
+    }
+    for (const attribute of new Set(attributes)) absent(path, attribute, text);
+  };
+  for (const [name, target] of Object.entries(config.targets)) {
+    const at = `targets.${name}`;
+    for (const [path, rule] of Object.entries(target.mapping)) {
+      if (rule === null) continue;
+      if (typeof rule === 'string') template(`${at}.mapping.${path}`, rule);
+      else {
+        template(`${at}.mapping.${path}.value`, rule.value);
+        template(`${at}.mapping.${path}.default`, rule.default);
+      }
+    }
+    (target.scope ?? []).forEach((filter, i) => {
+      for (const attribute of Object.keys(filter)) absent(`${at}.scope[${i}].${attribute}`, attribute);
+    });
+    for (const set of ['roles', 'entitlements'] as const) {
+      (target[set] ?? []).forEach((rule, i) => template(`${at}.${set}[${i}].value`, rule.value));
+    }
+  }
+  return problems;
+}

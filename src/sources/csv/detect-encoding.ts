@@ -1,0 +1,73 @@
+/**
+ * `encoding: auto`: which encoding a file is in. A byte order mark decides (UTF-8, UTF-16LE,
+ * UTF-16BE), and so does UTF-16 without one (a CSV starts with an ASCII character, so one of its
+ * first two bytes is zero); then a file that is valid UTF-8 is UTF-8, and one that holds no UTF-8
+ * sequence at all is Windows-1252 (a superset of what latin1 exports hold in practice). A file
+ * with both well-formed UTF-8 sequences and bytes that are not UTF-8 is a damaged UTF-8 file:
+ * guessing Windows-1252 there would turn every "é" in it into "Ã©" in every app, so that is a
+ * DecodeFault instead.
+ */
+import { createReadStream } from 'node:fs';
+import { isAscii, isUtf8 } from 'node:buffer';
+import { countNewlines, DecodeFault, utf8SequenceAt, type TextEncoding } from './byte-decoders.js';
+
+export type EncodingOption = TextEncoding | 'auto';
+
+function markedEncoding(head: Uint8Array): TextEncoding | undefined {
+  if (head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf) return 'utf-8';
+  if (head[0] === 0xff && head[1] === 0xfe) return 'utf-16le';
+  if (head[0] === 0xfe && head[1] === 0xff) return 'utf-16be';
+  if (head.length >= 2 && head[0] !== 0 && head[1] === 0) return 'utf-16le';
+  if (head.length >= 2 && head[0] === 0 && head[1] !== 0) return 'utf-16be';
+  return undefined;
+}
+
+/** Where a character possibly cut by the chunk's end starts (it waits for the next chunk). */
+function lastLead(buf: Uint8Array): number {
+  let k = buf.length - 1;
+  while (k >= 0 && buf.length - k <= 3 && (buf[k]! & 0xc0) === 0x80) k--;
+  return k >= 0 && buf[k]! >= 0xc0 ? k : buf.length;
+}
+
+/** Reads the whole file once (streamed). */
+export async function detectEncoding(path: string): Promise<TextEncoding> {
+  let head = true;
+  let carry: Buffer = Buffer.alloc(0);
+  let offset = 0;
+  let newlines = 0;
+  let multibyte = false;
+  let invalid: { offset: number; newlines: number } | undefined;
+  const scan = (body: Buffer): void => {
+    if (isUtf8(body)) multibyte ||= !isAscii(body);
+    else {
+      for (let i = 0; i < body.length; ) {
+        const n = utf8SequenceAt(body, i);
+        if (n > 1) multibyte = true;
+        if (n === 0 && !invalid) invalid = { offset: offset + i, newlines: newlines + countNewlines(body.toString('latin1', 0, i)) };
+        i += Math.max(n, 1);
+      }
+    }
+    if (!invalid) for (let i = body.indexOf(10); i !== -1; i = body.indexOf(10, i + 1)) newlines++;
+    offset += body.length;
+    if (multibyte && invalid) {
+      throw new DecodeFault(invalid.offset, invalid.newlines, 'this byte is not UTF-8, though the file holds UTF-8 elsewhere (a damaged UTF-8 file?); encoding auto does not guess here');
+    }
+  };
+  for await (const chunk of createReadStream(path) as AsyncIterable<Buffer>) {
+    if (head) {
+      const marked = markedEncoding(chunk);
+      if (marked) return marked;
+      head = false;
+    }
+    const buf = carry.length > 0 ? Buffer.concat([carry, chunk]) : chunk;
+    const cut = lastLead(buf);
+    scan(buf.subarray(0, cut));
+    carry = Buffer.from(buf.subarray(cut));
+  }
+  scan(carry);
+  return invalid ? 'cp1252' : 'utf-8';
+}
+
+export async function resolveEncoding(path: string, option: EncodingOption): Promise<TextEncoding> {
+  return option === 'auto' ? detectEncoding(path) : option;
+}

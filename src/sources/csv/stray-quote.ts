@@ -1,0 +1,57 @@
+/**
+ * A quoted field that spans lines where no column may: most often a stray `"` that made csv-parse
+ * read the lines up to the next quote as one field. The people on those lines did not leave; the
+ * region is named by its lines, and the keys its lines look like they hold are recovered so that
+ * those people are held rather than read as gone.
+ */
+
+/** Field `index` of one physical line, quotes read leniently (an unclosed quote runs to the line's end). */
+export function fieldOfLine(line: string, delimiter: string, index: number): string | undefined {
+  let pos = 0;
+  for (let field = 0; ; field++) {
+    let value = '';
+    let next = -1;
+    if (line[pos] === '"') {
+      for (let i = pos + 1; ; ) {
+        const quote = line.indexOf('"', i);
+        if (quote === -1) {
+          value += line.slice(i);
+          break;
+        }
+        if (line[quote + 1] === '"') {
+          value += line.slice(i, quote + 1);
+          i = quote + 2;
+          continue;
+        }
+        value += line.slice(i, quote);
+        const d = line.indexOf(delimiter, quote + 1);
+        next = d === -1 ? -1 : d + delimiter.length;
+        break;
+      }
+    } else {
+      const d = line.indexOf(delimiter, pos);
+      value = d === -1 ? line.slice(pos) : line.slice(pos, d);
+      next = d === -1 ? -1 : d + delimiter.length;
+    }
+    if (field === index) return value;
+    if (next === -1) return undefined;
+    pos = next;
+  }
+}
+
+/** The keys the lines of a raw region hold in the key column, first-seen order, no blanks. */
+export function keysOnLines(raw: string, delimiter: string, keyIndex: number): string[] {
+  const keys = new Set<string>();
+  for (const line of raw.split('\n')) {
+    const key = fieldOfLine(line, delimiter, keyIndex)?.trim();
+    if (key) keys.add(key);
+  }
+  return [...keys];
+}
+
+const SHOWN = 5;
+
+export function listKeys(keys: readonly string[]): string {
+  const shown = keys.slice(0, SHOWN).join(', ');
+  return keys.length > SHOWN ? `${shown} and ${keys.length - SHOWN} more` : shown;
+}

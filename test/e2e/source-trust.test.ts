@@ -1,0 +1,133 @@
+/**
+ * Sources are validated, not trusted (issue #10, cases 1, 2 and 5): over real HTTP to the sandbox,
+ * bad source data never reaches the app, and a template typo stops everything before any request.
+ */
+import { writeFileSync } from 'node:fs';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Harness, peopleCsv, person, type Person } from '../support/harness.js';
+import { strayQuoteCsv } from '../support/stray-quote.js';
+
+let h: Harness;
+const people: Person[] = Array.from({ length: 6 }, (_, i) => person(i + 1));
+
+beforeEach(async () => {
+  h = await Harness.start();
+});
+afterEach(async () => {
+  await h.close();
+});
+
+describe('encoding', () => {
+  const withLea = people.map((p) => (p.id === 'E1003' ? { ...p, first: 'Léa' } : p));
+  const latin1 = () => writeFileSync(h.csv, Buffer.from(peopleCsv(withLea), 'latin1'));
+
+  it('a latin1 export read as utf-8 stops the run with file, line and byte offset; nothing reaches the app', async () => {
+    latin1();
+    h.writeConfig('', '', '  encoding: utf-8');
+    const r = await h.run();
+    expect(r.code).toBe(4);
+    const offset = Buffer.from(peopleCsv(withLea), 'latin1').indexOf(0xe9);
+    expect(r.err).toContain(`${h.csv}:4: byte offset ${offset}: byte 0xE9 is not valid UTF-8 (source.encoding utf-8)`);
+    expect(r.err).toContain('Nothing was written.');
+    expect(h.sandbox.requests).toEqual([]);
+  });
+
+  for (const encoding of ['auto (the default)', 'latin1']) {
+    it(`read with ${encoding}, the right name reaches the app`, async () => {
+      latin1();
+      h.writeConfig('', '', encoding === 'latin1' ? '  encoding: latin1' : '');
+      const r = await h.run();
+      expect(r.code, r.err).toBe(0);
+      expect(h.sandbox.store.findUserByUserName('user3@example.com')!['name']).toMatchObject({ givenName: 'Léa' });
+      expect(JSON.stringify(h.sandbox.requests.map((q) => q.body))).not.toContain('\uFFFD');
+    });
+  }
+});
+
+describe('control characters', () => {
+  // 40 people: one invalid record stays under safety.maxInvalidRecordsPercent (5%).
+  const withNul = Array.from({ length: 40 }, (_, i) => person(i + 1, i === 3 ? { first: 'Gus\u0000' } : {}));
+
+  it('a NUL in a value: that person is held and reported, no write carries it, the others are synced', async () => {
+    h.writePeople(withNul);
+    const r = await h.run();
+    expect(r.out).toContain(`${h.csv}:5: column first_name holds the control character U+0000 at character 4; the record is skipped and this person held`);
+    const writes = h.writes();
+    expect(writes.map((w) => w.method)).toEqual(Array(39).fill('POST'));
+    expect(writes.some((w) => JSON.stringify(w.body).includes('\\u0000'))).toBe(false);
+    expect(h.sandbox.store.findUserByUserName('user4@example.com')).toBeUndefined();
+  });
+
+  it('a NUL appearing in a synced person: no update carries it and nobody is deactivated', async () => {
+    h.writePeople(withNul.map((p) => (p.id === 'E1004' ? { ...p, first: 'Gus' } : p)));
+    expect((await h.run()).code).toBe(0);
+    h.sandbox.clearRequests();
+    h.writePeople(withNul);
+    const r = await h.run();
+    expect(r.code, r.err + r.out).toBe(1);
+    expect(r.out).toContain(`${h.csv}:5: column first_name holds the control character U+0000`);
+    expect(h.writes()).toEqual([]);
+    expect(h.sandbox.store.findUserByUserName('user4@example.com')).toMatchObject({ active: true, name: { givenName: 'Gus' } });
+  });
+
+  it('with controlCharacters: strip, the name arrives without it', async () => {
+    h.writePeople(withNul);
+    h.writeConfig('', '', '  controlCharacters: strip');
+    const r = await h.run();
+    expect(r.code, r.err).toBe(0);
+    expect(h.sandbox.store.findUserByUserName('user4@example.com')!['name']).toMatchObject({ givenName: 'Gus' });
+    expect(h.writes().some((w) => JSON.stringify(w.body).includes('\\u0000'))).toBe(false);
+  });
+});
+
+describe('stray quotes', () => {
+  it('a quote that swallows 51 lines of a 1,000-row export deprovisions nobody and names the lines', async () => {
+    // 51 of 1,000 is under the 10% deactivation threshold: the safety check alone would let it through.
+    const fixture = strayQuoteCsv({ rows: 1000, open: 203, close: 253, closeStyle: 'quoted' });
+    h.writePeople(fixture.people);
+    expect((await h.run()).code).toBe(0);
+    h.sandbox.clearRequests();
+    writeFileSync(h.csv, fixture.text);
+    const r = await h.run();
+    expect(r.code, r.err + r.out).toBe(1);
+    expect(h.writes()).toEqual([]);
+    expect(r.out).toContain(`${h.csv}: lines 203\u2013253: a quoted field in column title spans 51 lines`);
+    expect(r.out).toMatch(/held, not applied: .*the source read reported 1 invalid record/);
+    expect(h.sandbox.store.users().filter((u) => u['active'] === false)).toEqual([]);
+  }, 60_000);
+});
+
+describe('templates against the source', () => {
+  const typo = () => {
+    writeFileSync(h.csv, 'employee_id,email,first_name,last_name,job_title\nE1,ann@example.com,Ann,Lee,Engineer\n');
+    writeFileSync(
+      h.configFile,
+      `source: { type: csv, path: people.csv, key: employee_id, columns: { userName: email, email: email, givenName: first_name, familyName: last_name } }
+state: { dir: state }
+targets:
+  app:
+    url: ${h.sandbox.url}
+    auth: { type: bearer, token: "\${env:TEST_SCIM_TOKEN}" }
+    mapping:
+      title: "{jobtitle}"
+`,
+    );
+  };
+  const message = `targets.app.mapping.title: "{jobtitle}" names attribute jobtitle, which the source (csv:${'PATH'}) does not have; did you mean job_title?`;
+
+  it('validate names the template, the unknown attribute and the nearest column (exit 2)', async () => {
+    typo();
+    const r = await h.cli('validate', '--config', h.configFile);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain(message.replace('PATH', h.csv));
+    expect(r.out).toBe('');
+  });
+
+  it('run refuses the same before any request to the app (exit 2)', async () => {
+    typo();
+    const r = await h.run();
+    expect(r.code).toBe(2);
+    expect(r.err).toContain(message.replace('PATH', h.csv));
+    expect(h.sandbox.requests).toEqual([]);
+  });
+});

@@ -1,0 +1,167 @@
+/**
+ * Sources are validated, not trusted (issue #10): bytes that do not decode, control characters
+ * and stray quotes, at the source level (the e2e side is in test/e2e/source-trust.test.ts).
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { CsvSourceConfig } from '../../src/config/schema.js';
+import { SourceError } from '../../src/errors.js';
+import { createSource } from '../../src/sources/create-source.js';
+import { csvFile } from '../support/csv-file.js';
+import { strayQuoteCsv } from '../support/stray-quote.js';
+
+function csvSource(content: string | Buffer, over: Partial<CsvSourceConfig> = {}) {
+  const { path, config } = csvFile(content, { encoding: 'auto', ...over });
+  const source = createSource(config);
+  return { path, source, read: () => source.read() };
+}
+
+const latin1 = Buffer.from('id,first,mail\n1,Ann,ann@x.com\n2,Léa,lea@x.com\n3,Zoë,zoe@x.com\n', 'latin1');
+
+describe('encoding', () => {
+  it('fails a latin1 file read as utf-8, naming file, line and byte offset', async () => {
+    const { read, path } = csvSource(latin1, { encoding: 'utf-8' });
+    const offset = latin1.indexOf(0xe9);
+    await expect(read()).rejects.toThrow(
+      new SourceError(
+        `${path}:3: byte offset ${offset}: byte 0xE9 is not valid UTF-8 (source.encoding utf-8); if the file is in another encoding, set source.encoding to it (or to auto)`,
+      ),
+    );
+  });
+
+  it('reads the same file right with auto (the default), latin1 and cp1252', async () => {
+    for (const encoding of ['auto', 'latin1', 'cp1252'] as const) {
+      const snap = await csvSource(latin1, { encoding }).read();
+      expect(snap.users.map((u) => u.attributes['givenName'])).toEqual(['Ann', 'Léa', 'Zoë']);
+      expect(snap.issues).toEqual([]);
+    }
+  });
+
+  it('auto reads Windows-1252 punctuation as such, where latin1 gives control characters that make the record invalid', async () => {
+    const text = Buffer.concat([Buffer.from('id,first,mail\n1,O', 'latin1'), Buffer.from([0x92]), Buffer.from('Neil,o@x.com\n', 'latin1')]);
+    expect((await csvSource(text).read()).users[0]!.attributes['givenName']).toBe('O\u2019Neil');
+    const asLatin1 = await csvSource(text, { encoding: 'latin1' }).read();
+    expect(asLatin1.users).toEqual([]);
+    expect(asLatin1.issues.map((i) => i.code)).toEqual(['CONTROL_CHARACTER']);
+  });
+
+  it('auto refuses a UTF-8 file with a damaged byte rather than read it all as Windows-1252', async () => {
+    const text = Buffer.concat([Buffer.from('id,first,mail\n1,Zoë,z@x.com\n2,L', 'utf8'), Buffer.from([0xe9]), Buffer.from('a,l@x.com\n', 'utf8')]);
+    const { read, path } = csvSource(text);
+    await expect(read()).rejects.toThrow(
+      new SourceError(
+        `${path}:3: byte offset ${text.indexOf(0xe9)}: this byte is not UTF-8, though the file holds UTF-8 elsewhere (a damaged UTF-8 file?); encoding auto does not guess here (source.encoding auto); set source.encoding to the file's encoding`,
+      ),
+    );
+  });
+
+  it('auto recognises UTF-16 by its byte order mark, and UTF-16LE without one', async () => {
+    const text = 'id,first,mail\n1,Jürgen,j@x.com\n';
+    const be = Buffer.from(`\uFEFF${text}`, 'utf16le').swap16();
+    const le = Buffer.from(text, 'utf16le');
+    for (const bytes of [be, le]) expect((await csvSource(bytes).read()).users[0]!.attributes['givenName']).toBe('Jürgen');
+  });
+
+  it('decodes characters cut by a chunk boundary, and names the line of a bad byte past the first chunk', async () => {
+    // 64 KiB chunks: "é" (2 bytes) lands across the first boundary.
+    const filler = 'x'.repeat(65536 - 'id,first,mail\n1,'.length - 1);
+    const good = Buffer.from(`id,first,mail\n1,${filler}é,a@x.com\n2,Bob,b@x.com\n`, 'utf8');
+    expect(good.subarray(65535, 65537)).toEqual(Buffer.from('é'));
+    const snap = await csvSource(good, { encoding: 'utf-8' }).read();
+    expect(snap.users.map((u) => u.key)).toEqual(['1', '2']);
+    expect(snap.users[0]!.attributes['givenName']).toBe(`${filler}é`);
+
+    const bad = Buffer.concat([good, Buffer.from('3,Bo', 'utf8'), Buffer.from([0xff]), Buffer.from(',c@x.com\n')]);
+    const { read, path } = csvSource(bad, { encoding: 'utf-8' });
+    await expect(read()).rejects.toThrow(`${path}:4: byte offset ${good.length + 4}: byte 0xFF is not valid UTF-8`);
+  });
+
+  it('fails an unpaired UTF-16 surrogate, and the memberships file too', async () => {
+    const text = Buffer.concat([Buffer.from('\uFEFFid,first,mail\n1,A', 'utf16le'), Buffer.from([0x00, 0xd8]), Buffer.from('b,a@x.com\n', 'utf16le')]);
+    const { read, path } = csvSource(text, { encoding: 'utf-16le' });
+    await expect(read()).rejects.toThrow(`${path}:2: byte offset ${2 + 'id,first,mail\n1,A'.length * 2}: 0x00 0xD8 is not valid UTF-16 (an unpaired surrogate)`);
+
+    const dir = mkdtempSync(join(tmpdir(), 'csv-trust-'));
+    const memberships = join(dir, 'memberships.csv');
+    writeFileSync(memberships, Buffer.concat([Buffer.from('group,member\nEng,1\nSal'), Buffer.from([0xe9]), Buffer.from('s,1\n')]));
+    const withGroups = csvSource('id,first,mail\n1,Ann,a@x.com\n', { encoding: 'utf-8', memberships: { path: memberships, group: 'group', member: 'member' } });
+    await expect(withGroups.read()).rejects.toThrow(`${memberships}:3: byte offset 22: byte 0xE9 is not valid UTF-8`);
+  });
+});
+
+describe('control characters', () => {
+  const withNul = 'id,first,mail,notes\n1,Ann,ann@x.com,\n2,Gus\u0000,gus@x.com,\n3,Eve,eve@x.com,"two\nlines"\n';
+
+  it('make the record invalid, naming file, line and column, and hold the person', async () => {
+    const { read, path } = csvSource(withNul, { multilineColumns: ['notes'] });
+    const snap = await read();
+    expect(snap.users.map((u) => u.key)).toEqual(['1', '3']);
+    expect(snap.users[1]!.attributes['notes']).toBe('two\nlines');
+    expect(snap.issues.map((i) => i.message)).toEqual([
+      `${path}:3: column first holds the control character U+0000 at character 4; the record is skipped and this person held (source.controlCharacters: strip would remove such characters)`,
+    ]);
+    expect(snap.heldKeys).toEqual(['2']);
+  });
+
+  it('ESC and C1 count too; a line break only in a multi-line column', async () => {
+    const { read } = csvSource('id,first,mail,notes\n1,A\u001b[2J,a@x.com,\n2,B\u009b,b@x.com,\n3,C,c@x.com,"tab\there"\n', { multilineColumns: ['notes'] });
+    const snap = await read();
+    expect(snap.users.map((u) => u.key)).toEqual(['3']);
+    expect(snap.issues.map((i) => i.message.split(';')[0]!.replace(/^.*:\d+: /, ''))).toEqual([
+      'column first holds the control character U+001B at character 2',
+      'column first holds the control character U+009B at character 2',
+    ]);
+  });
+
+  it('are removed under controlCharacters: strip, with one warning', async () => {
+    const { read, path } = csvSource(withNul, { controlCharacters: 'strip', multilineColumns: ['notes'] });
+    const snap = await read();
+    expect(snap.users.map((u) => [u.key, u.attributes['givenName'], u.attributes['first']])).toEqual([
+      ['1', 'Ann', 'Ann'],
+      ['2', 'Gus', 'Gus'],
+      ['3', 'Eve', 'Eve'],
+    ]);
+    expect(snap.users[2]!.attributes['notes']).toBe('two\nlines');
+    expect(snap.issues).toEqual([]);
+    expect(snap.warnings?.map((w) => w.message)).toEqual([
+      `control characters stripped (source.controlCharacters: strip) from 1 record, the first at ${path}:3, column first`,
+    ]);
+  });
+});
+
+describe('stray quotes', () => {
+  const config = {
+    key: 'employee_id',
+    columns: { userName: 'email', givenName: 'first_name', title: 'title' },
+  };
+
+  for (const closeStyle of ['quoted', 'delimiter'] as const) {
+    it(`a quote opened on line 1203 and closed on line 1253 (${closeStyle}) is an invalid record naming the lines; everyone on them is held`, async () => {
+      const fixture = strayQuoteCsv({ rows: 20_000, open: 1203, close: 1253, closeStyle });
+      const { read, path } = csvSource(fixture.text, config);
+      const snap = await read();
+      expect(snap.issues.map((i) => i.message)).toEqual([
+        `${path}: lines 1203\u20131253: a quoted field in column title spans 51 lines, and title is not in source.multilineColumns (a stray quote on line 1203?); ` +
+          'the 51 people these lines name are held: E2202, E2203, E2204, E2205, E2206 and 46 more',
+      ]);
+      expect(snap.issues[0]!.ref.line).toBe(1203);
+      expect(new Set(snap.heldKeys)).toEqual(new Set(fixture.swallowed));
+      expect(fixture.swallowed).toHaveLength(51);
+      expect(snap.users).toHaveLength(20_000 - 51);
+      expect(snap.users.some((u) => fixture.swallowed.includes(u.key))).toBe(false);
+      expect(snap.recordsRead).toBe(20_000);
+      // The rows after the region are read with their own line numbers.
+      expect(snap.users.find((u) => u.key === 'E2253')!.ref.line).toBe(1254);
+    });
+  }
+
+  it('a column declared multi-line may span lines', async () => {
+    const fixture = strayQuoteCsv({ rows: 100, open: 20, close: 25, closeStyle: 'delimiter' });
+    const snap = await csvSource(fixture.text, { ...config, multilineColumns: ['title'] }).read();
+    expect(snap.issues).toEqual([]);
+    expect(snap.users).toHaveLength(100 - 5);
+    expect(snap.users.find((u) => u.key === 'E1019')!.attributes['title']).toMatch(/^VP, Sales,Eng,active,,\nE1020,/);
+  });
+});
