@@ -2,14 +2,17 @@
  * The commands behind the CLI, one function each, all returning an exit code. They wire config,
  * state, planner and executor together; main.ts only parses arguments.
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { open, readFile, stat, unlink, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { loadConfig, type LoadedConfig } from '../config/load.js';
 import { configJsonSchema } from '../config/schema.js';
 import { applyPlan, checkPlanFile } from '../engine/apply-plan.js';
 import { enabledTargets, makePlan } from '../engine/make-plan.js';
-import { openState } from '../engine/state.js';
+import { openState, type RunState } from '../engine/state.js';
 import { createTargetRuntime } from '../engine/target-runtime.js';
-import { PlanError } from '../errors.js';
+import { ConfigError, InterruptedError, PlanError, describeError } from '../errors.js';
+import { explainCode } from '../state/state-dir.js';
 import { totals, type RunReport } from '../execution/run-report.js';
 import { checkMappings } from '../config/check-mappings.js';
 import type { Plan } from '../model/plan.js';
@@ -23,6 +26,81 @@ export interface CommonOptions {
   config: string;
   json?: boolean;
   target?: string[];
+}
+
+/** Options of the commands that write to targets. */
+interface WriteOptions extends CommonOptions {
+  overrideSafety?: boolean;
+  wait?: boolean;
+  waitTimeout?: number;
+  /** The operator's stop (SIGINT/SIGTERM, cli/interrupt.ts). */
+  signal?: AbortSignal;
+}
+
+/** 130 / 143 when the operator stopped the run. */
+export function interruptedExit(signal: AbortSignal | undefined): number | undefined {
+  if (!signal?.aborted || !(signal.reason instanceof InterruptedError)) return undefined;
+  return signal.reason.signal === 'SIGINT' ? EXIT.INTERRUPTED : EXIT.TERMINATED;
+}
+
+/**
+ * Runs `work` (which prints the report), then closes the state. A state write that failed (the
+ * audit log or the link journal on a full disk: the executor stopped there) is said after the
+ * report, never instead of it, since part of the plan may have reached the targets.
+ */
+async function withState(state: RunState, io: Io, signal: AbortSignal | undefined, work: () => Promise<number>): Promise<number> {
+  let code: number;
+  try {
+    code = await work();
+  } catch (error) {
+    await state.close().catch(() => undefined);
+    throw error;
+  }
+  let failure: unknown = state.halted.aborted ? state.halted.reason : undefined;
+  try {
+    await state.close();
+  } catch (error) {
+    failure ??= error;
+  }
+  if (failure !== undefined) {
+    io.err(`error: ${describeError(failure)}`);
+    io.err('The run stopped taking operations there: what reached the targets is in the report (and in the audit log as far as it could be written).');
+    code = EXIT.FAILED_OPERATIONS;
+  }
+  return interruptedExit(signal) ?? code;
+}
+
+/** Proves `file` can be written (its directory takes a new file; it is not a directory), before any work. */
+async function checkWritable(file: string): Promise<void> {
+  const fail = (error: unknown) => new ConfigError(`cannot write the plan to ${file}: ${explainCode(error)}`);
+  const existing = await stat(file).catch(() => null);
+  if (existing?.isDirectory()) throw fail('EISDIR');
+  const probe = `${file}.${randomBytes(6).toString('hex')}.tmp`;
+  try {
+    await (await open(probe, 'wx', 0o600)).close();
+  } catch (error) {
+    throw fail(error);
+  }
+  await unlink(probe).catch(() => undefined);
+}
+
+/** A plan file's JSON, or a PlanError naming the file and, for bad JSON, the line and column. */
+async function readPlanFile(file: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    throw new PlanError(`cannot read plan ${file}: ${explainCode(error)}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    const message = (error as Error).message;
+    const at = /at position (\d+)/.exec(message);
+    const where = at ? text.slice(0, Number(at[1])).split('\n') : null;
+    const position = where ? ` (line ${where.length}, column ${where.at(-1)!.length + 1})` : '';
+    throw new PlanError(`${file} is not a valid plan file: ${message}${position}; make a new one with scim-sync plan --out`);
+  }
 }
 
 export function load(file: string, io: Io, env?: NodeJS.ProcessEnv): LoadedConfig {
@@ -49,12 +127,18 @@ export async function schemaCommand(io: Io): Promise<number> {
   return EXIT.OK;
 }
 
+/** Reads the state, never writes it (no lock, no fold of the journal): see file-link-store.ts. */
 export async function planCommand(opts: CommonOptions & { out?: string }, io: Io): Promise<number> {
   const loaded = load(opts.config, io);
-  const state = await openState(loaded, { lock: false, audit: false, log: (line) => io.err(line) });
+  if (opts.out) await checkWritable(opts.out);
+  const state = await openState(loaded, { lock: false, audit: false, readOnly: true, log: (line) => io.err(line) });
   try {
     const { plan } = await makePlan(loaded, state.links, opts.target);
-    if (opts.out) await writeFile(opts.out, JSON.stringify(plan, null, 2), { mode: 0o600 });
+    if (opts.out) {
+      await writeFile(opts.out, JSON.stringify(plan, null, 2), { mode: 0o600 }).catch((error: unknown) => {
+        throw new ConfigError(`cannot write the plan to ${opts.out}: ${explainCode(error)}`);
+      });
+    }
     if (opts.json) io.out(JSON.stringify(plan, null, 2));
     else {
       io.out(formatPlan(plan));
@@ -68,28 +152,28 @@ export async function planCommand(opts: CommonOptions & { out?: string }, io: Io
   }
 }
 
-export async function applyCommand(file: string, opts: CommonOptions & { overrideSafety?: boolean; wait?: boolean; waitTimeout?: number }, io: Io): Promise<number> {
+export async function applyCommand(file: string, opts: WriteOptions, io: Io): Promise<number> {
   const loaded = load(opts.config, io);
-  let data: unknown;
-  try {
-    data = JSON.parse(await readFile(file, 'utf8'));
-  } catch (error) {
-    throw new PlanError(`cannot read plan ${file}: ${(error as Error).message}`);
-  }
-  const plan = checkPlanFile(data, file);
+  const plan = checkPlanFile(await readPlanFile(file), file);
   const configured = new Map(enabledTargets(loaded));
   const unknown = plan.targets.filter((t) => !configured.has(t.target)).map((t) => t.target);
   if (unknown.length > 0) throw new PlanError(`${file} has targets not enabled in ${loaded.file}: ${unknown.join(', ')}`);
   const runtimes = new Map(plan.targets.map((t) => [t.target, createTargetRuntime(t.target, configured.get(t.target)!)]));
   const state = await openState(loaded, { lock: true, audit: true, targets: plan.targets.map((t) => t.target), log: (line) => io.err(line) });
-  try {
-    const report = await applyPlan(loaded, plan, runtimes, state, state.executor(waitOptions(opts)), { overrideSafety: !!opts.overrideSafety });
+  return withState(state, io, opts.signal, async () => {
+    const report = await applyPlan(loaded, plan, runtimes, state, executorFor(state, opts), applyOptions(opts));
     if (state.distributed && !waitOptions(opts).wait) return enqueued(plan, opts, io);
     io.out(opts.json ? JSON.stringify(report, null, 2) : formatReport(report));
     return reportExit(plan, report);
-  } finally {
-    await state.close();
-  }
+  });
+}
+
+function executorFor(state: RunState, opts: WriteOptions) {
+  return state.executor({ ...waitOptions(opts), ...(opts.signal ? { signal: opts.signal } : {}) });
+}
+
+function applyOptions(opts: WriteOptions) {
+  return { overrideSafety: !!opts.overrideSafety, ...(opts.signal ? { signal: opts.signal } : {}) };
 }
 
 /** --wait-timeout implies --wait. */
@@ -106,10 +190,7 @@ function enqueued(plan: Plan, opts: { json?: boolean; config: string }, io: Io):
 }
 
 /** plan, safety check, apply, report: what cron runs. */
-export async function runCommand(
-  opts: CommonOptions & { overrideSafety?: boolean; wait?: boolean; waitTimeout?: number; env?: NodeJS.ProcessEnv; stateDir?: string },
-  io: Io,
-): Promise<number> {
+export async function runCommand(opts: WriteOptions & { env?: NodeJS.ProcessEnv; stateDir?: string }, io: Io): Promise<number> {
   const loaded = load(opts.config, io, opts.env);
   if (opts.stateDir) {
     loaded.stateDir = opts.stateDir;
@@ -117,16 +198,16 @@ export async function runCommand(
   }
   const targets = enabledTargets(loaded, opts.target).map(([name]) => name);
   const state = await openState(loaded, { lock: true, audit: true, targets, log: (line) => io.err(line) });
-  try {
+  return withState(state, io, opts.signal, async () => {
     const { plan, runtimes } = await makePlan(loaded, state.links, opts.target);
+    // Stopped while reading: nothing was written, and no operation need be listed as skipped.
+    if (opts.signal?.aborted) throw opts.signal.reason;
     if (!opts.json) io.out(formatPlan(plan, 50));
-    const report = await applyPlan(loaded, plan, runtimes, state, state.executor(waitOptions(opts)), { overrideSafety: !!opts.overrideSafety });
+    const report = await applyPlan(loaded, plan, runtimes, state, executorFor(state, opts), applyOptions(opts));
     if (state.distributed && !waitOptions(opts).wait) return enqueued(plan, opts, io);
     io.out(opts.json ? JSON.stringify({ plan: summarise(plan), report }, null, 2) : `\n${formatReport(report)}`);
     return reportExit(plan, report);
-  } finally {
-    await state.close();
-  }
+  });
 }
 
 /** The plan without its operation bodies, for `run --json` (the full plan is `plan --json`). */

@@ -1,5 +1,5 @@
 /** Errors that end a command -> a message and the exit code (see exit-codes.ts). */
-import { ConfigError, LockedError, PlanError, SafetyError, ScimSyncError, SourceError, StateError, describeError } from '../errors.js';
+import { ConfigError, InterruptedError, LockedError, PlanError, SafetyError, ScimSyncError, SourceError, StateError, describeError } from '../errors.js';
 import { EXIT } from './exit-codes.js';
 import type { Io } from './io.js';
 
@@ -17,6 +17,10 @@ export function exitForError(error: unknown, io: Io): number {
     io.err(`error: ${describeError(error)}`);
     io.err('Nothing was written.');
     return EXIT.NOT_RUN;
+  }
+  if (error instanceof InterruptedError) {
+    io.err(`${error.signal}: stopped before any write. Nothing was written.`);
+    return error.signal === 'SIGINT' ? EXIT.INTERRUPTED : EXIT.TERMINATED;
   }
   if (error instanceof ScimSyncError) {
     io.err(`error: ${describeError(error)}`);

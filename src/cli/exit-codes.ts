@@ -10,4 +10,8 @@ export const EXIT = {
   SAFETY: 3,
   /** Nothing ran: the source or our state could not be read, or another run holds the lock. */
   NOT_RUN: 4,
+  /** Stopped by SIGINT (Ctrl-C) after finishing the operations in flight: 128 + 2, as shells say. */
+  INTERRUPTED: 130,
+  /** Stopped by SIGTERM after finishing the operations in flight: 128 + 15. */
+  TERMINATED: 143,
 } as const;

@@ -9,6 +9,7 @@ import { demoCommand, sandboxCommand } from './sandbox-commands.js';
 import { checkCommand } from './check-command.js';
 import { PROFILE_NAMES } from '../targets/profiles.js';
 import { retryCommand, scheduleCommand, statusCommand, workerCommand } from './distributed-commands.js';
+import { watchInterrupts } from './interrupt.js';
 
 function port(value: string): number {
   const n = Number(value);
@@ -41,6 +42,16 @@ function rateLimitArg(value: string): { requests: number; perMs: number } {
 }
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+/** Runs a command that writes to targets with a graceful stop on the first SIGINT/SIGTERM. */
+async function stoppable(io: Io, command: (signal: AbortSignal) => Promise<number>): Promise<number> {
+  const interrupt = watchInterrupts(io);
+  try {
+    return await command(interrupt.signal);
+  } finally {
+    interrupt.dispose();
+  }
+}
 
 function untilSignal(): Promise<void> {
   return new Promise((resolve) => {
@@ -103,7 +114,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     .option('--wait-timeout <duration>', 'with --wait: stop waiting after this long (90s, 30m, 2h); the workers go on, and the exit code is 1', parseDuration)
     .option('--json', 'print the report as JSON')
     .action(async (file, o) => {
-      code = await applyCommand(file, o, io);
+      code = await stoppable(io, (signal) => applyCommand(file, { ...o, signal }, io));
     });
   program
     .command('run')
@@ -115,7 +126,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     .option('--wait-timeout <duration>', 'with --wait: stop waiting after this long (90s, 30m, 2h); the workers go on, and the exit code is 1', parseDuration)
     .option('--json', 'print the summary and report as JSON')
     .action(async (o) => {
-      code = await runCommand(o, io);
+      code = await stoppable(io, (signal) => runCommand({ ...o, signal }, io));
     });
   program
     .command('worker')

@@ -5,9 +5,9 @@
  */
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { mkdirSync } from 'node:fs';
 import { open, readFile, unlink } from 'node:fs/promises';
 import { LockedError } from '../errors.js';
+import { ensureStateDir } from './state-dir.js';
 
 export interface RunLock {
   release(): Promise<void>;
@@ -29,7 +29,7 @@ function alive(pid: number): boolean {
 }
 
 export async function acquireRunLock(stateDir: string): Promise<RunLock> {
-  mkdirSync(stateDir, { recursive: true, mode: 0o700 });
+  ensureStateDir(stateDir);
   const file = join(stateDir, 'run.lock');
   const me: Holder = { pid: process.pid, host: hostname(), since: new Date().toISOString() };
   for (let attempt = 0; attempt < 2; attempt++) {
