@@ -4,7 +4,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import { open, readFile, stat, unlink, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
 import { loadConfig, type LoadedConfig } from '../config/load.js';
 import { configJsonSchema } from '../config/schema.js';
 import { applyPlan, checkPlanFile } from '../engine/apply-plan.js';

@@ -10,6 +10,7 @@ import { checkCommand } from './check-command.js';
 import { PROFILE_NAMES } from '../targets/profiles.js';
 import { retryCommand, scheduleCommand, statusCommand, workerCommand } from './distributed-commands.js';
 import { watchInterrupts } from './interrupt.js';
+import { unlockCommand } from './unlock-command.js';
 
 function port(value: string): number {
   const n = Number(value);
@@ -127,6 +128,14 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     .option('--json', 'print the summary and report as JSON')
     .action(async (o) => {
       code = await stoppable(io, (signal) => runCommand({ ...o, signal }, io));
+    });
+  program
+    .command('unlock')
+    .description('show who holds the run lock and remove it (refused while its holder runs on this host, unless --force)')
+    .addOption(configOption())
+    .option('--force', 'remove it even though its holder still runs on this host (a reused pid)')
+    .action(async (o) => {
+      code = await unlockCommand(o, io);
     });
   program
     .command('worker')

@@ -63,7 +63,7 @@ export function haltOnFailure(): { signal: AbortSignal; fail(error: Error): void
 export async function openState(loaded: LoadedConfig, options: OpenStateOptions): Promise<RunState> {
   if (loaded.config.queue) return openRedisState(loaded, options);
   const halt = haltOnFailure();
-  const lock: RunLock | null = options.lock ? await acquireRunLock(loaded.stateDir) : null;
+  const lock: RunLock | null = options.lock ? await acquireRunLock(loaded.stateDir, { config: loaded.file }) : null;
   try {
     const links = await FileLinkStore.open(loaded.stateDir, options.readOnly ? { readOnly: true } : { onFailure: halt.fail });
     const audit: AuditSink = options.audit ? new JsonlAuditSink(loaded.auditFile, halt.fail) : NO_AUDIT;

@@ -57,4 +57,20 @@ describe('graceful stop', () => {
       expect(posts()).toHaveLength(30 - sent.length);
     });
   }
+
+  it('a second SIGINT stops at once, still releasing the lock', async () => {
+    // Creates hang long enough that only a stop at once can end the run quickly.
+    h.sandbox.addFault({ method: 'POST', path: '/Users', times: Infinity, action: { type: 'delay', ms: 60_000 } });
+    const cli = new CliProcess(['run', '--config', h.configFile]);
+    await waitUntil(() => posts().length > 0, 'the first create at the sandbox');
+    cli.kill('SIGINT');
+    await waitUntil(() => cli.err.includes('SIGINT: stopping'), 'the first signal to be heard');
+    cli.kill('SIGINT');
+    const r = await cli.exited;
+    expect(r.code).toBe(130);
+    expect(r.signal).toBe(null);
+    expect(r.err).toContain('SIGINT again: stopping at once');
+    expect(r.out).not.toContain('Applied');
+    expect(existsSync(join(h.dir, 'state', 'run.lock'))).toBe(false);
+  });
 });

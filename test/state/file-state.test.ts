@@ -4,25 +4,17 @@
  * the file as soon as they are recorded.
  */
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { JsonlAuditSink } from '../../src/audit/jsonl-audit-sink.js';
 import { StateError } from '../../src/errors.js';
 import { FileLinkStore } from '../../src/state/file-link-store.js';
+import { tempDirs } from '../support/temp-dirs.js';
 
 const ATOMIC_WRITE = fileURLToPath(new URL('../../src/state/atomic-write.ts', import.meta.url));
-const dirs: string[] = [];
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'scim-sync-state-'));
-  dirs.push(dir);
-  return dir;
-}
-afterEach(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
+const tempDir = tempDirs('scim-sync-state-');
 
 describe('link store', () => {
   it('a run that dies before flushing loses no link; a torn last line is skipped', async () => {
