@@ -3,7 +3,8 @@ import { ConfigError, InterruptedError, LockedError, PlanError, SafetyError, Sci
 import { EXIT } from './exit-codes.js';
 import type { Io } from './io.js';
 
-export function exitForError(error: unknown, io: Io): number {
+/** `debug`: show the stack of an internal error (--debug). */
+export function exitForError(error: unknown, io: Io, options: { debug?: boolean } = {}): number {
   if (error instanceof SafetyError) {
     io.err(error.message);
     io.err('Nothing was written. Review the plan; rerun with --override-safety to apply it anyway (the override is audited).');
@@ -26,7 +27,11 @@ export function exitForError(error: unknown, io: Io): number {
     io.err(`error: ${describeError(error)}`);
     return EXIT.FAILED_OPERATIONS;
   }
-  // A bug of ours: show the stack, it is what a bug report needs.
-  io.err(`internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  // A bug of ours. An operator needs one line; a bug report needs the stack, which --debug shows.
+  if (options.debug) io.err(`internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  else {
+    io.err(`internal error: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`);
+    io.err('rerun with --debug for details');
+  }
   return EXIT.FAILED_OPERATIONS;
 }

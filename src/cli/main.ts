@@ -66,6 +66,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
   const program = new Command('scim-sync')
     .description('Provision users from a source of truth (HR CSV, LDAP, Google) into SaaS apps over SCIM 2.0')
     .version('0.1.0')
+    .option('--debug', 'show the stack of an internal error (for a bug report)')
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) })
     .showHelpAfterError();
@@ -205,6 +206,6 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     if (error instanceof CommanderError) {
       return error.exitCode === 0 ? EXIT.OK : EXIT.CONFIG;
     }
-    return exitForError(error, io);
+    return exitForError(error, io, { debug: program.opts()['debug'] === true });
   }
 }
