@@ -29,9 +29,9 @@ export async function openRedisState(loaded: LoadedConfig, options: OpenStateOpt
       audit,
       distributed: true,
       halted: halt.signal,
-      executor: ({ wait, waitTimeoutMs }) => {
+      executor: ({ wait, waitTimeoutMs, signal }) => {
         if (!held) throw new Error('openState: executing needs the lock');
-        return new BullmqExecutor({ redis, queue: q, locks: held, wait, ...(waitTimeoutMs !== undefined ? { waitTimeoutMs } : {}) });
+        return new BullmqExecutor({ redis, queue: q, locks: held, wait, ...(waitTimeoutMs !== undefined ? { waitTimeoutMs } : {}), ...(signal ? { signal } : {}) });
       },
       close: async () => {
         try {
