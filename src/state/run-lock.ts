@@ -57,7 +57,8 @@ export interface LockInfo {
   stale: boolean;
 }
 
-function processExists(pid: number): boolean {
+/** Whether a process with this pid exists on this host (EPERM: it does, as another user's). */
+export function processExists(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -12,6 +12,7 @@ import { CONTROL_QUEUE, targetQueueName } from '../../src/execution/queue-layout
 import { SCHEMA_ENTERPRISE_USER } from '../../src/model/scim.js';
 import { runCommand } from '../../src/cli/commands.js';
 import { InterruptedError } from '../../src/errors.js';
+import { newLockToken } from '../../src/state/redis-run-lock.js';
 import { Harness, person, TOKEN, type Person } from '../support/harness.js';
 import { REDIS_URL, cleanRedis, inProcessWorkers, queueYaml, randomPrefix, waitUntil } from '../support/distributed.js';
 
@@ -76,6 +77,30 @@ describe('run and apply through the queue', () => {
     expect(audit().at(-1)).toMatchObject({ action: 'apply.interrupted' });
     await startWorker();
     await waitUntil(() => h.sandbox.store.users().length === 20, 'the worker to finish the cycle');
+  });
+
+  it('unlock removes a target lock left on another host; one held by a live process here only with --force', async () => {
+    const key = `${prefix}:state:lock:app`;
+    await redis.set(key, 'run-old-container-4242-0123abcd', 'PX', 600_000);
+    const locked = await h.run('--wait');
+    expect(locked.code).toBe(4);
+    expect(locked.err).toContain('target app is locked by another cycle (run-old-container-4242-0123abcd');
+    const u = await h.cli('unlock', '--config', h.configFile);
+    expect(u.code, u.err).toBe(0);
+    expect(u.out).toMatch(/^Removed: target app is locked by run-old-container-4242-0123abcd \(expires in \d+ s unless renewed\)/);
+    expect(await redis.get(key)).toBeNull();
+    expect((await h.cli('unlock', '--config', h.configFile)).out).toBe('No target is locked.');
+
+    const mine = newLockToken('run');
+    await redis.set(key, mine, 'PX', 600_000);
+    const refused = await h.cli('unlock', '--config', h.configFile);
+    expect(refused.code).toBe(4);
+    expect(refused.err).toContain(`error: target app is locked by ${mine}`);
+    expect(refused.err).toContain(`scim-sync unlock --config ${h.configFile} --force`);
+    expect(await redis.get(key)).toBe(mine);
+    expect((await h.cli('unlock', '--config', h.configFile, '--force')).code).toBe(0);
+    expect(await redis.get(key)).toBeNull();
+    expect(h.writes()).toEqual([]);
   });
 
   it('run --wait creates every user through the workers, keeps links in Redis, and converges', async () => {
