@@ -37,7 +37,7 @@ interface WriteOptions extends CommonOptions {
 }
 
 /** 130 / 143 when the operator stopped the run. */
-export function interruptedExit(signal: AbortSignal | undefined): number | undefined {
+function interruptedExit(signal: AbortSignal | undefined): number | undefined {
   if (!signal?.aborted || !(signal.reason instanceof InterruptedError)) return undefined;
   return signal.reason.signal === 'SIGINT' ? EXIT.INTERRUPTED : EXIT.TERMINATED;
 }
@@ -55,7 +55,8 @@ async function withState(state: RunState, io: Io, signal: AbortSignal | undefine
     await state.close().catch(() => undefined);
     throw error;
   }
-  let failure: unknown = state.halted.aborted ? state.halted.reason : undefined;
+  const halted = state.halted.aborted;
+  let failure: unknown = halted ? state.halted.reason : undefined;
   try {
     await state.close();
   } catch (error) {
@@ -63,7 +64,11 @@ async function withState(state: RunState, io: Io, signal: AbortSignal | undefine
   }
   if (failure !== undefined) {
     io.err(`error: ${describeError(failure)}`);
-    io.err('The run stopped taking operations there: what reached the targets is in the report (and in the audit log as far as it could be written).');
+    io.err(
+      halted
+        ? 'The run stopped taking operations there: what reached the targets is in the report (and in the audit log as far as it could be written).'
+        : 'This happened after the last operation had ended: what reached the targets is in the report.',
+    );
     code = EXIT.FAILED_OPERATIONS;
   }
   return interruptedExit(signal) ?? code;
