@@ -25,7 +25,7 @@ const posts = () => h.sandbox.requests.filter((r) => r.method === 'POST' && r.pa
 
 describe('graceful stop', () => {
   beforeEach(async () => {
-    h = await Harness.start({ sandbox: { behaviour: { latencyMs: 150 } } });
+    h = await Harness.start({ sandbox: { behaviour: { latencyMs: 250 } } });
     h.writePeople(people);
   });
 
