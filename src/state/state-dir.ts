@@ -6,8 +6,8 @@ import { mkdirSync } from 'node:fs';
 import { StateError } from '../errors.js';
 
 const CAUSES: Record<string, string> = {
-  ENOTDIR: 'a file is in the way (it, or a parent, is not a directory)',
-  EEXIST: 'a file is in the way (it is not a directory)',
+  ENOTDIR: 'it or a parent is a file, not a directory',
+  EEXIST: 'it is a file, not a directory',
   EACCES: 'permission denied',
   EPERM: 'permission denied',
   EROFS: 'read-only file system',

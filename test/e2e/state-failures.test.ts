@@ -89,7 +89,7 @@ describe('the state directory', () => {
     writeFileSync(stateDir(), 'not a directory');
     const r = await h.run();
     expect(r.code).toBe(4);
-    expect(r.err).toContain(`error: [STATE] cannot use the state directory ${stateDir()}: EEXIST (a file is in the way (it is not a directory))`);
+    expect(r.err).toContain(`error: [STATE] cannot use the state directory ${stateDir()}: EEXIST (it is a file, not a directory)`);
     expect(r.err).not.toContain('internal error');
     expect(h.sandbox.requests).toEqual([]);
     const p = await h.cli('plan', '--config', h.configFile);
