@@ -123,6 +123,17 @@ export class StateError extends ScimSyncError {
   readonly code = 'STATE';
 }
 
+/**
+ * The operator asked the run to stop (SIGINT, SIGTERM): operations not yet started are skipped,
+ * those in flight finish.
+ */
+export class InterruptedError extends ScimSyncError {
+  readonly code = 'INTERRUPTED';
+  constructor(readonly signal: 'SIGINT' | 'SIGTERM') {
+    super(`interrupted by ${signal}: operations not started were skipped`);
+  }
+}
+
 /** Another run holds the lock on this state directory. */
 export class LockedError extends ScimSyncError {
   readonly code = 'LOCKED';

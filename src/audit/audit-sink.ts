@@ -21,5 +21,10 @@ export interface AuditRecord {
 
 export interface AuditSink {
   record(entry: AuditRecord): void;
+  /** Writes what is recorded now; throws (naming the log) when it cannot be written. */
+  flush(): void;
   close(): Promise<void>;
 }
+
+/** For commands that record nothing. */
+export const NO_AUDIT: AuditSink = { record: () => undefined, flush: () => undefined, close: async () => undefined };

@@ -2,7 +2,8 @@
  * The commands behind the CLI, one function each, all returning an exit code. They wire config,
  * state, planner and executor together; main.ts only parses arguments.
  */
-import { readFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { open, readFile, stat, unlink } from 'node:fs/promises';
 import { loadConfig, type LoadedConfig } from '../config/load.js';
 import { configJsonSchema } from '../config/schema.js';
 import { applyPlan, checkPlanFile } from '../engine/apply-plan.js';
@@ -13,7 +14,8 @@ import { checkBinding } from '../engine/plan-binding.js';
 import { verifySavedPlan, type SkippedOperation } from '../engine/verify-plan.js';
 import { requireOfferedAttributes } from '../engine/source-attributes.js';
 import { createTargetRuntime } from '../engine/target-runtime.js';
-import { PlanError, SafetyError } from '../errors.js';
+import { ConfigError, InterruptedError, PlanError, SafetyError, describeError } from '../errors.js';
+import { explainCode } from '../state/state-dir.js';
 import type { TargetRuntime } from '../execution/executor.js';
 import type { RunReport } from '../execution/run-report.js';
 import { checkMappings } from '../config/check-mappings.js';
@@ -33,6 +35,86 @@ export interface CommonOptions {
   config: string;
   json?: boolean;
   target?: string[];
+}
+
+/** Options of the commands that write to targets. */
+interface WriteOptions extends CommonOptions {
+  overrideSafety?: boolean;
+  wait?: boolean;
+  waitTimeout?: number;
+  /** The operator's stop (SIGINT/SIGTERM, cli/interrupt.ts). */
+  signal?: AbortSignal;
+}
+
+/** 130 / 143 when the operator stopped the run. */
+function interruptedExit(signal: AbortSignal | undefined): number | undefined {
+  if (!signal?.aborted || !(signal.reason instanceof InterruptedError)) return undefined;
+  return signal.reason.signal === 'SIGINT' ? EXIT.INTERRUPTED : EXIT.TERMINATED;
+}
+
+/**
+ * Runs `work` (which prints the report), then closes the state. A state write that failed (the
+ * audit log or the link journal on a full disk: the executor stopped there) is said after the
+ * report, never instead of it, since part of the plan may have reached the targets.
+ */
+async function withState(state: RunState, io: Io, signal: AbortSignal | undefined, work: () => Promise<number>): Promise<number> {
+  let code: number;
+  try {
+    code = await work();
+  } catch (error) {
+    await state.close().catch(() => undefined);
+    throw error;
+  }
+  const halted = state.halted.aborted;
+  let failure: unknown = halted ? state.halted.reason : undefined;
+  try {
+    await state.close();
+  } catch (error) {
+    failure ??= error;
+  }
+  if (failure !== undefined) {
+    io.err(`error: ${describeError(failure)}`);
+    io.err(
+      halted
+        ? 'The run stopped taking operations there: what reached the targets is in the report (and in the audit log as far as it could be written).'
+        : 'This happened after the last operation had ended: what reached the targets is in the report.',
+    );
+    code = EXIT.FAILED_OPERATIONS;
+  }
+  return interruptedExit(signal) ?? code;
+}
+
+/** Proves `file` can be written (its directory takes a new file; it is not a directory), before any work. */
+async function checkWritable(file: string): Promise<void> {
+  const fail = (error: unknown) => new ConfigError(`cannot write the plan to ${file}: ${explainCode(error)}`);
+  const existing = await stat(file).catch(() => null);
+  if (existing?.isDirectory()) throw fail('EISDIR');
+  const probe = `${file}.${randomBytes(6).toString('hex')}.tmp`;
+  try {
+    await (await open(probe, 'wx', 0o600)).close();
+  } catch (error) {
+    throw fail(error);
+  }
+  await unlink(probe).catch(() => undefined);
+}
+
+/** A plan file's JSON, or a PlanError naming the file and, for bad JSON, the line and column. */
+async function readPlanFile(file: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    throw new PlanError(`cannot read plan ${file}: ${explainCode(error)}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    const message = (error as Error).message;
+    const at = /at position (\d+)/.exec(message);
+    const where = at ? text.slice(0, Number(at[1])).split('\n') : null;
+    const position = where ? ` (line ${where.length}, column ${where.at(-1)!.length + 1})` : '';
+    throw new PlanError(`${file} is not a valid plan file: ${message}${position}; make a new one with scim-sync plan --out`);
+  }
 }
 
 export function load(file: string, io: Io, env?: NodeJS.ProcessEnv): LoadedConfig {
@@ -56,15 +138,21 @@ export async function schemaCommand(io: Io): Promise<number> {
   return EXIT.OK;
 }
 
+/** Reads the state, never writes it (no lock, no fold of the journal): see file-link-store.ts. */
 export async function planCommand(opts: CommonOptions & { out?: string }, io: Io): Promise<number> {
   const loaded = load(opts.config, io);
   // An unknown --target is refused before anything is opened (makePlan decides the same again).
   selectTargets(loaded, opts.target);
-  const state = await openState(loaded, { lock: false, audit: false, log: (line) => io.err(line) });
+  if (opts.out) await checkWritable(opts.out);
+  const state = await openState(loaded, { lock: false, audit: false, readOnly: true, log: (line) => io.err(line) });
   try {
     const { plan } = await makePlan(loaded, state.links, opts.target);
     // A server's error text in the plan may quote a credential; 0600 whatever the file was before.
-    if (opts.out) await writeFileAtomic(opts.out, redact(JSON.stringify(plan, null, 2)));
+    if (opts.out) {
+      await writeFileAtomic(opts.out, redact(JSON.stringify(plan, null, 2))).catch((error: unknown) => {
+        throw new ConfigError(`cannot write the plan to ${opts.out}: ${explainCode(error)}`);
+      });
+    }
     if (opts.json) io.out(JSON.stringify(plan, null, 2));
     else {
       io.out(formatPlan(plan));
@@ -78,31 +166,24 @@ export async function planCommand(opts: CommonOptions & { out?: string }, io: Io
   }
 }
 
-export async function applyCommand(file: string, opts: CommonOptions & { overrideSafety?: boolean; wait?: boolean; waitTimeout?: number }, io: Io): Promise<number> {
+export async function applyCommand(file: string, opts: WriteOptions, io: Io): Promise<number> {
   const loaded = load(opts.config, io);
-  let data: unknown;
-  try {
-    data = JSON.parse(await readFile(file, 'utf8'));
-  } catch (error) {
-    throw new PlanError(`cannot read plan ${file}: ${(error as Error).message}`);
-  }
-  const saved = checkPlanFile(data, file);
+  const saved = checkPlanFile(await readPlanFile(file), file);
   const configured = new Map(selectTargets(loaded));
   const unknown = saved.targets.filter((t) => !configured.has(t.target)).map((t) => t.target);
   if (unknown.length > 0) throw new PlanError(`${file} has targets not enabled in ${loaded.file}: ${unknown.join(', ')}`);
   checkBinding(saved, loaded, file);
   const runtimes = new Map(saved.targets.map((t) => [t.target, createTargetRuntime(t.target, configured.get(t.target)!)]));
   const state = await openState(loaded, { lock: true, audit: true, targets: saved.targets.map((t) => t.target), log: (line) => io.err(line) });
-  try {
+  return withState(state, io, opts.signal, async () => {
     const { plan, skipped } = await verifySavedPlan(loaded, saved, runtimes, state.links);
+    if (opts.signal?.aborted) throw opts.signal.reason;
     const report = await applyOrStop(loaded, plan, runtimes, state, opts, io, skipped);
     if (typeof report === 'number') return report;
     if (state.distributed && !waitOptions(opts).wait) return enqueued(plan, opts, io);
     io.out(opts.json ? JSON.stringify(report, null, 2) : formatReport(report));
     return exitForReport(report);
-  } finally {
-    await state.close();
-  }
+  });
 }
 
 /** --wait-timeout implies --wait. */
@@ -119,10 +200,7 @@ function enqueued(plan: Plan, opts: { json?: boolean; config: string }, io: Io):
 }
 
 /** plan, safety check, apply, report: what cron runs. */
-export async function runCommand(
-  opts: CommonOptions & { overrideSafety?: boolean; wait?: boolean; waitTimeout?: number; env?: NodeJS.ProcessEnv; stateDir?: string },
-  io: Io,
-): Promise<number> {
+export async function runCommand(opts: WriteOptions & { env?: NodeJS.ProcessEnv; stateDir?: string }, io: Io): Promise<number> {
   const loaded = load(opts.config, io, opts.env);
   if (opts.stateDir) {
     loaded.stateDir = opts.stateDir;
@@ -130,17 +208,17 @@ export async function runCommand(
   }
   const targets = selectTargets(loaded, opts.target).map(([name]) => name);
   const state = await openState(loaded, { lock: true, audit: true, targets, log: (line) => io.err(line) });
-  try {
+  return withState(state, io, opts.signal, async () => {
     const { plan, runtimes } = await makePlan(loaded, state.links, opts.target);
+    // Stopped while reading: nothing was written, and no operation need be listed as skipped.
+    if (opts.signal?.aborted) throw opts.signal.reason;
     if (!opts.json) io.out(formatPlan(plan, 50));
     const report = await applyOrStop(loaded, plan, runtimes, state, opts, io);
     if (typeof report === 'number') return report;
     if (state.distributed && !waitOptions(opts).wait) return enqueued(plan, opts, io);
     io.out(opts.json ? JSON.stringify({ plan: summarise(plan), report }, null, 2) : `\n${formatReport(report)}`);
     return exitForReport(report);
-  } finally {
-    await state.close();
-  }
+  });
 }
 
 /** applyPlan; a safety stop ends the command here, with the plan it refused in the `--json` document. */
@@ -149,12 +227,14 @@ async function applyOrStop(
   plan: Plan,
   runtimes: ReadonlyMap<string, TargetRuntime>,
   state: RunState,
-  opts: { json?: boolean; overrideSafety?: boolean; wait?: boolean; waitTimeout?: number },
+  opts: WriteOptions,
   io: Io,
   skipped?: readonly SkippedOperation[],
 ): Promise<RunReport | number> {
+  const executor = state.executor({ ...waitOptions(opts), ...(opts.signal ? { signal: opts.signal } : {}) });
+  const options = { overrideSafety: !!opts.overrideSafety, ...(opts.signal ? { signal: opts.signal } : {}), ...(skipped ? { skipped } : {}) };
   try {
-    return await applyPlan(loaded, plan, runtimes, state, state.executor(waitOptions(opts)), { overrideSafety: !!opts.overrideSafety, ...(skipped ? { skipped } : {}) });
+    return await applyPlan(loaded, plan, runtimes, state, executor, options);
   } catch (error) {
     if (!(error instanceof SafetyError)) throw error;
     return exitForError(error, io, { json: !!opts.json, plan: summarise(plan) });

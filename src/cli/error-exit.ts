@@ -3,7 +3,7 @@
  * stdout gets the outcome as exactly one JSON document as well; the text goes to stderr.
  */
 import { CommanderError } from 'commander';
-import { ConfigError, LockedError, PlanError, SafetyError, ScimSyncError, SourceError, StateError, describeError } from '../errors.js';
+import { ConfigError, InterruptedError, LockedError, PlanError, SafetyError, ScimSyncError, SourceError, StateError, describeError } from '../errors.js';
 import { EXIT } from './exit-codes.js';
 import type { Io } from './io.js';
 
@@ -12,6 +12,8 @@ export interface ErrorExitOptions {
   json?: boolean;
   /** The plan summary a safety stop refused, for that document. */
   plan?: unknown;
+  /** Show the stack of an internal error (--debug). */
+  debug?: boolean;
 }
 
 /** `{ error: { code, message, problems } }`: a config error's message is its first line, its problems the list. */
@@ -43,6 +45,11 @@ export function exitForError(error: unknown, io: Io, options: ErrorExitOptions =
       print(errorDocument(code, problems.length > 0 ? error.message.split('\n')[0]! : error.message, { ...context }, problems));
       return EXIT.CONFIG;
     }
+    if (error instanceof InterruptedError) {
+      io.err(`${error.signal}: stopped before any write. Nothing was written.`);
+      print(errorDocument(code, error.message, { ...context }));
+      return error.signal === 'SIGINT' ? EXIT.INTERRUPTED : EXIT.TERMINATED;
+    }
     io.err(`error: ${describeError(error)}`);
     print(errorDocument(code, error.message, { ...context }));
     if (error instanceof SourceError || error instanceof StateError || error instanceof LockedError) {
@@ -51,8 +58,13 @@ export function exitForError(error: unknown, io: Io, options: ErrorExitOptions =
     }
     return EXIT.FAILED_OPERATIONS;
   }
-  // A bug of ours: show the stack, it is what a bug report needs.
-  io.err(`internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-  print(errorDocument('INTERNAL', error instanceof Error ? error.message : String(error)));
+  // A bug of ours. An operator needs one line; a bug report needs the stack, which --debug shows.
+  const message = error instanceof Error ? error.message : String(error);
+  if (options.debug) io.err(`internal error: ${error instanceof Error ? (error.stack ?? message) : message}`);
+  else {
+    io.err(`internal error: ${message.split('\n')[0]}`);
+    io.err('rerun with --debug for details');
+  }
+  print(errorDocument('INTERNAL', message));
   return EXIT.FAILED_OPERATIONS;
 }

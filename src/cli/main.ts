@@ -9,6 +9,8 @@ import { demoCommand, sandboxCommand } from './sandbox-commands.js';
 import { checkCommand } from './check-command.js';
 import { PROFILE_NAMES } from '../targets/profiles.js';
 import { retryCommand, scheduleCommand, statusCommand, workerCommand } from './distributed-commands.js';
+import { watchInterrupts } from './interrupt.js';
+import { unlockCommand } from './unlock-command.js';
 
 function port(value: string): number {
   const n = Number(value);
@@ -42,6 +44,16 @@ function rateLimitArg(value: string): { requests: number; perMs: number } {
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
+/** Runs a command that writes to targets with a graceful stop on the first SIGINT/SIGTERM. */
+async function stoppable(io: Io, command: (signal: AbortSignal) => Promise<number>): Promise<number> {
+  const interrupt = watchInterrupts(io);
+  try {
+    return await command(interrupt.signal);
+  } finally {
+    interrupt.dispose();
+  }
+}
+
 function untilSignal(): Promise<void> {
   return new Promise((resolve) => {
     process.once('SIGINT', () => resolve());
@@ -66,6 +78,7 @@ export async function main(argv: string[], output: Io = processIo): Promise<numb
   const program = new Command('scim-sync')
     .description('Provision users from a source of truth (HR CSV, LDAP, Google) into SaaS apps over SCIM 2.0')
     .version('0.1.0')
+    .option('--debug', 'show the stack of an internal error (for a bug report)')
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) })
     .showHelpAfterError();
@@ -115,7 +128,7 @@ export async function main(argv: string[], output: Io = processIo): Promise<numb
     .option('--wait-timeout <duration>', 'with --wait: stop waiting after this long (90s, 30m, 2h); the workers go on, and the exit code is 1', parseDuration)
     .option('--json', 'print the report as JSON')
     .action(async (file, o) => {
-      code = await applyCommand(file, o, io);
+      code = await stoppable(io, (signal) => applyCommand(file, { ...o, signal }, io));
     });
   program
     .command('run')
@@ -127,7 +140,15 @@ export async function main(argv: string[], output: Io = processIo): Promise<numb
     .option('--wait-timeout <duration>', 'with --wait: stop waiting after this long (90s, 30m, 2h); the workers go on, and the exit code is 1', parseDuration)
     .option('--json', 'print the summary and report as JSON')
     .action(async (o) => {
-      code = await runCommand(o, io);
+      code = await stoppable(io, (signal) => runCommand({ ...o, signal }, io));
+    });
+  program
+    .command('unlock')
+    .description('show who holds the run lock and remove it (refused while its holder runs on this host, unless --force)')
+    .addOption(configOption())
+    .option('--force', 'remove it even though its holder still runs on this host (a reused pid)')
+    .action(async (o) => {
+      code = await unlockCommand(o, io);
     });
   program
     .command('worker')
@@ -194,6 +215,6 @@ export async function main(argv: string[], output: Io = processIo): Promise<numb
     await program.parseAsync(argv);
     return code;
   } catch (error) {
-    return exitForError(error, io, { json: json && !printed });
+    return exitForError(error, io, { json: json && !printed, debug: program.opts()['debug'] === true });
   }
 }

@@ -4,10 +4,12 @@
  */
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { isNode, LineCounter, parseDocument, type Document } from 'yaml';
+import { isMap, isNode, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
+import type { z } from 'zod';
 import { ConfigError } from '../errors.js';
 import { resolveReferences } from './references.js';
 import { configSchema, holdsCredential, SECRET_KEYS, type Config } from './schema.js';
+import { nearestName } from './nearest-name.js';
 import { MIN_SECRET_LENGTH, Secret } from './secret.js';
 import { resolveQuirks } from '../targets/profiles.js';
 import { headerCredentialProblem, urlCredentialProblem } from './misplaced-credentials.js';
@@ -34,9 +36,12 @@ function formatPath(path: readonly PropertyKey[]): string {
 }
 
 function lineOf(doc: Document, counter: LineCounter, path: readonly PropertyKey[]): number | undefined {
-  // Walk up until a node exists: a missing key is reported at its parent's line.
+  // Walk up until a node exists: a missing key is reported at its parent's line. A key of a map is
+  // reported at the key itself, not at its value (which may start on the next line).
   for (let depth = path.length; depth >= 0; depth--) {
-    const node = doc.getIn(path.slice(0, depth) as Path, true);
+    const parent = depth > 0 ? doc.getIn(path.slice(0, depth - 1) as Path, true) : undefined;
+    const pair = isMap(parent) ? parent.items.find((p) => isScalar(p.key) && String(p.key.value) === String(path[depth - 1])) : undefined;
+    const node = isNode(pair?.key) ? pair.key : doc.getIn(path.slice(0, depth) as Path, true);
     if (isNode(node) && node.range) return counter.linePos(node.range[0]).line;
   }
   return undefined;
@@ -68,6 +73,66 @@ function secretProblem(key: string, value: string, origin: string | null): strin
     return `the credential from ${originOf(origin)} is shorter than ${MIN_SECRET_LENGTH} characters: too short to keep out of output, and too weak`;
   }
   return undefined;
+}
+
+interface SchemaDef {
+  type: string;
+  shape?: Record<string, { _zod: { def: SchemaDef } }>;
+  [key: string]: unknown;
+}
+
+/** The keys the schema allows in the object at `path` (every alternative of a union counts). */
+function keysAt(path: readonly PropertyKey[]): Set<string> {
+  const keys = new Set<string>();
+  const visit = (schema: unknown, rest: readonly PropertyKey[]): void => {
+    const def = (schema as { _zod?: { def: SchemaDef } } | undefined)?._zod?.def;
+    if (!def) return;
+    switch (def.type) {
+      case 'object':
+        if (rest.length === 0) for (const k of Object.keys(def.shape!)) keys.add(k);
+        else visit(def.shape![String(rest[0])], rest.slice(1));
+        return;
+      case 'record':
+        return visit(def['valueType'], rest.slice(1));
+      case 'array':
+        return visit(def['element'], rest.slice(1));
+      case 'union':
+        for (const option of def['options'] as unknown[]) visit(option, rest);
+        return;
+      case 'intersection':
+        visit(def['left'], rest);
+        return visit(def['right'], rest);
+      case 'pipe':
+        return visit(def['in'], rest);
+      case 'lazy':
+        return visit((def['getter'] as () => unknown)(), rest);
+      default:
+        // optional, nullable, default, catch, readonly...: the wrapped schema.
+        if ('innerType' in def) visit(def['innerType'], rest);
+    }
+  };
+  visit(configSchema, path);
+  return keys;
+}
+
+/**
+ * One line per problem, at the line of what it is about: an unknown key at its own line, with the
+ * nearest allowed key; a bad record key (a target name) with the rule it breaks.
+ */
+function issueProblems(issue: z.core.$ZodIssue, doc: Document, counter: LineCounter): string[] {
+  const at = (path: readonly PropertyKey[], message: string) => {
+    const line = lineOf(doc, counter, path);
+    return `${formatPath(path) || '(top level)'}${line ? ` (line ${line})` : ''}: ${message}`;
+  };
+  if (issue.code === 'unrecognized_keys') {
+    const allowed = keysAt(issue.path);
+    return issue.keys.map((key) => {
+      const near = nearestName(key, allowed);
+      return at([...issue.path, key], `unknown key${near ? `; did you mean ${near}?` : ''}`);
+    });
+  }
+  if (issue.code === 'invalid_key') return [at(issue.path, issue.issues.map((i) => i.message).join('; '))];
+  return [at(issue.path, issue.message)];
 }
 
 /** Resolve references in every string and wrap credential keys in Secret. */
@@ -115,10 +180,7 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
   const raw = prepare(doc.toJS(), [], baseDir, env, problems, warnings);
   const parsed = configSchema.safeParse(raw ?? {});
   if (!parsed.success) {
-    for (const issue of parsed.error.issues) {
-      const line = lineOf(doc, counter, issue.path);
-      problems.push(`${formatPath(issue.path) || '(top level)'}${line ? ` (line ${line})` : ''}: ${issue.message}`);
-    }
+    for (const issue of parsed.error.issues) problems.push(...issueProblems(issue, doc, counter));
   }
   if (problems.length > 0 || !parsed.success) {
     throw problemsFound(file, problems);

@@ -1,6 +1,7 @@
 /**
  * Check a plan against the safety rules, then execute it. Refusal happens before any write; an
- * override is recorded in the audit log with every reason it overrode.
+ * override is recorded in the audit log with every reason it overrode. The `apply.start` record is
+ * written before the first write, so an audit log that cannot be written stops the run there.
  */
 import type { LoadedConfig } from '../config/load.js';
 import { PlanError, SafetyError } from '../errors.js';
@@ -14,18 +15,41 @@ import type { RunState } from './state.js';
 
 export interface ApplyOptions {
   overrideSafety: boolean;
+  /** The operator's stop: the run ends as `apply.interrupted` in the audit log. */
+  signal?: AbortSignal;
   /** Operations of a saved plan left out because their preconditions no longer hold: reported and audited. */
   skipped?: readonly SkippedOperation[];
 }
 
-export function checkPlanFile(data: unknown, source: string): Plan {
-  const plan = data as Partial<Plan> | null;
-  if (!plan || plan.format !== PLAN_FORMAT) throw new PlanError(`${source} is not a scim-sync plan`);
-  if (plan.version !== PLAN_VERSION) throw new PlanError(`${source} is plan version ${String(plan.version)}; this scim-sync applies version ${PLAN_VERSION}: make a new plan`);
-  if (!Array.isArray(plan.targets) || typeof plan.id !== 'string' || typeof plan.expiresAt !== 'string' || !plan.binding) {
-    throw new PlanError(`${source} is incomplete`);
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** The first place where `plan` is not shaped like a plan (targets, phases, operations), if any. */
+function shapeProblem(plan: Record<string, unknown>): string | undefined {
+  if (typeof plan['id'] !== 'string') return 'id';
+  if (typeof plan['expiresAt'] !== 'string') return 'expiresAt';
+  if (!isObject(plan['binding']) || !isObject(plan['binding']['targets']) || !isObject(plan['binding']['source'])) return 'binding';
+  if (!Array.isArray(plan['targets'])) return 'targets';
+  for (const [t, target] of plan['targets'].entries()) {
+    if (!isObject(target) || typeof target['target'] !== 'string') return `targets[${t}]`;
+    if (!Array.isArray(target['phases'])) return `targets[${t}].phases`;
+    for (const [p, phase] of target['phases'].entries()) {
+      if (!isObject(phase) || !Array.isArray(phase['operations'])) return `targets[${t}].phases[${p}]`;
+      for (const [o, op] of phase['operations'].entries()) {
+        if (!isObject(op) || typeof op['kind'] !== 'string' || typeof op['id'] !== 'string' || typeof op['externalId'] !== 'string') {
+          return `targets[${t}].phases[${p}].operations[${o}]`;
+        }
+      }
+    }
   }
-  return plan as Plan;
+  return undefined;
+}
+
+export function checkPlanFile(data: unknown, source: string): Plan {
+  if (!isObject(data) || data['format'] !== PLAN_FORMAT) throw new PlanError(`${source} is not a scim-sync plan`);
+  if (data['version'] !== PLAN_VERSION) throw new PlanError(`${source} is plan version ${String(data['version'])}; this scim-sync applies version ${PLAN_VERSION}: make a new plan`);
+  const problem = shapeProblem(data);
+  if (problem) throw new PlanError(`${source} is incomplete or damaged at ${problem}; make a new plan with scim-sync plan --out`);
+  return data as unknown as Plan;
 }
 
 export async function applyPlan(
@@ -51,6 +75,8 @@ export async function applyPlan(
   for (const s of options.skipped ?? []) {
     state.audit.record(operationAuditRecord(plan.id, s.target, s.op, s.outcome, 0, { note: s.note }));
   }
+  // Proves the audit log takes an append before anything reaches a target.
+  state.audit.flush();
   // Nothing left to do (a saved plan found entirely in place): no executor, whose distributed form
   // would answer with the report of this plan's earlier apply.
   const idle = plan.targets.every((t) => t.phases.every((p) => p.operations.length === 0));
@@ -67,7 +93,12 @@ export async function applyPlan(
     count(target, s.op.kind, s.outcome);
     target.skips.push(operationSkip(s.op, s.outcome, s.note));
   }
-  state.audit.record({ time: new Date().toISOString(), planId: plan.id, target: '*', action: 'apply.end', outcome: 'info' });
+  const end = { time: new Date().toISOString(), planId: plan.id, target: '*', outcome: 'info' } as const;
+  const stop = options.signal?.aborted ? options.signal : state.halted.aborted ? state.halted : undefined;
+  if (stop) {
+    const why = stop.reason instanceof Error ? stop.reason.message : String(stop.reason);
+    state.audit.record({ ...end, action: stop === options.signal ? 'apply.interrupted' : 'apply.stopped', note: why });
+  } else state.audit.record({ ...end, action: 'apply.end' });
   return report;
 }
 

@@ -2,7 +2,7 @@
  * The state of one run in distributed mode: links in Redis, one lock per target (so a target is in
  * one cycle at a time, whichever machine started it), the local audit log, and the BullMQ executor.
  */
-import type { AuditSink } from '../audit/audit-sink.js';
+import { NO_AUDIT, type AuditSink } from '../audit/audit-sink.js';
 import { JsonlAuditSink } from '../audit/jsonl-audit-sink.js';
 import type { LoadedConfig } from '../config/load.js';
 import { BullmqExecutor } from '../execution/bullmq-executor.js';
@@ -10,10 +10,11 @@ import { connectRedis } from '../state/redis-connection.js';
 import { RedisLinkStore } from '../state/redis-link-store.js';
 import { acquireTargetLocks, type TargetLocks } from '../state/redis-run-lock.js';
 import { selectTargets } from '../config/select-targets.js';
-import type { OpenStateOptions, RunState } from './state.js';
+import { haltOnFailure, type OpenStateOptions, type RunState } from './state.js';
 
 export async function openRedisState(loaded: LoadedConfig, options: OpenStateOptions): Promise<RunState> {
   const q = loaded.config.queue!;
+  const halt = haltOnFailure();
   const redis = await connectRedis(q.redis, { ...(options.log ? { onError: options.log } : {}) });
   let locks: TargetLocks | null = null;
   try {
@@ -21,15 +22,16 @@ export async function openRedisState(loaded: LoadedConfig, options: OpenStateOpt
       const targets = options.targets ?? selectTargets(loaded).map(([name]) => name);
       locks = (await acquireTargetLocks(redis, q.prefix, targets)).locks;
     }
-    const audit: AuditSink = options.audit ? new JsonlAuditSink(loaded.auditFile) : { record: () => undefined, close: async () => undefined };
+    const audit: AuditSink = options.audit ? new JsonlAuditSink(loaded.auditFile, halt.fail) : NO_AUDIT;
     const held = locks;
     return {
       links: new RedisLinkStore(redis, q.prefix),
       audit,
       distributed: true,
-      executor: ({ wait, waitTimeoutMs }) => {
+      halted: halt.signal,
+      executor: ({ wait, waitTimeoutMs, signal }) => {
         if (!held) throw new Error('openState: executing needs the lock');
-        return new BullmqExecutor({ redis, queue: q, locks: held, wait, ...(waitTimeoutMs !== undefined ? { waitTimeoutMs } : {}) });
+        return new BullmqExecutor({ redis, queue: q, locks: held, wait, ...(waitTimeoutMs !== undefined ? { waitTimeoutMs } : {}), ...(signal ? { signal } : {}) });
       },
       close: async () => {
         try {

@@ -68,7 +68,7 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
     }
     const links = new RedisLinkStore(redis, q.prefix);
     const executor = new BullmqExecutor({ redis, queue: q, locks, wait: false });
-    const state: RunState = { links, audit, distributed: true, executor: () => executor, close: async () => undefined };
+    const state: RunState = { links, audit, distributed: true, halted: new AbortController().signal, executor: () => executor, close: async () => undefined };
     try {
       const { plan, runtimes } = await makePlan(loaded, links, locks.targets);
       plan.id = `plan-${cycleId}`;

@@ -27,6 +27,8 @@ export interface BullmqExecutorOptions {
   pollMs?: number;
   /** A waiting executor stops waiting after this long; targets not done are reported as still running. */
   waitTimeoutMs?: number;
+  /** The operator's stop: a waiting executor stops waiting (the workers go on; `status` follows them). */
+  signal?: AbortSignal;
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -72,7 +74,7 @@ export class BullmqExecutor implements Executor {
       const deadline = this.options.waitTimeoutMs !== undefined ? Date.now() + this.options.waitTimeoutMs : Infinity;
       for (const target of pending) {
         let cycle = await store.report(plan.id, target);
-        while (!cycle && Date.now() < deadline) {
+        while (!cycle && Date.now() < deadline && !this.options.signal?.aborted) {
           await sleep(Math.min(this.options.pollMs ?? 200, Math.max(deadline - Date.now(), 1)));
           cycle = await store.report(plan.id, target);
         }
@@ -81,7 +83,8 @@ export class BullmqExecutor implements Executor {
           continue;
         }
         const report = emptyTargetReport(target);
-        report.stopped = `still running after ${this.options.waitTimeoutMs! / 1000} s of waiting: the workers go on with it (scim-sync status shows where it is)`;
+        const waited = this.options.signal?.aborted ? 'still running when waiting was interrupted' : `still running after ${this.options.waitTimeoutMs! / 1000} s of waiting`;
+        report.stopped = `${waited}: the workers go on with it (scim-sync status shows where it is)`;
         reports.set(target, report);
       }
     }

@@ -4,6 +4,10 @@
  * of requests (and the pause of the whole target after a 429) is the client's request budget; a
  * rejected credential stops the target. On targets that use /Bulk, user writes go in batches first
  * (bulk-apply.ts) and what a batch does not settle runs here one by one.
+ *
+ * `stop` (the operator's signal, or a state write that failed) ends the run early: no operation
+ * starts after it, those in flight finish, and the rest are reported and audited as skipped with
+ * the reason. The link store is not flushed here: whoever opened it closes it (engine/state.ts).
  */
 import PQueue from 'p-queue';
 import type { AuditSink } from '../audit/audit-sink.js';
@@ -27,11 +31,24 @@ import { runOperation, type AttemptState, type OperationResult } from './run-ope
 import { bulkBatches, isBulkable, sendBulk, type BulkableOp, type BulkOutcome } from './bulk-apply.js';
 import { count, emptyTargetReport, type Outcome, type RunReport, type TargetReport } from './run-report.js';
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+/** Waits `ms`, or less when `signal` aborts (a retry that will not happen need not be waited for). */
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
 
 export interface InlineExecutorOptions {
   links: LinkStore;
   audit: AuditSink;
+  /** Aborted: start no further operation (its reason, an Error, says why in the report). */
+  stop?: AbortSignal;
 }
 
 export class InlineExecutor implements Executor {
@@ -51,7 +68,6 @@ export class InlineExecutor implements Executor {
         return this.runTarget(plan.id, tp, runtime);
       }),
     );
-    await this.options.links.flush();
     return { planId: plan.id, startedAt, finishedAt: new Date().toISOString(), targets: reports };
   }
 
@@ -62,6 +78,12 @@ export class InlineExecutor implements Executor {
 
     const failed = new FailedIdentitySet();
     const ctx = { target: tp.target, client: runtime.client, links: this.options.links, failed };
+    const stop = this.options.stop;
+    /** Why no further operation starts on this target, if it is so. */
+    const halted = (): string | undefined => {
+      if (!stopped && stop?.aborted) stopped = `stopped: ${stop.reason instanceof Error ? stop.reason.message : String(stop.reason)}`;
+      return stopped;
+    };
 
     const succeed = (op: Operation, attempts: number, result: OperationResult): void => {
       const outcome = resultOutcome(result);
@@ -89,8 +111,9 @@ export class InlineExecutor implements Executor {
     /** `first`: attempts already made (in a /Bulk request) count towards the limit. */
     const attempt = async (op: Operation, first = 1, state: AttemptState = {}): Promise<void> => {
       for (let n = first; ; n++) {
-        if (stopped) {
-          skip(op, n - 1, stopped, false);
+        const why = halted();
+        if (why) {
+          skip(op, n - 1, why, false);
           return;
         }
         try {
@@ -102,10 +125,10 @@ export class InlineExecutor implements Executor {
             return;
           }
           if (error instanceof AuthError) stopped = `stopped: ${error.message}`;
-          const delay = stopped ? null : retryDelay(error, n, runtime.retry);
+          const delay = halted() ? null : retryDelay(error, n, runtime.retry);
           if (delay !== null) {
             if (error instanceof TransientError && error.ambiguous) state.previousAmbiguous = error;
-            await sleep(delay);
+            await sleep(delay, stop);
             continue;
           }
           await fail(op, n, error);
@@ -119,7 +142,7 @@ export class InlineExecutor implements Executor {
       let outcomes: BulkOutcome[];
       const state: AttemptState = {};
       try {
-        outcomes = stopped ? batch.map((op) => ({ op, single: undefined })) : await sendBulk(batch, ctx);
+        outcomes = halted() ? batch.map((op) => ({ op, single: undefined })) : await sendBulk(batch, ctx);
       } catch (error) {
         if (error instanceof AuthError) stopped = `stopped: ${error.message}`;
         // The request may have been carried out before its answer was lost: creates look first.

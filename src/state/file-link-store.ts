@@ -5,14 +5,28 @@
  * into a new snapshot written atomically, then empties the journal.
  * Layout: links.json = { version: 1, links: { "<target>/<kind>": { "<externalId>": Link } } },
  * links.journal = JSON lines of [target, kind, externalId, Link | null].
+ *
+ * Read-only (plan, check): snapshot and journal are read, nothing is created, folded or emptied, so
+ * a read-only command never replaces the links of a run going on beside it, and works on a state
+ * directory it cannot write.
  */
-import { mkdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { StateError } from '../errors.js';
 import { writeFileAtomic } from './atomic-write.js';
 import { LineAppender } from './line-appender.js';
 import type { Link, LinkStore, ResourceKind } from './link-store.js';
+import { ensureStateDir, explainCode } from './state-dir.js';
+
+export interface FileLinkStoreOptions {
+  /** Read snapshot and journal, write nothing (a missing directory reads as no links). */
+  readOnly?: boolean;
+  /**
+   * Told of a journal write that failed, instead of failing the `set` that made the change: that
+   * change reached the target already, and the listener stops the run. Without it, `set` rejects.
+   */
+  onFailure?: (error: Error) => void;
+}
 
 type Entry = [target: string, kind: ResourceKind, externalId: string, link: Link | null];
 
@@ -23,16 +37,25 @@ export class FileLinkStore implements LinkStore {
   private readonly journal: LineAppender;
   private tornTail = false;
 
-  private constructor(dir: string) {
+  private constructor(
+    dir: string,
+    private readonly options: FileLinkStoreOptions,
+  ) {
     this.snapshotFile = join(dir, 'links.json');
     this.journalFile = join(dir, 'links.journal');
-    this.journal = new LineAppender(this.journalFile, (code) => new StateError(`link journal ${this.journalFile}: cannot append (${code})`));
+    this.journal = new LineAppender(
+      this.journalFile,
+      (code) => new StateError(`cannot write the link journal ${this.journalFile}: ${explainCode(code)}`),
+      options.onFailure,
+    );
   }
 
-  static async open(dir: string): Promise<FileLinkStore> {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const store = new FileLinkStore(dir);
+  static async open(dir: string, options: FileLinkStoreOptions = {}): Promise<FileLinkStore> {
+    if (!options.readOnly) ensureStateDir(dir);
+    const store = new FileLinkStore(dir, options);
     await store.load();
+    // A journal that cannot be opened is found before anything is done.
+    if (!options.readOnly) store.journal.open();
     return store;
   }
 
@@ -46,11 +69,18 @@ export class FileLinkStore implements LinkStore {
     return t;
   }
 
+  /** The file's text, null when it (or the directory) does not exist. */
+  private async read(file: string): Promise<string | null> {
+    try {
+      return await readFile(file, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw new StateError(`cannot read the link store ${file}: ${explainCode(error)}`);
+    }
+  }
+
   private async load(): Promise<void> {
-    const snapshot = await readFile(this.snapshotFile, 'utf8').catch((e: NodeJS.ErrnoException) => {
-      if (e.code === 'ENOENT') return null;
-      throw e;
-    });
+    const snapshot = await this.read(this.snapshotFile);
     if (snapshot !== null) {
       let parsed: { version?: number; links?: Record<string, Record<string, Link>> };
       try {
@@ -60,7 +90,7 @@ export class FileLinkStore implements LinkStore {
       }
       for (const [name, links] of Object.entries(parsed.links ?? {})) this.tables.set(name, new Map(Object.entries(links)));
     }
-    const journal = await readFile(this.journalFile, 'utf8').catch(() => '');
+    const journal = (await this.read(this.journalFile)) ?? '';
     // A crash mid-append leaves a torn last line: the next append must not continue it.
     this.tornTail = journal !== '' && !journal.endsWith('\n');
     for (const line of journal.split('\n')) {
@@ -82,12 +112,17 @@ export class FileLinkStore implements LinkStore {
     else t.delete(externalId);
   }
 
-  private record(entry: Entry): Promise<void> {
+  private async record(entry: Entry): Promise<void> {
+    if (this.options.readOnly) throw new StateError(`the link store ${this.snapshotFile} is open read-only`);
     // In memory at once; should the journal fail, the change still reaches the snapshot at flush.
     this.apply(entry);
     this.journal.append(`${this.tornTail ? '\n' : ''}${JSON.stringify(entry)}\n`);
     this.tornTail = false;
-    return this.journal.written();
+    try {
+      await this.journal.written();
+    } catch (error) {
+      if (!this.options.onFailure) throw error;
+    }
   }
 
   async snapshot(target: string, kind: ResourceKind): Promise<Map<string, Link>> {
@@ -107,9 +142,14 @@ export class FileLinkStore implements LinkStore {
   }
 
   async flush(): Promise<void> {
+    if (this.options.readOnly) return;
     const links: Record<string, Record<string, Link>> = {};
     for (const [name, table] of this.tables) links[name] = Object.fromEntries(table);
-    await writeFileAtomic(this.snapshotFile, JSON.stringify({ version: 1, links }));
+    try {
+      await writeFileAtomic(this.snapshotFile, JSON.stringify({ version: 1, links }));
+    } catch (error) {
+      throw new StateError(`cannot write the link store ${this.snapshotFile}: ${explainCode(error)}`);
+    }
     // Everything in the journal, this run's changes and any an earlier run left, is now in the snapshot.
     this.journal.truncate();
     this.journal.close();

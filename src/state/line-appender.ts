@@ -37,10 +37,14 @@ export class LineAppender {
   private scheduled: NodeJS.Immediate | null = null;
   private failure: Error | null = null;
 
-  /** `failed` turns a write error's code into the error callers see (naming the file). */
+  /**
+   * `failed` turns a write error's code into the error callers see (naming the file); `onFailure`
+   * hears of the first failed write at once, so that a run can stop taking operations.
+   */
   constructor(
     private readonly file: string,
     private readonly failed: (code: string) => Error,
+    private readonly onFailure?: (error: Error) => void,
   ) {}
 
   /** Opens the file now, so that a file that cannot be written is found before anything is done. */
@@ -98,6 +102,7 @@ export class LineAppender {
       for (let done = 0; done < bytes.length; ) done += writeSync(this.fd, bytes, done);
     } catch (error) {
       this.failure = this.failed((error as NodeJS.ErrnoException).code ?? 'error');
+      this.onFailure?.(this.failure);
       waiting?.reject(this.failure);
       return;
     }

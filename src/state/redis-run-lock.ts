@@ -12,6 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
 import { LockedError } from '../errors.js';
+import { processExists } from './run-lock.js';
 
 /** TTL of a lock held by a live process, ms; renewed every third of it. */
 export const HELD_TTL_MS = 30_000;
@@ -24,13 +25,27 @@ return 0`;
 const EXTEND = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end return 0`;
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
 
+const tokenHost = () => hostname().replace(/[^A-Za-z0-9.-]/g, '');
+
 export function lockKey(prefix: string, target: string): string {
   return `${prefix}:state:lock:${target}`;
 }
 
 /** A token saying who took a lock, for `status` and error messages; unique per acquisition. */
 export function newLockToken(kind: string): string {
-  return `${kind}-${hostname().replace(/[^A-Za-z0-9.-]/g, '')}-${process.pid}-${randomBytes(4).toString('hex')}`;
+  return `${kind}-${tokenHost()}-${process.pid}-${randomBytes(4).toString('hex')}`;
+}
+
+/** The host and pid in a token from newLockToken; null for other tokens (a scheduled cycle's). */
+export function lockTokenHolder(token: string): { host: string; pid: number } | null {
+  const m = /^[a-z]+-(.+)-(\d+)-[0-9a-f]{8}$/.exec(token);
+  return m ? { host: m[1]!, pid: Number(m[2]) } : null;
+}
+
+/** Whether `token` names a process on this host that still exists. */
+export function lockTokenAlive(token: string): boolean {
+  const holder = lockTokenHolder(token);
+  return holder !== null && holder.host === tokenHost() && processExists(holder.pid);
 }
 
 export async function extendLock(redis: Redis, prefix: string, target: string, token: string, ttlMs: number): Promise<boolean> {

@@ -64,8 +64,40 @@ targets:
         expect.stringMatching(/^source\.key \(line 1\): /),
         expect.stringMatching(/^targets\.slack\.url \(line 4\): /),
         expect.stringMatching(/^targets\.slack\.concurrency \(line 5\): /),
-        expect.stringMatching(/^targets\.slack \(line 4\): .*colour/),
+        expect.stringMatching(/^targets\.slack\.colour \(line 7\): unknown key$/),
       ]),
+    );
+  });
+
+  it('an unknown key at its own line with the nearest allowed name; a target name says which characters it may use', () => {
+    const found = problems(
+      `version: 1
+source: { type: csv, path: people.csv, key: id, delimter: ";" }
+safety:
+  maxDeactivatePercnt: 5
+targets:
+  "slack app":
+    url: https://slack.example.com/scim/v2
+    auth: { type: none }
+  slack:
+    url: https://slack.example.com/scim/v2
+    auth: { type: none }
+    pagesize: 50
+    groups:
+      nestd: flatten
+    zebra:
+      stripes: 3
+`,
+    );
+    expect(found.sort()).toEqual(
+      [
+        'source.delimter (line 2): unknown key; did you mean delimiter?',
+        'safety.maxDeactivatePercnt (line 4): unknown key; did you mean maxDeactivatePercent?',
+        'targets.slack app (line 6): target names use letters, digits, "-" and "_"',
+        'targets.slack.pagesize (line 12): unknown key; did you mean pageSize?',
+        'targets.slack.groups.nestd (line 14): unknown key; did you mean nested?',
+        'targets.slack.zebra (line 15): unknown key',
+      ].sort(),
     );
   });
 

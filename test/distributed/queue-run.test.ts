@@ -3,14 +3,17 @@
  * enqueue, phases keep their order, job ids are idempotent, errors take BullMQ's paths (retry with
  * backoff, 429 pause, unrecoverable), dead letters show in status and `retry` re-queues them.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CONTROL_QUEUE, targetQueueName } from '../../src/execution/queue-layout.js';
 import { SCHEMA_ENTERPRISE_USER } from '../../src/model/scim.js';
-import { Harness, person, type Person } from '../support/harness.js';
+import { runCommand } from '../../src/cli/commands.js';
+import { InterruptedError } from '../../src/errors.js';
+import { newLockToken } from '../../src/state/redis-run-lock.js';
+import { Harness, person, TOKEN, type Person } from '../support/harness.js';
 import { REDIS_URL, cleanRedis, inProcessWorkers, queueYaml, randomPrefix, waitUntil } from '../support/distributed.js';
 
 let h: Harness;
@@ -60,6 +63,44 @@ describe('run and apply through the queue', () => {
     const bad = await h.run('--wait-timeout', 'soon');
     expect(bad.code).toBe(2);
     expect(bad.err).toContain('"soon" is not a duration (write 90s, 30m, 2h or 500ms)');
+  });
+
+  it('run --wait interrupted stops waiting, says the cycle goes on, audits it, exits 130; a worker then finishes it', async () => {
+    const stop = new AbortController();
+    const lines: string[] = [];
+    process.env['TEST_SCIM_TOKEN'] = TOKEN;
+    const running = runCommand({ config: h.configFile, wait: true, signal: stop.signal }, { out: (t) => lines.push(t), err: (t) => lines.push(t) });
+    await waitUntil(() => existsSync(join(h.dir, 'state', 'audit.jsonl')) && readFileSync(join(h.dir, 'state', 'audit.jsonl'), 'utf8').includes('"apply.start"'), 'the apply to start');
+    stop.abort(new InterruptedError('SIGINT'));
+    expect(await running, lines.join('\n')).toBe(130);
+    expect(lines.join('\n')).toContain('still running when waiting was interrupted: the workers go on with it (scim-sync status shows where it is)');
+    expect(audit().at(-1)).toMatchObject({ action: 'apply.interrupted' });
+    await startWorker();
+    await waitUntil(() => h.sandbox.store.users().length === 20, 'the worker to finish the cycle');
+  });
+
+  it('unlock removes a target lock left on another host; one held by a live process here only with --force', async () => {
+    const key = `${prefix}:state:lock:app`;
+    await redis.set(key, 'run-old-container-4242-0123abcd', 'PX', 600_000);
+    const locked = await h.run('--wait');
+    expect(locked.code).toBe(4);
+    expect(locked.err).toContain('target app is locked by another cycle (run-old-container-4242-0123abcd');
+    const u = await h.cli('unlock', '--config', h.configFile);
+    expect(u.code, u.err).toBe(0);
+    expect(u.out).toMatch(/^Removed: target app is locked by run-old-container-4242-0123abcd \(expires in \d+ s unless renewed\)/);
+    expect(await redis.get(key)).toBeNull();
+    expect((await h.cli('unlock', '--config', h.configFile)).out).toBe('No target is locked.');
+
+    const mine = newLockToken('run');
+    await redis.set(key, mine, 'PX', 600_000);
+    const refused = await h.cli('unlock', '--config', h.configFile);
+    expect(refused.code).toBe(4);
+    expect(refused.err).toContain(`error: target app is locked by ${mine}`);
+    expect(refused.err).toContain(`scim-sync unlock --config ${h.configFile} --force`);
+    expect(await redis.get(key)).toBe(mine);
+    expect((await h.cli('unlock', '--config', h.configFile, '--force')).code).toBe(0);
+    expect(await redis.get(key)).toBeNull();
+    expect(h.writes()).toEqual([]);
   });
 
   it('run --wait creates every user through the workers, keeps links in Redis, and converges', async () => {

@@ -3,23 +3,18 @@
  * torn last line is skipped, an unwritable journal is a StateError naming it; audit lines are in
  * the file as soon as they are recorded.
  */
-import { mkdirSync, mkdtempSync, readFileSync, appendFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { execFileSync } from 'node:child_process';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
 import { JsonlAuditSink } from '../../src/audit/jsonl-audit-sink.js';
 import { StateError } from '../../src/errors.js';
 import { FileLinkStore } from '../../src/state/file-link-store.js';
+import { tempDirs } from '../support/temp-dirs.js';
 
-const dirs: string[] = [];
-function tempDir(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'scim-sync-state-'));
-  dirs.push(dir);
-  return dir;
-}
-afterEach(() => {
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
+const ATOMIC_WRITE = fileURLToPath(new URL('../../src/state/atomic-write.ts', import.meta.url));
+const tempDir = tempDirs('scim-sync-state-');
 
 describe('link store', () => {
   it('a run that dies before flushing loses no link; a torn last line is skipped', async () => {
@@ -49,13 +44,43 @@ describe('link store', () => {
     expect(Object.keys(JSON.parse(readFileSync(join(dir, 'links.json'), 'utf8')).links['app/user'])).toEqual(['e2', 'e4', 'e5']);
   });
 
-  it('a journal that cannot be written is a StateError naming it', async () => {
+  it('a journal that cannot be opened fails the open, naming it', async () => {
+    const dir = tempDir();
+    mkdirSync(join(dir, 'links.journal'));
+    const error = await FileLinkStore.open(dir).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StateError);
+    expect((error as StateError).message).toBe(`cannot read the link store ${join(dir, 'links.journal')}: EISDIR (it is a directory)`);
+  });
+
+  it('read-only: reads snapshot and journal, creates, folds and empties nothing', async () => {
+    const missing = join(tempDir(), 'state');
+    const empty = await FileLinkStore.open(missing, { readOnly: true });
+    expect((await empty.snapshot('app', 'user')).size).toBe(0);
+    await empty.close();
+    expect(existsSync(missing)).toBe(false);
+
     const dir = tempDir();
     const store = await FileLinkStore.open(dir);
-    mkdirSync(join(dir, 'links.journal'));
-    const error = await store.set('app', 'user', 'e1', { id: 'scim-1', hash: 'h1' }).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(StateError);
-    expect((error as StateError).message).toBe(`link journal ${join(dir, 'links.journal')}: cannot append (EISDIR)`);
+    await store.set('app', 'user', 'e1', { id: 'scim-1', hash: 'h1' });
+    await store.flush();
+    await store.set('app', 'user', 'e2', { id: 'scim-2', hash: 'h2' });
+    const before = { json: readFileSync(join(dir, 'links.json'), 'utf8'), journal: readFileSync(join(dir, 'links.journal'), 'utf8') };
+    const reader = await FileLinkStore.open(dir, { readOnly: true });
+    expect([...(await reader.snapshot('app', 'user')).keys()]).toEqual(['e1', 'e2']);
+    await expect(reader.set('app', 'user', 'e3', { id: 'scim-3', hash: 'h3' })).rejects.toThrow('is open read-only');
+    await reader.close();
+    expect({ json: readFileSync(join(dir, 'links.json'), 'utf8'), journal: readFileSync(join(dir, 'links.journal'), 'utf8') }).toEqual(before);
+    expect(readdirSync(dir).sort()).toEqual(['links.journal', 'links.json']);
+  });
+
+  it('a snapshot that cannot be written leaves no temp file behind (a file size limit: EFBIG, as a full disk fails)', () => {
+    const dir = tempDir();
+    const target = join(dir, 'links.json');
+    // RLIMIT_FSIZE in a child: writes past 1 KiB fail with EFBIG (node ignores SIGXFSZ).
+    const script = `import('${ATOMIC_WRITE}').then((m) => m.writeFileAtomic(${JSON.stringify(target)}, 'x'.repeat(100000))).then(() => console.log('written'), (e) => console.log(e.code))`;
+    const out = execFileSync('bash', ['-c', `ulimit -f 1; exec "${process.execPath}" --import tsx -e "$0"`, script], { encoding: 'utf8' });
+    expect(out.trim()).toBe('EFBIG');
+    expect(readdirSync(dir)).toEqual([]);
   });
 });
 
@@ -74,9 +99,9 @@ describe('audit log', () => {
     // /dev/full opens, then answers every write with ENOSPC, as a full disk does.
     const sink = new JsonlAuditSink('/dev/full');
     sink.record({ time: 't', planId: 'p', target: 'app', action: 'createUser', outcome: 'ok' });
-    await expect(sink.close()).rejects.toThrow('audit log /dev/full: cannot append (ENOSPC)');
+    await expect(sink.close()).rejects.toThrow('cannot write the audit log /dev/full: ENOSPC (no space left on the device)');
     // One that cannot even be opened fails before anything is done.
     const dir = tempDir();
-    expect(() => new JsonlAuditSink(dir)).toThrow(`audit log ${dir}: cannot append (EISDIR)`);
+    expect(() => new JsonlAuditSink(dir)).toThrow(`cannot write the audit log ${dir}: EISDIR (it is a directory)`);
   });
 });

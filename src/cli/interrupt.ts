@@ -1,0 +1,40 @@
+/**
+ * Ctrl-C and SIGTERM during `run` and `apply`. The first stops the run gracefully: no operation
+ * starts after it, those in flight finish, the report and the audit record are written, the lock is
+ * released, and the command exits 130 (SIGINT) or 143 (SIGTERM). The second stops at once; the run
+ * lock still goes (state/run-lock.ts removes it on exit).
+ */
+import { InterruptedError } from '../errors.js';
+import { EXIT } from './exit-codes.js';
+import type { Io } from './io.js';
+
+export interface Interrupt {
+  /** Aborted by the first signal, with an InterruptedError as its reason. */
+  readonly signal: AbortSignal;
+  /** Stops listening (the command is over). */
+  dispose(): void;
+}
+
+export function watchInterrupts(io: Io): Interrupt {
+  const controller = new AbortController();
+  const on = (name: 'SIGINT' | 'SIGTERM') => () => {
+    if (!controller.signal.aborted) {
+      io.err(`${name}: stopping; the operations in flight finish, then the report (${name} again stops at once)`);
+      controller.abort(new InterruptedError(name));
+      return;
+    }
+    io.err(`${name} again: stopping at once; operations in flight may or may not have reached the target (the audit log says what did)`);
+    process.exit(name === 'SIGINT' ? EXIT.INTERRUPTED : EXIT.TERMINATED);
+  };
+  const sigint = on('SIGINT');
+  const sigterm = on('SIGTERM');
+  process.on('SIGINT', sigint);
+  process.on('SIGTERM', sigterm);
+  return {
+    signal: controller.signal,
+    dispose: () => {
+      process.off('SIGINT', sigint);
+      process.off('SIGTERM', sigterm);
+    },
+  };
+}

@@ -1,0 +1,64 @@
+/**
+ * `scim-sync unlock`: shows who holds the run lock of the state directory (distributed mode: each
+ * target's lock in Redis) and removes it. A holder that still runs on this host is left alone unless
+ * --force (its pid may have been reused by another program); a holder on another host cannot be
+ * checked, so the operator's word is enough.
+ */
+import type { LoadedConfig } from '../config/load.js';
+import { selectTargets } from '../config/select-targets.js';
+import { connectRedis } from '../state/redis-connection.js';
+import { lockTokenAlive, readLock, releaseLock } from '../state/redis-run-lock.js';
+import { describeHolder, readRunLock, removeRunLock } from '../state/run-lock.js';
+import { load } from './commands.js';
+import { EXIT } from './exit-codes.js';
+import type { Io } from './io.js';
+
+interface UnlockOptions {
+  config: string;
+  force?: boolean;
+}
+
+function refuse(io: Io, what: string, opts: UnlockOptions): number {
+  io.err(`error: ${what}, which is still running; wait for it, or stop it.`);
+  io.err(`If that pid is not scim-sync, remove the lock with: scim-sync unlock --config ${opts.config} --force`);
+  return EXIT.NOT_RUN;
+}
+
+export async function unlockCommand(opts: UnlockOptions, io: Io): Promise<number> {
+  const loaded = load(opts.config, io);
+  if (loaded.config.queue) return unlockTargets(loaded, opts, io);
+  for (;;) {
+    const info = await readRunLock(loaded.stateDir);
+    if (!info) {
+      io.out(`No run lock in ${loaded.stateDir}.`);
+      return EXIT.OK;
+    }
+    if (info.alive && !opts.force) return refuse(io, `${info.file} is held by ${describeHolder(info)}`, opts);
+    if ((await removeRunLock(info)) === 'removed') {
+      io.out(`Removed ${info.file}, held by ${describeHolder(info)}.`);
+      return EXIT.OK;
+    }
+  }
+}
+
+/** Distributed mode: every enabled target's lock, removed only if it still holds the token shown. */
+async function unlockTargets(loaded: LoadedConfig, opts: UnlockOptions, io: Io): Promise<number> {
+  const q = loaded.config.queue!;
+  const redis = await connectRedis(q.redis, { onError: (m) => io.err(`warning: ${m}`) });
+  try {
+    let found = 0;
+    for (const [target] of selectTargets(loaded)) {
+      const lock = await readLock(redis, q.prefix, target);
+      if (!lock) continue;
+      found++;
+      const what = `target ${target} is locked by ${lock.token} (expires in ${Math.ceil(lock.ttlMs / 1000)} s unless renewed)`;
+      if (lockTokenAlive(lock.token) && !opts.force) return refuse(io, what, opts);
+      const removed = await releaseLock(redis, q.prefix, target, lock.token);
+      io.out(removed ? `Removed: ${what}. A cycle the workers still run goes on (scim-sync status shows it).` : `Released meanwhile: ${what}.`);
+    }
+    if (found === 0) io.out('No target is locked.');
+    return EXIT.OK;
+  } finally {
+    redis.disconnect();
+  }
+}

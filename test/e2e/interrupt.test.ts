@@ -1,0 +1,76 @@
+/**
+ * Ctrl-C and SIGTERM during a run, on a real `scim-sync run` process against a slow sandbox: the
+ * first signal lets the operations in flight finish, skips the rest, prints the report, audits the
+ * interruption, releases the lock and exits 130 / 143; a second one stops at once.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { CliProcess } from '../support/cli-process.js';
+import { waitUntil } from '../support/distributed.js';
+import { Harness, person } from '../support/harness.js';
+
+let h: Harness;
+const people = Array.from({ length: 30 }, (_, i) => person(i + 1));
+
+afterEach(async () => {
+  await h.close();
+});
+
+function audit(): Record<string, unknown>[] {
+  return readFileSync(join(h.dir, 'state', 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+const posts = () => h.sandbox.requests.filter((r) => r.method === 'POST' && r.path === '/Users');
+
+describe('graceful stop', () => {
+  beforeEach(async () => {
+    h = await Harness.start({ sandbox: { behaviour: { latencyMs: 250 } } });
+    h.writePeople(people);
+  });
+
+  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+    it(`${signal}: in-flight writes finish, the rest are skipped, report and audit written, lock released, exit ${code}`, async () => {
+      const cli = new CliProcess(['run', '--config', h.configFile]);
+      await waitUntil(() => posts().length > 0, 'the first create at the sandbox');
+      cli.kill(signal);
+      const r = await cli.exited;
+      expect(r.code, r.err + r.out).toBe(code);
+      expect(r.err).toContain(`${signal}: stopping; the operations in flight finish, then the report`);
+      // Every create that reached the sandbox was answered, counted and audited; the rest never went out.
+      const sent = posts();
+      expect(sent.length).toBeGreaterThan(0);
+      expect(sent.length).toBeLessThan(30);
+      expect(sent.every((q) => q.status === 201)).toBe(true);
+      expect(h.writes()).toHaveLength(sent.length);
+      expect(r.out).toContain(`created ${sent.length} (${30 - sent.length} skipped)`);
+      expect(r.out).toContain(`✗ stopped: interrupted by ${signal}: operations not started were skipped`);
+      const records = audit();
+      const done = records.filter((a) => a['action'] === 'createUser' && a['outcome'] === 'ok').map((a) => a['label']);
+      expect(done.sort()).toEqual(sent.map((q) => (q.body as { userName: string }).userName).sort());
+      expect(records.filter((a) => a['action'] === 'createUser' && a['outcome'] === 'skipped')).toHaveLength(30 - sent.length);
+      expect(records.at(-1)).toMatchObject({ action: 'apply.interrupted', note: `interrupted by ${signal}: operations not started were skipped` });
+      expect(existsSync(join(h.dir, 'state', 'run.lock'))).toBe(false);
+      // Nothing lost: the next run creates exactly the rest.
+      h.sandbox.clearRequests();
+      expect((await h.run()).code).toBe(0);
+      expect(posts()).toHaveLength(30 - sent.length);
+    });
+  }
+
+  it('a second SIGINT stops at once, still releasing the lock', async () => {
+    // Creates hang long enough that only a stop at once can end the run quickly.
+    h.sandbox.addFault({ method: 'POST', path: '/Users', times: Infinity, action: { type: 'delay', ms: 60_000 } });
+    const cli = new CliProcess(['run', '--config', h.configFile]);
+    await waitUntil(() => posts().length > 0, 'the first create at the sandbox');
+    cli.kill('SIGINT');
+    await waitUntil(() => cli.err.includes('SIGINT: stopping'), 'the first signal to be heard');
+    cli.kill('SIGINT');
+    const r = await cli.exited;
+    expect(r.code).toBe(130);
+    expect(r.signal).toBe(null);
+    expect(r.err).toContain('SIGINT again: stopping at once');
+    expect(r.out).not.toContain('Applied');
+    expect(existsSync(join(h.dir, 'state', 'run.lock'))).toBe(false);
+  });
+});
