@@ -7,7 +7,7 @@ import { EXIT } from './exit-codes.js';
 import { processIo, redacting, type Io } from './io.js';
 import { demoCommand, sandboxCommand } from './sandbox-commands.js';
 import { checkCommand } from './check-command.js';
-import { PROFILE_NAMES } from '../targets/profiles.js';
+import { SANDBOX_PROFILE_NAMES } from '../sandbox/index.js';
 import { retryCommand, scheduleCommand, statusCommand, workerCommand } from './distributed-commands.js';
 import { watchInterrupts } from './interrupt.js';
 import { unlockCommand } from './unlock-command.js';
@@ -192,7 +192,7 @@ export async function main(argv: string[], output: Io = processIo): Promise<numb
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--token-env <name>', 'require this bearer token (read from the named environment variable)')
     .option('--data <file>', 'keep the data in this JSON file across restarts')
-    .addOption(new Option('--profile <name>', 'act like this vendor\'s SCIM server').choices([...PROFILE_NAMES]))
+    .addOption(new Option('--profile <name>', 'act like this vendor\'s SCIM server').choices([...SANDBOX_PROFILE_NAMES]))
     .option('--latency <ms>', 'delay every answer this many milliseconds', nonNegative)
     .option('--error-rate <share>', 'answer this share (0..1) of requests with 503', share)
     .option('--rate-limit <requests/ms>', 'answer 429 with Retry-After beyond this many requests per window, e.g. 600/60000', rateLimitArg)

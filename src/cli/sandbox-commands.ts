@@ -5,8 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MIN_SECRET_LENGTH, Secret } from '../config/secret.js';
-import { startSandbox, type SandboxBehaviour } from '../sandbox/index.js';
-import type { ProfileName } from '../targets/profiles.js';
+import { startSandbox, type SandboxBehaviour, type SandboxProfileName } from '../sandbox/index.js';
 import { runCommand } from './commands.js';
 import { EXIT } from './exit-codes.js';
 import type { Io } from './io.js';
@@ -16,7 +15,7 @@ export interface SandboxCommandOptions {
   host: string;
   tokenEnv?: string;
   data?: string;
-  profile?: ProfileName;
+  profile?: SandboxProfileName;
   latency?: number;
   errorRate?: number;
   rateLimit?: { requests: number; perMs: number };

@@ -11,7 +11,7 @@ import { resolveReferences } from './references.js';
 import { configSchema, holdsCredential, SECRET_KEYS, type Config } from './schema.js';
 import { nearestName } from './nearest-name.js';
 import { MIN_SECRET_LENGTH, Secret } from './secret.js';
-import { resolveQuirks } from '../targets/profiles.js';
+import { resolveQuirks } from './profiles.js';
 import { headerCredentialProblem, urlCredentialProblem } from './misplaced-credentials.js';
 
 export interface LoadedConfig {

@@ -5,7 +5,7 @@
 import cronParser from 'cron-parser';
 import { z } from 'zod';
 import { Secret } from './secret.js';
-import { FILTER_OPERATORS, PROFILE_NAMES, type QuirkOverrides } from '../targets/profiles.js';
+import { FILTER_OPERATORS, PROFILE_NAMES, type QuirkOverrides } from './profiles.js';
 
 /**
  * Keys whose string values are credentials; the loader wraps them in `Secret` before validation.

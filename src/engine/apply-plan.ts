@@ -11,7 +11,7 @@ import { count, emptyTargetReport, type RunReport } from '../execution/run-repor
 import type { SkippedOperation } from './verify-plan.js';
 import { PLAN_FORMAT, PLAN_VERSION, type Plan } from '../model/plan.js';
 import { safetyViolations } from '../planning/safety.js';
-import type { RunState } from './state.js';
+import type { RunState } from './run-state.js';
 
 export interface ApplyOptions {
   overrideSafety: boolean;

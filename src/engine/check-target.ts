@@ -10,10 +10,10 @@ import type { ScimResource } from '../model/scim.js';
 import type { ScimCapabilities } from '../targets/http/capabilities.js';
 import { SCHEMA_ENTERPRISE_USER } from '../model/scim.js';
 import type { ScimClient } from '../targets/http/scim-client.js';
-import type { RateLimit, TargetQuirks } from '../targets/profiles.js';
-import { supportsOperator } from '../targets/profiles.js';
+import type { RateLimit, TargetQuirks } from '../config/profiles.js';
+import { supportsOperator } from '../config/profiles.js';
 import { eqFilter } from '../targets/scim-filter.js';
-import { createTargetRuntime, targetQuirks, targetSettings } from './target-runtime.js';
+import { createTargetRuntime, targetQuirks, targetSettings } from '../execution/target-runtime.js';
 
 export interface Finding {
   level: 'ok' | 'info' | 'warning';

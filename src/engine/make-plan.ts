@@ -16,7 +16,7 @@ import { createSource } from '../sources/create-source.js';
 import type { Link, LinkStore } from '../state/link-store.js';
 import { SCHEMA_ENTERPRISE_USER, type ScimResource } from '../model/scim.js';
 import { requireOfferedAttributes } from './source-attributes.js';
-import { createTargetRuntime, groupSettings, targetSettings } from './target-runtime.js';
+import { createTargetRuntime, groupSettings, targetSettings } from '../execution/target-runtime.js';
 import { planBinding } from './plan-binding.js';
 
 export interface PlanningResult {

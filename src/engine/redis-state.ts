@@ -10,7 +10,7 @@ import { connectRedis } from '../state/redis-connection.js';
 import { RedisLinkStore } from '../state/redis-link-store.js';
 import { acquireTargetLocks, type TargetLocks } from '../state/redis-run-lock.js';
 import { selectTargets } from '../config/select-targets.js';
-import { haltOnFailure, type OpenStateOptions, type RunState } from './state.js';
+import { haltOnFailure, type OpenStateOptions, type RunState } from './run-state.js';
 
 export async function openRedisState(loaded: LoadedConfig, options: OpenStateOptions): Promise<RunState> {
   const q = loaded.config.queue!;

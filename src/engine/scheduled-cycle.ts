@@ -23,7 +23,7 @@ import { acquireTargetLocks } from '../state/redis-run-lock.js';
 import { applyPlan } from './apply-plan.js';
 import { selectTargets } from '../config/select-targets.js';
 import { makePlan } from './make-plan.js';
-import type { RunState } from './state.js';
+import type { RunState } from './run-state.js';
 
 const SCHEDULER_ID = 'cycle';
 

@@ -1,5 +1,5 @@
 /** Templates against what the source offers: `validate` says it, and a plan refuses before any target is read. */
-import { attributeProblems } from '../config/check-attributes.js';
+import { attributeProblems } from '../mapping/check-attributes.js';
 import type { LoadedConfig } from '../config/load.js';
 import { ConfigError } from '../errors.js';
 import type { SourceDirectory } from '../sources/source-directory.js';

@@ -6,59 +6,11 @@
 import type { LoadedConfig } from '../config/load.js';
 import { NO_AUDIT, type AuditSink } from '../audit/audit-sink.js';
 import { JsonlAuditSink } from '../audit/jsonl-audit-sink.js';
-import type { Executor } from '../execution/executor.js';
 import { InlineExecutor } from '../execution/inline-executor.js';
 import { FileLinkStore } from '../state/file-link-store.js';
-import type { LinkStore } from '../state/link-store.js';
 import { acquireRunLock, type RunLock } from '../state/run-lock.js';
 import { openRedisState } from './redis-state.js';
-
-export interface ExecutorOptions {
-  /** Distributed: wait for the workers and report, else return once enqueued. */
-  wait: boolean;
-  /** Distributed, with `wait`: report what is still running as such after this long. */
-  waitTimeoutMs?: number;
-  /** The operator's stop (SIGINT/SIGTERM): start no further operation, let those in flight finish. */
-  signal?: AbortSignal;
-}
-
-export interface RunState {
-  links: LinkStore;
-  audit: AuditSink;
-  /** True in distributed mode: plans are executed by `scim-sync worker` processes. */
-  distributed: boolean;
-  /**
-   * Aborted, with the StateError as its reason, when an audit or link journal write fails: the
-   * executor starts no further operation, since what it did could no longer be recorded.
-   */
-  halted: AbortSignal;
-  executor(options: ExecutorOptions): Executor;
-  /** Writes what is pending, releases the lock; throws the first write failure, if any. */
-  close(): Promise<void>;
-}
-
-export interface OpenStateOptions {
-  /** Take the run lock first (every command that writes does). */
-  lock: boolean;
-  audit: boolean;
-  /** Read links only; create, fold and empty nothing (plan, check). */
-  readOnly?: boolean;
-  /** Distributed mode locks per target: the targets this run writes to. Default every enabled target. */
-  targets?: readonly string[];
-  /** Told about Redis connection trouble (distributed mode). */
-  log?: (line: string) => void;
-}
-
-/** The controller behind `RunState.halted`: the first failure wins. */
-export function haltOnFailure(): { signal: AbortSignal; fail(error: Error): void } {
-  const controller = new AbortController();
-  return {
-    signal: controller.signal,
-    fail: (error) => {
-      if (!controller.signal.aborted) controller.abort(error);
-    },
-  };
-}
+import { haltOnFailure, type OpenStateOptions, type RunState } from './run-state.js';
 
 export async function openState(loaded: LoadedConfig, options: OpenStateOptions): Promise<RunState> {
   if (loaded.config.queue) return openRedisState(loaded, options);

@@ -11,7 +11,8 @@ import { BadRequestError, ProtocolError, type ScimSyncError } from '../errors.js
 import type { CreateUserOp, DeprovisionUserOp, Operation, UpdateUserOp } from '../model/plan.js';
 import type { BulkOperation, BulkResult } from '../targets/http/scim-client.js';
 import { errorForStatus } from '../targets/http/error-mapping.js';
-import type { OperationContext, OperationResult } from './run-operation.js';
+import type { OperationResult } from './run-operation.js';
+import type { OperationContext } from './operation-context.js';
 
 export type BulkableOp = CreateUserOp | UpdateUserOp | DeprovisionUserOp;
 

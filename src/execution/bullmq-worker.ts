@@ -23,7 +23,7 @@ import type { Redis } from 'ioredis';
 import type { AuditSink } from '../audit/audit-sink.js';
 import type { LoadedConfig } from '../config/load.js';
 import type { QueueConfig } from '../config/schema.js';
-import { createTargetRuntime, targetRateLimit } from '../engine/target-runtime.js';
+import { createTargetRuntime, targetRateLimit } from './target-runtime.js';
 import { AuthError, DependencyError, RateLimitedError, TransientError, describeError } from '../errors.js';
 import { RedisLinkStore } from '../state/redis-link-store.js';
 import { extendLock, releaseLock } from '../state/redis-run-lock.js';
@@ -56,7 +56,7 @@ import {
   type OpJobData,
   type PhaseJobData,
 } from './queue-layout.js';
-import { DEFAULT_RETRY_POLICY, retryDelay, type RetryPolicy } from './retry-policy.js';
+import { DEFAULT_RETRY_POLICY, retryDelay, type RetryPolicy } from '../targets/http/retry-policy.js';
 import { runOperation, type AttemptState } from './run-operation.js';
 import { describeTotals, totals } from './run-report.js';
 

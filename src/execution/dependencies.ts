@@ -10,19 +10,7 @@
 import { DependencyError } from '../errors.js';
 import type { Operation, OperationKind } from '../model/plan.js';
 import type { ResourceKind } from '../state/link-store.js';
-import type { OperationContext } from './run-operation.js';
-
-/** The operation that failed to create something, for the reason given to what needed it. */
-export interface FailedIdentity {
-  kind: OperationKind;
-  label: string;
-}
-
-/** The creates that failed in one apply of one target. */
-export interface FailedIdentities {
-  add(resource: ResourceKind, externalId: string, failed: FailedIdentity): Promise<void>;
-  get(resource: ResourceKind, externalId: string): Promise<FailedIdentity | undefined>;
-}
+import type { FailedIdentities, FailedIdentity, OperationContext } from './operation-context.js';
 
 /** In one process: the inline executor, per target and apply. */
 export class FailedIdentitySet implements FailedIdentities {

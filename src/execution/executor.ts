@@ -1,6 +1,6 @@
 import type { Plan } from '../model/plan.js';
 import type { ScimClient } from '../targets/http/scim-client.js';
-import type { RetryPolicy } from './retry-policy.js';
+import type { RetryPolicy } from '../targets/http/retry-policy.js';
 import type { RunReport } from './run-report.js';
 
 /** A target ready to receive writes. */

@@ -26,7 +26,7 @@ import {
   targetFailedRecord,
   type OutcomeDetail,
 } from './operation-outcome.js';
-import { retryDelay } from './retry-policy.js';
+import { retryDelay } from '../targets/http/retry-policy.js';
 import { runOperation, type AttemptState, type OperationResult } from './run-operation.js';
 import { bulkBatches, isBulkable, sendBulk, type BulkableOp, type BulkOutcome } from './bulk-apply.js';
 import { count, emptyTargetReport, type Outcome, type RunReport, type TargetReport } from './run-report.js';

@@ -17,7 +17,7 @@
  * plan again adds nothing twice; never containing ':' (BullMQ's key separator) nor a plain integer.
  */
 import type { JobsOptions } from 'bullmq';
-import type { RateLimit } from '../targets/profiles.js';
+import type { RateLimit } from '../config/profiles.js';
 import type { Operation, OperationKind } from '../model/plan.js';
 import type { LinkWrite } from '../state/redis-link-store.js';
 

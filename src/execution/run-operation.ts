@@ -22,16 +22,9 @@ import { isActive } from '../planning/user-changes.js';
 import type { LinkStore } from '../state/link-store.js';
 import { eqFilter } from '../targets/scim-filter.js';
 import { deprovisionWithVersion, updateWithVersion } from './stale-write.js';
-import { leftOut, linkedId, memberIds, nothingLeft, type FailedIdentities } from './dependencies.js';
+import { leftOut, linkedId, memberIds, nothingLeft } from './dependencies.js';
+import type { OperationContext } from './operation-context.js';
 import type { ScimClient } from '../targets/http/scim-client.js';
-
-export interface OperationContext {
-  target: string;
-  client: ScimClient;
-  links: LinkStore;
-  /** The creates that failed earlier in this apply: what needs them is skipped because of it. */
-  failed: FailedIdentities;
-}
 
 export interface OperationResult {
   /** SCIM id the operation ended on. */

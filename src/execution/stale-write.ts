@@ -5,7 +5,7 @@
  * changed meanwhile is kept. A second 412 fails the operation (the next run plans it afresh).
  */
 import { PreconditionFailedError } from '../errors.js';
-import { parsePath, writePath } from '../mapping/scim-paths.js';
+import { parsePath, writePath } from '../model/scim-paths.js';
 import type { AttributeChange, DeprovisionUserOp, UpdateUserOp } from '../model/plan.js';
 import { versionOf, type JsonObject, type ScimResource } from '../model/scim.js';
 import { isActive } from '../planning/user-changes.js';

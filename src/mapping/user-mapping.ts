@@ -7,7 +7,7 @@ import { compileRoles, type RoleMapper, type RoleValue } from './role-mapping.js
 import type { CanonicalUser } from '../model/canonical.js';
 import { SCHEMA_USER, type JsonObject, type JsonValue } from '../model/scim.js';
 import { DEFAULT_USER_MAPPING } from './default-user-mapping.js';
-import { parsePath, writePath, type ParsedPath } from './scim-paths.js';
+import { parsePath, writePath, type ParsedPath } from '../model/scim-paths.js';
 import { compileTemplate, type CompiledTemplate } from './template.js';
 
 /** Attributes the engine owns itself; a mapping may not set them. */

@@ -1,5 +1,5 @@
 /** Whether an account already shows a planned attribute change. Pure. */
-import { parsePath, readPath } from '../mapping/scim-paths.js';
+import { parsePath, readPath } from '../model/scim-paths.js';
 import type { AttributeChange } from '../model/plan.js';
 import type { JsonObject } from '../model/scim.js';
 import { isActive } from './user-changes.js';

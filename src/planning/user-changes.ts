@@ -8,7 +8,7 @@
  */
 import type { RoleValue } from '../mapping/role-mapping.js';
 import { desiredValue, type CompiledRule, type DesiredUser, type UserMapping } from '../mapping/user-mapping.js';
-import { readPath, writePath, type ParsedPath } from '../mapping/scim-paths.js';
+import { readPath, writePath, type ParsedPath } from '../model/scim-paths.js';
 import type { AttributeChange } from '../model/plan.js';
 import type { JsonObject, JsonValue, PatchOperation, ScimResource } from '../model/scim.js';
 

@@ -8,4 +8,4 @@ export { SandboxStore } from './resource-store.js';
 export type { StoreSnapshot } from './resource-store.js';
 export { ScimError } from './errors.js';
 export type { SandboxRateLimit } from './behaviour.js';
-export { SANDBOX_PROFILES } from './profiles.js';
+export { SANDBOX_PROFILE_NAMES, SANDBOX_PROFILES, type SandboxProfileName } from './profiles.js';

@@ -1,12 +1,15 @@
 /**
  * Sandbox profiles: behaviour presets that make the sandbox act like a vendor's SCIM server, the
- * server side of the client's quirk profiles (src/targets/profiles.ts), so every profile can be
- * rehearsed and tested over real HTTP.
+ * server side of the client's quirk profiles (src/config/profiles.ts), so every profile can be
+ * rehearsed and tested over real HTTP. The sandbox shares no code with the client it tests: the
+ * names are its own, kept equal to the client's by test/targets/profiles.test.ts.
  */
-import type { ProfileName } from '../targets/profiles.js';
 import type { SandboxBehaviour } from './behaviour.js';
 
-export const SANDBOX_PROFILES: Readonly<Record<ProfileName, Partial<SandboxBehaviour>>> = {
+export const SANDBOX_PROFILE_NAMES = ['generic', 'aws', 'github', 'slack', 'entra-compatible'] as const;
+export type SandboxProfileName = (typeof SANDBOX_PROFILE_NAMES)[number];
+
+export const SANDBOX_PROFILES: Readonly<Record<SandboxProfileName, Partial<SandboxBehaviour>>> = {
   generic: {},
   // AWS IAM Identity Center.
   aws: {
@@ -41,6 +44,6 @@ export const SANDBOX_PROFILES: Readonly<Record<ProfileName, Partial<SandboxBehav
 };
 
 /** The profile's behaviour, then explicit overrides on top. */
-export function profileBehaviour(profile: ProfileName | undefined, overrides: Partial<SandboxBehaviour> = {}): Partial<SandboxBehaviour> {
+export function profileBehaviour(profile: SandboxProfileName | undefined, overrides: Partial<SandboxBehaviour> = {}): Partial<SandboxBehaviour> {
   return { ...(profile ? SANDBOX_PROFILES[profile] : {}), ...Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined)) };
 }

@@ -8,9 +8,8 @@ import { ScimError } from './errors.js';
 import { FaultSet } from './faults.js';
 import type { FaultAction, FaultRule } from './faults.js';
 import { JsonFileSaver } from './persistence.js';
-import { profileBehaviour } from './profiles.js';
+import { profileBehaviour, type SandboxProfileName } from './profiles.js';
 import { ArrivalWindow, seededRandom } from './traffic.js';
-import type { ProfileName } from '../targets/profiles.js';
 import { SandboxStore } from './resource-store.js';
 import type { StoreSnapshot } from './resource-store.js';
 import { errorResponse, handleRequest } from './scim-api.js';
@@ -32,7 +31,7 @@ export interface SandboxOptions {
   /** JSON file loaded at start and saved after changes (debounced ~200 ms, atomic, flushed on close). */
   dataFile?: string;
   /** Act like this vendor's server (see profiles.ts); `behaviour` overrides it key by key. Default generic. */
-  profile?: ProfileName;
+  profile?: SandboxProfileName;
   behaviour?: Partial<SandboxBehaviour>;
   /** Seed of the generator behind behaviour.errorRate, so a run's failures repeat. Default 1. */
   seed?: number;

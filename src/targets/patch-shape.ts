@@ -3,8 +3,8 @@
  * operations (one per path); the client reshapes them on the way out. Pure.
  */
 import type { JsonObject, JsonValue, PatchOperation } from '../model/scim.js';
-import { parsePath } from '../mapping/scim-paths.js';
-import type { TargetQuirks } from './profiles.js';
+import { parsePath } from '../model/scim-paths.js';
+import type { TargetQuirks } from '../config/profiles.js';
 
 /**
  * 'value-object': every `replace` of a plain path (no value filter) folds into one operation without

@@ -12,7 +12,7 @@ import { createInterface } from 'node:readline';
 import got from 'got';
 import { JsonlAuditSink } from '../../src/audit/jsonl-audit-sink.js';
 import { Secret } from '../../src/config/secret.js';
-import { createTargetRuntime } from '../../src/engine/target-runtime.js';
+import { createTargetRuntime } from '../../src/execution/target-runtime.js';
 import { InlineExecutor } from '../../src/execution/inline-executor.js';
 import { totals } from '../../src/execution/run-report.js';
 import { compileScope } from '../../src/mapping/scope.js';

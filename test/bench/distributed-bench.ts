@@ -14,7 +14,7 @@ import { Redis } from 'ioredis';
 import { loadConfig } from '../../src/config/load.js';
 import { BullmqExecutor } from '../../src/execution/bullmq-executor.js';
 import { totals } from '../../src/execution/run-report.js';
-import { createTargetRuntime } from '../../src/engine/target-runtime.js';
+import { createTargetRuntime } from '../../src/execution/target-runtime.js';
 import { acquireTargetLocks } from '../../src/state/redis-run-lock.js';
 import { cleanRedis } from '../support/distributed.js';
 import { TOKEN, engineRun, makePlan, startServer, stopServer } from './apply-bench.js';

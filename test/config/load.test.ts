@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
 import { Secret } from '../../src/config/secret.js';
 import { ConfigError } from '../../src/errors.js';
-import { checkMappings } from '../../src/config/check-mappings.js';
+import { checkMappings } from '../../src/mapping/check-mappings.js';
 import { configProblems } from '../support/config-problems.js';
 
 const base = `

@@ -7,7 +7,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { attributeProblems } from '../../src/config/check-attributes.js';
+import { attributeProblems } from '../../src/mapping/check-attributes.js';
 import { parseConfig } from '../../src/config/load.js';
 import { nearestName } from '../../src/config/nearest-name.js';
 import { createSource } from '../../src/sources/create-source.js';

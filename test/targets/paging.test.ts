@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { ProtocolError } from '../../src/errors.js';
 import { ScimClient } from '../../src/targets/http/scim-client.js';
-import { resolveQuirks } from '../../src/targets/profiles.js';
+import { resolveQuirks } from '../../src/config/profiles.js';
 import { startQuirkyServer, type Quirk, type QuirkyServer } from '../support/quirky-server.js';
 
 let server: QuirkyServer | undefined;

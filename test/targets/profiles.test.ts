@@ -1,10 +1,11 @@
 /** Quirk profiles as data, their resolution, the config keys that select them, and PATCH shapes. */
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
-import { targetSettings } from '../../src/engine/target-runtime.js';
+import { targetSettings } from '../../src/execution/target-runtime.js';
 import { DEFAULT_CAPABILITIES } from '../../src/targets/http/capabilities.js';
 import { shapePatch } from '../../src/targets/patch-shape.js';
-import { PROFILE_NAMES, resolveQuirks } from '../../src/targets/profiles.js';
+import { PROFILE_NAMES, resolveQuirks } from '../../src/config/profiles.js';
+import { SANDBOX_PROFILE_NAMES } from '../../src/sandbox/index.js';
 import { configProblems } from '../support/config-problems.js';
 
 const config = (target: string, env: NodeJS.ProcessEnv = { T: 'token-abcdef' }) =>
@@ -22,6 +23,10 @@ ${target}
 function problems(target: string, env?: NodeJS.ProcessEnv): string[] {
   return configProblems(() => config(target, env));
 }
+
+it('the sandbox acts every profile the client knows, under the same names', () => {
+  expect([...SANDBOX_PROFILE_NAMES]).toEqual([...PROFILE_NAMES]);
+});
 
 describe('profiles', () => {
   it('generic is the RFC as written; every profile only states differences', () => {

@@ -9,7 +9,7 @@
  * A 429 slows the target down: every request waits out the server's Retry-After; without one,
  * everything waits a second and the budget is halved for a minute.
  */
-import type { RateLimit } from '../profiles.js';
+import type { RateLimit } from '../../config/profiles.js';
 
 /** Wait after a 429 that named no Retry-After, ms. */
 const HOLD_WITHOUT_RETRY_AFTER_MS = 1000;

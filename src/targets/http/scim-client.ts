@@ -7,7 +7,7 @@
 import got, { RequestError, type Got, type Method, type Response } from 'got';
 import { redact } from '../../config/secret.js';
 import { AuthError, ProtocolError, RateLimitedError, type ErrorContext } from '../../errors.js';
-import { DEFAULT_RETRY_POLICY, retryDelay, type RetryPolicy } from '../../execution/retry-policy.js';
+import { DEFAULT_RETRY_POLICY, retryDelay, type RetryPolicy } from './retry-policy.js';
 import {
   SCHEMA_PATCH_OP,
   type JsonObject,
@@ -17,7 +17,7 @@ import {
   type ScimResource,
 } from '../../model/scim.js';
 import { shapePatch } from '../patch-shape.js';
-import { resolveQuirks, supportsOperator, type RateLimit, type TargetQuirks } from '../profiles.js';
+import { resolveQuirks, supportsOperator, type RateLimit, type TargetQuirks } from '../../config/profiles.js';
 import { authProvider, type AuthProvider, type ClientAuth } from './auth.js';
 import { errorForNetwork, errorForOversize, errorForStatus } from './error-mapping.js';
 import { parseCapabilities, DEFAULT_CAPABILITIES, type ScimCapabilities } from './capabilities.js';

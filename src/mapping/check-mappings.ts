@@ -3,8 +3,8 @@
  * command that loads a config, so `validate` catches them before a run does.
  */
 import { ConfigError } from '../errors.js';
-import { compileUserMapping } from '../mapping/user-mapping.js';
-import type { Config } from './schema.js';
+import { compileUserMapping } from './user-mapping.js';
+import type { Config } from '../config/schema.js';
 
 export function checkMappings(config: Config): void {
   const problems: string[] = [];

@@ -4,9 +4,9 @@
  * every app. Default mapping rules are not checked (they drop out when the source lacks their
  * attributes, see compileUserMapping). Pure: the source adapter says what it offers.
  */
-import { compileTemplate } from '../mapping/template.js';
-import type { Config } from './schema.js';
-import { nearestName } from './nearest-name.js';
+import { compileTemplate } from './template.js';
+import type { Config } from '../config/schema.js';
+import { nearestName } from '../config/nearest-name.js';
 
 /** Problems, each with its config path, e.g. `targets.app.mapping.title: "{jobtitle}" names attribute jobtitle, ...`. */
 export function attributeProblems(config: Config, offered: ReadonlySet<string>, source: string): string[] {

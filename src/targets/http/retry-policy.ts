@@ -3,7 +3,7 @@
  * back off exponentially with full jitter, capped; a 429 waits what the server asked (plus a little
  * jitter so parallel workers do not return in lockstep). Everything else is final.
  */
-import { isRetryable, RateLimitedError } from '../errors.js';
+import { isRetryable, RateLimitedError } from '../../errors.js';
 
 export interface RetryPolicy {
   /** Attempts in all, the first included. */

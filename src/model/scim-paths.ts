@@ -6,7 +6,7 @@
  * `enterprise:department`; any other `urn:...:attr` for custom extensions.
  * Attribute names compare case-insensitively (RFC 7643 §2.1).
  */
-import { SCHEMA_ENTERPRISE_USER, type JsonObject, type JsonValue } from '../model/scim.js';
+import { SCHEMA_ENTERPRISE_USER, type JsonObject, type JsonValue } from './scim.js';
 
 export interface ParsedPath {
   /** Canonical text of the path, used as the key in desired/actual maps and in plans. */

@@ -1,12 +1,12 @@
 /** A configured target turned into a client and the settings the planner and executor need. */
 import type { TargetConfig } from '../config/schema.js';
-import type { TargetRuntime } from '../execution/executor.js';
-import { DEFAULT_RETRY_POLICY } from '../execution/retry-policy.js';
+import type { TargetRuntime } from './executor.js';
+import { DEFAULT_RETRY_POLICY } from '../targets/http/retry-policy.js';
 import type { TargetSettings } from '../planning/target-settings.js';
 import type { ScimCapabilities } from '../targets/http/capabilities.js';
 import { ScimClient } from '../targets/http/scim-client.js';
 import { readTlsFiles } from '../targets/http/transport.js';
-import { resolveQuirks, type RateLimit, type TargetQuirks } from '../targets/profiles.js';
+import { resolveQuirks, type RateLimit, type TargetQuirks } from '../config/profiles.js';
 
 export function targetQuirks(config: TargetConfig): TargetQuirks {
   return resolveQuirks(config.profile, config.quirks);

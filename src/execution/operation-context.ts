@@ -1,0 +1,25 @@
+/** What an operation runs with: its target's client, the link store, and what failed before it in this apply. */
+import type { LinkStore } from '../state/link-store.js';
+import type { ScimClient } from '../targets/http/scim-client.js';
+import type { OperationKind } from '../model/plan.js';
+import type { ResourceKind } from '../state/link-store.js';
+
+export interface OperationContext {
+  target: string;
+  client: ScimClient;
+  links: LinkStore;
+  /** The creates that failed earlier in this apply: what needs them is skipped because of it. */
+  failed: FailedIdentities;
+}
+
+/** The operation that failed to create something, for the reason given to what needed it. */
+export interface FailedIdentity {
+  kind: OperationKind;
+  label: string;
+}
+
+/** The creates that failed in one apply of one target. */
+export interface FailedIdentities {
+  add(resource: ResourceKind, externalId: string, failed: FailedIdentity): Promise<void>;
+  get(resource: ResourceKind, externalId: string): Promise<FailedIdentity | undefined>;
+}

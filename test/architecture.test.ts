@@ -1,0 +1,136 @@
+/**
+ * The layering, checked: every import in src/ points down the layers listed here, and no module
+ * imports itself through a loop. Type-only imports count: they couple the layers all the same.
+ * The rules are data; a new folder needs a line here before it can be imported.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import ts from 'typescript';
+import { describe, expect, it } from 'vitest';
+
+const SRC = resolve(import.meta.dirname, '..', 'src');
+
+/**
+ * Top to bottom. A module may import its own folder and any folder of a lower layer, never one of
+ * its own layer or above. The audit log sits above state (it writes through state's appender);
+ * targets above config (a client is built from its config, its credentials and its vendor profile).
+ */
+const LAYERS: readonly (readonly string[])[] = [
+  ['cli'],
+  ['engine'],
+  ['execution'],
+  ['planning', 'sources'],
+  ['audit'],
+  ['mapping', 'state'],
+  ['targets'],
+  ['config'],
+  ['model', 'errors'],
+];
+
+/** The sandbox is a separate SCIM server: it shares the data model with the client it tests, nothing else. */
+const SEPARATE: Record<string, readonly string[]> = { sandbox: ['model'] };
+
+/** src/errors.ts counts as the folder `errors`. */
+function folderOf(file: string): string {
+  const rel = relative(SRC, file);
+  const first = rel.split(/[\\/]/)[0]!;
+  return first.replace(/\.ts$/, '');
+}
+
+function layerOf(folder: string): number {
+  const i = LAYERS.findIndex((l) => l.includes(folder));
+  return i;
+}
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? sourceFiles(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
+  );
+}
+
+/** Relative imports of a file, resolved to .ts paths under src/. */
+function importsOf(file: string): string[] {
+  const info = ts.preProcessFile(readFileSync(file, 'utf8'), true, true);
+  return info.importedFiles
+    .map((f) => f.fileName)
+    .filter((name) => name.startsWith('.'))
+    .map((name) => resolve(dirname(file), name).replace(/\.js$/, '.ts'));
+}
+
+const files = sourceFiles(SRC);
+const graph = new Map(files.map((f) => [f, importsOf(f)]));
+
+export function layerViolations(): string[] {
+  const problems: string[] = [];
+  for (const [file, imports] of graph) {
+    const from = folderOf(file);
+    for (const target of imports) {
+      const to = folderOf(target);
+      if (to === from) continue;
+      const where = `${relative(SRC, file)} -> ${relative(SRC, target)}`;
+      if (SEPARATE[from]) {
+        if (!SEPARATE[from].includes(to)) problems.push(`${where}: ${from} may import only ${SEPARATE[from].join(', ')}`);
+        continue;
+      }
+      if (SEPARATE[to]) {
+        if (from !== 'cli') problems.push(`${where}: only cli starts the ${to}`);
+        continue;
+      }
+      const a = layerOf(from);
+      const b = layerOf(to);
+      if (a < 0 || b < 0) problems.push(`${where}: folder ${a < 0 ? from : to} has no layer in test/architecture.test.ts`);
+      else if (b <= a) problems.push(`${where}: ${from} may not import ${to} (${b === a ? 'same layer' : 'a higher layer'})`);
+    }
+  }
+  return problems;
+}
+
+/** Every import loop, each once, as the files around it (Tarjan's strongly connected components). */
+export function importLoops(): string[][] {
+  let index = 0;
+  const indices = new Map<string, number>();
+  const low = new Map<string, number>();
+  const stack: string[] = [];
+  const onStack = new Set<string>();
+  const loops: string[][] = [];
+  const visit = (v: string): void => {
+    indices.set(v, index);
+    low.set(v, index++);
+    stack.push(v);
+    onStack.add(v);
+    for (const w of graph.get(v) ?? []) {
+      if (!graph.has(w)) continue;
+      if (!indices.has(w)) {
+        visit(w);
+        low.set(v, Math.min(low.get(v)!, low.get(w)!));
+      } else if (onStack.has(w)) low.set(v, Math.min(low.get(v)!, indices.get(w)!));
+    }
+    if (low.get(v) === indices.get(v)) {
+      const component: string[] = [];
+      let w: string;
+      do {
+        w = stack.pop()!;
+        onStack.delete(w);
+        component.push(relative(SRC, w));
+      } while (w !== v);
+      if (component.length > 1 || (graph.get(v) ?? []).includes(v)) loops.push(component.sort());
+    }
+  };
+  for (const f of files) if (!indices.has(f)) visit(f);
+  return loops;
+}
+
+describe('architecture', () => {
+  it('reads the imports it checks (a check that sees nothing cannot fail)', () => {
+    expect(files.length).toBeGreaterThan(50);
+    expect(graph.get(join(SRC, 'cli', 'main.ts'))!.length).toBeGreaterThan(3);
+  });
+
+  it('every import points down the layers', () => {
+    expect(layerViolations()).toEqual([]);
+  });
+
+  it('no import loop', () => {
+    expect(importLoops()).toEqual([]);
+  });
+});
