@@ -6,13 +6,12 @@
  */
 import type { TargetConfig } from '../config/schema.js';
 import { AuthError, NotFoundError, ScimSyncError, describeError } from '../errors.js';
-import type { ScimResource } from '../model/scim.js';
+import type { ServerResource } from '../model/scim.js';
 import type { ScimCapabilities } from '../targets/http/capabilities.js';
 import { SCHEMA_ENTERPRISE_USER } from '../model/scim.js';
-import type { ScimClient } from '../targets/http/scim-client.js';
+import type { ScimTarget } from '../targets/scim-target.js';
 import type { RateLimit, TargetQuirks } from '../config/profiles.js';
 import { supportsOperator } from '../config/profiles.js';
-import { eqFilter } from '../targets/scim-filter.js';
 import { createTargetRuntime, targetQuirks, targetSettings } from '../execution/target-runtime.js';
 
 export interface Finding {
@@ -38,7 +37,7 @@ export interface TargetCheck {
   findings: Finding[];
 }
 
-function userNameOf(r: ScimResource | undefined): string | undefined {
+function userNameOf(r: ServerResource | undefined): string | undefined {
   return typeof r?.['userName'] === 'string' ? r['userName'] : undefined;
 }
 
@@ -47,9 +46,9 @@ function swapCase(text: string): string {
   return [...text].map((c) => (c === c.toLowerCase() ? c.toUpperCase() : c.toLowerCase())).join('');
 }
 
-async function probeFilter(client: ScimClient, userName: string): Promise<ScimResource[] | ScimSyncError> {
+async function probeFilter(client: ScimTarget, userName: string): Promise<ServerResource[] | ScimSyncError> {
   try {
-    return await client.find('Users', eqFilter('userName', userName));
+    return await client.findBy('Users', 'userName', userName);
   } catch (error) {
     if (error instanceof AuthError || !(error instanceof ScimSyncError)) throw error;
     return error;

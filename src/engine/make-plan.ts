@@ -14,7 +14,7 @@ import type { Plan, TargetPlan } from '../model/plan.js';
 import { buildPlan, planTarget } from '../planning/build-plan.js';
 import { createSource } from '../sources/create-source.js';
 import type { Link, LinkStore } from '../state/link-store.js';
-import { SCHEMA_ENTERPRISE_USER, type ScimResource } from '../model/scim.js';
+import { SCHEMA_ENTERPRISE_USER, type ServerResource } from '../model/scim.js';
 import { requireOfferedAttributes } from './source-attributes.js';
 import { createTargetRuntime, groupSettings, targetSettings } from '../execution/target-runtime.js';
 import { planBinding } from './plan-binding.js';
@@ -37,14 +37,14 @@ function sourceAttributes(snapshot: DirectorySnapshot): Set<string> {
  * server asked with excludedAttributes) get a GET per managed group, so the membership diff
  * never mistakes "not shown" for "empty".
  */
-export async function listGroups(runtime: TargetRuntime, pageSize: number, snapshot: DirectorySnapshot, links: ReadonlyMap<string, Link>): Promise<ScimResource[]> {
+export async function listGroups(runtime: TargetRuntime, pageSize: number, snapshot: DirectorySnapshot, links: ReadonlyMap<string, Link>): Promise<ServerResource[]> {
   const groups = await runtime.client.listAll('Groups', { pageSize });
   const sourceKeys = new Set(snapshot.groups.map((g) => g.key));
   const linkedIds = new Set([...links.values()].map((l) => l.id));
-  const out: ScimResource[] = [];
+  const out: ServerResource[] = [];
   for (const g of groups) {
-    const managed = linkedIds.has(g['id'] as string) || (typeof g['externalId'] === 'string' && sourceKeys.has(g['externalId']));
-    out.push(managed && !('members' in g) ? await runtime.client.get('Groups', g['id'] as string) : g);
+    const managed = linkedIds.has(g.id) || (typeof g['externalId'] === 'string' && sourceKeys.has(g['externalId']));
+    out.push(managed && !('members' in g) ? await runtime.client.get('Groups', g.id) : g);
   }
   return out;
 }

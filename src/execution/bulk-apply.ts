@@ -9,7 +9,7 @@
  */
 import { BadRequestError, ProtocolError, type ScimSyncError } from '../errors.js';
 import type { CreateUserOp, DeprovisionUserOp, Operation, UpdateUserOp } from '../model/plan.js';
-import type { BulkOperation, BulkResult } from '../targets/http/scim-client.js';
+import type { BulkOperation, BulkResult } from '../targets/scim-target.js';
 import { errorForStatus } from '../targets/http/error-mapping.js';
 import type { OperationResult } from './run-operation.js';
 import type { OperationContext } from './operation-context.js';

@@ -1,12 +1,12 @@
 import type { Plan } from '../model/plan.js';
-import type { ScimClient } from '../targets/http/scim-client.js';
+import type { ScimTarget } from '../targets/scim-target.js';
 import type { RetryPolicy } from '../targets/http/retry-policy.js';
 import type { RunReport } from './run-report.js';
 
 /** A target ready to receive writes. */
 export interface TargetRuntime {
   name: string;
-  client: ScimClient;
+  client: ScimTarget;
   /** Operations in flight at once. */
   concurrency: number;
   retry: RetryPolicy;

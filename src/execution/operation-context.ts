@@ -1,12 +1,12 @@
 /** What an operation runs with: its target's client, the link store, and what failed before it in this apply. */
 import type { LinkStore } from '../state/link-store.js';
-import type { ScimClient } from '../targets/http/scim-client.js';
+import type { ScimTarget } from '../targets/scim-target.js';
 import type { OperationKind } from '../model/plan.js';
 import type { ResourceKind } from '../state/link-store.js';
 
 export interface OperationContext {
   target: string;
-  client: ScimClient;
+  client: ScimTarget;
   links: LinkStore;
   /** The creates that failed earlier in this apply: what needs them is skipped because of it. */
   failed: FailedIdentities;

@@ -16,15 +16,14 @@ import type {
   SetManagerOp,
   UpdateUserOp,
 } from '../model/plan.js';
-import { SCHEMA_ENTERPRISE_USER, type JsonObject, type PatchOperation, type ScimResource } from '../model/scim.js';
+import { SCHEMA_ENTERPRISE_USER, type JsonObject, type ServerResource } from '../model/scim.js';
 import { groupPutBody } from '../planning/group-diff.js';
 import { isActive } from '../planning/user-changes.js';
 import type { LinkStore } from '../state/link-store.js';
-import { eqFilter } from '../targets/scim-filter.js';
 import { deprovisionWithVersion, updateWithVersion } from './stale-write.js';
 import { leftOut, linkedId, memberIds, nothingLeft } from './dependencies.js';
 import type { OperationContext } from './operation-context.js';
-import type { ScimClient } from '../targets/http/scim-client.js';
+import type { ScimTarget } from '../targets/scim-target.js';
 
 export interface OperationResult {
   /** SCIM id the operation ended on. */
@@ -84,26 +83,23 @@ async function groupId(op: { externalId: string; scimId?: string; label: string 
 async function createGroup(op: CreateGroupOp, ctx: OperationContext): Promise<OperationResult> {
   try {
     const created = await ctx.client.create('Groups', op.resource, op.label);
-    await ctx.links.set(ctx.target, 'group', op.externalId, { id: created['id'] as string, hash: '' });
-    return { scimId: created['id'] as string };
+    await ctx.links.set(ctx.target, 'group', op.externalId, { id: created.id, hash: '' });
+    return { scimId: created.id };
   } catch (error) {
     if (!(error instanceof ConflictError)) throw error;
     // A create whose answer was lost, or a concurrent run: ours only if it carries our key.
-    const found = (await ctx.client.find('Groups', eqFilter('displayName', op.label))).find((g) => g['externalId'] === op.externalId);
+    const found = (await ctx.client.findBy('Groups', 'displayName', op.label)).find((g) => g['externalId'] === op.externalId);
     if (!found) throw error;
-    await ctx.links.set(ctx.target, 'group', op.externalId, { id: found['id'] as string, hash: '' });
-    return { scimId: found['id'] as string, note: 'adopted its own earlier create', adopted: true };
+    await ctx.links.set(ctx.target, 'group', op.externalId, { id: found.id, hash: '' });
+    return { scimId: found.id, note: 'adopted its own earlier create', adopted: true };
   }
 }
 
 async function patchGroupMembers(op: PatchGroupMembersOp, ctx: OperationContext): Promise<OperationResult> {
   const id = await groupId(op, ctx);
   const members = await memberIds(op.add, ctx);
-  const operations: PatchOperation[] = [];
-  if (members.ids.length > 0) operations.push({ op: 'add', path: 'members', value: members.ids.map((value) => ({ value })) });
-  for (const value of op.remove) operations.push({ op: 'remove', path: `members[value eq ${JSON.stringify(value)}]` });
-  if (operations.length === 0) throw nothingLeft(members, ctx, op.label);
-  await ctx.client.patch('Groups', id, operations, op.label);
+  if (members.ids.length === 0 && op.remove.length === 0) throw nothingLeft(members, ctx, op.label);
+  await ctx.client.patchMembers(id, { add: members.ids, remove: op.remove }, op.label);
   const partial = leftOut(members);
   return { scimId: id, ...(partial ? { partial } : {}) };
 }
@@ -147,18 +143,18 @@ async function resolveId(op: { externalId: string; scimId: string }, ctx: Operat
   return (await ctx.links.get(ctx.target, 'user', op.externalId))?.id ?? op.scimId;
 }
 
-async function findByUserName(ctx: OperationContext, userName: string): Promise<ScimResource | undefined> {
-  const found = await ctx.client.find('Users', eqFilter('userName', userName));
+async function findByUserName(ctx: OperationContext, userName: string): Promise<ServerResource | undefined> {
+  const found = await ctx.client.findBy('Users', 'userName', userName);
   // Servers may match case-insensitively or loosely: keep only a real match.
   return found.find((r) => typeof r['userName'] === 'string' && r['userName'].toLowerCase() === userName.toLowerCase());
 }
 
-async function findForCreate(op: CreateUserOp, ctx: OperationContext, by: 'userName' | 'email'): Promise<ScimResource | undefined> {
+async function findForCreate(op: CreateUserOp, ctx: OperationContext, by: 'userName' | 'email'): Promise<ServerResource | undefined> {
   if (by === 'userName') return findByUserName(ctx, String(op.resource['userName']));
   const emails = op.resource['emails'];
   const email = Array.isArray(emails) ? (emails[0] as JsonObject | undefined)?.['value'] : undefined;
   if (typeof email !== 'string') return undefined;
-  const found = await ctx.client.find('Users', eqFilter('emails.value', email));
+  const found = await ctx.client.findBy('Users', 'emails.value', email);
   return found[0];
 }
 
@@ -167,11 +163,11 @@ async function findForCreate(op: CreateUserOp, ctx: OperationContext, by: 'userN
  * first (cheap, and the one every server supports); a server may refuse that filter for some values
  * (a quoted local part, say), so then by externalId, and as a last resort the listing.
  */
-async function findOwnCreate(op: CreateUserOp, ctx: OperationContext): Promise<ScimResource | undefined> {
-  const ours = (r: ScimResource | undefined) => (r && r['externalId'] === op.externalId ? r : undefined);
+async function findOwnCreate(op: CreateUserOp, ctx: OperationContext): Promise<ServerResource | undefined> {
+  const ours = (r: ServerResource | undefined) => (r && r['externalId'] === op.externalId ? r : undefined);
   const lookups = [
     async () => ours(await findByUserName(ctx, op.label)),
-    async () => ours((await ctx.client.find('Users', eqFilter('externalId', op.externalId)))[0]),
+    async () => ours((await ctx.client.findBy('Users', 'externalId', op.externalId))[0]),
   ];
   for (const lookup of lookups) {
     try {
@@ -192,11 +188,11 @@ async function createUser(op: CreateUserOp, ctx: OperationContext, state: Attemp
   if (state.previousAmbiguous) {
     // The last POST may have been committed before the answer was lost: look before posting again.
     const existing = await findOwnCreate(op, ctx);
-    if (existing) return link(op, ctx, existing['id'] as string, 'created (confirmed after a lost answer)');
+    if (existing) return link(op, ctx, existing.id, 'created (confirmed after a lost answer)');
   }
   try {
     const created = await ctx.client.create('Users', op.resource, op.label);
-    return link(op, ctx, created['id'] as string);
+    return link(op, ctx, created.id);
   } catch (error) {
     if (!(error instanceof ConflictError)) throw error;
     const own = await findOwnCreate(op, ctx);
@@ -207,7 +203,7 @@ async function createUser(op: CreateUserOp, ctx: OperationContext, state: Attemp
         error.context,
       );
     }
-    const id = existing['id'] as string;
+    const id = existing.id;
     const ours = existing === own;
     if (!ours && !op.adoptBy) {
       throw new ConflictError(
@@ -239,7 +235,7 @@ async function updateUser(op: UpdateUserOp, ctx: OperationContext): Promise<Oper
     // Deleted in the target since the plan was made: the link is stale; the person still belongs there.
     await ctx.links.delete(ctx.target, 'user', op.externalId);
     const created = await ctx.client.create('Users', op.recreate, op.label);
-    return link(op, ctx, created['id'] as string, 'recreated (the account was gone)');
+    return link(op, ctx, created.id, 'recreated (the account was gone)');
   }
 }
 

@@ -10,7 +10,7 @@ import type { AttributeChange, DeprovisionUserOp, UpdateUserOp } from '../model/
 import { versionOf, type JsonObject, type ScimResource } from '../model/scim.js';
 import { isActive } from '../planning/user-changes.js';
 import { changeHolds } from '../planning/change-holds.js';
-import type { ScimClient } from '../targets/http/scim-client.js';
+import type { ScimTarget } from '../targets/scim-target.js';
 
 /** The fresh account with the planned changes written over it: the PUT body of a re-applied update. */
 export function withChanges(fresh: ScimResource, changes: readonly AttributeChange[]): JsonObject {
@@ -32,7 +32,7 @@ export function withChanges(fresh: ScimResource, changes: readonly AttributeChan
 
 /** Runs `write` with the planned version; on 412 reads the account and runs `retry` on it, once. */
 async function onceMore(
-  client: ScimClient,
+  client: ScimTarget,
   id: string,
   write: () => Promise<void>,
   retry: (fresh: ScimResource) => Promise<string | undefined>,
@@ -53,7 +53,7 @@ async function onceMore(
 }
 
 /** An update, re-applied to a fresh read on 412. Returns a note when that happened. */
-export function updateWithVersion(client: ScimClient, id: string, op: UpdateUserOp): Promise<string | undefined> {
+export function updateWithVersion(client: ScimTarget, id: string, op: UpdateUserOp): Promise<string | undefined> {
   const send = (version: string | undefined, fresh?: ScimResource) =>
     op.patch
       ? client.patch('Users', id, op.patch, op.label, version)
@@ -71,7 +71,7 @@ export function updateWithVersion(client: ScimClient, id: string, op: UpdateUser
 }
 
 /** A deactivation or deletion, re-applied to a fresh read on 412. */
-export function deprovisionWithVersion(client: ScimClient, id: string, op: DeprovisionUserOp): Promise<string | undefined> {
+export function deprovisionWithVersion(client: ScimTarget, id: string, op: DeprovisionUserOp): Promise<string | undefined> {
   const send = (version: string | undefined, fresh?: ScimResource) => {
     if (op.mode === 'delete') return client.delete('Users', id, op.label, version);
     if (op.patch) return client.patch('Users', id, op.patch, op.label, version);

@@ -16,6 +16,11 @@ export interface ScimResource extends JsonObject {
   schemas: string[];
 }
 
+/** A resource as a server holds it: with the id the server gave it (clients refuse answers without). */
+export interface ServerResource extends ScimResource {
+  id: string;
+}
+
 export interface ScimListResponse {
   schemas: string[];
   totalResults: number;

@@ -7,7 +7,7 @@ import type { ScopePredicate } from '../mapping/scope.js';
 import type { UserMapping } from '../mapping/user-mapping.js';
 import type { DirectorySnapshot } from '../model/canonical.js';
 import { PLAN_FORMAT, PLAN_VERSION, type Operation, type Plan, type TargetPlan } from '../model/plan.js';
-import type { ScimResource } from '../model/scim.js';
+import type { ServerResource } from '../model/scim.js';
 import type { Link } from '../state/link-store.js';
 import type { TargetSettings } from './target-settings.js';
 import { diffUsers } from './user-diff.js';
@@ -22,12 +22,12 @@ export interface TargetInput {
   name: string;
   mapping: UserMapping;
   inScope: ScopePredicate;
-  actualUsers: readonly ScimResource[];
+  actualUsers: readonly ServerResource[];
   userLinks: ReadonlyMap<string, Link>;
   settings: TargetSettings;
   /** Absent: this target's groups are not managed (not listed, not planned). */
   groups?: {
-    actual: readonly ScimResource[];
+    actual: readonly ServerResource[];
     links: ReadonlyMap<string, Link>;
     settings: GroupSettings;
   };
@@ -58,7 +58,7 @@ export function planTarget(snapshot: DirectorySnapshot, input: TargetInput): Tar
     collectProvisioned: input.groups !== undefined || input.manager,
   });
   const provisionedIds = new Map<string, string | null>();
-  for (const [key, p] of users.provisioned) provisionedIds.set(key, p.account ? (p.account['id'] as string) : null);
+  for (const [key, p] of users.provisioned) provisionedIds.set(key, p.account ? (p.account.id) : null);
   const groups = input.groups
     ? diffGroups({
         groups: snapshot.groups,

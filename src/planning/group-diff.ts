@@ -17,7 +17,7 @@ import type { NameMatcher } from '../mapping/name-patterns.js';
 import type { ResolvedMembership } from '../mapping/group-membership.js';
 import type { CanonicalGroup } from '../model/canonical.js';
 import type { Operation } from '../model/plan.js';
-import { SCHEMA_GROUP, type JsonObject, type ScimResource } from '../model/scim.js';
+import { SCHEMA_GROUP, type JsonObject, type ServerResource } from '../model/scim.js';
 import type { Link } from '../state/link-store.js';
 
 export interface GroupDiffInput {
@@ -28,7 +28,7 @@ export interface GroupDiffInput {
   provisioned: ReadonlyMap<string, string | null>;
   /** SCIM ids of accounts of held people (their memberships are left alone). */
   heldIds: ReadonlySet<string>;
-  actual: readonly ScimResource[];
+  actual: readonly ServerResource[];
   links: ReadonlyMap<string, Link>;
   settings: GroupSettings;
   updateMethod: 'patch' | 'put';
@@ -44,7 +44,7 @@ export interface GroupDiffResult {
   warnings: string[];
 }
 
-function memberIds(group: ScimResource): string[] {
+function memberIds(group: ServerResource): string[] {
   const members = group['members'];
   if (!Array.isArray(members)) return [];
   const ids: string[] = [];
@@ -61,9 +61,9 @@ export function diffGroups(input: GroupDiffInput): GroupDiffResult {
   let seq = 0;
   const nextId = (p: string) => `${input.idPrefix ?? ''}${p}-${(++seq).toString(36)}`;
 
-  const byId = new Map<string, ScimResource>();
-  const byExternalId = new Map<string, ScimResource>();
-  const byName = new Map<string, ScimResource>();
+  const byId = new Map<string, ServerResource>();
+  const byExternalId = new Map<string, ServerResource>();
+  const byName = new Map<string, ServerResource>();
   for (const g of input.actual) {
     if (typeof g['id'] !== 'string') continue;
     byId.set(g['id'], g);
@@ -131,7 +131,7 @@ export function diffGroups(input: GroupDiffInput): GroupDiffResult {
     if (!account) {
       const named = byName.get(group.displayName.toLowerCase());
       const foreign = named && typeof named['externalId'] === 'string' && named['externalId'] !== '' && !sourceKeys.has(named['externalId']);
-      if (named && settings.adopt === 'displayName' && !foreign && !managedIds.has(named['id'] as string)) {
+      if (named && settings.adopt === 'displayName' && !foreign && !managedIds.has(named.id)) {
         account = named;
         adopting = true;
       } else if (named) {
@@ -153,7 +153,7 @@ export function diffGroups(input: GroupDiffInput): GroupDiffResult {
       membershipOps(group, undefined, [], group.displayName);
       continue;
     }
-    const scimId = account['id'] as string;
+    const scimId = account.id;
     managedIds.add(scimId);
     const changes = [];
     if (account['displayName'] !== group.displayName) changes.push({ path: 'displayName', from: account['displayName'] ?? null, to: group.displayName });
@@ -177,8 +177,8 @@ export function diffGroups(input: GroupDiffInput): GroupDiffResult {
 
   // Managed groups the source no longer has, or that left the selection.
   const considered = new Set<string>();
-  const retire = (key: string, account: ScimResource) => {
-    const id = account['id'] as string;
+  const retire = (key: string, account: ServerResource) => {
+    const id = account.id;
     if (considered.has(id) || selectedKeys.has(key)) return;
     considered.add(id);
     managedIds.add(id);

@@ -54,7 +54,7 @@ export function diffManagers(
         warnings.push(`manager ${wantKey} of ${self.label} (${user.key}) is not provisioned in this target; manager left empty`);
         wantKey = null;
       } else {
-        wantId = manager.account ? (manager.account['id'] as string) : null;
+        wantId = manager.account ? (manager.account.id) : null;
         if (wantId !== null && wantId === have) continue;
       }
     }
@@ -65,7 +65,7 @@ export function diffManagers(
       kind: 'setManager',
       externalId: user.key,
       label: self.label,
-      ...(self.account ? { scimId: self.account['id'] as string } : {}),
+      ...(self.account ? { scimId: self.account.id } : {}),
       managerKey: wantKey,
       managerLabel,
     });

@@ -12,7 +12,7 @@
 import { createHash } from 'node:crypto';
 import type { CanonicalGroup, CanonicalUser, DirectorySnapshot } from '../model/canonical.js';
 import type { Operation, Precondition, TargetPlan } from '../model/plan.js';
-import { versionOf, type JsonValue, type ScimResource } from '../model/scim.js';
+import { versionOf, type JsonValue, type ServerResource } from '../model/scim.js';
 import { isActive } from './user-changes.js';
 import { changeHolds } from './change-holds.js';
 
@@ -36,7 +36,7 @@ export function groupDigest(group: CanonicalGroup | undefined): string | null {
 }
 
 /** The server's version when it keeps one; else the resource without its meta. */
-export function accountDigest(account: ScimResource | undefined): string | null {
+export function accountDigest(account: ServerResource | undefined): string | null {
   if (!account) return null;
   const version = versionOf(account);
   if (version) return `v:${version}`;
@@ -54,17 +54,17 @@ export interface FreshRead {
 }
 
 export class ResourceIndex {
-  private readonly byId = new Map<string, ScimResource>();
-  private readonly byExternalId = new Map<string, ScimResource>();
+  private readonly byId = new Map<string, ServerResource>();
+  private readonly byExternalId = new Map<string, ServerResource>();
 
-  constructor(resources: readonly ScimResource[]) {
+  constructor(resources: readonly ServerResource[]) {
     for (const r of resources) {
       if (typeof r['id'] === 'string') this.byId.set(r['id'], r);
       if (typeof r['externalId'] === 'string') this.byExternalId.set(r['externalId'], r);
     }
   }
 
-  find(op: { externalId: string; scimId?: string }): ScimResource | undefined {
+  find(op: { externalId: string; scimId?: string }): ServerResource | undefined {
     return (op.scimId !== undefined ? this.byId.get(op.scimId) : undefined) ?? this.byExternalId.get(op.externalId);
   }
 }
@@ -107,7 +107,7 @@ export type Verdict = { go: true } | { go: false; state: 'already in place' | 's
 const GO: Verdict = { go: true };
 
 /** Does the target already show what the operation would do? */
-function inPlace(op: Operation, account: ScimResource | undefined): boolean {
+function inPlace(op: Operation, account: ServerResource | undefined): boolean {
   switch (op.kind) {
     case 'createUser':
     case 'createGroup':

@@ -15,7 +15,7 @@ import { buildUserResource, desiredValue, mapUser, type DesiredUser, type UserMa
 import type { ScopePredicate } from '../mapping/scope.js';
 import type { CanonicalUser, DirectorySnapshot } from '../model/canonical.js';
 import type { DeprovisionUserOp, Operation, UpdateUserOp } from '../model/plan.js';
-import { versionOf, type JsonObject, type ScimResource } from '../model/scim.js';
+import { versionOf, type JsonObject, type ServerResource } from '../model/scim.js';
 import type { Link } from '../state/link-store.js';
 
 export interface UserDiffInput {
@@ -23,7 +23,7 @@ export interface UserDiffInput {
   mapping: UserMapping;
   inScope: ScopePredicate;
   /** Every user account the target holds. */
-  actual: readonly ScimResource[];
+  actual: readonly ServerResource[];
   /** The target's user links, by externalId. */
   links: ReadonlyMap<string, Link>;
   settings: TargetSettings;
@@ -36,7 +36,7 @@ export interface UserDiffInput {
 /** A person who will have an account in the target once the users phase ran. */
 export interface Provisioned {
   /** The account as listed, or null when it is created in this run. */
-  account: ScimResource | null;
+  account: ServerResource | null;
   label: string;
 }
 
@@ -65,17 +65,17 @@ function workEmail(resource: JsonObject): string | null {
  * people without a link, so they are built on first use.
  */
 class AccountIndex {
-  readonly byId = new Map<string, ScimResource>();
-  private externalIds?: Map<string, ScimResource>;
-  private userNames?: Map<string, ScimResource>;
-  private emails?: Map<string, ScimResource>;
+  readonly byId = new Map<string, ServerResource>();
+  private externalIds?: Map<string, ServerResource>;
+  private userNames?: Map<string, ServerResource>;
+  private emails?: Map<string, ServerResource>;
 
-  constructor(private readonly actual: readonly ScimResource[]) {
+  constructor(private readonly actual: readonly ServerResource[]) {
     for (const r of actual) if (typeof r['id'] === 'string') this.byId.set(r['id'], r);
   }
 
-  private build(key: (r: ScimResource) => string | null): Map<string, ScimResource> {
-    const map = new Map<string, ScimResource>();
+  private build(key: (r: ServerResource) => string | null): Map<string, ServerResource> {
+    const map = new Map<string, ServerResource>();
     for (const r of this.byId.values()) {
       const k = key(r);
       if (k !== null) map.set(k, r);
@@ -83,17 +83,17 @@ class AccountIndex {
     return map;
   }
 
-  byExternalId(key: string): ScimResource | undefined {
+  byExternalId(key: string): ServerResource | undefined {
     this.externalIds ??= this.build((r) => (typeof r['externalId'] === 'string' ? r['externalId'] : null));
     return this.externalIds.get(key);
   }
 
-  byUserName(userName: string): ScimResource | undefined {
+  byUserName(userName: string): ServerResource | undefined {
     this.userNames ??= this.build((r) => (typeof r['userName'] === 'string' ? r['userName'].toLowerCase() : null));
     return this.userNames.get(userName.toLowerCase());
   }
 
-  byEmail(email: string): ScimResource | undefined {
+  byEmail(email: string): ServerResource | undefined {
     this.emails ??= this.build(workEmail);
     return this.emails.get(email.toLowerCase());
   }
@@ -119,13 +119,13 @@ export function diffUsers(input: UserDiffInput): UserDiffResult {
   const nextId = (prefix: string) => `${prefix}-${(++seq).toString(36)}`;
 
   /** The version an op was planned on, so a concurrent change answers 412 instead of being overwritten. */
-  const versioned = (account: ScimResource): { version?: string } => {
+  const versioned = (account: ServerResource): { version?: string } => {
     const version = settings.useEtags ? versionOf(account) : undefined;
     return version ? { version } : {};
   };
 
-  const deprovisionOp = (account: ScimResource, key: string, label: string, reason: DeprovisionUserOp['reason']): DeprovisionUserOp => {
-    const scimId = account['id'] as string;
+  const deprovisionOp = (account: ServerResource, key: string, label: string, reason: DeprovisionUserOp['reason']): DeprovisionUserOp => {
+    const scimId = account.id;
     const base = { id: nextId('d'), kind: 'deprovisionUser' as const, externalId: key, label, scimId, reason, mode: settings.deprovision, ...versioned(account) };
     if (settings.deprovision === 'delete') return base;
     if (settings.updateMethod === 'patch') return { ...base, patch: [{ op: 'replace', path: 'active', value: false }] };
@@ -139,9 +139,9 @@ export function diffUsers(input: UserDiffInput): UserDiffResult {
     sourceKeys.add(user.key);
     const link = links.get(user.key);
     const account = (link && accounts.byId.get(link.id)) ?? accounts.byExternalId(user.key);
-    if (account) managedIds.add(account['id'] as string);
+    if (account) managedIds.add(account.id);
     if (held.has(user.key)) {
-      if (account) heldIds.add(account['id'] as string);
+      if (account) heldIds.add(account.id);
       continue;
     }
     const desired = mapUser(mapping, user, input.memberOf?.get(user.key));
@@ -159,13 +159,13 @@ export function diffUsers(input: UserDiffInput): UserDiffResult {
     planWanted(user, desired, account, link);
   }
 
-  function updateOp(user: CanonicalUser, desired: DesiredUser, account: ScimResource, diff: UserDiff, adopt: boolean): UpdateUserOp {
+  function updateOp(user: CanonicalUser, desired: DesiredUser, account: ServerResource, diff: UserDiff, adopt: boolean): UpdateUserOp {
     return {
       id: nextId('u'),
       kind: 'updateUser',
       externalId: user.key,
       label: desired.userName,
-      scimId: account['id'] as string,
+      scimId: account.id,
       changes: diff.changes,
       ...(settings.updateMethod === 'patch'
         ? { patch: buildPatch(mapping, desired, account, diff) }
@@ -177,9 +177,9 @@ export function diffUsers(input: UserDiffInput): UserDiffResult {
     };
   }
 
-  function planWanted(user: CanonicalUser, desired: DesiredUser, account: ScimResource | undefined, link: Link | undefined): void {
+  function planWanted(user: CanonicalUser, desired: DesiredUser, account: ServerResource | undefined, link: Link | undefined): void {
     if (account) {
-      const scimId = account['id'] as string;
+      const scimId = account.id;
       provision(user.key, { account, label: desired.userName });
       const diff = diffUser(mapping, desired, account, true);
       if (diff.changes.length > 0 && settings.operations.update) {
@@ -194,8 +194,8 @@ export function diffUsers(input: UserDiffInput): UserDiffResult {
     const email = desiredValue(mapping, desired, 'emails[type eq "work"].value');
     const byMail = settings.adopt === 'email' && typeof email === 'string' ? accounts.byEmail(email) : undefined;
     const adoptable = settings.adopt === 'userName' ? byName : settings.adopt === 'email' ? byMail : undefined;
-    if (adoptable && !managedIds.has(adoptable['id'] as string) && !isForeignlyKeyed(adoptable)) {
-      managedIds.add(adoptable['id'] as string);
+    if (adoptable && !managedIds.has(adoptable.id) && !isForeignlyKeyed(adoptable)) {
+      managedIds.add(adoptable.id);
       provision(user.key, { account: adoptable, label: desired.userName });
       users.push(updateOp(user, desired, adoptable, diffUser(mapping, desired, adoptable, true), true));
       return;
@@ -221,7 +221,7 @@ export function diffUsers(input: UserDiffInput): UserDiffResult {
   }
 
   /** An account keyed to some other identity (another tool's, or a stale source key) is not ours to take. */
-  function isForeignlyKeyed(account: ScimResource): boolean {
+  function isForeignlyKeyed(account: ServerResource): boolean {
     const ext = account['externalId'];
     return typeof ext === 'string' && ext !== '' && !sourceKeys.has(ext) && !links.has(ext);
   }
@@ -231,7 +231,7 @@ export function diffUsers(input: UserDiffInput): UserDiffResult {
     if (sourceKeys.has(key) || held.has(key)) continue;
     const account = accounts.byId.get(link.id) ?? accounts.byExternalId(key);
     if (account) {
-      managedIds.add(account['id'] as string);
+      managedIds.add(account.id);
       if (isActive(account) && settings.operations.deactivate) {
         const label = typeof account['userName'] === 'string' ? account['userName'] : key;
         deprovision.push(deprovisionOp(account, key, label, 'removed'));

@@ -6,7 +6,7 @@
 import { resolveMembership } from '../../src/mapping/group-membership.js';
 import { compileSelection } from '../../src/mapping/name-patterns.js';
 import type { CanonicalGroup } from '../../src/model/canonical.js';
-import type { ScimResource } from '../../src/model/scim.js';
+import type { ServerResource } from '../../src/model/scim.js';
 import { diffGroups } from '../../src/planning/group-diff.js';
 import type { Link } from '../../src/state/link-store.js';
 
@@ -17,11 +17,11 @@ function measure(users: number, groups: number) {
   const provisioned = new Map<string, string | null>();
   for (let u = 0; u < users; u++) provisioned.set(`K${u}`, `id-${u}`);
   const links = new Map<string, Link>();
-  const actual: ScimResource[] = canonical.map((g, i) => {
+  const actual: ServerResource[] = canonical.map((g, i) => {
     links.set(g.key, { id: `gid-${i}`, hash: '' });
     // Drift: every 100th membership missing in the target.
     const ms = g.memberKeys.filter((_, j) => j % 100 !== 0).map((k) => ({ value: `id-${k.slice(1)}` }));
-    return { schemas: [], id: `gid-${i}`, externalId: g.key, displayName: g.displayName, members: ms } as unknown as ScimResource;
+    return { schemas: [], id: `gid-${i}`, externalId: g.key, displayName: g.displayName, members: ms } as unknown as ServerResource;
   });
   globalThis.gc?.();
   const start = performance.now();

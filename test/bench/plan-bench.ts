@@ -5,7 +5,7 @@
 import { compileScope } from '../../src/mapping/scope.js';
 import { buildUserResource, compileUserMapping, mapUser } from '../../src/mapping/user-mapping.js';
 import { operationsOf } from '../../src/model/plan.js';
-import type { ScimResource } from '../../src/model/scim.js';
+import type { ServerResource } from '../../src/model/scim.js';
 import { planTarget } from '../../src/planning/build-plan.js';
 import { desiredHash } from '../../src/planning/desired-hash.js';
 import type { Link } from '../../src/state/link-store.js';
@@ -18,11 +18,11 @@ const attributes = new Set(Object.keys(users[0]!.attributes));
 const mapping = compileUserMapping({}, attributes);
 
 // The target as a previous run left it, then drift: 1% edited by hand, 0.5% of people left.
-const actual: ScimResource[] = [];
+const actual: ServerResource[] = [];
 const links = new Map<string, Link>();
 users.forEach((u, i) => {
   const desired = mapUser(mapping, u);
-  const resource = { ...buildUserResource(mapping, desired, true), id: `id-${i}`, meta: { resourceType: 'User' } } as unknown as ScimResource;
+  const resource = { ...buildUserResource(mapping, desired, true), id: `id-${i}`, meta: { resourceType: 'User' } } as unknown as ServerResource;
   if (i % 100 === 0) resource['title'] = 'edited by hand';
   actual.push(resource);
   links.set(u.key, { id: `id-${i}`, hash: desiredHash(desired, true) });

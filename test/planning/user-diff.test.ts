@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { compileScope } from '../../src/mapping/scope.js';
 import { buildUserResource, compileUserMapping, mapUser } from '../../src/mapping/user-mapping.js';
 import type { CanonicalUser, DirectorySnapshot } from '../../src/model/canonical.js';
-import type { ScimResource } from '../../src/model/scim.js';
+import type { ServerResource } from '../../src/model/scim.js';
 import { diffUsers } from '../../src/planning/user-diff.js';
 import type { TargetSettings } from '../../src/planning/target-settings.js';
 import type { Link } from '../../src/state/link-store.js';
@@ -17,10 +17,10 @@ const u = (n: number, over: Partial<CanonicalUser> = {}): CanonicalUser => ({
 });
 const mapping = compileUserMapping({}, new Set(['userName', 'givenName', 'familyName', 'department']));
 const account = (user: CanonicalUser, id: string, over: Record<string, unknown> = {}) =>
-  ({ ...buildUserResource(mapping, mapUser(mapping, user), true), id, ...over }) as unknown as ScimResource;
+  ({ ...buildUserResource(mapping, mapUser(mapping, user), true), id, ...over }) as unknown as ServerResource;
 const snap = (users: CanonicalUser[], heldKeys: string[] = []): DirectorySnapshot => ({ source: 't', users, groups: [], issues: [], heldKeys, recordsRead: users.length });
 
-function plan(users: CanonicalUser[], actual: ScimResource[], links: [string, string][], opts: { held?: string[]; scope?: Parameters<typeof compileScope>[0]; settings?: Partial<TargetSettings> } = {}) {
+function plan(users: CanonicalUser[], actual: ServerResource[], links: [string, string][], opts: { held?: string[]; scope?: Parameters<typeof compileScope>[0]; settings?: Partial<TargetSettings> } = {}) {
   return diffUsers({
     snapshot: snap(users, opts.held),
     mapping,
@@ -65,7 +65,7 @@ describe('user diff', () => {
   });
 
   it('warns instead of creating over an unmanaged account, and adopts by email when told', () => {
-    const stranger = { schemas: [], id: 's1', userName: 'U1@X.COM', emails: [{ value: 'u1@x.com', type: 'work' }] } as unknown as ScimResource;
+    const stranger = { schemas: [], id: 's1', userName: 'U1@X.COM', emails: [{ value: 'u1@x.com', type: 'work' }] } as unknown as ServerResource;
     const r = plan([u(1)], [stranger], []);
     expect(r.users).toEqual([]);
     expect(r.warnings[0]).toContain('"u1@x.com" (K1) belongs to an account scim-sync does not manage (id s1)');
@@ -84,12 +84,12 @@ describe('user diff', () => {
   it('userName and email differing only in case are no change (servers store them canonicalised); other text is', () => {
     const mapped = compileUserMapping({ 'emails[type eq "work"].value': '{userName}' }, new Set(['userName', 'givenName', 'familyName']));
     const person = u(1, { attributes: { userName: 'Ada.L@X.com', givenName: 'Ada', familyName: 'L' } });
-    const built = { ...buildUserResource(mapped, mapUser(mapped, person), true), id: 'a1' } as unknown as ScimResource;
-    const lowered = { ...built, userName: 'ada.l@x.com', emails: [{ value: 'ada.l@x.com', type: 'work', primary: true }] } as unknown as ScimResource;
-    const diff = (actual: ScimResource) =>
+    const built = { ...buildUserResource(mapped, mapUser(mapped, person), true), id: 'a1' } as unknown as ServerResource;
+    const lowered = { ...built, userName: 'ada.l@x.com', emails: [{ value: 'ada.l@x.com', type: 'work', primary: true }] } as unknown as ServerResource;
+    const diff = (actual: ServerResource) =>
       diffUsers({ snapshot: snap([person]), mapping: mapped, inScope: compileScope(undefined), actual: [actual], links: new Map([['K1', { id: 'a1', hash: 'h' }]]), settings });
     expect(diff(lowered).users).toEqual([]);
-    const renamed = { ...lowered, name: { givenName: 'ADA', familyName: 'L' } } as unknown as ScimResource;
+    const renamed = { ...lowered, name: { givenName: 'ADA', familyName: 'L' } } as unknown as ServerResource;
     expect(diff(renamed).users).toEqual([expect.objectContaining({ kind: 'updateUser', changes: [{ path: 'name.givenName', from: 'ADA', to: 'Ada' }] })]);
   });
 

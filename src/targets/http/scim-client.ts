@@ -14,8 +14,10 @@ import {
   type JsonValue,
   type PatchOperation,
   type ScimListResponse,
-  type ScimResource,
+  type ServerResource,
 } from '../../model/scim.js';
+import { eqFilter } from '../scim-filter.js';
+import type { BulkOperation, BulkResult, ListOptions, LookupAttribute, MemberChange, ResourceType, ScimTarget } from '../scim-target.js';
 import { shapePatch } from '../patch-shape.js';
 import { resolveQuirks, supportsOperator, type RateLimit, type TargetQuirks } from '../../config/profiles.js';
 import { authProvider, type AuthProvider, type ClientAuth } from './auth.js';
@@ -26,24 +28,7 @@ import { agentsFor, capBody, type TlsMaterial } from './transport.js';
 
 export type { ClientAuth } from './auth.js';
 
-export type ResourceType = 'Users' | 'Groups';
-
 const SCHEMA_BULK_REQUEST = 'urn:ietf:params:scim:api:messages:2.0:BulkRequest';
-
-export interface BulkOperation {
-  method: 'POST' | 'PUT' | 'PATCH' | 'DELETE';
-  bulkId: string;
-  path: string;
-  data?: JsonObject;
-  version?: string;
-}
-
-export interface BulkResult {
-  bulkId?: string;
-  status: number;
-  location?: string;
-  response?: JsonValue;
-}
 
 export interface ScimClientOptions {
   /** Target name, for errors. */
@@ -69,12 +54,6 @@ export interface ScimClientOptions {
 /** 64 MiB: a page of 1,000 fat users is a few MB; far more is a server gone wrong, not data. */
 export const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
 
-export interface ListOptions {
-  filter?: string;
-  attributes?: string[];
-  excludedAttributes?: string[];
-  pageSize: number;
-}
 
 /** A page past this many is a server that never ends a listing: refuse rather than spin. */
 const MAX_PAGES = 100_000;
@@ -93,13 +72,15 @@ function withoutUserInfo(url: string): string {
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-export class ScimClient {
+/** The ScimTarget adapter over HTTP (see scim-target.ts for the role). */
+export class ScimClient implements ScimTarget {
   readonly target: string;
+  readonly name: string;
   readonly quirks: TargetQuirks;
   /** Proxy the requests go through (credentials hidden), or null. */
   readonly proxy: string | null;
-  /** What discover() found; DEFAULT_CAPABILITIES until it ran. */
-  capabilities: ScimCapabilities = DEFAULT_CAPABILITIES;
+  /** What discover() found; DEFAULT_CAPABILITIES until it ran. Callers get it from discover(), as a value. */
+  private capabilities: ScimCapabilities = DEFAULT_CAPABILITIES;
   private discovered = false;
   private readonly http: Got;
   private readonly base: string;
@@ -111,6 +92,7 @@ export class ScimClient {
 
   constructor(options: ScimClientOptions) {
     this.target = options.target;
+    this.name = options.target;
     this.base = withoutUserInfo(options.baseUrl).replace(/\/+$/, '');
     this.quirks = options.quirks ?? resolveQuirks('generic');
     this.maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
@@ -142,7 +124,7 @@ export class ScimClient {
    * One request; returns the parsed JSON body (or null for 204) or throws a typed error. A GET is
    * retried per the read retry policy; a rejected OAuth token is renewed once.
    */
-  async request(method: Method, path: string, body?: unknown, ctx: ErrorContext = {}, version?: string): Promise<JsonObject | null> {
+  private async request(method: Method, path: string, body?: unknown, ctx: ErrorContext = {}, version?: string): Promise<JsonObject | null> {
     const context: ErrorContext = { target: this.target, request: `${method} ${path.split('?')[0]}`, ...ctx };
     let renewed = false;
     for (let attempt = 1; ; attempt++) {
@@ -206,16 +188,16 @@ export class ScimClient {
    * The first page of a listing, through the same checks as pages() (a ListResponse, a numeric
    * totalResults, an id on every resource): what `check` reads to prove a sync can list.
    */
-  async firstPage(type: ResourceType, count: number): Promise<{ resources: ScimResource[]; totalResults: number }> {
+  async firstPage(type: ResourceType, count: number): Promise<{ resources: ServerResource[]; totalResults: number }> {
     const { fresh, totalResults } = await this.page(type, { pageSize: count }, this.quirks.startIndex === 'zero-based' ? 0 : 1, new Set());
     return { resources: fresh, totalResults };
   }
 
-  private resource(body: JsonObject | null, ctx: ErrorContext): ScimResource {
+  private resource(body: JsonObject | null, ctx: ErrorContext): ServerResource {
     if (!body || typeof body['id'] !== 'string' || body['id'] === '') {
       throw new ProtocolError('answer lacks the resource id', { target: this.target, ...ctx });
     }
-    return body as ScimResource;
+    return body as ServerResource;
   }
 
   async discover(): Promise<ScimCapabilities> {
@@ -266,7 +248,7 @@ export class ScimClient {
    * `startIndex: zero-based` counts from 0; `startIndex: ignored` reads one page of the largest size
    * and refuses when the server holds more.
    */
-  async *pages(type: ResourceType, options: ListOptions): AsyncGenerator<ScimResource[]> {
+  async *pages(type: ResourceType, options: ListOptions): AsyncGenerator<ServerResource[]> {
     const seen = new Set<string>();
     const request = `GET /${type}`;
     const pageSize = this.pageSize(options.pageSize);
@@ -330,20 +312,20 @@ export class ScimClient {
       throw new ProtocolError('list answer lacks a numeric totalResults', { target: this.target, request });
     }
     const resources = body.Resources ?? [];
-    const fresh: ScimResource[] = [];
+    const fresh: ServerResource[] = [];
     for (const r of resources) {
       const id = r['id'];
       if (typeof id !== 'string') throw new ProtocolError('a listed resource lacks its id', { target: this.target, request });
       if (!seen.has(id)) {
         seen.add(id);
-        fresh.push(r);
+        fresh.push(r as ServerResource);
       }
     }
     return { resources, fresh, totalResults };
   }
 
-  async listAll(type: ResourceType, options: ListOptions): Promise<ScimResource[]> {
-    const all: ScimResource[] = [];
+  async listAll(type: ResourceType, options: ListOptions): Promise<ServerResource[]> {
+    const all: ServerResource[] = [];
     for await (const page of this.pages(type, options)) for (const r of page) all.push(r);
     return all;
   }
@@ -352,18 +334,19 @@ export class ScimClient {
    * Resources matching an `eq` filter. A server without filters (per discovery or quirks) is not
    * asked: many answer an unsupported filter with an empty list, which would read as "not found".
    */
-  async find(type: ResourceType, filter: string): Promise<ScimResource[]> {
+  async findBy(type: ResourceType, attribute: LookupAttribute, value: string): Promise<ServerResource[]> {
+    const filter = eqFilter(attribute, value);
     if (!this.capabilities.filter.supported || !supportsOperator(this.quirks, 'eq')) {
       throw new ProtocolError(`this server does not support filters, so ${type} cannot be looked up (${filter})`, { target: this.target, request: `GET /${type}` });
     }
     return this.listAll(type, { filter, pageSize: 10 });
   }
 
-  async get(type: ResourceType, id: string): Promise<ScimResource> {
+  async get(type: ResourceType, id: string): Promise<ServerResource> {
     return this.resource(await this.request('GET', `/${type}/${encodeURIComponent(id)}`), { resource: id });
   }
 
-  async create(type: ResourceType, body: JsonObject, resource: string): Promise<ScimResource> {
+  async create(type: ResourceType, body: JsonObject, resource: string): Promise<ServerResource> {
     return this.resource(await this.request('POST', `/${type}`, body, { resource }), { resource });
   }
 
@@ -375,6 +358,14 @@ export class ScimClient {
 
   async patch(type: ResourceType, id: string, operations: PatchOperation[], resource: string, version?: string): Promise<void> {
     await this.request('PATCH', `/${type}/${encodeURIComponent(id)}`, this.patchBody(operations), { resource }, version);
+  }
+
+  /** Members added by SCIM id, removed by a `value eq` path each: one PATCH. */
+  async patchMembers(groupId: string, change: MemberChange, label: string): Promise<void> {
+    const operations: PatchOperation[] = [];
+    if (change.add.length > 0) operations.push({ op: 'add', path: 'members', value: change.add.map((value) => ({ value })) });
+    for (const value of change.remove) operations.push({ op: 'remove', path: `members[value eq ${JSON.stringify(value)}]` });
+    if (operations.length > 0) await this.patch('Groups', groupId, operations, label);
   }
 
   /** A PatchOp message in the shape this server takes. */

@@ -1,0 +1,81 @@
+/**
+ * The target role: what the engine asks of one app's SCIM endpoint, in the engine's terms. The one
+ * adapter is ScimClient (targets/http), which owns the wire: URLs, filters and their escaping,
+ * paging quirks, auth, retries of reads, the request budget, and the mapping of HTTP outcomes to
+ * typed errors. Engine, execution and `check` hold a ScimTarget, never the client.
+ *
+ * Every resource a target returns carries its `id` (ServerResource): an answer without one is a
+ * protocol error before it reaches the caller.
+ */
+import type { JsonObject, JsonValue, PatchOperation, ServerResource } from '../model/scim.js';
+import type { ScimCapabilities } from './http/capabilities.js';
+
+export type ResourceType = 'Users' | 'Groups';
+
+export interface ListOptions {
+  filter?: string;
+  attributes?: string[];
+  excludedAttributes?: string[];
+  pageSize: number;
+}
+
+/** The attributes the engine looks resources up by (an `eq` filter, escaped by the adapter). */
+export type LookupAttribute = 'userName' | 'externalId' | 'displayName' | 'emails.value';
+
+export interface BulkOperation {
+  method: 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  bulkId: string;
+  path: string;
+  data?: JsonObject;
+  version?: string;
+}
+
+export interface BulkResult {
+  bulkId?: string;
+  status: number;
+  location?: string;
+  response?: JsonValue;
+}
+
+/** Member changes of one group in one request: SCIM ids to add and to remove. */
+export interface MemberChange {
+  add: readonly string[];
+  remove: readonly string[];
+}
+
+export interface ScimTarget {
+  /** The target's name in the config, for messages. */
+  readonly name: string;
+  /** The proxy requests go through (without credentials), or null. */
+  readonly proxy: string | null;
+
+  /** What the server supports (ServiceProviderConfig, or the RFC's common ground without one). */
+  discover(): Promise<ScimCapabilities>;
+  /** The extension schemas the server lists for Users, lowercased; null when it does not say. */
+  userSchemaExtensions(): Promise<ReadonlySet<string> | null>;
+  /** The page size a listing will ask for, given the one wanted (capped by the server's profile). */
+  pageSize(wanted: number): number;
+
+  /** Every resource, page by page, each once (repeated pages and wrong totals survived). */
+  pages(type: ResourceType, options: ListOptions): AsyncGenerator<ServerResource[]>;
+  listAll(type: ResourceType, options: ListOptions): Promise<ServerResource[]>;
+  /** The first page through the same checks as a full listing, and the total the server reports. */
+  firstPage(type: ResourceType, count: number): Promise<{ resources: ServerResource[]; totalResults: number }>;
+  get(type: ResourceType, id: string): Promise<ServerResource>;
+  /** Resources whose attribute equals value; refused (ProtocolError) on a server without filters. */
+  findBy(type: ResourceType, attribute: LookupAttribute, value: string): Promise<ServerResource[]>;
+
+  // `label`: the userName or displayName, for errors. `version`: the meta.version the change was
+  // planned on, sent as If-Match (a 412 means the resource changed since).
+  create(type: ResourceType, body: JsonObject, label: string): Promise<ServerResource>;
+  replace(type: ResourceType, id: string, body: JsonObject, label: string, version?: string): Promise<void>;
+  patch(type: ResourceType, id: string, operations: PatchOperation[], label: string, version?: string): Promise<void>;
+  patchMembers(groupId: string, change: MemberChange, label: string): Promise<void>;
+  delete(type: ResourceType, id: string, label: string, version?: string): Promise<void>;
+
+  /** The server's /Bulk limits when /Bulk is to be used (quirks.bulk and the server agree), else null. */
+  bulkLimits(): Promise<{ maxOperations: number; maxPayloadSize: number } | null>;
+  bulk(operations: BulkOperation[]): Promise<BulkResult[]>;
+  /** A PATCH request's body as this server takes it (its PATCH shape quirks applied). */
+  patchBody(operations: PatchOperation[]): JsonObject;
+}
