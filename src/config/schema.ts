@@ -210,7 +210,9 @@ const ldapSource = z
     bind: z
       .object({
         dn: z.string().min(1).describe('Bind DN of the read-only service account.'),
-        password: secret,
+        // An empty password makes a simple bind unauthenticated (RFC 4513 5.1.2), which some servers
+        // accept as anonymous: the read would quietly see less.
+        password: secret.refine((s) => s.reveal() !== '', { message: 'is empty: a bind with a DN and no password is an unauthenticated (anonymous) bind' }),
       })
       .strict()
       .optional()
