@@ -49,6 +49,8 @@ export function stringsOf(entry: LdapEntry, attribute: string): string[] {
 
 /** Non-empty text values of a value list. */
 export function textsOf(values: readonly LdapValue[]): string[] {
+  // Usually all of them: an exact copy, since it may be kept with the person, and a list grown by push keeps room for 17.
+  if (values.every((v) => typeof v === 'string' && !isBlank(v))) return values.slice() as string[];
   const texts: string[] = [];
   for (const value of values) {
     const text = textOf(value);
