@@ -232,6 +232,8 @@ const ldapSource = z
     bind: z
       .object({
         dn: z.string().min(1).describe('Bind DN of the read-only service account.'),
+        // Empty is refused with every other credential (config/load.ts): with a DN, an empty password
+        // makes a simple bind unauthenticated (RFC 4513 5.1.2), which some servers take as anonymous.
         password: secret,
       })
       .strict()
@@ -371,14 +373,32 @@ const clauseOps = z
 /** One scoping filter: every clause must hold (AND). Text comparisons ignore case. */
 const scopeFilter = z.record(z.string(), clauseOps);
 
+const mappingWhen = z.enum(['always', 'create']).default('always').describe('"create": set only when the account is created.');
+
 const mappingRule = z.union([
-  z.string().describe('A template: {attribute}, {attribute | lower}, literal text.'),
+  z.string().describe('A template: {attribute}, {attribute | lower}, {attribute[1]} (the second value of a multi-valued one), literal text.'),
   z.null().describe('Remove a default mapping.'),
   z
     .object({
       value: z.string().describe('Template for the value.'),
-      default: z.string().optional().describe('Template used when the value comes out empty.'),
-      when: z.enum(['always', 'create']).default('always').describe('"create": set only when the account is created.'),
+      default: z
+        .union([z.string(), z.array(z.string()).min(1)])
+        .optional()
+        .describe('Template used when the value comes out empty; a list is tried in order.'),
+      when: mappingWhen,
+    })
+    .strict(),
+  z
+    .object({
+      values: z
+        .string()
+        .describe('For a multi-valued SCIM attribute mapped whole (emails, phoneNumbers): a template read once per value of its one source attribute, e.g. "{email}".'),
+      types: z
+        .array(z.string().min(1))
+        .min(1)
+        .default(['work'])
+        .describe('The SCIM type of each value in source order, the last one repeating for the rest; the first value is primary. Default [work].'),
+      when: mappingWhen,
     })
     .strict(),
 ]);

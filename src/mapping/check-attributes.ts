@@ -34,9 +34,11 @@ export function attributeProblems(config: Config, offered: ReadonlySet<string>, 
     for (const [path, rule] of Object.entries(target.mapping)) {
       if (rule === null) continue;
       if (typeof rule === 'string') template(`${at}.mapping.${path}`, rule);
+      else if ('values' in rule) template(`${at}.mapping.${path}.values`, rule.values);
       else {
         template(`${at}.mapping.${path}.value`, rule.value);
-        template(`${at}.mapping.${path}.default`, rule.default);
+        const defaults = typeof rule.default === 'string' ? [rule.default] : (rule.default ?? []);
+        defaults.forEach((d, i) => template(`${at}.mapping.${path}.default${Array.isArray(rule.default) ? `[${i}]` : ''}`, d));
       }
     }
     (target.scope ?? []).forEach((filter, i) => {

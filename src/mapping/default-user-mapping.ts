@@ -11,7 +11,8 @@ export const DEFAULT_USER_MAPPING: Readonly<Record<string, MappingRule>> = {
   'name.familyName': '{familyName}',
   'name.middleName': '{middleName}',
   'name.honorificPrefix': '{honorificPrefix}',
-  displayName: { value: '{displayName}', default: '{givenName} {familyName}', when: 'always' },
+  // A directory's cn is the name as its people write it ("王伟", not "伟 王"): better than one composed here.
+  displayName: { value: '{displayName}', default: ['{commonName}', '{givenName} {familyName}'], when: 'always' },
   nickName: '{nickName}',
   title: '{title}',
   userType: '{userType}',

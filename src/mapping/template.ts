@@ -1,6 +1,8 @@
 /**
  * Mapping templates: literal text with `{attribute}` and `{attribute | fn | fn}` placeholders.
- * Compiled once per target, evaluated per user. `{{` and `}}` are literal braces.
+ * Compiled once per target, evaluated per user. `{{` and `}}` are literal braces. A multi-valued
+ * attribute gives its first value, or the one `{attribute[i]}` names (0-based: `{email[1]}` is the
+ * second); `evaluateEach` gives one result per value.
  *
  * Contract: the result is null when every referenced attribute is empty (so an unmapped value stays
  * absent rather than becoming ""); otherwise empty placeholders become "" and runs of spaces left
@@ -21,13 +23,27 @@ const TRANSFORMS: Record<string, Transform> = {
   localpart: (v) => v.split('@')[0] ?? v,
 };
 
-type Part = { text: string } | { attribute: string; transforms: Transform[] };
+/** `index` null: not indexed (the first value). */
+type Part = { text: string } | { attribute: string; index: number | null; transforms: Transform[] };
+
+const INDEXED = /^(.+?)\s*\[\s*(\d+)\s*\]$/;
+
+/** The value a placeholder reads: the index-th of a list, a single value as the 0th. */
+function pick(raw: SourceValue | undefined, index: number | null): string | null {
+  if (Array.isArray(raw)) return raw[index ?? 0] ?? null;
+  return !index ? (raw ?? null) : null;
+}
 
 export interface CompiledTemplate {
   readonly source: string;
   /** Attributes it reads: a mapping is only active when the source provides one of them. */
   readonly attributes: readonly string[];
   evaluate(attributes: Readonly<Record<string, SourceValue>>): string | null;
+  /**
+   * One result per value of the single attribute the template reads (which must not be indexed),
+   * empty results and repeats left out, in source order. Throws when the template reads any other.
+   */
+  evaluateEach(attributes: Readonly<Record<string, SourceValue>>): string[];
 }
 
 export function compileTemplate(source: string): CompiledTemplate {
@@ -45,8 +61,10 @@ export function compileTemplate(source: string): CompiledTemplate {
     } else if (ch === '{') {
       const end = source.indexOf('}', i);
       if (end === -1) throw new Error(`unclosed "{" at position ${i + 1}`);
-      const [name, ...fns] = source.slice(i + 1, end).split('|').map((s) => s.trim());
-      if (!name) throw new Error(`empty placeholder at position ${i + 1}`);
+      const [placeholder, ...fns] = source.slice(i + 1, end).split('|').map((s) => s.trim());
+      if (!placeholder) throw new Error(`empty placeholder at position ${i + 1}`);
+      const indexed = INDEXED.exec(placeholder);
+      const name = indexed ? indexed[1]! : placeholder;
       const transforms = fns.map((fn) => {
         const t = TRANSFORMS[fn];
         if (!t) throw new Error(`unknown function "${fn}" (known: ${Object.keys(TRANSFORMS).join(', ')})`);
@@ -54,7 +72,7 @@ export function compileTemplate(source: string): CompiledTemplate {
       });
       if (text) parts.push({ text });
       text = '';
-      parts.push({ attribute: name, transforms });
+      parts.push({ attribute: name, index: indexed ? Number(indexed[2]) : null, transforms });
       i = end + 1;
     } else if (ch === '}') {
       throw new Error(`unmatched "}" at position ${i + 1}`);
@@ -66,10 +84,24 @@ export function compileTemplate(source: string): CompiledTemplate {
   if (text) parts.push({ text });
   const attributes = parts.flatMap((p) => ('attribute' in p ? [p.attribute] : []));
   const single = parts.length === 1 && 'attribute' in parts[0]! ? parts[0] : undefined;
+  let template: CompiledTemplate;
+  const evaluateEach = (values: Readonly<Record<string, SourceValue>>): string[] => {
+    if (new Set(attributes).size !== 1 || parts.some((p) => 'attribute' in p && p.index !== null)) {
+      throw new Error(`"${source}" must read exactly one attribute, without an index, to give one value per source value`);
+    }
+    const name = attributes[0]!;
+    const raw = values[name];
+    const out: string[] = [];
+    for (const one of Array.isArray(raw) ? raw : raw === null || raw === undefined ? [] : [raw]) {
+      const v = template.evaluate({ [name]: one });
+      if (v !== null && !out.includes(v)) out.push(v);
+    }
+    return out;
+  };
   // `{attribute}` alone is most of every mapping: skip the general path for it.
-  if (single && single.transforms.length === 0) {
+  if (single && single.transforms.length === 0 && single.index === null) {
     const name = single.attribute;
-    return {
+    template = {
       source,
       attributes,
       evaluate(values) {
@@ -77,12 +109,15 @@ export function compileTemplate(source: string): CompiledTemplate {
         const v = Array.isArray(raw) ? raw[0] : raw;
         return v === undefined || v === null || v === '' ? null : v;
       },
+      evaluateEach,
     };
+    return template;
   }
 
-  return {
+  template = {
     source,
     attributes,
+    evaluateEach,
     evaluate(values) {
       if (attributes.length === 0) return source === '' ? null : parts.map((p) => ('text' in p ? p.text : '')).join('');
       let any = false;
@@ -92,9 +127,8 @@ export function compileTemplate(source: string): CompiledTemplate {
           out += part.text;
           continue;
         }
-        const raw = values[part.attribute];
-        // A multi-valued attribute contributes its first value (the primary one by convention).
-        let v = Array.isArray(raw) ? (raw[0] ?? null) : (raw ?? null);
+        // A multi-valued attribute contributes its first value (the primary one by convention) unless indexed.
+        let v = pick(values[part.attribute], part.index);
         if (v === null || v === '') continue;
         for (const t of part.transforms) v = t(v);
         if (v !== '') any = true;
@@ -104,4 +138,5 @@ export function compileTemplate(source: string): CompiledTemplate {
       return single ? out : out.replace(/ {2,}/g, ' ').trim();
     },
   };
+  return template;
 }

@@ -16,8 +16,14 @@ const RESERVED = new Set(['externalid', 'active', 'id', 'meta', 'schemas', 'pass
 export interface CompiledRule {
   readonly path: ParsedPath;
   readonly value: CompiledTemplate;
-  readonly fallback: CompiledTemplate | null;
+  /** Tried in order while the value comes out empty. */
+  readonly fallbacks: readonly CompiledTemplate[];
   readonly createOnly: boolean;
+  /**
+   * Set for a multi-valued attribute mapped whole (`emails: {values: "{email}"}`): its value is the
+   * list of `{value, type}` entries, one per source value, the first primary; compared as a set.
+   */
+  readonly types?: readonly string[];
 }
 
 /** A multi-valued attribute managed as a set of values (roles, entitlements). */
@@ -78,17 +84,24 @@ export function compileUserMapping(
       problems.push(`${path}: ${(error as Error).message}`);
     }
   }
+  // A multi-valued attribute mapped whole owns every entry: the typed defaults on it give way.
+  const whole = new Map<string, string>();
+  for (const [key, rule] of merged) if (rule && typeof rule === 'object' && 'values' in rule) whole.set(attributeKey(parsePath(key)), key);
   const rules: CompiledRule[] = [];
   for (const [key, rule] of merged) {
     if (rule === null) continue;
-    const spec = typeof rule === 'string' ? { value: rule, default: undefined, when: 'always' as const } : rule;
+    const path = parsePath(key);
+    const owner = path.type !== null ? whole.get(attributeKey(path)) : undefined;
+    if (owner !== undefined) {
+      if (explicit.has(key)) problems.push(`${key}: ${owner} is mapped whole, so it cannot also be mapped by type; keep one of the two`);
+      continue;
+    }
     try {
-      const value = compileTemplate(spec.value);
-      const fallback = spec.default !== undefined ? compileTemplate(spec.default) : null;
-      const reads = [...value.attributes, ...(fallback?.attributes ?? [])];
+      const compiled = compileRule(path, rule);
+      const reads = [...compiled.value.attributes, ...compiled.fallbacks.flatMap((f) => f.attributes)];
       // Defaults only apply when the source has one of their attributes; an explicit rule always applies.
       if (!explicit.has(key) && reads.length > 0 && !reads.some((a) => sourceAttributes.has(a))) continue;
-      rules.push({ path: parsePath(key), value, fallback, createOnly: spec.when === 'create' });
+      rules.push(compiled);
     } catch (error) {
       problems.push(`${key}: ${(error as Error).message}`);
     }
@@ -106,6 +119,40 @@ export function compileUserMapping(
   }
   if (problems.length > 0) throw new Error(problems.join('\n'));
   return { rules, sets, indexOf: new Map(rules.map((r, i) => [r.path.key, i])) };
+}
+
+function attributeKey(path: ParsedPath): string {
+  return `${path.schema ?? ''}:${path.attribute}`.toLowerCase();
+}
+
+function compileRule(path: ParsedPath, rule: Exclude<MappingRule, null>): CompiledRule {
+  if (typeof rule === 'string') return { path, value: compileTemplate(rule), fallbacks: [], createOnly: false };
+  const createOnly = rule.when === 'create';
+  if ('values' in rule) {
+    if (path.type !== null || path.sub !== null) throw new Error('"values" maps a multi-valued attribute whole: give its plain path, e.g. emails');
+    const value = compileTemplate(rule.values);
+    // Made to throw now, at load, rather than for the first person.
+    value.evaluateEach({});
+    return { path, value, fallbacks: [], createOnly, types: rule.types };
+  }
+  const defaults = rule.default === undefined ? [] : typeof rule.default === 'string' ? [rule.default] : rule.default;
+  return { path, value: compileTemplate(rule.value), fallbacks: defaults.map(compileTemplate), createOnly };
+}
+
+/** The entries of a multi-valued attribute mapped whole, or null when the source has no value. */
+function wholeValue(rule: CompiledRule, types: readonly string[], attributes: CanonicalUser['attributes']): JsonValue {
+  const values = rule.value.evaluateEach(attributes);
+  if (values.length === 0) return null;
+  return values.map((value, i): JsonObject => ({ value, type: types[Math.min(i, types.length - 1)]!, ...(i === 0 ? { primary: true } : {}) }));
+}
+
+/** The work email a person should have (for adopting by email): the typed rule's, or the first work entry of `emails` mapped whole. */
+export function desiredWorkEmail(mapping: UserMapping, desired: DesiredUser): JsonValue {
+  const typed = desiredValue(mapping, desired, 'emails[type eq "work"].value');
+  if (typed !== null) return typed;
+  const whole = desiredValue(mapping, desired, 'emails');
+  const entry = Array.isArray(whole) ? whole.find((e) => !!e && typeof e === 'object' && !Array.isArray(e) && e['type'] === 'work') : undefined;
+  return entry && typeof entry === 'object' && !Array.isArray(entry) ? (entry['value'] ?? null) : null;
 }
 
 /**
@@ -130,8 +177,12 @@ export function mapUser(mapping: UserMapping, user: CanonicalUser, memberOf?: Re
   const values: JsonValue[] = new Array<JsonValue>(rules.length);
   for (let i = 0; i < rules.length; i++) {
     const rule = rules[i]!;
+    if (rule.types) {
+      values[i] = wholeValue(rule, rule.types, user.attributes);
+      continue;
+    }
     let v = rule.value.evaluate(user.attributes);
-    if (v === null && rule.fallback) v = rule.fallback.evaluate(user.attributes);
+    for (let f = 0; v === null && f < rule.fallbacks.length; f++) v = rule.fallbacks[f]!.evaluate(user.attributes);
     values[i] = v;
   }
   const userName = values[mapping.indexOf.get('userName') ?? -1];

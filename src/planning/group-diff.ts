@@ -199,7 +199,36 @@ export function diffGroups(input: GroupDiffInput): GroupDiffResult {
   for (const [externalId, account] of byExternalId) if (sourceKeys.has(externalId)) retire(externalId, account);
 
   result.managedGroups = managedIds.size;
+  const nesting = settings.nested === 'direct' ? nestingWarning(input.groups, selectedKeys) : null;
+  if (nesting) result.warnings.push(nesting);
   return result;
+}
+
+const SHOWN_NESTINGS = 5;
+
+/**
+ * With `nested: direct` a group gets its direct members only: a group inside a group is not carried
+ * (the target never sees it as a member, nor its people). One warning per target, naming the groups.
+ */
+function nestingWarning(groups: readonly CanonicalGroup[], selectedKeys: ReadonlySet<string>): string | null {
+  const nameOf = new Map(groups.map((g) => [g.key, g.displayName]));
+  const nesting = groups.flatMap((g) => {
+    if (!selectedKeys.has(g.key)) return [];
+    const inner = (g.groupKeys ?? []).filter((k) => nameOf.has(k));
+    return inner.length > 0 ? [{ group: g, inner }] : [];
+  });
+  if (nesting.length === 0) return null;
+  const shown = nesting.slice(0, SHOWN_NESTINGS).map(({ group, inner }) => {
+    const names = inner.slice(0, SHOWN_NESTINGS).map((k) => `"${nameOf.get(k) ?? k}"`);
+    const more = inner.length > SHOWN_NESTINGS ? ` and ${inner.length - SHOWN_NESTINGS} more` : '';
+    return `"${group.displayName}" holds ${names.join(', ')}${more}`;
+  });
+  const more = nesting.length > SHOWN_NESTINGS ? `; and ${nesting.length - SHOWN_NESTINGS} more groups` : '';
+  const count = nesting.length === 1 ? '1 group holds' : `${nesting.length} groups hold`;
+  return (
+    `${count} nested groups that groups.nested: direct cannot represent (their members are not given to the outer group): ` +
+    `${shown.join('; ')}${more}. Set groups.nested: flatten on this target to give each group the members of the groups inside it.`
+  );
 }
 
 /** The body of a group PUT: the planned resource with members resolved to SCIM ids. */

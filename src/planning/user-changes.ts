@@ -42,6 +42,26 @@ function sameIgnoringCase(rule: CompiledRule, desired: JsonValue, actual: JsonVa
   );
 }
 
+/** An entry of a multi-valued attribute as a comparable text: its type, value and whether it is primary. */
+function entryKey(entry: JsonValue, foldCase: boolean): string {
+  if (!entry || typeof entry !== 'object' || Array.isArray(entry)) return JSON.stringify(entry);
+  const value = String(entry['value'] ?? '');
+  const primary = entry['primary'] === true || String(entry['primary']).toLowerCase() === 'true';
+  return `${String(entry['type'] ?? '').toLowerCase()}\u0000${foldCase ? value.toLowerCase() : value}\u0000${primary}`;
+}
+
+/**
+ * A multi-valued attribute mapped whole is the same when it holds the same entries in any order:
+ * servers reorder them and add sub-attributes of their own (display), and neither is a change.
+ */
+function sameEntries(rule: CompiledRule, desired: JsonValue, actual: JsonValue): boolean {
+  if (!rule.types || !Array.isArray(desired) || !Array.isArray(actual)) return false;
+  const fold = rule.path.schema === null && CASE_INSENSITIVE.has(rule.path.attribute.toLowerCase());
+  const want = new Set(desired.map((e) => entryKey(e, fold)));
+  const have = new Set(actual.map((e) => entryKey(e, fold)));
+  return want.size === have.size && [...want].every((k) => have.has(k));
+}
+
 /** Booleans as some servers send them ("False"); compared as their meaning. */
 export function isActive(resource: JsonObject): boolean {
   const v = resource['active'];
@@ -67,7 +87,7 @@ export function diffUser(mapping: UserMapping, desired: DesiredUser, actual: Sci
     if (rule.createOnly) continue;
     const want = desired.values[i] ?? null;
     const have = readPath(actual, rule.path);
-    if (!same(want, have) && !sameIgnoringCase(rule, want, have)) {
+    if (!same(want, have) && !sameIgnoringCase(rule, want, have) && !sameEntries(rule, want, have)) {
       diff ??= { changes: [], changedRules: [] };
       diff.changes.push({ path: rule.path.key, from: normalise(have), to: want });
       diff.changedRules.push(rule);

@@ -11,7 +11,7 @@
 import type { TargetSettings } from './target-settings.js';
 import { desiredHash } from './desired-hash.js';
 import { buildPatch, buildPut, diffUser, isActive, type UserDiff } from './user-changes.js';
-import { buildUserResource, desiredValue, mapUser, type DesiredUser, type UserMapping } from '../mapping/user-mapping.js';
+import { buildUserResource, desiredValue, desiredWorkEmail, mapUser, type DesiredUser, type UserMapping } from '../mapping/user-mapping.js';
 import type { ScopePredicate } from '../mapping/scope.js';
 import type { CanonicalUser, DirectorySnapshot } from '../model/canonical.js';
 import type { DeprovisionUserOp, Operation, UpdateUserOp } from '../model/plan.js';
@@ -191,7 +191,7 @@ export function diffUsers(input: UserDiffInput): UserDiffResult {
       return;
     }
     const byName = accounts.byUserName(desired.userName);
-    const email = desiredValue(mapping, desired, 'emails[type eq "work"].value');
+    const email = desiredWorkEmail(mapping, desired);
     const byMail = settings.adopt === 'email' && typeof email === 'string' ? accounts.byEmail(email) : undefined;
     const adoptable = settings.adopt === 'userName' ? byName : settings.adopt === 'email' ? byMail : undefined;
     if (adoptable && !managedIds.has(adoptable.id) && !isForeignlyKeyed(adoptable)) {

@@ -54,9 +54,11 @@ console.log(
 
 const ldap = await ldapBench();
 console.log(
-  `ldap read: ${ldap.entries} people, pages of ${ldap.pageSize}: source ${ldap.sourceMs} ms, ldapsearch ${ldap.ldapsearchMs} ms, ` +
-    `ratio ${ldap.ratio.toFixed(2)}x (goal <= 1.30x: ${verdict(ldap.ratio <= 1.3)}); ldapts's own paged search ${ldap.bareLdaptsMs} ms ` +
-    `(${(ldap.bareLdaptsMs / ldap.ldapsearchMs).toFixed(2)}x)`,
+  `ldap read: ${ldap.entries} people and ${ldap.groups} groups (manager, displayName or cn, 2-3 mails), pages of ${ldap.pageSize}, ` +
+    `${ldap.rounds} interleaved rounds; ldapsearch ${ldap.ldapsearchMs} ms; ` +
+    `cold (fresh node process) ${ldap.coldMs} ms, ratio ${ldap.coldRatio.toFixed(2)}x [${ldap.coldRatios.join(' ')}] (goal <= 1.30x: ${verdict(ldap.coldRatio <= 1.3)}); ` +
+    `warm ${ldap.warmMs} ms, ratio ${ldap.warmRatio.toFixed(2)}x [${ldap.warmRatios.join(' ')}] (goal <= 1.30x: ${verdict(ldap.warmRatio <= 1.3)}); ` +
+    `load ${ldap.load.before}/${ldap.load.after} on ${ldap.load.cpus} CPUs`,
 );
 
 const distributed = await distributedBench();

@@ -74,4 +74,25 @@ source:
       expect.arrayContaining(['source.url', 'source.pageSize', 'source.users.base', 'source.users.scope', 'source.users.key.format']),
     );
   });
+
+  it('refuses a bind DN with an empty password: the server could take it for an anonymous bind', () => {
+    let problems: readonly string[] = [];
+    try {
+      parseConfig(
+        `
+source:
+  type: ldap
+  url: ldaps://ldap.example.com
+  bind: { dn: "cn=reader,dc=example,dc=com", password: "\${env:LDAP_PW}" }
+  users: { base: "dc=example,dc=com" }
+${targets}`,
+        '/etc/scim-sync/org.yaml',
+        { TOKEN: 'scim-token-1', LDAP_PW: '' },
+      );
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      problems = (error as ConfigError).problems;
+    }
+    expect(problems).toEqual(['source.bind.password: environment variable LDAP_PW is empty (set but empty)']);
+  });
 });

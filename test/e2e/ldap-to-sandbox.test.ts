@@ -10,7 +10,7 @@ import { bulkPeopleLdif, directoryLdif, GROUPS, PEOPLE } from '../support/ldap-f
 import { Harness } from '../support/harness.js';
 import { BASE_DN, READER_DN, READER_PASSWORD, Slapd } from '../support/slapd.js';
 
-function writeLdapConfig(h: Harness, url: string, pageSize: number, groups = ''): void {
+function writeLdapConfig(h: Harness, url: string, pageSize: number, groups = '', mapping = ''): void {
   writeFileSync(
     h.configFile,
     `version: 1
@@ -33,7 +33,7 @@ targets:
   app:
     url: ${h.sandbox.url}
     auth: { type: bearer, token: "\${env:TEST_SCIM_TOKEN}" }
-`,
+${mapping}`,
   );
   process.env['TEST_LDAP_PASSWORD'] = READER_PASSWORD;
 }
@@ -91,6 +91,39 @@ describe('a directory kept in sync', () => {
     const second = await h.run();
     expect(second.code, second.err + second.out).toBe(0);
     expect(h.writes()).toEqual([]);
+  });
+
+  it('every mail reaches emails with its type, and the second run writes nothing', async () => {
+    writeLdapConfig(h, slapd.url, 3, '', '    mapping:\n      emails: { values: "{email}", types: [work, other] }\n');
+    const first = await h.run();
+    expect(first.code, first.err + first.out).toBe(0);
+    const jose = h.sandbox.store.findUserByUserName('jose@example.com')!;
+    expect(jose['emails']).toEqual([
+      { value: 'jose@example.com', type: 'work', primary: true },
+      { value: 'j.mueller@example.com', type: 'other' },
+    ]);
+    expect(h.sandbox.store.findUserByUserName('zoe@example.com')!['emails']).toEqual([{ value: 'zoe@example.com', type: 'work', primary: true }]);
+    // The target hands the entries back in another order with a sub-attribute of its own: still no change.
+    h.sandbox.store.updateUser(String(jose['id']), { emails: [{ value: 'J.Mueller@example.com', type: 'other', display: 'J. Müller' }, { value: 'jose@example.com', type: 'work', primary: true }] });
+    h.sandbox.clearRequests();
+    const second = await h.run();
+    expect(second.code, second.err + second.out).toBe(0);
+    expect(h.writes()).toEqual([]);
+    // A mail added in the directory is added in the target: one PATCH of emails.
+    await slapd.modify(`dn: uid=zoe,${PEOPLE}\nchangetype: modify\nadd: mail\nmail: z.angstrom@example.com\n`);
+    try {
+      h.sandbox.clearRequests();
+      const third = await h.run();
+      expect(third.code, third.err + third.out).toBe(0);
+      const zoe = h.sandbox.store.findUserByUserName('zoe@example.com')!;
+      expect(h.writes().map((w) => `${w.method} ${w.path}`)).toEqual([`PATCH /Users/${String(zoe['id'])}`]);
+      expect(zoe['emails']).toEqual([
+        { value: 'zoe@example.com', type: 'work', primary: true },
+        { value: 'z.angstrom@example.com', type: 'other' },
+      ]);
+    } finally {
+      await slapd.modify(`dn: uid=zoe,${PEOPLE}\nchangetype: modify\ndelete: mail\nmail: z.angstrom@example.com\n`);
+    }
   });
 
   it('a changed attribute reaches the target; a person moved out of the base is deactivated', async () => {

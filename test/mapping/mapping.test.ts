@@ -91,3 +91,38 @@ describe('user mapping and changes', () => {
     expect(buildPatch(mapping, desired, actual, diff)).toEqual([{ op: 'remove', path: 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department' }]);
   });
 });
+
+describe('multi-valued source attributes', () => {
+  it('a template reads a value by index; evaluateEach gives one result per value', () => {
+    const mails = { email: ['A@x.com', 'b@x.com', 'a@x.com'] };
+    expect(compileTemplate('{email[1]}').evaluate(mails)).toBe('b@x.com');
+    expect(compileTemplate('{email[0] | lower} / {email[2]}').evaluate(mails)).toBe('a@x.com / a@x.com');
+    expect(compileTemplate('{email[3]}').evaluate(mails)).toBeNull();
+    expect(compileTemplate('{email[1]}').evaluate({ email: 'only@x.com' })).toBeNull();
+    // Repeats left out once transformed.
+    expect(compileTemplate('{email | lower}').evaluateEach(mails)).toEqual(['a@x.com', 'b@x.com']);
+    expect(() => compileTemplate('{email} {name}').evaluateEach({})).toThrow('must read exactly one attribute, without an index');
+  });
+
+  it('a whole mapping and a typed rule on the same attribute, or a values template over two attributes, are config errors', () => {
+    const whole = { values: '{email}', types: ['work'], when: 'always' as const };
+    expect(() => compileUserMapping({ emails: whole, 'emails[type eq "home"].value': '{home}' }, new Set(['userName']))).toThrow(
+      'emails[type eq "home"].value: emails is mapped whole, so it cannot also be mapped by type; keep one of the two',
+    );
+    expect(() => compileUserMapping({ emails: { ...whole, values: '{a}{b}' } }, new Set(['userName']))).toThrow('emails: "{a}{b}" must read exactly one attribute');
+    expect(() => compileUserMapping({ 'emails.value': whole }, new Set(['userName']))).toThrow('emails.value: "values" maps a multi-valued attribute whole');
+  });
+
+  it('the entries compare as a set: order, case and extra sub-attributes are no change, a new value is', () => {
+    const mapping = compileUserMapping({ emails: { values: '{email}', types: ['work', 'other'], when: 'always' } }, new Set(['userName', 'email']));
+    const desired = mapUser(mapping, user({ userName: 'a', email: ['a@x.com', 'b@x.com'] }));
+    const account = (emails: unknown) => ({ id: '1', userName: 'a', externalId: 'K1', active: true, emails }) as unknown as ScimResource;
+    const same = account([{ value: 'B@x.com', type: 'other', display: 'B' }, { value: 'a@x.com', type: 'work', primary: true }]);
+    expect(diffUser(mapping, desired, same, true).changes).toEqual([]);
+    const fewer = account([{ value: 'a@x.com', type: 'work', primary: true }]);
+    const diff = diffUser(mapping, desired, fewer, true);
+    expect(buildPatch(mapping, desired, fewer, diff)).toEqual([
+      { op: 'replace', path: 'emails', value: [{ value: 'a@x.com', type: 'work', primary: true }, { value: 'b@x.com', type: 'other' }] },
+    ]);
+  });
+});

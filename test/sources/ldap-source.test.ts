@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Secret } from '../../src/config/secret.js';
 import { SourceError } from '../../src/errors.js';
 import type { CanonicalGroup, DirectorySnapshot } from '../../src/model/canonical.js';
+import { buildUserResource, compileUserMapping, mapUser } from '../../src/mapping/user-mapping.js';
 import { LdapSource } from '../../src/sources/ldap/ldap-source.js';
 import { bigGroupLdif, bulkPeopleLdif, directoryLdif, GROUPS, ldapSourceConfig, PEOPLE } from '../support/ldap-fixtures.js';
 import { BASE_DN, LIMITED_DN, READER_PASSWORD, Slapd } from '../support/slapd.js';
@@ -134,6 +135,34 @@ describe('users', () => {
     expect(snapshot.issues.map((i) => i.code)).toEqual(['LDAP_DUPLICATE_USERNAME']);
     expect(snapshot.heldKeys).toHaveLength(1);
     expect(snapshot.groups[0]!.memberKeys).toEqual([...snapshot.heldKeys, snapshot.users[0]!.key].sort());
+  });
+});
+
+describe('what a target gets from the people read', () => {
+  const ALIAS = 'urn:example:params:scim:schemas:extension:corp:2.0:User:aliasMail';
+
+  it('every mail reaches emails with its type, one by index; cn is the display name when there is no displayName', async () => {
+    // kenji's cn is written family name first ("渡辺 健"); composing givenName familyName would turn it round.
+    await slapd.modify(`dn: uid=kenji,${PEOPLE}\nchangetype: modify\ndelete: displayName\n`);
+    try {
+      const snapshot = await read({ users: { base: PEOPLE, filter: '(|(uid=jose)(uid=kenji)(uid=zoe))' } });
+      const mapping = compileUserMapping(
+        { emails: { values: '{email | lower}', types: ['work', 'other'], when: 'always' }, [ALIAS]: '{email[1]}' },
+        new Set(Object.keys(snapshot.users[0]!.attributes)),
+      );
+      const resources = new Map(snapshot.users.map((u) => [u.attributes['userName'], buildUserResource(mapping, mapUser(mapping, u), u.active)]));
+      expect(resources.get('jose')!['emails']).toEqual([
+        { value: 'jose@example.com', type: 'work', primary: true },
+        { value: 'j.mueller@example.com', type: 'other' },
+      ]);
+      expect(resources.get('jose')![ALIAS.slice(0, ALIAS.lastIndexOf(':'))]).toEqual({ aliasMail: 'j.mueller@example.com' });
+      expect(resources.get('zoe')!['emails']).toEqual([{ value: 'zoe@example.com', type: 'work', primary: true }]);
+      expect(resources.get('zoe')![ALIAS.slice(0, ALIAS.lastIndexOf(':'))]).toBeUndefined();
+      expect(resources.get('kenji')!['displayName']).toBe('渡辺 健');
+      expect(resources.get('zoe')!['displayName']).toBe('Zoë Ångström');
+    } finally {
+      await slapd.modify(`dn: uid=kenji,${PEOPLE}\nchangetype: modify\nadd: displayName\ndisplayName: 渡辺 健\n`);
+    }
   });
 });
 

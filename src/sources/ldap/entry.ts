@@ -36,16 +36,25 @@ export function textOf(value: LdapValue): string {
   return typeof value === 'string' ? value : value.toString('base64');
 }
 
+/** Whether a text is empty or only whitespace: most values start with a visible ASCII character, which settles it without trimming. */
+export function isBlank(text: string): boolean {
+  const c = text.charCodeAt(0);
+  return c > 0x20 && c < 0x7f ? false : text.trim() === '';
+}
+
 /** Non-empty text values of an attribute. */
 export function stringsOf(entry: LdapEntry, attribute: string): string[] {
   return textsOf(valuesOf(entry, attribute));
 }
 
-function textsOf(values: readonly LdapValue[]): string[] {
+/** Non-empty text values of a value list. */
+export function textsOf(values: readonly LdapValue[]): string[] {
+  // Usually all of them: an exact copy, since it may be kept with the person, and a list grown by push keeps room for 17.
+  if (values.every((v) => typeof v === 'string' && !isBlank(v))) return values.slice() as string[];
   const texts: string[] = [];
   for (const value of values) {
     const text = textOf(value);
-    if (text.trim() !== '') texts.push(text);
+    if (!isBlank(text)) texts.push(text);
   }
   return texts;
 }
@@ -55,7 +64,7 @@ export function sourceValue(entry: LdapEntry, attribute: string): SourceValue {
   const values = valuesOf(entry, attribute);
   // The common cases, no value or one text value, build nothing: this runs for every attribute of every person.
   if (values.length === 0) return null;
-  if (values.length === 1 && typeof values[0] === 'string') return values[0].trim() === '' ? null : values[0];
+  if (values.length === 1 && typeof values[0] === 'string') return isBlank(values[0]) ? null : values[0];
   const texts = textsOf(values);
   if (texts.length === 0) return null;
   return texts.length === 1 ? texts[0]! : texts;

@@ -11,7 +11,7 @@ import type { CanonicalGroup, SourceIssue } from '../../model/canonical.js';
 import { isBinaryFormat } from './binary-key.js';
 import { fetchAttributeVia, type LdapSearcher } from './connection.js';
 import { normalizeDn } from './dn.js';
-import { stringsOf, type LdapEntry } from './entry.js';
+import { isBlank, stringsOf, type LdapEntry } from './entry.js';
 import type { LdapSettings } from './flavor-defaults.js';
 import { completeRanges, hasRanges } from './range.js';
 import { entryKey } from './user-entry.js';
@@ -147,7 +147,7 @@ export async function readGroups(searcher: LdapSearcher, settings: LdapSettings,
       const dropped: string[] = [];
       for (const member of group.memberDns) {
         // An empty DN is the placeholder OpenLDAP groups keep when their last member leaves.
-        if (member.trim() === '') continue;
+        if (isBlank(member)) continue;
         const dn = normalizeDn(member);
         const userKey = users.keyByDn.get(dn);
         const subgroup = userKey === undefined ? byDn.get(dn) : undefined;
@@ -156,7 +156,7 @@ export async function readGroups(searcher: LdapSearcher, settings: LdapSettings,
         else dropped.push(member);
       }
       for (const uid of group.memberUids) {
-        const userKey = users.keyByUid.get(uid.toLowerCase());
+        const userKey = users.keyByUid().get(uid.toLowerCase());
         if (userKey !== undefined) own.users.add(userKey);
         else dropped.push(`${groupSettings.memberUidAttribute}=${uid}`);
       }

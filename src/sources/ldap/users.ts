@@ -7,7 +7,7 @@ import type { CanonicalUser, SourceIssue } from '../../model/canonical.js';
 import { isBinaryFormat } from './binary-key.js';
 import { fetchAttributeVia, type LdapSearcher } from './connection.js';
 import { normalizeDn } from './dn.js';
-import { stringsOf, type LdapEntry } from './entry.js';
+import { stringsOf, textsOf, valuesOf, type LdapEntry, type LdapValue } from './entry.js';
 import type { LdapSettings } from './flavor-defaults.js';
 import { completeRanges, hasRanges } from './range.js';
 import { entryActive, entryAttributes, entryKey } from './user-entry.js';
@@ -16,8 +16,8 @@ export interface UsersRead {
   readonly users: CanonicalUser[];
   /** Normalised DN -> key, for member and manager references. */
   readonly keyByDn: ReadonlyMap<string, string>;
-  /** Lowercased uid -> key, for posixGroup memberUid. */
-  readonly keyByUid: ReadonlyMap<string, string>;
+  /** Lowercased uid -> key, for posixGroup memberUid: made on first use (most directories have no posixGroup). */
+  readonly keyByUid: () => ReadonlyMap<string, string>;
   /** Key -> normalised DNs of the groups the entry's memberOf names (membership: memberOf). */
   readonly memberOf: ReadonlyMap<string, readonly string[]>;
   readonly issues: SourceIssue[];
@@ -58,9 +58,12 @@ export async function readUsers(searcher: LdapSearcher, settings: LdapSettings['
   const disabled = await disabledDns(searcher, settings);
   // Mutable while reading: manager keys are filled in once everyone is read.
   const users: { -readonly [K in keyof CanonicalUser]: CanonicalUser[K] }[] = [];
-  const managerDn = new Map<number, string>();
+  // By position in `users`: a Map of 50,000 numbers costs more than the array.
+  const managerDns: (string | undefined)[] = [];
   const keyByDn = new Map<string, string>();
-  const keyByUid = new Map<string, string>();
+  // Each accepted person's key and uid values, for keyByUid.
+  const uidKeys: string[] = [];
+  const uidValues: (readonly LdapValue[])[] = [];
   const memberOf = new Map<string, string[]>();
   const issues: SourceIssue[] = [];
   const heldKeys = new Set<string>();
@@ -109,10 +112,13 @@ export async function readUsers(searcher: LdapSearcher, settings: LdapSettings['
       userNames.set(folded, entry.dn);
     }
     keyByDn.set(dn, key);
-    if (needs.uid) for (const uid of stringsOf(entry, settings.uidAttribute)) keyByUid.set(uid.toLowerCase(), key);
+    if (needs.uid) {
+      uidKeys.push(key);
+      uidValues.push(valuesOf(entry, settings.uidAttribute));
+    }
     if (needs.memberOf) memberOf.set(key, stringsOf(entry, 'memberOf').map(normalizeDn));
     const manager = settings.manager ? stringsOf(entry, settings.manager)[0] : undefined;
-    if (manager !== undefined) managerDn.set(users.length, normalizeDn(manager));
+    if (manager !== undefined) managerDns[users.length] = normalizeDn(manager);
     const ref = { location: entry.dn };
     // One literal per shape: objects that gain a property later cost a second allocation each.
     users.push(settings.manager ? { key, active: active.active, attributes, managerKey: null, ref } : { key, active: active.active, attributes, ref });
@@ -122,6 +128,16 @@ export async function readUsers(searcher: LdapSearcher, settings: LdapSettings['
     for (const entry of page) accept(hasRanges(entry) ? await completeRanges(entry, fetch) : entry);
   }
   // A manager outside the people read has no key here: the user is synced without one.
-  for (const [index, dn] of managerDn) users[index]!.managerKey = keyByDn.get(dn) ?? null;
-  return { users, keyByDn, keyByUid, memberOf, issues, heldKeys, entries };
+  managerDns.forEach((dn, index) => {
+    if (dn !== undefined) users[index]!.managerKey = keyByDn.get(dn) ?? null;
+  });
+  let keyByUid: Map<string, string> | undefined;
+  const uids = (): ReadonlyMap<string, string> => {
+    if (!keyByUid) {
+      keyByUid = new Map();
+      for (let i = 0; i < uidKeys.length; i++) for (const uid of textsOf(uidValues[i]!)) keyByUid.set(uid.toLowerCase(), uidKeys[i]!);
+    }
+    return keyByUid;
+  };
+  return { users, keyByDn, keyByUid: uids, memberOf, issues, heldKeys, entries };
 }
