@@ -1,16 +1,17 @@
 /** Argument parsing. Every command returns an exit code; this is the only module that knows argv. */
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { applyCommand, planCommand, runCommand, schemaCommand, validateCommand } from './commands.js';
 import { exitForError } from './error-exit.js';
 import { parseDuration } from './duration.js';
 import { EXIT } from './exit-codes.js';
 import { processIo, redacting, type Io } from './io.js';
-import { demoCommand, sandboxCommand } from './sandbox-commands.js';
-import { checkCommand } from './check-command.js';
-import { SANDBOX_PROFILE_NAMES } from '../sandbox/index.js';
-import { retryCommand, scheduleCommand, statusCommand, workerCommand } from './distributed-commands.js';
+import { SANDBOX_PROFILE_NAMES } from '../sandbox/profiles.js';
 import { watchInterrupts } from './interrupt.js';
-import { unlockCommand } from './unlock-command.js';
+
+// Each command's module is loaded when that command runs: `--version`, `--help` and a command that
+// needs neither BullMQ nor the sandbox do not pay for loading them.
+const commands = () => import('./commands.js');
+const distributed = () => import('./distributed-commands.js');
+const sandboxes = () => import('./sandbox-commands.js');
 
 function port(value: string): number {
   const n = Number(value);
@@ -91,13 +92,13 @@ export async function main(argv: string[], output: Io = processIo): Promise<numb
     .description('check the config file; report every problem with its path')
     .addOption(configOption())
     .action(async (o) => {
-      code = await validateCommand(o, io);
+      code = await (await commands()).validateCommand(o, io);
     });
   program
     .command('schema')
     .description("print the config's JSON Schema (for editor autocompletion)")
     .action(async () => {
-      code = await schemaCommand(io);
+      code = await (await commands()).schemaCommand(io);
     });
   program
     .command('check')
@@ -106,7 +107,7 @@ export async function main(argv: string[], output: Io = processIo): Promise<numb
     .addOption(targetOption())
     .option('--json', 'print the findings as JSON')
     .action(async (o) => {
-      code = await checkCommand(o, io);
+      code = await (await import('./check-command.js')).checkCommand(o, io);
     });
   program
     .command('plan')
@@ -116,7 +117,7 @@ export async function main(argv: string[], output: Io = processIo): Promise<numb
     .option('-o, --out <file>', 'save the plan as JSON, for `apply`')
     .option('--json', 'print the plan as JSON')
     .action(async (o) => {
-      code = await planCommand(o, io);
+      code = await (await commands()).planCommand(o, io);
     });
   program
     .command('apply')
@@ -128,6 +129,7 @@ export async function main(argv: string[], output: Io = processIo): Promise<numb
     .option('--wait-timeout <duration>', 'with --wait: stop waiting after this long (90s, 30m, 2h); the workers go on, and the exit code is 1', parseDuration)
     .option('--json', 'print the report as JSON')
     .action(async (file, o) => {
+      const { applyCommand } = await commands();
       code = await stoppable(io, (signal) => applyCommand(file, { ...o, signal }, io));
     });
   program
@@ -140,6 +142,7 @@ export async function main(argv: string[], output: Io = processIo): Promise<numb
     .option('--wait-timeout <duration>', 'with --wait: stop waiting after this long (90s, 30m, 2h); the workers go on, and the exit code is 1', parseDuration)
     .option('--json', 'print the summary and report as JSON')
     .action(async (o) => {
+      const { runCommand } = await commands();
       code = await stoppable(io, (signal) => runCommand({ ...o, signal }, io));
     });
   program
@@ -148,7 +151,7 @@ export async function main(argv: string[], output: Io = processIo): Promise<numb
     .addOption(configOption())
     .option('--force', 'remove it even though its holder still runs on this host (a reused pid)')
     .action(async (o) => {
-      code = await unlockCommand(o, io);
+      code = await (await import('./unlock-command.js')).unlockCommand(o, io);
     });
   program
     .command('worker')
@@ -157,7 +160,7 @@ export async function main(argv: string[], output: Io = processIo): Promise<numb
     .addOption(targetOption())
     .option('--name <name>', 'worker name shown by `status` (default host-pid)')
     .action(async (o) => {
-      code = await workerCommand(o, io, untilSignal());
+      code = await (await distributed()).workerCommand(o, io, untilSignal());
     });
   program
     .command('schedule')
@@ -165,7 +168,7 @@ export async function main(argv: string[], output: Io = processIo): Promise<numb
     .addOption(configOption())
     .option('--name <name>', 'scheduler name (default host-pid)')
     .action(async (o) => {
-      code = await scheduleCommand(o, io, untilSignal());
+      code = await (await distributed()).scheduleCommand(o, io, untilSignal());
     });
   program
     .command('status')
@@ -174,7 +177,7 @@ export async function main(argv: string[], output: Io = processIo): Promise<numb
     .addOption(targetOption())
     .option('--json', 'print the status as JSON')
     .action(async (o) => {
-      code = await statusCommand(o, io);
+      code = await (await distributed()).statusCommand(o, io);
     });
   program
     .command('retry')
@@ -183,7 +186,7 @@ export async function main(argv: string[], output: Io = processIo): Promise<numb
     .addOption(targetOption())
     .option('--json', 'print the counts as JSON')
     .action(async (o) => {
-      code = await retryCommand(o, io);
+      code = await (await distributed()).retryCommand(o, io);
     });
   program
     .command('sandbox')
@@ -201,14 +204,14 @@ export async function main(argv: string[], output: Io = processIo): Promise<numb
     .option('--seed <n>', 'seed of the random faults (--error-rate)', integer)
     .option('--bulk <operations>', 'support /Bulk with up to this many operations a request', integer)
     .action(async (o) => {
-      code = await sandboxCommand(o, io, untilSignal());
+      code = await (await sandboxes()).sandboxCommand(o, io, untilSignal());
     });
   program
     .command('demo')
     .description('sync the bundled example HR file into a fresh sandbox, twice, and show what happened')
     .option('-c, --config <file>', 'example config to use')
     .action(async (o) => {
-      code = await demoCommand(o, io);
+      code = await (await sandboxes()).demoCommand(o, io);
     });
 
   try {

@@ -9,11 +9,11 @@ import { JsonlAuditSink } from '../audit/jsonl-audit-sink.js';
 import { InlineExecutor } from '../execution/inline-executor.js';
 import { FileLinkStore } from '../state/file-link-store.js';
 import { acquireRunLock, type RunLock } from '../state/run-lock.js';
-import { openRedisState } from './redis-state.js';
 import { haltOnFailure, type OpenStateOptions, type RunState } from './run-state.js';
 
 export async function openState(loaded: LoadedConfig, options: OpenStateOptions): Promise<RunState> {
-  if (loaded.config.queue) return openRedisState(loaded, options);
+  // Loaded only in distributed mode: BullMQ and ioredis are most of a cold start.
+  if (loaded.config.queue) return (await import('./redis-state.js')).openRedisState(loaded, options);
   const halt = haltOnFailure();
   const lock: RunLock | null = options.lock ? await acquireRunLock(loaded.stateDir, { config: loaded.file }) : null;
   try {
