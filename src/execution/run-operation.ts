@@ -55,7 +55,7 @@ export async function runOperation(op: Operation, ctx: OperationContext, state: 
       await ctx.links.set(ctx.target, 'user', op.externalId, { id: op.scimId, hash: op.hash });
       return { scimId: op.scimId };
     case 'createGroup':
-      return createGroup(op, ctx);
+      return createGroup(op, ctx, state);
     case 'updateGroup':
       await ctx.client.patch('Groups', op.scimId, op.patch, op.label);
       await ctx.links.set(ctx.target, 'group', op.externalId, { id: op.scimId, hash: '' });
@@ -80,18 +80,30 @@ async function groupId(op: { externalId: string; scimId?: string; label: string 
   return id;
 }
 
-async function createGroup(op: CreateGroupOp, ctx: OperationContext): Promise<OperationResult> {
+/** The group an earlier attempt of this create may have made: ours only if it carries our key. */
+async function findOwnGroup(op: CreateGroupOp, ctx: OperationContext): Promise<ServerResource | undefined> {
+  return (await ctx.client.findBy('Groups', 'displayName', op.label)).find((g) => g['externalId'] === op.externalId);
+}
+
+async function createGroup(op: CreateGroupOp, ctx: OperationContext, state: AttemptState): Promise<OperationResult> {
+  const take = async (found: ServerResource, note: string, adopted: boolean): Promise<OperationResult> => {
+    await ctx.links.set(ctx.target, 'group', op.externalId, { id: found.id, hash: '' });
+    return { scimId: found.id, note, ...(adopted ? { adopted: true as const } : {}) };
+  };
+  if (state.previousAmbiguous) {
+    const found = await findOwnGroup(op, ctx);
+    if (found) return take(found, 'created (confirmed after a lost answer)', false);
+  }
   try {
     const created = await ctx.client.create('Groups', op.resource, op.label);
     await ctx.links.set(ctx.target, 'group', op.externalId, { id: created.id, hash: '' });
     return { scimId: created.id };
   } catch (error) {
     if (!(error instanceof ConflictError)) throw error;
-    // A create whose answer was lost, or a concurrent run: ours only if it carries our key.
-    const found = (await ctx.client.findBy('Groups', 'displayName', op.label)).find((g) => g['externalId'] === op.externalId);
+    // A create whose answer was lost, or a concurrent run.
+    const found = await findOwnGroup(op, ctx);
     if (!found) throw error;
-    await ctx.links.set(ctx.target, 'group', op.externalId, { id: found.id, hash: '' });
-    return { scimId: found.id, note: 'adopted its own earlier create', adopted: true };
+    return take(found, 'adopted its own earlier create', true);
   }
 }
 

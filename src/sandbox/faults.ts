@@ -1,11 +1,18 @@
+import type { ScimType } from './errors.js';
+
 /**
  * Fault injection: rules that make chosen requests fail the way real servers and networks do
  * (429 with Retry-After, 503, a socket that never answers, a reset, a slow answer).
  */
 
 export type FaultAction =
-  /** Answer with this status and a SCIM error body (e.g. 429 with retryAfter "2", 503). */
-  | { type: 'status'; status: number; retryAfter?: string; detail?: string }
+  /** Answer with this status and a SCIM error body (e.g. 429 with retryAfter "2", 503; a 500 with scimType invalidSyntax). */
+  | { type: 'status'; status: number; retryAfter?: string; detail?: string; scimType?: ScimType }
+  /**
+   * With `when: 'after'`: the write is committed and answered as usual, but the answer lacks the
+   * resource's id and its Location ends in /undefined (a gateway that lost the id on the way).
+   */
+  | { type: 'no-id' }
   /** Never answer; the socket stays open until the client gives up or the sandbox closes. */
   | { type: 'hang' }
   /** Destroy the socket without an answer. */

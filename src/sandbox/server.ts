@@ -130,6 +130,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     const response = ctx ? handleRequest(ctx, { method, path, query, headers: req.headers, body }) : errorResponse(new ScimError(503, 'sandbox is starting'));
     if (fault && after) {
       // The change is committed; only the answer fails, as when a proxy times out after the app wrote.
+      if (fault.action.type === 'no-id') return send(res, withoutId(response), recorded);
       if (fault.action.type !== 'delay') return inflict(fault.action, req, res, recorded);
       await sleep(fault.action.ms);
     }
@@ -153,7 +154,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     const socket = req.socket;
     switch (action.type) {
       case 'status': {
-        const error = new ScimError(action.status, action.detail ?? `injected fault: HTTP ${action.status}`, undefined, action.retryAfter ? { 'Retry-After': action.retryAfter } : {});
+        const error = new ScimError(action.status, action.detail ?? `injected fault: HTTP ${action.status}`, action.scimType, action.retryAfter ? { 'Retry-After': action.retryAfter } : {});
         send(res, errorResponse(error), recorded);
         return;
       }
@@ -165,6 +166,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         socket.resetAndDestroy();
         return;
       case 'delay':
+      case 'no-id':
         return;
     }
   };
@@ -224,6 +226,18 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
 
 function rateLimited(retryAfterSeconds: number, what: string): ScimError {
   return new ScimError(429, `${what} exceeded; retry after ${retryAfterSeconds} s`, undefined, { 'Retry-After': String(retryAfterSeconds) });
+}
+
+/** The answer as a gateway that lost the id gives it: no `id`, a Location ending in /undefined. */
+function withoutId(response: ApiResponse): ApiResponse {
+  if (!response.body) return response;
+  const { id: _id, ...body } = response.body;
+  const location = response.headers?.['Location'];
+  return {
+    ...response,
+    body,
+    headers: { ...response.headers, ...(location ? { Location: location.replace(/[^/]+$/, 'undefined') } : {}) },
+  };
 }
 
 function send(res: ServerResponse, response: ApiResponse, recorded: RecordedRequest): void {

@@ -50,6 +50,18 @@ function quoteOf(body: string): string | undefined {
   return flat.length > EXCERPT ? `${flat.slice(0, EXCERPT)}…` : flat;
 }
 
+/** scimType values (RFC 7644 §3.12) that describe the request, not the server's state. */
+const FINAL_SCIM_TYPES = new Set(['invalidFilter', 'tooMany', 'uniqueness', 'mutability', 'invalidSyntax', 'invalidPath', 'noTarget', 'invalidValue', 'invalidVers', 'sensitive']);
+
+function scimTypeOf(body: string): string | undefined {
+  try {
+    const parsed = JSON.parse(body) as Record<string, unknown> | null;
+    return typeof parsed?.['scimType'] === 'string' ? parsed['scimType'] : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export function errorForStatus(status: number, headers: Record<string, string | string[] | undefined>, body: string, ctx: ErrorContext): ScimSyncError {
   const detail = serverDetail(body);
   const context: ErrorContext = { ...ctx, status, ...(detail ? { detail } : {}) };
@@ -73,6 +85,11 @@ export function errorForStatus(status: number, headers: Record<string, string | 
   if (status === 404) return new NotFoundError(`not found (HTTP 404)${said}`, context);
   if (status === 409) return new ConflictError(`conflict (HTTP 409)${said}`, context);
   if (status === 412) return new PreconditionFailedError(`resource changed since it was read (HTTP 412)${said}`, context);
+  const scimType = scimTypeOf(body);
+  if (status >= 500 && scimType !== undefined && FINAL_SCIM_TYPES.has(scimType)) {
+    // The server says what is wrong with this request (RFC 7644 §3.12): sending it again cannot help.
+    return new BadRequestError(`server error (HTTP ${status}) that the server marks final (scimType ${scimType})${said}`, context);
+  }
   if (status === 408 || (status >= 500 && status !== 501)) return new TransientError(`server error (HTTP ${status})${said}`, context, true);
   if (status >= 400) return new BadRequestError(`request refused (HTTP ${status})${said}`, context);
   return new ProtocolError(`unexpected HTTP ${status}${said}`, context);

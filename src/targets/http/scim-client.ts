@@ -6,7 +6,7 @@
  */
 import got, { RequestError, type Got, type Method, type Response } from 'got';
 import { redact } from '../../config/secret.js';
-import { AuthError, ProtocolError, RateLimitedError, type ErrorContext } from '../../errors.js';
+import { AuthError, ProtocolError, RateLimitedError, TransientError, type ErrorContext } from '../../errors.js';
 import { DEFAULT_RETRY_POLICY, retryDelay, type RetryPolicy } from './retry-policy.js';
 import {
   SCHEMA_PATCH_OP,
@@ -346,8 +346,17 @@ export class ScimClient implements ScimTarget {
     return this.resource(await this.request('GET', `/${type}/${encodeURIComponent(id)}`), { resource: id });
   }
 
+  /**
+   * A create answered with success but without the id (some gateways lose it for names holding
+   * `+`, a quote or `/`) is ambiguous, like a lost answer: the resource may well exist, and the
+   * caller looks it up instead of failing or posting it again.
+   */
   async create(type: ResourceType, body: JsonObject, resource: string): Promise<ServerResource> {
-    return this.resource(await this.request('POST', `/${type}`, body, { resource }), { resource });
+    const answer = await this.request('POST', `/${type}`, body, { resource });
+    if (!answer || typeof answer['id'] !== 'string' || answer['id'] === '') {
+      throw new TransientError('the server answered the create with success but without the resource id: it may exist', { target: this.target, resource, request: `POST /${type}` }, true);
+    }
+    return answer as ServerResource;
   }
 
   // `version`: the resource's meta.version when it was read; sent as If-Match (a 412 means it changed since).
