@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { open, readFile, stat, unlink } from 'node:fs/promises';
 import { loadConfig, type LoadedConfig } from '../config/load.js';
-import { configJsonSchema } from '../config/schema.js';
+import { configJsonSchema } from '../config/schema/index.js';
 import { applyPlan, checkPlanFile } from '../engine/apply-plan.js';
 import { selectTargets } from '../config/select-targets.js';
 import { makePlan } from '../engine/make-plan.js';

@@ -4,7 +4,7 @@
  */
 import { ConfigError } from '../errors.js';
 import { compileUserMapping } from './user-mapping.js';
-import type { Config } from '../config/schema.js';
+import type { Config } from '../config/schema/index.js';
 
 export function checkMappings(config: Config): void {
   const problems: string[] = [];

@@ -2,7 +2,7 @@
  * Canonical user -> the SCIM attributes a target should hold. Pure: compiled once per target, then
  * applied to every user.
  */
-import type { MappingRule, RoleRule } from '../config/schema.js';
+import type { MappingRule, RoleRule } from '../config/schema/index.js';
 import { compileRoles, type RoleMapper, type RoleValue } from './role-mapping.js';
 import type { CanonicalUser } from '../model/canonical.js';
 import { SCHEMA_USER, type JsonObject, type JsonValue } from '../model/scim.js';

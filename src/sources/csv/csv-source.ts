@@ -12,7 +12,7 @@ import type { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { parse, type Info } from 'csv-parse';
 import { parse as parseSync } from 'csv-parse/sync';
-import type { CsvSourceConfig } from '../../config/schema.js';
+import type { CsvSourceConfig } from '../../config/schema/index.js';
 import { SourceError } from '../../errors.js';
 import type { CanonicalUser, DirectorySnapshot, SourceIssue, SourceValue } from '../../model/canonical.js';
 import type { SourceDirectory } from '../source-directory.js';
