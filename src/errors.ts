@@ -49,8 +49,8 @@ export class RateLimitedError extends ScimSyncError {
   readonly code = 'RATE_LIMITED';
   /** Milliseconds the server asked us to wait, when it said. */
   readonly retryAfterMs: number | undefined;
-  constructor(message: string, context: ErrorContext, retryAfterMs: number | undefined) {
-    super(message, context);
+  constructor(message: string, context: ErrorContext, retryAfterMs: number | undefined, options?: { cause?: unknown }) {
+    super(message, context, options);
     this.retryAfterMs = retryAfterMs;
   }
 }
@@ -97,8 +97,8 @@ export class ProtocolError extends ScimSyncError {
 export class ConfigError extends ScimSyncError {
   readonly code = 'CONFIG';
   readonly problems: readonly string[];
-  constructor(message: string, problems: readonly string[] = []) {
-    super(problems.length > 0 ? `${message}\n  - ${problems.join('\n  - ')}` : message);
+  constructor(message: string, problems: readonly string[] = [], options?: { cause?: unknown }) {
+    super(problems.length > 0 ? `${message}\n  - ${problems.join('\n  - ')}` : message, {}, options);
     this.problems = problems;
   }
 }

@@ -13,7 +13,8 @@ export function checkMappings(config: Config): void {
       // With no source attributes known, only explicit rules are compiled: exactly what the user wrote.
       compileUserMapping(target.mapping, new Set(['userName']));
     } catch (error) {
-      for (const line of (error as Error).message.split('\n')) problems.push(`targets.${name}.mapping.${line}`);
+      if (!(error instanceof ConfigError)) throw error;
+      for (const problem of error.problems) problems.push(`targets.${name}.${problem}`);
     }
     (target.scope ?? []).forEach((filter, i) => {
       for (const [attr, clause] of Object.entries(filter)) {
