@@ -17,8 +17,27 @@ export interface ErrorContext {
   detail?: string;
 }
 
+/** The stable codes, one per class below: what `--json` output and the audit log carry. */
+export type ErrorCode =
+  | 'TRANSIENT'
+  | 'RATE_LIMITED'
+  | 'CONFLICT'
+  | 'NOT_FOUND'
+  | 'PRECONDITION_FAILED'
+  | 'BAD_REQUEST'
+  | 'DEPENDENCY'
+  | 'AUTH'
+  | 'PROTOCOL'
+  | 'CONFIG'
+  | 'SOURCE'
+  | 'SAFETY'
+  | 'STATE'
+  | 'INTERRUPTED'
+  | 'LOCKED'
+  | 'PLAN';
+
 export abstract class ScimSyncError extends Error {
-  abstract readonly code: string;
+  abstract readonly code: ErrorCode;
   readonly context: ErrorContext;
 
   constructor(message: string, context: ErrorContext = {}, options?: { cause?: unknown }) {
@@ -112,8 +131,8 @@ export class SourceError extends ScimSyncError {
 export class SafetyError extends ScimSyncError {
   readonly code = 'SAFETY';
   readonly reasons: readonly string[];
-  constructor(reasons: readonly string[]) {
-    super(`safety check stopped the run before any write:\n  - ${reasons.join('\n  - ')}`);
+  constructor(reasons: readonly string[], options?: { cause?: unknown }) {
+    super(`safety check stopped the run before any write:\n  - ${reasons.join('\n  - ')}`, {}, options);
     this.reasons = reasons;
   }
 }
@@ -129,8 +148,8 @@ export class StateError extends ScimSyncError {
  */
 export class InterruptedError extends ScimSyncError {
   readonly code = 'INTERRUPTED';
-  constructor(readonly signal: 'SIGINT' | 'SIGTERM') {
-    super(`interrupted by ${signal}: operations not started were skipped`);
+  constructor(readonly signal: 'SIGINT' | 'SIGTERM', options?: { cause?: unknown }) {
+    super(`interrupted by ${signal}: operations not started were skipped`, {}, options);
   }
 }
 

@@ -236,7 +236,7 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
   try {
     text = readFileSync(absolute, 'utf8');
   } catch (error) {
-    throw new ConfigError(`cannot read config ${absolute} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+    throw new ConfigError(`cannot read config ${absolute} (${(error as NodeJS.ErrnoException).code ?? 'error'})`, [], { cause: error });
   }
   return parseConfig(text, absolute, env);
 }
