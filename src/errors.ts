@@ -116,9 +116,12 @@ export class ProtocolError extends ScimSyncError {
 export class ConfigError extends ScimSyncError {
   readonly code = 'CONFIG';
   readonly problems: readonly string[];
+  /** The message without the list of problems. */
+  readonly summary: string;
   constructor(message: string, problems: readonly string[] = [], options?: { cause?: unknown }) {
     super(problems.length > 0 ? `${message}\n  - ${problems.join('\n  - ')}` : message, {}, options);
     this.problems = problems;
+    this.summary = message;
   }
 }
 
