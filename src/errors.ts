@@ -17,8 +17,27 @@ export interface ErrorContext {
   detail?: string;
 }
 
+/** The stable codes, one per class below: what `--json` output and the audit log carry. */
+export type ErrorCode =
+  | 'TRANSIENT'
+  | 'RATE_LIMITED'
+  | 'CONFLICT'
+  | 'NOT_FOUND'
+  | 'PRECONDITION_FAILED'
+  | 'BAD_REQUEST'
+  | 'DEPENDENCY'
+  | 'AUTH'
+  | 'PROTOCOL'
+  | 'CONFIG'
+  | 'SOURCE'
+  | 'SAFETY'
+  | 'STATE'
+  | 'INTERRUPTED'
+  | 'LOCKED'
+  | 'PLAN';
+
 export abstract class ScimSyncError extends Error {
-  abstract readonly code: string;
+  abstract readonly code: ErrorCode;
   readonly context: ErrorContext;
 
   constructor(message: string, context: ErrorContext = {}, options?: { cause?: unknown }) {
@@ -49,8 +68,8 @@ export class RateLimitedError extends ScimSyncError {
   readonly code = 'RATE_LIMITED';
   /** Milliseconds the server asked us to wait, when it said. */
   readonly retryAfterMs: number | undefined;
-  constructor(message: string, context: ErrorContext, retryAfterMs: number | undefined) {
-    super(message, context);
+  constructor(message: string, context: ErrorContext, retryAfterMs: number | undefined, options?: { cause?: unknown }) {
+    super(message, context, options);
     this.retryAfterMs = retryAfterMs;
   }
 }
@@ -97,9 +116,12 @@ export class ProtocolError extends ScimSyncError {
 export class ConfigError extends ScimSyncError {
   readonly code = 'CONFIG';
   readonly problems: readonly string[];
-  constructor(message: string, problems: readonly string[] = []) {
-    super(problems.length > 0 ? `${message}\n  - ${problems.join('\n  - ')}` : message);
+  /** The message without the list of problems. */
+  readonly summary: string;
+  constructor(message: string, problems: readonly string[] = [], options?: { cause?: unknown }) {
+    super(problems.length > 0 ? `${message}\n  - ${problems.join('\n  - ')}` : message, {}, options);
     this.problems = problems;
+    this.summary = message;
   }
 }
 
@@ -112,8 +134,8 @@ export class SourceError extends ScimSyncError {
 export class SafetyError extends ScimSyncError {
   readonly code = 'SAFETY';
   readonly reasons: readonly string[];
-  constructor(reasons: readonly string[]) {
-    super(`safety check stopped the run before any write:\n  - ${reasons.join('\n  - ')}`);
+  constructor(reasons: readonly string[], options?: { cause?: unknown }) {
+    super(`safety check stopped the run before any write:\n  - ${reasons.join('\n  - ')}`, {}, options);
     this.reasons = reasons;
   }
 }
@@ -129,8 +151,8 @@ export class StateError extends ScimSyncError {
  */
 export class InterruptedError extends ScimSyncError {
   readonly code = 'INTERRUPTED';
-  constructor(readonly signal: 'SIGINT' | 'SIGTERM') {
-    super(`interrupted by ${signal}: operations not started were skipped`);
+  constructor(readonly signal: 'SIGINT' | 'SIGTERM', options?: { cause?: unknown }) {
+    super(`interrupted by ${signal}: operations not started were skipped`, {}, options);
   }
 }
 

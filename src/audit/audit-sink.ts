@@ -1,11 +1,27 @@
 /** Where every change is recorded for audit. One record per operation outcome, never a secret. */
+import type { OperationKind } from '../model/plan.js';
+
+/**
+ * An operation's kind, or an event: an apply's start and end (`interrupted`: the operator stopped
+ * it; `stopped`: a state write failed), the safety check's stop or its override, a target that
+ * could not be read or stopped, a distributed cycle's end.
+ */
+export type AuditAction =
+  | OperationKind
+  | 'apply.start'
+  | 'apply.end'
+  | 'apply.interrupted'
+  | 'apply.stopped'
+  | 'safety.stop'
+  | 'safety.override'
+  | 'target.failed'
+  | 'cycle.end';
 
 export interface AuditRecord {
   time: string;
   planId: string;
   target: string;
-  /** Operation kind (createUser, ...) or an event (run.start, safety.override, ...). */
-  action: string;
+  action: AuditAction;
   externalId?: string;
   label?: string;
   scimId?: string;

@@ -20,9 +20,9 @@ export class JsonlAuditSink implements AuditSink {
     try {
       mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
     } catch (error) {
-      throw new StateError(`cannot create the directory of the audit log ${file}: ${explainCode(error)}`);
+      throw new StateError(`cannot create the directory of the audit log ${file}: ${explainCode(error)}`, {}, { cause: error });
     }
-    this.lines = new LineAppender(file, (code) => new StateError(`cannot write the audit log ${file}: ${explainCode(code)}`), onFailure);
+    this.lines = new LineAppender(file, (code, cause) => new StateError(`cannot write the audit log ${file}: ${explainCode(code)}`, {}, { cause }), onFailure);
     this.lines.open();
   }
 

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { open, readFile, stat, unlink } from 'node:fs/promises';
 import { loadConfig, type LoadedConfig } from '../config/load.js';
-import { configJsonSchema } from '../config/schema.js';
+import { configJsonSchema } from '../config/schema/index.js';
 import { applyPlan, checkPlanFile } from '../engine/apply-plan.js';
 import { selectTargets } from '../config/select-targets.js';
 import { makePlan } from '../engine/make-plan.js';
@@ -87,7 +87,7 @@ async function withState(state: RunState, io: Io, signal: AbortSignal | undefine
 
 /** Proves `file` can be written (its directory takes a new file; it is not a directory), before any work. */
 async function checkWritable(file: string): Promise<void> {
-  const fail = (error: unknown) => new ConfigError(`cannot write the plan to ${file}: ${explainCode(error)}`);
+  const fail = (error: unknown) => new ConfigError(`cannot write the plan to ${file}: ${explainCode(error)}`, [], { cause: error });
   const existing = await stat(file).catch(() => null);
   if (existing?.isDirectory()) throw fail('EISDIR');
   const probe = `${file}.${randomBytes(6).toString('hex')}.tmp`;
@@ -105,7 +105,7 @@ async function readPlanFile(file: string): Promise<unknown> {
   try {
     text = await readFile(file, 'utf8');
   } catch (error) {
-    throw new PlanError(`cannot read plan ${file}: ${explainCode(error)}`);
+    throw new PlanError(`cannot read plan ${file}: ${explainCode(error)}`, {}, { cause: error });
   }
   try {
     return JSON.parse(text);
@@ -114,7 +114,7 @@ async function readPlanFile(file: string): Promise<unknown> {
     const at = /at position (\d+)/.exec(message);
     const where = at ? text.slice(0, Number(at[1])).split('\n') : null;
     const position = where ? ` (line ${where.length}, column ${where.at(-1)!.length + 1})` : '';
-    throw new PlanError(`${file} is not a valid plan file: ${message}${position}; make a new one with scim-sync plan --out`);
+    throw new PlanError(`${file} is not a valid plan file: ${message}${position}; make a new one with scim-sync plan --out`, {}, { cause: error });
   }
 }
 

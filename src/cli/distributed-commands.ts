@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
 import { JsonlAuditSink } from '../audit/jsonl-audit-sink.js';
 import type { LoadedConfig } from '../config/load.js';
-import type { QueueConfig, TargetConfig } from '../config/schema.js';
+import type { QueueConfig, TargetConfig } from '../config/schema/index.js';
 import { selectTargets } from '../config/select-targets.js';
 import { startScheduler } from '../engine/scheduled-cycle.js';
 import { ConfigError } from '../errors.js';

@@ -41,8 +41,8 @@ export function exitForError(error: unknown, io: Io, options: ErrorExitOptions =
     const { code, context } = error;
     if (error instanceof ConfigError || error instanceof PlanError) {
       io.err(`error: ${error.message}`);
-      const problems = error instanceof ConfigError ? error.problems : [];
-      print(errorDocument(code, problems.length > 0 ? error.message.split('\n')[0]! : error.message, { ...context }, problems));
+      const [summary, problems] = error instanceof ConfigError ? [error.summary, error.problems] : [error.message, []];
+      print(errorDocument(code, summary, { ...context }, problems));
       return EXIT.CONFIG;
     }
     if (error instanceof InterruptedError) {

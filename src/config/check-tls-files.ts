@@ -5,7 +5,7 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../errors.js';
-import type { Config } from './schema.js';
+import type { Config } from './schema/index.js';
 
 const EXPECTED = { ca: 'a PEM certificate', cert: 'a PEM certificate', key: 'a PEM private key' } as const;
 

@@ -8,7 +8,7 @@ import { isMap, isNode, isScalar, LineCounter, parseDocument, type Document } fr
 import type { z } from 'zod';
 import { ConfigError } from '../errors.js';
 import { resolveReferences } from './references.js';
-import { configSchema, holdsCredential, SECRET_KEYS, type Config } from './schema.js';
+import { configSchema, holdsCredential, SECRET_KEYS, type Config } from './schema/index.js';
 import { nearestName } from './nearest-name.js';
 import { MIN_SECRET_LENGTH, Secret } from './secret.js';
 import { resolveQuirks } from './profiles.js';
@@ -236,7 +236,7 @@ export function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): 
   try {
     text = readFileSync(absolute, 'utf8');
   } catch (error) {
-    throw new ConfigError(`cannot read config ${absolute} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+    throw new ConfigError(`cannot read config ${absolute} (${(error as NodeJS.ErrnoException).code ?? 'error'})`, [], { cause: error });
   }
   return parseConfig(text, absolute, env);
 }

@@ -4,7 +4,7 @@
  * by every command alike (exit 2) instead of silently working on nothing.
  */
 import { ConfigError } from '../errors.js';
-import type { TargetConfig } from './schema.js';
+import type { TargetConfig } from './schema/index.js';
 import type { LoadedConfig } from './load.js';
 
 export function selectTargets(loaded: LoadedConfig, only: readonly string[] = []): [string, TargetConfig][] {

@@ -4,7 +4,7 @@
  * empty 200, which a sync would read as "not found" and create a duplicate). Reports what the
  * server supports, what scim-sync will do with it, and what will not work.
  */
-import type { TargetConfig } from '../config/schema.js';
+import type { TargetConfig } from '../config/schema/index.js';
 import { AuthError, NotFoundError, ScimSyncError, describeError } from '../errors.js';
 import type { ServerResource } from '../model/scim.js';
 import type { ScimCapabilities } from '../targets/http/capabilities.js';

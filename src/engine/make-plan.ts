@@ -4,8 +4,9 @@
  * and no operations; the others are planned as usual.
  */
 import type { LoadedConfig } from '../config/load.js';
+import type { TargetConfig } from '../config/schema/index.js';
 import { selectTargets } from '../config/select-targets.js';
-import { describeError } from '../errors.js';
+import { ConfigError, describeError } from '../errors.js';
 import type { TargetRuntime } from '../execution/executor.js';
 import { compileScope } from '../mapping/scope.js';
 import { compileUserMapping, withoutExtensions, type UserMapping } from '../mapping/user-mapping.js';
@@ -66,6 +67,19 @@ export function fitToExtensions(mapping: UserMapping, extensions: ReadonlySet<st
 }
 
 /**
+ * The target's user mapping with what the source offers. One that does not compile fails this
+ * target's plan with one line naming every problem at its config path.
+ */
+function userMapping(name: string, config: TargetConfig, attributes: ReadonlySet<string>): UserMapping {
+  try {
+    return compileUserMapping(config.mapping, attributes, { roles: config.roles, entitlements: config.entitlements });
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    throw new ConfigError(error.problems.map((p) => `targets.${name}.${p}`).join('; '), [], { cause: error });
+  }
+}
+
+/**
  * Why deprovisioning is held in this run, if it is: any invalid record makes the read suspect (a
  * broken quote can swallow the rows of people who are still there).
  */
@@ -91,7 +105,7 @@ export async function makePlan(loaded: LoadedConfig, links: LinkStore, only?: re
     try {
       const capabilities = await runtime.client.discover();
       const fitted = fitToExtensions(
-        compileUserMapping(config.mapping, attributes, { roles: config.roles, entitlements: config.entitlements }),
+        userMapping(name, config, attributes),
         await runtime.client.userSchemaExtensions(),
         config.manager && snapshot.users.some((u) => u.managerKey !== undefined),
       );

@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { LoadedConfig } from '../config/load.js';
-import type { SourceConfig, TargetConfig } from '../config/schema.js';
+import type { SourceConfig, TargetConfig } from '../config/schema/index.js';
 import { PlanError } from '../errors.js';
 import type { DirectorySnapshot } from '../model/canonical.js';
 import type { Plan, SourceFingerprint, TargetFingerprint } from '../model/plan.js';

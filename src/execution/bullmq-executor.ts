@@ -9,7 +9,7 @@
  */
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { QueueConfig } from '../config/schema.js';
+import type { QueueConfig } from '../config/schema/index.js';
 import type { Plan } from '../model/plan.js';
 import type { TargetLocks } from '../state/redis-run-lock.js';
 import { CycleStore } from './cycle-store.js';

@@ -22,7 +22,7 @@ import { FlowProducer, Job, Queue, UnrecoverableError, Worker, type MinimalJob, 
 import type { Redis } from 'ioredis';
 import type { AuditSink } from '../audit/audit-sink.js';
 import type { LoadedConfig } from '../config/load.js';
-import type { QueueConfig } from '../config/schema.js';
+import type { QueueConfig } from '../config/schema/index.js';
 import { createTargetRuntime, targetRateLimit } from './target-runtime.js';
 import { AuthError, DependencyError, RateLimitedError, TransientError, describeError } from '../errors.js';
 import { RedisLinkStore } from '../state/redis-link-store.js';

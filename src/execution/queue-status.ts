@@ -5,7 +5,7 @@
  */
 import { Queue, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { QueueConfig, ScheduleConfig, TargetConfig } from '../config/schema.js';
+import type { QueueConfig, ScheduleConfig, TargetConfig } from '../config/schema/index.js';
 import { targetRateLimit } from './target-runtime.js';
 import { readLock } from '../state/redis-run-lock.js';
 import { CycleStore, type CycleReport } from './cycle-store.js';

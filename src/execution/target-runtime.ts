@@ -1,5 +1,5 @@
 /** A configured target turned into a client and the settings the planner and executor need. */
-import type { TargetConfig } from '../config/schema.js';
+import type { TargetConfig } from '../config/schema/index.js';
 import type { TargetRuntime } from './executor.js';
 import { DEFAULT_RETRY_POLICY } from '../targets/http/retry-policy.js';
 import type { TargetSettings } from '../planning/target-settings.js';

@@ -5,7 +5,7 @@
  * attributes, see compileUserMapping). Pure: the source adapter says what it offers.
  */
 import { compileTemplate } from './template.js';
-import type { Config } from '../config/schema.js';
+import type { Config } from '../config/schema/index.js';
 import { nearestName } from '../config/nearest-name.js';
 
 /** Problems, each with its config path, e.g. `targets.app.mapping.title: "{jobtitle}" names attribute jobtitle, ...`. */

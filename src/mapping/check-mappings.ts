@@ -4,7 +4,7 @@
  */
 import { ConfigError } from '../errors.js';
 import { compileUserMapping } from './user-mapping.js';
-import type { Config } from '../config/schema.js';
+import type { Config } from '../config/schema/index.js';
 
 export function checkMappings(config: Config): void {
   const problems: string[] = [];
@@ -13,7 +13,8 @@ export function checkMappings(config: Config): void {
       // With no source attributes known, only explicit rules are compiled: exactly what the user wrote.
       compileUserMapping(target.mapping, new Set(['userName']));
     } catch (error) {
-      for (const line of (error as Error).message.split('\n')) problems.push(`targets.${name}.mapping.${line}`);
+      if (!(error instanceof ConfigError)) throw error;
+      for (const problem of error.problems) problems.push(`targets.${name}.${problem}`);
     }
     (target.scope ?? []).forEach((filter, i) => {
       for (const [attr, clause] of Object.entries(filter)) {

@@ -1,4 +1,4 @@
-import type { MappingRule } from '../config/schema.js';
+import type { MappingRule } from '../config/schema/index.js';
 
 /**
  * What a target gets when its config says nothing: canonical source attributes onto the SCIM core

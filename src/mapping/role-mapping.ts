@@ -4,7 +4,7 @@
  * templated values that come out empty yield nothing. Result: sorted, de-duplicated values, or
  * null when the target does not manage this attribute at all.
  */
-import type { RoleRule } from '../config/schema.js';
+import type { RoleRule } from '../config/schema/index.js';
 import type { SourceValue } from '../model/canonical.js';
 import { compileTemplate, type CompiledTemplate } from './template.js';
 

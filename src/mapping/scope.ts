@@ -3,7 +3,7 @@
  * ANDed, evaluated on canonical attributes. Text comparisons ignore case; a multi-valued attribute
  * satisfies a clause when any value does. No filters: everyone is in scope.
  */
-import type { ScopeFilter } from '../config/schema.js';
+import type { ScopeFilter } from '../config/schema/index.js';
 import type { CanonicalUser, SourceValue } from '../model/canonical.js';
 
 type Clause = ScopeFilter[string];

@@ -2,7 +2,8 @@
  * Canonical user -> the SCIM attributes a target should hold. Pure: compiled once per target, then
  * applied to every user.
  */
-import type { MappingRule, RoleRule } from '../config/schema.js';
+import type { MappingRule, RoleRule } from '../config/schema/index.js';
+import { ConfigError } from '../errors.js';
 import { compileRoles, type RoleMapper, type RoleValue } from './role-mapping.js';
 import type { CanonicalUser } from '../model/canonical.js';
 import { SCHEMA_USER, type JsonObject, type JsonValue } from '../model/scim.js';
@@ -59,8 +60,9 @@ export function desiredValue(mapping: UserMapping, desired: DesiredUser, key: st
 }
 
 /**
- * Compile the default mapping with the target's overrides on top. Throws with every problem
- * (config path prefixed by the caller); `sourceAttributes` decides which rules stay active.
+ * Compile the default mapping with the target's overrides on top; `sourceAttributes` decides which
+ * rules stay active. Throws a ConfigError listing every problem at its path in the target's config
+ * (`mapping.<path>`, `roles`, `entitlements`): the caller puts `targets.<name>.` in front.
  */
 export function compileUserMapping(
   overrides: Readonly<Record<string, MappingRule>>,
@@ -75,13 +77,13 @@ export function compileUserMapping(
     try {
       const key = parsePath(path).key;
       if (RESERVED.has(parsePath(path).attribute.toLowerCase())) {
-        problems.push(`${path}: managed by scim-sync itself, cannot be mapped`);
+        problems.push(`mapping.${path}: managed by scim-sync itself, cannot be mapped`);
         continue;
       }
       merged.set(key, rule);
       explicit.add(key);
     } catch (error) {
-      problems.push(`${path}: ${(error as Error).message}`);
+      problems.push(`mapping.${path}: ${(error as Error).message}`);
     }
   }
   // A multi-valued attribute mapped whole owns every entry: the typed defaults on it give way.
@@ -103,10 +105,10 @@ export function compileUserMapping(
       if (!explicit.has(key) && reads.length > 0 && !reads.some((a) => sourceAttributes.has(a))) continue;
       rules.push(compiled);
     } catch (error) {
-      problems.push(`${key}: ${(error as Error).message}`);
+      problems.push(`mapping.${key}: ${(error as Error).message}`);
     }
   }
-  if (!rules.some((r) => r.path.key === 'userName')) problems.push('userName: no rule yields a userName');
+  if (!rules.some((r) => r.path.key === 'userName')) problems.push('mapping.userName: no rule yields a userName');
   const sets: SetRule[] = [];
   for (const attribute of ['roles', 'entitlements'] as const) {
     const list = setRules[attribute];
@@ -117,7 +119,7 @@ export function compileUserMapping(
       problems.push(`${attribute}: ${(error as Error).message}`);
     }
   }
-  if (problems.length > 0) throw new Error(problems.join('\n'));
+  if (problems.length > 0) throw new ConfigError('the mapping does not compile', problems);
   return { rules, sets, indexOf: new Map(rules.map((r, i) => [r.path.key, i])) };
 }
 

@@ -42,9 +42,31 @@ export interface CanonicalGroup {
   readonly ref: SourceRef;
 }
 
+/** What a source found wrong with a record (or, in `warnings`, worth a look), by the source that finds it. */
+export type SourceIssueCode =
+  | 'CONTROL_CHARACTER'
+  | 'CONTROL_CHARACTERS_STRIPPED'
+  | 'CSV_BAD_MEMBERSHIP'
+  | 'CSV_DUPLICATE_KEY'
+  | 'CSV_DUPLICATE_USERNAME'
+  | 'CSV_MISSING_KEY'
+  | 'CSV_MULTILINE_FIELD'
+  | 'CSV_UNPARSEABLE'
+  | 'GOOGLE_MEMBER_OUTSIDE'
+  | 'GOOGLE_MISSING_EMAIL'
+  | 'GOOGLE_MISSING_ID'
+  | 'LDAP_AMBIGUOUS_KEY'
+  | 'LDAP_BAD_KEY'
+  | 'LDAP_BAD_USER_ACCOUNT_CONTROL'
+  | 'LDAP_DUPLICATE_KEY'
+  | 'LDAP_DUPLICATE_USERNAME'
+  | 'LDAP_GROUP_CYCLE'
+  | 'LDAP_MEMBER_NOT_A_USER'
+  | 'LDAP_MISSING_KEY';
+
 /** A problem with one source record: reported, and the record skipped. */
 export interface SourceIssue {
-  readonly code: string;
+  readonly code: SourceIssueCode;
   readonly message: string;
   readonly ref: SourceRef;
 }

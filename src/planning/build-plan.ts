@@ -16,7 +16,7 @@ import { diffManagers } from './manager-diff.js';
 import { ResourceIndex, snapshotIndex, withPreconditions } from './preconditions.js';
 import { groupsOfUsers, resolveMembership } from '../mapping/group-membership.js';
 import { compileSelection } from '../mapping/name-patterns.js';
-import type { GroupSettings } from '../config/schema.js';
+import type { GroupSettings } from '../config/schema/index.js';
 
 export interface TargetInput {
   name: string;

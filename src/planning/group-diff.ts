@@ -12,7 +12,7 @@
  * - Members to add are named by source key (resolved when the operation runs); members to remove
  *   by the SCIM id the target listed.
  */
-import type { GroupSettings } from '../config/schema.js';
+import type { GroupSettings } from '../config/schema/index.js';
 import type { NameMatcher } from '../mapping/name-patterns.js';
 import type { ResolvedMembership } from '../mapping/group-membership.js';
 import type { CanonicalGroup } from '../model/canonical.js';

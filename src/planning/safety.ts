@@ -2,7 +2,7 @@
  * The safety check: reasons to refuse a plan before any write. Evaluated on the plan alone, so a
  * saved plan is checked again when applied. Pure.
  */
-import type { SafetyConfig } from '../config/schema.js';
+import type { SafetyConfig } from '../config/schema/index.js';
 import { operationsOf, type Plan, type TargetPlan, type UpdateUserOp } from '../model/plan.js';
 import { clip } from '../model/printable.js';
 

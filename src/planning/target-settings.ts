@@ -1,4 +1,4 @@
-import type { TargetConfig } from '../config/schema.js';
+import type { TargetConfig } from '../config/schema/index.js';
 
 /** What the planner needs to know about a target, resolved from config and discovery. */
 export interface TargetSettings {

@@ -1,4 +1,4 @@
-import type { SourceConfig } from '../config/schema.js';
+import type { SourceConfig } from '../config/schema/index.js';
 import type { DirectorySnapshot } from '../model/canonical.js';
 import { screenControlCharacters, type ControlCharacterPolicy } from './control-characters.js';
 import { CsvSource, csvMultilineAttributes } from './csv/csv-source.js';

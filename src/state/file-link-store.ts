@@ -45,7 +45,7 @@ export class FileLinkStore implements LinkStore {
     this.journalFile = join(dir, 'links.journal');
     this.journal = new LineAppender(
       this.journalFile,
-      (code) => new StateError(`cannot write the link journal ${this.journalFile}: ${explainCode(code)}`),
+      (code, cause) => new StateError(`cannot write the link journal ${this.journalFile}: ${explainCode(code)}`, {}, { cause }),
       options.onFailure,
     );
   }
@@ -75,7 +75,7 @@ export class FileLinkStore implements LinkStore {
       return await readFile(file, 'utf8');
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-      throw new StateError(`cannot read the link store ${file}: ${explainCode(error)}`);
+      throw new StateError(`cannot read the link store ${file}: ${explainCode(error)}`, {}, { cause: error });
     }
   }
 
@@ -148,7 +148,7 @@ export class FileLinkStore implements LinkStore {
     try {
       await writeFileAtomic(this.snapshotFile, JSON.stringify({ version: 1, links }));
     } catch (error) {
-      throw new StateError(`cannot write the link store ${this.snapshotFile}: ${explainCode(error)}`);
+      throw new StateError(`cannot write the link store ${this.snapshotFile}: ${explainCode(error)}`, {}, { cause: error });
     }
     // Everything in the journal, this run's changes and any an earlier run left, is now in the snapshot.
     this.journal.truncate();

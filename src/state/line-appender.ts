@@ -43,7 +43,7 @@ export class LineAppender {
    */
   constructor(
     private readonly file: string,
-    private readonly failed: (code: string) => Error,
+    private readonly failed: (code: string, cause: unknown) => Error,
     private readonly onFailure?: (error: Error) => void,
   ) {}
 
@@ -52,7 +52,7 @@ export class LineAppender {
     try {
       this.fd ??= openPrivate(this.file);
     } catch (error) {
-      throw this.failed((error as NodeJS.ErrnoException).code ?? 'error');
+      throw this.failed((error as NodeJS.ErrnoException).code ?? 'error', error);
     }
   }
 
@@ -101,7 +101,7 @@ export class LineAppender {
       this.fd ??= openPrivate(this.file);
       for (let done = 0; done < bytes.length; ) done += writeSync(this.fd, bytes, done);
     } catch (error) {
-      this.failure = this.failed((error as NodeJS.ErrnoException).code ?? 'error');
+      this.failure = this.failed((error as NodeJS.ErrnoException).code ?? 'error', error);
       this.onFailure?.(this.failure);
       waiting?.reject(this.failure);
       return;
@@ -116,7 +116,7 @@ export class LineAppender {
       if (this.fd !== null) ftruncateSync(this.fd, 0);
       else if (existsSync(this.file)) truncateSync(this.file, 0);
     } catch (error) {
-      throw this.failed((error as NodeJS.ErrnoException).code ?? 'error');
+      throw this.failed((error as NodeJS.ErrnoException).code ?? 'error', error);
     }
   }
 

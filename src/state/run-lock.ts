@@ -88,7 +88,7 @@ export async function readRunLock(stateDir: string): Promise<LockInfo | null> {
     [raw, mtimeMs] = await Promise.all([readFile(file, 'utf8'), stat(file).then((s) => s.mtimeMs)]);
   } catch (error) {
     if (isCode(error, 'ENOENT')) return null;
-    throw new StateError(`cannot read the run lock ${file}: ${explainCode(error)}`);
+    throw new StateError(`cannot read the run lock ${file}: ${explainCode(error)}`, {}, { cause: error });
   }
   const holder = parseHolder(raw);
   const heartbeatAgeMs = Math.max(0, Date.now() - mtimeMs);
@@ -123,7 +123,7 @@ export async function removeRunLock(seen: LockInfo): Promise<'removed' | 'change
   try {
     await writeFile(marker, `${process.pid}`, { flag: 'wx', mode: 0o600 });
   } catch (error) {
-    if (!isCode(error, 'EEXIST')) throw new StateError(`cannot write ${marker}: ${explainCode(error)}`);
+    if (!isCode(error, 'EEXIST')) throw new StateError(`cannot write ${marker}: ${explainCode(error)}`, {}, { cause: error });
     const age = await stat(marker).then((s) => Date.now() - s.mtimeMs, () => 0);
     if (age > TAKEOVER_STALE_MS) await unlink(marker).catch(() => undefined);
     else await new Promise((resolve) => setTimeout(resolve, 10 + Math.random() * 20));
@@ -149,7 +149,7 @@ export async function acquireRunLock(stateDir: string, options: { config?: strin
   try {
     await writeFile(tmp, raw, { flag: 'wx', mode: 0o600 });
   } catch (error) {
-    throw new StateError(`cannot write the run lock in the state directory ${stateDir}: ${explainCode(error)}`);
+    throw new StateError(`cannot write the run lock in the state directory ${stateDir}: ${explainCode(error)}`, {}, { cause: error });
   }
   try {
     for (let round = 0; round < MAX_ROUNDS; round++) {
@@ -157,7 +157,7 @@ export async function acquireRunLock(stateDir: string, options: { config?: strin
         await link(tmp, file);
         return held(file, raw, options.heartbeatMs ?? HEARTBEAT_MS);
       } catch (error) {
-        if (!isCode(error, 'EEXIST')) throw new StateError(`cannot take the run lock ${file}: ${explainCode(error)}`);
+        if (!isCode(error, 'EEXIST')) throw new StateError(`cannot take the run lock ${file}: ${explainCode(error)}`, {}, { cause: error });
       }
       const info = await readRunLock(stateDir);
       if (!info) continue; // released meanwhile

@@ -28,6 +28,6 @@ export function ensureStateDir(dir: string): void {
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
   } catch (error) {
-    throw new StateError(`cannot use the state directory ${dir}: ${explainCode(error)}`);
+    throw new StateError(`cannot use the state directory ${dir}: ${explainCode(error)}`, {}, { cause: error });
   }
 }

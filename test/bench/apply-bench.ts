@@ -21,7 +21,7 @@ import { operationsOf, type CreateUserOp } from '../../src/model/plan.js';
 import { buildPlan, planTarget } from '../../src/planning/build-plan.js';
 import { FileLinkStore } from '../../src/state/file-link-store.js';
 import { snapshotOf, syntheticUser } from './fixtures.js';
-import type { TargetConfig } from '../../src/config/schema.js';
+import type { TargetConfig } from '../../src/config/schema/index.js';
 
 export const TOKEN = 'bench-token-0123456789';
 

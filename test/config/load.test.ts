@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '../../src/config/load.js';
+import { loadConfig, parseConfig } from '../../src/config/load.js';
 import { Secret } from '../../src/config/secret.js';
 import { ConfigError } from '../../src/errors.js';
 import { checkMappings } from '../../src/mapping/check-mappings.js';
@@ -22,6 +22,19 @@ function problems(text: string, env: NodeJS.ProcessEnv = {}): string[] {
 }
 
 describe('config loading', () => {
+  it('a config file that cannot be read: a ConfigError naming it, keeping the system error as its cause', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'cfg-')), 'missing.yaml');
+    let thrown: unknown;
+    try {
+      loadConfig(file);
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(ConfigError);
+    expect((thrown as ConfigError).message).toBe(`cannot read config ${file} (ENOENT)`);
+    expect(((thrown as ConfigError).cause as NodeJS.ErrnoException).code).toBe('ENOENT');
+  });
+
   it('resolves env and file references and keeps the token out of every printable form', () => {
     const dir = mkdtempSync(join(tmpdir(), 'cfg-'));
     writeFileSync(join(dir, 'pw'), 's3cr3t-from-file\n');

@@ -130,4 +130,27 @@ targets:
     expect(r.err).toContain(message.replace('PATH', h.csv));
     expect(h.sandbox.requests).toEqual([]);
   });
+
+  it('a mapping that does not compile against the source fails that target with every problem at its config path (exit 1)', async () => {
+    // No userName column (so the default userName rule drops out) and a role template that only the plan compiles.
+    writeFileSync(h.csv, 'employee_id,email,first_name\nE1,ann@example.com,Ann\n');
+    writeFileSync(
+      h.configFile,
+      `source: { type: csv, path: people.csv, key: employee_id, columns: { email: email, givenName: first_name } }
+state: { dir: state }
+targets:
+  app:
+    url: ${h.sandbox.url}
+    auth: { type: bearer, token: "\${env:TEST_SCIM_TOKEN}" }
+    roles: [{ value: "{givenName | shout}" }]
+`,
+    );
+    const r = await h.cli('plan', '--config', h.configFile);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain(
+      '  ✗ cannot plan: [CONFIG] targets.app.mapping.userName: no rule yields a userName; ' +
+        'targets.app.roles: unknown function "shout" (known: lower, upper, trim, ascii, nospace, localpart)\n',
+    );
+    expect(h.sandbox.requests.map((q) => `${q.method} ${q.path}`)).toEqual(['GET /ServiceProviderConfig']);
+  });
 });

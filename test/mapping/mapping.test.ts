@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { compileScope } from '../../src/mapping/scope.js';
 import { compileTemplate } from '../../src/mapping/template.js';
 import { buildUserResource, compileUserMapping, mapUser } from '../../src/mapping/user-mapping.js';
+import { ConfigError } from '../../src/errors.js';
 import type { CanonicalUser } from '../../src/model/canonical.js';
 import { buildPatch, buildPut, diffUser } from '../../src/planning/user-changes.js';
 import type { ScimResource } from '../../src/model/scim.js';
@@ -33,6 +34,24 @@ describe('scope', () => {
     expect(inScope(user({}))).toBe(false);
     expect(compileScope(undefined)(user({}))).toBe(true);
     expect(compileScope([{ manager: { present: false } }])(user({ manager: null }))).toBe(true);
+  });
+});
+
+describe('user mapping that does not compile', () => {
+  it('throws one ConfigError listing every problem at its path under the target', () => {
+    let thrown: unknown;
+    try {
+      compileUserMapping({ active: 'true', title: '{x | shout}' }, new Set(['givenName']), { entitlements: [{ value: '{' }] });
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(ConfigError);
+    expect((thrown as ConfigError).problems).toEqual([
+      'mapping.active: managed by scim-sync itself, cannot be mapped',
+      'mapping.title: unknown function "shout" (known: lower, upper, trim, ascii, nospace, localpart)',
+      'mapping.userName: no rule yields a userName',
+      'entitlements: unclosed "{" at position 1',
+    ]);
   });
 });
 

@@ -1,6 +1,6 @@
 /** The groups part of a plan, through planTarget: what a target's groups.nested can and cannot carry. */
 import { describe, expect, it } from 'vitest';
-import type { GroupSettings } from '../../src/config/schema.js';
+import type { GroupSettings } from '../../src/config/schema/index.js';
 import { compileScope } from '../../src/mapping/scope.js';
 import { compileUserMapping } from '../../src/mapping/user-mapping.js';
 import type { CanonicalGroup, CanonicalUser, DirectorySnapshot } from '../../src/model/canonical.js';

@@ -6,7 +6,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { CsvSourceConfig } from '../../src/config/schema.js';
+import type { CsvSourceConfig } from '../../src/config/schema/index.js';
 import { SourceError } from '../../src/errors.js';
 import { createSource } from '../../src/sources/create-source.js';
 import { csvFile } from '../support/csv-file.js';

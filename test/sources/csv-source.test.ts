@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { CsvSourceConfig } from '../../src/config/schema.js';
+import type { CsvSourceConfig } from '../../src/config/schema/index.js';
 import { SourceError } from '../../src/errors.js';
 import { CsvSource } from '../../src/sources/csv/csv-source.js';
 import { csvFile } from '../support/csv-file.js';

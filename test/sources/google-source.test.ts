@@ -4,7 +4,7 @@
  * it; users, groups and members come in pages; faults fail a page.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { sourceSchema, type GoogleSourceConfig } from '../../src/config/schema.js';
+import { sourceSchema, type GoogleSourceConfig } from '../../src/config/schema/index.js';
 import { Secret } from '../../src/config/secret.js';
 import { SourceError } from '../../src/errors.js';
 import { createSource } from '../../src/sources/create-source.js';

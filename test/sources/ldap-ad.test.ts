@@ -5,7 +5,7 @@
  * attributes, binary GUIDs) and records every search it is asked.
  */
 import { describe, expect, it } from 'vitest';
-import { sourceSchema, type LdapSourceConfig } from '../../src/config/schema.js';
+import { sourceSchema, type LdapSourceConfig } from '../../src/config/schema/index.js';
 import { SourceError } from '../../src/errors.js';
 import { formatKey, guidToString, uuidToString } from '../../src/sources/ldap/binary-key.js';
 import type { LdapSearcher, SearchRequest } from '../../src/sources/ldap/connection.js';

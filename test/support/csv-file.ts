@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { CsvSourceConfig } from '../../src/config/schema.js';
+import type { CsvSourceConfig } from '../../src/config/schema/index.js';
 
 /** A people.csv in a fresh temp folder and a CSV source config for it (key `id`; userName from `mail`, givenName from `first`). */
 export function csvFile(content: string | Buffer, over: Partial<CsvSourceConfig> = {}): { path: string; config: CsvSourceConfig } {

@@ -1,6 +1,6 @@
 /** LDIF for the LDAP tests and the benchmark: the hand-written fixture and generated bulk people. */
 import { readFileSync } from 'node:fs';
-import { sourceSchema, type LdapSourceConfig } from '../../src/config/schema.js';
+import { sourceSchema, type LdapSourceConfig } from '../../src/config/schema/index.js';
 import { Secret } from '../../src/config/secret.js';
 import { BASE_DN, READER_DN, READER_PASSWORD } from './slapd.js';
 

@@ -12,7 +12,7 @@ import type { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { parse, type Info } from 'csv-parse';
 import { parse as parseSync } from 'csv-parse/sync';
-import type { CsvSourceConfig } from '../../config/schema.js';
+import type { CsvSourceConfig } from '../../config/schema/index.js';
 import { SourceError } from '../../errors.js';
 import type { CanonicalUser, DirectorySnapshot, SourceIssue, SourceValue } from '../../model/canonical.js';
 import type { SourceDirectory } from '../source-directory.js';
@@ -80,7 +80,7 @@ export class CsvSource implements SourceDirectory {
     try {
       await stat(path);
     } catch (error) {
-      throw new SourceError(`cannot read CSV ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+      throw new SourceError(`cannot read CSV ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'})`, {}, { cause: error });
     }
     return textDecoder(path, this.config.encoding);
   }
@@ -186,7 +186,7 @@ class SnapshotBuilder {
     return names;
   }
 
-  private issue(code: string, line: number, message: string, key?: string): void {
+  private issue(code: SourceIssue['code'], line: number, message: string, key?: string): void {
     this.issues.push({ code, message: `${this.config.path}:${line}: ${message}`, ref: { location: this.config.path, line } });
     if (key) this.heldKeys.add(key);
   }

@@ -6,7 +6,7 @@
 import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { parse, type Info } from 'csv-parse';
-import type { CsvSourceConfig } from '../../config/schema.js';
+import type { CsvSourceConfig } from '../../config/schema/index.js';
 import { SourceError } from '../../errors.js';
 import type { CanonicalGroup, SourceIssue } from '../../model/canonical.js';
 import type { EncodingOption } from './detect-encoding.js';

@@ -11,7 +11,7 @@ import { resolveEncoding, type EncodingOption } from './detect-encoding.js';
 function undecodable(path: string, fault: DecodeFault, line: number, encoding: TextEncoding | undefined, option: EncodingOption): SourceError {
   const read = option !== 'auto' ? `source.encoding ${option}` : encoding ? `source.encoding auto, read as ${encoding}` : 'source.encoding auto';
   const hint = option === 'auto' ? "set source.encoding to the file's encoding" : 'if the file is in another encoding, set source.encoding to it (or to auto)';
-  return new SourceError(`${path}:${line}: byte offset ${fault.byteOffset}: ${fault.message} (${read}); ${hint}`);
+  return new SourceError(`${path}:${line}: byte offset ${fault.byteOffset}: ${fault.message} (${read}); ${hint}`, {}, { cause: fault });
 }
 
 function decodeToLf(path: string, encoding: TextEncoding, option: EncodingOption = encoding): Transform {

@@ -58,7 +58,7 @@ export class DirectoryApi {
           await sleep(this.backoffMs * 2 ** (attempt - 1));
           continue;
         }
-        throw new SourceError(`${where} failed after ${attempt} tries: ${(error as Error).message}`);
+        throw new SourceError(`${where} failed after ${attempt} tries: ${(error as Error).message}`, {}, { cause: error });
       }
       const status = response.statusCode;
       if ((status === 429 || status >= 500) && attempt < ATTEMPTS) {

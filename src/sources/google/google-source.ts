@@ -4,7 +4,7 @@
  * direct members (users and nested groups, keyed by id). Any page that cannot be read fails the
  * whole read (SourceError): the planner never sees a shorter directory.
  */
-import type { GoogleSourceConfig } from '../../config/schema.js';
+import type { GoogleSourceConfig } from '../../config/schema/index.js';
 import type { CanonicalGroup, CanonicalUser, DirectorySnapshot, SourceIssue } from '../../model/canonical.js';
 import type { SourceDirectory } from '../source-directory.js';
 import type { DirectoryApi } from './directory-api.js';

@@ -4,7 +4,7 @@
  * mapping reads; the manager is the `manager` relation, an email resolved to a key once everyone
  * is read.
  */
-import type { CanonicalUser, SourceValue } from '../../model/canonical.js';
+import type { CanonicalUser, SourceIssueCode, SourceValue } from '../../model/canonical.js';
 
 type Json = Record<string, unknown>;
 
@@ -52,7 +52,7 @@ export interface GoogleUser {
   readonly primaryEmail: string;
 }
 
-export type GoogleUserResult = GoogleUser | { code: string; message: string };
+export type GoogleUserResult = GoogleUser | { code: SourceIssueCode; message: string };
 
 export function toCanonicalUser(raw: Json): GoogleUserResult {
   const id = text(raw['id']);

@@ -38,7 +38,7 @@ export function parseServiceAccountKey(credentials: Secret): ServiceAccountKey {
     key = createPrivateKey(field('private_key'));
   } catch (error) {
     if (error instanceof SourceError) throw error;
-    throw new SourceError('source.credentials: the private_key of the service account key cannot be read');
+    throw new SourceError('source.credentials: the private_key of the service account key cannot be read', {}, { cause: error });
   }
   return { clientEmail: field('client_email'), key, tokenUri: typeof doc['token_uri'] === 'string' ? doc['token_uri'] : 'https://oauth2.googleapis.com/token' };
 }
@@ -72,7 +72,7 @@ export class ServiceAccountToken {
         retry: { limit: 0 },
       });
     } catch (error) {
-      throw new SourceError(`Google Workspace: token request to ${this.account.tokenUri} for ${who} failed: ${(error as Error).message}`);
+      throw new SourceError(`Google Workspace: token request to ${this.account.tokenUri} for ${who} failed: ${(error as Error).message}`, {}, { cause: error });
     }
     let body: Record<string, unknown> = {};
     try {

@@ -13,7 +13,7 @@ import { readFileSync } from 'node:fs';
 import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import { Client, FilterParser, InvalidCredentialsError, PagedResultsControl, ResultCodeError, SearchRequest as SearchRequestMessage, type Filter } from 'ldapts';
-import type { LdapSourceConfig } from '../../config/schema.js';
+import type { LdapSourceConfig } from '../../config/schema/index.js';
 import { SourceError } from '../../errors.js';
 import type { LdapEntry } from './entry.js';
 import { MessageChannel, type SearchAnswer } from './message-channel.js';

@@ -2,7 +2,7 @@
  * What each directory flavor means when the config leaves an option out: data, not branches. The
  * canonical attribute names are the ones the default mapping reads (see default-user-mapping.ts).
  */
-import type { LdapSourceConfig } from '../../config/schema.js';
+import type { LdapSourceConfig } from '../../config/schema/index.js';
 import type { KeyFormat } from './binary-key.js';
 
 export interface KeySetting {

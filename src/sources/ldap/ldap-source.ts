@@ -3,7 +3,7 @@
  * paged; any failure of the connection or of a search fails the whole read (SourceError) so the
  * planner never sees a shorter directory that would read as departures.
  */
-import type { LdapSourceConfig } from '../../config/schema.js';
+import type { LdapSourceConfig } from '../../config/schema/index.js';
 import type { DirectorySnapshot } from '../../model/canonical.js';
 import type { SourceDirectory } from '../source-directory.js';
 import { LdapConnection, type LdapSearcher } from './connection.js';

@@ -2,7 +2,7 @@
  * One person entry -> a canonical user, or the reason it cannot be one. Pure: the AD rules
  * (objectGUID, userAccountControl) are tested here without a domain controller.
  */
-import type { SourceValue } from '../../model/canonical.js';
+import type { SourceIssueCode, SourceValue } from '../../model/canonical.js';
 import { formatKey } from './binary-key.js';
 import { sourceValue, stringsOf, valuesOf, type LdapEntry } from './entry.js';
 import type { DisabledSetting, KeySetting } from './flavor-defaults.js';
@@ -17,7 +17,7 @@ export function uacDisabled(value: string): boolean | null {
   return (Number(value.trim()) & ACCOUNTDISABLE) !== 0;
 }
 
-export type KeyResult = { key: string } | { code: string; message: string };
+export type KeyResult = { key: string } | { code: SourceIssueCode; message: string };
 
 /** The entry's immutable key per the key setting. */
 export function entryKey(entry: LdapEntry, setting: KeySetting): KeyResult {
@@ -38,7 +38,7 @@ function disabledValues(values: readonly string[]): ReadonlySet<string> {
   return set;
 }
 
-export type ActiveResult = { active: boolean } | { code: string; message: string };
+export type ActiveResult = { active: boolean } | { code: SourceIssueCode; message: string };
 
 /** Whether the person is active; `disabledByFilter` says whether the entry matched disabled.filter. */
 export function entryActive(entry: LdapEntry, rule: DisabledSetting | undefined, disabledByFilter: boolean): ActiveResult {

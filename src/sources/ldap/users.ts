@@ -30,7 +30,7 @@ export interface UserReadNeeds {
   readonly memberOf: boolean;
 }
 
-function issue(dn: string, code: string, message: string): SourceIssue {
+function issue(dn: string, code: SourceIssue['code'], message: string): SourceIssue {
   return { code, message: `${dn}: ${message}`, ref: { location: dn } };
 }
 

@@ -6,7 +6,7 @@
  */
 import got, { RequestError, type Got, type Method, type Response } from 'got';
 import { redact } from '../../config/secret.js';
-import { AuthError, ProtocolError, RateLimitedError, TransientError, type ErrorContext } from '../../errors.js';
+import { AuthError, BadRequestError, NotFoundError, ProtocolError, RateLimitedError, TransientError, type ErrorContext } from '../../errors.js';
 import { DEFAULT_RETRY_POLICY, retryDelay, type RetryPolicy } from './retry-policy.js';
 import {
   SCHEMA_PATCH_OP,
@@ -206,7 +206,7 @@ export class ScimClient implements ScimTarget {
       this.capabilities = parseCapabilities(await this.request('GET', '/ServiceProviderConfig'));
     } catch (error) {
       // Servers without the discovery endpoint exist; assume the RFC's common ground.
-      if ((error as { code?: string }).code !== 'NOT_FOUND') throw error;
+      if (!(error instanceof NotFoundError)) throw error;
       this.capabilities = DEFAULT_CAPABILITIES;
     }
     return this.capabilities;
@@ -222,9 +222,8 @@ export class ScimClient implements ScimTarget {
     try {
       type = await this.request('GET', '/ResourceTypes/User');
     } catch (error) {
-      const code = (error as { code?: string }).code;
       // Not there, or not understood: servers are uneven about discovery, and this is only a hint.
-      if (code === 'NOT_FOUND' || code === 'BAD_REQUEST' || code === 'PROTOCOL') return null;
+      if (error instanceof NotFoundError || error instanceof BadRequestError || error instanceof ProtocolError) return null;
       throw error;
     }
     const listed = type?.['schemaExtensions'];

@@ -28,7 +28,7 @@ export function readTlsFiles(files: { ca?: string | undefined; cert?: string | u
     try {
       material[key] = readFileSync(file, 'utf8');
     } catch (error) {
-      throw new ConfigError(`${where}.tls.${key}: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+      throw new ConfigError(`${where}.tls.${key}: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? 'error'})`, [], { cause: error });
     }
   }
   return material;

@@ -1,0 +1,74 @@
+/** source.type csv: an HR export. */
+import { z } from 'zod';
+import { controlCharacters } from './control-characters.js';
+
+export const csvSource = z
+  .object({
+    type: z.literal('csv'),
+    controlCharacters,
+    path: z.string().min(1).describe('CSV file, relative to the config file.'),
+    delimiter: z.string().min(1).max(4).default(',').describe('Field delimiter. Default ",".'),
+    encoding: z
+      .enum(['auto', 'utf-8', 'utf-16le', 'utf-16be', 'cp1252', 'latin1'])
+      .default('auto')
+      .describe(
+        'File encoding (of the memberships file too). Bytes that do not decode fail the read, naming line and byte offset. ' +
+          'auto: a byte order mark decides (UTF-8, UTF-16LE/BE), else valid UTF-8 is utf-8 and a file with no UTF-8 sequence is cp1252 ' +
+          '(Windows-1252, which reads latin1 exports too); a file mixing both is refused. Default auto.',
+      ),
+    key: z
+      .string()
+      .min(1)
+      .describe('Column holding the immutable person id (employee number, HR id). Becomes externalId. Never an email.'),
+    columns: z
+      .record(z.string(), z.string())
+      .default({})
+      .describe(
+        'Canonical attribute -> CSV column, e.g. {userName: email, givenName: first_name}. ' +
+          'Columns not listed are still available to mappings under their header name.',
+      ),
+    multiValueSeparator: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('Split these columns into several values on this separator (for example ";" for several emails).'),
+    multiValueColumns: z.array(z.string()).default([]).describe('Columns split with multiValueSeparator.'),
+    multilineColumns: z
+      .array(z.string())
+      .default([])
+      .describe(
+        'Columns whose quoted values may span lines (and hold line breaks and tabs). Elsewhere a quoted field spanning lines is ' +
+          'a stray quote: the record is invalid, and the people on the lines it swallowed are held. Default none.',
+      ),
+    inactive: z
+      .object({
+        column: z.string().min(1).describe('Column that marks leavers, e.g. status.'),
+        values: z.array(z.string()).min(1).describe('Values (case-insensitive) that mean inactive, e.g. [terminated].'),
+      })
+      .optional()
+      .describe('Rule for inactive people: they are deactivated in every target.'),
+    manager: z.string().optional().describe('Column holding the manager\'s key (the same id space as `key`).'),
+    groups: z
+      .object({
+        column: z.string().min(1).describe('Column listing the groups a person belongs to, by name.'),
+        separator: z.string().min(1).default(';').describe('Separator between group names. Default ";".'),
+      })
+      .strict()
+      .optional()
+      .describe('Group membership as a column of each person\'s row. A group\'s name is its key.'),
+    memberships: z
+      .object({
+        path: z.string().min(1).describe('CSV file of memberships, one row per (group, member), relative to the config file.'),
+        group: z.string().min(1).describe('Column with the group\'s immutable key (becomes the group\'s externalId).'),
+        groupName: z.string().optional().describe('Column with the group\'s display name. Default: the key.'),
+        member: z.string().min(1).describe('Column with the member\'s key: a person\'s key, or a group\'s key for nesting.'),
+        memberType: z
+          .string()
+          .optional()
+          .describe('Column saying "user" or "group" for the member. Default: every member is a person.'),
+      })
+      .strict()
+      .optional()
+      .describe('Group membership as a separate file; supports stable group ids (renames) and nesting.'),
+  })
+  .strict();

@@ -1,0 +1,37 @@
+/** source.type google: a Google Workspace domain through the Admin SDK Directory API. */
+import { z } from 'zod';
+import { controlCharacters } from './control-characters.js';
+import { positiveInt } from './numbers.js';
+import { secret } from './secret-field.js';
+
+export const googleSource = z
+  .object({
+    type: z.literal('google'),
+    controlCharacters,
+    credentials: secret.describe(
+      'The service account key (its JSON file, as ${file:path}). The account needs domain-wide delegation for the ' +
+        'admin.directory.user.readonly and admin.directory.group.readonly scopes (group scope only when groups are read).',
+    ),
+    subject: z.email().describe('The Workspace admin the service account acts for (domain-wide delegation).'),
+    customer: z.string().min(1).default('my_customer').describe("Customer id; my_customer is the admin's own. Default my_customer."),
+    domain: z.string().min(1).optional().describe('Read only this domain of the customer. Default: every domain.'),
+    query: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("Directory API users.list query, e.g. orgUnitPath='/Staff'. A person it leaves out reads as gone: narrow with care."),
+    groups: z
+      .object({
+        enabled: z.boolean().default(true),
+        query: z.string().min(1).optional().describe('groups.list query, e.g. email:eng-*. Default every group.'),
+      })
+      .strict()
+      .optional()
+      .describe('Read groups and their members too. Absent: no groups.'),
+    apiUrl: z
+      .url({ protocol: /^https?$/ })
+      .default('https://admin.googleapis.com')
+      .describe('Directory API root, for a proxy or a test double. Default https://admin.googleapis.com.'),
+    timeoutMs: positiveInt.default(60_000).describe('Per request timeout in milliseconds. Default 60000.'),
+  })
+  .strict();

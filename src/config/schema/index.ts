@@ -1,0 +1,52 @@
+/**
+ * The org.yaml schema: the one place every option is declared, documented (default and unit) and
+ * validated, one file per section. `scim-sync schema` prints it as JSON Schema for editors.
+ *
+ * A section whose fields all have defaults is written `.prefault({})`: an absent section is read as
+ * `{}` and each field's own default fills it in, so every default is written once, at its field.
+ */
+import { z } from 'zod';
+import { queue } from './queue.js';
+import { safety } from './safety.js';
+import { schedule } from './schedule.js';
+import { sourceSchema } from './source.js';
+import { audit, state } from './state.js';
+import { target } from './target.js';
+
+export { holdsCredential, SECRET_KEYS } from './secret-field.js';
+export { sourceSchema } from './source.js';
+
+export const configSchema = z
+  .object({
+    version: z.literal(1).default(1).describe('Config format version.'),
+    state: state.prefault({}),
+    audit: audit.prefault({}),
+    source: sourceSchema,
+    safety: safety.prefault({}),
+    targets: z
+      .record(z.string().regex(/^[A-Za-z0-9_-]+$/, 'target names use letters, digits, "-" and "_"'), target)
+      .refine((t) => Object.keys(t).length > 0, { message: 'at least one target is needed' }),
+    queue: queue.optional().describe('Distributed mode (BullMQ on Redis). Default unset: embedded mode.'),
+    schedule: schedule.optional().describe('Cycles run by `scim-sync schedule` (distributed mode). Default unset.'),
+  })
+  .strict()
+  .refine((c) => !c.schedule || c.queue, { message: 'schedule needs queue.redis (distributed mode)', path: ['schedule'] });
+
+export type Config = z.output<typeof configSchema>;
+export type SourceConfig = Config['source'];
+export type CsvSourceConfig = Extract<SourceConfig, { type: 'csv' }>;
+export type LdapSourceConfig = Extract<SourceConfig, { type: 'ldap' }>;
+export type GoogleSourceConfig = Extract<SourceConfig, { type: 'google' }>;
+export type TargetConfig = Config['targets'][string];
+export type SafetyConfig = Config['safety'];
+export type QueueConfig = NonNullable<Config['queue']>;
+export type ScheduleConfig = NonNullable<Config['schedule']>;
+export type ScopeFilter = NonNullable<TargetConfig['scope']>[number];
+export type MappingRule = TargetConfig['mapping'][string];
+export type GroupSettings = TargetConfig['groups'];
+export type RoleRule = NonNullable<TargetConfig['roles']>[number];
+
+/** JSON Schema of org.yaml (input form: defaults are optional). */
+export function configJsonSchema(): unknown {
+  return z.toJSONSchema(configSchema, { io: 'input', unrepresentable: 'any' });
+}

@@ -1,0 +1,36 @@
+/** `queue`: distributed mode, BullMQ on Redis. */
+import { z } from 'zod';
+import { positiveInt } from './numbers.js';
+import { secret } from './secret-field.js';
+
+export const queue = z
+  .object({
+    redis: secret.describe(
+      'Redis URL: redis://[:password@]host:6379[/db] or rediss:// for TLS. Setting it turns on distributed mode: ' +
+        'run/apply enqueue to BullMQ, `scim-sync worker` executes, links and locks live in Redis. Use ${env:NAME} when it holds a password.',
+    ),
+    prefix: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, ".", "-" and "_" (no ":")')
+      .default('scim-sync')
+      .describe('Prefix of every Redis key and queue; separate installations sharing one Redis use different prefixes. Default scim-sync.'),
+    lockDurationMs: positiveInt
+      .default(30_000)
+      .describe('How long a worker owns a job without renewing it; a job whose worker died is taken over after this. Default 30000 ms.'),
+    stalledIntervalMs: positiveInt
+      .default(30_000)
+      .describe("How often workers look for jobs whose worker died (stalled jobs). Default 30000 ms."),
+    cycleLockMs: positiveInt
+      .default(600_000)
+      .describe(
+        "How long a target's cycle lock lives without progress; workers renew it as they process the cycle. A cycle " +
+          'abandoned by every worker frees the target after this. Default 600000 ms (10 minutes).',
+      ),
+    retentionHours: positiveInt
+      .default(24)
+      .describe(
+        'Completed jobs and stored plans are kept this long (re-enqueueing a plan within it does nothing twice). ' +
+          'Failed operations are kept until `scim-sync retry`. Default 24 hours.',
+      ),
+  })
+  .strict();

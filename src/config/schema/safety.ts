@@ -1,0 +1,50 @@
+/** `safety`: the checks that stop a run before any write. */
+import { z } from 'zod';
+import { percent, positiveInt } from './numbers.js';
+
+export const safety = z
+  .object({
+    minSourceUsers: positiveInt
+      .default(1)
+      .describe('A source that yields fewer users is treated as an outage: nothing is written. Default 1.'),
+    maxDeactivatePercent: percent
+      .default(10)
+      .describe("Stop when one run would deprovision more than this share of a target's managed users. Default 10 (%)."),
+    maxDeactivateCount: z
+      .number()
+      .int()
+      .nonnegative()
+      .optional()
+      .describe('Stop when one run would deprovision more than this many users in a target. Default unset.'),
+    alwaysAllowDeactivations: z
+      .number()
+      .int()
+      .nonnegative()
+      .default(3)
+      .describe('Runs that deprovision at most this many users in a target pass the percentage check (small teams). Default 3.'),
+    maxInvalidRecordsPercent: percent
+      .default(5)
+      .describe('Stop when more than this share of source records is invalid. Default 5 (%).'),
+    holdDeprovisionsOnInvalidRecords: z
+      .boolean()
+      .default(true)
+      .describe(
+        'When the source read reports any invalid record, hold every deprovisioning in that run (creates and updates of valid people still go) and exit 1: ' +
+          'a broken row can hide other people from the read. Default true.',
+      ),
+    maxAttributeChangePercent: percent
+      .default(30)
+      .describe("Stop when one run would change or clear one attribute on more than this share of a target's managed users. Default 30 (%)."),
+    alwaysAllowAttributeChanges: z
+      .number()
+      .int()
+      .nonnegative()
+      .default(10)
+      .describe('Runs that change an attribute on at most this many users in a target pass the attribute check (small teams). Default 10.'),
+    planMaxAgeHours: z
+      .number()
+      .positive()
+      .default(24)
+      .describe('`apply` refuses a saved plan older than this. Default 24 (hours).'),
+  })
+  .strict();
