@@ -1,9 +1,13 @@
-/** A plan is a function of its inputs: the same snapshot, target state and context give the same plan. */
+/**
+ * A plan is a function of its inputs: the same snapshot, target state and context give the same
+ * plan; and what is saved reads back whole.
+ */
 import { describe, expect, it } from 'vitest';
 import { compileScope } from '../../src/mapping/scope.js';
 import { compileUserMapping } from '../../src/mapping/user-mapping.js';
 import type { DirectorySnapshot } from '../../src/model/canonical.js';
 import { SCHEMA_GROUP, SCHEMA_USER, type ScimResource } from '../../src/model/scim.js';
+import { parsePlan } from '../../src/model/plan-schema.js';
 import { buildPlan, planTarget, type PlanContext } from '../../src/planning/build-plan.js';
 
 /** Fresh objects on every call: equal plans must come from equal inputs, not shared ones. */
@@ -65,5 +69,10 @@ describe('buildPlan', () => {
       ['deprovision', ['deleteGroup']],
     ]);
     expect(JSON.stringify(plan())).toBe(JSON.stringify(first));
+  });
+
+  it('a plan saved as JSON reads back through the plan schema unchanged', () => {
+    const saved = JSON.parse(JSON.stringify(plan())) as unknown;
+    expect(parsePlan(saved)).toEqual({ plan: saved });
   });
 });
