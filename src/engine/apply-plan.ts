@@ -10,6 +10,7 @@ import { targetFailedRecord, operationAuditRecord, operationSkip } from '../exec
 import { count, emptyTargetReport, type RunReport } from '../execution/run-report.js';
 import type { SkippedOperation } from './verify-plan.js';
 import { PLAN_FORMAT, PLAN_VERSION, type Plan } from '../model/plan.js';
+import { parsePlan } from '../model/plan-schema.js';
 import { safetyViolations } from '../planning/safety.js';
 import type { RunState } from './run-state.js';
 
@@ -23,33 +24,12 @@ export interface ApplyOptions {
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** The first place where `plan` is not shaped like a plan (targets, phases, operations), if any. */
-function shapeProblem(plan: Record<string, unknown>): string | undefined {
-  if (typeof plan['id'] !== 'string') return 'id';
-  if (typeof plan['expiresAt'] !== 'string') return 'expiresAt';
-  if (!isObject(plan['binding']) || !isObject(plan['binding']['targets']) || !isObject(plan['binding']['source'])) return 'binding';
-  if (!Array.isArray(plan['targets'])) return 'targets';
-  for (const [t, target] of plan['targets'].entries()) {
-    if (!isObject(target) || typeof target['target'] !== 'string') return `targets[${t}]`;
-    if (!Array.isArray(target['phases'])) return `targets[${t}].phases`;
-    for (const [p, phase] of target['phases'].entries()) {
-      if (!isObject(phase) || !Array.isArray(phase['operations'])) return `targets[${t}].phases[${p}]`;
-      for (const [o, op] of phase['operations'].entries()) {
-        if (!isObject(op) || typeof op['kind'] !== 'string' || typeof op['id'] !== 'string' || typeof op['externalId'] !== 'string') {
-          return `targets[${t}].phases[${p}].operations[${o}]`;
-        }
-      }
-    }
-  }
-  return undefined;
-}
-
 export function checkPlanFile(data: unknown, source: string): Plan {
   if (!isObject(data) || data['format'] !== PLAN_FORMAT) throw new PlanError(`${source} is not a scim-sync plan`);
   if (data['version'] !== PLAN_VERSION) throw new PlanError(`${source} is plan version ${String(data['version'])}; this scim-sync applies version ${PLAN_VERSION}: make a new plan`);
-  const problem = shapeProblem(data);
-  if (problem) throw new PlanError(`${source} is incomplete or damaged at ${problem}; make a new plan with scim-sync plan --out`);
-  return data as unknown as Plan;
+  const parsed = parsePlan(data);
+  if ('problem' in parsed) throw new PlanError(`${source} is incomplete or damaged at ${parsed.problem}; make a new plan with scim-sync plan --out`);
+  return parsed.plan;
 }
 
 export async function applyPlan(

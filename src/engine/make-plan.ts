@@ -3,6 +3,7 @@
  * read, discovery, listing, link snapshot. A target that cannot be read gets an error in the plan
  * and no operations; the others are planned as usual.
  */
+import { randomUUID } from 'node:crypto';
 import type { LoadedConfig } from '../config/load.js';
 import type { TargetConfig } from '../config/schema/index.js';
 import { selectTargets } from '../config/select-targets.js';
@@ -133,6 +134,13 @@ export async function makePlan(loaded: LoadedConfig, links: LinkStore, only?: re
     }
   }
   const binding = planBinding(loaded, [...runtimes.keys()], snapshot, readAt);
-  const plan = buildPlan(snapshot, targetPlans, { configFile: loaded.file, binding, maxAgeHours: loaded.config.safety.planMaxAgeHours });
+  const plan = buildPlan(snapshot, targetPlans, {
+    // Job ids are built from it in distributed mode: no ':' and never a plain integer.
+    id: `plan-${randomUUID()}`,
+    configFile: loaded.file,
+    binding,
+    maxAgeHours: loaded.config.safety.planMaxAgeHours,
+    now: new Date(),
+  });
   return { plan, snapshot, runtimes };
 }

@@ -2,7 +2,6 @@
  * Assemble a Plan from a source snapshot and, per target, what it holds. Pure: all I/O (reading the
  * source, listing the target, loading links) happened before.
  */
-import { randomUUID } from 'node:crypto';
 import type { ScopePredicate } from '../mapping/scope.js';
 import type { UserMapping } from '../mapping/user-mapping.js';
 import type { DirectorySnapshot } from '../model/canonical.js';
@@ -101,20 +100,22 @@ export function planTarget(snapshot: DirectorySnapshot, input: TargetInput): Tar
 }
 
 export interface PlanContext {
+  /** The plan's id; the caller makes it, so a plan is a function of its inputs alone. */
+  id: string;
   configFile: string;
   binding: Plan['binding'];
   /** How long `apply` accepts the plan, hours. */
   maxAgeHours: number;
-  now?: Date;
+  /** When the plan is made: createdAt, and the start of its validity. */
+  now: Date;
 }
 
 export function buildPlan(snapshot: DirectorySnapshot, targets: readonly TargetPlan[], context: PlanContext): Plan {
-  const now = context.now ?? new Date();
+  const { now } = context;
   return {
     format: PLAN_FORMAT,
     version: PLAN_VERSION,
-    // Job ids are built from it in distributed mode: no ':' and never a plain integer.
-    id: `plan-${randomUUID()}`,
+    id: context.id,
     createdAt: now.toISOString(),
     expiresAt: new Date(now.getTime() + context.maxAgeHours * 3_600_000).toISOString(),
     binding: context.binding,

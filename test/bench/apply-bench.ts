@@ -4,6 +4,7 @@
  * kind of sandbox (a fresh one for each measurement, in its own process).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -58,7 +59,13 @@ export function makePlan(n: number) {
     settings: { operations: { create: true, update: true, deactivate: true }, deprovision: 'deactivate', adopt: 'none', updateMethod: 'patch' },
     manager: false,
   });
-  return buildPlan(snapshot, [tp], { configFile: 'bench', binding: { source: { type: 'csv', location: 'bench', readAt: '', contentHash: '' }, targets: {} }, maxAgeHours: 24 });
+  return buildPlan(snapshot, [tp], {
+    id: `plan-bench-${randomUUID()}`,
+    now: new Date(),
+    configFile: 'bench',
+    binding: { source: { type: 'csv', location: 'bench', readAt: '', contentHash: '' }, targets: {} },
+    maxAgeHours: 24,
+  });
 }
 
 export async function engineRun(url: string, plan: ReturnType<typeof makePlan>, concurrency: number): Promise<number> {

@@ -148,16 +148,30 @@ describe('plan files', () => {
 
   it('apply of a plan that is not JSON, truncated, or of the wrong shape: exit 2 naming the file (and where), nothing sent', async () => {
     const file = join(h.dir, 'plan.json');
-    const planHead = { format: 'scim-sync-plan', version: 2, id: 'p', expiresAt: '2100-01-01T00:00:00Z', binding: { source: {}, targets: {} } };
+    // A whole plan but for the one part each case breaks.
+    const planHead = {
+      format: 'scim-sync-plan',
+      version: 2,
+      id: 'p',
+      createdAt: '2026-01-01T00:00:00Z',
+      expiresAt: '2100-01-01T00:00:00Z',
+      binding: { source: { type: 'csv', location: 'people.csv', readAt: '2026-01-01T00:00:00Z', contentHash: 'c' }, targets: {} },
+      config: 'org.yaml',
+      source: { description: 'csv', users: 1, activeUsers: 1, recordsRead: 1, invalidRecords: 0, issues: [] },
+    };
+    const target = { target: 'app', managedUsers: 0, actualUsers: 0, warnings: [] };
+    const withOperation = (op: unknown) => JSON.stringify({ ...planHead, targets: [{ ...target, phases: [{ name: 'users', operations: [op] }] }] });
+    const op = { id: 'o1', externalId: 'E1001', label: 'user1@example.com' };
     const cases: [string, string][] = [
       ['garbage', `${file} is not a valid plan file: Unexpected token 'g', "garbage" is not valid JSON; make a new one with scim-sync plan --out`],
       ['{"format": "scim-sync-plan", "version": 1, "id": "p", "targets": [', `${file} is not a valid plan file: Unexpected end of JSON input`],
       ['{"format": "scim-sync-plan",\n  , "version": 1}', `${file} is not a valid plan file: Expected double-quoted property name in JSON at position 31 (line 2, column 3)`],
-      [
-        JSON.stringify({ ...planHead, targets: [{ target: 'app', phases: [{ name: 'users', operations: [null] }] }] }),
-        `${file} is incomplete or damaged at targets[0].phases[0].operations[0]`,
-      ],
-      [JSON.stringify({ ...planHead, targets: [{ target: 'app' }] }), `${file} is incomplete or damaged at targets[0].phases`],
+      [withOperation(null), `${file} is incomplete or damaged at targets[0].phases[0].operations[0]; make a new plan with scim-sync plan --out`],
+      [JSON.stringify({ ...planHead, targets: [target] }), `${file} is incomplete or damaged at targets[0].phases`],
+      [withOperation({ ...op, kind: 'wipeEverything' }), `${file} is incomplete or damaged at targets[0].phases[0].operations[0].kind`],
+      [withOperation({ ...op, kind: 'createUser', hash: 'h', adoptBy: null }), `${file} is incomplete or damaged at targets[0].phases[0].operations[0].resource`],
+      [withOperation({ ...op, kind: 'deprovisionUser', scimId: 's1', mode: 'erase', reason: 'removed' }), `${file} is incomplete or damaged at targets[0].phases[0].operations[0].mode`],
+      [JSON.stringify({ ...planHead, source: { ...planHead.source, users: '1' }, targets: [] }), `${file} is incomplete or damaged at source.users`],
       [JSON.stringify({ ...planHead, binding: undefined, targets: [] }), `${file} is incomplete or damaged at binding`],
       [JSON.stringify({ ...planHead, version: 1 }), `${file} is plan version 1; this scim-sync applies version 2: make a new plan`],
     ];

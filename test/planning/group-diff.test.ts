@@ -1,61 +1,276 @@
-/** The groups part of a plan, through planTarget: what a target's groups.nested can and cannot carry. */
+/**
+ * The groups diff as a table: each case a small directory and target, and every operation it plans
+ * written out in brief (kind, group key, SCIM id, what changes).
+ */
 import { describe, expect, it } from 'vitest';
 import type { GroupSettings } from '../../src/config/schema/index.js';
-import { compileScope } from '../../src/mapping/scope.js';
-import { compileUserMapping } from '../../src/mapping/user-mapping.js';
-import type { CanonicalGroup, CanonicalUser, DirectorySnapshot } from '../../src/model/canonical.js';
-import { planTarget } from '../../src/planning/build-plan.js';
+import { resolveMembership } from '../../src/mapping/group-membership.js';
+import { compileSelection } from '../../src/mapping/name-patterns.js';
+import type { CanonicalGroup } from '../../src/model/canonical.js';
+import type { Operation } from '../../src/model/plan.js';
+import { SCHEMA_GROUP, type ServerResource } from '../../src/model/scim.js';
+import { diffGroups, type GroupDiffInput } from '../../src/planning/group-diff.js';
 
-const user = (n: number): CanonicalUser => ({ key: `K${n}`, active: true, attributes: { userName: `u${n}@x.com` }, ref: { location: 'ldap' } });
-const group = (key: string, memberKeys: string[], groupKeys: string[] = []): CanonicalGroup => ({ key, displayName: `${key}-name`, memberKeys, groupKeys, ref: { location: key } });
-const settings = (over: Partial<GroupSettings> = {}): GroupSettings => ({
-  enabled: true,
-  include: ['*'],
-  exclude: [],
-  nested: 'direct',
-  deprovision: 'delete',
-  adopt: 'none',
-  maxMembersPerPatch: 500,
-  ...over,
+const SETTINGS: GroupSettings = { enabled: true, include: ['*'], exclude: [], nested: 'direct', deprovision: 'delete', adopt: 'none', maxMembersPerPatch: 500 };
+
+const group = (key: string, displayName: string, memberKeys: string[] = [], groupKeys?: string[]): CanonicalGroup => ({
+  key,
+  displayName,
+  memberKeys,
+  ...(groupKeys ? { groupKeys } : {}),
+  ref: { location: 'groups.csv' },
+});
+/** A group as the target lists it. */
+const listed = (id: string, displayName: string, externalId: string | null, members: string[] = []): ServerResource => ({
+  schemas: [SCHEMA_GROUP],
+  id,
+  displayName,
+  ...(externalId !== null ? { externalId } : {}),
+  members: members.map((value) => ({ value })),
 });
 
-function plan(groups: CanonicalGroup[], groupSettings: GroupSettings) {
-  const users = [user(1), user(2), user(3)];
-  const snapshot: DirectorySnapshot = { source: 'ldap', users, groups, issues: [], heldKeys: [], recordsRead: users.length + groups.length };
-  return planTarget(snapshot, {
-    name: 'app',
-    mapping: compileUserMapping({}, new Set(['userName'])),
-    inScope: compileScope(undefined),
-    actualUsers: [],
-    userLinks: new Map(),
-    settings: { operations: { create: true, update: true, deactivate: true }, deprovision: 'deactivate', adopt: 'none', updateMethod: 'patch' },
-    groups: { actual: [], links: new Map(), settings: groupSettings },
-    manager: false,
-  });
+/** One line per operation: what a reviewer needs to see, nothing generated. */
+function brief(op: Operation): string {
+  const at = 'scimId' in op && op.scimId !== undefined ? ` @${op.scimId}` : '';
+  switch (op.kind) {
+    case 'createGroup':
+      return `create ${op.externalId} "${op.label}"`;
+    case 'updateGroup':
+      return `update ${op.externalId}${at} ${op.changes.map((c) => `${c.path}:${JSON.stringify(c.from)}->${JSON.stringify(c.to)}`).join(' ')}${op.adopt ? ' adopt' : ''}`;
+    case 'linkGroup':
+      return `link ${op.externalId}${at}`;
+    case 'patchGroupMembers':
+      return `members ${op.externalId}${at} +[${op.add.join(',')}] -[${op.remove.join(',')}]`;
+    case 'replaceGroup':
+      return `put ${op.externalId}${at} [${op.memberKeys.join(',')}]`;
+    case 'deleteGroup':
+      return `delete ${op.externalId}${at} (${op.reason})`;
+    default:
+      return `unexpected ${op.kind}`;
+  }
 }
 
-describe('nested groups in a plan', () => {
-  const groups = [group('all', ['K1'], ['eng', 'ops']), group('eng', ['K2'], ['oncall']), group('ops', ['K3']), group('oncall', ['K1'])];
+interface Case {
+  name: string;
+  groups: CanonicalGroup[];
+  actual?: ServerResource[];
+  /** Group key -> linked SCIM id. */
+  links?: Record<string, string>;
+  /** User key -> SCIM id (null: created in this run). Default: K1..K3 as u1..u3. */
+  provisioned?: Record<string, string | null>;
+  held?: string[];
+  settings?: Partial<GroupSettings>;
+  updateMethod?: 'patch' | 'put';
+  want: { groups?: string[]; memberships?: string[]; deprovision?: string[]; warnings?: string[]; managedGroups?: number };
+}
 
-  it('with nested: direct, one warning names every group whose nested groups are not carried', () => {
-    const tp = plan(groups, settings());
-    expect(tp.warnings).toEqual([
-      '2 groups hold nested groups that groups.nested: direct cannot represent (their members are not given to the outer group): ' +
-        '"all-name" holds "eng-name", "ops-name"; "eng-name" holds "oncall-name". ' +
-        'Set groups.nested: flatten on this target to give each group the members of the groups inside it.',
+const PROVISIONED = { K1: 'u1', K2: 'u2', K3: 'u3' };
+
+function diff(c: Case) {
+  const settings = { ...SETTINGS, ...c.settings };
+  const input: GroupDiffInput = {
+    groups: c.groups,
+    membership: resolveMembership(c.groups, settings.nested),
+    select: compileSelection(settings.include, settings.exclude),
+    provisioned: new Map(Object.entries(c.provisioned ?? PROVISIONED)),
+    heldIds: new Set(c.held ?? []),
+    actual: c.actual ?? [],
+    links: new Map(Object.entries(c.links ?? {}).map(([key, id]) => [key, { id, hash: 'h' }])),
+    settings,
+    updateMethod: c.updateMethod ?? 'patch',
+  };
+  return diffGroups(input);
+}
+
+const cases: Case[] = [
+  {
+    name: 'a new group is created, its provisioned members added by source key (also those created in this run)',
+    groups: [group('G1', 'Eng', ['K1', 'K2', 'K4'])],
+    provisioned: { K1: 'u1', K2: null },
+    want: { groups: ['create G1 "Eng"'], memberships: ['members G1 +[K1,K2] -[]'], managedGroups: 0 },
+  },
+  {
+    name: 'a linked group whose members match: nothing',
+    groups: [group('G1', 'Eng', ['K1', 'K2'])],
+    actual: [listed('g1', 'Eng', 'G1', ['u1', 'u2'])],
+    links: { G1: 'g1' },
+    want: { managedGroups: 1 },
+  },
+  {
+    name: 'a missing member is added by key, a stray one removed by SCIM id, in one PATCH',
+    groups: [group('G1', 'Eng', ['K1', 'K2'])],
+    actual: [listed('g1', 'Eng', 'G1', ['u1', 'x9'])],
+    links: { G1: 'g1' },
+    want: { memberships: ['members G1 @g1 +[K2] -[x9]'], managedGroups: 1 },
+  },
+  {
+    name: 'a member created in this run (no SCIM id yet) is added to an existing group',
+    groups: [group('G1', 'Eng', ['K1'])],
+    actual: [listed('g1', 'Eng', 'G1', [])],
+    links: { G1: 'g1' },
+    provisioned: { K1: null },
+    want: { memberships: ['members G1 @g1 +[K1] -[]'], managedGroups: 1 },
+  },
+  {
+    name: 'a held person keeps the membership the source no longer shows',
+    groups: [group('G1', 'Eng', ['K1'])],
+    actual: [listed('g1', 'Eng', 'G1', ['u1', 'h1', 'x9'])],
+    links: { G1: 'g1' },
+    held: ['h1'],
+    want: { memberships: ['members G1 @g1 +[] -[x9]'], managedGroups: 1 },
+  },
+  {
+    name: 'a source member not provisioned in this target is not added',
+    groups: [group('G1', 'Eng', ['K1', 'K7'])],
+    actual: [listed('g1', 'Eng', 'G1', ['u1'])],
+    links: { G1: 'g1' },
+    want: { managedGroups: 1 },
+  },
+  {
+    name: 'member changes at the PATCH limit: one request',
+    groups: [group('G1', 'Eng', ['K1', 'K2'])],
+    actual: [listed('g1', 'Eng', 'G1', [])],
+    links: { G1: 'g1' },
+    settings: { maxMembersPerPatch: 2 },
+    want: { memberships: ['members G1 @g1 +[K1,K2] -[]'], managedGroups: 1 },
+  },
+  {
+    name: 'one member change over the PATCH limit: two requests, removals first',
+    groups: [group('G1', 'Eng', ['K1', 'K2'])],
+    actual: [listed('g1', 'Eng', 'G1', ['x9'])],
+    links: { G1: 'g1' },
+    settings: { maxMembersPerPatch: 2 },
+    want: { memberships: ['members G1 @g1 +[K1] -[x9]', 'members G1 @g1 +[K2] -[]'], managedGroups: 1 },
+  },
+  {
+    name: 'removals alone beyond the limit fill each request before adds start',
+    groups: [group('G1', 'Eng', ['K1'])],
+    actual: [listed('g1', 'Eng', 'G1', ['x1', 'x2', 'x3'])],
+    links: { G1: 'g1' },
+    settings: { maxMembersPerPatch: 2 },
+    want: { memberships: ['members G1 @g1 +[] -[x1,x2]', 'members G1 @g1 +[K1] -[x3]'], managedGroups: 1 },
+  },
+  {
+    name: 'nested, direct: a parent group has only its own members',
+    groups: [group('G1', 'All', ['K1'], ['G2']), group('G2', 'Eng', ['K2'])],
+    want: {
+      groups: ['create G1 "All"', 'create G2 "Eng"'],
+      memberships: ['members G1 +[K1] -[]', 'members G2 +[K2] -[]'],
+      warnings: [
+        '1 group holds nested groups that groups.nested: direct cannot represent (their members are not given to the outer group): "All" holds "Eng". ' +
+          'Set groups.nested: flatten on this target to give each group the members of the groups inside it.',
+      ],
+      managedGroups: 0,
+    },
+  },
+  {
+    name: 'nested, flatten: a parent group gets the members of the groups inside it',
+    groups: [group('G1', 'All', ['K1'], ['G2']), group('G2', 'Eng', ['K2'], ['G3']), group('G3', 'Ops', ['K3'])],
+    settings: { nested: 'flatten' },
+    want: {
+      groups: ['create G1 "All"', 'create G2 "Eng"', 'create G3 "Ops"'],
+      memberships: ['members G1 +[K1,K2,K3] -[]', 'members G2 +[K2,K3] -[]', 'members G3 +[K3] -[]'],
+      managedGroups: 0,
+    },
+  },
+  {
+    name: 'a target without PATCH: one PUT with every member, only when membership differs',
+    groups: [group('G1', 'Eng', ['K1', 'K2']), group('G2', 'Ops', ['K3'])],
+    actual: [listed('g1', 'Eng', 'G1', ['u1']), listed('g2', 'Ops', 'G2', ['u3'])],
+    links: { G1: 'g1', G2: 'g2' },
+    updateMethod: 'put',
+    want: { memberships: ['put G1 @g1 [K1,K2]'], managedGroups: 2 },
+  },
+  {
+    name: 'a renamed source group: PATCH displayName',
+    groups: [group('G1', 'Engineering')],
+    actual: [listed('g1', 'Eng', 'G1')],
+    links: { G1: 'g1' },
+    want: { groups: ['update G1 @g1 displayName:"Eng"->"Engineering"'], managedGroups: 1 },
+  },
+  {
+    name: 'a group carrying our externalId but not linked: link it, send nothing',
+    groups: [group('G1', 'Eng')],
+    actual: [listed('g1', 'Eng', 'G1')],
+    want: { groups: ['link G1 @g1'], managedGroups: 1 },
+  },
+  {
+    name: 'a hand-made group of the same name is left alone, with a warning',
+    groups: [group('G1', 'Eng', ['K1'])],
+    actual: [listed('g5', 'ENG', null, ['u2'])],
+    want: {
+      warnings: [
+        'group "Eng" (G1) exists in the target as a group scim-sync does not manage (id g5); left alone. Set groups.adopt: displayName on this target to take it over.',
+      ],
+      managedGroups: 0,
+    },
+  },
+  {
+    name: 'adopt: displayName takes the hand-made group over and fixes its members',
+    groups: [group('G1', 'Eng', ['K1'])],
+    actual: [listed('g5', 'Eng', null, ['u2'])],
+    settings: { adopt: 'displayName' },
+    want: { groups: ['update G1 @g5 externalId:null->"G1" adopt'], memberships: ['members G1 @g5 +[K1] -[u2]'], managedGroups: 1 },
+  },
+  {
+    name: "adopt never takes a group keyed by another tool",
+    groups: [group('G1', 'Eng')],
+    actual: [listed('g5', 'Eng', 'okta-77')],
+    settings: { adopt: 'displayName' },
+    want: {
+      warnings: [
+        'group "Eng" (G1) exists in the target as a group scim-sync does not manage (id g5); left alone. Set groups.adopt: displayName on this target to take it over.',
+      ],
+      managedGroups: 0,
+    },
+  },
+  {
+    name: 'a linked group gone from the source is deleted; a group outside the selection too, said so',
+    groups: [group('G2', 'Temp')],
+    actual: [listed('g1', 'Old', 'G1'), listed('g2', 'Temp', 'G2'), listed('g3', 'Hand-made', null)],
+    links: { G1: 'g1', G2: 'g2' },
+    settings: { exclude: ['T*'] },
+    want: { deprovision: ['delete G1 @g1 (removed)', 'delete G2 @g2 (not-selected)'], managedGroups: 2 },
+  },
+  {
+    name: 'deprovision: leave keeps retired groups, still counted as managed',
+    groups: [],
+    actual: [listed('g1', 'Old', 'G1')],
+    links: { G1: 'g1' },
+    settings: { deprovision: 'leave' },
+    want: { managedGroups: 1 },
+  },
+  {
+    name: 'groups disabled: nothing at all',
+    groups: [group('G1', 'Eng', ['K1'])],
+    actual: [listed('g1', 'Old', 'G1')],
+    links: { G1: 'g1', G9: 'g9' },
+    settings: { enabled: false },
+    want: { managedGroups: 0 },
+  },
+];
+
+describe('group diff', () => {
+  it.each(cases)('$name', (c) => {
+    const r = diff(c);
+    expect({
+      groups: r.groups.map(brief),
+      memberships: r.memberships.map(brief),
+      deprovision: r.deprovision.map(brief),
+      warnings: r.warnings,
+      managedGroups: r.managedGroups,
+    }).toEqual({ groups: [], memberships: [], deprovision: [], warnings: [], managedGroups: 0, ...c.want });
+  });
+
+  it('operations carry the resource to create, unique ids, and the PUT body without members', () => {
+    const created = diff({ name: '', groups: [group('G1', 'Eng', ['K1'])], want: {} });
+    expect(created.groups).toEqual([
+      { id: 'gc-1', kind: 'createGroup', externalId: 'G1', label: 'Eng', resource: { schemas: [SCHEMA_GROUP], externalId: 'G1', displayName: 'Eng', members: [] } },
     ]);
-    // The plan itself is the direct membership: "all" gets K1 only.
-    const all = tp.phases.find((p) => p.name === 'memberships')!.operations.find((o) => o.externalId === 'all');
-    expect(all).toMatchObject({ kind: 'patchGroupMembers', add: ['K1'], remove: [] });
-  });
-
-  it('counts only the groups this target provisions', () => {
-    const tp = plan(groups, settings({ exclude: ['all-name'] }));
-    expect(tp.warnings).toEqual([expect.stringMatching(/^1 group holds nested groups .*: "eng-name" holds "oncall-name"\. Set/)]);
-  });
-
-  it('says nothing with nested: flatten, or when no group nests another', () => {
-    expect(plan(groups, settings({ nested: 'flatten' })).warnings).toEqual([]);
-    expect(plan([group('eng', ['K2']), group('ops', ['K3'])], settings()).warnings).toEqual([]);
+    expect(created.memberships).toEqual([{ id: 'gm-2', kind: 'patchGroupMembers', externalId: 'G1', label: 'Eng', add: ['K1'], remove: [] }]);
+    const put = diff({ name: '', groups: [group('G1', 'Eng', ['K1'])], updateMethod: 'put', want: {} });
+    expect(put.memberships).toEqual([
+      { id: 'gm-2', kind: 'replaceGroup', externalId: 'G1', label: 'Eng', resource: { schemas: [SCHEMA_GROUP], externalId: 'G1', displayName: 'Eng' }, memberKeys: ['K1'] },
+    ]);
   });
 });

@@ -1,0 +1,179 @@
+/**
+ * The schema of a saved plan (plan.ts), checked when `apply` reads a plan file: a file that is not
+ * exactly a plan is refused at its first bad path instead of failing halfway through an apply. The
+ * types in plan.ts are held equal to this schema at compile time (the checks at the end), so the
+ * two cannot drift apart.
+ */
+import { z } from 'zod';
+import {
+  PHASES,
+  PLAN_FORMAT,
+  PLAN_VERSION,
+  type AttributeChange,
+  type Operation,
+  type Phase,
+  type Plan,
+  type Precondition,
+  type SourceFingerprint,
+  type TargetFingerprint,
+  type TargetPlan,
+} from './plan.js';
+import type { JsonObject, JsonValue, PatchOperation } from './scim.js';
+
+const jsonValue: z.ZodType<JsonValue> = z.lazy(() => z.union([z.string(), z.number(), z.boolean(), z.null(), z.array(jsonValue), z.record(z.string(), jsonValue)]));
+const jsonObject: z.ZodType<JsonObject> = z.record(z.string(), jsonValue);
+
+const patchOperation = z.object({ op: z.enum(['add', 'remove', 'replace']), path: z.string().optional(), value: jsonValue.optional() });
+const attributeChange = z.object({ path: z.string(), from: jsonValue, to: jsonValue });
+const precondition = z.object({ source: z.string().nullable().optional(), account: z.string().nullable().optional() });
+
+const base = {
+  id: z.string(),
+  externalId: z.string(),
+  label: z.string(),
+  pre: precondition.optional(),
+};
+
+const createUser = z.object({ ...base, kind: z.literal('createUser'), resource: jsonObject, hash: z.string(), adoptBy: z.enum(['userName', 'email']).nullable() });
+const updateUser = z.object({
+  ...base,
+  kind: z.literal('updateUser'),
+  scimId: z.string(),
+  changes: z.array(attributeChange),
+  patch: z.array(patchOperation).optional(),
+  resource: jsonObject.optional(),
+  hash: z.string(),
+  adopt: z.boolean().optional(),
+  recreate: jsonObject,
+  version: z.string().optional(),
+});
+const deprovisionUser = z.object({
+  ...base,
+  kind: z.literal('deprovisionUser'),
+  scimId: z.string(),
+  mode: z.enum(['deactivate', 'delete']),
+  reason: z.enum(['removed', 'inactive', 'out-of-scope']),
+  patch: z.array(patchOperation).optional(),
+  resource: jsonObject.optional(),
+  version: z.string().optional(),
+  unlisted: z.literal(true).optional(),
+});
+const linkUser = z.object({ ...base, kind: z.literal('linkUser'), scimId: z.string(), hash: z.string() });
+const createGroup = z.object({ ...base, kind: z.literal('createGroup'), resource: jsonObject });
+const updateGroup = z.object({
+  ...base,
+  kind: z.literal('updateGroup'),
+  scimId: z.string(),
+  changes: z.array(attributeChange),
+  patch: z.array(patchOperation),
+  adopt: z.boolean().optional(),
+});
+const patchGroupMembers = z.object({ ...base, kind: z.literal('patchGroupMembers'), scimId: z.string().optional(), add: z.array(z.string()), remove: z.array(z.string()) });
+const replaceGroup = z.object({ ...base, kind: z.literal('replaceGroup'), scimId: z.string().optional(), resource: jsonObject, memberKeys: z.array(z.string()) });
+const deleteGroup = z.object({ ...base, kind: z.literal('deleteGroup'), scimId: z.string(), reason: z.enum(['removed', 'not-selected']) });
+const linkGroup = z.object({ ...base, kind: z.literal('linkGroup'), scimId: z.string() });
+const setManager = z.object({ ...base, kind: z.literal('setManager'), scimId: z.string().optional(), managerKey: z.string().nullable(), managerLabel: z.string().nullable() });
+
+const operation = z.discriminatedUnion('kind', [
+  createUser,
+  updateUser,
+  deprovisionUser,
+  linkUser,
+  createGroup,
+  updateGroup,
+  patchGroupMembers,
+  replaceGroup,
+  deleteGroup,
+  linkGroup,
+  setManager,
+]);
+
+const count = z.number().int().nonnegative();
+
+const phase = z.object({ name: z.enum(PHASES), operations: z.array(operation) });
+const held = z.object({ reason: z.string(), operations: z.array(operation) });
+
+const targetPlan = z.object({
+  target: z.string(),
+  managedUsers: count,
+  managedGroups: count.optional(),
+  actualUsers: count,
+  phases: z.array(phase),
+  warnings: z.array(z.string()),
+  error: z.string().optional(),
+  held: held.optional(),
+});
+
+const targetFingerprint = z.object({ url: z.string(), authType: z.string(), identity: z.string().nullable() });
+const sourceFingerprint = z.object({ type: z.string(), location: z.string(), readAt: z.string(), contentHash: z.string() });
+
+const binding = z.object({ source: sourceFingerprint, targets: z.record(z.string(), targetFingerprint) });
+const sourceSummary = z.object({
+  description: z.string(),
+  users: count,
+  activeUsers: count,
+  recordsRead: count,
+  invalidRecords: count,
+  issues: z.array(z.string()),
+  warnings: z.array(z.string()).optional(),
+});
+
+export const planSchema = z.object({
+  format: z.literal(PLAN_FORMAT),
+  version: z.literal(PLAN_VERSION),
+  id: z.string(),
+  createdAt: z.string(),
+  expiresAt: z.string(),
+  binding,
+  config: z.string(),
+  source: sourceSummary,
+  targets: z.array(targetPlan),
+});
+
+/** `targets[0].phases[1].operations[2].kind`: where a value is, as a person reads it in the file. */
+export function pathText(path: readonly PropertyKey[]): string {
+  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : `${i === 0 ? '' : '.'}${String(p)}`)).join('');
+}
+
+/**
+ * The plan, or the path of its first part that is missing or of the wrong shape (an unknown
+ * operation kind is reported at the operation's `kind`).
+ */
+export function parsePlan(data: unknown): { plan: Plan } | { problem: string } {
+  const result = planSchema.safeParse(data);
+  if (result.success) return { plan: result.data };
+  return { problem: pathText(result.error.issues[0]!.path) };
+}
+
+// Compile-time: each type of plan.ts is exactly what its schema reads, field for field.
+type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? (Equal<keyof A, keyof B> extends true ? true : false) : false) : false;
+type Expect<T extends true> = T;
+type OperationOf<K extends Operation['kind']> = Extract<Operation, { kind: K }>;
+type SchemaOf<S extends z.ZodType> = z.output<S>;
+
+export type PlanSchemaMatchesTypes = [
+  Expect<Same<SchemaOf<typeof patchOperation>, PatchOperation>>,
+  Expect<Same<SchemaOf<typeof attributeChange>, AttributeChange>>,
+  Expect<Same<SchemaOf<typeof precondition>, Precondition>>,
+  Expect<Same<SchemaOf<typeof createUser>, OperationOf<'createUser'>>>,
+  Expect<Same<SchemaOf<typeof updateUser>, OperationOf<'updateUser'>>>,
+  Expect<Same<SchemaOf<typeof deprovisionUser>, OperationOf<'deprovisionUser'>>>,
+  Expect<Same<SchemaOf<typeof linkUser>, OperationOf<'linkUser'>>>,
+  Expect<Same<SchemaOf<typeof createGroup>, OperationOf<'createGroup'>>>,
+  Expect<Same<SchemaOf<typeof updateGroup>, OperationOf<'updateGroup'>>>,
+  Expect<Same<SchemaOf<typeof patchGroupMembers>, OperationOf<'patchGroupMembers'>>>,
+  Expect<Same<SchemaOf<typeof replaceGroup>, OperationOf<'replaceGroup'>>>,
+  Expect<Same<SchemaOf<typeof deleteGroup>, OperationOf<'deleteGroup'>>>,
+  Expect<Same<SchemaOf<typeof linkGroup>, OperationOf<'linkGroup'>>>,
+  Expect<Same<SchemaOf<typeof setManager>, OperationOf<'setManager'>>>,
+  Expect<Same<SchemaOf<typeof operation>['kind'], Operation['kind']>>,
+  Expect<Same<SchemaOf<typeof phase>, Phase>>,
+  Expect<Same<SchemaOf<typeof held>, NonNullable<TargetPlan['held']>>>,
+  Expect<Same<SchemaOf<typeof targetPlan>, TargetPlan>>,
+  Expect<Same<SchemaOf<typeof targetFingerprint>, TargetFingerprint>>,
+  Expect<Same<SchemaOf<typeof sourceFingerprint>, SourceFingerprint>>,
+  Expect<Same<SchemaOf<typeof binding>, Plan['binding']>>,
+  Expect<Same<SchemaOf<typeof sourceSummary>, Plan['source']>>,
+  Expect<Same<SchemaOf<typeof planSchema>, Plan>>,
+];

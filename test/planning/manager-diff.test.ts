@@ -1,0 +1,129 @@
+/**
+ * The manager reference diff as a table: who points at whom in the source, who is provisioned in
+ * the target with which reference, and the exact operations and warnings planned.
+ */
+import { describe, expect, it } from 'vitest';
+import type { CanonicalUser } from '../../src/model/canonical.js';
+import { SCHEMA_ENTERPRISE_USER, SCHEMA_USER, type ServerResource } from '../../src/model/scim.js';
+import { diffManagers } from '../../src/planning/manager-diff.js';
+import type { Provisioned } from '../../src/planning/user-diff.js';
+
+const person = (key: string, managerKey?: string | null): CanonicalUser => ({
+  key,
+  active: true,
+  attributes: { userName: `${key.toLowerCase()}@x.com` },
+  ...(managerKey !== undefined ? { managerKey } : {}),
+  ref: { location: 'people.csv' },
+});
+/** An account as listed, with the manager reference it has now (undefined: none). */
+const account = (id: string, manager?: string): ServerResource => ({
+  schemas: [SCHEMA_USER],
+  id,
+  ...(manager !== undefined ? { [SCHEMA_ENTERPRISE_USER]: { manager: { value: manager } } } : {}),
+});
+
+interface Case {
+  name: string;
+  users: CanonicalUser[];
+  /** Key -> account (null: created in this run). Absent keys are not provisioned in the target. */
+  provisioned: Record<string, ServerResource | null>;
+  /** Keys whose reference stays as it is although not provisioned (held by the source). */
+  keep?: string[];
+  /** [externalId, scimId, managerKey, managerLabel] per operation. */
+  want: [string, string | undefined, string | null, string | null][];
+  warnings?: string[];
+}
+
+const cases: Case[] = [
+  {
+    name: 'a manager set in the source and not in the target: set, named by key',
+    users: [person('B', 'A'), person('A')],
+    provisioned: { A: account('a'), B: account('b') },
+    want: [['B', 'b', 'A', 'a@x.com']],
+  },
+  {
+    name: 'a reference already right: nothing',
+    users: [person('B', 'A'), person('A')],
+    provisioned: { A: account('a'), B: account('b', 'a') },
+    want: [],
+  },
+  {
+    name: 'a reference to the wrong account: set again',
+    users: [person('B', 'A'), person('A')],
+    provisioned: { A: account('a'), B: account('b', 'zz') },
+    want: [['B', 'b', 'A', 'a@x.com']],
+  },
+  {
+    name: 'both created in this run: set, ids resolved when it runs',
+    users: [person('B', 'A'), person('A')],
+    provisioned: { A: null, B: null },
+    want: [['B', undefined, 'A', 'a@x.com']],
+  },
+  {
+    name: 'the source clears the manager: the reference is cleared',
+    users: [person('B', null)],
+    provisioned: { B: account('b', 'a') },
+    want: [['B', 'b', null, null]],
+  },
+  {
+    name: 'cleared in both: nothing',
+    users: [person('B', null)],
+    provisioned: { B: account('b') },
+    want: [],
+  },
+  {
+    name: 'a source without a manager column leaves the reference alone',
+    users: [person('B')],
+    provisioned: { B: account('b', 'a') },
+    want: [],
+  },
+  {
+    name: 'a manager not provisioned in this target: the reference is cleared, with a warning',
+    users: [person('B', 'A')],
+    provisioned: { B: account('b', 'a') },
+    want: [['B', 'b', null, null]],
+    warnings: ['manager A of b@x.com (B) is not provisioned in this target; manager left empty'],
+  },
+  {
+    name: 'a manager not provisioned and absent from the target already: only the warning',
+    users: [person('B', 'A')],
+    provisioned: { B: account('b') },
+    want: [],
+    warnings: ['manager A of b@x.com (B) is not provisioned in this target; manager left empty'],
+  },
+  {
+    name: 'a held manager: the reference stays as it is, no warning',
+    users: [person('B', 'A')],
+    provisioned: { B: account('b', 'a') },
+    keep: ['A'],
+    want: [],
+  },
+  {
+    name: 'someone not provisioned in the target is not touched',
+    users: [person('B', 'A'), person('A')],
+    provisioned: { A: account('a') },
+    want: [],
+  },
+];
+
+describe('manager diff', () => {
+  it.each(cases)('$name', (c) => {
+    const provisioned = new Map<string, Provisioned>(
+      Object.entries(c.provisioned).map(([key, acc]) => [key, { account: acc, label: `${key.toLowerCase()}@x.com` }]),
+    );
+    const keep = new Set(c.keep ?? []);
+    const r = diffManagers(c.users, provisioned, (k) => keep.has(k), 'p-');
+    expect(r.warnings).toEqual(c.warnings ?? []);
+    expect(r.references).toEqual(
+      c.want.map(([externalId, scimId, managerKey, managerLabel], i) => ({
+        id: `p-m-${(i + 1).toString(36)}`,
+        kind: 'setManager',
+        externalId,
+        label: `${externalId.toLowerCase()}@x.com`,
+        ...(scimId !== undefined ? { scimId } : {}),
+        managerKey,
+        managerLabel,
+      })),
+    );
+  });
+});

@@ -1,0 +1,203 @@
+/**
+ * The safety check as a table: every rule at its threshold (passes) and just over it (refuses, with
+ * the exact reason), the small-team allowances, and what does not count.
+ */
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config/load.js';
+import type { SafetyConfig } from '../../src/config/schema/index.js';
+import type { Operation, Plan, TargetPlan } from '../../src/model/plan.js';
+import { safetyViolations } from '../../src/planning/safety.js';
+
+/** The config's defaults: the thresholds the rows are at and just over. */
+const DEFAULTS: SafetyConfig = parseConfig(
+  'source: { type: csv, path: people.csv, key: id }\ntargets: { app: { url: "http://127.0.0.1:1/scim", auth: { type: none } } }\n',
+  '/etc/scim-sync/org.yaml',
+  {},
+).config.safety;
+
+interface TargetShape {
+  name?: string;
+  managedUsers: number;
+  managedGroups?: number;
+  /** Deprovisions of listed accounts. */
+  deprovisions?: number;
+  /** Deprovisions of linked accounts the listing did not show. */
+  unlisted?: number;
+  deletes?: number;
+  /** Updates of one attribute on `n` users (`cleared` of them to null; `adopt`: takeovers). */
+  changes?: { path: string; n: number; cleared?: number; adopt?: boolean; also?: string }[];
+}
+
+const times = <T>(n: number, make: (i: number) => T): T[] => Array.from({ length: n }, (_, i) => make(i));
+
+function targetPlan(t: TargetShape): TargetPlan {
+  const users: Operation[] = (t.changes ?? []).flatMap((c) =>
+    times(c.n, (i) => ({
+      id: `u-${c.path}-${i}`,
+      kind: 'updateUser' as const,
+      externalId: `K${i}`,
+      label: `user${i}`,
+      scimId: `s${i}`,
+      changes: [
+        { path: c.path, from: 'Old', to: i < (c.cleared ?? 0) ? null : 'New' },
+        ...(c.also ? [{ path: c.also, from: 'a', to: 'b' }] : []),
+      ],
+      hash: 'h',
+      recreate: {},
+      ...(c.adopt ? { adopt: true } : {}),
+    })),
+  );
+  const deprovision: Operation[] = [
+    ...times(t.deletes ?? 0, (i): Operation => ({ id: `gd-${i}`, kind: 'deleteGroup', externalId: `G${i}`, label: `g${i}`, scimId: `g${i}`, reason: 'removed' })),
+    ...times(t.deprovisions ?? 0, (i): Operation => ({ id: `d-${i}`, kind: 'deprovisionUser', externalId: `L${i}`, label: `l${i}`, scimId: `l${i}`, mode: 'deactivate', reason: 'removed' })),
+    ...times(t.unlisted ?? 0, (i): Operation => ({
+      id: `x-${i}`,
+      kind: 'deprovisionUser',
+      externalId: `X${i}`,
+      label: `x${i}`,
+      scimId: `x${i}`,
+      mode: 'deactivate',
+      reason: 'removed',
+      unlisted: true,
+    })),
+  ];
+  return {
+    target: t.name ?? 'app',
+    managedUsers: t.managedUsers,
+    ...(t.managedGroups !== undefined ? { managedGroups: t.managedGroups } : {}),
+    actualUsers: t.managedUsers,
+    phases: [
+      { name: 'users', operations: users },
+      { name: 'deprovision', operations: deprovision },
+    ],
+    warnings: [],
+  };
+}
+
+function plan(source: { users?: number; recordsRead?: number; invalid?: number }, targets: TargetShape[]): Plan {
+  return {
+    format: 'scim-sync-plan',
+    version: 2,
+    id: 'plan-t',
+    createdAt: '2026-01-01T00:00:00.000Z',
+    expiresAt: '2026-01-02T00:00:00.000Z',
+    binding: { source: { type: 'csv', location: 'people.csv', readAt: '2026-01-01T00:00:00.000Z', contentHash: 'c' }, targets: {} },
+    config: 'org.yaml',
+    source: {
+      description: 'csv people.csv',
+      users: source.users ?? 100,
+      activeUsers: source.users ?? 100,
+      recordsRead: source.recordsRead ?? source.users ?? 100,
+      invalidRecords: source.invalid ?? 0,
+      issues: [],
+    },
+    targets: targets.map(targetPlan),
+  };
+}
+
+interface Case {
+  name: string;
+  plan: Plan;
+  safety?: Partial<SafetyConfig>;
+  want: string[];
+}
+
+const OUTAGE = 'treated as a source outage, not as everyone leaving';
+
+const cases: Case[] = [
+  { name: 'a quiet plan passes', plan: plan({}, [{ managedUsers: 100 }]), want: [] },
+  // Source size
+  { name: 'source at minSourceUsers passes', plan: plan({ users: 2 }, []), safety: { minSourceUsers: 2 }, want: [] },
+  { name: 'source one under minSourceUsers', plan: plan({ users: 1 }, []), safety: { minSourceUsers: 2 }, want: [`the source returned 1 user (minimum 2): ${OUTAGE}`] },
+  { name: 'an empty source', plan: plan({ users: 0, recordsRead: 0 }, []), want: [`the source returned 0 users (minimum 1): ${OUTAGE}`] },
+  // Invalid records
+  { name: 'invalid records at the limit pass', plan: plan({ recordsRead: 100, invalid: 5 }, []), want: [] },
+  { name: 'invalid records just over the limit', plan: plan({ recordsRead: 100, invalid: 6 }, []), want: ['6 of 100 source records are invalid (6.0%, limit 5%)'] },
+  // User deprovisions: share
+  { name: 'deprovisions at the share limit pass', plan: plan({}, [{ managedUsers: 100, deprovisions: 10 }]), want: [] },
+  {
+    name: 'deprovisions just over the share limit',
+    plan: plan({}, [{ managedUsers: 100, deprovisions: 11 }]),
+    want: ['target app: 11 of 100 managed users would be deprovisioned (11.0%, limit 10%)'],
+  },
+  { name: 'alwaysAllowDeactivations deprovisions pass whatever the share', plan: plan({}, [{ managedUsers: 5, deprovisions: 3 }]), want: [] },
+  {
+    name: 'one over alwaysAllowDeactivations is judged by share',
+    plan: plan({}, [{ managedUsers: 5, deprovisions: 4 }]),
+    want: ['target app: 4 of 5 managed users would be deprovisioned (80.0%, limit 10%)'],
+  },
+  {
+    name: 'a target with no managed users counts as 100%',
+    plan: plan({}, [{ managedUsers: 0, deprovisions: 4 }]),
+    want: ['target app: 4 of 0 managed users would be deprovisioned (100.0%, limit 10%)'],
+  },
+  { name: 'linked accounts the listing does not show are not counted', plan: plan({}, [{ managedUsers: 10, deprovisions: 3, unlisted: 20 }]), want: [] },
+  // User deprovisions: count
+  { name: 'deprovisions at maxDeactivateCount pass', plan: plan({}, [{ managedUsers: 1000, deprovisions: 5 }]), safety: { maxDeactivateCount: 5 }, want: [] },
+  {
+    name: 'deprovisions just over maxDeactivateCount (the share is not reported too)',
+    plan: plan({}, [{ managedUsers: 10, deprovisions: 6 }]),
+    safety: { maxDeactivateCount: 5 },
+    want: ['target app: 6 deprovisions exceed maxDeactivateCount 5'],
+  },
+  // Group deletions
+  { name: 'group deletions at the share limit pass', plan: plan({}, [{ managedUsers: 100, managedGroups: 40, deletes: 4 }]), want: [] },
+  {
+    name: 'group deletions just over the share limit',
+    plan: plan({}, [{ managedUsers: 100, managedGroups: 40, deletes: 5 }]),
+    want: ['target app: 5 of 40 managed groups would be deleted (12.5%, limit 10%)'],
+  },
+  { name: 'alwaysAllowDeactivations group deletions pass', plan: plan({}, [{ managedUsers: 100, managedGroups: 3, deletes: 3 }]), want: [] },
+  {
+    name: 'one group deletion over alwaysAllowDeactivations',
+    plan: plan({}, [{ managedUsers: 100, managedGroups: 4, deletes: 4 }]),
+    want: ['target app: 4 of 4 managed groups would be deleted (100.0%, limit 10%)'],
+  },
+  // One attribute changing on many users
+  { name: 'an attribute changing at the share limit passes', plan: plan({}, [{ managedUsers: 100, changes: [{ path: 'title', n: 30 }] }]), want: [] },
+  {
+    name: 'an attribute changing just over the share limit',
+    plan: plan({}, [{ managedUsers: 100, changes: [{ path: 'title', n: 31 }] }]),
+    want: ['target app: title would change on 31 of 100 managed users (31.0%, limit 30%), e.g. user0: "Old" -> "New"'],
+  },
+  {
+    name: 'cleared values are counted in the reason',
+    plan: plan({}, [{ managedUsers: 100, changes: [{ path: 'title', n: 31, cleared: 2 }] }]),
+    want: ['target app: title would change on 31 of 100 managed users (31.0%, limit 30%; 2 cleared), e.g. user0: "Old" -> null'],
+  },
+  { name: 'alwaysAllowAttributeChanges changes pass whatever the share', plan: plan({}, [{ managedUsers: 10, changes: [{ path: 'title', n: 10 }] }]), want: [] },
+  {
+    name: 'one change over alwaysAllowAttributeChanges is judged by share',
+    plan: plan({}, [{ managedUsers: 11, changes: [{ path: 'title', n: 11 }] }]),
+    want: ['target app: title would change on 11 of 11 managed users (100.0%, limit 30%), e.g. user0: "Old" -> "New"'],
+  },
+  { name: 'takeovers (adopt) are not attribute changes', plan: plan({}, [{ managedUsers: 100, changes: [{ path: 'title', n: 50, adopt: true }] }]), want: [] },
+  {
+    name: 'each attribute is judged on its own',
+    plan: plan({}, [{ managedUsers: 100, changes: [{ path: 'title', n: 31, also: 'department' }, { path: 'nickName', n: 20 }] }]),
+    want: [
+      'target app: title would change on 31 of 100 managed users (31.0%, limit 30%), e.g. user0: "Old" -> "New"',
+      'target app: department would change on 31 of 100 managed users (31.0%, limit 30%), e.g. user0: "a" -> "b"',
+    ],
+  },
+  // Several rules, several targets
+  {
+    name: 'every rule that fails is reported, per target',
+    plan: plan({ users: 100, recordsRead: 110, invalid: 10 }, [
+      { name: 'quiet', managedUsers: 100, deprovisions: 10 },
+      { name: 'loud', managedUsers: 20, deprovisions: 4, managedGroups: 2, deletes: 2 },
+    ]),
+    safety: { alwaysAllowDeactivations: 1 },
+    want: [
+      '10 of 110 source records are invalid (9.1%, limit 5%)',
+      'target loud: 2 of 2 managed groups would be deleted (100.0%, limit 10%)',
+      'target loud: 4 of 20 managed users would be deprovisioned (20.0%, limit 10%)',
+    ],
+  },
+];
+
+describe('safety check', () => {
+  it.each(cases)('$name', (c) => {
+    expect(safetyViolations(c.plan, { ...DEFAULTS, ...c.safety })).toEqual(c.want);
+  });
+});
