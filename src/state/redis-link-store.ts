@@ -70,7 +70,7 @@ export class RedisLinkStore implements LinkStore {
     await this.redis.hdel(linksKey(this.prefix, target, kind), externalId);
   }
 
-  /** Link changes collected elsewhere (execution/operation-links.ts), written in order. */
+  /** Link changes collected elsewhere (execution/bullmq/operation-links.ts), written in order. */
   async apply(writes: readonly LinkWrite[]): Promise<void> {
     for (const w of writes) {
       if (w.value === null) await this.redis.hdel(w.key, w.field);

@@ -20,17 +20,17 @@
  */
 import { FlowProducer, Job, Queue, UnrecoverableError, Worker, type MinimalJob, type WorkerOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { AuditSink } from '../audit/audit-sink.js';
-import type { LoadedConfig } from '../config/load.js';
-import type { QueueConfig } from '../config/schema.js';
-import { createTargetRuntime, targetRateLimit } from './target-runtime.js';
-import { AuthError, DependencyError, RateLimitedError, TransientError, describeError } from '../errors.js';
-import { RedisLinkStore } from '../state/redis-link-store.js';
-import { extendLock, releaseLock } from '../state/redis-run-lock.js';
+import type { AuditSink } from '../../audit/audit-sink.js';
+import type { LoadedConfig } from '../../config/load.js';
+import type { QueueConfig } from '../../config/schema.js';
+import { createTargetRuntime, targetRateLimit } from '../target-runtime.js';
+import { AuthError, DependencyError, RateLimitedError, TransientError, describeError } from '../../errors.js';
+import { RedisLinkStore } from '../../state/redis-link-store.js';
+import { extendLock, releaseLock } from '../../state/redis-run-lock.js';
 import { CycleStore, type CycleReport, type PlanMeta } from './cycle-store.js';
-import type { TargetRuntime } from './executor.js';
+import type { TargetRuntime } from '../executor.js';
 import { OperationLinks } from './operation-links.js';
-import { recordFailedCreate } from './dependencies.js';
+import { recordFailedCreate } from '../dependencies.js';
 import {
   errorDetail,
   operationAuditRecord,
@@ -39,7 +39,7 @@ import {
   resultDetail,
   resultOutcome,
   targetFailedRecord,
-} from './operation-outcome.js';
+} from '../operation-outcome.js';
 import {
   BACKOFF_TYPE,
   CONTROL_QUEUE,
@@ -56,9 +56,9 @@ import {
   type OpJobData,
   type PhaseJobData,
 } from './queue-layout.js';
-import { DEFAULT_RETRY_POLICY, retryDelay, type RetryPolicy } from '../targets/http/retry-policy.js';
-import { runOperation, type AttemptState } from './run-operation.js';
-import { describeTotals, totals } from './run-report.js';
+import { DEFAULT_RETRY_POLICY, retryDelay, type RetryPolicy } from '../../targets/http/retry-policy.js';
+import { runOperation, type AttemptState } from '../run-operation.js';
+import { describeTotals, totals } from '../run-report.js';
 
 /** How long a worker trusts that a cycle was not stopped before asking Redis again, ms. */
 const STOP_RECHECK_MS = 500;

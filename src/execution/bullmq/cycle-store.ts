@@ -4,12 +4,12 @@
  * the target's last phase is done. Plan data only: no credential ever goes to Redis.
  */
 import type { Redis, Result } from 'ioredis';
-import { StateError } from '../errors.js';
-import type { Operation, OperationKind, Plan, TargetPlan } from '../model/plan.js';
-import type { LinkWrite } from '../state/redis-link-store.js';
-import type { ResourceKind } from '../state/link-store.js';
-import type { FailedIdentities, FailedIdentity } from './operation-context.js';
-import { count, emptyTargetReport, type OperationFailure, type OperationSkip, type Outcome, type TargetReport } from './run-report.js';
+import { StateError } from '../../errors.js';
+import type { Operation, OperationKind, Plan, TargetPlan } from '../../model/plan.js';
+import type { LinkWrite } from '../../state/redis-link-store.js';
+import type { ResourceKind } from '../../state/link-store.js';
+import type { FailedIdentities, FailedIdentity } from '../operation-context.js';
+import { count, emptyTargetReport, type OperationFailure, type OperationSkip, type Outcome, type TargetReport } from '../run-report.js';
 import { stateKeys } from './queue-layout.js';
 
 declare module 'ioredis' {

@@ -17,9 +17,9 @@
  * plan again adds nothing twice; never containing ':' (BullMQ's key separator) nor a plain integer.
  */
 import type { JobsOptions } from 'bullmq';
-import type { RateLimit } from '../config/profiles.js';
-import type { Operation, OperationKind } from '../model/plan.js';
-import type { LinkWrite } from '../state/redis-link-store.js';
+import type { RateLimit } from '../../config/profiles.js';
+import type { Operation, OperationKind } from '../../model/plan.js';
+import type { LinkWrite } from '../../state/redis-link-store.js';
 
 export const CONTROL_QUEUE = 'control';
 export const SCHEDULE_QUEUE = 'schedule';

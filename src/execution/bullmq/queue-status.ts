@@ -5,9 +5,9 @@
  */
 import { Queue, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { QueueConfig, ScheduleConfig, TargetConfig } from '../config/schema.js';
-import { targetRateLimit } from './target-runtime.js';
-import { readLock } from '../state/redis-run-lock.js';
+import type { QueueConfig, ScheduleConfig, TargetConfig } from '../../config/schema.js';
+import { targetRateLimit } from '../target-runtime.js';
+import { readLock } from '../../state/redis-run-lock.js';
 import { CycleStore, type CycleReport } from './cycle-store.js';
 import { CONTROL_QUEUE, SCHEDULE_QUEUE, limiterOf, targetQueueName, type OpJobData, type PhaseJobData } from './queue-layout.js';
 

@@ -9,13 +9,13 @@
  */
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { QueueConfig } from '../config/schema.js';
-import type { Plan } from '../model/plan.js';
-import type { TargetLocks } from '../state/redis-run-lock.js';
+import type { QueueConfig } from '../../config/schema.js';
+import type { Plan } from '../../model/plan.js';
+import type { TargetLocks } from '../../state/redis-run-lock.js';
 import { CycleStore } from './cycle-store.js';
-import type { Executor, TargetRuntime } from './executor.js';
+import type { Executor, TargetRuntime } from '../executor.js';
 import { CONTROL_QUEUE, controlJobOptions, phaseJobId, type PhaseJobData } from './queue-layout.js';
-import { emptyTargetReport, type RunReport, type TargetReport } from './run-report.js';
+import { emptyTargetReport, type RunReport, type TargetReport } from '../run-report.js';
 
 export interface BullmqExecutorOptions {
   redis: Redis;

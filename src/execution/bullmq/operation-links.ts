@@ -5,8 +5,8 @@
  * because no operation depends on another's links before its phase is over, and the next phase
  * starts only after the previous one's results are recorded.
  */
-import type { Link, LinkStore, ResourceKind } from '../state/link-store.js';
-import { linkValue, linksKey, parseLink, type LinkWrite, type RedisLinkStore } from '../state/redis-link-store.js';
+import type { Link, LinkStore, ResourceKind } from '../../state/link-store.js';
+import { linkValue, linksKey, parseLink, type LinkWrite, type RedisLinkStore } from '../../state/redis-link-store.js';
 
 export class OperationLinks implements LinkStore {
   private readonly writes = new Map<string, LinkWrite>();
