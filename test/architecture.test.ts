@@ -34,6 +34,9 @@ const LAYERS: readonly (readonly string[])[] = [
  */
 const ABOVE_THEIR_FOLDER: readonly string[] = ['execution/bullmq'];
 
+/** The one module that names Redis keys (ours and BullMQ's queues): a key built elsewhere may drift from it. */
+const REDIS_KEYS = 'state/redis-keys.ts';
+
 /** The sandbox is a separate SCIM server: it shares the data model with the client it tests, nothing else. */
 const SEPARATE: Record<string, readonly string[]> = { sandbox: ['model'] };
 
@@ -135,6 +138,13 @@ export function importLoops(): string[][] {
   return loops;
 }
 
+/** Files that build a name from the Redis prefix (`${prefix}:...`, `${q.prefix}:...`), other than REDIS_KEYS. */
+export function redisKeysBuiltElsewhere(): string[] {
+  return files
+    .filter((f) => relative(SRC, f) !== REDIS_KEYS && /\$\{[\w.]*prefix\}:/i.test(readFileSync(f, 'utf8')))
+    .map((f) => relative(SRC, f));
+}
+
 describe('architecture', () => {
   it('reads the imports it checks (a check that sees nothing cannot fail)', () => {
     expect(files.length).toBeGreaterThan(50);
@@ -147,5 +157,10 @@ describe('architecture', () => {
 
   it('no import loop', () => {
     expect(importLoops()).toEqual([]);
+  });
+
+  it(`every Redis key is named in ${REDIS_KEYS}`, () => {
+    expect(readFileSync(join(SRC, REDIS_KEYS), 'utf8')).toMatch(/\$\{prefix\}:/);
+    expect(redisKeysBuiltElsewhere()).toEqual([]);
   });
 });

@@ -11,10 +11,11 @@ import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { QueueConfig } from '../../config/schema.js';
 import type { Plan } from '../../model/plan.js';
+import { CONTROL_QUEUE } from '../../state/redis-keys.js';
 import type { TargetLocks } from '../../state/redis-run-lock.js';
 import { CycleStore } from './cycle-store.js';
 import type { Executor, TargetRuntime } from '../executor.js';
-import { CONTROL_QUEUE, controlJobOptions, phaseJobId, type PhaseJobData } from './queue-layout.js';
+import { controlJobOptions, phaseJobId, type PhaseJobData } from './queue-layout.js';
 import { emptyTargetReport, type RunReport, type TargetReport } from '../run-report.js';
 
 export interface BullmqExecutorOptions {

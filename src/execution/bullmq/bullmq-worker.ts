@@ -25,6 +25,7 @@ import type { LoadedConfig } from '../../config/load.js';
 import type { QueueConfig } from '../../config/schema.js';
 import { createTargetRuntime, targetRateLimit } from '../target-runtime.js';
 import { AuthError, DependencyError, RateLimitedError, TransientError, describeError } from '../../errors.js';
+import { CONTROL_QUEUE, redisKeys, targetQueueName } from '../../state/redis-keys.js';
 import { RedisLinkStore } from '../../state/redis-link-store.js';
 import { extendLock, releaseLock } from '../../state/redis-run-lock.js';
 import { CycleStore, type CycleReport, type PlanMeta } from './cycle-store.js';
@@ -42,7 +43,6 @@ import {
 } from '../operation-outcome.js';
 import {
   BACKOFF_TYPE,
-  CONTROL_QUEUE,
   MAX_STALLED_COUNT,
   controlJobOptions,
   feedJobId,
@@ -52,7 +52,6 @@ import {
   opJobId,
   operationJobOptions,
   phaseJobId,
-  targetQueueName,
   type OpJobData,
   type PhaseJobData,
 } from './queue-layout.js';
@@ -96,6 +95,7 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
   const q = loaded.config.queue as QueueConfig;
   const connection = { connection: redis, prefix: q.prefix };
   const store = new CycleStore(redis, q.prefix, q.retentionHours * 3_600_000);
+  const keys = redisKeys(q.prefix);
   const links = new RedisLinkStore(redis, q.prefix);
   const flows = new FlowProducer(connection);
   const control = new Queue<PhaseJobData>(CONTROL_QUEUE, connection);
@@ -160,7 +160,7 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
     if (job.data.ambiguous || job.attemptsStarted > job.attemptsMade + 1) {
       state.previousAmbiguous = new TransientError('an earlier attempt may have been committed', { target, resource: op.externalId }, true);
     }
-    const opLinks = new OperationLinks(links, q.prefix);
+    const opLinks = new OperationLinks(links, keys);
     const failed = store.failedIdentities(planId, target);
     try {
       const result = await runOperation(op, { target, client: runtime.client, links: opLinks, failed }, state);
@@ -267,7 +267,7 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
   const processFeed = async (job: Job<PhaseJobData>) => {
     const { planId, target, lockToken, phase } = job.data;
     const ops = await store.phaseOperations(planId, target, phase);
-    const parent = { id: phaseJobId(planId, target, phase + 1), queue: `${q.prefix}:${CONTROL_QUEUE}` };
+    const parent = { id: phaseJobId(planId, target, phase + 1), queue: keys.queue(CONTROL_QUEUE) };
     const attempts = loaded.config.targets[target]?.retries ?? DEFAULT_RETRY_POLICY.maxAttempts;
     // A retried feed goes on where it stopped (adding a job again would be a no-op, only slower).
     for (let i = typeof job.progress === 'number' ? job.progress : 0; i < ops.length; i += FEED_CHUNK) {
