@@ -7,6 +7,7 @@
  * The targets' cycle locks (taken before planning) are handed off to the enqueued cycles, which
  * release them when they finish.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { QueueConfig } from '../../config/schema.js';
@@ -31,8 +32,6 @@ export interface BullmqExecutorOptions {
   /** The operator's stop: a waiting executor stops waiting (the workers go on; `status` follows them). */
   signal?: AbortSignal;
 }
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export class BullmqExecutor implements Executor {
   constructor(private readonly options: BullmqExecutorOptions) {}

@@ -4,6 +4,7 @@
  * (GET) are retried here, by retry-policy.ts; writes are retried by the executor, which knows
  * whether a retry is safe. got itself retries nothing.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import got, { RequestError, type Got, type Method, type Response } from 'got';
 import { redact } from '../../config/secret.js';
 import { AuthError, ProtocolError, RateLimitedError, type ErrorContext } from '../../errors.js';
@@ -90,8 +91,6 @@ function withoutUserInfo(url: string): string {
   u.password = '';
   return u.toString();
 }
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export class ScimClient {
   readonly target: string;
