@@ -23,7 +23,7 @@ import { checkMappings } from '../mapping/check-mappings.js';
 import { checkTlsFiles } from '../config/check-tls-files.js';
 import { redact } from '../config/secret.js';
 import { writeFileAtomic } from '../state/atomic-write.js';
-import type { Operation, Plan } from '../model/plan.js';
+import { operationCount, type Operation, type Plan } from '../model/plan.js';
 import { safetyViolations } from '../planning/safety.js';
 import { createSource } from '../sources/create-source.js';
 import { exitForError } from './error-exit.js';
@@ -194,7 +194,7 @@ function waitOptions(opts: { wait?: boolean; waitTimeout?: number }): { wait: bo
 
 /** Distributed mode without --wait: the plan is on the queue; workers report through `status`. */
 function enqueued(plan: Plan, opts: { json?: boolean; config: string }, io: Io): number {
-  const ops = plan.targets.reduce((n, t) => n + t.phases.reduce((m, p) => m + p.operations.length, 0), 0);
+  const ops = operationCount(plan);
   if (opts.json) io.out(JSON.stringify({ plan: summarise(plan), enqueued: true }, null, 2));
   else io.out(`\nEnqueued ${plan.id}: ${ops} operation${ops === 1 ? '' : 's'} for the workers. Follow it with: scim-sync status --config ${opts.config}`);
   return exitForPlan(plan);

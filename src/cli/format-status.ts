@@ -1,5 +1,5 @@
 /** `scim-sync status` as people read it. */
-import type { QueueStatus, TargetStatus } from '../execution/queue-status.js';
+import type { QueueStatus, TargetStatus } from '../execution/bullmq/queue-status.js';
 import { formatReport } from './format-report.js';
 
 const indent = (text: string, by: string) =>

@@ -5,7 +5,7 @@
 import { NO_AUDIT, type AuditSink } from '../audit/audit-sink.js';
 import { JsonlAuditSink } from '../audit/jsonl-audit-sink.js';
 import type { LoadedConfig } from '../config/load.js';
-import { BullmqExecutor } from '../execution/bullmq-executor.js';
+import { BullmqExecutor } from '../execution/bullmq/bullmq-executor.js';
 import { connectRedis } from '../state/redis-connection.js';
 import { RedisLinkStore } from '../state/redis-link-store.js';
 import { acquireTargetLocks, type TargetLocks } from '../state/redis-run-lock.js';

@@ -14,10 +14,12 @@ import type { Redis } from 'ioredis';
 import type { AuditSink } from '../audit/audit-sink.js';
 import type { LoadedConfig } from '../config/load.js';
 import { describeError } from '../errors.js';
-import { BullmqExecutor } from '../execution/bullmq-executor.js';
-import { CycleStore } from '../execution/cycle-store.js';
-import { MAX_STALLED_COUNT, SCHEDULE_QUEUE } from '../execution/queue-layout.js';
+import { BullmqExecutor } from '../execution/bullmq/bullmq-executor.js';
+import { CycleStore } from '../execution/bullmq/cycle-store.js';
+import { MAX_STALLED_COUNT } from '../execution/bullmq/queue-layout.js';
+import { operationCount } from '../model/plan.js';
 import { emptyTargetReport } from '../execution/run-report.js';
+import { SCHEDULE_QUEUE } from '../state/redis-keys.js';
 import { RedisLinkStore } from '../state/redis-link-store.js';
 import { acquireTargetLocks } from '../state/redis-run-lock.js';
 import { applyPlan } from './apply-plan.js';
@@ -73,7 +75,7 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
       const { plan, runtimes } = await makePlan(loaded, links, locks.targets);
       plan.id = `plan-${cycleId}`;
       await applyPlan(loaded, plan, runtimes, state, executor, { overrideSafety: false });
-      const ops = plan.targets.reduce((n, t) => n + t.phases.reduce((m, p) => m + p.operations.length, 0), 0);
+      const ops = operationCount(plan);
       log(`${cycleId}: enqueued ${plan.id} (${ops} operations) for ${locks.targets.join(', ')}`);
       return { planId: plan.id, operations: ops };
     } catch (error) {

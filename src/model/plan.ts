@@ -243,3 +243,8 @@ export interface Plan {
 export function operationsOf(plan: TargetPlan): Operation[] {
   return plan.phases.flatMap((p) => p.operations);
 }
+
+/** Operations of every target and phase (held operations are not in a phase). */
+export function operationCount(plan: Plan): number {
+  return plan.targets.reduce((n, t) => n + t.phases.reduce((m, p) => m + p.operations.length, 0), 0);
+}

@@ -1,19 +1,16 @@
 /**
- * The link store of distributed mode: one Redis hash per target and kind
- * (`<prefix>:state:links:<target>:<kind>`, field externalId, value JSON {id, hash}). Every write is
+ * The link store of distributed mode: one Redis hash per target and kind (redis-keys.ts), field
+ * externalId, value JSON {id, hash}. Every write is
  * one Redis command, acknowledged before the operation counts as done, so workers on several
  * machines share one view; durability is Redis's (AOF or RDB, as configured there).
  */
 import type { Redis } from 'ioredis';
 import { StateError } from '../errors.js';
 import type { Link, LinkStore, ResourceKind } from './link-store.js';
+import { redisKeys, type RedisKeys } from './redis-keys.js';
 
 /** Fields read per HSCAN round: big enough to be quick, small enough not to stall Redis. */
 const SCAN_COUNT = 1000;
-
-export function linksKey(prefix: string, target: string, kind: ResourceKind): string {
-  return `${prefix}:state:links:${target}:${kind}`;
-}
 
 /** A link change: HSET `field` of hash `key` to `value`, or HDEL when null. */
 export interface LinkWrite {
@@ -38,14 +35,18 @@ export function parseLink(key: string, externalId: string, value: string): Link 
 }
 
 export class RedisLinkStore implements LinkStore {
+  private readonly keys: RedisKeys;
+
   /** `redis` stays owned by the caller: close() does not disconnect it. */
   constructor(
     private readonly redis: Redis,
-    private readonly prefix: string,
-  ) {}
+    prefix: string,
+  ) {
+    this.keys = redisKeys(prefix);
+  }
 
   async snapshot(target: string, kind: ResourceKind): Promise<Map<string, Link>> {
-    const key = linksKey(this.prefix, target, kind);
+    const key = this.keys.links(target, kind);
     const links = new Map<string, Link>();
     let cursor = '0';
     do {
@@ -57,20 +58,20 @@ export class RedisLinkStore implements LinkStore {
   }
 
   async get(target: string, kind: ResourceKind, externalId: string): Promise<Link | undefined> {
-    const key = linksKey(this.prefix, target, kind);
+    const key = this.keys.links(target, kind);
     const value = await this.redis.hget(key, externalId);
     return value === null ? undefined : parseLink(key, externalId, value);
   }
 
   async set(target: string, kind: ResourceKind, externalId: string, link: Link): Promise<void> {
-    await this.redis.hset(linksKey(this.prefix, target, kind), externalId, linkValue(link));
+    await this.redis.hset(this.keys.links(target, kind), externalId, linkValue(link));
   }
 
   async delete(target: string, kind: ResourceKind, externalId: string): Promise<void> {
-    await this.redis.hdel(linksKey(this.prefix, target, kind), externalId);
+    await this.redis.hdel(this.keys.links(target, kind), externalId);
   }
 
-  /** Link changes collected elsewhere (execution/operation-links.ts), written in order. */
+  /** Link changes collected elsewhere (execution/bullmq/operation-links.ts), written in order. */
   async apply(writes: readonly LinkWrite[]): Promise<void> {
     for (const w of writes) {
       if (w.value === null) await this.redis.hdel(w.key, w.field);

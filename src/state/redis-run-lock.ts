@@ -12,6 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
 import { LockedError } from '../errors.js';
+import { redisKeys } from './redis-keys.js';
 import { processExists } from './run-lock.js';
 
 /** TTL of a lock held by a live process, ms; renewed every third of it. */
@@ -26,10 +27,6 @@ const EXTEND = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call(
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
 
 const tokenHost = () => hostname().replace(/[^A-Za-z0-9.-]/g, '');
-
-export function lockKey(prefix: string, target: string): string {
-  return `${prefix}:state:lock:${target}`;
-}
 
 /** A token saying who took a lock, for `status` and error messages; unique per acquisition. */
 export function newLockToken(kind: string): string {
@@ -49,15 +46,15 @@ export function lockTokenAlive(token: string): boolean {
 }
 
 export async function extendLock(redis: Redis, prefix: string, target: string, token: string, ttlMs: number): Promise<boolean> {
-  return (await redis.eval(EXTEND, 1, lockKey(prefix, target), token, String(ttlMs))) === 1;
+  return (await redis.eval(EXTEND, 1, redisKeys(prefix).lock(target), token, String(ttlMs))) === 1;
 }
 
 export async function releaseLock(redis: Redis, prefix: string, target: string, token: string): Promise<boolean> {
-  return (await redis.eval(RELEASE, 1, lockKey(prefix, target), token)) === 1;
+  return (await redis.eval(RELEASE, 1, redisKeys(prefix).lock(target), token)) === 1;
 }
 
 export async function readLock(redis: Redis, prefix: string, target: string): Promise<{ token: string; ttlMs: number } | null> {
-  const key = lockKey(prefix, target);
+  const key = redisKeys(prefix).lock(target);
   const [token, ttl] = await Promise.all([redis.get(key), redis.pttl(key)]);
   return token === null ? null : { token, ttlMs: ttl };
 }
@@ -97,7 +94,7 @@ export async function acquireTargetLocks(
     await Promise.all(names.map((t) => releaseLock(redis, prefix, t, token)));
   };
   for (const target of targets) {
-    if ((await redis.eval(ACQUIRE, 1, lockKey(prefix, target), token, String(HELD_TTL_MS))) === 1) {
+    if ((await redis.eval(ACQUIRE, 1, redisKeys(prefix).lock(target), token, String(HELD_TTL_MS))) === 1) {
       held.add(target);
       continue;
     }

@@ -19,6 +19,7 @@ import { readFileSync, unlinkSync } from 'node:fs';
 import { link, readFile, stat, unlink, utimes, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { LockedError, StateError } from '../errors.js';
 import { ensureStateDir, explainCode } from './state-dir.js';
 
@@ -126,7 +127,7 @@ export async function removeRunLock(seen: LockInfo): Promise<'removed' | 'change
     if (!isCode(error, 'EEXIST')) throw new StateError(`cannot write ${marker}: ${explainCode(error)}`, {}, { cause: error });
     const age = await stat(marker).then((s) => Date.now() - s.mtimeMs, () => 0);
     if (age > TAKEOVER_STALE_MS) await unlink(marker).catch(() => undefined);
-    else await new Promise((resolve) => setTimeout(resolve, 10 + Math.random() * 20));
+    else await sleep(10 + Math.random() * 20);
     return 'busy';
   }
   try {

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Redis } from 'ioredis';
 import { loadConfig } from '../../src/config/load.js';
-import { BullmqExecutor } from '../../src/execution/bullmq-executor.js';
+import { BullmqExecutor } from '../../src/execution/bullmq/bullmq-executor.js';
 import { totals } from '../../src/execution/run-report.js';
 import { createTargetRuntime } from '../../src/execution/target-runtime.js';
 import { acquireTargetLocks } from '../../src/state/redis-run-lock.js';

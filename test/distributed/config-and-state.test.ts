@@ -7,8 +7,9 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
 import { LockedError, StateError } from '../../src/errors.js';
-import { RedisLinkStore, linksKey } from '../../src/state/redis-link-store.js';
-import { HELD_TTL_MS, acquireTargetLocks, lockKey, readLock, releaseLock } from '../../src/state/redis-run-lock.js';
+import { redisKeys } from '../../src/state/redis-keys.js';
+import { RedisLinkStore } from '../../src/state/redis-link-store.js';
+import { HELD_TTL_MS, acquireTargetLocks, readLock, releaseLock } from '../../src/state/redis-run-lock.js';
 import { Harness } from '../support/harness.js';
 import { REDIS_URL, cleanRedis, freePort, randomPrefix } from '../support/distributed.js';
 import { configProblems } from '../support/config-problems.js';
@@ -130,16 +131,16 @@ describe('state in Redis', () => {
     const all = await links.snapshot('app', 'user');
     expect(all.size).toBe(2499);
     expect(all.get('E2499')).toEqual({ id: 'id-2499', hash: 'h2499' });
-    expect(await redis.hlen(linksKey(prefix, 'app', 'user'))).toBe(2499);
+    expect(await redis.hlen(redisKeys(prefix).links('app', 'user'))).toBe(2499);
     expect((await links.snapshot('app', 'group')).size).toBe(0);
-    await redis.hset(linksKey(prefix, 'app', 'user'), 'E9', 'not json');
+    await redis.hset(redisKeys(prefix).links('app', 'user'), 'E9', 'not json');
     await expect(links.get('app', 'user', 'E9')).rejects.toBeInstanceOf(StateError);
   });
 
   it('a target lock is held by one token at a time, renewed, handed off, and released only by its token', async () => {
     const first = await acquireTargetLocks(redis, prefix, ['a', 'b'], { token: 'tok-1' });
     expect(first.locks.targets).toEqual(['a', 'b']);
-    const ttl = await redis.pttl(lockKey(prefix, 'a'));
+    const ttl = await redis.pttl(redisKeys(prefix).lock('a'));
     expect(ttl).toBeGreaterThan(HELD_TTL_MS - 5000);
 
     // Busy: the whole acquisition fails and releases what it took.
@@ -157,7 +158,7 @@ describe('state in Redis', () => {
 
     // Handed off: it lives as long as the cycle lock, and release() leaves it to the cycle.
     await first.locks.handOff('a', 120_000);
-    expect(await redis.pttl(lockKey(prefix, 'a'))).toBeGreaterThan(HELD_TTL_MS + 60_000);
+    expect(await redis.pttl(redisKeys(prefix).lock('a'))).toBeGreaterThan(HELD_TTL_MS + 60_000);
     await first.locks.release();
     expect((await readLock(redis, prefix, 'a'))?.token).toBe('tok-1');
     expect(await readLock(redis, prefix, 'b')).toBeNull();

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CONTROL_QUEUE, targetQueueName } from '../../src/execution/queue-layout.js';
+import { CONTROL_QUEUE, targetQueueName } from '../../src/state/redis-keys.js';
 import { SCHEMA_ENTERPRISE_USER } from '../../src/model/scim.js';
 import { runCommand } from '../../src/cli/commands.js';
 import { InterruptedError } from '../../src/errors.js';

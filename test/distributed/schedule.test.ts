@@ -5,7 +5,7 @@
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { SCHEDULE_QUEUE } from '../../src/execution/queue-layout.js';
+import { SCHEDULE_QUEUE } from '../../src/state/redis-keys.js';
 import { Harness, person } from '../support/harness.js';
 import { REDIS_URL, WorkerProcess, cleanRedis, queueYaml, randomPrefix, waitUntil } from '../support/distributed.js';
 

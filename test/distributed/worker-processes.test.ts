@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
-import { targetQueueName } from '../../src/execution/queue-layout.js';
+import { targetQueueName } from '../../src/state/redis-keys.js';
 import { SCHEMA_ENTERPRISE_USER } from '../../src/model/scim.js';
 import type { RecordedRequest } from '../../src/sandbox/index.js';
 import { Harness, person, type Person } from '../support/harness.js';

@@ -15,7 +15,7 @@ import { Redis } from 'ioredis';
 import type { AuditSink } from '../../src/audit/audit-sink.js';
 import { JsonlAuditSink } from '../../src/audit/jsonl-audit-sink.js';
 import { loadConfig } from '../../src/config/load.js';
-import { startWorkers, type WorkerHandle } from '../../src/execution/bullmq-worker.js';
+import { startWorkers, type WorkerHandle } from '../../src/execution/bullmq/bullmq-worker.js';
 import { selectTargets } from '../../src/config/select-targets.js';
 import { connectRedis } from '../../src/state/redis-connection.js';
 import { TOKEN } from './harness.js';

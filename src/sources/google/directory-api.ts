@@ -4,6 +4,7 @@
  * would read as departures. 429 and 5xx are retried with backoff (Google's own advice for its
  * quota errors); anything else is not.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import got, { type Got } from 'got';
 import { SourceError } from '../../errors.js';
 import type { ServiceAccountToken } from './service-account.js';
@@ -11,7 +12,6 @@ import type { ServiceAccountToken } from './service-account.js';
 type Json = Record<string, unknown>;
 
 const ATTEMPTS = 4;
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export class DirectoryApi {
   private readonly http: Got;

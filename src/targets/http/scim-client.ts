@@ -4,6 +4,7 @@
  * (GET) are retried here, by retry-policy.ts; writes are retried by the executor, which knows
  * whether a retry is safe. got itself retries nothing.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import got, { RequestError, type Got, type Method, type Response } from 'got';
 import { redact } from '../../config/secret.js';
 import { AuthError, BadRequestError, NotFoundError, ProtocolError, RateLimitedError, TransientError, type ErrorContext } from '../../errors.js';
@@ -69,8 +70,6 @@ function withoutUserInfo(url: string): string {
   u.password = '';
   return u.toString();
 }
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** The ScimTarget adapter over HTTP (see scim-target.ts for the role). */
 export class ScimClient implements ScimTarget {

@@ -4,13 +4,13 @@
  * the target's last phase is done. Plan data only: no credential ever goes to Redis.
  */
 import type { Redis, Result } from 'ioredis';
-import { StateError } from '../errors.js';
-import type { Operation, OperationKind, Plan, TargetPlan } from '../model/plan.js';
-import type { LinkWrite } from '../state/redis-link-store.js';
-import type { ResourceKind } from '../state/link-store.js';
-import type { FailedIdentities, FailedIdentity } from './operation-context.js';
-import { count, emptyTargetReport, type OperationFailure, type OperationSkip, type Outcome, type TargetReport } from './run-report.js';
-import { stateKeys } from './queue-layout.js';
+import { StateError } from '../../errors.js';
+import type { Operation, OperationKind, Plan, TargetPlan } from '../../model/plan.js';
+import { redisKeys, type RedisKeys } from '../../state/redis-keys.js';
+import type { LinkWrite } from '../../state/redis-link-store.js';
+import type { ResourceKind } from '../../state/link-store.js';
+import type { FailedIdentities, FailedIdentity } from '../operation-context.js';
+import { count, emptyTargetReport, type OperationFailure, type OperationSkip, type Outcome, type TargetReport } from '../run-report.js';
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
@@ -85,7 +85,7 @@ function parseJson<T>(value: string | null, what: string): T {
 }
 
 export class CycleStore {
-  private readonly keys: ReturnType<typeof stateKeys>;
+  private readonly keys: RedisKeys;
 
   constructor(
     private readonly redis: Redis,
@@ -93,7 +93,7 @@ export class CycleStore {
     /** How long plans, outcomes and reports of a cycle are kept, ms. */
     private readonly retentionMs: number,
   ) {
-    this.keys = stateKeys(prefix);
+    this.keys = redisKeys(prefix);
     // EVALSHA from then on: the script is sent once per connection, not once per operation.
     redis.defineCommand('recordOutcomes', { lua: RECORD_OUTCOMES });
   }

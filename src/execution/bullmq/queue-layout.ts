@@ -1,6 +1,7 @@
 /**
- * Where distributed mode keeps things in Redis, shared by the enqueuer, workers, scheduler, `status`
- * and `retry`. Every key starts with `queue.prefix`.
+ * How distributed mode lays its work out on BullMQ queues, shared by the enqueuer, workers,
+ * scheduler, `status` and `retry`. The queue names and every other Redis key are built in
+ * state/redis-keys.ts.
  *
  * - Queue `target-<name>` per target: one job per plan operation (concurrency, rate limit and 429
  *   pauses are per target, so one app never stalls another).
@@ -11,39 +12,18 @@
  *   first records phase i's results (OpJobResult). The job after the last phase writes the report
  *   and releases the target's lock.
  * - Queue `schedule`: the job scheduler's ticks and the cycles they start.
- * - `<prefix>:state:...`: links, locks, stored plans, operation outcomes, reports.
  *
  * Job ids are `<planId>_<opId>`, `<planId>_<target>_p<phase>` and `_f<phase>`: deterministic, so enqueueing a
  * plan again adds nothing twice; never containing ':' (BullMQ's key separator) nor a plain integer.
  */
 import type { JobsOptions } from 'bullmq';
-import type { RateLimit } from '../config/profiles.js';
-import type { Operation, OperationKind } from '../model/plan.js';
-import type { LinkWrite } from '../state/redis-link-store.js';
-
-export const CONTROL_QUEUE = 'control';
-export const SCHEDULE_QUEUE = 'schedule';
-/** Queue names are derived from target names, which the config restricts to [A-Za-z0-9_-]. */
-export const targetQueueName = (target: string): string => `target-${target}`;
+import type { RateLimit } from '../../config/profiles.js';
+import type { Operation, OperationKind } from '../../model/plan.js';
+import type { LinkWrite } from '../../state/redis-link-store.js';
 
 export const opJobId = (planId: string, opId: string): string => `${planId}_${opId}`;
 export const phaseJobId = (planId: string, target: string, phase: number): string => `${planId}_${target}_p${phase}`;
 export const feedJobId = (planId: string, target: string, phase: number): string => `${planId}_${target}_f${phase}`;
-
-export const stateKeys = (prefix: string) => ({
-  /** Hash: meta (PlanMeta JSON), phase:<i> (Operation[] JSON). */
-  plan: (planId: string, target: string) => `${prefix}:state:plan:${planId}:${target}`,
-  /** Hash: opId -> OutcomeEntry JSON, written by the worker before its job completes or fails. */
-  outcomes: (planId: string, target: string) => `${prefix}:state:outcomes:${planId}:${target}`,
-  /** Hash: '<user|group>\n<externalId>' -> FailedIdentity JSON, for each create that failed (dependencies.ts). */
-  failed: (planId: string, target: string) => `${prefix}:state:failed:${planId}:${target}`,
-  /** String: why the cycle stopped sending to this target (a rejected credential). */
-  stopped: (planId: string, target: string) => `${prefix}:state:stopped:${planId}:${target}`,
-  /** String: CycleReport JSON once the cycle's last phase is done. */
-  report: (planId: string, target: string) => `${prefix}:state:report:${planId}:${target}`,
-  /** String: the latest CycleReport of a target. */
-  lastCycle: (target: string) => `${prefix}:state:last-cycle:${target}`,
-});
 
 export interface OpJobData {
   planId: string;

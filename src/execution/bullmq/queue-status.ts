@@ -5,11 +5,12 @@
  */
 import { Queue, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { QueueConfig, ScheduleConfig, TargetConfig } from '../config/schema/index.js';
-import { targetRateLimit } from './target-runtime.js';
-import { readLock } from '../state/redis-run-lock.js';
+import type { QueueConfig, ScheduleConfig, TargetConfig } from '../../config/schema/index.js';
+import { targetRateLimit } from '../target-runtime.js';
+import { CONTROL_QUEUE, SCHEDULE_QUEUE, targetQueueName } from '../../state/redis-keys.js';
+import { readLock } from '../../state/redis-run-lock.js';
 import { CycleStore, type CycleReport } from './cycle-store.js';
-import { CONTROL_QUEUE, SCHEDULE_QUEUE, limiterOf, targetQueueName, type OpJobData, type PhaseJobData } from './queue-layout.js';
+import { limiterOf, type OpJobData, type PhaseJobData } from './queue-layout.js';
 
 /** Failed and in-flight operations listed per target; the counts cover the rest. */
 const LIST_LIMIT = 100;

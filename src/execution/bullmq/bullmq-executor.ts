@@ -7,15 +7,17 @@
  * The targets' cycle locks (taken before planning) are handed off to the enqueued cycles, which
  * release them when they finish.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { QueueConfig } from '../config/schema/index.js';
-import type { Plan } from '../model/plan.js';
-import type { TargetLocks } from '../state/redis-run-lock.js';
+import type { QueueConfig } from '../../config/schema/index.js';
+import type { Plan } from '../../model/plan.js';
+import { CONTROL_QUEUE } from '../../state/redis-keys.js';
+import type { TargetLocks } from '../../state/redis-run-lock.js';
 import { CycleStore } from './cycle-store.js';
-import type { Executor, TargetRuntime } from './executor.js';
-import { CONTROL_QUEUE, controlJobOptions, phaseJobId, type PhaseJobData } from './queue-layout.js';
-import { emptyTargetReport, type RunReport, type TargetReport } from './run-report.js';
+import type { Executor, TargetRuntime } from '../executor.js';
+import { controlJobOptions, phaseJobId, type PhaseJobData } from './queue-layout.js';
+import { emptyTargetReport, type RunReport, type TargetReport } from '../run-report.js';
 
 export interface BullmqExecutorOptions {
   redis: Redis;
@@ -30,8 +32,6 @@ export interface BullmqExecutorOptions {
   /** The operator's stop: a waiting executor stops waiting (the workers go on; `status` follows them). */
   signal?: AbortSignal;
 }
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export class BullmqExecutor implements Executor {
   constructor(private readonly options: BullmqExecutorOptions) {}

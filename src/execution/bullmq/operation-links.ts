@@ -5,19 +5,20 @@
  * because no operation depends on another's links before its phase is over, and the next phase
  * starts only after the previous one's results are recorded.
  */
-import type { Link, LinkStore, ResourceKind } from '../state/link-store.js';
-import { linkValue, linksKey, parseLink, type LinkWrite, type RedisLinkStore } from '../state/redis-link-store.js';
+import type { Link, LinkStore, ResourceKind } from '../../state/link-store.js';
+import type { RedisKeys } from '../../state/redis-keys.js';
+import { linkValue, parseLink, type LinkWrite, type RedisLinkStore } from '../../state/redis-link-store.js';
 
 export class OperationLinks implements LinkStore {
   private readonly writes = new Map<string, LinkWrite>();
 
   constructor(
     private readonly links: RedisLinkStore,
-    private readonly prefix: string,
+    private readonly keys: RedisKeys,
   ) {}
 
   private write(target: string, kind: ResourceKind, externalId: string, value: string | null): void {
-    const key = linksKey(this.prefix, target, kind);
+    const key = this.keys.links(target, kind);
     this.writes.set(`${key}\n${externalId}`, { key, field: externalId, value });
   }
 
@@ -26,7 +27,7 @@ export class OperationLinks implements LinkStore {
   }
 
   async get(target: string, kind: ResourceKind, externalId: string): Promise<Link | undefined> {
-    const key = linksKey(this.prefix, target, kind);
+    const key = this.keys.links(target, kind);
     const pending = this.writes.get(`${key}\n${externalId}`);
     if (!pending) return this.links.get(target, kind, externalId);
     return pending.value === null ? undefined : parseLink(key, externalId, pending.value);

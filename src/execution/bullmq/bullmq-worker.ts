@@ -1,0 +1,106 @@
+/**
+ * The BullMQ side of distributed mode: `scim-sync worker` starts a worker on each of its targets'
+ * queues (operation-jobs.ts) and one on the control queue (phase-jobs.ts), all sharing one
+ * WorkerContext, and closes them on the way out.
+ */
+import { FlowProducer, Queue, Worker, type WorkerOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { AuditSink } from '../../audit/audit-sink.js';
+import type { LoadedConfig } from '../../config/load.js';
+import type { QueueConfig } from '../../config/schema/index.js';
+import { CONTROL_QUEUE, redisKeys, targetQueueName } from '../../state/redis-keys.js';
+import { RedisLinkStore } from '../../state/redis-link-store.js';
+import type { TargetRuntime } from '../executor.js';
+import { createTargetRuntime, targetRateLimit } from '../target-runtime.js';
+import { CycleStore } from './cycle-store.js';
+import { LockKeeper } from './lock-keeper.js';
+import { operationBackoff, operationProcessor } from './operation-jobs.js';
+import { controlProcessor } from './phase-jobs.js';
+import { MAX_STALLED_COUNT, limiterOf, type OpJobData, type PhaseJobData } from './queue-layout.js';
+import { StopTracker } from './stop-tracker.js';
+import type { WorkerContext } from './worker-context.js';
+
+/** Control jobs in flight per worker process: they only talk to Redis. */
+const CONTROL_CONCURRENCY = 4;
+
+export interface StartWorkersOptions {
+  loaded: LoadedConfig;
+  redis: Redis;
+  /** Targets whose operations this process executes (phase jobs are taken for every target). */
+  targets: readonly string[];
+  audit: AuditSink;
+  /** One line per notable event (cycle done, connection trouble). */
+  log: (line: string) => void;
+  /** Worker name shown by `status` (BullMQ's processedBy). */
+  name: string;
+}
+
+export interface WorkerHandle {
+  /** Stop taking jobs, finish the ones in flight, then return. */
+  close(): Promise<void>;
+}
+
+export async function startWorkers(options: StartWorkersOptions): Promise<WorkerHandle> {
+  const { loaded, redis } = options;
+  const q = loaded.config.queue as QueueConfig;
+  const connection = { connection: redis, prefix: q.prefix };
+  const store = new CycleStore(redis, q.prefix, q.retentionHours * 3_600_000);
+  const queues = new Map<string, Queue<OpJobData>>();
+  const runtimes = new Map<string, TargetRuntime>();
+  for (const name of options.targets) runtimes.set(name, createTargetRuntime(name, loaded.config.targets[name]!));
+  const ctx: WorkerContext = {
+    loaded,
+    q,
+    redis,
+    keys: redisKeys(q.prefix),
+    store,
+    links: new RedisLinkStore(redis, q.prefix),
+    audit: options.audit,
+    log: options.log,
+    runtimes,
+    locks: new LockKeeper(redis, q.prefix, q.cycleLockMs),
+    stops: new StopTracker(store),
+    control: new Queue<PhaseJobData>(CONTROL_QUEUE, connection),
+    flows: new FlowProducer(connection),
+    queueOf: (target) => {
+      let queue = queues.get(target);
+      if (!queue) {
+        queue = new Queue<OpJobData>(targetQueueName(target), connection);
+        queues.set(target, queue);
+      }
+      return queue;
+    },
+  };
+
+  const common: WorkerOptions = {
+    ...connection,
+    name: options.name,
+    lockDuration: q.lockDurationMs,
+    stalledInterval: q.stalledIntervalMs,
+    maxStalledCount: MAX_STALLED_COUNT,
+  };
+  const processOperation = operationProcessor(ctx);
+  const workers: Worker[] = [];
+  for (const [target, runtime] of runtimes) {
+    workers.push(
+      new Worker<OpJobData>(targetQueueName(target), processOperation, {
+        ...common,
+        concurrency: runtime.concurrency,
+        limiter: limiterOf(targetRateLimit(loaded.config.targets[target]!)),
+        settings: { backoffStrategy: operationBackoff(runtimes) },
+      }),
+    );
+  }
+  workers.push(new Worker<PhaseJobData>(CONTROL_QUEUE, controlProcessor(ctx), { ...common, concurrency: CONTROL_CONCURRENCY }));
+  for (const worker of workers) {
+    worker.on('error', (error) => options.log(`queue ${worker.name}: ${error.message}`));
+  }
+  await Promise.all(workers.map((w) => w.waitUntilReady()));
+
+  return {
+    close: async () => {
+      await Promise.all(workers.map((w) => w.close()));
+      await Promise.all([ctx.flows.close(), ctx.control.close(), ...[...queues.values()].map((queue) => queue.close())]);
+    },
+  };
+}

@@ -1,0 +1,26 @@
+/**
+ * Keeps a cycle's target lock alive while its jobs run: every job renews it, but Redis is asked at
+ * most every tenth of the lock's life per target and token (a phase job forces a renewal, being rare
+ * and possibly long after the last operation).
+ */
+import type { Redis } from 'ioredis';
+import { extendLock } from '../../state/redis-run-lock.js';
+
+export class LockKeeper {
+  private readonly renewed = new Map<string, number>();
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+    /** The cycle lock's life, ms (queue.cycleLockMs). */
+    private readonly lockMs: number,
+  ) {}
+
+  async keep(target: string, token: string, force = false): Promise<void> {
+    const key = `${target}\n${token}`;
+    const now = Date.now();
+    if (!force && now - (this.renewed.get(key) ?? 0) < this.lockMs / 10) return;
+    this.renewed.set(key, now);
+    await extendLock(this.redis, this.prefix, target, token, this.lockMs);
+  }
+}

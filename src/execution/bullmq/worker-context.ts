@@ -1,0 +1,32 @@
+/** What a worker process's job processors share: its connections, stores and per-target runtimes. */
+import type { FlowProducer, Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { AuditSink } from '../../audit/audit-sink.js';
+import type { LoadedConfig } from '../../config/load.js';
+import type { QueueConfig } from '../../config/schema/index.js';
+import type { RedisKeys } from '../../state/redis-keys.js';
+import type { RedisLinkStore } from '../../state/redis-link-store.js';
+import type { TargetRuntime } from '../executor.js';
+import type { CycleStore } from './cycle-store.js';
+import type { LockKeeper } from './lock-keeper.js';
+import type { OpJobData, PhaseJobData } from './queue-layout.js';
+import type { StopTracker } from './stop-tracker.js';
+
+export interface WorkerContext {
+  loaded: LoadedConfig;
+  q: QueueConfig;
+  redis: Redis;
+  keys: RedisKeys;
+  store: CycleStore;
+  links: RedisLinkStore;
+  audit: AuditSink;
+  log: (line: string) => void;
+  /** The targets whose operations this process executes. */
+  runtimes: ReadonlyMap<string, TargetRuntime>;
+  locks: LockKeeper;
+  stops: StopTracker;
+  control: Queue<PhaseJobData>;
+  flows: FlowProducer;
+  /** The target's operation queue, opened on first use. */
+  queueOf(target: string): Queue<OpJobData>;
+}

@@ -1,0 +1,43 @@
+/**
+ * Every Redis key of distributed mode, in one place: the link store, the target locks, the cycle
+ * store and the BullMQ queues all build their names here. Every key starts with `queue.prefix`, so
+ * several deployments can share one Redis. Renaming a key orphans what a running deployment keeps
+ * under the old name.
+ *
+ * - `<prefix>:state:...`: our own records (links, locks, stored plans, outcomes, reports).
+ * - `<prefix>:<queue>:...`: BullMQ's, for the queues named below (BullMQ adds the rest itself, given
+ *   the prefix and the queue name).
+ */
+import type { ResourceKind } from './link-store.js';
+
+/** One `phase` and `feed` job per target and phase (see execution/bullmq/queue-layout.ts). */
+export const CONTROL_QUEUE = 'control';
+/** The job scheduler's ticks and the cycles they start. */
+export const SCHEDULE_QUEUE = 'schedule';
+/** One job per plan operation; names derive from target names, which the config restricts to [A-Za-z0-9_-]. */
+export const targetQueueName = (target: string): string => `target-${target}`;
+
+export function redisKeys(prefix: string) {
+  return {
+    /** Hash per target and kind: externalId -> link JSON {id, hash} (redis-link-store.ts). */
+    links: (target: string, kind: ResourceKind) => `${prefix}:state:links:${target}:${kind}`,
+    /** String: the token of whoever holds the target's cycle lock (redis-run-lock.ts). */
+    lock: (target: string) => `${prefix}:state:lock:${target}`,
+    /** Hash: meta (PlanMeta JSON), phase:<i> (Operation[] JSON). */
+    plan: (planId: string, target: string) => `${prefix}:state:plan:${planId}:${target}`,
+    /** Hash: opId -> OutcomeEntry JSON, written by the worker before its job completes or fails. */
+    outcomes: (planId: string, target: string) => `${prefix}:state:outcomes:${planId}:${target}`,
+    /** Hash: '<user|group>\n<externalId>' -> FailedIdentity JSON, for each create that failed (dependencies.ts). */
+    failed: (planId: string, target: string) => `${prefix}:state:failed:${planId}:${target}`,
+    /** String: why the cycle stopped sending to this target (a rejected credential). */
+    stopped: (planId: string, target: string) => `${prefix}:state:stopped:${planId}:${target}`,
+    /** String: CycleReport JSON once the cycle's last phase is done. */
+    report: (planId: string, target: string) => `${prefix}:state:report:${planId}:${target}`,
+    /** String: the latest CycleReport of a target. */
+    lastCycle: (target: string) => `${prefix}:state:last-cycle:${target}`,
+    /** BullMQ's key of a queue, as a job names its parent's queue. */
+    queue: (name: string) => `${prefix}:${name}`,
+  };
+}
+
+export type RedisKeys = ReturnType<typeof redisKeys>;
