@@ -31,7 +31,15 @@ export async function openRedisState(loaded: LoadedConfig, options: OpenStateOpt
       halted: halt.signal,
       executor: ({ wait, waitTimeoutMs, signal }) => {
         if (!held) throw new Error('openState: executing needs the lock');
-        return new BullmqExecutor({ redis, queue: q, locks: held, wait, ...(waitTimeoutMs !== undefined ? { waitTimeoutMs } : {}), ...(signal ? { signal } : {}) });
+        return new BullmqExecutor({
+          redis,
+          queue: q,
+          locks: held,
+          wait,
+          ...(waitTimeoutMs !== undefined ? { waitTimeoutMs } : {}),
+          ...(signal ? { signal } : {}),
+          ...(options.log ? { log: options.log } : {}),
+        });
       },
       close: async () => {
         try {

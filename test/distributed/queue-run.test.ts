@@ -65,6 +65,20 @@ describe('run and apply through the queue', () => {
     expect(bad.err).toContain('"soon" is not a duration (write 90s, 30m, 2h or 500ms)');
   });
 
+  it('run --wait whose cycle Redis forgot fails clearly instead of waiting forever, and says no worker is connected', async () => {
+    writeFileSync(h.configFile, readFileSync(h.configFile, 'utf8').replace('  stalledIntervalMs: 500', '  stalledIntervalMs: 500\n  idleWarningMs: 100'));
+    const lines: string[] = [];
+    process.env['TEST_SCIM_TOKEN'] = TOKEN;
+    const running = runCommand({ config: h.configFile, wait: true }, { out: (t) => lines.push(t), err: (t) => lines.push(t) });
+    await waitUntil(() => lines.some((l) => l.includes('no worker has been connected to its queue')), 'the no-worker notice');
+    expect(lines.join('\n')).toMatch(/waiting for target app: no worker has been connected to its queue for \d+ s; start one with scim-sync worker/);
+    // As a Redis without persistence restarted mid-cycle: everything of this prefix is gone.
+    await cleanRedis(prefix);
+    expect(await running, lines.join('\n')).toBe(1);
+    expect(lines.join('\n')).toContain("the cycle's data is gone from Redis (restarted without persistence, or evicted): no worker can finish it");
+    expect(h.writes()).toEqual([]);
+  });
+
   it('run --wait interrupted stops waiting, says the cycle goes on, audits it, exits 130; a worker then finishes it', async () => {
     const stop = new AbortController();
     const lines: string[] = [];

@@ -26,6 +26,9 @@ export const queue = z
         "How long a target's cycle lock lives without progress; workers renew it as they process the cycle. A cycle " +
           'abandoned by every worker frees the target after this. Default 600000 ms (10 minutes).',
       ),
+    idleWarningMs: positiveInt
+      .default(10_000)
+      .describe('run/apply --wait says so when no worker has been connected to a target\'s queue for this long. Default 10000 ms.'),
     retentionHours: positiveInt
       .default(24)
       .describe(

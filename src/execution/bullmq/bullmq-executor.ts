@@ -12,7 +12,7 @@ import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { QueueConfig } from '../../config/schema/index.js';
 import type { Plan } from '../../model/plan.js';
-import { CONTROL_QUEUE } from '../../state/redis-keys.js';
+import { CONTROL_QUEUE, targetQueueName } from '../../state/redis-keys.js';
 import type { TargetLocks } from '../../state/redis-run-lock.js';
 import { CycleStore } from './cycle-store.js';
 import type { Executor, TargetRuntime } from '../executor.js';
@@ -27,6 +27,8 @@ export interface BullmqExecutorOptions {
   wait: boolean;
   /** How often a waiting executor looks for the reports, ms. Default 200. */
   pollMs?: number;
+  /** Told when waiting sees no worker on a target's queue (queue.idleWarningMs). */
+  log?: (line: string) => void;
   /** A waiting executor stops waiting after this long; targets not done are reported as still running. */
   waitTimeoutMs?: number;
   /** The operator's stop: a waiting executor stops waiting (the workers go on; `status` follows them). */
@@ -72,21 +74,7 @@ export class BullmqExecutor implements Executor {
     }
     if (this.options.wait) {
       const deadline = this.options.waitTimeoutMs !== undefined ? Date.now() + this.options.waitTimeoutMs : Infinity;
-      for (const target of pending) {
-        let cycle = await store.report(plan.id, target);
-        while (!cycle && Date.now() < deadline && !this.options.signal?.aborted) {
-          await sleep(Math.min(this.options.pollMs ?? 200, Math.max(deadline - Date.now(), 1)));
-          cycle = await store.report(plan.id, target);
-        }
-        if (cycle) {
-          reports.set(target, cycle.report);
-          continue;
-        }
-        const report = emptyTargetReport(target);
-        const waited = this.options.signal?.aborted ? 'still running when waiting was interrupted' : `still running after ${this.options.waitTimeoutMs! / 1000} s of waiting`;
-        report.stopped = `${waited}: the workers go on with it (scim-sync status shows where it is)`;
-        reports.set(target, report);
-      }
+      for (const target of pending) reports.set(target, await this.waitFor(store, plan.id, target, deadline));
     }
     return {
       planId: plan.id,
@@ -94,5 +82,44 @@ export class BullmqExecutor implements Executor {
       finishedAt: new Date().toISOString(),
       targets: plan.targets.map((tp) => reports.get(tp.target) ?? emptyTargetReport(tp.target)),
     };
+  }
+
+  /**
+   * The target's report once the workers wrote it; else why waiting ended: the timeout, the
+   * operator's stop, or the cycle gone from Redis (restarted without persistence, or evicted), which
+   * no worker can finish. Says once when no worker has been on the target's queue for a while.
+   */
+  private async waitFor(store: CycleStore, planId: string, target: string, deadline: number): Promise<TargetReport> {
+    const { redis, queue: q } = this.options;
+    const queue = new Queue(targetQueueName(target), { connection: redis, prefix: q.prefix });
+    let idleSince = Date.now();
+    let warned = false;
+    try {
+      for (;;) {
+        const cycle = await store.report(planId, target);
+        if (cycle) return cycle.report;
+        const why = this.options.signal?.aborted
+          ? 'still running when waiting was interrupted: the workers go on with it (scim-sync status shows where it is)'
+          : Date.now() >= deadline
+            ? `still running after ${this.options.waitTimeoutMs! / 1000} s of waiting: the workers go on with it (scim-sync status shows where it is)`
+            : !(await store.exists(planId, target))
+              ? "the cycle's data is gone from Redis (restarted without persistence, or evicted): no worker can finish it. " +
+                'Redis needs persistence (appendonly yes) and maxmemory-policy noeviction (see the README); the next run plans it again'
+              : undefined;
+        if (why) {
+          const report = emptyTargetReport(target);
+          report.stopped = why;
+          return report;
+        }
+        if ((await queue.getWorkersCount()) > 0) idleSince = Date.now();
+        else if (!warned && Date.now() - idleSince >= q.idleWarningMs) {
+          warned = true;
+          this.options.log?.(`waiting for target ${target}: no worker has been connected to its queue for ${Math.round((Date.now() - idleSince) / 1000)} s; start one with scim-sync worker`);
+        }
+        await sleep(Math.min(this.options.pollMs ?? 200, Math.max(deadline - Date.now(), 1)));
+      }
+    } finally {
+      await queue.close();
+    }
   }
 }

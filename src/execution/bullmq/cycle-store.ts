@@ -115,6 +115,11 @@ export class CycleStore {
     return existing === null ? { stored: true, meta } : { stored: false, meta: parseJson<PlanMeta>(existing, `plan ${plan.id} for ${tp.target}`) };
   }
 
+  /** Whether the cycle's plan is still in Redis (a Redis without persistence forgets it on restart). */
+  async exists(planId: string, target: string): Promise<boolean> {
+    return (await this.redis.exists(this.keys.plan(planId, target))) === 1;
+  }
+
   async meta(planId: string, target: string): Promise<PlanMeta> {
     return parseJson<PlanMeta>(await this.redis.hget(this.keys.plan(planId, target), 'meta'), `plan ${planId} for ${target}`);
   }
