@@ -8,7 +8,9 @@ import { selectTargets } from '../config/select-targets.js';
 import { startScheduler } from '../engine/scheduled-cycle.js';
 import { ConfigError } from '../errors.js';
 import { startWorkers } from '../execution/bullmq/bullmq-worker.js';
-import { readQueueStatus, retryFailed } from '../execution/bullmq/queue-status.js';
+import { readQueueStatus } from '../execution/bullmq/queue-status.js';
+import { retryFailed } from '../engine/retry-failed.js';
+import { openState } from '../engine/state.js';
 import { connectRedis, redisAddress } from '../state/redis-connection.js';
 import { load } from './commands.js';
 import { EXIT } from './exit-codes.js';
@@ -93,14 +95,25 @@ export async function statusCommand(opts: { config: string; target?: string[]; j
 }
 
 export async function retryCommand(opts: { config: string; target?: string[]; json?: boolean }, io: Io): Promise<number> {
-  const { q, targets } = distributed(opts, io, 'retry');
-  const redis = await connect(q, io);
+  const { loaded, targets } = distributed(opts, io, 'retry');
+  // The targets' cycle locks: the retry is a cycle, and never runs beside another on a target.
+  const state = await openState(loaded, { lock: true, audit: true, targets, log: (line) => io.err(line) });
   try {
-    const retried = await retryFailed(redis, q, targets);
-    if (opts.json) io.out(JSON.stringify(Object.fromEntries(retried), null, 2));
-    else for (const [target, n] of retried) io.out(`${target}: ${n} failed operation${n === 1 ? '' : 's'} re-queued`);
+    const retry = await retryFailed(loaded, state, targets);
+    if (opts.json) {
+      io.out(JSON.stringify({ planId: retry.planId, operations: Object.fromEntries(retry.operations), controlJobs: Object.fromEntries(retry.controlJobs) }, null, 2));
+    } else {
+      for (const [target, n] of retry.operations) {
+        const control = retry.controlJobs.get(target) ?? 0;
+        io.out(
+          `${target}: ${n} failed operation${n === 1 ? '' : 's'} re-queued${n > 0 ? ` as cycle ${retry.planId}, in phase order` : ''}` +
+            (control > 0 ? `; ${control} failed control job${control === 1 ? '' : 's'} resumed` : ''),
+        );
+      }
+      io.out(`Follow it with: scim-sync status --config ${opts.config}`);
+    }
     return EXIT.OK;
   } finally {
-    redis.disconnect();
+    await state.close();
   }
 }

@@ -174,6 +174,21 @@ export type OperationKind = Operation['kind'];
 export const PHASES = ['users', 'groups', 'memberships', 'references', 'deprovision'] as const;
 export type PhaseName = (typeof PHASES)[number];
 
+/** The phase every operation of a kind belongs to (as planTarget lays a plan out). */
+export const PHASE_OF: Readonly<Record<OperationKind, PhaseName>> = {
+  createUser: 'users',
+  updateUser: 'users',
+  linkUser: 'users',
+  createGroup: 'groups',
+  updateGroup: 'groups',
+  linkGroup: 'groups',
+  patchGroupMembers: 'memberships',
+  replaceGroup: 'memberships',
+  setManager: 'references',
+  deprovisionUser: 'deprovision',
+  deleteGroup: 'deprovision',
+};
+
 export interface Phase {
   name: PhaseName;
   operations: Operation[];

@@ -292,11 +292,37 @@ describe('errors on the queue', () => {
 
     const retried = await h.cli('retry', '--config', h.configFile);
     expect(retried.code, retried.err).toBe(0);
-    expect(retried.out).toContain('app: 1 failed operation re-queued');
+    expect(retried.out).toMatch(/app: 1 failed operation re-queued as cycle plan-retry-[0-9a-f-]+, in phase order/);
     await expect.poll(() => h.sandbox.store.users().length, { timeout: 20_000 }).toBe(2);
     await expect
       .poll(async () => (JSON.parse((await h.cli('status', '--config', h.configFile, '--json')).out) as typeof json).targets[0]!.counts['failed'], { timeout: 10_000 })
       .toBe(0);
+  });
+
+  it('retry runs the failed operations as a cycle of their own in phase order: the create before the membership that needs it', async () => {
+    writeFileSync(h.configFile, readFileSync(h.configFile, 'utf8').replace('concurrency: 4', 'concurrency: 4\n    retries: 1'));
+    await startWorker();
+    h.writePeople([person(1, { groups: ['eng'] }), person(2, { groups: ['eng'] })]);
+    // One create and the membership change fail for good (one attempt each).
+    h.sandbox.addFault({ method: 'POST', path: '/Users', times: 1, action: { type: 'status', status: 503 } });
+    h.sandbox.addFault({ method: 'PATCH', path: '/Groups', times: 1, action: { type: 'status', status: 503 } });
+    expect((await h.run('--wait')).code).toBe(1);
+    const failedBefore = (JSON.parse((await h.cli('status', '--config', h.configFile, '--json')).out) as { targets: { failed: unknown[] }[] }).targets[0]!.failed;
+    expect(failedBefore).toHaveLength(2);
+
+    h.sandbox.clearRequests();
+    const retried = await h.cli('retry', '--config', h.configFile);
+    expect(retried.code, retried.err).toBe(0);
+    expect(retried.out).toMatch(/app: 2 failed operations re-queued as cycle plan-retry-/);
+    const eng = () => h.sandbox.store.groups().find((g) => g['displayName'] === 'eng');
+    await expect.poll(() => ((eng()?.['members'] as unknown[]) ?? []).length, { timeout: 20_000 }).toBe(2);
+    // The users phase before the memberships phase.
+    expect(h.writes().map((w) => `${w.method} ${w.path.split('/')[1]}`)).toEqual(['POST Users', 'PATCH Groups']);
+    await expect
+      .poll(async () => JSON.parse((await h.cli('status', '--config', h.configFile, '--json')).out) as { targets: { failed: unknown[]; lastCycle?: { planId: string } }[] }, { timeout: 10_000 })
+      .toMatchObject({ targets: [{ failed: [], lastCycle: { planId: expect.stringMatching(/^plan-retry-/) } }] });
+    // Counted once: a second retry finds nothing.
+    expect((await h.cli('retry', '--config', h.configFile)).out).toContain('app: 0 failed operations re-queued');
   });
 
   it('a 429 pauses the whole target for its Retry-After, then goes on', async () => {

@@ -75,7 +75,7 @@ export function operationProcessor(ctx: WorkerContext): (job: Job<OpJobData>) =>
       const result = await runOperation(op, { target, client: runtime.client, links: opLinks, failed }, state);
       const outcome = resultOutcome(result);
       audit.record(operationAuditRecord(planId, target, op, outcome, job.attemptsStarted, resultDetail(result)));
-      if (outcome === 'ok' && !job.data.direct) return { outcome: 'ok', opId: op.id, kind: op.kind, links: opLinks.changes() } satisfies OpJobResult;
+      if (outcome === 'ok') return { outcome: 'ok', opId: op.id, kind: op.kind, links: opLinks.changes() } satisfies OpJobResult;
       await store.recordOutcome(planId, target, op, outcome, result.partial
           ? { skip: operationSkip(op, 'partial', result.partial) }
           : result.unchanged && result.note

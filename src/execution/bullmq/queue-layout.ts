@@ -33,8 +33,6 @@ export interface OpJobData {
   op: Operation;
   /** An earlier attempt may have been committed by the server (timeout, reset): look before writing again. */
   ambiguous?: boolean;
-  /** Re-queued by `retry` after its phase was over: record its outcome itself (see OpJobResult). */
-  direct?: boolean;
 }
 
 /**

@@ -138,57 +138,49 @@ export async function readQueueStatus(
   }
 }
 
-/**
- * Puts every failed operation of these targets back on its queue with its attempts reset, and the
- * failed control jobs of these targets too. A target stopped by a rejected credential is no longer
- * stopped for the plans retried (the credential is presumably fixed). Returns counts per target.
- */
-export async function retryFailed(redis: Redis, q: QueueConfig, targets: readonly string[]): Promise<Map<string, number>> {
-  const connection = { connection: redis, prefix: q.prefix };
-  const store = new CycleStore(redis, q.prefix, q.retentionHours * 3_600_000);
-  const retried = new Map<string, number>();
-  const control = new Queue<PhaseJobData>(CONTROL_QUEUE, connection);
+/** The failed operation jobs of a target (its dead letters), oldest first. */
+export async function failedOperationJobs(redis: Redis, q: QueueConfig, target: string): Promise<Job<OpJobData>[]> {
+  const queue = new Queue<OpJobData>(targetQueueName(target), { connection: redis, prefix: q.prefix });
   try {
+    return (await queue.getFailed(0, -1)).filter(Boolean).reverse();
+  } finally {
+    await queue.close();
+  }
+}
+
+/** Removes these jobs from a target's queue (dead letters taken over by a retry cycle). */
+export async function removeOperationJobs(redis: Redis, q: QueueConfig, target: string, jobIds: readonly string[]): Promise<void> {
+  const queue = new Queue<OpJobData>(targetQueueName(target), { connection: redis, prefix: q.prefix });
+  try {
+    for (const id of jobIds) await queue.remove(id);
+  } finally {
+    await queue.close();
+  }
+}
+
+/**
+ * Puts the failed control jobs of these targets (phase and feed jobs that Redis trouble failed)
+ * back on the control queue. Returns how many per target.
+ */
+export async function retryFailedControlJobs(redis: Redis, q: QueueConfig, targets: readonly string[]): Promise<Map<string, number>> {
+  const control = new Queue<PhaseJobData>(CONTROL_QUEUE, { connection: redis, prefix: q.prefix });
+  const retried = new Map<string, number>();
+  try {
+    const failed = (await control.getFailed(0, -1)).filter(Boolean);
     for (const target of targets) {
-      const queue = new Queue<OpJobData>(targetQueueName(target), connection);
       let n = 0;
-      try {
-        const cleared = new Set<string>();
-        // Retried jobs leave the failed set, so the first page is always the next one.
-        for (;;) {
-          const failed = (await queue.getFailed(0, 499)).filter(Boolean);
-          if (failed.length === 0) break;
-          let moved = 0;
-          for (const job of failed) {
-            if (!cleared.has(job.data.planId)) {
-              await store.clearStop(job.data.planId, target);
-              cleared.add(job.data.planId);
-            }
-            // Its phase is over: the job records its own outcome when it runs again.
-            await job.updateData({ ...job.data, direct: true });
-            if (await retryJob(job)) moved++;
-          }
-          n += moved;
-          if (moved === 0) break;
+      for (const job of failed.filter((j) => j.data.target === target)) {
+        try {
+          await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
+          n++;
+        } catch {
+          // Retried or removed by someone else meanwhile.
         }
-      } finally {
-        await queue.close();
       }
-      for (const job of (await control.getFailed(0, -1)).filter((j) => j?.data.target === target)) if (await retryJob(job)) n++;
       retried.set(target, n);
     }
   } finally {
     await control.close();
   }
   return retried;
-}
-
-async function retryJob(job: Job): Promise<boolean> {
-  try {
-    await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
-    return true;
-  } catch {
-    // Retried or removed by someone else meanwhile.
-    return false;
-  }
 }

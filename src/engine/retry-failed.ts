@@ -1,0 +1,85 @@
+/**
+ * `scim-sync retry` (distributed mode): the failed operations of each target, run again as a cycle
+ * of their own, in phase order. Re-queuing each dead letter where it lay would run a membership
+ * change before the create of the person it adds; a new cycle runs the creates first, and its
+ * report is what `status` shows as the target's last cycle.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Job } from 'bullmq';
+import type { LoadedConfig } from '../config/load.js';
+import { failedOperationJobs, removeOperationJobs, retryFailedControlJobs } from '../execution/bullmq/queue-status.js';
+import type { OpJobData } from '../execution/bullmq/queue-layout.js';
+import { createTargetRuntime } from '../execution/target-runtime.js';
+import type { RunReport } from '../execution/run-report.js';
+import { PHASE_OF, PHASES, PLAN_FORMAT, PLAN_VERSION, type Operation, type Plan, type TargetPlan } from '../model/plan.js';
+import { connectRedis } from '../state/redis-connection.js';
+import { targetFingerprint } from './plan-binding.js';
+import type { RunState } from './run-state.js';
+
+export interface RetryOutcome {
+  planId: string;
+  /** Failed operations put in the retry cycle, per target (each counted once). */
+  operations: Map<string, number>;
+  /** Failed control jobs re-queued, per target. */
+  controlJobs: Map<string, number>;
+  report: RunReport;
+}
+
+/**
+ * One target's failed operations as a plan of their own, phase by phase. The same operation failed
+ * in two cycles is kept once (the later); ids are renumbered, since two cycles' ids can collide.
+ */
+export function retryTargetPlan(target: string, failed: readonly Operation[]): TargetPlan {
+  const latest = new Map<string, Operation>();
+  for (const op of failed) latest.set(`${op.kind}\n${op.externalId}\n${op.id}`, op);
+  let n = 0;
+  const phases = PHASES.map((name) => ({
+    name,
+    operations: [...latest.values()].filter((op) => PHASE_OF[op.kind] === name).map((op) => ({ ...op, id: `r${(++n).toString(36)}-${op.id}` })),
+  }));
+  return { target, managedUsers: 0, actualUsers: 0, phases, warnings: [] };
+}
+
+export async function retryFailed(loaded: LoadedConfig, state: RunState, targets: readonly string[], now = new Date()): Promise<RetryOutcome> {
+  const q = loaded.config.queue!;
+  const redis = await connectRedis(q.redis);
+  try {
+    const failed = new Map<string, Job<OpJobData>[]>();
+    for (const target of targets) failed.set(target, await failedOperationJobs(redis, q, target));
+    const controlJobs = await retryFailedControlJobs(redis, q, targets);
+    // Targets with nothing failed get no cycle: their last cycle in `status` stays the real one.
+    const targetPlans = targets
+      .map((t) => retryTargetPlan(t, (failed.get(t) ?? []).map((job) => job.data.op)))
+      .filter((tp) => tp.phases.some((p) => p.operations.length > 0));
+    const id = `plan-retry-${randomUUID()}`;
+    const operations = new Map(targets.map((t) => [t, operationsIn(targetPlans.find((tp) => tp.target === t))]));
+    const done = (report: RunReport): RetryOutcome => ({ planId: id, operations, controlJobs, report });
+    if (targetPlans.length === 0) return done({ planId: id, startedAt: now.toISOString(), finishedAt: now.toISOString(), targets: [] });
+    const plan: Plan = {
+      format: PLAN_FORMAT,
+      version: PLAN_VERSION,
+      id,
+      createdAt: now.toISOString(),
+      expiresAt: now.toISOString(),
+      binding: {
+        source: { type: 'retry', location: 'failed operations', readAt: now.toISOString(), contentHash: '' },
+        targets: Object.fromEntries(targetPlans.map((tp) => [tp.target, targetFingerprint(loaded.config.targets[tp.target]!)])),
+      },
+      config: loaded.file,
+      source: { description: 'failed operations of earlier cycles', users: 0, activeUsers: 0, recordsRead: 0, invalidRecords: 0, issues: [] },
+      targets: targetPlans,
+    };
+    const runtimes = new Map(targetPlans.map((tp) => [tp.target, createTargetRuntime(tp.target, loaded.config.targets[tp.target]!)]));
+    state.audit.record({ time: now.toISOString(), planId: id, target: '*', action: 'apply.start', outcome: 'info', note: 'retry of failed operations' });
+    const report = await state.executor({ wait: false }).execute(plan, runtimes);
+    // In the new cycle now: the dead letters go, so they are neither listed as failed nor retried twice.
+    for (const tp of targetPlans) await removeOperationJobs(redis, q, tp.target, (failed.get(tp.target) ?? []).map((job) => job.id!));
+    return done(report);
+  } finally {
+    redis.disconnect();
+  }
+}
+
+function operationsIn(plan: TargetPlan | undefined): number {
+  return plan ? plan.phases.reduce((n, p) => n + p.operations.length, 0) : 0;
+}
