@@ -96,7 +96,9 @@ export async function makePlan(loaded: LoadedConfig, links: LinkStore, only?: re
   const source = createSource(loaded.config.source);
   const snapshot = await source.read();
   await requireOfferedAttributes(loaded, source);
-  const attributes = sourceAttributes(snapshot);
+  // An empty read has no attributes to choose default mappings by; what the source offers stands in,
+  // so the plan says what matters (the safety check's "0 users") instead of "no rule yields a userName".
+  const attributes = snapshot.users.length > 0 ? sourceAttributes(snapshot) : new Set(await source.offeredAttributes());
   const holdDeprovisions = dirtyReadHold(snapshot, loaded.config.safety.holdDeprovisionsOnInvalidRecords);
   const runtimes = new Map<string, TargetRuntime>();
   const targetPlans: TargetPlan[] = [];

@@ -156,6 +156,9 @@ describe('safety', () => {
     const r = await h.run();
     expect(r.code).toBe(3);
     expect(r.err).toContain('source returned 0 users');
+    // The plan names the real cause, not a mapping error: the target is read and planned.
+    expect(r.out).not.toContain('cannot plan');
+    expect(r.out).toMatch(/Target app: \d+ accounts, \d+ managed by scim-sync/);
     expect(h.writes()).toEqual([]);
     expect(h.sandbox.store.users().every((u) => u['active'] === true)).toBe(true);
   });
