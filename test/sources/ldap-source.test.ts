@@ -273,8 +273,10 @@ describe('reads that must fail whole', () => {
     expect(snapshot.users).toHaveLength(BULK + 6);
   });
 
-  it('a base that does not exist', async () => {
-    const error = await readError({ users: { base: `ou=nobody,${BASE_DN}` } });
-    expect(error.message).toMatch(/search base "ou=nobody,dc=example,dc=com".*No Such Object|LDAP result 32/i);
+  it('a base that does not exist is named as the cause, not the search that met it first', async () => {
+    const expected = `LDAP ${slapd.url}: the search base "ou=nobody,${BASE_DN}" does not exist (noSuchObject, LDAP result 32): check the configured base DN`;
+    expect((await readError({ users: { base: `ou=nobody,${BASE_DN}` } })).message).toBe(expected);
+    // With a disabled-accounts filter, that search runs first: the message is still about the base.
+    expect((await readError({ users: { base: `ou=nobody,${BASE_DN}`, disabled: { filter: '(employeeType=Terminated)' } } })).message).toBe(expected);
   });
 });

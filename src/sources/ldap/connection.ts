@@ -98,6 +98,7 @@ function limitHint(answer: SearchAnswer): string {
 }
 
 const NO_COOKIE = Buffer.alloc(0);
+const NO_SUCH_OBJECT = 32;
 
 export class LdapConnection implements LdapSearcher {
   /** Reads our searches' answers once the connection is bound. */
@@ -200,6 +201,10 @@ export class LdapConnection implements LdapSearcher {
         }
         pending = null;
         this.refuseReferences(where, answer.references);
+        if (answer.result.resultCode === NO_SUCH_OBJECT) {
+          // The base is the cause, whatever the filter (the first search may be the disabled-accounts one).
+          throw new SourceError(`LDAP ${this.config.url}: the search base "${request.base}" does not exist (noSuchObject, LDAP result 32): check the configured base DN`);
+        }
         if (answer.result.resultCode !== 0) {
           throw new SourceError(`${where}: ${describeResult(answer)} after ${count + answer.entries.length} entries${limitHint(answer)}`);
         }
