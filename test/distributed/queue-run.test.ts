@@ -347,6 +347,8 @@ describe('errors on the queue', () => {
     expect(r.code).toBe(1);
     expect(r.out).toContain('(19 skipped)');
     expect(r.out).toContain('✗ stopped:');
+    // The workers' config holds the credential that was refused, not necessarily the one of `run`.
+    expect(r.out).toContain(`(the credential in the workers' config, ${h.configFile})`);
     expect(h.writes()).toHaveLength(1);
   });
 });

@@ -86,7 +86,8 @@ export function operationProcessor(ctx: WorkerContext): (job: Job<OpJobData>) =>
       if (error instanceof DependencyError) return skip(job, error.message, true);
       if (error instanceof AuthError) {
         // The first rejection stops the cycle for this target; later ones are the stop's consequence.
-        const reason = await store.stop(planId, target, `stopped: ${error.message}`);
+        // The workers hold their own copy of the config: say whose credential the target refused.
+        const reason = await store.stop(planId, target, `stopped: ${error.message} (the credential in the workers' config, ${ctx.loaded.file})`);
         ctx.stops.remember(planId, target, reason.reason);
         if (!reason.first) return skip(job, reason.reason);
       }
