@@ -3,6 +3,7 @@
  * the workers and the waiting `run --wait` reconnect by themselves and the cycle finishes, every user
  * created once.
  */
+import { Redis } from 'ioredis';
 import { afterEach, expect, it } from 'vitest';
 import { Harness, person } from '../support/harness.js';
 import { PrivateRedis, WorkerProcess, queueYaml, randomPrefix, waitUntil } from '../support/distributed.js';
@@ -41,3 +42,23 @@ it('workers reconnect after a Redis restart mid-cycle and finish it', async () =
   expect((await h.run('--wait')).code).toBe(0);
   expect(h.writes()).toEqual([]);
 }, 120_000);
+
+it('run --wait after a Redis without persistence restarted mid-cycle: exit 1, the cycle named as gone, not a wait forever', async () => {
+  const redis = await PrivateRedis.start({ persistent: false });
+  cleanups.push(() => redis.close());
+  const prefix = randomPrefix();
+  const h = await Harness.start({ top: queueYaml(prefix, redis.url) });
+  cleanups.push(() => h.close());
+  h.writePeople(Array.from({ length: 20 }, (_, i) => person(i + 1)));
+  const probe = new Redis(redis.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  cleanups.push(async () => probe.disconnect());
+  // No worker: the cycle waits on the queue until Redis forgets it.
+  const run = h.run('--wait');
+  await waitUntil(async () => (await probe.keys(`${prefix}:state:plan:*`)).length > 0, 'the cycle to be enqueued');
+  probe.disconnect();
+  await redis.restart();
+  const r = await run;
+  expect(r.code, r.err + r.out).toBe(1);
+  expect(r.out).toContain("the cycle's data is gone from Redis (restarted without persistence, or evicted): no worker can finish it");
+  expect(h.writes()).toEqual([]);
+}, 60_000);

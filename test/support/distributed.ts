@@ -172,16 +172,19 @@ export function freePort(): Promise<number> {
 /**
  * A private redis-server (for restart tests: the shared one must stay up for other tests). It keeps
  * an append-only file in a temp folder, so a restart finds the queue where it was, as a production
- * Redis with persistence would.
+ * Redis with persistence would; `persistent: false` keeps nothing, so a restart forgets everything.
  */
 export class PrivateRedis {
   private child: ChildProcess | null = null;
   private readonly dir = mkdtempSync(join(tmpdir(), 'scim-sync-redis-'));
 
-  private constructor(readonly port: number) {}
+  private constructor(
+    readonly port: number,
+    private readonly persistent: boolean,
+  ) {}
 
-  static async start(): Promise<PrivateRedis> {
-    const redis = new PrivateRedis(await freePort());
+  static async start(options: { persistent?: boolean } = {}): Promise<PrivateRedis> {
+    const redis = new PrivateRedis(await freePort(), options.persistent ?? true);
     await redis.up();
     return redis;
   }
@@ -193,7 +196,7 @@ export class PrivateRedis {
   private async up(): Promise<void> {
     const child = spawn(
       'redis-server',
-      ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--save', '', '--appendonly', 'yes', '--appendfsync', 'always'],
+      ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--save', '', ...(this.persistent ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no'])],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     this.child = child;
