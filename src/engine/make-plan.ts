@@ -20,6 +20,7 @@ import { SCHEMA_ENTERPRISE_USER, type ServerResource } from '../model/scim.js';
 import { requireOfferedAttributes } from './source-attributes.js';
 import { createTargetRuntime, groupSettings, targetSettings } from '../execution/target-runtime.js';
 import { planBinding } from './plan-binding.js';
+import { readRejections, rejectionsOf } from './staged-sets.js';
 
 export interface PlanningResult {
   plan: Plan;
@@ -98,6 +99,8 @@ export async function makePlan(loaded: LoadedConfig, links: LinkStore, only?: re
   await requireOfferedAttributes(loaded, source);
   const attributes = sourceAttributes(snapshot);
   const holdDeprovisions = dirtyReadHold(snapshot, loaded.config.safety.holdDeprovisionsOnInvalidRecords);
+  // Staged sets, and so rejections, exist in embedded mode only.
+  const rejected = loaded.config.queue ? {} : await readRejections(loaded.stateDir);
   const runtimes = new Map<string, TargetRuntime>();
   const targetPlans: TargetPlan[] = [];
   for (const [name, config] of targets) {
@@ -127,6 +130,7 @@ export async function makePlan(loaded: LoadedConfig, links: LinkStore, only?: re
           manager: fitted.manager,
           notes: fitted.notes,
           ...(holdDeprovisions ? { holdDeprovisions } : {}),
+          rejections: rejectionsOf(rejected, name),
         }),
       );
     } catch (error) {
