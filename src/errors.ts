@@ -134,9 +134,12 @@ export class SourceError extends ScimSyncError {
 export class SafetyError extends ScimSyncError {
   readonly code = 'SAFETY';
   readonly reasons: readonly string[];
-  constructor(reasons: readonly string[], options?: { cause?: unknown }) {
+  /** The staged change set holding the stopped deprovisions (its id), or why none could be saved. */
+  readonly staged: { id: string } | { problem: string } | undefined;
+  constructor(reasons: readonly string[], options?: { cause?: unknown; staged?: { id: string } | { problem: string } }) {
     super(`safety check stopped the run before any write:\n  - ${reasons.join('\n  - ')}`, {}, options);
     this.reasons = reasons;
+    this.staged = options?.staged;
   }
 }
 

@@ -19,7 +19,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['cli'],
   ['engine'],
   ['execution'],
-  ['planning', 'sources'],
+  ['planning', 'sources', 'reporting'],
   ['audit'],
   ['mapping', 'state'],
   ['targets'],

@@ -15,7 +15,10 @@ export type AuditAction =
   | 'safety.stop'
   | 'safety.override'
   | 'target.failed'
-  | 'cycle.end';
+  | 'cycle.end'
+  | 'staged.create'
+  | 'staged.approve'
+  | 'staged.reject';
 
 export interface AuditRecord {
   time: string;

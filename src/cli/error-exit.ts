@@ -34,7 +34,10 @@ export function exitForError(error: unknown, io: Io, options: ErrorExitOptions =
   if (error instanceof SafetyError) {
     io.err(error.message);
     io.err('Nothing was written. Review the plan; rerun with --override-safety to apply it anyway (the override is audited).');
-    print({ ...(options.plan ? { plan: options.plan } : {}), safety: { stopped: true, reasons: error.reasons } });
+    const staged = error.staged;
+    if (staged && 'id' in staged) io.err(`The deprovisions it held are staged as ${staged.id}: scim-sync staged / approve ${staged.id} / reject ${staged.id}`);
+    else if (staged) io.err(`The deprovisions it held could not be staged: ${staged.problem}`);
+    print({ ...(options.plan ? { plan: options.plan } : {}), safety: { stopped: true, reasons: error.reasons, ...(staged ? { staged } : {}) } });
     return EXIT.SAFETY;
   }
   if (error instanceof ScimSyncError) {

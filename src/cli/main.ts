@@ -12,6 +12,7 @@ import { watchInterrupts } from './interrupt.js';
 const commands = () => import('./commands.js');
 const distributed = () => import('./distributed-commands.js');
 const sandboxes = () => import('./sandbox-commands.js');
+const reviews = () => import('./review-commands.js');
 
 function port(value: string): number {
   const n = Number(value);
@@ -187,6 +188,43 @@ export async function main(argv: string[], output: Io = processIo): Promise<numb
     .option('--json', 'print the counts as JSON')
     .action(async (o) => {
       code = await (await distributed()).retryCommand(o, io);
+    });
+  program
+    .command('report')
+    .description('access review: accounts the source does not explain, accounts scim-sync deactivated and when, who holds which group, role or entitlement; writes nothing')
+    .addOption(configOption())
+    .addOption(targetOption())
+    .addOption(new Option('--format <format>', 'table, csv or json').choices(['table', 'csv', 'json']).default('table'))
+    .option('--json', 'same as --format json')
+    .action(async (o) => {
+      code = await (await reviews()).reportCommand(o, io);
+    });
+  program
+    .command('staged')
+    .description('list the deprovisions safety stops staged for review')
+    .addOption(configOption())
+    .option('--json', 'print the list as JSON')
+    .action(async (o) => {
+      code = await (await reviews()).stagedCommand(o, io);
+    });
+  program
+    .command('approve')
+    .description('apply a staged set: each deprovision re-checked against the source and the target first (audited)')
+    .argument('<id>', 'staged set id from `scim-sync staged`')
+    .addOption(configOption())
+    .option('--json', 'print the report as JSON')
+    .action(async (id, o) => {
+      const { approveCommand } = await reviews();
+      code = await stoppable(io, (signal) => approveCommand(id, { ...o, signal }, io));
+    });
+  program
+    .command('reject')
+    .description('drop a staged set; its deprovisions are not planned again until the person\'s source record changes (audited)')
+    .argument('<id>', 'staged set id from `scim-sync staged`')
+    .addOption(configOption())
+    .option('--json', 'print the result as JSON')
+    .action(async (id, o) => {
+      code = await (await reviews()).rejectCommand(id, o, io);
     });
   program
     .command('sandbox')

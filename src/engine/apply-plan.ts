@@ -13,6 +13,7 @@ import { PLAN_FORMAT, PLAN_VERSION, type Plan } from '../model/plan.js';
 import { parsePlan } from '../model/plan-schema.js';
 import { safetyViolations } from '../planning/safety.js';
 import type { RunState } from './run-state.js';
+import { stageStop } from './stage-stop.js';
 
 export interface ApplyOptions {
   overrideSafety: boolean;
@@ -47,7 +48,8 @@ export async function applyPlan(
   if (reasons.length > 0) {
     if (!options.overrideSafety) {
       state.audit.record({ time, planId: plan.id, target: '*', action: 'safety.stop', outcome: 'info', note: reasons.join('; ') });
-      throw new SafetyError(reasons);
+      const staged = await stageStop(loaded, plan, reasons, state);
+      throw new SafetyError(reasons, staged ? { staged } : {});
     }
     state.audit.record({ time, planId: plan.id, target: '*', action: 'safety.override', outcome: 'info', note: reasons.join('; ') });
   }

@@ -20,6 +20,7 @@ import { SCHEMA_ENTERPRISE_USER, type ServerResource } from '../model/scim.js';
 import { requireOfferedAttributes } from './source-attributes.js';
 import { createTargetRuntime, groupSettings, targetSettings } from '../execution/target-runtime.js';
 import { planBinding } from './plan-binding.js';
+import { readRejections, rejectionsOf } from './staged-sets.js';
 
 export interface PlanningResult {
   plan: Plan;
@@ -100,6 +101,8 @@ export async function makePlan(loaded: LoadedConfig, links: LinkStore, only?: re
   // so the plan says what matters (the safety check's "0 users") instead of "no rule yields a userName".
   const attributes = snapshot.users.length > 0 ? sourceAttributes(snapshot) : new Set(await source.offeredAttributes());
   const holdDeprovisions = dirtyReadHold(snapshot, loaded.config.safety.holdDeprovisionsOnInvalidRecords);
+  // Staged sets, and so rejections, exist in embedded mode only.
+  const rejected = loaded.config.queue ? {} : await readRejections(loaded.stateDir);
   const runtimes = new Map<string, TargetRuntime>();
   const targetPlans: TargetPlan[] = [];
   for (const [name, config] of targets) {
@@ -129,6 +132,7 @@ export async function makePlan(loaded: LoadedConfig, links: LinkStore, only?: re
           manager: fitted.manager,
           notes: fitted.notes,
           ...(holdDeprovisions ? { holdDeprovisions } : {}),
+          rejections: rejectionsOf(rejected, name),
         }),
       );
     } catch (error) {

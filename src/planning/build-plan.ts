@@ -16,6 +16,7 @@ import { ResourceIndex, snapshotIndex, withPreconditions } from './preconditions
 import { groupsOfUsers, resolveMembership } from '../mapping/group-membership.js';
 import { compileSelection } from '../mapping/name-patterns.js';
 import type { GroupSettings } from '../config/schema/index.js';
+import { dropRejected, type Rejections } from './rejections.js';
 
 export interface TargetInput {
   name: string;
@@ -39,6 +40,8 @@ export interface TargetInput {
    * this reason, and people the read may have lost keep their memberships and manager references.
    */
   holdDeprovisions?: string;
+  /** Deprovisions rejected by an operator (planning/rejections.ts): not planned while the source is unchanged. */
+  rejections?: Rejections;
 }
 
 export function planTarget(snapshot: DirectorySnapshot, input: TargetInput): TargetPlan {
@@ -56,6 +59,9 @@ export function planTarget(snapshot: DirectorySnapshot, input: TargetInput): Tar
     ...(memberOf ? { memberOf } : {}),
     collectProvisioned: input.groups !== undefined || input.manager,
   });
+  const rejected = dropRejected(users.deprovision, snapshotIndex(snapshot).users, input.rejections);
+  // A rejected deprovision leaves the account as it is, memberships included: like a held person's.
+  const heldIds = rejected.dropped.length > 0 ? new Set([...users.heldIds, ...deprovisionedIds(rejected.dropped)]) : users.heldIds;
   const provisionedIds = new Map<string, string | null>();
   for (const [key, p] of users.provisioned) provisionedIds.set(key, p.account ? (p.account.id) : null);
   const groups = input.groups
@@ -64,7 +70,7 @@ export function planTarget(snapshot: DirectorySnapshot, input: TargetInput): Tar
         membership: membership ?? { members: new Map(), cycles: [], cycleKeys: [] },
         select: compileSelection(input.groups.settings.include, input.groups.settings.exclude),
         provisioned: provisionedIds,
-        heldIds: input.holdDeprovisions ? new Set([...users.heldIds, ...deprovisionedIds(users.deprovision)]) : users.heldIds,
+        heldIds: input.holdDeprovisions ? new Set([...heldIds, ...deprovisionedIds(rejected.kept)]) : heldIds,
         actual: input.groups.actual,
         links: input.groups.links,
         settings: input.groups.settings,
@@ -73,7 +79,7 @@ export function planTarget(snapshot: DirectorySnapshot, input: TargetInput): Tar
     : null;
   const keepReference = referenceHolder(snapshot, input.holdDeprovisions !== undefined);
   const managers = input.manager ? diffManagers(snapshot.users, users.provisioned, keepReference) : { references: [], warnings: [] };
-  const deprovision = [...(groups?.deprovision ?? []), ...users.deprovision];
+  const deprovision = [...(groups?.deprovision ?? []), ...rejected.kept];
   const cycles = nested === 'flatten' ? (membership?.cycles ?? []).map((c) => `nested groups form a cycle: ${c} (each gets the members of all)`) : [];
   const plan: TargetPlan = {
     target: input.name,
@@ -89,7 +95,7 @@ export function planTarget(snapshot: DirectorySnapshot, input: TargetInput): Tar
     ],
     // Set on every dirty read, with or without operations: such a run is not a clean one (exit 1).
     ...(input.holdDeprovisions ? { held: { reason: input.holdDeprovisions, operations: deprovision } } : {}),
-    warnings: [...(input.notes ?? []), ...users.warnings, ...cycles, ...(groups?.warnings ?? []), ...managers.warnings],
+    warnings: [...(input.notes ?? []), ...(rejected.note ? [rejected.note] : []), ...users.warnings, ...cycles, ...(groups?.warnings ?? []), ...managers.warnings],
   };
   if (!plan.phases.some((p) => p.operations.length > 0)) return plan;
   return withPreconditions(plan, {

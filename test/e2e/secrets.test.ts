@@ -151,6 +151,14 @@ beforeAll(async () => {
   }
   // The good targets were really synced; the bad ones really were sent (and echoed) the credentials.
   for (const s of [bearer, basic, header, oauth]) expect(s.store.users()).toHaveLength(6);
+  // The access report of both, and a safety stop whose deprovisions are staged (its set is searched too).
+  for (const config of ['good.yaml', 'bad.yaml']) {
+    await cli('report', '--config', join(h.dir, config), '--format', 'json');
+    await cli('report', '--config', join(h.dir, config), '--format', 'csv');
+  }
+  h.writePeople([person(1)]);
+  expect((await cli('run', '--config', join(h.dir, 'good.yaml'))).code).toBe(3);
+  await cli('staged', '--config', join(h.dir, 'good.yaml'), '--json');
 }, 60_000);
 
 afterAll(async () => {
@@ -177,7 +185,8 @@ describe("secrets never appear in output", () => {
     expect(all).toContain('OAuth token request refused (HTTP 401)');
     expect(all).toContain('credential rejected (HTTP 401)');
     expect(all).toContain('request refused (HTTP 400): you sent "Bearer [redacted]"');
-    expect(results.filter((r) => r.code === 0)).toHaveLength(6);
+    // 6 runs and checks, 2 reports of the good config, the staged list.
+    expect(results.filter((r) => r.code === 0)).toHaveLength(9);
   });
 
   it('in stdout, stderr, plan files, state and audit: no secret in any form', () => {
@@ -199,6 +208,7 @@ describe("secrets never appear in output", () => {
     expect(written.map((w) => w.file.replace(h.dir, ''))).toEqual(
       expect.arrayContaining(['/good-plan.json', '/bad-plan.json', '/state-good/audit.jsonl', '/state-bad/audit.jsonl', '/state-good/links.json']),
     );
+    expect(written.some((w) => /^\/state-good\/staged\/st-[0-9a-f]{8}\.json$/.test(w.file.replace(h.dir, '')))).toBe(true);
     const leaks = written.flatMap((w) => needles.filter((n) => w.text.includes(n)).map((n) => `${w.file.replace(h.dir, '')}: ${n}`));
     expect(leaks).toEqual([]);
   });

@@ -1,0 +1,94 @@
+/**
+ * Review commands: the access report, and the staged change sets a safety stop leaves (list,
+ * approve, reject). Embedded mode only for now: staged sets and rejections live in the state
+ * directory, and distributed workers write their audit records on their own machines.
+ */
+import type { LoadedConfig } from '../config/load.js';
+import { selectTargets } from '../config/select-targets.js';
+import { ConfigError } from '../errors.js';
+import { makeAccessReport } from '../engine/access-report.js';
+import { operatorName } from '../engine/operator.js';
+import { approveStaged, rejectStaged, stagedRuntimes } from '../engine/review-staged.js';
+import { openState } from '../engine/state.js';
+import { listStagedSets, readStagedSet } from '../engine/staged-sets.js';
+import { operationsOf } from '../model/plan.js';
+import { clip } from '../model/printable.js';
+import { load, withState, type CommonOptions } from './commands.js';
+import { EXIT, exitForReport } from './exit-codes.js';
+import { formatAccessCsv, formatAccessTable } from './format-access-report.js';
+import { formatReport } from './format-report.js';
+import type { Io } from './io.js';
+
+function embeddedOnly(loaded: LoadedConfig, command: string): void {
+  if (loaded.config.queue) throw new ConfigError(`scim-sync ${command} is not yet in distributed mode (${loaded.file} has queue:): run it against an embedded config`);
+}
+
+export async function reportCommand(opts: CommonOptions & { format?: 'table' | 'csv' | 'json' }, io: Io): Promise<number> {
+  const loaded = load(opts.config, io);
+  embeddedOnly(loaded, 'report');
+  selectTargets(loaded, opts.target);
+  // Read-only: no lock, nothing folded or written.
+  const state = await openState(loaded, { lock: false, audit: false, readOnly: true, log: (line) => io.err(line) });
+  try {
+    const report = await makeAccessReport(loaded, state.links, opts.target);
+    const format = opts.json ? 'json' : (opts.format ?? 'table');
+    io.out(format === 'json' ? JSON.stringify(report, null, 2) : format === 'csv' ? formatAccessCsv(report) : formatAccessTable(report));
+    return report.targets.some((t) => t.error) ? EXIT.FAILED_OPERATIONS : EXIT.OK;
+  } finally {
+    await state.close();
+  }
+}
+
+export async function stagedCommand(opts: { config: string; json?: boolean }, io: Io): Promise<number> {
+  const loaded = load(opts.config, io);
+  embeddedOnly(loaded, 'staged');
+  const sets = await listStagedSets(loaded.stateDir);
+  const rows = sets.map((s) => ({
+    id: s.id,
+    createdAt: s.createdAt,
+    planId: s.plan.id,
+    targets: s.plan.targets.map((t) => ({ target: t.target, deprovisions: operationsOf(t).length, managedUsers: t.managedUsers })),
+    reasons: s.reasons,
+  }));
+  if (opts.json) {
+    io.out(JSON.stringify({ staged: rows }, null, 2));
+    return EXIT.OK;
+  }
+  if (rows.length === 0) io.out('No staged change sets.');
+  for (const r of rows) {
+    io.out(`${r.id}  staged ${r.createdAt}  ${r.targets.map((t) => `${clip(t.target)}: ${t.deprovisions} deprovision${t.deprovisions === 1 ? '' : 's'} of ${t.managedUsers} managed`).join(', ')}`);
+    for (const reason of r.reasons) io.out(`    ${clip(reason, 1000)}`);
+  }
+  if (rows.length > 0) io.out(`\nscim-sync approve ID --config ${opts.config} applies what still holds; scim-sync reject ID drops it.`);
+  return EXIT.OK;
+}
+
+export async function approveCommand(id: string, opts: { config: string; json?: boolean; signal?: AbortSignal }, io: Io): Promise<number> {
+  const loaded = load(opts.config, io);
+  embeddedOnly(loaded, 'approve');
+  const { set, file } = await readStagedSet(loaded.stateDir, id);
+  const runtimes = stagedRuntimes(loaded, set, file);
+  const state = await openState(loaded, { lock: true, audit: true, targets: [...runtimes.keys()], log: (line) => io.err(line) });
+  return withState(state, io, opts.signal, async () => {
+    const { report, stale } = await approveStaged(loaded, set, runtimes, state, operatorName(), opts.signal);
+    if (opts.json) io.out(JSON.stringify({ approved: id, report }, null, 2));
+    else {
+      io.out(formatReport(report));
+      io.out(`\nApproved ${id}${stale.length > 0 ? `: ${stale.length} no longer holding, not applied (the next run plans them afresh)` : ''}.`);
+    }
+    return exitForReport(report);
+  });
+}
+
+export async function rejectCommand(id: string, opts: { config: string; json?: boolean }, io: Io): Promise<number> {
+  const loaded = load(opts.config, io);
+  embeddedOnly(loaded, 'reject');
+  const { set } = await readStagedSet(loaded.stateDir, id);
+  const state = await openState(loaded, { lock: true, audit: true, log: (line) => io.err(line) });
+  return withState(state, io, undefined, async () => {
+    const n = await rejectStaged(loaded, set, state, operatorName());
+    if (opts.json) io.out(JSON.stringify({ rejected: id, deprovisions: n }, null, 2));
+    else io.out(`Rejected ${id}: ${n} deprovision${n === 1 ? '' : 's'} will not be planned again while the person's source record stays as it is.`);
+    return EXIT.OK;
+  });
+}

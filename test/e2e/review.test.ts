@@ -1,0 +1,206 @@
+/**
+ * The access report and staged deactivations (issue #12): a safety stop stages the deprovisions it
+ * held; `approve` applies what still holds, `reject` keeps them out of later plans until the
+ * person's source record changes. Each case runs the CLI against the sandbox over HTTP.
+ */
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { SCHEMA_USER } from '../../src/model/scim.js';
+import { Harness, person, type Person } from '../support/harness.js';
+
+let h: Harness;
+afterEach(async () => {
+  await h?.close();
+});
+
+const writes = () => h.writes().map((w) => `${w.method} ${w.path}`);
+const idOf = (userName: string) => h.sandbox.store.findUserByUserName(userName)!.id as string;
+
+async function synced(people: readonly Person[], top = ''): Promise<void> {
+  h = await Harness.start({ top });
+  h.writePeople(people);
+  const first = await h.run();
+  expect(first.code, first.err + first.out).toBe(0);
+  h.sandbox.clearRequests();
+}
+
+/** RFC 4180 fields: quoted fields may hold commas, quotes ("") and line breaks. */
+function parseCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let field = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') (field += '"'), i++;
+      else if (c === '"') quoted = false;
+      else field += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ',') row.push(field), (field = '');
+    else if (c === '\r' && text[i + 1] === '\n') {
+      row.push(field), rows.push(row), (row = []), (field = ''), i++;
+    } else field += c;
+  }
+  row.push(field);
+  rows.push(row);
+  return rows;
+}
+
+describe('scim-sync report', () => {
+  it('lists unmanaged, orphaned and deactivated accounts and who holds which group, role or entitlement; writes nothing', async () => {
+    const team = [1, 2, 3, 4, 5].map((n) => person(n, { groups: n === 1 ? ['eng', 'admins'] : ['eng'] }));
+    await synced(team);
+    // Person 4 leaves and is deactivated by a run; person 5 leaves the source but no run has happened since.
+    h.writePeople(team.filter((p) => p.id !== 'E1004'));
+    const run = await h.run();
+    expect(run.code, run.err + run.out).toBe(0);
+    h.writePeople(team.slice(0, 3));
+    const handmade = h.sandbox.store.createUser({
+      schemas: [SCHEMA_USER],
+      userName: 'contractor@example.com',
+      active: true,
+      roles: [{ value: 'admin' }],
+      entitlements: [{ value: 'billing' }],
+    });
+    const hand = { id: String(handmade['id']) };
+    h.sandbox.store.createGroup({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'R&D, "core"', members: [{ value: hand.id }] });
+    h.sandbox.clearRequests();
+    const stateBefore = readdirSync(join(h.dir, 'state')).sort();
+
+    const json = await h.cli('report', '--config', h.configFile, '--format', 'json');
+    expect(json.code, json.err).toBe(0);
+    const report = JSON.parse(json.out) as { targets: { target: string; unmanaged: { userName: string }[]; orphaned: { userName: string; reason: string; sourceKey: string }[]; deactivated: { sourceKey: string; label: string; time: string }[]; access: { userName: string; kind: string; value: string }[] }[] };
+    const app = report.targets[0]!;
+    expect(app.target).toBe('app');
+    expect(app.unmanaged.map((r) => r.userName)).toEqual(['contractor@example.com']);
+    expect(app.orphaned.map((r) => [r.userName, r.sourceKey, r.reason])).toEqual([['user5@example.com', 'E1005', 'removed']]);
+    const deprovisioned = h.audit().find((r) => r['action'] === 'deprovisionUser' && r['externalId'] === 'E1004')!;
+    expect(app.deactivated).toEqual([expect.objectContaining({ sourceKey: 'E1004', label: 'user4@example.com', time: deprovisioned['time'] })]);
+    const access = app.access.map((r) => `${r.userName} ${r.kind} ${r.value}`);
+    expect(access).toEqual(expect.arrayContaining([
+      'user1@example.com group admins',
+      'user1@example.com group eng',
+      'user2@example.com group eng',
+      'contractor@example.com group R&D, "core"',
+      'contractor@example.com role admin',
+      'contractor@example.com entitlement billing',
+    ]));
+    expect(access).not.toContain('user2@example.com group admins');
+
+    const csv = await h.cli('report', '--config', h.configFile, '--format', 'csv');
+    expect(csv.code, csv.err).toBe(0);
+    const rows = parseCsv(csv.out);
+    expect(rows[0]).toEqual(['target', 'section', 'userName', 'scimId', 'externalId', 'sourceKey', 'active', 'detail', 'time']);
+    expect(rows.every((r) => r.length === 9)).toBe(true);
+    expect(rows).toContainEqual(['app', 'access', 'contractor@example.com', hand.id, '', '', 'true', 'group:R&D, "core"', '']);
+    expect(rows).toContainEqual(['app', 'unmanaged', 'contractor@example.com', hand.id, '', '', 'true', '', '']);
+    expect(rows).toContainEqual(['app', 'orphaned', 'user5@example.com', idOf('user5@example.com'), 'E1005', 'E1005', 'true', 'removed', '']);
+    expect(rows).toContainEqual(['app', 'deactivated', 'user4@example.com', idOf('user4@example.com'), '', 'E1004', 'false', '', deprovisioned['time']]);
+
+    const table = await h.cli('report', '--config', h.configFile);
+    expect(table.code, table.err).toBe(0);
+    expect(table.out).toMatch(/unmanaged \(no link, externalId not in the source\): 1\n {4}contractor@example\.com/);
+    expect(table.out).toMatch(/orphaned .*: 1\n {4}user5@example\.com .* source key E1005 {2}removed/);
+
+    // Read-only: only GETs reached the target, and the state directory is as it was.
+    expect(writes()).toEqual([]);
+    expect(readdirSync(join(h.dir, 'state')).sort()).toEqual(stateBefore);
+  });
+});
+
+const team = Array.from({ length: 20 }, (_, i) => person(i + 1, { groups: ['eng'] }));
+const leavers = ['E1016', 'E1017', 'E1018', 'E1019', 'E1020'];
+const leaverNames = [16, 17, 18, 19, 20].map((n) => `user${n}@example.com`);
+
+/** A mass removal (5 of 20, limit 10%) that the safety check stops; returns the staged set's id. */
+async function stopped(): Promise<string> {
+  await synced(team);
+  h.writePeople(team.slice(0, 15));
+  const r = await h.run();
+  expect(r.code, r.err + r.out).toBe(3);
+  expect(writes()).toEqual([]);
+  const m = /staged as (st-[0-9a-f]{8}): scim-sync staged \/ approve st-[0-9a-f]{8} \/ reject st-[0-9a-f]{8}/.exec(r.err);
+  expect(m, r.err).not.toBeNull();
+  return m![1]!;
+}
+
+describe('staged deactivations', () => {
+  it('a safety stop stages the deprovisions; staged lists them; approve applies them (audited)', async () => {
+    const id = await stopped();
+    const file = join(h.dir, 'state', 'staged', `${id}.json`);
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    expect(h.audit().filter((r) => r['action'] === 'staged.create').map((r) => r['externalId'])).toEqual(leavers);
+
+    const list = await h.cli('staged', '--config', h.configFile, '--json');
+    expect(list.code, list.err).toBe(0);
+    const staged = JSON.parse(list.out) as { staged: { id: string; targets: unknown[]; reasons: string[] }[] };
+    expect(staged.staged).toEqual([
+      expect.objectContaining({ id, targets: [{ target: 'app', deprovisions: 5, managedUsers: 20 }], reasons: [expect.stringMatching(/5 of 20 managed users would be deprovisioned/)] }),
+    ]);
+    const human = await h.cli('staged', '--config', h.configFile);
+    expect(human.out).toContain(`${id}  staged `);
+
+    h.sandbox.clearRequests();
+    const approve = await h.cli('approve', id, '--config', h.configFile);
+    expect(approve.code, approve.err + approve.out).toBe(0);
+    const ids = leaverNames.map(idOf);
+    expect(writes().sort()).toEqual(ids.map((i) => `PATCH /Users/${i}`).sort());
+    for (const q of h.writes()) expect(q.body).toEqual({ schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'replace', path: 'active', value: false }] });
+    for (const n of leaverNames) expect(h.sandbox.store.findUserByUserName(n)!['active']).toBe(false);
+    const approval = h.audit().find((r) => r['action'] === 'staged.approve')!;
+    expect(approval).toMatchObject({ initiator: 'cli', note: expect.stringMatching(new RegExp(`staged set ${id} approved by .+@.+: 5 to apply, 0 no longer holding`)) });
+    expect(h.audit().filter((r) => r['action'] === 'deprovisionUser' && r['outcome'] === 'ok')).toHaveLength(5);
+    expect(existsSync(file)).toBe(false);
+    expect(JSON.parse((await h.cli('staged', '--config', h.configFile, '--json')).out)).toEqual({ staged: [] });
+  });
+
+  it('approve after the source took one of them back: that one is stale and not applied, the rest are', async () => {
+    const id = await stopped();
+    // E1016 is back in the source.
+    h.writePeople(team.slice(0, 16));
+    h.sandbox.clearRequests();
+    const approve = await h.cli('approve', id, '--config', h.configFile);
+    expect(approve.out).toMatch(/deprovisionUser user16@example\.com \(E1016\): skipped: stale: back in the source since the plan was made/);
+    expect(approve.out).toContain(`Approved ${id}: 1 no longer holding, not applied`);
+    expect(approve.code).toBe(1);
+    expect(writes().sort()).toEqual(leaverNames.slice(1).map((n) => `PATCH /Users/${idOf(n)}`).sort());
+    expect(h.sandbox.store.findUserByUserName('user16@example.com')!['active']).toBe(true);
+    expect(h.audit().find((r) => r['action'] === 'deprovisionUser' && r['externalId'] === 'E1016')).toMatchObject({ outcome: 'skipped' });
+  });
+
+  it('reject keeps those deprovisions out of later runs until the person\'s source record changes', async () => {
+    const id = await stopped();
+    h.sandbox.clearRequests();
+    const reject = await h.cli('reject', id, '--config', h.configFile);
+    expect(reject.code, reject.err).toBe(0);
+    expect(reject.out).toContain(`Rejected ${id}: 5 deprovisions`);
+    expect(h.audit().filter((r) => r['action'] === 'staged.reject').map((r) => r['externalId'])).toEqual(leavers);
+    expect(statSync(join(h.dir, 'state', 'rejections.json')).mode & 0o777).toBe(0o600);
+
+    const next = await h.run();
+    expect(next.code, next.err + next.out).toBe(0);
+    expect(next.out).toMatch(new RegExp(`5 deprovisions not planned: rejected \\(scim-sync reject ${id}\\) and the source record is unchanged since`));
+    // Nothing written: no deactivation, and their group memberships stay.
+    expect(writes()).toEqual([]);
+    for (const n of leaverNames) expect(h.sandbox.store.findUserByUserName(n)!['active']).toBe(true);
+
+    // E1017's record changes (back, marked terminated): their deprovision is planned again; the rest stay rejected.
+    h.writePeople([...team.slice(0, 15), { ...team[16]!, status: 'terminated' }]);
+    const changed = await h.run();
+    expect(changed.code, changed.err + changed.out).toBe(0);
+    expect(changed.out).toMatch(/4 deprovisions not planned/);
+    expect(writes().filter((w) => w.startsWith('PATCH /Users'))).toEqual([`PATCH /Users/${idOf('user17@example.com')}`]);
+    expect(h.sandbox.store.findUserByUserName('user17@example.com')!['active']).toBe(false);
+  });
+
+  it('refuses in distributed mode, saying so', async () => {
+    h = await Harness.start({ top: 'queue:\n  redis: redis://127.0.0.1:1\n' });
+    for (const args of [['staged'], ['approve', 'st-00000000'], ['reject', 'st-00000000'], ['report']]) {
+      const r = await h.cli(args[0]!, ...args.slice(1), '--config', h.configFile);
+      expect(r.code, r.err).toBe(2);
+      expect(r.err).toContain(`scim-sync ${args[0]} is not yet in distributed mode`);
+    }
+  });
+});
