@@ -1,5 +1,11 @@
-/** Where every change is recorded for audit. One record per operation outcome, never a secret. */
-import type { OperationKind } from '../model/plan.js';
+/**
+ * The provisioning log: one record per operation outcome and per decision not to act (skipped,
+ * unchanged, held), never a secret. The README's "Provisioning log" lists the format.
+ */
+import type { AttributeChange, OperationKind } from '../model/plan.js';
+
+/** What started the work a record belongs to. */
+export type Initiator = 'schedule' | 'cli' | 'on-demand' | 'event';
 
 /**
  * An operation's kind, or an event: an apply's start and end (`interrupted`: the operator stopped
@@ -23,17 +29,32 @@ export type AuditAction =
 export interface AuditRecord {
   time: string;
   planId: string;
+  /** The cycle: the plan's id (planId is kept for readers of older logs). Set by the sink when absent. */
+  cycleId?: string;
+  /** The operation's id within its plan. */
+  changeId?: string;
+  initiator?: Initiator;
+  /** Who asked: user@host for the CLI. */
+  by?: string;
   target: string;
   action: AuditAction;
   externalId?: string;
   label?: string;
   scimId?: string;
-  /** `partial`: done without some of what was planned (the note says what and why). */
-  outcome: 'ok' | 'partial' | 'failed' | 'skipped' | 'unchanged' | 'info';
+  /**
+   * `partial`: done without some of what was planned (the note says what and why); `held`: planned
+   * but not applied (deprovisioning after a dirty source read; the note says why).
+   */
+  outcome: 'ok' | 'partial' | 'failed' | 'skipped' | 'unchanged' | 'info' | 'held';
+  /** The server's HTTP status, when the outcome came from a response. */
   status?: number;
   attempts?: number;
-  /** Attribute paths changed (values are left out of the audit log on purpose). */
+  /** Attribute paths changed. */
   changed?: string[];
+  /** Each change with its old and new value; values of `audit.redactAttributes` read "[redacted]". */
+  modifiedProperties?: AttributeChange[];
+  /** From the operation's first attempt to its outcome, in milliseconds (in a worker: the last attempt). */
+  durationMs?: number;
   error?: { code: string; message: string; detail?: string };
   note?: string;
 }

@@ -1,9 +1,11 @@
 /**
- * Appends audit records as JSON lines; every line passes through redact() on its way out. The
- * records of one turn of the event loop go out in one write (line-appender.ts). A log that cannot
- * be opened fails at once, `flush` proves an append works before the first write to a target, and
- * a write that fails later is told to `onFailure` at once (the run stops taking operations) and
- * fails the close, so the run cannot end as if every outcome had been recorded.
+ * Appends audit records as JSON lines; every line passes through redact() on its way out, and the
+ * values of the attributes `audit.redactAttributes` lists are replaced. The records of one turn of
+ * the event loop go out in one write (line-appender.ts), to a file rotated by size or day
+ * (log-files.ts). A log that cannot be opened fails at once, `flush` proves an append works before
+ * the first write to a target, and a write that fails later is told to `onFailure` at once (the run
+ * stops taking operations) and fails the close, so the run cannot end as if every outcome had been
+ * recorded.
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -11,23 +13,62 @@ import { redact } from '../config/secret.js';
 import { StateError } from '../errors.js';
 import { LineAppender } from '../state/line-appender.js';
 import { explainCode } from '../state/state-dir.js';
-import type { AuditRecord, AuditSink } from './audit-sink.js';
+import type { AuditRecord, AuditSink, Initiator } from './audit-sink.js';
+import { activeLogFile, LogRotation, type RotationSettings } from './log-files.js';
+import { redactChanges } from './redact-attributes.js';
+
+export interface AuditSettings extends RotationSettings {
+  redactAttributes: readonly string[];
+}
+
+/** Without a config (tests of the sink itself): no rotation, nothing but secrets redacted. */
+const PLAIN: AuditSettings = { maxFileMB: 0, rotateDaily: false, retainFiles: 0, retainDays: 0, redactAttributes: [] };
+
+export interface AuditSinkOptions {
+  /** Told of the first failed write at once. */
+  onFailure?: (error: Error) => void;
+  /** `config.audit`. */
+  settings?: AuditSettings;
+  /** Who started the work this process records, stamped on records that do not say. */
+  initiator?: { initiator: Initiator; by?: string };
+}
 
 export class JsonlAuditSink implements AuditSink {
   private readonly lines: LineAppender;
+  private readonly settings: AuditSettings;
 
-  constructor(file: string, onFailure?: (error: Error) => void) {
+  constructor(
+    configured: string,
+    private readonly options: AuditSinkOptions = {},
+  ) {
+    const file = activeLogFile(configured);
+    this.settings = options.settings ?? PLAIN;
     try {
       mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
     } catch (error) {
       throw new StateError(`cannot create the directory of the audit log ${file}: ${explainCode(error)}`, {}, { cause: error });
     }
-    this.lines = new LineAppender(file, (code, cause) => new StateError(`cannot write the audit log ${file}: ${explainCode(code)}`, {}, { cause }), onFailure);
+    const rotation = new LogRotation(file, this.settings);
+    this.lines = new LineAppender(
+      file,
+      (code, cause) => new StateError(`cannot write the audit log ${file}: ${explainCode(code)}`, {}, { cause }),
+      options.onFailure,
+      (fd, bytes) => rotation.due(fd, bytes),
+    );
     this.lines.open();
   }
 
   record(entry: AuditRecord): void {
-    this.lines.append(`${redact(JSON.stringify(entry))}\n`);
+    const { time, planId, modifiedProperties, ...rest } = entry;
+    const full: AuditRecord = {
+      time,
+      planId,
+      cycleId: planId,
+      ...this.options.initiator,
+      ...rest,
+      ...(modifiedProperties ? { modifiedProperties: redactChanges(modifiedProperties, this.settings.redactAttributes) } : {}),
+    };
+    this.lines.append(`${redact(JSON.stringify(full))}\n`);
   }
 
   flush(): void {

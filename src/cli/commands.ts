@@ -3,6 +3,7 @@
  * state, planner and executor together; main.ts only parses arguments.
  */
 import { randomBytes } from 'node:crypto';
+import { hostname, userInfo } from 'node:os';
 import { open, readFile, stat, unlink } from 'node:fs/promises';
 import { loadConfig, type LoadedConfig } from '../config/load.js';
 import { configJsonSchema } from '../config/schema/index.js';
@@ -118,6 +119,18 @@ async function readPlanFile(file: string): Promise<unknown> {
   }
 }
 
+/** The provisioning log's initiator of a command run by hand (or by cron): the CLI, as user@host. */
+export function cliInitiator(): { initiator: 'cli'; by: string } {
+  let user: string;
+  try {
+    user = userInfo().username;
+  } catch {
+    // No passwd entry for this uid (a container): the environment may still say.
+    user = process.env['USER'] ?? 'unknown';
+  }
+  return { initiator: 'cli', by: `${user}@${hostname()}` };
+}
+
 export function load(file: string, io: Io, env?: NodeJS.ProcessEnv): LoadedConfig {
   const loaded = loadConfig(file, env);
   checkMappings(loaded.config);
@@ -175,7 +188,7 @@ export async function applyCommand(file: string, opts: WriteOptions, io: Io): Pr
   if (unknown.length > 0) throw new PlanError(`${file} has targets not enabled in ${loaded.file}: ${unknown.join(', ')}`);
   checkBinding(saved, loaded, file);
   const runtimes = new Map(saved.targets.map((t) => [t.target, createTargetRuntime(t.target, configured.get(t.target)!)]));
-  const state = await openState(loaded, { lock: true, audit: true, targets: saved.targets.map((t) => t.target), log: (line) => io.err(line) });
+  const state = await openState(loaded, { lock: true, audit: true, targets: saved.targets.map((t) => t.target), log: (line) => io.err(line), initiator: cliInitiator() });
   return withState(state, io, opts.signal, async () => {
     const { plan, skipped } = await verifySavedPlan(loaded, saved, runtimes, state.links);
     if (opts.signal?.aborted) throw opts.signal.reason;
@@ -208,7 +221,7 @@ export async function runCommand(opts: WriteOptions & { env?: NodeJS.ProcessEnv;
     loaded.auditFile = `${opts.stateDir}/audit.jsonl`;
   }
   const targets = selectTargets(loaded, opts.target).map(([name]) => name);
-  const state = await openState(loaded, { lock: true, audit: true, targets, log: (line) => io.err(line) });
+  const state = await openState(loaded, { lock: true, audit: true, targets, log: (line) => io.err(line), initiator: cliInitiator() });
   return withState(state, io, opts.signal, async () => {
     const { plan, runtimes } = await makePlan(loaded, state.links, opts.target);
     // Stopped while reading: nothing was written, and no operation need be listed as skipped.

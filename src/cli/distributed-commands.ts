@@ -1,6 +1,7 @@
 /** The distributed-mode commands: `worker`, `schedule`, `status`, `retry`. */
 import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
+import type { Initiator } from '../audit/audit-sink.js';
 import { JsonlAuditSink } from '../audit/jsonl-audit-sink.js';
 import type { LoadedConfig } from '../config/load.js';
 import type { QueueConfig, TargetConfig } from '../config/schema/index.js';
@@ -39,10 +40,16 @@ const connect = (q: QueueConfig, io: Io): Promise<Redis> => connectRedis(q.redis
  * Runs a long-lived command (worker, scheduler) with its Redis connection and audit log, and closes
  * both however it ends: an audit log that fails its close must not leave Redis connected.
  */
-async function withConnections<T>(loaded: LoadedConfig, q: QueueConfig, io: Io, body: (redis: Redis, audit: JsonlAuditSink) => Promise<T>): Promise<T> {
+async function withConnections<T>(
+  loaded: LoadedConfig,
+  q: QueueConfig,
+  io: Io,
+  body: (redis: Redis, audit: JsonlAuditSink) => Promise<T>,
+  initiator?: Initiator,
+): Promise<T> {
   const redis = await connect(q, io);
   try {
-    const audit = new JsonlAuditSink(loaded.auditFile);
+    const audit = new JsonlAuditSink(loaded.auditFile, { settings: loaded.config.audit, ...(initiator ? { initiator: { initiator } } : {}) });
     try {
       return await body(redis, audit);
     } finally {
@@ -79,7 +86,7 @@ export async function scheduleCommand(opts: { config: string; name?: string }, i
     await handle.close();
     io.out(`scheduler ${name} stopped`);
     return EXIT.OK;
-  });
+  }, 'schedule');
 }
 
 export async function statusCommand(opts: { config: string; target?: string[]; json?: boolean }, io: Io): Promise<number> {

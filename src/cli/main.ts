@@ -6,6 +6,7 @@ import { EXIT } from './exit-codes.js';
 import { processIo, redacting, type Io } from './io.js';
 import { SANDBOX_PROFILE_NAMES } from '../sandbox/profiles.js';
 import { watchInterrupts } from './interrupt.js';
+import { collectStatus, parseInstant } from './log-arguments.js';
 
 // Each command's module is loaded when that command runs: `--version`, `--help` and a command that
 // needs neither BullMQ nor the sandbox do not pay for loading them.
@@ -13,6 +14,7 @@ const commands = () => import('./commands.js');
 const distributed = () => import('./distributed-commands.js');
 const sandboxes = () => import('./sandbox-commands.js');
 const reviews = () => import('./review-commands.js');
+const logCommands = () => import('./log-command.js');
 
 function port(value: string): number {
   const n = Number(value);
@@ -182,7 +184,7 @@ export async function main(argv: string[], output: Io = processIo): Promise<numb
     });
   program
     .command('retry')
-    .description('distributed mode: re-queue the failed operations (attempts reset)')
+    .description('distributed mode: run the failed operations again, as a cycle of their own in phase order')
     .addOption(configOption())
     .addOption(targetOption())
     .option('--json', 'print the counts as JSON')
@@ -225,6 +227,22 @@ export async function main(argv: string[], output: Io = processIo): Promise<numb
     .option('--json', 'print the result as JSON')
     .action(async (id, o) => {
       code = await (await reviews()).rejectCommand(id, o, io);
+    });
+  program
+    .command('log')
+    .description('query the provisioning log: what happened to whom, where, when (oldest first)')
+    .addOption(configOption())
+    .option('-u, --user <key>', "a person: source key, userName or email")
+    .addOption(targetOption())
+    .option('--action <action>', 'this action (createUser, updateUser, deprovisionUser, apply.start, ...; repeatable)', collect)
+    .option('--status <status>', 'this outcome: ok, partial, failed, skipped, unchanged, held, info, or success, failure, warning (repeatable)', collectStatus)
+    .option('--cycle <id>', 'this cycle (the plan id)')
+    .option('--since <when>', 'from this time (ISO) or this long ago (2h, 7d)', (text: string) => parseInstant(text))
+    .option('--until <when>', 'up to this time (ISO) or this long ago', (text: string) => parseInstant(text))
+    .option('--json', 'one JSON line per record')
+    .option('-f, --follow', 'then print new records as they are written, until Ctrl-C')
+    .action(async (o) => {
+      code = await (await logCommands()).logCommand(o, io, o.follow ? untilSignal() : new Promise(() => undefined));
     });
   program
     .command('sandbox')

@@ -57,6 +57,10 @@ export async function applyPlan(
   for (const s of options.skipped ?? []) {
     state.audit.record(operationAuditRecord(plan.id, s.target, s.op, s.outcome, 0, { note: s.note }));
   }
+  // A decision not to act leaves a record per person, not only the report's sum.
+  for (const tp of plan.targets) {
+    for (const op of tp.held?.operations ?? []) state.audit.record(operationAuditRecord(plan.id, tp.target, op, 'held', 0, { note: tp.held!.reason }));
+  }
   // Proves the audit log takes an append before anything reaches a target.
   state.audit.flush();
   // Nothing left to do (a saved plan found entirely in place): no executor, whose distributed form

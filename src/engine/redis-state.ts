@@ -10,7 +10,7 @@ import { connectRedis } from '../state/redis-connection.js';
 import { RedisLinkStore } from '../state/redis-link-store.js';
 import { acquireTargetLocks, type TargetLocks } from '../state/redis-run-lock.js';
 import { selectTargets } from '../config/select-targets.js';
-import { haltOnFailure, type OpenStateOptions, type RunState } from './run-state.js';
+import { auditOptions, haltOnFailure, type OpenStateOptions, type RunState } from './run-state.js';
 
 export async function openRedisState(loaded: LoadedConfig, options: OpenStateOptions): Promise<RunState> {
   const q = loaded.config.queue!;
@@ -22,7 +22,7 @@ export async function openRedisState(loaded: LoadedConfig, options: OpenStateOpt
       const targets = options.targets ?? selectTargets(loaded).map(([name]) => name);
       locks = (await acquireTargetLocks(redis, q.prefix, targets)).locks;
     }
-    const audit: AuditSink = options.audit ? new JsonlAuditSink(loaded.auditFile, halt.fail) : NO_AUDIT;
+    const audit: AuditSink = options.audit ? new JsonlAuditSink(loaded.auditFile, auditOptions(loaded, options, halt.fail)) : NO_AUDIT;
     const held = locks;
     return {
       links: new RedisLinkStore(redis, q.prefix),

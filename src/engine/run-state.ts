@@ -3,7 +3,9 @@
  * the mode (embedded or distributed). Types only, and the halt controller both modes share; the two
  * ways to open it are state.ts (embedded) and redis-state.ts (distributed).
  */
-import type { AuditSink } from '../audit/audit-sink.js';
+import type { AuditSink, Initiator } from '../audit/audit-sink.js';
+import type { AuditSinkOptions } from '../audit/jsonl-audit-sink.js';
+import type { LoadedConfig } from '../config/load.js';
 import type { Executor } from '../execution/executor.js';
 import type { LinkStore } from '../state/link-store.js';
 
@@ -41,6 +43,13 @@ export interface OpenStateOptions {
   targets?: readonly string[];
   /** Told about Redis connection trouble (distributed mode). */
   log?: (line: string) => void;
+  /** Who started this work, stamped on the audit records that do not say (`by`: user@host for the CLI). */
+  initiator?: { initiator: Initiator; by?: string };
+}
+
+/** How a command's audit log is opened: the config's settings, who started the work, and the halt. */
+export function auditOptions(loaded: LoadedConfig, options: OpenStateOptions, onFailure: (error: Error) => void): AuditSinkOptions {
+  return { onFailure, settings: loaded.config.audit, ...(options.initiator ? { initiator: options.initiator } : {}) };
 }
 
 /** The controller behind `RunState.halted`: the first failure wins. */

@@ -9,7 +9,7 @@ import { JsonlAuditSink } from '../audit/jsonl-audit-sink.js';
 import { InlineExecutor } from '../execution/inline-executor.js';
 import { FileLinkStore } from '../state/file-link-store.js';
 import { acquireRunLock, type RunLock } from '../state/run-lock.js';
-import { haltOnFailure, type OpenStateOptions, type RunState } from './run-state.js';
+import { auditOptions, haltOnFailure, type OpenStateOptions, type RunState } from './run-state.js';
 
 export async function openState(loaded: LoadedConfig, options: OpenStateOptions): Promise<RunState> {
   // Loaded only in distributed mode: BullMQ and ioredis are most of a cold start.
@@ -18,7 +18,7 @@ export async function openState(loaded: LoadedConfig, options: OpenStateOptions)
   const lock: RunLock | null = options.lock ? await acquireRunLock(loaded.stateDir, { config: loaded.file }) : null;
   try {
     const links = await FileLinkStore.open(loaded.stateDir, options.readOnly ? { readOnly: true } : { onFailure: halt.fail });
-    const audit: AuditSink = options.audit ? new JsonlAuditSink(loaded.auditFile, halt.fail) : NO_AUDIT;
+    const audit: AuditSink = options.audit ? new JsonlAuditSink(loaded.auditFile, auditOptions(loaded, options, halt.fail)) : NO_AUDIT;
     return {
       links,
       audit,

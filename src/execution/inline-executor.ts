@@ -85,43 +85,44 @@ export class InlineExecutor implements Executor {
       return stopped;
     };
 
-    const succeed = (op: Operation, attempts: number, result: OperationResult): void => {
+    /** `started`: when the operation's first attempt (or its /Bulk request) began, for the record's duration. */
+    const succeed = (op: Operation, attempts: number, result: OperationResult, started: number): void => {
       const outcome = resultOutcome(result);
       count(report, op.kind, outcome);
       if (result.adopted) (report.adopted ??= {})[op.kind] = (report.adopted[op.kind] ?? 0) + 1;
       if (result.partial) report.skips.push(operationSkip(op, 'partial', result.partial));
       if (result.unchanged && result.note) report.skips.push(operationSkip(op, 'unchanged', result.note));
-      this.audit(planId, tp.target, op, outcome, attempts, resultDetail(result));
+      this.audit(planId, tp.target, op, outcome, attempts, resultDetail(result), started);
     };
 
     /** `listed`: skipped because something it needs failed; the skips of a stop are summed up by `stopped`. */
-    const skip = (op: Operation, attempts: number, reason: string, listed: boolean): void => {
+    const skip = (op: Operation, attempts: number, reason: string, listed: boolean, started: number): void => {
       count(report, op.kind, 'skipped');
       if (listed) report.skips.push(operationSkip(op, 'skipped', reason));
-      this.audit(planId, tp.target, op, 'skipped', attempts, { note: reason });
+      this.audit(planId, tp.target, op, 'skipped', attempts, { note: reason }, started);
     };
 
-    const fail = async (op: Operation, attempts: number, error: unknown): Promise<void> => {
+    const fail = async (op: Operation, attempts: number, error: unknown, started: number): Promise<void> => {
       count(report, op.kind, 'failed');
       report.failures.push(operationFailure(op, error));
-      this.audit(planId, tp.target, op, 'failed', attempts, errorDetail(error));
+      this.audit(planId, tp.target, op, 'failed', attempts, errorDetail(error), started);
       await recordFailedCreate(failed, op);
     };
 
     /** `first`: attempts already made (in a /Bulk request) count towards the limit. */
-    const attempt = async (op: Operation, first = 1, state: AttemptState = {}): Promise<void> => {
+    const attempt = async (op: Operation, first = 1, state: AttemptState = {}, started = Date.now()): Promise<void> => {
       for (let n = first; ; n++) {
         const why = halted();
         if (why) {
-          skip(op, n - 1, why, false);
+          skip(op, n - 1, why, false, started);
           return;
         }
         try {
-          succeed(op, n, await runOperation(op, ctx, state));
+          succeed(op, n, await runOperation(op, ctx, state), started);
           return;
         } catch (error) {
           if (error instanceof DependencyError) {
-            skip(op, n - 1, error.message, true);
+            skip(op, n - 1, error.message, true, started);
             return;
           }
           if (error instanceof AuthError) stopped = `stopped: ${error.message}`;
@@ -131,7 +132,7 @@ export class InlineExecutor implements Executor {
             await sleep(delay, stop);
             continue;
           }
-          await fail(op, n, error);
+          await fail(op, n, error, started);
           return;
         }
       }
@@ -141,6 +142,7 @@ export class InlineExecutor implements Executor {
     const bulk = async (batch: BulkableOp[]): Promise<void> => {
       let outcomes: BulkOutcome[];
       const state: AttemptState = {};
+      const started = Date.now();
       try {
         outcomes = halted() ? batch.map((op) => ({ op, single: undefined })) : await sendBulk(batch, ctx);
       } catch (error) {
@@ -150,9 +152,9 @@ export class InlineExecutor implements Executor {
         outcomes = batch.map((op) => ({ op, single: undefined }));
       }
       for (const o of outcomes) {
-        if ('done' in o) succeed(o.op, 1, o.done);
-        else if ('failed' in o) await fail(o.op, 1, o.failed);
-        else void queue.add(() => attempt(o.op, 2, { ...state }));
+        if ('done' in o) succeed(o.op, 1, o.done, started);
+        else if ('failed' in o) await fail(o.op, 1, o.failed, started);
+        else void queue.add(() => attempt(o.op, 2, { ...state }, started));
       }
     };
 
@@ -171,7 +173,7 @@ export class InlineExecutor implements Executor {
     return report;
   }
 
-  private audit(planId: string, target: string, op: Operation, outcome: Outcome, attempts: number, detail: OutcomeDetail): void {
-    this.options.audit.record(operationAuditRecord(planId, target, op, outcome, attempts, detail));
+  private audit(planId: string, target: string, op: Operation, outcome: Outcome, attempts: number, detail: OutcomeDetail, started: number): void {
+    this.options.audit.record(operationAuditRecord(planId, target, op, outcome, attempts, { ...detail, durationMs: Date.now() - started }));
   }
 }

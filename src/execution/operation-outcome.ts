@@ -6,7 +6,7 @@ import type { AuditRecord } from '../audit/audit-sink.js';
 import { ScimSyncError, describeError } from '../errors.js';
 import type { Operation } from '../model/plan.js';
 import type { OperationResult } from './run-operation.js';
-import type { OperationFailure, OperationSkip, Outcome } from './run-report.js';
+import type { OperationFailure, OperationSkip } from './run-report.js';
 
 /** Fields an outcome adds to the audit record beyond the operation itself. */
 export interface OutcomeDetail {
@@ -14,6 +14,7 @@ export interface OutcomeDetail {
   note?: string;
   status?: number;
   error?: { code: string; message: string; detail?: string };
+  durationMs?: number;
 }
 
 /** An operation that returned: partial when it left something out. */
@@ -61,17 +62,19 @@ export function operationFailure(op: Operation, error: unknown): OperationFailur
   };
 }
 
+/** An operation's record: its outcome, or a decision not to run it (skipped, held). Values of changes are redacted by the sink. */
 export function operationAuditRecord(
   planId: string,
   target: string,
   op: Operation,
-  outcome: Outcome,
+  outcome: AuditRecord['outcome'],
   attempts: number,
   detail: OutcomeDetail,
 ): AuditRecord {
   return {
     time: new Date().toISOString(),
     planId,
+    changeId: op.id,
     target,
     action: op.kind,
     externalId: op.externalId,
@@ -81,5 +84,6 @@ export function operationAuditRecord(
     outcome,
     attempts,
     ...(op.kind === 'updateUser' ? { changed: op.changes.map((c) => c.path) } : {}),
+    ...(op.kind === 'updateUser' || op.kind === 'updateGroup' ? { modifiedProperties: op.changes } : {}),
   };
 }

@@ -45,6 +45,11 @@ export class LineAppender {
     private readonly file: string,
     private readonly failed: (code: string, cause: unknown) => Error,
     private readonly onFailure?: (error: Error) => void,
+    /**
+     * Asked before each write with the open file and the size of the batch: true when it has moved
+     * the file aside (rotation), so the batch goes to a new file at the same path.
+     */
+    private readonly rotate?: (fd: number, bytes: number) => boolean,
   ) {}
 
   /** Opens the file now, so that a file that cannot be written is found before anything is done. */
@@ -99,6 +104,10 @@ export class LineAppender {
     this.batch = '';
     try {
       this.fd ??= openPrivate(this.file);
+      if (this.rotate?.(this.fd, bytes.length)) {
+        closeSync(this.fd);
+        this.fd = openPrivate(this.file);
+      }
       for (let done = 0; done < bytes.length; ) done += writeSync(this.fd, bytes, done);
     } catch (error) {
       this.failure = this.failed((error as NodeJS.ErrnoException).code ?? 'error', error);

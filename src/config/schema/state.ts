@@ -9,6 +9,17 @@ export const state = z
 
 export const audit = z
   .object({
-    file: z.string().optional().describe('JSON-lines audit log. Default <state.dir>/audit.jsonl.'),
+    file: z
+      .string()
+      .optional()
+      .describe('JSON-lines provisioning log, relative to the config file. Default <state.dir>/audit.jsonl. "{host}" in it is replaced by this host\'s name: workers on several hosts sharing one directory each append to their own file, and `scim-sync log` reads them all.'),
+    maxFileMB: z.number().min(0).default(50).describe('Rotate the log when it would grow past this many megabytes (fractions allowed; 0: never by size). Default 50.'),
+    rotateDaily: z.boolean().default(false).describe('Also rotate the log at the first write of each UTC day. Default false.'),
+    retainFiles: z.number().int().min(0).default(20).describe('Rotated files kept (the newest); 0: keep none. Default 20.'),
+    retainDays: z.number().min(0).default(90).describe('Rotated files older than this many days are removed; 0: no age limit. Default 90.'),
+    redactAttributes: z
+      .array(z.string().min(1))
+      .default(['phoneNumbers', 'addresses', 'password', 'x509Certificates'])
+      .describe('Attributes whose old and new values the log shows as "[redacted]" (a name, a sub-attribute like name.familyName, or an extension URN path). Default phoneNumbers, addresses, password, x509Certificates.'),
   })
   .strict();

@@ -58,6 +58,7 @@ export function operationProcessor(ctx: WorkerContext): (job: Job<OpJobData>) =>
   };
 
   return async (job) => {
+    const started = Date.now();
     const { planId, target, lockToken, op } = job.data;
     const runtime = ctx.runtimes.get(target)!;
     await ctx.locks.keep(target, lockToken);
@@ -74,7 +75,7 @@ export function operationProcessor(ctx: WorkerContext): (job: Job<OpJobData>) =>
     try {
       const result = await runOperation(op, { target, client: runtime.client, links: opLinks, failed }, state);
       const outcome = resultOutcome(result);
-      audit.record(operationAuditRecord(planId, target, op, outcome, job.attemptsStarted, resultDetail(result)));
+      audit.record(operationAuditRecord(planId, target, op, outcome, job.attemptsStarted, { ...resultDetail(result), durationMs: Date.now() - started }));
       if (outcome === 'ok') return { outcome: 'ok', opId: op.id, kind: op.kind, links: opLinks.changes() } satisfies OpJobResult;
       await store.recordOutcome(planId, target, op, outcome, result.partial
           ? { skip: operationSkip(op, 'partial', result.partial) }
@@ -99,7 +100,7 @@ export function operationProcessor(ctx: WorkerContext): (job: Job<OpJobData>) =>
         // Before the job fails: the next phase, which may need what this one was to create, starts after.
         await recordFailedCreate(failed, op);
         await store.recordOutcome(planId, target, op, 'failed', { failure: operationFailure(op, error) }, opLinks.changes());
-        audit.record(operationAuditRecord(planId, target, op, 'failed', job.attemptsStarted, errorDetail(error)));
+        audit.record(operationAuditRecord(planId, target, op, 'failed', job.attemptsStarted, { ...errorDetail(error), durationMs: Date.now() - started }));
         throw new UnrecoverableError(describeError(error));
       }
       // What the attempt learnt stays learnt (a stale link it dropped), as inline.

@@ -1,0 +1,124 @@
+/**
+ * The provisioning log's parts over real files: which values are redacted, which records a query
+ * matches, rotation by day and retention, and the files of a log named per host.
+ */
+import { closeSync, mkdtempSync, openSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { AuditRecord } from '../../src/audit/audit-sink.js';
+import { JsonlAuditSink } from '../../src/audit/jsonl-audit-sink.js';
+import { LogRotation, activeLogFile, logFiles } from '../../src/audit/log-files.js';
+import { matchesQuery, type LogQuery } from '../../src/audit/log-query.js';
+import { LogReader } from '../../src/audit/read-log.js';
+import { redactChanges } from '../../src/audit/redact-attributes.js';
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'scim-sync-log-'));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('redactChanges', () => {
+  const listed = ['phoneNumbers', 'addresses', 'name.familyName', 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:costCenter'];
+  it.each([
+    ['phoneNumbers', true],
+    ['phoneNumbers[type eq "work"].value', true],
+    ['PHONENUMBERS[type eq "mobile"]', true],
+    ['addresses[type eq "work"].locality', true],
+    ['name.familyName', true],
+    ['name', true],
+    ['name.givenName', false],
+    ['urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:costCenter', true],
+    ['urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department', false],
+    ['title', false],
+    ['emails[type eq "work"].value', false],
+  ])('%s: redacted %s', (path, redacted) => {
+    const [change] = redactChanges([{ path, from: 'old', to: 'new' }], listed);
+    expect(change).toEqual(redacted ? { path, from: '[redacted]', to: '[redacted]' } : { path, from: 'old', to: 'new' });
+  });
+});
+
+describe('matchesQuery', () => {
+  const r: AuditRecord = {
+    time: '2026-11-30T10:00:00.000Z', planId: 'plan-1', cycleId: 'plan-1', target: 'slack', action: 'updateUser',
+    externalId: 'E1', label: 'ada@example.com', outcome: 'partial',
+  };
+  it.each<[LogQuery, boolean]>([
+    [{}, true],
+    [{ user: 'e1' }, true],
+    [{ user: 'ADA@example.com' }, true],
+    [{ user: 'E2' }, false],
+    [{ targets: ['zoom', 'slack'] }, true],
+    [{ targets: ['zoom'] }, false],
+    [{ actions: ['updateuser'] }, true],
+    [{ actions: ['createUser'] }, false],
+    [{ statuses: ['warning'] }, true],
+    [{ statuses: ['partial'] }, true],
+    [{ statuses: ['success', 'failure'] }, false],
+    [{ cycle: 'plan-1' }, true],
+    [{ cycle: 'plan-2' }, false],
+    [{ since: new Date('2026-11-30T10:00:00Z'), until: new Date('2026-11-30T10:00:00Z') }, true],
+    [{ since: new Date('2026-11-30T10:00:01Z') }, false],
+    [{ until: new Date('2026-11-30T09:59:59Z') }, false],
+  ])('%j: %s', (query, expected) => {
+    expect(matchesQuery(r, query)).toBe(expected);
+  });
+});
+
+describe('rotation and the files of a log', () => {
+  const record = (n: number): AuditRecord => ({ time: `2026-11-30T10:00:0${n}.000Z`, planId: `plan-${n}`, target: 'app', action: 'apply.start', outcome: 'info' });
+
+  it('rotateDaily: the first write of a new UTC day moves the file aside; retainDays removes old rotated files', () => {
+    const file = join(dir, 'audit.jsonl');
+    writeFileSync(file, `${JSON.stringify(record(1))}\n`);
+    utimesSync(file, new Date('2026-11-29T23:59:00Z'), new Date('2026-11-29T23:59:00Z'));
+    const old = join(dir, 'audit.20260101T000000000Z.jsonl');
+    writeFileSync(old, `${JSON.stringify(record(0))}\n`);
+    utimesSync(old, new Date('2026-01-01T00:00:00Z'), new Date('2026-01-01T00:00:00Z'));
+    const rotation = new LogRotation(file, { maxFileMB: 0, rotateDaily: true, retainFiles: 5, retainDays: 30 }, () => new Date('2026-11-30T00:00:01Z'));
+    const fd = openSync(file, 'a');
+    try {
+      expect(rotation.due(fd, 10)).toBe(true);
+    } finally {
+      closeSync(fd);
+    }
+    expect(readdirSync(dir)).toEqual(['audit.20261130T000001000Z.jsonl']);
+    // Written today: not due again.
+    writeFileSync(file, `${JSON.stringify(record(2))}\n`);
+    const again = openSync(file, 'a');
+    try {
+      expect(new LogRotation(file, { maxFileMB: 0, rotateDaily: true, retainFiles: 5, retainDays: 30 }).due(again, 10)).toBe(false);
+    } finally {
+      closeSync(again);
+    }
+  });
+
+  it('{host}: this process writes its host\'s file; the reader reads every host\'s, rotated too, oldest first', async () => {
+    const configured = join(dir, 'audit-{host}.jsonl');
+    const mine = activeLogFile(configured);
+    expect(mine).toBe(join(dir, `audit-${hostname().replace(/[^A-Za-z0-9._-]/g, '_')}.jsonl`));
+    writeFileSync(join(dir, 'audit-other.example.com.20261130T000000000Z.jsonl'), `${JSON.stringify(record(1))}\n`);
+    writeFileSync(join(dir, 'audit-other.example.com.jsonl'), `${JSON.stringify(record(3))}\nnot json\n`);
+    writeFileSync(join(dir, 'unrelated.jsonl'), `${JSON.stringify(record(9))}\n`);
+    const sink = new JsonlAuditSink(configured);
+    sink.record(record(2));
+    await sink.close();
+    expect(logFiles(configured).map((f) => f.slice(dir.length + 1))).toEqual([
+      'audit-other.example.com.20261130T000000000Z.jsonl',
+      ...['audit-other.example.com.jsonl', mine.slice(dir.length + 1)].sort(),
+    ]);
+    const reader = new LogReader(configured);
+    const batch = reader.read();
+    expect(batch.records.map((r) => r.planId)).toEqual(['plan-1', 'plan-2', 'plan-3']);
+    expect(batch.problems).toEqual([`${join(dir, 'audit-other.example.com.jsonl')}:2: not a log record (skipped)`]);
+    // Read again: only what was appended since, and a line without its newline waits.
+    const more = new JsonlAuditSink(configured);
+    more.record(record(4));
+    await more.close();
+    writeFileSync(join(dir, 'audit-other.example.com.jsonl'), `${JSON.stringify(record(3))}\nnot json\n${JSON.stringify(record(5))}`);
+    expect(reader.read()).toEqual({ records: [expect.objectContaining({ planId: 'plan-4', cycleId: 'plan-4' })], problems: [] });
+    writeFileSync(join(dir, 'audit-other.example.com.jsonl'), '\n', { flag: 'a' });
+    expect(reader.read()).toEqual({ records: [record(5)], problems: [] });
+  });
+});
