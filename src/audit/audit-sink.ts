@@ -15,7 +15,10 @@ export type AuditAction =
   | 'safety.stop'
   | 'safety.override'
   | 'target.failed'
-  | 'cycle.end';
+  | 'cycle.end'
+  | 'quarantine.enter'
+  | 'quarantine.exit'
+  | 'notify.failed';
 
 export interface AuditRecord {
   time: string;

@@ -18,7 +18,10 @@ import { createTargetRuntime } from '../execution/target-runtime.js';
 import { ConfigError, InterruptedError, PlanError, SafetyError, describeError } from '../errors.js';
 import { explainCode } from '../state/state-dir.js';
 import type { TargetRuntime } from '../execution/executor.js';
-import type { RunReport } from '../execution/run-report.js';
+import { emptyTargetReport, failedTargets, totals, type RunReport } from '../execution/run-report.js';
+import { partitionTargets, quarantinedTargets, settleQuarantine, type QuarantineVerdict } from '../engine/quarantine.js';
+import { cycleFailedEvent, safetyStopEvent, type Notifier } from '../notify/notifier.js';
+import { commandNotifier } from './notifier.js';
 import { checkMappings } from '../mapping/check-mappings.js';
 import { checkTlsFiles } from '../config/check-tls-files.js';
 import { redact } from '../config/secret.js';
@@ -179,7 +182,7 @@ export async function applyCommand(file: string, opts: WriteOptions, io: Io): Pr
   return withState(state, io, opts.signal, async () => {
     const { plan, skipped } = await verifySavedPlan(loaded, saved, runtimes, state.links);
     if (opts.signal?.aborted) throw opts.signal.reason;
-    const report = await applyOrStop(loaded, plan, runtimes, state, opts, io, skipped);
+    const report = await applyOrStop(loaded, plan, runtimes, state, opts, io, commandNotifier(loaded, io, state.audit), skipped);
     if (typeof report === 'number') return report;
     if (state.distributed && !waitOptions(opts).wait) return enqueued(plan, opts, io);
     io.out(opts.json ? JSON.stringify(report, null, 2) : formatReport(report));
@@ -200,26 +203,71 @@ function enqueued(plan: Plan, opts: { json?: boolean; config: string }, io: Io):
   return exitForPlan(plan);
 }
 
-/** plan, safety check, apply, report: what cron runs. */
+/** plan, safety check, apply, report: what cron runs. Quarantined targets are left out until their next try. */
 export async function runCommand(opts: WriteOptions & { env?: NodeJS.ProcessEnv; stateDir?: string }, io: Io): Promise<number> {
   const loaded = load(opts.config, io, opts.env);
   if (opts.stateDir) {
     loaded.stateDir = opts.stateDir;
     loaded.auditFile = `${opts.stateDir}/audit.jsonl`;
   }
-  const targets = selectTargets(loaded, opts.target).map(([name]) => name);
-  const state = await openState(loaded, { lock: true, audit: true, targets, log: (line) => io.err(line) });
+  const selected = selectTargets(loaded, opts.target).map(([name]) => name);
+  const state = await openState(loaded, { lock: true, audit: true, targets: selected, log: (line) => io.err(line) });
+  const notifier = commandNotifier(loaded, io, state.audit);
   return withState(state, io, opts.signal, async () => {
-    const { plan, runtimes } = await makePlan(loaded, state.links, opts.target);
+    const startedAt = new Date();
+    const { run: targets, skipped } = partitionTargets(selected, await quarantinedTargets(state.quarantine, loaded.config.quarantine), startedAt);
+    for (const [target, status] of skipped) io.err(`target ${target} skipped: ${status}`);
+    if (targets.length === 0) return quarantinedOnly(skipped, startedAt, opts, io);
+    const { plan, runtimes } = await makePlan(loaded, state.links, targets);
     // Stopped while reading: nothing was written, and no operation need be listed as skipped.
     if (opts.signal?.aborted) throw opts.signal.reason;
     if (!opts.json) io.out(formatPlan(plan, 50));
-    const report = await applyOrStop(loaded, plan, runtimes, state, opts, io);
+    const report = await applyOrStop(loaded, plan, runtimes, state, opts, io, notifier);
     if (typeof report === 'number') return report;
     if (state.distributed && !waitOptions(opts).wait) return enqueued(plan, opts, io);
+    // An interrupted run, or one whose state could not be written, says nothing about the targets.
+    if (!opts.signal?.aborted && !state.halted.aborted) {
+      const verdicts = await settleQuarantine(report.targets, { store: state.quarantine, audit: state.audit, notifier, settings: loaded.config.quarantine, planId: plan.id, now: new Date() });
+      noteVerdicts(report, verdicts);
+    }
+    for (const [target, status] of skipped) report.targets.push({ ...emptyTargetReport(target), quarantined: status });
     io.out(opts.json ? JSON.stringify({ plan: summarise(plan), report }, null, 2) : `\n${formatReport(report)}`);
-    return exitForReport(report);
+    const code = exitForReport(report);
+    if (code === EXIT.FAILED_OPERATIONS) await notifier.notify(cycleFailedEvent(plan.id, reportProblems(report)));
+    return code;
   });
+}
+
+/** Every target quarantined: nothing is read or sent; the report says why and when each is tried again. */
+function quarantinedOnly(skipped: ReadonlyMap<string, string>, at: Date, opts: { json?: boolean }, io: Io): number {
+  const time = at.toISOString();
+  const report: RunReport = { planId: '-', startedAt: time, finishedAt: time, targets: [...skipped].map(([target, status]) => ({ ...emptyTargetReport(target), quarantined: status })) };
+  io.out(opts.json ? JSON.stringify({ report }, null, 2) : formatReport(report));
+  return exitForReport(report);
+}
+
+/** Each target's quarantine change, in its report. */
+function noteVerdicts(report: RunReport, verdicts: ReadonlyMap<string, QuarantineVerdict>): void {
+  for (const t of report.targets) {
+    const v = verdicts.get(t.target);
+    if (v?.kind === 'enter') t.quarantine = `quarantined: ${v.entry.reason}; next try at ${v.entry.nextTry}`;
+    else if (v?.kind === 'stay') t.quarantine = `still quarantined after try ${v.entry.attempts}: ${v.entry.reason}; next try at ${v.entry.nextTry}`;
+    else if (v?.kind === 'lift') t.quarantine = `out of quarantine: this cycle succeeded (quarantined since ${v.previous.since}: ${v.previous.reason})`;
+  }
+}
+
+/** Why a cycle exits 1, in short, for its notification. */
+function reportProblems(report: RunReport): string[] {
+  const t = totals(report);
+  const f = failedTargets(report);
+  return [
+    t.failed ? `${t.failed} operation${t.failed === 1 ? '' : 's'} failed` : '',
+    f.unreadable.length ? `could not read ${f.unreadable.join(', ')}` : '',
+    f.stopped.length ? `stopped ${f.stopped.join(', ')}` : '',
+    f.quarantined.length ? `quarantined ${f.quarantined.join(', ')}` : '',
+    report.targets.some((x) => x.held) ? 'deprovisioning held' : '',
+    t.skipped + t.partial ? `${t.skipped + t.partial} operation${t.skipped + t.partial === 1 ? '' : 's'} skipped or partial` : '',
+  ].filter(Boolean);
 }
 
 /** applyPlan; a safety stop ends the command here, with the plan it refused in the `--json` document. */
@@ -230,6 +278,7 @@ async function applyOrStop(
   state: RunState,
   opts: WriteOptions,
   io: Io,
+  notifier: Notifier,
   skipped?: readonly SkippedOperation[],
 ): Promise<RunReport | number> {
   const executor = state.executor({ ...waitOptions(opts), ...(opts.signal ? { signal: opts.signal } : {}) });
@@ -238,6 +287,7 @@ async function applyOrStop(
     return await applyPlan(loaded, plan, runtimes, state, executor, options);
   } catch (error) {
     if (!(error instanceof SafetyError)) throw error;
+    await notifier.notify(safetyStopEvent(plan.id, error.reasons));
     return exitForError(error, io, { json: !!opts.json, plan: summarise(plan) });
   }
 }

@@ -10,6 +10,8 @@ import { ConfigError } from '../errors.js';
 import { startWorkers } from '../execution/bullmq/bullmq-worker.js';
 import { readQueueStatus, retryFailed } from '../execution/bullmq/queue-status.js';
 import { connectRedis, redisAddress } from '../state/redis-connection.js';
+import { RedisQuarantineStore } from '../state/quarantine-store.js';
+import { commandNotifier } from './notifier.js';
 import { load } from './commands.js';
 import { EXIT } from './exit-codes.js';
 import { formatStatus } from './format-status.js';
@@ -71,7 +73,7 @@ export async function scheduleCommand(opts: { config: string; name?: string }, i
   if (!s) throw new ConfigError(`${loaded.file}: \`schedule\` needs a schedule block (schedule.cron)`);
   const name = opts.name ?? `${hostname()}-${process.pid}`;
   return withConnections(loaded, q, io, async (redis, audit) => {
-    const handle = await startScheduler({ loaded, redis, audit, log: (l) => io.out(l), name });
+    const handle = await startScheduler({ loaded, redis, audit, log: (l) => io.out(l), name, notifier: commandNotifier(loaded, io, audit) });
     io.out(`scheduler ${name} ready: cron "${s.cron}"${s.timezone ? ` (${s.timezone})` : ''}, jitter up to ${s.jitterMs} ms; next cycle ${handle.next?.toISOString() ?? 'unknown'}`);
     await stop;
     await handle.close();
@@ -85,7 +87,9 @@ export async function statusCommand(opts: { config: string; target?: string[]; j
   const redis = await connect(q, io);
   try {
     const status = await readQueueStatus(redis, q, selected, loaded.config.schedule);
-    io.out(opts.json ? JSON.stringify(status, null, 2) : formatStatus(status, redisAddress(q.redis)));
+    const all = await new RedisQuarantineStore(redis, q.prefix).all();
+    const quarantined = new Map([...all].filter(([target]) => selected.some(([name]) => name === target)));
+    io.out(opts.json ? JSON.stringify({ ...status, quarantined: [...quarantined.values()] }, null, 2) : formatStatus(status, redisAddress(q.redis), quarantined));
     return EXIT.OK;
   } finally {
     redis.disconnect();

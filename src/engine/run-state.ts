@@ -6,6 +6,7 @@
 import type { AuditSink } from '../audit/audit-sink.js';
 import type { Executor } from '../execution/executor.js';
 import type { LinkStore } from '../state/link-store.js';
+import type { QuarantineStore } from '../state/quarantine-store.js';
 
 export interface ExecutorOptions {
   /** Distributed: wait for the workers and report, else return once enqueued. */
@@ -19,6 +20,8 @@ export interface ExecutorOptions {
 export interface RunState {
   links: LinkStore;
   audit: AuditSink;
+  /** Quarantined targets: quarantine.json, or Redis in distributed mode. */
+  quarantine: QuarantineStore;
   /** True in distributed mode: plans are executed by `scim-sync worker` processes. */
   distributed: boolean;
   /**
