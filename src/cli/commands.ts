@@ -19,7 +19,7 @@ import { ConfigError, InterruptedError, PlanError, SafetyError, describeError } 
 import { explainCode } from '../state/state-dir.js';
 import type { TargetRuntime } from '../execution/executor.js';
 import { emptyTargetReport, failedTargets, totals, type RunReport } from '../execution/run-report.js';
-import { partitionTargets, quarantinedTargets, settleQuarantine, type QuarantineVerdict } from '../engine/quarantine.js';
+import { partitionTargets, quarantinedTargets, settlePlanRead, settleQuarantine, skipStatus, isSkipped, type QuarantineVerdict } from '../engine/quarantine.js';
 import { cycleFailedEvent, safetyStopEvent, type Notifier } from '../notify/notifier.js';
 import { commandNotifier } from './notifier.js';
 import { checkMappings } from '../mapping/check-mappings.js';
@@ -151,6 +151,11 @@ export async function planCommand(opts: CommonOptions & { out?: string }, io: Io
   const state = await openState(loaded, { lock: false, audit: false, readOnly: true, log: (line) => io.err(line) });
   try {
     const { plan } = await makePlan(loaded, state.links, opts.target);
+    const quarantined = await quarantinedTargets(state.quarantine, loaded.config.quarantine);
+    for (const t of plan.targets) {
+      const entry = quarantined.get(t.target);
+      if (entry && isSkipped(entry, new Date())) io.err(`note: target ${t.target} is ${skipStatus(entry)}; run leaves it out until then`);
+    }
     // A server's error text in the plan may quote a credential; 0600 whatever the file was before.
     if (opts.out) {
       await writeFileAtomic(opts.out, redact(JSON.stringify(plan, null, 2))).catch((error: unknown) => {
@@ -224,10 +229,16 @@ export async function runCommand(opts: WriteOptions & { env?: NodeJS.ProcessEnv;
     if (!opts.json) io.out(formatPlan(plan, 50));
     const report = await applyOrStop(loaded, plan, runtimes, state, opts, io, notifier);
     if (typeof report === 'number') return report;
-    if (state.distributed && !waitOptions(opts).wait) return enqueued(plan, opts, io);
+    const edges = { store: state.quarantine, audit: state.audit, notifier, settings: loaded.config.quarantine, planId: plan.id };
+    if (state.distributed && !waitOptions(opts).wait) {
+      for (const [target, v] of await settlePlanRead(plan, { ...edges, now: new Date() })) {
+        if (v.kind === 'enter' || v.kind === 'stay') io.err(`target ${target} quarantined: ${v.entry.reason}; next try at ${v.entry.nextTry}`);
+      }
+      return enqueued(plan, opts, io);
+    }
     // An interrupted run, or one whose state could not be written, says nothing about the targets.
     if (!opts.signal?.aborted && !state.halted.aborted) {
-      const verdicts = await settleQuarantine(report.targets, { store: state.quarantine, audit: state.audit, notifier, settings: loaded.config.quarantine, planId: plan.id, now: new Date() });
+      const verdicts = await settleQuarantine(report.targets, { ...edges, now: new Date() });
       noteVerdicts(report, verdicts);
     }
     for (const [target, status] of skipped) report.targets.push({ ...emptyTargetReport(target), quarantined: status });

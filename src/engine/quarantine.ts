@@ -6,7 +6,8 @@
  */
 import type { AuditSink } from '../audit/audit-sink.js';
 import type { QuarantineConfig } from '../config/schema/index.js';
-import type { TargetReport } from '../execution/run-report.js';
+import { emptyTargetReport, type TargetReport } from '../execution/run-report.js';
+import type { Plan } from '../model/plan.js';
 import type { NotificationEvent, Notifier } from '../notify/notifier.js';
 import type { QuarantineEntry, QuarantineStore } from '../state/quarantine-store.js';
 
@@ -143,4 +144,16 @@ export async function settleQuarantine(reports: readonly TargetReport[], edges: 
     if (event) await edges.notifier.notify({ ...event, planId: edges.planId });
   }
   return verdicts;
+}
+
+/**
+ * For a distributed cycle whose report comes later (the scheduler, `run` without --wait): what its
+ * planning can judge. A refused credential quarantines; a target read again is lifted. The share of
+ * failed operations is judged where a report is read (`run`, `run --wait`).
+ */
+export function settlePlanRead(plan: Plan, edges: QuarantineEdges): Promise<Map<string, QuarantineVerdict>> {
+  return settleQuarantine(
+    plan.targets.map((t) => emptyTargetReport(t.target, t.error)),
+    edges,
+  );
 }

@@ -24,7 +24,7 @@ import { RedisLinkStore } from '../state/redis-link-store.js';
 import { RedisQuarantineStore } from '../state/quarantine-store.js';
 import { NO_NOTIFIER, safetyStopEvent, type Notifier } from '../notify/notifier.js';
 import { SafetyError } from '../errors.js';
-import { partitionTargets, quarantinedTargets, settleQuarantine } from './quarantine.js';
+import { partitionTargets, quarantinedTargets, settlePlanRead } from './quarantine.js';
 import { acquireTargetLocks } from '../state/redis-run-lock.js';
 import { applyPlan } from './apply-plan.js';
 import { selectTargets } from '../config/select-targets.js';
@@ -90,10 +90,7 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
     try {
       const { plan, runtimes } = await makePlan(loaded, links, locks.targets);
       plan.id = `plan-${cycleId}`;
-      // What planning can judge: a refused credential quarantines, a target read again lifts. The
-      // share of failed operations is judged where the cycle's report is read (run --wait).
-      const read = plan.targets.map((t) => emptyTargetReport(t.target, t.error));
-      await settleQuarantine(read, { store: quarantine, audit, notifier, settings: loaded.config.quarantine, planId: plan.id, now });
+      await settlePlanRead(plan, { store: quarantine, audit, notifier, settings: loaded.config.quarantine, planId: plan.id, now });
       await applyPlan(loaded, plan, runtimes, state, executor, { overrideSafety: false });
       const ops = operationCount(plan);
       log(`${cycleId}: enqueued ${plan.id} (${ops} operations) for ${locks.targets.join(', ')}`);

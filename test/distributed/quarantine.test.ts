@@ -72,6 +72,15 @@ describe('quarantine in distributed mode', () => {
     }
   });
 
+  it('run without --wait quarantines a target whose credential its planning read was refused', async () => {
+    const r = await h.run();
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/Enqueued plan-/);
+    expect(r.err).toMatch(/target crm quarantined: credential refused: \[AUTH\] credential rejected \(HTTP 401\)[^\n]*; next try at \d{4}-/);
+    expect(JSON.parse((await redis.hget(key(), 'crm'))!)).toMatchObject({ target: 'crm', attempts: 1 });
+    expect(await redis.hget(key(), 'app')).toBeNull();
+  });
+
   it('a scheduled cycle skips a quarantined target without a request, and quarantines one whose credential is refused', async () => {
     writeFileSync(h.configFile, `${readFileSync(h.configFile, 'utf8')}schedule:\n  cron: "* * * * * *"\n`);
     const since = new Date().toISOString();

@@ -67,6 +67,10 @@ describe('quarantine', () => {
     expect(second.err).toContain(`target crm skipped: ${status}`);
     expect(second.out).toContain('Total: 0 ok, 0 failed, 0 skipped; 1 target quarantined: crm');
     expect(entries()['crm']).toEqual(entry);
+    // `plan` reads it (it writes nothing) and says that run will leave it out.
+    const plan = await h.cli('plan', '--config', h.configFile);
+    expect(plan.err).toContain(`note: target crm is ${status} (lift it now with scim-sync unquarantine --target crm); run leaves it out until then`);
+    crm.clearRequests();
 
     backoffOver('crm');
     const retry = await h.run();
