@@ -243,9 +243,10 @@ export async function runCommand(opts: WriteOptions & { env?: NodeJS.ProcessEnv;
     }
     for (const [target, status] of skipped) report.targets.push({ ...emptyTargetReport(target), quarantined: status });
     io.out(opts.json ? JSON.stringify({ plan: summarise(plan), report }, null, 2) : `\n${formatReport(report)}`);
-    const code = exitForReport(report);
-    if (code === EXIT.FAILED_OPERATIONS) await notifier.notify(cycleFailedEvent(plan.id, reportProblems(report)));
-    return code;
+    // A target left out in quarantine was notified when it went in, not again each cycle.
+    const problems = reportProblems(report);
+    if (problems.length > 0) await notifier.notify(cycleFailedEvent(plan.id, problems));
+    return exitForReport(report);
   });
 }
 
@@ -267,7 +268,7 @@ function noteVerdicts(report: RunReport, verdicts: ReadonlyMap<string, Quarantin
   }
 }
 
-/** Why a cycle exits 1, in short, for its notification. */
+/** Why a cycle exits 1, in short, for its notification; none for a cycle whose only gap is a target left out in quarantine. */
 function reportProblems(report: RunReport): string[] {
   const t = totals(report);
   const f = failedTargets(report);
@@ -275,7 +276,6 @@ function reportProblems(report: RunReport): string[] {
     t.failed ? `${t.failed} operation${t.failed === 1 ? '' : 's'} failed` : '',
     f.unreadable.length ? `could not read ${f.unreadable.join(', ')}` : '',
     f.stopped.length ? `stopped ${f.stopped.join(', ')}` : '',
-    f.quarantined.length ? `quarantined ${f.quarantined.join(', ')}` : '',
     report.targets.some((x) => x.held) ? 'deprovisioning held' : '',
     t.skipped + t.partial ? `${t.skipped + t.partial} operation${t.skipped + t.partial === 1 ? '' : 's'} skipped or partial` : '',
   ].filter(Boolean);

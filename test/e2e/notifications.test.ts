@@ -85,6 +85,13 @@ describe('webhook notifications', () => {
     });
     expect(failed).toMatchObject({ event: 'cycle.failed', summary: expect.stringContaining('could not read crm'), details: { problems: ['could not read crm'] } });
     expect(new Set(received.map((d) => d.headers['x-scim-sync-delivery'])).size).toBe(2);
+
+    // The next cycle leaves crm out: exit 1, but nothing new to tell.
+    received = [];
+    const skipped = await h.run();
+    expect(skipped.code).toBe(1);
+    expect(skipped.out).toContain('target crm: SKIPPED — quarantined since');
+    expect(received).toEqual([]);
   });
 
   it('the Slack format posts { text }; a webhook gets only the events it lists', async () => {
