@@ -18,10 +18,11 @@ import { createTargetRuntime } from '../execution/target-runtime.js';
 import { ConfigError, InterruptedError, PlanError, SafetyError, describeError } from '../errors.js';
 import { explainCode } from '../state/state-dir.js';
 import type { TargetRuntime } from '../execution/executor.js';
-import { emptyTargetReport, failedTargets, totals, type RunReport } from '../execution/run-report.js';
-import { partitionTargets, quarantinedTargets, settlePlanRead, settleQuarantine, skipStatus, isSkipped, type QuarantineVerdict } from '../engine/quarantine.js';
+import type { RunReport } from '../execution/run-report.js';
+import { partitionTargets, quarantinedTargets, settlePlanRead, settleQuarantine, skipStatus, isSkipped } from '../engine/quarantine.js';
 import { cycleFailedEvent, safetyStopEvent, type Notifier } from '../notify/notifier.js';
 import { commandNotifier } from './notifier.js';
+import { cycleProblems, noteVerdicts, quarantinedOnly, quarantinedReports } from './cycle-outcome.js';
 import { checkMappings } from '../mapping/check-mappings.js';
 import { checkTlsFiles } from '../config/check-tls-files.js';
 import { redact } from '../config/secret.js';
@@ -241,44 +242,13 @@ export async function runCommand(opts: WriteOptions & { env?: NodeJS.ProcessEnv;
       const verdicts = await settleQuarantine(report.targets, { ...edges, now: new Date() });
       noteVerdicts(report, verdicts);
     }
-    for (const [target, status] of skipped) report.targets.push({ ...emptyTargetReport(target), quarantined: status });
+    report.targets.push(...quarantinedReports(skipped));
     io.out(opts.json ? JSON.stringify({ plan: summarise(plan), report }, null, 2) : `\n${formatReport(report)}`);
     // A target left out in quarantine was notified when it went in, not again each cycle.
-    const problems = reportProblems(report);
+    const problems = cycleProblems(report);
     if (problems.length > 0) await notifier.notify(cycleFailedEvent(plan.id, problems));
     return exitForReport(report);
   });
-}
-
-/** Every target quarantined: nothing is read or sent; the report says why and when each is tried again. */
-function quarantinedOnly(skipped: ReadonlyMap<string, string>, at: Date, opts: { json?: boolean }, io: Io): number {
-  const time = at.toISOString();
-  const report: RunReport = { planId: '-', startedAt: time, finishedAt: time, targets: [...skipped].map(([target, status]) => ({ ...emptyTargetReport(target), quarantined: status })) };
-  io.out(opts.json ? JSON.stringify({ report }, null, 2) : formatReport(report));
-  return exitForReport(report);
-}
-
-/** Each target's quarantine change, in its report. */
-function noteVerdicts(report: RunReport, verdicts: ReadonlyMap<string, QuarantineVerdict>): void {
-  for (const t of report.targets) {
-    const v = verdicts.get(t.target);
-    if (v?.kind === 'enter') t.quarantine = `quarantined: ${v.entry.reason}; next try at ${v.entry.nextTry}`;
-    else if (v?.kind === 'stay') t.quarantine = `still quarantined after try ${v.entry.attempts}: ${v.entry.reason}; next try at ${v.entry.nextTry}`;
-    else if (v?.kind === 'lift') t.quarantine = `out of quarantine: this cycle succeeded (quarantined since ${v.previous.since}: ${v.previous.reason})`;
-  }
-}
-
-/** Why a cycle exits 1, in short, for its notification; none for a cycle whose only gap is a target left out in quarantine. */
-function reportProblems(report: RunReport): string[] {
-  const t = totals(report);
-  const f = failedTargets(report);
-  return [
-    t.failed ? `${t.failed} operation${t.failed === 1 ? '' : 's'} failed` : '',
-    f.unreadable.length ? `could not read ${f.unreadable.join(', ')}` : '',
-    f.stopped.length ? `stopped ${f.stopped.join(', ')}` : '',
-    report.targets.some((x) => x.held) ? 'deprovisioning held' : '',
-    t.skipped + t.partial ? `${t.skipped + t.partial} operation${t.skipped + t.partial === 1 ? '' : 's'} skipped or partial` : '',
-  ].filter(Boolean);
 }
 
 /** applyPlan; a safety stop ends the command here, with the plan it refused in the `--json` document. */
