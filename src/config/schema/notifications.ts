@@ -13,7 +13,7 @@ export const NOTIFICATION_EVENTS = [
 
 const webhook = z
   .object({
-    url: z.url({ protocol: /^https?$/, message: 'an http(s) URL' }).describe('Where the POST goes. https, or http on loopback only for tests.'),
+    url: z.url({ protocol: /^https?$/, message: 'an http(s) URL' }).describe('Where the POST goes: https (plain http sends the events unencrypted). No credential in it: it is refused.'),
     secret: secret.describe('Key of the HMAC-SHA256 signature in X-Scim-Sync-Signature. Write ${env:NAME}.'),
     events: z
       .array(z.enum(NOTIFICATION_EVENTS))
