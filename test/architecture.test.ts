@@ -20,7 +20,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['engine'],
   ['execution'],
   ['planning', 'sources', 'reporting'],
-  ['audit'],
+  ['audit', 'notify'],
   ['mapping', 'state'],
   ['targets'],
   ['config'],

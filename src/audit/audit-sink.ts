@@ -24,7 +24,10 @@ export type AuditAction =
   | 'cycle.end'
   | 'staged.create'
   | 'staged.approve'
-  | 'staged.reject';
+  | 'staged.reject'
+  | 'quarantine.enter'
+  | 'quarantine.exit'
+  | 'notify.failed';
 
 export interface AuditRecord {
   time: string;

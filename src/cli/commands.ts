@@ -20,11 +20,15 @@ import { ConfigError, InterruptedError, PlanError, SafetyError, describeError } 
 import { explainCode } from '../state/state-dir.js';
 import type { TargetRuntime } from '../execution/executor.js';
 import type { RunReport } from '../execution/run-report.js';
+import { partitionTargets, quarantinedTargets, settlePlanRead, settleQuarantine, skipStatus, isSkipped } from '../engine/quarantine.js';
+import { cycleFailedEvent, safetyStopEvent, stagedEvent, type Notifier } from '../notify/notifier.js';
+import { commandNotifier } from './notifier.js';
+import { cycleProblems, noteVerdicts, quarantinedOnly, quarantinedReports } from './cycle-outcome.js';
 import { checkMappings } from '../mapping/check-mappings.js';
 import { checkTlsFiles } from '../config/check-tls-files.js';
 import { redact } from '../config/secret.js';
 import { writeFileAtomic } from '../state/atomic-write.js';
-import { operationCount, type Operation, type Plan } from '../model/plan.js';
+import { operationCount, operationsOf, type Operation, type Plan } from '../model/plan.js';
 import { safetyViolations } from '../planning/safety.js';
 import { createSource } from '../sources/create-source.js';
 import { exitForError } from './error-exit.js';
@@ -161,6 +165,11 @@ export async function planCommand(opts: CommonOptions & { out?: string }, io: Io
   const state = await openState(loaded, { lock: false, audit: false, readOnly: true, log: (line) => io.err(line) });
   try {
     const { plan } = await makePlan(loaded, state.links, opts.target);
+    const quarantined = await quarantinedTargets(state.quarantine, loaded.config.quarantine);
+    for (const t of plan.targets) {
+      const entry = quarantined.get(t.target);
+      if (entry && isSkipped(entry, new Date())) io.err(`note: target ${t.target} is ${skipStatus(entry)}; run leaves it out until then`);
+    }
     // A server's error text in the plan may quote a credential; 0600 whatever the file was before.
     if (opts.out) {
       await writeFileAtomic(opts.out, redact(JSON.stringify(plan, null, 2))).catch((error: unknown) => {
@@ -192,7 +201,7 @@ export async function applyCommand(file: string, opts: WriteOptions, io: Io): Pr
   return withState(state, io, opts.signal, async () => {
     const { plan, skipped } = await verifySavedPlan(loaded, saved, runtimes, state.links);
     if (opts.signal?.aborted) throw opts.signal.reason;
-    const report = await applyOrStop(loaded, plan, runtimes, state, opts, io, skipped);
+    const report = await applyOrStop(loaded, plan, runtimes, state, opts, io, commandNotifier(loaded, io, state.audit), skipped);
     if (typeof report === 'number') return report;
     if (state.distributed && !waitOptions(opts).wait) return enqueued(plan, opts, io);
     io.out(opts.json ? JSON.stringify(report, null, 2) : formatReport(report));
@@ -213,24 +222,44 @@ function enqueued(plan: Plan, opts: { json?: boolean; config: string }, io: Io):
   return exitForPlan(plan);
 }
 
-/** plan, safety check, apply, report: what cron runs. */
+/** plan, safety check, apply, report: what cron runs. Quarantined targets are left out until their next try. */
 export async function runCommand(opts: WriteOptions & { env?: NodeJS.ProcessEnv; stateDir?: string }, io: Io): Promise<number> {
   const loaded = load(opts.config, io, opts.env);
   if (opts.stateDir) {
     loaded.stateDir = opts.stateDir;
     loaded.auditFile = `${opts.stateDir}/audit.jsonl`;
   }
-  const targets = selectTargets(loaded, opts.target).map(([name]) => name);
-  const state = await openState(loaded, { lock: true, audit: true, targets, log: (line) => io.err(line), initiator: cliInitiator() });
+  const selected = selectTargets(loaded, opts.target).map(([name]) => name);
+  const state = await openState(loaded, { lock: true, audit: true, targets: selected, log: (line) => io.err(line), initiator: cliInitiator() });
+  const notifier = commandNotifier(loaded, io, state.audit);
   return withState(state, io, opts.signal, async () => {
-    const { plan, runtimes } = await makePlan(loaded, state.links, opts.target);
+    const startedAt = new Date();
+    const { run: targets, skipped } = partitionTargets(selected, await quarantinedTargets(state.quarantine, loaded.config.quarantine), startedAt);
+    for (const [target, status] of skipped) io.err(`target ${target} skipped: ${status}`);
+    if (targets.length === 0) return quarantinedOnly(skipped, startedAt, opts, io);
+    const { plan, runtimes } = await makePlan(loaded, state.links, targets);
     // Stopped while reading: nothing was written, and no operation need be listed as skipped.
     if (opts.signal?.aborted) throw opts.signal.reason;
     if (!opts.json) io.out(formatPlan(plan, 50));
-    const report = await applyOrStop(loaded, plan, runtimes, state, opts, io);
+    const report = await applyOrStop(loaded, plan, runtimes, state, opts, io, notifier);
     if (typeof report === 'number') return report;
-    if (state.distributed && !waitOptions(opts).wait) return enqueued(plan, opts, io);
+    const edges = { store: state.quarantine, audit: state.audit, notifier, settings: loaded.config.quarantine, planId: plan.id };
+    if (state.distributed && !waitOptions(opts).wait) {
+      for (const [target, v] of await settlePlanRead(plan, { ...edges, now: new Date() })) {
+        if (v.kind === 'enter' || v.kind === 'stay') io.err(`target ${target} quarantined: ${v.entry.reason}; next try at ${v.entry.nextTry}`);
+      }
+      return enqueued(plan, opts, io);
+    }
+    // An interrupted run, or one whose state could not be written, says nothing about the targets.
+    if (!opts.signal?.aborted && !state.halted.aborted) {
+      const verdicts = await settleQuarantine(report.targets, { ...edges, now: new Date() });
+      noteVerdicts(report, verdicts);
+    }
+    report.targets.push(...quarantinedReports(skipped));
     io.out(opts.json ? JSON.stringify({ plan: summarise(plan), report }, null, 2) : `\n${formatReport(report)}`);
+    // A target left out in quarantine was notified when it went in, not again each cycle.
+    const problems = cycleProblems(report);
+    if (problems.length > 0) await notifier.notify(cycleFailedEvent(plan.id, problems));
     return exitForReport(report);
   });
 }
@@ -243,6 +272,7 @@ async function applyOrStop(
   state: RunState,
   opts: WriteOptions,
   io: Io,
+  notifier: Notifier,
   skipped?: readonly SkippedOperation[],
 ): Promise<RunReport | number> {
   const executor = state.executor({ ...waitOptions(opts), ...(opts.signal ? { signal: opts.signal } : {}) });
@@ -251,6 +281,11 @@ async function applyOrStop(
     return await applyPlan(loaded, plan, runtimes, state, executor, options);
   } catch (error) {
     if (!(error instanceof SafetyError)) throw error;
+    await notifier.notify(safetyStopEvent(plan.id, error.reasons));
+    if (error.staged && 'id' in error.staged) {
+      const staged = plan.targets.reduce((n, t) => n + operationsOf(t).filter((op) => op.kind === 'deprovisionUser').length, 0);
+      await notifier.notify(stagedEvent(error.staged.id, staged, error.reasons.join('; ')));
+    }
     return exitForError(error, io, { json: !!opts.json, plan: summarise(plan) });
   }
 }

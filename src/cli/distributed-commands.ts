@@ -13,6 +13,8 @@ import { readQueueStatus } from '../execution/bullmq/queue-status.js';
 import { retryFailed } from '../engine/retry-failed.js';
 import { openState } from '../engine/state.js';
 import { connectRedis, redisAddress } from '../state/redis-connection.js';
+import { RedisQuarantineStore } from '../state/quarantine-store.js';
+import { commandNotifier } from './notifier.js';
 import { load } from './commands.js';
 import { EXIT } from './exit-codes.js';
 import { formatStatus } from './format-status.js';
@@ -80,7 +82,7 @@ export async function scheduleCommand(opts: { config: string; name?: string }, i
   if (!s) throw new ConfigError(`${loaded.file}: \`schedule\` needs a schedule block (schedule.cron)`);
   const name = opts.name ?? `${hostname()}-${process.pid}`;
   return withConnections(loaded, q, io, async (redis, audit) => {
-    const handle = await startScheduler({ loaded, redis, audit, log: (l) => io.out(l), name });
+    const handle = await startScheduler({ loaded, redis, audit, log: (l) => io.out(l), name, notifier: commandNotifier(loaded, io, audit) });
     io.out(`scheduler ${name} ready: cron "${s.cron}"${s.timezone ? ` (${s.timezone})` : ''}, jitter up to ${s.jitterMs} ms; next cycle ${handle.next?.toISOString() ?? 'unknown'}`);
     await stop;
     await handle.close();
@@ -94,7 +96,9 @@ export async function statusCommand(opts: { config: string; target?: string[]; j
   const redis = await connect(q, io);
   try {
     const status = await readQueueStatus(redis, q, selected, loaded.config.schedule);
-    io.out(opts.json ? JSON.stringify(status, null, 2) : formatStatus(status, redisAddress(q.redis)));
+    const all = await new RedisQuarantineStore(redis, q.prefix).all();
+    const quarantined = new Map([...all].filter(([target]) => selected.some(([name]) => name === target)));
+    io.out(opts.json ? JSON.stringify({ ...status, quarantined: [...quarantined.values()] }, null, 2) : formatStatus(status, redisAddress(q.redis), quarantined));
     return EXIT.OK;
   } finally {
     redis.disconnect();

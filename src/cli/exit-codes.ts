@@ -25,14 +25,14 @@ export const EXIT = {
 
 /**
  * A finished apply: 0 only when everything planned was done (or found already done). An operation
- * that failed, was skipped or done in part, a target that could not be read or stopped, and work
+ * that failed, was skipped or done in part, a target that could not be read, stopped or quarantined, and work
  * held back by a dirty source read, make it 1.
  */
 export function exitForReport(report: RunReport): number {
   const t = totals(report);
   const targets = failedTargets(report);
   const held = report.targets.some((target) => target.held);
-  const clean = t.failed + t.partial + t.skipped === 0 && targets.unreadable.length + targets.stopped.length === 0 && !held;
+  const clean = t.failed + t.partial + t.skipped === 0 && targets.unreadable.length + targets.stopped.length + targets.quarantined.length === 0 && !held;
   return clean ? EXIT.OK : EXIT.FAILED_OPERATIONS;
 }
 

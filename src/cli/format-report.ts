@@ -23,11 +23,18 @@ const LISTED = 100;
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
+const quarantineLine = (change: string) => `    ⛔ ${clip(change, 1000)}`;
+
 export function formatReport(report: RunReport): string {
   const out: string[] = [`Applied ${report.planId} (${report.startedAt} -> ${report.finishedAt})`];
   for (const t of report.targets) {
     if (t.unreadable) {
       out.push(`  target ${t.target}: FAILED — could not be read: ${clip(t.unreadable, 1000)} (nothing was written to it)`);
+      if (t.quarantine) out.push(quarantineLine(t.quarantine));
+      continue;
+    }
+    if (t.quarantined) {
+      out.push(`  target ${t.target}: SKIPPED — ${clip(t.quarantined, 1000)} (nothing was sent to it)`);
       continue;
     }
     // In a fixed order: distributed mode counts outcomes in whatever order Redis returns them.
@@ -48,6 +55,7 @@ export function formatReport(report: RunReport): string {
     out.push(`  ${t.target}: ${parts.length > 0 ? parts.join(', ') : 'nothing to do'}`);
     if (t.stopped) out.push(`    ✗ ${clip(t.stopped, 1000)}`);
     if (t.held) out.push(`    ⏸ ${clip(t.held, 1000)}`);
+    if (t.quarantine) out.push(quarantineLine(t.quarantine));
     for (const f of t.failures.slice(0, LISTED)) out.push(`    ✗ ${f.kind} ${clip(f.label)} (${clip(f.externalId)}): ${clip(f.message, 1000)}`);
     if (t.failures.length > LISTED) out.push(`    ... and ${t.failures.length - LISTED} more failures (see the audit log)`);
     // Reports stored by an earlier version (distributed `status`) have no skips.
@@ -58,6 +66,7 @@ export function formatReport(report: RunReport): string {
   const notDone = [
     targets.unreadable.length > 0 ? `${plural(targets.unreadable.length, 'target')} failed: ${targets.unreadable.join(', ')}` : '',
     targets.stopped.length > 0 ? `${plural(targets.stopped.length, 'target')} stopped: ${targets.stopped.join(', ')}` : '',
+    targets.quarantined.length > 0 ? `${plural(targets.quarantined.length, 'target')} quarantined: ${targets.quarantined.join(', ')}` : '',
   ].filter(Boolean);
   out.push(`Total: ${describeTotals(totals(report))}${notDone.map((s) => `; ${s}`).join('')}`);
   return out.join('\n');

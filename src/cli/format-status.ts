@@ -1,5 +1,8 @@
 /** `scim-sync status` as people read it. */
 import type { QueueStatus, TargetStatus } from '../execution/bullmq/queue-status.js';
+import { skipStatus } from '../engine/quarantine.js';
+import type { QuarantineEntry } from '../state/quarantine-store.js';
+import { clip } from '../model/printable.js';
 import { formatReport } from './format-report.js';
 
 const indent = (text: string, by: string) =>
@@ -13,13 +16,14 @@ function counts(c: Record<string, number>): string {
   return `${waiting} waiting, ${c['active'] ?? 0} in flight, ${c['delayed'] ?? 0} delayed (retry backoff), ${c['failed'] ?? 0} failed, ${c['completed'] ?? 0} completed`;
 }
 
-function target(t: TargetStatus): string[] {
+function target(t: TargetStatus, quarantine: QuarantineEntry | undefined): string[] {
   const limits = [
     t.concurrency !== null ? `concurrency ${t.concurrency}` : null,
     t.rateLimit ? `rate limit ${t.rateLimit.requests} per ${t.rateLimit.perMs} ms` : null,
     t.rateLimitedForMs > 0 ? `paused by its rate limit for ${t.rateLimitedForMs} ms more` : null,
   ].filter(Boolean);
   const out = [`Target ${t.target} (queue ${t.queue}): ${counts(t.counts)}${limits.length ? `; ${limits.join(', ')}` : ''}`];
+  if (quarantine) out.push(`  ⛔ ${clip(skipStatus(quarantine), 1000)}`);
   out.push(t.lock ? `  cycle running: lock held by ${t.lock.holder} (renewed as it progresses; expires in ${Math.ceil(t.lock.ttlMs / 1000)} s otherwise)` : '  no cycle running');
   for (const j of t.inFlight) {
     out.push(`  > ${j.kind} ${j.label} (${j.externalId}) attempt ${j.attempts}${j.worker ? ` on ${j.worker}` : ''}${j.at ? ` since ${j.at}` : ''}`);
@@ -40,10 +44,10 @@ function target(t: TargetStatus): string[] {
   return out;
 }
 
-export function formatStatus(status: QueueStatus, redis: string): string {
+export function formatStatus(status: QueueStatus, redis: string, quarantined: ReadonlyMap<string, QuarantineEntry> = new Map()): string {
   const out = [`Distributed mode: Redis ${redis}, prefix ${status.prefix}, ${status.workers} worker connection${status.workers === 1 ? '' : 's'}`];
   if (status.schedule) out.push(`Schedule: cron "${status.schedule.cron}", next tick ${status.schedule.next ?? 'unknown (is a scheduler running?)'}`);
-  for (const t of status.targets) out.push('', ...target(t));
+  for (const t of status.targets) out.push('', ...target(t, quarantined.get(t.target)));
   out.push('', `Phases (control queue): ${counts(status.control)}`);
   for (const f of status.controlFailed) out.push(`  ✗ ${f.jobId} (target ${f.target}): ${f.reason}`);
   return out.join('\n');

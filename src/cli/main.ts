@@ -157,6 +157,15 @@ export async function main(argv: string[], output: Io = processIo): Promise<numb
       code = await (await import('./unlock-command.js')).unlockCommand(o, io);
     });
   program
+    .command('unquarantine')
+    .description('lift the quarantine of a target now: the next cycle includes it')
+    .addOption(configOption())
+    .addOption(new Option('-t, --target <name>', 'the quarantined target (repeatable)').argParser(collect).makeOptionMandatory())
+    .option('--json', 'print the lifted targets as JSON')
+    .action(async (o) => {
+      code = await (await import('./quarantine-command.js')).unquarantineCommand(o, io);
+    });
+  program
     .command('worker')
     .description('distributed mode: execute enqueued operations until SIGTERM/SIGINT (then finish those in flight)')
     .addOption(configOption())

@@ -186,15 +186,20 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
     throw problemsFound(file, problems);
   }
   const config = parsed.data;
+  const misplaced: [Path, string | undefined][] = [];
   for (const [name, t] of Object.entries(config.targets)) {
     const urls: [Path, string][] = [[['targets', name, 'url'], t.url]];
     if (t.auth.type === 'oauth2') urls.push([['targets', name, 'auth', 'tokenUrl'], t.auth.tokenUrl]);
-    const misplaced: [Path, string | undefined][] = urls.map(([path, url]) => [path, urlCredentialProblem(url, `targets.${name}.auth`)]);
+    misplaced.push(...urls.map(([path, url]): [Path, string | undefined] => [path, urlCredentialProblem(url, `targets.${name}.auth`)]));
     misplaced.push([['targets', name, 'quirks', 'headers'], headerCredentialProblem(t.quirks.headers, `targets.${name}.auth`)]);
-    for (const [path, wrong] of misplaced) {
-      const line = lineOf(doc, counter, path);
-      if (wrong) problems.push(`${formatPath(path)}${line ? ` (line ${line})` : ''}: ${wrong}`);
-    }
+  }
+  // A webhook's URL is printed when a delivery fails, and logged by every proxy on the way.
+  config.notifications.webhooks.forEach((w, i) => {
+    misplaced.push([['notifications', 'webhooks', i, 'url'], urlCredentialProblem(w.url, `notifications.webhooks[${i}].secret`)]);
+  });
+  for (const [path, wrong] of misplaced) {
+    const line = lineOf(doc, counter, path);
+    if (wrong) problems.push(`${formatPath(path)}${line ? ` (line ${line})` : ''}: ${wrong}`);
   }
   if (problems.length > 0) throw problemsFound(file, problems);
   if (config.source.type === 'csv') {

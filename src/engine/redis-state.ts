@@ -8,6 +8,7 @@ import type { LoadedConfig } from '../config/load.js';
 import { BullmqExecutor } from '../execution/bullmq/bullmq-executor.js';
 import { connectRedis } from '../state/redis-connection.js';
 import { RedisLinkStore } from '../state/redis-link-store.js';
+import { RedisQuarantineStore } from '../state/quarantine-store.js';
 import { acquireTargetLocks, type TargetLocks } from '../state/redis-run-lock.js';
 import { selectTargets } from '../config/select-targets.js';
 import { auditOptions, haltOnFailure, type OpenStateOptions, type RunState } from './run-state.js';
@@ -27,6 +28,7 @@ export async function openRedisState(loaded: LoadedConfig, options: OpenStateOpt
     return {
       links: new RedisLinkStore(redis, q.prefix),
       audit,
+      quarantine: new RedisQuarantineStore(redis, q.prefix),
       distributed: true,
       halted: halt.signal,
       executor: ({ wait, waitTimeoutMs, signal }) => {

@@ -8,6 +8,7 @@ import type { AuditSinkOptions } from '../audit/jsonl-audit-sink.js';
 import type { LoadedConfig } from '../config/load.js';
 import type { Executor } from '../execution/executor.js';
 import type { LinkStore } from '../state/link-store.js';
+import type { QuarantineStore } from '../state/quarantine-store.js';
 
 export interface ExecutorOptions {
   /** Distributed: wait for the workers and report, else return once enqueued. */
@@ -21,6 +22,8 @@ export interface ExecutorOptions {
 export interface RunState {
   links: LinkStore;
   audit: AuditSink;
+  /** Quarantined targets: quarantine.json, or Redis in distributed mode. */
+  quarantine: QuarantineStore;
   /** True in distributed mode: plans are executed by `scim-sync worker` processes. */
   distributed: boolean;
   /**

@@ -21,6 +21,10 @@ import { operationCount } from '../model/plan.js';
 import { emptyTargetReport } from '../execution/run-report.js';
 import { SCHEDULE_QUEUE } from '../state/redis-keys.js';
 import { RedisLinkStore } from '../state/redis-link-store.js';
+import { RedisQuarantineStore } from '../state/quarantine-store.js';
+import { NO_NOTIFIER, safetyStopEvent, type Notifier } from '../notify/notifier.js';
+import { SafetyError } from '../errors.js';
+import { partitionTargets, quarantinedTargets, settlePlanRead } from './quarantine.js';
 import { acquireTargetLocks } from '../state/redis-run-lock.js';
 import { applyPlan } from './apply-plan.js';
 import { selectTargets } from '../config/select-targets.js';
@@ -35,6 +39,9 @@ export interface SchedulerOptions {
   audit: AuditSink;
   log: (line: string) => void;
   name: string;
+  notifier?: Notifier;
+  /** The clock quarantine decisions read (tests). */
+  now?: () => Date;
 }
 
 export interface SchedulerHandle {
@@ -59,9 +66,18 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
     { name: 'tick', data: {}, opts: keep },
   );
 
+  const notifier = options.notifier ?? NO_NOTIFIER;
+  const quarantine = new RedisQuarantineStore(redis, q.prefix);
+
   const cycle = async (job: Job): Promise<unknown> => {
     const cycleId = safeId(job.id ?? String(job.timestamp));
-    const targets = selectTargets(loaded).map(([name]) => name);
+    const now = options.now?.() ?? new Date();
+    const { run: targets, skipped } = partitionTargets(
+      selectTargets(loaded).map(([name]) => name),
+      await quarantinedTargets(quarantine, loaded.config.quarantine),
+      now,
+    );
+    for (const [target, status] of skipped) log(`${cycleId}: target ${target} skipped: ${status}`);
     const { locks, busy } = await acquireTargetLocks(redis, q.prefix, targets, { token: `schedule-${cycleId}`, skipBusy: true });
     for (const b of busy) log(`${cycleId}: target ${b.target} skipped: its previous cycle still runs (${b.holder})`);
     if (locks.targets.length === 0) {
@@ -70,15 +86,17 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
     }
     const links = new RedisLinkStore(redis, q.prefix);
     const executor = new BullmqExecutor({ redis, queue: q, locks, wait: false });
-    const state: RunState = { links, audit, distributed: true, halted: new AbortController().signal, executor: () => executor, close: async () => undefined };
+    const state: RunState = { links, audit, quarantine, distributed: true, halted: new AbortController().signal, executor: () => executor, close: async () => undefined };
     try {
       const { plan, runtimes } = await makePlan(loaded, links, locks.targets);
       plan.id = `plan-${cycleId}`;
+      await settlePlanRead(plan, { store: quarantine, audit, notifier, settings: loaded.config.quarantine, planId: plan.id, now });
       await applyPlan(loaded, plan, runtimes, state, executor, { overrideSafety: false });
       const ops = operationCount(plan);
       log(`${cycleId}: enqueued ${plan.id} (${ops} operations) for ${locks.targets.join(', ')}`);
       return { planId: plan.id, operations: ops };
     } catch (error) {
+      if (error instanceof SafetyError) await notifier.notify(safetyStopEvent(`plan-${cycleId}`, error.reasons));
       // Nothing was enqueued (source unreadable, safety stop): say so where `status` looks.
       const store = new CycleStore(redis, q.prefix, q.retentionHours * 3_600_000);
       const now = new Date().toISOString();

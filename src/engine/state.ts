@@ -8,6 +8,7 @@ import { NO_AUDIT, type AuditSink } from '../audit/audit-sink.js';
 import { JsonlAuditSink } from '../audit/jsonl-audit-sink.js';
 import { InlineExecutor } from '../execution/inline-executor.js';
 import { FileLinkStore } from '../state/file-link-store.js';
+import { FileQuarantineStore } from '../state/quarantine-store.js';
 import { acquireRunLock, type RunLock } from '../state/run-lock.js';
 import { auditOptions, haltOnFailure, type OpenStateOptions, type RunState } from './run-state.js';
 
@@ -22,6 +23,7 @@ export async function openState(loaded: LoadedConfig, options: OpenStateOptions)
     return {
       links,
       audit,
+      quarantine: new FileQuarantineStore(loaded.stateDir),
       distributed: false,
       halted: halt.signal,
       executor: ({ signal }) => new InlineExecutor({ links, audit, stop: signal ? AbortSignal.any([halt.signal, signal]) : halt.signal }),

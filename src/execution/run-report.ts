@@ -45,6 +45,10 @@ export interface TargetReport {
   stopped?: string;
   /** Operations the plan held back (a dirty source read): how many, and why. Not done, so not a clean run. */
   held?: string;
+  /** Quarantined, its backoff not yet over: left out of this cycle, nothing was sent to it (why, and the next try). */
+  quarantined?: string;
+  /** What this cycle did to the target's quarantine: put it in, kept it, or lifted it (why). */
+  quarantine?: string;
 }
 
 export interface RunReport {
@@ -84,10 +88,11 @@ export function describeTotals(t: Record<Outcome, number>): string {
   return `${t.ok} ok, ${t.failed} failed, ${t.skipped} skipped${t.partial ? `, ${t.partial} partial` : ''}${t.unchanged ? `, ${t.unchanged} unchanged` : ''}`;
 }
 
-/** Targets whose plan was not (entirely) applied: could not be read, or stopped. */
-export function failedTargets(report: RunReport): { unreadable: string[]; stopped: string[] } {
+/** Targets whose plan was not (entirely) applied: could not be read, stopped, or left out in quarantine. */
+export function failedTargets(report: RunReport): { unreadable: string[]; stopped: string[]; quarantined: string[] } {
   return {
     unreadable: report.targets.filter((t) => t.unreadable).map((t) => t.target),
     stopped: report.targets.filter((t) => t.stopped).map((t) => t.target),
+    quarantined: report.targets.filter((t) => t.quarantined).map((t) => t.target),
   };
 }

@@ -35,6 +35,8 @@ export function redisKeys(prefix: string) {
     report: (planId: string, target: string) => `${prefix}:state:report:${planId}:${target}`,
     /** String: the latest CycleReport of a target. */
     lastCycle: (target: string) => `${prefix}:state:last-cycle:${target}`,
+    /** Hash: target -> QuarantineEntry JSON, for each quarantined target (quarantine-store.ts). */
+    quarantine: `${prefix}:state:quarantine`,
     /** BullMQ's key of a queue, as a job names its parent's queue. */
     queue: (name: string) => `${prefix}:${name}`,
   };

@@ -91,10 +91,11 @@ describe('a target that cannot be read is a failed target', () => {
     const failed = h.audit().filter((a) => a['action'] === 'target.failed');
     expect(failed).toEqual([expect.objectContaining({ target: 'crm', outcome: 'failed', note: expect.stringMatching(/^could not be read: \[AUTH\] credential rejected \(HTTP 401\)/) })]);
 
+    // The refused credential quarantined crm: the next run leaves it out, and says why.
     const json = await h.run('--json');
     expect(json.code).toBe(1);
-    const doc = oneDocument(json.out) as { report: { targets: { target: string; unreadable?: string }[] } };
-    expect(doc.report.targets.find((t) => t.target === 'crm')?.unreadable).toMatch(/credential rejected \(HTTP 401\)/);
+    const doc = oneDocument(json.out) as { report: { targets: { target: string; unreadable?: string; quarantined?: string }[] } };
+    expect(doc.report.targets.find((t) => t.target === 'crm')?.quarantined).toMatch(/^quarantined since \S+: credential refused: \[AUTH\] credential rejected \(HTTP 401\)/);
     expect(doc.report.targets.find((t) => t.target === 'app')?.unreadable).toBeUndefined();
   });
 

@@ -4,7 +4,8 @@
  * sync, plan --out / --json, run --json, check (text and JSON), then the failures that put a
  * credential in front of us: servers that echo what they were sent in their error bodies (400 and
  * 401), and a token endpoint that refuses the client secret and quotes it. Everything written
- * (stdout, stderr, plan files, every file of the state directories, the audit logs) is searched for
+ * (stdout, stderr, plan files, every file of the state directories, the audit logs, the webhook
+ * notifications these runs send, bodies and headers) is searched for
  * every secret, raw, URL-encoded, form-encoded and as the base64 of Basic credentials.
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
@@ -21,6 +22,7 @@ const BASIC_PASSWORD = 'basic-Pw7/+= &q%sec';
 const HEADER = 'header-Kx4/+=&key value';
 const CLIENT_ID = 'client-id';
 const CLIENT_SECRET = 'client-Sc9/+= &z%cs';
+const HOOK_SECRET = 'hook-Hm4/+= &k%sig';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 const formEncoded = (s: string) => new URLSearchParams({ v: s }).toString().slice(2);
@@ -55,6 +57,9 @@ let h: Harness;
 const sandboxes: Sandbox[] = [];
 let tokenServer: Server;
 let echoServer: Server;
+let hookServer: Server;
+/** Every webhook delivery: headers and body. */
+const notified: string[] = [];
 const issued: string[] = [];
 const echoed: string[] = [];
 const results: RunResult[] = [];
@@ -96,6 +101,11 @@ beforeAll(async () => {
     res.end(JSON.stringify({ schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'], status: String(status), detail: echoOf(req) }));
   });
   const echoUrl = await listen(echoServer);
+  hookServer = createServer(async (req, res) => {
+    notified.push(`${JSON.stringify(req.headers)}\n${await bodyOf(req)}`);
+    res.writeHead(200).end();
+  });
+  const hookUrl = await listen(hookServer);
 
   const bearer = await sandbox((hd) => hd.authorization === `Bearer ${BEARER}`);
   const basic = await sandbox((hd) => hd.authorization === `Basic ${b64(`${BASIC_USER}:${BASIC_PASSWORD}`)}`);
@@ -103,7 +113,7 @@ beforeAll(async () => {
   const oauth = await sandbox((hd) => issued.some((t) => hd.authorization === `Bearer ${t}`));
 
   writeFileSync(join(h.dir, 'client-secret.txt'), `${CLIENT_SECRET}\n`);
-  const source = readFileSync(h.configFile, 'utf8').split('targets:')[0]!;
+  const source = `${readFileSync(h.configFile, 'utf8').split('targets:')[0]!}notifications:\n  webhooks:\n    - { url: "${hookUrl}/hook", secret: "\${env:S_HOOK}" }\n`;
   const auth = {
     bearer: '{ type: bearer, token: "${env:S_BEARER}" }',
     basic: `{ type: basic, username: ${BASIC_USER}, password: "\${env:S_BASIC}" }`,
@@ -133,6 +143,7 @@ beforeAll(async () => {
   process.env['S_BEARER'] = BEARER;
   process.env['S_BASIC'] = BASIC_PASSWORD;
   process.env['S_HEADER'] = HEADER;
+  process.env['S_HOOK'] = HOOK_SECRET;
 
   const cli = async (...args: string[]) => {
     const r = await h.cli(...args);
@@ -168,6 +179,7 @@ afterAll(async () => {
   await Promise.all(sandboxes.map((s) => s.close()));
   await new Promise((resolve) => tokenServer?.close(resolve));
   await new Promise((resolve) => echoServer?.close(resolve));
+  await new Promise((resolve) => hookServer?.close(resolve));
   await h?.close();
 });
 
@@ -197,7 +209,10 @@ describe("secrets never appear in output", () => {
 
   it('in stdout, stderr, plan files, state and audit: no secret in any form', () => {
     expect(issued.length).toBeGreaterThan(0);
-    const secrets = [BEARER, BASIC_PASSWORD, HEADER, CLIENT_SECRET, ...issued];
+    // The bad targets were quarantined and their cycles failed: both were notified.
+    expect(notified.some((n) => n.includes('"event":"quarantine.enter"'))).toBe(true);
+    expect(notified.some((n) => n.includes('"event":"cycle.failed"'))).toBe(true);
+    const secrets = [BEARER, BASIC_PASSWORD, HEADER, CLIENT_SECRET, HOOK_SECRET, ...issued];
     const needles = [
       ...secrets.flatMap(forms),
       b64(`${BASIC_USER}:${BASIC_PASSWORD}`),
@@ -210,6 +225,7 @@ describe("secrets never appear in output", () => {
         { file: `command ${i} stderr`, text: r.err },
       ]),
       ...filesUnder(h.dir).filter((f) => /-plan\.json$|^state-/.test(f.file.slice(h.dir.length + 1))),
+      ...notified.map((text, i) => ({ file: `notification ${i}`, text })),
     ];
     expect(written.map((w) => w.file.replace(h.dir, ''))).toEqual(
       expect.arrayContaining(['/good-plan.json', '/bad-plan.json', '/state-good/audit.jsonl', '/state-bad/audit.jsonl', '/state-good/links.json']),

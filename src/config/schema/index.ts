@@ -6,6 +6,8 @@
  * `{}` and each field's own default fills it in, so every default is written once, at its field.
  */
 import { z } from 'zod';
+import { notifications } from './notifications.js';
+import { quarantine } from './quarantine.js';
 import { queue } from './queue.js';
 import { safety } from './safety.js';
 import { schedule } from './schedule.js';
@@ -15,6 +17,7 @@ import { target } from './target.js';
 
 export { holdsCredential, SECRET_KEYS } from './secret-field.js';
 export { sourceSchema } from './source.js';
+export { NOTIFICATION_EVENTS } from './notifications.js';
 
 export const configSchema = z
   .object({
@@ -28,6 +31,8 @@ export const configSchema = z
       .refine((t) => Object.keys(t).length > 0, { message: 'at least one target is needed' }),
     queue: queue.optional().describe('Distributed mode (BullMQ on Redis). Default unset: embedded mode.'),
     schedule: schedule.optional().describe('Cycles run by `scim-sync schedule` (distributed mode). Default unset.'),
+    quarantine: quarantine.prefault({}),
+    notifications: notifications.prefault({}),
   })
   .strict()
   .refine((c) => !c.schedule || c.queue, { message: 'schedule needs queue.redis (distributed mode)', path: ['schedule'] });
@@ -41,6 +46,8 @@ export type TargetConfig = Config['targets'][string];
 export type SafetyConfig = Config['safety'];
 export type QueueConfig = NonNullable<Config['queue']>;
 export type ScheduleConfig = NonNullable<Config['schedule']>;
+export type QuarantineConfig = Config['quarantine'];
+export type WebhookConfig = Config['notifications']['webhooks'][number];
 export type ScopeFilter = NonNullable<TargetConfig['scope']>[number];
 export type MappingRule = TargetConfig['mapping'][string];
 export type GroupSettings = TargetConfig['groups'];

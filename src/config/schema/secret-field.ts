@@ -5,9 +5,9 @@ import { Secret } from '../secret.js';
 /**
  * Keys whose string values are credentials; the loader wraps them in `Secret` before validation.
  * `redis` is a URL that may hold a password (redis://:password@host:6379); `credentials` is a
- * Google service account key.
+ * Google service account key; `secret` is a webhook's signing key.
  */
-export const SECRET_KEYS = new Set(['token', 'password', 'clientSecret', 'redis', 'credentials']);
+export const SECRET_KEYS = new Set(['token', 'password', 'clientSecret', 'redis', 'credentials', 'secret']);
 
 /** Whether a value written inline under a SECRET_KEYS key is a credential worth a warning. */
 export function holdsCredential(key: string, value: string): boolean {

@@ -1,0 +1,108 @@
+/**
+ * The HTTP adapter of `Notifier`: a POST per webhook that takes the event, signed with the
+ * webhook's secret (X-Scim-Sync-Signature: sha256=HMAC of the raw body), retried on 5xx and network
+ * errors within a bounded number of attempts and time. A delivery that fails is told to `onFailure`
+ * (stderr and the audit log) and never fails the run. TLS is verified (node's default).
+ */
+import { createHmac, randomUUID } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import type { WebhookConfig } from '../config/schema/index.js';
+import { redact } from '../config/secret.js';
+import type { NotificationEvent, Notifier } from './notifier.js';
+
+export interface DeliveryPolicy {
+  /** Tries per delivery, the first included. */
+  attempts: number;
+  /** Wait before the second try; doubles for each later one. */
+  firstDelayMs: number;
+  /** A delivery gives up when its next try would start after this long. */
+  totalMs: number;
+  /** One request's timeout. */
+  requestTimeoutMs: number;
+}
+
+export const DEFAULT_DELIVERY: DeliveryPolicy = { attempts: 4, firstDelayMs: 500, totalMs: 15_000, requestTimeoutMs: 5_000 };
+
+export interface WebhookNotifierOptions {
+  webhooks: readonly WebhookConfig[];
+  /** A delivery given up: the webhook (its URL, which holds no credential) and why. */
+  onFailure: (event: NotificationEvent, url: string, why: string) => void;
+  policy?: DeliveryPolicy;
+}
+
+/** The body a webhook receives: the event with a delivery id, or Slack's `{ text }`. Passed through the redactor. */
+export function webhookBody(event: NotificationEvent, format: WebhookConfig['format'], deliveryId: string): string {
+  const doc = format === 'slack' ? { text: event.summary } : { id: deliveryId, ...event };
+  return redact(JSON.stringify(doc));
+}
+
+export function signature(body: string, secret: string): string {
+  return `sha256=${createHmac('sha256', secret).update(body, 'utf8').digest('hex')}`;
+}
+
+/** The answer's status, or the network error's message. */
+function post(url: string, body: string, headers: Record<string, string>, timeoutMs: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const send = url.startsWith('https:') ? httpsRequest : httpRequest;
+    const req = send(url, { method: 'POST', headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) }, timeout: timeoutMs }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export class WebhookNotifier implements Notifier {
+  private readonly policy: DeliveryPolicy;
+
+  constructor(private readonly options: WebhookNotifierOptions) {
+    this.policy = options.policy ?? DEFAULT_DELIVERY;
+  }
+
+  async notify(event: NotificationEvent): Promise<void> {
+    const hooks = this.options.webhooks.filter((w) => w.events.includes(event.event));
+    await Promise.all(
+      hooks.map(async (hook) => {
+        const why = await this.deliver(hook, event);
+        if (why) this.options.onFailure(event, hook.url, redact(why));
+      }),
+    );
+  }
+
+  /** Undefined once delivered; else why it was given up. */
+  private async deliver(hook: WebhookConfig, event: NotificationEvent): Promise<string | undefined> {
+    const id = randomUUID();
+    const body = webhookBody(event, hook.format, id);
+    const headers = {
+      'content-type': 'application/json',
+      'user-agent': 'scim-sync',
+      'x-scim-sync-event': event.event,
+      'x-scim-sync-delivery': id,
+      'x-scim-sync-timestamp': String(Math.floor(Date.now() / 1000)),
+      'x-scim-sync-signature': signature(body, hook.secret.reveal()),
+    };
+    const started = Date.now();
+    let delay = this.policy.firstDelayMs;
+    let last = '';
+    for (let attempt = 1; attempt <= this.policy.attempts; attempt++) {
+      try {
+        const status = await post(hook.url, body, headers, this.policy.requestTimeoutMs);
+        if (status >= 200 && status < 300) return undefined;
+        last = `HTTP ${status}`;
+        if (status < 500) return `${last} (not retried)`;
+      } catch (error) {
+        last = (error as Error).message;
+      }
+      if (attempt === this.policy.attempts || Date.now() - started + delay > this.policy.totalMs) break;
+      await pause(delay);
+      delay *= 2;
+    }
+    return `${last} after ${Math.round((Date.now() - started) / 100) / 10} s`;
+  }
+}

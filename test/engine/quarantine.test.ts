@@ -1,0 +1,93 @@
+/** The quarantine decisions, as tables: a report, the target's entry and the time in; a verdict out. */
+import { describe, expect, it } from 'vitest';
+import { durationMs } from '../../src/config/duration.js';
+import { backoffMs, decideQuarantine, partitionTargets, quarantineReason } from '../../src/engine/quarantine.js';
+import { emptyTargetReport, type Outcome, type TargetReport } from '../../src/execution/run-report.js';
+import type { QuarantineEntry } from '../../src/state/quarantine-store.js';
+
+const H = 3_600_000;
+const settings = { enabled: true, failurePercent: 40, minOperations: 10, backoff: [6 * H, 12 * H, 24 * H] };
+const now = new Date('2026-01-01T00:00:00.000Z');
+const later = (ms: number) => new Date(now.getTime() + ms).toISOString();
+
+/** A report of `ok` successful and `failed` failed creates (and `skipped` skipped ones). */
+function report(ok: number, failed: number, over: Partial<TargetReport> = {}, skipped = 0): TargetReport {
+  const counts: Record<Outcome, number> = { ok, failed, skipped, partial: 0, unchanged: 0 };
+  return { ...emptyTargetReport('crm'), counts: ok + failed + skipped ? { createUser: counts } : {}, ...over };
+}
+
+const entry = (attempts: number): QuarantineEntry => ({ target: 'crm', since: '2025-12-31T00:00:00.000Z', reason: 'credential refused: x', attempts, nextTry: now.toISOString() });
+
+describe('quarantineReason', () => {
+  it.each([
+    ['a clean cycle', report(10, 0), undefined],
+    ['4 of 10 failed: 40% is not more than 40%', report(6, 4), undefined],
+    ['5 of 10 failed', report(5, 5), '5 of 10 operations failed (more than 40%)'],
+    ['5 of 9 failed: fewer than minOperations ran', report(4, 5), undefined],
+    ['skipped operations did not run', report(4, 5, {}, 20), undefined],
+    ['a credential refused mid-run', report(0, 1, { stopped: 'stopped: credential rejected (HTTP 401)' }), 'credential refused: credential rejected (HTTP 401)'],
+    ['a credential refused on the read', report(0, 0, { unreadable: '[AUTH] credential rejected (HTTP 401)' }), 'credential refused: [AUTH] credential rejected (HTTP 401)'],
+    ['an unreachable target is not quarantined for it', report(0, 0, { unreadable: '[TRANSIENT] connect ECONNREFUSED' }), undefined],
+  ])('%s', (_, r, expected) => {
+    expect(quarantineReason(r, settings)).toBe(expected);
+  });
+});
+
+describe('decideQuarantine', () => {
+  it.each([
+    ['healthy, not quarantined: nothing', report(10, 0), undefined, { kind: 'none' }],
+    [
+      'failing, not quarantined: in, next try after the first backoff',
+      report(5, 5),
+      undefined,
+      { kind: 'enter', entry: { target: 'crm', since: now.toISOString(), reason: '5 of 10 operations failed (more than 40%)', attempts: 1, nextTry: later(6 * H) } },
+    ],
+    [
+      'retried and failing again: the second backoff, since kept',
+      report(0, 0, { unreadable: '[AUTH] no' }),
+      entry(1),
+      { kind: 'stay', entry: { ...entry(2), reason: 'credential refused: [AUTH] no', nextTry: later(12 * H) } },
+    ],
+    ['past the list: its last entry repeats', report(5, 5), entry(5), { kind: 'stay', entry: { ...entry(6), reason: '5 of 10 operations failed (more than 40%)', nextTry: later(24 * H) } }],
+    ['retried and unreachable: stays', report(0, 0, { unreadable: '[TRANSIENT] down' }), entry(1), { kind: 'stay', entry: { ...entry(2), reason: '[TRANSIENT] down', nextTry: later(12 * H) } }],
+    ['retried and healthy: lifted', report(10, 1), entry(3), { kind: 'lift', previous: entry(3) }],
+  ])('%s', (_, r, current, expected) => {
+    expect(decideQuarantine(r, current, settings, now)).toEqual(expected);
+  });
+});
+
+describe('backoff and skipping', () => {
+  it.each([
+    [1, 6 * H],
+    [2, 12 * H],
+    [3, 24 * H],
+    [9, 24 * H],
+  ])('after %i failed cycles the wait is %i ms', (attempts, ms) => {
+    expect(backoffMs(attempts, settings.backoff)).toBe(ms);
+  });
+
+  it('skips a target until its next try, then plans it', () => {
+    const entries = new Map([['crm', { ...entry(1), nextTry: later(1) }]]);
+    const before = partitionTargets(['app', 'crm'], entries, now);
+    expect(before.run).toEqual(['app']);
+    expect(before.skipped.get('crm')).toBe(
+      `quarantined since 2025-12-31T00:00:00.000Z: credential refused: x; next try at ${later(1)} (lift it now with scim-sync unquarantine --target crm)`,
+    );
+    expect(partitionTargets(['app', 'crm'], entries, new Date(now.getTime() + 1))).toEqual({ run: ['app', 'crm'], skipped: new Map() });
+  });
+});
+
+describe('durationMs', () => {
+  it.each([
+    ['6h', 6 * H],
+    ['1d', 24 * H],
+    ['90s', 90_000],
+    ['1ms', 1],
+    ['30', 30_000],
+    ['0s', undefined],
+    ['6 hours', undefined],
+    ['-1h', undefined],
+  ])('%s', (text, ms) => {
+    expect(durationMs(text)).toBe(ms);
+  });
+});
