@@ -16,6 +16,7 @@ import { ResourceIndex, snapshotIndex, withPreconditions } from './preconditions
 import { groupsOfUsers, resolveMembership } from '../mapping/group-membership.js';
 import { compileSelection } from '../mapping/name-patterns.js';
 import type { GroupSettings } from '../config/schema/index.js';
+import { describeHold, type EmergencyHold } from './emergency-holds.js';
 
 export interface TargetInput {
   name: string;
@@ -39,6 +40,8 @@ export interface TargetInput {
    * this reason, and people the read may have lost keep their memberships and manager references.
    */
   holdDeprovisions?: string;
+  /** Emergency holds in effect (holdsInEffect), by source key: these people are planned as out of scope. */
+  heldOff?: ReadonlyMap<string, EmergencyHold>;
 }
 
 export function planTarget(snapshot: DirectorySnapshot, input: TargetInput): TargetPlan {
@@ -55,6 +58,7 @@ export function planTarget(snapshot: DirectorySnapshot, input: TargetInput): Tar
     settings: input.settings,
     ...(memberOf ? { memberOf } : {}),
     collectProvisioned: input.groups !== undefined || input.manager,
+    ...(input.heldOff?.size ? { heldOff: new Set(input.heldOff.keys()) } : {}),
   });
   const provisionedIds = new Map<string, string | null>();
   for (const [key, p] of users.provisioned) provisionedIds.set(key, p.account ? (p.account.id) : null);
@@ -89,7 +93,7 @@ export function planTarget(snapshot: DirectorySnapshot, input: TargetInput): Tar
     ],
     // Set on every dirty read, with or without operations: such a run is not a clean one (exit 1).
     ...(input.holdDeprovisions ? { held: { reason: input.holdDeprovisions, operations: deprovision } } : {}),
-    warnings: [...(input.notes ?? []), ...users.warnings, ...cycles, ...(groups?.warnings ?? []), ...managers.warnings],
+    warnings: [...(input.notes ?? []), ...[...(input.heldOff ?? [])].map(([key, hold]) => describeHold(key, hold)), ...users.warnings, ...cycles, ...(groups?.warnings ?? []), ...managers.warnings],
   };
   if (!plan.phases.some((p) => p.operations.length > 0)) return plan;
   return withPreconditions(plan, {
