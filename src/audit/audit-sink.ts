@@ -15,7 +15,10 @@ export type AuditAction =
   | 'safety.stop'
   | 'safety.override'
   | 'target.failed'
-  | 'cycle.end';
+  | 'cycle.end'
+  | 'person.provision'
+  | 'person.deprovision'
+  | 'person.release';
 
 export interface AuditRecord {
   time: string;

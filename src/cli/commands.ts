@@ -58,7 +58,7 @@ function interruptedExit(signal: AbortSignal | undefined): number | undefined {
  * audit log or the link journal on a full disk: the executor stopped there) is said after the
  * report, never instead of it, since part of the plan may have reached the targets.
  */
-async function withState(state: RunState, io: Io, signal: AbortSignal | undefined, work: () => Promise<number>): Promise<number> {
+export async function withState(state: RunState, io: Io, signal: AbortSignal | undefined, work: () => Promise<number>): Promise<number> {
   let code: number;
   try {
     code = await work();
