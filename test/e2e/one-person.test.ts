@@ -16,7 +16,7 @@ afterEach(async () => {
   await h.close();
 });
 
-const team: Person[] = [person(1, { groups: ['engineering'] }), person(2, { groups: ['engineering', 'sales'] }), person(3, { department: 'Sales' }), person(4)];
+const team: Person[] = [person(1, { groups: ['engineering'] }), person(2, { groups: ['engineering', 'sales'] }), person(3, { department: 'Sales', groups: ['sales'] }), person(4)];
 
 const userOf = (n: number) => h.sandbox.store.findUserByUserName(`user${n}@example.com`);
 /** Requests as "METHOD /Type", the id left out. */
@@ -88,12 +88,13 @@ describe('provision', () => {
     expect(r.out).toContain('app: match: no account');
     expect(r.out).toContain('app: action: + create user2@example.com (E1002)');
     expect(r.out).toContain('app: result: done');
-    expect(writes()).toEqual(['POST /Users', 'POST /Groups', 'POST /Groups', 'PATCH /Groups', 'PATCH /Groups']);
+    // engineering is new; sales exists with E1003 in it, who stays.
+    expect(writes()).toEqual(['POST /Users', 'POST /Groups', 'PATCH /Groups', 'PATCH /Groups']);
     const u2 = userOf(2)!;
     for (const w of h.writes().filter((x) => x.method === 'PATCH')) expect(JSON.stringify(w.body)).toContain(String(u2['id']));
     expect(userOf(1)).toBeUndefined();
     const groups = Object.fromEntries(h.sandbox.store.groups().map((g) => [g['displayName'], (g['members'] as { value: string }[]).map((m) => m.value)]));
-    expect(groups).toEqual({ engineering: [u2['id']], sales: [u2['id']] });
+    expect(groups).toEqual({ engineering: [u2['id']], sales: [userOf(3)!['id'], u2['id']] });
     expect(h.audit().find((a) => a['action'] === 'person.provision')).toMatchObject({ externalId: 'E1002', initiator: 'on-demand' });
 
     // The next cycle adds E1001 to engineering beside E1002, whom the provision left in place.
@@ -159,7 +160,9 @@ describe('deprovision and release', () => {
     expect(h.audit().find((a) => a['action'] === 'person.release')).toMatchObject({ externalId: 'E1003', initiator: 'cli' });
     h.sandbox.clearRequests();
     expect((await h.run()).code).toBe(0);
-    expect(h.writes().map((w) => `${w.method} ${w.path}`)).toEqual([`PATCH /Users/${String(userOf(3)!['id'])}`]);
+    const sales = String(h.sandbox.store.findGroupByDisplayName('sales')!['id']);
+    // Re-activated, and back in the group the deprovision took them out of.
+    expect(h.writes().map((w) => `${w.method} ${w.path}`)).toEqual([`PATCH /Users/${String(userOf(3)!['id'])}`, `PATCH /Groups/${sales}`]);
     expect(userOf(3)!['active']).toBe(true);
 
     const again = await h.cli('release', '--config', h.configFile, '--user', 'E1003');
