@@ -9,6 +9,7 @@ import { configJsonSchema } from '../config/schema/index.js';
 import { applyPlan, checkPlanFile } from '../engine/apply-plan.js';
 import { selectTargets } from '../config/select-targets.js';
 import { makePlan } from '../engine/make-plan.js';
+import { forgetLiftedHolds } from '../engine/lifted-holds.js';
 import { openState } from '../engine/state.js';
 import type { RunState } from '../engine/run-state.js';
 import { checkBinding } from '../engine/plan-binding.js';
@@ -210,9 +211,10 @@ export async function runCommand(opts: WriteOptions & { env?: NodeJS.ProcessEnv;
   const targets = selectTargets(loaded, opts.target).map(([name]) => name);
   const state = await openState(loaded, { lock: true, audit: true, targets, log: (line) => io.err(line) });
   return withState(state, io, opts.signal, async () => {
-    const { plan, runtimes } = await makePlan(loaded, state.links, opts.target);
+    const { plan, runtimes, snapshot } = await makePlan(loaded, state.links, opts.target);
     // Stopped while reading: nothing was written, and no operation need be listed as skipped.
     if (opts.signal?.aborted) throw opts.signal.reason;
+    await forgetLiftedHolds(loaded.stateDir, snapshot, state.audit, plan.id);
     if (!opts.json) io.out(formatPlan(plan, 50));
     const report = await applyOrStop(loaded, plan, runtimes, state, opts, io);
     if (typeof report === 'number') return report;

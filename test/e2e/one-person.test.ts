@@ -144,6 +144,12 @@ describe('deprovision and release', () => {
     expect((await h.run()).code).toBe(0);
     expect(userOf(2)!['active']).toBe(true);
     expect(userOf(2)!['title']).toBe('Rehired');
+    // The lifted hold is forgotten: the record changing back does not bring it back.
+    expect(JSON.parse(readFileSync(holdsFile, 'utf8'))).toEqual({});
+    expect(h.audit().filter((a) => a['action'] === 'person.release').map((a) => a['note'])).toEqual([expect.stringContaining('emergency hold lifted: the source record changed')]);
+    h.writePeople(team);
+    expect((await h.run()).code).toBe(0);
+    expect(userOf(2)!['active']).toBe(true);
   });
 
   it('release lifts the hold: the next cycle re-activates', async () => {

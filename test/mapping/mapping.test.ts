@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { compileScope, explainScope } from '../../src/mapping/scope.js';
+import type { ScopeFilter } from '../../src/config/schema/index.js';
 import { compileTemplate } from '../../src/mapping/template.js';
 import { buildUserResource, compileUserMapping, mapUser } from '../../src/mapping/user-mapping.js';
 import { ConfigError } from '../../src/errors.js';
@@ -38,7 +39,7 @@ describe('scope', () => {
 });
 
 describe('scope explained', () => {
-  const filters = [{ department: { eq: 'engineering' }, country: { in: ['DE', 'FR'] } }, { title: { startsWith: 'vp' } }];
+  const filters: ScopeFilter[] = [{ department: { eq: 'engineering' }, country: { in: ['DE', 'FR'] } }, { title: { startsWith: 'vp' } }];
   it('gives every clause its verdict, with the same answer as the predicate', () => {
     const people = [user({ department: 'Engineering', country: 'de' }), user({ department: 'Engineering', country: 'US' }), user({ title: 'VP Sales' }), user({})];
     for (const p of people) expect(explainScope(filters, p).inScope).toBe(compileScope(filters)(p));
