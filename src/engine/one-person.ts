@@ -18,6 +18,7 @@ import type { Operation, Plan, TargetPlan } from '../model/plan.js';
 import type { JsonObject, ServerResource } from '../model/scim.js';
 import { buildPlan, planTarget } from '../planning/build-plan.js';
 import { holdsInEffect, type EmergencyHold } from '../planning/emergency-holds.js';
+import type { Provisioned } from '../planning/user-diff.js';
 import { createSource } from '../sources/create-source.js';
 import type { Link, LinkStore } from '../state/link-store.js';
 import { readHolds } from '../state/holds.js';
@@ -92,6 +93,15 @@ async function findAccount(
   return { matchedBy: 'none' };
 }
 
+/** The person's manager when linked in this target (their account read by id), for the manager reference. */
+async function linkedManager(runtime: TargetRuntime, links: LinkStore, target: string, user: CanonicalUser | undefined): Promise<Map<string, Provisioned>> {
+  const key = user?.managerKey;
+  const link = key ? await links.get(target, 'user', key) : undefined;
+  const account = key && link ? await accountById(runtime, link.id) : undefined;
+  if (!key || !account) return new Map();
+  return new Map([[key, { account, label: typeof account['userName'] === 'string' ? account['userName'] : key }]]);
+}
+
 /** Only what concerns this person: their user operations, and their own place in groups they belong to. */
 function narrowOperations(ops: readonly Operation[], key: string, scimId: string | undefined, theirGroups: ReadonlySet<string>): Operation[] {
   const out: Operation[] = [];
@@ -149,7 +159,7 @@ export async function planPerson(loaded: LoadedConfig, links: LinkStore, key: st
     people.push(person);
     try {
       const capabilities = await runtime.client.discover();
-      const fitted = fitToExtensions(userMapping(name, config, attributes), await runtime.client.userSchemaExtensions(), config.manager && user?.managerKey != null);
+      const fitted = fitToExtensions(userMapping(name, config, attributes), await runtime.client.userSchemaExtensions(), config.manager && user?.managerKey !== undefined);
       const settings = targetSettings(config, capabilities);
       const desired = user ? mapUser(fitted.mapping, user) : undefined;
       if (user) {
@@ -167,6 +177,7 @@ export async function planPerson(loaded: LoadedConfig, links: LinkStore, key: st
       if (found.account) person.account = found.account;
       if (desired && !sourceHeld) person.mapped = buildUserResource(fitted.mapping, desired, true);
       step(`${name}: match: ${found.account ? `account ${found.account.id} by ${found.matchedBy}` : 'no account'}`);
+      const known = await linkedManager(runtime, links, name, user);
       const groupLinks = await links.snapshot(name, 'group');
       const manageGroups = config.groups.enabled && (snapshot.groups.length > 0 || groupLinks.size > 0);
       const planned = planTarget(snapshot, {
@@ -180,6 +191,7 @@ export async function planPerson(loaded: LoadedConfig, links: LinkStore, key: st
         manager: fitted.manager,
         ...(holdDeprovisions ? { holdDeprovisions } : {}),
         ...(heldOff.size > 0 ? { heldOff } : {}),
+        partial: { known },
       });
       const theirGroups = new Set(snapshot.groups.filter((g) => g.memberKeys.includes(key)).map((g) => g.key));
       const narrow = (ops: readonly Operation[]) => narrowOperations(ops, key, found.account?.id, theirGroups);

@@ -9,7 +9,7 @@ import { PLAN_FORMAT, PLAN_VERSION, type Operation, type Plan, type TargetPlan }
 import type { ServerResource } from '../model/scim.js';
 import type { Link } from '../state/link-store.js';
 import type { TargetSettings } from './target-settings.js';
-import { diffUsers } from './user-diff.js';
+import { diffUsers, type Provisioned } from './user-diff.js';
 import { diffGroups } from './group-diff.js';
 import { diffManagers } from './manager-diff.js';
 import { ResourceIndex, snapshotIndex, withPreconditions } from './preconditions.js';
@@ -42,6 +42,12 @@ export interface TargetInput {
   holdDeprovisions?: string;
   /** Emergency holds in effect (holdsInEffect), by source key: these people are planned as out of scope. */
   heldOff?: ReadonlyMap<string, EmergencyHold>;
+  /**
+   * Set when the snapshot holds some people only (one person's commands): a manager reference to
+   * someone outside it stays as the target has it, unless that person is `known` (linked, and their
+   * account read by id), whom it may name.
+   */
+  partial?: { known: ReadonlyMap<string, Provisioned> };
 }
 
 export function planTarget(snapshot: DirectorySnapshot, input: TargetInput): TargetPlan {
@@ -75,8 +81,9 @@ export function planTarget(snapshot: DirectorySnapshot, input: TargetInput): Tar
         updateMethod: input.settings.updateMethod,
       })
     : null;
-  const keepReference = referenceHolder(snapshot, input.holdDeprovisions !== undefined);
-  const managers = input.manager ? diffManagers(snapshot.users, users.provisioned, keepReference) : { references: [], warnings: [] };
+  const keepReference = referenceHolder(snapshot, input.holdDeprovisions !== undefined || input.partial !== undefined);
+  const referable = input.partial ? new Map([...input.partial.known, ...users.provisioned]) : users.provisioned;
+  const managers = input.manager ? diffManagers(snapshot.users, referable, keepReference) : { references: [], warnings: [] };
   const deprovision = [...(groups?.deprovision ?? []), ...users.deprovision];
   const cycles = nested === 'flatten' ? (membership?.cycles ?? []).map((c) => `nested groups form a cycle: ${c} (each gets the members of all)`) : [];
   const plan: TargetPlan = {

@@ -7,6 +7,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Harness, person, type Person } from '../support/harness.js';
+import { SCHEMA_ENTERPRISE_USER } from '../../src/model/scim.js';
 
 let h: Harness;
 beforeEach(async () => {
@@ -102,7 +103,28 @@ describe('provision', () => {
     expect((await h.run()).code).toBe(0);
     expect(writes()).toEqual(['POST /Users', 'PATCH /Groups']);
   });
+
+  it("sets the manager reference when the manager is linked, and leaves it alone when not", async () => {
+    h.writePeople([person(1)]);
+    expect((await h.run()).code).toBe(0);
+    const u1 = String(userOf(1)!['id']);
+    h.writePeople([person(1), person(2, { manager: 'E1001' }), person(3), person(4, { manager: 'E1003' })]);
+    h.sandbox.clearRequests();
+    const r = await h.cli('provision', '--config', h.configFile, '--user', 'E1002');
+    expect(r.code, r.err + r.out).toBe(0);
+    expect(writes()).toEqual(['POST /Users', 'PATCH /Users']);
+    expect(h.writes()[1]!.path).toBe(`/Users/${String(userOf(2)!['id'])}`);
+    expect(userOf(2)![SCHEMA_ENTERPRISE_USER]).toMatchObject({ manager: { value: u1 } });
+
+    // E1003 has no account yet: E1004 is created without a reference, and no warning clears one.
+    h.sandbox.clearRequests();
+    const other = await h.cli('provision', '--config', h.configFile, '--user', 'E1004');
+    expect(other.code, other.err + other.out).toBe(0);
+    expect(writes()).toEqual(['POST /Users']);
+    expect(userOf(3)).toBeUndefined();
+  });
 });
+
 
 describe('deprovision and release', () => {
   it('deactivates now, holds across cycles, and lets go when the source record changes', async () => {
