@@ -171,10 +171,13 @@ async function actOnPerson(opts: PersonOptions, io: Io, command: 'provision' | '
       }),
     );
     const executor = state.executor({ wait: false });
+    // The outage rule (minSourceUsers) judges whole reads; this one asked for a single person.
+    const safety = { ...loaded.config.safety, minSourceUsers: Math.min(loaded.config.safety.minSourceUsers, 1) };
+    const checked: LoadedConfig = { ...loaded, config: { ...loaded.config, safety } };
     let report;
     try {
       // One person named by hand: the mass-change rules have nothing to say about an emergency.
-      report = await applyPlan(loaded, person.plan, person.runtimes, state, executor, { overrideSafety: command === 'deprovision' });
+      report = await applyPlan(checked, person.plan, person.runtimes, state, executor, { overrideSafety: command === 'deprovision' });
     } catch (error) {
       if (!(error instanceof SafetyError)) throw error;
       return exitForError(error, io, { json: !!opts.json });
