@@ -66,7 +66,7 @@ function explainJson(p: PersonPlan): unknown {
         target: t.target,
         ...(t.error ? { error: t.error } : {}),
         scope: t.scope ?? null,
-        match: { by: t.matchedBy, scimId: t.account?.id ?? null },
+        match: { by: t.matchedBy, scimId: t.account?.id ?? null, adopt: t.adopt ?? null },
         mapped: t.mapped ?? null,
         operations: tp ? operationsOf(tp) : [],
         held: tp?.held ? { reason: tp.held.reason, operations: tp.held.operations } : null,
@@ -97,7 +97,13 @@ function explainText(p: PersonPlan): string {
       }
     }
     const how = { link: 'linked in the link store', externalId: 'found by externalId', userName: 'found by userName', email: 'found by email', none: 'none' }[t.matchedBy];
-    out.push(`  match: ${t.account ? `account ${clip(t.account.id)} (${how})` : 'no account'}`);
+    const adoption =
+      t.matchedBy === 'userName' || t.matchedBy === 'email'
+        ? t.adopt === t.matchedBy
+          ? `; adopt: ${t.adopt} takes it over`
+          : `; not managed by scim-sync, left alone (adopt: ${t.adopt ?? 'none'})`
+        : '';
+    out.push(`  match: ${t.account ? `account ${clip(t.account.id)} (${how}${adoption})` : 'no account'}`);
     if (t.mapped) out.push(`  mapped: ${clip(JSON.stringify(t.mapped), 2000)}`);
     const tp = p.plan.targets.find((x) => x.target === t.target);
     const ops = tp ? operationsOf(tp) : [];

@@ -35,6 +35,8 @@ export interface PersonInTarget {
   account?: ServerResource;
   /** The SCIM resource the mapping makes of the person (absent: not in the source, or held). */
   mapped?: JsonObject;
+  /** The target's adoption rule: whether an account found by userName or email is taken over. */
+  adopt?: 'none' | 'userName' | 'email';
   /** What reading this target failed on. */
   error?: string;
 }
@@ -174,6 +176,7 @@ export async function planPerson(loaded: LoadedConfig, links: LinkStore, key: st
         ...(typeof email === 'string' ? { email } : {}),
       });
       person.matchedBy = found.matchedBy;
+      person.adopt = settings.adopt;
       if (found.account) person.account = found.account;
       if (desired && !sourceHeld) person.mapped = buildUserResource(fitted.mapping, desired, true);
       step(`${name}: match: ${found.account ? `account ${found.account.id} by ${found.matchedBy}` : 'no account'}`);

@@ -53,6 +53,14 @@ describe('explain', () => {
     expect(doc.targets[0]!.match.by).toBe('none');
     expect(doc.targets[0]!.operations).toEqual([]);
 
+    // A hand-made account with E1009's userName: found by userName, not taken over without adopt.
+    const hand = h.sandbox.store.createUser({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName: 'user9@example.com', active: true });
+    h.writePeople([...team, person(9)]);
+    const byName = await h.cli('explain', '--config', h.configFile, '--user', 'E1009');
+    expect(byName.out).toContain(`match: account ${String(hand['id'])} (found by userName; not managed by scim-sync, left alone (adopt: none))`);
+    expect(byName.out).toContain('warning: userName "user9@example.com" (E1009) belongs to an account scim-sync does not manage');
+    h.writePeople([person(1, { groups: ['engineering'], title: 'Lead' }), ...team.slice(1)]);
+
     // An invalid row (duplicate key) holds E1002: explained as held, nothing planned.
     h.writePeople([...team, person(2, { first: 'Other', email: 'other@example.com' })]);
     const held = await h.cli('explain', '--config', h.configFile, '--user', 'E1002');
