@@ -7,14 +7,13 @@ import { hostname, userInfo } from 'node:os';
 import type { LoadedConfig } from '../config/load.js';
 import { selectTargets } from '../config/select-targets.js';
 import { applyPlan } from '../engine/apply-plan.js';
-import { planPerson, readPerson, type PersonPlan } from '../engine/one-person.js';
+import { planPerson, type PersonPlan } from '../engine/one-person.js';
 import { openState } from '../engine/state.js';
 import { ConfigError, SafetyError } from '../errors.js';
 import type { AuditRecord } from '../audit/audit-sink.js';
 import { operationsOf } from '../model/plan.js';
 import { clip } from '../model/printable.js';
-import { personDigest } from '../planning/preconditions.js';
-import { readHolds, writeHolds, type Hold } from '../state/holds.js';
+import { readHolds, writeHolds } from '../state/holds.js';
 import { load, withState, type CommonOptions } from './commands.js';
 import { exitForError } from './error-exit.js';
 import { EXIT, exitForReport } from './exit-codes.js';
@@ -140,14 +139,13 @@ async function actOnPerson(opts: PersonOptions, io: Io, command: 'provision' | '
   const by = requester();
   const state = await openState(loaded, { lock: true, audit: true, targets, log: (line) => io.err(line) });
   return withState(state, io, undefined, async () => {
-    const step = (line: string) => io.out(`  ${clip(line, 500)}`);
-    io.out(`${command} ${clip(opts.user)}:`);
-    let hold: Hold | undefined;
-    if (reason !== undefined) {
-      const read = await readPerson(loaded, opts.user);
-      hold = { time: new Date().toISOString(), reason, by, digest: personDigest(read.users[0]) };
-    }
-    const person = await planPerson(loaded, state.links, opts.user, { ...(opts.target ? { only: opts.target } : {}), step, ...(hold ? { holdOff: hold } : {}) });
+    // With --json the steps go to stderr: stdout holds the one report document.
+    const say = opts.json ? io.err : io.out;
+    const step = (line: string) => say(`  ${clip(line, 500)}`);
+    say(`${command} ${clip(opts.user)}:`);
+    const holdOff = reason !== undefined ? { time: new Date().toISOString(), reason, by } : undefined;
+    const person = await planPerson(loaded, state.links, opts.user, { ...(opts.target ? { only: opts.target } : {}), step, ...(holdOff ? { holdOff } : {}) });
+    const hold = holdOff ? person.hold : undefined;
     if (command === 'provision' && !person.user) {
       throw new ConfigError(`${opts.user} is not in the source (${person.plan.source.description}): nothing to provision; use scim-sync deprovision to cut an account off`);
     }

@@ -13,11 +13,12 @@ import type { TargetRuntime } from '../execution/executor.js';
 import { createTargetRuntime, groupSettings, targetSettings } from '../execution/target-runtime.js';
 import { compileScope, explainScope, type ScopeExplanation } from '../mapping/scope.js';
 import { buildUserResource, desiredWorkEmail, mapUser } from '../mapping/user-mapping.js';
-import type { CanonicalUser, DirectorySnapshot } from '../model/canonical.js';
+import type { CanonicalUser } from '../model/canonical.js';
 import type { Operation, Plan, TargetPlan } from '../model/plan.js';
 import type { JsonObject, ServerResource } from '../model/scim.js';
 import { buildPlan, planTarget } from '../planning/build-plan.js';
 import { holdsInEffect, type EmergencyHold } from '../planning/emergency-holds.js';
+import { personDigest } from '../planning/preconditions.js';
 import type { Provisioned } from '../planning/user-diff.js';
 import { createSource } from '../sources/create-source.js';
 import type { Link, LinkStore } from '../state/link-store.js';
@@ -59,14 +60,10 @@ export interface PersonPlanOptions {
   only?: readonly string[];
   /** Told each step as it runs (provision prints them). */
   step?: (line: string) => void;
-  /** Plan the person as held off although no hold is stored (deprovision: before writing it). */
-  holdOff?: EmergencyHold;
+  /** Plan the person as held off by this new hold (deprovision, before storing it); its digest is taken from this read. */
+  holdOff?: Omit<EmergencyHold, 'digest'>;
 }
 
-/** The person's source record, or a ConfigError when neither the source nor any link knows the key. */
-export async function readPerson(loaded: LoadedConfig, key: string): Promise<DirectorySnapshot> {
-  return createSource(loaded.config.source).readOne(key);
-}
 
 async function accountById(runtime: TargetRuntime, id: string): Promise<ServerResource | undefined> {
   try {
@@ -139,12 +136,12 @@ export async function planPerson(loaded: LoadedConfig, links: LinkStore, key: st
   const step = options.step ?? (() => undefined);
   const targets = selectTargets(loaded, options.only);
   const readAt = new Date();
-  const snapshot = await readPerson(loaded, key);
+  const snapshot = await createSource(loaded.config.source).readOne(key);
   const user = snapshot.users[0];
   const sourceHeld = snapshot.heldKeys.includes(key);
   step(`read source: ${user ? `${key} found (${user.ref.location}${user.ref.line ? `:${user.ref.line}` : ''}), ${user.active ? 'active' : 'inactive'}` : sourceHeld ? `${key}: the source rejected this record (held)` : `${key} is not in the source`}`);
   const stored = holdsInEffect(await readHolds(loaded.stateDir), snapshot);
-  const hold = options.holdOff ?? stored.get(key);
+  const hold = options.holdOff ? { ...options.holdOff, digest: personDigest(user) } : stored.get(key);
   const heldOff = hold ? new Map([[key, hold]]) : new Map<string, EmergencyHold>();
   if (hold) step(`hold: held off by emergency deprovision ("${hold.reason}", by ${hold.by}, ${hold.time})`);
   // An emergency deprovision is not held back by another person's invalid row.

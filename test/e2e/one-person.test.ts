@@ -187,7 +187,11 @@ describe('deprovision and release', () => {
   it('release lifts the hold: the next cycle re-activates', async () => {
     h.writePeople(team);
     expect((await h.run()).code).toBe(0);
-    expect((await h.cli('deprovision', '--config', h.configFile, '--user', 'E1003', '--reason', 'incident')).code).toBe(0);
+    const cut = await h.cli('deprovision', '--config', h.configFile, '--user', 'E1003', '--reason', 'incident', '--json');
+    expect(cut.code, cut.err).toBe(0);
+    // --json: one document on stdout (the report), the steps on stderr.
+    expect(JSON.parse(cut.out)).toMatchObject({ targets: [{ target: 'app', counts: { deprovisionUser: { ok: 1 } } }] });
+    expect(cut.err).toContain('app: action: - deactivate user3@example.com (E1003): held off by emergency deprovision');
     expect(userOf(3)!['active']).toBe(false);
     expect((await h.run()).code).toBe(0);
     expect(userOf(3)!['active']).toBe(false);
