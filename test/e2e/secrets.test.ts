@@ -148,6 +148,11 @@ beforeAll(async () => {
     await cli('plan', '--config', file, '--json');
     await cli('run', '--config', file, '--json');
     await cli('run', '--config', file);
+    await cli('explain', '--config', file, '--user', 'E1001');
+    await cli('explain', '--config', file, '--user', 'E1001', '--json');
+    await cli('deprovision', '--config', file, '--user', 'E1001', '--reason', 'secrets test');
+    await cli('release', '--config', file, '--user', 'E1001');
+    await cli('provision', '--config', file, '--user', 'E1001');
   }
   // The good targets were really synced; the bad ones really were sent (and echoed) the credentials.
   for (const s of [bearer, basic, header, oauth]) expect(s.store.users()).toHaveLength(6);
@@ -177,7 +182,8 @@ describe("secrets never appear in output", () => {
     expect(all).toContain('OAuth token request refused (HTTP 401)');
     expect(all).toContain('credential rejected (HTTP 401)');
     expect(all).toContain('request refused (HTTP 400): you sent "Bearer [redacted]"');
-    expect(results.filter((r) => r.code === 0)).toHaveLength(6);
+    // Every command against the good config (6, and the 5 of one person), and release (no target) against the bad one.
+    expect(results.filter((r) => r.code === 0)).toHaveLength(12);
   });
 
   it('in stdout, stderr, plan files, state and audit: no secret in any form', () => {
