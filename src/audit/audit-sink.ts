@@ -27,7 +27,10 @@ export type AuditAction =
   | 'staged.reject'
   | 'quarantine.enter'
   | 'quarantine.exit'
-  | 'notify.failed';
+  | 'notify.failed'
+  | 'person.provision'
+  | 'person.deprovision'
+  | 'person.release';
 
 export interface AuditRecord {
   time: string;

@@ -7,7 +7,7 @@ import { summarised } from './summarise-lines.js';
 const show = (v: JsonValue): string => (v === null ? '(none)' : clip(JSON.stringify(v)));
 
 /** Every value in these lines comes from a source or a server: clipped (see printable.ts). */
-function line(op: Operation): string[] {
+export function operationLines(op: Operation): string[] {
   const who = `${clip(op.label)} (${clip(op.externalId)})`;
   switch (op.kind) {
     case 'createUser':
@@ -18,7 +18,7 @@ function line(op: Operation): string[] {
         ...op.changes.map((c) => `      ${c.path}: ${show(c.from)} -> ${show(c.to)}`),
       ];
     case 'deprovisionUser': {
-      const why = { removed: 'gone from the source', inactive: 'inactive in the source', 'out-of-scope': 'out of scope' }[op.reason];
+      const why = { removed: 'gone from the source', inactive: 'inactive in the source', 'out-of-scope': 'out of scope', 'held-off': 'held off by emergency deprovision' }[op.reason];
       const unlisted = op.unlisted ? ' (not in the listing: read by id first)' : '';
       return [`  - ${op.mode === 'delete' ? 'delete    ' : 'deactivate'}  ${who}: ${why}${unlisted}`];
     }
@@ -89,7 +89,7 @@ export function formatPlan(plan: Plan, limit = Infinity): string {
         out.push(`  ... ${ops.length - limit} more (see --json or plan --out)`);
         break;
       }
-      out.push(...line(op));
+      out.push(...operationLines(op));
     }
     out.push(...summarised(t.warnings, '  ! '));
     if (t.held) {

@@ -15,6 +15,7 @@ const distributed = () => import('./distributed-commands.js');
 const sandboxes = () => import('./sandbox-commands.js');
 const reviews = () => import('./review-commands.js');
 const logCommands = () => import('./log-command.js');
+const people = () => import('./person-commands.js');
 
 function port(value: string): number {
   const n = Number(value);
@@ -147,6 +148,46 @@ export async function main(argv: string[], output: Io = processIo): Promise<numb
     .action(async (o) => {
       const { runCommand } = await commands();
       code = await stoppable(io, (signal) => runCommand({ ...o, signal }, io));
+    });
+  const userOption = () => new Option('-u, --user <key>', "the person's source key").makeOptionMandatory();
+  program
+    .command('explain')
+    .description('what the next cycle would do for one person in each target, and why; writes nothing')
+    .addOption(configOption())
+    .addOption(userOption())
+    .addOption(targetOption())
+    .option('--json', 'print the explanation as JSON')
+    .action(async (o) => {
+      code = await (await people()).explainCommand(o, io);
+    });
+  program
+    .command('provision')
+    .description('sync one person now (read that person, plan, safety check, apply), printing each step')
+    .addOption(configOption())
+    .addOption(userOption())
+    .addOption(targetOption())
+    .option('--json', 'print the report as JSON')
+    .action(async (o) => {
+      code = await (await people()).provisionCommand(o, io);
+    });
+  program
+    .command('deprovision')
+    .description("emergency offboarding: deactivate one person's accounts now and keep them off until the source changes or `release`")
+    .addOption(configOption())
+    .addOption(userOption())
+    .addOption(targetOption())
+    .addOption(new Option('--reason <text>', 'why (recorded with who asked)').makeOptionMandatory())
+    .option('--json', 'print the report as JSON')
+    .action(async (o) => {
+      code = await (await people()).deprovisionCommand(o, io);
+    });
+  program
+    .command('release')
+    .description('lift the emergency hold of one person: the next cycle plans them from the source again')
+    .addOption(configOption())
+    .addOption(userOption())
+    .action(async (o) => {
+      code = await (await people()).releaseCommand(o, io);
     });
   program
     .command('unlock')

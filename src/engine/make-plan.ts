@@ -21,6 +21,8 @@ import { requireOfferedAttributes } from './source-attributes.js';
 import { createTargetRuntime, groupSettings, targetSettings } from '../execution/target-runtime.js';
 import { planBinding } from './plan-binding.js';
 import { readRejections, rejectionsOf } from './staged-sets.js';
+import { holdsInEffect } from '../planning/emergency-holds.js';
+import { readHolds } from '../state/holds.js';
 
 export interface PlanningResult {
   plan: Plan;
@@ -29,7 +31,7 @@ export interface PlanningResult {
 }
 
 /** Every attribute name the source provides, for deciding which default mappings apply. */
-function sourceAttributes(snapshot: DirectorySnapshot): Set<string> {
+export function sourceAttributes(snapshot: DirectorySnapshot): Set<string> {
   const names = new Set<string>();
   for (const user of snapshot.users) for (const name of Object.keys(user.attributes)) names.add(name);
   return names;
@@ -72,7 +74,7 @@ export function fitToExtensions(mapping: UserMapping, extensions: ReadonlySet<st
  * The target's user mapping with what the source offers. One that does not compile fails this
  * target's plan with one line naming every problem at its config path.
  */
-function userMapping(name: string, config: TargetConfig, attributes: ReadonlySet<string>): UserMapping {
+export function userMapping(name: string, config: TargetConfig, attributes: ReadonlySet<string>): UserMapping {
   try {
     return compileUserMapping(config.mapping, attributes, { roles: config.roles, entitlements: config.entitlements });
   } catch (error) {
@@ -85,7 +87,7 @@ function userMapping(name: string, config: TargetConfig, attributes: ReadonlySet
  * Why deprovisioning is held in this run, if it is: any invalid record makes the read suspect (a
  * broken quote can swallow the rows of people who are still there).
  */
-function dirtyReadHold(snapshot: DirectorySnapshot, enabled: boolean): string | undefined {
+export function dirtyReadHold(snapshot: DirectorySnapshot, enabled: boolean): string | undefined {
   const n = snapshot.issues.length;
   if (!enabled || n === 0) return undefined;
   return `the source read reported ${n} invalid record${n === 1 ? '' : 's'}: deprovisioning is held until a clean read (safety.holdDeprovisionsOnInvalidRecords)`;
@@ -103,6 +105,7 @@ export async function makePlan(loaded: LoadedConfig, links: LinkStore, only?: re
   const holdDeprovisions = dirtyReadHold(snapshot, loaded.config.safety.holdDeprovisionsOnInvalidRecords);
   // Staged sets, and so rejections, exist in embedded mode only.
   const rejected = loaded.config.queue ? {} : await readRejections(loaded.stateDir);
+  const heldOff = holdsInEffect(await readHolds(loaded.stateDir), snapshot);
   const runtimes = new Map<string, TargetRuntime>();
   const targetPlans: TargetPlan[] = [];
   for (const [name, config] of targets) {
@@ -133,6 +136,7 @@ export async function makePlan(loaded: LoadedConfig, links: LinkStore, only?: re
           notes: fitted.notes,
           ...(holdDeprovisions ? { holdDeprovisions } : {}),
           rejections: rejectionsOf(rejected, name),
+          ...(heldOff.size > 0 ? { heldOff } : {}),
         }),
       );
     } catch (error) {

@@ -59,3 +59,36 @@ export function compileScope(filters: readonly ScopeFilter[] | undefined): Scope
   const compiled = filters.map((f) => Object.entries(f).map(([attr, clause]) => [attr, compileClause(clause)] as const));
   return (user) => compiled.some((clauses) => clauses.every(([attr, test]) => test(asList(user.attributes[attr]))));
 }
+
+/** One clause's verdict on a person, for `explain`. */
+export interface ClauseVerdict {
+  attribute: string;
+  /** The clause as configured, e.g. `eq "Sales"`. */
+  test: string;
+  values: string[];
+  passed: boolean;
+}
+
+/** Each filter's clauses and whether the filter (all its clauses) matched; in scope when any did. */
+export interface ScopeExplanation {
+  inScope: boolean;
+  /** Empty: no filters, everyone is in scope. */
+  filters: { passed: boolean; clauses: ClauseVerdict[] }[];
+}
+
+function describeClause(clause: Clause): string {
+  const [op, value] = Object.entries(clause).find(([, v]) => v !== undefined) ?? ['matches', ''];
+  return `${op} ${JSON.stringify(value)}`;
+}
+
+/** The same evaluation as compileScope, keeping every clause's verdict. */
+export function explainScope(filters: readonly ScopeFilter[] | undefined, user: CanonicalUser): ScopeExplanation {
+  const explained = (filters ?? []).map((f) => {
+    const clauses = Object.entries(f).map(([attribute, clause]) => {
+      const values = asList(user.attributes[attribute]);
+      return { attribute, test: describeClause(clause), values, passed: compileClause(clause)(values) };
+    });
+    return { passed: clauses.every((c) => c.passed), clauses };
+  });
+  return { inScope: explained.length === 0 || explained.some((f) => f.passed), filters: explained };
+}

@@ -52,7 +52,7 @@ const deprovisionUser = z.object({
   kind: z.literal('deprovisionUser'),
   scimId: z.string(),
   mode: z.enum(['deactivate', 'delete']),
-  reason: z.enum(['removed', 'inactive', 'out-of-scope']),
+  reason: z.enum(['removed', 'inactive', 'out-of-scope', 'held-off']),
   patch: z.array(patchOperation).optional(),
   resource: jsonObject.optional(),
   version: z.string().optional(),

@@ -67,8 +67,8 @@ export interface DeprovisionUserOp extends OperationBase {
   kind: 'deprovisionUser';
   scimId: string;
   mode: 'deactivate' | 'delete';
-  /** Why: left the source, inactive in the source, or out of this target's scope. */
-  reason: 'removed' | 'inactive' | 'out-of-scope';
+  /** Why: left the source, inactive in the source, out of this target's scope, or held off by an emergency deprovision. */
+  reason: 'removed' | 'inactive' | 'out-of-scope' | 'held-off';
   patch?: PatchOperation[];
   resource?: JsonObject;
   /** The account's meta.version at plan time, when the target supports ETags: sent as If-Match. */

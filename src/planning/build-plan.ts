@@ -9,7 +9,7 @@ import { PLAN_FORMAT, PLAN_VERSION, type Operation, type Plan, type TargetPlan }
 import type { ServerResource } from '../model/scim.js';
 import type { Link } from '../state/link-store.js';
 import type { TargetSettings } from './target-settings.js';
-import { diffUsers } from './user-diff.js';
+import { diffUsers, type Provisioned } from './user-diff.js';
 import { diffGroups } from './group-diff.js';
 import { diffManagers } from './manager-diff.js';
 import { ResourceIndex, snapshotIndex, withPreconditions } from './preconditions.js';
@@ -17,6 +17,7 @@ import { groupsOfUsers, resolveMembership } from '../mapping/group-membership.js
 import { compileSelection } from '../mapping/name-patterns.js';
 import type { GroupSettings } from '../config/schema/index.js';
 import { dropRejected, type Rejections } from './rejections.js';
+import { describeHold, type EmergencyHold } from './emergency-holds.js';
 
 export interface TargetInput {
   name: string;
@@ -42,6 +43,14 @@ export interface TargetInput {
   holdDeprovisions?: string;
   /** Deprovisions rejected by an operator (planning/rejections.ts): not planned while the source is unchanged. */
   rejections?: Rejections;
+  /** Emergency holds in effect (holdsInEffect), by source key: these people are planned as out of scope. */
+  heldOff?: ReadonlyMap<string, EmergencyHold>;
+  /**
+   * Set when the snapshot holds some people only (one person's commands): a manager reference to
+   * someone outside it stays as the target has it, unless that person is `known` (linked, and their
+   * account read by id), whom it may name.
+   */
+  partial?: { known: ReadonlyMap<string, Provisioned> };
 }
 
 export function planTarget(snapshot: DirectorySnapshot, input: TargetInput): TargetPlan {
@@ -58,6 +67,7 @@ export function planTarget(snapshot: DirectorySnapshot, input: TargetInput): Tar
     settings: input.settings,
     ...(memberOf ? { memberOf } : {}),
     collectProvisioned: input.groups !== undefined || input.manager,
+    ...(input.heldOff?.size ? { heldOff: new Set(input.heldOff.keys()) } : {}),
   });
   const rejected = dropRejected(users.deprovision, snapshotIndex(snapshot).users, input.rejections);
   // A rejected deprovision leaves the account as it is, memberships included: like a held person's.
@@ -77,8 +87,9 @@ export function planTarget(snapshot: DirectorySnapshot, input: TargetInput): Tar
         updateMethod: input.settings.updateMethod,
       })
     : null;
-  const keepReference = referenceHolder(snapshot, input.holdDeprovisions !== undefined);
-  const managers = input.manager ? diffManagers(snapshot.users, users.provisioned, keepReference) : { references: [], warnings: [] };
+  const keepReference = referenceHolder(snapshot, input.holdDeprovisions !== undefined || input.partial !== undefined);
+  const referable = input.partial ? new Map([...input.partial.known, ...users.provisioned]) : users.provisioned;
+  const managers = input.manager ? diffManagers(snapshot.users, referable, keepReference) : { references: [], warnings: [] };
   const deprovision = [...(groups?.deprovision ?? []), ...rejected.kept];
   const cycles = nested === 'flatten' ? (membership?.cycles ?? []).map((c) => `nested groups form a cycle: ${c} (each gets the members of all)`) : [];
   const plan: TargetPlan = {
@@ -95,7 +106,15 @@ export function planTarget(snapshot: DirectorySnapshot, input: TargetInput): Tar
     ],
     // Set on every dirty read, with or without operations: such a run is not a clean one (exit 1).
     ...(input.holdDeprovisions ? { held: { reason: input.holdDeprovisions, operations: deprovision } } : {}),
-    warnings: [...(input.notes ?? []), ...(rejected.note ? [rejected.note] : []), ...users.warnings, ...cycles, ...(groups?.warnings ?? []), ...managers.warnings],
+    warnings: [
+      ...(input.notes ?? []),
+      ...(rejected.note ? [rejected.note] : []),
+      ...[...(input.heldOff ?? [])].map(([key, hold]) => describeHold(key, hold)),
+      ...users.warnings,
+      ...cycles,
+      ...(groups?.warnings ?? []),
+      ...managers.warnings,
+    ],
   };
   if (!plan.phases.some((p) => p.operations.length > 0)) return plan;
   return withPreconditions(plan, {

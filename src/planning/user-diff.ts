@@ -31,6 +31,8 @@ export interface UserDiffInput {
   memberOf?: ReadonlyMap<string, ReadonlySet<string>>;
   /** Fill `provisioned` (needed by the group and manager diffs, a cost otherwise). */
   collectProvisioned?: boolean;
+  /** Source keys held off by an emergency deprovision: treated as out of scope, never re-activated. */
+  heldOff?: ReadonlySet<string>;
 }
 
 /** A person who will have an account in the target once the users phase ran. */
@@ -145,10 +147,11 @@ export function diffUsers(input: UserDiffInput): UserDiffResult {
       continue;
     }
     const desired = mapUser(mapping, user, input.memberOf?.get(user.key));
-    const wanted = user.active && inScope(user);
+    const heldOff = input.heldOff?.has(user.key) === true;
+    const wanted = user.active && inScope(user) && !heldOff;
     if (!wanted) {
       if (account && isActive(account) && settings.operations.deactivate) {
-        deprovision.push(deprovisionOp(account, user.key, desired.userName || user.key, user.active ? 'out-of-scope' : 'inactive'));
+        deprovision.push(deprovisionOp(account, user.key, desired.userName || user.key, !user.active ? 'inactive' : heldOff ? 'held-off' : 'out-of-scope'));
       }
       continue;
     }

@@ -4,7 +4,7 @@ import { screenControlCharacters, type ControlCharacterPolicy } from './control-
 import { CsvSource, csvMultilineAttributes } from './csv/csv-source.js';
 import { GoogleSource } from './google/google-source.js';
 import { LdapSource } from './ldap/ldap-source.js';
-import type { SourceDirectory } from './source-directory.js';
+import { narrowSnapshot, type SourceDirectory } from './source-directory.js';
 
 /** Every source's read passes the same checks of its values, whatever the adapter. */
 class ScreenedSource implements SourceDirectory {
@@ -19,6 +19,11 @@ class ScreenedSource implements SourceDirectory {
 
   async read(): Promise<DirectorySnapshot> {
     return screenControlCharacters(await this.inner.read(), this.policy);
+  }
+
+  async readOne(key: string): Promise<DirectorySnapshot> {
+    if (this.inner.readOne) return screenControlCharacters(await this.inner.readOne(key), this.policy);
+    return narrowSnapshot(await this.read(), key);
   }
 
   offeredAttributes(): Promise<ReadonlySet<string>> {
@@ -38,7 +43,7 @@ function adapter(config: SourceConfig): SourceDirectory {
 }
 
 /** The one place a source config becomes a source adapter. */
-export function createSource(config: SourceConfig): SourceDirectory {
+export function createSource(config: SourceConfig): Required<SourceDirectory> {
   return new ScreenedSource(adapter(config), {
     mode: config.controlCharacters,
     multiline: config.type === 'csv' ? csvMultilineAttributes(config) : new Set(),

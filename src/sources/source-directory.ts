@@ -9,8 +9,27 @@ export interface SourceDirectory {
   readonly description: string;
   read(): Promise<DirectorySnapshot>;
   /**
+   * One person's part of the directory (narrowSnapshot's shape), for on-demand commands: a source
+   * that can look one person up (an LDAP search by key, a Google user by id) implements it; the
+   * others are read whole and narrowed.
+   */
+  readOne?(key: string): Promise<DirectorySnapshot>;
+  /**
    * Every attribute name a record of this source can carry (a CSV's header, the attributes an
    * LDAP source maps, Google's fixed set): what mapping templates and scope clauses may name.
    */
   offeredAttributes(): Promise<ReadonlySet<string>>;
+}
+
+/**
+ * The directory as one person's commands see it: that person (if read), the groups (all of them:
+ * few, and nesting can make a person a member through any), the held key if it is this one, and
+ * the read's issues and record count unchanged (a dirty read is dirty for everyone).
+ */
+export function narrowSnapshot(snapshot: DirectorySnapshot, key: string): DirectorySnapshot {
+  return {
+    ...snapshot,
+    users: snapshot.users.filter((u) => u.key === key),
+    heldKeys: snapshot.heldKeys.filter((k) => k === key),
+  };
 }

@@ -27,7 +27,7 @@ const ROUNDS = Number(process.env['BENCH_LDAP_ROUNDS'] ?? 5);
 const COLD_READ = new URL('./ldap-cold-read.js', import.meta.url).pathname;
 
 /** Runs a program to its exit; resolves with the milliseconds from spawn to exit and its stdout. */
-function timedProcess(cmd: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<{ ms: number; out: string }> {
+export function timedProcess(cmd: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<{ ms: number; out: string }> {
   return new Promise((resolve, reject) => {
     const start = performance.now();
     const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env });

@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { applyBench } from './apply-bench.js';
 import { ldapBench } from './ldap-bench.js';
 import { distributedBench } from './distributed-bench.js';
+import { provisionBench } from './provision-bench.js';
 
 function planBench(): { users: number; planMs: number; peakRssMb: number; operations: number } {
   const out = execFileSync(process.execPath, ['--expose-gc', new URL('./plan-bench.js', import.meta.url).pathname], {
@@ -59,6 +60,12 @@ console.log(
     `cold (fresh node process) ${ldap.coldMs} ms, ratio ${ldap.coldRatio.toFixed(2)}x [${ldap.coldRatios.join(' ')}] (goal <= 1.30x: ${verdict(ldap.coldRatio <= 1.3)}); ` +
     `warm ${ldap.warmMs} ms, ratio ${ldap.warmRatio.toFixed(2)}x [${ldap.warmRatios.join(' ')}] (goal <= 1.30x: ${verdict(ldap.warmRatio <= 1.3)}); ` +
     `load ${ldap.load.before}/${ldap.load.after} on ${ldap.load.cpus} CPUs`,
+);
+
+const provision = await provisionBench();
+console.log(
+  `provision: one person of ${provision.people} (CSV; the target holds the ${provision.people - 1} others) with the CLI in a fresh process: ` +
+    `${provision.ms} ms, ${provision.requests} requests, ${provision.created ? 'created' : 'NOT created'} (goal < 3000 ms: ${verdict(provision.ms < 3000 && provision.created)})`,
 );
 
 const distributed = await distributedBench();

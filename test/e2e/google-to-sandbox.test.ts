@@ -2,7 +2,7 @@
  * Google Workspace -> sandbox through the CLI: the loopback Directory API stand-in as the source
  * (service account key from a file named in the config), people, groups and managers converge and
  * the second run writes nothing; a Directory API page that keeps failing stops the run before any
- * write, so nobody is deactivated.
+ * write, so nobody is deactivated; `provision` reads one person by id, never the whole directory.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -74,3 +74,25 @@ it('a Directory API page that keeps failing stops the run before any write: nobo
   expect(h.writes()).toEqual([]);
   expect(h.sandbox.store.users().filter((u) => u['active'] === true).length).toBeGreaterThan(0);
 }, 30_000);
+
+it('provision reads one person by id, their manager by email and their groups by userKey: never the whole directory', async () => {
+  const r = await h.cli('provision', '--config', h.configFile, '--user', '101');
+  expect(r.code, r.err + r.out).toBe(0);
+  const base = '/admin/directory/v1';
+  expect(google.requests.map((q) => `${q.path}${q.query.has('userKey') ? `?userKey=${q.query.get('userKey')}` : ''}`)).toEqual([`${base}/users/101`, `${base}/groups?userKey=101`]);
+  expect(h.sandbox.store.users().map((u) => u['userName'])).toEqual(['ada@example.com']);
+  const eng = h.sandbox.store.groups().find((g) => g['displayName'] === 'Engineering')!;
+  expect((eng['members'] as { value: string }[]).map((m) => m.value)).toEqual([h.sandbox.store.users()[0]!['id']]);
+
+  // José's manager is Ada, by an alias: linked now, so the reference is set.
+  google.requests.length = 0;
+  const jose = await h.cli('provision', '--config', h.configFile, '--user', '102');
+  expect(jose.code, jose.err + jose.out).toBe(0);
+  expect(google.requests.map((q) => q.path)).toEqual([`${base}/users/102`, `${base}/users/ada.l%40example.com`, `${base}/groups`]);
+  const byName = new Map(h.sandbox.store.users().map((u) => [u['userName'] as string, u]));
+  expect(byName.get('jose@example.com')![SCHEMA_ENTERPRISE_USER]).toMatchObject({ manager: { value: byName.get('ada@example.com')!['id'] } });
+
+  const none = await h.cli('provision', '--config', h.configFile, '--user', '999');
+  expect(none.code).toBe(2);
+  expect(none.err).toContain('no person with key "999" in the source');
+});

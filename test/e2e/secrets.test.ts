@@ -162,6 +162,11 @@ beforeAll(async () => {
     // The provisioning log read back, as a table and as JSON lines: the server's error text in it too.
     await cli('log', '--config', file, '--json');
     await cli('log', '--config', file);
+    await cli('explain', '--config', file, '--user', 'E1001');
+    await cli('explain', '--config', file, '--user', 'E1001', '--json');
+    await cli('deprovision', '--config', file, '--user', 'E1001', '--reason', 'secrets test');
+    await cli('release', '--config', file, '--user', 'E1001');
+    await cli('provision', '--config', file, '--user', 'E1001');
   }
   // The good targets were really synced; the bad ones really were sent (and echoed) the credentials.
   for (const s of [bearer, basic, header, oauth]) expect(s.store.users()).toHaveLength(6);
@@ -200,11 +205,12 @@ describe("secrets never appear in output", () => {
     expect(all).toContain('OAuth token request refused (HTTP 401)');
     expect(all).toContain('credential rejected (HTTP 401)');
     expect(all).toContain('request refused (HTTP 400): you sent "Bearer [redacted]"');
-    // 6 runs and checks and 2 log reads of the good config, 2 log reads of the bad one, 2 reports of the good config, the staged list.
-    expect(results.filter((r) => r.code === 0)).toHaveLength(13);
+    // Good config: 6 runs and checks, 2 log reads, the 5 commands of one person; bad config: 2 log reads and release
+    // (no target); then 2 reports of the good config and the staged list.
+    expect(results.filter((r) => r.code === 0)).toHaveLength(19);
     // The log read back: the good config's creates, the bad config's failed targets.
     expect([6, 7].every((i) => results[i]!.code === 0 && results[i]!.out.includes('createUser'))).toBe(true);
-    expect([14, 15].every((i) => results[i]!.code === 0 && results[i]!.out.includes('target.failed'))).toBe(true);
+    expect([19, 20].every((i) => results[i]!.code === 0 && results[i]!.out.includes('target.failed'))).toBe(true);
   });
 
   it('in stdout, stderr, plan files, state and audit: no secret in any form', () => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { compileScope } from '../../src/mapping/scope.js';
+import { compileScope, explainScope } from '../../src/mapping/scope.js';
+import type { ScopeFilter } from '../../src/config/schema/index.js';
 import { compileTemplate } from '../../src/mapping/template.js';
 import { buildUserResource, compileUserMapping, mapUser } from '../../src/mapping/user-mapping.js';
 import { ConfigError } from '../../src/errors.js';
@@ -34,6 +35,28 @@ describe('scope', () => {
     expect(inScope(user({}))).toBe(false);
     expect(compileScope(undefined)(user({}))).toBe(true);
     expect(compileScope([{ manager: { present: false } }])(user({ manager: null }))).toBe(true);
+  });
+});
+
+describe('scope explained', () => {
+  const filters: ScopeFilter[] = [{ department: { eq: 'engineering' }, country: { in: ['DE', 'FR'] } }, { title: { startsWith: 'vp' } }];
+  it('gives every clause its verdict, with the same answer as the predicate', () => {
+    const people = [user({ department: 'Engineering', country: 'de' }), user({ department: 'Engineering', country: 'US' }), user({ title: 'VP Sales' }), user({})];
+    for (const p of people) expect(explainScope(filters, p).inScope).toBe(compileScope(filters)(p));
+    expect(explainScope(filters, people[1]!)).toEqual({
+      inScope: false,
+      filters: [
+        {
+          passed: false,
+          clauses: [
+            { attribute: 'department', test: 'eq "engineering"', values: ['Engineering'], passed: true },
+            { attribute: 'country', test: 'in ["DE","FR"]', values: ['US'], passed: false },
+          ],
+        },
+        { passed: false, clauses: [{ attribute: 'title', test: 'startsWith "vp"', values: [], passed: false }] },
+      ],
+    });
+    expect(explainScope(undefined, user({}))).toEqual({ inScope: true, filters: [] });
   });
 });
 

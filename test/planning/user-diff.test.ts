@@ -103,3 +103,21 @@ describe('user diff', () => {
     expect(without.users[0]).not.toHaveProperty('version');
   });
 });
+
+describe('user diff: emergency holds', () => {
+  it('deactivates a held-off person as out of scope, and never re-activates them', () => {
+    const r = plan([u(1), u(3)], [account(u(1), 'a1'), account(u(3), 'a3', { active: false })], [['K1', 'a1'], ['K3', 'a3']], {});
+    expect(r.users.map((o) => o.kind)).toEqual(['updateUser']);
+    const held = diffUsers({
+      snapshot: snap([u(1), u(3)]),
+      mapping,
+      inScope: compileScope(undefined),
+      actual: [account(u(1), 'a1'), account(u(3), 'a3', { active: false })],
+      links: new Map([['K1', { id: 'a1', hash: 'h' }], ['K3', { id: 'a3', hash: 'h' }]]),
+      settings,
+      heldOff: new Set(['K1', 'K3']),
+    });
+    expect(held.users).toEqual([]);
+    expect(held.deprovision).toMatchObject([{ kind: 'deprovisionUser', externalId: 'K1', scimId: 'a1', reason: 'held-off' }]);
+  });
+});

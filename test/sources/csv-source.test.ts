@@ -75,3 +75,21 @@ describe('CSV source', () => {
     );
   });
 });
+
+describe('CSV source, one person', () => {
+  it('builds only that person, and still holds them for a duplicate key or userName elsewhere in the file', async () => {
+    const { config } = csvFile('id,first,mail,status\n1,Ann,ann@x.com,active\n2,Bob,bob@x.com,active\n3,Cy,ANN@x.com,active\n2,Bobby,bobby@x.com,active\n', {});
+    const csv = new CsvSource(config);
+    const one = await csv.readOne('1');
+    expect(one.users.map((u) => [u.key, u.attributes['givenName']])).toEqual([['1', 'Ann']]);
+    expect(one.heldKeys).toEqual([]);
+    expect(one.issues.map((i) => i.code)).toEqual(['CSV_DUPLICATE_USERNAME', 'CSV_DUPLICATE_KEY']);
+    expect(one.recordsRead).toBe(4);
+    for (const key of ['2', '3']) {
+      const held = await csv.readOne(key);
+      expect(held.users.map((u) => u.key)).toEqual(key === '2' ? ['2'] : []);
+      expect(held.heldKeys).toEqual([key]);
+    }
+    expect((await csv.readOne('nosuch')).users).toEqual([]);
+  });
+});

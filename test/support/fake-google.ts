@@ -104,7 +104,16 @@ export class FakeGoogle {
     const base = '/admin/directory/v1';
     let items: Json[] | undefined;
     let field = '';
+    const one = /^\/admin\/directory\/v1\/users\/([^/]+)$/.exec(url.pathname);
+    if (one) {
+      // users.get takes the id, the primary email or an alias.
+      const k = decodeURIComponent(one[1]!).toLowerCase();
+      const user = this.directory.users.find((u) => String(u['id']) === k || String(u['primaryEmail'] ?? '').toLowerCase() === k || (Array.isArray(u['aliases']) && u['aliases'].some((a) => String(a).toLowerCase() === k)));
+      return user ? send(200, user) : send(404, { error: { code: 404, message: 'Resource Not Found: userKey' } });
+    }
+    const userKey = url.searchParams.get('userKey');
     if (url.pathname === `${base}/users`) [items, field] = [this.directory.users, 'users'];
+    else if (url.pathname === `${base}/groups` && userKey) [items, field] = [this.directory.groups.filter((g) => (this.directory.members[String(g['id'])] ?? []).some((m) => m['id'] === userKey)), 'groups'];
     else if (url.pathname === `${base}/groups`) [items, field] = [this.directory.groups, 'groups'];
     else {
       const m = /^\/admin\/directory\/v1\/groups\/([^/]+)\/members$/.exec(url.pathname);

@@ -15,7 +15,7 @@ import { parse as parseSync } from 'csv-parse/sync';
 import type { CsvSourceConfig } from '../../config/schema/index.js';
 import { SourceError } from '../../errors.js';
 import type { CanonicalUser, DirectorySnapshot, SourceIssue, SourceValue } from '../../model/canonical.js';
-import type { SourceDirectory } from '../source-directory.js';
+import { narrowSnapshot, type SourceDirectory } from '../source-directory.js';
 import { readMemberships } from './memberships-file.js';
 import { keysOnLines, listKeys } from './stray-quote.js';
 import { textDecoder } from './text-stream.js';
@@ -111,10 +111,22 @@ export class CsvSource implements SourceDirectory {
     return new Set([...checkHeader(this.config, header), ...Object.keys(this.config.columns)]);
   }
 
-  async read(): Promise<DirectorySnapshot> {
+  read(): Promise<DirectorySnapshot> {
+    return this.readFile();
+  }
+
+  /**
+   * One person: the whole file is still parsed (a duplicate key or userName elsewhere holds them,
+   * a broken row elsewhere makes the read dirty), but only that person's record is built.
+   */
+  async readOne(key: string): Promise<DirectorySnapshot> {
+    return narrowSnapshot(await this.readFile(key), key);
+  }
+
+  private async readFile(only?: string): Promise<DirectorySnapshot> {
     const { path } = this.config;
     const decode = await this.decoder();
-    const builder = new SnapshotBuilder(this.config);
+    const builder = new SnapshotBuilder(this.config, only);
     const parser = parse({
       columns: (header: string[]) => builder.setHeader(header),
       delimiter: this.config.delimiter,
@@ -172,7 +184,11 @@ class SnapshotBuilder {
   /** Groups named in the groups column: name -> member keys, in first-seen order. */
   private readonly groupMembers = new Map<string, string[]>();
 
-  constructor(private readonly config: CsvSourceConfig) {
+  /** `only`: build this person's record alone; the others are checked for duplicates and dropped. */
+  constructor(
+    private readonly config: CsvSourceConfig,
+    private readonly only?: string,
+  ) {
     this.multi = new Set(config.multiValueColumns);
     this.multiline = new Set(config.multilineColumns);
     this.inactiveValues = new Set((config.inactive?.values ?? []).map((v) => v.toLowerCase()));
@@ -272,21 +288,17 @@ class SnapshotBuilder {
       return;
     }
     this.byKey.set(key, line);
+    if (this.only !== undefined && key !== this.only) {
+      const column = this.columnFor.get('userName') ?? 'userName';
+      this.claimUserName(this.value(record[column], column), key, line);
+      return;
+    }
 
     const attributes: Record<string, SourceValue> = {};
     for (const [column, raw] of Object.entries(record)) attributes[column] = this.value(raw, column);
     for (const [attr, column] of this.columnFor) attributes[attr] = this.value(record[column], column);
 
-    const userName = attributes['userName'];
-    if (typeof userName === 'string') {
-      const folded = userName.toLowerCase();
-      const owner = this.userNames.get(folded);
-      if (owner !== undefined) {
-        this.issue('CSV_DUPLICATE_USERNAME', line, `userName "${userName}" already used by key "${owner}"`, key);
-        return;
-      }
-      this.userNames.set(folded, key);
-    }
+    if (!this.claimUserName(attributes['userName'], key, line)) return;
 
     const status = this.config.inactive ? record[this.config.inactive.column]?.trim().toLowerCase() : undefined;
     const managerKey = this.config.manager ? (record[this.config.manager]?.trim() || null) : undefined;
@@ -299,6 +311,19 @@ class SnapshotBuilder {
       ...(groups ? { groups } : {}),
       ref: { location: this.config.path, line },
     });
+  }
+
+  /** False (and the record held) when an earlier record has this userName. */
+  private claimUserName(userName: SourceValue | undefined, key: string, line: number): boolean {
+    if (typeof userName !== 'string') return true;
+    const folded = userName.toLowerCase();
+    const owner = this.userNames.get(folded);
+    if (owner !== undefined) {
+      this.issue('CSV_DUPLICATE_USERNAME', line, `userName "${userName}" already used by key "${owner}"`, key);
+      return false;
+    }
+    this.userNames.set(folded, key);
+    return true;
   }
 
   private groupsOf(cell: string, separator: string, key: string): string[] {

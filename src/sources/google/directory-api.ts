@@ -45,7 +45,14 @@ export class DirectoryApi {
     return items;
   }
 
-  private async get(path: string, params: Record<string, string | undefined>): Promise<Json> {
+  /** One resource (users.get), or null when the API answers 404: no such user. */
+  async find(path: string, params: Record<string, string | undefined>): Promise<Json | null> {
+    return this.get(path, params, true);
+  }
+
+  private get(path: string, params: Record<string, string | undefined>): Promise<Json>;
+  private get(path: string, params: Record<string, string | undefined>, missingIsNull: true): Promise<Json | null>;
+  private async get(path: string, params: Record<string, string | undefined>, missingIsNull = false): Promise<Json | null> {
     const searchParams = Object.fromEntries(Object.entries(params).filter((e): e is [string, string] => e[1] !== undefined));
     const where = `Google Workspace: GET ${path}`;
     for (let attempt = 1; ; attempt++) {
@@ -61,6 +68,7 @@ export class DirectoryApi {
         throw new SourceError(`${where} failed after ${attempt} tries: ${(error as Error).message}`, {}, { cause: error });
       }
       const status = response.statusCode;
+      if (status === 404 && missingIsNull) return null;
       if ((status === 429 || status >= 500) && attempt < ATTEMPTS) {
         await sleep(this.backoffMs * 2 ** (attempt - 1));
         continue;

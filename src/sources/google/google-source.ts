@@ -6,7 +6,7 @@
  */
 import type { GoogleSourceConfig } from '../../config/schema/index.js';
 import type { CanonicalGroup, CanonicalUser, DirectorySnapshot, SourceIssue } from '../../model/canonical.js';
-import type { SourceDirectory } from '../source-directory.js';
+import { narrowSnapshot, type SourceDirectory } from '../source-directory.js';
 import type { DirectoryApi } from './directory-api.js';
 import { GOOGLE_ATTRIBUTES, toCanonicalUser } from './google-user.js';
 
@@ -30,14 +30,49 @@ export class GoogleSource implements SourceDirectory {
     return new Set(GOOGLE_ATTRIBUTES);
   }
 
-  async read(): Promise<DirectorySnapshot> {
+  private async api(readGroups: boolean): Promise<DirectoryApi> {
     // Loaded here, not with the module: every source adapter is imported, and an LDAP or CSV read
     // should not pay for the HTTP client (about 60 ms of a cold start).
     const [{ DirectoryApi }, { parseServiceAccountKey, ServiceAccountToken }] = await Promise.all([import('./directory-api.js'), import('./service-account.js')]);
-    const readGroups = this.config.groups?.enabled === true;
     const account = parseServiceAccountKey(this.config.credentials);
     const token = new ServiceAccountToken(account, this.config.subject, readGroups ? [USER_SCOPE, GROUP_SCOPE] : [USER_SCOPE], this.config.timeoutMs);
-    const api = new DirectoryApi(this.config.apiUrl.replace(/\/+$/, ''), token, this.config.timeoutMs, this.backoffMs);
+    return new DirectoryApi(this.config.apiUrl.replace(/\/+$/, ''), token, this.config.timeoutMs, this.backoffMs);
+  }
+
+  /**
+   * One person by user id (users.get), their manager by email, and the groups they are a direct
+   * member of (groups.list by userKey). A users or groups query scopes who is read, which a single
+   * get cannot judge: then the directory is read whole and narrowed.
+   */
+  async readOne(key: string): Promise<DirectorySnapshot> {
+    if (this.config.query || this.config.groups?.query) return narrowSnapshot(await this.read(), key);
+    const readGroups = this.config.groups?.enabled === true;
+    const api = await this.api(readGroups);
+    const empty = { source: this.description, users: [], groups: [], issues: [], warnings: [], heldKeys: [], recordsRead: 0 };
+    const raw = await api.find(`${BASE}/users/${encodeURIComponent(key)}`, { projection: 'full' });
+    if (!raw || !this.inScope(raw) || raw['id'] !== key) return empty;
+    const read = toCanonicalUser(raw);
+    if (!('user' in read)) return { ...empty, issues: [{ code: read.code, message: read.message, ref: { location: `users/${String(raw['primaryEmail'] ?? key)}` } }], recordsRead: 1 };
+    const manager = read.managerEmail ? await api.find(`${BASE}/users/${encodeURIComponent(read.managerEmail)}`, {}) : null;
+    const managerKey = manager && this.inScope(manager) && typeof manager['id'] === 'string' ? manager['id'] : null;
+    const user = read.managerEmail ? { ...read.user, managerKey } : read.user;
+    const rawGroups = readGroups ? await api.listAll(`${BASE}/groups`, { userKey: key, maxResults: '200' }, 'groups') : [];
+    const groups = rawGroups.map((g): CanonicalGroup => {
+      const email = typeof g['email'] === 'string' ? g['email'] : String(g['id']);
+      return { key: String(g['id']), displayName: typeof g['name'] === 'string' && g['name'] !== '' ? g['name'] : email, memberKeys: [key], groupKeys: [], ref: { location: `groups/${email}` } };
+    });
+    return { ...empty, users: [user], groups, recordsRead: 1 };
+  }
+
+  /** Within the configured domain (a read by customer takes every domain). */
+  private inScope(raw: Json): boolean {
+    const domain = this.config.domain?.toLowerCase();
+    return !domain || String(raw['primaryEmail'] ?? '').toLowerCase().endsWith(`@${domain}`);
+  }
+
+  async read(): Promise<DirectorySnapshot> {
+    const readGroups = this.config.groups?.enabled === true;
+    const api = await this.api(readGroups);
     // Either the whole customer or one of its domains (the API takes one or the other).
     const scope: Record<string, string> = this.config.domain ? { domain: this.config.domain } : { customer: this.config.customer };
 
