@@ -19,6 +19,8 @@ import { exitForError } from './error-exit.js';
 import { EXIT, exitForReport } from './exit-codes.js';
 import { operationLines } from './format-plan.js';
 import { formatReport } from './format-report.js';
+import { emergencyDeprovisionEvent } from '../notify/notifier.js';
+import { commandNotifier } from './notifier.js';
 import type { Io } from './io.js';
 
 interface PersonOptions extends CommonOptions {
@@ -189,6 +191,9 @@ async function actOnPerson(opts: PersonOptions, io: Io, command: 'provision' | '
     for (const t of report.targets) {
       const trouble = t.unreadable ?? t.stopped ?? (t.failures.length > 0 ? `${t.failures.length} failed: ${t.failures.map((f) => f.message).join('; ')}` : undefined);
       step(`${t.target}: result: ${trouble ? clip(trouble) : 'done'}`);
+    }
+    if (command === 'deprovision') {
+      await commandNotifier(loaded, io, state.audit).notify(emergencyDeprovisionEvent(opts.user, report.targets.map((t) => t.target), reason ?? '', by));
     }
     io.out(opts.json ? JSON.stringify(report, null, 2) : `\n${formatReport(report)}`);
     return exitForReport(report);

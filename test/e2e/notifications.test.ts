@@ -154,6 +154,26 @@ describe('webhook notifications', () => {
     expect(signatureValid(received[0]!.body, received[0]!.headers['x-scim-sync-signature'])).toBe(true);
   });
 
+  it('a safety stop that stages its deprovisions says so too; an emergency deprovision is notified with who and why', async () => {
+    h.writePeople(Array.from({ length: 10 }, (_, i) => person(i + 1)));
+    expect((await h.run()).code).toBe(0);
+    webhooks(`    - { url: "${url}/hook", secret: "\${env:HOOK_SECRET}", events: [staged, deprovision.emergency] }\n`);
+    h.writePeople(Array.from({ length: 5 }, (_, i) => person(i + 1)));
+    expect((await h.run()).code).toBe(3);
+    const staged = JSON.parse(received[0]!.body) as { event: string; details: { stagedId: string; operations: number } };
+    expect(staged).toMatchObject({ event: 'staged', details: { operations: 5 } });
+    expect(staged.details.stagedId).toMatch(/^st-/);
+
+    h.writePeople(Array.from({ length: 10 }, (_, i) => person(i + 1)));
+    const d = await h.cli('deprovision', '--config', h.configFile, '--user', 'E1002', '--reason', 'laptop stolen');
+    expect(d.code, d.err + d.out).toBe(0);
+    expect(received).toHaveLength(2);
+    const emergency = JSON.parse(received[1]!.body) as { event: string; details: { user: string; targets: string[]; reason: string; by: string } };
+    expect(emergency).toMatchObject({ event: 'deprovision.emergency', details: { user: 'E1002', targets: ['app'], reason: 'laptop stolen' } });
+    expect(emergency.details.by).toMatch(/@/);
+    expect(signatureValid(received[1]!.body, received[1]!.headers['x-scim-sync-signature'])).toBe(true);
+  });
+
   it('a webhook URL that carries a credential is refused when the config loads', async () => {
     webhooks(`    - { url: "${url}/hook?token=abc", secret: "\${env:HOOK_SECRET}" }\n`);
     const r = await h.cli('validate', '--config', h.configFile);
