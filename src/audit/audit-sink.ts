@@ -63,6 +63,16 @@ export interface AuditRecord {
   durationMs?: number;
   error?: { code: string; message: string; detail?: string };
   note?: string;
+  /** How the operation came about and ended, step by step (see execution/operation-steps.ts). */
+  steps?: AuditStep[];
+}
+
+/** One step of an operation's story: what the source said, the scope, the match, the action, the export. */
+export interface AuditStep {
+  step: 'source' | 'scope' | 'match' | 'action' | 'export';
+  detail: string;
+  /** For the export: how it ended. */
+  outcome?: AuditRecord['outcome'];
 }
 
 export interface AuditSink {

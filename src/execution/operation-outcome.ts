@@ -6,6 +6,7 @@ import type { AuditRecord } from '../audit/audit-sink.js';
 import { ScimSyncError, describeError } from '../errors.js';
 import type { Operation } from '../model/plan.js';
 import type { OperationResult } from './run-operation.js';
+import { operationSteps } from './operation-steps.js';
 import type { OperationFailure, OperationSkip } from './run-report.js';
 
 /** Fields an outcome adds to the audit record beyond the operation itself. */
@@ -85,5 +86,6 @@ export function operationAuditRecord(
     attempts,
     ...(op.kind === 'updateUser' ? { changed: op.changes.map((c) => c.path) } : {}),
     ...(op.kind === 'updateUser' || op.kind === 'updateGroup' ? { modifiedProperties: op.changes } : {}),
+    steps: operationSteps(op, outcome, detail),
   };
 }

@@ -27,6 +27,8 @@ const patchOperation = z.object({ op: z.enum(['add', 'remove', 'replace']), path
 const attributeChange = z.object({ path: z.string(), from: jsonValue, to: jsonValue });
 const precondition = z.object({ source: z.string().nullable().optional(), account: z.string().nullable().optional() });
 
+const matchedBy = z.enum(['link', 'externalId', 'userName', 'email']);
+
 const base = {
   id: z.string(),
   externalId: z.string(),
@@ -44,6 +46,7 @@ const updateUser = z.object({
   resource: jsonObject.optional(),
   hash: z.string(),
   adopt: z.boolean().optional(),
+  matchedBy: matchedBy.optional(),
   recreate: jsonObject,
   version: z.string().optional(),
 });
@@ -57,8 +60,9 @@ const deprovisionUser = z.object({
   resource: jsonObject.optional(),
   version: z.string().optional(),
   unlisted: z.literal(true).optional(),
+  matchedBy: matchedBy.optional(),
 });
-const linkUser = z.object({ ...base, kind: z.literal('linkUser'), scimId: z.string(), hash: z.string() });
+const linkUser = z.object({ ...base, kind: z.literal('linkUser'), scimId: z.string(), hash: z.string(), matchedBy: matchedBy.optional() });
 const createGroup = z.object({ ...base, kind: z.literal('createGroup'), resource: jsonObject });
 const updateGroup = z.object({
   ...base,

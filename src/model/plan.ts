@@ -29,6 +29,12 @@ export interface Precondition {
   account?: string | null;
 }
 
+/**
+ * How the planner found the account an operation acts on: its link, our externalId on it, or the
+ * adoption rule (userName or email). For the provisioning log's steps.
+ */
+export type MatchedBy = 'link' | 'externalId' | 'userName' | 'email';
+
 interface OperationBase {
   /** Unique within the plan; safe as a queue job id (letters, digits, '-'). */
   id: string;
@@ -57,6 +63,7 @@ export interface UpdateUserOp extends OperationBase {
   hash: string;
   /** Set when this update also takes over an account that was not linked yet. */
   adopt?: boolean;
+  matchedBy?: MatchedBy;
   /** The full create body, used when the account vanished (404) before the update ran. */
   recreate: JsonObject;
   /** The account's meta.version at plan time, when the target supports ETags: sent as If-Match. */
@@ -79,6 +86,7 @@ export interface DeprovisionUserOp extends OperationBase {
    * by the safety check's deactivation share, which is a share of accounts that exist.
    */
   unlisted?: true;
+  matchedBy?: MatchedBy;
 }
 
 /**
@@ -90,6 +98,7 @@ export interface LinkUserOp extends OperationBase {
   kind: 'linkUser';
   scimId: string;
   hash: string;
+  matchedBy?: MatchedBy;
 }
 
 /** A group made for a source group; members follow in the memberships phase. */

@@ -14,7 +14,7 @@ import { buildPatch, buildPut, diffUser, isActive, type UserDiff } from './user-
 import { buildUserResource, desiredValue, desiredWorkEmail, mapUser, type DesiredUser, type UserMapping } from '../mapping/user-mapping.js';
 import type { ScopePredicate } from '../mapping/scope.js';
 import type { CanonicalUser, DirectorySnapshot } from '../model/canonical.js';
-import type { DeprovisionUserOp, Operation, UpdateUserOp } from '../model/plan.js';
+import type { DeprovisionUserOp, MatchedBy, Operation, UpdateUserOp } from '../model/plan.js';
 import { versionOf, type JsonObject, type ServerResource } from '../model/scim.js';
 import type { Link } from '../state/link-store.js';
 
@@ -126,9 +126,12 @@ export function diffUsers(input: UserDiffInput): UserDiffResult {
     return version ? { version } : {};
   };
 
-  const deprovisionOp = (account: ServerResource, key: string, label: string, reason: DeprovisionUserOp['reason']): DeprovisionUserOp => {
+  /** Found through its link, or through our externalId on it. */
+  const matchOf = (account: ServerResource, link: Link | undefined): MatchedBy => (link?.id === account.id ? 'link' : 'externalId');
+
+  const deprovisionOp = (account: ServerResource, key: string, label: string, reason: DeprovisionUserOp['reason'], matchedBy?: MatchedBy): DeprovisionUserOp => {
     const scimId = account.id;
-    const base = { id: nextId('d'), kind: 'deprovisionUser' as const, externalId: key, label, scimId, reason, mode: settings.deprovision, ...versioned(account) };
+    const base = { id: nextId('d'), kind: 'deprovisionUser' as const, externalId: key, label, scimId, reason, mode: settings.deprovision, ...versioned(account), ...(matchedBy ? { matchedBy } : {}) };
     if (settings.deprovision === 'delete') return base;
     if (settings.updateMethod === 'patch') return { ...base, patch: [{ op: 'replace', path: 'active', value: false }] };
     const resource = structuredClone(account) as JsonObject;
@@ -151,7 +154,8 @@ export function diffUsers(input: UserDiffInput): UserDiffResult {
     const wanted = user.active && inScope(user) && !heldOff;
     if (!wanted) {
       if (account && isActive(account) && settings.operations.deactivate) {
-        deprovision.push(deprovisionOp(account, user.key, desired.userName || user.key, !user.active ? 'inactive' : heldOff ? 'held-off' : 'out-of-scope'));
+        const reason = !user.active ? 'inactive' : heldOff ? 'held-off' : 'out-of-scope';
+        deprovision.push(deprovisionOp(account, user.key, desired.userName || user.key, reason, matchOf(account, link)));
       }
       continue;
     }
@@ -162,7 +166,7 @@ export function diffUsers(input: UserDiffInput): UserDiffResult {
     planWanted(user, desired, account, link);
   }
 
-  function updateOp(user: CanonicalUser, desired: DesiredUser, account: ServerResource, diff: UserDiff, adopt: boolean): UpdateUserOp {
+  function updateOp(user: CanonicalUser, desired: DesiredUser, account: ServerResource, diff: UserDiff, adopt: boolean, matchedBy: MatchedBy): UpdateUserOp {
     return {
       id: nextId('u'),
       kind: 'updateUser',
@@ -177,6 +181,7 @@ export function diffUsers(input: UserDiffInput): UserDiffResult {
       ...(adopt ? { adopt: true } : {}),
       recreate: buildUserResource(mapping, desired, true),
       ...versioned(account),
+      matchedBy,
     };
   }
 
@@ -186,10 +191,10 @@ export function diffUsers(input: UserDiffInput): UserDiffResult {
       provision(user.key, { account, label: desired.userName });
       const diff = diffUser(mapping, desired, account, true);
       if (diff.changes.length > 0 && settings.operations.update) {
-        users.push(updateOp(user, desired, account, diff, false));
+        users.push(updateOp(user, desired, account, diff, false, matchOf(account, link)));
       } else if (link?.id !== scimId) {
         // Hashed only here, for users that get an operation: most users in a cycle get none.
-        users.push({ id: nextId('l'), kind: 'linkUser', externalId: user.key, label: desired.userName, scimId, hash: desiredHash(desired, true) });
+        users.push({ id: nextId('l'), kind: 'linkUser', externalId: user.key, label: desired.userName, scimId, hash: desiredHash(desired, true), matchedBy: 'externalId' });
       }
       return;
     }
@@ -200,7 +205,7 @@ export function diffUsers(input: UserDiffInput): UserDiffResult {
     if (adoptable && !managedIds.has(adoptable.id) && !isForeignlyKeyed(adoptable)) {
       managedIds.add(adoptable.id);
       provision(user.key, { account: adoptable, label: desired.userName });
-      users.push(updateOp(user, desired, adoptable, diffUser(mapping, desired, adoptable, true), true));
+      users.push(updateOp(user, desired, adoptable, diffUser(mapping, desired, adoptable, true), true, settings.adopt === 'email' ? 'email' : 'userName'));
       return;
     }
     if (byName) {
@@ -237,14 +242,14 @@ export function diffUsers(input: UserDiffInput): UserDiffResult {
       managedIds.add(account.id);
       if (isActive(account) && settings.operations.deactivate) {
         const label = typeof account['userName'] === 'string' ? account['userName'] : key;
-        deprovision.push(deprovisionOp(account, key, label, 'removed'));
+        deprovision.push(deprovisionOp(account, key, label, 'removed', matchOf(account, link)));
       }
     } else if (settings.operations.deactivate && settings.updateMethod === 'patch') {
       // Linked but not listed: usually deleted by hand, rarely hidden by a server whose listing is
       // incomplete. A leaver must not keep access because a list page was wrong, so the executor
       // reads the account by id and deactivates it only if it is there and active; a 404 drops the
       // link. (Without PATCH there is no body to PUT.)
-      deprovision.push({ ...deprovisionOp({ schemas: [], id: link.id }, key, key, 'removed'), unlisted: true });
+      deprovision.push({ ...deprovisionOp({ schemas: [], id: link.id }, key, key, 'removed', 'link'), unlisted: true });
     }
   }
 
