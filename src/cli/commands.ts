@@ -11,6 +11,7 @@ import { applyPlan, checkPlanFile } from '../engine/apply-plan.js';
 import { selectTargets } from '../config/select-targets.js';
 import { makePlan } from '../engine/make-plan.js';
 import { forgetLiftedHolds } from '../engine/lifted-holds.js';
+import { forgetChangedRejections } from '../engine/staged-sets.js';
 import { openState } from '../engine/state.js';
 import type { RunState } from '../engine/run-state.js';
 import { checkBinding } from '../engine/plan-binding.js';
@@ -242,6 +243,7 @@ export async function runCommand(opts: WriteOptions & { env?: NodeJS.ProcessEnv;
     // Stopped while reading: nothing was written, and no operation need be listed as skipped.
     if (opts.signal?.aborted) throw opts.signal.reason;
     await forgetLiftedHolds(loaded.stateDir, snapshot, state.audit, plan.id);
+    if (!state.distributed) await forgetChangedRejections(loaded.stateDir, snapshot);
     if (!opts.json) io.out(formatPlan(plan, 50));
     const report = await applyOrStop(loaded, plan, runtimes, state, opts, io, notifier);
     if (typeof report === 'number') return report;

@@ -8,7 +8,7 @@ import { describeError } from '../errors.js';
 import type { Plan } from '../model/plan.js';
 import { stagedDeprovisions } from '../planning/staged-deprovisions.js';
 import type { RunState } from './run-state.js';
-import { saveStagedSet } from './staged-sets.js';
+import { listStagedSets, saveStagedSet, stagedContent } from './staged-sets.js';
 
 export const NOT_DISTRIBUTED = 'staged change sets are not yet in distributed mode (queue: in the config)';
 
@@ -18,6 +18,10 @@ export async function stageStop(loaded: LoadedConfig, plan: Plan, reasons: reado
   if (state.distributed) return { problem: NOT_DISTRIBUTED };
   let id: string;
   try {
+    // A cron run that stops again on the same outage finds its set already staged: one set to review, not one per run.
+    const content = stagedContent(part);
+    const same = (await listStagedSets(loaded.stateDir)).find((set) => stagedContent(set.plan) === content);
+    if (same) return { id: same.id };
     id = (await saveStagedSet(loaded.stateDir, part, reasons)).id;
   } catch (error) {
     return { problem: describeError(error) };

@@ -12,6 +12,8 @@ import { PlanError, StateError } from '../errors.js';
 import type { Plan } from '../model/plan.js';
 import { parsePlan } from '../model/plan-schema.js';
 import type { Rejection } from '../planning/rejections.js';
+import { personDigest } from '../planning/preconditions.js';
+import type { DirectorySnapshot } from '../model/canonical.js';
 import { writeFileAtomic } from '../state/atomic-write.js';
 import { explainCode } from '../state/state-dir.js';
 import { redact } from '../config/secret.js';
@@ -49,6 +51,17 @@ async function write(file: string, value: unknown): Promise<void> {
   } catch (error) {
     throw new StateError(`cannot write ${file}: ${explainCode(error)}`, {}, { cause: error });
   }
+}
+
+/**
+ * What a set would apply, as a comparable value: each operation by target, kind, person and the
+ * digests it was planned on. Two stops of an unchanged outage stage the same thing.
+ */
+export function stagedContent(plan: Plan): string {
+  return plan.targets
+    .flatMap((t) => t.phases.flatMap((p) => p.operations).map((op) => [t.target, op.kind, op.externalId, op.pre?.source ?? '', op.pre?.account ?? ''].join('\n')))
+    .sort()
+    .join('\n\n');
 }
 
 export async function saveStagedSet(stateDir: string, plan: Plan, reasons: readonly string[], now = new Date()): Promise<StagedSet> {
@@ -129,6 +142,26 @@ export async function readRejections(stateDir: string): Promise<RejectionFile> {
 /** One target's rejections, as the planner takes them. */
 export function rejectionsOf(file: RejectionFile, target: string): Map<string, Rejection> {
   return new Map(Object.entries(file[target] ?? {}).map(([key, r]) => [key, { digest: r.digest, stagedId: r.stagedId }]));
+}
+
+/**
+ * Forgets the rejections the source has overtaken (the person's record changed since): they no
+ * longer apply, and a record that later changed back must not revive one. Returns how many went.
+ */
+export async function forgetChangedRejections(stateDir: string, snapshot: DirectorySnapshot): Promise<number> {
+  const file = await readRejections(stateDir);
+  const users = new Map(snapshot.users.map((u) => [u.key, u]));
+  let forgotten = 0;
+  for (const [target, entries] of Object.entries(file)) {
+    for (const [key, entry] of Object.entries(entries)) {
+      if (entry.digest === personDigest(users.get(key))) continue;
+      delete entries[key];
+      forgotten++;
+    }
+    if (Object.keys(entries).length === 0) delete file[target];
+  }
+  if (forgotten > 0) await write(rejectionsFile(stateDir), file);
+  return forgotten;
 }
 
 export async function addRejections(stateDir: string, entries: readonly { target: string; key: string; entry: RejectionEntry }[]): Promise<void> {

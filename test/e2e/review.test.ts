@@ -3,7 +3,7 @@
  * held; `approve` applies what still holds, `reject` keeps them out of later plans until the
  * person's source record changes. Each case runs the CLI against the sandbox over HTTP.
  */
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SCHEMA_USER } from '../../src/model/scim.js';
@@ -141,6 +141,12 @@ describe('staged deactivations', () => {
     ]);
     const human = await h.cli('staged', '--config', h.configFile);
     expect(human.out).toContain(`${id}  staged `);
+    // The same stop again (cron, the outage unchanged): the same set, not a second one.
+    const again = await h.run();
+    expect(again.code).toBe(3);
+    expect(again.err).toContain(`staged as ${id}:`);
+    expect((JSON.parse((await h.cli('staged', '--config', h.configFile, '--json')).out) as typeof staged).staged.map((s) => s.id)).toEqual([id]);
+    expect(h.audit().filter((r) => r['action'] === 'staged.create')).toHaveLength(5);
 
     h.sandbox.clearRequests();
     const approve = await h.cli('approve', id, '--config', h.configFile);
@@ -193,6 +199,9 @@ describe('staged deactivations', () => {
     expect(changed.out).toMatch(/4 deprovisions not planned/);
     expect(writes().filter((w) => w.startsWith('PATCH /Users'))).toEqual([`PATCH /Users/${idOf('user17@example.com')}`]);
     expect(h.sandbox.store.findUserByUserName('user17@example.com')!['active']).toBe(false);
+    // The overtaken rejection is forgotten; the four others stay.
+    const kept = JSON.parse(readFileSync(join(h.dir, 'state', 'rejections.json'), 'utf8')) as Record<string, Record<string, unknown>>;
+    expect(Object.keys(kept['app']!).sort()).toEqual(leavers.filter((k) => k !== 'E1017'));
   });
 
   it('refuses in distributed mode, saying so', async () => {
