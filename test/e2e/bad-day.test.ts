@@ -23,11 +23,7 @@ function withDuplicateOf(people: readonly Person[], key: string): string {
 }
 
 async function synced(people: readonly Person[], safety = ''): Promise<void> {
-  h = await Harness.start({ safety });
-  h.writePeople(people);
-  const first = await h.run();
-  expect(first.code, first.err + first.out).toBe(0);
-  h.sandbox.clearRequests();
+  h = await Harness.synced(people, { safety });
 }
 
 const writes = () => h.writes().map((w) => `${w.method} ${w.path}`);

@@ -18,11 +18,7 @@ const writes = () => h.writes().map((w) => `${w.method} ${w.path}`);
 const idOf = (userName: string) => h.sandbox.store.findUserByUserName(userName)!.id as string;
 
 async function synced(people: readonly Person[], top = ''): Promise<void> {
-  h = await Harness.start({ top });
-  h.writePeople(people);
-  const first = await h.run();
-  expect(first.code, first.err + first.out).toBe(0);
-  h.sandbox.clearRequests();
+  h = await Harness.synced(people, { top });
 }
 
 /** RFC 4180 fields: quoted fields may hold commas, quotes ("") and line breaks. */

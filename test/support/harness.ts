@@ -69,6 +69,16 @@ export class Harness {
     return h;
   }
 
+  /** A harness whose target already holds `people`, synced by a first run (which must exit 0); requests cleared. */
+  static async synced(people: readonly Person[], options: Parameters<typeof Harness.start>[0] = {}): Promise<Harness> {
+    const h = await Harness.start(options);
+    h.writePeople(people);
+    const first = await h.run();
+    if (first.code !== 0) throw new Error(`the first run exited ${first.code}:\n${first.err}\n${first.out}`);
+    h.sandbox.clearRequests();
+    return h;
+  }
+
   /** `targetExtra`: YAML lines appended to the target (indented by 4). */
   writeConfig(targetExtra = '', safetyExtra = '', sourceExtra = ''): void {
     writeFileSync(
