@@ -11,7 +11,7 @@ import { failedOperationJobs, removeOperationJobs, retryFailedControlJobs } from
 import type { OpJobData } from '../execution/bullmq/queue-layout.js';
 import { createTargetRuntime } from '../execution/target-runtime.js';
 import type { RunReport } from '../execution/run-report.js';
-import { PHASE_OF, PHASES, PLAN_FORMAT, PLAN_VERSION, type Operation, type Plan, type TargetPlan } from '../model/plan.js';
+import { PHASE_OF, PHASES, PLAN_FORMAT, PLAN_VERSION, operationsOf, type Operation, type Plan, type TargetPlan } from '../model/plan.js';
 import { connectRedis } from '../state/redis-connection.js';
 import { targetFingerprint } from './plan-binding.js';
 import type { RunState } from './run-state.js';
@@ -26,12 +26,14 @@ export interface RetryOutcome {
 }
 
 /**
- * One target's failed operations as a plan of their own, phase by phase. The same operation failed
- * in two cycles is kept once (the later); ids are renumbered, since two cycles' ids can collide.
+ * One target's failed operations as a plan of their own, phase by phase. The same person's (or
+ * group's) operation of one kind failed in several cycles is kept once, the latest: `failed` is
+ * oldest first. Member changes are the exception: one group's change is split into several
+ * operations, each kept. Ids are renumbered, since two cycles' ids can collide.
  */
 export function retryTargetPlan(target: string, failed: readonly Operation[]): TargetPlan {
   const latest = new Map<string, Operation>();
-  for (const op of failed) latest.set(`${op.kind}\n${op.externalId}\n${op.id}`, op);
+  for (const op of failed) latest.set(`${op.kind}\n${op.externalId}${op.kind === 'patchGroupMembers' ? `\n${op.id}` : ''}`, op);
   let n = 0;
   const phases = PHASES.map((name) => ({
     name,
@@ -81,5 +83,5 @@ export async function retryFailed(loaded: LoadedConfig, state: RunState, targets
 }
 
 function operationsIn(plan: TargetPlan | undefined): number {
-  return plan ? plan.phases.reduce((n, p) => n + p.operations.length, 0) : 0;
+  return plan ? operationsOf(plan).length : 0;
 }

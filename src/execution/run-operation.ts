@@ -161,8 +161,7 @@ async function findByUserName(ctx: OperationContext, userName: string): Promise<
   return found.find((r) => typeof r['userName'] === 'string' && r['userName'].toLowerCase() === userName.toLowerCase());
 }
 
-async function findForCreate(op: CreateUserOp, ctx: OperationContext, by: 'userName' | 'email'): Promise<ServerResource | undefined> {
-  if (by === 'userName') return findByUserName(ctx, String(op.resource['userName']));
+async function findByEmail(op: CreateUserOp, ctx: OperationContext): Promise<ServerResource | undefined> {
   const emails = op.resource['emails'];
   const email = Array.isArray(emails) ? (emails[0] as JsonObject | undefined)?.['value'] : undefined;
   if (typeof email !== 'string') return undefined;
@@ -171,44 +170,44 @@ async function findForCreate(op: CreateUserOp, ctx: OperationContext, by: 'userN
 }
 
 /**
- * The account an earlier attempt of this create may have made, found by our key. A userName filter
- * first (cheap, and the one every server supports); a server may refuse that filter for some values
- * (a quoted local part, say), so then by externalId, and as a last resort the listing.
+ * The account an earlier attempt of this create may have made (`own`, carrying our key), and the
+ * account holding the userName (`byUserName`, for adoption). A userName filter first (cheap, and
+ * the one every server supports); a server may refuse that filter for some values (a quoted local
+ * part, say), so then by externalId; the listing only when every filter was refused.
  */
-async function findOwnCreate(op: CreateUserOp, ctx: OperationContext): Promise<ServerResource | undefined> {
-  const ours = (r: ServerResource | undefined) => (r && r['externalId'] === op.externalId ? r : undefined);
-  const lookups = [
-    async () => ours(await findByUserName(ctx, op.label)),
-    async () => ours((await ctx.client.findBy('Users', 'externalId', op.externalId))[0]),
-  ];
-  for (const lookup of lookups) {
-    try {
-      const found = await lookup();
-      if (found) return found;
-    } catch (error) {
-      if (!(error instanceof BadRequestError || error instanceof ProtocolError)) throw error;
-    }
+async function findOwnCreate(op: CreateUserOp, ctx: OperationContext): Promise<{ own?: ServerResource; byUserName?: ServerResource }> {
+  const refused = (error: unknown) => {
+    if (!(error instanceof BadRequestError || error instanceof ProtocolError)) throw error;
+    return 'refused' as const;
+  };
+  const byUserName = await findByUserName(ctx, op.label).catch(refused);
+  if (byUserName !== 'refused' && byUserName?.['externalId'] === op.externalId) return { own: byUserName };
+  const found = byUserName === 'refused' || !byUserName ? await ctx.client.findBy('Users', 'externalId', op.externalId).catch(refused) : [];
+  const user = byUserName === 'refused' ? undefined : byUserName;
+  if (found !== 'refused') {
+    const own = found.find((r) => r['externalId'] === op.externalId);
+    return { ...(own ? { own } : {}), ...(user ? { byUserName: user } : {}) };
   }
   for await (const page of ctx.client.pages('Users', { pageSize: 100 })) {
-    const found = page.find((r) => r['externalId'] === op.externalId);
-    if (found) return found;
+    const own = page.find((r) => r['externalId'] === op.externalId);
+    if (own) return { own };
   }
-  return undefined;
+  return {};
 }
 
 async function createUser(op: CreateUserOp, ctx: OperationContext, state: AttemptState): Promise<OperationResult> {
   if (state.previousAmbiguous) {
     // The last POST may have been committed before the answer was lost: look before posting again.
-    const existing = await findOwnCreate(op, ctx);
-    if (existing) return link(op, ctx, existing.id, 'created (confirmed after a lost answer)');
+    const { own } = await findOwnCreate(op, ctx);
+    if (own) return link(op, ctx, own.id, 'created (confirmed after a lost answer)');
   }
   try {
     const created = await ctx.client.create('Users', op.resource, op.label);
     return link(op, ctx, created.id);
   } catch (error) {
     if (!(error instanceof ConflictError)) throw error;
-    const own = await findOwnCreate(op, ctx);
-    const existing = own ?? (await findForCreate(op, ctx, 'userName')) ?? (op.adoptBy === 'email' ? await findForCreate(op, ctx, 'email') : undefined);
+    const { own, byUserName } = await findOwnCreate(op, ctx);
+    const existing = own ?? byUserName ?? (op.adoptBy === 'email' ? await findByEmail(op, ctx) : undefined);
     if (!existing) {
       throw new ConflictError(
         `the server reports a conflict for userName "${op.label}" but a userName filter does not find the account`,
@@ -261,7 +260,8 @@ async function deprovisionUser(op: DeprovisionUserOp, ctx: OperationContext): Pr
     }
     const stale = await deprovisionWithVersion(ctx.client, id, op);
     if (op.mode === 'delete') await ctx.links.delete(ctx.target, 'user', op.externalId);
-    return { scimId: id, ...(stale ? { note: stale } : {}), ...(op.unlisted ? { note: 'not in the listing, but live: deprovisioned by id' } : {}) };
+    const note = [op.unlisted ? 'not in the listing, but live: deprovisioned by id' : undefined, stale].filter(Boolean).join('; ');
+    return { scimId: id, ...(note ? { note } : {}) };
   } catch (error) {
     if (!(error instanceof NotFoundError)) throw error;
     await ctx.links.delete(ctx.target, 'user', op.externalId);

@@ -69,7 +69,10 @@ export function planTarget(snapshot: DirectorySnapshot, input: TargetInput): Tar
     collectProvisioned: input.groups !== undefined || input.manager,
     ...(input.heldOff?.size ? { heldOff: new Set(input.heldOff.keys()) } : {}),
   });
-  const rejected = dropRejected(users.deprovision, snapshotIndex(snapshot).users, input.rejections);
+  // Maps over every person and group: built once, and only when needed (rejections, operations).
+  let index: ReturnType<typeof snapshotIndex> | undefined;
+  const indexed = () => (index ??= snapshotIndex(snapshot));
+  const rejected = input.rejections?.size ? dropRejected(users.deprovision, indexed().users, input.rejections) : { kept: users.deprovision, dropped: [] };
   // A rejected deprovision leaves the account as it is, memberships included: like a held person's.
   const heldIds = rejected.dropped.length > 0 ? new Set([...users.heldIds, ...deprovisionedIds(rejected.dropped)]) : users.heldIds;
   const provisionedIds = new Map<string, string | null>();
@@ -118,7 +121,7 @@ export function planTarget(snapshot: DirectorySnapshot, input: TargetInput): Tar
   };
   if (!plan.phases.some((p) => p.operations.length > 0)) return plan;
   return withPreconditions(plan, {
-    ...snapshotIndex(snapshot),
+    ...indexed(),
     accounts: new ResourceIndex(input.actualUsers),
     groupResources: input.groups ? new ResourceIndex(input.groups.actual) : null,
   });

@@ -111,10 +111,13 @@ export class BullmqExecutor implements Executor {
           report.stopped = why;
           return report;
         }
-        if ((await queue.getWorkersCount()) > 0) idleSince = Date.now();
-        else if (!warned && Date.now() - idleSince >= q.idleWarningMs) {
-          warned = true;
-          this.options.log?.(`waiting for target ${target}: no worker has been connected to its queue for ${Math.round((Date.now() - idleSince) / 1000)} s; start one with scim-sync worker`);
+        // Said once: after that, no more CLIENT LIST round trips for it.
+        if (!warned) {
+          if ((await queue.getWorkersCount()) > 0) idleSince = Date.now();
+          else if (Date.now() - idleSince >= q.idleWarningMs) {
+            warned = true;
+            this.options.log?.(`waiting for target ${target}: no worker has been connected to its queue for ${Math.round((Date.now() - idleSince) / 1000)} s; start one with scim-sync worker`);
+          }
         }
         await sleep(Math.min(this.options.pollMs ?? 200, Math.max(deadline - Date.now(), 1)));
       }

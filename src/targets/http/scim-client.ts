@@ -371,7 +371,7 @@ export class ScimClient implements ScimTarget {
   async patchMembers(groupId: string, change: MemberChange, label: string): Promise<void> {
     const operations: PatchOperation[] = [];
     if (change.add.length > 0) operations.push({ op: 'add', path: 'members', value: change.add.map((value) => ({ value })) });
-    for (const value of change.remove) operations.push({ op: 'remove', path: `members[value eq ${JSON.stringify(value)}]` });
+    for (const value of change.remove) operations.push({ op: 'remove', path: `members[${eqFilter('value', value)}]` });
     if (operations.length > 0) await this.patch('Groups', groupId, operations, label);
   }
 
