@@ -60,11 +60,15 @@ export class LogReader {
       for (const line of bytes.subarray(0, end).toString('utf8').split('\n').slice(0, -1)) {
         seen.line++;
         if (line.trim() === '') continue;
+        let record: unknown;
         try {
-          batch.records.push(JSON.parse(line) as AuditRecord);
+          record = JSON.parse(line);
         } catch {
-          batch.problems.push(`${file}:${seen.line}: not a log record (skipped)`);
+          record = undefined;
         }
+        const r = record as Partial<AuditRecord> | null | undefined;
+        if (r && typeof r === 'object' && typeof r.time === 'string' && typeof r.target === 'string' && typeof r.action === 'string') batch.records.push(r as AuditRecord);
+        else batch.problems.push(`${file}:${seen.line}: not a log record (skipped)`);
       }
       seen.offset += end;
       this.progress.set(stat.ino, seen);

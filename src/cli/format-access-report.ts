@@ -27,7 +27,10 @@ export function formatAccessTable(report: AccessReport): string {
 }
 
 const field = (v: string | boolean | null): string => {
-  const s = v === null ? '' : String(v);
+  // Values come from the source and the servers, and this file is opened in spreadsheets: a value
+  // that would start a formula (=, +, -, @, a tab or CR) gets a leading apostrophe (OWASP CSV injection).
+  const raw = v === null ? '' : String(v);
+  const s = /^[=+\-@\t\r]/.test(raw) ? `'${raw}` : raw;
   return /[",\r\n]/.test(s) || /^\s|\s$/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 };
 

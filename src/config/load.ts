@@ -10,7 +10,7 @@ import { ConfigError } from '../errors.js';
 import { resolveReferences } from './references.js';
 import { configSchema, holdsCredential, SECRET_KEYS, type Config } from './schema/index.js';
 import { nearestName } from './nearest-name.js';
-import { MIN_SECRET_LENGTH, Secret } from './secret.js';
+import { MIN_SECRET_LENGTH, Secret, registerSecret } from './secret.js';
 import { resolveQuirks } from './profiles.js';
 import { headerCredentialProblem, urlCredentialProblem } from './misplaced-credentials.js';
 
@@ -196,6 +196,8 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
   // A webhook's URL is printed when a delivery fails, and logged by every proxy on the way.
   config.notifications.webhooks.forEach((w, i) => {
     misplaced.push([['notifications', 'webhooks', i, 'url'], urlCredentialProblem(w.url, `notifications.webhooks[${i}].secret`)]);
+    // A Slack incoming webhook's URL is its credential (the path is the token): never shown.
+    if (w.format === 'slack') registerSecret(w.url);
   });
   for (const [path, wrong] of misplaced) {
     const line = lineOf(doc, counter, path);

@@ -132,11 +132,17 @@ export async function readRejections(stateDir: string): Promise<RejectionFile> {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {};
     throw new StateError(`cannot read ${file}: ${explainCode(error)}`, {}, { cause: error });
   }
+  const damaged = (why: string, cause?: unknown) =>
+    new StateError(`${file} is damaged (${why}): fix or remove it (removing it lets rejected deprovisions be planned again)`, {}, cause === undefined ? undefined : { cause });
+  let data: unknown;
   try {
-    return JSON.parse(text) as RejectionFile;
+    data = JSON.parse(text);
   } catch (error) {
-    throw new StateError(`${file} is damaged (${(error as Error).message}): fix or remove it (removing it lets rejected deprovisions be planned again)`, {}, { cause: error });
+    throw damaged((error as Error).message, error);
   }
+  const isMap = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (!isMap(data) || !Object.values(data).every(isMap)) throw damaged('not a map of targets to rejections');
+  return data as RejectionFile;
 }
 
 /** One target's rejections, as the planner takes them. */

@@ -45,7 +45,9 @@ export function signature(body: string, secret: string): string {
 function post(url: string, body: string, headers: Record<string, string>, timeoutMs: number): Promise<number> {
   return new Promise((resolve, reject) => {
     const send = url.startsWith('https:') ? httpsRequest : httpRequest;
-    const req = send(url, { method: 'POST', headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) }, timeout: timeoutMs }, (res) => {
+    // `timeout` is the socket's idle time; the signal bounds the whole request (a trickling server).
+    const options = { method: 'POST', headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) }, timeout: timeoutMs, signal: AbortSignal.timeout(timeoutMs) };
+    const req = send(url, options, (res) => {
       res.resume();
       res.on('end', () => resolve(res.statusCode ?? 0));
       res.on('error', reject);

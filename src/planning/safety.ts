@@ -35,13 +35,15 @@ export function safetyViolations(plan: Plan, safety: SafetyConfig): string[] {
     }
     reasons.push(...attributeChangeViolations(target, safety));
     // A share of accounts that exist: a linked account the listing no longer shows is checked by id
-    // when applied, and is not in the base (managedUsers) either.
-    const count = operationsOf(target).filter((op) => op.kind === 'deprovisionUser' && !op.unlisted).length;
-    if (count === 0) continue;
-    if (safety.maxDeactivateCount !== undefined && count > safety.maxDeactivateCount) {
-      reasons.push(`target ${target.target}: ${count} deprovisions exceed maxDeactivateCount ${safety.maxDeactivateCount}`);
+    // when applied, and is not in the base (managedUsers) either. The absolute cap counts it: it may
+    // still deactivate a live account.
+    const deprovisions = operationsOf(target).filter((op) => op.kind === 'deprovisionUser');
+    const count = deprovisions.filter((op) => !op.unlisted).length;
+    if (safety.maxDeactivateCount !== undefined && deprovisions.length > safety.maxDeactivateCount) {
+      reasons.push(`target ${target.target}: ${deprovisions.length} deprovisions exceed maxDeactivateCount ${safety.maxDeactivateCount}`);
       continue;
     }
+    if (count === 0) continue;
     const share = target.managedUsers === 0 ? 100 : (count / target.managedUsers) * 100;
     if (count > safety.alwaysAllowDeactivations && share > safety.maxDeactivatePercent) {
       reasons.push(

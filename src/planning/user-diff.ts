@@ -235,6 +235,7 @@ export function diffUsers(input: UserDiffInput): UserDiffResult {
   }
 
   // People gone from the source: only the link store (or our externalId) remembers them.
+  let unlistedOfEmpty = 0;
   for (const [key, link] of links) {
     if (sourceKeys.has(key) || held.has(key)) continue;
     const account = accounts.byId.get(link.id) ?? accounts.byExternalId(key);
@@ -244,6 +245,8 @@ export function diffUsers(input: UserDiffInput): UserDiffResult {
         const label = typeof account['userName'] === 'string' ? account['userName'] : key;
         deprovision.push(deprovisionOp(account, key, label, 'removed', matchOf(account, link)));
       }
+    } else if (accounts.size === 0) {
+      unlistedOfEmpty++;
     } else if (settings.operations.deactivate && settings.updateMethod === 'patch') {
       // Linked but not listed: usually deleted by hand, rarely hidden by a server whose listing is
       // incomplete. A leaver must not keep access because a list page was wrong, so the executor
@@ -251,6 +254,13 @@ export function diffUsers(input: UserDiffInput): UserDiffResult {
       // link. (Without PATCH there is no body to PUT.)
       deprovision.push({ ...deprovisionOp({ schemas: [], id: link.id }, key, key, 'removed', 'link'), unlisted: true });
     }
+  }
+  if (unlistedOfEmpty > 0 && settings.operations.deactivate) {
+    // An empty listing is as likely a server fault as an emptied app: nobody is read by id and
+    // deactivated on its word; a run against a listing that shows accounts does it.
+    warnings.push(
+      `the target lists no account, though ${unlistedOfEmpty} linked ${unlistedOfEmpty === 1 ? 'person has' : 'people have'} left the source: not deprovisioned this run`,
+    );
   }
 
   for (const key of held) {

@@ -15,12 +15,15 @@ export interface ControlCharacterPolicy {
   readonly field: 'column' | 'attribute';
 }
 
-/** C0, DEL and C1. */
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+/**
+ * C0, DEL, C1, and the bidirectional embeddings, overrides and isolates (a U+202E in a name shows it
+ * reversed in every app): the characters model/printable.ts escapes on a terminal.
+ */
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
 /** The same, less tab, line feed and carriage return. */
-const CONTROL_IN_TEXT = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/;
-const CONTROL_ALL = /[\u0000-\u001f\u007f-\u009f]/g;
-const CONTROL_IN_TEXT_ALL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]/g;
+const CONTROL_IN_TEXT = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
+const CONTROL_ALL = new RegExp(CONTROL.source, 'g');
+const CONTROL_IN_TEXT_ALL = new RegExp(CONTROL_IN_TEXT.source, 'g');
 
 interface Found {
   /** Which value, e.g. `column first_name` or `key`. */

@@ -58,7 +58,11 @@ export class FileQuarantineStore implements QuarantineStore {
     } catch (error) {
       throw new StateError(`${this.file} is not valid JSON: ${(error as Error).message}`, {}, { cause: error });
     }
-    return new Map(Object.entries(data.targets ?? {}).map(([name, e]) => [name, parseEntry(`${this.file} (target ${name})`, e)]));
+    const targets = (data as { targets?: unknown } | null)?.targets ?? {};
+    if (typeof data !== 'object' || data === null || Array.isArray(data) || typeof targets !== 'object' || targets === null || Array.isArray(targets)) {
+      throw new StateError(`${this.file} is damaged (not a quarantine file): fix or remove it (removing it lifts every quarantine)`);
+    }
+    return new Map(Object.entries(targets).map(([name, e]) => [name, parseEntry(`${this.file} (target ${name})`, e)]));
   }
 
   async set(entry: QuarantineEntry): Promise<void> {

@@ -115,7 +115,7 @@ describe('the safety share is a share of what exists', () => {
     const r = await h.run();
     expect(r.code, r.err + r.out).toBe(0);
     expect(r.out).not.toMatch(/managed users would be deprovisioned/);
-    // The 30 who stay are created again; the 10 who left are only looked up.
+    // The 30 who stay are created again; the 10 who left are not deprovisioned on an empty listing's word.
     expect(writes().filter((w) => w.startsWith('PATCH'))).toEqual([]);
     expect(writes().filter((w) => w.startsWith('POST'))).toHaveLength(30);
   });

@@ -140,6 +140,12 @@ const cases: Case[] = [
     safety: { maxDeactivateCount: 5 },
     want: ['target app: 6 deprovisions exceed maxDeactivateCount 5'],
   },
+  {
+    name: 'the absolute cap counts unlisted deprovisions too: each may still deactivate a live account',
+    plan: plan({}, [{ managedUsers: 10, deprovisions: 2, unlisted: 4 }]),
+    safety: { maxDeactivateCount: 5 },
+    want: ['target app: 6 deprovisions exceed maxDeactivateCount 5'],
+  },
   // Group deletions
   { name: 'group deletions at the share limit pass', plan: plan({}, [{ managedUsers: 100, managedGroups: 40, deletes: 4 }]), want: [] },
   {

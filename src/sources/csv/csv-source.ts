@@ -68,6 +68,9 @@ export function csvMultilineAttributes(config: CsvSourceConfig): Set<string> {
   return new Set([...columns, ...Object.entries(config.columns).filter(([, col]) => columns.has(col)).map(([attr]) => attr)]);
 }
 
+/** Longest header line read when checking templates against the columns. */
+const MAX_HEADER_CHARS = 1 << 20;
+
 export class CsvSource implements SourceDirectory {
   readonly description: string;
 
@@ -93,12 +96,20 @@ export class CsvSource implements SourceDirectory {
     input.on('error', (error) => decode.destroy(error));
     let text = '';
     let header: string[] | undefined;
+    let from = 0;
     try {
       // Only as far as the header's end: the first line break after which the text so far parses.
+      // Bounded: a header with an unclosed quote would otherwise read (and re-parse) the whole file.
       for await (const chunk of input.pipe(decode) as AsyncIterable<string>) {
         text += chunk;
-        for (let end = text.indexOf('\n'); end !== -1 && !header; end = text.indexOf('\n', end + 1)) header = headerOf(text.slice(0, end), delimiter);
+        for (let end = text.indexOf('\n', from); end !== -1 && !header; end = text.indexOf('\n', end + 1)) {
+          header = headerOf(text.slice(0, end), delimiter);
+          from = end + 1;
+        }
         if (header) break;
+        if (text.length > MAX_HEADER_CHARS) {
+          throw new SourceError(`${path}:1: the header line does not end within ${MAX_HEADER_CHARS} characters (an unclosed quote in it?)`);
+        }
       }
       header ??= text === '' ? undefined : headerOf(text, delimiter);
     } catch (error) {
