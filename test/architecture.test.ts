@@ -17,6 +17,7 @@ const SRC = resolve(import.meta.dirname, '..', 'src');
  */
 const LAYERS: readonly (readonly string[])[] = [
   ['cli'],
+  ['service'],
   ['engine'],
   ['execution'],
   ['planning', 'sources', 'reporting'],
