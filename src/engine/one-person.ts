@@ -1,9 +1,10 @@
 /**
- * One person on demand (`explain`, `provision`, `deprovision`): the same planner as a cycle, fed
- * with that person alone. The source is asked for that person (SourceDirectory.readOne) and each
- * target for that person's account, by link, externalId or userName, instead of listing everyone;
- * the planned operations are then cut down to what concerns that person (a membership change of
- * a group touches only them, never the members this narrow read did not see).
+ * A few people on demand (`explain`, `provision`, `deprovision`, and the service's change-driven
+ * batches): the same planner as a cycle, fed with those people alone. The source is asked for them
+ * (SourceDirectory.readOne, or one read narrowed to them) and each target for their accounts, by
+ * link, externalId or userName, instead of listing everyone; the planned operations are then cut
+ * down to what concerns them (a membership change of a group touches only them, never the members
+ * this narrow read did not see).
  */
 import { randomUUID } from 'node:crypto';
 import type { LoadedConfig } from '../config/load.js';
@@ -13,7 +14,7 @@ import type { TargetRuntime } from '../execution/executor.js';
 import { createTargetRuntime, groupSettings, targetSettings } from '../execution/target-runtime.js';
 import { compileScope, explainScope, type ScopeExplanation } from '../mapping/scope.js';
 import { buildUserResource, desiredWorkEmail, mapUser } from '../mapping/user-mapping.js';
-import type { CanonicalUser } from '../model/canonical.js';
+import type { CanonicalUser, DirectorySnapshot } from '../model/canonical.js';
 import type { Operation, Plan, TargetPlan } from '../model/plan.js';
 import type { JsonObject, ServerResource } from '../model/scim.js';
 import { buildPlan, planTarget } from '../planning/build-plan.js';
@@ -42,7 +43,8 @@ export interface PersonInTarget {
   error?: string;
 }
 
-export interface PersonPlan {
+/** What the planner saw of one person: their source record, hold and account in each target. */
+export interface PersonView {
   key: string;
   /** Absent: not in the source. */
   user?: CanonicalUser;
@@ -51,6 +53,16 @@ export interface PersonPlan {
   /** The emergency hold in effect for this person, if any. */
   hold?: EmergencyHold;
   targets: PersonInTarget[];
+}
+
+export interface PersonPlan extends PersonView {
+  plan: Plan;
+  runtimes: Map<string, TargetRuntime>;
+}
+
+/** Several people planned together (the service's batches): one source read, one pass per target. */
+export interface PeoplePlan {
+  people: PersonView[];
   plan: Plan;
   runtimes: Map<string, TargetRuntime>;
 }
@@ -58,6 +70,8 @@ export interface PersonPlan {
 export interface PersonPlanOptions {
   /** Only these targets (the --target names). */
   only?: readonly string[];
+  /** Target runtimes to reuse (the service keeps its clients, their connections and discovery, across batches). */
+  runtimes?: Map<string, TargetRuntime>;
   /** Told each step as it runs (provision prints them). */
   step?: (line: string) => void;
   /** Plan the person as held off by this new hold (deprovision, before storing it); its digest is taken from this read. */
@@ -101,8 +115,11 @@ async function linkedManager(runtime: TargetRuntime, links: LinkStore, target: s
   return new Map([[key, { account, label: typeof account['userName'] === 'string' ? account['userName'] : key }]]);
 }
 
-/** Only what concerns this person: their user operations, and their own place in groups they belong to. */
-function narrowOperations(ops: readonly Operation[], key: string, scimId: string | undefined, theirGroups: ReadonlySet<string>): Operation[] {
+/**
+ * Only what concerns these people: their user operations, and their own place in groups they
+ * belong to (`ids`: their accounts' SCIM ids, whose removal from a group concerns them).
+ */
+function narrowOperations(ops: readonly Operation[], keys: ReadonlySet<string>, ids: ReadonlySet<string>, theirGroups: ReadonlySet<string>): Operation[] {
   const out: Operation[] = [];
   for (const op of ops) {
     switch (op.kind) {
@@ -111,7 +128,7 @@ function narrowOperations(ops: readonly Operation[], key: string, scimId: string
       case 'linkUser':
       case 'deprovisionUser':
       case 'setManager':
-        if (op.externalId === key) out.push(op);
+        if (keys.has(op.externalId)) out.push(op);
         break;
       case 'createGroup':
       case 'updateGroup':
@@ -119,8 +136,8 @@ function narrowOperations(ops: readonly Operation[], key: string, scimId: string
         if (theirGroups.has(op.externalId)) out.push(op);
         break;
       case 'patchGroupMembers': {
-        const add = op.add.filter((k) => k === key);
-        const remove = scimId ? op.remove.filter((id) => id === scimId) : [];
+        const add = op.add.filter((k) => keys.has(k));
+        const remove = op.remove.filter((id) => ids.has(id));
         if (add.length + remove.length > 0) out.push({ ...op, add, remove });
         break;
       }
@@ -132,60 +149,108 @@ function narrowOperations(ops: readonly Operation[], key: string, scimId: string
   return out;
 }
 
+/** One person (the CLI's person commands): planPeople for them alone, refusing a key nobody knows. */
 export async function planPerson(loaded: LoadedConfig, links: LinkStore, key: string, options: PersonPlanOptions = {}): Promise<PersonPlan> {
+  const { people, plan, runtimes } = await planPeople(loaded, links, [key], options);
+  const person = people[0]!;
+  const linkedAnywhere = (await Promise.all([...runtimes.keys()].map((t) => links.get(t, 'user', key)))).some(Boolean);
+  if (!person.user && !person.sourceHeld && !linkedAnywhere && !person.targets.some((p) => p.matchedBy === 'externalId')) {
+    throw new ConfigError(`no person with key "${key}" in the source (${plan.source.description}) nor in any target's links: check the key (the source's key attribute, not a userName)`);
+  }
+  return { ...person, plan, runtimes };
+}
+
+/** The source's records of these people: one lookup when it can look one person up, else one read narrowed to them. */
+async function readPeople(loaded: LoadedConfig, keys: readonly string[]): Promise<DirectorySnapshot> {
+  const source = createSource(loaded.config.source);
+  if (keys.length === 1) return source.readOne(keys[0]!);
+  const wanted = new Set(keys);
+  const whole = await source.read();
+  return { ...whole, users: whole.users.filter((u) => wanted.has(u.key)), heldKeys: whole.heldKeys.filter((k) => wanted.has(k)) };
+}
+
+export async function planPeople(loaded: LoadedConfig, links: LinkStore, keys: readonly string[], options: PersonPlanOptions = {}): Promise<PeoplePlan> {
   const step = options.step ?? (() => undefined);
+  // One person's steps read as before ("match: no account"); a batch's name whom each is about.
+  const who = (key: string, sep = ' ') => (keys.length > 1 ? `${key}${sep}` : '');
   const targets = selectTargets(loaded, options.only);
   const readAt = new Date();
-  const snapshot = await createSource(loaded.config.source).readOne(key);
-  const user = snapshot.users[0];
-  const sourceHeld = snapshot.heldKeys.includes(key);
-  step(`read source: ${user ? `${key} found (${user.ref.location}${user.ref.line ? `:${user.ref.line}` : ''}), ${user.active ? 'active' : 'inactive'}` : sourceHeld ? `${key}: the source rejected this record (held)` : `${key} is not in the source`}`);
+  const snapshot = await readPeople(loaded, keys);
+  const users = new Map(snapshot.users.map((u) => [u.key, u]));
+  const sourceHeld = new Set(snapshot.heldKeys);
+  for (const key of keys) {
+    const user = users.get(key);
+    step(`read source: ${user ? `${key} found (${user.ref.location}${user.ref.line ? `:${user.ref.line}` : ''}), ${user.active ? 'active' : 'inactive'}` : sourceHeld.has(key) ? `${key}: the source rejected this record (held)` : `${key} is not in the source`}`);
+  }
   const stored = holdsInEffect(await readHolds(loaded.stateDir), snapshot);
-  const hold = options.holdOff ? { ...options.holdOff, digest: personDigest(user) } : stored.get(key);
-  const heldOff = hold ? new Map([[key, hold]]) : new Map<string, EmergencyHold>();
-  if (hold) step(`hold: held off by emergency deprovision ("${hold.reason}", by ${hold.by}, ${hold.time})`);
+  const heldOff = new Map<string, EmergencyHold>();
+  for (const key of keys) {
+    const hold = options.holdOff ? { ...options.holdOff, digest: personDigest(users.get(key)) } : stored.get(key);
+    if (!hold) continue;
+    heldOff.set(key, hold);
+    step(`hold: ${who(key)}held off by emergency deprovision ("${hold.reason}", by ${hold.by}, ${hold.time})`);
+  }
   // An emergency deprovision is not held back by another person's invalid row.
   const holdDeprovisions = options.holdOff ? undefined : dirtyReadHold(snapshot, loaded.config.safety.holdDeprovisionsOnInvalidRecords);
   const attributes = sourceAttributes(snapshot);
   const runtimes = new Map<string, TargetRuntime>();
-  const people: PersonInTarget[] = [];
+  const people: PersonView[] = keys.map((key) => ({
+    key,
+    ...(users.get(key) ? { user: users.get(key)! } : {}),
+    sourceHeld: sourceHeld.has(key),
+    ...(heldOff.get(key) ? { hold: heldOff.get(key)! } : {}),
+    targets: [],
+  }));
   const targetPlans: TargetPlan[] = [];
-  let linkedAnywhere = false;
   for (const [name, config] of targets) {
-    const runtime = createTargetRuntime(name, config);
+    const runtime = options.runtimes?.get(name) ?? createTargetRuntime(name, config);
+    options.runtimes?.set(name, runtime);
     runtimes.set(name, runtime);
-    const person: PersonInTarget = { target: name, matchedBy: 'none' };
-    people.push(person);
+    const found = people.map((p) => {
+      const person: PersonInTarget = { target: name, matchedBy: 'none' };
+      p.targets.push(person);
+      return person;
+    });
     try {
       const capabilities = await runtime.client.discover();
-      const fitted = fitToExtensions(userMapping(name, config, attributes), await runtime.client.userSchemaExtensions(), config.manager && user?.managerKey !== undefined);
+      const managerWanted = config.manager && snapshot.users.some((u) => u.managerKey !== undefined);
+      const fitted = fitToExtensions(userMapping(name, config, attributes), await runtime.client.userSchemaExtensions(), managerWanted);
       const settings = targetSettings(config, capabilities);
-      const desired = user ? mapUser(fitted.mapping, user) : undefined;
-      if (user) {
-        person.scope = explainScope(config.scope, user);
-        step(`${name}: scope: ${person.scope.inScope ? 'in scope' : 'out of scope'}`);
+      const accounts: ServerResource[] = [];
+      const userLinks = new Map<string, Link>();
+      const known = new Map<string, Provisioned>();
+      for (const [i, p] of people.entries()) {
+        const person = found[i]!;
+        const desired = p.user ? mapUser(fitted.mapping, p.user) : undefined;
+        if (p.user) {
+          person.scope = explainScope(config.scope, p.user);
+          step(`${name}: scope: ${who(p.key)}${person.scope.inScope ? 'in scope' : 'out of scope'}`);
+        }
+        const link = await links.get(name, 'user', p.key);
+        if (link) userLinks.set(p.key, link);
+        const email = desired && settings.adopt === 'email' ? desiredWorkEmail(fitted.mapping, desired) : undefined;
+        const match = await findAccount(runtime, p.key, link, {
+          ...(desired?.userName ? { userName: desired.userName } : {}),
+          ...(typeof email === 'string' ? { email } : {}),
+        });
+        person.matchedBy = match.matchedBy;
+        person.adopt = settings.adopt;
+        if (match.account) {
+          person.account = match.account;
+          accounts.push(match.account);
+        }
+        if (desired && !p.sourceHeld) person.mapped = buildUserResource(fitted.mapping, desired, true);
+        step(`${name}: match: ${who(p.key, ': ')}${match.account ? `account ${match.account.id} by ${match.matchedBy}` : 'no account'}`);
+        for (const [k, v] of await linkedManager(runtime, links, name, p.user)) known.set(k, v);
       }
-      const link = await links.get(name, 'user', key);
-      if (link) linkedAnywhere = true;
-      const email = desired && settings.adopt === 'email' ? desiredWorkEmail(fitted.mapping, desired) : undefined;
-      const found = await findAccount(runtime, key, link, {
-        ...(desired?.userName ? { userName: desired.userName } : {}),
-        ...(typeof email === 'string' ? { email } : {}),
-      });
-      person.matchedBy = found.matchedBy;
-      person.adopt = settings.adopt;
-      if (found.account) person.account = found.account;
-      if (desired && !sourceHeld) person.mapped = buildUserResource(fitted.mapping, desired, true);
-      step(`${name}: match: ${found.account ? `account ${found.account.id} by ${found.matchedBy}` : 'no account'}`);
-      const known = await linkedManager(runtime, links, name, user);
       const groupLinks = await links.snapshot(name, 'group');
       const manageGroups = config.groups.enabled && (snapshot.groups.length > 0 || groupLinks.size > 0);
       const planned = planTarget(snapshot, {
         name,
         mapping: fitted.mapping,
         inScope: compileScope(config.scope),
-        actualUsers: found.account ? [found.account] : [],
-        userLinks: link ? new Map([[key, link]]) : new Map(),
+        actualUsers: accounts,
+        userLinks,
         settings,
         ...(manageGroups ? { groups: { actual: await listGroups(runtime, config.pageSize, snapshot, groupLinks), links: groupLinks, settings: groupSettings(config) } } : {}),
         manager: fitted.manager,
@@ -193,23 +258,23 @@ export async function planPerson(loaded: LoadedConfig, links: LinkStore, key: st
         ...(heldOff.size > 0 ? { heldOff } : {}),
         partial: { known },
       });
-      const theirGroups = new Set(snapshot.groups.filter((g) => g.memberKeys.includes(key)).map((g) => g.key));
-      const narrow = (ops: readonly Operation[]) => narrowOperations(ops, key, found.account?.id, theirGroups);
+      const keySet = new Set(keys);
+      const ids = new Set(accounts.map((a) => a.id));
+      const theirGroups = new Set(snapshot.groups.filter((g) => g.memberKeys.some((k) => keySet.has(k))).map((g) => g.key));
+      const narrow = (ops: readonly Operation[]) => narrowOperations(ops, keySet, ids, theirGroups);
       targetPlans.push({
         ...planned,
-        managedUsers: found.account ? 1 : 0,
+        managedUsers: accounts.length,
         phases: planned.phases.map((p) => ({ ...p, operations: narrow(p.operations) })),
         ...(planned.held ? { held: { ...planned.held, operations: narrow(planned.held.operations) } } : {}),
-        warnings: planned.warnings.filter((w) => w.includes(key)),
+        warnings: planned.warnings.filter((w) => keys.some((k) => w.includes(k))),
       });
     } catch (error) {
-      person.error = describeError(error);
-      step(`${name}: could not be read: ${person.error}`);
-      targetPlans.push({ target: name, managedUsers: 0, actualUsers: 0, phases: [], warnings: [], error: person.error });
+      const why = describeError(error);
+      for (const person of found) person.error = why;
+      step(`${name}: could not be read: ${why}`);
+      targetPlans.push({ target: name, managedUsers: 0, actualUsers: 0, phases: [], warnings: [], error: why });
     }
-  }
-  if (!user && !sourceHeld && !linkedAnywhere && !people.some((p) => p.matchedBy === 'externalId')) {
-    throw new ConfigError(`no person with key "${key}" in the source (${snapshot.source}) nor in any target's links: check the key (the source's key attribute, not a userName)`);
   }
   const plan = buildPlan(snapshot, targetPlans, {
     id: `plan-${randomUUID()}`,
@@ -218,5 +283,5 @@ export async function planPerson(loaded: LoadedConfig, links: LinkStore, key: st
     maxAgeHours: loaded.config.safety.planMaxAgeHours,
     now: new Date(),
   });
-  return { key, ...(user ? { user } : {}), sourceHeld, ...(hold ? { hold } : {}), targets: people, plan, runtimes };
+  return { people, plan, runtimes };
 }
