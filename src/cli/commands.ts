@@ -7,30 +7,26 @@ import { hostname, userInfo } from 'node:os';
 import { open, readFile, stat, unlink } from 'node:fs/promises';
 import { loadConfig, type LoadedConfig } from '../config/load.js';
 import { configJsonSchema } from '../config/schema/index.js';
-import { applyPlan, checkPlanFile } from '../engine/apply-plan.js';
+import { checkPlanFile } from '../engine/apply-plan.js';
 import { selectTargets } from '../config/select-targets.js';
 import { makePlan } from '../engine/make-plan.js';
-import { forgetLiftedHolds } from '../engine/lifted-holds.js';
-import { forgetChangedRejections } from '../engine/staged-sets.js';
 import { openState } from '../engine/state.js';
 import type { RunState } from '../engine/run-state.js';
 import { checkBinding } from '../engine/plan-binding.js';
-import { verifySavedPlan, type SkippedOperation } from '../engine/verify-plan.js';
+import { verifySavedPlan } from '../engine/verify-plan.js';
 import { requireOfferedAttributes } from '../engine/source-attributes.js';
 import { createTargetRuntime } from '../execution/target-runtime.js';
 import { ConfigError, InterruptedError, PlanError, SafetyError, describeError } from '../errors.js';
 import { explainCode } from '../state/state-dir.js';
-import type { TargetRuntime } from '../execution/executor.js';
-import type { RunReport } from '../execution/run-report.js';
-import { partitionTargets, quarantinedTargets, settlePlanRead, settleQuarantine, skipStatus, isSkipped } from '../engine/quarantine.js';
-import { cycleFailedEvent, safetyStopEvent, stagedEvent, type Notifier } from '../notify/notifier.js';
+import { quarantinedTargets, skipStatus, isSkipped } from '../engine/quarantine.js';
 import { commandNotifier } from './notifier.js';
-import { cycleProblems, noteVerdicts, quarantinedOnly, quarantinedReports } from './cycle-outcome.js';
+import { quarantinedOnly } from './cycle-outcome.js';
+import { applyOrStage, runCycle } from '../engine/cycle.js';
 import { checkMappings } from '../mapping/check-mappings.js';
 import { checkTlsFiles } from '../config/check-tls-files.js';
 import { redact } from '../config/secret.js';
 import { writeFileAtomic } from '../state/atomic-write.js';
-import { operationCount, operationsOf, type Operation, type Plan } from '../model/plan.js';
+import { operationCount, type Operation, type Plan } from '../model/plan.js';
 import { safetyViolations } from '../planning/safety.js';
 import { createSource } from '../sources/create-source.js';
 import { exitForError } from './error-exit.js';
@@ -203,8 +199,9 @@ export async function applyCommand(file: string, opts: WriteOptions, io: Io): Pr
   return withState(state, io, opts.signal, async () => {
     const { plan, skipped } = await verifySavedPlan(loaded, saved, runtimes, state.links);
     if (opts.signal?.aborted) throw opts.signal.reason;
-    const report = await applyOrStop(loaded, plan, runtimes, state, opts, io, commandNotifier(loaded, io, state.audit), skipped);
-    if (typeof report === 'number') return report;
+    const notifier = commandNotifier(loaded, io, state.audit);
+    const report = await applyOrStage(loaded, plan, runtimes, state, { overrideSafety: !!opts.overrideSafety, executor: executorOptions(opts), notifier, skipped });
+    if (report instanceof SafetyError) return exitForError(report, io, { json: !!opts.json, plan: summarise(plan) });
     if (state.distributed && !waitOptions(opts).wait) return enqueued(plan, opts, io);
     io.out(opts.json ? JSON.stringify(report, null, 2) : formatReport(report));
     return exitForReport(report);
@@ -235,63 +232,36 @@ export async function runCommand(opts: WriteOptions & { env?: NodeJS.ProcessEnv;
   const state = await openState(loaded, { lock: true, audit: true, targets: selected, log: (line) => io.err(line), initiator: cliInitiator() });
   const notifier = commandNotifier(loaded, io, state.audit);
   return withState(state, io, opts.signal, async () => {
-    const startedAt = new Date();
-    const { run: targets, skipped } = partitionTargets(selected, await quarantinedTargets(state.quarantine, loaded.config.quarantine), startedAt);
-    for (const [target, status] of skipped) io.err(`target ${target} skipped: ${status}`);
-    if (targets.length === 0) return quarantinedOnly(skipped, startedAt, opts, io);
-    const { plan, runtimes, snapshot } = await makePlan(loaded, state.links, targets);
-    // Stopped while reading: nothing was written, and no operation need be listed as skipped.
-    if (opts.signal?.aborted) throw opts.signal.reason;
-    await forgetLiftedHolds(loaded.stateDir, snapshot, state.audit, plan.id);
-    if (!state.distributed) await forgetChangedRejections(loaded.stateDir, snapshot);
-    if (!opts.json) io.out(formatPlan(plan, 50));
-    const report = await applyOrStop(loaded, plan, runtimes, state, opts, io, notifier);
-    if (typeof report === 'number') return report;
-    const edges = { store: state.quarantine, audit: state.audit, notifier, settings: loaded.config.quarantine, planId: plan.id };
-    if (state.distributed && !waitOptions(opts).wait) {
-      for (const [target, v] of await settlePlanRead(plan, { ...edges, now: new Date() })) {
-        if (v.kind === 'enter' || v.kind === 'stay') io.err(`target ${target} quarantined: ${v.entry.reason}; next try at ${v.entry.nextTry}`);
-      }
-      return enqueued(plan, opts, io);
+    const result = await runCycle(loaded, state, {
+      targets: selected,
+      overrideSafety: !!opts.overrideSafety,
+      executor: executorOptions(opts),
+      notifier,
+      onQuarantined: (target, status) => io.err(`target ${target} skipped: ${status}`),
+      onPlan: (plan) => {
+        if (!opts.json) io.out(formatPlan(plan, 50));
+      },
+    });
+    switch (result.kind) {
+      case 'quarantined':
+        return quarantinedOnly(result.skipped, result.at, opts, io);
+      case 'stopped':
+        return exitForError(result.error, io, { json: !!opts.json, plan: summarise(result.plan) });
+      case 'enqueued':
+        for (const [target, v] of result.quarantined) {
+          if (v.kind === 'enter' || v.kind === 'stay') io.err(`target ${target} quarantined: ${v.entry.reason}; next try at ${v.entry.nextTry}`);
+        }
+        return enqueued(result.plan, opts, io);
+      case 'applied':
+        io.out(opts.json ? JSON.stringify({ plan: summarise(result.plan), report: result.report }, null, 2) : `\n${formatReport(result.report)}`);
+        return exitForReport(result.report);
     }
-    // An interrupted run, or one whose state could not be written, says nothing about the targets.
-    if (!opts.signal?.aborted && !state.halted.aborted) {
-      const verdicts = await settleQuarantine(report.targets, { ...edges, now: new Date() });
-      noteVerdicts(report, verdicts);
-    }
-    report.targets.push(...quarantinedReports(skipped));
-    io.out(opts.json ? JSON.stringify({ plan: summarise(plan), report }, null, 2) : `\n${formatReport(report)}`);
-    // A target left out in quarantine was notified when it went in, not again each cycle.
-    const problems = cycleProblems(report);
-    if (problems.length > 0) await notifier.notify(cycleFailedEvent(plan.id, problems));
-    return exitForReport(report);
   });
 }
 
-/** applyPlan; a safety stop ends the command here, with the plan it refused in the `--json` document. */
-async function applyOrStop(
-  loaded: LoadedConfig,
-  plan: Plan,
-  runtimes: ReadonlyMap<string, TargetRuntime>,
-  state: RunState,
-  opts: WriteOptions,
-  io: Io,
-  notifier: Notifier,
-  skipped?: readonly SkippedOperation[],
-): Promise<RunReport | number> {
-  const executor = state.executor({ ...waitOptions(opts), ...(opts.signal ? { signal: opts.signal } : {}) });
-  const options = { overrideSafety: !!opts.overrideSafety, ...(opts.signal ? { signal: opts.signal } : {}), ...(skipped ? { skipped } : {}) };
-  try {
-    return await applyPlan(loaded, plan, runtimes, state, executor, options);
-  } catch (error) {
-    if (!(error instanceof SafetyError)) throw error;
-    await notifier.notify(safetyStopEvent(plan.id, error.reasons));
-    if (error.staged && 'id' in error.staged) {
-      const staged = plan.targets.reduce((n, t) => n + operationsOf(t).filter((op) => op.kind === 'deprovisionUser').length, 0);
-      await notifier.notify(stagedEvent(error.staged.id, staged, error.reasons.join('; ')));
-    }
-    return exitForError(error, io, { json: !!opts.json, plan: summarise(plan) });
-  }
+/** The executor's options from the command line: waiting (distributed) and the operator's stop. */
+function executorOptions(opts: WriteOptions) {
+  return { ...waitOptions(opts), ...(opts.signal ? { signal: opts.signal } : {}) };
 }
 
 function countByKind(ops: readonly Operation[]): Record<string, number> {

@@ -1,0 +1,122 @@
+/**
+ * One full cycle, as `run` and the service's scheduled reconcile do it: leave out quarantined
+ * targets, read the source and plan, forget holds and rejections the source has overtaken, check
+ * safety (a stop stages the held operations and notifies), apply, settle quarantine, and notify a
+ * failed cycle. Printing is the caller's; so is the run state (lock, links, audit), opened once.
+ */
+import type { LoadedConfig } from '../config/load.js';
+import { SafetyError } from '../errors.js';
+import type { TargetRuntime } from '../execution/executor.js';
+import { emptyTargetReport, failedTargets, totals, type RunReport, type TargetReport } from '../execution/run-report.js';
+import { operationsOf, type Plan } from '../model/plan.js';
+import { cycleFailedEvent, safetyStopEvent, stagedEvent, type Notifier } from '../notify/notifier.js';
+import { applyPlan } from './apply-plan.js';
+import { forgetLiftedHolds } from './lifted-holds.js';
+import { makePlan } from './make-plan.js';
+import { partitionTargets, quarantinedTargets, settlePlanRead, settleQuarantine, type QuarantineVerdict } from './quarantine.js';
+import type { ExecutorOptions, RunState } from './run-state.js';
+import { forgetChangedRejections } from './staged-sets.js';
+import type { SkippedOperation } from './verify-plan.js';
+
+export interface CycleOptions {
+  /** The targets asked for (every enabled one by default); quarantined ones are left out. */
+  targets: readonly string[];
+  overrideSafety: boolean;
+  executor: ExecutorOptions;
+  notifier: Notifier;
+  /** Told the plan before it is applied (run prints it). */
+  onPlan?: (plan: Plan) => void;
+  /** Told each target left out in quarantine, with its status, before the source is read. */
+  onQuarantined?: (target: string, status: string) => void;
+}
+
+export type CycleResult =
+  /** Every target asked for is in quarantine: nothing was read or sent. */
+  | { kind: 'quarantined'; skipped: ReadonlyMap<string, string>; at: Date }
+  /** The safety check refused the plan (its held operations staged, the stop notified). */
+  | { kind: 'stopped'; plan: Plan; error: SafetyError }
+  /** Distributed without waiting: on the queue; quarantine entries from the read are settled. */
+  | { kind: 'enqueued'; plan: Plan; quarantined: ReadonlyMap<string, QuarantineVerdict> }
+  | { kind: 'applied'; plan: Plan; report: RunReport };
+
+/** The reports of the targets left out in quarantine: nothing sent, and why. */
+export function quarantinedReports(skipped: ReadonlyMap<string, string>): TargetReport[] {
+  return [...skipped].map(([target, status]) => ({ ...emptyTargetReport(target), quarantined: status }));
+}
+
+/** Each target's quarantine change, in its report. */
+export function noteVerdicts(report: RunReport, verdicts: ReadonlyMap<string, QuarantineVerdict>): void {
+  for (const t of report.targets) {
+    const v = verdicts.get(t.target);
+    if (v?.kind === 'enter') t.quarantine = `quarantined: ${v.entry.reason}; next try at ${v.entry.nextTry}`;
+    else if (v?.kind === 'stay') t.quarantine = `still quarantined after try ${v.entry.attempts}: ${v.entry.reason}; next try at ${v.entry.nextTry}`;
+    else if (v?.kind === 'lift') t.quarantine = `out of quarantine: this cycle succeeded (quarantined since ${v.previous.since}: ${v.previous.reason})`;
+  }
+}
+
+/** Why a cycle exits 1, in short, for its notification; none for a cycle whose only gap is a target left out in quarantine. */
+export function cycleProblems(report: RunReport): string[] {
+  const t = totals(report);
+  const f = failedTargets(report);
+  return [
+    t.failed ? `${t.failed} operation${t.failed === 1 ? '' : 's'} failed` : '',
+    f.unreadable.length ? `could not read ${f.unreadable.join(', ')}` : '',
+    f.stopped.length ? `stopped ${f.stopped.join(', ')}` : '',
+    report.targets.some((x) => x.held) ? 'deprovisioning held' : '',
+    t.skipped + t.partial ? `${t.skipped + t.partial} operation${t.skipped + t.partial === 1 ? '' : 's'} skipped or partial` : '',
+  ].filter(Boolean);
+}
+
+/** applyPlan; a safety stop is notified (and its staged set) and handed back as data. */
+export async function applyOrStage(
+  loaded: LoadedConfig,
+  plan: Plan,
+  runtimes: ReadonlyMap<string, TargetRuntime>,
+  state: RunState,
+  options: { overrideSafety: boolean; executor: ExecutorOptions; notifier: Notifier; skipped?: readonly SkippedOperation[] },
+): Promise<RunReport | SafetyError> {
+  const executor = state.executor(options.executor);
+  const signal = options.executor.signal;
+  try {
+    return await applyPlan(loaded, plan, runtimes, state, executor, {
+      overrideSafety: options.overrideSafety,
+      ...(signal ? { signal } : {}),
+      ...(options.skipped ? { skipped: options.skipped } : {}),
+    });
+  } catch (error) {
+    if (!(error instanceof SafetyError)) throw error;
+    await options.notifier.notify(safetyStopEvent(plan.id, error.reasons));
+    if (error.staged && 'id' in error.staged) {
+      const staged = plan.targets.reduce((n, t) => n + operationsOf(t).filter((op) => op.kind === 'deprovisionUser').length, 0);
+      await options.notifier.notify(stagedEvent(error.staged.id, staged, error.reasons.join('; ')));
+    }
+    return error;
+  }
+}
+
+export async function runCycle(loaded: LoadedConfig, state: RunState, options: CycleOptions): Promise<CycleResult> {
+  const startedAt = new Date();
+  const signal = options.executor.signal;
+  const { run: targets, skipped } = partitionTargets(options.targets, await quarantinedTargets(state.quarantine, loaded.config.quarantine), startedAt);
+  for (const [target, status] of skipped) options.onQuarantined?.(target, status);
+  if (targets.length === 0) return { kind: 'quarantined', skipped, at: startedAt };
+  const { plan, runtimes, snapshot } = await makePlan(loaded, state.links, targets);
+  // Stopped while reading: nothing was written, and no operation need be listed as skipped.
+  if (signal?.aborted) throw signal.reason;
+  await forgetLiftedHolds(loaded.stateDir, snapshot, state.audit, plan.id);
+  if (!state.distributed) await forgetChangedRejections(loaded.stateDir, snapshot);
+  options.onPlan?.(plan);
+  const report = await applyOrStage(loaded, plan, runtimes, state, options);
+  if (report instanceof SafetyError) return { kind: 'stopped', plan, error: report };
+  const edges = { store: state.quarantine, audit: state.audit, notifier: options.notifier, settings: loaded.config.quarantine, planId: plan.id };
+  if (state.distributed && !options.executor.wait) {
+    return { kind: 'enqueued', plan, quarantined: await settlePlanRead(plan, { ...edges, now: new Date() }) };
+  }
+  // An interrupted run, or one whose state could not be written, says nothing about the targets.
+  if (!signal?.aborted && !state.halted.aborted) noteVerdicts(report, await settleQuarantine(report.targets, { ...edges, now: new Date() }));
+  report.targets.push(...quarantinedReports(skipped));
+  // A target left out in quarantine was notified when it went in, not again each cycle.
+  const problems = cycleProblems(report);
+  if (problems.length > 0) await options.notifier.notify(cycleFailedEvent(plan.id, problems));
+  return { kind: 'applied', plan, report };
+}
