@@ -84,3 +84,12 @@ export interface AuditSink {
 
 /** For commands that record nothing. */
 export const NO_AUDIT: AuditSink = { record: () => undefined, flush: () => undefined, close: async () => undefined };
+
+/** The same log, with every record stamped as started by `who` (the service's event-driven work). */
+export function withInitiator(audit: AuditSink, who: { initiator: Initiator; by?: string }): AuditSink {
+  return {
+    record: (entry) => audit.record({ ...entry, ...who }),
+    flush: () => audit.flush(),
+    close: () => audit.close(),
+  };
+}

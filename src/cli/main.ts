@@ -224,6 +224,14 @@ export async function main(argv: string[], output: Io = processIo): Promise<numb
       code = await (await distributed()).scheduleCommand(o, io, untilSignal());
     });
   program
+    .command('serve')
+    .description('the long-running service: full cycles on schedule.cron, change feeds and inbound events in between, /healthz /readyz /metrics; until SIGTERM/SIGINT')
+    .addOption(configOption())
+    .option('--listen <host:port>', 'address of the HTTP endpoints (default serve.listen, 127.0.0.1:8080)')
+    .action(async (o) => {
+      code = await (await import('./serve-command.js')).serveCommand(o, io, untilSignal());
+    });
+  program
     .command('status')
     .description('distributed mode: queues, work in flight, failed operations with reasons, last cycle per target')
     .addOption(configOption())

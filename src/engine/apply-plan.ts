@@ -21,6 +21,8 @@ export interface ApplyOptions {
   signal?: AbortSignal;
   /** Operations of a saved plan left out because their preconditions no longer hold: reported and audited. */
   skipped?: readonly SkippedOperation[];
+  /** The safety check to apply instead of the config's rules on this plan alone (the service's windowed check). */
+  checkSafety?: (plan: Plan) => string[];
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -43,7 +45,7 @@ export async function applyPlan(
 ): Promise<RunReport> {
   // A target that could not be read failed, whatever becomes of the rest of the plan.
   for (const tp of plan.targets) if (tp.error) state.audit.record(targetFailedRecord(plan.id, tp.target, `could not be read: ${tp.error}`));
-  const reasons = safetyViolations(plan, loaded.config.safety);
+  const reasons = options.checkSafety ? options.checkSafety(plan) : safetyViolations(plan, loaded.config.safety);
   const time = new Date().toISOString();
   if (reasons.length > 0) {
     if (!options.overrideSafety) {

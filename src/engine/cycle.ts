@@ -10,13 +10,12 @@ import type { TargetRuntime } from '../execution/executor.js';
 import { emptyTargetReport, failedTargets, totals, type RunReport, type TargetReport } from '../execution/run-report.js';
 import { operationsOf, type Plan } from '../model/plan.js';
 import { cycleFailedEvent, safetyStopEvent, stagedEvent, type Notifier } from '../notify/notifier.js';
-import { applyPlan } from './apply-plan.js';
+import { applyPlan, type ApplyOptions } from './apply-plan.js';
 import { forgetLiftedHolds } from './lifted-holds.js';
 import { makePlan } from './make-plan.js';
 import { partitionTargets, quarantinedTargets, settlePlanRead, settleQuarantine, type QuarantineVerdict } from './quarantine.js';
 import type { ExecutorOptions, RunState } from './run-state.js';
 import { forgetChangedRejections } from './staged-sets.js';
-import type { SkippedOperation } from './verify-plan.js';
 
 export interface CycleOptions {
   /** The targets asked for (every enabled one by default); quarantined ones are left out. */
@@ -24,8 +23,8 @@ export interface CycleOptions {
   overrideSafety: boolean;
   executor: ExecutorOptions;
   notifier: Notifier;
-  /** Told the plan before it is applied (run prints it). */
-  onPlan?: (plan: Plan) => void;
+  /** Told the plan before it is applied (run prints it); the apply waits for it. */
+  onPlan?: (plan: Plan) => void | Promise<void>;
   /** Told each target left out in quarantine, with its status, before the source is read. */
   onQuarantined?: (target: string, status: string) => void;
 }
@@ -73,7 +72,7 @@ export async function applyOrStage(
   plan: Plan,
   runtimes: ReadonlyMap<string, TargetRuntime>,
   state: RunState,
-  options: { overrideSafety: boolean; executor: ExecutorOptions; notifier: Notifier; skipped?: readonly SkippedOperation[] },
+  options: Pick<ApplyOptions, 'overrideSafety' | 'skipped' | 'checkSafety'> & { executor: ExecutorOptions; notifier: Notifier },
 ): Promise<RunReport | SafetyError> {
   const executor = state.executor(options.executor);
   const signal = options.executor.signal;
@@ -82,6 +81,7 @@ export async function applyOrStage(
       overrideSafety: options.overrideSafety,
       ...(signal ? { signal } : {}),
       ...(options.skipped ? { skipped: options.skipped } : {}),
+      ...(options.checkSafety ? { checkSafety: options.checkSafety } : {}),
     });
   } catch (error) {
     if (!(error instanceof SafetyError)) throw error;
@@ -105,7 +105,7 @@ export async function runCycle(loaded: LoadedConfig, state: RunState, options: C
   if (signal?.aborted) throw signal.reason;
   await forgetLiftedHolds(loaded.stateDir, snapshot, state.audit, plan.id);
   if (!state.distributed) await forgetChangedRejections(loaded.stateDir, snapshot);
-  options.onPlan?.(plan);
+  await options.onPlan?.(plan);
   const report = await applyOrStage(loaded, plan, runtimes, state, options);
   if (report instanceof SafetyError) return { kind: 'stopped', plan, error: report };
   const edges = { store: state.quarantine, audit: state.audit, notifier: options.notifier, settings: loaded.config.quarantine, planId: plan.id };

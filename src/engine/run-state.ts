@@ -6,7 +6,7 @@
 import type { AuditSink, Initiator } from '../audit/audit-sink.js';
 import type { AuditSinkOptions } from '../audit/jsonl-audit-sink.js';
 import type { LoadedConfig } from '../config/load.js';
-import type { Executor } from '../execution/executor.js';
+import type { Executor, Superseded } from '../execution/executor.js';
 import type { LinkStore } from '../state/link-store.js';
 import type { QuarantineStore } from '../state/quarantine-store.js';
 
@@ -17,6 +17,10 @@ export interface ExecutorOptions {
   waitTimeoutMs?: number;
   /** The operator's stop (SIGINT/SIGTERM): start no further operation, let those in flight finish. */
   signal?: AbortSignal;
+  /** Embedded: operations whose person changed since the plan read the source are skipped (the service). */
+  superseded?: Superseded;
+  /** Who started this work, when not the state's own initiator (the service's change-driven syncs). */
+  initiator?: { initiator: Initiator; by?: string };
 }
 
 export interface RunState {

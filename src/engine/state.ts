@@ -4,7 +4,7 @@
  * distributed when `queue.redis` is set (redis-state.ts: Redis links and per-target locks, BullMQ).
  */
 import type { LoadedConfig } from '../config/load.js';
-import { NO_AUDIT, type AuditSink } from '../audit/audit-sink.js';
+import { NO_AUDIT, withInitiator, type AuditSink } from '../audit/audit-sink.js';
 import { JsonlAuditSink } from '../audit/jsonl-audit-sink.js';
 import { InlineExecutor } from '../execution/inline-executor.js';
 import { FileLinkStore } from '../state/file-link-store.js';
@@ -26,7 +26,13 @@ export async function openState(loaded: LoadedConfig, options: OpenStateOptions)
       quarantine: new FileQuarantineStore(loaded.stateDir),
       distributed: false,
       halted: halt.signal,
-      executor: ({ signal }) => new InlineExecutor({ links, audit, stop: signal ? AbortSignal.any([halt.signal, signal]) : halt.signal }),
+      executor: ({ signal, superseded, initiator }) =>
+        new InlineExecutor({
+          links,
+          audit: initiator ? withInitiator(audit, initiator) : audit,
+          stop: signal ? AbortSignal.any([halt.signal, signal]) : halt.signal,
+          ...(superseded ? { superseded } : {}),
+        }),
       close: async () => {
         try {
           try {

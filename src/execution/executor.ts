@@ -1,4 +1,4 @@
-import type { Plan } from '../model/plan.js';
+import type { Operation, Plan } from '../model/plan.js';
 import type { ScimTarget } from '../targets/scim-target.js';
 import type { RetryPolicy } from '../targets/http/retry-policy.js';
 import type { RunReport } from './run-report.js';
@@ -16,3 +16,11 @@ export interface TargetRuntime {
 export interface Executor {
   execute(plan: Plan, targets: ReadonlyMap<string, TargetRuntime>): Promise<RunReport>;
 }
+
+/**
+ * The service's per-person order (service/person-clock.ts): given an operation about to start,
+ * the reason it must not (its person changed again, and a newer decision was applied, after this
+ * plan read the source), or undefined. The operation is reported skipped; the next cycle plans it
+ * afresh.
+ */
+export type Superseded = (target: string, op: Operation) => string | undefined;

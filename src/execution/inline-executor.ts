@@ -14,7 +14,7 @@ import type { AuditSink } from '../audit/audit-sink.js';
 import { AuthError, DependencyError, TransientError } from '../errors.js';
 import type { Operation, Plan, TargetPlan } from '../model/plan.js';
 import type { LinkStore } from '../state/link-store.js';
-import type { Executor, TargetRuntime } from './executor.js';
+import type { Executor, Superseded, TargetRuntime } from './executor.js';
 import { FailedIdentitySet, recordFailedCreate } from './dependencies.js';
 import {
   errorDetail,
@@ -49,6 +49,8 @@ export interface InlineExecutorOptions {
   audit: AuditSink;
   /** Aborted: start no further operation (its reason, an Error, says why in the report). */
   stop?: AbortSignal;
+  /** Why an operation must not start after all (a newer change of its person was applied meanwhile), if so. */
+  superseded?: Superseded;
 }
 
 export class InlineExecutor implements Executor {
@@ -111,6 +113,11 @@ export class InlineExecutor implements Executor {
 
     /** `first`: attempts already made (in a /Bulk request) count towards the limit. */
     const attempt = async (op: Operation, first = 1, state: AttemptState = {}, started = Date.now()): Promise<void> => {
+      const newer = first === 1 ? this.options.superseded?.(tp.target, op) : undefined;
+      if (newer) {
+        skip(op, 0, newer, true, started);
+        return;
+      }
       for (let n = first; ; n++) {
         const why = halted();
         if (why) {
@@ -160,8 +167,10 @@ export class InlineExecutor implements Executor {
 
     const limits = await runtime.client.bulkLimits();
     for (const phase of tp.phases) {
-      const viaBulk = limits ? phase.operations.filter(isBulkable) : [];
-      const single = limits ? phase.operations.filter((op) => !isBulkable(op)) : phase.operations;
+      // A superseded operation goes the single way, where it is skipped and reported.
+      const bulkable = (op: Operation): op is BulkableOp => isBulkable(op) && !this.options.superseded?.(tp.target, op);
+      const viaBulk = limits ? phase.operations.filter(bulkable) : [];
+      const single = limits ? phase.operations.filter((op) => !bulkable(op)) : phase.operations;
       const batches = limits ? bulkBatches(viaBulk, limits, (op) => JSON.stringify(op).length) : [];
       await queue.addAll([...batches.map((b) => () => bulk(b)), ...single.map((op) => () => attempt(op))]);
       await queue.onIdle();

@@ -6,7 +6,18 @@ import type { SafetyConfig } from '../config/schema/index.js';
 import { operationsOf, type Plan, type TargetPlan, type UpdateUserOp } from '../model/plan.js';
 import { clip } from '../model/printable.js';
 
-export function safetyViolations(plan: Plan, safety: SafetyConfig): string[] {
+/**
+ * Deprovisions already applied outside full cycles (the service's change-driven batches) within the
+ * safety window, per target: they count with the plan's own, so a burst of leavers arriving one
+ * event at a time trips the same thresholds as a cycle that would deprovision them all at once.
+ */
+export interface RecentDeprovisions {
+  readonly byTarget: ReadonlyMap<string, number>;
+  /** For the reason's text, e.g. "the last 60 minutes". */
+  readonly window: string;
+}
+
+export function safetyViolations(plan: Plan, safety: SafetyConfig, recent?: RecentDeprovisions): string[] {
   const reasons: string[] = [];
   const { source } = plan;
   if (source.users < safety.minSourceUsers) {
@@ -38,16 +49,19 @@ export function safetyViolations(plan: Plan, safety: SafetyConfig): string[] {
     // when applied, and is not in the base (managedUsers) either. The absolute cap counts it: it may
     // still deactivate a live account.
     const deprovisions = operationsOf(target).filter((op) => op.kind === 'deprovisionUser');
-    const count = deprovisions.filter((op) => !op.unlisted).length;
-    if (safety.maxDeactivateCount !== undefined && deprovisions.length > safety.maxDeactivateCount) {
-      reasons.push(`target ${target.target}: ${deprovisions.length} deprovisions exceed maxDeactivateCount ${safety.maxDeactivateCount}`);
+    const earlier = recent?.byTarget.get(target.target) ?? 0;
+    const within = earlier > 0 ? ` (with ${earlier} already deprovisioned in ${recent!.window})` : '';
+    const all = deprovisions.length + earlier;
+    const count = deprovisions.filter((op) => !op.unlisted).length + earlier;
+    if (safety.maxDeactivateCount !== undefined && all > safety.maxDeactivateCount && deprovisions.length > 0) {
+      reasons.push(`target ${target.target}: ${all} deprovisions${within} exceed maxDeactivateCount ${safety.maxDeactivateCount}`);
       continue;
     }
-    if (count === 0) continue;
+    if (count === earlier) continue;
     const share = target.managedUsers === 0 ? 100 : (count / target.managedUsers) * 100;
     if (count > safety.alwaysAllowDeactivations && share > safety.maxDeactivatePercent) {
       reasons.push(
-        `target ${target.target}: ${count} of ${target.managedUsers} managed users would be deprovisioned ` +
+        `target ${target.target}: ${count} of ${target.managedUsers} managed users would be deprovisioned${within} ` +
           `(${share.toFixed(1)}%, limit ${safety.maxDeactivatePercent}%)`,
       );
     }

@@ -11,6 +11,7 @@ import { quarantine } from './quarantine.js';
 import { queue } from './queue.js';
 import { safety } from './safety.js';
 import { schedule } from './schedule.js';
+import { serve } from './serve.js';
 import { sourceSchema } from './source.js';
 import { audit, state } from './state.js';
 import { target } from './target.js';
@@ -30,12 +31,14 @@ export const configSchema = z
       .record(z.string().regex(/^[A-Za-z0-9_-]+$/, 'target names use letters, digits, "-" and "_"'), target)
       .refine((t) => Object.keys(t).length > 0, { message: 'at least one target is needed' }),
     queue: queue.optional().describe('Distributed mode (BullMQ on Redis). Default unset: embedded mode.'),
-    schedule: schedule.optional().describe('Cycles run by `scim-sync schedule` (distributed mode). Default unset.'),
+    schedule: schedule
+      .optional()
+      .describe('When full cycles run: by `scim-sync schedule` (distributed mode) and by `scim-sync serve` (either mode). Default unset.'),
+    serve: serve.prefault({}).describe('The long-running service, `scim-sync serve`.'),
     quarantine: quarantine.prefault({}),
     notifications: notifications.prefault({}),
   })
-  .strict()
-  .refine((c) => !c.schedule || c.queue, { message: 'schedule needs queue.redis (distributed mode)', path: ['schedule'] });
+  .strict();
 
 export type Config = z.output<typeof configSchema>;
 export type SourceConfig = Config['source'];
@@ -46,6 +49,7 @@ export type TargetConfig = Config['targets'][string];
 export type SafetyConfig = Config['safety'];
 export type QueueConfig = NonNullable<Config['queue']>;
 export type ScheduleConfig = NonNullable<Config['schedule']>;
+export type ServeConfig = Config['serve'];
 export type QuarantineConfig = Config['quarantine'];
 export type WebhookConfig = Config['notifications']['webhooks'][number];
 export type ScopeFilter = NonNullable<TargetConfig['scope']>[number];

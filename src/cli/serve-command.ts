@@ -1,0 +1,43 @@
+/**
+ * `scim-sync serve`: the long-running service (service/serve.ts) until SIGTERM/SIGINT. It holds the
+ * run lock for its lifetime (a cron `run` beside it is refused, as two runs are), then on a stop
+ * finishes the operations in flight, writes what is pending and releases the lock.
+ */
+import { hostname } from 'node:os';
+import { openState } from '../engine/state.js';
+import { ConfigError } from '../errors.js';
+import { startService } from '../service/serve.js';
+import { createChangeFeed } from '../sources/create-change-feed.js';
+import { FileFeedTokenStore } from '../state/feed-tokens.js';
+import { load, withState } from './commands.js';
+import { EXIT } from './exit-codes.js';
+import type { Io } from './io.js';
+import { commandNotifier } from './notifier.js';
+
+export interface ServeOptions {
+  config: string;
+  /** Overrides serve.listen (host:port). */
+  listen?: string;
+}
+
+export async function serveCommand(opts: ServeOptions, io: Io, stop: Promise<void>): Promise<number> {
+  const loaded = load(opts.config, io);
+  if (opts.listen) loaded.config.serve.listen = opts.listen;
+  if (loaded.config.queue) throw new ConfigError(`${loaded.file}: \`serve\` runs in embedded mode for now; with queue.redis run \`scim-sync schedule\` and workers`);
+  const log = (line: string) => io.out(`${new Date().toISOString()} ${line}`);
+  const state = await openState(loaded, { lock: true, audit: true, log: (l) => io.err(l), initiator: { initiator: 'schedule', by: `serve@${hostname()}` } });
+  return withState(state, io, undefined, async () => {
+    const feed = createChangeFeed(loaded.config.source, new FileFeedTokenStore(loaded.stateDir));
+    const service = await startService({ loaded, state, notifier: commandNotifier(loaded, io, state.audit), feeds: feed ? [feed] : [], log });
+    log(
+      `serving on ${service.url} (/healthz, /readyz, /metrics); ` +
+        `${loaded.config.schedule ? `full cycles on "${loaded.config.schedule.cron}"` : 'no schedule.cron: full cycles only at start and on request'}; ` +
+        `${feed ? `watching ${feed.feed.description} every ${loaded.config.serve.pollIntervalMs} ms` : 'no change feed for this source'}`,
+    );
+    await stop;
+    log('stopping: finishing the operations in flight');
+    await service.close();
+    log('stopped');
+    return EXIT.OK;
+  });
+}

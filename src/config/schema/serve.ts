@@ -1,0 +1,44 @@
+/** `serve`: the long-running service (`scim-sync serve`): its HTTP address, change polling and safety window. */
+import { z } from 'zod';
+
+/** host:port, IPv6 in brackets; port 0 asks the OS for a free one (tests). */
+const LISTEN = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
+
+export const serve = z
+  .object({
+    listen: z
+      .string()
+      .regex(LISTEN, 'host:port, e.g. 127.0.0.1:8080 or [::1]:8080')
+      .refine((v) => Number(LISTEN.exec(v)?.[2]) <= 65535, { message: 'port above 65535' })
+      .default('127.0.0.1:8080')
+      .describe(
+        'Address of /healthz, /readyz, /metrics and /events/<name>. Default 127.0.0.1:8080 (loopback only): ' +
+          'put a TLS-terminating proxy in front before exposing it; inbound events are signed, the rest is read-only.',
+      ),
+    pollIntervalMs: z
+      .number()
+      .int()
+      .min(500)
+      .default(5000)
+      .describe('How often each change feed is polled, ms. A file watcher wakes the CSV feed sooner. Default 5000 ms.'),
+    reconcileOnStart: z
+      .boolean()
+      .default(true)
+      .describe('Run a full reconcile when the service starts, before waiting for the first cron time. Default true.'),
+    safetyWindowMinutes: z
+      .number()
+      .int()
+      .positive()
+      .default(60)
+      .describe(
+        'Deprovisions applied by change-driven syncs count together over this sliding window against the safety thresholds ' +
+          '(maxDeactivatePercent, maxDeactivateCount), so a burst of leavers one event at a time trips them as one cycle would. Default 60 minutes.',
+      ),
+    maxBatch: z
+      .number()
+      .int()
+      .positive()
+      .default(500)
+      .describe('Most people synced in one change-driven batch; more wait for the next. Default 500.'),
+  })
+  .strict();

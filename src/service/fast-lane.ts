@@ -1,0 +1,132 @@
+/**
+ * The change-driven path: people named by a change feed, an inbound event or a due change are
+ * read afresh from the source and planned, checked and applied exactly as a cycle would (planPeople,
+ * applyPlan), one batch at a time. Requests that arrive while a batch runs are coalesced into the
+ * next one; each caller learns when the batch holding its people has been applied (a feed commits
+ * its position only then).
+ *
+ * Safety: the batch is judged against the target's whole managed population (the last full
+ * cycle's count, or the link store's before one), with the deprovisions of the sliding window
+ * added, and the outage rule left to full reads (a batch reads a handful of people by design). A
+ * stop stages the batch's held operations and notifies, as a cycle's stop does.
+ */
+import type { Initiator } from '../audit/audit-sink.js';
+import type { LoadedConfig } from '../config/load.js';
+import { applyOrStage } from '../engine/cycle.js';
+import { planPeople } from '../engine/one-person.js';
+import type { RunState } from '../engine/run-state.js';
+import { SafetyError, describeError } from '../errors.js';
+import type { TargetRuntime } from '../execution/executor.js';
+import type { RunReport } from '../execution/run-report.js';
+import { operationsOf, type Plan } from '../model/plan.js';
+import type { Notifier } from '../notify/notifier.js';
+import { safetyViolations } from '../planning/safety.js';
+import type { DeprovisionWindow } from './deprovision-window.js';
+import type { PersonClock } from './person-clock.js';
+
+export interface FastLaneDeps {
+  loaded: LoadedConfig;
+  state: RunState;
+  clock: PersonClock;
+  window: DeprovisionWindow;
+  notifier: Notifier;
+  /** Managed users per target, the base of the safety shares. */
+  managed(): Promise<ReadonlyMap<string, number>>;
+  log(line: string): void;
+  /** The service stopping: start no further operation. */
+  signal: AbortSignal;
+  /** Told of each batch's outcome (metrics, propagation times). */
+  onBatch?(batch: BatchOutcome): void;
+}
+
+export interface SyncRequest {
+  keys: readonly string[];
+  initiator: Initiator;
+  /** Who or what asked: a feed's name, an endpoint's, `due`. */
+  by: string;
+}
+
+export interface BatchOutcome {
+  keys: readonly string[];
+  plan?: Plan;
+  report?: RunReport;
+  stopped?: SafetyError;
+  error?: unknown;
+}
+
+interface Waiting {
+  request: SyncRequest;
+  resolve(outcome: BatchOutcome): void;
+}
+
+export class FastLane {
+  private queue: Waiting[] = [];
+  private running: Promise<void> | null = null;
+  private readonly runtimes = new Map<string, TargetRuntime>();
+
+  constructor(private readonly deps: FastLaneDeps) {}
+
+  /** Plans and applies these people; resolves with the outcome of the batch that held them (never rejects). */
+  sync(request: SyncRequest): Promise<BatchOutcome> {
+    if (request.keys.length === 0) return Promise.resolve({ keys: [] });
+    return new Promise((resolve) => {
+      this.queue.push({ request, resolve });
+      this.running ??= this.drain();
+    });
+  }
+
+  /** Resolves when no batch runs and none waits. */
+  async idle(): Promise<void> {
+    while (this.running) await this.running;
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      while (this.queue.length > 0) {
+        const max = this.deps.loaded.config.serve.maxBatch;
+        const taken: Waiting[] = [];
+        const keys = new Set<string>();
+        while (this.queue.length > 0 && (keys.size === 0 || keys.size + this.queue[0]!.request.keys.length <= max)) {
+          const next = this.queue.shift()!;
+          taken.push(next);
+          for (const k of next.request.keys) keys.add(k);
+        }
+        const outcome = await this.batch([...keys], taken.map((t) => t.request));
+        for (const t of taken) t.resolve(outcome);
+      }
+    } finally {
+      this.running = null;
+    }
+  }
+
+  private async batch(keys: string[], requests: SyncRequest[]): Promise<BatchOutcome> {
+    const { loaded, state, clock, window, notifier, log } = this.deps;
+    const first = requests[0]!;
+    const who = { initiator: first.initiator, by: [...new Set(requests.map((r) => r.by))].join(', ') };
+    let outcome: BatchOutcome;
+    try {
+      const { plan, runtimes } = await planPeople(loaded, state.links, keys, { runtimes: this.runtimes });
+      const readAt = new Date(plan.binding.source.readAt);
+      const base = await this.deps.managed();
+      const recent = window.recent(new Date());
+      const safety = { ...loaded.config.safety, minSourceUsers: 0 };
+      const checkSafety = (p: Plan) =>
+        safetyViolations({ ...p, targets: p.targets.map((t) => ({ ...t, managedUsers: Math.max(base.get(t.target) ?? 0, t.managedUsers) })) }, safety, recent);
+      const result = await applyOrStage(loaded, plan, runtimes, state, { overrideSafety: false, executor: { wait: true, initiator: who, signal: this.deps.signal }, notifier, checkSafety });
+      if (result instanceof SafetyError) {
+        log(`change-driven sync of ${keys.length} ${keys.length === 1 ? 'person' : 'people'} stopped by the safety check: ${result.reasons.join('; ')}`);
+        outcome = { keys, plan, stopped: result };
+      } else {
+        const now = new Date();
+        for (const tp of plan.targets) window.add(tp.target, operationsOf(tp).filter((op) => op.kind === 'deprovisionUser').length, now);
+        clock.mark(keys, readAt);
+        outcome = { keys, plan, report: result };
+      }
+    } catch (error) {
+      log(`change-driven sync of ${keys.join(', ')} failed: ${describeError(error)}`);
+      outcome = { keys, error };
+    }
+    this.deps.onBatch?.(outcome);
+    return outcome;
+  }
+}

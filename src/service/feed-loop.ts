@@ -1,0 +1,78 @@
+/**
+ * One change feed's loop in the service: poll, hand the keys to the fast lane (or ask for a full
+ * reconcile), commit the feed's position once that is applied, wait for the interval or the
+ * feed's own wake-up, again. A poll that fails is logged and tried again at the next interval; the
+ * feed is reported unhealthy by /readyz meanwhile.
+ */
+import { describeError } from '../errors.js';
+import type { ChangeFeed } from '../sources/change-feed.js';
+import type { FastLane } from './fast-lane.js';
+import type { ServiceMetrics } from './metrics.js';
+import type { ReconcileLane } from './reconcile-lane.js';
+
+export interface FeedStatus {
+  name: string;
+  description: string;
+  lastPoll?: string;
+  lastChange?: string;
+  /** The last poll's failure, until a poll succeeds. */
+  error?: string;
+}
+
+export interface FeedLoopDeps {
+  fast: FastLane;
+  reconcile: ReconcileLane;
+  metrics: ServiceMetrics;
+  intervalMs: number;
+  log(line: string): void;
+}
+
+/** Waits `ms`, or less when the feed says something changed or `signal` aborts. */
+async function pause(feed: ChangeFeed, ms: number, signal: AbortSignal): Promise<void> {
+  const done = new AbortController();
+  const both = AbortSignal.any([signal, done.signal]);
+  const timer = new Promise<void>((resolve) => {
+    const t = setTimeout(resolve, ms);
+    both.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+  });
+  try {
+    await Promise.race([timer, feed.changed ? feed.changed(both).catch(() => undefined) : timer]);
+  } finally {
+    done.abort();
+  }
+}
+
+export async function runFeed(name: string, feed: ChangeFeed, status: FeedStatus, deps: FeedLoopDeps, signal: AbortSignal): Promise<void> {
+  while (!signal.aborted) {
+    try {
+      const batch = await feed.poll(signal);
+      status.lastPoll = new Date().toISOString();
+      delete status.error;
+      if (!batch) deps.metrics.feedPolls.inc({ feed: name, result: 'none' });
+      else {
+        const noticed = Date.now();
+        status.lastChange = status.lastPoll;
+        deps.log(`feed ${name}: ${batch.description}`);
+        if (batch.full) {
+          deps.metrics.feedPolls.inc({ feed: name, result: 'full' });
+          const outcome = await deps.reconcile.request(`feed ${name}: ${batch.full}`);
+          if (outcome.error === undefined) await batch.commit();
+        } else {
+          deps.metrics.feedPolls.inc({ feed: name, result: 'changes' });
+          const outcome = await deps.fast.sync({ keys: batch.keys, initiator: 'event', by: `feed ${name}` });
+          // A batch that failed to plan (the source unreadable) is handed out again by the next poll.
+          if (outcome.error === undefined) {
+            await batch.commit();
+            deps.metrics.propagation.observe((Date.now() - noticed) / 1000);
+          }
+        }
+      }
+    } catch (error) {
+      if (signal.aborted) break;
+      status.error = describeError(error);
+      deps.metrics.feedPolls.inc({ feed: name, result: 'error' });
+      deps.log(`feed ${name}: ${status.error}`);
+    }
+    await pause(feed, deps.intervalMs, signal);
+  }
+}

@@ -1,0 +1,116 @@
+/**
+ * The service's HTTP endpoints on `serve.listen`: /healthz (the process answers), /readyz (ready to
+ * act: state open, a first cycle done, every feed's last poll good), /metrics (Prometheus) and
+ * POST /events/<name> (inbound HR webhooks). Read-only except the signed events; nothing here
+ * echoes a request's body or headers back.
+ */
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { JsonObject } from '../model/scim.js';
+
+/** Largest inbound event body read; a larger one is refused with 413 before it is read whole. */
+export const MAX_EVENT_BYTES = 1024 * 1024;
+
+export interface Readiness {
+  ready: boolean;
+  /** Why not, or what is degraded. */
+  problems: string[];
+  detail: JsonObject;
+}
+
+export interface HttpRoutes {
+  readiness(): Readiness;
+  metrics(): Promise<{ contentType: string; body: string }>;
+  /** An inbound event for endpoint `name`: null when there is no such endpoint. */
+  event?(name: string, rawBody: Buffer, headers: IncomingHttpHeaders): Promise<{ status: number; body: JsonObject } | null>;
+}
+
+function send(res: ServerResponse, status: number, body: JsonObject | string, contentType = 'application/json'): void {
+  const text = typeof body === 'string' ? body : `${JSON.stringify(body)}\n`;
+  res.writeHead(status, { 'content-type': contentType, 'cache-control': 'no-store', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+/** The body, or null when it exceeds `limit` (the rest is not read). */
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer | null> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > limit) return resolve(null);
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        req.removeAllListeners('data');
+        req.resume();
+        resolve(null);
+      } else chunks.push(chunk);
+    });
+    req.on('end', () => resolve(size > limit ? null : Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+async function route(routes: HttpRoutes, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const path = (req.url ?? '/').split('?')[0]!;
+  const get = req.method === 'GET' || req.method === 'HEAD';
+  if (path === '/healthz' && get) return send(res, 200, { status: 'ok' });
+  if (path === '/readyz' && get) {
+    const r = routes.readiness();
+    return send(res, r.ready ? 200 : 503, { status: r.ready ? 'ready' : 'not ready', problems: r.problems, ...r.detail });
+  }
+  if (path === '/metrics' && get) {
+    const m = await routes.metrics();
+    return send(res, 200, m.body, m.contentType);
+  }
+  const event = /^\/events\/([A-Za-z0-9_-]{1,64})$/.exec(path);
+  if (event && routes.event) {
+    if (req.method !== 'POST') {
+      res.setHeader('allow', 'POST');
+      return send(res, 405, { error: 'POST an event here' });
+    }
+    const body = await readBody(req, MAX_EVENT_BYTES);
+    if (body === null) return send(res, 413, { error: `event bodies are limited to ${MAX_EVENT_BYTES} bytes` });
+    const answer = await routes.event(event[1]!, body, req.headers);
+    if (answer) return send(res, answer.status, answer.body);
+  }
+  send(res, 404, { error: 'not found' });
+}
+
+export interface HttpHandle {
+  /** e.g. http://127.0.0.1:8080 */
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function startHttp(listen: string, routes: HttpRoutes, log: (line: string) => void): Promise<HttpHandle> {
+  const server: Server = createServer((req, res) => {
+    route(routes, req, res).catch((error: unknown) => {
+      log(`http: ${req.method} ${(req.url ?? '').split('?')[0]}: ${error instanceof Error ? error.message : String(error)}`);
+      if (!res.headersSent) send(res, 500, { error: 'internal error (see the service log)' });
+      else res.destroy();
+    });
+  });
+  // Slow or idle clients do not hold sockets for long.
+  server.requestTimeout = 30_000;
+  server.headersTimeout = 10_000;
+  server.keepAliveTimeout = 5_000;
+  const at = /^\[?([^\]]+)\]?:(\d+)$/.exec(listen)!;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(Number(at[2]), at[1], () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return {
+    url: `http://${host}:${address.port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      }),
+  };
+}

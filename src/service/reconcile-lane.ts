@@ -1,0 +1,115 @@
+/**
+ * Full reconciles in the service: on the cron, at start, and when a feed cannot name who changed.
+ * One at a time; requests made while one runs are answered by a single cycle started after it (a
+ * cycle that began before the request may have read the source before the change).
+ *
+ * Each cycle skips operations for people a change-driven sync decided on a newer read while the
+ * cycle ran (PersonClock), and after it the service learns each target's managed population (the
+ * base of the change-driven safety shares).
+ */
+import type { LoadedConfig } from '../config/load.js';
+import { runCycle, type CycleResult } from '../engine/cycle.js';
+import type { RunState } from '../engine/run-state.js';
+import { selectTargets } from '../config/select-targets.js';
+import { describeError } from '../errors.js';
+import type { Plan } from '../model/plan.js';
+import type { Notifier } from '../notify/notifier.js';
+import { totals } from '../execution/run-report.js';
+import type { PersonClock } from './person-clock.js';
+
+export interface CycleOutcome {
+  reason: string;
+  startedAt: Date;
+  finishedAt: Date;
+  result?: CycleResult;
+  error?: unknown;
+}
+
+export interface ReconcileDeps {
+  loaded: LoadedConfig;
+  state: RunState;
+  clock: PersonClock;
+  notifier: Notifier;
+  log(line: string): void;
+  /** The service stopping: start no further operation. */
+  signal: AbortSignal;
+  onCycle?(outcome: CycleOutcome): void;
+  /** Told each cycle's plan before it is applied; the apply waits for it (tests interleave events here). */
+  onPlan?(plan: Plan): Promise<void>;
+}
+
+export class ReconcileLane {
+  private running: Promise<CycleOutcome> | null = null;
+  private next: { reasons: string[]; outcome: Promise<CycleOutcome> } | null = null;
+  /** Managed users per target as the last full plan counted them. */
+  readonly managed = new Map<string, number>();
+  last: CycleOutcome | undefined;
+
+  constructor(private readonly deps: ReconcileDeps) {}
+
+  /** A full cycle that starts after this call; resolves with its outcome (never rejects). */
+  request(reason: string): Promise<CycleOutcome> {
+    if (!this.running) return (this.running = this.cycle(reason));
+    if (this.next) {
+      this.next.reasons.push(reason);
+      return this.next.outcome;
+    }
+    const reasons = [reason];
+    const outcome = this.running.then(() => {
+      this.next = null;
+      return (this.running = this.cycle(reasons.join('; ')));
+    });
+    this.next = { reasons, outcome };
+    return outcome;
+  }
+
+  /** Resolves when no cycle runs or waits. */
+  async idle(): Promise<void> {
+    while (this.running || this.next) await (this.next?.outcome ?? this.running);
+  }
+
+  private async cycle(reason: string): Promise<CycleOutcome> {
+    const { loaded, state, clock, notifier, log } = this.deps;
+    const startedAt = new Date();
+    log(`cycle: starting (${reason})`);
+    let outcome: CycleOutcome;
+    try {
+      const result = await runCycle(loaded, state, {
+        targets: selectTargets(loaded).map(([name]) => name),
+        overrideSafety: false,
+        executor: { wait: !state.distributed, superseded: clock.superseded(startedAt), initiator: { initiator: 'schedule', by: 'serve' }, signal: this.deps.signal },
+        notifier,
+        onQuarantined: (target, status) => log(`cycle: target ${target} skipped: ${status}`),
+        ...(this.deps.onPlan ? { onPlan: this.deps.onPlan } : {}),
+      });
+      if (result.kind !== 'quarantined') for (const t of result.plan.targets) if (!t.error) this.managed.set(t.target, t.managedUsers);
+      // What was decided before this cycle read the source, the cycle has seen.
+      clock.forgetBefore(startedAt);
+      await state.links.flush();
+      outcome = { reason, startedAt, finishedAt: new Date(), result };
+      log(`cycle: ${summary(result)}`);
+    } catch (error) {
+      outcome = { reason, startedAt, finishedAt: new Date(), error };
+      log(`cycle: failed: ${describeError(error)}`);
+    }
+    this.last = outcome;
+    this.running = null;
+    this.deps.onCycle?.(outcome);
+    return outcome;
+  }
+}
+
+function summary(result: CycleResult): string {
+  switch (result.kind) {
+    case 'quarantined':
+      return `every target in quarantine: ${[...result.skipped.keys()].join(', ')}`;
+    case 'stopped':
+      return `stopped by the safety check: ${result.error.reasons.join('; ')}`;
+    case 'enqueued':
+      return `${result.plan.id} enqueued for the workers`;
+    case 'applied': {
+      const t = totals(result.report);
+      return `${result.plan.id} applied: ${t.ok} ok, ${t.failed} failed, ${t.skipped} skipped`;
+    }
+  }
+}

@@ -1,0 +1,153 @@
+/**
+ * `scim-sync serve`: full reconciles on the cron (and at start), change feeds polled between them,
+ * the people they name synced on the fast lane, and the HTTP endpoints. The caller opens the run
+ * state (lock, links, audit) for the service's lifetime and closes it after `close()`.
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+import type { LoadedConfig } from '../config/load.js';
+import { selectTargets } from '../config/select-targets.js';
+import type { RunState } from '../engine/run-state.js';
+import { describeError } from '../errors.js';
+import type { Plan } from '../model/plan.js';
+import type { JsonObject } from '../model/scim.js';
+import type { Notifier } from '../notify/notifier.js';
+import type { ChangeFeed } from '../sources/change-feed.js';
+import { everyCronTime, nextCronTime } from './cron-timer.js';
+import { DeprovisionWindow } from './deprovision-window.js';
+import { FastLane, type BatchOutcome } from './fast-lane.js';
+import { runFeed, type FeedStatus } from './feed-loop.js';
+import { startHttp, type Readiness } from './http-server.js';
+import { ServiceMetrics } from './metrics.js';
+import { PersonClock } from './person-clock.js';
+import { ReconcileLane, type CycleOutcome } from './reconcile-lane.js';
+
+/** Inbound events, answered by the events module; `sync` is how an accepted event reaches the fast lane. */
+export type EventRoute = (name: string, rawBody: Buffer, headers: IncomingHttpHeaders) => Promise<{ status: number; body: JsonObject } | null>;
+
+export interface ServiceOptions {
+  loaded: LoadedConfig;
+  state: RunState;
+  notifier: Notifier;
+  feeds: readonly { name: string; feed: ChangeFeed }[];
+  /** Built once the fast lane exists: inbound events hand their people to it. */
+  events?: (service: ServiceCore) => EventRoute;
+  log(line: string): void;
+  /** Told each full cycle's plan before it is applied; the apply waits for it (tests interleave events here). */
+  onCyclePlan?(plan: Plan): Promise<void>;
+}
+
+/** What the parts of the service share. */
+export interface ServiceCore {
+  fast: FastLane;
+  reconcile: ReconcileLane;
+  metrics: ServiceMetrics;
+  signal: AbortSignal;
+}
+
+export interface ServiceHandle extends ServiceCore {
+  url: string;
+  /** The start-up reconcile's outcome (undefined when serve.reconcileOnStart is off). */
+  firstCycle: Promise<CycleOutcome | undefined>;
+  feeds: readonly FeedStatus[];
+  close(): Promise<void>;
+}
+
+export async function startService(options: ServiceOptions): Promise<ServiceHandle> {
+  const { loaded, state, notifier, log } = options;
+  const serve = loaded.config.serve;
+  const stop = new AbortController();
+  const signal = stop.signal;
+  const metrics = new ServiceMetrics();
+  const clock = new PersonClock();
+  const reconcile = new ReconcileLane({
+    loaded,
+    state,
+    clock,
+    notifier,
+    log,
+    signal,
+    onCycle: (o) => cycleMetrics(metrics, o),
+    ...(options.onCyclePlan ? { onPlan: options.onCyclePlan } : {}),
+  });
+  const fast = new FastLane({
+    loaded,
+    state,
+    clock,
+    window: new DeprovisionWindow(serve.safetyWindowMinutes * 60_000),
+    notifier,
+    log,
+    signal,
+    managed: async () => {
+      const counts = new Map<string, number>();
+      for (const [target] of selectTargets(loaded)) counts.set(target, reconcile.managed.get(target) ?? (await state.links.snapshot(target, 'user')).size);
+      return counts;
+    },
+    onBatch: (b) => batchMetrics(metrics, b),
+  });
+  const core: ServiceCore = { fast, reconcile, metrics, signal };
+  const event = options.events?.(core);
+  const feeds: FeedStatus[] = options.feeds.map(({ name, feed }) => ({ name, description: feed.description }));
+  const readiness = (): Readiness => {
+    const problems: string[] = [];
+    if (serve.reconcileOnStart && !reconcile.last) problems.push('the first full cycle has not finished');
+    const result = reconcile.last?.result;
+    if (reconcile.last?.error !== undefined) problems.push(`the last full cycle failed: ${describeError(reconcile.last.error)}`);
+    if (result?.kind === 'stopped') problems.push(`the last full cycle was stopped by the safety check: ${result.error.reasons.join('; ')}`);
+    for (const t of result?.kind === 'applied' ? result.report.targets : []) {
+      const trouble = t.unreadable ? `could not be read: ${t.unreadable}` : t.stopped;
+      if (trouble) problems.push(`target ${t.target}: ${trouble}`);
+    }
+    for (const f of feeds) if (f.error) problems.push(`feed ${f.name}: ${f.error}`);
+    const last = reconcile.last;
+    return {
+      ready: problems.length === 0,
+      problems,
+      detail: {
+        ...(last ? { lastCycle: { reason: last.reason, startedAt: last.startedAt.toISOString(), finishedAt: last.finishedAt.toISOString(), result: last.result?.kind ?? 'failed' } } : {}),
+        ...(loaded.config.schedule ? { nextCycle: nextCronTime(loaded.config.schedule, new Date()).toISOString() } : {}),
+        feeds: feeds.map((f) => ({ ...f })),
+      },
+    };
+  };
+  const http = await startHttp(serve.listen, {
+    readiness,
+    metrics: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }),
+    ...(event ? { event } : {}),
+  }, log);
+
+  const firstCycle = serve.reconcileOnStart ? reconcile.request('start-up') : Promise.resolve(undefined);
+  if (loaded.config.schedule) everyCronTime(loaded.config.schedule, signal, () => void reconcile.request(`cron "${loaded.config.schedule!.cron}"`));
+  const loops = options.feeds.map(({ name, feed }, i) =>
+    runFeed(name, feed, feeds[i]!, { fast, reconcile, metrics, intervalMs: serve.pollIntervalMs, log }, signal).catch((error: unknown) => log(`feed ${name} stopped: ${describeError(error)}`)),
+  );
+
+  return {
+    ...core,
+    url: http.url,
+    firstCycle,
+    feeds,
+    close: async () => {
+      stop.abort(new Error('the service is stopping'));
+      await http.close();
+      await Promise.all(loops);
+      await fast.idle();
+      await reconcile.idle();
+      await Promise.all(options.feeds.map(({ feed }) => feed.close().catch(() => undefined)));
+    },
+  };
+}
+
+function cycleMetrics(metrics: ServiceMetrics, o: CycleOutcome): void {
+  metrics.cycles.inc({ result: o.result?.kind ?? 'failed' });
+  metrics.cycleDuration.set((o.finishedAt.getTime() - o.startedAt.getTime()) / 1000);
+  if (o.result?.kind === 'applied') {
+    metrics.countReport(o.result.report);
+    if (ServiceMetrics.clean(o.result.report)) metrics.lastSuccess.set(o.finishedAt.getTime() / 1000);
+  }
+}
+
+function batchMetrics(metrics: ServiceMetrics, b: BatchOutcome): void {
+  metrics.batches.inc({ result: b.report ? 'applied' : b.stopped ? 'stopped' : 'failed' });
+  metrics.people.inc(b.keys.length);
+  if (b.report) metrics.countReport(b.report);
+}

@@ -1,0 +1,106 @@
+/**
+ * The service against the sandbox: its endpoints, the change-driven path (same decisions as a
+ * cycle, recorded as event-initiated), the safety window over bursts, and no race between a cycle
+ * planned before a change and applied after it.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { Harness, person } from '../support/harness.js';
+import { startTestService, type RunningService } from '../support/service.js';
+
+let h: Harness;
+let s: RunningService | undefined;
+afterEach(async () => {
+  await s?.stop();
+  s = undefined;
+  await h.close();
+});
+
+const people = Array.from({ length: 20 }, (_, i) => person(i + 1));
+const userOf = (n: number) => h.sandbox.store.findUserByUserName(`user${n}@example.com`);
+
+describe('serve', () => {
+  it('answers /healthz at once, /readyz once the first cycle is done, and /metrics with the cycle counted', async () => {
+    h = await Harness.start();
+    h.writePeople(people);
+    s = await startTestService(h);
+    expect((await s.get('/healthz')).status).toBe(200);
+    const first = await s.firstCycle;
+    expect(first?.result?.kind).toBe('applied');
+    expect(userOf(20)?.['active']).toBe(true);
+    const ready = await s.get('/readyz');
+    expect(ready.status, ready.body).toBe(200);
+    expect(JSON.parse(ready.body)).toMatchObject({ status: 'ready', lastCycle: { reason: 'start-up', result: 'applied' } });
+    const metrics = await s.get('/metrics');
+    expect(metrics.body).toMatch(/^scimsync_cycles_total\{result="applied"\} 1$/m);
+    expect(metrics.body).toMatch(/^scimsync_operations_total\{target="app",kind="createUser",outcome="ok"\} 20$/m);
+    expect((await s.get('/nothing')).status).toBe(404);
+  });
+
+  it('is not ready while the first cycle fails, and says why', async () => {
+    h = await Harness.start();
+    h.writePeople(people);
+    await h.sandbox.close();
+    s = await startTestService(h);
+    await s.firstCycle;
+    const ready = await s.get('/readyz');
+    expect(ready.status).toBe(503);
+    expect(JSON.parse(ready.body).problems.join(' ')).toMatch(/app/);
+  });
+});
+
+describe('change-driven sync', () => {
+  it('deactivates a leaver named by a change, through the same planner, recorded as an event', async () => {
+    h = await Harness.synced(people);
+    s = await startTestService(h, {});
+    await s.firstCycle;
+    h.sandbox.clearRequests();
+    h.writePeople(people.map((p) => (p.id === 'E1003' ? { ...p, status: 'terminated' } : p)));
+    const outcome = await s.fast.sync({ keys: ['E1003'], initiator: 'event', by: 'test' });
+    expect(outcome.report, String(outcome.error)).toBeDefined();
+    expect(userOf(3)?.['active']).toBe(false);
+    // Only that person's account was written.
+    expect(h.writes().map((w) => `${w.method} ${w.path}`)).toEqual([`PATCH /Users/${userOf(3)!['id']}`]);
+    s.state.audit.flush();
+    const records = h.audit().filter((r) => r['action'] === 'deprovisionUser');
+    expect(records).toEqual([expect.objectContaining({ externalId: 'E1003', outcome: 'ok', initiator: 'event', by: 'test' })]);
+  });
+
+  it('judges a burst of leavers over the window: the batch that crosses the threshold is stopped and staged', async () => {
+    h = await Harness.synced(people);
+    s = await startTestService(h);
+    await s.firstCycle;
+    // 10% of 20 managed users is 2, and one more is allowed by alwaysAllowDeactivations' default only when it is above.
+    const leave = (ids: string[]) => h.writePeople(people.map((p) => (ids.includes(p.id) ? { ...p, status: 'terminated' } : p)));
+    leave(['E1001']);
+    expect((await s.fast.sync({ keys: ['E1001'], initiator: 'event', by: 'test' })).report).toBeDefined();
+    leave(['E1001', 'E1002']);
+    expect((await s.fast.sync({ keys: ['E1002'], initiator: 'event', by: 'test' })).report).toBeDefined();
+    leave(['E1001', 'E1002', 'E1004', 'E1005', 'E1006']);
+    const third = await s.fast.sync({ keys: ['E1004', 'E1005', 'E1006'], initiator: 'event', by: 'test' });
+    expect(third.stopped?.reasons.join(' ')).toMatch(/5 of 20 managed users would be deprovisioned \(with 2 already deprovisioned in the last 60 minutes\)/);
+    expect([4, 5, 6].map((n) => userOf(n)?.['active'])).toEqual([true, true, true]);
+    expect([1, 2].map((n) => userOf(n)?.['active'])).toEqual([false, false]);
+  });
+
+  it('a cycle planned before a change and applied after it does not undo the change', async () => {
+    h = await Harness.synced(people);
+    const newcomer = person(30);
+    h.writePeople([...people, newcomer]);
+    let service: RunningService | undefined;
+    // Between the cycle's plan (which creates the newcomer) and its apply, the offer is withdrawn
+    // and the change-driven path syncs them: the cycle's create must not bring them back.
+    s = service = await startTestService(h, {
+      onCyclePlan: async () => {
+        h.writePeople([...people, { ...newcomer, status: 'terminated' }]);
+        const outcome = await service!.fast.sync({ keys: [newcomer.id], initiator: 'event', by: 'test' });
+        if (outcome.error) throw outcome.error;
+      },
+    });
+    const cycle = await s.firstCycle;
+    expect(cycle?.result?.kind).toBe('applied');
+    expect(userOf(30)).toBeUndefined();
+    s.state.audit.flush();
+    const skipped = h.audit().find((r) => r['action'] === 'createUser' && r['externalId'] === newcomer.id);
+    expect(skipped).toMatchObject({ outcome: 'skipped', note: expect.stringMatching(/^superseded: E1030 was synced from a newer read/) });
+  });
+});

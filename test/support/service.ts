@@ -1,0 +1,39 @@
+/**
+ * The service (`scim-sync serve`) started in-process on the harness's config: its HTTP endpoints on
+ * a free loopback port, its run state open until `stop`.
+ */
+import { loadConfig } from '../../src/config/load.js';
+import { openState } from '../../src/engine/state.js';
+import type { RunState } from '../../src/engine/run-state.js';
+import { NO_NOTIFIER } from '../../src/notify/notifier.js';
+import { startService, type ServiceHandle, type ServiceOptions } from '../../src/service/serve.js';
+import { TOKEN, type Harness } from './harness.js';
+
+export interface RunningService extends ServiceHandle {
+  state: RunState;
+  lines: string[];
+  get(path: string): Promise<{ status: number; body: string }>;
+  stop(): Promise<void>;
+}
+
+export async function startTestService(h: Harness, extra: Partial<Omit<ServiceOptions, 'loaded' | 'state' | 'log'>> = {}): Promise<RunningService> {
+  process.env['TEST_SCIM_TOKEN'] = TOKEN;
+  const loaded = loadConfig(h.configFile);
+  loaded.config.serve.listen = '127.0.0.1:0';
+  const state = await openState(loaded, { lock: true, audit: true, initiator: { initiator: 'schedule', by: 'serve@test' } });
+  const lines: string[] = [];
+  const service = await startService({ loaded, state, notifier: NO_NOTIFIER, feeds: [], log: (l) => lines.push(l), ...extra });
+  return {
+    ...service,
+    state,
+    lines,
+    get: async (path) => {
+      const res = await fetch(`${service.url}${path}`, { signal: AbortSignal.timeout(10_000) });
+      return { status: res.status, body: await res.text() };
+    },
+    stop: async () => {
+      await service.close();
+      await state.close();
+    },
+  };
+}
