@@ -36,6 +36,30 @@ export class CliProcess {
     );
   }
 
+  /** Resolves with the first match of `pattern` in stdout, as soon as it is printed; rejects after `timeoutMs` or when the process exits first. */
+  waitFor(pattern: RegExp, timeoutMs = 30_000): Promise<RegExpExecArray> {
+    return new Promise((resolve, reject) => {
+      const check = () => {
+        const m = pattern.exec(this.out);
+        if (!m) return false;
+        done();
+        resolve(m);
+        return true;
+      };
+      const timer = setTimeout(() => (done(), reject(new Error(`no ${pattern} in ${timeoutMs} ms; stdout:\n${this.out}\nstderr:\n${this.err}`))), timeoutMs);
+      const onData = () => void check();
+      const onClose = () => (done(), reject(new Error(`exited before printing ${pattern}; stdout:\n${this.out}\nstderr:\n${this.err}`)));
+      const done = () => {
+        clearTimeout(timer);
+        this.child.stdout!.off('data', onData);
+        this.child.off('close', onClose);
+      };
+      this.child.stdout!.on('data', onData);
+      this.child.once('close', onClose);
+      check();
+    });
+  }
+
   kill(signal: NodeJS.Signals): void {
     this.child.kill(signal);
   }
