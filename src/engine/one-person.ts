@@ -219,8 +219,8 @@ export async function planPeople(loaded: LoadedConfig, links: LinkStore, keys: r
       const accounts: ServerResource[] = [];
       const userLinks = new Map<string, Link>();
       const known = new Map<string, Provisioned>();
-      for (const [i, p] of people.entries()) {
-        const person = found[i]!;
+      // Each person's lookups in turn, several people at once (as many as the target takes in parallel).
+      const lookUp = async (p: PersonView, person: PersonInTarget): Promise<void> => {
         const desired = p.user ? mapUser(fitted.mapping, p.user) : undefined;
         if (p.user) {
           person.scope = explainScope(config.scope, p.user);
@@ -235,14 +235,17 @@ export async function planPeople(loaded: LoadedConfig, links: LinkStore, keys: r
         });
         person.matchedBy = match.matchedBy;
         person.adopt = settings.adopt;
-        if (match.account) {
-          person.account = match.account;
-          accounts.push(match.account);
-        }
+        if (match.account) person.account = match.account;
         if (desired && !p.sourceHeld) person.mapped = buildUserResource(fitted.mapping, desired, true);
         step(`${name}: match: ${who(p.key, ': ')}${match.account ? `account ${match.account.id} by ${match.matchedBy}` : 'no account'}`);
         for (const [k, v] of await linkedManager(runtime, links, name, p.user)) known.set(k, v);
-      }
+      };
+      const queue = people.map((p, i) => () => lookUp(p, found[i]!));
+      await Promise.all(Array.from({ length: Math.min(runtime.concurrency, queue.length) }, async () => {
+        for (let next = queue.shift(); next; next = queue.shift()) await next();
+      }));
+      // In the order asked, whatever order the lookups ended in.
+      for (const person of found) if (person.account) accounts.push(person.account);
       const groupLinks = await links.snapshot(name, 'group');
       const manageGroups = config.groups.enabled && (snapshot.groups.length > 0 || groupLinks.size > 0);
       const planned = planTarget(snapshot, {
