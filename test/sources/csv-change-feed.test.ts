@@ -240,6 +240,17 @@ describe('CSV change feed', () => {
     expect((await m.current.poll())!.full).toBe(`${m.path}: 1 group renamed or nested differently`);
   });
 
+  it('changed() resolves, never rejects, when its signal aborts or the feed closes', async () => {
+    const { current: feed } = await baseline(HEADER + rows(range(1, 3)));
+    const controller = new AbortController();
+    const aborted = feed.changed(controller.signal);
+    controller.abort();
+    await aborted;
+    const closing = feed.changed(new AbortController().signal);
+    await feed.close();
+    await closing;
+  });
+
   it('keeps a token of 10,000 people small', async () => {
     const s = await baseline(HEADER + rows(range(1, 10_000)));
     const token = (await s.tokens.get('people'))!;
