@@ -69,7 +69,7 @@ export function csvMultilineAttributes(config: CsvSourceConfig): Set<string> {
 }
 
 /** The first field of source.trailer's row, or undefined when the file has none. */
-export function trailerMarker(config: CsvSourceConfig): string | undefined {
+function trailerMarker(config: CsvSourceConfig): string | undefined {
   return config.trailer === true ? '#count' : typeof config.trailer === 'string' ? config.trailer : undefined;
 }
 
