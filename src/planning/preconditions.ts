@@ -9,14 +9,12 @@
  * when the target already shows what it would have done, else as "stale" (the next run plans it
  * afresh).
  */
-import { createHash } from 'node:crypto';
 import type { CanonicalGroup, CanonicalUser, DirectorySnapshot } from '../model/canonical.js';
+import { digest, personDigest } from '../model/record-digest.js';
 import type { Operation, Precondition, TargetPlan } from '../model/plan.js';
 import { versionOf, type JsonValue, type ServerResource } from '../model/scim.js';
 import { isActive } from './user-changes.js';
 import { changeHolds } from './change-holds.js';
-
-const digest = (value: unknown): string => createHash('sha256').update(JSON.stringify(value)).digest('base64url').slice(0, 22);
 
 /** Keys sorted at every level: two reads of one account digest alike whatever the key order. */
 function sorted(value: JsonValue): JsonValue {
@@ -27,9 +25,8 @@ function sorted(value: JsonValue): JsonValue {
   return out;
 }
 
-export function personDigest(user: CanonicalUser | undefined): string | null {
-  return user ? digest([user.key, user.active, user.attributes, user.managerKey ?? null, user.groups ?? null]) : null;
-}
+/** Defined in model/ so the change feeds (sources/) digest a person exactly as preconditions do. */
+export { personDigest };
 
 export function groupDigest(group: CanonicalGroup | undefined): string | null {
   return group ? digest([group.key, group.displayName, group.memberKeys, group.groupKeys ?? null]) : null;

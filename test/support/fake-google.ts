@@ -1,8 +1,9 @@
 /**
- * A stand-in for Google's token endpoint and the Admin SDK Directory API on a free loopback port:
- * it checks the service-account JWT (RS256 signature, issuer, subject, audience, scopes) as Google
- * does, hands out access tokens, and serves users, groups and members in small pages. Faults make
- * a list page fail. No request ever leaves the machine.
+ * A stand-in for Google's token endpoint, the Admin SDK Directory API and the Reports API's admin
+ * activity report on a free loopback port: it checks the service-account JWT (RS256 signature,
+ * issuer, subject, audience, scopes) as Google does, hands out access tokens, and serves users,
+ * groups, members and activities (newest first, from startTime) in small pages. Faults make a list
+ * page fail. No request ever leaves the machine.
  */
 import { generateKeyPairSync, verify } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -11,6 +12,8 @@ export const ADMIN = 'admin@example.com';
 export const CLIENT_EMAIL = 'scim-sync@example-project.iam.gserviceaccount.com';
 export const USER_SCOPE = 'https://www.googleapis.com/auth/admin.directory.user.readonly';
 export const GROUP_SCOPE = 'https://www.googleapis.com/auth/admin.directory.group.readonly';
+export const REPORTS_SCOPE = 'https://www.googleapis.com/auth/admin.reports.audit.readonly';
+export const ACTIVITIES_PATH = '/admin/reports/v1/activity/users/all/applications/admin';
 
 type Json = Record<string, unknown>;
 
@@ -18,6 +21,8 @@ export interface FakeDirectory {
   users: Json[];
   groups: Json[];
   members: Record<string, Json[]>;
+  /** The admin activity report (see adminActivity), in any order. */
+  activities?: Json[];
 }
 
 export interface Fault {
@@ -112,7 +117,8 @@ export class FakeGoogle {
       return user ? send(200, user) : send(404, { error: { code: 404, message: 'Resource Not Found: userKey' } });
     }
     const userKey = url.searchParams.get('userKey');
-    if (url.pathname === `${base}/users`) [items, field] = [this.directory.users, 'users'];
+    if (url.pathname === ACTIVITIES_PATH) [items, field] = [this.activitiesFrom(url.searchParams), 'items'];
+    else if (url.pathname === `${base}/users`) [items, field] = [this.directory.users, 'users'];
     else if (url.pathname === `${base}/groups` && userKey) [items, field] = [this.directory.groups.filter((g) => (this.directory.members[String(g['id'])] ?? []).some((m) => m['id'] === userKey)), 'groups'];
     else if (url.pathname === `${base}/groups`) [items, field] = [this.directory.groups, 'groups'];
     else {
@@ -123,7 +129,16 @@ export class FakeGoogle {
     const size = Math.min(this.pageSize, Number(url.searchParams.get('maxResults') ?? this.pageSize));
     const slice = items.slice(page * size, (page + 1) * size);
     const more = (page + 1) * size < items.length;
-    return send(200, { kind: `admin#directory#${field}`, ...(slice.length ? { [field]: slice } : {}), ...(more ? { nextPageToken: `page-${page + 1}` } : {}) });
+    const kind = field === 'items' ? 'admin#reports#activities' : `admin#directory#${field}`;
+    return send(200, { kind, ...(slice.length ? { [field]: slice } : {}), ...(more ? { nextPageToken: `page-${page + 1}` } : {}) });
+  }
+
+  /** As activities.list answers: at or after startTime (before endTime), newest first. */
+  private activitiesFrom(query: URLSearchParams): Json[] {
+    const from = Date.parse(query.get('startTime') ?? '1970-01-01T00:00:00Z');
+    const to = query.has('endTime') ? Date.parse(query.get('endTime')!) : Infinity;
+    const timeOf = (a: Json) => Date.parse(String((a['id'] as Json)['time']));
+    return (this.directory.activities ?? []).filter((a) => timeOf(a) >= from && timeOf(a) < to).sort((a, b) => timeOf(b) - timeOf(a));
   }
 
   private token(form: URLSearchParams, send: (status: number, body: unknown) => void): void {
@@ -139,7 +154,7 @@ export class FakeGoogle {
       claims['iss'] === CLIENT_EMAIL &&
       claims['sub'] === ADMIN &&
       claims['aud'] === `${this.url}/token` &&
-      scopes.every((s) => s === USER_SCOPE || s === GROUP_SCOPE);
+      scopes.every((s) => s === USER_SCOPE || s === GROUP_SCOPE || s === REPORTS_SCOPE);
     if (!ok) {
       return send(401, {
         error: 'unauthorized_client',
@@ -150,6 +165,19 @@ export class FakeGoogle {
     this.tokens.add(token);
     send(200, { access_token: token, expires_in: 3599, token_type: 'Bearer' });
   }
+}
+
+let qualifier = 0;
+
+/** One admin activity as the report lists it: `params` are the event's parameters (USER_EMAIL, NEW_VALUE, GROUP_EMAIL). */
+export function adminActivity(time: string, name: string, params: Record<string, string>, uniqueQualifier = String(-1_000_000 - ++qualifier)): Json {
+  const type = name.includes('GROUP') ? 'GROUP_SETTINGS' : 'USER_SETTINGS';
+  return {
+    kind: 'admin#reports#activity',
+    id: { time, uniqueQualifier, applicationName: 'admin', customerId: 'C01' },
+    actor: { callerType: 'USER', email: ADMIN, profileId: '100' },
+    events: [{ type, name, parameters: Object.entries(params).map(([n, value]) => ({ name: n, value })) }],
+  };
 }
 
 /** A small directory: people with every attribute kind, suspended and archived ones, a broken record, groups nested and with outside members. */

@@ -1,6 +1,7 @@
 /** source.type csv: an HR export. */
 import { z } from 'zod';
 import { controlCharacters } from './control-characters.js';
+import { percent } from './numbers.js';
 
 export const csvSource = z
   .object({
@@ -70,5 +71,41 @@ export const csvSource = z
       .strict()
       .optional()
       .describe('Group membership as a separate file; supports stable group ids (renames) and nesting.'),
+    trailer: z
+      .union([z.boolean(), z.string().min(1)])
+      .optional()
+      .describe(
+        'The export ends with a trailer row stating how many data rows it holds: its first field is the marker ' +
+          '("#count" for true, or the string given) and its second the count, e.g. `#count,1200`. Every read (cycles, ' +
+          'one-person commands, the change feed) then refuses a file whose trailer is missing, not last, or counts ' +
+          'differently (a truncated or half-written export), and the trailer is not read as a person. Default: no trailer.',
+      ),
+    changes: z
+      .object({
+        enabled: z.boolean().default(true).describe('Watch this file in `scim-sync serve`. Default true.'),
+        settleMs: z
+          .number()
+          .int()
+          .nonnegative()
+          .default(1000)
+          .describe('A file is taken only once its size and modification time have not changed for this long. Default 1000 (ms).'),
+        doneMarker: z
+          .boolean()
+          .default(false)
+          .describe('Take the file only when `<path>.done` exists and is at least as new as it (the exporter writes the marker last). Default false.'),
+        maxRemovedPercent: percent
+          .default(20)
+          .describe(
+            'When a new file lacks more than this share of the people of the last accepted one (or yields fewer than ' +
+              'safety.minSourceUsers), the feed names no one and asks for a full reconcile instead, whose safety check ' +
+              'decides (a truncated export must never deactivate anyone). Default 20 (%).',
+          ),
+      })
+      .strict()
+      .optional()
+      .describe(
+        'Service mode: watch the file, and when a new complete version settles, sync only the people whose rows were added, ' +
+          'changed or removed since the last accepted version. Absent: enabled with the defaults.',
+      ),
   })
   .strict();

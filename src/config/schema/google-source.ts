@@ -33,5 +33,22 @@ export const googleSource = z
       .default('https://admin.googleapis.com')
       .describe('Directory API root, for a proxy or a test double. Default https://admin.googleapis.com.'),
     timeoutMs: positiveInt.default(60_000).describe('Per request timeout in milliseconds. Default 60000.'),
+    changes: z
+      .object({
+        enabled: z.boolean().default(true).describe('Poll the admin activity report in `scim-sync serve`. Default true.'),
+        overlapSeconds: positiveInt
+          .default(300)
+          .describe(
+            'Each poll asks again for this much time before the newest event already taken: the Reports API lists events ' +
+              'minutes late. Events already handed out are recognised and skipped. Default 300 (s).',
+          ),
+      })
+      .strict()
+      .optional()
+      .describe(
+        'Service mode: poll the Admin SDK Reports API (admin activity: users created, suspended, deleted, renamed, moved, ' +
+          'added to or removed from groups) and sync only the people named, through apiUrl. The service account then also ' +
+          'needs the admin.reports.audit.readonly scope. Absent: enabled with the defaults.',
+      ),
   })
   .strict();

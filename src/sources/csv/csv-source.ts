@@ -68,6 +68,11 @@ export function csvMultilineAttributes(config: CsvSourceConfig): Set<string> {
   return new Set([...columns, ...Object.entries(config.columns).filter(([, col]) => columns.has(col)).map(([attr]) => attr)]);
 }
 
+/** The first field of source.trailer's row, or undefined when the file has none. */
+function trailerMarker(config: CsvSourceConfig): string | undefined {
+  return config.trailer === true ? '#count' : typeof config.trailer === 'string' ? config.trailer : undefined;
+}
+
 /** Longest header line read when checking templates against the columns. */
 const MAX_HEADER_CHARS = 1 << 20;
 
@@ -194,6 +199,12 @@ class SnapshotBuilder {
   private readonly inactiveValues: Set<string>;
   /** Groups named in the groups column: name -> member keys, in first-seen order. */
   private readonly groupMembers = new Map<string, string[]>();
+  /** source.trailer's marker, when the file must end with a count of its rows. */
+  private readonly trailerMarker: string | undefined;
+  /** Data records seen (good or bad), for the trailer's count, and the last line of the last one. */
+  private rows = 0;
+  private lastRowLine = 0;
+  private trailer: { count: number; line: number } | undefined;
 
   /** `only`: build this person's record alone; the others are checked for duplicates and dropped. */
   constructor(
@@ -203,6 +214,21 @@ class SnapshotBuilder {
     this.multi = new Set(config.multiValueColumns);
     this.multiline = new Set(config.multilineColumns);
     this.inactiveValues = new Set((config.inactive?.values ?? []).map((v) => v.toLowerCase()));
+    this.trailerMarker = trailerMarker(config);
+  }
+
+  /**
+   * True when this record is the trailer (taken here, not read as a person). Records do not come in
+   * file order (a rejected one overtakes those buffered ahead of it), so what follows the trailer is
+   * judged in finish().
+   */
+  private takeTrailer(fields: readonly (string | undefined)[], line: number): boolean {
+    if (this.trailerMarker === undefined || fields[0]?.trim() !== this.trailerMarker) return false;
+    if (this.trailer) throw new SourceError(`${this.config.path}:${line}: a second trailer row (the first is on line ${this.trailer.line})`);
+    const text = fields[1]?.trim() ?? '';
+    if (!/^\d{1,9}$/.test(text)) throw new SourceError(`${this.config.path}:${line}: the trailer row's second field "${text.slice(0, 20)}" is not a row count`);
+    this.trailer = { count: Number(text), line };
+    return true;
   }
 
   setHeader(header: string[]): string[] {
@@ -219,6 +245,9 @@ class SnapshotBuilder {
   }
 
   rejectUnparseable(error: CsvErrorInfo): void {
+    if (this.trailerMarker !== undefined && Array.isArray(error.record) && this.takeTrailer(error.record, error.lines ?? this.lastLine + 1)) return;
+    this.rows++;
+    this.lastRowLine = Math.max(this.lastRowLine, error.lines ?? this.lastLine + 1);
     this.records++;
     if (error.code === 'CSV_QUOTE_NOT_CLOSED') {
       // Everything after the opening quote was swallowed into one field: nothing after it is known.
@@ -272,6 +301,9 @@ class SnapshotBuilder {
   }
 
   accept(record: Record<string, string>, endLine: number, raw: string): void {
+    if (this.trailerMarker !== undefined && this.takeTrailer(this.header.map((h) => record[h]), endLine)) return;
+    this.rows++;
+    this.lastRowLine = Math.max(this.lastRowLine, endLine);
     this.records++;
     let newlines = 0;
     let spanning: string | undefined;
@@ -351,6 +383,14 @@ class SnapshotBuilder {
   }
 
   finish(): DirectorySnapshot {
+    if (this.trailerMarker !== undefined) {
+      const { path } = this.config;
+      if (!this.trailer) throw new SourceError(`${path}: no trailer row ("${this.trailerMarker},<rows>") at the end: the export is incomplete, or source.trailer is wrong`);
+      if (this.lastRowLine > this.trailer.line) throw new SourceError(`${path}:${this.trailer.line}: the trailer row is not the last row (line ${this.lastRowLine} follows)`);
+      if (this.trailer.count !== this.rows) {
+        throw new SourceError(`${path}:${this.trailer.line}: the trailer counts ${this.trailer.count} rows, the file holds ${this.rows}: the export is incomplete or damaged`);
+      }
+    }
     const groups = [...this.groupMembers].map(([name, memberKeys]) => ({
       key: name,
       displayName: name,

@@ -7,12 +7,10 @@
 import type { GoogleSourceConfig } from '../../config/schema/index.js';
 import type { CanonicalGroup, CanonicalUser, DirectorySnapshot, SourceIssue } from '../../model/canonical.js';
 import { narrowSnapshot, type SourceDirectory } from '../source-directory.js';
+import { adminApi, DIRECTORY as BASE, GROUP_SCOPE, USER_SCOPE } from './admin-client.js';
 import type { DirectoryApi } from './directory-api.js';
 import { GOOGLE_ATTRIBUTES, toCanonicalUser } from './google-user.js';
 
-const USER_SCOPE = 'https://www.googleapis.com/auth/admin.directory.user.readonly';
-const GROUP_SCOPE = 'https://www.googleapis.com/auth/admin.directory.group.readonly';
-const BASE = '/admin/directory/v1';
 
 type Json = Record<string, unknown>;
 
@@ -30,13 +28,8 @@ export class GoogleSource implements SourceDirectory {
     return new Set(GOOGLE_ATTRIBUTES);
   }
 
-  private async api(readGroups: boolean): Promise<DirectoryApi> {
-    // Loaded here, not with the module: every source adapter is imported, and an LDAP or CSV read
-    // should not pay for the HTTP client (about 60 ms of a cold start).
-    const [{ DirectoryApi }, { parseServiceAccountKey, ServiceAccountToken }] = await Promise.all([import('./directory-api.js'), import('./service-account.js')]);
-    const account = parseServiceAccountKey(this.config.credentials);
-    const token = new ServiceAccountToken(account, this.config.subject, readGroups ? [USER_SCOPE, GROUP_SCOPE] : [USER_SCOPE], this.config.timeoutMs);
-    return new DirectoryApi(this.config.apiUrl.replace(/\/+$/, ''), token, this.config.timeoutMs, this.backoffMs);
+  private api(readGroups: boolean): Promise<DirectoryApi> {
+    return adminApi(this.config, readGroups ? [USER_SCOPE, GROUP_SCOPE] : [USER_SCOPE], this.backoffMs);
   }
 
   /**

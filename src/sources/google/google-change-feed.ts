@@ -1,0 +1,180 @@
+/**
+ * The Google source's change feed (see ../change-feed.ts): polls the admin activity report (Admin
+ * SDK Reports API, activities.list for all users, applicationName=admin) and names the people its
+ * events concern, by their source key (the Directory API user id, see google-user.ts).
+ *
+ * The report is eventually consistent: an event can be listed minutes after its time. Each poll
+ * therefore asks from `changes.overlapSeconds` before the newest event already taken, and skips the
+ * activities the token remembers by id (time and uniqueQualifier) within that overlap. An event
+ * listed later than the overlap is missed by the feed and caught by the next full reconcile.
+ *
+ * Events name people by email; each email is looked up (users.get takes a primary address or an
+ * alias) to find the key. An email that no longer resolves (the person was deleted, or renamed
+ * and the old address dropped) is looked up in the token's memory of addresses resolved earlier
+ * (admins usually suspend before they delete, so a leaver is mostly seen first). One still unknown
+ * asks for a full reconcile: the feed cannot name that person, and a deprovision must not wait. So
+ * does a membership change of something that is not a person of the directory (a nested group, an
+ * outside address), a group renamed or deleted (when groups are read), and a pass that concerns
+ * more than MAX_PEOPLE people (one full read is then cheaper than that many lookups).
+ *
+ * Without a token the first batch asks for a full reconcile, and its commit sets the position to
+ * the time of that poll. A position older than the report's retention does the same.
+ *
+ * `users.watch` push channels are not used: polling covers the same events, without a public
+ * endpoint or channel renewal.
+ */
+import type { GoogleSourceConfig } from '../../config/schema/index.js';
+import type { FeedTokenStore } from '../../state/feed-tokens.js';
+import type { ChangeBatch, ChangeFeed } from '../change-feed.js';
+import { readActivity, type ActivityEffect, type AdminActivity } from './admin-activities.js';
+import { adminApi, DIRECTORY, REPORTS_SCOPE, USER_SCOPE } from './admin-client.js';
+import type { DirectoryApi } from './directory-api.js';
+
+const REPORT = '/admin/reports/v1/activity/users/all/applications/admin';
+const TOKEN_VERSION = 1;
+/** The report keeps 180 days; a position older than this misses events for sure. */
+const RETENTION_MS = 179 * 24 * 3600 * 1000;
+/** More people than this in one pass: a full reconcile, not one lookup per person. */
+export const MAX_PEOPLE = 200;
+/** Addresses remembered (most recently resolved last): enough for a leaver suspended weeks before deletion. */
+const MAX_REMEMBERED = 5000;
+
+interface Token {
+  /** RFC 3339: the newest event taken, or the first poll's time. */
+  readonly at: string;
+  /** Ids of the activities taken within the overlap before `at`. */
+  readonly seen: readonly string[];
+  /** Email (lowercased) -> user key, of people the feed has resolved. */
+  readonly emails: ReadonlyMap<string, string>;
+}
+
+export interface GoogleChangeFeedOptions {
+  /** Backoff between retries of a failed page (ms); tests make it short. */
+  readonly backoffMs?: number;
+}
+
+const timeOf = (id: string) => Date.parse(id.slice(0, id.indexOf('|')));
+
+export class GoogleChangeFeed implements ChangeFeed {
+  readonly description: string;
+  private readonly overlapMs: number;
+  private api: Promise<DirectoryApi> | undefined;
+
+  constructor(
+    private readonly config: GoogleSourceConfig,
+    private readonly tokens: FeedTokenStore,
+    private readonly name: string,
+    private readonly options: GoogleChangeFeedOptions = {},
+  ) {
+    this.description = `google:${config.domain ?? config.customer} changes (admin activity report)`;
+    this.overlapMs = (config.changes?.overlapSeconds ?? 300) * 1000;
+  }
+
+  private client(): Promise<DirectoryApi> {
+    // One client (and so one access token, renewed as it nears expiry) for the feed's life.
+    this.api ??= adminApi(this.config, [REPORTS_SCOPE, USER_SCOPE], this.options.backoffMs);
+    return this.api;
+  }
+
+  private async stored(): Promise<Token | undefined> {
+    const raw = await this.tokens.get(this.name);
+    if (raw === undefined) return undefined;
+    try {
+      const doc = JSON.parse(raw) as { v?: unknown; at?: unknown; seen?: unknown; emails?: unknown };
+      if (doc.v !== TOKEN_VERSION || typeof doc.at !== 'string' || Number.isNaN(Date.parse(doc.at)) || !Array.isArray(doc.seen)) return undefined;
+      const emails = doc.emails && typeof doc.emails === 'object' ? Object.entries(doc.emails).filter((e): e is [string, string] => typeof e[1] === 'string') : [];
+      return { at: doc.at, seen: doc.seen.filter((s): s is string => typeof s === 'string'), emails: new Map(emails) };
+    } catch {
+      return undefined;
+    }
+  }
+
+  private batch(keys: string[], description: string, next: Token, full?: string): ChangeBatch {
+    return {
+      keys,
+      description,
+      ...(full !== undefined ? { full } : {}),
+      commit: async () => {
+        const emails = [...next.emails].slice(-MAX_REMEMBERED);
+        await this.tokens.set(this.name, JSON.stringify({ v: TOKEN_VERSION, at: next.at, seen: next.seen, emails: Object.fromEntries(emails) }));
+      },
+    };
+  }
+
+  async poll(): Promise<ChangeBatch | null> {
+    const token = await this.stored();
+    const now = Date.now();
+    const where = `the admin activity report of ${this.description.split(' ')[0]}`;
+    if (!token) {
+      return this.batch([], `no earlier position in ${where}`, { at: new Date(now).toISOString(), seen: [], emails: new Map() }, `no earlier position in ${where}`);
+    }
+    const at = Date.parse(token.at);
+    if (now - at > RETENTION_MS) {
+      const reason = `the last position in ${where} (${token.at}) is older than the report keeps events`;
+      return this.batch([], reason, { ...token, at: new Date(now).toISOString(), seen: [] }, reason);
+    }
+
+    const api = await this.client();
+    const startTime = new Date(at - this.overlapMs).toISOString();
+    const listed = (await api.listAll(REPORT, { startTime, maxResults: '1000' }, 'items')).map(readActivity).filter((a): a is AdminActivity => a !== undefined);
+    const seen = new Set(token.seen);
+    const fresh = listed.filter((a) => !seen.has(a.id));
+    if (fresh.length === 0) return null;
+
+    // Positions come from Google's clock (the events' times), never from ours.
+    const newest = Math.max(at, ...listed.map((a) => Date.parse(a.time)));
+    const keepFrom = newest - this.overlapMs;
+    const next = {
+      at: new Date(newest).toISOString(),
+      seen: [...new Set([...token.seen, ...listed.map((a) => a.id)])].filter((id) => timeOf(id) >= keepFrom),
+      emails: new Map(token.emails),
+    };
+    const events = `${fresh.length} admin event${fresh.length === 1 ? '' : 's'} since ${startTime}`;
+    const effects = fresh.flatMap((a) => a.effects).filter((e) => this.concerns(e));
+    if (effects.length === 0) return this.batch([], `${events}, none about the people or groups read`, next);
+
+    const groupChange = effects.find((e) => e.kind === 'group');
+    if (groupChange) return this.batch([], events, next, `${groupChange.event} of ${groupChange.group}: the group's members all change`);
+    const emails = new Set(effects.flatMap((e) => (e.kind === 'person' ? e.emails : e.kind === 'member' ? [e.email] : [])));
+    if (emails.size > MAX_PEOPLE) return this.batch([], events, next, `${events} name ${emails.size} addresses, more than ${MAX_PEOPLE}: one full read is cheaper`);
+
+    const found = new Map<string, string>();
+    for (const email of emails) {
+      const user = await api.find(`${DIRECTORY}/users/${encodeURIComponent(email)}`, { projection: 'basic' });
+      if (user && typeof user['id'] === 'string') found.set(email, user['id']);
+    }
+    const keys = new Set<string>();
+    for (const effect of effects) {
+      const named = effect.kind === 'person' ? effect.emails : effect.kind === 'member' ? [effect.email] : [];
+      const current = named.map((e) => found.get(e)).filter((k): k is string => k !== undefined);
+      // A deleted person's address may already belong to someone else: name both.
+      const before = named.map((e) => token.emails.get(e)).filter((k): k is string => k !== undefined);
+      if (current.length + before.length === 0) {
+        const what = effect.kind === 'person' ? 'no such user now, and the address was not seen before' : 'not a person of the directory (a nested group or an outside address)';
+        return this.batch([], events, next, `${effect.event} of ${named.join(' -> ')}: ${what}`);
+      }
+      for (const key of [...current, ...before]) keys.add(key);
+      // Remembered under every address the event used (a rename's old one too), most recent last.
+      if (current.length > 0) {
+        for (const e of named) {
+          next.emails.delete(e);
+          next.emails.set(e, current[current.length - 1]!);
+        }
+      }
+    }
+    return this.batch([...keys], `${events}: ${keys.size} ${keys.size === 1 ? 'person' : 'people'}`, next);
+  }
+
+  /** Events about another domain of the customer, or about groups when none are read, concern no one here. */
+  private concerns(effect: ActivityEffect): boolean {
+    if (effect.kind !== 'person' && this.config.groups?.enabled !== true) return false;
+    const domain = this.config.domain?.toLowerCase();
+    if (!domain) return true;
+    const ours = (email: string) => email.endsWith(`@${domain}`);
+    return effect.kind === 'person' ? effect.emails.some(ours) : effect.kind === 'member' ? ours(effect.email) || ours(effect.group) : ours(effect.group);
+  }
+
+  async close(): Promise<void> {
+    // Nothing held open: each request is its own.
+  }
+}

@@ -1,0 +1,169 @@
+/**
+ * The Google change feed against the loopback stand-in (test/support/fake-google.ts): admin
+ * activity pages become user keys (the Directory API id), pages are followed, the overlap window
+ * re-lists activities without handing them out twice, and the position moves only on commit.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { sourceSchema, type GoogleSourceConfig } from '../../src/config/schema/index.js';
+import { Secret } from '../../src/config/secret.js';
+import { SourceError } from '../../src/errors.js';
+import type { ChangeBatch } from '../../src/sources/change-feed.js';
+import { GoogleChangeFeed, MAX_PEOPLE } from '../../src/sources/google/google-change-feed.js';
+import { FileFeedTokenStore } from '../../src/state/feed-tokens.js';
+import { ACTIVITIES_PATH, ADMIN, adminActivity, FakeGoogle, REPORTS_SCOPE, sampleDirectory, USER_SCOPE } from '../support/fake-google.js';
+
+let google: FakeGoogle;
+let stateDir: string;
+beforeEach(async () => {
+  google = await FakeGoogle.start({ ...sampleDirectory(), activities: [] });
+  stateDir = mkdtempSync(join(tmpdir(), 'google-feed-'));
+});
+afterEach(async () => {
+  await google.stop();
+  rmSync(stateDir, { recursive: true, force: true });
+});
+
+function config(over: Record<string, unknown> = {}): GoogleSourceConfig {
+  return sourceSchema.parse({ type: 'google', credentials: new Secret(google.keyJson(), 'test'), subject: ADMIN, apiUrl: google.url, ...over }) as GoogleSourceConfig;
+}
+
+const tokens = () => new FileFeedTokenStore(stateDir);
+const feedOf = (over: Record<string, unknown> = {}) => new GoogleChangeFeed(config(over), tokens(), 'google', { backoffMs: 1 });
+/** `seconds` before the test's start, as the report writes times. */
+const start = Date.now();
+const ago = (seconds: number) => new Date(start - seconds * 1000).toISOString();
+const activities = () => google.directory.activities!;
+const reportRequests = () => google.requests.filter((r) => r.path === ACTIVITIES_PATH);
+const sorted = (batch: ChangeBatch | null) => [...(batch?.keys ?? [])].sort();
+
+/** A feed whose first batch (a full reconcile, no position yet) is committed. */
+async function started(over: Record<string, unknown> = {}) {
+  const feed = feedOf(over);
+  const listed = reportRequests().length;
+  const first = await feed.poll();
+  expect(first).toMatchObject({ keys: [], full: 'no earlier position in the admin activity report of google:my_customer' });
+  expect(reportRequests()).toHaveLength(listed);
+  await first!.commit();
+  return feed;
+}
+
+describe('Google change feed', () => {
+  it('names the people of suspend, create and rename events by their user id, with the Reports scope', async () => {
+    const feed = await started();
+    activities().push(
+      adminActivity(ago(120), 'SUSPEND_USER', { USER_EMAIL: 'jose@example.com' }),
+      adminActivity(ago(110), 'CREATE_USER', { USER_EMAIL: 'kenji@example.com' }),
+      // Renamed to its current address; the old one is gone.
+      adminActivity(ago(100), 'RENAME_USER', { USER_EMAIL: 'ada.old@example.com', NEW_VALUE: 'ada@example.com' }),
+      adminActivity(ago(90), 'CHANGE_PASSWORD', { USER_EMAIL: 'sus@example.com' }),
+    );
+    const batch = await feed.poll();
+    expect(batch!.full).toBeUndefined();
+    expect(sorted(batch)).toEqual(['101', '102', '105']);
+    expect(batch!.description).toMatch(/^4 admin events since .*: 3 people$/);
+    const scopes = google.tokenRequests.map((t) => String(t.claims['scope']).split(' ').sort());
+    expect(scopes).toEqual([[REPORTS_SCOPE, USER_SCOPE].sort()]);
+    const [listing] = reportRequests();
+    expect(listing!.authorized).toBe(true);
+    expect(listing!.query.get('maxResults')).toBe('1000');
+  });
+
+  it('follows the pages of the report, retrying one that fails', async () => {
+    const feed = await started();
+    google.pageSize = 2;
+    for (const [i, email] of ['ada@example.com', 'jose@example.com', 'sus@example.com', 'arch@example.com', 'kenji@example.com'].entries()) {
+      activities().push(adminActivity(ago(200 - i), 'MOVE_USER_TO_ORG_UNIT', { USER_EMAIL: email, ORG_UNIT_NAME: '/', NEW_VALUE: '/Staff' }));
+    }
+    google.faults.push({ path: ACTIVITIES_PATH, page: 1, status: 503, times: 1 });
+    expect(sorted(await feed.poll())).toEqual(['101', '102', '103', '104', '105']);
+    expect(reportRequests().map((r) => r.query.get('pageToken'))).toEqual([null, 'page-1', 'page-1', 'page-2']);
+  });
+
+  it('asks again from the overlap before its position, and hands out no activity twice', async () => {
+    const feed = await started();
+    activities().push(adminActivity(ago(60), 'SUSPEND_USER', { USER_EMAIL: 'jose@example.com' }, '-1'));
+    const first = await feed.poll();
+    expect(first!.keys).toEqual(['102']);
+    await first!.commit();
+
+    // The same activity listed again in the overlap: nothing new.
+    expect(await feed.poll()).toBeNull();
+    const position = JSON.parse((await tokens().get('google'))!) as { at: string; seen: string[] };
+    expect(position.seen).toEqual([`${ago(60)}|-1`]);
+    expect(reportRequests().at(-1)!.query.get('startTime')).toBe(new Date(Date.parse(position.at) - 300_000).toISOString());
+    // Listed late (older than the position, within the overlap), and another at the same time with its own qualifier.
+    activities().push(
+      adminActivity(ago(200), 'UNSUSPEND_USER', { USER_EMAIL: 'sus@example.com' }, '-2'),
+      adminActivity(ago(60), 'CHANGE_LAST_NAME', { USER_EMAIL: 'kenji@example.com' }, '-3'),
+      // Listed later than the overlap: the feed never sees it (the full reconcile does).
+      adminActivity(ago(400), 'SUSPEND_USER', { USER_EMAIL: 'arch@example.com' }, '-4'),
+    );
+    const second = await feed.poll();
+    expect(sorted(second)).toEqual(['103', '105']);
+    await second!.commit();
+    expect(await feed.poll()).toBeNull();
+  });
+
+  it('moves its position only on commit; a new instance reads the committed token', async () => {
+    const feed = await started();
+    activities().push(adminActivity(ago(30), 'SUSPEND_USER', { USER_EMAIL: 'jose@example.com' }));
+    const first = await feed.poll();
+    expect((await feed.poll())!.keys).toEqual(['102']);
+    expect((await feedOf().poll())!.keys).toEqual(['102']);
+    await first!.commit();
+    expect(await feedOf().poll()).toBeNull();
+  });
+
+  it('a deleted person is named from the addresses it resolved before; an address never seen asks for a full reconcile', async () => {
+    const feed = await started();
+    activities().push(adminActivity(ago(100), 'SUSPEND_USER', { USER_EMAIL: 'jose@example.com' }));
+    const suspended = await feed.poll();
+    expect(suspended!.keys).toEqual(['102']);
+    await suspended!.commit();
+
+    google.directory.users = google.directory.users.filter((u) => u['id'] !== '102' && u['id'] !== '105');
+    activities().push(adminActivity(ago(50), 'DELETE_USER', { USER_EMAIL: 'jose@example.com' }));
+    const deleted = await feed.poll();
+    expect(deleted!.keys).toEqual(['102']);
+    expect(deleted!.full).toBeUndefined();
+    await deleted!.commit();
+
+    activities().push(adminActivity(ago(40), 'DELETE_USER', { USER_EMAIL: 'kenji@example.com' }));
+    const unknown = await feed.poll();
+    expect(unknown).toMatchObject({ keys: [], full: 'DELETE_USER of kenji@example.com: no such user now, and the address was not seen before' });
+  });
+
+  it('group membership events name the member when groups are read; an outside member or a renamed group asks for a full reconcile', async () => {
+    const withoutGroups = await started();
+    activities().push(adminActivity(ago(100), 'ADD_GROUP_MEMBER', { USER_EMAIL: 'kenji@example.com', GROUP_EMAIL: 'eng@example.com' }));
+    const ignored = await withoutGroups.poll();
+    expect(ignored).toMatchObject({ keys: [], description: expect.stringMatching(/none about the people or groups read$/) });
+    expect(ignored!.full).toBeUndefined();
+    // Committing an empty batch moves the position past those events.
+    await ignored!.commit();
+    expect(await withoutGroups.poll()).toBeNull();
+
+    rmSync(stateDir, { recursive: true, force: true });
+    const feed = await started({ groups: { enabled: true } });
+    expect((await feed.poll())!.keys).toEqual(['105']);
+    activities().push(adminActivity(ago(90), 'REMOVE_GROUP_MEMBER', { USER_EMAIL: 'guest@partner.example', GROUP_EMAIL: 'eng@example.com' }));
+    expect((await feed.poll())!.full).toBe('REMOVE_GROUP_MEMBER of guest@partner.example: not a person of the directory (a nested group or an outside address)');
+    activities().splice(-1, 1, adminActivity(ago(90), 'CHANGE_GROUP_NAME', { GROUP_EMAIL: 'eng@example.com', NEW_VALUE: 'Engineers' }));
+    expect((await feed.poll())!.full).toBe("CHANGE_GROUP_NAME of eng@example.com: the group's members all change");
+  });
+
+  it('more people in one pass than it looks up asks for a full reconcile; a report it cannot read throws a SourceError', async () => {
+    const feed = await started();
+    for (let i = 0; i <= MAX_PEOPLE; i++) activities().push(adminActivity(ago(100), 'CREATE_USER', { USER_EMAIL: `new${i}@example.com` }));
+    google.pageSize = 1000;
+    const bulk = await feed.poll();
+    expect(bulk!.full).toMatch(new RegExp(`name ${MAX_PEOPLE + 1} addresses, more than ${MAX_PEOPLE}: one full read is cheaper$`));
+    expect(google.requests.filter((r) => r.path.startsWith('/admin/directory/'))).toHaveLength(0);
+
+    google.faults.push({ path: ACTIVITIES_PATH, page: 0, status: 403, times: Infinity });
+    await expect(feed.poll()).rejects.toThrow(SourceError);
+  });
+});
