@@ -27,7 +27,7 @@ export async function serveCommand(opts: ServeOptions, io: Io, stop: Promise<voi
   const log = (line: string) => io.out(`${new Date().toISOString()} ${line}`);
   const state = await openState(loaded, { lock: true, audit: true, log: (l) => io.err(l), initiator: { initiator: 'schedule', by: `serve@${hostname()}` } });
   return withState(state, io, undefined, async () => {
-    const feed = createChangeFeed(loaded.config.source, new FileFeedTokenStore(loaded.stateDir));
+    const feed = createChangeFeed(loaded.config.source, loaded.config.safety, new FileFeedTokenStore(loaded.stateDir));
     const service = await startService({ loaded, state, notifier: commandNotifier(loaded, io, state.audit), feeds: feed ? [feed] : [], log });
     log(
       `serving on ${service.url} (/healthz, /readyz, /metrics); ` +
