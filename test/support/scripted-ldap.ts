@@ -14,6 +14,13 @@ const UNBIND_REQUEST = 0x42;
 export interface ReceivedSearch {
   readonly id: number;
   readonly base: string;
+  /** 0 base, 1 one level, 2 subtree. */
+  readonly scope: number;
+  /** The filter as text (filterText). */
+  readonly filter: string;
+  readonly attributes: readonly string[];
+  /** Every control sent with the search, paging included. */
+  readonly controls: readonly { readonly oid: string; readonly critical: boolean }[];
   readonly pageSize: number | null;
   readonly cookie: string;
 }
@@ -41,6 +48,18 @@ export function entryMessage(id: number, dn: string, attributes: readonly (reado
     w.endSequence();
   }
   w.endSequence();
+  w.endSequence();
+  w.endSequence();
+  return w.buffer;
+}
+
+/** SearchResultReference: a continuation reference to these URIs. */
+export function referenceMessage(id: number, uris: readonly string[]): Buffer {
+  const w = new BerWriter();
+  w.startSequence();
+  w.writeInt(id);
+  w.startSequence(0x73);
+  for (const uri of uris) w.writeString(uri);
   w.endSequence();
   w.endSequence();
   return w.buffer;
@@ -102,16 +121,50 @@ function bindResponse(id: number): Buffer {
   return w.buffer;
 }
 
-/** The parts of a SearchRequest a script needs: its id, base and paged-results control. */
+const FILTER_OPERATORS: Record<number, string> = { 0xa3: '=', 0xa5: '>=', 0xa6: '<=', 0xa8: '~=' };
+
+/**
+ * A search filter as text, with names and values as sent (not escaped again). Our own reading:
+ * ldapts's parser misreads a presence filter that is not at the start of its buffer. Substring and
+ * extensible filters, which no script here needs, print as their tag.
+ */
+function filterText(r: BerReader): string {
+  const tag = r.peek()!;
+  if (tag === 0xa0 || tag === 0xa1) {
+    r.readSequence(tag);
+    const end = r.offset + r.length;
+    const parts: string[] = [];
+    while (r.offset < end) parts.push(filterText(r));
+    return `(${tag === 0xa0 ? '&' : '|'}${parts.join('')})`;
+  }
+  if (tag === 0xa2) {
+    r.readSequence(tag);
+    return `(!${filterText(r)})`;
+  }
+  if (tag === 0x87) return `(${r.readString(0x87)}=*)`;
+  const operator = FILTER_OPERATORS[tag];
+  if (operator) {
+    r.readSequence(tag);
+    const attribute = r.readString();
+    return `(${attribute}${operator}${r.readString()})`;
+  }
+  r.readString(tag, true);
+  return `(?0x${tag.toString(16)})`;
+}
+
+/** The parts of a SearchRequest a script (or a test's assertions) need. */
 function readSearch(id: number, r: BerReader): ReceivedSearch {
   const base = r.readString() ?? '';
-  r.readEnumeration();
+  const scope = r.readEnumeration() ?? -1;
   r.readEnumeration();
   r.readInt();
   r.readInt();
   r.readBoolean();
-  r.readString(r.peek()!, true); // the filter
-  r.readString(0x30, true); // the attributes
+  const filter = filterText(r);
+  const attributes: string[] = [];
+  const list = new BerReader(r.readString(0x30, true) ?? Buffer.alloc(0));
+  while (list.remain > 0) attributes.push(list.readString() ?? '');
+  const controls: { oid: string; critical: boolean }[] = [];
   let pageSize: number | null = null;
   let cookie = '';
   if (r.remain > 0 && r.peek() === 0xa0) {
@@ -119,7 +172,8 @@ function readSearch(id: number, r: BerReader): ReceivedSearch {
     while (r.remain > 0) {
       r.readSequence(0x30);
       const oid = r.readString();
-      if (r.peek() === 0x01) r.readBoolean();
+      const critical = r.peek() === 0x01 ? r.readBoolean() === true : false;
+      controls.push({ oid: oid ?? '', critical });
       const value = r.peek() === 0x04 ? r.readString(0x04, true) : null;
       if (oid === '1.2.840.113556.1.4.319' && value) {
         const v = new BerReader(value);
@@ -129,7 +183,7 @@ function readSearch(id: number, r: BerReader): ReceivedSearch {
       }
     }
   }
-  return { id, base, pageSize, cookie };
+  return { id, base, scope, filter, attributes, controls, pageSize, cookie };
 }
 
 export class ScriptedLdap {

@@ -31,7 +31,16 @@ export interface SlapdOptions {
   tls?: boolean;
   /** LDIF loaded offline with `slapadd -q` before the server starts (no memberOf maintenance). */
   offlineLdif?: string;
+  /**
+   * Log every successful write of the main database to an accesslog database under ACCESS_LOG_BASE
+   * (slapo-accesslog), readable by the service accounts, recording the old values of these
+   * attributes with every delete, modify and modrdn (logold / logoldattr). Absent: no log.
+   */
+  accessLog?: { oldAttributes: readonly string[] };
 }
+
+/** Suffix of the accesslog database, when started with `accessLog`. */
+export const ACCESS_LOG_BASE = 'cn=accesslog';
 
 /** Run a program to completion; reject with its stderr when it fails. */
 export function run(cmd: string, args: readonly string[], input?: string): Promise<string> {
@@ -90,7 +99,34 @@ async function accepting(port: number, child: ChildProcess, stderr: () => string
   }
 }
 
-function configLdif(dir: string, sizeLimit: number, tls: boolean): string {
+/** The accesslog database (before the overlay that names it: slapadd takes cn=config in order) and the overlay. */
+function accessLogLdif(dir: string, oldAttributes: readonly string[]): string {
+  return `
+dn: olcDatabase={2}mdb,cn=config
+objectClass: olcDatabaseConfig
+objectClass: olcMdbConfig
+olcDatabase: {2}mdb
+olcSuffix: ${ACCESS_LOG_BASE}
+olcDbDirectory: ${dir}/accesslog
+olcDbMaxSize: 1073741824
+olcDbNoSync: TRUE
+olcDbIndex: objectClass eq
+olcDbIndex: reqStart eq
+olcAccess: {0}to * by users read by * none
+
+dn: olcOverlay={2}accesslog,olcDatabase={1}mdb,cn=config
+objectClass: olcOverlayConfig
+objectClass: olcAccessLogConfig
+olcOverlay: {2}accesslog
+olcAccessLogDB: ${ACCESS_LOG_BASE}
+olcAccessLogOps: writes
+olcAccessLogSuccess: TRUE
+olcAccessLogOld: (objectClass=*)
+${oldAttributes.map((a) => `olcAccessLogOldAttr: ${a}`).join('\n')}
+`;
+}
+
+function configLdif(dir: string, sizeLimit: number, tls: boolean, accessLog: SlapdOptions['accessLog']): string {
   const tlsLines = tls
     ? `olcTLSCACertificateFile: ${dir}/ca.pem\nolcTLSCertificateFile: ${dir}/server.pem\nolcTLSCertificateKeyFile: ${dir}/server.key\n`
     : '';
@@ -106,7 +142,7 @@ olcModulePath: /usr/lib/ldap
 olcModuleLoad: back_mdb
 olcModuleLoad: memberof
 olcModuleLoad: refint
-
+${accessLog ? 'olcModuleLoad: accesslog\n' : ''}
 dn: cn=schema,cn=config
 objectClass: olcSchemaConfig
 cn: schema
@@ -157,7 +193,7 @@ olcOverlay: {1}refint
 olcRefintAttribute: memberof
 olcRefintAttribute: member
 olcRefintAttribute: manager
-`;
+${accessLog ? accessLogLdif(dir, accessLog.oldAttributes) : ''}`;
 }
 
 /** The suffix entry, the OUs the fixtures use and the read-only service account. */
@@ -228,8 +264,9 @@ export class Slapd {
     const tls = options.tls ?? false;
     mkdirSync(join(dir, 'slapd.d'));
     mkdirSync(join(dir, 'data'));
+    if (options.accessLog) mkdirSync(join(dir, 'accesslog'));
     if (tls) await makeCertificates(dir);
-    writeFileSync(join(dir, 'config.ldif'), configLdif(dir, options.sizeLimit ?? 500, tls));
+    writeFileSync(join(dir, 'config.ldif'), configLdif(dir, options.sizeLimit ?? 500, tls, options.accessLog));
     await run('slapadd', ['-n', '0', '-F', join(dir, 'slapd.d'), '-l', join(dir, 'config.ldif')]);
     if (options.offlineLdif) await run('slapadd', ['-q', '-n', '1', '-F', join(dir, 'slapd.d'), '-l', options.offlineLdif]);
     // The port can be taken between asking and binding: try a few.

@@ -100,6 +100,42 @@ const ldapGroups = z
   })
   .strict();
 
+/** How `scim-sync serve` learns between cycles who changed (sources/ldap/ldap-change-feed.ts). */
+const ldapChanges = z
+  .object({
+    mode: z
+      .enum(['auto', 'modifyTimestamp', 'usn', 'off'])
+      .default('auto')
+      .describe(
+        'How `serve` finds changed people between full cycles. modifyTimestamp: entries under users.base with modifyTimestamp or ' +
+          'createTimestamp at or after the last position (any LDAP server; deletions and moves out of the base need accessLogBase). ' +
+          'usn: Active Directory uSNChanged above the last highestCommittedUSN of the one domain controller in url, tombstones for ' +
+          'deletions. off: no change feed, full cycles only. auto: usn for flavor ad, modifyTimestamp otherwise. Default auto.',
+      ),
+    accessLogBase: z
+      .string()
+      .min(1)
+      .optional()
+      .describe(
+        'modifyTimestamp mode: base DN of the OpenLDAP accesslog database (slapo-accesslog), e.g. cn=accesslog, readable by the bind ' +
+          'account. Its records name the people deleted or moved out of the base and those who joined or left a group (which ' +
+          'changes no timestamp of theirs); the overlay should log old values of people and groups (olcAccessLogOld) and the key ' +
+          'attribute (olcAccessLogOldAttr: <users.key.attribute>) unless the key is entryUUID. Default unset: deletions, moves out ' +
+          'of the base and membership changes reach the targets only at the next full cycle.',
+      ),
+    overlapSeconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(3600)
+      .default(5)
+      .describe(
+        'modifyTimestamp mode: seconds each pass looks back before the last position seen, for a write stamped before the last pass ' +
+          'and committed after it (entries already handed out are not handed out again). Default 5.',
+      ),
+  })
+  .strict();
+
 export const ldapSource = z
   .object({
     type: z.literal('ldap'),
@@ -148,5 +184,6 @@ export const ldapSource = z
       ),
     users: ldapUsers,
     groups: ldapGroups.optional().describe('Read groups too. Absent: no groups.'),
+    changes: ldapChanges.prefault({}),
   })
   .strict();

@@ -12,7 +12,7 @@
 import { readFileSync } from 'node:fs';
 import { connect as netConnect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
-import { Client, FilterParser, InvalidCredentialsError, PagedResultsControl, ResultCodeError, SearchRequest as SearchRequestMessage, type Filter } from 'ldapts';
+import { Client, Control, FilterParser, InvalidCredentialsError, PagedResultsControl, ResultCodeError, SearchRequest as SearchRequestMessage, type Filter } from 'ldapts';
 import type { LdapSourceConfig } from '../../config/schema/index.js';
 import { SourceError } from '../../errors.js';
 import type { LdapEntry } from './entry.js';
@@ -27,6 +27,18 @@ export interface SearchRequest {
   readonly attributes: readonly string[];
   /** Attributes whose values are returned as bytes, never decoded as text. */
   readonly binaryAttributes?: readonly string[];
+  /** Controls without a value sent with the search besides paging, e.g. AD's show-deleted. */
+  readonly controls?: readonly { readonly oid: string; readonly critical: boolean }[];
+  /** false: no paged-results control (a read of the root DSE, which some servers refuse to page). Default true. */
+  readonly paged?: boolean;
+  /** 'none': a base that does not exist answers no entries instead of failing the read. Default 'fail'. */
+  readonly absentBase?: 'fail' | 'none';
+  /**
+   * 'skip': continuation references are dropped, for a search that wants only the entries this server
+   * holds (AD's domain root refers to its DNS and configuration partitions). Default 'refuse'
+   * (source.ignoreReferrals applies).
+   */
+  readonly references?: 'refuse' | 'skip';
 }
 
 /** What the readers need from a directory: paged searches. The seam the AD-only logic is tested through. */
@@ -170,6 +182,8 @@ export class LdapConnection implements LdapSearcher {
       throw new SourceError(`${where}: the filter is not valid LDAP filter syntax (${describeLdapError(error)})`, {}, { cause: error });
     }
     const options = { binary: new Set((request.binaryAttributes ?? []).map((a) => a.toLowerCase())), names: new AttributeNames() };
+    const extra = (request.controls ?? []).map((c) => new Control(c.oid, { critical: c.critical }));
+    const paged = request.paged ?? true;
     const ask = (cookie: Buffer, pageSize: number): Promise<SearchAnswer> =>
       channel.request(
         (messageId) =>
@@ -183,7 +197,7 @@ export class LdapConnection implements LdapSearcher {
             sizeLimit: 0,
             timeLimit: this.config.timeLimitSeconds,
             derefAliases: 'never',
-            controls: [new PagedResultsControl({ value: { size: pageSize, cookie } })],
+            controls: paged ? [new PagedResultsControl({ value: { size: pageSize, cookie } }), ...extra] : extra,
           }).write(),
         options,
         this.config.timeoutMs,
@@ -200,7 +214,8 @@ export class LdapConnection implements LdapSearcher {
           throw new SourceError(`${where}: ${describeLdapError(error)} after ${count} entries`, {}, { cause: error });
         }
         pending = null;
-        this.refuseReferences(where, answer.references);
+        if (request.references !== 'skip') this.refuseReferences(where, answer.references);
+        if (answer.result.resultCode === NO_SUCH_OBJECT && request.absentBase === 'none') return;
         if (answer.result.resultCode === NO_SUCH_OBJECT) {
           // The base is the cause, whatever the filter (the first search may be the disabled-accounts one).
           throw new SourceError(`LDAP ${this.config.url}: the search base "${request.base}" does not exist (noSuchObject, LDAP result 32): check the configured base DN`);

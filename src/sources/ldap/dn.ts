@@ -92,3 +92,45 @@ export function normalizeDn(dn: string): string {
     .map((rdn) => splitUnescaped(rdn, '+').map(normalizeAva).sort().join('+'))
     .join(',');
 }
+
+/** The RDNs of a DN in normal form, the entry's own first and the suffix last; none for the root DSE's empty DN. */
+export function rdnsOf(dn: string): string[] {
+  const normal = normalizeDn(dn);
+  return normal === '' ? [] : splitUnescaped(normal, ',');
+}
+
+/** Whether an entry named `dn` is one a search of `base` with `scope` returns (by name; any spelling of either). */
+export function withinScope(dn: string, base: string, scope: 'base' | 'one' | 'sub'): boolean {
+  const entry = rdnsOf(dn);
+  const suffix = rdnsOf(base);
+  const depth = entry.length - suffix.length;
+  if (depth < 0) return false;
+  for (let i = 0; i < suffix.length; i++) if (entry[depth + i] !== suffix[i]) return false;
+  return scope === 'sub' || (scope === 'base' ? depth === 0 : depth === 1);
+}
+
+/** The RDNs of a DN as written (escapes kept), the entry's own first; none for the empty DN. */
+export function rdnsAsWritten(dn: string): string[] {
+  const text = dn.trim();
+  return text === '' ? [] : splitUnescaped(text, ',;').map((rdn) => rdn.trim());
+}
+
+/** The parent's DN as written (without the first RDN); empty for a DN of one RDN. */
+export function parentDn(dn: string): string {
+  return rdnsAsWritten(dn).slice(1).join(',');
+}
+
+/** The values `attribute` has in the DN's first RDN, unescaped and in their own case (none when it is not there). */
+export function rdnValues(dn: string, attribute: string): string[] {
+  const first = rdnsAsWritten(dn)[0] ?? '';
+  const wanted = attribute.toLowerCase();
+  const values: string[] = [];
+  for (const ava of splitUnescaped(first, '+')) {
+    const eq = ava.indexOf('=');
+    if (eq < 0 || ava.slice(0, eq).trim().toLowerCase() !== wanted) continue;
+    const value = ava.slice(eq + 1).trim();
+    // A #-prefixed value is BER in hex, not the attribute's text.
+    if (!value.startsWith('#')) values.push(unescapeValue(value));
+  }
+  return values;
+}

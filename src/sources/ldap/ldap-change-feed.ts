@@ -1,0 +1,169 @@
+/**
+ * The change feed of an LDAP or Active Directory source (see sources/change-feed.ts): each poll
+ * opens one connection as the source does (same URL, TLS, bind, paging, failures as SourceError),
+ * asks what changed since the stored position, and closes it. Nothing is held between polls, so a
+ * server that drops idle connections costs nothing, and one poll every few seconds costs a bind.
+ *
+ * The mode follows source.changes.mode (auto: usn for flavor ad, modifyTimestamp otherwise):
+ * - modifyTimestamp: timestamp-changes.ts for adds and changes under the users base, and the
+ *   accesslog (access-log.ts) for deletions and moves out of it when changes.accessLogBase is set;
+ *   without it those wait for the full cycle.
+ * - usn: usn-changes.ts against the one domain controller of source.url, whose identity and
+ *   invocationID are part of the position: another DC, or the same one restored, forces a full read.
+ *
+ * Positions (change-position.ts) move only in commit(). Without one (first start, a lost or
+ * unreadable token, a change of mode) a poll takes the current position, before anything else is
+ * read, and asks for a full read; committing that batch after the full cycle stores it, so nothing
+ * that changed meanwhile is missed.
+ */
+import type { LdapSourceConfig } from '../../config/schema/index.js';
+import type { FeedTokenStore } from '../../state/feed-tokens.js';
+import type { ChangeBatch, ChangeFeed } from '../change-feed.js';
+import { readAccessLog } from './access-log.js';
+import { decodePosition, encodePosition, type TimeWindow, type TimestampPosition, type UsnPosition } from './change-position.js';
+import { LdapConnection, type LdapSearcher } from './connection.js';
+import { ldapSettings, type LdapSettings } from './flavor-defaults.js';
+import { formatGeneralizedTime } from './generalized-time.js';
+import { readTimedChanges } from './timestamp-changes.js';
+import { controllerName, readDomainController, readUsnChanges } from './usn-changes.js';
+
+export type LdapChangeMode = 'modifyTimestamp' | 'usn' | 'off';
+
+/** What source.changes.mode means for this source. */
+export function ldapChangeMode(config: LdapSourceConfig): LdapChangeMode {
+  const mode = config.changes.mode;
+  if (mode !== 'auto') return mode;
+  return config.flavor === 'ad' ? 'usn' : 'modifyTimestamp';
+}
+
+const NO_POSITION = 'no earlier position';
+/** Where a first position starts reading: every entry (its newest time is the position). */
+const EVERYTHING: TimeWindow = { since: 0, seen: {} };
+
+/** Whether a pass that names nobody still moved the position: a newer time, or log records met for the first time. */
+function moved(last: TimestampPosition, entries: TimeWindow, log: TimeWindow | undefined): boolean {
+  if (entries.since !== last.entries.since) return true;
+  if (log === undefined) return false;
+  const before = last.log;
+  return before === undefined || log.since !== before.since || Object.keys(log.seen).some((id) => before.seen[id] === undefined);
+}
+
+function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+export class LdapChangeFeed implements ChangeFeed {
+  readonly description: string;
+  private readonly mode: LdapChangeMode;
+  private readonly settings: LdapSettings;
+
+  constructor(
+    private readonly config: LdapSourceConfig,
+    private readonly tokens: FeedTokenStore,
+    private readonly name: string,
+  ) {
+    this.mode = ldapChangeMode(config);
+    this.settings = ldapSettings(config);
+    const how = this.mode === 'usn' ? 'uSNChanged' : this.mode === 'off' ? 'off' : config.changes.accessLogBase ? 'modifyTimestamp, accesslog' : 'modifyTimestamp';
+    this.description = `ldap:${config.url} changes (${how})`;
+  }
+
+  async poll(signal?: AbortSignal): Promise<ChangeBatch | null> {
+    if (this.mode === 'off') return null;
+    signal?.throwIfAborted();
+    const stored = await this.tokens.get(this.name);
+    const connection = await LdapConnection.open(this.config);
+    try {
+      return this.mode === 'usn' ? await this.usnPass(connection, stored) : await this.timestampPass(connection, stored, signal);
+    } finally {
+      await connection.close();
+    }
+  }
+
+  async close(): Promise<void> {
+    // Nothing is held between polls.
+  }
+
+  private batch(keys: readonly string[], description: string, next: string, full?: string): ChangeBatch {
+    let committed = false;
+    return {
+      keys,
+      description,
+      ...(full === undefined ? {} : { full }),
+      commit: async () => {
+        if (committed) return;
+        committed = true;
+        await this.tokens.set(this.name, next);
+      },
+    };
+  }
+
+  /** Why a stored token gives no position to continue from, or null when it does. */
+  private unusable(stored: string | undefined, position: ReturnType<typeof decodePosition>): string | null {
+    if (stored === undefined) return NO_POSITION;
+    if (position === null) return 'the stored position cannot be read: full read';
+    if (position.mode !== this.mode) return `the stored position is for ${position.mode}, the feed now reads ${this.mode}: full read`;
+    return null;
+  }
+
+  private async timestampPass(searcher: LdapSearcher, stored: string | undefined, signal?: AbortSignal): Promise<ChangeBatch | null> {
+    const { overlapSeconds: overlap, accessLogBase } = this.config.changes;
+    const users = this.settings.users;
+    const position = stored === undefined ? null : decodePosition(stored);
+    const unusable = this.unusable(stored, position);
+    if (unusable !== null) {
+      const entries = (await readTimedChanges(searcher, users, EVERYTHING, overlap)).window;
+      signal?.throwIfAborted();
+      // The log from the newest entry time: anything older is in the full read this batch asks for.
+      const log = accessLogBase ? (await readAccessLog(searcher, accessLogBase, this.settings, { since: entries.since, seen: {} }, overlap, false)).window : undefined;
+      const next: TimestampPosition = { mode: 'modifyTimestamp', entries, ...(log ? { log } : {}) };
+      return this.batch([], `position taken at ${formatGeneralizedTime(entries.since)}`, encodePosition(next), unusable);
+    }
+    const last = position as TimestampPosition;
+    const changes = await readTimedChanges(searcher, users, last.entries, overlap);
+    signal?.throwIfAborted();
+    // A log configured since the position was stored starts where the entries were.
+    const removed = accessLogBase ? await readAccessLog(searcher, accessLogBase, this.settings, last.log ?? { since: last.entries.since, seen: {} }, overlap) : undefined;
+    const next = encodePosition({ mode: 'modifyTimestamp', entries: changes.window, ...(removed ? { log: removed.window } : {}) });
+    const keys = [...new Set([...changes.keys, ...(removed?.keys ?? [])])];
+    const from = formatGeneralizedTime(last.entries.since);
+    const description =
+      `${plural(changes.keys.length, 'entry', 'entries')} changed` +
+      (removed ? `, ${plural(removed.keys.length, 'entry', 'entries')} named by the accesslog (deleted, moved out or group membership)` : '') +
+      ` since ${from}`;
+    if (removed && removed.unresolved.length > 0) {
+      const more = removed.unresolved.length > 1 ? ` (and ${removed.unresolved.length - 1} more)` : '';
+      return this.batch(keys, description, next, `${removed.unresolved[0]}${more}: full read`);
+    }
+    // Nobody to name and no new ground (what was seen may only have been deleted): nothing to store.
+    if (keys.length === 0 && !moved(last, changes.window, removed?.window)) return null;
+    return this.batch(keys, description, next);
+  }
+
+  private async usnPass(searcher: LdapSearcher, stored: string | undefined): Promise<ChangeBatch | null> {
+    // Read first: whatever commits while the searches run is above it and is found again next time.
+    const dc = await readDomainController(searcher, `LDAP ${this.config.url}`);
+    const now: UsnPosition = { mode: 'usn', server: dc.server, invocationId: dc.invocationId, usn: String(dc.highestCommittedUsn) };
+    const next = encodePosition(now);
+    const name = controllerName(dc.server);
+    const position = stored === undefined ? null : decodePosition(stored);
+    const unusable = this.unusable(stored, position);
+    if (unusable !== null) return this.batch([], `position taken at USN ${now.usn} on ${name}`, next, unusable);
+    const last = position as UsnPosition;
+    if (last.invocationId.toLowerCase() !== now.invocationId.toLowerCase() || last.server.toLowerCase() !== now.server.toLowerCase()) {
+      const was = controllerName(last.server);
+      return this.batch([], `invocationID ${last.invocationId} -> ${now.invocationId}`, next, `domain controller ${name}${was !== name ? ` (was ${was})` : ''} changed invocationID: full read`);
+    }
+    const lastUsn = BigInt(last.usn);
+    if (dc.highestCommittedUsn < lastUsn) {
+      return this.batch([], `highestCommittedUSN ${last.usn} -> ${now.usn}`, next, `domain controller ${name} went back from USN ${last.usn} to ${now.usn}: full read`);
+    }
+    if (dc.highestCommittedUsn === lastUsn) return null;
+    const changes = await readUsnChanges(searcher, this.settings.users, lastUsn + 1n, `LDAP ${this.config.url}`);
+    const description =
+      `${plural(changes.changed, 'entry', 'entries')} changed, ${plural(changes.deleted, 'entry', 'entries')} deleted` +
+      (changes.outside > 0 ? `, ${plural(changes.outside, 'person', 'people')} changed outside the base` : '') +
+      ` since USN ${last.usn} on ${name}`;
+    return this.batch(changes.keys, description, next);
+  }
+}
