@@ -34,6 +34,8 @@ export interface ServiceOptions {
   log(line: string): void;
   /** Told each full cycle's plan before it is applied; the apply waits for it (tests interleave events here). */
   onCyclePlan?(plan: Plan): Promise<void>;
+  /** Told each change-driven batch's outcome, after the metrics. */
+  onBatch?(batch: BatchOutcome): void;
 }
 
 /** What the parts of the service share. */
@@ -82,7 +84,10 @@ export async function startService(options: ServiceOptions): Promise<ServiceHand
       for (const [target] of selectTargets(loaded)) counts.set(target, reconcile.managed.get(target) ?? (await state.links.snapshot(target, 'user')).size);
       return counts;
     },
-    onBatch: (b) => batchMetrics(metrics, b),
+    onBatch: (b) => {
+      batchMetrics(metrics, b);
+      options.onBatch?.(b);
+    },
   });
   const core: ServiceCore = { fast, reconcile, metrics, signal };
   const event = options.events?.(core);

@@ -1,11 +1,16 @@
 /**
  * The service against the sandbox: its endpoints, the change-driven path (same decisions as a
  * cycle, recorded as event-initiated), the safety window over bursts, and no race between a cycle
- * planned before a change and applied after it.
+ * planned before a change and applied after it; with the CSV feed, a file replaced by rename syncs
+ * just the people it changed, and a file cut mid-write never deactivates anyone.
  */
+import { appendFileSync, renameSync, writeFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Harness, person } from '../support/harness.js';
-import { startTestService, type RunningService } from '../support/service.js';
+import { loadConfig } from '../../src/config/load.js';
+import { createChangeFeed } from '../../src/sources/create-change-feed.js';
+import { FileFeedTokenStore } from '../../src/state/feed-tokens.js';
+import { Harness, peopleCsv, person } from '../support/harness.js';
+import { Batches, startTestService, type RunningService } from '../support/service.js';
 
 let h: Harness;
 let s: RunningService | undefined;
@@ -103,4 +108,55 @@ describe('change-driven sync', () => {
     const skipped = h.audit().find((r) => r['action'] === 'createUser' && r['externalId'] === newcomer.id);
     expect(skipped).toMatchObject({ outcome: 'skipped', note: expect.stringMatching(/^superseded: E1030 was synced from a newer read/) });
   });
+});
+
+describe('with the source change feed', () => {
+  async function serveWithFeed(batches: Batches): Promise<RunningService> {
+    h.writeConfig('', '', '  changes: { settleMs: 50 }');
+    const loaded = loadConfig(h.configFile, { TEST_SCIM_TOKEN: 'x'.repeat(8) });
+    const feed = createChangeFeed(loaded.config.source, loaded.config.safety, new FileFeedTokenStore(loaded.stateDir))!;
+    // The feed's first position, taken now: the service's first poll then finds nothing new.
+    const baseline = await feed.feed.poll();
+    expect(baseline?.full).toMatch(/no earlier snapshot/);
+    await baseline!.commit();
+    const service = await startTestService(h, { feeds: [feed], onBatch: batches.listener });
+    await service.firstCycle;
+    return service;
+  }
+
+  it('a CSV replaced by rename: only the leaver and the changed person are synced', async () => {
+    h = await Harness.synced(people);
+    const batches = new Batches();
+    s = await serveWithFeed(batches);
+    h.sandbox.clearRequests();
+    const changed = people.map((p) => (p.id === 'E1007' ? { ...p, status: 'terminated' } : p.id === 'E1008' ? { ...p, title: 'Director' } : p));
+    const next = batches.next();
+    writeFileSync(`${h.csv}.new`, peopleCsv(changed));
+    renameSync(`${h.csv}.new`, h.csv);
+    const batch = await next.catch((e) => { console.log(s!.lines); throw e; });
+    expect([...batch.keys].sort()).toEqual(['E1007', 'E1008']);
+    expect(userOf(7)?.['active']).toBe(false);
+    expect(userOf(8)?.['title']).toBe('Director');
+    expect(h.writes().map((w) => `${w.method} ${w.path}`).sort()).toEqual([`PATCH /Users/${userOf(7)!['id']}`, `PATCH /Users/${userOf(8)!['id']}`].sort());
+  });
+
+  it('a CSV cut mid-write never deactivates anyone; the whole file, once written, is synced', async () => {
+    h = await Harness.synced(people);
+    const batches = new Batches();
+    s = await serveWithFeed(batches);
+    h.sandbox.clearRequests();
+    const text = peopleCsv(people.map((p) => (p.id === 'E1002' ? { ...p, status: 'terminated' } : p)));
+    // Half the rows, cut inside a row, written in place as a slow exporter would.
+    const cut = text.slice(0, Math.floor(text.length / 2));
+    writeFileSync(h.csv, cut);
+    const next = batches.next();
+    // A cycle reading the half file meanwhile is the safety net's job; the feed must name nobody.
+    appendFileSync(h.csv, text.slice(cut.length));
+    const batch = await next;
+    expect(batch.keys).toEqual(['E1002']);
+    expect(userOf(2)?.['active']).toBe(false);
+    expect(people.filter((p) => p.id !== 'E1002').every((p) => userOf(Number(p.id.slice(1)) - 1000)?.['active'] === true)).toBe(true);
+    expect(h.writes().map((w) => w.method)).toEqual(['PATCH']);
+  });
+
 });

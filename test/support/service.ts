@@ -6,6 +6,7 @@ import { loadConfig } from '../../src/config/load.js';
 import { openState } from '../../src/engine/state.js';
 import type { RunState } from '../../src/engine/run-state.js';
 import { NO_NOTIFIER } from '../../src/notify/notifier.js';
+import type { BatchOutcome } from '../../src/service/fast-lane.js';
 import { startService, type ServiceHandle, type ServiceOptions } from '../../src/service/serve.js';
 import { TOKEN, type Harness } from './harness.js';
 
@@ -36,4 +37,24 @@ export async function startTestService(h: Harness, extra: Partial<Omit<ServiceOp
       await state.close();
     },
   };
+}
+
+/** The next change-driven batch's outcome: pass `onBatch: batches.listener` to the service. */
+export class Batches {
+  private waiting: ((b: BatchOutcome) => void)[] = [];
+  readonly seen: BatchOutcome[] = [];
+  readonly listener = (b: BatchOutcome): void => {
+    this.seen.push(b);
+    for (const w of this.waiting.splice(0)) w(b);
+  };
+
+  next(timeoutMs = 20_000): Promise<BatchOutcome> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no change-driven batch within ${timeoutMs} ms`)), timeoutMs);
+      this.waiting.push((b) => {
+        clearTimeout(timer);
+        resolve(b);
+      });
+    });
+  }
 }
