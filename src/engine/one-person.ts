@@ -22,6 +22,7 @@ import { holdsInEffect, type EmergencyHold } from '../planning/emergency-holds.j
 import { personDigest } from '../planning/preconditions.js';
 import type { Provisioned } from '../planning/user-diff.js';
 import { createSource } from '../sources/create-source.js';
+import { mergeSnapshots } from '../sources/source-directory.js';
 import type { Link, LinkStore } from '../state/link-store.js';
 import { readHolds } from '../state/holds.js';
 import { dirtyReadHold, fitToExtensions, listGroups, sourceAttributes, userMapping } from './make-plan.js';
@@ -160,10 +161,22 @@ export async function planPerson(loaded: LoadedConfig, links: LinkStore, key: st
   return { ...person, plan, runtimes };
 }
 
-/** The source's records of these people: one lookup when it can look one person up, else one read narrowed to them. */
+/** People read one by one when the source can look one up: beyond this many, one whole read is cheaper. */
+const LOOKUPS_AT_MOST = 20;
+
+/** The source's records of these people: one lookup each when the source can look one up, else one read narrowed to them. */
 async function readPeople(loaded: LoadedConfig, keys: readonly string[]): Promise<DirectorySnapshot> {
   const source = createSource(loaded.config.source);
   if (keys.length === 1) return source.readOne(keys[0]!);
+  if (source.narrowLookups && keys.length <= LOOKUPS_AT_MOST) {
+    const reads: DirectorySnapshot[] = [];
+    const queue = [...keys];
+    // A few at once: each is a connection (LDAP) or a few requests (Google).
+    await Promise.all(Array.from({ length: 4 }, async () => {
+      for (let key = queue.shift(); key !== undefined; key = queue.shift()) reads.push(await source.readOne(key));
+    }));
+    return mergeSnapshots(reads);
+  }
   const wanted = new Set(keys);
   const whole = await source.read();
   return { ...whole, users: whole.users.filter((u) => wanted.has(u.key)), heldKeys: whole.heldKeys.filter((k) => wanted.has(k)) };

@@ -9,12 +9,14 @@ import { narrowSnapshot, type SourceDirectory } from './source-directory.js';
 /** Every source's read passes the same checks of its values, whatever the adapter. */
 class ScreenedSource implements SourceDirectory {
   readonly description: string;
+  readonly narrowLookups: boolean;
 
   constructor(
     private readonly inner: SourceDirectory,
     private readonly policy: ControlCharacterPolicy,
   ) {
     this.description = inner.description;
+    this.narrowLookups = inner.narrowLookups === true;
   }
 
   async read(): Promise<DirectorySnapshot> {

@@ -1,4 +1,4 @@
-import type { DirectorySnapshot } from '../model/canonical.js';
+import type { CanonicalGroup, DirectorySnapshot } from '../model/canonical.js';
 
 /**
  * A source of truth. `read` returns the whole directory or throws a SourceError: a partial read
@@ -14,6 +14,12 @@ export interface SourceDirectory {
    * others are read whole and narrowed.
    */
   readOne?(key: string): Promise<DirectorySnapshot>;
+  /**
+   * True when readOne asks the server for that person alone (an LDAP search by key, a Google user
+   * by id), so a few people are cheaper read one by one than the whole directory; false or absent
+   * when readOne reads everything and narrows (a CSV file).
+   */
+  readonly narrowLookups?: boolean;
   /**
    * Every attribute name a record of this source can carry (a CSV's header, the attributes an
    * LDAP source maps, Google's fixed set): what mapping templates and scope clauses may name.
@@ -31,5 +37,33 @@ export function narrowSnapshot(snapshot: DirectorySnapshot, key: string): Direct
     ...snapshot,
     users: snapshot.users.filter((u) => u.key === key),
     heldKeys: snapshot.heldKeys.filter((k) => k === key),
+  };
+}
+
+/**
+ * Several one-person reads as one snapshot: their people, and each group once with the members the
+ * reads found (each read knows only its own person's memberships).
+ */
+export function mergeSnapshots(reads: readonly DirectorySnapshot[]): DirectorySnapshot {
+  const groups = new Map<string, CanonicalGroup>();
+  for (const read of reads) {
+    for (const g of read.groups) {
+      const seen = groups.get(g.key);
+      groups.set(
+        g.key,
+        seen
+          ? { ...seen, memberKeys: [...new Set([...seen.memberKeys, ...g.memberKeys])], ...(g.groupKeys || seen.groupKeys ? { groupKeys: [...new Set([...(seen.groupKeys ?? []), ...(g.groupKeys ?? [])])] } : {}) }
+          : g,
+      );
+    }
+  }
+  return {
+    source: reads[0]?.source ?? '',
+    users: reads.flatMap((r) => r.users),
+    groups: [...groups.values()],
+    issues: reads.flatMap((r) => r.issues),
+    warnings: reads.flatMap((r) => r.warnings ?? []),
+    heldKeys: [...new Set(reads.flatMap((r) => r.heldKeys))],
+    recordsRead: reads.reduce((n, r) => n + r.recordsRead, 0),
   };
 }

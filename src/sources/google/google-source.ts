@@ -16,12 +16,15 @@ type Json = Record<string, unknown>;
 
 export class GoogleSource implements SourceDirectory {
   readonly description: string;
+  /** A users or groups query scopes who is read, which a single get cannot judge: then readOne reads everything. */
+  readonly narrowLookups: boolean;
 
   constructor(
     private readonly config: GoogleSourceConfig,
     private readonly backoffMs?: number,
   ) {
     this.description = `google:${config.domain ?? config.customer}`;
+    this.narrowLookups = !config.query && !config.groups?.query;
   }
 
   async offeredAttributes(): Promise<ReadonlySet<string>> {

@@ -23,6 +23,8 @@ export interface UsersRead {
   readonly issues: SourceIssue[];
   readonly heldKeys: Set<string>;
   readonly entries: number;
+  /** Key -> normalised DN of a manager who is not among the people read (a narrowed read resolves them itself). */
+  readonly unresolvedManagers: ReadonlyMap<string, string>;
 }
 
 export interface UserReadNeeds {
@@ -128,8 +130,12 @@ export async function readUsers(searcher: LdapSearcher, settings: LdapSettings['
     for (const entry of page) accept(hasRanges(entry) ? await completeRanges(entry, fetch) : entry);
   }
   // A manager outside the people read has no key here: the user is synced without one.
+  const unresolvedManagers = new Map<string, string>();
   managerDns.forEach((dn, index) => {
-    if (dn !== undefined) users[index]!.managerKey = keyByDn.get(dn) ?? null;
+    if (dn === undefined) return;
+    const managerKey = keyByDn.get(dn);
+    users[index]!.managerKey = managerKey ?? null;
+    if (managerKey === undefined) unresolvedManagers.set(users[index]!.key, dn);
   });
   let keyByUid: Map<string, string> | undefined;
   const uids = (): ReadonlyMap<string, string> => {
@@ -139,5 +145,5 @@ export async function readUsers(searcher: LdapSearcher, settings: LdapSettings['
     }
     return keyByUid;
   };
-  return { users, keyByDn, keyByUid: uids, memberOf, issues, heldKeys, entries };
+  return { users, keyByDn, keyByUid: uids, memberOf, issues, heldKeys, entries, unresolvedManagers };
 }
