@@ -6,6 +6,7 @@
  * `{}` and each field's own default fills it in, so every default is written once, at its field.
  */
 import { z } from 'zod';
+import { events } from './events.js';
 import { notifications } from './notifications.js';
 import { quarantine } from './quarantine.js';
 import { queue } from './queue.js';
@@ -18,6 +19,8 @@ import { target } from './target.js';
 export { holdsCredential, SECRET_KEYS } from './secret-field.js';
 export { sourceSchema } from './source.js';
 export { NOTIFICATION_EVENTS } from './notifications.js';
+export { EVENT_FORMATS, FORMAT_DEFAULTS, MAX_EVENT_BODY_BYTES, SCHEME_DEFAULTS, SIGNATURE_SCHEMES } from './events.js';
+export type { EventFormat, SignatureScheme } from './events.js';
 
 export const configSchema = z
   .object({
@@ -33,6 +36,7 @@ export const configSchema = z
     schedule: schedule.optional().describe('Cycles run by `scim-sync schedule` (distributed mode). Default unset.'),
     quarantine: quarantine.prefault({}),
     notifications: notifications.prefault({}),
+    events: events.optional(),
   })
   .strict()
   .refine((c) => !c.schedule || c.queue, { message: 'schedule needs queue.redis (distributed mode)', path: ['schedule'] });
@@ -48,6 +52,7 @@ export type QueueConfig = NonNullable<Config['queue']>;
 export type ScheduleConfig = NonNullable<Config['schedule']>;
 export type QuarantineConfig = Config['quarantine'];
 export type WebhookConfig = Config['notifications']['webhooks'][number];
+export type EventEndpointConfig = NonNullable<Config['events']>[string];
 export type ScopeFilter = NonNullable<TargetConfig['scope']>[number];
 export type MappingRule = TargetConfig['mapping'][string];
 export type GroupSettings = TargetConfig['groups'];
