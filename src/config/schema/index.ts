@@ -6,6 +6,7 @@
  * `{}` and each field's own default fills it in, so every default is written once, at its field.
  */
 import { z } from 'zod';
+import { events } from './events.js';
 import { notifications } from './notifications.js';
 import { quarantine } from './quarantine.js';
 import { queue } from './queue.js';
@@ -19,6 +20,8 @@ import { target } from './target.js';
 export { holdsCredential, SECRET_KEYS } from './secret-field.js';
 export { sourceSchema } from './source.js';
 export { NOTIFICATION_EVENTS } from './notifications.js';
+export { EVENT_FORMATS, FORMAT_DEFAULTS, MAX_EVENT_BODY_BYTES, SCHEME_DEFAULTS, SIGNATURE_SCHEMES } from './events.js';
+export type { EventFormat, SignatureScheme } from './events.js';
 
 export const configSchema = z
   .object({
@@ -37,6 +40,7 @@ export const configSchema = z
     serve: serve.prefault({}).describe('The long-running service, `scim-sync serve`.'),
     quarantine: quarantine.prefault({}),
     notifications: notifications.prefault({}),
+    events: events.optional(),
   })
   .strict();
 
@@ -52,6 +56,7 @@ export type ScheduleConfig = NonNullable<Config['schedule']>;
 export type ServeConfig = Config['serve'];
 export type QuarantineConfig = Config['quarantine'];
 export type WebhookConfig = Config['notifications']['webhooks'][number];
+export type EventEndpointConfig = NonNullable<Config['events']>[string];
 export type ScopeFilter = NonNullable<TargetConfig['scope']>[number];
 export type MappingRule = TargetConfig['mapping'][string];
 export type GroupSettings = TargetConfig['groups'];
