@@ -8,6 +8,8 @@ import { openState } from '../engine/state.js';
 import { ConfigError } from '../errors.js';
 import { startService } from '../service/serve.js';
 import { createChangeFeed } from '../sources/create-change-feed.js';
+import { FileDueChanges } from '../state/due-changes.js';
+import { FileEventIdStore } from '../state/event-id-store.js';
 import { FileFeedTokenStore } from '../state/feed-tokens.js';
 import { load, withState } from './commands.js';
 import { EXIT } from './exit-codes.js';
@@ -28,15 +30,18 @@ export async function serveCommand(opts: ServeOptions, io: Io, stop: Promise<voi
   const state = await openState(loaded, { lock: true, audit: true, log: (l) => io.err(l), initiator: { initiator: 'schedule', by: `serve@${hostname()}` } });
   return withState(state, io, undefined, async () => {
     const feed = createChangeFeed(loaded.config.source, loaded.config.safety, new FileFeedTokenStore(loaded.stateDir));
-    const service = await startService({ loaded, state, notifier: commandNotifier(loaded, io, state.audit), feeds: feed ? [feed] : [], log });
+    const ids = loaded.config.events ? FileEventIdStore.open(loaded.stateDir) : undefined;
+    const events = ids ? { ids, due: new FileDueChanges(loaded.stateDir) } : undefined;
+    const service = await startService({ loaded, state, notifier: commandNotifier(loaded, io, state.audit), feeds: feed ? [feed] : [], log, ...(events ? { events } : {}) });
     log(
-      `serving on ${service.url} (/healthz, /readyz, /metrics); ` +
+      `serving on ${service.url} (/healthz, /readyz, /metrics${events ? `, /events/{${Object.keys(loaded.config.events!).join(',')}}` : ''}); ` +
         `${loaded.config.schedule ? `full cycles on "${loaded.config.schedule.cron}"` : 'no schedule.cron: full cycles only at start and on request'}; ` +
         `${feed ? `watching ${feed.feed.description} every ${loaded.config.serve.pollIntervalMs} ms` : 'no change feed for this source'}`,
     );
     await stop;
     log('stopping: finishing the operations in flight');
     await service.close();
+    ids?.close();
     log('stopped');
     return EXIT.OK;
   });

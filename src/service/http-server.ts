@@ -6,10 +6,9 @@
  */
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { MAX_EVENT_BODY_BYTES } from '../config/schema/events.js';
 import type { JsonObject } from '../model/scim.js';
 
-/** Largest inbound event body read; a larger one is refused with 413 before it is read whole. */
-export const MAX_EVENT_BYTES = 1024 * 1024;
 
 export interface Readiness {
   ready: boolean;
@@ -69,8 +68,8 @@ async function route(routes: HttpRoutes, req: IncomingMessage, res: ServerRespon
       res.setHeader('allow', 'POST');
       return send(res, 405, { error: 'POST an event here' });
     }
-    const body = await readBody(req, MAX_EVENT_BYTES);
-    if (body === null) return send(res, 413, { error: `event bodies are limited to ${MAX_EVENT_BYTES} bytes` });
+    const body = await readBody(req, MAX_EVENT_BODY_BYTES);
+    if (body === null) return send(res, 413, { error: `event bodies are limited to ${MAX_EVENT_BODY_BYTES} bytes` });
     const answer = await routes.event(event[1]!, body, req.headers);
     if (answer) return send(res, answer.status, answer.body);
   }

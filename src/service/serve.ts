@@ -3,17 +3,19 @@
  * the people they name synced on the fast lane, and the HTTP endpoints. The caller opens the run
  * state (lock, links, audit) for the service's lifetime and closes it after `close()`.
  */
-import type { IncomingHttpHeaders } from 'node:http';
 import type { LoadedConfig } from '../config/load.js';
 import { selectTargets } from '../config/select-targets.js';
 import type { RunState } from '../engine/run-state.js';
 import { describeError } from '../errors.js';
 import type { Plan } from '../model/plan.js';
-import type { JsonObject } from '../model/scim.js';
 import type { Notifier } from '../notify/notifier.js';
 import type { ChangeFeed } from '../sources/change-feed.js';
+import type { DueChanges } from '../state/due-changes.js';
+import type { EventIdStore } from '../state/event-id-store.js';
 import { everyCronTime, nextCronTime } from './cron-timer.js';
 import { DeprovisionWindow } from './deprovision-window.js';
+import { DueTimer } from './due-timer.js';
+import { inboundEvents } from './inbound-events.js';
 import { FastLane, type BatchOutcome } from './fast-lane.js';
 import { runFeed, type FeedStatus } from './feed-loop.js';
 import { startHttp, type Readiness } from './http-server.js';
@@ -21,16 +23,13 @@ import { ServiceMetrics } from './metrics.js';
 import { PersonClock } from './person-clock.js';
 import { ReconcileLane, type CycleOutcome } from './reconcile-lane.js';
 
-/** Inbound events, answered by the events module; `sync` is how an accepted event reaches the fast lane. */
-export type EventRoute = (name: string, rawBody: Buffer, headers: IncomingHttpHeaders) => Promise<{ status: number; body: JsonObject } | null>;
-
 export interface ServiceOptions {
   loaded: LoadedConfig;
   state: RunState;
   notifier: Notifier;
   feeds: readonly { name: string; feed: ChangeFeed }[];
-  /** Built once the fast lane exists: inbound events hand their people to it. */
-  events?: (service: ServiceCore) => EventRoute;
+  /** Where inbound events (config `events:`) are deduplicated and future-dated ones kept. */
+  events?: { ids: EventIdStore; due: DueChanges };
   log(line: string): void;
   /** Told each full cycle's plan before it is applied; the apply waits for it (tests interleave events here). */
   onCyclePlan?(plan: Plan): Promise<void>;
@@ -90,7 +89,9 @@ export async function startService(options: ServiceOptions): Promise<ServiceHand
     },
   });
   const core: ServiceCore = { fast, reconcile, metrics, signal };
-  const event = options.events?.(core);
+  const timer = options.events ? new DueTimer(options.events.due, fast, log, signal) : undefined;
+  const endpoints = loaded.config.events;
+  const event = options.events && timer && endpoints ? inboundEvents({ endpoints, ...options.events, fast, timer, metrics, log }) : undefined;
   const feeds: FeedStatus[] = options.feeds.map(({ name, feed }) => ({ name, description: feed.description }));
   const readiness = (): Readiness => {
     const problems: string[] = [];
@@ -120,6 +121,8 @@ export async function startService(options: ServiceOptions): Promise<ServiceHand
     ...(event ? { event } : {}),
   }, log);
 
+  // Future-dated changes stored before a restart, some perhaps already due.
+  timer?.wake();
   const firstCycle = serve.reconcileOnStart ? reconcile.request('start-up') : Promise.resolve(undefined);
   if (loaded.config.schedule) everyCronTime(loaded.config.schedule, signal, () => void reconcile.request(`cron "${loaded.config.schedule!.cron}"`));
   const loops = options.feeds.map(({ name, feed }, i) =>
@@ -135,6 +138,7 @@ export async function startService(options: ServiceOptions): Promise<ServiceHand
       stop.abort(new Error('the service is stopping'));
       await http.close();
       await Promise.all(loops);
+      await timer?.idle();
       await fast.idle();
       await reconcile.idle();
       await Promise.all(options.feeds.map(({ feed }) => feed.close().catch(() => undefined)));

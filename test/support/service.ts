@@ -8,12 +8,15 @@ import type { RunState } from '../../src/engine/run-state.js';
 import { NO_NOTIFIER } from '../../src/notify/notifier.js';
 import type { BatchOutcome } from '../../src/service/fast-lane.js';
 import { startService, type ServiceHandle, type ServiceOptions } from '../../src/service/serve.js';
+import { FileDueChanges } from '../../src/state/due-changes.js';
+import { FileEventIdStore } from '../../src/state/event-id-store.js';
 import { TOKEN, type Harness } from './harness.js';
 
 export interface RunningService extends ServiceHandle {
   state: RunState;
   lines: string[];
   get(path: string): Promise<{ status: number; body: string }>;
+  post(path: string, body: string, headers: Record<string, string>): Promise<{ status: number; body: string }>;
   stop(): Promise<void>;
 }
 
@@ -23,7 +26,9 @@ export async function startTestService(h: Harness, extra: Partial<Omit<ServiceOp
   loaded.config.serve.listen = '127.0.0.1:0';
   const state = await openState(loaded, { lock: true, audit: true, initiator: { initiator: 'schedule', by: 'serve@test' } });
   const lines: string[] = [];
-  const service = await startService({ loaded, state, notifier: NO_NOTIFIER, feeds: [], log: (l) => lines.push(l), ...extra });
+  const ids = loaded.config.events ? FileEventIdStore.open(loaded.stateDir) : undefined;
+  const events = ids ? { ids, due: new FileDueChanges(loaded.stateDir) } : undefined;
+  const service = await startService({ loaded, state, notifier: NO_NOTIFIER, feeds: [], log: (l) => lines.push(l), ...(events ? { events } : {}), ...extra });
   return {
     ...service,
     state,
@@ -32,8 +37,13 @@ export async function startTestService(h: Harness, extra: Partial<Omit<ServiceOp
       const res = await fetch(`${service.url}${path}`, { signal: AbortSignal.timeout(10_000) });
       return { status: res.status, body: await res.text() };
     },
+    post: async (path, body, headers) => {
+      const res = await fetch(`${service.url}${path}`, { method: 'POST', body, headers: { 'content-type': 'application/json', ...headers }, signal: AbortSignal.timeout(10_000) });
+      return { status: res.status, body: await res.text() };
+    },
     stop: async () => {
       await service.close();
+      ids?.close();
       await state.close();
     },
   };

@@ -1,0 +1,47 @@
+/**
+ * POST /events/<name> in the service: the events module (sources/events) verifies, reads and
+ * deduplicates the delivery and stores future-dated changes before answering; the people to sync
+ * now go to the fast lane without waiting for it (the sender gets its 2xx within the second); the
+ * due-change timer wakes for the future-dated ones.
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+import type { EventEndpointConfig } from '../config/schema/index.js';
+import { describeError } from '../errors.js';
+import type { JsonObject } from '../model/scim.js';
+import { handleInboundEvent } from '../sources/events/handle-inbound-event.js';
+import type { DueChanges } from '../state/due-changes.js';
+import type { EventIdStore } from '../state/event-id-store.js';
+import type { DueTimer } from './due-timer.js';
+import type { FastLane } from './fast-lane.js';
+import type { ServiceMetrics } from './metrics.js';
+
+export interface InboundEventsDeps {
+  endpoints: Readonly<Record<string, EventEndpointConfig>>;
+  ids: EventIdStore;
+  due: DueChanges;
+  fast: FastLane;
+  timer: DueTimer;
+  metrics: ServiceMetrics;
+  log(line: string): void;
+}
+
+export type EventRoute = (name: string, rawBody: Buffer, headers: IncomingHttpHeaders) => Promise<{ status: number; body: JsonObject } | null>;
+
+export function inboundEvents(deps: InboundEventsDeps): EventRoute {
+  return async (name, rawBody, headers) => {
+    const endpoint = Object.hasOwn(deps.endpoints, name) ? deps.endpoints[name] : undefined;
+    if (!endpoint) return null;
+    const received = Date.now();
+    const result = await handleInboundEvent({ ...endpoint, name }, { rawBody, headers }, { now: new Date(received), ids: deps.ids, due: deps.due, secret: endpoint.secret.reveal() });
+    deps.metrics.events.inc({ endpoint: name, status: String(result.status) });
+    deps.log(`event ${name}: ${result.status} ${result.log}`);
+    for (const change of result.accepted ?? []) {
+      void deps.fast.sync({ keys: change.keys, initiator: 'event', by: `event ${name} ${change.eventId}` }).then((outcome) => {
+        if (outcome.report) deps.metrics.propagation.observe((Date.now() - received) / 1000);
+        else if (outcome.error !== undefined) deps.log(`event ${name} ${change.eventId}: not applied: ${describeError(outcome.error)}`);
+      });
+    }
+    if (result.scheduled?.length) deps.timer.wake();
+    return { status: result.status, body: result.body };
+  };
+}

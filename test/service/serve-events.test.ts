@@ -1,0 +1,87 @@
+/**
+ * Inbound HR webhooks through the service's HTTP endpoint: a good signature syncs the person named
+ * (re-read from the source), a bad one is 401 with nothing done, a replay is answered as a
+ * duplicate and does nothing more, and a future-dated termination is synced at its instant.
+ */
+import { createHmac } from 'node:crypto';
+import { afterEach, expect, it } from 'vitest';
+import { Harness, person } from '../support/harness.js';
+import { Batches, startTestService, type RunningService } from '../support/service.js';
+
+const BAMBOO_KEY = 'bamboo-key-3c1f0e9d7a';
+const CE_KEY = 'cloudevents-key-8e2d4b6a';
+
+let h: Harness;
+let s: RunningService | undefined;
+afterEach(async () => {
+  await s?.stop();
+  s = undefined;
+  await h?.close();
+});
+
+const people = Array.from({ length: 20 }, (_, i) => person(i + 1));
+const userOf = (n: number) => h.sandbox.store.findUserByUserName(`user${n}@example.com`);
+const terminated = (...ids: string[]) => h.writePeople(people.map((p) => (ids.includes(p.id) ? { ...p, status: 'terminated' } : p)));
+
+async function serve(batches: Batches): Promise<RunningService> {
+  process.env['TEST_BAMBOO_KEY'] = BAMBOO_KEY;
+  process.env['TEST_CE_KEY'] = CE_KEY;
+  h = await Harness.synced(people, {
+    top: `events:\n  bamboo: { format: bamboohr, secret: "\${env:TEST_BAMBOO_KEY}" }\n  hr: { format: cloudevents, secret: "\${env:TEST_CE_KEY}" }\n`,
+  });
+  const service = await startTestService(h, { onBatch: batches.listener });
+  await service.firstCycle;
+  h.sandbox.clearRequests();
+  return service;
+}
+
+function bamboo(body: string, key = BAMBOO_KEY): Record<string, string> {
+  const ts = String(Math.floor(Date.now() / 1000));
+  return { 'X-BambooHR-Timestamp': ts, 'X-BambooHR-Signature': createHmac('sha256', key).update(body + ts).digest('hex') };
+}
+
+it('a signed BambooHR webhook syncs the person it names; a replay is a duplicate; a bad signature is 401', async () => {
+  const batches = new Batches();
+  s = await serve(batches);
+  terminated('E1004');
+  const body = JSON.stringify({ type: 'employee.updated', timestamp: new Date().toISOString(), data: { companyId: '1', employeeId: 'E1004', changedFields: ['status'] } });
+  const headers = bamboo(body);
+  const next = batches.next();
+  const accepted = await s.post('/events/bamboo', body, headers);
+  expect(accepted.status, accepted.body).toBe(202);
+  expect((await next).keys).toEqual(['E1004']);
+  expect(userOf(4)?.['active']).toBe(false);
+
+  const replay = await s.post('/events/bamboo', body, headers);
+  expect(replay.status).toBe(200);
+  expect(JSON.parse(replay.body)).toMatchObject({ duplicate: true });
+
+  terminated('E1004', 'E1005');
+  const forged = JSON.stringify({ type: 'employee.updated', timestamp: new Date().toISOString(), data: { companyId: '1', employeeId: 'E1005', changedFields: ['status'] } });
+  const refused = await s.post('/events/bamboo', forged, bamboo(forged, 'not-the-key-0000'));
+  expect(refused.status).toBe(401);
+  expect(refused.body).not.toContain(BAMBOO_KEY);
+  await s.fast.idle();
+  expect(batches.seen).toHaveLength(1);
+  expect(userOf(5)?.['active']).toBe(true);
+  expect(h.writes()).toHaveLength(1);
+  expect((await s.post('/events/nobody', body, headers)).status).toBe(404);
+});
+
+it('a future-dated termination waits for its instant, then syncs the person', async () => {
+  const batches = new Batches();
+  s = await serve(batches);
+  terminated('E1009');
+  const effectiveAt = new Date(Date.now() + 1500);
+  const body = JSON.stringify({ specversion: '1.0', id: 'ev-1', source: 'urn:test:hr', type: 'employee.terminated', subject: 'E1009', data: { effectiveAt: effectiveAt.toISOString() } });
+  const t = String(Math.floor(Date.now() / 1000));
+  const signature = `t=${t},v1=${createHmac('sha256', CE_KEY).update(`${t}.${body}`).digest('hex')}`;
+  const next = batches.next();
+  const answer = await s.post('/events/hr', body, { 'X-Scim-Sync-Signature': signature });
+  expect(answer.status, answer.body).toBe(202);
+  expect(userOf(9)?.['active']).toBe(true);
+  const batch = await next;
+  expect(Date.now()).toBeGreaterThanOrEqual(effectiveAt.getTime());
+  expect(batch.keys).toEqual(['E1009']);
+  expect(userOf(9)?.['active']).toBe(false);
+});
