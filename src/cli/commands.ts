@@ -10,8 +10,8 @@ import { configJsonSchema } from '../config/schema/index.js';
 import { applyPlan, checkPlanFile } from '../engine/apply-plan.js';
 import { selectTargets } from '../config/select-targets.js';
 import { makePlan } from '../engine/make-plan.js';
-import { forgetLiftedHolds } from '../engine/lifted-holds.js';
-import { forgetChangedRejections } from '../engine/staged-sets.js';
+import { planCycle } from '../engine/plan-cycle.js';
+import { notifySafetyStop } from '../engine/stage-stop.js';
 import { openState } from '../engine/state.js';
 import type { RunState } from '../engine/run-state.js';
 import { checkBinding } from '../engine/plan-binding.js';
@@ -23,14 +23,14 @@ import { explainCode } from '../state/state-dir.js';
 import type { TargetRuntime } from '../execution/executor.js';
 import type { RunReport } from '../execution/run-report.js';
 import { partitionTargets, quarantinedTargets, settlePlanRead, settleQuarantine, skipStatus, isSkipped } from '../engine/quarantine.js';
-import { cycleFailedEvent, safetyStopEvent, stagedEvent, type Notifier } from '../notify/notifier.js';
+import { cycleFailedEvent, type Notifier } from '../notify/notifier.js';
 import { commandNotifier } from './notifier.js';
 import { cycleProblems, noteVerdicts, quarantinedOnly, quarantinedReports } from './cycle-outcome.js';
 import { checkMappings } from '../mapping/check-mappings.js';
 import { checkTlsFiles } from '../config/check-tls-files.js';
 import { redact } from '../config/secret.js';
 import { writeFileAtomic } from '../state/atomic-write.js';
-import { operationCount, operationsOf, type Operation, type Plan } from '../model/plan.js';
+import { operationCount, type Operation, type Plan } from '../model/plan.js';
 import { safetyViolations } from '../planning/safety.js';
 import { createSource } from '../sources/create-source.js';
 import { exitForError } from './error-exit.js';
@@ -166,7 +166,7 @@ export async function planCommand(opts: CommonOptions & { out?: string }, io: Io
   if (opts.out) await checkWritable(opts.out);
   const state = await openState(loaded, { lock: false, audit: false, readOnly: true, log: (line) => io.err(line) });
   try {
-    const { plan } = await makePlan(loaded, state.links, opts.target);
+    const { plan } = await makePlan(loaded, state, opts.target);
     const quarantined = await quarantinedTargets(state.quarantine, loaded.config.quarantine);
     for (const t of plan.targets) {
       const entry = quarantined.get(t.target);
@@ -239,11 +239,7 @@ export async function runCommand(opts: WriteOptions & { env?: NodeJS.ProcessEnv;
     const { run: targets, skipped } = partitionTargets(selected, await quarantinedTargets(state.quarantine, loaded.config.quarantine), startedAt);
     for (const [target, status] of skipped) io.err(`target ${target} skipped: ${status}`);
     if (targets.length === 0) return quarantinedOnly(skipped, startedAt, opts, io);
-    const { plan, runtimes, snapshot } = await makePlan(loaded, state.links, targets);
-    // Stopped while reading: nothing was written, and no operation need be listed as skipped.
-    if (opts.signal?.aborted) throw opts.signal.reason;
-    await forgetLiftedHolds(loaded.stateDir, snapshot, state.audit, plan.id);
-    if (!state.distributed) await forgetChangedRejections(loaded.stateDir, snapshot);
+    const { plan, runtimes } = await planCycle(loaded, state, targets, opts.signal ? { signal: opts.signal } : {});
     if (!opts.json) io.out(formatPlan(plan, 50));
     const report = await applyOrStop(loaded, plan, runtimes, state, opts, io, notifier);
     if (typeof report === 'number') return report;
@@ -285,11 +281,7 @@ async function applyOrStop(
     return await applyPlan(loaded, plan, runtimes, state, executor, options);
   } catch (error) {
     if (!(error instanceof SafetyError)) throw error;
-    await notifier.notify(safetyStopEvent(plan.id, error.reasons));
-    if (error.staged && 'id' in error.staged) {
-      const staged = plan.targets.reduce((n, t) => n + operationsOf(t).filter((op) => op.kind === 'deprovisionUser').length, 0);
-      await notifier.notify(stagedEvent(error.staged.id, staged, error.reasons.join('; ')));
-    }
+    await notifySafetyStop(notifier, plan, error);
     return exitForError(error, io, { json: !!opts.json, plan: summarise(plan) });
   }
 }

@@ -22,7 +22,7 @@ import { personDigest } from '../planning/preconditions.js';
 import type { Provisioned } from '../planning/user-diff.js';
 import { createSource } from '../sources/create-source.js';
 import type { Link, LinkStore } from '../state/link-store.js';
-import { readHolds } from '../state/holds.js';
+import type { RunState } from './run-state.js';
 import { dirtyReadHold, fitToExtensions, listGroups, sourceAttributes, userMapping } from './make-plan.js';
 import { planBinding } from './plan-binding.js';
 
@@ -132,7 +132,8 @@ function narrowOperations(ops: readonly Operation[], key: string, scimId: string
   return out;
 }
 
-export async function planPerson(loaded: LoadedConfig, links: LinkStore, key: string, options: PersonPlanOptions = {}): Promise<PersonPlan> {
+export async function planPerson(loaded: LoadedConfig, state: Pick<RunState, 'links' | 'holds'>, key: string, options: PersonPlanOptions = {}): Promise<PersonPlan> {
+  const { links } = state;
   const step = options.step ?? (() => undefined);
   const targets = selectTargets(loaded, options.only);
   const readAt = new Date();
@@ -140,7 +141,7 @@ export async function planPerson(loaded: LoadedConfig, links: LinkStore, key: st
   const user = snapshot.users[0];
   const sourceHeld = snapshot.heldKeys.includes(key);
   step(`read source: ${user ? `${key} found (${user.ref.location}${user.ref.line ? `:${user.ref.line}` : ''}), ${user.active ? 'active' : 'inactive'}` : sourceHeld ? `${key}: the source rejected this record (held)` : `${key} is not in the source`}`);
-  const stored = holdsInEffect(await readHolds(loaded.stateDir), snapshot);
+  const stored = holdsInEffect(await state.holds.all(), snapshot);
   const hold = options.holdOff ? { ...options.holdOff, digest: personDigest(user) } : stored.get(key);
   const heldOff = hold ? new Map([[key, hold]]) : new Map<string, EmergencyHold>();
   if (hold) step(`hold: held off by emergency deprovision ("${hold.reason}", by ${hold.by}, ${hold.time})`);

@@ -212,17 +212,3 @@ describe('deprovision and release', () => {
     expect(again.err).toContain('E1003 is not held by an emergency deprovision');
   });
 });
-
-describe('distributed mode', () => {
-  it('provision, deprovision and release refuse clearly (holds live in the embedded state only), before any request', async () => {
-    h.top = 'queue:\n  redis: redis://127.0.0.1:1\n  prefix: one-person';
-    h.writeConfig();
-    h.writePeople(team);
-    for (const args of [['provision'], ['deprovision', '--reason', 'x'], ['release']]) {
-      const r = await h.cli(args[0]!, '--config', h.configFile, '--user', 'E1001', ...args.slice(1));
-      expect(r.code).toBe(2);
-      expect(r.err).toContain(`scim-sync ${args[0]!} is not yet in distributed mode`);
-    }
-    expect(h.sandbox.requests).toEqual([]);
-  });
-});

@@ -200,9 +200,9 @@ describe('staged deactivations', () => {
     expect(Object.keys(kept['app']!).sort()).toEqual(leavers.filter((k) => k !== 'E1017'));
   });
 
-  it('refuses in distributed mode, saying so', async () => {
+  it('the access report refuses in distributed mode, saying so', async () => {
     h = await Harness.start({ top: 'queue:\n  redis: redis://127.0.0.1:1\n' });
-    for (const args of [['staged'], ['approve', 'st-00000000'], ['reject', 'st-00000000'], ['report']]) {
+    for (const args of [['report']]) {
       const r = await h.cli(args[0]!, ...args.slice(1), '--config', h.configFile);
       expect(r.code, r.err).toBe(2);
       expect(r.err).toContain(`scim-sync ${args[0]} is not yet in distributed mode`);
