@@ -5,14 +5,15 @@
  * atomically, 0600, under the run lock), or in one Redis hash (distributed mode, redis-keys.ts:
  * field source key, value the hold's JSON), so a hold set on one machine is seen by every cycle.
  */
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
+import { z } from 'zod';
 import { StateError } from '../errors.js';
 import { writeFileAtomic } from './atomic-write.js';
 import { hdelIfUnchanged } from './redis-hash.js';
 import { redisKeys } from './redis-keys.js';
 import { ensureStateDir, explainCode } from './state-dir.js';
+import { parseStateJson, readStateFile, stateJson, type StateShape } from './state-json.js';
 
 export interface Hold {
   /** When the hold was set (ISO time). */
@@ -36,17 +37,14 @@ export interface HoldStore {
   readonly where: string;
 }
 
-/** The hold's JSON, fields in one order, so a hold read back compares equal to what was written. */
-export function holdJson(hold: Hold): string {
-  return JSON.stringify({ time: hold.time, reason: hold.reason, by: hold.by, digest: hold.digest });
-}
+const hold: z.ZodType<Hold> = z.object({ time: z.string(), reason: z.string(), by: z.string(), digest: z.string().nullable() });
+const FIX = 'fix or remove it (removing it lifts the emergency holds it kept)';
+const fileShape: StateShape<Record<string, Hold>> = { schema: z.record(z.string(), hold), what: 'a JSON object of emergency holds by source key', fix: FIX };
+const valueShape: StateShape<Hold> = { schema: hold, what: 'an emergency hold (time, reason, by, digest)', fix: FIX };
 
-function parseHold(where: string, key: string, value: unknown): Hold {
-  const h = value as Partial<Hold> | null;
-  if (!h || typeof h.time !== 'string' || typeof h.reason !== 'string' || typeof h.by !== 'string' || !(typeof h.digest === 'string' || h.digest === null)) {
-    throw new StateError(`${where}: the hold of "${key}" is incomplete (time, reason, by and digest are needed)`);
-  }
-  return { time: h.time, reason: h.reason, by: h.by, digest: h.digest };
+/** A hold's JSON, fields in one order, so a hold read back compares equal to what was written. */
+function holdJson(h: Hold): string {
+  return stateJson({ time: h.time, reason: h.reason, by: h.by, digest: h.digest });
 }
 
 export class FileHoldStore implements HoldStore {
@@ -57,53 +55,38 @@ export class FileHoldStore implements HoldStore {
   }
 
   async all(): Promise<Map<string, Hold>> {
-    const file = this.where;
-    let text: string;
-    try {
-      text = await readFile(file, 'utf8');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return new Map();
-      throw new StateError(`cannot read ${file}: ${explainCode(error)}`, {}, { cause: error });
-    }
-    let data: unknown;
-    try {
-      data = JSON.parse(text);
-    } catch (error) {
-      throw new StateError(`${file} is not valid JSON (${(error as Error).message}); fix or remove it`, {}, { cause: error });
-    }
-    if (!data || typeof data !== 'object' || Array.isArray(data)) throw new StateError(`${file} is not a JSON object of holds by source key`);
-    return new Map(Object.entries(data as Record<string, unknown>).map(([key, value]) => [key, parseHold(file, key, value)]));
+    return new Map(Object.entries(await readStateFile(this.where, fileShape, {})));
   }
 
-  async set(key: string, hold: Hold): Promise<void> {
+  async set(key: string, h: Hold): Promise<void> {
     const holds = await this.all();
-    holds.set(key, hold);
+    holds.set(key, h);
     await this.write(holds);
   }
 
   async lift(key: string): Promise<Hold | undefined> {
     const holds = await this.all();
-    const hold = holds.get(key);
-    if (hold) {
+    const h = holds.get(key);
+    if (h) {
       holds.delete(key);
       await this.write(holds);
     }
-    return hold;
+    return h;
   }
 
   async forget(gone: ReadonlyMap<string, Hold>): Promise<void> {
     const holds = await this.all();
     let changed = false;
-    for (const [key, hold] of gone) {
+    for (const [key, h] of gone) {
       const now = holds.get(key);
-      if (now && holdJson(now) === holdJson(hold)) changed = holds.delete(key) || changed;
+      if (now && holdJson(now) === holdJson(h)) changed = holds.delete(key) || changed;
     }
     if (changed) await this.write(holds);
   }
 
   private async write(holds: ReadonlyMap<string, Hold>): Promise<void> {
     ensureStateDir(this.dir);
-    await writeFileAtomic(this.where, `${JSON.stringify(Object.fromEntries(holds), null, 2)}\n`).catch((error: unknown) => {
+    await writeFileAtomic(this.where, `${stateJson(Object.fromEntries(holds), 2)}\n`).catch((error: unknown) => {
       throw new StateError(`cannot write ${this.where}: ${explainCode(error)}`, {}, { cause: error });
     });
   }
@@ -117,31 +100,27 @@ export class RedisHoldStore implements HoldStore {
     this.where = redisKeys(prefix).holds;
   }
 
-  async all(): Promise<Map<string, Hold>> {
-    const fields = await this.redis.hgetall(this.where);
-    return new Map(Object.entries(fields).map(([key, json]) => [key, parseHold(this.where, key, parseJson(json))]));
+  private parse(key: string, json: string): Hold {
+    return parseStateJson(json, `${this.where} (hold of ${key})`, valueShape);
   }
 
-  async set(key: string, hold: Hold): Promise<void> {
-    await this.redis.hset(this.where, key, holdJson(hold));
+  async all(): Promise<Map<string, Hold>> {
+    const fields = await this.redis.hgetall(this.where);
+    return new Map(Object.entries(fields).map(([key, json]) => [key, this.parse(key, json)]));
+  }
+
+  async set(key: string, h: Hold): Promise<void> {
+    await this.redis.hset(this.where, key, holdJson(h));
   }
 
   async lift(key: string): Promise<Hold | undefined> {
     // One round trip, so two releases of the same hold do not both say they lifted it.
-    const [json] = (await this.redis.multi().hget(this.where, key).hdel(this.where, key).exec()) ?? [];
-    const value = json?.[1];
-    return typeof value === 'string' ? parseHold(this.where, key, parseJson(value)) : undefined;
+    const [read] = (await this.redis.multi().hget(this.where, key).hdel(this.where, key).exec()) ?? [];
+    const json = read?.[1];
+    return typeof json === 'string' ? this.parse(key, json) : undefined;
   }
 
   async forget(holds: ReadonlyMap<string, Hold>): Promise<void> {
-    await hdelIfUnchanged(this.redis, this.where, [...holds].map(([key, hold]) => [key, holdJson(hold)]));
-  }
-}
-
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
+    await hdelIfUnchanged(this.redis, this.where, [...holds].map(([key, h]) => [key, holdJson(h)]));
   }
 }

@@ -5,15 +5,15 @@
  * 0600, under the run lock), or in one Redis hash (distributed mode, redis-keys.ts: field
  * '<target>\n<source key>', value the entry's JSON), read by every machine's cycles.
  */
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
-import { redact } from '../config/secret.js';
+import { z } from 'zod';
 import { StateError } from '../errors.js';
 import { writeFileAtomic } from './atomic-write.js';
 import { hdelIfUnchanged } from './redis-hash.js';
 import { redisKeys } from './redis-keys.js';
 import { explainCode } from './state-dir.js';
+import { parseStateJson, readStateFile, stateJson, type StateShape } from './state-json.js';
 
 export interface RejectionEntry {
   /** personDigest of the source record when the deprovision was staged; null: gone from the source. */
@@ -42,14 +42,13 @@ export interface RejectionStore {
 
 /** The entry's JSON, fields in one order, so an entry read back compares equal to what was written. */
 function entryJson(e: RejectionEntry): string {
-  return redact(JSON.stringify({ digest: e.digest, stagedId: e.stagedId, at: e.at, by: e.by }));
+  return stateJson({ digest: e.digest, stagedId: e.stagedId, at: e.at, by: e.by });
 }
 
-const isMap = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-
-function isEntry(v: unknown): v is RejectionEntry {
-  return isMap(v) && (typeof v['digest'] === 'string' || v['digest'] === null) && typeof v['stagedId'] === 'string' && typeof v['at'] === 'string' && typeof v['by'] === 'string';
-}
+const entry: z.ZodType<RejectionEntry> = z.object({ digest: z.string().nullable(), stagedId: z.string(), at: z.string(), by: z.string() });
+const FIX = 'fix or remove it (removing it lets rejected deprovisions be planned again)';
+const fileShape: StateShape<RejectionMap> = { schema: z.record(z.string(), z.record(z.string(), entry)), what: 'a map of targets to rejections by source key', fix: FIX };
+const valueShape: StateShape<RejectionEntry> = { schema: entry, what: 'a rejection (digest, stagedId, at, by)', fix: 'delete that field (its deprovision may then be planned again)' };
 
 export class FileRejectionStore implements RejectionStore {
   private readonly file: string;
@@ -59,24 +58,7 @@ export class FileRejectionStore implements RejectionStore {
   }
 
   async all(): Promise<RejectionMap> {
-    const file = this.file;
-    let text: string;
-    try {
-      text = await readFile(file, 'utf8');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {};
-      throw new StateError(`cannot read ${file}: ${explainCode(error)}`, {}, { cause: error });
-    }
-    const damaged = (why: string, cause?: unknown) =>
-      new StateError(`${file} is damaged (${why}): fix or remove it (removing it lets rejected deprovisions be planned again)`, {}, cause === undefined ? undefined : { cause });
-    let data: unknown;
-    try {
-      data = JSON.parse(text);
-    } catch (error) {
-      throw damaged((error as Error).message, error);
-    }
-    if (!isMap(data) || !Object.values(data).every(isMap)) throw damaged('not a map of targets to rejections');
-    return data as RejectionMap;
+    return readStateFile(this.file, fileShape, {});
   }
 
   async add(entries: readonly RejectionRef[]): Promise<void> {
@@ -100,7 +82,7 @@ export class FileRejectionStore implements RejectionStore {
 
   private async write(all: RejectionMap): Promise<void> {
     try {
-      await writeFileAtomic(this.file, redact(JSON.stringify(all, null, 2)));
+      await writeFileAtomic(this.file, stateJson(all, 2));
     } catch (error) {
       throw new StateError(`cannot write ${this.file}: ${explainCode(error)}`, {}, { cause: error });
     }
@@ -119,14 +101,9 @@ export class RedisRejectionStore implements RejectionStore {
     const out: RejectionMap = {};
     for (const [field, json] of Object.entries(await this.redis.hgetall(this.key))) {
       const cut = field.indexOf('\n');
-      let entry: unknown;
-      try {
-        entry = JSON.parse(json);
-      } catch {
-        entry = undefined;
-      }
-      if (cut < 0 || !isEntry(entry)) throw new StateError(`${this.key} holds a damaged rejection (${JSON.stringify(field)}): delete that field, and its deprovision may be planned again`);
-      (out[field.slice(0, cut)] ??= {})[field.slice(cut + 1)] = entry;
+      const where = `${this.key} (${JSON.stringify(field)})`;
+      if (cut < 0) throw new StateError(`${where} is damaged (not '<target>\\n<source key>'): ${valueShape.fix}`);
+      (out[field.slice(0, cut)] ??= {})[field.slice(cut + 1)] = parseStateJson(json, where, valueShape);
     }
     return out;
   }

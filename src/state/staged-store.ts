@@ -6,16 +6,17 @@
  * its binding and preconditions, so `approve` checks it like a saved plan (engine/review-staged.ts).
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, unlink } from 'node:fs/promises';
+import { mkdir, readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
-import { redact } from '../config/secret.js';
+import { z } from 'zod';
 import { PlanError, StateError } from '../errors.js';
 import type { Plan } from '../model/plan.js';
-import { parsePlan } from '../model/plan-schema.js';
+import { planSchema } from '../model/plan-schema.js';
 import { writeFileAtomic } from './atomic-write.js';
 import { redisKeys } from './redis-keys.js';
 import { explainCode } from './state-dir.js';
+import { parseStateJson, readStateFile, stateJson, type StateShape } from './state-json.js';
 
 const FORMAT = 'scim-sync-staged';
 /** Ids are short enough to type and can name nothing outside the staged folder. */
@@ -50,21 +51,11 @@ function checkId(id: string): void {
   if (!ID.test(id)) throw new PlanError(`${id} is not a staged set id (st- and 8 hex digits): scim-sync staged lists them`);
 }
 
-/** A server's error text in the plan may quote a credential: a set is written through the redactor. */
-const setJson = (set: StagedSet) => redact(JSON.stringify(set, null, 2));
-
-function parseStaged(text: string, where: string): StagedSet {
-  let data: Partial<StagedSet>;
-  try {
-    data = JSON.parse(text) as Partial<StagedSet>;
-  } catch (error) {
-    throw new PlanError(`${where} is not a staged set: ${(error as Error).message}`, {}, { cause: error });
-  }
-  if (data.format !== FORMAT || data.version !== 1 || typeof data.id !== 'string' || !Array.isArray(data.reasons)) throw new PlanError(`${where} is not a staged set`);
-  const parsed = parsePlan(data.plan);
-  if ('problem' in parsed) throw new PlanError(`${where} is damaged at plan.${parsed.problem}: reject it, and the next run stages afresh`);
-  return { ...(data as StagedSet), plan: parsed.plan };
-}
+const shape: StateShape<StagedSet> = {
+  schema: z.object({ format: z.literal(FORMAT), version: z.literal(1), id: z.string(), createdAt: z.string(), reasons: z.array(z.string()), plan: planSchema }),
+  what: 'a staged set',
+  fix: 'remove it; the next safety stop on the same deprovisions stages afresh',
+};
 
 const byAge = (sets: StagedSet[]) => sets.sort((a, b) => a.createdAt.localeCompare(b.createdAt));
 
@@ -88,7 +79,7 @@ export class FileStagedStore implements StagedStore {
     const set = newSet(plan, reasons, now);
     const file = this.file(set.id);
     try {
-      await writeFileAtomic(file, setJson(set));
+      await writeFileAtomic(file, stateJson(set, 2));
     } catch (error) {
       throw new StateError(`cannot write ${file}: ${explainCode(error)}`, {}, { cause: error });
     }
@@ -98,14 +89,9 @@ export class FileStagedStore implements StagedStore {
   async get(id: string): Promise<{ set: StagedSet; where: string }> {
     checkId(id);
     const file = this.file(id);
-    let text: string;
-    try {
-      text = await readFile(file, 'utf8');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new PlanError(`no staged set ${id} in ${this.dir}: scim-sync staged lists them`);
-      throw new StateError(`cannot read ${file}: ${explainCode(error)}`, {}, { cause: error });
-    }
-    return { set: parseStaged(text, file), where: file };
+    const set = await readStateFile(file, shape, null);
+    if (!set) throw new PlanError(`no staged set ${id} in ${this.dir}: scim-sync staged lists them`);
+    return { set, where: file };
   }
 
   async list(): Promise<StagedSet[]> {
@@ -139,7 +125,7 @@ export class RedisStagedStore implements StagedStore {
 
   async save(plan: Plan, reasons: readonly string[], now = new Date()): Promise<StagedSet> {
     const set = newSet(plan, reasons, now);
-    await this.redis.hset(this.key, set.id, setJson(set));
+    await this.redis.hset(this.key, set.id, stateJson(set, 2));
     return set;
   }
 
@@ -148,12 +134,12 @@ export class RedisStagedStore implements StagedStore {
     const where = `${this.key} (set ${id})`;
     const text = await this.redis.hget(this.key, id);
     if (text === null) throw new PlanError(`no staged set ${id} in ${this.key}: scim-sync staged lists them`);
-    return { set: parseStaged(text, where), where };
+    return { set: parseStateJson(text, where, shape), where };
   }
 
   async list(): Promise<StagedSet[]> {
     const fields = await this.redis.hgetall(this.key);
-    return byAge(Object.entries(fields).map(([id, text]) => parseStaged(text, `${this.key} (set ${id})`)));
+    return byAge(Object.entries(fields).map(([id, text]) => parseStateJson(text, `${this.key} (set ${id})`, shape)));
   }
 
   async remove(id: string): Promise<void> {
