@@ -3,7 +3,7 @@
  * held; `approve` applies what still holds, `reject` keeps them out of later plans until the
  * person's source record changes. Each case runs the CLI against the sandbox over HTTP.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, renameSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SCHEMA_USER } from '../../src/model/scim.js';
@@ -103,6 +103,23 @@ describe('scim-sync report', () => {
     // Read-only: only GETs reached the target, and the state directory is as it was.
     expect(writes()).toEqual([]);
     expect(readdirSync(join(h.dir, 'state')).sort()).toEqual(stateBefore);
+  });
+});
+
+describe('scim-sync report and the log', () => {
+  it("reads every host's file of the log ({host} in audit.file), as scim-sync log does", async () => {
+    const team = [1, 2, 3, 4, 5].map((n) => person(n));
+    await synced(team, 'audit:\n  file: state/audit-{host}.jsonl\n');
+    h.writePeople(team.slice(0, 4));
+    expect((await h.run()).code).toBe(0);
+    // The deprovision was recorded on another host (a worker there): its file is beside this host's.
+    const [own] = readdirSync(join(h.dir, 'state')).filter((n) => n.startsWith('audit-'));
+    renameSync(join(h.dir, 'state', own!), join(h.dir, 'state', 'audit-worker-b.jsonl'));
+    const json = await h.cli('report', '--config', h.configFile, '--json');
+    expect(json.code, json.err).toBe(0);
+    const report = JSON.parse(json.out) as { targets: { deactivated: { sourceKey: string }[]; notes: string[] }[] };
+    expect(report.targets[0]!.deactivated.map((d) => d.sourceKey)).toEqual(['E1005']);
+    expect(report.targets[0]!.notes).toEqual([]);
   });
 });
 
