@@ -3,7 +3,6 @@
  * state, planner and executor together; main.ts only parses arguments.
  */
 import { randomBytes } from 'node:crypto';
-import { hostname, userInfo } from 'node:os';
 import { open, readFile, stat, unlink } from 'node:fs/promises';
 import { loadConfig, type LoadedConfig } from '../config/load.js';
 import { configJsonSchema } from '../config/schema/index.js';
@@ -13,6 +12,7 @@ import { makePlan } from '../engine/make-plan.js';
 import { planCycle } from '../engine/plan-cycle.js';
 import { notifySafetyStop } from '../engine/stage-stop.js';
 import { openState } from '../engine/state.js';
+import { cliInitiator } from '../engine/operator.js';
 import type { RunState } from '../engine/run-state.js';
 import { checkBinding } from '../engine/plan-binding.js';
 import { verifySavedPlan, type SkippedOperation } from '../engine/verify-plan.js';
@@ -123,18 +123,6 @@ async function readPlanFile(file: string): Promise<unknown> {
     const position = where ? ` (line ${where.length}, column ${where.at(-1)!.length + 1})` : '';
     throw new PlanError(`${file} is not a valid plan file: ${message}${position}; make a new one with scim-sync plan --out`, {}, { cause: error });
   }
-}
-
-/** The provisioning log's initiator of a command run by hand (or by cron): the CLI, as user@host. */
-export function cliInitiator(): { initiator: 'cli'; by: string } {
-  let user: string;
-  try {
-    user = userInfo().username;
-  } catch {
-    // No passwd entry for this uid (a container): the environment may still say.
-    user = process.env['USER'] ?? 'unknown';
-  }
-  return { initiator: 'cli', by: `${user}@${hostname()}` };
 }
 
 export function load(file: string, io: Io, env?: NodeJS.ProcessEnv): LoadedConfig {

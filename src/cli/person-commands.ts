@@ -3,14 +3,13 @@
  * planning, safety check and executor as a cycle), `deprovision` (emergency offboarding, held in
  * later cycles) and `release` (lifts the hold).
  */
-import { hostname, userInfo } from 'node:os';
 import type { LoadedConfig } from '../config/load.js';
 import { selectTargets } from '../config/select-targets.js';
 import { applyPlan } from '../engine/apply-plan.js';
 import { planPerson, type PersonPlan } from '../engine/one-person.js';
+import { cliInitiator } from '../engine/operator.js';
 import { openState } from '../engine/state.js';
 import { ConfigError, SafetyError } from '../errors.js';
-import type { AuditRecord } from '../audit/audit-sink.js';
 import { operationsOf } from '../model/plan.js';
 import { clip } from '../model/printable.js';
 import { load, withState, type CommonOptions } from './commands.js';
@@ -24,22 +23,6 @@ import type { Io } from './io.js';
 
 interface PersonOptions extends CommonOptions {
   user: string;
-}
-
-/** Who asked, for the audit log and the hold: user@host. */
-function requester(): string {
-  let user: string;
-  try {
-    user = userInfo().username;
-  } catch {
-    user = process.env['USER'] ?? 'unknown';
-  }
-  return `${user}@${hostname()}`;
-}
-
-/** The fields the audit log's "log" owner adds (initiator, by); passed as data so this file needs no change when they land. */
-function audited(record: AuditRecord & { initiator: 'on-demand' | 'cli'; by: string }): AuditRecord {
-  return record;
 }
 
 function sourceLine(p: PersonPlan): string {
@@ -131,8 +114,9 @@ export async function explainCommand(opts: PersonOptions, io: Io): Promise<numbe
 async function actOnPerson(opts: PersonOptions, io: Io, command: 'provision' | 'deprovision', reason?: string): Promise<number> {
   const loaded = load(opts.config, io);
   const targets = selectTargets(loaded, opts.target).map(([name]) => name);
-  const by = requester();
-  const state = await openState(loaded, { lock: true, audit: true, targets, log: (line) => io.err(line) });
+  const initiator = cliInitiator(command === 'provision' ? 'on-demand' : 'cli');
+  const { by } = initiator;
+  const state = await openState(loaded, { lock: true, audit: true, targets, log: (line) => io.err(line), initiator });
   return withState(state, io, undefined, async () => {
     // With --json the steps go to stderr: stdout holds the one report document.
     const say = opts.json ? io.err : io.out;
@@ -154,19 +138,15 @@ async function actOnPerson(opts: PersonOptions, io: Io, command: 'provision' | '
       if (ops.length === 0) step(`${tp.target}: action: nothing to do`);
       for (const op of ops) step(`${tp.target}: action: ${operationLines(op)[0]!.trim().replace(/\s+/g, ' ')}`);
     }
-    state.audit.record(
-      audited({
-        time: new Date().toISOString(),
-        planId: person.plan.id,
-        target: '*',
-        action: command === 'provision' ? 'person.provision' : 'person.deprovision',
-        externalId: opts.user,
-        outcome: 'info',
-        initiator: command === 'provision' ? 'on-demand' : 'cli',
-        by,
-        ...(reason !== undefined ? { note: `reason: ${reason}` } : {}),
-      }),
-    );
+    state.audit.record({
+      time: new Date().toISOString(),
+      planId: person.plan.id,
+      target: '*',
+      action: command === 'provision' ? 'person.provision' : 'person.deprovision',
+      externalId: opts.user,
+      outcome: 'info',
+      ...(reason !== undefined ? { note: `reason: ${reason}` } : {}),
+    });
     // Distributed: the workers do it; the command waits for their report, as each step's result is the point.
     const executor = state.executor({ wait: true });
     // The outage rule (minSourceUsers) judges whole reads; this one asked for a single person.
@@ -205,14 +185,11 @@ export async function releaseCommand(opts: PersonOptions, io: Io): Promise<numbe
   const loaded = load(opts.config, io);
   // Embedded: the state directory's lock (holds.json is rewritten). Distributed: no target's lock,
   // since lifting a hold is one Redis command and must not wait for a cycle to end.
-  const state = await openState(loaded, { lock: true, targets: [], audit: true, log: (line) => io.err(line) });
+  const state = await openState(loaded, { lock: true, targets: [], audit: true, log: (line) => io.err(line), initiator: cliInitiator() });
   return withState(state, io, undefined, async () => {
     const hold = await state.holds.lift(opts.user);
     if (!hold) throw new ConfigError(`${opts.user} is not held by an emergency deprovision (no hold in ${state.holds.where})`);
-    const by = requester();
-    state.audit.record(
-      audited({ time: new Date().toISOString(), planId: '-', target: '*', action: 'person.release', externalId: opts.user, outcome: 'info', initiator: 'cli', by, note: `hold set by ${hold.by} at ${hold.time}: ${hold.reason}` }),
-    );
+    state.audit.record({ time: new Date().toISOString(), planId: '-', target: '*', action: 'person.release', externalId: opts.user, outcome: 'info', note: `hold set by ${hold.by} at ${hold.time}: ${hold.reason}` });
     io.out(`released ${clip(opts.user)} (held since ${hold.time} by ${clip(hold.by)}: ${clip(hold.reason)}); the next cycle plans them from the source again`);
     return EXIT.OK;
   });

@@ -8,7 +8,7 @@ import type { LoadedConfig } from '../config/load.js';
 import { selectTargets } from '../config/select-targets.js';
 import { ConfigError } from '../errors.js';
 import { makeAccessReport } from '../engine/access-report.js';
-import { operatorName } from '../engine/operator.js';
+import { cliInitiator } from '../engine/operator.js';
 import { approveStaged, rejectStaged, stagedRuntimes } from '../engine/review-staged.js';
 import { openState } from '../engine/state.js';
 import { operationsOf } from '../model/plan.js';
@@ -81,11 +81,12 @@ export async function approveCommand(id: string, opts: { config: string; json?: 
   } finally {
     await peek.close();
   }
-  const state = await openState(loaded, { lock: true, audit: true, targets, log: (line) => io.err(line) });
+  const initiator = cliInitiator();
+  const state = await openState(loaded, { lock: true, audit: true, targets, log: (line) => io.err(line), initiator });
   return withState(state, io, opts.signal, async () => {
     const { set, where } = await state.staged.get(id);
     const runtimes = stagedRuntimes(loaded, set, where);
-    const { report, stale } = await approveStaged(loaded, set, runtimes, state, operatorName(), opts.signal);
+    const { report, stale } = await approveStaged(loaded, set, runtimes, state, initiator.by, opts.signal);
     if (opts.json) io.out(JSON.stringify({ approved: id, report }, null, 2));
     else {
       io.out(formatReport(report));
@@ -99,10 +100,11 @@ export async function rejectCommand(id: string, opts: { config: string; json?: b
   const loaded = load(opts.config, io);
   // Embedded: the state directory's lock. Distributed: no target's lock, since rejecting writes
   // only Redis hashes, one command each, and must not wait for a cycle to end.
-  const state = await openState(loaded, { lock: true, targets: [], audit: true, log: (line) => io.err(line) });
+  const initiator = cliInitiator();
+  const state = await openState(loaded, { lock: true, targets: [], audit: true, log: (line) => io.err(line), initiator });
   return withState(state, io, undefined, async () => {
     const { set } = await state.staged.get(id);
-    const n = await rejectStaged(set, state, operatorName());
+    const n = await rejectStaged(set, state, initiator.by);
     if (opts.json) io.out(JSON.stringify({ rejected: id, deprovisions: n }, null, 2));
     else io.out(`Rejected ${id}: ${n} deprovision${n === 1 ? '' : 's'} will not be planned again while the person's source record stays as it is.`);
     return EXIT.OK;

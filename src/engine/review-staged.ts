@@ -49,7 +49,6 @@ export async function approveStaged(
     action: 'staged.approve',
     outcome: 'info',
     note: `staged set ${set.id} approved by ${by}: ${go} to apply, ${skipped.length} no longer holding`,
-    ...{ initiator: 'cli', by },
   });
   const report = await applyPlan(loaded, plan, runtimes, state, state.executor({ wait: true, ...(signal ? { signal } : {}) }), {
     overrideSafety: true,
@@ -77,7 +76,6 @@ export async function rejectStaged(set: StagedSet, state: RunState, by: string):
       ...(op.kind === 'deprovisionUser' ? { scimId: op.scimId } : {}),
       outcome: 'info',
       note: `staged set ${set.id} rejected by ${by}: not planned again until the source record changes`,
-      ...{ initiator: 'cli', by },
     });
   }
   await state.staged.remove(set.id);

@@ -170,7 +170,9 @@ describe('staged deactivations', () => {
     for (const n of leaverNames) expect(h.sandbox.store.findUserByUserName(n)!['active']).toBe(false);
     const approval = h.audit().find((r) => r['action'] === 'staged.approve')!;
     expect(approval).toMatchObject({ initiator: 'cli', note: expect.stringMatching(new RegExp(`staged set ${id} approved by .+@.+: 5 to apply, 0 no longer holding`)) });
-    expect(h.audit().filter((r) => r['action'] === 'deprovisionUser' && r['outcome'] === 'ok')).toHaveLength(5);
+    const applied = h.audit().filter((r) => r['action'] === 'deprovisionUser' && r['outcome'] === 'ok');
+    expect(applied).toHaveLength(5);
+    for (const r of applied) expect(r).toMatchObject({ initiator: 'cli', by: approval['by'] });
     expect(existsSync(file)).toBe(false);
     expect(JSON.parse((await h.cli('staged', '--config', h.configFile, '--json')).out)).toEqual({ staged: [] });
   });
