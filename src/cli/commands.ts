@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { open, readFile, stat, unlink } from 'node:fs/promises';
-import { loadConfig, type LoadedConfig } from '../config/load.js';
+import type { LoadedConfig } from '../config/load.js';
 import { configJsonSchema } from '../config/schema/index.js';
 import { applyPlan, checkPlanFile } from '../engine/apply-plan.js';
 import { selectTargets } from '../config/select-targets.js';
@@ -18,7 +18,7 @@ import { checkBinding } from '../engine/plan-binding.js';
 import { verifySavedPlan, type SkippedOperation } from '../engine/verify-plan.js';
 import { requireOfferedAttributes } from '../engine/source-attributes.js';
 import { createTargetRuntime } from '../execution/target-runtime.js';
-import { ConfigError, InterruptedError, PlanError, SafetyError, describeError } from '../errors.js';
+import { ConfigError, PlanError, SafetyError } from '../errors.js';
 import { explainCode } from '../state/state-dir.js';
 import type { TargetRuntime } from '../execution/executor.js';
 import type { RunReport } from '../execution/run-report.js';
@@ -26,8 +26,6 @@ import { partitionTargets, quarantinedTargets, settlePlanRead, settleQuarantine,
 import { cycleFailedEvent, type Notifier } from '../notify/notifier.js';
 import { commandNotifier } from './notifier.js';
 import { cycleProblems, noteVerdicts, quarantinedOnly, quarantinedReports } from './cycle-outcome.js';
-import { checkMappings } from '../mapping/check-mappings.js';
-import { checkTlsFiles } from '../config/check-tls-files.js';
 import { redact } from '../config/secret.js';
 import { writeFileAtomic } from '../state/atomic-write.js';
 import { operationCount, type Operation, type Plan } from '../model/plan.js';
@@ -38,12 +36,8 @@ import { EXIT, exitForPlan, exitForReport } from './exit-codes.js';
 import { formatPlan } from './format-plan.js';
 import { formatReport } from './format-report.js';
 import type { Io } from './io.js';
-
-export interface CommonOptions {
-  config: string;
-  json?: boolean;
-  target?: string[];
-}
+import { load, type CommonOptions } from './load-config.js';
+import { withState } from './with-state.js';
 
 /** Options of the commands that write to targets. */
 interface WriteOptions extends CommonOptions {
@@ -52,44 +46,6 @@ interface WriteOptions extends CommonOptions {
   waitTimeout?: number;
   /** The operator's stop (SIGINT/SIGTERM, cli/interrupt.ts). */
   signal?: AbortSignal;
-}
-
-/** 130 / 143 when the operator stopped the run. */
-function interruptedExit(signal: AbortSignal | undefined): number | undefined {
-  if (!signal?.aborted || !(signal.reason instanceof InterruptedError)) return undefined;
-  return signal.reason.signal === 'SIGINT' ? EXIT.INTERRUPTED : EXIT.TERMINATED;
-}
-
-/**
- * Runs `work` (which prints the report), then closes the state. A state write that failed (the
- * audit log or the link journal on a full disk: the executor stopped there) is said after the
- * report, never instead of it, since part of the plan may have reached the targets.
- */
-export async function withState(state: RunState, io: Io, signal: AbortSignal | undefined, work: () => Promise<number>): Promise<number> {
-  let code: number;
-  try {
-    code = await work();
-  } catch (error) {
-    await state.close().catch(() => undefined);
-    throw error;
-  }
-  const halted = state.halted.aborted;
-  let failure: unknown = halted ? state.halted.reason : undefined;
-  try {
-    await state.close();
-  } catch (error) {
-    failure ??= error;
-  }
-  if (failure !== undefined) {
-    io.err(`error: ${describeError(failure)}`);
-    io.err(
-      halted
-        ? 'The run stopped taking operations there: what reached the targets is in the report (and in the audit log as far as it could be written).'
-        : 'This happened after the last operation had ended: what reached the targets is in the report.',
-    );
-    code = EXIT.FAILED_OPERATIONS;
-  }
-  return interruptedExit(signal) ?? code;
 }
 
 /** Proves `file` can be written (its directory takes a new file; it is not a directory), before any work. */
@@ -123,14 +79,6 @@ async function readPlanFile(file: string): Promise<unknown> {
     const position = where ? ` (line ${where.length}, column ${where.at(-1)!.length + 1})` : '';
     throw new PlanError(`${file} is not a valid plan file: ${message}${position}; make a new one with scim-sync plan --out`, {}, { cause: error });
   }
-}
-
-export function load(file: string, io: Io, env?: NodeJS.ProcessEnv): LoadedConfig {
-  const loaded = loadConfig(file, env);
-  checkMappings(loaded.config);
-  checkTlsFiles(loaded.config);
-  for (const w of loaded.warnings) io.err(`warning: ${w}`);
-  return loaded;
 }
 
 export async function validateCommand(opts: { config: string }, io: Io): Promise<number> {
