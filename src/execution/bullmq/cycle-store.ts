@@ -10,7 +10,7 @@ import { redisKeys, type RedisKeys } from '../../state/redis-keys.js';
 import type { LinkWrite } from '../../state/redis-link-store.js';
 import type { ResourceKind } from '../../state/link-store.js';
 import type { FailedIdentities, FailedIdentity } from '../operation-context.js';
-import { count, emptyTargetReport, type OperationFailure, type OperationSkip, type Outcome, type TargetReport } from '../run-report.js';
+import { count, countAdopted, emptyTargetReport, type OperationFailure, type OperationSkip, type Outcome, type TargetReport } from '../run-report.js';
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
@@ -37,6 +37,8 @@ export interface OutcomeEntry {
   failure?: OperationFailure;
   /** Skipped or done in part because something it needs does not exist. */
   skip?: OperationSkip;
+  /** Done by taking over an account already there (TargetReport.adopted). */
+  adopted?: true;
 }
 
 export interface CycleReport {
@@ -153,7 +155,7 @@ export class CycleStore {
     target: string,
     op: Operation,
     outcome: Outcome,
-    detail: Pick<OutcomeEntry, 'failure' | 'skip'> = {},
+    detail: Pick<OutcomeEntry, 'failure' | 'skip' | 'adopted'> = {},
     links: readonly LinkWrite[] = [],
   ): Promise<void> {
     return this.recordOutcomes(planId, target, [[op.id, { kind: op.kind, outcome, ...detail }]], links);
@@ -200,6 +202,7 @@ export class CycleStore {
     for (const value of Object.values(raw)) {
       const entry = JSON.parse(value) as OutcomeEntry;
       count(report, entry.kind, entry.outcome);
+      if (entry.adopted) countAdopted(report, entry.kind);
       if (entry.failure) report.failures.push(entry.failure);
       if (entry.skip) report.skips.push(entry.skip);
     }
