@@ -141,6 +141,15 @@ export class SafetyError extends ScimSyncError {
     this.reasons = reasons;
     this.staged = options?.staged;
   }
+
+  /** Where the stop's deprovisions went, as `run` and a scheduled cycle say it; undefined when none were held. */
+  get stagedMessage(): string | undefined {
+    const staged = this.staged;
+    if (!staged) return undefined;
+    return 'id' in staged
+      ? `The deprovisions it held are staged as ${staged.id}: scim-sync staged / approve ${staged.id} / reject ${staged.id}`
+      : `The deprovisions it held could not be staged: ${staged.problem}`;
+  }
 }
 
 /** Our own state (link store, lock) is unreadable. */

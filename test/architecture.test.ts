@@ -146,6 +146,24 @@ export function redisKeysBuiltElsewhere(): string[] {
     .map((f) => relative(SRC, f));
 }
 
+/** Every module `file` loads, directly or through others (dynamic imports counted too). */
+export function reachable(file: string): Set<string> {
+  const seen = new Set<string>();
+  const walk = (f: string): void => {
+    for (const g of graph.get(f) ?? []) {
+      if (seen.has(g)) continue;
+      seen.add(g);
+      walk(g);
+    }
+  };
+  walk(file);
+  return seen;
+}
+
+/** Commands that read a little state and print: loading the planner and the commands behind a cycle would be most of their start. */
+const LIGHT_COMMANDS = ['cli/log-command.ts', 'cli/unlock-command.ts', 'cli/quarantine-command.ts'];
+const HEAVY = ['cli/commands.ts', 'engine/make-plan.ts', 'sources/create-source.ts'];
+
 describe('architecture', () => {
   it('reads the imports it checks (a check that sees nothing cannot fail)', () => {
     expect(files.length).toBeGreaterThan(50);
@@ -158,6 +176,12 @@ describe('architecture', () => {
 
   it('no import loop', () => {
     expect(importLoops()).toEqual([]);
+  });
+
+  it.each(LIGHT_COMMANDS)('%s loads no planner, source or cycle command', (command) => {
+    const loads = [...reachable(join(SRC, command))].map((f) => relative(SRC, f));
+    expect(loads.length).toBeGreaterThan(3);
+    expect(HEAVY.filter((h) => loads.includes(h))).toEqual([]);
   });
 
   it(`every Redis key is named in ${REDIS_KEYS}`, () => {

@@ -1,5 +1,5 @@
 /** `scim-sync check`: test the connection to each target and say what will and will not work. */
-import { load } from './commands.js';
+import { load } from './load-config.js';
 import { checkTarget, type TargetCheck } from '../engine/check-target.js';
 import { selectTargets } from '../config/select-targets.js';
 import { EXIT } from './exit-codes.js';

@@ -3,27 +3,23 @@
  * state, planner and executor together; main.ts only parses arguments.
  */
 import { randomBytes } from 'node:crypto';
-import { hostname, userInfo } from 'node:os';
 import { open, readFile, stat, unlink } from 'node:fs/promises';
-import { loadConfig, type LoadedConfig } from '../config/load.js';
 import { configJsonSchema } from '../config/schema/index.js';
 import { checkPlanFile } from '../engine/apply-plan.js';
 import { selectTargets } from '../config/select-targets.js';
 import { makePlan } from '../engine/make-plan.js';
 import { openState } from '../engine/state.js';
-import type { RunState } from '../engine/run-state.js';
+import { cliInitiator } from '../engine/operator.js';
 import { checkBinding } from '../engine/plan-binding.js';
 import { verifySavedPlan } from '../engine/verify-plan.js';
 import { requireOfferedAttributes } from '../engine/source-attributes.js';
 import { createTargetRuntime } from '../execution/target-runtime.js';
-import { ConfigError, InterruptedError, PlanError, SafetyError, describeError } from '../errors.js';
+import { ConfigError, PlanError, SafetyError } from '../errors.js';
 import { explainCode } from '../state/state-dir.js';
 import { quarantinedTargets, skipStatus, isSkipped } from '../engine/quarantine.js';
 import { commandNotifier } from './notifier.js';
 import { quarantinedOnly } from './cycle-outcome.js';
 import { applyOrStage, runCycle } from '../engine/cycle.js';
-import { checkMappings } from '../mapping/check-mappings.js';
-import { checkTlsFiles } from '../config/check-tls-files.js';
 import { redact } from '../config/secret.js';
 import { writeFileAtomic } from '../state/atomic-write.js';
 import { operationCount, type Operation, type Plan } from '../model/plan.js';
@@ -34,12 +30,8 @@ import { EXIT, exitForPlan, exitForReport } from './exit-codes.js';
 import { formatPlan } from './format-plan.js';
 import { formatReport } from './format-report.js';
 import type { Io } from './io.js';
-
-export interface CommonOptions {
-  config: string;
-  json?: boolean;
-  target?: string[];
-}
+import { load, type CommonOptions } from './load-config.js';
+import { withState } from './with-state.js';
 
 /** Options of the commands that write to targets. */
 interface WriteOptions extends CommonOptions {
@@ -48,44 +40,6 @@ interface WriteOptions extends CommonOptions {
   waitTimeout?: number;
   /** The operator's stop (SIGINT/SIGTERM, cli/interrupt.ts). */
   signal?: AbortSignal;
-}
-
-/** 130 / 143 when the operator stopped the run. */
-function interruptedExit(signal: AbortSignal | undefined): number | undefined {
-  if (!signal?.aborted || !(signal.reason instanceof InterruptedError)) return undefined;
-  return signal.reason.signal === 'SIGINT' ? EXIT.INTERRUPTED : EXIT.TERMINATED;
-}
-
-/**
- * Runs `work` (which prints the report), then closes the state. A state write that failed (the
- * audit log or the link journal on a full disk: the executor stopped there) is said after the
- * report, never instead of it, since part of the plan may have reached the targets.
- */
-export async function withState(state: RunState, io: Io, signal: AbortSignal | undefined, work: () => Promise<number>): Promise<number> {
-  let code: number;
-  try {
-    code = await work();
-  } catch (error) {
-    await state.close().catch(() => undefined);
-    throw error;
-  }
-  const halted = state.halted.aborted;
-  let failure: unknown = halted ? state.halted.reason : undefined;
-  try {
-    await state.close();
-  } catch (error) {
-    failure ??= error;
-  }
-  if (failure !== undefined) {
-    io.err(`error: ${describeError(failure)}`);
-    io.err(
-      halted
-        ? 'The run stopped taking operations there: what reached the targets is in the report (and in the audit log as far as it could be written).'
-        : 'This happened after the last operation had ended: what reached the targets is in the report.',
-    );
-    code = EXIT.FAILED_OPERATIONS;
-  }
-  return interruptedExit(signal) ?? code;
 }
 
 /** Proves `file` can be written (its directory takes a new file; it is not a directory), before any work. */
@@ -121,26 +75,6 @@ async function readPlanFile(file: string): Promise<unknown> {
   }
 }
 
-/** The provisioning log's initiator of a command run by hand (or by cron): the CLI, as user@host. */
-export function cliInitiator(): { initiator: 'cli'; by: string } {
-  let user: string;
-  try {
-    user = userInfo().username;
-  } catch {
-    // No passwd entry for this uid (a container): the environment may still say.
-    user = process.env['USER'] ?? 'unknown';
-  }
-  return { initiator: 'cli', by: `${user}@${hostname()}` };
-}
-
-export function load(file: string, io: Io, env?: NodeJS.ProcessEnv): LoadedConfig {
-  const loaded = loadConfig(file, env);
-  checkMappings(loaded.config);
-  checkTlsFiles(loaded.config);
-  for (const w of loaded.warnings) io.err(`warning: ${w}`);
-  return loaded;
-}
-
 export async function validateCommand(opts: { config: string }, io: Io): Promise<number> {
   const loaded = load(opts.config, io);
   await requireOfferedAttributes(loaded, createSource(loaded.config.source));
@@ -162,7 +96,7 @@ export async function planCommand(opts: CommonOptions & { out?: string }, io: Io
   if (opts.out) await checkWritable(opts.out);
   const state = await openState(loaded, { lock: false, audit: false, readOnly: true, log: (line) => io.err(line) });
   try {
-    const { plan } = await makePlan(loaded, state.links, opts.target);
+    const { plan } = await makePlan(loaded, state, opts.target);
     const quarantined = await quarantinedTargets(state.quarantine, loaded.config.quarantine);
     for (const t of plan.targets) {
       const entry = quarantined.get(t.target);

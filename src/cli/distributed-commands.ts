@@ -15,7 +15,7 @@ import { openState } from '../engine/state.js';
 import { connectRedis, redisAddress } from '../state/redis-connection.js';
 import { RedisQuarantineStore } from '../state/quarantine-store.js';
 import { commandNotifier } from './notifier.js';
-import { load } from './commands.js';
+import { load } from './load-config.js';
 import { EXIT } from './exit-codes.js';
 import { formatStatus } from './format-status.js';
 import type { Io } from './io.js';

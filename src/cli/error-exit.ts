@@ -35,8 +35,7 @@ export function exitForError(error: unknown, io: Io, options: ErrorExitOptions =
     io.err(error.message);
     io.err('Nothing was written. Review the plan; rerun with --override-safety to apply it anyway (the override is audited).');
     const staged = error.staged;
-    if (staged && 'id' in staged) io.err(`The deprovisions it held are staged as ${staged.id}: scim-sync staged / approve ${staged.id} / reject ${staged.id}`);
-    else if (staged) io.err(`The deprovisions it held could not be staged: ${staged.problem}`);
+    if (error.stagedMessage) io.err(error.stagedMessage);
     print({ ...(options.plan ? { plan: options.plan } : {}), safety: { stopped: true, reasons: error.reasons, ...(staged ? { staged } : {}) } });
     return EXIT.SAFETY;
   }

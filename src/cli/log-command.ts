@@ -8,7 +8,7 @@ import type { AuditRecord } from '../audit/audit-sink.js';
 import { matchesQuery, type LogQuery } from '../audit/log-query.js';
 import { LogReader } from '../audit/read-log.js';
 import { clip } from '../model/printable.js';
-import { load } from './commands.js';
+import { load } from './load-config.js';
 import { EXIT } from './exit-codes.js';
 import type { Io } from './io.js';
 

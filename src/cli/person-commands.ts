@@ -3,18 +3,17 @@
  * planning, safety check and executor as a cycle), `deprovision` (emergency offboarding, held in
  * later cycles) and `release` (lifts the hold).
  */
-import { hostname, userInfo } from 'node:os';
 import type { LoadedConfig } from '../config/load.js';
 import { selectTargets } from '../config/select-targets.js';
 import { applyPlan } from '../engine/apply-plan.js';
 import { planPerson, type PersonPlan } from '../engine/one-person.js';
+import { cliInitiator } from '../engine/operator.js';
 import { openState } from '../engine/state.js';
 import { ConfigError, SafetyError } from '../errors.js';
-import type { AuditRecord } from '../audit/audit-sink.js';
 import { operationsOf } from '../model/plan.js';
 import { clip } from '../model/printable.js';
-import { readHolds, writeHolds } from '../state/holds.js';
-import { load, withState, type CommonOptions } from './commands.js';
+import { load, type CommonOptions } from './load-config.js';
+import { withState } from './with-state.js';
 import { exitForError } from './error-exit.js';
 import { EXIT, exitForReport } from './exit-codes.js';
 import { operationLines } from './format-plan.js';
@@ -25,27 +24,6 @@ import type { Io } from './io.js';
 
 interface PersonOptions extends CommonOptions {
   user: string;
-}
-
-/** Who asked, for the audit log and the hold: user@host. */
-function requester(): string {
-  let user: string;
-  try {
-    user = userInfo().username;
-  } catch {
-    user = process.env['USER'] ?? 'unknown';
-  }
-  return `${user}@${hostname()}`;
-}
-
-/** Holds live in the state directory; distributed mode has no shared one yet. */
-function refuseDistributed(loaded: LoadedConfig, command: string): void {
-  if (loaded.config.queue) throw new ConfigError(`scim-sync ${command} is not yet in distributed mode (the config has queue:); run it against an embedded config`);
-}
-
-/** The fields the audit log's "log" owner adds (initiator, by); passed as data so this file needs no change when they land. */
-function audited(record: AuditRecord & { initiator: 'on-demand' | 'cli'; by: string }): AuditRecord {
-  return record;
 }
 
 function sourceLine(p: PersonPlan): string {
@@ -125,7 +103,7 @@ export async function explainCommand(opts: PersonOptions, io: Io): Promise<numbe
   selectTargets(loaded, opts.target);
   const state = await openState(loaded, { lock: false, audit: false, readOnly: true, log: (line) => io.err(line) });
   try {
-    const person = await planPerson(loaded, state.links, opts.user, { ...(opts.target ? { only: opts.target } : {}) });
+    const person = await planPerson(loaded, state, opts.user, { ...(opts.target ? { only: opts.target } : {}) });
     io.out(opts.json ? JSON.stringify(explainJson(person), null, 2) : explainText(person));
     return person.targets.some((t) => t.error) ? EXIT.FAILED_OPERATIONS : EXIT.OK;
   } finally {
@@ -136,47 +114,42 @@ export async function explainCommand(opts: PersonOptions, io: Io): Promise<numbe
 /** Plans the person (with `hold` when deprovisioning), applies it, reports; each step printed as it runs. */
 async function actOnPerson(opts: PersonOptions, io: Io, command: 'provision' | 'deprovision', reason?: string): Promise<number> {
   const loaded = load(opts.config, io);
-  refuseDistributed(loaded, command);
   const targets = selectTargets(loaded, opts.target).map(([name]) => name);
-  const by = requester();
-  const state = await openState(loaded, { lock: true, audit: true, targets, log: (line) => io.err(line) });
+  const initiator = cliInitiator(command === 'provision' ? 'on-demand' : 'cli');
+  const { by } = initiator;
+  const state = await openState(loaded, { lock: true, audit: true, targets, log: (line) => io.err(line), initiator });
   return withState(state, io, undefined, async () => {
     // With --json the steps go to stderr: stdout holds the one report document.
     const say = opts.json ? io.err : io.out;
     const step = (line: string) => say(`  ${clip(line, 500)}`);
     say(`${command} ${clip(opts.user)}:`);
     const holdOff = reason !== undefined ? { time: new Date().toISOString(), reason, by } : undefined;
-    const person = await planPerson(loaded, state.links, opts.user, { ...(opts.target ? { only: opts.target } : {}), step, ...(holdOff ? { holdOff } : {}) });
+    const person = await planPerson(loaded, state, opts.user, { ...(opts.target ? { only: opts.target } : {}), step, ...(holdOff ? { holdOff } : {}) });
     const hold = holdOff ? person.hold : undefined;
     if (command === 'provision' && !person.user) {
       throw new ConfigError(`${opts.user} is not in the source (${person.plan.source.description}): nothing to provision; use scim-sync deprovision to cut an account off`);
     }
     if (hold) {
       // Stored before any write: whatever happens next, later cycles keep this person off.
-      const holds = await readHolds(loaded.stateDir);
-      holds.set(opts.user, hold);
-      await writeHolds(loaded.stateDir, holds);
-      step(`hold: stored in the state directory (holds.json), by ${by}`);
+      await state.holds.set(opts.user, hold);
+      step(`hold: stored in ${state.holds.where}, by ${by}`);
     }
     for (const tp of person.plan.targets) {
       const ops = operationsOf(tp);
       if (ops.length === 0) step(`${tp.target}: action: nothing to do`);
       for (const op of ops) step(`${tp.target}: action: ${operationLines(op)[0]!.trim().replace(/\s+/g, ' ')}`);
     }
-    state.audit.record(
-      audited({
-        time: new Date().toISOString(),
-        planId: person.plan.id,
-        target: '*',
-        action: command === 'provision' ? 'person.provision' : 'person.deprovision',
-        externalId: opts.user,
-        outcome: 'info',
-        initiator: command === 'provision' ? 'on-demand' : 'cli',
-        by,
-        ...(reason !== undefined ? { note: `reason: ${reason}` } : {}),
-      }),
-    );
-    const executor = state.executor({ wait: false });
+    state.audit.record({
+      time: new Date().toISOString(),
+      planId: person.plan.id,
+      target: '*',
+      action: command === 'provision' ? 'person.provision' : 'person.deprovision',
+      externalId: opts.user,
+      outcome: 'info',
+      ...(reason !== undefined ? { note: `reason: ${reason}` } : {}),
+    });
+    // Distributed: the workers do it; the command waits for their report, as each step's result is the point.
+    const executor = state.executor({ wait: true });
     // The outage rule (minSourceUsers) judges whole reads; this one asked for a single person.
     const safety = { ...loaded.config.safety, minSourceUsers: Math.min(loaded.config.safety.minSourceUsers, 1) };
     const checked: LoadedConfig = { ...loaded, config: { ...loaded.config, safety } };
@@ -211,18 +184,13 @@ export function deprovisionCommand(opts: PersonOptions & { reason: string }, io:
 
 export async function releaseCommand(opts: PersonOptions, io: Io): Promise<number> {
   const loaded = load(opts.config, io);
-  refuseDistributed(loaded, 'release');
-  const state = await openState(loaded, { lock: true, audit: true, log: (line) => io.err(line) });
+  // Embedded: the state directory's lock (holds.json is rewritten). Distributed: no target's lock,
+  // since lifting a hold is one Redis command and must not wait for a cycle to end.
+  const state = await openState(loaded, { lock: true, targets: [], audit: true, log: (line) => io.err(line), initiator: cliInitiator() });
   return withState(state, io, undefined, async () => {
-    const holds = await readHolds(loaded.stateDir);
-    const hold = holds.get(opts.user);
-    if (!hold) throw new ConfigError(`${opts.user} is not held by an emergency deprovision (no hold in ${loaded.stateDir}/holds.json)`);
-    holds.delete(opts.user);
-    await writeHolds(loaded.stateDir, holds);
-    const by = requester();
-    state.audit.record(
-      audited({ time: new Date().toISOString(), planId: '-', target: '*', action: 'person.release', externalId: opts.user, outcome: 'info', initiator: 'cli', by, note: `hold set by ${hold.by} at ${hold.time}: ${hold.reason}` }),
-    );
+    const hold = await state.holds.lift(opts.user);
+    if (!hold) throw new ConfigError(`${opts.user} is not held by an emergency deprovision (no hold in ${state.holds.where})`);
+    state.audit.record({ time: new Date().toISOString(), planId: '-', target: '*', action: 'person.release', externalId: opts.user, outcome: 'info', note: `hold set by ${hold.by} at ${hold.time}: ${hold.reason}` });
     io.out(`released ${clip(opts.user)} (held since ${hold.time} by ${clip(hold.by)}: ${clip(hold.reason)}); the next cycle plans them from the source again`);
     return EXIT.OK;
   });

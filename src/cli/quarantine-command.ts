@@ -3,7 +3,7 @@ import { selectTargets } from '../config/select-targets.js';
 import { quarantineEvent } from '../engine/quarantine.js';
 import { openState } from '../engine/state.js';
 import { clip } from '../model/printable.js';
-import { load } from './commands.js';
+import { load } from './load-config.js';
 import { EXIT } from './exit-codes.js';
 import type { Io } from './io.js';
 import { commandNotifier } from './notifier.js';

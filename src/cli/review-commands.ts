@@ -1,19 +1,21 @@
 /**
  * Review commands: the access report, and the staged change sets a safety stop leaves (list,
- * approve, reject). Embedded mode only for now: staged sets and rejections live in the state
- * directory, and distributed workers write their audit records on their own machines.
+ * approve, reject). Sets and rejections are where the mode keeps them (the state directory, or
+ * Redis, so any machine reviews what a cycle on another staged). The access report is embedded
+ * only for now: distributed workers write their audit records on their own machines.
  */
 import type { LoadedConfig } from '../config/load.js';
 import { selectTargets } from '../config/select-targets.js';
 import { ConfigError } from '../errors.js';
 import { makeAccessReport } from '../engine/access-report.js';
-import { operatorName } from '../engine/operator.js';
+import { cliInitiator } from '../engine/operator.js';
 import { approveStaged, rejectStaged, stagedRuntimes } from '../engine/review-staged.js';
 import { openState } from '../engine/state.js';
-import { listStagedSets, readStagedSet } from '../engine/staged-sets.js';
 import { operationsOf } from '../model/plan.js';
+import type { StagedSet } from '../state/staged-store.js';
 import { clip } from '../model/printable.js';
-import { load, withState, type CommonOptions } from './commands.js';
+import { load, type CommonOptions } from './load-config.js';
+import { withState } from './with-state.js';
 import { EXIT, exitForReport } from './exit-codes.js';
 import { formatAccessCsv, formatAccessTable } from './format-access-report.js';
 import { formatReport } from './format-report.js';
@@ -41,8 +43,13 @@ export async function reportCommand(opts: CommonOptions & { format?: 'table' | '
 
 export async function stagedCommand(opts: { config: string; json?: boolean }, io: Io): Promise<number> {
   const loaded = load(opts.config, io);
-  embeddedOnly(loaded, 'staged');
-  const sets = await listStagedSets(loaded.stateDir);
+  const state = await openState(loaded, { lock: false, audit: false, readOnly: true, log: (line) => io.err(line) });
+  let sets: StagedSet[];
+  try {
+    sets = await state.staged.list();
+  } finally {
+    await state.close();
+  }
   const rows = sets.map((s) => ({
     id: s.id,
     createdAt: s.createdAt,
@@ -65,12 +72,22 @@ export async function stagedCommand(opts: { config: string; json?: boolean }, io
 
 export async function approveCommand(id: string, opts: { config: string; json?: boolean; signal?: AbortSignal }, io: Io): Promise<number> {
   const loaded = load(opts.config, io);
-  embeddedOnly(loaded, 'approve');
-  const { set, file } = await readStagedSet(loaded.stateDir, id);
-  const runtimes = stagedRuntimes(loaded, set, file);
-  const state = await openState(loaded, { lock: true, audit: true, targets: [...runtimes.keys()], log: (line) => io.err(line) });
+  // Read once to learn its targets, whose locks are taken; read again under them, so a set that
+  // another machine approved or rejected meanwhile is not applied twice.
+  const peek = await openState(loaded, { lock: false, audit: false, readOnly: true, log: (line) => io.err(line) });
+  let targets: string[];
+  try {
+    const { set, where } = await peek.staged.get(id);
+    targets = [...stagedRuntimes(loaded, set, where).keys()];
+  } finally {
+    await peek.close();
+  }
+  const initiator = cliInitiator();
+  const state = await openState(loaded, { lock: true, audit: true, targets, log: (line) => io.err(line), initiator });
   return withState(state, io, opts.signal, async () => {
-    const { report, stale } = await approveStaged(loaded, set, runtimes, state, operatorName(), opts.signal);
+    const { set, where } = await state.staged.get(id);
+    const runtimes = stagedRuntimes(loaded, set, where);
+    const { report, stale } = await approveStaged(loaded, set, runtimes, state, initiator.by, opts.signal);
     if (opts.json) io.out(JSON.stringify({ approved: id, report }, null, 2));
     else {
       io.out(formatReport(report));
@@ -82,11 +99,13 @@ export async function approveCommand(id: string, opts: { config: string; json?: 
 
 export async function rejectCommand(id: string, opts: { config: string; json?: boolean }, io: Io): Promise<number> {
   const loaded = load(opts.config, io);
-  embeddedOnly(loaded, 'reject');
-  const { set } = await readStagedSet(loaded.stateDir, id);
-  const state = await openState(loaded, { lock: true, audit: true, log: (line) => io.err(line) });
+  // Embedded: the state directory's lock. Distributed: no target's lock, since rejecting writes
+  // only Redis hashes, one command each, and must not wait for a cycle to end.
+  const initiator = cliInitiator();
+  const state = await openState(loaded, { lock: true, targets: [], audit: true, log: (line) => io.err(line), initiator });
   return withState(state, io, undefined, async () => {
-    const n = await rejectStaged(loaded, set, state, operatorName());
+    const { set } = await state.staged.get(id);
+    const n = await rejectStaged(set, state, initiator.by);
     if (opts.json) io.out(JSON.stringify({ rejected: id, deprovisions: n }, null, 2));
     else io.out(`Rejected ${id}: ${n} deprovision${n === 1 ? '' : 's'} will not be planned again while the person's source record stays as it is.`);
     return EXIT.OK;

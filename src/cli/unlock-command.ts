@@ -9,7 +9,7 @@ import { selectTargets } from '../config/select-targets.js';
 import { connectRedis } from '../state/redis-connection.js';
 import { lockTokenAlive, readLock, releaseLock } from '../state/redis-run-lock.js';
 import { describeHolder, readRunLock, removeRunLock } from '../state/run-lock.js';
-import { load } from './commands.js';
+import { load } from './load-config.js';
 import { EXIT } from './exit-codes.js';
 import type { Io } from './io.js';
 

@@ -50,7 +50,7 @@ export async function applyPlan(
   if (reasons.length > 0) {
     if (!options.overrideSafety) {
       state.audit.record({ time, planId: plan.id, target: '*', action: 'safety.stop', outcome: 'info', note: reasons.join('; ') });
-      const staged = await stageStop(loaded, plan, reasons, state);
+      const staged = await stageStop(plan, reasons, state);
       throw new SafetyError(reasons, staged ? { staged } : {});
     }
     state.audit.record({ time, planId: plan.id, target: '*', action: 'safety.override', outcome: 'info', note: reasons.join('; ') });

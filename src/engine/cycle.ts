@@ -8,14 +8,13 @@ import type { LoadedConfig } from '../config/load.js';
 import { SafetyError } from '../errors.js';
 import type { TargetRuntime } from '../execution/executor.js';
 import { emptyTargetReport, failedTargets, totals, type RunReport, type TargetReport } from '../execution/run-report.js';
-import { operationsOf, type Plan } from '../model/plan.js';
-import { cycleFailedEvent, safetyStopEvent, stagedEvent, type Notifier } from '../notify/notifier.js';
+import type { Plan } from '../model/plan.js';
+import { cycleFailedEvent, type Notifier } from '../notify/notifier.js';
 import { applyPlan, type ApplyOptions } from './apply-plan.js';
-import { forgetLiftedHolds } from './lifted-holds.js';
-import { makePlan } from './make-plan.js';
+import { planCycle } from './plan-cycle.js';
 import { partitionTargets, quarantinedTargets, settlePlanRead, settleQuarantine, type QuarantineVerdict } from './quarantine.js';
 import type { ExecutorOptions, RunState } from './run-state.js';
-import { forgetChangedRejections } from './staged-sets.js';
+import { notifySafetyStop } from './stage-stop.js';
 
 export interface CycleOptions {
   /** The targets asked for (every enabled one by default); quarantined ones are left out. */
@@ -85,11 +84,7 @@ export async function applyOrStage(
     });
   } catch (error) {
     if (!(error instanceof SafetyError)) throw error;
-    await options.notifier.notify(safetyStopEvent(plan.id, error.reasons));
-    if (error.staged && 'id' in error.staged) {
-      const staged = plan.targets.reduce((n, t) => n + operationsOf(t).filter((op) => op.kind === 'deprovisionUser').length, 0);
-      await options.notifier.notify(stagedEvent(error.staged.id, staged, error.reasons.join('; ')));
-    }
+    await notifySafetyStop(options.notifier, plan, error);
     return error;
   }
 }
@@ -100,11 +95,7 @@ export async function runCycle(loaded: LoadedConfig, state: RunState, options: C
   const { run: targets, skipped } = partitionTargets(options.targets, await quarantinedTargets(state.quarantine, loaded.config.quarantine), startedAt);
   for (const [target, status] of skipped) options.onQuarantined?.(target, status);
   if (targets.length === 0) return { kind: 'quarantined', skipped, at: startedAt };
-  const { plan, runtimes, snapshot } = await makePlan(loaded, state.links, targets);
-  // Stopped while reading: nothing was written, and no operation need be listed as skipped.
-  if (signal?.aborted) throw signal.reason;
-  await forgetLiftedHolds(loaded.stateDir, snapshot, state.audit, plan.id);
-  if (!state.distributed) await forgetChangedRejections(loaded.stateDir, snapshot);
+  const { plan, runtimes } = await planCycle(loaded, state, targets, signal ? { signal } : {});
   await options.onPlan?.(plan);
   const report = await applyOrStage(loaded, plan, runtimes, state, options);
   if (report instanceof SafetyError) return { kind: 'stopped', plan, error: report };

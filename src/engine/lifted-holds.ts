@@ -5,16 +5,16 @@
 import type { AuditSink } from '../audit/audit-sink.js';
 import type { DirectorySnapshot } from '../model/canonical.js';
 import { holdsInEffect } from '../planning/emergency-holds.js';
-import { readHolds, writeHolds } from '../state/holds.js';
+import type { HoldStore } from '../state/holds.js';
 
-export async function forgetLiftedHolds(stateDir: string, snapshot: DirectorySnapshot, audit: AuditSink, planId: string): Promise<void> {
-  const holds = await readHolds(stateDir);
+export async function forgetLiftedHolds(store: HoldStore, snapshot: DirectorySnapshot, audit: AuditSink, planId: string): Promise<void> {
+  const holds = await store.all();
   if (holds.size === 0) return;
   const kept = holdsInEffect(holds, snapshot);
   if (kept.size === holds.size) return;
-  await writeHolds(stateDir, kept);
-  for (const [key, hold] of holds) {
-    if (kept.has(key)) continue;
+  const lifted = new Map([...holds].filter(([key]) => !kept.has(key)));
+  await store.forget(lifted);
+  for (const [key, hold] of lifted) {
     audit.record({
       time: new Date().toISOString(),
       planId,

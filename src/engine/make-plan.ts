@@ -15,14 +15,14 @@ import type { DirectorySnapshot } from '../model/canonical.js';
 import type { Plan, TargetPlan } from '../model/plan.js';
 import { buildPlan, planTarget } from '../planning/build-plan.js';
 import { createSource } from '../sources/create-source.js';
-import type { Link, LinkStore } from '../state/link-store.js';
+import type { Link } from '../state/link-store.js';
 import { SCHEMA_ENTERPRISE_USER, type ServerResource } from '../model/scim.js';
 import { requireOfferedAttributes } from './source-attributes.js';
 import { createTargetRuntime, groupSettings, targetSettings } from '../execution/target-runtime.js';
 import { planBinding } from './plan-binding.js';
-import { readRejections, rejectionsOf } from './staged-sets.js';
+import { rejectionsOf } from './staged-sets.js';
 import { holdsInEffect } from '../planning/emergency-holds.js';
-import { readHolds } from '../state/holds.js';
+import type { RunState } from './run-state.js';
 
 export interface PlanningResult {
   plan: Plan;
@@ -93,7 +93,11 @@ export function dirtyReadHold(snapshot: DirectorySnapshot, enabled: boolean): st
   return `the source read reported ${n} invalid record${n === 1 ? '' : 's'}: deprovisioning is held until a clean read (safety.holdDeprovisionsOnInvalidRecords)`;
 }
 
-export async function makePlan(loaded: LoadedConfig, links: LinkStore, only?: readonly string[]): Promise<PlanningResult> {
+/** What planning reads of the state: links, and the holds and rejections that keep deprovisions off. */
+export type PlanningState = Pick<RunState, 'links' | 'holds' | 'rejections'>;
+
+export async function makePlan(loaded: LoadedConfig, state: PlanningState, only?: readonly string[]): Promise<PlanningResult> {
+  const { links } = state;
   const targets = selectTargets(loaded, only);
   const readAt = new Date();
   const source = createSource(loaded.config.source);
@@ -103,9 +107,8 @@ export async function makePlan(loaded: LoadedConfig, links: LinkStore, only?: re
   // so the plan says what matters (the safety check's "0 users") instead of "no rule yields a userName".
   const attributes = snapshot.users.length > 0 ? sourceAttributes(snapshot) : new Set(await source.offeredAttributes());
   const holdDeprovisions = dirtyReadHold(snapshot, loaded.config.safety.holdDeprovisionsOnInvalidRecords);
-  // Staged sets, and so rejections, exist in embedded mode only.
-  const rejected = loaded.config.queue ? {} : await readRejections(loaded.stateDir);
-  const heldOff = holdsInEffect(await readHolds(loaded.stateDir), snapshot);
+  const rejected = await state.rejections.all();
+  const heldOff = holdsInEffect(await state.holds.all(), snapshot);
   const runtimes = new Map<string, TargetRuntime>();
   const targetPlans: TargetPlan[] = [];
   for (const [name, config] of targets) {

@@ -24,7 +24,7 @@ import type { Provisioned } from '../planning/user-diff.js';
 import { createSource } from '../sources/create-source.js';
 import { mergeSnapshots } from '../sources/source-directory.js';
 import type { Link, LinkStore } from '../state/link-store.js';
-import { readHolds } from '../state/holds.js';
+import type { RunState } from './run-state.js';
 import { dirtyReadHold, fitToExtensions, listGroups, sourceAttributes, userMapping } from './make-plan.js';
 import { planBinding } from './plan-binding.js';
 
@@ -151,8 +151,9 @@ function narrowOperations(ops: readonly Operation[], keys: ReadonlySet<string>, 
 }
 
 /** One person (the CLI's person commands): planPeople for them alone, refusing a key nobody knows. */
-export async function planPerson(loaded: LoadedConfig, links: LinkStore, key: string, options: PersonPlanOptions = {}): Promise<PersonPlan> {
-  const { people, plan, runtimes } = await planPeople(loaded, links, [key], options);
+export async function planPerson(loaded: LoadedConfig, state: Pick<RunState, 'links' | 'holds'>, key: string, options: PersonPlanOptions = {}): Promise<PersonPlan> {
+  const { links } = state;
+  const { people, plan, runtimes } = await planPeople(loaded, state, [key], options);
   const person = people[0]!;
   const linkedAnywhere = (await Promise.all([...runtimes.keys()].map((t) => links.get(t, 'user', key)))).some(Boolean);
   if (!person.user && !person.sourceHeld && !linkedAnywhere && !person.targets.some((p) => p.matchedBy === 'externalId')) {
@@ -182,7 +183,8 @@ async function readPeople(loaded: LoadedConfig, keys: readonly string[]): Promis
   return { ...whole, users: whole.users.filter((u) => wanted.has(u.key)), heldKeys: whole.heldKeys.filter((k) => wanted.has(k)) };
 }
 
-export async function planPeople(loaded: LoadedConfig, links: LinkStore, keys: readonly string[], options: PersonPlanOptions = {}): Promise<PeoplePlan> {
+export async function planPeople(loaded: LoadedConfig, state: Pick<RunState, 'links' | 'holds'>, keys: readonly string[], options: PersonPlanOptions = {}): Promise<PeoplePlan> {
+  const { links } = state;
   const step = options.step ?? (() => undefined);
   // One person's steps read as before ("match: no account"); a batch's name whom each is about.
   const who = (key: string, sep = ' ') => (keys.length > 1 ? `${key}${sep}` : '');
@@ -195,7 +197,7 @@ export async function planPeople(loaded: LoadedConfig, links: LinkStore, keys: r
     const user = users.get(key);
     step(`read source: ${user ? `${key} found (${user.ref.location}${user.ref.line ? `:${user.ref.line}` : ''}), ${user.active ? 'active' : 'inactive'}` : sourceHeld.has(key) ? `${key}: the source rejected this record (held)` : `${key} is not in the source`}`);
   }
-  const stored = holdsInEffect(await readHolds(loaded.stateDir), snapshot);
+  const stored = holdsInEffect(await state.holds.all(), snapshot);
   const heldOff = new Map<string, EmergencyHold>();
   for (const key of keys) {
     const hold = options.holdOff ? { ...options.holdOff, digest: personDigest(users.get(key)) } : stored.get(key);

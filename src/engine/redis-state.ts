@@ -1,17 +1,32 @@
 /**
- * The state of one run in distributed mode: links in Redis, one lock per target (so a target is in
- * one cycle at a time, whichever machine started it), the local audit log, and the BullMQ executor.
+ * The state of one run in distributed mode: links and the decision stores in Redis, one lock per
+ * target (so a target is in one cycle at a time, whichever machine started it), the local audit
+ * log, and the BullMQ executor.
  */
 import { NO_AUDIT, type AuditSink } from '../audit/audit-sink.js';
 import { JsonlAuditSink } from '../audit/jsonl-audit-sink.js';
 import type { LoadedConfig } from '../config/load.js';
 import { BullmqExecutor } from '../execution/bullmq/bullmq-executor.js';
+import type { Redis } from 'ioredis';
+import { RedisHoldStore } from '../state/holds.js';
 import { connectRedis } from '../state/redis-connection.js';
 import { RedisLinkStore } from '../state/redis-link-store.js';
 import { RedisQuarantineStore } from '../state/quarantine-store.js';
+import { RedisRejectionStore } from '../state/rejection-store.js';
 import { acquireTargetLocks, type TargetLocks } from '../state/redis-run-lock.js';
+import { RedisStagedStore } from '../state/staged-store.js';
 import { selectTargets } from '../config/select-targets.js';
-import { auditOptions, haltOnFailure, type OpenStateOptions, type RunState } from './run-state.js';
+import { auditOptions, haltOnFailure, type DecisionStores, type OpenStateOptions, type RunState } from './run-state.js';
+
+/** Distributed mode's decision stores: Redis hashes under the prefix, seen alike by every machine. */
+export function redisStores(redis: Redis, prefix: string): DecisionStores {
+  return {
+    quarantine: new RedisQuarantineStore(redis, prefix),
+    holds: new RedisHoldStore(redis, prefix),
+    staged: new RedisStagedStore(redis, prefix),
+    rejections: new RedisRejectionStore(redis, prefix),
+  };
+}
 
 export async function openRedisState(loaded: LoadedConfig, options: OpenStateOptions): Promise<RunState> {
   const q = loaded.config.queue!;
@@ -28,7 +43,7 @@ export async function openRedisState(loaded: LoadedConfig, options: OpenStateOpt
     return {
       links: new RedisLinkStore(redis, q.prefix),
       audit,
-      quarantine: new RedisQuarantineStore(redis, q.prefix),
+      ...redisStores(redis, q.prefix),
       distributed: true,
       halted: halt.signal,
       executor: ({ wait, waitTimeoutMs, signal }) => {

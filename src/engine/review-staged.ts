@@ -1,5 +1,6 @@
 /**
- * Approving or rejecting a staged change set (engine/staged-sets.ts). Approve is `apply` of the
+ * Approving or rejecting a staged change set (state/staged-store.ts), from any machine in
+ * distributed mode: the set and the rejections are where every cycle reads them. Approve is `apply` of the
  * set: its binding checked, every operation re-checked against a fresh read of the source and the
  * targets (verify-plan.ts), so a person back in the source since is reported stale and not
  * deactivated; the safety check is overridden, the approval being the operator's decision, and
@@ -16,17 +17,17 @@ import { operationsOf } from '../model/plan.js';
 import { applyPlan } from './apply-plan.js';
 import { checkBinding } from './plan-binding.js';
 import type { RunState } from './run-state.js';
-import { addRejections, removeStagedSet, type StagedSet } from './staged-sets.js';
+import type { StagedSet } from '../state/staged-store.js';
 import { verifySavedPlan, type SkippedOperation } from './verify-plan.js';
 
 /** The runtimes of the set's targets; refused when the config no longer points them where the set was made for. */
-export function stagedRuntimes(loaded: LoadedConfig, set: StagedSet, file: string): Map<string, TargetRuntime> {
+export function stagedRuntimes(loaded: LoadedConfig, set: StagedSet, where: string): Map<string, TargetRuntime> {
   const configured = new Map(selectTargets(loaded));
   const unknown = set.plan.targets.filter((t) => !configured.has(t.target)).map((t) => t.target);
   if (unknown.length > 0) throw new PlanError(`staged set ${set.id} has targets not enabled in ${loaded.file}: ${unknown.join(', ')}; reject it`);
   // Not its age: every operation is checked against a fresh read before it is applied, so a staged
   // set stays valid until approved or rejected. Only where it points is checked.
-  checkBinding(set.plan, loaded, file, new Date(set.plan.createdAt));
+  checkBinding(set.plan, loaded, where, new Date(set.plan.createdAt));
   return new Map(set.plan.targets.map((t) => [t.target, createTargetRuntime(t.target, configured.get(t.target)!)]));
 }
 
@@ -48,23 +49,22 @@ export async function approveStaged(
     action: 'staged.approve',
     outcome: 'info',
     note: `staged set ${set.id} approved by ${by}: ${go} to apply, ${skipped.length} no longer holding`,
-    ...{ initiator: 'cli', by },
   });
   const report = await applyPlan(loaded, plan, runtimes, state, state.executor({ wait: true, ...(signal ? { signal } : {}) }), {
     overrideSafety: true,
     skipped,
     ...(signal ? { signal } : {}),
   });
-  await removeStagedSet(loaded.stateDir, set.id);
+  await state.staged.remove(set.id);
   return { report, stale: skipped.filter((s) => s.outcome === 'skipped') };
 }
 
-export async function rejectStaged(loaded: LoadedConfig, set: StagedSet, state: RunState, by: string): Promise<number> {
+export async function rejectStaged(set: StagedSet, state: RunState, by: string): Promise<number> {
   const at = new Date().toISOString();
   const entries = set.plan.targets.flatMap((t) =>
     operationsOf(t).map((op) => ({ target: t.target, key: op.externalId, op, entry: { digest: op.pre?.source ?? null, stagedId: set.id, at, by } })),
   );
-  await addRejections(loaded.stateDir, entries);
+  await state.rejections.add(entries);
   for (const { target, op } of entries) {
     state.audit.record({
       time: at,
@@ -76,9 +76,8 @@ export async function rejectStaged(loaded: LoadedConfig, set: StagedSet, state: 
       ...(op.kind === 'deprovisionUser' ? { scimId: op.scimId } : {}),
       outcome: 'info',
       note: `staged set ${set.id} rejected by ${by}: not planned again until the source record changes`,
-      ...{ initiator: 'cli', by },
     });
   }
-  await removeStagedSet(loaded.stateDir, set.id);
+  await state.staged.remove(set.id);
   return entries.length;
 }

@@ -7,8 +7,11 @@ import type { AuditSink, Initiator } from '../audit/audit-sink.js';
 import type { AuditSinkOptions } from '../audit/jsonl-audit-sink.js';
 import type { LoadedConfig } from '../config/load.js';
 import type { Executor, Superseded } from '../execution/executor.js';
+import type { HoldStore } from '../state/holds.js';
 import type { LinkStore } from '../state/link-store.js';
 import type { QuarantineStore } from '../state/quarantine-store.js';
+import type { RejectionStore } from '../state/rejection-store.js';
+import type { StagedStore } from '../state/staged-store.js';
 
 export interface ExecutorOptions {
   /** Distributed: wait for the workers and report, else return once enqueued. */
@@ -23,11 +26,25 @@ export interface ExecutorOptions {
   initiator?: { initiator: Initiator; by?: string };
 }
 
-export interface RunState {
+/**
+ * The decisions kept between cycles, each behind one interface with a file adapter (the state
+ * directory) and a Redis adapter (distributed mode, shared by every machine): picked together by
+ * `fileStores` (state.ts) or `redisStores` (redis-state.ts), never one by one.
+ */
+export interface DecisionStores {
+  /** Quarantined targets. */
+  quarantine: QuarantineStore;
+  /** Emergency holds (`scim-sync deprovision`). */
+  holds: HoldStore;
+  /** Staged change sets a safety stop left for approve or reject. */
+  staged: StagedStore;
+  /** Rejected deprovisions (`scim-sync reject`). */
+  rejections: RejectionStore;
+}
+
+export interface RunState extends DecisionStores {
   links: LinkStore;
   audit: AuditSink;
-  /** Quarantined targets: quarantine.json, or Redis in distributed mode. */
-  quarantine: QuarantineStore;
   /** True in distributed mode: plans are executed by `scim-sync worker` processes. */
   distributed: boolean;
   /**

@@ -17,19 +17,20 @@ import { describeError } from '../errors.js';
 import { BullmqExecutor } from '../execution/bullmq/bullmq-executor.js';
 import { CycleStore } from '../execution/bullmq/cycle-store.js';
 import { MAX_STALLED_COUNT } from '../execution/bullmq/queue-layout.js';
-import { operationCount } from '../model/plan.js';
+import { operationCount, type Plan } from '../model/plan.js';
 import { emptyTargetReport } from '../execution/run-report.js';
 import { SCHEDULE_QUEUE } from '../state/redis-keys.js';
 import { RedisLinkStore } from '../state/redis-link-store.js';
-import { RedisQuarantineStore } from '../state/quarantine-store.js';
-import { NO_NOTIFIER, safetyStopEvent, type Notifier } from '../notify/notifier.js';
+import { NO_NOTIFIER, type Notifier } from '../notify/notifier.js';
 import { SafetyError } from '../errors.js';
 import { partitionTargets, quarantinedTargets, settlePlanRead } from './quarantine.js';
 import { acquireTargetLocks } from '../state/redis-run-lock.js';
 import { applyPlan } from './apply-plan.js';
 import { selectTargets } from '../config/select-targets.js';
-import { makePlan } from './make-plan.js';
+import { planCycle } from './plan-cycle.js';
+import { redisStores } from './redis-state.js';
 import type { RunState } from './run-state.js';
+import { notifySafetyStop } from './stage-stop.js';
 
 const SCHEDULER_ID = 'cycle';
 
@@ -67,7 +68,9 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
   );
 
   const notifier = options.notifier ?? NO_NOTIFIER;
-  const quarantine = new RedisQuarantineStore(redis, q.prefix);
+  // The same stores `run` opens in distributed mode: holds, staged sets and rejections set from any machine are heeded here.
+  const stores = redisStores(redis, q.prefix);
+  const { quarantine } = stores;
 
   const cycle = async (job: Job): Promise<unknown> => {
     const cycleId = safeId(job.id ?? String(job.timestamp));
@@ -86,27 +89,30 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
     }
     const links = new RedisLinkStore(redis, q.prefix);
     const executor = new BullmqExecutor({ redis, queue: q, locks, wait: false });
-    const state: RunState = { links, audit, quarantine, distributed: true, halted: new AbortController().signal, executor: () => executor, close: async () => undefined };
+    const state: RunState = { links, audit, ...stores, distributed: true, halted: new AbortController().signal, executor: () => executor, close: async () => undefined };
+    let planned: Plan | undefined;
     try {
-      const { plan, runtimes } = await makePlan(loaded, links, locks.targets);
-      plan.id = `plan-${cycleId}`;
+      const { plan, runtimes } = await planCycle(loaded, state, locks.targets, { planId: `plan-${cycleId}` });
+      planned = plan;
       await settlePlanRead(plan, { store: quarantine, audit, notifier, settings: loaded.config.quarantine, planId: plan.id, now });
       await applyPlan(loaded, plan, runtimes, state, executor, { overrideSafety: false });
       const ops = operationCount(plan);
       log(`${cycleId}: enqueued ${plan.id} (${ops} operations) for ${locks.targets.join(', ')}`);
       return { planId: plan.id, operations: ops };
     } catch (error) {
-      if (error instanceof SafetyError) await notifier.notify(safetyStopEvent(`plan-${cycleId}`, error.reasons));
+      if (error instanceof SafetyError && planned) await notifySafetyStop(notifier, planned, error);
       // Nothing was enqueued (source unreadable, safety stop): say so where `status` looks.
+      const staged = error instanceof SafetyError ? error.stagedMessage : undefined;
+      const why = staged ? `${describeError(error)}\n${staged}` : describeError(error);
       const store = new CycleStore(redis, q.prefix, q.retentionHours * 3_600_000);
       const now = new Date().toISOString();
       for (const target of locks.targets) {
         const report = emptyTargetReport(target);
-        report.stopped = describeError(error);
-        await store.setLastCycle({ planId: `plan-${cycleId}`, target, enqueuedAt: now, finishedAt: now, report, warnings: [], error: describeError(error) });
+        report.stopped = why;
+        await store.setLastCycle({ planId: `plan-${cycleId}`, target, enqueuedAt: now, finishedAt: now, report, warnings: [], error: why });
       }
-      log(`${cycleId}: nothing enqueued: ${describeError(error)}`);
-      return { error: describeError(error) };
+      log(`${cycleId}: nothing enqueued: ${why}`);
+      return { error: why };
     } finally {
       await locks.release();
     }

@@ -1,28 +1,26 @@
 /**
- * A safety stop's deprovisions, saved for review as a staged change set (engine/staged-sets.ts),
- * each recorded in the audit log as `staged.create`. Staging never turns a stop into another
- * failure: a set that cannot be saved is said in the stop message instead.
+ * A safety stop's deprovisions, saved for review as a staged change set (state/staged-store.ts: the
+ * state directory, or Redis in distributed mode), each recorded in the audit log as
+ * `staged.create`. Staging never turns a stop into another failure: a set that cannot be saved is
+ * said in the stop message instead.
  */
-import type { LoadedConfig } from '../config/load.js';
-import { describeError } from '../errors.js';
-import type { Plan } from '../model/plan.js';
+import { describeError, type SafetyError } from '../errors.js';
+import { operationsOf, type Plan } from '../model/plan.js';
+import { safetyStopEvent, stagedEvent, type Notifier } from '../notify/notifier.js';
 import { stagedDeprovisions } from '../planning/staged-deprovisions.js';
 import type { RunState } from './run-state.js';
-import { listStagedSets, saveStagedSet, stagedContent } from './staged-sets.js';
+import { stagedContent } from './staged-sets.js';
 
-export const NOT_DISTRIBUTED = 'staged change sets are not yet in distributed mode (queue: in the config)';
-
-export async function stageStop(loaded: LoadedConfig, plan: Plan, reasons: readonly string[], state: RunState): Promise<{ id: string } | { problem: string } | undefined> {
+export async function stageStop(plan: Plan, reasons: readonly string[], state: Pick<RunState, 'staged' | 'audit'>): Promise<{ id: string } | { problem: string } | undefined> {
   const part = stagedDeprovisions(plan);
   if (!part) return undefined;
-  if (state.distributed) return { problem: NOT_DISTRIBUTED };
   let id: string;
   try {
-    // A cron run that stops again on the same outage finds its set already staged: one set to review, not one per run.
+    // A cycle that stops again on the same outage finds its set already staged: one set to review, not one per run.
     const content = stagedContent(part);
-    const same = (await listStagedSets(loaded.stateDir)).find((set) => stagedContent(set.plan) === content);
+    const same = (await state.staged.list()).find((set) => stagedContent(set.plan) === content);
     if (same) return { id: same.id };
-    id = (await saveStagedSet(loaded.stateDir, part, reasons)).id;
+    id = (await state.staged.save(part, reasons)).id;
   } catch (error) {
     return { problem: describeError(error) };
   }
@@ -43,4 +41,13 @@ export async function stageStop(loaded: LoadedConfig, plan: Plan, reasons: reado
     }
   }
   return { id };
+}
+
+/** What a safety stop tells the webhooks, from `run` and from a scheduled cycle alike: the stop, and the set it staged. */
+export async function notifySafetyStop(notifier: Notifier, plan: Plan, error: SafetyError): Promise<void> {
+  await notifier.notify(safetyStopEvent(plan.id, error.reasons));
+  if (error.staged && 'id' in error.staged) {
+    const staged = plan.targets.reduce((n, t) => n + operationsOf(t).filter((op) => op.kind === 'deprovisionUser').length, 0);
+    await notifier.notify(stagedEvent(error.staged.id, staged, error.reasons.join('; ')));
+  }
 }

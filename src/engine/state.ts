@@ -8,9 +8,22 @@ import { NO_AUDIT, withInitiator, type AuditSink } from '../audit/audit-sink.js'
 import { JsonlAuditSink } from '../audit/jsonl-audit-sink.js';
 import { InlineExecutor } from '../execution/inline-executor.js';
 import { FileLinkStore } from '../state/file-link-store.js';
+import { FileHoldStore } from '../state/holds.js';
 import { FileQuarantineStore } from '../state/quarantine-store.js';
+import { FileRejectionStore } from '../state/rejection-store.js';
 import { acquireRunLock, type RunLock } from '../state/run-lock.js';
-import { auditOptions, haltOnFailure, type OpenStateOptions, type RunState } from './run-state.js';
+import { FileStagedStore } from '../state/staged-store.js';
+import { auditOptions, haltOnFailure, type DecisionStores, type OpenStateOptions, type RunState } from './run-state.js';
+
+/** Embedded mode's decision stores: files in the state directory, written under its run lock. */
+export function fileStores(stateDir: string): DecisionStores {
+  return {
+    quarantine: new FileQuarantineStore(stateDir),
+    holds: new FileHoldStore(stateDir),
+    staged: new FileStagedStore(stateDir),
+    rejections: new FileRejectionStore(stateDir),
+  };
+}
 
 export async function openState(loaded: LoadedConfig, options: OpenStateOptions): Promise<RunState> {
   // Loaded only in distributed mode: BullMQ and ioredis are most of a cold start.
@@ -23,7 +36,7 @@ export async function openState(loaded: LoadedConfig, options: OpenStateOptions)
     return {
       links,
       audit,
-      quarantine: new FileQuarantineStore(loaded.stateDir),
+      ...fileStores(loaded.stateDir),
       distributed: false,
       halted: halt.signal,
       executor: ({ signal, superseded, initiator }) =>

@@ -29,7 +29,7 @@ import {
 import { retryDelay } from '../targets/http/retry-policy.js';
 import { runOperation, type AttemptState, type OperationResult } from './run-operation.js';
 import { bulkBatches, isBulkable, sendBulk, type BulkableOp, type BulkOutcome } from './bulk-apply.js';
-import { count, emptyTargetReport, type Outcome, type RunReport, type TargetReport } from './run-report.js';
+import { count, countAdopted, emptyTargetReport, type Outcome, type RunReport, type TargetReport } from './run-report.js';
 
 /** Waits `ms`, or less when `signal` aborts (a retry that will not happen need not be waited for). */
 function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
@@ -91,7 +91,7 @@ export class InlineExecutor implements Executor {
     const succeed = (op: Operation, attempts: number, result: OperationResult, started: number): void => {
       const outcome = resultOutcome(result);
       count(report, op.kind, outcome);
-      if (result.adopted) (report.adopted ??= {})[op.kind] = (report.adopted[op.kind] ?? 0) + 1;
+      if (result.adopted) countAdopted(report, op.kind);
       if (result.partial) report.skips.push(operationSkip(op, 'partial', result.partial));
       if (result.unchanged && result.note) report.skips.push(operationSkip(op, 'unchanged', result.note));
       this.audit(planId, tp.target, op, outcome, attempts, resultDetail(result), started);

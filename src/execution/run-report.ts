@@ -68,6 +68,11 @@ export function count(report: TargetReport, kind: OperationKind, outcome: Outcom
   c[outcome] = (c[outcome] ?? 0) + 1;
 }
 
+/** A successful operation that found its account already there and took it over (its own lost create, or adoption). */
+export function countAdopted(report: TargetReport, kind: OperationKind): void {
+  (report.adopted ??= {})[kind] = (report.adopted[kind] ?? 0) + 1;
+}
+
 export function totals(report: RunReport): Record<Outcome, number> {
   const t = { ok: 0, partial: 0, failed: 0, skipped: 0, unchanged: 0 };
   for (const target of report.targets) {

@@ -94,7 +94,10 @@ const operation = z.discriminatedUnion('kind', [
 
 const count = z.number().int().nonnegative();
 
-const phase = z.object({ name: z.enum(PHASES), operations: z.array(operation) });
+/** A phase's operations stored apart from their plan (distributed mode keeps each phase in Redis): checked as a plan's are. */
+export const operationsSchema = z.array(operation);
+
+const phase = z.object({ name: z.enum(PHASES), operations: operationsSchema });
 const held = z.object({ reason: z.string(), operations: z.array(operation) });
 
 const targetPlan = z.object({

@@ -105,7 +105,7 @@ export class FastLane {
     const who = { initiator: first.initiator, by: [...new Set(requests.map((r) => r.by))].join(', ') };
     let outcome: BatchOutcome;
     try {
-      const { plan, runtimes } = await planPeople(loaded, state.links, keys, { runtimes: this.runtimes });
+      const { plan, runtimes } = await planPeople(loaded, state, keys, { runtimes: this.runtimes });
       const readAt = new Date(plan.binding.source.readAt);
       const base = await this.deps.managed();
       const recent = window.recent(new Date());

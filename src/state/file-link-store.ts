@@ -12,11 +12,35 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { z } from 'zod';
 import { StateError } from '../errors.js';
 import { writeFileAtomic } from './atomic-write.js';
 import { LineAppender } from './line-appender.js';
 import type { Link, LinkStore, ResourceKind } from './link-store.js';
 import { ensureStateDir, explainCode } from './state-dir.js';
+import { readStateFile, stateJson, type StateShape } from './state-json.js';
+
+/**
+ * One table's links, checked in one plain loop: a snapshot holds one entry per person and target,
+ * and a schema object per link would cost more than reading the file.
+ */
+function isLinkTable(value: unknown): value is Record<string, Link> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  for (const key in value) {
+    const l = (value as Record<string, Partial<Link> | null>)[key];
+    if (typeof l !== 'object' || l === null || typeof l.id !== 'string' || typeof l.hash !== 'string') return false;
+  }
+  return true;
+}
+
+const snapshotShape: StateShape<{ links?: Record<string, Record<string, Link>> }> = {
+  schema: z.object({
+    version: z.literal(1).optional(),
+    links: z.record(z.string(), z.custom<Record<string, Link>>(isLinkTable, 'expected links by externalId, each {id, hash}')).optional(),
+  }),
+  what: 'a link store snapshot',
+  fix: 'restore it from backup or remove it to relink by externalId',
+};
 
 export interface FileLinkStoreOptions {
   /** Read snapshot and journal, write nothing (a missing directory reads as no links). */
@@ -80,16 +104,8 @@ export class FileLinkStore implements LinkStore {
   }
 
   private async load(): Promise<void> {
-    const snapshot = await this.read(this.snapshotFile);
-    if (snapshot !== null) {
-      let parsed: { version?: number; links?: Record<string, Record<string, Link>> };
-      try {
-        parsed = JSON.parse(snapshot) as typeof parsed;
-      } catch {
-        throw new StateError(`link store ${this.snapshotFile} is corrupt; restore it from backup or remove it to relink by externalId`);
-      }
-      for (const [name, links] of Object.entries(parsed.links ?? {})) this.tables.set(name, new Map(Object.entries(links)));
-    }
+    const snapshot = await readStateFile(this.snapshotFile, snapshotShape, {});
+    for (const [name, links] of Object.entries(snapshot.links ?? {})) this.tables.set(name, new Map(Object.entries(links)));
     const journal = (await this.read(this.journalFile)) ?? '';
     // A crash mid-append leaves a torn last line: the next append must not continue it.
     this.tornTail = journal !== '' && !journal.endsWith('\n');
@@ -116,7 +132,7 @@ export class FileLinkStore implements LinkStore {
     if (this.options.readOnly) throw new StateError(`the link store ${this.snapshotFile} is open read-only`);
     // In memory at once; should the journal fail, the change still reaches the snapshot at flush.
     this.apply(entry);
-    this.journal.append(`${this.tornTail ? '\n' : ''}${JSON.stringify(entry)}\n`);
+    this.journal.append(`${this.tornTail ? '\n' : ''}${stateJson(entry)}\n`);
     this.tornTail = false;
     try {
       await this.journal.written();
@@ -146,7 +162,7 @@ export class FileLinkStore implements LinkStore {
     const links: Record<string, Record<string, Link>> = {};
     for (const [name, table] of this.tables) links[name] = Object.fromEntries(table);
     try {
-      await writeFileAtomic(this.snapshotFile, JSON.stringify({ version: 1, links }));
+      await writeFileAtomic(this.snapshotFile, stateJson({ version: 1, links }));
     } catch (error) {
       throw new StateError(`cannot write the link store ${this.snapshotFile}: ${explainCode(error)}`, {}, { cause: error });
     }

@@ -1,13 +1,19 @@
 /**
- * Emergency holds (`holds.json` in the state directory): people deprovisioned by hand with
- * `scim-sync deprovision`, kept deactivated by later cycles until their source record changes or
- * `scim-sync release` lifts the hold. One JSON object by source key, written atomically, 0600.
+ * Emergency holds: people deprovisioned by hand with `scim-sync deprovision`, kept deactivated by
+ * later cycles until their source record changes or `scim-sync release` lifts the hold. Kept in
+ * `holds.json` in the state directory (embedded mode: one JSON object by source key, written
+ * atomically, 0600, under the run lock), or in one Redis hash (distributed mode, redis-keys.ts:
+ * field source key, value the hold's JSON), so a hold set on one machine is seen by every cycle.
  */
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Redis } from 'ioredis';
+import { z } from 'zod';
 import { StateError } from '../errors.js';
 import { writeFileAtomic } from './atomic-write.js';
+import { hdelIfUnchanged } from './redis-hash.js';
+import { redisKeys } from './redis-keys.js';
 import { ensureStateDir, explainCode } from './state-dir.js';
+import { parseStateJson, readStateFile, stateJson, type StateShape } from './state-json.js';
 
 export interface Hold {
   /** When the hold was set (ISO time). */
@@ -19,44 +25,102 @@ export interface Hold {
   digest: string | null;
 }
 
-const FILE = 'holds.json';
-
-export function holdsFile(stateDir: string): string {
-  return join(stateDir, FILE);
+export interface HoldStore {
+  /** Every hold by source key. A damaged store is an error, never "no holds". */
+  all(): Promise<Map<string, Hold>>;
+  set(key: string, hold: Hold): Promise<void>;
+  /** Lifts the person's hold; the hold lifted, or undefined when there was none. */
+  lift(key: string): Promise<Hold | undefined>;
+  /** Forgets these holds, each only while it is still the one read (a hold set again since stays). */
+  forget(holds: ReadonlyMap<string, Hold>): Promise<void>;
+  /** Where the holds are, for messages. */
+  readonly where: string;
 }
 
-/** Every hold by source key; none when the file does not exist. A damaged file is an error, never "no holds". */
-export async function readHolds(stateDir: string): Promise<Map<string, Hold>> {
-  const file = holdsFile(stateDir);
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return new Map();
-    throw new StateError(`cannot read ${file}: ${explainCode(error)}`, {}, { cause: error });
+const hold: z.ZodType<Hold> = z.object({ time: z.string(), reason: z.string(), by: z.string(), digest: z.string().nullable() });
+const FIX = 'fix or remove it (removing it lifts the emergency holds it kept)';
+const fileShape: StateShape<Record<string, Hold>> = { schema: z.record(z.string(), hold), what: 'a JSON object of emergency holds by source key', fix: FIX };
+const valueShape: StateShape<Hold> = { schema: hold, what: 'an emergency hold (time, reason, by, digest)', fix: FIX };
+
+/** A hold's JSON, fields in one order, so a hold read back compares equal to what was written. */
+function holdJson(h: Hold): string {
+  return stateJson({ time: h.time, reason: h.reason, by: h.by, digest: h.digest });
+}
+
+export class FileHoldStore implements HoldStore {
+  readonly where: string;
+
+  constructor(private readonly dir: string) {
+    this.where = join(dir, 'holds.json');
   }
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch (error) {
-    throw new StateError(`${file} is not valid JSON (${(error as Error).message}); fix or remove it`, {}, { cause: error });
+
+  async all(): Promise<Map<string, Hold>> {
+    return new Map(Object.entries(await readStateFile(this.where, fileShape, {})));
   }
-  if (!data || typeof data !== 'object' || Array.isArray(data)) throw new StateError(`${file} is not a JSON object of holds by source key`);
-  const holds = new Map<string, Hold>();
-  for (const [key, value] of Object.entries(data as Record<string, unknown>)) {
-    const h = value as Partial<Hold> | null;
-    if (!h || typeof h.time !== 'string' || typeof h.reason !== 'string' || typeof h.by !== 'string' || !(typeof h.digest === 'string' || h.digest === null)) {
-      throw new StateError(`${file}: the hold of "${key}" is incomplete (time, reason, by and digest are needed)`);
+
+  async set(key: string, h: Hold): Promise<void> {
+    const holds = await this.all();
+    holds.set(key, h);
+    await this.write(holds);
+  }
+
+  async lift(key: string): Promise<Hold | undefined> {
+    const holds = await this.all();
+    const h = holds.get(key);
+    if (h) {
+      holds.delete(key);
+      await this.write(holds);
     }
-    holds.set(key, { time: h.time, reason: h.reason, by: h.by, digest: h.digest });
+    return h;
   }
-  return holds;
+
+  async forget(gone: ReadonlyMap<string, Hold>): Promise<void> {
+    const holds = await this.all();
+    let changed = false;
+    for (const [key, h] of gone) {
+      const now = holds.get(key);
+      if (now && holdJson(now) === holdJson(h)) changed = holds.delete(key) || changed;
+    }
+    if (changed) await this.write(holds);
+  }
+
+  private async write(holds: ReadonlyMap<string, Hold>): Promise<void> {
+    ensureStateDir(this.dir);
+    await writeFileAtomic(this.where, `${stateJson(Object.fromEntries(holds), 2)}\n`).catch((error: unknown) => {
+      throw new StateError(`cannot write ${this.where}: ${explainCode(error)}`, {}, { cause: error });
+    });
+  }
 }
 
-export async function writeHolds(stateDir: string, holds: ReadonlyMap<string, Hold>): Promise<void> {
-  ensureStateDir(stateDir);
-  const file = holdsFile(stateDir);
-  await writeFileAtomic(file, `${JSON.stringify(Object.fromEntries(holds), null, 2)}\n`).catch((error: unknown) => {
-    throw new StateError(`cannot write ${file}: ${explainCode(error)}`, {}, { cause: error });
-  });
+export class RedisHoldStore implements HoldStore {
+  readonly where: string;
+
+  /** `redis` stays owned by the caller. */
+  constructor(private readonly redis: Redis, prefix: string) {
+    this.where = redisKeys(prefix).holds;
+  }
+
+  private parse(key: string, json: string): Hold {
+    return parseStateJson(json, `${this.where} (hold of ${key})`, valueShape);
+  }
+
+  async all(): Promise<Map<string, Hold>> {
+    const fields = await this.redis.hgetall(this.where);
+    return new Map(Object.entries(fields).map(([key, json]) => [key, this.parse(key, json)]));
+  }
+
+  async set(key: string, h: Hold): Promise<void> {
+    await this.redis.hset(this.where, key, holdJson(h));
+  }
+
+  async lift(key: string): Promise<Hold | undefined> {
+    // One round trip, so two releases of the same hold do not both say they lifted it.
+    const [read] = (await this.redis.multi().hget(this.where, key).hdel(this.where, key).exec()) ?? [];
+    const json = read?.[1];
+    return typeof json === 'string' ? this.parse(key, json) : undefined;
+  }
+
+  async forget(holds: ReadonlyMap<string, Hold>): Promise<void> {
+    await hdelIfUnchanged(this.redis, this.where, [...holds].map(([key, h]) => [key, holdJson(h)]));
+  }
 }

@@ -3,13 +3,14 @@
  * one Redis hash (distributed mode, redis-keys.ts), field target, value the entry's JSON. The
  * decisions are made in engine/quarantine.ts; this only keeps them.
  */
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
+import { z } from 'zod';
 import { StateError } from '../errors.js';
 import { writeFileAtomic } from './atomic-write.js';
 import { redisKeys } from './redis-keys.js';
 import { ensureStateDir, explainCode } from './state-dir.js';
+import { parseStateJson, readStateFile, stateJson, type StateShape } from './state-json.js';
 
 export interface QuarantineEntry {
   target: string;
@@ -31,11 +32,13 @@ export interface QuarantineStore {
   lift(target: string): Promise<boolean>;
 }
 
-function parseEntry(where: string, value: unknown): QuarantineEntry {
-  const e = value as QuarantineEntry;
-  if (e && typeof e.target === 'string' && typeof e.since === 'string' && typeof e.reason === 'string' && Number.isInteger(e.attempts) && typeof e.nextTry === 'string') return e;
-  throw new StateError(`${where} holds a damaged quarantine entry; remove it with scim-sync unquarantine`);
-}
+const entry: z.ZodType<QuarantineEntry> = z.object({ target: z.string(), since: z.string(), reason: z.string(), attempts: z.number().int(), nextTry: z.string() });
+const fileShape: StateShape<{ targets?: Record<string, QuarantineEntry> }> = {
+  schema: z.object({ version: z.literal(1).optional(), targets: z.record(z.string(), entry).optional() }),
+  what: 'a quarantine file',
+  fix: 'fix or remove it (removing it lifts every quarantine)',
+};
+const valueShape: StateShape<QuarantineEntry> = { schema: entry, what: 'a quarantine entry', fix: 'delete that field (its target is then no longer quarantined)' };
 
 export class FileQuarantineStore implements QuarantineStore {
   private readonly file: string;
@@ -45,24 +48,7 @@ export class FileQuarantineStore implements QuarantineStore {
   }
 
   async all(): Promise<Map<string, QuarantineEntry>> {
-    let text: string;
-    try {
-      text = await readFile(this.file, 'utf8');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return new Map();
-      throw new StateError(`cannot read ${this.file}: ${explainCode(error)}`, {}, { cause: error });
-    }
-    let data: { targets?: Record<string, unknown> };
-    try {
-      data = JSON.parse(text) as typeof data;
-    } catch (error) {
-      throw new StateError(`${this.file} is not valid JSON: ${(error as Error).message}`, {}, { cause: error });
-    }
-    const targets = (data as { targets?: unknown } | null)?.targets ?? {};
-    if (typeof data !== 'object' || data === null || Array.isArray(data) || typeof targets !== 'object' || targets === null || Array.isArray(targets)) {
-      throw new StateError(`${this.file} is damaged (not a quarantine file): fix or remove it (removing it lifts every quarantine)`);
-    }
-    return new Map(Object.entries(targets).map(([name, e]) => [name, parseEntry(`${this.file} (target ${name})`, e)]));
+    return new Map(Object.entries((await readStateFile(this.file, fileShape, {})).targets ?? {}));
   }
 
   async set(entry: QuarantineEntry): Promise<void> {
@@ -81,7 +67,7 @@ export class FileQuarantineStore implements QuarantineStore {
   private async write(all: Map<string, QuarantineEntry>): Promise<void> {
     ensureStateDir(this.dir);
     try {
-      await writeFileAtomic(this.file, `${JSON.stringify({ version: 1, targets: Object.fromEntries(all) }, null, 2)}\n`);
+      await writeFileAtomic(this.file, `${stateJson({ version: 1, targets: Object.fromEntries(all) }, 2)}\n`);
     } catch (error) {
       throw new StateError(`cannot write ${this.file}: ${explainCode(error)}`, {}, { cause: error });
     }
@@ -101,21 +87,11 @@ export class RedisQuarantineStore implements QuarantineStore {
 
   async all(): Promise<Map<string, QuarantineEntry>> {
     const fields = await this.redis.hgetall(this.key);
-    return new Map(
-      Object.entries(fields).map(([name, json]) => {
-        let value: unknown;
-        try {
-          value = JSON.parse(json);
-        } catch {
-          value = undefined;
-        }
-        return [name, parseEntry(`${this.key} (target ${name})`, value)];
-      }),
-    );
+    return new Map(Object.entries(fields).map(([name, json]) => [name, parseStateJson(json, `${this.key} (target ${name})`, valueShape)]));
   }
 
   async set(entry: QuarantineEntry): Promise<void> {
-    await this.redis.hset(this.key, entry.target, JSON.stringify(entry));
+    await this.redis.hset(this.key, entry.target, stateJson(entry));
   }
 
   async lift(target: string): Promise<boolean> {

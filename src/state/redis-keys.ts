@@ -37,6 +37,12 @@ export function redisKeys(prefix: string) {
     lastCycle: (target: string) => `${prefix}:state:last-cycle:${target}`,
     /** Hash: target -> QuarantineEntry JSON, for each quarantined target (quarantine-store.ts). */
     quarantine: `${prefix}:state:quarantine`,
+    /** Hash: source key -> Hold JSON, for each emergency hold (holds.ts). */
+    holds: `${prefix}:state:holds`,
+    /** Hash: staged set id -> StagedSet JSON, for each set awaiting approve or reject (staged-store.ts). */
+    staged: `${prefix}:state:staged`,
+    /** Hash: '<target>\n<source key>' -> RejectionEntry JSON, for each rejected deprovision (rejection-store.ts). */
+    rejections: `${prefix}:state:rejections`,
     /** BullMQ's key of a queue, as a job names its parent's queue. */
     queue: (name: string) => `${prefix}:${name}`,
   };

@@ -52,6 +52,19 @@ describe('distributed reports', () => {
     expect(status.out).toContain(`- setManager jdoe@example.com (E1100): skipped: ${because}`);
   });
 
+  it('a create answered 409 that finds the account is its own counts as adopted, as in embedded mode', async () => {
+    h.writePeople([person(1), person(2)]);
+    worker = await inProcessWorkers(h.configFile);
+    // The first create is committed, then answered 409 (a gateway that replayed it): the worker finds the account is its own.
+    h.sandbox.addFault({ method: 'POST', path: '/Users', when: 'after', times: 1, action: { type: 'status', status: 409, detail: 'uniqueness' } });
+    const r = await h.run('--wait', '--json');
+    expect(r.code, r.err).toBe(0);
+    const { report } = JSON.parse(r.out) as { report: { targets: { counts: Record<string, { ok: number }>; adopted?: Record<string, number> }[] } };
+    expect(report.targets[0]!.counts['createUser']!.ok).toBe(2);
+    expect(report.targets[0]!.adopted).toEqual({ createUser: 1 });
+    expect(h.sandbox.store.users()).toHaveLength(2);
+  });
+
   it('a target that cannot be read: FAILED in the report and the audit, exit 1, nothing enqueued for it', async () => {
     writeFileSync(h.configFile, readFileSync(h.configFile, 'utf8').replace('${env:TEST_SCIM_TOKEN}', '${env:WRONG_TOKEN}'));
     process.env['WRONG_TOKEN'] = 'not-the-sandbox-token-7c1e';

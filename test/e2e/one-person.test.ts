@@ -106,7 +106,10 @@ describe('provision', () => {
     expect(userOf(1)).toBeUndefined();
     const groups = Object.fromEntries(h.sandbox.store.groups().map((g) => [g['displayName'], (g['members'] as { value: string }[]).map((m) => m.value)]));
     expect(groups).toEqual({ engineering: [u2['id']], sales: [userOf(3)!['id'], u2['id']] });
-    expect(h.audit().find((a) => a['action'] === 'person.provision')).toMatchObject({ externalId: 'E1002', initiator: 'on-demand' });
+    const provision = h.audit().find((a) => a['action'] === 'person.provision')!;
+    expect(provision).toMatchObject({ externalId: 'E1002', initiator: 'on-demand', by: expect.stringMatching(/^.+@.+$/) });
+    // Every record of the command carries who started it, the operations' too.
+    expect(h.audit().find((a) => a['action'] === 'createUser' && a['planId'] === provision['planId'])).toMatchObject({ externalId: 'E1002', initiator: 'on-demand', by: provision['by'] });
 
     // The next cycle adds E1001 to engineering beside E1002, whom the provision left in place.
     h.sandbox.clearRequests();
@@ -155,6 +158,7 @@ describe('deprovision and release', () => {
     const record = h.audit().find((a) => a['action'] === 'person.deprovision')!;
     expect(record).toMatchObject({ externalId: 'E1002', initiator: 'cli', note: 'reason: laptop stolen, ticket 4711' });
     expect(String(record['by'])).toMatch(/^.+@.+$/);
+    expect(h.audit().find((a) => a['action'] === 'deprovisionUser' && a['planId'] === record['planId'])).toMatchObject({ externalId: 'E1002', initiator: 'cli', by: record['by'] });
     const holdsFile = join(h.dir, 'state', 'holds.json');
     expect(statSync(holdsFile).mode & 0o777).toBe(0o600);
     expect(JSON.parse(readFileSync(holdsFile, 'utf8'))['E1002']).toMatchObject({ reason: 'laptop stolen, ticket 4711', by: record['by'] });
@@ -199,7 +203,7 @@ describe('deprovision and release', () => {
     const r = await h.cli('release', '--config', h.configFile, '--user', 'E1003');
     expect(r.code, r.err).toBe(0);
     expect(r.out).toContain('released E1003');
-    expect(h.audit().find((a) => a['action'] === 'person.release')).toMatchObject({ externalId: 'E1003', initiator: 'cli' });
+    expect(h.audit().find((a) => a['action'] === 'person.release')).toMatchObject({ externalId: 'E1003', initiator: 'cli', by: expect.stringMatching(/^.+@.+$/) });
     h.sandbox.clearRequests();
     expect((await h.run()).code).toBe(0);
     const sales = String(h.sandbox.store.findGroupByDisplayName('sales')!['id']);
@@ -210,19 +214,5 @@ describe('deprovision and release', () => {
     const again = await h.cli('release', '--config', h.configFile, '--user', 'E1003');
     expect(again.code).toBe(2);
     expect(again.err).toContain('E1003 is not held by an emergency deprovision');
-  });
-});
-
-describe('distributed mode', () => {
-  it('provision, deprovision and release refuse clearly (holds live in the embedded state only), before any request', async () => {
-    h.top = 'queue:\n  redis: redis://127.0.0.1:1\n  prefix: one-person';
-    h.writeConfig();
-    h.writePeople(team);
-    for (const args of [['provision'], ['deprovision', '--reason', 'x'], ['release']]) {
-      const r = await h.cli(args[0]!, '--config', h.configFile, '--user', 'E1001', ...args.slice(1));
-      expect(r.code).toBe(2);
-      expect(r.err).toContain(`scim-sync ${args[0]!} is not yet in distributed mode`);
-    }
-    expect(h.sandbox.requests).toEqual([]);
   });
 });

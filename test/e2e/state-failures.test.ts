@@ -94,7 +94,7 @@ describe('the state directory', () => {
     expect(h.sandbox.requests).toEqual([]);
     const p = await h.cli('plan', '--config', h.configFile);
     expect(p.code).toBe(4);
-    expect(p.err).toContain(`cannot read the link store ${join(stateDir(), 'links.json')}: ENOTDIR`);
+    expect(p.err).toContain(`cannot read ${join(stateDir(), 'links.json')}: ENOTDIR`);
   });
 
   it('one that cannot be created: exit 4 naming it', async () => {

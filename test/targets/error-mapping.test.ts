@@ -16,6 +16,7 @@ import {
   type ScimSyncError,
 } from '../../src/errors.js';
 import { errorForNetwork, errorForStatus, errorForTokenStatus, parseRetryAfter, serverDetail } from '../../src/targets/http/error-mapping.js';
+import { DEFAULT_RETRY_POLICY, retryDelay } from '../../src/targets/http/retry-policy.js';
 
 const CTX = { target: 'app', resource: 'E1001', request: 'POST /Users' };
 const scimError = (status: number, detail: string, scimType?: string) =>
@@ -134,10 +135,28 @@ describe('Retry-After', () => {
     ['0', 0],
     ['Mon, 30 Nov 2026 12:00:30 GMT', 30_000],
     ['Mon, 30 Nov 2026 11:59:00 GMT', 0],
+    ['Monday, 30-Nov-26 12:00:10 GMT', 10_000],
+    ['Mon Nov 30 12:00:20 2026', 20_000],
     ['tomorrow', undefined],
     ['', undefined],
+    // delay-seconds is 1*DIGIT; Date.parse would take these for dates (in 2001, or year -5).
+    ['-5', undefined],
+    ['1.5', undefined],
+    ['+5', undefined],
+    ['2026', 2_026_000],
+    ['30 Nov 2026 12:00:30 GMT', undefined],
   ] as const)('%j -> %s ms', (value, ms) => {
     expect(parseRetryAfter(value, NOW)).toBe(ms);
+  });
+
+  it.each(['-5', '1.5'])('a 429 with Retry-After %j is retried on our own backoff, not at once', (value) => {
+    const error = errorForStatus(429, { 'retry-after': value }, '', CTX) as RateLimitedError;
+    expect(error).toBeInstanceOf(RateLimitedError);
+    expect(error.retryAfterMs).toBeUndefined();
+    // Full jitter up to the backoff of the attempt: with random() near 1 it is the ceiling, not 0.
+    expect(retryDelay(error, 3, DEFAULT_RETRY_POLICY, () => 0.999)).toBe(Math.floor(0.999 * DEFAULT_RETRY_POLICY.baseDelayMs * 4));
+    // A 503 whose Retry-After is not one is a plain server error.
+    expect(errorForStatus(503, { 'retry-after': value }, '', CTX)).toBeInstanceOf(TransientError);
   });
 
   it('an HTTP date in a 429 is counted from the clock', () => {

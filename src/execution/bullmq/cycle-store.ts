@@ -6,11 +6,13 @@
 import type { Redis, Result } from 'ioredis';
 import { StateError } from '../../errors.js';
 import type { Operation, OperationKind, Plan, TargetPlan } from '../../model/plan.js';
+import { operationsSchema } from '../../model/plan-schema.js';
+import { parseStateJson, type StateShape } from '../../state/state-json.js';
 import { redisKeys, type RedisKeys } from '../../state/redis-keys.js';
 import type { LinkWrite } from '../../state/redis-link-store.js';
 import type { ResourceKind } from '../../state/link-store.js';
 import type { FailedIdentities, FailedIdentity } from '../operation-context.js';
-import { count, emptyTargetReport, type OperationFailure, type OperationSkip, type Outcome, type TargetReport } from '../run-report.js';
+import { count, countAdopted, emptyTargetReport, type OperationFailure, type OperationSkip, type Outcome, type TargetReport } from '../run-report.js';
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
@@ -37,6 +39,8 @@ export interface OutcomeEntry {
   failure?: OperationFailure;
   /** Skipped or done in part because something it needs does not exist. */
   skip?: OperationSkip;
+  /** Done by taking over an account already there (TargetReport.adopted). */
+  adopted?: true;
 }
 
 export interface CycleReport {
@@ -75,8 +79,17 @@ return 1`;
 /** Outcomes (and link changes) per Redis call when a phase's results are recorded. */
 const RECORD_CHUNK = 1000;
 
+const missing = (what: string) => new StateError(`${what} is missing from Redis (expired after queue.retentionHours, or Redis lost its data)`);
+
+/** What a worker may do with a damaged phase: nothing safe; the next plan is made afresh from the source. */
+const PHASE_SHAPE: StateShape<Operation[]> = {
+  schema: operationsSchema,
+  what: "a phase's operations",
+  fix: 'this cycle cannot go on for the target; the next run or scheduled cycle plans it afresh',
+};
+
 function parseJson<T>(value: string | null, what: string): T {
-  if (value === null) throw new StateError(`${what} is missing from Redis (expired after queue.retentionHours, or Redis lost its data)`);
+  if (value === null) throw missing(what);
   try {
     return JSON.parse(value) as T;
   } catch {
@@ -124,8 +137,12 @@ export class CycleStore {
     return parseJson<PlanMeta>(await this.redis.hget(this.keys.plan(planId, target), 'meta'), `plan ${planId} for ${target}`);
   }
 
+  /** Checked against the plan schema, as a saved plan file is: a damaged entry fails here, not halfway through its operations. */
   async phaseOperations(planId: string, target: string, phase: number): Promise<Operation[]> {
-    return parseJson<Operation[]>(await this.redis.hget(this.keys.plan(planId, target), `phase:${phase}`), `phase ${phase} of plan ${planId} for ${target}`);
+    const what = `phase ${phase} of plan ${planId} for ${target}`;
+    const value = await this.redis.hget(this.keys.plan(planId, target), `phase:${phase}`);
+    if (value === null) throw missing(what);
+    return parseStateJson(value, `${what} in Redis`, PHASE_SHAPE);
   }
 
   /**
@@ -153,7 +170,7 @@ export class CycleStore {
     target: string,
     op: Operation,
     outcome: Outcome,
-    detail: Pick<OutcomeEntry, 'failure' | 'skip'> = {},
+    detail: Pick<OutcomeEntry, 'failure' | 'skip' | 'adopted'> = {},
     links: readonly LinkWrite[] = [],
   ): Promise<void> {
     return this.recordOutcomes(planId, target, [[op.id, { kind: op.kind, outcome, ...detail }]], links);
@@ -200,6 +217,7 @@ export class CycleStore {
     for (const value of Object.values(raw)) {
       const entry = JSON.parse(value) as OutcomeEntry;
       count(report, entry.kind, entry.outcome);
+      if (entry.adopted) countAdopted(report, entry.kind);
       if (entry.failure) report.failures.push(entry.failure);
       if (entry.skip) report.skips.push(entry.skip);
     }

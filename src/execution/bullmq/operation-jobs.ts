@@ -76,12 +76,12 @@ export function operationProcessor(ctx: WorkerContext): (job: Job<OpJobData>) =>
       const result = await runOperation(op, { target, client: runtime.client, links: opLinks, failed }, state);
       const outcome = resultOutcome(result);
       audit.record(operationAuditRecord(planId, target, op, outcome, job.attemptsStarted, { ...resultDetail(result), durationMs: Date.now() - started }));
-      if (outcome === 'ok') return { outcome: 'ok', opId: op.id, kind: op.kind, links: opLinks.changes() } satisfies OpJobResult;
-      await store.recordOutcome(planId, target, op, outcome, result.partial
-          ? { skip: operationSkip(op, 'partial', result.partial) }
-          : result.unchanged && result.note
-            ? { skip: operationSkip(op, 'unchanged', result.note) }
-            : {}, opLinks.changes());
+      const adopted = result.adopted ? { adopted: true as const } : {};
+      if (outcome === 'ok') return { outcome: 'ok', opId: op.id, kind: op.kind, links: opLinks.changes(), ...adopted } satisfies OpJobResult;
+      await store.recordOutcome(planId, target, op, outcome, {
+        ...(result.partial ? { skip: operationSkip(op, 'partial', result.partial) } : result.unchanged && result.note ? { skip: operationSkip(op, 'unchanged', result.note) } : {}),
+        ...adopted,
+      }, opLinks.changes());
       return { outcome: 'recorded' } satisfies OpJobResult;
     } catch (error) {
       if (error instanceof DependencyError) return skip(job, error.message, true);

@@ -59,7 +59,7 @@ export function controlProcessor(ctx: WorkerContext): (job: Job<PhaseJobData>) =
     await store.recordOutcomes(
       planId,
       target,
-      ok.map((r) => [r.opId, { kind: r.kind, outcome: 'ok' }]),
+      ok.map((r) => [r.opId, { kind: r.kind, outcome: 'ok', ...(r.adopted ? { adopted: true as const } : {}) }]),
       ok.flatMap((r) => r.links),
     );
   };

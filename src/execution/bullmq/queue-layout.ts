@@ -40,7 +40,7 @@ export interface OpJobData {
  * (one Redis call), and that job records the phase's outcomes and link changes in bulk before the
  * next phase starts, so each operation costs one Redis round trip fewer.
  */
-export type OpJobResult = { outcome: 'ok'; opId: string; kind: OperationKind; links: LinkWrite[] } | { outcome: 'skipped' | 'recorded' };
+export type OpJobResult = { outcome: 'ok'; opId: string; kind: OperationKind; links: LinkWrite[]; adopted?: true } | { outcome: 'skipped' | 'recorded' };
 
 export interface PhaseJobData {
   planId: string;

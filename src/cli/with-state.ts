@@ -1,0 +1,46 @@
+/**
+ * Running a command's work with its run state open, and closing it however the work ends: shared
+ * by run, apply and the person and review commands.
+ */
+import { InterruptedError, describeError } from '../errors.js';
+import type { RunState } from '../engine/run-state.js';
+import { EXIT } from './exit-codes.js';
+import type { Io } from './io.js';
+
+/** 130 / 143 when the operator stopped the run. */
+function interruptedExit(signal: AbortSignal | undefined): number | undefined {
+  if (!signal?.aborted || !(signal.reason instanceof InterruptedError)) return undefined;
+  return signal.reason.signal === 'SIGINT' ? EXIT.INTERRUPTED : EXIT.TERMINATED;
+}
+
+/**
+ * Runs `work` (which prints the report), then closes the state. A state write that failed (the
+ * audit log or the link journal on a full disk: the executor stopped there) is said after the
+ * report, never instead of it, since part of the plan may have reached the targets.
+ */
+export async function withState(state: RunState, io: Io, signal: AbortSignal | undefined, work: () => Promise<number>): Promise<number> {
+  let code: number;
+  try {
+    code = await work();
+  } catch (error) {
+    await state.close().catch(() => undefined);
+    throw error;
+  }
+  const halted = state.halted.aborted;
+  let failure: unknown = halted ? state.halted.reason : undefined;
+  try {
+    await state.close();
+  } catch (error) {
+    failure ??= error;
+  }
+  if (failure !== undefined) {
+    io.err(`error: ${describeError(failure)}`);
+    io.err(
+      halted
+        ? 'The run stopped taking operations there: what reached the targets is in the report (and in the audit log as far as it could be written).'
+        : 'This happened after the last operation had ended: what reached the targets is in the report.',
+    );
+    code = EXIT.FAILED_OPERATIONS;
+  }
+  return interruptedExit(signal) ?? code;
+}

@@ -1,0 +1,27 @@
+/**
+ * The planning half of a cycle, the same for `run` and for a scheduled cycle: read and plan, then
+ * forget the emergency holds and rejections the source read overtook (the person's record changed
+ * since they were set), so a record that later changes back revives neither.
+ */
+import type { LoadedConfig } from '../config/load.js';
+import { forgetLiftedHolds } from './lifted-holds.js';
+import { makePlan, type PlanningResult } from './make-plan.js';
+import type { RunState } from './run-state.js';
+import { forgetChangedRejections } from './staged-sets.js';
+
+export interface PlanCycleOptions {
+  /** The plan's id (a scheduled cycle derives it from its job id, so a retried cycle plans under the same one). */
+  planId?: string;
+  /** The operator's stop: checked once the reads are done, before anything is written. */
+  signal?: AbortSignal;
+}
+
+export async function planCycle(loaded: LoadedConfig, state: Pick<RunState, 'links' | 'holds' | 'rejections' | 'audit'>, targets: readonly string[], options: PlanCycleOptions = {}): Promise<PlanningResult> {
+  const planning = await makePlan(loaded, state, targets);
+  if (options.planId) planning.plan.id = options.planId;
+  // Stopped while reading: nothing was written, and no operation need be listed as skipped.
+  if (options.signal?.aborted) throw options.signal.reason;
+  await forgetLiftedHolds(state.holds, planning.snapshot, state.audit, planning.plan.id);
+  await forgetChangedRejections(state.rejections, planning.snapshot);
+  return planning;
+}
