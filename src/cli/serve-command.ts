@@ -1,11 +1,11 @@
 /**
- * `scim-sync serve`: the long-running service (service/serve.ts) until SIGTERM/SIGINT. It holds the
- * run lock for its lifetime (a cron `run` beside it is refused, as two runs are), then on a stop
- * finishes the operations in flight, writes what is pending and releases the lock.
+ * `scim-sync serve`: the long-running service (service/serve.ts) until SIGTERM/SIGINT. Embedded, it
+ * holds the run lock for its lifetime (a cron `run` beside it is refused, as two runs are); with
+ * `queue:` its cycles go to the workers under per-target locks, and its change-driven batches run
+ * here. On a stop it finishes the operations in flight, writes what is pending and releases the lock.
  */
 import { hostname } from 'node:os';
 import { openState } from '../engine/state.js';
-import { ConfigError } from '../errors.js';
 import { startService } from '../service/serve.js';
 import { createChangeFeed } from '../sources/create-change-feed.js';
 import { FileDueChanges } from '../state/due-changes.js';
@@ -26,9 +26,10 @@ export interface ServeOptions {
 export async function serveCommand(opts: ServeOptions, io: Io, stop: Promise<void>): Promise<number> {
   const loaded = load(opts.config, io);
   if (opts.listen) loaded.config.serve.listen = opts.listen;
-  if (loaded.config.queue) throw new ConfigError(`${loaded.file}: \`serve\` runs in embedded mode for now; with queue.redis run \`scim-sync schedule\` and workers`);
   const log = (line: string) => io.out(`${new Date().toISOString()} ${line}`);
-  const state = await openState(loaded, { lock: true, audit: true, log: (l) => io.err(l), initiator: { initiator: 'schedule', by: `serve@${hostname()}` } });
+  // Embedded: the run lock for the service's lifetime (a cron `run` beside it is refused). Distributed:
+  // each cycle takes its targets' locks and hands them to the workers with the plan.
+  const state = await openState(loaded, { lock: !loaded.config.queue, audit: true, log: (l) => io.err(l), initiator: { initiator: 'schedule', by: `serve@${hostname()}` } });
   return withState(state, io, undefined, async () => {
     const feed = createChangeFeed(loaded.config.source, loaded.config.safety, new FileFeedTokenStore(loaded.stateDir));
     const ids = loaded.config.events ? FileEventIdStore.open(loaded.stateDir) : undefined;

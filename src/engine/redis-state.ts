@@ -3,20 +3,23 @@
  * target (so a target is in one cycle at a time, whichever machine started it), the local audit
  * log, and the BullMQ executor.
  */
-import { NO_AUDIT, type AuditSink } from '../audit/audit-sink.js';
+import { NO_AUDIT, withInitiator, type AuditSink } from '../audit/audit-sink.js';
 import { JsonlAuditSink } from '../audit/jsonl-audit-sink.js';
 import type { LoadedConfig } from '../config/load.js';
 import { BullmqExecutor } from '../execution/bullmq/bullmq-executor.js';
+import type { Executor } from '../execution/executor.js';
+import { InlineExecutor } from '../execution/inline-executor.js';
 import type { Redis } from 'ioredis';
 import { RedisHoldStore } from '../state/holds.js';
 import { connectRedis } from '../state/redis-connection.js';
 import { RedisLinkStore } from '../state/redis-link-store.js';
+import { RedisPersonClock } from '../state/person-clock.js';
 import { RedisQuarantineStore } from '../state/quarantine-store.js';
 import { RedisRejectionStore } from '../state/rejection-store.js';
 import { acquireTargetLocks, type TargetLocks } from '../state/redis-run-lock.js';
 import { RedisStagedStore } from '../state/staged-store.js';
 import { selectTargets } from '../config/select-targets.js';
-import { auditOptions, haltOnFailure, type DecisionStores, type OpenStateOptions, type RunState } from './run-state.js';
+import { auditOptions, haltOnFailure, type DecisionStores, type ExecutorOptions, type OpenStateOptions, type RunState } from './run-state.js';
 
 /** Distributed mode's decision stores: Redis hashes under the prefix, seen alike by every machine. */
 export function redisStores(redis: Redis, prefix: string): DecisionStores {
@@ -39,24 +42,34 @@ export async function openRedisState(loaded: LoadedConfig, options: OpenStateOpt
       locks = (await acquireTargetLocks(redis, q.prefix, targets)).locks;
     }
     const audit: AuditSink = options.audit ? new JsonlAuditSink(loaded.auditFile, auditOptions(loaded, options, halt.fail)) : NO_AUDIT;
-    const held = locks;
-    return {
-      links: new RedisLinkStore(redis, q.prefix),
+    const links = new RedisLinkStore(redis, q.prefix);
+    /** The executor of a state whose cycle locks are `held` (null: opened without the lock). */
+    const executorUnder = (held: TargetLocks | null) => ({ wait, waitTimeoutMs, signal, guardSince, inline, initiator }: ExecutorOptions): Executor => {
+      const stamped = initiator ? withInitiator(audit, initiator) : audit;
+      if (inline) return new InlineExecutor({ links, audit: stamped, stop: signal ? AbortSignal.any([halt.signal, signal]) : halt.signal });
+      if (!held) throw new Error('openState: executing on the workers needs the lock');
+      return new BullmqExecutor({
+        redis,
+        queue: q,
+        locks: held,
+        wait,
+        ...(waitTimeoutMs !== undefined ? { waitTimeoutMs } : {}),
+        ...(signal ? { signal } : {}),
+        ...(guardSince ? { guardSince } : {}),
+        ...(options.log ? { log: options.log } : {}),
+      });
+    };
+    const state: RunState = {
+      links,
       audit,
       ...redisStores(redis, q.prefix),
       distributed: true,
       halted: halt.signal,
-      executor: ({ wait, waitTimeoutMs, signal }) => {
-        if (!held) throw new Error('openState: executing needs the lock');
-        return new BullmqExecutor({
-          redis,
-          queue: q,
-          locks: held,
-          wait,
-          ...(waitTimeoutMs !== undefined ? { waitTimeoutMs } : {}),
-          ...(signal ? { signal } : {}),
-          ...(options.log ? { log: options.log } : {}),
-        });
+      personClock: new RedisPersonClock(redis, q.prefix),
+      executor: executorUnder(locks),
+      lockCycle: async (targets) => {
+        const { locks: cycle, busy } = await acquireTargetLocks(redis, q.prefix, targets, { skipBusy: true });
+        return { state: { ...state, executor: executorUnder(cycle) }, targets: cycle.targets, busy: busy.map((b) => b.target), release: () => cycle.release() };
       },
       close: async () => {
         try {
@@ -67,6 +80,7 @@ export async function openRedisState(loaded: LoadedConfig, options: OpenStateOpt
         }
       },
     };
+    return state;
   } catch (error) {
     await locks?.release();
     redis.disconnect();

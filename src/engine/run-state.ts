@@ -6,9 +6,10 @@
 import type { AuditSink, Initiator } from '../audit/audit-sink.js';
 import type { AuditSinkOptions } from '../audit/jsonl-audit-sink.js';
 import type { LoadedConfig } from '../config/load.js';
-import type { Executor, Superseded } from '../execution/executor.js';
+import type { Executor } from '../execution/executor.js';
 import type { HoldStore } from '../state/holds.js';
 import type { LinkStore } from '../state/link-store.js';
+import type { PersonClock } from '../state/person-clock.js';
 import type { QuarantineStore } from '../state/quarantine-store.js';
 import type { RejectionStore } from '../state/rejection-store.js';
 import type { StagedStore } from '../state/staged-store.js';
@@ -20,8 +21,14 @@ export interface ExecutorOptions {
   waitTimeoutMs?: number;
   /** The operator's stop (SIGINT/SIGTERM): start no further operation, let those in flight finish. */
   signal?: AbortSignal;
-  /** Embedded: operations whose person changed since the plan read the source are skipped (the service). */
-  superseded?: Superseded;
+  /**
+   * The service's full cycles: an operation whose person a change-driven sync decided on a source
+   * read newer than this is skipped as superseded (state/person-clock.ts), in this process or on the
+   * workers.
+   */
+  guardSince?: Date;
+  /** Distributed: run here rather than on the workers (the service's change-driven batches: a few operations that must not queue behind a cycle). */
+  inline?: boolean;
   /** Who started this work, when not the state's own initiator (the service's change-driven syncs). */
   initiator?: { initiator: Initiator; by?: string };
 }
@@ -53,6 +60,14 @@ export interface RunState extends DecisionStores {
    */
   halted: AbortSignal;
   executor(options: ExecutorOptions): Executor;
+  /** The order per person between full cycles and change-driven syncs (the service). */
+  personClock: PersonClock;
+  /**
+   * Distributed mode, a state opened without the lock (the service): takes the cycle locks of the
+   * targets that are free, for one cycle. The returned state executes on the workers under them;
+   * `release` frees those not handed off to the enqueued cycle.
+   */
+  lockCycle?(targets: readonly string[]): Promise<{ state: RunState; targets: readonly string[]; busy: readonly string[]; release(): Promise<void> }>;
   /** Writes what is pending, releases the lock; throws the first write failure, if any. */
   close(): Promise<void>;
 }

@@ -21,6 +21,7 @@ import { operationCount, type Plan } from '../model/plan.js';
 import { emptyTargetReport } from '../execution/run-report.js';
 import { SCHEDULE_QUEUE } from '../state/redis-keys.js';
 import { RedisLinkStore } from '../state/redis-link-store.js';
+import { RedisPersonClock } from '../state/person-clock.js';
 import { NO_NOTIFIER, type Notifier } from '../notify/notifier.js';
 import { SafetyError } from '../errors.js';
 import { partitionTargets, quarantinedTargets, settlePlanRead } from './quarantine.js';
@@ -89,7 +90,7 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
     }
     const links = new RedisLinkStore(redis, q.prefix);
     const executor = new BullmqExecutor({ redis, queue: q, locks, wait: false });
-    const state: RunState = { links, audit, ...stores, distributed: true, halted: new AbortController().signal, executor: () => executor, close: async () => undefined };
+    const state: RunState = { links, audit, ...stores, distributed: true, halted: new AbortController().signal, personClock: new RedisPersonClock(redis, q.prefix), executor: () => executor, close: async () => undefined };
     let planned: Plan | undefined;
     try {
       const { plan, runtimes } = await planCycle(loaded, state, locks.targets, { planId: `plan-${cycleId}` });

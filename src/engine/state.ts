@@ -8,6 +8,7 @@ import { NO_AUDIT, withInitiator, type AuditSink } from '../audit/audit-sink.js'
 import { JsonlAuditSink } from '../audit/jsonl-audit-sink.js';
 import { InlineExecutor } from '../execution/inline-executor.js';
 import { FileLinkStore } from '../state/file-link-store.js';
+import { MemoryPersonClock } from '../state/person-clock.js';
 import { FileHoldStore } from '../state/holds.js';
 import { FileQuarantineStore } from '../state/quarantine-store.js';
 import { FileRejectionStore } from '../state/rejection-store.js';
@@ -29,6 +30,7 @@ export async function openState(loaded: LoadedConfig, options: OpenStateOptions)
   // Loaded only in distributed mode: BullMQ and ioredis are most of a cold start.
   if (loaded.config.queue) return (await import('./redis-state.js')).openRedisState(loaded, options);
   const halt = haltOnFailure();
+  const personClock = new MemoryPersonClock();
   const lock: RunLock | null = options.lock ? await acquireRunLock(loaded.stateDir, { config: loaded.file }) : null;
   try {
     const links = await FileLinkStore.open(loaded.stateDir, options.readOnly ? { readOnly: true } : { onFailure: halt.fail });
@@ -39,12 +41,13 @@ export async function openState(loaded: LoadedConfig, options: OpenStateOptions)
       ...fileStores(loaded.stateDir),
       distributed: false,
       halted: halt.signal,
-      executor: ({ signal, superseded, initiator }) =>
+      personClock,
+      executor: ({ signal, guardSince, initiator }) =>
         new InlineExecutor({
           links,
           audit: initiator ? withInitiator(audit, initiator) : audit,
           stop: signal ? AbortSignal.any([halt.signal, signal]) : halt.signal,
-          ...(superseded ? { superseded } : {}),
+          ...(guardSince ? { superseded: personClock.superseded(guardSince) } : {}),
         }),
       close: async () => {
         try {

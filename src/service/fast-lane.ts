@@ -22,12 +22,10 @@ import { operationsOf, type Plan } from '../model/plan.js';
 import type { Notifier } from '../notify/notifier.js';
 import { safetyViolations } from '../planning/safety.js';
 import type { DeprovisionWindow } from './deprovision-window.js';
-import type { PersonClock } from './person-clock.js';
 
 export interface FastLaneDeps {
   loaded: LoadedConfig;
   state: RunState;
-  clock: PersonClock;
   window: DeprovisionWindow;
   notifier: Notifier;
   /** Managed users per target, the base of the safety shares. */
@@ -100,7 +98,7 @@ export class FastLane {
   }
 
   private async batch(keys: string[], requests: SyncRequest[]): Promise<BatchOutcome> {
-    const { loaded, state, clock, window, notifier, log } = this.deps;
+    const { loaded, state, window, notifier, log } = this.deps;
     const first = requests[0]!;
     const who = { initiator: first.initiator, by: [...new Set(requests.map((r) => r.by))].join(', ') };
     let outcome: BatchOutcome;
@@ -112,14 +110,14 @@ export class FastLane {
       const safety = { ...loaded.config.safety, minSourceUsers: 0 };
       const checkSafety = (p: Plan) =>
         safetyViolations({ ...p, targets: p.targets.map((t) => ({ ...t, managedUsers: Math.max(base.get(t.target) ?? 0, t.managedUsers) })) }, safety, recent);
-      const result = await applyOrStage(loaded, plan, runtimes, state, { overrideSafety: false, executor: { wait: true, initiator: who, signal: this.deps.signal }, notifier, checkSafety });
+      const result = await applyOrStage(loaded, plan, runtimes, state, { overrideSafety: false, executor: { wait: true, inline: true, initiator: who, signal: this.deps.signal }, notifier, checkSafety });
       if (result instanceof SafetyError) {
         log(`change-driven sync of ${keys.length} ${keys.length === 1 ? 'person' : 'people'} stopped by the safety check: ${result.reasons.join('; ')}`);
         outcome = { keys, plan, stopped: result };
       } else {
         const now = new Date();
         for (const tp of plan.targets) window.add(tp.target, operationsOf(tp).filter((op) => op.kind === 'deprovisionUser').length, now);
-        clock.mark(keys, readAt);
+        await state.personClock.mark(keys, readAt);
         outcome = { keys, plan, report: result };
       }
     } catch (error) {

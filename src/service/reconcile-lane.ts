@@ -15,7 +15,6 @@ import { describeError } from '../errors.js';
 import type { Plan } from '../model/plan.js';
 import type { Notifier } from '../notify/notifier.js';
 import { totals } from '../execution/run-report.js';
-import type { PersonClock } from './person-clock.js';
 
 export interface CycleOutcome {
   reason: string;
@@ -28,7 +27,6 @@ export interface CycleOutcome {
 export interface ReconcileDeps {
   loaded: LoadedConfig;
   state: RunState;
-  clock: PersonClock;
   notifier: Notifier;
   log(line: string): void;
   /** The service stopping: start no further operation. */
@@ -69,28 +67,43 @@ export class ReconcileLane {
   }
 
   private async cycle(reason: string): Promise<CycleOutcome> {
-    const { loaded, state, clock, notifier, log } = this.deps;
+    const { loaded, state, notifier, log } = this.deps;
     const startedAt = new Date();
     log(`cycle: starting (${reason})`);
     let outcome: CycleOutcome;
+    // Distributed: the cycle locks of the targets free now, handed off to the workers with the plan.
+    const wanted = selectTargets(loaded).map(([name]) => name);
+    const lease = state.lockCycle ? await state.lockCycle(wanted).catch((error: unknown) => ({ error })) : undefined;
     try {
-      const result = await runCycle(loaded, state, {
-        targets: selectTargets(loaded).map(([name]) => name),
-        overrideSafety: false,
-        executor: { wait: !state.distributed, superseded: clock.superseded(startedAt), initiator: { initiator: 'schedule', by: 'serve' }, signal: this.deps.signal },
-        notifier,
-        onQuarantined: (target, status) => log(`cycle: target ${target} skipped: ${status}`),
-        ...(this.deps.onPlan ? { onPlan: this.deps.onPlan } : {}),
-      });
-      if (result.kind !== 'quarantined') for (const t of result.plan.targets) if (!t.error) this.managed.set(t.target, t.managedUsers);
-      // What was decided before this cycle read the source, the cycle has seen.
-      clock.forgetBefore(startedAt);
-      await state.links.flush();
-      outcome = { reason, startedAt, finishedAt: new Date(), result };
-      log(`cycle: ${summary(result)}`);
+      if (lease && 'error' in lease) throw lease.error;
+      for (const busy of lease?.busy ?? []) log(`cycle: target ${busy} skipped: its previous cycle still runs`);
+      const targets = lease?.targets ?? wanted;
+      if (targets.length === 0) {
+        outcome = { reason, startedAt, finishedAt: new Date() };
+        log('cycle: every target is still in its previous cycle; nothing planned');
+      } else {
+        const result = await runCycle(loaded, lease?.state ?? state, {
+          targets,
+          overrideSafety: false,
+          // Embedded: applied here, waited for. Distributed: enqueued for the workers, which skip a
+          // person's operation superseded by a change-driven sync as this process would.
+          executor: { wait: !state.distributed, guardSince: startedAt, initiator: { initiator: 'schedule', by: 'serve' }, signal: this.deps.signal },
+          notifier,
+          onQuarantined: (target, status) => log(`cycle: target ${target} skipped: ${status}`),
+          ...(this.deps.onPlan ? { onPlan: this.deps.onPlan } : {}),
+        });
+        if (result.kind !== 'quarantined') for (const t of result.plan.targets) if (!t.error) this.managed.set(t.target, t.managedUsers);
+        // What was decided before this cycle read the source, the cycle has seen.
+        await state.personClock.forgetBefore(startedAt);
+        await state.links.flush();
+        outcome = { reason, startedAt, finishedAt: new Date(), result };
+        log(`cycle: ${summary(result)}`);
+      }
     } catch (error) {
       outcome = { reason, startedAt, finishedAt: new Date(), error };
       log(`cycle: failed: ${describeError(error)}`);
+    } finally {
+      if (lease && !('error' in lease)) await lease.release();
     }
     this.last = outcome;
     this.running = null;

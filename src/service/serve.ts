@@ -20,7 +20,6 @@ import { FastLane, type BatchOutcome } from './fast-lane.js';
 import { runFeed, type FeedStatus } from './feed-loop.js';
 import { startHttp, type Readiness } from './http-server.js';
 import { ServiceMetrics } from './metrics.js';
-import { PersonClock } from './person-clock.js';
 import { ReconcileLane, type CycleOutcome } from './reconcile-lane.js';
 
 export interface ServiceOptions {
@@ -59,11 +58,9 @@ export async function startService(options: ServiceOptions): Promise<ServiceHand
   const stop = new AbortController();
   const signal = stop.signal;
   const metrics = new ServiceMetrics();
-  const clock = new PersonClock();
   const reconcile = new ReconcileLane({
     loaded,
     state,
-    clock,
     notifier,
     log,
     signal,
@@ -73,7 +70,6 @@ export async function startService(options: ServiceOptions): Promise<ServiceHand
   const fast = new FastLane({
     loaded,
     state,
-    clock,
     window: new DeprovisionWindow(serve.safetyWindowMinutes * 60_000),
     notifier,
     log,

@@ -43,6 +43,8 @@ export function redisKeys(prefix: string) {
     staged: `${prefix}:state:staged`,
     /** Hash: '<target>\n<source key>' -> RejectionEntry JSON, for each rejected deprovision (rejection-store.ts). */
     rejections: `${prefix}:state:rejections`,
+    /** Hash: source key -> time (ms) of the source read behind the newest change-driven decision applied for that person (person-clock.ts). */
+    personClock: `${prefix}:state:person-clock`,
     /** BullMQ's key of a queue, as a job names its parent's queue. */
     queue: (name: string) => `${prefix}:${name}`,
   };

@@ -10,7 +10,7 @@ import { loadConfig } from '../../src/config/load.js';
 import { createChangeFeed } from '../../src/sources/create-change-feed.js';
 import { FileFeedTokenStore } from '../../src/state/feed-tokens.js';
 import { Harness, peopleCsv, person } from '../support/harness.js';
-import { Batches, startTestService, type RunningService } from '../support/service.js';
+import { Batches, serviceWithWithdrawnNewcomer, startTestService, type RunningService } from '../support/service.js';
 
 let h: Harness;
 let s: RunningService | undefined;
@@ -90,17 +90,7 @@ describe('change-driven sync', () => {
   it('a cycle planned before a change and applied after it does not undo the change', async () => {
     h = await Harness.synced(people);
     const newcomer = person(30);
-    h.writePeople([...people, newcomer]);
-    let service: RunningService | undefined;
-    // Between the cycle's plan (which creates the newcomer) and its apply, the offer is withdrawn
-    // and the change-driven path syncs them: the cycle's create must not bring them back.
-    s = service = await startTestService(h, {
-      onCyclePlan: async () => {
-        h.writePeople([...people, { ...newcomer, status: 'terminated' }]);
-        const outcome = await service!.fast.sync({ keys: [newcomer.id], initiator: 'event', by: 'test' });
-        if (outcome.error) throw outcome.error;
-      },
-    });
+    s = await serviceWithWithdrawnNewcomer(h, people, newcomer);
     const cycle = await s.firstCycle;
     expect(cycle?.result?.kind).toBe('applied');
     expect(userOf(30)).toBeUndefined();

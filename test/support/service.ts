@@ -10,7 +10,7 @@ import type { BatchOutcome } from '../../src/service/fast-lane.js';
 import { startService, type ServiceHandle, type ServiceOptions } from '../../src/service/serve.js';
 import { FileDueChanges } from '../../src/state/due-changes.js';
 import { FileEventIdStore } from '../../src/state/event-id-store.js';
-import { TOKEN, type Harness } from './harness.js';
+import { TOKEN, type Harness, type Person } from './harness.js';
 
 export interface RunningService extends ServiceHandle {
   state: RunState;
@@ -24,7 +24,7 @@ export async function startTestService(h: Harness, extra: Partial<Omit<ServiceOp
   process.env['TEST_SCIM_TOKEN'] = TOKEN;
   const loaded = loadConfig(h.configFile);
   loaded.config.serve.listen = '127.0.0.1:0';
-  const state = await openState(loaded, { lock: true, audit: true, initiator: { initiator: 'schedule', by: 'serve@test' } });
+  const state = await openState(loaded, { lock: !loaded.config.queue, audit: true, initiator: { initiator: 'schedule', by: 'serve@test' } });
   const lines: string[] = [];
   const ids = loaded.config.events ? FileEventIdStore.open(loaded.stateDir) : undefined;
   const events = ids ? { ids, due: new FileDueChanges(loaded.stateDir) } : undefined;
@@ -67,4 +67,22 @@ export class Batches {
       });
     });
   }
+}
+
+/**
+ * A service whose first cycle plans to create `newcomer` (in the source as the harness's people plus
+ * them) and, between that plan and its apply, sees the offer withdrawn: the source shows them
+ * terminated and the change-driven path syncs them. The cycle's create must not bring them back.
+ */
+export async function serviceWithWithdrawnNewcomer(h: Harness, people: readonly Person[], newcomer: Person): Promise<RunningService> {
+  h.writePeople([...people, newcomer]);
+  let service: RunningService | undefined;
+  service = await startTestService(h, {
+    onCyclePlan: async () => {
+      h.writePeople([...people, { ...newcomer, status: 'terminated' }]);
+      const outcome = await service!.fast.sync({ keys: [newcomer.id], initiator: 'event', by: 'test' });
+      if (outcome.error) throw outcome.error;
+    },
+  });
+  return service;
 }

@@ -33,6 +33,8 @@ export interface BullmqExecutorOptions {
   waitTimeoutMs?: number;
   /** The operator's stop: a waiting executor stops waiting (the workers go on; `status` follows them). */
   signal?: AbortSignal;
+  /** The workers skip an operation whose person a change-driven sync decided on a source read newer than this (state/person-clock.ts). */
+  guardSince?: Date;
 }
 
 export class BullmqExecutor implements Executor {
@@ -53,7 +55,7 @@ export class BullmqExecutor implements Executor {
           reports.set(tp.target, report);
           continue;
         }
-        const { stored, meta } = await store.savePlan(plan, tp, locks.token);
+        const { stored, meta } = await store.savePlan(plan, tp, locks.token, this.options.guardSince);
         // Stored before under another lock: that enqueue's cycle owns the plan; ours only waits for it.
         const ours = stored || meta.lockToken === locks.token;
         if (ours && meta.phases.every((p) => p.operations === 0)) {

@@ -3,6 +3,7 @@
  * queues (operation-jobs.ts) and one on the control queue (phase-jobs.ts), all sharing one
  * WorkerContext, and closes them on the way out.
  */
+import { RedisPersonClock } from '../../state/person-clock.js';
 import { FlowProducer, Queue, Worker, type WorkerOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { AuditSink } from '../../audit/audit-sink.js';
@@ -59,6 +60,7 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
     log: options.log,
     runtimes,
     locks: new LockKeeper(redis, q.prefix, q.cycleLockMs),
+    personClock: new RedisPersonClock(redis, q.prefix),
     stops: new StopTracker(store),
     control: new Queue<PhaseJobData>(CONTROL_QUEUE, connection),
     flows: new FlowProducer(connection),

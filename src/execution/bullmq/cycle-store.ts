@@ -31,6 +31,8 @@ export interface PlanMeta {
   warnings: string[];
   /** The target could not be read when planning: no operations. */
   error?: string;
+  /** Set by the service: operations of people decided on a newer read than this (ms) are skipped as superseded. */
+  guardedSince?: number;
 }
 
 export interface OutcomeEntry {
@@ -112,7 +114,7 @@ export class CycleStore {
   }
 
   /** Stores one target's part of a plan; `stored` is false when this plan id was stored before. */
-  async savePlan(plan: Plan, tp: TargetPlan, lockToken: string): Promise<{ stored: boolean; meta: PlanMeta }> {
+  async savePlan(plan: Plan, tp: TargetPlan, lockToken: string, guardSince?: Date): Promise<{ stored: boolean; meta: PlanMeta }> {
     const meta: PlanMeta = {
       planId: plan.id,
       target: tp.target,
@@ -122,6 +124,7 @@ export class CycleStore {
       phases: tp.phases.map((p) => ({ name: p.name, operations: p.operations.length })),
       warnings: tp.warnings,
       ...(tp.error ? { error: tp.error } : {}),
+      ...(guardSince ? { guardedSince: guardSince.getTime() } : {}),
     };
     const fields = ['meta', JSON.stringify(meta), ...tp.phases.flatMap((p, i) => [`phase:${i}`, JSON.stringify(p.operations)])];
     const existing = (await this.redis.eval(SAVE_PLAN, 1, this.keys.plan(plan.id, tp.target), String(this.retentionMs), ...fields)) as string | null;

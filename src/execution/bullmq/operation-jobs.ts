@@ -27,6 +27,7 @@ import {
   resultDetail,
   resultOutcome,
 } from '../operation-outcome.js';
+import { personOf, supersededReason } from '../../state/person-clock.js';
 import { runOperation, type AttemptState } from '../run-operation.js';
 import { OperationLinks } from './operation-links.js';
 import { BACKOFF_TYPE, type OpJobData, type OpJobResult } from './queue-layout.js';
@@ -64,6 +65,9 @@ export function operationProcessor(ctx: WorkerContext): (job: Job<OpJobData>) =>
     await ctx.locks.keep(target, lockToken);
     const stopped = await ctx.stops.reason(planId, target);
     if (stopped) return skip(job, stopped);
+    const person = job.data.guardedSince !== undefined ? personOf(op) : undefined;
+    const newer = person !== undefined ? supersededReason(person, await ctx.personClock.decidedAt(person), job.data.guardedSince!) : undefined;
+    if (newer) return skip(job, newer, true);
     const state: AttemptState = {};
     // Started before without finishing (its worker died, or it was lost to a timeout): the server may
     // have committed that attempt.

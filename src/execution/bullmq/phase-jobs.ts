@@ -98,6 +98,8 @@ export function controlProcessor(ctx: WorkerContext): (job: Job<PhaseJobData>) =
   const processFeed = async (job: Job<PhaseJobData>) => {
     const { planId, target, lockToken, phase } = job.data;
     const ops = await store.phaseOperations(planId, target, phase);
+    const { guardedSince } = await store.meta(planId, target);
+    const guard = guardedSince !== undefined ? { guardedSince } : {};
     const parent = { id: phaseJobId(planId, target, phase + 1), queue: ctx.keys.queue(CONTROL_QUEUE) };
     const attempts = ctx.loaded.config.targets[target]?.retries ?? DEFAULT_RETRY_POLICY.maxAttempts;
     // A retried feed goes on where it stopped (adding a job again would be a no-op, only slower).
@@ -106,7 +108,7 @@ export function controlProcessor(ctx: WorkerContext): (job: Job<PhaseJobData>) =
       await ctx.queueOf(target).addBulk(
         ops.slice(i, i + FEED_CHUNK).map((op) => ({
           name: op.kind,
-          data: { planId, target, lockToken, op } satisfies OpJobData,
+          data: { planId, target, lockToken, op, ...guard } satisfies OpJobData,
           opts: { ...operationJobOptions(q.retentionHours, attempts), jobId: opJobId(planId, op.id), parent },
         })),
       );

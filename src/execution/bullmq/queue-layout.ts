@@ -33,6 +33,8 @@ export interface OpJobData {
   op: Operation;
   /** An earlier attempt may have been committed by the server (timeout, reset): look before writing again. */
   ambiguous?: boolean;
+  /** PlanMeta.guardedSince: look at the person's clock before writing (the service's cycles). */
+  guardedSince?: number;
 }
 
 /**

@@ -4,6 +4,7 @@ import type { Redis } from 'ioredis';
 import type { AuditSink } from '../../audit/audit-sink.js';
 import type { LoadedConfig } from '../../config/load.js';
 import type { QueueConfig } from '../../config/schema/index.js';
+import type { PersonClock } from '../../state/person-clock.js';
 import type { RedisKeys } from '../../state/redis-keys.js';
 import type { RedisLinkStore } from '../../state/redis-link-store.js';
 import type { TargetRuntime } from '../executor.js';
@@ -24,6 +25,8 @@ export interface WorkerContext {
   /** The targets whose operations this process executes. */
   runtimes: ReadonlyMap<string, TargetRuntime>;
   locks: LockKeeper;
+  /** The order per person the service keeps (state/person-clock.ts), read before a guarded operation. */
+  personClock: PersonClock;
   stops: StopTracker;
   control: Queue<PhaseJobData>;
   flows: FlowProducer;
