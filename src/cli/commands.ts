@@ -10,6 +10,7 @@ import { configJsonSchema } from '../config/schema/index.js';
 import { applyPlan, checkPlanFile } from '../engine/apply-plan.js';
 import { selectTargets } from '../config/select-targets.js';
 import { makePlan } from '../engine/make-plan.js';
+import { forgetSettledParked } from '../engine/parked-changes.js';
 import { forgetLiftedHolds } from '../engine/lifted-holds.js';
 import { forgetChangedRejections } from '../engine/staged-sets.js';
 import { openState } from '../engine/state.js';
@@ -52,6 +53,8 @@ interface WriteOptions extends CommonOptions {
   waitTimeout?: number;
   /** The operator's stop (SIGINT/SIGTERM, cli/interrupt.ts). */
   signal?: AbortSignal;
+  /** run: plan parked changes again. */
+  retryParked?: boolean;
 }
 
 /** 130 / 143 when the operator stopped the run. */
@@ -159,14 +162,14 @@ export async function schemaCommand(io: Io): Promise<number> {
 }
 
 /** Reads the state, never writes it (no lock, no fold of the journal): see file-link-store.ts. */
-export async function planCommand(opts: CommonOptions & { out?: string }, io: Io): Promise<number> {
+export async function planCommand(opts: CommonOptions & { out?: string; retryParked?: boolean }, io: Io): Promise<number> {
   const loaded = load(opts.config, io);
   // An unknown --target is refused before anything is opened (makePlan decides the same again).
   selectTargets(loaded, opts.target);
   if (opts.out) await checkWritable(opts.out);
   const state = await openState(loaded, { lock: false, audit: false, readOnly: true, log: (line) => io.err(line) });
   try {
-    const { plan } = await makePlan(loaded, state.links, opts.target);
+    const { plan } = await makePlan(loaded, state.links, opts.target, { memory: state.memory, retryParked: !!opts.retryParked });
     const quarantined = await quarantinedTargets(state.quarantine, loaded.config.quarantine);
     for (const t of plan.targets) {
       const entry = quarantined.get(t.target);
@@ -239,10 +242,11 @@ export async function runCommand(opts: WriteOptions & { env?: NodeJS.ProcessEnv;
     const { run: targets, skipped } = partitionTargets(selected, await quarantinedTargets(state.quarantine, loaded.config.quarantine), startedAt);
     for (const [target, status] of skipped) io.err(`target ${target} skipped: ${status}`);
     if (targets.length === 0) return quarantinedOnly(skipped, startedAt, opts, io);
-    const { plan, runtimes, snapshot } = await makePlan(loaded, state.links, targets);
+    const { plan, runtimes, snapshot } = await makePlan(loaded, state.links, targets, { memory: state.memory, retryParked: !!opts.retryParked });
     // Stopped while reading: nothing was written, and no operation need be listed as skipped.
     if (opts.signal?.aborted) throw opts.signal.reason;
     await forgetLiftedHolds(loaded.stateDir, snapshot, state.audit, plan.id);
+    await forgetSettledParked(state.memory, plan);
     if (!state.distributed) await forgetChangedRejections(loaded.stateDir, snapshot);
     if (!opts.json) io.out(formatPlan(plan, 50));
     const report = await applyOrStop(loaded, plan, runtimes, state, opts, io, notifier);

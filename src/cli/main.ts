@@ -119,6 +119,7 @@ export async function main(argv: string[], output: Io = processIo): Promise<numb
     .addOption(configOption())
     .addOption(targetOption())
     .option('-o, --out <file>', 'save the plan as JSON, for `apply`')
+    .option('--retry-parked', 'plan parked changes again (changes a target accepted but never kept, or refused run after run)')
     .option('--json', 'print the plan as JSON')
     .action(async (o) => {
       code = await (await commands()).planCommand(o, io);
@@ -142,6 +143,7 @@ export async function main(argv: string[], output: Io = processIo): Promise<numb
     .addOption(configOption())
     .addOption(targetOption())
     .option('--override-safety', 'apply even when the safety check objects (audited)')
+    .option('--retry-parked', 'send parked changes again, once (a change still not kept, or refused, is parked again)')
     .option('--wait', 'distributed mode: wait for the workers to finish, then report (exit codes as embedded mode)')
     .option('--wait-timeout <duration>', 'with --wait: stop waiting after this long (90s, 30m, 2h); the workers go on, and the exit code is 1', parseDuration)
     .option('--json', 'print the summary and report as JSON')

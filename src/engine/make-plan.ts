@@ -23,6 +23,8 @@ import { planBinding } from './plan-binding.js';
 import { readRejections, rejectionsOf } from './staged-sets.js';
 import { holdsInEffect } from '../planning/emergency-holds.js';
 import { readHolds } from '../state/holds.js';
+import type { WriteMemory } from '../state/write-memory.js';
+import { parkedFor } from './parked-changes.js';
 
 export interface PlanningResult {
   plan: Plan;
@@ -93,7 +95,14 @@ export function dirtyReadHold(snapshot: DirectorySnapshot, enabled: boolean): st
   return `the source read reported ${n} invalid record${n === 1 ? '' : 's'}: deprovisioning is held until a clean read (safety.holdDeprovisionsOnInvalidRecords)`;
 }
 
-export async function makePlan(loaded: LoadedConfig, links: LinkStore, only?: readonly string[]): Promise<PlanningResult> {
+export interface MakePlanOptions {
+  /** Where parked changes are read from; absent: nothing is left out as parked. */
+  memory?: WriteMemory;
+  /** Plan parked changes again (`--retry-parked`). */
+  retryParked?: boolean;
+}
+
+export async function makePlan(loaded: LoadedConfig, links: LinkStore, only?: readonly string[], options: MakePlanOptions = {}): Promise<PlanningResult> {
   const targets = selectTargets(loaded, only);
   const readAt = new Date();
   const source = createSource(loaded.config.source);
@@ -137,6 +146,7 @@ export async function makePlan(loaded: LoadedConfig, links: LinkStore, only?: re
           ...(holdDeprovisions ? { holdDeprovisions } : {}),
           rejections: rejectionsOf(rejected, name),
           ...(heldOff.size > 0 ? { heldOff } : {}),
+          ...(options.memory && !options.retryParked ? { parked: await parkedFor(options.memory, name) } : {}),
         }),
       );
     } catch (error) {

@@ -9,6 +9,7 @@ import { BullmqExecutor } from '../execution/bullmq/bullmq-executor.js';
 import { connectRedis } from '../state/redis-connection.js';
 import { RedisLinkStore } from '../state/redis-link-store.js';
 import { RedisQuarantineStore } from '../state/quarantine-store.js';
+import { RedisWriteMemory } from '../state/redis-write-memory.js';
 import { acquireTargetLocks, type TargetLocks } from '../state/redis-run-lock.js';
 import { selectTargets } from '../config/select-targets.js';
 import { auditOptions, haltOnFailure, type OpenStateOptions, type RunState } from './run-state.js';
@@ -29,6 +30,7 @@ export async function openRedisState(loaded: LoadedConfig, options: OpenStateOpt
       links: new RedisLinkStore(redis, q.prefix),
       audit,
       quarantine: new RedisQuarantineStore(redis, q.prefix),
+      memory: new RedisWriteMemory(redis, q.prefix),
       distributed: true,
       halted: halt.signal,
       executor: ({ wait, waitTimeoutMs, signal }) => {

@@ -9,6 +9,7 @@ import type { LoadedConfig } from '../config/load.js';
 import type { Executor } from '../execution/executor.js';
 import type { LinkStore } from '../state/link-store.js';
 import type { QuarantineStore } from '../state/quarantine-store.js';
+import type { WriteMemory } from '../state/write-memory.js';
 
 export interface ExecutorOptions {
   /** Distributed: wait for the workers and report, else return once enqueued. */
@@ -24,6 +25,8 @@ export interface RunState {
   audit: AuditSink;
   /** Quarantined targets: quarantine.json, or Redis in distributed mode. */
   quarantine: QuarantineStore;
+  /** Learned PATCH shapes and parked changes: two files of the state directory, or Redis in distributed mode. */
+  memory: WriteMemory;
   /** True in distributed mode: plans are executed by `scim-sync worker` processes. */
   distributed: boolean;
   /**

@@ -22,6 +22,8 @@ import { emptyTargetReport } from '../execution/run-report.js';
 import { SCHEDULE_QUEUE } from '../state/redis-keys.js';
 import { RedisLinkStore } from '../state/redis-link-store.js';
 import { RedisQuarantineStore } from '../state/quarantine-store.js';
+import { RedisWriteMemory } from '../state/redis-write-memory.js';
+import { forgetSettledParked } from './parked-changes.js';
 import { NO_NOTIFIER, safetyStopEvent, type Notifier } from '../notify/notifier.js';
 import { SafetyError } from '../errors.js';
 import { partitionTargets, quarantinedTargets, settlePlanRead } from './quarantine.js';
@@ -86,10 +88,12 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
     }
     const links = new RedisLinkStore(redis, q.prefix);
     const executor = new BullmqExecutor({ redis, queue: q, locks, wait: false });
-    const state: RunState = { links, audit, quarantine, distributed: true, halted: new AbortController().signal, executor: () => executor, close: async () => undefined };
+    const memory = new RedisWriteMemory(redis, q.prefix);
+    const state: RunState = { links, audit, quarantine, memory, distributed: true, halted: new AbortController().signal, executor: () => executor, close: async () => undefined };
     try {
-      const { plan, runtimes } = await makePlan(loaded, links, locks.targets);
+      const { plan, runtimes } = await makePlan(loaded, links, locks.targets, { memory });
       plan.id = `plan-${cycleId}`;
+      await forgetSettledParked(memory, plan);
       await settlePlanRead(plan, { store: quarantine, audit, notifier, settings: loaded.config.quarantine, planId: plan.id, now });
       await applyPlan(loaded, plan, runtimes, state, executor, { overrideSafety: false });
       const ops = operationCount(plan);

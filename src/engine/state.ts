@@ -9,6 +9,7 @@ import { JsonlAuditSink } from '../audit/jsonl-audit-sink.js';
 import { InlineExecutor } from '../execution/inline-executor.js';
 import { FileLinkStore } from '../state/file-link-store.js';
 import { FileQuarantineStore } from '../state/quarantine-store.js';
+import { FileWriteMemory } from '../state/write-memory.js';
 import { acquireRunLock, type RunLock } from '../state/run-lock.js';
 import { auditOptions, haltOnFailure, type OpenStateOptions, type RunState } from './run-state.js';
 
@@ -20,13 +21,15 @@ export async function openState(loaded: LoadedConfig, options: OpenStateOptions)
   try {
     const links = await FileLinkStore.open(loaded.stateDir, options.readOnly ? { readOnly: true } : { onFailure: halt.fail });
     const audit: AuditSink = options.audit ? new JsonlAuditSink(loaded.auditFile, auditOptions(loaded, options, halt.fail)) : NO_AUDIT;
+    const memory = new FileWriteMemory(loaded.stateDir);
     return {
       links,
       audit,
       quarantine: new FileQuarantineStore(loaded.stateDir),
+      memory,
       distributed: false,
       halted: halt.signal,
-      executor: ({ signal }) => new InlineExecutor({ links, audit, stop: signal ? AbortSignal.any([halt.signal, signal]) : halt.signal }),
+      executor: ({ signal }) => new InlineExecutor({ links, audit, memory, stop: signal ? AbortSignal.any([halt.signal, signal]) : halt.signal }),
       close: async () => {
         try {
           try {

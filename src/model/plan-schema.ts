@@ -6,11 +6,14 @@
  */
 import { z } from 'zod';
 import {
+  PHASE_OF,
   PHASES,
   PLAN_FORMAT,
   PLAN_VERSION,
   type AttributeChange,
   type Operation,
+  type OperationKind,
+  type ParkedChange,
   type Phase,
   type Plan,
   type Precondition,
@@ -96,6 +99,15 @@ const count = z.number().int().nonnegative();
 
 const phase = z.object({ name: z.enum(PHASES), operations: z.array(operation) });
 const held = z.object({ reason: z.string(), operations: z.array(operation) });
+const parked = z.object({
+  key: z.string(),
+  kind: z.enum(Object.keys(PHASE_OF) as [OperationKind, ...OperationKind[]]),
+  externalId: z.string(),
+  label: z.string(),
+  attribute: z.string().optional(),
+  reason: z.string(),
+  since: z.string(),
+});
 
 const targetPlan = z.object({
   target: z.string(),
@@ -106,6 +118,7 @@ const targetPlan = z.object({
   warnings: z.array(z.string()),
   error: z.string().optional(),
   held: held.optional(),
+  parked: z.array(parked).optional(),
 });
 
 const targetFingerprint = z.object({ url: z.string(), authType: z.string(), identity: z.string().nullable() });
@@ -174,6 +187,7 @@ export type PlanSchemaMatchesTypes = [
   Expect<Same<SchemaOf<typeof operation>['kind'], Operation['kind']>>,
   Expect<Same<SchemaOf<typeof phase>, Phase>>,
   Expect<Same<SchemaOf<typeof held>, NonNullable<TargetPlan['held']>>>,
+  Expect<Same<SchemaOf<typeof parked>, ParkedChange>>,
   Expect<Same<SchemaOf<typeof targetPlan>, TargetPlan>>,
   Expect<Same<SchemaOf<typeof targetFingerprint>, TargetFingerprint>>,
   Expect<Same<SchemaOf<typeof sourceFingerprint>, SourceFingerprint>>,

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { StateError } from '../errors.js';
 import { writeFileAtomic } from './atomic-write.js';
+import { parseJsonHash } from './json-hash.js';
 import { redisKeys } from './redis-keys.js';
 import { ensureStateDir, explainCode } from './state-dir.js';
 
@@ -100,18 +101,7 @@ export class RedisQuarantineStore implements QuarantineStore {
   }
 
   async all(): Promise<Map<string, QuarantineEntry>> {
-    const fields = await this.redis.hgetall(this.key);
-    return new Map(
-      Object.entries(fields).map(([name, json]) => {
-        let value: unknown;
-        try {
-          value = JSON.parse(json);
-        } catch {
-          value = undefined;
-        }
-        return [name, parseEntry(`${this.key} (target ${name})`, value)];
-      }),
-    );
+    return parseJsonHash(await this.redis.hgetall(this.key), (name, value) => parseEntry(`${this.key} (target ${name})`, value));
   }
 
   async set(entry: QuarantineEntry): Promise<void> {

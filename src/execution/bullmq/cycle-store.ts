@@ -10,7 +10,7 @@ import { redisKeys, type RedisKeys } from '../../state/redis-keys.js';
 import type { LinkWrite } from '../../state/redis-link-store.js';
 import type { ResourceKind } from '../../state/link-store.js';
 import type { FailedIdentities, FailedIdentity } from '../operation-context.js';
-import { count, emptyTargetReport, type OperationFailure, type OperationSkip, type Outcome, type TargetReport } from '../run-report.js';
+import { addNotice, count, emptyTargetReport, type OperationFailure, type OperationSkip, type Outcome, type TargetReport } from '../run-report.js';
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
@@ -37,6 +37,8 @@ export interface OutcomeEntry {
   failure?: OperationFailure;
   /** Skipped or done in part because something it needs does not exist. */
   skip?: OperationSkip;
+  /** For the admin: PATCH shapes learned, changes parked (TargetReport.notices). */
+  notices?: string[];
 }
 
 export interface CycleReport {
@@ -153,7 +155,7 @@ export class CycleStore {
     target: string,
     op: Operation,
     outcome: Outcome,
-    detail: Pick<OutcomeEntry, 'failure' | 'skip'> = {},
+    detail: Pick<OutcomeEntry, 'failure' | 'skip' | 'notices'> = {},
     links: readonly LinkWrite[] = [],
   ): Promise<void> {
     return this.recordOutcomes(planId, target, [[op.id, { kind: op.kind, outcome, ...detail }]], links);
@@ -202,6 +204,7 @@ export class CycleStore {
       count(report, entry.kind, entry.outcome);
       if (entry.failure) report.failures.push(entry.failure);
       if (entry.skip) report.skips.push(entry.skip);
+      for (const notice of entry.notices ?? []) addNotice(report, notice);
     }
     const planned = meta.phases.reduce((n, p) => n + p.operations, 0);
     if (Object.keys(raw).length < planned) {

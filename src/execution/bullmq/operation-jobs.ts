@@ -28,6 +28,7 @@ import {
   resultOutcome,
 } from '../operation-outcome.js';
 import { runOperation, type AttemptState } from '../run-operation.js';
+import { settleChecks } from '../write-checks.js';
 import { OperationLinks } from './operation-links.js';
 import { BACKOFF_TYPE, type OpJobData, type OpJobResult } from './queue-layout.js';
 import type { WorkerContext } from './worker-context.js';
@@ -72,16 +73,19 @@ export function operationProcessor(ctx: WorkerContext): (job: Job<OpJobData>) =>
     }
     const opLinks = new OperationLinks(links, ctx.keys);
     const failed = store.failedIdentities(planId, target);
+    const writes = await ctx.writeChecks(planId, target);
     try {
-      const result = await runOperation(op, { target, client: runtime.client, links: opLinks, failed }, state);
+      const result = await runOperation(op, { target, client: runtime.client, links: opLinks, failed, ...(writes ? { writes } : {}) }, state);
       const outcome = resultOutcome(result);
       audit.record(operationAuditRecord(planId, target, op, outcome, job.attemptsStarted, { ...resultDetail(result), durationMs: Date.now() - started }));
-      if (outcome === 'ok') return { outcome: 'ok', opId: op.id, kind: op.kind, links: opLinks.changes() } satisfies OpJobResult;
+      await settleChecks(writes, op);
+      const notices = result.notices ? { notices: result.notices } : {};
+      if (outcome === 'ok' && !result.notices) return { outcome: 'ok', opId: op.id, kind: op.kind, links: opLinks.changes() } satisfies OpJobResult;
       await store.recordOutcome(planId, target, op, outcome, result.partial
-          ? { skip: operationSkip(op, 'partial', result.partial) }
+          ? { skip: operationSkip(op, 'partial', result.partial), ...notices }
           : result.unchanged && result.note
-            ? { skip: operationSkip(op, 'unchanged', result.note) }
-            : {}, opLinks.changes());
+            ? { skip: operationSkip(op, 'unchanged', result.note), ...notices }
+            : notices, opLinks.changes());
       return { outcome: 'recorded' } satisfies OpJobResult;
     } catch (error) {
       if (error instanceof DependencyError) return skip(job, error.message, true);
@@ -99,8 +103,11 @@ export function operationProcessor(ctx: WorkerContext): (job: Job<OpJobData>) =>
       if (delay === null) {
         // Before the job fails: the next phase, which may need what this one was to create, starts after.
         await recordFailedCreate(failed, op);
-        await store.recordOutcome(planId, target, op, 'failed', { failure: operationFailure(op, error) }, opLinks.changes());
-        audit.record(operationAuditRecord(planId, target, op, 'failed', job.attemptsStarted, { ...errorDetail(error), durationMs: Date.now() - started }));
+        const parked = await settleChecks(writes, op, error);
+        await store.recordOutcome(planId, target, op, 'failed', { failure: operationFailure(op, error), ...(parked ? { notices: [parked] } : {}) }, opLinks.changes());
+        audit.record(
+          operationAuditRecord(planId, target, op, 'failed', job.attemptsStarted, { ...errorDetail(error), ...(parked ? { note: parked } : {}), durationMs: Date.now() - started }),
+        );
         throw new UnrecoverableError(describeError(error));
       }
       // What the attempt learnt stays learnt (a stale link it dropped), as inline.
