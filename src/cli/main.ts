@@ -106,9 +106,14 @@ export async function main(argv: string[], output: Io = processIo): Promise<numb
     });
   program
     .command('check')
-    .description('test the connection to each target: credential, what the server supports, one user read, what will not work')
+    .description('test the connection to each target: credential, what the server supports, one user read, what will not work; writes nothing unless --write-probe')
     .addOption(configOption())
     .addOption(targetOption())
+    .option(
+      '--write-probe',
+      'WRITES to the target: creates a throwaway user (scim-sync-probe+<random>@invalid.example), tries the PATCH shapes, a userName with "+" ' +
+        'and lookups by filter, reports what the server keeps and finds, then deletes the probe (or deactivates it when deletes are not allowed)',
+    )
     .option('--json', 'print the findings as JSON')
     .action(async (o) => {
       code = await (await import('./check-command.js')).checkCommand(o, io);

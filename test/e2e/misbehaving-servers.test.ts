@@ -2,7 +2,8 @@
  * Servers that answer a write in ways a client must not take at face value (issue: converge on
  * servers that store things wrong): a create answered without its id, a 5xx that says, with a
  * scimType, that the request itself is wrong, a PATCH path stored under the wrong key (the shape
- * that works is learned), and a change never kept or refused run after run (parked).
+ * that works is learned), a change never kept or refused run after run (parked), and the write
+ * probe of `check` that finds these before a run does.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -189,4 +190,52 @@ it('an update refused with a final error in parkAfterRuns runs in a row is parke
   h.sandbox.clearRequests();
   await h.run();
   expect(h.sandbox.requests.filter((q) => q.method === 'PATCH' && q.path.startsWith('/Groups/'))).toHaveLength(1);
+});
+
+describe('check --write-probe', () => {
+  const probes = () => h.sandbox.store.users().filter((u) => String(u['userName']).startsWith('scim-sync-probe'));
+
+  it('names the URN path and "+" filter quirks, and leaves no probe user behind', async () => {
+    h.sandbox.behaviour.urnPathAsKey = true;
+    h.sandbox.behaviour.filterPlusAsSpace = true;
+    const r = await h.cli('check', '--config', h.configFile, '--write-probe');
+    expect(r.code, r.err + r.out).toBe(0);
+    expect(h.sandbox.requests.filter((q) => q.method === 'POST' && q.path === '/Users')).toHaveLength(1);
+    expect(r.out).toMatch(/write probe \(user scim-sync-probe\+[0-9a-f]{8}@invalid\.example\)/);
+    expect(r.out).toMatch(/! filter userName eq "scim-sync-probe\+[0-9a-f]{8}@invalid\.example" finds nothing: the server misreads "\+" in filters/);
+    expect(r.out).toContain('✓ filter externalId eq finds it');
+    expect(r.out).toContain(
+      '! manager is not kept with patchShape rfc (it stores a PATCH with the full URN path under a top-level key named after the path); patchShape sub-attribute keeps it',
+    );
+    expect(r.out).toContain('! department is not kept with patchShape rfc');
+    expect(r.out).toMatch(/✓ deleted the probe scim-sync-probe\+/);
+    expect(probes()).toEqual([]);
+  });
+
+  it('against a server that keeps and finds everything: every line passes; without the flag, check writes nothing', async () => {
+    const plain = await h.cli('check', '--config', h.configFile);
+    expect(plain.code).toBe(0);
+    expect(h.writes()).toEqual([]);
+    const r = await h.cli('check', '--config', h.configFile, '--write-probe', '--json');
+    expect(r.code).toBe(0);
+    const [check] = JSON.parse(r.out) as [{ probe: { findings: { level: string; message: string }[] } }];
+    expect(check.probe.findings.filter((f) => f.level !== 'ok')).toEqual([]);
+    expect(check.probe.findings.map((f) => f.message)).toContain('manager: kept with patchShape rfc');
+    expect(probes()).toEqual([]);
+  });
+
+  it('a server without DELETE: the probe is deactivated and named for removal by hand', async () => {
+    h.writeConfig('    retries: 3\n    quirks: { supportsDelete: false }');
+    const r = await h.cli('check', '--config', h.configFile, '--write-probe');
+    expect(r.code).toBe(0);
+    const [probe] = probes();
+    expect(probe?.['active']).toBe(false);
+    expect(r.out).toContain(`deactivated it instead; remove ${String(probe?.['userName'])} (id ${String(probe?.['id'])}) by hand`);
+    expect(h.sandbox.requests.some((q) => q.method === 'DELETE')).toBe(false);
+  });
+
+  it('--help says that the probe writes', async () => {
+    const r = await h.cli('check', '--help');
+    expect(r.out).toMatch(/--write-probe\s+WRITES to the target/);
+  });
 });
