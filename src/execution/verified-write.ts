@@ -9,7 +9,7 @@
  */
 import { BadRequestError } from '../errors.js';
 import type { AttributeChange, OperationKind } from '../model/plan.js';
-import type { PatchOperation, ServerResource } from '../model/scim.js';
+import { SCHEMA_ENTERPRISE_USER, type PatchOperation, type ServerResource } from '../model/scim.js';
 import { changeHolds } from '../planning/change-holds.js';
 import { attributeKey, attributeName, distinctShapes } from '../targets/patch-shape.js';
 import type { OperationContext } from './operation-context.js';
@@ -93,7 +93,8 @@ export async function checkWrite(ctx: OperationContext, write: CheckedWrite): Pr
     const reason = `the target accepts ${attributeName(attribute)} but does not keep it (read back after ${how})`;
     for (const change of changes) {
       outcome.notKept.push(change);
-      note(await checks.notKept({ key: write.parkKey(change), kind: write.kind, externalId: write.externalId, label: write.label, attribute: change.path, reason }));
+      const shown = change.path.replace(`${SCHEMA_ENTERPRISE_USER}:`, 'enterprise:');
+      note(await checks.notKept({ key: write.parkKey(change), kind: write.kind, externalId: write.externalId, label: write.label, attribute: shown, reason }));
     }
   }
   return outcome;

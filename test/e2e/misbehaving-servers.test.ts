@@ -108,6 +108,28 @@ describe('a server that stores a PATCH with a full URN path under a key named af
     expect(third.out).not.toContain('patchShape');
   });
 
+  it('a manager it cannot clear in any shape is parked: that run says so, the next sends nothing and exits 0', async () => {
+    h.writePeople([person(1), person(2, { manager: 'E1001' })]);
+    expect((await h.run()).code).toBe(0);
+    h.writePeople([person(1), person(2)]);
+    const clearing = await h.run();
+    expect(clearing.code).toBe(1);
+    expect(clearing.out).toContain('setManager user2@example.com (E1002): [NOT_STORED] parked enterprise:manager.value of user2@example.com');
+    h.sandbox.clearRequests();
+    const next = await h.run();
+    expect(next.code, next.out).toBe(0);
+    expect(h.writes()).toEqual([]);
+    expect(next.out).toContain('enterprise:manager.value of user2@example.com (E1002): the target accepts manager but does not keep it');
+    // The source wants the manager the account still has: nothing to send, and nothing parked any more.
+    h.writePeople([person(1), person(2, { manager: 'E1001' })]);
+    h.sandbox.clearRequests();
+    const back = await h.run();
+    expect(back.code).toBe(0);
+    expect(h.writes()).toEqual([]);
+    expect(back.out).not.toContain('parked');
+    expect(JSON.parse(readFileSync(join(h.dir, 'state', 'parked-changes.json'), 'utf8'))).toEqual({ version: 1, targets: {} });
+  });
+
   it('each attribute learns its own shape: a plain extension attribute is kept as a path-less value', async () => {
     h.writePeople([person(1)]);
     expect((await h.run()).code).toBe(0);
