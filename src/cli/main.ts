@@ -316,6 +316,9 @@ export async function main(argv: string[], output: Io = processIo): Promise<numb
     .option('--repeat-pages', 'a page past the end repeats the first page')
     .option('--seed <n>', 'seed of the random faults (--error-rate)', integer)
     .option('--bulk <operations>', 'support /Bulk with up to this many operations a request', integer)
+    .option('--urn-path-as-key', 'store a PATCH with a full URN path under a top-level key named after it (as scimgateway 6.1.18 does)')
+    .option('--filter-plus-as-space', 'read "+" in filters as a space: userName eq "a+b@x" finds nothing')
+    .option('--ignore-attribute <name>', 'accept this User attribute in writes but never keep it (repeatable)', collect)
     .action(async (o) => {
       code = await (await sandboxes()).sandboxCommand(o, io, untilSignal());
     });
