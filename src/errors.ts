@@ -25,6 +25,7 @@ export type ErrorCode =
   | 'NOT_FOUND'
   | 'PRECONDITION_FAILED'
   | 'BAD_REQUEST'
+  | 'NOT_STORED'
   | 'DEPENDENCY'
   | 'AUTH'
   | 'PROTOCOL'
@@ -92,6 +93,14 @@ export class PreconditionFailedError extends ScimSyncError {
 /** 400 and other 4xx the request itself caused: fail this operation, go on with the rest. */
 export class BadRequestError extends ScimSyncError {
   readonly code = 'BAD_REQUEST';
+}
+
+/**
+ * The server accepted a write (2xx) but does not keep it, in any PATCH shape tried: reading the
+ * resource back shows the old value. Final: the change is parked (not sent again while the same).
+ */
+export class NotStoredError extends ScimSyncError {
+  readonly code = 'NOT_STORED';
 }
 
 /**

@@ -17,6 +17,7 @@ const BUILT: Record<string, [ScimSyncError, ErrorCode]> = {
   NotFoundError: [new errors.NotFoundError('m', ctx, { cause }), 'NOT_FOUND'],
   PreconditionFailedError: [new errors.PreconditionFailedError('m', ctx, { cause }), 'PRECONDITION_FAILED'],
   BadRequestError: [new errors.BadRequestError('m', ctx, { cause }), 'BAD_REQUEST'],
+  NotStoredError: [new errors.NotStoredError('m', ctx, { cause }), 'NOT_STORED'],
   DependencyError: [new errors.DependencyError('m', ctx, { cause }), 'DEPENDENCY'],
   AuthError: [new errors.AuthError('m', ctx, { cause }), 'AUTH'],
   ProtocolError: [new errors.ProtocolError('m', ctx, { cause }), 'PROTOCOL'],

@@ -30,14 +30,18 @@ export function formatCheck(c: TargetCheck): string {
     );
   }
   for (const f of c.findings) out.push(`  ${MARK[f.level]} ${f.message}`);
+  if (c.probe) {
+    out.push(`  write probe (user ${c.probe.userName}):`);
+    for (const f of c.probe.findings) out.push(`    ${MARK[f.level]} ${f.message}`);
+  }
   return out.join('\n');
 }
 
 /** Exit 0 when every target is usable, 2 when a credential is refused, 1 when a target is otherwise unusable. */
-export async function checkCommand(opts: { config: string; target?: string[]; json?: boolean }, io: Io): Promise<number> {
+export async function checkCommand(opts: { config: string; target?: string[]; json?: boolean; writeProbe?: boolean }, io: Io): Promise<number> {
   const loaded = load(opts.config, io);
   const targets = selectTargets(loaded, opts.target);
-  const checks = await Promise.all(targets.map(([name, config]) => checkTarget(name, config)));
+  const checks = await Promise.all(targets.map(([name, config]) => checkTarget(name, config, { writeProbe: !!opts.writeProbe })));
   if (opts.json) io.out(JSON.stringify(checks, null, 2));
   else io.out(checks.map(formatCheck).join('\n\n'));
   if (checks.some((c) => c.failure?.auth)) {

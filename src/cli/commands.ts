@@ -40,6 +40,8 @@ interface WriteOptions extends CommonOptions {
   waitTimeout?: number;
   /** The operator's stop (SIGINT/SIGTERM, cli/interrupt.ts). */
   signal?: AbortSignal;
+  /** run: plan parked changes again. */
+  retryParked?: boolean;
 }
 
 /** Proves `file` can be written (its directory takes a new file; it is not a directory), before any work. */
@@ -89,14 +91,14 @@ export async function schemaCommand(io: Io): Promise<number> {
 }
 
 /** Reads the state, never writes it (no lock, no fold of the journal): see file-link-store.ts. */
-export async function planCommand(opts: CommonOptions & { out?: string }, io: Io): Promise<number> {
+export async function planCommand(opts: CommonOptions & { out?: string; retryParked?: boolean }, io: Io): Promise<number> {
   const loaded = load(opts.config, io);
   // An unknown --target is refused before anything is opened (makePlan decides the same again).
   selectTargets(loaded, opts.target);
   if (opts.out) await checkWritable(opts.out);
   const state = await openState(loaded, { lock: false, audit: false, readOnly: true, log: (line) => io.err(line) });
   try {
-    const { plan } = await makePlan(loaded, state, opts.target);
+    const { plan } = await makePlan(loaded, state, opts.target, { memory: state.memory, retryParked: !!opts.retryParked });
     const quarantined = await quarantinedTargets(state.quarantine, loaded.config.quarantine);
     for (const t of plan.targets) {
       const entry = quarantined.get(t.target);
@@ -169,6 +171,7 @@ export async function runCommand(opts: WriteOptions & { env?: NodeJS.ProcessEnv;
     const result = await runCycle(loaded, state, {
       targets: selected,
       overrideSafety: !!opts.overrideSafety,
+      retryParked: !!opts.retryParked,
       executor: executorOptions(opts),
       notifier,
       onQuarantined: (target, status) => io.err(`target ${target} skipped: ${status}`),

@@ -14,10 +14,11 @@ import { retryFailed } from '../engine/retry-failed.js';
 import { openState } from '../engine/state.js';
 import { connectRedis, redisAddress } from '../state/redis-connection.js';
 import { RedisQuarantineStore } from '../state/quarantine-store.js';
+import { RedisWriteMemory } from '../state/redis-write-memory.js';
 import { commandNotifier } from './notifier.js';
 import { load } from './load-config.js';
 import { EXIT } from './exit-codes.js';
-import { formatStatus } from './format-status.js';
+import { formatStatus, type TargetWrites } from './format-status.js';
 import type { Io } from './io.js';
 
 interface Distributed {
@@ -98,7 +99,16 @@ export async function statusCommand(opts: { config: string; target?: string[]; j
     const status = await readQueueStatus(redis, q, selected, loaded.config.schedule);
     const all = await new RedisQuarantineStore(redis, q.prefix).all();
     const quarantined = new Map([...all].filter(([target]) => selected.some(([name]) => name === target)));
-    io.out(opts.json ? JSON.stringify({ ...status, quarantined: [...quarantined.values()] }, null, 2) : formatStatus(status, redisAddress(q.redis), quarantined));
+    const memory = new RedisWriteMemory(redis, q.prefix);
+    const writes: Map<string, TargetWrites> = new Map();
+    for (const [name] of selected) {
+      writes.set(name, { parked: [...(await memory.parked(name)).values()].filter((e) => e.parked), shapes: Object.fromEntries(await memory.shapes(name)) });
+    }
+    io.out(
+      opts.json
+        ? JSON.stringify({ ...status, quarantined: [...quarantined.values()], writes: Object.fromEntries(writes) }, null, 2)
+        : formatStatus(status, redisAddress(q.redis), quarantined, writes),
+    );
     return EXIT.OK;
   } finally {
     redis.disconnect();

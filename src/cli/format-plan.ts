@@ -1,5 +1,5 @@
 /** The plan as people read it: one line per operation with changed attributes, then counts. */
-import { operationsOf, type Operation, type Plan } from '../model/plan.js';
+import { operationsOf, type Operation, type ParkedChange, type Plan } from '../model/plan.js';
 import { clip } from '../model/printable.js';
 import type { JsonValue } from '../model/scim.js';
 import { summarised } from './summarise-lines.js';
@@ -42,6 +42,19 @@ export function operationLines(op: Operation): string[] {
     case 'setManager':
       return [`  ~ manager     ${who}: ${op.managerKey === null ? '(none)' : `${clip(op.managerLabel ?? '')} (${clip(op.managerKey)})`}`];
   }
+}
+
+/** A parked change as one line: what, whose, why, since when. */
+export function parkedLine(p: ParkedChange): string {
+  return `${p.attribute ?? p.kind} of ${p.label} (${p.externalId}): ${p.reason} (since ${p.since})`;
+}
+
+const PARKED_HINT = 'not sent while the same; a new source value or `run --retry-parked` sends it again';
+
+/** The parked changes of a target, summarised, under a heading that says what parked means. */
+export function parkedLines(parked: readonly ParkedChange[], indent: string): string[] {
+  if (parked.length === 0) return [];
+  return [`${indent}⏸ ${parked.length} parked change${parked.length === 1 ? '' : 's'} (${PARKED_HINT}):`, ...summarised(parked.map(parkedLine), `${indent}  `)];
 }
 
 const NOUN: Record<Operation['kind'], string> = {
@@ -96,6 +109,7 @@ export function formatPlan(plan: Plan, limit = Infinity): string {
       const what = t.held.operations.length > 0 ? countsLine(t.held.operations) : 'nothing to deprovision this run';
       out.push(`  ⏸ held, not applied: ${what}: ${t.held.reason}`);
     }
+    out.push(...parkedLines(t.parked ?? [], '  '));
     out.push(ops.length === 0 ? '  no changes' : `  ${countsLine(ops)}`);
   }
   return out.join('\n');

@@ -55,6 +55,10 @@ export function formatReport(report: RunReport): string {
     out.push(`  ${t.target}: ${parts.length > 0 ? parts.join(', ') : 'nothing to do'}`);
     if (t.stopped) out.push(`    ✗ ${clip(t.stopped, 1000)}`);
     if (t.held) out.push(`    ⏸ ${clip(t.held, 1000)}`);
+    // Reports stored by an earlier version (distributed `status`) have neither.
+    for (const notice of t.notices ?? []) out.push(`    ℹ ${clip(notice, 1000)}`);
+    const parked = t.parked?.length ?? 0;
+    if (parked > 0) out.push(`    ⏸ ${parked} parked change${parked === 1 ? '' : 's'} not sent (listed with the plan; \`run --retry-parked\` sends them again)`);
     if (t.quarantine) out.push(quarantineLine(t.quarantine));
     for (const f of t.failures.slice(0, LISTED)) out.push(`    ✗ ${f.kind} ${clip(f.label)} (${clip(f.externalId)}): ${clip(f.message, 1000)}`);
     if (t.failures.length > LISTED) out.push(`    ... and ${t.failures.length - LISTED} more failures (see the audit log)`);

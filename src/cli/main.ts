@@ -106,9 +106,14 @@ export async function main(argv: string[], output: Io = processIo): Promise<numb
     });
   program
     .command('check')
-    .description('test the connection to each target: credential, what the server supports, one user read, what will not work')
+    .description('test the connection to each target: credential, what the server supports, one user read, what will not work; writes nothing unless --write-probe')
     .addOption(configOption())
     .addOption(targetOption())
+    .option(
+      '--write-probe',
+      'WRITES to the target: creates a throwaway user (scim-sync-probe+<random>@invalid.example), tries the PATCH shapes, a userName with "+" ' +
+        'and lookups by filter, reports what the server keeps and finds, then deletes the probe (or deactivates it when deletes are not allowed)',
+    )
     .option('--json', 'print the findings as JSON')
     .action(async (o) => {
       code = await (await import('./check-command.js')).checkCommand(o, io);
@@ -119,6 +124,7 @@ export async function main(argv: string[], output: Io = processIo): Promise<numb
     .addOption(configOption())
     .addOption(targetOption())
     .option('-o, --out <file>', 'save the plan as JSON, for `apply`')
+    .option('--retry-parked', 'plan parked changes again (changes a target accepted but never kept, or refused run after run)')
     .option('--json', 'print the plan as JSON')
     .action(async (o) => {
       code = await (await commands()).planCommand(o, io);
@@ -142,6 +148,7 @@ export async function main(argv: string[], output: Io = processIo): Promise<numb
     .addOption(configOption())
     .addOption(targetOption())
     .option('--override-safety', 'apply even when the safety check objects (audited)')
+    .option('--retry-parked', 'send parked changes again, once (a change still not kept, or refused, is parked again)')
     .option('--wait', 'distributed mode: wait for the workers to finish, then report (exit codes as embedded mode)')
     .option('--wait-timeout <duration>', 'with --wait: stop waiting after this long (90s, 30m, 2h); the workers go on, and the exit code is 1', parseDuration)
     .option('--json', 'print the summary and report as JSON')
@@ -317,6 +324,9 @@ export async function main(argv: string[], output: Io = processIo): Promise<numb
     .option('--repeat-pages', 'a page past the end repeats the first page')
     .option('--seed <n>', 'seed of the random faults (--error-rate)', integer)
     .option('--bulk <operations>', 'support /Bulk with up to this many operations a request', integer)
+    .option('--urn-path-as-key', 'store a PATCH with a full URN path under a top-level key named after it (as scimgateway 6.1.18 does)')
+    .option('--filter-plus-as-space', 'read "+" in filters as a space: userName eq "a+b@x" finds nothing')
+    .option('--ignore-attribute <name>', 'accept this User attribute in writes but never keep it (repeatable)', collect)
     .action(async (o) => {
       code = await (await sandboxes()).sandboxCommand(o, io, untilSignal());
     });

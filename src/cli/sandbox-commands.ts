@@ -23,6 +23,9 @@ export interface SandboxCommandOptions {
   repeatPages?: boolean;
   seed?: number;
   bulk?: number;
+  urnPathAsKey?: boolean;
+  filterPlusAsSpace?: boolean;
+  ignoreAttribute?: string[];
 }
 
 export async function sandboxCommand(opts: SandboxCommandOptions, io: Io, stop: Promise<void>): Promise<number> {
@@ -43,6 +46,9 @@ export async function sandboxCommand(opts: SandboxCommandOptions, io: Io, stop: 
     ...(opts.totalResultsOffset !== undefined ? { totalResultsOffset: opts.totalResultsOffset } : {}),
     ...(opts.repeatPages ? { repeatFirstPagePastEnd: true } : {}),
     ...(opts.bulk !== undefined ? { bulk: { maxOperations: opts.bulk, maxPayloadSize: 1_048_576 } } : {}),
+    ...(opts.urnPathAsKey ? { urnPathAsKey: true } : {}),
+    ...(opts.filterPlusAsSpace ? { filterPlusAsSpace: true } : {}),
+    ...(opts.ignoreAttribute?.length ? { ignoredAttributes: opts.ignoreAttribute } : {}),
   };
   const sandbox = await startSandbox({
     host: opts.host,

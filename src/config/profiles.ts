@@ -8,6 +8,16 @@
 export const FILTER_OPERATORS = ['eq', 'ne', 'co', 'sw', 'ew', 'gt', 'ge', 'lt', 'le', 'pr', 'and', 'or', 'not'] as const;
 export type FilterOperator = (typeof FILTER_OPERATORS)[number];
 
+/**
+ * How a PATCH body is written (targets/patch-shape.ts), in the order the engine tries them when a
+ * server accepts a change but does not keep it. 'rfc': one operation per attribute, each with its
+ * path. 'sub-attribute': a complex attribute's replace as one operation per sub-attribute
+ * (`manager.value` with a plain value). 'value-object': replaces folded into one operation without
+ * a path whose value holds them (RFC 7644 §3.5.2.3).
+ */
+export const PATCH_SHAPES = ['rfc', 'sub-attribute', 'value-object'] as const;
+export type PatchShape = (typeof PATCH_SHAPES)[number];
+
 /** At most `requests` requests in any window of `perMs` milliseconds. */
 export interface RateLimit {
   requests: number;
@@ -26,11 +36,11 @@ export interface TargetQuirks {
   /** True: the server compares userName case-sensitively (RFC 7643 says it must not). */
   userNameCaseExact: boolean;
   /**
-   * How PATCH bodies are written. 'rfc': one operation per attribute, each with its path.
-   * 'value-object': `replace` operations of plain attributes folded into one operation without a
-   * path whose value holds them (RFC 7644 §3.5.2.3), for servers that ignore `path`.
+   * How PATCH bodies are written (PATCH_SHAPES): 'rfc', 'sub-attribute' or 'value-object', for
+   * servers that ignore or misread some paths. Per attribute, a shape the engine learned (verified
+   * after a write) takes its place.
    */
-  patchShape: 'rfc' | 'value-object';
+  patchShape: PatchShape;
   /** False: the server has no DELETE for users; `deprovision: delete` then deactivates instead. */
   supportsDelete: boolean;
   /** Headers sent with every request (names lower-case), e.g. a User-Agent the server requires. */

@@ -75,6 +75,10 @@ export async function applyPlan(
     const n = tp.held.operations.length;
     target.held = `${n > 0 ? `${n} deprovisioning operation${n === 1 ? '' : 's'} held` : 'deprovisioning held (none planned)'}: ${tp.held.reason}`;
   }
+  for (const tp of plan.targets) {
+    const target = report.targets.find((t) => t.target === tp.target);
+    if (target && tp.parked?.length) target.parked = tp.parked;
+  }
   for (const s of options.skipped ?? []) {
     const target = report.targets.find((t) => t.target === s.target);
     if (!target) continue;

@@ -13,11 +13,10 @@ import type { ScimTarget } from '../targets/scim-target.js';
 import type { RateLimit, TargetQuirks } from '../config/profiles.js';
 import { supportsOperator } from '../config/profiles.js';
 import { createTargetRuntime, targetQuirks, targetSettings } from '../execution/target-runtime.js';
+import type { Finding } from './finding.js';
+import { writeProbe, type ProbeReport } from './write-probe.js';
 
-export interface Finding {
-  level: 'ok' | 'info' | 'warning';
-  message: string;
-}
+export type { Finding } from './finding.js';
 
 export interface TargetCheck {
   target: string;
@@ -35,6 +34,8 @@ export interface TargetCheck {
   users?: { total: number; sample?: { id: string; userName: string } };
   proxy: string | null;
   findings: Finding[];
+  /** `--write-probe`: what the target kept and found of the writes tried on a throwaway user. */
+  probe?: ProbeReport;
 }
 
 function userNameOf(r: ServerResource | undefined): string | undefined {
@@ -55,7 +56,8 @@ async function probeFilter(client: ScimTarget, userName: string): Promise<Server
   }
 }
 
-export async function checkTarget(name: string, config: TargetConfig): Promise<TargetCheck> {
+/** `writeProbe`: also try writes on a throwaway user (write-probe.ts), once the target proved usable. */
+export async function checkTarget(name: string, config: TargetConfig, options: { writeProbe?: boolean } = {}): Promise<TargetCheck> {
   const quirks = targetQuirks(config);
   const runtime = createTargetRuntime(name, config);
   const { client } = runtime;
@@ -139,6 +141,9 @@ export async function checkTarget(name: string, config: TargetConfig): Promise<T
     if (check.effective.pageSize < config.pageSize) say('info', `list pages capped at ${check.effective.pageSize} (pageSize ${config.pageSize})`);
     if (rateLimit) say('info', `request budget: ${rateLimit.requests} per ${rateLimit.perMs} ms`);
     if (quirks.createRateLimit) say('info', `user creations: at most ${quirks.createRateLimit.requests} per ${quirks.createRateLimit.perMs} ms`);
+    if (options.writeProbe) {
+      check.probe = await writeProbe(name, client, quirks, !extensions || extensions.has(SCHEMA_ENTERPRISE_USER.toLowerCase()));
+    }
   } catch (error) {
     if (!(error instanceof ScimSyncError)) throw error;
     check.usable = false;

@@ -24,6 +24,8 @@ export interface CycleOptions {
   notifier: Notifier;
   /** Told the plan before it is applied (run prints it); the apply waits for it. */
   onPlan?: (plan: Plan) => void | Promise<void>;
+  /** Plan parked changes again (`run --retry-parked`). */
+  retryParked?: boolean;
   /** Told each target left out in quarantine, with its status, before the source is read. */
   onQuarantined?: (target: string, status: string) => void;
 }
@@ -95,7 +97,7 @@ export async function runCycle(loaded: LoadedConfig, state: RunState, options: C
   const { run: targets, skipped } = partitionTargets(options.targets, await quarantinedTargets(state.quarantine, loaded.config.quarantine), startedAt);
   for (const [target, status] of skipped) options.onQuarantined?.(target, status);
   if (targets.length === 0) return { kind: 'quarantined', skipped, at: startedAt };
-  const { plan, runtimes } = await planCycle(loaded, state, targets, signal ? { signal } : {});
+  const { plan, runtimes } = await planCycle(loaded, state, targets, { ...(signal ? { signal } : {}), retryParked: !!options.retryParked });
   await options.onPlan?.(plan);
   const report = await applyOrStage(loaded, plan, runtimes, state, options);
   if (report instanceof SafetyError) return { kind: 'stopped', plan, error: report };

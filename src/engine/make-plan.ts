@@ -23,6 +23,8 @@ import { planBinding } from './plan-binding.js';
 import { rejectionsOf } from './staged-sets.js';
 import { holdsInEffect } from '../planning/emergency-holds.js';
 import type { RunState } from './run-state.js';
+import type { WriteMemory } from '../state/write-memory.js';
+import { parkedFor } from './parked-changes.js';
 
 export interface PlanningResult {
   plan: Plan;
@@ -96,7 +98,14 @@ export function dirtyReadHold(snapshot: DirectorySnapshot, enabled: boolean): st
 /** What planning reads of the state: links, and the holds and rejections that keep deprovisions off. */
 export type PlanningState = Pick<RunState, 'links' | 'holds' | 'rejections'>;
 
-export async function makePlan(loaded: LoadedConfig, state: PlanningState, only?: readonly string[]): Promise<PlanningResult> {
+export interface MakePlanOptions {
+  /** Where parked changes are read from; absent: nothing is left out as parked. */
+  memory?: WriteMemory;
+  /** Plan parked changes again (`--retry-parked`). */
+  retryParked?: boolean;
+}
+
+export async function makePlan(loaded: LoadedConfig, state: PlanningState, only?: readonly string[], options: MakePlanOptions = {}): Promise<PlanningResult> {
   const { links } = state;
   const targets = selectTargets(loaded, only);
   const readAt = new Date();
@@ -140,6 +149,7 @@ export async function makePlan(loaded: LoadedConfig, state: PlanningState, only?
           ...(holdDeprovisions ? { holdDeprovisions } : {}),
           rejections: rejectionsOf(rejected, name),
           ...(heldOff.size > 0 ? { heldOff } : {}),
+          ...(options.memory && !options.retryParked ? { parked: await parkedFor(options.memory, name) } : {}),
         }),
       );
     } catch (error) {

@@ -27,6 +27,8 @@ import type { Link, LinkStore } from '../state/link-store.js';
 import type { RunState } from './run-state.js';
 import { dirtyReadHold, fitToExtensions, listGroups, sourceAttributes, userMapping } from './make-plan.js';
 import { planBinding } from './plan-binding.js';
+import { parkedFor } from './parked-changes.js';
+import type { WriteMemory } from '../state/write-memory.js';
 
 /** How the person's account in a target was found. */
 export type MatchedBy = 'link' | 'externalId' | 'userName' | 'email' | 'none';
@@ -71,6 +73,8 @@ export interface PeoplePlan {
 export interface PersonPlanOptions {
   /** Only these targets (the --target names). */
   only?: readonly string[];
+  /** Leave out the changes parked in this memory (the service's automatic syncs); absent: try them again (a provision asked for by hand). */
+  parked?: WriteMemory;
   /** Target runtimes to reuse (the service keeps its clients, their connections and discovery, across batches). */
   runtimes?: Map<string, TargetRuntime>;
   /** Told each step as it runs (provision prints them). */
@@ -274,6 +278,7 @@ export async function planPeople(loaded: LoadedConfig, state: Pick<RunState, 'li
         manager: fitted.manager,
         ...(holdDeprovisions ? { holdDeprovisions } : {}),
         ...(heldOff.size > 0 ? { heldOff } : {}),
+        ...(options.parked ? { parked: await parkedFor(options.parked, name) } : {}),
         partial: { known },
       });
       const keySet = new Set(keys);

@@ -1,10 +1,12 @@
 /**
- * The planning half of a cycle, the same for `run` and for a scheduled cycle: read and plan, then
- * forget the emergency holds and rejections the source read overtook (the person's record changed
- * since they were set), so a record that later changes back revives neither.
+ * The planning half of a cycle, the same for `run`, a scheduled cycle and the service's: read and
+ * plan (leaving parked changes out), then forget the emergency holds and rejections the source read
+ * overtook (the person's record changed since they were set), so a record that later changes back
+ * revives neither, and the parked changes the source no longer asks for.
  */
 import type { LoadedConfig } from '../config/load.js';
 import { forgetLiftedHolds } from './lifted-holds.js';
+import { forgetSettledParked } from './parked-changes.js';
 import { makePlan, type PlanningResult } from './make-plan.js';
 import type { RunState } from './run-state.js';
 import { forgetChangedRejections } from './staged-sets.js';
@@ -14,14 +16,17 @@ export interface PlanCycleOptions {
   planId?: string;
   /** The operator's stop: checked once the reads are done, before anything is written. */
   signal?: AbortSignal;
+  /** Plan parked changes again (`run --retry-parked`). */
+  retryParked?: boolean;
 }
 
-export async function planCycle(loaded: LoadedConfig, state: Pick<RunState, 'links' | 'holds' | 'rejections' | 'audit'>, targets: readonly string[], options: PlanCycleOptions = {}): Promise<PlanningResult> {
-  const planning = await makePlan(loaded, state, targets);
+export async function planCycle(loaded: LoadedConfig, state: Pick<RunState, 'links' | 'holds' | 'rejections' | 'audit' | 'memory'>, targets: readonly string[], options: PlanCycleOptions = {}): Promise<PlanningResult> {
+  const planning = await makePlan(loaded, state, targets, { memory: state.memory, retryParked: !!options.retryParked });
   if (options.planId) planning.plan.id = options.planId;
   // Stopped while reading: nothing was written, and no operation need be listed as skipped.
   if (options.signal?.aborted) throw options.signal.reason;
   await forgetLiftedHolds(state.holds, planning.snapshot, state.audit, planning.plan.id);
   await forgetChangedRejections(state.rejections, planning.snapshot);
+  await forgetSettledParked(state.memory, planning.plan);
   return planning;
 }

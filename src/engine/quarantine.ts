@@ -21,7 +21,11 @@ export type QuarantineVerdict =
   /** Tried again and this cycle went well. */
   | { kind: 'lift'; previous: QuarantineEntry };
 
-/** Operations that reached the target (skipped ones did not). */
+/**
+ * Operations that reached the target (skipped ones did not), and those that failed. A change the
+ * target accepted but does not keep (NOT_STORED, now parked) is no sign of a broken target: a
+ * server that drops one attribute for everyone would otherwise be left out of cycles for hours.
+ */
 function ran(report: TargetReport): { ran: number; failed: number } {
   let total = 0;
   let failed = 0;
@@ -29,6 +33,8 @@ function ran(report: TargetReport): { ran: number; failed: number } {
     total += c.ok + (c.partial ?? 0) + c.failed + (c.unchanged ?? 0);
     failed += c.failed;
   }
+  // Reports stored by an earlier version (distributed `status`) may lack failures.
+  for (const f of report.failures ?? []) if (f.code === 'NOT_STORED') failed--;
   return { ran: total, failed };
 }
 

@@ -16,6 +16,7 @@ import { RedisLinkStore } from '../state/redis-link-store.js';
 import { RedisPersonClock } from '../state/person-clock.js';
 import { RedisQuarantineStore } from '../state/quarantine-store.js';
 import { RedisRejectionStore } from '../state/rejection-store.js';
+import { RedisWriteMemory } from '../state/redis-write-memory.js';
 import { acquireTargetLocks, type TargetLocks } from '../state/redis-run-lock.js';
 import { RedisStagedStore } from '../state/staged-store.js';
 import { selectTargets } from '../config/select-targets.js';
@@ -28,6 +29,7 @@ export function redisStores(redis: Redis, prefix: string): DecisionStores {
     holds: new RedisHoldStore(redis, prefix),
     staged: new RedisStagedStore(redis, prefix),
     rejections: new RedisRejectionStore(redis, prefix),
+    memory: new RedisWriteMemory(redis, prefix),
   };
 }
 
@@ -43,10 +45,11 @@ export async function openRedisState(loaded: LoadedConfig, options: OpenStateOpt
     }
     const audit: AuditSink = options.audit ? new JsonlAuditSink(loaded.auditFile, auditOptions(loaded, options, halt.fail)) : NO_AUDIT;
     const links = new RedisLinkStore(redis, q.prefix);
+    const stores = redisStores(redis, q.prefix);
     /** The executor of a state whose cycle locks are `held` (null: opened without the lock). */
     const executorUnder = (held: TargetLocks | null) => ({ wait, waitTimeoutMs, signal, guardSince, inline, initiator }: ExecutorOptions): Executor => {
       const stamped = initiator ? withInitiator(audit, initiator) : audit;
-      if (inline) return new InlineExecutor({ links, audit: stamped, stop: signal ? AbortSignal.any([halt.signal, signal]) : halt.signal });
+      if (inline) return new InlineExecutor({ links, audit: stamped, memory: stores.memory, stop: signal ? AbortSignal.any([halt.signal, signal]) : halt.signal });
       if (!held) throw new Error('openState: executing on the workers needs the lock');
       return new BullmqExecutor({
         redis,
@@ -62,7 +65,7 @@ export async function openRedisState(loaded: LoadedConfig, options: OpenStateOpt
     const state: RunState = {
       links,
       audit,
-      ...redisStores(redis, q.prefix),
+      ...stores,
       distributed: true,
       halted: halt.signal,
       personClock: new RedisPersonClock(redis, q.prefix),

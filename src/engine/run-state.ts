@@ -13,6 +13,7 @@ import type { PersonClock } from '../state/person-clock.js';
 import type { QuarantineStore } from '../state/quarantine-store.js';
 import type { RejectionStore } from '../state/rejection-store.js';
 import type { StagedStore } from '../state/staged-store.js';
+import type { WriteMemory } from '../state/write-memory.js';
 
 export interface ExecutorOptions {
   /** Distributed: wait for the workers and report, else return once enqueued. */
@@ -47,6 +48,8 @@ export interface DecisionStores {
   staged: StagedStore;
   /** Rejected deprovisions (`scim-sync reject`). */
   rejections: RejectionStore;
+  /** Learned PATCH shapes and parked changes (what a target keeps, and what it never keeps). */
+  memory: WriteMemory;
 }
 
 export interface RunState extends DecisionStores {

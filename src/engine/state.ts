@@ -12,6 +12,7 @@ import { MemoryPersonClock } from '../state/person-clock.js';
 import { FileHoldStore } from '../state/holds.js';
 import { FileQuarantineStore } from '../state/quarantine-store.js';
 import { FileRejectionStore } from '../state/rejection-store.js';
+import { FileWriteMemory } from '../state/write-memory.js';
 import { acquireRunLock, type RunLock } from '../state/run-lock.js';
 import { FileStagedStore } from '../state/staged-store.js';
 import { auditOptions, haltOnFailure, type DecisionStores, type OpenStateOptions, type RunState } from './run-state.js';
@@ -23,6 +24,7 @@ export function fileStores(stateDir: string): DecisionStores {
     holds: new FileHoldStore(stateDir),
     staged: new FileStagedStore(stateDir),
     rejections: new FileRejectionStore(stateDir),
+    memory: new FileWriteMemory(stateDir),
   };
 }
 
@@ -35,10 +37,11 @@ export async function openState(loaded: LoadedConfig, options: OpenStateOptions)
   try {
     const links = await FileLinkStore.open(loaded.stateDir, options.readOnly ? { readOnly: true } : { onFailure: halt.fail });
     const audit: AuditSink = options.audit ? new JsonlAuditSink(loaded.auditFile, auditOptions(loaded, options, halt.fail)) : NO_AUDIT;
+    const stores = fileStores(loaded.stateDir);
     return {
       links,
       audit,
-      ...fileStores(loaded.stateDir),
+      ...stores,
       distributed: false,
       halted: halt.signal,
       personClock,
@@ -46,6 +49,7 @@ export async function openState(loaded: LoadedConfig, options: OpenStateOptions)
         new InlineExecutor({
           links,
           audit: initiator ? withInitiator(audit, initiator) : audit,
+          memory: stores.memory,
           stop: signal ? AbortSignal.any([halt.signal, signal]) : halt.signal,
           ...(guardSince ? { superseded: personClock.superseded(guardSince) } : {}),
         }),

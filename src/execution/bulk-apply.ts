@@ -5,7 +5,8 @@
  * (links); a failure is turned into the same typed error a single answer would be (error-mapping)
  * and the operation goes back to the single-request path, which knows the next step for each error
  * (adopt on 409, re-create on 404, re-read on 412, retry on 5xx and 429). Only a 400 is final
- * here: sending the same body again would be refused again.
+ * here: sending the same body again would be refused again. Updates go in the PATCH shapes learned
+ * for their attributes, but are not read back (a bulk answer carries no resource).
  */
 import { BadRequestError, ProtocolError, type ScimSyncError } from '../errors.js';
 import type { CreateUserOp, DeprovisionUserOp, Operation, UpdateUserOp } from '../model/plan.js';
@@ -59,7 +60,7 @@ export async function toBulkOperation(op: BulkableOp, ctx: OperationContext): Pr
   const path = `/Users/${encodeURIComponent(id)}`;
   const version = op.version ? { version: op.version } : {};
   if (op.kind === 'deprovisionUser' && op.mode === 'delete') return { method: 'DELETE', bulkId: op.id, path, ...version };
-  if (op.patch) return { method: 'PATCH', bulkId: op.id, path, data: ctx.client.patchBody(op.patch), ...version };
+  if (op.patch) return { method: 'PATCH', bulkId: op.id, path, data: ctx.client.patchBody(op.patch, ctx.writes?.shapeOf), ...version };
   return { method: 'PUT', bulkId: op.id, path, data: { ...(op.resource ?? {}), id }, ...version };
 }
 

@@ -2,6 +2,7 @@ import type { Operation, Plan } from '../model/plan.js';
 import type { ScimTarget } from '../targets/scim-target.js';
 import type { RetryPolicy } from '../targets/http/retry-policy.js';
 import type { RunReport } from './run-report.js';
+import type { WriteCheckSettings } from './write-checks.js';
 
 /** A target ready to receive writes. */
 export interface TargetRuntime {
@@ -10,6 +11,8 @@ export interface TargetRuntime {
   /** Operations in flight at once. */
   concurrency: number;
   retry: RetryPolicy;
+  /** How updates are read back and parked (targets.<name>.writeChecks, and the quirk patchShape). */
+  writeChecks?: WriteCheckSettings;
 }
 
 /** Runs a plan: every target's phases in order, a phase complete before the next starts. */

@@ -14,6 +14,8 @@ import type { AuditSink } from '../audit/audit-sink.js';
 import { AuthError, DependencyError, TransientError } from '../errors.js';
 import type { Operation, Plan, TargetPlan } from '../model/plan.js';
 import type { LinkStore } from '../state/link-store.js';
+import type { WriteMemory } from '../state/write-memory.js';
+import { WriteChecks, settleChecks } from './write-checks.js';
 import type { Executor, Superseded, TargetRuntime } from './executor.js';
 import { FailedIdentitySet, recordFailedCreate } from './dependencies.js';
 import {
@@ -29,7 +31,7 @@ import {
 import { retryDelay } from '../targets/http/retry-policy.js';
 import { runOperation, type AttemptState, type OperationResult } from './run-operation.js';
 import { bulkBatches, isBulkable, sendBulk, type BulkableOp, type BulkOutcome } from './bulk-apply.js';
-import { count, countAdopted, emptyTargetReport, type Outcome, type RunReport, type TargetReport } from './run-report.js';
+import { addNotice, count, countAdopted, emptyTargetReport, type Outcome, type RunReport, type TargetReport } from './run-report.js';
 
 /** Waits `ms`, or less when `signal` aborts (a retry that will not happen need not be waited for). */
 function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
@@ -51,6 +53,8 @@ export interface InlineExecutorOptions {
   stop?: AbortSignal;
   /** Why an operation must not start after all (a newer change of its person was applied meanwhile), if so. */
   superseded?: Superseded;
+  /** Learned PATCH shapes and parked changes (absent: updates are not read back). */
+  memory?: WriteMemory;
 }
 
 export class InlineExecutor implements Executor {
@@ -58,6 +62,13 @@ export class InlineExecutor implements Executor {
 
   async execute(plan: Plan, targets: ReadonlyMap<string, TargetRuntime>): Promise<RunReport> {
     const startedAt = new Date().toISOString();
+    // Read before the first write to any target: a state file that cannot be read stops the run whole.
+    const checks = new Map<string, WriteChecks>();
+    const { memory } = this.options;
+    for (const tp of plan.targets) {
+      const settings = targets.get(tp.target)?.writeChecks;
+      if (memory && settings && !tp.error) checks.set(tp.target, await WriteChecks.open(memory, tp.target, plan.id, settings));
+    }
     const reports = await Promise.all(
       plan.targets.map((tp) => {
         const runtime = targets.get(tp.target);
@@ -67,19 +78,19 @@ export class InlineExecutor implements Executor {
           report.stopped = 'target is not in the config (or disabled)';
           return report;
         }
-        return this.runTarget(plan.id, tp, runtime);
+        return this.runTarget(plan.id, tp, runtime, checks.get(tp.target));
       }),
     );
     return { planId: plan.id, startedAt, finishedAt: new Date().toISOString(), targets: reports };
   }
 
-  private async runTarget(planId: string, tp: TargetPlan, runtime: TargetRuntime): Promise<TargetReport> {
+  private async runTarget(planId: string, tp: TargetPlan, runtime: TargetRuntime, writes: WriteChecks | undefined): Promise<TargetReport> {
     const report = emptyTargetReport(tp.target);
     const queue = new PQueue({ concurrency: runtime.concurrency });
     let stopped: string | undefined;
 
     const failed = new FailedIdentitySet();
-    const ctx = { target: tp.target, client: runtime.client, links: this.options.links, failed };
+    const ctx = { target: tp.target, client: runtime.client, links: this.options.links, failed, ...(writes ? { writes } : {}) };
     const stop = this.options.stop;
     /** Why no further operation starts on this target, if it is so. */
     const halted = (): string | undefined => {
@@ -94,6 +105,7 @@ export class InlineExecutor implements Executor {
       if (result.adopted) countAdopted(report, op.kind);
       if (result.partial) report.skips.push(operationSkip(op, 'partial', result.partial));
       if (result.unchanged && result.note) report.skips.push(operationSkip(op, 'unchanged', result.note));
+      for (const notice of result.notices ?? []) addNotice(report, notice);
       this.audit(planId, tp.target, op, outcome, attempts, resultDetail(result), started);
     };
 
@@ -107,7 +119,10 @@ export class InlineExecutor implements Executor {
     const fail = async (op: Operation, attempts: number, error: unknown, started: number): Promise<void> => {
       count(report, op.kind, 'failed');
       report.failures.push(operationFailure(op, error));
-      this.audit(planId, tp.target, op, 'failed', attempts, errorDetail(error), started);
+      const parked = await settleChecks(writes, op, error);
+      addNotice(report, parked);
+      const detail = errorDetail(error);
+      this.audit(planId, tp.target, op, 'failed', attempts, parked ? { ...detail, note: parked } : detail, started);
       await recordFailedCreate(failed, op);
     };
 
@@ -126,6 +141,7 @@ export class InlineExecutor implements Executor {
         }
         try {
           succeed(op, n, await runOperation(op, ctx, state), started);
+          await settleChecks(writes, op);
           return;
         } catch (error) {
           if (error instanceof DependencyError) {

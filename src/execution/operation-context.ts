@@ -3,6 +3,7 @@ import type { LinkStore } from '../state/link-store.js';
 import type { ScimTarget } from '../targets/scim-target.js';
 import type { OperationKind } from '../model/plan.js';
 import type { ResourceKind } from '../state/link-store.js';
+import type { WriteChecks } from './write-checks.js';
 
 export interface OperationContext {
   target: string;
@@ -10,6 +11,8 @@ export interface OperationContext {
   links: LinkStore;
   /** The creates that failed earlier in this apply: what needs them is skipped because of it. */
   failed: FailedIdentities;
+  /** Reading back updates, learned PATCH shapes and parking (absent: writes are sent as planned, unchecked). */
+  writes?: WriteChecks;
 }
 
 /** The operation that failed to create something, for the reason given to what needed it. */

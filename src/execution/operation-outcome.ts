@@ -25,7 +25,7 @@ export function resultOutcome(result: OperationResult): 'ok' | 'partial' | 'unch
 }
 
 export function resultDetail(result: OperationResult): OutcomeDetail {
-  const note = [result.note, result.partial && `partial: ${result.partial}`].filter(Boolean).join('; ');
+  const note = [result.note, result.partial && `partial: ${result.partial}`, ...(result.notices ?? [])].filter(Boolean).join('; ');
   return { ...(result.scimId ? { scimId: result.scimId } : {}), ...(note ? { note } : {}) };
 }
 

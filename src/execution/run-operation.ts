@@ -4,7 +4,7 @@
  * the outcomes that have a known next step (409 on create, 404 on update/deprovision). Errors it
  * cannot resolve are thrown, typed, for the executor's retry policy.
  */
-import { BadRequestError, ConflictError, NotFoundError, ProtocolError, type TransientError } from '../errors.js';
+import { BadRequestError, ConflictError, NotFoundError, NotStoredError, ProtocolError, type TransientError } from '../errors.js';
 import type {
   CreateGroupOp,
   CreateUserOp,
@@ -16,14 +16,14 @@ import type {
   SetManagerOp,
   UpdateUserOp,
 } from '../model/plan.js';
-import { SCHEMA_ENTERPRISE_USER, type JsonObject, type ServerResource } from '../model/scim.js';
+import { SCHEMA_ENTERPRISE_USER, type JsonObject, type PatchOperation, type ServerResource } from '../model/scim.js';
 import { groupPutBody } from '../planning/group-diff.js';
 import { isActive } from '../planning/user-changes.js';
-import type { LinkStore } from '../state/link-store.js';
-import { deprovisionWithVersion, updateWithVersion } from './stale-write.js';
+import { attributeParkKey, operationParkKey } from '../planning/parked.js';
+import { deprovisionWithVersion, updateWithVersion, type VersionedWrite } from './stale-write.js';
+import { checkWrite, type CheckOutcome } from './verified-write.js';
 import { leftOut, linkedId, memberIds, nothingLeft } from './dependencies.js';
 import type { OperationContext } from './operation-context.js';
-import type { ScimTarget } from '../targets/scim-target.js';
 
 export interface OperationResult {
   /** SCIM id the operation ended on. */
@@ -36,6 +36,8 @@ export interface OperationResult {
   adopted?: true;
   /** Set when the operation did only part of what it planned: what was left out, and why. */
   partial?: string;
+  /** For the admin, in the report and the provisioning log: PATCH shapes learned, changes parked. */
+  notices?: string[];
 }
 
 export interface AttemptState {
@@ -135,20 +137,42 @@ async function deleteGroup(op: DeleteGroupOp, ctx: OperationContext): Promise<Op
   return { scimId: id };
 }
 
+/** The write's checks in a result: notices, and what was not kept (parked); nothing kept at all is a NotStoredError. */
+function checked(result: OperationResult, outcome: CheckOutcome, planned: number, ctx: OperationContext, label: string): OperationResult {
+  if (outcome.notKept.length > 0 && outcome.notKept.length === planned) {
+    throw new NotStoredError(outcome.notices.join('; '), { target: ctx.target, resource: label });
+  }
+  return {
+    ...result,
+    ...(outcome.notKept.length > 0 ? { partial: `not kept by the target, parked: ${outcome.notKept.map((c) => c.path).join(', ')}` } : {}),
+    ...(outcome.notices.length > 0 ? { notices: outcome.notices } : {}),
+  };
+}
+
 async function setManager(op: SetManagerOp, ctx: OperationContext): Promise<OperationResult> {
   const id = (await linkedId(ctx, 'user', op.externalId)) ?? op.scimId;
   if (!id) throw new NotFoundError(`${op.label} has no account in the target`, { target: ctx.target, resource: op.label });
   const path = `${SCHEMA_ENTERPRISE_USER}:manager`;
-  if (op.managerKey === null) {
-    await ctx.client.patch('Users', id, [{ op: 'remove', path }], op.label);
-    return { scimId: id };
+  let managerId: string | null = null;
+  if (op.managerKey !== null) {
+    managerId = (await linkedId(ctx, 'user', op.managerKey)) ?? null;
+    if (!managerId) {
+      throw new NotFoundError(`manager ${op.managerLabel ?? op.managerKey} of ${op.label} has no account in the target`, { target: ctx.target, resource: op.label });
+    }
   }
-  const managerId = await linkedId(ctx, 'user', op.managerKey);
-  if (!managerId) {
-    throw new NotFoundError(`manager ${op.managerLabel ?? op.managerKey} of ${op.label} has no account in the target`, { target: ctx.target, resource: op.label });
-  }
-  await ctx.client.patch('Users', id, [{ op: 'replace', path, value: { value: managerId } }], op.label);
-  return { scimId: id };
+  const operations: PatchOperation[] = managerId === null ? [{ op: 'remove', path }] : [{ op: 'replace', path, value: { value: managerId } }];
+  const answer = await ctx.client.patch('Users', id, operations, op.label, ctx.writes ? { shapeOf: ctx.writes.shapeOf } : {});
+  const outcome = await checkWrite(ctx, {
+    id,
+    label: op.label,
+    externalId: op.externalId,
+    kind: op.kind,
+    changes: [{ path: `${path}.value`, from: null, to: managerId }],
+    operations,
+    answer,
+    parkKey: () => operationParkKey(op)!,
+  });
+  return checked({ scimId: id }, outcome, 1, ctx, op.label);
 }
 
 async function resolveId(op: { externalId: string; scimId: string }, ctx: OperationContext): Promise<string> {
@@ -238,9 +262,9 @@ async function link(op: CreateUserOp | UpdateUserOp, ctx: OperationContext, id: 
 
 async function updateUser(op: UpdateUserOp, ctx: OperationContext): Promise<OperationResult> {
   const id = await resolveId(op, ctx);
+  let write: VersionedWrite;
   try {
-    const stale = await updateWithVersion(ctx.client, id, op);
-    return link(op, ctx, id, [op.adopt ? 'adopted' : undefined, stale].filter(Boolean).join('; ') || undefined);
+    write = await updateWithVersion(ctx.client, id, op, ctx.writes?.shapeOf);
   } catch (error) {
     if (!(error instanceof NotFoundError)) throw error;
     // Deleted in the target since the plan was made: the link is stale; the person still belongs there.
@@ -248,6 +272,18 @@ async function updateUser(op: UpdateUserOp, ctx: OperationContext): Promise<Oper
     const created = await ctx.client.create('Users', op.recreate, op.label);
     return link(op, ctx, created.id, 'recreated (the account was gone)');
   }
+  const outcome = await checkWrite(ctx, {
+    id,
+    label: op.label,
+    externalId: op.externalId,
+    kind: op.kind,
+    changes: op.changes,
+    ...(op.patch ? { operations: op.patch } : {}),
+    answer: write.answer,
+    parkKey: (change) => attributeParkKey(op.externalId, change),
+  });
+  const result = await link(op, ctx, id, [op.adopt ? 'adopted' : undefined, write.note].filter(Boolean).join('; ') || undefined);
+  return checked(result, outcome, op.changes.length, ctx, op.label);
 }
 
 async function deprovisionUser(op: DeprovisionUserOp, ctx: OperationContext): Promise<OperationResult> {
@@ -258,7 +294,7 @@ async function deprovisionUser(op: DeprovisionUserOp, ctx: OperationContext): Pr
       const account = await ctx.client.get('Users', id);
       if (op.mode === 'deactivate' && !isActive(account)) return { scimId: id, unchanged: true, note: 'already inactive' };
     }
-    const stale = await deprovisionWithVersion(ctx.client, id, op);
+    const stale = (await deprovisionWithVersion(ctx.client, id, op)).note;
     if (op.mode === 'delete') await ctx.links.delete(ctx.target, 'user', op.externalId);
     const note = [op.unlisted ? 'not in the listing, but live: deprovisioned by id' : undefined, stale].filter(Boolean).join('; ');
     return { scimId: id, ...(note ? { note } : {}) };

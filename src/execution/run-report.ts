@@ -1,5 +1,5 @@
 /** What an apply did, per target: counts per operation kind and outcome, and every failure. */
-import type { OperationKind } from '../model/plan.js';
+import type { OperationKind, ParkedChange } from '../model/plan.js';
 
 /** `partial`: done, but without some of what it planned (members whose account does not exist). */
 /** `unchanged`: nothing was left to do (the target already showed it: already gone, already in place). */
@@ -49,6 +49,10 @@ export interface TargetReport {
   quarantined?: string;
   /** What this cycle did to the target's quarantine: put it in, kept it, or lifted it (why). */
   quarantine?: string;
+  /** For the admin: PATCH shapes learned by reading writes back, changes parked in this run. Not failures. */
+  notices?: string[];
+  /** Changes parked by earlier runs and left out of this plan (not sent, not a failure). */
+  parked?: ParkedChange[];
 }
 
 export interface RunReport {
@@ -60,6 +64,13 @@ export interface RunReport {
 
 export function emptyTargetReport(target: string, unreadable?: string): TargetReport {
   return { target, counts: {}, failures: [], skips: [], ...(unreadable ? { unreadable } : {}) };
+}
+
+/** A notice for the admin, once per report. */
+export function addNotice(report: TargetReport, notice: string | undefined): void {
+  if (!notice) return;
+  const notices = (report.notices ??= []);
+  if (!notices.includes(notice)) notices.push(notice);
 }
 
 export function count(report: TargetReport, kind: OperationKind, outcome: Outcome): void {

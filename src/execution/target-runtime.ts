@@ -33,7 +33,8 @@ export function createTargetRuntime(name: string, config: TargetConfig): TargetR
     readRetry: retry,
     ...(tls ? { tls } : {}),
   });
-  return { name, client, concurrency: config.concurrency, retry };
+  const writeChecks = { verify: config.writeChecks.verify, parkAfterRuns: config.writeChecks.parkAfterRuns, shape: quirks.patchShape };
+  return { name, client, concurrency: config.concurrency, retry, writeChecks };
 }
 
 /** Config, profile and discovery together: what the planner may rely on for this target. */

@@ -6,11 +6,14 @@
  */
 import { z } from 'zod';
 import {
+  PHASE_OF,
   PHASES,
   PLAN_FORMAT,
   PLAN_VERSION,
   type AttributeChange,
   type Operation,
+  type OperationKind,
+  type ParkedChange,
   type Phase,
   type Plan,
   type Precondition,
@@ -99,6 +102,15 @@ export const operationsSchema = z.array(operation);
 
 const phase = z.object({ name: z.enum(PHASES), operations: operationsSchema });
 const held = z.object({ reason: z.string(), operations: z.array(operation) });
+const parked = z.object({
+  key: z.string(),
+  kind: z.enum(Object.keys(PHASE_OF) as [OperationKind, ...OperationKind[]]),
+  externalId: z.string(),
+  label: z.string(),
+  attribute: z.string().optional(),
+  reason: z.string(),
+  since: z.string(),
+});
 
 const targetPlan = z.object({
   target: z.string(),
@@ -109,6 +121,7 @@ const targetPlan = z.object({
   warnings: z.array(z.string()),
   error: z.string().optional(),
   held: held.optional(),
+  parked: z.array(parked).optional(),
 });
 
 const targetFingerprint = z.object({ url: z.string(), authType: z.string(), identity: z.string().nullable() });
@@ -177,6 +190,7 @@ export type PlanSchemaMatchesTypes = [
   Expect<Same<SchemaOf<typeof operation>['kind'], Operation['kind']>>,
   Expect<Same<SchemaOf<typeof phase>, Phase>>,
   Expect<Same<SchemaOf<typeof held>, NonNullable<TargetPlan['held']>>>,
+  Expect<Same<SchemaOf<typeof parked>, ParkedChange>>,
   Expect<Same<SchemaOf<typeof targetPlan>, TargetPlan>>,
   Expect<Same<SchemaOf<typeof targetFingerprint>, TargetFingerprint>>,
   Expect<Same<SchemaOf<typeof sourceFingerprint>, SourceFingerprint>>,

@@ -203,6 +203,26 @@ export interface Phase {
   operations: Operation[];
 }
 
+/**
+ * A change left out of plans (planning/parked.ts): the target accepts it but does not keep it in
+ * any PATCH shape, or refused it with a final error run after run. It stays out while the change
+ * is the same (its `key` holds a digest of the value); a new source value, or `run --retry-parked`,
+ * plans it again.
+ */
+export interface ParkedChange {
+  /** Which change: kind, person or group, attribute and a digest of the value (never the value). */
+  key: string;
+  kind: OperationKind;
+  externalId: string;
+  label: string;
+  /** The attribute, when one attribute of an update is parked (the rest of the update goes ahead). */
+  attribute?: string;
+  /** Why, as the server or the verification said it. */
+  reason: string;
+  /** ISO time it was parked. */
+  since: string;
+}
+
 export interface TargetPlan {
   target: string;
   /** Users the engine manages in this target at plan time (the base of the safety percentage). */
@@ -221,6 +241,8 @@ export interface TargetPlan {
    * deprovisioning after a dirty source read. A run with held operations exits 1.
    */
   held?: { reason: string; operations: Operation[] };
+  /** Changes left out because they are parked (not sent, not a failure): what and why. */
+  parked?: ParkedChange[];
 }
 
 /** Which target a plan was made for: where it points and as whom. Never a secret. */

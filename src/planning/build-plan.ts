@@ -18,6 +18,7 @@ import { compileSelection } from '../mapping/name-patterns.js';
 import type { GroupSettings } from '../config/schema/index.js';
 import { dropRejected, type Rejections } from './rejections.js';
 import { describeHold, type EmergencyHold } from './emergency-holds.js';
+import { withoutParked, type ParkedChanges } from './parked.js';
 
 export interface TargetInput {
   name: string;
@@ -51,6 +52,11 @@ export interface TargetInput {
    * account read by id), whom it may name.
    */
   partial?: { known: ReadonlyMap<string, Provisioned> };
+  /**
+   * Changes parked for this target (read from the state by the engine; none with `--retry-parked`):
+   * left out of the plan while they are the same, and listed in `TargetPlan.parked`.
+   */
+  parked?: ParkedChanges;
 }
 
 export function planTarget(snapshot: DirectorySnapshot, input: TargetInput): TargetPlan {
@@ -68,6 +74,7 @@ export function planTarget(snapshot: DirectorySnapshot, input: TargetInput): Tar
     ...(memberOf ? { memberOf } : {}),
     collectProvisioned: input.groups !== undefined || input.manager,
     ...(input.heldOff?.size ? { heldOff: new Set(input.heldOff.keys()) } : {}),
+    ...(input.parked?.size ? { parked: input.parked } : {}),
   });
   // Maps over every person and group: built once, and only when needed (rejections, operations).
   let index: ReturnType<typeof snapshotIndex> | undefined;
@@ -95,20 +102,26 @@ export function planTarget(snapshot: DirectorySnapshot, input: TargetInput): Tar
   const managers = input.manager ? diffManagers(snapshot.users, referable, keepReference) : { references: [], warnings: [] };
   const deprovision = [...(groups?.deprovision ?? []), ...rejected.kept];
   const cycles = nested === 'flatten' ? (membership?.cycles ?? []).map((c) => `nested groups form a cycle: ${c} (each gets the members of all)`) : [];
-  const plan: TargetPlan = {
-    target: input.name,
-    managedUsers: users.managedUsers,
-    actualUsers: input.actualUsers.length,
-    ...(groups ? { managedGroups: groups.managedGroups } : {}),
-    phases: [
+  const planned = withoutParked(
+    [
       { name: 'users', operations: users.users },
       { name: 'groups', operations: groups?.groups ?? [] },
       { name: 'memberships', operations: groups?.memberships ?? [] },
       { name: 'references', operations: managers.references },
       { name: 'deprovision', operations: input.holdDeprovisions ? [] : deprovision },
     ],
+    input.parked ?? new Map(),
+  );
+  const parked = [...users.parked, ...planned.parked];
+  const plan: TargetPlan = {
+    target: input.name,
+    managedUsers: users.managedUsers,
+    actualUsers: input.actualUsers.length,
+    ...(groups ? { managedGroups: groups.managedGroups } : {}),
+    phases: planned.phases,
     // Set on every dirty read, with or without operations: such a run is not a clean one (exit 1).
     ...(input.holdDeprovisions ? { held: { reason: input.holdDeprovisions, operations: deprovision } } : {}),
+    ...(parked.length > 0 ? { parked } : {}),
     warnings: [
       ...(input.notes ?? []),
       ...(rejected.note ? [rejected.note] : []),

@@ -1,10 +1,23 @@
-/** Whether an account already shows a planned attribute change. Pure. */
+/**
+ * Whether an account already shows a planned attribute change, judged as the planner judges it
+ * (user-changes.ts): a change that does not hold here is one the next plan would make again. Pure.
+ */
 import { parsePath, readPath } from '../model/scim-paths.js';
 import type { AttributeChange } from '../model/plan.js';
-import type { JsonObject } from '../model/scim.js';
-import { isActive } from './user-changes.js';
+import type { JsonObject, JsonValue } from '../model/scim.js';
+import { isActive, setHolds, valueMatches } from './user-changes.js';
+
+const SET_ATTRIBUTES = new Set(['roles', 'entitlements']);
+const isObject = (v: JsonValue): boolean => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 export function changeHolds(resource: JsonObject, change: AttributeChange): boolean {
-  const have = change.path === 'active' ? isActive(resource) : readPath(resource, parsePath(change.path));
-  return JSON.stringify(have ?? null) === JSON.stringify(change.to ?? null);
+  if (change.path === 'active') return isActive(resource) === (change.to !== false);
+  const path = parsePath(change.path);
+  const to = change.to;
+  // roles and entitlements are planned as their values (user-diff.ts), read as {value, type} entries.
+  if (path.schema === null && SET_ATTRIBUTES.has(path.attribute.toLowerCase()) && Array.isArray(to) && to.every((v) => typeof v === 'string')) {
+    return setHolds(to, resource[path.attribute]);
+  }
+  const whole = Array.isArray(to) && to.every(isObject);
+  return valueMatches(path, whole, to, readPath(resource, path));
 }

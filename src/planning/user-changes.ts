@@ -32,12 +32,12 @@ function same(desired: JsonValue, actual: JsonValue): boolean {
  */
 const CASE_INSENSITIVE = new Set(['username', 'emails']);
 
-function sameIgnoringCase(rule: CompiledRule, desired: JsonValue, actual: JsonValue): boolean {
+function sameIgnoringCase(path: ParsedPath, desired: JsonValue, actual: JsonValue): boolean {
   return (
-    rule.path.schema === null &&
+    path.schema === null &&
     typeof desired === 'string' &&
     typeof actual === 'string' &&
-    CASE_INSENSITIVE.has(rule.path.attribute.toLowerCase()) &&
+    CASE_INSENSITIVE.has(path.attribute.toLowerCase()) &&
     desired.toLowerCase() === actual.toLowerCase()
   );
 }
@@ -54,12 +54,22 @@ function entryKey(entry: JsonValue, foldCase: boolean): string {
  * A multi-valued attribute mapped whole is the same when it holds the same entries in any order:
  * servers reorder them and add sub-attributes of their own (display), and neither is a change.
  */
-function sameEntries(rule: CompiledRule, desired: JsonValue, actual: JsonValue): boolean {
-  if (!rule.types || !Array.isArray(desired) || !Array.isArray(actual)) return false;
-  const fold = rule.path.schema === null && CASE_INSENSITIVE.has(rule.path.attribute.toLowerCase());
+function sameEntries(path: ParsedPath, whole: boolean, desired: JsonValue, actual: JsonValue): boolean {
+  if (!whole || !Array.isArray(desired) || !Array.isArray(actual)) return false;
+  const fold = path.schema === null && CASE_INSENSITIVE.has(path.attribute.toLowerCase());
   const want = new Set(desired.map((e) => entryKey(e, fold)));
   const have = new Set(actual.map((e) => entryKey(e, fold)));
   return want.size === have.size && [...want].every((k) => have.has(k));
+}
+
+/**
+ * Whether an account's value of a mapped attribute is the desired one, as the planner decides it:
+ * empty is absent, a difference of case alone in userName or emails is none, and a multi-valued
+ * attribute mapped whole (`whole`) is the same set of entries in any order. Verification after a
+ * write asks the same question (change-holds.ts), so "not kept" means "would be planned again".
+ */
+export function valueMatches(path: ParsedPath, whole: boolean, want: JsonValue, have: JsonValue): boolean {
+  return same(want, have) || sameIgnoringCase(path, want, have) || sameEntries(path, whole, want, have);
 }
 
 /** Booleans as some servers send them ("False"); compared as their meaning. */
@@ -87,7 +97,7 @@ export function diffUser(mapping: UserMapping, desired: DesiredUser, actual: Sci
     if (rule.createOnly) continue;
     const want = desired.values[i] ?? null;
     const have = readPath(actual, rule.path);
-    if (!same(want, have) && !sameIgnoringCase(rule, want, have) && !sameEntries(rule, want, have)) {
+    if (!valueMatches(rule.path, rule.types !== undefined, want, have)) {
       diff ??= { changes: [], changedRules: [] };
       diff.changes.push({ path: rule.path.key, from: normalise(have), to: want });
       diff.changedRules.push(rule);
@@ -111,6 +121,11 @@ export function diffUser(mapping: UserMapping, desired: DesiredUser, actual: Sci
     diff.changes.push({ path: 'active', from: false, to: true });
   }
   return diff ?? NO_CHANGES;
+}
+
+/** Whether a roles/entitlements attribute as read holds exactly these values (as a set change lists them). */
+export function setHolds(want: readonly JsonValue[], have: JsonValue | undefined): boolean {
+  return JSON.stringify(setValues(have).map((v) => v.value)) === JSON.stringify(want);
 }
 
 /** Values of a roles/entitlements attribute as read, sorted like the mapper's output. */

@@ -11,10 +11,11 @@
 import type { TargetSettings } from './target-settings.js';
 import { desiredHash } from './desired-hash.js';
 import { buildPatch, buildPut, diffUser, isActive, type UserDiff } from './user-changes.js';
-import { buildUserResource, desiredValue, desiredWorkEmail, mapUser, type DesiredUser, type UserMapping } from '../mapping/user-mapping.js';
+import { buildUserResource, desiredWorkEmail, mapUser, type DesiredUser, type UserMapping } from '../mapping/user-mapping.js';
 import type { ScopePredicate } from '../mapping/scope.js';
 import type { CanonicalUser, DirectorySnapshot } from '../model/canonical.js';
-import type { DeprovisionUserOp, MatchedBy, Operation, UpdateUserOp } from '../model/plan.js';
+import type { DeprovisionUserOp, MatchedBy, Operation, ParkedChange, UpdateUserOp } from '../model/plan.js';
+import { attributeParkKey, type ParkedChanges } from './parked.js';
 import { versionOf, type JsonObject, type ServerResource } from '../model/scim.js';
 import type { Link } from '../state/link-store.js';
 
@@ -33,6 +34,8 @@ export interface UserDiffInput {
   collectProvisioned?: boolean;
   /** Source keys held off by an emergency deprovision: treated as out of scope, never re-activated. */
   heldOff?: ReadonlySet<string>;
+  /** Parked changes (parked.ts): an attribute change parked with this value is left out of the update. */
+  parked?: ParkedChanges;
 }
 
 /** A person who will have an account in the target once the users phase ran. */
@@ -51,6 +54,8 @@ export interface UserDiffResult {
   provisioned: Map<string, Provisioned>;
   /** SCIM ids of the accounts of held people. */
   heldIds: Set<string>;
+  /** Attribute changes left out because they are parked. */
+  parked: ParkedChange[];
 }
 
 function workEmail(resource: JsonObject): string | null {
@@ -117,6 +122,7 @@ export function diffUsers(input: UserDiffInput): UserDiffResult {
   const provisioned = new Map<string, Provisioned>();
   const provision = input.collectProvisioned ? (key: string, p: Provisioned) => provisioned.set(key, p) : () => undefined;
   const heldIds = new Set<string>();
+  const parkedOut: ParkedChange[] = [];
   let seq = 0;
   const nextId = (prefix: string) => `${prefix}-${(++seq).toString(36)}`;
 
@@ -185,11 +191,26 @@ export function diffUsers(input: UserDiffInput): UserDiffResult {
     };
   }
 
+  /** The diff without its parked attribute changes (listed in `parkedOut`). */
+  function unparked(key: string, label: string, diff: UserDiff): UserDiff {
+    const parked = input.parked;
+    if (!parked?.size || diff.changes.length === 0) return diff;
+    const dropped = new Set<string>();
+    for (const change of diff.changes) {
+      const entry = parked.get(attributeParkKey(key, change));
+      if (!entry) continue;
+      dropped.add(change.path);
+      parkedOut.push({ ...entry, label });
+    }
+    if (dropped.size === 0) return diff;
+    return { changes: diff.changes.filter((c) => !dropped.has(c.path)), changedRules: diff.changedRules.filter((r) => !dropped.has(r.path.key)) };
+  }
+
   function planWanted(user: CanonicalUser, desired: DesiredUser, account: ServerResource | undefined, link: Link | undefined): void {
     if (account) {
       const scimId = account.id;
       provision(user.key, { account, label: desired.userName });
-      const diff = diffUser(mapping, desired, account, true);
+      const diff = unparked(user.key, desired.userName, diffUser(mapping, desired, account, true));
       if (diff.changes.length > 0 && settings.operations.update) {
         users.push(updateOp(user, desired, account, diff, false, matchOf(account, link)));
       } else if (link?.id !== scimId) {
@@ -205,7 +226,8 @@ export function diffUsers(input: UserDiffInput): UserDiffResult {
     if (adoptable && !managedIds.has(adoptable.id) && !isForeignlyKeyed(adoptable)) {
       managedIds.add(adoptable.id);
       provision(user.key, { account: adoptable, label: desired.userName });
-      users.push(updateOp(user, desired, adoptable, diffUser(mapping, desired, adoptable, true), true, settings.adopt === 'email' ? 'email' : 'userName'));
+      const diff = unparked(user.key, desired.userName, diffUser(mapping, desired, adoptable, true));
+      users.push(updateOp(user, desired, adoptable, diff, true, settings.adopt === 'email' ? 'email' : 'userName'));
       return;
     }
     if (byName) {
@@ -267,7 +289,7 @@ export function diffUsers(input: UserDiffInput): UserDiffResult {
     const link = links.get(key);
     if (link) heldIds.add(link.id);
   }
-  return { users, deprovision, managedUsers: managedIds.size, warnings, provisioned, heldIds };
+  return { users, deprovision, managedUsers: managedIds.size, warnings, provisioned, heldIds, parked: parkedOut };
 }
 
 function describeRef(user: CanonicalUser): string {

@@ -44,6 +44,20 @@ export interface SandboxBehaviour {
    * that carries the enterprise extension answers 400 invalidValue. Default true.
    */
   enterpriseExtension: boolean;
+  /**
+   * A PATCH whose path is a full URN naming an extension attribute (`urn:...:User:manager`) is
+   * answered 200 but stored under a top-level key named after the path, the attribute left as it
+   * was; a path with a sub-attribute (`...:User:manager.value`) and path-less values are applied
+   * as they should be. scimgateway 6.1.18 does this. Default false.
+   */
+  urnPathAsKey: boolean;
+  /** A filter's `+` is read as a space, as form decoding does: `userName eq "a+b@x"` finds nothing. Default false. */
+  filterPlusAsSpace: boolean;
+  /**
+   * User attributes (core, by name: 'title') accepted in writes but not kept: a create leaves them
+   * out, an update leaves them as they were. Servers do this with attributes they have no place for. Default [].
+   */
+  ignoredAttributes: string[];
   /** Every answer is delayed this many milliseconds. Default 0. */
   latencyMs: number;
   /** Share (0..1) of requests answered 503 before being handled, drawn from a seeded generator. Default 0. */
@@ -77,6 +91,9 @@ export const DEFAULT_BEHAVIOUR: Readonly<SandboxBehaviour> = Object.freeze({
   filterErrorsAnswerEmpty: false,
   bulk: null,
   enterpriseExtension: true,
+  urnPathAsKey: false,
+  filterPlusAsSpace: false,
+  ignoredAttributes: [],
   latencyMs: 0,
   errorRate: 0,
 });

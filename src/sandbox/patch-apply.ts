@@ -36,7 +36,7 @@ export interface MemberDelta {
   readonly removed: readonly string[];
 }
 
-type PatchBehaviour = Pick<SandboxBehaviour, 'lenientBooleans' | 'filterOperators'>;
+type PatchBehaviour = Pick<SandboxBehaviour, 'lenientBooleans' | 'filterOperators'> & Partial<Pick<SandboxBehaviour, 'urnPathAsKey'>>;
 type Op = 'add' | 'remove' | 'replace';
 
 const invalidPath = (detail: string): ScimError => badRequest('invalidPath', detail);
@@ -107,6 +107,12 @@ class Patch {
     }
     const parsed = parsePatchPath(path);
     const ref = resolvePath(this.rt, parsed.path, invalidPath);
+    if (this.behaviour.urnPathAsKey && ref.kind === 'attribute' && ref.extension && !ref.sub && !parsed.filter && /^urn:/i.test(path)) {
+      // The misbehaviour itself: the whole path taken as the name of a top-level attribute.
+      if (op === 'remove') delete this.doc[path];
+      else this.doc[path] = value as JsonValue;
+      return;
+    }
     if (ref.kind === 'extension') {
       if (parsed.filter) throw invalidPath(`"${ref.extension}" is a schema and cannot take a [filter]`);
       if (op === 'remove') {

@@ -163,6 +163,7 @@ export class SandboxStore {
   create(kind: ResourceKind, input: unknown): StoredRecord {
     const rt = resourceTypeOf(kind);
     const data = coerceResource(rt, input, this.behaviour);
+    this.keepIgnored(kind, data, undefined);
     this.checkUniqueness(kind, data, undefined);
     const id = randomUUID();
     const members = this.checkReferences(kind, id, undefined, data);
@@ -178,6 +179,7 @@ export class SandboxStore {
   replace(kind: ResourceKind, id: string, input: unknown): StoredRecord {
     const rec = this.require(kind, id);
     const data = coerceResource(resourceTypeOf(kind), input, this.behaviour);
+    this.keepIgnored(kind, data, rec.resource);
     this.commit(rec, data);
     return rec;
   }
@@ -190,6 +192,7 @@ export class SandboxStore {
     const rec = this.require(kind, id);
     const rt = resourceTypeOf(kind);
     const { data, memberChanges, memberDelta } = applyPatch(rt, attributesOf(rec.resource), body, this.behaviour, rec.memberIds);
+    this.keepIgnored(kind, data, rec.resource);
     if (memberLimit !== null && memberChanges > memberLimit) {
       throw badRequest('invalidValue', `this PATCH changes ${memberChanges} member values; the limit is ${memberLimit} per request`);
     }
@@ -327,6 +330,15 @@ export class SandboxStore {
     const rec = this.records[kind].get(id);
     if (!rec) throw notFound(`${kind} ${id} not found`);
     return rec;
+  }
+
+  /** behaviour.ignoredAttributes: a User write leaves them as they were (absent, for a create). */
+  private keepIgnored(kind: ResourceKind, data: JsonObject, before: JsonObject | undefined): void {
+    const ignored = this.behaviour.ignoredAttributes;
+    if (kind !== 'User' || ignored.length === 0) return;
+    const names = new Set(ignored.map((n) => n.toLowerCase()));
+    for (const key of Object.keys(data)) if (names.has(key.toLowerCase())) delete data[key];
+    for (const [key, value] of Object.entries(before ?? {})) if (names.has(key.toLowerCase())) data[key] = value;
   }
 
   /** Validates a new state of an existing record against the others, then stores it. */

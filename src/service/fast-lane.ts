@@ -103,7 +103,7 @@ export class FastLane {
     const who = { initiator: first.initiator, by: [...new Set(requests.map((r) => r.by))].join(', ') };
     let outcome: BatchOutcome;
     try {
-      const { plan, runtimes } = await planPeople(loaded, state, keys, { runtimes: this.runtimes });
+      const { plan, runtimes } = await planPeople(loaded, state, keys, { runtimes: this.runtimes, parked: state.memory });
       const readAt = new Date(plan.binding.source.readAt);
       const base = await this.deps.managed();
       const recent = window.recent(new Date());

@@ -35,6 +35,10 @@ export function redisKeys(prefix: string) {
     report: (planId: string, target: string) => `${prefix}:state:report:${planId}:${target}`,
     /** String: the latest CycleReport of a target. */
     lastCycle: (target: string) => `${prefix}:state:last-cycle:${target}`,
+    /** Hash per target: attribute -> LearnedShape JSON, the PATCH shape it is kept in (redis-write-memory.ts). */
+    shapes: (target: string) => `${prefix}:state:shapes:${target}`,
+    /** Hash per target: parked change key -> ParkedEntry JSON (redis-write-memory.ts). */
+    parked: (target: string) => `${prefix}:state:parked:${target}`,
     /** Hash: target -> QuarantineEntry JSON, for each quarantined target (quarantine-store.ts). */
     quarantine: `${prefix}:state:quarantine`,
     /** Hash: source key -> Hold JSON, for each emergency hold (holds.ts). */

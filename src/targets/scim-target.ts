@@ -9,6 +9,7 @@
  */
 import type { JsonObject, JsonValue, PatchOperation, ServerResource } from '../model/scim.js';
 import type { ScimCapabilities } from './http/capabilities.js';
+import type { ShapeOf } from './patch-shape.js';
 
 export type ResourceType = 'Users' | 'Groups';
 
@@ -35,6 +36,14 @@ export interface BulkResult {
   status: number;
   location?: string;
   response?: JsonValue;
+}
+
+/** How one write is sent. */
+export interface WriteOptions {
+  /** The meta.version the change was planned on, sent as If-Match (a 412 means the resource changed since). */
+  version?: string;
+  /** PATCH: the shape per attribute (learned shapes); default the target's quirk patchShape. */
+  shapeOf?: ShapeOf;
 }
 
 /** Member changes of one group in one request: SCIM ids to add and to remove. */
@@ -65,17 +74,17 @@ export interface ScimTarget {
   /** Resources whose attribute equals value; refused (ProtocolError) on a server without filters. */
   findBy(type: ResourceType, attribute: LookupAttribute, value: string): Promise<ServerResource[]>;
 
-  // `label`: the userName or displayName, for errors. `version`: the meta.version the change was
-  // planned on, sent as If-Match (a 412 means the resource changed since).
+  // `label`: the userName or displayName, for errors. Writes answer the resource as the server
+  // answered it (what it says it keeps), or null when the answer has no body or no id (204).
   create(type: ResourceType, body: JsonObject, label: string): Promise<ServerResource>;
-  replace(type: ResourceType, id: string, body: JsonObject, label: string, version?: string): Promise<void>;
-  patch(type: ResourceType, id: string, operations: PatchOperation[], label: string, version?: string): Promise<void>;
+  replace(type: ResourceType, id: string, body: JsonObject, label: string, options?: WriteOptions): Promise<ServerResource | null>;
+  patch(type: ResourceType, id: string, operations: PatchOperation[], label: string, options?: WriteOptions): Promise<ServerResource | null>;
   patchMembers(groupId: string, change: MemberChange, label: string): Promise<void>;
   delete(type: ResourceType, id: string, label: string, version?: string): Promise<void>;
 
   /** The server's /Bulk limits when /Bulk is to be used (quirks.bulk and the server agree), else null. */
   bulkLimits(): Promise<{ maxOperations: number; maxPayloadSize: number } | null>;
   bulk(operations: BulkOperation[]): Promise<BulkResult[]>;
-  /** A PATCH request's body as this server takes it (its PATCH shape quirks applied). */
-  patchBody(operations: PatchOperation[]): JsonObject;
+  /** A PATCH request's body as this server takes it (its PATCH shape quirk, or `shapeOf` per attribute). */
+  patchBody(operations: PatchOperation[], shapeOf?: ShapeOf): JsonObject;
 }

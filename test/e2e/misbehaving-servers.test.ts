@@ -1,11 +1,13 @@
 /**
  * Servers that answer a write in ways a client must not take at face value (issue: converge on
- * servers that store things wrong): a create answered without its id, and a 5xx that says, with a
- * scimType, that the request itself is wrong.
+ * servers that store things wrong): a create answered without its id, a 5xx that says, with a
+ * scimType, that the request itself is wrong, a PATCH path stored under the wrong key (the shape
+ * that works is learned), a change never kept or refused run after run (parked), and the write
+ * probe of `check` that finds these before a run does.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Harness, person } from '../support/harness.js';
 
 let h: Harness;
@@ -61,4 +63,201 @@ it('a 500 without a scimType is still retried', async () => {
   const r = await h.run();
   expect(r.code, r.err + r.out).toBe(0);
   expect(h.sandbox.requests.filter((q) => q.method === 'POST').map((q) => q.status)).toEqual([500, 201]);
+});
+
+const MANAGER = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager';
+const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
+const managerOf = (userName: string) => {
+  const user = h.sandbox.store.findUserByUserName(userName);
+  return ((user?.[ENTERPRISE] as { manager?: { value?: string } } | undefined)?.manager?.value) ?? null;
+};
+const idOf = (userName: string) => h.sandbox.store.findUserByUserName(userName)!.id as string;
+const patches = () => h.sandbox.requests.filter((q) => q.method === 'PATCH').map((q) => (q.body as { Operations: unknown[] }).Operations);
+
+describe('a server that stores a PATCH with a full URN path under a key named after it (scimgateway 6.1.18)', () => {
+  beforeEach(() => {
+    h.sandbox.behaviour.urnPathAsKey = true;
+  });
+
+  it('the first run learns the shape that is kept and says so; the second sends nothing; later runs use the shape at once', async () => {
+    const people = [person(1), person(2, { manager: 'E1001' }), person(3, { manager: 'E1001' }), person(4, { manager: 'E1001' }), person(5, { manager: 'E1002' })];
+    h.writePeople(people);
+    const first = await h.run();
+    expect(first.code, first.err + first.out).toBe(0);
+    for (const n of [2, 3, 4]) expect(managerOf(`user${n}@example.com`)).toBe(idOf('user1@example.com'));
+    expect(managerOf('user5@example.com')).toBe(idOf('user2@example.com'));
+    expect(first.out).toContain('target app stores manager only with patchShape sub-attribute');
+    expect(first.out).toContain('consider setting it in the config (targets.app.quirks.patchShape: sub-attribute)');
+    expect(audit().some((a) => a['action'] === 'setManager' && String(a['note']).includes('stores manager only with patchShape sub-attribute'))).toBe(true);
+    const shapes = JSON.parse(readFileSync(join(h.dir, 'state', 'patch-shapes.json'), 'utf8')) as { targets: Record<string, Record<string, { shape: string }>> };
+    expect(shapes.targets['app']?.[MANAGER.toLowerCase()]?.shape).toBe('sub-attribute');
+
+    h.sandbox.clearRequests();
+    const second = await h.run();
+    expect(second.code, second.out).toBe(0);
+    expect(h.writes()).toEqual([]);
+
+    // A new manager: one PATCH, in the learned shape, and nothing read back (its answer shows it kept).
+    h.writePeople(people.map((p) => (p.id === 'E1003' ? { ...p, manager: 'E1002' } : p)));
+    h.sandbox.clearRequests();
+    const third = await h.run();
+    expect(third.code, third.out).toBe(0);
+    expect(patches()).toEqual([[{ op: 'replace', path: `${MANAGER}.value`, value: idOf('user2@example.com') }]]);
+    expect(h.sandbox.requests.filter((q) => q.method === 'GET' && q.path.startsWith('/Users/'))).toEqual([]);
+    expect(managerOf('user3@example.com')).toBe(idOf('user2@example.com'));
+    expect(third.out).not.toContain('patchShape');
+  });
+
+  it('a manager it cannot clear in any shape is parked: that run says so, the next sends nothing and exits 0', async () => {
+    h.writePeople([person(1), person(2, { manager: 'E1001' })]);
+    expect((await h.run()).code).toBe(0);
+    h.writePeople([person(1), person(2)]);
+    const clearing = await h.run();
+    expect(clearing.code).toBe(1);
+    expect(clearing.out).toContain('setManager user2@example.com (E1002): [NOT_STORED] parked enterprise:manager.value of user2@example.com');
+    h.sandbox.clearRequests();
+    const next = await h.run();
+    expect(next.code, next.out).toBe(0);
+    expect(h.writes()).toEqual([]);
+    expect(next.out).toContain('enterprise:manager.value of user2@example.com (E1002): the target accepts manager but does not keep it');
+    // The source wants the manager the account still has: nothing to send, and nothing parked any more.
+    h.writePeople([person(1), person(2, { manager: 'E1001' })]);
+    h.sandbox.clearRequests();
+    const back = await h.run();
+    expect(back.code).toBe(0);
+    expect(h.writes()).toEqual([]);
+    expect(back.out).not.toContain('parked');
+    expect(JSON.parse(readFileSync(join(h.dir, 'state', 'parked-changes.json'), 'utf8'))).toEqual({ version: 1, targets: {} });
+  });
+
+  it('each attribute learns its own shape: a plain extension attribute is kept as a path-less value', async () => {
+    h.writePeople([person(1)]);
+    expect((await h.run()).code).toBe(0);
+    h.writePeople([person(1, { department: 'Sales' })]);
+    const r = await h.run();
+    expect(r.code, r.out).toBe(0);
+    expect(r.out).toContain('target app stores department only with patchShape value-object');
+    expect((h.sandbox.store.findUserByUserName('user1@example.com')?.[ENTERPRISE] as { department?: string }).department).toBe('Sales');
+    h.sandbox.clearRequests();
+    expect((await h.run()).code).toBe(0);
+    expect(h.writes()).toEqual([]);
+  });
+});
+
+describe('a change the server accepts but never keeps', () => {
+  beforeEach(() => {
+    h.sandbox.behaviour.ignoredAttributes = ['title'];
+  });
+
+  it('is parked once no shape keeps it: reported that run, then the next run exits 0 and sends nothing for it', async () => {
+    h.writePeople([person(1), person(2)]);
+    expect((await h.run()).code).toBe(0);
+    // The server dropped title on create: the next plan updates it, with a department change for one.
+    h.writePeople([person(1, { department: 'Sales' }), person(2)]);
+    h.sandbox.clearRequests();
+    const parking = await h.run();
+    expect(parking.code).toBe(1);
+    expect(parking.out).toContain('parked title of user1@example.com: the target accepts title but does not keep it (read back after patchShape rfc, value-object)');
+    expect(parking.out).toMatch(/updateUser user2@example.com \(E1002\): \[NOT_STORED\] parked title of user2@example\.com/);
+    expect((h.sandbox.store.findUserByUserName('user1@example.com')?.[ENTERPRISE] as { department?: string }).department).toBe('Sales');
+    const records = audit().filter((a) => a['planId'] === audit().at(-1)!['planId'] && a['action'] === 'updateUser');
+    expect(records.map((a) => [a['externalId'], a['outcome']]).sort()).toEqual([['E1001', 'partial'], ['E1002', 'failed']]);
+
+    h.sandbox.clearRequests();
+    const parked = await h.run();
+    expect(parked.code, parked.out).toBe(0);
+    expect(h.writes()).toEqual([]);
+    expect(parked.out).toContain('⏸ 2 parked changes');
+    expect(parked.out).toContain('title of user2@example.com (E1002): the target accepts title but does not keep it');
+
+    // A new source value is a new change: sent (and parked again, since this server keeps no title).
+    h.writePeople([person(1, { department: 'Sales' }), person(2, { title: 'Lead' })]);
+    h.sandbox.clearRequests();
+    const changed = await h.run();
+    expect(changed.code).toBe(1);
+    expect(patches().map((ops) => JSON.stringify(ops))).toContain(JSON.stringify([{ op: 'replace', path: 'title', value: 'Lead' }]));
+    expect(patches().flat()).not.toContainEqual({ op: 'replace', path: 'title', value: 'Engineer' });
+
+    // --retry-parked sends what is parked once more.
+    h.sandbox.clearRequests();
+    const retried = await h.run('--retry-parked');
+    expect(retried.code).toBe(1);
+    expect(patches()).toContainEqual([{ op: 'replace', path: 'title', value: 'Engineer' }]);
+    h.sandbox.clearRequests();
+    expect((await h.run()).code).toBe(0);
+    expect(h.writes()).toEqual([]);
+  });
+});
+
+it('an update refused with a final error in parkAfterRuns runs in a row is parked, then not sent while it is the same', async () => {
+  h.writeConfig('    retries: 3\n    writeChecks: { parkAfterRuns: 2 }');
+  h.writePeople([person(1, { groups: ['ops/eu'] })]);
+  const refusal = { type: 'status', status: 500, scimType: 'invalidSyntax', detail: 'ops/eu is not a valid key' } as const;
+  h.sandbox.addFault({ method: 'PATCH', path: /^\/Groups\//, times: Infinity, action: refusal });
+  const first = await h.run();
+  expect(first.code).toBe(1);
+  expect(first.out).not.toContain('parked');
+  h.sandbox.clearRequests();
+  const second = await h.run();
+  expect(second.code).toBe(1);
+  expect(h.writes().map((w) => `${w.method} ${w.status}`)).toEqual(['PATCH 500']);
+  expect(second.out).toContain('parked patchGroupMembers of ops/eu after 2 runs in a row refused it');
+  h.sandbox.clearRequests();
+  const third = await h.run();
+  expect(third.code, third.out).toBe(0);
+  expect(h.writes()).toEqual([]);
+  expect(third.out).toContain('patchGroupMembers of ops/eu (ops/eu): [BAD_REQUEST] server error (HTTP 500) that the server marks final (scimType invalidSyntax)');
+  // Someone new in the group: a different change, sent again.
+  h.writePeople([person(1, { groups: ['ops/eu'] }), person(2, { groups: ['ops/eu'] })]);
+  h.sandbox.clearRequests();
+  await h.run();
+  expect(h.sandbox.requests.filter((q) => q.method === 'PATCH' && q.path.startsWith('/Groups/'))).toHaveLength(1);
+});
+
+describe('check --write-probe', () => {
+  const probes = () => h.sandbox.store.users().filter((u) => String(u['userName']).startsWith('scim-sync-probe'));
+
+  it('names the URN path and "+" filter quirks, and leaves no probe user behind', async () => {
+    h.sandbox.behaviour.urnPathAsKey = true;
+    h.sandbox.behaviour.filterPlusAsSpace = true;
+    const r = await h.cli('check', '--config', h.configFile, '--write-probe');
+    expect(r.code, r.err + r.out).toBe(0);
+    expect(h.sandbox.requests.filter((q) => q.method === 'POST' && q.path === '/Users')).toHaveLength(1);
+    expect(r.out).toMatch(/write probe \(user scim-sync-probe\+[0-9a-f]{8}@invalid\.example\)/);
+    expect(r.out).toMatch(/! filter userName eq "scim-sync-probe\+[0-9a-f]{8}@invalid\.example" finds nothing: the server misreads "\+" in filters/);
+    expect(r.out).toContain('✓ filter externalId eq finds it');
+    expect(r.out).toContain(
+      '! manager is not kept with patchShape rfc (it stores a PATCH with the full URN path under a top-level key named after the path); patchShape sub-attribute keeps it',
+    );
+    expect(r.out).toContain('! department is not kept with patchShape rfc');
+    expect(r.out).toMatch(/✓ deleted the probe scim-sync-probe\+/);
+    expect(probes()).toEqual([]);
+  });
+
+  it('against a server that keeps and finds everything: every line passes; without the flag, check writes nothing', async () => {
+    const plain = await h.cli('check', '--config', h.configFile);
+    expect(plain.code).toBe(0);
+    expect(h.writes()).toEqual([]);
+    const r = await h.cli('check', '--config', h.configFile, '--write-probe', '--json');
+    expect(r.code).toBe(0);
+    const [check] = JSON.parse(r.out) as [{ probe: { findings: { level: string; message: string }[] } }];
+    expect(check.probe.findings.filter((f) => f.level !== 'ok')).toEqual([]);
+    expect(check.probe.findings.map((f) => f.message)).toContain('manager: kept with patchShape rfc');
+    expect(probes()).toEqual([]);
+  });
+
+  it('a server without DELETE: the probe is deactivated and named for removal by hand', async () => {
+    h.writeConfig('    retries: 3\n    quirks: { supportsDelete: false }');
+    const r = await h.cli('check', '--config', h.configFile, '--write-probe');
+    expect(r.code).toBe(0);
+    const [probe] = probes();
+    expect(probe?.['active']).toBe(false);
+    expect(r.out).toContain(`deactivated it instead; remove ${String(probe?.['userName'])} (id ${String(probe?.['id'])}) by hand`);
+    expect(h.sandbox.requests.some((q) => q.method === 'DELETE')).toBe(false);
+  });
+
+  it('--help says that the probe writes', async () => {
+    const r = await h.cli('check', '--help');
+    expect(r.out).toMatch(/--write-probe\s+WRITES to the target/);
+  });
 });

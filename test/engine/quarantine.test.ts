@@ -28,6 +28,11 @@ describe('quarantineReason', () => {
     ['a credential refused mid-run', report(0, 1, { stopped: 'stopped: credential rejected (HTTP 401)' }), 'credential refused: credential rejected (HTTP 401)'],
     ['a credential refused on the read', report(0, 0, { unreadable: '[AUTH] credential rejected (HTTP 401)' }), 'credential refused: [AUTH] credential rejected (HTTP 401)'],
     ['an unreachable target is not quarantined for it', report(0, 0, { unreadable: '[TRANSIENT] connect ECONNREFUSED' }), undefined],
+    [
+      'changes accepted but not kept (parked) are not failures of the target',
+      report(0, 10, { failures: Array.from({ length: 10 }, (_, i) => ({ opId: `u-${i}`, kind: 'updateUser' as const, externalId: `E${i}`, label: `u${i}`, code: 'NOT_STORED', message: 'parked' })) }),
+      undefined,
+    ],
   ])('%s', (_, r, expected) => {
     expect(quarantineReason(r, settings)).toBe(expected);
   });

@@ -146,4 +146,12 @@ describe('traffic faults', () => {
     expect(out).toContain('probe 200 5');
     expect(out).toContain('spc {"supported":true,"maxResults":100}');
   });
+
+  it('scim-sync sandbox with the flags of servers that store writes wrong', async () => {
+    const out: string[] = [];
+    const io = { out: (t: string) => out.push(t), err: (t: string) => out.push(t) };
+    const code = await sandboxCommand({ port: 0, host: '127.0.0.1', urnPathAsKey: true, filterPlusAsSpace: true, ignoreAttribute: ['title'] }, io, Promise.resolve());
+    expect(code).toBe(0);
+    expect(out.join('\n')).toContain('Faults: urnPathAsKey=true, filterPlusAsSpace=true, ignoredAttributes=["title"]');
+  });
 });

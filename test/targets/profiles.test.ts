@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
 import { targetSettings } from '../../src/execution/target-runtime.js';
 import { DEFAULT_CAPABILITIES } from '../../src/targets/http/capabilities.js';
-import { shapePatch } from '../../src/targets/patch-shape.js';
+import { attributeKey, distinctShapes, shapePatch } from '../../src/targets/patch-shape.js';
 import { PROFILE_NAMES, resolveQuirks } from '../../src/config/profiles.js';
 import { SANDBOX_PROFILE_NAMES } from '../../src/sandbox/index.js';
 import { configProblems } from '../support/config-problems.js';
@@ -103,5 +103,40 @@ describe('PATCH shapes', () => {
       ops[3],
       ops[4],
     ]);
+  });
+
+  const MANAGER = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager';
+  const manager = { op: 'replace' as const, path: MANAGER, value: { value: 'id-9' } };
+
+  it('sub-attribute writes the replace of a complex attribute as one replace per sub-attribute; plain values keep their path', () => {
+    expect(shapePatch([manager, ops[0]!, ops[3]!], 'sub-attribute')).toEqual([{ op: 'replace', path: `${MANAGER}.value`, value: 'id-9' }, ops[0], ops[3]]);
+  });
+
+  it('a shape per attribute: each operation in the shape of its own attribute', () => {
+    const shapes: Record<string, 'sub-attribute' | 'value-object'> = { [MANAGER.toLowerCase()]: 'sub-attribute', title: 'value-object' };
+    expect(shapePatch([manager, ops[0]!, ops[1]!], (attribute) => shapes[attribute] ?? 'rfc')).toEqual([
+      { op: 'replace', value: { title: 'CTO' } },
+      { op: 'replace', path: `${MANAGER}.value`, value: 'id-9' },
+      ops[1],
+    ]);
+  });
+
+  it('attributeKey names the attribute a path writes, whatever its sub-attribute, filter or case', () => {
+    expect(attributeKey(`${MANAGER}.value`)).toBe(MANAGER.toLowerCase());
+    expect(attributeKey('enterprise:manager')).toBe(MANAGER.toLowerCase());
+    expect(attributeKey('emails[type eq "work"].value')).toBe('emails');
+    expect(attributeKey('Name.givenName')).toBe('name');
+  });
+
+  it('the shapes worth trying are those that write differently, the current one first', () => {
+    expect(distinctShapes([manager], 'rfc')).toEqual(['rfc', 'sub-attribute', 'value-object']);
+    expect(distinctShapes([ops[0]!], 'rfc')).toEqual(['rfc', 'value-object']);
+    expect(distinctShapes([manager], 'value-object')).toEqual(['value-object', 'rfc', 'sub-attribute']);
+    expect(distinctShapes([ops[4]!], 'rfc')).toEqual(['rfc']);
+  });
+
+  it('quirks.patchShape takes sub-attribute; anything else is refused at its path', () => {
+    expect(problems('    auth: { type: bearer, token: "${env:T}" }\n    quirks: { patchShape: sub-attribute }')).toEqual([]);
+    expect(problems('    auth: { type: bearer, token: "${env:T}" }\n    quirks: { patchShape: pathless }')[0]).toMatch(/^targets\.app\.quirks\.patchShape/);
   });
 });

@@ -1,6 +1,6 @@
 /** targets.<name>.quirks: overrides of the vendor profile, key by key. */
 import { z } from 'zod';
-import { FILTER_OPERATORS, type QuirkOverrides } from '../profiles.js';
+import { FILTER_OPERATORS, PATCH_SHAPES, type QuirkOverrides } from '../profiles.js';
 import { positiveInt } from './numbers.js';
 import { rateLimit } from './rate-limit.js';
 
@@ -11,7 +11,13 @@ export const quirks = z
     maxPageSize: positiveInt.nullable().optional().describe('Largest list page the server answers (caps pageSize); null = no cap. Profile default.'),
     filterOperators: z.array(z.enum(FILTER_OPERATORS)).optional().describe('Filter operators the server supports. Profile default: all.'),
     userNameCaseExact: z.boolean().optional().describe('true: the server compares userName case-sensitively. Default false.'),
-    patchShape: z.enum(['rfc', 'value-object']).optional().describe('rfc: one op per path. value-object: replaces folded into one pathless op. Default rfc.'),
+    patchShape: z
+      .enum(PATCH_SHAPES)
+      .optional()
+      .describe(
+        'rfc: one op per path. sub-attribute: a complex replace as one op per sub-attribute (manager.value). ' +
+          'value-object: replaces folded into one pathless op. A shape learned for an attribute takes precedence. Default rfc.',
+      ),
     supportsDelete: z.boolean().optional().describe('false: no DELETE; deprovision: delete deactivates instead. Default true.'),
     headers: z.record(z.string(), z.string()).optional().describe('Extra headers sent with every request. Merged over the profile\'s.'),
     rateLimit: rateLimit.nullable().optional().describe('Default request budget when the target sets no rateLimit; null = unlimited.'),

@@ -8,6 +8,7 @@ import { quirks } from './quirks.js';
 import { rateLimit } from './rate-limit.js';
 import { scopeFilter } from './scope-filter.js';
 import { auth } from './target-auth.js';
+import { writeChecks } from './write-checks.js';
 
 const operations = z
   .object({
@@ -61,6 +62,7 @@ export const target = z
       .default('generic')
       .describe('Known behaviour of the server (generic, aws, github, slack, entra-compatible); quirks override it key by key. Default generic.'),
     quirks: quirks.prefault({}).describe('Overrides of the profile, key by key.'),
+    writeChecks: writeChecks.prefault({}).describe('Reading back what was written, learning the PATCH shape a server keeps, parking what it never keeps.'),
     rateLimit: rateLimit
       .optional()
       .describe("At most `requests` requests in any window of `perMs` ms, reads and writes together. Default: the profile's (slack 600 per 60000), else unlimited."),

@@ -11,6 +11,8 @@ import type { LoadedConfig } from '../../config/load.js';
 import type { QueueConfig } from '../../config/schema/index.js';
 import { CONTROL_QUEUE, redisKeys, targetQueueName } from '../../state/redis-keys.js';
 import { RedisLinkStore } from '../../state/redis-link-store.js';
+import { RedisWriteMemory } from '../../state/redis-write-memory.js';
+import { WriteChecks } from '../write-checks.js';
 import type { TargetRuntime } from '../executor.js';
 import { createTargetRuntime, targetRateLimit } from '../target-runtime.js';
 import { CycleStore } from './cycle-store.js';
@@ -23,6 +25,9 @@ import type { WorkerContext } from './worker-context.js';
 
 /** Control jobs in flight per worker process: they only talk to Redis. */
 const CONTROL_CONCURRENCY = 4;
+
+/** Write checks kept per process: the plans of the last few cycles of each target. */
+const CHECKS_KEPT = 16;
 
 export interface StartWorkersOptions {
   loaded: LoadedConfig;
@@ -49,6 +54,23 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
   const queues = new Map<string, Queue<OpJobData>>();
   const runtimes = new Map<string, TargetRuntime>();
   for (const name of options.targets) runtimes.set(name, createTargetRuntime(name, loaded.config.targets[name]!));
+  const memory = new RedisWriteMemory(redis, q.prefix);
+  // One per plan and target in this process: what it read back once is not read back again (another
+  // worker process learns it for itself, or from Redis once learned).
+  const checks = new Map<string, Promise<WriteChecks>>();
+  const writeChecks = (planId: string, target: string): Promise<WriteChecks | undefined> => {
+    const settings = runtimes.get(target)?.writeChecks;
+    if (!settings) return Promise.resolve(undefined);
+    const id = `${planId}\n${target}`;
+    let opened = checks.get(id);
+    if (!opened) {
+      opened = WriteChecks.open(memory, target, planId, settings);
+      opened.catch(() => checks.delete(id));
+      checks.set(id, opened);
+      if (checks.size > CHECKS_KEPT) checks.delete(checks.keys().next().value!);
+    }
+    return opened;
+  };
   const ctx: WorkerContext = {
     loaded,
     q,
@@ -72,6 +94,7 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
       }
       return queue;
     },
+    writeChecks,
   };
 
   const common: WorkerOptions = {

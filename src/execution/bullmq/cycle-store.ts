@@ -12,7 +12,7 @@ import { redisKeys, type RedisKeys } from '../../state/redis-keys.js';
 import type { LinkWrite } from '../../state/redis-link-store.js';
 import type { ResourceKind } from '../../state/link-store.js';
 import type { FailedIdentities, FailedIdentity } from '../operation-context.js';
-import { count, countAdopted, emptyTargetReport, type OperationFailure, type OperationSkip, type Outcome, type TargetReport } from '../run-report.js';
+import { addNotice, count, countAdopted, emptyTargetReport, type OperationFailure, type OperationSkip, type Outcome, type TargetReport } from '../run-report.js';
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
@@ -43,6 +43,8 @@ export interface OutcomeEntry {
   skip?: OperationSkip;
   /** Done by taking over an account already there (TargetReport.adopted). */
   adopted?: true;
+  /** For the admin: PATCH shapes learned, changes parked (TargetReport.notices). */
+  notices?: string[];
 }
 
 export interface CycleReport {
@@ -173,7 +175,7 @@ export class CycleStore {
     target: string,
     op: Operation,
     outcome: Outcome,
-    detail: Pick<OutcomeEntry, 'failure' | 'skip' | 'adopted'> = {},
+    detail: Pick<OutcomeEntry, 'failure' | 'skip' | 'adopted' | 'notices'> = {},
     links: readonly LinkWrite[] = [],
   ): Promise<void> {
     return this.recordOutcomes(planId, target, [[op.id, { kind: op.kind, outcome, ...detail }]], links);
@@ -223,6 +225,7 @@ export class CycleStore {
       if (entry.adopted) countAdopted(report, entry.kind);
       if (entry.failure) report.failures.push(entry.failure);
       if (entry.skip) report.skips.push(entry.skip);
+      for (const notice of entry.notices ?? []) addNotice(report, notice);
     }
     const planned = meta.phases.reduce((n, p) => n + p.operations, 0);
     if (Object.keys(raw).length < planned) {

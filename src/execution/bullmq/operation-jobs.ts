@@ -29,6 +29,7 @@ import {
 } from '../operation-outcome.js';
 import { personOf, supersededReason } from '../../state/person-clock.js';
 import { runOperation, type AttemptState } from '../run-operation.js';
+import { settleChecks } from '../write-checks.js';
 import { OperationLinks } from './operation-links.js';
 import { BACKOFF_TYPE, type OpJobData, type OpJobResult } from './queue-layout.js';
 import type { WorkerContext } from './worker-context.js';
@@ -76,15 +77,19 @@ export function operationProcessor(ctx: WorkerContext): (job: Job<OpJobData>) =>
     }
     const opLinks = new OperationLinks(links, ctx.keys);
     const failed = store.failedIdentities(planId, target);
+    const writes = await ctx.writeChecks(planId, target);
     try {
-      const result = await runOperation(op, { target, client: runtime.client, links: opLinks, failed }, state);
+      const result = await runOperation(op, { target, client: runtime.client, links: opLinks, failed, ...(writes ? { writes } : {}) }, state);
       const outcome = resultOutcome(result);
       audit.record(operationAuditRecord(planId, target, op, outcome, job.attemptsStarted, { ...resultDetail(result), durationMs: Date.now() - started }));
+      await settleChecks(writes, op);
       const adopted = result.adopted ? { adopted: true as const } : {};
-      if (outcome === 'ok') return { outcome: 'ok', opId: op.id, kind: op.kind, links: opLinks.changes(), ...adopted } satisfies OpJobResult;
+      const notices = result.notices ? { notices: result.notices } : {};
+      if (outcome === 'ok' && !result.notices) return { outcome: 'ok', opId: op.id, kind: op.kind, links: opLinks.changes(), ...adopted } satisfies OpJobResult;
       await store.recordOutcome(planId, target, op, outcome, {
         ...(result.partial ? { skip: operationSkip(op, 'partial', result.partial) } : result.unchanged && result.note ? { skip: operationSkip(op, 'unchanged', result.note) } : {}),
         ...adopted,
+        ...notices,
       }, opLinks.changes());
       return { outcome: 'recorded' } satisfies OpJobResult;
     } catch (error) {
@@ -103,8 +108,11 @@ export function operationProcessor(ctx: WorkerContext): (job: Job<OpJobData>) =>
       if (delay === null) {
         // Before the job fails: the next phase, which may need what this one was to create, starts after.
         await recordFailedCreate(failed, op);
-        await store.recordOutcome(planId, target, op, 'failed', { failure: operationFailure(op, error) }, opLinks.changes());
-        audit.record(operationAuditRecord(planId, target, op, 'failed', job.attemptsStarted, { ...errorDetail(error), durationMs: Date.now() - started }));
+        const parked = await settleChecks(writes, op, error);
+        await store.recordOutcome(planId, target, op, 'failed', { failure: operationFailure(op, error), ...(parked ? { notices: [parked] } : {}) }, opLinks.changes());
+        audit.record(
+          operationAuditRecord(planId, target, op, 'failed', job.attemptsStarted, { ...errorDetail(error), ...(parked ? { note: parked } : {}), durationMs: Date.now() - started }),
+        );
         throw new UnrecoverableError(describeError(error));
       }
       // What the attempt learnt stays learnt (a stale link it dropped), as inline.

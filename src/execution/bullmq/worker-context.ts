@@ -8,6 +8,7 @@ import type { PersonClock } from '../../state/person-clock.js';
 import type { RedisKeys } from '../../state/redis-keys.js';
 import type { RedisLinkStore } from '../../state/redis-link-store.js';
 import type { TargetRuntime } from '../executor.js';
+import type { WriteChecks } from '../write-checks.js';
 import type { CycleStore } from './cycle-store.js';
 import type { LockKeeper } from './lock-keeper.js';
 import type { OpJobData, PhaseJobData } from './queue-layout.js';
@@ -32,4 +33,6 @@ export interface WorkerContext {
   flows: FlowProducer;
   /** The target's operation queue, opened on first use. */
   queueOf(target: string): Queue<OpJobData>;
+  /** The write checks of a plan's operations on a target in this process (learned shapes, parking); opened on first use. */
+  writeChecks(planId: string, target: string): Promise<WriteChecks | undefined>;
 }

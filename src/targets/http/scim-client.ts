@@ -12,14 +12,13 @@ import { DEFAULT_RETRY_POLICY, retryDelay, type RetryPolicy } from './retry-poli
 import {
   SCHEMA_PATCH_OP,
   type JsonObject,
-  type JsonValue,
   type PatchOperation,
   type ScimListResponse,
   type ServerResource,
 } from '../../model/scim.js';
 import { eqFilter } from '../scim-filter.js';
-import type { BulkOperation, BulkResult, ListOptions, LookupAttribute, MemberChange, ResourceType, ScimTarget } from '../scim-target.js';
-import { shapePatch } from '../patch-shape.js';
+import type { BulkOperation, BulkResult, ListOptions, LookupAttribute, MemberChange, ResourceType, ScimTarget, WriteOptions } from '../scim-target.js';
+import { shapePatch, type ShapeOf } from '../patch-shape.js';
 import { resolveQuirks, supportsOperator, type RateLimit, type TargetQuirks } from '../../config/profiles.js';
 import { authProvider, type AuthProvider, type ClientAuth } from './auth.js';
 import { errorForNetwork, errorForOversize, errorForStatus } from './error-mapping.js';
@@ -69,6 +68,11 @@ function withoutUserInfo(url: string): string {
   u.username = '';
   u.password = '';
   return u.toString();
+}
+
+/** A write's answer as the resource the server says it now holds; null without one (204, or no id to trust). */
+function answered(body: JsonObject | null): ServerResource | null {
+  return body && typeof body['id'] === 'string' && body['id'] !== '' ? (body as ServerResource) : null;
 }
 
 /** The ScimTarget adapter over HTTP (see scim-target.ts for the role). */
@@ -357,14 +361,14 @@ export class ScimClient implements ScimTarget {
     return answer as ServerResource;
   }
 
-  // `version`: the resource's meta.version when it was read; sent as If-Match (a 412 means it changed since).
+  // `options.version`: the resource's meta.version when it was read; sent as If-Match (a 412 means it changed since).
 
-  async replace(type: ResourceType, id: string, body: JsonObject, resource: string, version?: string): Promise<void> {
-    await this.request('PUT', `/${type}/${encodeURIComponent(id)}`, { ...body, id }, { resource }, version);
+  async replace(type: ResourceType, id: string, body: JsonObject, resource: string, options: WriteOptions = {}): Promise<ServerResource | null> {
+    return answered(await this.request('PUT', `/${type}/${encodeURIComponent(id)}`, { ...body, id }, { resource }, options.version));
   }
 
-  async patch(type: ResourceType, id: string, operations: PatchOperation[], resource: string, version?: string): Promise<void> {
-    await this.request('PATCH', `/${type}/${encodeURIComponent(id)}`, this.patchBody(operations), { resource }, version);
+  async patch(type: ResourceType, id: string, operations: PatchOperation[], resource: string, options: WriteOptions = {}): Promise<ServerResource | null> {
+    return answered(await this.request('PATCH', `/${type}/${encodeURIComponent(id)}`, this.patchBody(operations, options.shapeOf), { resource }, options.version));
   }
 
   /** Members added by SCIM id, removed by a `value eq` path each: one PATCH. */
@@ -375,9 +379,9 @@ export class ScimClient implements ScimTarget {
     if (operations.length > 0) await this.patch('Groups', groupId, operations, label);
   }
 
-  /** A PatchOp message in the shape this server takes. */
-  patchBody(operations: PatchOperation[]): JsonObject {
-    return { schemas: [SCHEMA_PATCH_OP], Operations: shapePatch(operations, this.quirks.patchShape) as unknown as JsonObject[] };
+  /** A PatchOp message in the shape this server takes: `shapeOf` per attribute, else the quirk. */
+  patchBody(operations: PatchOperation[], shapeOf?: ShapeOf): JsonObject {
+    return { schemas: [SCHEMA_PATCH_OP], Operations: shapePatch(operations, shapeOf ?? this.quirks.patchShape) as unknown as JsonObject[] };
   }
 
   /**

@@ -1,0 +1,212 @@
+/**
+ * `check --write-probe`: what a target keeps and finds of the writes a sync sends, tried on one
+ * throwaway user instead of on people. It creates `scim-sync-probe+<random>@invalid.example` (a
+ * userName with `+`, a domain that cannot exist), looks it up by userName and by externalId, sets
+ * the enterprise manager and department in each PATCH shape until one is kept (read back after
+ * each), and removes the probe: DELETE, or a deactivation where deletes are not allowed (then the
+ * finding names the account to remove by hand). Opt-in: it writes.
+ *
+ * A shape that is not kept leaves the attribute as it was, so the next shape is tried on a clean
+ * account without undoing anything.
+ */
+import { randomBytes } from 'node:crypto';
+import type { TargetQuirks } from '../config/profiles.js';
+import { AuthError, NotFoundError, ScimSyncError, TransientError, describeError } from '../errors.js';
+import { SCHEMA_ENTERPRISE_USER, SCHEMA_USER, type JsonObject, type JsonValue, type PatchOperation, type ServerResource } from '../model/scim.js';
+import { changeHolds } from '../planning/change-holds.js';
+import { distinctShapes } from '../targets/patch-shape.js';
+import type { ScimTarget } from '../targets/scim-target.js';
+import type { Finding } from './finding.js';
+
+export interface ProbeReport {
+  /** The probe's userName. */
+  userName: string;
+  findings: Finding[];
+}
+
+/** One attribute to write in each shape: its planned path and the value it should end with. */
+interface ProbedAttribute {
+  name: string;
+  /** The RFC operation for a value (each shape's try gets a fresh value where it can). */
+  operation: (value: JsonValue) => PatchOperation;
+  /** The change as the planner would check it. */
+  path: string;
+  values: (n: number) => JsonValue;
+}
+
+/** Attribute names of the resource that equal a path a PATCH named: the path taken as a top-level key. */
+function keyNamedAfter(resource: JsonObject, path: string): boolean {
+  return Object.keys(resource).some((k) => k.toLowerCase() === path.toLowerCase());
+}
+
+async function lookup(client: ScimTarget, attribute: 'userName' | 'externalId', value: string, id: string): Promise<'found' | 'missed' | string> {
+  try {
+    return (await client.findBy('Users', attribute, value)).some((r) => r.id === id) ? 'found' : 'missed';
+  } catch (error) {
+    if (error instanceof AuthError || !(error instanceof ScimSyncError)) throw error;
+    return describeError(error);
+  }
+}
+
+/** Finds the probe when its create was answered without an id (or its answer was lost). */
+async function findProbe(client: ScimTarget, externalId: string): Promise<ServerResource | undefined> {
+  const found = await client.findBy('Users', 'externalId', externalId).catch(() => []);
+  if (found[0]) return found[0];
+  for await (const page of client.pages('Users', { pageSize: 100 })) {
+    const own = page.find((r) => r['externalId'] === externalId);
+    if (own) return own;
+  }
+  return undefined;
+}
+
+export async function writeProbe(target: string, client: ScimTarget, quirks: TargetQuirks, enterprise: boolean): Promise<ProbeReport> {
+  const token = randomBytes(4).toString('hex');
+  const userName = `scim-sync-probe+${token}@invalid.example`;
+  const externalId = `scim-sync-probe-${token}`;
+  const findings: Finding[] = [];
+  const say = (level: Finding['level'], message: string) => findings.push({ level, message });
+  const report = { userName, findings };
+
+  let probe: ServerResource | undefined;
+  try {
+    probe = await client.create(
+      'Users',
+      {
+        schemas: [SCHEMA_USER],
+        userName,
+        externalId,
+        name: { givenName: 'scim-sync', familyName: 'write probe' },
+        displayName: 'scim-sync write probe (safe to delete)',
+        emails: [{ type: 'work', value: userName, primary: true }],
+        active: true,
+      },
+      userName,
+    );
+  } catch (error) {
+    if (!(error instanceof TransientError)) {
+      say('warning', `could not create the probe user ${userName}: ${describeError(error)}`);
+      return report;
+    }
+    probe = await findProbe(client, externalId);
+    if (!probe) {
+      say('warning', `the create of ${userName} failed (${describeError(error)}) and no such account exists: nothing else was tried`);
+      return report;
+    }
+    say('warning', 'the create was answered without the resource id (or not at all), but the account exists: scim-sync looks such accounts up by externalId');
+  }
+  try {
+    say('ok', `created ${userName} (id ${probe.id})`);
+    if (typeof probe['userName'] === 'string' && probe['userName'] !== userName) {
+      say('warning', `the server changed the userName to "${probe['userName']}": a userName with "+" is not kept as sent`);
+    }
+    await probeLookups(client, probe.id, userName, externalId, say);
+    if (enterprise) await probeShapes(target, client, probe.id, userName, quirks, say);
+    else say('info', 'no enterprise extension: the manager and department PATCH shapes were not tried');
+  } catch (error) {
+    if (!(error instanceof ScimSyncError)) throw error;
+    say('warning', `the probe stopped: ${describeError(error)}`);
+  } finally {
+    await removeProbe(client, probe.id, userName, quirks, say);
+  }
+  return report;
+}
+
+async function probeLookups(client: ScimTarget, id: string, userName: string, externalId: string, say: (level: Finding['level'], message: string) => void): Promise<void> {
+  const byName = await lookup(client, 'userName', userName, id);
+  if (byName === 'found') say('ok', `filter userName eq "${userName}" finds it (a "+" in a filter is read as sent)`);
+  else if (byName === 'missed') {
+    say(
+      'warning',
+      `filter userName eq "${userName}" finds nothing: the server misreads "+" in filters (as a space, most likely). A lost answer or a 409 ` +
+        'for such a userName is resolved by externalId or the listing instead; adopt: userName cannot take such accounts over',
+    );
+  } else say('warning', `filter userName eq "${userName}" failed: ${byName}`);
+  const byKey = await lookup(client, 'externalId', externalId, id);
+  if (byKey === 'found') say('ok', 'filter externalId eq finds it');
+  else if (byKey === 'missed') say('warning', 'filter externalId eq finds nothing: a create whose answer is lost is found only by the listing');
+  else say('warning', `filter externalId eq failed: ${byKey}`);
+}
+
+async function probeShapes(
+  target: string,
+  client: ScimTarget,
+  id: string,
+  label: string,
+  quirks: TargetQuirks,
+  say: (level: Finding['level'], message: string) => void,
+): Promise<void> {
+  const manager = `${SCHEMA_ENTERPRISE_USER}:manager`;
+  const department = `${SCHEMA_ENTERPRISE_USER}:department`;
+  const attributes: ProbedAttribute[] = [
+    // The probe is its own manager: the one account it may name without touching anyone's.
+    { name: 'manager', path: `${manager}.value`, operation: (value) => ({ op: 'replace', path: manager, value: { value } }), values: () => id },
+    { name: 'department', path: department, operation: (value) => ({ op: 'replace', path: department, value }), values: (n) => `scim-sync probe ${n}` },
+  ];
+  const keptIn = new Map<string, string>();
+  for (const attribute of attributes) {
+    const tried: string[] = [];
+    const refused: string[] = [];
+    let kept: string | undefined;
+    let misplaced = false;
+    const shapes = distinctShapes([attribute.operation(attribute.values(0))], quirks.patchShape);
+    for (const [n, shape] of shapes.entries()) {
+      const value = attribute.values(n + 1);
+      const operation = attribute.operation(value);
+      tried.push(shape);
+      try {
+        await client.patch('Users', id, [operation], label, { shapeOf: () => shape });
+      } catch (error) {
+        if (error instanceof AuthError || !(error instanceof ScimSyncError) || error instanceof TransientError) throw error;
+        refused.push(`${shape}: ${describeError(error)}`);
+        continue;
+      }
+      const read = await client.get('Users', id);
+      if (changeHolds(read, { path: attribute.path, from: null, to: value })) {
+        kept = shape;
+        break;
+      }
+      if (operation.path && keyNamedAfter(read, operation.path)) misplaced = true;
+    }
+    const how = misplaced ? ' (it stores a PATCH with the full URN path under a top-level key named after the path)' : '';
+    if (kept === undefined && refused.length === tried.length) {
+      say('warning', `${attribute.name}: the server refused it in every PATCH shape (${refused.join('; ')})`);
+    } else if (kept === undefined) {
+      say('warning', `${attribute.name} is not kept in any PATCH shape (tried ${tried.join(', ')})${how}: runs will park such changes`);
+    } else if (kept === quirks.patchShape) {
+      say('ok', `${attribute.name}: kept with patchShape ${kept}`);
+    } else {
+      keptIn.set(attribute.name, kept);
+      say('warning', `${attribute.name} is not kept with patchShape ${tried.slice(0, -1).join(', ')}${how}; patchShape ${kept} keeps it`);
+    }
+  }
+  if (keptIn.size > 0) {
+    say(
+      'info',
+      `runs learn the shape each attribute is kept in by themselves (targets.${target}.writeChecks.verify: learn, the default) and say so once; ` +
+        'quirks.patchShape sets one shape for every attribute instead',
+    );
+  }
+}
+
+async function removeProbe(client: ScimTarget, id: string, userName: string, quirks: TargetQuirks, say: (level: Finding['level'], message: string) => void): Promise<void> {
+  let why = 'the profile says the server has no DELETE';
+  if (quirks.supportsDelete) {
+    try {
+      await client.delete('Users', id, userName);
+      await client.get('Users', id);
+      why = 'it is still there after a DELETE';
+    } catch (error) {
+      if (error instanceof NotFoundError) {
+        say('ok', `deleted the probe ${userName}`);
+        return;
+      }
+      why = `the DELETE failed: ${describeError(error)}`;
+    }
+  }
+  try {
+    await client.patch('Users', id, [{ op: 'replace', path: 'active', value: false }], userName);
+    say('warning', `could not delete the probe (${why}): deactivated it instead; remove ${userName} (id ${id}) by hand`);
+  } catch (error) {
+    say('warning', `could not delete the probe (${why}) nor deactivate it (${describeError(error)}): remove ${userName} (id ${id}) by hand`);
+  }
+}
