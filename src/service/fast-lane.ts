@@ -12,7 +12,9 @@
  */
 import type { Initiator } from '../audit/audit-sink.js';
 import type { LoadedConfig } from '../config/load.js';
+import { selectTargets } from '../config/select-targets.js';
 import { applyOrStage } from '../engine/cycle.js';
+import { partitionTargets, quarantinedTargets } from '../engine/quarantine.js';
 import { planPeople } from '../engine/one-person.js';
 import type { RunState } from '../engine/run-state.js';
 import { SafetyError, describeError } from '../errors.js';
@@ -103,7 +105,12 @@ export class FastLane {
     const who = { initiator: first.initiator, by: [...new Set(requests.map((r) => r.by))].join(', ') };
     let outcome: BatchOutcome;
     try {
-      const { plan, runtimes } = await planPeople(loaded, state, keys, { runtimes: this.runtimes, parked: state.memory });
+      // A target in quarantine waits for its backoff, whatever asks: its next try is a full cycle's.
+      const all = selectTargets(loaded).map(([name]) => name);
+      const { run: only, skipped } = partitionTargets(all, await quarantinedTargets(state.quarantine, loaded.config.quarantine), new Date());
+      // Not applied: a feed hands these people out again until a target comes out.
+      if (only.length === 0) throw new Error(`every target is in quarantine (${[...skipped.keys()].join(', ')})`);
+      const { plan, runtimes } = await planPeople(loaded, state, keys, { only, runtimes: this.runtimes, parked: state.memory });
       const readAt = new Date(plan.binding.source.readAt);
       const base = await this.deps.managed();
       const recent = window.recent(new Date());

@@ -22,7 +22,7 @@ const CLI = new URL('./cli-process.js', import.meta.url).pathname;
 const PEOPLE_COUNT = 10_000;
 const ROUNDS = 10;
 const PER_ROUND = 5;
-const POLL_MS = 5000;
+export const POLL_MS = 5000;
 
 export interface PropagationResult {
   path: 'csv' | 'ldap' | 'webhook';
@@ -123,7 +123,7 @@ source:
   pageSize: 500
   users:
     base: "${PEOPLE}"
-    key: { attribute: employeeNumber }
+    key: { attribute: employeeNumber, format: string }
     attributes: { userName: mail }
     disabled: { attribute: employeeType, values: [terminated] }
 targets:

@@ -7,6 +7,7 @@ import { applyBench } from './apply-bench.js';
 import { ldapBench } from './ldap-bench.js';
 import { distributedBench } from './distributed-bench.js';
 import { provisionBench } from './provision-bench.js';
+import { leaverBench, POLL_MS } from './leaver-bench.js';
 
 function planBench(): { users: number; planMs: number; peakRssMb: number; operations: number } {
   const out = execFileSync(process.execPath, ['--expose-gc', new URL('./plan-bench.js', import.meta.url).pathname], {
@@ -76,3 +77,15 @@ console.log(
         `(goal >= 60%: ${verdict(distributed.ratio >= 0.6)})`
     : 'distributed: not measured: no Redis answers at 127.0.0.1:6379 (set SCIM_SYNC_BENCH_REDIS, or start one as .ci/run does)',
 );
+
+// Leaver propagation in service mode, per way a change arrives: goal p99 < 10 s with a 5 s poll,
+// and no leaver later than one poll interval plus 5 s.
+for (const path of ['csv', 'ldap', 'webhook'] as const) {
+  const r = await leaverBench(path);
+  const ok = r.p99Ms < 10_000 && r.maxMs <= POLL_MS + 5000;
+  console.log(
+    `leaver propagation (serve, ${path}): ${r.leavers} leavers of 10000 to 3 targets: p50 ${r.p50Ms} ms, p99 ${r.p99Ms} ms, max ${r.maxMs} ms ` +
+      `(goal p99 < 10000 ms and max <= ${POLL_MS + 5000} ms: ${verdict(ok)}); one full cycle on the same data (scim-sync run, no changes) ${r.fullCycleMs} ms`,
+  );
+}
+

@@ -70,6 +70,20 @@ describe('change-driven sync', () => {
     expect(records).toEqual([expect.objectContaining({ externalId: 'E1003', outcome: 'ok', initiator: 'event', by: 'test' })]);
   });
 
+  it('leaves a quarantined target alone until its backoff is over, and says why', async () => {
+    h = await Harness.synced(people);
+    s = await startTestService(h);
+    await s.firstCycle;
+    h.sandbox.clearRequests();
+    const now = Date.now();
+    await s.state.quarantine.set({ target: 'app', since: new Date(now).toISOString(), reason: 'the credential was refused', attempts: 1, nextTry: new Date(now + 3_600_000).toISOString() });
+    h.writePeople(people.map((p) => (p.id === 'E1003' ? { ...p, status: 'terminated' } : p)));
+    const outcome = await s.fast.sync({ keys: ['E1003'], initiator: 'event', by: 'test' });
+    expect(String(outcome.error)).toMatch(/every target is in quarantine \(app\)/);
+    expect(h.sandbox.requests).toEqual([]);
+    expect(userOf(3)?.['active']).toBe(true);
+  });
+
   it('judges a burst of leavers over the window: the batch that crosses the threshold is stopped and staged', async () => {
     h = await Harness.synced(people);
     s = await startTestService(h);
