@@ -109,9 +109,11 @@ describe('two worker processes', () => {
     const posts = h.writes().filter((w) => w.method === 'POST');
     expect(posts).toHaveLength(40);
     const at = posts.map((p) => p.at).sort((a, b) => a - b);
-    // 5 per 500 ms, across both workers: any 400 ms (500 less a margin for request latency) holds at most 5.
-    for (let i = 0; i + 5 < at.length; i++) expect(at[i + 5]! - at[i]!, `requests ${i}..${i + 5}`).toBeGreaterThanOrEqual(400);
-    expect(at[at.length - 1]! - at[0]!).toBeGreaterThanOrEqual(((40 - 5) / 5) * 500 - 100);
+    // 5 per 500 ms across both workers, seen as the server's arrival times, which a loaded machine
+    // delays by up to a few hundred ms: any 11 requests span two windows (1000 ms; a limit held per
+    // worker would make it 500), and the whole run at least the 7 windows it needs (3500 ms).
+    for (let i = 0; i + 10 < at.length; i++) expect(at[i + 10]! - at[i]!, `requests ${i}..${i + 10}`).toBeGreaterThanOrEqual(600);
+    expect(at[at.length - 1]! - at[0]!).toBeGreaterThanOrEqual(((40 - 5) / 5) * 500 - 600);
     // Both workers took part.
     const redis = new Redis(REDIS_URL);
     const queue = new Queue(targetQueueName('app'), { connection: redis, prefix });
