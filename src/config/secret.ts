@@ -14,15 +14,40 @@ import { inspect } from 'node:util';
  */
 export const MIN_SECRET_LENGTH = 8;
 
-const known = new Set<string>();
+/** Each registered form, with how many registrations hold it (a rotated token's forms go when none does). */
+const known = new Map<string, number>();
 /** Longest first, so a value that contains another is replaced whole. */
 let ordered: string[] = [];
 
+const reorder = () => {
+  ordered = [...known.keys()].sort((a, b) => b.length - a.length);
+};
+
 function add(value: string): void {
-  if (value.length < MIN_SECRET_LENGTH || known.has(value)) return;
-  known.add(value);
-  ordered = [...known].sort((a, b) => b.length - a.length);
+  if (value.length < MIN_SECRET_LENGTH) return;
+  const n = known.get(value) ?? 0;
+  known.set(value, n + 1);
+  if (n === 0) reorder();
 }
+
+function remove(value: string): void {
+  const n = known.get(value);
+  if (n === undefined) return;
+  if (n > 1) known.set(value, n - 1);
+  else {
+    known.delete(value);
+    reorder();
+  }
+}
+
+/**
+ * Tokens fetched again and again (OAuth access tokens, Google's) rotate in a slot: the slot keeps
+ * its newest values and forgets older ones, so a long-lived service does not redact against every
+ * token it ever held, each output line a little slower than the last. Two are kept: a request made
+ * with the previous token may still be answered, and its answer printed, after the renewal.
+ */
+const ROTATION_KEEPS = 2;
+const slots = new Map<string, string[]>();
 
 /**
  * `value` as it may appear in a URL, a form, a JSON string or base64: a server that echoes a
@@ -39,9 +64,17 @@ function wireForms(value: string): string[] {
   ];
 }
 
-/** Registers a secret value and its wire forms with the redactor. */
-export function registerSecret(value: string): void {
+/**
+ * Registers a secret value and its wire forms with the redactor. `rotates`: the slot of a token
+ * that is renewed (its older values are forgotten, see ROTATION_KEEPS).
+ */
+export function registerSecret(value: string, rotates?: string): void {
   for (const form of wireForms(value)) add(form);
+  if (rotates === undefined) return;
+  const held = slots.get(rotates) ?? [];
+  held.push(value);
+  while (held.length > ROTATION_KEEPS) for (const form of wireForms(held.shift()!)) remove(form);
+  slots.set(rotates, held);
 }
 
 /**
@@ -58,10 +91,11 @@ export class Secret {
   /** Where it came from (`env:NAME`, `file:/path`, `inline`), safe to show. */
   readonly origin: string;
 
-  constructor(value: string, origin: string) {
+  /** `rotates`: the value is a renewed token, registered in this slot (see registerSecret). */
+  constructor(value: string, origin: string, options: { rotates?: string } = {}) {
     this.#value = value;
     this.origin = origin;
-    registerSecret(value);
+    registerSecret(value, options.rotates);
   }
 
   reveal(): string {

@@ -88,7 +88,7 @@ export class ServiceAccountToken {
       );
     }
     // A server may echo it in an error body: the redactor must know it.
-    registerSecret(body['access_token']);
+    registerSecret(body['access_token'], `google ${this.account.tokenUri} ${who} ${this.scopes.join(' ')}`);
     const lifetimeMs = (typeof body['expires_in'] === 'number' ? body['expires_in'] : 3600) * 1000;
     this.token = { value: body['access_token'], renewAt: this.now() + Math.max(lifetimeMs - RENEW_BEFORE_MS, 0) };
     return this.token.value;

@@ -143,7 +143,7 @@ class ClientCredentials implements AuthProvider {
     // Short-lived tokens are renewed halfway through rather than a minute before the end.
     const renewAt = this.now() + Math.max(lifetime / 2, lifetime - RENEW_BEFORE_MS);
     // Registered with the redactor as it arrives: a server may echo it in an error body.
-    const value = new Secret(accessToken, `oauth2:${url.host}`);
+    const value = new Secret(accessToken, `oauth2:${url.host}`, { rotates: `oauth2 ${url.href} ${this.auth.clientId} ${this.auth.scope ?? ''}` });
     this.token = { value, renewAt };
     return value;
   }
