@@ -74,6 +74,8 @@ export async function retryFailed(loaded: LoadedConfig, state: RunState, targets
     const runtimes = new Map(targetPlans.map((tp) => [tp.target, createTargetRuntime(tp.target, loaded.config.targets[tp.target]!)]));
     state.audit.record({ time: now.toISOString(), planId: id, target: '*', action: 'apply.start', outcome: 'info', note: 'retry of failed operations' });
     const report = await state.executor({ wait: false }).execute(plan, runtimes);
+    // As `run` records it in distributed mode: the apply ends once the plan is on the queue; the workers record each operation.
+    state.audit.record({ time: new Date().toISOString(), planId: id, target: '*', action: 'apply.end', outcome: 'info', note: 'enqueued for the workers' });
     // In the new cycle now: the dead letters go, so they are neither listed as failed nor retried twice.
     for (const tp of targetPlans) await removeOperationJobs(redis, q, tp.target, (failed.get(tp.target) ?? []).map((job) => job.id!));
     return done(report);

@@ -293,6 +293,9 @@ describe('errors on the queue', () => {
     const retried = await h.cli('retry', '--config', h.configFile);
     expect(retried.code, retried.err).toBe(0);
     expect(retried.out).toMatch(/app: 1 failed operation re-queued as cycle plan-retry-[0-9a-f-]+, in phase order/);
+    // The retry's apply is recorded whole, start and end, as a run's is.
+    const retryId = /plan-retry-[0-9a-f-]+/.exec(retried.out)![0];
+    expect(h.audit().filter((r) => r['planId'] === retryId && String(r['action']).startsWith('apply.')).map((r) => r['action'])).toEqual(['apply.start', 'apply.end']);
     await expect.poll(() => h.sandbox.store.users().length, { timeout: 20_000 }).toBe(2);
     await expect
       .poll(async () => (JSON.parse((await h.cli('status', '--config', h.configFile, '--json')).out) as typeof json).targets[0]!.counts['failed'], { timeout: 10_000 })
