@@ -7,7 +7,7 @@ import type { LoadedConfig } from '../config/load.js';
 import type { QueueConfig, TargetConfig } from '../config/schema/index.js';
 import { selectTargets } from '../config/select-targets.js';
 import { startScheduler } from '../engine/scheduled-cycle.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError, describeError } from '../errors.js';
 import { startWorkers } from '../execution/bullmq/bullmq-worker.js';
 import { readQueueStatus } from '../execution/bullmq/queue-status.js';
 import { retryFailed } from '../engine/retry-failed.js';
@@ -49,14 +49,22 @@ async function withConnections<T>(
   io: Io,
   body: (redis: Redis, audit: JsonlAuditSink) => Promise<T>,
   initiator?: Initiator,
+  onAuditFailure?: (error: Error) => void,
 ): Promise<T> {
   const redis = await connect(q, io);
   try {
-    const audit = new JsonlAuditSink(loaded.auditFile, { settings: loaded.config.audit, ...(initiator ? { initiator: { initiator } } : {}) });
+    const audit = new JsonlAuditSink(loaded.auditFile, {
+      settings: loaded.config.audit,
+      ...(initiator ? { initiator: { initiator } } : {}),
+      ...(onAuditFailure ? { onFailure: onAuditFailure } : {}),
+    });
     try {
       return await body(redis, audit);
     } finally {
-      await audit.close();
+      // A write failure already told to onAuditFailure is not thrown a second time here.
+      await audit.close().catch((error: unknown) => {
+        if (!onAuditFailure) throw error;
+      });
     }
   } finally {
     redis.disconnect();
@@ -66,15 +74,24 @@ async function withConnections<T>(
 export async function workerCommand(opts: { config: string; target?: string[]; name?: string }, io: Io, stop: Promise<void>): Promise<number> {
   const { loaded, q, targets } = distributed(opts, io, 'worker');
   const name = opts.name ?? `${hostname()}-${process.pid}`;
+  // A worker that can no longer record what it does takes no further job: the jobs wait for another worker.
+  let auditFailure: Error | undefined;
+  let auditFailed!: () => void;
+  const failed = new Promise<void>((resolve) => (auditFailed = resolve));
+  const onAuditFailure = (error: Error) => {
+    auditFailure ??= error;
+    auditFailed();
+  };
   return withConnections(loaded, q, io, async (redis, audit) => {
     const handle = await startWorkers({ loaded, redis, targets, audit, log: (l) => io.out(l), name });
     io.out(`worker ${name} ready: targets ${targets.join(', ')}; Redis ${redisAddress(q.redis)}, prefix ${q.prefix}`);
-    await stop;
+    await Promise.race([stop, failed]);
+    if (auditFailure) io.err(`error: ${describeError(auditFailure)}; worker ${name} takes no further job (what it did is in the cycle reports; other workers take the rest)`);
     io.out(`worker ${name} stopping: finishing the operations in flight`);
     await handle.close();
     io.out(`worker ${name} stopped`);
-    return EXIT.OK;
-  });
+    return auditFailure ? EXIT.FAILED_OPERATIONS : EXIT.OK;
+  }, undefined, onAuditFailure);
 }
 
 export async function scheduleCommand(opts: { config: string; name?: string }, io: Io, stop: Promise<void>): Promise<number> {

@@ -3,7 +3,7 @@
  * embedded mode, hold the target's rate limit together, survive one of them being
  * killed with SIGKILL mid-run (no lost and no duplicated operation), and stop gracefully on SIGTERM.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -204,5 +204,25 @@ describe('two worker processes', () => {
     const status = await h.cli('status', '--config', h.configFile);
     await waitUntil(async () => (await h.cli('status', '--config', h.configFile)).out.includes('app: created 40'), 'the cycle report');
     expect(status.code).toBe(0);
+  }, 60_000);
+});
+
+describe('a worker that cannot write its provisioning log', () => {
+  it('takes no further job, says why, and exits 1; the cycle is left to other workers', async () => {
+    const { h } = await setup(5);
+    // The worker's own config (another machine): its log on a full device.
+    const other = join(h.dir, 'other.yaml');
+    writeFileSync(other, readFileSync(h.configFile, 'utf8').replace('\n  dir: state\n', '\n  dir: state-other\naudit:\n  file: /dev/full\n'));
+    const worker = new WorkerProcess(other, 'full-disk');
+    cleanups.push(() => worker.stop());
+    await worker.ready();
+    const r = await h.run();
+    expect(r.code, r.err).toBe(0);
+    await worker.waitForLine(/error: .*\/dev\/full.*takes no further job/);
+    expect((await worker.exited).code).toBe(1);
+    // A healthy worker finishes the cycle: every person is created, none twice.
+    await startWorkers(h, ['healthy']);
+    await expect.poll(() => h.sandbox.store.users().length, { timeout: 30_000 }).toBe(5);
+    expect(h.writes().filter((w) => w.method === 'POST' && w.path === '/Users').length).toBeLessThanOrEqual(5);
   }, 60_000);
 });
