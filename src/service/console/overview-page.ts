@@ -9,6 +9,7 @@ import { targetRateLimit } from '../../execution/target-runtime.js';
 import type { Outcome, TargetReport } from '../../execution/run-report.js';
 import type { QueueStatus } from '../../execution/bullmq/queue-status.js';
 import type { QuarantineEntry } from '../../state/quarantine-store.js';
+import { operationsOf } from '../../model/plan.js';
 import { nextCronTime } from '../cron-timer.js';
 import type { Session } from './auth.js';
 import type { ConsoleContext } from './context.js';
@@ -64,16 +65,23 @@ export async function overviewPage(ctx: ConsoleContext, session: Session, activi
 </dl>`
     : html`<p class="muted">No full cycle has finished yet.</p>`;
 
+  /** Why a target has no counts from the last cycle. */
+  const notApplied = (name: string): string => {
+    const planned = plan?.targets.find((t) => t.target === name);
+    if (result?.kind === 'stopped') return `nothing applied; ${planned ? operationsOf(planned).length : 0} operations were planned`;
+    if (queues?.targets.find((t) => t.target === name)?.lastCycle) return `last cycle on the workers: ${queues.targets.find((t) => t.target === name)!.lastCycle!.planId} (see Queues)`;
+    if (result?.kind === 'enqueued') return 'on the workers (see Queues)';
+    return 'no report yet';
+  };
   const targetRows = selectTargets(ctx.loaded).map(([name]) => {
     const tr = report?.targets.find((t) => t.target === name);
-    const distributedLast = queues?.targets.find((t) => t.target === name)?.lastCycle;
     const counts = countsOf(tr);
     const entry = quarantined.get(name);
     const trouble = tr?.unreadable ?? tr?.stopped ?? tr?.held ?? plan?.targets.find((t) => t.target === name)?.error;
     return html`<tr>
   <td><strong>${name}</strong></td>
-  <td>${health(tr, entry)}${trouble ? html`<div class="muted">${trouble}</div>` : null}</td>
-  ${counts ? OUTCOMES.map((o) => html`<td class="num">${counts[o]}</td>`) : html`<td colspan="5" class="muted">${distributedLast ? html`last cycle on the workers: ${distributedLast.planId}` : result?.kind === 'enqueued' ? 'on the workers (see Queues)' : 'no report'}</td>`}
+  <td>${result?.kind === 'stopped' && !entry ? html`<span class="warn">stopped by the safety check</span>` : health(tr, entry)}${trouble ? html`<div class="muted">${trouble}</div>` : null}</td>
+  ${counts ? OUTCOMES.map((o) => html`<td class="num">${counts[o]}</td>`) : html`<td colspan="5" class="muted">${notApplied(name)}</td>`}
   <td>${entry ? html`<span class="bad">since ${when(entry.since)}</span><div>${entry.reason}</div><div class="muted">next try ${when(entry.nextTry)}</div>${
     operator ? html`<form class="inline" method="post" action="/ui/quarantine/lift">${csrfField(session)}<input type="hidden" name="target" value="${name}"><button type="submit" class="secondary">Clear quarantine</button></form>` : null
   }` : html`<span class="muted">no</span>`}</td>

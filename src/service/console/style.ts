@@ -14,6 +14,8 @@ header input[type=search] { width: 12rem; }
 main { padding: 1rem 1.2rem 3rem; max-width: 90rem; }
 h1 { font-size: 1.35rem; margin: .4rem 0 1rem; }
 h2 { font-size: 1.05rem; margin: 1.4rem 0 .5rem; }
+section.card > h2:first-child { margin-top: 0; }
+h3 { font-size: .95rem; margin: .8rem 0 .3rem; }
 section.card { background: var(--card); border: 1px solid var(--line); border-radius: 6px; padding: .8rem 1rem; margin-bottom: 1rem; }
 table { border-collapse: collapse; width: 100%; background: var(--card); }
 th, td { text-align: left; padding: .35rem .55rem; border-bottom: 1px solid var(--line); vertical-align: top; }
