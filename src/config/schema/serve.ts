@@ -14,7 +14,7 @@ export const serve = z
       .default('127.0.0.1:8080')
       .describe(
         'Address of /healthz, /readyz, /metrics and /events/<name>. Default 127.0.0.1:8080 (loopback only): ' +
-          'put a TLS-terminating proxy in front before exposing it; inbound events are signed, the rest is read-only.',
+          'put a TLS-terminating proxy in front before exposing it; inbound events are signed, the console (/ui, serve.console) signs its users in, the rest is read-only.',
       ),
     pollIntervalMs: z
       .number()
