@@ -8,7 +8,7 @@ import type { Initiator } from '../audit/audit-sink.js';
 import type { LoadedConfig } from '../config/load.js';
 import { ConfigError, SafetyError } from '../errors.js';
 import type { RunReport } from '../execution/run-report.js';
-import { operationsOf } from '../model/plan.js';
+import { operationsOf, type Operation } from '../model/plan.js';
 import { emergencyDeprovisionEvent, type Notifier } from '../notify/notifier.js';
 import type { EmergencyHold } from '../planning/emergency-holds.js';
 import { applyPlan } from './apply-plan.js';
@@ -21,7 +21,7 @@ export interface PersonActionOptions {
   /** Told each step as it runs: the read, the match, each planned action, each target's result. */
   step?: (line: string) => void;
   /** Describes an operation in one line, for the step "action: ..." (the CLI's plan formatter). */
-  describe: (op: ReturnType<typeof operationsOf>[number]) => string;
+  describe: (op: Operation) => string;
   /** Who asked: stamped on every record of the action, and on the hold. */
   who: { initiator: Initiator; by: string };
   notifier: Notifier;

@@ -210,3 +210,45 @@ describe('console: what it shows', () => {
     expect(page.body).toMatch(/Last full cycle/);
   });
 });
+
+describe('console: decisions', () => {
+  it('rejects a staged set and clears a quarantine, each recorded with who', async () => {
+    h = await Harness.synced(Array.from({ length: 20 }, (_, i) => person(i + 1)), { top: consoleYaml() });
+    h.writePeople(Array.from({ length: 20 }, (_, i) => person(i + 1, i < 5 ? { status: 'terminated' } : {})));
+    s = await startTestService(h);
+    expect((await s.firstCycle)?.result?.kind).toBe('stopped');
+    await s.state.quarantine.set({ target: 'app', since: new Date().toISOString(), reason: 'credential refused: <b>401</b>', attempts: 1, nextTry: new Date(Date.now() + 3_600_000).toISOString() });
+    const operator = new ConsoleClient(s.url);
+    await operator.signIn(OPERATOR_TOKEN);
+    const overview = await operator.get('/ui');
+    expect(overview.body).toContain('credential refused: &lt;b&gt;401&lt;/b&gt;');
+    const csrf = field(overview.body, 'csrf');
+    const id = /href="\/ui\/staged\/(st-[0-9a-f]{8})"/.exec((await operator.get('/ui/staged')).body)![1]!;
+    const set = await operator.get(`/ui/staged/${id}`);
+    expect(set.body).toMatch(/deprovisionUser<\/strong> user1@example\.com/);
+    const rejected = await operator.post('/ui/staged/reject', { id, csrf });
+    expect(rejected.status, rejected.body).toBe(200);
+    expect(rejected.body).toMatch(/Rejected st-[0-9a-f]{8}: 5 deprovisions will not be planned again/);
+    expect((await operator.get('/ui/staged')).body).toContain('No staged change sets');
+    const lifted = await operator.post('/ui/quarantine/lift', { target: 'app', csrf });
+    expect(lifted.status, lifted.body).toBe(200);
+    expect((await s.state.quarantine.all()).size).toBe(0);
+    s.state.audit.flush();
+    const audit = h.audit();
+    expect(audit.filter((r) => r['action'] === 'staged.reject')).toHaveLength(5);
+    expect(audit.find((r) => r['action'] === 'staged.reject')).toMatchObject({ initiator: 'console', by: 'console:alice', note: expect.stringContaining('rejected by console:alice') });
+    expect(audit.find((r) => r['action'] === 'quarantine.exit')).toMatchObject({ target: 'app', initiator: 'console', by: 'console:alice', note: expect.stringMatching(/^quarantine lifted in the console by alice/) });
+  });
+
+  it('a log record opens to its modified properties, old and new', async () => {
+    h = await Harness.synced(people, { top: consoleYaml() });
+    h.writePeople(people.map((p) => (p.id === 'E1003' ? { ...p, title: 'Staff <Engineer>' } : p)));
+    s = await startTestService(h);
+    await s.firstCycle;
+    const viewer = new ConsoleClient(s.url);
+    await viewer.signIn(VIEWER_TOKEN);
+    const log = await viewer.get('/ui/log?person=E1003&action=updateUser&status=success');
+    expect(log.body).toMatch(/1 record match/);
+    expect(log.body).toMatch(/<td><code>title<\/code><\/td><td><code>Engineer<\/code><\/td><td><code>Staff &lt;Engineer&gt;<\/code><\/td>/);
+  });
+});
