@@ -4,8 +4,8 @@
  */
 import type { AttributeChange, OperationKind } from '../model/plan.js';
 
-/** What started the work a record belongs to. */
-export type Initiator = 'schedule' | 'cli' | 'on-demand' | 'event';
+/** What started the work a record belongs to; `console`: a person signed in to the web console (`by`: console:<name>). */
+export type Initiator = 'schedule' | 'cli' | 'on-demand' | 'event' | 'console';
 
 /**
  * An operation's kind, or an event: an apply's start and end (`interrupted`: the operator stopped

@@ -5,11 +5,11 @@
  */
 import type { LoadedConfig } from '../config/load.js';
 import { selectTargets } from '../config/select-targets.js';
-import { applyPlan } from '../engine/apply-plan.js';
 import { planPerson, type PersonPlan } from '../engine/one-person.js';
+import { deprovisionPerson, provisionPerson, releasePerson, type PersonActionOptions } from '../engine/person-actions.js';
 import { cliInitiator } from '../engine/operator.js';
 import { openState } from '../engine/state.js';
-import { ConfigError, SafetyError } from '../errors.js';
+import { ConfigError } from '../errors.js';
 import { operationsOf } from '../model/plan.js';
 import { clip } from '../model/printable.js';
 import { load, type CommonOptions } from './load-config.js';
@@ -18,7 +18,6 @@ import { exitForError } from './error-exit.js';
 import { EXIT, exitForReport } from './exit-codes.js';
 import { operationLines } from './format-plan.js';
 import { formatReport } from './format-report.js';
-import { emergencyDeprovisionEvent } from '../notify/notifier.js';
 import { commandNotifier } from './notifier.js';
 import type { Io } from './io.js';
 
@@ -116,60 +115,23 @@ async function actOnPerson(opts: PersonOptions, io: Io, command: 'provision' | '
   const loaded = load(opts.config, io);
   const targets = selectTargets(loaded, opts.target).map(([name]) => name);
   const initiator = cliInitiator(command === 'provision' ? 'on-demand' : 'cli');
-  const { by } = initiator;
   const state = await openState(loaded, { lock: true, audit: true, targets, log: (line) => io.err(line), initiator });
   return withState(state, io, undefined, async () => {
     // With --json the steps go to stderr: stdout holds the one report document.
     const say = opts.json ? io.err : io.out;
-    const step = (line: string) => say(`  ${clip(line, 500)}`);
     say(`${command} ${clip(opts.user)}:`);
-    const holdOff = reason !== undefined ? { time: new Date().toISOString(), reason, by } : undefined;
-    const person = await planPerson(loaded, state, opts.user, { ...(opts.target ? { only: opts.target } : {}), step, ...(holdOff ? { holdOff } : {}) });
-    const hold = holdOff ? person.hold : undefined;
-    if (command === 'provision' && !person.user) {
-      throw new ConfigError(`${opts.user} is not in the source (${person.plan.source.description}): nothing to provision; use scim-sync deprovision to cut an account off`);
-    }
-    if (hold) {
-      // Stored before any write: whatever happens next, later cycles keep this person off.
-      await state.holds.set(opts.user, hold);
-      step(`hold: stored in ${state.holds.where}, by ${by}`);
-    }
-    for (const tp of person.plan.targets) {
-      const ops = operationsOf(tp);
-      if (ops.length === 0) step(`${tp.target}: action: nothing to do`);
-      for (const op of ops) step(`${tp.target}: action: ${operationLines(op)[0]!.trim().replace(/\s+/g, ' ')}`);
-    }
-    state.audit.record({
-      time: new Date().toISOString(),
-      planId: person.plan.id,
-      target: '*',
-      action: command === 'provision' ? 'person.provision' : 'person.deprovision',
-      externalId: opts.user,
-      outcome: 'info',
-      ...(reason !== undefined ? { note: `reason: ${reason}` } : {}),
-    });
-    // Distributed: the workers do it; the command waits for their report, as each step's result is the point.
-    const executor = state.executor({ wait: true });
-    // The outage rule (minSourceUsers) judges whole reads; this one asked for a single person.
-    const safety = { ...loaded.config.safety, minSourceUsers: Math.min(loaded.config.safety.minSourceUsers, 1) };
-    const checked: LoadedConfig = { ...loaded, config: { ...loaded.config, safety } };
-    let report;
-    try {
-      // One person named by hand: the mass-change rules have nothing to say about an emergency.
-      report = await applyPlan(checked, person.plan, person.runtimes, state, executor, { overrideSafety: command === 'deprovision' });
-    } catch (error) {
-      if (!(error instanceof SafetyError)) throw error;
-      return exitForError(error, io, { json: !!opts.json });
-    }
-    for (const t of report.targets) {
-      const trouble = t.unreadable ?? t.stopped ?? (t.failures.length > 0 ? `${t.failures.length} failed: ${t.failures.map((f) => f.message).join('; ')}` : undefined);
-      step(`${t.target}: result: ${trouble ? clip(trouble) : 'done'}`);
-    }
-    if (command === 'deprovision') {
-      await commandNotifier(loaded, io, state.audit).notify(emergencyDeprovisionEvent(opts.user, report.targets.map((t) => t.target), reason ?? '', by));
-    }
-    io.out(opts.json ? JSON.stringify(report, null, 2) : `\n${formatReport(report)}`);
-    return exitForReport(report);
+    const options: PersonActionOptions = {
+      ...(opts.target ? { only: opts.target } : {}),
+      step: (line) => say(`  ${clip(line, 500)}`),
+      describe: (op) => operationLines(op)[0]!.trim().replace(/\s+/g, ' '),
+      who: initiator,
+      notifier: commandNotifier(loaded, io, state.audit),
+    };
+    const { report, stopped } =
+      command === 'provision' ? await provisionPerson(loaded, state, opts.user, options) : await deprovisionPerson(loaded, state, opts.user, reason ?? '', options);
+    if (stopped) return exitForError(stopped, io, { json: !!opts.json });
+    io.out(opts.json ? JSON.stringify(report, null, 2) : `\n${formatReport(report!)}`);
+    return exitForReport(report!);
   });
 }
 
@@ -186,11 +148,10 @@ export async function releaseCommand(opts: PersonOptions, io: Io): Promise<numbe
   const loaded = load(opts.config, io);
   // Embedded: the state directory's lock (holds.json is rewritten). Distributed: no target's lock,
   // since lifting a hold is one Redis command and must not wait for a cycle to end.
-  const state = await openState(loaded, { lock: true, targets: [], audit: true, log: (line) => io.err(line), initiator: cliInitiator() });
+  const initiator = cliInitiator();
+  const state = await openState(loaded, { lock: true, targets: [], audit: true, log: (line) => io.err(line), initiator });
   return withState(state, io, undefined, async () => {
-    const hold = await state.holds.lift(opts.user);
-    if (!hold) throw new ConfigError(`${opts.user} is not held by an emergency deprovision (no hold in ${state.holds.where})`);
-    state.audit.record({ time: new Date().toISOString(), planId: '-', target: '*', action: 'person.release', externalId: opts.user, outcome: 'info', note: `hold set by ${hold.by} at ${hold.time}: ${hold.reason}` });
+    const hold = await releasePerson(state, opts.user, initiator);
     io.out(`released ${clip(opts.user)} (held since ${hold.time} by ${clip(hold.by)}: ${clip(hold.reason)}); the next cycle plans them from the source again`);
     return EXIT.OK;
   });

@@ -1,6 +1,6 @@
 /** `scim-sync unquarantine --target X`: lift a target's quarantine now, recorded and notified. */
 import { selectTargets } from '../config/select-targets.js';
-import { quarantineEvent } from '../engine/quarantine.js';
+import { liftQuarantine } from '../engine/quarantine.js';
 import { openState } from '../engine/state.js';
 import { clip } from '../model/printable.js';
 import { load } from './load-config.js';
@@ -18,17 +18,13 @@ export async function unquarantineCommand(opts: { config: string; target: string
     const notifier = commandNotifier(loaded, io, state.audit);
     const lifted: string[] = [];
     for (const target of opts.target) {
-      const previous = entries.get(target);
-      if (!previous || !(await state.quarantine.lift(target))) {
+      const previous = entries.has(target) ? await liftQuarantine({ store: state.quarantine, audit: state.audit, notifier }, target, 'lifted by scim-sync unquarantine') : undefined;
+      if (!previous) {
         if (!opts.json) io.out(`target ${target} is not quarantined`);
         continue;
       }
       lifted.push(target);
-      const time = new Date().toISOString();
-      const why = `lifted by scim-sync unquarantine`;
-      state.audit.record({ time, planId: '-', target, action: 'quarantine.exit', outcome: 'info', note: `quarantine ${why} (quarantined since ${previous.since}: ${previous.reason})` });
       if (!opts.json) io.out(`target ${target}: quarantine lifted (it was quarantined since ${previous.since}: ${clip(previous.reason, 500)}); the next cycle includes it`);
-      await notifier.notify(quarantineEvent({ kind: 'lift', previous }, time, why)!);
     }
     if (opts.json) io.out(JSON.stringify({ lifted }, null, 2));
     return EXIT.OK;

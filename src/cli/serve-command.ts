@@ -36,7 +36,7 @@ export async function serveCommand(opts: ServeOptions, io: Io, stop: Promise<voi
     const events = ids ? { ids, due: new FileDueChanges(loaded.stateDir) } : undefined;
     const service = await startService({ loaded, state, notifier: commandNotifier(loaded, io, state.audit), feeds: feed ? [feed] : [], log, ...(events ? { events } : {}) });
     log(
-      `serving on ${service.url} (/healthz, /readyz, /metrics${events ? `, /events/{${Object.keys(loaded.config.events!).join(',')}}` : ''}); ` +
+      `serving on ${service.url} (/healthz, /readyz, /metrics${events ? `, /events/{${Object.keys(loaded.config.events!).join(',')}}` : ''}${loaded.config.serve.console ? ', /ui' : ''}); ` +
         `${loaded.config.schedule ? `full cycles on "${loaded.config.schedule.cron}"` : 'no schedule.cron: full cycles only at start and on request'}; ` +
         `${feed ? `watching ${feed.feed.description} every ${loaded.config.serve.pollIntervalMs} ms` : 'no change feed for this source'}`,
     );

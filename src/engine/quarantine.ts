@@ -4,7 +4,7 @@
  * that goes well lifts it. The decisions are pure functions of a target's report, its entry and the
  * time; `settleQuarantine` is the I/O around them (store, audit, notifications).
  */
-import type { AuditSink } from '../audit/audit-sink.js';
+import type { AuditSink, Initiator } from '../audit/audit-sink.js';
 import type { QuarantineConfig } from '../config/schema/index.js';
 import { emptyTargetReport, type TargetReport } from '../execution/run-report.js';
 import type { Plan } from '../model/plan.js';
@@ -162,4 +162,23 @@ export function settlePlanRead(plan: Plan, edges: QuarantineEdges): Promise<Map<
     plan.targets.map((t) => emptyTargetReport(t.target, t.error)),
     edges,
   );
+}
+
+/**
+ * Lifts a target's quarantine by hand (`scim-sync unquarantine`, the console), recorded with who and
+ * notified; the next cycle includes the target. Returns the entry lifted, or undefined when the
+ * target was not quarantined.
+ */
+export async function liftQuarantine(
+  edges: Pick<QuarantineEdges, 'store' | 'audit' | 'notifier'>,
+  target: string,
+  why: string,
+  who?: { initiator: Initiator; by: string },
+): Promise<QuarantineEntry | undefined> {
+  const previous = (await edges.store.all()).get(target);
+  if (!previous || !(await edges.store.lift(target))) return undefined;
+  const time = new Date().toISOString();
+  edges.audit.record({ time, planId: '-', target, action: 'quarantine.exit', outcome: 'info', ...who, note: `quarantine ${why} (quarantined since ${previous.since}: ${previous.reason})` });
+  await edges.notifier.notify(quarantineEvent({ kind: 'lift', previous }, time, why)!);
+  return previous;
 }

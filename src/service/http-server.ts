@@ -1,8 +1,9 @@
 /**
  * The service's HTTP endpoints on `serve.listen`: /healthz (the process answers), /readyz (ready to
  * act: state open, a first cycle done, every feed's last poll good), /metrics (Prometheus) and
- * POST /events/<name> (inbound HR webhooks). Read-only except the signed events; nothing here
- * echoes a request's body or headers back.
+ * POST /events/<name> (inbound HR webhooks), and /ui (the web console, behind its own sign-in, when
+ * configured). Read-only except the signed events and the console's forms; nothing here echoes a
+ * request's body or headers back.
  */
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -22,6 +23,8 @@ export interface HttpRoutes {
   metrics(): Promise<{ contentType: string; body: string }>;
   /** An inbound event for endpoint `name`: null when there is no such endpoint. */
   event?(name: string, rawBody: Buffer, headers: IncomingHttpHeaders): Promise<{ status: number; body: JsonObject } | null>;
+  /** The web console (service/console), when configured: answers every request under /ui itself. */
+  ui?(req: IncomingMessage, res: ServerResponse): Promise<void>;
 }
 
 function send(res: ServerResponse, status: number, body: JsonObject | string, contentType = 'application/json'): void {
@@ -31,7 +34,7 @@ function send(res: ServerResponse, status: number, body: JsonObject | string, co
 }
 
 /** The body, or null when it exceeds `limit` (the rest is not read). */
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer | null> {
+export function readBody(req: IncomingMessage, limit: number): Promise<Buffer | null> {
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers['content-length']);
     if (Number.isFinite(declared) && declared > limit) return resolve(null);
@@ -54,6 +57,7 @@ async function route(routes: HttpRoutes, req: IncomingMessage, res: ServerRespon
   const path = (req.url ?? '/').split('?')[0]!;
   const get = req.method === 'GET' || req.method === 'HEAD';
   if (path === '/healthz' && get) return send(res, 200, { status: 'ok' });
+  if (routes.ui && (path === '/ui' || path.startsWith('/ui/'))) return routes.ui(req, res);
   if (path === '/readyz' && get) {
     const r = routes.readiness();
     return send(res, r.ready ? 200 : 503, { status: r.ready ? 'ready' : 'not ready', problems: r.problems, ...r.detail });

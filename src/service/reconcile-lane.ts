@@ -15,6 +15,7 @@ import { describeError } from '../errors.js';
 import type { Plan } from '../model/plan.js';
 import type { Notifier } from '../notify/notifier.js';
 import { totals } from '../execution/run-report.js';
+import { Turns } from './turns.js';
 
 export interface CycleOutcome {
   reason: string;
@@ -42,6 +43,8 @@ export class ReconcileLane {
   /** Managed users per target as the last full plan counted them. */
   readonly managed = new Map<string, number>();
   last: CycleOutcome | undefined;
+  /** Cycles take turns with the console's actions that apply a saved set (approve, retry). */
+  readonly turns = new Turns();
 
   constructor(private readonly deps: ReconcileDeps) {}
 
@@ -66,7 +69,11 @@ export class ReconcileLane {
     while (this.running || this.next) await (this.next?.outcome ?? this.running);
   }
 
-  private async cycle(reason: string): Promise<CycleOutcome> {
+  private cycle(reason: string): Promise<CycleOutcome> {
+    return this.turns.run(() => this.runCycle(reason));
+  }
+
+  private async runCycle(reason: string): Promise<CycleOutcome> {
     const { loaded, state, notifier, log } = this.deps;
     const startedAt = new Date();
     log(`cycle: starting (${reason})`);

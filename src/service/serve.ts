@@ -111,11 +111,17 @@ export async function startService(options: ServiceOptions): Promise<ServiceHand
       },
     };
   };
+  // Loaded only when configured: the console's pages are no part of a service without one.
+  const ui = serve.console ? await (await import('./console/console.js')).startConsole({ loaded, state, notifier, reconcile, metrics, feeds, readiness, log, signal }) : undefined;
   const http = await startHttp(serve.listen, {
     readiness,
     metrics: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }),
     ...(event ? { event } : {}),
-  }, log);
+    ...(ui ? { ui: ui.handle } : {}),
+  }, log).catch(async (error: unknown) => {
+    await ui?.close();
+    throw error;
+  });
 
   // Future-dated changes stored before a restart, some perhaps already due.
   timer?.wake();
@@ -133,6 +139,7 @@ export async function startService(options: ServiceOptions): Promise<ServiceHand
     close: async () => {
       stop.abort(new Error('the service is stopping'));
       await http.close();
+      await ui?.close();
       await Promise.all(loops);
       await timer?.idle();
       await fast.idle();

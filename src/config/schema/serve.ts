@@ -1,5 +1,6 @@
 /** `serve`: the long-running service (`scim-sync serve`): its HTTP address, change polling and safety window. */
 import { z } from 'zod';
+import { consoleSettings } from './console.js';
 
 /** host:port, IPv6 in brackets; port 0 asks the OS for a free one (tests). */
 const LISTEN = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
@@ -13,7 +14,7 @@ export const serve = z
       .default('127.0.0.1:8080')
       .describe(
         'Address of /healthz, /readyz, /metrics and /events/<name>. Default 127.0.0.1:8080 (loopback only): ' +
-          'put a TLS-terminating proxy in front before exposing it; inbound events are signed, the rest is read-only.',
+          'put a TLS-terminating proxy in front before exposing it; inbound events are signed, the console (/ui, serve.console) signs its users in, the rest is read-only.',
       ),
     pollIntervalMs: z
       .number()
@@ -40,5 +41,21 @@ export const serve = z
       .positive()
       .default(500)
       .describe('Most people synced in one change-driven batch; more wait for the next. Default 500.'),
+    console: consoleSettings
+      .optional()
+      .describe('The web console under /ui on serve.listen: status, the provisioning log, people, staged changes, quarantine, queues. Default unset: off (/ui answers 404).'),
   })
-  .strict();
+  .strict()
+  .superRefine((s, ctx) => {
+    // Tokens and session cookies must not cross a network in clear: off loopback, only behind TLS.
+    const host = LISTEN.exec(s.listen)?.[1] ?? '';
+    if (s.console && !isLoopback(host) && !s.console.publicUrl?.startsWith('https:')) {
+      ctx.addIssue({ code: 'custom', path: ['console', 'publicUrl'], message: `serve.listen ${s.listen} is not a loopback address: the console needs a TLS-terminating proxy in front, named here as an https:// address` });
+    }
+  });
+
+/** 127.0.0.0/8, ::1 and localhost: addresses no other machine reaches. */
+export function isLoopback(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+}

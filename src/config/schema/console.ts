@@ -1,0 +1,62 @@
+/**
+ * `serve.console`: the web console under /ui (src/service/console). Off unless this section is
+ * written. Who may sign in is a short list of named users, each with a role and a token given by
+ * reference; the name is what the provisioning log records as `by` for their actions.
+ */
+import { z } from 'zod';
+import { secret } from './secret-field.js';
+
+export const CONSOLE_ROLES = ['viewer', 'operator'] as const;
+export type ConsoleRole = (typeof CONSOLE_ROLES)[number];
+
+/** Shortest console token: a sign-in guesses it, so it must be long enough not to be guessed. */
+export const MIN_CONSOLE_TOKEN_LENGTH = 24;
+
+const consoleUser = z
+  .object({
+    name: z
+      .string()
+      .regex(/^[A-Za-z0-9._@-]{1,64}$/, 'letters, digits, ".", "_", "@" and "-" (1-64 characters)')
+      .describe('Who this is (recorded as `by: console:<name>` on every action they take). Required.'),
+    role: z
+      .enum(CONSOLE_ROLES)
+      .describe('viewer: reads status, the log, people, staged sets and queues, takes no action. operator: also provisions, deprovisions, releases, approves, rejects, clears quarantine and retries. Required.'),
+    token: secret
+      .refine((s) => s.origin !== 'inline', { message: 'a console token must be a reference, ${env:NAME} or ${file:path}: written inline it would sit in org.yaml' })
+      .refine((s) => s.reveal().length >= MIN_CONSOLE_TOKEN_LENGTH, { message: `a console token needs at least ${MIN_CONSOLE_TOKEN_LENGTH} characters (e.g. openssl rand -base64 32)` })
+      .describe(`The token this user signs in with: \${env:NAME} or \${file:path}, never inline; at least ${MIN_CONSOLE_TOKEN_LENGTH} characters. Required.`),
+  })
+  .strict();
+
+export const consoleSettings = z
+  .object({
+    users: z
+      .array(consoleUser)
+      .min(1)
+      .refine((users) => new Set(users.map((u) => u.name)).size === users.length, { message: 'two console users share a name' })
+      .refine((users) => new Set(users.map((u) => u.token.reveal())).size === users.length, { message: 'two console users share a token: the log could not say which of them acted' })
+      .describe('Who may sign in: each with a name, a role and a token. Required (at least one).'),
+    sessionMinutes: z
+      .number()
+      .int()
+      .min(5)
+      .max(7 * 24 * 60)
+      .default(480)
+      .describe('How long a sign-in lasts, minutes; sessions are kept in memory, so a restart of the service signs everyone out. Default 480 (8 hours).'),
+    publicUrl: z
+      .url({ protocol: /^https?$/ })
+      .optional()
+      .describe(
+        'The address browsers use, when a reverse proxy serves the console (e.g. https://scim-sync.example.com). An https address marks the session cookie Secure; ' +
+          'a form is accepted only from this origin (or the service\'s own address). Required when serve.listen is not a loopback address, and then it must be https. Default unset.',
+      ),
+    loginAttempts: z
+      .number()
+      .int()
+      .min(1)
+      .default(5)
+      .describe('Failed sign-ins allowed per client address in 5 minutes; more are refused (429) until the oldest is 5 minutes old. Default 5.'),
+  })
+  .strict();
+
+export type ConsoleSettings = z.output<typeof consoleSettings>;

@@ -1,0 +1,107 @@
+/**
+ * The console's HTTP plumbing: the headers every answer carries (a strict Content-Security-Policy:
+ * no script at all, styles from /ui only, no framing), cookies, form bodies, and the checks that a
+ * request comes from the console's own pages (Host, Origin, Sec-Fetch-Site).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { readBody } from '../http-server.js';
+import type { Html } from './html.js';
+
+/** Forms are small: a key, a reason, a token. */
+export const MAX_FORM_BYTES = 16 * 1024;
+
+export const CSP = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+const SECURITY_HEADERS: Record<string, string> = {
+  'content-security-policy': CSP,
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  // same-origin, not no-referrer: with no-referrer a browser sends "Origin: null" on a form's POST.
+  'referrer-policy': 'same-origin',
+  'cross-origin-opener-policy': 'same-origin',
+  'cross-origin-resource-policy': 'same-origin',
+  'cache-control': 'no-store',
+};
+
+export function sendHtml(res: ServerResponse, status: number, page: Html, headers: Record<string, string | string[]> = {}): void {
+  const body = page.text;
+  res.writeHead(status, { ...SECURITY_HEADERS, 'content-type': 'text/html; charset=utf-8', 'content-length': Buffer.byteLength(body), ...headers });
+  res.end(body);
+}
+
+export function sendText(res: ServerResponse, status: number, text: string, contentType = 'text/plain; charset=utf-8', headers: Record<string, string> = {}): void {
+  res.writeHead(status, { ...SECURITY_HEADERS, 'content-type': contentType, 'content-length': Buffer.byteLength(text), ...headers });
+  res.end(text);
+}
+
+/** 303: the browser follows with a GET (after a sign-in, or to the sign-in page). */
+export function redirect(res: ServerResponse, location: string, headers: Record<string, string | string[]> = {}): void {
+  res.writeHead(303, { ...SECURITY_HEADERS, location, 'content-length': 0, ...headers });
+  res.end();
+}
+
+export function cookies(req: IncomingMessage): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const part of (req.headers.cookie ?? '').split(';')) {
+    const at = part.indexOf('=');
+    if (at > 0) out.set(part.slice(0, at).trim(), part.slice(at + 1).trim());
+  }
+  return out;
+}
+
+export interface CookieOptions {
+  maxAgeSeconds: number;
+  secure: boolean;
+}
+
+/** HttpOnly, SameSite=Strict, scoped to /ui; Secure when browsers reach the console over https. */
+export function setCookie(name: string, value: string, o: CookieOptions): string {
+  return `${name}=${value}; Path=/ui; HttpOnly; SameSite=Strict; Max-Age=${o.maxAgeSeconds}${o.secure ? '; Secure' : ''}`;
+}
+
+/** A url-encoded form body; null when it is too large or of another type. */
+export async function readForm(req: IncomingMessage): Promise<URLSearchParams | null> {
+  const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  if (type !== 'application/x-www-form-urlencoded') return null;
+  const body = await readBody(req, MAX_FORM_BYTES);
+  return body === null ? null : new URLSearchParams(body.toString('utf8'));
+}
+
+/**
+ * The Host values this console answers to: the address it listens on (by IP, and as localhost for
+ * loopback) and the public address's host. Any other name is a DNS rebinding or a misrouted request.
+ */
+export function allowedHosts(req: IncomingMessage, publicUrl: string | undefined): Set<string> {
+  const port = req.socket.localPort;
+  const address = req.socket.localAddress ?? '';
+  const hosts = new Set<string>();
+  const ip = address.includes(':') ? `[${address.replace(/^::ffff:/, '')}]` : address;
+  hosts.add(`${address.startsWith('::ffff:') ? address.slice(7) : ip}:${port}`);
+  if (address === '127.0.0.1' || address === '::1' || address === '::ffff:127.0.0.1') for (const h of ['localhost', '127.0.0.1', '[::1]']) hosts.add(`${h}:${port}`);
+  if (publicUrl) hosts.add(new URL(publicUrl).host);
+  return hosts;
+}
+
+/**
+ * Whether a state-changing request comes from the console's own pages: a browser's Origin (when it
+ * sends one) must be this console's, and Sec-Fetch-Site, when sent, must not say cross-site. The
+ * form's CSRF token is checked besides, by the caller.
+ */
+export function sameOrigin(req: IncomingMessage, hosts: ReadonlySet<string>, publicUrl: string | undefined): boolean {
+  const site = req.headers['sec-fetch-site'];
+  if (site !== undefined && site !== 'same-origin' && site !== 'none') return false;
+  const origin = req.headers.origin;
+  if (origin === undefined) return true;
+  if (publicUrl && origin === new URL(publicUrl).origin) return true;
+  try {
+    const url = new URL(origin);
+    return url.protocol === 'http:' && hosts.has(url.host);
+  } catch {
+    return false;
+  }
+}
+
+/** The client's address, for counting failed sign-ins. */
+export function clientAddress(req: IncomingMessage): string {
+  return req.socket.remoteAddress ?? 'unknown';
+}

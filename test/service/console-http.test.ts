@@ -1,0 +1,254 @@
+/**
+ * The web console over HTTP, against the sandbox: off unless configured; a sign-in by token with
+ * a cookie a script cannot read and a limit on guesses; a strict CSP; a viewer who sees but cannot
+ * act; forms refused without their CSRF token or from another origin or host name; hostile values
+ * from the source shown escaped and secrets never shown; every action in the provisioning log with
+ * who did it and why.
+ */
+import { request } from 'node:http';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Harness, TOKEN, person } from '../support/harness.js';
+import { startTestService, type RunningService } from '../support/service.js';
+import { ConsoleClient, OPERATOR_TOKEN, VIEWER_TOKEN, consoleYaml, field } from '../support/console.js';
+
+let h: Harness;
+let s: RunningService | undefined;
+afterEach(async () => {
+  await s?.stop();
+  s = undefined;
+  await h.close();
+});
+
+const people = Array.from({ length: 5 }, (_, i) => person(i + 1));
+const userOf = (n: number) => h.sandbox.store.findUserByUserName(`user${n}@example.com`);
+
+/** The status of a GET with this Host header (fetch will not send one of its own choosing). */
+function statusFor(base: string, path: string, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(`${base}${path}`, { headers: { host }, timeout: 10_000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+async function serve(extra = ''): Promise<{ viewer: ConsoleClient; operator: ConsoleClient }> {
+  h = await Harness.start({ top: consoleYaml(extra) });
+  h.writePeople(people);
+  s = await startTestService(h);
+  await s.firstCycle;
+  const viewer = new ConsoleClient(s.url);
+  const operator = new ConsoleClient(s.url);
+  expect((await viewer.signIn(VIEWER_TOKEN)).status).toBe(303);
+  expect((await operator.signIn(OPERATOR_TOKEN)).status).toBe(303);
+  return { viewer, operator };
+}
+
+describe('console: access', () => {
+  it('is off unless configured: /ui is not found', async () => {
+    h = await Harness.start();
+    h.writePeople(people);
+    s = await startTestService(h);
+    expect((await s.get('/ui')).status).toBe(404);
+    expect((await s.get('/ui/login')).status).toBe(404);
+  });
+
+  it('sends a visitor without a session to the sign-in page, and signs in by token with a strict cookie and CSP', async () => {
+    h = await Harness.start({ top: consoleYaml() });
+    h.writePeople(people);
+    s = await startTestService(h);
+    const c = new ConsoleClient(s.url);
+    const first = await c.get('/ui');
+    expect(first.status).toBe(303);
+    expect(first.headers.get('location')).toBe('/ui/login');
+    const login = await c.get('/ui/login');
+    expect(login.headers.get('content-security-policy')).toMatch(/default-src 'none'/);
+    expect(login.headers.get('content-security-policy')).not.toMatch(/script-src|unsafe/);
+    expect(login.headers.get('x-frame-options')).toBe('DENY');
+    const signedIn = await c.signIn(OPERATOR_TOKEN);
+    expect(signedIn.status).toBe(303);
+    const cookie = signedIn.headers.getSetCookie().find((x) => x.startsWith('scimsync_session='))!;
+    expect(cookie).toMatch(/; HttpOnly/);
+    expect(cookie).toMatch(/; SameSite=Strict/);
+    expect(cookie).toMatch(/; Path=\/ui/);
+    // Served over plain HTTP on loopback: a Secure cookie would never come back.
+    expect(cookie).not.toMatch(/Secure/);
+    const overview = await c.get('/ui');
+    expect(overview.status).toBe(200);
+    expect(overview.body).toContain('alice (operator)');
+    expect(s.lines.join('\n')).toMatch(/console: alice \(operator\) signed in from 127\.0\.0\.1/);
+    // Signed out: the session is gone on the server, not only in the browser.
+    const csrf = field(overview.body, 'csrf');
+    const session = cookie.split(';')[0]!;
+    expect((await c.post('/ui/logout', { csrf })).status).toBe(303);
+    const replay = await fetch(`${s.url}/ui`, { redirect: 'manual', headers: { cookie: session } });
+    expect(replay.status).toBe(303);
+  });
+
+  it('refuses a wrong token, and after five failures refuses even the right one for a while', async () => {
+    h = await Harness.start({ top: consoleYaml() });
+    h.writePeople(people);
+    s = await startTestService(h);
+    const c = new ConsoleClient(s.url);
+    for (let i = 0; i < 5; i++) expect((await c.signIn(`${OPERATOR_TOKEN.slice(0, -1)}x`)).status).toBe(401);
+    const limited = await c.signIn(OPERATOR_TOKEN);
+    expect(limited.status).toBe(429);
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect((await c.get('/ui')).status).toBe(303);
+    // No token is ever written to the service's log.
+    expect(s.lines.join('\n')).not.toContain(OPERATOR_TOKEN.slice(0, 20));
+  });
+
+  it('answers only to its own host name (no DNS rebinding), and refuses a sign-in form from another origin', async () => {
+    const { operator } = await serve();
+    expect(await statusFor(s!.url, '/ui', 'attacker.example')).toBe(421);
+    expect(await statusFor(s!.url, '/ui/login', `localhost:${new URL(s!.url).port}`)).toBe(200);
+    const c = new ConsoleClient(s!.url);
+    const form = await c.get('/ui/login');
+    const crossSite = await c.post('/ui/login', { nonce: field(form.body, 'nonce'), token: OPERATOR_TOKEN }, { origin: 'https://attacker.example' });
+    expect(crossSite.status).toBe(403);
+    // A form without the sign-in page's nonce (a login CSRF) is refused too.
+    expect((await new ConsoleClient(s!.url).post('/ui/login', { token: OPERATOR_TOKEN })).status).toBe(403);
+  });
+
+  it('refuses a console on a non-loopback address without an https public address', async () => {
+    h = await Harness.start({ top: consoleYaml().replace('serve:\n', 'serve:\n  listen: 0.0.0.0:0\n') });
+    const check = await h.cli('validate', '--config', h.configFile);
+    expect(check.code).not.toBe(0);
+    expect(check.err + check.out).toMatch(/serve\.console\.publicUrl \(line \d+\): serve\.listen 0\.0\.0\.0:0 is not a loopback address/);
+  });
+});
+
+describe('console: actions', () => {
+  it('a POST without the CSRF token, or from another origin, is refused and does nothing', async () => {
+    const { operator } = await serve();
+    const before = h.audit().length;
+    const none = await operator.post('/ui/person/deprovision', { key: 'E1002', reason: 'test' });
+    expect(none.status).toBe(403);
+    const wrong = await operator.post('/ui/person/deprovision', { key: 'E1002', reason: 'test', csrf: 'x'.repeat(43) });
+    expect(wrong.status).toBe(403);
+    const csrf = await operator.csrf();
+    const crossSite = await operator.post('/ui/person/deprovision', { key: 'E1002', reason: 'test', csrf }, { origin: 'https://attacker.example', 'sec-fetch-site': 'cross-site' });
+    expect(crossSite.status).toBe(403);
+    s!.state.audit.flush();
+    expect(h.audit().length).toBe(before);
+    expect(userOf(2)?.['active']).toBe(true);
+  });
+
+  it('a viewer sees a person but no action, and their POST is refused', async () => {
+    const { viewer } = await serve();
+    const page = await viewer.get('/ui/person?key=E1002');
+    expect(page.status).toBe(200);
+    expect(page.body).toContain('user2@example.com');
+    expect(page.body).not.toMatch(/action="\/ui\/person\/(provision|deprovision)"/);
+    const csrf = await viewer.csrf();
+    const refused = await viewer.post('/ui/person/deprovision', { key: 'E1002', reason: 'I should not', csrf });
+    expect(refused.status).toBe(403);
+    expect(refused.body).toMatch(/Only an operator/);
+    expect(userOf(2)?.['active']).toBe(true);
+    expect(s!.lines.join('\n')).toMatch(/helpdesk \(viewer\): \/ui\/person\/deprovision refused/);
+  });
+
+  it('an emergency deprovision needs a reason, and is recorded with who and why', async () => {
+    const { operator } = await serve();
+    const csrf = await operator.csrf();
+    const blank = await operator.post('/ui/person/deprovision', { key: 'E1002', reason: '  ', csrf });
+    expect(blank.status).toBe(409);
+    expect(blank.body).toMatch(/needs a reason/);
+    expect(userOf(2)?.['active']).toBe(true);
+    const done = await operator.post('/ui/person/deprovision', { key: 'E1002', reason: 'ticket SEC-42: laptop stolen', csrf });
+    expect(done.status, done.body).toBe(200);
+    expect(userOf(2)?.['active']).toBe(false);
+    s!.state.audit.flush();
+    const records = h.audit().filter((r) => r['externalId'] === 'E1002' && r['time'] !== undefined);
+    expect(records.find((r) => r['action'] === 'person.deprovision')).toMatchObject({ initiator: 'console', by: 'console:alice', note: 'reason: ticket SEC-42: laptop stolen' });
+    expect(records.find((r) => r['action'] === 'deprovisionUser')).toMatchObject({ outcome: 'ok', initiator: 'console', by: 'console:alice' });
+    // Held: the person page says so and offers release; release is recorded too.
+    const held = await operator.get('/ui/person?key=E1002');
+    expect(held.body).toMatch(/Held off by an emergency deprovision: "ticket SEC-42: laptop stolen", by console:alice/);
+    expect((await operator.post('/ui/person/release', { key: 'E1002', csrf })).status).toBe(200);
+    s!.state.audit.flush();
+    expect(h.audit().find((r) => r['action'] === 'person.release')).toMatchObject({ externalId: 'E1002', initiator: 'console', by: 'console:alice' });
+  });
+});
+
+describe('console: what it shows', () => {
+  it('shows a hostile value from the source escaped, and never a secret', async () => {
+    const hostile = '<script>alert(1)</script>';
+    h = await Harness.start({ top: consoleYaml() });
+    h.writePeople([...people, person(6, { first: hostile, title: `Engineer ${TOKEN}` })]);
+    s = await startTestService(h);
+    await s.firstCycle;
+    const c = new ConsoleClient(s.url);
+    await c.signIn(VIEWER_TOKEN);
+    const pages = [await c.get('/ui/person?key=E1006'), await c.get('/ui/log?person=E1006'), await c.get('/ui')];
+    for (const p of pages) {
+      expect(p.status).toBe(200);
+      expect(p.body).not.toContain('<script');
+      expect(p.body).not.toContain(TOKEN);
+      expect(p.body).not.toContain(VIEWER_TOKEN);
+      expect(p.body).not.toContain(OPERATOR_TOKEN);
+    }
+    expect(pages[0]!.body).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
+    expect(pages[0]!.body).toContain('Engineer [redacted]');
+    // Escaped in the log's modified values too (the create's record names the person).
+    expect(pages[1]!.body).toContain('E1006');
+    // A hostile search is escaped where the form shows it back.
+    const search = await c.get(`/ui/log?person=${encodeURIComponent('"><script>x</script>')}`);
+    expect(search.body).not.toContain('<script>x');
+    expect(search.body).toContain('&quot;&gt;&lt;script&gt;x&lt;/script&gt;');
+  });
+
+  it('the overview shows each target with its last cycle and the source', async () => {
+    const { viewer } = await serve();
+    const page = await viewer.get('/ui');
+    expect(page.status).toBe(200);
+    expect(page.body).toMatch(/<td><strong>app<\/strong><\/td>\s*<td><span class="ok">healthy<\/span>/);
+    expect(page.body).toMatch(/<dt>People<\/dt><dd>5 \(5 active\)/);
+    expect(page.body).toMatch(/Last full cycle/);
+  });
+});
+
+describe('console: decisions', () => {
+  it('rejects a staged set and clears a quarantine, each recorded with who', async () => {
+    h = await Harness.synced(Array.from({ length: 20 }, (_, i) => person(i + 1)), { top: consoleYaml() });
+    h.writePeople(Array.from({ length: 20 }, (_, i) => person(i + 1, i < 5 ? { status: 'terminated' } : {})));
+    s = await startTestService(h);
+    expect((await s.firstCycle)?.result?.kind).toBe('stopped');
+    await s.state.quarantine.set({ target: 'app', since: new Date().toISOString(), reason: 'credential refused: <b>401</b>', attempts: 1, nextTry: new Date(Date.now() + 3_600_000).toISOString() });
+    const operator = new ConsoleClient(s.url);
+    await operator.signIn(OPERATOR_TOKEN);
+    const overview = await operator.get('/ui');
+    expect(overview.body).toContain('credential refused: &lt;b&gt;401&lt;/b&gt;');
+    const csrf = field(overview.body, 'csrf');
+    const id = /href="\/ui\/staged\/(st-[0-9a-f]{8})"/.exec((await operator.get('/ui/staged')).body)![1]!;
+    const set = await operator.get(`/ui/staged/${id}`);
+    expect(set.body).toMatch(/deprovisionUser<\/strong> user1@example\.com/);
+    const rejected = await operator.post('/ui/staged/reject', { id, csrf });
+    expect(rejected.status, rejected.body).toBe(200);
+    expect(rejected.body).toMatch(/Rejected st-[0-9a-f]{8}: 5 deprovisions will not be planned again/);
+    expect((await operator.get('/ui/staged')).body).toContain('No staged change sets');
+    const lifted = await operator.post('/ui/quarantine/lift', { target: 'app', csrf });
+    expect(lifted.status, lifted.body).toBe(200);
+    expect((await s.state.quarantine.all()).size).toBe(0);
+    s.state.audit.flush();
+    const audit = h.audit();
+    expect(audit.filter((r) => r['action'] === 'staged.reject')).toHaveLength(5);
+    expect(audit.find((r) => r['action'] === 'staged.reject')).toMatchObject({ initiator: 'console', by: 'console:alice', note: expect.stringContaining('rejected by console:alice') });
+    expect(audit.find((r) => r['action'] === 'quarantine.exit')).toMatchObject({ target: 'app', initiator: 'console', by: 'console:alice', note: expect.stringMatching(/^quarantine lifted in the console by alice/) });
+  });
+
+  it('a log record opens to its modified properties, old and new', async () => {
+    h = await Harness.synced(people, { top: consoleYaml() });
+    h.writePeople(people.map((p) => (p.id === 'E1003' ? { ...p, title: 'Staff <Engineer>' } : p)));
+    s = await startTestService(h);
+    await s.firstCycle;
+    const viewer = new ConsoleClient(s.url);
+    await viewer.signIn(VIEWER_TOKEN);
+    const log = await viewer.get('/ui/log?person=E1003&action=updateUser&status=success');
+    expect(log.body).toMatch(/1 record match/);
+    expect(log.body).toMatch(/<td><code>title<\/code><\/td><td><code>Engineer<\/code><\/td><td><code>Staff &lt;Engineer&gt;<\/code><\/td>/);
+  });
+});

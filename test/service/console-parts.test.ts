@@ -1,0 +1,119 @@
+/**
+ * The console's pure parts: the escaping template, sign-in and sessions on a clock the test moves,
+ * the last hour's quantiles from histogram buckets, and the masking of listed attributes.
+ */
+import { Counter, Histogram, Registry } from 'prom-client';
+import { describe, expect, it } from 'vitest';
+import { Secret } from '../../src/config/secret.js';
+import { ConsoleAuth, LOGIN_WINDOW_MS } from '../../src/service/console/auth.js';
+import { html } from '../../src/service/console/html.js';
+import { maskAttributes } from '../../src/service/console/person-page.js';
+import { ACTIVITY_METRICS, RecentActivity, bucketQuantile } from '../../src/service/console/recent-activity.js';
+
+describe('html template', () => {
+  it('escapes every value for element content and quoted attributes, and nests only its own markup', () => {
+    const hostile = `"><img src=x onerror='alert(1)'>\`&`;
+    const inner = html`<b>${hostile}</b>`;
+    const out = html`<p title="${hostile}">${inner}${[hostile, 1, null, undefined, false]}</p>`.text;
+    expect(out).not.toMatch(/<img|'alert/);
+    expect(out).toBe(
+      '<p title="&quot;&gt;&lt;img src=x onerror=&#39;alert(1)&#39;&gt;&#96;&amp;"><b>&quot;&gt;&lt;img src=x onerror=&#39;alert(1)&#39;&gt;&#96;&amp;</b>&quot;&gt;&lt;img src=x onerror=&#39;alert(1)&#39;&gt;&#96;&amp;1</p>',
+    );
+    // A string that looks like markup is text: only the template makes markup.
+    expect(html`${'<b>x</b>'}`.text).toBe('&lt;b&gt;x&lt;/b&gt;');
+  });
+
+  it('redacts a known secret before escaping it', () => {
+    const secret = new Secret('s3cr3t-value-<&>-1234', 'env:X');
+    expect(html`<td>token ${secret.reveal()} here</td>`.text).toBe('<td>token [redacted] here</td>');
+  });
+});
+
+describe('console sign-in', () => {
+  const users = [
+    { name: 'helpdesk', role: 'viewer' as const, token: new Secret('v'.repeat(30), 'env:V') },
+    { name: 'alice', role: 'operator' as const, token: new Secret('o'.repeat(30), 'env:O') },
+  ];
+
+  it('finds the user whose token it is, and ends the session after sessionMinutes', () => {
+    let now = 1_000_000;
+    const auth = new ConsoleAuth({ users, sessionMinutes: 10, loginAttempts: 5 }, () => now);
+    const viewer = auth.signIn('v'.repeat(30), 'a');
+    const operator = auth.signIn('o'.repeat(30), 'a');
+    expect('session' in viewer && viewer.session.user).toEqual({ name: 'helpdesk', role: 'viewer' });
+    expect('session' in operator && operator.session.user).toEqual({ name: 'alice', role: 'operator' });
+    if (!('id' in operator) || !('id' in viewer)) throw new Error('not signed in');
+    expect(operator.session.csrf).not.toBe(viewer.session.csrf);
+    expect(auth.session(operator.id)?.user.name).toBe('alice');
+    expect(auth.session(`${operator.id}x`)).toBeUndefined();
+    now += 10 * 60_000;
+    expect(auth.session(operator.id)).toBeUndefined();
+    // A token that is a prefix or an extension of a real one is no token.
+    expect(auth.signIn('o'.repeat(29), 'b')).toEqual({ refused: true });
+    expect(auth.signIn('o'.repeat(31), 'b')).toEqual({ refused: true });
+  });
+
+  it('refuses a client after loginAttempts failures until the oldest is out of the window; others are not affected', () => {
+    let now = 0;
+    const auth = new ConsoleAuth({ users, sessionMinutes: 10, loginAttempts: 3 }, () => now);
+    for (let i = 0; i < 3; i++) {
+      expect(auth.signIn('wrong', 'attacker')).toEqual({ refused: true });
+      now += 1000;
+    }
+    expect(auth.signIn('o'.repeat(30), 'attacker')).toEqual({ retryAfterSeconds: LOGIN_WINDOW_MS / 1000 - 3 });
+    expect('session' in auth.signIn('o'.repeat(30), 'colleague')).toBe(true);
+    now = LOGIN_WINDOW_MS + 1;
+    expect('session' in auth.signIn('o'.repeat(30), 'attacker')).toBe(true);
+  });
+});
+
+describe('the last hour', () => {
+  it('takes quantiles from cumulative buckets as histogram_quantile does', () => {
+    const buckets = [
+      { le: 1, count: 50 },
+      { le: 2, count: 90 },
+      { le: 5, count: 100 },
+      { le: Infinity, count: 100 },
+    ];
+    expect(bucketQuantile(0.5, buckets)).toBe(1);
+    expect(bucketQuantile(0.7, buckets)).toBe(1.5);
+    expect(bucketQuantile(0.99, buckets)).toBeCloseTo(4.7);
+    expect(bucketQuantile(0.5, [{ le: 1, count: 0 }, { le: Infinity, count: 4 }])).toBe(1);
+    expect(bucketQuantile(0.5, [{ le: Infinity, count: 0 }])).toBeUndefined();
+  });
+
+  it('counts what happened since the sample an hour old', async () => {
+    const registry = new Registry();
+    const events = new Counter({ name: ACTIVITY_METRICS.events, help: 'e', labelNames: ['endpoint'], registers: [registry] });
+    const propagation = new Histogram({ name: ACTIVITY_METRICS.propagation, help: 'p', buckets: [1, 10], registers: [registry] });
+    let now = 0;
+    const recent = new RecentActivity(registry, () => now);
+    events.inc({ endpoint: 'a' }, 5);
+    propagation.observe(20);
+    await recent.keep();
+    for (let minute = 1; minute <= 90; minute++) {
+      now = minute * 60_000;
+      if (minute === 80) {
+        events.inc({ endpoint: 'b' }, 2);
+        propagation.observe(0.5);
+        propagation.observe(5);
+      }
+      await recent.keep();
+    }
+    const hour = await recent.lastHour();
+    expect(hour.since).toBe(30 * 60_000);
+    expect(hour.events).toBe(2);
+    expect(hour.propagation.count).toBe(2);
+    expect(hour.propagation.p50).toBe(1);
+  });
+});
+
+describe('masking', () => {
+  it('masks listed attributes at the top level and inside extensions', () => {
+    const masked = maskAttributes(
+      { userName: 'a', phoneNumbers: [{ value: '1' }], 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User': { employeeNumber: '7', department: 'x' } },
+      ['phoneNumbers', 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber'],
+    );
+    expect(masked).toEqual({ userName: 'a', phoneNumbers: '[redacted]', 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User': { employeeNumber: '[redacted]', department: 'x' } });
+  });
+});
