@@ -14,8 +14,8 @@ import { entryActive, entryAttributes, entryKey } from './user-entry.js';
 
 export interface UsersRead {
   readonly users: CanonicalUser[];
-  /** Normalised DN -> key, for member and manager references. */
-  readonly keyByDn: ReadonlyMap<string, string>;
+  /** The key of the person a DN names, in any spelling (member and manager references), or undefined. */
+  readonly keyOfDn: (dn: string) => string | undefined;
   /** Lowercased uid -> key, for posixGroup memberUid: made on first use (most directories have no posixGroup). */
   readonly keyByUid: () => ReadonlyMap<string, string>;
   /** Key -> normalised DNs of the groups the entry's memberOf names (membership: memberOf). */
@@ -63,6 +63,9 @@ export async function readUsers(searcher: LdapSearcher, settings: LdapSettings['
   // By position in `users`: a Map of 50,000 numbers costs more than the array.
   const managerDns: (string | undefined)[] = [];
   const keyByDn = new Map<string, string>();
+  // The same by DN as the server wrote it: member and manager values usually spell a DN exactly so,
+  // and a look-up there skips normalizing it (a directory has several such references per person).
+  const keyByWrittenDn = new Map<string, string>();
   // Each accepted person's key and uid values, for keyByUid.
   const uidKeys: string[] = [];
   const uidValues: (readonly LdapValue[])[] = [];
@@ -74,9 +77,13 @@ export async function readUsers(searcher: LdapSearcher, settings: LdapSettings['
   let entries = 0;
 
   // A held person stays a member of their groups (and a manager): the planner leaves them as they are.
-  const hold = (dn: string, key: string): void => {
-    heldKeys.add(key);
+  const known = (entry: LdapEntry, dn: string, key: string): void => {
     keyByDn.set(dn, key);
+    keyByWrittenDn.set(entry.dn, key);
+  };
+  const hold = (entry: LdapEntry, dn: string, key: string): void => {
+    heldKeys.add(key);
+    known(entry, dn, key);
   };
 
   const accept = (entry: LdapEntry): void => {
@@ -98,7 +105,7 @@ export async function readUsers(searcher: LdapSearcher, settings: LdapSettings['
     const active = entryActive(entry, settings.disabled, disabled.has(dn));
     if (!('active' in active)) {
       issues.push(issue(entry.dn, active.code, active.message));
-      hold(dn, key);
+      hold(entry, dn, key);
       return;
     }
     const attributes = entryAttributes(entry, settings.attributes);
@@ -108,19 +115,19 @@ export async function readUsers(searcher: LdapSearcher, settings: LdapSettings['
       const owner = userNames.get(folded);
       if (owner !== undefined) {
         issues.push(issue(entry.dn, 'LDAP_DUPLICATE_USERNAME', `userName "${userName}" is also the userName of ${owner}`));
-        hold(dn, key);
+        hold(entry, dn, key);
         return;
       }
       userNames.set(folded, entry.dn);
     }
-    keyByDn.set(dn, key);
+    known(entry, dn, key);
     if (needs.uid) {
       uidKeys.push(key);
       uidValues.push(valuesOf(entry, settings.uidAttribute));
     }
     if (needs.memberOf) memberOf.set(key, stringsOf(entry, 'memberOf').map(normalizeDn));
     const manager = settings.manager ? stringsOf(entry, settings.manager)[0] : undefined;
-    if (manager !== undefined) managerDns[users.length] = normalizeDn(manager);
+    if (manager !== undefined) managerDns[users.length] = manager;
     const ref = { location: entry.dn };
     // One literal per shape: objects that gain a property later cost a second allocation each.
     users.push(settings.manager ? { key, active: active.active, attributes, managerKey: null, ref } : { key, active: active.active, attributes, ref });
@@ -129,13 +136,14 @@ export async function readUsers(searcher: LdapSearcher, settings: LdapSettings['
   for await (const page of searcher.search({ base: settings.base, scope: settings.scope, filter: settings.filter, attributes: [...requested], binaryAttributes: binary })) {
     for (const entry of page) accept(hasRanges(entry) ? await completeRanges(entry, fetch) : entry);
   }
+  const keyOfDn = (dn: string): string | undefined => keyByWrittenDn.get(dn) ?? keyByDn.get(normalizeDn(dn));
   // A manager outside the people read has no key here: the user is synced without one.
   const unresolvedManagers = new Map<string, string>();
   managerDns.forEach((dn, index) => {
     if (dn === undefined) return;
-    const managerKey = keyByDn.get(dn);
+    const managerKey = keyOfDn(dn);
     users[index]!.managerKey = managerKey ?? null;
-    if (managerKey === undefined) unresolvedManagers.set(users[index]!.key, dn);
+    if (managerKey === undefined) unresolvedManagers.set(users[index]!.key, normalizeDn(dn));
   });
   let keyByUid: Map<string, string> | undefined;
   const uids = (): ReadonlyMap<string, string> => {
@@ -145,5 +153,5 @@ export async function readUsers(searcher: LdapSearcher, settings: LdapSettings['
     }
     return keyByUid;
   };
-  return { users, keyByDn, keyByUid: uids, memberOf, issues, heldKeys, entries, unresolvedManagers };
+  return { users, keyOfDn, keyByUid: uids, memberOf, issues, heldKeys, entries, unresolvedManagers };
 }
