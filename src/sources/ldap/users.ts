@@ -7,7 +7,7 @@ import type { CanonicalUser, SourceIssue } from '../../model/canonical.js';
 import { isBinaryFormat } from './binary-key.js';
 import { fetchAttributeVia, type LdapSearcher } from './connection.js';
 import { normalizeDn } from './dn.js';
-import { stringsOf, textsOf, valuesOf, type LdapEntry, type LdapValue } from './entry.js';
+import { firstStringOf, stringsOf, textsOf, valuesOf, type LdapEntry, type LdapValue } from './entry.js';
 import type { LdapSettings } from './flavor-defaults.js';
 import { completeRanges, hasRanges } from './range.js';
 import { entryActive, entryAttributes, entryKey } from './user-entry.js';
@@ -62,10 +62,11 @@ export async function readUsers(searcher: LdapSearcher, settings: LdapSettings['
   const users: { -readonly [K in keyof CanonicalUser]: CanonicalUser[K] }[] = [];
   // By position in `users`: a Map of 50,000 numbers costs more than the array.
   const managerDns: (string | undefined)[] = [];
-  const keyByDn = new Map<string, string>();
-  // The same by DN as the server wrote it: member and manager values usually spell a DN exactly so,
-  // and a look-up there skips normalizing it (a directory has several such references per person).
+  // Keys by DN as the server wrote it: member and manager values usually spell a DN exactly so, and
+  // a look-up there skips normalising it (a directory has several such references per person). By
+  // normal form only the DNs not written in it: most are (keyOfDn).
   const keyByWrittenDn = new Map<string, string>();
+  const keyByDn = new Map<string, string>();
   // Each accepted person's key and uid values, for keyByUid.
   const uidKeys: string[] = [];
   const uidValues: (readonly LdapValue[])[] = [];
@@ -78,8 +79,8 @@ export async function readUsers(searcher: LdapSearcher, settings: LdapSettings['
 
   // A held person stays a member of their groups (and a manager): the planner leaves them as they are.
   const known = (entry: LdapEntry, dn: string, key: string): void => {
-    keyByDn.set(dn, key);
     keyByWrittenDn.set(entry.dn, key);
+    if (dn !== entry.dn) keyByDn.set(dn, key);
   };
   const hold = (entry: LdapEntry, dn: string, key: string): void => {
     heldKeys.add(key);
@@ -126,7 +127,7 @@ export async function readUsers(searcher: LdapSearcher, settings: LdapSettings['
       uidValues.push(valuesOf(entry, settings.uidAttribute));
     }
     if (needs.memberOf) memberOf.set(key, stringsOf(entry, 'memberOf').map(normalizeDn));
-    const manager = settings.manager ? stringsOf(entry, settings.manager)[0] : undefined;
+    const manager = settings.manager ? firstStringOf(entry, settings.manager) : undefined;
     if (manager !== undefined) managerDns[users.length] = manager;
     const ref = { location: entry.dn };
     // One literal per shape: objects that gain a property later cost a second allocation each.
@@ -136,7 +137,12 @@ export async function readUsers(searcher: LdapSearcher, settings: LdapSettings['
   for await (const page of searcher.search({ base: settings.base, scope: settings.scope, filter: settings.filter, attributes: [...requested], binaryAttributes: binary })) {
     for (const entry of page) accept(hasRanges(entry) ? await completeRanges(entry, fetch) : entry);
   }
-  const keyOfDn = (dn: string): string | undefined => keyByWrittenDn.get(dn) ?? keyByDn.get(normalizeDn(dn));
+  const keyOfDn = (dn: string): string | undefined => {
+    const key = keyByWrittenDn.get(dn);
+    if (key !== undefined) return key;
+    const normal = normalizeDn(dn);
+    return keyByWrittenDn.get(normal) ?? keyByDn.get(normal);
+  };
   // A manager outside the people read has no key here: the user is synced without one.
   const unresolvedManagers = new Map<string, string>();
   managerDns.forEach((dn, index) => {
