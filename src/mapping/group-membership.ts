@@ -17,15 +17,10 @@ export interface ResolvedMembership {
 }
 
 export function resolveMembership(groups: readonly CanonicalGroup[], mode: 'direct' | 'flatten'): ResolvedMembership {
-  const byKey = new Map(groups.map((g) => [g.key, g]));
   if (mode === 'direct') {
     return { members: new Map(groups.map((g) => [g.key, new Set(g.memberKeys)])), cycles: [], cycleKeys: [] };
   }
-  const components = stronglyConnected(groups, byKey);
-  const cycles: string[] = [];
-  const cycleKeys: string[][] = [];
-  const componentOf = new Map<string, number>();
-  components.forEach((c, i) => c.forEach((k) => componentOf.set(k, i)));
+  const { byKey, components, componentOf, cycles, cycleKeys } = nesting(groups);
   // Tarjan emits components in reverse topological order: every component a group nests is
   // finished before the group's own, so one pass suffices.
   const flat: Set<string>[] = [];
@@ -40,6 +35,29 @@ export function resolveMembership(groups: readonly CanonicalGroup[], mode: 'dire
       }
     }
     flat[i] = set;
+  });
+  const members = new Map<string, ReadonlySet<string>>();
+  for (const g of groups) members.set(g.key, flat[componentOf.get(g.key)!]!);
+  return { members, cycles, cycleKeys };
+}
+
+/**
+ * The nesting cycles alone, as resolveMembership reports them, without building anyone's member
+ * set: what a source that passes nesting on as it is needs to know (linear in groups plus edges).
+ */
+export function nestingCycles(groups: readonly CanonicalGroup[]): Pick<ResolvedMembership, 'cycles' | 'cycleKeys'> {
+  const { cycles, cycleKeys } = nesting(groups);
+  return { cycles, cycleKeys };
+}
+
+function nesting(groups: readonly CanonicalGroup[]) {
+  const byKey = new Map(groups.map((g) => [g.key, g]));
+  const components = stronglyConnected(groups, byKey);
+  const cycles: string[] = [];
+  const cycleKeys: string[][] = [];
+  const componentOf = new Map<string, number>();
+  components.forEach((component, i) => {
+    for (const k of component) componentOf.set(k, i);
     const selfLoop = component.length === 1 && (byKey.get(component[0]!)!.groupKeys ?? []).includes(component[0]!);
     if (component.length > 1 || selfLoop) {
       const keys = [...component].reverse();
@@ -48,9 +66,7 @@ export function resolveMembership(groups: readonly CanonicalGroup[], mode: 'dire
       cycleKeys.push(keys);
     }
   });
-  const members = new Map<string, ReadonlySet<string>>();
-  for (const g of groups) members.set(g.key, flat[componentOf.get(g.key)!]!);
-  return { members, cycles, cycleKeys };
+  return { byKey, components, componentOf, cycles, cycleKeys };
 }
 
 /** Iterative Tarjan over nesting edges (child keys that are not groups are ignored). */

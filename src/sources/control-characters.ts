@@ -33,13 +33,23 @@ interface Found {
   readonly at: number;
 }
 
-function findIn(value: SourceValue | undefined, pattern: RegExp, name: string): Found | undefined {
+/**
+ * The first control character `pattern` finds in a value, or undefined; the value is named `what`,
+ * or `what attribute`. Runs for every value of every record, so it builds nothing unless it finds one.
+ */
+function findIn(value: SourceValue | readonly string[] | undefined, pattern: RegExp, what: string, attribute?: string): Found | undefined {
   if (value === null || value === undefined) return undefined;
-  for (const v of Array.isArray(value) ? value : [value]) {
-    const m = pattern.exec(v);
-    if (m) return { name, char: m[0], at: m.index + 1 };
+  if (typeof value === 'string') return foundIn(value, pattern, what, attribute);
+  for (let i = 0; i < value.length; i++) {
+    const found = foundIn(value[i]!, pattern, what, attribute);
+    if (found) return found;
   }
   return undefined;
+}
+
+function foundIn(text: string, pattern: RegExp, what: string, attribute: string | undefined): Found | undefined {
+  const m = pattern.exec(text);
+  return m ? { name: attribute === undefined ? what : `${what} ${attribute}`, char: m[0], at: m.index + 1 } : undefined;
 }
 
 function where(ref: SourceRef): string {
@@ -66,17 +76,18 @@ function stripValue(value: SourceValue, pattern: RegExp): SourceValue {
 export function screenControlCharacters(snapshot: DirectorySnapshot, policy: ControlCharacterPolicy): DirectorySnapshot {
   const patternFor = (attribute: string) => (policy.multiline.has(attribute) ? CONTROL_IN_TEXT : CONTROL);
   const userFault = (u: CanonicalUser): Found | undefined => {
-    for (const [attribute, value] of Object.entries(u.attributes)) {
-      const found = findIn(value, patternFor(attribute), `${policy.field} ${attribute}`);
+    const attributes = u.attributes;
+    for (const attribute in attributes) {
+      const found = findIn(attributes[attribute], patternFor(attribute), policy.field, attribute);
       if (found) return found;
     }
-    return findIn(u.key, CONTROL, 'key') ?? findIn(u.managerKey, CONTROL, 'manager key') ?? findIn(u.groups ? [...u.groups] : null, CONTROL, 'group name');
+    return findIn(u.key, CONTROL, 'key') ?? findIn(u.managerKey, CONTROL, 'manager key') ?? findIn(u.groups, CONTROL, 'group name');
   };
   // A member key is some person's or group's key, judged with that record; stripping changes it in both places.
   const groupFault = (g: CanonicalGroup): Found | undefined =>
     findIn(g.key, CONTROL, 'group key') ??
     findIn(g.displayName, CONTROL, 'group name') ??
-    (policy.mode === 'strip' ? findIn([...g.memberKeys, ...(g.groupKeys ?? [])], CONTROL, 'member key') : undefined);
+    (policy.mode === 'strip' ? (findIn(g.memberKeys, CONTROL, 'member key') ?? findIn(g.groupKeys, CONTROL, 'member key')) : undefined);
 
   const faultyUsers = new Map<CanonicalUser, Found>();
   for (const u of snapshot.users) {

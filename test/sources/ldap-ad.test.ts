@@ -108,6 +108,36 @@ describe('DN normal form', () => {
     expect(normalizeDn('cn=a=b,dc=x')).toBe(normalizeDn('cn=a\\=b,dc=x'));
     expect(normalizeDn('cn=a=b,dc=x')).toBe('cn=a\\=b,dc=x');
   });
+
+  it('a DN written in its normal form comes back as it is; one space, capital or special character away, it does not', () => {
+    const cases: [string, string][] = [
+      ['uid=bulk000001,ou=people,dc=example,dc=com', 'uid=bulk000001,ou=people,dc=example,dc=com'],
+      ['cn=a b\tc,ou=x', 'cn=a b\tc,ou=x'],
+      ['cn=a\u0001b,dc=x', 'cn=a\u0001b,dc=x'],
+      ['uid=a ,ou=b', 'uid=a,ou=b'],
+      ['uid= a,ou=b', 'uid=a,ou=b'],
+      ['uid=a, ou=b', 'uid=a,ou=b'],
+      ['cn =a,dc=x', 'cn=a,dc=x'],
+      [' uid=a', 'uid=a'],
+      ['uid=a ', 'uid=a'],
+      ['cn=a,dc=x\n', 'cn=a,dc=x'],
+      ['cn=a\u000bb,dc=x', 'cn=a\u000bb,dc=x'],
+      ['cn=a\u00a0,dc=x', 'cn=a,dc=x'],
+      ['cn=Ann,ou=x', 'cn=ann,ou=x'],
+      ['cn=a=b,dc=x', 'cn=a\\=b,dc=x'],
+      ['cn=a#b,dc=x', 'cn=a\\#b,dc=x'],
+      ['cn=#04,dc=x', 'cn=#04,dc=x'],
+      ['cn=a\\,b,dc=x', 'cn=a\\,b,dc=x'],
+      ['cn=a+uid=b,dc=x', 'cn=a+uid=b,dc=x'],
+      ['ou=x;dc=y', 'ou=x,dc=y'],
+      ['uid=,ou=x', 'uid=,ou=x'],
+      ['uid=a,', 'uid=a,'],
+      ['=a', '=a'],
+      ['uid', 'uid'],
+      ['', ''],
+    ];
+    expect(cases.map(([dn]) => [dn, normalizeDn(dn)])).toEqual(cases);
+  });
 });
 
 describe('nesting cycles, as the source reports them', () => {

@@ -1,10 +1,14 @@
 /** `schedule`: the cycles `scim-sync schedule` starts. */
-import cronParser from 'cron-parser';
+import { createRequire } from 'node:module';
 import { z } from 'zod';
+
+// cron-parser (and the date library it brings) is loaded only for a config that has a schedule:
+// every command validates the whole config, and most never schedule anything.
+const requireLazily = createRequire(import.meta.url);
 
 function validCron(expression: string): boolean {
   try {
-    cronParser.parseExpression(expression);
+    (requireLazily('cron-parser') as typeof import('cron-parser')).parseExpression(expression);
     return true;
   } catch {
     return false;

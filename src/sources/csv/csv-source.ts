@@ -10,8 +10,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { parse, type Info } from 'csv-parse';
-import { parse as parseSync } from 'csv-parse/sync';
+import type { Info } from 'csv-parse';
 import type { CsvSourceConfig } from '../../config/schema/index.js';
 import { SourceError } from '../../errors.js';
 import type { CanonicalUser, DirectorySnapshot, SourceIssue, SourceValue } from '../../model/canonical.js';
@@ -52,8 +51,14 @@ function checkHeader(config: CsvSourceConfig, header: readonly string[]): string
   return names;
 }
 
+// csv-parse is loaded when a CSV is first read: a process that reads LDAP or Google never loads it.
+const csvParse = () => import('csv-parse');
+const csvParseSync = () => import('csv-parse/sync');
+
+type ParseSync = Awaited<ReturnType<typeof csvParseSync>>['parse'];
+
 /** The first record of `text` when it is complete, else undefined (a quoted header name may span lines). */
-function headerOf(text: string, delimiter: string): string[] | undefined {
+function headerOf(parseSync: ParseSync, text: string, delimiter: string): string[] | undefined {
   try {
     return parseSync(text, { delimiter, to_line: 1 })[0] as string[] | undefined;
   } catch (error) {
@@ -97,6 +102,7 @@ export class CsvSource implements SourceDirectory {
   async offeredAttributes(): Promise<ReadonlySet<string>> {
     const { path, delimiter } = this.config;
     const decode = await this.decoder();
+    const { parse: parseSync } = await csvParseSync();
     const input = createReadStream(path);
     input.on('error', (error) => decode.destroy(error));
     let text = '';
@@ -108,7 +114,7 @@ export class CsvSource implements SourceDirectory {
       for await (const chunk of input.pipe(decode) as AsyncIterable<string>) {
         text += chunk;
         for (let end = text.indexOf('\n', from); end !== -1 && !header; end = text.indexOf('\n', end + 1)) {
-          header = headerOf(text.slice(0, end), delimiter);
+          header = headerOf(parseSync, text.slice(0, end), delimiter);
           from = end + 1;
         }
         if (header) break;
@@ -116,7 +122,7 @@ export class CsvSource implements SourceDirectory {
           throw new SourceError(`${path}:1: the header line does not end within ${MAX_HEADER_CHARS} characters (an unclosed quote in it?)`);
         }
       }
-      header ??= text === '' ? undefined : headerOf(text, delimiter);
+      header ??= text === '' ? undefined : headerOf(parseSync, text, delimiter);
     } catch (error) {
       if (error instanceof SourceError) throw error;
       throw new SourceError(`cannot read the header of CSV ${path}: ${(error as Error).message}`, {}, { cause: error });
@@ -143,6 +149,7 @@ export class CsvSource implements SourceDirectory {
     const { path } = this.config;
     const decode = await this.decoder();
     const builder = new SnapshotBuilder(this.config, only);
+    const { parse } = await csvParse();
     const parser = parse({
       columns: (header: string[]) => builder.setHeader(header),
       delimiter: this.config.delimiter,

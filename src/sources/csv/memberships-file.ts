@@ -5,7 +5,7 @@
  */
 import { createReadStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
-import { parse, type Info } from 'csv-parse';
+import type { Info } from 'csv-parse';
 import type { CsvSourceConfig } from '../../config/schema/index.js';
 import { SourceError } from '../../errors.js';
 import type { CanonicalGroup, SourceIssue } from '../../model/canonical.js';
@@ -36,6 +36,8 @@ export async function readMemberships(config: MembershipsConfig, delimiter: stri
     issues.push({ code: 'CSV_BAD_MEMBERSHIP', message: `${config.path}:${line}: ${message}`, ref: { location: config.path, line } });
 
   const decode = await textDecoder(config.path, encoding);
+  // Loaded here, not at start: see csv-source.ts.
+  const { parse } = await import('csv-parse');
   const parser = parse({ columns: true, delimiter, info: true, skip_empty_lines: true, skip_records_with_error: true });
   let unclosed = false;
   parser.on('skip', (error: Error & { lines?: number; code?: string }) => {

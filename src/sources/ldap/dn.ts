@@ -85,7 +85,40 @@ const PLAIN = /^[^\\"+;#]*$/;
 const SIMPLE = /^[^\\"+;#<>=,]+=[^\\"+;#<>=,]+(?:,[^\\"+;#<>=,]+=[^\\"+;#<>=,]+)*$/;
 const SPACE_TO_TRIM = /^\s|\s$|\s[,=]|[,=]\s/;
 
+/** ASCII whitespace, the only kind an ASCII DN can hold (\s of SPACE_TO_TRIM). */
+function isSpace(c: number): boolean {
+  return c === 0x20 || (c >= 0x09 && c <= 0x0d);
+}
+
+/**
+ * Whether a DN is its own normal form by the SIMPLE rule: ASCII without upper case, `type=value`
+ * RDNs with nothing to unescape, re-escape or trim. One pass and nothing built: this runs for every
+ * person read, and directories mostly write their DNs so (a DN that is not is simply normalised).
+ */
+function alreadyNormal(dn: string): boolean {
+  let part = 0;
+  let inValue = false;
+  for (let i = 0; i < dn.length; i++) {
+    const c = dn.charCodeAt(i);
+    if (c === 0x2c || c === 0x3d) {
+      // ',' ends a value, '=' a type: neither may be empty, nor end in a space to trim.
+      if ((c === 0x2c) !== inValue || part === 0 || isSpace(dn.charCodeAt(i - 1))) return false;
+      inValue = c === 0x3d;
+      part = 0;
+    } else if (c >= 0x80 || (c >= 0x41 && c <= 0x5a) || c === 0x5c || c === 0x22 || c === 0x2b || c === 0x3b || c === 0x23 || c === 0x3c || c === 0x3e) {
+      // Not ASCII, upper case, or one of \ " + ; # < >: the general path decides.
+      return false;
+    } else if (part === 0 && isSpace(c)) {
+      return false;
+    } else {
+      part++;
+    }
+  }
+  return inValue && part > 0 && !isSpace(dn.charCodeAt(dn.length - 1));
+}
+
 export function normalizeDn(dn: string): string {
+  if (alreadyNormal(dn)) return dn;
   if (SIMPLE.test(dn) && !SPACE_TO_TRIM.test(dn)) return dn.toLowerCase();
   if (PLAIN.test(dn)) return dn.trim().split(',').map(normalizeAva).join(',');
   return splitUnescaped(dn.trim(), ',;')

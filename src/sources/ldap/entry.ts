@@ -4,8 +4,9 @@
  * are not UTF-8 or were asked for as binary (search-messages.ts decodes them).
  */
 import type { SourceValue } from '../../model/canonical.js';
+import { AttributeList, type LdapValue, type Slot } from './attribute-list.js';
 
-export type LdapValue = string | Buffer;
+export type { LdapValue };
 
 export interface LdapEntry {
   readonly dn: string;
@@ -16,7 +17,7 @@ export interface LdapEntry {
 // this runs for every attribute of every person.
 const lowercased = new Map<string, string>();
 
-function lowercase(name: string): string {
+export function lowercase(name: string): string {
   let lower = lowercased.get(name);
   if (lower === undefined) {
     lower = name.toLowerCase();
@@ -29,6 +30,12 @@ const NO_VALUES: readonly LdapValue[] = [];
 
 export function valuesOf(entry: LdapEntry, attribute: string): readonly LdapValue[] {
   return entry.attributes.get(lowercase(attribute)) ?? NO_VALUES;
+}
+
+/** The values of a lowercased attribute name as the decoder kept them: a lone text value without a list made for it. */
+export function slotOf(entry: LdapEntry, lowercased: string): Slot | undefined {
+  const attributes = entry.attributes;
+  return attributes instanceof AttributeList ? attributes.slot(lowercased) : attributes.get(lowercased);
 }
 
 /** Text of a value: bytes that are not text (a photo, a certificate) travel as base64. */
@@ -44,7 +51,16 @@ export function isBlank(text: string): boolean {
 
 /** Non-empty text values of an attribute. */
 export function stringsOf(entry: LdapEntry, attribute: string): string[] {
-  return textsOf(valuesOf(entry, attribute));
+  const slot = slotOf(entry, lowercase(attribute));
+  if (typeof slot === 'string') return isBlank(slot) ? [] : [slot];
+  return textsOf(slot ?? NO_VALUES);
+}
+
+/** The first non-empty text value of an attribute (stringsOf's first), without making the list. */
+export function firstStringOf(entry: LdapEntry, attribute: string): string | undefined {
+  const slot = slotOf(entry, lowercase(attribute));
+  if (typeof slot === 'string') return isBlank(slot) ? undefined : slot;
+  return slot === undefined || slot.length === 0 ? undefined : textsOf(slot)[0];
 }
 
 /** Non-empty text values of a value list. */
@@ -61,11 +77,17 @@ export function textsOf(values: readonly LdapValue[]): string[] {
 
 /** A canonical attribute value: null when absent, a string when single, a list when several. */
 export function sourceValue(entry: LdapEntry, attribute: string): SourceValue {
-  const values = valuesOf(entry, attribute);
+  return slotValue(slotOf(entry, lowercase(attribute)));
+}
+
+/** sourceValue of values as the decoder kept them (slotOf). */
+export function slotValue(slot: Slot | undefined): SourceValue {
   // The common cases, no value or one text value, build nothing: this runs for every attribute of every person.
-  if (values.length === 0) return null;
-  if (values.length === 1 && typeof values[0] === 'string') return isBlank(values[0]) ? null : values[0];
-  const texts = textsOf(values);
+  if (slot === undefined) return null;
+  if (typeof slot === 'string') return isBlank(slot) ? null : slot;
+  if (slot.length === 0) return null;
+  if (slot.length === 1 && typeof slot[0] === 'string') return isBlank(slot[0]) ? null : slot[0];
+  const texts = textsOf(slot);
   if (texts.length === 0) return null;
   return texts.length === 1 ? texts[0]! : texts;
 }

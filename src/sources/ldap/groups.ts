@@ -6,7 +6,7 @@
  * dropped with one warning per group.
  */
 import { escapeFilter } from 'ldapts';
-import { resolveMembership } from '../../mapping/group-membership.js';
+import { nestingCycles, resolveMembership } from '../../mapping/group-membership.js';
 import type { CanonicalGroup, SourceIssue } from '../../model/canonical.js';
 import { isBinaryFormat } from './binary-key.js';
 import { fetchAttributeVia, type LdapSearcher } from './connection.js';
@@ -110,7 +110,7 @@ async function inChainMembers(searcher: LdapSearcher, raw: readonly RawGroup[], 
     const filter = `(&${userSettings.filter}${escapeFilter`(memberOf:${IN_CHAIN_RULE}:=${group.dn})`})`;
     for await (const page of searcher.search({ base: userSettings.base, scope: userSettings.scope, filter, attributes: ['1.1'] })) {
       for (const entry of page) {
-        const key = users.keyByDn.get(normalizeDn(entry.dn));
+        const key = users.keyOfDn(entry.dn);
         if (key !== undefined) keys.push(key);
       }
     }
@@ -148,9 +148,8 @@ export async function readGroups(searcher: LdapSearcher, settings: LdapSettings,
       for (const member of group.memberDns) {
         // An empty DN is the placeholder OpenLDAP groups keep when their last member leaves.
         if (isBlank(member)) continue;
-        const dn = normalizeDn(member);
-        const userKey = users.keyByDn.get(dn);
-        const subgroup = userKey === undefined ? byDn.get(dn) : undefined;
+        const userKey = users.keyOfDn(member);
+        const subgroup = userKey === undefined ? byDn.get(normalizeDn(member)) : undefined;
         if (userKey !== undefined) own.users.add(userKey);
         else if (subgroup) own.groups.add(subgroup.key);
         else dropped.push(member);
@@ -171,9 +170,11 @@ export async function readGroups(searcher: LdapSearcher, settings: LdapSettings,
     groupKeys: [...edges.get(g.key)!.groups].sort(),
     ref: { location: g.dn },
   }));
-  const flat = resolveMembership(direct, 'flatten');
+  const inChain = serverExpands(groupSettings);
+  // Member sets are flattened only when they are handed on flattened; otherwise only cycles matter.
+  const flat = groupSettings.nested === 'expand' && !inChain ? resolveMembership(direct, 'flatten') : undefined;
   const dnOf = new Map(raw.map((g) => [g.key, g.dn]));
-  for (const cycle of flat.cycleKeys) {
+  for (const cycle of (flat ?? nestingCycles(direct)).cycleKeys) {
     const dns = cycle.map((k) => dnOf.get(k)!);
     issues.push({
       code: 'LDAP_GROUP_CYCLE',
@@ -183,10 +184,10 @@ export async function readGroups(searcher: LdapSearcher, settings: LdapSettings,
       ref: { location: dns[0]! },
     });
   }
-  const inChain = serverExpands(groupSettings) ? await inChainMembers(searcher, raw, users, settings.users) : undefined;
+  const chained = inChain ? await inChainMembers(searcher, raw, users, settings.users) : undefined;
   const groups = direct.map((g): CanonicalGroup => {
-    if (inChain) return { ...g, memberKeys: inChain.get(g.key)!, groupKeys: [] };
-    if (groupSettings.nested === 'expand') return { ...g, memberKeys: [...flat.members.get(g.key)!].sort(), groupKeys: [] };
+    if (chained) return { ...g, memberKeys: chained.get(g.key)!, groupKeys: [] };
+    if (flat) return { ...g, memberKeys: [...flat.members.get(g.key)!].sort(), groupKeys: [] };
     return g;
   });
   return { groups, issues, warnings, heldKeys, entries };

@@ -5,6 +5,7 @@
  * a big group as 1500 members and everyone else as having left it.
  */
 import { SourceError } from '../../errors.js';
+import { AttributeList } from './attribute-list.js';
 import type { LdapEntry, LdapValue } from './entry.js';
 
 export interface RangeOption {
@@ -28,6 +29,8 @@ export type FetchAttribute = (dn: string, attributeDescription: string) => Promi
 
 /** Whether any attribute of the entry came back as a range (cheap: checked for every entry). */
 export function hasRanges(entry: LdapEntry): boolean {
+  // The decoder judged the names once for every entry that shares them.
+  if (entry.attributes instanceof AttributeList) return entry.attributes.ranged;
   let ranged = false;
   entry.attributes.forEach((_, name) => {
     ranged ||= name.includes(';range=');

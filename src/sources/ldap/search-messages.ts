@@ -5,7 +5,7 @@
  * of reading a directory, so it works on the received bytes in place and builds only the entry.
  */
 import { isUtf8 } from 'node:buffer';
-import { AttributeList, type AttributeNames } from './attribute-list.js';
+import { AttributeList, type AttributeNames, type Slot } from './attribute-list.js';
 import { integerAt, readTlv, textAt, tlv, utf8Slice } from './ber.js';
 import type { LdapEntry, LdapValue } from './entry.js';
 
@@ -23,6 +23,9 @@ const CONTROLS = 0xa0;
 const REFERRAL = 0xa3;
 
 const PAGED_RESULTS_OID = '1.2.840.113556.1.4.319';
+
+/** An attribute sent without values (one list for all: values are never changed in place, see the readonly types). */
+const NO_VALUES: readonly LdapValue[] = [];
 
 export type MessageKind = 'entry' | 'done' | 'reference' | 'notice' | 'other';
 
@@ -79,34 +82,42 @@ export function decodeEntry(buf: Buffer, envelope: Envelope, options: ValueOptio
   const dn = utf8Slice.call(buf, tlv.start, tlv.end);
   readTlv(buf, tlv.end, envelope.end, SEQUENCE);
   const listEnd = tlv.end;
-  const lists: LdapValue[][] = [];
-  let pos = tlv.start;
-  for (let index = 0; pos < listEnd; index++) {
+  const names = options.names;
+  // As many places as the last entry had: a list grown by push would be made several times over.
+  const slots: Slot[] = new Array<Slot>(names.expected);
+  let count = 0;
+  for (let pos = tlv.start; pos < listEnd; count++) {
     readTlv(buf, pos, listEnd, SEQUENCE);
     const attributeEnd = tlv.end;
     readTlv(buf, tlv.start, attributeEnd, OCTET_STRING);
-    const name = options.names.at(index, buf, tlv.start, tlv.end);
-    const binary = options.binary.has(name) || name.includes(';binary');
+    names.at(count, buf, tlv.start, tlv.end, options.binary);
+    const binary = names.binaryAt(count);
     readTlv(buf, tlv.end, attributeEnd, SET);
     const valuesEnd = tlv.end;
     let valuePos = tlv.start;
-    // Most attributes hold one value: a list of exactly one, not one grown for more.
-    let values: LdapValue[] = [];
+    let slot: Slot = NO_VALUES;
     if (valuePos < valuesEnd) {
       readTlv(buf, valuePos, valuesEnd, OCTET_STRING);
       valuePos = tlv.end;
-      values = [valueAt(buf, binary)];
+      const first = valueAt(buf, binary);
+      // Most attributes hold one text value: kept as itself, no list (see AttributeList).
+      if (valuePos >= valuesEnd && typeof first === 'string') slot = first;
+      else {
+        const values: LdapValue[] = [first];
+        while (valuePos < valuesEnd) {
+          readTlv(buf, valuePos, valuesEnd, OCTET_STRING);
+          valuePos = tlv.end;
+          values.push(valueAt(buf, binary));
+        }
+        slot = values;
+      }
     }
-    while (valuePos < valuesEnd) {
-      readTlv(buf, valuePos, valuesEnd, OCTET_STRING);
-      valuePos = tlv.end;
-      values.push(valueAt(buf, binary));
-    }
-    lists.push(values);
+    slots[count] = slot;
     pos = attributeEnd;
   }
-  const { names, repeats } = options.names.finish(lists.length);
-  return { dn, attributes: repeats ? AttributeList.gathered(names, lists) : new AttributeList(names, lists) };
+  if (slots.length !== count) slots.length = count;
+  const layout = names.finish(count);
+  return { dn, attributes: names.repeats ? AttributeList.gathered(layout, slots, names.ranged) : new AttributeList(layout, slots, names.ranged) };
 }
 
 export interface LdapResult {

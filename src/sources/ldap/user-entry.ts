@@ -3,8 +3,8 @@
  * (objectGUID, userAccountControl) are tested here without a domain controller.
  */
 import type { SourceIssueCode, SourceValue } from '../../model/canonical.js';
-import { formatKey } from './binary-key.js';
-import { sourceValue, stringsOf, valuesOf, type LdapEntry } from './entry.js';
+import { formatKey as formatKeyValue } from './binary-key.js';
+import { lowercase, slotOf, slotValue, stringsOf, type LdapEntry, type LdapValue } from './entry.js';
 import type { DisabledSetting, KeySetting } from './flavor-defaults.js';
 
 /** userAccountControl flag ACCOUNTDISABLE. */
@@ -19,14 +19,20 @@ export function uacDisabled(value: string): boolean | null {
 
 export type KeyResult = { key: string } | { code: SourceIssueCode; message: string };
 
+function formatKey(value: LdapValue, format: KeySetting['format'], attribute: string): KeyResult {
+  const result = formatKeyValue(value, format);
+  if ('error' in result) return { code: 'LDAP_BAD_KEY', message: `${attribute} is not a ${format} key: ${result.error}` };
+  return result;
+}
+
 /** The entry's immutable key per the key setting. */
 export function entryKey(entry: LdapEntry, setting: KeySetting): KeyResult {
-  const values = valuesOf(entry, setting.attribute);
+  const slot = slotOf(entry, lowercase(setting.attribute));
+  if (typeof slot === 'string') return formatKey(slot, setting.format, setting.attribute);
+  const values = slot ?? [];
   if (values.length === 0) return { code: 'LDAP_MISSING_KEY', message: `no ${setting.attribute}: the entry has no key and cannot be synced` };
   if (values.length > 1) return { code: 'LDAP_AMBIGUOUS_KEY', message: `${setting.attribute} has ${values.length} values; a key must have one` };
-  const result = formatKey(values[0]!, setting.format);
-  if ('error' in result) return { code: 'LDAP_BAD_KEY', message: `${setting.attribute} is not a ${setting.format} key: ${result.error}` };
-  return result;
+  return formatKey(values[0]!, setting.format, setting.attribute);
 }
 
 // The lowercased set of each rule's values, made once rather than for every person.
@@ -88,6 +94,6 @@ function layoutOf(map: ReadonlyMap<string, string>): AttributeLayout {
 export function entryAttributes(entry: LdapEntry, map: ReadonlyMap<string, string>): Record<string, SourceValue> {
   const { pairs, template } = layoutOf(map);
   const attributes = { ...template };
-  for (let i = 0; i < pairs.length; i++) attributes[pairs[i]![0]] = sourceValue(entry, pairs[i]![1]);
+  for (let i = 0; i < pairs.length; i++) attributes[pairs[i]![0]] = slotValue(slotOf(entry, pairs[i]![1]));
   return attributes;
 }

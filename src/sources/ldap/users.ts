@@ -7,15 +7,15 @@ import type { CanonicalUser, SourceIssue } from '../../model/canonical.js';
 import { isBinaryFormat } from './binary-key.js';
 import { fetchAttributeVia, type LdapSearcher } from './connection.js';
 import { normalizeDn } from './dn.js';
-import { stringsOf, textsOf, valuesOf, type LdapEntry, type LdapValue } from './entry.js';
+import { firstStringOf, stringsOf, textsOf, valuesOf, type LdapEntry, type LdapValue } from './entry.js';
 import type { LdapSettings } from './flavor-defaults.js';
 import { completeRanges, hasRanges } from './range.js';
 import { entryActive, entryAttributes, entryKey } from './user-entry.js';
 
 export interface UsersRead {
   readonly users: CanonicalUser[];
-  /** Normalised DN -> key, for member and manager references. */
-  readonly keyByDn: ReadonlyMap<string, string>;
+  /** The key of the person a DN names, in any spelling (member and manager references), or undefined. */
+  readonly keyOfDn: (dn: string) => string | undefined;
   /** Lowercased uid -> key, for posixGroup memberUid: made on first use (most directories have no posixGroup). */
   readonly keyByUid: () => ReadonlyMap<string, string>;
   /** Key -> normalised DNs of the groups the entry's memberOf names (membership: memberOf). */
@@ -62,6 +62,10 @@ export async function readUsers(searcher: LdapSearcher, settings: LdapSettings['
   const users: { -readonly [K in keyof CanonicalUser]: CanonicalUser[K] }[] = [];
   // By position in `users`: a Map of 50,000 numbers costs more than the array.
   const managerDns: (string | undefined)[] = [];
+  // Keys by DN as the server wrote it: member and manager values usually spell a DN exactly so, and
+  // a look-up there skips normalising it (a directory has several such references per person). By
+  // normal form only the DNs not written in it: most are (keyOfDn).
+  const keyByWrittenDn = new Map<string, string>();
   const keyByDn = new Map<string, string>();
   // Each accepted person's key and uid values, for keyByUid.
   const uidKeys: string[] = [];
@@ -74,9 +78,13 @@ export async function readUsers(searcher: LdapSearcher, settings: LdapSettings['
   let entries = 0;
 
   // A held person stays a member of their groups (and a manager): the planner leaves them as they are.
-  const hold = (dn: string, key: string): void => {
+  const known = (entry: LdapEntry, dn: string, key: string): void => {
+    keyByWrittenDn.set(entry.dn, key);
+    if (dn !== entry.dn) keyByDn.set(dn, key);
+  };
+  const hold = (entry: LdapEntry, dn: string, key: string): void => {
     heldKeys.add(key);
-    keyByDn.set(dn, key);
+    known(entry, dn, key);
   };
 
   const accept = (entry: LdapEntry): void => {
@@ -98,7 +106,7 @@ export async function readUsers(searcher: LdapSearcher, settings: LdapSettings['
     const active = entryActive(entry, settings.disabled, disabled.has(dn));
     if (!('active' in active)) {
       issues.push(issue(entry.dn, active.code, active.message));
-      hold(dn, key);
+      hold(entry, dn, key);
       return;
     }
     const attributes = entryAttributes(entry, settings.attributes);
@@ -108,19 +116,19 @@ export async function readUsers(searcher: LdapSearcher, settings: LdapSettings['
       const owner = userNames.get(folded);
       if (owner !== undefined) {
         issues.push(issue(entry.dn, 'LDAP_DUPLICATE_USERNAME', `userName "${userName}" is also the userName of ${owner}`));
-        hold(dn, key);
+        hold(entry, dn, key);
         return;
       }
       userNames.set(folded, entry.dn);
     }
-    keyByDn.set(dn, key);
+    known(entry, dn, key);
     if (needs.uid) {
       uidKeys.push(key);
       uidValues.push(valuesOf(entry, settings.uidAttribute));
     }
     if (needs.memberOf) memberOf.set(key, stringsOf(entry, 'memberOf').map(normalizeDn));
-    const manager = settings.manager ? stringsOf(entry, settings.manager)[0] : undefined;
-    if (manager !== undefined) managerDns[users.length] = normalizeDn(manager);
+    const manager = settings.manager ? firstStringOf(entry, settings.manager) : undefined;
+    if (manager !== undefined) managerDns[users.length] = manager;
     const ref = { location: entry.dn };
     // One literal per shape: objects that gain a property later cost a second allocation each.
     users.push(settings.manager ? { key, active: active.active, attributes, managerKey: null, ref } : { key, active: active.active, attributes, ref });
@@ -129,13 +137,19 @@ export async function readUsers(searcher: LdapSearcher, settings: LdapSettings['
   for await (const page of searcher.search({ base: settings.base, scope: settings.scope, filter: settings.filter, attributes: [...requested], binaryAttributes: binary })) {
     for (const entry of page) accept(hasRanges(entry) ? await completeRanges(entry, fetch) : entry);
   }
+  const keyOfDn = (dn: string): string | undefined => {
+    const key = keyByWrittenDn.get(dn);
+    if (key !== undefined) return key;
+    const normal = normalizeDn(dn);
+    return keyByWrittenDn.get(normal) ?? keyByDn.get(normal);
+  };
   // A manager outside the people read has no key here: the user is synced without one.
   const unresolvedManagers = new Map<string, string>();
   managerDns.forEach((dn, index) => {
     if (dn === undefined) return;
-    const managerKey = keyByDn.get(dn);
+    const managerKey = keyOfDn(dn);
     users[index]!.managerKey = managerKey ?? null;
-    if (managerKey === undefined) unresolvedManagers.set(users[index]!.key, dn);
+    if (managerKey === undefined) unresolvedManagers.set(users[index]!.key, normalizeDn(dn));
   });
   let keyByUid: Map<string, string> | undefined;
   const uids = (): ReadonlyMap<string, string> => {
@@ -145,5 +159,5 @@ export async function readUsers(searcher: LdapSearcher, settings: LdapSettings['
     }
     return keyByUid;
   };
-  return { users, keyByDn, keyByUid: uids, memberOf, issues, heldKeys, entries, unresolvedManagers };
+  return { users, keyOfDn, keyByUid: uids, memberOf, issues, heldKeys, entries, unresolvedManagers };
 }
