@@ -47,19 +47,23 @@ export function controlProcessor(ctx: WorkerContext): (job: Job<PhaseJobData>) =
   };
 
   const processPhase = async (job: Job<PhaseJobData>) => {
-    const { planId, target, lockToken, phase } = job.data;
+    const { planId, target, lockToken } = job.data;
     await ctx.locks.keep(target, lockToken, true);
     const meta = await store.meta(planId, target);
+    const stopped = await store.stopped(planId, target);
+    // Phases with nothing to do are passed over here, not by a job each: the next job is that of the
+    // phase after the first one with operations, or there is none and the cycle is done.
+    let phase = job.data.phase;
+    while (!stopped && phase < meta.phases.length && meta.phases[phase]!.operations === 0) phase++;
+    if (phase >= meta.phases.length) return finishCycle(meta);
     const nextId = phaseJobId(planId, target, phase + 1);
     // This job ran before and died after starting the next phase (that is atomic): nothing left to do.
-    if (phase < meta.phases.length && (await ctx.control.getJob(nextId))) return { phase, started: false };
-    if (phase >= meta.phases.length) return finishCycle(meta);
+    if (await ctx.control.getJob(nextId)) return { phase, started: false };
     const next: PhaseJobData = { planId, target, lockToken, phase: phase + 1 };
-    const stopped = await store.stopped(planId, target);
-    if (stopped || meta.phases[phase]!.operations === 0) {
-      const ops = stopped ? await store.phaseOperations(planId, target, phase) : [];
+    if (stopped) {
+      const ops = await store.phaseOperations(planId, target, phase);
       await store.recordOutcomes(planId, target, ops.map((op) => [op.id, { kind: op.kind, outcome: 'skipped' }]));
-      for (const op of ops) audit.record(operationAuditRecord(planId, target, op, 'skipped', 0, { note: stopped ?? '' }));
+      for (const op of ops) audit.record(operationAuditRecord(planId, target, op, 'skipped', 0, { note: stopped }));
       await ctx.control.add('phase', next, { ...controlJobOptions(q.retentionHours), jobId: nextId });
       return { phase, started: false };
     }
@@ -75,7 +79,7 @@ export function controlProcessor(ctx: WorkerContext): (job: Job<PhaseJobData>) =
       data: next,
       opts: { ...controlJobOptions(q.retentionHours), jobId: nextId },
       children: [
-        { name: 'feed', queueName: CONTROL_QUEUE, data: { ...job.data, chunk }, opts: { ...feedJobOptions(q.retentionHours), jobId: feedJobId(planId, target, phase) } },
+        { name: 'feed', queueName: CONTROL_QUEUE, data: { ...job.data, phase, chunk }, opts: { ...feedJobOptions(q.retentionHours), jobId: feedJobId(planId, target, phase) } },
       ],
     });
     return { phase, started: true };

@@ -8,11 +8,13 @@
  *   worker runs a chunk's operations side by side, each with its own retries, outcome, link changes
  *   and dead letter (chunk-jobs.ts), and records their outcomes in a few Redis calls per chunk
  *   instead of several per operation.
- * - Queue `control`: one `phase` job per target and phase. Phase i's job makes phase i+1's job with one
- *   child, a `feed` job, which puts phase i's operations on the target's queue in chunks, as further
- *   children of phase i+1's job. BullMQ starts that job only when every child has finished (completed
- *   or failed for good): a phase completes before the next starts, whichever worker runs what. The
- *   job after the last phase writes the report and releases the target's lock.
+ * - Queue `control`: one `phase` job per target and phase with operations. Phase i's job makes phase
+ *   i+1's job with one child, a `feed` job, which puts phase i's operations on the target's queue in
+ *   chunks, as further children of phase i+1's job. BullMQ starts that job only when every child has
+ *   finished (completed or failed for good): a phase completes before the next starts, whichever
+ *   worker runs what. A phase job passes over phases with no operations itself (phase i+1's job
+ *   goes on with phase i+3 when i+1 and i+2 have none). The job after the last phase writes the
+ *   report and releases the target's lock.
  * - Queue `schedule`: the job scheduler's ticks and the cycles they start.
  *
  * Job ids are `<planId>_p<phase>_<first>_<count>` (a chunk: its first operation's index in the phase
