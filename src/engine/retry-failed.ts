@@ -5,10 +5,10 @@
  * report is what `status` shows as the target's last cycle.
  */
 import { randomUUID } from 'node:crypto';
-import type { Job } from 'bullmq';
 import type { LoadedConfig } from '../config/load.js';
-import { failedOperationJobs, removeOperationJobs, retryFailedControlJobs } from '../execution/bullmq/queue-status.js';
-import type { OpJobData } from '../execution/bullmq/queue-layout.js';
+import { CycleStore } from '../execution/bullmq/cycle-store.js';
+import { failedOperations, removeFailedOperations, type FailedOperation } from '../execution/bullmq/failed-operations.js';
+import { retryFailedControlJobs } from '../execution/bullmq/queue-status.js';
 import { createTargetRuntime } from '../execution/target-runtime.js';
 import type { RunReport } from '../execution/run-report.js';
 import { PHASE_OF, PHASES, PLAN_FORMAT, PLAN_VERSION, operationsOf, type Operation, type Plan, type TargetPlan } from '../model/plan.js';
@@ -46,12 +46,13 @@ export async function retryFailed(loaded: LoadedConfig, state: RunState, targets
   const q = loaded.config.queue!;
   const redis = await connectRedis(q.redis);
   try {
-    const failed = new Map<string, Job<OpJobData>[]>();
-    for (const target of targets) failed.set(target, await failedOperationJobs(redis, q, target));
+    const store = new CycleStore(redis, q.prefix, q.retentionHours * 3_600_000);
+    const failed = new Map<string, FailedOperation[]>();
+    for (const target of targets) failed.set(target, (await failedOperations(redis, q, store, target)).list);
     const controlJobs = await retryFailedControlJobs(redis, q, targets);
     // Targets with nothing failed get no cycle: their last cycle in `status` stays the real one.
     const targetPlans = targets
-      .map((t) => retryTargetPlan(t, (failed.get(t) ?? []).map((job) => job.data.op)))
+      .map((t) => retryTargetPlan(t, (failed.get(t) ?? []).map((f) => f.op)))
       .filter((tp) => tp.phases.some((p) => p.operations.length > 0));
     const id = `plan-retry-${randomUUID()}`;
     const operations = new Map(targets.map((t) => [t, operationsIn(targetPlans.find((tp) => tp.target === t))]));
@@ -77,7 +78,7 @@ export async function retryFailed(loaded: LoadedConfig, state: RunState, targets
     // As `run` records it in distributed mode: the apply ends once the plan is on the queue; the workers record each operation.
     state.audit.record({ time: new Date().toISOString(), planId: id, target: '*', action: 'apply.end', outcome: 'info', note: 'enqueued for the workers' });
     // In the new cycle now: the dead letters go, so they are neither listed as failed nor retried twice.
-    for (const tp of targetPlans) await removeOperationJobs(redis, q, tp.target, (failed.get(tp.target) ?? []).map((job) => job.id!));
+    for (const tp of targetPlans) await removeFailedOperations(redis, q, tp.target, failed.get(tp.target) ?? []);
     return done(report);
   } finally {
     redis.disconnect();

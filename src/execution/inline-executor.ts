@@ -29,22 +29,10 @@ import {
   type OutcomeDetail,
 } from './operation-outcome.js';
 import { retryDelay } from '../targets/http/retry-policy.js';
+import { sleepUnlessAborted } from './abortable-sleep.js';
 import { runOperation, type AttemptState, type OperationResult } from './run-operation.js';
 import { bulkBatches, isBulkable, sendBulk, type BulkableOp, type BulkOutcome } from './bulk-apply.js';
 import { addNotice, count, countAdopted, emptyTargetReport, type Outcome, type RunReport, type TargetReport } from './run-report.js';
-
-/** Waits `ms`, or less when `signal` aborts (a retry that will not happen need not be waited for). */
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-  });
-}
 
 export interface InlineExecutorOptions {
   links: LinkStore;
@@ -152,7 +140,7 @@ export class InlineExecutor implements Executor {
           const delay = halted() ? null : retryDelay(error, n, runtime.retry);
           if (delay !== null) {
             if (error instanceof TransientError && error.ambiguous) state.previousAmbiguous = error;
-            await sleep(delay, stop);
+            await sleepUnlessAborted(delay, stop);
             continue;
           }
           await fail(op, n, error, started);

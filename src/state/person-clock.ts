@@ -6,7 +6,8 @@
  * skipped as superseded, and the next cycle plans the person afresh.
  *
  * Embedded mode keeps the clock in the service's memory (the cycle runs in the same process);
- * distributed mode in a Redis hash, which the workers read before a guarded operation.
+ * distributed mode in a Redis hash, which a worker reads before a guarded cycle's operations start,
+ * once for the people of a whole chunk of them.
  */
 import type { Redis } from 'ioredis';
 import { redisKeys } from './redis-keys.js';
@@ -26,11 +27,30 @@ export function supersededReason(key: string, decided: number | undefined, readA
     : undefined;
 }
 
+/**
+ * Why each of these operations, planned on a read at `readAt` (ms), must not run, by operation id:
+ * the clock read for all their people at once (one Redis round trip for a worker's chunk).
+ */
+export async function supersededOperations(clock: PersonClock, ops: readonly { id: string; kind: string; externalId?: string }[], readAt: number): Promise<Map<string, string>> {
+  const people = ops.flatMap((op) => {
+    const key = personOf(op);
+    return key === undefined ? [] : [[op.id, key] as const];
+  });
+  const reasons = new Map<string, string>();
+  if (people.length === 0) return reasons;
+  const decided = await clock.decidedAtAll([...new Set(people.map(([, key]) => key))]);
+  for (const [id, key] of people) {
+    const why = supersededReason(key, decided.get(key), readAt);
+    if (why) reasons.set(id, why);
+  }
+  return reasons;
+}
+
 export interface PersonClock {
   /** A change-driven sync that read these people at `readAt` has been applied. */
   mark(keys: Iterable<string>, readAt: Date): Promise<void>;
-  /** When the newest change-driven decision for this person read the source (ms), if any. */
-  decidedAt(key: string): Promise<number | undefined>;
+  /** When the newest change-driven decision for each of these people read the source (ms): only those with one are in the map (one Redis round trip). */
+  decidedAtAll(keys: readonly string[]): Promise<Map<string, number>>;
   /** Forget decisions that no plan still running can predate (a full cycle that read the source after them). */
   forgetBefore(time: Date): Promise<void>;
 }
@@ -42,8 +62,8 @@ export class MemoryPersonClock implements PersonClock {
     for (const key of keys) this.decided.set(key, Math.max(readAt.getTime(), this.decided.get(key) ?? 0));
   }
 
-  async decidedAt(key: string): Promise<number | undefined> {
-    return this.decided.get(key);
+  async decidedAtAll(keys: readonly string[]): Promise<Map<string, number>> {
+    return new Map(keys.flatMap((key) => (this.decided.has(key) ? [[key, this.decided.get(key)!] as const] : [])));
   }
 
   /** The inline executor's check for a plan that read the source at `readAt`. */
@@ -87,9 +107,10 @@ export class RedisPersonClock implements PersonClock {
     if (list.length > 0) await this.redis.eval(MARK, 1, this.key, ...list, String(readAt.getTime()));
   }
 
-  async decidedAt(key: string): Promise<number | undefined> {
-    const value = await this.redis.hget(this.key, key);
-    return value === null ? undefined : Number(value);
+  async decidedAtAll(keys: readonly string[]): Promise<Map<string, number>> {
+    if (keys.length === 0) return new Map();
+    const values = await this.redis.hmget(this.key, ...keys);
+    return new Map(keys.flatMap((key, i) => (values[i] !== null ? [[key, Number(values[i])] as const] : [])));
   }
 
   /** Nothing: other machines' cycles may still predate an entry; the hash expires a week after its last write. */

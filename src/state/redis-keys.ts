@@ -14,7 +14,7 @@ import type { ResourceKind } from './link-store.js';
 export const CONTROL_QUEUE = 'control';
 /** The job scheduler's ticks and the cycles they start. */
 export const SCHEDULE_QUEUE = 'schedule';
-/** One job per plan operation; names derive from target names, which the config restricts to [A-Za-z0-9_-]. */
+/** One job per chunk of a phase's operations; names derive from target names, which the config restricts to [A-Za-z0-9_-]. */
 export const targetQueueName = (target: string): string => `target-${target}`;
 
 export function redisKeys(prefix: string) {
@@ -25,7 +25,7 @@ export function redisKeys(prefix: string) {
     lock: (target: string) => `${prefix}:state:lock:${target}`,
     /** Hash: meta (PlanMeta JSON), phase:<i> (Operation[] JSON). */
     plan: (planId: string, target: string) => `${prefix}:state:plan:${planId}:${target}`,
-    /** Hash: opId -> OutcomeEntry JSON, written by the worker before its job completes or fails. */
+    /** Hash: opId -> OutcomeEntry JSON, written by the worker before its chunk's job completes. */
     outcomes: (planId: string, target: string) => `${prefix}:state:outcomes:${planId}:${target}`,
     /** Hash: '<user|group>\n<externalId>' -> FailedIdentity JSON, for each create that failed (dependencies.ts). */
     failed: (planId: string, target: string) => `${prefix}:state:failed:${planId}:${target}`,
@@ -33,6 +33,10 @@ export function redisKeys(prefix: string) {
     stopped: (planId: string, target: string) => `${prefix}:state:stopped:${planId}:${target}`,
     /** String: CycleReport JSON once the cycle's last phase is done. */
     report: (planId: string, target: string) => `${prefix}:state:report:${planId}:${target}`,
+    /** Hash per target: dead letter id -> DeadLetter JSON, each operation that failed for good, until `retry` takes it (execution/bullmq/dead-letters.ts). */
+    deadLetters: (target: string) => `${prefix}:state:dead-letters:${target}`,
+    /** Sorted set per target: dead letter ids by the time they failed (ms). */
+    deadLetterOrder: (target: string) => `${prefix}:state:dead-letter-order:${target}`,
     /** String: the latest CycleReport of a target. */
     lastCycle: (target: string) => `${prefix}:state:last-cycle:${target}`,
     /** Hash per target: attribute -> LearnedShape JSON, the PATCH shape it is kept in (redis-write-memory.ts). */
@@ -51,6 +55,8 @@ export function redisKeys(prefix: string) {
     personClock: `${prefix}:state:person-clock`,
     /** BullMQ's key of a queue, as a job names its parent's queue. */
     queue: (name: string) => `${prefix}:${name}`,
+    /** BullMQ's limiter count of a queue: jobs let through in the current window, which expires with it. */
+    limiter: (name: string) => `${prefix}:${name}:limiter`,
   };
 }
 

@@ -63,20 +63,24 @@ export class RedisLinkStore implements LinkStore {
     return value === null ? undefined : parseLink(key, externalId, value);
   }
 
+  /** The links of these keys in one round trip (HMGET): only those that exist are in the map. */
+  async getMany(target: string, kind: ResourceKind, externalIds: readonly string[]): Promise<Map<string, Link>> {
+    const key = this.keys.links(target, kind);
+    const found = new Map<string, Link>();
+    if (externalIds.length === 0) return found;
+    const values = await this.redis.hmget(key, ...externalIds);
+    externalIds.forEach((id, i) => {
+      if (values[i] !== null) found.set(id, parseLink(key, id, values[i]!));
+    });
+    return found;
+  }
+
   async set(target: string, kind: ResourceKind, externalId: string, link: Link): Promise<void> {
     await this.redis.hset(this.keys.links(target, kind), externalId, linkValue(link));
   }
 
   async delete(target: string, kind: ResourceKind, externalId: string): Promise<void> {
     await this.redis.hdel(this.keys.links(target, kind), externalId);
-  }
-
-  /** Link changes collected elsewhere (execution/bullmq/operation-links.ts), written in order. */
-  async apply(writes: readonly LinkWrite[]): Promise<void> {
-    for (const w of writes) {
-      if (w.value === null) await this.redis.hdel(w.key, w.field);
-      else await this.redis.hset(w.key, w.field, w.value);
-    }
   }
 
   /** Every write was acknowledged by Redis already. */

@@ -80,6 +80,7 @@ export async function engineRun(url: string, plan: ReturnType<typeof makePlan>, 
     retries: 5,
     profile: 'generic',
     quirks: {},
+    writeChecks: { verify: 'learn', parkAfterRuns: 3 },
   } as unknown as TargetConfig;
   const runtime = createTargetRuntime('bench', config);
   const start = performance.now();

@@ -5,7 +5,8 @@
 import { execFileSync } from 'node:child_process';
 import { applyBench } from './apply-bench.js';
 import { ldapBench } from './ldap-bench.js';
-import { distributedBench } from './distributed-bench.js';
+import { loadavg } from 'node:os';
+import { distributedBench, scalingBench } from './distributed-bench.js';
 import { provisionBench } from './provision-bench.js';
 import { leaverBench, POLL_MS } from './leaver-bench.js';
 
@@ -69,13 +70,25 @@ console.log(
     `${provision.ms} ms, ${provision.requests} requests, ${provision.created ? 'created' : 'NOT created'} (goal < 3000 ms: ${verdict(provision.ms < 3000 && provision.created)})`,
 );
 
+const load = () => loadavg()[0]!.toFixed(1);
+const distLoad = load();
 const distributed = await distributedBench();
 console.log(
   distributed
     ? `distributed: ${distributed.creates} creates at concurrency ${distributed.concurrency}: BullMQ with ${distributed.workers} workers ` +
         `${distributed.bullmqOpsPerSec}/s, embedded ${distributed.embeddedOpsPerSec}/s, ratio ${(distributed.ratio * 100).toFixed(1)}% ` +
-        `(goal >= 60%: ${verdict(distributed.ratio >= 0.6)})`
+        `[${distributed.ratios.map((r) => `${(r * 100).toFixed(0)}%`).join(' ')}] (goal >= 80%: ${verdict(distributed.ratio >= 0.8)}); load ${distLoad}/${load()}`
     : 'distributed: not measured: no Redis answers at 127.0.0.1:6379 (set SCIM_SYNC_BENCH_REDIS, or start one as .ci/run does)',
+);
+
+const scaleLoad = load();
+const scaling = await scalingBench();
+console.log(
+  scaling
+    ? `distributed scaling: ${scaling.creates} creates against a sandbox answering after ${scaling.latencyMs} ms, concurrency ${scaling.concurrency} per worker: ` +
+        `${Object.entries(scaling.opsPerSec).map(([w, ops]) => `${w} worker${w === '1' ? '' : 's'} ${ops}/s`).join(', ')}; ` +
+        `4 workers ${scaling.speedup.toFixed(2)}x one [${scaling.speedups.map((x) => x.toFixed(2)).join(' ')}] (goal >= 3.5x: ${verdict(scaling.speedup >= 3.5)}); load ${scaleLoad}/${load()}`
+    : 'distributed scaling: not measured: no Redis answers at 127.0.0.1:6379',
 );
 
 // Leaver propagation in service mode, per way a change arrives: goal p99 < 10 s with a 5 s poll,
@@ -88,4 +101,3 @@ for (const path of ['csv', 'ldap', 'webhook'] as const) {
       `(goal p99 < 10000 ms and max <= ${POLL_MS + 5000} ms: ${verdict(ok)}); one full cycle on the same data (scim-sync run, no changes) ${r.fullCycleMs} ms`,
   );
 }
-

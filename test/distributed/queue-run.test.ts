@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Queue } from 'bullmq';
+import { Queue, UnrecoverableError, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CONTROL_QUEUE, targetQueueName } from '../../src/state/redis-keys.js';
@@ -142,7 +142,7 @@ describe('run and apply through the queue', () => {
     expect(second.out).toContain('no changes');
   });
 
-  it('job ids are <planId>_<opId>: no ":" and never an integer', async () => {
+  it('one job per chunk of a phase, its id <planId>_p<phase>_<first>_<count>: no ":" and never an integer', async () => {
     const planFile = join(h.dir, 'plan.json');
     expect((await h.cli('plan', '--config', h.configFile, '--out', planFile)).code).toBe(0);
     const r = await h.cli('apply', planFile, '--config', h.configFile);
@@ -152,11 +152,11 @@ describe('run and apply through the queue', () => {
     const queue = new Queue(targetQueueName('app'), { connection: redis, prefix });
     const control = new Queue(CONTROL_QUEUE, { connection: redis, prefix });
     try {
-      await expect.poll(async () => (await queue.getJobCounts('completed'))['completed'], { timeout: 20_000 }).toBe(20);
       const plan = JSON.parse(readFileSync(planFile, 'utf8')) as { id: string };
-      const ids = (await queue.getCompleted(0, -1)).map((j) => j.id!);
+      // Concurrency 4: chunks of 16 operations, so the 20 creates are two jobs.
+      await expect.poll(async () => (await queue.getCompleted(0, -1)).map((j) => j.id!).sort(), { timeout: 20_000 }).toEqual([`${plan.id}_p0_0_16`, `${plan.id}_p0_16_4`]);
       const controlIds = (await control.getJobs(['completed', 'waiting', 'active', 'waiting-children'])).map((j) => j.id!);
-      for (const id of [...ids, ...controlIds]) {
+      for (const id of [`${plan.id}_p0_0_16`, ...controlIds]) {
         expect(id).not.toContain(':');
         expect(id).not.toMatch(/^\d+$/);
         expect(id.startsWith(`${plan.id}_`)).toBe(true);
@@ -288,7 +288,8 @@ describe('errors on the queue', () => {
     expect(status.out).toMatch(/✗ createUser user\d@example.com \(E100\d\) in plan-[0-9a-f-]+, 1 attempt, .*\[BAD_REQUEST\].*title is not allowed here/);
     const json = JSON.parse((await h.cli('status', '--config', h.configFile, '--json')).out) as { targets: { failed: unknown[]; counts: Record<string, number> }[] };
     expect(json.targets[0]!.failed).toHaveLength(1);
-    expect(json.targets[0]!.counts['failed']).toBe(1);
+    // Counts are of operations: the one chunk of two completed, one of them failed.
+    expect(json.targets[0]!.counts).toMatchObject({ failed: 1, completed: 1, waiting: 0, active: 0 });
 
     const retried = await h.cli('retry', '--config', h.configFile);
     expect(retried.code, retried.err).toBe(0);
@@ -326,6 +327,37 @@ describe('errors on the queue', () => {
       .toMatchObject({ targets: [{ failed: [], lastCycle: { planId: expect.stringMatching(/^plan-retry-/) } }] });
     // Counted once: a second retry finds nothing.
     expect((await h.cli('retry', '--config', h.configFile)).out).toContain('app: 0 failed operations re-queued');
+  });
+
+  it('a failed job of before chunks (one operation each) is still listed by status and taken by retry', async () => {
+    const planFile = join(h.dir, 'plan.json');
+    expect((await h.cli('plan', '--config', h.configFile, '--out', planFile)).code).toBe(0);
+    const plan = JSON.parse(readFileSync(planFile, 'utf8')) as { id: string; targets: { phases: { operations: { id: string }[] }[] }[] };
+    const op = plan.targets[0]!.phases[0]!.operations[0]!;
+    // As the previous version left its dead letters: a job per operation, failed with it.
+    const queue = new Queue(targetQueueName('app'), { connection: redis, prefix });
+    const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+    const old = new Worker(targetQueueName('app'), async () => {
+      throw new UnrecoverableError('[BAD_REQUEST] title is not allowed here');
+    }, { connection, prefix });
+    try {
+      await queue.add('createUser', { planId: plan.id, target: 'app', lockToken: 'old', op }, { jobId: `${plan.id}_${op.id}`, removeOnFail: false });
+      await expect.poll(async () => (await queue.getJobCounts('failed'))['failed'], { timeout: 10_000 }).toBe(1);
+    } finally {
+      await old.close();
+      await queue.close();
+      connection.disconnect();
+    }
+    const json = JSON.parse((await h.cli('status', '--config', h.configFile, '--json')).out) as { targets: { failed: { externalId: string; reason: string }[]; counts: Record<string, number> }[] };
+    expect(json.targets[0]!.failed).toMatchObject([{ externalId: 'E1001', reason: '[BAD_REQUEST] title is not allowed here' }]);
+    expect(json.targets[0]!.counts['failed']).toBe(1);
+    await startWorker();
+    const retried = await h.cli('retry', '--config', h.configFile);
+    expect(retried.out).toMatch(/app: 1 failed operation re-queued as cycle plan-retry-/);
+    await expect.poll(() => h.sandbox.store.findUserByUserName('user1@example.com') !== undefined, { timeout: 20_000 }).toBe(true);
+    await expect
+      .poll(async () => (JSON.parse((await h.cli('status', '--config', h.configFile, '--json')).out) as typeof json).targets[0]!.counts['failed'], { timeout: 10_000 })
+      .toBe(0);
   });
 
   it('a 429 pauses the whole target for its Retry-After, then goes on', async () => {

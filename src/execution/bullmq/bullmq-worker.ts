@@ -1,11 +1,12 @@
 /**
  * The BullMQ side of distributed mode: `scim-sync worker` starts a worker on each of its targets'
- * queues (operation-jobs.ts) and one on the control queue (phase-jobs.ts), all sharing one
+ * queues (chunk-jobs.ts) and one on the control queue (phase-jobs.ts), all sharing one
  * WorkerContext, and closes them on the way out.
  */
 import { RedisPersonClock } from '../../state/person-clock.js';
 import { FlowProducer, Queue, Worker, type WorkerOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
+import PQueue from 'p-queue';
 import type { AuditSink } from '../../audit/audit-sink.js';
 import type { LoadedConfig } from '../../config/load.js';
 import type { QueueConfig } from '../../config/schema/index.js';
@@ -17,9 +18,9 @@ import type { TargetRuntime } from '../executor.js';
 import { createTargetRuntime, targetRateLimit } from '../target-runtime.js';
 import { CycleStore } from './cycle-store.js';
 import { LockKeeper } from './lock-keeper.js';
-import { operationBackoff, operationProcessor } from './operation-jobs.js';
+import { chunkProcessor } from './chunk-jobs.js';
 import { controlProcessor } from './phase-jobs.js';
-import { MAX_STALLED_COUNT, limiterOf, type OpJobData, type PhaseJobData } from './queue-layout.js';
+import { MAX_STALLED_COUNT, chunkSize, chunksInFlight, limiterOf, type ChunkJobData, type PhaseJobData } from './queue-layout.js';
 import { StopTracker } from './stop-tracker.js';
 import type { WorkerContext } from './worker-context.js';
 
@@ -51,9 +52,15 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
   const q = loaded.config.queue as QueueConfig;
   const connection = { connection: redis, prefix: q.prefix };
   const store = new CycleStore(redis, q.prefix, q.retentionHours * 3_600_000);
-  const queues = new Map<string, Queue<OpJobData>>();
+  const queues = new Map<string, Queue<ChunkJobData>>();
   const runtimes = new Map<string, TargetRuntime>();
-  for (const name of options.targets) runtimes.set(name, createTargetRuntime(name, loaded.config.targets[name]!));
+  const slots = new Map<string, PQueue>();
+  for (const name of options.targets) {
+    const runtime = createTargetRuntime(name, loaded.config.targets[name]!);
+    runtimes.set(name, runtime);
+    slots.set(name, new PQueue({ concurrency: runtime.concurrency }));
+  }
+  const closing = new AbortController();
   const memory = new RedisWriteMemory(redis, q.prefix);
   // One per plan and target in this process: what it read back once is not read back again (another
   // worker process learns it for itself, or from Redis once learned).
@@ -89,11 +96,13 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
     queueOf: (target) => {
       let queue = queues.get(target);
       if (!queue) {
-        queue = new Queue<OpJobData>(targetQueueName(target), connection);
+        queue = new Queue<ChunkJobData>(targetQueueName(target), connection);
         queues.set(target, queue);
       }
       return queue;
     },
+    slots: (target) => slots.get(target)!,
+    closing: closing.signal,
     writeChecks,
   };
 
@@ -104,15 +113,16 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
     stalledInterval: q.stalledIntervalMs,
     maxStalledCount: MAX_STALLED_COUNT,
   };
-  const processOperation = operationProcessor(ctx);
+  const processChunk = chunkProcessor(ctx);
   const workers: Worker[] = [];
   for (const [target, runtime] of runtimes) {
+    const rateLimit = targetRateLimit(loaded.config.targets[target]!);
+    const chunk = chunkSize(runtime.concurrency, rateLimit);
     workers.push(
-      new Worker<OpJobData>(targetQueueName(target), processOperation, {
+      new Worker<ChunkJobData>(targetQueueName(target), processChunk, {
         ...common,
-        concurrency: runtime.concurrency,
-        limiter: limiterOf(targetRateLimit(loaded.config.targets[target]!)),
-        settings: { backoffStrategy: operationBackoff(runtimes) },
+        concurrency: chunksInFlight(runtime.concurrency, chunk, rateLimit !== null),
+        limiter: limiterOf(rateLimit, chunk),
       }),
     );
   }
@@ -124,6 +134,7 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
 
   return {
     close: async () => {
+      closing.abort();
       await Promise.all(workers.map((w) => w.close()));
       await Promise.all([ctx.flows.close(), ctx.control.close(), ...[...queues.values()].map((queue) => queue.close())]);
     },

@@ -7,11 +7,12 @@ import type { Redis, Result } from 'ioredis';
 import { StateError } from '../../errors.js';
 import type { Operation, OperationKind, Plan, TargetPlan } from '../../model/plan.js';
 import { operationsSchema } from '../../model/plan-schema.js';
-import { parseStateJson, type StateShape } from '../../state/state-json.js';
+import { parseStateJson, stateJson, type StateShape } from '../../state/state-json.js';
 import { redisKeys, type RedisKeys } from '../../state/redis-keys.js';
 import type { LinkWrite } from '../../state/redis-link-store.js';
 import type { ResourceKind } from '../../state/link-store.js';
 import type { FailedIdentities, FailedIdentity } from '../operation-context.js';
+import type { DeadLetter } from './dead-letters.js';
 import { addNotice, count, countAdopted, emptyTargetReport, type OperationFailure, type OperationSkip, type Outcome, type TargetReport } from '../run-report.js';
 
 declare module 'ioredis' {
@@ -68,19 +69,26 @@ redis.call('HSET', KEYS[1], unpack(ARGV, 2))
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
 return false`;
 
-// KEYS: outcomes hash, then one link hash per link change. ARGV: retention ms, number of outcomes,
-// that many pairs (opId, entry), then per link change its field and value ('' deletes).
+// KEYS: outcomes hash, dead letter hash and order, then one link hash per link change. ARGV: retention
+// ms, number of outcomes, that many pairs (opId, entry), number of dead letters, that many triples
+// (id, time ms, entry), then per link change its field and value ('' deletes).
 const RECORD_OUTCOMES = `
-local links = 3 + 2 * tonumber(ARGV[2])
-for i = 2, #KEYS do
-  local field, value = ARGV[links + 2 * (i - 2)], ARGV[links + 1 + 2 * (i - 2)]
+local outcomes = tonumber(ARGV[2])
+local dead = tonumber(ARGV[3 + 2 * outcomes])
+local links = 4 + 2 * outcomes + 3 * dead
+for i = 4, #KEYS do
+  local field, value = ARGV[links + 2 * (i - 4)], ARGV[links + 1 + 2 * (i - 4)]
   if value == '' then redis.call('HDEL', KEYS[i], field) else redis.call('HSET', KEYS[i], field, value) end
 end
-for i = 3, links - 1, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
-redis.call('PEXPIRE', KEYS[1], ARGV[1])
+for i = 3, 2 + 2 * outcomes, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+for i = 4 + 2 * outcomes, links - 1, 3 do
+  redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 2])
+  redis.call('ZADD', KEYS[3], ARGV[i + 1], ARGV[i])
+end
+if outcomes > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 return 1`;
 
-/** Outcomes (and link changes) per Redis call when a phase's results are recorded. */
+/** Outcomes (and dead letters, link changes) per Redis call when many are recorded at once. */
 const RECORD_CHUNK = 1000;
 
 const missing = (what: string) => new StateError(`${what} is missing from Redis (expired after queue.retentionHours, or Redis lost its data)`);
@@ -151,34 +159,42 @@ export class CycleStore {
   }
 
   /**
-   * Outcomes together with the link changes their operations made, one atomic Redis call per chunk
-   * (one call for a single operation: never its link without its outcome).
+   * Outcomes together with the dead letters and link changes their operations made, one atomic Redis
+   * call per RECORD_CHUNK of each (one call for a chunk's operations: never a link or dead letter
+   * without its outcome).
    */
-  async recordOutcomes(planId: string, target: string, entries: [opId: string, entry: OutcomeEntry][], links: readonly LinkWrite[] = []): Promise<void> {
-    for (let i = 0; i < Math.max(entries.length, links.length); i += RECORD_CHUNK) {
+  async recordOutcomes(
+    planId: string,
+    target: string,
+    entries: readonly [opId: string, entry: OutcomeEntry][],
+    links: readonly LinkWrite[] = [],
+    deadLetters: readonly DeadLetter[] = [],
+  ): Promise<void> {
+    for (let i = 0; i < Math.max(entries.length, links.length, deadLetters.length); i += RECORD_CHUNK) {
       const e = entries.slice(i, i + RECORD_CHUNK);
       const l = links.slice(i, i + RECORD_CHUNK);
+      const d = deadLetters.slice(i, i + RECORD_CHUNK);
       await this.redis.recordOutcomes(
-        1 + l.length,
+        3 + l.length,
         this.keys.outcomes(planId, target),
+        this.keys.deadLetters(target),
+        this.keys.deadLetterOrder(target),
         ...l.map((w) => w.key),
         String(this.retentionMs),
         String(e.length),
         ...e.flatMap(([id, entry]) => [id, JSON.stringify(entry)]),
+        String(d.length),
+        ...d.flatMap((letter) => [letter.id, String(Date.parse(letter.at)), stateJson(letter)]),
         ...l.flatMap((w) => [w.field, w.value ?? '']),
       );
     }
   }
 
-  recordOutcome(
-    planId: string,
-    target: string,
-    op: Operation,
-    outcome: Outcome,
-    detail: Pick<OutcomeEntry, 'failure' | 'skip' | 'adopted' | 'notices'> = {},
-    links: readonly LinkWrite[] = [],
-  ): Promise<void> {
-    return this.recordOutcomes(planId, target, [[op.id, { kind: op.kind, outcome, ...detail }]], links);
+  /** Which of these operations have an outcome recorded (one HMGET). */
+  async recorded(planId: string, target: string, opIds: readonly string[]): Promise<Set<string>> {
+    if (opIds.length === 0) return new Set();
+    const values = await this.redis.hmget(this.keys.outcomes(planId, target), ...opIds);
+    return new Set(opIds.filter((_, i) => values[i] !== null));
   }
 
   /** The creates that failed in this cycle of this target, shared by every worker. */

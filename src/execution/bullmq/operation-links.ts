@@ -1,19 +1,20 @@
 /**
- * The link store as one operation sees it in a worker: reads go to Redis, but writes are kept until
- * the operation ends and are then recorded with its outcome (in bulk at its phase's end, see
- * OpJobResult; at once for a failure or a re-queued job). An operation reads its own writes. Safe
- * because no operation depends on another's links before its phase is over, and the next phase
- * starts only after the previous one's results are recorded.
+ * The link store as one operation sees it in a worker: reads go to its chunk's links (chunk-links.ts),
+ * but writes are kept until the operation ends and are then recorded with its outcome (with the
+ * chunk's other outcomes, chunk-outcomes.ts; those of an attempt to be retried at once). An operation
+ * reads its own writes, across its attempts. Safe because no operation depends on another's links
+ * before its phase is over, and the next phase starts only after the previous one's results are
+ * recorded.
  */
 import type { Link, LinkStore, ResourceKind } from '../../state/link-store.js';
 import type { RedisKeys } from '../../state/redis-keys.js';
-import { linkValue, parseLink, type LinkWrite, type RedisLinkStore } from '../../state/redis-link-store.js';
+import { linkValue, parseLink, type LinkWrite } from '../../state/redis-link-store.js';
 
 export class OperationLinks implements LinkStore {
   private readonly writes = new Map<string, LinkWrite>();
 
   constructor(
-    private readonly links: RedisLinkStore,
+    private readonly links: Pick<LinkStore, 'get' | 'snapshot'>,
     private readonly keys: RedisKeys,
   ) {}
 

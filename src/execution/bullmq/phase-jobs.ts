@@ -1,30 +1,31 @@
 /**
  * The processor of control jobs (see queue-layout.ts for how phases follow each other). A `phase`
  * job starts one phase of one target's plan, or, after the last phase, writes the target's report
- * and releases its cycle lock; a `feed` job puts a phase's operations on the target's queue.
+ * and releases its cycle lock; a `feed` job puts a phase's operations on the target's queue in chunks.
  */
-import { Job } from 'bullmq';
+import type { Job } from 'bullmq';
 import { CONTROL_QUEUE } from '../../state/redis-keys.js';
 import { releaseLock } from '../../state/redis-run-lock.js';
-import { DEFAULT_RETRY_POLICY } from '../../targets/http/retry-policy.js';
+import { targetRateLimit } from '../target-runtime.js';
 import { operationAuditRecord, targetFailedRecord } from '../operation-outcome.js';
 import { describeTotals, totals } from '../run-report.js';
 import type { CycleReport, PlanMeta } from './cycle-store.js';
+import { failedChunkReasons } from './failed-operations.js';
 import {
+  chunkJobId,
+  chunkJobOptions,
+  chunkSize,
   controlJobOptions,
   feedJobId,
   feedJobOptions,
-  opJobId,
-  operationJobOptions,
   phaseJobId,
-  type OpJobData,
-  type OpJobResult,
+  type ChunkJobData,
   type PhaseJobData,
 } from './queue-layout.js';
 import type { WorkerContext } from './worker-context.js';
 
-/** Operations put on a target's queue per Redis round trip when a phase starts. */
-const FEED_CHUNK = 500;
+/** Operations put on a target's queue per Redis round trip when a phase starts (in whole chunks). */
+const FEED_OPERATIONS = 1000;
 
 function summary(cycle: CycleReport): string {
   const t = totals({ planId: cycle.planId, startedAt: '', finishedAt: '', targets: [cycle.report] });
@@ -35,14 +36,8 @@ export function controlProcessor(ctx: WorkerContext): (job: Job<PhaseJobData>) =
   const { q, store, audit } = ctx;
 
   const finishCycle = async (meta: PlanMeta) => {
-    const cycle = await store.finish(meta, async (ops) => {
-      const reasons = new Map<string, string>();
-      for (const op of ops) {
-        const job = await Job.fromId<OpJobData>(ctx.queueOf(meta.target), opJobId(meta.planId, op.id));
-        if (job?.failedReason) reasons.set(op.id, job.failedReason);
-      }
-      return reasons;
-    });
+    // Operations without an outcome were in a chunk BullMQ failed itself (its workers kept dying).
+    const cycle = await store.finish(meta, () => failedChunkReasons(ctx.queueOf(meta.target), meta.planId));
     await releaseLock(ctx.redis, q.prefix, meta.target, meta.lockToken);
     const line = `cycle ${meta.planId} for ${meta.target} done: ${summary(cycle)}`;
     if (cycle.report.stopped) audit.record(targetFailedRecord(meta.planId, meta.target, cycle.report.stopped));
@@ -51,68 +46,67 @@ export function controlProcessor(ctx: WorkerContext): (job: Job<PhaseJobData>) =
     return { finished: true };
   };
 
-  /** The previous phase's results, returned by its operation jobs to this one (OpJobResult). */
-  const recordPreviousPhase = async (job: Job<PhaseJobData>) => {
-    const ok = Object.values(await job.getChildrenValues<OpJobResult>()).filter((r) => r?.outcome === 'ok');
-    if (ok.length === 0) return;
-    const { planId, target } = job.data;
-    await store.recordOutcomes(
-      planId,
-      target,
-      ok.map((r) => [r.opId, { kind: r.kind, outcome: 'ok', ...(r.adopted ? { adopted: true as const } : {}) }]),
-      ok.flatMap((r) => r.links),
-    );
-  };
-
   const processPhase = async (job: Job<PhaseJobData>) => {
-    const { planId, target, lockToken, phase } = job.data;
+    const { planId, target, lockToken } = job.data;
     await ctx.locks.keep(target, lockToken, true);
     const meta = await store.meta(planId, target);
+    const stopped = await store.stopped(planId, target);
+    // Phases with nothing to do are passed over here, not by a job each: the next job is that of the
+    // phase after the first one with operations, or there is none and the cycle is done.
+    let phase = job.data.phase;
+    while (!stopped && phase < meta.phases.length && meta.phases[phase]!.operations === 0) phase++;
+    if (phase >= meta.phases.length) return finishCycle(meta);
     const nextId = phaseJobId(planId, target, phase + 1);
     // This job ran before and died after starting the next phase (that is atomic): nothing left to do.
-    if (phase < meta.phases.length && (await Job.fromId(ctx.control, nextId))) return { phase, started: false };
-    await recordPreviousPhase(job);
-    if (phase >= meta.phases.length) return finishCycle(meta);
+    if (await ctx.control.getJob(nextId)) return { phase, started: false };
     const next: PhaseJobData = { planId, target, lockToken, phase: phase + 1 };
-    const stopped = await store.stopped(planId, target);
-    if (stopped || meta.phases[phase]!.operations === 0) {
-      const ops = stopped ? await store.phaseOperations(planId, target, phase) : [];
+    if (stopped) {
+      const ops = await store.phaseOperations(planId, target, phase);
       await store.recordOutcomes(planId, target, ops.map((op) => [op.id, { kind: op.kind, outcome: 'skipped' }]));
-      for (const op of ops) audit.record(operationAuditRecord(planId, target, op, 'skipped', 0, { note: stopped ?? '' }));
+      for (const op of ops) audit.record(operationAuditRecord(planId, target, op, 'skipped', 0, { note: stopped }));
       await ctx.control.add('phase', next, { ...controlJobOptions(q.retentionHours), jobId: nextId });
       return { phase, started: false };
     }
     // The next phase's job waits for a feed job, which puts this phase's operations on the target's
-    // queue as further children in chunks: workers start on the first chunk at once, and the next
-    // phase cannot start before the last chunk is in (the feed job is a child until then).
+    // queue as further children, in chunks: workers start on the first ones at once, and the next
+    // phase cannot start before the last chunk is in (the feed job is a child until then). The chunk
+    // size is fixed here, once: a retried feed cuts the same chunks (same job ids, added once).
+    const config = ctx.loaded.config.targets[target];
+    const chunk = config ? chunkSize(config.concurrency, targetRateLimit(config)) : 1;
     await ctx.flows.add({
       name: 'phase',
       queueName: CONTROL_QUEUE,
       data: next,
       opts: { ...controlJobOptions(q.retentionHours), jobId: nextId },
-      children: [{ name: 'feed', queueName: CONTROL_QUEUE, data: job.data, opts: { ...feedJobOptions(q.retentionHours), jobId: feedJobId(planId, target, phase) } }],
+      children: [
+        { name: 'feed', queueName: CONTROL_QUEUE, data: { ...job.data, phase, chunk }, opts: { ...feedJobOptions(q.retentionHours), jobId: feedJobId(planId, target, phase) } },
+      ],
     });
     return { phase, started: true };
   };
 
   const processFeed = async (job: Job<PhaseJobData>) => {
     const { planId, target, lockToken, phase } = job.data;
+    const chunk = job.data.chunk ?? 1;
     const ops = await store.phaseOperations(planId, target, phase);
     const { guardedSince } = await store.meta(planId, target);
     const guard = guardedSince !== undefined ? { guardedSince } : {};
     const parent = { id: phaseJobId(planId, target, phase + 1), queue: ctx.keys.queue(CONTROL_QUEUE) };
-    const attempts = ctx.loaded.config.targets[target]?.retries ?? DEFAULT_RETRY_POLICY.maxAttempts;
+    const step = Math.max(1, Math.floor(FEED_OPERATIONS / chunk)) * chunk;
     // A retried feed goes on where it stopped (adding a job again would be a no-op, only slower).
-    for (let i = typeof job.progress === 'number' ? job.progress : 0; i < ops.length; i += FEED_CHUNK) {
+    for (let i = typeof job.progress === 'number' ? job.progress : 0; i < ops.length; i += step) {
       await ctx.locks.keep(target, lockToken);
-      await ctx.queueOf(target).addBulk(
-        ops.slice(i, i + FEED_CHUNK).map((op) => ({
-          name: op.kind,
-          data: { planId, target, lockToken, op, ...guard } satisfies OpJobData,
-          opts: { ...operationJobOptions(q.retentionHours, attempts), jobId: opJobId(planId, op.id), parent },
-        })),
-      );
-      await job.updateProgress(Math.min(i + FEED_CHUNK, ops.length));
+      const jobs = [];
+      for (let first = i; first < Math.min(i + step, ops.length); first += chunk) {
+        const part = ops.slice(first, first + chunk);
+        jobs.push({
+          name: 'chunk',
+          data: { planId, target, lockToken, phase, ops: part, ...guard } satisfies ChunkJobData,
+          opts: { ...chunkJobOptions(q.retentionHours), jobId: chunkJobId(planId, phase, first, part.length), parent },
+        });
+      }
+      await ctx.queueOf(target).addBulk(jobs);
+      await job.updateProgress(Math.min(i + step, ops.length));
     }
     return { phase, enqueued: ops.length };
   };

@@ -3,46 +3,64 @@
  * scheduler, `status` and `retry`. The queue names and every other Redis key are built in
  * state/redis-keys.ts.
  *
- * - Queue `target-<name>` per target: one job per plan operation (concurrency, rate limit and 429
- *   pauses are per target, so one app never stalls another).
- * - Queue `control`: one `phase` job per target and phase. Phase i's job makes phase i+1's job with one
- *   child, a `feed` job, which puts phase i's operations on the target's queue as further children of
- *   phase i+1's job. BullMQ starts that job only when every child has finished (completed or failed
- *   for good): a phase completes before the next starts, whichever worker runs what. Phase i+1's job
- *   first records phase i's results (OpJobResult). The job after the last phase writes the report
- *   and releases the target's lock.
+ * - Queue `target-<name>` per target: one job per chunk of a phase's operations (chunkSize below;
+ *   concurrency, rate limit and 429 pauses are per target, so one app never stalls another). A
+ *   worker runs a chunk's operations side by side, each with its own retries, outcome, link changes
+ *   and dead letter (chunk-jobs.ts), and records their outcomes in a few Redis calls per chunk
+ *   instead of several per operation.
+ * - Queue `control`: one `phase` job per target and phase with operations. Phase i's job makes phase
+ *   i+1's job with one child, a `feed` job, which puts phase i's operations on the target's queue in
+ *   chunks, as further children of phase i+1's job. BullMQ starts that job only when every child has
+ *   finished (completed or failed for good): a phase completes before the next starts, whichever
+ *   worker runs what. A phase job passes over phases with no operations itself (phase i+1's job
+ *   goes on with phase i+3 when i+1 and i+2 have none). The job after the last phase writes the
+ *   report and releases the target's lock.
  * - Queue `schedule`: the job scheduler's ticks and the cycles they start.
  *
- * Job ids are `<planId>_<opId>`, `<planId>_<target>_p<phase>` and `_f<phase>`: deterministic, so enqueueing a
+ * Job ids are `<planId>_p<phase>_<first>_<count>` (a chunk: its first operation's index in the phase
+ * and how many it holds), `<planId>_<target>_p<phase>` and `_f<phase>`: deterministic, so enqueueing a
  * plan again adds nothing twice; never containing ':' (BullMQ's key separator) nor a plain integer.
+ * A chunk's id says how many operations it holds, so `status` counts operations from BullMQ's id
+ * lists without loading the jobs.
  */
 import type { JobsOptions } from 'bullmq';
 import type { RateLimit } from '../../config/profiles.js';
-import type { Operation, OperationKind } from '../../model/plan.js';
-import type { LinkWrite } from '../../state/redis-link-store.js';
+import type { Operation } from '../../model/plan.js';
 
-export const opJobId = (planId: string, opId: string): string => `${planId}_${opId}`;
+export const chunkJobId = (planId: string, phase: number, first: number, count: number): string => `${planId}_p${phase}_${first}_${count}`;
 export const phaseJobId = (planId: string, target: string, phase: number): string => `${planId}_${target}_p${phase}`;
 export const feedJobId = (planId: string, target: string, phase: number): string => `${planId}_${target}_f${phase}`;
 
-export interface OpJobData {
+/** How many operations the job with this id holds (chunkJobId); 1 for an id of another shape. */
+export function operationsInJob(jobId: string): number {
+  const count = /_\d+_(\d+)$/.exec(jobId)?.[1];
+  return count === undefined ? 1 : Number(count);
+}
+
+export interface ChunkJobData {
   planId: string;
   target: string;
   /** Token of the target's cycle lock, renewed as the cycle progresses. */
   lockToken: string;
-  op: Operation;
-  /** An earlier attempt may have been committed by the server (timeout, reset): look before writing again. */
-  ambiguous?: boolean;
-  /** PlanMeta.guardedSince: look at the person's clock before writing (the service's cycles). */
+  phase: number;
+  /** Consecutive operations of the phase, each run, retried and recorded on its own. */
+  ops: Operation[];
+  /** PlanMeta.guardedSince: look at the people's clock before writing (the service's cycles). */
   guardedSince?: number;
+  /**
+   * Set by a worker that stopped (SIGTERM) with operations of the chunk not done, before it put the
+   * chunk back: the attempt it stopped in, and the operations whose earlier attempt may have been
+   * committed by the server (timeout, reset). The next worker trusts this only when it takes the
+   * chunk right after that attempt; after anything else (a worker died), every operation without a
+   * recorded outcome may have been sent: creates look before posting again.
+   */
+  handedBack?: { attempt: number; ambiguous: string[] };
 }
 
-/**
- * What an operation job returns. BullMQ stores it in the next phase's job with the completion itself
- * (one Redis call), and that job records the phase's outcomes and link changes in bulk before the
- * next phase starts, so each operation costs one Redis round trip fewer.
- */
-export type OpJobResult = { outcome: 'ok'; opId: string; kind: OperationKind; links: LinkWrite[]; adopted?: true } | { outcome: 'skipped' | 'recorded' };
+/** What a chunk job returns (kept with the completed job). */
+export interface ChunkJobResult {
+  operations: number;
+}
 
 export interface PhaseJobData {
   planId: string;
@@ -50,24 +68,55 @@ export interface PhaseJobData {
   lockToken: string;
   /** Phase to start; equal to the number of phases: the cycle is done. */
   phase: number;
+  /** Feed jobs: operations per chunk, fixed when the feed job is made so that a retried feed cuts the same chunks. */
+  chunk?: number;
 }
 
-/** Retries of control jobs (only Redis errors make them fail). */
+/** Retries of control and chunk jobs: only Redis errors make them fail (operations retry inside a chunk). */
 export const CONTROL_ATTEMPTS = 10;
-
-/** BullMQ's name for our backoff strategy (retry-policy.ts behind it). */
-export const BACKOFF_TYPE = 'scim-sync';
 
 /** A job whose worker died is given to another worker this many times; after that it fails. */
 export const MAX_STALLED_COUNT = 2;
 
+/** Operations per chunk per request in flight: a chunk keeps a worker's slots busy for a few round trips of the target. */
+const CHUNK_PER_SLOT = 4;
+/** The largest chunk: bounds what a dead worker's successor re-checks and how unevenly a phase's last chunks spread over workers. */
+const MAX_CHUNK = 64;
+/** A rate-limited target's chunk holds at most this share of its window's budget (at least one operation). */
+const RATE_WINDOW_SHARE = 10;
+
 /**
- * BullMQ's limiter for a target: its `rateLimit`, shared by every worker of the queue. BullMQ honours
- * a manual rate limit (our 429 pause) only on a queue that has a limiter, so a target without
+ * Operations per chunk for a target: `CHUNK_PER_SLOT` per request it may have in flight, at most
+ * `MAX_CHUNK`. With a rate limit, at most a tenth of the requests its window allows, and no more
+ * than its slots: the limiter counts chunks (limiterOf), a chunk's operations all start as soon as
+ * it is let through (chunksInFlight), and a window is still spread over ten chunks or more. A
+ * target allowed fewer than 20 requests a window gets chunks of one operation, paced as before.
+ */
+export function chunkSize(concurrency: number, rateLimit: RateLimit | null): number {
+  const bySlots = Math.max(1, Math.min(MAX_CHUNK, concurrency * CHUNK_PER_SLOT));
+  return rateLimit ? Math.max(1, Math.min(concurrency, bySlots, Math.floor(rateLimit.requests / RATE_WINDOW_SHARE))) : bySlots;
+}
+
+/**
+ * Chunks a worker process holds at once for a target. Without a rate limit: enough to fill its
+ * `concurrency` slots, and one more whose operations take the slots the previous chunk's last ones
+ * leave free (no slot idles while a finished chunk is recorded and the next one fetched). With a
+ * rate limit: only as many as its slots run at once, so that no operation of a chunk the limiter
+ * let through waits for a slot into the next window.
+ */
+export function chunksInFlight(concurrency: number, chunk: number, rateLimited: boolean): number {
+  return rateLimited ? Math.max(1, Math.floor(concurrency / chunk)) : Math.ceil(concurrency / chunk) + 1;
+}
+
+/**
+ * BullMQ's limiter for a target: its `rateLimit` in chunks, shared by every worker of the queue
+ * (`requests / chunk` chunks per window, so as many operations as the window allows). Each worker's
+ * own request budget (targets/http/request-budget.ts) holds the limit for its requests on top. BullMQ
+ * honours a manual rate limit (our 429 pause) only on a queue that has a limiter, so a target without
  * `rateLimit` gets one no run can reach.
  */
-export function limiterOf(rateLimit: RateLimit | null): { max: number; duration: number } {
-  return rateLimit ? { max: rateLimit.requests, duration: rateLimit.perMs } : { max: 1_000_000_000, duration: 1000 };
+export function limiterOf(rateLimit: RateLimit | null, chunk = 1): { max: number; duration: number } {
+  return rateLimit ? { max: Math.max(1, Math.floor(rateLimit.requests / chunk)), duration: rateLimit.perMs } : { max: 1_000_000_000, duration: 1000 };
 }
 
 /** Options of every control job: retried on Redis trouble, kept a while, failures kept. */
@@ -80,22 +129,14 @@ export function controlJobOptions(retentionHours: number): JobsOptions {
   };
 }
 
-/** The job that puts a phase's operations on the queue: a failure (Redis gone for long) must not block the cycle. */
+/**
+ * The job that puts a phase's operations on the queue, and a chunk job: a failure (Redis gone for
+ * long, a chunk whose workers kept dying) must not block the cycle (ignoreDependencyOnFailure: the
+ * next phase's job goes on, as inline). A failed chunk is kept: the operations it did not record
+ * are dead letters (`status`, `retry`).
+ */
 export function feedJobOptions(retentionHours: number): JobsOptions {
   return { ...controlJobOptions(retentionHours), ignoreDependencyOnFailure: true };
 }
 
-/**
- * Options of an operation job: `attempts` from the target's retry policy, our backoff strategy, kept
- * when it fails for good (the dead letters `status` shows and `retry` re-queues), and a failure
- * never blocks the next phase (ignoreDependencyOnFailure: the phase job goes on, as inline).
- */
-export function operationJobOptions(retentionHours: number, attempts: number): JobsOptions {
-  return {
-    attempts,
-    backoff: { type: BACKOFF_TYPE },
-    removeOnComplete: { age: retentionHours * 3600 },
-    removeOnFail: false,
-    ignoreDependencyOnFailure: true,
-  };
-}
+export const chunkJobOptions = feedJobOptions;

@@ -1,7 +1,8 @@
 /**
  * What `scim-sync status` shows and `scim-sync retry` does, read from and done in Redis: per target
  * its queue, the cycle holding its lock, the operations in flight, the failed operations (dead
- * letters) with their reasons, and its last cycle's report.
+ * letters) with their reasons, and its last cycle's report. Counts are of operations, not of the
+ * chunk jobs that carry them.
  */
 import { Queue, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -10,19 +11,22 @@ import { targetRateLimit } from '../target-runtime.js';
 import { CONTROL_QUEUE, SCHEDULE_QUEUE, targetQueueName } from '../../state/redis-keys.js';
 import { readLock } from '../../state/redis-run-lock.js';
 import { CycleStore, type CycleReport } from './cycle-store.js';
-import { limiterOf, type OpJobData, type PhaseJobData } from './queue-layout.js';
+import { DeadLetters, chunkOfDeadLetter } from './dead-letters.js';
+import { failedOperations, type FailedOperation } from './failed-operations.js';
+import { chunkSize, limiterOf, operationsInJob, type ChunkJobData, type PhaseJobData } from './queue-layout.js';
 
 /** Failed and in-flight operations listed per target; the counts cover the rest. */
 const LIST_LIMIT = 100;
 
 export interface JobLine {
+  /** In flight: the chunk job holding it; failed: its dead letter id (`<chunk job id>/<operation id>`). */
   jobId: string;
   planId: string;
   kind: string;
   label: string;
   externalId: string;
   attempts: number;
-  /** When it started (in flight) or failed, ISO time. */
+  /** When it started (in flight: its chunk) or failed, ISO time. */
   at?: string;
   /** Worker that runs it (in flight). */
   worker?: string;
@@ -33,8 +37,9 @@ export interface JobLine {
 export interface TargetStatus {
   target: string;
   queue: string;
+  /** Operations by state (waiting, active, delayed, failed, completed...), counted through the chunks that hold them. */
   counts: Record<string, number>;
-  /** Operations in flight at once across all workers (BullMQ global concurrency). */
+  /** Chunk jobs in flight at once across all workers (BullMQ global concurrency), when one is set. */
   concurrency: number | null;
   rateLimit: { requests: number; perMs: number } | null;
   /** The queue is paused for this long by its rate limit or a 429, ms; 0 when not. */
@@ -59,20 +64,48 @@ export interface QueueStatus {
 
 const COUNT_TYPES = ['waiting', 'prioritized', 'active', 'delayed', 'waiting-children', 'paused', 'failed', 'completed'] as const;
 
-function line(job: Job<OpJobData>, kind: 'inFlight' | 'failed'): JobLine {
-  const op = job.data.op;
-  return {
-    jobId: job.id ?? '',
-    planId: job.data.planId,
-    kind: op.kind,
-    label: op.label,
-    externalId: op.externalId,
-    attempts: job.attemptsStarted,
-    ...(kind === 'inFlight' && job.processedOn ? { at: new Date(job.processedOn).toISOString() } : {}),
-    ...(kind === 'failed' && job.finishedOn ? { at: new Date(job.finishedOn).toISOString() } : {}),
-    ...(kind === 'inFlight' && job.processedBy ? { worker: job.processedBy } : {}),
-    ...(kind === 'failed' ? { reason: job.failedReason } : {}),
-  };
+function failedLine(f: FailedOperation): JobLine {
+  return { jobId: f.id, planId: f.planId, kind: f.op.kind, label: f.op.label, externalId: f.op.externalId, attempts: f.attempts, ...(f.at ? { at: f.at } : {}), reason: f.reason };
+}
+
+/** The operations of the chunks in flight that have no outcome yet, at most `limit`. */
+async function inFlightLines(active: Job<ChunkJobData>[], store: CycleStore, limit: number): Promise<JobLine[]> {
+  const lines: JobLine[] = [];
+  for (const job of active.filter((j) => Array.isArray(j?.data?.ops))) {
+    const { planId, target, ops } = job.data;
+    const recorded = await store.recorded(planId, target, ops.map((op) => op.id));
+    for (const op of ops) {
+      if (recorded.has(op.id) || lines.length >= limit) continue;
+      lines.push({
+        jobId: job.id ?? '',
+        planId,
+        kind: op.kind,
+        label: op.label,
+        externalId: op.externalId,
+        attempts: job.attemptsStarted,
+        ...(job.processedOn ? { at: new Date(job.processedOn).toISOString() } : {}),
+        ...(job.processedBy ? { worker: job.processedBy } : {}),
+      });
+    }
+  }
+  return lines;
+}
+
+/**
+ * Operations per state, from the ids of the chunk jobs in it (each says how many it holds). Failed:
+ * the failed operations (dead letters and the unrecorded operations of failed chunks); completed:
+ * the operations of completed chunks that did not fail.
+ */
+async function operationCounts(queue: Queue<ChunkJobData>, letters: DeadLetters, target: string, failed: number): Promise<Record<string, number>> {
+  const ids = await Promise.all(COUNT_TYPES.map((type) => (type === 'failed' ? Promise.resolve([]) : queue.getRanges([type], 0, -1))));
+  const counts: Record<string, number> = {};
+  COUNT_TYPES.forEach((type, i) => {
+    counts[type] = ids[i]!.reduce((n, id) => n + operationsInJob(id), 0);
+  });
+  const completed = new Set(ids[COUNT_TYPES.indexOf('completed')]);
+  counts['completed']! -= (await letters.ids(target)).filter((id) => completed.has(chunkOfDeadLetter(id))).length;
+  counts['failed'] = failed;
+  return counts;
 }
 
 export async function readQueueStatus(
@@ -83,6 +116,7 @@ export async function readQueueStatus(
 ): Promise<QueueStatus> {
   const connection = { connection: redis, prefix: q.prefix };
   const store = new CycleStore(redis, q.prefix, q.retentionHours * 3_600_000);
+  const letters = new DeadLetters(redis, q.prefix);
   const opened: Queue[] = [];
   const open = <T>(name: string): Queue<T> => {
     const queue = new Queue<T>(name, connection);
@@ -93,14 +127,14 @@ export async function readQueueStatus(
     let workers = 0;
     const result: TargetStatus[] = [];
     for (const [target, config] of targets) {
-      const queue = open<OpJobData>(targetQueueName(target));
-      const [counts, concurrency, rateLimitedForMs, lock, active, failed, lastCycle, w] = await Promise.all([
-        queue.getJobCounts(...COUNT_TYPES),
+      const queue = open<ChunkJobData>(targetQueueName(target));
+      const rateLimit = targetRateLimit(config);
+      const [concurrency, rateLimitedForMs, lock, active, failed, lastCycle, w] = await Promise.all([
         queue.getGlobalConcurrency(),
-        queue.getRateLimitTtl(limiterOf(targetRateLimit(config)).max),
+        queue.getRateLimitTtl(limiterOf(rateLimit, chunkSize(config.concurrency, rateLimit)).max),
         readLock(redis, q.prefix, target),
         queue.getActive(0, LIST_LIMIT - 1),
-        queue.getFailed(0, LIST_LIMIT - 1),
+        failedOperations(redis, q, store, target, LIST_LIMIT),
         store.lastCycle(target),
         queue.getWorkersCount(),
       ]);
@@ -108,13 +142,13 @@ export async function readQueueStatus(
       result.push({
         target,
         queue: targetQueueName(target),
-        counts,
+        counts: await operationCounts(queue, letters, target, failed.total),
         concurrency,
-        rateLimit: targetRateLimit(config),
+        rateLimit,
         rateLimitedForMs: Math.max(0, rateLimitedForMs),
         lock: lock ? { holder: lock.token, ttlMs: lock.ttlMs } : null,
-        inFlight: active.filter((j) => j?.data?.op).map((j) => line(j, 'inFlight')),
-        failed: failed.filter((j) => j?.data?.op).map((j) => line(j, 'failed')),
+        inFlight: await inFlightLines(active, store, LIST_LIMIT),
+        failed: failed.list.map(failedLine),
         lastCycle,
       });
     }
@@ -135,26 +169,6 @@ export async function readQueueStatus(
     };
   } finally {
     await Promise.all(opened.map((queue) => queue.close()));
-  }
-}
-
-/** The failed operation jobs of a target (its dead letters), oldest first. */
-export async function failedOperationJobs(redis: Redis, q: QueueConfig, target: string): Promise<Job<OpJobData>[]> {
-  const queue = new Queue<OpJobData>(targetQueueName(target), { connection: redis, prefix: q.prefix });
-  try {
-    return (await queue.getFailed(0, -1)).filter(Boolean).reverse();
-  } finally {
-    await queue.close();
-  }
-}
-
-/** Removes these jobs from a target's queue (dead letters taken over by a retry cycle). */
-export async function removeOperationJobs(redis: Redis, q: QueueConfig, target: string, jobIds: readonly string[]): Promise<void> {
-  const queue = new Queue<OpJobData>(targetQueueName(target), { connection: redis, prefix: q.prefix });
-  try {
-    for (const id of jobIds) await queue.remove(id);
-  } finally {
-    await queue.close();
   }
 }
 

@@ -1,6 +1,7 @@
 /** What a worker process's job processors share: its connections, stores and per-target runtimes. */
 import type { FlowProducer, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
+import type PQueue from 'p-queue';
 import type { AuditSink } from '../../audit/audit-sink.js';
 import type { LoadedConfig } from '../../config/load.js';
 import type { QueueConfig } from '../../config/schema/index.js';
@@ -11,7 +12,7 @@ import type { TargetRuntime } from '../executor.js';
 import type { WriteChecks } from '../write-checks.js';
 import type { CycleStore } from './cycle-store.js';
 import type { LockKeeper } from './lock-keeper.js';
-import type { OpJobData, PhaseJobData } from './queue-layout.js';
+import type { ChunkJobData, PhaseJobData } from './queue-layout.js';
 import type { StopTracker } from './stop-tracker.js';
 
 export interface WorkerContext {
@@ -31,8 +32,12 @@ export interface WorkerContext {
   stops: StopTracker;
   control: Queue<PhaseJobData>;
   flows: FlowProducer;
-  /** The target's operation queue, opened on first use. */
-  queueOf(target: string): Queue<OpJobData>;
+  /** The target's queue of chunk jobs, opened on first use. */
+  queueOf(target: string): Queue<ChunkJobData>;
+  /** The target's requests in flight from this process: its `concurrency`, shared by the chunks the process holds. */
+  slots(target: string): PQueue;
+  /** Aborted when the process stops: no operation starts after it (those in flight end, their chunks go back to the queue). */
+  closing: AbortSignal;
   /** The write checks of a plan's operations on a target in this process (learned shapes, parking); opened on first use. */
   writeChecks(planId: string, target: string): Promise<WriteChecks | undefined>;
 }

@@ -1,0 +1,178 @@
+/**
+ * The processor of chunk jobs (one queue per target; queue-layout.ts). A chunk is a run of one
+ * phase's operations. The worker runs them side by side in its slots for the target (its
+ * `concurrency`, shared by the chunks it holds), each through the shared runOperation() with a
+ * client this worker built from its own config (plans carry no credential), and each with its own
+ * retries, as the inline executor runs them (retry-policy.ts):
+ * - retryable (timeout, reset, 5xx): the operation waits retryDelay() out of its slot and runs
+ *   again, up to the target's `retries`;
+ * - 429: the same, and the target's whole queue pauses for what the server asked (queue.rateLimit):
+ *   no worker takes a further chunk meanwhile, and this worker's request budget holds every request;
+ * - anything else, or retries used up: the operation fails, and its dead letter (dead-letters.ts)
+ *   keeps it with its reason until `scim-sync retry`; the chunk goes on with the rest.
+ * What the chunk needs from Redis is read once for all its operations (their links, their people's
+ * clock), and each operation's outcome, link changes and dead letter are recorded together with
+ * the others' (chunk-outcomes.ts): a few Redis calls per chunk instead of several per operation.
+ * The chunk completes once the last is recorded; the next phase starts after every chunk of this one.
+ *
+ * A worker killed at any point leaves its chunks to another (BullMQ's stalled-job check), which runs
+ * only the operations without a recorded outcome, each as one whose earlier attempt may have been
+ * committed (a create looks before posting again). A worker starts an operation only while it holds
+ * the chunk (chunk-lease.ts). A worker stopping (SIGTERM) starts no further operation, lets those in
+ * flight end and records them, and puts the chunk back for the next worker.
+ */
+import { WaitingError, type Job } from 'bullmq';
+import { AuthError, DependencyError, RateLimitedError, TransientError, describeError } from '../../errors.js';
+import type { Operation } from '../../model/plan.js';
+import { supersededOperations } from '../../state/person-clock.js';
+import { targetQueueName } from '../../state/redis-keys.js';
+import { retryDelay } from '../../targets/http/retry-policy.js';
+import { sleepUnlessAborted } from '../abortable-sleep.js';
+import { targetRateLimit } from '../target-runtime.js';
+import { recordFailedCreate } from '../dependencies.js';
+import { errorDetail, operationAuditRecord, operationFailure, operationSkip, resultDetail, resultOutcome } from '../operation-outcome.js';
+import { runOperation, type AttemptState, type OperationResult } from '../run-operation.js';
+import { settleChecks } from '../write-checks.js';
+import { ChunkLease } from './chunk-lease.js';
+import { ChunkLinks } from './chunk-links.js';
+import { ChunkOutcomes } from './chunk-outcomes.js';
+import { deadLetterId } from './dead-letters.js';
+import { OperationLinks } from './operation-links.js';
+import { chunkSize, limiterOf, type ChunkJobData, type ChunkJobResult } from './queue-layout.js';
+import { takeWindowPlace } from './retry-window.js';
+import type { WorkerContext } from './worker-context.js';
+
+/** What one attempt came to. */
+type Step =
+  /** Not started: this worker is stopping, or lost the chunk. */
+  | { step: 'halt' }
+  /** Not started: the cycle stopped sending to the target (`listed`: false), or a newer sync superseded it. */
+  | { step: 'skip'; reason: string; listed: boolean }
+  | { step: 'done'; result: OperationResult }
+  /** `stoppedBefore`: a rejected credential, after another operation's rejection stopped the cycle (its consequence). */
+  | { step: 'error'; error: unknown; stoppedBefore?: string };
+
+export function chunkProcessor(ctx: WorkerContext): (job: Job<ChunkJobData>, token?: string) => Promise<ChunkJobResult> {
+  const { store, audit } = ctx;
+
+  return async (job, token) => {
+    const { planId, target, lockToken, ops } = job.data;
+    const runtime = ctx.runtimes.get(target)!;
+    const rateLimit = targetRateLimit(ctx.loaded.config.targets[target]!);
+    await ctx.locks.keep(target, lockToken);
+    // Taken before (a worker died or stopped, or Redis failed a write): what was recorded is done.
+    const retaken = job.attemptsStarted > 1;
+    const recorded = retaken ? await store.recorded(planId, target, ops.map((op) => op.id)) : new Set<string>();
+    const pending = ops.filter((op) => !recorded.has(op.id));
+    const handedBack = job.data.handedBack?.attempt === job.attemptsStarted - 1 ? job.data.handedBack : undefined;
+    const ambiguous = new Set(retaken ? (handedBack?.ambiguous ?? pending.map((op) => op.id)) : []);
+    const [superseded, links, writes] = await Promise.all([
+      job.data.guardedSince !== undefined ? supersededOperations(ctx.personClock, pending, job.data.guardedSince) : new Map<string, string>(),
+      ChunkLinks.prefetch(ctx.links, target, pending),
+      ctx.writeChecks(planId, target),
+    ]);
+    const failed = store.failedIdentities(planId, target);
+    const outcomes = new ChunkOutcomes(store, planId, target);
+    const lease = new ChunkLease(job, token, ctx.q.lockDurationMs);
+    const slots = ctx.slots(target);
+    /** Not done when this worker stopped (and of them, those whose earlier attempt may have been committed). */
+    const left: string[] = [];
+    const leftAmbiguous: string[] = [];
+
+    const skip = (op: Operation, attempts: number, reason: string, listed: boolean): void => {
+      outcomes.add(op.id, { kind: op.kind, outcome: 'skipped', ...(listed ? { skip: operationSkip(op, 'skipped', reason) } : {}) });
+      audit.record(operationAuditRecord(planId, target, op, 'skipped', attempts, { note: reason }));
+    };
+
+    const succeed = async (op: Operation, attempts: number, result: OperationResult, opLinks: OperationLinks, started: number): Promise<void> => {
+      const outcome = resultOutcome(result);
+      audit.record(operationAuditRecord(planId, target, op, outcome, attempts, { ...resultDetail(result), durationMs: Date.now() - started }));
+      await settleChecks(writes, op);
+      const skipped = result.partial ? operationSkip(op, 'partial', result.partial) : result.unchanged && result.note ? operationSkip(op, 'unchanged', result.note) : undefined;
+      outcomes.add(
+        op.id,
+        { kind: op.kind, outcome, ...(skipped ? { skip: skipped } : {}), ...(result.adopted ? { adopted: true as const } : {}), ...(result.notices ? { notices: result.notices } : {}) },
+        opLinks.changes(),
+      );
+    };
+
+    const fail = async (op: Operation, attempts: number, error: unknown, opLinks: OperationLinks, started: number): Promise<void> => {
+      // Before the chunk completes: the next phase, which may need what this one was to create, starts after.
+      await recordFailedCreate(failed, op);
+      const parked = await settleChecks(writes, op, error);
+      const at = new Date().toISOString();
+      outcomes.add(
+        op.id,
+        { kind: op.kind, outcome: 'failed', failure: operationFailure(op, error), ...(parked ? { notices: [parked] } : {}) },
+        opLinks.changes(),
+        { id: deadLetterId(job.id!, op.id), planId, op, attempts, at, reason: describeError(error) },
+      );
+      audit.record(operationAuditRecord(planId, target, op, 'failed', attempts, { ...errorDetail(error), ...(parked ? { note: parked } : {}), durationMs: Date.now() - started }));
+    };
+
+    const attempt = async (op: Operation, n: number, state: AttemptState, opLinks: OperationLinks): Promise<Step> => {
+      if (ctx.closing.aborted || !(await lease.held())) return { step: 'halt' };
+      const stopped = await ctx.stops.reason(planId, target);
+      if (stopped) return { step: 'skip', reason: stopped, listed: false };
+      const newer = n === 1 ? superseded.get(op.id) : undefined;
+      if (newer) return { step: 'skip', reason: newer, listed: true };
+      await ctx.locks.keep(target, lockToken);
+      try {
+        return { step: 'done', result: await runOperation(op, { target, client: runtime.client, links: opLinks, failed, ...(writes ? { writes } : {}) }, state) };
+      } catch (error) {
+        if (!(error instanceof AuthError)) return { step: 'error', error };
+        // The first rejection stops the cycle for this target, before the slot goes to the next
+        // operation. The workers hold their own copy of the config: say whose credential the target refused.
+        const stop = await store.stop(planId, target, `stopped: ${error.message} (the credential in the workers' config, ${ctx.loaded.file})`);
+        ctx.stops.remember(planId, target, stop.reason);
+        return { step: 'error', error, ...(stop.first ? {} : { stoppedBefore: stop.reason }) };
+      }
+    };
+
+    const run = async (op: Operation): Promise<void> => {
+      const started = Date.now();
+      const state: AttemptState = ambiguous.has(op.id)
+        ? { previousAmbiguous: new TransientError('an earlier attempt may have been committed', { target, resource: op.externalId }, true) }
+        : {};
+      const opLinks = new OperationLinks(links, ctx.keys);
+      for (let n = 1; ; n++) {
+        const step = await slots.add(() => attempt(op, n, state, opLinks));
+        if (step.step === 'halt') {
+          left.push(op.id);
+          if (state.previousAmbiguous) leftAmbiguous.push(op.id);
+          return;
+        }
+        if (step.step === 'skip') return skip(op, n - 1, step.reason, step.listed);
+        if (step.step === 'done') return succeed(op, n, step.result, opLinks, started);
+        const { error } = step;
+        if (error instanceof DependencyError) return skip(op, n - 1, error.message, true);
+        if (step.stoppedBefore) return skip(op, n - 1, step.stoppedBefore, false);
+        const delay = error instanceof AuthError ? null : retryDelay(error, n, runtime.retry);
+        if (delay === null) return fail(op, n, error, opLinks, started);
+        // What the attempt learnt stays learnt (a stale link it dropped), as inline.
+        outcomes.learned(opLinks.changes());
+        if (error instanceof RateLimitedError) await ctx.queueOf(target).rateLimit(delay);
+        if (error instanceof TransientError && error.ambiguous) state.previousAmbiguous = error;
+        await sleepUnlessAborted(delay, ctx.closing);
+        if (rateLimit) await takeWindowPlace(ctx.redis, ctx.keys.limiter(targetQueueName(target)), limiterOf(rateLimit, chunkSize(runtime.concurrency, rateLimit)), ctx.closing);
+      }
+    };
+
+    // Every operation ends (recorded, or left) before the chunk does, even when one throws.
+    const ended = await Promise.allSettled(pending.map(run));
+    await outcomes.close();
+    const thrown = ended.find((e): e is PromiseRejectedResult => e.status === 'rejected');
+    if (thrown) throw thrown.reason;
+    if (left.length > 0) {
+      if (lease.lost) {
+        ctx.log(`chunk ${job.id} of ${target}: its lock was lost (Redis away, or this process stalled): ${left.length} operations left to the worker that takes it over`);
+        return { operations: ops.length - left.length };
+      }
+      // Stopping: back on the queue, for the next worker to run what is left.
+      await job.updateData({ ...job.data, handedBack: { attempt: job.attemptsStarted, ambiguous: leftAmbiguous } });
+      await job.moveToWait(token);
+      throw new WaitingError();
+    }
+    return { operations: ops.length };
+  };
+}

@@ -1,0 +1,64 @@
+/**
+ * A chunk's outcomes on their way to Redis: each operation's outcome, dead letter and link changes
+ * are kept together and written with the others in one atomic call (CycleStore.recordOutcomes) at
+ * most FLUSH_MS after the first of them, and when the chunk ends. A worker that dies loses at most
+ * the outcomes of that last moment: its successor runs those operations again, as operations whose
+ * earlier attempt may have been committed (creates look before posting again).
+ */
+import type { LinkWrite } from '../../state/redis-link-store.js';
+import type { CycleStore, OutcomeEntry } from './cycle-store.js';
+import type { DeadLetter } from './dead-letters.js';
+
+/** Longest an outcome waits for the chunk's next write to Redis, ms. */
+const FLUSH_MS = 250;
+
+export class ChunkOutcomes {
+  private entries: [string, OutcomeEntry][] = [];
+  private links: LinkWrite[] = [];
+  private dead: DeadLetter[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private writing: Promise<void> = Promise.resolve();
+  /** A write that failed: the chunk must not complete as if recorded (close() throws it). */
+  private failure: unknown;
+
+  constructor(
+    private readonly store: CycleStore,
+    private readonly planId: string,
+    private readonly target: string,
+  ) {}
+
+  /** An operation's end: its outcome, with the link changes it made and, when it failed for good, its dead letter. */
+  add(opId: string, entry: OutcomeEntry, links: readonly LinkWrite[] = [], dead?: DeadLetter): void {
+    this.entries.push([opId, entry]);
+    this.learned(links);
+    if (dead) this.dead.push(dead);
+  }
+
+  /** Link changes of an attempt that will be retried: what it learnt (a stale link dropped) stays learnt. */
+  learned(links: readonly LinkWrite[]): void {
+    this.links.push(...links);
+    if (this.entries.length + this.links.length > 0) this.timer ??= setTimeout(() => void this.flush(), FLUSH_MS);
+  }
+
+  /** Writes what is kept so far, after any write in progress. */
+  flush(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const entries = this.entries.splice(0);
+    const links = this.links.splice(0);
+    const dead = this.dead.splice(0);
+    if (entries.length + links.length + dead.length === 0) return this.writing;
+    this.writing = this.writing.then(() =>
+      this.store.recordOutcomes(this.planId, this.target, entries, links, dead).catch((error: unknown) => {
+        this.failure ??= error;
+      }),
+    );
+    return this.writing;
+  }
+
+  /** Writes the rest; throws when any write failed. */
+  async close(): Promise<void> {
+    await this.flush();
+    if (this.failure !== undefined) throw this.failure;
+  }
+}

@@ -1,0 +1,101 @@
+/**
+ * The failed operations of a target, as `status` lists them and `retry` takes them again: its dead
+ * letters (operations that failed for good, dead-letters.ts), and the operations of chunk jobs that
+ * BullMQ failed itself (their workers kept dying, or Redis kept refusing their writes) whose outcome
+ * was never recorded. A failed job of before chunks (one operation, `op`, failed with it) is such an
+ * operation too, so the dead letters of an older version are neither lost nor hidden.
+ */
+import { Queue, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { QueueConfig } from '../../config/schema/index.js';
+import type { Operation } from '../../model/plan.js';
+import { targetQueueName } from '../../state/redis-keys.js';
+import type { CycleStore } from './cycle-store.js';
+import { DeadLetters, deadLetterId } from './dead-letters.js';
+import type { ChunkJobData } from './queue-layout.js';
+
+export interface FailedOperation {
+  /** The dead letter's id: `<chunk job id>/<operation id>`. */
+  id: string;
+  planId: string;
+  op: Operation;
+  attempts: number;
+  /** When it failed, ISO time. */
+  at?: string;
+  reason: string;
+  /** Set when it stands in a chunk job BullMQ failed (removed with that job). */
+  failedJob?: string;
+}
+
+/** A failed job of before chunks: one operation, which failed with the job. */
+type LegacyJobData = Omit<ChunkJobData, 'ops'> & { op: Operation };
+
+async function failedChunks(queue: Queue<ChunkJobData>): Promise<Job<ChunkJobData | LegacyJobData>[]> {
+  return (await queue.getFailed(0, -1)).filter((job) => job?.data && ('ops' in job.data || 'op' in job.data));
+}
+
+const operationsOfJob = (data: ChunkJobData | LegacyJobData): Operation[] => ('ops' in data ? data.ops : [data.op]);
+
+/** Why the operations of a plan's failed chunks have no outcome: opId -> the chunk's failure (for the cycle's report). */
+export async function failedChunkReasons(queue: Queue<ChunkJobData>, planId: string): Promise<Map<string, string>> {
+  const reasons = new Map<string, string>();
+  for (const job of await failedChunks(queue)) if (job.data.planId === planId) for (const op of operationsOfJob(job.data)) reasons.set(op.id, job.failedReason);
+  return reasons;
+}
+
+/** The operations of failed chunks that recorded no outcome, oldest chunk first. */
+async function unrecordedInFailedChunks(queue: Queue<ChunkJobData>, store: CycleStore): Promise<FailedOperation[]> {
+  const out: FailedOperation[] = [];
+  for (const job of (await failedChunks(queue)).reverse()) {
+    const { planId, target } = job.data;
+    const ops = operationsOfJob(job.data);
+    const recorded = 'ops' in job.data ? await store.recorded(planId, target, ops.map((op) => op.id)) : new Set<string>();
+    for (const op of ops) {
+      if (recorded.has(op.id)) continue;
+      out.push({
+        id: deadLetterId(job.id!, op.id),
+        planId,
+        op,
+        attempts: job.attemptsStarted,
+        ...(job.finishedOn ? { at: new Date(job.finishedOn).toISOString() } : {}),
+        reason: job.failedReason,
+        failedJob: job.id!,
+      });
+    }
+  }
+  return out;
+}
+
+/**
+ * A target's failed operations: how many, and the list (every one oldest first; with `limit`, the
+ * newest dead letters, newest first, then those of failed chunks).
+ */
+export async function failedOperations(redis: Redis, q: QueueConfig, store: CycleStore, target: string, limit?: number): Promise<{ total: number; list: FailedOperation[] }> {
+  const letters = new DeadLetters(redis, q.prefix);
+  const queue = new Queue<ChunkJobData>(targetQueueName(target), { connection: redis, prefix: q.prefix });
+  try {
+    const [total, dead, inChunks] = await Promise.all([letters.count(target), letters.list(target, limit), unrecordedInFailedChunks(queue, store)]);
+    const list: FailedOperation[] = [...dead, ...inChunks];
+    if (limit !== undefined) return { total: total + inChunks.length, list: list.slice(0, limit) };
+    const at = (f: FailedOperation) => (f.at ? Date.parse(f.at) : 0);
+    return { total: total + inChunks.length, list: list.sort((a, b) => at(a) - at(b)) };
+  } finally {
+    await queue.close();
+  }
+}
+
+/** Removes these failed operations (taken over by a retry cycle): their dead letters, and the failed chunk jobs they stood in. */
+export async function removeFailedOperations(redis: Redis, q: QueueConfig, target: string, failed: readonly FailedOperation[]): Promise<void> {
+  await new DeadLetters(redis, q.prefix).remove(
+    target,
+    failed.filter((f) => !f.failedJob).map((f) => f.id),
+  );
+  const jobs = new Set(failed.flatMap((f) => (f.failedJob ? [f.failedJob] : [])));
+  if (jobs.size === 0) return;
+  const queue = new Queue<ChunkJobData>(targetQueueName(target), { connection: redis, prefix: q.prefix });
+  try {
+    for (const id of jobs) await queue.remove(id);
+  } finally {
+    await queue.close();
+  }
+}
