@@ -22,6 +22,8 @@ import { controlProcessor } from './phase-jobs.js';
 import { MAX_STALLED_COUNT, limiterOf, type OpJobData, type PhaseJobData } from './queue-layout.js';
 import { StopTracker } from './stop-tracker.js';
 import type { WorkerContext } from './worker-context.js';
+import type { SyncObserver } from '../../telemetry/sync-events.js';
+import type { Log } from '../../telemetry/logger.js';
 
 /** Control jobs in flight per worker process: they only talk to Redis. */
 const CONTROL_CONCURRENCY = 4;
@@ -36,9 +38,11 @@ export interface StartWorkersOptions {
   targets: readonly string[];
   audit: AuditSink;
   /** One line per notable event (cycle done, connection trouble). */
-  log: (line: string) => void;
+  log: Log;
   /** Worker name shown by `status` (BullMQ's processedBy). */
   name: string;
+  /** Told each operation's outcome, each retry, and each target's cycle end (metrics). */
+  observer?: SyncObserver;
 }
 
 export interface WorkerHandle {
@@ -95,6 +99,7 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
       return queue;
     },
     writeChecks,
+    ...(options.observer ? { observer: options.observer } : {}),
   };
 
   const common: WorkerOptions = {
@@ -118,7 +123,7 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
   }
   workers.push(new Worker<PhaseJobData>(CONTROL_QUEUE, controlProcessor(ctx), { ...common, concurrency: CONTROL_CONCURRENCY }));
   for (const worker of workers) {
-    worker.on('error', (error) => options.log(`queue ${worker.name}: ${error.message}`));
+    worker.on('error', (error) => options.log(`queue ${worker.name}: ${error.message}`, { level: 'error' }));
   }
   await Promise.all(workers.map((w) => w.waitUntilReady()));
 

@@ -50,12 +50,14 @@ export function operationBackoff(runtimes: ReadonlyMap<string, TargetRuntime>) {
 
 export function operationProcessor(ctx: WorkerContext): (job: Job<OpJobData>) => Promise<OpJobResult> {
   const { store, links, audit } = ctx;
+  const told = (target: string, kind: string, outcome: string) => ctx.observer?.({ type: 'operation', target, kind, outcome });
 
   /** `dependency`: skipped because something it needs does not exist (listed in the report), not because the target stopped. */
   const skip = async (job: Job<OpJobData>, reason: string, dependency = false) => {
     const { planId, target, op } = job.data;
     await store.recordOutcome(planId, target, op, 'skipped', dependency ? { skip: operationSkip(op, 'skipped', reason) } : {});
     audit.record(operationAuditRecord(planId, target, op, 'skipped', job.attemptsStarted - 1, { note: reason }));
+    told(target, op.kind, 'skipped');
     return { outcome: 'skipped' } satisfies OpJobResult;
   };
 
@@ -82,6 +84,7 @@ export function operationProcessor(ctx: WorkerContext): (job: Job<OpJobData>) =>
       const result = await runOperation(op, { target, client: runtime.client, links: opLinks, failed, ...(writes ? { writes } : {}) }, state);
       const outcome = resultOutcome(result);
       audit.record(operationAuditRecord(planId, target, op, outcome, job.attemptsStarted, { ...resultDetail(result), durationMs: Date.now() - started }));
+      told(target, op.kind, outcome);
       await settleChecks(writes, op);
       const adopted = result.adopted ? { adopted: true as const } : {};
       const notices = result.notices ? { notices: result.notices } : {};
@@ -113,8 +116,10 @@ export function operationProcessor(ctx: WorkerContext): (job: Job<OpJobData>) =>
         audit.record(
           operationAuditRecord(planId, target, op, 'failed', job.attemptsStarted, { ...errorDetail(error), ...(parked ? { note: parked } : {}), durationMs: Date.now() - started }),
         );
+        told(target, op.kind, 'failed');
         throw new UnrecoverableError(describeError(error));
       }
+      ctx.observer?.({ type: 'retry', target, reason: error instanceof RateLimitedError ? 'rate-limited' : 'transient', delayMs: delay });
       // What the attempt learnt stays learnt (a stale link it dropped), as inline.
       await links.apply(opLinks.changes());
       if (error instanceof RateLimitedError) {
