@@ -8,6 +8,7 @@ import { observeAll, type SyncObserver } from '../telemetry/sync-events.js';
 import { logEvents } from '../telemetry/log-events.js';
 import type { Io } from './io.js';
 import { startProgress, type ProgressView } from './progress-view.js';
+import { DEFAULT_PROGRESS_EVERY_MS } from './progress-state.js';
 
 /** The global options that shape the output. */
 export interface OutputFlags {
@@ -16,8 +17,6 @@ export interface OutputFlags {
   logFormat?: 'auto' | LogFormat;
 }
 
-/** Off a terminal, a progress line this often, ms (`--progress-every`). */
-export const DEFAULT_PROGRESS_EVERY_MS = 5_000;
 
 export interface CommandOutput {
   /** The command's io: its lines do not tear through the progress rows. */

@@ -33,8 +33,8 @@ import type { Io } from './io.js';
 import { load, type CommonOptions } from './load-config.js';
 import { withState } from './with-state.js';
 import { newPlanId } from '../engine/make-plan.js';
-import { Metrics } from '../telemetry/metrics.js';
-import { writeMetricsFile } from '../telemetry/metrics-file.js';
+import type { Metrics } from '../telemetry/metrics.js';
+import type { LoadedConfig } from '../config/load.js';
 import { observeAll } from '../telemetry/sync-events.js';
 import type { CommandOutput } from './command-output.js';
 
@@ -183,6 +183,9 @@ export async function runCommand(opts: WriteOptions & { env?: NodeJS.ProcessEnv;
   if (!opts.metricsFile) return runCycleCommand(loaded, selected, opts, io);
   // The file is written however the run ends (a failed run is what the metrics must show), after
   // the state is closed: the cycle's outcome is known by then.
+  // prom-client is loaded only by a run that writes metrics.
+  const { Metrics } = await import('../telemetry/metrics.js');
+  const { writeMetricsFile } = await import('../telemetry/metrics-file.js');
   const metrics = new Metrics({ process: false });
   const unlisten = metrics.listenToRequests();
   let result = 'failed';
@@ -200,7 +203,7 @@ export async function runCommand(opts: WriteOptions & { env?: NodeJS.ProcessEnv;
 }
 
 async function runCycleCommand(
-  loaded: ReturnType<typeof load>,
+  loaded: LoadedConfig,
   selected: string[],
   opts: WriteOptions & { metrics?: Metrics; onResult?: (kind: string) => void },
   io: Io,

@@ -7,7 +7,8 @@ import { processIo, redacting, type Io } from './io.js';
 import { SANDBOX_PROFILE_NAMES } from '../sandbox/profiles.js';
 import { watchInterrupts } from './interrupt.js';
 import { collectStatus, parseInstant } from './log-arguments.js';
-import { commandOutput, DEFAULT_PROGRESS_EVERY_MS, type CommandOutput, type OutputChoice, type OutputFlags } from './command-output.js';
+import type { CommandOutput, OutputChoice, OutputFlags } from './command-output.js';
+import { DEFAULT_PROGRESS_EVERY_MS } from './progress-state.js';
 
 // Each command's module is loaded when that command runs: `--version`, `--help` and a command that
 // needs neither BullMQ nor the sandbox do not pay for loading them.
@@ -100,6 +101,8 @@ export async function main(argv: string[], output: Io = processIo): Promise<numb
     new Option('--progress-every <duration>', `off a terminal, log a progress line this often (30s, 1m); default ${DEFAULT_PROGRESS_EVERY_MS / 1000}s`).argParser(parseDuration);
   /** The log and, where `choice.progress`, the progress of a command, closed when it returns. */
   const withOutput = async (choice: OutputChoice, body: (output: CommandOutput) => Promise<number>): Promise<number> => {
+    // Loaded here, as the commands are: pino and cli-progress are not needed by --help.
+    const { commandOutput } = await import('./command-output.js');
     const output = commandOutput(io, program.opts() as OutputFlags, choice);
     try {
       return await body(output);

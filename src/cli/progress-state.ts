@@ -7,6 +7,9 @@ import type { RequestEvent } from '../targets/http/request-events.js';
 import type { SyncEvent } from '../telemetry/sync-events.js';
 import { formatDuration } from './duration.js';
 
+/** Off a terminal, a progress line this often, ms (`--progress-every`). */
+export const DEFAULT_PROGRESS_EVERY_MS = 5_000;
+
 export interface TargetProgress {
   target: string;
   stage: 'listing' | 'planned' | 'applying' | 'done';
