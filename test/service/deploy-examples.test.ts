@@ -131,3 +131,40 @@ it('the Kubernetes worker and schedule Deployments: distributed config, metrics 
     expect(deployment['spec']['template']['metadata']['annotations']['prometheus.io/port']).toBe(String(port));
   }
 });
+
+const ROOT = join(DEPLOY, '..', '..');
+
+it('the Dockerfile: Node 20 slim, the packed tarball installed globally, a non-root user, the state directory a volume', () => {
+  const lines = readFileSync(join(ROOT, 'Dockerfile'), 'utf8').replace(/\\\n/g, ' ').split('\n').filter((l) => l.trim() && !l.startsWith('#'));
+  const from = lines.filter((l) => l.startsWith('FROM '));
+  expect(from.map((l) => l.split(/\s+/)[1])).toEqual(['node:20-slim', 'node:20-slim']);
+  const runtime = lines.slice(lines.indexOf(from[1]!));
+  expect(runtime.some((l) => /^RUN npm install -g .*\/tmp\/scim-sync-\*\.tgz/.test(l))).toBe(true);
+  const user = runtime.find((l) => l.startsWith('USER '))!.split(/\s+/)[1]!;
+  expect(Number(user.split(':')[0])).toBeGreaterThan(0);
+  expect(runtime).toContain('VOLUME ["/var/lib/scim-sync"]');
+  expect(runtime).toContain('ENTRYPOINT ["scim-sync"]');
+  // The state directory is made for that user before it is a volume (a volume starts with its content and owner).
+  expect(runtime.findIndex((l) => l.includes('chown scim-sync:scim-sync /var/lib/scim-sync'))).toBeLessThan(runtime.indexOf('VOLUME ["/var/lib/scim-sync"]'));
+});
+
+it('docker-compose: Redis with persistence, workers and the scheduler on a valid distributed config', async () => {
+  const compose = parseAllDocuments(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8'))[0]!.toJS() as Record<string, any>;
+  const services = compose['services'] as Record<string, any>;
+  expect(Object.keys(services).sort()).toEqual(['redis', 'schedule', 'worker']);
+  expect(services['redis']['command']).toEqual(['redis-server', '--appendonly', 'yes']);
+  const loaded = loadConfig(join(DEPLOY, 'compose.org.yaml'), { SLACK_SCIM_TOKEN: 'slack-secret-0123' });
+  expect(loaded.config.queue?.redis.reveal()).toBe('redis://redis:6379');
+  for (const name of ['worker', 'schedule']) {
+    const service = services[name];
+    const command = service['command'] as string[];
+    expect(command.slice(0, 3)).toEqual([name, '--config', '/etc/scim-sync/org.yaml']);
+    await expectKnownOptions(name, command);
+    expect(service['volumes']).toContain(`scim-sync-state:${loaded.stateDir}`);
+    expect(service['volumes']).toContain('./org.yaml:/etc/scim-sync/org.yaml:ro');
+  }
+  // The scheduler reads the source: its file is where the config says.
+  const source = loaded.config.source;
+  expect(source.type === 'csv' && source.path.startsWith('/srv/hr/')).toBe(true);
+  expect(services['schedule']['volumes']).toContain('./hr:/srv/hr:ro');
+});
