@@ -85,6 +85,9 @@ export function startProgress(mode: ProgressMode): ProgressView {
   const unlisten = onRequestEnd((e) => state.request(e));
   if (mode.kind === 'terminal') {
     const rows = new TerminalRows(state, mode.stream);
+    // A second Ctrl-C exits at once (cli/interrupt.ts): the cursor the rows hid comes back all the same.
+    const showCursor = () => mode.stream.write('\x1b[?25h');
+    process.once('exit', showCursor);
     return {
       observer: (event) => {
         state.event(event);
@@ -94,6 +97,7 @@ export function startProgress(mode: ProgressMode): ProgressView {
       stop: () => {
         unlisten();
         rows.stop();
+        process.off('exit', showCursor);
       },
     };
   }
