@@ -24,7 +24,7 @@ export interface TargetProgress {
 }
 
 export class ProgressState {
-  source: { state: 'idle' | 'reading' | 'done'; people: number; groups: number; startedAt: number } = { state: 'idle', people: 0, groups: 0, startedAt: 0 };
+  source: { state: 'idle' | 'reading' | 'done'; records?: number; people: number; groups: number; startedAt: number } = { state: 'idle', people: 0, groups: 0, startedAt: 0 };
   readonly targets = new Map<string, TargetProgress>();
 
   constructor(private readonly now: () => number = Date.now) {}
@@ -41,7 +41,9 @@ export class ProgressState {
   event(e: SyncEvent): void {
     switch (e.type) {
       case 'source':
-        this.source = e.state === 'reading' ? { state: 'reading', people: 0, groups: 0, startedAt: this.now() } : { ...this.source, state: 'done', people: e.people, groups: e.groups };
+        if (e.state === 'reading') {
+          this.source = this.source.state === 'reading' ? { ...this.source, ...(e.records !== undefined ? { records: e.records } : {}) } : { state: 'reading', people: 0, groups: 0, startedAt: this.now() };
+        } else this.source = { ...this.source, state: 'done', people: e.people, groups: e.groups };
         return;
       case 'listing': {
         const t = this.target(e.target);
@@ -96,7 +98,7 @@ export class ProgressState {
   sourceLine(): string | undefined {
     const s = this.source;
     if (s.state === 'idle') return undefined;
-    if (s.state === 'reading') return `source: reading (${Math.round((this.now() - s.startedAt) / 1000)} s)`;
+    if (s.state === 'reading') return `source: reading${s.records ? `, ${s.records} records` : ''} (${Math.round((this.now() - s.startedAt) / 1000)} s)`;
     return `source: read ${s.people} ${s.people === 1 ? 'person' : 'people'}${s.groups ? `, ${s.groups} group${s.groups === 1 ? '' : 's'}` : ''}`;
   }
 

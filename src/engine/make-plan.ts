@@ -136,7 +136,7 @@ export async function makePlan(loaded: LoadedConfig, state: PlanningState, only?
   const source = createSource(loaded.config.source);
   const { observer } = options;
   observer?.({ type: 'source', state: 'reading' });
-  const snapshot = await source.read();
+  const snapshot = await source.read(observer ? { records: (records) => observer({ type: 'source', state: 'reading', records }) } : undefined);
   observer?.({ type: 'source', state: 'done', people: snapshot.users.length, groups: snapshot.groups.length });
   await requireOfferedAttributes(loaded, source);
   // An empty read has no attributes to choose default mappings by; what the source offers stands in,

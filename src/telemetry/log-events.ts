@@ -11,8 +11,9 @@ export function logEvents(log: Log): SyncObserver {
   return (e) => {
     switch (e.type) {
       case 'source':
-        if (e.state === 'reading') log('source: reading', { level: 'debug' });
-        else log(`source: read ${e.people} people, ${e.groups} groups`, { people: e.people, groups: e.groups });
+        if (e.state === 'reading') {
+          if (e.records === undefined) log('source: reading', { level: 'debug' });
+        } else log(`source: read ${e.people} people, ${e.groups} groups`, { people: e.people, groups: e.groups });
         return;
       case 'listing':
         if (e.done) log(`listed ${e.listed} ${e.resource} in ${e.pages} page${e.pages === 1 ? '' : 's'}`, { target: e.target, level: 'debug' });

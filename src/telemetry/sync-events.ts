@@ -10,8 +10,9 @@
  */
 
 export type SyncEvent =
-  /** The source read begins, or ended with `people` records (and `groups`). */
-  | { type: 'source'; state: 'reading' } | { type: 'source'; state: 'done'; people: number; groups: number }
+  /** The source read begins (`records` so far, where the adapter counts them as it reads), or ended with `people` records (and `groups`). */
+  | { type: 'source'; state: 'reading'; records?: number }
+  | { type: 'source'; state: 'done'; people: number; groups: number }
   /** A page of a target's listing arrived: `listed` resources of the type so far, in `pages` pages; `done` after the last. */
   | { type: 'listing'; target: string; resource: 'Users' | 'Groups'; listed: number; pages: number; done: boolean }
   /** A target's apply begins: `total` operations in all its phases. */
