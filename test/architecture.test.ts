@@ -21,7 +21,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['engine'],
   ['execution'],
   ['planning', 'sources', 'reporting'],
-  ['audit', 'notify'],
+  ['audit', 'notify', 'telemetry'],
   ['mapping', 'state'],
   ['targets'],
   ['config'],

@@ -32,6 +32,11 @@ import { formatReport } from './format-report.js';
 import type { Io } from './io.js';
 import { load, type CommonOptions } from './load-config.js';
 import { withState } from './with-state.js';
+import { newPlanId } from '../engine/make-plan.js';
+import type { Metrics } from '../telemetry/metrics.js';
+import type { LoadedConfig } from '../config/load.js';
+import { observeAll } from '../telemetry/sync-events.js';
+import type { CommandOutput } from './command-output.js';
 
 /** Options of the commands that write to targets. */
 interface WriteOptions extends CommonOptions {
@@ -42,6 +47,8 @@ interface WriteOptions extends CommonOptions {
   signal?: AbortSignal;
   /** run: plan parked changes again. */
   retryParked?: boolean;
+  /** The log and the progress of this command (main.ts); absent: neither. */
+  output?: CommandOutput;
 }
 
 /** Proves `file` can be written (its directory takes a new file; it is not a directory), before any work. */
@@ -91,14 +98,21 @@ export async function schemaCommand(io: Io): Promise<number> {
 }
 
 /** Reads the state, never writes it (no lock, no fold of the journal): see file-link-store.ts. */
-export async function planCommand(opts: CommonOptions & { out?: string; retryParked?: boolean }, io: Io): Promise<number> {
+export async function planCommand(opts: CommonOptions & { out?: string; retryParked?: boolean; output?: CommandOutput }, io: Io): Promise<number> {
   const loaded = load(opts.config, io);
   // An unknown --target is refused before anything is opened (makePlan decides the same again).
   selectTargets(loaded, opts.target);
   if (opts.out) await checkWritable(opts.out);
-  const state = await openState(loaded, { lock: false, audit: false, readOnly: true, log: (line) => io.err(line) });
+  const planId = newPlanId();
+  opts.output?.bind({ cycle: planId });
+  const state = await openState(loaded, { lock: false, audit: false, readOnly: true, log: stateLog(opts.output, io) });
   try {
-    const { plan } = await makePlan(loaded, state, opts.target, { memory: state.memory, retryParked: !!opts.retryParked });
+    const { plan } = await makePlan(loaded, state, opts.target, {
+      memory: state.memory,
+      retryParked: !!opts.retryParked,
+      planId,
+      ...(opts.output ? { observer: opts.output.observer } : {}),
+    });
     const quarantined = await quarantinedTargets(state.quarantine, loaded.config.quarantine);
     for (const t of plan.targets) {
       const entry = quarantined.get(t.target);
@@ -130,8 +144,9 @@ export async function applyCommand(file: string, opts: WriteOptions, io: Io): Pr
   const unknown = saved.targets.filter((t) => !configured.has(t.target)).map((t) => t.target);
   if (unknown.length > 0) throw new PlanError(`${file} has targets not enabled in ${loaded.file}: ${unknown.join(', ')}`);
   checkBinding(saved, loaded, file);
+  opts.output?.bind({ cycle: saved.id });
   const runtimes = new Map(saved.targets.map((t) => [t.target, createTargetRuntime(t.target, configured.get(t.target)!)]));
-  const state = await openState(loaded, { lock: true, audit: true, targets: saved.targets.map((t) => t.target), log: (line) => io.err(line), initiator: cliInitiator() });
+  const state = await openState(loaded, { lock: true, audit: true, targets: saved.targets.map((t) => t.target), log: stateLog(opts.output, io), initiator: cliInitiator() });
   return withState(state, io, opts.signal, async () => {
     const { plan, skipped } = await verifySavedPlan(loaded, saved, runtimes, state.links);
     if (opts.signal?.aborted) throw opts.signal.reason;
@@ -158,15 +173,46 @@ function enqueued(plan: Plan, opts: { json?: boolean; config: string }, io: Io):
 }
 
 /** plan, safety check, apply, report: what cron runs. Quarantined targets are left out until their next try. */
-export async function runCommand(opts: WriteOptions & { env?: NodeJS.ProcessEnv; stateDir?: string }, io: Io): Promise<number> {
+export async function runCommand(opts: WriteOptions & { env?: NodeJS.ProcessEnv; stateDir?: string; metricsFile?: string }, io: Io): Promise<number> {
   const loaded = load(opts.config, io, opts.env);
   if (opts.stateDir) {
     loaded.stateDir = opts.stateDir;
     loaded.auditFile = `${opts.stateDir}/audit.jsonl`;
   }
   const selected = selectTargets(loaded, opts.target).map(([name]) => name);
-  const state = await openState(loaded, { lock: true, audit: true, targets: selected, log: (line) => io.err(line), initiator: cliInitiator() });
+  if (!opts.metricsFile) return runCycleCommand(loaded, selected, opts, io);
+  // The file is written however the run ends (a failed run is what the metrics must show), after
+  // the state is closed: the cycle's outcome is known by then.
+  // prom-client is loaded only by a run that writes metrics.
+  const { Metrics } = await import('../telemetry/metrics.js');
+  const { writeMetricsFile } = await import('../telemetry/metrics-file.js');
+  const metrics = new Metrics({ process: false });
+  const unlisten = metrics.listenToRequests();
+  let result = 'failed';
+  try {
+    return await runCycleCommand(loaded, selected, { ...opts, metrics, onResult: (kind) => (result = kind) }, io);
+  } finally {
+    unlisten();
+    metrics.cycles.inc({ result });
+    await writeMetricsFile(opts.metricsFile, metrics).catch((error: unknown) => {
+      const why = `cannot write the metrics file ${opts.metricsFile}: ${explainCode(error)}`;
+      if (opts.output) opts.output.log(why, { level: 'error' });
+      else io.err(`warning: ${why}`);
+    });
+  }
+}
+
+async function runCycleCommand(
+  loaded: LoadedConfig,
+  selected: string[],
+  opts: WriteOptions & { metrics?: Metrics; onResult?: (kind: string) => void },
+  io: Io,
+): Promise<number> {
+  const planId = newPlanId();
+  opts.output?.bind({ cycle: planId });
+  const state = await openState(loaded, { lock: true, audit: true, targets: selected, log: stateLog(opts.output, io), initiator: cliInitiator() });
   const notifier = commandNotifier(loaded, io, state.audit);
+  const observer = observeAll(opts.output?.observer, opts.metrics?.observe);
   return withState(state, io, opts.signal, async () => {
     const result = await runCycle(loaded, state, {
       targets: selected,
@@ -174,11 +220,14 @@ export async function runCommand(opts: WriteOptions & { env?: NodeJS.ProcessEnv;
       retryParked: !!opts.retryParked,
       executor: executorOptions(opts),
       notifier,
+      planId,
+      ...(observer ? { observer } : {}),
       onQuarantined: (target, status) => io.err(`target ${target} skipped: ${status}`),
       onPlan: (plan) => {
         if (!opts.json) io.out(formatPlan(plan, 50));
       },
     });
+    opts.onResult?.(result.kind);
     switch (result.kind) {
       case 'quarantined':
         return quarantinedOnly(result.skipped, result.at, opts, io);
@@ -196,9 +245,14 @@ export async function runCommand(opts: WriteOptions & { env?: NodeJS.ProcessEnv;
   });
 }
 
-/** The executor's options from the command line: waiting (distributed) and the operator's stop. */
+/** The executor's options from the command line: waiting (distributed), the operator's stop, and who watches. */
 function executorOptions(opts: WriteOptions) {
-  return { ...waitOptions(opts), ...(opts.signal ? { signal: opts.signal } : {}) };
+  return { ...waitOptions(opts), ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.output ? { observer: opts.output.observer } : {}) };
+}
+
+/** Where the run state says what goes wrong with its connections: the log, else stderr. */
+function stateLog(output: CommandOutput | undefined, io: Io): (line: string) => void {
+  return output ? (line) => output.log(line, { level: 'warn' }) : (line) => io.err(line);
 }
 
 function countByKind(ops: readonly Operation[]): Record<string, number> {

@@ -20,6 +20,11 @@ import { load } from './load-config.js';
 import { EXIT } from './exit-codes.js';
 import { formatStatus, type TargetWrites } from './format-status.js';
 import type { Io } from './io.js';
+import type { CommandOutput } from './command-output.js';
+import { serveMetrics, type MetricsListen } from './metrics-endpoint.js';
+import { Metrics } from '../telemetry/metrics.js';
+import { queueDepth } from '../execution/bullmq/queue-depth.js';
+import type { Log } from '../telemetry/logger.js';
 
 interface Distributed {
   loaded: LoadedConfig;
@@ -37,7 +42,8 @@ function distributed(opts: { config: string; target?: string[] }, io: Io, comman
   return { loaded, q, selected, targets: selected.map(([name]) => name) };
 }
 
-const connect = (q: QueueConfig, io: Io): Promise<Redis> => connectRedis(q.redis, { onError: (m) => io.err(`warning: ${m}`) });
+const connect = (q: QueueConfig, io: Io, log?: Log): Promise<Redis> =>
+  connectRedis(q.redis, { onError: (m) => (log ? log(m, { level: 'warn' }) : io.err(`warning: ${m}`)) });
 
 /**
  * Runs a long-lived command (worker, scheduler) with its Redis connection and audit log, and closes
@@ -49,9 +55,10 @@ async function withConnections<T>(
   io: Io,
   body: (redis: Redis, audit: JsonlAuditSink) => Promise<T>,
   initiator?: Initiator,
+  log?: Log,
   onAuditFailure?: (error: Error) => void,
 ): Promise<T> {
-  const redis = await connect(q, io);
+  const redis = await connect(q, io, log);
   try {
     const audit = new JsonlAuditSink(loaded.auditFile, {
       settings: loaded.config.audit,
@@ -71,9 +78,36 @@ async function withConnections<T>(
   }
 }
 
-export async function workerCommand(opts: { config: string; target?: string[]; name?: string }, io: Io, stop: Promise<void>): Promise<number> {
+/** Options of the long-running distributed commands. */
+interface LongRunning extends MetricsListen {
+  config: string;
+  name?: string;
+  output: CommandOutput;
+}
+
+/**
+ * The process's metrics (operations, retries, requests, cycles, the queues' depth) while `body`
+ * runs, served at --metrics-port when given.
+ */
+async function withMetrics<T>(redis: Redis, q: QueueConfig, targets: readonly string[], opts: LongRunning, body: (metrics: Metrics) => Promise<T>): Promise<T> {
+  const metrics = new Metrics();
+  const unlisten = metrics.listenToRequests();
+  const depth = queueDepth(redis, q, targets);
+  metrics.watchQueues(depth.read);
+  const http = await serveMetrics(metrics, opts, opts.output.log);
+  try {
+    return await body(metrics);
+  } finally {
+    await http?.close();
+    unlisten();
+    await depth.close();
+  }
+}
+
+export async function workerCommand(opts: LongRunning & { target?: string[] }, io: Io, stop: Promise<void>): Promise<number> {
   const { loaded, q, targets } = distributed(opts, io, 'worker');
   const name = opts.name ?? `${hostname()}-${process.pid}`;
+  const { log } = opts.output;
   // A worker that can no longer record what it does takes no further job: the jobs wait for another worker.
   let auditFailure: Error | undefined;
   let auditFailed!: () => void;
@@ -82,31 +116,44 @@ export async function workerCommand(opts: { config: string; target?: string[]; n
     auditFailure ??= error;
     auditFailed();
   };
-  return withConnections(loaded, q, io, async (redis, audit) => {
-    const handle = await startWorkers({ loaded, redis, targets, audit, log: (l) => io.out(l), name });
-    io.out(`worker ${name} ready: targets ${targets.join(', ')}; Redis ${redisAddress(q.redis)}, prefix ${q.prefix}`);
-    await Promise.race([stop, failed]);
-    if (auditFailure) io.err(`error: ${describeError(auditFailure)}; worker ${name} takes no further job (what it did is in the cycle reports; other workers take the rest)`);
-    io.out(`worker ${name} stopping: finishing the operations in flight`);
-    await handle.close();
-    io.out(`worker ${name} stopped`);
-    return auditFailure ? EXIT.FAILED_OPERATIONS : EXIT.OK;
-  }, undefined, onAuditFailure);
+  return withConnections(loaded, q, io, (redis, audit) =>
+    withMetrics(redis, q, targets, opts, async (metrics) => {
+      const handle = await startWorkers({ loaded, redis, targets, audit, log, name, observer: metrics.observe });
+      log(`worker ${name} ready: targets ${targets.join(', ')}; Redis ${redisAddress(q.redis)}, prefix ${q.prefix}`);
+      await Promise.race([stop, failed]);
+      if (auditFailure) io.err(`error: ${describeError(auditFailure)}; worker ${name} takes no further job (what it did is in the cycle reports; other workers take the rest)`);
+      log(`worker ${name} stopping: finishing the operations in flight`);
+      await handle.close();
+      log(`worker ${name} stopped`);
+      return auditFailure ? EXIT.FAILED_OPERATIONS : EXIT.OK;
+    }),
+  undefined, log, onAuditFailure);
 }
 
-export async function scheduleCommand(opts: { config: string; name?: string }, io: Io, stop: Promise<void>): Promise<number> {
-  const { loaded, q } = distributed(opts, io, 'schedule');
+export async function scheduleCommand(opts: LongRunning, io: Io, stop: Promise<void>): Promise<number> {
+  const { loaded, q, targets } = distributed(opts, io, 'schedule');
   const s = loaded.config.schedule;
   if (!s) throw new ConfigError(`${loaded.file}: \`schedule\` needs a schedule block (schedule.cron)`);
   const name = opts.name ?? `${hostname()}-${process.pid}`;
-  return withConnections(loaded, q, io, async (redis, audit) => {
-    const handle = await startScheduler({ loaded, redis, audit, log: (l) => io.out(l), name, notifier: commandNotifier(loaded, io, audit) });
-    io.out(`scheduler ${name} ready: cron "${s.cron}"${s.timezone ? ` (${s.timezone})` : ''}, jitter up to ${s.jitterMs} ms; next cycle ${handle.next?.toISOString() ?? 'unknown'}`);
-    await stop;
-    await handle.close();
-    io.out(`scheduler ${name} stopped`);
-    return EXIT.OK;
-  }, 'schedule');
+  const { log } = opts.output;
+  return withConnections(loaded, q, io, (redis, audit) =>
+    withMetrics(redis, q, targets, opts, async (metrics) => {
+      const handle = await startScheduler({
+        loaded,
+        redis,
+        audit,
+        log,
+        name,
+        notifier: commandNotifier(loaded, io, audit),
+        onCycle: (result) => metrics.cycles.inc({ result }),
+      });
+      log(`scheduler ${name} ready: cron "${s.cron}"${s.timezone ? ` (${s.timezone})` : ''}, jitter up to ${s.jitterMs} ms; next cycle ${handle.next?.toISOString() ?? 'unknown'}`);
+      await stop;
+      await handle.close();
+      log(`scheduler ${name} stopped`);
+      return EXIT.OK;
+    }),
+  'schedule', log);
 }
 
 export async function statusCommand(opts: { config: string; target?: string[]; json?: boolean }, io: Io): Promise<number> {

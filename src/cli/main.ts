@@ -7,6 +7,8 @@ import { processIo, redacting, type Io } from './io.js';
 import { SANDBOX_PROFILE_NAMES } from '../sandbox/profiles.js';
 import { watchInterrupts } from './interrupt.js';
 import { collectStatus, parseInstant } from './log-arguments.js';
+import type { CommandOutput, OutputChoice, OutputFlags } from './command-output.js';
+import { DEFAULT_PROGRESS_EVERY_MS } from './progress-state.js';
 
 // Each command's module is loaded when that command runs: `--version`, `--help` and a command that
 // needs neither BullMQ nor the sandbox do not pay for loading them.
@@ -78,29 +80,54 @@ export async function main(argv: string[], output: Io = processIo): Promise<numb
       outer.out(text);
     },
     err: (text) => outer.err(text),
+    terminal: outer.terminal,
   };
   let code: number = EXIT.OK;
   const program = new Command('scim-sync')
     .description('Provision users from a source of truth (HR CSV, LDAP, Google) into SaaS apps over SCIM 2.0')
     .version('0.1.0')
     .option('--debug', 'show the stack of an internal error (for a bug report)')
+    .option('-v, --verbose', 'log more: debug lines (each retry, each listing, each failed operation)')
+    .option('-q, --quiet', 'log only warnings and errors, and show no progress')
+    .addOption(new Option('--log-format <format>', 'log lines on stderr as JSON (one object a line) or short text; auto: text on a terminal, JSON elsewhere').choices(['auto', 'json', 'pretty']).default('auto'))
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) })
-    .showHelpAfterError();
+    .showHelpAfterError()
+    .configureHelp({ showGlobalOptions: true });
 
-  const configOption = () => new Option('-c, --config <file>', 'org.yaml').makeOptionMandatory();
+  const configOption = () =>
+    new Option('-c, --config <file>', 'the config file, org.yaml: the source, the targets with their mappings, safety limits, state directory (see config/example.yaml)').makeOptionMandatory();
+  const progressOption = () =>
+    new Option('--progress-every <duration>', `off a terminal, log a progress line this often (30s, 1m); default ${DEFAULT_PROGRESS_EVERY_MS / 1000}s`).argParser(parseDuration);
+  /** The log and, where `choice.progress`, the progress of a command, closed when it returns. */
+  const withOutput = async (choice: OutputChoice, body: (output: CommandOutput) => Promise<number>): Promise<number> => {
+    // Loaded here, as the commands are: pino and cli-progress are not needed by --help.
+    const { commandOutput } = await import('./command-output.js');
+    const output = commandOutput(io, program.opts() as OutputFlags, choice);
+    try {
+      return await body(output);
+    } finally {
+      output.close();
+    }
+  };
+  /** The help's closing lines: examples of the command. */
+  const examples = (...lines: string[]) => `\nExample${lines.length > 1 ? 's' : ''}:\n${lines.map((l) => `  $ ${l}`).join('\n')}`;
   const targetOption = () => new Option('-t, --target <name>', 'only this target (repeatable)').argParser(collect);
+
+  program.addHelpText('after', examples('scim-sync demo', 'scim-sync check --config org.yaml', 'scim-sync run --config org.yaml', 'scim-sync run --help'));
 
   program
     .command('validate')
     .description('check the config file; report every problem with its path')
     .addOption(configOption())
+    .addHelpText('after', examples('scim-sync validate --config org.yaml'))
     .action(async (o) => {
       code = await (await commands()).validateCommand(o, io);
     });
   program
     .command('schema')
     .description("print the config's JSON Schema (for editor autocompletion)")
+    .addHelpText('after', examples('scim-sync schema > org.schema.json'))
     .action(async () => {
       code = await (await commands()).schemaCommand(io);
     });
@@ -115,6 +142,7 @@ export async function main(argv: string[], output: Io = processIo): Promise<numb
         'and lookups by filter, reports what the server keeps and finds, then deletes the probe (or deactivates it when deletes are not allowed)',
     )
     .option('--json', 'print the findings as JSON')
+    .addHelpText('after', examples('scim-sync check --config org.yaml', 'scim-sync check --config org.yaml --target slack --write-probe'))
     .action(async (o) => {
       code = await (await import('./check-command.js')).checkCommand(o, io);
     });
@@ -126,8 +154,11 @@ export async function main(argv: string[], output: Io = processIo): Promise<numb
     .option('-o, --out <file>', 'save the plan as JSON, for `apply`')
     .option('--retry-parked', 'plan parked changes again (changes a target accepted but never kept, or refused run after run)')
     .option('--json', 'print the plan as JSON')
+    .addOption(progressOption())
+    .addHelpText('after', examples('scim-sync plan --config org.yaml', 'scim-sync plan --config org.yaml --target slack --out plan.json'))
     .action(async (o) => {
-      code = await (await commands()).planCommand(o, io);
+      const { planCommand } = await commands();
+      code = await withOutput({ progress: true, json: o.json, progressEveryMs: o.progressEvery }, (output) => planCommand({ ...o, output }, output.io));
     });
   program
     .command('apply')
@@ -138,9 +169,13 @@ export async function main(argv: string[], output: Io = processIo): Promise<numb
     .option('--wait', 'distributed mode: wait for the workers to finish, then report (exit codes as embedded mode)')
     .option('--wait-timeout <duration>', 'with --wait: stop waiting after this long (90s, 30m, 2h); the workers go on, and the exit code is 1', parseDuration)
     .option('--json', 'print the report as JSON')
+    .addOption(progressOption())
+    .addHelpText('after', examples('scim-sync apply plan.json --config org.yaml'))
     .action(async (file, o) => {
       const { applyCommand } = await commands();
-      code = await stoppable(io, (signal) => applyCommand(file, { ...o, signal }, io));
+      code = await withOutput({ progress: true, json: o.json, progressEveryMs: o.progressEvery }, (output) =>
+        stoppable(output.io, (signal) => applyCommand(file, { ...o, signal, output }, output.io)),
+      );
     });
   program
     .command('run')
@@ -152,9 +187,20 @@ export async function main(argv: string[], output: Io = processIo): Promise<numb
     .option('--wait', 'distributed mode: wait for the workers to finish, then report (exit codes as embedded mode)')
     .option('--wait-timeout <duration>', 'with --wait: stop waiting after this long (90s, 30m, 2h); the workers go on, and the exit code is 1', parseDuration)
     .option('--json', 'print the summary and report as JSON')
+    .option('--metrics-file <file>', "after the run, write its Prometheus metrics to this file (node_exporter's textfile collector; name it *.prom), atomically")
+    .addOption(progressOption())
+    .addHelpText(
+      'after',
+      examples(
+        'scim-sync run --config /etc/scim-sync/org.yaml',
+        'scim-sync run --config org.yaml --quiet --metrics-file /var/lib/node_exporter/textfile/scim-sync.prom   # from cron',
+      ),
+    )
     .action(async (o) => {
       const { runCommand } = await commands();
-      code = await stoppable(io, (signal) => runCommand({ ...o, signal }, io));
+      code = await withOutput({ progress: true, json: o.json, progressEveryMs: o.progressEvery }, (output) =>
+        stoppable(output.io, (signal) => runCommand({ ...o, signal, output }, output.io)),
+      );
     });
   const userOption = () => new Option('-u, --user <key>', "the person's source key").makeOptionMandatory();
   program
@@ -164,6 +210,7 @@ export async function main(argv: string[], output: Io = processIo): Promise<numb
     .addOption(userOption())
     .addOption(targetOption())
     .option('--json', 'print the explanation as JSON')
+    .addHelpText('after', examples('scim-sync explain --config org.yaml --user E1042'))
     .action(async (o) => {
       code = await (await people()).explainCommand(o, io);
     });
@@ -174,6 +221,7 @@ export async function main(argv: string[], output: Io = processIo): Promise<numb
     .addOption(userOption())
     .addOption(targetOption())
     .option('--json', 'print the report as JSON')
+    .addHelpText('after', examples('scim-sync provision --config org.yaml --user E1042'))
     .action(async (o) => {
       code = await (await people()).provisionCommand(o, io);
     });
@@ -185,6 +233,7 @@ export async function main(argv: string[], output: Io = processIo): Promise<numb
     .addOption(targetOption())
     .addOption(new Option('--reason <text>', 'why (recorded with who asked)').makeOptionMandatory())
     .option('--json', 'print the report as JSON')
+    .addHelpText('after', examples('scim-sync deprovision --config org.yaml --user E1042 --reason "left today, ticket SEC-311"'))
     .action(async (o) => {
       code = await (await people()).deprovisionCommand(o, io);
     });
@@ -193,6 +242,7 @@ export async function main(argv: string[], output: Io = processIo): Promise<numb
     .description('lift the emergency hold of one person: the next cycle plans them from the source again')
     .addOption(configOption())
     .addOption(userOption())
+    .addHelpText('after', examples('scim-sync release --config org.yaml --user E1042'))
     .action(async (o) => {
       code = await (await people()).releaseCommand(o, io);
     });
@@ -201,6 +251,7 @@ export async function main(argv: string[], output: Io = processIo): Promise<numb
     .description('show who holds the run lock and remove it (refused while its holder runs on this host, unless --force)')
     .addOption(configOption())
     .option('--force', 'remove it even though its holder still runs on this host (a reused pid)')
+    .addHelpText('after', examples('scim-sync unlock --config org.yaml'))
     .action(async (o) => {
       code = await (await import('./unlock-command.js')).unlockCommand(o, io);
     });
@@ -210,6 +261,7 @@ export async function main(argv: string[], output: Io = processIo): Promise<numb
     .addOption(configOption())
     .addOption(new Option('-t, --target <name>', 'the quarantined target (repeatable)').argParser(collect).makeOptionMandatory())
     .option('--json', 'print the lifted targets as JSON')
+    .addHelpText('after', examples('scim-sync unquarantine --config org.yaml --target slack'))
     .action(async (o) => {
       code = await (await import('./quarantine-command.js')).unquarantineCommand(o, io);
     });
@@ -219,24 +271,34 @@ export async function main(argv: string[], output: Io = processIo): Promise<numb
     .addOption(configOption())
     .addOption(targetOption())
     .option('--name <name>', 'worker name shown by `status` (default host-pid)')
+    .option('--metrics-port <port>', 'serve Prometheus metrics at /metrics on this port (0 picks a free one); off by default', port)
+    .option('--metrics-host <host>', 'address of --metrics-port (0.0.0.0 in a container)', '127.0.0.1')
+    .addHelpText('after', examples('scim-sync worker --config org.yaml --metrics-port 9464', 'scim-sync worker --config org.yaml --target slack --name slack-1'))
     .action(async (o) => {
-      code = await (await distributed()).workerCommand(o, io, untilSignal());
+      const { workerCommand } = await distributed();
+      code = await withOutput({}, (output) => workerCommand({ ...o, output }, output.io, untilSignal()));
     });
   program
     .command('schedule')
     .description("distributed mode: start a sync cycle at each time of the config's schedule.cron, until SIGTERM/SIGINT")
     .addOption(configOption())
     .option('--name <name>', 'scheduler name (default host-pid)')
+    .option('--metrics-port <port>', 'serve Prometheus metrics at /metrics on this port (0 picks a free one); off by default', port)
+    .option('--metrics-host <host>', 'address of --metrics-port (0.0.0.0 in a container)', '127.0.0.1')
+    .addHelpText('after', examples('scim-sync schedule --config org.yaml --metrics-port 9465'))
     .action(async (o) => {
-      code = await (await distributed()).scheduleCommand(o, io, untilSignal());
+      const { scheduleCommand } = await distributed();
+      code = await withOutput({}, (output) => scheduleCommand({ ...o, output }, output.io, untilSignal()));
     });
   program
     .command('serve')
     .description('the long-running service: full cycles on schedule.cron, change feeds and inbound events in between, /healthz /readyz /metrics; until SIGTERM/SIGINT')
     .addOption(configOption())
     .option('--listen <host:port>', 'address of the HTTP endpoints (default serve.listen, 127.0.0.1:8080)')
+    .addHelpText('after', examples('scim-sync serve --config /etc/scim-sync/org.yaml', 'scim-sync serve --config org.yaml --listen 0.0.0.0:8080   # in a container'))
     .action(async (o) => {
-      code = await (await import('./serve-command.js')).serveCommand(o, io, untilSignal());
+      const { serveCommand } = await import('./serve-command.js');
+      code = await withOutput({}, (output) => serveCommand({ ...o, output }, output.io, untilSignal()));
     });
   program
     .command('status')
@@ -244,6 +306,7 @@ export async function main(argv: string[], output: Io = processIo): Promise<numb
     .addOption(configOption())
     .addOption(targetOption())
     .option('--json', 'print the status as JSON')
+    .addHelpText('after', examples('scim-sync status --config org.yaml', 'scim-sync status --config org.yaml --target slack --json'))
     .action(async (o) => {
       code = await (await distributed()).statusCommand(o, io);
     });
@@ -253,6 +316,7 @@ export async function main(argv: string[], output: Io = processIo): Promise<numb
     .addOption(configOption())
     .addOption(targetOption())
     .option('--json', 'print the counts as JSON')
+    .addHelpText('after', examples('scim-sync retry --config org.yaml --target slack'))
     .action(async (o) => {
       code = await (await distributed()).retryCommand(o, io);
     });
@@ -263,6 +327,7 @@ export async function main(argv: string[], output: Io = processIo): Promise<numb
     .addOption(targetOption())
     .addOption(new Option('--format <format>', 'table, csv or json').choices(['table', 'csv', 'json']).default('table'))
     .option('--json', 'same as --format json')
+    .addHelpText('after', examples('scim-sync report --config org.yaml --format csv > access-review.csv'))
     .action(async (o) => {
       code = await (await reviews()).reportCommand(o, io);
     });
@@ -271,6 +336,7 @@ export async function main(argv: string[], output: Io = processIo): Promise<numb
     .description('list the deprovisions safety stops staged for review')
     .addOption(configOption())
     .option('--json', 'print the list as JSON')
+    .addHelpText('after', examples('scim-sync staged --config org.yaml'))
     .action(async (o) => {
       code = await (await reviews()).stagedCommand(o, io);
     });
@@ -280,6 +346,7 @@ export async function main(argv: string[], output: Io = processIo): Promise<numb
     .argument('<id>', 'staged set id from `scim-sync staged`')
     .addOption(configOption())
     .option('--json', 'print the report as JSON')
+    .addHelpText('after', examples('scim-sync approve <id> --config org.yaml'))
     .action(async (id, o) => {
       const { approveCommand } = await reviews();
       code = await stoppable(io, (signal) => approveCommand(id, { ...o, signal }, io));
@@ -290,6 +357,7 @@ export async function main(argv: string[], output: Io = processIo): Promise<numb
     .argument('<id>', 'staged set id from `scim-sync staged`')
     .addOption(configOption())
     .option('--json', 'print the result as JSON')
+    .addHelpText('after', examples('scim-sync reject <id> --config org.yaml'))
     .action(async (id, o) => {
       code = await (await reviews()).rejectCommand(id, o, io);
     });
@@ -306,6 +374,7 @@ export async function main(argv: string[], output: Io = processIo): Promise<numb
     .option('--until <when>', 'up to this time (ISO) or this long ago', (text: string) => parseInstant(text))
     .option('--json', 'one JSON line per record')
     .option('-f, --follow', 'then print new records as they are written, until Ctrl-C')
+    .addHelpText('after', examples('scim-sync log --config org.yaml --user jdoe@example.com --since 7d', 'scim-sync log --config org.yaml --status failed --since 1d --json'))
     .action(async (o) => {
       code = await (await logCommands()).logCommand(o, io, o.follow ? untilSignal() : new Promise(() => undefined));
     });
@@ -327,6 +396,7 @@ export async function main(argv: string[], output: Io = processIo): Promise<numb
     .option('--urn-path-as-key', 'store a PATCH with a full URN path under a top-level key named after it (as scimgateway 6.1.18 does)')
     .option('--filter-plus-as-space', 'read "+" in filters as a space: userName eq "a+b@x" finds nothing')
     .option('--ignore-attribute <name>', 'accept this User attribute in writes but never keep it (repeatable)', collect)
+    .addHelpText('after', examples('scim-sync sandbox --port 8999 --profile okta', 'SANDBOX_TOKEN=s3cr3t-token scim-sync sandbox --token-env SANDBOX_TOKEN --data sandbox.json'))
     .action(async (o) => {
       code = await (await sandboxes()).sandboxCommand(o, io, untilSignal());
     });
@@ -334,6 +404,7 @@ export async function main(argv: string[], output: Io = processIo): Promise<numb
     .command('demo')
     .description('sync the bundled example HR file into a fresh sandbox, twice, and show what happened')
     .option('-c, --config <file>', 'example config to use')
+    .addHelpText('after', examples('scim-sync demo'))
     .action(async (o) => {
       code = await (await sandboxes()).demoCommand(o, io);
     });

@@ -16,20 +16,24 @@ import { withState } from './with-state.js';
 import { EXIT } from './exit-codes.js';
 import type { Io } from './io.js';
 import { commandNotifier } from './notifier.js';
+import type { CommandOutput } from './command-output.js';
+import type { Log } from '../telemetry/logger.js';
 
 export interface ServeOptions {
   config: string;
   /** Overrides serve.listen (host:port). */
   listen?: string;
+  /** The log (main.ts); absent: plain lines on stdout. */
+  output?: CommandOutput;
 }
 
 export async function serveCommand(opts: ServeOptions, io: Io, stop: Promise<void>): Promise<number> {
   const loaded = load(opts.config, io);
   if (opts.listen) loaded.config.serve.listen = opts.listen;
-  const log = (line: string) => io.out(`${new Date().toISOString()} ${line}`);
+  const log: Log = opts.output?.log ?? ((line) => io.out(`${new Date().toISOString()} ${line}`));
   // Embedded: the run lock for the service's lifetime (a cron `run` beside it is refused). Distributed:
   // each cycle takes its targets' locks and hands them to the workers with the plan.
-  const state = await openState(loaded, { lock: !loaded.config.queue, audit: true, log: (l) => io.err(l), initiator: { initiator: 'schedule', by: `serve@${hostname()}` } });
+  const state = await openState(loaded, { lock: !loaded.config.queue, audit: true, log: (l) => log(l, { level: 'warn' }), initiator: { initiator: 'schedule', by: `serve@${hostname()}` } });
   return withState(state, io, undefined, async () => {
     const feed = createChangeFeed(loaded.config.source, loaded.config.safety, new FileFeedTokenStore(loaded.stateDir));
     const ids = loaded.config.events ? FileEventIdStore.open(loaded.stateDir) : undefined;

@@ -15,6 +15,8 @@ import { planCycle } from './plan-cycle.js';
 import { partitionTargets, quarantinedTargets, settlePlanRead, settleQuarantine, type QuarantineVerdict } from './quarantine.js';
 import type { ExecutorOptions, RunState } from './run-state.js';
 import { notifySafetyStop } from './stage-stop.js';
+import { cycleEvents } from '../execution/cycle-events.js';
+import type { SyncObserver } from '../telemetry/sync-events.js';
 
 export interface CycleOptions {
   /** The targets asked for (every enabled one by default); quarantined ones are left out. */
@@ -28,6 +30,10 @@ export interface CycleOptions {
   retryParked?: boolean;
   /** Told each target left out in quarantine, with its status, before the source is read. */
   onQuarantined?: (target: string, status: string) => void;
+  /** The plan's id, named before the source is read (the cycle's log lines carry it); default a new one. */
+  planId?: string;
+  /** Told the source read, the listings, and (with operations run here) each operation and retry, then how the cycle ended per target. */
+  observer?: SyncObserver;
 }
 
 export type CycleResult =
@@ -97,16 +103,26 @@ export async function runCycle(loaded: LoadedConfig, state: RunState, options: C
   const { run: targets, skipped } = partitionTargets(options.targets, await quarantinedTargets(state.quarantine, loaded.config.quarantine), startedAt);
   for (const [target, status] of skipped) options.onQuarantined?.(target, status);
   if (targets.length === 0) return { kind: 'quarantined', skipped, at: startedAt };
-  const { plan, runtimes } = await planCycle(loaded, state, targets, { ...(signal ? { signal } : {}), retryParked: !!options.retryParked });
+  const { observer } = options;
+  const { plan, runtimes } = await planCycle(loaded, state, targets, {
+    ...(signal ? { signal } : {}),
+    retryParked: !!options.retryParked,
+    ...(options.planId ? { planId: options.planId } : {}),
+    ...(observer ? { observer } : {}),
+  });
   await options.onPlan?.(plan);
-  const report = await applyOrStage(loaded, plan, runtimes, state, options);
-  if (report instanceof SafetyError) return { kind: 'stopped', plan, error: report };
+  const report = await applyOrStage(loaded, plan, runtimes, state, { ...options, executor: { ...options.executor, ...(observer ? { observer } : {}) } });
+  if (report instanceof SafetyError) {
+    if (observer) for (const t of plan.targets) observer({ type: 'cycle', target: t.target, ok: false, seconds: (Date.now() - startedAt.getTime()) / 1000, endedAt: new Date() });
+    return { kind: 'stopped', plan, error: report };
+  }
   const edges = { store: state.quarantine, audit: state.audit, notifier: options.notifier, settings: loaded.config.quarantine, planId: plan.id };
   if (state.distributed && !options.executor.wait) {
     return { kind: 'enqueued', plan, quarantined: await settlePlanRead(plan, { ...edges, now: new Date() }) };
   }
   // An interrupted run, or one whose state could not be written, says nothing about the targets.
   if (!signal?.aborted && !state.halted.aborted) noteVerdicts(report, await settleQuarantine(report.targets, { ...edges, now: new Date() }));
+  if (observer) for (const event of cycleEvents(report, startedAt, new Date())) observer(event);
   report.targets.push(...quarantinedReports(skipped));
   // A target left out in quarantine was notified when it went in, not again each cycle.
   const problems = cycleProblems(report);

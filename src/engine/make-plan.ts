@@ -25,6 +25,8 @@ import { holdsInEffect } from '../planning/emergency-holds.js';
 import type { RunState } from './run-state.js';
 import type { WriteMemory } from '../state/write-memory.js';
 import { parkedFor } from './parked-changes.js';
+import type { SyncObserver } from '../telemetry/sync-events.js';
+import type { ResourceType } from '../targets/scim-target.js';
 
 export interface PlanningResult {
   plan: Plan;
@@ -44,8 +46,8 @@ export function sourceAttributes(snapshot: DirectorySnapshot): Set<string> {
  * server asked with excludedAttributes) get a GET per managed group, so the membership diff
  * never mistakes "not shown" for "empty".
  */
-export async function listGroups(runtime: TargetRuntime, pageSize: number, snapshot: DirectorySnapshot, links: ReadonlyMap<string, Link>): Promise<ServerResource[]> {
-  const groups = await runtime.client.listAll('Groups', { pageSize });
+export async function listGroups(runtime: TargetRuntime, pageSize: number, snapshot: DirectorySnapshot, links: ReadonlyMap<string, Link>, observer?: SyncObserver): Promise<ServerResource[]> {
+  const groups = await listTarget(runtime, 'Groups', pageSize, observer);
   const sourceKeys = new Set(snapshot.groups.map((g) => g.key));
   const linkedIds = new Set([...links.values()].map((l) => l.id));
   const out: ServerResource[] = [];
@@ -54,6 +56,19 @@ export async function listGroups(runtime: TargetRuntime, pageSize: number, snaps
     out.push(managed && !('members' in g) ? await runtime.client.get('Groups', g.id) : g);
   }
   return out;
+}
+
+/** Every resource of a type, page by page, each page told to `observer` (the listing's progress). */
+async function listTarget(runtime: TargetRuntime, resource: ResourceType, pageSize: number, observer: SyncObserver | undefined): Promise<ServerResource[]> {
+  if (!observer) return runtime.client.listAll(resource, { pageSize });
+  const all: ServerResource[] = [];
+  let pages = 0;
+  for await (const page of runtime.client.pages(resource, { pageSize })) {
+    for (const r of page) all.push(r);
+    observer({ type: 'listing', target: runtime.name, resource, listed: all.length, pages: ++pages, done: false });
+  }
+  observer({ type: 'listing', target: runtime.name, resource, listed: all.length, pages, done: true });
+  return all;
 }
 
 /**
@@ -103,6 +118,15 @@ export interface MakePlanOptions {
   memory?: WriteMemory;
   /** Plan parked changes again (`--retry-parked`). */
   retryParked?: boolean;
+  /** Told the source read and each page of the targets' listings (progress). */
+  observer?: SyncObserver;
+  /** The plan's id, when the caller named the cycle before planning (its log lines carry it); default a new one. */
+  planId?: string;
+}
+
+/** A new plan id. Job ids are built from it in distributed mode: no ':' and never a plain integer. */
+export function newPlanId(): string {
+  return `plan-${randomUUID()}`;
 }
 
 export async function makePlan(loaded: LoadedConfig, state: PlanningState, only?: readonly string[], options: MakePlanOptions = {}): Promise<PlanningResult> {
@@ -110,7 +134,10 @@ export async function makePlan(loaded: LoadedConfig, state: PlanningState, only?
   const targets = selectTargets(loaded, only);
   const readAt = new Date();
   const source = createSource(loaded.config.source);
-  const snapshot = await source.read();
+  const { observer } = options;
+  observer?.({ type: 'source', state: 'reading' });
+  const snapshot = await source.read(observer ? { records: (records) => observer({ type: 'source', state: 'reading', records }) } : undefined);
+  observer?.({ type: 'source', state: 'done', people: snapshot.users.length, groups: snapshot.groups.length });
   await requireOfferedAttributes(loaded, source);
   // An empty read has no attributes to choose default mappings by; what the source offers stands in,
   // so the plan says what matters (the safety check's "0 users") instead of "no rule yields a userName".
@@ -130,7 +157,7 @@ export async function makePlan(loaded: LoadedConfig, state: PlanningState, only?
         await runtime.client.userSchemaExtensions(),
         config.manager && snapshot.users.some((u) => u.managerKey !== undefined),
       );
-      const actualUsers = await runtime.client.listAll('Users', { pageSize: config.pageSize });
+      const actualUsers = await listTarget(runtime, 'Users', config.pageSize, observer);
       const groupLinks = await links.snapshot(name, 'group');
       const manageGroups = config.groups.enabled && (snapshot.groups.length > 0 || groupLinks.size > 0);
       targetPlans.push(
@@ -142,7 +169,7 @@ export async function makePlan(loaded: LoadedConfig, state: PlanningState, only?
           userLinks: await links.snapshot(name, 'user'),
           settings: targetSettings(config, capabilities),
           ...(manageGroups
-            ? { groups: { actual: await listGroups(runtime, config.pageSize, snapshot, groupLinks), links: groupLinks, settings: groupSettings(config) } }
+            ? { groups: { actual: await listGroups(runtime, config.pageSize, snapshot, groupLinks, observer), links: groupLinks, settings: groupSettings(config) } }
             : {}),
           manager: fitted.manager,
           notes: fitted.notes,
@@ -158,8 +185,7 @@ export async function makePlan(loaded: LoadedConfig, state: PlanningState, only?
   }
   const binding = planBinding(loaded, [...runtimes.keys()], snapshot, readAt);
   const plan = buildPlan(snapshot, targetPlans, {
-    // Job ids are built from it in distributed mode: no ':' and never a plain integer.
-    id: `plan-${randomUUID()}`,
+    id: options.planId ?? newPlanId(),
     configFile: loaded.file,
     binding,
     maxAgeHours: loaded.config.safety.planMaxAgeHours,

@@ -10,6 +10,7 @@ import { forgetSettledParked } from './parked-changes.js';
 import { makePlan, type PlanningResult } from './make-plan.js';
 import type { RunState } from './run-state.js';
 import { forgetChangedRejections } from './staged-sets.js';
+import type { SyncObserver } from '../telemetry/sync-events.js';
 
 export interface PlanCycleOptions {
   /** The plan's id (a scheduled cycle derives it from its job id, so a retried cycle plans under the same one). */
@@ -18,11 +19,17 @@ export interface PlanCycleOptions {
   signal?: AbortSignal;
   /** Plan parked changes again (`run --retry-parked`). */
   retryParked?: boolean;
+  /** Told the source read and the targets' listings (progress). */
+  observer?: SyncObserver;
 }
 
 export async function planCycle(loaded: LoadedConfig, state: Pick<RunState, 'links' | 'holds' | 'rejections' | 'audit' | 'memory'>, targets: readonly string[], options: PlanCycleOptions = {}): Promise<PlanningResult> {
-  const planning = await makePlan(loaded, state, targets, { memory: state.memory, retryParked: !!options.retryParked });
-  if (options.planId) planning.plan.id = options.planId;
+  const planning = await makePlan(loaded, state, targets, {
+    memory: state.memory,
+    retryParked: !!options.retryParked,
+    ...(options.planId ? { planId: options.planId } : {}),
+    ...(options.observer ? { observer: options.observer } : {}),
+  });
   // Stopped while reading: nothing was written, and no operation need be listed as skipped.
   if (options.signal?.aborted) throw options.signal.reason;
   await forgetLiftedHolds(state.holds, planning.snapshot, state.audit, planning.plan.id);

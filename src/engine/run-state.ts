@@ -14,6 +14,7 @@ import type { QuarantineStore } from '../state/quarantine-store.js';
 import type { RejectionStore } from '../state/rejection-store.js';
 import type { StagedStore } from '../state/staged-store.js';
 import type { WriteMemory } from '../state/write-memory.js';
+import type { SyncObserver } from '../telemetry/sync-events.js';
 
 export interface ExecutorOptions {
   /** Distributed: wait for the workers and report, else return once enqueued. */
@@ -32,6 +33,8 @@ export interface ExecutorOptions {
   inline?: boolean;
   /** Who started this work, when not the state's own initiator (the service's change-driven syncs). */
   initiator?: { initiator: Initiator; by?: string };
+  /** Told each target's total, each operation's outcome and each retry, where the operations run here (progress, metrics). */
+  observer?: SyncObserver;
 }
 
 /**

@@ -32,6 +32,8 @@ import { planCycle } from './plan-cycle.js';
 import { redisStores } from './redis-state.js';
 import type { RunState } from './run-state.js';
 import { notifySafetyStop } from './stage-stop.js';
+import type { Log } from '../telemetry/logger.js';
+import type { SyncObserver } from '../telemetry/sync-events.js';
 
 const SCHEDULER_ID = 'cycle';
 
@@ -39,7 +41,11 @@ export interface SchedulerOptions {
   loaded: LoadedConfig;
   redis: Redis;
   audit: AuditSink;
-  log: (line: string) => void;
+  log: Log;
+  /** Told each scheduled cycle's result: enqueued, stopped (safety), failed, or skipped (every target busy or in quarantine). */
+  onCycle?: (result: 'enqueued' | 'stopped' | 'failed' | 'skipped') => void;
+  /** Told the source read and the targets' listings (metrics of the requests come from the request hub). */
+  observer?: SyncObserver;
   name: string;
   notifier?: Notifier;
   /** The clock quarantine decisions read (tests). */
@@ -75,16 +81,18 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
 
   const cycle = async (job: Job): Promise<unknown> => {
     const cycleId = safeId(job.id ?? String(job.timestamp));
+    const cycle = `plan-${cycleId}`;
     const now = options.now?.() ?? new Date();
     const { run: targets, skipped } = partitionTargets(
       selectTargets(loaded).map(([name]) => name),
       await quarantinedTargets(quarantine, loaded.config.quarantine),
       now,
     );
-    for (const [target, status] of skipped) log(`${cycleId}: target ${target} skipped: ${status}`);
+    for (const [target, status] of skipped) log(`${cycleId}: target ${target} skipped: ${status}`, { cycle, target });
     const { locks, busy } = await acquireTargetLocks(redis, q.prefix, targets, { token: `schedule-${cycleId}`, skipBusy: true });
-    for (const b of busy) log(`${cycleId}: target ${b.target} skipped: its previous cycle still runs (${b.holder})`);
+    for (const b of busy) log(`${cycleId}: target ${b.target} skipped: its previous cycle still runs (${b.holder})`, { cycle, target: b.target });
     if (locks.targets.length === 0) {
+      options.onCycle?.('skipped');
       await locks.release();
       return { skipped: busy.map((b) => b.target) };
     }
@@ -93,12 +101,13 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
     const state: RunState = { links, audit, ...stores, distributed: true, halted: new AbortController().signal, personClock: new RedisPersonClock(redis, q.prefix), executor: () => executor, close: async () => undefined };
     let planned: Plan | undefined;
     try {
-      const { plan, runtimes } = await planCycle(loaded, state, locks.targets, { planId: `plan-${cycleId}` });
+      const { plan, runtimes } = await planCycle(loaded, state, locks.targets, { planId: cycle, ...(options.observer ? { observer: options.observer } : {}) });
       planned = plan;
       await settlePlanRead(plan, { store: quarantine, audit, notifier, settings: loaded.config.quarantine, planId: plan.id, now });
       await applyPlan(loaded, plan, runtimes, state, executor, { overrideSafety: false });
       const ops = operationCount(plan);
-      log(`${cycleId}: enqueued ${plan.id} (${ops} operations) for ${locks.targets.join(', ')}`);
+      log(`${cycleId}: enqueued ${plan.id} (${ops} operations) for ${locks.targets.join(', ')}`, { cycle });
+      options.onCycle?.('enqueued');
       return { planId: plan.id, operations: ops };
     } catch (error) {
       if (error instanceof SafetyError && planned) await notifySafetyStop(notifier, planned, error);
@@ -112,7 +121,8 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
         report.stopped = why;
         await store.setLastCycle({ planId: `plan-${cycleId}`, target, enqueuedAt: now, finishedAt: now, report, warnings: [], error: why });
       }
-      log(`${cycleId}: nothing enqueued: ${why}`);
+      log(`${cycleId}: nothing enqueued: ${why}`, { cycle, level: 'warn' });
+      options.onCycle?.(error instanceof SafetyError ? 'stopped' : 'failed');
       return { error: why };
     } finally {
       await locks.release();
@@ -136,7 +146,7 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
       maxStalledCount: MAX_STALLED_COUNT,
     },
   );
-  worker.on('error', (error) => log(`scheduler: ${error.message}`));
+  worker.on('error', (error) => log(`scheduler: ${error.message}`, { level: 'error' }));
   await worker.waitUntilReady();
   const scheduler = await queue.getJobScheduler(SCHEDULER_ID);
   const next = scheduler?.next ? new Date(scheduler.next) : first ? new Date(first.timestamp + (first.delay ?? 0)) : null;

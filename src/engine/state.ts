@@ -45,8 +45,9 @@ export async function openState(loaded: LoadedConfig, options: OpenStateOptions)
       distributed: false,
       halted: halt.signal,
       personClock,
-      executor: ({ signal, guardSince, initiator }) =>
+      executor: ({ signal, guardSince, initiator, observer }) =>
         new InlineExecutor({
+          ...(observer ? { observer } : {}),
           links,
           audit: initiator ? withInitiator(audit, initiator) : audit,
           memory: stores.memory,

@@ -11,9 +11,10 @@
  */
 import PQueue from 'p-queue';
 import type { AuditSink } from '../audit/audit-sink.js';
-import { AuthError, DependencyError, TransientError } from '../errors.js';
+import { AuthError, DependencyError, RateLimitedError, TransientError } from '../errors.js';
 import type { Operation, Plan, TargetPlan } from '../model/plan.js';
 import type { LinkStore } from '../state/link-store.js';
+import type { SyncObserver } from '../telemetry/sync-events.js';
 import type { WriteMemory } from '../state/write-memory.js';
 import { WriteChecks, settleChecks } from './write-checks.js';
 import type { Executor, Superseded, TargetRuntime } from './executor.js';
@@ -43,6 +44,8 @@ export interface InlineExecutorOptions {
   superseded?: Superseded;
   /** Learned PATCH shapes and parked changes (absent: updates are not read back). */
   memory?: WriteMemory;
+  /** Told each target's total, each operation's outcome and each retry (progress, metrics). */
+  observer?: SyncObserver;
 }
 
 export class InlineExecutor implements Executor {
@@ -75,6 +78,8 @@ export class InlineExecutor implements Executor {
   private async runTarget(planId: string, tp: TargetPlan, runtime: TargetRuntime, writes: WriteChecks | undefined): Promise<TargetReport> {
     const report = emptyTargetReport(tp.target);
     const queue = new PQueue({ concurrency: runtime.concurrency });
+    const observer = this.options.observer;
+    observer?.({ type: 'apply', target: tp.target, total: tp.phases.reduce((n, p) => n + p.operations.length, 0) });
     let stopped: string | undefined;
 
     const failed = new FailedIdentitySet();
@@ -90,6 +95,7 @@ export class InlineExecutor implements Executor {
     const succeed = (op: Operation, attempts: number, result: OperationResult, started: number): void => {
       const outcome = resultOutcome(result);
       count(report, op.kind, outcome);
+      observer?.({ type: 'operation', target: tp.target, kind: op.kind, outcome });
       if (result.adopted) countAdopted(report, op.kind);
       if (result.partial) report.skips.push(operationSkip(op, 'partial', result.partial));
       if (result.unchanged && result.note) report.skips.push(operationSkip(op, 'unchanged', result.note));
@@ -100,12 +106,14 @@ export class InlineExecutor implements Executor {
     /** `listed`: skipped because something it needs failed; the skips of a stop are summed up by `stopped`. */
     const skip = (op: Operation, attempts: number, reason: string, listed: boolean, started: number): void => {
       count(report, op.kind, 'skipped');
+      observer?.({ type: 'operation', target: tp.target, kind: op.kind, outcome: 'skipped' });
       if (listed) report.skips.push(operationSkip(op, 'skipped', reason));
       this.audit(planId, tp.target, op, 'skipped', attempts, { note: reason }, started);
     };
 
     const fail = async (op: Operation, attempts: number, error: unknown, started: number): Promise<void> => {
       count(report, op.kind, 'failed');
+      observer?.({ type: 'operation', target: tp.target, kind: op.kind, outcome: 'failed' });
       report.failures.push(operationFailure(op, error));
       const parked = await settleChecks(writes, op, error);
       addNotice(report, parked);
@@ -139,6 +147,7 @@ export class InlineExecutor implements Executor {
           if (error instanceof AuthError) stopped = `stopped: ${error.message}`;
           const delay = halted() ? null : retryDelay(error, n, runtime.retry);
           if (delay !== null) {
+            observer?.({ type: 'retry', target: tp.target, reason: error instanceof RateLimitedError ? 'rate-limited' : 'transient', delayMs: delay });
             if (error instanceof TransientError && error.ambiguous) state.previousAmbiguous = error;
             await sleepUnlessAborted(delay, stop);
             continue;
@@ -183,6 +192,7 @@ export class InlineExecutor implements Executor {
       report.stopped = stopped;
       this.options.audit.record(targetFailedRecord(planId, tp.target, stopped));
     }
+    observer?.({ type: 'applied', target: tp.target });
     return report;
   }
 

@@ -24,6 +24,8 @@ import { operationsOf, type Plan } from '../model/plan.js';
 import type { Notifier } from '../notify/notifier.js';
 import { safetyViolations } from '../planning/safety.js';
 import type { DeprovisionWindow } from './deprovision-window.js';
+import type { SyncObserver } from '../telemetry/sync-events.js';
+import type { Log } from '../telemetry/logger.js';
 
 export interface FastLaneDeps {
   loaded: LoadedConfig;
@@ -32,11 +34,13 @@ export interface FastLaneDeps {
   notifier: Notifier;
   /** Managed users per target, the base of the safety shares. */
   managed(): Promise<ReadonlyMap<string, number>>;
-  log(line: string): void;
+  log: Log;
   /** The service stopping: start no further operation. */
   signal: AbortSignal;
   /** Told of each batch's outcome (metrics, propagation times). */
   onBatch?(batch: BatchOutcome): void;
+  /** Told each operation's outcome and each retry (metrics). */
+  observer?: SyncObserver;
 }
 
 export interface SyncRequest {
@@ -117,9 +121,9 @@ export class FastLane {
       const safety = { ...loaded.config.safety, minSourceUsers: 0 };
       const checkSafety = (p: Plan) =>
         safetyViolations({ ...p, targets: p.targets.map((t) => ({ ...t, managedUsers: Math.max(base.get(t.target) ?? 0, t.managedUsers) })) }, safety, recent);
-      const result = await applyOrStage(loaded, plan, runtimes, state, { overrideSafety: false, executor: { wait: true, inline: true, initiator: who, signal: this.deps.signal }, notifier, checkSafety });
+      const result = await applyOrStage(loaded, plan, runtimes, state, { overrideSafety: false, executor: { wait: true, inline: true, initiator: who, signal: this.deps.signal, ...(this.deps.observer ? { observer: this.deps.observer } : {}) }, notifier, checkSafety });
       if (result instanceof SafetyError) {
-        log(`change-driven sync of ${keys.length} ${keys.length === 1 ? 'person' : 'people'} stopped by the safety check: ${result.reasons.join('; ')}`);
+        log(`change-driven sync of ${keys.length} ${keys.length === 1 ? 'person' : 'people'} stopped by the safety check: ${result.reasons.join('; ')}`, { cycle: plan.id, level: 'warn' });
         outcome = { keys, plan, stopped: result };
       } else {
         const now = new Date();
@@ -128,7 +132,7 @@ export class FastLane {
         outcome = { keys, plan, report: result };
       }
     } catch (error) {
-      log(`change-driven sync of ${keys.join(', ')} failed: ${describeError(error)}`);
+      log(`change-driven sync of ${keys.join(', ')} failed: ${describeError(error)}`, { level: 'error' });
       outcome = { keys, error };
     }
     this.deps.onBatch?.(outcome);

@@ -7,7 +7,7 @@
 import { describeError } from '../errors.js';
 import type { ChangeFeed } from '../sources/change-feed.js';
 import type { FastLane } from './fast-lane.js';
-import type { ServiceMetrics } from './metrics.js';
+import type { Metrics } from '../telemetry/metrics.js';
 import type { ReconcileLane } from './reconcile-lane.js';
 
 export interface FeedStatus {
@@ -22,7 +22,7 @@ export interface FeedStatus {
 export interface FeedLoopDeps {
   fast: FastLane;
   reconcile: ReconcileLane;
-  metrics: ServiceMetrics;
+  metrics: Metrics;
   intervalMs: number;
   log(line: string): void;
 }

@@ -13,7 +13,7 @@ import type { DueChanges } from '../state/due-changes.js';
 import type { EventIdStore } from '../state/event-id-store.js';
 import type { DueTimer } from './due-timer.js';
 import type { FastLane } from './fast-lane.js';
-import type { ServiceMetrics } from './metrics.js';
+import type { Metrics } from '../telemetry/metrics.js';
 
 export interface InboundEventsDeps {
   endpoints: Readonly<Record<string, EventEndpointConfig>>;
@@ -21,7 +21,7 @@ export interface InboundEventsDeps {
   due: DueChanges;
   fast: FastLane;
   timer: DueTimer;
-  metrics: ServiceMetrics;
+  metrics: Metrics;
   log(line: string): void;
 }
 

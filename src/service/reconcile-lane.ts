@@ -16,6 +16,9 @@ import type { Plan } from '../model/plan.js';
 import type { Notifier } from '../notify/notifier.js';
 import { totals } from '../execution/run-report.js';
 import { Turns } from './turns.js';
+import type { SyncObserver } from '../telemetry/sync-events.js';
+import type { Log } from '../telemetry/logger.js';
+import { newPlanId } from '../engine/make-plan.js';
 
 export interface CycleOutcome {
   reason: string;
@@ -29,12 +32,14 @@ export interface ReconcileDeps {
   loaded: LoadedConfig;
   state: RunState;
   notifier: Notifier;
-  log(line: string): void;
+  log: Log;
   /** The service stopping: start no further operation. */
   signal: AbortSignal;
   onCycle?(outcome: CycleOutcome): void;
   /** Told each cycle's plan before it is applied; the apply waits for it (tests interleave events here). */
   onPlan?(plan: Plan): Promise<void>;
+  /** Told the cycle's reads, operations, retries and end per target (metrics). */
+  observer?: SyncObserver;
 }
 
 export class ReconcileLane {
@@ -76,18 +81,20 @@ export class ReconcileLane {
   private async runCycle(reason: string): Promise<CycleOutcome> {
     const { loaded, state, notifier, log } = this.deps;
     const startedAt = new Date();
-    log(`cycle: starting (${reason})`);
+    // Named before the source is read: every line of the cycle carries the id its plan and audit records will.
+    const cycle = newPlanId();
+    log(`cycle: starting (${reason})`, { cycle });
     let outcome: CycleOutcome;
     // Distributed: the cycle locks of the targets free now, handed off to the workers with the plan.
     const wanted = selectTargets(loaded).map(([name]) => name);
     const lease = state.lockCycle ? await state.lockCycle(wanted).catch((error: unknown) => ({ error })) : undefined;
     try {
       if (lease && 'error' in lease) throw lease.error;
-      for (const busy of lease?.busy ?? []) log(`cycle: target ${busy} skipped: its previous cycle still runs`);
+      for (const busy of lease?.busy ?? []) log(`cycle: target ${busy} skipped: its previous cycle still runs`, { cycle, target: busy });
       const targets = lease?.targets ?? wanted;
       if (targets.length === 0) {
         outcome = { reason, startedAt, finishedAt: new Date() };
-        log('cycle: every target is still in its previous cycle; nothing planned');
+        log('cycle: every target is still in its previous cycle; nothing planned', { cycle });
       } else {
         const result = await runCycle(loaded, lease?.state ?? state, {
           targets,
@@ -96,7 +103,9 @@ export class ReconcileLane {
           // person's operation superseded by a change-driven sync as this process would.
           executor: { wait: !state.distributed, guardSince: startedAt, initiator: { initiator: 'schedule', by: 'serve' }, signal: this.deps.signal },
           notifier,
-          onQuarantined: (target, status) => log(`cycle: target ${target} skipped: ${status}`),
+          planId: cycle,
+          onQuarantined: (target, status) => log(`cycle: target ${target} skipped: ${status}`, { cycle, target }),
+          ...(this.deps.observer ? { observer: this.deps.observer } : {}),
           ...(this.deps.onPlan ? { onPlan: this.deps.onPlan } : {}),
         });
         if (result.kind !== 'quarantined') for (const t of result.plan.targets) if (!t.error) this.managed.set(t.target, t.managedUsers);
@@ -104,11 +113,11 @@ export class ReconcileLane {
         await state.personClock.forgetBefore(startedAt);
         await state.links.flush();
         outcome = { reason, startedAt, finishedAt: new Date(), result };
-        log(`cycle: ${summary(result)}`);
+        log(`cycle: ${summary(result)}`, { cycle, ...(result.kind === 'stopped' ? { level: 'warn' } : {}) });
       }
     } catch (error) {
       outcome = { reason, startedAt, finishedAt: new Date(), error };
-      log(`cycle: failed: ${describeError(error)}`);
+      log(`cycle: failed: ${describeError(error)}`, { cycle, level: 'error' });
     } finally {
       if (lease && !('error' in lease)) await lease.release();
     }

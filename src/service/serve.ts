@@ -19,7 +19,8 @@ import { inboundEvents } from './inbound-events.js';
 import { FastLane, type BatchOutcome } from './fast-lane.js';
 import { runFeed, type FeedStatus } from './feed-loop.js';
 import { startHttp, type Readiness } from './http-server.js';
-import { ServiceMetrics } from './metrics.js';
+import { Metrics } from '../telemetry/metrics.js';
+import type { Log } from '../telemetry/logger.js';
 import { ReconcileLane, type CycleOutcome } from './reconcile-lane.js';
 
 export interface ServiceOptions {
@@ -29,18 +30,20 @@ export interface ServiceOptions {
   feeds: readonly { name: string; feed: ChangeFeed }[];
   /** Where inbound events (config `events:`) are deduplicated and future-dated ones kept. */
   events?: { ids: EventIdStore; due: DueChanges };
-  log(line: string): void;
+  log: Log;
   /** Told each full cycle's plan before it is applied; the apply waits for it (tests interleave events here). */
   onCyclePlan?(plan: Plan): Promise<void>;
   /** Told each change-driven batch's outcome, after the metrics. */
   onBatch?(batch: BatchOutcome): void;
+  /** Where the service keeps its metrics (default its own): the command adds the queues' depth in distributed mode. */
+  metrics?: Metrics;
 }
 
 /** What the parts of the service share. */
 export interface ServiceCore {
   fast: FastLane;
   reconcile: ReconcileLane;
-  metrics: ServiceMetrics;
+  metrics: Metrics;
   signal: AbortSignal;
 }
 
@@ -57,7 +60,8 @@ export async function startService(options: ServiceOptions): Promise<ServiceHand
   const serve = loaded.config.serve;
   const stop = new AbortController();
   const signal = stop.signal;
-  const metrics = new ServiceMetrics();
+  const metrics = options.metrics ?? new Metrics();
+  const unlisten = metrics.listenToRequests();
   const reconcile = new ReconcileLane({
     loaded,
     state,
@@ -65,6 +69,7 @@ export async function startService(options: ServiceOptions): Promise<ServiceHand
     log,
     signal,
     onCycle: (o) => cycleMetrics(metrics, o),
+    observer: metrics.observe,
     ...(options.onCyclePlan ? { onPlan: options.onCyclePlan } : {}),
   });
   const fast = new FastLane({
@@ -79,6 +84,7 @@ export async function startService(options: ServiceOptions): Promise<ServiceHand
       for (const [target] of selectTargets(loaded)) counts.set(target, reconcile.managed.get(target) ?? (await state.links.snapshot(target, 'user')).size);
       return counts;
     },
+    observer: metrics.observe,
     onBatch: (b) => {
       batchMetrics(metrics, b);
       options.onBatch?.(b);
@@ -115,7 +121,7 @@ export async function startService(options: ServiceOptions): Promise<ServiceHand
   const ui = serve.console ? await (await import('./console/console.js')).startConsole({ loaded, state, notifier, reconcile, metrics, feeds, readiness, log, signal }) : undefined;
   const http = await startHttp(serve.listen, {
     readiness,
-    metrics: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }),
+    metrics: () => metrics.scrape(),
     ...(event ? { event } : {}),
     ...(ui ? { ui: ui.handle } : {}),
   }, log).catch(async (error: unknown) => {
@@ -145,21 +151,17 @@ export async function startService(options: ServiceOptions): Promise<ServiceHand
       await fast.idle();
       await reconcile.idle();
       await Promise.all(options.feeds.map(({ feed }) => feed.close().catch(() => undefined)));
+      unlisten();
     },
   };
 }
 
-function cycleMetrics(metrics: ServiceMetrics, o: CycleOutcome): void {
+// Operations, retries and each target's cycle end reach the metrics as they happen (observer).
+function cycleMetrics(metrics: Metrics, o: CycleOutcome): void {
   metrics.cycles.inc({ result: o.result?.kind ?? 'failed' });
-  metrics.cycleDuration.set((o.finishedAt.getTime() - o.startedAt.getTime()) / 1000);
-  if (o.result?.kind === 'applied') {
-    metrics.countReport(o.result.report);
-    if (ServiceMetrics.clean(o.result.report)) metrics.lastSuccess.set(o.finishedAt.getTime() / 1000);
-  }
 }
 
-function batchMetrics(metrics: ServiceMetrics, b: BatchOutcome): void {
+function batchMetrics(metrics: Metrics, b: BatchOutcome): void {
   metrics.batches.inc({ result: b.report ? 'applied' : b.stopped ? 'stopped' : 'failed' });
   metrics.people.inc(b.keys.length);
-  if (b.report) metrics.countReport(b.report);
 }

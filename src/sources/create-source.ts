@@ -4,7 +4,7 @@ import { screenControlCharacters, type ControlCharacterPolicy } from './control-
 import { CsvSource, csvMultilineAttributes } from './csv/csv-source.js';
 import { GoogleSource } from './google/google-source.js';
 import { LdapSource } from './ldap/ldap-source.js';
-import { narrowSnapshot, type SourceDirectory } from './source-directory.js';
+import { narrowSnapshot, type ReadProgress, type SourceDirectory } from './source-directory.js';
 
 /** Every source's read passes the same checks of its values, whatever the adapter. */
 class ScreenedSource implements SourceDirectory {
@@ -19,8 +19,8 @@ class ScreenedSource implements SourceDirectory {
     this.narrowLookups = inner.narrowLookups === true;
   }
 
-  async read(): Promise<DirectorySnapshot> {
-    return screenControlCharacters(await this.inner.read(), this.policy);
+  async read(progress?: ReadProgress): Promise<DirectorySnapshot> {
+    return screenControlCharacters(await this.inner.read(progress), this.policy);
   }
 
   async readOne(key: string): Promise<DirectorySnapshot> {

@@ -1,5 +1,9 @@
 import type { CanonicalGroup, DirectorySnapshot } from '../model/canonical.js';
 
+export interface ReadProgress {
+  records(count: number): void;
+}
+
 /**
  * A source of truth. `read` returns the whole directory or throws a SourceError: a partial read
  * must never reach the planner, where missing people would read as departures.
@@ -7,7 +11,8 @@ import type { CanonicalGroup, DirectorySnapshot } from '../model/canonical.js';
 export interface SourceDirectory {
   /** For humans and the audit log, e.g. `csv:/srv/hr/people.csv`. */
   readonly description: string;
-  read(): Promise<DirectorySnapshot>;
+  /** `progress.records`, where the adapter can say: told the records read so far, now and then (a progress display). */
+  read(progress?: ReadProgress): Promise<DirectorySnapshot>;
   /**
    * One person's part of the directory (narrowSnapshot's shape), for on-demand commands: a source
    * that can look one person up (an LDAP search by key, a Google user by id) implements it; the

@@ -7,8 +7,14 @@
  * mtime every HEARTBEAT_MS: its heartbeat.
  *
  * A lock whose holder is gone is taken over: on the same host (same hostname) when its pid no longer
- * exists; from another host (a container that was replaced) when its heartbeat is older than
- * STALE_AFTER_MS. Take-overs are serialised by run.lock.takeover, created exclusively: under it the
+ * exists, or now belongs to another process; from another host (a container that was replaced)
+ * when its heartbeat is older than STALE_AFTER_MS.
+ *
+ * "The same host" is the same hostname, which a container restarted in place keeps (the same pod,
+ * `docker restart`, a fixed `hostname:`), and a container's process often has the same pid in each
+ * life (1, or the one after its init). So a pid is the holder's only if it is not ours (a lock this
+ * process holds is known by its token) and the process started when the holder did (its start time
+ * in /proc, where there is one): otherwise the lock is a previous life's, and taken over at once. Take-overs are serialised by run.lock.takeover, created exclusively: under it the
  * lock is read again and removed only if it still holds the same stale holder, then acquisition
  * starts over, so two processes that both found the same stale lock never both hold the new one. A
  * take-over lasts milliseconds; a run.lock.takeover older than TAKEOVER_STALE_MS was left by a crash
@@ -41,6 +47,30 @@ interface Holder {
   host: string;
   since: string;
   token: string;
+  /** The process's start time (clock ticks since boot, /proc/<pid>/stat), where the system has it. */
+  start?: string;
+}
+
+/** Tokens of the locks this process holds now. */
+const ours = new Set<string>();
+
+/** When process `pid` started (field 22 of /proc/<pid>/stat), or undefined where that cannot be read. */
+export function processStart(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) is in parentheses and may hold spaces: count from after it.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether the holder's process still runs on this host: its pid exists, is not ours under another token, and started when it did. */
+function holderAlive(h: Holder): boolean {
+  if (h.pid === process.pid) return ours.has(h.token);
+  if (!processExists(h.pid)) return false;
+  const start = h.start === undefined ? undefined : processStart(h.pid);
+  return start === undefined || start === h.start;
 }
 
 /** What `run.lock` says about its holder. */
@@ -74,7 +104,8 @@ const isCode = (error: unknown, code: string) => (error as NodeJS.ErrnoException
 function parseHolder(raw: string): Holder | null {
   try {
     const h = JSON.parse(raw) as Partial<Holder>;
-    return typeof h.pid === 'number' && typeof h.host === 'string' ? { pid: h.pid, host: h.host, since: String(h.since), token: String(h.token) } : null;
+    if (typeof h.pid !== 'number' || typeof h.host !== 'string') return null;
+    return { pid: h.pid, host: h.host, since: String(h.since), token: String(h.token), ...(typeof h.start === 'string' ? { start: h.start } : {}) };
   } catch {
     return null;
   }
@@ -93,7 +124,7 @@ export async function readRunLock(stateDir: string): Promise<LockInfo | null> {
   }
   const holder = parseHolder(raw);
   const heartbeatAgeMs = Math.max(0, Date.now() - mtimeMs);
-  const alive = holder && holder.host === hostname() ? processExists(holder.pid) : undefined;
+  const alive = holder && holder.host === hostname() ? holderAlive(holder) : undefined;
   // Not a holder this version writes (it never leaves a partial one): nobody to wait for.
   const stale = !holder || (alive === undefined ? heartbeatAgeMs > STALE_AFTER_MS : !alive);
   return { file, raw, holder, heartbeatAgeMs, alive, stale };
@@ -144,7 +175,8 @@ export async function removeRunLock(seen: LockInfo): Promise<'removed' | 'change
 export async function acquireRunLock(stateDir: string, options: { config?: string; heartbeatMs?: number } = {}): Promise<RunLock> {
   ensureStateDir(stateDir);
   const file = lockFile(stateDir);
-  const me: Holder = { pid: process.pid, host: hostname(), since: new Date().toISOString(), token: randomBytes(8).toString('hex') };
+  const start = processStart(process.pid);
+  const me: Holder = { pid: process.pid, host: hostname(), since: new Date().toISOString(), token: randomBytes(8).toString('hex'), ...(start ? { start } : {}) };
   const raw = JSON.stringify(me);
   const tmp = `${file}.${me.token}.tmp`;
   try {
@@ -156,7 +188,7 @@ export async function acquireRunLock(stateDir: string, options: { config?: strin
     for (let round = 0; round < MAX_ROUNDS; round++) {
       try {
         await link(tmp, file);
-        return held(file, raw, options.heartbeatMs ?? HEARTBEAT_MS);
+        return held(file, raw, me.token, options.heartbeatMs ?? HEARTBEAT_MS);
       } catch (error) {
         if (!isCode(error, 'EEXIST')) throw new StateError(`cannot take the run lock ${file}: ${explainCode(error)}`, {}, { cause: error });
       }
@@ -172,8 +204,9 @@ export async function acquireRunLock(stateDir: string, options: { config?: strin
 }
 
 /** A lock we hold: heartbeat while it lives, removed on release, or at exit should the process end first. */
-function held(file: string, raw: string, heartbeatMs: number): RunLock {
-  const ours = () => {
+function held(file: string, raw: string, token: string, heartbeatMs: number): RunLock {
+  ours.add(token);
+  const mine = () => {
     try {
       return readFileSync(file, 'utf8') === raw;
     } catch {
@@ -182,19 +215,20 @@ function held(file: string, raw: string, heartbeatMs: number): RunLock {
   };
   // A second Ctrl-C exits at once: the lock still goes.
   const onExit = () => {
-    if (ours()) unlinkSync(file);
+    if (mine()) unlinkSync(file);
   };
   process.on('exit', onExit);
   const heartbeat = setInterval(() => {
     const now = new Date();
-    if (ours()) utimes(file, now, now).catch(() => undefined);
+    if (mine()) utimes(file, now, now).catch(() => undefined);
   }, heartbeatMs);
   heartbeat.unref();
   return {
     release: async () => {
       clearInterval(heartbeat);
       process.off('exit', onExit);
-      if (ours()) await unlink(file).catch(() => undefined);
+      ours.delete(token);
+      if (mine()) await unlink(file).catch(() => undefined);
     },
   };
 }

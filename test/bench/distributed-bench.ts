@@ -57,11 +57,13 @@ const median = (xs: readonly number[]) => {
 function startWorker(config: string, name: string): Promise<ChildProcess> {
   const child = spawn(process.execPath, [new URL('./worker-process.js', import.meta.url).pathname, config, name], {
     env: { ...process.env, BENCH_TOKEN: TOKEN },
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['ignore', 'inherit', 'pipe'],
   });
-  const lines = createInterface({ input: child.stdout! });
+  // The worker's log is on stderr: watched for its ready line, and passed on.
+  const lines = createInterface({ input: child.stderr! });
   return new Promise((resolve, reject) => {
     lines.on('line', (line) => {
+      process.stderr.write(`${line}\n`);
       if (line.includes('ready: targets')) resolve(child);
     });
     child.once('exit', (code) => reject(new Error(`bench worker exited with ${code}`)));

@@ -152,7 +152,12 @@ function startServe(setup: Setup, env: NodeJS.ProcessEnv): Promise<{ child: Chil
       const m = /serving on (http:\/\/\S+) /.exec(out);
       if (m) resolve({ child, url: m[1]!, lines: () => out });
     });
-    child.stderr!.on('data', (d: Buffer) => (err += d.toString('utf8')));
+    // The service's log is on stderr.
+    child.stderr!.on('data', (d: Buffer) => {
+      err += d.toString('utf8');
+      const m = /serving on (http:\/\/\S+) /.exec(err);
+      if (m) resolve({ child, url: m[1]!, lines: () => err });
+    });
     child.once('close', (code) => reject(new Error(`serve exited ${code}: ${err}\n${out}`)));
   });
 }

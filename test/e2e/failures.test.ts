@@ -136,8 +136,8 @@ describe('accounts that change under us', () => {
 describe('runs that must not start', () => {
   it('exit 4 while another run holds the lock, nothing written', async () => {
     mkdirSync(join(h.dir, 'state'), { recursive: true });
-    // A live process (this one) holds it.
-    writeFileSync(join(h.dir, 'state', 'run.lock'), JSON.stringify({ pid: process.pid, host: (await import('node:os')).hostname(), since: 'now' }));
+    // A live process on this host (the test runner's parent) holds it; our own pid would be a previous life of this process.
+    writeFileSync(join(h.dir, 'state', 'run.lock'), JSON.stringify({ pid: process.ppid, host: (await import('node:os')).hostname(), since: 'now' }));
     const r = await h.run();
     expect(r.code).toBe(4);
     expect(r.err).toContain('another run holds');

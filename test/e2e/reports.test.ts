@@ -161,7 +161,8 @@ describe('--json prints one JSON document whatever the exit code', () => {
 
   it('a run that cannot start (exit 4): one JSON error document', async () => {
     mkdirSync(join(h.dir, 'state'), { recursive: true });
-    writeFileSync(join(h.dir, 'state', 'run.lock'), JSON.stringify({ pid: process.pid, host: hostname(), since: 'now' }));
+    // Held by a live process on this host (the test runner's parent).
+    writeFileSync(join(h.dir, 'state', 'run.lock'), JSON.stringify({ pid: process.ppid, host: hostname(), since: 'now' }));
     const r = await h.run('--json');
     expect(r.code).toBe(4);
     expect(oneDocument(r.out)).toMatchObject({ error: { code: 'LOCKED', message: expect.stringContaining('another run holds') } });

@@ -30,6 +30,6 @@ it('serves, syncs at start, refuses a run beside it, and stops cleanly on SIGTER
   }
   const exit = await serve.exited;
   expect(exit.code, exit.err).toBe(0);
-  expect(exit.out).toMatch(/stopped\n?$/);
+  expect(exit.err).toMatch(/"msg":"stopped"\}\n?$/);
   expect((await h.run()).code).toBe(0);
 });

@@ -11,7 +11,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { LockedError } from '../../src/errors.js';
-import { acquireRunLock, STALE_AFTER_MS } from '../../src/state/run-lock.js';
+import { acquireRunLock, processStart, STALE_AFTER_MS } from '../../src/state/run-lock.js';
 import { waitUntil } from '../support/distributed.js';
 import { Harness, person } from '../support/harness.js';
 import { tempDirs } from '../support/temp-dirs.js';
@@ -22,7 +22,7 @@ const DEAD_PID = 2 ** 22 + 17;
 
 const tempDir = tempDirs('scim-sync-lock-');
 
-function plantLock(dir: string, holder: { pid: number; host: string }, ageMs = 0): string {
+function plantLock(dir: string, holder: { pid: number; host: string; start?: string }, ageMs = 0): string {
   mkdirSync(dir, { recursive: true });
   const file = join(dir, 'run.lock');
   writeFileSync(file, JSON.stringify({ ...holder, since: '2026-01-01T00:00:00.000Z', token: 'planted' }));
@@ -103,6 +103,27 @@ describe('take-over', () => {
     );
   });
 
+  it("of a lock from this container's previous life: the same hostname and our own pid, under another token", async () => {
+    // A container restarted in place keeps its hostname, and its process gets the same pid again.
+    const dir = tempDir();
+    plantLock(dir, { pid: process.pid, host: hostname() }, 5_000);
+    const lock = await acquireRunLock(dir);
+    expect(JSON.parse(readFileSync(join(dir, 'run.lock'), 'utf8'))).toMatchObject({ pid: process.pid, start: processStart(process.pid) });
+    // A lock this process holds is still refused to it.
+    expect(await acquireRunLock(dir).catch((e: unknown) => e)).toBeInstanceOf(LockedError);
+    await lock.release();
+  });
+
+  it('of a lock whose pid runs another process now (its start time differs); never while the holder runs', async () => {
+    const dir = tempDir();
+    const parent = process.ppid;
+    plantLock(dir, { pid: parent, host: hostname(), start: `${Number(processStart(parent)) + 1}` });
+    const lock = await acquireRunLock(dir);
+    await lock.release();
+    plantLock(dir, { pid: parent, host: hostname(), start: processStart(parent)! });
+    expect(await acquireRunLock(dir).catch((e: unknown) => e)).toBeInstanceOf(LockedError);
+  });
+
   it('never of a lock whose holder keeps its heartbeat', async () => {
     const dir = tempDir();
     const lock = await acquireRunLock(dir, { heartbeatMs: 20 });
@@ -130,7 +151,8 @@ describe('scim-sync unlock and the run', () => {
     expect(h.sandbox.requests).toEqual([]);
     const u = await h.cli('unlock', '--config', h.configFile);
     expect(u.code, u.err).toBe(0);
-    expect(u.out).toBe(`Removed ${file}, held by pid 4242 on old-container since 2026-01-01T00:00:00.000Z, last heartbeat 5 s ago.`);
+    // 5 s old when planted; the run before may take a second on a loaded machine.
+    expect(u.out).toMatch(new RegExp(`^Removed ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}, held by pid 4242 on old-container since 2026-01-01T00:00:00\\.000Z, last heartbeat [5-9] s ago\\.$`));
     expect(existsSync(file)).toBe(false);
     expect((await h.run()).code).toBe(0);
     expect(h.sandbox.store.users()).toHaveLength(1);
@@ -139,10 +161,11 @@ describe('scim-sync unlock and the run', () => {
 
   it('unlock refuses a holder that runs on this host, unless --force', async () => {
     h = await Harness.start();
-    const file = plantLock(join(h.dir, 'state'), { pid: process.pid, host: hostname() });
+    // A process that runs on this host: ours would be a previous life of this one (see the take-overs).
+    const file = plantLock(join(h.dir, 'state'), { pid: process.ppid, host: hostname() });
     const u = await h.cli('unlock', '--config', h.configFile);
     expect(u.code).toBe(4);
-    expect(u.err).toContain(`error: ${file} is held by pid ${process.pid} on this host`);
+    expect(u.err).toContain(`error: ${file} is held by pid ${process.ppid} on this host`);
     expect(u.err).toContain(`scim-sync unlock --config ${h.configFile} --force`);
     expect(existsSync(file)).toBe(true);
     const forced = await h.cli('unlock', '--config', h.configFile, '--force');

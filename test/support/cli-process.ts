@@ -36,11 +36,14 @@ export class CliProcess {
     );
   }
 
-  /** Resolves with the first match of `pattern` in stdout, as soon as it is printed; rejects after `timeoutMs` or when the process exits first. */
+  /**
+   * Resolves with the first match of `pattern` in stdout or stderr (a long-running command's log),
+   * as soon as it is printed; rejects after `timeoutMs` or when the process exits first.
+   */
   waitFor(pattern: RegExp, timeoutMs = 30_000): Promise<RegExpExecArray> {
     return new Promise((resolve, reject) => {
       const check = () => {
-        const m = pattern.exec(this.out);
+        const m = pattern.exec(this.out) ?? pattern.exec(this.err);
         if (!m) return false;
         done();
         resolve(m);
@@ -52,9 +55,11 @@ export class CliProcess {
       const done = () => {
         clearTimeout(timer);
         this.child.stdout!.off('data', onData);
+        this.child.stderr!.off('data', onData);
         this.child.off('close', onClose);
       };
       this.child.stdout!.on('data', onData);
+      this.child.stderr!.on('data', onData);
       this.child.once('close', onClose);
       check();
     });

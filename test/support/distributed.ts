@@ -87,6 +87,17 @@ export async function inProcessWorkers(configFile: string, name = 'test-worker')
 }
 
 /** A real `scim-sync worker` (or `schedule`) process (dist/ must be built: `npm test` builds first). */
+/** A log line's message: a JSON log record (the process's stderr off a terminal) gives its `msg`; anything else is itself. */
+export function logMessage(line: string): string {
+  if (!line.startsWith('{')) return line;
+  try {
+    const record = JSON.parse(line) as { msg?: unknown };
+    return typeof record.msg === 'string' ? record.msg : line;
+  } catch {
+    return line;
+  }
+}
+
 export class WorkerProcess {
   readonly lines: string[] = [];
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
@@ -100,7 +111,7 @@ export class WorkerProcess {
     });
     for (const stream of [this.child.stdout!, this.child.stderr!]) {
       createInterface({ input: stream }).on('line', (line) => {
-        this.lines.push(line);
+        this.lines.push(logMessage(line));
         for (const l of this.listeners) l();
       });
     }

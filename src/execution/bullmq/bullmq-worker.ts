@@ -23,6 +23,8 @@ import { controlProcessor } from './phase-jobs.js';
 import { MAX_STALLED_COUNT, chunkSize, chunksInFlight, limiterOf, type ChunkJobData, type PhaseJobData } from './queue-layout.js';
 import { StopTracker } from './stop-tracker.js';
 import type { WorkerContext } from './worker-context.js';
+import type { SyncObserver } from '../../telemetry/sync-events.js';
+import type { Log } from '../../telemetry/logger.js';
 
 /** Control jobs in flight per worker process: they only talk to Redis. */
 const CONTROL_CONCURRENCY = 4;
@@ -37,9 +39,11 @@ export interface StartWorkersOptions {
   targets: readonly string[];
   audit: AuditSink;
   /** One line per notable event (cycle done, connection trouble). */
-  log: (line: string) => void;
+  log: Log;
   /** Worker name shown by `status` (BullMQ's processedBy). */
   name: string;
+  /** Told each operation's outcome, each retry, and each target's cycle end (metrics). */
+  observer?: SyncObserver;
 }
 
 export interface WorkerHandle {
@@ -104,6 +108,7 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
     slots: (target) => slots.get(target)!,
     closing: closing.signal,
     writeChecks,
+    ...(options.observer ? { observer: options.observer } : {}),
   };
 
   const common: WorkerOptions = {
@@ -128,7 +133,7 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
   }
   workers.push(new Worker<PhaseJobData>(CONTROL_QUEUE, controlProcessor(ctx), { ...common, concurrency: CONTROL_CONCURRENCY }));
   for (const worker of workers) {
-    worker.on('error', (error) => options.log(`queue ${worker.name}: ${error.message}`));
+    worker.on('error', (error) => options.log(`queue ${worker.name}: ${error.message}`, { level: 'error' }));
   }
   await Promise.all(workers.map((w) => w.waitUntilReady()));
 

@@ -82,11 +82,13 @@ export function chunkProcessor(ctx: WorkerContext): (job: Job<ChunkJobData>, tok
     const skip = (op: Operation, attempts: number, reason: string, listed: boolean): void => {
       outcomes.add(op.id, { kind: op.kind, outcome: 'skipped', ...(listed ? { skip: operationSkip(op, 'skipped', reason) } : {}) });
       audit.record(operationAuditRecord(planId, target, op, 'skipped', attempts, { note: reason }));
+      ctx.observer?.({ type: 'operation', target, kind: op.kind, outcome: 'skipped' });
     };
 
     const succeed = async (op: Operation, attempts: number, result: OperationResult, opLinks: OperationLinks, started: number): Promise<void> => {
       const outcome = resultOutcome(result);
       audit.record(operationAuditRecord(planId, target, op, outcome, attempts, { ...resultDetail(result), durationMs: Date.now() - started }));
+      ctx.observer?.({ type: 'operation', target, kind: op.kind, outcome });
       await settleChecks(writes, op);
       const skipped = result.partial ? operationSkip(op, 'partial', result.partial) : result.unchanged && result.note ? operationSkip(op, 'unchanged', result.note) : undefined;
       outcomes.add(
@@ -108,6 +110,7 @@ export function chunkProcessor(ctx: WorkerContext): (job: Job<ChunkJobData>, tok
         { id: deadLetterId(job.id!, op.id), planId, op, attempts, at, reason: describeError(error) },
       );
       audit.record(operationAuditRecord(planId, target, op, 'failed', attempts, { ...errorDetail(error), ...(parked ? { note: parked } : {}), durationMs: Date.now() - started }));
+      ctx.observer?.({ type: 'operation', target, kind: op.kind, outcome: 'failed' });
     };
 
     const attempt = async (op: Operation, n: number, state: AttemptState, opLinks: OperationLinks): Promise<Step> => {
@@ -149,6 +152,7 @@ export function chunkProcessor(ctx: WorkerContext): (job: Job<ChunkJobData>, tok
         if (step.stoppedBefore) return skip(op, n - 1, step.stoppedBefore, false);
         const delay = error instanceof AuthError ? null : retryDelay(error, n, runtime.retry);
         if (delay === null) return fail(op, n, error, opLinks, started);
+        ctx.observer?.({ type: 'retry', target, reason: error instanceof RateLimitedError ? 'rate-limited' : 'transient', delayMs: delay });
         // What the attempt learnt stays learnt (a stale link it dropped), as inline.
         outcomes.learned(opLinks.changes());
         if (error instanceof RateLimitedError) await ctx.queueOf(target).rateLimit(delay);

@@ -9,6 +9,7 @@ import { releaseLock } from '../../state/redis-run-lock.js';
 import { targetRateLimit } from '../target-runtime.js';
 import { operationAuditRecord, targetFailedRecord } from '../operation-outcome.js';
 import { describeTotals, totals } from '../run-report.js';
+import { cleanTarget } from '../cycle-events.js';
 import type { CycleReport, PlanMeta } from './cycle-store.js';
 import { failedChunkReasons } from './failed-operations.js';
 import {
@@ -42,7 +43,10 @@ export function controlProcessor(ctx: WorkerContext): (job: Job<PhaseJobData>) =
     const line = `cycle ${meta.planId} for ${meta.target} done: ${summary(cycle)}`;
     if (cycle.report.stopped) audit.record(targetFailedRecord(meta.planId, meta.target, cycle.report.stopped));
     audit.record({ time: cycle.finishedAt, planId: meta.planId, target: meta.target, action: 'cycle.end', outcome: 'info', note: summary(cycle) });
-    ctx.log(line);
+    ctx.log(line, { cycle: meta.planId, target: meta.target, ...(cycle.report.stopped || cycle.error ? { level: 'warn' } : {}) });
+    const endedAt = new Date(cycle.finishedAt);
+    const seconds = (endedAt.getTime() - new Date(cycle.enqueuedAt).getTime()) / 1000;
+    ctx.observer?.({ type: 'cycle', target: meta.target, ok: !cycle.error && cleanTarget(cycle.report), seconds, endedAt });
     return { finished: true };
   };
 
@@ -63,7 +67,10 @@ export function controlProcessor(ctx: WorkerContext): (job: Job<PhaseJobData>) =
     if (stopped) {
       const ops = await store.phaseOperations(planId, target, phase);
       await store.recordOutcomes(planId, target, ops.map((op) => [op.id, { kind: op.kind, outcome: 'skipped' }]));
-      for (const op of ops) audit.record(operationAuditRecord(planId, target, op, 'skipped', 0, { note: stopped }));
+      for (const op of ops) {
+        audit.record(operationAuditRecord(planId, target, op, 'skipped', 0, { note: stopped }));
+        ctx.observer?.({ type: 'operation', target, kind: op.kind, outcome: 'skipped' });
+      }
       await ctx.control.add('phase', next, { ...controlJobOptions(q.retentionHours), jobId: nextId });
       return { phase, started: false };
     }

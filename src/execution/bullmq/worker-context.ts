@@ -14,6 +14,8 @@ import type { CycleStore } from './cycle-store.js';
 import type { LockKeeper } from './lock-keeper.js';
 import type { ChunkJobData, PhaseJobData } from './queue-layout.js';
 import type { StopTracker } from './stop-tracker.js';
+import type { SyncObserver } from '../../telemetry/sync-events.js';
+import type { Log } from '../../telemetry/logger.js';
 
 export interface WorkerContext {
   loaded: LoadedConfig;
@@ -23,7 +25,7 @@ export interface WorkerContext {
   store: CycleStore;
   links: RedisLinkStore;
   audit: AuditSink;
-  log: (line: string) => void;
+  log: Log;
   /** The targets whose operations this process executes. */
   runtimes: ReadonlyMap<string, TargetRuntime>;
   locks: LockKeeper;
@@ -40,4 +42,6 @@ export interface WorkerContext {
   closing: AbortSignal;
   /** The write checks of a plan's operations on a target in this process (learned shapes, parking); opened on first use. */
   writeChecks(planId: string, target: string): Promise<WriteChecks | undefined>;
+  /** Told each operation's outcome, each retry, and each target's cycle end this process sees (metrics). */
+  observer?: SyncObserver;
 }

@@ -4,7 +4,7 @@ import type { RunState } from '../../engine/run-state.js';
 import type { Notifier } from '../../notify/notifier.js';
 import type { FeedStatus } from '../feed-loop.js';
 import type { Readiness } from '../http-server.js';
-import type { ServiceMetrics } from '../metrics.js';
+import type { Metrics } from '../../telemetry/metrics.js';
 import type { ReconcileLane } from '../reconcile-lane.js';
 
 export interface ConsoleContext {
@@ -12,7 +12,7 @@ export interface ConsoleContext {
   state: RunState;
   notifier: Notifier;
   reconcile: ReconcileLane;
-  metrics: ServiceMetrics;
+  metrics: Metrics;
   feeds: readonly FeedStatus[];
   readiness(): Readiness;
   log(line: string): void;

@@ -8,7 +8,7 @@
  */
 import type { Registry } from 'prom-client';
 
-/** The metrics read (service/metrics.ts): their names are the service's public interface. */
+/** The metrics read (telemetry/metrics.ts): their names are the service's public interface. */
 export const ACTIVITY_METRICS = {
   events: 'scimsync_inbound_events_total',
   people: 'scimsync_change_people_total',

@@ -14,7 +14,7 @@ import type { Info } from 'csv-parse';
 import type { CsvSourceConfig } from '../../config/schema/index.js';
 import { SourceError } from '../../errors.js';
 import type { CanonicalUser, DirectorySnapshot, SourceIssue, SourceValue } from '../../model/canonical.js';
-import { narrowSnapshot, type SourceDirectory } from '../source-directory.js';
+import { narrowSnapshot, type ReadProgress, type SourceDirectory } from '../source-directory.js';
 import { readMemberships } from './memberships-file.js';
 import { keysOnLines, listKeys } from './stray-quote.js';
 import { textDecoder } from './text-stream.js';
@@ -78,6 +78,9 @@ function trailerMarker(config: CsvSourceConfig): string | undefined {
   return config.trailer === true ? '#count' : typeof config.trailer === 'string' ? config.trailer : undefined;
 }
 
+/** Records between two progress counts: often enough for a display, rare enough to cost nothing. */
+const RECORDS_PER_PROGRESS = 1000;
+
 /** Longest header line read when checking templates against the columns. */
 const MAX_HEADER_CHARS = 1 << 20;
 
@@ -133,8 +136,8 @@ export class CsvSource implements SourceDirectory {
     return new Set([...checkHeader(this.config, header), ...Object.keys(this.config.columns)]);
   }
 
-  read(): Promise<DirectorySnapshot> {
-    return this.readFile();
+  read(progress?: ReadProgress): Promise<DirectorySnapshot> {
+    return this.readFile(undefined, progress);
   }
 
   /**
@@ -145,7 +148,7 @@ export class CsvSource implements SourceDirectory {
     return narrowSnapshot(await this.readFile(key), key);
   }
 
-  private async readFile(only?: string): Promise<DirectorySnapshot> {
+  private async readFile(only?: string, progress?: ReadProgress): Promise<DirectorySnapshot> {
     const { path } = this.config;
     const decode = await this.decoder();
     const builder = new SnapshotBuilder(this.config, only);
@@ -162,8 +165,10 @@ export class CsvSource implements SourceDirectory {
     });
     parser.on('skip', (error: CsvErrorInfo) => builder.rejectUnparseable(error));
     const consume = (async () => {
+      let records = 0;
       for await (const item of parser as AsyncIterable<{ record: Record<string, string>; info: Info; raw: string }>) {
         builder.accept(item.record, item.info.lines, item.raw);
+        if (progress && ++records % RECORDS_PER_PROGRESS === 0) progress.records(records);
       }
     })();
     try {

@@ -25,6 +25,7 @@ import { errorForNetwork, errorForOversize, errorForStatus } from './error-mappi
 import { parseCapabilities, DEFAULT_CAPABILITIES, type ScimCapabilities } from './capabilities.js';
 import { sharedBudget, type RequestBudget, type Release } from './request-budget.js';
 import { agentsFor, capBody, type TlsMaterial } from './transport.js';
+import { requestEnded } from './request-events.js';
 
 export type { ClientAuth } from './auth.js';
 
@@ -153,16 +154,19 @@ export class ScimClient implements ScimTarget {
     const release = this.budget.tryAcquire() ?? (await this.budget.acquire());
     let response: Response<string>;
     let tooLarge = () => false;
+    let began = 0;
     try {
       // The credential is taken once the budget lets the request go: a token fetched before a long
       // wait could expire on the way.
       const headers: Record<string, string> = { ...(await this.auth.headers()) };
       if (body !== undefined) headers['content-type'] = 'application/scim+json';
       if (version !== undefined) headers['if-match'] = version;
+      began = performance.now();
       const pending = this.http(this.url(path), { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
       tooLarge = capBody(pending, this.maxResponseBytes);
       response = await pending;
     } catch (error) {
+      if (began) requestEnded({ target: this.target, method, status: 0, seconds: (performance.now() - began) / 1000 });
       if (tooLarge()) throw errorForOversize(this.maxResponseBytes, context);
       if (error instanceof RequestError) throw errorForNetwork(error, context, this.base);
       throw error;
@@ -171,8 +175,10 @@ export class ScimClient implements ScimTarget {
       releaseCreate?.();
     }
     const text = response.body;
-    if (response.statusCode >= 300) {
-      const error = errorForStatus(response.statusCode, response.headers, text, context);
+    const error = response.statusCode >= 300 ? errorForStatus(response.statusCode, response.headers, text, context) : undefined;
+    const retryAfterMs = error instanceof RateLimitedError ? error.retryAfterMs : undefined;
+    requestEnded({ target: this.target, method, status: response.statusCode, seconds: (performance.now() - began) / 1000, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) });
+    if (error) {
       if (error instanceof RateLimitedError) this.budget.penalise(error.retryAfterMs);
       throw error;
     }
