@@ -10,7 +10,8 @@ import { selectTargets } from '../config/select-targets.js';
 import { ConfigError, describeError } from '../errors.js';
 import type { TargetRuntime } from '../execution/executor.js';
 import { compileScope } from '../mapping/scope.js';
-import { compileUserMapping, withoutExtensions, type UserMapping } from '../mapping/user-mapping.js';
+import { compileUserMapping, withoutExtensions, type MappingOptions, type UserMapping } from '../mapping/user-mapping.js';
+import { expressionOptions } from '../mapping/expression-options.js';
 import type { DirectorySnapshot } from '../model/canonical.js';
 import type { Plan, TargetPlan } from '../model/plan.js';
 import { buildPlan, planTarget } from '../planning/build-plan.js';
@@ -76,9 +77,9 @@ export function fitToExtensions(mapping: UserMapping, extensions: ReadonlySet<st
  * The target's user mapping with what the source offers. One that does not compile fails this
  * target's plan with one line naming every problem at its config path.
  */
-export function userMapping(name: string, config: TargetConfig, attributes: ReadonlySet<string>): UserMapping {
+export function userMapping(name: string, config: TargetConfig, attributes: ReadonlySet<string>, options: MappingOptions): UserMapping {
   try {
-    return compileUserMapping(config.mapping, attributes, { roles: config.roles, entitlements: config.entitlements });
+    return compileUserMapping(config.mapping, attributes, { roles: config.roles, entitlements: config.entitlements }, options);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     throw new ConfigError(error.problems.map((p) => `targets.${name}.${p}`).join('; '), [], { cause: error });
@@ -118,6 +119,7 @@ export async function makePlan(loaded: LoadedConfig, state: PlanningState, only?
   const holdDeprovisions = dirtyReadHold(snapshot, loaded.config.safety.holdDeprovisionsOnInvalidRecords);
   const rejected = await state.rejections.all();
   const heldOff = holdsInEffect(await state.holds.all(), snapshot);
+  const expressions = expressionOptions(loaded.config, readAt);
   const runtimes = new Map<string, TargetRuntime>();
   const targetPlans: TargetPlan[] = [];
   for (const [name, config] of targets) {
@@ -126,7 +128,7 @@ export async function makePlan(loaded: LoadedConfig, state: PlanningState, only?
     try {
       const capabilities = await runtime.client.discover();
       const fitted = fitToExtensions(
-        userMapping(name, config, attributes),
+        userMapping(name, config, attributes, expressions),
         await runtime.client.userSchemaExtensions(),
         config.manager && snapshot.users.some((u) => u.managerKey !== undefined),
       );
@@ -137,7 +139,7 @@ export async function makePlan(loaded: LoadedConfig, state: PlanningState, only?
         planTarget(snapshot, {
           name,
           mapping: fitted.mapping,
-          inScope: compileScope(config.scope),
+          inScope: compileScope(config.scope, expressions),
           actualUsers,
           userLinks: await links.snapshot(name, 'user'),
           settings: targetSettings(config, capabilities),

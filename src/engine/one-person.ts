@@ -25,6 +25,7 @@ import { createSource } from '../sources/create-source.js';
 import { mergeSnapshots } from '../sources/source-directory.js';
 import type { Link, LinkStore } from '../state/link-store.js';
 import type { RunState } from './run-state.js';
+import { expressionOptions } from '../mapping/expression-options.js';
 import { dirtyReadHold, fitToExtensions, listGroups, sourceAttributes, userMapping } from './make-plan.js';
 import { planBinding } from './plan-binding.js';
 import { parkedFor } from './parked-changes.js';
@@ -212,6 +213,7 @@ export async function planPeople(loaded: LoadedConfig, state: Pick<RunState, 'li
   // An emergency deprovision is not held back by another person's invalid row.
   const holdDeprovisions = options.holdOff ? undefined : dirtyReadHold(snapshot, loaded.config.safety.holdDeprovisionsOnInvalidRecords);
   const attributes = sourceAttributes(snapshot);
+  const expressions = expressionOptions(loaded.config);
   const runtimes = new Map<string, TargetRuntime>();
   const people: PersonView[] = keys.map((key) => ({
     key,
@@ -233,7 +235,7 @@ export async function planPeople(loaded: LoadedConfig, state: Pick<RunState, 'li
     try {
       const capabilities = await runtime.client.discover();
       const managerWanted = config.manager && snapshot.users.some((u) => u.managerKey !== undefined);
-      const fitted = fitToExtensions(userMapping(name, config, attributes), await runtime.client.userSchemaExtensions(), managerWanted);
+      const fitted = fitToExtensions(userMapping(name, config, attributes, expressions), await runtime.client.userSchemaExtensions(), managerWanted);
       const settings = targetSettings(config, capabilities);
       const accounts: ServerResource[] = [];
       const userLinks = new Map<string, Link>();
@@ -242,7 +244,7 @@ export async function planPeople(loaded: LoadedConfig, state: Pick<RunState, 'li
       const lookUp = async (p: PersonView, person: PersonInTarget): Promise<void> => {
         const desired = p.user ? mapUser(fitted.mapping, p.user) : undefined;
         if (p.user) {
-          person.scope = explainScope(config.scope, p.user);
+          person.scope = explainScope(config.scope, p.user, expressions);
           step(`${name}: scope: ${who(p.key)}${person.scope.inScope ? 'in scope' : 'out of scope'}`);
         }
         const link = await links.get(name, 'user', p.key);
@@ -270,7 +272,7 @@ export async function planPeople(loaded: LoadedConfig, state: Pick<RunState, 'li
       const planned = planTarget(snapshot, {
         name,
         mapping: fitted.mapping,
-        inScope: compileScope(config.scope),
+        inScope: compileScope(config.scope, expressions),
         actualUsers: accounts,
         userLinks,
         settings,
