@@ -13,7 +13,7 @@ import { ConfigError, NotFoundError, describeError } from '../errors.js';
 import type { TargetRuntime } from '../execution/executor.js';
 import { createTargetRuntime, groupSettings, targetSettings } from '../execution/target-runtime.js';
 import { compileScope, explainScope, type ScopeExplanation } from '../mapping/scope.js';
-import { buildUserResource, desiredWorkEmail, mapUser } from '../mapping/user-mapping.js';
+import { buildUserResource, desiredWorkEmail, mapUser, type UserMapping } from '../mapping/user-mapping.js';
 import type { CanonicalUser, DirectorySnapshot } from '../model/canonical.js';
 import type { Operation, Plan, TargetPlan } from '../model/plan.js';
 import type { JsonObject, ServerResource } from '../model/scim.js';
@@ -110,6 +110,22 @@ async function findAccount(
   const [byMail] = names.email ? await runtime.client.findBy('Users', 'emails.value', names.email) : [];
   if (byMail) return { matchedBy: 'email', account: byMail };
   return { matchedBy: 'none' };
+}
+
+/**
+ * The accounts that hold a candidate of the person's SelectUniqueValue rules (on userName or
+ * emails, the attributes a target can be asked by), so the planner steps past them as a full
+ * listing would let it. Other unique paths are not looked up: a listing is the only way to know.
+ */
+async function candidateHolders(runtime: TargetRuntime, mapping: UserMapping, user: CanonicalUser): Promise<ServerResource[]> {
+  const found: ServerResource[] = [];
+  for (const rule of mapping.rules) {
+    if (!rule.value.candidates) continue;
+    const by = rule.path.schema === null && rule.path.attribute === 'userName' ? 'userName' : rule.path.schema === null && rule.path.attribute === 'emails' ? 'emails.value' : null;
+    if (!by) continue;
+    for (const candidate of rule.value.candidates(user.attributes)) found.push(...(await runtime.client.findBy('Users', by, candidate)));
+  }
+  return found;
 }
 
 /** The person's manager when linked in this target (their account read by id), for the manager reference. */
@@ -240,6 +256,8 @@ export async function planPeople(loaded: LoadedConfig, state: Pick<RunState, 'li
       const accounts: ServerResource[] = [];
       const userLinks = new Map<string, Link>();
       const known = new Map<string, Provisioned>();
+      // Accounts of other people that hold a SelectUniqueValue candidate: seen by the planner, never planned for.
+      const holders: ServerResource[] = [];
       // Each person's lookups in turn, several people at once (as many as the target takes in parallel).
       const lookUp = async (p: PersonView, person: PersonInTarget): Promise<void> => {
         const desired = p.user ? mapUser(fitted.mapping, p.user) : undefined;
@@ -254,6 +272,9 @@ export async function planPeople(loaded: LoadedConfig, state: Pick<RunState, 'li
           ...(desired?.userName ? { userName: desired.userName } : {}),
           ...(typeof email === 'string' ? { email } : {}),
         });
+        if (p.user && (match.matchedBy === 'none' || match.matchedBy === 'userName' || match.matchedBy === 'email')) {
+          holders.push(...(await candidateHolders(runtime, fitted.mapping, p.user)));
+        }
         person.matchedBy = match.matchedBy;
         person.adopt = settings.adopt;
         if (match.account) person.account = match.account;
@@ -273,7 +294,7 @@ export async function planPeople(loaded: LoadedConfig, state: Pick<RunState, 'li
         name,
         mapping: fitted.mapping,
         inScope: compileScope(config.scope, expressions),
-        actualUsers: accounts,
+        actualUsers: holders.length > 0 ? [...new Map([...holders, ...accounts].map((a) => [a.id, a])).values()] : accounts,
         userLinks,
         settings,
         ...(manageGroups ? { groups: { actual: await listGroups(runtime, config.pageSize, snapshot, groupLinks), links: groupLinks, settings: groupSettings(config) } } : {}),

@@ -16,6 +16,7 @@ import type { ScopePredicate } from '../mapping/scope.js';
 import type { CanonicalUser, DirectorySnapshot } from '../model/canonical.js';
 import type { DeprovisionUserOp, MatchedBy, Operation, ParkedChange, UpdateUserOp } from '../model/plan.js';
 import { attributeParkKey, type ParkedChanges } from './parked.js';
+import { isExhausted, UniqueValues } from './unique-values.js';
 import { versionOf, type JsonObject, type ServerResource } from '../model/scim.js';
 import type { Link } from '../state/link-store.js';
 
@@ -113,6 +114,7 @@ class AccountIndex {
 export function diffUsers(input: UserDiffInput): UserDiffResult {
   const { snapshot, mapping, inScope, links, settings } = input;
   const accounts = new AccountIndex(input.actual);
+  const unique = new UniqueValues(mapping, input.actual);
   const held = new Set(snapshot.heldKeys);
   const users: Operation[] = [];
   const deprovision: Operation[] = [];
@@ -206,8 +208,9 @@ export function diffUsers(input: UserDiffInput): UserDiffResult {
     return { changes: diff.changes.filter((c) => !dropped.has(c.path)), changedRules: diff.changedRules.filter((r) => !dropped.has(r.path.key)) };
   }
 
-  function planWanted(user: CanonicalUser, desired: DesiredUser, account: ServerResource | undefined, link: Link | undefined): void {
+  function planWanted(user: CanonicalUser, mapped: DesiredUser, account: ServerResource | undefined, link: Link | undefined): void {
     if (account) {
+      const desired = unique.settle(user, mapped, account) as DesiredUser;
       const scimId = account.id;
       provision(user.key, { account, label: desired.userName });
       const diff = unparked(user.key, desired.userName, diffUser(mapping, desired, account, true));
@@ -219,25 +222,33 @@ export function diffUsers(input: UserDiffInput): UserDiffResult {
       }
       return;
     }
-    const byName = accounts.byUserName(desired.userName);
-    const email = desiredWorkEmail(mapping, desired);
+    // Matched by what the mapping gives (a SelectUniqueValue rule: its first candidate).
+    const byName = accounts.byUserName(mapped.userName);
+    const email = desiredWorkEmail(mapping, mapped);
     const byMail = settings.adopt === 'email' && typeof email === 'string' ? accounts.byEmail(email) : undefined;
     const adoptable = settings.adopt === 'userName' ? byName : settings.adopt === 'email' ? byMail : undefined;
     if (adoptable && !managedIds.has(adoptable.id) && !isForeignlyKeyed(adoptable)) {
+      const desired = unique.settle(user, mapped, adoptable) as DesiredUser;
       managedIds.add(adoptable.id);
       provision(user.key, { account: adoptable, label: desired.userName });
       const diff = unparked(user.key, desired.userName, diffUser(mapping, desired, adoptable, true));
       users.push(updateOp(user, desired, adoptable, diff, true, settings.adopt === 'email' ? 'email' : 'userName'));
       return;
     }
-    if (byName) {
+    // A userName picked by SelectUniqueValue steps past an account that holds it; any other is a conflict.
+    if (byName && !unique.picks('userName')) {
       warnings.push(
-        `userName "${desired.userName}" (${user.key}) belongs to an account scim-sync does not manage (id ${String(byName['id'])}); ` +
+        `userName "${mapped.userName}" (${user.key}) belongs to an account scim-sync does not manage (id ${String(byName['id'])}); ` +
           `left alone. Set adopt: userName on this target to take it over.`,
       );
       return;
     }
     if (!settings.operations.create) return;
+    const desired = unique.settle(user, mapped, null);
+    if (isExhausted(desired)) {
+      warnings.push(`${describeRef(user)}: ${user.key} is not created: every candidate for ${desired.path} is taken in the target (${desired.candidates.join(', ')})`);
+      return;
+    }
     provision(user.key, { account: null, label: desired.userName });
     users.push({
       id: nextId('c'),

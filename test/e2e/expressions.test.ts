@@ -65,6 +65,42 @@ describe('expression mappings', () => {
   });
 });
 
+describe('SelectUniqueValue', () => {
+  const UNIQUE = `    mapping:
+      userName: '=SelectUniqueValue(ToLower(givenName & "." & familyName) & "@corp.example", ToLower(givenName & "." & familyName) & "2@corp.example", ToLower(givenName & "." & familyName) & "3@corp.example")'
+`;
+  const namesakes = [person(1, { first: 'Ann', last: 'Lee' }), person(2, { first: 'Bo', last: 'Ek' }), person(3, { first: 'Ann', last: 'Lee' })];
+  const userNames = () => Object.fromEntries(h.sandbox.store.users().map((u) => [u['externalId'], u['userName']]));
+
+  it('gives two new people with the same name distinct userNames in one run, and the same ones in the next', async () => {
+    h = await Harness.start({ target: UNIQUE });
+    h.writePeople(namesakes);
+    const first = await h.run();
+    expect(first.code, first.err).toBe(0);
+    expect(userNames()).toEqual({ E1001: 'ann.lee@corp.example', E1002: 'bo.ek@corp.example', E1003: 'ann.lee2@corp.example' });
+
+    // Next run, the namesakes listed the other way round: nothing changes.
+    h.writePeople([namesakes[2]!, namesakes[1]!, namesakes[0]!]);
+    h.sandbox.clearRequests();
+    const second = await h.run();
+    expect(second.code, second.err).toBe(0);
+    expect(h.writes()).toEqual([]);
+    expect(userNames()).toEqual({ E1001: 'ann.lee@corp.example', E1002: 'bo.ek@corp.example', E1003: 'ann.lee2@corp.example' });
+  });
+
+  it('provisioning one namesake on its own looks the candidates up and takes the first free one', async () => {
+    h = await Harness.start({ target: UNIQUE });
+    h.writePeople(namesakes);
+    expect((await h.run()).code).toBe(0);
+    h.writePeople([...namesakes, person(4, { first: 'Ann', last: 'Lee' })]);
+    h.sandbox.clearRequests();
+    const r = await h.cli('provision', '--config', h.configFile, '--user', 'E1004');
+    expect(r.code, r.err).toBe(0);
+    expect(userNames()['E1004']).toBe('ann.lee3@corp.example');
+    expect(h.writes().map((w) => w.method)).toEqual(['POST']);
+  });
+});
+
 describe('scope conditions', () => {
   const people: Person[] = [
     ...Array.from({ length: 4 }, (_, i) => person(i + 1, { department: 'Eng' })),
