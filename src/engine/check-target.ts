@@ -15,6 +15,7 @@ import { supportsOperator } from '../config/profiles.js';
 import { createTargetRuntime, targetQuirks, targetSettings } from '../execution/target-runtime.js';
 import type { Finding } from './finding.js';
 import { writeProbe, type ProbeReport } from './write-probe.js';
+import { matchRules } from '../planning/match-rules.js';
 
 export type { Finding } from './finding.js';
 
@@ -130,7 +131,8 @@ export async function checkTarget(name: string, config: TargetConfig, options: {
         say('warning', 'no /Groups endpoint (404): set groups.enabled: false for this target, or every plan for it fails');
       }
     }
-    if (config.adopt !== 'none' && !canFilter) say('warning', `adopt: ${config.adopt} needs a userName filter, which this server lacks`);
+    const adopting = [...matchRules(settings).adopt];
+    if (adopting.length > 0 && !canFilter) say('warning', `adopting by ${adopting.join(', ')} needs a filter on it, which this server lacks`);
     if (config.deprovision === 'delete' && settings.deprovision !== 'delete') say('warning', 'deprovision: delete, but the server has no DELETE: leavers are deactivated instead');
     if (capabilities.etag) say('info', settings.useEtags ? 'ETags: writes carry If-Match; a concurrent change is re-read and re-applied' : 'ETags supported, not used (quirks.etag: off)');
     if (capabilities.bulk.supported) {
