@@ -16,6 +16,9 @@ import { createTargetRuntime, targetQuirks, targetSettings } from '../execution/
 import type { Finding } from './finding.js';
 import { writeProbe, type ProbeReport } from './write-probe.js';
 import { matchRules } from '../planning/match-rules.js';
+import type { UserMapping } from '../mapping/user-mapping.js';
+import { fitToExtensions } from './make-plan.js';
+import { fitToSchemas } from '../mapping/schema-fit.js';
 
 export type { Finding } from './finding.js';
 
@@ -57,8 +60,11 @@ async function probeFilter(client: ScimTarget, userName: string): Promise<Server
   }
 }
 
-/** `writeProbe`: also try writes on a throwaway user (write-probe.ts), once the target proved usable. */
-export async function checkTarget(name: string, config: TargetConfig, options: { writeProbe?: boolean } = {}): Promise<TargetCheck> {
+/**
+ * `writeProbe`: also try writes on a throwaway user (write-probe.ts), once the target proved usable.
+ * `mapping`: the target's mapping (its explicit rules), checked against the schemas the target serves.
+ */
+export async function checkTarget(name: string, config: TargetConfig, options: { writeProbe?: boolean; mapping?: UserMapping } = {}): Promise<TargetCheck> {
   const quirks = targetQuirks(config);
   const runtime = createTargetRuntime(name, config);
   const { client } = runtime;
@@ -93,6 +99,12 @@ export async function checkTarget(name: string, config: TargetConfig, options: {
     const extensions = await client.userSchemaExtensions();
     if (extensions && !extensions.has(SCHEMA_ENTERPRISE_USER.toLowerCase())) {
       say('warning', 'no enterprise extension for Users (/ResourceTypes/User): enterprise attributes (department, employeeNumber, manager...) are not sent');
+    }
+    if (options.mapping) {
+      const schemas = await client.schemas();
+      const fitted = fitToSchemas(fitToExtensions(options.mapping, extensions, false).mapping, schemas);
+      for (const note of fitted.notes) say('warning', note);
+      if (!schemas) say('info', 'no /Schemas: mapped values are not checked against the attribute types of the target');
     }
     if (settings.updateMethod === 'put') {
       say('warning', 'no PATCH: updates and deactivations send PUT with the whole account; groups need PUT too (their whole member list per request)');

@@ -12,6 +12,8 @@ import type { TargetRuntime } from '../execution/executor.js';
 import { compileScope } from '../mapping/scope.js';
 import { compileUserMapping, withoutExtensions, type MappingOptions, type UserMapping } from '../mapping/user-mapping.js';
 import { expressionOptions } from '../mapping/expression-options.js';
+import { fitToSchemas } from '../mapping/schema-fit.js';
+import type { ScimTarget } from '../targets/scim-target.js';
 import type { DirectorySnapshot } from '../model/canonical.js';
 import type { Plan, TargetPlan } from '../model/plan.js';
 import { buildPlan, planTarget } from '../planning/build-plan.js';
@@ -74,6 +76,17 @@ export function fitToExtensions(mapping: UserMapping, extensions: ReadonlySet<st
 }
 
 /**
+ * The mapping as the target can take it: fitted to the extensions it lists (fitToExtensions) and
+ * to the attribute definitions it serves at /Schemas (mapping/schema-fit.ts). The notes say what
+ * is not sent or sent only on create; they are warnings of the plan and of `check`.
+ */
+export async function fitToTarget(client: ScimTarget, mapping: UserMapping, manager: boolean): Promise<{ mapping: UserMapping; manager: boolean; notes: string[] }> {
+  const fitted = fitToExtensions(mapping, await client.userSchemaExtensions(), manager);
+  const schemas = fitToSchemas(fitted.mapping, await client.schemas());
+  return { mapping: schemas.mapping, manager: fitted.manager, notes: [...fitted.notes, ...schemas.notes] };
+}
+
+/**
  * The target's user mapping with what the source offers. One that does not compile fails this
  * target's plan with one line naming every problem at its config path.
  */
@@ -127,9 +140,9 @@ export async function makePlan(loaded: LoadedConfig, state: PlanningState, only?
     runtimes.set(name, runtime);
     try {
       const capabilities = await runtime.client.discover();
-      const fitted = fitToExtensions(
+      const fitted = await fitToTarget(
+        runtime.client,
         userMapping(name, config, attributes, expressions),
-        await runtime.client.userSchemaExtensions(),
         config.manager && snapshot.users.some((u) => u.managerKey !== undefined),
       );
       const actualUsers = await runtime.client.listAll('Users', { pageSize: config.pageSize });

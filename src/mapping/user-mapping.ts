@@ -8,7 +8,7 @@ import { compileRoles, type RoleMapper, type RoleValue } from './role-mapping.js
 import type { CanonicalUser } from '../model/canonical.js';
 import { SCHEMA_USER, type JsonObject, type JsonValue } from '../model/scim.js';
 import { DEFAULT_USER_MAPPING } from './default-user-mapping.js';
-import { parsePath, writePath, type ParsedPath } from '../model/scim-paths.js';
+import { parsePath, shortPath, writePath, type ParsedPath } from '../model/scim-paths.js';
 import { compileValue, type CompiledValue, type ValueOptions } from './compiled-value.js';
 
 /** Attributes the engine owns itself; a mapping may not set them. */
@@ -25,6 +25,26 @@ export interface CompiledRule {
    * list of `{value, type}` entries, one per source value, the first primary; compared as a set.
    */
   readonly types?: readonly string[];
+  /**
+   * Set when the target's schema types the attribute otherwise than the value comes (a text for a
+   * boolean, a date for a dateTime): the value as the target takes it, or NotSendable.
+   */
+  readonly conform?: (value: JsonValue) => JsonValue | NotSendable;
+  /** The target's schema requires the attribute: a person without a value is not created. */
+  readonly required?: boolean;
+}
+
+/** A person's value a target cannot take (schema-fit.ts): not sent, and the account keeps what it has. */
+export class NotSendable {
+  constructor(readonly reason: string) {}
+}
+
+/** A rule whose value is not sent for this person, and why. */
+export interface Unsent {
+  readonly index: number;
+  readonly reason: string;
+  /** The attribute is required: a create cannot go without it. */
+  readonly required: boolean;
 }
 
 /** A multi-valued attribute managed as a set of values (roles, entitlements). */
@@ -51,6 +71,8 @@ export interface DesiredUser {
   readonly values: readonly JsonValue[];
   /** Values of each set rule, aligned with `mapping.sets`. */
   readonly sets: readonly (readonly RoleValue[])[];
+  /** Rules whose value is not sent (their entry in `values` is null): neither written nor compared. */
+  readonly unsent?: readonly Unsent[];
 }
 
 /** The desired value at a path key, or null when the path is not mapped. */
@@ -221,19 +243,36 @@ export function withoutExtensions(mapping: UserMapping, has: (schema: string) =>
 export function mapUser(mapping: UserMapping, user: CanonicalUser, memberOf?: ReadonlySet<string>): DesiredUser {
   const rules = mapping.rules;
   const values: JsonValue[] = new Array<JsonValue>(rules.length);
+  let unsent: Unsent[] | undefined;
   for (let i = 0; i < rules.length; i++) {
     const rule = rules[i]!;
     if (rule.types) {
       values[i] = wholeValue(rule, rule.types, user.attributes);
       continue;
     }
-    let v = rule.value.evaluate(user.attributes);
+    let v: JsonValue = rule.value.evaluate(user.attributes);
     for (let f = 0; v === null && f < rule.fallbacks.length; f++) v = rule.fallbacks[f]!.evaluate(user.attributes);
+    if (rule.conform !== undefined && v !== null) {
+      const fit = rule.conform(v);
+      if (fit instanceof NotSendable) {
+        (unsent ??= []).push({ index: i, reason: fit.reason, required: rule.required === true });
+        v = null;
+      } else {
+        v = fit;
+      }
+    } else if (v === null && rule.required) {
+      (unsent ??= []).push({ index: i, reason: `${shortPath(rule.path.key)} is required by the target and has no value`, required: true });
+    }
     values[i] = v;
   }
   const userName = values[mapping.indexOf.get('userName') ?? -1];
   const sets = mapping.sets.length === 0 ? [] : mapping.sets.map((set) => set.map(user.attributes, memberOf));
-  return { externalId: user.key, userName: typeof userName === 'string' ? userName : '', values, sets };
+  return { externalId: user.key, userName: typeof userName === 'string' ? userName : '', values, sets, ...(unsent ? { unsent } : {}) };
+}
+
+/** Whether rule `index` is sent for this person (its value not left out by the target's schema). */
+export function isSent(desired: DesiredUser, index: number): boolean {
+  return desired.unsent === undefined || !desired.unsent.some((u) => u.index === index);
 }
 
 /** The full SCIM User body for a create (or the base of a PUT). */

@@ -184,9 +184,18 @@ export function diffUsers(input: UserDiffInput): UserDiffResult {
     return { changes: diff.changes.filter((c) => !dropped.has(c.path)), changedRules: diff.changedRules.filter((r) => !dropped.has(r.path.key)) };
   }
 
+  /** Values the target's schema cannot take, said for the person (creating: a required one stops the create). */
+  function sayUnsent(user: CanonicalUser, desired: DesiredUser, creating: boolean): void {
+    for (const u of desired.unsent ?? []) {
+      const what = creating ? (u.required ? `not created: ${u.reason}` : `${u.reason}: created without it`) : `${u.reason}: not sent, the account keeps its value`;
+      warnings.push(`${describeRef(user)}: ${user.key}: ${what}`);
+    }
+  }
+
   function planWanted(user: CanonicalUser, mapped: DesiredUser, account: ServerResource | undefined, link: Link | undefined): void {
     if (account) {
       const desired = unique.settle(user, mapped, account) as DesiredUser;
+      if (desired.unsent) sayUnsent(user, desired, false);
       const scimId = account.id;
       provision(user.key, { account, label: desired.userName });
       const diff = unparked(user.key, desired.userName, diffUser(mapping, desired, account, true));
@@ -214,6 +223,7 @@ export function diffUsers(input: UserDiffInput): UserDiffResult {
       const adopting = rules.adopt.has(on);
       if (adopting && adoptable(match)) {
         const desired = unique.settle(user, mapped, match) as DesiredUser;
+        if (desired.unsent) sayUnsent(user, desired, false);
         managedIds.add(match.id);
         provision(user.key, { account: match, label: desired.userName });
         const diff = unparked(user.key, desired.userName, diffUser(mapping, desired, match, true));
@@ -231,6 +241,10 @@ export function diffUsers(input: UserDiffInput): UserDiffResult {
     if (isExhausted(desired)) {
       warnings.push(`${describeRef(user)}: ${user.key} is not created: every candidate for ${desired.path} is taken in the target (${desired.candidates.join(', ')})`);
       return;
+    }
+    if (desired.unsent) {
+      sayUnsent(user, desired, true);
+      if (desired.unsent.some((u) => u.required)) return;
     }
     provision(user.key, { account: null, label: desired.userName });
     users.push({
