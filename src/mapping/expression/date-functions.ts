@@ -6,7 +6,7 @@
 import { compileDateFormat, formatIso, parseIso, type ParsedDate } from './date-format.js';
 import { defineFunctions, type Arg, type BuildContext } from './function-spec.js';
 import { UTC, zoneOf, type Zone } from './time-zone.js';
-import type { Evaluator } from './values.js';
+import { memoize, type Evaluator } from './values.js';
 
 type Text = Evaluator<string | null>;
 
@@ -97,14 +97,31 @@ export const DATE_FUNCTIONS = defineFunctions(
       const readIn = zone(tz, context, () => UTC);
       const writeIn = zone(outTz, context, readIn);
       const e = value!.eval as Text;
+      const convert = (v: string, z: Zone, out: Zone) => {
+        const date = from.parse(v, z);
+        return date ? to.format(date, out) : null;
+      };
+      const fixedZones = (!tz || tz.constant) && (!outTz || outTz.constant);
+      if (fixedZones) {
+        const z = readIn({});
+        const out = writeIn({});
+        const once = memoize((v) => convert(v, z!, out!));
+        return (a) => {
+          const v = e(a);
+          return v ? once(v) : null;
+        };
+      }
+      const once = memoize((key) => {
+        const [zone, outZone, v] = key.split('\u0000') as [string, string, string];
+        return convert(v, zoneOf(zone)!, zoneOf(outZone)!);
+      });
       return (a) => {
         const v = e(a);
         if (!v) return null;
         const z = readIn(a);
         const out = writeIn(a);
         if (!z || !out) return null;
-        const date = from.parse(v, z);
-        return date ? to.format(date, out) : null;
+        return once(`${z.name}\u0000${out.name}\u0000${v}`);
       };
     },
   },
@@ -117,10 +134,11 @@ export const DATE_FUNCTIONS = defineFunctions(
       const u = interval(unit!, context);
       const count = n!.eval as Evaluator<number | null>;
       const e = date!.eval as Text;
+      const read = memoize((v) => parseIso(v));
       return (a) => {
         const v = e(a);
         const k = count(a);
-        const parsed = v ? parseIso(v) : null;
+        const parsed = v ? read(v) : null;
         return parsed && k !== null ? write(add(parsed, u, Math.trunc(k))) : null;
       };
     },
@@ -134,11 +152,12 @@ export const DATE_FUNCTIONS = defineFunctions(
       const u = interval(unit!, context);
       const f = from!.eval as Text;
       const t = to!.eval as Text;
+      const read = memoize((v) => parseIso(v));
       return (a) => {
         const x = f(a);
         const y = t(a);
-        const px = x ? parseIso(x) : null;
-        const py = y ? parseIso(y) : null;
+        const px = x ? read(x) : null;
+        const py = y ? read(y) : null;
         return px && py ? diff(px.instant, py.instant, u) : null;
       };
     },

@@ -29,6 +29,18 @@ function anyValue(args: readonly Arg[], context: BuildContext, test: (value: str
   const values = valuesOf(subject, context);
   const against = other.eval as Text;
   const fixed = other.constant ? ((other.value as string | null) ?? '').toLowerCase() : null;
+  if (subject.type === 'values') {
+    // An attribute as it is, without a list made of a single value: this runs for every person.
+    const e = subject.eval as Evaluator<SourceValue>;
+    return (a) => {
+      const v = e(a);
+      if (v === null || v === '') return false;
+      const x = fixed ?? (against(a) ?? '').toLowerCase();
+      if (typeof v === 'string') return test(v.toLowerCase(), x);
+      for (const one of v) if (test(one.toLowerCase(), x)) return true;
+      return false;
+    };
+  }
   return (a) => {
     const x = fixed ?? (against(a) ?? '').toLowerCase();
     for (const v of values(a)) if (test(v.toLowerCase(), x)) return true;
@@ -177,6 +189,16 @@ export const LOGIC_FUNCTIONS = defineFunctions(
       const rest = args.slice(1);
       if (rest.every((r) => r.constant)) {
         const set = new Set(rest.map((r) => ((r.value as string | null) ?? '').toLowerCase()));
+        if (args[0]!.type === 'values') {
+          // An attribute as it is, without a list made of a single value: this runs for every person.
+          const e = args[0]!.eval as Evaluator<SourceValue>;
+          return (a) => {
+            const v = e(a);
+            if (v === null || v === '') return false;
+            if (typeof v === 'string') return set.has(v.toLowerCase());
+            return v.some((x) => set.has(x.toLowerCase()));
+          };
+        }
         return (a) => values(a).some((v) => set.has(v.toLowerCase()));
       }
       const es = rest.map((r) => r.eval as Text);

@@ -67,7 +67,26 @@ export function normalizeDiacritics(v: string): string {
   return v.normalize('NFKD').replace(MARKS, '').replace(OTHER_LETTERS, (c) => LETTERS[c]!).normalize('NFC');
 }
 
-const WORD_START = /(^|[\s-])(\p{L})/gu;
+const LETTER = /\p{L}/u;
+const SPACE = /\s/;
+
+/**
+ * Each word (after a space or a hyphen) capitalised, the rest lower-cased: "jean-luc PICARD" ->
+ * "Jean-Luc Picard". A loop rather than a replace with a callback: it runs for every person.
+ */
+export function properCase(text: string): string {
+  const lower = text.toLowerCase();
+  let out = '';
+  let start = true;
+  for (const ch of lower) {
+    const code = ch.charCodeAt(0);
+    const letter = code < 128 ? (code >= 97 && code <= 122) || (code >= 65 && code <= 90) : LETTER.test(ch);
+    out += start && letter ? ch.toUpperCase() : ch;
+    if (letter) start = false;
+    else if (ch === '-' || (code < 128 ? code === 32 || (code >= 9 && code <= 13) : SPACE.test(ch))) start = true;
+  }
+  return out;
+}
 
 /** Left and Right: `count` characters from one end. */
 function takeChars(name: string, take: (s: string, count: number) => string): FunctionSpec {
@@ -114,8 +133,7 @@ export const TEXT_FUNCTIONS = defineFunctions(
     name: 'PCase',
     params: [{ name: 'text', kind: 'text' }],
     returns: () => 'text',
-    // Each word (after a space or a hyphen) capitalised, the rest lower-cased: "jean-luc PICARD" -> "Jean-Luc Picard".
-    build: ([v]) => mapText(v!, (s) => s.toLowerCase().replace(WORD_START, (_, sep: string, letter: string) => sep + letter.toUpperCase())),
+    build: ([v]) => mapText(v!, properCase),
   },
   {
     name: 'StripSpaces',
@@ -206,9 +224,10 @@ export const TEXT_FUNCTIONS = defineFunctions(
       if (find!.type === 'regex') {
         const re = find!.value as RegExp;
         const global = new RegExp(re.source, re.flags.includes('g') ? re.flags : `${re.flags}g`);
+        const fixed = by!.constant ? ((by!.value as string | null) ?? '') : null;
         return (a) => {
           const s = e(a);
-          return s === null ? null : s.replace(global, replacement(a) ?? '');
+          return s === null ? null : s.replace(global, fixed ?? replacement(a) ?? '');
         };
       }
       const what = text(find);

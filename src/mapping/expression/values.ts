@@ -50,3 +50,19 @@ export function isEmpty(v: Value | undefined): boolean {
 export function numberText(n: number): string {
   return Number.isInteger(n) ? n.toFixed(0) : String(n);
 }
+
+/**
+ * A bounded memo of a pure function of a text. A directory repeats its dates (start dates, end
+ * dates, one Now()), so reading and writing them is done once per distinct text, not per person.
+ */
+export function memoize<T>(fn: (text: string) => T, limit = 20_000): (text: string) => T {
+  const known = new Map<string, T>();
+  return (text) => {
+    const hit = known.get(text);
+    if (hit !== undefined || known.has(text)) return hit as T;
+    const value = fn(text);
+    if (known.size >= limit) known.clear();
+    known.set(text, value);
+    return value;
+  };
+}
