@@ -34,7 +34,7 @@ export interface CompiledValue {
 
 export type ValueOptions = ExpressionOptions;
 
-export function isExpression(text: string): boolean {
+function isExpression(text: string): boolean {
   return text.startsWith('=');
 }
 

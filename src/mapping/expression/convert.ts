@@ -4,7 +4,7 @@
  * digits. Everything else is a type error, with a hint at the function that does what was meant.
  */
 import type { Arg } from './function-spec.js';
-import { firstOf, listOf, numberText, TYPE_NAMES, type Evaluator, type Value, type ValueType } from './values.js';
+import { firstOf, listOf, numberText, TYPE_NAMES, type Evaluator, type ValueType } from './values.js';
 import type { SourceValue } from '../../model/canonical.js';
 
 type Fail = (message: string, at: number) => never;
@@ -54,9 +54,4 @@ export function unify(args: readonly Arg[], fail: Fail, what: string): ValueType
     else fail(`${what} cannot mix ${TYPE_NAMES[type]} and ${TYPE_NAMES[t]}`, arg.at);
   }
   return type === 'null' ? 'text' : type;
-}
-
-/** A constant's value, for functions that need one at load. */
-export function constantValue(arg: Arg): Value {
-  return arg.value === undefined ? null : arg.value;
 }

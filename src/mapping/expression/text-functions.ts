@@ -62,7 +62,7 @@ const OTHER_LETTERS = new RegExp(`[${Object.keys(LETTERS).join('')}]`, 'g');
 const ASCII = /^[\x00-\x7f]*$/;
 const MARKS = /\p{M}/gu;
 
-export function normalizeDiacritics(v: string): string {
+function normalizeDiacritics(v: string): string {
   if (ASCII.test(v)) return v;
   return v.normalize('NFKD').replace(MARKS, '').replace(OTHER_LETTERS, (c) => LETTERS[c]!).normalize('NFC');
 }
@@ -74,7 +74,7 @@ const SPACE = /\s/;
  * Each word (after a space or a hyphen) capitalised, the rest lower-cased: "jean-luc PICARD" ->
  * "Jean-Luc Picard". A loop rather than a replace with a callback: it runs for every person.
  */
-export function properCase(text: string): string {
+function properCase(text: string): string {
   const lower = text.toLowerCase();
   let out = '';
   let start = true;
