@@ -1,6 +1,9 @@
 /** `scim-sync check`: test the connection to each target and say what will and will not work. */
 import { load } from './load-config.js';
 import { checkTarget, type TargetCheck } from '../engine/check-target.js';
+import { userMapping } from '../engine/make-plan.js';
+import { expressionOptions } from '../mapping/expression-options.js';
+import { createSource } from '../sources/create-source.js';
 import { selectTargets } from '../config/select-targets.js';
 import { EXIT } from './exit-codes.js';
 import type { Io } from './io.js';
@@ -41,7 +44,20 @@ export function formatCheck(c: TargetCheck): string {
 export async function checkCommand(opts: { config: string; target?: string[]; json?: boolean; writeProbe?: boolean }, io: Io): Promise<number> {
   const loaded = load(opts.config, io);
   const targets = selectTargets(loaded, opts.target);
-  const checks = await Promise.all(targets.map(([name, config]) => checkTarget(name, config, { writeProbe: !!opts.writeProbe })));
+  const expressions = expressionOptions(loaded.config);
+  // The rules a plan would use, by the attributes the source offers (a CSV's header; no one is read),
+  // checked against what each target's schemas say; without the source, the rules the config writes.
+  const offered = await createSource(loaded.config.source)
+    .offeredAttributes()
+    .catch(() => new Set(['userName']));
+  const mappingOf = (name: string, config: (typeof targets)[number][1]) => {
+    try {
+      return { mapping: userMapping(name, config, offered, expressions) };
+    } catch {
+      return {}; // a mapping that does not compile with this source is `validate`'s and `plan`'s to report
+    }
+  };
+  const checks = await Promise.all(targets.map(([name, config]) => checkTarget(name, config, { writeProbe: !!opts.writeProbe, ...mappingOf(name, config) })));
   if (opts.json) io.out(JSON.stringify(checks, null, 2));
   else io.out(checks.map(formatCheck).join('\n\n'));
   if (checks.some((c) => c.failure?.auth)) {

@@ -26,6 +26,7 @@ export interface SandboxCommandOptions {
   urnPathAsKey?: boolean;
   filterPlusAsSpace?: boolean;
   ignoreAttribute?: string[];
+  readOnlyAttribute?: string[];
 }
 
 export async function sandboxCommand(opts: SandboxCommandOptions, io: Io, stop: Promise<void>): Promise<number> {
@@ -49,6 +50,7 @@ export async function sandboxCommand(opts: SandboxCommandOptions, io: Io, stop: 
     ...(opts.urnPathAsKey ? { urnPathAsKey: true } : {}),
     ...(opts.filterPlusAsSpace ? { filterPlusAsSpace: true } : {}),
     ...(opts.ignoreAttribute?.length ? { ignoredAttributes: opts.ignoreAttribute } : {}),
+    ...(opts.readOnlyAttribute?.length ? { readOnlyAttributes: opts.readOnlyAttribute } : {}),
   };
   const sandbox = await startSandbox({
     host: opts.host,

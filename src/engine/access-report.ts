@@ -10,6 +10,7 @@ import { selectTargets } from '../config/select-targets.js';
 import { describeError } from '../errors.js';
 import { createTargetRuntime } from '../execution/target-runtime.js';
 import { compileScope } from '../mapping/scope.js';
+import { expressionOptions } from '../mapping/expression-options.js';
 import type { ServerResource } from '../model/scim.js';
 import { accessReport, type AccessReport, type TargetListing } from '../reporting/access-report.js';
 import { createSource } from '../sources/create-source.js';
@@ -28,7 +29,7 @@ export async function makeAccessReport(loaded: LoadedConfig, links: LinkStore, o
   const snapshot = await createSource(loaded.config.source).read();
   const listings: TargetListing[] = [];
   for (const [name, config] of targets) {
-    const inScope = compileScope(config.scope);
+    const inScope = compileScope(config.scope, expressionOptions(loaded.config));
     const runtime = createTargetRuntime(name, config);
     try {
       await runtime.client.discover();

@@ -15,6 +15,10 @@ import { supportsOperator } from '../config/profiles.js';
 import { createTargetRuntime, targetQuirks, targetSettings } from '../execution/target-runtime.js';
 import type { Finding } from './finding.js';
 import { writeProbe, type ProbeReport } from './write-probe.js';
+import { matchRules } from '../planning/match-rules.js';
+import type { UserMapping } from '../mapping/user-mapping.js';
+import { fitToExtensions } from './make-plan.js';
+import { fitToSchemas } from '../mapping/schema-fit.js';
 
 export type { Finding } from './finding.js';
 
@@ -56,8 +60,11 @@ async function probeFilter(client: ScimTarget, userName: string): Promise<Server
   }
 }
 
-/** `writeProbe`: also try writes on a throwaway user (write-probe.ts), once the target proved usable. */
-export async function checkTarget(name: string, config: TargetConfig, options: { writeProbe?: boolean } = {}): Promise<TargetCheck> {
+/**
+ * `writeProbe`: also try writes on a throwaway user (write-probe.ts), once the target proved usable.
+ * `mapping`: the target's mapping (its explicit rules), checked against the schemas the target serves.
+ */
+export async function checkTarget(name: string, config: TargetConfig, options: { writeProbe?: boolean; mapping?: UserMapping } = {}): Promise<TargetCheck> {
   const quirks = targetQuirks(config);
   const runtime = createTargetRuntime(name, config);
   const { client } = runtime;
@@ -92,6 +99,12 @@ export async function checkTarget(name: string, config: TargetConfig, options: {
     const extensions = await client.userSchemaExtensions();
     if (extensions && !extensions.has(SCHEMA_ENTERPRISE_USER.toLowerCase())) {
       say('warning', 'no enterprise extension for Users (/ResourceTypes/User): enterprise attributes (department, employeeNumber, manager...) are not sent');
+    }
+    if (options.mapping) {
+      const schemas = await client.schemas();
+      const fitted = fitToSchemas(fitToExtensions(options.mapping, extensions, false).mapping, schemas);
+      for (const note of fitted.notes) say('warning', note);
+      if (!schemas) say('info', 'no /Schemas: mapped values are not checked against the attribute types of the target');
     }
     if (settings.updateMethod === 'put') {
       say('warning', 'no PATCH: updates and deactivations send PUT with the whole account; groups need PUT too (their whole member list per request)');
@@ -130,7 +143,8 @@ export async function checkTarget(name: string, config: TargetConfig, options: {
         say('warning', 'no /Groups endpoint (404): set groups.enabled: false for this target, or every plan for it fails');
       }
     }
-    if (config.adopt !== 'none' && !canFilter) say('warning', `adopt: ${config.adopt} needs a userName filter, which this server lacks`);
+    const adopting = [...matchRules(settings).adopt];
+    if (adopting.length > 0 && !canFilter) say('warning', `adopting by ${adopting.join(', ')} needs a filter on it, which this server lacks`);
     if (config.deprovision === 'delete' && settings.deprovision !== 'delete') say('warning', 'deprovision: delete, but the server has no DELETE: leavers are deactivated instead');
     if (capabilities.etag) say('info', settings.useEtags ? 'ETags: writes carry If-Match; a concurrent change is re-read and re-applied' : 'ETags supported, not used (quirks.etag: off)');
     if (capabilities.bulk.supported) {

@@ -10,7 +10,10 @@ import { selectTargets } from '../config/select-targets.js';
 import { ConfigError, describeError } from '../errors.js';
 import type { TargetRuntime } from '../execution/executor.js';
 import { compileScope } from '../mapping/scope.js';
-import { compileUserMapping, withoutExtensions, type UserMapping } from '../mapping/user-mapping.js';
+import { compileUserMapping, withoutExtensions, type MappingOptions, type UserMapping } from '../mapping/user-mapping.js';
+import { expressionOptions } from '../mapping/expression-options.js';
+import { fitToSchemas } from '../mapping/schema-fit.js';
+import type { ScimTarget } from '../targets/scim-target.js';
 import type { DirectorySnapshot } from '../model/canonical.js';
 import type { Plan, TargetPlan } from '../model/plan.js';
 import { buildPlan, planTarget } from '../planning/build-plan.js';
@@ -88,12 +91,23 @@ export function fitToExtensions(mapping: UserMapping, extensions: ReadonlySet<st
 }
 
 /**
+ * The mapping as the target can take it: fitted to the extensions it lists (fitToExtensions) and
+ * to the attribute definitions it serves at /Schemas (mapping/schema-fit.ts). The notes say what
+ * is not sent or sent only on create; they are warnings of the plan and of `check`.
+ */
+export async function fitToTarget(client: ScimTarget, mapping: UserMapping, manager: boolean): Promise<{ mapping: UserMapping; manager: boolean; notes: string[] }> {
+  const fitted = fitToExtensions(mapping, await client.userSchemaExtensions(), manager);
+  const schemas = fitToSchemas(fitted.mapping, await client.schemas());
+  return { mapping: schemas.mapping, manager: fitted.manager, notes: [...fitted.notes, ...schemas.notes] };
+}
+
+/**
  * The target's user mapping with what the source offers. One that does not compile fails this
  * target's plan with one line naming every problem at its config path.
  */
-export function userMapping(name: string, config: TargetConfig, attributes: ReadonlySet<string>): UserMapping {
+export function userMapping(name: string, config: TargetConfig, attributes: ReadonlySet<string>, options: MappingOptions): UserMapping {
   try {
-    return compileUserMapping(config.mapping, attributes, { roles: config.roles, entitlements: config.entitlements });
+    return compileUserMapping(config.mapping, attributes, { roles: config.roles, entitlements: config.entitlements }, options);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     throw new ConfigError(error.problems.map((p) => `targets.${name}.${p}`).join('; '), [], { cause: error });
@@ -145,6 +159,7 @@ export async function makePlan(loaded: LoadedConfig, state: PlanningState, only?
   const holdDeprovisions = dirtyReadHold(snapshot, loaded.config.safety.holdDeprovisionsOnInvalidRecords);
   const rejected = await state.rejections.all();
   const heldOff = holdsInEffect(await state.holds.all(), snapshot);
+  const expressions = expressionOptions(loaded.config, readAt);
   const runtimes = new Map<string, TargetRuntime>();
   const targetPlans: TargetPlan[] = [];
   for (const [name, config] of targets) {
@@ -152,9 +167,9 @@ export async function makePlan(loaded: LoadedConfig, state: PlanningState, only?
     runtimes.set(name, runtime);
     try {
       const capabilities = await runtime.client.discover();
-      const fitted = fitToExtensions(
-        userMapping(name, config, attributes),
-        await runtime.client.userSchemaExtensions(),
+      const fitted = await fitToTarget(
+        runtime.client,
+        userMapping(name, config, attributes, expressions),
         config.manager && snapshot.users.some((u) => u.managerKey !== undefined),
       );
       const actualUsers = await listTarget(runtime, 'Users', config.pageSize, observer);
@@ -164,7 +179,7 @@ export async function makePlan(loaded: LoadedConfig, state: PlanningState, only?
         planTarget(snapshot, {
           name,
           mapping: fitted.mapping,
-          inScope: compileScope(config.scope),
+          inScope: compileScope(config.scope, expressions),
           actualUsers,
           userLinks: await links.snapshot(name, 'user'),
           settings: targetSettings(config, capabilities),

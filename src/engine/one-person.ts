@@ -13,7 +13,8 @@ import { ConfigError, NotFoundError, describeError } from '../errors.js';
 import type { TargetRuntime } from '../execution/executor.js';
 import { createTargetRuntime, groupSettings, targetSettings } from '../execution/target-runtime.js';
 import { compileScope, explainScope, type ScopeExplanation } from '../mapping/scope.js';
-import { buildUserResource, desiredWorkEmail, mapUser } from '../mapping/user-mapping.js';
+import { buildUserResource, desiredWorkEmail, mapUser, type DesiredUser, type UserMapping } from '../mapping/user-mapping.js';
+import { matchRules, WORK_EMAIL } from '../planning/match-rules.js';
 import type { CanonicalUser, DirectorySnapshot } from '../model/canonical.js';
 import type { Operation, Plan, TargetPlan } from '../model/plan.js';
 import type { JsonObject, ServerResource } from '../model/scim.js';
@@ -25,7 +26,8 @@ import { createSource } from '../sources/create-source.js';
 import { mergeSnapshots } from '../sources/source-directory.js';
 import type { Link, LinkStore } from '../state/link-store.js';
 import type { RunState } from './run-state.js';
-import { dirtyReadHold, fitToExtensions, listGroups, sourceAttributes, userMapping } from './make-plan.js';
+import { expressionOptions } from '../mapping/expression-options.js';
+import { dirtyReadHold, fitToTarget, listGroups, sourceAttributes, userMapping } from './make-plan.js';
 import { planBinding } from './plan-binding.js';
 import { parkedFor } from './parked-changes.js';
 import type { WriteMemory } from '../state/write-memory.js';
@@ -93,22 +95,53 @@ async function accountById(runtime: TargetRuntime, id: string): Promise<ServerRe
   }
 }
 
-/** The first account found: by link, then externalId, then (not yet managed) userName or email. */
+/**
+ * The person's account: by link, then externalId, then the target's matching rules in order (those
+ * a target can be asked by: userName and the work email; a rule on another attribute needs the full
+ * listing of a cycle). `seen` holds every account a lookup returned, so the planner meets an
+ * ambiguous match (two accounts) as a cycle would.
+ */
 async function findAccount(
   runtime: TargetRuntime,
   key: string,
   link: Link | undefined,
-  names: { userName?: string; email?: string },
-): Promise<{ matchedBy: MatchedBy; account?: ServerResource }> {
+  lookups: readonly { by: 'userName' | 'email'; value: string }[],
+): Promise<{ matchedBy: MatchedBy; account?: ServerResource; seen: ServerResource[] }> {
   const linked = link ? await accountById(runtime, link.id) : undefined;
-  if (linked) return { matchedBy: 'link', account: linked };
-  const [byKey] = await runtime.client.findBy('Users', 'externalId', key);
-  if (byKey) return { matchedBy: 'externalId', account: byKey };
-  const [byName] = names.userName ? await runtime.client.findBy('Users', 'userName', names.userName) : [];
-  if (byName) return { matchedBy: 'userName', account: byName };
-  const [byMail] = names.email ? await runtime.client.findBy('Users', 'emails.value', names.email) : [];
-  if (byMail) return { matchedBy: 'email', account: byMail };
-  return { matchedBy: 'none' };
+  if (linked) return { matchedBy: 'link', account: linked, seen: [linked] };
+  const byKey = await runtime.client.findBy('Users', 'externalId', key);
+  if (byKey[0]) return { matchedBy: 'externalId', account: byKey[0], seen: byKey };
+  for (const { by, value } of lookups) {
+    const found = await runtime.client.findBy('Users', by === 'email' ? 'emails.value' : 'userName', value);
+    if (found[0]) return { matchedBy: by, account: found[0], seen: found };
+  }
+  return { matchedBy: 'none', seen: [] };
+}
+
+/**
+ * The accounts that hold a candidate of the person's SelectUniqueValue rules (on userName or
+ * emails, the attributes a target can be asked by), so the planner steps past them as a full
+ * listing would let it. Other unique paths are not looked up: a listing is the only way to know.
+ */
+async function candidateHolders(runtime: TargetRuntime, mapping: UserMapping, user: CanonicalUser): Promise<ServerResource[]> {
+  const found: ServerResource[] = [];
+  for (const rule of mapping.rules) {
+    if (!rule.value.candidates) continue;
+    const by = rule.path.schema === null && rule.path.attribute === 'userName' ? 'userName' : rule.path.schema === null && rule.path.attribute === 'emails' ? 'emails.value' : null;
+    if (!by) continue;
+    for (const candidate of rule.value.candidates(user.attributes)) found.push(...(await runtime.client.findBy('Users', by, candidate)));
+  }
+  return found;
+}
+
+/** The lookups the matching rules ask for, with the person's values (those a filter can find). */
+function matchLookups(on: readonly string[], mapping: UserMapping, desired: DesiredUser): { by: 'userName' | 'email'; value: string }[] {
+  const out: { by: 'userName' | 'email'; value: string }[] = [];
+  for (const key of on) {
+    const value = key === 'userName' ? desired.userName : key === WORK_EMAIL ? desiredWorkEmail(mapping, desired) : null;
+    if (typeof value === 'string' && value !== '') out.push({ by: key === 'userName' ? 'userName' : 'email', value });
+  }
+  return out;
 }
 
 /** The person's manager when linked in this target (their account read by id), for the manager reference. */
@@ -212,6 +245,7 @@ export async function planPeople(loaded: LoadedConfig, state: Pick<RunState, 'li
   // An emergency deprovision is not held back by another person's invalid row.
   const holdDeprovisions = options.holdOff ? undefined : dirtyReadHold(snapshot, loaded.config.safety.holdDeprovisionsOnInvalidRecords);
   const attributes = sourceAttributes(snapshot);
+  const expressions = expressionOptions(loaded.config);
   const runtimes = new Map<string, TargetRuntime>();
   const people: PersonView[] = keys.map((key) => ({
     key,
@@ -233,27 +267,33 @@ export async function planPeople(loaded: LoadedConfig, state: Pick<RunState, 'li
     try {
       const capabilities = await runtime.client.discover();
       const managerWanted = config.manager && snapshot.users.some((u) => u.managerKey !== undefined);
-      const fitted = fitToExtensions(userMapping(name, config, attributes), await runtime.client.userSchemaExtensions(), managerWanted);
+      const fitted = await fitToTarget(runtime.client, userMapping(name, config, attributes, expressions), managerWanted);
       const settings = targetSettings(config, capabilities);
       const accounts: ServerResource[] = [];
       const userLinks = new Map<string, Link>();
       const known = new Map<string, Provisioned>();
+      const rules = matchRules(settings);
+      // Every account a lookup returned (all the matches of a value, and the holders of a
+      // SelectUniqueValue candidate): the planner sees them as it sees a listing.
+      const seen: ServerResource[] = [];
       // Each person's lookups in turn, several people at once (as many as the target takes in parallel).
       const lookUp = async (p: PersonView, person: PersonInTarget): Promise<void> => {
         const desired = p.user ? mapUser(fitted.mapping, p.user) : undefined;
         if (p.user) {
-          person.scope = explainScope(config.scope, p.user);
+          person.scope = explainScope(config.scope, p.user, expressions);
           step(`${name}: scope: ${who(p.key)}${person.scope.inScope ? 'in scope' : 'out of scope'}`);
         }
         const link = await links.get(name, 'user', p.key);
         if (link) userLinks.set(p.key, link);
-        const email = desired && settings.adopt === 'email' ? desiredWorkEmail(fitted.mapping, desired) : undefined;
-        const match = await findAccount(runtime, p.key, link, {
-          ...(desired?.userName ? { userName: desired.userName } : {}),
-          ...(typeof email === 'string' ? { email } : {}),
-        });
+        const lookups = desired ? matchLookups(rules.on, fitted.mapping, desired) : [];
+        const match = await findAccount(runtime, p.key, link, lookups);
+        seen.push(...match.seen);
+        if (p.user && (match.matchedBy === 'none' || match.matchedBy === 'userName' || match.matchedBy === 'email')) {
+          seen.push(...(await candidateHolders(runtime, fitted.mapping, p.user)));
+        }
         person.matchedBy = match.matchedBy;
-        person.adopt = settings.adopt;
+        const matchedOn = match.matchedBy === 'userName' ? 'userName' : match.matchedBy === 'email' ? WORK_EMAIL : null;
+        person.adopt = matchedOn && rules.explicit ? (rules.adopt.has(matchedOn) ? (match.matchedBy as 'userName' | 'email') : 'none') : settings.adopt;
         if (match.account) person.account = match.account;
         if (desired && !p.sourceHeld) person.mapped = buildUserResource(fitted.mapping, desired, true);
         step(`${name}: match: ${who(p.key, ': ')}${match.account ? `account ${match.account.id} by ${match.matchedBy}` : 'no account'}`);
@@ -270,8 +310,8 @@ export async function planPeople(loaded: LoadedConfig, state: Pick<RunState, 'li
       const planned = planTarget(snapshot, {
         name,
         mapping: fitted.mapping,
-        inScope: compileScope(config.scope),
-        actualUsers: accounts,
+        inScope: compileScope(config.scope, expressions),
+        actualUsers: [...new Map([...seen, ...accounts].map((a) => [a.id, a])).values()],
         userLinks,
         settings,
         ...(manageGroups ? { groups: { actual: await listGroups(runtime, config.pageSize, snapshot, groupLinks), links: groupLinks, settings: groupSettings(config) } } : {}),

@@ -12,6 +12,7 @@ const MATCH: Record<MatchedBy, string> = {
   externalId: 'account carrying the source key as externalId',
   userName: 'unlinked account with the same userName, adopted (adopt: userName)',
   email: 'unlinked account with the same work email, adopted (adopt: email)',
+  attribute: 'unlinked account with the same value, adopted (match.adopt)',
 };
 
 function sourceAndScope(op: Operation): [string, string | undefined] {
@@ -37,6 +38,7 @@ function sourceAndScope(op: Operation): [string, string | undefined] {
 }
 
 function matchOf(op: Operation): string {
+  if (op.kind === 'updateUser' && op.matchedBy === 'attribute' && op.matchedOn) return `unlinked account with the same ${op.matchedOn}, adopted (match.adopt)`;
   if ('matchedBy' in op && op.matchedBy) return MATCH[op.matchedBy];
   if (op.kind === 'createUser' || op.kind === 'createGroup') return 'no account: a new one';
   return 'scimId' in op && op.scimId ? 'linked' : 'resolved through the link store when run';

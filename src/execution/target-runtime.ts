@@ -46,6 +46,7 @@ export function targetSettings(config: TargetConfig, capabilities: ScimCapabilit
     operations: config.operations,
     deprovision,
     adopt: config.adopt,
+    ...(config.match ? { match: config.match } : {}),
     updateMethod,
     useEtags: capabilities.etag && quirks.etag === 'auto',
   };

@@ -9,7 +9,8 @@
  */
 import { BadRequestError } from '../errors.js';
 import type { AttributeChange, OperationKind } from '../model/plan.js';
-import { SCHEMA_ENTERPRISE_USER, type PatchOperation, type ServerResource } from '../model/scim.js';
+import type { PatchOperation, ServerResource } from '../model/scim.js';
+import { shortPath } from '../model/scim-paths.js';
 import { changeHolds } from '../planning/change-holds.js';
 import { attributeKey, attributeName, distinctShapes } from '../targets/patch-shape.js';
 import type { OperationContext } from './operation-context.js';
@@ -93,7 +94,7 @@ export async function checkWrite(ctx: OperationContext, write: CheckedWrite): Pr
     const reason = `the target accepts ${attributeName(attribute)} but does not keep it (read back after ${how})`;
     for (const change of changes) {
       outcome.notKept.push(change);
-      const shown = change.path.replace(`${SCHEMA_ENTERPRISE_USER}:`, 'enterprise:');
+      const shown = shortPath(change.path);
       note(await checks.notKept({ key: write.parkKey(change), kind: write.kind, externalId: write.externalId, label: write.label, attribute: shown, reason }));
     }
   }

@@ -1,16 +1,19 @@
 /**
- * Every attribute the user wrote into a template or a scope clause must be one the source offers:
+ * Every attribute the user wrote into a template, an expression or a scope clause must be one the source offers:
  * a misspelt `{jobtitle}` would otherwise read as empty for everyone and clear that attribute in
  * every app. Default mapping rules are not checked (they drop out when the source lacks their
  * attributes, see compileUserMapping). Pure: the source adapter says what it offers.
  */
-import { compileTemplate } from './template.js';
+import { compileValue } from './compiled-value.js';
 import type { Config } from '../config/schema/index.js';
 import { nearestName } from '../config/nearest-name.js';
+import { expressionOptions } from './expression-options.js';
+import { compileCondition } from './scope.js';
 
 /** Problems, each with its config path, e.g. `targets.app.mapping.title: "{jobtitle}" names attribute jobtitle, ...`. */
 export function attributeProblems(config: Config, offered: ReadonlySet<string>, source: string): string[] {
   const problems: string[] = [];
+  const options = expressionOptions(config);
   const absent = (path: string, attribute: string, template?: string): void => {
     if (offered.has(attribute)) return;
     const near = nearestName(attribute, offered);
@@ -23,9 +26,9 @@ export function attributeProblems(config: Config, offered: ReadonlySet<string>, 
     if (text === undefined) return;
     let attributes: readonly string[];
     try {
-      attributes = compileTemplate(text).attributes;
+      attributes = compileValue(text, { ...options, allowUnique: true }).attributes;
     } catch {
-      return; // checkMappings reports templates that do not parse
+      return; // checkMappings reports values that do not compile
     }
     for (const attribute of new Set(attributes)) absent(path, attribute, text);
   };
@@ -42,7 +45,17 @@ export function attributeProblems(config: Config, offered: ReadonlySet<string>, 
       }
     }
     (target.scope ?? []).forEach((filter, i) => {
-      for (const attribute of Object.keys(filter)) absent(`${at}.scope[${i}].${attribute}`, attribute);
+      if (typeof filter !== 'string') {
+        for (const attribute of Object.keys(filter)) absent(`${at}.scope[${i}].${attribute}`, attribute);
+        return;
+      }
+      let attributes: readonly string[];
+      try {
+        attributes = compileCondition(filter, options).attributes;
+      } catch {
+        return;
+      }
+      for (const attribute of attributes) absent(`${at}.scope[${i}]`, attribute, filter);
     });
     for (const set of ['roles', 'entitlements'] as const) {
       (target[set] ?? []).forEach((rule, i) => template(`${at}.${set}[${i}].value`, rule.value));

@@ -6,7 +6,7 @@
  */
 import type { RoleRule } from '../config/schema/index.js';
 import type { SourceValue } from '../model/canonical.js';
-import { compileTemplate, type CompiledTemplate } from './template.js';
+import { compileValue, type CompiledValue, type ValueOptions } from './compiled-value.js';
 
 export interface RoleValue {
   value: string;
@@ -14,16 +14,22 @@ export interface RoleValue {
 }
 
 interface CompiledRoleRule {
-  value: CompiledTemplate;
+  value: CompiledValue;
   groups: Set<string> | null;
   type?: string;
 }
 
 export type RoleMapper = (attributes: Readonly<Record<string, SourceValue>>, memberOf: ReadonlySet<string> | undefined) => RoleValue[];
 
-export function compileRoles(rules: readonly RoleRule[]): RoleMapper {
+function roleValue(text: string, options: ValueOptions): CompiledValue {
+  const value = compileValue(text, options);
+  if (value.type !== 'text') throw new Error(`"${text}" gives ${value.type === 'bool' ? 'a condition' : `a ${value.type}`}: a role's value is text`);
+  return value;
+}
+
+export function compileRoles(rules: readonly RoleRule[], options: ValueOptions = {}): RoleMapper {
   const compiled: CompiledRoleRule[] = rules.map((r) => ({
-    value: compileTemplate(r.value),
+    value: roleValue(r.value, options),
     groups: r.whenMemberOf === undefined ? null : new Set((Array.isArray(r.whenMemberOf) ? r.whenMemberOf : [r.whenMemberOf]).map((g) => g.toLowerCase())),
     ...(r.type ? { type: r.type } : {}),
   }));
@@ -32,7 +38,7 @@ export function compileRoles(rules: readonly RoleRule[]): RoleMapper {
     const out = new Map<string, RoleValue>();
     for (const rule of compiled) {
       if (rule.groups && ![...rule.groups].some((g) => lowered.has(g))) continue;
-      const value = rule.value.evaluate(attributes);
+      const value = rule.value.evaluate(attributes) as string | null;
       if (value === null) continue;
       out.set(`${rule.type ?? ''}\u0000${value}`, { value, ...(rule.type ? { type: rule.type } : {}) });
     }

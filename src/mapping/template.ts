@@ -38,6 +38,7 @@ export interface CompiledTemplate {
   readonly source: string;
   /** Attributes it reads: a mapping is only active when the source provides one of them. */
   readonly attributes: readonly string[];
+  readonly type: 'text';
   evaluate(attributes: Readonly<Record<string, SourceValue>>): string | null;
   /**
    * One result per value of the single attribute the template reads (which must not be indexed),
@@ -104,6 +105,7 @@ export function compileTemplate(source: string): CompiledTemplate {
     template = {
       source,
       attributes,
+      type: 'text',
       evaluate(values) {
         const raw = values[name];
         const v = Array.isArray(raw) ? raw[0] : raw;
@@ -117,6 +119,7 @@ export function compileTemplate(source: string): CompiledTemplate {
   template = {
     source,
     attributes,
+    type: 'text',
     evaluateEach,
     evaluate(values) {
       if (attributes.length === 0) return source === '' ? null : parts.map((p) => ('text' in p ? p.text : '')).join('');

@@ -8,23 +8,43 @@ import { compileRoles, type RoleMapper, type RoleValue } from './role-mapping.js
 import type { CanonicalUser } from '../model/canonical.js';
 import { SCHEMA_USER, type JsonObject, type JsonValue } from '../model/scim.js';
 import { DEFAULT_USER_MAPPING } from './default-user-mapping.js';
-import { parsePath, writePath, type ParsedPath } from '../model/scim-paths.js';
-import { compileTemplate, type CompiledTemplate } from './template.js';
+import { parsePath, shortPath, writePath, type ParsedPath } from '../model/scim-paths.js';
+import { compileValue, type CompiledValue, type ValueOptions } from './compiled-value.js';
 
 /** Attributes the engine owns itself; a mapping may not set them. */
 const RESERVED = new Set(['externalid', 'active', 'id', 'meta', 'schemas', 'password', 'groups', 'roles', 'entitlements']);
 
 export interface CompiledRule {
   readonly path: ParsedPath;
-  readonly value: CompiledTemplate;
+  readonly value: CompiledValue;
   /** Tried in order while the value comes out empty. */
-  readonly fallbacks: readonly CompiledTemplate[];
+  readonly fallbacks: readonly CompiledValue[];
   readonly createOnly: boolean;
   /**
    * Set for a multi-valued attribute mapped whole (`emails: {values: "{email}"}`): its value is the
    * list of `{value, type}` entries, one per source value, the first primary; compared as a set.
    */
   readonly types?: readonly string[];
+  /**
+   * Set when the target's schema types the attribute otherwise than the value comes (a text for a
+   * boolean, a date for a dateTime): the value as the target takes it, or NotSendable.
+   */
+  readonly conform?: (value: JsonValue) => JsonValue | NotSendable;
+  /** The target's schema requires the attribute: a person without a value is not created. */
+  readonly required?: boolean;
+}
+
+/** A person's value a target cannot take (schema-fit.ts): not sent, and the account keeps what it has. */
+export class NotSendable {
+  constructor(readonly reason: string) {}
+}
+
+/** A rule whose value is not sent for this person, and why. */
+export interface Unsent {
+  readonly index: number;
+  readonly reason: string;
+  /** The attribute is required: a create cannot go without it. */
+  readonly required: boolean;
 }
 
 /** A multi-valued attribute managed as a set of values (roles, entitlements). */
@@ -51,6 +71,8 @@ export interface DesiredUser {
   readonly values: readonly JsonValue[];
   /** Values of each set rule, aligned with `mapping.sets`. */
   readonly sets: readonly (readonly RoleValue[])[];
+  /** Rules whose value is not sent (their entry in `values` is null): neither written nor compared. */
+  readonly unsent?: readonly Unsent[];
 }
 
 /** The desired value at a path key, or null when the path is not mapped. */
@@ -58,6 +80,9 @@ export function desiredValue(mapping: UserMapping, desired: DesiredUser, key: st
   const i = mapping.indexOf.get(key);
   return i === undefined ? null : (desired.values[i] ?? null);
 }
+
+/** What expressions need beyond the rules: the config's lookup tables and the plan's time. */
+export type MappingOptions = Pick<ValueOptions, 'lookups' | 'now'>;
 
 /**
  * Compile the default mapping with the target's overrides on top; `sourceAttributes` decides which
@@ -68,14 +93,18 @@ export function compileUserMapping(
   overrides: Readonly<Record<string, MappingRule>>,
   sourceAttributes: ReadonlySet<string>,
   setRules: { roles?: readonly RoleRule[] | undefined; entitlements?: readonly RoleRule[] | undefined } = {},
+  options: MappingOptions = {},
 ): UserMapping {
   const merged = new Map<string, MappingRule>();
   for (const [path, rule] of Object.entries(DEFAULT_USER_MAPPING)) merged.set(parsePath(path).key, rule);
   const problems: string[] = [];
   const explicit = new Set<string>();
+  // Problems name a rule as the config writes it (enterprise:department, not its full URN).
+  const written = new Map<string, string>();
   for (const [path, rule] of Object.entries(overrides)) {
     try {
       const key = parsePath(path).key;
+      written.set(key, path);
       if (RESERVED.has(parsePath(path).attribute.toLowerCase())) {
         problems.push(`mapping.${path}: managed by scim-sync itself, cannot be mapped`);
         continue;
@@ -90,6 +119,7 @@ export function compileUserMapping(
   const whole = new Map<string, string>();
   for (const [key, rule] of merged) if (rule && typeof rule === 'object' && 'values' in rule) whole.set(attributeKey(parsePath(key)), key);
   const rules: CompiledRule[] = [];
+  const failed = new Set<string>();
   for (const [key, rule] of merged) {
     if (rule === null) continue;
     const path = parsePath(key);
@@ -99,22 +129,23 @@ export function compileUserMapping(
       continue;
     }
     try {
-      const compiled = compileRule(path, rule);
+      const compiled = compileRule(path, rule, options);
       const reads = [...compiled.value.attributes, ...compiled.fallbacks.flatMap((f) => f.attributes)];
       // Defaults only apply when the source has one of their attributes; an explicit rule always applies.
       if (!explicit.has(key) && reads.length > 0 && !reads.some((a) => sourceAttributes.has(a))) continue;
       rules.push(compiled);
     } catch (error) {
-      problems.push(`mapping.${key}: ${(error as Error).message}`);
+      failed.add(key);
+      problems.push(`mapping.${written.get(key) ?? key}${error instanceof FieldError ? error.field : ''}: ${(error as Error).message}`);
     }
   }
-  if (!rules.some((r) => r.path.key === 'userName')) problems.push('mapping.userName: no rule yields a userName');
+  if (!rules.some((r) => r.path.key === 'userName') && !failed.has('userName')) problems.push('mapping.userName: no rule yields a userName');
   const sets: SetRule[] = [];
   for (const attribute of ['roles', 'entitlements'] as const) {
     const list = setRules[attribute];
     if (!list) continue;
     try {
-      sets.push({ attribute, map: compileRoles(list) });
+      sets.push({ attribute, map: compileRoles(list, options) });
     } catch (error) {
       problems.push(`${attribute}: ${(error as Error).message}`);
     }
@@ -127,18 +158,53 @@ function attributeKey(path: ParsedPath): string {
   return `${path.schema ?? ''}:${path.attribute}`.toLowerCase();
 }
 
-function compileRule(path: ParsedPath, rule: Exclude<MappingRule, null>): CompiledRule {
-  if (typeof rule === 'string') return { path, value: compileTemplate(rule), fallbacks: [], createOnly: false };
+/** A problem in one field of an object rule (`.value`, `.default[1]`), so the path names the text a column counts in. */
+class FieldError extends Error {
+  constructor(
+    readonly field: string,
+    cause: Error,
+  ) {
+    super(cause.message, { cause });
+  }
+}
+
+function within<T>(field: string, compile: () => T): T {
+  try {
+    return compile();
+  } catch (error) {
+    throw new FieldError(field, error as Error);
+  }
+}
+
+/** A single value: text, a number or a condition, never a list (that is what `values` is for). */
+function single(text: string, options: ValueOptions): CompiledValue {
+  const value = compileValue(text, options);
+  if (value.type === 'list') throw new Error(`"${text}" gives a list: map a multi-valued attribute whole with "values", or Join the list`);
+  return value;
+}
+
+function compileRule(path: ParsedPath, rule: Exclude<MappingRule, null>, options: MappingOptions): CompiledRule {
+  // SelectUniqueValue picks one value among the target's: only the main value of a rule may be one.
+  if (typeof rule === 'string') return { path, value: single(rule, { ...options, allowUnique: true }), fallbacks: [], createOnly: false };
   const createOnly = rule.when === 'create';
   if ('values' in rule) {
     if (path.type !== null || path.sub !== null) throw new Error('"values" maps a multi-valued attribute whole: give its plain path, e.g. emails');
-    const value = compileTemplate(rule.values);
-    // Made to throw now, at load, rather than for the first person.
-    value.evaluateEach({});
+    const value = within('.values', () => {
+      const compiled = compileValue(rule.values, options);
+      // Made to throw now, at load, rather than for the first person.
+      compiled.evaluateEach({});
+      return compiled;
+    });
     return { path, value, fallbacks: [], createOnly, types: rule.types };
   }
   const defaults = rule.default === undefined ? [] : typeof rule.default === 'string' ? [rule.default] : rule.default;
-  return { path, value: compileTemplate(rule.value), fallbacks: defaults.map(compileTemplate), createOnly };
+  const listed = Array.isArray(rule.default);
+  return {
+    path,
+    value: within('.value', () => single(rule.value, { ...options, allowUnique: true })),
+    fallbacks: defaults.map((d, i) => within(listed ? `.default[${i}]` : '.default', () => single(d, options))),
+    createOnly,
+  };
 }
 
 /** The entries of a multi-valued attribute mapped whole, or null when the source has no value. */
@@ -177,19 +243,36 @@ export function withoutExtensions(mapping: UserMapping, has: (schema: string) =>
 export function mapUser(mapping: UserMapping, user: CanonicalUser, memberOf?: ReadonlySet<string>): DesiredUser {
   const rules = mapping.rules;
   const values: JsonValue[] = new Array<JsonValue>(rules.length);
+  let unsent: Unsent[] | undefined;
   for (let i = 0; i < rules.length; i++) {
     const rule = rules[i]!;
     if (rule.types) {
       values[i] = wholeValue(rule, rule.types, user.attributes);
       continue;
     }
-    let v = rule.value.evaluate(user.attributes);
+    let v: JsonValue = rule.value.evaluate(user.attributes);
     for (let f = 0; v === null && f < rule.fallbacks.length; f++) v = rule.fallbacks[f]!.evaluate(user.attributes);
+    if (rule.conform !== undefined && v !== null) {
+      const fit = rule.conform(v);
+      if (fit instanceof NotSendable) {
+        (unsent ??= []).push({ index: i, reason: fit.reason, required: rule.required === true });
+        v = null;
+      } else {
+        v = fit;
+      }
+    } else if (v === null && rule.required) {
+      (unsent ??= []).push({ index: i, reason: `${shortPath(rule.path.key)} is required by the target and has no value`, required: true });
+    }
     values[i] = v;
   }
   const userName = values[mapping.indexOf.get('userName') ?? -1];
   const sets = mapping.sets.length === 0 ? [] : mapping.sets.map((set) => set.map(user.attributes, memberOf));
-  return { externalId: user.key, userName: typeof userName === 'string' ? userName : '', values, sets };
+  return { externalId: user.key, userName: typeof userName === 'string' ? userName : '', values, sets, ...(unsent ? { unsent } : {}) };
+}
+
+/** Whether rule `index` is sent for this person (its value not left out by the target's schema). */
+export function isSent(desired: DesiredUser, index: number): boolean {
+  return desired.unsent === undefined || !desired.unsent.some((u) => u.index === index);
 }
 
 /** The full SCIM User body for a create (or the base of a PUT). */

@@ -30,7 +30,7 @@ const patchOperation = z.object({ op: z.enum(['add', 'remove', 'replace']), path
 const attributeChange = z.object({ path: z.string(), from: jsonValue, to: jsonValue });
 const precondition = z.object({ source: z.string().nullable().optional(), account: z.string().nullable().optional() });
 
-const matchedBy = z.enum(['link', 'externalId', 'userName', 'email']);
+const matchedBy = z.enum(['link', 'externalId', 'userName', 'email', 'attribute']);
 
 const base = {
   id: z.string(),
@@ -50,6 +50,7 @@ const updateUser = z.object({
   hash: z.string(),
   adopt: z.boolean().optional(),
   matchedBy: matchedBy.optional(),
+  matchedOn: z.string().optional(),
   recreate: jsonObject,
   version: z.string().optional(),
 });

@@ -31,9 +31,10 @@ export interface Precondition {
 
 /**
  * How the planner found the account an operation acts on: its link, our externalId on it, or the
- * adoption rule (userName or email). For the provisioning log's steps.
+ * matching rule that adopted it (userName, the work email, or another attribute, named in
+ * `matchedOn`). For the provisioning log's steps.
  */
-export type MatchedBy = 'link' | 'externalId' | 'userName' | 'email';
+export type MatchedBy = 'link' | 'externalId' | 'userName' | 'email' | 'attribute';
 
 interface OperationBase {
   /** Unique within the plan; safe as a queue job id (letters, digits, '-'). */
@@ -64,6 +65,8 @@ export interface UpdateUserOp extends OperationBase {
   /** Set when this update also takes over an account that was not linked yet. */
   adopt?: boolean;
   matchedBy?: MatchedBy;
+  /** With matchedBy `attribute`: the attribute path that matched. */
+  matchedOn?: string;
   /** The full create body, used when the account vanished (404) before the update ran. */
   recreate: JsonObject;
   /** The account's meta.version at plan time, when the target supports ETags: sent as If-Match. */

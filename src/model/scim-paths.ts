@@ -47,6 +47,11 @@ export function parsePath(path: string): ParsedPath {
   return { key, schema, attribute, type: null, sub: sub ?? null };
 }
 
+/** A path key as people write it: the enterprise extension's URN shortened to `enterprise:`. */
+export function shortPath(key: string): string {
+  return key.startsWith(`${SCHEMA_ENTERPRISE_USER}:`) ? `enterprise:${key.slice(SCHEMA_ENTERPRISE_USER.length + 1)}` : key;
+}
+
 function getCI(obj: JsonObject, name: string): JsonValue | undefined {
   if (name in obj) return obj[name];
   const lower = name.toLowerCase();

@@ -7,8 +7,9 @@
  * as read).
  */
 import type { RoleValue } from '../mapping/role-mapping.js';
-import { desiredValue, type CompiledRule, type DesiredUser, type UserMapping } from '../mapping/user-mapping.js';
+import { desiredValue, isSent, type CompiledRule, type DesiredUser, type UserMapping } from '../mapping/user-mapping.js';
 import { readPath, writePath, type ParsedPath } from '../model/scim-paths.js';
+import { parseIso } from '../mapping/expression/date-format.js';
 import type { AttributeChange } from '../model/plan.js';
 import type { JsonObject, JsonValue, PatchOperation, ScimResource } from '../model/scim.js';
 
@@ -69,8 +70,22 @@ function sameEntries(path: ParsedPath, whole: boolean, desired: JsonValue, actua
  * write asks the same question (change-holds.ts), so "not kept" means "would be planned again".
  */
 export function valueMatches(path: ParsedPath, whole: boolean, want: JsonValue, have: JsonValue): boolean {
-  return same(want, have) || sameIgnoringCase(path, want, have) || sameEntries(path, whole, want, have);
+  return same(want, have) || sameIgnoringCase(path, want, have) || sameEntries(path, whole, want, have) || sameInstant(want, have);
 }
+
+/**
+ * Two date-times that name the same instant: servers store an xsd:dateTime in their own form
+ * (`2024-01-31T00:00:00.000Z` for `2024-01-31T00:00:00Z`, or in another offset), which is no
+ * change. Asked only of values that differ as text.
+ */
+function sameInstant(desired: JsonValue, actual: JsonValue): boolean {
+  if (typeof desired !== 'string' || typeof actual !== 'string' || !DATE_TIME.test(desired) || !DATE_TIME.test(actual)) return false;
+  const a = parseIso(desired);
+  const b = parseIso(actual);
+  return a !== null && b !== null && !a.dateOnly && !b.dateOnly && a.instant === b.instant;
+}
+
+const DATE_TIME = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}/;
 
 /** Booleans as some servers send them ("False"); compared as their meaning. */
 export function isActive(resource: JsonObject): boolean {
@@ -94,7 +109,8 @@ export function diffUser(mapping: UserMapping, desired: DesiredUser, actual: Sci
   const rules = mapping.rules;
   for (let i = 0; i < rules.length; i++) {
     const rule = rules[i]!;
-    if (rule.createOnly) continue;
+    // A value the target cannot take is not sent: the account keeps what it has.
+    if (rule.createOnly || (desired.unsent !== undefined && !isSent(desired, i))) continue;
     const want = desired.values[i] ?? null;
     const have = readPath(actual, rule.path);
     if (!valueMatches(rule.path, rule.types !== undefined, want, have)) {
@@ -152,7 +168,9 @@ function mergedMultiValued(mapping: UserMapping, desired: DesiredUser, actual: J
   );
   const scratch: JsonObject = { schemas: [] };
   for (const r of rules) {
-    const v = desiredValue(mapping, desired, r.path.key);
+    // An entry whose value is not sent stays as the account has it.
+    const i = mapping.indexOf.get(r.path.key)!;
+    const v = isSent(desired, i) ? desiredValue(mapping, desired, r.path.key) : readPath(actual, r.path);
     if (v !== null && v !== undefined) writePath(scratch, r.path, v);
   }
   const base = anyRule.path.schema ? (scratch[anyRule.path.schema] as JsonObject | undefined) : scratch;
@@ -204,7 +222,7 @@ export function buildPut(mapping: UserMapping, desired: DesiredUser, actual: Sci
   delete body['meta'];
   const doneMulti = new Set<string>();
   for (const [i, rule] of mapping.rules.entries()) {
-    if (rule.createOnly) continue;
+    if (rule.createOnly || !isSent(desired, i)) continue;
     const want = desired.values[i] ?? null;
     const container = (rule.path.schema ? body[rule.path.schema] : body) as JsonObject | undefined;
     if (rule.path.type !== null) {

@@ -1,21 +1,26 @@
 /**
  * The users part of a target's plan: who to create, update, link and deprovision. Pure and linear:
- * every lookup goes through a map built once (by SCIM id, externalId, userName, email).
+ * every lookup goes through a map built once (by SCIM id, externalId, a matching attribute).
  *
  * Contract:
  * - Only managed accounts are ever updated or deprovisioned: linked in the link store, or carrying
- *   the externalId of a person in the source. Other accounts are left alone, unless `adopt` names
- *   the attribute by which a source person may take one over.
+ *   the externalId of a person in the source. Other accounts are left alone, unless the matching
+ *   rules (match-rules.ts) let the attribute that found one adopt it.
+ * - A value that finds two or more accounts (two carrying one externalId, two with one userName)
+ *   is ambiguous: reported, and neither account nor the person gets an operation.
  * - People whose source record was rejected (held keys) get no operation at all.
  */
 import type { TargetSettings } from './target-settings.js';
 import { desiredHash } from './desired-hash.js';
 import { buildPatch, buildPut, diffUser, isActive, type UserDiff } from './user-changes.js';
-import { buildUserResource, desiredWorkEmail, mapUser, type DesiredUser, type UserMapping } from '../mapping/user-mapping.js';
+import { buildUserResource, desiredValue, desiredWorkEmail, mapUser, type DesiredUser, type UserMapping } from '../mapping/user-mapping.js';
 import type { ScopePredicate } from '../mapping/scope.js';
 import type { CanonicalUser, DirectorySnapshot } from '../model/canonical.js';
 import type { DeprovisionUserOp, MatchedBy, Operation, ParkedChange, UpdateUserOp } from '../model/plan.js';
 import { attributeParkKey, type ParkedChanges } from './parked.js';
+import { isExhausted, UniqueValues } from './unique-values.js';
+import { AccountIndex } from './account-index.js';
+import { adoptByOf, matchRules, WORK_EMAIL } from './match-rules.js';
 import { versionOf, type JsonObject, type ServerResource } from '../model/scim.js';
 import type { Link } from '../state/link-store.js';
 
@@ -58,67 +63,17 @@ export interface UserDiffResult {
   parked: ParkedChange[];
 }
 
-function workEmail(resource: JsonObject): string | null {
-  const emails = resource['emails'];
-  if (!Array.isArray(emails)) return null;
-  const objs = emails.filter((e): e is JsonObject => !!e && typeof e === 'object' && !Array.isArray(e));
-  const pick = objs.find((e) => String(e['type'] ?? '').toLowerCase() === 'work') ?? objs.find((e) => e['primary'] === true) ?? objs[0];
-  return typeof pick?.['value'] === 'string' ? pick['value'].toLowerCase() : null;
-}
-
-/**
- * Lookups over the target's accounts. Only the id map is built up front: in a steady-state cycle
- * every person is linked, and the other maps (by externalId, userName, email) are needed only for
- * people without a link, so they are built on first use.
- */
-class AccountIndex {
-  readonly byId = new Map<string, ServerResource>();
-  private externalIds?: Map<string, ServerResource>;
-  private userNames?: Map<string, ServerResource>;
-  private emails?: Map<string, ServerResource>;
-
-  constructor(private readonly actual: readonly ServerResource[]) {
-    for (const r of actual) if (typeof r['id'] === 'string') this.byId.set(r['id'], r);
-  }
-
-  private build(key: (r: ServerResource) => string | null): Map<string, ServerResource> {
-    const map = new Map<string, ServerResource>();
-    for (const r of this.byId.values()) {
-      const k = key(r);
-      if (k !== null) map.set(k, r);
-    }
-    return map;
-  }
-
-  byExternalId(key: string): ServerResource | undefined {
-    this.externalIds ??= this.build((r) => (typeof r['externalId'] === 'string' ? r['externalId'] : null));
-    return this.externalIds.get(key);
-  }
-
-  byUserName(userName: string): ServerResource | undefined {
-    this.userNames ??= this.build((r) => (typeof r['userName'] === 'string' ? r['userName'].toLowerCase() : null));
-    return this.userNames.get(userName.toLowerCase());
-  }
-
-  byEmail(email: string): ServerResource | undefined {
-    this.emails ??= this.build(workEmail);
-    return this.emails.get(email.toLowerCase());
-  }
-
-  get size(): number {
-    return this.actual.length;
-  }
-}
-
 export function diffUsers(input: UserDiffInput): UserDiffResult {
   const { snapshot, mapping, inScope, links, settings } = input;
   const accounts = new AccountIndex(input.actual);
+  const unique = new UniqueValues(mapping, input.actual);
   const held = new Set(snapshot.heldKeys);
   const users: Operation[] = [];
   const deprovision: Operation[] = [];
   const warnings: string[] = [];
   const managedIds = new Set<string>();
   const sourceKeys = new Set<string>();
+  let snapshotKeys: Set<string> | undefined;
   const provisioned = new Map<string, Provisioned>();
   const provision = input.collectProvisioned ? (key: string, p: Provisioned) => provisioned.set(key, p) : () => undefined;
   const heldIds = new Set<string>();
@@ -135,6 +90,27 @@ export function diffUsers(input: UserDiffInput): UserDiffResult {
   /** Found through its link, or through our externalId on it. */
   const matchOf = (account: ServerResource, link: Link | undefined): MatchedBy => (link?.id === account.id ? 'link' : 'externalId');
 
+  const rules = matchRules(settings);
+  const linkedIds = new Set<string>();
+  for (const l of links.values()) linkedIds.add(l.id);
+
+  /**
+   * The account of a person by link, else by our externalId on it; `ambiguous` when no link says
+   * and two or more accounts carry the key: they are reported and kept as they are (held).
+   */
+  const accountOf = (key: string, link: Link | undefined): ServerResource | undefined | 'ambiguous' => {
+    const linked = link && accounts.byId.get(link.id);
+    if (linked) return linked;
+    const keyed = accounts.withExternalId(key);
+    if (keyed.length <= 1) return keyed[0];
+    warnings.push(`externalId "${key}" is carried by ${keyed.length} accounts (ids ${keyed.map((a) => a.id).join(', ')}): neither is touched; remove the duplicate in the target`);
+    for (const a of keyed) {
+      managedIds.add(a.id);
+      heldIds.add(a.id);
+    }
+    return 'ambiguous';
+  };
+
   const deprovisionOp = (account: ServerResource, key: string, label: string, reason: DeprovisionUserOp['reason'], matchedBy?: MatchedBy): DeprovisionUserOp => {
     const scimId = account.id;
     const base = { id: nextId('d'), kind: 'deprovisionUser' as const, externalId: key, label, scimId, reason, mode: settings.deprovision, ...versioned(account), ...(matchedBy ? { matchedBy } : {}) };
@@ -149,7 +125,9 @@ export function diffUsers(input: UserDiffInput): UserDiffResult {
   for (const user of snapshot.users) {
     sourceKeys.add(user.key);
     const link = links.get(user.key);
-    const account = (link && accounts.byId.get(link.id)) ?? accounts.byExternalId(user.key);
+    const found = accountOf(user.key, link);
+    if (found === 'ambiguous') continue;
+    const account = found;
     if (account) managedIds.add(account.id);
     if (held.has(user.key)) {
       if (account) heldIds.add(account.id);
@@ -206,8 +184,18 @@ export function diffUsers(input: UserDiffInput): UserDiffResult {
     return { changes: diff.changes.filter((c) => !dropped.has(c.path)), changedRules: diff.changedRules.filter((r) => !dropped.has(r.path.key)) };
   }
 
-  function planWanted(user: CanonicalUser, desired: DesiredUser, account: ServerResource | undefined, link: Link | undefined): void {
+  /** Values the target's schema cannot take, said for the person (creating: a required one stops the create). */
+  function sayUnsent(user: CanonicalUser, desired: DesiredUser, creating: boolean): void {
+    for (const u of desired.unsent ?? []) {
+      const what = creating ? (u.required ? `not created: ${u.reason}` : `${u.reason}: created without it`) : `${u.reason}: not sent, the account keeps its value`;
+      warnings.push(`${describeRef(user)}: ${user.key}: ${what}`);
+    }
+  }
+
+  function planWanted(user: CanonicalUser, mapped: DesiredUser, account: ServerResource | undefined, link: Link | undefined): void {
     if (account) {
+      const desired = unique.settle(user, mapped, account) as DesiredUser;
+      if (desired.unsent) sayUnsent(user, desired, false);
       const scimId = account.id;
       provision(user.key, { account, label: desired.userName });
       const diff = unparked(user.key, desired.userName, diffUser(mapping, desired, account, true));
@@ -219,25 +207,45 @@ export function diffUsers(input: UserDiffInput): UserDiffResult {
       }
       return;
     }
-    const byName = accounts.byUserName(desired.userName);
-    const email = desiredWorkEmail(mapping, desired);
-    const byMail = settings.adopt === 'email' && typeof email === 'string' ? accounts.byEmail(email) : undefined;
-    const adoptable = settings.adopt === 'userName' ? byName : settings.adopt === 'email' ? byMail : undefined;
-    if (adoptable && !managedIds.has(adoptable.id) && !isForeignlyKeyed(adoptable)) {
-      managedIds.add(adoptable.id);
-      provision(user.key, { account: adoptable, label: desired.userName });
-      const diff = unparked(user.key, desired.userName, diffUser(mapping, desired, adoptable, true));
-      users.push(updateOp(user, desired, adoptable, diff, true, settings.adopt === 'email' ? 'email' : 'userName'));
-      return;
-    }
-    if (byName) {
-      warnings.push(
-        `userName "${desired.userName}" (${user.key}) belongs to an account scim-sync does not manage (id ${String(byName['id'])}); ` +
-          `left alone. Set adopt: userName on this target to take it over.`,
-      );
+    // The matching rules, in order, on what the mapping gives (a SelectUniqueValue rule: its first
+    // candidate). The first attribute that finds an account decides.
+    for (const on of rules.on) {
+      const value = matchingValue(on, mapped);
+      if (value === null) continue;
+      const found = accounts.withValue(on, value);
+      if (found.length === 0) continue;
+      const what = `${attributeLabel(on)} "${value}" (${user.key})`;
+      if (found.length > 1) {
+        warnings.push(`${what} matches ${found.length} accounts (ids ${found.map((a) => a.id).join(', ')}): neither is touched, and nobody is created`);
+        return;
+      }
+      const match = found[0]!;
+      const adopting = rules.adopt.has(on);
+      if (adopting && adoptable(match)) {
+        const desired = unique.settle(user, mapped, match) as DesiredUser;
+        if (desired.unsent) sayUnsent(user, desired, false);
+        managedIds.add(match.id);
+        provision(user.key, { account: match, label: desired.userName });
+        const diff = unparked(user.key, desired.userName, diffUser(mapping, desired, match, true));
+        const matchedBy: MatchedBy = on === 'userName' ? 'userName' : on === WORK_EMAIL ? 'email' : 'attribute';
+        users.push({ ...updateOp(user, desired, match, diff, true, matchedBy), ...(matchedBy === 'attribute' ? { matchedOn: on } : {}) });
+        return;
+      }
+      // A value picked by SelectUniqueValue steps past an account that holds it.
+      if (!adopting && unique.picks(on)) continue;
+      warnings.push(`${what} ${notAdopted(match, on)}`);
       return;
     }
     if (!settings.operations.create) return;
+    const desired = unique.settle(user, mapped, null);
+    if (isExhausted(desired)) {
+      warnings.push(`${describeRef(user)}: ${user.key} is not created: every candidate for ${desired.path} is taken in the target (${desired.candidates.join(', ')})`);
+      return;
+    }
+    if (desired.unsent) {
+      sayUnsent(user, desired, true);
+      if (desired.unsent.some((u) => u.required)) return;
+    }
     provision(user.key, { account: null, label: desired.userName });
     users.push({
       id: nextId('c'),
@@ -246,21 +254,49 @@ export function diffUsers(input: UserDiffInput): UserDiffResult {
       label: desired.userName,
       resource: buildUserResource(mapping, desired, true),
       hash: desiredHash(desired, true),
-      adoptBy: settings.adopt === 'none' ? null : settings.adopt,
+      adoptBy: adoptByOf(rules),
     });
   }
 
-  /** An account keyed to some other identity (another tool's, or a stale source key) is not ours to take. */
-  function isForeignlyKeyed(account: ServerResource): boolean {
+  /**
+   * Only an account nobody owns may be adopted: not linked, not managed for someone in this plan,
+   * and carrying no externalId (one is another person's key, a stale one of ours, or another tool's).
+   */
+  function adoptable(account: ServerResource): boolean {
     const ext = account['externalId'];
-    return typeof ext === 'string' && ext !== '' && !sourceKeys.has(ext) && !links.has(ext);
+    return !managedIds.has(account.id) && !linkedIds.has(account.id) && !(typeof ext === 'string' && ext !== '');
+  }
+
+  /** Why a matched account is left alone, and what would change that. */
+  function notAdopted(account: ServerResource, on: string): string {
+    const ext = account['externalId'];
+    const keyed = typeof ext === 'string' && ext !== '';
+    snapshotKeys ??= new Set(snapshot.users.map((u) => u.key));
+    if (managedIds.has(account.id) || linkedIds.has(account.id) || (keyed && (links.has(ext) || snapshotKeys.has(ext)))) {
+      return `is held by an account scim-sync manages for another person (id ${account.id}); left alone`;
+    }
+    if (keyed) return `belongs to an account keyed to another identity (id ${account.id}, externalId "${String(ext)}"); left alone`;
+    const hint = rules.explicit
+      ? `Add ${on} to match.adopt on this target to take it over.`
+      : on === 'userName'
+        ? 'Set adopt: userName on this target to take it over.'
+        : 'Set adopt: email on this target to take it over.';
+    return `belongs to an account scim-sync does not manage (id ${account.id}); left alone. ${hint}`;
+  }
+
+  /** A person's value of a matching attribute, as the mapping gives it. */
+  function matchingValue(on: string, desired: DesiredUser): string | null {
+    const v = on === 'userName' ? desired.userName : on === WORK_EMAIL ? desiredWorkEmail(mapping, desired) : desiredValue(mapping, desired, on);
+    return typeof v === 'string' && v !== '' ? v : typeof v === 'number' ? String(v) : null;
   }
 
   // People gone from the source: only the link store (or our externalId) remembers them.
   let unlistedOfEmpty = 0;
   for (const [key, link] of links) {
     if (sourceKeys.has(key) || held.has(key)) continue;
-    const account = accounts.byId.get(link.id) ?? accounts.byExternalId(key);
+    const found = accountOf(key, link);
+    if (found === 'ambiguous') continue;
+    const account = found;
     if (account) {
       managedIds.add(account.id);
       if (isActive(account) && settings.operations.deactivate) {
@@ -290,6 +326,10 @@ export function diffUsers(input: UserDiffInput): UserDiffResult {
     if (link) heldIds.add(link.id);
   }
   return { users, deprovision, managedUsers: managedIds.size, warnings, provisioned, heldIds, parked: parkedOut };
+}
+
+function attributeLabel(key: string): string {
+  return key === WORK_EMAIL ? 'work email' : key;
 }
 
 function describeRef(user: CanonicalUser): string {

@@ -58,6 +58,12 @@ export interface SandboxBehaviour {
    * out, an update leaves them as they were. Servers do this with attributes they have no place for. Default [].
    */
   ignoredAttributes: string[];
+  /**
+   * Core User attributes (by name: 'title') that /Schemas declares readOnly; a write's value for one
+   * is ignored, as RFC 7643 §7 has servers do (a create leaves it out, an update leaves it as it
+   * was). Default [].
+   */
+  readOnlyAttributes: string[];
   /** Every answer is delayed this many milliseconds. Default 0. */
   latencyMs: number;
   /** Share (0..1) of requests answered 503 before being handled, drawn from a seeded generator. Default 0. */
@@ -94,6 +100,7 @@ export const DEFAULT_BEHAVIOUR: Readonly<SandboxBehaviour> = Object.freeze({
   urnPathAsKey: false,
   filterPlusAsSpace: false,
   ignoredAttributes: [],
+  readOnlyAttributes: [],
   latencyMs: 0,
   errorRate: 0,
 });

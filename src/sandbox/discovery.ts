@@ -1,6 +1,6 @@
 import { SCHEMA_LIST_RESPONSE, SCHEMA_SERVICE_PROVIDER_CONFIG } from '../model/scim.js';
 import type { JsonObject } from '../model/scim.js';
-import { ALL_SCHEMAS, RESOURCE_TYPES } from './attribute-schema.js';
+import { ALL_SCHEMAS, RESOURCE_TYPES, USER_TYPE } from './attribute-schema.js';
 import type { AttributeDef, ResourceTypeDef, SchemaDef } from './attribute-schema.js';
 import type { SandboxBehaviour } from './behaviour.js';
 
@@ -40,13 +40,19 @@ export function findResourceType(name: string): ResourceTypeDef | undefined {
   return RESOURCE_TYPES.find((rt) => rt.name.toLowerCase() === name.toLowerCase());
 }
 
-export function schemaDocument(schema: SchemaDef, baseUrl: string): JsonObject {
+/** `readOnly`: lower-case names of core User attributes declared readOnly (behaviour.readOnlyAttributes). */
+export function schemaDocument(schema: SchemaDef, baseUrl: string, readOnly: ReadonlySet<string> = new Set()): JsonObject {
+  const declared = (def: AttributeDef): JsonObject => {
+    const doc = attributeDocument(def);
+    if (schema.id === USER_TYPE.core.id && readOnly.has(def.name.toLowerCase())) doc['mutability'] = 'readOnly';
+    return doc;
+  };
   return {
     schemas: [SCHEMA_SCHEMA],
     id: schema.id,
     name: schema.name,
     description: schema.description,
-    attributes: schema.attributes.map(attributeDocument),
+    attributes: schema.attributes.map(declared),
     meta: { resourceType: 'Schema', location: `${baseUrl}/Schemas/${schema.id}` },
   };
 }
@@ -69,8 +75,8 @@ export function listOf(resources: JsonObject[]): JsonObject {
   return { schemas: [SCHEMA_LIST_RESPONSE], totalResults: resources.length, itemsPerPage: resources.length, startIndex: 1, Resources: resources };
 }
 
-export function allSchemaDocuments(baseUrl: string): JsonObject[] {
-  return ALL_SCHEMAS.map((s) => schemaDocument(s, baseUrl));
+export function allSchemaDocuments(baseUrl: string, readOnly?: ReadonlySet<string>): JsonObject[] {
+  return ALL_SCHEMAS.map((s) => schemaDocument(s, baseUrl, readOnly));
 }
 
 export function allResourceTypeDocuments(baseUrl: string, extensions = true): JsonObject[] {

@@ -332,9 +332,9 @@ export class SandboxStore {
     return rec;
   }
 
-  /** behaviour.ignoredAttributes: a User write leaves them as they were (absent, for a create). */
+  /** behaviour.ignoredAttributes and readOnlyAttributes: a User write leaves them as they were (absent, for a create). */
   private keepIgnored(kind: ResourceKind, data: JsonObject, before: JsonObject | undefined): void {
-    const ignored = this.behaviour.ignoredAttributes;
+    const ignored = [...this.behaviour.ignoredAttributes, ...this.behaviour.readOnlyAttributes];
     if (kind !== 'User' || ignored.length === 0) return;
     const names = new Set(ignored.map((n) => n.toLowerCase()));
     for (const key of Object.keys(data)) if (names.has(key.toLowerCase())) delete data[key];

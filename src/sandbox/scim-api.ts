@@ -97,10 +97,11 @@ function route(ctx: ApiContext, req: ApiRequest): ApiResponse {
     case 'Schemas': {
       if (rest > 2) break;
       onlyGet(req);
-      if (rest === 1) return ok(listOf(allSchemaDocuments(ctx.baseUrl)));
+      const readOnly = new Set(ctx.behaviour.readOnlyAttributes.map((n) => n.toLowerCase()));
+      if (rest === 1) return ok(listOf(allSchemaDocuments(ctx.baseUrl, readOnly)));
       const schema = findSchema(decode(second!));
       if (!schema) throw notFound(`no schema ${decode(second!)}`);
-      return ok(schemaDocument(schema, ctx.baseUrl));
+      return ok(schemaDocument(schema, ctx.baseUrl, readOnly));
     }
     case 'ResourceTypes': {
       if (rest > 2) break;

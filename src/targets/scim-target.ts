@@ -9,6 +9,7 @@
  */
 import type { JsonObject, JsonValue, PatchOperation, ServerResource } from '../model/scim.js';
 import type { ScimCapabilities } from './http/capabilities.js';
+import type { TargetSchemas } from '../model/scim-schema.js';
 import type { ShapeOf } from './patch-shape.js';
 
 export type ResourceType = 'Users' | 'Groups';
@@ -62,6 +63,8 @@ export interface ScimTarget {
   discover(): Promise<ScimCapabilities>;
   /** The extension schemas the server lists for Users, lowercased; null when it does not say. */
   userSchemaExtensions(): Promise<ReadonlySet<string> | null>;
+  /** The attribute definitions the server describes at /Schemas; null when it serves none. */
+  schemas(): Promise<TargetSchemas | null>;
   /** The page size a listing will ask for, given the one wanted (capped by the server's profile). */
   pageSize(wanted: number): number;
 

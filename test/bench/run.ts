@@ -49,6 +49,29 @@ console.log(
     `growth x${groups.growth.toFixed(2)} for x2 input (linear is about 2)`,
 );
 
+interface ExpressionRun {
+  people: number;
+  rules: number;
+  expressionMs: number;
+  templateMs: number;
+  ratio: number;
+  compileMs: number;
+  passes: { expressions: number[]; templates: number[] };
+}
+
+function expressionBench(): ExpressionRun {
+  const out = execFileSync(process.execPath, ['--expose-gc', new URL('./expression-bench.js', import.meta.url).pathname], { encoding: 'utf8' });
+  return JSON.parse(out.trim().split('\n').pop()!) as ExpressionRun;
+}
+
+const expressions = expressionBench();
+console.log(
+  `expressions: mapping and scoping ${expressions.people} people with ${expressions.rules} expressions each and a scope condition in ${expressions.expressionMs} ms ` +
+    `(median of ${expressions.passes.expressions.length} passes, fastest ${Math.min(...expressions.passes.expressions)} ms; compiled in ${expressions.compileMs} ms) ` +
+    `(goal < 1000 ms: ${verdict(expressions.expressionMs < 1000)}); the same paths as ${expressions.rules} templates with scope clauses ${expressions.templateMs} ms, ` +
+    `ratio ${expressions.ratio.toFixed(2)}x`,
+);
+
 const apply = await applyBench();
 console.log(
   `apply: ${apply.creates} creates at concurrency ${apply.concurrency}: engine ${apply.engineOpsPerSec}/s, bare got loop ${apply.bareOpsPerSec}/s, ` +

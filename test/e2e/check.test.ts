@@ -31,11 +31,13 @@ describe('check', () => {
       'GET /ServiceProviderConfig',
       'GET /Users',
       'GET /ResourceTypes/User',
+      'GET /Schemas',
       'GET /Users',
       'GET /Users',
       'GET /Groups',
     ]);
     expect(h!.sandbox.requests.map((q) => new URLSearchParams(q.query).get('filter'))).toEqual([
+      null,
       null,
       null,
       null,

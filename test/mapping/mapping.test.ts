@@ -151,7 +151,7 @@ describe('multi-valued source attributes', () => {
     expect(() => compileUserMapping({ emails: whole, 'emails[type eq "home"].value': '{home}' }, new Set(['userName']))).toThrow(
       'emails[type eq "home"].value: emails is mapped whole, so it cannot also be mapped by type; keep one of the two',
     );
-    expect(() => compileUserMapping({ emails: { ...whole, values: '{a}{b}' } }, new Set(['userName']))).toThrow('emails: "{a}{b}" must read exactly one attribute');
+    expect(() => compileUserMapping({ emails: { ...whole, values: '{a}{b}' } }, new Set(['userName']))).toThrow('mapping.emails.values: "{a}{b}" must read exactly one attribute');
     expect(() => compileUserMapping({ 'emails.value': whole }, new Set(['userName']))).toThrow('emails.value: "values" maps a multi-valued attribute whole');
   });
 

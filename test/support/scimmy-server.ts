@@ -47,11 +47,33 @@ function remove(records: Map<string, unknown>, kind: string, resource: { id?: st
   if (!resource.id || !records.delete(resource.id)) throw new SCIMMY.Types.Error(404, null!, `${kind} ${resource.id} not found`);
 }
 
-function declare(): void {
+/** A schema extension of Users the server declares besides the enterprise one (optional for a User). */
+export interface ScimmyExtension {
+  id: string;
+  name: string;
+  attributes: InstanceType<typeof SCIMMY.Types.Attribute>[];
+}
+
+/** SCIMMY's form of a schema: a class whose static `definition` holds the attributes. */
+function schemaClass(extension: ScimmyExtension): typeof SCIMMY.Types.Schema {
+  const definition = new SCIMMY.Types.SchemaDefinition(extension.name, extension.id, `${extension.name} extension`, extension.attributes);
+  return class extends SCIMMY.Types.Schema {
+    static override get id() {
+      return definition.id;
+    }
+    static override get definition() {
+      return definition;
+    }
+  };
+}
+
+function declare(extension: ScimmyExtension | undefined): void {
   if (declared) return;
   declared = true;
   SCIMMY.Config.set({ patch: { supported: true }, filter: { supported: true, maxResults: 200 }, sort: { supported: false } });
-  SCIMMY.Resources.declare(SCIMMY.Resources.User.extend(SCIMMY.Schemas.EnterpriseUser, false))
+  const user = SCIMMY.Resources.User.extend(SCIMMY.Schemas.EnterpriseUser, false);
+  if (extension) user.extend(schemaClass(extension), false);
+  SCIMMY.Resources.declare(user)
     .ingress((resource, instance) => {
       const data = JSON.parse(JSON.stringify(instance)) as UserRecord;
       const clash = [...store.values()].find((u) => u.userName === data.userName && u.id !== resource.id);
@@ -80,8 +102,12 @@ function declare(): void {
     .degress((resource) => remove(groups, 'Group', resource));
 }
 
-export async function startScimmyServer(token: string): Promise<ScimmyServer> {
-  declare();
+/**
+ * `extension`: declared with the resources on the first start in this process (SCIMMY's
+ * configuration is global to it; each test file runs in its own).
+ */
+export async function startScimmyServer(token: string, extension?: ScimmyExtension): Promise<ScimmyServer> {
+  declare(extension);
   store = new Map();
   groups = new Map();
   const users = store;

@@ -133,15 +133,15 @@ describe('OAuth 2.0 client credentials', () => {
   });
 
   it('a token revoked early is renewed and the refused request goes through', async () => {
-    // Each token is revoked after 5 requests; a run sends 13 (discovery of the server and of the User
-    // resource type, listing, 10 creates).
+    // Each token is revoked after 5 requests; a run sends 14 (discovery of the server, of the User
+    // resource type and of the schemas, listing, 10 creates).
     const { h, ts } = await oauthHarness(3600, undefined, '', 5);
     writeFileSync(h.configFile, readFileSync(h.configFile, 'utf8').replace('concurrency: 4', 'concurrency: 1'));
     const r = await h.run();
     expect(r.code, r.err + r.out).toBe(0);
     expect(h.sandbox.store.users()).toHaveLength(10);
     expect(h.sandbox.requests.filter((q) => q.status === 401)).toHaveLength(2);
-    expect(h.sandbox.requests.filter((q) => q.status < 300)).toHaveLength(13);
+    expect(h.sandbox.requests.filter((q) => q.status < 300)).toHaveLength(14);
     expect(ts.calls).toHaveLength(3);
   });
 

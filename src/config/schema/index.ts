@@ -7,6 +7,7 @@
  */
 import { z } from 'zod';
 import { events } from './events.js';
+import { lookups } from './lookups.js';
 import { notifications } from './notifications.js';
 import { quarantine } from './quarantine.js';
 import { queue } from './queue.js';
@@ -41,6 +42,7 @@ export const configSchema = z
     quarantine: quarantine.prefault({}),
     notifications: notifications.prefault({}),
     events: events.optional(),
+    lookups,
   })
   .strict();
 

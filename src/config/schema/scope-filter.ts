@@ -19,4 +19,10 @@ const clauseOps = z
   });
 
 /** One scoping filter: every clause must hold (AND). Text comparisons ignore case. */
-export const scopeFilter = z.record(z.string(), clauseOps);
+export const scopeFilter = z.union([
+  z.record(z.string(), clauseOps).describe('Clauses by attribute, all of which must hold, e.g. {department: {eq: Sales}}.'),
+  z
+    .string()
+    .min(1)
+    .describe('A condition in the expression language, e.g. \'department == "Sales" and IsPresent(email)\' (a leading "=" is allowed).'),
+]);

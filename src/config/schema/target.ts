@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { PROFILE_NAMES } from '../profiles.js';
 import { mappingRule, roleRule } from './mapping-rules.js';
 import { groupSettings } from './group-settings.js';
+import { matching } from './matching.js';
 import { positiveInt } from './numbers.js';
 import { quirks } from './quirks.js';
 import { rateLimit } from './rate-limit.js';
@@ -47,8 +48,12 @@ export const target = z
       .default('none')
       .describe(
         'Accounts that exist in the target but were not created by scim-sync are left alone (none), ' +
-          'or taken over when their userName / work email matches a source person. Default none.',
+          'or taken over when their userName / work email matches a source person. Default none. ' +
+          'Short for match: {on: [userName]} (none), {on: [userName], adopt: [userName]}, {on: [work email, userName], adopt: [work email]}.',
       ),
+    match: matching
+      .optional()
+      .describe('The attributes that find an account when no link does, in order, and which of them may adopt one. Default: as `adopt` says.'),
     scope: z
       .array(scopeFilter)
       .optional()
@@ -87,4 +92,8 @@ export const target = z
       .default(true)
       .describe("Set the enterprise manager reference to the manager's account in this target. Default true."),
   })
-  .strict();
+  .strict()
+  .refine((t) => t.match === undefined || t.adopt === 'none', {
+    message: 'adopt and match both say what may be adopted: with match, write match.adopt (e.g. [userName]) and leave adopt out',
+    path: ['adopt'],
+  });

@@ -22,6 +22,7 @@ import { shapePatch, type ShapeOf } from '../patch-shape.js';
 import { resolveQuirks, supportsOperator, type RateLimit, type TargetQuirks } from '../../config/profiles.js';
 import { authProvider, type AuthProvider, type ClientAuth } from './auth.js';
 import { errorForNetwork, errorForOversize, errorForStatus } from './error-mapping.js';
+import { parseSchemas, type TargetSchemas } from '../../model/scim-schema.js';
 import { parseCapabilities, DEFAULT_CAPABILITIES, type ScimCapabilities } from './capabilities.js';
 import { sharedBudget, type RequestBudget, type Release } from './request-budget.js';
 import { agentsFor, capBody, type TlsMaterial } from './transport.js';
@@ -227,18 +228,32 @@ export class ScimClient implements ScimTarget {
    * nothing is assumed missing.
    */
   async userSchemaExtensions(): Promise<ReadonlySet<string> | null> {
-    let type: JsonObject | null;
-    try {
-      type = await this.request('GET', '/ResourceTypes/User');
-    } catch (error) {
-      // Not there, or not understood: servers are uneven about discovery, and this is only a hint.
-      if (error instanceof NotFoundError || error instanceof BadRequestError || error instanceof ProtocolError) return null;
-      throw error;
-    }
+    const type = await this.discoveryDocument('/ResourceTypes/User');
     const listed = type?.['schemaExtensions'];
     if (!Array.isArray(listed)) return null;
     const schemas = listed.map((e) => (e && typeof e === 'object' && !Array.isArray(e) ? e['schema'] : undefined));
     return new Set(schemas.filter((s): s is string => typeof s === 'string').map((s) => s.toLowerCase()));
+  }
+
+  /**
+   * The schemas the server describes (RFC 7644 §4, /Schemas), for checking mapped values against
+   * them; null when it serves none (no endpoint, an answer not understood, or no schema in it).
+   */
+  async schemas(): Promise<TargetSchemas | null> {
+    const body = await this.discoveryDocument('/Schemas');
+    const parsed = body ? parseSchemas(body) : null;
+    return parsed && parsed.size > 0 ? parsed : null;
+  }
+
+  /** A discovery document, or null when the server does not serve it (404, 4xx/501, not SCIM JSON). */
+  private async discoveryDocument(path: string): Promise<JsonObject | null> {
+    try {
+      return await this.request('GET', path);
+    } catch (error) {
+      // Not there, or not understood: servers are uneven about discovery, and it only informs.
+      if (error instanceof NotFoundError || error instanceof BadRequestError || error instanceof ProtocolError) return null;
+      throw error;
+    }
   }
 
   /** The page size to ask for: the configured one, capped by the profile and by what discovery said. */

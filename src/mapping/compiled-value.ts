@@ -1,0 +1,106 @@
+/**
+ * A configured value: a template (`{givenName} {familyName | upper}`, the shorthand) or, when the
+ * text starts with "=", an expression (`=Coalesce(nickName, givenName)`). Both compile once into
+ * the same shape, evaluated per person. A value that starts with "=" is always an expression: the
+ * literal text "=x" is written `="=x"`.
+ *
+ * Contract: the result is null when the value is absent (an empty text is absent too), so an
+ * unmapped attribute stays unset rather than becoming "".
+ */
+import type { SourceValue } from '../model/canonical.js';
+import { compileExpression, type CompiledExpression, type ExpressionOptions, type ValueType } from './expression/index.js';
+import { firstOf, isEmpty, listOf, numberText } from './expression/values.js';
+import { compileTemplate } from './template.js';
+
+export type Scalar = string | number | boolean;
+type Attributes = Readonly<Record<string, SourceValue>>;
+
+export interface CompiledValue {
+  readonly source: string;
+  /** Attributes it reads: a default rule is only active when the source provides one of them. */
+  readonly attributes: readonly string[];
+  /** What it gives: text (templates always), a number, a condition; a list only where `values` maps one whole. */
+  readonly type: Exclude<ValueType, 'values' | 'null' | 'regex'>;
+  evaluate(attributes: Attributes): Scalar | null;
+  /**
+   * One text per value, empty ones and repeats left out, in source order: for a multi-valued SCIM
+   * attribute mapped whole. An expression giving a list gives its values; otherwise the value must
+   * read exactly one attribute (without an index) and is evaluated once per value of it.
+   */
+  evaluateEach(attributes: Attributes): string[];
+  /** For `=SelectUniqueValue(a, b, ...)`: the candidates for a person, in order, without repeats. */
+  readonly candidates?: (attributes: Attributes) => string[];
+}
+
+export type ValueOptions = ExpressionOptions;
+
+function isExpression(text: string): boolean {
+  return text.startsWith('=');
+}
+
+export function compileValue(text: string, options: ValueOptions = {}): CompiledValue {
+  if (!isExpression(text)) return compileTemplate(text);
+  return fromExpression(compileExpression(text, 1, options));
+}
+
+function fromExpression(expression: CompiledExpression): CompiledValue {
+  const e = expression.evaluate;
+  const source = expression.source;
+  const attributes = expression.attributes;
+  switch (expression.type) {
+    case 'list':
+      return {
+        source,
+        attributes,
+        type: 'list',
+        // Refused for single values when the mapping compiles (user-mapping.ts); never called.
+        evaluate: () => {
+          throw new Error(`"${source}" gives a list: map it whole with "values", or Join it`);
+        },
+        evaluateEach: (a) => distinct(e(a) as readonly string[]),
+      };
+    case 'number':
+    case 'bool':
+      return {
+        source,
+        attributes,
+        type: expression.type,
+        evaluate: (a) => e(a) as number | boolean | null,
+        evaluateEach: (a) => {
+          const v = e(a) as number | boolean | null;
+          return v === null ? [] : [typeof v === 'number' ? numberText(v) : String(v)];
+        },
+      };
+    default: {
+      const text = expression.type === 'values' ? (a: Attributes) => firstOf(e(a) as SourceValue) : (a: Attributes) => e(a) as string | null;
+      const value: CompiledValue = {
+        source,
+        attributes,
+        type: 'text',
+        evaluate: (a) => {
+          const v = text(a);
+          return v === '' ? null : v;
+        },
+        evaluateEach: (a) => {
+          if (expression.type === 'values') return distinct(listOf(e(a) as SourceValue));
+          if (attributes.length !== 1) throw new Error(`"${source}" must read exactly one attribute to give one value per source value, or give a list (Split)`);
+          const name = attributes[0]!;
+          const out: string[] = [];
+          for (const one of listOf(a[name])) {
+            const v = text({ ...a, [name]: one });
+            if (v && !out.includes(v)) out.push(v);
+          }
+          return out;
+        },
+        ...(expression.candidates ? { candidates: expression.candidates } : {}),
+      };
+      return value;
+    }
+  }
+}
+
+function distinct(values: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const v of values) if (!isEmpty(v) && !out.includes(v)) out.push(v);
+  return out;
+}
