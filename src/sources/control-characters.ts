@@ -16,14 +16,23 @@ export interface ControlCharacterPolicy {
 }
 
 /**
- * C0, DEL, C1, and the bidirectional embeddings, overrides and isolates (a U+202E in a name shows it
- * reversed in every app): the characters model/printable.ts escapes on a terminal.
+ * Where the first control character lies in `text` from `from` on, or -1: C0, DEL, C1, and the
+ * bidirectional embeddings, overrides and isolates (a U+202E in a name shows it reversed in every
+ * app), the characters model/printable.ts escapes on a terminal. `inText`: tab, line feed and
+ * carriage return are legitimate (a multi-line column). A scan rather than a regular expression:
+ * it runs for every value a source reads, mostly on the read's tail, and mostly finds nothing.
  */
-const CONTROL = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
-/** The same, less tab, line feed and carriage return. */
-const CONTROL_IN_TEXT = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
-const CONTROL_ALL = new RegExp(CONTROL.source, 'g');
-const CONTROL_IN_TEXT_ALL = new RegExp(CONTROL_IN_TEXT.source, 'g');
+export function controlAt(text: string, inText: boolean, from = 0): number {
+  for (let i = from; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x20) {
+      if (!(inText && (c === 0x09 || c === 0x0a || c === 0x0d))) return i;
+    } else if (c >= 0x7f && (c <= 0x9f || (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069))) {
+      return i;
+    }
+  }
+  return -1;
+}
 
 interface Found {
   /** Which value, e.g. `column first_name` or `key`. */
@@ -37,19 +46,19 @@ interface Found {
  * The first control character `pattern` finds in a value, or undefined; the value is named `what`,
  * or `what attribute`. Runs for every value of every record, so it builds nothing unless it finds one.
  */
-function findIn(value: SourceValue | readonly string[] | undefined, pattern: RegExp, what: string, attribute?: string): Found | undefined {
+function findIn(value: SourceValue | readonly string[] | undefined, inText: boolean, what: string, attribute?: string): Found | undefined {
   if (value === null || value === undefined) return undefined;
-  if (typeof value === 'string') return foundIn(value, pattern, what, attribute);
+  if (typeof value === 'string') return foundIn(value, inText, what, attribute);
   for (let i = 0; i < value.length; i++) {
-    const found = foundIn(value[i]!, pattern, what, attribute);
+    const found = foundIn(value[i]!, inText, what, attribute);
     if (found) return found;
   }
   return undefined;
 }
 
-function foundIn(text: string, pattern: RegExp, what: string, attribute: string | undefined): Found | undefined {
-  const m = pattern.exec(text);
-  return m ? { name: attribute === undefined ? what : `${what} ${attribute}`, char: m[0], at: m.index + 1 } : undefined;
+function foundIn(text: string, inText: boolean, what: string, attribute: string | undefined): Found | undefined {
+  const at = controlAt(text, inText);
+  return at < 0 ? undefined : { name: attribute === undefined ? what : `${what} ${attribute}`, char: text[at]!, at: at + 1 };
 }
 
 function where(ref: SourceRef): string {
@@ -60,34 +69,40 @@ function codePoint(char: string): string {
   return `U+${char.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`;
 }
 
-function stripText(value: string, pattern: RegExp): string | null {
-  // A line break or tab between words becomes a space; anything else simply goes.
-  const cleaned = value.replace(pattern, (c) => ('\t\n\u000b\u000c\r'.includes(c) ? ' ' : '')).trim();
+function stripText(value: string, inText: boolean): string | null {
+  let cleaned = '';
+  let from = 0;
+  for (let at = controlAt(value, inText); at >= 0; at = controlAt(value, inText, from)) {
+    // A line break or tab between words becomes a space; anything else simply goes.
+    cleaned += value.slice(from, at) + ('\t\n\u000b\u000c\r'.includes(value[at]!) ? ' ' : '');
+    from = at + 1;
+  }
+  cleaned = (cleaned + value.slice(from)).trim();
   return cleaned === '' ? null : cleaned;
 }
 
-function stripValue(value: SourceValue, pattern: RegExp): SourceValue {
+function stripValue(value: SourceValue, inText: boolean): SourceValue {
   if (value === null) return null;
-  if (!Array.isArray(value)) return stripText(value, pattern);
-  const parts = value.map((v) => stripText(v, pattern)).filter((v): v is string => v !== null);
+  if (!Array.isArray(value)) return stripText(value, inText);
+  const parts = value.map((v) => stripText(v, inText)).filter((v): v is string => v !== null);
   return parts.length === 0 ? null : parts;
 }
 
 export function screenControlCharacters(snapshot: DirectorySnapshot, policy: ControlCharacterPolicy): DirectorySnapshot {
-  const patternFor = (attribute: string) => (policy.multiline.has(attribute) ? CONTROL_IN_TEXT : CONTROL);
+  const inText = (attribute: string) => policy.multiline.has(attribute);
   const userFault = (u: CanonicalUser): Found | undefined => {
     const attributes = u.attributes;
     for (const attribute in attributes) {
-      const found = findIn(attributes[attribute], patternFor(attribute), policy.field, attribute);
+      const found = findIn(attributes[attribute], inText(attribute), policy.field, attribute);
       if (found) return found;
     }
-    return findIn(u.key, CONTROL, 'key') ?? findIn(u.managerKey, CONTROL, 'manager key') ?? findIn(u.groups, CONTROL, 'group name');
+    return findIn(u.key, false, 'key') ?? findIn(u.managerKey, false, 'manager key') ?? findIn(u.groups, false, 'group name');
   };
   // A member key is some person's or group's key, judged with that record; stripping changes it in both places.
   const groupFault = (g: CanonicalGroup): Found | undefined =>
-    findIn(g.key, CONTROL, 'group key') ??
-    findIn(g.displayName, CONTROL, 'group name') ??
-    (policy.mode === 'strip' ? (findIn(g.memberKeys, CONTROL, 'member key') ?? findIn(g.groupKeys, CONTROL, 'member key')) : undefined);
+    findIn(g.key, false, 'group key') ??
+    findIn(g.displayName, false, 'group name') ??
+    (policy.mode === 'strip' ? (findIn(g.memberKeys, false, 'member key') ?? findIn(g.groupKeys, false, 'member key')) : undefined);
 
   const faultyUsers = new Map<CanonicalUser, Found>();
   for (const u of snapshot.users) {
@@ -108,7 +123,7 @@ export function screenControlCharacters(snapshot: DirectorySnapshot, policy: Con
       message: `control characters stripped (source.controlCharacters: strip) from ${faultyUsers.size + faultyGroups.size} record${faultyUsers.size + faultyGroups.size === 1 ? '' : 's'}, the first at ${where(first[0].ref)}, ${first[1].name}`,
       ref: first[0].ref,
     };
-    const clean = (v: string) => stripText(v, CONTROL_ALL) ?? '';
+    const clean = (v: string) => stripText(v, false) ?? '';
     return {
       ...snapshot,
       users: snapshot.users.map((u) =>
@@ -117,7 +132,7 @@ export function screenControlCharacters(snapshot: DirectorySnapshot, policy: Con
           : {
               ...u,
               key: clean(u.key),
-              attributes: Object.fromEntries(Object.entries(u.attributes).map(([a, v]) => [a, stripValue(v, policy.multiline.has(a) ? CONTROL_IN_TEXT_ALL : CONTROL_ALL)])),
+              attributes: Object.fromEntries(Object.entries(u.attributes).map(([a, v]) => [a, stripValue(v, inText(a))])),
               ...(u.managerKey ? { managerKey: clean(u.managerKey) } : {}),
               ...(u.groups ? { groups: u.groups.map(clean).filter((g) => g !== '') } : {}),
             },

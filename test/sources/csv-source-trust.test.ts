@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { CsvSourceConfig } from '../../src/config/schema/index.js';
 import { SourceError } from '../../src/errors.js';
+import type { CanonicalUser } from '../../src/model/canonical.js';
+import { controlAt, screenControlCharacters } from '../../src/sources/control-characters.js';
 import { createSource } from '../../src/sources/create-source.js';
 import { csvFile } from '../support/csv-file.js';
 import { strayQuoteCsv } from '../support/stray-quote.js';
@@ -128,6 +130,31 @@ describe('control characters', () => {
     expect(snap.warnings?.map((w) => w.message)).toEqual([
       `control characters stripped (source.controlCharacters: strip) from 1 record, the first at ${path}:3, column first`,
     ]);
+  });
+});
+
+describe('which characters are control characters', () => {
+  // The definition, as model/printable.ts escapes them: C0, DEL, C1, bidi embeddings, overrides and isolates.
+  const CONTROL = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
+
+  it('every UTF-16 code unit is judged as the definition says, tab, line feed and carriage return apart in text', () => {
+    const wrong: string[] = [];
+    for (let c = 0; c <= 0xffff; c++) {
+      const char = String.fromCharCode(c);
+      const control = CONTROL.test(char);
+      const breaks = char === '\t' || char === '\n' || char === '\r';
+      if ((controlAt(`ab${char}c`, false) === 2) !== control) wrong.push(`U+${c.toString(16)}`);
+      if ((controlAt(`ab${char}c`, true) === 2) !== (control && !breaks)) wrong.push(`U+${c.toString(16)} in text`);
+    }
+    expect(wrong).toEqual([]);
+    expect(controlAt('a\u0000b\u0001', false, 2)).toBe(3);
+  });
+
+  it('strip turns a tab or line break into a space, drops the rest, and keeps the breaks of a multi-line column', () => {
+    const user = (attributes: Record<string, string>): CanonicalUser => ({ key: 'k', active: true, attributes, ref: { location: 'x' } });
+    const snapshot = { source: 'x', users: [user({ a: ' one\ttwo\u001b[2J\nthree\u202e ', notes: 'l1\nl2\u0000' })], groups: [], issues: [], warnings: [], heldKeys: [], recordsRead: 1 };
+    const screened = screenControlCharacters(snapshot, { mode: 'strip', multiline: new Set(['notes']), field: 'attribute' });
+    expect(screened.users[0]!.attributes).toEqual({ a: 'one two[2J three', notes: 'l1\nl2' });
   });
 });
 

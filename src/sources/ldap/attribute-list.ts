@@ -24,7 +24,7 @@ function listOf(slot: Slot): Values {
 export class AttributeList implements ReadonlyMap<string, Values> {
   /** `names[i]` holds `slots[i]`; the names must be unique (else use `gathered`). `ranged`: a name carries a range option (range.ts). */
   constructor(
-    private readonly names: readonly string[],
+    readonly names: readonly string[],
     private readonly slots: readonly Slot[],
     readonly ranged = false,
   ) {}
@@ -45,6 +45,11 @@ export class AttributeList implements ReadonlyMap<string, Values> {
     const names = this.names;
     for (let i = 0; i < names.length; i++) if (names[i] === name) return this.slots[i];
     return undefined;
+  }
+
+  /** The values at a place of `names`, as kept. */
+  slotAt(index: number): Slot {
+    return this.slots[index]!;
   }
 
   get(name: string): Values | undefined {

@@ -4,6 +4,7 @@
  */
 import type { SourceIssueCode, SourceValue } from '../../model/canonical.js';
 import { formatKey as formatKeyValue } from './binary-key.js';
+import { AttributeList } from './attribute-list.js';
 import { lowercase, slotOf, slotValue, stringsOf, type LdapEntry, type LdapValue } from './entry.js';
 import type { DisabledSetting, KeySetting } from './flavor-defaults.js';
 
@@ -75,6 +76,9 @@ interface AttributeLayout {
   readonly pairs: readonly (readonly [string, string])[];
   /** Every canonical name, null: copying it gives each person an object of the final shape at once. */
   readonly template: Readonly<Record<string, SourceValue>>;
+  /** Where each pair's LDAP name stands (-1: absent) in the last names array the decoder shared among entries. */
+  names: readonly string[] | null;
+  positions: number[];
 }
 
 // Made once per attribute map rather than once per person.
@@ -84,7 +88,7 @@ function layoutOf(map: ReadonlyMap<string, string>): AttributeLayout {
   let layout = layouts.get(map);
   if (!layout) {
     const pairs = [...map].map(([canonical, ldap]) => [canonical, ldap.toLowerCase()] as const);
-    layout = { pairs, template: Object.fromEntries(pairs.map(([canonical]) => [canonical, null])) };
+    layout = { pairs, template: Object.fromEntries(pairs.map(([canonical]) => [canonical, null])), names: null, positions: [] };
     layouts.set(map, layout);
   }
   return layout;
@@ -92,8 +96,20 @@ function layoutOf(map: ReadonlyMap<string, string>): AttributeLayout {
 
 /** Canonical attributes from the attribute map (canonical name -> LDAP attribute). */
 export function entryAttributes(entry: LdapEntry, map: ReadonlyMap<string, string>): Record<string, SourceValue> {
-  const { pairs, template } = layoutOf(map);
-  const attributes = { ...template };
+  const layout = layoutOf(map);
+  const { pairs } = layout;
+  const attributes = { ...layout.template };
+  const list = entry.attributes;
+  if (list instanceof AttributeList) {
+    // The entries of a search share one names array: each name is looked for once for them all.
+    if (layout.names !== list.names) {
+      layout.names = list.names;
+      layout.positions = pairs.map(([, ldap]) => list.names.indexOf(ldap));
+    }
+    const positions = layout.positions;
+    for (let i = 0; i < pairs.length; i++) attributes[pairs[i]![0]] = positions[i]! < 0 ? null : slotValue(list.slotAt(positions[i]!));
+    return attributes;
+  }
   for (let i = 0; i < pairs.length; i++) attributes[pairs[i]![0]] = slotValue(slotOf(entry, pairs[i]![1]));
   return attributes;
 }
