@@ -49,8 +49,11 @@ console.log(
 
 const apply = await applyBench();
 console.log(
-  `apply: ${apply.creates} creates at concurrency ${apply.concurrency}: engine ${apply.engineOpsPerSec}/s, bare got loop ${apply.bareOpsPerSec}/s, ` +
-    `ratio ${(apply.ratio * 100).toFixed(1)}% (goal >= 85%: ${verdict(apply.ratio >= 0.85)})`,
+  `apply (in memory: planner output, inline executor, link store, audit log): ${apply.creates} creates at concurrency ${apply.concurrency}, ` +
+    `${apply.rounds} paired rounds, each side on a fresh sandbox process: engine ${apply.engineOpsPerSec}/s, ` +
+    `bare node:http keep-alive loop ${apply.httpOpsPerSec}/s, ratio ${apply.ratio.toFixed(2)}x [${apply.ratios.join(' ')}] ` +
+    `(goal >= 0.95x: ${verdict(apply.ratio >= 0.95)}); bare got loop ${apply.gotOpsPerSec}/s = ${apply.gotRatio.toFixed(2)}x the node:http loop; ` +
+    `load ${apply.load.before}/${apply.load.after} on ${apply.load.cpus} CPUs`,
 );
 
 const ldap = await ldapBench();

@@ -1,11 +1,10 @@
 /**
- * SCIM 2.0 over HTTP (got). Turns every response into a resource or a typed error (via
+ * SCIM 2.0 over HTTP (transport.ts). Turns every response into a resource or a typed error (via
  * error-mapping.ts). Every request, retries included, passes the target's request budget. Reads
  * (GET) are retried here, by retry-policy.ts; writes are retried by the executor, which knows
- * whether a retry is safe. got itself retries nothing.
+ * whether a retry is safe. The transport itself retries nothing.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import got, { RequestError, type Got, type Method, type Response } from 'got';
 import { redact } from '../../config/secret.js';
 import { AuthError, BadRequestError, NotFoundError, ProtocolError, RateLimitedError, TransientError, type ErrorContext } from '../../errors.js';
 import { DEFAULT_RETRY_POLICY, retryDelay, type RetryPolicy } from './retry-policy.js';
@@ -21,10 +20,10 @@ import type { BulkOperation, BulkResult, ListOptions, LookupAttribute, MemberCha
 import { shapePatch, type ShapeOf } from '../patch-shape.js';
 import { resolveQuirks, supportsOperator, type RateLimit, type TargetQuirks } from '../../config/profiles.js';
 import { authProvider, type AuthProvider, type ClientAuth } from './auth.js';
-import { errorForNetwork, errorForOversize, errorForStatus } from './error-mapping.js';
+import { errorForStatus, errorForTransport } from './error-mapping.js';
 import { parseCapabilities, DEFAULT_CAPABILITIES, type ScimCapabilities } from './capabilities.js';
 import { sharedBudget, type RequestBudget, type Release } from './request-budget.js';
-import { agentsFor, capBody, type TlsMaterial } from './transport.js';
+import { Transport, type HttpAnswer, type TlsMaterial } from './transport.js';
 
 export type { ClientAuth } from './auth.js';
 
@@ -59,8 +58,8 @@ export const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
 const MAX_PAGES = 100_000;
 
 /**
- * A URL without its user:password part. got would send it as Basic auth whatever the target's
- * `auth` says; the config refuses such URLs, and this keeps it so for any other caller.
+ * A URL without its user:password part: an HTTP library may send it as Basic auth whatever the
+ * target's `auth` says; the config refuses such URLs, and this keeps it so for any other caller.
  */
 function withoutUserInfo(url: string): string {
   const u = new URL(url);
@@ -85,8 +84,12 @@ export class ScimClient implements ScimTarget {
   /** What discover() found; DEFAULT_CAPABILITIES until it ran. Callers get it from discover(), as a value. */
   private capabilities: ScimCapabilities = DEFAULT_CAPABILITIES;
   private discovered = false;
-  private readonly http: Got;
+  private readonly transport: Transport;
   private readonly base: string;
+  /** The base URL's path ('/scim/v2'), which every request path starts with. */
+  private readonly basePath: string;
+  /** Headers every request carries, before its credential and its own. */
+  private readonly fixedHeaders: Record<string, string>;
   private readonly auth: AuthProvider;
   private readonly budget: RequestBudget;
   private readonly createBudget: RequestBudget | null;
@@ -103,31 +106,23 @@ export class ScimClient implements ScimTarget {
     this.budget = sharedBudget(`${this.target} ${this.base}`, options.rateLimit !== undefined ? options.rateLimit : this.quirks.rateLimit);
     this.createBudget = this.quirks.createRateLimit ? sharedBudget(`${this.target} ${this.base} POST /Users`, this.quirks.createRateLimit) : null;
     this.readRetry = options.readRetry ?? DEFAULT_RETRY_POLICY;
-    const agents = agentsFor(this.base, options.maxSockets, options.tls);
-    this.proxy = agents.proxy;
-    this.http = got.extend({
-      headers: {
-        accept: 'application/scim+json, application/json',
-        'user-agent': 'scim-sync/0.1',
-        ...this.quirks.headers,
-      },
-      agent: { http: agents.http, https: agents.https },
-      timeout: { request: options.timeoutMs },
-      throwHttpErrors: false,
-      followRedirect: false,
-      retry: { limit: 0 },
-    });
-  }
-
-  private url(path: string): string {
-    return `${this.base}${path}`;
+    this.transport = new Transport(this.base, { maxSockets: options.maxSockets, timeoutMs: options.timeoutMs, maxResponseBytes: this.maxResponseBytes, tls: options.tls });
+    this.proxy = this.transport.proxy;
+    this.basePath = new URL(this.base).pathname.replace(/\/+$/, '');
+    this.fixedHeaders = {
+      accept: 'application/scim+json, application/json',
+      'accept-encoding': 'gzip, deflate, br',
+      'user-agent': 'scim-sync/0.1',
+      // Lower-case already (resolveQuirks), so a profile's header replaces ours rather than doubling it.
+      ...this.quirks.headers,
+    };
   }
 
   /**
    * One request; returns the parsed JSON body (or null for 204) or throws a typed error. A GET is
    * retried per the read retry policy; a rejected OAuth token is renewed once.
    */
-  private async request(method: Method, path: string, body?: unknown, ctx: ErrorContext = {}, version?: string): Promise<JsonObject | null> {
+  private async request(method: string, path: string, body?: unknown, ctx: ErrorContext = {}, version?: string): Promise<JsonObject | null> {
     const context: ErrorContext = { target: this.target, request: `${method} ${path.split('?')[0]}`, ...ctx };
     let renewed = false;
     for (let attempt = 1; ; attempt++) {
@@ -146,44 +141,39 @@ export class ScimClient implements ScimTarget {
     }
   }
 
-  private async attempt(method: Method, path: string, body: unknown, context: ErrorContext, version: string | undefined): Promise<JsonObject | null> {
+  private async attempt(method: string, path: string, body: unknown, context: ErrorContext, version: string | undefined): Promise<JsonObject | null> {
     const isCreate = method === 'POST' && path === '/Users';
     const releaseCreate: Release | undefined = isCreate && this.createBudget ? await this.createBudget.acquire() : undefined;
     // Most requests find a token free: no promise, no tick.
     const release = this.budget.tryAcquire() ?? (await this.budget.acquire());
-    let response: Response<string>;
-    let tooLarge = () => false;
+    let response: HttpAnswer;
     try {
       // The credential is taken once the budget lets the request go: a token fetched before a long
       // wait could expire on the way.
-      const headers: Record<string, string> = { ...(await this.auth.headers()) };
+      const headers: Record<string, string> = { ...this.fixedHeaders, ...(await this.auth.headers()) };
       if (body !== undefined) headers['content-type'] = 'application/scim+json';
       if (version !== undefined) headers['if-match'] = version;
-      const pending = this.http(this.url(path), { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
-      tooLarge = capBody(pending, this.maxResponseBytes);
-      response = await pending;
+      response = await this.transport.send({ method, path: this.basePath + path, headers, body: body === undefined ? undefined : JSON.stringify(body) });
     } catch (error) {
-      if (tooLarge()) throw errorForOversize(this.maxResponseBytes, context);
-      if (error instanceof RequestError) throw errorForNetwork(error, context, this.base);
-      throw error;
+      throw errorForTransport(error, context, this.base);
     } finally {
       release();
       releaseCreate?.();
     }
     const text = response.body;
-    if (response.statusCode >= 300) {
-      const error = errorForStatus(response.statusCode, response.headers, text, context);
+    if (response.status >= 300) {
+      const error = errorForStatus(response.status, response.headers, text, context);
       if (error instanceof RateLimitedError) this.budget.penalise(error.retryAfterMs);
       throw error;
     }
-    if (response.statusCode === 204 || text.trim() === '') return null;
+    if (response.status === 204 || text.trim() === '') return null;
     try {
       const parsed: unknown = JSON.parse(text);
       if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object');
       return parsed as JsonObject;
     } catch {
       const excerpt = redact(text.replace(/\s+/g, ' ')).slice(0, 120);
-      throw new ProtocolError(`answer is not a SCIM JSON object: "${excerpt}"`, { ...context, status: response.statusCode });
+      throw new ProtocolError(`answer is not a SCIM JSON object: "${excerpt}"`, { ...context, status: response.status });
     }
   }
 
