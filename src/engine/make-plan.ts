@@ -16,6 +16,7 @@ import type { Plan, TargetPlan } from '../model/plan.js';
 import { buildPlan, planTarget } from '../planning/build-plan.js';
 import { createSource } from '../sources/create-source.js';
 import type { Link } from '../state/link-store.js';
+import type { ScimCapabilities } from '../targets/http/capabilities.js';
 import { SCHEMA_ENTERPRISE_USER, type ServerResource } from '../model/scim.js';
 import { requireOfferedAttributes } from './source-attributes.js';
 import { createTargetRuntime, groupSettings, targetSettings } from '../execution/target-runtime.js';
@@ -44,7 +45,7 @@ export function sourceAttributes(snapshot: DirectorySnapshot): Set<string> {
  * server asked with excludedAttributes) get a GET per managed group, so the membership diff
  * never mistakes "not shown" for "empty".
  */
-export async function listGroups(runtime: TargetRuntime, pageSize: number, snapshot: DirectorySnapshot, links: ReadonlyMap<string, Link>): Promise<ServerResource[]> {
+export async function listGroups(runtime: TargetRuntime, pageSize: number | undefined, snapshot: DirectorySnapshot, links: ReadonlyMap<string, Link>): Promise<ServerResource[]> {
   const groups = await runtime.client.listAll('Groups', { pageSize });
   const sourceKeys = new Set(snapshot.groups.map((g) => g.key));
   const linkedIds = new Set([...links.values()].map((l) => l.id));
@@ -105,11 +106,34 @@ export interface MakePlanOptions {
   retryParked?: boolean;
 }
 
+/** What planning reads of one target: capabilities, the mapping fitted to it, its accounts and user links. */
+interface TargetRead {
+  capabilities: ScimCapabilities;
+  fitted: ReturnType<typeof fitToExtensions>;
+  actualUsers: ServerResource[];
+  userLinks: ReadonlyMap<string, Link>;
+}
+
+/** Discovery first, then the mapping: one that cannot compile fails the target before its listing is read. */
+async function readTarget(name: string, config: TargetConfig, runtime: TargetRuntime, links: PlanningState['links'], snapshot: DirectorySnapshot, attributes: ReadonlySet<string>): Promise<TargetRead> {
+  const capabilities = await runtime.client.discover();
+  const mapping = userMapping(name, config, attributes);
+  const fitted = fitToExtensions(mapping, await runtime.client.userSchemaExtensions(), config.manager && snapshot.users.some((u) => u.managerKey !== undefined));
+  const actualUsers = await runtime.client.listAll('Users', { pageSize: config.pageSize });
+  return { capabilities, fitted, actualUsers, userLinks: await links.snapshot(name, 'user') };
+}
+
+/** A promise's outcome as a value: read early, its failure belongs to its target, not to whoever awaits first. */
+type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
+const settle = <T>(promise: Promise<T>): Promise<Settled<T>> => promise.then((value) => ({ ok: true as const, value }), (error: unknown) => ({ ok: false as const, error }));
+
 export async function makePlan(loaded: LoadedConfig, state: PlanningState, only?: readonly string[], options: MakePlanOptions = {}): Promise<PlanningResult> {
   const { links } = state;
   const targets = selectTargets(loaded, only);
   const readAt = new Date();
   const source = createSource(loaded.config.source);
+  // No request reaches a target before the source has been read and its attributes checked: a
+  // source that cannot be read, or a mapping it cannot fill, stops the run with the apps untouched.
   const snapshot = await source.read();
   await requireOfferedAttributes(loaded, source);
   // An empty read has no attributes to choose default mappings by; what the source offers stands in,
@@ -119,18 +143,16 @@ export async function makePlan(loaded: LoadedConfig, state: PlanningState, only?
   const rejected = await state.rejections.all();
   const heldOff = holdsInEffect(await state.holds.all(), snapshot);
   const runtimes = new Map<string, TargetRuntime>();
+  for (const [name, config] of targets) runtimes.set(name, createTargetRuntime(name, config));
+  // Then every target at once (each its own server and request budget); planned one after another.
+  const reads = new Map([...targets].map(([name, config]) => [name, settle(readTarget(name, config, runtimes.get(name)!, links, snapshot, attributes))]));
   const targetPlans: TargetPlan[] = [];
   for (const [name, config] of targets) {
-    const runtime = createTargetRuntime(name, config);
-    runtimes.set(name, runtime);
+    const runtime = runtimes.get(name)!;
     try {
-      const capabilities = await runtime.client.discover();
-      const fitted = fitToExtensions(
-        userMapping(name, config, attributes),
-        await runtime.client.userSchemaExtensions(),
-        config.manager && snapshot.users.some((u) => u.managerKey !== undefined),
-      );
-      const actualUsers = await runtime.client.listAll('Users', { pageSize: config.pageSize });
+      const read = await reads.get(name)!;
+      if (!read.ok) throw read.error;
+      const { capabilities, fitted, actualUsers, userLinks } = read.value;
       const groupLinks = await links.snapshot(name, 'group');
       const manageGroups = config.groups.enabled && (snapshot.groups.length > 0 || groupLinks.size > 0);
       targetPlans.push(
@@ -139,7 +161,7 @@ export async function makePlan(loaded: LoadedConfig, state: PlanningState, only?
           mapping: fitted.mapping,
           inScope: compileScope(config.scope),
           actualUsers,
-          userLinks: await links.snapshot(name, 'user'),
+          userLinks,
           settings: targetSettings(config, capabilities),
           ...(manageGroups
             ? { groups: { actual: await listGroups(runtime, config.pageSize, snapshot, groupLinks), links: groupLinks, settings: groupSettings(config) } }
@@ -155,6 +177,8 @@ export async function makePlan(loaded: LoadedConfig, state: PlanningState, only?
     } catch (error) {
       targetPlans.push({ target: name, managedUsers: 0, actualUsers: 0, phases: [], warnings: [], error: describeError(error) });
     }
+    // Planned: its accounts are no longer needed here.
+    reads.delete(name);
   }
   const binding = planBinding(loaded, [...runtimes.keys()], snapshot, readAt);
   const plan = buildPlan(snapshot, targetPlans, {

@@ -27,9 +27,10 @@ import { loadNow, median, pairedRounds, round2, type Load } from './paired.js';
 
 export const TOKEN = 'bench-token-0123456789';
 
-export async function startServer(): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, [new URL('./sandbox-process.js', import.meta.url).pathname], {
-    env: { ...process.env, BENCH_TOKEN: TOKEN },
+/** A sandbox in its own process; `seedUsers`: holding that many seeded users (src/sandbox/seed.ts). */
+export async function startServer(seedUsers = 0): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, ['--max-old-space-size=4096', new URL('./sandbox-process.js', import.meta.url).pathname], {
+    env: { ...process.env, BENCH_TOKEN: TOKEN, BENCH_SEED_USERS: String(seedUsers) },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const lines = createInterface({ input: child.stdout! });
@@ -41,6 +42,7 @@ export async function startServer(): Promise<{ url: string; child: ChildProcess 
 }
 
 export async function stopServer(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
   await new Promise<void>((resolve) => {
     child.once('exit', () => resolve());
     child.kill('SIGTERM');

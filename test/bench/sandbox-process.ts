@@ -1,7 +1,11 @@
-/** Child process: a sandbox SCIM server on a free port, so server and client each get a core. */
+/**
+ * Child process: a sandbox SCIM server on a free port, so server and client each get a core.
+ * BENCH_SEED_USERS: start holding that many seeded users (src/sandbox/seed.ts).
+ */
 import { startSandbox } from '../../src/sandbox/index.js';
 
-const sandbox = await startSandbox({ token: process.env['BENCH_TOKEN'] ?? null });
+const seedUsers = Number(process.env['BENCH_SEED_USERS'] ?? 0);
+const sandbox = await startSandbox({ token: process.env['BENCH_TOKEN'] ?? null, ...(seedUsers > 0 ? { seedUsers } : {}) });
 process.stdout.write(`${sandbox.url}\n`);
 process.on('SIGTERM', () => {
   void sandbox.close().then(() => process.exit(0));

@@ -54,6 +54,16 @@ export interface ScimClientOptions {
 export const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
 
 
+/** Page size when neither the config nor the server's discovery says one. */
+const DEFAULT_PAGE_SIZE = 100;
+/** Largest page asked for, whatever discovery admits. */
+const MAX_PAGE_SIZE = 1000;
+
+interface RawPage {
+  resources: JsonObject[];
+  totalResults: number;
+}
+
 /** A page past this many is a server that never ends a listing: refuse rather than spin. */
 const MAX_PAGES = 100_000;
 
@@ -95,6 +105,8 @@ export class ScimClient implements ScimTarget {
   private readonly createBudget: RequestBudget | null;
   private readonly readRetry: RetryPolicy;
   private readonly maxResponseBytes: number;
+  /** List pages in flight at once (the connections kept to the server). */
+  private readonly listConcurrency: number;
 
   constructor(options: ScimClientOptions) {
     this.target = options.target;
@@ -106,6 +118,7 @@ export class ScimClient implements ScimTarget {
     this.budget = sharedBudget(`${this.target} ${this.base}`, options.rateLimit !== undefined ? options.rateLimit : this.quirks.rateLimit);
     this.createBudget = this.quirks.createRateLimit ? sharedBudget(`${this.target} ${this.base} POST /Users`, this.quirks.createRateLimit) : null;
     this.readRetry = options.readRetry ?? DEFAULT_RETRY_POLICY;
+    this.listConcurrency = Math.max(1, options.maxSockets);
     this.transport = new Transport(this.base, { maxSockets: options.maxSockets, timeoutMs: options.timeoutMs, maxResponseBytes: this.maxResponseBytes, tls: options.tls });
     this.proxy = this.transport.proxy;
     this.basePath = new URL(this.base).pathname.replace(/\/+$/, '');
@@ -225,9 +238,15 @@ export class ScimClient implements ScimTarget {
     return new Set(schemas.filter((s): s is string => typeof s === 'string').map((s) => s.toLowerCase()));
   }
 
-  /** The page size to ask for: the configured one, capped by the profile and by what discovery said. */
-  pageSize(wanted: number): number {
-    return Math.min(wanted, this.quirks.maxPageSize ?? Infinity, this.capabilities.filter.maxResults ?? Infinity);
+  /**
+   * The page size to ask for: the configured one, else the largest the server admits (discovery's
+   * filter.maxResults, at most MAX_PAGE_SIZE; DEFAULT_PAGE_SIZE when it does not say); capped by the
+   * profile and by what discovery said either way.
+   */
+  pageSize(wanted?: number): number {
+    const said = this.capabilities.filter.maxResults;
+    const chosen = wanted ?? (said !== null && said > 0 ? MAX_PAGE_SIZE : DEFAULT_PAGE_SIZE);
+    return Math.min(chosen, this.quirks.maxPageSize ?? Infinity, said !== null && said > 0 ? said : Infinity);
   }
 
   /**
@@ -239,6 +258,11 @@ export class ScimClient implements ScimTarget {
    * listing would be partial). Quirks: `totalResults: unreliable` ends on a short page alone;
    * `startIndex: zero-based` counts from 0; `startIndex: ignored` reads one page of the largest size
    * and refuses when the server holds more.
+   *
+   * When totalResults can be trusted, from the third page on the pages it announces are requested
+   * ahead, up to the target's concurrency at once, at the startIndexes the loop would ask for next
+   * (the first page's length apart); they are still taken in order through the same checks, and one
+   * the loop does not reach (a short page moved the next startIndex) is dropped unread.
    */
   async *pages(type: ResourceType, options: ListOptions): AsyncGenerator<ServerResource[]> {
     const seen = new Set<string>();
@@ -258,26 +282,49 @@ export class ScimClient implements ScimTarget {
       return;
     }
     const first = this.quirks.startIndex === 'zero-based' ? 0 : 1;
+    const ahead = new Map<number, Promise<RawPage>>();
+    const fetch = (startIndex: number): Promise<RawPage> => {
+      const known = ahead.get(startIndex);
+      ahead.delete(startIndex);
+      return known ?? this.rawPage(type, list, startIndex);
+    };
     let total = 0;
     let startIndex = first;
     let page = 0;
-    for (; page < MAX_PAGES; page++) {
-      const { resources, fresh, totalResults } = await this.page(type, list, startIndex, seen);
-      total = trustTotal ? totalResults : 0;
-      if (fresh.length > 0) yield fresh;
-      if (resources.length === 0) break;
-      if (fresh.length === 0) {
-        if (seen.size < total) {
-          throw new ProtocolError(
-            `the server repeats page ${page} at startIndex ${startIndex} while totalResults says ${total} exist (${seen.size} seen): ` +
-              'it ignores startIndex, so the listing cannot be completed',
-            { target: this.target, request },
-          );
+    let step = 0;
+    try {
+      for (; page < MAX_PAGES; page++) {
+        const { resources, totalResults } = await fetch(startIndex);
+        const fresh = this.accept(resources, seen, request);
+        total = trustTotal ? totalResults : 0;
+        if (page === 0) step = resources.length;
+        if (fresh.length > 0) yield fresh;
+        if (resources.length === 0) break;
+        if (fresh.length === 0) {
+          if (seen.size < total) {
+            throw new ProtocolError(
+              `the server repeats page ${page} at startIndex ${startIndex} while totalResults says ${total} exist (${seen.size} seen): ` +
+                'it ignores startIndex, so the listing cannot be completed',
+              { target: this.target, request },
+            );
+          }
+          break;
         }
-        break;
+        if (seen.size >= total && resources.length < pageSize) break;
+        startIndex += resources.length;
+        // Ahead: the pages totalResults says remain, at most `listConcurrency` in flight; only once a
+        // second page brought new resources (a server that ignores startIndex costs no extra request).
+        for (let k = 1; trustTotal && step > 0 && page >= 1 && k < this.listConcurrency; k++) {
+          const at = startIndex + k * step;
+          if (at - first >= total || ahead.has(at)) continue;
+          const pending = this.rawPage(type, list, at);
+          pending.catch(() => undefined);
+          ahead.set(at, pending);
+        }
       }
-      if (seen.size >= total && resources.length < pageSize) break;
-      startIndex += resources.length;
+    } finally {
+      // Pages asked for and never reached: their answers are dropped (failures included).
+      ahead.clear();
     }
     if (page >= MAX_PAGES) throw new ProtocolError(`listing never ended after ${MAX_PAGES} pages`, { target: this.target, request });
     if (first === 1 && seen.size < total) {
@@ -289,7 +336,13 @@ export class ScimClient implements ScimTarget {
     }
   }
 
-  private async page(type: ResourceType, options: ListOptions, startIndex: number, seen: Set<string>) {
+  private async page(type: ResourceType, options: ListOptions & { pageSize: number }, startIndex: number, seen: Set<string>) {
+    const { resources, totalResults } = await this.rawPage(type, options, startIndex);
+    return { resources, fresh: this.accept(resources, seen, `GET /${type}`), totalResults };
+  }
+
+  /** One page as the server answered it, checked to be a ListResponse with a numeric totalResults. */
+  private async rawPage(type: ResourceType, options: ListOptions & { pageSize: number }, startIndex: number): Promise<RawPage> {
     const query = new URLSearchParams({ startIndex: String(startIndex), count: String(options.pageSize) });
     if (options.filter) query.set('filter', options.filter);
     if (options.attributes?.length) query.set('attributes', options.attributes.join(','));
@@ -303,7 +356,11 @@ export class ScimClient implements ScimTarget {
     if (!Number.isFinite(totalResults)) {
       throw new ProtocolError('list answer lacks a numeric totalResults', { target: this.target, request });
     }
-    const resources = body.Resources ?? [];
+    return { resources: body.Resources ?? [], totalResults };
+  }
+
+  /** The resources of a page not seen before, in order; every one must carry its id. */
+  private accept(resources: readonly JsonObject[], seen: Set<string>, request: string): ServerResource[] {
     const fresh: ServerResource[] = [];
     for (const r of resources) {
       const id = r['id'];
@@ -313,7 +370,7 @@ export class ScimClient implements ScimTarget {
         fresh.push(r as ServerResource);
       }
     }
-    return { resources, fresh, totalResults };
+    return fresh;
   }
 
   async listAll(type: ResourceType, options: ListOptions): Promise<ServerResource[]> {
