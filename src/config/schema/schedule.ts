@@ -1,10 +1,15 @@
 /** `schedule`: the cycles `scim-sync schedule` starts. */
-import cronParser from 'cron-parser';
+import { createRequire } from 'node:module';
 import { z } from 'zod';
 
+// Loaded when a config has a schedule to check: every command loads the schema, few have one.
+const require = createRequire(import.meta.url);
+let parser: typeof import('cron-parser') | undefined;
+
 function validCron(expression: string): boolean {
+  parser ??= require('cron-parser') as typeof import('cron-parser');
   try {
-    cronParser.parseExpression(expression);
+    parser.parseExpression(expression);
     return true;
   } catch {
     return false;
