@@ -101,7 +101,8 @@ export async function bareHttpListing(base: string, token: string, pageSize: num
     let resources = first.Resources?.length ?? 0;
     const rest = Math.max(0, Math.ceil((first.totalResults - pageSize) / pageSize));
     await lanes(rest, concurrency, async (i) => {
-      resources += (await page(1 + pageSize * (i + 1))).Resources?.length ?? 0;
+      const listed = (await page(1 + pageSize * (i + 1))).Resources?.length ?? 0;
+      resources += listed;
     });
     return { ms: performance.now() - start, resources };
   } finally {

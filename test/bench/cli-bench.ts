@@ -23,7 +23,7 @@ const CLI = new URL('./cli-process.js', import.meta.url).pathname;
 const RSS_PROBE = new URL('./rss-probe.js', import.meta.url).pathname;
 
 /** `scim-sync <args>` in a fresh node process: ms from spawn to exit, its output, its peak RSS. */
-function cli(args: readonly string[]): Promise<{ ms: number; code: number; out: string; peakRssMb: number }> {
+function cli(args: readonly string[]): Promise<{ ms: number; code: number; out: string; peakRssMb: number; cpuMs: number }> {
   return new Promise((resolve, reject) => {
     const start = performance.now();
     const child = spawn(process.execPath, ['--import', RSS_PROBE, CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, BENCH_SCIM_TOKEN: TOKEN } });
@@ -34,8 +34,8 @@ function cli(args: readonly string[]): Promise<{ ms: number; code: number; out: 
     child.once('error', reject);
     child.once('close', (code) => {
       const ms = performance.now() - start;
-      const rss = /BENCH_MAX_RSS_KB=(\d+)/.exec(err);
-      resolve({ ms, code: code ?? -1, out: out + err, peakRssMb: rss ? Math.round(Number(rss[1]) / 1024) : NaN });
+      const probe = /BENCH_MAX_RSS_KB=(\d+) BENCH_CPU_US=(\d+)/.exec(err);
+      resolve({ ms, code: code ?? -1, out: out + err, peakRssMb: probe ? Math.round(Number(probe[1]) / 1024) : NaN, cpuMs: probe ? Number(probe[2]) / 1000 : NaN });
     });
   });
 }
@@ -74,6 +74,8 @@ export interface CliRunResult {
   /** Medians, ms. */
   cliMs: number;
   httpMs: number;
+  /** Median CPU time of the CLI process, ms (what it cost, however loaded the machine). */
+  cliCpuMs: number;
   /** Median of the per-round ratios node:http loop / CLI (1 = as fast as the bare loop), and each round's. */
   ratio: number;
   ratios: number[];
@@ -83,6 +85,7 @@ export interface CliRunResult {
 export async function cliRunBench(creates = 2_000, concurrency = 8, rounds = 5): Promise<CliRunResult> {
   const bodies = Array.from({ length: creates }, (_, i) => seededUser(i));
   const before = loadNow();
+  const cpu: number[] = [];
   const ms = await pairedRounds(rounds, { http: 'http', cli: 'cli' } as const, async (side) => {
     const { url, child } = await startServer();
     try {
@@ -91,6 +94,7 @@ export async function cliRunBench(creates = 2_000, concurrency = 8, rounds = 5):
       try {
         const r = await cli(['run', '--config', config]);
         if (r.code !== 0 || !r.out.includes(`created ${creates}`)) throw new Error(`scim-sync run exited ${r.code}: ${r.out.slice(-2000)}`);
+        cpu.push(r.cpuMs);
         return r.ms;
       } finally {
         rmSync(dir, { recursive: true, force: true });
@@ -106,6 +110,7 @@ export async function cliRunBench(creates = 2_000, concurrency = 8, rounds = 5):
     rounds,
     cliMs: Math.round(median(ms.cli)),
     httpMs: Math.round(median(ms.http)),
+    cliCpuMs: Math.round(median(cpu)),
     ratio: median(ratios),
     ratios: ratios.map(round2),
     load: { before, after: loadNow(), cpus: cpus().length },
@@ -120,6 +125,8 @@ export interface CliPlanResult {
   /** Medians, ms. */
   cliMs: number;
   listingMs: number;
+  /** Median CPU time of the plan process, ms. */
+  cliCpuMs: number;
   /** Median of the per-round ratios CLI / bare paged loop (goal: at most 1.2), and each round's. */
   ratio: number;
   ratios: number[];
@@ -138,6 +145,7 @@ export async function cliPlanBench(people = 100_000, concurrency = 4, rounds = 5
     if (first.code !== 0 || !first.out.includes(`linked ${people}`)) throw new Error(`the first run did not just link everyone (exit ${first.code}): ${first.out.slice(-2000)}`);
     const before = loadNow();
     const rss: number[] = [];
+    const cpu: number[] = [];
     const ms = await pairedRounds(rounds, { listing: 'listing', cli: 'cli' } as const, async (side) => {
       if (side === 'listing') {
         const listed = await bareHttpListing(url, TOKEN, pageSize, concurrency);
@@ -147,6 +155,7 @@ export async function cliPlanBench(people = 100_000, concurrency = 4, rounds = 5
       const r = await cli(['plan', '--config', config]);
       if (r.code !== 0 || !r.out.includes('no changes')) throw new Error(`scim-sync plan exited ${r.code}: ${r.out.slice(-2000)}`);
       rss.push(r.peakRssMb);
+      cpu.push(r.cpuMs);
       return r.ms;
     });
     const ratios = ms.cli.map((c, r) => c / ms.listing[r]!);
@@ -157,6 +166,7 @@ export async function cliPlanBench(people = 100_000, concurrency = 4, rounds = 5
       rounds,
       cliMs: Math.round(median(ms.cli)),
       listingMs: Math.round(median(ms.listing)),
+      cliCpuMs: Math.round(median(cpu)),
       ratio: median(ratios),
       ratios: ratios.map(round2),
       peakRssMb: Math.max(...rss),

@@ -7,6 +7,9 @@ import { applyBench } from './apply-bench.js';
 import { ldapBench } from './ldap-bench.js';
 import { distributedBench } from './distributed-bench.js';
 import { provisionBench } from './provision-bench.js';
+import { cliPlanBench, cliRunBench } from './cli-bench.js';
+import { startupBench } from './startup-bench.js';
+import type { Load } from './paired.js';
 
 function planBench(): { users: number; planMs: number; peakRssMb: number; operations: number } {
   const out = execFileSync(process.execPath, ['--expose-gc', new URL('./plan-bench.js', import.meta.url).pathname], {
@@ -17,6 +20,7 @@ function planBench(): { users: number; planMs: number; peakRssMb: number; operat
 }
 
 const verdict = (ok: boolean) => (ok ? 'meets goal' : 'MISSES goal');
+const load = (l: Load) => `load ${l.before}/${l.after} on ${l.cpus} CPUs`;
 
 interface GroupRun {
   users: number;
@@ -35,7 +39,7 @@ function groupBench(): { small: GroupRun; large: GroupRun; growth: number } {
 const planRuns = [planBench(), planBench(), planBench()].sort((a, b) => a.planMs - b.planMs);
 const plan = planRuns[1]!;
 console.log(
-  `plan: ${plan.users} source users vs ${plan.users} accounts -> ${plan.operations} operations in ${plan.planMs} ms ` +
+  `plan (in memory: the planner alone over inputs already read): ${plan.users} source users vs ${plan.users} accounts -> ${plan.operations} operations in ${plan.planMs} ms ` +
     `(median of ${planRuns.map((r) => r.planMs).join('/')} ms) ` +
     `(goal < 1000 ms: ${verdict(plan.planMs < 1000)}); peak RSS ${plan.peakRssMb} MB (goal < 600 MB: ${verdict(plan.peakRssMb < 600)})`,
 );
@@ -47,13 +51,34 @@ console.log(
     `growth x${groups.growth.toFixed(2)} for x2 input (linear is about 2)`,
 );
 
+const startup = await startupBench();
+console.log(
+  `startup: scim-sync --version in a fresh process ${startup.versionMs} ms, node -e 0 ${startup.nodeMs} ms ` +
+    `(medians of ${startup.rounds} paired rounds; goal < 250 ms: ${verdict(startup.versionMs < 250)}); ${load(startup.load)}`,
+);
+
+const run = await cliRunBench();
+console.log(
+  `run (the CLI as a process, spawn to exit): ${run.creates} creates from a CSV at concurrency ${run.concurrency}, ${run.rounds} paired rounds, ` +
+    `each side on a fresh sandbox process: scim-sync run ${run.cliMs} ms (CPU ${run.cliCpuMs} ms), bare node:http keep-alive loop ${run.httpMs} ms, ` +
+    `ratio ${run.ratio.toFixed(2)}x [${run.ratios.join(' ')}] (goal >= 0.85x: ${verdict(run.ratio >= 0.85)}); ${load(run.load)}`,
+);
+
 const apply = await applyBench();
 console.log(
   `apply (in memory: planner output, inline executor, link store, audit log): ${apply.creates} creates at concurrency ${apply.concurrency}, ` +
     `${apply.rounds} paired rounds, each side on a fresh sandbox process: engine ${apply.engineOpsPerSec}/s, ` +
     `bare node:http keep-alive loop ${apply.httpOpsPerSec}/s, ratio ${apply.ratio.toFixed(2)}x [${apply.ratios.join(' ')}] ` +
-    `(goal >= 0.95x: ${verdict(apply.ratio >= 0.95)}); bare got loop ${apply.gotOpsPerSec}/s = ${apply.gotRatio.toFixed(2)}x the node:http loop; ` +
-    `load ${apply.load.before}/${apply.load.after} on ${apply.load.cpus} CPUs`,
+    `(goal >= 0.95x: ${verdict(apply.ratio >= 0.95)}); bare got loop (prepared, no hooks) ${apply.gotOpsPerSec}/s = ${apply.gotRatio.toFixed(2)}x the node:http loop; ` +
+    `${load(apply.load)}`,
+);
+
+const planned = await cliPlanBench();
+console.log(
+  `plan (the CLI as a process, spawn to exit): ${planned.people} people vs a sandbox holding them, nothing to change, ` +
+    `${planned.rounds} paired rounds: scim-sync plan ${planned.cliMs} ms (CPU ${planned.cliCpuMs} ms), bare paged node:http GET loop of /Users ` +
+    `(pages of ${planned.pageSize}, ${planned.concurrency} in flight) ${planned.listingMs} ms, ratio ${planned.ratio.toFixed(2)}x [${planned.ratios.join(' ')}] ` +
+    `(goal <= 1.2x: ${verdict(planned.ratio <= 1.2)}); peak RSS ${planned.peakRssMb} MB (goal < 600 MB: ${verdict(planned.peakRssMb < 600)}); ${load(planned.load)}`,
 );
 
 const ldap = await ldapBench();
