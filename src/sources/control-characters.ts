@@ -33,11 +33,16 @@ interface Found {
   readonly at: number;
 }
 
-function findIn(value: SourceValue | undefined, pattern: RegExp, name: string): Found | undefined {
+/** `name` and `prefix`: the value's name is `${prefix}${name}`, put together only when something is found (most values are clean). */
+function findIn(value: SourceValue | undefined, pattern: RegExp, name: string, prefix = ''): Found | undefined {
   if (value === null || value === undefined) return undefined;
-  for (const v of Array.isArray(value) ? value : [value]) {
+  if (!Array.isArray(value)) {
+    const m = pattern.exec(value as string);
+    return m ? { name: prefix + name, char: m[0], at: m.index + 1 } : undefined;
+  }
+  for (const v of value) {
     const m = pattern.exec(v);
-    if (m) return { name, char: m[0], at: m.index + 1 };
+    if (m) return { name: prefix + name, char: m[0], at: m.index + 1 };
   }
   return undefined;
 }
@@ -65,9 +70,10 @@ function stripValue(value: SourceValue, pattern: RegExp): SourceValue {
 
 export function screenControlCharacters(snapshot: DirectorySnapshot, policy: ControlCharacterPolicy): DirectorySnapshot {
   const patternFor = (attribute: string) => (policy.multiline.has(attribute) ? CONTROL_IN_TEXT : CONTROL);
+  const field = `${policy.field} `;
   const userFault = (u: CanonicalUser): Found | undefined => {
-    for (const [attribute, value] of Object.entries(u.attributes)) {
-      const found = findIn(value, patternFor(attribute), `${policy.field} ${attribute}`);
+    for (const attribute in u.attributes) {
+      const found = findIn(u.attributes[attribute], patternFor(attribute), attribute, field);
       if (found) return found;
     }
     return findIn(u.key, CONTROL, 'key') ?? findIn(u.managerKey, CONTROL, 'manager key') ?? findIn(u.groups ? [...u.groups] : null, CONTROL, 'group name');

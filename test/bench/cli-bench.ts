@@ -3,7 +3,8 @@
  * same kind of server (a sandbox in its own process, so client and server each get a core):
  *
  * - run: `scim-sync run` creating 2,000 people from a CSV, against the bare keep-alive POST loop of
- *   the same bodies at the same concurrency; each side on a fresh sandbox, every round.
+ *   the same bodies at the same concurrency, also a process of its own timed spawn to exit (so both
+ *   pay for starting node); each side on a fresh sandbox, every round.
  * - plan: `scim-sync plan` of 100,000 people against a sandbox seeded with them (and a state that
  *   links them, made once by a first `run`), so nothing changes; against the bare paged GET loop of
  *   the same /Users, same page size, same pages in flight. With the plan process's peak RSS.
@@ -14,13 +15,15 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { seededUser } from '../../src/sandbox/seed.js';
+import { timedProcess } from './ldap-bench.js';
 import { startServer, stopServer, TOKEN } from './apply-bench.js';
-import { bareHttpCreates, bareHttpListing } from './bare-loops.js';
+import { bareHttpListing } from './bare-loops.js';
 import { loadNow, median, pairedRounds, round2, type Load } from './paired.js';
 
-const CLI = new URL('./cli-process.js', import.meta.url).pathname;
+/** BENCH_CLI: another build's cli-process.js (a baseline), measured by this harness against this build's sandbox. */
+const CLI = process.env['BENCH_CLI'] ?? new URL('./cli-process.js', import.meta.url).pathname;
 const RSS_PROBE = new URL('./rss-probe.js', import.meta.url).pathname;
+const BARE = new URL('./bare-process.js', import.meta.url).pathname;
 
 /** `scim-sync <args>` in a fresh node process: ms from spawn to exit, its output, its peak RSS. */
 function cli(args: readonly string[]): Promise<{ ms: number; code: number; out: string; peakRssMb: number; cpuMs: number }> {
@@ -83,13 +86,12 @@ export interface CliRunResult {
 }
 
 export async function cliRunBench(creates = 2_000, concurrency = 8, rounds = 5): Promise<CliRunResult> {
-  const bodies = Array.from({ length: creates }, (_, i) => seededUser(i));
   const before = loadNow();
   const cpu: number[] = [];
   const ms = await pairedRounds(rounds, { http: 'http', cli: 'cli' } as const, async (side) => {
     const { url, child } = await startServer();
     try {
-      if (side === 'http') return await bareHttpCreates(url, TOKEN, bodies, concurrency);
+      if (side === 'http') return (await timedProcess(process.execPath, [BARE, url, String(creates), String(concurrency)], { ...process.env, BENCH_TOKEN: TOKEN })).ms;
       const { dir, config } = workspace(url, creates, concurrency);
       try {
         const r = await cli(['run', '--config', config]);

@@ -6,7 +6,7 @@ import { cpus } from 'node:os';
 import { timedProcess } from './ldap-bench.js';
 import { loadNow, median, pairedRounds, type Load } from './paired.js';
 
-const CLI = new URL('./cli-process.js', import.meta.url).pathname;
+const CLI = process.env['BENCH_CLI'] ?? new URL('./cli-process.js', import.meta.url).pathname;
 
 export interface StartupResult {
   rounds: number;
