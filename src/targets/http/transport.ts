@@ -16,7 +16,8 @@ import { rootCertificates } from 'node:tls';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import type { Readable, Transform } from 'node:stream';
 import { getProxyForUrl } from 'proxy-from-env';
-import { buildConnector, Pool, ProxyAgent, type Dispatcher } from 'undici';
+import type { buildConnector as BuildConnector, Dispatcher } from 'undici';
+import { buildConnector, Pool, ProxyAgent } from './undici-parts.js';
 import { ConfigError } from '../../errors.js';
 
 /** PEM contents, read from the files the config names. */
@@ -127,7 +128,7 @@ export class Transport {
       : new Pool(this.origin, { connections: options.maxSockets, connect: this.connector({ ...tlsOptions, timeout: options.timeoutMs }), ...timeouts });
   }
 
-  private connector(options: buildConnector.BuildOptions): buildConnector.connector {
+  private connector(options: BuildConnector.BuildOptions): BuildConnector.connector {
     const connect = buildConnector(options);
     return (connectOptions, callback) =>
       connect(connectOptions, (error, socket) => {
