@@ -23,13 +23,13 @@ import { loadNow, median, pairedRounds, round2, type Load } from './paired.js';
 /** BENCH_CLI: another build's cli-process.js (a baseline), measured by this harness against this build's sandbox. */
 const CLI = process.env['BENCH_CLI'] ?? new URL('./cli-process.js', import.meta.url).pathname;
 const RSS_PROBE = new URL('./rss-probe.js', import.meta.url).pathname;
-const BARE = new URL('./bare-process.js', import.meta.url).pathname;
+export const BARE = new URL('./bare-process.js', import.meta.url).pathname;
 
 /** `scim-sync <args>` in a fresh node process: ms from spawn to exit, its output, its peak RSS. */
-function cli(args: readonly string[]): Promise<{ ms: number; code: number; out: string; peakRssMb: number; cpuMs: number }> {
+export function cli(args: readonly string[], program = CLI): Promise<{ ms: number; code: number; out: string; peakRssMb: number; cpuMs: number }> {
   return new Promise((resolve, reject) => {
     const start = performance.now();
-    const child = spawn(process.execPath, ['--import', RSS_PROBE, CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, BENCH_SCIM_TOKEN: TOKEN } });
+    const child = spawn(process.execPath, ['--import', RSS_PROBE, program, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, BENCH_SCIM_TOKEN: TOKEN } });
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out.length < 1 << 16 ? (out += d.toString('utf8')) : undefined));
@@ -44,7 +44,7 @@ function cli(args: readonly string[]): Promise<{ ms: number; code: number; out: 
 }
 
 /** A CSV of people 0..n-1 that maps onto the sandbox's seeded users unchanged, and a config for it. */
-function workspace(url: string, people: number, concurrency: number): { dir: string; config: string } {
+export function workspace(url: string, people: number, concurrency: number): { dir: string; config: string } {
   const dir = mkdtempSync(join(tmpdir(), 'scim-sync-cli-bench-'));
   const rows = ['employee_id,first_name,last_name,email,department'];
   for (let i = 0; i < people; i++) rows.push(`E${i},Given${i},Family${i},user${i}@seed.example,Dept ${i % 20}`);

@@ -179,6 +179,24 @@ describe('connection errors', () => {
     expect(r.out).toContain(`✗ not usable: [TRANSIENT] no answer from ${server.url.slice('http://'.length)} in time (ETIMEDOUT; timeoutMs) (target app, GET /ServiceProviderConfig)`);
   });
 
+  it('a server that trickles its answer: timeoutMs bounds the whole request, not each pause', async () => {
+    const timers = new Set<NodeJS.Timeout>();
+    const server = await loopback((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/scim+json' });
+      res.write('{"schemas": [');
+      // A byte every 50 ms, for ever: never idle long enough for an inactivity timeout.
+      const timer = setInterval(() => res.write(' '), 50);
+      timers.add(timer);
+      res.on('close', () => clearInterval(timer));
+    });
+    try {
+      const client = new ScimClient({ target: 'app', baseUrl: `${server.url}/scim/v2`, auth: { type: 'none' }, timeoutMs: 400, maxSockets: 1, readRetry: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1, maxRetryAfterMs: 1 } });
+      await expect(client.get('Users', 'x')).rejects.toThrow(/no answer from 127\.0\.0\.1:\d+ in time \(ETIMEDOUT; timeoutMs\)/);
+    } finally {
+      for (const timer of timers) clearInterval(timer);
+    }
+  });
+
   it('a name that does not resolve: host and the scheme\'s default port', () => {
     // No lookup here (tests stay on loopback): the mapping of the error got raises.
     const error = errorForNetwork(Object.assign(new Error('getaddrinfo ENOTFOUND'), { code: 'ENOTFOUND' }), { target: 'app' }, 'https://scim.invalid/scim/v2');
