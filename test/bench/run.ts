@@ -11,7 +11,7 @@ import { cliPlanBench, cliRunBench } from './cli-bench.js';
 import { startupBench } from './startup-bench.js';
 import type { Load } from './paired.js';
 
-function planBench(): { users: number; planMs: number; peakRssMb: number; operations: number } {
+function planBench(): { users: number; planMs: number; cpuMs: number; peakRssMb: number; operations: number } {
   const out = execFileSync(process.execPath, ['--expose-gc', new URL('./plan-bench.js', import.meta.url).pathname], {
     encoding: 'utf8',
     maxBuffer: 1 << 20,
@@ -40,7 +40,7 @@ const planRuns = [planBench(), planBench(), planBench()].sort((a, b) => a.planMs
 const plan = planRuns[1]!;
 console.log(
   `plan (in memory: the planner alone over inputs already read): ${plan.users} source users vs ${plan.users} accounts -> ${plan.operations} operations in ${plan.planMs} ms ` +
-    `(median of ${planRuns.map((r) => r.planMs).join('/')} ms) ` +
+    `(median of ${planRuns.map((r) => r.planMs).join('/')} ms; CPU ${plan.cpuMs} ms) ` +
     `(goal < 1000 ms: ${verdict(plan.planMs < 1000)}); peak RSS ${plan.peakRssMb} MB (goal < 600 MB: ${verdict(plan.peakRssMb < 600)})`,
 );
 
