@@ -198,7 +198,7 @@ describe('connection errors', () => {
   });
 
   it('a name that does not resolve: host and the scheme\'s default port', () => {
-    // No lookup here (tests stay on loopback): the mapping of the error got raises.
+    // No lookup here (tests stay on loopback): the mapping of the error the transport raises for it.
     const error = errorForNetwork(Object.assign(new Error('getaddrinfo ENOTFOUND'), { code: 'ENOTFOUND' }), { target: 'app' }, 'https://scim.invalid/scim/v2');
     expect(error.message).toBe('cannot connect to scim.invalid:443 (ENOTFOUND: no such host)');
     expect(error).toMatchObject({ code: 'TRANSIENT', ambiguous: false });
