@@ -27,12 +27,12 @@ import { loadNow, median, pairedRounds, round2, type Load } from './paired.js';
 
 export const TOKEN = 'bench-token-0123456789';
 
-/** A sandbox in its own process; `seedUsers`: holding that many seeded users (src/sandbox/seed.ts). */
-export async function startServer(seedUsers = 0): Promise<{ url: string; child: ChildProcess }> {
+/** A sandbox in its own process; `seedUsers`: holding that many seeded users (src/sandbox/seed.ts); `dataFile`: its --data. */
+export async function startServer(seedUsers = 0, dataFile?: string): Promise<{ url: string; child: ChildProcess }> {
   // BENCH_SANDBOX: another build's sandbox-process.js, so two builds are measured against the same server.
   const server = process.env['BENCH_SANDBOX'] ?? new URL('./sandbox-process.js', import.meta.url).pathname;
   const child = spawn(process.execPath, ['--max-old-space-size=4096', server], {
-    env: { ...process.env, BENCH_TOKEN: TOKEN, BENCH_SEED_USERS: String(seedUsers) },
+    env: { ...process.env, BENCH_TOKEN: TOKEN, BENCH_SEED_USERS: String(seedUsers), ...(dataFile ? { BENCH_DATA_FILE: dataFile } : {}) },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const lines = createInterface({ input: child.stdout! });

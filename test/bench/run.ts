@@ -9,6 +9,7 @@ import { distributedBench } from './distributed-bench.js';
 import { provisionBench } from './provision-bench.js';
 import { cliPlanBench, cliRunBench } from './cli-bench.js';
 import { startupBench } from './startup-bench.js';
+import { fillBench } from './fill-bench.js';
 import type { Load } from './paired.js';
 
 function planBench(): { users: number; planMs: number; cpuMs: number; peakRssMb: number; operations: number } {
@@ -79,6 +80,12 @@ console.log(
     `${planned.rounds} paired rounds: scim-sync plan ${planned.cliMs} ms (CPU ${planned.cliCpuMs} ms), bare paged node:http GET loop of /Users ` +
     `(pages of ${planned.pageSize}, ${planned.concurrency} in flight) ${planned.listingMs} ms, ratio ${planned.ratio.toFixed(2)}x [${planned.ratios.join(' ')}] ` +
     `(goal <= 1.2x: ${verdict(planned.ratio <= 1.2)}); peak RSS ${planned.peakRssMb} MB (goal < 600 MB: ${verdict(planned.peakRssMb < 600)}); ${load(planned.load)}`,
+);
+
+const fill = await fillBench();
+console.log(
+  `sandbox fill: ${fill.creates} creates by the bare node:http loop into a sandbox process with --data: ${fill.withDataPerSec}/s, ` +
+    `without --data ${fill.inMemoryPerSec}/s, ratio ${fill.ratio.toFixed(2)}x (${fill.rounds} paired rounds); ${load(fill.load)}`,
 );
 
 const ldap = await ldapBench();
