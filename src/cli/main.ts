@@ -37,6 +37,12 @@ function integer(value: string): number {
   return n;
 }
 
+function count(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('a whole number, 0 or more');
+  return n;
+}
+
 function share(value: string): number {
   const n = Number(value);
   if (!(n >= 0 && n <= 1)) throw new InvalidArgumentError('a number from 0 to 1');
@@ -384,7 +390,8 @@ export async function main(argv: string[], output: Io = processIo): Promise<numb
     .option('-p, --port <port>', 'port (0 picks a free one)', port, 8999)
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--token-env <name>', 'require this bearer token (read from the named environment variable)')
-    .option('--data <file>', 'keep the data in this JSON file across restarts')
+    .option('--data <file>', 'keep the data in this JSON file across restarts (changes go to <file>.journal, folded in on stop)')
+    .option('--seed-users <n>', 'start with n deterministic users (user<i>@seed.example, externalId E<i>; see src/sandbox/seed.ts), for benchmarks', count)
     .addOption(new Option('--profile <name>', 'act like this vendor\'s SCIM server').choices([...SANDBOX_PROFILE_NAMES]))
     .option('--latency <ms>', 'delay every answer this many milliseconds', nonNegative)
     .option('--error-rate <share>', 'answer this share (0..1) of requests with 503', share)

@@ -15,6 +15,7 @@ export interface SandboxCommandOptions {
   host: string;
   tokenEnv?: string;
   data?: string;
+  seedUsers?: number;
   profile?: SandboxProfileName;
   latency?: number;
   errorRate?: number;
@@ -59,9 +60,11 @@ export async function sandboxCommand(opts: SandboxCommandOptions, io: Io, stop: 
     ...(opts.data ? { dataFile: opts.data } : {}),
     ...(opts.profile ? { profile: opts.profile } : {}),
     ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
+    ...(opts.seedUsers ? { seedUsers: opts.seedUsers } : {}),
     behaviour,
   });
   io.out(`SCIM sandbox listening on ${sandbox.url}${token ? ` (bearer token from $${opts.tokenEnv})` : ' (no auth)'}${opts.profile ? `, acting as ${opts.profile}` : ''}`);
+  if (opts.seedUsers) io.out(`Seeded: ${opts.seedUsers} users (user0@seed.example ...); it holds ${sandbox.store.query('User').length}`);
   const faults = Object.keys(behaviour);
   if (faults.length > 0) io.out(`Faults: ${faults.map((k) => `${k}=${JSON.stringify(behaviour[k as keyof SandboxBehaviour])}`).join(', ')}`);
   io.out('Stop it with Ctrl-C.');

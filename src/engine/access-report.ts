@@ -17,7 +17,7 @@ import { createSource } from '../sources/create-source.js';
 import type { LinkStore } from '../state/link-store.js';
 
 /** Groups with their members: a server that leaves members out of the listing gets a GET per group. */
-async function groupsWithMembers(runtime: ReturnType<typeof createTargetRuntime>, pageSize: number): Promise<ServerResource[]> {
+async function groupsWithMembers(runtime: ReturnType<typeof createTargetRuntime>, pageSize: number | undefined): Promise<ServerResource[]> {
   const groups = await runtime.client.listAll('Groups', { pageSize });
   const out: ServerResource[] = [];
   for (const g of groups) out.push('members' in g ? g : await runtime.client.get('Groups', g.id));

@@ -152,7 +152,7 @@ export async function checkTarget(name: string, config: TargetConfig, options: {
         ? `/Bulk supported (up to ${capabilities.bulk.maxOperations} operations): user writes go in batches`
         : `/Bulk supported (up to ${capabilities.bulk.maxOperations} operations); set quirks.bulk: auto to use it`);
     }
-    if (check.effective.pageSize < config.pageSize) say('info', `list pages capped at ${check.effective.pageSize} (pageSize ${config.pageSize})`);
+    if (config.pageSize !== undefined && check.effective.pageSize < config.pageSize) say('info', `list pages capped at ${check.effective.pageSize} (pageSize ${config.pageSize})`);
     if (rateLimit) say('info', `request budget: ${rateLimit.requests} per ${rateLimit.perMs} ms`);
     if (quirks.createRateLimit) say('info', `user creations: at most ${quirks.createRateLimit.requests} per ${quirks.createRateLimit.perMs} ms`);
     if (options.writeProbe) {

@@ -49,7 +49,7 @@ export function sourceAttributes(snapshot: DirectorySnapshot): Set<string> {
  * server asked with excludedAttributes) get a GET per managed group, so the membership diff
  * never mistakes "not shown" for "empty".
  */
-export async function listGroups(runtime: TargetRuntime, pageSize: number, snapshot: DirectorySnapshot, links: ReadonlyMap<string, Link>, observer?: SyncObserver): Promise<ServerResource[]> {
+export async function listGroups(runtime: TargetRuntime, pageSize: number | undefined, snapshot: DirectorySnapshot, links: ReadonlyMap<string, Link>, observer?: SyncObserver): Promise<ServerResource[]> {
   const groups = await listTarget(runtime, 'Groups', pageSize, observer);
   const sourceKeys = new Set(snapshot.groups.map((g) => g.key));
   const linkedIds = new Set([...links.values()].map((l) => l.id));
@@ -62,7 +62,7 @@ export async function listGroups(runtime: TargetRuntime, pageSize: number, snaps
 }
 
 /** Every resource of a type, page by page, each page told to `observer` (the listing's progress). */
-async function listTarget(runtime: TargetRuntime, resource: ResourceType, pageSize: number, observer: SyncObserver | undefined): Promise<ServerResource[]> {
+async function listTarget(runtime: TargetRuntime, resource: ResourceType, pageSize: number | undefined, observer: SyncObserver | undefined): Promise<ServerResource[]> {
   if (!observer) return runtime.client.listAll(resource, { pageSize });
   const all: ServerResource[] = [];
   let pages = 0;

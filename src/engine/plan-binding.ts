@@ -38,8 +38,19 @@ function sourceLocation(config: SourceConfig): string {
 /** Digest of every person and group read: tells two reads of the same source apart. */
 function contentHash(snapshot: DirectorySnapshot): string {
   const hash = createHash('sha256');
-  for (const u of snapshot.users) hash.update(JSON.stringify([u.key, u.active, u.attributes, u.managerKey ?? null, u.groups ?? null]));
-  for (const g of snapshot.groups) hash.update(JSON.stringify([g.key, g.displayName, g.memberKeys, g.groupKeys ?? null]));
+  // Fed in batches: one update per record crossed into the hash (and encoded a string) 100,000
+  // times. The digest of the concatenation is the digest of the parts fed one by one.
+  let batch: string[] = [];
+  const add = (text: string) => {
+    batch.push(text);
+    if (batch.length === 512) {
+      hash.update(batch.join(''));
+      batch = [];
+    }
+  };
+  for (const u of snapshot.users) add(JSON.stringify([u.key, u.active, u.attributes, u.managerKey ?? null, u.groups ?? null]));
+  for (const g of snapshot.groups) add(JSON.stringify([g.key, g.displayName, g.memberKeys, g.groupKeys ?? null]));
+  if (batch.length > 0) hash.update(batch.join(''));
   return hash.digest('base64url');
 }
 

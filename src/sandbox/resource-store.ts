@@ -46,9 +46,12 @@ export interface StoreSnapshot {
   groups: ScimResource[];
 }
 
+/** One committed change, as persistence records it: a resource's new state, its removal, or all removed. */
+export type StoreChange = { type: 'put'; kind: ResourceKind; resource: ScimResource } | { type: 'delete'; kind: ResourceKind; id: string } | { type: 'clear' };
+
 export class SandboxStore {
-  /** Called after every committed change. */
-  onChange: (() => void) | undefined;
+  /** Called after every committed change, with each resource it changed (a delete's cascade included). */
+  onChange: ((change: StoreChange) => void) | undefined;
 
   private readonly records: Record<ResourceKind, Map<string, StoredRecord>> = { User: new Map(), Group: new Map() };
   private readonly byUserName = new Map<string, StoredRecord>();
@@ -151,7 +154,7 @@ export class SandboxStore {
 
   clear(): void {
     this.reset();
-    this.onChange?.();
+    this.onChange?.({ type: 'clear' });
   }
 
   // ---- the engine the HTTP layer uses ----
@@ -160,19 +163,20 @@ export class SandboxStore {
     return this.records[kind].get(id);
   }
 
-  create(kind: ResourceKind, input: unknown): StoredRecord {
+  /** `id`: the new resource's id; a fresh UUID unless given (seeded data). */
+  create(kind: ResourceKind, input: unknown, id: string = randomUUID()): StoredRecord {
     const rt = resourceTypeOf(kind);
     const data = coerceResource(rt, input, this.behaviour);
     this.keepIgnored(kind, data, undefined);
     this.checkUniqueness(kind, data, undefined);
-    const id = randomUUID();
+    if (this.records[kind].has(id)) throw new ScimError(409, `${kind} ${id} exists`, 'uniqueness');
     const members = this.checkReferences(kind, id, undefined, data);
     const now = new Date().toISOString();
     const rec: StoredRecord = { kind, id, seq: ++this.seq, version: 1, resource: this.build(rt, id, data, now, now, 1) };
     this.records[kind].set(id, rec);
     this.index(rec);
     if (members) this.applyMembers(rec, members);
-    this.onChange?.();
+    this.changed(rec);
     return rec;
   }
 
@@ -202,7 +206,7 @@ export class SandboxStore {
       this.checkUniqueness(kind, data, rec);
       for (const member of memberDelta.added) this.checkNewMember(member, rec.id);
       this.update(rec, data, { added: memberDelta.added.map((m) => m.value as string), removed: memberDelta.removed });
-      this.onChange?.();
+      this.changed(rec);
     } else {
       this.commit(rec, data);
     }
@@ -227,9 +231,10 @@ export class SandboxStore {
         if (members.length > 0) data.members = members;
         else delete data.members;
         this.update(group, data, { added: [], removed: [id] });
+        this.changed(group);
       }
     }
-    this.onChange?.();
+    this.onChange?.({ type: 'delete', kind, id });
     return true;
   }
 
@@ -346,7 +351,11 @@ export class SandboxStore {
     this.checkUniqueness(rec.kind, data, rec);
     const members = this.checkReferences(rec.kind, rec.id, rec, data);
     this.update(rec, data, members);
-    this.onChange?.();
+    this.changed(rec);
+  }
+
+  private changed(rec: StoredRecord): void {
+    this.onChange?.({ type: 'put', kind: rec.kind, resource: rec.resource });
   }
 
   private update(rec: StoredRecord, data: JsonObject, members: MemberChange | undefined): void {

@@ -7,10 +7,11 @@ import type { SandboxBehaviour } from './behaviour.js';
 import { ScimError } from './errors.js';
 import { FaultSet } from './faults.js';
 import type { FaultAction, FaultRule } from './faults.js';
-import { JsonFileSaver } from './persistence.js';
+import { JournalFile } from './persistence.js';
 import { profileBehaviour, type SandboxProfileName } from './profiles.js';
 import { ArrivalWindow, seededRandom } from './traffic.js';
 import { SandboxStore } from './resource-store.js';
+import { seedUsers } from './seed.js';
 import type { StoreSnapshot } from './resource-store.js';
 import { errorResponse, handleRequest } from './scim-api.js';
 import type { ApiContext, ApiResponse, RequestBody } from './scim-api.js';
@@ -28,8 +29,13 @@ export interface SandboxOptions {
   token?: string | null;
   /** Custom credential check replacing `token` (basic auth, an API-key header, OAuth tokens). Default none. */
   verify?: (headers: IncomingHttpHeaders) => boolean;
-  /** JSON file loaded at start and saved after changes (debounced ~200 ms, atomic, flushed on close). */
+  /**
+   * JSON file loaded at start; changes are appended to a journal beside it (debounced ~200 ms) and
+   * folded into it on close. See persistence.ts.
+   */
   dataFile?: string;
+  /** Users to create at start when the store does not hold them yet (seed.ts: deterministic). Default 0. */
+  seedUsers?: number;
   /** Act like this vendor's server (see profiles.ts); `behaviour` overrides it key by key. Default generic. */
   profile?: SandboxProfileName;
   behaviour?: Partial<SandboxBehaviour>;
@@ -68,7 +74,7 @@ export interface Sandbox {
   clearFaults(): void;
   /** Mutable at runtime; read on every request. */
   behaviour: SandboxBehaviour;
-  /** Stops listening, ends open and hanging sockets, flushes the dataFile. */
+  /** Stops listening, ends open and hanging sockets, folds the journal into the dataFile. */
   close(): Promise<void>;
 }
 
@@ -83,7 +89,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const random = seededRandom(options.seed ?? 1);
   const traffic = new ArrivalWindow();
   const creates = new ArrivalWindow();
-  const saved = options.dataFile ? await JsonFileSaver.read(options.dataFile) : undefined;
+  const stored = options.dataFile ? await JournalFile.read(options.dataFile) : undefined;
+  const saved = stored?.document;
   if (saved !== undefined && !isSnapshot(saved)) throw new Error(`sandbox dataFile ${options.dataFile} is not a sandbox data file`);
 
   const faults = new FaultSet();
@@ -193,8 +200,13 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const url = `http://${urlHost(host)}:${port}${basePath}`;
   const store = new SandboxStore(behaviour, url);
   if (saved !== undefined) store.load(saved as StoreSnapshot);
-  const saver = options.dataFile ? new JsonFileSaver(options.dataFile, () => store.snapshot()) : undefined;
-  if (saver) store.onChange = () => saver.schedule();
+  const saver = options.dataFile ? new JournalFile(options.dataFile, () => store.snapshot(), stored?.records ?? 0, stored?.journalLines ?? 0) : undefined;
+  if (options.seedUsers) seedUsers(store, options.seedUsers);
+  if (saver) {
+    // Seeded users go to the snapshot at once, not through the journal line by line.
+    if ((stored?.journalLines ?? 0) > 0 || options.seedUsers) await saver.compact();
+    store.onChange = (change) => saver.record(change);
+  }
   ctx = { store, behaviour, baseUrl: url, token: options.token ?? null, verify: options.verify };
 
   let closed: Promise<void> | undefined;
@@ -217,7 +229,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
         for (const socket of hanging) socket.destroy();
         server.closeAllConnections();
         await stopped;
-        await saver?.flush();
+        await saver?.compact();
       })();
       return closed;
     },

@@ -18,7 +18,8 @@ export interface ListOptions {
   filter?: string;
   attributes?: string[];
   excludedAttributes?: string[];
-  pageSize: number;
+  /** Resources per page; absent: the largest the server admits (ScimTarget.pageSize). */
+  pageSize?: number | undefined;
 }
 
 /** The attributes the engine looks resources up by (an `eq` filter, escaped by the adapter). */
@@ -65,8 +66,8 @@ export interface ScimTarget {
   userSchemaExtensions(): Promise<ReadonlySet<string> | null>;
   /** The attribute definitions the server describes at /Schemas; null when it serves none. */
   schemas(): Promise<TargetSchemas | null>;
-  /** The page size a listing will ask for, given the one wanted (capped by the server's profile). */
-  pageSize(wanted: number): number;
+  /** The page size a listing will ask for, given the one wanted (capped by the server's profile and discovery); absent: the largest it admits. */
+  pageSize(wanted?: number): number;
 
   /** Every resource, page by page, each once (repeated pages and wrong totals survived). */
   pages(type: ResourceType, options: ListOptions): AsyncGenerator<ServerResource[]>;

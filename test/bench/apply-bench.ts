@@ -1,18 +1,18 @@
 /**
- * Apply throughput: 10,000 creates through the engine (planner output, inline executor, link store,
- * audit log) against a bare got loop POSTing the same bodies with the same concurrency to the same
- * kind of sandbox (a fresh one for each measurement, in its own process).
+ * Apply throughput, in memory: 10,000 creates through the engine (planner output, inline executor,
+ * link store, audit log) against the bare node:http keep-alive loop POSTing the same bodies with the
+ * same concurrency (the limit), and the same loop through got (what the library costs alone). Each
+ * measurement on a fresh sandbox in its own process, so server and client each get a core.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { Agent } from 'node:http';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import got from 'got';
 import { JsonlAuditSink } from '../../src/audit/jsonl-audit-sink.js';
-import { Secret } from '../../src/config/secret.js';
+import { loadConfig } from '../../src/config/load.js';
 import { createTargetRuntime } from '../../src/execution/target-runtime.js';
 import { InlineExecutor } from '../../src/execution/inline-executor.js';
 import { totals } from '../../src/execution/run-report.js';
@@ -22,13 +22,17 @@ import { operationsOf, type CreateUserOp } from '../../src/model/plan.js';
 import { buildPlan, planTarget } from '../../src/planning/build-plan.js';
 import { FileLinkStore } from '../../src/state/file-link-store.js';
 import { snapshotOf, syntheticUser } from './fixtures.js';
-import type { TargetConfig } from '../../src/config/schema/index.js';
+import { bareGotCreates, bareHttpCreates } from './bare-loops.js';
+import { loadNow, median, pairedRounds, round2, type Load } from './paired.js';
 
 export const TOKEN = 'bench-token-0123456789';
 
-export async function startServer(): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, [new URL('./sandbox-process.js', import.meta.url).pathname], {
-    env: { ...process.env, BENCH_TOKEN: TOKEN },
+/** A sandbox in its own process; `seedUsers`: holding that many seeded users (src/sandbox/seed.ts); `dataFile`: its --data. */
+export async function startServer(seedUsers = 0, dataFile?: string): Promise<{ url: string; child: ChildProcess }> {
+  // BENCH_SANDBOX: another build's sandbox-process.js, so two builds are measured against the same server.
+  const server = process.env['BENCH_SANDBOX'] ?? new URL('./sandbox-process.js', import.meta.url).pathname;
+  const child = spawn(process.execPath, ['--max-old-space-size=4096', server], {
+    env: { ...process.env, BENCH_TOKEN: TOKEN, BENCH_SEED_USERS: String(seedUsers), ...(dataFile ? { BENCH_DATA_FILE: dataFile } : {}) },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const lines = createInterface({ input: child.stdout! });
@@ -40,6 +44,7 @@ export async function startServer(): Promise<{ url: string; child: ChildProcess 
 }
 
 export async function stopServer(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
   await new Promise<void>((resolve) => {
     child.once('exit', () => resolve());
     child.kill('SIGTERM');
@@ -72,16 +77,20 @@ export async function engineRun(url: string, plan: ReturnType<typeof makePlan>, 
   const dir = mkdtempSync(join(tmpdir(), 'bench-state-'));
   const links = await FileLinkStore.open(dir);
   const audit = new JsonlAuditSink(join(dir, 'audit.jsonl'));
-  const config = {
-    url,
-    auth: { type: 'bearer', token: new Secret(TOKEN, 'bench') },
-    timeoutMs: 30_000,
-    concurrency,
-    retries: 5,
-    profile: 'generic',
-    quirks: {},
-    writeChecks: { verify: 'learn', parkAfterRuns: 3 },
-  } as unknown as TargetConfig;
+  writeFileSync(join(dir, 'people.csv'), 'id\n');
+  writeFileSync(
+    join(dir, 'org.yaml'),
+    `version: 1
+source: { type: csv, path: people.csv, key: id }
+targets:
+  bench:
+    url: ${url}
+    auth: { type: bearer, token: "\${env:BENCH_TOKEN}" }
+    concurrency: ${concurrency}
+`,
+  );
+  process.env['BENCH_TOKEN'] = TOKEN;
+  const config = loadConfig(join(dir, 'org.yaml')).config.targets['bench']!;
   const runtime = createTargetRuntime('bench', config);
   const start = performance.now();
   const report = await new InlineExecutor({ links, audit }).execute(plan, new Map([['bench', runtime]]));
@@ -93,55 +102,52 @@ export async function engineRun(url: string, plan: ReturnType<typeof makePlan>, 
   return ms;
 }
 
-async function bareRun(url: string, bodies: unknown[], concurrency: number): Promise<number> {
-  const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
-  const client = got.extend({
-    agent: { http: agent },
-    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/scim+json', accept: 'application/scim+json' },
-    retry: { limit: 0 },
-  });
-  let next = 0;
-  const start = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < bodies.length) {
-        const body = bodies[next++];
-        await client.post(`${url}/Users`, { body: JSON.stringify(body) });
-      }
-    }),
-  );
-  const ms = performance.now() - start;
-  agent.destroy();
-  return ms;
-}
-
 export interface ApplyBenchResult {
   creates: number;
   concurrency: number;
+  rounds: number;
+  /** Medians, creates per second. */
   engineOpsPerSec: number;
-  bareOpsPerSec: number;
+  httpOpsPerSec: number;
+  gotOpsPerSec: number;
+  /** Median of the per-round ratios engine / node:http loop, and each round's. */
   ratio: number;
+  ratios: number[];
+  /** Median of the per-round ratios got loop / node:http loop. */
+  gotRatio: number;
+  load: Load;
 }
 
-export async function applyBench(n = 10_000, concurrency = 8, rounds = 3): Promise<ApplyBenchResult> {
+export async function applyBench(n = 10_000, concurrency = 8, rounds = 5): Promise<ApplyBenchResult> {
   const plan = makePlan(n);
   const bodies = operationsOf(plan.targets[0]!).map((op) => (op as CreateUserOp).resource);
-  const engine: number[] = [];
-  const bare: number[] = [];
-  // Interleaved rounds, each on a fresh server: drift on a shared machine hits both sides alike.
-  for (let r = 0; r < rounds; r++) {
-    for (const side of ['bare', 'engine'] as const) {
-      const { url, child } = await startServer();
-      try {
-        if (side === 'bare') bare.push(await bareRun(url, bodies, concurrency));
-        else engine.push(await engineRun(url, plan, concurrency));
-      } finally {
-        await stopServer(child);
-      }
+  const sides = {
+    http: (url: string) => bareHttpCreates(url, TOKEN, bodies, concurrency),
+    got: (url: string) => bareGotCreates(url, TOKEN, bodies, concurrency),
+    engine: (url: string) => engineRun(url, plan, concurrency),
+  };
+  const before = loadNow();
+  // Paired rounds, each side on a fresh server: a round's ratio compares runs made moments apart.
+  const ms = await pairedRounds(rounds, sides, async (side) => {
+    const { url, child } = await startServer();
+    try {
+      return await side(url);
+    } finally {
+      await stopServer(child);
     }
-  }
-  const best = (xs: number[]) => Math.min(...xs);
-  const engineOpsPerSec = (n / best(engine)) * 1000;
-  const bareOpsPerSec = (n / best(bare)) * 1000;
-  return { creates: n, concurrency, engineOpsPerSec: Math.round(engineOpsPerSec), bareOpsPerSec: Math.round(bareOpsPerSec), ratio: engineOpsPerSec / bareOpsPerSec };
+  });
+  const perSec = (xs: number[]) => Math.round((n / median(xs)) * 1000);
+  const ratios = ms.engine.map((e, r) => ms.http[r]! / e);
+  return {
+    creates: n,
+    concurrency,
+    rounds,
+    engineOpsPerSec: perSec(ms.engine),
+    httpOpsPerSec: perSec(ms.http),
+    gotOpsPerSec: perSec(ms.got),
+    ratio: median(ratios),
+    ratios: ratios.map(round2),
+    gotRatio: median(ms.got.map((g, r) => ms.http[r]! / g)),
+    load: { before, after: loadNow(), cpus: cpus().length },
+  };
 }

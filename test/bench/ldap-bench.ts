@@ -20,6 +20,7 @@ import { LdapSource } from '../../src/sources/ldap/ldap-source.js';
 import { ldapSettings } from '../../src/sources/ldap/flavor-defaults.js';
 import { GROUPS, ldapSourceConfig, PEOPLE, realisticDirectoryLdif } from '../support/ldap-fixtures.js';
 import { READER_DN, READER_PASSWORD, SKELETON_LDIF, Slapd } from '../support/slapd.js';
+import { median, round2 } from './paired.js';
 
 const ENTRIES = Number(process.env['BENCH_LDAP_ENTRIES'] ?? 50_000);
 const PAGE_SIZE = 500;
@@ -50,8 +51,6 @@ async function timed(action: () => Promise<unknown>): Promise<number> {
   return performance.now() - start;
 }
 
-const median = (values: readonly number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
-const round2 = (n: number) => Math.round(n * 100) / 100;
 
 export interface LdapBenchResult {
   entries: number;

@@ -30,6 +30,7 @@ users.forEach((u, i) => {
 const source = snapshotOf(users.filter((_, i) => i % 200 !== 1));
 
 globalThis.gc?.();
+const cpu = process.cpuUsage();
 const start = performance.now();
 const plan = planTarget(source, {
   name: 'bench',
@@ -41,11 +42,14 @@ const plan = planTarget(source, {
   manager: false,
 });
 const ms = performance.now() - start;
+const { user, system } = process.cpuUsage(cpu);
 const ops = operationsOf(plan);
 process.stdout.write(
   `${JSON.stringify({
     users: N,
     planMs: Math.round(ms),
+    // What planning cost in CPU, however loaded the machine (GC on other threads included).
+    cpuMs: Math.round((user + system) / 1000),
     operations: ops.length,
     updates: ops.filter((o) => o.kind === 'updateUser').length,
     deprovisions: ops.filter((o) => o.kind === 'deprovisionUser').length,

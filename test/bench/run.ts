@@ -9,8 +9,12 @@ import { loadavg } from 'node:os';
 import { distributedBench, scalingBench } from './distributed-bench.js';
 import { provisionBench } from './provision-bench.js';
 import { leaverBench, POLL_MS } from './leaver-bench.js';
+import { cliPlanBench, cliRunBench } from './cli-bench.js';
+import { startupBench } from './startup-bench.js';
+import { fillBench } from './fill-bench.js';
+import type { Load } from './paired.js';
 
-function planBench(): { users: number; planMs: number; peakRssMb: number; operations: number } {
+function planBench(): { users: number; planMs: number; cpuMs: number; peakRssMb: number; operations: number } {
   const out = execFileSync(process.execPath, ['--expose-gc', new URL('./plan-bench.js', import.meta.url).pathname], {
     encoding: 'utf8',
     maxBuffer: 1 << 20,
@@ -19,6 +23,7 @@ function planBench(): { users: number; planMs: number; peakRssMb: number; operat
 }
 
 const verdict = (ok: boolean) => (ok ? 'meets goal' : 'MISSES goal');
+const load = (l: Load) => `load ${l.before}/${l.after} on ${l.cpus} CPUs`;
 
 interface GroupRun {
   users: number;
@@ -37,8 +42,8 @@ function groupBench(): { small: GroupRun; large: GroupRun; growth: number } {
 const planRuns = [planBench(), planBench(), planBench()].sort((a, b) => a.planMs - b.planMs);
 const plan = planRuns[1]!;
 console.log(
-  `plan: ${plan.users} source users vs ${plan.users} accounts -> ${plan.operations} operations in ${plan.planMs} ms ` +
-    `(median of ${planRuns.map((r) => r.planMs).join('/')} ms) ` +
+  `plan (in memory: the planner alone over inputs already read): ${plan.users} source users vs ${plan.users} accounts -> ${plan.operations} operations in ${plan.planMs} ms ` +
+    `(median of ${planRuns.map((r) => r.planMs).join('/')} ms; CPU ${plan.cpuMs} ms) ` +
     `(goal < 1000 ms: ${verdict(plan.planMs < 1000)}); peak RSS ${plan.peakRssMb} MB (goal < 600 MB: ${verdict(plan.peakRssMb < 600)})`,
 );
 
@@ -72,10 +77,40 @@ console.log(
     `ratio ${expressions.ratio.toFixed(2)}x`,
 );
 
+const startup = await startupBench();
+console.log(
+  `startup: scim-sync --version in a fresh process ${startup.versionMs} ms, node -e 0 ${startup.nodeMs} ms ` +
+    `(medians of ${startup.rounds} paired rounds; goal < 250 ms: ${verdict(startup.versionMs < 250)}); ${load(startup.load)}`,
+);
+
+const run = await cliRunBench();
+console.log(
+  `run (the CLI as a process, spawn to exit): ${run.creates} creates from a CSV at concurrency ${run.concurrency}, ${run.rounds} paired rounds, ` +
+    `each side on a fresh sandbox process: scim-sync run ${run.cliMs} ms (CPU ${run.cliCpuMs} ms), bare node:http keep-alive loop ${run.httpMs} ms, ` +
+    `ratio ${run.ratio.toFixed(2)}x [${run.ratios.join(' ')}] (goal >= 0.85x: ${verdict(run.ratio >= 0.85)}); ${load(run.load)}`,
+);
+
 const apply = await applyBench();
 console.log(
-  `apply: ${apply.creates} creates at concurrency ${apply.concurrency}: engine ${apply.engineOpsPerSec}/s, bare got loop ${apply.bareOpsPerSec}/s, ` +
-    `ratio ${(apply.ratio * 100).toFixed(1)}% (goal >= 85%: ${verdict(apply.ratio >= 0.85)})`,
+  `apply (in memory: planner output, inline executor, link store, audit log): ${apply.creates} creates at concurrency ${apply.concurrency}, ` +
+    `${apply.rounds} paired rounds, each side on a fresh sandbox process: engine ${apply.engineOpsPerSec}/s, ` +
+    `bare node:http keep-alive loop ${apply.httpOpsPerSec}/s, ratio ${apply.ratio.toFixed(2)}x [${apply.ratios.join(' ')}] ` +
+    `(goal >= 0.95x: ${verdict(apply.ratio >= 0.95)}); bare got loop (prepared, no hooks) ${apply.gotOpsPerSec}/s = ${apply.gotRatio.toFixed(2)}x the node:http loop; ` +
+    `${load(apply.load)}`,
+);
+
+const planned = await cliPlanBench();
+console.log(
+  `plan (the CLI as a process, spawn to exit): ${planned.people} people vs a sandbox holding them, nothing to change, ` +
+    `${planned.rounds} paired rounds: scim-sync plan ${planned.cliMs} ms (CPU ${planned.cliCpuMs} ms), bare paged node:http GET loop of /Users ` +
+    `(pages of ${planned.pageSize}, ${planned.concurrency} in flight) ${planned.listingMs} ms, ratio ${planned.ratio.toFixed(2)}x [${planned.ratios.join(' ')}] ` +
+    `(goal <= 1.2x: ${verdict(planned.ratio <= 1.2)}); peak RSS ${planned.peakRssMb} MB (goal < 600 MB: ${verdict(planned.peakRssMb < 600)}); ${load(planned.load)}`,
+);
+
+const fill = await fillBench();
+console.log(
+  `sandbox fill: ${fill.creates} creates by the bare node:http loop into a sandbox process with --data: ${fill.withDataPerSec}/s, ` +
+    `without --data ${fill.inMemoryPerSec}/s, ratio ${fill.ratio.toFixed(2)}x (${fill.rounds} paired rounds); ${load(fill.load)}`,
 );
 
 const ldap = await ldapBench();
@@ -93,24 +128,24 @@ console.log(
     `${provision.ms} ms, ${provision.requests} requests, ${provision.created ? 'created' : 'NOT created'} (goal < 3000 ms: ${verdict(provision.ms < 3000 && provision.created)})`,
 );
 
-const load = () => loadavg()[0]!.toFixed(1);
-const distLoad = load();
+const loadNow = () => loadavg()[0]!.toFixed(1);
+const distLoad = loadNow();
 const distributed = await distributedBench();
 console.log(
   distributed
     ? `distributed: ${distributed.creates} creates at concurrency ${distributed.concurrency}: BullMQ with ${distributed.workers} workers ` +
         `${distributed.bullmqOpsPerSec}/s, embedded ${distributed.embeddedOpsPerSec}/s, ratio ${(distributed.ratio * 100).toFixed(1)}% ` +
-        `[${distributed.ratios.map((r) => `${(r * 100).toFixed(0)}%`).join(' ')}] (goal >= 80%: ${verdict(distributed.ratio >= 0.8)}); load ${distLoad}/${load()}`
+        `[${distributed.ratios.map((r) => `${(r * 100).toFixed(0)}%`).join(' ')}] (goal >= 80%: ${verdict(distributed.ratio >= 0.8)}); load ${distLoad}/${loadNow()}`
     : 'distributed: not measured: no Redis answers at 127.0.0.1:6379 (set SCIM_SYNC_BENCH_REDIS, or start one as .ci/run does)',
 );
 
-const scaleLoad = load();
+const scaleLoad = loadNow();
 const scaling = await scalingBench();
 console.log(
   scaling
     ? `distributed scaling: ${scaling.creates} creates against a sandbox answering after ${scaling.latencyMs} ms, concurrency ${scaling.concurrency} per worker: ` +
         `${Object.entries(scaling.opsPerSec).map(([w, ops]) => `${w} worker${w === '1' ? '' : 's'} ${ops}/s`).join(', ')}; ` +
-        `4 workers ${scaling.speedup.toFixed(2)}x one [${scaling.speedups.map((x) => x.toFixed(2)).join(' ')}] (goal >= 3.5x: ${verdict(scaling.speedup >= 3.5)}); load ${scaleLoad}/${load()}`
+        `4 workers ${scaling.speedup.toFixed(2)}x one [${scaling.speedups.map((x) => x.toFixed(2)).join(' ')}] (goal >= 3.5x: ${verdict(scaling.speedup >= 3.5)}); load ${scaleLoad}/${loadNow()}`
     : 'distributed scaling: not measured: no Redis answers at 127.0.0.1:6379',
 );
 

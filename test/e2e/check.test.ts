@@ -23,7 +23,8 @@ describe('check', () => {
     expect(r.code, r.err + r.out).toBe(0);
     expect(r.out).toContain('Target app');
     expect(r.out).toContain('server: patch yes, filter yes (maxResults 200), etag yes, sort yes, bulk no');
-    expect(r.out).toContain('sync: updates by PATCH, pages of 100, deprovision deactivate, If-Match on, budget unlimited');
+    // No pageSize in the config: the largest page the server admits (its maxResults).
+    expect(r.out).toContain('sync: updates by PATCH, pages of 200, deprovision deactivate, If-Match on, budget unlimited');
     expect(r.out).toContain('✓ credential accepted; 1 user in the target (read Ada.Lovelace@example.com)');
     expect(r.out).toContain('✓ filter userName eq finds an existing user');
     expect(r.out).not.toContain('!');

@@ -76,3 +76,74 @@ describe('paging quirks declared in the profile', () => {
     expect(starts()).toEqual(['1', '51', '101', '151', '201', '251']);
   });
 });
+
+describe('pages in flight at once', () => {
+  /** A server of `total` users whose every answer takes 20 ms; counts the requests in flight. */
+  async function slowServer(total: number) {
+    const { createServer } = await import('node:http');
+    const stats = { inFlight: 0, most: 0, starts: [] as number[] };
+    const http = createServer((req, res) => {
+      const url = new URL(req.url ?? '/', 'http://x');
+      if (!url.pathname.endsWith('/Users')) return res.writeHead(404).end();
+      const start = Number(url.searchParams.get('startIndex'));
+      const count = Number(url.searchParams.get('count'));
+      stats.starts.push(start);
+      stats.most = Math.max(stats.most, ++stats.inFlight);
+      const resources = Array.from({ length: Math.max(0, Math.min(count, total - start + 1)) }, (_, i) => ({ id: `u${start + i}`, userName: `u${start + i}` }));
+      setTimeout(() => {
+        stats.inFlight--;
+        res.writeHead(200, { 'content-type': 'application/scim+json' });
+        res.end(JSON.stringify({ schemas: ['urn:ietf:params:scim:api:messages:2.0:ListResponse'], totalResults: total, startIndex: start, itemsPerPage: resources.length, Resources: resources }));
+      }, 20);
+    });
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    const close = () => new Promise<void>((resolve) => { http.closeAllConnections(); http.close(() => resolve()); });
+    return { url: `http://127.0.0.1:${(http.address() as { port: number }).port}/scim/v2`, stats, close };
+  }
+
+  it('with totalResults trusted, later pages go out together (up to the concurrency), and come back in order, each once', async () => {
+    const slow = await slowServer(1000);
+    try {
+      const client = new ScimClient({ target: 'slow', baseUrl: slow.url, auth: { type: 'none' }, timeoutMs: 5000, maxSockets: 4 });
+      const users = await client.listAll('Users', { pageSize: 100 });
+      expect(users.map((u) => u['id'])).toEqual(Array.from({ length: 1000 }, (_, i) => `u${i + 1}`));
+      expect(slow.stats.most).toBe(4);
+      // A full last page at totalResults still gets its one request past the end.
+      expect([...slow.stats.starts].sort((a, b) => a - b)).toEqual([1, 101, 201, 301, 401, 501, 601, 701, 801, 901, 1001]);
+    } finally {
+      await slow.close();
+    }
+  });
+
+  it('totalResults: unreliable keeps one page at a time', async () => {
+    const slow = await slowServer(500);
+    try {
+      const client = new ScimClient({ target: 'slow', baseUrl: slow.url, auth: { type: 'none' }, timeoutMs: 5000, maxSockets: 4, quirks: resolveQuirks('generic', { totalResults: 'unreliable' }) });
+      expect(await client.listAll('Users', { pageSize: 100 })).toHaveLength(500);
+      expect(slow.stats.most).toBe(1);
+    } finally {
+      await slow.close();
+    }
+  });
+});
+
+describe('page size when the config sets none', () => {
+  it("the largest the server admits (discovery's filter.maxResults), within the profile's cap", async () => {
+    const { startSandbox } = await import('../../src/sandbox/index.js');
+    const sandbox = await startSandbox({ behaviour: { maxPageSize: 300 } });
+    try {
+      for (const [quirks, expected] of [[{}, 300], [{ maxPageSize: 100 }, 100]] as const) {
+        const client = new ScimClient({ target: 's', baseUrl: sandbox.url, auth: { type: 'none' }, timeoutMs: 5000, maxSockets: 2, quirks: resolveQuirks('generic', quirks) });
+        expect(client.pageSize()).toBe(100);
+        await client.discover();
+        expect(client.pageSize()).toBe(expected);
+        expect(client.pageSize(50)).toBe(50);
+        sandbox.clearRequests();
+        await client.listAll('Users', {});
+        expect(sandbox.requests.map((r) => new URLSearchParams(r.query).get('count'))).toEqual([String(expected)]);
+      }
+    } finally {
+      await sandbox.close();
+    }
+  });
+});

@@ -6,6 +6,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { errorForNetwork } from '../../src/targets/http/error-mapping.js';
 import { ScimClient } from '../../src/targets/http/scim-client.js';
@@ -178,12 +179,52 @@ describe('connection errors', () => {
     expect(r.out).toContain(`✗ not usable: [TRANSIENT] no answer from ${server.url.slice('http://'.length)} in time (ETIMEDOUT; timeoutMs) (target app, GET /ServiceProviderConfig)`);
   });
 
+  it('a server that trickles its answer: timeoutMs bounds the whole request, not each pause', async () => {
+    const timers = new Set<NodeJS.Timeout>();
+    const server = await loopback((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/scim+json' });
+      res.write('{"schemas": [');
+      // A byte every 50 ms, for ever: never idle long enough for an inactivity timeout.
+      const timer = setInterval(() => res.write(' '), 50);
+      timers.add(timer);
+      res.on('close', () => clearInterval(timer));
+    });
+    try {
+      const client = new ScimClient({ target: 'app', baseUrl: `${server.url}/scim/v2`, auth: { type: 'none' }, timeoutMs: 400, maxSockets: 1, readRetry: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1, maxRetryAfterMs: 1 } });
+      await expect(client.get('Users', 'x')).rejects.toThrow(/no answer from 127\.0\.0\.1:\d+ in time \(ETIMEDOUT; timeoutMs\)/);
+    } finally {
+      for (const timer of timers) clearInterval(timer);
+    }
+  });
+
   it('a name that does not resolve: host and the scheme\'s default port', () => {
-    // No lookup here (tests stay on loopback): the mapping of the error got raises.
+    // No lookup here (tests stay on loopback): the mapping of the error the transport raises for it.
     const error = errorForNetwork(Object.assign(new Error('getaddrinfo ENOTFOUND'), { code: 'ENOTFOUND' }), { target: 'app' }, 'https://scim.invalid/scim/v2');
     expect(error.message).toBe('cannot connect to scim.invalid:443 (ENOTFOUND: no such host)');
     expect(error).toMatchObject({ code: 'TRANSIENT', ambiguous: false });
   });
+});
+
+describe('compressed answers', () => {
+  for (const [encoding, compress] of [['gzip', gzipSync], ['deflate', deflateSync], ['br', brotliCompressSync]] as const) {
+    it(`${encoding}: asked for, decoded, and counted against maxResponseBytes once decoded`, async () => {
+      const users = Array.from({ length: 50 }, (_, i) => ({ id: `id-${i}`, userName: `user${i}@example.com`, title: 'x'.repeat(100) }));
+      const body = compress(JSON.stringify(list(users)));
+      const accepted: (string | undefined)[] = [];
+      const server = await loopback((req, res) => {
+        accepted.push(req.headers['accept-encoding']);
+        res.writeHead(200, { 'content-type': 'application/scim+json', 'content-encoding': encoding, 'content-length': String(body.length) });
+        res.end(body);
+      });
+      const client = (maxResponseBytes: number) =>
+        new ScimClient({ target: 'app', baseUrl: `${server.url}/scim/v2`, auth: { type: 'none' }, timeoutMs: 5000, maxSockets: 1, maxResponseBytes, readRetry: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1, maxRetryAfterMs: 1 } });
+      expect((await client(1_000_000).listAll('Users', { pageSize: 100 })).map((u) => u.id)).toEqual(users.map((u) => u.id));
+      expect(accepted[0]).toContain(encoding);
+      // Small on the wire, large once decoded: the cap reads the decoded size.
+      expect(body.length).toBeLessThan(2000);
+      await expect(client(2000).listAll('Users', { pageSize: 100 })).rejects.toThrow('answer larger than 2000 bytes');
+    });
+  }
 });
 
 describe('URL userinfo', () => {

@@ -33,7 +33,12 @@ export const target = z
       .default(4)
       .describe('Requests in flight at once (in distributed mode: per worker process; rateLimit holds across workers). Default 4.'),
     retries: positiveInt.max(20).default(5).describe('Attempts per operation for transient errors and 429. Default 5.'),
-    pageSize: positiveInt.max(1000).default(100).describe('Resources per list page. Default 100.'),
+    pageSize: positiveInt
+      .max(1000)
+      .optional()
+      .describe(
+        "Resources per list page. Default: the largest the server admits (its discovery's filter.maxResults, up to 1000, within the profile's maxPageSize); 100 when it does not say.",
+      ),
     updateMethod: z
       .enum(['auto', 'patch', 'put'])
       .default('auto')

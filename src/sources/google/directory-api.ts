@@ -5,16 +5,20 @@
  * quota errors); anything else is not.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import got, { type Got } from 'got';
+import { Transport } from '../../targets/http/transport.js';
 import { SourceError } from '../../errors.js';
 import type { ServiceAccountToken } from './service-account.js';
 
 type Json = Record<string, unknown>;
 
 const ATTEMPTS = 4;
+/** Largest answer read, bytes: a page of 500 full users is a few MB. */
+const MAX_ANSWER_BYTES = 64 * 1024 * 1024;
 
 export class DirectoryApi {
-  private readonly http: Got;
+  private readonly transport: Transport;
+  /** The root's path ('' or '/admin'), which every request path starts with. */
+  private readonly rootPath: string;
 
   constructor(
     private readonly root: string,
@@ -22,7 +26,9 @@ export class DirectoryApi {
     timeoutMs: number,
     private readonly backoffMs = 500,
   ) {
-    this.http = got.extend({ timeout: { request: timeoutMs }, throwHttpErrors: false, retry: { limit: 0 }, headers: { accept: 'application/json' } });
+    // The same HTTP layer as the targets: keep-alive, proxies from HTTPS_PROXY / NO_PROXY, a total deadline.
+    this.transport = new Transport(root, { maxSockets: 2, timeoutMs, maxResponseBytes: MAX_ANSWER_BYTES });
+    this.rootPath = new URL(root).pathname.replace(/\/+$/, '');
   }
 
   /** Every item of a paged list: `field` names the array in each page (users, groups, members). */
@@ -53,12 +59,13 @@ export class DirectoryApi {
   private get(path: string, params: Record<string, string | undefined>): Promise<Json>;
   private get(path: string, params: Record<string, string | undefined>, missingIsNull: true): Promise<Json | null>;
   private async get(path: string, params: Record<string, string | undefined>, missingIsNull = false): Promise<Json | null> {
-    const searchParams = Object.fromEntries(Object.entries(params).filter((e): e is [string, string] => e[1] !== undefined));
+    const query = new URLSearchParams(Object.entries(params).filter((e): e is [string, string] => e[1] !== undefined)).toString();
     const where = `Google Workspace: GET ${path}`;
     for (let attempt = 1; ; attempt++) {
       let response;
       try {
-        response = await this.http.get(`${this.root}${path}`, { searchParams, headers: { authorization: `Bearer ${await this.token.value()}` } });
+        const headers = { accept: 'application/json', 'accept-encoding': 'gzip, deflate, br', authorization: `Bearer ${await this.token.value()}` };
+        response = await this.transport.send({ method: 'GET', path: `${this.rootPath}${path}${query ? `?${query}` : ''}`, headers });
       } catch (error) {
         if (error instanceof SourceError) throw error;
         if (attempt < ATTEMPTS) {
@@ -67,7 +74,7 @@ export class DirectoryApi {
         }
         throw new SourceError(`${where} failed after ${attempt} tries: ${(error as Error).message}`, {}, { cause: error });
       }
-      const status = response.statusCode;
+      const status = response.status;
       if (status === 404 && missingIsNull) return null;
       if ((status === 429 || status >= 500) && attempt < ATTEMPTS) {
         await sleep(this.backoffMs * 2 ** (attempt - 1));

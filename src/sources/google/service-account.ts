@@ -6,7 +6,7 @@
  * Neither the key nor the assertion ever reaches a message.
  */
 import { createPrivateKey, sign, type KeyObject } from 'node:crypto';
-import got from 'got';
+import { Transport } from '../../targets/http/transport.js';
 import { registerSecret, type Secret } from '../../config/secret.js';
 import { SourceError } from '../../errors.js';
 
@@ -48,6 +48,8 @@ const base64url = (data: string | Buffer) => Buffer.from(data).toString('base64u
 export class ServiceAccountToken {
   private token: { value: string; renewAt: number } | undefined;
 
+  private transport: Transport | undefined;
+
   constructor(
     private readonly account: ServiceAccountKey,
     private readonly subject: string,
@@ -65,11 +67,13 @@ export class ServiceAccountToken {
     const who = `service account ${this.account.clientEmail} acting for ${this.subject}`;
     let response;
     try {
-      response = await got.post(this.account.tokenUri, {
-        form: { grant_type: GRANT, assertion },
-        timeout: { request: this.timeoutMs },
-        throwHttpErrors: false,
-        retry: { limit: 0 },
+      this.transport ??= new Transport(this.account.tokenUri, { maxSockets: 1, timeoutMs: this.timeoutMs, maxResponseBytes: 1 << 20 });
+      const uri = new URL(this.account.tokenUri);
+      response = await this.transport.send({
+        method: 'POST',
+        path: `${uri.pathname}${uri.search}`,
+        headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+        body: new URLSearchParams({ grant_type: GRANT, assertion }).toString(),
       });
     } catch (error) {
       throw new SourceError(`Google Workspace: token request to ${this.account.tokenUri} for ${who} failed: ${(error as Error).message}`, {}, { cause: error });
@@ -80,8 +84,8 @@ export class ServiceAccountToken {
     } catch {
       // Described below from the status alone.
     }
-    if (response.statusCode !== 200 || typeof body['access_token'] !== 'string') {
-      const reason = [body['error'], body['error_description']].filter((v) => typeof v === 'string').join(': ') || `HTTP ${response.statusCode}`;
+    if (response.status !== 200 || typeof body['access_token'] !== 'string') {
+      const reason = [body['error'], body['error_description']].filter((v) => typeof v === 'string').join(': ') || `HTTP ${response.status}`;
       throw new SourceError(
         `Google Workspace: ${this.account.tokenUri} refused a token for ${who}: ${reason} ` +
           `(domain-wide delegation must allow this client the scopes ${this.scopes.join(', ')})`,

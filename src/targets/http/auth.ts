@@ -3,11 +3,10 @@
  * credentials fetch a token, cache it, and fetch a new one shortly before it expires (or once when
  * the server rejects it early, e.g. after a key rotation).
  */
-import got, { RequestError } from 'got';
 import { MIN_SECRET_LENGTH, registerCredential, Secret } from '../../config/secret.js';
 import { ProtocolError, type ErrorContext } from '../../errors.js';
-import { errorForNetwork, errorForOversize, errorForTokenStatus } from './error-mapping.js';
-import { agentsFor, capBody, type TlsMaterial } from './transport.js';
+import { errorForTokenStatus, errorForTransport } from './error-mapping.js';
+import { Transport, type HttpAnswer, type TlsMaterial } from './transport.js';
 
 export type ClientAuth =
   | { type: 'bearer'; token: Secret }
@@ -69,21 +68,14 @@ class ClientCredentials implements AuthProvider {
   private token: { value: Secret; renewAt: number } | undefined;
   private pending: Promise<Secret> | undefined;
   private readonly now: () => number;
-  private readonly http;
+  private readonly transport: Transport;
 
   constructor(
     private readonly auth: Extract<ClientAuth, { type: 'oauth2' }>,
     private readonly options: AuthOptions,
   ) {
     this.now = options.now ?? Date.now;
-    const agents = agentsFor(auth.tokenUrl, 2, options.tls);
-    this.http = got.extend({
-      agent: { http: agents.http, https: agents.https },
-      timeout: { request: options.timeoutMs },
-      throwHttpErrors: false,
-      followRedirect: false,
-      retry: { limit: 0 },
-    });
+    this.transport = new Transport(auth.tokenUrl, { maxSockets: 2, timeoutMs: options.timeoutMs, maxResponseBytes: options.maxResponseBytes, tls: options.tls });
   }
 
   async headers(): Promise<Record<string, string>> {
@@ -109,21 +101,23 @@ class ClientCredentials implements AuthProvider {
     if (this.auth.scope) form['scope'] = this.auth.scope;
     // client_secret_basic: the method RFC 6749 §2.3.1 requires every server to support.
     const basic = basicCredential(encodeURIComponent(this.auth.clientId), encodeURIComponent(this.auth.clientSecret.reveal()));
-    let response;
-    let tooLarge = () => false;
+    let response: HttpAnswer;
     try {
-      const pending = this.http.post(this.auth.tokenUrl, {
-        form,
-        headers: { authorization: `Basic ${basic}`, accept: 'application/json' },
+      response = await this.transport.send({
+        method: 'POST',
+        path: `${url.pathname}${url.search}`,
+        headers: {
+          authorization: `Basic ${basic}`,
+          accept: 'application/json',
+          'accept-encoding': 'gzip, deflate, br',
+          'content-type': 'application/x-www-form-urlencoded',
+        },
+        body: new URLSearchParams(form).toString(),
       });
-      tooLarge = capBody(pending, this.options.maxResponseBytes);
-      response = await pending;
     } catch (error) {
-      if (tooLarge()) throw errorForOversize(this.options.maxResponseBytes, ctx);
-      if (error instanceof RequestError) throw errorForNetwork(error, ctx, this.auth.tokenUrl);
-      throw error;
+      throw errorForTransport(error, ctx, this.auth.tokenUrl);
     }
-    if (response.statusCode !== 200) throw errorForTokenStatus(response.statusCode, response.headers, response.body, ctx);
+    if (response.status !== 200) throw errorForTokenStatus(response.status, response.headers, response.body, ctx);
     let parsed: Record<string, unknown>;
     try {
       parsed = JSON.parse(response.body) as Record<string, unknown>;

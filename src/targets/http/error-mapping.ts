@@ -16,6 +16,7 @@ import {
   type ErrorContext,
   type ScimSyncError,
 } from '../../errors.js';
+import { ResponseTooLargeError, TransportError } from './transport.js';
 
 /** Longest piece of a response body quoted in an error. */
 const EXCERPT = 300;
@@ -156,6 +157,13 @@ export function errorForNetwork(error: Error & { code?: string }, ctx: ErrorCont
  */
 export function errorForOversize(limit: number, ctx: ErrorContext): ProtocolError {
   return new ProtocolError(`answer larger than ${limit} bytes: the request was abandoned (maxResponseBytes)`, ctx);
+}
+
+/** What the transport threw, as a typed error (`url`: where the request went); anything else as it was. */
+export function errorForTransport(error: unknown, ctx: ErrorContext, url: string): unknown {
+  if (error instanceof ResponseTooLargeError) return errorForOversize(error.limit, ctx);
+  if (error instanceof TransportError) return errorForNetwork(error, ctx, url);
+  return error;
 }
 
 /**

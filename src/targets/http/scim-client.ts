@@ -1,11 +1,10 @@
 /**
- * SCIM 2.0 over HTTP (got). Turns every response into a resource or a typed error (via
+ * SCIM 2.0 over HTTP (transport.ts). Turns every response into a resource or a typed error (via
  * error-mapping.ts). Every request, retries included, passes the target's request budget. Reads
  * (GET) are retried here, by retry-policy.ts; writes are retried by the executor, which knows
- * whether a retry is safe. got itself retries nothing.
+ * whether a retry is safe. The transport itself retries nothing.
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import got, { RequestError, type Got, type Method, type Response } from 'got';
 import { redact } from '../../config/secret.js';
 import { AuthError, BadRequestError, NotFoundError, ProtocolError, RateLimitedError, TransientError, type ErrorContext } from '../../errors.js';
 import { DEFAULT_RETRY_POLICY, retryDelay, type RetryPolicy } from './retry-policy.js';
@@ -21,11 +20,11 @@ import type { BulkOperation, BulkResult, ListOptions, LookupAttribute, MemberCha
 import { shapePatch, type ShapeOf } from '../patch-shape.js';
 import { resolveQuirks, supportsOperator, type RateLimit, type TargetQuirks } from '../../config/profiles.js';
 import { authProvider, type AuthProvider, type ClientAuth } from './auth.js';
-import { errorForNetwork, errorForOversize, errorForStatus } from './error-mapping.js';
+import { errorForStatus, errorForTransport } from './error-mapping.js';
 import { parseSchemas, type TargetSchemas } from '../../model/scim-schema.js';
 import { parseCapabilities, DEFAULT_CAPABILITIES, type ScimCapabilities } from './capabilities.js';
 import { sharedBudget, type RequestBudget, type Release } from './request-budget.js';
-import { agentsFor, capBody, type TlsMaterial } from './transport.js';
+import { Transport, type HttpAnswer, type TlsMaterial } from './transport.js';
 import { requestEnded } from './request-events.js';
 
 export type { ClientAuth } from './auth.js';
@@ -57,12 +56,22 @@ export interface ScimClientOptions {
 export const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
 
 
+/** Page size when neither the config nor the server's discovery says one. */
+const DEFAULT_PAGE_SIZE = 100;
+/** Largest page asked for, whatever discovery admits. */
+const MAX_PAGE_SIZE = 1000;
+
+interface RawPage {
+  resources: JsonObject[];
+  totalResults: number;
+}
+
 /** A page past this many is a server that never ends a listing: refuse rather than spin. */
 const MAX_PAGES = 100_000;
 
 /**
- * A URL without its user:password part. got would send it as Basic auth whatever the target's
- * `auth` says; the config refuses such URLs, and this keeps it so for any other caller.
+ * A URL without its user:password part: an HTTP library may send it as Basic auth whatever the
+ * target's `auth` says; the config refuses such URLs, and this keeps it so for any other caller.
  */
 function withoutUserInfo(url: string): string {
   const u = new URL(url);
@@ -87,13 +96,19 @@ export class ScimClient implements ScimTarget {
   /** What discover() found; DEFAULT_CAPABILITIES until it ran. Callers get it from discover(), as a value. */
   private capabilities: ScimCapabilities = DEFAULT_CAPABILITIES;
   private discovered = false;
-  private readonly http: Got;
+  private readonly transport: Transport;
   private readonly base: string;
+  /** The base URL's path ('/scim/v2'), which every request path starts with. */
+  private readonly basePath: string;
+  /** Headers every request carries, before its credential and its own. */
+  private readonly fixedHeaders: Record<string, string>;
   private readonly auth: AuthProvider;
   private readonly budget: RequestBudget;
   private readonly createBudget: RequestBudget | null;
   private readonly readRetry: RetryPolicy;
   private readonly maxResponseBytes: number;
+  /** List pages in flight at once (the connections kept to the server). */
+  private readonly listConcurrency: number;
 
   constructor(options: ScimClientOptions) {
     this.target = options.target;
@@ -105,31 +120,24 @@ export class ScimClient implements ScimTarget {
     this.budget = sharedBudget(`${this.target} ${this.base}`, options.rateLimit !== undefined ? options.rateLimit : this.quirks.rateLimit);
     this.createBudget = this.quirks.createRateLimit ? sharedBudget(`${this.target} ${this.base} POST /Users`, this.quirks.createRateLimit) : null;
     this.readRetry = options.readRetry ?? DEFAULT_RETRY_POLICY;
-    const agents = agentsFor(this.base, options.maxSockets, options.tls);
-    this.proxy = agents.proxy;
-    this.http = got.extend({
-      headers: {
-        accept: 'application/scim+json, application/json',
-        'user-agent': 'scim-sync/0.1',
-        ...this.quirks.headers,
-      },
-      agent: { http: agents.http, https: agents.https },
-      timeout: { request: options.timeoutMs },
-      throwHttpErrors: false,
-      followRedirect: false,
-      retry: { limit: 0 },
-    });
-  }
-
-  private url(path: string): string {
-    return `${this.base}${path}`;
+    this.listConcurrency = Math.max(1, options.maxSockets);
+    this.transport = new Transport(this.base, { maxSockets: options.maxSockets, timeoutMs: options.timeoutMs, maxResponseBytes: this.maxResponseBytes, tls: options.tls });
+    this.proxy = this.transport.proxy;
+    this.basePath = new URL(this.base).pathname.replace(/\/+$/, '');
+    this.fixedHeaders = {
+      accept: 'application/scim+json, application/json',
+      'accept-encoding': 'gzip, deflate, br',
+      'user-agent': 'scim-sync/0.1',
+      // Lower-case already (resolveQuirks), so a profile's header replaces ours rather than doubling it.
+      ...this.quirks.headers,
+    };
   }
 
   /**
    * One request; returns the parsed JSON body (or null for 204) or throws a typed error. A GET is
    * retried per the read retry policy; a rejected OAuth token is renewed once.
    */
-  private async request(method: Method, path: string, body?: unknown, ctx: ErrorContext = {}, version?: string): Promise<JsonObject | null> {
+  private async request(method: string, path: string, body?: unknown, ctx: ErrorContext = {}, version?: string): Promise<JsonObject | null> {
     const context: ErrorContext = { target: this.target, request: `${method} ${path.split('?')[0]}`, ...ctx };
     let renewed = false;
     for (let attempt = 1; ; attempt++) {
@@ -148,49 +156,44 @@ export class ScimClient implements ScimTarget {
     }
   }
 
-  private async attempt(method: Method, path: string, body: unknown, context: ErrorContext, version: string | undefined): Promise<JsonObject | null> {
+  private async attempt(method: string, path: string, body: unknown, context: ErrorContext, version: string | undefined): Promise<JsonObject | null> {
     const isCreate = method === 'POST' && path === '/Users';
     const releaseCreate: Release | undefined = isCreate && this.createBudget ? await this.createBudget.acquire() : undefined;
     // Most requests find a token free: no promise, no tick.
     const release = this.budget.tryAcquire() ?? (await this.budget.acquire());
-    let response: Response<string>;
-    let tooLarge = () => false;
+    let response: HttpAnswer;
     let began = 0;
     try {
       // The credential is taken once the budget lets the request go: a token fetched before a long
       // wait could expire on the way.
-      const headers: Record<string, string> = { ...(await this.auth.headers()) };
+      const headers: Record<string, string> = { ...this.fixedHeaders, ...(await this.auth.headers()) };
       if (body !== undefined) headers['content-type'] = 'application/scim+json';
       if (version !== undefined) headers['if-match'] = version;
       began = performance.now();
-      const pending = this.http(this.url(path), { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
-      tooLarge = capBody(pending, this.maxResponseBytes);
-      response = await pending;
+      response = await this.transport.send({ method, path: this.basePath + path, headers, body: body === undefined ? undefined : JSON.stringify(body) });
     } catch (error) {
       if (began) requestEnded({ target: this.target, method, status: 0, seconds: (performance.now() - began) / 1000 });
-      if (tooLarge()) throw errorForOversize(this.maxResponseBytes, context);
-      if (error instanceof RequestError) throw errorForNetwork(error, context, this.base);
-      throw error;
+      throw errorForTransport(error, context, this.base);
     } finally {
       release();
       releaseCreate?.();
     }
     const text = response.body;
-    const error = response.statusCode >= 300 ? errorForStatus(response.statusCode, response.headers, text, context) : undefined;
+    const error = response.status >= 300 ? errorForStatus(response.status, response.headers, text, context) : undefined;
     const retryAfterMs = error instanceof RateLimitedError ? error.retryAfterMs : undefined;
-    requestEnded({ target: this.target, method, status: response.statusCode, seconds: (performance.now() - began) / 1000, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) });
+    requestEnded({ target: this.target, method, status: response.status, seconds: (performance.now() - began) / 1000, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) });
     if (error) {
       if (error instanceof RateLimitedError) this.budget.penalise(error.retryAfterMs);
       throw error;
     }
-    if (response.statusCode === 204 || text.trim() === '') return null;
+    if (response.status === 204 || text.trim() === '') return null;
     try {
       const parsed: unknown = JSON.parse(text);
       if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object');
       return parsed as JsonObject;
     } catch {
       const excerpt = redact(text.replace(/\s+/g, ' ')).slice(0, 120);
-      throw new ProtocolError(`answer is not a SCIM JSON object: "${excerpt}"`, { ...context, status: response.statusCode });
+      throw new ProtocolError(`answer is not a SCIM JSON object: "${excerpt}"`, { ...context, status: response.status });
     }
   }
 
@@ -256,9 +259,15 @@ export class ScimClient implements ScimTarget {
     }
   }
 
-  /** The page size to ask for: the configured one, capped by the profile and by what discovery said. */
-  pageSize(wanted: number): number {
-    return Math.min(wanted, this.quirks.maxPageSize ?? Infinity, this.capabilities.filter.maxResults ?? Infinity);
+  /**
+   * The page size to ask for: the configured one, else the largest the server admits (discovery's
+   * filter.maxResults, at most MAX_PAGE_SIZE; DEFAULT_PAGE_SIZE when it does not say); capped by the
+   * profile and by what discovery said either way.
+   */
+  pageSize(wanted?: number): number {
+    const said = this.capabilities.filter.maxResults;
+    const chosen = wanted ?? (said !== null && said > 0 ? MAX_PAGE_SIZE : DEFAULT_PAGE_SIZE);
+    return Math.min(chosen, this.quirks.maxPageSize ?? Infinity, said !== null && said > 0 ? said : Infinity);
   }
 
   /**
@@ -270,6 +279,11 @@ export class ScimClient implements ScimTarget {
    * listing would be partial). Quirks: `totalResults: unreliable` ends on a short page alone;
    * `startIndex: zero-based` counts from 0; `startIndex: ignored` reads one page of the largest size
    * and refuses when the server holds more.
+   *
+   * When totalResults can be trusted, from the third page on the pages it announces are requested
+   * ahead, up to the target's concurrency at once, at the startIndexes the loop would ask for next
+   * (the first page's length apart); they are still taken in order through the same checks, and one
+   * the loop does not reach (a short page moved the next startIndex) is dropped unread.
    */
   async *pages(type: ResourceType, options: ListOptions): AsyncGenerator<ServerResource[]> {
     const seen = new Set<string>();
@@ -289,26 +303,49 @@ export class ScimClient implements ScimTarget {
       return;
     }
     const first = this.quirks.startIndex === 'zero-based' ? 0 : 1;
+    const ahead = new Map<number, Promise<RawPage>>();
+    const fetch = (startIndex: number): Promise<RawPage> => {
+      const known = ahead.get(startIndex);
+      ahead.delete(startIndex);
+      return known ?? this.rawPage(type, list, startIndex);
+    };
     let total = 0;
     let startIndex = first;
     let page = 0;
-    for (; page < MAX_PAGES; page++) {
-      const { resources, fresh, totalResults } = await this.page(type, list, startIndex, seen);
-      total = trustTotal ? totalResults : 0;
-      if (fresh.length > 0) yield fresh;
-      if (resources.length === 0) break;
-      if (fresh.length === 0) {
-        if (seen.size < total) {
-          throw new ProtocolError(
-            `the server repeats page ${page} at startIndex ${startIndex} while totalResults says ${total} exist (${seen.size} seen): ` +
-              'it ignores startIndex, so the listing cannot be completed',
-            { target: this.target, request },
-          );
+    let step = 0;
+    try {
+      for (; page < MAX_PAGES; page++) {
+        const { resources, totalResults } = await fetch(startIndex);
+        const fresh = this.accept(resources, seen, request);
+        total = trustTotal ? totalResults : 0;
+        if (page === 0) step = resources.length;
+        if (fresh.length > 0) yield fresh;
+        if (resources.length === 0) break;
+        if (fresh.length === 0) {
+          if (seen.size < total) {
+            throw new ProtocolError(
+              `the server repeats page ${page} at startIndex ${startIndex} while totalResults says ${total} exist (${seen.size} seen): ` +
+                'it ignores startIndex, so the listing cannot be completed',
+              { target: this.target, request },
+            );
+          }
+          break;
         }
-        break;
+        if (seen.size >= total && resources.length < pageSize) break;
+        startIndex += resources.length;
+        // Ahead: the pages totalResults says remain, at most `listConcurrency` in flight; only once a
+        // second page brought new resources (a server that ignores startIndex costs no extra request).
+        for (let k = 1; trustTotal && step > 0 && page >= 1 && k < this.listConcurrency; k++) {
+          const at = startIndex + k * step;
+          if (at - first >= total || ahead.has(at)) continue;
+          const pending = this.rawPage(type, list, at);
+          pending.catch(() => undefined);
+          ahead.set(at, pending);
+        }
       }
-      if (seen.size >= total && resources.length < pageSize) break;
-      startIndex += resources.length;
+    } finally {
+      // Pages asked for and never reached: their answers are dropped (failures included).
+      ahead.clear();
     }
     if (page >= MAX_PAGES) throw new ProtocolError(`listing never ended after ${MAX_PAGES} pages`, { target: this.target, request });
     if (first === 1 && seen.size < total) {
@@ -320,7 +357,13 @@ export class ScimClient implements ScimTarget {
     }
   }
 
-  private async page(type: ResourceType, options: ListOptions, startIndex: number, seen: Set<string>) {
+  private async page(type: ResourceType, options: ListOptions & { pageSize: number }, startIndex: number, seen: Set<string>) {
+    const { resources, totalResults } = await this.rawPage(type, options, startIndex);
+    return { resources, fresh: this.accept(resources, seen, `GET /${type}`), totalResults };
+  }
+
+  /** One page as the server answered it, checked to be a ListResponse with a numeric totalResults. */
+  private async rawPage(type: ResourceType, options: ListOptions & { pageSize: number }, startIndex: number): Promise<RawPage> {
     const query = new URLSearchParams({ startIndex: String(startIndex), count: String(options.pageSize) });
     if (options.filter) query.set('filter', options.filter);
     if (options.attributes?.length) query.set('attributes', options.attributes.join(','));
@@ -334,7 +377,11 @@ export class ScimClient implements ScimTarget {
     if (!Number.isFinite(totalResults)) {
       throw new ProtocolError('list answer lacks a numeric totalResults', { target: this.target, request });
     }
-    const resources = body.Resources ?? [];
+    return { resources: body.Resources ?? [], totalResults };
+  }
+
+  /** The resources of a page not seen before, in order; every one must carry its id. */
+  private accept(resources: readonly JsonObject[], seen: Set<string>, request: string): ServerResource[] {
     const fresh: ServerResource[] = [];
     for (const r of resources) {
       const id = r['id'];
@@ -344,7 +391,7 @@ export class ScimClient implements ScimTarget {
         fresh.push(r as ServerResource);
       }
     }
-    return { resources, fresh, totalResults };
+    return fresh;
   }
 
   async listAll(type: ResourceType, options: ListOptions): Promise<ServerResource[]> {
