@@ -4,6 +4,7 @@
  * duplicate and does nothing more, and a future-dated termination is synced at its instant.
  */
 import { createHmac } from 'node:crypto';
+import { request } from 'node:http';
 import { afterEach, expect, it } from 'vitest';
 import { Harness, person } from '../support/harness.js';
 import { Batches, startTestService, type RunningService } from '../support/service.js';
@@ -84,4 +85,60 @@ it('a future-dated termination waits for its instant, then syncs the person', as
   expect(Date.now()).toBeGreaterThanOrEqual(effectiveAt.getTime());
   expect(batch.keys).toEqual(['E1009']);
   expect(userOf(9)?.['active']).toBe(false);
+});
+
+/** A raw POST through node:http: `chunks` are written one by one without a content-length (chunked). */
+function rawPost(url: string, chunks: readonly Buffer[], headers: Record<string, string>): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, timeout: 10_000 }, (res) => {
+      const parts: Buffer[] = [];
+      res.on('data', (c: Buffer) => parts.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(parts).toString() }));
+    });
+    req.on('timeout', () => req.destroy(new Error('no answer in 10 s')));
+    // The server may answer 413 and stop reading before the last chunk: that ends the request, not the test.
+    req.on('error', (error: NodeJS.ErrnoException) => (error.code === 'EPIPE' || error.code === 'ECONNRESET' ? undefined : reject(error)));
+    const writeNext = (i: number): void => {
+      if (i === chunks.length) return void req.end();
+      if (req.destroyed) return;
+      if (req.write(chunks[i]!)) writeNext(i + 1);
+      else req.once('drain', () => writeNext(i + 1));
+    };
+    writeNext(0);
+  });
+}
+
+function bambooBytes(body: Buffer): Record<string, string> {
+  const ts = String(Math.floor(Date.now() / 1000));
+  const mac = createHmac('sha256', BAMBOO_KEY).update(Buffer.concat([body, Buffer.from(ts)])).digest('hex');
+  return { 'X-BambooHR-Timestamp': ts, 'X-BambooHR-Signature': mac };
+}
+
+it('an empty body, bytes that are not UTF-8, and a chunked body past the limit: a clear answer each, nothing synced, the service goes on', async () => {
+  const batches = new Batches();
+  s = await serve(batches);
+  const events = `${s.url}/events/bamboo`;
+
+  const empty = await rawPost(events, [], bambooBytes(Buffer.alloc(0)));
+  expect(empty.status).toBe(400);
+  expect(JSON.parse(empty.body).error).toMatch(/not valid JSON/);
+
+  const latin1 = Buffer.from('{"type":"employee.updated","data":{"employeeId":"E1004","name":"Jos\xe9"}}', 'latin1');
+  const notUtf8 = await rawPost(events, [latin1], bambooBytes(latin1));
+  expect(notUtf8.status).toBe(400);
+  expect(JSON.parse(notUtf8.body).error).toBe('the body is not UTF-8 text');
+
+  // 2 MiB in 64 KiB pieces, no content-length: the limit is found while reading, not from a header.
+  const piece = Buffer.alloc(64 * 1024, 0x20);
+  const huge = await rawPost(events, Array.from({ length: 32 }, () => piece), bambooBytes(Buffer.alloc(0)));
+  expect(huge.status).toBe(413);
+
+  terminated('E1004');
+  const body = JSON.stringify({ type: 'employee.updated', timestamp: new Date().toISOString(), data: { companyId: '1', employeeId: 'E1004', changedFields: ['status'] } });
+  const next = batches.next();
+  expect((await s.post('/events/bamboo', body, bamboo(body))).status).toBe(202);
+  expect((await next).keys).toEqual(['E1004']);
+  expect(batches.seen).toHaveLength(1);
+  expect(h.writes()).toHaveLength(1);
+  expect(userOf(4)?.['active']).toBe(false);
 });
