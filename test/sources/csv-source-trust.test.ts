@@ -49,6 +49,18 @@ describe('encoding', () => {
     expect(asLatin1.issues.map((i) => i.code)).toEqual(['CONTROL_CHARACTER']);
   });
 
+  it('auto chooses again when the file at the same path is replaced, in either direction', async () => {
+    const utf8 = Buffer.from('id,first,mail\n1,Ann,ann@x.com\n2,Léa,lea@x.com\n', 'utf8');
+    const { path, source } = csvSource(utf8);
+    const names = async () => (await source.read()).users.map((u) => u.attributes['givenName']);
+    expect(await source.offeredAttributes()).toContain('givenName');
+    expect(await names()).toEqual(['Ann', 'Léa']);
+    writeFileSync(path, latin1);
+    expect(await names()).toEqual(['Ann', 'Léa', 'Zoë']);
+    writeFileSync(path, Buffer.concat([utf8, Buffer.from('3,Zoë,zoe@x.com\n4,Noël,noel@x.com\n', 'utf8')]));
+    expect(await names()).toEqual(['Ann', 'Léa', 'Zoë', 'Noël']);
+  });
+
   it('auto refuses a UTF-8 file with a damaged byte rather than read it all as Windows-1252', async () => {
     const text = Buffer.concat([Buffer.from('id,first,mail\n1,Zoë,z@x.com\n2,L', 'utf8'), Buffer.from([0xe9]), Buffer.from('a,l@x.com\n', 'utf8')]);
     const { read, path } = csvSource(text);

@@ -8,6 +8,7 @@
  * DecodeFault instead.
  */
 import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { isAscii, isUtf8 } from 'node:buffer';
 import { countNewlines, DecodeFault, utf8SequenceAt, type TextEncoding } from './byte-decoders.js';
 
@@ -68,6 +69,34 @@ export async function detectEncoding(path: string): Promise<TextEncoding> {
   return invalid ? 'cp1252' : 'utf-8';
 }
 
+/** The file as stat sees it: a change of content or a replaced file gives another version. */
+const versionOf = async (path: string): Promise<string> => {
+  const s = await stat(path, { bigint: true });
+  return `${s.dev}:${s.ino}:${s.size}:${s.mtimeNs}:${s.ctimeNs}`;
+};
+
+/**
+ * Files found to be UTF-8, by version. A plan reads the header (offeredAttributes) and then the
+ * records: without this, `auto` scanned the whole file twice before parsing it once. Only UTF-8 is
+ * remembered because a stale answer is then harmless: should a file be rewritten with the same
+ * size within the clock's resolution, its UTF-8 decoder is strict and fails on a byte that is not
+ * UTF-8, where a remembered Windows-1252 would turn a new UTF-8 file's "é" into "Ã©" silently.
+ * (UTF-16 is decided by the first bytes, which costs nothing to look at again.)
+ */
+const utf8Files = new Map<string, string>();
+/** A watched drop folder names a new file per drop: the oldest results are forgotten past this. */
+const MAX_REMEMBERED = 64;
+
 export async function resolveEncoding(path: string, option: EncodingOption): Promise<TextEncoding> {
-  return option === 'auto' ? detectEncoding(path) : option;
+  if (option !== 'auto') return option;
+  const before = await versionOf(path);
+  if (utf8Files.get(path) === before) return 'utf-8';
+  const encoding = await detectEncoding(path);
+  // Kept only when the file did not change while it was scanned.
+  if (encoding === 'utf-8' && (await versionOf(path)) === before) {
+    utf8Files.delete(path);
+    utf8Files.set(path, before);
+    if (utf8Files.size > MAX_REMEMBERED) utf8Files.delete(utf8Files.keys().next().value!);
+  }
+  return encoding;
 }

@@ -71,7 +71,7 @@ function decodeToLf(path: string, encoding: TextEncoding, option: EncodingOption
 
 /**
  * The decoding stream for a file read with the configured encoding; `auto` reads the file once first
- * to choose. Throws a SourceError, never a bare I/O error.
+ * to choose (not again while a UTF-8 file is unchanged). Throws a SourceError, never a bare I/O error.
  */
 export async function textDecoder(path: string, option: EncodingOption): Promise<Transform> {
   let encoding: TextEncoding;
