@@ -19,6 +19,12 @@ interface FileProgress {
   line: number;
 }
 
+/** A parsed line that is a record of the log (what every record has: its time, target and action). */
+export function isAuditRecord(value: unknown): value is AuditRecord {
+  const r = value as Partial<AuditRecord> | null | undefined;
+  return !!r && typeof r === 'object' && typeof r.time === 'string' && typeof r.target === 'string' && typeof r.action === 'string';
+}
+
 export class LogReader {
   private readonly progress = new Map<number, FileProgress>();
   /** Who started each cycle, as its own records say (worker records do not): given to those that do not. */
@@ -66,8 +72,7 @@ export class LogReader {
         } catch {
           record = undefined;
         }
-        const r = record as Partial<AuditRecord> | null | undefined;
-        if (r && typeof r === 'object' && typeof r.time === 'string' && typeof r.target === 'string' && typeof r.action === 'string') batch.records.push(r as AuditRecord);
+        if (isAuditRecord(record)) batch.records.push(record);
         else batch.problems.push(`${file}:${seen.line}: not a log record (skipped)`);
       }
       seen.offset += end;

@@ -112,7 +112,7 @@ ${message ? notice('bad', message) : null}
       const body = await overviewPage(ctx, session, await activity.lastHour(), queues);
       return { title: 'Overview', section: 'overview', body: problem ? html`${notice('bad', `Queues could not be read: ${problem}`)}${body}` : body };
     }
-    if (path === '/ui/log') return { title: 'Provisioning log', section: 'log', body: logPage(ctx, params) };
+    if (path === '/ui/log') return { title: 'Provisioning log', section: 'log', body: await logPage(ctx, params) };
     if (path === '/ui/person') {
       const key = personKey(params.get('key'));
       const person = await planPerson(ctx.loaded, ctx.state, key);

@@ -5,7 +5,7 @@
  */
 import type { AuditRecord } from '../../audit/audit-sink.js';
 import { OUTCOMES, matchesQuery, type LogQuery } from '../../audit/log-query.js';
-import { LogReader } from '../../audit/read-log.js';
+import { searchLog } from '../../audit/search-log.js';
 import type { ConsoleContext } from './context.js';
 import { html, query, type Html } from './html.js';
 
@@ -83,13 +83,19 @@ ${recordDetail(r)}
 </details>`;
 }
 
-export function logPage(ctx: ConsoleContext, params: URLSearchParams): Html {
+function matchSummary(matched: number, exhaustive: boolean, shown: number): string {
+  const records = `record${matched === 1 ? '' : 's'} match${matched === 1 ? 'es' : ''}`;
+  if (!exhaustive) return `At least ${matched} ${records}; the newest ${shown} are shown.`;
+  return `${matched} ${records}${matched > shown ? `; the newest ${shown} are shown` : ''}.`;
+}
+
+export async function logPage(ctx: ConsoleContext, params: URLSearchParams): Promise<Html> {
   const search = logSearch(params);
   const cycle = (params.get('cycle') ?? '').trim().slice(0, 200);
   const { query: q, problems } = toQuery(search);
-  const { records, problems: unreadable } = new LogReader(ctx.loaded.auditFile).read();
-  const matching = records.filter((r) => matchesQuery(r, cycle ? { ...q, cycle } : q));
-  const shown = matching.slice(-LOG_LIMIT).reverse();
+  const wanted = cycle ? { ...q, cycle } : q;
+  const found = await searchLog(ctx.loaded.auditFile, (r) => matchesQuery(r, wanted), { limit: LOG_LIMIT, ...(q.since ? { since: q.since } : {}) });
+  const { records: shown, matched, unreadable } = found;
   const targets = Object.keys(ctx.loaded.config.targets);
   const option = (v: string, selected: string, label = v) => (v === selected ? html`<option value="${v}" selected>${label}</option>` : html`<option value="${v}">${label}</option>`);
   return html`
@@ -106,7 +112,8 @@ export function logPage(ctx: ConsoleContext, params: URLSearchParams): Html {
 <datalist id="actions">${['createUser', 'updateUser', 'deprovisionUser', 'linkUser', 'createGroup', 'patchGroupMembers', 'person.provision', 'person.deprovision', 'person.release', 'staged.approve', 'staged.reject', 'quarantine.enter', 'quarantine.exit', 'safety.stop'].map((a) => html`<option value="${a}">`)}</datalist>
 ${cycle ? html`<p>Cycle <code>${cycle}</code> only. <a href="/ui/log${query({ ...search })}">All cycles</a></p>` : null}
 ${problems.map((p) => html`<div class="notice bad">${p}</div>`)}
-${unreadable.length > 0 ? html`<div class="notice bad">${unreadable.length} line${unreadable.length === 1 ? '' : 's'} of the log could not be read.</div>` : null}
-<p class="muted">${matching.length} record${matching.length === 1 ? '' : 's'} match${matching.length > LOG_LIMIT ? `; the newest ${LOG_LIMIT} are shown` : ''}. Open one for its steps, changes and errors.</p>
+${unreadable > 0 ? html`<div class="notice bad">${unreadable} line${unreadable === 1 ? '' : 's'} of the log could not be read.</div>` : null}
+${found.searchedBackTo ? html`<div class="notice warn">The search read the newest part of the log only, back to ${found.searchedBackTo.replace('T', ' ').slice(0, 19)} UTC: set Since and Until to look further back.</div>` : null}
+<p class="muted">${matchSummary(matched, found.exhaustive, shown.length)} Open one for its steps, changes and errors.</p>
 <div class="records">${shown.map(recordRow)}</div>`;
 }

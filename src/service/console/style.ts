@@ -33,6 +33,7 @@ pre { white-space: pre-wrap; word-break: break-word; background: var(--bg); padd
 .notice { padding: .6rem .8rem; border-radius: 4px; margin-bottom: 1rem; border: 1px solid var(--line); background: var(--card); }
 .notice.bad { border-color: var(--bad); font-weight: normal; }
 .notice.ok { border-color: var(--ok); font-weight: normal; }
+.notice.warn { border-color: var(--warn); font-weight: normal; }
 form.inline { display: inline; }
 form.filters { display: flex; gap: .6rem; flex-wrap: wrap; align-items: end; margin-bottom: 1rem; }
 form.filters label { display: flex; flex-direction: column; font-size: .8rem; color: var(--muted); }
