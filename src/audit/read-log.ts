@@ -19,10 +19,19 @@ interface FileProgress {
   line: number;
 }
 
-/** A parsed line that is a record of the log (what every record has: its time, target and action). */
-export function isAuditRecord(value: unknown): value is AuditRecord {
-  const r = value as Partial<AuditRecord> | null | undefined;
-  return !!r && typeof r === 'object' && typeof r.time === 'string' && typeof r.target === 'string' && typeof r.action === 'string';
+/**
+ * A line of the log as its record: 'blank' for an empty line, undefined for one that is not a record
+ * (not JSON, or without what every record has: its time, target and action).
+ */
+export function parseLogLine(line: string): AuditRecord | 'blank' | undefined {
+  if (line.trim() === '') return 'blank';
+  let r: Partial<AuditRecord> | null | undefined;
+  try {
+    r = JSON.parse(line) as Partial<AuditRecord> | null;
+  } catch {
+    return undefined;
+  }
+  return !!r && typeof r === 'object' && typeof r.time === 'string' && typeof r.target === 'string' && typeof r.action === 'string' ? (r as AuditRecord) : undefined;
 }
 
 export class LogReader {
@@ -65,14 +74,9 @@ export class LogReader {
       const end = bytes.lastIndexOf(0x0a) + 1;
       for (const line of bytes.subarray(0, end).toString('utf8').split('\n').slice(0, -1)) {
         seen.line++;
-        if (line.trim() === '') continue;
-        let record: unknown;
-        try {
-          record = JSON.parse(line);
-        } catch {
-          record = undefined;
-        }
-        if (isAuditRecord(record)) batch.records.push(record);
+        const record = parseLogLine(line);
+        if (record === 'blank') continue;
+        if (record) batch.records.push(record);
         else batch.problems.push(`${file}:${seen.line}: not a log record (skipped)`);
       }
       seen.offset += end;

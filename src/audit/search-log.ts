@@ -12,7 +12,7 @@
  */
 import { open } from 'node:fs/promises';
 import type { AuditRecord, Initiator } from './audit-sink.js';
-import { isAuditRecord } from './read-log.js';
+import { parseLogLine } from './read-log.js';
 import { logFiles } from './log-files.js';
 
 export interface LogSearchOptions {
@@ -142,14 +142,9 @@ export async function searchLog(file: string, match: (record: AuditRecord) => bo
       bytes += chunk.bytes;
       let last = Infinity;
       for (const line of chunk.lines) {
-        if (line.trim() === '') continue;
-        let record: unknown;
-        try {
-          record = JSON.parse(line);
-        } catch {
-          record = undefined;
-        }
-        if (!isAuditRecord(record)) {
+        const record = parseLogLine(line);
+        if (record === 'blank') continue;
+        if (!record) {
           unreadable++;
           continue;
         }
