@@ -13,6 +13,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund --ignore-scripts
 COPY tsconfig.json tsconfig.build.json README.md ./
 COPY bin ./bin
+COPY scripts ./scripts
 COPY src ./src
 COPY config ./config
 COPY docs ./docs

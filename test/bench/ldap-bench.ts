@@ -6,7 +6,9 @@
  * (bind, base, filter, attributes, page size), its LDIF output discarded.
  *
  * - cold: a fresh `node` process that loads org.yaml, reads the source once and exits, as cron runs
- *   it, timed from spawn to exit; against the two ldapsearch processes, also spawn to exit.
+ *   it, timed from spawn to exit; against the two ldapsearch processes, also spawn to exit. Twice:
+ *   as tsc wrote the modules, and bundled with a V8 code cache as the installed CLI is loaded
+ *   (scripts/bundle.js, bin/load-bundle.js; the cache is made by a first read in its own process).
  * - warm: LdapSource.read() in this process after a first read.
  *
  * Five interleaved rounds (ldapsearch, cold, warm): each round's ratios are paired, which damps a
@@ -26,6 +28,9 @@ const ENTRIES = Number(process.env['BENCH_LDAP_ENTRIES'] ?? 50_000);
 const PAGE_SIZE = 500;
 const ROUNDS = Number(process.env['BENCH_LDAP_ROUNDS'] ?? 5);
 const COLD_READ = new URL('./ldap-cold-read.js', import.meta.url).pathname;
+// Plain JS, run from the source tree (.bench-dist/test/bench/ -> the repository).
+const BUNDLER = new URL('../../../scripts/bundle.js', import.meta.url).pathname;
+const RUN_BUNDLE = new URL('../../../test/bench/run-bundle.mjs', import.meta.url).pathname;
 
 /** Runs a program to its exit; resolves with the milliseconds from spawn to exit and its stdout. */
 export function timedProcess(cmd: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<{ ms: number; out: string }> {
@@ -60,11 +65,15 @@ export interface LdapBenchResult {
   /** Medians, ms. */
   ldapsearchMs: number;
   coldMs: number;
+  /** The cold read bundled, with its code cache. */
+  coldBundledMs: number;
   warmMs: number;
   /** Medians of the per-round ratios to ldapsearch. */
   coldRatio: number;
+  coldBundledRatio: number;
   warmRatio: number;
   coldRatios: number[];
+  coldBundledRatios: number[];
   warmRatios: number[];
   /** 1-minute load average before and after the timed rounds, and the number of CPUs. */
   load: { before: number; after: number; cpus: number };
@@ -108,25 +117,35 @@ targets:
     );
     const env = { ...process.env, BENCH_LDAP_PASSWORD: READER_PASSWORD };
     const cold = () => timedProcess(process.execPath, [COLD_READ, configFile], env);
+    const bundle = join(dir, 'ldap-cold-read.cjs');
+    await timedProcess(process.execPath, [BUNDLER, COLD_READ, bundle, configFile], env);
+    const coldBundled = () => timedProcess(process.execPath, [RUN_BUNDLE, bundle, configFile], env);
 
     const source = new LdapSource(config);
     const check = await source.read();
     if (check.users.length !== ENTRIES) throw new Error(`bench: the source read ${check.users.length} of ${ENTRIES} people`);
     const coldCheck = JSON.parse((await cold()).out) as { users: number; groups: number };
     if (coldCheck.users !== ENTRIES || coldCheck.groups !== check.groups.length) throw new Error(`bench: the cold read gave ${JSON.stringify(coldCheck)}`);
+    const bundledCheck = JSON.parse((await coldBundled()).out) as { users: number; groups: number; cacheRejected: boolean };
+    if (bundledCheck.users !== ENTRIES || bundledCheck.groups !== check.groups.length || bundledCheck.cacheRejected) {
+      throw new Error(`bench: the bundled cold read gave ${JSON.stringify(bundledCheck)}`);
+    }
     await ldapsearch();
 
     const theirs: number[] = [];
     const colds: number[] = [];
+    const bundledColds: number[] = [];
     const warms: number[] = [];
     const before = loadavg()[0]!;
     for (let round = 0; round < ROUNDS; round++) {
       theirs.push(await ldapsearch());
       colds.push((await cold()).ms);
+      bundledColds.push((await coldBundled()).ms);
       warms.push(await timed(() => source.read()));
     }
     const after = loadavg()[0]!;
     const coldRatios = colds.map((ms, i) => round2(ms / theirs[i]!));
+    const coldBundledRatios = bundledColds.map((ms, i) => round2(ms / theirs[i]!));
     const warmRatios = warms.map((ms, i) => round2(ms / theirs[i]!));
     return {
       entries: ENTRIES,
@@ -135,10 +154,13 @@ targets:
       rounds: ROUNDS,
       ldapsearchMs: Math.round(median(theirs)),
       coldMs: Math.round(median(colds)),
+      coldBundledMs: Math.round(median(bundledColds)),
       warmMs: Math.round(median(warms)),
       coldRatio: median(coldRatios),
+      coldBundledRatio: median(coldBundledRatios),
       warmRatio: median(warmRatios),
       coldRatios,
+      coldBundledRatios,
       warmRatios,
       load: { before: round2(before), after: round2(after), cpus: cpus().length },
     };

@@ -255,6 +255,61 @@ describe('searches against a scripted server', () => {
     }
   });
 
+  /**
+   * People as `pages()` gives them, p5 with a second mail asked for by range retrieval (a base
+   * search made while the last page is handled), and one group of p0 under ou=Groups.
+   */
+  const peopleAndGroups = (rangeAnswer: (search: Parameters<Script>[0]) => Buffer[]): Script => {
+    const people = pages((page, search, socket) => {
+      if (page !== 2 || search.scope !== 2) return false;
+      socket.write(
+        Buffer.concat([
+          entryMessage(search.id, 'uid=p4,ou=People,dc=example,dc=com', [['entryUUID', ['00000000-0000-0000-0000-000000000004']], ['uid', ['p4']]]),
+          entryMessage(search.id, 'uid=p5,ou=People,dc=example,dc=com', [['entryUUID', ['00000000-0000-0000-0000-000000000005']], ['uid', ['p5']], ['mail;range=0-0', ['p5@example.com']]]),
+          doneMessage(search.id, 0, { cookie: '' }),
+        ]),
+      );
+      return true;
+    });
+    return (search, socket) => {
+      if (search.base.startsWith('ou=Groups')) {
+        socket.write(
+          Buffer.concat([
+            entryMessage(search.id, 'cn=g,ou=Groups,dc=example,dc=com', [['entryUUID', ['10000000-0000-0000-0000-000000000000']], ['cn', ['g']], ['member', ['uid=p0,ou=People,dc=example,dc=com']]]),
+            doneMessage(search.id),
+          ]),
+        );
+      } else if (search.scope === 0) socket.write(Buffer.concat(rangeAnswer(search)));
+      else people(search, socket);
+    };
+  };
+  const withGroups = () => ({ groups: { base: 'ou=Groups,dc=example,dc=com', filter: '(objectClass=groupOfNames)' } });
+
+  it('the group search is sent as the last people page is answered, before that page is handled', async () => {
+    server = await ScriptedLdap.start(
+      peopleAndGroups((search) => [entryMessage(search.id, search.base, [['mail;range=1-*', ['p5.second@example.com']]]), doneMessage(search.id)]),
+    );
+    const snapshot = await new LdapSource(config(withGroups())).read();
+    // The range retrieval of p5's mails happens while the last page is handled: the group search is already out.
+    expect(server.searches.map((s) => [s.base, s.cookie])).toEqual([
+      ['ou=People,dc=example,dc=com', ''],
+      ['ou=People,dc=example,dc=com', 'page-1'],
+      ['ou=People,dc=example,dc=com', 'page-2'],
+      ['ou=Groups,dc=example,dc=com', ''],
+      ['uid=p5,ou=People,dc=example,dc=com', ''],
+    ]);
+    expect(snapshot.users).toHaveLength(6);
+    expect(snapshot.groups.map((g) => [g.displayName, g.memberKeys])).toEqual([['g', ['00000000-0000-0000-0000-000000000000']]]);
+  });
+
+  it('a read that fails on the last people page after the group search went out fails whole', async () => {
+    // The range retrieval is answered without the attribute: the read cannot be complete.
+    server = await ScriptedLdap.start(peopleAndGroups((search) => [entryMessage(search.id, search.base, []), doneMessage(search.id)]));
+    const error = await readError(withGroups());
+    expect(error.message).toBe('uid=p5,ou=People,dc=example,dc=com: range retrieval of mail stopped at 1: the server answered without the attribute');
+    expect(server.searches.map((s) => s.base)).toContain('ou=Groups,dc=example,dc=com');
+  });
+
   it('the bind password never appears in an error', async () => {
     server = await ScriptedLdap.start(pages((page, _s, socket) => page === 0 && socket.write(Buffer.from('garbage'))));
     const error = await readError({ bind: { dn: 'cn=reader,dc=example,dc=com', password: new Secret('s3cret-pw-77', 'test') } });

@@ -41,10 +41,27 @@ export interface SearchRequest {
   readonly references?: 'refuse' | 'skip';
 }
 
+/**
+ * A search made ready to follow another: handed to that one's search(), it is sent the moment the
+ * other's last page is answered, while that page is still being handled. Its pages are read as a
+ * search's are; read before it was sent, it is sent then.
+ */
+export interface FollowingSearch {
+  readonly pages: AsyncIterable<readonly LdapEntry[]>;
+  /** Sends the first page request (once; later calls do nothing). */
+  start(): void;
+}
+
 /** What the readers need from a directory: paged searches. The seam the AD-only logic is tested through. */
 export interface LdapSearcher {
-  /** Yields the entries page by page; throws SourceError when the read cannot be complete. */
-  search(request: SearchRequest): AsyncIterable<readonly LdapEntry[]>;
+  /**
+   * Yields the entries page by page; throws SourceError when the read cannot be complete. `then`
+   * is started as soon as this search's last page is answered (one connection: the server works on
+   * it while we handle that page).
+   */
+  search(request: SearchRequest, then?: FollowingSearch): AsyncIterable<readonly LdapEntry[]>;
+  /** A search to hand to another's search() as `then`; a searcher without it reads one search after another. */
+  following?(request: SearchRequest): FollowingSearch;
 }
 
 /** Reads one entry's attribute by a base search (range retrieval). */
@@ -110,6 +127,12 @@ function limitHint(answer: SearchAnswer): string {
 }
 
 const NO_COOKIE = Buffer.alloc(0);
+
+/** Where a search's errors say they happened, and how its pages are asked for. */
+interface Pager {
+  readonly where: string;
+  ask(cookie: Buffer, pageSize: number, answered?: (answer: SearchAnswer) => void): Promise<SearchAnswer>;
+}
 const NO_SUCH_OBJECT = 32;
 
 export class LdapConnection implements LdapSearcher {
@@ -172,7 +195,8 @@ export class LdapConnection implements LdapSearcher {
     return connection;
   }
 
-  async *search(request: SearchRequest): AsyncIterable<readonly LdapEntry[]> {
+  /** The request of each page of one search, sent on this connection (throws SourceError when it cannot be). */
+  private pager(request: SearchRequest): Pager {
     const where = `LDAP ${this.config.url}: search base "${request.base}" filter ${request.filter}`;
     const channel = this.usableChannel(where);
     let filter: Filter;
@@ -184,7 +208,7 @@ export class LdapConnection implements LdapSearcher {
     const options = { binary: new Set((request.binaryAttributes ?? []).map((a) => a.toLowerCase())), names: new AttributeNames() };
     const extra = (request.controls ?? []).map((c) => new Control(c.oid, { critical: c.critical }));
     const paged = request.paged ?? true;
-    const ask = (cookie: Buffer, pageSize: number): Promise<SearchAnswer> =>
+    const ask = (cookie: Buffer, pageSize: number, answered?: (answer: SearchAnswer) => void): Promise<SearchAnswer> =>
       channel.request(
         (messageId) =>
           new SearchRequestMessage({
@@ -201,9 +225,44 @@ export class LdapConnection implements LdapSearcher {
           }).write(),
         options,
         this.config.timeoutMs,
+        answered,
       );
+    return { where, ask };
+  }
+
+  following(request: SearchRequest): FollowingSearch {
+    let pager: Pager | undefined;
+    let first: Promise<SearchAnswer> | undefined;
+    const start = (): void => {
+      if (first || pager) return;
+      try {
+        pager = this.pager(request);
+      } catch {
+        return; // the same SourceError is thrown when its pages are read
+      }
+      first = pager.ask(NO_COOKIE, this.config.pageSize);
+      // Awaited when the pages are read; the read that was to come first may fail before they are.
+      first.catch(() => undefined);
+    };
+    const pages = (async function* (connection: LdapConnection) {
+      start();
+      yield* connection.pages(request, pager ?? connection.pager(request), first);
+    })(this);
+    return { pages, start };
+  }
+
+  search(request: SearchRequest, then?: FollowingSearch): AsyncIterable<readonly LdapEntry[]> {
+    // The pager is made when the pages are first asked for, as a generator's body runs.
+    return (async function* (connection: LdapConnection) {
+      yield* connection.pages(request, connection.pager(request), undefined, then);
+    })(this);
+  }
+
+  private async *pages(request: SearchRequest, { where, ask }: Pager, first: Promise<SearchAnswer> | undefined, then?: FollowingSearch): AsyncIterable<readonly LdapEntry[]> {
+    // The last page answered (no cookie to go on with): the following search is sent at once.
+    const answered = then ? (answer: SearchAnswer) => (answer.result.resultCode === 0 && !answer.cookie?.length ? then.start() : undefined) : undefined;
     let count = 0;
-    let pending: Promise<SearchAnswer> | null = ask(NO_COOKIE, this.config.pageSize);
+    let pending: Promise<SearchAnswer> | null = first ?? ask(NO_COOKIE, this.config.pageSize, answered);
     try {
       while (pending) {
         let answer: SearchAnswer;
@@ -225,7 +284,7 @@ export class LdapConnection implements LdapSearcher {
         }
         count += answer.entries.length;
         // The next page is asked for before this one is handed on: the server prepares it meanwhile.
-        if (answer.cookie && answer.cookie.length > 0) pending = ask(answer.cookie, this.config.pageSize);
+        if (answer.cookie && answer.cookie.length > 0) pending = ask(answer.cookie, this.config.pageSize, answered);
         yield answer.entries;
       }
     } finally {

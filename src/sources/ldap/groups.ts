@@ -9,7 +9,7 @@ import { escapeFilter } from 'ldapts';
 import { nestingCycles, resolveMembership } from '../../mapping/group-membership.js';
 import type { CanonicalGroup, SourceIssue } from '../../model/canonical.js';
 import { isBinaryFormat } from './binary-key.js';
-import { fetchAttributeVia, type LdapSearcher } from './connection.js';
+import { fetchAttributeVia, type LdapSearcher, type SearchRequest } from './connection.js';
 import { normalizeDn } from './dn.js';
 import { isBlank, stringsOf, type LdapEntry } from './entry.js';
 import type { LdapSettings } from './flavor-defaults.js';
@@ -69,19 +69,33 @@ function toRaw(entry: LdapEntry, settings: GroupSettings): RawGroup | SourceIssu
   };
 }
 
-async function readRawGroups(searcher: LdapSearcher, settings: GroupSettings, issues: SourceIssue[], heldKeys: Set<string>): Promise<{ raw: RawGroup[]; entries: number }> {
+/** The search that reads the groups (with what their members are read by). */
+export function groupSearch(settings: GroupSettings): SearchRequest {
   const requested = new Set([settings.key.attribute, settings.nameAttribute]);
   if (settings.membership === 'memberOf') requested.add('memberOf');
   else if (!serverExpands(settings)) {
     for (const a of settings.memberAttributes) requested.add(a);
     if (settings.memberUidAttribute) requested.add(settings.memberUidAttribute);
   }
-  const binary = isBinaryFormat(settings.key.format) ? [settings.key.attribute, settings.key.attribute.toLowerCase()] : [];
-  const fetch = fetchAttributeVia(searcher, binary);
+  return { base: settings.base, scope: settings.scope, filter: settings.filter, attributes: [...requested], binaryAttributes: groupKeyBinary(settings) };
+}
+
+function groupKeyBinary(settings: GroupSettings): string[] {
+  return isBinaryFormat(settings.key.format) ? [settings.key.attribute, settings.key.attribute.toLowerCase()] : [];
+}
+
+async function readRawGroups(
+  searcher: LdapSearcher,
+  settings: GroupSettings,
+  issues: SourceIssue[],
+  heldKeys: Set<string>,
+  pages: AsyncIterable<readonly LdapEntry[]>,
+): Promise<{ raw: RawGroup[]; entries: number }> {
+  const fetch = fetchAttributeVia(searcher, groupKeyBinary(settings));
   const raw: RawGroup[] = [];
   const seen = new Map<string, string>();
   let entries = 0;
-  for await (const page of searcher.search({ base: settings.base, scope: settings.scope, filter: settings.filter, attributes: [...requested], binaryAttributes: binary })) {
+  for await (const page of pages) {
     for (const entry of page) {
       entries++;
       const group = toRaw(hasRanges(entry) ? await completeRanges(entry, fetch) : entry, settings);
@@ -119,12 +133,13 @@ async function inChainMembers(searcher: LdapSearcher, raw: readonly RawGroup[], 
   return members;
 }
 
-export async function readGroups(searcher: LdapSearcher, settings: LdapSettings, users: UsersRead): Promise<GroupsRead> {
+/** `pages`: the group search already under way (see readWith), or it is started here. */
+export async function readGroups(searcher: LdapSearcher, settings: LdapSettings, users: UsersRead, pages?: AsyncIterable<readonly LdapEntry[]>): Promise<GroupsRead> {
   const groupSettings = settings.groups!;
   const issues: SourceIssue[] = [];
   const warnings: SourceIssue[] = [];
   const heldKeys = new Set<string>();
-  const { raw, entries } = await readRawGroups(searcher, groupSettings, issues, heldKeys);
+  const { raw, entries } = await readRawGroups(searcher, groupSettings, issues, heldKeys, pages ?? searcher.search(groupSearch(groupSettings)));
   const byDn = new Map(raw.map((g) => [normalizeDn(g.dn), g]));
   const edges = new Map(raw.map((g) => [g.key, { users: new Set<string>(), groups: new Set<string>() }]));
 

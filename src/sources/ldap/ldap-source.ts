@@ -8,7 +8,7 @@ import type { DirectorySnapshot } from '../../model/canonical.js';
 import type { SourceDirectory } from '../source-directory.js';
 import { LdapConnection, type LdapSearcher } from './connection.js';
 import { ldapSettings, type LdapSettings } from './flavor-defaults.js';
-import { readGroups } from './groups.js';
+import { groupSearch, readGroups } from './groups.js';
 import { readUsers, type UsersRead } from './users.js';
 import { isBinaryFormat } from './binary-key.js';
 import { withinScope } from './dn.js';
@@ -22,11 +22,19 @@ export async function readDirectory(searcher: LdapSearcher, settings: LdapSettin
 
 async function readWith(searcher: LdapSearcher, settings: LdapSettings, source: string): Promise<{ snapshot: DirectorySnapshot; users: UsersRead }> {
   const groups = settings.groups;
-  const users = await readUsers(searcher, settings.users, {
-    uid: groups !== undefined && groups.membership === 'group' && groups.memberUidAttribute !== null,
-    memberOf: groups?.membership === 'memberOf',
-  });
-  const read = groups ? await readGroups(searcher, settings, users) : undefined;
+  // The group search goes out as the people search's last page comes in, not once that page is
+  // handled: the server finds the groups while we map the last people.
+  const groupRead = groups ? searcher.following?.(groupSearch(groups)) : undefined;
+  const users = await readUsers(
+    searcher,
+    settings.users,
+    {
+      uid: groups !== undefined && groups.membership === 'group' && groups.memberUidAttribute !== null,
+      memberOf: groups?.membership === 'memberOf',
+    },
+    groupRead,
+  );
+  const read = groups ? await readGroups(searcher, settings, users, groupRead?.pages) : undefined;
   return {
     users,
     snapshot: {

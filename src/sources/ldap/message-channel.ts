@@ -30,6 +30,7 @@ interface Waiting {
   readonly resolve: (answer: SearchAnswer) => void;
   readonly reject: (error: Error) => void;
   readonly timer: NodeJS.Timeout;
+  readonly answered: ((answer: SearchAnswer) => void) | undefined;
 }
 
 type DataListener = (chunk: Buffer) => void;
@@ -70,8 +71,13 @@ export class MessageChannel {
     return this.failure;
   }
 
-  /** Sends a request built for a fresh message id; resolves once its SearchResultDone arrives. */
-  request(encode: (messageId: number) => Buffer, options: ValueOptions, timeoutMs: number): Promise<SearchAnswer> {
+  /**
+   * Sends a request built for a fresh message id; resolves once its SearchResultDone arrives.
+   * `answered` is called as that message is read, before the promise's reactions run and before
+   * the rest of the received bytes are read: a request sent from it reaches the server while we are
+   * still handling this answer.
+   */
+  request(encode: (messageId: number) => Buffer, options: ValueOptions, timeoutMs: number, answered?: (answer: SearchAnswer) => void): Promise<SearchAnswer> {
     if (this.failure) return Promise.reject(this.failure);
     const id = this.nextId;
     this.nextId = id >= LAST_ID ? FIRST_ID : id + 1;
@@ -80,7 +86,7 @@ export class MessageChannel {
         this.waiting.delete(id);
         reject(new Error(`no complete answer within ${timeoutMs} ms`));
       }, timeoutMs);
-      this.waiting.set(id, { options, entries: [], references: [], resolve, reject, timer });
+      this.waiting.set(id, { options, entries: [], references: [], resolve, reject, timer, answered });
       this.socket.write(encode(id));
     });
   }
@@ -151,7 +157,9 @@ export class MessageChannel {
         const result = decodeResult(buf, envelope);
         const cookie = pagedCookie(buf, envelope);
         this.settle(envelope.id, waiting);
-        waiting.resolve({ entries: waiting.entries, references: waiting.references, result, cookie });
+        const answer = { entries: waiting.entries, references: waiting.references, result, cookie };
+        waiting.answered?.(answer);
+        waiting.resolve(answer);
         return;
       }
       default:

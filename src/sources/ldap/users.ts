@@ -5,7 +5,7 @@
  */
 import type { CanonicalUser, SourceIssue } from '../../model/canonical.js';
 import { isBinaryFormat } from './binary-key.js';
-import { fetchAttributeVia, type LdapSearcher } from './connection.js';
+import { fetchAttributeVia, type FollowingSearch, type LdapSearcher } from './connection.js';
 import { normalizeDn } from './dn.js';
 import { firstStringOf, stringsOf, textsOf, valuesOf, type LdapEntry, type LdapValue } from './entry.js';
 import type { LdapSettings } from './flavor-defaults.js';
@@ -47,7 +47,8 @@ async function disabledDns(searcher: LdapSearcher, settings: LdapSettings['users
   return dns;
 }
 
-export async function readUsers(searcher: LdapSearcher, settings: LdapSettings['users'], needs: UserReadNeeds): Promise<UsersRead> {
+/** `then`: a search to send as soon as the people search's last page is answered (the groups'). */
+export async function readUsers(searcher: LdapSearcher, settings: LdapSettings['users'], needs: UserReadNeeds, then?: FollowingSearch): Promise<UsersRead> {
   const requested = new Set<string>([settings.key.attribute, ...settings.attributes.values()]);
   if (settings.manager) requested.add(settings.manager);
   if (settings.disabled?.userAccountControl) requested.add('userAccountControl');
@@ -134,7 +135,7 @@ export async function readUsers(searcher: LdapSearcher, settings: LdapSettings['
     users.push(settings.manager ? { key, active: active.active, attributes, managerKey: null, ref } : { key, active: active.active, attributes, ref });
   };
 
-  for await (const page of searcher.search({ base: settings.base, scope: settings.scope, filter: settings.filter, attributes: [...requested], binaryAttributes: binary })) {
+  for await (const page of searcher.search({ base: settings.base, scope: settings.scope, filter: settings.filter, attributes: [...requested], binaryAttributes: binary }, then)) {
     for (const entry of page) accept(hasRanges(entry) ? await completeRanges(entry, fetch) : entry);
   }
   const keyOfDn = (dn: string): string | undefined => {
