@@ -23,7 +23,7 @@ import type { ScimCapabilities } from '../targets/http/capabilities.js';
 import { SCHEMA_ENTERPRISE_USER, type ServerResource } from '../model/scim.js';
 import { requireOfferedAttributes } from './source-attributes.js';
 import { createTargetRuntime, groupSettings, targetSettings } from '../execution/target-runtime.js';
-import { planBinding } from './plan-binding.js';
+import { contentHashGivingWay, planBinding } from './plan-binding.js';
 import { rejectionsOf } from './staged-sets.js';
 import { holdsInEffect } from '../planning/emergency-holds.js';
 import type { RunState } from './run-state.js';
@@ -212,6 +212,8 @@ export async function makePlan(loaded: LoadedConfig, state: PlanningState, only?
   // Then every target at once (each its own server and request budget); planned one after another.
   const context: ReadContext = { links, snapshot, attributes, expressions, observer };
   const reads = new Map([...targets].map(([name, config]) => [name, settle(readTarget(name, config, runtimes.get(name)!, context))]));
+  // The source's digest, in the time the listings wait on the servers.
+  const digest = contentHashGivingWay(snapshot);
   const targetPlans: TargetPlan[] = [];
   for (const [name, config] of targets) {
     try {
@@ -241,7 +243,7 @@ export async function makePlan(loaded: LoadedConfig, state: PlanningState, only?
     // Planned: its accounts are no longer needed here.
     reads.delete(name);
   }
-  const binding = planBinding(loaded, [...runtimes.keys()], snapshot, readAt);
+  const binding = planBinding(loaded, [...runtimes.keys()], snapshot, readAt, await digest);
   const plan = buildPlan(snapshot, targetPlans, {
     id: options.planId ?? newPlanId(),
     configFile: loaded.file,
