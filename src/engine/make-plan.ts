@@ -19,10 +19,11 @@ import type { Plan, TargetPlan } from '../model/plan.js';
 import { buildPlan, planTarget } from '../planning/build-plan.js';
 import { createSource } from '../sources/create-source.js';
 import type { Link } from '../state/link-store.js';
+import type { ScimCapabilities } from '../targets/http/capabilities.js';
 import { SCHEMA_ENTERPRISE_USER, type ServerResource } from '../model/scim.js';
 import { requireOfferedAttributes } from './source-attributes.js';
 import { createTargetRuntime, groupSettings, targetSettings } from '../execution/target-runtime.js';
-import { planBinding } from './plan-binding.js';
+import { contentHashGivingWay, planBinding } from './plan-binding.js';
 import { rejectionsOf } from './staged-sets.js';
 import { holdsInEffect } from '../planning/emergency-holds.js';
 import type { RunState } from './run-state.js';
@@ -143,6 +144,50 @@ export function newPlanId(): string {
   return `plan-${randomUUID()}`;
 }
 
+/** What reading one target needs besides its own config: the source's snapshot and what it offers, the links. */
+interface ReadContext {
+  links: PlanningState['links'];
+  snapshot: DirectorySnapshot;
+  attributes: ReadonlySet<string>;
+  expressions: MappingOptions;
+  observer: SyncObserver | undefined;
+}
+
+/** What planning reads of one target: capabilities, the mapping fitted to it, its accounts, links and groups. */
+interface TargetRead {
+  capabilities: ScimCapabilities;
+  fitted: Awaited<ReturnType<typeof fitToTarget>>;
+  actualUsers: ServerResource[];
+  userLinks: ReadonlyMap<string, Link>;
+  /** Absent when groups are not managed on this target in this run. */
+  groups?: { actual: ServerResource[]; links: ReadonlyMap<string, Link> };
+}
+
+/** Discovery first, then the mapping: one that cannot compile or fit fails the target before its listing is read. */
+async function readTarget(name: string, config: TargetConfig, runtime: TargetRuntime, context: ReadContext): Promise<TargetRead> {
+  const { links, snapshot, observer } = context;
+  const capabilities = await runtime.client.discover();
+  const fitted = await fitToTarget(
+    runtime.client,
+    userMapping(name, config, context.attributes, context.expressions),
+    config.manager && snapshot.users.some((u) => u.managerKey !== undefined),
+  );
+  const actualUsers = await listTarget(runtime, 'Users', config.pageSize, observer);
+  const userLinks = await links.snapshot(name, 'user');
+  const groupLinks = await links.snapshot(name, 'group');
+  const manageGroups = config.groups.enabled && (snapshot.groups.length > 0 || groupLinks.size > 0);
+  if (!manageGroups) return { capabilities, fitted, actualUsers, userLinks };
+  return { capabilities, fitted, actualUsers, userLinks, groups: { actual: await listGroups(runtime, config.pageSize, snapshot, groupLinks, observer), links: groupLinks } };
+}
+
+/** A promise's outcome as a value: read early, its failure belongs to its target, not to whoever awaits first. */
+type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
+const settle = <T>(promise: Promise<T>): Promise<Settled<T>> =>
+  promise.then(
+    (value) => ({ ok: true as const, value }),
+    (error: unknown) => ({ ok: false as const, error }),
+  );
+
 export async function makePlan(loaded: LoadedConfig, state: PlanningState, only?: readonly string[], options: MakePlanOptions = {}): Promise<PlanningResult> {
   const { links } = state;
   const targets = selectTargets(loaded, only);
@@ -161,31 +206,29 @@ export async function makePlan(loaded: LoadedConfig, state: PlanningState, only?
   const heldOff = holdsInEffect(await state.holds.all(), snapshot);
   const expressions = expressionOptions(loaded.config, readAt);
   const runtimes = new Map<string, TargetRuntime>();
+  for (const [name, config] of targets) runtimes.set(name, createTargetRuntime(name, config));
+  // Only now, with the source read and its attributes checked, does any request reach a target: a
+  // source that cannot be read, or a mapping it cannot fill, stops the run with the apps untouched.
+  // Then every target at once (each its own server and request budget); planned one after another.
+  const context: ReadContext = { links, snapshot, attributes, expressions, observer };
+  const reads = new Map([...targets].map(([name, config]) => [name, settle(readTarget(name, config, runtimes.get(name)!, context))]));
+  // The source's digest, in the time the listings wait on the servers.
+  const digest = contentHashGivingWay(snapshot);
   const targetPlans: TargetPlan[] = [];
   for (const [name, config] of targets) {
-    const runtime = createTargetRuntime(name, config);
-    runtimes.set(name, runtime);
     try {
-      const capabilities = await runtime.client.discover();
-      const fitted = await fitToTarget(
-        runtime.client,
-        userMapping(name, config, attributes, expressions),
-        config.manager && snapshot.users.some((u) => u.managerKey !== undefined),
-      );
-      const actualUsers = await listTarget(runtime, 'Users', config.pageSize, observer);
-      const groupLinks = await links.snapshot(name, 'group');
-      const manageGroups = config.groups.enabled && (snapshot.groups.length > 0 || groupLinks.size > 0);
+      const read = await reads.get(name)!;
+      if (!read.ok) throw read.error;
+      const { capabilities, fitted, actualUsers, userLinks, groups } = read.value;
       targetPlans.push(
         planTarget(snapshot, {
           name,
           mapping: fitted.mapping,
           inScope: compileScope(config.scope, expressions),
           actualUsers,
-          userLinks: await links.snapshot(name, 'user'),
+          userLinks,
           settings: targetSettings(config, capabilities),
-          ...(manageGroups
-            ? { groups: { actual: await listGroups(runtime, config.pageSize, snapshot, groupLinks, observer), links: groupLinks, settings: groupSettings(config) } }
-            : {}),
+          ...(groups ? { groups: { ...groups, settings: groupSettings(config) } } : {}),
           manager: fitted.manager,
           notes: fitted.notes,
           ...(holdDeprovisions ? { holdDeprovisions } : {}),
@@ -197,8 +240,10 @@ export async function makePlan(loaded: LoadedConfig, state: PlanningState, only?
     } catch (error) {
       targetPlans.push({ target: name, managedUsers: 0, actualUsers: 0, phases: [], warnings: [], error: describeError(error) });
     }
+    // Planned: its accounts are no longer needed here.
+    reads.delete(name);
   }
-  const binding = planBinding(loaded, [...runtimes.keys()], snapshot, readAt);
+  const binding = planBinding(loaded, [...runtimes.keys()], snapshot, readAt, await digest);
   const plan = buildPlan(snapshot, targetPlans, {
     id: options.planId ?? newPlanId(),
     configFile: loaded.file,

@@ -5,6 +5,7 @@
  * safety.planMaxAgeHours: it would write yesterday's decisions into the wrong place.
  */
 import { createHash } from 'node:crypto';
+import { setImmediate } from 'node:timers/promises';
 import type { LoadedConfig } from '../config/load.js';
 import type { SourceConfig, TargetConfig } from '../config/schema/index.js';
 import { PlanError } from '../errors.js';
@@ -35,32 +36,51 @@ function sourceLocation(config: SourceConfig): string {
   return createSource(config).description;
 }
 
+/**
+ * Every person and group read, as text in batches: one update per record would cross into the hash
+ * (and encode a string) 100,000 times. The digest of the concatenation is the digest of the parts.
+ */
+function* contentBatches(snapshot: DirectorySnapshot): Generator<string> {
+  let batch: string[] = [];
+  for (const u of snapshot.users) {
+    batch.push(JSON.stringify([u.key, u.active, u.attributes, u.managerKey ?? null, u.groups ?? null]));
+    if (batch.length === 512) {
+      yield batch.join('');
+      batch = [];
+    }
+  }
+  for (const g of snapshot.groups) batch.push(JSON.stringify([g.key, g.displayName, g.memberKeys, g.groupKeys ?? null]));
+  if (batch.length > 0) yield batch.join('');
+}
+
 /** Digest of every person and group read: tells two reads of the same source apart. */
 function contentHash(snapshot: DirectorySnapshot): string {
   const hash = createHash('sha256');
-  // Fed in batches: one update per record crossed into the hash (and encoded a string) 100,000
-  // times. The digest of the concatenation is the digest of the parts fed one by one.
-  let batch: string[] = [];
-  const add = (text: string) => {
-    batch.push(text);
-    if (batch.length === 512) {
-      hash.update(batch.join(''));
-      batch = [];
-    }
-  };
-  for (const u of snapshot.users) add(JSON.stringify([u.key, u.active, u.attributes, u.managerKey ?? null, u.groups ?? null]));
-  for (const g of snapshot.groups) add(JSON.stringify([g.key, g.displayName, g.memberKeys, g.groupKeys ?? null]));
-  if (batch.length > 0) hash.update(batch.join(''));
+  for (const batch of contentBatches(snapshot)) hash.update(batch);
   return hash.digest('base64url');
 }
 
-export function sourceFingerprint(config: SourceConfig, snapshot: DirectorySnapshot, readAt: Date): SourceFingerprint {
-  return { type: config.type, location: sourceLocation(config), readAt: readAt.toISOString(), contentHash: contentHash(snapshot) };
+/**
+ * The same digest, giving way to other work after each batch: started when the targets' listings
+ * start, it takes the time they wait on the servers instead of time of its own after them.
+ */
+export async function contentHashGivingWay(snapshot: DirectorySnapshot): Promise<string> {
+  const hash = createHash('sha256');
+  for (const batch of contentBatches(snapshot)) {
+    hash.update(batch);
+    await setImmediate();
+  }
+  return hash.digest('base64url');
 }
 
-export function planBinding(loaded: LoadedConfig, targets: readonly string[], snapshot: DirectorySnapshot, readAt: Date): Plan['binding'] {
+export function sourceFingerprint(config: SourceConfig, snapshot: DirectorySnapshot, readAt: Date, digest = contentHash(snapshot)): SourceFingerprint {
+  return { type: config.type, location: sourceLocation(config), readAt: readAt.toISOString(), contentHash: digest };
+}
+
+/** `digest`: the snapshot's content hash when taken already (contentHashGivingWay). */
+export function planBinding(loaded: LoadedConfig, targets: readonly string[], snapshot: DirectorySnapshot, readAt: Date, digest?: string): Plan['binding'] {
   return {
-    source: sourceFingerprint(loaded.config.source, snapshot, readAt),
+    source: sourceFingerprint(loaded.config.source, snapshot, readAt, digest),
     targets: Object.fromEntries(targets.map((name) => [name, targetFingerprint(loaded.config.targets[name]!)])),
   };
 }

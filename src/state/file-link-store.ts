@@ -105,7 +105,12 @@ export class FileLinkStore implements LinkStore {
 
   private async load(): Promise<void> {
     const snapshot = await readStateFile(this.snapshotFile, snapshotShape, {});
-    for (const [name, links] of Object.entries(snapshot.links ?? {})) this.tables.set(name, new Map(Object.entries(links)));
+    // Key by key: no array of [externalId, link] pairs per person on the way into the map.
+    for (const [name, links] of Object.entries(snapshot.links ?? {})) {
+      const table = new Map<string, Link>();
+      for (const externalId in links) table.set(externalId, links[externalId]!);
+      this.tables.set(name, table);
+    }
     const journal = (await this.read(this.journalFile)) ?? '';
     // A crash mid-append leaves a torn last line: the next append must not continue it.
     this.tornTail = journal !== '' && !journal.endsWith('\n');

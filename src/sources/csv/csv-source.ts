@@ -17,6 +17,7 @@ import type { CanonicalUser, DirectorySnapshot, SourceIssue, SourceValue } from 
 import { narrowSnapshot, type ReadProgress, type SourceDirectory } from '../source-directory.js';
 import { readMemberships } from './memberships-file.js';
 import { keysOnLines, listKeys } from './stray-quote.js';
+import { NotPlain, PlainCsvParser } from './plain-csv.js';
 import { textDecoder } from './text-stream.js';
 
 interface CsvErrorInfo extends Error {
@@ -149,9 +150,50 @@ export class CsvSource implements SourceDirectory {
   }
 
   private async readFile(only?: string, progress?: ReadProgress): Promise<DirectorySnapshot> {
+    const plain = new SnapshotBuilder(this.config, only);
+    const snapshot = (await this.readPlain(plain, progress)) ? plain.finish() : await this.readParsed(new SnapshotBuilder(this.config, only), progress);
+    if (!this.config.memberships) return snapshot;
+    const memberships = await readMemberships(this.config.memberships, this.config.delimiter, this.config.encoding);
+    return {
+      ...snapshot,
+      groups: [...snapshot.groups, ...memberships.groups],
+      issues: [...snapshot.issues, ...memberships.issues],
+      recordsRead: snapshot.recordsRead + memberships.recordsRead,
+    };
+  }
+
+  /** The file read as plain CSV (plain-csv.ts) into `builder`; false when it is not, and must be parsed. */
+  private async readPlain(builder: SnapshotBuilder, progress?: ReadProgress): Promise<boolean> {
     const { path } = this.config;
     const decode = await this.decoder();
-    const builder = new SnapshotBuilder(this.config, only);
+    let records = 0;
+    const parser = new PlainCsvParser(
+      this.config.delimiter,
+      (header) => builder.setHeader(header),
+      (record, line) => {
+        builder.accept(record, line, '');
+        if (progress && ++records % RECORDS_PER_PROGRESS === 0) progress.records(records);
+      },
+    );
+    const input = createReadStream(path);
+    input.on('error', (error) => decode.destroy(error));
+    try {
+      for await (const chunk of input.pipe(decode) as AsyncIterable<string>) parser.write(chunk);
+      parser.end();
+      return true;
+    } catch (error) {
+      if (error instanceof NotPlain) return false;
+      if (error instanceof SourceError) throw error;
+      throw new SourceError(`cannot read CSV ${path}: ${(error as Error).message}`, {}, { cause: error });
+    } finally {
+      input.destroy();
+    }
+  }
+
+  /** The file through csv-parse, which reports each record it cannot read (with its line and text). */
+  private async readParsed(builder: SnapshotBuilder, progress?: ReadProgress): Promise<DirectorySnapshot> {
+    const { path } = this.config;
+    const decode = await this.decoder();
     const { parse } = await csvParse();
     const parser = parse({
       columns: (header: string[]) => builder.setHeader(header),
@@ -177,15 +219,7 @@ export class CsvSource implements SourceDirectory {
       if (error instanceof SourceError) throw error;
       throw new SourceError(`cannot read CSV ${path}: ${(error as Error).message}`, {}, { cause: error });
     }
-    const snapshot = builder.finish();
-    if (!this.config.memberships) return snapshot;
-    const memberships = await readMemberships(this.config.memberships, this.config.delimiter, this.config.encoding);
-    return {
-      ...snapshot,
-      groups: [...snapshot.groups, ...memberships.groups],
-      issues: [...snapshot.issues, ...memberships.issues],
-      recordsRead: snapshot.recordsRead + memberships.recordsRead,
-    };
+    return builder.finish();
   }
 }
 
@@ -350,7 +384,8 @@ class SnapshotBuilder {
     }
 
     const attributes: Record<string, SourceValue> = {};
-    for (const [column, raw] of Object.entries(record)) attributes[column] = this.value(raw, column);
+    // By the header (the record's keys, in order): no entry arrays per record, one object shape for all.
+    for (const column of this.header) attributes[column] = this.value(record[column], column);
     for (const [attr, column] of this.columnFor) attributes[attr] = this.value(record[column], column);
 
     if (!this.claimUserName(attributes['userName'], key, line)) return;

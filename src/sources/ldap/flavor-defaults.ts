@@ -5,6 +5,11 @@
 import type { LdapSourceConfig } from '../../config/schema/index.js';
 import type { KeyFormat } from './binary-key.js';
 
+/** How an LDAP source names itself (SourceDirectory.description): server and users base. */
+export function ldapDescription(config: Pick<LdapSourceConfig, 'url' | 'users'>): string {
+  return `ldap:${config.url}/${config.users.base}`;
+}
+
 export interface KeySetting {
   readonly attribute: string;
   readonly format: KeyFormat;

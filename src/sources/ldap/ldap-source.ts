@@ -7,7 +7,7 @@ import type { LdapSourceConfig } from '../../config/schema/index.js';
 import type { DirectorySnapshot } from '../../model/canonical.js';
 import type { SourceDirectory } from '../source-directory.js';
 import { LdapConnection, type LdapSearcher } from './connection.js';
-import { ldapSettings, type LdapSettings } from './flavor-defaults.js';
+import { ldapDescription, ldapSettings, type LdapSettings } from './flavor-defaults.js';
 import { groupSearch, readGroups } from './groups.js';
 import { readUsers, type UsersRead } from './users.js';
 import { isBinaryFormat } from './binary-key.js';
@@ -77,7 +77,7 @@ export class LdapSource implements SourceDirectory {
   readonly narrowLookups = true;
 
   constructor(private readonly config: LdapSourceConfig) {
-    this.description = `ldap:${config.url}/${config.users.base}`;
+    this.description = ldapDescription(config);
   }
 
   /** The canonical names of the attribute map: entries carry those and no others. */
