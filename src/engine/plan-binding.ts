@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { LoadedConfig } from '../config/load.js';
-import type { SourceConfig, TargetConfig } from '../config/schema/index.js';
+import type { SourceSetup, TargetConfig } from '../config/schema/index.js';
 import { PlanError } from '../errors.js';
 import type { DirectorySnapshot } from '../model/canonical.js';
 import type { Plan, SourceFingerprint, TargetFingerprint } from '../model/plan.js';
@@ -31,7 +31,7 @@ export function targetFingerprint(config: TargetConfig): TargetFingerprint {
   return { url: url.toString(), authType: auth.type, identity };
 }
 
-function sourceLocation(config: SourceConfig): string {
+function sourceLocation(config: SourceSetup): string {
   return createSource(config).description;
 }
 
@@ -54,7 +54,7 @@ function contentHash(snapshot: DirectorySnapshot): string {
   return hash.digest('base64url');
 }
 
-export function sourceFingerprint(config: SourceConfig, snapshot: DirectorySnapshot, readAt: Date): SourceFingerprint {
+export function sourceFingerprint(config: SourceSetup, snapshot: DirectorySnapshot, readAt: Date): SourceFingerprint {
   return { type: config.type, location: sourceLocation(config), readAt: readAt.toISOString(), contentHash: contentHash(snapshot) };
 }
 
