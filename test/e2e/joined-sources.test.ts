@@ -1,0 +1,162 @@
+/**
+ * An HR CSV (primary) joined to the test slapd (secondary) on employee number, synced to the sandbox
+ * through the CLI: the merged person reaches the target; changing precedence changes what is sent;
+ * a person missing from LDAP is reported and provisioned with the CSV's values; LDAP's groups are
+ * provisioned with members mapped to the CSV's people; a failed LDAP read stops the cycle before any
+ * write.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { GROUPS, PEOPLE } from '../support/ldap-fixtures.js';
+import { directoryAndHarness } from '../support/fixture-directory.js';
+import type { Harness } from '../support/harness.js';
+import { freePort, READER_DN, READER_PASSWORD, type Slapd } from '../support/slapd.js';
+
+const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
+
+// zoe, jose and kenji are in the fixture directory as employeeNumber 1001-1003; nadia (1009) is not.
+const HR = `employee_id,emp_no,email,first_name,last_name,title
+E1001,1001,zoe@example.com,Zoë,Ångström,Chief Technology Officer
+E1002,1002,jose@example.com,José,Müller,
+E1003, 1003 ,kenji@example.com,Kenji,Watanabe,Staff Engineer
+E1009,1009,nadia@example.com,Nadia,Haddad,Designer
+`;
+
+function writeJoinConfig(h: Harness, ldapUrl: string, join: { precedence?: string; groups?: string } = {}): void {
+  writeFileSync(
+    h.configFile,
+    `version: 1
+state:
+  dir: state
+sources:
+  hr:
+    type: csv
+    path: hr.csv
+    key: employee_id
+    columns: { userName: email, email: email, givenName: first_name, familyName: last_name, title: title }
+  ldap:
+    type: ldap
+    url: ${ldapUrl}
+    startTls: false
+    bind:
+      dn: ${READER_DN}
+      password: "\${env:TEST_LDAP_PASSWORD}"
+    users:
+      base: ${PEOPLE}
+      disabled: { attribute: employeeType, values: [terminated] }
+    groups: { base: "${GROUPS}", filter: "(cn=engineering)" }
+join:
+  primary: hr
+  secondaries:
+    ldap: { on: [emp_no, employeeNumber] }
+${join.precedence ?? ''}
+${join.groups ?? ''}
+targets:
+  app:
+    url: ${h.sandbox.url}
+    auth: { type: bearer, token: "\${env:TEST_SCIM_TOKEN}" }
+`,
+  );
+  process.env['TEST_LDAP_PASSWORD'] = READER_PASSWORD;
+}
+
+describe('a CSV joined to LDAP', () => {
+  let slapd: Slapd;
+  let h: Harness;
+  directoryAndHarness((started, harness) => {
+    [slapd, h] = [started, harness];
+    writeFileSync(join(h.dir, 'hr.csv'), HR);
+  });
+
+  it('validate describes the join', async () => {
+    writeJoinConfig(h, slapd.url, { groups: '  groups: [ldap]' });
+    const r = await h.cli('validate', '--config', h.configFile);
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toContain('valid (sources hr (csv, primary) + ldap (ldap, on hr.emp_no = ldap.employeeNumber); groups from ldap, 1 target: app)');
+  });
+
+  it('a join key no source offers is a config problem with its path, before any target is read', async () => {
+    writeJoinConfig(h, slapd.url);
+    writeFileSync(h.configFile, readFileSync(h.configFile, 'utf8').replace('[emp_no, employeeNumber]', '[emp_no, employeeNo]'));
+    const r = await h.cli('validate', '--config', h.configFile);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('join.secondaries.ldap.on[1]: ldap offers no attribute "employeeNo"');
+  });
+
+  it('syncs the merged people; precedence decides what is sent; a person missing from LDAP is reported and keeps the CSV values', async () => {
+    writeJoinConfig(h, slapd.url);
+    const first = await h.run();
+    expect(first.code, first.err + first.out).toBe(0);
+    const users = () => new Map(h.sandbox.store.users().map((u) => [String(u['externalId']), u]));
+    const zoe = users().get('E1001')!;
+    // The CSV's values first (userName, title), LDAP's where the CSV has none (phone, department).
+    expect(zoe['userName']).toBe('zoe@example.com');
+    expect(zoe['title']).toBe('Chief Technology Officer');
+    expect(zoe['phoneNumbers']).toEqual([expect.objectContaining({ type: 'work', value: '+33 1 23 45 67 89' })]);
+    expect((zoe[ENTERPRISE] as Record<string, unknown>)['department']).toBe('Engineering');
+    // jose's title is empty in the CSV: LDAP's. kenji's " 1003 " joins on the trimmed value.
+    expect(users().get('E1002')!['title']).toBe('Engineer');
+    expect((users().get('E1003')![ENTERPRISE] as Record<string, unknown>)['department']).toBe('Engineering');
+    // jose's manager is zoe in LDAP: mapped to zoe's CSV key, so the reference is zoe's account.
+    expect((users().get('E1002')![ENTERPRISE] as { manager?: { value: string } }).manager?.value).toBe(String(zoe['id']));
+    // nadia is only in the CSV: provisioned with its values, and reported.
+    const nadia = users().get('E1009')!;
+    expect(nadia).toMatchObject({ userName: 'nadia@example.com', title: 'Designer', active: true });
+    expect(nadia['phoneNumbers']).toBeUndefined();
+    const missing = "ldap: 1 of 4 people of hr have no record here (hr.emp_no = ldap.employeeNumber); they keep hr's values: E1009";
+    expect(first.out).toContain(missing);
+    expect(first.out).toContain('ldap: 2 of 5 records match no person of hr (hr.emp_no = ldap.employeeNumber) and are ignored');
+    const plan = await h.cli('plan', '--config', h.configFile, '--json');
+    expect(plan.code, plan.err).toBe(0);
+    const json = JSON.parse(plan.out) as { source: { description: string; warnings?: string[] } };
+    expect(json.source.warnings).toContain(missing);
+    expect(json.source.description).toMatch(/^joined hr=csv:.*hr\.csv \+ ldap=ldap:ldap:\/\/127\.0\.0\.1:\d+\/ou=people/);
+
+    // LDAP first for titles: zoe's and kenji's titles change, one PATCH each; jose's and nadia's stay.
+    writeJoinConfig(h, slapd.url, { precedence: '  precedence: { title: [ldap, hr] }' });
+    h.sandbox.clearRequests();
+    const second = await h.run();
+    expect(second.code, second.err + second.out).toBe(0);
+    const zoeId = String(zoe['id']);
+    const kenjiId = String(users().get('E1003')!['id']);
+    expect(h.writes().map((w) => `${w.method} ${w.path}`).sort()).toEqual([`PATCH /Users/${kenjiId}`, `PATCH /Users/${zoeId}`].sort());
+    const patch = h.writes().find((w) => w.path === `/Users/${zoeId}`)!.body as { Operations: { op: string; path?: string; value: unknown }[] };
+    expect(patch.Operations).toEqual([expect.objectContaining({ op: 'replace', path: 'title', value: 'CTO' })]);
+    expect(users().get('E1001')!['title']).toBe('CTO');
+    expect(users().get('E1003')!['title']).toBe('Engineer');
+    expect(users().get('E1009')!['title']).toBe('Designer');
+  });
+
+  it("LDAP's groups, with members mapped to the CSV's people (those outside the CSV left out, counted)", async () => {
+    // kenji is in LDAP's engineering but not in the CSV: not a person, so not a member.
+    writeFileSync(join(h.dir, 'hr.csv'), HR.split('\n').filter((l) => !l.startsWith('E1003')).join('\n'));
+    writeJoinConfig(h, slapd.url, { groups: '  groups: [ldap]' });
+    const r = await h.run();
+    expect(r.code, r.err + r.out).toBe(0);
+    const idOf = (key: string) => String(h.sandbox.store.users().find((u) => u['externalId'] === key)!['id']);
+    const engineering = h.sandbox.store.findGroupByDisplayName('engineering')!;
+    expect(String(engineering['externalId'])).toMatch(/^[0-9a-f-]{36}$/); // LDAP's key for the group
+    expect((engineering['members'] as { value: string }[]).map((m) => m.value).sort()).toEqual([idOf('E1001'), idOf('E1002')].sort());
+    expect(r.out).toContain('ldap: 1 group membership left out: the member is not joined to a person of hr');
+    // olga, outside the people base, is LDAP's own report; no other member reaches the planner unjoined.
+    expect(r.out).toContain('ldap: cn=engineering,ou=groups,dc=example,dc=com: 1 member dropped, not among the users read');
+    expect(r.out).not.toMatch(/members? dropped, not among the users read(?! \(outside)/);
+  });
+
+  it('a failed LDAP read stops the cycle with the source named, and writes nothing', async () => {
+    writeJoinConfig(h, slapd.url);
+    expect((await h.run()).code).toBe(0);
+    // nadia leaves the CSV, and LDAP cannot be read: no deactivation, no write at all.
+    writeFileSync(join(h.dir, 'hr.csv'), HR.split('\n').filter((l) => !l.startsWith('E1009')).join('\n'));
+    writeJoinConfig(h, `ldap://127.0.0.1:${await freePort()}`);
+    h.sandbox.clearRequests();
+    const r = await h.run();
+    expect(r.code, r.err + r.out).toBe(4);
+    expect(r.err).toMatch(/\[SOURCE\] sources\.ldap \(ldap:ldap:\/\/127\.0\.0\.1:\d+\/ou=people,dc=example,dc=com\): /);
+    expect(r.err).toContain('Nothing was written.');
+    expect(r.err + r.out).not.toContain(READER_PASSWORD);
+    expect(h.writes()).toEqual([]);
+    expect(h.sandbox.store.users().find((u) => u['externalId'] === 'E1009')!['active']).toBe(true);
+  });
+});
