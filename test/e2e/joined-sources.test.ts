@@ -16,11 +16,12 @@ import { freePort, READER_DN, READER_PASSWORD, type Slapd } from '../support/sla
 const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
 
 // zoe, jose and kenji are in the fixture directory as employeeNumber 1001-1003; nadia (1009) is not.
-const HR = `employee_id,emp_no,email,first_name,last_name,title
-E1001,1001,zoe@example.com,Zoë,Ångström,Chief Technology Officer
-E1002,1002,jose@example.com,José,Müller,
-E1003, 1003 ,kenji@example.com,Kenji,Watanabe,Staff Engineer
-E1009,1009,nadia@example.com,Nadia,Haddad,Designer
+// The manager column is empty: LDAP's manager references are taken, mapped to the CSV's keys.
+const HR = `employee_id,emp_no,email,first_name,last_name,title,manager_id
+E1001,1001,zoe@example.com,Zoë,Ångström,Chief Technology Officer,
+E1002,1002,jose@example.com,José,Müller,,
+E1003, 1003 ,kenji@example.com,Kenji,Watanabe,Staff Engineer,
+E1009,1009,nadia@example.com,Nadia,Haddad,Designer,
 `;
 
 function writeJoinConfig(h: Harness, ldapUrl: string, join: { precedence?: string; groups?: string } = {}): void {
@@ -35,6 +36,7 @@ sources:
     path: hr.csv
     key: employee_id
     columns: { userName: email, email: email, givenName: first_name, familyName: last_name, title: title }
+    manager: manager_id
   ldap:
     type: ldap
     url: ${ldapUrl}
@@ -126,6 +128,26 @@ describe('a CSV joined to LDAP', () => {
     expect(users().get('E1001')!['title']).toBe('CTO');
     expect(users().get('E1003')!['title']).toBe('Engineer');
     expect(users().get('E1009')!['title']).toBe('Designer');
+  });
+
+  it('one person (explain, provision): read through the join, manager and groups kept, a change in LDAP one PATCH', async () => {
+    writeJoinConfig(h, slapd.url, { precedence: '  precedence: { title: [ldap, hr] }', groups: '  groups: [ldap]' });
+    expect((await h.run()).code).toBe(0);
+    const account = (key: string) => h.sandbox.store.users().find((u) => u['externalId'] === key)!;
+    // jose's manager (zoe) and group (engineering) come from LDAP, mapped through the CSV's people: in sync, nothing to do.
+    const explained = await h.cli('explain', '--config', h.configFile, '--user', 'E1002', '--json');
+    expect(explained.code, explained.err).toBe(0);
+    expect((JSON.parse(explained.out) as { targets: { operations: unknown[] }[] }).targets[0]!.operations).toEqual([]);
+    await slapd.modify(`dn: uid=kenji,${PEOPLE}\nchangetype: modify\nreplace: title\ntitle: Principal\n`);
+    try {
+      h.sandbox.clearRequests();
+      const r = await h.cli('provision', '--config', h.configFile, '--user', 'E1003');
+      expect(r.code, r.err + r.out).toBe(0);
+      expect(h.writes().map((w) => `${w.method} ${w.path}`)).toEqual([`PATCH /Users/${String(account('E1003')['id'])}`]);
+      expect(account('E1003')['title']).toBe('Principal');
+    } finally {
+      await slapd.modify(`dn: uid=kenji,${PEOPLE}\nchangetype: modify\nreplace: title\ntitle: Engineer\n`);
+    }
   });
 
   it("LDAP's groups, with members mapped to the CSV's people (those outside the CSV left out, counted)", async () => {

@@ -35,8 +35,7 @@ const ldap = snapshot('ldap:dir', [
   person('uuid-9', { employeeNumber: 'X9', userName: 'svc@corp' }),
 ]);
 
-const run = (s: JoinSpec, parts: Record<string, DirectorySnapshot>, narrowed = false) =>
-  joinSnapshots(s, new Map(Object.entries(parts)), { description: 'joined', ...(narrowed ? { narrowed } : {}) });
+const run = (s: JoinSpec, parts: Record<string, DirectorySnapshot>) => joinSnapshots(s, new Map(Object.entries(parts)), { description: 'joined' });
 
 const byKey = (snap: DirectorySnapshot) => new Map(snap.users.map((u) => [u.key, u]));
 
@@ -133,14 +132,6 @@ describe('joining a secondary to the primary', () => {
     );
     // Default: the primary's groups only.
     expect(run(spec(), { hr: hrG, ldap: ldapG }).groups.map((g) => g.key)).toEqual(['eng']);
-  });
-
-  it('a narrowed read (one person of the primary, the secondary whole) reports that person, not the records matching no one', () => {
-    const one = { ...hr, users: hr.users.filter((u) => u.key === 'E3') };
-    const joined = run(spec({ groups: ['ldap'] }), { hr: one, ldap: { ...ldap, groups: [group('g', ['uuid-1'])] } }, true);
-    expect(joined.users.map((u) => u.key)).toEqual(['E3']);
-    expect(joined.warnings?.map((w) => w.code)).toEqual(['JOIN_MISSING_IN_SECONDARY']);
-    expect(joined.groups).toEqual([expect.objectContaining({ key: 'g', memberKeys: [] })]);
   });
 
   it('two secondaries: default order is the order written; each reports its own missing people', () => {

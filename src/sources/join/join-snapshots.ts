@@ -34,11 +34,6 @@ export interface JoinSpec {
 
 export interface JoinOptions {
   readonly description: string;
-  /**
-   * The primary's part is one person's (readOne) while the secondaries are read whole: their records
-   * matching no one, and the group members outside, are expected and not reported.
-   */
-  readonly narrowed?: boolean;
 }
 
 /** Keys named in one warning before the rest are counted. */
@@ -210,7 +205,7 @@ export function joinSnapshots(spec: JoinSpec, snapshots: ReadonlyMap<string, Dir
       }
       groups.set(group.key, { group: s ? { ...group, memberKeys } : group, from: name });
     }
-    if (s && leftOut > 0 && !options.narrowed) {
+    if (s && leftOut > 0) {
       warnings.push({
         code: 'JOIN_MEMBERS_LEFT_OUT',
         message: `${name}: ${leftOut} group membership${leftOut === 1 ? '' : 's'} left out: the member is not joined to a person of ${spec.primary}`,
@@ -237,7 +232,7 @@ export function joinSnapshots(spec: JoinSpec, snapshots: ReadonlyMap<string, Dir
       });
     }
     const unmatched = s.snapshot.users.length - s.toPrimary.size;
-    if (unmatched > 0 && !options.narrowed) {
+    if (unmatched > 0) {
       warnings.push({
         code: 'JOIN_UNMATCHED_RECORDS',
         message: `${s.name}: ${unmatched} of ${s.snapshot.users.length} records match no person of ${spec.primary} (${on}) and are ignored${s.unkeyed > 0 ? `, ${s.unkeyed} of them with no single ${s.on[1]} value` : ''}`,

@@ -6,7 +6,7 @@
 import type { JoinedSourceConfig } from '../../config/schema/index.js';
 import { ConfigError, SourceError } from '../../errors.js';
 import type { DirectorySnapshot } from '../../model/canonical.js';
-import type { ReadProgress, SourceDirectory } from '../source-directory.js';
+import { narrowSnapshot, type ReadProgress, type SourceDirectory } from '../source-directory.js';
 import { joinSnapshots, type JoinSpec } from './join-snapshots.js';
 
 export function joinSpec(config: JoinedSourceConfig): JoinSpec {
@@ -37,7 +37,7 @@ async function fromEach<T>(names: readonly string[], parts: ReadonlyMap<string, 
 
 export class JoinedSource implements Required<SourceDirectory> {
   readonly description: string;
-  /** Secondaries are looked up by join value, which no adapter offers: each readOne reads them whole. */
+  /** readOne reads every source whole (see there). */
   readonly narrowLookups = false;
   private readonly spec: JoinSpec;
   private readonly names: readonly string[];
@@ -64,10 +64,13 @@ export class JoinedSource implements Required<SourceDirectory> {
     return joinSnapshots(this.spec, reads, { description: this.description });
   }
 
-  /** The primary's one person, joined to the secondaries read whole (no adapter looks a record up by another attribute than its key). */
+  /**
+   * The whole join, narrowed to one person. No adapter looks a record up by another attribute than
+   * its key, and a manager only a secondary names is mapped through every person of the primary: a
+   * read of the primary's one person would lose that reference and plan it cleared.
+   */
   async readOne(key: string): Promise<DirectorySnapshot> {
-    const reads = await fromEach(this.names, this.parts, (name, part) => (name === this.spec.primary ? part.readOne!(key) : part.read()));
-    return joinSnapshots(this.spec, reads, { description: this.description, narrowed: true });
+    return narrowSnapshot(await this.read(), key);
   }
 
   /**
