@@ -10,7 +10,11 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { GROUPS, PEOPLE } from '../support/ldap-fixtures.js';
 import { directoryAndHarness } from '../support/fixture-directory.js';
+import { loadConfig } from '../../src/config/load.js';
+import { createChangeFeed } from '../../src/sources/create-change-feed.js';
+import { FileFeedTokenStore } from '../../src/state/feed-tokens.js';
 import type { Harness } from '../support/harness.js';
+import { Batches, startTestService } from '../support/service.js';
 import { freePort, READER_DN, READER_PASSWORD, type Slapd } from '../support/slapd.js';
 
 const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
@@ -24,7 +28,7 @@ E1003, 1003 ,kenji@example.com,Kenji,Watanabe,Staff Engineer,
 E1009,1009,nadia@example.com,Nadia,Haddad,Designer,
 `;
 
-function writeJoinConfig(h: Harness, ldapUrl: string, join: { precedence?: string; groups?: string } = {}): void {
+function writeJoinConfig(h: Harness, ldapUrl: string, join: { precedence?: string; groups?: string; hr?: string; groupFilter?: string } = {}): void {
   writeFileSync(
     h.configFile,
     `version: 1
@@ -37,6 +41,7 @@ sources:
     key: employee_id
     columns: { userName: email, email: email, givenName: first_name, familyName: last_name, title: title }
     manager: manager_id
+${join.hr ?? ''}
   ldap:
     type: ldap
     url: ${ldapUrl}
@@ -47,7 +52,7 @@ sources:
     users:
       base: ${PEOPLE}
       disabled: { attribute: employeeType, values: [terminated] }
-    groups: { base: "${GROUPS}", filter: "(cn=engineering)" }
+    groups: { base: "${GROUPS}", filter: "${join.groupFilter ?? '(cn=engineering)'}" }
 join:
   primary: hr
   secondaries:
@@ -150,6 +155,32 @@ describe('a CSV joined to LDAP', () => {
     }
   });
 
+  it("serve: the primary's feed names the changed person, read through the join (LDAP's values along)", async () => {
+    writeJoinConfig(h, slapd.url, { hr: '    changes: { settleMs: 50 }' });
+    expect((await h.run()).code).toBe(0);
+    const loaded = loadConfig(h.configFile);
+    const feed = createChangeFeed(loaded.config.source, loaded.config.safety, new FileFeedTokenStore(loaded.stateDir))!;
+    expect(feed.feed.description).toContain('hr.csv');
+    const baseline = await feed.feed.poll();
+    await baseline!.commit();
+    const batches = new Batches();
+    const s = await startTestService(h, { feeds: [feed], onBatch: batches.listener });
+    try {
+      await s.firstCycle;
+      h.sandbox.clearRequests();
+      const next = batches.next();
+      // zoe's title is emptied in the CSV: LDAP's (CTO) is what the batch sends.
+      writeFileSync(join(h.dir, 'hr.csv'), HR.replace('Chief Technology Officer', ''));
+      const batch = await next;
+      expect(batch.keys).toEqual(['E1001']);
+      const zoe = h.sandbox.store.users().find((u) => u['externalId'] === 'E1001')!;
+      expect(h.writes().map((w) => `${w.method} ${w.path}`)).toEqual([`PATCH /Users/${String(zoe['id'])}`]);
+      expect(zoe['title']).toBe('CTO');
+    } finally {
+      await s.stop();
+    }
+  });
+
   it("LDAP's groups, with members mapped to the CSV's people (those outside the CSV left out, counted)", async () => {
     // kenji is in LDAP's engineering but not in the CSV: not a person, so not a member.
     writeFileSync(join(h.dir, 'hr.csv'), HR.split('\n').filter((l) => !l.startsWith('E1003')).join('\n'));
@@ -164,6 +195,16 @@ describe('a CSV joined to LDAP', () => {
     // olga, outside the people base, is LDAP's own report; no other member reaches the planner unjoined.
     expect(r.out).toContain('ldap: cn=engineering,ou=groups,dc=example,dc=com: 1 member dropped, not among the users read');
     expect(r.out).not.toMatch(/members? dropped, not among the users read(?! \(outside)/);
+  });
+
+  it("the secondary's invalid records count against the safety threshold: the cycle stops before any write", async () => {
+    // The loop-a/loop-b cycle is an invalid LDAP record: 1 of 13 records read (4 CSV rows, 9 LDAP entries), over the default 5%.
+    writeJoinConfig(h, slapd.url, { groupFilter: '(objectClass=groupOfNames)' });
+    const r = await h.run();
+    expect(r.code, r.err + r.out).toBe(3);
+    expect(r.out + r.err).toMatch(/ldap: .*cycle/i);
+    expect(r.out + r.err).toMatch(/1 of 13 source records are invalid \(7\.7%, limit 5%\)/);
+    expect(h.writes()).toEqual([]);
   });
 
   it('a failed LDAP read stops the cycle with the source named, and writes nothing', async () => {
