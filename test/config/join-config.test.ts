@@ -33,7 +33,7 @@ join:
 ${targets}`);
     const source = config.source;
     if (source.type !== 'joined') throw new Error('expected joined sources');
-    expect(source.join).toEqual({ primary: 'hr', secondaries: { ldap: { on: ['employee_id', 'employeeNumber'] } }, precedence: { title: ['ldap', 'hr'] }, keyCase: 'ignore' });
+    expect(source.join).toEqual({ primary: 'hr', secondaries: { ldap: { on: ['employee_id', 'employeeNumber'], maxMissingPercent: 50 } }, precedence: { title: ['ldap', 'hr'] }, keyCase: 'ignore' });
     expect(source.sources['hr']).toMatchObject({ type: 'csv', path: '/etc/scim-sync/hr.csv' });
     const ldap = source.sources['ldap'];
     expect(ldap?.type === 'ldap' && ldap.bind?.password.reveal()).toBe(env.LDAP_PW);

@@ -2,8 +2,8 @@
  * An HR CSV (primary) joined to the test slapd (secondary) on employee number, synced to the sandbox
  * through the CLI: the merged person reaches the target; changing precedence changes what is sent;
  * a person missing from LDAP is reported and provisioned with the CSV's values; LDAP's groups are
- * provisioned with members mapped to the CSV's people; a failed LDAP read stops the cycle before any
- * write.
+ * provisioned with members mapped to the CSV's people; a failed LDAP read, or one that finds no one,
+ * stops the cycle before any write.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -28,7 +28,7 @@ E1003, 1003 ,kenji@example.com,Kenji,Watanabe,Staff Engineer,
 E1009,1009,nadia@example.com,Nadia,Haddad,Designer,
 `;
 
-function writeJoinConfig(h: Harness, ldapUrl: string, join: { precedence?: string; groups?: string; hr?: string; groupFilter?: string } = {}): void {
+function writeJoinConfig(h: Harness, ldapUrl: string, join: { precedence?: string; groups?: string; hr?: string; groupFilter?: string; peopleBase?: string } = {}): void {
   writeFileSync(
     h.configFile,
     `version: 1
@@ -50,7 +50,7 @@ ${join.hr ?? ''}
       dn: ${READER_DN}
       password: "\${env:TEST_LDAP_PASSWORD}"
     users:
-      base: ${PEOPLE}
+      base: "${join.peopleBase ?? PEOPLE}"
       disabled: { attribute: employeeType, values: [terminated] }
     groups: { base: "${GROUPS}", filter: "${join.groupFilter ?? '(cn=engineering)'}" }
 join:
@@ -221,5 +221,16 @@ describe('a CSV joined to LDAP', () => {
     expect(r.err + r.out).not.toContain(READER_PASSWORD);
     expect(h.writes()).toEqual([]);
     expect(h.sandbox.store.users().find((u) => u['externalId'] === 'E1009')!['active']).toBe(true);
+  });
+
+  it("LDAP answering with no one (a wrong base, an emptied directory) is an outage, not everyone missing: nothing is written", async () => {
+    writeJoinConfig(h, slapd.url);
+    expect((await h.run()).code).toBe(0);
+    writeJoinConfig(h, slapd.url, { peopleBase: GROUPS });
+    h.sandbox.clearRequests();
+    const r = await h.run();
+    expect(r.code, r.err + r.out).toBe(4);
+    expect(r.err).toContain('sources.ldap: 4 of 4 people of hr (100.0%) have no record in ldap (hr.emp_no = ldap.employeeNumber; 0 records read)');
+    expect(h.writes()).toEqual([]);
   });
 });

@@ -1,6 +1,7 @@
 /** The join of several sources' reads, as tables: who exists, whose values win, what is reported and what is held. */
 import { describe, expect, it } from 'vitest';
 import type { CanonicalGroup, CanonicalUser, DirectorySnapshot, SourceValue } from '../../src/model/canonical.js';
+import { SourceError } from '../../src/errors.js';
 import { joinSnapshots, SAMPLE_KEYS, type JoinSpec } from '../../src/sources/join/join-snapshots.js';
 
 function person(key: string, attributes: Record<string, SourceValue>, extra: Partial<CanonicalUser> = {}): CanonicalUser {
@@ -17,7 +18,7 @@ function snapshot(source: string, users: readonly CanonicalUser[], more: Partial
 
 const spec = (over: Partial<JoinSpec> = {}): JoinSpec => ({
   primary: 'hr',
-  secondaries: [{ name: 'ldap', on: ['employee_id', 'employeeNumber'] }],
+  secondaries: [{ name: 'ldap', on: ['employee_id', 'employeeNumber'], maxMissingPercent: 100 }],
   precedence: {},
   groups: ['hr'],
   keyCase: 'ignore',
@@ -87,6 +88,22 @@ describe('joining a secondary to the primary', () => {
     expect(warnings[0]!.message).toMatch(/^ldap: 25 of 25 people of hr have no record here .*: P0, P1, .*, P19 and 5 more$/);
   });
 
+  it.each([
+    { max: 33, fails: true }, // 1 of 3 missing is 33.3%
+    { max: 34, fails: false },
+  ])('a secondary missing more than maxMissingPercent ($max%) of the people fails the join', ({ max, fails }) => {
+    const join = () => run(spec({ secondaries: [{ name: 'ldap', on: ['employee_id', 'employeeNumber'], maxMissingPercent: max }] }), { hr, ldap });
+    if (!fails) return void expect(join().users).toHaveLength(3);
+    expect(join).toThrow(SourceError);
+    expect(join).toThrow(
+      'sources.ldap: 1 of 3 people of hr (33.3%) have no record in ldap (hr.employee_id = ldap.employeeNumber; 3 records read), more than join.secondaries.ldap.maxMissingPercent (33%)',
+    );
+  });
+
+  it('a secondary that returns no one is an outage, whatever its threshold below 100%', () => {
+    expect(() => run(spec({ secondaries: [{ name: 'ldap', on: ['employee_id', 'employeeNumber'], maxMissingPercent: 99 }] }), { hr, ldap: snapshot('ldap:dir', []) })).toThrow(/3 of 3 people of hr \(100\.0%\) have no record in ldap .*0 records read/);
+  });
+
   it('a person with no join value keeps the primary values and is reported as such', () => {
     const withBlank = snapshot('csv:hr.csv', [...hr.users, person('E4', { employee_id: '  ', userName: 'di@hr' })]);
     const joined = run(spec(), { hr: withBlank, ldap });
@@ -136,7 +153,7 @@ describe('joining a secondary to the primary', () => {
 
   it('two secondaries: default order is the order written; each reports its own missing people', () => {
     const google = snapshot('google:x', [person('g-1', { mail: 'E1', title: 'Google Title', costCenter: 'CC1' }), person('g-3', { mail: 'E3', title: 'G3' })]);
-    const s = spec({ secondaries: [...spec().secondaries, { name: 'google', on: ['employee_id', 'mail'] }] });
+    const s = spec({ secondaries: [...spec().secondaries, { name: 'google', on: ['employee_id', 'mail'], maxMissingPercent: 100 }] });
     const users = byKey(run({ ...s, precedence: { title: ['google', 'ldap'] } }, { hr, ldap, google }));
     expect(users.get('E1')!.attributes).toMatchObject({ title: 'Google Title', costCenter: 'CC1', department: 'R&D' });
     expect(users.get('E2')!.attributes['title']).toBe('Analyst'); // neither google (no record) nor ldap (empty): hr

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { nearestName } from '../nearest-name.js';
+import { percent } from './numbers.js';
 import { sourceSchema } from './source.js';
 
 const SOURCE_NAME = /^[A-Za-z0-9_-]+$/;
@@ -22,6 +23,13 @@ const secondary = z
         "[primary attribute, this source's attribute]: a person of the primary and a record of this source are the same person when " +
           'these two values are equal, e.g. [employee_id, employeeNumber]. Attribute names as mappings name them (a CSV header, an ' +
           "LDAP source's canonical names). Values are trimmed, and compared as join.keyCase says.",
+      ),
+    maxMissingPercent: percent
+      .default(50)
+      .describe(
+        'When more than this share of the primary\'s people have no record in this source, the read fails (exit 4, nothing written): ' +
+          'a secondary that returns nothing, or half its people, is an outage or a wrong `on`, and would otherwise take every value it ' +
+          'lends away from them. Default 50 (%).',
       ),
   })
   .strict();

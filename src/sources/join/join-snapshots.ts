@@ -15,16 +15,19 @@
  * - records of a secondary that match no person are ignored, counted in a warning;
  * - groups: those of the sources `groups` names, a secondary's members mapped to the primary people
  *   they are joined to (the others left out, counted);
+ * - a secondary missing more than its maxMissingPercent of the people fails the join (SourceError):
+ *   an outage or a wrong join attribute, not that many people without a record;
  * - issues, warnings, recordsRead: every source's (a bad record anywhere counts against the safety
  *   threshold), each message prefixed with its source's name; heldKeys: the primary's and the
  *   ambiguous people.
  */
+import { SourceError } from '../../errors.js';
 import type { CanonicalGroup, CanonicalUser, DirectorySnapshot, SourceIssue, SourceValue } from '../../model/canonical.js';
 
 export interface JoinSpec {
   readonly primary: string;
   /** In the order written: the default precedence after the primary. */
-  readonly secondaries: readonly { readonly name: string; readonly on: readonly [primary: string, secondary: string] }[];
+  readonly secondaries: readonly { readonly name: string; readonly on: readonly [primary: string, secondary: string]; readonly maxMissingPercent: number }[];
   /** Attribute -> sources asked in this order; the primary is appended when not listed. */
   readonly precedence: Readonly<Record<string, readonly string[]>>;
   /** Sources whose groups are taken, first listed first. */
@@ -71,6 +74,7 @@ function prefixed(name: string, issues: readonly SourceIssue[]): SourceIssue[] {
 interface SecondaryState {
   readonly name: string;
   readonly on: readonly [string, string];
+  readonly maxMissingPercent: number;
   readonly snapshot: DirectorySnapshot;
   /** Join value -> the records holding it. */
   readonly index: Map<string, CanonicalUser[]>;
@@ -93,7 +97,7 @@ export function joinSnapshots(spec: JoinSpec, snapshots: ReadonlyMap<string, Dir
   const warnings: SourceIssue[] = [];
   const held = new Set(primary.heldKeys);
 
-  const secondaries: SecondaryState[] = spec.secondaries.map(({ name, on }) => {
+  const secondaries: SecondaryState[] = spec.secondaries.map(({ name, on, maxMissingPercent }) => {
     const snapshot = read(name);
     const index = new Map<string, CanonicalUser[]>();
     let unkeyed = 0;
@@ -107,7 +111,7 @@ export function joinSnapshots(spec: JoinSpec, snapshots: ReadonlyMap<string, Dir
       if (same) same.push(record);
       else index.set(v.value, [record]);
     }
-    return { name, on, snapshot, index, unkeyed, toPrimary: new Map(), missing: [], noValue: [] };
+    return { name, on, maxMissingPercent, snapshot, index, unkeyed, toPrimary: new Map(), missing: [], noValue: [] };
   });
 
   // How many people of the primary share each join value, per secondary: two people on one value
@@ -147,6 +151,18 @@ export function joinSnapshots(spec: JoinSpec, snapshots: ReadonlyMap<string, Dir
       if (record) s.toPrimary.set(record.key, user.key);
     }
     joined.push({ user, records });
+  }
+
+  for (const s of secondaries) {
+    const missing = s.missing.length + s.noValue.length;
+    const share = primary.users.length > 0 ? (missing / primary.users.length) * 100 : 0;
+    if (share > s.maxMissingPercent) {
+      throw new SourceError(
+        `sources.${s.name}: ${missing} of ${primary.users.length} people of ${spec.primary} (${share.toFixed(1)}%) have no record in ${s.name} ` +
+          `(${spec.primary}.${s.on[0]} = ${s.name}.${s.on[1]}; ${s.snapshot.users.length} records read), more than join.secondaries.${s.name}.maxMissingPercent ` +
+          `(${s.maxMissingPercent}%): read as an outage of ${s.name} or a wrong join attribute, not as that many people missing from it`,
+      );
+    }
   }
 
   const order = (attribute: string): readonly string[] => {

@@ -13,7 +13,7 @@ export function joinSpec(config: JoinedSourceConfig): JoinSpec {
   const { join } = config;
   return {
     primary: join.primary,
-    secondaries: Object.entries(join.secondaries).map(([name, s]) => ({ name, on: s.on })),
+    secondaries: Object.entries(join.secondaries).map(([name, s]) => ({ name, on: s.on, maxMissingPercent: s.maxMissingPercent })),
     precedence: join.precedence,
     groups: join.groups ?? [join.primary],
     keyCase: join.keyCase,
