@@ -89,4 +89,9 @@ ${targets}`);
       expect.stringMatching(/^sources\.hr\.key \(line 2\): /),
     ]);
   });
+  it('an unknown key inside a source of sources: is named with the nearest allowed key', () => {
+    expect(problems(`sources:\n  hr: { type: csv, pth: hr.csv, key: id }\n  b: { type: csv, path: b.csv, key: id }\njoin: { primary: hr, secondaries: { b: { on: [x, y] } } }\n${targets}`)).toContain(
+      'sources.hr.pth (line 2): unknown key; did you mean path?',
+    );
+  });
 });

@@ -165,11 +165,9 @@ export function joinSnapshots(spec: JoinSpec, snapshots: ReadonlyMap<string, Dir
     }
   }
 
-  const order = (attribute: string): readonly string[] => {
-    const listed = spec.precedence[attribute];
-    if (!listed) return [spec.primary, ...spec.secondaries.map((s) => s.name)];
-    return listed.includes(spec.primary) ? listed : [...listed, spec.primary];
-  };
+  const byDefault = [spec.primary, ...spec.secondaries.map((s) => s.name)];
+  const ordered = new Map(Object.entries(spec.precedence).map(([attribute, listed]) => [attribute, listed.includes(spec.primary) ? listed : [...listed, spec.primary]]));
+  const order = (attribute: string): readonly string[] => ordered.get(attribute) ?? byDefault;
   const byName = new Map(secondaries.map((s) => [s.name, s]));
   const groupSources = new Set(spec.groups);
 
