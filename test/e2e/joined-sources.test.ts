@@ -10,10 +10,11 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { GROUPS, PEOPLE } from '../support/ldap-fixtures.js';
 import { directoryAndHarness } from '../support/fixture-directory.js';
+import { serveCommand } from '../../src/cli/serve-command.js';
 import { loadConfig } from '../../src/config/load.js';
 import { createChangeFeed } from '../../src/sources/create-change-feed.js';
 import { FileFeedTokenStore } from '../../src/state/feed-tokens.js';
-import type { Harness } from '../support/harness.js';
+import { TOKEN, type Harness } from '../support/harness.js';
 import { Batches, startTestService } from '../support/service.js';
 import { freePort, READER_DN, READER_PASSWORD, type Slapd } from '../support/slapd.js';
 
@@ -179,6 +180,20 @@ describe('a CSV joined to LDAP', () => {
     } finally {
       await s.stop();
     }
+  });
+
+  it('serve says at start that only the primary is watched', async () => {
+    writeJoinConfig(h, slapd.url);
+    let stop!: () => void;
+    const stopped = new Promise<void>((r) => (stop = r));
+    const lines: string[] = [];
+    const io = { out: (l: string) => void (lines.push(l), l.includes('serving on') && stop()), err: (l: string) => void lines.push(l) };
+    process.env['TEST_SCIM_TOKEN'] = TOKEN;
+    const code = await serveCommand({ config: h.configFile, listen: '127.0.0.1:0' }, io, stopped);
+    expect(code, lines.join('\n')).toBe(0);
+    expect(lines.find((l) => l.includes('serving on'))).toMatch(
+      /watching csv:.*hr\.csv .*; joined sources: only the primary hr is watched, a change in ldap alone reaches the targets at the next full cycle$/,
+    );
   });
 
   it("LDAP's groups, with members mapped to the CSV's people (those outside the CSV left out, counted)", async () => {
