@@ -2,14 +2,12 @@
 import type { SourceConfig, SourceSetup } from './schema/index.js';
 
 export interface NamedSource {
-  /** Its name in `sources:`; undefined for the one `source:`. */
-  readonly name: string | undefined;
   /** Where it is written: `source` or `sources.<name>`, for problems and warnings. */
   readonly path: string;
   readonly config: SourceConfig;
 }
 
 export function sourceEntries(setup: SourceSetup): NamedSource[] {
-  if (setup.type !== 'joined') return [{ name: undefined, path: 'source', config: setup }];
-  return Object.entries(setup.sources).map(([name, config]) => ({ name, path: `sources.${name}`, config }));
+  if (setup.type !== 'joined') return [{ path: 'source', config: setup }];
+  return Object.entries(setup.sources).map(([name, config]) => ({ path: `sources.${name}`, config }));
 }

@@ -54,15 +54,21 @@ function isEmpty(value: SourceValue | undefined): boolean {
 }
 
 type JoinValue = { value: string } | { none: true } | { several: true };
+const NONE: JoinValue = { none: true };
 
 /** The comparable form of a join attribute's value: trimmed, NFC, lower case unless exact. */
 function joinValue(value: SourceValue | undefined, keyCase: JoinSpec['keyCase']): JoinValue {
+  if (typeof value === 'string') {
+    // One value, the common case, without the set.
+    const text = value.normalize('NFC').trim();
+    return text === '' ? NONE : { value: keyCase === 'ignore' ? text.toLowerCase() : text };
+  }
   const values = new Set<string>();
   for (const v of value === undefined || value === null ? [] : Array.isArray(value) ? value : [value]) {
     const text = v.normalize('NFC').trim();
     if (text !== '') values.add(keyCase === 'ignore' ? text.toLowerCase() : text);
   }
-  if (values.size === 0) return { none: true };
+  if (values.size === 0) return NONE;
   if (values.size > 1) return { several: true };
   return { value: [...values][0]! };
 }
@@ -114,28 +120,29 @@ export function joinSnapshots(spec: JoinSpec, snapshots: ReadonlyMap<string, Dir
     return { name, on, maxMissingPercent, snapshot, index, unkeyed, toPrimary: new Map(), missing: [], noValue: [] };
   });
 
-  // How many people of the primary share each join value, per secondary: two people on one value
-  // would both take one record's values.
-  const primaryValues = secondaries.map((s) => {
+  // Each person's value per secondary, and how many people share each value: two people on one
+  // value would both take one record's values.
+  const values = primary.users.map((u) => secondaries.map((s) => joinValue(u.attributes[s.on[0]], spec.keyCase)));
+  const sharing = secondaries.map((_s, i) => {
     const count = new Map<string, number>();
-    for (const u of primary.users) {
-      const v = joinValue(u.attributes[s.on[0]], spec.keyCase);
-      if ('value' in v) count.set(v.value, (count.get(v.value) ?? 0) + 1);
+    for (const v of values) {
+      const mine = v[i]!;
+      if ('value' in mine) count.set(mine.value, (count.get(mine.value) ?? 0) + 1);
     }
     return count;
   });
 
   // Pass 1: each person's records, so that pass 2 can map a secondary's manager keys and members.
   const joined: { user: CanonicalUser; records: Map<string, CanonicalUser> }[] = [];
-  for (const user of primary.users) {
+  primary.users.forEach((user, u) => {
     const records = new Map<string, CanonicalUser>([[spec.primary, user]]);
     const ambiguous: string[] = [];
     secondaries.forEach((s, i) => {
-      const v = joinValue(user.attributes[s.on[0]], spec.keyCase);
+      const v = values[u]![i]!;
       if ('several' in v) return void ambiguous.push(`it has several ${s.on[0]} values to join ${s.name} on`);
       if ('none' in v) return void s.noValue.push(user.key);
       const matches = s.index.get(v.value) ?? [];
-      const sharers = primaryValues[i]!.get(v.value) ?? 0;
+      const sharers = sharing[i]!.get(v.value) ?? 0;
       if (sharers > 1) return void ambiguous.push(`${sharers} people of ${spec.primary} have ${s.on[0]} "${v.value}" to join ${s.name} on`);
       if (matches.length > 1) return void ambiguous.push(`${matches.length} records of ${s.name} have ${s.on[1]} "${v.value}" (${matches.map((m) => m.ref.location).join(', ')})`);
       if (matches.length === 0) return void s.missing.push(user.key);
@@ -144,14 +151,14 @@ export function joinSnapshots(spec: JoinSpec, snapshots: ReadonlyMap<string, Dir
     if (ambiguous.length > 0) {
       issues.push({ code: 'JOIN_AMBIGUOUS', message: `${spec.primary}: ${user.key} is held, not joined: ${ambiguous.join('; ')}`, ref: user.ref });
       held.add(user.key);
-      continue;
+      return;
     }
     for (const s of secondaries) {
       const record = records.get(s.name);
       if (record) s.toPrimary.set(record.key, user.key);
     }
     joined.push({ user, records });
-  }
+  });
 
   for (const s of secondaries) {
     const missing = s.missing.length + s.noValue.length;
@@ -173,12 +180,20 @@ export function joinSnapshots(spec: JoinSpec, snapshots: ReadonlyMap<string, Dir
 
   // Pass 2: the merged people.
   const users = joined.map(({ user, records }): CanonicalUser => {
-    const names = new Set<string>();
-    for (const r of records.values()) for (const name of Object.keys(r.attributes)) names.add(name);
     const attributes: Record<string, SourceValue> = {};
-    for (const name of names) {
-      const from = order(name).find((source) => !isEmpty(records.get(source)?.attributes[name]));
-      attributes[name] = from !== undefined ? records.get(from)!.attributes[name]! : (user.attributes[name] ?? null);
+    for (const r of records.values()) {
+      for (const name of Object.keys(r.attributes)) {
+        if (Object.hasOwn(attributes, name)) continue;
+        let value: SourceValue | undefined;
+        for (const source of order(name)) {
+          const candidate = records.get(source)?.attributes[name];
+          if (!isEmpty(candidate)) {
+            value = candidate;
+            break;
+          }
+        }
+        attributes[name] = value !== undefined ? value : (user.attributes[name] ?? null);
+      }
     }
     let managerKey = user.managerKey;
     if (managerKey === undefined || managerKey === null) {
@@ -191,7 +206,8 @@ export function joinSnapshots(spec: JoinSpec, snapshots: ReadonlyMap<string, Dir
         }
       }
     }
-    const groupNames = [...records].filter(([source]) => groupSources.has(source)).flatMap(([, r]) => r.groups ?? []);
+    const groupNames: string[] = [];
+    for (const [source, r] of records) if (r.groups && groupSources.has(source)) groupNames.push(...r.groups);
     return {
       key: user.key,
       active: user.active,
