@@ -13,6 +13,7 @@ import { directoryAndHarness } from '../support/fixture-directory.js';
 import { serveCommand } from '../../src/cli/serve-command.js';
 import { loadConfig } from '../../src/config/load.js';
 import { createChangeFeed } from '../../src/sources/create-change-feed.js';
+import { createSource } from '../../src/sources/create-source.js';
 import { FileFeedTokenStore } from '../../src/state/feed-tokens.js';
 import { TOKEN, type Harness } from '../support/harness.js';
 import { Batches, startTestService } from '../support/service.js';
@@ -247,5 +248,37 @@ describe('a CSV joined to LDAP', () => {
     expect(r.code, r.err + r.out).toBe(4);
     expect(r.err).toContain('sources.ldap: 4 of 4 people of hr (100.0%) have no record in ldap (hr.emp_no = ldap.employeeNumber; 0 records read)');
     expect(h.writes()).toEqual([]);
+  });
+  it('LDAP + LDAP: two reads of one directory at once, the second lending what the first does not map', async () => {
+    writeFileSync(
+      h.configFile,
+      `sources:
+  people:
+    type: ldap
+    url: ${slapd.url}
+    startTls: false
+    bind: { dn: "${READER_DN}", password: "\${env:TEST_LDAP_PASSWORD}" }
+    users: { base: "${PEOPLE}", attributes: { userName: mail, title: null } }
+  titles:
+    type: ldap
+    url: ${slapd.url}
+    startTls: false
+    bind: { dn: "${READER_DN}", password: "\${env:TEST_LDAP_PASSWORD}" }
+    users: { base: "${PEOPLE}", attributes: { userName: null, jobTitle: title } }
+join:
+  primary: people
+  secondaries: { titles: { on: [employeeNumber, employeeNumber] } }
+targets:
+  app: { url: "${h.sandbox.url}", auth: { type: bearer, token: "\${env:TEST_SCIM_TOKEN}" } }
+`,
+    );
+    const source = createSource(loadConfig(h.configFile, { TEST_LDAP_PASSWORD: READER_PASSWORD, TEST_SCIM_TOKEN: TOKEN }).config.source);
+    const snapshot = await source.read();
+    const jose = snapshot.users.find((u) => u.attributes['employeeNumber'] === '1002')!;
+    expect(jose.key).toMatch(/^[0-9a-f-]{36}$/);
+    expect(jose.attributes).toMatchObject({ jobTitle: 'Engineer', userName: ['jose@example.com', 'j.mueller@example.com'] });
+    expect(jose.attributes['title']).toBe('Engineer'); // people maps no title (null): titles' default mapping lends it
+    const one = await source.readOne(jose.key);
+    expect(one.users).toEqual([jose]);
   });
 });
