@@ -30,6 +30,15 @@ E1003, 1003 ,kenji@example.com,Kenji,Watanabe,Staff Engineer,
 E1009,1009,nadia@example.com,Nadia,Haddad,Designer,
 `;
 
+/** A source of the test slapd, as a `sources:` entry's body (indented by 4), with its `users:`. */
+function ldapSource(url: string, users: string): string {
+  return `    type: ldap
+    url: ${url}
+    startTls: false
+    bind: { dn: "${READER_DN}", password: "\${env:TEST_LDAP_PASSWORD}" }
+    users: ${users}`;
+}
+
 function writeJoinConfig(h: Harness, ldapUrl: string, join: { precedence?: string; groups?: string; hr?: string; groupFilter?: string; peopleBase?: string } = {}): void {
   writeFileSync(
     h.configFile,
@@ -45,15 +54,7 @@ sources:
     manager: manager_id
 ${join.hr ?? ''}
   ldap:
-    type: ldap
-    url: ${ldapUrl}
-    startTls: false
-    bind:
-      dn: ${READER_DN}
-      password: "\${env:TEST_LDAP_PASSWORD}"
-    users:
-      base: "${join.peopleBase ?? PEOPLE}"
-      disabled: { attribute: employeeType, values: [terminated] }
+${ldapSource(ldapUrl, `{ base: "${join.peopleBase ?? PEOPLE}", disabled: { attribute: employeeType, values: [terminated] } }`)}
     groups: { base: "${GROUPS}", filter: "${join.groupFilter ?? '(cn=engineering)'}" }
 join:
   primary: hr
@@ -249,22 +250,15 @@ describe('a CSV joined to LDAP', () => {
     expect(r.err).toContain('sources.ldap: 4 of 4 people of hr (100.0%) have no record in ldap (hr.emp_no = ldap.employeeNumber; 0 records read)');
     expect(h.writes()).toEqual([]);
   });
+
   it('LDAP + LDAP: two reads of one directory at once, the second lending what the first does not map', async () => {
     writeFileSync(
       h.configFile,
       `sources:
   people:
-    type: ldap
-    url: ${slapd.url}
-    startTls: false
-    bind: { dn: "${READER_DN}", password: "\${env:TEST_LDAP_PASSWORD}" }
-    users: { base: "${PEOPLE}", attributes: { userName: mail, title: null } }
+${ldapSource(slapd.url, `{ base: "${PEOPLE}", attributes: { userName: mail, title: null } }`)}
   titles:
-    type: ldap
-    url: ${slapd.url}
-    startTls: false
-    bind: { dn: "${READER_DN}", password: "\${env:TEST_LDAP_PASSWORD}" }
-    users: { base: "${PEOPLE}", attributes: { userName: null, jobTitle: title } }
+${ldapSource(slapd.url, `{ base: "${PEOPLE}", attributes: { userName: null, jobTitle: title } }`)}
 join:
   primary: people
   secondaries: { titles: { on: [employeeNumber, employeeNumber] } }
