@@ -4,7 +4,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { open, readFile, stat, unlink } from 'node:fs/promises';
-import { configJsonSchema } from '../config/schema/index.js';
+import { configJsonSchema, type SourceSetup } from '../config/schema/index.js';
 import { checkPlanFile } from '../engine/apply-plan.js';
 import { selectTargets } from '../config/select-targets.js';
 import { makePlan } from '../engine/make-plan.js';
@@ -88,8 +88,16 @@ export async function validateCommand(opts: { config: string }, io: Io): Promise
   const loaded = load(opts.config, io);
   await requireOfferedAttributes(loaded, createSource(loaded.config.source));
   const names = Object.keys(loaded.config.targets);
-  io.out(`${loaded.file}: valid (source ${loaded.config.source.type}, ${names.length} target${names.length === 1 ? '' : 's'}: ${names.join(', ')})`);
+  io.out(`${loaded.file}: valid (${describeSources(loaded.config.source)}, ${names.length} target${names.length === 1 ? '' : 's'}: ${names.join(', ')})`);
   return EXIT.OK;
+}
+
+/** `source csv`, or `sources hr (csv, primary) + ldap (ldap, on employee_id = employeeNumber)`. */
+function describeSources(setup: SourceSetup): string {
+  if (setup.type !== 'joined') return `source ${setup.type}`;
+  const { join, sources } = setup;
+  const secondaries = Object.entries(join.secondaries).map(([name, s]) => `${name} (${sources[name]!.type}, on ${join.primary}.${s.on[0]} = ${name}.${s.on[1]})`);
+  return `sources ${join.primary} (${sources[join.primary]!.type}, primary) + ${secondaries.join(' + ')}; groups from ${(join.groups ?? [join.primary]).join(', ')}`;
 }
 
 export async function schemaCommand(io: Io): Promise<number> {

@@ -7,6 +7,7 @@
 import { hostname } from 'node:os';
 import { openState } from '../engine/state.js';
 import { startService } from '../service/serve.js';
+import type { SourceSetup } from '../config/schema/index.js';
 import { createChangeFeed } from '../sources/create-change-feed.js';
 import { FileDueChanges } from '../state/due-changes.js';
 import { FileEventIdStore } from '../state/event-id-store.js';
@@ -27,6 +28,13 @@ export interface ServeOptions {
   output?: CommandOutput;
 }
 
+/** Joined sources: only the primary has a feed (create-change-feed.ts); said at start, so no one waits for a change that waits for a cycle. */
+function secondariesUnwatched(setup: SourceSetup): string {
+  if (setup.type !== 'joined') return '';
+  const names = Object.keys(setup.join.secondaries).join(', ');
+  return `; joined sources: only the primary ${setup.join.primary} is watched, a change in ${names} alone reaches the targets at the next full cycle`;
+}
+
 export async function serveCommand(opts: ServeOptions, io: Io, stop: Promise<void>): Promise<number> {
   const loaded = load(opts.config, io);
   if (opts.listen) loaded.config.serve.listen = opts.listen;
@@ -42,7 +50,8 @@ export async function serveCommand(opts: ServeOptions, io: Io, stop: Promise<voi
     log(
       `serving on ${service.url} (/healthz, /readyz, /metrics${events ? `, /events/{${Object.keys(loaded.config.events!).join(',')}}` : ''}${loaded.config.serve.console ? ', /ui' : ''}); ` +
         `${loaded.config.schedule ? `full cycles on "${loaded.config.schedule.cron}"` : 'no schedule.cron: full cycles only at start and on request'}; ` +
-        `${feed ? `watching ${feed.feed.description} every ${loaded.config.serve.pollIntervalMs} ms` : 'no change feed for this source'}`,
+        `${feed ? `watching ${feed.feed.description} every ${loaded.config.serve.pollIntervalMs} ms` : 'no change feed for this source'}` +
+        secondariesUnwatched(loaded.config.source),
     );
     await stop;
     log('stopping: finishing the operations in flight');

@@ -12,6 +12,7 @@ import { configSchema, holdsCredential, SECRET_KEYS, type Config } from './schem
 import { nearestName } from './nearest-name.js';
 import { MIN_SECRET_LENGTH, Secret, registerSecret } from './secret.js';
 import { resolveQuirks } from './profiles.js';
+import { sourceEntries } from './source-setup.js';
 import { headerCredentialProblem, urlCredentialProblem } from './misplaced-credentials.js';
 
 export interface LoadedConfig {
@@ -204,19 +205,20 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
     if (wrong) problems.push(`${formatPath(path)}${line ? ` (line ${line})` : ''}: ${wrong}`);
   }
   if (problems.length > 0) throw problemsFound(file, problems);
-  if (config.source.type === 'csv') {
-    config.source.path = resolve(baseDir, config.source.path);
-    if (config.source.memberships) config.source.memberships.path = resolve(baseDir, config.source.memberships.path);
-  }
-  if (config.source.type === 'ldap') {
-    const ldap = config.source;
-    if (ldap.tls.caFile) ldap.tls.caFile = resolve(baseDir, ldap.tls.caFile);
-    if (ldap.bind && /^ldap:/i.test(ldap.url) && !ldap.startTls && !/^ldap:\/\/(127\.|localhost|\[::1\])/i.test(ldap.url)) {
-      warnings.push('source.startTls: false on ldap:// sends the bind password unencrypted; use ldaps:// or StartTLS');
+  for (const { path, config: source } of sourceEntries(config.source)) {
+    if (source.type === 'csv') {
+      source.path = resolve(baseDir, source.path);
+      if (source.memberships) source.memberships.path = resolve(baseDir, source.memberships.path);
     }
-  }
-  if (config.source.type === 'google' && /^http:/i.test(config.source.apiUrl) && !/^http:\/\/(127\.|localhost|\[::1\])/i.test(config.source.apiUrl)) {
-    warnings.push('source.apiUrl: plain http sends the access token unencrypted; use https');
+    if (source.type === 'ldap') {
+      if (source.tls.caFile) source.tls.caFile = resolve(baseDir, source.tls.caFile);
+      if (source.bind && /^ldap:/i.test(source.url) && !source.startTls && !/^ldap:\/\/(127\.|localhost|\[::1\])/i.test(source.url)) {
+        warnings.push(`${path}.startTls: false on ldap:// sends the bind password unencrypted; use ldaps:// or StartTLS`);
+      }
+    }
+    if (source.type === 'google' && /^http:/i.test(source.apiUrl) && !/^http:\/\/(127\.|localhost|\[::1\])/i.test(source.apiUrl)) {
+      warnings.push(`${path}.apiUrl: plain http sends the access token unencrypted; use https`);
+    }
   }
   const stateDir = resolve(baseDir, config.state.dir);
   const auditFile = config.audit.file ? resolve(baseDir, config.audit.file) : resolve(stateDir, 'audit.jsonl');

@@ -7,7 +7,7 @@
 import { createHash } from 'node:crypto';
 import { setImmediate } from 'node:timers/promises';
 import type { LoadedConfig } from '../config/load.js';
-import type { SourceConfig, TargetConfig } from '../config/schema/index.js';
+import type { SourceSetup, TargetConfig } from '../config/schema/index.js';
 import { PlanError } from '../errors.js';
 import type { DirectorySnapshot } from '../model/canonical.js';
 import type { Plan, SourceFingerprint, TargetFingerprint } from '../model/plan.js';
@@ -32,7 +32,7 @@ export function targetFingerprint(config: TargetConfig): TargetFingerprint {
   return { url: url.toString(), authType: auth.type, identity };
 }
 
-function sourceLocation(config: SourceConfig): string {
+function sourceLocation(config: SourceSetup): string {
   return createSource(config).description;
 }
 
@@ -73,7 +73,7 @@ export async function contentHashGivingWay(snapshot: DirectorySnapshot): Promise
   return hash.digest('base64url');
 }
 
-export function sourceFingerprint(config: SourceConfig, snapshot: DirectorySnapshot, readAt: Date, digest = contentHash(snapshot)): SourceFingerprint {
+export function sourceFingerprint(config: SourceSetup, snapshot: DirectorySnapshot, readAt: Date, digest = contentHash(snapshot)): SourceFingerprint {
   return { type: config.type, location: sourceLocation(config), readAt: readAt.toISOString(), contentHash: digest };
 }
 

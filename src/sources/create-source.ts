@@ -1,8 +1,9 @@
-import type { SourceConfig } from '../config/schema/index.js';
+import type { SourceConfig, SourceSetup } from '../config/schema/index.js';
 import type { DirectorySnapshot } from '../model/canonical.js';
 import { screenControlCharacters, type ControlCharacterPolicy } from './control-characters.js';
 import { CsvSource, csvMultilineAttributes } from './csv/csv-source.js';
 import { GoogleSource } from './google/google-source.js';
+import { JoinedSource } from './join/joined-source.js';
 import { ldapDescription } from './ldap/flavor-defaults.js';
 import { narrowSnapshot, type ReadProgress, type SourceDirectory } from './source-directory.js';
 
@@ -75,11 +76,16 @@ function adapter(config: SourceConfig): SourceDirectory {
   }
 }
 
-/** The one place a source config becomes a source adapter. */
-export function createSource(config: SourceConfig): Required<SourceDirectory> {
+function screened(config: SourceConfig): Required<SourceDirectory> {
   return new ScreenedSource(adapter(config), {
     mode: config.controlCharacters,
     multiline: config.type === 'csv' ? csvMultilineAttributes(config) : new Set(),
     field: config.type === 'csv' ? 'column' : 'attribute',
   });
+}
+
+/** The one place a source config becomes a source adapter: one source, or several joined (each screened on its own). */
+export function createSource(config: SourceSetup): Required<SourceDirectory> {
+  if (config.type !== 'joined') return screened(config);
+  return new JoinedSource(config, new Map(Object.entries(config.sources).map(([name, source]) => [name, screened(source)])));
 }

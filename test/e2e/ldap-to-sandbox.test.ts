@@ -5,8 +5,9 @@
  */
 import { writeFileSync } from 'node:fs';
 import { createServer, Socket, type Server } from 'node:net';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bulkPeopleLdif, directoryLdif, GROUPS, PEOPLE } from '../support/ldap-fixtures.js';
+import { directoryAndHarness } from '../support/fixture-directory.js';
 import { Harness } from '../support/harness.js';
 import { BASE_DN, READER_DN, READER_PASSWORD, Slapd } from '../support/slapd.js';
 
@@ -49,21 +50,11 @@ function activeUserNames(h: Harness): string[] {
 describe('a directory kept in sync', () => {
   let slapd: Slapd;
   let h: Harness;
-  beforeAll(async () => {
-    slapd = await Slapd.start();
-    await slapd.add(directoryLdif());
-  });
-  afterAll(async () => {
-    await slapd?.stop();
-  });
-  beforeEach(async () => {
-    h = await Harness.start();
+  directoryAndHarness((started, harness) => {
+    [slapd, h] = [started, harness];
     // Three entries per page: the five fixture people take two pages. The cyclic groups are left out
     // here (a cycle is an invalid record, and 1 of 10 records would pass the 5% threshold).
     writeLdapConfig(h, slapd.url, 3, `  groups: { base: "${GROUPS}", filter: "(&(objectClass=groupOfNames)(!(cn=loop-*)))" }`);
-  });
-  afterEach(async () => {
-    await h.close();
   });
 
   it('validate names the ldap source', async () => {

@@ -7,6 +7,7 @@
  */
 import { z } from 'zod';
 import { events } from './events.js';
+import { join, sourceSetupIssues, sources } from './join.js';
 import { lookups } from './lookups.js';
 import { notifications } from './notifications.js';
 import { quarantine } from './quarantine.js';
@@ -29,7 +30,9 @@ export const configSchema = z
     version: z.literal(1).default(1).describe('Config format version.'),
     state: state.prefault({}),
     audit: audit.prefault({}),
-    source: sourceSchema,
+    source: sourceSchema.optional().describe('The one source of truth. Several joined: `sources:` with `join:` instead.'),
+    sources: sources.optional(),
+    join: join.optional(),
     safety: safety.prefault({}),
     targets: z
       .record(z.string().regex(/^[A-Za-z0-9_-]+$/, 'target names use letters, digits, "-" and "_"'), target)
@@ -44,10 +47,27 @@ export const configSchema = z
     events: events.optional(),
     lookups,
   })
-  .strict();
+  .strict()
+  .superRefine((config, ctx) => {
+    for (const issue of sourceSetupIssues(config)) ctx.addIssue({ code: 'custom', ...issue });
+  })
+  // Inside, one `source`: a single source's config, or the joined sources (checked above).
+  .transform(({ source, sources, join, ...rest }) => ({
+    ...rest,
+    source: source ?? ({ type: 'joined', sources: sources!, join: join! } satisfies JoinedSourceConfig as SourceSetup),
+  }));
 
+export type SourceConfig = z.output<typeof sourceSchema>;
+export type JoinConfig = z.output<typeof join>;
+/** `sources:` with `join:`, as the rest of the code sees it: `config.source` of type `joined`. */
+export interface JoinedSourceConfig {
+  type: 'joined';
+  sources: Record<string, SourceConfig>;
+  join: JoinConfig;
+}
+/** What `config.source` holds: one source, or several joined. */
+export type SourceSetup = SourceConfig | JoinedSourceConfig;
 export type Config = z.output<typeof configSchema>;
-export type SourceConfig = Config['source'];
 export type CsvSourceConfig = Extract<SourceConfig, { type: 'csv' }>;
 export type LdapSourceConfig = Extract<SourceConfig, { type: 'ldap' }>;
 export type GoogleSourceConfig = Extract<SourceConfig, { type: 'google' }>;

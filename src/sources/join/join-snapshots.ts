@@ -1,0 +1,284 @@
+/**
+ * Several sources' reads as one directory: pure, no I/O (joined-source.ts reads). The primary
+ * decides who exists and keeps its keys (externalId); each secondary's records are matched to its
+ * people on a pair of attributes and lend their values by precedence.
+ *
+ * Contract of the result:
+ * - users: the primary's people, each with the attributes of every source that has them (by
+ *   precedence), `active`, `managerKey` and `ref` of the primary (a manager only a secondary knows is
+ *   taken when it is joined to a person of the primary);
+ * - a person with no record in a secondary keeps the others' values; counted in one warning per
+ *   secondary with the first keys, never one line per person;
+ * - a join value shared by several records of a secondary, or by several people of the primary, is
+ *   ambiguous: those people are not guessed at but held (an issue each, their keys in heldKeys, so
+ *   the planner neither updates nor deprovisions them);
+ * - records of a secondary that match no person are ignored, counted in a warning;
+ * - groups: those of the sources `groups` names, a secondary's members mapped to the primary people
+ *   they are joined to (the others left out, counted);
+ * - a secondary missing more than its maxMissingPercent of the people fails the join (SourceError):
+ *   an outage or a wrong join attribute, not that many people without a record;
+ * - issues, warnings, recordsRead: every source's (a bad record anywhere counts against the safety
+ *   threshold), each message prefixed with its source's name; heldKeys: the primary's and the
+ *   ambiguous people.
+ */
+import { SourceError } from '../../errors.js';
+import type { CanonicalGroup, CanonicalUser, DirectorySnapshot, SourceIssue, SourceValue } from '../../model/canonical.js';
+
+export interface JoinSpec {
+  readonly primary: string;
+  /** In the order written: the default precedence after the primary. */
+  readonly secondaries: readonly { readonly name: string; readonly on: readonly [primary: string, secondary: string]; readonly maxMissingPercent: number }[];
+  /** Attribute -> sources asked in this order; the primary is appended when not listed. */
+  readonly precedence: Readonly<Record<string, readonly string[]>>;
+  /** Sources whose groups are taken, first listed first. */
+  readonly groups: readonly string[];
+  readonly keyCase: 'ignore' | 'exact';
+}
+
+export interface JoinOptions {
+  readonly description: string;
+}
+
+/** Keys named in one warning before the rest are counted. */
+export const SAMPLE_KEYS = 20;
+
+function sample(keys: readonly string[]): string {
+  const shown = keys.slice(0, SAMPLE_KEYS).join(', ');
+  return keys.length > SAMPLE_KEYS ? `${shown} and ${keys.length - SAMPLE_KEYS} more` : shown;
+}
+
+function isEmpty(value: SourceValue | undefined): boolean {
+  if (value === undefined || value === null) return true;
+  if (Array.isArray(value)) return value.every((v) => v.trim() === '');
+  return value.trim() === '';
+}
+
+type JoinValue = { value: string } | { none: true } | { several: true };
+const NONE: JoinValue = { none: true };
+
+/** The comparable form of a join attribute's value: trimmed, NFC, lower case unless exact. */
+function joinValue(value: SourceValue | undefined, keyCase: JoinSpec['keyCase']): JoinValue {
+  if (typeof value === 'string') {
+    // One value, the common case, without the set.
+    const text = value.normalize('NFC').trim();
+    return text === '' ? NONE : { value: keyCase === 'ignore' ? text.toLowerCase() : text };
+  }
+  const values = new Set<string>();
+  for (const v of value === undefined || value === null ? [] : Array.isArray(value) ? value : [value]) {
+    const text = v.normalize('NFC').trim();
+    if (text !== '') values.add(keyCase === 'ignore' ? text.toLowerCase() : text);
+  }
+  if (values.size === 0) return NONE;
+  if (values.size > 1) return { several: true };
+  return { value: [...values][0]! };
+}
+
+function prefixed(name: string, issues: readonly SourceIssue[]): SourceIssue[] {
+  return issues.map((i) => ({ ...i, message: `${name}: ${i.message}` }));
+}
+
+interface SecondaryState {
+  readonly name: string;
+  readonly on: readonly [string, string];
+  readonly maxMissingPercent: number;
+  readonly snapshot: DirectorySnapshot;
+  /** Join value -> the records holding it. */
+  readonly index: Map<string, CanonicalUser[]>;
+  /** Records with no single join value. */
+  readonly unkeyed: number;
+  /** The secondary's record key -> the primary person joined to it. */
+  readonly toPrimary: Map<string, string>;
+  readonly missing: string[];
+  readonly noValue: string[];
+}
+
+export function joinSnapshots(spec: JoinSpec, snapshots: ReadonlyMap<string, DirectorySnapshot>, options: JoinOptions): DirectorySnapshot {
+  const read = (name: string) => {
+    const snapshot = snapshots.get(name);
+    if (!snapshot) throw new Error(`join: no read of source ${name}`); // a caller's bug: joined-source.ts reads every source
+    return snapshot;
+  };
+  const primary = read(spec.primary);
+  const issues: SourceIssue[] = [];
+  const warnings: SourceIssue[] = [];
+  const held = new Set(primary.heldKeys);
+
+  const secondaries: SecondaryState[] = spec.secondaries.map(({ name, on, maxMissingPercent }) => {
+    const snapshot = read(name);
+    const index = new Map<string, CanonicalUser[]>();
+    let unkeyed = 0;
+    for (const record of snapshot.users) {
+      const v = joinValue(record.attributes[on[1]], spec.keyCase);
+      if (!('value' in v)) {
+        unkeyed++;
+        continue;
+      }
+      const same = index.get(v.value);
+      if (same) same.push(record);
+      else index.set(v.value, [record]);
+    }
+    return { name, on, maxMissingPercent, snapshot, index, unkeyed, toPrimary: new Map(), missing: [], noValue: [] };
+  });
+
+  // Each person's value per secondary, and how many people share each value: two people on one
+  // value would both take one record's values.
+  const values = primary.users.map((u) => secondaries.map((s) => joinValue(u.attributes[s.on[0]], spec.keyCase)));
+  const sharing = secondaries.map((_s, i) => {
+    const count = new Map<string, number>();
+    for (const v of values) {
+      const mine = v[i]!;
+      if ('value' in mine) count.set(mine.value, (count.get(mine.value) ?? 0) + 1);
+    }
+    return count;
+  });
+
+  // Pass 1: each person's records, so that pass 2 can map a secondary's manager keys and members.
+  const joined: { user: CanonicalUser; records: Map<string, CanonicalUser> }[] = [];
+  primary.users.forEach((user, u) => {
+    const records = new Map<string, CanonicalUser>([[spec.primary, user]]);
+    const ambiguous: string[] = [];
+    secondaries.forEach((s, i) => {
+      const v = values[u]![i]!;
+      if ('several' in v) return void ambiguous.push(`it has several ${s.on[0]} values to join ${s.name} on`);
+      if ('none' in v) return void s.noValue.push(user.key);
+      const matches = s.index.get(v.value) ?? [];
+      const sharers = sharing[i]!.get(v.value) ?? 0;
+      if (sharers > 1) return void ambiguous.push(`${sharers} people of ${spec.primary} have ${s.on[0]} "${v.value}" to join ${s.name} on`);
+      if (matches.length > 1) return void ambiguous.push(`${matches.length} records of ${s.name} have ${s.on[1]} "${v.value}" (${matches.map((m) => m.ref.location).join(', ')})`);
+      if (matches.length === 0) return void s.missing.push(user.key);
+      records.set(s.name, matches[0]!);
+    });
+    if (ambiguous.length > 0) {
+      issues.push({ code: 'JOIN_AMBIGUOUS', message: `${spec.primary}: ${user.key} is held, not joined: ${ambiguous.join('; ')}`, ref: user.ref });
+      held.add(user.key);
+      return;
+    }
+    for (const s of secondaries) {
+      const record = records.get(s.name);
+      if (record) s.toPrimary.set(record.key, user.key);
+    }
+    joined.push({ user, records });
+  });
+
+  for (const s of secondaries) {
+    const missing = s.missing.length + s.noValue.length;
+    const share = primary.users.length > 0 ? (missing / primary.users.length) * 100 : 0;
+    if (share > s.maxMissingPercent) {
+      throw new SourceError(
+        `sources.${s.name}: ${missing} of ${primary.users.length} people of ${spec.primary} (${share.toFixed(1)}%) have no record in ${s.name} ` +
+          `(${spec.primary}.${s.on[0]} = ${s.name}.${s.on[1]}; ${s.snapshot.users.length} records read), more than join.secondaries.${s.name}.maxMissingPercent ` +
+          `(${s.maxMissingPercent}%): read as an outage of ${s.name} or a wrong join attribute, not as that many people missing from it`,
+      );
+    }
+  }
+
+  const byDefault = [spec.primary, ...spec.secondaries.map((s) => s.name)];
+  const ordered = new Map(Object.entries(spec.precedence).map(([attribute, listed]) => [attribute, listed.includes(spec.primary) ? listed : [...listed, spec.primary]]));
+  const order = (attribute: string): readonly string[] => ordered.get(attribute) ?? byDefault;
+  const byName = new Map(secondaries.map((s) => [s.name, s]));
+  const groupSources = new Set(spec.groups);
+
+  // Pass 2: the merged people.
+  const users = joined.map(({ user, records }): CanonicalUser => {
+    const attributes: Record<string, SourceValue> = {};
+    for (const r of records.values()) {
+      for (const name of Object.keys(r.attributes)) {
+        if (Object.hasOwn(attributes, name)) continue;
+        let value: SourceValue | undefined;
+        for (const source of order(name)) {
+          const candidate = records.get(source)?.attributes[name];
+          if (!isEmpty(candidate)) {
+            value = candidate;
+            break;
+          }
+        }
+        attributes[name] = value !== undefined ? value : (user.attributes[name] ?? null);
+      }
+    }
+    let managerKey = user.managerKey;
+    if (managerKey === undefined || managerKey === null) {
+      for (const s of secondaries) {
+        const theirs = records.get(s.name)?.managerKey;
+        const mapped = theirs ? s.toPrimary.get(theirs) : undefined;
+        if (mapped) {
+          managerKey = mapped;
+          break;
+        }
+      }
+    }
+    const groupNames: string[] = [];
+    for (const [source, r] of records) if (r.groups && groupSources.has(source)) groupNames.push(...r.groups);
+    return {
+      key: user.key,
+      active: user.active,
+      attributes,
+      ...(managerKey !== undefined ? { managerKey } : {}),
+      ...(groupNames.length > 0 || user.groups ? { groups: [...new Set(groupNames)] } : {}),
+      ref: user.ref,
+    };
+  });
+
+  const groups = new Map<string, { group: CanonicalGroup; from: string }>();
+  for (const name of spec.groups) {
+    const s = byName.get(name);
+    let leftOut = 0;
+    for (const group of read(name).groups) {
+      const first = groups.get(group.key);
+      if (first) {
+        warnings.push({ code: 'JOIN_GROUP_CLASH', message: `${name}: group "${group.key}" is also a group of ${first.from}; ${first.from}'s is provisioned`, ref: group.ref });
+        continue;
+      }
+      let memberKeys = group.memberKeys;
+      if (s) {
+        memberKeys = group.memberKeys.flatMap((k) => s.toPrimary.get(k) ?? []);
+        leftOut += group.memberKeys.length - memberKeys.length;
+      }
+      groups.set(group.key, { group: s ? { ...group, memberKeys } : group, from: name });
+    }
+    if (s && leftOut > 0) {
+      warnings.push({
+        code: 'JOIN_MEMBERS_LEFT_OUT',
+        message: `${name}: ${leftOut} group membership${leftOut === 1 ? '' : 's'} left out: the member is not joined to a person of ${spec.primary}`,
+        ref: { location: s.snapshot.source },
+      });
+    }
+  }
+
+  for (const s of secondaries) {
+    const ref = { location: s.snapshot.source };
+    const on = `${spec.primary}.${s.on[0]} = ${s.name}.${s.on[1]}`;
+    if (s.missing.length > 0) {
+      warnings.push({
+        code: 'JOIN_MISSING_IN_SECONDARY',
+        message: `${s.name}: ${s.missing.length} of ${primary.users.length} people of ${spec.primary} have no record here (${on}); they keep ${spec.primary}'s values: ${sample(s.missing)}`,
+        ref,
+      });
+    }
+    if (s.noValue.length > 0) {
+      warnings.push({
+        code: 'JOIN_MISSING_IN_SECONDARY',
+        message: `${s.name}: ${s.noValue.length} of ${primary.users.length} people of ${spec.primary} have no ${s.on[0]} to join on; they keep ${spec.primary}'s values: ${sample(s.noValue)}`,
+        ref,
+      });
+    }
+    const unmatched = s.snapshot.users.length - s.toPrimary.size;
+    if (unmatched > 0) {
+      warnings.push({
+        code: 'JOIN_UNMATCHED_RECORDS',
+        message: `${s.name}: ${unmatched} of ${s.snapshot.users.length} records match no person of ${spec.primary} (${on}) and are ignored${s.unkeyed > 0 ? `, ${s.unkeyed} of them with no single ${s.on[1]} value` : ''}`,
+        ref,
+      });
+    }
+  }
+
+  const all = [spec.primary, ...spec.secondaries.map((s) => s.name)].map((name) => [name, read(name)] as const);
+  return {
+    source: options.description,
+    users,
+    groups: [...groups.values()].map((g) => g.group),
+    issues: [...all.flatMap(([name, snap]) => prefixed(name, snap.issues)), ...issues],
+    warnings: [...all.flatMap(([name, snap]) => prefixed(name, snap.warnings ?? [])), ...warnings],
+    heldKeys: [...held],
+    recordsRead: all.reduce((n, [, snap]) => n + snap.recordsRead, 0),
+  };
+}
