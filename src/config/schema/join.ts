@@ -52,8 +52,8 @@ export const join = z
       .describe(
         'Attribute -> sources in the order they are asked, e.g. {title: [hr, ldap], email: [ldap, hr]}: the first with a non-empty value ' +
           'wins. The primary is always the last resort, listed or not (a person missing from a secondary keeps the primary\'s values). ' +
-          'Attributes not listed: the primary first, then the secondaries in the order written. The manager reference and `active` ' +
-          'always come from the primary.',
+          'Attributes not listed: the primary first, then the secondaries in the order written. `active` always comes from the primary; ' +
+          'the manager reference too, or when the primary names none, from a secondary whose manager is joined to a person of the primary.',
       ),
     groups: z
       .array(sourceName)
