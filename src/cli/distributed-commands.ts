@@ -89,14 +89,22 @@ interface LongRunning extends MetricsListen {
  * The process's metrics (operations, retries, requests, cycles, the queues' depth) while `body`
  * runs, served at --metrics-port when given.
  */
-async function withMetrics<T>(redis: Redis, q: QueueConfig, targets: readonly string[], opts: LongRunning, body: (metrics: Metrics) => Promise<T>): Promise<T> {
+async function withMetrics<T>(
+  redis: Redis,
+  q: QueueConfig,
+  targets: readonly string[],
+  opts: LongRunning,
+  body: (metrics: Metrics, served: boolean) => Promise<T>,
+): Promise<T> {
   const metrics = new Metrics();
-  const unlisten = metrics.listenToRequests();
+  // Requests are timed only where the figures can be read: without --metrics-port nobody scrapes them.
+  const served = opts.metricsPort !== undefined;
+  const unlisten = served ? metrics.listenToRequests() : () => {};
   const depth = queueDepth(redis, q, targets);
   metrics.watchQueues(depth.read);
   const http = await serveMetrics(metrics, opts, opts.output.log);
   try {
-    return await body(metrics);
+    return await body(metrics, served);
   } finally {
     await http?.close();
     unlisten();
@@ -117,8 +125,8 @@ export async function workerCommand(opts: LongRunning & { target?: string[] }, i
     auditFailed();
   };
   return withConnections(loaded, q, io, (redis, audit) =>
-    withMetrics(redis, q, targets, opts, async (metrics) => {
-      const handle = await startWorkers({ loaded, redis, targets, audit, log, name, observer: metrics.observe });
+    withMetrics(redis, q, targets, opts, async (metrics, served) => {
+      const handle = await startWorkers({ loaded, redis, targets, audit, log, name, ...(served ? { observer: metrics.observe } : {}) });
       log(`worker ${name} ready: targets ${targets.join(', ')}; Redis ${redisAddress(q.redis)}, prefix ${q.prefix}`);
       await Promise.race([stop, failed]);
       if (auditFailure) io.err(`error: ${describeError(auditFailure)}; worker ${name} takes no further job (what it did is in the cycle reports; other workers take the rest)`);

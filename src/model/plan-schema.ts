@@ -23,7 +23,10 @@ import {
 } from './plan.js';
 import type { JsonObject, JsonValue, PatchOperation } from './scim.js';
 
-const jsonValue: z.ZodType<JsonValue> = z.lazy(() => z.union([z.string(), z.number(), z.boolean(), z.null(), z.array(jsonValue), z.record(z.string(), jsonValue)]));
+// What these schemas check was read with JSON.parse (a plan file, a phase or dead letter in Redis),
+// so every value in it is JSON by construction: a value's presence is checked, not each nested part
+// (checking a resource value by value was four fifths of reading a phase of 10,000 creates back).
+const jsonValue: z.ZodType<JsonValue> = z.custom<JsonValue>((value) => value !== undefined);
 const jsonObject: z.ZodType<JsonObject> = z.record(z.string(), jsonValue);
 
 const patchOperation = z.object({ op: z.enum(['add', 'remove', 'replace']), path: z.string().optional(), value: jsonValue.optional() });

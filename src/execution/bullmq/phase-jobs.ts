@@ -27,6 +27,8 @@ import type { WorkerContext } from './worker-context.js';
 
 /** Operations put on a target's queue per Redis round trip when a phase starts (in whole chunks). */
 const FEED_OPERATIONS = 1000;
+/** Chunks of the feed's first round trip: a few, so that the workers start while the rest is put on the queue. */
+const FIRST_FEED_CHUNKS = 4;
 
 function summary(cycle: CycleReport): string {
   const t = totals({ planId: cycle.planId, startedAt: '', finishedAt: '', targets: [cycle.report] });
@@ -101,10 +103,12 @@ export function controlProcessor(ctx: WorkerContext): (job: Job<PhaseJobData>) =
     const parent = { id: phaseJobId(planId, target, phase + 1), queue: ctx.keys.queue(CONTROL_QUEUE) };
     const step = Math.max(1, Math.floor(FEED_OPERATIONS / chunk)) * chunk;
     // A retried feed goes on where it stopped (adding a job again would be a no-op, only slower).
-    for (let i = typeof job.progress === 'number' ? job.progress : 0; i < ops.length; i += step) {
+    // Every step is whole chunks: a retried feed cuts the same chunks whatever step it stopped at.
+    for (let i = typeof job.progress === 'number' ? job.progress : 0; i < ops.length; ) {
+      const end = Math.min(i + (i === 0 ? Math.min(step, FIRST_FEED_CHUNKS * chunk) : step), ops.length);
       await ctx.locks.keep(target, lockToken);
       const jobs = [];
-      for (let first = i; first < Math.min(i + step, ops.length); first += chunk) {
+      for (let first = i; first < end; first += chunk) {
         const part = ops.slice(first, first + chunk);
         jobs.push({
           name: 'chunk',
@@ -113,7 +117,8 @@ export function controlProcessor(ctx: WorkerContext): (job: Job<PhaseJobData>) =
         });
       }
       await ctx.queueOf(target).addBulk(jobs);
-      await job.updateProgress(Math.min(i + step, ops.length));
+      await job.updateProgress(end);
+      i = end;
     }
     return { phase, enqueued: ops.length };
   };
