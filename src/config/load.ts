@@ -179,7 +179,10 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
   const problems: string[] = [];
   const warnings: string[] = [];
   const raw = prepare(doc.toJS(), [], baseDir, env, problems, warnings);
-  const parsed = configSchema.safeParse(raw ?? {});
+  // jitless: zod would otherwise compile a parser per object schema with `new Function` on the first
+  // parse, which pays off over thousands of parses; a process parses its config once, and the
+  // compiling cost a cold start 42M instructions of the config load's 220M (callgrind, #19).
+  const parsed = configSchema.safeParse(raw ?? {}, { jitless: true });
   if (!parsed.success) {
     for (const issue of parsed.error.issues) problems.push(...issueProblems(issue, doc, counter));
   }
