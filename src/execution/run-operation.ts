@@ -240,6 +240,15 @@ async function createUser(op: CreateUserOp, ctx: OperationContext, state: Attemp
     }
     const id = existing.id;
     const ours = existing === own;
+    // The planner adopts only accounts keyed to no one; an account found here after the conflict
+    // may be another person's (two people the mapping gives one userName): never take it over.
+    const keyedTo = existing['externalId'];
+    if (!ours && typeof keyedTo === 'string' && keyedTo !== '') {
+      throw new ConflictError(
+        `userName "${op.label}" belongs to an account keyed to another identity (id ${id}, externalId "${keyedTo}"); left alone`,
+        { ...error.context, resource: op.label },
+      );
+    }
     if (!ours && !op.adoptBy) {
       throw new ConflictError(
         `userName "${op.label}" belongs to an account scim-sync does not manage (id ${id}); set adopt: userName to take it over`,

@@ -77,6 +77,8 @@ export function diffUsers(input: UserDiffInput): UserDiffResult {
   const provisioned = new Map<string, Provisioned>();
   const provision = input.collectProvisioned ? (key: string, p: Provisioned) => provisioned.set(key, p) : () => undefined;
   const heldIds = new Set<string>();
+  /** userNames (lower case) of the creates planned so far -> whose. */
+  const creating = new Map<string, string>();
   const parkedOut: ParkedChange[] = [];
   let seq = 0;
   const nextId = (prefix: string) => `${prefix}-${(++seq).toString(36)}`;
@@ -246,6 +248,16 @@ export function diffUsers(input: UserDiffInput): UserDiffResult {
       sayUnsent(user, desired, true);
       if (desired.unsent.some((u) => u.required)) return;
     }
+    // Two people the mapping gives one userName (a template without SelectUniqueValue): the second
+    // would meet a conflict and could take the first's new account. The first in source order is
+    // created; the next cycle finds that account keyed to the first and leaves the second out too.
+    const name = desired.userName.toLowerCase();
+    const first = creating.get(name);
+    if (first !== undefined) {
+      warnings.push(`${describeRef(user)}: ${user.key} is not created: the mapping gives it userName "${desired.userName}", as it does ${first}, created in this plan; make the mapping give distinct userNames (e.g. SelectUniqueValue)`);
+      return;
+    }
+    creating.set(name, user.key);
     provision(user.key, { account: null, label: desired.userName });
     users.push({
       id: nextId('c'),

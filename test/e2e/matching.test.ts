@@ -54,3 +54,39 @@ describe('matching rules', () => {
     expect(byName('first2.last2')).toBeUndefined();
   });
 });
+
+describe('two people the mapping gives one userName', () => {
+  const SAME_NAME = `    mapping:
+      userName: '=ToLower(givenName & "." & familyName)'
+    adopt: userName
+`;
+
+  it('the first in source order is created, the other is reported and never takes its account, on any run', async () => {
+    h = await Harness.start({ target: SAME_NAME });
+    h.writePeople([person(1, { first: 'Jo', last: 'Doe' }), person(2, { first: 'Jo', last: 'Doe' }), person(3)]);
+    const first = await h.run();
+    expect(first.out).toContain('E1002 is not created: the mapping gives it userName "jo.doe", as it does E1001, created in this plan');
+    expect(h.writes().filter((w) => w.method === 'POST').map((w) => (w.body as { externalId: string }).externalId)).toEqual(['E1001', 'E1003']);
+    expect(byName('jo.doe')).toMatchObject({ externalId: 'E1001', emails: [{ type: 'work', value: 'user1@example.com', primary: true }] });
+
+    h.sandbox.clearRequests();
+    const second = await h.run();
+    expect(second.out).toMatch(/userName "jo\.doe" \(E1002\) is held by an account scim-sync manages for another person/);
+    expect(h.writes()).toEqual([]);
+    expect(byName('jo.doe')).toMatchObject({ externalId: 'E1001', emails: [{ type: 'work', value: 'user1@example.com', primary: true }] });
+  });
+
+  it('an account keyed to another identity that appears after planning is not adopted on the conflict (saved plan, adopt: userName)', async () => {
+    h = await Harness.start({ target: SAME_NAME });
+    h.writePeople([person(1, { first: 'Jo', last: 'Doe' })]);
+    const planFile = `${h.dir}/plan.json`;
+    expect((await h.cli('plan', '--config', h.configFile, '--out', planFile)).code).toBe(0);
+    // Made by someone else meanwhile, with the same userName, keyed to another identity.
+    h.sandbox.store.createUser({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName: 'jo.doe', externalId: 'OTHER-7', active: true, title: 'Theirs' });
+    const applied = await h.cli('apply', planFile, '--config', h.configFile);
+    expect(applied.code).not.toBe(0);
+    expect(`${applied.out}\n${applied.err}`).toContain('userName "jo.doe" belongs to an account keyed to another identity');
+    expect(h.writes().map((w) => w.method)).toEqual(['POST']);
+    expect(byName('jo.doe')).toMatchObject({ externalId: 'OTHER-7', title: 'Theirs' });
+  });
+});
