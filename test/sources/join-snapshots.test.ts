@@ -129,7 +129,8 @@ describe('joining a secondary to the primary', () => {
     const joined = run(spec(), { hr: { ...hr, heldKeys: ['E8'] }, ldap: badLdap });
     expect(joined.issues.map((i) => i.message)).toEqual(['ldap: uid=x: no entryUUID']);
     expect(joined.recordsRead).toBe(3 + 4);
-    expect(joined.heldKeys).toEqual(['E8']);
+    // E3 has no record in ldap, whose read rejected one: held too (see below).
+    expect(joined.heldKeys).toEqual(['E8', 'E3']);
     expect(joined.source).toBe('joined');
   });
 
@@ -160,5 +161,47 @@ describe('joining a secondary to the primary', () => {
     expect(users.get('E3')!.attributes['title']).toBe('G3');
     const missing = run(s, { hr, ldap, google }).warnings!.filter((w) => w.code === 'JOIN_MISSING_IN_SECONDARY').map((w) => w.message.split(':')[0]);
     expect(missing).toEqual(['ldap', 'google']);
+  });
+});
+
+describe('a secondary that could not read every record cleanly', () => {
+  it('a person whose record the secondary holds (a duplicate key there) is held, not updated from it', () => {
+    const dup = snapshot('ldap:dir', ldap.users, { heldKeys: ['uuid-2'], issues: [{ code: 'LDAP_DUPLICATE_KEY', message: 'uuid-2 twice', ref: { location: 'x' } }] });
+    const joined = run(spec(), { hr, ldap: dup });
+    expect(joined.users.map((u) => u.key)).toEqual(['E1']);
+    expect(joined.heldKeys).toEqual(expect.arrayContaining(['E2', 'E3']));
+    expect(joined.warnings!.map((w) => w.message)).toEqual(
+      expect.arrayContaining([
+        'ldap: 1 people of hr are held (neither updated nor deprovisioned): ldap holds their record: E2',
+        'ldap: 1 of 3 people of hr have no record here (hr.employee_id = ldap.employeeNumber); held (neither updated nor deprovisioned) while ldap rejects records, one of which may be theirs: E3',
+      ]),
+    );
+  });
+
+  it('a person missing from a secondary that rejected a record is held: the rejected record may be theirs, and its values are not cleared', () => {
+    const rejected = snapshot('ldap:dir', ldap.users.filter((u) => u.key !== 'uuid-2'), {
+      issues: [{ code: 'LDAP_MISSING_KEY', message: 'an entry without its key', ref: { location: 'uid=bo' } }],
+      recordsRead: 3,
+    });
+    const joined = run(spec(), { hr, ldap: rejected });
+    expect(joined.users.map((u) => u.key)).toEqual(['E1']);
+    expect(joined.heldKeys).toEqual(expect.arrayContaining(['E2', 'E3']));
+    // The same read without the rejection: missing people keep hr's values and are provisioned.
+    const clean = run(spec(), { hr, ldap: snapshot('ldap:dir', rejected.users) });
+    expect(clean.users.map((u) => u.key)).toEqual(['E1', 'E2', 'E3']);
+    expect(clean.heldKeys).toEqual([]);
+  });
+});
+
+describe('userNames after the join', () => {
+  it('two people given one userName by precedence are both held, with an issue each', () => {
+    const taken = snapshot('ldap:dir', [person('uuid-1', { employeeNumber: 'E1', userName: 'BO@hr' })]);
+    const joined = run(spec({ precedence: { userName: ['ldap', 'hr'] } }), { hr, ldap: taken });
+    expect(joined.users.map((u) => u.key)).toEqual(['E3']);
+    expect(joined.heldKeys).toEqual(expect.arrayContaining(['E1', 'E2']));
+    expect(joined.issues.filter((i) => i.code === 'JOIN_DUPLICATE_USERNAME').map((i) => i.message)).toEqual([
+      'E1 is held: the joined sources give userName "bo@hr" to E1, E2',
+      'E2 is held: the joined sources give userName "bo@hr" to E1, E2',
+    ]);
   });
 });

@@ -8,7 +8,10 @@
  *   precedence), `active`, `managerKey` and `ref` of the primary (a manager only a secondary knows is
  *   taken when it is joined to a person of the primary);
  * - a person with no record in a secondary keeps the others' values; counted in one warning per
- *   secondary with the first keys, never one line per person;
+ *   secondary with the first keys, never one line per person; but when that secondary rejected or
+ *   held records, such a person is held (the rejected record may be theirs), and so is a person
+ *   whose record the secondary holds;
+ * - two people the join gives one userName are held, an issue each;
  * - a join value shared by several records of a secondary, or by several people of the primary, is
  *   ambiguous: those people are not guessed at but held (an issue each, their keys in heldKeys, so
  *   the planner neither updates nor deprovisions them);
@@ -86,10 +89,16 @@ interface SecondaryState {
   readonly index: Map<string, CanonicalUser[]>;
   /** Records with no single join value. */
   readonly unkeyed: number;
+  /** Its own held keys: records it could not read cleanly (a duplicate key, say). */
+  readonly held: ReadonlySet<string>;
+  /** It rejected or held records: a person missing from it may be one of those. */
+  readonly dirty: boolean;
   /** The secondary's record key -> the primary person joined to it. */
   readonly toPrimary: Map<string, string>;
   readonly missing: string[];
   readonly noValue: string[];
+  /** People held because their record is held by this secondary. */
+  readonly heldRecord: string[];
 }
 
 export function joinSnapshots(spec: JoinSpec, snapshots: ReadonlyMap<string, DirectorySnapshot>, options: JoinOptions): DirectorySnapshot {
@@ -117,7 +126,8 @@ export function joinSnapshots(spec: JoinSpec, snapshots: ReadonlyMap<string, Dir
       if (same) same.push(record);
       else index.set(v.value, [record]);
     }
-    return { name, on, maxMissingPercent, snapshot, index, unkeyed, toPrimary: new Map(), missing: [], noValue: [] };
+    const dirty = snapshot.issues.length > 0 || snapshot.heldKeys.length > 0;
+    return { name, on, maxMissingPercent, snapshot, index, unkeyed, held: new Set(snapshot.heldKeys), dirty, toPrimary: new Map(), missing: [], noValue: [], heldRecord: [] };
   });
 
   // Each person's value per secondary, and how many people share each value: two people on one
@@ -137,6 +147,7 @@ export function joinSnapshots(spec: JoinSpec, snapshots: ReadonlyMap<string, Dir
   primary.users.forEach((user, u) => {
     const records = new Map<string, CanonicalUser>([[spec.primary, user]]);
     const ambiguous: string[] = [];
+    let heldBySecondary = false;
     secondaries.forEach((s, i) => {
       const v = values[u]![i]!;
       if ('several' in v) return void ambiguous.push(`it has several ${s.on[0]} values to join ${s.name} on`);
@@ -145,11 +156,26 @@ export function joinSnapshots(spec: JoinSpec, snapshots: ReadonlyMap<string, Dir
       const sharers = sharing[i]!.get(v.value) ?? 0;
       if (sharers > 1) return void ambiguous.push(`${sharers} people of ${spec.primary} have ${s.on[0]} "${v.value}" to join ${s.name} on`);
       if (matches.length > 1) return void ambiguous.push(`${matches.length} records of ${s.name} have ${s.on[1]} "${v.value}" (${matches.map((m) => m.ref.location).join(', ')})`);
-      if (matches.length === 0) return void s.missing.push(user.key);
+      if (matches.length === 0) {
+        s.missing.push(user.key);
+        // Missing from a read that rejected records: theirs may be one of those, and what the secondary
+        // lends would be cleared rather than kept. Held, as a dirty read holds whom it did not return.
+        heldBySecondary ||= s.dirty;
+        return;
+      }
+      if (s.held.has(matches[0]!.key)) {
+        s.heldRecord.push(user.key);
+        heldBySecondary = true;
+        return;
+      }
       records.set(s.name, matches[0]!);
     });
     if (ambiguous.length > 0) {
       issues.push({ code: 'JOIN_AMBIGUOUS', message: `${spec.primary}: ${user.key} is held, not joined: ${ambiguous.join('; ')}`, ref: user.ref });
+      held.add(user.key);
+      return;
+    }
+    if (heldBySecondary) {
       held.add(user.key);
       return;
     }
@@ -179,7 +205,7 @@ export function joinSnapshots(spec: JoinSpec, snapshots: ReadonlyMap<string, Dir
   const groupSources = new Set(spec.groups);
 
   // Pass 2: the merged people.
-  const users = joined.map(({ user, records }): CanonicalUser => {
+  const merged = joined.map(({ user, records }): CanonicalUser => {
     const attributes: Record<string, SourceValue> = {};
     for (const r of records.values()) {
       for (const name of Object.keys(r.attributes)) {
@@ -218,6 +244,8 @@ export function joinSnapshots(spec: JoinSpec, snapshots: ReadonlyMap<string, Dir
     };
   });
 
+  const users = withoutSharedUserNames(merged, issues, held);
+
   const groups = new Map<string, { group: CanonicalGroup; from: string }>();
   for (const name of spec.groups) {
     const s = byName.get(name);
@@ -248,9 +276,19 @@ export function joinSnapshots(spec: JoinSpec, snapshots: ReadonlyMap<string, Dir
     const ref = { location: s.snapshot.source };
     const on = `${spec.primary}.${s.on[0]} = ${s.name}.${s.on[1]}`;
     if (s.missing.length > 0) {
+      const keep = s.dirty
+        ? `held (neither updated nor deprovisioned) while ${s.name} rejects records, one of which may be theirs`
+        : `they keep ${spec.primary}'s values`;
       warnings.push({
         code: 'JOIN_MISSING_IN_SECONDARY',
-        message: `${s.name}: ${s.missing.length} of ${primary.users.length} people of ${spec.primary} have no record here (${on}); they keep ${spec.primary}'s values: ${sample(s.missing)}`,
+        message: `${s.name}: ${s.missing.length} of ${primary.users.length} people of ${spec.primary} have no record here (${on}); ${keep}: ${sample(s.missing)}`,
+        ref,
+      });
+    }
+    if (s.heldRecord.length > 0) {
+      warnings.push({
+        code: 'JOIN_HELD_IN_SECONDARY',
+        message: `${s.name}: ${s.heldRecord.length} people of ${spec.primary} are held (neither updated nor deprovisioned): ${s.name} holds their record: ${sample(s.heldRecord)}`,
         ref,
       });
     }
@@ -281,4 +319,32 @@ export function joinSnapshots(spec: JoinSpec, snapshots: ReadonlyMap<string, Dir
     heldKeys: [...held],
     recordsRead: all.reduce((n, [, snap]) => n + snap.recordsRead, 0),
   };
+}
+
+/**
+ * Each source checks that its userNames are its own, but precedence can give a person a secondary's
+ * userName that another person has from the primary. Those people are held, all of them, with an
+ * issue each: sent on, the second create meets a conflict and the first's account.
+ */
+function withoutSharedUserNames(users: readonly CanonicalUser[], issues: SourceIssue[], held: Set<string>): CanonicalUser[] {
+  const owners = new Map<string, CanonicalUser[]>();
+  for (const u of users) {
+    const name = u.attributes['userName'];
+    if (typeof name !== 'string' || name.trim() === '') continue;
+    const folded = name.trim().toLowerCase();
+    const same = owners.get(folded);
+    if (same) same.push(u);
+    else owners.set(folded, [u]);
+  }
+  const shared = new Set<string>();
+  for (const [name, sharing] of owners) {
+    if (sharing.length < 2) continue;
+    const keys = sharing.map((u) => u.key);
+    for (const u of sharing) {
+      shared.add(u.key);
+      held.add(u.key);
+      issues.push({ code: 'JOIN_DUPLICATE_USERNAME', message: `${u.key} is held: the joined sources give userName "${name}" to ${sample(keys)}`, ref: u.ref });
+    }
+  }
+  return shared.size === 0 ? [...users] : users.filter((u) => !shared.has(u.key));
 }
