@@ -94,4 +94,15 @@ export interface DirectorySnapshot {
   readonly heldKeys: readonly string[];
   /** Number of records read, good and bad, so the planner can judge the bad share. */
   readonly recordsRead: number;
+  /**
+   * Of a joined read, each source's own count: the bad share is judged per source too, or a small
+   * HR file with half its rows broken would pass beside a large directory.
+   */
+  readonly parts?: readonly SourcePart[];
+}
+
+export interface SourcePart {
+  readonly name: string;
+  readonly recordsRead: number;
+  readonly invalidRecords: number;
 }

@@ -140,6 +140,7 @@ const sourceSummary = z.object({
   invalidRecords: count,
   issues: z.array(z.string()),
   warnings: z.array(z.string()).optional(),
+  parts: z.array(z.object({ name: z.string(), recordsRead: count, invalidRecords: count })).optional(),
 });
 
 export const planSchema = z.object({

@@ -285,6 +285,8 @@ export interface Plan {
     issues: string[];
     /** Source warnings (nothing rejected), when there are any. */
     warnings?: string[];
+    /** Of a joined read: each source's records and invalid records (each judged against the limit). */
+    parts?: { name: string; recordsRead: number; invalidRecords: number }[];
   };
   targets: TargetPlan[];
 }

@@ -169,6 +169,7 @@ export function buildPlan(snapshot: DirectorySnapshot, targets: readonly TargetP
       invalidRecords: snapshot.issues.length,
       issues: snapshot.issues.map((i) => i.message),
       ...(snapshot.warnings?.length ? { warnings: snapshot.warnings.map((w) => w.message) } : {}),
+      ...(snapshot.parts ? { parts: snapshot.parts.map((p) => ({ ...p })) } : {}),
     },
     targets: [...targets],
   };

@@ -26,14 +26,15 @@ export function safetyViolations(plan: Plan, safety: SafetyConfig, recent?: Rece
         'treated as a source outage, not as everyone leaving',
     );
   }
-  if (source.recordsRead > 0) {
-    const share = (source.invalidRecords / source.recordsRead) * 100;
+  const invalidShare = (part: { recordsRead: number; invalidRecords: number }, of: string): void => {
+    if (part.recordsRead === 0) return;
+    const share = (part.invalidRecords / part.recordsRead) * 100;
     if (share > safety.maxInvalidRecordsPercent) {
-      reasons.push(
-        `${source.invalidRecords} of ${source.recordsRead} source records are invalid (${share.toFixed(1)}%, limit ${safety.maxInvalidRecordsPercent}%)`,
-      );
+      reasons.push(`${part.invalidRecords} of ${part.recordsRead} ${of} records are invalid (${share.toFixed(1)}%, limit ${safety.maxInvalidRecordsPercent}%)`);
     }
-  }
+  };
+  invalidShare(source, 'source');
+  for (const part of source.parts ?? []) invalidShare(part, `sources.${part.name}`);
   for (const target of plan.targets) {
     const deletes = operationsOf(target).filter((op) => op.kind === 'deleteGroup').length;
     const managedGroups = target.managedGroups ?? 0;

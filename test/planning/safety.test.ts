@@ -74,7 +74,7 @@ function targetPlan(t: TargetShape): TargetPlan {
   };
 }
 
-function plan(source: { users?: number; recordsRead?: number; invalid?: number }, targets: TargetShape[]): Plan {
+function plan(source: { users?: number; recordsRead?: number; invalid?: number; parts?: Plan['source']['parts'] }, targets: TargetShape[]): Plan {
   return {
     format: 'scim-sync-plan',
     version: 2,
@@ -90,6 +90,7 @@ function plan(source: { users?: number; recordsRead?: number; invalid?: number }
       recordsRead: source.recordsRead ?? source.users ?? 100,
       invalidRecords: source.invalid ?? 0,
       issues: [],
+      ...(source.parts ? { parts: source.parts } : {}),
     },
     targets: targets.map(targetPlan),
   };
@@ -113,6 +114,17 @@ const cases: Case[] = [
   // Invalid records
   { name: 'invalid records at the limit pass', plan: plan({ recordsRead: 100, invalid: 5 }, []), want: [] },
   { name: 'invalid records just over the limit', plan: plan({ recordsRead: 100, invalid: 6 }, []), want: ['6 of 100 source records are invalid (6.0%, limit 5%)'] },
+  // Joined sources: each source's share counts on its own (500 bad rows of 1,000 beside a directory of 50,000 is 1% overall).
+  {
+    name: 'a joined source with half its records invalid stops the run though the total share is small',
+    plan: plan({ recordsRead: 51_000, invalid: 500, parts: [{ name: 'hr', recordsRead: 1_000, invalidRecords: 500 }, { name: 'ldap', recordsRead: 50_000, invalidRecords: 0 }] }, []),
+    want: ['500 of 1000 sources.hr records are invalid (50.0%, limit 5%)'],
+  },
+  {
+    name: 'joined sources each within the limit pass',
+    plan: plan({ recordsRead: 2_000, invalid: 100, parts: [{ name: 'hr', recordsRead: 1_000, invalidRecords: 50 }, { name: 'ldap', recordsRead: 1_000, invalidRecords: 50 }] }, []),
+    want: [],
+  },
   // User deprovisions: share
   { name: 'deprovisions at the share limit pass', plan: plan({}, [{ managedUsers: 100, deprovisions: 10 }]), want: [] },
   {

@@ -129,6 +129,11 @@ describe('joining a secondary to the primary', () => {
     const joined = run(spec(), { hr: { ...hr, heldKeys: ['E8'] }, ldap: badLdap });
     expect(joined.issues.map((i) => i.message)).toEqual(['ldap: uid=x: no entryUUID']);
     expect(joined.recordsRead).toBe(3 + 4);
+    // Each source's own count, for the safety check's share per source.
+    expect(joined.parts).toEqual([
+      { name: 'hr', recordsRead: 3, invalidRecords: 0 },
+      { name: 'ldap', recordsRead: 4, invalidRecords: 1 },
+    ]);
     // E3 has no record in ldap, whose read rejected one: held too (see below).
     expect(joined.heldKeys).toEqual(['E8', 'E3']);
     expect(joined.source).toBe('joined');

@@ -318,6 +318,8 @@ export function joinSnapshots(spec: JoinSpec, snapshots: ReadonlyMap<string, Dir
     warnings: [...all.flatMap(([name, snap]) => prefixed(name, snap.warnings ?? [])), ...warnings],
     heldKeys: [...held],
     recordsRead: all.reduce((n, [, snap]) => n + snap.recordsRead, 0),
+    // The join's own issues are about the primary's people.
+    parts: all.map(([name, snap]) => ({ name, recordsRead: snap.recordsRead, invalidRecords: snap.issues.length + (name === spec.primary ? issues.length : 0) })),
   };
 }
 
