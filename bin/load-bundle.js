@@ -4,9 +4,10 @@
  * some 400 modules nor compiles them (on a loaded 2-core machine 170 ms of a cron run's start, down
  * to about 55). The cache is only a shortcut: V8 rejects one made by another Node version or with
  * other flags, and the bundle then compiles as any script does. Without the bundle (a checkout
- * built by tsc alone) the caller imports dist/cli/main.js.
+ * built by tsc alone), or with one older than tsc's output (see bundleIsStale), the caller imports
+ * dist/cli/main.js.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +15,27 @@ import { Script, constants } from 'node:vm';
 
 /** The CLI's bundle; its code cache is the same path with `.cache` added. */
 export const CLI_BUNDLE = fileURLToPath(new URL('../dist/bundle/cli.cjs', import.meta.url));
+
+/** tsc's output of the CLI's entry, which the bundle is made from. */
+export const CLI_MAIN = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
+
+/** Only in a checkout, where tsc can rebuild dist/ without the bundle: never in an installed package. */
+const BUILD_CONFIG = fileURLToPath(new URL('../tsconfig.build.json', import.meta.url));
+
+/**
+ * Whether tsc rebuilt the CLI after its bundle was made (`tsc -p tsconfig.build.json` run alone, or
+ * `tsc -w` as it starts: both write every module, main.js with the rest): the bundle then holds
+ * older code than dist/.
+ * Asked only in a checkout: npm installs a package with the time each file was extracted as its
+ * mtime, dist/bundle before dist/cli, so there main.js is always the newer one, and the bundle is
+ * still what the build made. Without main.js the bundle is all there is.
+ */
+export function bundleIsStale(bundle = CLI_BUNDLE, compiled = CLI_MAIN) {
+  if (!statSync(BUILD_CONFIG, { throwIfNoEntry: false })) return false;
+  const built = statSync(compiled, { throwIfNoEntry: false });
+  const bundled = built && statSync(bundle, { throwIfNoEntry: false });
+  return !!bundled && built.mtimeMs > bundled.mtimeMs;
+}
 
 /** The CommonJS wrapper the bundle runs in, as Node's own loader would give it. */
 const wrap = (source) => `(function (exports, require, module, __filename, __dirname) {${source}\n})`;

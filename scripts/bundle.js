@@ -12,7 +12,7 @@
 import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
-import { CLI_BUNDLE, loadBundle } from '../bin/load-bundle.js';
+import { CLI_BUNDLE, CLI_MAIN, loadBundle } from '../bin/load-bundle.js';
 
 /** Bundles `entry` into `out` and writes `out`.cache after `warm(exports)` has run. */
 export async function bundleWithCache(entry, out, warm) {
@@ -56,5 +56,5 @@ async function validateExample({ main }) {
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const [entry, out, ...args] = process.argv.slice(2);
   if (entry && out) await bundleWithCache(entry, out, (exports) => exports.run(...args));
-  else await bundleWithCache(fileURLToPath(new URL('../dist/cli/main.js', import.meta.url)), CLI_BUNDLE, validateExample);
+  else await bundleWithCache(CLI_MAIN, CLI_BUNDLE, validateExample);
 }

@@ -21,7 +21,8 @@ interface FileProgress {
 
 /**
  * A line of the log as its record: 'blank' for an empty line, undefined for one that is not a record
- * (not JSON, or without what every record has: its time, target and action).
+ * (not JSON, or without what every record has: a time that parses, its target and action). A time
+ * that does not parse would order nowhere: readers sort and stop early by it.
  */
 export function parseLogLine(line: string): AuditRecord | 'blank' | undefined {
   if (line.trim() === '') return 'blank';
@@ -31,7 +32,7 @@ export function parseLogLine(line: string): AuditRecord | 'blank' | undefined {
   } catch {
     return undefined;
   }
-  return !!r && typeof r === 'object' && typeof r.time === 'string' && typeof r.target === 'string' && typeof r.action === 'string' ? (r as AuditRecord) : undefined;
+  return !!r && typeof r === 'object' && typeof r.time === 'string' && !Number.isNaN(Date.parse(r.time)) && typeof r.target === 'string' && typeof r.action === 'string' ? (r as AuditRecord) : undefined;
 }
 
 export class LogReader {

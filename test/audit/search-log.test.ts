@@ -138,6 +138,24 @@ describe('searchLog', () => {
     expect((await searchLog(file, (r) => r.planId === 'p', { limit: 5 })).records).toHaveLength(1);
   });
 
+  it('a line whose time does not parse is unreadable, here as in a full read (no NaN in the order or in how far back it read)', async () => {
+    const undated = '{"time":"yesterday","target":"a","action":"x","outcome":"ok","planId":"p"}\n';
+    writeFileSync(file, `${lines(0, 20)}${undated}${lines(20, 40)}${undated}`);
+    expect(new LogReader(file).read().problems).toEqual([expect.stringContaining(':21: not a log record'), expect.stringContaining(':42: not a log record')]);
+    expect(oracle({})).toHaveLength(40);
+    // Out of budget after the first chunk, which holds the undated line: this threw RangeError.
+    const spent = await searchLog(file, () => true, { limit: 1000, maxBytes: 10, chunkBytes: 1000 });
+    expect(spent).toMatchObject({ exhaustive: false, unreadable: 1 });
+    expect(spent.records.length).toBeGreaterThan(0);
+    expect(spent.records.map((r) => r.time)).toEqual(oracle({}).slice(0, spent.records.length).map((r) => r.time));
+    expect(spent.searchedBackTo).toBe(spent.records.at(-1)!.time);
+    for (const limit of [3, 1000]) {
+      const found = await searchLog(file, () => true, { limit, chunkBytes: 512 });
+      expect(found.records, `limit ${limit}`).toEqual(oracle({}).slice(0, limit));
+    }
+    expect(await searchLog(file, () => true, { limit: 1000 })).toMatchObject({ matched: 40, exhaustive: true, unreadable: 2 });
+  });
+
   it('a log that does not exist yet: no records, nothing unreadable', async () => {
     expect(await searchLog(join(dir, 'none', 'audit.jsonl'), () => true, { limit: 5 })).toEqual({ records: [], matched: 0, exhaustive: true, unreadable: 0 });
   });

@@ -2,10 +2,11 @@
  * bin/scim-sync.js loads the CLI from its bundle with the code cache the build wrote beside it
  * (bin/load-bundle.js). The cache is only a shortcut: one V8 rejects (another Node, other flags, a
  * damaged file) or a missing one leaves the CLI working, and without a bundle the launcher imports
- * tsc's output. Each case runs in a fresh process, as V8 judges a cache by the process's flags.
+ * tsc's output; so it does in a checkout where tsc rebuilt dist/ after the bundle was made. Each case
+ * runs in a fresh process, as V8 judges a cache by the process's flags.
  */
 import { execFile } from 'node:child_process';
-import { copyFileSync, cpSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdirSync, readdirSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -16,16 +17,31 @@ const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const tempDir = tempDirs('scim-sync-launcher-');
 
-/** The package as installed: bin/, package.json and dist/ (tsc's output linked, the bundle copied unless `bundle: false`). */
-function installed(options: { bundle: boolean }): string {
+/** What a dist/cli/main.js of tsc's own prints when it runs in place of the bundle. */
+const TSC_MARKER = 'tsc output ran';
+
+/**
+ * The package as installed: bin/, package.json and dist/ (tsc's output linked, the bundle copied
+ * unless `bundle: false`). `tscMain`: dist/cli/main.js is one that prints TSC_MARKER, its mtime
+ * `newer` or older than the bundle's; `checkout`: with tsconfig.build.json, as a working copy has it.
+ */
+function installed(options: { bundle: boolean; tscMain?: { newer: boolean }; checkout?: boolean }): string {
   const dir = tempDir();
   cpSync(join(ROOT, 'bin'), join(dir, 'bin'), { recursive: true });
   copyFileSync(join(ROOT, 'package.json'), join(dir, 'package.json'));
+  if (options.checkout) copyFileSync(join(ROOT, 'tsconfig.build.json'), join(dir, 'tsconfig.build.json'));
   mkdirSync(join(dir, 'dist'));
   for (const name of readdirSync(join(ROOT, 'dist'))) {
-    if (name !== 'bundle') symlinkSync(join(ROOT, 'dist', name), join(dir, 'dist', name));
+    if (name !== 'bundle' && !(name === 'cli' && options.tscMain)) symlinkSync(join(ROOT, 'dist', name), join(dir, 'dist', name));
   }
   if (options.bundle) cpSync(join(ROOT, 'dist', 'bundle'), join(dir, 'dist', 'bundle'), { recursive: true });
+  if (options.tscMain) {
+    mkdirSync(join(dir, 'dist', 'cli'));
+    const main = join(dir, 'dist', 'cli', 'main.js');
+    writeFileSync(main, `export async function main() { console.log(${JSON.stringify(TSC_MARKER)}); return 0; }\n`);
+    const built = statSync(join(dir, 'dist', 'bundle', 'cli.cjs')).mtimeMs / 1000 + (options.tscMain.newer ? 2 : -2);
+    utimesSync(main, built, built);
+  }
   return dir;
 }
 
@@ -52,6 +68,15 @@ describe('the launcher', () => {
     expect(await version(dir)).toBe('0.1.0');
     writeFileSync(join(dir, 'dist', 'bundle', 'cli.cjs.cache'), '');
     expect(await version(dir)).toBe('0.1.0');
+  });
+
+  it('in a checkout where tsc rebuilt dist/ after the bundle was made, runs what tsc wrote, not the stale bundle', async () => {
+    expect(await version(installed({ bundle: true, checkout: true, tscMain: { newer: true } }))).toBe(TSC_MARKER);
+    expect(await version(installed({ bundle: true, checkout: true, tscMain: { newer: false } }))).toBe('0.1.0');
+  });
+
+  it('installed, where npm gave main.js a later mtime than the bundle (extracted after it), still runs the bundle', async () => {
+    expect(await version(installed({ bundle: true, tscMain: { newer: true } }))).toBe('0.1.0');
   });
 
   it('without a bundle, imports the CLI as tsc wrote it', async () => {

@@ -8,7 +8,7 @@
  * DecodeFault instead.
  */
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import { isAscii, isUtf8 } from 'node:buffer';
 import { countNewlines, DecodeFault, utf8SequenceAt, type TextEncoding } from './byte-decoders.js';
 
@@ -69,6 +69,17 @@ export async function detectEncoding(path: string): Promise<TextEncoding> {
   return invalid ? 'cp1252' : 'utf-8';
 }
 
+/** The file's first bytes, as many as a byte order mark or a UTF-16 start needs. */
+async function head(path: string): Promise<Uint8Array> {
+  const handle = await open(path, 'r');
+  try {
+    const { buffer, bytesRead } = await handle.read(Buffer.alloc(4), 0, 4, 0);
+    return buffer.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
+  }
+}
+
 /** The file as stat sees it: a change of content or a replaced file gives another version. */
 const versionOf = async (path: string): Promise<string> => {
   const s = await stat(path, { bigint: true });
@@ -81,7 +92,8 @@ const versionOf = async (path: string): Promise<string> => {
  * remembered because a stale answer is then harmless: should a file be rewritten with the same
  * size within the clock's resolution, its UTF-8 decoder is strict and fails on a byte that is not
  * UTF-8, where a remembered Windows-1252 would turn a new UTF-8 file's "é" into "Ã©" silently.
- * (UTF-16 is decided by the first bytes, which costs nothing to look at again.)
+ * UTF-16 is decided by the first bytes, which cost nothing to look at again: a hit reads them (a
+ * UTF-16 file of ASCII text is valid UTF-8, every other byte a NUL, so no decoder would catch it).
  */
 const utf8Files = new Map<string, string>();
 /** A watched drop folder names a new file per drop: the oldest results are forgotten past this. */
@@ -90,7 +102,7 @@ const MAX_REMEMBERED = 64;
 export async function resolveEncoding(path: string, option: EncodingOption): Promise<TextEncoding> {
   if (option !== 'auto') return option;
   const before = await versionOf(path);
-  if (utf8Files.get(path) === before) return 'utf-8';
+  if (utf8Files.get(path) === before) return markedEncoding(await head(path)) ?? 'utf-8';
   const encoding = await detectEncoding(path);
   // Kept only when the file did not change while it was scanned.
   if (encoding === 'utf-8' && (await versionOf(path)) === before) {
