@@ -51,8 +51,9 @@ export async function stopServer(child: ChildProcess): Promise<void> {
   });
 }
 
-export function makePlan(n: number) {
-  const users = Array.from({ length: n }, (_, i) => syntheticUser(i));
+/** `from`: the first synthetic person's index (a plan of other people than another's, for a warm-up). */
+export function makePlan(n: number, from = 0) {
+  const users = Array.from({ length: n }, (_, i) => syntheticUser(from + i));
   const snapshot = snapshotOf(users);
   const mapping = compileUserMapping({}, new Set(Object.keys(users[0]!.attributes)));
   const tp = planTarget(snapshot, {

@@ -9,7 +9,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -36,6 +36,9 @@ export interface DistributedBenchResult {
   ratio: number;
   /** Each round's ratio. */
   ratios: number[];
+  /** CPU time (user + system) per create, ms, median over the rounds: the inline executor's process, and the worker processes together. */
+  embeddedCpuMsPerCreate: number;
+  workersCpuMsPerCreate: number;
 }
 
 export interface ScalingBenchResult {
@@ -54,8 +57,17 @@ const median = (xs: readonly number[]) => {
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
 
+/** CPU time (user + system) a process has used so far, ms, from /proc (Linux's clock ticks are 10 ms). */
+function cpuMsOf(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/** WORKER_NODE_ARGS: node options for the workers only, e.g. `--cpu-prof --cpu-prof-dir=<dir>` (not allowed in NODE_OPTIONS). */
+const workerProfile = process.env['WORKER_NODE_ARGS']?.split(' ').filter(Boolean) ?? [];
+
 function startWorker(config: string, name: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [new URL('./worker-process.js', import.meta.url).pathname, config, name], {
+  const child = spawn(process.execPath, [...workerProfile, new URL('./worker-process.js', import.meta.url).pathname, config, name], {
     env: { ...process.env, BENCH_TOKEN: TOKEN },
     stdio: ['ignore', 'inherit', 'pipe'],
   });
@@ -95,7 +107,15 @@ async function startSlowSandbox(latencyMs: number): Promise<{ url: string; child
   return { url, child };
 }
 
-async function bullmqRun(url: string, plan: ReturnType<typeof makePlan>, concurrency: number, workers: number): Promise<number> {
+/**
+ * WARM_UP=<n>: the workers run n creates of other people before the timed plan, uncounted. A
+ * `scim-sync worker` lives through many cycles, and the inline executor measured beside it runs in a
+ * process warmed by the rounds before; fresh workers compile their hot code (JIT) within the timed
+ * run. Off by default: the figure of record is with workers started for the round.
+ */
+const WARM_UP = Number(process.env['WARM_UP'] ?? 0);
+
+async function bullmqRun(url: string, plan: ReturnType<typeof makePlan>, concurrency: number, workers: number, cpu: number[] = []): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-dist-'));
   const prefix = `bench-${randomBytes(5).toString('hex')}`;
   const config = join(dir, 'org.yaml');
@@ -124,9 +144,12 @@ queue:
     const { locks } = await acquireTargetLocks(redis, prefix, ['bench']);
     const runtime = createTargetRuntime('bench', loaded.config.targets['bench']!);
     const executor = new BullmqExecutor({ redis, queue: loaded.config.queue!, locks, wait: true, pollMs: 20 });
+    if (WARM_UP > 0) await executor.execute({ ...makePlan(WARM_UP, plan.targets[0]!.phases[0]!.operations.length), id: `warm-${prefix}` }, new Map([['bench', runtime]]));
+    const cpuBefore = children.reduce((sum, c) => sum + cpuMsOf(c.pid!), 0);
     const start = performance.now();
     const report = await executor.execute({ ...plan, id: `plan-${prefix}` }, new Map([['bench', runtime]]));
     const ms = performance.now() - start;
+    cpu.push(children.reduce((sum, c) => sum + cpuMsOf(c.pid!), 0) - cpuBefore);
     await locks.release();
     const t = totals(report);
     if (t.ok !== plan.targets[0]!.phases[0]!.operations.length) throw new Error(`BullMQ run: ${t.ok} ok, ${t.failed} failed: ${report.targets[0]?.failures[0]?.message}`);
@@ -163,13 +186,19 @@ export async function distributedBench(n = 10_000, concurrency = 8, workers = 2,
   const plan = makePlan(n);
   const embedded: number[] = [];
   const bullmq: number[] = [];
+  const embeddedCpu: number[] = [];
+  const workersCpu: number[] = [];
   // Interleaved rounds, each on a fresh server: drift on a shared machine hits both sides alike.
   for (let r = 0; r < rounds; r++) {
     for (const side of ['embedded', 'bullmq'] as const) {
       const { url, child } = await startServer();
       try {
-        if (side === 'embedded') embedded.push(await engineRun(url, plan, concurrency));
-        else bullmq.push(await bullmqRun(url, plan, concurrency, workers));
+        if (side === 'embedded') {
+          const before = process.cpuUsage();
+          embedded.push(await engineRun(url, plan, concurrency));
+          const used = process.cpuUsage(before);
+          embeddedCpu.push((used.user + used.system) / 1000);
+        } else bullmq.push(await bullmqRun(url, plan, concurrency, workers, workersCpu));
       } finally {
         await stopServer(child);
       }
@@ -184,6 +213,8 @@ export async function distributedBench(n = 10_000, concurrency = 8, workers = 2,
     bullmqOpsPerSec: Math.round((n / median(bullmq)) * 1000),
     ratio: median(ratios),
     ratios,
+    embeddedCpuMsPerCreate: median(embeddedCpu) / n,
+    workersCpuMsPerCreate: median(workersCpu) / n,
   };
 }
 
