@@ -134,9 +134,11 @@ const distLoad = loadNow();
 const distributed = await distributedBench();
 console.log(
   distributed
-    ? `distributed: ${distributed.creates} creates at concurrency ${distributed.concurrency}: BullMQ with ${distributed.workers} workers ` +
-        `${distributed.bullmqOpsPerSec}/s, embedded ${distributed.embeddedOpsPerSec}/s, ratio ${(distributed.ratio * 100).toFixed(1)}% ` +
-        `[${distributed.ratios.map((r) => `${(r * 100).toFixed(0)}%`).join(' ')}] (goal >= 80%: ${verdict(distributed.ratio >= 0.8)}); load ${distLoad}/${loadNow()}`
+    ? `distributed: ${distributed.creates} creates at concurrency ${distributed.concurrency}` +
+        `${distributed.warmUp > 0 ? ` (steady state: workers and inline executor each warmed by ${distributed.warmUp} creates first)` : ' (fresh workers)'}: ` +
+        `BullMQ with ${distributed.workers} workers ${distributed.bullmqOpsPerSec}/s, embedded ${distributed.embeddedOpsPerSec}/s, ratio ${(distributed.ratio * 100).toFixed(1)}% ` +
+        `[${distributed.ratios.map((r) => `${(r * 100).toFixed(0)}%`).join(' ')}] (goal >= 80%: ${verdict(distributed.ratio >= 0.8)}); ` +
+        `CPU per create: workers ${distributed.workersCpuMsPerCreate.toFixed(3)} ms, inline ${distributed.embeddedCpuMsPerCreate.toFixed(3)} ms; load ${distLoad}/${loadNow()}`
     : 'distributed: not measured: no Redis answers at 127.0.0.1:6379 (set SCIM_SYNC_BENCH_REDIS, or start one as .ci/run does)',
 );
 
