@@ -75,7 +75,9 @@ export class LogRotation {
       if (!open.isFile() || open.size === 0) return false;
       const now = this.now();
       const full = this.settings.maxFileMB > 0 && open.size + bytes > this.settings.maxFileMB * 1024 * 1024;
-      const stale = this.settings.rotateDaily && open.mtime.toISOString().slice(0, 10) < now.toISOString().slice(0, 10);
+      // Last written on an earlier UTC day (days since the epoch: the date toISOString() gives, without
+      // making two Dates and two strings for every write of a run).
+      const stale = this.settings.rotateDaily && Math.floor(open.mtimeMs / DAY_MS) < Math.floor(now.getTime() / DAY_MS);
       if (!full && !stale) return false;
       // Another process on this host rotated it first: write to the new file.
       if (statSync(this.file).ino !== open.ino) return true;

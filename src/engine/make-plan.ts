@@ -91,15 +91,54 @@ export function fitToExtensions(mapping: UserMapping, extensions: ReadonlySet<st
   return { mapping: fitted.mapping, manager: manager && hasEnterprise, notes };
 }
 
+/** The user mapping as a target can take it, with the notes that say what it leaves out. */
+export interface FittedMapping {
+  mapping: UserMapping;
+  manager: boolean;
+  notes: string[];
+}
+
 /**
- * The mapping as the target can take it: fitted to the extensions it lists (fitToExtensions) and
- * to the attribute definitions it serves at /Schemas (mapping/schema-fit.ts). The notes say what
- * is not sent or sent only on create; they are warnings of the plan and of `check`.
+ * The mapping fitted to the extensions the target lists (fitToExtensions) and to the attribute
+ * definitions it serves at /Schemas (mapping/schema-fit.ts). The notes say what is not sent or
+ * sent only on create; they are warnings of the plan and of `check`.
  */
-export async function fitToTarget(client: ScimTarget, mapping: UserMapping, manager: boolean): Promise<{ mapping: UserMapping; manager: boolean; notes: string[] }> {
-  const fitted = fitToExtensions(mapping, await client.userSchemaExtensions(), manager);
-  const schemas = fitToSchemas(fitted.mapping, await client.schemas());
-  return { mapping: schemas.mapping, manager: fitted.manager, notes: [...fitted.notes, ...schemas.notes] };
+function fitted(mapping: UserMapping, extensions: ReadonlySet<string> | null, served: Awaited<ReturnType<ScimTarget['schemas']>>, manager: boolean): FittedMapping {
+  const byExtensions = fitToExtensions(mapping, extensions, manager);
+  const schemas = fitToSchemas(byExtensions.mapping, served);
+  return { mapping: schemas.mapping, manager: byExtensions.manager, notes: [...byExtensions.notes, ...schemas.notes] };
+}
+
+/** A promise's outcome as a value: read early, its failure belongs to its target, not to whoever awaits first. */
+type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
+const settle = <T>(promise: Promise<T>): Promise<Settled<T>> =>
+  promise.then(
+    (value) => ({ ok: true as const, value }),
+    (error: unknown) => ({ ok: false as const, error }),
+  );
+const unwrap = <T>(settled: Settled<T>): T => {
+  if (!settled.ok) throw settled.error;
+  return settled.value;
+};
+
+/**
+ * A target's capabilities and the mapping fitted to it (see fitted). The three discovery
+ * documents are asked for at once, since none depends on another (each was a round trip before the
+ * listing could start); their outcomes are taken in the order they were asked one by one before:
+ * ServiceProviderConfig's failure first, then the mapping (`mapping`, compiled only then), then
+ * /ResourceTypes/User, then /Schemas.
+ */
+export async function discoverTarget(
+  client: ScimTarget,
+  mapping: () => UserMapping,
+  manager: boolean,
+): Promise<{ capabilities: ScimCapabilities; fitted: FittedMapping }> {
+  const capabilities = settle(client.discover());
+  const extensions = settle(client.userSchemaExtensions());
+  const schemas = settle(client.schemas());
+  const discovered = unwrap(await capabilities);
+  const compiled = mapping();
+  return { capabilities: discovered, fitted: fitted(compiled, unwrap(await extensions), unwrap(await schemas), manager) };
 }
 
 /**
@@ -156,20 +195,19 @@ interface ReadContext {
 /** What planning reads of one target: capabilities, the mapping fitted to it, its accounts, links and groups. */
 interface TargetRead {
   capabilities: ScimCapabilities;
-  fitted: Awaited<ReturnType<typeof fitToTarget>>;
+  fitted: FittedMapping;
   actualUsers: ServerResource[];
   userLinks: ReadonlyMap<string, Link>;
   /** Absent when groups are not managed on this target in this run. */
   groups?: { actual: ServerResource[]; links: ReadonlyMap<string, Link> };
 }
 
-/** Discovery first, then the mapping: one that cannot compile or fit fails the target before its listing is read. */
+/** Discovery, then the mapping: one that cannot compile or fit fails the target before its listing is read. */
 async function readTarget(name: string, config: TargetConfig, runtime: TargetRuntime, context: ReadContext): Promise<TargetRead> {
   const { links, snapshot, observer } = context;
-  const capabilities = await runtime.client.discover();
-  const fitted = await fitToTarget(
+  const { capabilities, fitted } = await discoverTarget(
     runtime.client,
-    userMapping(name, config, context.attributes, context.expressions),
+    () => userMapping(name, config, context.attributes, context.expressions),
     config.manager && snapshot.users.some((u) => u.managerKey !== undefined),
   );
   const actualUsers = await listTarget(runtime, 'Users', config.pageSize, observer);
@@ -179,14 +217,6 @@ async function readTarget(name: string, config: TargetConfig, runtime: TargetRun
   if (!manageGroups) return { capabilities, fitted, actualUsers, userLinks };
   return { capabilities, fitted, actualUsers, userLinks, groups: { actual: await listGroups(runtime, config.pageSize, snapshot, groupLinks, observer), links: groupLinks } };
 }
-
-/** A promise's outcome as a value: read early, its failure belongs to its target, not to whoever awaits first. */
-type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
-const settle = <T>(promise: Promise<T>): Promise<Settled<T>> =>
-  promise.then(
-    (value) => ({ ok: true as const, value }),
-    (error: unknown) => ({ ok: false as const, error }),
-  );
 
 export async function makePlan(loaded: LoadedConfig, state: PlanningState, only?: readonly string[], options: MakePlanOptions = {}): Promise<PlanningResult> {
   const { links } = state;

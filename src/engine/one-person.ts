@@ -27,7 +27,7 @@ import { mergeSnapshots } from '../sources/source-directory.js';
 import type { Link, LinkStore } from '../state/link-store.js';
 import type { RunState } from './run-state.js';
 import { expressionOptions } from '../mapping/expression-options.js';
-import { dirtyReadHold, fitToTarget, listGroups, sourceAttributes, userMapping } from './make-plan.js';
+import { dirtyReadHold, discoverTarget, listGroups, sourceAttributes, userMapping } from './make-plan.js';
 import { planBinding } from './plan-binding.js';
 import { parkedFor } from './parked-changes.js';
 import type { WriteMemory } from '../state/write-memory.js';
@@ -265,9 +265,8 @@ export async function planPeople(loaded: LoadedConfig, state: Pick<RunState, 'li
       return person;
     });
     try {
-      const capabilities = await runtime.client.discover();
       const managerWanted = config.manager && snapshot.users.some((u) => u.managerKey !== undefined);
-      const fitted = await fitToTarget(runtime.client, userMapping(name, config, attributes, expressions), managerWanted);
+      const { capabilities, fitted } = await discoverTarget(runtime.client, () => userMapping(name, config, attributes, expressions), managerWanted);
       const settings = targetSettings(config, capabilities);
       const accounts: ServerResource[] = [];
       const userLinks = new Map<string, Link>();

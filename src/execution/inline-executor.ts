@@ -1,5 +1,5 @@
 /**
- * The embedded executor: runs the plan in this process, one p-queue per target (targets proceed in
+ * The embedded executor: runs the plan in this process, one set of lanes per target (lanes.ts) (targets proceed in
  * parallel, so one app's rate limit never stalls another). Retries follow retry-policy.ts; the pace
  * of requests (and the pause of the whole target after a 429) is the client's request budget; a
  * rejected credential stops the target. On targets that use /Bulk, user writes go in batches first
@@ -9,7 +9,6 @@
  * starts after it, those in flight finish, and the rest are reported and audited as skipped with
  * the reason. The link store is not flushed here: whoever opened it closes it (engine/state.ts).
  */
-import PQueue from 'p-queue';
 import type { AuditSink } from '../audit/audit-sink.js';
 import { AuthError, DependencyError, RateLimitedError, TransientError } from '../errors.js';
 import type { Operation, Plan, TargetPlan } from '../model/plan.js';
@@ -33,6 +32,7 @@ import { retryDelay } from '../targets/http/retry-policy.js';
 import { sleepUnlessAborted } from './abortable-sleep.js';
 import { runOperation, type AttemptState, type OperationResult } from './run-operation.js';
 import { bulkBatches, isBulkable, sendBulk, type BulkableOp, type BulkOutcome } from './bulk-apply.js';
+import { Lanes } from './lanes.js';
 import { addNotice, count, countAdopted, emptyTargetReport, type Outcome, type RunReport, type TargetReport } from './run-report.js';
 
 export interface InlineExecutorOptions {
@@ -77,7 +77,7 @@ export class InlineExecutor implements Executor {
 
   private async runTarget(planId: string, tp: TargetPlan, runtime: TargetRuntime, writes: WriteChecks | undefined): Promise<TargetReport> {
     const report = emptyTargetReport(tp.target);
-    const queue = new PQueue({ concurrency: runtime.concurrency });
+    const queue = new Lanes(runtime.concurrency);
     const observer = this.options.observer;
     observer?.({ type: 'apply', target: tp.target, total: tp.phases.reduce((n, p) => n + p.operations.length, 0) });
     let stopped: string | undefined;
@@ -174,7 +174,7 @@ export class InlineExecutor implements Executor {
       for (const o of outcomes) {
         if ('done' in o) succeed(o.op, 1, o.done, started);
         else if ('failed' in o) await fail(o.op, 1, o.failed, started);
-        else void queue.add(() => attempt(o.op, 2, { ...state }, started));
+        else queue.add(() => attempt(o.op, 2, { ...state }, started));
       }
     };
 
@@ -185,8 +185,9 @@ export class InlineExecutor implements Executor {
       const viaBulk = limits ? phase.operations.filter(bulkable) : [];
       const single = limits ? phase.operations.filter((op) => !bulkable(op)) : phase.operations;
       const batches = limits ? bulkBatches(viaBulk, limits, (op) => JSON.stringify(op).length) : [];
-      await queue.addAll([...batches.map((b) => () => bulk(b)), ...single.map((op) => () => attempt(op))]);
-      await queue.onIdle();
+      for (const b of batches) queue.add(() => bulk(b));
+      for (const op of single) queue.add(() => attempt(op));
+      await queue.idle();
     }
     if (stopped) {
       report.stopped = stopped;

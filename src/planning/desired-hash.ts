@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { DesiredUser } from '../mapping/user-mapping.js';
 
 /**
@@ -7,7 +7,6 @@ import type { DesiredUser } from '../mapping/user-mapping.js';
  * it only tells "same as last time".
  */
 export function desiredHash(user: DesiredUser, active: boolean): string {
-  return createHash('sha1')
-    .update(JSON.stringify([user.externalId, active, user.values, user.sets]))
-    .digest('base64url');
+  // One call, no Hash object per person (see model/record-digest.ts); the same digest as createHash's.
+  return hash('sha1', JSON.stringify([user.externalId, active, user.values, user.sets]), 'base64url');
 }
