@@ -79,9 +79,10 @@ describe('decoding search answers', () => {
       doneMessage(id, 0, { cookie: 'next-page', critical: true }),
     ]);
 
-  it('gives the same entries, values and cookie whether the bytes come whole or one at a time', async () => {
+  it('gives the same entries, values and cookie whether the bytes come whole, one at a time or in pieces', async () => {
     const results: SearchAnswer[] = [];
-    for (const pieceSize of [Infinity, 1, 7]) {
+    // 100: a piece ends one message, holds the next whole and starts a third (only the straddling message is joined).
+    for (const pieceSize of [Infinity, 1, 7, 100]) {
       const { socket, channel } = channelOn();
       const { id, answer: pending } = ask(channel);
       const bytes = answer(id);

@@ -259,8 +259,19 @@ export class LdapConnection implements LdapSearcher {
   }
 
   private async *pages(request: SearchRequest, { where, ask }: Pager, first: Promise<SearchAnswer> | undefined, then?: FollowingSearch): AsyncIterable<readonly LdapEntry[]> {
-    // The last page answered (no cookie to go on with): the following search is sent at once.
-    const answered = then ? (answer: SearchAnswer) => (answer.result.resultCode === 0 && !answer.cookie?.length ? then.start() : undefined) : undefined;
+    // The next page is asked for as the channel reads this one's cookie, before this page's promise
+    // settles and its entries are handed on: the server prepares it while we handle this one. After
+    // the last page (no cookie to go on with) the following search is sent the same way.
+    let next: Promise<SearchAnswer> | null = null;
+    let stopping = false;
+    const answered = (answer: SearchAnswer): void => {
+      if (stopping || answer.result.resultCode !== 0) return;
+      if (answer.cookie && answer.cookie.length > 0) {
+        next = ask(answer.cookie, this.config.pageSize, answered);
+        // Awaited with the next page; the connection may fail before that.
+        next.catch(() => undefined);
+      } else then?.start();
+    };
     let count = 0;
     let pending: Promise<SearchAnswer> | null = first ?? ask(NO_COOKIE, this.config.pageSize, answered);
     try {
@@ -272,7 +283,9 @@ export class LdapConnection implements LdapSearcher {
           pending = null;
           throw new SourceError(`${where}: ${describeLdapError(error)} after ${count} entries`, {}, { cause: error });
         }
-        pending = null;
+        // Already asked for (answered), or asked for below; released in `finally` if we stop here.
+        pending = next;
+        next = null;
         if (request.references !== 'skip') this.refuseReferences(where, answer.references);
         if (answer.result.resultCode === NO_SUCH_OBJECT && request.absentBase === 'none') return;
         if (answer.result.resultCode === NO_SUCH_OBJECT) {
@@ -283,12 +296,13 @@ export class LdapConnection implements LdapSearcher {
           throw new SourceError(`${where}: ${describeResult(answer)} after ${count + answer.entries.length} entries${limitHint(answer)}`);
         }
         count += answer.entries.length;
-        // The next page is asked for before this one is handed on: the server prepares it meanwhile.
-        if (answer.cookie && answer.cookie.length > 0) pending = ask(answer.cookie, this.config.pageSize, answered);
+        // A first page asked for by following() had no `answered`: its next page is asked for here.
+        if (!pending && answer.cookie && answer.cookie.length > 0) pending = ask(answer.cookie, this.config.pageSize, answered);
         yield answer.entries;
       }
     } finally {
       // Left early (the reader stopped, or failed): release the server's paging state (RFC 2696: size 0).
+      stopping = true;
       if (pending) {
         const unread = await pending.catch(() => null);
         if (unread?.cookie && unread.cookie.length > 0) await ask(unread.cookie, 0).catch(() => null);

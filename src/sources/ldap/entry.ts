@@ -66,7 +66,13 @@ export function firstStringOf(entry: LdapEntry, attribute: string): string | und
 /** Non-empty text values of a value list. */
 export function textsOf(values: readonly LdapValue[]): string[] {
   // Usually all of them: an exact copy, since it may be kept with the person, and a list grown by push keeps room for 17.
-  if (values.every((v) => typeof v === 'string' && !isBlank(v))) return values.slice() as string[];
+  // A loop, not every(): no closure made for each call (this runs for every multi-valued attribute read).
+  let all = true;
+  for (let i = 0; i < values.length && all; i++) {
+    const v = values[i];
+    all = typeof v === 'string' && !isBlank(v);
+  }
+  if (all) return values.slice() as string[];
   const texts: string[] = [];
   for (const value of values) {
     const text = textOf(value);

@@ -63,7 +63,8 @@ function toRaw(entry: LdapEntry, settings: GroupSettings): RawGroup | SourceIssu
     dn: entry.dn,
     key: keyed.key,
     name: stringsOf(entry, settings.nameAttribute)[0] ?? entry.dn,
-    memberDns: settings.memberAttributes.flatMap((a) => stringsOf(entry, a)),
+    // One member attribute (the usual case): its list as it is, not copied again by flatMap (a large group has 100,000 members).
+    memberDns: settings.memberAttributes.length === 1 ? stringsOf(entry, settings.memberAttributes[0]!) : settings.memberAttributes.flatMap((a) => stringsOf(entry, a)),
     memberUids: settings.memberUidAttribute ? stringsOf(entry, settings.memberUidAttribute) : [],
     memberOf: stringsOf(entry, 'memberOf'),
   };

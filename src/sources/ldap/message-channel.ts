@@ -102,17 +102,29 @@ export class MessageChannel {
 
   private receive(chunk: Buffer): void {
     let buf = chunk;
-    if (this.partial.length > 0) {
-      this.partial.push(chunk);
-      this.partialBytes += chunk.length;
-      // A large message (a group of 100,000 members) arrives in many chunks: join them once.
-      if (this.partialNeeds >= 0 && this.partialBytes < this.partialNeeds) return;
-      buf = Buffer.concat(this.partial, this.partialBytes);
-      this.partial = [];
-      this.partialBytes = 0;
-    }
     let pos = 0;
     try {
+      if (this.partial.length > 0) {
+        const missing = this.partialNeeds - this.partialBytes;
+        if (this.partialNeeds >= 0 && chunk.length >= missing) {
+          // Only the message that straddles the chunks is joined, not the whole new chunk: joining
+          // it would copy (and make the collector account for) every chunk of a directory read.
+          const message = Buffer.concat([...this.partial, chunk.subarray(0, missing)], this.partialNeeds);
+          this.partial = [];
+          this.partialBytes = 0;
+          this.dispatch(message, 0, message.length);
+          pos = missing;
+        } else {
+          this.partial.push(chunk);
+          this.partialBytes += chunk.length;
+          // A large message (a group of 100,000 members) arrives in many chunks: join them once.
+          if (this.partialNeeds >= 0) return;
+          // Its header was cut short: join what there is and frame again.
+          buf = Buffer.concat(this.partial, this.partialBytes);
+          this.partial = [];
+          this.partialBytes = 0;
+        }
+      }
       while (pos < buf.length) {
         if (buf[pos] !== LDAP_MESSAGE) throw new BerError(`a message starts with 0x${buf[pos]!.toString(16)}, not a SEQUENCE`);
         const size = elementSize(buf, pos);

@@ -49,14 +49,22 @@ const KINDS: Record<number, MessageKind> = {
   [EXTENDED_RESPONSE]: 'notice',
 };
 
-/** Reads the envelope of the complete message occupying buf[start, end). */
+// One record for every message, as `tlv` is: a message is handled before the next one is read.
+const envelope: { -readonly [K in keyof Envelope]: Envelope[K] } = { id: 0, kind: 'other', tag: 0, start: 0, end: 0, messageEnd: 0 };
+
+/** Reads the envelope of the complete message occupying buf[start, end); valid until the next call. */
 export function readEnvelope(buf: Buffer, start: number, end: number): Envelope {
   readTlv(buf, start, end, SEQUENCE);
   const messageEnd = tlv.end;
   readTlv(buf, tlv.start, messageEnd, INTEGER);
-  const id = integerAt(buf);
+  envelope.id = integerAt(buf);
   const tag = readTlv(buf, tlv.end, messageEnd);
-  return { id, kind: KINDS[tag] ?? 'other', tag, start: tlv.start, end: tlv.end, messageEnd };
+  envelope.kind = KINDS[tag] ?? 'other';
+  envelope.tag = tag;
+  envelope.start = tlv.start;
+  envelope.end = tlv.end;
+  envelope.messageEnd = messageEnd;
+  return envelope;
 }
 
 /** How a search reads its entries: attributes listed in `binary` (lowercased) stay bytes. */

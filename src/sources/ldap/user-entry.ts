@@ -45,30 +45,34 @@ function disabledValues(values: readonly string[]): ReadonlySet<string> {
   return set;
 }
 
-export type ActiveResult = { active: boolean } | { code: SourceIssueCode; message: string };
+export type ActiveResult = { readonly active: boolean } | { code: SourceIssueCode; message: string };
+
+// The two answers almost every person gets, made once: this runs for every person read.
+const ACTIVE: ActiveResult = { active: true };
+const INACTIVE: ActiveResult = { active: false };
 
 /** Whether the person is active; `disabledByFilter` says whether the entry matched disabled.filter. */
 export function entryActive(entry: LdapEntry, rule: DisabledSetting | undefined, disabledByFilter: boolean): ActiveResult {
-  if (!rule) return { active: true };
-  if (disabledByFilter) return { active: false };
+  if (!rule) return ACTIVE;
+  if (disabledByFilter) return INACTIVE;
   if (rule.userAccountControl) {
     const uac = stringsOf(entry, 'userAccountControl');
     if (uac.length > 0) {
       const disabled = uacDisabled(uac[0]!);
       if (disabled === null) return { code: 'LDAP_BAD_USER_ACCOUNT_CONTROL', message: `userAccountControl "${uac[0]}" is not a number` };
-      if (disabled) return { active: false };
+      if (disabled) return INACTIVE;
     }
   }
   if (rule.attribute) {
     const values = stringsOf(entry, rule.attribute);
     if (rule.values) {
       const wanted = disabledValues(rule.values);
-      if (values.some((v) => wanted.has(v.toLowerCase()))) return { active: false };
+      if (values.some((v) => wanted.has(v.toLowerCase()))) return INACTIVE;
     } else if (values.length > 0) {
-      return { active: false };
+      return INACTIVE;
     }
   }
-  return { active: true };
+  return ACTIVE;
 }
 
 interface AttributeLayout {

@@ -129,10 +129,14 @@ export async function readUsers(searcher: LdapSearcher, settings: LdapSettings['
     }
     if (needs.memberOf) memberOf.set(key, stringsOf(entry, 'memberOf').map(normalizeDn));
     const manager = settings.manager ? firstStringOf(entry, settings.manager) : undefined;
-    if (manager !== undefined) managerDns[users.length] = manager;
+    // A manager read before their reports (directories list a tree top-down) is resolved at once,
+    // as keyOfDn would find them by their DN as written: the DN then dies young instead of being
+    // kept (and copied by the collector) until everyone is read. Other spellings wait for the end.
+    const managerKey = manager === undefined ? null : (keyByWrittenDn.get(manager) ?? null);
+    if (manager !== undefined && managerKey === null) managerDns[users.length] = manager;
     const ref = { location: entry.dn };
     // One literal per shape: objects that gain a property later cost a second allocation each.
-    users.push(settings.manager ? { key, active: active.active, attributes, managerKey: null, ref } : { key, active: active.active, attributes, ref });
+    users.push(settings.manager ? { key, active: active.active, attributes, managerKey, ref } : { key, active: active.active, attributes, ref });
   };
 
   for await (const page of searcher.search({ base: settings.base, scope: settings.scope, filter: settings.filter, attributes: [...requested], binaryAttributes: binary }, then)) {
