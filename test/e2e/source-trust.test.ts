@@ -148,6 +148,9 @@ targets:
     const r = await h.cli('plan', '--config', h.configFile);
     expect(r.code).toBe(1);
     expect(r.out).toContain('  ✗ cannot plan: [CONFIG] targets.app.mapping.userName: no rule yields a userName\n');
-    expect(h.sandbox.requests.map((q) => `${q.method} ${q.path}`)).toEqual(['GET /ServiceProviderConfig']);
+    // Discovery only (its three reads go out at once): no listing, no write.
+    const asked = h.sandbox.requests.map((q) => `${q.method} ${q.path}`);
+    expect(asked).toContain('GET /ServiceProviderConfig');
+    expect(asked.filter((a) => !['GET /ServiceProviderConfig', 'GET /ResourceTypes/User', 'GET /Schemas'].includes(a))).toEqual([]);
   });
 });
