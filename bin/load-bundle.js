@@ -37,12 +37,11 @@ export function bundleIsStale(bundle = CLI_BUNDLE, compiled = CLI_MAIN) {
   return !!bundled && built.mtimeMs > bundled.mtimeMs;
 }
 
-/** The CommonJS wrapper the bundle runs in, as Node's own loader would give it. */
-const wrap = (source) => `(function (exports, require, module, __filename, __dirname) {${source}\n})`;
-
 /**
  * A bundle's exports and its compiled script (for writing a cache), or null when there is no
- * bundle. `cache: false` compiles without the cache (when writing a new one).
+ * bundle. `cache: false` compiles without the cache (when writing a new one). The file holds one
+ * function expression, the bundle inside the CommonJS wrapper Node's loader would add
+ * (scripts/bundle.js writes it so): compiled as read, without a second copy of the text.
  */
 export function loadBundle(bundle = CLI_BUNDLE, { cache = true } = {}) {
   let source;
@@ -59,7 +58,7 @@ export function loadBundle(bundle = CLI_BUNDLE, { cache = true } = {}) {
       // No cache (not written yet, or removed): compiled as it runs.
     }
   }
-  const script = new Script(wrap(source), {
+  const script = new Script(source, {
     filename: bundle,
     cachedData,
     // import() inside the bundle (none of our own: those are bundled) goes to Node's loader.

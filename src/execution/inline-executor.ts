@@ -197,7 +197,9 @@ export class InlineExecutor implements Executor {
     return report;
   }
 
+  /** `detail`: made for this record alone (it gets the duration). */
   private audit(planId: string, target: string, op: Operation, outcome: Outcome, attempts: number, detail: OutcomeDetail, started: number): void {
-    this.options.audit.record(operationAuditRecord(planId, target, op, outcome, attempts, { ...detail, durationMs: Date.now() - started }));
+    detail.durationMs = Date.now() - started;
+    this.options.audit.record(operationAuditRecord(planId, target, op, outcome, attempts, detail));
   }
 }

@@ -25,8 +25,12 @@ export function resultOutcome(result: OperationResult): 'ok' | 'partial' | 'unch
 }
 
 export function resultDetail(result: OperationResult): OutcomeDetail {
+  const detail: OutcomeDetail = result.scimId ? { scimId: result.scimId } : {};
+  // Most operations end with nothing to say: no list to build and join for each of them.
+  if (result.note === undefined && !result.partial && !result.notices?.length) return detail;
   const note = [result.note, result.partial && `partial: ${result.partial}`, ...(result.notices ?? [])].filter(Boolean).join('; ');
-  return { ...(result.scimId ? { scimId: result.scimId } : {}), ...(note ? { note } : {}) };
+  if (note) detail.note = note;
+  return detail;
 }
 
 /** The report entry of an operation skipped, or done in part, because something it needs does not exist. */
@@ -87,20 +91,15 @@ export function operationAuditRecord(
   attempts: number,
   detail: OutcomeDetail,
 ): AuditRecord {
-  return {
-    time: isoNow(),
-    planId,
-    changeId: op.id,
-    target,
-    action: op.kind,
-    externalId: op.externalId,
-    label: op.label,
-    ...('scimId' in op ? { scimId: op.scimId } : {}),
-    ...detail,
-    outcome,
-    attempts,
-    ...(op.kind === 'updateUser' ? { changed: op.changes.map((c) => c.path) } : {}),
-    ...(op.kind === 'updateUser' || op.kind === 'updateGroup' ? { modifiedProperties: op.changes } : {}),
-    steps: operationSteps(op, outcome, detail),
-  };
+  // Built by assignment, in the order the log's lines have always had (a key set twice keeps its
+  // first place, as with spreads): one object per operation rather than one per conditional part.
+  const record = { time: isoNow(), planId, changeId: op.id, target, action: op.kind, externalId: op.externalId, label: op.label } as AuditRecord;
+  if ('scimId' in op) record.scimId = op.scimId;
+  Object.assign(record, detail);
+  record.outcome = outcome;
+  record.attempts = attempts;
+  if (op.kind === 'updateUser') record.changed = op.changes.map((c) => c.path);
+  if (op.kind === 'updateUser' || op.kind === 'updateGroup') record.modifiedProperties = op.changes;
+  record.steps = operationSteps(op, outcome, detail);
+  return record;
 }
