@@ -5,6 +5,9 @@
  * tasks, timeout and abort plumbing, events): p-queue 9 spent some 30 µs of CPU per task, a large
  * share of a create against a fast target, and 2,000 `add`s before the first request of a run.
  */
+/** Tasks run before the list of tasks is cut down to those still waiting. */
+const COMPACT_AFTER = 1024;
+
 export class Lanes {
   private tasks: ((() => Promise<void>) | undefined)[] = [];
   private next = 0;
@@ -28,6 +31,22 @@ export class Lanes {
   }
 
   /**
+   * Queues `task` as add() does, and settles with its outcome; its failure is its caller's alone
+   * (not the one idle() rejects with). What a long-lived worker process needs of its slots.
+   */
+  run<T>(task: () => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) =>
+      this.add(async () => {
+        try {
+          resolve(await task());
+        } catch (error) {
+          reject(error);
+        }
+      }),
+    );
+  }
+
+  /**
    * Resolves once every task added so far has ended. Rejects with the first task that failed, as
    * soon as it fails (as p-queue's addAll did): the others still run to their end.
    */
@@ -43,6 +62,11 @@ export class Lanes {
       const task = this.tasks[i]!;
       // Let go of an operation's closure once it ran: a long phase holds thousands.
       this.tasks[i] = undefined;
+      // A lane that never empties (a worker's, busy for hours) drops the slots of tasks run.
+      if (this.next >= COMPACT_AFTER && this.next * 2 >= this.tasks.length) {
+        this.tasks = this.tasks.slice(this.next);
+        this.next = 0;
+      }
       try {
         await task();
       } catch (error) {

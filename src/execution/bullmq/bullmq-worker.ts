@@ -6,7 +6,6 @@
 import { RedisPersonClock } from '../../state/person-clock.js';
 import { FlowProducer, Queue, Worker, type WorkerOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
-import PQueue from 'p-queue';
 import type { AuditSink } from '../../audit/audit-sink.js';
 import type { LoadedConfig } from '../../config/load.js';
 import type { QueueConfig } from '../../config/schema/index.js';
@@ -16,6 +15,7 @@ import { RedisWriteMemory } from '../../state/redis-write-memory.js';
 import { WriteChecks } from '../write-checks.js';
 import type { TargetRuntime } from '../executor.js';
 import { createTargetRuntime, targetRateLimit } from '../target-runtime.js';
+import { Lanes } from '../lanes.js';
 import { CycleStore } from './cycle-store.js';
 import { LockKeeper } from './lock-keeper.js';
 import { chunkProcessor } from './chunk-jobs.js';
@@ -58,11 +58,11 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
   const store = new CycleStore(redis, q.prefix, q.retentionHours * 3_600_000);
   const queues = new Map<string, Queue<ChunkJobData>>();
   const runtimes = new Map<string, TargetRuntime>();
-  const slots = new Map<string, PQueue>();
+  const slots = new Map<string, Lanes>();
   for (const name of options.targets) {
     const runtime = createTargetRuntime(name, loaded.config.targets[name]!);
     runtimes.set(name, runtime);
-    slots.set(name, new PQueue({ concurrency: runtime.concurrency }));
+    slots.set(name, new Lanes(runtime.concurrency));
   }
   const closing = new AbortController();
   const memory = new RedisWriteMemory(redis, q.prefix);

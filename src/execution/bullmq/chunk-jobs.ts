@@ -114,12 +114,17 @@ export function chunkProcessor(ctx: WorkerContext): (job: Job<ChunkJobData>, tok
     };
 
     const attempt = async (op: Operation, n: number, state: AttemptState, opLinks: OperationLinks): Promise<Step> => {
-      if (ctx.closing.aborted || !(await lease.held())) return { step: 'halt' };
-      const stopped = await ctx.stops.reason(planId, target);
+      if (ctx.closing.aborted) return { step: 'halt' };
+      // Each of these answers at once most of the time: awaited only when it had to ask Redis.
+      const held = lease.held();
+      if (held !== true && !(await held)) return { step: 'halt' };
+      const asked = ctx.stops.reason(planId, target);
+      const stopped = asked instanceof Promise ? await asked : asked;
       if (stopped) return { step: 'skip', reason: stopped, listed: false };
       const newer = n === 1 ? superseded.get(op.id) : undefined;
       if (newer) return { step: 'skip', reason: newer, listed: true };
-      await ctx.locks.keep(target, lockToken);
+      const kept = ctx.locks.keep(target, lockToken);
+      if (kept) await kept;
       try {
         return { step: 'done', result: await runOperation(op, { target, client: runtime.client, links: opLinks, failed, ...(writes ? { writes } : {}) }, state) };
       } catch (error) {
@@ -139,7 +144,7 @@ export function chunkProcessor(ctx: WorkerContext): (job: Job<ChunkJobData>, tok
         : {};
       const opLinks = new OperationLinks(links, ctx.keys);
       for (let n = 1; ; n++) {
-        const step = await slots.add(() => attempt(op, n, state, opLinks));
+        const step = await slots.run(() => attempt(op, n, state, opLinks));
         if (step.step === 'halt') {
           left.push(op.id);
           if (state.previousAmbiguous) leftAmbiguous.push(op.id);

@@ -26,7 +26,8 @@ export class ChunkLease {
     this.until = (job.processedOn ?? 0) + lockMs;
   }
 
-  async held(): Promise<boolean> {
+  /** A value at once while the lease is young (no promise per operation), else once extended. */
+  held(): boolean | Promise<boolean> {
     if (this.lost) return false;
     if (Date.now() < this.until - this.lockMs / 2) return true;
     this.extending ??= this.extend().finally(() => {

@@ -69,24 +69,48 @@ redis.call('HSET', KEYS[1], unpack(ARGV, 2))
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
 return false`;
 
-// KEYS: outcomes hash, dead letter hash and order, then one link hash per link change. ARGV: retention
+// KEYS: outcomes hash, dead letter hash and order, then each link hash the call changes. ARGV: retention
 // ms, number of outcomes, that many pairs (opId, entry), number of dead letters, that many triples
-// (id, time ms, entry), then per link change its field and value ('' deletes).
+// (id, time ms, entry), then per link hash the number of its changes and that many pairs (field,
+// value; '' deletes). One HSET per hash (a chunk's creates: one call, not one per person).
 const RECORD_OUTCOMES = `
 local outcomes = tonumber(ARGV[2])
 local dead = tonumber(ARGV[3 + 2 * outcomes])
-local links = 4 + 2 * outcomes + 3 * dead
-for i = 4, #KEYS do
-  local field, value = ARGV[links + 2 * (i - 4)], ARGV[links + 1 + 2 * (i - 4)]
-  if value == '' then redis.call('HDEL', KEYS[i], field) else redis.call('HSET', KEYS[i], field, value) end
+local at = 4 + 2 * outcomes + 3 * dead
+for k = 4, #KEYS do
+  local n = tonumber(ARGV[at])
+  local sets, dels = {}, {}
+  for i = at + 1, at + 2 * n, 2 do
+    if ARGV[i + 1] == '' then dels[#dels + 1] = ARGV[i] else sets[#sets + 1] = ARGV[i]; sets[#sets + 1] = ARGV[i + 1] end
+  end
+  if #sets > 0 then redis.call('HSET', KEYS[k], unpack(sets)) end
+  if #dels > 0 then redis.call('HDEL', KEYS[k], unpack(dels)) end
+  at = at + 1 + 2 * n
 end
-for i = 3, 2 + 2 * outcomes, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
-for i = 4 + 2 * outcomes, links - 1, 3 do
+if outcomes > 0 then
+  redis.call('HSET', KEYS[1], unpack(ARGV, 3, 2 + 2 * outcomes))
+  redis.call('PEXPIRE', KEYS[1], ARGV[1])
+end
+for i = 4 + 2 * outcomes, 3 + 2 * outcomes + 3 * dead, 3 do
   redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 2])
   redis.call('ZADD', KEYS[3], ARGV[i + 1], ARGV[i])
 end
-if outcomes > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
 return 1`;
+
+/**
+ * Link changes by hash, each field with its last value: the same as making them one after another
+ * (an attempt's dropped link then the retry's new one leaves the new one), in one HSET and one HDEL
+ * per hash.
+ */
+function linksByHash(links: readonly LinkWrite[]): Map<string, Map<string, string>> {
+  const byHash = new Map<string, Map<string, string>>();
+  for (const w of links) {
+    let fields = byHash.get(w.key);
+    if (!fields) byHash.set(w.key, (fields = new Map()));
+    fields.set(w.field, w.value ?? '');
+  }
+  return byHash;
+}
 
 /** Outcomes (and dead letters, link changes) per Redis call when many are recorded at once. */
 const RECORD_CHUNK = 1000;
@@ -172,21 +196,18 @@ export class CycleStore {
   ): Promise<void> {
     for (let i = 0; i < Math.max(entries.length, links.length, deadLetters.length); i += RECORD_CHUNK) {
       const e = entries.slice(i, i + RECORD_CHUNK);
-      const l = links.slice(i, i + RECORD_CHUNK);
       const d = deadLetters.slice(i, i + RECORD_CHUNK);
-      await this.redis.recordOutcomes(
-        3 + l.length,
-        this.keys.outcomes(planId, target),
-        this.keys.deadLetters(target),
-        this.keys.deadLetterOrder(target),
-        ...l.map((w) => w.key),
-        String(this.retentionMs),
-        String(e.length),
-        ...e.flatMap(([id, entry]) => [id, JSON.stringify(entry)]),
-        String(d.length),
-        ...d.flatMap((letter) => [letter.id, String(Date.parse(letter.at)), stateJson(letter)]),
-        ...l.flatMap((w) => [w.field, w.value ?? '']),
-      );
+      const l = linksByHash(links.slice(i, i + RECORD_CHUNK));
+      const args: string[] = [this.keys.outcomes(planId, target), this.keys.deadLetters(target), this.keys.deadLetterOrder(target), ...l.keys()];
+      args.push(String(this.retentionMs), String(e.length));
+      for (const [id, entry] of e) args.push(id, JSON.stringify(entry));
+      args.push(String(d.length));
+      for (const letter of d) args.push(letter.id, String(Date.parse(letter.at)), stateJson(letter));
+      for (const fields of l.values()) {
+        args.push(String(fields.size));
+        for (const [field, value] of fields) args.push(field, value);
+      }
+      await this.redis.recordOutcomes(3 + l.size, ...args);
     }
   }
 

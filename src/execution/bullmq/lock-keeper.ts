@@ -16,11 +16,12 @@ export class LockKeeper {
     private readonly lockMs: number,
   ) {}
 
-  async keep(target: string, token: string, force = false): Promise<void> {
+  /** undefined when renewed recently (nothing to wait for: no promise per operation). */
+  keep(target: string, token: string, force = false): Promise<void> | undefined {
     const key = `${target}\n${token}`;
     const now = Date.now();
-    if (!force && now - (this.renewed.get(key) ?? 0) < this.lockMs / 10) return;
+    if (!force && now - (this.renewed.get(key) ?? 0) < this.lockMs / 10) return undefined;
     this.renewed.set(key, now);
-    await extendLock(this.redis, this.prefix, target, token, this.lockMs);
+    return extendLock(this.redis, this.prefix, target, token, this.lockMs).then(() => undefined);
   }
 }

@@ -14,18 +14,41 @@ const REMEMBERED = 1000;
 
 export class StopTracker {
   private readonly stops = new Map<string, { reason: string | null; at: number }>();
+  /** Questions to Redis in flight, by cycle: the operations that start meanwhile wait for the same answer. */
+  private readonly asking = new Map<string, Promise<string | null>>();
 
   constructor(private readonly store: CycleStore) {}
 
-  /** Why the cycle stopped sending to the target, or null when it did not. */
-  async reason(planId: string, target: string): Promise<string | null> {
+  /**
+   * Why the cycle stopped sending to the target, or null when it did not; a value at once when
+   * known (no promise per operation), else the answer of one question to Redis shared by the
+   * operations that start while it is asked (they started in a burst as a chunk began: one GET
+   * each before).
+   */
+  reason(planId: string, target: string): string | null | Promise<string | null> {
     const key = `${planId}\n${target}`;
     const known = this.stops.get(key);
     if (known && (known.reason !== null || Date.now() - known.at < STOP_RECHECK_MS)) return known.reason;
-    const reason = await this.store.stopped(planId, target);
-    if (this.stops.size >= REMEMBERED) this.stops.clear();
-    this.stops.set(key, { reason, at: Date.now() });
-    return reason;
+    let asked = this.asking.get(key);
+    if (!asked) {
+      asked = this.store.stopped(planId, target).then(
+        (reason) => {
+          this.asking.delete(key);
+          if (this.stops.size >= REMEMBERED) this.stops.clear();
+          // A stop remembered meanwhile (this worker's own) is final: not overwritten by an older "no".
+          const now = this.stops.get(key);
+          if (now?.reason) return now.reason;
+          this.stops.set(key, { reason, at: Date.now() });
+          return reason;
+        },
+        (error: unknown) => {
+          this.asking.delete(key);
+          throw error;
+        },
+      );
+      this.asking.set(key, asked);
+    }
+    return asked;
   }
 
   /** A stop this worker recorded or met in the store. */

@@ -1,7 +1,6 @@
 /** What a worker process's job processors share: its connections, stores and per-target runtimes. */
 import type { FlowProducer, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type PQueue from 'p-queue';
 import type { AuditSink } from '../../audit/audit-sink.js';
 import type { LoadedConfig } from '../../config/load.js';
 import type { QueueConfig } from '../../config/schema/index.js';
@@ -9,6 +8,7 @@ import type { PersonClock } from '../../state/person-clock.js';
 import type { RedisKeys } from '../../state/redis-keys.js';
 import type { RedisLinkStore } from '../../state/redis-link-store.js';
 import type { TargetRuntime } from '../executor.js';
+import type { Lanes } from '../lanes.js';
 import type { WriteChecks } from '../write-checks.js';
 import type { CycleStore } from './cycle-store.js';
 import type { LockKeeper } from './lock-keeper.js';
@@ -37,7 +37,7 @@ export interface WorkerContext {
   /** The target's queue of chunk jobs, opened on first use. */
   queueOf(target: string): Queue<ChunkJobData>;
   /** The target's requests in flight from this process: its `concurrency`, shared by the chunks the process holds. */
-  slots(target: string): PQueue;
+  slots(target: string): Lanes;
   /** Aborted when the process stops: no operation starts after it (those in flight end, their chunks go back to the queue). */
   closing: AbortSignal;
   /** The write checks of a plan's operations on a target in this process (learned shapes, parking); opened on first use. */
