@@ -50,8 +50,8 @@ export class AccountSettler {
   /** Settled people: source key -> their userName (the label diffUsers gives them). */
   readonly settled = new Map<string, string>();
   private readonly enabled: boolean;
-  private readonly personOf = new Map<string, string | typeof SHARED>();
-  private readonly users = new Map<string, CanonicalUser | null>();
+  /** The person each listed id is linked to, by SCIM id. */
+  private readonly personOf = new Map<string, CanonicalUser | typeof SHARED>();
   private readonly held: ReadonlySet<string>;
   /** Top-level attribute names a stub keeps (besides id and externalId), as the paths write them. */
   private readonly kept: readonly string[];
@@ -64,9 +64,28 @@ export class AccountSettler {
       return path.schema ?? path.attribute;
     }))];
     if (!this.enabled) return;
-    for (const [key, link] of input.links) this.personOf.set(link.id, this.personOf.has(link.id) ? SHARED : key);
-    // A key read twice is left to diffUsers.
-    for (const user of input.snapshot.users) this.users.set(user.key, this.users.has(user.key) ? null : user);
+    // One pass over the people; a key read twice names its link's id twice, and is left to diffUsers.
+    let linked = 0;
+    let shared = false;
+    for (const user of input.snapshot.users) {
+      const link = input.links.get(user.key);
+      if (!link) continue;
+      linked++;
+      if (this.personOf.has(link.id)) {
+        this.personOf.set(link.id, SHARED);
+        shared = true;
+      } else {
+        this.personOf.set(link.id, user);
+      }
+    }
+    // Links of people gone from the source share an id with someone only if some link is not one of theirs.
+    if (!shared && linked === input.links.size) return;
+    const keys = new Map<string, string>();
+    for (const [key, link] of input.links) {
+      const other = keys.get(link.id);
+      if (other !== undefined && other !== key) this.personOf.set(link.id, SHARED);
+      keys.set(link.id, key);
+    }
   }
 
   /** One page of the listing, as it arrives. */
@@ -79,10 +98,10 @@ export class AccountSettler {
 
   /** The person's userName when their account already holds what they should have; else undefined. */
   private settle(account: ServerResource): string | undefined {
-    const key = this.personOf.get(account.id);
-    if (key === undefined || key === SHARED) return undefined;
-    const user = this.users.get(key);
-    if (!user || this.held.has(key) || this.input.heldOff?.has(key) || !user.active || !this.input.inScope(user)) return undefined;
+    const user = this.personOf.get(account.id);
+    if (user === undefined || user === SHARED) return undefined;
+    const key = user.key;
+    if (this.held.has(key) || this.input.heldOff?.has(key) || !user.active || !this.input.inScope(user)) return undefined;
     const desired = mapUser(this.input.mapping, user, this.input.memberOf?.get(key));
     if (desired.userName === '' || desired.unsent !== undefined) return undefined;
     if (diffUser(this.input.mapping, desired, account, true).changes.length > 0) return undefined;
