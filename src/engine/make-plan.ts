@@ -24,7 +24,7 @@ import type { ScimCapabilities } from '../targets/http/capabilities.js';
 import { SCHEMA_ENTERPRISE_USER, type ServerResource } from '../model/scim.js';
 import { requireOfferedAttributes } from './source-attributes.js';
 import { createTargetRuntime, groupSettings, targetSettings } from '../execution/target-runtime.js';
-import { contentHashGivingWay, planBinding } from './plan-binding.js';
+import { planBinding } from './plan-binding.js';
 import { rejectionsOf } from './staged-sets.js';
 import { holdsInEffect } from '../planning/emergency-holds.js';
 import type { RunState } from './run-state.js';
@@ -277,8 +277,6 @@ export async function makePlan(loaded: LoadedConfig, state: PlanningState, only?
   // Then every target at once (each its own server and request budget); planned one after another.
   const context: ReadContext = { links, snapshot, attributes, expressions, observer, heldOff: new Set(heldOff.keys()) };
   const reads = new Map([...targets].map(([name, config]) => [name, settle(readTarget(name, config, runtimes.get(name)!, context))]));
-  // The source's digest, in the time the listings wait on the servers.
-  const digest = contentHashGivingWay(snapshot);
   const targetPlans: TargetPlan[] = [];
   for (const [name, config] of targets) {
     try {
@@ -309,7 +307,7 @@ export async function makePlan(loaded: LoadedConfig, state: PlanningState, only?
     // Planned: its accounts are no longer needed here.
     reads.delete(name);
   }
-  const binding = planBinding(loaded, [...runtimes.keys()], snapshot, readAt, await digest);
+  const binding = planBinding(loaded, [...runtimes.keys()], snapshot, readAt);
   const plan = buildPlan(snapshot, targetPlans, {
     id: options.planId ?? newPlanId(),
     configFile: loaded.file,
