@@ -42,7 +42,8 @@ export interface PlanningResult {
 /** Every attribute name the source provides, for deciding which default mappings apply. */
 export function sourceAttributes(snapshot: DirectorySnapshot): Set<string> {
   const names = new Set<string>();
-  for (const user of snapshot.users) for (const name of Object.keys(user.attributes)) names.add(name);
+  // for-in, not Object.keys: no array per person (records of a source share one shape and its key cache).
+  for (const user of snapshot.users) for (const name in user.attributes) names.add(name);
   return names;
 }
 
