@@ -9,21 +9,22 @@ import type { TargetConfig } from '../config/schema/index.js';
 import { selectTargets } from '../config/select-targets.js';
 import { ConfigError, describeError } from '../errors.js';
 import type { TargetRuntime } from '../execution/executor.js';
-import { compileScope } from '../mapping/scope.js';
+import { compileScope, type ScopePredicate } from '../mapping/scope.js';
 import { compileUserMapping, withoutExtensions, type MappingOptions, type UserMapping } from '../mapping/user-mapping.js';
 import { expressionOptions } from '../mapping/expression-options.js';
 import { fitToSchemas } from '../mapping/schema-fit.js';
 import type { ScimTarget } from '../targets/scim-target.js';
 import type { DirectorySnapshot } from '../model/canonical.js';
 import type { Plan, TargetPlan } from '../model/plan.js';
-import { buildPlan, planTarget } from '../planning/build-plan.js';
+import { buildPlan, membershipsFor, planTarget } from '../planning/build-plan.js';
+import { AccountSettler } from '../planning/settled-accounts.js';
 import { createSource } from '../sources/create-source.js';
 import type { Link } from '../state/link-store.js';
 import type { ScimCapabilities } from '../targets/http/capabilities.js';
 import { SCHEMA_ENTERPRISE_USER, type ServerResource } from '../model/scim.js';
 import { requireOfferedAttributes } from './source-attributes.js';
 import { createTargetRuntime, groupSettings, targetSettings } from '../execution/target-runtime.js';
-import { contentHashGivingWay, planBinding } from './plan-binding.js';
+import { planBinding } from './plan-binding.js';
 import { rejectionsOf } from './staged-sets.js';
 import { holdsInEffect } from '../planning/emergency-holds.js';
 import type { RunState } from './run-state.js';
@@ -41,7 +42,8 @@ export interface PlanningResult {
 /** Every attribute name the source provides, for deciding which default mappings apply. */
 export function sourceAttributes(snapshot: DirectorySnapshot): Set<string> {
   const names = new Set<string>();
-  for (const user of snapshot.users) for (const name of Object.keys(user.attributes)) names.add(name);
+  // for-in, not Object.keys: no array per person (records of a source share one shape and its key cache).
+  for (const user of snapshot.users) for (const name in user.attributes) names.add(name);
   return names;
 }
 
@@ -62,16 +64,28 @@ export async function listGroups(runtime: TargetRuntime, pageSize: number | unde
   return out;
 }
 
-/** Every resource of a type, page by page, each page told to `observer` (the listing's progress). */
-async function listTarget(runtime: TargetRuntime, resource: ResourceType, pageSize: number | undefined, observer: SyncObserver | undefined): Promise<ServerResource[]> {
-  if (!observer) return runtime.client.listAll(resource, { pageSize });
+/**
+ * Every resource of a type, page by page, each page told to `observer` (the listing's progress) and
+ * handed to `take` as it arrives (then not collected here: the result is empty).
+ */
+async function listTarget(
+  runtime: TargetRuntime,
+  resource: ResourceType,
+  pageSize: number | undefined,
+  observer: SyncObserver | undefined,
+  take?: (page: ServerResource[]) => void,
+): Promise<ServerResource[]> {
+  if (!observer && !take) return runtime.client.listAll(resource, { pageSize });
   const all: ServerResource[] = [];
+  let listed = 0;
   let pages = 0;
   for await (const page of runtime.client.pages(resource, { pageSize })) {
-    for (const r of page) all.push(r);
-    observer({ type: 'listing', target: runtime.name, resource, listed: all.length, pages: ++pages, done: false });
+    listed += page.length;
+    if (take) take(page);
+    else for (const r of page) all.push(r);
+    observer?.({ type: 'listing', target: runtime.name, resource, listed, pages: ++pages, done: false });
   }
-  observer({ type: 'listing', target: runtime.name, resource, listed: all.length, pages, done: true });
+  observer?.({ type: 'listing', target: runtime.name, resource, listed, pages, done: true });
   return all;
 }
 
@@ -190,19 +204,28 @@ interface ReadContext {
   attributes: ReadonlySet<string>;
   expressions: MappingOptions;
   observer: SyncObserver | undefined;
+  /** Keys of the people held off by an emergency hold (planned as out of scope). */
+  heldOff: ReadonlySet<string>;
 }
 
 /** What planning reads of one target: capabilities, the mapping fitted to it, its accounts, links and groups. */
 interface TargetRead {
   capabilities: ScimCapabilities;
   fitted: FittedMapping;
+  inScope: ScopePredicate;
+  /** Every listed account, a stub for each settled person's (settled-accounts.ts). */
   actualUsers: ServerResource[];
+  settled: ReadonlyMap<string, string>;
   userLinks: ReadonlyMap<string, Link>;
   /** Absent when groups are not managed on this target in this run. */
   groups?: { actual: ServerResource[]; links: ReadonlyMap<string, Link> };
 }
 
-/** Discovery, then the mapping: one that cannot compile or fit fails the target before its listing is read. */
+/**
+ * Discovery, then the mapping: one that cannot compile or fit fails the target before its listing
+ * is read. The links are taken before the listing, so that each page is settled as it arrives
+ * (settled-accounts.ts) while the next ones are in flight.
+ */
 async function readTarget(name: string, config: TargetConfig, runtime: TargetRuntime, context: ReadContext): Promise<TargetRead> {
   const { links, snapshot, observer } = context;
   const { capabilities, fitted } = await discoverTarget(
@@ -210,12 +233,25 @@ async function readTarget(name: string, config: TargetConfig, runtime: TargetRun
     () => userMapping(name, config, context.attributes, context.expressions),
     config.manager && snapshot.users.some((u) => u.managerKey !== undefined),
   );
-  const actualUsers = await listTarget(runtime, 'Users', config.pageSize, observer);
   const userLinks = await links.snapshot(name, 'user');
   const groupLinks = await links.snapshot(name, 'group');
   const manageGroups = config.groups.enabled && (snapshot.groups.length > 0 || groupLinks.size > 0);
-  if (!manageGroups) return { capabilities, fitted, actualUsers, userLinks };
-  return { capabilities, fitted, actualUsers, userLinks, groups: { actual: await listGroups(runtime, config.pageSize, snapshot, groupLinks, observer), links: groupLinks } };
+  const inScope = compileScope(config.scope, context.expressions);
+  const { memberOf } = membershipsFor(snapshot, { mapping: fitted.mapping, ...(manageGroups ? { groups: { settings: groupSettings(config) } } : {}) });
+  const settler = new AccountSettler({
+    snapshot,
+    mapping: fitted.mapping,
+    inScope,
+    links: userLinks,
+    settings: targetSettings(config, capabilities),
+    ...(memberOf ? { memberOf } : {}),
+    ...(context.heldOff.size > 0 ? { heldOff: context.heldOff } : {}),
+    keepAccounts: manageGroups || fitted.manager,
+  });
+  await listTarget(runtime, 'Users', config.pageSize, observer, (page) => settler.add(page));
+  const read = { capabilities, fitted, inScope, actualUsers: settler.accounts, settled: settler.settled, userLinks };
+  if (!manageGroups) return read;
+  return { ...read, groups: { actual: await listGroups(runtime, config.pageSize, snapshot, groupLinks, observer), links: groupLinks } };
 }
 
 export async function makePlan(loaded: LoadedConfig, state: PlanningState, only?: readonly string[], options: MakePlanOptions = {}): Promise<PlanningResult> {
@@ -240,22 +276,21 @@ export async function makePlan(loaded: LoadedConfig, state: PlanningState, only?
   // Only now, with the source read and its attributes checked, does any request reach a target: a
   // source that cannot be read, or a mapping it cannot fill, stops the run with the apps untouched.
   // Then every target at once (each its own server and request budget); planned one after another.
-  const context: ReadContext = { links, snapshot, attributes, expressions, observer };
+  const context: ReadContext = { links, snapshot, attributes, expressions, observer, heldOff: new Set(heldOff.keys()) };
   const reads = new Map([...targets].map(([name, config]) => [name, settle(readTarget(name, config, runtimes.get(name)!, context))]));
-  // The source's digest, in the time the listings wait on the servers.
-  const digest = contentHashGivingWay(snapshot);
   const targetPlans: TargetPlan[] = [];
   for (const [name, config] of targets) {
     try {
       const read = await reads.get(name)!;
       if (!read.ok) throw read.error;
-      const { capabilities, fitted, actualUsers, userLinks, groups } = read.value;
+      const { capabilities, fitted, inScope, actualUsers, settled, userLinks, groups } = read.value;
       targetPlans.push(
         planTarget(snapshot, {
           name,
           mapping: fitted.mapping,
-          inScope: compileScope(config.scope, expressions),
+          inScope,
           actualUsers,
+          settled,
           userLinks,
           settings: targetSettings(config, capabilities),
           ...(groups ? { groups: { ...groups, settings: groupSettings(config) } } : {}),
@@ -273,7 +308,7 @@ export async function makePlan(loaded: LoadedConfig, state: PlanningState, only?
     // Planned: its accounts are no longer needed here.
     reads.delete(name);
   }
-  const binding = planBinding(loaded, [...runtimes.keys()], snapshot, readAt, await digest);
+  const binding = planBinding(loaded, [...runtimes.keys()], snapshot, readAt);
   const plan = buildPlan(snapshot, targetPlans, {
     id: options.planId ?? newPlanId(),
     configFile: loaded.file,

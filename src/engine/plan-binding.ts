@@ -5,7 +5,6 @@
  * safety.planMaxAgeHours: it would write yesterday's decisions into the wrong place.
  */
 import { createHash } from 'node:crypto';
-import { setImmediate } from 'node:timers/promises';
 import type { LoadedConfig } from '../config/load.js';
 import type { SourceSetup, TargetConfig } from '../config/schema/index.js';
 import { PlanError } from '../errors.js';
@@ -61,23 +60,22 @@ function contentHash(snapshot: DirectorySnapshot): string {
 }
 
 /**
- * The same digest, giving way to other work after each batch: started when the targets' listings
- * start, it takes the time they wait on the servers instead of time of its own after them.
+ * The source's fingerprint. Its content hash is taken when first read (the plan printed as JSON or
+ * saved): most plans are only shown, and the digest of 100,000 records is a few hundred ms of CPU
+ * that a client busy parsing its listing has no idle time to hide.
  */
-export async function contentHashGivingWay(snapshot: DirectorySnapshot): Promise<string> {
-  const hash = createHash('sha256');
-  for (const batch of contentBatches(snapshot)) {
-    hash.update(batch);
-    await setImmediate();
-  }
-  return hash.digest('base64url');
+export function sourceFingerprint(config: SourceSetup, snapshot: DirectorySnapshot, readAt: Date, digest?: string): SourceFingerprint {
+  const fingerprint = { type: config.type, location: sourceLocation(config), readAt: readAt.toISOString() } as SourceFingerprint;
+  if (digest !== undefined) return { ...fingerprint, contentHash: digest };
+  let taken: string | undefined;
+  return Object.defineProperty(fingerprint, 'contentHash', {
+    enumerable: true,
+    configurable: true,
+    get: () => (taken ??= contentHash(snapshot)),
+  });
 }
 
-export function sourceFingerprint(config: SourceSetup, snapshot: DirectorySnapshot, readAt: Date, digest = contentHash(snapshot)): SourceFingerprint {
-  return { type: config.type, location: sourceLocation(config), readAt: readAt.toISOString(), contentHash: digest };
-}
-
-/** `digest`: the snapshot's content hash when taken already (contentHashGivingWay). */
+/** `digest`: the snapshot's content hash when known already; else taken when first read. */
 export function planBinding(loaded: LoadedConfig, targets: readonly string[], snapshot: DirectorySnapshot, readAt: Date, digest?: string): Plan['binding'] {
   return {
     source: sourceFingerprint(loaded.config.source, snapshot, readAt, digest),

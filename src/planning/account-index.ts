@@ -1,7 +1,7 @@
 /**
- * Lookups over a target's accounts. Only the id map is built up front: in a steady-state cycle
- * every person is linked, and the maps by externalId or by a matching attribute are needed only for
- * people without a link, so each is built on first use. Every map keeps all the accounts of a
+ * Lookups over a target's accounts, each map built on first use: in a steady-state cycle every
+ * person is linked (and most are settled while listing), and the maps by externalId or by a
+ * matching attribute are needed only for people without a link. Every map keeps all the accounts of a
  * value, so a value two accounts share is seen as ambiguous, never resolved by listing order.
  */
 import { parsePath, readPath } from '../model/scim-paths.js';
@@ -30,12 +30,19 @@ function matchValue(key: string): (r: ServerResource) => string | null {
 }
 
 export class AccountIndex {
-  readonly byId = new Map<string, ServerResource>();
+  private ids?: Map<string, ServerResource>;
   private externalIds?: Map<string, ServerResource[]>;
   private readonly byAttribute = new Map<string, Map<string, ServerResource[]>>();
 
-  constructor(private readonly actual: readonly ServerResource[]) {
-    for (const r of actual) if (typeof r['id'] === 'string') this.byId.set(r['id'], r);
+  constructor(private readonly actual: readonly ServerResource[]) {}
+
+  /** Accounts by SCIM id; built on first use (a cycle whose people were all settled while listing asks none). */
+  get byId(): ReadonlyMap<string, ServerResource> {
+    if (!this.ids) {
+      this.ids = new Map();
+      for (const r of this.actual) if (typeof r['id'] === 'string') this.ids.set(r['id'], r);
+    }
+    return this.ids;
   }
 
   private build(key: (r: ServerResource) => string | null): Map<string, ServerResource[]> {

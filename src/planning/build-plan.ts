@@ -57,13 +57,24 @@ export interface TargetInput {
    * left out of the plan while they are the same, and listed in `TargetPlan.parked`.
    */
   parked?: ParkedChanges;
+  /** People settled while the listing was read (settled-accounts.ts); `actualUsers` then holds stubs for their accounts. */
+  settled?: ReadonlyMap<string, string>;
 }
 
-export function planTarget(snapshot: DirectorySnapshot, input: TargetInput): TargetPlan {
+/**
+ * Group membership as the target's plan reads it: resolved when groups are managed or the mapping
+ * has role or entitlement rules, and each user's groups when it has those rules.
+ */
+export function membershipsFor(snapshot: DirectorySnapshot, input: { mapping: UserMapping; groups?: { settings: GroupSettings } | undefined }) {
   const nested = input.groups?.settings.nested ?? 'direct';
   const needMembership = snapshot.groups.length > 0 && (input.groups !== undefined || input.mapping.sets.length > 0);
   const membership = needMembership ? resolveMembership(snapshot.groups, nested) : null;
   const memberOf = membership && input.mapping.sets.length > 0 ? groupsOfUsers(snapshot.groups, membership) : undefined;
+  return { nested, membership, memberOf };
+}
+
+export function planTarget(snapshot: DirectorySnapshot, input: TargetInput): TargetPlan {
+  const { nested, membership, memberOf } = membershipsFor(snapshot, input);
   const users = diffUsers({
     snapshot,
     mapping: input.mapping,
@@ -75,6 +86,7 @@ export function planTarget(snapshot: DirectorySnapshot, input: TargetInput): Tar
     collectProvisioned: input.groups !== undefined || input.manager,
     ...(input.heldOff?.size ? { heldOff: new Set(input.heldOff.keys()) } : {}),
     ...(input.parked?.size ? { parked: input.parked } : {}),
+    ...(input.settled?.size ? { settled: input.settled } : {}),
   });
   // Maps over every person and group: built once, and only when needed (rejections, operations).
   let index: ReturnType<typeof snapshotIndex> | undefined;

@@ -41,6 +41,11 @@ export interface UserDiffInput {
   heldOff?: ReadonlySet<string>;
   /** Parked changes (parked.ts): an attribute change parked with this value is left out of the update. */
   parked?: ParkedChanges;
+  /**
+   * People settled while the listing was read (settled-accounts.ts), by source key, with their
+   * userName: their linked account holds what they should have, so they get no operation.
+   */
+  settled?: ReadonlyMap<string, string>;
 }
 
 /** A person who will have an account in the target once the users phase ran. */
@@ -62,6 +67,9 @@ export interface UserDiffResult {
   /** Attribute changes left out because they are parked. */
   parked: ParkedChange[];
 }
+
+const NO_SETTLED: ReadonlyMap<string, string> = new Map();
+const NO_LINKS: ReadonlyMap<string, Link> = new Map();
 
 export function diffUsers(input: UserDiffInput): UserDiffResult {
   const { snapshot, mapping, inScope, links, settings } = input;
@@ -93,8 +101,15 @@ export function diffUsers(input: UserDiffInput): UserDiffResult {
   const matchOf = (account: ServerResource, link: Link | undefined): MatchedBy => (link?.id === account.id ? 'link' : 'externalId');
 
   const rules = matchRules(settings);
-  const linkedIds = new Set<string>();
-  for (const l of links.values()) linkedIds.add(l.id);
+  /** SCIM ids of linked accounts: only asked about accounts found by a matching rule, so built on first use. */
+  let linkedIdSet: Set<string> | undefined;
+  const isLinked = (id: string): boolean => {
+    if (!linkedIdSet) {
+      linkedIdSet = new Set<string>();
+      for (const l of links.values()) linkedIdSet.add(l.id);
+    }
+    return linkedIdSet.has(id);
+  };
 
   /**
    * The account of a person by link, else by our externalId on it; `ambiguous` when no link says
@@ -124,9 +139,21 @@ export function diffUsers(input: UserDiffInput): UserDiffResult {
     return { ...base, resource };
   };
 
+  // Settled people (settled-accounts.ts) get no operation and need no lookup: their accounts are
+  // linked to them alone and carry no other person's key, so no other person's lookup counts them as
+  // managed (linkedIds answers for them), and they are counted apart.
+  const settled = input.settled ?? NO_SETTLED;
+  /** Distinct people of the source, not settled, who have a link: with the settled, whether any link is of someone gone. */
+  let linkedUnsettled = 0;
   for (const user of snapshot.users) {
-    sourceKeys.add(user.key);
+    const label = settled.get(user.key);
+    if (label !== undefined) {
+      if (input.collectProvisioned) provision(user.key, { account: accounts.byId.get(links.get(user.key)!.id)!, label });
+      continue;
+    }
     const link = links.get(user.key);
+    if (link && !sourceKeys.has(user.key)) linkedUnsettled++;
+    sourceKeys.add(user.key);
     const found = accountOf(user.key, link);
     if (found === 'ambiguous') continue;
     const account = found;
@@ -276,7 +303,7 @@ export function diffUsers(input: UserDiffInput): UserDiffResult {
    */
   function adoptable(account: ServerResource): boolean {
     const ext = account['externalId'];
-    return !managedIds.has(account.id) && !linkedIds.has(account.id) && !(typeof ext === 'string' && ext !== '');
+    return !managedIds.has(account.id) && !isLinked(account.id) && !(typeof ext === 'string' && ext !== '');
   }
 
   /** Why a matched account is left alone, and what would change that. */
@@ -284,7 +311,7 @@ export function diffUsers(input: UserDiffInput): UserDiffResult {
     const ext = account['externalId'];
     const keyed = typeof ext === 'string' && ext !== '';
     snapshotKeys ??= new Set(snapshot.users.map((u) => u.key));
-    if (managedIds.has(account.id) || linkedIds.has(account.id) || (keyed && (links.has(ext) || snapshotKeys.has(ext)))) {
+    if (managedIds.has(account.id) || isLinked(account.id) || (keyed && (links.has(ext) || snapshotKeys.has(ext)))) {
       return `is held by an account scim-sync manages for another person (id ${account.id}); left alone`;
     }
     if (keyed) return `belongs to an account keyed to another identity (id ${account.id}, externalId "${String(ext)}"); left alone`;
@@ -304,8 +331,10 @@ export function diffUsers(input: UserDiffInput): UserDiffResult {
 
   // People gone from the source: only the link store (or our externalId) remembers them.
   let unlistedOfEmpty = 0;
-  for (const [key, link] of links) {
-    if (sourceKeys.has(key) || held.has(key)) continue;
+  // Every link is of someone in the source: nobody is gone.
+  const gone = links.size > settled.size + linkedUnsettled ? links : NO_LINKS;
+  for (const [key, link] of gone) {
+    if (settled.has(key) || sourceKeys.has(key) || held.has(key)) continue;
     const found = accountOf(key, link);
     if (found === 'ambiguous') continue;
     const account = found;
@@ -337,7 +366,7 @@ export function diffUsers(input: UserDiffInput): UserDiffResult {
     const link = links.get(key);
     if (link) heldIds.add(link.id);
   }
-  return { users, deprovision, managedUsers: managedIds.size, warnings, provisioned, heldIds, parked: parkedOut };
+  return { users, deprovision, managedUsers: managedIds.size + settled.size, warnings, provisioned, heldIds, parked: parkedOut };
 }
 
 function attributeLabel(key: string): string {

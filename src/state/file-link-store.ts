@@ -20,23 +20,31 @@ import type { Link, LinkStore, ResourceKind } from './link-store.js';
 import { ensureStateDir, explainCode } from './state-dir.js';
 import { readStateFile, stateJson, type StateShape } from './state-json.js';
 
+const BAD_TABLE = 'expected links by externalId, each {id, hash}';
+
 /**
- * One table's links, checked in one plain loop: a snapshot holds one entry per person and target,
- * and a schema object per link would cost more than reading the file.
+ * One table's links as a map, checked as they are put in it (one plain loop: a snapshot holds one
+ * entry per person and target, and a schema object per link, or a second pass over 100,000 of them,
+ * would cost more than reading the file); null when one is not a link.
  */
-function isLinkTable(value: unknown): value is Record<string, Link> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
-  for (const key in value) {
-    const l = (value as Record<string, Partial<Link> | null>)[key];
-    if (typeof l !== 'object' || l === null || typeof l.id !== 'string' || typeof l.hash !== 'string') return false;
+function linkTable(value: Record<string, unknown>): Map<string, Link> | null {
+  const table = new Map<string, Link>();
+  // Object.keys rather than for-in: a table is a dictionary-mode object, which for-in walks slower.
+  for (const key of Object.keys(value)) {
+    const l = value[key] as Partial<Link> | null;
+    if (typeof l !== 'object' || l === null || typeof l.id !== 'string' || typeof l.hash !== 'string') return null;
+    table.set(key, l as Link);
   }
-  return true;
+  return table;
 }
 
-const snapshotShape: StateShape<{ links?: Record<string, Record<string, Link>> }> = {
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** The file's shape; each table's links are checked by linkTable as they are loaded. */
+const snapshotShape: StateShape<{ links?: Record<string, Record<string, unknown>> }> = {
   schema: z.object({
     version: z.literal(1).optional(),
-    links: z.record(z.string(), z.custom<Record<string, Link>>(isLinkTable, 'expected links by externalId, each {id, hash}')).optional(),
+    links: z.record(z.string(), z.custom<Record<string, unknown>>(isObject, BAD_TABLE)).optional(),
   }),
   what: 'a link store snapshot',
   fix: 'restore it from backup or remove it to relink by externalId',
@@ -105,10 +113,10 @@ export class FileLinkStore implements LinkStore {
 
   private async load(): Promise<void> {
     const snapshot = await readStateFile(this.snapshotFile, snapshotShape, {});
-    // Key by key: no array of [externalId, link] pairs per person on the way into the map.
     for (const [name, links] of Object.entries(snapshot.links ?? {})) {
-      const table = new Map<string, Link>();
-      for (const externalId in links) table.set(externalId, links[externalId]!);
+      const table = linkTable(links);
+      // As the shape's own check would say it (parseStateJson): the file, what it is not, the table, what to do.
+      if (!table) throw new StateError(`${this.snapshotFile} is damaged (not ${snapshotShape.what}: links.${name}: ${BAD_TABLE}): ${snapshotShape.fix}`);
       this.tables.set(name, table);
     }
     const journal = (await this.read(this.journalFile)) ?? '';
@@ -147,6 +155,8 @@ export class FileLinkStore implements LinkStore {
   }
 
   async snapshot(target: string, kind: ResourceKind): Promise<Map<string, Link>> {
+    // Read-only, the table never changes (set and delete refuse): no copy of 100,000 links per plan.
+    if (this.options.readOnly) return this.table(target, kind);
     return new Map(this.table(target, kind));
   }
 

@@ -317,11 +317,14 @@ export class ScimClient implements ScimTarget {
       for (; page < MAX_PAGES; page++) {
         const { resources, totalResults } = await fetch(startIndex);
         const fresh = this.accept(resources, seen, request);
+        // Taken before the yield: `fresh` may be the page's own array, and the caller's to keep.
+        const listed = resources.length;
+        const freshCount = fresh.length;
         total = trustTotal ? totalResults : 0;
-        if (page === 0) step = resources.length;
-        if (fresh.length > 0) yield fresh;
-        if (resources.length === 0) break;
-        if (fresh.length === 0) {
+        if (page === 0) step = listed;
+        if (freshCount > 0) yield fresh;
+        if (listed === 0) break;
+        if (freshCount === 0) {
           if (seen.size < total) {
             throw new ProtocolError(
               `the server repeats page ${page} at startIndex ${startIndex} while totalResults says ${total} exist (${seen.size} seen): ` +
@@ -331,8 +334,8 @@ export class ScimClient implements ScimTarget {
           }
           break;
         }
-        if (seen.size >= total && resources.length < pageSize) break;
-        startIndex += resources.length;
+        if (seen.size >= total && listed < pageSize) break;
+        startIndex += listed;
         // Ahead: the pages totalResults says remain, at most `listConcurrency` in flight; only once a
         // second page brought new resources (a server that ignores startIndex costs no extra request).
         for (let k = 1; trustTotal && step > 0 && page >= 1 && k < this.listConcurrency; k++) {
@@ -380,18 +383,23 @@ export class ScimClient implements ScimTarget {
     return { resources: body.Resources ?? [], totalResults };
   }
 
-  /** The resources of a page not seen before, in order; every one must carry its id. */
+  /**
+   * The resources of a page not seen before, in order; every one must carry its id. One set
+   * operation per resource (add, then the size says whether it was new), and the page itself when
+   * nothing in it repeats (as on every page of a sound server): no copy of it.
+   */
   private accept(resources: readonly JsonObject[], seen: Set<string>, request: string): ServerResource[] {
-    const fresh: ServerResource[] = [];
-    for (const r of resources) {
+    let fresh: ServerResource[] | null = null;
+    for (let i = 0; i < resources.length; i++) {
+      const r = resources[i]!;
       const id = r['id'];
       if (typeof id !== 'string') throw new ProtocolError('a listed resource lacks its id', { target: this.target, request });
-      if (!seen.has(id)) {
-        seen.add(id);
-        fresh.push(r as ServerResource);
-      }
+      const size = seen.size;
+      seen.add(id);
+      if (seen.size !== size) fresh?.push(r as ServerResource);
+      else fresh ??= resources.slice(0, i) as ServerResource[];
     }
-    return fresh;
+    return fresh ?? (resources as ServerResource[]);
   }
 
   async listAll(type: ResourceType, options: ListOptions): Promise<ServerResource[]> {
