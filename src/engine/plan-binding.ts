@@ -67,12 +67,29 @@ function contentHash(snapshot: DirectorySnapshot): string {
 export function sourceFingerprint(config: SourceSetup, snapshot: DirectorySnapshot, readAt: Date, digest?: string): SourceFingerprint {
   const fingerprint = { type: config.type, location: sourceLocation(config), readAt: readAt.toISOString() } as SourceFingerprint;
   if (digest !== undefined) return { ...fingerprint, contentHash: digest };
+  // Held only until the digest is taken: a plan kept longer (service mode) then keeps a string, not the records.
+  let records: DirectorySnapshot | undefined = snapshot;
   let taken: string | undefined;
   return Object.defineProperty(fingerprint, 'contentHash', {
     enumerable: true,
     configurable: true,
-    get: () => (taken ??= contentHash(snapshot)),
+    get: () => {
+      if (taken === undefined) {
+        taken = contentHash(records!);
+        records = undefined;
+      }
+      return taken;
+    },
   });
+}
+
+/**
+ * Takes the plan's source digest now if it is still to be taken, so the plan no longer holds the
+ * source's records: for a plan kept after its cycle (the service's last cycle, read by the console),
+ * which would otherwise keep one whole read alive beside the next.
+ */
+export function detachSource(plan: Plan): void {
+  void plan.binding.source.contentHash;
 }
 
 /** `digest`: the snapshot's content hash when known already; else taken when first read. */

@@ -19,6 +19,7 @@ import { Turns } from './turns.js';
 import type { SyncObserver } from '../telemetry/sync-events.js';
 import type { Log } from '../telemetry/logger.js';
 import { newPlanId } from '../engine/make-plan.js';
+import { detachSource } from '../engine/plan-binding.js';
 
 export interface CycleOutcome {
   reason: string;
@@ -112,6 +113,8 @@ export class ReconcileLane {
         // What was decided before this cycle read the source, the cycle has seen.
         await state.personClock.forgetBefore(startedAt);
         await state.links.flush();
+        // Kept until the next cycle ends (the console reads it): its digest, not the whole read.
+        if (result.kind !== 'quarantined') detachSource(result.plan);
         outcome = { reason, startedAt, finishedAt: new Date(), result };
         log(`cycle: ${summary(result)}`, { cycle, ...(result.kind === 'stopped' ? { level: 'warn' } : {}) });
       }
