@@ -34,10 +34,11 @@ export class StopTracker {
       asked = this.store.stopped(planId, target).then(
         (reason) => {
           this.asking.delete(key);
-          if (this.stops.size >= REMEMBERED) this.stops.clear();
-          // A stop remembered meanwhile (this worker's own) is final: not overwritten by an older "no".
+          // A stop remembered meanwhile (this worker's own) is final: not overwritten by an older "no"
+          // (read before the memory may be cleared, which would forget it).
           const now = this.stops.get(key);
           if (now?.reason) return now.reason;
+          if (this.stops.size >= REMEMBERED) this.stops.clear();
           this.stops.set(key, { reason, at: Date.now() });
           return reason;
         },
