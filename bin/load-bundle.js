@@ -37,9 +37,12 @@ export function bundleIsStale(bundle = CLI_BUNDLE, compiled = CLI_MAIN) {
   return !!bundled && built.mtimeMs > bundled.mtimeMs;
 }
 
+/** How a bundle written by scripts/bundle.js begins: the CommonJS wrapper Node's loader would add. */
+export const WRAPPER_START = '(function (exports, require, module, __filename, __dirname) {';
+
 /**
  * A bundle's exports and its compiled script (for writing a cache), or null when there is no
- * bundle. `cache: false` compiles without the cache (when writing a new one). The file holds one
+ * bundle (or only one an older build wrote). `cache: false` compiles without the cache (when writing a new one). The file holds one
  * function expression, the bundle inside the CommonJS wrapper Node's loader would add
  * (scripts/bundle.js writes it so): compiled as read, without a second copy of the text.
  */
@@ -50,6 +53,8 @@ export function loadBundle(bundle = CLI_BUNDLE, { cache = true } = {}) {
   } catch {
     return null;
   }
+  // A bundle made by an older build (not inside its wrapper) is not run: the compiled modules are.
+  if (!source.startsWith(WRAPPER_START)) return null;
   let cachedData;
   if (cache) {
     try {

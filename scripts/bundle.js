@@ -11,25 +11,36 @@
  */
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
-import { CLI_BUNDLE, CLI_MAIN, loadBundle } from '../bin/load-bundle.js';
+import { build, transformSync } from 'esbuild';
+import { CLI_BUNDLE, CLI_MAIN, WRAPPER_START, loadBundle } from '../bin/load-bundle.js';
 
 /**
  * The CommonJS wrapper Node's own loader would put around the bundle, written into the file itself:
  * bin/load-bundle.js then compiles the text as read, instead of a concatenation V8 flattens into a
  * second copy of the whole bundle (a few MB more of old generation for every command's first GC).
  */
-const WRAPPER = ['(function (exports, require, module, __filename, __dirname) {', '\n})'];
+const WRAPPER = [WRAPPER_START, '\n})'];
 
 /**
- * Escapes what esbuild leaves outside ASCII (it escapes strings and identifiers itself; comments
- * it copies as they are) as \\uXXXX. One such character makes V8 hold the whole source as UTF-16,
- * twice the bytes of the Latin-1 form, decoded from UTF-8 on every start. In a comment the escape is
- * plain text; anywhere else it reads as the character it replaces.
+ * Escapes what esbuild leaves outside ASCII as \\uXXXX. One such character makes V8 hold the whole
+ * source as UTF-16, twice the bytes of the Latin-1 form, decoded from UTF-8 on every start.
+ * esbuild escapes strings and identifiers itself; it leaves comments, regular expressions and
+ * tagged templates as written, and in the last two an escape need not read as the character it
+ * replaces (`String.raw`, a tag reading the raw strings, a regular expression's `\\é`). So the
+ * program without its comments (esbuild printing it, whitespace minified) must be ASCII already:
+ * then every character escaped is in a comment, where the escape is plain text.
  */
-function asciiOnly(file) {
+export function asciiOnly(file) {
   const text = readFileSync(file, 'utf8');
   if (/^[\x00-\x7f]*$/.test(text)) return;
+  const program = transformSync(text, { charset: 'ascii', legalComments: 'none', minifyWhitespace: true, loader: 'js' }).code;
+  const at = program.search(/[^\x00-\x7f]/);
+  if (at !== -1) {
+    throw new Error(
+      `${file}: a character outside ASCII in a regular expression or a tagged template (${JSON.stringify(program.slice(Math.max(0, at - 60), at + 20))}): ` +
+        'write it as an escape or an HTML entity in the source',
+    );
+  }
   writeFileSync(file, text.replace(/[^\x00-\x7f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
 }
 

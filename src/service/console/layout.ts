@@ -39,7 +39,7 @@ export function page(frame: PageFrame): Html {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="same-origin">
-<title>${frame.title} · scim-sync</title>
+<title>${frame.title} &middot; scim-sync</title>
 <link rel="stylesheet" href="/ui/static/console.css">
 </head>
 <body>

@@ -35,7 +35,7 @@ export function operationText(op: Operation): Html {
   switch (op.kind) {
     case 'updateUser':
     case 'updateGroup':
-      return html`<strong>${op.kind}</strong> ${op.label}${op.changes.length ? html`<table><tbody>${op.changes.map((c) => html`<tr><td><code>${c.path}</code></td><td><code>${value(c.from)}</code> → <code>${value(c.to)}</code></td></tr>`)}</tbody></table>` : null}`;
+      return html`<strong>${op.kind}</strong> ${op.label}${op.changes.length ? html`<table><tbody>${op.changes.map((c) => html`<tr><td><code>${c.path}</code></td><td><code>${value(c.from)}</code> &rarr; <code>${value(c.to)}</code></td></tr>`)}</tbody></table>` : null}`;
     case 'deprovisionUser':
       return html`<strong>${op.kind}</strong> ${op.label} <span class="muted">(${op.mode}; ${op.reason})</span>`;
     case 'patchGroupMembers':
@@ -58,7 +58,7 @@ function targetSection(p: PersonPlan, t: PersonPlan['targets'][number], redacted
   return html`<section class="card"><h2>${t.target}</h2>
 <dl>
   <dt>Scope</dt><dd>${t.scope ? (t.scope.filters.length === 0 ? 'in scope (no filters)' : t.scope.inScope ? html`<span class="ok">in scope</span>` : html`<span class="warn">out of scope</span>`) : html`<span class="muted">not in the source</span>`}</dd>
-  <dt>Account</dt><dd>${account ? html`<code>${account.id}</code> ${typeof account['userName'] === 'string' ? account['userName'] : ''} · ${account['active'] === false ? html`<span class="warn">inactive</span>` : html`<span class="ok">active</span>`} <span class="muted">(${MATCHED[t.matchedBy]}${adoption})</span>` : html`<span class="muted">none</span>`}</dd>
+  <dt>Account</dt><dd>${account ? html`<code>${account.id}</code> ${typeof account['userName'] === 'string' ? account['userName'] : ''} &middot; ${account['active'] === false ? html`<span class="warn">inactive</span>` : html`<span class="ok">active</span>`} <span class="muted">(${MATCHED[t.matchedBy]}${adoption})</span>` : html`<span class="muted">none</span>`}</dd>
   <dt>Next cycle</dt><dd>${ops.length === 0 ? 'nothing to do' : html`<ul>${ops.map((op) => html`<li>${operationText(op)}</li>`)}</ul>`}${tp?.held?.operations.length ? html`<p class="warn">Held, not applied: ${tp.held.reason}</p><ul>${tp.held.operations.map((op) => html`<li>${operationText(op)}</li>`)}</ul>` : null}${(tp?.warnings ?? []).map((w) => html`<p class="warn">${w}</p>`)}</dd>
 </dl>
 ${t.scope && t.scope.filters.length > 0 ? html`<details><summary>Scope filters</summary><ul>${t.scope.filters.map((f, i) => html`<li>filter ${i + 1}: ${f.passed ? 'matches' : 'does not match'}<ul>${f.clauses.map((c) => html`<li class="${c.passed ? 'ok' : 'bad'}">${c.passed ? 'pass' : 'fail'}: ${c.attribute} ${c.test} (value ${JSON.stringify(c.values)})</li>`)}</ul></li>`)}</ul></details>` : null}
@@ -104,5 +104,5 @@ ${report ? html`<section class="card"><h2>Result</h2><table><thead><tr><th>Targe
     const trouble = t.unreadable ?? t.stopped ?? (t.failures.length > 0 ? t.failures.map((f) => `${f.label}: ${f.message}${f.detail ? ` (${f.detail})` : ''}`).join('; ') : undefined);
     return html`<tr><td>${t.target}</td><td>${trouble ? html`<span class="bad">${trouble}</span>` : html`<span class="ok">done</span>`}</td></tr>`;
   })}</tbody></table></section>` : null}
-<p><a href="/ui/person${query({ key })}">Back to ${key}</a> · <a href="/ui/log${query({ person: key })}">${title}: their log</a></p>`;
+<p><a href="/ui/person${query({ key })}">Back to ${key}</a> &middot; <a href="/ui/log${query({ person: key })}">${title}: their log</a></p>`;
 }
