@@ -60,7 +60,8 @@ describe('dataFile', () => {
     const sandbox = await startSandbox({ dataFile });
     try {
       sandbox.store.createUser({ userName: 'early' });
-      await vi.waitFor(() => expect(existsSync(`${dataFile}.journal`)).toBe(true), { timeout: 2_000, interval: 20 });
+      // The journal's line, not only its file: the file is opened before the line is written.
+      await vi.waitFor(() => expect(existsSync(`${dataFile}.journal`) && readFileSync(`${dataFile}.journal`, 'utf8')).toContain('"early"'), { timeout: 2_000, interval: 20 });
       // The first sandbox never closes: what the second reads is what a crash would leave.
       const restarted = await startSandbox({ dataFile: copyOfData() });
       expect(restarted.store.users().map((u) => u['userName'])).toEqual(['early']);
