@@ -42,9 +42,10 @@ export const WRAPPER_START = '(function (exports, require, module, __filename, _
 
 /**
  * A bundle's exports and its compiled script (for writing a cache), or null when there is no
- * bundle (or only one an older build wrote). `cache: false` compiles without the cache (when writing a new one). The file holds one
- * function expression, the bundle inside the CommonJS wrapper Node's loader would add
- * (scripts/bundle.js writes it so): compiled as read, without a second copy of the text.
+ * bundle (or only one an older build wrote). `cache: false` compiles without the cache (when
+ * writing a new one). The file holds one function expression, the bundle inside the CommonJS
+ * wrapper Node's loader would add (scripts/bundle.js writes it so): compiled as read, without a
+ * second copy of the text.
  */
 export function loadBundle(bundle = CLI_BUNDLE, { cache = true } = {}) {
   let source;
