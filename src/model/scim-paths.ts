@@ -54,8 +54,9 @@ export function shortPath(key: string): string {
 
 function getCI(obj: JsonObject, name: string): JsonValue | undefined {
   if (name in obj) return obj[name];
+  // Asked of every mapped attribute an account lacks: only keys of the same length are lower-cased.
   const lower = name.toLowerCase();
-  for (const k of Object.keys(obj)) if (k.toLowerCase() === lower) return obj[k];
+  for (const k in obj) if (k.length === name.length && Object.hasOwn(obj, k) && k.toLowerCase() === lower) return obj[k];
   return undefined;
 }
 

@@ -12,7 +12,7 @@ import type { TargetSettings } from './target-settings.js';
 import { diffUsers, type Provisioned } from './user-diff.js';
 import { diffGroups } from './group-diff.js';
 import { diffManagers } from './manager-diff.js';
-import { ResourceIndex, snapshotIndex, withPreconditions } from './preconditions.js';
+import { namedBy, ResourceIndex, snapshotIndex, withPreconditions } from './preconditions.js';
 import { groupsOfUsers, resolveMembership } from '../mapping/group-membership.js';
 import { compileSelection } from '../mapping/name-patterns.js';
 import type { GroupSettings } from '../config/schema/index.js';
@@ -145,10 +145,11 @@ export function planTarget(snapshot: DirectorySnapshot, input: TargetInput): Tar
     ],
   };
   if (!plan.phases.some((p) => p.operations.length > 0)) return plan;
+  const named = namedBy(plan);
   return withPreconditions(plan, {
-    ...indexed(),
-    accounts: new ResourceIndex(input.actualUsers),
-    groupResources: input.groups ? new ResourceIndex(input.groups.actual) : null,
+    ...(index ?? snapshotIndex(snapshot, named.keys)),
+    accounts: new ResourceIndex(input.actualUsers, named, users.accountsById()),
+    groupResources: input.groups ? new ResourceIndex(input.groups.actual, named) : null,
   });
 }
 

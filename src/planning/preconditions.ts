@@ -50,24 +50,80 @@ export interface FreshRead {
   groupResources: ResourceIndex | null;
 }
 
-export class ResourceIndex {
-  private readonly byId = new Map<string, ServerResource>();
-  private readonly byExternalId = new Map<string, ServerResource>();
+/**
+ * What a plan's operations name: their source keys and SCIM ids. Planning indexes the read for
+ * these alone: a cycle's operations are a few among 100,000 people and accounts, and maps of every
+ * one of them were a fifth of planning.
+ */
+export interface Named {
+  keys: ReadonlySet<string>;
+  ids: ReadonlySet<string>;
+}
 
-  constructor(resources: readonly ServerResource[]) {
-    for (const r of resources) {
-      if (typeof r['id'] === 'string') this.byId.set(r['id'], r);
-      if (typeof r['externalId'] === 'string') this.byExternalId.set(r['externalId'], r);
+export function namedBy(plan: TargetPlan): Named {
+  const keys = new Set<string>();
+  const ids = new Set<string>();
+  for (const phase of plan.phases) {
+    for (const op of phase.operations) {
+      keys.add(op.externalId);
+      if ('scimId' in op && typeof op.scimId === 'string') ids.add(op.scimId);
     }
+  }
+  return { keys, ids };
+}
+
+export class ResourceIndex {
+  private byId?: ReadonlyMap<string, ServerResource>;
+  private byExternalId?: Map<string, ServerResource>;
+
+  /**
+   * With `only`, the resources of those SCIM ids and externalIds alone are indexed (what `find` is
+   * asked for); `ids`: a map by SCIM id of the same resources already built (planning's).
+   */
+  constructor(
+    private readonly resources: readonly ServerResource[],
+    private readonly only?: Named,
+    ids?: ReadonlyMap<string, ServerResource>,
+  ) {
+    if (ids) this.byId = ids;
   }
 
   find(op: { externalId: string; scimId?: string }): ServerResource | undefined {
-    return (op.scimId !== undefined ? this.byId.get(op.scimId) : undefined) ?? this.byExternalId.get(op.externalId);
+    return (op.scimId !== undefined ? this.ids().get(op.scimId) : undefined) ?? this.externalIds().get(op.externalId);
+  }
+
+  private ids(): ReadonlyMap<string, ServerResource> {
+    if (!this.byId) {
+      const map = new Map<string, ServerResource>();
+      for (const r of this.resources) {
+        const id = r['id'];
+        if (typeof id === 'string' && (!this.only || this.only.ids.has(id))) map.set(id, r);
+      }
+      this.byId = map;
+    }
+    return this.byId;
+  }
+
+  /** Asked when an operation has no SCIM id, or its account is gone: a create's, or a stale plan's. */
+  private externalIds(): Map<string, ServerResource> {
+    if (!this.byExternalId) {
+      this.byExternalId = new Map();
+      for (const r of this.resources) {
+        const ext = r['externalId'];
+        if (typeof ext === 'string' && (!this.only || this.only.keys.has(ext))) this.byExternalId.set(ext, r);
+      }
+    }
+    return this.byExternalId;
   }
 }
 
-export function snapshotIndex(snapshot: DirectorySnapshot): Pick<FreshRead, 'users' | 'groups'> {
-  return { users: new Map(snapshot.users.map((u) => [u.key, u])), groups: new Map(snapshot.groups.map((g) => [g.key, g])) };
+/** People and groups by source key; with `only`, those keys alone. */
+export function snapshotIndex(snapshot: DirectorySnapshot, only?: ReadonlySet<string>): Pick<FreshRead, 'users' | 'groups'> {
+  const users = new Map<string, CanonicalUser>();
+  const groups = new Map<string, CanonicalGroup>();
+  for (const u of snapshot.users) if (!only || only.has(u.key)) users.set(u.key, u);
+  for (const g of snapshot.groups) if (!only || only.has(g.key)) groups.set(g.key, g);
+  return { users, groups };
 }
 
 const USER_OPS = new Set<Operation['kind']>(['createUser', 'updateUser', 'deprovisionUser', 'setManager']);

@@ -66,6 +66,8 @@ export interface UserDiffResult {
   heldIds: Set<string>;
   /** Attribute changes left out because they are parked. */
   parked: ParkedChange[];
+  /** The target's accounts by SCIM id (built once here; preconditions look up the same accounts). */
+  accountsById: () => ReadonlyMap<string, ServerResource>;
 }
 
 const NO_SETTLED: ReadonlyMap<string, string> = new Map();
@@ -366,7 +368,7 @@ export function diffUsers(input: UserDiffInput): UserDiffResult {
     const link = links.get(key);
     if (link) heldIds.add(link.id);
   }
-  return { users, deprovision, managedUsers: managedIds.size + settled.size, warnings, provisioned, heldIds, parked: parkedOut };
+  return { users, deprovision, managedUsers: managedIds.size + settled.size, warnings, provisioned, heldIds, parked: parkedOut, accountsById: () => accounts.byId };
 }
 
 function attributeLabel(key: string): string {
