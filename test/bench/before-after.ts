@@ -7,8 +7,7 @@
 import { rmSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { startServer, stopServer, TOKEN } from './apply-bench.js';
-import { bareHttpListing } from './bare-loops.js';
-import { BARE, cli, workspace } from './cli-bench.js';
+import { BARE, bareListing, cli, workspace } from './cli-bench.js';
 import { timedProcess } from './ldap-bench.js';
 import { loadNow, median, pairedRounds, round2 } from './paired.js';
 
@@ -67,7 +66,7 @@ function summary(name: string, ms: Record<string, number[]>, yardstick: string, 
     const before = loadNow();
     const rss: Record<string, number[]> = { baseline: [], current: [] };
     const ms = await pairedRounds(rounds, { listing: '', baseline, current }, async (program) => {
-      if (program === '') return (await bareHttpListing(url, TOKEN, 200, 4)).ms;
+      if (program === '') return (await bareListing(url, 200, 4)).ms;
       const r = await cli(['plan', '--config', config], program);
       if (r.code !== 0 || !r.out.includes('no changes')) throw new Error(`plan exited ${r.code}: ${r.out.slice(-1000)}`);
       rss[program === baseline ? 'baseline' : 'current']!.push(r.peakRssMb);
