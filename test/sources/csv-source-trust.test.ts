@@ -22,6 +22,19 @@ function csvSource(content: string | Buffer, over: Partial<CsvSourceConfig> = {}
 
 const latin1 = Buffer.from('id,first,mail\n1,Ann,ann@x.com\n2,Léa,lea@x.com\n3,Zoë,zoe@x.com\n', 'latin1');
 
+describe('the header', () => {
+  it('a quoted column name over two lines is the header, however many lines follow, and each later line is not parsed again', async () => {
+    // 200,000 short lines after it: parsing the text so far at each line break would take minutes.
+    const { source } = csvSource(`id,"first\nname",mail\n${'1,Ann,a@x.com\n'.repeat(200_000)}`, { columns: { givenName: 'first\nname' } });
+    expect(await source.offeredAttributes()).toContain('givenName');
+  });
+
+  it('an empty first line is a header of one empty name, found at once', async () => {
+    const { source } = csvSource(`\na"b\n${'1,Ann,a@x.com\n'.repeat(100_000)}`);
+    await expect(source.offeredAttributes()).rejects.toThrow(/people\.csv:1: header lacks configured columns: source\.key names column "id"/);
+  });
+});
+
 describe('encoding', () => {
   it('fails a latin1 file read as utf-8, naming file, line and byte offset', async () => {
     const { read, path } = csvSource(latin1, { encoding: 'utf-8' });

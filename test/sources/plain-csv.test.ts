@@ -60,3 +60,19 @@ describe('what is not plain is refused, never read another way', () => {
     });
   }
 });
+
+describe('a long line costs its length once', () => {
+  it('a 64 MiB field in 8 KiB chunks is read whole (searching the text so far at every chunk would take minutes)', () => {
+    const field = 'x'.repeat(64 << 20);
+    const out: Read = [];
+    const parser = new PlainCsvParser(',', (h) => h, (record, line) => out.push({ record, line }));
+    parser.write('id,name\nE1,');
+    for (let i = 0; i < field.length; i += 8192) parser.write(field.slice(i, i + 8192));
+    parser.write('\nE2,Bob');
+    parser.end();
+    expect(out.map((r) => [r.record['id'], r.record['name']!.length, r.line])).toEqual([
+      ['E1', field.length, 2],
+      ['E2', 3, 3],
+    ]);
+  });
+});

@@ -58,10 +58,13 @@ const csvParseSync = () => import('csv-parse/sync');
 
 type ParseSync = Awaited<ReturnType<typeof csvParseSync>>['parse'];
 
-/** The first record of `text` when it is complete, else undefined (a quoted header name may span lines). */
+/**
+ * The first record of `text` when it is complete, else undefined. A quoted header name may span
+ * lines: `to` counts records (`to_line` would count lines, and give nothing for such a header).
+ */
 function headerOf(parseSync: ParseSync, text: string, delimiter: string): string[] | undefined {
   try {
-    return parseSync(text, { delimiter, to_line: 1 })[0] as string[] | undefined;
+    return parseSync(text, { delimiter, to: 1 })[0] as string[] | undefined;
   } catch (error) {
     if ((error as { code?: string }).code === 'CSV_QUOTE_NOT_CLOSED') return undefined;
     throw error;
@@ -124,7 +127,7 @@ export class CsvSource implements SourceDirectory {
         text += chunk;
         for (let end = text.indexOf('\n', from); end !== -1 && !header; end = text.indexOf('\n', end + 1)) {
           for (; scanned < end; scanned++) if (text.charCodeAt(scanned) === 0x22) quotes++;
-          if (from === 0 || quotes % 2 === 0) header = headerOf(parseSync, text.slice(0, end), delimiter);
+          if (from === 0 || quotes % 2 === 0) header = headerOf(parseSync, text.slice(0, end + 1), delimiter);
           from = end + 1;
         }
         if (header) break;

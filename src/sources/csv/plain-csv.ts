@@ -24,8 +24,8 @@ export class NotPlain extends Error {
 const QUOTE = 34;
 
 export class PlainCsvParser {
-  /** The text after the last complete line so far. */
-  private carry = '';
+  /** The chunks of the line not yet ended (the text after the last complete line so far). */
+  private carry: string[] = [];
   private line = 0;
   private columns: readonly string[] | undefined;
 
@@ -38,23 +38,29 @@ export class PlainCsvParser {
 
   write(chunk: string): void {
     if (chunk.includes('\r')) throw new NotPlain(this.line + 1, 'a carriage return');
-    const text = this.carry === '' ? chunk : this.carry + chunk;
-    const end = text.lastIndexOf('\n');
-    if (end === -1) {
-      this.carry = text;
+    // Only the new chunk is searched for the last line break, and a line's earlier chunks are kept
+    // apart until it ends: joining and searching the text so far at every chunk was quadratic in
+    // the length of a line (a 16 MiB line without a break took seconds).
+    const last = chunk.lastIndexOf('\n');
+    if (last === -1) {
+      if (chunk !== '') this.carry.push(chunk);
       return;
     }
+    const text = this.carry.length === 0 ? chunk : this.carry.join('') + chunk;
+    const end = text.length - chunk.length + last;
+    this.carry = [];
     let start = 0;
     for (let nl = text.indexOf('\n'); nl !== -1 && nl <= end; nl = text.indexOf('\n', start)) {
       this.take(text.slice(start, nl));
       start = nl + 1;
     }
-    this.carry = text.slice(end + 1);
+    if (end + 1 < text.length) this.carry.push(text.slice(end + 1));
   }
 
   end(): void {
-    if (this.carry !== '') this.take(this.carry);
-    this.carry = '';
+    const rest = this.carry.join('');
+    this.carry = [];
+    if (rest !== '') this.take(rest);
   }
 
   private take(line: string): void {
