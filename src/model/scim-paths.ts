@@ -52,11 +52,16 @@ export function shortPath(key: string): string {
   return key.startsWith(`${SCHEMA_ENTERPRISE_USER}:`) ? `enterprise:${key.slice(SCHEMA_ENTERPRISE_USER.length + 1)}` : key;
 }
 
+const ASCII = /^[\x00-\x7f]*$/;
+
 function getCI(obj: JsonObject, name: string): JsonValue | undefined {
-  if (name in obj) return obj[name];
-  // Asked of every mapped attribute an account lacks: only keys of the same length are lower-cased.
+  if (Object.hasOwn(obj, name)) return obj[name];
+  // Asked of every mapped attribute an account lacks: for an ASCII name only keys of its length are
+  // lower-cased (a key that lower-cases to ASCII keeps its length; a schema URN, taken as written,
+  // may hold 'İ', which lower-cases to two code units).
   const lower = name.toLowerCase();
-  for (const k in obj) if (k.length === name.length && Object.hasOwn(obj, k) && k.toLowerCase() === lower) return obj[k];
+  const sameLength = ASCII.test(name);
+  for (const k in obj) if ((!sameLength || k.length === name.length) && Object.hasOwn(obj, k) && k.toLowerCase() === lower) return obj[k];
   return undefined;
 }
 

@@ -148,7 +148,7 @@ export function planTarget(snapshot: DirectorySnapshot, input: TargetInput): Tar
   const named = namedBy(plan);
   return withPreconditions(plan, {
     ...(index ?? snapshotIndex(snapshot, named.keys)),
-    accounts: new ResourceIndex(input.actualUsers, named, users.accountsById()),
+    accounts: new ResourceIndex(input.actualUsers, named, users.accountsById),
     groupResources: input.groups ? new ResourceIndex(input.groups.actual, named) : null,
   });
 }

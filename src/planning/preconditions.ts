@@ -78,21 +78,21 @@ export class ResourceIndex {
 
   /**
    * With `only`, the resources of those SCIM ids and externalIds alone are indexed (what `find` is
-   * asked for); `ids`: a map by SCIM id of the same resources already built (planning's).
+   * asked for); `ids`: the map by SCIM id of the same resources planning builds anyway, taken
+   * only when an operation is looked up by id (a plan of creates alone asks none).
    */
   constructor(
     private readonly resources: readonly ServerResource[],
     private readonly only?: Named,
-    ids?: ReadonlyMap<string, ServerResource>,
-  ) {
-    if (ids) this.byId = ids;
-  }
+    private readonly ids?: () => ReadonlyMap<string, ServerResource>,
+  ) {}
 
   find(op: { externalId: string; scimId?: string }): ServerResource | undefined {
-    return (op.scimId !== undefined ? this.ids().get(op.scimId) : undefined) ?? this.externalIds().get(op.externalId);
+    return (op.scimId !== undefined ? this.idMap().get(op.scimId) : undefined) ?? this.externalIds().get(op.externalId);
   }
 
-  private ids(): ReadonlyMap<string, ServerResource> {
+  private idMap(): ReadonlyMap<string, ServerResource> {
+    if (!this.byId && this.ids) this.byId = this.ids();
     if (!this.byId) {
       const map = new Map<string, ServerResource>();
       for (const r of this.resources) {
