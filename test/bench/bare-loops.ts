@@ -5,7 +5,6 @@
  * through got, to show what the library costs by itself.
  */
 import { Agent, request } from 'node:http';
-import got from 'got';
 
 export interface Answer {
   status: number;
@@ -67,6 +66,9 @@ export async function bareHttpCreates(base: string, token: string, bodies: reado
 
 /** The same loop through got, prepared once with got.extend (no per-request options beyond the body). */
 export async function bareGotCreates(base: string, token: string, bodies: readonly unknown[], concurrency: number): Promise<number> {
+  // Imported here: the bare node:http loops run as processes of their own (bare-process.ts), which
+  // must not pay for loading got (about as long as starting node).
+  const { default: got } = await import('got');
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
   const client = got.extend({
     agent: { http: agent },

@@ -4,7 +4,6 @@
  * - `URL CREATES CONCURRENCY`: the keep-alive POST loop (bodies as seed.ts makes them);
  * - `list URL PAGE_SIZE CONCURRENCY`: the paged GET loop of /Users; prints how many users it saw.
  */
-import { seededUser } from '../../src/sandbox/seed.js';
 import { bareHttpCreates, bareHttpListing } from './bare-loops.js';
 
 const args = process.argv.slice(2);
@@ -15,6 +14,7 @@ if (args[0] === 'list') {
   process.stdout.write(`${listed.resources}\n`);
 } else {
   const [url, creates, concurrency] = args;
+  const { seededUser } = await import('../../src/sandbox/seed.js');
   const bodies = Array.from({ length: Number(creates) }, (_, i) => seededUser(i));
   await bareHttpCreates(url!, token, bodies, Number(concurrency));
 }
