@@ -50,6 +50,12 @@ export class FileEventIdStore implements EventIdStore {
   private readonly maxEntries: number;
   private readonly now: () => number;
   private lines = 0;
+  /**
+   * No id kept expires before this (a lower bound: lowered as ids are recorded, made exact by each
+   * scan). Eviction looks for expired ids only once one may exist: scanning every id at each new
+   * one, once the store was full of unexpired ids, cost the whole map per event.
+   */
+  private noExpiryBefore = 0;
   /** Line count at which the journal is next rewritten: the rewrite's cost is spread over at least as many appends. */
   private nextRewrite = 1000;
   private tornTail = false;
@@ -106,6 +112,7 @@ export class FileEventIdStore implements EventIdStore {
     // Recorded before the first await: a concurrent call with the same id sees it.
     this.ids.delete(key);
     this.ids.set(key, now + ttlMs);
+    this.noExpiryBefore = Math.min(this.noExpiryBefore, now + ttlMs);
     this.evict(now);
     await this.append([key, now + ttlMs]);
     return false;
@@ -119,10 +126,14 @@ export class FileEventIdStore implements EventIdStore {
 
   private evict(now: number): void {
     if (this.ids.size <= this.maxEntries) return;
-    for (const [key, expires] of this.ids) {
-      if (this.ids.size <= this.maxEntries) break;
-      // Expired ones anywhere go first; then the oldest recorded.
-      if (expires <= now) this.ids.delete(key);
+    // Expired ones anywhere go first (all of them, they count for nothing); then the oldest recorded.
+    if (now >= this.noExpiryBefore) {
+      let soonest = Infinity;
+      for (const [key, expires] of this.ids) {
+        if (expires <= now) this.ids.delete(key);
+        else if (expires < soonest) soonest = expires;
+      }
+      this.noExpiryBefore = soonest;
     }
     for (const key of this.ids.keys()) {
       if (this.ids.size <= this.maxEntries) break;
