@@ -18,11 +18,20 @@ export interface RangeOption {
 
 /** Parses `member;range=0-1499` / `member;range=1500-*`; null for a name without a range option. */
 export function parseRangeOption(name: string): RangeOption | null {
-  const match = /^([^;]+)((?:;[^;]+)*?);range=(\d+)-(\d+|\*)((?:;[^;]+)*)$/i.exec(name);
-  if (!match) return null;
-  const attribute = `${match[1]!}${match[2]!}${match[5]!}`.toLowerCase();
-  return { attribute, low: Number(match[3]), high: match[4] === '*' ? null : Number(match[4]) };
+  // Split on ';' rather than one regular expression over the name: that one backtracked over
+  // every option before a range, quadratic in their number (a hostile server chooses the names).
+  const parts = name.split(';');
+  if (parts.length < 2 || parts.includes('')) return null;
+  for (let i = 1; i < parts.length; i++) {
+    const range = RANGE_OPTION.exec(parts[i]!);
+    if (!range) continue;
+    const attribute = [...parts.slice(0, i), ...parts.slice(i + 1)].join(';').toLowerCase();
+    return { attribute, low: Number(range[1]), high: range[2] === '*' ? null : Number(range[2]) };
+  }
+  return null;
 }
+
+const RANGE_OPTION = /^range=(\d+)-(\d+|\*)$/i;
 
 /** Reads one entry (base scope) with exactly this attribute description requested. */
 export type FetchAttribute = (dn: string, attributeDescription: string) => Promise<LdapEntry | null>;
