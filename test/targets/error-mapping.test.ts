@@ -115,6 +115,14 @@ describe('errorForStatus', () => {
     expect(error.context.detail).toBe(`${'x'.repeat(300)}…`);
   });
 
+  it("a SCIM detail is kept up to 1,000 characters and a scimType up to 40, however long the server makes them", () => {
+    const error = errorForStatus(400, {}, JSON.stringify({ detail: 'd'.repeat(1_000_000), scimType: 't'.repeat(1_000) }), CTX);
+    expect(error.context.detail).toBe(`${'d'.repeat(1_000)}…`);
+    expect(error.message.length).toBeLessThan(1_200);
+    const typed = errorForStatus(400, {}, JSON.stringify({ detail: 'bad', scimType: 't'.repeat(1_000) }), CTX);
+    expect(typed.context.detail).toBe(`bad (scimType ${'t'.repeat(40)}…)`);
+  });
+
   it('a credential the server echoes is redacted, also inside JSON escapes', () => {
     registerSecret('s3cr3t-"token"');
     const body = JSON.stringify({ detail: 'bad token s3cr3t-"token" for app' });

@@ -50,20 +50,30 @@ export function serverDetail(body: string): string | undefined {
   if (!body) return undefined;
   // Before the excerpt is cut (half a secret would escape), and after parsing (JSON escapes hide one).
   const text = quoteOf(redact(body));
-  return text === undefined ? undefined : redact(text);
+  return text === undefined ? undefined : excerpt(redact(text), DETAIL_MAX);
+}
+
+/**
+ * Longest server explanation kept: a SCIM detail can list several problems, but one a hostile or
+ * broken server makes megabytes long would otherwise go whole into every failed operation's audit
+ * record, the parked reasons and the notices.
+ */
+const DETAIL_MAX = 1000;
+
+function excerpt(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max)}…` : text;
 }
 
 function quoteOf(body: string): string | undefined {
   try {
     const parsed = JSON.parse(body) as Record<string, unknown>;
     const detail = parsed['detail'] ?? parsed['message'] ?? parsed['error_description'] ?? parsed['error'];
-    const scimType = typeof parsed['scimType'] === 'string' ? ` (scimType ${parsed['scimType']})` : '';
+    const scimType = typeof parsed['scimType'] === 'string' ? ` (scimType ${excerpt(parsed['scimType'], 40)})` : '';
     if (typeof detail === 'string') return `${detail}${scimType}`;
   } catch {
     // Not JSON: quote it.
   }
-  const flat = body.replace(/\s+/g, ' ').trim();
-  return flat.length > EXCERPT ? `${flat.slice(0, EXCERPT)}…` : flat;
+  return excerpt(body.replace(/\s+/g, ' ').trim(), EXCERPT);
 }
 
 /** scimType values (RFC 7644 §3.12) that describe the request, not the server's state. */
