@@ -66,11 +66,22 @@ export function emptyTargetReport(target: string, unreadable?: string): TargetRe
   return { target, counts: {}, failures: [], skips: [], ...(unreadable ? { unreadable } : {}) };
 }
 
-/** A notice for the admin, once per report. */
+/** The notices of each report as a set, beside its list: notices name people, so a run can have many. */
+const noticeSets = new WeakMap<TargetReport, Set<string>>();
+
+/** A notice for the admin, once per report (in constant time: a search of the list was quadratic in a run's notices). */
 export function addNotice(report: TargetReport, notice: string | undefined): void {
   if (!notice) return;
   const notices = (report.notices ??= []);
-  if (!notices.includes(notice)) notices.push(notice);
+  let seen = noticeSets.get(report);
+  // Rebuilt when the list was filled another way (a report read back from storage).
+  if (!seen || seen.size !== notices.length) {
+    seen = new Set(notices);
+    noticeSets.set(report, seen);
+  }
+  if (seen.has(notice)) return;
+  seen.add(notice);
+  notices.push(notice);
 }
 
 export function count(report: TargetReport, kind: OperationKind, outcome: Outcome): void {
