@@ -14,12 +14,39 @@ const FIRST = 3;
  * write ("...: manager left empty", "...; left alone"), the head the names, so the tail decides.
  */
 export function shapeOf(line: string): string {
-  const masked = line
-    .replace(/"(?:[^"\\]|\\.)*"/g, '"…"')
+  const masked = maskQuoted(line)
     .replace(/\([^()]*\)/g, '(…)')
     .split(/\s+/)
     .map((word) => (/\d|@/.test(word) ? '#' : word));
   return masked.slice(-5).join(' ');
+}
+
+const LINE_END = /[\n\r\u2028\u2029]/;
+
+/**
+ * Each double-quoted value (backslash escapes inside) as `"…"`: what `/"(?:[^"\\]|\\.)*"/g` gives,
+ * in one pass. The expression, on a line a server wrote with many quotes and none closing (its
+ * error detail quoted in a warning), tried from every quote to the end: quadratic. A scan that
+ * fails skips the quotes it passed: each was escaped in it, and would fail the same way.
+ */
+function maskQuoted(line: string): string {
+  let out = '';
+  let from = 0;
+  let open = line.indexOf('"');
+  while (open !== -1) {
+    let i = open + 1;
+    while (i < line.length && line[i] !== '"' && !(line[i] === '\\' && (i + 1 >= line.length || LINE_END.test(line[i + 1]!)))) i += line[i] === '\\' ? 2 : 1;
+    if (i >= line.length) break;
+    if (line[i] !== '"') {
+      // A backslash before a line break or the end escapes nothing: no value here; look past it.
+      open = line.indexOf('"', i);
+      continue;
+    }
+    out += `${line.slice(from, open)}"…"`;
+    from = i + 1;
+    open = line.indexOf('"', from);
+  }
+  return out + line.slice(from);
 }
 
 /** `lines`, clipped and prefixed, with every shape past its first few occurrences counted instead. */
