@@ -52,25 +52,34 @@ async function* linesBackward(file: string, chunkBytes: number): AsyncGenerator<
   }
   try {
     let position = (await handle.stat()).size;
-    let carry = Buffer.alloc(0);
+    /**
+     * The bytes after the chunk being read up to the first newline in them (the end of a line that
+     * starts in this chunk or before), as read: latest first. Kept apart while no newline comes, so
+     * a long line costs its length once (joined at each chunk, it was quadratic in the line).
+     */
+    let tail: Buffer[] = [];
     let first = true;
     while (position > 0) {
       const start = Math.max(0, position - chunkBytes);
-      const chunk = Buffer.alloc(position - start);
-      const { bytesRead } = await handle.read(chunk, 0, chunk.length, start);
+      const read = Buffer.alloc(position - start);
+      const { bytesRead } = await handle.read(read, 0, read.length, start);
       position = start;
-      let text = Buffer.concat([chunk.subarray(0, bytesRead), carry]);
+      let chunk = read.subarray(0, bytesRead);
       if (first) {
-        text = text.subarray(0, text.lastIndexOf(0x0a) + 1);
+        chunk = chunk.subarray(0, chunk.lastIndexOf(0x0a) + 1);
         first = false;
       }
-      // Bytes before the first newline may be the end of a line that starts in the previous chunk.
-      const cut = start > 0 ? text.indexOf(0x0a) + 1 : 0;
-      if (start > 0 && cut === 0) {
-        carry = text;
+      const newline = chunk.indexOf(0x0a);
+      if (start > 0 && newline === -1) {
+        // All of it is inside one line that starts in an earlier chunk: counted against the budget.
+        tail.push(chunk);
+        yield { lines: [], bytes: bytesRead };
         continue;
       }
-      carry = Buffer.from(text.subarray(0, cut));
+      const text = tail.length === 0 ? chunk : Buffer.concat([chunk, ...tail.reverse()]);
+      // Bytes before the first newline may be the end of a line that starts in the previous chunk.
+      const cut = start > 0 ? newline + 1 : 0;
+      tail = [Buffer.from(text.subarray(0, cut))];
       // A newline byte is never part of a UTF-8 sequence, so lines split on bytes decode alone.
       const lines = text.subarray(cut).toString('utf8').split('\n');
       lines.pop();

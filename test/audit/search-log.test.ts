@@ -105,6 +105,17 @@ describe('searchLog', () => {
     expect(found.records.at(-1)!.time).toBe(new Date(START + 160 * MINUTE).toISOString());
   });
 
+  it('a line of 64 MiB is read once, not joined again at every chunk, and counts against the budget', async () => {
+    // A foreign line (not a record) among records: what a server's megabyte error text once made.
+    writeFileSync(file, `${lines(0, 20)}${'x'.repeat(64 << 20)}\n${lines(20, 40)}`);
+    const all = await searchLog(file, () => true, { limit: 1000, chunkBytes: 16 << 10, maxBytes: 1 << 30 });
+    expect(all).toMatchObject({ matched: 40, exhaustive: true, unreadable: 1 });
+    expect(all.records.map((r) => r.time)).toEqual(oracle({}).map((r) => r.time));
+    // The budget runs out inside the long line: the search stops there, and says how far back it got.
+    const budget = await searchLog(file, () => true, { limit: 1000, chunkBytes: 16 << 10, maxBytes: 1 << 20 });
+    expect(budget).toMatchObject({ matched: 20, exhaustive: false, searchedBackTo: new Date(START + 20 * MINUTE).toISOString() });
+  });
+
   it('past its byte budget it stops and says how far back it read', async () => {
     writeLog();
     const found = await searchLog(file, (r) => r.outcome === 'failed', { limit: 1000, maxBytes: 40_000, chunkBytes: 10_000 });
