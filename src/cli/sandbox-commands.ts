@@ -62,6 +62,7 @@ export async function sandboxCommand(opts: SandboxCommandOptions, io: Io, stop: 
     ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
     ...(opts.seedUsers ? { seedUsers: opts.seedUsers } : {}),
     behaviour,
+    recordRequests: false,
   });
   io.out(`SCIM sandbox listening on ${sandbox.url}${token ? ` (bearer token from $${opts.tokenEnv})` : ' (no auth)'}${opts.profile ? `, acting as ${opts.profile}` : ''}`);
   if (opts.seedUsers) io.out(`Seeded: ${opts.seedUsers} users (user0@seed.example ...); it holds ${sandbox.store.query('User').length}`);

@@ -41,6 +41,12 @@ export interface SandboxOptions {
   behaviour?: Partial<SandboxBehaviour>;
   /** Seed of the generator behind behaviour.errorRate, so a run's failures repeat. Default 1. */
   seed?: number;
+  /**
+   * Keep every request in `requests` (what tests assert on). Default true. The long-running
+   * `scim-sync sandbox` turns it off: kept for the life of the process, with their bodies, the
+   * requests of anyone who can reach the port (refused ones too) would grow without limit.
+   */
+  recordRequests?: boolean;
 }
 
 export interface RecordedRequest {
@@ -95,6 +101,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
 
   const faults = new FaultSet();
   const requests: RecordedRequest[] = [];
+  const record = options.recordRequests !== false;
   const hanging = new Set<Socket>();
   const timers = new Set<NodeJS.Timeout>();
   let ctx: ApiContext | undefined;
@@ -117,7 +124,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     const path = relativePath(fullPath, basePath);
     const method = (req.method ?? 'GET').toUpperCase();
     const recorded: RecordedRequest = { method, path: path ?? fullPath, query, status: 0, at, headers: req.headers };
-    requests.push(recorded);
+    if (record) requests.push(recorded);
 
     const body = await readBody(req);
     if (body === 'aborted') return;

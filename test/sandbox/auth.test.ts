@@ -28,3 +28,16 @@ describe('bearer token', () => {
     expect((await t.client.get('/ServiceProviderConfig')).status).toBe(200);
   });
 });
+
+describe('the request log', () => {
+  const unrecorded = useSandbox({ token: TOKEN, recordRequests: false });
+
+  it('is kept by default, refused requests included, and not at all when turned off (scim-sync sandbox, long-running)', async () => {
+    await new Client(t.sandbox.url).post('/Users', { userName: 'x', padding: 'p'.repeat(100_000) });
+    expect(t.sandbox.requests.at(-1)).toMatchObject({ method: 'POST', path: '/Users', status: 401 });
+    const anonymous = new Client(unrecorded.sandbox.url);
+    for (let i = 0; i < 5; i++) expect((await anonymous.post('/Users', { userName: 'x', padding: 'p'.repeat(100_000) })).status).toBe(401);
+    expect((await unrecorded.client.get('/Users')).status).toBe(200);
+    expect(unrecorded.sandbox.requests).toEqual([]);
+  });
+});
