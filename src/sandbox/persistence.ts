@@ -6,11 +6,14 @@ import type { StoreChange, StoreSnapshot } from './resource-store.js';
 /**
  * Persistence of the sandbox's dataFile: a snapshot (the JSON document, written whole and atomically)
  * and beside it a journal (`<dataFile>.journal`, one JSON line per change) that every change is
- * appended to, debounced. A change costs its own size, not the store's: re-saving the whole file on
- * every debounced write made a 100,000-user fill crawl.
+ * appended to, debounced. A change costs the resource it changes, not the store: re-saving the whole
+ * file on every debounced write made a 100,000-user fill crawl. (A group's line holds the whole
+ * group, members included: a group filled one member at a time writes its size each time.)
  *
  * Reading replays the journal over the snapshot. The journal is folded into a new snapshot when it
- * has grown past the snapshot's size (so the work stays proportional to the changes) and on close,
+ * has more lines than the snapshot has resources, or more than twice its bytes (at least 64 MiB):
+ * so the work stays proportional to the changes, and a journal of large groups' lines stays a
+ * file that can be read back (a string has a length limit). Also on close,
  * which leaves the snapshot alone. A crash loses at most the changes of the last debounce window; a
  * torn last line (a crash mid-append) is ignored. Folding writes the snapshot before it empties the
  * journal: a crash in between replays a journal the snapshot already holds, which ends in the same
@@ -20,9 +23,11 @@ export class JournalFile {
   private timer: NodeJS.Timeout | undefined;
   private pending: string[] = [];
   private pendingBytes = 0;
-  /** Lines in the journal file since the last fold. */
+  /** Lines and characters in the journal file since the last fold. */
   private journalLines = 0;
+  private journalChars = 0;
   private foldAt: number;
+  private foldAtChars: number;
   private chain: Promise<void> = Promise.resolve();
   private tmpCounter = 0;
   /** The last background write failure; flush() and compact() surface it. */
@@ -31,19 +36,20 @@ export class JournalFile {
   /**
    * @param file path of the snapshot (the dataFile)
    * @param snapshot the store's current contents, for folding
-   * @param records resources the snapshot held when read (folding waits until the journal outgrows it)
-   * @param journalLines lines the journal held when read
+   * @param read what `read` found: the snapshot's resources and characters, the journal's lines and
+   *   characters (folding waits until the journal outgrows the snapshot); none for a new file
    * @param delayMs debounce window in milliseconds (default 200)
    */
   constructor(
     private readonly file: string,
     private readonly snapshot: () => StoreSnapshot,
-    records: number,
-    journalLines: number,
+    read: StoredSizes | undefined,
     private readonly delayMs = 200,
   ) {
-    this.journalLines = journalLines;
-    this.foldAt = foldThreshold(records);
+    this.journalLines = read?.journalLines ?? 0;
+    this.journalChars = read?.journalChars ?? 0;
+    this.foldAt = foldThreshold(read?.records ?? 0);
+    this.foldAtChars = foldCharsThreshold(read?.snapshotChars ?? 0);
   }
 
   get journal(): string {
@@ -54,7 +60,7 @@ export class JournalFile {
    * The stored document with the journal replayed over it, or undefined when neither exists. A
    * corrupt snapshot is an error, never "empty"; so is a corrupt journal line before the last.
    */
-  static async read(file: string): Promise<{ document: unknown; records: number; journalLines: number } | undefined> {
+  static async read(file: string): Promise<({ document: unknown } & StoredSizes) | undefined> {
     const text = await readIfThere(file);
     const journal = await readIfThere(journalOf(file));
     if (text === undefined && journal === undefined) return undefined;
@@ -64,7 +70,8 @@ export class JournalFile {
     } catch (error) {
       throw new Error(`sandbox dataFile ${file} is not valid JSON: ${(error as Error).message}`);
     }
-    if (journal === undefined || !isDocument(document)) return { document, records: 0, journalLines: 0 };
+    const snapshotChars = text?.length ?? 0;
+    if (journal === undefined || !isDocument(document)) return { document, records: 0, journalLines: 0, snapshotChars, journalChars: 0 };
     const records = document.users.length + document.groups.length;
     const lines = journal.split('\n');
     if (lines.at(-1) === '') lines.pop();
@@ -88,7 +95,7 @@ export class JournalFile {
         else map.delete(change.id);
       }
     });
-    return { document: { ...document, users: [...users.values()], groups: [...groups.values()] }, records, journalLines: lines.length };
+    return { document: { ...document, users: [...users.values()], groups: [...groups.values()] }, records, journalLines: lines.length, snapshotChars, journalChars: journal.length };
   }
 
   record(change: StoreChange): void {
@@ -174,7 +181,8 @@ export class JournalFile {
       throw error;
     }
     this.journalLines += lines.length;
-    if (this.journalLines >= this.foldAt) await this.fold();
+    for (const line of lines) this.journalChars += line.length;
+    if (this.journalLines >= this.foldAt || this.journalChars >= this.foldAtChars) await this.fold();
   }
 
   private async fold(): Promise<void> {
@@ -188,12 +196,25 @@ export class JournalFile {
     await rename(tmp, this.file);
     await rm(this.journal, { force: true });
     this.journalLines = 0;
+    this.journalChars = 0;
     this.foldAt = foldThreshold(document.users.length + document.groups.length);
+    this.foldAtChars = foldCharsThreshold(text.length);
   }
+}
+
+/** What reading the dataFile found, for when to fold next. */
+interface StoredSizes {
+  records: number;
+  journalLines: number;
+  snapshotChars: number;
+  journalChars: number;
 }
 
 /** Journal lines after which it is folded: the snapshot's size, and at least 10,000. */
 const foldThreshold = (records: number) => Math.max(10_000, records);
+
+/** Journal characters after which it is folded: twice the snapshot's, and at least 64 Mi. */
+const foldCharsThreshold = (snapshotChars: number) => Math.max(64 * 1024 * 1024, 2 * snapshotChars);
 
 const journalOf = (file: string) => `${file}.journal`;
 

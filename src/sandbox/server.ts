@@ -207,7 +207,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   const url = `http://${urlHost(host)}:${port}${basePath}`;
   const store = new SandboxStore(behaviour, url);
   if (saved !== undefined) store.load(saved as StoreSnapshot);
-  const saver = options.dataFile ? new JournalFile(options.dataFile, () => store.snapshot(), stored?.records ?? 0, stored?.journalLines ?? 0) : undefined;
+  const saver = options.dataFile ? new JournalFile(options.dataFile, () => store.snapshot(), stored) : undefined;
   if (options.seedUsers) seedUsers(store, options.seedUsers);
   if (saver) {
     // Seeded users go to the snapshot at once, not through the journal line by line.

@@ -171,3 +171,28 @@ describe('seeded users', () => {
     await second.close();
   });
 });
+
+describe('the journal of large groups', () => {
+  it('is folded once it holds twice the snapshot (at least 64 MiB), so it stays a file that can be read back', async () => {
+    const { JournalFile } = await import('../../src/sandbox/persistence.js');
+    const dir = mkdtempSync(join(tmpdir(), 'sandbox-journal-'));
+    try {
+      const file = join(dir, 'data.json');
+      // A group filled one member at a time: each line holds the whole group so far.
+      const members = Array.from({ length: 2_000 }, (_, i) => ({ value: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}` }));
+      const group = (n: number) => ({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], id: 'g1', displayName: 'Everyone', members: members.slice(0, n) });
+      const snapshot = () => ({ format: 'scim-sync-sandbox' as const, version: 1 as const, users: [], groups: [group(2_000)] });
+      const journal = new JournalFile(file, snapshot, undefined, 0);
+      for (let n = 1; n <= 2_000; n++) journal.record({ type: 'put', kind: 'Group', resource: group(n) });
+      await journal.flush();
+      // 2,000 lines of up to 120 KB: some 120 MB appended in all, folded along the way.
+      expect(existsSync(file)).toBe(true);
+      const left = existsSync(`${file}.journal`) ? readFileSync(`${file}.journal`).length : 0;
+      expect(left).toBeLessThan(64 * 1024 * 1024 + (1 << 21));
+      const read = await JournalFile.read(file);
+      expect((read?.document as { groups: { members: unknown[] }[] }).groups[0]!.members).toHaveLength(2_000);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
