@@ -35,6 +35,9 @@ type Token =
   | { readonly type: '(' | ')' | '[' | ']'; readonly at: number }
   | { readonly type: 'end'; readonly at: number };
 
+/** Tokens a filter or path may hold: some 1,000 comparisons, far past what a client sends in one. */
+const MAX_TOKENS = 4000;
+
 export function parseFilter(text: string): FilterNode {
   const parser = new Parser(text, 'invalidFilter', 'filter');
   const node = parser.parseOr(false);
@@ -204,6 +207,9 @@ class Parser {
         while (i < text.length && !' \t\n\r()[]"'.includes(text[i]!)) i++;
         tokens.push({ type: 'word', text: text.slice(start, i), at: start });
       }
+      // Parsed and evaluated by recursion: a chain of thousands of "or" or of nested "(" would end
+      // in a stack overflow, answered 500, instead of a 400 that says why.
+      if (tokens.length > MAX_TOKENS) throw this.error(tokens.at(-1)!.at, `more than ${MAX_TOKENS} tokens (terms, operators, parentheses, values): split the ${this.what}`);
     }
     tokens.push({ type: 'end', at: text.length });
     return tokens;

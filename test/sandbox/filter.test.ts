@@ -210,3 +210,16 @@ describe('parser', () => {
     expect(() => parsePatchPath('emails[type eq "work"')).toThrow(/invalid path at position 22/);
   });
 });
+
+describe('filter size', () => {
+  it('a filter of thousands of terms or parentheses is a 400 invalidFilter that says why, not a stack overflow', async () => {
+    const { parseFilter } = await import('../../src/sandbox/filter-parser.js');
+    const many = Array.from({ length: 8_000 }, (_, i) => `userName eq "u${i}"`).join(' or ');
+    const deep = `${'('.repeat(5_000)}userName pr${')'.repeat(5_000)}`;
+    for (const filter of [many, deep]) {
+      expect(() => parseFilter(filter)).toThrow(expect.objectContaining({ status: 400, scimType: 'invalidFilter', message: expect.stringMatching(/more than 4000 tokens/) }));
+    }
+    // A long one a client might send still parses.
+    expect(() => parseFilter(Array.from({ length: 900 }, (_, i) => `userName eq "u${i}"`).join(' or '))).not.toThrow();
+  });
+});
