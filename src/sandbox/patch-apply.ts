@@ -224,8 +224,18 @@ class Patch {
       const added: number[] = [];
       // Members are unique by value; other multi-valued attributes skip exact duplicates.
       const isMember = members ? this.members.lookup(elements) : undefined;
+      // Exact duplicates found by a canonical text of each value, not by comparing with every
+      // element: that was quadratic in a PATCH adding thousands of values.
+      let held: Set<string> | undefined;
       for (const v of values) {
-        if (isMember ? isMember(memberValue(v)) : next.some((el) => deepEqual(el, v))) continue;
+        if (isMember) {
+          if (isMember(memberValue(v))) continue;
+        } else {
+          held ??= new Set(next.map(canonicalText));
+          const text = canonicalText(v);
+          if (held.has(text)) continue;
+          held.add(text);
+        }
         if (members) this.members.add(v as JsonObject);
         added.push(next.push(v) - 1);
       }
@@ -461,6 +471,13 @@ function nonEmpty(el: JsonValue): boolean {
 function matchesSubset(el: JsonValue, subset: JsonValue): boolean {
   if (!isPlainObject(el) || !isPlainObject(subset)) return deepEqual(el, subset);
   return Object.entries(subset).every(([k, v]) => deepEqual(el[k], v));
+}
+
+/** A JSON value as text with every object's keys sorted: two values have the same text exactly when deepEqual holds. */
+function canonicalText(value: JsonValue): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    isPlainObject(v as JsonValue) ? Object.fromEntries(Object.keys(v as object).sort().map((k) => [k, (v as Record<string, unknown>)[k]])) : v,
+  );
 }
 
 function deepEqual(a: JsonValue | undefined, b: JsonValue | undefined): boolean {

@@ -113,6 +113,16 @@ describe('multi-valued and filtered paths', () => {
     expect(res.body.emails).toEqual([{ value: 'pat@work.com', type: 'work', primary: false }, { value: 'p@alt.com', type: 'other', primary: true }]);
   });
 
+  it('add of 60,000 values skips exact duplicates, in any key order, in one pass (comparing each with every element took minutes)', async () => {
+    const u = await newUser();
+    const added = Array.from({ length: 60_000 }, (_, i) => ({ value: `p${i}@x.com`, type: 'other' }));
+    const again = [{ type: 'work', primary: true, value: 'pat@work.com' }, { type: 'other', value: 'p7@x.com' }];
+    const res = await t.client.patch(`/Users/${u.id}`, [{ op: 'add', path: 'emails', value: [...added, ...again] }]);
+    expect(res.status, JSON.stringify(res.body).slice(0, 300)).toBe(200);
+    expect(res.body.emails).toHaveLength(60_001);
+    expect(res.body.emails[60_000]).toEqual({ value: 'p59999@x.com', type: 'other' });
+  });
+
   it('replace of a multi-valued attribute replaces all values', async () => {
     const u = await newUser();
     const res = await t.client.patch(`/Users/${u.id}`, [{ op: 'replace', path: 'emails', value: [{ value: 'only@x.com' }] }]);
