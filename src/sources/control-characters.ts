@@ -90,10 +90,17 @@ function stripValue(value: SourceValue, inText: boolean): SourceValue {
 
 export function screenControlCharacters(snapshot: DirectorySnapshot, policy: ControlCharacterPolicy): DirectorySnapshot {
   const inText = (attribute: string) => policy.multiline.has(attribute);
+  // Most sources have no multi-line attribute: then no look-up for each of the ~15 of every person.
+  const multiline = policy.multiline.size > 0 ? policy.multiline : null;
   const userFault = (u: CanonicalUser): Found | undefined => {
     const attributes = u.attributes;
     for (const attribute in attributes) {
-      const found = findIn(attributes[attribute], inText(attribute), policy.field, attribute);
+      const value = attributes[attribute];
+      // Most attributes of most people are empty or one clean text: settled here, without a call.
+      if (value === null || value === undefined) continue;
+      const lines = multiline !== null && multiline.has(attribute);
+      if (typeof value === 'string' && controlAt(value, lines) < 0) continue;
+      const found = findIn(value, lines, policy.field, attribute);
       if (found) return found;
     }
     return findIn(u.key, false, 'key') ?? findIn(u.managerKey, false, 'manager key') ?? findIn(u.groups, false, 'group name');
