@@ -10,9 +10,17 @@ import { logFiles } from './log-files.js';
 
 export interface LogBatch {
   records: AuditRecord[];
-  /** Lines that are not records, with their file and line number. */
+  /** Lines that are not records, with their file and line number (the first few of each file: see `unreadable`). */
   problems: string[];
+  /** How many lines were not records, all of them. */
+  unreadable: number;
 }
+
+/** Lines that are not records named one by one per file (a damaged file could hold millions); the rest are counted. */
+const PROBLEMS_PER_FILE = 20;
+
+/** Bytes read from a file at a time: the log can be a gigabyte (20 rotated files of 50 MB by default). */
+const CHUNK_BYTES = 4 * 1024 * 1024;
 
 interface FileProgress {
   offset: number;
@@ -42,20 +50,20 @@ export class LogReader {
 
   constructor(private readonly file: string) {}
 
-  /** Records appended since the last call (all of them the first time), in time order. */
-  read(): LogBatch {
-    const batch: LogBatch = { records: [], problems: [] };
-    for (const file of logFiles(this.file)) this.readFile(file, batch);
+  /**
+   * Records appended since the last call (all of them the first time), in time order; with `keep`,
+   * only those it keeps, chosen as they are read, so that a query over a large log holds its
+   * matches, not the whole log.
+   */
+  read(keep?: (record: AuditRecord) => boolean): LogBatch {
+    const batch: LogBatch = { records: [], problems: [], unreadable: 0 };
+    for (const file of logFiles(this.file)) this.readFile(file, batch, keep);
     batch.records.sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0));
-    for (const r of batch.records) {
-      const cycle = r.cycleId ?? r.planId;
-      if (r.initiator) this.initiators.set(cycle, { initiator: r.initiator, ...(r.by ? { by: r.by } : {}) });
-    }
     for (const r of batch.records) if (!r.initiator) Object.assign(r, this.initiators.get(r.cycleId ?? r.planId));
     return batch;
   }
 
-  private readFile(file: string, batch: LogBatch): void {
+  private readFile(file: string, batch: LogBatch, keep: ((record: AuditRecord) => boolean) | undefined): void {
     let fd: number;
     try {
       fd = openSync(file, 'r');
@@ -66,22 +74,42 @@ export class LogReader {
       const stat = fstatSync(fd);
       const seen = this.progress.get(stat.ino) ?? { offset: 0, line: 0 };
       if (stat.size < seen.offset) Object.assign(seen, { offset: 0, line: 0 });
-      const bytes = Buffer.alloc(stat.size - seen.offset);
-      for (let done = 0; done < bytes.length; ) {
-        const n = readSync(fd, bytes, done, bytes.length - done, seen.offset + done);
-        if (n === 0) break;
-        done += n;
-      }
-      const end = bytes.lastIndexOf(0x0a) + 1;
-      for (const line of bytes.subarray(0, end).toString('utf8').split('\n').slice(0, -1)) {
-        seen.line++;
-        const record = parseLogLine(line);
-        if (record === 'blank') continue;
-        if (record) batch.records.push(record);
-        else batch.problems.push(`${file}:${seen.line}: not a log record (skipped)`);
-      }
-      seen.offset += end;
       this.progress.set(stat.ino, seen);
+      let named = 0;
+      let chunk = Buffer.alloc(Math.min(CHUNK_BYTES, stat.size - seen.offset));
+      while (seen.offset < stat.size) {
+        const wanted = Math.min(chunk.length, stat.size - seen.offset);
+        let got = 0;
+        while (got < wanted) {
+          const n = readSync(fd, chunk, got, wanted - got, seen.offset + got);
+          if (n === 0) break;
+          got += n;
+        }
+        // Whole lines only: a line cut by the chunk is read again with the next one, and one not
+        // yet ended by its newline (being written) waits for the next read.
+        const end = chunk.subarray(0, got).lastIndexOf(0x0a) + 1;
+        if (end === 0) {
+          // A line longer than the chunk: a bigger chunk, unless the file holds no more of it yet.
+          if (got < chunk.length || seen.offset + got >= stat.size) break;
+          chunk = Buffer.alloc(chunk.length * 2);
+          continue;
+        }
+        for (const line of chunk.subarray(0, end).toString('utf8').split('\n').slice(0, -1)) {
+          seen.line++;
+          const record = parseLogLine(line);
+          if (record === 'blank') continue;
+          if (!record) {
+            batch.unreadable++;
+            if (named++ < PROBLEMS_PER_FILE) batch.problems.push(`${file}:${seen.line}: not a log record (skipped)`);
+            continue;
+          }
+          // Who started each cycle, from every record read: a kept record may not say it itself.
+          if (record.initiator) this.initiators.set(record.cycleId ?? record.planId, { initiator: record.initiator, ...(record.by ? { by: record.by } : {}) });
+          if (!keep || keep(record)) batch.records.push(record);
+        }
+        seen.offset += end;
+      }
+      if (named > PROBLEMS_PER_FILE) batch.problems.push(`${file}: ${named - PROBLEMS_PER_FILE} more lines that are not log records (skipped)`);
     } finally {
       closeSync(fd);
     }

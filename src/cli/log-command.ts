@@ -67,9 +67,9 @@ export async function logCommand(opts: LogOptions, io: Io, stop: Promise<void>):
   };
   const reader = new LogReader(loaded.auditFile);
   const print = (): number => {
-    const batch = reader.read();
+    const batch = reader.read((r) => matchesQuery(r, query));
     for (const p of batch.problems) io.err(`warning: ${p}`);
-    const shown = batch.records.filter((r) => matchesQuery(r, query));
+    const shown = batch.records;
     for (const r of shown) io.out(opts.json ? JSON.stringify(r) : tableRow(r));
     return shown.length;
   };

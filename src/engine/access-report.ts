@@ -46,8 +46,8 @@ export async function makeAccessReport(loaded: LoadedConfig, links: LinkStore, o
       listings.push({ target: name, error: describeError(error), inScope, accounts: [], groups: null, links: new Map() });
     }
   }
-  const { records, problems } = new LogReader(loaded.auditFile).read();
-  const unreadable = problems.length;
+  // Only deprovisions are reported from the log (reporting/access-report.ts): the rest is not kept.
+  const { records, unreadable } = new LogReader(loaded.auditFile).read((r) => r.action === 'deprovisionUser');
   const report = accessReport(snapshot, listings, records, new Date());
   if (unreadable > 0) for (const t of report.targets) t.notes.push(`${unreadable} line${unreadable === 1 ? '' : 's'} of the audit log could not be read`);
   return report;

@@ -2,7 +2,7 @@
  * The provisioning log's parts over real files: which values are redacted, which records a query
  * matches, rotation by day and retention, and the files of a log named per host.
  */
-import { closeSync, mkdtempSync, openSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readdirSync, rmSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -117,8 +117,34 @@ describe('rotation and the files of a log', () => {
     more.record(record(4));
     await more.close();
     writeFileSync(join(dir, 'audit-other.example.com.jsonl'), `${JSON.stringify(record(3))}\nnot json\n${JSON.stringify(record(5))}`);
-    expect(reader.read()).toEqual({ records: [expect.objectContaining({ planId: 'plan-4', cycleId: 'plan-4' })], problems: [] });
+    expect(reader.read()).toEqual({ records: [expect.objectContaining({ planId: 'plan-4', cycleId: 'plan-4' })], problems: [], unreadable: 0 });
     writeFileSync(join(dir, 'audit-other.example.com.jsonl'), '\n', { flag: 'a' });
-    expect(reader.read()).toEqual({ records: [record(5)], problems: [] });
+    expect(reader.read()).toEqual({ records: [record(5)], problems: [], unreadable: 0 });
+  });
+
+  it('a large log: read in chunks, lines cut by a chunk read whole, a line longer than a chunk too; with a filter only the matches are held', () => {
+    const file = join(dir, 'audit.jsonl');
+    const big = (i: number): AuditRecord => ({
+      time: new Date(Date.UTC(2026, 10, 30) + i * 1000).toISOString(), planId: `plan-${Math.floor(i / 100)}`, target: 'app', action: 'updateUser',
+      externalId: i % 1000 === 7 ? 'ada' : `E${i}`, outcome: 'ok', ...(i === 40_000 ? { note: 'x'.repeat(9 * 1024 * 1024) } : {}),
+      ...(i % 100 === 0 ? { initiator: 'cli', by: 'ops@host' } : {}),
+    });
+    const out = openSync(file, 'w');
+    for (let i = 0; i < 60_000; i += 1000) {
+      writeSync(out, `${Array.from({ length: 1000 }, (_, k) => JSON.stringify(big(i + k))).join('\n')}\n`);
+      if (i === 30_000) writeSync(out, 'not json\n'.repeat(25));
+    }
+    closeSync(out);
+    const batch = new LogReader(file).read((r) => r.externalId === 'ada' || r.note !== undefined);
+    const expected = [...Array.from({ length: 60 }, (_, k) => k * 1000 + 7), 40_000].sort((a, b) => a - b);
+    expect(batch.records.map((r) => r.time)).toEqual(expected.map((i) => big(i).time));
+    expect(batch.records.find((r) => r.note !== undefined)?.note).toHaveLength(9 * 1024 * 1024);
+    // Who started the cycle, from a record the filter did not keep.
+    expect(batch.records[0]).toMatchObject({ externalId: 'ada', initiator: 'cli', by: 'ops@host' });
+    // Damaged lines: all counted, the first few named, the rest summed up.
+    expect(batch.unreadable).toBe(25);
+    expect(batch.problems).toHaveLength(21);
+    expect(batch.problems[0]).toBe(`${file}:31001: not a log record (skipped)`);
+    expect(batch.problems[20]).toBe(`${file}: 5 more lines that are not log records (skipped)`);
   });
 });
