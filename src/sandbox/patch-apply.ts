@@ -333,7 +333,8 @@ class Patch {
       const drop = new Set(targets.map(memberValue));
       keep = (el) => !drop.has(memberValue(el));
     } else {
-      keep = (el) => !targets.some((t) => matchesSubset(el, t));
+      const matches = subsetMatcher(targets);
+      keep = (el) => !matches(el);
     }
     const next: JsonValue[] = [];
     for (const el of elements) {
@@ -468,9 +469,31 @@ function nonEmpty(el: JsonValue): boolean {
   return !(isPlainObject(el) && Object.keys(el).length === 0);
 }
 
-function matchesSubset(el: JsonValue, subset: JsonValue): boolean {
-  if (!isPlainObject(el) || !isPlainObject(subset)) return deepEqual(el, subset);
-  return Object.entries(subset).every(([k, v]) => deepEqual(el[k], v));
+/**
+ * Whether an element is one of `targets`: equal to a target that is not an object, or holding every
+ * key of a target that is one with equal values. By canonical text in sets, one per set of keys the
+ * targets use (a handful: they are sub-attributes), not by comparing every element with every
+ * target: a PATCH removing thousands of values from thousands was quadratic.
+ */
+function subsetMatcher(targets: readonly JsonValue[]): (el: JsonValue) => boolean {
+  const plain = new Set<string>();
+  const byKeys = new Map<string, { keys: string[]; texts: Set<string> }>();
+  for (const t of targets) {
+    if (!isPlainObject(t)) {
+      plain.add(canonicalText(t));
+      continue;
+    }
+    const keys = Object.keys(t).sort();
+    const shape = JSON.stringify(keys);
+    let group = byKeys.get(shape);
+    if (!group) byKeys.set(shape, (group = { keys, texts: new Set() }));
+    group.texts.add(canonicalText(t));
+  }
+  const shapes = [...byKeys.values()];
+  return (el) => {
+    if (!isPlainObject(el)) return plain.size > 0 && plain.has(canonicalText(el));
+    return shapes.some(({ keys, texts }) => keys.every((k) => Object.hasOwn(el, k)) && texts.has(canonicalText(Object.fromEntries(keys.map((k) => [k, el[k]!])))));
+  };
 }
 
 /** A JSON value as text with every object's keys sorted: two values have the same text exactly when deepEqual holds. */

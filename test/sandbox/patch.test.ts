@@ -123,6 +123,21 @@ describe('multi-valued and filtered paths', () => {
     expect(res.body.emails[60_000]).toEqual({ value: 'p59999@x.com', type: 'other' });
   });
 
+  it('remove of 40,000 values given whole removes those that hold each one\'s keys and values, in one pass (each element against every value took minutes)', async () => {
+    const u = await newUser();
+    const many = Array.from({ length: 40_000 }, (_, i) => ({ value: `p${i}@x.com`, type: i % 2 ? 'home' : 'other' }));
+    expect((await t.client.patch(`/Users/${u.id}`, [{ op: 'add', path: 'emails', value: many }])).status).toBe(200);
+    // Every other value, in another key order; one of them with a type it does not have (kept); a
+    // value by its address alone (removes it whatever its type); the work address by value and type.
+    const removed = many.filter((_, i) => i % 2 === 0 && i !== 10).map((e) => ({ type: e.type, value: e.value }));
+    const res = await t.client.patch(`/Users/${u.id}`, [
+      { op: 'remove', path: 'emails', value: [...removed, { value: 'p10@x.com', type: 'home' }, { value: 'p1@x.com' }, { value: 'pat@work.com', type: 'work' }] },
+    ]);
+    expect(res.status, JSON.stringify(res.body).slice(0, 300)).toBe(200);
+    expect(res.body.emails).toHaveLength(20_000);
+    expect(res.body.emails.slice(0, 5)).toEqual([...[3, 5, 7, 9].map((i) => ({ value: `p${i}@x.com`, type: 'home' })), { value: 'p10@x.com', type: 'other' }]);
+  });
+
   it('replace of a multi-valued attribute replaces all values', async () => {
     const u = await newUser();
     const res = await t.client.patch(`/Users/${u.id}`, [{ op: 'replace', path: 'emails', value: [{ value: 'only@x.com' }] }]);
