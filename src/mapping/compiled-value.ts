@@ -11,6 +11,7 @@ import type { SourceValue } from '../model/canonical.js';
 import { compileExpression, type CompiledExpression, type ExpressionOptions, type ValueType } from './expression/index.js';
 import { firstOf, isEmpty, listOf, numberText } from './expression/values.js';
 import { compileTemplate } from './template.js';
+import { distinct } from './distinct.js';
 
 export type Scalar = string | number | boolean;
 type Attributes = Readonly<Record<string, SourceValue>>;
@@ -57,7 +58,7 @@ function fromExpression(expression: CompiledExpression): CompiledValue {
         evaluate: () => {
           throw new Error(`"${source}" gives a list: map it whole with "values", or Join it`);
         },
-        evaluateEach: (a) => distinct(e(a) as readonly string[]),
+        evaluateEach: (a) => distinctTexts(e(a) as readonly string[]),
       };
     case 'number':
     case 'bool':
@@ -82,15 +83,15 @@ function fromExpression(expression: CompiledExpression): CompiledValue {
           return v === '' ? null : v;
         },
         evaluateEach: (a) => {
-          if (expression.type === 'values') return distinct(listOf(e(a) as SourceValue));
+          if (expression.type === 'values') return distinctTexts(listOf(e(a) as SourceValue));
           if (attributes.length !== 1) throw new Error(`"${source}" must read exactly one attribute to give one value per source value, or give a list (Split)`);
           const name = attributes[0]!;
           const out: string[] = [];
           for (const one of listOf(a[name])) {
             const v = text({ ...a, [name]: one });
-            if (v && !out.includes(v)) out.push(v);
+            if (v) out.push(v);
           }
-          return out;
+          return distinct(out);
         },
         ...(expression.candidates ? { candidates: expression.candidates } : {}),
       };
@@ -99,8 +100,6 @@ function fromExpression(expression: CompiledExpression): CompiledValue {
   }
 }
 
-function distinct(values: readonly string[]): string[] {
-  const out: string[] = [];
-  for (const v of values) if (!isEmpty(v) && !out.includes(v)) out.push(v);
-  return out;
+function distinctTexts(values: readonly string[]): string[] {
+  return distinct(values.filter((v) => !isEmpty(v)));
 }

@@ -9,6 +9,7 @@
  * behind collapse, so `{givenName} {familyName}` of a mononymous person is just the one name.
  */
 import type { SourceValue } from '../model/canonical.js';
+import { distinct } from './distinct.js';
 
 type Transform = (value: string) => string;
 
@@ -95,9 +96,9 @@ export function compileTemplate(source: string): CompiledTemplate {
     const out: string[] = [];
     for (const one of Array.isArray(raw) ? raw : raw === null || raw === undefined ? [] : [raw]) {
       const v = template.evaluate({ [name]: one });
-      if (v !== null && !out.includes(v)) out.push(v);
+      if (v !== null) out.push(v);
     }
-    return out;
+    return distinct(out);
   };
   // `{attribute}` alone is most of every mapping: skip the general path for it.
   if (single && single.transforms.length === 0 && single.index === null) {

@@ -322,3 +322,14 @@ describe('compiled once', () => {
     expect(compiled.candidates?.({ givenName: 'Ann' })).toEqual(['ann', 'Ann.2']);
   });
 });
+
+describe('comparing lists', () => {
+  it('two lists of 150,000 values are equal when they share one, found in one pass (each value against the other list was quadratic: past the test timeout)', () => {
+    const left = Array.from({ length: 150_000 }, (_, i) => `L${i}`);
+    const right = Array.from({ length: 150_000 }, (_, i) => `R${i}`);
+    expect(run('memberOf == ownerOf', { memberOf: left, ownerOf: right })).toBe(false);
+    expect(run('memberOf == ownerOf', { memberOf: left, ownerOf: [...right, 'l149999'] })).toBe(true);
+    expect(run('memberOf == ownerOf', { memberOf: ['a', 'B'], ownerOf: ['b'] })).toBe(true);
+    expect(run('memberOf == ownerOf', { memberOf: [], ownerOf: right })).toBe(false);
+  });
+});

@@ -6,6 +6,7 @@
  */
 import type { Arg } from './function-spec.js';
 import { convert } from './convert.js';
+import { sharesValue } from '../distinct.js';
 import { isEmpty, listOf, numberText, TYPE_NAMES, type Evaluator, type Value } from './values.js';
 import type { SourceValue } from '../../model/canonical.js';
 
@@ -91,8 +92,7 @@ export function equalityOperator(left: Arg, right: Arg, fail: Fail): Evaluator<b
   return (a) => {
     const xs = l(a);
     if (xs.length === 0) return false;
-    const ys = r(a);
-    return xs.some((x) => ys.includes(x));
+    return sharesValue(xs, r(a));
   };
 }
 
