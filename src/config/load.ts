@@ -136,6 +136,16 @@ function issueProblems(issue: z.core.$ZodIssue, doc: Document, counter: LineCoun
   return [at(issue.path, issue.message)];
 }
 
+/** Whether `url` is plain http to anything but this machine: what it carries crosses the network readable. */
+function plainHttpOffLoopback(url: string): boolean {
+  return /^http:/i.test(url) && !/^http:\/\/(127\.|localhost[:/]|localhost$|\[::1\])/i.test(url);
+}
+
+/** targets.<name>.quirks.headers.<header>, notifications.webhooks[i].url. */
+function referencesCredential(path: Path): boolean {
+  return (path.length === 5 && path[0] === 'targets' && path[2] === 'quirks' && path[3] === 'headers') || (path.length === 4 && path[0] === 'notifications' && path[1] === 'webhooks' && path[3] === 'url');
+}
+
 /** Resolve references in every string and wrap credential keys in Secret. */
 function prepare(value: unknown, path: Path, baseDir: string, env: NodeJS.ProcessEnv, problems: string[], warnings: string[]): unknown {
   if (typeof value === 'string') {
@@ -151,6 +161,10 @@ function prepare(value: unknown, path: Path, baseDir: string, env: NodeJS.Proces
       }
       return new Secret(resolved.value, resolved.origin ?? 'inline');
     }
+    // What a header or a webhook's URL takes from the environment or a file is a credential whatever
+    // the header is called (an API gateway's subscription key) or wherever it sits in the URL (a
+    // chat webhook's path): redacted from everything printed, as secrets are.
+    if (referencesCredential(path)) for (const part of resolved.parts) registerSecret(part);
     return resolved.value;
   }
   if (Array.isArray(value)) return value.map((v, i) => prepare(v, [...path, i], baseDir, env, problems, warnings));
@@ -219,15 +233,16 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
         warnings.push(`${path}.startTls: false on ldap:// sends the bind password unencrypted; use ldaps:// or StartTLS`);
       }
     }
-    if (source.type === 'google' && /^http:/i.test(source.apiUrl) && !/^http:\/\/(127\.|localhost|\[::1\])/i.test(source.apiUrl)) {
+    if (source.type === 'google' && plainHttpOffLoopback(source.apiUrl)) {
       warnings.push(`${path}.apiUrl: plain http sends the access token unencrypted; use https`);
     }
   }
   const stateDir = resolve(baseDir, config.state.dir);
   const auditFile = config.audit.file ? resolve(baseDir, config.audit.file) : resolve(stateDir, 'audit.jsonl');
   for (const [name, t] of Object.entries(config.targets)) {
-    if (t.url.startsWith('http://') && !/^http:\/\/(127\.|localhost|\[::1\])/.test(t.url)) {
-      warnings.push(`targets.${name}.url: plain http sends the credential unencrypted; use https`);
+    if (plainHttpOffLoopback(t.url)) warnings.push(`targets.${name}.url: plain http sends the credential unencrypted; use https`);
+    if (t.auth.type === 'oauth2' && plainHttpOffLoopback(t.auth.tokenUrl)) {
+      warnings.push(`targets.${name}.auth.tokenUrl: plain http sends the client secret unencrypted; use https`);
     }
     if (t.tls) {
       for (const key of ['ca', 'cert', 'key'] as const) {

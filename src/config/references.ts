@@ -13,6 +13,8 @@ export interface ResolvedString {
   referenced: boolean;
   /** The first reference's description, e.g. `env:SLACK_TOKEN`. */
   origin: string | null;
+  /** What each reference resolved to. */
+  parts: string[];
 }
 
 export function resolveReferences(
@@ -22,26 +24,32 @@ export function resolveReferences(
   problems: string[],
   path: string,
 ): ResolvedString {
-  let origin: string | null = null;
+  const origins: string[] = [];
+  const parts: string[] = [];
   const value = text.replace(REFERENCE, (_match, kind: string, name: string) => {
-    const ref = `${kind}:${name.trim()}`;
-    origin ??= ref;
-    if (kind === 'env') {
-      const v = env[name.trim()];
-      if (v === undefined) {
-        problems.push(`${path}: environment variable ${name.trim()} is not set`);
-        return '';
-      }
-      return v;
-    }
-    const file = resolve(baseDir, name.trim());
-    try {
-      // Secret files conventionally end with a newline; the credential does not.
-      return readFileSync(file, 'utf8').replace(/\r?\n$/, '');
-    } catch (error) {
-      problems.push(`${path}: cannot read file ${file} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
-      return '';
-    }
+    origins.push(`${kind}:${name.trim()}`);
+    const part = kind === 'env' ? fromEnv(name.trim(), env, problems, path) : fromFile(resolve(baseDir, name.trim()), problems, path);
+    parts.push(part);
+    return part;
   });
-  return { value, referenced: origin !== null, origin };
+  return { value, referenced: origins.length > 0, origin: origins[0] ?? null, parts };
+}
+
+function fromEnv(name: string, env: NodeJS.ProcessEnv, problems: string[], path: string): string {
+  const v = env[name];
+  if (v === undefined) {
+    problems.push(`${path}: environment variable ${name} is not set`);
+    return '';
+  }
+  return v;
+}
+
+function fromFile(file: string, problems: string[], path: string): string {
+  try {
+    // Secret files conventionally end with a newline; the credential does not.
+    return readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+  } catch (error) {
+    problems.push(`${path}: cannot read file ${file} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+    return '';
+  }
 }

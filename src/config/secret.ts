@@ -50,15 +50,25 @@ const ROTATION_KEEPS = 2;
 const slots = new Map<string, string[]>();
 
 /**
- * `value` as it may appear in a URL, a form, a JSON string or base64: a server that echoes a
- * request back (or a log line that quotes one) carries these forms, not always the raw value.
+ * `value` as it may appear in a URL, a form, a JSON string (also with `/` escaped, as PHP writes
+ * it) or base64: a server that echoes a request back (or a log line that quotes one) carries these
+ * forms, not always the raw value. A value with white space at either end is also registered
+ * without it: HTTP drops it from a header, so a server that quotes the header quotes the value
+ * without it.
  */
 function wireForms(value: string): string[] {
+  const trimmed = [value.trim(), value.trimStart(), value.trimEnd()].filter((v) => v !== value);
+  return [...new Set([value, ...trimmed].flatMap(encodings))];
+}
+
+function encodings(value: string): string[] {
+  const json = JSON.stringify(value).slice(1, -1);
   return [
     value,
     encodeURIComponent(value),
     new URLSearchParams({ v: value }).toString().slice(2),
-    JSON.stringify(value).slice(1, -1),
+    json,
+    json.replaceAll('/', '\\/'),
     Buffer.from(value).toString('base64'),
     Buffer.from(value).toString('base64url'),
   ];

@@ -8,6 +8,7 @@
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { MAX_EVENT_BODY_BYTES } from '../config/schema/events.js';
+import { redact } from '../config/secret.js';
 import type { JsonObject } from '../model/scim.js';
 
 
@@ -27,8 +28,9 @@ export interface HttpRoutes {
   ui?(req: IncomingMessage, res: ServerResponse): Promise<void>;
 }
 
+/** Every answer goes through the redactor: readiness quotes the last cycle's error, which may quote a server that echoed a credential. */
 function send(res: ServerResponse, status: number, body: JsonObject | string, contentType = 'application/json'): void {
-  const text = typeof body === 'string' ? body : `${JSON.stringify(body)}\n`;
+  const text = redact(typeof body === 'string' ? body : `${JSON.stringify(body)}\n`);
   res.writeHead(status, { 'content-type': contentType, 'cache-control': 'no-store', 'content-length': Buffer.byteLength(text) });
   res.end(text);
 }

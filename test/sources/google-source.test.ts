@@ -5,7 +5,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sourceSchema, type GoogleSourceConfig } from '../../src/config/schema/index.js';
-import { Secret } from '../../src/config/secret.js';
+import { redact, Secret } from '../../src/config/secret.js';
 import { SourceError } from '../../src/errors.js';
 import { createSource } from '../../src/sources/create-source.js';
 import { GoogleSource } from '../../src/sources/google/google-source.js';
@@ -102,6 +102,20 @@ describe('Google Workspace source', () => {
     expect((await readError({ credentials: new Secret('{"type":"authorized_user"}', 'test') })).message).toBe(
       'source.credentials: not a service account key (type is not service_account)',
     );
+  });
+
+  it('a token endpoint that quotes the signed grant, and an API that quotes the access token in an HTML error, print neither', async () => {
+    google.careless.tokenErrorQuotesRequest = true;
+    // As printed: every output goes through the redactor, which must know the grant.
+    const refused = redact((await readError()).message);
+    expect(refused).toMatch(/refused a token .*invalid_grant: cannot use grant_type=.*&assertion=\[redacted\] \(domain-wide/);
+    expect(refused).not.toMatch(/eyJ[\w-]{20,}/);
+    google.careless.tokenErrorQuotesRequest = false;
+    google.careless.apiEchoesAuthorizationAsHtml = true;
+    // Cut to an excerpt after redaction: cut before, the token's first characters were left unrecognised.
+    const echoed = (await readError()).message;
+    expect(echoed).toContain('HTTP 400, and the answer is not JSON: "<html><body>Bad request. Your request header was: Bearer [redacted]');
+    expect(echoed).not.toContain('ya29.');
   });
 
   it('a page that fails for a while is asked again; one that keeps failing fails the whole read', async () => {

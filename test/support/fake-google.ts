@@ -45,6 +45,8 @@ export class FakeGoogle {
   readonly faults: Fault[] = [];
   /** Items per list page (the API's maxResults is honoured only below this). */
   pageSize = 2;
+  /** Careless servers: the token endpoint refuses every grant quoting the request it got; the API answers an HTML page quoting the Authorization header. */
+  readonly careless = { tokenErrorQuotesRequest: false, apiEchoesAuthorizationAsHtml: false };
   private readonly publicKey: string;
   readonly privateKey: string;
   private readonly tokens = new Set<string>();
@@ -95,7 +97,12 @@ export class FakeGoogle {
       const chunks: Buffer[] = [];
       for await (const c of req) chunks.push(c as Buffer);
       const form = new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
+      if (this.careless.tokenErrorQuotesRequest) return send(400, { error: 'invalid_grant', error_description: `cannot use ${Buffer.concat(chunks).toString('utf8')}` });
       return this.token(form, send);
+    }
+    if (this.careless.apiEchoesAuthorizationAsHtml) {
+      res.writeHead(400, { 'content-type': 'text/html' });
+      return void res.end(`<html><body>Bad request. Your request header was: ${req.headers.authorization ?? ''}</body></html>`);
     }
     const authorized = this.tokens.has((req.headers.authorization ?? '').replace(/^Bearer /, ''));
     this.requests.push({ path: url.pathname, query: url.searchParams, authorized });

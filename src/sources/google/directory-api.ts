@@ -7,6 +7,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Transport } from '../../targets/http/transport.js';
 import { SourceError } from '../../errors.js';
+import { redact } from '../../config/secret.js';
 import type { ServiceAccountToken } from './service-account.js';
 
 type Json = Record<string, unknown>;
@@ -84,7 +85,7 @@ export class DirectoryApi {
       try {
         body = JSON.parse(response.body);
       } catch {
-        throw new SourceError(`${where}: HTTP ${status}, and the answer is not JSON: "${response.body.replace(/\s+/g, ' ').slice(0, 120)}"`);
+        throw new SourceError(`${where}: HTTP ${status}, and the answer is not JSON: "${redact(response.body.replace(/\s+/g, ' ')).slice(0, 120)}"`);
       }
       if (status !== 200 || !body || typeof body !== 'object' || Array.isArray(body)) {
         const error = (body as { error?: { message?: unknown } } | null)?.error;

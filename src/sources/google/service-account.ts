@@ -64,6 +64,8 @@ export class ServiceAccountToken {
     const claims = { iss: this.account.clientEmail, sub: this.subject, scope: this.scopes.join(' '), aud: this.account.tokenUri, iat: issued, exp: issued + 3600 };
     const unsigned = `${base64url(JSON.stringify({ alg: 'RS256', typ: 'JWT' }))}.${base64url(JSON.stringify(claims))}`;
     const assertion = `${unsigned}.${base64url(sign('RSA-SHA256', Buffer.from(unsigned), this.account.key))}`;
+    // A grant for an hour: a token endpoint that quotes the request in its error must not print it.
+    registerSecret(assertion, `google assertion ${this.account.tokenUri} ${this.account.clientEmail} ${this.subject}`);
     const who = `service account ${this.account.clientEmail} acting for ${this.subject}`;
     let response;
     try {
