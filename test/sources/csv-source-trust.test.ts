@@ -209,6 +209,19 @@ describe('stray quotes', () => {
     });
   }
 
+  it('a quote inside an unquoted field is one invalid record, and the person whose key comes before it is held, not read as gone', async () => {
+    const text = 'employee_id,first_name,email,title\nE1,Ada,ada@x.com,Eng\nE3,Chen "CJ",chen@x.com,Eng\nE4,Bo,bo@x.com,Eng\nMa "X",E5,ma@x.com,Eng\n';
+    const { read, path } = csvSource(text, { ...config, columns: { ...config.columns, userName: 'email' } });
+    const snap = await read();
+    expect(snap.issues.map((i) => i.message)).toEqual([
+      `${path}:3: Invalid Opening Quote: a quote is found on field "first_name" at line 3, value is "Chen "; employee_id E3 is held`,
+      `${path}:5: Invalid Opening Quote: a quote is found on field "employee_id" at line 5, value is "Ma "`,
+    ]);
+    expect(snap.heldKeys).toEqual(['E3']);
+    expect(snap.users.map((u) => u.key)).toEqual(['E1', 'E4']);
+    expect(snap.recordsRead).toBe(4);
+  });
+
   it('a column declared multi-line may span lines', async () => {
     const fixture = strayQuoteCsv({ rows: 100, open: 20, close: 25, closeStyle: 'delimiter' });
     const snap = await csvSource(fixture.text, { ...config, multilineColumns: ['title'] }).read();

@@ -16,7 +16,7 @@ import { SourceError } from '../../errors.js';
 import type { CanonicalUser, DirectorySnapshot, SourceIssue, SourceValue } from '../../model/canonical.js';
 import { narrowSnapshot, type ReadProgress, type SourceDirectory } from '../source-directory.js';
 import { readMemberships } from './memberships-file.js';
-import { keysOnLines, listKeys } from './stray-quote.js';
+import { fieldOfLine, keysOnLines, listKeys } from './stray-quote.js';
 import { NotPlain, PlainCsvParser } from './plain-csv.js';
 import { textDecoder } from './text-stream.js';
 
@@ -263,6 +263,8 @@ class SnapshotBuilder {
   private rows = 0;
   private lastRowLine = 0;
   private trailer: { count: number; line: number } | undefined;
+  /** The last record csv-parse gave up on: it may report the same line again (a quote inside a field, then the rest of the field). */
+  private rejected: { line: number; issue: number } | undefined;
 
   /** `only`: build this person's record alone; the others are checked for duplicates and dropped. */
   constructor(
@@ -304,6 +306,12 @@ class SnapshotBuilder {
 
   rejectUnparseable(error: CsvErrorInfo): void {
     if (this.trailerMarker !== undefined && Array.isArray(error.record) && this.takeTrailer(error.record, error.lines ?? this.lastLine + 1)) return;
+    const raw = error.raw?.replace(/\n$/, '') ?? '';
+    if (error.lines !== undefined && this.rejected?.line === error.lines && !raw.includes('\n')) {
+      // The same record reported again: one row, one issue; its key may show only now.
+      this.holdRejected(error, raw);
+      return;
+    }
     this.rows++;
     this.lastRowLine = Math.max(this.lastRowLine, error.lines ?? this.lastLine + 1);
     this.records++;
@@ -316,15 +324,32 @@ class SnapshotBuilder {
     const line = error.lines ?? this.lastLine + 1;
     this.lastLine = line;
     const message = error.message.replace(/ on line \d+$/, '');
-    const raw = error.raw?.replace(/\n$/, '') ?? '';
     if (raw.includes('\n')) {
       const column = typeof error.column === 'string' ? error.column : this.header[Number(error.column)];
       this.spanned(line - countLines(raw) + 1, line, raw, column !== undefined && !this.multiline.has(column) ? column : undefined, message);
+      this.rejected = undefined;
       return;
     }
-    // The fields csv-parse did split still tell whose row it was, so that person is held, not lost.
-    const cell = Array.isArray(error.record) ? error.record[this.keyIndex]?.trim() : undefined;
-    this.issue('CSV_UNPARSEABLE', line, message, cell ? cell : undefined);
+    this.issue('CSV_UNPARSEABLE', line, message);
+    this.rejected = { line, issue: this.issues.length - 1 };
+    this.holdRejected(error, raw);
+  }
+
+  /**
+   * Holds the person whose row could not be parsed, so that they are neither updated nor read as
+   * gone: their key from the fields csv-parse did split, or from the row's text up to where it gave
+   * up (a quote inside a field stops it mid-row, with no fields), when the key column lies before.
+   */
+  private holdRejected(error: CsvErrorInfo, raw: string): void {
+    const fromRecord = Array.isArray(error.record) ? error.record[this.keyIndex]?.trim() : undefined;
+    // A field is whole only when the text goes on past it: the last one may be cut where parsing stopped.
+    const whole = fieldOfLine(raw, this.config.delimiter, this.keyIndex + 1) !== undefined;
+    const key = fromRecord || (whole ? fieldOfLine(raw, this.config.delimiter, this.keyIndex)?.trim() : undefined);
+    if (!key || this.heldKeys.has(key)) return;
+    this.heldKeys.add(key);
+    const at = this.rejected?.issue;
+    const issue = at === undefined ? undefined : this.issues[at];
+    if (issue) this.issues[at!] = { ...issue, message: `${issue.message}; ${this.config.key} ${key} is held` };
   }
 
   /**
