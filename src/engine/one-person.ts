@@ -203,8 +203,7 @@ export async function planPerson(loaded: LoadedConfig, state: Pick<RunState, 'li
 const LOOKUPS_AT_MOST = 20;
 
 /** The source's records of these people: one lookup each when the source can look one up, else one read narrowed to them. */
-async function readPeople(loaded: LoadedConfig, keys: readonly string[]): Promise<DirectorySnapshot> {
-  const source = createSource(loaded.config.source);
+async function readPeople(source: ReturnType<typeof createSource>, keys: readonly string[]): Promise<DirectorySnapshot> {
   if (keys.length === 1) return source.readOne(keys[0]!);
   if (source.narrowLookups && keys.length <= LOOKUPS_AT_MOST) {
     const reads: DirectorySnapshot[] = [];
@@ -227,7 +226,8 @@ export async function planPeople(loaded: LoadedConfig, state: Pick<RunState, 'li
   const who = (key: string, sep = ' ') => (keys.length > 1 ? `${key}${sep}` : '');
   const targets = selectTargets(loaded, options.only);
   const readAt = new Date();
-  const snapshot = await readPeople(loaded, keys);
+  const source = createSource(loaded.config.source);
+  const snapshot = await readPeople(source, keys);
   const users = new Map(snapshot.users.map((u) => [u.key, u]));
   const sourceHeld = new Set(snapshot.heldKeys);
   for (const key of keys) {
@@ -244,7 +244,9 @@ export async function planPeople(loaded: LoadedConfig, state: Pick<RunState, 'li
   }
   // An emergency deprovision is not held back by another person's invalid row.
   const holdDeprovisions = options.holdOff ? undefined : dirtyReadHold(snapshot, loaded.config.safety.holdDeprovisionsOnInvalidRecords);
-  const attributes = sourceAttributes(snapshot);
+  // Nobody read (they left): what the source offers chooses the default mappings, as for an empty
+  // full read (make-plan.ts); from no attributes at all, no rule would yield a userName.
+  const attributes = snapshot.users.length > 0 ? sourceAttributes(snapshot) : new Set(await source.offeredAttributes());
   const expressions = expressionOptions(loaded.config);
   const runtimes = new Map<string, TargetRuntime>();
   const people: PersonView[] = keys.map((key) => ({

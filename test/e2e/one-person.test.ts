@@ -139,6 +139,23 @@ describe('provision', () => {
 });
 
 
+describe('someone who left', () => {
+  it('someone no longer in the source: explain says so, and deprovision deactivates them (the default mappings from what the source offers, not from nobody)', async () => {
+    h.writePeople(team);
+    expect((await h.run()).code).toBe(0);
+    h.writePeople(team.filter((p) => p.id !== 'E1002'));
+    const explained = await h.cli('explain', '--config', h.configFile, '--user', 'E1002');
+    expect(explained.code, explained.err + explained.out).toBe(0);
+    expect(explained.out).toContain('E1002: not in the source');
+    expect(explained.out + explained.err).not.toContain('no rule yields a userName');
+    h.sandbox.clearRequests();
+    const r = await h.cli('deprovision', '--config', h.configFile, '--user', 'E1002', '--reason', 'left, not in the export');
+    expect(r.code, r.err + r.out).toBe(0);
+    expect(writes()).toContain('PATCH /Users');
+    expect(userOf(2)!['active']).toBe(false);
+  });
+});
+
 describe('deprovision and release', () => {
   it('deactivates now, holds across cycles, and lets go when the source record changes', async () => {
     h.writePeople(team);
