@@ -100,15 +100,35 @@ export function planBinding(loaded: LoadedConfig, targets: readonly string[], sn
   };
 }
 
+/** A plan made in the future by more than a clock's drift was not made by this tool's clock. */
+const FUTURE_SKEW_MS = 5 * 60_000;
+
+/**
+ * The plan's age, by its own expiry and by today's safety.planMaxAgeHours (a limit lowered since
+ * the plan was made applies to it); times that do not parse, or a plan made in the future, are
+ * refused rather than read as never expiring.
+ */
+function checkAge(plan: Plan, loaded: LoadedConfig, file: string, now: Date): void {
+  const maxHours = loaded.config.safety.planMaxAgeHours;
+  const created = Date.parse(plan.createdAt);
+  const expires = Date.parse(plan.expiresAt);
+  if (Number.isNaN(created) || Number.isNaN(expires)) {
+    throw new PlanError(`${file}: createdAt ${JSON.stringify(plan.createdAt)} or expiresAt ${JSON.stringify(plan.expiresAt)} is not a time: make a new plan`);
+  }
+  if (created > now.getTime() + FUTURE_SKEW_MS) throw new PlanError(`${file} says it was made at ${plan.createdAt}, in the future: make a new plan`);
+  const expired = Math.min(expires, created + maxHours * 3_600_000);
+  if (expired < now.getTime()) {
+    throw new PlanError(
+      `${file} expired at ${new Date(expired).toISOString()} (made ${plan.createdAt}; plans are kept ${maxHours} h, safety.planMaxAgeHours): make a new plan`,
+    );
+  }
+}
+
 const same = (a: TargetFingerprint, b: TargetFingerprint) => a.url === b.url && a.authType === b.authType && a.identity === b.identity;
 
 /** Throws (exit 2) when the plan is expired or the config no longer points where the plan was made for. */
 export function checkBinding(plan: Plan, loaded: LoadedConfig, file: string, now = new Date()): void {
-  if (Date.parse(plan.expiresAt) < now.getTime()) {
-    throw new PlanError(
-      `${file} expired at ${plan.expiresAt} (made ${plan.createdAt}; plans are kept ${loaded.config.safety.planMaxAgeHours} h, safety.planMaxAgeHours): make a new plan`,
-    );
-  }
+  checkAge(plan, loaded, file, now);
   const problems: string[] = [];
   const source = plan.binding.source;
   const location = sourceLocation(loaded.config.source);

@@ -229,6 +229,26 @@ describe('plans are bound and checked', () => {
     expect(r.err).toMatch(/expired at .*safety\.planMaxAgeHours/);
     expect(h.sandbox.requests).toEqual([]);
   });
+
+  it('a plan older than today\'s safety.planMaxAgeHours, made in the future, or with a time that does not parse, is refused (exit 2)', async () => {
+    await synced(five);
+    await plan();
+    const made = JSON.parse(readFileSync(planFile(), 'utf8')) as { createdAt: string; expiresAt: string };
+    const tries: [Partial<typeof made>, RegExp][] = [
+      // Made two hours ago with a longer limit; the config now keeps plans one hour.
+      [{ createdAt: new Date(Date.now() - 2 * 3_600_000).toISOString() }, /expired at .*plans are kept 1 h, safety\.planMaxAgeHours/],
+      [{ createdAt: new Date(Date.now() + 3_600_000).toISOString() }, /says it was made at .*, in the future/],
+      [{ expiresAt: 'garbage' }, /expiresAt "garbage" is not a time/],
+    ];
+    writeFileSync(h.configFile, readFileSync(h.configFile, 'utf8').replace(/^safety:\n/m, 'safety:\n  planMaxAgeHours: 1\n'));
+    expect(readFileSync(h.configFile, 'utf8')).toContain('planMaxAgeHours: 1');
+    for (const [edit, message] of tries) {
+      writeFileSync(planFile(), JSON.stringify({ ...made, ...edit }));
+      const r = await h.cli('apply', planFile(), '--config', h.configFile);
+      expect({ code: r.code, err: r.err }).toEqual({ code: 2, err: expect.stringMatching(message) });
+    }
+    expect(h.sandbox.requests).toEqual([]);
+  });
 });
 
 describe('a lost create answer on a server that refuses the userName filter', () => {
