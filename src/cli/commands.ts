@@ -3,8 +3,10 @@
  * state, planner and executor together; main.ts only parses arguments.
  */
 import { randomBytes } from 'node:crypto';
-import { open, readFile, stat, unlink } from 'node:fs/promises';
+import { open, readFile, realpath, stat, unlink } from 'node:fs/promises';
+import { resolve, sep } from 'node:path';
 import { configJsonSchema, type SourceSetup } from '../config/schema/index.js';
+import { sourceEntries } from '../config/source-setup.js';
 import { checkPlanFile } from '../engine/apply-plan.js';
 import { selectTargets } from '../config/select-targets.js';
 import { makePlan } from '../engine/make-plan.js';
@@ -52,8 +54,25 @@ interface WriteOptions extends CommonOptions {
 }
 
 /** Proves `file` can be written (its directory takes a new file; it is not a directory), before any work. */
-async function checkWritable(file: string): Promise<void> {
+/** The files a plan read or keeps its state in: writing the plan over one would destroy it. */
+function planInputs(loaded: LoadedConfig): string[] {
+  const files = [loaded.file, loaded.auditFile];
+  for (const { config } of sourceEntries(loaded.config.source)) {
+    if (config.type === 'csv') files.push(config.path, ...(config.memberships ? [config.memberships.path] : []));
+  }
+  return files;
+}
+
+const realOrResolved = (file: string) => realpath(file).catch(() => resolve(file));
+
+async function checkWritable(file: string, loaded: LoadedConfig): Promise<void> {
   const fail = (error: unknown) => new ConfigError(`cannot write the plan to ${file}: ${explainCode(error)}`, [], { cause: error });
+  const target = await realOrResolved(file);
+  for (const input of planInputs(loaded)) {
+    if ((await realOrResolved(input)) === target) throw new ConfigError(`--out ${file} is ${input}, which the plan is made from or kept with: choose another file`);
+  }
+  const stateDir = await realOrResolved(loaded.stateDir);
+  if (target.startsWith(`${stateDir}${sep}`)) throw new ConfigError(`--out ${file} is inside the state directory ${loaded.stateDir}: choose another file`);
   const existing = await stat(file).catch(() => null);
   if (existing?.isDirectory()) throw fail('EISDIR');
   const probe = `${file}.${randomBytes(6).toString('hex')}.tmp`;
@@ -110,7 +129,7 @@ export async function planCommand(opts: CommonOptions & { out?: string; retryPar
   const loaded = load(opts.config, io);
   // An unknown --target is refused before anything is opened (makePlan decides the same again).
   selectTargets(loaded, opts.target);
-  if (opts.out) await checkWritable(opts.out);
+  if (opts.out) await checkWritable(opts.out, loaded);
   const planId = newPlanId();
   opts.output?.bind({ cycle: planId });
   const state = await openState(loaded, { lock: false, audit: false, readOnly: true, log: stateLog(opts.output, io) });

@@ -155,6 +155,17 @@ describe('plans are bound and checked', () => {
     h.sandbox.clearRequests();
   };
 
+  it('--out naming the config, the source file or a file in the state directory is refused before anything is read (exit 2), and the file is left as it was', async () => {
+    await synced(five);
+    const csv = join(h.dir, 'people.csv');
+    const before = [readFileSync(h.configFile, 'utf8'), readFileSync(csv, 'utf8')];
+    for (const out of [h.configFile, csv, join(h.dir, 'state', 'links.json')]) {
+      const r = await h.cli('plan', '--config', h.configFile, '--out', out);
+      expect({ code: r.code, err: r.err }).toEqual({ code: 2, err: expect.stringMatching(/--out .* (is .*which the plan is made from or kept with|is inside the state directory)/) });
+    }
+    expect([readFileSync(h.configFile, 'utf8'), readFileSync(csv, 'utf8')]).toEqual(before);
+  });
+
   it('a deactivation planned before the source re-activated the person is stale: not applied', async () => {
     await synced(five);
     h.writePeople(five.map((p) => (p.id === 'E1003' ? { ...p, status: 'terminated' } : p)));
