@@ -7,7 +7,6 @@ import { open, readFile, realpath, stat, unlink } from 'node:fs/promises';
 import { resolve, sep } from 'node:path';
 import { configJsonSchema, type SourceSetup } from '../config/schema/index.js';
 import { sourceEntries } from '../config/source-setup.js';
-import { checkPlanFile } from '../engine/apply-plan.js';
 import { selectTargets } from '../config/select-targets.js';
 import { makePlan } from '../engine/make-plan.js';
 import { openState } from '../engine/state.js';
@@ -22,7 +21,6 @@ import { quarantinedTargets, skipStatus, isSkipped } from '../engine/quarantine.
 import { commandNotifier } from './notifier.js';
 import { quarantinedOnly } from './cycle-outcome.js';
 import { applyOrStage, runCycle } from '../engine/cycle.js';
-import { redact } from '../config/secret.js';
 import { writeFileAtomic } from '../state/atomic-write.js';
 import { operationCount, type Operation, type Plan } from '../model/plan.js';
 import { safetyViolations } from '../planning/safety.js';
@@ -30,6 +28,7 @@ import { createSource } from '../sources/create-source.js';
 import { exitForError } from './error-exit.js';
 import { EXIT, exitForPlan, exitForReport } from './exit-codes.js';
 import { formatPlan } from './format-plan.js';
+import { checkSavedPlan, planFileText } from './plan-file.js';
 import { formatReport } from './format-report.js';
 import type { Io } from './io.js';
 import { load, type CommonOptions } from './load-config.js';
@@ -147,7 +146,7 @@ export async function planCommand(opts: CommonOptions & { out?: string; retryPar
     }
     // A server's error text in the plan may quote a credential; 0600 whatever the file was before.
     if (opts.out) {
-      await writeFileAtomic(opts.out, redact(JSON.stringify(plan, null, 2))).catch((error: unknown) => {
+      await writeFileAtomic(opts.out, planFileText(plan)).catch((error: unknown) => {
         throw new ConfigError(`cannot write the plan to ${opts.out}: ${explainCode(error)}`);
       });
     }
@@ -166,7 +165,7 @@ export async function planCommand(opts: CommonOptions & { out?: string; retryPar
 
 export async function applyCommand(file: string, opts: WriteOptions, io: Io): Promise<number> {
   const loaded = load(opts.config, io);
-  const saved = checkPlanFile(await readPlanFile(file), file);
+  const saved = checkSavedPlan(await readPlanFile(file), file);
   const configured = new Map(selectTargets(loaded));
   const unknown = saved.targets.filter((t) => !configured.has(t.target)).map((t) => t.target);
   if (unknown.length > 0) throw new PlanError(`${file} has targets not enabled in ${loaded.file}: ${unknown.join(', ')}`);

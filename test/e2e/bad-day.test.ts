@@ -5,7 +5,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Harness, peopleCsv, person, type Person } from '../support/harness.js';
+import { editPlan, Harness, peopleCsv, person, type Person } from '../support/harness.js';
 
 let h: Harness;
 afterEach(async () => {
@@ -232,20 +232,36 @@ describe('plans are bound and checked', () => {
   it('an expired plan is refused (exit 2)', async () => {
     await synced(five);
     await plan();
-    const saved = JSON.parse(readFileSync(planFile(), 'utf8')) as { expiresAt: string };
-    saved.expiresAt = new Date(Date.now() - 1000).toISOString();
-    writeFileSync(planFile(), JSON.stringify(saved));
+    editPlan(planFile(), (saved) => ({ ...saved, expiresAt: new Date(Date.now() - 1000).toISOString() }));
     const r = await h.cli('apply', planFile(), '--config', h.configFile);
     expect(r.code).toBe(2);
     expect(r.err).toMatch(/expired at .*safety\.planMaxAgeHours/);
     expect(h.sandbox.requests).toEqual([]);
   });
 
+  it('a plan changed after it was made (a PATCH value edited, its changes left as reviewed) is refused (exit 2); so is one without its digest', async () => {
+    await synced(five);
+    h.writePeople(five.map((p) => (p.id === 'E1003' ? { ...p, title: 'Lead Engineer' } : p)));
+    await plan();
+    const text = readFileSync(planFile(), 'utf8');
+    expect(text).toContain('"value": "Lead Engineer"');
+    writeFileSync(planFile(), text.replace('"value": "Lead Engineer"', '"value": "Chief Executive Officer"'));
+    const edited = await h.cli('apply', planFile(), '--config', h.configFile);
+    expect({ code: edited.code, err: edited.err }).toEqual({ code: 2, err: expect.stringContaining('was changed after it was made') });
+    const { digest: _digest, ...undigested } = JSON.parse(text) as Record<string, unknown>;
+    writeFileSync(planFile(), JSON.stringify(undigested));
+    const bare = await h.cli('apply', planFile(), '--config', h.configFile);
+    expect({ code: bare.code, err: bare.err }).toEqual({ code: 2, err: expect.stringContaining('has no digest') });
+    expect(h.sandbox.requests).toEqual([]);
+    writeFileSync(planFile(), text);
+    expect((await h.cli('apply', planFile(), '--config', h.configFile)).code).toBe(0);
+    expect(h.sandbox.store.findUserByUserName('user3@example.com')!['title']).toBe('Lead Engineer');
+  });
+
   it('a plan older than today\'s safety.planMaxAgeHours, made in the future, or with a time that does not parse, is refused (exit 2)', async () => {
     await synced(five);
     await plan();
-    const made = JSON.parse(readFileSync(planFile(), 'utf8')) as { createdAt: string; expiresAt: string };
-    const tries: [Partial<typeof made>, RegExp][] = [
+    const tries: [{ createdAt?: string; expiresAt?: string }, RegExp][] = [
       // Made two hours ago with a longer limit; the config now keeps plans one hour.
       [{ createdAt: new Date(Date.now() - 2 * 3_600_000).toISOString() }, /expired at .*plans are kept 1 h, safety\.planMaxAgeHours/],
       [{ createdAt: new Date(Date.now() + 3_600_000).toISOString() }, /says it was made at .*, in the future/],
@@ -253,8 +269,10 @@ describe('plans are bound and checked', () => {
     ];
     writeFileSync(h.configFile, readFileSync(h.configFile, 'utf8').replace(/^safety:\n/m, 'safety:\n  planMaxAgeHours: 1\n'));
     expect(readFileSync(h.configFile, 'utf8')).toContain('planMaxAgeHours: 1');
+    const made = readFileSync(planFile(), 'utf8');
     for (const [edit, message] of tries) {
-      writeFileSync(planFile(), JSON.stringify({ ...made, ...edit }));
+      writeFileSync(planFile(), made);
+      editPlan(planFile(), (saved) => ({ ...saved, ...edit }));
       const r = await h.cli('apply', planFile(), '--config', h.configFile);
       expect({ code: r.code, err: r.err }).toEqual({ code: 2, err: expect.stringMatching(message) });
     }

@@ -2,6 +2,8 @@
  * End-to-end harness: a temp folder with an HR CSV and an org.yaml pointing at a real sandbox SCIM
  * server on a free port, and the CLI's main() run in-process with its output captured.
  */
+import { planFileText } from '../../src/cli/plan-file.js';
+import type { Plan } from '../../src/model/plan.js';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -150,7 +152,13 @@ ${this.top}
  * reach the executor's own answers to such a race (409 adopt, 404 re-create, 412 re-apply).
  */
 export function withoutPreconditions(file: string): void {
-  const plan = JSON.parse(readFileSync(file, 'utf8')) as { targets: { phases: { operations: { pre?: unknown }[] }[] }[] };
-  for (const t of plan.targets) for (const p of t.phases) for (const op of p.operations) delete op.pre;
-  writeFileSync(file, JSON.stringify(plan));
+  editPlan(file, (plan) => {
+    for (const t of plan.targets) for (const p of t.phases) for (const op of p.operations) delete (op as { pre?: unknown }).pre;
+  });
+}
+
+/** Edits a saved plan file as a test means to, and gives it the digest of its new content (cli/plan-file.ts). */
+export function editPlan(file: string, edit: (plan: Plan) => Plan | void): void {
+  const { digest: _digest, ...plan } = JSON.parse(readFileSync(file, 'utf8')) as Plan & { digest?: string };
+  writeFileSync(file, planFileText(edit(plan) ?? plan));
 }

@@ -1,0 +1,37 @@
+/**
+ * A saved plan's text: the plan as JSON, redacted, and a digest of exactly that content, which
+ * `apply` checks before it trusts a single operation. The plan says what each write sends (its
+ * PATCH operations, its PUT body) beside what it means (the changes a reader reviews): a file
+ * edited by hand, or damaged in a copy, could send what no review saw. The digest is not a
+ * signature: it stops accidents and quiet edits, not someone who recomputes it.
+ */
+import { createHash } from 'node:crypto';
+import { redact } from '../config/secret.js';
+import { PlanError } from '../errors.js';
+import { checkPlanFile } from '../engine/apply-plan.js';
+import type { Plan } from '../model/plan.js';
+
+const digestOf = (content: unknown) => `sha256:${createHash('sha256').update(JSON.stringify(content)).digest('hex')}`;
+
+/** The file's text: the plan with every secret redacted, and the digest of that. */
+export function planFileText(plan: Plan): string {
+  const content = JSON.parse(redact(JSON.stringify(plan))) as Record<string, unknown>;
+  return `${JSON.stringify({ ...content, digest: digestOf(content) }, null, 2)}\n`;
+}
+
+/**
+ * A saved plan, checked: its shape first (what is damaged, named by where), then its digest
+ * against what it holds; a PlanError (exit 2) for either.
+ */
+export function checkSavedPlan(data: unknown, file: string): Plan {
+  const digest = isPlainObject(data) ? data['digest'] : undefined;
+  const content = isPlainObject(data) ? Object.fromEntries(Object.entries(data).filter(([k]) => k !== 'digest')) : data;
+  const plan = checkPlanFile(content, file);
+  if (typeof digest !== 'string') throw new PlanError(`${file} has no digest (made by an older scim-sync, or not by plan --out): make a new plan`);
+  if (digest !== digestOf(content)) {
+    throw new PlanError(`${file} was changed after it was made (its digest no longer matches what it holds): make a new plan, and review that one`);
+  }
+  return plan;
+}
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
