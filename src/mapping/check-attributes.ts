@@ -5,8 +5,10 @@
  * attributes, see compileUserMapping). Pure: the source adapter says what it offers.
  */
 import { compileValue } from './compiled-value.js';
+import { DEFAULT_USER_MAPPING } from './default-user-mapping.js';
 import type { Config } from '../config/schema/index.js';
 import { nearestName } from '../config/nearest-name.js';
+import { sourceEntries } from '../config/source-setup.js';
 import { expressionOptions } from './expression-options.js';
 import { compileCondition } from './scope.js';
 
@@ -59,6 +61,34 @@ export function attributeProblems(config: Config, offered: ReadonlySet<string>, 
     });
     for (const set of ['roles', 'entitlements'] as const) {
       (target[set] ?? []).forEach((rule, i) => template(`${at}.${set}[${i}].value`, rule.value));
+    }
+  }
+  problems.push(...miscasedDefaults(config));
+  return problems;
+}
+
+/**
+ * A canonical name written in the config (source.columns, an LDAP source's users.attributes) that
+ * the default mappings read in another case (`username` for userName): a typo, and the default
+ * rule would drop out silently, leaving everyone without it (without a userName, nobody can be
+ * planned). Only names the config writes: a header column called "Department" may be meant as it is.
+ */
+function miscasedDefaults(config: Config): string[] {
+  const texts = Object.values(DEFAULT_USER_MAPPING).flatMap((rule) => {
+    if (rule === null) return [];
+    if (typeof rule === 'string') return [rule];
+    return 'value' in rule ? [rule.value, ...[rule.default ?? []].flat()] : [];
+  });
+  const read = new Set(texts.flatMap((text) => (text === undefined ? [] : compileValue(text).attributes)));
+  const byLower = new Map([...read].map((name) => [name.toLowerCase(), name]));
+  const problems: string[] = [];
+  for (const { path, config: source } of sourceEntries(config.source)) {
+    const [where, names] = source.type === 'csv' ? [`${path}.columns`, Object.keys(source.columns)] : source.type === 'ldap' ? [`${path}.users.attributes`, Object.keys(source.users.attributes)] : ['', []];
+    for (const name of names) {
+      const meant = byLower.get(name.toLowerCase());
+      if (meant !== undefined && meant !== name && !names.includes(meant)) {
+        problems.push(`${where}.${name}: the default mappings read ${meant}, not ${name}; did you mean ${meant}? (attribute names are case-sensitive)`);
+      }
     }
   }
   return problems;

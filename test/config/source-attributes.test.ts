@@ -63,6 +63,19 @@ describe('attribute problems', () => {
     expect(attributeProblems(c, new Set(['id', 'email']), 'csv:people.csv')).toEqual([]);
   });
 
+  it('a canonical name written in another case than the default mappings read (columns: { username: email }) is a problem; a header column is not', () => {
+    const c = config('{ type: csv, path: people.csv, key: id, columns: { username: email, GivenName: first, costcenter: cc } }', '');
+    expect(attributeProblems(c, new Set(['id', 'email', 'first', 'cc', 'username', 'GivenName', 'costcenter', 'Department']), 'csv:people.csv')).toEqual([
+      'source.columns.username: the default mappings read userName, not username; did you mean userName? (attribute names are case-sensitive)',
+      'source.columns.GivenName: the default mappings read givenName, not GivenName; did you mean givenName? (attribute names are case-sensitive)',
+      'source.columns.costcenter: the default mappings read costCenter, not costcenter; did you mean costCenter? (attribute names are case-sensitive)',
+    ]);
+    const ldap = config('{ type: ldap, url: "ldap://127.0.0.1:1", users: { base: "dc=x", attributes: { Title: title } } }', '');
+    expect(attributeProblems(ldap, new Set(['userName', 'Title']), 'ldap')).toEqual([
+      'source.users.attributes.Title: the default mappings read title, not Title; did you mean title? (attribute names are case-sensitive)',
+    ]);
+  });
+
   it('reads what each source offers: the CSV header (and canonical names), the LDAP attribute map, the Google set', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'attrs-'));
     writeFileSync(join(dir, 'people.csv'), Buffer.from('\uFEFFid;Prénom;mail\n1;Léa;l@x.com\n', 'utf16le'));

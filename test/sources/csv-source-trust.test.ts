@@ -35,6 +35,17 @@ describe('the header', () => {
   });
 });
 
+describe('configured columns the header lacks', () => {
+  it('each is named with the nearest header name; a UTF-8 byte order mark read as Windows-1252 is said to be one', async () => {
+    const { source } = csvSource('id,first_name,mail\n1,Ann,a@x.com\n', { columns: { givenName: 'firstname', email: 'mail' } });
+    await expect(source.offeredAttributes()).rejects.toThrow(/header lacks configured columns: source\.columns\.givenName names column "firstname" \(did you mean "first_name"\?\)$/);
+    const bom = csvSource(Buffer.from('\uFEFFemployee_id,mail\n1,a@x.com\n'), { key: 'employee_id', encoding: 'cp1252' });
+    await expect(bom.source.offeredAttributes()).rejects.toThrow(
+      /source\.key names column "employee_id" \(did you mean ".*employee_id"\?\);.*; the file starts with a UTF-8 byte order mark, read as cp1252: set source\.encoding to auto or utf-8/,
+    );
+  });
+});
+
 describe('encoding', () => {
   it('fails a latin1 file read as utf-8, naming file, line and byte offset', async () => {
     const { read, path } = csvSource(latin1, { encoding: 'utf-8' });

@@ -6,6 +6,7 @@
  * structurally broken file (an unclosed quote swallows the rest, bytes that do not decode) fails
  * the whole read.
  */
+import { nearestName } from '../../config/nearest-name.js';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { Transform } from 'node:stream';
@@ -45,9 +46,16 @@ function checkHeader(config: CsvSourceConfig, header: readonly string[]): string
     ...(config.groups ? [['groups.column', config.groups.column] as [string, string]] : []),
     ...config.multilineColumns.map((col, i): [string, string] => [`multilineColumns[${i}]`, col]),
   ];
-  const missing = needed.filter(([, col]) => !seen.has(col)).map(([opt, col]) => `source.${opt} names column "${col}"`);
+  const missing = needed
+    .filter(([, col]) => !seen.has(col))
+    .map(([opt, col]) => {
+      const near = nearestName(col, names);
+      return `source.${opt} names column "${col}"${near ? ` (did you mean "${near}"?)` : ''}`;
+    });
   if (missing.length > 0) {
-    throw new SourceError(`${config.path}:1: header lacks configured columns: ${missing.join('; ')}`);
+    // A UTF-8 byte order mark read as Windows-1252 or Latin-1 is three letters glued to the first name.
+    const bom = names[0]?.startsWith('\u00ef\u00bb\u00bf') ? `; the file starts with a UTF-8 byte order mark, read as ${config.encoding}: set source.encoding to auto or utf-8` : '';
+    throw new SourceError(`${config.path}:1: header lacks configured columns: ${missing.join('; ')}${bom}`);
   }
   return names;
 }
