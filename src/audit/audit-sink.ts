@@ -2,7 +2,7 @@
  * The provisioning log: one record per operation outcome and per decision not to act (skipped,
  * unchanged, held), never a secret. The README's "Provisioning log" lists the format.
  */
-import type { AttributeChange, OperationKind } from '../model/plan.js';
+import { PHASE_OF, type AttributeChange, type OperationKind } from '../model/plan.js';
 
 /** What started the work a record belongs to; `console`: a person signed in to the web console (`by`: console:<name>). */
 export type Initiator = 'schedule' | 'cli' | 'on-demand' | 'event' | 'console';
@@ -12,25 +12,30 @@ export type Initiator = 'schedule' | 'cli' | 'on-demand' | 'event' | 'console';
  * it; `stopped`: a state write failed), the safety check's stop or its override, a target that
  * could not be read or stopped, a distributed cycle's end.
  */
-export type AuditAction =
-  | OperationKind
-  | 'apply.start'
-  | 'apply.end'
-  | 'apply.interrupted'
-  | 'apply.stopped'
-  | 'safety.stop'
-  | 'safety.override'
-  | 'target.failed'
-  | 'cycle.end'
-  | 'staged.create'
-  | 'staged.approve'
-  | 'staged.reject'
-  | 'quarantine.enter'
-  | 'quarantine.exit'
-  | 'notify.failed'
-  | 'person.provision'
-  | 'person.deprovision'
-  | 'person.release';
+export const EVENT_ACTIONS = [
+  'apply.start',
+  'apply.end',
+  'apply.interrupted',
+  'apply.stopped',
+  'safety.stop',
+  'safety.override',
+  'target.failed',
+  'cycle.end',
+  'staged.create',
+  'staged.approve',
+  'staged.reject',
+  'quarantine.enter',
+  'quarantine.exit',
+  'notify.failed',
+  'person.provision',
+  'person.deprovision',
+  'person.release',
+] as const;
+
+export type AuditAction = OperationKind | (typeof EVENT_ACTIONS)[number];
+
+/** Every action a record may have, for `log --action` to check what it is asked for. */
+export const AUDIT_ACTIONS: readonly string[] = [...Object.keys(PHASE_OF), ...EVENT_ACTIONS];
 
 export interface AuditRecord {
   time: string;

@@ -1,6 +1,8 @@
 /** The arguments of `scim-sync log` that need checking when they are parsed (small: main.ts loads it eagerly). */
 import { InvalidArgumentError } from 'commander';
+import { AUDIT_ACTIONS } from '../audit/audit-sink.js';
 import { outcomeOf, OUTCOMES } from '../audit/log-query.js';
+import { nearestName } from '../config/nearest-name.js';
 import { parseDuration } from './duration.js';
 
 /** `--since`/`--until`: an ISO time, or a duration back from now (`2h`, `7d`). */
@@ -10,7 +12,20 @@ export function parseInstant(text: string, now = Date.now()): Date {
     if (Number.isNaN(time)) throw new InvalidArgumentError(`"${text}" is not a time (write 2026-11-30T09:00:00Z, or a duration back from now: 2h, 7d)`);
     return new Date(time);
   }
-  return new Date(now - parseDuration(text));
+  try {
+    return new Date(now - parseDuration(text));
+  } catch {
+    throw new InvalidArgumentError(`"${text}" is neither a time nor a duration back from now (write 2026-11-30T09:00:00Z, or 2h, 7d)`);
+  }
+}
+
+/** `--action` (repeatable): an action records have, matched without case as the query does. */
+export function collectAction(text: string, previous: string[] = []): string[] {
+  if (!AUDIT_ACTIONS.some((a) => a.toLowerCase() === text.toLowerCase())) {
+    const near = nearestName(text, AUDIT_ACTIONS);
+    throw new InvalidArgumentError(`no record has the action "${text}"${near ? `; did you mean ${near}?` : ''} (actions: ${AUDIT_ACTIONS.join(', ')})`);
+  }
+  return [...previous, text];
 }
 
 /** `--status` (repeatable): an outcome, or success / failure / warning. */

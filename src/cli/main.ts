@@ -6,7 +6,7 @@ import { EXIT } from './exit-codes.js';
 import { processIo, redacting, type Io } from './io.js';
 import { SANDBOX_PROFILE_NAMES } from '../sandbox/profiles.js';
 import { watchInterrupts } from './interrupt.js';
-import { collectStatus, parseInstant } from './log-arguments.js';
+import { collectAction, collectStatus, parseInstant } from './log-arguments.js';
 import type { CommandOutput, OutputChoice, OutputFlags } from './command-output.js';
 import { DEFAULT_PROGRESS_EVERY_MS } from './progress-state.js';
 
@@ -237,7 +237,7 @@ export async function main(argv: string[], output: Io = processIo): Promise<numb
     .addOption(configOption())
     .addOption(userOption())
     .addOption(targetOption())
-    .addOption(new Option('--reason <text>', 'why (recorded with who asked)').makeOptionMandatory())
+    .addOption(new Option('--reason <text>', 'why (required; recorded with who asked)').makeOptionMandatory())
     .option('--json', 'print the report as JSON')
     .addHelpText('after', examples('scim-sync deprovision --config org.yaml --user E1042 --reason "left today, ticket SEC-311"'))
     .action(async (o) => {
@@ -373,7 +373,7 @@ export async function main(argv: string[], output: Io = processIo): Promise<numb
     .addOption(configOption())
     .option('-u, --user <key>', "a person: source key, userName or email")
     .addOption(targetOption())
-    .option('--action <action>', 'this action (createUser, updateUser, deprovisionUser, apply.start, ...; repeatable)', collect)
+    .option('--action <action>', 'this action (createUser, updateUser, deprovisionUser, apply.start, ...; repeatable)', collectAction)
     .option('--status <status>', 'this outcome: ok, partial, failed, skipped, unchanged, held, info, or success, failure, warning (repeatable)', collectStatus)
     .option('--cycle <id>', 'this cycle (the plan id)')
     .option('--since <when>', 'from this time (ISO) or this long ago (2h, 7d)', (text: string) => parseInstant(text))
@@ -404,7 +404,7 @@ export async function main(argv: string[], output: Io = processIo): Promise<numb
     .option('--filter-plus-as-space', 'read "+" in filters as a space: userName eq "a+b@x" finds nothing')
     .option('--ignore-attribute <name>', 'accept this User attribute in writes but never keep it (repeatable)', collect)
     .option('--read-only-attribute <name>', 'declare this core User attribute readOnly in /Schemas, and ignore it in writes (repeatable)', collect)
-    .addHelpText('after', examples('scim-sync sandbox --port 8999 --profile okta', 'SANDBOX_TOKEN=s3cr3t-token scim-sync sandbox --token-env SANDBOX_TOKEN --data sandbox.json'))
+    .addHelpText('after', examples('scim-sync sandbox --port 8999 --profile slack', 'SANDBOX_TOKEN=s3cr3t-token scim-sync sandbox --token-env SANDBOX_TOKEN --data sandbox.json'))
     .action(async (o) => {
       code = await (await sandboxes()).sandboxCommand(o, io, untilSignal());
     });

@@ -146,18 +146,30 @@ function referencesCredential(path: Path): boolean {
   return (path.length === 5 && path[0] === 'targets' && path[2] === 'quirks' && path[3] === 'headers') || (path.length === 4 && path[0] === 'notifications' && path[1] === 'webhooks' && path[3] === 'url');
 }
 
+interface Preparing {
+  readonly baseDir: string;
+  readonly env: NodeJS.ProcessEnv;
+  readonly problems: string[];
+  readonly warnings: string[];
+  /** A path as problems name it, with its line. */
+  readonly where: (path: Path) => string;
+  /** Paths whose references could not be resolved: the schema's complaint about the empty value left there would say it twice. */
+  readonly unresolved: Set<string>;
+}
+
 /** Resolve references in every string and wrap credential keys in Secret. */
-function prepare(value: unknown, path: Path, baseDir: string, env: NodeJS.ProcessEnv, problems: string[], warnings: string[]): unknown {
+function prepare(value: unknown, path: Path, p: Preparing): unknown {
   if (typeof value === 'string') {
-    const before = problems.length;
-    const resolved = resolveReferences(value, baseDir, env, problems, formatPath(path));
+    const before = p.problems.length;
+    const resolved = resolveReferences(value, p.baseDir, p.env, p.problems, p.where(path));
+    if (p.problems.length > before) p.unresolved.add(formatPath(path));
     const key = path[path.length - 1];
     if (typeof key === 'string' && SECRET_KEYS.has(key)) {
       // A reference that could not be resolved is reported already.
-      const wrong = problems.length === before ? secretProblem(key, resolved.value, resolved.origin) : undefined;
-      if (wrong) problems.push(`${formatPath(path)}: ${wrong}`);
+      const wrong = p.problems.length === before ? secretProblem(key, resolved.value, resolved.origin) : undefined;
+      if (wrong) p.problems.push(`${formatPath(path)}: ${wrong}`);
       if (!resolved.referenced && holdsCredential(key, resolved.value)) {
-        warnings.push(`${formatPath(path)}: credential written inline; prefer \${env:NAME} or \${file:path}`);
+        p.warnings.push(`${formatPath(path)}: credential written inline; prefer \${env:NAME} or \${file:path}`);
       }
       return new Secret(resolved.value, resolved.origin ?? 'inline');
     }
@@ -167,11 +179,9 @@ function prepare(value: unknown, path: Path, baseDir: string, env: NodeJS.Proces
     if (referencesCredential(path)) for (const part of resolved.parts) registerSecret(part);
     return resolved.value;
   }
-  if (Array.isArray(value)) return value.map((v, i) => prepare(v, [...path, i], baseDir, env, problems, warnings));
+  if (Array.isArray(value)) return value.map((v, i) => prepare(v, [...path, i], p));
   if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(
-      Object.entries(value).map(([k, v]) => [k, prepare(v, [...path, k], baseDir, env, problems, warnings)]),
-    );
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, prepare(v, [...path, k], p)]));
   }
   return value;
 }
@@ -192,13 +202,20 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
   const baseDir = dirname(file);
   const problems: string[] = [];
   const warnings: string[] = [];
-  const raw = prepare(doc.toJS(), [], baseDir, env, problems, warnings);
+  const unresolved = new Set<string>();
+  const where = (path: Path) => {
+    const line = lineOf(doc, counter, path);
+    return `${formatPath(path)}${line ? ` (line ${line})` : ''}`;
+  };
+  const raw = prepare(doc.toJS(), [], { baseDir, env, problems, warnings, where, unresolved });
   // jitless: zod would otherwise compile a parser per object schema with `new Function` on the first
   // parse, which pays off over thousands of parses; a process parses its config once, and the
   // compiling cost a cold start 42M instructions of the config load's 220M (callgrind, #19).
   const parsed = configSchema.safeParse(raw ?? {}, { jitless: true });
   if (!parsed.success) {
-    for (const issue of parsed.error.issues) problems.push(...issueProblems(issue, doc, counter));
+    for (const issue of parsed.error.issues) {
+      if (!unresolved.has(formatPath(issue.path as Path))) problems.push(...issueProblems(issue, doc, counter));
+    }
   }
   if (problems.length > 0 || !parsed.success) {
     throw problemsFound(file, problems);

@@ -73,13 +73,27 @@ targets:
     );
     expect(found).toEqual(
       expect.arrayContaining([
-        expect.stringMatching(/^targets\.slack\.auth\.token: environment variable MISSING_TOKEN is not set$/),
+        expect.stringMatching(/^targets\.slack\.auth\.token \(line 6\): environment variable MISSING_TOKEN is not set$/),
         expect.stringMatching(/^source\.key \(line 1\): /),
         expect.stringMatching(/^targets\.slack\.url \(line 4\): /),
         expect.stringMatching(/^targets\.slack\.concurrency \(line 5\): /),
         expect.stringMatching(/^targets\.slack\.colour \(line 7\): unknown key$/),
       ]),
     );
+  });
+
+  it('a reference that cannot be resolved is one problem at its line, not a second one about the empty value left there', () => {
+    expect(
+      problems(`source: { type: csv, path: people.csv, key: id }
+targets:
+  app:
+    url: "\${env:UNSET_SCIM_URL}"
+    auth: { type: bearer, token: "\${file:no-such-token-file}" }
+`),
+    ).toEqual([
+      'targets.app.url (line 4): environment variable UNSET_SCIM_URL is not set',
+      expect.stringMatching(/^targets\.app\.auth\.token \(line 5\): cannot read file .*no-such-token-file \(ENOENT\)$/),
+    ]);
   });
 
   it('an unknown key at its own line with the nearest allowed name; a target name says which characters it may use', () => {

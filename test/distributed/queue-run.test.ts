@@ -62,7 +62,7 @@ describe('run and apply through the queue', () => {
     await waitUntil(() => h.sandbox.store.users().length === 20, 'the worker to finish the cycle');
     const bad = await h.run('--wait-timeout', 'soon');
     expect(bad.code).toBe(2);
-    expect(bad.err).toContain('"soon" is not a duration (write 90s, 30m, 2h or 500ms)');
+    expect(bad.err).toContain('"soon" is not a duration (write 90s, 30m, 2h, 7d or 500ms)');
   });
 
   it('run --wait whose cycle Redis forgot fails clearly instead of waiting forever, and says no worker is connected', async () => {

@@ -1,0 +1,34 @@
+/**
+ * `scim-sync log`'s arguments are checked as they are parsed (exit 2, nothing read): an action no
+ * record has is refused with the nearest one, as an unknown status is; a bad --since says what it
+ * takes (a time, or a duration back from now in any unit, days too).
+ */
+import { describe, expect, it } from 'vitest';
+import { main } from '../../src/cli/main.js';
+
+async function log(...args: string[]): Promise<{ code: number; err: string }> {
+  const err: string[] = [];
+  const code = await main(['node', 'scim-sync', 'log', '--config', 'no-such-org.yaml', ...args], { out: () => undefined, err: (t) => err.push(t) });
+  return { code, err: err.join('\n') };
+}
+
+describe('log arguments', () => {
+  it('an action no record has is refused, with the nearest one', async () => {
+    expect(await log('--action', 'updateUsr')).toEqual({ code: 2, err: expect.stringContaining('no record has the action "updateUsr"; did you mean updateUser?') });
+    expect(await log('--action', 'bogus')).toEqual({ code: 2, err: expect.stringContaining('no record has the action "bogus" (actions: createUser,') });
+  });
+
+  it('a status that is no outcome is refused', async () => {
+    expect(await log('--status', 'bogus')).toEqual({ code: 2, err: expect.stringContaining('one of ok, partial, failed') });
+  });
+
+  it('--since that is neither a time nor a duration says what it takes', async () => {
+    expect(await log('--since', '1w')).toEqual({ code: 2, err: expect.stringContaining('"1w" is neither a time nor a duration back from now (write 2026-11-30T09:00:00Z, or 2h, 7d)') });
+    expect(await log('--since', '2026-13-45')).toEqual({ code: 2, err: expect.stringContaining('"2026-13-45" is not a time') });
+  });
+
+  it('valid arguments go on to the config (here, one that does not exist)', async () => {
+    const r = await log('--action', 'UPDATEUSER', '--status', 'success', '--since', '7d');
+    expect(r.err).toContain('no-such-org.yaml');
+  });
+});
