@@ -233,6 +233,17 @@ describe('stray quotes', () => {
     expect(snap.recordsRead).toBe(4);
   });
 
+  it('a quoted value over three lines in a column not declared multi-line holds the one person whose row it is, not its continuation lines', async () => {
+    const text = 'employee_id,first_name,email,title\nE1,Ada,ada@x.com,Eng\nE2,Bo,bo@x.com,"Senior\nStaff\nEngineer, Platform"\nE3,Cy,cy@x.com,Eng\n';
+    const { read, path } = csvSource(text, { ...config, columns: { ...config.columns, userName: 'email' } });
+    const snap = await read();
+    expect(snap.issues.map((i) => i.message)).toEqual([
+      `${path}: lines 3\u20135: a quoted field in column title spans 3 lines, and title is not in source.multilineColumns (a stray quote on line 3?); the 1 person these lines name is held: E2`,
+    ]);
+    expect(snap.heldKeys).toEqual(['E2']);
+    expect(snap.recordsRead).toBe(3);
+  });
+
   it('a column declared multi-line may span lines', async () => {
     const fixture = strayQuoteCsv({ rows: 100, open: 20, close: 25, closeStyle: 'delimiter' });
     const snap = await csvSource(fixture.text, { ...config, multilineColumns: ['title'] }).read();

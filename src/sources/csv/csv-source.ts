@@ -365,7 +365,7 @@ class SnapshotBuilder {
    * spans them, or when it could not be parsed (`parseError`). Everyone its lines name is held.
    */
   private spanned(first: number, last: number, raw: string, column: string | undefined, parseError?: string): void {
-    const keys = keysOnLines(raw, this.config.delimiter, this.keyIndex);
+    const keys = keysOnLines(raw, this.config.delimiter, this.keyIndex, this.header.length, parseError !== undefined);
     this.records += Math.max(0, keys.length - 1);
     for (const key of keys) this.heldKeys.add(key);
     const what =

@@ -39,13 +39,24 @@ export function fieldOfLine(line: string, delimiter: string, index: number): str
   }
 }
 
-/** The keys the lines of a raw region hold in the key column, first-seen order, no blanks. */
-export function keysOnLines(raw: string, delimiter: string, keyIndex: number): string[] {
+/**
+ * The keys the lines of a raw region hold in the key column, first-seen order, no blanks. The first
+ * line starts the record; a later line is a row of its own (one a stray quote swallowed) only when
+ * it has as many fields as the header: a line that continues a field (`Engineering",Eng,active`,
+ * or a middle line of plain text) has fewer, and its first field is no key. `cut`: the region ends
+ * where parsing gave up, so its last line may be a row cut short: one whose first field holds no
+ * quote (which would close the spanning field) counts.
+ */
+export function keysOnLines(raw: string, delimiter: string, keyIndex: number, fields: number, cut = false): string[] {
   const keys = new Set<string>();
-  for (const line of raw.split('\n')) {
+  const lines = raw.split('\n');
+  lines.forEach((line, i) => {
+    const whole = fieldOfLine(line, delimiter, fields - 1) !== undefined && fieldOfLine(line, delimiter, fields) === undefined;
+    const cutRow = cut && i === lines.length - 1 && !(fieldOfLine(line, delimiter, 0) ?? '').includes('"') && fieldOfLine(line, delimiter, keyIndex + 1) !== undefined;
+    if (i > 0 && !whole && !cutRow) return;
     const key = fieldOfLine(line, delimiter, keyIndex)?.trim();
     if (key) keys.add(key);
-  }
+  });
   return [...keys];
 }
 
