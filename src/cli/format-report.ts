@@ -26,7 +26,8 @@ const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 const quarantineLine = (change: string) => `    ⛔ ${clip(change, 1000)}`;
 
 export function formatReport(report: RunReport): string {
-  const out: string[] = [`Applied ${report.planId} (${report.startedAt} -> ${report.finishedAt})`];
+  // '-': no plan was made (every target was left out in quarantine).
+  const out: string[] = [report.planId === '-' ? `Nothing applied (${report.finishedAt})` : `Applied ${report.planId} (${report.startedAt} -> ${report.finishedAt})`];
   for (const t of report.targets) {
     if (t.unreadable) {
       out.push(`  target ${t.target}: FAILED — could not be read: ${clip(t.unreadable, 1000)} (nothing was written to it)`);
