@@ -102,6 +102,10 @@ describe('Google Workspace source', () => {
     expect((await readError({ credentials: new Secret('{"type":"authorized_user"}', 'test') })).message).toBe(
       'source.credentials: not a service account key (type is not service_account)',
     );
+    const overHttp = JSON.stringify({ ...(JSON.parse(google.keyJson()) as object), token_uri: 'http://oauth2.example.com/token' });
+    expect((await readError({ credentials: new Secret(overHttp, 'test') })).message).toBe(
+      "source.credentials: the key's token_uri http://oauth2.example.com/token is not https; the signed grant would cross the network in clear",
+    );
   });
 
   it('a token endpoint that quotes the signed grant, and an API that quotes the access token in an HTML error, print neither', async () => {

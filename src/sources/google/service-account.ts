@@ -40,7 +40,13 @@ export function parseServiceAccountKey(credentials: Secret): ServiceAccountKey {
     if (error instanceof SourceError) throw error;
     throw new SourceError('source.credentials: the private_key of the service account key cannot be read', {}, { cause: error });
   }
-  return { clientEmail: field('client_email'), key, tokenUri: typeof doc['token_uri'] === 'string' ? doc['token_uri'] : 'https://oauth2.googleapis.com/token' };
+  const tokenUri = typeof doc['token_uri'] === 'string' ? doc['token_uri'] : 'https://oauth2.googleapis.com/token';
+  // The grant sent there is a bearer credential for an hour: never across the network in clear
+  // (Google's is https; plain http is for a stand-in on this machine).
+  if (!/^https:\/\//i.test(tokenUri) && !/^http:\/\/(127\.|localhost[:/]|\[::1\])/i.test(tokenUri)) {
+    throw new SourceError(`source.credentials: the key's token_uri ${tokenUri} is not https; the signed grant would cross the network in clear`);
+  }
+  return { clientEmail: field('client_email'), key, tokenUri };
 }
 
 const base64url = (data: string | Buffer) => Buffer.from(data).toString('base64url');
