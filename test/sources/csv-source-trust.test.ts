@@ -29,6 +29,10 @@ describe('the header', () => {
     expect(await source.offeredAttributes()).toContain('givenName');
   });
 
+  it('an empty file fails the read itself (no header line), not later, once it has been read as nobody', async () => {
+    for (const text of ['', '\n\n']) await expect(csvSource(text).read()).rejects.toThrow(/people\.csv:1: no header line$/);
+  });
+
   it('an empty first line is a header of one empty name, found at once', async () => {
     const { source } = csvSource(`\na"b\n${'1,Ann,a@x.com\n'.repeat(100_000)}`);
     await expect(source.offeredAttributes()).rejects.toThrow(/people\.csv:1: header lacks configured columns: source\.key names column "id"/);

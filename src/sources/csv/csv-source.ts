@@ -475,6 +475,8 @@ class SnapshotBuilder {
   }
 
   finish(): DirectorySnapshot {
+    // An empty file (or only blank lines) is no export of nobody: it fails as the header check does.
+    if (this.keyIndex < 0) throw new SourceError(`${this.config.path}:1: no header line`);
     if (this.trailerMarker !== undefined) {
       const { path } = this.config;
       if (!this.trailer) throw new SourceError(`${path}: no trailer row ("${this.trailerMarker},<rows>") at the end: the export is incomplete, or source.trailer is wrong`);
