@@ -25,6 +25,7 @@ import { writeFileAtomic } from '../state/atomic-write.js';
 import { operationCount, type Operation, type Plan } from '../model/plan.js';
 import { safetyViolations } from '../planning/safety.js';
 import { createSource } from '../sources/create-source.js';
+import { ColumnsMissingError } from '../sources/csv/csv-source.js';
 import { exitForError } from './error-exit.js';
 import { EXIT, exitForPlan, exitForReport } from './exit-codes.js';
 import { formatPlan } from './format-plan.js';
@@ -104,7 +105,10 @@ async function readPlanFile(file: string): Promise<unknown> {
 
 export async function validateCommand(opts: { config: string }, io: Io): Promise<number> {
   const loaded = load(opts.config, io);
-  await requireOfferedAttributes(loaded, createSource(loaded.config.source));
+  await requireOfferedAttributes(loaded, createSource(loaded.config.source)).catch((error: unknown) => {
+    if (error instanceof ColumnsMissingError) throw new ConfigError(`${loaded.file}: the source does not have what the config names`, [error.message], { cause: error });
+    throw error;
+  });
   const names = Object.keys(loaded.config.targets);
   io.out(`${loaded.file}: valid (${describeSources(loaded.config.source)}, ${names.length} target${names.length === 1 ? '' : 's'}: ${names.join(', ')})`);
   return EXIT.OK;

@@ -2,7 +2,7 @@
  * Sources are validated, not trusted (issue #10, cases 1, 2 and 5): over real HTTP to the sandbox,
  * bad source data never reaches the app, and a template typo stops everything before any request.
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Harness, peopleCsv, person, type Person } from '../support/harness.js';
 import { strayQuoteCsv } from '../support/stray-quote.js';
@@ -121,6 +121,17 @@ targets:
     expect(r.code).toBe(2);
     expect(r.err).toContain(message.replace('PATH', h.csv));
     expect(r.out).toBe('');
+  });
+
+  it('validate: a configured column the header lacks is a config problem with the nearest column (exit 2); run: a source failure (exit 4)', async () => {
+    typo();
+    writeFileSync(h.configFile, readFileSync(h.configFile, 'utf8').replace('givenName: first_name', 'givenName: firstname').replace('title: "{jobtitle}"', 'title: "{job_title}"'));
+    const v = await h.cli('validate', '--config', h.configFile);
+    expect({ code: v.code, out: v.out }).toEqual({ code: 2, out: '' });
+    expect(v.err).toContain(`the source does not have what the config names\n  - ${h.csv}:1: header lacks configured columns: source.columns.givenName names column "firstname" (did you mean "first_name"?)`);
+    const r = await h.run();
+    expect(r.code).toBe(4);
+    expect(h.sandbox.requests).toEqual([]);
   });
 
   it('run refuses the same before any request to the app (exit 2)', async () => {

@@ -55,10 +55,16 @@ function checkHeader(config: CsvSourceConfig, header: readonly string[]): string
   if (missing.length > 0) {
     // A UTF-8 byte order mark read as Windows-1252 or Latin-1 is three letters glued to the first name.
     const bom = names[0]?.startsWith('\u00ef\u00bb\u00bf') ? `; the file starts with a UTF-8 byte order mark, read as ${config.encoding}: set source.encoding to auto or utf-8` : '';
-    throw new SourceError(`${config.path}:1: header lacks configured columns: ${missing.join('; ')}${bom}`);
+    throw new ColumnsMissingError(`${config.path}:1: header lacks configured columns: ${missing.join('; ')}${bom}`);
   }
   return names;
 }
+
+/**
+ * The header lacks a column the config names: to `validate`, a config that does not fit its file
+ * (exit 2); to a run, an export that changed under it (a source error, exit 4).
+ */
+export class ColumnsMissingError extends SourceError {}
 
 // csv-parse is loaded when a CSV is first read: a process that reads LDAP or Google never loads it.
 const csvParse = () => import('csv-parse');
