@@ -108,6 +108,8 @@ export class LogReader {
           if (!keep || keep(record)) batch.records.push(record);
         }
         seen.offset += end;
+        // Back to the usual size once a long line is read: every later chunk would be decoded as one string that large.
+        if (chunk.length > CHUNK_BYTES) chunk = Buffer.alloc(CHUNK_BYTES);
       }
       if (named > PROBLEMS_PER_FILE) batch.problems.push(`${file}: ${named - PROBLEMS_PER_FILE} more lines that are not log records (skipped)`);
     } finally {

@@ -4,7 +4,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { open, readFile, realpath, stat, unlink } from 'node:fs/promises';
-import { resolve, sep } from 'node:path';
+import { basename, dirname, join, resolve, sep } from 'node:path';
+import { activeLogFile, logFiles } from '../audit/log-files.js';
 import { configJsonSchema, type SourceSetup } from '../config/schema/index.js';
 import { sourceEntries } from '../config/source-setup.js';
 import { selectTargets } from '../config/select-targets.js';
@@ -56,14 +57,16 @@ interface WriteOptions extends CommonOptions {
 /** Proves `file` can be written (its directory takes a new file; it is not a directory), before any work. */
 /** The files a plan read or keeps its state in: writing the plan over one would destroy it. */
 function planInputs(loaded: LoadedConfig): string[] {
-  const files = [loaded.file, loaded.auditFile];
+  // The audit log as this host writes it ({host}), and every file of it, rotated or another host's.
+  const files = [loaded.file, activeLogFile(loaded.auditFile), ...logFiles(loaded.auditFile)];
   for (const { config } of sourceEntries(loaded.config.source)) {
     if (config.type === 'csv') files.push(config.path, ...(config.memberships ? [config.memberships.path] : []));
   }
   return files;
 }
 
-const realOrResolved = (file: string) => realpath(file).catch(() => resolve(file));
+/** The real path of `file`, or of its directory joined with its name when it does not exist yet (a symlinked state directory). */
+const realOrResolved = (file: string) => realpath(file).catch(() => realpath(dirname(resolve(file))).then((dir) => join(dir, basename(file)), () => resolve(file)));
 
 async function checkWritable(file: string, loaded: LoadedConfig): Promise<void> {
   const fail = (error: unknown) => new ConfigError(`cannot write the plan to ${file}: ${explainCode(error)}`, [], { cause: error });

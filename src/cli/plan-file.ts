@@ -7,15 +7,27 @@
  */
 import { createHash } from 'node:crypto';
 import { redact } from '../config/secret.js';
-import { PlanError } from '../errors.js';
+import { ConfigError, PlanError } from '../errors.js';
 import { checkPlanFile } from '../engine/apply-plan.js';
 import type { Plan } from '../model/plan.js';
 
 const digestOf = (content: unknown) => `sha256:${createHash('sha256').update(JSON.stringify(content)).digest('hex')}`;
 
-/** The file's text: the plan with every secret redacted, and the digest of that. */
+/**
+ * The file's text: the plan with every secret redacted from each of its strings (a server's error
+ * it quotes may hold one), and the digest of that. What an operation would write is never
+ * redacted: changed, it would write "[redacted]" into an app; a plan whose operations hold a
+ * secret's text (a token that is also a word in someone's data) is not saved at all.
+ */
 export function planFileText(plan: Plan): string {
-  const content = JSON.parse(redact(JSON.stringify(plan))) as Record<string, unknown>;
+  const content = JSON.parse(JSON.stringify(plan), (_key, value: unknown) => (typeof value === 'string' ? redact(value) : value)) as Plan;
+  const phases = (p: Plan) => JSON.stringify(p.targets.map((t) => t.phases));
+  if (phases(content) !== phases(plan)) {
+    throw new ConfigError(
+      'the plan is not saved: a value one of its operations would write contains the text of a credential scim-sync holds ' +
+        '(a token or a header value that is also ordinary data); saved redacted, it would write "[redacted]" into the app',
+    );
+  }
   return `${JSON.stringify({ ...content, digest: digestOf(content) }, null, 2)}\n`;
 }
 

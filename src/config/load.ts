@@ -7,7 +7,7 @@ import { dirname, resolve } from 'node:path';
 import { isMap, isNode, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from '../errors.js';
-import { resolveReferences } from './references.js';
+import { resolveReferences, type ResolvedString } from './references.js';
 import { configSchema, holdsCredential, SECRET_KEYS, type Config } from './schema/index.js';
 import { nearestName } from './nearest-name.js';
 import { MIN_SECRET_LENGTH, Secret, registerSecret } from './secret.js';
@@ -70,7 +70,8 @@ function secretProblem(key: string, value: string, origin: string | null): strin
     if (credential === '') return undefined;
   }
   if (credential === '') return `${originOf(origin)} is empty${origin?.startsWith('env:') ? ' (set but empty)' : ''}`;
-  if (credential.length < MIN_SECRET_LENGTH) {
+  // Trimmed: a server quotes a header without the white space at its ends, and that form is what must be redacted.
+  if (credential.trim().length < MIN_SECRET_LENGTH) {
     return `the credential from ${originOf(origin)} is shorter than ${MIN_SECRET_LENGTH} characters: too short to keep out of output, and too weak`;
   }
   return undefined;
@@ -141,9 +142,20 @@ function plainHttpOffLoopback(url: string): boolean {
   return /^http:/i.test(url) && !/^http:\/\/(127\.|localhost[:/]|localhost$|\[::1\])/i.test(url);
 }
 
-/** targets.<name>.quirks.headers.<header>, notifications.webhooks[i].url. */
-function referencesCredential(path: Path): boolean {
-  return (path.length === 5 && path[0] === 'targets' && path[2] === 'quirks' && path[3] === 'headers') || (path.length === 4 && path[0] === 'notifications' && path[1] === 'webhooks' && path[3] === 'url');
+/** Header names that may carry a credential, broader than the ones refused in quirks (misplaced-credentials.ts). */
+const CREDENTIAL_LIKE_HEADER = /auth|token|secret|passw|key|sig|cookie|session|credential/i;
+
+/** Of what the references in `text` (at `path`) resolved to, the parts that are credentials (see prepare). */
+function credentialParts(path: Path, text: string, { parts, at }: ResolvedString): readonly string[] {
+  if (parts.length === 0) return [];
+  const header = path.length === 5 && path[0] === 'targets' && path[2] === 'quirks' && path[3] === 'headers';
+  if (header) return CREDENTIAL_LIKE_HEADER.test(String(path[4])) ? parts : [];
+  if (!(path.length === 4 && path[0] === 'notifications' && path[1] === 'webhooks' && path[3] === 'url')) return [];
+  // Where the path starts in the text as written: references after it are in the path or query.
+  const scheme = text.indexOf('://');
+  const pathStart = scheme < 0 ? 0 : text.indexOf('/', scheme + 3);
+  if (pathStart < 0) return [];
+  return parts.filter((_, i) => at[i]! > pathStart);
 }
 
 interface Preparing {
@@ -161,8 +173,13 @@ interface Preparing {
 function prepare(value: unknown, path: Path, p: Preparing): unknown {
   if (typeof value === 'string') {
     const before = p.problems.length;
-    const resolved = resolveReferences(value, p.baseDir, p.env, p.problems, p.where(path));
-    if (p.problems.length > before) p.unresolved.add(formatPath(path));
+    const resolved = resolveReferences(value, p.baseDir, p.env, p.problems, formatPath(path));
+    if (p.problems.length > before) {
+      p.unresolved.add(formatPath(path));
+      // Its line only now: looking it up for every string of a large config was quadratic in a map's size.
+      const label = p.where(path);
+      for (let i = before; i < p.problems.length; i++) p.problems[i] = `${label}${p.problems[i]!.slice(formatPath(path).length)}`;
+    }
     const key = path[path.length - 1];
     if (typeof key === 'string' && SECRET_KEYS.has(key)) {
       // A reference that could not be resolved is reported already.
@@ -173,10 +190,11 @@ function prepare(value: unknown, path: Path, p: Preparing): unknown {
       }
       return new Secret(resolved.value, resolved.origin ?? 'inline');
     }
-    // What a header or a webhook's URL takes from the environment or a file is a credential whatever
-    // the header is called (an API gateway's subscription key) or wherever it sits in the URL (a
-    // chat webhook's path): redacted from everything printed, as secrets are.
-    if (referencesCredential(path)) for (const part of resolved.parts) registerSecret(part);
+    // What a credential-like header (an API gateway's subscription key) or a webhook URL's path or
+    // query (a chat webhook's token) takes from the environment or a file is redacted from
+    // everything printed, as secrets are. Not any header (a tenant id is data, and would be
+    // scrubbed from names and emails too), nor a URL's host.
+    for (const part of credentialParts(path, value, resolved)) registerSecret(part);
     return resolved.value;
   }
   if (Array.isArray(value)) return value.map((v, i) => prepare(v, [...path, i], p));

@@ -13,8 +13,9 @@ export interface ResolvedString {
   referenced: boolean;
   /** The first reference's description, e.g. `env:SLACK_TOKEN`. */
   origin: string | null;
-  /** What each reference resolved to. */
+  /** What each reference resolved to, and where it was written in the text. */
   parts: string[];
+  at: number[];
 }
 
 export function resolveReferences(
@@ -26,13 +27,15 @@ export function resolveReferences(
 ): ResolvedString {
   const origins: string[] = [];
   const parts: string[] = [];
-  const value = text.replace(REFERENCE, (_match, kind: string, name: string) => {
+  const at: number[] = [];
+  const value = text.replace(REFERENCE, (_match, kind: string, name: string, offset: number) => {
     origins.push(`${kind}:${name.trim()}`);
+    at.push(offset);
     const part = kind === 'env' ? fromEnv(name.trim(), env, problems, path) : fromFile(resolve(baseDir, name.trim()), problems, path);
     parts.push(part);
     return part;
   });
-  return { value, referenced: origins.length > 0, origin: origins[0] ?? null, parts };
+  return { value, referenced: origins.length > 0, origin: origins[0] ?? null, parts, at };
 }
 
 function fromEnv(name: string, env: NodeJS.ProcessEnv, problems: string[], path: string): string {

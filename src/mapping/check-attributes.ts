@@ -16,7 +16,10 @@ import { compileCondition } from './scope.js';
 export function attributeProblems(config: Config, offered: ReadonlySet<string>, source: string): string[] {
   const problems: string[] = [];
   const options = expressionOptions(config);
+  // Every attribute the config reads by name: a name it reads is meant as written.
+  const referenced = new Set<string>();
   const absent = (path: string, attribute: string, template?: string): void => {
+    referenced.add(attribute);
     if (offered.has(attribute)) return;
     const near = nearestName(attribute, offered);
     problems.push(
@@ -63,7 +66,8 @@ export function attributeProblems(config: Config, offered: ReadonlySet<string>, 
       (target[set] ?? []).forEach((rule, i) => template(`${at}.${set}[${i}].value`, rule.value));
     }
   }
-  problems.push(...miscasedDefaults(config));
+  if (config.source.type === 'joined') for (const s of Object.values(config.source.join.secondaries)) for (const name of s.on) referenced.add(name);
+  problems.push(...miscasedDefaults(config, referenced));
   return problems;
 }
 
@@ -71,9 +75,10 @@ export function attributeProblems(config: Config, offered: ReadonlySet<string>, 
  * A canonical name written in the config (source.columns, an LDAP source's users.attributes) that
  * the default mappings read in another case (`username` for userName): a typo, and the default
  * rule would drop out silently, leaving everyone without it (without a userName, nobody can be
- * planned). Only names the config writes: a header column called "Department" may be meant as it is.
+ * planned). Only names the config writes, and reads nowhere itself (`{Email}` in a mapping, a join's
+ * `on`): a header column called "Department", or a name a mapping uses, is meant as it is.
  */
-function miscasedDefaults(config: Config): string[] {
+function miscasedDefaults(config: Config, referenced: ReadonlySet<string>): string[] {
   const texts = Object.values(DEFAULT_USER_MAPPING).flatMap((rule) => {
     if (rule === null) return [];
     if (typeof rule === 'string') return [rule];
@@ -86,7 +91,7 @@ function miscasedDefaults(config: Config): string[] {
     const [where, names] = source.type === 'csv' ? [`${path}.columns`, Object.keys(source.columns)] : source.type === 'ldap' ? [`${path}.users.attributes`, Object.keys(source.users.attributes)] : ['', []];
     for (const name of names) {
       const meant = byLower.get(name.toLowerCase());
-      if (meant !== undefined && meant !== name && !names.includes(meant)) {
+      if (meant !== undefined && meant !== name && !names.includes(meant) && !referenced.has(name)) {
         problems.push(`${where}.${name}: the default mappings read ${meant}, not ${name}; did you mean ${meant}? (attribute names are case-sensitive)`);
       }
     }

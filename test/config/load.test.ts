@@ -82,6 +82,17 @@ targets:
     );
   });
 
+  it('a credential shorter than 8 characters once the white space at its ends is gone is refused', () => {
+    expect(
+      problems(`source: { type: csv, path: people.csv, key: id }
+targets:
+  app:
+    url: https://app.example.com/scim/v2
+    auth: { type: bearer, token: "\${env:PADDED_TOKEN}" }
+`, { PADDED_TOKEN: 'short7x   ' }),
+    ).toEqual([expect.stringContaining('targets.app.auth.token: the credential from environment variable PADDED_TOKEN is shorter than 8 characters')]);
+  });
+
   it('a reference that cannot be resolved is one problem at its line, not a second one about the empty value left there', () => {
     expect(
       problems(`source: { type: csv, path: people.csv, key: id }

@@ -70,6 +70,9 @@ describe('attribute problems', () => {
       'source.columns.GivenName: the default mappings read givenName, not GivenName; did you mean givenName? (attribute names are case-sensitive)',
       'source.columns.costcenter: the default mappings read costCenter, not costcenter; did you mean costCenter? (attribute names are case-sensitive)',
     ]);
+    // A name a mapping reads is meant as written.
+    const used = config('{ type: csv, path: people.csv, key: id, columns: { Email: mail } }', `    mapping: { userName: "{Email}", 'emails[type eq "work"].value': "{Email}" }\n`);
+    expect(attributeProblems(used, new Set(['id', 'mail', 'Email']), 'csv:people.csv')).toEqual([]);
     const ldap = config('{ type: ldap, url: "ldap://127.0.0.1:1", users: { base: "dc=x", attributes: { Title: title } } }', '');
     expect(attributeProblems(ldap, new Set(['userName', 'Title']), 'ldap')).toEqual([
       'source.users.attributes.Title: the default mappings read title, not Title; did you mean title? (attribute names are case-sensitive)',

@@ -2,7 +2,7 @@
  * A bad day at the source or a stale plan must not become damage in the app (issue: Trust, part 1).
  * Each case runs the CLI against the sandbox over HTTP and asserts the writes the target received.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { editPlan, Harness, peopleCsv, person, type Person } from '../support/harness.js';
@@ -164,6 +164,17 @@ describe('plans are bound and checked', () => {
       expect({ code: r.code, err: r.err }).toEqual({ code: 2, err: expect.stringMatching(/--out .* (is .*which the plan is made from or kept with|is inside the state directory)/) });
     }
     expect([readFileSync(h.configFile, 'utf8'), readFileSync(csv, 'utf8')]).toEqual(before);
+    // A state directory that is a symlink, and a file not made yet in it; an audit log kept elsewhere, per host.
+    renameSync(join(h.dir, 'state'), join(h.dir, 'real-state'));
+    symlinkSync(join(h.dir, 'real-state'), join(h.dir, 'state'));
+    writeFileSync(h.configFile, `${readFileSync(h.configFile, 'utf8')}audit: { file: "logs/audit-{host}.jsonl" }\n`);
+    expect((await h.run()).code).toBe(0);
+    const hostLog = readdirSync(join(h.dir, 'logs')).find((f) => f.startsWith('audit-'))!;
+    for (const out of [join(h.dir, 'state', 'new-plan.json'), join(h.dir, 'logs', hostLog)]) {
+      const r = await h.cli('plan', '--config', h.configFile, '--out', out);
+      expect({ code: r.code, err: r.err }).toEqual({ code: 2, err: expect.stringMatching(/--out .* (is .*which the plan is made from or kept with|is inside the state directory)/) });
+    }
+    expect(existsSync(join(h.dir, 'real-state', 'new-plan.json'))).toBe(false);
   });
 
   it('a deactivation planned before the source re-activated the person is stale: not applied', async () => {

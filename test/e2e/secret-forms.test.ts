@@ -12,7 +12,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
 import { parseConfig } from '../../src/config/load.js';
-import { registerSecret } from '../../src/config/secret.js';
+import { redact, registerSecret } from '../../src/config/secret.js';
+import { planFileText } from '../../src/cli/plan-file.js';
+import type { Plan } from '../../src/model/plan.js';
 import { startHttp } from '../../src/service/http-server.js';
 
 const TOKEN = 'Tok9/Zq+Yw=secret ';
@@ -134,5 +136,36 @@ describe('secrets in unusual forms', () => {
     } finally {
       await http.close();
     }
+  });
+
+  it('only credential-like headers and a webhook URL\'s path are secrets: a tenant header and a webhook host from the environment stay readable', () => {
+    const env = { TENANT: 'acme-corp-tenant', APIM: 'apim-key-0123456789', HOOK_HOST: 'hooks.example-chat.com', HOOK_TOKEN: 'T0KEN-in-the-path-42', TOK: 'bearer-token-123456' };
+    parseConfig(
+      `source: { type: csv, path: p.csv, key: id }
+targets:
+  app:
+    url: https://app.example.com/scim/v2
+    auth: { type: bearer, token: "\${env:TOK}" }
+    quirks: { headers: { X-Tenant: "\${env:TENANT}", Ocp-Apim-Subscription-Key: "\${env:APIM}" } }
+notifications:
+  webhooks:
+    - { url: "https://\${env:HOOK_HOST}/hooks/\${env:HOOK_TOKEN}", format: json, secret: "\${env:TOK}", events: [cycle.failed] }
+`,
+      join(dir, 'parts.yaml'),
+      env,
+    );
+    expect(redact(`ada@${env.TENANT}.com via https://${env.HOOK_HOST}/hooks/${env.HOOK_TOKEN} key ${env.APIM}`)).toBe(
+      `ada@${env.TENANT}.com via https://${env.HOOK_HOST}/hooks/[redacted] key [redacted]`,
+    );
+  });
+
+  it('a saved plan: a server\'s error is redacted; an operation that would write a credential\'s text is not saved at all', () => {
+    const secret = 'PlanFileSecret-93ab';
+    registerSecret(secret);
+    const plan = (value: string, error: string) =>
+      ({ id: 'p', targets: [{ target: 'app', error, phases: [{ name: 'users', operations: [{ kind: 'createUser', resource: { userName: value } }] }] }] }) as unknown as Plan;
+    const saved = JSON.parse(planFileText(plan('ada@example.com', `HTTP 401: you sent ${secret}`))) as { targets: { error: string }[] };
+    expect(saved.targets[0]!.error).toBe('HTTP 401: you sent [redacted]');
+    expect(() => planFileText(plan(`ada-${secret}@example.com`, ''))).toThrow(/the plan is not saved: a value one of its operations would write contains the text of a credential/);
   });
 });

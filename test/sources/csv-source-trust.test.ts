@@ -237,6 +237,15 @@ describe('stray quotes', () => {
     expect(snap.recordsRead).toBe(4);
   });
 
+  it('a stray quote around a delimiter shifts the fields after it: the key after it is counted from the end, not read from the wrong column', async () => {
+    const text = 'first,mail,id\nAda,ada@x.com,1\nBo "B,x" Bee,b@x.com,2\nCy,cy@x.com,3\n';
+    const { read, path } = csvSource(text, { key: 'id', columns: { userName: 'mail', givenName: 'first' } });
+    const snap = await read();
+    expect(snap.users.map((u) => u.key)).toEqual(['1', '3']);
+    expect(snap.heldKeys).toEqual(['2']);
+    expect(snap.issues.map((i) => i.message)).toEqual([`${path}:3: Invalid Opening Quote: a quote is found on field "first" at line 3, value is "Bo "; id 2 is held`]);
+  });
+
   it('a quoted value over three lines in a column not declared multi-line holds the one person whose row it is, not its continuation lines', async () => {
     const text = 'employee_id,first_name,email,title\nE1,Ada,ada@x.com,Eng\nE2,Bo,bo@x.com,"Senior\nStaff\nEngineer, Platform"\nE3,Cy,cy@x.com,Eng\n';
     const { read, path } = csvSource(text, { ...config, columns: { ...config.columns, userName: 'email' } });

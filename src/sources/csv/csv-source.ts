@@ -17,7 +17,7 @@ import { SourceError } from '../../errors.js';
 import type { CanonicalUser, DirectorySnapshot, SourceIssue, SourceValue } from '../../model/canonical.js';
 import { narrowSnapshot, type ReadProgress, type SourceDirectory } from '../source-directory.js';
 import { readMemberships } from './memberships-file.js';
-import { fieldOfLine, keysOnLines, listKeys } from './stray-quote.js';
+import { fieldsOfLine, keyOfBrokenRow, keysOnLines, listKeys } from './stray-quote.js';
 import { NotPlain, PlainCsvParser } from './plain-csv.js';
 import { textDecoder } from './text-stream.js';
 
@@ -355,10 +355,16 @@ class SnapshotBuilder {
    * up (a quote inside a field stops it mid-row, with no fields), when the key column lies before.
    */
   private holdRejected(error: CsvErrorInfo, raw: string): void {
-    const fromRecord = Array.isArray(error.record) ? error.record[this.keyIndex]?.trim() : undefined;
-    // A field is whole only when the text goes on past it: the last one may be cut where parsing stopped.
-    const whole = fieldOfLine(raw, this.config.delimiter, this.keyIndex + 1) !== undefined;
-    const key = fromRecord || (whole ? fieldOfLine(raw, this.config.delimiter, this.keyIndex)?.trim() : undefined);
+    // At most a few fields past the header's: a row of thousands of delimiters is not split for a key.
+    const fromRaw = () => {
+      const fields: string[] = [];
+      for (const f of fieldsOfLine(raw, this.config.delimiter)) if (fields.push(f) > this.header.length + 16) break;
+      return fields;
+    };
+    // csv-parse gives the fields of a whole record; a quote inside a field stops it mid-row, with the text so far.
+    const key = Array.isArray(error.record)
+      ? keyOfBrokenRow(error.record, true, this.keyIndex, this.header.length)
+      : keyOfBrokenRow(fromRaw(), false, this.keyIndex, this.header.length);
     if (!key || this.heldKeys.has(key)) return;
     this.heldKeys.add(key);
     const at = this.rejected?.issue;

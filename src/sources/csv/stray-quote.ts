@@ -7,8 +7,15 @@
 
 /** Field `index` of one physical line, quotes read leniently (an unclosed quote runs to the line's end). */
 export function fieldOfLine(line: string, delimiter: string, index: number): string | undefined {
+  let field = 0;
+  for (const value of fieldsOfLine(line, delimiter)) if (field++ === index) return value;
+  return undefined;
+}
+
+/** The fields of one physical line in order, quotes read leniently (an unclosed quote runs to the line's end). */
+export function* fieldsOfLine(line: string, delimiter: string): Generator<string> {
   let pos = 0;
-  for (let field = 0; ; field++) {
+  for (;;) {
     let value = '';
     let next = -1;
     if (line[pos] === '"') {
@@ -33,10 +40,24 @@ export function fieldOfLine(line: string, delimiter: string, index: number): str
       value = d === -1 ? line.slice(pos) : line.slice(pos, d);
       next = d === -1 ? -1 : d + delimiter.length;
     }
-    if (field === index) return value;
-    if (next === -1) return undefined;
+    yield value;
+    if (next === -1) return;
     pos = next;
   }
+}
+
+/**
+ * Whose row a record csv-parse gave up on is, from its fields (`complete`: the whole row, else the
+ * row up to where parsing stopped, its last field perhaps cut), or undefined when they cannot say.
+ * A stray quote leaves its field holding a `"`; a delimiter inside it splits that field, so the
+ * fields after it are shifted: the key is read before the broken field, or counted from the end.
+ */
+export function keyOfBrokenRow(fields: readonly string[], complete: boolean, keyIndex: number, headerLength: number): string | undefined {
+  const broken = fields.findIndex((f) => f.includes('"'));
+  const whole = complete ? fields.length : fields.length - 1;
+  if (broken < 0 || keyIndex < broken) return keyIndex < whole ? fields[keyIndex]?.trim() || undefined : undefined;
+  if (!complete || keyIndex === broken) return undefined;
+  return fields[fields.length - (headerLength - keyIndex)]?.trim() || undefined;
 }
 
 /**
