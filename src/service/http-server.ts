@@ -24,11 +24,16 @@ export interface HttpRoutes {
   metrics(): Promise<{ contentType: string; body: string }>;
   /** An inbound event for endpoint `name`: null when there is no such endpoint. */
   event?(name: string, rawBody: Buffer, headers: IncomingHttpHeaders): Promise<{ status: number; body: JsonObject } | null>;
+  /** Whether endpoint `name` exists: asked before its body is read. */
+  hasEvent?(name: string): boolean;
   /** The web console (service/console), when configured: answers every request under /ui itself. */
   ui?(req: IncomingMessage, res: ServerResponse): Promise<void>;
 }
 
 /** Every answer goes through the redactor: readiness quotes the last cycle's error, which may quote a server that echoed a credential. */
+/** How long requests under way may finish once the service stops. */
+const CLOSE_GRACE_MS = 2_000;
+
 function send(res: ServerResponse, status: number, body: JsonObject | string, contentType = 'application/json'): void {
   const text = redact(typeof body === 'string' ? body : `${JSON.stringify(body)}\n`);
   res.writeHead(status, { 'content-type': contentType, 'cache-control': 'no-store', 'content-length': Buffer.byteLength(text) });
@@ -45,8 +50,9 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
       if (size > limit) {
+        // Nothing more is read: once answered, the connection is closed (startHttp).
         req.removeAllListeners('data');
-        req.resume();
+        req.pause();
         resolve(null);
       } else chunks.push(chunk);
     });
@@ -69,7 +75,7 @@ async function route(routes: HttpRoutes, req: IncomingMessage, res: ServerRespon
     return send(res, 200, m.body, m.contentType);
   }
   const event = /^\/events\/([A-Za-z0-9_-]{1,64})$/.exec(path);
-  if (event && routes.event) {
+  if (event && routes.event && (routes.hasEvent?.(event[1]!) ?? true)) {
     if (req.method !== 'POST') {
       res.setHeader('allow', 'POST');
       return send(res, 405, { error: 'POST an event here' });
@@ -90,6 +96,11 @@ export interface HttpHandle {
 
 export async function startHttp(listen: string, routes: HttpRoutes, log: (line: string) => void): Promise<HttpHandle> {
   const server: Server = createServer((req, res) => {
+    // A body left unread (too large, or sent where none is read) is not drained once the request is
+    // answered, as Node would, for as long as the client cares to send: the connection goes instead.
+    res.once('finish', () => {
+      if (!req.complete) req.socket.destroySoon();
+    });
     route(routes, req, res).catch((error: unknown) => {
       log(`http: ${req.method} ${(req.url ?? '').split('?')[0]}: ${error instanceof Error ? error.message : String(error)}`);
       if (!res.headersSent) send(res, 500, { error: 'internal error (see the service log)' });
@@ -116,6 +127,9 @@ export async function startHttp(listen: string, routes: HttpRoutes, log: (line: 
       new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeIdleConnections();
+        // Node stops timing requests out once the server closes: a client dripping a body would keep
+        // the service (and its run lock) alive for as long as it liked. A short grace, then they go.
+        setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS).unref();
       }),
   };
 }

@@ -122,7 +122,7 @@ export async function startService(options: ServiceOptions): Promise<ServiceHand
   const http = await startHttp(serve.listen, {
     readiness,
     metrics: () => metrics.scrape(),
-    ...(event ? { event } : {}),
+    ...(event && endpoints ? { event, hasEvent: (name: string) => Object.hasOwn(endpoints, name) } : {}),
     ...(ui ? { ui: ui.handle } : {}),
   }, log).catch(async (error: unknown) => {
     await ui?.close();

@@ -1,0 +1,88 @@
+/**
+ * What the service's HTTP server does with bodies it will not read, and with clients that hold a
+ * request open: a body past the limit, or sent where none is read, is answered and its connection
+ * closed rather than drained for as long as the client sends; stopping the service does not wait
+ * on a client that drips a body. Over real sockets.
+ */
+import { connect, type Socket } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { MAX_EVENT_BODY_BYTES } from '../../src/config/schema/events.js';
+import { startHttp, type HttpHandle } from '../../src/service/http-server.js';
+
+let http: HttpHandle | undefined;
+const sockets: Socket[] = [];
+afterEach(async () => {
+  for (const s of sockets) s.destroy();
+  await http?.close();
+  http = undefined;
+});
+
+async function server(): Promise<HttpHandle> {
+  http = await startHttp(
+    '127.0.0.1:0',
+    {
+      readiness: () => ({ ready: true, problems: [], detail: {} }),
+      metrics: async () => ({ contentType: 'text/plain', body: '' }),
+      event: async () => ({ status: 202, body: { accepted: true } }),
+      hasEvent: (name) => name === 'hr',
+    },
+    () => undefined,
+  );
+  return http;
+}
+
+/** A raw client: sends `head`, then keeps sending 64 KiB chunks of a chunked body until the server closes it. */
+function endlessChunked(url: string, head: string): Promise<{ answer: string; sent: number }> {
+  const { hostname, port } = new URL(url);
+  const socket = connect(Number(port), hostname);
+  sockets.push(socket);
+  const chunk = `${(64 * 1024).toString(16)}\r\n${'x'.repeat(64 * 1024)}\r\n`;
+  let answer = '';
+  let sent = 0;
+  socket.on('data', (d: Buffer) => (answer += d.toString()));
+  socket.on('error', () => undefined);
+  socket.write(`${head}\r\ntransfer-encoding: chunked\r\n\r\n`);
+  const pump = () => {
+    while (!socket.destroyed && socket.writable && sent < 4 * 1024 * 1024 * 1024) {
+      sent += chunk.length;
+      if (!socket.write(chunk)) return void socket.once('drain', pump);
+    }
+  };
+  pump();
+  return new Promise((resolve) => socket.once('close', () => resolve({ answer, sent })));
+}
+
+describe('bodies the server does not read', () => {
+  it('an event body past the limit: 413, and the connection is closed, not drained', async () => {
+    const { url } = await server();
+    const { answer, sent } = await endlessChunked(url, 'POST /events/hr HTTP/1.1\r\nhost: x');
+    expect(answer).toMatch(/^HTTP\/1\.1 413 /);
+    expect(answer).toContain(`event bodies are limited to ${MAX_EVENT_BODY_BYTES} bytes`);
+    // Closed soon after the limit (what was in flight aside), not after gigabytes.
+    expect(sent).toBeLessThan(64 * MAX_EVENT_BODY_BYTES);
+  });
+
+  it('a body sent to an endpoint that does not exist, or to /healthz: answered, and the connection closed', async () => {
+    const { url } = await server();
+    const unknown = await endlessChunked(url, 'POST /events/nope HTTP/1.1\r\nhost: x');
+    expect(unknown.answer).toMatch(/^HTTP\/1\.1 404 /);
+    const health = await endlessChunked(url, 'GET /healthz HTTP/1.1\r\nhost: x');
+    expect(health.answer).toMatch(/^HTTP\/1\.1 200 /);
+  });
+});
+
+describe('stopping', () => {
+  it('does not wait on a client that drips a request body', async () => {
+    const { url } = await server();
+    const { hostname, port } = new URL(url);
+    const socket = connect(Number(port), hostname);
+    sockets.push(socket);
+    socket.on('error', () => undefined);
+    await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+    socket.write('POST /events/hr HTTP/1.1\r\nhost: x\r\ncontent-length: 100000\r\n\r\n{"a":');
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    await http!.close();
+    http = undefined;
+    await closed;
+  });
+});
