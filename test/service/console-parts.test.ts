@@ -53,17 +53,29 @@ describe('console sign-in', () => {
     expect(auth.signIn('o'.repeat(31), 'b')).toEqual({ refused: true });
   });
 
-  it('refuses a client after loginAttempts failures until the oldest is out of the window; others are not affected', () => {
+  it('answers wrong tokens from a client 429 after loginAttempts failures until the oldest is out of the window; a right token still signs in (behind a proxy everyone shares the address)', () => {
     let now = 0;
     const auth = new ConsoleAuth({ users, sessionMinutes: 10, loginAttempts: 3 }, () => now);
     for (let i = 0; i < 3; i++) {
-      expect(auth.signIn('wrong', 'attacker')).toEqual({ refused: true });
+      expect(auth.signIn('wrong', 'proxy')).toEqual({ refused: true });
       now += 1000;
     }
-    expect(auth.signIn('o'.repeat(30), 'attacker')).toEqual({ retryAfterSeconds: LOGIN_WINDOW_MS / 1000 - 3 });
-    expect('session' in auth.signIn('o'.repeat(30), 'colleague')).toBe(true);
+    expect(auth.signIn('wrong', 'proxy')).toEqual({ retryAfterSeconds: LOGIN_WINDOW_MS / 1000 - 3 });
+    expect('session' in auth.signIn('o'.repeat(30), 'proxy')).toBe(true);
+    // A sign-in does not clear the failures: the next wrong token is still answered 429.
+    expect(auth.signIn('wrong', 'proxy')).toEqual({ retryAfterSeconds: LOGIN_WINDOW_MS / 1000 - 3 });
+    expect(auth.signIn('wrong', 'colleague')).toEqual({ refused: true });
     now = LOGIN_WINDOW_MS + 1;
-    expect('session' in auth.signIn('o'.repeat(30), 'attacker')).toBe(true);
+    expect(auth.signIn('wrong', 'proxy')).toEqual({ refused: true });
+  });
+
+  it('signing in again and again ends only that user\'s own oldest sessions, never another user\'s', () => {
+    const auth = new ConsoleAuth({ users, sessionMinutes: 10, loginAttempts: 5 });
+    const operator = auth.signIn('o'.repeat(30), 'a') as { id: string };
+    const viewer = Array.from({ length: 1500 }, () => auth.signIn('v'.repeat(30), 'b') as { id: string });
+    expect(auth.session(operator.id)?.user.role).toBe('operator');
+    expect(auth.session(viewer[0]!.id)).toBeUndefined();
+    expect(auth.session(viewer[1499]!.id)?.user.role).toBe('viewer');
   });
 });
 

@@ -2,7 +2,10 @@
  * Who is signed in to the console. A sign-in presents a token; it is compared with every configured
  * user's token in constant time (digests of equal length, no early exit), so neither the answer's
  * time nor its content tells how close a guess was, or whose it nearly was. Failed sign-ins are
- * counted per client address and refused past `loginAttempts` in five minutes.
+ * counted per client address, and past `loginAttempts` in five minutes a wrong token is answered
+ * 429 (retry later); a right one still signs in. Behind a proxy every user shares one address,
+ * and anyone could otherwise lock them all out; guessing gains nothing from it, since a token has
+ * at least 24 characters. A sign-in does not clear the address's failures.
  *
  * Sessions live in this process's memory (a restart signs everyone out): a random id in an
  * HttpOnly cookie, kept here only as its digest, with the CSRF token of that session's forms.
@@ -28,6 +31,8 @@ export type SignIn = { session: Session; id: string } | { refused: true } | { re
 export const LOGIN_WINDOW_MS = 5 * 60_000;
 /** Most sessions kept; the oldest go first. A bound on memory, far above any team's use. */
 const MAX_SESSIONS = 1000;
+/** Most sessions of one user; their own oldest go first, so no user can sign the others out by signing in again and again. */
+const MAX_SESSIONS_PER_USER = 20;
 /** Most client addresses whose failures are remembered; beyond, the oldest are forgotten. */
 const MAX_CLIENTS = 10_000;
 
@@ -58,19 +63,20 @@ export class ConsoleAuth {
   signIn(token: string, client: string): SignIn {
     const now = this.now();
     const recent = (this.failures.get(client) ?? []).filter((t) => t > now - LOGIN_WINDOW_MS);
-    if (recent.length >= this.settings.loginAttempts) return { retryAfterSeconds: Math.ceil((recent[0]! + LOGIN_WINDOW_MS - now) / 1000) };
     const presented = digest(token);
     let found: ConsoleUser | undefined;
     for (const u of this.users) if (timingSafeEqual(presented, u.token) && !found) found = u.user;
     if (!found) {
+      if (recent.length >= this.settings.loginAttempts) return { retryAfterSeconds: Math.ceil((recent[0]! + LOGIN_WINDOW_MS - now) / 1000) };
       this.failures.delete(client);
       this.failures.set(client, [...recent, now]);
       if (this.failures.size > MAX_CLIENTS) this.failures.delete(this.failures.keys().next().value!);
       return { refused: true };
     }
-    this.failures.delete(client);
     const id = randomToken();
     const session: Session = { user: found, csrf: randomToken(), expiresAt: now + this.settings.sessionMinutes * 60_000 };
+    const own = [...this.sessions].filter(([, s]) => s.user.name === found.name);
+    if (own.length >= MAX_SESSIONS_PER_USER) this.sessions.delete(own[0]![0]);
     this.sessions.set(digest(id).toString('hex'), session);
     if (this.sessions.size > MAX_SESSIONS) this.sessions.delete(this.sessions.keys().next().value!);
     return { session, id };
