@@ -14,7 +14,7 @@ function attributeOf(path: string): string {
 }
 
 /** Whether `path` is, or lies inside or around, one of the listed attributes. */
-function listed(path: string, attributes: readonly string[]): boolean {
+export function listed(path: string, attributes: readonly string[]): boolean {
   const p = attributeOf(path);
   return attributes.some((a) => {
     const e = attributeOf(a);

@@ -87,16 +87,18 @@ describe('console: access', () => {
     expect(replay.status).toBe(303);
   });
 
-  it('refuses a wrong token, and after five failures refuses even the right one for a while', async () => {
+  it('refuses a wrong token, and after five failures answers wrong ones 429 for a while; the right one still signs in', async () => {
     h = await Harness.start({ top: consoleYaml() });
     h.writePeople(people);
     s = await startTestService(h);
     const c = new ConsoleClient(s.url);
     for (let i = 0; i < 5; i++) expect((await c.signIn(`${OPERATOR_TOKEN.slice(0, -1)}x`)).status).toBe(401);
-    const limited = await c.signIn(OPERATOR_TOKEN);
+    const limited = await c.signIn(`${OPERATOR_TOKEN.slice(0, -1)}y`);
     expect(limited.status).toBe(429);
     expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
     expect((await c.get('/ui')).status).toBe(303);
+    expect((await c.signIn(OPERATOR_TOKEN)).status).toBe(303);
+    expect((await c.get('/ui')).status).toBe(200);
     // No token is ever written to the service's log.
     expect(s.lines.join('\n')).not.toContain(OPERATOR_TOKEN.slice(0, 20));
   });
@@ -135,6 +137,17 @@ describe('console: actions', () => {
     s!.state.audit.flush();
     expect(h.audit().length).toBe(before);
     expect(userOf(2)?.['active']).toBe(true);
+  });
+
+  it('a person\'s page masks the attributes audit.redactAttributes lists: the next cycle\'s old and new values, and the source attributes that feed them', async () => {
+    const { viewer } = await serve('audit: { redactAttributes: [title, phoneNumbers] }\n');
+    h.writePeople(people.map((p) => (p.id === 'E1002' ? { ...p, title: 'SECRET-TITLE' } : p)));
+    const page = await viewer.get('/ui/person?key=E1002');
+    expect(page.status).toBe(200);
+    expect(page.body).toContain('user2@example.com');
+    expect(page.body).toMatch(/<code>title<\/code><\/td><td><code>\[redacted\]<\/code> &rarr; <code>\[redacted\]<\/code>/);
+    expect(page.body).not.toContain('SECRET-TITLE');
+    expect(page.body).toMatch(/<tr><th>title<\/th><td>\[redacted\]<\/td><\/tr>/);
   });
 
   it('a viewer sees a person but no action, and their POST is refused', async () => {

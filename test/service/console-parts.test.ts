@@ -7,7 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { Secret } from '../../src/config/secret.js';
 import { ConsoleAuth, LOGIN_WINDOW_MS } from '../../src/service/console/auth.js';
 import { html } from '../../src/service/console/html.js';
-import { maskAttributes } from '../../src/service/console/person-page.js';
+import { maskAttributes, sourceAttributesFeeding } from '../../src/service/console/person-page.js';
+import { parseConfig } from '../../src/config/load.js';
 import { ACTIVITY_METRICS, RecentActivity, bucketQuantile } from '../../src/service/console/recent-activity.js';
 
 describe('html template', () => {
@@ -127,5 +128,16 @@ describe('masking', () => {
       ['phoneNumbers', 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber'],
     );
     expect(masked).toEqual({ userName: 'a', phoneNumbers: '[redacted]', 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User': { employeeNumber: '[redacted]', department: 'x' } });
+  });
+
+  it('finds the source attributes that feed a listed attribute, through the default mapping and a target\'s', () => {
+    const { config } = parseConfig(
+      'source: { type: csv, path: p.csv, key: id }\ntargets:\n  app:\n    url: https://app.example.com/scim/v2\n    auth: { type: bearer, token: "${env:T}" }\n' +
+        '    mapping: { title: "{job} / {grade}" }\n',
+      '/tmp/org.yaml',
+      { T: 'token-12345678' },
+    );
+    expect(sourceAttributesFeeding(config, ['phoneNumbers', 'title'])).toEqual(new Set(['phone', 'mobile', 'title', 'job', 'grade']));
+    expect(sourceAttributesFeeding(config, [])).toEqual(new Set());
   });
 });

@@ -18,7 +18,7 @@ import { html, type Html } from './html.js';
 import { notice, page, type PageFrame } from './layout.js';
 import { logPage } from './log-page.js';
 import { overviewPage } from './overview-page.js';
-import { personPage } from './person-page.js';
+import { personPage, sourceAttributesFeeding } from './person-page.js';
 import { queuesPage } from './queues-page.js';
 import { RecentActivity } from './recent-activity.js';
 import { stagedListPage, stagedSetPage } from './staged-page.js';
@@ -116,13 +116,13 @@ ${message ? notice('bad', message) : null}
     if (path === '/ui/person') {
       const key = personKey(params.get('key'));
       const person = await planPerson(ctx.loaded, ctx.state, key);
-      return { title: `Person ${key}`, section: 'person', body: personPage(person, session, ctx.loaded.config.audit.redactAttributes) };
+      return { title: `Person ${key}`, section: 'person', body: personPage(person, session, ctx.loaded.config.audit.redactAttributes, sourceAttributesFeeding(ctx.loaded.config, ctx.loaded.config.audit.redactAttributes)) };
     }
     if (path === '/ui/staged') return { title: 'Staged changes', section: 'staged', body: stagedListPage(await ctx.state.staged.list()) };
     const staged = /^\/ui\/staged\/([A-Za-z0-9-]{1,64})$/.exec(path);
     if (staged) {
       const { set } = await ctx.state.staged.get(staged[1]!);
-      return { title: `Staged set ${set.id}`, section: 'staged', body: stagedSetPage(set, session) };
+      return { title: `Staged set ${set.id}`, section: 'staged', body: stagedSetPage(set, session, ctx.loaded.config.audit.redactAttributes) };
     }
     if (path === '/ui/queues' && distributed) return { title: 'Queues', section: 'queues', body: queuesPage(await queueStatus(), session) };
     return undefined;

@@ -5,7 +5,10 @@
  * attributes `audit.redactAttributes` lists are masked here as in the log.
  */
 import type { PersonPlan } from '../../engine/one-person.js';
-import { REDACTED } from '../../audit/redact-attributes.js';
+import { listed, REDACTED, redactChanges } from '../../audit/redact-attributes.js';
+import type { Config } from '../../config/schema/index.js';
+import { compileValue } from '../../mapping/compiled-value.js';
+import { DEFAULT_USER_MAPPING } from '../../mapping/default-user-mapping.js';
 import { operationsOf, type Operation } from '../../model/plan.js';
 import type { JsonObject, JsonValue } from '../../model/scim.js';
 import type { RunReport } from '../../execution/run-report.js';
@@ -30,12 +33,35 @@ export function maskAttributes(resource: JsonObject, attributes: readonly string
 const json = (v: unknown) => JSON.stringify(v, null, 2) ?? 'null';
 const value = (v: unknown) => (typeof v === 'string' ? v : (JSON.stringify(v) ?? 'null'));
 
-/** One planned operation, as a person reads it. */
-export function operationText(op: Operation): Html {
+/**
+ * The source attributes whose values reach an attribute `audit.redactAttributes` lists, through the
+ * default mapping or a target's: the source's `phone` feeds phoneNumbers, and is masked with it.
+ */
+export function sourceAttributesFeeding(config: Config, redacted: readonly string[]): Set<string> {
+  const names = new Set<string>();
+  if (redacted.length === 0) return names;
+  const rules = [DEFAULT_USER_MAPPING, ...Object.values(config.targets).map((t) => t.mapping)].flatMap((m) => Object.entries(m));
+  for (const [path, rule] of rules) {
+    if (rule === null || !listed(path, redacted)) continue;
+    const texts = typeof rule === 'string' ? [rule] : 'values' in rule ? [rule.values] : [rule.value, ...[rule.default ?? []].flat()];
+    for (const text of texts) {
+      if (text === undefined) continue;
+      try {
+        for (const a of compileValue(text, { allowUnique: true }).attributes) names.add(a);
+      } catch {
+        // A rule that does not compile maps nothing (validate says why).
+      }
+    }
+  }
+  return names;
+}
+
+/** One planned operation, as a person reads it; the values of listed attributes masked as in the log. */
+export function operationText(op: Operation, redacted: readonly string[]): Html {
   switch (op.kind) {
     case 'updateUser':
     case 'updateGroup':
-      return html`<strong>${op.kind}</strong> ${op.label}${op.changes.length ? html`<table><tbody>${op.changes.map((c) => html`<tr><td><code>${c.path}</code></td><td><code>${value(c.from)}</code> &rarr; <code>${value(c.to)}</code></td></tr>`)}</tbody></table>` : null}`;
+      return html`<strong>${op.kind}</strong> ${op.label}${op.changes.length ? html`<table><tbody>${redactChanges(op.changes, redacted).map((c) => html`<tr><td><code>${c.path}</code></td><td><code>${value(c.from)}</code> &rarr; <code>${value(c.to)}</code></td></tr>`)}</tbody></table>` : null}`;
     case 'deprovisionUser':
       return html`<strong>${op.kind}</strong> ${op.label} <span class="muted">(${op.mode}; ${op.reason})</span>`;
     case 'patchGroupMembers':
@@ -59,7 +85,7 @@ function targetSection(p: PersonPlan, t: PersonPlan['targets'][number], redacted
 <dl>
   <dt>Scope</dt><dd>${t.scope ? (t.scope.filters.length === 0 ? 'in scope (no filters)' : t.scope.inScope ? html`<span class="ok">in scope</span>` : html`<span class="warn">out of scope</span>`) : html`<span class="muted">not in the source</span>`}</dd>
   <dt>Account</dt><dd>${account ? html`<code>${account.id}</code> ${typeof account['userName'] === 'string' ? account['userName'] : ''} &middot; ${account['active'] === false ? html`<span class="warn">inactive</span>` : html`<span class="ok">active</span>`} <span class="muted">(${MATCHED[t.matchedBy]}${adoption})</span>` : html`<span class="muted">none</span>`}</dd>
-  <dt>Next cycle</dt><dd>${ops.length === 0 ? 'nothing to do' : html`<ul>${ops.map((op) => html`<li>${operationText(op)}</li>`)}</ul>`}${tp?.held?.operations.length ? html`<p class="warn">Held, not applied: ${tp.held.reason}</p><ul>${tp.held.operations.map((op) => html`<li>${operationText(op)}</li>`)}</ul>` : null}${(tp?.warnings ?? []).map((w) => html`<p class="warn">${w}</p>`)}</dd>
+  <dt>Next cycle</dt><dd>${ops.length === 0 ? 'nothing to do' : html`<ul>${ops.map((op) => html`<li>${operationText(op, redacted)}</li>`)}</ul>`}${tp?.held?.operations.length ? html`<p class="warn">Held, not applied: ${tp.held.reason}</p><ul>${tp.held.operations.map((op) => html`<li>${operationText(op, redacted)}</li>`)}</ul>` : null}${(tp?.warnings ?? []).map((w) => html`<p class="warn">${w}</p>`)}</dd>
 </dl>
 ${t.scope && t.scope.filters.length > 0 ? html`<details><summary>Scope filters</summary><ul>${t.scope.filters.map((f, i) => html`<li>filter ${i + 1}: ${f.passed ? 'matches' : 'does not match'}<ul>${f.clauses.map((c) => html`<li class="${c.passed ? 'ok' : 'bad'}">${c.passed ? 'pass' : 'fail'}: ${c.attribute} ${c.test} (value ${JSON.stringify(c.values)})</li>`)}</ul></li>`)}</ul></details>` : null}
 ${account ? html`<details><summary>What ${t.target} holds</summary><pre>${json(maskAttributes(account, redacted))}</pre></details>` : null}
@@ -80,9 +106,9 @@ ${p.hold ? html`<form method="post" action="/ui/person/release">${csrfField(sess
 </section>`;
 }
 
-export function personPage(p: PersonPlan, session: Session, redacted: readonly string[]): Html {
+export function personPage(p: PersonPlan, session: Session, redacted: readonly string[], feeding: ReadonlySet<string>): Html {
   const where = p.user ? `${p.user.ref.location}${p.user.ref.line ? `:${p.user.ref.line}` : ''}` : '';
-  const attributes = p.user ? maskAttributes(p.user.attributes as JsonObject, redacted) : {};
+  const attributes = p.user ? maskAttributes(p.user.attributes as JsonObject, [...redacted, ...feeding]) : {};
   return html`
 <section class="card"><h2>Source</h2>
 ${p.sourceHeld ? html`<p class="warn">Held: the source rejected this person's record (an invalid or duplicate row); no target is changed for them until it reads clean.</p>` : null}

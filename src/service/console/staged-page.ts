@@ -21,7 +21,7 @@ export function stagedListPage(sets: readonly StagedSet[]): Html {
   )}</tbody></table>`;
 }
 
-export function stagedSetPage(set: StagedSet, session: Session): Html {
+export function stagedSetPage(set: StagedSet, session: Session, redacted: readonly string[]): Html {
   const operator = session.user.role === 'operator';
   const id = html`<input type="hidden" name="id" value="${set.id}">`;
   return html`
@@ -34,5 +34,5 @@ ${operator ? html`<section class="actions" aria-label="Actions">
 <form method="post" action="/ui/staged/approve">${csrfField(session)}${id}<p>Apply what still holds: each operation is checked against a fresh read first.</p><button type="submit" class="danger">Approve</button></form>
 <form method="post" action="/ui/staged/reject">${csrfField(session)}${id}<p>Drop it: these deprovisions are not planned again while each person's source record stays as it is.</p><button type="submit" class="secondary">Reject</button></form>
 </section>` : null}
-${set.plan.targets.map((t) => html`<section class="card"><h2>${t.target}</h2><ul>${operationsOf(t).map((op) => html`<li>${operationText(op)} <span class="muted">(${op.externalId})</span></li>`)}</ul></section>`)}`;
+${set.plan.targets.map((t) => html`<section class="card"><h2>${t.target}</h2><ul>${operationsOf(t).map((op) => html`<li>${operationText(op, redacted)} <span class="muted">(${op.externalId})</span></li>`)}</ul></section>`)}`;
 }
