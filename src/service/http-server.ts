@@ -61,8 +61,25 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 
   });
 }
 
+const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
+
+/**
+ * Listening on loopback, only loopback names are answered: a web page whose name a rebinding DNS
+ * points at 127.0.0.1 would otherwise read /readyz (targets' errors, the source's path) and
+ * /metrics from the browser of someone on this machine. Elsewhere the Host is whatever the
+ * network calls the service (a Kubernetes probe, a Prometheus scrape by service name): not judged.
+ */
+function rebound(req: IncomingMessage): boolean {
+  if (!LOOPBACK.has(req.socket.localAddress ?? '')) return false;
+  const host = (req.headers.host ?? '').toLowerCase();
+  const port = req.socket.localPort;
+  return ![`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`].includes(host);
+}
+
 async function route(routes: HttpRoutes, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const path = (req.url ?? '/').split('?')[0]!;
+  // The console judges its own hosts (its public address may be another name).
+  if (!(routes.ui && (path === '/ui' || path.startsWith('/ui/'))) && rebound(req)) return send(res, 421, { error: 'this service answers to its loopback address only' });
   const get = req.method === 'GET' || req.method === 'HEAD';
   if (path === '/healthz' && get) return send(res, 200, { status: 'ok' });
   if (routes.ui && (path === '/ui' || path.startsWith('/ui/'))) return routes.ui(req, res);

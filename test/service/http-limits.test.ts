@@ -31,7 +31,7 @@ async function server(): Promise<HttpHandle> {
   return http;
 }
 
-/** A raw client: sends `head`, then keeps sending 64 KiB chunks of a chunked body until the server closes it. */
+/** A raw client: sends the request line `head` (method and path), then keeps sending 64 KiB chunks of a chunked body until the server closes it. */
 function endlessChunked(url: string, head: string): Promise<{ answer: string; sent: number }> {
   const { hostname, port } = new URL(url);
   const socket = connect(Number(port), hostname);
@@ -41,7 +41,7 @@ function endlessChunked(url: string, head: string): Promise<{ answer: string; se
   let sent = 0;
   socket.on('data', (d: Buffer) => (answer += d.toString()));
   socket.on('error', () => undefined);
-  socket.write(`${head}\r\ntransfer-encoding: chunked\r\n\r\n`);
+  socket.write(`${head} HTTP/1.1\r\nhost: 127.0.0.1:${port}\r\ntransfer-encoding: chunked\r\n\r\n`);
   const pump = () => {
     while (!socket.destroyed && socket.writable && sent < 4 * 1024 * 1024 * 1024) {
       sent += chunk.length;
@@ -55,7 +55,7 @@ function endlessChunked(url: string, head: string): Promise<{ answer: string; se
 describe('bodies the server does not read', () => {
   it('an event body past the limit: 413, and the connection is closed, not drained', async () => {
     const { url } = await server();
-    const { answer, sent } = await endlessChunked(url, 'POST /events/hr HTTP/1.1\r\nhost: x');
+    const { answer, sent } = await endlessChunked(url, 'POST /events/hr');
     expect(answer).toMatch(/^HTTP\/1\.1 413 /);
     expect(answer).toContain(`event bodies are limited to ${MAX_EVENT_BODY_BYTES} bytes`);
     // Closed soon after the limit (what was in flight aside), not after gigabytes.
@@ -64,9 +64,9 @@ describe('bodies the server does not read', () => {
 
   it('a body sent to an endpoint that does not exist, or to /healthz: answered, and the connection closed', async () => {
     const { url } = await server();
-    const unknown = await endlessChunked(url, 'POST /events/nope HTTP/1.1\r\nhost: x');
+    const unknown = await endlessChunked(url, 'POST /events/nope');
     expect(unknown.answer).toMatch(/^HTTP\/1\.1 404 /);
-    const health = await endlessChunked(url, 'GET /healthz HTTP/1.1\r\nhost: x');
+    const health = await endlessChunked(url, 'GET /healthz');
     expect(health.answer).toMatch(/^HTTP\/1\.1 200 /);
   });
 });
@@ -79,10 +79,32 @@ describe('stopping', () => {
     sockets.push(socket);
     socket.on('error', () => undefined);
     await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
-    socket.write('POST /events/hr HTTP/1.1\r\nhost: x\r\ncontent-length: 100000\r\n\r\n{"a":');
+    socket.write(`POST /events/hr HTTP/1.1\r\nhost: 127.0.0.1:${port}\r\ncontent-length: 100000\r\n\r\n{"a":`);
     const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
     await http!.close();
     http = undefined;
     await closed;
+  });
+});
+
+describe('the Host it answers to', () => {
+  it('on loopback, /readyz and /metrics answer loopback names only (a rebound DNS name gets 421)', async () => {
+    const { url } = await server();
+    const { port } = new URL(url);
+    const ask = (path: string, host: string) =>
+      new Promise<string>((resolve) => {
+        const socket = connect(Number(port), '127.0.0.1');
+        sockets.push(socket);
+        let answer = '';
+        socket.on('data', (d: Buffer) => (answer += d.toString()));
+        socket.on('end', () => resolve(answer));
+        socket.write(`GET ${path} HTTP/1.1\r\nhost: ${host}\r\nconnection: close\r\n\r\n`);
+      });
+    for (const path of ['/readyz', '/metrics']) {
+      expect(await ask(path, 'attacker.example')).toMatch(/^HTTP\/1\.1 421 /);
+      expect(await ask(path, `attacker.example:${port}`)).toMatch(/^HTTP\/1\.1 421 /);
+      expect(await ask(path, `127.0.0.1:${port}`)).toMatch(/^HTTP\/1\.1 200 /);
+      expect(await ask(path, `localhost:${port}`)).toMatch(/^HTTP\/1\.1 200 /);
+    }
   });
 });
