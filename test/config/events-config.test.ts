@@ -62,6 +62,13 @@ describe('events config', () => {
     ]);
   });
 
+  it('an event id must be remembered at least twice as long as a signed timestamp is accepted', () => {
+    expect(problems('  bamboo:\n    format: bamboohr\n    secret: "${env:BAMBOO_KEY}"\n    toleranceSeconds: 600\n    dedupSeconds: 900\n')).toEqual([
+      'events.bamboo.dedupSeconds (line 12): must be at least twice toleranceSeconds (1200): an event id forgotten sooner could be replayed while its signed timestamp is still accepted',
+    ]);
+    expect(problems('  bamboo:\n    format: bamboohr\n    secret: "${env:BAMBOO_KEY}"\n    toleranceSeconds: 600\n    dedupSeconds: 1200\n')).toEqual([]);
+  });
+
   it('is in the JSON Schema editors read, documented', () => {
     const schema = configJsonSchema() as { properties: { events: { description: string; additionalProperties: { properties: Record<string, { description?: string }> } } } };
     expect(schema.properties.events.description).toContain('POST /events/<name>');

@@ -141,6 +141,10 @@ export const eventEndpoint = z
         if (e.signature[key] !== undefined) ctx.addIssue({ code: 'custom', path: ['signature', key], message: `not used by scheme ${scheme}` });
       }
     }
+    // A signed request still inside the tolerance, its id forgotten, could be replayed as new.
+    if ((scheme === 'bamboohr' || scheme === 'scim-sync') && e.dedupSeconds < 2 * e.toleranceSeconds) {
+      ctx.addIssue({ code: 'custom', path: ['dedupSeconds'], message: `must be at least twice toleranceSeconds (${2 * e.toleranceSeconds}): an event id forgotten sooner could be replayed while its signed timestamp is still accepted` });
+    }
   });
 
 /** Endpoint names are URL path segments (`/events/<name>`) and state keys: a small alphabet. */
