@@ -6,9 +6,10 @@
  * request's body or headers back.
  */
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { MAX_EVENT_BODY_BYTES } from '../config/schema/events.js';
 import { redact } from '../config/secret.js';
+import { isLoopback } from '../config/schema/serve.js';
 import type { JsonObject } from '../model/scim.js';
 
 
@@ -41,7 +42,16 @@ function send(res: ServerResponse, status: number, body: JsonObject | string, co
 }
 
 /** The body, or null when it exceeds `limit` (the rest is not read). */
+/** Connections whose request body is being read: on stop, they are not waited for (see startHttp). */
+const readingBody = new Set<Socket>();
+
 export function readBody(req: IncomingMessage, limit: number): Promise<Buffer | null> {
+  const socket = req.socket;
+  readingBody.add(socket);
+  return readAll(req, limit).finally(() => readingBody.delete(socket));
+}
+
+function readAll(req: IncomingMessage, limit: number): Promise<Buffer | null> {
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers['content-length']);
     if (Number.isFinite(declared) && declared > limit) return resolve(null);
@@ -61,25 +71,24 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 
   });
 }
 
-const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
-
 /**
- * Listening on loopback, only loopback names are answered: a web page whose name a rebinding DNS
- * points at 127.0.0.1 would otherwise read /readyz (targets' errors, the source's path) and
- * /metrics from the browser of someone on this machine. Elsewhere the Host is whatever the
- * network calls the service (a Kubernetes probe, a Prometheus scrape by service name): not judged.
+ * Listening on loopback, /readyz and /metrics answer only loopback names: a web page whose name a
+ * rebinding DNS points at 127.0.0.1 would otherwise read them (targets' errors, the source's path)
+ * from the browser of someone on this machine. The name alone is judged (a port-forward changes the
+ * port), a request without one passes (a browser always sends it), and nothing else is judged:
+ * signed events and /healthz come through proxies that forward their own Host, and off loopback
+ * the Host is whatever the network calls the service (a Kubernetes probe, a scrape by service name).
  */
-function rebound(req: IncomingMessage): boolean {
-  if (!LOOPBACK.has(req.socket.localAddress ?? '')) return false;
-  const host = (req.headers.host ?? '').toLowerCase();
-  const port = req.socket.localPort;
-  return ![`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`].includes(host);
+function rebound(req: IncomingMessage, loopbackOnly: boolean): boolean {
+  const host = req.headers.host;
+  if (!loopbackOnly || host === undefined || host === '') return false;
+  const name = (/^\[([^\]]*)\]/.exec(host)?.[1] ?? host.replace(/:\d*$/, '')).replace(/\.$/, '');
+  return !isLoopback(name);
 }
 
-async function route(routes: HttpRoutes, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function route(routes: HttpRoutes, req: IncomingMessage, res: ServerResponse, loopbackOnly: boolean): Promise<void> {
   const path = (req.url ?? '/').split('?')[0]!;
-  // The console judges its own hosts (its public address may be another name).
-  if (!(routes.ui && (path === '/ui' || path.startsWith('/ui/'))) && rebound(req)) return send(res, 421, { error: 'this service answers to its loopback address only' });
+  if ((path === '/readyz' || path === '/metrics') && rebound(req, loopbackOnly)) return send(res, 421, { error: 'this service answers to its loopback address only' });
   const get = req.method === 'GET' || req.method === 'HEAD';
   if (path === '/healthz' && get) return send(res, 200, { status: 'ok' });
   if (routes.ui && (path === '/ui' || path.startsWith('/ui/'))) return routes.ui(req, res);
@@ -111,24 +120,37 @@ export interface HttpHandle {
   close(): Promise<void>;
 }
 
-export async function startHttp(listen: string, routes: HttpRoutes, log: (line: string) => void): Promise<HttpHandle> {
+/** `closeGraceMs`: how long a stop waits before closing connections no request is being handled on. */
+export async function startHttp(listen: string, routes: HttpRoutes, log: (line: string) => void, options: { closeGraceMs?: number } = {}): Promise<HttpHandle> {
+  let closing = false;
+  // Connections, and those whose request is being handled: on stop, handling goes on to its answer.
+  const connections = new Set<Socket>();
+  const handling = new Set<Socket>();
   const server: Server = createServer((req, res) => {
+    handling.add(req.socket);
+    res.once('close', () => handling.delete(req.socket));
     // A body left unread (too large, or sent where none is read) is not drained once the request is
     // answered, as Node would, for as long as the client cares to send: the connection goes instead.
+    // Stopping, a connection goes once its answer is out.
     res.once('finish', () => {
-      if (!req.complete) req.socket.destroySoon();
+      if (!req.complete || closing) req.socket.destroySoon();
     });
-    route(routes, req, res).catch((error: unknown) => {
+    route(routes, req, res, loopbackOnly).catch((error: unknown) => {
       log(`http: ${req.method} ${(req.url ?? '').split('?')[0]}: ${error instanceof Error ? error.message : String(error)}`);
       if (!res.headersSent) send(res, 500, { error: 'internal error (see the service log)' });
       else res.destroy();
     });
+  });
+  server.on('connection', (socket: Socket) => {
+    connections.add(socket);
+    socket.once('close', () => connections.delete(socket));
   });
   // Slow or idle clients do not hold sockets for long.
   server.requestTimeout = 30_000;
   server.headersTimeout = 10_000;
   server.keepAliveTimeout = 5_000;
   const at = /^\[?([^\]]+)\]?:(\d+)$/.exec(listen)!;
+  const loopbackOnly = isLoopback(at[1]!);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(Number(at[2]), at[1], () => {
@@ -142,11 +164,16 @@ export async function startHttp(listen: string, routes: HttpRoutes, log: (line: 
     url: `http://${host}:${address.port}`,
     close: () =>
       new Promise<void>((resolve) => {
+        closing = true;
         server.close(() => resolve());
         server.closeIdleConnections();
-        // Node stops timing requests out once the server closes: a client dripping a body would keep
-        // the service (and its run lock) alive for as long as it liked. A short grace, then they go.
-        setTimeout(() => server.closeAllConnections(), CLOSE_GRACE_MS).unref();
+        // Node stops timing requests out once the server closes: a client dripping a body, or its
+        // headers, would keep the service (and its run lock) alive for as long as it liked. After a
+        // short grace every connection goes but those whose request is being handled (a console
+        // action, an event's sync): those finish and answer.
+        setTimeout(() => {
+          for (const socket of connections) if (!handling.has(socket) || readingBody.has(socket)) socket.destroy();
+        }, options.closeGraceMs ?? CLOSE_GRACE_MS).unref();
       }),
   };
 }

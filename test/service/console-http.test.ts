@@ -87,18 +87,16 @@ describe('console: access', () => {
     expect(replay.status).toBe(303);
   });
 
-  it('refuses a wrong token, and after five failures answers wrong ones 429 for a while; the right one still signs in', async () => {
+  it('refuses a wrong token, and after five failures refuses even the right one for a while', async () => {
     h = await Harness.start({ top: consoleYaml() });
     h.writePeople(people);
     s = await startTestService(h);
     const c = new ConsoleClient(s.url);
     for (let i = 0; i < 5; i++) expect((await c.signIn(`${OPERATOR_TOKEN.slice(0, -1)}x`)).status).toBe(401);
-    const limited = await c.signIn(`${OPERATOR_TOKEN.slice(0, -1)}y`);
+    const limited = await c.signIn(OPERATOR_TOKEN);
     expect(limited.status).toBe(429);
     expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
     expect((await c.get('/ui')).status).toBe(303);
-    expect((await c.signIn(OPERATOR_TOKEN)).status).toBe(303);
-    expect((await c.get('/ui')).status).toBe(200);
     // No token is ever written to the service's log.
     expect(s.lines.join('\n')).not.toContain(OPERATOR_TOKEN.slice(0, 20));
   });

@@ -72,6 +72,40 @@ describe('bodies the server does not read', () => {
 });
 
 describe('stopping', () => {
+  it('lets a request being handled finish and answer, past the grace, while the connections with nothing being handled go', async () => {
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let started!: () => void;
+    const handling = new Promise<void>((resolve) => (started = resolve));
+    const slow = await startHttp(
+      '127.0.0.1:0',
+      {
+        readiness: () => ({ ready: true, problems: [], detail: {} }),
+        metrics: async () => ({ contentType: 'text/plain', body: '' }),
+        event: async () => {
+          started();
+          await held;
+          return { status: 202, body: { accepted: true } };
+        },
+      },
+      () => undefined,
+      { closeGraceMs: 0 },
+    );
+    const { port } = new URL(slow.url);
+    const answer = fetch(`${slow.url}/events/hr`, { method: 'POST', body: '{}', headers: { host: `127.0.0.1:${port}` } }).then(async (r) => [r.status, await r.text()]);
+    const idle = connect(Number(port), '127.0.0.1');
+    sockets.push(idle);
+    const idleClosed = new Promise<void>((resolve) => idle.once('close', () => resolve()));
+    await handling;
+    const closed = slow.close();
+    // The grace (0 ms here) has run once a later timer has.
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    await idleClosed;
+    release();
+    expect(await answer).toEqual([202, '{"accepted":true}\n']);
+    await closed;
+  });
+
   it('does not wait on a client that drips a request body', async () => {
     const { url } = await server();
     const { hostname, port } = new URL(url);
@@ -88,23 +122,31 @@ describe('stopping', () => {
 });
 
 describe('the Host it answers to', () => {
-  it('on loopback, /readyz and /metrics answer loopback names only (a rebound DNS name gets 421)', async () => {
+  it('on loopback, /readyz and /metrics answer loopback names only (a rebound DNS name gets 421); events and /healthz come through a proxy with its Host', async () => {
     const { url } = await server();
     const { port } = new URL(url);
-    const ask = (path: string, host: string) =>
+    const ask = (path: string, host: string, body?: string) =>
       new Promise<string>((resolve) => {
         const socket = connect(Number(port), '127.0.0.1');
         sockets.push(socket);
         let answer = '';
         socket.on('data', (d: Buffer) => (answer += d.toString()));
         socket.on('end', () => resolve(answer));
-        socket.write(`GET ${path} HTTP/1.1\r\nhost: ${host}\r\nconnection: close\r\n\r\n`);
+        const request = body === undefined ? `GET ${path} HTTP/1.1\r\n` : `POST ${path} HTTP/1.1\r\ncontent-length: ${body.length}\r\n`;
+        socket.write(`${request}host: ${host}\r\nconnection: close\r\n\r\n${body ?? ''}`);
       });
     for (const path of ['/readyz', '/metrics']) {
       expect(await ask(path, 'attacker.example')).toMatch(/^HTTP\/1\.1 421 /);
       expect(await ask(path, `attacker.example:${port}`)).toMatch(/^HTTP\/1\.1 421 /);
       expect(await ask(path, `127.0.0.1:${port}`)).toMatch(/^HTTP\/1\.1 200 /);
       expect(await ask(path, `localhost:${port}`)).toMatch(/^HTTP\/1\.1 200 /);
+      // A port-forward's port, a name with its root dot, no port at all, 127/8.
+      expect(await ask(path, 'localhost:9090')).toMatch(/^HTTP\/1\.1 200 /);
+      expect(await ask(path, `localhost.:${port}`)).toMatch(/^HTTP\/1\.1 200 /);
+      expect(await ask(path, '127.0.0.2')).toMatch(/^HTTP\/1\.1 200 /);
+      expect(await ask(path, '[::1]')).toMatch(/^HTTP\/1\.1 200 /);
     }
+    expect(await ask('/healthz', 'scim.example.com')).toMatch(/^HTTP\/1\.1 200 /);
+    expect(await ask('/events/hr', 'scim.example.com', '{}')).toMatch(/^HTTP\/1\.1 202 /);
   });
 });

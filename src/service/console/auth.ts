@@ -2,10 +2,10 @@
  * Who is signed in to the console. A sign-in presents a token; it is compared with every configured
  * user's token in constant time (digests of equal length, no early exit), so neither the answer's
  * time nor its content tells how close a guess was, or whose it nearly was. Failed sign-ins are
- * counted per client address, and past `loginAttempts` in five minutes a wrong token is answered
- * 429 (retry later); a right one still signs in. Behind a proxy every user shares one address,
- * and anyone could otherwise lock them all out; guessing gains nothing from it, since a token has
- * at least 24 characters. A sign-in does not clear the address's failures.
+ * counted per client address and refused past `loginAttempts` in five minutes, the right token too:
+ * answering a right guess would tell it from the wrong ones. A sign-in does not clear the
+ * address's failures. (Behind a proxy every user shares its address: the proxy should limit
+ * sign-ins per client, or one client's failures refuse everyone for five minutes.)
  *
  * Sessions live in this process's memory (a restart signs everyone out): a random id in an
  * HttpOnly cookie, kept here only as its digest, with the CSRF token of that session's forms.
@@ -63,11 +63,11 @@ export class ConsoleAuth {
   signIn(token: string, client: string): SignIn {
     const now = this.now();
     const recent = (this.failures.get(client) ?? []).filter((t) => t > now - LOGIN_WINDOW_MS);
+    if (recent.length >= this.settings.loginAttempts) return { retryAfterSeconds: Math.ceil((recent[0]! + LOGIN_WINDOW_MS - now) / 1000) };
     const presented = digest(token);
     let found: ConsoleUser | undefined;
     for (const u of this.users) if (timingSafeEqual(presented, u.token) && !found) found = u.user;
     if (!found) {
-      if (recent.length >= this.settings.loginAttempts) return { retryAfterSeconds: Math.ceil((recent[0]! + LOGIN_WINDOW_MS - now) / 1000) };
       this.failures.delete(client);
       this.failures.set(client, [...recent, now]);
       if (this.failures.size > MAX_CLIENTS) this.failures.delete(this.failures.keys().next().value!);

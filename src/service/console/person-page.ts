@@ -75,7 +75,7 @@ export function operationText(op: Operation, redacted: readonly string[]): Html 
 
 const MATCHED: Record<string, string> = { link: 'linked in the link store', externalId: 'found by externalId', userName: 'found by userName', email: 'found by email', none: 'no account' };
 
-function targetSection(p: PersonPlan, t: PersonPlan['targets'][number], redacted: readonly string[]): Html {
+function targetSection(p: PersonPlan, t: PersonPlan['targets'][number], redacted: readonly string[], hidden: ReadonlySet<string>): Html {
   const tp = p.plan.targets.find((x) => x.target === t.target);
   const ops = tp ? operationsOf(tp) : [];
   if (t.error) return html`<section class="card"><h2>${t.target}</h2><p class="bad">Could not be read: ${t.error}</p></section>`;
@@ -87,7 +87,7 @@ function targetSection(p: PersonPlan, t: PersonPlan['targets'][number], redacted
   <dt>Account</dt><dd>${account ? html`<code>${account.id}</code> ${typeof account['userName'] === 'string' ? account['userName'] : ''} &middot; ${account['active'] === false ? html`<span class="warn">inactive</span>` : html`<span class="ok">active</span>`} <span class="muted">(${MATCHED[t.matchedBy]}${adoption})</span>` : html`<span class="muted">none</span>`}</dd>
   <dt>Next cycle</dt><dd>${ops.length === 0 ? 'nothing to do' : html`<ul>${ops.map((op) => html`<li>${operationText(op, redacted)}</li>`)}</ul>`}${tp?.held?.operations.length ? html`<p class="warn">Held, not applied: ${tp.held.reason}</p><ul>${tp.held.operations.map((op) => html`<li>${operationText(op, redacted)}</li>`)}</ul>` : null}${(tp?.warnings ?? []).map((w) => html`<p class="warn">${w}</p>`)}</dd>
 </dl>
-${t.scope && t.scope.filters.length > 0 ? html`<details><summary>Scope filters</summary><ul>${t.scope.filters.map((f, i) => html`<li>filter ${i + 1}: ${f.passed ? 'matches' : 'does not match'}<ul>${f.clauses.map((c) => html`<li class="${c.passed ? 'ok' : 'bad'}">${c.passed ? 'pass' : 'fail'}: ${c.attribute} ${c.test} (value ${JSON.stringify(c.values)})</li>`)}</ul></li>`)}</ul></details>` : null}
+${t.scope && t.scope.filters.length > 0 ? html`<details><summary>Scope filters</summary><ul>${t.scope.filters.map((f, i) => html`<li>filter ${i + 1}: ${f.passed ? 'matches' : 'does not match'}<ul>${f.clauses.map((c) => html`<li class="${c.passed ? 'ok' : 'bad'}">${c.passed ? 'pass' : 'fail'}: ${c.attribute} ${c.test} (value ${hidden.has(c.attribute.toLowerCase()) ? REDACTED : JSON.stringify(c.values)})</li>`)}</ul></li>`)}</ul></details>` : null}
 ${account ? html`<details><summary>What ${t.target} holds</summary><pre>${json(maskAttributes(account, redacted))}</pre></details>` : null}
 ${t.mapped ? html`<details><summary>What the mapping makes of them</summary><pre>${json(maskAttributes(t.mapped, redacted))}</pre></details>` : null}
 </section>`;
@@ -109,6 +109,8 @@ ${p.hold ? html`<form method="post" action="/ui/person/release">${csrfField(sess
 export function personPage(p: PersonPlan, session: Session, redacted: readonly string[], feeding: ReadonlySet<string>): Html {
   const where = p.user ? `${p.user.ref.location}${p.user.ref.line ? `:${p.user.ref.line}` : ''}` : '';
   const attributes = p.user ? maskAttributes(p.user.attributes as JsonObject, [...redacted, ...feeding]) : {};
+  // Source attributes shown nowhere on this page: by the names maskAttributes compares (lowercased, no path).
+  const hidden = new Set([...redacted, ...feeding].map((a) => a.replace(/^urn:.*:/i, '').split('.')[0]!.toLowerCase()));
   return html`
 <section class="card"><h2>Source</h2>
 ${p.sourceHeld ? html`<p class="warn">Held: the source rejected this person's record (an invalid or duplicate row); no target is changed for them until it reads clean.</p>` : null}
@@ -118,7 +120,7 @@ ${p.hold ? html`<p class="bad">Held off by an emergency deprovision: "${p.hold.r
 <p><a href="/ui/log${query({ person: p.key })}">Their provisioning log</a></p>
 </section>
 ${actions(p, session)}
-${p.targets.map((t) => targetSection(p, t, redacted))}`;
+${p.targets.map((t) => targetSection(p, t, redacted, hidden))}`;
 }
 
 /** The outcome of an action on a person: its steps as they ran, and each target's result. */
