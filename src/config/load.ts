@@ -7,6 +7,7 @@ import { dirname, resolve } from 'node:path';
 import { isMap, isNode, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from '../errors.js';
+import { plainHttpOffLoopback } from './plain-http.js';
 import { resolveReferences, type ResolvedString } from './references.js';
 import { configSchema, holdsCredential, SECRET_KEYS, type Config } from './schema/index.js';
 import { nearestName } from './nearest-name.js';
@@ -135,11 +136,6 @@ function issueProblems(issue: z.core.$ZodIssue, doc: Document, counter: LineCoun
   }
   if (issue.code === 'invalid_key') return [at(issue.path, issue.issues.map((i) => i.message).join('; '))];
   return [at(issue.path, issue.message)];
-}
-
-/** Whether `url` is plain http to anything but this machine: what it carries crosses the network readable. */
-function plainHttpOffLoopback(url: string): boolean {
-  return /^http:/i.test(url) && !/^http:\/\/(127\.|localhost[:/]|localhost$|\[::1\])/i.test(url);
 }
 
 /** Header names that may carry a credential, broader than the ones refused in quirks (misplaced-credentials.ts). */

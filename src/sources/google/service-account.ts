@@ -7,6 +7,7 @@
  */
 import { createPrivateKey, sign, type KeyObject } from 'node:crypto';
 import { Transport } from '../../targets/http/transport.js';
+import { plainHttpOffLoopback } from '../../config/plain-http.js';
 import { registerSecret, type Secret } from '../../config/secret.js';
 import { SourceError } from '../../errors.js';
 
@@ -43,7 +44,7 @@ export function parseServiceAccountKey(credentials: Secret): ServiceAccountKey {
   const tokenUri = typeof doc['token_uri'] === 'string' ? doc['token_uri'] : 'https://oauth2.googleapis.com/token';
   // The grant sent there is a bearer credential for an hour: never across the network in clear
   // (Google's is https; plain http is for a stand-in on this machine).
-  if (!/^https:\/\//i.test(tokenUri) && !/^http:\/\/(127\.|localhost[:/]|\[::1\])/i.test(tokenUri)) {
+  if (!/^https?:\/\//i.test(tokenUri) || plainHttpOffLoopback(tokenUri)) {
     throw new SourceError(`source.credentials: the key's token_uri ${tokenUri} is not https; the signed grant would cross the network in clear`);
   }
   return { clientEmail: field('client_email'), key, tokenUri };
