@@ -148,6 +148,20 @@ describe('console: actions', () => {
     expect(page.body).toMatch(/<tr><th>title<\/th><td>\[redacted\]<\/td><\/tr>/);
   });
 
+  it('a person\'s page masks a listed attribute\'s value in the scope filters too', async () => {
+    h = await Harness.start({ top: consoleYaml('audit: { redactAttributes: [title] }\n'), target: '    scope:\n      - { title: { startsWith: SECRET } }' });
+    h.writePeople(people.map((p) => (p.id === 'E1002' ? { ...p, title: 'SECRET-TITLE' } : p)));
+    s = await startTestService(h);
+    await s.firstCycle;
+    const viewer = new ConsoleClient(s.url);
+    expect((await viewer.signIn(VIEWER_TOKEN)).status).toBe(303);
+    const page = await viewer.get('/ui/person?key=E1002');
+    expect(page.status).toBe(200);
+    expect(page.body).toContain('Scope filters');
+    expect(page.body).toMatch(/pass: title startsWith .*\(value \[redacted\]\)/);
+    expect(page.body).not.toContain('SECRET-TITLE');
+  });
+
   it('a viewer sees a person but no action, and their POST is refused', async () => {
     const { viewer } = await serve();
     const page = await viewer.get('/ui/person?key=E1002');
