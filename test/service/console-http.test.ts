@@ -101,6 +101,48 @@ describe('console: access', () => {
     expect(s.lines.join('\n')).not.toContain(OPERATOR_TOKEN.slice(0, 20));
   });
 
+  it('behind a listed proxy, counts failed sign-ins per client from X-Forwarded-For; without the listing, a forged X-Forwarded-For dodges nothing', async () => {
+    h = await Harness.start({ top: consoleYaml('    trustedProxies: [127.0.0.1]\n') });
+    h.writePeople(people);
+    s = await startTestService(h);
+    const wrong = `${OPERATOR_TOKEN.slice(0, -1)}x`;
+    const attacker = new ConsoleClient(s.url);
+    // The client wrote an address of its own at the front; the proxy appended the one it saw.
+    const viaProxy = (client: string) => ({ 'x-forwarded-for': `198.51.100.1, ${client}` });
+    for (let i = 0; i < 5; i++) expect((await attacker.signIn(wrong, viaProxy('203.0.113.5'))).status).toBe(401);
+    expect((await attacker.signIn(OPERATOR_TOKEN, viaProxy('203.0.113.5'))).status).toBe(429);
+    // A colleague behind the same proxy, and the address the attacker forged, are not refused.
+    expect((await new ConsoleClient(s.url).signIn(OPERATOR_TOKEN, viaProxy('203.0.113.6'))).status).toBe(303);
+    expect((await new ConsoleClient(s.url).signIn(OPERATOR_TOKEN, viaProxy('198.51.100.1'))).status).toBe(303);
+    expect(s.lines.join('\n')).toContain('sign-in refused from 203.0.113.5');
+    await s.stop();
+    await h.close();
+
+    h = await Harness.start({ top: consoleYaml() });
+    h.writePeople(people);
+    s = await startTestService(h);
+    const forger = new ConsoleClient(s.url);
+    for (let i = 0; i < 5; i++) expect((await forger.signIn(wrong, { 'x-forwarded-for': `203.0.113.${i}` })).status).toBe(401);
+    expect((await forger.signIn(OPERATOR_TOKEN, { 'x-forwarded-for': '203.0.113.99' })).status).toBe(429);
+  });
+
+  it('refuses trustedProxies that are not addresses, or that take in every address', async () => {
+    for (const [range, message] of [
+      ['10.0.0.300', 'an IP address or a CIDR range'],
+      ['10.0.0.0/33', 'an IP address or a CIDR range'],
+      ['0.0.0.0/0', 'a range of every address'],
+      ['::/0', 'a range of every address'],
+    ] as const) {
+      h = await Harness.start({ top: consoleYaml(`    trustedProxies: ["${range}"]\n`) });
+      const run = await h.cli('validate', '--config', h.configFile);
+      expect(run.code, range).toBe(2);
+      expect(run.out + run.err, range).toContain('serve.console.trustedProxies');
+      expect(run.out + run.err, range).toContain(message);
+      await h.close();
+    }
+    h = await Harness.start({});
+  });
+
   it('answers only to its own host name (no DNS rebinding), and refuses a sign-in form from another origin', async () => {
     const { operator } = await serve();
     expect(await statusFor(s!.url, '/ui', 'attacker.example')).toBe(421);

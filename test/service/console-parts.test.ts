@@ -7,6 +7,9 @@ import { describe, expect, it } from 'vitest';
 import { Secret } from '../../src/config/secret.js';
 import { ConsoleAuth, LOGIN_WINDOW_MS } from '../../src/service/console/auth.js';
 import { html } from '../../src/service/console/html.js';
+import type { IncomingMessage } from 'node:http';
+import { addressRange, addressSet } from '../../src/config/address-ranges.js';
+import { clientAddress } from '../../src/service/console/web.js';
 import { maskAttributes, sourceAttributesFeeding } from '../../src/service/console/person-page.js';
 import { parseConfig } from '../../src/config/load.js';
 import { ACTIVITY_METRICS, RecentActivity, bucketQuantile } from '../../src/service/console/recent-activity.js';
@@ -146,5 +149,37 @@ describe('masking', () => {
     );
     expect(sourceAttributesFeeding(config, ['phoneNumbers', 'title'])).toEqual(new Set(['phone', 'mobile', 'title', 'job', 'grade']));
     expect(sourceAttributesFeeding(config, [])).toEqual(new Set());
+  });
+});
+
+describe('console: the client address behind trusted proxies', () => {
+  const req = (peer: string, forwarded?: string) => ({ socket: { remoteAddress: peer }, headers: forwarded === undefined ? {} : { 'x-forwarded-for': forwarded } }) as unknown as IncomingMessage;
+  const proxies = addressSet(['10.0.0.0/8', 'fd00::/8', '192.0.2.7']);
+
+  it('reads ranges, IPv4 inside IPv6 as IPv4, and refuses what is not one', () => {
+    expect(addressRange('10.0.0.0/8')).toEqual({ address: '10.0.0.0', prefix: 8, family: 'ipv4' });
+    expect(addressRange('::ffff:10.1.2.3')).toEqual({ address: '10.1.2.3', prefix: 32, family: 'ipv4' });
+    expect(addressRange('::ffff:10.0.0.0/104')).toEqual({ address: '10.0.0.0', prefix: 8, family: 'ipv4' });
+    expect(addressRange('fd00::/8')).toEqual({ address: 'fd00::', prefix: 8, family: 'ipv6' });
+    for (const bad of ['10.0.0.256', '10.0.0.0/33', '10.0.0.0/8/1', '10.0.0.0/x', 'proxy.local', '', '::ffff:10.0.0.0/90']) expect(addressRange(bad), bad).toBeUndefined();
+    expect(proxies('::ffff:10.9.9.9')).toBe(true);
+    expect(proxies('11.0.0.1')).toBe(false);
+    expect(proxies('fd12::1')).toBe(true);
+    expect(proxies('unknown')).toBe(false);
+  });
+
+  it('takes the last address that is not a trusted proxy, only when the peer is one', () => {
+    expect(clientAddress(req('10.0.0.1', '198.51.100.1, 203.0.113.5'), proxies)).toBe('203.0.113.5');
+    // Proxies in a chain are skipped; ports and brackets are dropped.
+    expect(clientAddress(req('::ffff:10.0.0.1', '198.51.100.1, [2001:db8::5]:443, 10.2.3.4:5100, 192.0.2.7'), proxies)).toBe('2001:db8::5');
+    expect(clientAddress(req('10.0.0.1', '203.0.113.5:41000'), proxies)).toBe('203.0.113.5');
+    // A peer that is not a listed proxy: its own address, whatever it says.
+    expect(clientAddress(req('203.0.113.9', '10.0.0.1, 198.51.100.1'), proxies)).toBe('203.0.113.9');
+    expect(clientAddress(req('10.0.0.1', '198.51.100.1'))).toBe('10.0.0.1');
+    // No header, an unreadable hop, or nothing but proxies: the last proxy read is counted.
+    expect(clientAddress(req('10.0.0.1'), proxies)).toBe('10.0.0.1');
+    expect(clientAddress(req('10.0.0.1', '203.0.113.5, unknown'), proxies)).toBe('10.0.0.1');
+    expect(clientAddress(req('10.0.0.1', 'garbage, 10.0.0.2'), proxies)).toBe('10.0.0.2');
+    expect(clientAddress(req('10.0.0.1', '10.0.0.3, 10.0.0.2'), proxies)).toBe('10.0.0.3');
   });
 });

@@ -62,10 +62,10 @@ export class ConsoleClient {
     return { status: res.status, headers: res.headers, body: await res.text() };
   }
 
-  /** Signs in through the login form, as a browser would; the answer to the POST. */
-  async signIn(token: string): Promise<Answer> {
-    const form = await this.get('/ui/login');
-    return this.post('/ui/login', { nonce: field(form.body, 'nonce'), token });
+  /** Signs in through the login form, as a browser would (`headers` on both requests: a proxy's); the answer to the POST. */
+  async signIn(token: string, headers: Record<string, string> = {}): Promise<Answer> {
+    const form = await this.get('/ui/login', headers);
+    return this.post('/ui/login', { nonce: field(form.body, 'nonce'), token }, headers);
   }
 
   /** The session's CSRF token, from any page with a form. */

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { secret } from './secret-field.js';
+import { addressRange } from '../address-ranges.js';
 
 export const CONSOLE_ROLES = ['viewer', 'operator'] as const;
 export type ConsoleRole = (typeof CONSOLE_ROLES)[number];
@@ -56,6 +57,20 @@ export const consoleSettings = z
       .min(1)
       .default(5)
       .describe('Failed sign-ins allowed per client address in 5 minutes; more are refused (429) until the oldest is 5 minutes old. Default 5.'),
+    trustedProxies: z
+      .array(
+        z
+          .string()
+          .refine((text) => addressRange(text) !== undefined, { message: 'an IP address or a CIDR range, e.g. 10.0.0.5 or 10.0.0.0/24' })
+          .refine((text) => addressRange(text)?.prefix !== 0, { message: 'a range of every address would let any client name its own address and dodge the sign-in limit' }),
+      )
+      .max(64)
+      .default([])
+      .describe(
+        'Addresses or CIDR ranges of the reverse proxies in front of the console. A sign-in that comes through one of them is counted against the client address the proxy wrote in X-Forwarded-For ' +
+          '(the last one there that is not itself a listed proxy), so one client\'s failed sign-ins do not refuse everyone behind the proxy. ' +
+          'List only proxies that append the client\'s address (nginx: $proxy_add_x_forwarded_for). Default none: the connection\'s address is counted.',
+      ),
   })
   .strict();
 

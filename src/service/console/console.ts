@@ -23,6 +23,7 @@ import { queuesPage } from './queues-page.js';
 import { RecentActivity } from './recent-activity.js';
 import { stagedListPage, stagedSetPage } from './staged-page.js';
 import { CONSOLE_CSS } from './style.js';
+import { addressSet } from '../../config/address-ranges.js';
 import { allowedHosts, clientAddress, cookies, readForm, redirect, sameOrigin, sendHtml, sendText, setCookie } from './web.js';
 
 const SESSION_COOKIE = 'scimsync_session';
@@ -48,6 +49,7 @@ export async function startConsole(ctx: ConsoleContext): Promise<ConsoleHandle> 
   const auth = new ConsoleAuth(settings);
   const secure = settings.publicUrl?.startsWith('https:') ?? false;
   const sessionMaxAge = settings.sessionMinutes * 60;
+  const proxies = settings.trustedProxies.length > 0 ? addressSet(settings.trustedProxies) : undefined;
   const activity = new RecentActivity(ctx.metrics.registry);
   await activity.keep();
   const sampler = setInterval(() => void activity.keep().catch(() => undefined), SAMPLE_EVERY_MS);
@@ -89,7 +91,7 @@ ${message ? notice('bad', message) : null}
     if (!form || !sameOrigin(req, hosts, settings.publicUrl) || !nonce || !sameSecret(form.get('nonce') ?? '', nonce)) {
       return loginPage(res, 403, 'This sign-in form has expired or did not come from this console: try again.');
     }
-    const client = clientAddress(req);
+    const client = clientAddress(req, proxies);
     const outcome = auth.signIn(form.get('token') ?? '', client);
     if ('retryAfterSeconds' in outcome) {
       ctx.log(`console: sign-in refused from ${client}: too many failed attempts`);

@@ -4,6 +4,8 @@
  * request comes from the console's own pages (Host, Origin, Sec-Fetch-Site).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { isIP } from 'node:net';
+import { plainAddress, type AddressSet } from '../../config/address-ranges.js';
 import { readBody } from '../http-server.js';
 import type { Html } from './html.js';
 
@@ -101,7 +103,34 @@ export function sameOrigin(req: IncomingMessage, hosts: ReadonlySet<string>, pub
   }
 }
 
-/** The client's address, for counting failed sign-ins. */
-export function clientAddress(req: IncomingMessage): string {
-  return req.socket.remoteAddress ?? 'unknown';
+/** One hop of X-Forwarded-For as an address: `[2001:db8::1]:443` and `192.0.2.7:5100` lose their port; undefined when unreadable. */
+function hopAddress(hop: string): string | undefined {
+  let text = hop.trim();
+  const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(text);
+  if (bracketed) text = bracketed[1]!;
+  else if (/^[\d.]+:\d+$/.test(text)) text = text.slice(0, text.indexOf(':'));
+  const address = plainAddress(text);
+  return isIP(address) === 0 ? undefined : address;
+}
+
+/**
+ * The client's address, for counting failed sign-ins: the connection's peer, unless that is one of
+ * `trusted` (serve.console.trustedProxies). Then X-Forwarded-For is read from its end, where the
+ * proxies appended what they saw: the first address that is not a trusted proxy is the client. What
+ * a client wrote at the front itself is never reached while a proxy appended after it; an unreadable
+ * hop stops the walk at the last proxy, which is then counted (the safe side of a limit).
+ */
+export function clientAddress(req: IncomingMessage, trusted?: AddressSet): string {
+  const peer = plainAddress(req.socket.remoteAddress ?? 'unknown');
+  const forwarded = req.headers['x-forwarded-for'];
+  if (!trusted || !trusted(peer) || typeof forwarded !== 'string') return peer;
+  let client = peer;
+  const hops = forwarded.split(',');
+  for (let i = hops.length - 1; i >= 0; i--) {
+    const hop = hopAddress(hops[i]!);
+    if (hop === undefined) return client;
+    client = hop;
+    if (!trusted(hop)) return hop;
+  }
+  return client;
 }
