@@ -10,6 +10,7 @@
  *   is ambiguous: reported, and neither account nor the person gets an operation.
  * - People whose source record was rejected (held keys) get no operation at all.
  */
+import { foldUserName } from '../model/user-name.js';
 import type { TargetSettings } from './target-settings.js';
 import { desiredHash } from './desired-hash.js';
 import { buildPatch, buildPut, diffUser, isActive, type UserDiff } from './user-changes.js';
@@ -280,7 +281,7 @@ export function diffUsers(input: UserDiffInput): UserDiffResult {
     // Two people the mapping gives one userName (a template without SelectUniqueValue): the second
     // would meet a conflict and could take the first's new account. The first in source order is
     // created; the next cycle finds that account keyed to the first and leaves the second out too.
-    const name = desired.userName.toLowerCase();
+    const name = foldUserName(desired.userName);
     const first = creating.get(name);
     if (first !== undefined) {
       warnings.push(`${describeRef(user)}: ${user.key} is not created: the mapping gives it userName "${desired.userName}", as it does ${first}, created in this plan; make the mapping give distinct userNames (e.g. SelectUniqueValue)`);

@@ -47,6 +47,14 @@ describe('CSV source', () => {
     expect(new Set(snap.heldKeys)).toEqual(new Set(['1', '4', '5']));
   });
 
+  it('a userName that differs from an earlier one only in Unicode form (é typed as e + U+0301) is a duplicate', async () => {
+    const { read, path } = source('id,first,mail,status\n1,J,jos\u00e9@x.com,active\n2,K,JOSE\u0301@x.com,active\n3,L,l@x.com,active\n');
+    const snap = await read();
+    expect(snap.users.map((u) => u.key)).toEqual(['1', '3']);
+    expect(snap.issues.map((i) => i.message)).toEqual([`${path}:3: userName "JOSE\u0301@x.com" already used by key "1"`]);
+    expect(snap.heldKeys).toEqual(['2']);
+  });
+
   it('fails the whole read on an unclosed quote, naming where it starts', async () => {
     const { read, path } = source('id,first,mail,status\n1,A,a@x.com,active\n2,"B,b@x.com,active\n3,C,c@x.com,active\n');
     await expect(read()).rejects.toThrow(new SourceError(`${path}:3: a quoted field opened at or after this line is never closed; the rest of the file cannot be read`));

@@ -6,6 +6,7 @@
  * structurally broken file (an unclosed quote swallows the rest, bytes that do not decode) fails
  * the whole read.
  */
+import { foldUserName } from '../../model/user-name.js';
 import { nearestName } from '../../config/nearest-name.js';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
@@ -463,7 +464,7 @@ class SnapshotBuilder {
   /** False (and the record held) when an earlier record has this userName. */
   private claimUserName(userName: SourceValue | undefined, key: string, line: number): boolean {
     if (typeof userName !== 'string') return true;
-    const folded = userName.toLowerCase();
+    const folded = foldUserName(userName);
     const owner = this.userNames.get(folded);
     if (owner !== undefined) {
       this.issue('CSV_DUPLICATE_USERNAME', line, `userName "${userName}" already used by key "${owner}"`, key);

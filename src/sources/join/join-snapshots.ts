@@ -24,6 +24,7 @@
  *   threshold), each message prefixed with its source's name; heldKeys: the primary's and the
  *   ambiguous people.
  */
+import { foldUserName } from '../../model/user-name.js';
 import { SourceError } from '../../errors.js';
 import type { CanonicalGroup, CanonicalUser, DirectorySnapshot, SourceIssue, SourceValue } from '../../model/canonical.js';
 
@@ -333,7 +334,7 @@ function withoutSharedUserNames(users: readonly CanonicalUser[], issues: SourceI
   for (const u of users) {
     const name = u.attributes['userName'];
     if (typeof name !== 'string' || name.trim() === '') continue;
-    const folded = name.trim().toLowerCase();
+    const folded = foldUserName(name.trim());
     const same = owners.get(folded);
     if (same) same.push(u);
     else owners.set(folded, [u]);

@@ -3,6 +3,7 @@
  * SourceIssue naming its DN and is skipped; when its key is known it is held (neither updated nor
  * deprovisioned). Manager DNs become the manager's key once every person is read.
  */
+import { foldUserName } from '../../model/user-name.js';
 import type { CanonicalUser, SourceIssue } from '../../model/canonical.js';
 import { isBinaryFormat } from './binary-key.js';
 import { fetchAttributeVia, type FollowingSearch, type LdapSearcher } from './connection.js';
@@ -113,7 +114,7 @@ export async function readUsers(searcher: LdapSearcher, settings: LdapSettings['
     const attributes = entryAttributes(entry, settings.attributes);
     const userName = attributes['userName'];
     if (typeof userName === 'string') {
-      const folded = userName.toLowerCase();
+      const folded = foldUserName(userName);
       const owner = userNames.get(folded);
       if (owner !== undefined) {
         issues.push(issue(entry.dn, 'LDAP_DUPLICATE_USERNAME', `userName "${userName}" is also the userName of ${owner}`));
