@@ -5,6 +5,7 @@
  * and which field; the person is held, as for any record that cannot be trusted); under `strip`
  * the characters are removed and one warning counts them. Pure.
  */
+import { foldUserName } from '../model/user-name.js';
 import type { CanonicalGroup, CanonicalUser, DirectorySnapshot, SourceIssue, SourceRef, SourceValue } from '../model/canonical.js';
 
 export interface ControlCharacterPolicy {
@@ -123,50 +124,113 @@ export function screenControlCharacters(snapshot: DirectorySnapshot, policy: Con
   }
   if (faultyUsers.size === 0 && faultyGroups.size === 0) return snapshot;
 
-  if (policy.mode === 'strip') {
-    const first = [...faultyUsers.entries(), ...faultyGroups.entries()][0]!;
-    const stripped: SourceIssue = {
-      code: 'CONTROL_CHARACTERS_STRIPPED',
-      message: `control characters stripped (source.controlCharacters: strip) from ${faultyUsers.size + faultyGroups.size} record${faultyUsers.size + faultyGroups.size === 1 ? '' : 's'}, the first at ${where(first[0].ref)}, ${first[1].name}`,
-      ref: first[0].ref,
-    };
-    const clean = (v: string) => stripText(v, false) ?? '';
-    return {
-      ...snapshot,
-      users: snapshot.users.map((u) =>
-        !faultyUsers.has(u)
-          ? u
-          : {
-              ...u,
-              key: clean(u.key),
-              attributes: Object.fromEntries(Object.entries(u.attributes).map(([a, v]) => [a, stripValue(v, inText(a))])),
-              ...(u.managerKey ? { managerKey: clean(u.managerKey) } : {}),
-              ...(u.groups ? { groups: u.groups.map(clean).filter((g) => g !== '') } : {}),
-            },
-      ),
-      groups: snapshot.groups.map((g) =>
-        !faultyGroups.has(g)
-          ? g
-          : { ...g, key: clean(g.key), displayName: clean(g.displayName), memberKeys: g.memberKeys.map(clean), ...(g.groupKeys ? { groupKeys: g.groupKeys.map(clean) } : {}) },
-      ),
-      warnings: [...(snapshot.warnings ?? []), stripped],
-    };
-  }
+  if (policy.mode === 'strip') return stripped(snapshot, faultyUsers, faultyGroups, inText);
+  const rejection = (found: Found): Rejection => ({ what: holds(found), why: '(source.controlCharacters: strip would remove such characters)' });
+  return rejected(snapshot, mapValues(faultyUsers, rejection), mapValues(faultyGroups, rejection));
+}
 
-  const issue = (ref: SourceRef, found: Found, consequence: string): SourceIssue => ({
-    code: 'CONTROL_CHARACTER',
-    message: `${where(ref)}: ${found.name} holds the control character ${codePoint(found.char)} at character ${found.at}; ${consequence} (source.controlCharacters: strip would remove such characters)`,
-    ref,
-  });
-  const issues = [
-    ...[...faultyUsers].map(([u, found]) => issue(u.ref, found, 'the record is skipped and this person held')),
-    ...[...faultyGroups].map(([g, found]) => issue(g.ref, found, 'the group is skipped')),
-  ];
+/** Why a record is left out: what is wrong with it, and what the setting has to do with it. */
+interface Rejection {
+  readonly what: string;
+  readonly why: string;
+}
+
+const holds = (found: Found): string => `${found.name} holds the control character ${codePoint(found.char)} at character ${found.at}`;
+
+function mapValues<K, V, W>(map: ReadonlyMap<K, V>, f: (v: V) => W): Map<K, W> {
+  return new Map([...map].map(([k, v]) => [k, f(v)]));
+}
+
+/** The records that cannot be trusted left out, each an invalid record naming where and what; its person held (and `alsoHeld`). */
+function rejected(
+  snapshot: DirectorySnapshot,
+  users: ReadonlyMap<CanonicalUser, Rejection>,
+  groups: ReadonlyMap<CanonicalGroup, Rejection>,
+  alsoHeld: readonly string[] = [],
+): DirectorySnapshot {
+  if (users.size === 0 && groups.size === 0) return snapshot;
+  const issue = (ref: SourceRef, r: Rejection, consequence: string): SourceIssue => ({ code: 'CONTROL_CHARACTER', message: `${where(ref)}: ${r.what}; ${consequence} ${r.why}`, ref });
   return {
     ...snapshot,
-    users: snapshot.users.filter((u) => !faultyUsers.has(u)),
-    groups: snapshot.groups.filter((g) => !faultyGroups.has(g)),
-    issues: [...snapshot.issues, ...issues],
-    heldKeys: [...snapshot.heldKeys, ...[...faultyUsers.keys()].map((u) => u.key)],
+    users: snapshot.users.filter((u) => !users.has(u)),
+    groups: snapshot.groups.filter((g) => !groups.has(g)),
+    issues: [
+      ...snapshot.issues,
+      ...[...users].map(([u, r]) => issue(u.ref, r, 'the record is skipped and this person held')),
+      ...[...groups].map(([g, r]) => issue(g.ref, r, 'the group is skipped')),
+    ],
+    heldKeys: [...new Set([...snapshot.heldKeys, ...[...users.keys()].map((u) => u.key), ...alsoHeld])],
   };
+}
+
+/**
+ * Under `strip`: the characters go from values and from references (a manager, a member), never from
+ * a record's own key. A key that differs from another only by an invisible U+202C would, stripped,
+ * be that other person's, and one row's data would be written onto someone else's account: such a
+ * record is rejected as under `reject`, and the key it would have become is held too. A userName
+ * that stripping makes another person's is rejected the same way.
+ */
+function stripped(
+  snapshot: DirectorySnapshot,
+  faultyUsers: ReadonlyMap<CanonicalUser, Found>,
+  faultyGroups: ReadonlyMap<CanonicalGroup, Found>,
+  inText: (attribute: string) => boolean,
+): DirectorySnapshot {
+  const clean = (v: string) => stripText(v, false) ?? '';
+  const badUsers = new Map<CanonicalUser, Rejection>();
+  const badGroups = new Map<CanonicalGroup, Rejection>();
+  const alsoHeld: string[] = [];
+  for (const u of faultyUsers.keys()) {
+    const found = findIn(u.key, false, 'key');
+    if (!found) continue;
+    const becomes = clean(u.key);
+    if (becomes !== '') alsoHeld.push(becomes);
+    badUsers.set(u, { what: holds(found), why: `(source.controlCharacters: strip never changes a key${becomes === '' ? '' : `: stripped it would be ${becomes}, who is held too`})` });
+  }
+  for (const g of faultyGroups.keys()) {
+    const found = findIn(g.key, false, 'group key');
+    if (found) badGroups.set(g, { what: holds(found), why: '(source.controlCharacters: strip never changes a key)' });
+  }
+  const strippedOf = new Map<CanonicalUser, CanonicalUser>();
+  const users = snapshot.users.map((u) => {
+    if (!faultyUsers.has(u) || badUsers.has(u)) return u;
+    const s: CanonicalUser = {
+      ...u,
+      attributes: Object.fromEntries(Object.entries(u.attributes).map(([a, v]) => [a, stripValue(v, inText(a))])),
+      ...(u.managerKey ? { managerKey: clean(u.managerKey) } : {}),
+      ...(u.groups ? { groups: u.groups.map(clean).filter((g) => g !== '') } : {}),
+    };
+    strippedOf.set(u, s);
+    return s;
+  });
+  const owners = new Map<string, number>();
+  for (const u of users) {
+    const name = u.attributes['userName'];
+    if (typeof name === 'string') owners.set(foldUserName(name), (owners.get(foldUserName(name)) ?? 0) + 1);
+  }
+  strippedOf.forEach((u, original) => {
+    const name = u.attributes['userName'];
+    if (typeof name !== 'string' || name === original.attributes['userName'] || owners.get(foldUserName(name))! < 2) return;
+    badUsers.set(u, { what: `userName "${name}", its control characters stripped, is another person's`, why: '(source.controlCharacters: strip)' });
+  });
+  const groups = snapshot.groups.map((g) =>
+    !faultyGroups.has(g) || badGroups.has(g)
+      ? g
+      : { ...g, displayName: clean(g.displayName), memberKeys: g.memberKeys.map(clean), ...(g.groupKeys ? { groupKeys: g.groupKeys.map(clean) } : {}) },
+  );
+  // The warning counts and names what was stripped and kept, not what was rejected.
+  const kept: [CanonicalUser | CanonicalGroup, Found][] = [
+    ...[...faultyUsers].filter(([u]) => !badUsers.has(u) && !badUsers.has(strippedOf.get(u)!)),
+    ...[...faultyGroups].filter(([g]) => !badGroups.has(g)),
+  ];
+  const warnings = [...(snapshot.warnings ?? [])];
+  if (kept.length > 0) {
+    const [record, found] = kept[0]!;
+    warnings.push({
+      code: 'CONTROL_CHARACTERS_STRIPPED',
+      message: `control characters stripped (source.controlCharacters: strip) from ${kept.length} record${kept.length === 1 ? '' : 's'}, the first at ${where(record.ref)}, ${found.name}`,
+      ref: record.ref,
+    });
+  }
+  return rejected({ ...snapshot, users, groups, warnings }, badUsers, badGroups, alsoHeld);
 }

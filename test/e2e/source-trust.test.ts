@@ -80,6 +80,35 @@ describe('control characters', () => {
   });
 });
 
+describe('control characters in identities', () => {
+  it('under strip, a key that differs from another only by an invisible character is rejected, not stripped onto that person', async () => {
+    h.writeConfig('', '', '  controlCharacters: strip');
+    h.writePeople(people);
+    expect((await h.run()).code).toBe(0);
+    const before = h.sandbox.store.findUserByUserName('user2@example.com');
+    h.sandbox.clearRequests();
+    // A row pasted from a spreadsheet: E1002 and a trailing U+202C (POP DIRECTIONAL FORMATTING).
+    h.writePeople([...people, person(66, { id: 'E1002\u202c', first: 'Mallory', email: 'mallory@example.com' })]);
+    const r = await h.run();
+    expect(r.out).toContain(`${h.csv}:8: key holds the control character U+202C at character 6; the record is skipped and this person held (source.controlCharacters: strip never changes a key: stripped it would be E1002, who is held too)`);
+    expect(h.writes()).toEqual([]);
+    expect(h.sandbox.store.findUserByUserName('user2@example.com')).toEqual(before);
+    expect(h.sandbox.store.findUserByUserName('mallory@example.com')).toBeUndefined();
+  });
+
+  it('under strip, a userName that stripping makes another person\'s (case and Unicode form aside) is rejected', async () => {
+    h.writeConfig('', '', '  controlCharacters: strip');
+    // Enough people that one invalid record stays under safety.maxInvalidPercent.
+    const many = Array.from({ length: 30 }, (_, i) => person(i + 1));
+    h.writePeople([...many, person(31, { email: 'jos\u00e9@example.com' }), person(32, { email: 'JOSE\u0301@example.com\u0000' })]);
+    const r = await h.run();
+    expect(r.code, r.out).toBe(1);
+    expect(r.out).toContain(`${h.csv}:33: userName "JOSE\u0301@example.com", its control characters stripped, is another person's; the record is skipped and this person held`);
+    expect(h.sandbox.store.findUserByUserName('jos\u00e9@example.com')).toMatchObject({ externalId: 'E1031' });
+    expect(h.writes().filter((w) => w.method === 'POST').map((w) => (w.body as { externalId: string }).externalId)).not.toContain('E1032');
+  });
+});
+
 describe('stray quotes', () => {
   it('a quote that swallows 51 lines of a 1,000-row export deprovisions nobody and names the lines', async () => {
     // 51 of 1,000 is under the 10% deactivation threshold: the safety check alone would let it through.
