@@ -216,7 +216,7 @@ async function readPeople(source: ReturnType<typeof createSource>, keys: readonl
   }
   const wanted = new Set(keys);
   const whole = await source.read();
-  return { ...whole, users: whole.users.filter((u) => wanted.has(u.key)), heldKeys: whole.heldKeys.filter((k) => wanted.has(k)) };
+  return { ...whole, users: whole.users.filter((u) => wanted.has(u.key)), heldKeys: whole.heldKeys.filter((k) => wanted.has(k)), ...(whole.partialKeys ? { partialKeys: whole.partialKeys.filter((k) => wanted.has(k)) } : {}) };
 }
 
 export async function planPeople(loaded: LoadedConfig, state: Pick<RunState, 'links' | 'holds'>, keys: readonly string[], options: PersonPlanOptions = {}): Promise<PeoplePlan> {

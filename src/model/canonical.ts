@@ -92,6 +92,14 @@ export interface DirectorySnapshot {
    * they are in every target: neither updated from a row it could not trust nor deprovisioned.
    */
   readonly heldKeys: readonly string[];
+  /**
+   * Of a joined read, people a secondary that lends values has no record of (or no value to join
+   * on). What it would lend is unknown, not empty: an account they have is updated with the values
+   * there are, but none of its values is cleared, and a scope they fall out of does not deprovision
+   * them (it may have needed a value the secondary lends); someone without an account is created
+   * from the values there are.
+   */
+  readonly partialKeys?: readonly string[];
   /** Number of records read, good and bad, so the planner can judge the bad share. */
   readonly recordsRead: number;
   /**

@@ -9,6 +9,8 @@
  * - A value that finds two or more accounts (two carrying one externalId, two with one userName)
  *   is ambiguous: reported, and neither account nor the person gets an operation.
  * - People whose source record was rejected (held keys) get no operation at all.
+ * - People a joined read found only partly (partial keys) have no value of their account cleared,
+ *   and are not deprovisioned for being out of scope: what the missing source would give is unknown.
  */
 import { foldUserName } from '../model/user-name.js';
 import type { TargetSettings } from './target-settings.js';
@@ -79,6 +81,7 @@ export function diffUsers(input: UserDiffInput): UserDiffResult {
   const accounts = new AccountIndex(input.actual);
   const unique = new UniqueValues(mapping, input.actual);
   const held = new Set(snapshot.heldKeys);
+  const partial = new Set(snapshot.partialKeys ?? []);
   const users: Operation[] = [];
   const deprovision: Operation[] = [];
   const warnings: string[] = [];
@@ -168,6 +171,11 @@ export function diffUsers(input: UserDiffInput): UserDiffResult {
     const desired = mapUser(mapping, user, input.memberOf?.get(user.key));
     const heldOff = input.heldOff?.has(user.key) === true;
     const wanted = user.active && inScope(user) && !heldOff;
+    if (!wanted && account && user.active && !heldOff && partial.has(user.key)) {
+      // Out of scope on values a secondary did not give: unknown, not out. Kept as they are, memberships too.
+      heldIds.add(account.id);
+      continue;
+    }
     if (!wanted) {
       if (account && isActive(account) && settings.operations.deactivate) {
         const reason = !user.active ? 'inactive' : heldOff ? 'held-off' : 'out-of-scope';
@@ -216,6 +224,14 @@ export function diffUsers(input: UserDiffInput): UserDiffResult {
     return { changes: diff.changes.filter((c) => !dropped.has(c.path)), changedRules: diff.changedRules.filter((r) => !dropped.has(r.path.key)) };
   }
 
+  /** For a partial person (DirectorySnapshot.partialKeys): the diff without the changes that would clear a value. */
+  function keptLent(key: string, diff: UserDiff): UserDiff {
+    if (!partial.has(key) || diff.changes.length === 0) return diff;
+    const kept = new Set(diff.changes.filter((c) => isEmptyValue(c.to)).map((c) => c.path));
+    if (kept.size === 0) return diff;
+    return { changes: diff.changes.filter((c) => !kept.has(c.path)), changedRules: diff.changedRules.filter((r) => !kept.has(r.path.key)) };
+  }
+
   /** Values the target's schema cannot take, said for the person (creating: a required one stops the create). */
   function sayUnsent(user: CanonicalUser, desired: DesiredUser, creating: boolean): void {
     for (const u of desired.unsent ?? []) {
@@ -230,7 +246,7 @@ export function diffUsers(input: UserDiffInput): UserDiffResult {
       if (desired.unsent) sayUnsent(user, desired, false);
       const scimId = account.id;
       provision(user.key, { account, label: desired.userName });
-      const diff = unparked(user.key, desired.userName, diffUser(mapping, desired, account, true));
+      const diff = keptLent(user.key, unparked(user.key, desired.userName, diffUser(mapping, desired, account, true)));
       if (diff.changes.length > 0 && settings.operations.update) {
         users.push(updateOp(user, desired, account, diff, false, matchOf(account, link)));
       } else if (link?.id !== scimId) {
@@ -258,7 +274,7 @@ export function diffUsers(input: UserDiffInput): UserDiffResult {
         if (desired.unsent) sayUnsent(user, desired, false);
         managedIds.add(match.id);
         provision(user.key, { account: match, label: desired.userName });
-        const diff = unparked(user.key, desired.userName, diffUser(mapping, desired, match, true));
+        const diff = keptLent(user.key, unparked(user.key, desired.userName, diffUser(mapping, desired, match, true)));
         const matchedBy: MatchedBy = on === 'userName' ? 'userName' : on === WORK_EMAIL ? 'email' : 'attribute';
         users.push({ ...updateOp(user, desired, match, diff, true, matchedBy), ...(matchedBy === 'attribute' ? { matchedOn: on } : {}) });
         return;
@@ -370,6 +386,10 @@ export function diffUsers(input: UserDiffInput): UserDiffResult {
     if (link) heldIds.add(link.id);
   }
   return { users, deprovision, managedUsers: managedIds.size + settled.size, warnings, provisioned, heldIds, parked: parkedOut, accountsById: () => accounts.byId };
+}
+
+function isEmptyValue(value: unknown): boolean {
+  return value === null || value === undefined || value === '' || (Array.isArray(value) && value.length === 0);
 }
 
 function attributeLabel(key: string): string {

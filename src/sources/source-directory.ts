@@ -42,6 +42,7 @@ export function narrowSnapshot(snapshot: DirectorySnapshot, key: string): Direct
     ...snapshot,
     users: snapshot.users.filter((u) => u.key === key),
     heldKeys: snapshot.heldKeys.filter((k) => k === key),
+    ...(snapshot.partialKeys ? { partialKeys: snapshot.partialKeys.filter((k) => k === key) } : {}),
   };
 }
 
@@ -69,6 +70,7 @@ export function mergeSnapshots(reads: readonly DirectorySnapshot[]): DirectorySn
     issues: reads.flatMap((r) => r.issues),
     warnings: reads.flatMap((r) => r.warnings ?? []),
     heldKeys: [...new Set(reads.flatMap((r) => r.heldKeys))],
+    partialKeys: [...new Set(reads.flatMap((r) => r.partialKeys ?? []))],
     recordsRead: reads.reduce((n, r) => n + r.recordsRead, 0),
   };
 }

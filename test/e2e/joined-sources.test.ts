@@ -114,7 +114,7 @@ describe('a CSV joined to LDAP', () => {
     const nadia = users().get('E1009')!;
     expect(nadia).toMatchObject({ userName: 'nadia@example.com', title: 'Designer', active: true });
     expect(nadia['phoneNumbers']).toBeUndefined();
-    const missing = "ldap: 1 of 4 people of hr have no record here (hr.emp_no = ldap.employeeNumber); they keep hr's values: E1009";
+    const missing = "ldap: 1 of 4 people of hr have no record here (hr.emp_no = ldap.employeeNumber); they have the other sources' values; what this source lends them is unknown, not empty: no value of an account they have is cleared, and a scope they fall out of does not deprovision them: E1009";
     expect(first.out).toContain(missing);
     expect(first.out).toContain('ldap: 2 of 5 records match no person of hr (hr.emp_no = ldap.employeeNumber) and are ignored');
     const plan = await h.cli('plan', '--config', h.configFile, '--json');

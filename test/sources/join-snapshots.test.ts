@@ -67,7 +67,7 @@ describe('joining a secondary to the primary', () => {
     // " e2 " trims to "e2", which exact case does not match to "E2".
     expect(byKey(joined).get('E2')!.attributes['userName']).toBe('bo@hr');
     expect(byKey(joined).get('E2')!.attributes['employeeNumber']).toBeUndefined();
-    expect(joined.warnings?.map((w) => w.message)).toContain("ldap: 2 of 3 people of hr have no record here (hr.employee_id = ldap.employeeNumber); they keep hr's values: E2, E3");
+    expect(joined.warnings?.map((w) => w.message)).toContain("ldap: 2 of 3 people of hr have no record here (hr.employee_id = ldap.employeeNumber); they have the other sources' values; what this source lends them is unknown, not empty: no value of an account they have is cleared, and a scope they fall out of does not deprovision them: E2, E3");
   });
 
   it('a person missing from the secondary keeps the primary values and is reported once per secondary, by key; unmatched records are counted', () => {
@@ -75,10 +75,12 @@ describe('joining a secondary to the primary', () => {
     const e3 = byKey(joined).get('E3')!;
     expect(e3.attributes).toEqual({ employee_id: 'E3', userName: 'cy@hr', title: 'Clerk' });
     expect(joined.warnings?.map((w) => [w.code, w.message])).toEqual([
-      ['JOIN_MISSING_IN_SECONDARY', "ldap: 1 of 3 people of hr have no record here (hr.employee_id = ldap.employeeNumber); they keep hr's values: E3"],
+      ['JOIN_MISSING_IN_SECONDARY', "ldap: 1 of 3 people of hr have no record here (hr.employee_id = ldap.employeeNumber); they have the other sources' values; what this source lends them is unknown, not empty: no value of an account they have is cleared, and a scope they fall out of does not deprovision them: E3"],
       ['JOIN_UNMATCHED_RECORDS', 'ldap: 1 of 3 records match no person of hr (hr.employee_id = ldap.employeeNumber) and are ignored'],
     ]);
     expect(joined.issues).toEqual([]);
+    // What ldap lends E3 is unknown, not empty: the planner clears none of it.
+    expect(joined.partialKeys).toEqual(['E3']);
   });
 
   it('many missing: one line, the first keys and a count of the rest', () => {
@@ -108,7 +110,7 @@ describe('joining a secondary to the primary', () => {
     const withBlank = snapshot('csv:hr.csv', [...hr.users, person('E4', { employee_id: '  ', userName: 'di@hr' })]);
     const joined = run(spec(), { hr: withBlank, ldap });
     expect(byKey(joined).get('E4')!.attributes['userName']).toBe('di@hr');
-    expect(joined.warnings?.map((w) => w.message)).toContain("ldap: 1 of 4 people of hr have no employee_id to join on; they keep hr's values: E4");
+    expect(joined.warnings?.map((w) => w.message)).toContain("ldap: 1 of 4 people of hr have no employee_id to join on; they have the other sources' values; what this source lends them is unknown, not empty: no value of an account they have is cleared, and a scope they fall out of does not deprovision them: E4");
   });
 
   it('ambiguous joins are held, not guessed: two records of the secondary on one value, or two people of the primary on one value', () => {

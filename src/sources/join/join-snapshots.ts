@@ -7,10 +7,12 @@
  * - users: the primary's people, each with the attributes of every source that has them (by
  *   precedence), `active`, `managerKey` and `ref` of the primary (a manager only a secondary knows is
  *   taken when it is joined to a person of the primary);
- * - a person with no record in a secondary keeps the others' values; counted in one warning per
- *   secondary with the first keys, never one line per person; but when that secondary rejected or
- *   held records, such a person is held (the rejected record may be theirs), and so is a person
- *   whose record the secondary holds;
+ * - a person with no record in a secondary (or no value to join it on) has the others' values, and
+ *   is in partialKeys: what the secondary would lend is unknown, so no value of their account is
+ *   cleared (their phone would be emptied in every app) nor are they deprovisioned by a scope that
+ *   may need it; counted in one warning per secondary with the first keys, never one line per person; but
+ *   when that secondary rejected or held records, such a person is held (the rejected record may be
+ *   theirs), and so is a person whose record the secondary holds;
  * - two people the join gives one userName are held, an issue each;
  * - a join value shared by several records of a secondary, or by several people of the primary, is
  *   ambiguous: those people are not guessed at but held (an issue each, their keys in heldKeys, so
@@ -246,6 +248,8 @@ export function joinSnapshots(spec: JoinSpec, snapshots: ReadonlyMap<string, Dir
   });
 
   const users = withoutSharedUserNames(merged, issues, held);
+  // Joined without a secondary's record: their accounts are left as they are (DirectorySnapshot.partialKeys).
+  const partial = new Set(secondaries.flatMap((s) => [...s.missing, ...s.noValue]).filter((key) => !held.has(key)));
 
   const groups = new Map<string, { group: CanonicalGroup; from: string }>();
   for (const name of spec.groups) {
@@ -277,9 +281,7 @@ export function joinSnapshots(spec: JoinSpec, snapshots: ReadonlyMap<string, Dir
     const ref = { location: s.snapshot.source };
     const on = `${spec.primary}.${s.on[0]} = ${s.name}.${s.on[1]}`;
     if (s.missing.length > 0) {
-      const keep = s.dirty
-        ? `held (neither updated nor deprovisioned) while ${s.name} rejects records, one of which may be theirs`
-        : `they keep ${spec.primary}'s values`;
+      const keep = s.dirty ? `held (neither updated nor deprovisioned) while ${s.name} rejects records, one of which may be theirs` : PARTIAL;
       warnings.push({
         code: 'JOIN_MISSING_IN_SECONDARY',
         message: `${s.name}: ${s.missing.length} of ${primary.users.length} people of ${spec.primary} have no record here (${on}); ${keep}: ${sample(s.missing)}`,
@@ -296,7 +298,7 @@ export function joinSnapshots(spec: JoinSpec, snapshots: ReadonlyMap<string, Dir
     if (s.noValue.length > 0) {
       warnings.push({
         code: 'JOIN_MISSING_IN_SECONDARY',
-        message: `${s.name}: ${s.noValue.length} of ${primary.users.length} people of ${spec.primary} have no ${s.on[0]} to join on; they keep ${spec.primary}'s values: ${sample(s.noValue)}`,
+        message: `${s.name}: ${s.noValue.length} of ${primary.users.length} people of ${spec.primary} have no ${s.on[0]} to join on; ${PARTIAL}: ${sample(s.noValue)}`,
         ref,
       });
     }
@@ -318,11 +320,15 @@ export function joinSnapshots(spec: JoinSpec, snapshots: ReadonlyMap<string, Dir
     issues: [...all.flatMap(([name, snap]) => prefixed(name, snap.issues)), ...issues],
     warnings: [...all.flatMap(([name, snap]) => prefixed(name, snap.warnings ?? [])), ...warnings],
     heldKeys: [...held],
+    ...(partial.size > 0 ? { partialKeys: [...partial] } : {}),
     recordsRead: all.reduce((n, [, snap]) => n + snap.recordsRead, 0),
     // The join's own issues are about the primary's people.
     parts: all.map(([name, snap]) => ({ name, recordsRead: snap.recordsRead, invalidRecords: snap.issues.length + (name === spec.primary ? issues.length : 0) })),
   };
 }
+
+/** What becomes of people a clean secondary has no record of (DirectorySnapshot.partialKeys). */
+const PARTIAL = `they have the other sources' values; what this source lends them is unknown, not empty: no value of an account they have is cleared, and a scope they fall out of does not deprovision them`;
 
 /**
  * Each source checks that its userNames are its own, but precedence can give a person a secondary's
