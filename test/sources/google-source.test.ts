@@ -60,6 +60,8 @@ describe('Google Workspace source', () => {
     expect(byKey.get('105')!.attributes['displayName']).toBe('渡辺 健');
     // A record without id or email is reported and skipped, never read as a person.
     expect(snapshot.issues.map((i) => i.code)).toEqual(['GOOGLE_MISSING_EMAIL']);
+    // Held by its id: with safety.holdDeprovisionsOnInvalidRecords off, it must still not be read as gone.
+    expect(snapshot.heldKeys).toEqual(['106']);
     expect(snapshot.recordsRead).toBe(6);
     // Three pages of two, each asked for with the last page's token, all with the same access token.
     const userPages = google.requests.filter((r) => r.path === '/admin/directory/v1/users');
@@ -132,6 +134,19 @@ describe('Google Workspace source', () => {
     expect((await readError()).message).toBe('Google Workspace: GET /admin/directory/v1/groups/g2/members: HTTP 403: Not Authorized to access this resource/api');
   });
 
+  it('one person\'s read with one domain keeps only that domain\'s groups, as a full read lists them', async () => {
+    await google.stop();
+    const directory = sampleDirectory();
+    directory.groups.push({ id: 'g3', email: 'partners@other.example', name: 'Partners' });
+    (directory.members as Record<string, unknown[]>)['g3'] = [{ id: '101', email: 'ada@example.com', type: 'USER' }];
+    google = await FakeGoogle.start(directory);
+    const source = new GoogleSource(config({ domain: 'example.com' }));
+    const one = await source.readOne('101');
+    expect(one.users.map((u) => u.key)).toEqual(['101']);
+    expect(one.groups.map((g) => g.key)).toEqual(['g1']);
+    expect(google.requests.some((r) => r.path === '/admin/directory/v1/groups' && r.query.get('userKey') === '101')).toBe(true);
+  });
+
   it('one domain, and a query, are passed on as the API expects them', async () => {
     await new GoogleSource(config({ domain: 'example.com', query: "orgUnitPath='/Staff'", groups: undefined })).read();
     const first = google.requests[0]!;
@@ -145,7 +160,7 @@ describe('Google Workspace source', () => {
     google.directory.groups[0] = { ...google.directory.groups[0]!, name: 'Engineering\u0000' };
     const snapshot = await createSource(config()).read();
     expect(snapshot.users.map((u) => u.key)).toEqual(['102', '103', '104', '105']);
-    expect(snapshot.heldKeys).toEqual(['101']);
+    expect(snapshot.heldKeys).toEqual(['106', '101']);
     expect(snapshot.groups.map((g) => g.key)).toEqual(['g2']);
     expect(snapshot.issues.filter((i) => i.code === 'CONTROL_CHARACTER').map((i) => i.message)).toEqual([
       'users/ada@example.com: attribute title holds the control character U+001B at character 9; the record is skipped and this person held (source.controlCharacters: strip would remove such characters)',

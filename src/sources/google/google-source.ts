@@ -48,11 +48,12 @@ export class GoogleSource implements SourceDirectory {
     const raw = await api.find(`${BASE}/users/${encodeURIComponent(key)}`, { projection: 'full' });
     if (!raw || !this.inScope(raw) || raw['id'] !== key) return empty;
     const read = toCanonicalUser(raw);
-    if (!('user' in read)) return { ...empty, issues: [{ code: read.code, message: read.message, ref: { location: `users/${String(raw['primaryEmail'] ?? key)}` } }], recordsRead: 1 };
+    if (!('user' in read)) return { ...empty, issues: [{ code: read.code, message: read.message, ref: { location: `users/${String(raw['primaryEmail'] ?? key)}` } }], heldKeys: [key], recordsRead: 1 };
     const manager = read.managerEmail ? await api.find(`${BASE}/users/${encodeURIComponent(read.managerEmail)}`, {}) : null;
     const managerKey = manager && this.inScope(manager) && typeof manager['id'] === 'string' ? manager['id'] : null;
     const user = read.managerEmail ? { ...read.user, managerKey } : read.user;
-    const rawGroups = readGroups ? await api.listAll(`${BASE}/groups`, { userKey: key, maxResults: '200' }, 'groups') : [];
+    // A person's groups in every domain: a full read with `domain` lists only that domain's, so only those are kept.
+    const rawGroups = readGroups ? (await api.listAll(`${BASE}/groups`, { userKey: key, maxResults: '200' }, 'groups')).filter((g) => this.inDomain(g['email'])) : [];
     const groups = rawGroups.map((g): CanonicalGroup => {
       const email = typeof g['email'] === 'string' ? g['email'] : String(g['id']);
       return { key: String(g['id']), displayName: typeof g['name'] === 'string' && g['name'] !== '' ? g['name'] : email, memberKeys: [key], groupKeys: [], ref: { location: `groups/${email}` } };
@@ -60,10 +61,15 @@ export class GoogleSource implements SourceDirectory {
     return { ...empty, users: [user], groups, recordsRead: 1 };
   }
 
-  /** Within the configured domain (a read by customer takes every domain). */
+  /** A user within the configured domain (a read by customer takes every domain). */
   private inScope(raw: Json): boolean {
+    return this.inDomain(raw['primaryEmail']);
+  }
+
+  /** Whether an address is of the configured domain; any is, without one. */
+  private inDomain(email: unknown): boolean {
     const domain = this.config.domain?.toLowerCase();
-    return !domain || String(raw['primaryEmail'] ?? '').toLowerCase().endsWith(`@${domain}`);
+    return !domain || String(email ?? '').toLowerCase().endsWith(`@${domain}`);
   }
 
   async read(): Promise<DirectorySnapshot> {
@@ -74,6 +80,8 @@ export class GoogleSource implements SourceDirectory {
 
     const rawUsers = await api.listAll(`${BASE}/users`, { ...scope, maxResults: '500', projection: 'full', query: this.config.query }, 'users');
     const issues: SourceIssue[] = [];
+    // The people of records that could not be read, by id when it is there: held, never read as gone.
+    const heldKeys: string[] = [];
     const users: CanonicalUser[] = [];
     const keyByEmail = new Map<string, string>();
     const managerEmail = new Map<number, string>();
@@ -81,6 +89,7 @@ export class GoogleSource implements SourceDirectory {
       const read = toCanonicalUser(raw);
       if (!('user' in read)) {
         issues.push({ code: read.code, message: read.message, ref: { location: `users/${String(raw['primaryEmail'] ?? raw['id'] ?? '?')}` } });
+        if (typeof raw['id'] === 'string' && raw['id'] !== '') heldKeys.push(raw['id']);
         continue;
       }
       keyByEmail.set(read.primaryEmail.toLowerCase(), read.user.key);
@@ -93,7 +102,7 @@ export class GoogleSource implements SourceDirectory {
 
     const warnings: SourceIssue[] = [];
     const groups = readGroups ? await this.readGroups(api, scope, new Set(users.map((u) => u.key)), warnings) : [];
-    return { source: this.description, users: withManagers, groups, issues, warnings, heldKeys: [], recordsRead: rawUsers.length };
+    return { source: this.description, users: withManagers, groups, issues, warnings, heldKeys, recordsRead: rawUsers.length };
   }
 
   private async readGroups(api: DirectoryApi, scope: Record<string, string>, userKeys: ReadonlySet<string>, warnings: SourceIssue[]): Promise<CanonicalGroup[]> {
