@@ -23,7 +23,7 @@ import type { Link } from '../state/link-store.js';
 import type { ScimCapabilities } from '../targets/http/capabilities.js';
 import { SCHEMA_ENTERPRISE_USER, type ServerResource } from '../model/scim.js';
 import { requireOfferedAttributes } from './source-attributes.js';
-import { createTargetRuntime, groupSettings, targetSettings } from '../execution/target-runtime.js';
+import { createTargetRuntime, groupSettings, targetQuirks, targetSettings } from '../execution/target-runtime.js';
 import { planBinding } from './plan-binding.js';
 import { rejectionsOf } from './staged-sets.js';
 import { holdsInEffect } from '../planning/emergency-holds.js';
@@ -161,7 +161,10 @@ export async function discoverTarget(
  */
 export function userMapping(name: string, config: TargetConfig, attributes: ReadonlySet<string>, options: MappingOptions): UserMapping {
   try {
-    return compileUserMapping(config.mapping, attributes, { roles: config.roles, entitlements: config.entitlements }, options);
+    const mapping = compileUserMapping(config.mapping, attributes, { roles: config.roles, entitlements: config.entitlements }, options);
+    if (!targetQuirks(config).userNameCaseExact) return mapping;
+    // The server tells "Bob" from "bob": a rename by case alone must reach it.
+    return { ...mapping, rules: mapping.rules.map((r) => (r.path.schema === null && r.path.attribute.toLowerCase() === 'username' ? { ...r, caseExact: true as const } : r)) };
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     throw new ConfigError(error.problems.map((p) => `targets.${name}.${p}`).join('; '), [], { cause: error });

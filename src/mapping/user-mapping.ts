@@ -25,6 +25,8 @@ export interface CompiledRule {
    * list of `{value, type}` entries, one per source value, the first primary; compared as a set.
    */
   readonly types?: readonly string[];
+  /** Compared with case (a target whose userName is case-exact: quirks.userNameCaseExact): a rename by case alone is a change. */
+  readonly caseExact?: true;
   /**
    * Set when the target's schema types the attribute otherwise than the value comes (a text for a
    * boolean, a date for a dateTime): the value as the target takes it, or NotSendable.

@@ -65,12 +65,13 @@ function sameEntries(path: ParsedPath, whole: boolean, desired: JsonValue, actua
 
 /**
  * Whether an account's value of a mapped attribute is the desired one, as the planner decides it:
- * empty is absent, a difference of case alone in userName or emails is none, and a multi-valued
+ * empty is absent, a difference of case alone in userName or emails is none (unless the rule is
+ * caseExact), and a multi-valued
  * attribute mapped whole (`whole`) is the same set of entries in any order. Verification after a
  * write asks the same question (change-holds.ts), so "not kept" means "would be planned again".
  */
-export function valueMatches(path: ParsedPath, whole: boolean, want: JsonValue, have: JsonValue): boolean {
-  return same(want, have) || sameIgnoringCase(path, want, have) || sameEntries(path, whole, want, have) || sameInstant(want, have);
+export function valueMatches(path: ParsedPath, whole: boolean, want: JsonValue, have: JsonValue, caseExact = false): boolean {
+  return same(want, have) || (!caseExact && sameIgnoringCase(path, want, have)) || sameEntries(path, whole, want, have) || sameInstant(want, have);
 }
 
 /**
@@ -113,7 +114,7 @@ export function diffUser(mapping: UserMapping, desired: DesiredUser, actual: Sci
     if (rule.createOnly || (desired.unsent !== undefined && !isSent(desired, i))) continue;
     const want = desired.values[i] ?? null;
     const have = readPath(actual, rule.path);
-    if (!valueMatches(rule.path, rule.types !== undefined, want, have)) {
+    if (!valueMatches(rule.path, rule.types !== undefined, want, have, rule.caseExact)) {
       diff ??= { changes: [], changedRules: [] };
       diff.changes.push({ path: rule.path.key, from: normalise(have), to: want });
       diff.changedRules.push(rule);
