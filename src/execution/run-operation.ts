@@ -185,7 +185,7 @@ async function findByUserName(ctx: OperationContext, userName: string): Promise<
   return found.find((r) => typeof r['userName'] === 'string' && r['userName'].toLowerCase() === userName.toLowerCase());
 }
 
-async function findByEmail(op: CreateUserOp, ctx: OperationContext): Promise<ServerResource | undefined> {
+async function findByEmail(op: UserPost, ctx: OperationContext): Promise<ServerResource | undefined> {
   const emails = op.resource['emails'];
   const email = Array.isArray(emails) ? (emails[0] as JsonObject | undefined)?.['value'] : undefined;
   if (typeof email !== 'string') return undefined;
@@ -199,7 +199,7 @@ async function findByEmail(op: CreateUserOp, ctx: OperationContext): Promise<Ser
  * the one every server supports); a server may refuse that filter for some values (a quoted local
  * part, say), so then by externalId; the listing only when every filter was refused.
  */
-async function findOwnCreate(op: CreateUserOp, ctx: OperationContext): Promise<{ own?: ServerResource; byUserName?: ServerResource }> {
+async function findOwnCreate(op: UserPost, ctx: OperationContext): Promise<{ own?: ServerResource; byUserName?: ServerResource }> {
   const refused = (error: unknown) => {
     if (!(error instanceof BadRequestError || error instanceof ProtocolError)) throw error;
     return 'refused' as const;
@@ -219,15 +219,26 @@ async function findOwnCreate(op: CreateUserOp, ctx: OperationContext): Promise<{
   return {};
 }
 
+/** What posting a user needs: a create's, or an update's whose account was gone (its `recreate`). */
+type UserPost = Pick<CreateUserOp, 'externalId' | 'label' | 'resource' | 'hash'> & Partial<Pick<CreateUserOp, 'adoptBy'>>;
+
 async function createUser(op: CreateUserOp, ctx: OperationContext, state: AttemptState): Promise<OperationResult> {
   if (state.previousAmbiguous) {
     // The last POST may have been committed before the answer was lost: look before posting again.
     const { own } = await findOwnCreate(op, ctx);
     if (own) return link(op, ctx, own.id, 'created (confirmed after a lost answer)');
   }
+  return postUser(op, ctx);
+}
+
+/**
+ * POST /Users; on a conflict, the account holding the userName is taken when it is ours (an earlier
+ * attempt's, or the one a stale link lost track of) or adoptable, and refused when it is someone else's.
+ */
+async function postUser(op: UserPost, ctx: OperationContext, note?: string): Promise<OperationResult> {
   try {
     const created = await ctx.client.create('Users', op.resource, op.label);
-    return link(op, ctx, created.id);
+    return link(op, ctx, created.id, note);
   } catch (error) {
     if (!(error instanceof ConflictError)) throw error;
     const { own, byUserName } = await findOwnCreate(op, ctx);
@@ -264,7 +275,7 @@ async function createUser(op: CreateUserOp, ctx: OperationContext, state: Attemp
   }
 }
 
-async function link(op: CreateUserOp | UpdateUserOp, ctx: OperationContext, id: string, note?: string): Promise<OperationResult> {
+async function link(op: Pick<CreateUserOp, 'externalId' | 'hash'>, ctx: OperationContext, id: string, note?: string): Promise<OperationResult> {
   await ctx.links.set(ctx.target, 'user', op.externalId, { id, hash: op.hash });
   return { scimId: id, ...(note ? { note } : {}) };
 }
@@ -278,8 +289,7 @@ async function updateUser(op: UpdateUserOp, ctx: OperationContext): Promise<Oper
     if (!(error instanceof NotFoundError)) throw error;
     // Deleted in the target since the plan was made: the link is stale; the person still belongs there.
     await ctx.links.delete(ctx.target, 'user', op.externalId);
-    const created = await ctx.client.create('Users', op.recreate, op.label);
-    return link(op, ctx, created.id, 'recreated (the account was gone)');
+    return postUser({ externalId: op.externalId, label: op.label, resource: op.recreate, hash: op.hash }, ctx, 'recreated (the account was gone)');
   }
   const outcome = await checkWrite(ctx, {
     id,

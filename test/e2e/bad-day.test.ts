@@ -311,6 +311,24 @@ describe('a lost create answer on a server that refuses the userName filter', ()
   });
 });
 
+describe('an update whose account is gone by its id', () => {
+  it('re-creates it, and on a conflict with its own account (keyed to the person) takes that account instead of failing', async () => {
+    const three = [person(1), person(2), person(3)];
+    await synced(three);
+    h.writePeople(three.map((p) => (p.id === 'E1002' ? { ...p, title: 'Director' } : p)));
+    h.sandbox.clearRequests();
+    // The PATCH finds no account by the id the plan has (a stale link); the account is there all the same.
+    h.sandbox.addFault({ method: 'PATCH', path: '/Users/', times: 1, action: { type: 'status', status: 404, detail: 'Resource not found' } });
+    const r = await h.run();
+    expect(r.code, r.out + r.err).toBe(0);
+    expect(h.writes().map((w) => w.method)).toEqual(['PATCH', 'POST', 'PUT']);
+    const accounts = h.sandbox.store.users().filter((u) => u['externalId'] === 'E1002');
+    expect(accounts).toHaveLength(1);
+    expect(accounts[0]).toMatchObject({ title: 'Director', active: true });
+    expect((await h.run()).out).toContain('no changes');
+  });
+});
+
 describe('human output is safe to print', () => {
   it('repeated warnings are summarised; --json keeps every one', async () => {
     const people = Array.from({ length: 20 }, (_, i) => person(i + 1, { manager: `E${9000 + i}` }));
