@@ -10,7 +10,7 @@ import { startScheduler } from '../engine/scheduled-cycle.js';
 import { ConfigError, describeError } from '../errors.js';
 import { startWorkers } from '../execution/bullmq/bullmq-worker.js';
 import { readQueueStatus } from '../execution/bullmq/queue-status.js';
-import { retryFailed } from '../engine/retry-failed.js';
+import { retryFailed, retryLeftOut } from '../engine/retry-failed.js';
 import { openState } from '../engine/state.js';
 import { connectRedis, redisAddress } from '../state/redis-connection.js';
 import { RedisQuarantineStore } from '../state/quarantine-store.js';
@@ -194,7 +194,19 @@ export async function retryCommand(opts: { config: string; target?: string[]; js
   try {
     const retry = await retryFailed(loaded, state, targets);
     if (opts.json) {
-      io.out(JSON.stringify({ planId: retry.planId, operations: Object.fromEntries(retry.operations), controlJobs: Object.fromEntries(retry.controlJobs) }, null, 2));
+      io.out(
+        JSON.stringify(
+          {
+            planId: retry.planId,
+            operations: Object.fromEntries(retry.operations),
+            controlJobs: Object.fromEntries(retry.controlJobs),
+            dropped: retry.skipped.map((s) => ({ target: s.target, kind: s.op.kind, externalId: s.op.externalId, label: s.op.label, note: s.note })),
+            unchecked: Object.fromEntries(retry.unchecked),
+          },
+          null,
+          2,
+        ),
+      );
     } else {
       for (const [target, n] of retry.operations) {
         const control = retry.controlJobs.get(target) ?? 0;
@@ -202,6 +214,7 @@ export async function retryCommand(opts: { config: string; target?: string[]; js
           `${target}: ${n} failed operation${n === 1 ? '' : 's'} re-queued${n > 0 ? ` as cycle ${retry.planId}, in phase order` : ''}` +
             (control > 0 ? `; ${control} failed control job${control === 1 ? '' : 's'} resumed` : ''),
         );
+        for (const line of retryLeftOut(retry, target)) io.out(line);
       }
       io.out(`Follow it with: scim-sync status --config ${opts.config}`);
     }

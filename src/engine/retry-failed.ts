@@ -1,6 +1,6 @@
 /**
- * `scim-sync retry` (distributed mode): the failed operations of each target, run again as a cycle
- * of their own, in phase order. Re-queuing each dead letter where it lay would run a membership
+ * `scim-sync retry` (distributed mode): the failed operations of each target, checked against a
+ * fresh read (stale ones dropped), run again as a cycle of their own, in phase order. Re-queuing each dead letter where it lay would run a membership
  * change before the create of the person it adds; a new cycle runs the creates first, and its
  * report is what `status` shows as the target's last cycle.
  */
@@ -14,6 +14,7 @@ import type { RunReport } from '../execution/run-report.js';
 import { PHASE_OF, PHASES, PLAN_FORMAT, PLAN_VERSION, operationsOf, type Operation, type Plan, type TargetPlan } from '../model/plan.js';
 import { connectRedis } from '../state/redis-connection.js';
 import { targetFingerprint } from './plan-binding.js';
+import { verifySavedPlan, type SkippedOperation } from './verify-plan.js';
 import type { RunState } from './run-state.js';
 
 export interface RetryOutcome {
@@ -22,6 +23,10 @@ export interface RetryOutcome {
   operations: Map<string, number>;
   /** Failed control jobs re-queued, per target. */
   controlJobs: Map<string, number>;
+  /** Failed operations not re-queued: stale (the source or the account changed since) or already in place; their dead letters are gone. */
+  skipped: SkippedOperation[];
+  /** Targets whose failed operations could not be checked against a fresh read: kept as failed, not re-queued. */
+  unchecked: Map<string, string>;
   report: RunReport;
 }
 
@@ -55,10 +60,7 @@ export async function retryFailed(loaded: LoadedConfig, state: RunState, targets
       .map((t) => retryTargetPlan(t, (failed.get(t) ?? []).map((f) => f.op)))
       .filter((tp) => tp.phases.some((p) => p.operations.length > 0));
     const id = `plan-retry-${randomUUID()}`;
-    const operations = new Map(targets.map((t) => [t, operationsIn(targetPlans.find((tp) => tp.target === t))]));
-    const done = (report: RunReport): RetryOutcome => ({ planId: id, operations, controlJobs, report });
-    if (targetPlans.length === 0) return done({ planId: id, startedAt: now.toISOString(), finishedAt: now.toISOString(), targets: [] });
-    const plan: Plan = {
+    const planned: Plan = {
       format: PLAN_FORMAT,
       version: PLAN_VERSION,
       id,
@@ -73,13 +75,25 @@ export async function retryFailed(loaded: LoadedConfig, state: RunState, targets
       targets: targetPlans,
     };
     const runtimes = new Map(targetPlans.map((tp) => [tp.target, createTargetRuntime(tp.target, loaded.config.targets[tp.target]!)]));
+    // A dead letter may be days old: checked against the source and the target as they are now, as a
+    // saved plan is before apply. A deactivation of someone back in the source since, or an update the
+    // source has taken back, is stale and dropped, never replayed over a later cycle's decision.
+    const verified = targetPlans.length > 0 ? await verifySavedPlan(loaded, planned, runtimes, state.links) : { plan: planned, skipped: [] };
+    const unchecked = new Map(verified.plan.targets.flatMap((tp) => (tp.error ? [[tp.target, tp.error] as const] : [])));
+    const checked = verified.plan.targets.filter((tp) => !tp.error);
+    const plan: Plan = { ...verified.plan, targets: checked.filter((tp) => tp.phases.some((p) => p.operations.length > 0)) };
+    const operations = new Map(targets.map((t) => [t, operationsIn(plan.targets.find((tp) => tp.target === t))]));
+    const done = async (report: RunReport): Promise<RetryOutcome> => {
+      // In the new cycle now, or stale: the dead letters go, so they are neither listed as failed nor retried twice.
+      for (const tp of checked) await removeFailedOperations(redis, q, tp.target, failed.get(tp.target) ?? []);
+      return { planId: id, operations, controlJobs, skipped: verified.skipped, unchecked, report };
+    };
+    if (plan.targets.length === 0) return await done({ planId: id, startedAt: now.toISOString(), finishedAt: now.toISOString(), targets: [] });
     state.audit.record({ time: now.toISOString(), planId: id, target: '*', action: 'apply.start', outcome: 'info', note: 'retry of failed operations' });
     const report = await state.executor({ wait: false }).execute(plan, runtimes);
     // As `run` records it in distributed mode: the apply ends once the plan is on the queue; the workers record each operation.
     state.audit.record({ time: new Date().toISOString(), planId: id, target: '*', action: 'apply.end', outcome: 'info', note: 'enqueued for the workers' });
-    // In the new cycle now: the dead letters go, so they are neither listed as failed nor retried twice.
-    for (const tp of targetPlans) await removeFailedOperations(redis, q, tp.target, failed.get(tp.target) ?? []);
-    return done(report);
+    return await done(report);
   } finally {
     redis.disconnect();
   }
@@ -87,4 +101,18 @@ export async function retryFailed(loaded: LoadedConfig, state: RunState, targets
 
 function operationsIn(plan: TargetPlan | undefined): number {
   return plan ? operationsOf(plan).length : 0;
+}
+
+/** What a retry left out of its cycle for `target`, a line each: stale or already in place (the first few named), or not checked. */
+export function retryLeftOut(retry: Pick<RetryOutcome, 'skipped' | 'unchecked'>, target: string): string[] {
+  const lines: string[] = [];
+  const unchecked = retry.unchecked.get(target);
+  if (unchecked) lines.push(`${target}: the failed operations stay failed, not re-queued: ${unchecked}`);
+  const skipped = retry.skipped.filter((s) => s.target === target);
+  if (skipped.length > 0) {
+    const named = skipped.slice(0, 5).map((s) => `${s.op.kind} ${s.op.label}: ${s.note}`);
+    const more = skipped.length > named.length ? `; and ${skipped.length - named.length} more` : '';
+    lines.push(`${target}: ${skipped.length} failed operation${skipped.length === 1 ? '' : 's'} dropped, not re-queued (the next cycle plans afresh what is still needed): ${named.join('; ')}${more}`);
+  }
+  return lines;
 }

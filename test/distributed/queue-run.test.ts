@@ -303,6 +303,31 @@ describe('errors on the queue', () => {
       .toBe(0);
   });
 
+  it('retry drops a failed operation the source has taken back since: a deactivation of someone back, an update undone', async () => {
+    await startWorker();
+    h.writePeople([person(1), person(2), person(3)]);
+    expect((await h.run('--wait')).code).toBe(0);
+    // person 3 leaves and person 2's title changes; both writes are refused for good.
+    h.writePeople([person(1), person(2, { title: 'Manager' })]);
+    h.sandbox.addFault({ method: 'PATCH', path: '/Users/', times: 2, action: { type: 'status', status: 400, detail: 'refused for now' } });
+    expect((await h.run('--wait')).code).toBe(1);
+    // Then the source takes both back: person 3 is back, person 2 an Engineer again.
+    h.writePeople([person(1), person(2), person(3)]);
+    h.sandbox.clearRequests();
+    const retried = await h.cli('retry', '--config', h.configFile);
+    expect(retried.code, retried.err).toBe(0);
+    expect(retried.out).toContain('app: 0 failed operations re-queued');
+    expect(retried.out).toMatch(/app: 2 failed operations dropped, not re-queued .*: (deprovisionUser|updateUser) .*stale: the source record changed since the plan was made|back in the source/);
+    expect(retried.out).toContain('stale: back in the source since the plan was made');
+    expect(h.writes()).toEqual([]);
+    const user = (n: number) => h.sandbox.store.findUserByUserName(`user${n}@example.com`)!;
+    expect(user(3)['active']).toBe(true);
+    expect(user(2)['title']).toBe('Engineer');
+    // Dropped, not kept: status lists no failed operation.
+    const status = JSON.parse((await h.cli('status', '--config', h.configFile, '--json')).out) as { targets: { failed: unknown[] }[] };
+    expect(status.targets[0]!.failed).toEqual([]);
+  });
+
   it('retry runs the failed operations as a cycle of their own in phase order: the create before the membership that needs it', async () => {
     writeFileSync(h.configFile, readFileSync(h.configFile, 'utf8').replace('concurrency: 4', 'concurrency: 4\n    retries: 1'));
     await startWorker();

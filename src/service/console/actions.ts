@@ -135,14 +135,14 @@ export async function retryAction(ctx: ConsoleContext, user: ConsoleUser, target
   if (!ctx.loaded.config.queue) throw new ConfigError('retrying failed operations is for distributed mode');
   if (!ctx.loaded.config.targets[target]) throw new ConfigError(`no target ${target}`);
   const who = consoleWho(user);
-  const { retryFailed } = await import('../../engine/retry-failed.js');
+  const { retryFailed, retryLeftOut } = await import('../../engine/retry-failed.js');
   const retry = await underLocks(ctx, [target], (state) => retryFailed(ctx.loaded, withAudit({ ...state, executor: (o) => state.executor({ ...o, initiator: who }) }, who), [target]));
   const n = retry.operations.get(target) ?? 0;
   ctx.log(`console: ${n} failed operations of ${target} retried by ${user.name}`);
   return {
     title: `Retry of ${target}`,
     status: 200,
-    body: html`<div class="notice ok" role="status">${n} failed operation${n === 1 ? '' : 's'} of ${target} re-queued${n > 0 ? html` as cycle <code>${retry.planId}</code>, in phase order` : ''}.</div><p><a href="/ui/queues">Queues</a></p>`,
+    body: html`<div class="notice ok" role="status">${n} failed operation${n === 1 ? '' : 's'} of ${target} re-queued${n > 0 ? html` as cycle <code>${retry.planId}</code>, in phase order` : ''}.</div>${retryLeftOut(retry, target).map((line) => html`<p>${line}</p>`)}<p><a href="/ui/queues">Queues</a></p>`,
   };
 }
 
