@@ -13,7 +13,7 @@ import { ConfigError, NotFoundError, describeError } from '../errors.js';
 import type { TargetRuntime } from '../execution/executor.js';
 import { createTargetRuntime, groupSettings, targetSettings } from '../execution/target-runtime.js';
 import { compileScope, explainScope, type ScopeExplanation } from '../mapping/scope.js';
-import { buildUserResource, desiredWorkEmail, mapUser, type DesiredUser, type UserMapping } from '../mapping/user-mapping.js';
+import { buildUserResource, desiredWorkEmail, mapUserOrFailure, RuleFailed, type DesiredUser, type UserMapping } from '../mapping/user-mapping.js';
 import { matchRules, WORK_EMAIL } from '../planning/match-rules.js';
 import type { CanonicalUser, DirectorySnapshot } from '../model/canonical.js';
 import type { Operation, Plan, TargetPlan } from '../model/plan.js';
@@ -279,7 +279,9 @@ export async function planPeople(loaded: LoadedConfig, state: Pick<RunState, 'li
       const seen: ServerResource[] = [];
       // Each person's lookups in turn, several people at once (as many as the target takes in parallel).
       const lookUp = async (p: PersonView, person: PersonInTarget): Promise<void> => {
-        const desired = p.user ? mapUser(fitted.mapping, p.user) : undefined;
+        // A rule that fails for this person: no lookups by its values; the plan holds them and says why.
+        const mapped = p.user ? mapUserOrFailure(fitted.mapping, p.user) : undefined;
+        const desired = mapped instanceof RuleFailed ? undefined : mapped;
         if (p.user) {
           person.scope = explainScope(config.scope, p.user, expressions);
           step(`${name}: scope: ${who(p.key)}${person.scope.inScope ? 'in scope' : 'out of scope'}`);

@@ -42,6 +42,15 @@ describe('expression mappings', () => {
     expect(h.writes()).toEqual([]);
   });
 
+  it('a unix time no date can hold gives no value, with a time zone too: that person is created without it, and everyone else as usual', async () => {
+    h = await Harness.start({ target: `    mapping:\n      nickName: '=FormatDateTime(title, "unix", "iso", "Europe/Berlin")'\n` });
+    h.writePeople([person(1, { title: '1706702400' }), person(2, { title: '99999999999999999' }), person(3, { title: '1706702400' })]);
+    const r = await h.run();
+    expect(r.code, `${r.err}\n${r.out}`).toBe(0);
+    const nickNames = Object.fromEntries(h.sandbox.store.users().map((u) => [u['externalId'], u['nickName'] ?? null]));
+    expect(nickNames).toEqual({ E1001: '2024-01-31T13:00:00+01:00', E1002: null, E1003: '2024-01-31T13:00:00+01:00' });
+  });
+
   it('a mistake in an expression stops validate, naming the target, the attribute and the column', async () => {
     h = await Harness.start({
       top: LOOKUPS,

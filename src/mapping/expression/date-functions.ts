@@ -77,7 +77,8 @@ function diff(a: number, b: number, unit: Interval): number {
   return unit === 'ww' ? Math.trunc(crossed / 7) : crossed;
 }
 
-const write = (date: ParsedDate) => (date.dateOnly ? formatIso(date).slice(0, 10) : formatIso(date));
+/** Null when the date was moved past what a Date holds (formatIso says so). */
+const write = (date: ParsedDate) => (date.dateOnly ? (formatIso(date)?.slice(0, 10) ?? null) : formatIso(date));
 
 export const DATE_FUNCTIONS = defineFunctions(
   {
