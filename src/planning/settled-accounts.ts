@@ -101,7 +101,7 @@ export class AccountSettler {
     const user = this.personOf.get(account.id);
     if (user === undefined || user === SHARED) return undefined;
     const key = user.key;
-    if (this.held.has(key) || this.input.heldOff?.has(key) || !user.active || !this.input.inScope(user)) return undefined;
+    if (this.held.has(key) || this.input.heldOff?.has(key) || !user.active || this.input.inScope(user) !== 'in') return undefined;
     const desired = mapUserOrFailure(this.input.mapping, user, this.input.memberOf?.get(key));
     // A rule failed: not settled, so the user diff maps them again and holds them with a warning.
     if (desired instanceof RuleFailed) return undefined;

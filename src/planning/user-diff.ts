@@ -178,7 +178,13 @@ export function diffUsers(input: UserDiffInput): UserDiffResult {
     }
     const desired = mapUserOrFailure(mapping, user, input.memberOf?.get(user.key));
     const heldOff = input.heldOff?.has(user.key) === true;
-    const wanted = user.active && inScope(user) && !heldOff;
+    const scope = user.active && !heldOff ? inScope(user) : 'out';
+    if (typeof scope === 'object') {
+      // A scope condition could not read this person's value: neither deprovisioned nor created over it.
+      hold(user, account, scope.unknown);
+      continue;
+    }
+    const wanted = scope === 'in';
     if (!wanted) {
       if (account && isActive(account) && settings.operations.deactivate) {
         const reason = !user.active ? 'inactive' : heldOff ? 'held-off' : 'out-of-scope';

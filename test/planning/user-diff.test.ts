@@ -169,3 +169,28 @@ describe('user diff: one person whose rule fails', () => {
     ]);
   });
 });
+
+describe('user diff: a scope verdict that is unknown', () => {
+  it('holds the person: an active account is not deactivated, a new person is not created; the clear verdicts are planned', () => {
+    const scope = compileScope(['DateDiff("d", "2026-01-01", Coalesce(endDate, "2999-12-31")) >= 0']);
+    const withEnd = (n: number, endDate: string) => u(n, { attributes: { ...u(n).attributes, endDate } });
+    const users = [withEnd(1, '31.12.2027'), withEnd(2, '2028-02-30'), u(3), withEnd(4, '2020-01-01')];
+    const actual = [account(u(1), 'a1'), account(u(4), 'a4')];
+    const r = diffUsers({
+      snapshot: snap(users),
+      mapping,
+      inScope: scope,
+      actual,
+      links: new Map([['K1', { id: 'a1', hash: 'h' }], ['K4', { id: 'a4', hash: 'h' }]]),
+      settings,
+    });
+    expect(r.users.map((o) => [o.kind, o.externalId])).toEqual([['createUser', 'K3']]);
+    expect(r.deprovision.map((o) => [o.externalId, o.kind === 'deprovisionUser' && o.reason])).toEqual([['K4', 'out-of-scope']]);
+    expect([...r.heldKeys]).toEqual(['K1', 'K2']);
+    expect([...r.heldIds]).toEqual(['a1']);
+    expect(r.warnings).toEqual([
+      `people.csv:2: K1 is held: scope[0] 'DateDiff("d", "2026-01-01", Coalesce(endDate, "2999-12-31")) >= 0' could not read endDate "31.12.2027" as an ISO date (yyyy-MM-dd); neither created, updated nor deprovisioned this run`,
+      `people.csv:3: K2 is held: scope[0] 'DateDiff("d", "2026-01-01", Coalesce(endDate, "2999-12-31")) >= 0' could not read endDate "2028-02-30" as an ISO date (yyyy-MM-dd); neither created, updated nor deprovisioned this run`,
+    ]);
+  });
+});
