@@ -12,6 +12,7 @@ import { openState } from '../engine/state.js';
 import { ConfigError } from '../errors.js';
 import { operationsOf } from '../model/plan.js';
 import { clip } from '../model/printable.js';
+import { scopeText } from '../mapping/scope.js';
 import { load, type CommonOptions } from './load-config.js';
 import { withState } from './with-state.js';
 import { exitForError } from './error-exit.js';
@@ -67,7 +68,7 @@ function explainText(p: PersonPlan): string {
     if (t.scope) {
       if (t.scope.filters.length === 0) out.push('  scope: in scope (no filters)');
       else {
-        out.push(`  scope: ${t.scope.inScope ? 'in scope' : 'out of scope'}`);
+        out.push(`  scope: ${scopeText(t.scope)}`);
         t.scope.filters.forEach((f, i) => {
           out.push(`    filter ${i + 1}: ${f.passed ? 'matches' : 'does not match'}`);
           for (const c of f.clauses) out.push(`      ${c.passed ? 'pass' : 'FAIL'}  ${clip(c.attribute)} ${clip(c.test)} (value ${clip(JSON.stringify(c.values))})`);

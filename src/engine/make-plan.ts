@@ -31,6 +31,7 @@ import type { RunState } from './run-state.js';
 import type { WriteMemory } from '../state/write-memory.js';
 import { parkedFor } from './parked-changes.js';
 import type { SyncObserver } from '../telemetry/sync-events.js';
+import { sourceAttributesFeeding } from '../audit/redacted-sources.js';
 import type { ResourceType } from '../targets/scim-target.js';
 
 export interface PlanningResult {
@@ -206,6 +207,8 @@ interface ReadContext {
   snapshot: DirectorySnapshot;
   attributes: ReadonlySet<string>;
   expressions: MappingOptions;
+  /** Source attributes whose values a plan warning must not quote (sourceAttributesFeeding). */
+  masked: ReadonlySet<string>;
   observer: SyncObserver | undefined;
   /** Keys of the people held off by an emergency hold (planned as out of scope). */
   heldOff: ReadonlySet<string>;
@@ -239,7 +242,7 @@ async function readTarget(name: string, config: TargetConfig, runtime: TargetRun
   const userLinks = await links.snapshot(name, 'user');
   const groupLinks = await links.snapshot(name, 'group');
   const manageGroups = config.groups.enabled && (snapshot.groups.length > 0 || groupLinks.size > 0);
-  const inScope = compileScope(config.scope, context.expressions);
+  const inScope = compileScope(config.scope, { ...context.expressions, masked: context.masked });
   const { memberOf } = membershipsFor(snapshot, { mapping: fitted.mapping, ...(manageGroups ? { groups: { settings: groupSettings(config) } } : {}) });
   const settler = new AccountSettler({
     snapshot,
@@ -279,7 +282,8 @@ export async function makePlan(loaded: LoadedConfig, state: PlanningState, only?
   // Only now, with the source read and its attributes checked, does any request reach a target: a
   // source that cannot be read, or a mapping it cannot fill, stops the run with the apps untouched.
   // Then every target at once (each its own server and request budget); planned one after another.
-  const context: ReadContext = { links, snapshot, attributes, expressions, observer, heldOff: new Set(heldOff.keys()) };
+  const masked = sourceAttributesFeeding(loaded.config, loaded.config.audit.redactAttributes);
+  const context: ReadContext = { links, snapshot, attributes, expressions, masked, observer, heldOff: new Set(heldOff.keys()) };
   const reads = new Map([...targets].map(([name, config]) => [name, settle(readTarget(name, config, runtimes.get(name)!, context))]));
   const targetPlans: TargetPlan[] = [];
   for (const [name, config] of targets) {

@@ -12,8 +12,9 @@ import { selectTargets } from '../config/select-targets.js';
 import { ConfigError, NotFoundError, describeError } from '../errors.js';
 import type { TargetRuntime } from '../execution/executor.js';
 import { createTargetRuntime, groupSettings, targetSettings } from '../execution/target-runtime.js';
-import { compileScope, explainScope, type ScopeExplanation } from '../mapping/scope.js';
-import { buildUserResource, desiredWorkEmail, mapUser, type DesiredUser, type UserMapping } from '../mapping/user-mapping.js';
+import { compileScope, explainScope, scopeText, type ScopeExplanation } from '../mapping/scope.js';
+import { sourceAttributesFeeding } from '../audit/redacted-sources.js';
+import { buildUserResource, desiredWorkEmail, mapUserOrFailure, RuleFailed, type DesiredUser, type UserMapping } from '../mapping/user-mapping.js';
 import { matchRules, WORK_EMAIL } from '../planning/match-rules.js';
 import type { CanonicalUser, DirectorySnapshot } from '../model/canonical.js';
 import type { Operation, Plan, TargetPlan } from '../model/plan.js';
@@ -248,6 +249,8 @@ export async function planPeople(loaded: LoadedConfig, state: Pick<RunState, 'li
   // full read (make-plan.ts); from no attributes at all, no rule would yield a userName.
   const attributes = snapshot.users.length > 0 ? sourceAttributes(snapshot) : new Set(await source.offeredAttributes());
   const expressions = expressionOptions(loaded.config);
+  // Scope verdicts quote no value of an attribute the log redacts.
+  const scopeOptions = { ...expressions, masked: sourceAttributesFeeding(loaded.config, loaded.config.audit.redactAttributes) };
   const runtimes = new Map<string, TargetRuntime>();
   const people: PersonView[] = keys.map((key) => ({
     key,
@@ -279,10 +282,12 @@ export async function planPeople(loaded: LoadedConfig, state: Pick<RunState, 'li
       const seen: ServerResource[] = [];
       // Each person's lookups in turn, several people at once (as many as the target takes in parallel).
       const lookUp = async (p: PersonView, person: PersonInTarget): Promise<void> => {
-        const desired = p.user ? mapUser(fitted.mapping, p.user) : undefined;
+        // A rule that fails for this person: no lookups by its values; the plan holds them and says why.
+        const mapped = p.user ? mapUserOrFailure(fitted.mapping, p.user) : undefined;
+        const desired = mapped instanceof RuleFailed ? undefined : mapped;
         if (p.user) {
-          person.scope = explainScope(config.scope, p.user, expressions);
-          step(`${name}: scope: ${who(p.key)}${person.scope.inScope ? 'in scope' : 'out of scope'}`);
+          person.scope = explainScope(config.scope, p.user, scopeOptions);
+          step(`${name}: scope: ${who(p.key)}${scopeText(person.scope)}`);
         }
         const link = await links.get(name, 'user', p.key);
         if (link) userLinks.set(p.key, link);
@@ -311,7 +316,7 @@ export async function planPeople(loaded: LoadedConfig, state: Pick<RunState, 'li
       const planned = planTarget(snapshot, {
         name,
         mapping: fitted.mapping,
-        inScope: compileScope(config.scope, expressions),
+        inScope: compileScope(config.scope, scopeOptions),
         actualUsers: [...new Map([...seen, ...accounts].map((a) => [a.id, a])).values()],
         userLinks,
         settings,

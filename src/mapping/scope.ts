@@ -3,33 +3,91 @@
  * ANDed or a condition in the expression language, evaluated on canonical attributes. Text
  * comparisons ignore case; a multi-valued attribute satisfies a clause when any value does. No
  * filters: everyone is in scope.
+ *
+ * A verdict is "in", "out", or unknown: a condition that is not true for a person after it met a
+ * present value it could not read as a date or number ("31.12.2027", "five"), or that failed for
+ * them, has no verdict, so the planner holds that person rather than deprovision someone over a
+ * typo. An absent value (null, empty) is no such value: Coalesce and IsPresent decide as before.
  */
 import type { ScopeFilter } from '../config/schema/index.js';
 import type { CanonicalUser, SourceValue } from '../model/canonical.js';
-import { compileExpression, type ExpressionOptions } from './expression/index.js';
+import { compileExpression, type ExpressionOptions, type Unreadable } from './expression/index.js';
 import { ExpressionError } from './expression/syntax.js';
 
 type ClauseFilter = Exclude<ScopeFilter, string>;
 type Clause = ClauseFilter[string];
 type Test = (values: string[]) => boolean;
-type Condition = (attributes: CanonicalUser['attributes']) => boolean;
+
+/** Why a person's scope is unknown: what could not be read, and in which filter. */
+export interface ScopeUnknown {
+  readonly unknown: string;
+}
+
+export type ScopeVerdict = 'in' | 'out' | ScopeUnknown;
+type Condition = (attributes: CanonicalUser['attributes']) => ScopeVerdict;
+
+/** At most this many characters of a value are quoted in a message. */
+const QUOTED = 40;
+
+function quote(value: string): string {
+  return JSON.stringify(value.length > QUOTED ? `${value.slice(0, QUOTED)}…` : value);
+}
+
+/**
+ * `title "31.12.2027" as an ISO date`: each unreadable value named by the attributes of the person
+ * that hold it; "[redacted]" for the value of a masked one, or of one computed from a masked one.
+ */
+function describeUnreadable(unreadable: readonly Unreadable[], attributes: CanonicalUser['attributes'], reads: readonly string[], masked: ReadonlySet<string>): string {
+  const said = new Set<string>();
+  for (const u of unreadable) {
+    const from = reads.filter((name) => asList(attributes[name]).includes(u.value));
+    const hidden = (from.length > 0 ? from : reads).some((name) => masked.has(name));
+    said.add(`${from.length > 0 ? `${from.join(', ')} ` : ''}${hidden ? REDACTED : quote(u.value)} as ${u.as}`);
+  }
+  return [...said].join(', ');
+}
 
 /** Where a condition's expression starts: after a leading "=", which scope conditions may have. */
 function conditionStart(text: string): number {
   return text.startsWith('=') ? 1 : 0;
 }
 
-/** A scope condition compiled; throws an ExpressionError at its column when it is no condition. */
-export function compileCondition(text: string, options: ScopeOptions = {}): { test: Condition; attributes: readonly string[] } {
+/**
+ * A scope condition compiled; throws an ExpressionError at its column when it is no condition.
+ * `name`: how messages name it (`scope[0]`).
+ */
+export function compileCondition(text: string, options: ScopeOptions = {}, name = 'scope'): { test: Condition; attributes: readonly string[] } {
   const compiled = compileExpression(text, conditionStart(text), options);
   if (compiled.type !== 'bool') {
     throw new ExpressionError(`a scope condition must be true or false, not a value (compare it: department == "Sales", or test it: IsPresent(email))`, conditionStart(text) + 1, text);
   }
-  const e = compiled.evaluate;
-  return { test: (attributes) => e(attributes) === true, attributes: compiled.attributes };
+  const e = compiled.evaluateNoting;
+  const reads = compiled.attributes;
+  const masked = options.masked ?? new Set<string>();
+  const rule = `${name} '${text}'`;
+  return {
+    test: (attributes) => {
+      let result: ReturnType<typeof e>;
+      try {
+        result = e(attributes);
+      } catch (error) {
+        return { unknown: `${rule} failed: ${(error as Error).message}` };
+      }
+      if (result.value === true) return 'in';
+      if (result.unreadable.length === 0) return 'out';
+      return { unknown: `${rule} could not read ${describeUnreadable(result.unreadable, attributes, reads, masked)}` };
+    },
+    attributes: reads,
+  };
 }
 
-export type ScopeOptions = Pick<ExpressionOptions, 'lookups' | 'now'>;
+export type ScopeOptions = Pick<ExpressionOptions, 'lookups' | 'now'> & {
+  /** Source attributes whose values a message must not quote (they feed one of `audit.redactAttributes`). */
+  readonly masked?: ReadonlySet<string>;
+};
+
+/** What the log writes for a redacted value (audit/redact-attributes.ts REDACTED; audit sits above mapping). */
+const REDACTED = '[redacted]';
 
 function compileClause(clause: Clause): Test {
   const lower = (s: string) => s.toLowerCase();
@@ -74,20 +132,29 @@ function asList(value: SourceValue | undefined): string[] {
   return Array.isArray(value) ? value : [value];
 }
 
-export type ScopePredicate = (user: CanonicalUser) => boolean;
+/** A person's scope: in when any filter says in; else unknown when a filter had no verdict; else out. */
+export type ScopePredicate = (user: CanonicalUser) => ScopeVerdict;
 
 export function compileScope(filters: readonly ScopeFilter[] | undefined, options: ScopeOptions = {}): ScopePredicate {
-  if (!filters || filters.length === 0) return () => true;
-  const compiled: Condition[] = filters.map((f) => {
-    if (typeof f === 'string') return compileCondition(f, options).test;
+  if (!filters || filters.length === 0) return () => 'in';
+  const compiled: Condition[] = filters.map((f, i) => {
+    if (typeof f === 'string') return compileCondition(f, options, `scope[${i}]`).test;
     const clauses = Object.entries(f).map(([attr, clause]) => [attr, compileClause(clause)] as const);
-    return (attributes) => clauses.every(([attr, test]) => test(asList(attributes[attr])));
+    return (attributes) => (clauses.every(([attr, test]) => test(asList(attributes[attr]))) ? 'in' : 'out');
   });
   if (compiled.length === 1) {
     const only = compiled[0]!;
     return (user) => only(user.attributes);
   }
-  return (user) => compiled.some((filter) => filter(user.attributes));
+  return (user) => {
+    let unknown: ScopeUnknown | undefined;
+    for (const filter of compiled) {
+      const verdict = filter(user.attributes);
+      if (verdict === 'in') return 'in';
+      if (verdict !== 'out') unknown ??= verdict;
+    }
+    return unknown ?? 'out';
+  };
 }
 
 /** One clause's verdict on a person, for `explain`. */
@@ -97,13 +164,23 @@ export interface ClauseVerdict {
   test: string;
   values: string[];
   passed: boolean;
+  /** A condition that has no verdict for the person, and why (see ScopeVerdict). */
+  unknown?: string;
 }
 
 /** Each filter's clauses and whether the filter (all its clauses) matched; in scope when any did. */
 export interface ScopeExplanation {
   inScope: boolean;
+  /** Not in scope, and some condition had no verdict: the planner holds the person (why). */
+  unknown?: string;
   /** Empty: no filters, everyone is in scope. */
   filters: { passed: boolean; clauses: ClauseVerdict[] }[];
+}
+
+/** "in scope", "out of scope", or unknown with why (the person is held). */
+export function scopeText(scope: ScopeExplanation): string {
+  if (scope.inScope) return 'in scope';
+  return scope.unknown !== undefined ? `unknown, held: ${scope.unknown}` : 'out of scope';
 }
 
 function describeClause(clause: Clause): string {
@@ -116,12 +193,14 @@ function describeClause(clause: Clause): string {
  * `attribute` names the attributes it reads, `values` their first values.
  */
 export function explainScope(filters: readonly ScopeFilter[] | undefined, user: CanonicalUser, options: ScopeOptions = {}): ScopeExplanation {
-  const explained = (filters ?? []).map((f) => {
+  const explained = (filters ?? []).map((f, i): { passed: boolean; clauses: ClauseVerdict[] } => {
     if (typeof f === 'string') {
-      const condition = compileCondition(f, options);
-      const passed = condition.test(user.attributes);
+      const condition = compileCondition(f, options, `scope[${i}]`);
+      const verdict = condition.test(user.attributes);
+      const passed = verdict === 'in';
       const values = condition.attributes.map((a) => asList(user.attributes[a])[0] ?? '');
-      return { passed, clauses: [{ attribute: condition.attributes.join(', '), test: f, values, passed }] };
+      const unknown = typeof verdict === 'object' ? { unknown: verdict.unknown } : {};
+      return { passed, clauses: [{ attribute: condition.attributes.join(', '), test: f, values, passed, ...unknown }] };
     }
     const clauses = Object.entries(f).map(([attribute, clause]) => {
       const values = asList(user.attributes[attribute]);
@@ -129,5 +208,7 @@ export function explainScope(filters: readonly ScopeFilter[] | undefined, user: 
     });
     return { passed: clauses.every((c) => c.passed), clauses };
   });
-  return { inScope: explained.length === 0 || explained.some((f) => f.passed), filters: explained };
+  const inScope = explained.length === 0 || explained.some((f) => f.passed);
+  const unknown = inScope ? undefined : explained.flatMap((f) => f.clauses).find((c) => c.unknown !== undefined)?.unknown;
+  return { inScope, ...(unknown !== undefined ? { unknown } : {}), filters: explained };
 }

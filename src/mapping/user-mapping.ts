@@ -41,6 +41,20 @@ export class NotSendable {
   constructor(readonly reason: string) {}
 }
 
+/**
+ * A rule that failed for one person with an error nobody foresaw (a bug, a value no function
+ * expected): thrown by mapUser, naming the rule, so the planner can hold that person alone.
+ */
+export class RuleFailed extends Error {
+  constructor(
+    /** The rule as the config writes it (`nickName`, `roles`). */
+    readonly rule: string,
+    cause: unknown,
+  ) {
+    super(`${rule} could not be computed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+  }
+}
+
 /** A rule whose value is not sent for this person, and why. */
 export interface Unsent {
   readonly index: number;
@@ -241,35 +255,54 @@ export function withoutExtensions(mapping: UserMapping, has: (schema: string) =>
   return { mapping: { rules, sets: mapping.sets, indexOf: new Map(rules.map((r, i) => [r.path.key, i])) }, dropped };
 }
 
-/** `memberOf`: names of the groups the user is in, for role rules. */
+/**
+ * `memberOf`: names of the groups the user is in, for role rules. Throws RuleFailed when a rule
+ * throws for this person: one person's data must never stop a whole target's plan.
+ */
 export function mapUser(mapping: UserMapping, user: CanonicalUser, memberOf?: ReadonlySet<string>): DesiredUser {
   const rules = mapping.rules;
   const values: JsonValue[] = new Array<JsonValue>(rules.length);
   let unsent: Unsent[] | undefined;
-  for (let i = 0; i < rules.length; i++) {
-    const rule = rules[i]!;
-    if (rule.types) {
-      values[i] = wholeValue(rule, rule.types, user.attributes);
-      continue;
-    }
-    let v: JsonValue = rule.value.evaluate(user.attributes);
-    for (let f = 0; v === null && f < rule.fallbacks.length; f++) v = rule.fallbacks[f]!.evaluate(user.attributes);
-    if (rule.conform !== undefined && v !== null) {
-      const fit = rule.conform(v);
-      if (fit instanceof NotSendable) {
-        (unsent ??= []).push({ index: i, reason: fit.reason, required: rule.required === true });
-        v = null;
-      } else {
-        v = fit;
+  // Past the rules, `i` names the role and entitlement rules.
+  let i = 0;
+  try {
+    for (; i < rules.length; i++) {
+      const rule = rules[i]!;
+      if (rule.types) {
+        values[i] = wholeValue(rule, rule.types, user.attributes);
+        continue;
       }
-    } else if (v === null && rule.required) {
-      (unsent ??= []).push({ index: i, reason: `${shortPath(rule.path.key)} is required by the target and has no value`, required: true });
+      let v: JsonValue = rule.value.evaluate(user.attributes);
+      for (let f = 0; v === null && f < rule.fallbacks.length; f++) v = rule.fallbacks[f]!.evaluate(user.attributes);
+      if (rule.conform !== undefined && v !== null) {
+        const fit = rule.conform(v);
+        if (fit instanceof NotSendable) {
+          (unsent ??= []).push({ index: i, reason: fit.reason, required: rule.required === true });
+          v = null;
+        } else {
+          v = fit;
+        }
+      } else if (v === null && rule.required) {
+        (unsent ??= []).push({ index: i, reason: `${shortPath(rule.path.key)} is required by the target and has no value`, required: true });
+      }
+      values[i] = v;
     }
-    values[i] = v;
+    const userName = values[mapping.indexOf.get('userName') ?? -1];
+    const sets = mapping.sets.length === 0 ? [] : mapping.sets.map((set) => set.map(user.attributes, memberOf));
+    return { externalId: user.key, userName: typeof userName === 'string' ? userName : '', values, sets, ...(unsent ? { unsent } : {}) };
+  } catch (error) {
+    throw new RuleFailed(i < rules.length ? shortPath(rules[i]!.path.key) : mapping.sets.map((s) => s.attribute).join(' or '), error);
   }
-  const userName = values[mapping.indexOf.get('userName') ?? -1];
-  const sets = mapping.sets.length === 0 ? [] : mapping.sets.map((set) => set.map(user.attributes, memberOf));
-  return { externalId: user.key, userName: typeof userName === 'string' ? userName : '', values, sets, ...(unsent ? { unsent } : {}) };
+}
+
+/** mapUser, with a rule's failure for this person given back rather than thrown: planning holds them. */
+export function mapUserOrFailure(mapping: UserMapping, user: CanonicalUser, memberOf?: ReadonlySet<string>): DesiredUser | RuleFailed {
+  try {
+    return mapUser(mapping, user, memberOf);
+  } catch (error) {
+    if (error instanceof RuleFailed) return error;
+    throw error;
+  }
 }
 
 /** Whether rule `index` is sent for this person (its value not left out by the target's schema). */

@@ -109,7 +109,7 @@ export function planTarget(snapshot: DirectorySnapshot, input: TargetInput): Tar
         updateMethod: input.settings.updateMethod,
       })
     : null;
-  const keepReference = referenceHolder(snapshot, input.holdDeprovisions !== undefined || input.partial !== undefined);
+  const keepReference = referenceHolder(snapshot, input.holdDeprovisions !== undefined || input.partial !== undefined, users.heldKeys);
   const referable = input.partial ? new Map([...input.partial.known, ...users.provisioned]) : users.provisioned;
   const managers = input.manager ? diffManagers(snapshot.users, referable, keepReference) : { references: [], warnings: [] };
   const deprovision = [...(groups?.deprovision ?? []), ...rejected.kept];
@@ -194,10 +194,11 @@ function deprovisionedIds(ops: readonly Operation[]): string[] {
 
 /**
  * Whose manager reference stays as it is although they are not provisioned: people held by the
- * source, and on a dirty read anyone the read did not return (a broken row may have swallowed them).
+ * source or by the user diff (`heldKeys`), and on a dirty read anyone the read did not return (a
+ * broken row may have swallowed them).
  */
-function referenceHolder(snapshot: DirectorySnapshot, dirty: boolean): (key: string) => boolean {
-  const held = new Set(snapshot.heldKeys);
+function referenceHolder(snapshot: DirectorySnapshot, dirty: boolean, heldKeys: ReadonlySet<string>): (key: string) => boolean {
+  const held = new Set([...snapshot.heldKeys, ...heldKeys]);
   if (!dirty) return (key) => held.has(key);
   const read = new Set(snapshot.users.map((u) => u.key));
   return (key) => held.has(key) || !read.has(key);

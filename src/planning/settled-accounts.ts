@@ -18,7 +18,7 @@
  * are kept whole and only the diff is skipped.
  */
 import type { ScopePredicate } from '../mapping/scope.js';
-import { mapUser, type UserMapping } from '../mapping/user-mapping.js';
+import { mapUserOrFailure, RuleFailed, type UserMapping } from '../mapping/user-mapping.js';
 import type { CanonicalUser, DirectorySnapshot } from '../model/canonical.js';
 import { parsePath } from '../model/scim-paths.js';
 import type { ServerResource } from '../model/scim.js';
@@ -101,8 +101,10 @@ export class AccountSettler {
     const user = this.personOf.get(account.id);
     if (user === undefined || user === SHARED) return undefined;
     const key = user.key;
-    if (this.held.has(key) || this.input.heldOff?.has(key) || !user.active || !this.input.inScope(user)) return undefined;
-    const desired = mapUser(this.input.mapping, user, this.input.memberOf?.get(key));
+    if (this.held.has(key) || this.input.heldOff?.has(key) || !user.active || this.input.inScope(user) !== 'in') return undefined;
+    const desired = mapUserOrFailure(this.input.mapping, user, this.input.memberOf?.get(key));
+    // A rule failed: not settled, so the user diff maps them again and holds them with a warning.
+    if (desired instanceof RuleFailed) return undefined;
     if (desired.userName === '' || desired.unsent !== undefined) return undefined;
     if (diffUser(this.input.mapping, desired, account, true).changes.length > 0) return undefined;
     this.settled.set(key, desired.userName);

@@ -8,7 +8,9 @@
  *   rules (match-rules.ts) let the attribute that found one adopt it.
  * - A value that finds two or more accounts (two carrying one externalId, two with one userName)
  *   is ambiguous: reported, and neither account nor the person gets an operation.
- * - People whose source record was rejected (held keys) get no operation at all.
+ * - People whose source record was rejected (held keys) get no operation at all, nor do people
+ *   for whom a mapping rule failed (RuleFailed): they are held, with a warning, and listed in
+ *   `heldKeys`. A leaver is deprovisioned all the same: that needs no mapped value.
  * - People a joined read found only partly (partial keys) have no value of their account cleared,
  *   and are not deprovisioned for being out of scope: what the missing source would give is unknown.
  */
@@ -16,7 +18,7 @@ import { foldUserName } from '../model/user-name.js';
 import type { TargetSettings } from './target-settings.js';
 import { desiredHash } from './desired-hash.js';
 import { buildPatch, buildPut, diffUser, isActive, type UserDiff } from './user-changes.js';
-import { buildUserResource, desiredValue, desiredWorkEmail, mapUser, type DesiredUser, type UserMapping } from '../mapping/user-mapping.js';
+import { buildUserResource, desiredValue, desiredWorkEmail, mapUserOrFailure, RuleFailed, type DesiredUser, type UserMapping } from '../mapping/user-mapping.js';
 import type { ScopePredicate } from '../mapping/scope.js';
 import type { CanonicalUser, DirectorySnapshot } from '../model/canonical.js';
 import type { DeprovisionUserOp, MatchedBy, Operation, ParkedChange, UpdateUserOp } from '../model/plan.js';
@@ -67,6 +69,8 @@ export interface UserDiffResult {
   provisioned: Map<string, Provisioned>;
   /** SCIM ids of the accounts of held people. */
   heldIds: Set<string>;
+  /** Source keys of the people held by this diff (not the source's held keys): references to them stay. */
+  heldKeys: Set<string>;
   /** Attribute changes left out because they are parked. */
   parked: ParkedChange[];
   /** The target's accounts by SCIM id (built once here; preconditions look up the same accounts). */
@@ -91,6 +95,7 @@ export function diffUsers(input: UserDiffInput): UserDiffResult {
   const provisioned = new Map<string, Provisioned>();
   const provision = input.collectProvisioned ? (key: string, p: Provisioned) => provisioned.set(key, p) : () => undefined;
   const heldIds = new Set<string>();
+  const heldKeys = new Set<string>();
   /** userNames (lower case) of the creates planned so far -> whose. */
   const creating = new Map<string, string>();
   const parkedOut: ParkedChange[] = [];
@@ -101,6 +106,13 @@ export function diffUsers(input: UserDiffInput): UserDiffResult {
   const versioned = (account: ServerResource): { version?: string } => {
     const version = settings.useEtags ? versionOf(account) : undefined;
     return version ? { version } : {};
+  };
+
+  /** Holds one person this run, saying why: no operation, and their account keeps its memberships. */
+  const hold = (user: CanonicalUser, account: ServerResource | undefined, why: string): void => {
+    warnings.push(`${describeRef(user)}: ${user.key} is held: ${why}; neither created, updated nor deprovisioned this run`);
+    heldKeys.add(user.key);
+    if (account) heldIds.add(account.id);
   };
 
   /** Found through its link, or through our externalId on it. */
@@ -168,19 +180,30 @@ export function diffUsers(input: UserDiffInput): UserDiffResult {
       if (account) heldIds.add(account.id);
       continue;
     }
-    const desired = mapUser(mapping, user, input.memberOf?.get(user.key));
+    const desired = mapUserOrFailure(mapping, user, input.memberOf?.get(user.key));
     const heldOff = input.heldOff?.has(user.key) === true;
-    const wanted = user.active && inScope(user) && !heldOff;
-    if (!wanted && account && user.active && !heldOff && partial.has(user.key)) {
+    const scope = user.active && !heldOff ? inScope(user) : 'out';
+    if (typeof scope === 'object') {
+      // A scope condition could not read this person's value: neither deprovisioned nor created over it.
+      hold(user, account, scope.unknown);
+      continue;
+    }
+    if (scope === 'out' && account && user.active && !heldOff && partial.has(user.key)) {
       // Out of scope on values a secondary did not give: unknown, not out. Kept as they are, memberships too.
       heldIds.add(account.id);
       continue;
     }
+    const wanted = scope === 'in';
     if (!wanted) {
       if (account && isActive(account) && settings.operations.deactivate) {
         const reason = !user.active ? 'inactive' : heldOff ? 'held-off' : 'out-of-scope';
-        deprovision.push(deprovisionOp(account, user.key, desired.userName || user.key, reason, matchOf(account, link)));
+        const label = desired instanceof RuleFailed ? accountLabel(account, user.key) : desired.userName || user.key;
+        deprovision.push(deprovisionOp(account, user.key, label, reason, matchOf(account, link)));
       }
+      continue;
+    }
+    if (desired instanceof RuleFailed) {
+      hold(user, account, desired.message);
       continue;
     }
     if (desired.userName === '') {
@@ -360,8 +383,7 @@ export function diffUsers(input: UserDiffInput): UserDiffResult {
     if (account) {
       managedIds.add(account.id);
       if (isActive(account) && settings.operations.deactivate) {
-        const label = typeof account['userName'] === 'string' ? account['userName'] : key;
-        deprovision.push(deprovisionOp(account, key, label, 'removed', matchOf(account, link)));
+        deprovision.push(deprovisionOp(account, key, accountLabel(account, key), 'removed', matchOf(account, link)));
       }
     } else if (accounts.size === 0) {
       unlistedOfEmpty++;
@@ -385,7 +407,12 @@ export function diffUsers(input: UserDiffInput): UserDiffResult {
     const link = links.get(key);
     if (link) heldIds.add(link.id);
   }
-  return { users, deprovision, managedUsers: managedIds.size + settled.size, warnings, provisioned, heldIds, parked: parkedOut, accountsById: () => accounts.byId };
+  return { users, deprovision, managedUsers: managedIds.size + settled.size, warnings, provisioned, heldIds, heldKeys, parked: parkedOut, accountsById: () => accounts.byId };
+}
+
+/** How a deprovision names an account when the mapping gives no userName: as the account has it, else by key. */
+function accountLabel(account: ServerResource, key: string): string {
+  return typeof account['userName'] === 'string' ? account['userName'] : key;
 }
 
 function isEmptyValue(value: unknown): boolean {

@@ -101,7 +101,8 @@ function orphanReason(user: CanonicalUser | undefined, held: boolean, inScope: S
   if (held) return null;
   if (!user) return 'removed';
   if (!user.active) return 'inactive';
-  return inScope(user) ? null : 'out-of-scope';
+  // A person whose scope is unknown is held by the planner: no orphan.
+  return inScope(user) === 'out' ? 'out-of-scope' : null;
 }
 
 const DEPROVISIONED: ReadonlySet<AuditRecord['outcome']> = new Set(['ok', 'partial']);

@@ -42,6 +42,15 @@ describe('expression mappings', () => {
     expect(h.writes()).toEqual([]);
   });
 
+  it('a unix time no date can hold gives no value, with a time zone too: that person is created without it, and everyone else as usual', async () => {
+    h = await Harness.start({ target: `    mapping:\n      nickName: '=FormatDateTime(title, "unix", "iso", "Europe/Berlin")'\n` });
+    h.writePeople([person(1, { title: '1706702400' }), person(2, { title: '99999999999999999' }), person(3, { title: '1706702400' })]);
+    const r = await h.run();
+    expect(r.code, `${r.err}\n${r.out}`).toBe(0);
+    const nickNames = Object.fromEntries(h.sandbox.store.users().map((u) => [u['externalId'], u['nickName'] ?? null]));
+    expect(nickNames).toEqual({ E1001: '2024-01-31T13:00:00+01:00', E1002: null, E1003: '2024-01-31T13:00:00+01:00' });
+  });
+
   it('a mistake in an expression stops validate, naming the target, the attribute and the column', async () => {
     h = await Harness.start({
       top: LOOKUPS,
@@ -131,5 +140,30 @@ describe('scope conditions', () => {
     const inactive = h.sandbox.store.users().filter((u) => u['active'] === false).map((u) => u['userName']);
     expect(inactive.sort()).toEqual(['user1@example.com', 'user2@example.com', 'user3@example.com', 'user4@example.com']);
     expect(second.out).toMatch(/out-of-scope|out of scope/);
+  });
+  it('an end date nobody can read keeps that person as they are, with a warning; clear verdicts are planned in the same run', async () => {
+    // The README's scope, with the end date in the title column.
+    const scope = `    scope:\n      - 'In(department, "Eng") and DateDiff("d", Now(), Coalesce(title, "2999-12-31")) >= 0'\n`;
+    h = await Harness.start({ target: scope, safety: '  alwaysAllowDeactivations: 10' });
+    const staff = [1, 2, 3, 4].map((n) => person(n, { title: '' }));
+    h.writePeople(staff);
+    const first = await h.run();
+    expect(first.code, first.err).toBe(0);
+    expect(h.sandbox.store.users()).toHaveLength(4);
+
+    h.writePeople([person(1, { title: '' }), person(2, { title: '31.12.2027' }), person(3, { title: '2028-02-30' }), person(4, { title: '2020-01-01' }), person(5, { title: '' })]);
+    h.sandbox.clearRequests();
+    const second = await h.run();
+    const active = Object.fromEntries(h.sandbox.store.users().map((u) => [u['externalId'], u['active']]));
+    expect(active).toEqual({ E1001: true, E1002: true, E1003: true, E1004: false, E1005: true });
+    expect(second.out).toContain('E1002 is held: scope[0]');
+    expect(second.out).toContain('could not read title "31.12.2027" as an ISO date');
+    expect(second.out).toContain('title "2028-02-30"');
+    // People 2 and 3 are held, not written: the title the source gives them is not sent either.
+    expect(h.writes().map((w) => [w.method, w.path])).toEqual([
+      ['POST', '/Users'],
+      ['PATCH', expect.stringContaining('/Users/')],
+    ]);
+    expect(second.code, second.err).toBe(0);
   });
 });

@@ -165,6 +165,37 @@ describe('functions', () => {
     expect(untested).toEqual([]);
   });
 
+  it('an instant no JavaScript date can hold (past ±8.64e15 ms) reads as no date: null, in every output format and zone, never "NaN" text or a RangeError', () => {
+    const huge = { unixSeconds: '99999999999999999', unixMs: '99999999999999999', ticks: '999999999999999999999', negative: '-99999999999999999' };
+    for (const output of ['"iso"', '"date"', '"ldap"', '"unix"', '"filetime"', '"yyyy-MM-dd HH:mm"']) {
+      expect(run(`FormatDateTime(unixSeconds, "unix", ${output})`, huge)).toBeNull();
+      expect(run(`FormatDateTime(unixSeconds, "unix", ${output}, "Europe/Berlin")`, huge)).toBeNull();
+      expect(run(`FormatDateTime(unixMs, "unixms", ${output}, "Europe/Berlin")`, huge)).toBeNull();
+      expect(run(`FormatDateTime(ticks, "filetime", ${output}, "+05:30")`, huge)).toBeNull();
+      expect(run(`FormatDateTime(negative, "unix", ${output}, "America/New_York")`, huge)).toBeNull();
+    }
+    // The last instant a Date holds reads; its wall clock east of UTC does not exist: null, not an error.
+    expect(run('FormatDateTime("8640000000000", "unix", "unixms")')).toBe('8640000000000000');
+    expect(run('FormatDateTime("8640000000000", "unix", "iso", "Europe/Berlin")')).toBeNull();
+    expect(run('FormatDateTime("8640000000001", "unix", "iso")')).toBeNull();
+    // Moved past the end of time by DateAdd: null too.
+    expect(run('DateAdd("yyyy", 300000, hired)')).toBeNull();
+    expect(run('DateAdd("d", 100000000, hired)')).toBeNull();
+  });
+
+  it('notes each present value it could not read as a date, a number or a time zone (scope conditions ask); an absent one is no such value', () => {
+    const noting = (expression: string, attributes: Record<string, string>) => compileExpression(`=${expression}`, 1, { now }).evaluateNoting(attributes);
+    expect(noting('DateDiff("d", Now(), end) >= 0', { end: '31.12.2027' })).toEqual({ value: false, unreadable: [{ value: '31.12.2027', as: 'an ISO date (yyyy-MM-dd)' }] });
+    expect(noting('DateDiff("d", Now(), end) >= 0', {})).toEqual({ value: false, unreadable: [] });
+    expect(noting('DateAdd("d", 1, end)', { end: '2028-02-30' }).unreadable).toEqual([{ value: '2028-02-30', as: 'an ISO date (yyyy-MM-dd)' }]);
+    expect(noting('level >= 5', { level: 'five' })).toEqual({ value: false, unreadable: [{ value: 'five', as: 'a number' }] });
+    expect(noting('level >= 5', { level: ' ' }).unreadable).toEqual([]);
+    expect(noting('FormatDateTime(d, "dd.MM.yyyy", "iso")', { d: '2024-01-31' })).toEqual({ value: null, unreadable: [{ value: '2024-01-31', as: 'a date in the format "dd.MM.yyyy"' }] });
+    expect(noting('FormatDateTime("2024-01-31", "date", "iso", tz)', { tz: 'Mars/Olympus' }).unreadable).toEqual([{ value: 'Mars/Olympus', as: 'a time zone' }]);
+    // Nothing is kept from one evaluation to the next.
+    expect(noting('level >= 5', { level: '7' })).toEqual({ value: true, unreadable: [] });
+  });
+
   it('function names and keywords ignore case, attribute names keep it', () => {
     expect(run('tolower(givenName)')).toBe('zoë');
     expect(run('iif(TRUE AND NOT false, "y", "n")')).toBe('y');

@@ -28,13 +28,13 @@ describe('templates', () => {
 describe('scope', () => {
   it('ORs filters and ANDs clauses, ignoring case, any value of a multi-valued attribute', () => {
     const inScope = compileScope([{ department: { eq: 'engineering' }, country: { in: ['DE', 'FR'] } }, { title: { startsWith: 'vp' } }, { tags: { contains: 'admin' } }]);
-    expect(inScope(user({ department: 'Engineering', country: 'de' }))).toBe(true);
-    expect(inScope(user({ department: 'Engineering', country: 'US' }))).toBe(false);
-    expect(inScope(user({ title: 'VP Sales' }))).toBe(true);
-    expect(inScope(user({ tags: ['x', 'SysAdmin'] }))).toBe(true);
-    expect(inScope(user({}))).toBe(false);
-    expect(compileScope(undefined)(user({}))).toBe(true);
-    expect(compileScope([{ manager: { present: false } }])(user({ manager: null }))).toBe(true);
+    expect(inScope(user({ department: 'Engineering', country: 'de' }))).toBe('in');
+    expect(inScope(user({ department: 'Engineering', country: 'US' }))).toBe('out');
+    expect(inScope(user({ title: 'VP Sales' }))).toBe('in');
+    expect(inScope(user({ tags: ['x', 'SysAdmin'] }))).toBe('in');
+    expect(inScope(user({}))).toBe('out');
+    expect(compileScope(undefined)(user({}))).toBe('in');
+    expect(compileScope([{ manager: { present: false } }])(user({ manager: null }))).toBe('in');
   });
 });
 
@@ -42,7 +42,7 @@ describe('scope explained', () => {
   const filters: ScopeFilter[] = [{ department: { eq: 'engineering' }, country: { in: ['DE', 'FR'] } }, { title: { startsWith: 'vp' } }];
   it('gives every clause its verdict, with the same answer as the predicate', () => {
     const people = [user({ department: 'Engineering', country: 'de' }), user({ department: 'Engineering', country: 'US' }), user({ title: 'VP Sales' }), user({})];
-    for (const p of people) expect(explainScope(filters, p).inScope).toBe(compileScope(filters)(p));
+    for (const p of people) expect(explainScope(filters, p).inScope).toBe(compileScope(filters)(p) === 'in');
     expect(explainScope(filters, people[1]!)).toEqual({
       inScope: false,
       filters: [
@@ -174,5 +174,51 @@ describe('multi-valued source attributes', () => {
     expect(buildPatch(mapping, desired, fewer, diff)).toEqual([
       { op: 'replace', path: 'emails', value: [{ value: 'a@x.com', type: 'work', primary: true }, { value: 'b@x.com', type: 'other' }] },
     ]);
+  });
+});
+
+describe('scope: a value that does not read', () => {
+  const README = 'In(department, "Sales", "Engineering") and DateDiff("d", Now(), Coalesce(endDate, "2999-12-31")) >= 0';
+  const now = new Date('2026-06-15T10:00:00Z');
+  const scope = compileScope([README], { now });
+
+  it('an end date nobody can read leaves the verdict unknown, naming the rule, the attribute and the value; an absent one is read as before', () => {
+    expect(scope(user({ department: 'Sales', endDate: '31.12.2027' }))).toEqual({
+      unknown: `scope[0] '${README}' could not read endDate "31.12.2027" as an ISO date (yyyy-MM-dd)`,
+    });
+    expect(scope(user({ department: 'Sales', endDate: '2028-02-30' }))).toMatchObject({ unknown: expect.stringContaining('endDate "2028-02-30" as an ISO date') });
+    expect(scope(user({ department: 'Sales' }))).toBe('in');
+    expect(scope(user({ department: 'Sales', endDate: '' }))).toBe('in');
+    expect(scope(user({ department: 'Sales', endDate: '2027-12-31' }))).toBe('in');
+    expect(scope(user({ department: 'Sales', endDate: '2020-01-01' }))).toBe('out');
+    // The date was never needed: the department decides.
+    expect(scope(user({ department: 'HR', endDate: '31.12.2027' }))).toBe('out');
+  });
+
+  it('a number nobody can read alike; a clear "in" from another filter stands', () => {
+    const level = compileScope(['level >= 5']);
+    expect(level(user({ level: 'five' }))).toEqual({ unknown: `scope[0] 'level >= 5' could not read level "five" as a number` });
+    expect(level(user({ level: '7' }))).toBe('in');
+    expect(level(user({ level: '3' }))).toBe('out');
+    expect(level(user({}))).toBe('out');
+    const either = compileScope(['level >= 5', { title: { startsWith: 'VP' } }]);
+    expect(either(user({ level: 'five', title: 'VP Sales' }))).toBe('in');
+    expect(either(user({ level: 'five', title: 'Engineer' }))).toMatchObject({ unknown: expect.stringContaining('level "five"') });
+  });
+
+  it('quotes no value of a masked attribute (one that feeds an attribute audit.redactAttributes lists)', () => {
+    const masked = compileScope([README], { now, masked: new Set(['endDate']) });
+    expect(masked(user({ department: 'Sales', endDate: '31.12.2027' }))).toEqual({
+      unknown: `scope[0] '${README}' could not read endDate [redacted] as an ISO date (yyyy-MM-dd)`,
+    });
+    const long = compileScope(['level >= 5'])(user({ level: 'x'.repeat(100) }));
+    expect(long).toEqual({ unknown: `scope[0] 'level >= 5' could not read level "${'x'.repeat(40)}…" as a number` });
+  });
+
+  it('explain says so, and mapping values keep giving null for such a value', () => {
+    const explained = explainScope([README], user({ department: 'Sales', endDate: '31.12.2027' }), { now });
+    expect(explained).toMatchObject({ inScope: false, unknown: expect.stringContaining('endDate "31.12.2027"') });
+    const mapping = compileUserMapping({ userName: '{userName}', title: '=FormatDateTime(endDate, "date", "dd.MM.yyyy")' }, new Set(['userName', 'endDate']));
+    expect(mapUser(mapping, user({ userName: 'a@x', endDate: '31.12.2027' })).values[mapping.indexOf.get('title')!]).toBeNull();
   });
 });

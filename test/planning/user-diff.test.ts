@@ -121,3 +121,76 @@ describe('user diff: emergency holds', () => {
     expect(held.deprovision).toMatchObject([{ kind: 'deprovisionUser', externalId: 'K1', scimId: 'a1', reason: 'held-off' }]);
   });
 });
+
+describe('user diff: one person whose rule fails', () => {
+  // A rule that throws for one person (a bug, or a value no function expected), as FormatDateTime
+  // with a zone did for a unix time no Date holds ("RangeError: Invalid time value").
+  const failing = {
+    ...mapping,
+    rules: mapping.rules.map((rule) =>
+      rule.path.key !== 'name.givenName'
+        ? rule
+        : {
+            ...rule,
+            value: {
+              ...rule.value,
+              evaluate: (a: Readonly<Record<string, unknown>>) => {
+                if (a['department'] === 'Boom') throw new RangeError('Invalid time value');
+                return rule.value.evaluate(a as never);
+              },
+            },
+          },
+    ),
+  };
+  const boom = (n: number, over: Partial<CanonicalUser> = {}) => u(n, { attributes: { ...u(n).attributes, department: 'Boom', givenName: 'Changed' }, ...over });
+
+  it('holds that person alone, with a warning naming them, the rule and the error; everyone else is planned', () => {
+    const users = [u(1), boom(2), u(3), boom(4), boom(5, { active: false })];
+    const actual = [account(u(4), 'a4'), account(u(5), 'a5')];
+    const r = diffUsers({
+      snapshot: snap(users),
+      mapping: failing,
+      inScope: compileScope(undefined),
+      actual,
+      links: new Map([['K4', { id: 'a4', hash: 'h' }], ['K5', { id: 'a5', hash: 'h' }]]),
+      settings,
+    });
+    expect(r.users.map((o) => [o.kind, o.externalId])).toEqual([
+      ['createUser', 'K1'],
+      ['createUser', 'K3'],
+    ]);
+    // A leaver is deactivated all the same: that needs no mapped value.
+    expect(r.deprovision).toMatchObject([{ kind: 'deprovisionUser', externalId: 'K5', scimId: 'a5', reason: 'inactive', label: 'u5@x.com' }]);
+    expect([...r.heldKeys]).toEqual(['K2', 'K4']);
+    expect([...r.heldIds]).toEqual(['a4']);
+    expect(r.warnings).toEqual([
+      'people.csv:3: K2 is held: name.givenName could not be computed: Invalid time value; neither created, updated nor deprovisioned this run',
+      'people.csv:5: K4 is held: name.givenName could not be computed: Invalid time value; neither created, updated nor deprovisioned this run',
+    ]);
+  });
+});
+
+describe('user diff: a scope verdict that is unknown', () => {
+  it('holds the person: an active account is not deactivated, a new person is not created; the clear verdicts are planned', () => {
+    const scope = compileScope(['DateDiff("d", "2026-01-01", Coalesce(endDate, "2999-12-31")) >= 0']);
+    const withEnd = (n: number, endDate: string) => u(n, { attributes: { ...u(n).attributes, endDate } });
+    const users = [withEnd(1, '31.12.2027'), withEnd(2, '2028-02-30'), u(3), withEnd(4, '2020-01-01')];
+    const actual = [account(u(1), 'a1'), account(u(4), 'a4')];
+    const r = diffUsers({
+      snapshot: snap(users),
+      mapping,
+      inScope: scope,
+      actual,
+      links: new Map([['K1', { id: 'a1', hash: 'h' }], ['K4', { id: 'a4', hash: 'h' }]]),
+      settings,
+    });
+    expect(r.users.map((o) => [o.kind, o.externalId])).toEqual([['createUser', 'K3']]);
+    expect(r.deprovision.map((o) => [o.externalId, o.kind === 'deprovisionUser' && o.reason])).toEqual([['K4', 'out-of-scope']]);
+    expect([...r.heldKeys]).toEqual(['K1', 'K2']);
+    expect([...r.heldIds]).toEqual(['a1']);
+    expect(r.warnings).toEqual([
+      `people.csv:2: K1 is held: scope[0] 'DateDiff("d", "2026-01-01", Coalesce(endDate, "2999-12-31")) >= 0' could not read endDate "31.12.2027" as an ISO date (yyyy-MM-dd); neither created, updated nor deprovisioned this run`,
+      `people.csv:3: K2 is held: scope[0] 'DateDiff("d", "2026-01-01", Coalesce(endDate, "2999-12-31")) >= 0' could not read endDate "2028-02-30" as an ISO date (yyyy-MM-dd); neither created, updated nor deprovisioned this run`,
+    ]);
+  });
+});

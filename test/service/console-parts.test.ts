@@ -10,7 +10,8 @@ import { html } from '../../src/service/console/html.js';
 import type { IncomingMessage } from 'node:http';
 import { addressRange, addressSet } from '../../src/config/address-ranges.js';
 import { clientAddress } from '../../src/service/console/web.js';
-import { maskAttributes, sourceAttributesFeeding } from '../../src/service/console/person-page.js';
+import { maskAttributes } from '../../src/service/console/person-page.js';
+import { sourceAttributesFeeding } from '../../src/audit/redacted-sources.js';
 import { parseConfig } from '../../src/config/load.js';
 import { ACTIVITY_METRICS, RecentActivity, bucketQuantile } from '../../src/service/console/recent-activity.js';
 

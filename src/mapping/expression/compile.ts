@@ -10,7 +10,7 @@ import type { Arg, BuildContext, FunctionSpec, Param } from './function-spec.js'
 import { FUNCTIONS } from './functions.js';
 import { ExpressionError, type Node } from './syntax.js';
 import { compareOperator, concatOperator, equalityOperator } from './operators.js';
-import { firstOf, TYPE_NAMES, type Evaluator, type Value, type ValueType } from './values.js';
+import { firstOf, TYPE_NAMES, type Attributes, type Evaluator, type Unreadable, type Value, type ValueType } from './values.js';
 import type { SourceValue } from '../../model/canonical.js';
 
 export interface CompileOptions {
@@ -23,7 +23,11 @@ export interface CompileOptions {
 export interface Compiled extends Arg {
   /** Attributes the expression reads, in order of first appearance. */
   readonly attributes: readonly string[];
+  /** `eval`, with the present values it could not read (none: an empty list). */
+  readonly evaluateNoting: (attributes: Attributes) => { value: Value; unreadable: readonly Unreadable[] };
 }
+
+const NONE_UNREADABLE: readonly Unreadable[] = Object.freeze([]);
 
 const BY_NAME = new Map(FUNCTIONS.map((f) => [f.name.toLowerCase(), f]));
 
@@ -31,6 +35,17 @@ export function compileTree(tree: Node, text: string, options: CompileOptions): 
   const attributes: string[] = [];
   const fail = (message: string, at: number): never => {
     throw new ExpressionError(message, at, text);
+  };
+  // Unreadable values are kept only during evaluateNoting (evaluation is synchronous): a mapping
+  // value, evaluated plainly, pays nothing for them.
+  let noting = false;
+  let noted: Unreadable[] | readonly Unreadable[] = NONE_UNREADABLE;
+  const unreadable = (value: string, as: string): void => {
+    if (!noting) return;
+    if (noted === NONE_UNREADABLE) noted = [];
+    // Once each: a value read twice (a zone that is both the input's and the output's) is one problem.
+    else if (noted.some((u) => u.value === value && u.as === as)) return;
+    (noted as Unreadable[]).push({ value, as });
   };
 
   function constant(value: Value, type: ValueType, at: number): Arg {
@@ -101,7 +116,7 @@ export function compileTree(tree: Node, text: string, options: CompileOptions): 
             return finish('bool', n.op === '==' ? eq : (a) => !eq(a), n.at, both);
           }
           default:
-            return finish('bool', compareOperator(n.op, left, right, fail, n.at), n.at, both);
+            return finish('bool', compareOperator(n.op, left, right, fail, n.at, unreadable), n.at, both);
         }
       }
       case 'call':
@@ -126,6 +141,7 @@ export function compileTree(tree: Node, text: string, options: CompileOptions): 
       lookups: options.lookups,
       now: options.now,
       at: n.at,
+      unreadable,
     };
     const args = bind(spec, raw, n, context);
     spec.checkArgs?.(args, context);
@@ -168,7 +184,18 @@ export function compileTree(tree: Node, text: string, options: CompileOptions): 
   }
 
   const compiled = node(tree);
-  return { ...compiled, attributes };
+  const evaluate = compiled.eval;
+  const evaluateNoting = (a: Attributes) => {
+    noting = true;
+    noted = NONE_UNREADABLE;
+    try {
+      return { value: evaluate(a), unreadable: noted };
+    } finally {
+      noting = false;
+      noted = NONE_UNREADABLE;
+    }
+  };
+  return { ...compiled, attributes, evaluateNoting };
 }
 
 function withEval(arg: Arg, type: ValueType, evaluator: Evaluator): Arg {

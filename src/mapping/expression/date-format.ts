@@ -2,9 +2,10 @@
  * Date formats of FormatDateTime, compiled once: a named format (iso, date, unix, unixms, ldap,
  * filetime) or a pattern of letters (yyyy-MM-dd HH:mm) with 'quoted' literal text. A parsed date is
  * an instant (ms since the epoch) and whether it had a time of day. Reading a text that does not
- * fit the format gives null, never a guess.
+ * fit the format gives null, never a guess; so does an instant a JavaScript Date cannot hold (a unix
+ * time of 17 digits), and writing one gives null rather than "NaN" text or a RangeError.
  */
-import { instantOf, UTC, type Zone } from './time-zone.js';
+import { instantOf, isInstant, UTC, type Zone } from './time-zone.js';
 
 export interface ParsedDate {
   readonly instant: number;
@@ -15,7 +16,13 @@ export interface ParsedDate {
 export interface DateFormat {
   /** `zone`: how to read a time written without an offset. */
   parse(text: string, zone: Zone): ParsedDate | null;
-  format(date: ParsedDate, zone: Zone): string;
+  /** Null when the instant, or its wall clock in `zone`, is past what a Date holds. */
+  format(date: ParsedDate, zone: Zone): string | null;
+}
+
+/** A parsed instant, or null when no Date can hold it. */
+function instantAt(instant: number, dateOnly = false): ParsedDate | null {
+  return isInstant(instant) ? { instant, dateOnly } : null;
 }
 
 const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
@@ -63,7 +70,7 @@ function instantOfFields(f: Fields, zone: Zone): ParsedDate | null {
   const check = new Date(wall);
   if (check.getUTCDate() !== f.day || check.getUTCMonth() !== f.month - 1) return null;
   const instant = f.offset !== null ? wall - f.offset * 60_000 : instantOf(wall, zone);
-  return { instant, dateOnly: !f.hasTime };
+  return instantAt(instant, !f.hasTime);
 }
 
 const fresh = (): Fields => ({ year: 1970, month: 1, day: 1, hour: 0, minute: 0, second: 0, ms: 0, pm: null, offset: null, hasTime: false });
@@ -89,14 +96,18 @@ export function parseIso(text: string, zone: Zone = UTC): ParsedDate | null {
   return instantOfFields(f, zone);
 }
 
-/** Wall-clock fields of an instant in a zone. */
-function wallOf(instant: number, zone: Zone): { d: Date; offset: number } {
+/** Wall-clock fields of an instant in a zone; null when the instant or its wall clock is past what a Date holds. */
+function wallOf(instant: number, zone: Zone): { d: Date; offset: number } | null {
+  if (!isInstant(instant)) return null;
   const offset = zone.offsetAt(instant);
-  return { d: new Date(instant + offset * 60_000), offset };
+  const wall = instant + offset * 60_000;
+  return isInstant(wall) ? { d: new Date(wall), offset } : null;
 }
 
-export function formatIso(date: ParsedDate, zone: Zone = UTC): string {
-  const { d, offset } = wallOf(date.instant, zone);
+export function formatIso(date: ParsedDate, zone: Zone = UTC): string | null {
+  const wall = wallOf(date.instant, zone);
+  if (!wall) return null;
+  const { d, offset } = wall;
   const day = `${pad(d.getUTCFullYear(), 4)}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())}`;
   const time = `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}`;
   return `${day}T${time}${zone === UTC ? 'Z' : offsetText(offset)}`;
@@ -109,15 +120,15 @@ const NAMED: Record<string, DateFormat> = {
       const parsed = /^\d{4}-\d{2}-\d{2}$/.test(text.trim()) ? parseIso(text, zone) : null;
       return parsed;
     },
-    format: (date, zone) => formatIso(date, zone).slice(0, 10),
+    format: (date, zone) => formatIso(date, zone)?.slice(0, 10) ?? null,
   },
   unix: {
-    parse: (text) => (/^-?\d+$/.test(text.trim()) ? { instant: Number(text) * 1000, dateOnly: false } : null),
-    format: (date) => String(Math.floor(date.instant / 1000)),
+    parse: (text) => (/^-?\d+$/.test(text.trim()) ? instantAt(Number(text) * 1000) : null),
+    format: (date) => (isInstant(date.instant) ? String(Math.floor(date.instant / 1000)) : null),
   },
   unixms: {
-    parse: (text) => (/^-?\d+$/.test(text.trim()) ? { instant: Number(text), dateOnly: false } : null),
-    format: (date) => String(date.instant),
+    parse: (text) => (/^-?\d+$/.test(text.trim()) ? instantAt(Number(text)) : null),
+    format: (date) => (isInstant(date.instant) ? String(date.instant) : null),
   },
   // LDAP generalized time (RFC 4517): 20240131120000Z, 20240131120000.0Z, 202401311200+0100. Written in UTC.
   ldap: {
@@ -134,7 +145,8 @@ const NAMED: Record<string, DateFormat> = {
       return instantOfFields(f, zone);
     },
     format: (date) => {
-      const d = new Date(date.instant);
+      const d = wallOf(date.instant, UTC)?.d;
+      if (!d) return null;
       return `${pad(d.getUTCFullYear(), 4)}${pad(d.getUTCMonth() + 1)}${pad(d.getUTCDate())}${pad(d.getUTCHours())}${pad(d.getUTCMinutes())}${pad(d.getUTCSeconds())}Z`;
     },
   },
@@ -143,9 +155,9 @@ const NAMED: Record<string, DateFormat> = {
     parse: (text) => {
       const t = text.trim();
       if (!/^\d+$/.test(t) || FILETIME_NEVER.has(t)) return null;
-      return { instant: Number(BigInt(t) / 10_000n - FILETIME_EPOCH_MS), dateOnly: false };
+      return instantAt(Number(BigInt(t) / 10_000n - FILETIME_EPOCH_MS));
     },
-    format: (date) => String((BigInt(Math.trunc(date.instant)) + FILETIME_EPOCH_MS) * 10_000n),
+    format: (date) => (isInstant(date.instant) ? String((BigInt(Math.trunc(date.instant)) + FILETIME_EPOCH_MS) * 10_000n) : null),
   },
 };
 
@@ -324,7 +336,9 @@ export function compileDateFormat(spec: string): DateFormat {
       return instantOfFields(f, zone);
     },
     format(date, zone) {
-      const { d, offset } = wallOf(date.instant, zone);
+      const wall = wallOf(date.instant, zone);
+      if (!wall) return null;
+      const { d, offset } = wall;
       let out = '';
       for (const p of parts) out += 'token' in p ? formatToken(p.token, d, offset) : p.literal;
       return out;

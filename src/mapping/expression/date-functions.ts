@@ -1,7 +1,9 @@
 /**
  * Dates: FormatDateTime reads a date in one format and writes it in another, with time zones;
  * DateAdd and DateDiff work on ISO 8601 dates (what FormatDateTime writes with "iso" or "date").
- * A date that does not read gives null: an empty attribute, never a wrong one.
+ * A date that does not read gives null: an empty attribute, never a wrong one. A present text that
+ * does not read is also noted as unreadable (BuildContext), so a
+ * scope condition does not take it for an absent date.
  */
 import { compileDateFormat, formatIso, parseIso, type ParsedDate } from './date-format.js';
 import { defineFunctions, type Arg, type BuildContext } from './function-spec.js';
@@ -32,7 +34,10 @@ function zone(arg: Arg | undefined, context: BuildContext, fallback: Evaluator<Z
   const e = arg.eval as Text;
   return (a) => {
     const name = e(a);
-    return name ? zoneOf(name) : fallback(a);
+    if (!name) return fallback(a);
+    const z = zoneOf(name);
+    if (!z) context.unreadable(name, 'a time zone');
+    return z;
   };
 }
 
@@ -77,7 +82,19 @@ function diff(a: number, b: number, unit: Interval): number {
   return unit === 'ww' ? Math.trunc(crossed / 7) : crossed;
 }
 
-const write = (date: ParsedDate) => (date.dateOnly ? formatIso(date).slice(0, 10) : formatIso(date));
+/** An ISO date read once per distinct text; a present text that does not read is noted per person. */
+function isoReader(context: BuildContext): (text: string | null) => ParsedDate | null {
+  const read = memoize((v) => parseIso(v));
+  return (text) => {
+    if (!text) return null;
+    const parsed = read(text);
+    if (!parsed) context.unreadable(text, 'an ISO date (yyyy-MM-dd)');
+    return parsed;
+  };
+}
+
+/** Null when the date was moved past what a Date holds (formatIso says so). */
+const write = (date: ParsedDate) => (date.dateOnly ? (formatIso(date)?.slice(0, 10) ?? null) : formatIso(date));
 
 export const DATE_FUNCTIONS = defineFunctions(
   {
@@ -97,6 +114,11 @@ export const DATE_FUNCTIONS = defineFunctions(
       const readIn = zone(tz, context, () => UTC);
       const writeIn = zone(outTz, context, readIn);
       const e = value!.eval as Text;
+      const what = `a date in the format "${String(input!.value)}"`;
+      const noted = (v: string, result: string | null) => {
+        if (result === null) context.unreadable(v, what);
+        return result;
+      };
       const convert = (v: string, z: Zone, out: Zone) => {
         const date = from.parse(v, z);
         return date ? to.format(date, out) : null;
@@ -108,7 +130,7 @@ export const DATE_FUNCTIONS = defineFunctions(
         const once = memoize((v) => convert(v, z!, out!));
         return (a) => {
           const v = e(a);
-          return v ? once(v) : null;
+          return v ? noted(v, once(v)) : null;
         };
       }
       const once = memoize((key) => {
@@ -121,7 +143,7 @@ export const DATE_FUNCTIONS = defineFunctions(
         const z = readIn(a);
         const out = writeIn(a);
         if (!z || !out) return null;
-        return once(`${z.name}\u0000${out.name}\u0000${v}`);
+        return noted(v, once(`${z.name}\u0000${out.name}\u0000${v}`));
       };
     },
   },
@@ -134,11 +156,11 @@ export const DATE_FUNCTIONS = defineFunctions(
       const u = interval(unit!, context);
       const count = n!.eval as Evaluator<number | null>;
       const e = date!.eval as Text;
-      const read = memoize((v) => parseIso(v));
+      const read = isoReader(context);
       return (a) => {
         const v = e(a);
         const k = count(a);
-        const parsed = v ? read(v) : null;
+        const parsed = read(v);
         return parsed && k !== null ? write(add(parsed, u, Math.trunc(k))) : null;
       };
     },
@@ -152,12 +174,11 @@ export const DATE_FUNCTIONS = defineFunctions(
       const u = interval(unit!, context);
       const f = from!.eval as Text;
       const t = to!.eval as Text;
-      const read = memoize((v) => parseIso(v));
+      const read = isoReader(context);
       return (a) => {
-        const x = f(a);
-        const y = t(a);
-        const px = x ? read(x) : null;
-        const py = y ? read(y) : null;
+        // Both read, so that each unreadable one is noted.
+        const px = read(f(a));
+        const py = read(t(a));
         return px && py ? diff(px.instant, py.instant, u) : null;
       };
     },

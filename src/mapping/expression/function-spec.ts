@@ -4,7 +4,7 @@
  * arguments' evaluators. Arguments arrive converted to what each parameter asks for, so a builder
  * never checks types at run time.
  */
-import type { Evaluator, Value, ValueType } from './values.js';
+import type { Evaluator, NoteUnreadable, Value, ValueType } from './values.js';
 
 /**
  * text: string | null; list: string[]; number: number | null; bool: boolean;
@@ -43,6 +43,8 @@ export interface BuildContext {
   readonly now: Date;
   /** Where the call is. */
   readonly at: number;
+  /** Called per person when a present value does not read as what the function needs. */
+  readonly unreadable: NoteUnreadable;
 }
 
 export interface FunctionSpec {

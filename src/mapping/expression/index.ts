@@ -6,10 +6,11 @@
 import { compileTree } from './compile.js';
 import { parseExpression } from './parser.js';
 import { ExpressionError } from './syntax.js';
+import type { Compiled } from './compile.js';
 import type { Evaluator, Value, ValueType } from './values.js';
 
 export { ExpressionError } from './syntax.js';
-export type { Attributes, Value, ValueType } from './values.js';
+export type { Attributes, Unreadable, Value, ValueType } from './values.js';
 
 export interface ExpressionOptions {
   /** Lookup tables by name, each key lower-cased (see lookupTables). */
@@ -27,6 +28,8 @@ export interface CompiledExpression {
   readonly attributes: readonly string[];
   readonly type: ValueType;
   readonly evaluate: Evaluator<Value>;
+  /** `evaluate`, with the present values it could not read as a date or number (scope conditions ask). */
+  readonly evaluateNoting: Compiled['evaluateNoting'];
   /** Set when the expression is SelectUniqueValue(...): each candidate, in order, for a person. */
   readonly candidates?: Evaluator<string[]>;
 }
@@ -63,7 +66,7 @@ export function compileExpression(text: string, start: number, options: Expressi
       return out;
     };
   }
-  return { source: text, attributes: compiled.attributes, type: compiled.type, evaluate: compiled.eval, ...(candidates ? { candidates } : {}) };
+  return { source: text, attributes: compiled.attributes, type: compiled.type, evaluate: compiled.eval, evaluateNoting: compiled.evaluateNoting, ...(candidates ? { candidates } : {}) };
 }
 
 function firstText(v: Value): string | null {

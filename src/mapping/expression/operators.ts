@@ -2,12 +2,13 @@
  * The infix operators. `&` joins text. `==` and `!=` compare text ignoring case, as scoping
  * clauses do; an attribute or list on either side matches when any of its values does (so `!=`
  * means no value matches); `x == null` asks whether x is empty. `<`, `<=`, `>`, `>=` compare
- * numbers; a text side is read as a number (no number: false).
+ * numbers; a text side is read as a number (no number: false, and the text is noted as unreadable,
+ * so a scope condition can tell it from an absent value).
  */
 import type { Arg } from './function-spec.js';
 import { convert } from './convert.js';
 import { sharesValue } from '../distinct.js';
-import { isEmpty, listOf, numberText, TYPE_NAMES, type Evaluator, type Value } from './values.js';
+import { isEmpty, listOf, numberText, TYPE_NAMES, type Evaluator, type NoteUnreadable, type Value } from './values.js';
 import type { SourceValue } from '../../model/canonical.js';
 
 type Fail = (message: string, at: number) => never;
@@ -96,8 +97,8 @@ export function equalityOperator(left: Arg, right: Arg, fail: Fail): Evaluator<b
   };
 }
 
-/** A side of an ordering as numbers: a number as is, text parsed (not a number: left out). */
-function numbers(arg: Arg, fail: Fail): Evaluator<readonly number[]> {
+/** A side of an ordering as numbers: a number as is, text parsed (not a number: left out, and noted). */
+function numbers(arg: Arg, fail: Fail, note: NoteUnreadable): Evaluator<readonly number[]> {
   const e = arg.eval;
   switch (arg.type) {
     case 'number':
@@ -112,8 +113,10 @@ function numbers(arg: Arg, fail: Fail): Evaluator<readonly number[]> {
         const out: number[] = [];
         for (const v of listOf(e(a) as SourceValue)) {
           const t = v.trim();
-          const n = t === '' ? NaN : Number(t);
+          if (t === '') continue;
+          const n = Number(t);
           if (!Number.isNaN(n)) out.push(n);
+          else note(v, 'a number');
         }
         return out;
       };
@@ -123,7 +126,7 @@ function numbers(arg: Arg, fail: Fail): Evaluator<readonly number[]> {
 }
 
 /** `at`: the operator's column. */
-export function compareOperator(op: '<' | '<=' | '>' | '>=', left: Arg, right: Arg, fail: Fail, at: number): Evaluator<boolean> {
+export function compareOperator(op: '<' | '<=' | '>' | '>=', left: Arg, right: Arg, fail: Fail, at: number, note: NoteUnreadable): Evaluator<boolean> {
   if (left.type !== 'number' && right.type !== 'number') {
     fail(`"${op}" compares numbers: one side must be a number (for dates, compare DateDiff(...) with 0)`, at);
   }
@@ -137,8 +140,8 @@ export function compareOperator(op: '<' | '<=' | '>' | '>=', left: Arg, right: A
       return x !== null && y !== null && test(x, y);
     };
   }
-  const l = numbers(left, fail);
-  const r = numbers(right, fail);
+  const l = numbers(left, fail, note);
+  const r = numbers(right, fail, note);
   return (a) => {
     const ys = r(a);
     return l(a).some((x) => ys.some((y) => test(x, y)));

@@ -8,11 +8,21 @@
 export interface Zone {
   /** As configured, for messages. */
   readonly name: string;
-  /** Offset from UTC in minutes at an instant (ms since the epoch). */
+  /**
+   * Offset from UTC in minutes at an instant (ms since the epoch); NaN, never a RangeError, for an
+   * instant no Date holds (Intl throws on one), so what is computed from it is no date either.
+   */
   offsetAt(instant: number): number;
 }
 
 const QUARTER_HOUR = 15 * 60_000;
+/** The furthest instant from the epoch a Date holds, either way (ECMA-262 time values), ms. */
+const MAX_INSTANT = 8.64e15;
+
+/** Whether a Date holds the instant: date readers and writers ask, so no invalid Date is ever formatted. */
+export function isInstant(ms: number): boolean {
+  return Number.isFinite(ms) && Math.abs(ms) <= MAX_INSTANT;
+}
 const FIXED = /^([+-])(\d{2}):?(\d{2})$/;
 const zones = new Map<string, Zone | null>();
 
@@ -46,6 +56,7 @@ function intlZone(name: string): Zone | null {
       const known = cache.get(bucket);
       if (known !== undefined) return known;
       const at = bucket * QUARTER_HOUR;
+      if (!isInstant(at)) return NaN;
       const parts: Record<string, number> = {};
       for (const p of format.formatToParts(at)) if (p.type !== 'literal' && p.type !== 'era') parts[p.type] = Number(p.value);
       const wall = Date.UTC(parts['year']!, parts['month']! - 1, parts['day']!, parts['hour']!, parts['minute']!, parts['second']!);

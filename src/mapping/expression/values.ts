@@ -14,6 +14,20 @@ export type Value = string | readonly string[] | number | boolean | RegExp | nul
 export type Attributes = Readonly<Record<string, SourceValue>>;
 export type Evaluator<T = Value> = (attributes: Attributes) => T;
 
+/**
+ * A present value an expression could not read as what it needed ("31.12.2027" as an ISO date,
+ * "five" as a number). Such a value gives null as an absent one does; a scope condition asks for
+ * these (evaluateNoting) so that it can tell "no end date" from "an end date nobody can read".
+ */
+export interface Unreadable {
+  readonly value: string;
+  /** What it was read as: "an ISO date", "a number". */
+  readonly as: string;
+}
+
+/** Records an Unreadable while a caller asks for them; does nothing otherwise. */
+export type NoteUnreadable = (value: string, as: string) => void;
+
 /** How a type is named in messages. */
 export const TYPE_NAMES: Record<ValueType, string> = {
   text: 'text',

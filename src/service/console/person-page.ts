@@ -5,10 +5,7 @@
  * attributes `audit.redactAttributes` lists are masked here as in the log.
  */
 import type { PersonPlan } from '../../engine/one-person.js';
-import { listed, REDACTED, redactChanges } from '../../audit/redact-attributes.js';
-import type { Config } from '../../config/schema/index.js';
-import { compileValue } from '../../mapping/compiled-value.js';
-import { DEFAULT_USER_MAPPING } from '../../mapping/default-user-mapping.js';
+import { REDACTED, redactChanges } from '../../audit/redact-attributes.js';
 import { operationsOf, type Operation } from '../../model/plan.js';
 import type { JsonObject, JsonValue } from '../../model/scim.js';
 import type { RunReport } from '../../execution/run-report.js';
@@ -32,29 +29,6 @@ export function maskAttributes(resource: JsonObject, attributes: readonly string
 
 const json = (v: unknown) => JSON.stringify(v, null, 2) ?? 'null';
 const value = (v: unknown) => (typeof v === 'string' ? v : (JSON.stringify(v) ?? 'null'));
-
-/**
- * The source attributes whose values reach an attribute `audit.redactAttributes` lists, through the
- * default mapping or a target's: the source's `phone` feeds phoneNumbers, and is masked with it.
- */
-export function sourceAttributesFeeding(config: Config, redacted: readonly string[]): Set<string> {
-  const names = new Set<string>();
-  if (redacted.length === 0) return names;
-  const rules = [DEFAULT_USER_MAPPING, ...Object.values(config.targets).map((t) => t.mapping)].flatMap((m) => Object.entries(m));
-  for (const [path, rule] of rules) {
-    if (rule === null || !listed(path, redacted)) continue;
-    const texts = typeof rule === 'string' ? [rule] : 'values' in rule ? [rule.values] : [rule.value, ...[rule.default ?? []].flat()];
-    for (const text of texts) {
-      if (text === undefined) continue;
-      try {
-        for (const a of compileValue(text, { allowUnique: true }).attributes) names.add(a);
-      } catch {
-        // A rule that does not compile maps nothing (validate says why).
-      }
-    }
-  }
-  return names;
-}
 
 /** One planned operation, as a person reads it; the values of listed attributes masked as in the log. */
 export function operationText(op: Operation, redacted: readonly string[]): Html {
@@ -83,7 +57,7 @@ function targetSection(p: PersonPlan, t: PersonPlan['targets'][number], redacted
   const adoption = (t.matchedBy === 'userName' || t.matchedBy === 'email') && t.adopt !== t.matchedBy ? ` (not managed by scim-sync: left alone, adopt is ${t.adopt ?? 'none'})` : '';
   return html`<section class="card"><h2>${t.target}</h2>
 <dl>
-  <dt>Scope</dt><dd>${t.scope ? (t.scope.filters.length === 0 ? 'in scope (no filters)' : t.scope.inScope ? html`<span class="ok">in scope</span>` : html`<span class="warn">out of scope</span>`) : html`<span class="muted">not in the source</span>`}</dd>
+  <dt>Scope</dt><dd>${t.scope ? (t.scope.filters.length === 0 ? 'in scope (no filters)' : t.scope.inScope ? html`<span class="ok">in scope</span>` : t.scope.unknown !== undefined ? html`<span class="warn">unknown (a value could not be read): held</span>` : html`<span class="warn">out of scope</span>`) : html`<span class="muted">not in the source</span>`}</dd>
   <dt>Account</dt><dd>${account ? html`<code>${account.id}</code> ${typeof account['userName'] === 'string' ? account['userName'] : ''} &middot; ${account['active'] === false ? html`<span class="warn">inactive</span>` : html`<span class="ok">active</span>`} <span class="muted">(${MATCHED[t.matchedBy]}${adoption})</span>` : html`<span class="muted">none</span>`}</dd>
   <dt>Next cycle</dt><dd>${ops.length === 0 ? 'nothing to do' : html`<ul>${ops.map((op) => html`<li>${operationText(op, redacted)}</li>`)}</ul>`}${tp?.held?.operations.length ? html`<p class="warn">Held, not applied: ${tp.held.reason}</p><ul>${tp.held.operations.map((op) => html`<li>${operationText(op, redacted)}</li>`)}</ul>` : null}${(tp?.warnings ?? []).map((w) => html`<p class="warn">${w}</p>`)}</dd>
 </dl>
