@@ -226,6 +226,23 @@ describe('searches against a scripted server', () => {
     expect(error.message).toMatch(/the connection to the server was lost after 2 entries$/);
   });
 
+  it('a server that stops paging mid-read (a page without the paged-results control) fails the read, not a shorter directory', async () => {
+    server = await ScriptedLdap.start(
+      pages((page, search, socket) => {
+        if (page !== 1) return false;
+        socket.write(Buffer.concat([entryMessage(search.id, 'uid=p2,ou=People,dc=example,dc=com', [['entryUUID', ['00000000-0000-0000-0000-000000000002']], ['uid', ['p2']]]), doneMessage(search.id, 0)]));
+        return true;
+      }),
+    );
+    expect((await readError()).message).toMatch(/the server stopped paging after 3 entries \(a page came back without the paged-results control\): the answer is incomplete/);
+    // A server that does not page at all answers once, without the control: that is the whole answer.
+    await server.stop();
+    server = await ScriptedLdap.start((search, socket) =>
+      socket.write(Buffer.concat([entryMessage(search.id, 'uid=p0,ou=People,dc=example,dc=com', [['entryUUID', ['00000000-0000-0000-0000-000000000000']], ['uid', ['p0']]]), doneMessage(search.id, 0)])),
+    );
+    expect((await new LdapSource(config()).read()).users.map((u) => u.attributes['userName'])).toEqual(['p0']);
+  });
+
   it('a server that goes silent mid-read times out', async () => {
     server = await ScriptedLdap.start(pages((page) => page === 1));
     const error = await readError({ timeoutMs: 300 });

@@ -264,13 +264,18 @@ export class LdapConnection implements LdapSearcher {
     // the last page (no cookie to go on with) the following search is sent the same way.
     let next: Promise<SearchAnswer> | null = null;
     let stopping = false;
+    // Once a page came with a cookie, an answer without the paging control is a server (or a proxy)
+    // that lost the paging state, not the last page (RFC 2696 ends with an empty cookie): read as
+    // complete, everyone after it would count as gone.
+    let paged = false;
     const answered = (answer: SearchAnswer): void => {
       if (stopping || answer.result.resultCode !== 0) return;
       if (answer.cookie && answer.cookie.length > 0) {
+        paged = true;
         next = ask(answer.cookie, this.config.pageSize, answered);
         // Awaited with the next page; the connection may fail before that.
         next.catch(() => undefined);
-      } else then?.start();
+      } else if (answer.cookie !== null || !paged) then?.start();
     };
     let count = 0;
     let pending: Promise<SearchAnswer> | null = first ?? ask(NO_COOKIE, this.config.pageSize, answered);
@@ -295,6 +300,12 @@ export class LdapConnection implements LdapSearcher {
         if (answer.result.resultCode !== 0) {
           throw new SourceError(`${where}: ${describeResult(answer)} after ${count + answer.entries.length} entries${limitHint(answer)}`);
         }
+        if (answer.cookie === null && paged) {
+          throw new SourceError(
+            `${where}: the server stopped paging after ${count + answer.entries.length} entries (a page came back without the paged-results control): the answer is incomplete, not the whole directory`,
+          );
+        }
+        if (answer.cookie && answer.cookie.length > 0) paged = true;
         count += answer.entries.length;
         // A first page asked for by following() had no `answered`: its next page is asked for here.
         if (!pending && answer.cookie && answer.cookie.length > 0) pending = ask(answer.cookie, this.config.pageSize, answered);

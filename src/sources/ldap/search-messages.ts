@@ -166,7 +166,8 @@ export function decodeReference(buf: Buffer, envelope: Envelope): string[] {
 
 /**
  * The paged-results cookie of a SearchResultDone's controls: null when the server sent no paging
- * control (it did not page: the answer is complete), an empty buffer on the last page.
+ * control (complete when it never paged; after a page with a cookie, paging was lost: see
+ * connection.ts), an empty buffer on the last page.
  */
 export function pagedCookie(buf: Buffer, envelope: Envelope): Buffer | null {
   if (envelope.end >= envelope.messageEnd) return null;
