@@ -69,7 +69,8 @@ export type SourceIssueCode =
   | 'LDAP_DUPLICATE_USERNAME'
   | 'LDAP_GROUP_CYCLE'
   | 'LDAP_MEMBER_NOT_A_USER'
-  | 'LDAP_MISSING_KEY';
+  | 'LDAP_MISSING_KEY'
+  | 'LDAP_MISSING_USER_ACCOUNT_CONTROL';
 
 /** A problem with one source record: reported, and the record skipped. */
 export interface SourceIssue {

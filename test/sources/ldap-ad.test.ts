@@ -270,14 +270,18 @@ describe('an AD directory through the seam', () => {
     expect(snapshot.groups.find((g) => g.displayName === 'Everyone')!.memberKeys).toEqual([guidToString(guid(1))]);
   });
 
-  it('an entry whose GUID is not 16 bytes is an issue naming its DN; a bad userAccountControl holds the person', async () => {
-    const broken = [person('Short', 1, '512', { objectguid: [Buffer.from([1, 2, 3])] }), person('Odd', 9, 'n/a')];
+  it('an entry whose GUID is not 16 bytes is an issue naming its DN; a bad or unreadable userAccountControl holds the person', async () => {
+    const unreadable = person('Hidden', 10, '514');
+    (unreadable.attributes as Map<string, LdapValue[]>).delete('useraccountcontrol');
+    const broken = [person('Short', 1, '512', { objectguid: [Buffer.from([1, 2, 3])] }), person('Odd', 9, 'n/a'), unreadable];
     const snapshot = await readDirectory(new FakeAd(() => broken), ldapSettings(adConfig()), 'ad');
     expect(snapshot.users).toEqual([]);
     expect(snapshot.issues.map((i) => i.message)).toEqual([
       'CN=Short,OU=Staff,DC=corp,DC=example: objectGUID is not a guid key: expected 16 bytes for a guid, got 3',
       'CN=Odd,OU=Staff,DC=corp,DC=example: userAccountControl "n/a" is not a number',
+      // An ACL that hides it must not make a disabled account read as active.
+      'CN=Hidden,OU=Staff,DC=corp,DC=example: no userAccountControl (may the reading account read it?): whether the account is disabled is unknown',
     ]);
-    expect(snapshot.heldKeys).toEqual([guidToString(guid(9))]);
+    expect(snapshot.heldKeys).toEqual([guidToString(guid(9)), guidToString(guid(10))]);
   });
 });

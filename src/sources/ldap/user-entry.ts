@@ -57,11 +57,14 @@ export function entryActive(entry: LdapEntry, rule: DisabledSetting | undefined,
   if (disabledByFilter) return INACTIVE;
   if (rule.userAccountControl) {
     const uac = stringsOf(entry, 'userAccountControl');
-    if (uac.length > 0) {
-      const disabled = uacDisabled(uac[0]!);
-      if (disabled === null) return { code: 'LDAP_BAD_USER_ACCOUNT_CONTROL', message: `userAccountControl "${uac[0]}" is not a number` };
-      if (disabled) return INACTIVE;
+    // Every AD account has one: absent, the reading account may not read it, and a disabled account
+    // (every leaver kept disabled) would read as active and be re-enabled in every app.
+    if (uac.length === 0) {
+      return { code: 'LDAP_MISSING_USER_ACCOUNT_CONTROL', message: 'no userAccountControl (may the reading account read it?): whether the account is disabled is unknown' };
     }
+    const disabled = uacDisabled(uac[0]!);
+    if (disabled === null) return { code: 'LDAP_BAD_USER_ACCOUNT_CONTROL', message: `userAccountControl "${uac[0]}" is not a number` };
+    if (disabled) return INACTIVE;
   }
   if (rule.attribute) {
     const values = stringsOf(entry, rule.attribute);
