@@ -33,6 +33,8 @@ describe('objectGUID and other binary keys', () => {
     expect(formatKey(GUID_BYTES.subarray(0, 15), 'guid')).toEqual({ error: 'expected 16 bytes for a guid, got 15' });
     expect(formatKey(Buffer.alloc(0), 'guid')).toEqual({ error: 'empty value' });
     expect(formatKey('   ', 'string')).toEqual({ error: 'empty value' });
+    // A binary key read with format string: refused, not decoded lossily (two GUIDs would become one key).
+    expect(formatKey(GUID_BYTES, 'string')).toEqual({ error: 'its value is bytes, not text: use format guid, uuid, hex or base64 for a binary key' });
   });
 
   it('recovers the bytes of a GUID that happened to arrive decoded as UTF-8 text', () => {

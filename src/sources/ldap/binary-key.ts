@@ -36,7 +36,10 @@ export function isBinaryFormat(format: KeyFormat): boolean {
  */
 export function formatKey(value: string | Buffer, format: KeyFormat): { key: string } | { error: string } {
   if (format === 'string') {
-    const text = (typeof value === 'string' ? value : value.toString('utf8')).trim();
+    // Bytes that are not UTF-8 (the decoder keeps them as bytes) would decode lossily: two GUIDs
+    // could become one key, and a look-up by the key would find no one.
+    if (typeof value !== 'string') return { error: 'its value is bytes, not text: use format guid, uuid, hex or base64 for a binary key' };
+    const text = value.trim();
     return text === '' ? { error: 'empty value' } : { key: text };
   }
   // A value that was not asked for as bytes arrives as text when it is valid UTF-8, which round-trips exactly.
