@@ -11,7 +11,7 @@ import { emptyTargetReport, failedTargets, totals, type RunReport, type TargetRe
 import type { Plan } from '../model/plan.js';
 import { cycleFailedEvent, type Notifier } from '../notify/notifier.js';
 import { applyPlan, type ApplyOptions } from './apply-plan.js';
-import { planCycle } from './plan-cycle.js';
+import { forgetOvertaken, planCycle } from './plan-cycle.js';
 import { partitionTargets, quarantinedTargets, settlePlanRead, settleQuarantine, type QuarantineVerdict } from './quarantine.js';
 import type { ExecutorOptions, RunState } from './run-state.js';
 import { notifySafetyStop } from './stage-stop.js';
@@ -104,18 +104,20 @@ export async function runCycle(loaded: LoadedConfig, state: RunState, options: C
   for (const [target, status] of skipped) options.onQuarantined?.(target, status);
   if (targets.length === 0) return { kind: 'quarantined', skipped, at: startedAt };
   const { observer } = options;
-  const { plan, runtimes } = await planCycle(loaded, state, targets, {
+  const planning = await planCycle(loaded, state, targets, {
     ...(signal ? { signal } : {}),
     retryParked: !!options.retryParked,
     ...(options.planId ? { planId: options.planId } : {}),
     ...(observer ? { observer } : {}),
   });
+  const { plan, runtimes } = planning;
   await options.onPlan?.(plan);
   const report = await applyOrStage(loaded, plan, runtimes, state, { ...options, executor: { ...options.executor, ...(observer ? { observer } : {}) } });
   if (report instanceof SafetyError) {
     if (observer) for (const t of plan.targets) observer({ type: 'cycle', target: t.target, ok: false, seconds: (Date.now() - startedAt.getTime()) / 1000, endedAt: new Date() });
     return { kind: 'stopped', plan, error: report };
   }
+  await forgetOvertaken(state, planning);
   const edges = { store: state.quarantine, audit: state.audit, notifier: options.notifier, settings: loaded.config.quarantine, planId: plan.id };
   if (state.distributed && !options.executor.wait) {
     return { kind: 'enqueued', plan, quarantined: await settlePlanRead(plan, { ...edges, now: new Date() }) };

@@ -1,6 +1,8 @@
 /**
  * A cycle forgets the emergency holds its source read lifted (the person's record changed since the
  * hold was set): a record that later changed back must not bring back a hold the source overrode.
+ * Only a record read and changed lifts one: a person missing from the read (an outage, a truncated
+ * export) lifts nothing, or the fired person would come back with the source.
  */
 import type { AuditSink } from '../audit/audit-sink.js';
 import type { DirectorySnapshot } from '../model/canonical.js';
@@ -12,7 +14,9 @@ export async function forgetLiftedHolds(store: HoldStore, snapshot: DirectorySna
   if (holds.size === 0) return;
   const kept = holdsInEffect(holds, snapshot);
   if (kept.size === holds.size) return;
-  const lifted = new Map([...holds].filter(([key]) => !kept.has(key)));
+  const read = new Set(snapshot.users.map((u) => u.key));
+  const lifted = new Map([...holds].filter(([key]) => !kept.has(key) && read.has(key)));
+  if (lifted.size === 0) return;
   await store.forget(lifted);
   for (const [key, hold] of lifted) {
     audit.record({

@@ -1,8 +1,11 @@
 /**
  * The planning half of a cycle, the same for `run`, a scheduled cycle and the service's: read and
- * plan (leaving parked changes out), then forget the emergency holds and rejections the source read
- * overtook (the person's record changed since they were set), so a record that later changes back
- * revives neither, and the parked changes the source no longer asks for.
+ * plan (leaving parked changes out), and forget the parked changes the source no longer asks for.
+ * Once the plan has passed the safety check, forgetOvertaken forgets the emergency holds and
+ * rejections the source read overtook (the person's record changed since they were set), so a
+ * record that later changes back revives neither. Not before: a read the safety check stops (an
+ * export with its columns shifted changes everyone's record) must not lift them, or the fired
+ * person comes back once the export is fixed.
  */
 import type { LoadedConfig } from '../config/load.js';
 import { forgetLiftedHolds } from './lifted-holds.js';
@@ -32,8 +35,12 @@ export async function planCycle(loaded: LoadedConfig, state: Pick<RunState, 'lin
   });
   // Stopped while reading: nothing was written, and no operation need be listed as skipped.
   if (options.signal?.aborted) throw options.signal.reason;
-  await forgetLiftedHolds(state.holds, planning.snapshot, state.audit, planning.plan.id);
-  await forgetChangedRejections(state.rejections, planning.snapshot);
   await forgetSettledParked(state.memory, planning.plan);
   return planning;
+}
+
+/** After the safety check passed: the holds and rejections the read overtook are forgotten (see above). */
+export async function forgetOvertaken(state: Pick<RunState, 'holds' | 'rejections' | 'audit'>, planning: Pick<PlanningResult, 'snapshot' | 'plan'>): Promise<void> {
+  await forgetLiftedHolds(state.holds, planning.snapshot, state.audit, planning.plan.id);
+  await forgetChangedRejections(state.rejections, planning.snapshot, state.audit, planning.plan.id);
 }

@@ -28,7 +28,7 @@ import { partitionTargets, quarantinedTargets, settlePlanRead } from './quaranti
 import { acquireTargetLocks } from '../state/redis-run-lock.js';
 import { applyPlan } from './apply-plan.js';
 import { selectTargets } from '../config/select-targets.js';
-import { planCycle } from './plan-cycle.js';
+import { forgetOvertaken, planCycle } from './plan-cycle.js';
 import { redisStores } from './redis-state.js';
 import type { RunState } from './run-state.js';
 import { notifySafetyStop } from './stage-stop.js';
@@ -101,10 +101,12 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
     const state: RunState = { links, audit, ...stores, distributed: true, halted: new AbortController().signal, personClock: new RedisPersonClock(redis, q.prefix), executor: () => executor, close: async () => undefined };
     let planned: Plan | undefined;
     try {
-      const { plan, runtimes } = await planCycle(loaded, state, locks.targets, { planId: cycle, ...(options.observer ? { observer: options.observer } : {}) });
+      const planning = await planCycle(loaded, state, locks.targets, { planId: cycle, ...(options.observer ? { observer: options.observer } : {}) });
+      const { plan, runtimes } = planning;
       planned = plan;
       await settlePlanRead(plan, { store: quarantine, audit, notifier, settings: loaded.config.quarantine, planId: plan.id, now });
       await applyPlan(loaded, plan, runtimes, state, executor, { overrideSafety: false });
+      await forgetOvertaken(state, planning);
       const ops = operationCount(plan);
       log(`${cycleId}: enqueued ${plan.id} (${ops} operations) for ${locks.targets.join(', ')}`, { cycle });
       options.onCycle?.('enqueued');

@@ -4,6 +4,7 @@
  * mode). A rejection keeps a person's deprovision out of later plans while their source record is
  * unchanged (planning/rejections.ts).
  */
+import type { AuditSink } from '../audit/audit-sink.js';
 import type { DirectorySnapshot } from '../model/canonical.js';
 import type { Plan } from '../model/plan.js';
 import { personDigest } from '../planning/preconditions.js';
@@ -30,12 +31,28 @@ export function rejectionsOf(all: RejectionMap, target: string): Map<string, Rej
  * Forgets the rejections the source has overtaken (the person's record changed since): they no
  * longer apply, and a record that later changed back must not revive one. Returns how many went.
  */
-export async function forgetChangedRejections(store: RejectionStore, snapshot: DirectorySnapshot): Promise<number> {
+export async function forgetChangedRejections(store: RejectionStore, snapshot: DirectorySnapshot, audit: AuditSink, planId: string): Promise<number> {
   const users = new Map(snapshot.users.map((u) => [u.key, u]));
   const changed: RejectionRef[] = [];
   for (const [target, entries] of Object.entries(await store.all())) {
-    for (const [key, entry] of Object.entries(entries)) if (entry.digest !== personDigest(users.get(key))) changed.push({ target, key, entry });
+    for (const [key, entry] of Object.entries(entries)) {
+      const user = users.get(key);
+      // Missing from this read (an outage, a truncated export) is not a changed record: kept.
+      if (user && entry.digest !== personDigest(user)) changed.push({ target, key, entry });
+    }
   }
+  if (changed.length === 0) return 0;
   await store.forget(changed);
+  for (const { target, key, entry } of changed) {
+    audit.record({
+      time: new Date().toISOString(),
+      planId,
+      target,
+      action: 'person.release',
+      externalId: key,
+      outcome: 'info',
+      note: `rejected deprovision lifted: the source record changed since ${entry.at} (rejected by ${entry.by} in ${entry.stagedId})`,
+    });
+  }
   return changed.length;
 }

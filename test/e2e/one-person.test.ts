@@ -3,10 +3,10 @@
  * their groups, nobody else), `deprovision` held across cycles until the source changes or
  * `release`, and a key nobody knows.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Harness, person, type Person } from '../support/harness.js';
+import { Harness, peopleCsv, person, type Person } from '../support/harness.js';
 import { SCHEMA_ENTERPRISE_USER } from '../../src/model/scim.js';
 
 let h: Harness;
@@ -203,6 +203,27 @@ describe('deprovision and release', () => {
     h.writePeople(team);
     expect((await h.run()).code).toBe(0);
     expect(userOf(2)!['active']).toBe(true);
+  });
+
+  it('a source outage lifts no hold: a read that is stopped, or misses the person, leaves the fired person out', async () => {
+    h.writePeople(team);
+    expect((await h.run()).code).toBe(0);
+    expect((await h.cli('deprovision', '--config', h.configFile, '--user', 'E1002', '--reason', 'fired for cause')).code).toBe(0);
+    const holdsFile = join(h.dir, 'state', 'holds.json');
+    // An export with only its header: the safety check stops the run.
+    writeFileSync(h.csv, `${peopleCsv([]).split('\n')[0]}\n`);
+    expect((await h.run()).code).toBe(3);
+    // A read without them, that passes: they are simply missing, not changed.
+    h.writePeople(team.filter((p) => p.id !== 'E1002'));
+    expect((await h.run()).code, 'without E1002').toBe(0);
+    expect(Object.keys(JSON.parse(readFileSync(holdsFile, 'utf8')))).toEqual(['E1002']);
+    // The export is back as it was: E1002 stays out.
+    h.writePeople(team);
+    h.sandbox.clearRequests();
+    const back = await h.run();
+    expect(back.code, back.out).toBe(0);
+    expect(userOf(2)!['active']).toBe(false);
+    expect(h.audit().filter((a) => a['action'] === 'person.release')).toEqual([]);
   });
 
   it('release lifts the hold: the next cycle re-activates', async () => {

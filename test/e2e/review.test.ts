@@ -217,6 +217,9 @@ describe('staged deactivations', () => {
     // The overtaken rejection is forgotten; the four others stay.
     const kept = JSON.parse(readFileSync(join(h.dir, 'state', 'rejections.json'), 'utf8')) as Record<string, Record<string, unknown>>;
     expect(Object.keys(kept['app']!).sort()).toEqual(leavers.filter((k) => k !== 'E1017'));
+    expect(h.audit().filter((r) => r['action'] === 'person.release')).toEqual([
+      expect.objectContaining({ target: 'app', externalId: 'E1017', note: expect.stringMatching(/^rejected deprovision lifted: the source record changed since .* in st-/) }),
+    ]);
   });
 
   it('the access report refuses in distributed mode, saying so', async () => {
