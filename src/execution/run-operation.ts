@@ -175,7 +175,14 @@ async function setManager(op: SetManagerOp, ctx: OperationContext): Promise<Oper
   return checked({ scimId: id }, outcome, 1, ctx, op.label);
 }
 
+/**
+ * The account an operation writes to: the one the planner found and checked (its listing, the
+ * preconditions of a saved plan), not whatever the link store says by the time the operation runs;
+ * a stale or copied link would land the write on another person's account. The link only stands in
+ * for an operation planned without an id.
+ */
 async function resolveId(op: { externalId: string; scimId: string }, ctx: OperationContext): Promise<string> {
+  if (op.scimId !== '') return op.scimId;
   return (await ctx.links.get(ctx.target, 'user', op.externalId))?.id ?? op.scimId;
 }
 

@@ -115,6 +115,10 @@ export function diffUsers(input: UserDiffInput): UserDiffResult {
     if (account) heldIds.add(account.id);
   };
 
+  /** Keys of everyone in this read; made on first use (a link to another person's account is rare). */
+  let readKeySet: Set<string> | undefined;
+  const readKeys = (): Set<string> => (readKeySet ??= new Set(snapshot.users.map((u) => u.key)));
+
   /** Found through its link, or through our externalId on it. */
   const matchOf = (account: ServerResource, link: Link | undefined): MatchedBy => (link?.id === account.id ? 'link' : 'externalId');
 
@@ -135,7 +139,14 @@ export function diffUsers(input: UserDiffInput): UserDiffResult {
    */
   const accountOf = (key: string, link: Link | undefined): ServerResource | undefined | 'ambiguous' => {
     const linked = link && accounts.byId.get(link.id);
-    if (linked) return linked;
+    if (linked) {
+      // A link to an account that carries another person's key (a state copied, restored or edited
+      // by hand): through it, one person's data or deactivation would land on the other's account.
+      // Not used: the person's account is the one with their key, as for a link to no listed account.
+      const keyedTo = linked['externalId'];
+      if (typeof keyedTo !== 'string' || keyedTo === '' || keyedTo === key || !readKeys().has(keyedTo)) return linked;
+      warnings.push(`${key}: its link names account ${linked.id}, which carries the externalId of ${keyedTo}, also in the source: the link is not used (a stale, copied or edited state?)`);
+    }
     const keyed = accounts.withExternalId(key);
     if (keyed.length <= 1) return keyed[0];
     warnings.push(`externalId "${key}" is carried by ${keyed.length} accounts (ids ${keyed.map((a) => a.id).join(', ')}): neither is touched; remove the duplicate in the target`);
@@ -375,11 +386,19 @@ export function diffUsers(input: UserDiffInput): UserDiffResult {
   let unlistedOfEmpty = 0;
   // Every link is of someone in the source: nobody is gone.
   const gone = links.size > settled.size + linkedUnsettled ? links : NO_LINKS;
+  // The accounts of the people in this read: the unsettled ones' are in managedIds by now.
+  let settledIdSet: Set<string> | undefined;
+  const settledIds = (): Set<string> => (settledIdSet ??= new Set([...settled.keys()].flatMap((k) => links.get(k)?.id ?? [])));
   for (const [key, link] of gone) {
     if (settled.has(key) || sourceKeys.has(key) || held.has(key)) continue;
     const found = accountOf(key, link);
     if (found === 'ambiguous') continue;
     const account = found;
+    if (account && account.id === link.id && (managedIds.has(account.id) || settledIds().has(account.id))) {
+      // Gone, but the link names the account of someone who is here (a stale or copied link): theirs is not deprovisioned.
+      warnings.push(`${key} has left the source, but its link names account ${account.id}, which is the account of someone in the source: not deprovisioned (a stale, copied or edited state?)`);
+      continue;
+    }
     if (account) {
       managedIds.add(account.id);
       if (isActive(account) && settings.operations.deactivate) {

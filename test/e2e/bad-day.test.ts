@@ -311,6 +311,60 @@ describe('a lost create answer on a server that refuses the userName filter', ()
   });
 });
 
+describe('a link that names another person\'s account (state copied, restored or edited)', () => {
+  const linksFile = () => join(h.dir, 'state', 'links.json');
+  const editLinks = (edit: (users: Record<string, { id: string }>) => void) => {
+    const state = JSON.parse(readFileSync(linksFile(), 'utf8')) as { links: Record<string, Record<string, { id: string }>> };
+    edit(state.links['app/user']!);
+    writeFileSync(linksFile(), JSON.stringify(state));
+  };
+  const idOf = (n: number) => String(h.sandbox.store.findUserByUserName(`user${n}@example.com`)!['id']);
+
+  it('a leaver whose link names an active colleague\'s account deactivates no one', async () => {
+    const four = [person(1), person(2), person(3), person(4)];
+    await synced(four);
+    editLinks((users) => (users['E1004']!.id = idOf(3)));
+    h.writePeople(four.slice(0, 3));
+    h.sandbox.clearRequests();
+    const r = await h.run();
+    expect(r.out).toContain(`E1004: its link names account ${idOf(3)}, which carries the externalId of E1003, also in the source: the link is not used`);
+    expect(h.writes().filter((w) => w.path === `/Users/${idOf(3)}`)).toEqual([]);
+    expect(h.sandbox.store.findUserByUserName('user3@example.com')!['active']).toBe(true);
+    // The leaver's own account, found by their key, is the one deactivated.
+    expect(h.sandbox.store.findUserByUserName('user4@example.com')!['active']).toBe(false);
+  });
+
+  it('without an externalId on the accounts, a leaver\'s link to a colleague\'s account still deactivates no one', async () => {
+    const four = [person(1), person(2), person(3), person(4)];
+    await synced(four);
+    // An app that keeps no externalId: only the link says whose an account is.
+    for (const u of h.sandbox.store.users()) h.sandbox.store.patchUser(String(u['id']), [{ op: 'remove', path: 'externalId' }]);
+    editLinks((users) => (users['E1004']!.id = idOf(3)));
+    h.writePeople(four.slice(0, 3));
+    h.sandbox.clearRequests();
+    const r = await h.run();
+    expect(r.out).toContain(`E1004 has left the source, but its link names account ${idOf(3)}, which is the account of someone in the source: not deprovisioned`);
+    expect(JSON.stringify(h.writes().filter((w) => w.path === `/Users/${idOf(3)}`))).not.toContain('"active"');
+    expect(h.sandbox.store.findUserByUserName('user3@example.com')!['active']).toBe(true);
+  });
+
+  it('two swapped links rewrite neither account with the other\'s name', async () => {
+    const three = [person(1), person(2), person(3)];
+    await synced(three);
+    const [one, two] = [idOf(1), idOf(2)];
+    editLinks((users) => {
+      users['E1001']!.id = two;
+      users['E1002']!.id = one;
+    });
+    h.sandbox.clearRequests();
+    const r = await h.run();
+    expect(r.out).toContain(`E1001: its link names account ${two}, which carries the externalId of E1002, also in the source: the link is not used`);
+    expect(h.writes()).toEqual([]);
+    expect(h.sandbox.store.findUserByUserName('user1@example.com')!['externalId']).toBe('E1001');
+    expect(h.sandbox.store.findUserByUserName('user2@example.com')!['externalId']).toBe('E1002');
+  });
+});
+
 describe('an update whose account is gone by its id', () => {
   it('re-creates it, and on a conflict with its own account (keyed to the person) takes that account instead of failing', async () => {
     const three = [person(1), person(2), person(3)];
