@@ -15,6 +15,10 @@
  * the others' (chunk-outcomes.ts): a few Redis calls per chunk instead of several per operation.
  * The chunk completes once the last is recorded; the next phase starts after every chunk of this one.
  *
+ * A worker whose config points the target elsewhere (or as another identity) than the planner's
+ * stops the target for the cycle before its first write (worker-binding.ts): every operation is then
+ * skipped with that reason, as after a rejected credential, and no link is touched.
+ *
  * A worker killed at any point leaves its chunks to another (BullMQ's stalled-job check), which runs
  * only the operations without a recorded outcome, each as one whose earlier attempt may have been
  * committed (a create looks before posting again). A worker starts an operation only while it holds
@@ -40,6 +44,7 @@ import { deadLetterId } from './dead-letters.js';
 import { OperationLinks } from './operation-links.js';
 import { chunkSize, limiterOf, type ChunkJobData, type ChunkJobResult } from './queue-layout.js';
 import { takeWindowPlace } from './retry-window.js';
+import { bindingMismatch } from './worker-binding.js';
 import type { WorkerContext } from './worker-context.js';
 
 /** What one attempt came to. */
@@ -60,6 +65,8 @@ export function chunkProcessor(ctx: WorkerContext): (job: Job<ChunkJobData>, tok
     const runtime = ctx.runtimes.get(target)!;
     const rateLimit = targetRateLimit(ctx.loaded.config.targets[target]!);
     await ctx.locks.keep(target, lockToken);
+    const mismatch = bindingMismatch(target, job.data.binding, ctx.loaded.config.targets[target]!, ctx.loaded.file);
+    if (mismatch) ctx.stops.remember(planId, target, (await store.stop(planId, target, mismatch)).reason);
     // Taken before (a worker died or stopped, or Redis failed a write): what was recorded is done.
     const retaken = job.attemptsStarted > 1;
     const recorded = retaken ? await store.recorded(planId, target, ops.map((op) => op.id)) : new Set<string>();

@@ -5,7 +5,7 @@
  */
 import type { Redis, Result } from 'ioredis';
 import { StateError } from '../../errors.js';
-import type { Operation, OperationKind, Plan, TargetPlan } from '../../model/plan.js';
+import type { Operation, OperationKind, Plan, TargetFingerprint, TargetPlan } from '../../model/plan.js';
 import { operationsSchema } from '../../model/plan-schema.js';
 import { parseStateJson, stateJson, type StateShape } from '../../state/state-json.js';
 import { redisKeys, type RedisKeys } from '../../state/redis-keys.js';
@@ -34,6 +34,12 @@ export interface PlanMeta {
   error?: string;
   /** Set by the service: operations of people decided on a newer read than this (ms) are skipped as superseded. */
   guardedSince?: number;
+  /**
+   * Where the planner's config points the target and as whom (plan.binding.targets): a worker whose
+   * own config differs writes nothing for this cycle (chunk-jobs.ts). Absent in plans stored by an
+   * earlier version, which no worker of this one writes for.
+   */
+  binding?: TargetFingerprint;
 }
 
 export interface OutcomeEntry {
@@ -159,6 +165,7 @@ export class CycleStore {
       warnings: tp.warnings,
       ...(tp.error ? { error: tp.error } : {}),
       ...(guardSince ? { guardedSince: guardSince.getTime() } : {}),
+      ...(plan.binding.targets[tp.target] ? { binding: plan.binding.targets[tp.target] } : {}),
     };
     const fields = ['meta', JSON.stringify(meta), ...tp.phases.flatMap((p, i) => [`phase:${i}`, JSON.stringify(p.operations)])];
     const existing = (await this.redis.eval(SAVE_PLAN, 1, this.keys.plan(plan.id, tp.target), String(this.retentionMs), ...fields)) as string | null;
