@@ -258,9 +258,10 @@ export class CycleStore {
   /**
    * The target's report from the recorded outcomes; operations without one are asked about through
    * `missing` (a job BullMQ failed itself, e.g. stalled too often) and counted failed. Writes it as
-   * this cycle's report and the target's last cycle.
+   * this cycle's report and, unless `last` is false (the cycle lost its lock to a newer one), as the
+   * target's last cycle.
    */
-  async finish(meta: PlanMeta, missing: MissingOutcomes): Promise<CycleReport> {
+  async finish(meta: PlanMeta, missing: MissingOutcomes, { last = true }: { last?: boolean } = {}): Promise<CycleReport> {
     const raw = await this.redis.hgetall(this.keys.outcomes(meta.planId, meta.target));
     const report = emptyTargetReport(meta.target, meta.error);
     for (const value of Object.values(raw)) {
@@ -296,11 +297,9 @@ export class CycleStore {
       ...(meta.error ? { error: meta.error } : {}),
     };
     const json = JSON.stringify(cycle);
-    await this.redis
-      .multi()
-      .set(this.keys.report(meta.planId, meta.target), json, 'PX', this.retentionMs)
-      .set(this.keys.lastCycle(meta.target), json)
-      .exec();
+    const write = this.redis.multi().set(this.keys.report(meta.planId, meta.target), json, 'PX', this.retentionMs);
+    if (last) write.set(this.keys.lastCycle(meta.target), json);
+    await write.exec();
     return cycle;
   }
 
