@@ -70,7 +70,7 @@ export function chunkProcessor(ctx: WorkerContext): (job: Job<ChunkJobData>, tok
     // A lock lost (expired, or another cycle's now) stops the target for the cycle: every operation is skipped below.
     await ctx.locks.keep(planId, target, lockToken);
     const mismatch = bindingMismatch(target, job.data.binding, ctx.loaded.config.targets[target]!, ctx.loaded.file);
-    if (mismatch) ctx.stops.remember(planId, target, (await store.stop(planId, target, mismatch)).reason);
+    if (mismatch) ctx.stops.remember(planId, target, (await store.stop(planId, target, { kind: 'config-differs', reason: mismatch })).reason);
     // Taken before (a worker died or stopped, or Redis failed a write): what was recorded is done.
     const retaken = job.attemptsStarted > 1;
     const recorded = retaken ? await store.recorded(planId, target, ops.map((op) => op.id)) : new Set<string>();
@@ -143,7 +143,7 @@ export function chunkProcessor(ctx: WorkerContext): (job: Job<ChunkJobData>, tok
         if (!(error instanceof AuthError)) return { step: 'error', error };
         // The first rejection stops the cycle for this target, before the slot goes to the next
         // operation. The workers hold their own copy of the config: say whose credential the target refused.
-        const stop = await store.stop(planId, target, `stopped: ${error.message} (the credential in the workers' config, ${ctx.loaded.file})`);
+        const stop = await store.stop(planId, target, { kind: 'auth', reason: `stopped: ${error.message} (the credential in the workers' config, ${ctx.loaded.file})` });
         ctx.stops.remember(planId, target, stop.reason);
         return { step: 'error', error, ...(stop.first ? {} : { stoppedBefore: stop.reason }) };
       }

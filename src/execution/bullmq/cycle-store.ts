@@ -1,6 +1,7 @@
 /**
  * A cycle's records in Redis (distributed mode): the plan each target executes, the outcome of each
- * operation, the stop flag of a target whose credential was rejected, and the report written when
+ * operation, the stop record of a target the cycle sends nothing more to (its credential rejected, a
+ * worker's config differing from the planner's, the cycle's lock lost), and the report written when
  * the target's last phase is done. Plan data only: no credential ever goes to Redis.
  */
 import type { Redis, Result } from 'ioredis';
@@ -13,7 +14,17 @@ import type { LinkWrite } from '../../state/redis-link-store.js';
 import type { ResourceKind } from '../../state/link-store.js';
 import type { FailedIdentities, FailedIdentity } from '../operation-context.js';
 import type { DeadLetter } from './dead-letters.js';
-import { addNotice, count, countAdopted, emptyTargetReport, type OperationFailure, type OperationSkip, type Outcome, type TargetReport } from '../run-report.js';
+import {
+  addNotice,
+  count,
+  countAdopted,
+  emptyTargetReport,
+  type OperationFailure,
+  type OperationSkip,
+  type Outcome,
+  type TargetReport,
+  type TargetStop,
+} from '../run-report.js';
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
@@ -139,6 +150,12 @@ function parseJson<T>(value: string | null, what: string): T {
   }
 }
 
+/** A stop record; an earlier version stored the bare reason, and stopped only for a refused credential. */
+function parseStop(value: string | null): TargetStop | null {
+  if (value === null) return null;
+  return value.startsWith('{') ? parseJson<TargetStop>(value, 'a stop record') : { kind: 'auth', reason: value };
+}
+
 export class CycleStore {
   private readonly keys: RedisKeys;
 
@@ -240,15 +257,15 @@ export class CycleStore {
     };
   }
 
-  /** Marks the target stopped for this cycle; `first` is false when it was already (then its reason). */
-  async stop(planId: string, target: string, reason: string): Promise<{ first: boolean; reason: string }> {
+  /** Marks the target stopped for this cycle; `first` is false when it was already (then that stop's reason). */
+  async stop(planId: string, target: string, stop: TargetStop): Promise<{ first: boolean; reason: string }> {
     const key = this.keys.stopped(planId, target);
-    if ((await this.redis.set(key, reason, 'PX', this.retentionMs, 'NX')) === 'OK') return { first: true, reason };
-    return { first: false, reason: (await this.redis.get(key)) ?? reason };
+    if ((await this.redis.set(key, JSON.stringify(stop), 'PX', this.retentionMs, 'NX')) === 'OK') return { first: true, reason: stop.reason };
+    return { first: false, reason: parseStop(await this.redis.get(key))?.reason ?? stop.reason };
   }
 
-  stopped(planId: string, target: string): Promise<string | null> {
-    return this.redis.get(this.keys.stopped(planId, target));
+  async stopped(planId: string, target: string): Promise<TargetStop | null> {
+    return parseStop(await this.redis.get(this.keys.stopped(planId, target)));
   }
 
   async clearStop(planId: string, target: string): Promise<void> {
@@ -286,7 +303,10 @@ export class CycleStore {
       }
     }
     const stopped = await this.stopped(meta.planId, meta.target);
-    if (stopped) report.stopped = stopped;
+    if (stopped) {
+      report.stopped = stopped.reason;
+      report.stopKind = stopped.kind;
+    }
     const cycle: CycleReport = {
       planId: meta.planId,
       target: meta.target,

@@ -51,7 +51,7 @@ export class LockKeeper {
     const entry: { at: number; held: boolean | Promise<boolean> } = { at: now, held: true };
     entry.held = extendLock(this.redis, this.prefix, target, token, this.lockMs).then(
       async (held) => {
-        if (!held) this.stops.remember(planId, target, (await this.store.stop(planId, target, LOCK_LOST)).reason);
+        if (!held) this.stops.remember(planId, target, (await this.store.stop(planId, target, { kind: 'lock-lost', reason: LOCK_LOST })).reason);
         entry.held = held;
         return held;
       },

@@ -58,7 +58,7 @@ export function controlProcessor(ctx: WorkerContext): (job: Job<PhaseJobData>) =
     // A lost lock stops the target for the cycle (LockKeeper): the phases left are skipped below.
     const held = await ctx.locks.keep(planId, target, lockToken, true);
     const meta = await store.meta(planId, target);
-    const stopped = await store.stopped(planId, target);
+    const stopped = (await store.stopped(planId, target))?.reason;
     // Phases with nothing to do are passed over here, not by a job each: the next job is that of the
     // phase after the first one with operations, or there is none and the cycle is done.
     let phase = job.data.phase;
