@@ -25,6 +25,8 @@ export function redisKeys(prefix: string) {
     lock: (target: string) => `${prefix}:state:lock:${target}`,
     /** Hash: meta (PlanMeta JSON), phase:<i> (Operation[] JSON). */
     plan: (planId: string, target: string) => `${prefix}:state:plan:${planId}:${target}`,
+    /** SCAN MATCH pattern of every stored plan of a target (target names have no glob characters). */
+    plansOf: (target: string) => `${prefix}:state:plan:*:${target}`,
     /** Hash: opId -> OutcomeEntry JSON, written by the worker before its chunk's job completes. */
     outcomes: (planId: string, target: string) => `${prefix}:state:outcomes:${planId}:${target}`,
     /** Hash: '<user|group>\n<externalId>' -> FailedIdentity JSON, for each create that failed (dependencies.ts). */

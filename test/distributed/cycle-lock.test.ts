@@ -3,12 +3,14 @@
  * real Redis and the sandbox: its operations are skipped with why, and its report does not replace
  * the newer cycle's as the target's last one.
  */
+import { readFileSync, writeFileSync } from 'node:fs';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LOCK_LOST } from '../../src/execution/bullmq/lock-keeper.js';
 import type { CycleReport } from '../../src/execution/bullmq/cycle-store.js';
 import { redisKeys, targetQueueName } from '../../src/state/redis-keys.js';
+import { CliProcess } from '../support/cli-process.js';
 import { Harness, person, type RunResult } from '../support/harness.js';
 import { REDIS_URL, cleanRedis, inProcessWorkers, queueYaml, randomPrefix, waitUntil } from '../support/distributed.js';
 
@@ -106,5 +108,39 @@ describe("a cycle that lost its target's lock", () => {
     expectSkippedForTheLock(oldId, await oldReport(oldId));
     expect((await lastCycle()).planId).toBe(firstId);
     expect(await redis.get(keys().lock('app'))).toBe('run-elsewhere-4242-0badcafe');
+  });
+
+  it('unlock without --force refuses while the workers have not finished the cycle holding the lock (jobs queued, or a plan without a report); --force removes it', async () => {
+    // A lock that outlives the steps below whatever the machine's speed.
+    writeFileSync(h.configFile, readFileSync(h.configFile, 'utf8').replace('cycleLockMs: 1500', 'cycleLockMs: 600000'));
+    await synced();
+    h.writePeople(people.map((p, i) => (i === 4 ? { ...p, status: 'terminated' } : p)));
+    // The planner as a process of its own: it hands its lock to the cycle and exits, as in production.
+    const planner = await new CliProcess(['run', '--config', h.configFile, '--json']).exited;
+    expect(planner.code, planner.err).toBe(0);
+    const planId = (JSON.parse(planner.out) as { plan: { id: string } }).plan.id;
+    const token = (await redis.get(keys().lock('app')))!;
+    expect(token).toMatch(/^run-/);
+
+    const refused = await h.cli('unlock', '--config', h.configFile);
+    expect(refused.code).toBe(4);
+    expect(refused.err).toContain(`error: target app is locked by ${token}`);
+    expect(refused.err).toMatch(new RegExp(`the workers have not finished its cycle ${planId} \\(\\d+ of its jobs still queued; scim-sync status shows it\\)`));
+    expect(refused.err).toContain(`scim-sync unlock --config ${h.configFile} --force`);
+    expect(await redis.get(keys().lock('app'))).toBe(token);
+    // With its jobs gone from the queue (not yet added, or lost), its stored plan without a report still says so.
+    const jobs = await redis.keys(`${prefix}:control:*`);
+    await redis.del(...jobs);
+    const planOnly = await h.cli('unlock', '--config', h.configFile);
+    expect(planOnly.code).toBe(4);
+    expect(planOnly.err).toContain(`the workers have not finished its cycle ${planId} (its plan stored without a report; scim-sync status shows it)`);
+    expect(await redis.get(keys().lock('app'))).toBe(token);
+
+    const forced = await h.cli('unlock', '--config', h.configFile, '--force');
+    expect(forced.code, forced.err).toBe(0);
+    expect(forced.out).toContain(`Removed: target app is locked by ${token}`);
+    expect(await redis.get(keys().lock('app'))).toBeNull();
+    // The cycle's jobs are gone: its end is the workers' part no more; the lock was the point.
+    expect(h.writes()).toEqual([]);
   });
 });

@@ -323,6 +323,26 @@ export class CycleStore {
     return cycle;
   }
 
+  /**
+   * Ids of the target's stored plans enqueued under this lock token that have no report yet: a cycle
+   * still to be finished by the workers (or abandoned, until its plan expires). One SCAN of the
+   * keyspace: for `unlock`, not for a hot path.
+   */
+  async unfinishedPlans(target: string, lockToken: string): Promise<string[]> {
+    const found: string[] = [];
+    let cursor = '0';
+    do {
+      const [next, keys] = await this.redis.scan(cursor, 'MATCH', this.keys.plansOf(target), 'COUNT', 1000);
+      cursor = next;
+      for (const key of keys) {
+        const value = await this.redis.hget(key, 'meta');
+        const meta = value === null ? null : parseJson<PlanMeta>(value, `plan ${key}`);
+        if (meta?.target === target && meta.lockToken === lockToken && !(await this.report(meta.planId, target))) found.push(meta.planId);
+      }
+    } while (cursor !== '0');
+    return found;
+  }
+
   async report(planId: string, target: string): Promise<CycleReport | null> {
     const value = await this.redis.get(this.keys.report(planId, target));
     return value === null ? null : parseJson<CycleReport>(value, `report of plan ${planId} for ${target}`);
