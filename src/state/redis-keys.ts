@@ -31,7 +31,7 @@ export function redisKeys(prefix: string) {
     outcomes: (planId: string, target: string) => `${prefix}:state:outcomes:${planId}:${target}`,
     /** Hash: '<user|group>\n<externalId>' -> FailedIdentity JSON, for each create that failed (dependencies.ts). */
     failed: (planId: string, target: string) => `${prefix}:state:failed:${planId}:${target}`,
-    /** String: why the cycle stopped sending to this target (a rejected credential). */
+    /** String: TargetStop JSON {kind, reason}, why the cycle stopped sending to this target (a rejected credential, a worker config differing from the planner's, the lock lost); a bare reason from an earlier version. */
     stopped: (planId: string, target: string) => `${prefix}:state:stopped:${planId}:${target}`,
     /** String: CycleReport JSON once the cycle's last phase is done. */
     report: (planId: string, target: string) => `${prefix}:state:report:${planId}:${target}`,
