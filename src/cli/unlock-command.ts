@@ -2,10 +2,13 @@
  * `scim-sync unlock`: shows who holds the run lock of the state directory (distributed mode: each
  * target's lock in Redis) and removes it. A holder that still runs on this host is left alone unless
  * --force (its pid may have been reused by another program); a holder on another host cannot be
- * checked, so the operator's word is enough.
+ * checked, so the operator's word is enough. In distributed mode a target's lock whose cycle the
+ * workers have not finished (jobs still queued, or its stored plan without a report) is left alone
+ * unless --force as well: its planner exited when it handed the cycle over, so its pid says nothing.
  */
 import type { LoadedConfig } from '../config/load.js';
 import { selectTargets } from '../config/select-targets.js';
+import { unfinishedCycle } from '../execution/bullmq/lock-cycle.js';
 import { connectRedis } from '../state/redis-connection.js';
 import { lockTokenAlive, readLock, releaseLock } from '../state/redis-run-lock.js';
 import { describeHolder, readRunLock, removeRunLock } from '../state/run-lock.js';
@@ -18,9 +21,9 @@ interface UnlockOptions {
   force?: boolean;
 }
 
-function refuse(io: Io, what: string, opts: UnlockOptions): number {
+function refuse(io: Io, what: string, opts: UnlockOptions, unless = 'If that pid is not scim-sync'): number {
   io.err(`error: ${what}, which is still running; wait for it, or stop it.`);
-  io.err(`If that pid is not scim-sync, remove the lock with: scim-sync unlock --config ${opts.config} --force`);
+  io.err(`${unless}, remove the lock with: scim-sync unlock --config ${opts.config} --force`);
   return EXIT.NOT_RUN;
 }
 
@@ -53,8 +56,22 @@ async function unlockTargets(loaded: LoadedConfig, opts: UnlockOptions, io: Io):
       found++;
       const what = `target ${target} is locked by ${lock.token} (expires in ${Math.ceil(lock.ttlMs / 1000)} s unless renewed)`;
       if (lockTokenAlive(lock.token) && !opts.force) return refuse(io, what, opts);
+      const cycle = opts.force ? null : await unfinishedCycle(redis, q.prefix, target, lock.token);
+      if (cycle) {
+        const state = cycle.jobs > 0 ? `${cycle.jobs} of its jobs still queued` : 'its plan stored without a report';
+        return refuse(
+          io,
+          `${what}: the workers have not finished its cycle ${cycle.planId} (${state}; scim-sync status shows it)`,
+          opts,
+          'If no worker will ever finish it (its workers gone for good), and another cycle must run now',
+        );
+      }
       const removed = await releaseLock(redis, q.prefix, target, lock.token);
-      io.out(removed ? `Removed: ${what}. A cycle the workers still run goes on (scim-sync status shows it).` : `Released meanwhile: ${what}.`);
+      io.out(
+        removed
+          ? `Removed: ${what}. A cycle the workers still ran with it writes nothing more: its operations left are skipped (scim-sync status shows it).`
+          : `Released meanwhile: ${what}.`,
+      );
     }
     if (found === 0) io.out('No target is locked.');
     return EXIT.OK;

@@ -6,30 +6,12 @@
  */
 import { createHash } from 'node:crypto';
 import type { LoadedConfig } from '../config/load.js';
-import type { SourceSetup, TargetConfig } from '../config/schema/index.js';
+import type { SourceSetup } from '../config/schema/index.js';
+import { describeFingerprint, sameTarget, targetFingerprint } from '../config/target-fingerprint.js';
 import { PlanError } from '../errors.js';
 import type { DirectorySnapshot } from '../model/canonical.js';
-import type { Plan, SourceFingerprint, TargetFingerprint } from '../model/plan.js';
+import type { Plan, SourceFingerprint } from '../model/plan.js';
 import { createSource } from '../sources/create-source.js';
-
-/** Where a target points and as whom; the URL without any user information. */
-export function targetFingerprint(config: TargetConfig): TargetFingerprint {
-  const url = new URL(config.url);
-  url.username = '';
-  url.password = '';
-  const auth = config.auth;
-  const identity =
-    auth.type === 'basic'
-      ? auth.username
-      : auth.type === 'oauth2'
-        ? `${auth.clientId} at ${auth.tokenUrl}`
-        : auth.type === 'header'
-          ? `${auth.name} from ${auth.token.origin}`
-          : auth.type === 'bearer'
-            ? `token from ${auth.token.origin}`
-            : null;
-  return { url: url.toString(), authType: auth.type, identity };
-}
 
 function sourceLocation(config: SourceSetup): string {
   return createSource(config).description;
@@ -124,8 +106,6 @@ function checkAge(plan: Plan, loaded: LoadedConfig, file: string, now: Date): vo
   }
 }
 
-const same = (a: TargetFingerprint, b: TargetFingerprint) => a.url === b.url && a.authType === b.authType && a.identity === b.identity;
-
 /** Throws (exit 2) when the plan is expired or the config no longer points where the plan was made for. */
 export function checkBinding(plan: Plan, loaded: LoadedConfig, file: string, now = new Date()): void {
   checkAge(plan, loaded, file, now);
@@ -140,11 +120,8 @@ export function checkBinding(plan: Plan, loaded: LoadedConfig, file: string, now
     const config = loaded.config.targets[t.target];
     if (!bound || !config) continue;
     const now = targetFingerprint(config);
-    if (!same(bound, now)) {
-      problems.push(
-        `target ${t.target}: the plan was made for ${bound.url} (${bound.authType}${bound.identity ? `, ${bound.identity}` : ''}); ` +
-          `${loaded.file} points it at ${now.url} (${now.authType}${now.identity ? `, ${now.identity}` : ''})`,
-      );
+    if (!sameTarget(bound, now)) {
+      problems.push(`target ${t.target}: the plan was made for ${describeFingerprint(bound)}; ${loaded.file} points it at ${describeFingerprint(now)}`);
     }
   }
   if (problems.length > 0) throw new PlanError(`${file} was made for another configuration: make a new plan\n  - ${problems.join('\n  - ')}`);

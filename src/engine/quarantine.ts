@@ -12,7 +12,7 @@ import type { NotificationEvent, Notifier } from '../notify/notifier.js';
 import type { QuarantineEntry, QuarantineStore } from '../state/quarantine-store.js';
 
 export type QuarantineVerdict =
-  /** Healthy and not quarantined: nothing to keep. */
+  /** Nothing to keep or change: healthy and not quarantined, or a cycle whose end says nothing about the target (a wait that timed out). */
   | { kind: 'none' }
   /** Quarantined by this cycle. */
   | { kind: 'enter'; entry: QuarantineEntry }
@@ -38,10 +38,22 @@ function ran(report: TargetReport): { ran: number; failed: number } {
   return { ran: total, failed };
 }
 
+/**
+ * Whether the report says anything about the target's health. A stop of another kind than a refused
+ * credential (a waiting `run` that timed out or was interrupted, a cycle whose data Redis lost or
+ * whose lock expired, a worker's config differing from the planner's) leaves the cycle's outcome
+ * unknown, or says something about us rather than the target: it neither quarantines nor lifts.
+ * A stop without a kind is a report of an earlier version, which cannot say which it was.
+ */
+function judged(report: TargetReport): boolean {
+  return !report.stopped || report.stopKind === 'auth';
+}
+
 /** Why this report quarantines its target, or undefined when it does not. */
 export function quarantineReason(report: TargetReport, settings: Pick<QuarantineConfig, 'failurePercent' | 'minOperations'>): string | undefined {
-  // `stopped` is set by a refused credential (the executor stops the target there); the caller
-  // leaves out reports of a run the operator interrupted, whose stop is theirs.
+  if (!judged(report)) return undefined;
+  // The executor stops a target whose credential is refused; the caller leaves out reports of a
+  // run the operator interrupted, whose stop is theirs.
   if (report.stopped) return `credential refused: ${report.stopped.replace(/^stopped: /, '')}`;
   if (report.unreadable?.startsWith('[AUTH]')) return `credential refused: ${report.unreadable}`;
   const { ran: total, failed } = ran(report);
@@ -57,6 +69,7 @@ export function backoffMs(attempts: number, backoff: readonly number[]): number 
 }
 
 export function decideQuarantine(report: TargetReport, current: QuarantineEntry | undefined, settings: QuarantineConfig, now: Date): QuarantineVerdict {
+  if (!judged(report)) return { kind: 'none' };
   const reason = quarantineReason(report, settings);
   // A quarantined target that cannot even be read (a network outage) has not come back either.
   const failedAgain = reason ?? (current && report.unreadable ? report.unreadable : undefined);

@@ -13,7 +13,7 @@ import { createTargetRuntime } from '../execution/target-runtime.js';
 import type { RunReport } from '../execution/run-report.js';
 import { PHASE_OF, PHASES, PLAN_FORMAT, PLAN_VERSION, operationsOf, type Operation, type Plan, type TargetPlan } from '../model/plan.js';
 import { connectRedis } from '../state/redis-connection.js';
-import { targetFingerprint } from './plan-binding.js';
+import { targetFingerprint } from '../config/target-fingerprint.js';
 import { verifySavedPlan, type SkippedOperation } from './verify-plan.js';
 import type { RunState } from './run-state.js';
 

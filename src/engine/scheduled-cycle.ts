@@ -18,7 +18,7 @@ import { BullmqExecutor } from '../execution/bullmq/bullmq-executor.js';
 import { CycleStore } from '../execution/bullmq/cycle-store.js';
 import { MAX_STALLED_COUNT } from '../execution/bullmq/queue-layout.js';
 import { operationCount, type Plan } from '../model/plan.js';
-import { emptyTargetReport } from '../execution/run-report.js';
+import { stoppedTargetReport } from '../execution/run-report.js';
 import { SCHEDULE_QUEUE } from '../state/redis-keys.js';
 import { RedisLinkStore } from '../state/redis-link-store.js';
 import { RedisPersonClock } from '../state/person-clock.js';
@@ -119,8 +119,7 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
       const store = new CycleStore(redis, q.prefix, q.retentionHours * 3_600_000);
       const now = new Date().toISOString();
       for (const target of locks.targets) {
-        const report = emptyTargetReport(target);
-        report.stopped = why;
+        const report = stoppedTargetReport(target, { kind: 'not-planned', reason: why });
         await store.setLastCycle({ planId: `plan-${cycleId}`, target, enqueuedAt: now, finishedAt: now, report, warnings: [], error: why });
       }
       log(`${cycleId}: nothing enqueued: ${why}`, { cycle, level: 'warn' });

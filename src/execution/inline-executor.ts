@@ -33,7 +33,7 @@ import { sleepUnlessAborted } from './abortable-sleep.js';
 import { runOperation, type AttemptState, type OperationResult } from './run-operation.js';
 import { bulkBatches, isBulkable, sendBulk, type BulkableOp, type BulkOutcome } from './bulk-apply.js';
 import { Lanes } from './lanes.js';
-import { addNotice, count, countAdopted, emptyTargetReport, type Outcome, type RunReport, type TargetReport } from './run-report.js';
+import { NOT_CONFIGURED, addNotice, count, countAdopted, emptyTargetReport, stoppedTargetReport, type Outcome, type RunReport, type TargetReport, type TargetStop } from './run-report.js';
 
 export interface InlineExecutorOptions {
   links: LinkStore;
@@ -64,11 +64,7 @@ export class InlineExecutor implements Executor {
       plan.targets.map((tp) => {
         const runtime = targets.get(tp.target);
         if (tp.error) return emptyTargetReport(tp.target, tp.error);
-        if (!runtime) {
-          const report = emptyTargetReport(tp.target);
-          report.stopped = 'target is not in the config (or disabled)';
-          return report;
-        }
+        if (!runtime) return stoppedTargetReport(tp.target, NOT_CONFIGURED);
         return this.runTarget(plan.id, tp, runtime, checks.get(tp.target));
       }),
     );
@@ -80,15 +76,15 @@ export class InlineExecutor implements Executor {
     const queue = new Lanes(runtime.concurrency);
     const observer = this.options.observer;
     observer?.({ type: 'apply', target: tp.target, total: tp.phases.reduce((n, p) => n + p.operations.length, 0) });
-    let stopped: string | undefined;
+    let stopped: TargetStop | undefined;
 
     const failed = new FailedIdentitySet();
     const ctx = { target: tp.target, client: runtime.client, links: this.options.links, failed, ...(writes ? { writes } : {}) };
     const stop = this.options.stop;
     /** Why no further operation starts on this target, if it is so. */
     const halted = (): string | undefined => {
-      if (!stopped && stop?.aborted) stopped = `stopped: ${stop.reason instanceof Error ? stop.reason.message : String(stop.reason)}`;
-      return stopped;
+      if (!stopped && stop?.aborted) stopped = { kind: 'interrupted', reason: `stopped: ${stop.reason instanceof Error ? stop.reason.message : String(stop.reason)}` };
+      return stopped?.reason;
     };
 
     /** `started`: when the operation's first attempt (or its /Bulk request) began, for the record's duration. */
@@ -144,7 +140,7 @@ export class InlineExecutor implements Executor {
             skip(op, n - 1, error.message, true, started);
             return;
           }
-          if (error instanceof AuthError) stopped = `stopped: ${error.message}`;
+          if (error instanceof AuthError) stopped = { kind: 'auth', reason: `stopped: ${error.message}` };
           const delay = halted() ? null : retryDelay(error, n, runtime.retry);
           if (delay !== null) {
             observer?.({ type: 'retry', target: tp.target, reason: error instanceof RateLimitedError ? 'rate-limited' : 'transient', delayMs: delay });
@@ -166,7 +162,7 @@ export class InlineExecutor implements Executor {
       try {
         outcomes = halted() ? batch.map((op) => ({ op, single: undefined })) : await sendBulk(batch, ctx);
       } catch (error) {
-        if (error instanceof AuthError) stopped = `stopped: ${error.message}`;
+        if (error instanceof AuthError) stopped = { kind: 'auth', reason: `stopped: ${error.message}` };
         // The request may have been carried out before its answer was lost: creates look first.
         if (error instanceof TransientError && error.ambiguous) state.previousAmbiguous = error;
         outcomes = batch.map((op) => ({ op, single: undefined }));
@@ -190,8 +186,9 @@ export class InlineExecutor implements Executor {
       await queue.idle();
     }
     if (stopped) {
-      report.stopped = stopped;
-      this.options.audit.record(targetFailedRecord(planId, tp.target, stopped));
+      report.stopped = stopped.reason;
+      report.stopKind = stopped.kind;
+      this.options.audit.record(targetFailedRecord(planId, tp.target, stopped.reason));
     }
     observer?.({ type: 'applied', target: tp.target });
     return report;

@@ -41,8 +41,10 @@ export interface TargetReport {
   unreadable?: string;
   /** Of the successful creates, how many found their account already there and took it over. */
   adopted?: Partial<Record<OperationKind, number>>;
-  /** Why the target stopped early (bad credential), when it did. */
+  /** Why the target stopped early (bad credential, a wait that ended, ...), when it did; `stopKind` says which. */
   stopped?: string;
+  /** What stopped it: only `auth` says anything about the target itself (quarantine). Absent in reports of earlier versions. */
+  stopKind?: StopKind;
   /** Operations the plan held back (a dirty source read): how many, and why. Not done, so not a clean run. */
   held?: string;
   /** Quarantined, its backoff not yet over: left out of this cycle, nothing was sent to it (why, and the next try). */
@@ -55,6 +57,22 @@ export interface TargetReport {
   parked?: ParkedChange[];
 }
 
+/**
+ * Why a target stopped: `auth` the target refused the credential; `interrupted` the operator stopped
+ * the run or the wait; `wait-timeout` a waiting `run` gave up while the workers go on; `data-lost`
+ * the cycle's data is gone from Redis; `config-differs` a worker's config points the target
+ * elsewhere than the planner's; `lock-lost` the cycle's lock expired or another cycle holds it;
+ * `not-configured` the target is not in the executing config; `not-planned` the cycle never started
+ * (source unreadable, safety stop).
+ */
+export type StopKind = 'auth' | 'interrupted' | 'wait-timeout' | 'data-lost' | 'config-differs' | 'lock-lost' | 'not-configured' | 'not-planned';
+
+/** A kind of stop and its reason, as the report and the distributed cycle's stop record hold them. */
+export interface TargetStop {
+  kind: StopKind;
+  reason: string;
+}
+
 export interface RunReport {
   planId: string;
   startedAt: string;
@@ -65,6 +83,14 @@ export interface RunReport {
 export function emptyTargetReport(target: string, unreadable?: string): TargetReport {
   return { target, counts: {}, failures: [], skips: [], ...(unreadable ? { unreadable } : {}) };
 }
+
+/** A report of a target that stopped before anything was sent (or whose outcome is not known here). */
+export function stoppedTargetReport(target: string, stop: TargetStop): TargetReport {
+  return { ...emptyTargetReport(target), stopped: stop.reason, stopKind: stop.kind };
+}
+
+/** The target not being in the executing config (or disabled). */
+export const NOT_CONFIGURED: TargetStop = { kind: 'not-configured', reason: 'target is not in the config (or disabled)' };
 
 /** The notices of each report as a set, beside its list: notices name people, so a run can have many. */
 const noticeSets = new WeakMap<TargetReport, Set<string>>();

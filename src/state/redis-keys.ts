@@ -25,11 +25,13 @@ export function redisKeys(prefix: string) {
     lock: (target: string) => `${prefix}:state:lock:${target}`,
     /** Hash: meta (PlanMeta JSON), phase:<i> (Operation[] JSON). */
     plan: (planId: string, target: string) => `${prefix}:state:plan:${planId}:${target}`,
+    /** SCAN MATCH pattern of every stored plan of a target (target names have no glob characters). */
+    plansOf: (target: string) => `${prefix}:state:plan:*:${target}`,
     /** Hash: opId -> OutcomeEntry JSON, written by the worker before its chunk's job completes. */
     outcomes: (planId: string, target: string) => `${prefix}:state:outcomes:${planId}:${target}`,
     /** Hash: '<user|group>\n<externalId>' -> FailedIdentity JSON, for each create that failed (dependencies.ts). */
     failed: (planId: string, target: string) => `${prefix}:state:failed:${planId}:${target}`,
-    /** String: why the cycle stopped sending to this target (a rejected credential). */
+    /** String: TargetStop JSON {kind, reason}, why the cycle stopped sending to this target (a rejected credential, a worker config differing from the planner's, the lock lost); a bare reason from an earlier version. */
     stopped: (planId: string, target: string) => `${prefix}:state:stopped:${planId}:${target}`,
     /** String: CycleReport JSON once the cycle's last phase is done. */
     report: (planId: string, target: string) => `${prefix}:state:report:${planId}:${target}`,

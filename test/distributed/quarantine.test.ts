@@ -6,6 +6,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { runCommand } from '../../src/cli/commands.js';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
 import { Harness, person, TOKEN } from '../support/harness.js';
 import { REDIS_URL, WorkerProcess, cleanRedis, inProcessWorkers, queueYaml, randomPrefix, waitUntil } from '../support/distributed.js';
@@ -78,6 +79,35 @@ describe('quarantine in distributed mode', () => {
     expect(r.out).toMatch(/Enqueued plan-/);
     expect(r.err).toMatch(/target crm quarantined: credential refused: \[AUTH\] credential rejected \(HTTP 401\)[^\n]*; next try at \d{4}-/);
     expect(JSON.parse((await redis.hget(key(), 'crm'))!)).toMatchObject({ target: 'crm', attempts: 1 });
+    expect(await redis.hget(key(), 'app')).toBeNull();
+  });
+
+  it('run --wait-timeout that ends before the workers does not quarantine the target', async () => {
+    // No worker: the wait times out for app (crm's planning read is refused: that one is quarantined).
+    const timedOut = await h.run('--wait-timeout', '1s');
+    expect(timedOut.code, timedOut.err).toBe(1);
+    expect(timedOut.out).toContain('still running after 1 s of waiting');
+    expect(await redis.hget(key(), 'app')).toBeNull();
+    expect(JSON.parse((await redis.hget(key(), 'crm'))!)).toMatchObject({ attempts: 1, reason: expect.stringMatching(/^credential refused: \[AUTH\]/) });
+  });
+
+  it('run --wait-timeout that ends before the workers neither lifts a quarantine tried again nor keeps it longer', async () => {
+    const due = { target: 'app', since: '2026-01-01T00:00:00.000Z', reason: 'credential refused: earlier', attempts: 1, nextTry: new Date(Date.now() - 1000).toISOString() };
+    await redis.hset(key(), 'app', JSON.stringify(due));
+    const r = await h.run('--wait-timeout', '1s', '--target', 'app');
+    expect(r.code, r.err).toBe(1);
+    expect(r.out).toContain('still running after 1 s of waiting');
+    expect(JSON.parse((await redis.hget(key(), 'app'))!)).toEqual(due);
+  });
+
+  it("run --wait whose cycle's data Redis lost does not quarantine the target", async () => {
+    writeFileSync(h.configFile, readFileSync(h.configFile, 'utf8').replace('  stalledIntervalMs: 500', '  stalledIntervalMs: 500\n  idleWarningMs: 100'));
+    const lines: string[] = [];
+    const running = runCommand({ config: h.configFile, wait: true, target: ['app'] }, { out: (t) => lines.push(t), err: (t) => lines.push(t) });
+    await waitUntil(() => lines.some((l) => l.includes('no worker has been connected to its queue')), 'the wait to begin');
+    await cleanRedis(prefix);
+    expect(await running, lines.join('\n')).toBe(1);
+    expect(lines.join('\n')).toContain("the cycle's data is gone from Redis");
     expect(await redis.hget(key(), 'app')).toBeNull();
   });
 

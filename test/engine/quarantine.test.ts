@@ -25,7 +25,13 @@ describe('quarantineReason', () => {
     ['5 of 10 failed', report(5, 5), '5 of 10 operations failed (more than 40%)'],
     ['5 of 9 failed: fewer than minOperations ran', report(4, 5), undefined],
     ['skipped operations did not run', report(4, 5, {}, 20), undefined],
-    ['a credential refused mid-run', report(0, 1, { stopped: 'stopped: credential rejected (HTTP 401)' }), 'credential refused: credential rejected (HTTP 401)'],
+    ['a credential refused mid-run', report(0, 1, { stopped: 'stopped: credential rejected (HTTP 401)', stopKind: 'auth' }), 'credential refused: credential rejected (HTTP 401)'],
+    ['a wait that timed out is no refused credential', report(0, 0, { stopped: 'still running after 2 s of waiting', stopKind: 'wait-timeout' }), undefined],
+    ["a cycle whose data Redis lost is no refused credential", report(0, 0, { stopped: "the cycle's data is gone from Redis", stopKind: 'data-lost' }), undefined],
+    ['an interrupted wait is no refused credential', report(0, 0, { stopped: 'still running when waiting was interrupted', stopKind: 'interrupted' }), undefined],
+    ["a worker's config differing from the planner's is not the target's failure", report(0, 0, { stopped: "this worker's config differs", stopKind: 'config-differs' }), undefined],
+    ['a stop of unknown kind (an earlier version) is not taken for a refused credential', report(0, 0, { stopped: 'still running after 2 s of waiting' }), undefined],
+    ['failures before the lock was lost are not judged on a cycle cut short', report(0, 12, { stopped: "the cycle's lock expired", stopKind: 'lock-lost' }), undefined],
     ['a credential refused on the read', report(0, 0, { unreadable: '[AUTH] credential rejected (HTTP 401)' }), 'credential refused: [AUTH] credential rejected (HTTP 401)'],
     ['an unreachable target is not quarantined for it', report(0, 0, { unreadable: '[TRANSIENT] connect ECONNREFUSED' }), undefined],
     [
@@ -56,6 +62,14 @@ describe('decideQuarantine', () => {
     ['past the list: its last entry repeats', report(5, 5), entry(5), { kind: 'stay', entry: { ...entry(6), reason: '5 of 10 operations failed (more than 40%)', nextTry: later(24 * H) } }],
     ['retried and unreachable: stays', report(0, 0, { unreadable: '[TRANSIENT] down' }), entry(1), { kind: 'stay', entry: { ...entry(2), reason: '[TRANSIENT] down', nextTry: later(12 * H) } }],
     ['retried and healthy: lifted', report(10, 1), entry(3), { kind: 'lift', previous: entry(3) }],
+    ['retried, the wait timed out: neither lifted nor kept longer', report(0, 0, { stopped: 'still running after 2 s of waiting', stopKind: 'wait-timeout' }), entry(1), { kind: 'none' }],
+    ['not quarantined, the wait timed out: nothing', report(0, 0, { stopped: 'still running after 2 s of waiting', stopKind: 'wait-timeout' }), undefined, { kind: 'none' }],
+    [
+      'a credential refused mid-run: in',
+      report(0, 1, { stopped: 'stopped: no', stopKind: 'auth' }),
+      undefined,
+      { kind: 'enter', entry: { target: 'crm', since: now.toISOString(), reason: 'credential refused: no', attempts: 1, nextTry: later(6 * H) } },
+    ],
   ])('%s', (_, r, current, expected) => {
     expect(decideQuarantine(r, current, settings, now)).toEqual(expected);
   });

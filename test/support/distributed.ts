@@ -61,8 +61,11 @@ export async function waitUntil(condition: () => boolean | Promise<boolean>, wha
   }
 }
 
-/** Workers in this process, for tests about what a worker does rather than about processes. */
-export async function inProcessWorkers(configFile: string, name = 'test-worker'): Promise<WorkerHandle & { lines: string[] }> {
+/**
+ * Workers in this process, for tests about what a worker does rather than about processes.
+ * `targets`: the targets whose chunks it runs (default every enabled one; [] takes control jobs only).
+ */
+export async function inProcessWorkers(configFile: string, name = 'test-worker', targets?: string[]): Promise<WorkerHandle & { lines: string[] }> {
   process.env['TEST_SCIM_TOKEN'] = TOKEN;
   const loaded = loadConfig(configFile);
   const redis = await connectRedis(loaded.config.queue!.redis);
@@ -71,7 +74,7 @@ export async function inProcessWorkers(configFile: string, name = 'test-worker')
   const handle = await startWorkers({
     loaded,
     redis,
-    targets: selectTargets(loaded).map(([n]) => n),
+    targets: targets ?? selectTargets(loaded).map(([n]) => n),
     audit,
     log: (l) => lines.push(l),
     name,

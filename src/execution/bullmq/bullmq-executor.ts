@@ -17,7 +17,7 @@ import type { TargetLocks } from '../../state/redis-run-lock.js';
 import { CycleStore } from './cycle-store.js';
 import type { Executor, TargetRuntime } from '../executor.js';
 import { controlJobOptions, phaseJobId, type PhaseJobData } from './queue-layout.js';
-import { emptyTargetReport, type RunReport, type TargetReport } from '../run-report.js';
+import { NOT_CONFIGURED, emptyTargetReport, stoppedTargetReport, type RunReport, type TargetReport, type TargetStop } from '../run-report.js';
 
 export interface BullmqExecutorOptions {
   redis: Redis;
@@ -50,9 +50,7 @@ export class BullmqExecutor implements Executor {
     try {
       for (const tp of plan.targets) {
         if (!targets.has(tp.target)) {
-          const report = emptyTargetReport(tp.target);
-          report.stopped = 'target is not in the config (or disabled)';
-          reports.set(tp.target, report);
+          reports.set(tp.target, stoppedTargetReport(tp.target, NOT_CONFIGURED));
           continue;
         }
         const { stored, meta } = await store.savePlan(plan, tp, locks.token, this.options.guardSince);
@@ -89,7 +87,8 @@ export class BullmqExecutor implements Executor {
   /**
    * The target's report once the workers wrote it; else why waiting ended: the timeout, the
    * operator's stop, or the cycle gone from Redis (restarted without persistence, or evicted), which
-   * no worker can finish. Says once when no worker has been on the target's queue for a while.
+   * no worker can finish. Each is a stop of its own kind: none says the target refused anything, so
+   * none counts towards quarantine. Says once when no worker has been on the target's queue for a while.
    */
   private async waitFor(store: CycleStore, planId: string, target: string, deadline: number): Promise<TargetReport> {
     const { redis, queue: q } = this.options;
@@ -100,19 +99,19 @@ export class BullmqExecutor implements Executor {
       for (;;) {
         const cycle = await store.report(planId, target);
         if (cycle) return cycle.report;
-        const why = this.options.signal?.aborted
-          ? 'still running when waiting was interrupted: the workers go on with it (scim-sync status shows where it is)'
+        const why: TargetStop | undefined = this.options.signal?.aborted
+          ? { kind: 'interrupted', reason: 'still running when waiting was interrupted: the workers go on with it (scim-sync status shows where it is)' }
           : Date.now() >= deadline
-            ? `still running after ${this.options.waitTimeoutMs! / 1000} s of waiting: the workers go on with it (scim-sync status shows where it is)`
+            ? { kind: 'wait-timeout', reason: `still running after ${this.options.waitTimeoutMs! / 1000} s of waiting: the workers go on with it (scim-sync status shows where it is)` }
             : !(await store.exists(planId, target))
-              ? "the cycle's data is gone from Redis (restarted without persistence, or evicted): no worker can finish it. " +
-                'Redis needs persistence (appendonly yes) and maxmemory-policy noeviction (see the README); the next run plans it again'
+              ? {
+                  kind: 'data-lost',
+                  reason:
+                    "the cycle's data is gone from Redis (restarted without persistence, or evicted): no worker can finish it. " +
+                    'Redis needs persistence (appendonly yes) and maxmemory-policy noeviction (see the README); the next run plans it again',
+                }
               : undefined;
-        if (why) {
-          const report = emptyTargetReport(target);
-          report.stopped = why;
-          return report;
-        }
+        if (why) return stoppedTargetReport(target, why);
         // Said once: after that, no more CLIENT LIST round trips for it.
         if (!warned) {
           if ((await queue.getWorkersCount()) > 0) idleSince = Date.now();

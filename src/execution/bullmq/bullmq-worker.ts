@@ -64,6 +64,7 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
     runtimes.set(name, runtime);
     slots.set(name, new Lanes(runtime.concurrency));
   }
+  const stops = new StopTracker(store);
   const closing = new AbortController();
   const memory = new RedisWriteMemory(redis, q.prefix);
   // One per plan and target in this process: what it read back once is not read back again (another
@@ -92,9 +93,9 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
     audit: options.audit,
     log: options.log,
     runtimes,
-    locks: new LockKeeper(redis, q.prefix, q.cycleLockMs),
+    locks: new LockKeeper(redis, q.prefix, q.cycleLockMs, store, stops),
     personClock: new RedisPersonClock(redis, q.prefix),
-    stops: new StopTracker(store),
+    stops,
     control: new Queue<PhaseJobData>(CONTROL_QUEUE, connection),
     flows: new FlowProducer(connection),
     queueOf: (target) => {

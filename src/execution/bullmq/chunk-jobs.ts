@@ -15,6 +15,13 @@
  * the others' (chunk-outcomes.ts): a few Redis calls per chunk instead of several per operation.
  * The chunk completes once the last is recorded; the next phase starts after every chunk of this one.
  *
+ * A worker whose config points the target elsewhere (or as another identity) than the planner's
+ * stops the target for the cycle before its first write (worker-binding.ts): every operation is then
+ * skipped with that reason, as after a rejected credential, and no link is touched.
+ *
+ * A cycle whose target lock expired or was taken by another cycle writes nothing more: the lock is
+ * checked before each operation (lock-keeper.ts), and one lost stops the target for the cycle.
+ *
  * A worker killed at any point leaves its chunks to another (BullMQ's stalled-job check), which runs
  * only the operations without a recorded outcome, each as one whose earlier attempt may have been
  * committed (a create looks before posting again). A worker starts an operation only while it holds
@@ -40,6 +47,7 @@ import { deadLetterId } from './dead-letters.js';
 import { OperationLinks } from './operation-links.js';
 import { chunkSize, limiterOf, type ChunkJobData, type ChunkJobResult } from './queue-layout.js';
 import { takeWindowPlace } from './retry-window.js';
+import { bindingMismatch } from './worker-binding.js';
 import type { WorkerContext } from './worker-context.js';
 
 /** What one attempt came to. */
@@ -59,7 +67,10 @@ export function chunkProcessor(ctx: WorkerContext): (job: Job<ChunkJobData>, tok
     const { planId, target, lockToken, ops } = job.data;
     const runtime = ctx.runtimes.get(target)!;
     const rateLimit = targetRateLimit(ctx.loaded.config.targets[target]!);
-    await ctx.locks.keep(target, lockToken);
+    // A lock lost (expired, or another cycle's now) stops the target for the cycle: every operation is skipped below.
+    await ctx.locks.keep(planId, target, lockToken);
+    const mismatch = bindingMismatch(target, job.data.binding, ctx.loaded.config.targets[target]!, ctx.loaded.file);
+    if (mismatch) ctx.stops.remember(planId, target, (await store.stop(planId, target, { kind: 'config-differs', reason: mismatch })).reason);
     // Taken before (a worker died or stopped, or Redis failed a write): what was recorded is done.
     const retaken = job.attemptsStarted > 1;
     const recorded = retaken ? await store.recorded(planId, target, ops.map((op) => op.id)) : new Set<string>();
@@ -118,20 +129,21 @@ export function chunkProcessor(ctx: WorkerContext): (job: Job<ChunkJobData>, tok
       // Each of these answers at once most of the time: awaited only when it had to ask Redis.
       const held = lease.held();
       if (held !== true && !(await held)) return { step: 'halt' };
+      // Before the stop is read: a cycle that lost its lock is stopped by this (LockKeeper).
+      const kept = ctx.locks.keep(planId, target, lockToken);
+      if (kept instanceof Promise) await kept;
       const asked = ctx.stops.reason(planId, target);
       const stopped = asked instanceof Promise ? await asked : asked;
       if (stopped) return { step: 'skip', reason: stopped, listed: false };
       const newer = n === 1 ? superseded.get(op.id) : undefined;
       if (newer) return { step: 'skip', reason: newer, listed: true };
-      const kept = ctx.locks.keep(target, lockToken);
-      if (kept) await kept;
       try {
         return { step: 'done', result: await runOperation(op, { target, client: runtime.client, links: opLinks, failed, ...(writes ? { writes } : {}) }, state) };
       } catch (error) {
         if (!(error instanceof AuthError)) return { step: 'error', error };
         // The first rejection stops the cycle for this target, before the slot goes to the next
         // operation. The workers hold their own copy of the config: say whose credential the target refused.
-        const stop = await store.stop(planId, target, `stopped: ${error.message} (the credential in the workers' config, ${ctx.loaded.file})`);
+        const stop = await store.stop(planId, target, { kind: 'auth', reason: `stopped: ${error.message} (the credential in the workers' config, ${ctx.loaded.file})` });
         ctx.stops.remember(planId, target, stop.reason);
         return { step: 'error', error, ...(stop.first ? {} : { stoppedBefore: stop.reason }) };
       }

@@ -1,11 +1,12 @@
 /**
  * A cycle's records in Redis (distributed mode): the plan each target executes, the outcome of each
- * operation, the stop flag of a target whose credential was rejected, and the report written when
+ * operation, the stop record of a target the cycle sends nothing more to (its credential rejected, a
+ * worker's config differing from the planner's, the cycle's lock lost), and the report written when
  * the target's last phase is done. Plan data only: no credential ever goes to Redis.
  */
 import type { Redis, Result } from 'ioredis';
 import { StateError } from '../../errors.js';
-import type { Operation, OperationKind, Plan, TargetPlan } from '../../model/plan.js';
+import type { Operation, OperationKind, Plan, TargetFingerprint, TargetPlan } from '../../model/plan.js';
 import { operationsSchema } from '../../model/plan-schema.js';
 import { parseStateJson, stateJson, type StateShape } from '../../state/state-json.js';
 import { redisKeys, type RedisKeys } from '../../state/redis-keys.js';
@@ -13,7 +14,17 @@ import type { LinkWrite } from '../../state/redis-link-store.js';
 import type { ResourceKind } from '../../state/link-store.js';
 import type { FailedIdentities, FailedIdentity } from '../operation-context.js';
 import type { DeadLetter } from './dead-letters.js';
-import { addNotice, count, countAdopted, emptyTargetReport, type OperationFailure, type OperationSkip, type Outcome, type TargetReport } from '../run-report.js';
+import {
+  addNotice,
+  count,
+  countAdopted,
+  emptyTargetReport,
+  type OperationFailure,
+  type OperationSkip,
+  type Outcome,
+  type TargetReport,
+  type TargetStop,
+} from '../run-report.js';
 
 declare module 'ioredis' {
   interface RedisCommander<Context> {
@@ -34,6 +45,12 @@ export interface PlanMeta {
   error?: string;
   /** Set by the service: operations of people decided on a newer read than this (ms) are skipped as superseded. */
   guardedSince?: number;
+  /**
+   * Where the planner's config points the target and as whom (plan.binding.targets): a worker whose
+   * own config differs writes nothing for this cycle (chunk-jobs.ts). Absent in plans stored by an
+   * earlier version, which no worker of this one writes for.
+   */
+  binding?: TargetFingerprint;
 }
 
 export interface OutcomeEntry {
@@ -133,6 +150,12 @@ function parseJson<T>(value: string | null, what: string): T {
   }
 }
 
+/** A stop record; an earlier version stored the bare reason, and stopped only for a refused credential. */
+function parseStop(value: string | null): TargetStop | null {
+  if (value === null) return null;
+  return value.startsWith('{') ? parseJson<TargetStop>(value, 'a stop record') : { kind: 'auth', reason: value };
+}
+
 export class CycleStore {
   private readonly keys: RedisKeys;
 
@@ -159,6 +182,7 @@ export class CycleStore {
       warnings: tp.warnings,
       ...(tp.error ? { error: tp.error } : {}),
       ...(guardSince ? { guardedSince: guardSince.getTime() } : {}),
+      ...(plan.binding.targets[tp.target] ? { binding: plan.binding.targets[tp.target] } : {}),
     };
     const fields = ['meta', JSON.stringify(meta), ...tp.phases.flatMap((p, i) => [`phase:${i}`, JSON.stringify(p.operations)])];
     const existing = (await this.redis.eval(SAVE_PLAN, 1, this.keys.plan(plan.id, tp.target), String(this.retentionMs), ...fields)) as string | null;
@@ -233,15 +257,15 @@ export class CycleStore {
     };
   }
 
-  /** Marks the target stopped for this cycle; `first` is false when it was already (then its reason). */
-  async stop(planId: string, target: string, reason: string): Promise<{ first: boolean; reason: string }> {
+  /** Marks the target stopped for this cycle; `first` is false when it was already (then that stop's reason). */
+  async stop(planId: string, target: string, stop: TargetStop): Promise<{ first: boolean; reason: string }> {
     const key = this.keys.stopped(planId, target);
-    if ((await this.redis.set(key, reason, 'PX', this.retentionMs, 'NX')) === 'OK') return { first: true, reason };
-    return { first: false, reason: (await this.redis.get(key)) ?? reason };
+    if ((await this.redis.set(key, JSON.stringify(stop), 'PX', this.retentionMs, 'NX')) === 'OK') return { first: true, reason: stop.reason };
+    return { first: false, reason: parseStop(await this.redis.get(key))?.reason ?? stop.reason };
   }
 
-  stopped(planId: string, target: string): Promise<string | null> {
-    return this.redis.get(this.keys.stopped(planId, target));
+  async stopped(planId: string, target: string): Promise<TargetStop | null> {
+    return parseStop(await this.redis.get(this.keys.stopped(planId, target)));
   }
 
   async clearStop(planId: string, target: string): Promise<void> {
@@ -251,9 +275,10 @@ export class CycleStore {
   /**
    * The target's report from the recorded outcomes; operations without one are asked about through
    * `missing` (a job BullMQ failed itself, e.g. stalled too often) and counted failed. Writes it as
-   * this cycle's report and the target's last cycle.
+   * this cycle's report and, unless `last` is false (the cycle lost its lock to a newer one), as the
+   * target's last cycle.
    */
-  async finish(meta: PlanMeta, missing: MissingOutcomes): Promise<CycleReport> {
+  async finish(meta: PlanMeta, missing: MissingOutcomes, { last = true }: { last?: boolean } = {}): Promise<CycleReport> {
     const raw = await this.redis.hgetall(this.keys.outcomes(meta.planId, meta.target));
     const report = emptyTargetReport(meta.target, meta.error);
     for (const value of Object.values(raw)) {
@@ -278,7 +303,10 @@ export class CycleStore {
       }
     }
     const stopped = await this.stopped(meta.planId, meta.target);
-    if (stopped) report.stopped = stopped;
+    if (stopped) {
+      report.stopped = stopped.reason;
+      report.stopKind = stopped.kind;
+    }
     const cycle: CycleReport = {
       planId: meta.planId,
       target: meta.target,
@@ -289,12 +317,30 @@ export class CycleStore {
       ...(meta.error ? { error: meta.error } : {}),
     };
     const json = JSON.stringify(cycle);
-    await this.redis
-      .multi()
-      .set(this.keys.report(meta.planId, meta.target), json, 'PX', this.retentionMs)
-      .set(this.keys.lastCycle(meta.target), json)
-      .exec();
+    const write = this.redis.multi().set(this.keys.report(meta.planId, meta.target), json, 'PX', this.retentionMs);
+    if (last) write.set(this.keys.lastCycle(meta.target), json);
+    await write.exec();
     return cycle;
+  }
+
+  /**
+   * Ids of the target's stored plans enqueued under this lock token that have no report yet: a cycle
+   * still to be finished by the workers (or abandoned, until its plan expires). One SCAN of the
+   * keyspace: for `unlock`, not for a hot path.
+   */
+  async unfinishedPlans(target: string, lockToken: string): Promise<string[]> {
+    const found: string[] = [];
+    let cursor = '0';
+    do {
+      const [next, keys] = await this.redis.scan(cursor, 'MATCH', this.keys.plansOf(target), 'COUNT', 1000);
+      cursor = next;
+      for (const key of keys) {
+        const value = await this.redis.hget(key, 'meta');
+        const meta = value === null ? null : parseJson<PlanMeta>(value, `plan ${key}`);
+        if (meta?.target === target && meta.lockToken === lockToken && !(await this.report(meta.planId, target))) found.push(meta.planId);
+      }
+    } while (cursor !== '0');
+    return found;
   }
 
   async report(planId: string, target: string): Promise<CycleReport | null> {

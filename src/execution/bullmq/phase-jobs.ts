@@ -38,9 +38,10 @@ function summary(cycle: CycleReport): string {
 export function controlProcessor(ctx: WorkerContext): (job: Job<PhaseJobData>) => Promise<unknown> {
   const { q, store, audit } = ctx;
 
-  const finishCycle = async (meta: PlanMeta) => {
+  /** `held`: whether the cycle still holds its lock; one that lost it is not the target's last cycle (a newer one ran since). */
+  const finishCycle = async (meta: PlanMeta, held: boolean) => {
     // Operations without an outcome were in a chunk BullMQ failed itself (its workers kept dying).
-    const cycle = await store.finish(meta, () => failedChunkReasons(ctx.queueOf(meta.target), meta.planId));
+    const cycle = await store.finish(meta, () => failedChunkReasons(ctx.queueOf(meta.target), meta.planId), { last: held });
     await releaseLock(ctx.redis, q.prefix, meta.target, meta.lockToken);
     const line = `cycle ${meta.planId} for ${meta.target} done: ${summary(cycle)}`;
     if (cycle.report.stopped) audit.record(targetFailedRecord(meta.planId, meta.target, cycle.report.stopped));
@@ -54,14 +55,15 @@ export function controlProcessor(ctx: WorkerContext): (job: Job<PhaseJobData>) =
 
   const processPhase = async (job: Job<PhaseJobData>) => {
     const { planId, target, lockToken } = job.data;
-    await ctx.locks.keep(target, lockToken, true);
+    // A lost lock stops the target for the cycle (LockKeeper): the phases left are skipped below.
+    const held = await ctx.locks.keep(planId, target, lockToken, true);
     const meta = await store.meta(planId, target);
-    const stopped = await store.stopped(planId, target);
+    const stopped = (await store.stopped(planId, target))?.reason;
     // Phases with nothing to do are passed over here, not by a job each: the next job is that of the
     // phase after the first one with operations, or there is none and the cycle is done.
     let phase = job.data.phase;
     while (!stopped && phase < meta.phases.length && meta.phases[phase]!.operations === 0) phase++;
-    if (phase >= meta.phases.length) return finishCycle(meta);
+    if (phase >= meta.phases.length) return finishCycle(meta, held);
     const nextId = phaseJobId(planId, target, phase + 1);
     // This job ran before and died after starting the next phase (that is atomic): nothing left to do.
     if (await ctx.control.getJob(nextId)) return { phase, started: false };
@@ -98,15 +100,15 @@ export function controlProcessor(ctx: WorkerContext): (job: Job<PhaseJobData>) =
     const { planId, target, lockToken, phase } = job.data;
     const chunk = job.data.chunk ?? 1;
     const ops = await store.phaseOperations(planId, target, phase);
-    const { guardedSince } = await store.meta(planId, target);
-    const guard = guardedSince !== undefined ? { guardedSince } : {};
+    const { guardedSince, binding } = await store.meta(planId, target);
+    const guard = { ...(guardedSince !== undefined ? { guardedSince } : {}), ...(binding ? { binding } : {}) };
     const parent = { id: phaseJobId(planId, target, phase + 1), queue: ctx.keys.queue(CONTROL_QUEUE) };
     const step = Math.max(1, Math.floor(FEED_OPERATIONS / chunk)) * chunk;
     // A retried feed goes on where it stopped (adding a job again would be a no-op, only slower).
     // Every step is whole chunks: a retried feed cuts the same chunks whatever step it stopped at.
     for (let i = typeof job.progress === 'number' ? job.progress : 0; i < ops.length; ) {
       const end = Math.min(i + (i === 0 ? Math.min(step, FIRST_FEED_CHUNKS * chunk) : step), ops.length);
-      await ctx.locks.keep(target, lockToken);
+      await ctx.locks.keep(planId, target, lockToken);
       const jobs = [];
       for (let first = i; first < end; first += chunk) {
         const part = ops.slice(first, first + chunk);

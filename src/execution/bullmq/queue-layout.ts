@@ -25,7 +25,7 @@
  */
 import type { JobsOptions } from 'bullmq';
 import type { RateLimit } from '../../config/profiles.js';
-import type { Operation } from '../../model/plan.js';
+import type { Operation, TargetFingerprint } from '../../model/plan.js';
 
 export const chunkJobId = (planId: string, phase: number, first: number, count: number): string => `${planId}_p${phase}_${first}_${count}`;
 export const phaseJobId = (planId: string, target: string, phase: number): string => `${planId}_${target}_p${phase}`;
@@ -47,6 +47,8 @@ export interface ChunkJobData {
   ops: Operation[];
   /** PlanMeta.guardedSince: look at the people's clock before writing (the service's cycles). */
   guardedSince?: number;
+  /** PlanMeta.binding: the worker writes only when its own config points the target at the same server as the same identity. */
+  binding?: TargetFingerprint;
   /**
    * Set by a worker that stopped (SIGTERM) with operations of the chunk not done, before it put the
    * chunk back: the attempt it stopped in, and the operations whose earlier attempt may have been

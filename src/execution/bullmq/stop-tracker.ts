@@ -1,5 +1,6 @@
 /**
- * Whether a cycle stopped sending to a target (a rejected credential), as this worker knows it. A
+ * Whether a cycle stopped sending to a target (a rejected credential, a worker's config differing
+ * from the planner's, the cycle's lock lost), as this worker knows it. A
  * stop seen is final; "not stopped" is trusted for STOP_RECHECK_MS, so a stop by another worker
  * reaches this one within that time (an operation sent meanwhile meets the same rejection and is
  * counted skipped, not failed).
@@ -32,7 +33,8 @@ export class StopTracker {
     let asked = this.asking.get(key);
     if (!asked) {
       asked = this.store.stopped(planId, target).then(
-        (reason) => {
+        (stop) => {
+          const reason = stop?.reason ?? null;
           this.asking.delete(key);
           // A stop remembered meanwhile (this worker's own) is final: not overwritten by an older "no"
           // (read before the memory may be cleared, which would forget it).
