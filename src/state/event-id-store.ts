@@ -58,7 +58,6 @@ export class FileEventIdStore implements EventIdStore {
   private noExpiryBefore = 0;
   /** Line count at which the journal is next rewritten: the rewrite's cost is spread over at least as many appends. */
   private nextRewrite = 1000;
-  private tornTail = false;
 
   private constructor(dir: string, options: FileEventIdStoreOptions) {
     this.file = join(dir, 'event-ids.journal');
@@ -83,8 +82,7 @@ export class FileEventIdStore implements EventIdStore {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
       throw new StateError(`cannot read the event id journal ${this.file}: ${explainCode(error)}`, {}, { cause: error });
     }
-    // A crash mid-append leaves a torn last line: skipped, and the next append must not continue it.
-    this.tornTail = text !== '' && !text.endsWith('\n');
+    // A crash mid-append leaves a torn last line: skipped (the appender ends it before the next line).
     const now = this.now();
     for (const line of text.split('\n')) {
       if (line === '') continue;
@@ -114,7 +112,13 @@ export class FileEventIdStore implements EventIdStore {
     this.ids.set(key, now + ttlMs);
     this.noExpiryBefore = Math.min(this.noExpiryBefore, now + ttlMs);
     this.evict(now);
-    await this.append([key, now + ttlMs]);
+    try {
+      await this.append([key, now + ttlMs]);
+    } catch (error) {
+      // Not recorded, so not seen: the sender's retry must be handled, not answered as a duplicate.
+      this.ids.delete(key);
+      throw error;
+    }
     return false;
   }
 
@@ -144,8 +148,7 @@ export class FileEventIdStore implements EventIdStore {
   private async append(line: Line): Promise<void> {
     // The rewrite is made from memory, which holds this change already: nothing left to append.
     if (this.lines >= this.nextRewrite) return this.compact();
-    this.journal.append(`${this.tornTail ? '\n' : ''}${JSON.stringify(line)}\n`);
-    this.tornTail = false;
+    this.journal.append(`${JSON.stringify(line)}\n`);
     this.lines++;
     await this.journal.written();
   }
@@ -181,7 +184,6 @@ export class FileEventIdStore implements EventIdStore {
     for (const [key, expires] of live) this.ids.set(key, expires);
     this.lines = live.length;
     this.nextRewrite = live.length + Math.max(1000, live.length);
-    this.tornTail = false;
   }
 
   /** Writes what is queued and closes the journal. */

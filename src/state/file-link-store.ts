@@ -67,7 +67,6 @@ export class FileLinkStore implements LinkStore {
   private readonly snapshotFile: string;
   private readonly journalFile: string;
   private readonly journal: LineAppender;
-  private tornTail = false;
 
   private constructor(
     dir: string,
@@ -120,8 +119,6 @@ export class FileLinkStore implements LinkStore {
       this.tables.set(name, table);
     }
     const journal = (await this.read(this.journalFile)) ?? '';
-    // A crash mid-append leaves a torn last line: the next append must not continue it.
-    this.tornTail = journal !== '' && !journal.endsWith('\n');
     for (const line of journal.split('\n')) {
       if (line.trim() === '') continue;
       let entry: Entry;
@@ -145,8 +142,8 @@ export class FileLinkStore implements LinkStore {
     if (this.options.readOnly) throw new StateError(`the link store ${this.snapshotFile} is open read-only`);
     // In memory at once; should the journal fail, the change still reaches the snapshot at flush.
     this.apply(entry);
-    this.journal.append(`${this.tornTail ? '\n' : ''}${stateJson(entry)}\n`);
-    this.tornTail = false;
+    // A torn last line a crash left is ended by the appender first (line-appender.ts).
+    this.journal.append(`${stateJson(entry)}\n`);
     try {
       await this.journal.written();
     } catch (error) {
@@ -184,7 +181,6 @@ export class FileLinkStore implements LinkStore {
     // Everything in the journal, this run's changes and any an earlier run left, is now in the snapshot.
     this.journal.truncate();
     this.journal.close();
-    this.tornTail = false;
   }
 
   async close(): Promise<void> {

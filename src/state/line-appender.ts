@@ -6,7 +6,7 @@
  * is with the operating system before the next turn starts. With O_APPEND, one batch never
  * interleaves with another process's (distributed workers share the audit log).
  */
-import { closeSync, existsSync, fchmodSync, fstatSync, ftruncateSync, openSync, truncateSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fchmodSync, fstatSync, ftruncateSync, openSync, readSync, truncateSync, writeSync } from 'node:fs';
 
 /**
  * Opens `file` for appending, 0600 whatever it was before: the journal and the audit log name
@@ -14,7 +14,8 @@ import { closeSync, existsSync, fchmodSync, fstatSync, ftruncateSync, openSync, 
  * owner's choice; a device (/dev/null) is left alone.
  */
 function openPrivate(file: string): number {
-  const fd = openSync(file, 'a', 0o600);
+  // a+: appends, and reads its last byte (endsTorn).
+  const fd = openSync(file, 'a+', 0o600);
   try {
     const stat = fstatSync(fd);
     if (stat.isFile() && (stat.mode & 0o077) !== 0) fchmodSync(fd, 0o600);
@@ -24,11 +25,24 @@ function openPrivate(file: string): number {
   return fd;
 }
 
+/**
+ * Whether the file ends in the middle of a line: a crash, a full disk or a kill mid-write leaves a
+ * torn last line, and the next line appended must not continue it (the two would be lost as one).
+ */
+function endsTorn(fd: number): boolean {
+  const stat = fstatSync(fd);
+  if (!stat.isFile() || stat.size === 0) return false;
+  const last = Buffer.alloc(1);
+  return readSync(fd, last, 0, 1, stat.size - 1) === 1 && last[0] !== 0x0a;
+}
+
 interface Waiting {
   readonly promise: Promise<void>;
   resolve(): void;
   reject(error: Error): void;
 }
+
+const NEWLINE = Buffer.from('\n');
 
 export class LineAppender {
   private fd: number | null = null;
@@ -36,6 +50,8 @@ export class LineAppender {
   private waiting: Waiting | null = null;
   private scheduled: NodeJS.Immediate | null = null;
   private failure: Error | null = null;
+  /** The open file ends in a torn line: the next write starts on a fresh one. */
+  private torn = false;
 
   /**
    * `failed` turns a write error's code into the error callers see (naming the file); `onFailure`
@@ -55,7 +71,7 @@ export class LineAppender {
   /** Opens the file now, so that a file that cannot be written is found before anything is done. */
   open(): void {
     try {
-      this.fd ??= openPrivate(this.file);
+      this.fd ??= this.openFile();
     } catch (error) {
       throw this.failed((error as NodeJS.ErrnoException).code ?? 'error', error);
     }
@@ -100,15 +116,17 @@ export class LineAppender {
       else waiting?.resolve();
       return;
     }
-    const bytes = Buffer.from(this.batch);
+    let bytes = Buffer.from(this.batch);
     this.batch = '';
     try {
-      this.fd ??= openPrivate(this.file);
+      this.fd ??= this.openFile();
       if (this.rotate?.(this.fd, bytes.length)) {
         closeSync(this.fd);
-        this.fd = openPrivate(this.file);
+        this.fd = this.openFile();
       }
+      if (this.torn) bytes = Buffer.concat([NEWLINE, bytes]);
       for (let done = 0; done < bytes.length; ) done += writeSync(this.fd, bytes, done);
+      this.torn = false;
     } catch (error) {
       this.failure = this.failed((error as NodeJS.ErrnoException).code ?? 'error', error);
       this.onFailure?.(this.failure);
@@ -118,12 +136,19 @@ export class LineAppender {
     waiting?.resolve();
   }
 
+  private openFile(): number {
+    const fd = openPrivate(this.file);
+    this.torn = endsTorn(fd);
+    return fd;
+  }
+
   /** Writes what is queued, then empties the file. */
   truncate(): void {
     this.flush();
     try {
       if (this.fd !== null) ftruncateSync(this.fd, 0);
       else if (existsSync(this.file)) truncateSync(this.file, 0);
+      this.torn = false;
     } catch (error) {
       throw this.failed((error as NodeJS.ErrnoException).code ?? 'error', error);
     }

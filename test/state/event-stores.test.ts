@@ -39,6 +39,20 @@ describe('event id journal', () => {
     expect(await FileEventIdStore.open(dir).seen('hr', 'e', 60_000)).toBe(true);
   });
 
+  it('an id that could not be recorded is not seen: the sender\'s retry is handled, not answered as a duplicate', async () => {
+    const ids = FileEventIdStore.open(tempDir());
+    // The disk fills as the first delivery's id is written (the journal's write fails, as on ENOSPC).
+    const journal = (ids as unknown as { journal: { written(): Promise<void> } }).journal;
+    const written = journal.written.bind(journal);
+    journal.written = () => Promise.reject(new StateError('cannot write the event id journal: ENOSPC (no space left on the device)'));
+    await expect(ids.seen('hr', 'termination-42', 60_000)).rejects.toThrow('ENOSPC');
+    // Space again: the retry is a new event, recorded this time.
+    journal.written = written;
+    expect(await ids.seen('hr', 'termination-42', 60_000)).toBe(false);
+    expect(await ids.seen('hr', 'termination-42', 60_000)).toBe(true);
+    ids.close();
+  });
+
   it('past maxEntries an expired id goes before the oldest live one, even one recorded after the last look', async () => {
     let clock = 0;
     const ids = FileEventIdStore.open(tempDir(), { maxEntries: 3, now: () => clock });

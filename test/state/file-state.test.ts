@@ -95,6 +95,18 @@ describe('audit log', () => {
     await sink.close();
   });
 
+  it('a torn last line (a full disk, a kill mid-write) does not swallow the next run\'s first record', async () => {
+    const file = join(tempDir(), 'audit.jsonl');
+    appendFileSync(file, '{"time":"t","planId":"p","target":"app","action":"createUser","outcome":"ok"}\n{"time":"t","planId":"p","scimId":"64cf7ec6-be');
+    const sink = new JsonlAuditSink(file);
+    sink.record({ time: 't', planId: 'next', target: '*', action: 'apply.start', outcome: 'info' });
+    await sink.close();
+    const lines = readFileSync(file, 'utf8').split('\n');
+    expect(lines[1]).toBe('{"time":"t","planId":"p","scimId":"64cf7ec6-be');
+    expect(JSON.parse(lines[2]!)).toMatchObject({ planId: 'next', action: 'apply.start' });
+    expect(lines[3]).toBe('');
+  });
+
   it('a log that cannot be written fails its close, naming it; one that cannot be opened fails at once', async () => {
     // /dev/full opens, then answers every write with ENOSPC, as a full disk does.
     const sink = new JsonlAuditSink('/dev/full');
