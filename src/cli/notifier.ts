@@ -13,15 +13,30 @@ export function commandNotifier(loaded: LoadedConfig, io: Io, audit: AuditSink, 
     webhooks,
     ...(policy ? { policy } : {}),
     onFailure: (event, url, why) => {
-      io.err(`warning: notification ${event.event} to ${clip(url)} not delivered: ${clip(why)}`);
+      const where = webhookLabel(url);
+      const reason = why.split(url).join(where);
+      io.err(`warning: notification ${event.event} to ${clip(where)} not delivered: ${clip(reason)}`);
       audit.record({
         time: new Date().toISOString(),
         planId: event.planId ?? '-',
         target: event.target ?? '*',
         action: 'notify.failed',
         outcome: 'failed',
-        note: `${event.event} to ${url}: ${why}`,
+        note: `${event.event} to ${where}: ${reason}`,
       });
     },
   });
+}
+
+/**
+ * A webhook as messages and the log name it: its scheme and host. Catch hooks (Zapier, n8n, Make)
+ * carry their credential in the path, so the path is never shown.
+ */
+export function webhookLabel(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}/…`;
+  } catch {
+    return 'a webhook';
+  }
 }

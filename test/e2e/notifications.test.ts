@@ -126,15 +126,18 @@ describe('webhook notifications', () => {
 
   it('a delivery refused for good is a warning and an audit record; the exit code is the run\'s', async () => {
     refusedTarget();
-    webhooks(`    - { url: "${url}/gone", secret: "\${env:HOOK_SECRET}", events: [cycle.failed] }\n`);
+    // A catch hook keeps its credential in the path: shown nowhere, neither on stderr nor in the log.
+    webhooks(`    - { url: "${url}/hooks/catch/123456/zapTokenABC987654/", secret: "\${env:HOOK_SECRET}", events: [cycle.failed] }\n`);
     answers = [404];
     const r = await h.run();
     expect(r.code).toBe(1);
     expect(received).toHaveLength(1);
-    expect(r.err).toContain(`warning: notification cycle.failed to ${url}/gone not delivered: HTTP 404 (not retried)`);
+    const host = new URL(url).host;
+    expect(r.err).toContain(`warning: notification cycle.failed to http://${host}/… not delivered: HTTP 404 (not retried)`);
     expect(h.audit().filter((a) => a['action'] === 'notify.failed')).toEqual([
-      expect.objectContaining({ outcome: 'failed', note: `cycle.failed to ${url}/gone: HTTP 404 (not retried)` }),
+      expect.objectContaining({ outcome: 'failed', note: `cycle.failed to http://${host}/…: HTTP 404 (not retried)` }),
     ]);
+    expect(r.err + r.out + JSON.stringify(h.audit())).not.toContain('zapTokenABC987654');
   });
 
   it('a safety stop is notified with its reasons, and nothing is written', async () => {
