@@ -62,6 +62,33 @@ export interface FileLinkStoreOptions {
 
 type Entry = [target: string, kind: ResourceKind, externalId: string, link: Link | null];
 
+/** A journal line as a link change, or null when it is not one. */
+function journalEntry(line: string): Entry | null {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    return null;
+  }
+  if (!Array.isArray(value) || value.length !== 4) return null;
+  const [target, kind, externalId, link] = value as unknown[];
+  if (typeof target !== 'string' || (kind !== 'user' && kind !== 'group') || typeof externalId !== 'string') return null;
+  if (link !== null && linkTable({ link }) === null) return null;
+  return value as Entry;
+}
+
+/** A line that cannot be read because a write stopped inside it: the file's last, or one a later append ended (not JSON at all). */
+function isTorn(line: string, index: number, lines: readonly string[]): boolean {
+  const last = lines.slice(index + 1).every((l) => l.trim() === '');
+  if (last) return true;
+  try {
+    JSON.parse(line);
+    return false;
+  } catch {
+    return line.startsWith('[');
+  }
+}
+
 export class FileLinkStore implements LinkStore {
   private readonly tables = new Map<string, Map<string, Link>>();
   private readonly snapshotFile: string;
@@ -119,17 +146,16 @@ export class FileLinkStore implements LinkStore {
       this.tables.set(name, table);
     }
     const journal = (await this.read(this.journalFile)) ?? '';
-    for (const line of journal.split('\n')) {
-      if (line.trim() === '') continue;
-      let entry: Entry;
-      try {
-        entry = JSON.parse(line) as Entry;
-      } catch {
-        // A crash mid-append leaves at most one torn last line; everything before it is whole.
-        continue;
-      }
-      this.apply(entry);
-    }
+    const lines = journal.split('\n');
+    lines.forEach((line, i) => {
+      if (line.trim() === '') return;
+      const entry = journalEntry(line);
+      if (entry) return this.apply(entry);
+      // A crash mid-append leaves a torn line, which the next append ends (line-appender.ts): skipped.
+      // Anything else (an edit, a bad copy) is damage: a deletion skipped would bring back a stale link.
+      if (isTorn(line, i, lines)) return;
+      throw new StateError(`${this.journalFile}:${i + 1} is damaged (not a link change: expected [target, kind, externalId, {id, hash} or null]): restore the state from backup, or remove the file to relink by externalId`);
+    });
   }
 
   private apply([target, kind, externalId, link]: Entry): void {

@@ -4,7 +4,7 @@
  * the file as soon as they are recorded.
  */
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -42,6 +42,23 @@ describe('link store', () => {
     await third.flush();
     expect(readFileSync(join(dir, 'links.journal'), 'utf8')).toBe('');
     expect(Object.keys(JSON.parse(readFileSync(join(dir, 'links.json'), 'utf8')).links['app/user'])).toEqual(['e2', 'e4', 'e5']);
+  });
+
+  it('a damaged journal line (an edit, a bad copy) fails the open naming the file and line; a torn one is skipped', async () => {
+    const dir = tempDir();
+    const journal = join(dir, 'links.journal');
+    const good = '["app","user","e1",{"id":"scim-1","hash":"h1"}]';
+    for (const bad of ['null', '{"a":1}', '["app","user","e2",{"id":5}]', '["app","person","e2",null]', 'hello']) {
+      writeFileSync(journal, `${good}\n${bad}\n${good}\n`);
+      const error = await FileLinkStore.open(dir).catch((e: unknown) => e);
+      expect(error, bad).toBeInstanceOf(StateError);
+      expect((error as StateError).message, bad).toBe(
+        `${journal}:2 is damaged (not a link change: expected [target, kind, externalId, {id, hash} or null]): restore the state from backup, or remove the file to relink by externalId`,
+      );
+    }
+    // A line torn by an earlier crash, ended by the next append: skipped, the rest read.
+    writeFileSync(journal, `${good}\n["app","user","e2",{"id":"sc\n["app","user","e3",{"id":"scim-3","hash":"h3"}]\n`);
+    expect([...(await (await FileLinkStore.open(dir)).snapshot('app', 'user')).keys()]).toEqual(['e1', 'e3']);
   });
 
   it('a journal that cannot be opened fails the open, naming it', async () => {
