@@ -81,8 +81,9 @@ export class LogRotation {
       if (!full && !stale) return false;
       // Another process on this host rotated it first: write to the new file.
       if (statSync(this.file).ino !== open.ino) return true;
-      renameSync(this.file, this.rotatedName(now));
-      this.prune(now);
+      const rotated = this.rotatedName(now);
+      renameSync(this.file, rotated);
+      this.prune(rotated);
       return true;
     } catch {
       return false;
@@ -95,15 +96,36 @@ export class LogRotation {
     return existsSync(`${base}${ext}`) ? `${base}-${process.pid}${ext}` : `${base}${ext}`;
   }
 
-  private prune(now: Date): void {
-    const rotated = logFiles(this.file).filter((f) => f !== this.file).reverse();
-    const oldest = this.settings.retainDays > 0 ? now.getTime() - this.settings.retainDays * DAY_MS : -Infinity;
-    rotated.forEach((f, i) => {
+  /**
+   * Removes rotated files past the retention, never `kept` (the file just rotated). Ages are counted
+   * back from the newest record, not from the clock: a clock jumped ahead (a bad NTP answer, a wrong
+   * RTC) would otherwise find every file too old and delete the whole history at once. Files are
+   * ranked by when they were last written, not by the stamp in their names, which such a clock wrote.
+   */
+  private prune(kept: string): void {
+    const rotated = logFiles(this.file)
+      .filter((f) => f !== this.file)
+      .flatMap((f) => {
+        try {
+          return [{ f, mtime: statSync(f).mtimeMs }];
+        } catch {
+          return [];
+        }
+      })
+      .sort((a, b) => b.mtime - a.mtime);
+    const newest = rotated[0]?.mtime ?? 0;
+    const oldest = this.settings.retainDays > 0 ? newest - this.settings.retainDays * DAY_MS : -Infinity;
+    let count = 0;
+    for (const { f, mtime } of rotated) {
+      if (f === kept) {
+        count++;
+        continue;
+      }
       try {
-        if (i >= this.settings.retainFiles || statSync(f).mtimeMs < oldest) unlinkSync(f);
+        if (++count > this.settings.retainFiles || mtime < oldest) unlinkSync(f);
       } catch {
         // Removed by another process already.
       }
-    });
+    }
   }
 }

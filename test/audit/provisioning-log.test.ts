@@ -94,6 +94,38 @@ describe('rotation and the files of a log', () => {
     }
   });
 
+  it('a clock jumped ahead deletes no history: ages count from the newest record, and the file just rotated stays', () => {
+    const file = join(dir, 'audit.jsonl');
+    const days = ['2026-11-25', '2026-11-26', '2026-11-27', '2026-11-28', '2026-11-29'];
+    for (const day of days) {
+      const rotated = join(dir, `audit.${day.replace(/-/g, '')}T000000000Z.jsonl`);
+      writeFileSync(rotated, `${JSON.stringify(record(0))}\n`);
+      utimesSync(rotated, new Date(`${day}T23:00:00Z`), new Date(`${day}T23:00:00Z`));
+    }
+    writeFileSync(file, `${JSON.stringify(record(1))}\n`);
+    utimesSync(file, new Date('2026-11-30T09:00:00Z'), new Date('2026-11-30T09:00:00Z'));
+    // The clock says 100 days later.
+    const rotation = new LogRotation(file, { maxFileMB: 0, rotateDaily: true, retainFiles: 10, retainDays: 90 }, () => new Date('2027-03-10T00:00:00Z'));
+    const fd = openSync(file, 'a');
+    try {
+      expect(rotation.due(fd, 10)).toBe(true);
+    } finally {
+      closeSync(fd);
+    }
+    expect(logFiles(file)).toHaveLength(6);
+    // retainFiles still holds, newest by what was last written.
+    writeFileSync(file, `${JSON.stringify(record(2))}\n`);
+    utimesSync(file, new Date('2026-12-01T09:00:00Z'), new Date('2026-12-01T09:00:00Z'));
+    const few = new LogRotation(file, { maxFileMB: 0, rotateDaily: true, retainFiles: 2, retainDays: 90 }, () => new Date('2026-12-02T00:00:00Z'));
+    const again = openSync(file, 'a');
+    try {
+      expect(few.due(again, 10)).toBe(true);
+    } finally {
+      closeSync(again);
+    }
+    expect(logFiles(file).map((f) => f.slice(dir.length + 1)).sort()).toEqual(['audit.20261202T000000000Z.jsonl', 'audit.20270310T000000000Z.jsonl']);
+  });
+
   it('{host}: this process writes its host\'s file; the reader reads every host\'s, rotated too, oldest first', async () => {
     const configured = join(dir, 'audit-{host}.jsonl');
     const mine = activeLogFile(configured);
