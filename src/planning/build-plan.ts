@@ -103,6 +103,7 @@ export function planTarget(snapshot: DirectorySnapshot, input: TargetInput): Tar
         select: compileSelection(input.groups.settings.include, input.groups.settings.exclude),
         provisioned: provisionedIds,
         heldIds: input.holdDeprovisions ? new Set([...heldIds, ...deprovisionedIds(rejected.kept)]) : heldIds,
+        ...(snapshot.heldKeys.length > 0 ? { heldKeys: new Set(snapshot.heldKeys) } : {}),
         actual: input.groups.actual,
         links: input.groups.links,
         settings: input.groups.settings,

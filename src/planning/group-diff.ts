@@ -28,6 +28,8 @@ export interface GroupDiffInput {
   provisioned: ReadonlyMap<string, string | null>;
   /** SCIM ids of accounts of held people (their memberships are left alone). */
   heldIds: ReadonlySet<string>;
+  /** Keys the source holds (a group it could not read whole): such a group is neither deleted nor changed. */
+  heldKeys?: ReadonlySet<string>;
   actual: readonly ServerResource[];
   links: ReadonlyMap<string, Link>;
   settings: GroupSettings;
@@ -182,7 +184,7 @@ export function diffGroups(input: GroupDiffInput): GroupDiffResult {
     if (considered.has(id) || selectedKeys.has(key)) return;
     considered.add(id);
     managedIds.add(id);
-    if (settings.deprovision !== 'delete') return;
+    if (settings.deprovision !== 'delete' || input.heldKeys?.has(key)) return;
     result.deprovision.push({
       id: nextId('gd'),
       kind: 'deleteGroup',

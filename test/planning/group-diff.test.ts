@@ -59,6 +59,8 @@ interface Case {
   /** User key -> SCIM id (null: created in this run). Default: K1..K3 as u1..u3. */
   provisioned?: Record<string, string | null>;
   held?: string[];
+  /** Keys the source holds (a group it could not read whole). */
+  heldKeys?: string[];
   settings?: Partial<GroupSettings>;
   updateMethod?: 'patch' | 'put';
   want: { groups?: string[]; memberships?: string[]; deprovision?: string[]; warnings?: string[]; managedGroups?: number };
@@ -74,6 +76,7 @@ function diff(c: Case) {
     select: compileSelection(settings.include, settings.exclude),
     provisioned: new Map(Object.entries(c.provisioned ?? PROVISIONED)),
     heldIds: new Set(c.held ?? []),
+    ...(c.heldKeys ? { heldKeys: new Set(c.heldKeys) } : {}),
     actual: c.actual ?? [],
     links: new Map(Object.entries(c.links ?? {}).map(([key, id]) => [key, { id, hash: 'h' }])),
     settings,
@@ -231,6 +234,14 @@ const cases: Case[] = [
     links: { G1: 'g1', G2: 'g2' },
     settings: { exclude: ['T*'] },
     want: { deprovision: ['delete G1 @g1 (removed)', 'delete G2 @g2 (not-selected)'], managedGroups: 2 },
+  },
+  {
+    name: 'a group the source holds (its members could not be read) is neither deleted nor changed',
+    groups: [],
+    actual: [listed('g1', 'Admins', 'G1')],
+    links: { G1: 'g1' },
+    heldKeys: ['G1'],
+    want: { managedGroups: 1 },
   },
   {
     name: 'deprovision: leave keeps retired groups, still counted as managed',
