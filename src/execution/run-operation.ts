@@ -318,6 +318,14 @@ async function deprovisionUser(op: DeprovisionUserOp, ctx: OperationContext): Pr
     if (op.unlisted) {
       // Not in the listing the plan was made from: a write could only 404 in the usual case.
       const account = await ctx.client.get('Users', id);
+      // Read by a link the listing could not check: an account keyed to someone else is theirs.
+      const keyedTo = account['externalId'];
+      if (typeof keyedTo === 'string' && keyedTo !== '' && keyedTo !== op.externalId) {
+        throw new ConflictError(`the account the link names (id ${id}) carries externalId "${keyedTo}", not ${op.externalId}: not deprovisioned (a stale, copied or edited link)`, {
+          target: ctx.target,
+          resource: op.label,
+        });
+      }
       if (op.mode === 'deactivate' && !isActive(account)) return { scimId: id, unchanged: true, note: 'already inactive' };
     }
     const stale = (await deprovisionWithVersion(ctx.client, id, op)).note;

@@ -406,6 +406,8 @@ export function diffUsers(input: UserDiffInput): UserDiffResult {
       }
     } else if (accounts.size === 0) {
       unlistedOfEmpty++;
+    } else if (accounts.byId.has(link.id)) {
+      // Listed, but the account of someone else (accountOf refused the link): never deprovisioned through it.
     } else if (settings.operations.deactivate && settings.updateMethod === 'patch') {
       // Linked but not listed: usually deleted by hand, rarely hidden by a server whose listing is
       // incomplete. A leaver must not keep access because a list page was wrong, so the executor

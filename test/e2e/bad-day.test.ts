@@ -334,6 +334,20 @@ describe('a link that names another person\'s account (state copied, restored or
     expect(h.sandbox.store.findUserByUserName('user4@example.com')!['active']).toBe(false);
   });
 
+  it('a leaver whose own account is gone and whose link names a colleague\'s deactivates no one', async () => {
+    const four = [person(1), person(2), person(3), person(4)];
+    await synced(four);
+    h.sandbox.store.deleteUser(idOf(4));
+    editLinks((users) => (users['E1004']!.id = idOf(3)));
+    h.writePeople(four.slice(0, 3));
+    h.sandbox.clearRequests();
+    const r = await h.run();
+    expect(r.out).toContain(`E1004: its link names account ${idOf(3)}, which carries the externalId of E1003, also in the source: the link is not used`);
+    expect(r.out).not.toMatch(/deactivate .*\(E1004\)/);
+    expect(h.writes()).toEqual([]);
+    expect(h.sandbox.store.findUserByUserName('user3@example.com')!['active']).toBe(true);
+  });
+
   it('without an externalId on the accounts, a leaver\'s link to a colleague\'s account still deactivates no one', async () => {
     const four = [person(1), person(2), person(3), person(4)];
     await synced(four);
