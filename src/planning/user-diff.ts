@@ -200,10 +200,12 @@ export function diffUsers(input: UserDiffInput): UserDiffResult {
       continue;
     }
     if (scope === 'out' && account && user.active && !heldOff && partial.has(user.key)) {
-      // Out of scope on values a secondary did not give: unknown, not out. Kept as they are, memberships too.
-      heldIds.add(account.id);
+      // Out of scope on values a secondary did not give: unknown, not out. Kept as they are, memberships and reports' manager reference too.
+      hold(user, account, 'out of scope without the values a joined source did not give (it has no record of them)');
       continue;
     }
+    // A partial person's memberships of groups the missing source lends are unknown too: none is removed.
+    if (account && partial.has(user.key)) heldIds.add(account.id);
     const wanted = scope === 'in';
     if (!wanted) {
       if (account && isActive(account) && settings.operations.deactivate) {

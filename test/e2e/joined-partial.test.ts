@@ -25,9 +25,9 @@ function config(scope = ''): void {
     `version: 1
 state: { dir: state }
 sources:
-  hr: { type: csv, path: hr.csv, key: employee_id, columns: { userName: email, email: email, givenName: first_name, familyName: last_name, title: title } }
-  dir: { type: csv, path: dir.csv, key: uid, columns: { department: dept, phone: phone } }
-join: { primary: hr, secondaries: { dir: { on: [employee_id, empno] } } }
+  hr: { type: csv, path: hr.csv, key: employee_id, manager: manager_id, columns: { userName: email, email: email, givenName: first_name, familyName: last_name, title: title } }
+  dir: { type: csv, path: dir.csv, key: uid, columns: { department: dept, phone: phone }, groups: { column: groups, separator: ";" } }
+join: { primary: hr, secondaries: { dir: { on: [employee_id, empno] } }, groups: [dir] }
 targets:
   app:
     url: ${h.sandbox.url}
@@ -37,10 +37,13 @@ ${scope}
   );
 }
 
+// J1 and J2 report to J3; all three are in the directory's group eng.
 const hr = (title3 = 'Clerk') =>
-  `employee_id,first_name,last_name,email,title\nJ1,Ann,Lee,j1@example.com,Engineer\nJ2,Bo,Ray,j2@example.com,Engineer\nJ3,Cy,Dee,j3@example.com,${title3}\n`;
+  `employee_id,first_name,last_name,email,title,manager_id\nJ1,Ann,Lee,j1@example.com,Engineer,J3\nJ2,Bo,Ray,j2@example.com,Engineer,J3\nJ3,Cy,Dee,j3@example.com,${title3},\n`;
 const dir = (withJ3: boolean) =>
-  `uid,empno,dept,phone\nu1,J1,Sales,+1 555 1\nu2,J2,Sales,+1 555 2\n${withJ3 ? 'u3,J3,Engineering,+1 555 3\n' : ''}`;
+  `uid,empno,dept,phone,groups\nu1,J1,Sales,+1 555 1,eng\nu2,J2,Sales,+1 555 2,eng\n${withJ3 ? 'u3,J3,Engineering,+1 555 3,eng\n' : ''}`;
+const eng = () => ((h.sandbox.store.findGroupByDisplayName('eng')!['members'] ?? []) as { value: string }[]).map((m) => m.value);
+const managerOf = (n: number) => (h.sandbox.store.findUserByUserName(`j${n}@example.com`)![ENTERPRISE] as { manager?: { value: string } } | undefined)?.manager?.value;
 
 describe('a person missing from a clean secondary', () => {
   async function syncThenLoseJ3(scope = ''): Promise<{ out: string }> {
@@ -65,12 +68,18 @@ describe('a person missing from a clean secondary', () => {
     await syncThenLoseJ3();
     expect(cy()).toMatchObject({ active: true, title: 'Senior Clerk', [ENTERPRISE]: expect.objectContaining({ department: 'Engineering' }) });
     expect(cy()['phoneNumbers']).toEqual([expect.objectContaining({ value: '+1 555 3' })]);
+    // The membership the directory lent stays, and so does the manager reference of J3's reports.
+    expect(eng()).toContain(String(cy()['id']));
+    expect(managerOf(1)).toBe(String(cy()['id']));
     expect(h.writes().map((w) => `${w.method} ${String((w.body as { Operations?: { path?: string }[] }).Operations?.map((o) => o.path))}`)).toEqual(['PATCH title']);
   });
 
   it('is not deprovisioned by a scope on the values it lent: whether they are in scope is unknown, and their account stays as it is', async () => {
-    await syncThenLoseJ3('    scope: [{ department: { in: [Sales, Engineering] } }]');
+    const second = await syncThenLoseJ3('    scope: [{ department: { in: [Sales, Engineering] } }]');
     expect(cy()).toMatchObject({ active: true, title: 'Clerk', [ENTERPRISE]: expect.objectContaining({ department: 'Engineering' }) });
+    expect(eng()).toContain(String(cy()['id']));
+    expect(managerOf(1)).toBe(String(cy()['id']));
+    expect(second.out).toContain('J3 is held: out of scope without the values a joined source did not give');
     expect(h.writes()).toEqual([]);
   });
 
