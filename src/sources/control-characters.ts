@@ -164,11 +164,11 @@ function rejected(
 }
 
 /**
- * Under `strip`: the characters go from values and from references (a manager, a member), never from
- * a record's own key. A key that differs from another only by an invisible U+202C would, stripped,
- * be that other person's, and one row's data would be written onto someone else's account: such a
- * record is rejected as under `reject`, and the key it would have become is held too. A userName
- * that stripping makes another person's is rejected the same way.
+ * Under `strip`: the characters go from values, references (a manager, a member) and keys, but a key
+ * is never stripped into another record's. A key that differs from another only by an invisible
+ * U+202C would, stripped, be that other person's, and one row's data would be written onto someone
+ * else's account: such a record is rejected as under `reject`, and the key it would have become is
+ * held too. A userName that stripping makes another person's is rejected the same way.
  */
 function stripped(
   snapshot: DirectorySnapshot,
@@ -180,22 +180,37 @@ function stripped(
   const badUsers = new Map<CanonicalUser, Rejection>();
   const badGroups = new Map<CanonicalGroup, Rejection>();
   const alsoHeld: string[] = [];
+  // How many records each key is, or becomes once stripped: a key two records share after stripping is no one's.
+  const keyCount = (keys: readonly string[]) => {
+    const count = new Map<string, number>();
+    for (const k of keys) count.set(k, (count.get(k) ?? 0) + 1);
+    return count;
+  };
+  const userKeys = keyCount(snapshot.users.map((u) => (faultyUsers.has(u) ? clean(u.key) : u.key)));
+  const groupKeys = keyCount(snapshot.groups.map((g) => (faultyGroups.has(g) ? clean(g.key) : g.key)));
+  const keyProblem = (key: string, what: string, counts: Map<string, number>): Rejection | undefined => {
+    const found = findIn(key, false, what);
+    if (!found) return undefined;
+    const becomes = clean(key);
+    if (becomes === '') return { what: holds(found), why: '(source.controlCharacters: strip: nothing is left of the key)' };
+    if (counts.get(becomes)! < 2) return undefined;
+    alsoHeld.push(becomes);
+    return { what: holds(found), why: `(source.controlCharacters: strip never makes one key another's: stripped it would be ${becomes}, another record's, which is held too)` };
+  };
   for (const u of faultyUsers.keys()) {
-    const found = findIn(u.key, false, 'key');
-    if (!found) continue;
-    const becomes = clean(u.key);
-    if (becomes !== '') alsoHeld.push(becomes);
-    badUsers.set(u, { what: holds(found), why: `(source.controlCharacters: strip never changes a key${becomes === '' ? '' : `: stripped it would be ${becomes}, who is held too`})` });
+    const problem = keyProblem(u.key, 'key', userKeys);
+    if (problem) badUsers.set(u, problem);
   }
   for (const g of faultyGroups.keys()) {
-    const found = findIn(g.key, false, 'group key');
-    if (found) badGroups.set(g, { what: holds(found), why: '(source.controlCharacters: strip never changes a key)' });
+    const problem = keyProblem(g.key, 'group key', groupKeys);
+    if (problem) badGroups.set(g, problem);
   }
   const strippedOf = new Map<CanonicalUser, CanonicalUser>();
   const users = snapshot.users.map((u) => {
     if (!faultyUsers.has(u) || badUsers.has(u)) return u;
     const s: CanonicalUser = {
       ...u,
+      key: clean(u.key),
       attributes: Object.fromEntries(Object.entries(u.attributes).map(([a, v]) => [a, stripValue(v, inText(a))])),
       ...(u.managerKey ? { managerKey: clean(u.managerKey) } : {}),
       ...(u.groups ? { groups: u.groups.map(clean).filter((g) => g !== '') } : {}),
@@ -216,7 +231,7 @@ function stripped(
   const groups = snapshot.groups.map((g) =>
     !faultyGroups.has(g) || badGroups.has(g)
       ? g
-      : { ...g, displayName: clean(g.displayName), memberKeys: g.memberKeys.map(clean), ...(g.groupKeys ? { groupKeys: g.groupKeys.map(clean) } : {}) },
+      : { ...g, key: clean(g.key), displayName: clean(g.displayName), memberKeys: g.memberKeys.map(clean), ...(g.groupKeys ? { groupKeys: g.groupKeys.map(clean) } : {}) },
   );
   // The warning counts and names what was stripped and kept, not what was rejected.
   const kept: [CanonicalUser | CanonicalGroup, Found][] = [

@@ -90,10 +90,25 @@ describe('control characters in identities', () => {
     // A row pasted from a spreadsheet: E1002 and a trailing U+202C (POP DIRECTIONAL FORMATTING).
     h.writePeople([...people, person(66, { id: 'E1002\u202c', first: 'Mallory', email: 'mallory@example.com' })]);
     const r = await h.run();
-    expect(r.out).toContain(`${h.csv}:8: key holds the control character U+202C at character 6; the record is skipped and this person held (source.controlCharacters: strip never changes a key: stripped it would be E1002, who is held too)`);
+    expect(r.out).toContain(
+      `${h.csv}:8: key holds the control character U+202C at character 6; the record is skipped and this person held (source.controlCharacters: strip never makes one key another's: stripped it would be E1002, another record's, which is held too)`,
+    );
     expect(h.writes()).toEqual([]);
     expect(h.sandbox.store.findUserByUserName('user2@example.com')).toEqual(before);
     expect(h.sandbox.store.findUserByUserName('mallory@example.com')).toBeUndefined();
+  });
+
+  it('under strip, a key with an invisible character that is no one else\'s is stripped and synced as before', async () => {
+    h.writeConfig('', '', '  controlCharacters: strip');
+    h.writePeople(people);
+    expect((await h.run()).code).toBe(0);
+    h.sandbox.clearRequests();
+    h.writePeople(people.map((p) => (p.id === 'E1002' ? { ...p, id: 'E1002\u202c', title: 'Lead' } : p)));
+    const r = await h.run();
+    expect(r.code, r.out).toBe(0);
+    expect(r.out).toContain('control characters stripped (source.controlCharacters: strip) from 1 record');
+    expect(h.writes().map((w) => w.method)).toEqual(['PATCH']);
+    expect(h.sandbox.store.findUserByUserName('user2@example.com')).toMatchObject({ externalId: 'E1002', title: 'Lead', active: true });
   });
 
   it('under strip, a userName that stripping makes another person\'s (case and Unicode form aside) is rejected', async () => {
