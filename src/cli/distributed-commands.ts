@@ -218,7 +218,8 @@ export async function retryCommand(opts: { config: string; target?: string[]; js
       }
       io.out(`Follow it with: scim-sync status --config ${opts.config}`);
     }
-    return EXIT.OK;
+    // A target whose failed operations could not be checked retried nothing: not a success.
+    return retry.unchecked.size > 0 ? EXIT.FAILED_OPERATIONS : EXIT.OK;
   } finally {
     await state.close();
   }

@@ -328,6 +328,21 @@ describe('errors on the queue', () => {
     expect(status.targets[0]!.failed).toEqual([]);
   });
 
+  it('retry that cannot read a target to check its failed operations keeps them, re-queues nothing there, and exits 1', async () => {
+    await startWorker();
+    h.writePeople([person(1), person(2)]);
+    h.sandbox.addFault({ method: 'POST', path: '/Users', times: 1, action: { type: 'status', status: 400, detail: 'refused for now' } });
+    expect((await h.run('--wait')).code).toBe(1);
+    h.sandbox.addFault({ method: 'GET', path: '/Users', times: Infinity, action: { type: 'status', status: 400, detail: 'listing refused' } });
+    const retried = await h.cli('retry', '--config', h.configFile);
+    expect(retried.code, retried.out + retried.err).toBe(1);
+    expect(retried.out).toContain('app: 0 failed operations re-queued');
+    expect(retried.out).toMatch(/app: the failed operations stay failed, not re-queued: cannot check the plan against the target: .*listing refused/);
+    h.sandbox.clearFaults();
+    const status = JSON.parse((await h.cli('status', '--config', h.configFile, '--json')).out) as { targets: { failed: unknown[] }[] };
+    expect(status.targets[0]!.failed).toHaveLength(1);
+  });
+
   it('retry runs the failed operations as a cycle of their own in phase order: the create before the membership that needs it', async () => {
     writeFileSync(h.configFile, readFileSync(h.configFile, 'utf8').replace('concurrency: 4', 'concurrency: 4\n    retries: 1'));
     await startWorker();
