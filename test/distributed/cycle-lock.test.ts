@@ -88,7 +88,7 @@ describe("a cycle that lost its target's lock", () => {
     expect((await lastCycle()).planId).toBe(newerId);
   });
 
-  it("held by another cycle by the time its chunks run: they skip every operation, and the other cycle's lock stays", async () => {
+  it("held by another cycle by the time its chunks run: they skip every operation, the other cycle's lock stays, and status shows the stop", async () => {
     const firstId = await synced();
     h.writePeople(people.map((p, i) => (i === 4 ? { ...p, status: 'terminated' } : p)));
     const old = await h.run('--json');
@@ -106,7 +106,9 @@ describe("a cycle that lost its target's lock", () => {
 
     await startWorkers();
     expectSkippedForTheLock(oldId, await oldReport(oldId));
-    expect((await lastCycle()).planId).toBe(firstId);
+    // No newer cycle has finished: status shows this one, stopped for its lock, not the one before it.
+    expect(firstId).not.toBe(oldId);
+    expect(await lastCycle()).toMatchObject({ planId: oldId, report: { stopped: LOCK_LOST } });
     expect(await redis.get(keys().lock('app'))).toBe('run-elsewhere-4242-0badcafe');
   });
 

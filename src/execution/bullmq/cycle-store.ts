@@ -318,9 +318,23 @@ export class CycleStore {
     };
     const json = JSON.stringify(cycle);
     const write = this.redis.multi().set(this.keys.report(meta.planId, meta.target), json, 'PX', this.retentionMs);
-    if (last) write.set(this.keys.lastCycle(meta.target), json);
+    if (last || !(await this.newerLastCycle(meta))) write.set(this.keys.lastCycle(meta.target), json);
     await write.exec();
     return cycle;
+  }
+
+  /**
+   * Whether the target's last cycle is one enqueued after this one. A cycle that lost its lock is the
+   * last one still when its lock merely expired (the workers were down) and no newer cycle ran.
+   */
+  private async newerLastCycle(meta: PlanMeta): Promise<boolean> {
+    const current = await this.redis.get(this.keys.lastCycle(meta.target));
+    if (!current) return false;
+    try {
+      return (JSON.parse(current) as { enqueuedAt?: string }).enqueuedAt! > meta.enqueuedAt;
+    } catch {
+      return false;
+    }
   }
 
   /**

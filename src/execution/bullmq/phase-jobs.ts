@@ -38,7 +38,7 @@ function summary(cycle: CycleReport): string {
 export function controlProcessor(ctx: WorkerContext): (job: Job<PhaseJobData>) => Promise<unknown> {
   const { q, store, audit } = ctx;
 
-  /** `held`: whether the cycle still holds its lock; one that lost it is not the target's last cycle (a newer one ran since). */
+  /** `held`: whether the cycle still holds its lock; one that lost it is the target's last cycle only if no newer one was (cycle-store.ts). */
   const finishCycle = async (meta: PlanMeta, held: boolean) => {
     // Operations without an outcome were in a chunk BullMQ failed itself (its workers kept dying).
     const cycle = await store.finish(meta, () => failedChunkReasons(ctx.queueOf(meta.target), meta.planId), { last: held });
