@@ -19,5 +19,7 @@ export function changeHolds(resource: JsonObject, change: AttributeChange): bool
     return setHolds(to, resource[path.attribute]);
   }
   const whole = Array.isArray(to) && to.every(isObject);
-  return valueMatches(path, whole, to, readPath(resource, path));
+  // A change of case alone is planned only for a case-exact target (quirks.userNameCaseExact): it holds only exactly.
+  const byCase = typeof to === 'string' && typeof change.from === 'string' && to !== change.from && to.toLowerCase() === change.from.toLowerCase();
+  return valueMatches(path, whole, to, readPath(resource, path), byCase);
 }

@@ -112,6 +112,9 @@ describe('changeHolds: a change holds when the planner would not plan it again',
   it.each([
     ['a difference of case in userName or a work email', { path: 'userName', from: null, to: 'Ann@X.com' }, true],
     ['an email kept in another case', { path: 'emails[type eq "work"].value', from: null, to: 'ANN@x.com' }, true],
+    // Planned only for a case-exact target: a rename by case alone holds only as written.
+    ['a rename by case alone, not kept', { path: 'userName', from: 'ann@x.com', to: 'Ann@x.com' }, false],
+    ['a rename by case alone, kept', { path: 'userName', from: 'ANN@x.com', to: 'ann@x.com' }, true],
     ['an empty string is no value', { path: 'title', from: null, to: null }, true],
     ['a value not kept', { path: 'title', from: null, to: 'CTO' }, false],
     ['roles as the values planned', { path: 'roles', from: [], to: ['admin', 'dev'] }, true],
