@@ -17,6 +17,8 @@ import { withState } from './with-state.js';
 import { EXIT } from './exit-codes.js';
 import type { Io } from './io.js';
 import { commandNotifier } from './notifier.js';
+import { cycleFailedEvent } from '../notify/notifier.js';
+import { describeError } from '../errors.js';
 import type { CommandOutput } from './command-output.js';
 import type { Log } from '../telemetry/logger.js';
 
@@ -46,18 +48,33 @@ export async function serveCommand(opts: ServeOptions, io: Io, stop: Promise<voi
     const feed = createChangeFeed(loaded.config.source, loaded.config.safety, new FileFeedTokenStore(loaded.stateDir));
     const ids = loaded.config.events ? FileEventIdStore.open(loaded.stateDir) : undefined;
     const events = ids ? { ids, due: new FileDueChanges(loaded.stateDir) } : undefined;
-    const service = await startService({ loaded, state, notifier: commandNotifier(loaded, io, state.audit), feeds: feed ? [feed] : [], log, ...(events ? { events } : {}) });
+    const notifier = commandNotifier(loaded, io, state.audit);
+    const service = await startService({ loaded, state, notifier, feeds: feed ? [feed] : [], log, ...(events ? { events } : {}) });
     log(
       `serving on ${service.url} (/healthz, /readyz, /metrics${events ? `, /events/{${Object.keys(loaded.config.events!).join(',')}}` : ''}${loaded.config.serve.console ? ', /ui' : ''}); ` +
         `${loaded.config.schedule ? `full cycles on "${loaded.config.schedule.cron}"` : 'no schedule.cron: full cycles only at start and on request'}; ` +
         `${feed ? `watching ${feed.feed.description} every ${loaded.config.serve.pollIntervalMs} ms` : 'no change feed for this source'}` +
         secondariesUnwatched(loaded.config.source),
     );
-    await stop;
-    log('stopping: finishing the operations in flight');
+    // A write of the audit log or the link journal that failed stops every apply from then on (the
+    // halt is for the life of the state): the service stops too, so that its supervisor (systemd,
+    // Kubernetes) starts it again with the state reopened, instead of serving /readyz "ready" while
+    // it syncs no one.
+    const halted = new Promise<unknown>((resolve) => {
+      if (state.halted.aborted) resolve(state.halted.reason);
+      else state.halted.addEventListener('abort', () => resolve(state.halted.reason), { once: true });
+    });
+    const failure = await Promise.race([stop.then(() => undefined), halted]);
+    if (failure !== undefined) {
+      const why = `the state could not be written: ${describeError(failure)}`;
+      log(`stopping: ${why}; nothing more is written to the apps until the service is started again`, { level: 'error' });
+      await notifier.notify(cycleFailedEvent('serve', [why]));
+    } else {
+      log('stopping: finishing the operations in flight');
+    }
     await service.close();
     ids?.close();
     log('stopped');
-    return EXIT.OK;
+    return failure !== undefined ? EXIT.FAILED_OPERATIONS : EXIT.OK;
   });
 }

@@ -106,6 +106,7 @@ export async function startService(options: ServiceOptions): Promise<ServiceHand
       if (trouble) problems.push(`target ${t.target}: ${trouble}`);
     }
     for (const f of feeds) if (f.error) problems.push(`feed ${f.name}: ${f.error}`);
+    if (state.halted.aborted) problems.push(`the state could not be written: ${describeError(state.halted.reason)}`);
     const last = reconcile.last;
     return {
       ready: problems.length === 0,

@@ -9,7 +9,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import { createChangeFeed } from '../../src/sources/create-change-feed.js';
 import { FileFeedTokenStore } from '../../src/state/feed-tokens.js';
-import { Harness, peopleCsv, person } from '../support/harness.js';
+import { Harness, peopleCsv, person, TOKEN } from '../support/harness.js';
+import { serveCommand } from '../../src/cli/serve-command.js';
 import { Batches, serviceWithWithdrawnNewcomer, startTestService, type RunningService } from '../support/service.js';
 
 let h: Harness;
@@ -50,6 +51,21 @@ describe('serve', () => {
     const ready = await s.get('/readyz');
     expect(ready.status).toBe(503);
     expect(JSON.parse(ready.body).problems.join(' ')).toMatch(/app/);
+  });
+});
+
+describe('a state that cannot be written', () => {
+  it('stops the service with exit 1, saying why, instead of serving "ready" while it syncs no one', async () => {
+    // /dev/full opens, then answers every write with ENOSPC, as a full disk does.
+    h = await Harness.start({ top: 'audit: { file: /dev/full }\n' });
+    h.writePeople([person(1), person(2)]);
+    const lines: string[] = [];
+    const io = { out: (l: string) => void lines.push(l), err: (l: string) => void lines.push(l) };
+    process.env['TEST_SCIM_TOKEN'] = TOKEN;
+    // Never stopped from outside: only the failed write ends it.
+    const code = await serveCommand({ config: h.configFile, listen: '127.0.0.1:0' }, io, new Promise<void>(() => undefined));
+    expect(code, lines.join('\n')).toBe(1);
+    expect(lines.join('\n')).toMatch(/stopping: the state could not be written: .*cannot write the audit log \/dev\/full: ENOSPC.*nothing more is written to the apps until the service is started again/);
   });
 });
 
