@@ -348,6 +348,15 @@ class FakeDc {
     object.dn = `${object.dn.split(',')[0]},${parent}`;
     object.usn = ++this.usn;
   }
+  /** An OU deleted as a tree: its people's last known parent is the OU's own tombstone. */
+  removeTree(ou: string, n: number): void {
+    const tombstone = `${ou.split(',')[0]}\\0ADEL:${guidToString(guid(n))},${DELETED}`;
+    for (const object of this.objects.filter((o) => !o.deleted && o.dn.toLowerCase().endsWith(`,${ou.toLowerCase()}`))) {
+      object.deleted = { lastKnownParent: tombstone };
+      object.dn = `${object.dn.split(',')[0]}\\0ADEL:${guidToString(object.guid)},${DELETED}`;
+      object.usn = ++this.usn;
+    }
+  }
   remove(object: AdObject): void {
     const parent = object.dn.slice(object.dn.indexOf(',') + 1);
     object.deleted = { lastKnownParent: parent };
@@ -440,6 +449,19 @@ describe('Active Directory: uSNChanged on one domain controller', () => {
     expect(await tokens.get('ad')).toBeUndefined();
     await batch!.commit();
     expect(JSON.parse((await tokens.get('ad'))!)).toEqual({ v: 1, mode: 'usn', server: dsServiceName('DC1'), invocationId: guidToString(guid(0xa1)), usn: '1001' });
+  });
+
+  it('names the people of an OU under the base that was deleted as a tree (their last parent is a tombstone too)', async () => {
+    ad = new FakeDc();
+    ad.add('Ann', 1);
+    const team = `OU=Team,${STAFF}`;
+    ad.add('Eve', 5, team);
+    ad.add('Fay', 6, team);
+    const feed = new LdapChangeFeed(adConfig(), new FileFeedTokenStore(tempDir()), 'ad');
+    await (await feed.poll())!.commit();
+    ad.removeTree(team, 0x70);
+    const batch = await feed.poll();
+    expect([...batch!.keys].sort()).toEqual([5, 6].map((n) => guidToString(guid(n))).sort());
   });
 
   it('names changed entries, tombstones under the base and people moved out of it; the USN moves on commit', async () => {

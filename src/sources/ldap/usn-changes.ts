@@ -116,9 +116,11 @@ export async function readUsnChanges(searcher: LdapSearcher, users: LdapSettings
     controls: [{ oid: SHOW_DELETED_CONTROL, critical: true }],
   })) {
     for (const entry of page) {
-      // Deleted elsewhere in the domain (a computer, a group outside the base): not one of ours.
+      // Deleted elsewhere in the domain (a computer, a group outside the base): not one of ours. But
+      // an OU deleted as a tree leaves its people's last parent inside Deleted Objects (the OU's own
+      // tombstone), which says nothing of where they were: named, and the re-read decides.
       const parent = stringsOf(entry, 'lastKnownParent')[0];
-      if (parent !== undefined && !withinScope(`cn=deleted,${parent}`, users.base, users.scope)) continue;
+      if (parent !== undefined && !withinScope(`cn=deleted,${parent}`, users.base, users.scope) && !withinScope(parent, `CN=Deleted Objects,${domain}`, 'sub')) continue;
       if (add(entry)) deleted++;
     }
   }
