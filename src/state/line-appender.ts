@@ -14,8 +14,9 @@ import { closeSync, existsSync, fchmodSync, fstatSync, ftruncateSync, openSync, 
  * owner's choice; a device (/dev/null) is left alone.
  */
 function openPrivate(file: string): number {
-  // a+: appends, and reads its last byte (endsTorn).
-  const fd = openSync(file, 'a+', 0o600);
+  // Write-only: a+ would hold a read end of a FIFO or pipe (audit.file: /dev/stdout under Docker),
+  // so a reader that died would block the write forever instead of failing it (EPIPE).
+  const fd = openSync(file, 'a', 0o600);
   try {
     const stat = fstatSync(fd);
     if (stat.isFile() && (stat.mode & 0o077) !== 0) fchmodSync(fd, 0o600);
@@ -29,11 +30,22 @@ function openPrivate(file: string): number {
  * Whether the file ends in the middle of a line: a crash, a full disk or a kill mid-write leaves a
  * torn last line, and the next line appended must not continue it (the two would be lost as one).
  */
-function endsTorn(fd: number): boolean {
+function endsTorn(fd: number, file: string): boolean {
   const stat = fstatSync(fd);
   if (!stat.isFile() || stat.size === 0) return false;
-  const last = Buffer.alloc(1);
-  return readSync(fd, last, 0, 1, stat.size - 1) === 1 && last[0] !== 0x0a;
+  let reader: number;
+  try {
+    reader = openSync(file, 'r');
+  } catch {
+    // Appendable but not readable (another user's file): the next line may continue a torn one.
+    return false;
+  }
+  try {
+    const last = Buffer.alloc(1);
+    return readSync(reader, last, 0, 1, stat.size - 1) === 1 && last[0] !== 0x0a;
+  } finally {
+    closeSync(reader);
+  }
 }
 
 interface Waiting {
@@ -138,7 +150,7 @@ export class LineAppender {
 
   private openFile(): number {
     const fd = openPrivate(this.file);
-    this.torn = endsTorn(fd);
+    this.torn = endsTorn(fd, this.file);
     return fd;
   }
 

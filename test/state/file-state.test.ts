@@ -124,6 +124,24 @@ describe('audit log', () => {
     expect(lines[3]).toBe('');
   });
 
+  it('a log to a pipe whose reader died fails (EPIPE) instead of blocking the process forever', () => {
+    const dir = tempDir();
+    const fifo = join(dir, 'audit.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const appender = fileURLToPath(new URL('../../src/state/line-appender.ts', import.meta.url));
+    // In a process of its own, bounded: a write that blocks would block this test's event loop too.
+    const script = `
+      import { LineAppender } from ${JSON.stringify(appender)};
+      const lines = new LineAppender(${JSON.stringify(fifo)}, (code) => new Error('cannot write: ' + code));
+      lines.open();
+      await new Promise((r) => setTimeout(r, 200));
+      lines.append('x'.repeat(200000) + '\\n');
+      lines.flush();
+      console.log(lines.error ? lines.error.message : 'written');`;
+    const out = execFileSync('bash', ['-c', `head -c 10 "${fifo}" > /dev/null & exec "${process.execPath}" --import tsx --input-type=module -e "$0"`, script], { encoding: 'utf8', timeout: 20_000 });
+    expect(out.trim()).toBe('cannot write: EPIPE');
+  });
+
   it('a log that cannot be written fails its close, naming it; one that cannot be opened fails at once', async () => {
     // /dev/full opens, then answers every write with ENOSPC, as a full disk does.
     const sink = new JsonlAuditSink('/dev/full');
