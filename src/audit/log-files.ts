@@ -97,10 +97,13 @@ export class LogRotation {
   }
 
   /**
-   * Removes rotated files past the retention, never `kept` (the file just rotated). Ages are counted
-   * back from the newest record, not from the clock: a clock jumped ahead (a bad NTP answer, a wrong
-   * RTC) would otherwise find every file too old and delete the whole history at once. Files are
-   * ranked by when they were last written, not by the stamp in their names, which such a clock wrote.
+   * Removes rotated files past the retention. A clock that jumped ahead (a bad NTP answer, a wrong
+   * RTC) must not delete the history at once, so ages are counted back from the newest record no
+   * later than now, and not across a gap between two files' last writes longer than the retention
+   * itself: past such a discontinuity the clock cannot be trusted, and the older files are kept
+   * (removed by `retainFiles` only). Files are ranked by when they were last written, not by the
+   * stamp in their names, which such a clock wrote; the file just rotated (`kept`) stays unless
+   * `retainFiles` is 0.
    */
   private prune(kept: string): void {
     const rotated = logFiles(this.file)
@@ -113,19 +116,20 @@ export class LogRotation {
         }
       })
       .sort((a, b) => b.mtime - a.mtime);
-    const newest = rotated[0]?.mtime ?? 0;
-    const oldest = this.settings.retainDays > 0 ? newest - this.settings.retainDays * DAY_MS : -Infinity;
+    const { retainFiles, retainDays } = this.settings;
+    const span = retainDays * DAY_MS;
+    const reference = Math.min(this.now().getTime(), rotated.find((r) => r.mtime <= this.now().getTime())?.mtime ?? this.now().getTime());
+    let trusted = retainDays > 0;
     let count = 0;
-    for (const { f, mtime } of rotated) {
-      if (f === kept) {
-        count++;
-        continue;
-      }
+    rotated.forEach(({ f, mtime }, i) => {
+      if (i > 0 && rotated[i - 1]!.mtime - mtime > span) trusted = false;
+      count++;
+      if (f === kept && retainFiles > 0) return;
       try {
-        if (++count > this.settings.retainFiles || mtime < oldest) unlinkSync(f);
+        if (count > retainFiles || (trusted && mtime < reference - span)) unlinkSync(f);
       } catch {
         // Removed by another process already.
       }
-    }
+    });
   }
 }

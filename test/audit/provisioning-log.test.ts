@@ -73,9 +73,11 @@ describe('rotation and the files of a log', () => {
     const file = join(dir, 'audit.jsonl');
     writeFileSync(file, `${JSON.stringify(record(1))}\n`);
     utimesSync(file, new Date('2026-11-29T23:59:00Z'), new Date('2026-11-29T23:59:00Z'));
-    const old = join(dir, 'audit.20260101T000000000Z.jsonl');
-    writeFileSync(old, `${JSON.stringify(record(0))}\n`);
-    utimesSync(old, new Date('2026-01-01T00:00:00Z'), new Date('2026-01-01T00:00:00Z'));
+    for (const day of ['2026-10-20', '2026-11-10']) {
+      const rotated = join(dir, `audit.${day.replace(/-/g, '')}T000000000Z.jsonl`);
+      writeFileSync(rotated, `${JSON.stringify(record(0))}\n`);
+      utimesSync(rotated, new Date(`${day}T12:00:00Z`), new Date(`${day}T12:00:00Z`));
+    }
     const rotation = new LogRotation(file, { maxFileMB: 0, rotateDaily: true, retainFiles: 5, retainDays: 30 }, () => new Date('2026-11-30T00:00:01Z'));
     const fd = openSync(file, 'a');
     try {
@@ -83,7 +85,9 @@ describe('rotation and the files of a log', () => {
     } finally {
       closeSync(fd);
     }
-    expect(readdirSync(dir)).toEqual(['audit.20261130T000001000Z.jsonl']);
+    // 41 days before the last record: gone; 19 days: kept.
+    expect(readdirSync(dir).sort()).toEqual(['audit.20261110T000000000Z.jsonl', 'audit.20261130T000001000Z.jsonl']);
+    for (const f of readdirSync(dir)) rmSync(join(dir, f));
     // Written today: not due again.
     writeFileSync(file, `${JSON.stringify(record(2))}\n`);
     const again = openSync(file, 'a');
@@ -113,6 +117,24 @@ describe('rotation and the files of a log', () => {
       closeSync(fd);
     }
     expect(logFiles(file)).toHaveLength(6);
+    // A day later by that clock, the file it wrote is the newest: the older ones, 100 days behind it
+    // across a gap longer than the retention, are not judged by it.
+    writeFileSync(file, `${JSON.stringify(record(2))}\n`);
+    utimesSync(file, new Date('2027-03-10T09:00:00Z'), new Date('2027-03-10T09:00:00Z'));
+    const jumped = new LogRotation(file, { maxFileMB: 0, rotateDaily: true, retainFiles: 10, retainDays: 90 }, () => new Date('2027-03-11T00:00:00Z'));
+    const next = openSync(file, 'a');
+    try {
+      expect(jumped.due(next, 10)).toBe(true);
+    } finally {
+      closeSync(next);
+    }
+    expect(logFiles(file)).toHaveLength(7);
+    for (const f of logFiles(file)) rmSync(f);
+    for (const day of days) {
+      const rotated = join(dir, `audit.${day.replace(/-/g, '')}T000000000Z.jsonl`);
+      writeFileSync(rotated, `${JSON.stringify(record(0))}\n`);
+      utimesSync(rotated, new Date(`${day}T23:00:00Z`), new Date(`${day}T23:00:00Z`));
+    }
     // retainFiles still holds, newest by what was last written.
     writeFileSync(file, `${JSON.stringify(record(2))}\n`);
     utimesSync(file, new Date('2026-12-01T09:00:00Z'), new Date('2026-12-01T09:00:00Z'));
@@ -123,7 +145,18 @@ describe('rotation and the files of a log', () => {
     } finally {
       closeSync(again);
     }
-    expect(logFiles(file).map((f) => f.slice(dir.length + 1)).sort()).toEqual(['audit.20261202T000000000Z.jsonl', 'audit.20270310T000000000Z.jsonl']);
+    expect(logFiles(file).map((f) => f.slice(dir.length + 1)).sort()).toEqual(['audit.20261129T000000000Z.jsonl', 'audit.20261202T000000000Z.jsonl']);
+    // retainFiles 0 keeps none, the file just rotated neither.
+    writeFileSync(file, `${JSON.stringify(record(3))}\n`);
+    utimesSync(file, new Date('2026-12-02T09:00:00Z'), new Date('2026-12-02T09:00:00Z'));
+    const none = new LogRotation(file, { maxFileMB: 0, rotateDaily: true, retainFiles: 0, retainDays: 90 }, () => new Date('2026-12-03T00:00:00Z'));
+    const last = openSync(file, 'a');
+    try {
+      expect(none.due(last, 10)).toBe(true);
+    } finally {
+      closeSync(last);
+    }
+    expect(logFiles(file).filter((f) => f !== file)).toEqual([]);
   });
 
   it('{host}: this process writes its host\'s file; the reader reads every host\'s, rotated too, oldest first', async () => {
