@@ -56,44 +56,18 @@ function dropWarning(group: RawGroup, dropped: readonly string[]): SourceIssue {
   };
 }
 
-/**
- * Object classes whose member attribute is required (RFC 4519): such a group without one was not
- * sent its members (an ACL hides them from the reading account), it is not empty.
- */
-const MEMBERS_REQUIRED: ReadonlyMap<string, string> = new Map([
-  ['groupofnames', 'member'],
-  ['groupofuniquenames', 'uniquemember'],
-]);
-
-function toRaw(entry: LdapEntry, settings: GroupSettings): RawGroup | (SourceIssue & { held?: string }) {
+function toRaw(entry: LdapEntry, settings: GroupSettings): RawGroup | SourceIssue {
   const keyed = entryKey(entry, settings.key);
   if (!('key' in keyed)) return { code: keyed.code, message: `${entry.dn}: ${keyed.message}`, ref: { location: entry.dn } };
-  // One member attribute (the usual case): its list as it is, not copied again by flatMap (a large group has 100,000 members).
-  const memberDns = settings.memberAttributes.length === 1 ? stringsOf(entry, settings.memberAttributes[0]!) : settings.memberAttributes.flatMap((a) => stringsOf(entry, a));
-  if (memberDns.length === 0 && readsMembersByDn(settings)) {
-    const required = stringsOf(entry, 'objectClass').flatMap((c) => MEMBERS_REQUIRED.get(c.toLowerCase()) ?? []);
-    if (required.length > 0) {
-      return {
-        code: 'LDAP_MEMBERS_UNREADABLE',
-        message: `${entry.dn}: no ${required[0]} was sent, though every ${stringsOf(entry, 'objectClass').find((c) => MEMBERS_REQUIRED.has(c.toLowerCase()))} has one (may the reading account read it?): the group is held, its members left as they are in every app`,
-        ref: { location: entry.dn },
-        held: keyed.key,
-      };
-    }
-  }
   return {
     dn: entry.dn,
     key: keyed.key,
     name: stringsOf(entry, settings.nameAttribute)[0] ?? entry.dn,
-    memberDns,
+    // One member attribute (the usual case): its list as it is, not copied again by flatMap (a large group has 100,000 members).
+    memberDns: settings.memberAttributes.length === 1 ? stringsOf(entry, settings.memberAttributes[0]!) : settings.memberAttributes.flatMap((a) => stringsOf(entry, a)),
     memberUids: settings.memberUidAttribute ? stringsOf(entry, settings.memberUidAttribute) : [],
     memberOf: stringsOf(entry, 'memberOf'),
   };
-}
-
-/** Whether the group search reads members from member attributes by DN (not memberOf, not the server's in-chain rule). */
-function readsMembersByDn(settings: GroupSettings): boolean {
-  return settings.membership !== 'memberOf' && !serverExpands(settings) && settings.memberAttributes.length > 0;
 }
 
 /** The search that reads the groups (with what their members are read by). */
@@ -104,8 +78,6 @@ export function groupSearch(settings: GroupSettings): SearchRequest {
     for (const a of settings.memberAttributes) requested.add(a);
     if (settings.memberUidAttribute) requested.add(settings.memberUidAttribute);
   }
-  // To tell a group whose members were not sent from an empty one (toRaw).
-  if (readsMembersByDn(settings)) requested.add('objectClass');
   return { base: settings.base, scope: settings.scope, filter: settings.filter, attributes: [...requested], binaryAttributes: groupKeyBinary(settings) };
 }
 
@@ -129,9 +101,7 @@ async function readRawGroups(
       entries++;
       const group = toRaw(hasRanges(entry) ? await completeRanges(entry, fetch) : entry, settings);
       if (!('key' in group)) {
-        const { held, ...issue } = group;
-        issues.push(issue);
-        if (held !== undefined) heldKeys.add(held);
+        issues.push(group);
         continue;
       }
       const first = seen.get(group.key);
