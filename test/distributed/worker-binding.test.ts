@@ -86,4 +86,20 @@ describe('a worker whose config points a target elsewhere than the planner', () 
       ['skipped', app.stopped],
     ]);
   });
+
+  it('a worker that reads the same token from a file where the planner reads it from the environment writes as usual', async () => {
+    const tokenFile = join(h.dir, 'token');
+    writeFileSync(tokenFile, TOKEN, { mode: 0o600 });
+    const fromFile = join(h.dir, 'org-file.yaml');
+    writeFileSync(fromFile, readFileSync(h.configFile, 'utf8').replace('"${env:TEST_SCIM_TOKEN}"', `"\${file:${tokenFile}}"`));
+    expect(readFileSync(fromFile, 'utf8')).toContain('${file:');
+    const w = await inProcessWorkers(fromFile, 'worker-file');
+    try {
+      const r = await h.run('--wait');
+      expect(r.code, r.out + r.err).toBe(0);
+    } finally {
+      await w.close();
+    }
+    expect(h.sandbox.store.users()).toHaveLength(5);
+  });
 });
