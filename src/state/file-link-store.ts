@@ -77,10 +77,14 @@ function journalEntry(line: string): Entry | null {
   return value as Entry;
 }
 
-/** A line that cannot be read because a write stopped inside it: the file's last, or one a later append ended (not JSON at all). */
+/**
+ * A line that cannot be read because a write stopped inside it: the file's last, one a later append
+ * ended (a change cut short), or NUL bytes a file system left where a write had not landed before a
+ * power loss.
+ */
 function isTorn(line: string, index: number, lines: readonly string[]): boolean {
   const last = lines.slice(index + 1).every((l) => l.trim() === '');
-  if (last) return true;
+  if (last || line.includes('\0')) return true;
   try {
     JSON.parse(line);
     return false;

@@ -56,8 +56,8 @@ describe('link store', () => {
         `${journal}:2 is damaged (not a link change: expected [target, kind, externalId, {id, hash} or null]): restore the state from backup, or remove the file to relink by externalId`,
       );
     }
-    // A line torn by an earlier crash, ended by the next append: skipped, the rest read.
-    writeFileSync(journal, `${good}\n["app","user","e2",{"id":"sc\n["app","user","e3",{"id":"scim-3","hash":"h3"}]\n`);
+    // A line torn by an earlier crash, ended by the next append, or NULs a power loss left: skipped, the rest read.
+    writeFileSync(journal, `${good}\n["app","user","e2",{"id":"sc\n\0\0\0\0\n["app","user","e3",{"id":"scim-3","hash":"h3"}]\n`);
     expect([...(await (await FileLinkStore.open(dir)).snapshot('app', 'user')).keys()]).toEqual(['e1', 'e3']);
   });
 
