@@ -71,6 +71,8 @@ export interface PeoplePlan {
   people: PersonView[];
   plan: Plan;
   runtimes: Map<string, TargetRuntime>;
+  /** How many people the source read had, when it read the whole source (DirectorySnapshot.population). */
+  population?: number;
 }
 
 export interface PersonPlanOptions {
@@ -217,7 +219,13 @@ async function readPeople(source: ReturnType<typeof createSource>, keys: readonl
   }
   const wanted = new Set(keys);
   const whole = await source.read();
-  return { ...whole, users: whole.users.filter((u) => wanted.has(u.key)), heldKeys: whole.heldKeys.filter((k) => wanted.has(k)), ...(whole.partialKeys ? { partialKeys: whole.partialKeys.filter((k) => wanted.has(k)) } : {}) };
+  return {
+    ...whole,
+    users: whole.users.filter((u) => wanted.has(u.key)),
+    heldKeys: whole.heldKeys.filter((k) => wanted.has(k)),
+    ...(whole.partialKeys ? { partialKeys: whole.partialKeys.filter((k) => wanted.has(k)) } : {}),
+    population: whole.users.length,
+  };
 }
 
 export async function planPeople(loaded: LoadedConfig, state: Pick<RunState, 'links' | 'holds'>, keys: readonly string[], options: PersonPlanOptions = {}): Promise<PeoplePlan> {
@@ -352,5 +360,5 @@ export async function planPeople(loaded: LoadedConfig, state: Pick<RunState, 'li
     maxAgeHours: loaded.config.safety.planMaxAgeHours,
     now: new Date(),
   });
-  return { people, plan, runtimes };
+  return { people, plan, runtimes, ...(snapshot.population !== undefined ? { population: snapshot.population } : {}) };
 }

@@ -101,6 +101,12 @@ export interface DirectorySnapshot {
    * from the values there are.
    */
   readonly partialKeys?: readonly string[];
+  /**
+   * Of a read narrowed to some people from a whole read (a CSV is read whole to find one person):
+   * how many people the whole read had. A change-driven sync judges by it whether the read is
+   * complete, as a full cycle's safety check would: a half-written export must not read as leavers.
+   */
+  readonly population?: number;
   /** Number of records read, good and bad, so the planner can judge the bad share. */
   readonly recordsRead: number;
   /**

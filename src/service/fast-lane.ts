@@ -12,6 +12,7 @@
  */
 import type { Initiator } from '../audit/audit-sink.js';
 import type { LoadedConfig } from '../config/load.js';
+import type { SafetyConfig } from '../config/schema/index.js';
 import { selectTargets } from '../config/select-targets.js';
 import { applyOrStage } from '../engine/cycle.js';
 import { partitionTargets, quarantinedTargets } from '../engine/quarantine.js';
@@ -114,13 +115,15 @@ export class FastLane {
       const { run: only, skipped } = partitionTargets(all, await quarantinedTargets(state.quarantine, loaded.config.quarantine), new Date());
       // Not applied: a feed hands these people out again until a target comes out.
       if (only.length === 0) throw new Error(`every target is in quarantine (${[...skipped.keys()].join(', ')})`);
-      const { plan, runtimes } = await planPeople(loaded, state, keys, { only, runtimes: this.runtimes, parked: state.memory });
+      const { plan, runtimes, population } = await planPeople(loaded, state, keys, { only, runtimes: this.runtimes, parked: state.memory });
       const readAt = new Date(plan.binding.source.readAt);
       const base = await this.deps.managed();
       const recent = window.recent(new Date());
       const safety = { ...loaded.config.safety, minSourceUsers: 0 };
-      const checkSafety = (p: Plan) =>
-        safetyViolations({ ...p, targets: p.targets.map((t) => ({ ...t, managedUsers: Math.max(base.get(t.target) ?? 0, t.managedUsers) })) }, safety, recent);
+      const checkSafety = (p: Plan) => [
+        ...incompleteRead(population, base, loaded.config.safety),
+        ...safetyViolations({ ...p, targets: p.targets.map((t) => ({ ...t, managedUsers: Math.max(base.get(t.target) ?? 0, t.managedUsers) })) }, safety, recent),
+      ];
       const result = await applyOrStage(loaded, plan, runtimes, state, { overrideSafety: false, executor: { wait: true, inline: true, initiator: who, signal: this.deps.signal, ...(this.deps.observer ? { observer: this.deps.observer } : {}) }, notifier, checkSafety });
       if (result instanceof SafetyError) {
         log(`change-driven sync of ${keys.length} ${keys.length === 1 ? 'person' : 'people'} stopped by the safety check: ${result.reasons.join('; ')}`, { cycle: plan.id, level: 'warn' });
@@ -138,4 +141,27 @@ export class FastLane {
     this.deps.onBatch?.(outcome);
     return outcome;
   }
+}
+
+/**
+ * Why a whole source read taken for a few people (a CSV is read whole) is not to be trusted with
+ * them, as a full cycle's check would judge it: fewer people than minSourceUsers, or fewer than the
+ * targets manage by more than maxDeactivatePercent (a half-written export: everyone after its last
+ * row would read as gone). Empty when the read was a lookup of these people alone (LDAP, Google).
+ */
+export function incompleteRead(population: number | undefined, managed: ReadonlyMap<string, number>, safety: SafetyConfig): string[] {
+  if (population === undefined) return [];
+  if (population < safety.minSourceUsers) {
+    return [`the source read has ${population} ${population === 1 ? 'person' : 'people'} (minimum ${safety.minSourceUsers}): read as an incomplete export, not as these people leaving`];
+  }
+  const reasons: string[] = [];
+  for (const [target, count] of managed) {
+    const missing = count - population;
+    if (missing <= safety.alwaysAllowDeactivations || (missing / count) * 100 <= safety.maxDeactivatePercent) continue;
+    reasons.push(
+      `target ${target}: the source read has ${population} people where ${count} are managed (${((missing / count) * 100).toFixed(1)}% fewer, limit ${safety.maxDeactivatePercent}%): ` +
+        'read as an incomplete export, not as these people leaving',
+    );
+  }
+  return reasons;
 }

@@ -43,6 +43,7 @@ export function narrowSnapshot(snapshot: DirectorySnapshot, key: string): Direct
     users: snapshot.users.filter((u) => u.key === key),
     heldKeys: snapshot.heldKeys.filter((k) => k === key),
     ...(snapshot.partialKeys ? { partialKeys: snapshot.partialKeys.filter((k) => k === key) } : {}),
+    population: snapshot.population ?? snapshot.users.length,
   };
 }
 

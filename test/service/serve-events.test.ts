@@ -69,6 +69,24 @@ it('a signed BambooHR webhook syncs the person it names; a replay is a duplicate
   expect((await s.post('/events/nobody', body, headers)).status).toBe(404);
 });
 
+it('an event naming someone missing from a half-written or empty export deactivates no one: the read is judged as a full cycle would', async () => {
+  const batches = new Batches();
+  s = await serve(batches);
+  const event = (id: string) => JSON.stringify({ type: 'employee.updated', timestamp: new Date().toISOString(), data: { companyId: '1', employeeId: id, changedFields: ['jobTitle'] } });
+  for (const [rows, id] of [[people.slice(0, 10), 'E1015'], [[], 'E1011']] as const) {
+    // The export is being written: the first ten rows, or only the header.
+    h.writePeople(rows);
+    const next = batches.next();
+    const body = event(id);
+    expect((await s.post('/events/bamboo', body, bamboo(body))).status).toBe(202);
+    const outcome = await next;
+    expect(outcome.stopped?.reasons.join('; ')).toMatch(/read as an incomplete export, not as these people leaving/);
+  }
+  expect(h.writes()).toEqual([]);
+  expect(userOf(15)?.['active']).toBe(true);
+  expect(userOf(11)?.['active']).toBe(true);
+});
+
 it('a future-dated termination waits for its instant, then syncs the person', async () => {
   const batches = new Batches();
   s = await serve(batches);

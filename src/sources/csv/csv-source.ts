@@ -512,6 +512,8 @@ class SnapshotBuilder {
       issues: this.issues.sort((a, b) => (a.ref.line ?? 0) - (b.ref.line ?? 0)),
       heldKeys: [...this.heldKeys],
       recordsRead: this.records,
+      // Read for one person, the file's other people are counted, not built (DirectorySnapshot.population).
+      ...(this.only !== undefined ? { population: this.byKey.size } : {}),
     };
   }
 }
