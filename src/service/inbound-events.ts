@@ -36,9 +36,18 @@ export function inboundEvents(deps: InboundEventsDeps): EventRoute {
     deps.metrics.events.inc({ endpoint: name, status: String(result.status) });
     deps.log(`event ${name}: ${result.status} ${result.log}`);
     for (const change of result.accepted ?? []) {
-      void deps.fast.sync({ keys: change.keys, initiator: 'event', by: `event ${name} ${change.eventId}` }).then((outcome) => {
+      void deps.fast.sync({ keys: change.keys, initiator: 'event', by: `event ${name} ${change.eventId}` }).then(async (outcome) => {
         if (outcome.report) deps.metrics.propagation.observe((Date.now() - received) / 1000);
-        else if (outcome.error !== undefined) deps.log(`event ${name} ${change.eventId}: not applied: ${describeError(outcome.error)}`);
+        if (outcome.error === undefined) return;
+        // The sender was told 202 and its id is seen: a retry would be a duplicate. Kept as a change due
+        // now, the due timer tries it again (and after a restart) until it applies.
+        try {
+          await deps.due.add(change.keys.map((key) => ({ endpoint: name, eventId: change.eventId, key, effectiveAt: new Date(received) })));
+          deps.log(`event ${name} ${change.eventId}: not applied, kept to try again: ${describeError(outcome.error)}`);
+          deps.timer.wake();
+        } catch (error) {
+          deps.log(`event ${name} ${change.eventId}: not applied, and could not be kept to try again (the next full cycle syncs the person): ${describeError(outcome.error)}; ${describeError(error)}`);
+        }
       });
     }
     if (result.scheduled?.length) deps.timer.wake();

@@ -4,7 +4,9 @@
  * duplicate and does nothing more, and a future-dated termination is synced at its instant.
  */
 import { createHmac } from 'node:crypto';
+import { readFileSync, renameSync } from 'node:fs';
 import { request } from 'node:http';
+import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import { Harness, person } from '../support/harness.js';
 import { Batches, startTestService, type RunningService } from '../support/service.js';
@@ -85,6 +87,29 @@ it('an event naming someone missing from a half-written or empty export deactiva
   expect(h.writes()).toEqual([]);
   expect(userOf(15)?.['active']).toBe(true);
   expect(userOf(11)?.['active']).toBe(true);
+});
+
+it('an accepted event whose sync fails is kept as a change due now, to be tried again, not lost', async () => {
+  const batches = new Batches();
+  s = await serve(batches);
+  terminated('E1004');
+  // The export is away for a moment (being replaced): the sync of the accepted event fails.
+  renameSync(h.csv, `${h.csv}.away`);
+  const body = JSON.stringify({ type: 'employee.updated', timestamp: new Date().toISOString(), data: { companyId: '1', employeeId: 'E1004', changedFields: ['status'] } });
+  const next = batches.next();
+  expect((await s.post('/events/bamboo', body, bamboo(body))).status).toBe(202);
+  expect((await next).error).toBeDefined();
+  await expect.poll(() => s!.lines.some((l) => l.includes('not applied, kept to try again')), { timeout: 10_000 }).toBe(true);
+  const due = JSON.parse(readFileSync(join(h.dir, 'state', 'due-changes.json'), 'utf8')) as unknown;
+  expect(JSON.stringify(due)).toContain('E1004');
+  // The file is back: the change, due already, is synced without the sender's help.
+  renameSync(`${h.csv}.away`, h.csv);
+  const retried = batches.next();
+  await s.stop();
+  s = await startTestService(h, { onBatch: batches.listener });
+  await s.firstCycle;
+  await retried;
+  expect(userOf(4)?.['active']).toBe(false);
 });
 
 it('a future-dated termination waits for its instant, then syncs the person', async () => {
