@@ -4,6 +4,7 @@
  * leavers arriving one webhook at a time are judged as one cycle deprovisioning fifty would be.
  */
 import type { RecentDeprovisions } from '../planning/safety.js';
+import { searchLog } from '../audit/search-log.js';
 
 export class DeprovisionWindow {
   private entries: { target: string; count: number; at: number }[] = [];
@@ -21,4 +22,22 @@ export class DeprovisionWindow {
     for (const e of this.entries) byTarget.set(e.target, (byTarget.get(e.target) ?? 0) + e.count);
     return { byTarget, window: `the last ${Math.round(this.windowMs / 60_000)} minutes` };
   }
+}
+
+/**
+ * The window as the provisioning log remembers it: a service restarted (a deploy, a crash, a state
+ * write that failed) would otherwise start with an empty window, and leavers arriving one event at
+ * a time would pass the thresholds again from zero. Change-driven deprovisions are the records of
+ * `deprovisionUser` that an event initiated and that took effect.
+ */
+export async function windowFromLog(file: string, windowMs: number, now: Date = new Date()): Promise<DeprovisionWindow> {
+  const window = new DeprovisionWindow(windowMs);
+  const since = new Date(now.getTime() - windowMs);
+  const { records } = await searchLog(
+    file,
+    (r) => r.action === 'deprovisionUser' && r.initiator === 'event' && (r.outcome === 'ok' || r.outcome === 'partial') && Date.parse(r.time) > since.getTime(),
+    { limit: 100_000, since, maxBytes: 64 * 1024 * 1024 },
+  );
+  for (const r of records) window.add(r.target, 1, new Date(r.time));
+  return window;
 }

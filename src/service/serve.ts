@@ -13,7 +13,7 @@ import type { ChangeFeed } from '../sources/change-feed.js';
 import type { DueChanges } from '../state/due-changes.js';
 import type { EventIdStore } from '../state/event-id-store.js';
 import { everyCronTime, nextCronTime } from './cron-timer.js';
-import { DeprovisionWindow } from './deprovision-window.js';
+import { DeprovisionWindow, windowFromLog } from './deprovision-window.js';
 import { DueTimer } from './due-timer.js';
 import { inboundEvents } from './inbound-events.js';
 import { FastLane, type BatchOutcome } from './fast-lane.js';
@@ -75,7 +75,10 @@ export async function startService(options: ServiceOptions): Promise<ServiceHand
   const fast = new FastLane({
     loaded,
     state,
-    window: new DeprovisionWindow(serve.safetyWindowMinutes * 60_000),
+    window: await windowFromLog(loaded.auditFile, serve.safetyWindowMinutes * 60_000).catch((error: unknown) => {
+      log(`the provisioning log could not be read for the safety window (${describeError(error)}): it starts empty`, { level: 'warn' });
+      return new DeprovisionWindow(serve.safetyWindowMinutes * 60_000);
+    }),
     notifier,
     log,
     signal,

@@ -26,11 +26,12 @@ const people = Array.from({ length: 20 }, (_, i) => person(i + 1));
 const userOf = (n: number) => h.sandbox.store.findUserByUserName(`user${n}@example.com`);
 const terminated = (...ids: string[]) => h.writePeople(people.map((p) => (ids.includes(p.id) ? { ...p, status: 'terminated' } : p)));
 
-async function serve(batches: Batches): Promise<RunningService> {
+async function serve(batches: Batches, safety = ''): Promise<RunningService> {
   process.env['TEST_BAMBOO_KEY'] = BAMBOO_KEY;
   process.env['TEST_CE_KEY'] = CE_KEY;
   h = await Harness.synced(people, {
     top: `events:\n  bamboo: { format: bamboohr, secret: "\${env:TEST_BAMBOO_KEY}" }\n  hr: { format: cloudevents, secret: "\${env:TEST_CE_KEY}" }\n`,
+    safety,
   });
   const service = await startTestService(h, { onBatch: batches.listener });
   await service.firstCycle;
@@ -110,6 +111,28 @@ it('an accepted event whose sync fails is kept as a change due now, to be tried 
   await s.firstCycle;
   await retried;
   expect(userOf(4)?.['active']).toBe(false);
+});
+
+it('a restart does not empty the safety window: leavers arriving one event at a time still count together', async () => {
+  const batches = new Batches();
+  s = await serve(batches, '  maxDeactivateCount: 2');
+  const leave = async (...ids: string[]) => {
+    terminated(...ids);
+    const id = ids.at(-1)!;
+    const body = JSON.stringify({ type: 'employee.updated', timestamp: new Date().toISOString(), data: { companyId: '1', employeeId: id, changedFields: ['status'] } });
+    const next = batches.next();
+    expect((await s!.post('/events/bamboo', body, bamboo(body))).status).toBe(202);
+    return next;
+  };
+  expect((await leave('E1002')).report).toBeDefined();
+  expect((await leave('E1002', 'E1003')).report).toBeDefined();
+  expect([userOf(2)?.['active'], userOf(3)?.['active']]).toEqual([false, false]);
+  await s.stop();
+  s = await startTestService(h, { onBatch: batches.listener });
+  await s.firstCycle;
+  const third = await leave('E1002', 'E1003', 'E1004');
+  expect(third.stopped?.reasons.join('; ')).toMatch(/3 deprovisions \(with 2 already deprovisioned in the last 60 minutes\) exceed maxDeactivateCount 2/);
+  expect(userOf(4)?.['active']).toBe(true);
 });
 
 it('a future-dated termination waits for its instant, then syncs the person', async () => {
