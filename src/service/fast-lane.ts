@@ -117,6 +117,11 @@ export class FastLane {
       if (only.length === 0) throw new Error(`every target is in quarantine (${[...skipped.keys()].join(', ')})`);
       const { plan, runtimes, population } = await planPeople(loaded, state, keys, { only, runtimes: this.runtimes, parked: state.memory });
       const readAt = new Date(plan.binding.source.readAt);
+      // Marked as soon as the read is taken, not once applied: a cycle planned on an older read and
+      // applying meanwhile must already skip these people (superseded), or it writes its older
+      // decision (a withdrawn hire created active) while this batch is still on its way. Should the
+      // batch fail, the next cycle plans them afresh.
+      await state.personClock.mark(keys, readAt);
       const base = await this.deps.managed();
       const recent = window.recent(new Date());
       const safety = { ...loaded.config.safety, minSourceUsers: 0 };
@@ -131,7 +136,6 @@ export class FastLane {
       } else {
         const now = new Date();
         for (const tp of plan.targets) window.add(tp.target, operationsOf(tp).filter((op) => op.kind === 'deprovisionUser').length, now);
-        await state.personClock.mark(keys, readAt);
         outcome = { keys, plan, report: result };
       }
     } catch (error) {

@@ -130,6 +130,32 @@ describe('change-driven sync', () => {
   });
 });
 
+describe('a change-driven batch still applying when a cycle applies', () => {
+  it('its people are already marked: the cycle does not create a withdrawn hire the batch read as terminated', async () => {
+    // Each request takes a while: the batch is still applying others when the cycle goes on.
+    h = await Harness.synced(people, { sandbox: { behaviour: { latencyMs: 100 } } });
+    const newcomer = person(30);
+    h.writePeople([...people, newcomer]);
+    let service: RunningService | undefined;
+    let batch: Promise<unknown> | undefined;
+    service = await startTestService(h, {
+      onCyclePlan: async () => {
+        // Between the cycle's read and its apply: the offer is withdrawn, and five titles change.
+        h.writePeople([...people.map((p, i) => (i < 5 ? { ...p, title: 'Staff Engineer' } : p)), { ...newcomer, status: 'terminated' }]);
+        h.sandbox.clearRequests();
+        batch = service!.fast.sync({ keys: [newcomer.id, ...people.map((p) => p.id)], initiator: 'event', by: 'test' });
+        // The batch has read the source and started writing: its first update is at the server.
+        await expect.poll(() => h.sandbox.requests.some((r) => r.method === 'PATCH'), { timeout: 20_000 }).toBe(true);
+      },
+    });
+    s = service;
+    expect((await s.firstCycle)?.result?.kind).toBe('applied');
+    await batch;
+    expect(userOf(30)).toBeUndefined();
+    expect(h.sandbox.requests.filter((r) => r.method === 'POST' && r.path === '/Users')).toEqual([]);
+  });
+});
+
 describe('with the source change feed', () => {
   async function serveWithFeed(batches: Batches): Promise<RunningService> {
     h.writeConfig('', '', '  changes: { settleMs: 50 }');
