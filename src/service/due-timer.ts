@@ -17,6 +17,8 @@ export class DueTimer {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | null = null;
   private again = false;
+  /** Why the last pass could not read or finish the due changes (for /readyz); undefined once one does. */
+  problem: string | undefined;
 
   constructor(
     private readonly due: DueChanges,
@@ -60,8 +62,10 @@ export class DueTimer {
         if (outcome.error === undefined) await this.due.done(ready);
         else retry = true;
       }
+      this.problem = undefined;
     } catch (error) {
-      this.log(`due: ${describeError(error)}`);
+      this.problem = describeError(error);
+      this.log(`due: ${this.problem}`);
       retry = true;
     }
     if (this.signal.aborted) return;

@@ -110,6 +110,7 @@ export async function startService(options: ServiceOptions): Promise<ServiceHand
     }
     for (const f of feeds) if (f.error) problems.push(`feed ${f.name}: ${f.error}`);
     if (state.halted.aborted) problems.push(`the state could not be written: ${describeError(state.halted.reason)}`);
+    if (timer?.problem) problems.push(`future-dated changes: ${timer.problem}`);
     const last = reconcile.last;
     return {
       ready: problems.length === 0,

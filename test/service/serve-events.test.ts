@@ -4,7 +4,7 @@
  * duplicate and does nothing more, and a future-dated termination is synced at its instant.
  */
 import { createHmac } from 'node:crypto';
-import { readFileSync, renameSync } from 'node:fs';
+import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
@@ -133,6 +133,17 @@ it('a restart does not empty the safety window: leavers arriving one event at a 
   const third = await leave('E1002', 'E1003', 'E1004');
   expect(third.stopped?.reasons.join('; ')).toMatch(/3 deprovisions \(with 2 already deprovisioned in the last 60 minutes\) exceed maxDeactivateCount 2/);
   expect(userOf(4)?.['active']).toBe(true);
+});
+
+it('a damaged due-changes file is a problem /readyz names, not a silent ready', async () => {
+  const batches = new Batches();
+  s = await serve(batches);
+  await s.stop();
+  writeFileSync(join(h.dir, 'state', 'due-changes.json'), '{"version":1,"changes":[{"endpoint":"bamboo","eve');
+  s = await startTestService(h, { onBatch: batches.listener });
+  await s.firstCycle;
+  await expect.poll(async () => (await s!.get('/readyz')).body, { timeout: 10_000 }).toContain('future-dated changes:');
+  expect((await s.get('/readyz')).status).toBe(503);
 });
 
 it('a future-dated termination waits for its instant, then syncs the person', async () => {
