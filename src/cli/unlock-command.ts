@@ -50,21 +50,29 @@ async function unlockTargets(loaded: LoadedConfig, opts: UnlockOptions, io: Io):
   const redis = await connectRedis(q.redis, { onError: (m) => io.err(`warning: ${m}`) });
   try {
     let found = 0;
+    // Each target on its own: one whose lock is still in use is refused, the others are still freed.
+    let refused = false;
     for (const [target] of selectTargets(loaded)) {
       const lock = await readLock(redis, q.prefix, target);
       if (!lock) continue;
       found++;
       const what = `target ${target} is locked by ${lock.token} (expires in ${Math.ceil(lock.ttlMs / 1000)} s unless renewed)`;
-      if (lockTokenAlive(lock.token) && !opts.force) return refuse(io, what, opts);
+      if (lockTokenAlive(lock.token) && !opts.force) {
+        refuse(io, what, opts);
+        refused = true;
+        continue;
+      }
       const cycle = opts.force ? null : await unfinishedCycle(redis, q.prefix, target, lock.token);
       if (cycle) {
         const state = cycle.jobs > 0 ? `${cycle.jobs} of its jobs still queued` : 'its plan stored without a report';
-        return refuse(
+        refuse(
           io,
           `${what}: the workers have not finished its cycle ${cycle.planId} (${state}; scim-sync status shows it)`,
           opts,
           'If no worker will ever finish it (its workers gone for good), and another cycle must run now',
         );
+        refused = true;
+        continue;
       }
       const removed = await releaseLock(redis, q.prefix, target, lock.token);
       io.out(
@@ -74,7 +82,7 @@ async function unlockTargets(loaded: LoadedConfig, opts: UnlockOptions, io: Io):
       );
     }
     if (found === 0) io.out('No target is locked.');
-    return EXIT.OK;
+    return refused ? EXIT.NOT_RUN : EXIT.OK;
   } finally {
     redis.disconnect();
   }

@@ -115,6 +115,17 @@ describe('run and apply through the queue', () => {
     expect((await h.cli('unlock', '--config', h.configFile, '--force')).code).toBe(0);
     expect(await redis.get(key)).toBeNull();
     expect(h.writes()).toEqual([]);
+
+    // Two targets: the one still in use is refused, the other is freed all the same.
+    writeFileSync(h.configFile, readFileSync(h.configFile, 'utf8').replace('targets:\n', `targets:\n  crm:\n    url: ${h.sandbox.url}\n    auth: { type: bearer, token: "\${env:TEST_SCIM_TOKEN}" }\n`));
+    await redis.set(`${prefix}:state:lock:crm`, mine, 'PX', 600_000);
+    await redis.set(key, 'run-old-container-4242-0123abcd', 'PX', 600_000);
+    const both = await h.cli('unlock', '--config', h.configFile);
+    expect(both.code).toBe(4);
+    expect(both.err).toContain(`error: target crm is locked by ${mine}`);
+    expect(both.out).toMatch(/Removed: target app is locked by run-old-container-4242-0123abcd/);
+    expect(await redis.get(key)).toBeNull();
+    expect(await redis.get(`${prefix}:state:lock:crm`)).toBe(mine);
   });
 
   it('run --wait creates every user through the workers, keeps links in Redis, and converges', async () => {
