@@ -33,6 +33,16 @@ declare module 'ioredis' {
   }
 }
 
+/** KEYS[1]: the target's last cycle; ARGV: this cycle's report, its enqueuedAt. Sets it unless the stored one was enqueued later. */
+const SET_UNLESS_NEWER = `
+local current = redis.call('GET', KEYS[1])
+if current then
+  local ok, stored = pcall(cjson.decode, current)
+  if ok and type(stored) == 'table' and type(stored.enqueuedAt) == 'string' and stored.enqueuedAt > ARGV[2] then return 0 end
+end
+redis.call('SET', KEYS[1], ARGV[1])
+return 1`;
+
 export interface PlanMeta {
   planId: string;
   target: string;
@@ -318,23 +328,13 @@ export class CycleStore {
     };
     const json = JSON.stringify(cycle);
     const write = this.redis.multi().set(this.keys.report(meta.planId, meta.target), json, 'PX', this.retentionMs);
-    if (last || !(await this.newerLastCycle(meta))) write.set(this.keys.lastCycle(meta.target), json);
+    if (last) write.set(this.keys.lastCycle(meta.target), json);
     await write.exec();
+    // A cycle that lost its lock is the last one still when no newer cycle is (its lock merely
+    // expired while the workers were down): compared and set in one step, against a newer cycle
+    // finishing at the same moment.
+    if (!last) await this.redis.eval(SET_UNLESS_NEWER, 1, this.keys.lastCycle(meta.target), json, meta.enqueuedAt);
     return cycle;
-  }
-
-  /**
-   * Whether the target's last cycle is one enqueued after this one. A cycle that lost its lock is the
-   * last one still when its lock merely expired (the workers were down) and no newer cycle ran.
-   */
-  private async newerLastCycle(meta: PlanMeta): Promise<boolean> {
-    const current = await this.redis.get(this.keys.lastCycle(meta.target));
-    if (!current) return false;
-    try {
-      return (JSON.parse(current) as { enqueuedAt?: string }).enqueuedAt! > meta.enqueuedAt;
-    } catch {
-      return false;
-    }
   }
 
   /**
