@@ -35,6 +35,8 @@ export interface FastLaneDeps {
   notifier: Notifier;
   /** Managed users per target, the base of the safety shares. */
   managed(): Promise<ReadonlyMap<string, number>>;
+  /** People in the source as the last applied full cycle read it; undefined before one has. */
+  sourcePeople?(): number | undefined;
   log: Log;
   /** The service stopping: start no further operation. */
   signal: AbortSignal;
@@ -126,7 +128,7 @@ export class FastLane {
       const recent = window.recent(new Date());
       const safety = { ...loaded.config.safety, minSourceUsers: 0 };
       const checkSafety = (p: Plan) => [
-        ...incompleteRead(population, base, loaded.config.safety),
+        ...incompleteRead(population, this.deps.sourcePeople?.(), loaded.config.safety),
         ...safetyViolations({ ...p, targets: p.targets.map((t) => ({ ...t, managedUsers: Math.max(base.get(t.target) ?? 0, t.managedUsers) })) }, safety, recent),
       ];
       const result = await applyOrStage(loaded, plan, runtimes, state, { overrideSafety: false, executor: { wait: true, inline: true, initiator: who, signal: this.deps.signal, ...(this.deps.observer ? { observer: this.deps.observer } : {}) }, notifier, checkSafety });
@@ -150,22 +152,20 @@ export class FastLane {
 /**
  * Why a whole source read taken for a few people (a CSV is read whole) is not to be trusted with
  * them, as a full cycle's check would judge it: fewer people than minSourceUsers, or fewer than the
- * targets manage by more than maxDeactivatePercent (a half-written export: everyone after its last
- * row would read as gone). Empty when the read was a lookup of these people alone (LDAP, Google).
+ * last applied full cycle read by more than maxDeactivatePercent (a half-written export: everyone
+ * after its last row would read as gone). Empty when the read was a lookup of these people alone
+ * (LDAP, Google), or when no full cycle has been applied yet to compare with.
  */
-export function incompleteRead(population: number | undefined, managed: ReadonlyMap<string, number>, safety: SafetyConfig): string[] {
+export function incompleteRead(population: number | undefined, previous: number | undefined, safety: SafetyConfig): string[] {
   if (population === undefined) return [];
   if (population < safety.minSourceUsers) {
     return [`the source read has ${population} ${population === 1 ? 'person' : 'people'} (minimum ${safety.minSourceUsers}): read as an incomplete export, not as these people leaving`];
   }
-  const reasons: string[] = [];
-  for (const [target, count] of managed) {
-    const missing = count - population;
-    if (missing <= safety.alwaysAllowDeactivations || (missing / count) * 100 <= safety.maxDeactivatePercent) continue;
-    reasons.push(
-      `target ${target}: the source read has ${population} people where ${count} are managed (${((missing / count) * 100).toFixed(1)}% fewer, limit ${safety.maxDeactivatePercent}%): ` +
-        'read as an incomplete export, not as these people leaving',
-    );
-  }
-  return reasons;
+  if (previous === undefined || previous === 0) return [];
+  const missing = previous - population;
+  if (missing <= safety.alwaysAllowDeactivations || (missing / previous) * 100 <= safety.maxDeactivatePercent) return [];
+  return [
+    `the source read has ${population} people where the last full cycle read ${previous} (${((missing / previous) * 100).toFixed(1)}% fewer, limit ${safety.maxDeactivatePercent}%): ` +
+      'read as an incomplete export, not as these people leaving',
+  ];
 }

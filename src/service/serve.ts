@@ -82,6 +82,7 @@ export async function startService(options: ServiceOptions): Promise<ServiceHand
     notifier,
     log,
     signal,
+    sourcePeople: () => reconcile.sourcePeople,
     managed: async () => {
       const counts = new Map<string, number>();
       for (const [target] of selectTargets(loaded)) counts.set(target, reconcile.managed.get(target) ?? (await state.links.snapshot(target, 'user')).size);

@@ -90,6 +90,25 @@ it('an event naming someone missing from a half-written or empty export deactiva
   expect(userOf(11)?.['active']).toBe(true);
 });
 
+it('a company with many past leavers (their accounts deactivated, still linked) has its events synced: the read is compared with the last full read, not with the accounts', async () => {
+  const batches = new Batches();
+  process.env['TEST_BAMBOO_KEY'] = BAMBOO_KEY;
+  process.env['TEST_CE_KEY'] = CE_KEY;
+  h = await Harness.synced(people, { top: `events:\n  bamboo: { format: bamboohr, secret: "\${env:TEST_BAMBOO_KEY}" }\n` });
+  // Eight left long ago: deactivated in the app by a run that allowed it, their links kept.
+  h.writePeople(people.slice(0, 12));
+  expect((await h.run('--override-safety')).code).toBe(0);
+  s = await startTestService(h, { onBatch: batches.listener });
+  await s.firstCycle;
+  h.writePeople(people.slice(0, 12).map((p) => (p.id === 'E1001' ? { ...p, title: 'Director' } : p)));
+  const body = JSON.stringify({ type: 'employee.updated', timestamp: new Date().toISOString(), data: { companyId: '1', employeeId: 'E1001', changedFields: ['jobTitle'] } });
+  const next = batches.next();
+  expect((await s.post('/events/bamboo', body, bamboo(body))).status).toBe(202);
+  const outcome = await next;
+  expect(outcome.stopped).toBeUndefined();
+  expect(userOf(1)?.['title']).toBe('Director');
+});
+
 it('an accepted event whose sync fails is kept as a change due now, to be tried again, not lost', async () => {
   const batches = new Batches();
   s = await serve(batches);
