@@ -6,7 +6,7 @@
  */
 import { describeError } from '../errors.js';
 import type { DueChanges } from '../state/due-changes.js';
-import type { FastLane } from './fast-lane.js';
+import { notApplied, type FastLane } from './fast-lane.js';
 
 /** setTimeout cannot wait longer (2^31 - 1 ms, about 24.8 days): a longer wait is taken in steps. */
 const MAX_WAIT = 2 ** 31 - 1;
@@ -59,7 +59,7 @@ export class DueTimer {
         const keys = [...new Set(ready.map((c) => c.key))];
         this.log(`due: ${keys.length} future-dated change${keys.length === 1 ? '' : 's'} now effective (${[...new Set(ready.map((c) => c.endpoint))].join(', ')})`);
         const outcome = await this.fast.sync({ keys, initiator: 'event', by: `due ${[...new Set(ready.map((c) => c.eventId))].join(', ')}` });
-        if (outcome.error === undefined) await this.due.done(ready);
+        if (notApplied(outcome) === undefined) await this.due.done(ready);
         else retry = true;
       }
       this.problem = undefined;

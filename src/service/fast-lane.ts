@@ -169,3 +169,18 @@ export function incompleteRead(population: number | undefined, previous: number 
       'read as an incomplete export, not as these people leaving',
   ];
 }
+
+/**
+ * Why a batch's changes did not reach every target, to be tried again; undefined when they did, or
+ * when the safety check stopped them (staged: someone decides). A target that could not be read or
+ * was stopped, or an operation that failed, is not applied: the batch itself did not throw.
+ */
+export function notApplied(outcome: BatchOutcome): string | undefined {
+  if (outcome.error !== undefined) return describeError(outcome.error);
+  for (const t of outcome.report?.targets ?? []) {
+    if (t.unreadable) return `target ${t.target} could not be read: ${t.unreadable}`;
+    if (t.stopped) return `target ${t.target} stopped: ${t.stopped}`;
+    if (t.failures.length > 0) return `target ${t.target}: ${t.failures[0]!.message}`;
+  }
+  return undefined;
+}

@@ -12,7 +12,7 @@ import { handleInboundEvent } from '../sources/events/handle-inbound-event.js';
 import type { DueChanges } from '../state/due-changes.js';
 import type { EventIdStore } from '../state/event-id-store.js';
 import type { DueTimer } from './due-timer.js';
-import type { FastLane } from './fast-lane.js';
+import { notApplied, type FastLane } from './fast-lane.js';
 import type { Metrics } from '../telemetry/metrics.js';
 
 export interface InboundEventsDeps {
@@ -38,15 +38,17 @@ export function inboundEvents(deps: InboundEventsDeps): EventRoute {
     for (const change of result.accepted ?? []) {
       void deps.fast.sync({ keys: change.keys, initiator: 'event', by: `event ${name} ${change.eventId}` }).then(async (outcome) => {
         if (outcome.report) deps.metrics.propagation.observe((Date.now() - received) / 1000);
-        if (outcome.error === undefined) return;
+        const why = notApplied(outcome);
+        if (why === undefined) return;
         // The sender was told 202 and its id is seen: a retry would be a duplicate. Kept as a change due
-        // now, the due timer tries it again (and after a restart) until it applies.
+        // now, the due timer tries it again (and after a restart) until it applies. Its own event id:
+        // the same delivery may hold a future-dated change for the same person, which must stay dated.
         try {
-          await deps.due.add(change.keys.map((key) => ({ endpoint: name, eventId: change.eventId, key, effectiveAt: new Date(received) })));
-          deps.log(`event ${name} ${change.eventId}: not applied, kept to try again: ${describeError(outcome.error)}`);
+          await deps.due.add(change.keys.map((key) => ({ endpoint: name, eventId: `${change.eventId}#retry`, key, effectiveAt: new Date(received) })));
+          deps.log(`event ${name} ${change.eventId}: not applied, kept to try again: ${why}`);
           deps.timer.wake();
         } catch (error) {
-          deps.log(`event ${name} ${change.eventId}: not applied, and could not be kept to try again (the next full cycle syncs the person): ${describeError(outcome.error)}; ${describeError(error)}`);
+          deps.log(`event ${name} ${change.eventId}: not applied, and could not be kept to try again (the next full cycle syncs the person): ${why}; ${describeError(error)}`);
         }
       });
     }

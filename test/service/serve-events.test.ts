@@ -90,6 +90,24 @@ it('an event naming someone missing from a half-written or empty export deactiva
   expect(userOf(11)?.['active']).toBe(true);
 });
 
+it('an accepted event whose write the target refuses is kept to try again too, under its own id (a future-dated change of the same delivery keeps its date)', async () => {
+  const batches = new Batches();
+  s = await serve(batches);
+  terminated('E1004');
+  h.sandbox.addFault({ method: 'PATCH', path: '/Users/', times: Infinity, action: { type: 'status', status: 400, detail: 'refused for now' } });
+  const body = JSON.stringify({ type: 'employee.updated', timestamp: new Date().toISOString(), data: { companyId: '1', employeeId: 'E1004', changedFields: ['status'] } });
+  const next = batches.next();
+  expect((await s.post('/events/bamboo', body, bamboo(body))).status).toBe(202);
+  const outcome = await next;
+  expect(outcome.error).toBeUndefined();
+  expect(outcome.report?.targets[0]?.failures).toHaveLength(1);
+  await expect.poll(() => s!.lines.some((l) => l.includes('not applied, kept to try again: target app:')), { timeout: 10_000 }).toBe(true);
+  const kept = JSON.stringify(JSON.parse(readFileSync(join(h.dir, 'state', 'due-changes.json'), 'utf8')));
+  expect(kept).toContain('E1004');
+  expect(kept).toMatch(/"eventId":"[^"]+#retry"/);
+  expect(userOf(4)?.['active']).toBe(true);
+});
+
 it('a company with many past leavers (their accounts deactivated, still linked) has its events synced: the read is compared with the last full read, not with the accounts', async () => {
   const batches = new Batches();
   process.env['TEST_BAMBOO_KEY'] = BAMBOO_KEY;
