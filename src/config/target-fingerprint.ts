@@ -28,16 +28,5 @@ export function targetFingerprint(config: TargetConfig): TargetFingerprint {
 
 export const sameTarget = (a: TargetFingerprint, b: TargetFingerprint): boolean => a.url === b.url && a.authType === b.authType && a.identity === b.identity;
 
-/** The identity without where its secret is read from ("token from env:NAME" -> "token"): only bearer and header identities name it. */
-const withoutOrigin = (f: TargetFingerprint): string | null =>
-  f.identity === null || (f.authType !== 'bearer' && f.authType !== 'header') ? f.identity : f.identity.replace(/ from .*$/, '');
-
-/**
- * The same server as the same identity, wherever each side reads the secret from: a planner reading
- * ${file:/run/secrets/token} and workers reading ${env:SCIM_TOKEN} write to the same place.
- */
-export const sameDestination = (a: TargetFingerprint, b: TargetFingerprint): boolean =>
-  a.url === b.url && a.authType === b.authType && withoutOrigin(a) === withoutOrigin(b);
-
 /** "https://host/scim/v2 (bearer, token from env:NAME)", for messages. */
 export const describeFingerprint = (f: TargetFingerprint): string => `${f.url} (${f.authType}${f.identity ? `, ${f.identity}` : ''})`;

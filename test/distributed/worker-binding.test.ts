@@ -87,19 +87,22 @@ describe('a worker whose config points a target elsewhere than the planner', () 
     ]);
   });
 
-  it('a worker that reads the same token from a file where the planner reads it from the environment writes as usual', async () => {
+  it('a worker that reads its token from another reference than the planner writes nothing: at one URL for every tenant, only the token tells them apart', async () => {
     const tokenFile = join(h.dir, 'token');
     writeFileSync(tokenFile, TOKEN, { mode: 0o600 });
     const fromFile = join(h.dir, 'org-file.yaml');
     writeFileSync(fromFile, readFileSync(h.configFile, 'utf8').replace('"${env:TEST_SCIM_TOKEN}"', `"\${file:${tokenFile}}"`));
     expect(readFileSync(fromFile, 'utf8')).toContain('${file:');
     const w = await inProcessWorkers(fromFile, 'worker-file');
+    let r;
     try {
-      const r = await h.run('--wait');
-      expect(r.code, r.out + r.err).toBe(0);
+      r = await h.run('--wait', '--json');
     } finally {
       await w.close();
     }
-    expect(h.sandbox.store.users()).toHaveLength(5);
+    expect(r.code).toBe(1);
+    const { report } = JSON.parse(r.out) as { report: { targets: { stopped?: string }[] } };
+    expect(report.targets[0]!.stopped).toContain('the token read from the same ${env:} or ${file:} reference');
+    expect(h.sandbox.store.users()).toEqual([]);
   });
 });
