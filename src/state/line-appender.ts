@@ -6,7 +6,7 @@
  * is with the operating system before the next turn starts. With O_APPEND, one batch never
  * interleaves with another process's (distributed workers share the audit log).
  */
-import { closeSync, existsSync, fchmodSync, fstatSync, ftruncateSync, openSync, readSync, truncateSync, writeSync } from 'node:fs';
+import { closeSync, constants, existsSync, fchmodSync, fstatSync, ftruncateSync, openSync, readSync, statSync, truncateSync, writeSync } from 'node:fs';
 
 /**
  * Opens `file` for appending, 0600 whatever it was before: the journal and the audit log name
@@ -15,7 +15,9 @@ import { closeSync, existsSync, fchmodSync, fstatSync, ftruncateSync, openSync, 
  */
 function openPrivate(file: string): number {
   // Write-only: a+ would hold a read end of a FIFO or pipe (audit.file: /dev/stdout under Docker),
-  // so a reader that died would block the write forever instead of failing it (EPIPE).
+  // so a reader that died would block the write forever instead of failing it (EPIPE). A named FIFO
+  // is probed without blocking first: opened for writing with no reader, it would block the process.
+  if (isFifo(file)) closeSync(openSync(file, constants.O_WRONLY | constants.O_APPEND | constants.O_NONBLOCK));
   const fd = openSync(file, 'a', 0o600);
   try {
     const stat = fstatSync(fd);
@@ -24,6 +26,14 @@ function openPrivate(file: string): number {
     // See above: not ours to change.
   }
   return fd;
+}
+
+function isFifo(file: string): boolean {
+  try {
+    return statSync(file).isFIFO();
+  } catch {
+    return false;
+  }
 }
 
 /**

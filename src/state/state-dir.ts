@@ -15,6 +15,8 @@ const CAUSES: Record<string, string> = {
   EDQUOT: 'disk quota exceeded',
   EFBIG: 'file too large',
   EISDIR: 'it is a directory',
+  ENXIO: 'a named pipe that no process reads',
+  EPIPE: 'the process reading the pipe has gone',
 };
 
 /** An error (or its errno code) -> `ENOSPC (no space left on the device)`. */

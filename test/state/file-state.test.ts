@@ -142,6 +142,18 @@ describe('audit log', () => {
     expect(out.trim()).toBe('cannot write: EPIPE');
   });
 
+  it('a log to a named pipe that no process reads fails at once instead of blocking the process', () => {
+    const fifo = join(tempDir(), 'audit.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const sink = fileURLToPath(new URL('../../src/audit/jsonl-audit-sink.ts', import.meta.url));
+    // In a process of its own, bounded: an open that blocks would block this test's event loop too.
+    const script = `
+      import { JsonlAuditSink } from ${JSON.stringify(sink)};
+      try { new JsonlAuditSink(${JSON.stringify(fifo)}); console.log('opened'); } catch (e) { console.log(e.message); }`;
+    const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20_000 });
+    expect(out.trim()).toBe(`cannot write the audit log ${fifo}: ENXIO (a named pipe that no process reads)`);
+  });
+
   it('a log that cannot be written fails its close, naming it; one that cannot be opened fails at once', async () => {
     // /dev/full opens, then answers every write with ENOSPC, as a full disk does.
     const sink = new JsonlAuditSink('/dev/full');
