@@ -76,6 +76,10 @@ async function actOnPerson(loaded: LoadedConfig, state: RunState, key: string, o
   // The outage rule (minSourceUsers) judges whole reads; this one asked for a single person.
   const safety = { ...loaded.config.safety, minSourceUsers: Math.min(loaded.config.safety.minSourceUsers, 1) };
   const checked: LoadedConfig = { ...loaded, config: { ...loaded.config, safety } };
+  // A full cycle planned before this read must not undo it (the service's cycles heed the clock):
+  // marked before the apply, as a change-driven batch marks its people, so a cycle applying meanwhile
+  // already skips this person.
+  await state.personClock.mark([key], new Date(person.plan.binding.source.readAt));
   let report: RunReport;
   try {
     // One person named by hand: the mass-change rules have nothing to say about an emergency.
@@ -84,8 +88,6 @@ async function actOnPerson(loaded: LoadedConfig, state: RunState, key: string, o
     if (!(error instanceof SafetyError)) throw error;
     return { person, stopped: error };
   }
-  // A full cycle planned before this read must not undo it (the service's cycles heed the clock).
-  await state.personClock.mark([key], new Date(person.plan.binding.source.readAt));
   for (const t of report.targets) {
     const trouble = t.unreadable ?? t.stopped ?? (t.failures.length > 0 ? `${t.failures.length} failed: ${t.failures.map((f) => f.message).join('; ')}` : undefined);
     step(`${t.target}: result: ${trouble ?? 'done'}`);
