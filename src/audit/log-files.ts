@@ -98,12 +98,12 @@ export class LogRotation {
 
   /**
    * Removes rotated files past the retention. A clock that jumped ahead (a bad NTP answer, a wrong
-   * RTC) must not delete the history at once, so ages are counted back from the newest record no
-   * later than now, and not across a gap between two files' last writes longer than the retention
-   * itself: past such a discontinuity the clock cannot be trusted, and the older files are kept
-   * (removed by `retainFiles` only). Files are ranked by when they were last written, not by the
-   * stamp in their names, which such a clock wrote; the file just rotated (`kept`) stays unless
-   * `retainFiles` is 0.
+   * RTC) must not delete the history at once: ages are counted back from the newest record no later
+   * than now, or, where the files' last writes show a gap longer than the retention (the clock
+   * jumped, or the process stopped for that long), from the newest file below that gap, so the files
+   * before a jump are judged by their own time. Files are ranked by when they were last written,
+   * not by the stamp in their names, which such a clock wrote; the file just rotated (`kept`) stays
+   * unless `retainFiles` is 0.
    */
   private prune(kept: string): void {
     const rotated = logFiles(this.file)
@@ -118,18 +118,23 @@ export class LogRotation {
       .sort((a, b) => b.mtime - a.mtime);
     const { retainFiles, retainDays } = this.settings;
     const span = retainDays * DAY_MS;
-    const reference = Math.min(this.now().getTime(), rotated.find((r) => r.mtime <= this.now().getTime())?.mtime ?? this.now().getTime());
-    let trusted = retainDays > 0;
+    const now = this.now().getTime();
+    let reference = Math.min(now, rotated.find((r) => r.mtime <= now)?.mtime ?? now);
+    for (let i = 1; i < rotated.length; i++) {
+      if (rotated[i - 1]!.mtime - rotated[i]!.mtime > span) {
+        reference = Math.min(reference, rotated[i]!.mtime);
+        break;
+      }
+    }
     let count = 0;
-    rotated.forEach(({ f, mtime }, i) => {
-      if (i > 0 && rotated[i - 1]!.mtime - mtime > span) trusted = false;
+    for (const { f, mtime } of rotated) {
       count++;
-      if (f === kept && retainFiles > 0) return;
+      if (f === kept && retainFiles > 0) continue;
       try {
-        if (count > retainFiles || (trusted && mtime < reference - span)) unlinkSync(f);
+        if (count > retainFiles || (retainDays > 0 && mtime < reference - span)) unlinkSync(f);
       } catch {
         // Removed by another process already.
       }
-    });
+    }
   }
 }

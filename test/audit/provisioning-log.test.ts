@@ -146,6 +146,26 @@ describe('rotation and the files of a log', () => {
       closeSync(again);
     }
     expect(logFiles(file).map((f) => f.slice(dir.length + 1)).sort()).toEqual(['audit.20261129T000000000Z.jsonl', 'audit.20261202T000000000Z.jsonl']);
+    // Files a week apart with retainDays 5 (a weekly run): every gap is longer than the retention,
+    // and ages are still judged, from the newest file below the first gap.
+    for (const f of logFiles(file)) if (f !== file) rmSync(f);
+    const weeks = Array.from({ length: 10 }, (_, i) => new Date(Date.UTC(2026, 8, 1 + 7 * i, 12)));
+    for (const at of weeks) {
+      const rotated = join(dir, `audit.${at.toISOString().replace(/[-:.]/g, '')}.jsonl`);
+      writeFileSync(rotated, `${JSON.stringify(record(0))}\n`);
+      utimesSync(rotated, at, at);
+    }
+    writeFileSync(file, `${JSON.stringify(record(3))}\n`);
+    utimesSync(file, new Date('2026-11-17T12:00:00Z'), new Date('2026-11-17T12:00:00Z'));
+    const weekly = new LogRotation(file, { maxFileMB: 0, rotateDaily: true, retainFiles: 20, retainDays: 5 }, () => new Date('2026-11-18T00:00:00Z'));
+    const weekFd = openSync(file, 'a');
+    try {
+      expect(weekly.due(weekFd, 10)).toBe(true);
+    } finally {
+      closeSync(weekFd);
+    }
+    // The file just rotated, and the last weekly one (the reference): the eight before are gone.
+    expect(logFiles(file).filter((f) => f !== file)).toHaveLength(2);
     // retainFiles 0 keeps none, the file just rotated neither.
     writeFileSync(file, `${JSON.stringify(record(3))}\n`);
     utimesSync(file, new Date('2026-12-02T09:00:00Z'), new Date('2026-12-02T09:00:00Z'));
