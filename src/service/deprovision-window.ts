@@ -30,14 +30,15 @@ export class DeprovisionWindow {
  * a time would pass the thresholds again from zero. Change-driven deprovisions are the records of
  * `deprovisionUser` that an event initiated and that took effect.
  */
-export async function windowFromLog(file: string, windowMs: number, now: Date = new Date()): Promise<DeprovisionWindow> {
+export async function windowFromLog(file: string, windowMs: number, warn: (line: string) => void, now: Date = new Date()): Promise<DeprovisionWindow> {
   const window = new DeprovisionWindow(windowMs);
   const since = new Date(now.getTime() - windowMs);
-  const { records } = await searchLog(
+  const { records, exhaustive, searchedBackTo } = await searchLog(
     file,
     (r) => r.action === 'deprovisionUser' && r.initiator === 'event' && (r.outcome === 'ok' || r.outcome === 'partial') && Date.parse(r.time) > since.getTime(),
     { limit: 100_000, since, maxBytes: 64 * 1024 * 1024 },
   );
   for (const r of records) window.add(r.target, 1, new Date(r.time));
+  if (!exhaustive) warn(`the safety window was rebuilt from the provisioning log back to ${searchedBackTo ?? 'part of it'} only (the log is large): change-driven deprovisions before that are not counted`);
   return window;
 }

@@ -75,7 +75,7 @@ export async function startService(options: ServiceOptions): Promise<ServiceHand
   const fast = new FastLane({
     loaded,
     state,
-    window: await windowFromLog(loaded.auditFile, serve.safetyWindowMinutes * 60_000).catch((error: unknown) => {
+    window: await windowFromLog(loaded.auditFile, serve.safetyWindowMinutes * 60_000, (line) => log(line, { level: 'warn' })).catch((error: unknown) => {
       log(`the provisioning log could not be read for the safety window (${describeError(error)}): it starts empty`, { level: 'warn' });
       return new DeprovisionWindow(serve.safetyWindowMinutes * 60_000);
     }),
