@@ -171,16 +171,25 @@ export function incompleteRead(population: number | undefined, previous: number 
 }
 
 /**
- * Why a batch's changes did not reach every target, to be tried again; undefined when they did, or
- * when the safety check stopped them (staged: someone decides). A target that could not be read or
- * was stopped, or an operation that failed, is not applied: the batch itself did not throw.
+ * Failures that a later try may not meet (the server busy or unreachable, a rate limit, a lost
+ * answer): worth trying again. A refusal of the person's data (400, a conflict) would be refused
+ * every minute for ever; the next full cycle and its report deal with it.
+ */
+const TRANSIENT_FAILURES: ReadonlySet<string> = new Set(['TRANSIENT', 'RATE_LIMITED', 'WORKER']);
+
+/**
+ * Why a batch's changes did not reach every target and are worth trying again; undefined when they
+ * did, when the safety check stopped them (staged: someone decides), or when what failed would fail
+ * again. A target that could not be read or was stopped, or an operation that failed for a passing
+ * reason, is not applied, though the batch itself did not throw.
  */
 export function notApplied(outcome: BatchOutcome): string | undefined {
   if (outcome.error !== undefined) return describeError(outcome.error);
   for (const t of outcome.report?.targets ?? []) {
     if (t.unreadable) return `target ${t.target} could not be read: ${t.unreadable}`;
     if (t.stopped) return `target ${t.target} stopped: ${t.stopped}`;
-    if (t.failures.length > 0) return `target ${t.target}: ${t.failures[0]!.message}`;
+    const passing = t.failures.find((f) => TRANSIENT_FAILURES.has(f.code));
+    if (passing) return `target ${t.target}: ${passing.message}`;
   }
   return undefined;
 }

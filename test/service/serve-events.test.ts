@@ -90,11 +90,17 @@ it('an event naming someone missing from a half-written or empty export deactiva
   expect(userOf(11)?.['active']).toBe(true);
 });
 
-it('an accepted event whose write the target refuses is kept to try again too, under its own id (a future-dated change of the same delivery keeps its date)', async () => {
+it('an accepted event whose write fails for a passing reason (5xx) is kept to try again too, under its own id (a future-dated change of the same delivery keeps its date); one the server refuses (400) is not retried every minute', async () => {
   const batches = new Batches();
   s = await serve(batches);
-  terminated('E1004');
-  h.sandbox.addFault({ method: 'PATCH', path: '/Users/', times: Infinity, action: { type: 'status', status: 400, detail: 'refused for now' } });
+  terminated('E1005');
+  h.sandbox.addFault({ method: 'PATCH', path: '/Users/', times: 1, action: { type: 'status', status: 400, detail: 'this value is refused' } });
+  const refusedBody = JSON.stringify({ type: 'employee.updated', timestamp: new Date().toISOString(), data: { companyId: '1', employeeId: 'E1005', changedFields: ['status'] } });
+  const refused = batches.next();
+  expect((await s.post('/events/bamboo', refusedBody, bamboo(refusedBody))).status).toBe(202);
+  expect((await refused).report?.targets[0]?.failures.map((f) => f.code)).toEqual(['BAD_REQUEST']);
+  terminated('E1004', 'E1005');
+  h.sandbox.addFault({ method: 'PATCH', path: '/Users/', times: Infinity, action: { type: 'status', status: 503, detail: 'down for a moment' } });
   const body = JSON.stringify({ type: 'employee.updated', timestamp: new Date().toISOString(), data: { companyId: '1', employeeId: 'E1004', changedFields: ['status'] } });
   const next = batches.next();
   expect((await s.post('/events/bamboo', body, bamboo(body))).status).toBe(202);
@@ -104,6 +110,7 @@ it('an accepted event whose write the target refuses is kept to try again too, u
   await expect.poll(() => s!.lines.some((l) => l.includes('not applied, kept to try again: target app:')), { timeout: 10_000 }).toBe(true);
   const kept = JSON.stringify(JSON.parse(readFileSync(join(h.dir, 'state', 'due-changes.json'), 'utf8')));
   expect(kept).toContain('E1004');
+  expect(kept).not.toContain('E1005');
   expect(kept).toMatch(/"eventId":"[^"]+#retry"/);
   expect(userOf(4)?.['active']).toBe(true);
 });
