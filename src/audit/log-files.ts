@@ -102,8 +102,8 @@ export class LogRotation {
    * than now, or, where the files' last writes show a gap longer than the retention (the clock
    * jumped, or the process stopped for that long), from the newest file below that gap, so the files
    * before a jump are judged by their own time. Files are ranked by when they were last written,
-   * not by the stamp in their names, which such a clock wrote; the file just rotated (`kept`) stays
-   * unless `retainFiles` is 0.
+   * not by the stamp in their names, which such a clock wrote; the newest `retainDays` of them are
+   * never removed by age; the file just rotated (`kept`) stays unless `retainFiles` is 0.
    */
   private prune(kept: string): void {
     const rotated = logFiles(this.file)
@@ -130,8 +130,11 @@ export class LogRotation {
     for (const { f, mtime } of rotated) {
       count++;
       if (f === kept && retainFiles > 0) continue;
+      // The newest retainDays files are never too old: with a rotation a day at most, they cannot all
+      // be, whatever a clock that jumped (twice) says of them.
+      const byAge = retainDays > 0 && count > retainDays && mtime < reference - span;
       try {
-        if (count > retainFiles || (retainDays > 0 && mtime < reference - span)) unlinkSync(f);
+        if (count > retainFiles || byAge) unlinkSync(f);
       } catch {
         // Removed by another process already.
       }

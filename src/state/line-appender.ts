@@ -17,8 +17,15 @@ function openPrivate(file: string): number {
   // Write-only: a+ would hold a read end of a FIFO or pipe (audit.file: /dev/stdout under Docker),
   // so a reader that died would block the write forever instead of failing it (EPIPE). A named FIFO
   // is probed without blocking first: opened for writing with no reader, it would block the process.
-  if (isFifo(file)) closeSync(openSync(file, constants.O_WRONLY | constants.O_APPEND | constants.O_NONBLOCK));
-  const fd = openSync(file, 'a', 0o600);
+  // The probe stays open until the real open has returned: closed before, it could be the pipe's
+  // only writer, and its reader would see the end of the stream and go.
+  const probe = isFifo(file) ? openSync(file, constants.O_WRONLY | constants.O_APPEND | constants.O_NONBLOCK) : null;
+  let fd: number;
+  try {
+    fd = openSync(file, 'a', 0o600);
+  } finally {
+    if (probe !== null) closeSync(probe);
+  }
   try {
     const stat = fstatSync(fd);
     if (stat.isFile() && (stat.mode & 0o077) !== 0) fchmodSync(fd, 0o600);

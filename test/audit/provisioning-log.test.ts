@@ -78,14 +78,14 @@ describe('rotation and the files of a log', () => {
       writeFileSync(rotated, `${JSON.stringify(record(0))}\n`);
       utimesSync(rotated, new Date(`${day}T12:00:00Z`), new Date(`${day}T12:00:00Z`));
     }
-    const rotation = new LogRotation(file, { maxFileMB: 0, rotateDaily: true, retainFiles: 5, retainDays: 30 }, () => new Date('2026-11-30T00:00:01Z'));
+    const rotation = new LogRotation(file, { maxFileMB: 0, rotateDaily: true, retainFiles: 5, retainDays: 2 }, () => new Date('2026-11-30T00:00:01Z'));
     const fd = openSync(file, 'a');
     try {
       expect(rotation.due(fd, 10)).toBe(true);
     } finally {
       closeSync(fd);
     }
-    // 41 days before the last record: gone; 19 days: kept.
+    // Past the newest two (as many as retainDays), and older than two days before the newest record below the gap: gone.
     expect(readdirSync(dir).sort()).toEqual(['audit.20261110T000000000Z.jsonl', 'audit.20261130T000001000Z.jsonl']);
     for (const f of readdirSync(dir)) rmSync(join(dir, f));
     // Written today: not due again.
@@ -164,8 +164,8 @@ describe('rotation and the files of a log', () => {
     } finally {
       closeSync(weekFd);
     }
-    // The file just rotated, and the last weekly one (the reference): the eight before are gone.
-    expect(logFiles(file).filter((f) => f !== file)).toHaveLength(2);
+    // The newest five (as many as retainDays), of which the reference is the second: the six before are gone.
+    expect(logFiles(file).filter((f) => f !== file)).toHaveLength(5);
     // retainFiles 0 keeps none, the file just rotated neither.
     writeFileSync(file, `${JSON.stringify(record(3))}\n`);
     utimesSync(file, new Date('2026-12-02T09:00:00Z'), new Date('2026-12-02T09:00:00Z'));
