@@ -12,6 +12,10 @@ import { notApplied, type FastLane } from './fast-lane.js';
 const MAX_WAIT = 2 ** 31 - 1;
 /** After a failed pass (the source unreadable), try again this much later, ms. */
 const RETRY_MS = 60_000;
+/** The event id of an accepted event kept to try again (inbound-events.ts), told apart from a dated one. */
+export const RETRY_SUFFIX = '#retry';
+/** An event tried again this long without applying is left to the full cycles (and said so), ms. */
+const RETRY_FOR_MS = 6 * 3_600_000;
 
 export class DueTimer {
   private timer: NodeJS.Timeout | undefined;
@@ -54,13 +58,25 @@ export class DueTimer {
     let retry = false;
     try {
       const now = new Date();
-      const ready = await this.due.due(now);
+      const due = await this.due.due(now);
+      // Tried again for hours: a server that keeps refusing this person with a 5xx; the full cycles,
+      // their report and the provisioning log carry it from here, not a request every minute.
+      const expired = due.filter((c) => c.eventId.endsWith(RETRY_SUFFIX) && now.getTime() - c.effectiveAt.getTime() > RETRY_FOR_MS);
+      if (expired.length > 0) {
+        await this.due.done(expired);
+        this.log(`due: ${expired.length} event${expired.length === 1 ? '' : 's'} tried again for ${RETRY_FOR_MS / 3_600_000} hours without applying, left to the full cycles: ${[...new Set(expired.map((c) => c.key))].join(', ')}`);
+      }
+      const gone = new Set(expired);
+      const ready = due.filter((c) => !gone.has(c));
       if (ready.length > 0) {
         const keys = [...new Set(ready.map((c) => c.key))];
         this.log(`due: ${keys.length} future-dated change${keys.length === 1 ? '' : 's'} now effective (${[...new Set(ready.map((c) => c.endpoint))].join(', ')})`);
         const outcome = await this.fast.sync({ keys, initiator: 'event', by: `due ${[...new Set(ready.map((c) => c.eventId))].join(', ')}` });
-        if (notApplied(outcome) === undefined) await this.due.done(ready);
-        else retry = true;
+        const left = notApplied(outcome);
+        // Done but for the people worth trying again: one failing person does not hold back the rest.
+        const keep = new Set(left === undefined ? [] : left.keys === 'all' ? ready : ready.filter((c) => (left.keys as ReadonlySet<string>).has(c.key)));
+        await this.due.done(ready.filter((c) => !keep.has(c)));
+        retry = keep.size > 0;
       }
       this.problem = undefined;
     } catch (error) {

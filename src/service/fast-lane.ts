@@ -21,7 +21,7 @@ import type { RunState } from '../engine/run-state.js';
 import { SafetyError, describeError } from '../errors.js';
 import type { TargetRuntime } from '../execution/executor.js';
 import type { RunReport } from '../execution/run-report.js';
-import { operationsOf, type Plan } from '../model/plan.js';
+import type { Plan } from '../model/plan.js';
 import type { Notifier } from '../notify/notifier.js';
 import { safetyViolations } from '../planning/safety.js';
 import type { DeprovisionWindow } from './deprovision-window.js';
@@ -137,7 +137,12 @@ export class FastLane {
         outcome = { keys, plan, stopped: result };
       } else {
         const now = new Date();
-        for (const tp of plan.targets) window.add(tp.target, operationsOf(tp).filter((op) => op.kind === 'deprovisionUser').length, now);
+        // What took effect, as the window rebuilt from the log counts it: a deprovision that failed
+        // (and is tried again) must not fill the window and stop real leavers.
+        for (const t of result.targets) {
+          const done = t.counts.deprovisionUser;
+          if (done) window.add(t.target, done.ok + done.partial, now);
+        }
         outcome = { keys, plan, report: result };
       }
     } catch (error) {
@@ -177,19 +182,30 @@ export function incompleteRead(population: number | undefined, previous: number 
  */
 const TRANSIENT_FAILURES: ReadonlySet<string> = new Set(['TRANSIENT', 'RATE_LIMITED', 'WORKER']);
 
+/** Which of a batch's people are worth trying again, and why: every one of them, or those named. */
+export interface NotApplied {
+  why: string;
+  keys: 'all' | ReadonlySet<string>;
+}
+
 /**
- * Why a batch's changes did not reach every target and are worth trying again; undefined when they
- * did, when the safety check stopped them (staged: someone decides), or when what failed would fail
- * again. A target that could not be read or was stopped, or an operation that failed for a passing
- * reason, is not applied, though the batch itself did not throw.
+ * What of a batch did not reach every target and is worth trying again; undefined when everything
+ * did, when the safety check stopped it (staged: someone decides), or when what failed would fail
+ * again. The source unreadable, or a target that could not be read or was stopped, leaves everyone;
+ * an operation that failed for a passing reason leaves its person.
  */
-export function notApplied(outcome: BatchOutcome): string | undefined {
-  if (outcome.error !== undefined) return describeError(outcome.error);
+export function notApplied(outcome: BatchOutcome): NotApplied | undefined {
+  if (outcome.error !== undefined) return { why: describeError(outcome.error), keys: 'all' };
+  const keys = new Set<string>();
+  let why: string | undefined;
   for (const t of outcome.report?.targets ?? []) {
-    if (t.unreadable) return `target ${t.target} could not be read: ${t.unreadable}`;
-    if (t.stopped) return `target ${t.target} stopped: ${t.stopped}`;
-    const passing = t.failures.find((f) => TRANSIENT_FAILURES.has(f.code));
-    if (passing) return `target ${t.target}: ${passing.message}`;
+    if (t.unreadable) return { why: `target ${t.target} could not be read: ${t.unreadable}`, keys: 'all' };
+    if (t.stopped) return { why: `target ${t.target} stopped: ${t.stopped}`, keys: 'all' };
+    for (const f of t.failures) {
+      if (!TRANSIENT_FAILURES.has(f.code)) continue;
+      keys.add(f.externalId);
+      why ??= `target ${t.target}: ${f.message}`;
+    }
   }
-  return undefined;
+  return why === undefined ? undefined : { why, keys };
 }

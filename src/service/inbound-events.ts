@@ -13,6 +13,7 @@ import type { DueChanges } from '../state/due-changes.js';
 import type { EventIdStore } from '../state/event-id-store.js';
 import type { DueTimer } from './due-timer.js';
 import { notApplied, type FastLane } from './fast-lane.js';
+import { RETRY_SUFFIX } from './due-timer.js';
 import type { Metrics } from '../telemetry/metrics.js';
 
 export interface InboundEventsDeps {
@@ -38,13 +39,16 @@ export function inboundEvents(deps: InboundEventsDeps): EventRoute {
     for (const change of result.accepted ?? []) {
       void deps.fast.sync({ keys: change.keys, initiator: 'event', by: `event ${name} ${change.eventId}` }).then(async (outcome) => {
         if (outcome.report) deps.metrics.propagation.observe((Date.now() - received) / 1000);
-        const why = notApplied(outcome);
-        if (why === undefined) return;
+        const left = notApplied(outcome);
+        if (left === undefined) return;
+        const why = left.why;
+        const keys = left.keys === 'all' ? change.keys : change.keys.filter((k) => (left.keys as ReadonlySet<string>).has(k));
+        if (keys.length === 0) return;
         // The sender was told 202 and its id is seen: a retry would be a duplicate. Kept as a change due
         // now, the due timer tries it again (and after a restart) until it applies. Its own event id:
         // the same delivery may hold a future-dated change for the same person, which must stay dated.
         try {
-          await deps.due.add(change.keys.map((key) => ({ endpoint: name, eventId: `${change.eventId}#retry`, key, effectiveAt: new Date(received) })));
+          await deps.due.add(keys.map((key) => ({ endpoint: name, eventId: `${change.eventId}${RETRY_SUFFIX}`, key, effectiveAt: new Date(received) })));
           deps.log(`event ${name} ${change.eventId}: not applied, kept to try again: ${why}`);
           deps.timer.wake();
         } catch (error) {

@@ -115,6 +115,37 @@ it('an accepted event whose write fails for a passing reason (5xx) is kept to tr
   expect(userOf(4)?.['active']).toBe(true);
 });
 
+it('a deprovision that keeps failing does not fill the safety window: the next leaver is not stopped for it', async () => {
+  const batches = new Batches();
+  s = await serve(batches, '  maxDeactivateCount: 1');
+  const id4 = String(userOf(4)!['id']);
+  h.sandbox.addFault({ method: 'PATCH', path: `/Users/${id4}`, times: Infinity, action: { type: 'status', status: 503, detail: 'down for a moment' } });
+  const post = async (id: string) => {
+    const body = JSON.stringify({ type: 'employee.updated', timestamp: new Date().toISOString(), data: { companyId: '1', employeeId: id, changedFields: ['status'] } });
+    const next = batches.next();
+    expect((await s!.post('/events/bamboo', body, bamboo(body))).status).toBe(202);
+    return next;
+  };
+  terminated('E1004');
+  expect((await post('E1004')).report?.targets[0]?.failures.map((f) => f.code)).toEqual(['TRANSIENT']);
+  terminated('E1004', 'E1005');
+  const second = await post('E1005');
+  expect(second.stopped).toBeUndefined();
+  expect(userOf(5)?.['active']).toBe(false);
+});
+
+it('an event tried again for hours without applying is left to the full cycles, said so, not tried every minute for ever', async () => {
+  const batches = new Batches();
+  s = await serve(batches);
+  await s.stop();
+  const old = new Date(Date.now() - 7 * 3_600_000).toISOString();
+  writeFileSync(join(h.dir, 'state', 'due-changes.json'), `${JSON.stringify({ version: 1, changes: [{ endpoint: 'bamboo', eventId: 'evt-9#retry', key: 'E1009', effectiveAt: old }] })}\n`);
+  s = await startTestService(h, { onBatch: batches.listener });
+  await s.firstCycle;
+  await expect.poll(() => s!.lines.some((l) => l.includes('tried again for 6 hours without applying, left to the full cycles: E1009')), { timeout: 10_000 }).toBe(true);
+  expect(JSON.parse(readFileSync(join(h.dir, 'state', 'due-changes.json'), 'utf8'))).toMatchObject({ changes: [] });
+});
+
 it('a company with many past leavers (their accounts deactivated, still linked) has its events synced: the read is compared with the last full read, not with the accounts', async () => {
   const batches = new Batches();
   process.env['TEST_BAMBOO_KEY'] = BAMBOO_KEY;
