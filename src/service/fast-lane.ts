@@ -21,7 +21,7 @@ import type { RunState } from '../engine/run-state.js';
 import { SafetyError, describeError } from '../errors.js';
 import type { TargetRuntime } from '../execution/executor.js';
 import type { RunReport } from '../execution/run-report.js';
-import { operationsOf, type Plan } from '../model/plan.js';
+import type { Plan } from '../model/plan.js';
 import type { Notifier } from '../notify/notifier.js';
 import { safetyViolations } from '../planning/safety.js';
 import type { DeprovisionWindow } from './deprovision-window.js';
@@ -128,7 +128,7 @@ export class FastLane {
       const recent = window.recent(new Date());
       const safety = { ...loaded.config.safety, minSourceUsers: 0 };
       const checkSafety = (p: Plan) => [
-        ...incompleteRead(population, this.deps.sourcePeople?.(), loaded.config.safety, p),
+        ...incompleteRead(population, this.deps.sourcePeople?.(), loaded.config.safety),
         ...safetyViolations({ ...p, targets: p.targets.map((t) => ({ ...t, managedUsers: Math.max(base.get(t.target) ?? 0, t.managedUsers) })) }, safety, recent),
       ];
       const result = await applyOrStage(loaded, plan, runtimes, state, { overrideSafety: false, executor: { wait: true, inline: true, initiator: who, signal: this.deps.signal, ...(this.deps.observer ? { observer: this.deps.observer } : {}) }, notifier, checkSafety });
@@ -159,22 +159,14 @@ export class FastLane {
  * them, as a full cycle's check would judge it: fewer people than minSourceUsers, or fewer than the
  * last applied full cycle read by more than maxDeactivatePercent (a half-written export: everyone
  * after its last row would read as gone). Empty when the read was a lookup of these people alone
- * (LDAP, Google). Before a full cycle has been applied to compare with, a person missing from the
- * read is not deprovisioned by it.
+ * (LDAP, Google), or when no full cycle has been applied yet to compare with.
  */
-export function incompleteRead(population: number | undefined, previous: number | undefined, safety: SafetyConfig, plan: Plan): string[] {
+export function incompleteRead(population: number | undefined, previous: number | undefined, safety: SafetyConfig): string[] {
   if (population === undefined) return [];
   if (population < safety.minSourceUsers) {
     return [`the source read has ${population} ${population === 1 ? 'person' : 'people'} (minimum ${safety.minSourceUsers}): read as an incomplete export, not as these people leaving`];
   }
-  if (previous === undefined || previous === 0) {
-    // Nothing to compare with yet (the service just started, or its full cycles were stopped): a
-    // person missing from this read is left to a full cycle, whose checks see the whole read.
-    const gone = plan.targets.flatMap((t) => operationsOf(t)).filter((op) => op.kind === 'deprovisionUser' && op.reason === 'removed').length;
-    return gone === 0
-      ? []
-      : [`${gone} ${gone === 1 ? 'person is' : 'people are'} missing from the source read, and no full cycle has been applied since the service started to tell an incomplete export from leavers: left to the next full cycle`];
-  }
+  if (previous === undefined || previous === 0) return [];
   const missing = previous - population;
   if (missing <= safety.alwaysAllowDeactivations || (missing / previous) * 100 <= safety.maxDeactivatePercent) return [];
   return [
