@@ -203,8 +203,11 @@ export function notApplied(outcome: BatchOutcome): NotApplied | undefined {
     if (t.stopped) return { why: `target ${t.target} stopped: ${t.stopped}`, keys: 'all' };
     for (const f of t.failures) {
       if (!TRANSIENT_FAILURES.has(f.code)) continue;
-      keys.add(f.externalId);
       why ??= `target ${t.target}: ${f.message}`;
+      // A group's operation (a membership change) carries the group's key: whose change it was is not
+      // told, so everyone is tried again.
+      if (!outcome.keys.includes(f.externalId)) return { why, keys: 'all' };
+      keys.add(f.externalId);
     }
   }
   return why === undefined ? undefined : { why, keys };
