@@ -98,12 +98,13 @@ export class LogRotation {
 
   /**
    * Removes rotated files past the retention. A clock that jumped ahead (a bad NTP answer, a wrong
-   * RTC) must not delete the history at once: ages are counted back from the newest record no later
-   * than now, or, where the files' last writes show a gap longer than the retention (the clock
-   * jumped, or the process stopped for that long), from the newest file below that gap, so the files
-   * before a jump are judged by their own time. Files are ranked by when they were last written,
-   * not by the stamp in their names, which such a clock wrote; the newest `retainDays` of them are
-   * never removed by age; the file just rotated (`kept`) stays unless `retainFiles` is 0.
+   * RTC), once or twice, must not delete the history: the files, ranked by when they were last
+   * written (not by the stamp in their names, which such a clock wrote), are cut into runs wherever
+   * two of them lie further apart than the retention, and each file's age is counted from the
+   * newest of its own run (no later than now). Written at least once in every `retainDays`, a log is
+   * one run and ages are counted from its newest record; past a longer gap (a clock jump, a long
+   * stop), the older files are left to `retainFiles`. The file just rotated (`kept`) stays unless
+   * `retainFiles` is 0.
    */
   private prune(kept: string): void {
     const rotated = logFiles(this.file)
@@ -119,25 +120,17 @@ export class LogRotation {
     const { retainFiles, retainDays } = this.settings;
     const span = retainDays * DAY_MS;
     const now = this.now().getTime();
-    let reference = Math.min(now, rotated.find((r) => r.mtime <= now)?.mtime ?? now);
-    for (let i = 1; i < rotated.length; i++) {
-      if (rotated[i - 1]!.mtime - rotated[i]!.mtime > span) {
-        reference = Math.min(reference, rotated[i]!.mtime);
-        break;
-      }
-    }
+    let runNewest = now;
     let count = 0;
-    for (const { f, mtime } of rotated) {
+    rotated.forEach(({ f, mtime }, i) => {
+      if (i === 0 || rotated[i - 1]!.mtime - mtime > span) runNewest = Math.min(now, mtime);
       count++;
-      if (f === kept && retainFiles > 0) continue;
-      // The newest retainDays files are never too old: with a rotation a day at most, they cannot all
-      // be, whatever a clock that jumped (twice) says of them.
-      const byAge = retainDays > 0 && count > retainDays && mtime < reference - span;
+      if (f === kept && retainFiles > 0) return;
       try {
-        if (count > retainFiles || byAge) unlinkSync(f);
+        if (count > retainFiles || (retainDays > 0 && mtime < runNewest - span)) unlinkSync(f);
       } catch {
         // Removed by another process already.
       }
-    }
+    });
   }
 }

@@ -78,14 +78,14 @@ describe('rotation and the files of a log', () => {
       writeFileSync(rotated, `${JSON.stringify(record(0))}\n`);
       utimesSync(rotated, new Date(`${day}T12:00:00Z`), new Date(`${day}T12:00:00Z`));
     }
-    const rotation = new LogRotation(file, { maxFileMB: 0, rotateDaily: true, retainFiles: 5, retainDays: 2 }, () => new Date('2026-11-30T00:00:01Z'));
+    const rotation = new LogRotation(file, { maxFileMB: 0, rotateDaily: true, retainFiles: 5, retainDays: 30 }, () => new Date('2026-11-30T00:00:01Z'));
     const fd = openSync(file, 'a');
     try {
       expect(rotation.due(fd, 10)).toBe(true);
     } finally {
       closeSync(fd);
     }
-    // Past the newest two (as many as retainDays), and older than two days before the newest record below the gap: gone.
+    // 41 days before the last record: gone; 19 days: kept.
     expect(readdirSync(dir).sort()).toEqual(['audit.20261110T000000000Z.jsonl', 'audit.20261130T000001000Z.jsonl']);
     for (const f of readdirSync(dir)) rmSync(join(dir, f));
     // Written today: not due again.
@@ -164,8 +164,27 @@ describe('rotation and the files of a log', () => {
     } finally {
       closeSync(weekFd);
     }
-    // The newest five (as many as retainDays), of which the reference is the second: the six before are gone.
-    expect(logFiles(file).filter((f) => f !== file)).toHaveLength(5);
+    // Written further apart than the retention, each file is a run of its own: none is judged by
+    // another's time, and they are left to retainFiles.
+    expect(logFiles(file).filter((f) => f !== file)).toHaveLength(11);
+    // Files a month apart with the defaults (retainDays 90): one run, aged from its newest record.
+    for (const f of logFiles(file)) if (f !== file) rmSync(f);
+    for (let month = 0; month < 10; month++) {
+      const at = new Date(Date.UTC(2026, month, 1, 12));
+      const rotated = join(dir, `audit.${at.toISOString().replace(/[-:.]/g, '')}.jsonl`);
+      writeFileSync(rotated, `${JSON.stringify(record(0))}\n`);
+      utimesSync(rotated, at, at);
+    }
+    writeFileSync(file, `${JSON.stringify(record(3))}\n`);
+    utimesSync(file, new Date('2026-11-29T12:00:00Z'), new Date('2026-11-29T12:00:00Z'));
+    const monthly = new LogRotation(file, { maxFileMB: 0, rotateDaily: true, retainFiles: 20, retainDays: 90 }, () => new Date('2026-11-30T00:00:00Z'));
+    const monthFd = openSync(file, 'a');
+    try {
+      expect(monthly.due(monthFd, 10)).toBe(true);
+    } finally {
+      closeSync(monthFd);
+    }
+    expect(logFiles(file).filter((f) => f !== file).map((f) => f.slice(dir.length + 7, dir.length + 15))).toEqual(['20260901', '20261001', '20261130']);
     // retainFiles 0 keeps none, the file just rotated neither.
     writeFileSync(file, `${JSON.stringify(record(3))}\n`);
     utimesSync(file, new Date('2026-12-02T09:00:00Z'), new Date('2026-12-02T09:00:00Z'));
@@ -177,6 +196,31 @@ describe('rotation and the files of a log', () => {
       closeSync(last);
     }
     expect(logFiles(file).filter((f) => f !== file)).toEqual([]);
+  });
+
+  it('a clock that jumps ahead twice (or a long stop after a jump) deletes none of the history before the first jump', () => {
+    const file = join(dir, 'audit.jsonl');
+    for (let day = 1; day <= 30; day++) {
+      const at = new Date(Date.UTC(2026, 5, day, 12));
+      const rotated = join(dir, `audit.${at.toISOString().replace(/[-:.]/g, '')}.jsonl`);
+      writeFileSync(rotated, `${JSON.stringify(record(0))}\n`);
+      utimesSync(rotated, at, at);
+    }
+    const rotateAt = (written: string, now: string) => {
+      writeFileSync(file, `${JSON.stringify(record(1))}\n`);
+      utimesSync(file, new Date(written), new Date(written));
+      const fd = openSync(file, 'a');
+      try {
+        expect(new LogRotation(file, { maxFileMB: 0, rotateDaily: true, retainFiles: 1000, retainDays: 30 }, () => new Date(now)).due(fd, 10)).toBe(true);
+      } finally {
+        closeSync(fd);
+      }
+    };
+    const june = () => logFiles(file).filter((f) => f.includes('audit.202606')).length;
+    rotateAt('2027-07-01T12:00:00Z', '2027-07-02T00:00:00Z');
+    expect(june()).toBe(30);
+    rotateAt('2027-08-11T12:00:00Z', '2027-08-12T00:00:00Z');
+    expect(june()).toBe(30);
   });
 
   it('{host}: this process writes its host\'s file; the reader reads every host\'s, rotated too, oldest first', async () => {
