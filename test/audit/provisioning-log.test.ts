@@ -66,6 +66,16 @@ describe('matchesQuery', () => {
   });
 });
 
+/** The rotation's verdict on the active file: due (the file moved aside and pruned). */
+function rotates(rotation: LogRotation, file: string): void {
+  const fd = openSync(file, 'a');
+  try {
+    expect(rotation.due(fd, 10)).toBe(true);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 describe('rotation and the files of a log', () => {
   const record = (n: number): AuditRecord => ({ time: `2026-11-30T10:00:0${n}.000Z`, planId: `plan-${n}`, target: 'app', action: 'apply.start', outcome: 'info' });
 
@@ -79,12 +89,7 @@ describe('rotation and the files of a log', () => {
       utimesSync(rotated, new Date(`${day}T12:00:00Z`), new Date(`${day}T12:00:00Z`));
     }
     const rotation = new LogRotation(file, { maxFileMB: 0, rotateDaily: true, retainFiles: 5, retainDays: 30 }, () => new Date('2026-11-30T00:00:01Z'));
-    const fd = openSync(file, 'a');
-    try {
-      expect(rotation.due(fd, 10)).toBe(true);
-    } finally {
-      closeSync(fd);
-    }
+    rotates(rotation, file);
     // 41 days before the last record: gone; 19 days: kept.
     expect(readdirSync(dir).sort()).toEqual(['audit.20261110T000000000Z.jsonl', 'audit.20261130T000001000Z.jsonl']);
     for (const f of readdirSync(dir)) rmSync(join(dir, f));
@@ -110,24 +115,14 @@ describe('rotation and the files of a log', () => {
     utimesSync(file, new Date('2026-11-30T09:00:00Z'), new Date('2026-11-30T09:00:00Z'));
     // The clock says 100 days later.
     const rotation = new LogRotation(file, { maxFileMB: 0, rotateDaily: true, retainFiles: 10, retainDays: 90 }, () => new Date('2027-03-10T00:00:00Z'));
-    const fd = openSync(file, 'a');
-    try {
-      expect(rotation.due(fd, 10)).toBe(true);
-    } finally {
-      closeSync(fd);
-    }
+    rotates(rotation, file);
     expect(logFiles(file)).toHaveLength(6);
     // A day later by that clock, the file it wrote is the newest: the older ones, 100 days behind it
     // across a gap longer than the retention, are not judged by it.
     writeFileSync(file, `${JSON.stringify(record(2))}\n`);
     utimesSync(file, new Date('2027-03-10T09:00:00Z'), new Date('2027-03-10T09:00:00Z'));
     const jumped = new LogRotation(file, { maxFileMB: 0, rotateDaily: true, retainFiles: 10, retainDays: 90 }, () => new Date('2027-03-11T00:00:00Z'));
-    const next = openSync(file, 'a');
-    try {
-      expect(jumped.due(next, 10)).toBe(true);
-    } finally {
-      closeSync(next);
-    }
+    rotates(jumped, file);
     expect(logFiles(file)).toHaveLength(7);
     for (const f of logFiles(file)) rmSync(f);
     for (const day of days) {
@@ -139,12 +134,7 @@ describe('rotation and the files of a log', () => {
     writeFileSync(file, `${JSON.stringify(record(2))}\n`);
     utimesSync(file, new Date('2026-12-01T09:00:00Z'), new Date('2026-12-01T09:00:00Z'));
     const few = new LogRotation(file, { maxFileMB: 0, rotateDaily: true, retainFiles: 2, retainDays: 90 }, () => new Date('2026-12-02T00:00:00Z'));
-    const again = openSync(file, 'a');
-    try {
-      expect(few.due(again, 10)).toBe(true);
-    } finally {
-      closeSync(again);
-    }
+    rotates(few, file);
     expect(logFiles(file).map((f) => f.slice(dir.length + 1)).sort()).toEqual(['audit.20261129T000000000Z.jsonl', 'audit.20261202T000000000Z.jsonl']);
     // Files a week apart with retainDays 5 (a weekly run): every gap is longer than the retention,
     // and ages are still judged, from the newest file below the first gap.
@@ -158,12 +148,7 @@ describe('rotation and the files of a log', () => {
     writeFileSync(file, `${JSON.stringify(record(3))}\n`);
     utimesSync(file, new Date('2026-11-17T12:00:00Z'), new Date('2026-11-17T12:00:00Z'));
     const weekly = new LogRotation(file, { maxFileMB: 0, rotateDaily: true, retainFiles: 20, retainDays: 5 }, () => new Date('2026-11-18T00:00:00Z'));
-    const weekFd = openSync(file, 'a');
-    try {
-      expect(weekly.due(weekFd, 10)).toBe(true);
-    } finally {
-      closeSync(weekFd);
-    }
+    rotates(weekly, file);
     // Written further apart than the retention, each file is a run of its own: none is judged by
     // another's time, and they are left to retainFiles.
     expect(logFiles(file).filter((f) => f !== file)).toHaveLength(11);
@@ -178,23 +163,13 @@ describe('rotation and the files of a log', () => {
     writeFileSync(file, `${JSON.stringify(record(3))}\n`);
     utimesSync(file, new Date('2026-11-29T12:00:00Z'), new Date('2026-11-29T12:00:00Z'));
     const monthly = new LogRotation(file, { maxFileMB: 0, rotateDaily: true, retainFiles: 20, retainDays: 90 }, () => new Date('2026-11-30T00:00:00Z'));
-    const monthFd = openSync(file, 'a');
-    try {
-      expect(monthly.due(monthFd, 10)).toBe(true);
-    } finally {
-      closeSync(monthFd);
-    }
+    rotates(monthly, file);
     expect(logFiles(file).filter((f) => f !== file).map((f) => f.slice(dir.length + 7, dir.length + 15))).toEqual(['20260901', '20261001', '20261130']);
     // retainFiles 0 keeps none, the file just rotated neither.
     writeFileSync(file, `${JSON.stringify(record(3))}\n`);
     utimesSync(file, new Date('2026-12-02T09:00:00Z'), new Date('2026-12-02T09:00:00Z'));
     const none = new LogRotation(file, { maxFileMB: 0, rotateDaily: true, retainFiles: 0, retainDays: 90 }, () => new Date('2026-12-03T00:00:00Z'));
-    const last = openSync(file, 'a');
-    try {
-      expect(none.due(last, 10)).toBe(true);
-    } finally {
-      closeSync(last);
-    }
+    rotates(none, file);
     expect(logFiles(file).filter((f) => f !== file)).toEqual([]);
   });
 
@@ -209,12 +184,7 @@ describe('rotation and the files of a log', () => {
     const rotateAt = (written: string, now: string) => {
       writeFileSync(file, `${JSON.stringify(record(1))}\n`);
       utimesSync(file, new Date(written), new Date(written));
-      const fd = openSync(file, 'a');
-      try {
-        expect(new LogRotation(file, { maxFileMB: 0, rotateDaily: true, retainFiles: 1000, retainDays: 30 }, () => new Date(now)).due(fd, 10)).toBe(true);
-      } finally {
-        closeSync(fd);
-      }
+      rotates(new LogRotation(file, { maxFileMB: 0, rotateDaily: true, retainFiles: 1000, retainDays: 30 }, () => new Date(now)), file);
     };
     const june = () => logFiles(file).filter((f) => f.includes('audit.202606')).length;
     rotateAt('2027-07-01T12:00:00Z', '2027-07-02T00:00:00Z');
