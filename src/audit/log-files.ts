@@ -98,13 +98,11 @@ export class LogRotation {
 
   /**
    * Removes rotated files past the retention. A clock that jumped ahead (a bad NTP answer, a wrong
-   * RTC), once or twice, must not delete the history: the files, ranked by when they were last
-   * written (not by the stamp in their names, which such a clock wrote), are cut into runs wherever
-   * two of them lie further apart than the retention, and each file's age is counted from the
-   * newest of its own run (no later than now). Written at least once in every `retainDays`, a log is
-   * one run and ages are counted from its newest record; past a longer gap (a clock jump, a long
-   * stop), the older files are left to `retainFiles`. The file just rotated (`kept`) stays unless
-   * `retainFiles` is 0.
+   * RTC) must not delete the history: files are ranked by when they were last written (not by the
+   * stamp in their names, which such a clock wrote), ages are counted back from the newest record no
+   * later than now, and the newest `retainDays` files are never removed by age. A log rotated at most
+   * once a day holds no file younger than `retainDays` past those, whatever the clock said when it
+   * wrote them. The file just rotated (`kept`) stays unless `retainFiles` is 0.
    */
   private prune(kept: string): void {
     const rotated = logFiles(this.file)
@@ -118,16 +116,14 @@ export class LogRotation {
       })
       .sort((a, b) => b.mtime - a.mtime);
     const { retainFiles, retainDays } = this.settings;
-    const span = retainDays * DAY_MS;
     const now = this.now().getTime();
-    let runNewest = now;
-    let count = 0;
+    const reference = rotated.find((r) => r.mtime <= now)?.mtime ?? now;
+    const oldest = reference - retainDays * DAY_MS;
     rotated.forEach(({ f, mtime }, i) => {
-      if (i === 0 || rotated[i - 1]!.mtime - mtime > span) runNewest = Math.min(now, mtime);
-      count++;
+      const count = i + 1;
       if (f === kept && retainFiles > 0) return;
       try {
-        if (count > retainFiles || (retainDays > 0 && mtime < runNewest - span)) unlinkSync(f);
+        if (count > retainFiles || (retainDays > 0 && count > retainDays && mtime < oldest)) unlinkSync(f);
       } catch {
         // Removed by another process already.
       }

@@ -16,7 +16,7 @@ export const audit = z
     maxFileMB: z.number().min(0).default(50).describe('Rotate the log when it would grow past this many megabytes (fractions allowed; 0: never by size). Default 50.'),
     rotateDaily: z.boolean().default(false).describe('Also rotate the log at the first write of each UTC day. Default false.'),
     retainFiles: z.number().int().min(0).default(20).describe('Rotated files kept (the newest); 0: keep none. Default 20.'),
-    retainDays: z.number().min(0).default(90).describe('Rotated files older than this many days are removed; 0: no age limit. Default 90.'),
+    retainDays: z.number().min(0).default(90).describe('Rotated files older than this many days are removed, past the newest retainDays files (a clock that jumped ahead cannot delete the history); 0: no age limit. Default 90.'),
     redactAttributes: z
       .array(z.string().min(1))
       .default(['phoneNumbers', 'addresses', 'password', 'x509Certificates'])
