@@ -70,6 +70,11 @@ export interface AuditRecord {
   note?: string;
   /** How the operation came about and ended, step by step (see execution/operation-steps.ts). */
   steps?: AuditStep[];
+  /**
+   * On the `apply.start` of a plan made from a read of the whole source: how many people it held.
+   * The service judges a whole read taken for a few people against it, also after a restart.
+   */
+  sourcePeople?: number;
 }
 
 /** One step of an operation's story: what the source said, the scope, the match, the action, the export. */

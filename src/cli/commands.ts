@@ -184,7 +184,7 @@ export async function applyCommand(file: string, opts: WriteOptions, io: Io): Pr
     const { plan, skipped } = await verifySavedPlan(loaded, saved, runtimes, state.links);
     if (opts.signal?.aborted) throw opts.signal.reason;
     const notifier = commandNotifier(loaded, io, state.audit);
-    const report = await applyOrStage(loaded, plan, runtimes, state, { overrideSafety: !!opts.overrideSafety, executor: executorOptions(opts), notifier, skipped });
+    const report = await applyOrStage(loaded, plan, runtimes, state, { overrideSafety: !!opts.overrideSafety, fullRead: true, executor: executorOptions(opts), notifier, skipped });
     if (report instanceof SafetyError) return exitForError(report, io, { json: !!opts.json, plan: summarise(plan) });
     if (state.distributed && !waitOptions(opts).wait) return enqueued(plan, opts, io);
     io.out(opts.json ? JSON.stringify(report, null, 2) : formatReport(report));

@@ -23,6 +23,8 @@ export interface ApplyOptions {
   skipped?: readonly SkippedOperation[];
   /** The safety check to apply instead of the config's rules on this plan alone (the service's windowed check). */
   checkSafety?: (plan: Plan) => string[];
+  /** The plan was made from a read of the whole source (a cycle, a saved plan): its size is recorded on `apply.start`. */
+  fullRead?: boolean;
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -55,7 +57,7 @@ export async function applyPlan(
     }
     state.audit.record({ time, planId: plan.id, target: '*', action: 'safety.override', outcome: 'info', note: reasons.join('; ') });
   }
-  state.audit.record({ time, planId: plan.id, target: '*', action: 'apply.start', outcome: 'info' });
+  state.audit.record({ time, planId: plan.id, target: '*', action: 'apply.start', outcome: 'info', ...(options.fullRead ? { sourcePeople: plan.source.users } : {}) });
   for (const s of options.skipped ?? []) {
     state.audit.record(operationAuditRecord(plan.id, s.target, s.op, s.outcome, 0, { note: s.note }));
   }

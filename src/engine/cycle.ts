@@ -79,7 +79,7 @@ export async function applyOrStage(
   plan: Plan,
   runtimes: ReadonlyMap<string, TargetRuntime>,
   state: RunState,
-  options: Pick<ApplyOptions, 'overrideSafety' | 'skipped' | 'checkSafety'> & { executor: ExecutorOptions; notifier: Notifier },
+  options: Pick<ApplyOptions, 'overrideSafety' | 'skipped' | 'checkSafety' | 'fullRead'> & { executor: ExecutorOptions; notifier: Notifier },
 ): Promise<RunReport | SafetyError> {
   const executor = state.executor(options.executor);
   const signal = options.executor.signal;
@@ -89,6 +89,7 @@ export async function applyOrStage(
       ...(signal ? { signal } : {}),
       ...(options.skipped ? { skipped: options.skipped } : {}),
       ...(options.checkSafety ? { checkSafety: options.checkSafety } : {}),
+      ...(options.fullRead ? { fullRead: true } : {}),
     });
   } catch (error) {
     if (!(error instanceof SafetyError)) throw error;
@@ -112,7 +113,7 @@ export async function runCycle(loaded: LoadedConfig, state: RunState, options: C
   });
   const { plan, runtimes } = planning;
   await options.onPlan?.(plan);
-  const report = await applyOrStage(loaded, plan, runtimes, state, { ...options, executor: { ...options.executor, ...(observer ? { observer } : {}) } });
+  const report = await applyOrStage(loaded, plan, runtimes, state, { ...options, fullRead: true, executor: { ...options.executor, ...(observer ? { observer } : {}) } });
   if (report instanceof SafetyError) {
     if (observer) for (const t of plan.targets) observer({ type: 'cycle', target: t.target, ok: false, seconds: (Date.now() - startedAt.getTime()) / 1000, endedAt: new Date() });
     return { kind: 'stopped', plan, error: report };

@@ -86,6 +86,12 @@ export interface PersonPlanOptions {
   step?: (line: string) => void;
   /** Plan the person as held off by this new hold (deprovision, before storing it); its digest is taken from this read. */
   holdOff?: Omit<EmergencyHold, 'digest'>;
+  /**
+   * When the source was read whole (a CSV) and some of these people are not in it: hold the
+   * deprovisions with this reason (the service with no full read yet to judge the read's size by:
+   * a half-written export reads its missing rows as leavers).
+   */
+  holdMissingFromWholeRead?: string;
 }
 
 
@@ -252,7 +258,8 @@ export async function planPeople(loaded: LoadedConfig, state: Pick<RunState, 'li
     step(`hold: ${who(key)}held off by emergency deprovision ("${hold.reason}", by ${hold.by}, ${hold.time})`);
   }
   // An emergency deprovision is not held back by another person's invalid row.
-  const holdDeprovisions = options.holdOff ? undefined : dirtyReadHold(snapshot, loaded.config.safety.holdDeprovisionsOnInvalidRecords);
+  const unverified = snapshot.population !== undefined && keys.some((k) => !users.has(k) && !sourceHeld.has(k)) ? options.holdMissingFromWholeRead : undefined;
+  const holdDeprovisions = options.holdOff ? undefined : (dirtyReadHold(snapshot, loaded.config.safety.holdDeprovisionsOnInvalidRecords) ?? unverified);
   // Nobody read (they left): what the source offers chooses the default mappings, as for an empty
   // full read (make-plan.ts); from no attributes at all, no rule would yield a userName.
   const attributes = snapshot.users.length > 0 ? sourceAttributes(snapshot) : new Set(await source.offeredAttributes());

@@ -105,7 +105,7 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
       const { plan, runtimes } = planning;
       planned = plan;
       await settlePlanRead(plan, { store: quarantine, audit, notifier, settings: loaded.config.quarantine, planId: plan.id, now });
-      await applyPlan(loaded, plan, runtimes, state, executor, { overrideSafety: false });
+      await applyPlan(loaded, plan, runtimes, state, executor, { overrideSafety: false, fullRead: true });
       await forgetOvertaken(state, planning);
       const ops = operationCount(plan);
       log(`${cycleId}: enqueued ${plan.id} (${ops} operations) for ${locks.targets.join(', ')}`, { cycle });

@@ -35,7 +35,7 @@ export interface FastLaneDeps {
   notifier: Notifier;
   /** Managed users per target, the base of the safety shares. */
   managed(): Promise<ReadonlyMap<string, number>>;
-  /** People in the source as the last applied full cycle read it; undefined before one has. */
+  /** People in the source as the last applied full cycle read it; undefined when none is known. */
   sourcePeople?(): number | undefined;
   log: Log;
   /** The service stopping: start no further operation. */
@@ -117,7 +117,15 @@ export class FastLane {
       const { run: only, skipped } = partitionTargets(all, await quarantinedTargets(state.quarantine, loaded.config.quarantine), new Date());
       // Not applied: a feed hands these people out again until a target comes out.
       if (only.length === 0) throw new Error(`every target is in quarantine (${[...skipped.keys()].join(', ')})`);
-      const { plan, runtimes, population } = await planPeople(loaded, state, keys, { only, runtimes: this.runtimes, parked: state.memory });
+      const previous = this.deps.sourcePeople?.();
+      const { plan, runtimes, population } = await planPeople(loaded, state, keys, {
+        only,
+        runtimes: this.runtimes,
+        parked: state.memory,
+        // Nothing to judge a whole read's size by (no full cycle applied with this provisioning log):
+        // someone missing from it may be a row an export still being written has not reached.
+        ...(previous === undefined ? { holdMissingFromWholeRead: NO_FULL_READ } : {}),
+      });
       const readAt = new Date(plan.binding.source.readAt);
       // Marked as soon as the read is taken, not once applied: a cycle planned on an older read and
       // applying meanwhile must already skip these people (superseded), or it writes its older
@@ -128,7 +136,7 @@ export class FastLane {
       const recent = window.recent(new Date());
       const safety = { ...loaded.config.safety, minSourceUsers: 0 };
       const checkSafety = (p: Plan) => [
-        ...incompleteRead(population, this.deps.sourcePeople?.(), loaded.config.safety),
+        ...incompleteRead(population, previous, loaded.config.safety),
         ...safetyViolations({ ...p, targets: p.targets.map((t) => ({ ...t, managedUsers: Math.max(base.get(t.target) ?? 0, t.managedUsers) })) }, safety, recent),
       ];
       const result = await applyOrStage(loaded, plan, runtimes, state, { overrideSafety: false, executor: { wait: true, inline: true, initiator: who, signal: this.deps.signal, ...(this.deps.observer ? { observer: this.deps.observer } : {}) }, notifier, checkSafety });
@@ -153,6 +161,9 @@ export class FastLane {
     return outcome;
   }
 }
+
+const NO_FULL_READ =
+  'no full cycle has been applied yet to judge the size of this whole source read by: a person missing from it may be a row an export still being written has not reached; the next full cycle decides';
 
 /**
  * Why a whole source read taken for a few people (a CSV is read whole) is not to be trusted with

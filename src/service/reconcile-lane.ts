@@ -48,7 +48,7 @@ export class ReconcileLane {
   private next: { reasons: string[]; outcome: Promise<CycleOutcome> } | null = null;
   /** Managed users per target as the last full plan counted them. */
   readonly managed = new Map<string, number>();
-  /** People in the source as the last full cycle that was applied (not stopped) read it. */
+  /** People in the source as the last full cycle that was applied (not stopped) read it; at start, as the provisioning log remembers it (last-full-read.ts). */
   sourcePeople: number | undefined;
   last: CycleOutcome | undefined;
   /** Cycles take turns with the console's actions that apply a saved set (approve, retry). */

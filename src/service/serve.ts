@@ -14,6 +14,7 @@ import type { DueChanges } from '../state/due-changes.js';
 import type { EventIdStore } from '../state/event-id-store.js';
 import { everyCronTime, nextCronTime } from './cron-timer.js';
 import { DeprovisionWindow, windowFromLog } from './deprovision-window.js';
+import { lastFullRead } from './last-full-read.js';
 import { DueTimer } from './due-timer.js';
 import { inboundEvents } from './inbound-events.js';
 import { FastLane, type BatchOutcome } from './fast-lane.js';
@@ -72,6 +73,7 @@ export async function startService(options: ServiceOptions): Promise<ServiceHand
     observer: metrics.observe,
     ...(options.onCyclePlan ? { onPlan: options.onCyclePlan } : {}),
   });
+  reconcile.sourcePeople = await lastFullRead(loaded.auditFile, (line) => log(line, { level: 'warn' }));
   const fast = new FastLane({
     loaded,
     state,

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import { Harness, person } from '../support/harness.js';
 import { Batches, startTestService, type RunningService } from '../support/service.js';
+import type { BatchOutcome } from '../../src/service/fast-lane.js';
 
 const BAMBOO_KEY = 'bamboo-key-3c1f0e9d7a';
 const CE_KEY = 'cloudevents-key-8e2d4b6a';
@@ -144,6 +145,48 @@ it('an event tried again for hours without applying is left to the full cycles, 
   await s.firstCycle;
   await expect.poll(() => s!.lines.some((l) => l.includes('tried again for 6 hours without applying, left to the full cycles: E1009')), { timeout: 10_000 }).toBe(true);
   expect(JSON.parse(readFileSync(join(h.dir, 'state', 'due-changes.json'), 'utf8'))).toMatchObject({ changes: [] });
+});
+
+/** A service restarted after a full run, without a cycle of its own at start (its full cycles run from cron). */
+async function restartedService(batches: Batches, forgetRuns = false): Promise<RunningService> {
+  process.env['TEST_BAMBOO_KEY'] = BAMBOO_KEY;
+  h = await Harness.synced(people, { top: `events:\n  bamboo: { format: bamboohr, secret: "\${env:TEST_BAMBOO_KEY}" }\nserve:\n  reconcileOnStart: false\n` });
+  // A provisioning log that remembers no full run (a new install, a log moved aside).
+  if (forgetRuns) renameSync(join(h.dir, 'state', 'audit.jsonl'), join(h.dir, 'state', 'audit.old'));
+  return startTestService(h, { onBatch: batches.listener });
+}
+
+async function bambooEvent(id: string, batches: Batches): Promise<BatchOutcome> {
+  const body = JSON.stringify({ type: 'employee.updated', timestamp: new Date().toISOString(), data: { companyId: '1', employeeId: id, changedFields: ['status'] } });
+  const next = batches.next();
+  expect((await s!.post('/events/bamboo', body, bamboo(body))).status).toBe(202);
+  return next;
+}
+
+it('a restarted service judges a half-written export by the last full run its provisioning log remembers, before any cycle of its own', async () => {
+  const batches = new Batches();
+  s = await restartedService(batches);
+  h.writePeople(people.slice(0, 10));
+  const outcome = await bambooEvent('E1015', batches);
+  expect(outcome.stopped?.reasons.join('; ')).toMatch(/the source read has 10 people where the last full cycle read 20 .*incomplete export/);
+  expect(h.writes()).toEqual([]);
+  expect(userOf(15)?.['active']).toBe(true);
+});
+
+it('with no full run to judge a whole read by, a person missing from it is held, not deactivated; a leaver the export shows terminated still is', async () => {
+  const batches = new Batches();
+  s = await restartedService(batches, true);
+  h.writePeople(people.slice(0, 10));
+  const missing = await bambooEvent('E1015', batches);
+  expect(missing.stopped).toBeUndefined();
+  expect(missing.plan?.targets[0]?.held?.reason).toMatch(/no full cycle has been applied yet/);
+  expect(userOf(15)?.['active']).toBe(true);
+  expect(h.audit().some((r) => r['action'] === 'deprovisionUser' && r['outcome'] === 'held' && r['externalId'] === 'E1015')).toBe(true);
+  terminated('E1004');
+  const leaver = await bambooEvent('E1004', batches);
+  expect(leaver.report?.targets[0]?.failures).toEqual([]);
+  expect(userOf(4)?.['active']).toBe(false);
+  expect(h.writes()).toHaveLength(1);
 });
 
 it('a company with many past leavers (their accounts deactivated, still linked) has its events synced: the read is compared with the last full read, not with the accounts', async () => {
