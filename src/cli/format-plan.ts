@@ -36,7 +36,7 @@ export function operationLines(op: Operation): string[] {
     case 'patchGroupMembers':
       return [`  ~ members     ${clip(op.label)}: +${op.add.length} -${op.remove.length}`];
     case 'replaceGroup':
-      return [`  ~ members     ${clip(op.label)}: set to ${op.memberKeys.length} (PUT)`];
+      return [`  ~ members     ${clip(op.label)}: set to ${op.memberKeys.length + (op.keep?.length ?? 0)} (PUT), -${op.remove?.length ?? 0}${op.keep?.length ? `, ${op.keep.length} held kept` : ''}`];
     case 'deleteGroup':
       return [`  - delete group ${who}: ${op.reason === 'removed' ? 'gone from the source' : 'no longer selected'}`];
     case 'setManager':

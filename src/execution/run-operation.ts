@@ -121,7 +121,9 @@ async function patchGroupMembers(op: PatchGroupMembersOp, ctx: OperationContext)
 async function replaceGroup(op: ReplaceGroupOp, ctx: OperationContext): Promise<OperationResult> {
   const id = await groupId(op, ctx);
   const members = await memberIds(op.memberKeys, ctx);
-  await ctx.client.replace('Groups', id, groupPutBody(op.resource, members.ids), op.label);
+  // Held members stay: a PUT without them would remove what a PATCH leaves alone.
+  const ids = [...new Set([...members.ids, ...(op.keep ?? [])])];
+  await ctx.client.replace('Groups', id, groupPutBody(op.resource, ids), op.label);
   const partial = leftOut(members);
   return { scimId: id, ...(partial ? { partial } : {}) };
 }

@@ -80,7 +80,15 @@ const updateGroup = z.object({
   adopt: z.boolean().optional(),
 });
 const patchGroupMembers = z.object({ ...base, kind: z.literal('patchGroupMembers'), scimId: z.string().optional(), add: z.array(z.string()), remove: z.array(z.string()) });
-const replaceGroup = z.object({ ...base, kind: z.literal('replaceGroup'), scimId: z.string().optional(), resource: jsonObject, memberKeys: z.array(z.string()) });
+const replaceGroup = z.object({
+  ...base,
+  kind: z.literal('replaceGroup'),
+  scimId: z.string().optional(),
+  resource: jsonObject,
+  memberKeys: z.array(z.string()),
+  keep: z.array(z.string()).optional(),
+  remove: z.array(z.string()).optional(),
+});
 const deleteGroup = z.object({ ...base, kind: z.literal('deleteGroup'), scimId: z.string(), reason: z.enum(['removed', 'not-selected']) });
 const linkGroup = z.object({ ...base, kind: z.literal('linkGroup'), scimId: z.string() });
 const setManager = z.object({ ...base, kind: z.literal('setManager'), scimId: z.string().optional(), managerKey: z.string().nullable(), managerLabel: z.string().nullable() });
@@ -120,6 +128,7 @@ const targetPlan = z.object({
   target: z.string(),
   managedUsers: count,
   managedGroups: count.optional(),
+  managedMemberships: count.optional(),
   actualUsers: count,
   phases: z.array(phase),
   warnings: z.array(z.string()),

@@ -139,6 +139,13 @@ export interface ReplaceGroupOp extends OperationBase {
   scimId?: string;
   resource: JsonObject;
   memberKeys: string[];
+  /**
+   * Members' SCIM ids the PUT keeps as they are although the source does not name them: people held
+   * (a dirty read, a rejected deprovision), whose memberships a PATCH would leave alone.
+   */
+  keep?: string[];
+  /** Members' SCIM ids the PUT leaves out (for the plan and the safety check; the body is built from memberKeys and keep). */
+  remove?: string[];
 }
 
 export interface DeleteGroupOp extends OperationBase {
@@ -232,6 +239,8 @@ export interface TargetPlan {
   managedUsers: number;
   /** Groups the engine manages in this target at plan time. */
   managedGroups?: number;
+  /** Members of those groups at plan time (the base of the membership-removal share). */
+  managedMemberships?: number;
   /** Accounts in the target at plan time. */
   actualUsers: number;
   phases: Phase[];

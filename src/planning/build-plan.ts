@@ -130,7 +130,7 @@ export function planTarget(snapshot: DirectorySnapshot, input: TargetInput): Tar
     target: input.name,
     managedUsers: users.managedUsers,
     actualUsers: input.actualUsers.length,
-    ...(groups ? { managedGroups: groups.managedGroups } : {}),
+    ...(groups ? { managedGroups: groups.managedGroups, managedMemberships: groups.managedMemberships } : {}),
     phases: planned.phases,
     // Set on every dirty read, with or without operations: such a run is not a clean one (exit 1).
     ...(input.holdDeprovisions ? { held: { reason: input.holdDeprovisions, operations: deprovision } } : {}),

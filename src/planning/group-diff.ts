@@ -43,6 +43,8 @@ export interface GroupDiffResult {
   memberships: Operation[];
   deprovision: Operation[];
   managedGroups: number;
+  /** Members of the managed groups as the target lists them. */
+  managedMemberships: number;
   warnings: string[];
 }
 
@@ -58,7 +60,7 @@ function memberIds(group: ServerResource): string[] {
 
 export function diffGroups(input: GroupDiffInput): GroupDiffResult {
   const { settings, links, provisioned } = input;
-  const result: GroupDiffResult = { groups: [], memberships: [], deprovision: [], managedGroups: 0, warnings: [] };
+  const result: GroupDiffResult = { groups: [], memberships: [], deprovision: [], managedGroups: 0, managedMemberships: 0, warnings: [] };
   if (!settings.enabled) return result;
   let seq = 0;
   const nextId = (p: string) => `${input.idPrefix ?? ''}${p}-${(++seq).toString(36)}`;
@@ -77,23 +79,8 @@ export function diffGroups(input: GroupDiffInput): GroupDiffResult {
   const selectedKeys = new Set<string>();
 
   const membershipOps = (group: CanonicalGroup, scimId: string | undefined, current: readonly string[], label: string) => {
+    result.managedMemberships += current.length;
     const wantKeys = [...(input.membership.members.get(group.key) ?? [])].filter((k) => provisioned.has(k));
-    if (input.updateMethod === 'put') {
-      const currentSet = new Set(current);
-      const wantIds = wantKeys.map((k) => provisioned.get(k));
-      const unchanged = wantIds.every((id) => id !== null && id !== undefined && currentSet.has(id)) && wantIds.length === currentSet.size;
-      if (unchanged) return;
-      result.memberships.push({
-        id: nextId('gm'),
-        kind: 'replaceGroup',
-        externalId: group.key,
-        label,
-        ...(scimId ? { scimId } : {}),
-        resource: { schemas: [SCHEMA_GROUP], externalId: group.key, displayName: group.displayName },
-        memberKeys: wantKeys,
-      });
-      return;
-    }
     const wantIds = new Set<string>();
     const add: string[] = [];
     for (const key of wantKeys) {
@@ -105,7 +92,24 @@ export function diffGroups(input: GroupDiffInput): GroupDiffResult {
       const id = provisioned.get(key);
       if (!id || !currentSet.has(id)) add.push(key);
     }
+    // A held person keeps the memberships the source no longer shows, as their account is kept.
     const remove = current.filter((id) => !wantIds.has(id) && !input.heldIds.has(id));
+    if (input.updateMethod === 'put') {
+      if (add.length === 0 && remove.length === 0) return;
+      const keep = current.filter((id) => !wantIds.has(id) && input.heldIds.has(id));
+      result.memberships.push({
+        id: nextId('gm'),
+        kind: 'replaceGroup',
+        externalId: group.key,
+        label,
+        ...(scimId ? { scimId } : {}),
+        resource: { schemas: [SCHEMA_GROUP], externalId: group.key, displayName: group.displayName },
+        memberKeys: wantKeys,
+        ...(keep.length > 0 ? { keep } : {}),
+        ...(remove.length > 0 ? { remove } : {}),
+      });
+      return;
+    }
     const limit = settings.maxMembersPerPatch;
     for (let a = 0, r = 0; a < add.length || r < remove.length; ) {
       const takeRemove = remove.slice(r, r + limit);

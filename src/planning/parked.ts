@@ -35,7 +35,7 @@ function content(op: Operation): unknown {
     case 'patchGroupMembers':
       return [op.add, op.remove];
     case 'replaceGroup':
-      return [op.resource, op.memberKeys];
+      return op.keep ? [op.resource, op.memberKeys, op.keep] : [op.resource, op.memberKeys];
     case 'setManager':
       return op.managerKey;
     default:

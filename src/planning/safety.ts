@@ -45,7 +45,7 @@ export function safetyViolations(plan: Plan, safety: SafetyConfig, recent?: Rece
           `(${groupShare.toFixed(1)}%, limit ${safety.maxDeactivatePercent}%)`,
       );
     }
-    reasons.push(...attributeChangeViolations(target, safety));
+    reasons.push(...attributeChangeViolations(target, safety), ...membershipRemovalViolations(target, safety));
     // A share of accounts that exist: a linked account the listing no longer shows is checked by id
     // when applied, and is not in the base (managedUsers) either. The absolute cap counts it: it may
     // still deactivate a live account.
@@ -68,6 +68,30 @@ export function safetyViolations(plan: Plan, safety: SafetyConfig, recent?: Rece
     }
   }
   return reasons;
+}
+
+/**
+ * Too many of a target's group memberships removed at once: groups read empty (a member attribute
+ * an ACL hides from the reading account, a group export cut short) would otherwise take everyone
+ * out of every group the apps grant access by. The people stay; what they can reach goes.
+ */
+function membershipRemovalViolations(target: TargetPlan, safety: SafetyConfig): string[] {
+  let removed = 0;
+  const groups = new Set<string>();
+  for (const op of operationsOf(target)) {
+    const n = op.kind === 'patchGroupMembers' ? op.remove.length : op.kind === 'replaceGroup' ? (op.remove?.length ?? 0) : 0;
+    if (n === 0) continue;
+    removed += n;
+    groups.add(op.label);
+  }
+  const base = target.managedMemberships ?? 0;
+  const share = base === 0 ? 100 : (removed / base) * 100;
+  if (removed <= safety.alwaysAllowMembershipRemovals || share <= safety.maxMembershipRemovalPercent) return [];
+  const named = [...groups].slice(0, 3).map((g) => clip(g)).join(', ');
+  return [
+    `target ${target.target}: ${removed} of ${base} group memberships would be removed, from ${groups.size} group${groups.size === 1 ? '' : 's'} (${named}${groups.size > 3 ? ', ...' : ''}) ` +
+      `(${share.toFixed(1)}%, limit ${safety.maxMembershipRemovalPercent}%)`,
+  ];
 }
 
 /**

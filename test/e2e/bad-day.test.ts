@@ -69,6 +69,50 @@ describe('a dirty read deprovisions nobody', () => {
   });
 });
 
+describe('a group read cut short takes nobody out of their groups', () => {
+  const team = Array.from({ length: 30 }, (_, i) => person(i + 1, { groups: i % 2 === 0 ? ['eng', 'all'] : ['ops', 'all'] }));
+  const groupRemovals = () => h.sandbox.requests.filter((q) => q.method !== 'GET' && q.path.startsWith('/Groups') && /"op":"remove"|"members":\[\]/.test(JSON.stringify(q.body)));
+
+  it('an export whose group column came out cut stops the run: nobody is taken out of their groups; an override lets it through', async () => {
+    await synced(team);
+    // Only the first two rows kept their groups beyond "all" (as a column cut by a bad export would).
+    h.writePeople(team.map((p, i) => (i < 2 ? p : { ...p, groups: ['all'] })));
+    const r = await h.run();
+    expect(r.code, r.err + r.out).toBe(3);
+    expect(r.err + r.out).toMatch(/target app: 28 of 60 group memberships would be removed, from 2 groups \((eng, ops|ops, eng)\) \(46\.7%, limit 30%\)/);
+    expect(writes()).toEqual([]);
+    const all = h.sandbox.store.findGroupByDisplayName('all')!;
+    expect(all['members']).toHaveLength(30);
+    const forced = await h.run('--override-safety');
+    expect(forced.code, forced.err + forced.out).toBe(0);
+    expect(groupRemovals().length).toBeGreaterThan(0);
+  });
+
+  it('a reorganisation that moves a few people between groups passes', async () => {
+    await synced(team);
+    h.writePeople(team.map((p, i) => (i < 6 ? { ...p, groups: ['ops', 'all'] } : p)));
+    const r = await h.run();
+    expect(r.code, r.err + r.out).toBe(0);
+  });
+
+  it('a dirty read on a target without PATCH keeps the people it lost in their groups, as PATCH does', async () => {
+    h = await Harness.synced(team, { safety: '  maxInvalidRecordsPercent: 50', target: '    updateMethod: put' });
+    // Two people lost from a broken read, one new member of eng: eng is replaced whole.
+    writeFileSync(h.csv, withDuplicateOf([...team.slice(0, 28), person(40, { groups: ['eng', 'all'] })], 'E1003'));
+    const r = await h.run();
+    expect(r.code, r.err + r.out).toBe(1);
+    const puts = h.sandbox.requests.filter((q) => q.method === 'PUT' && q.path.startsWith('/Groups'));
+    expect(puts.length).toBeGreaterThan(0);
+    const ids = (userName: string) => h.sandbox.store.findUserByUserName(userName)!['id'];
+    for (const g of h.sandbox.store.groups()) {
+      const members = (g['members'] as { value: string }[]).map((m) => m.value);
+      if (g['displayName'] === 'eng' || g['displayName'] === 'all') expect(members).toContain(ids('user29@example.com'));
+      if (g['displayName'] === 'ops' || g['displayName'] === 'all') expect(members).toContain(ids('user30@example.com'));
+    }
+    expect((h.sandbox.store.findGroupByDisplayName('all')!['members'] as unknown[]).length).toBe(31);
+  });
+});
+
 describe('held means held everywhere', () => {
   it("a held manager's direct reports keep their manager reference", async () => {
     const people = [person(1), person(2, { manager: 'E1001' }), person(3, { manager: 'E1002' }), person(4, { manager: 'E1002' })];

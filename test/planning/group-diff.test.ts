@@ -42,7 +42,7 @@ function brief(op: Operation): string {
     case 'patchGroupMembers':
       return `members ${op.externalId}${at} +[${op.add.join(',')}] -[${op.remove.join(',')}]`;
     case 'replaceGroup':
-      return `put ${op.externalId}${at} [${op.memberKeys.join(',')}]`;
+      return `put ${op.externalId}${at} [${op.memberKeys.join(',')}]${op.keep ? ` keep [${op.keep.join(',')}]` : ''}${op.remove ? ` -[${op.remove.join(',')}]` : ''}`;
     case 'deleteGroup':
       return `delete ${op.externalId}${at} (${op.reason})`;
     default:
@@ -63,7 +63,7 @@ interface Case {
   heldKeys?: string[];
   settings?: Partial<GroupSettings>;
   updateMethod?: 'patch' | 'put';
-  want: { groups?: string[]; memberships?: string[]; deprovision?: string[]; warnings?: string[]; managedGroups?: number };
+  want: { groups?: string[]; memberships?: string[]; deprovision?: string[]; warnings?: string[]; managedGroups?: number; managedMemberships?: number };
 }
 
 const PROVISIONED = { K1: 'u1', K2: 'u2', K3: 'u3' };
@@ -182,7 +182,25 @@ const cases: Case[] = [
     actual: [listed('g1', 'Eng', 'G1', ['u1']), listed('g2', 'Ops', 'G2', ['u3'])],
     links: { G1: 'g1', G2: 'g2' },
     updateMethod: 'put',
-    want: { memberships: ['put G1 @g1 [K1,K2]'], managedGroups: 2 },
+    want: { memberships: ['put G1 @g1 [K1,K2]'], managedGroups: 2, managedMemberships: 2 },
+  },
+  {
+    name: 'a target without PATCH: a held person stays in the PUT, as a PATCH would leave them; the strays it drops are named',
+    groups: [group('G1', 'Eng', ['K1'])],
+    actual: [listed('g1', 'Eng', 'G1', ['u1', 'h1', 'x9'])],
+    links: { G1: 'g1' },
+    held: ['h1'],
+    updateMethod: 'put',
+    want: { memberships: ['put G1 @g1 [K1] keep [h1] -[x9]'], managedGroups: 1, managedMemberships: 3 },
+  },
+  {
+    name: 'a target without PATCH: a group that differs only by a held member is not replaced',
+    groups: [group('G1', 'Eng', ['K1'])],
+    actual: [listed('g1', 'Eng', 'G1', ['u1', 'h1'])],
+    links: { G1: 'g1' },
+    held: ['h1'],
+    updateMethod: 'put',
+    want: { managedGroups: 1 },
   },
   {
     name: 'a renamed source group: PATCH displayName',
@@ -270,6 +288,7 @@ describe('group diff', () => {
       deprovision: r.deprovision.map(brief),
       warnings: r.warnings,
       managedGroups: r.managedGroups,
+      ...(c.want.managedMemberships !== undefined ? { managedMemberships: r.managedMemberships } : {}),
     }).toEqual({ groups: [], memberships: [], deprovision: [], warnings: [], managedGroups: 0, ...c.want });
   });
 

@@ -24,6 +24,10 @@ interface TargetShape {
   /** Deprovisions of linked accounts the listing did not show. */
   unlisted?: number;
   deletes?: number;
+  /** Members of the managed groups. */
+  managedMemberships?: number;
+  /** Members removed per group (a PATCH each; `put`: by PUT), and added. */
+  removals?: { n: number; put?: boolean; add?: number }[];
   /** Updates of one attribute on `n` users (`cleared` of them to null; `adopt`: takeovers). */
   changes?: { path: string; n: number; cleared?: number; adopt?: boolean; also?: string }[];
 }
@@ -47,6 +51,13 @@ function targetPlan(t: TargetShape): TargetPlan {
       ...(c.adopt ? { adopt: true } : {}),
     })),
   );
+  const memberships: Operation[] = (t.removals ?? []).map((r, g): Operation => {
+    const remove = times(r.n, (i) => `m${g}-${i}`);
+    const add = times(r.add ?? 0, (i) => `K${i}`);
+    return r.put
+      ? { id: `gm-${g}`, kind: 'replaceGroup', externalId: `G${g}`, label: `group${g}`, scimId: `g${g}`, resource: {}, memberKeys: add, remove }
+      : { id: `gm-${g}`, kind: 'patchGroupMembers', externalId: `G${g}`, label: `group${g}`, scimId: `g${g}`, add, remove };
+  });
   const deprovision: Operation[] = [
     ...times(t.deletes ?? 0, (i): Operation => ({ id: `gd-${i}`, kind: 'deleteGroup', externalId: `G${i}`, label: `g${i}`, scimId: `g${i}`, reason: 'removed' })),
     ...times(t.deprovisions ?? 0, (i): Operation => ({ id: `d-${i}`, kind: 'deprovisionUser', externalId: `L${i}`, label: `l${i}`, scimId: `l${i}`, mode: 'deactivate', reason: 'removed' })),
@@ -65,9 +76,11 @@ function targetPlan(t: TargetShape): TargetPlan {
     target: t.name ?? 'app',
     managedUsers: t.managedUsers,
     ...(t.managedGroups !== undefined ? { managedGroups: t.managedGroups } : {}),
+    ...(t.managedMemberships !== undefined ? { managedMemberships: t.managedMemberships } : {}),
     actualUsers: t.managedUsers,
     phases: [
       { name: 'users', operations: users },
+      { name: 'memberships', operations: memberships },
       { name: 'deprovision', operations: deprovision },
     ],
     warnings: [],
@@ -171,6 +184,20 @@ const cases: Case[] = [
     plan: plan({}, [{ managedUsers: 100, managedGroups: 4, deletes: 4 }]),
     want: ['target app: 4 of 4 managed groups would be deleted (100.0%, limit 10%)'],
   },
+  // Group memberships removed (groups read empty: an ACL, a cut-off export)
+  { name: 'membership removals at the share limit pass', plan: plan({}, [{ managedUsers: 100, managedMemberships: 200, removals: [{ n: 40 }, { n: 20, put: true }] }]), want: [] },
+  {
+    name: 'membership removals just over the share limit, by PATCH and by PUT together',
+    plan: plan({}, [{ managedUsers: 100, managedMemberships: 200, removals: [{ n: 40, add: 5 }, { n: 21, put: true }] }]),
+    want: ['target app: 61 of 200 group memberships would be removed, from 2 groups (group0, group1) (30.5%, limit 30%)'],
+  },
+  { name: 'alwaysAllowMembershipRemovals removals pass whatever the share', plan: plan({}, [{ managedUsers: 10, managedMemberships: 20, removals: [{ n: 20 }] }]), want: [] },
+  {
+    name: 'every group emptied: one over alwaysAllowMembershipRemovals is judged by share, the groups named',
+    plan: plan({}, [{ managedUsers: 10, managedMemberships: 21, removals: [{ n: 6 }, { n: 5 }, { n: 5 }, { n: 5 }] }]),
+    want: ['target app: 21 of 21 group memberships would be removed, from 4 groups (group0, group1, group2, ...) (100.0%, limit 30%)'],
+  },
+  { name: 'members added are not removals', plan: plan({}, [{ managedUsers: 100, managedMemberships: 10, removals: [{ n: 0, add: 500 }] }]), want: [] },
   // One attribute changing on many users
   { name: 'an attribute changing at the share limit passes', plan: plan({}, [{ managedUsers: 100, changes: [{ path: 'title', n: 30 }] }]), want: [] },
   {

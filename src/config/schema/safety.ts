@@ -41,6 +41,18 @@ export const safety = z
       .nonnegative()
       .default(10)
       .describe('Runs that change an attribute on at most this many users in a target pass the attribute check (small teams). Default 10.'),
+    maxMembershipRemovalPercent: percent
+      .default(30)
+      .describe(
+        "Stop when one run would remove more than this share of the members of a target's managed groups: " +
+          'a group attribute the reading account may not see, or a broken group export, reads as every group emptied. Default 30 (%).',
+      ),
+    alwaysAllowMembershipRemovals: z
+      .number()
+      .int()
+      .nonnegative()
+      .default(20)
+      .describe('Runs that remove at most this many memberships in a target pass the membership check (small teams). Default 20.'),
     planMaxAgeHours: z
       .number()
       .positive()
