@@ -1,12 +1,12 @@
 /**
  * One change feed's loop in the service: poll, hand the keys to the fast lane (or ask for a full
- * reconcile), commit the feed's position once that is applied, wait for the interval or the
+ * reconcile), commit the feed's position once that is applied everywhere, wait for the interval or the
  * feed's own wake-up, again. A poll that fails is logged and tried again at the next interval; the
  * feed is reported unhealthy by /readyz meanwhile.
  */
 import { describeError } from '../errors.js';
 import type { ChangeFeed } from '../sources/change-feed.js';
-import type { FastLane } from './fast-lane.js';
+import { notApplied, type FastLane } from './fast-lane.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import type { ReconcileLane } from './reconcile-lane.js';
 
@@ -60,11 +60,14 @@ export async function runFeed(name: string, feed: ChangeFeed, status: FeedStatus
         } else {
           deps.metrics.feedPolls.inc({ feed: name, result: 'changes' });
           const outcome = await deps.fast.sync({ keys: batch.keys, initiator: 'event', by: `feed ${name}` });
-          // A batch that failed to plan (the source unreadable) is handed out again by the next poll.
-          if (outcome.error === undefined) {
+          // A batch that did not reach every target for a passing reason (the source unreadable, a
+          // target down, a 503 on a leaver's deactivation) is handed out again by the next poll:
+          // committed, it waited for the next full cycle, and without a schedule for a restart.
+          const left = notApplied(outcome);
+          if (left === undefined) {
             await batch.commit();
             deps.metrics.propagation.observe((Date.now() - noticed) / 1000);
-          }
+          } else deps.log(`feed ${name}: not applied, handed out again at the next poll: ${left.why}`);
         }
       }
     } catch (error) {

@@ -186,6 +186,28 @@ describe('with the source change feed', () => {
     expect(h.writes().map((w) => `${w.method} ${w.path}`).sort()).toEqual([`PATCH /Users/${userOf(7)!['id']}`, `PATCH /Users/${userOf(8)!['id']}`].sort());
   });
 
+  it('a leaver whose deactivation meets a 503 is handed out again by the next poll, not committed past', async () => {
+    h = await Harness.synced(people);
+    h.top = 'serve:\n  pollIntervalMs: 500\n';
+    const batches = new Batches();
+    s = await serveWithFeed(batches);
+    h.sandbox.addFault({ method: 'PATCH', path: '/Users/', times: Infinity, action: { type: 'status', status: 503, detail: 'down for a moment' } });
+    const first = batches.next();
+    writeFileSync(`${h.csv}.new`, peopleCsv(people.map((p) => (p.id === 'E1007' ? { ...p, status: 'terminated' } : p))));
+    renameSync(`${h.csv}.new`, h.csv);
+    const failed = await first;
+    expect(failed.report?.targets[0]?.failures.map((f) => f.code)).toEqual(['TRANSIENT']);
+    expect(userOf(7)?.['active']).toBe(true);
+    // The app is back before the next poll: the same leaver comes round again.
+    const again = batches.next();
+    h.sandbox.clearFaults();
+    const retried = await again;
+    expect(retried.keys).toEqual(['E1007']);
+    expect(retried.report?.targets[0]?.failures).toEqual([]);
+    expect(userOf(7)?.['active']).toBe(false);
+    expect(s.lines.some((l) => l.includes('not applied, handed out again at the next poll: target app:'))).toBe(true);
+  });
+
   it('a CSV cut mid-write never deactivates anyone; the whole file, once written, is synced', async () => {
     h = await Harness.synced(people);
     const batches = new Batches();
