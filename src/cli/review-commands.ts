@@ -87,13 +87,15 @@ export async function approveCommand(id: string, opts: { config: string; json?: 
   return withState(state, io, opts.signal, async () => {
     const { set, where } = await state.staged.get(id);
     const runtimes = stagedRuntimes(loaded, set, where);
-    const { report, stale } = await approveStaged(loaded, set, runtimes, state, initiator.by, opts.signal);
-    if (opts.json) io.out(JSON.stringify({ approved: id, report }, null, 2));
+    const { report, stale, kept } = await approveStaged(loaded, set, runtimes, state, initiator.by, opts.signal);
+    if (opts.json) io.out(JSON.stringify({ approved: id, report, ...(kept ? { kept } : {}) }, null, 2));
     else {
       io.out(formatReport(report));
       io.out(`\nApproved ${id}${stale.length > 0 ? `: ${stale.length} no longer holding, not applied (the next run plans them afresh)` : ''}.`);
+      if (kept) io.out(`${id} stays staged, to approve again: ${clip(kept, 1000)}.`);
     }
-    return exitForReport(report);
+    // Not all of the decision could be carried out now: not a clean exit.
+    return kept ? Math.max(exitForReport(report), EXIT.FAILED_OPERATIONS) : exitForReport(report);
   });
 }
 
@@ -104,8 +106,7 @@ export async function rejectCommand(id: string, opts: { config: string; json?: b
   const initiator = cliInitiator();
   const state = await openState(loaded, { lock: true, targets: [], audit: true, log: (line) => io.err(line), initiator });
   return withState(state, io, undefined, async () => {
-    const { set } = await state.staged.get(id);
-    const n = await rejectStaged(set, state, initiator.by);
+    const n = await rejectStaged(id, state, initiator.by);
     if (opts.json) io.out(JSON.stringify({ rejected: id, deprovisions: n }, null, 2));
     else io.out(`Rejected ${id}: ${n} deprovision${n === 1 ? '' : 's'} will not be planned again while the person's source record stays as it is.`);
     return EXIT.OK;

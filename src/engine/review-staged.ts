@@ -31,6 +31,13 @@ export function stagedRuntimes(loaded: LoadedConfig, set: StagedSet, where: stri
   return new Map(set.plan.targets.map((t) => [t.target, createTargetRuntime(t.target, configured.get(t.target)!)]));
 }
 
+export interface Approval {
+  report: RunReport;
+  stale: SkippedOperation[];
+  /** Why the set stays staged, to approve again: what could not be decided now. */
+  kept?: string;
+}
+
 export async function approveStaged(
   loaded: LoadedConfig,
   set: StagedSet,
@@ -38,28 +45,50 @@ export async function approveStaged(
   state: RunState,
   by: string,
   signal?: AbortSignal,
-): Promise<{ report: RunReport; stale: SkippedOperation[] }> {
-  const { plan, skipped } = await verifySavedPlan(loaded, set.plan, runtimes, state.links);
-  if (signal?.aborted) throw signal.reason;
-  const go = plan.targets.reduce((n, t) => n + operationsOf(t).length, 0);
-  state.audit.record({
-    time: new Date().toISOString(),
-    planId: set.plan.id,
-    target: '*',
-    action: 'staged.approve',
-    outcome: 'info',
-    note: `staged set ${set.id} approved by ${by}: ${go} to apply, ${skipped.length} no longer holding`,
-  });
-  const report = await applyPlan(loaded, plan, runtimes, state, state.executor({ wait: true, ...(signal ? { signal } : {}) }), {
-    overrideSafety: true,
-    skipped,
-    ...(signal ? { signal } : {}),
-  });
-  await state.staged.remove(set.id);
-  return { report, stale: skipped.filter((s) => s.outcome === 'skipped') };
+): Promise<Approval> {
+  // Taken before anything is checked or applied: a reject (or another approve) meanwhile finds no
+  // set, instead of recording a decision the deactivations then contradict.
+  await state.staged.take(set.id);
+  let settled = false;
+  try {
+    const { plan, skipped, unsettled } = await verifySavedPlan(loaded, set.plan, runtimes, state.links);
+    if (signal?.aborted) throw signal.reason;
+    const go = plan.targets.reduce((n, t) => n + operationsOf(t).length, 0);
+    state.audit.record({
+      time: new Date().toISOString(),
+      planId: set.plan.id,
+      target: '*',
+      action: 'staged.approve',
+      outcome: 'info',
+      note: `staged set ${set.id} approved by ${by}: ${go} to apply, ${skipped.length} no longer holding`,
+    });
+    const report = await applyPlan(loaded, plan, runtimes, state, state.executor({ wait: true, ...(signal ? { signal } : {}) }), {
+      overrideSafety: true,
+      skipped,
+      ...(signal ? { signal } : {}),
+    });
+    const stopped = signal?.aborted ? 'the approve was interrupted' : state.halted.aborted ? 'the state could not be written' : undefined;
+    const why = [...unsettled, ...(stopped ? [stopped] : [])];
+    settled = why.length === 0;
+    return { report, stale: skipped.filter((s) => s.outcome === 'skipped' && !s.held), ...(settled ? {} : { kept: why.join('; ') }) };
+  } finally {
+    // What could not be settled now stays staged, to approve again (what was done then reads as in place).
+    if (!settled) await state.staged.restore(set);
+  }
 }
 
-export async function rejectStaged(set: StagedSet, state: RunState, by: string): Promise<number> {
+export async function rejectStaged(id: string, state: RunState, by: string): Promise<number> {
+  // Taken first, as approve takes it: of the two racing, one decides.
+  const set = await state.staged.take(id);
+  try {
+    return await recordRejection(set, state, by);
+  } catch (error) {
+    await state.staged.restore(set);
+    throw error;
+  }
+}
+
+async function recordRejection(set: StagedSet, state: RunState, by: string): Promise<number> {
   const at = new Date().toISOString();
   const entries = set.plan.targets.flatMap((t) =>
     operationsOf(t).map((op) => ({ target: t.target, key: op.externalId, op, entry: { digest: op.pre?.source ?? null, stagedId: set.id, at, by } })),
@@ -78,6 +107,5 @@ export async function rejectStaged(set: StagedSet, state: RunState, by: string):
       note: `staged set ${set.id} rejected by ${by}: not planned again until the source record changes`,
     });
   }
-  await state.staged.remove(set.id);
   return entries.length;
 }

@@ -11,20 +11,27 @@ import type { Operation, Plan, TargetPlan } from '../model/plan.js';
 import { ResourceIndex, snapshotIndex, verifyOperation, type FreshRead } from '../planning/preconditions.js';
 import { createSource } from '../sources/create-source.js';
 import type { LinkStore } from '../state/link-store.js';
-import { listGroups } from './make-plan.js';
+import { dirtyReadHold, listGroups } from './make-plan.js';
 
 export interface SkippedOperation {
   target: string;
   op: Operation;
   /** unchanged: the target already shows it; skipped: stale, the next run plans it afresh. */
   outcome: 'unchanged' | 'skipped';
-  /** "already in place: ..." or "stale: ...". */
+  /** "already in place: ...", "stale: ..." or "held: ...". */
   note: string;
+  /** Neither applied nor stale: the fresh read cannot decide it now (a dirty read, a record the source rejected). */
+  held?: true;
 }
 
 export interface VerifiedPlan {
   plan: Plan;
   skipped: SkippedOperation[];
+  /**
+   * Why some operations could be neither applied nor called stale now: a target that could not be
+   * read, deprovisions held by a dirty read. A staged set approved so is kept for another try.
+   */
+  unsettled: string[];
 }
 
 const GROUP_KINDS = new Set<Operation['kind']>(['createGroup', 'updateGroup', 'deleteGroup']);
@@ -59,7 +66,16 @@ export async function verifySavedPlan(
   const snapshot = await createSource(loaded.config.source).read();
   const base = snapshotIndex(snapshot);
   const skipped: SkippedOperation[] = [];
+  const unsettled = new Set<string>();
   const targets: TargetPlan[] = [];
+  // As a plan made now would hold them: a read that lost someone to a broken row says nothing about
+  // whether they left, and a person whose record the source rejected is neither gone nor here.
+  const dirty = dirtyReadHold(snapshot, loaded.config.safety.holdDeprovisionsOnInvalidRecords);
+  const heldKeys = new Set(snapshot.heldKeys);
+  const heldNow = (op: Operation): string | undefined => {
+    if (op.kind !== 'deprovisionUser' && op.kind !== 'deleteGroup') return undefined;
+    return dirty ?? (heldKeys.has(op.externalId) ? `the source rejected this ${op.kind === 'deleteGroup' ? 'group' : 'person'}'s record in this read` : undefined);
+  };
   for (const target of plan.targets) {
     const runtime = runtimes.get(target.target);
     if (!runtime || target.error) {
@@ -71,10 +87,18 @@ export async function verifySavedPlan(
       now = await freshRead(loaded, target, runtime, base, snapshot, links);
     } catch (error) {
       // Not checked is not applied: the target is reported as not read, like a plan that could not read it.
-      targets.push({ ...target, phases: [], error: `cannot check the plan against the target: ${describeError(error)}` });
+      const why = `cannot check the plan against the target: ${describeError(error)}`;
+      targets.push({ ...target, phases: [], error: why });
+      unsettled.add(`target ${target.target}: ${why}`);
       continue;
     }
     const keep = (op: Operation): boolean => {
+      const held = heldNow(op);
+      if (held !== undefined) {
+        skipped.push({ target: target.target, op, outcome: 'skipped', note: `held: ${held}`, held: true });
+        unsettled.add(held === dirty ? held : `${op.label}: ${held}`);
+        return false;
+      }
       const verdict = verifyOperation(op, now);
       if (verdict.go) return true;
       skipped.push({ target: target.target, op, outcome: verdict.state === 'stale' ? 'skipped' : 'unchanged', note: `${verdict.state}: ${verdict.why}` });
@@ -82,5 +106,5 @@ export async function verifySavedPlan(
     };
     targets.push({ ...target, phases: target.phases.map((p) => ({ ...p, operations: p.operations.filter(keep) })) });
   }
-  return { plan: { ...plan, targets }, skipped };
+  return { plan: { ...plan, targets }, skipped, unsettled: [...unsettled] };
 }

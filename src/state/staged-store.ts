@@ -6,11 +6,11 @@
  * its binding and preconditions, so `approve` checks it like a saved plan (engine/review-staged.ts).
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, unlink } from 'node:fs/promises';
+import { mkdir, readdir, rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import { PlanError, StateError } from '../errors.js';
+import { PlanError, StateError, describeError } from '../errors.js';
 import type { Plan } from '../model/plan.js';
 import { planSchema } from '../model/plan-schema.js';
 import { writeFileAtomic } from './atomic-write.js';
@@ -40,8 +40,17 @@ export interface StagedStore {
   get(id: string): Promise<{ set: StagedSet; where: string }>;
   /** Every set, oldest first. */
   list(): Promise<StagedSet[]>;
-  remove(id: string): Promise<void>;
+  /**
+   * Removes the set and hands it over, in one step: of an approve and a reject (or two approves)
+   * racing, from one console or two machines, one takes it and the other finds no set. A PlanError
+   * when there is none.
+   */
+  take(id: string): Promise<StagedSet>;
+  /** Puts a taken set back, as it was (an approve that could not settle all of it). */
+  restore(set: StagedSet): Promise<void>;
 }
+
+const gone = (id: string, where: string) => new PlanError(`no staged set ${id} in ${where} (approved or rejected meanwhile?): scim-sync staged lists them`);
 
 function newSet(plan: Plan, reasons: readonly string[], now: Date): StagedSet {
   return { format: FORMAT, version: 1, id: `st-${randomBytes(4).toString('hex')}`, createdAt: now.toISOString(), reasons: [...reasons], plan };
@@ -77,13 +86,17 @@ export class FileStagedStore implements StagedStore {
       throw new StateError(`cannot create ${this.dir}: ${explainCode(error)}`, {}, { cause: error });
     }
     const set = newSet(plan, reasons, now);
+    await this.write(set);
+    return set;
+  }
+
+  private async write(set: StagedSet): Promise<void> {
     const file = this.file(set.id);
     try {
       await writeFileAtomic(file, stateJson(set, 2));
     } catch (error) {
       throw new StateError(`cannot write ${file}: ${explainCode(error)}`, {}, { cause: error });
     }
-    return set;
   }
 
   async get(id: string): Promise<{ set: StagedSet; where: string }> {
@@ -106,12 +119,27 @@ export class FileStagedStore implements StagedStore {
     return byAge(await Promise.all(ids.map(async (id) => (await this.get(id)).set)));
   }
 
-  async remove(id: string): Promise<void> {
+  async take(id: string): Promise<StagedSet> {
+    const { set } = await this.get(id);
+    // The rename is the claim: of two processes taking the set, one renames it, the other finds no file.
+    const file = this.file(id);
+    const taken = `${file}.taken-${process.pid}-${randomBytes(4).toString('hex')}`;
     try {
-      await unlink(this.file(id));
+      await rename(file, taken);
     } catch (error) {
-      throw new StateError(`cannot remove ${this.file(id)}: ${explainCode(error)}`, {}, { cause: error });
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw gone(id, this.dir);
+      throw new StateError(`cannot take ${file}: ${explainCode(error)}`, {}, { cause: error });
     }
+    try {
+      await unlink(taken);
+    } catch (error) {
+      throw new StateError(`cannot remove ${taken}: ${explainCode(error)}`, {}, { cause: error });
+    }
+    return set;
+  }
+
+  restore(set: StagedSet): Promise<void> {
+    return this.write(set);
   }
 }
 
@@ -142,7 +170,19 @@ export class RedisStagedStore implements StagedStore {
     return byAge(Object.entries(fields).map(([id, text]) => parseStateJson(text, `${this.key} (set ${id})`, shape)));
   }
 
-  async remove(id: string): Promise<void> {
-    await this.redis.hdel(this.key, id);
+  async take(id: string): Promise<StagedSet> {
+    checkId(id);
+    const where = `${this.key} (set ${id})`;
+    // Read and removed in one transaction: of two takers, the second reads nothing.
+    const answers = await this.redis.multi().hget(this.key, id).hdel(this.key, id).exec();
+    const [read] = answers ?? [];
+    if (!read || read[0]) throw new StateError(`cannot take ${where}: ${describeError(read?.[0] ?? 'the transaction was discarded')}`);
+    const text = read[1] as string | null;
+    if (text === null) throw gone(id, this.key);
+    return parseStateJson(text, where, shape);
+  }
+
+  async restore(set: StagedSet): Promise<void> {
+    await this.redis.hset(this.key, set.id, stateJson(set, 2));
   }
 }

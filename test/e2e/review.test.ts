@@ -3,11 +3,11 @@
  * held; `approve` applies what still holds, `reject` keeps them out of later plans until the
  * person's source record changes. Each case runs the CLI against the sandbox over HTTP.
  */
-import { existsSync, readdirSync, readFileSync, renameSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SCHEMA_USER } from '../../src/model/scim.js';
-import { Harness, person, type Person } from '../support/harness.js';
+import { Harness, peopleCsv, person, type Person } from '../support/harness.js';
 
 let h: Harness;
 afterEach(async () => {
@@ -189,6 +189,26 @@ describe('staged deactivations', () => {
     expect(writes().sort()).toEqual(leaverNames.slice(1).map((n) => `PATCH /Users/${idOf(n)}`).sort());
     expect(h.sandbox.store.findUserByUserName('user16@example.com')!['active']).toBe(true);
     expect(h.audit().find((r) => r['action'] === 'deprovisionUser' && r['externalId'] === 'E1016')).toMatchObject({ outcome: 'skipped' });
+  });
+
+  it('approve during a dirty read deactivates nobody the read may have lost, and the set stays staged until a clean read', async () => {
+    const id = await stopped();
+    // A broken export: the fifteen, and a row repeating E1001's key.
+    writeFileSync(h.csv, peopleCsv([...team.slice(0, 15), { ...team[0]!, title: 'Somebody else' }]));
+    h.sandbox.clearRequests();
+    const dirty = await h.cli('approve', id, '--config', h.configFile);
+    expect(dirty.code, dirty.err + dirty.out).toBe(1);
+    expect(dirty.out).toMatch(/held: the source read reported 1 invalid record/);
+    expect(dirty.out).toContain(`${id} stays staged, to approve again: the source read reported 1 invalid record`);
+    expect(writes()).toEqual([]);
+    for (const n of leaverNames) expect(h.sandbox.store.findUserByUserName(n)!['active']).toBe(true);
+    expect((JSON.parse((await h.cli('staged', '--config', h.configFile, '--json')).out) as { staged: { id: string }[] }).staged.map((s) => s.id)).toEqual([id]);
+
+    h.writePeople(team.slice(0, 15));
+    const clean = await h.cli('approve', id, '--config', h.configFile);
+    expect(clean.code, clean.err + clean.out).toBe(0);
+    for (const n of leaverNames) expect(h.sandbox.store.findUserByUserName(n)!['active']).toBe(false);
+    expect(JSON.parse((await h.cli('staged', '--config', h.configFile, '--json')).out)).toEqual({ staged: [] });
   });
 
   it('reject keeps those deprovisions out of later runs until the person\'s source record changes', async () => {

@@ -307,6 +307,34 @@ describe('console: decisions', () => {
     expect(audit.find((r) => r['action'] === 'quarantine.exit')).toMatchObject({ target: 'app', initiator: 'console', by: 'console:alice', note: expect.stringMatching(/^quarantine lifted in the console by alice/) });
   });
 
+  it('a reject pressed while an approve applies is refused: the approve decides, and the log holds one decision', async () => {
+    h = await Harness.synced(Array.from({ length: 20 }, (_, i) => person(i + 1)), { top: consoleYaml() });
+    h.writePeople(Array.from({ length: 20 }, (_, i) => person(i + 1, i < 5 ? { status: 'terminated' } : {})));
+    s = await startTestService(h);
+    expect((await s.firstCycle)?.result?.kind).toBe('stopped');
+    const alice = new ConsoleClient(s.url);
+    await alice.signIn(OPERATOR_TOKEN);
+    const bob = new ConsoleClient(s.url);
+    await bob.signIn(OPERATOR_TOKEN);
+    const id = /href="\/ui\/staged\/(st-[0-9a-f]{8})"/.exec((await alice.get('/ui/staged')).body)![1]!;
+    const csrfAlice = field((await alice.get(`/ui/staged/${id}`)).body, 'csrf');
+    const csrfBob = field((await bob.get(`/ui/staged/${id}`)).body, 'csrf');
+    // Slow writes: the approve is still deactivating when the reject arrives.
+    h.sandbox.addFault({ method: 'PATCH', times: Infinity, action: { type: 'delay', ms: 300 } });
+    h.sandbox.clearRequests();
+    const approving = alice.post('/ui/staged/approve', { id, csrf: csrfAlice });
+    await expect.poll(() => h.sandbox.requests.some((r) => r.method === 'PATCH'), { timeout: 20_000 }).toBe(true);
+    const rejected = await bob.post('/ui/staged/reject', { id, csrf: csrfBob });
+    expect(rejected.status).not.toBe(200);
+    expect(rejected.body).toContain(`no staged set ${id}`);
+    const approved = await approving;
+    expect(approved.status, approved.body).toBe(200);
+    for (let n = 1; n <= 5; n++) expect(userOf(n)?.['active']).toBe(false);
+    s.state.audit.flush();
+    expect(h.audit().filter((r) => r['action'] === 'staged.reject')).toEqual([]);
+    expect(h.audit().filter((r) => r['action'] === 'staged.approve')).toHaveLength(1);
+  });
+
   it('a log record opens to its modified properties, old and new', async () => {
     h = await Harness.synced(people, { top: consoleYaml() });
     h.writePeople(people.map((p) => (p.id === 'E1003' ? { ...p, title: 'Staff <Engineer>' } : p)));

@@ -105,7 +105,7 @@ export async function approveAction(ctx: ConsoleContext, user: ConsoleUser, id: 
   const who = consoleWho(user);
   const { set, where } = await ctx.state.staged.get(id);
   const targets = [...stagedRuntimes(ctx.loaded, set, where).keys()];
-  const { report, stale } = await underLocks(ctx, targets, async (state) => {
+  const { report, stale, kept } = await underLocks(ctx, targets, async (state) => {
     // Read again under the locks: a set another machine approved or rejected meanwhile is gone.
     const again = await state.staged.get(id);
     const stamped: RunState = { ...state, executor: (o) => state.executor({ ...o, initiator: who }) };
@@ -115,14 +115,13 @@ export async function approveAction(ctx: ConsoleContext, user: ConsoleUser, id: 
   return {
     title: `Approved ${id}`,
     status: 200,
-    body: html`<div class="notice ok" role="status">Approved ${id}${stale.length > 0 ? `: ${stale.length} no longer holding, not applied (the next cycle plans them afresh)` : ''}.</div>${reportTable(report)}<p><a href="/ui/staged">Staged changes</a></p>`,
+    body: html`<div class="notice ok" role="status">Approved ${id}${stale.length > 0 ? `: ${stale.length} no longer holding, not applied (the next cycle plans them afresh)` : ''}.</div>${kept ? html`<div class="notice bad" role="status">${id} stays staged, to approve again: ${kept}.</div>` : ''}${reportTable(report)}<p><a href="/ui/staged">Staged changes</a></p>`,
   };
 }
 
 export async function rejectAction(ctx: ConsoleContext, user: ConsoleUser, id: string): Promise<ActionPage> {
   const who = consoleWho(user);
-  const { set } = await ctx.state.staged.get(id);
-  const n = await rejectStaged(set, withAudit(ctx.state, who), who.by);
+  const n = await rejectStaged(id, withAudit(ctx.state, who), who.by);
   ctx.log(`console: staged set ${id} rejected by ${user.name}`);
   return {
     title: `Rejected ${id}`,
