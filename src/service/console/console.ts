@@ -7,6 +7,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Redis } from 'ioredis';
+import { openOnFirstUse, type OpenedOnFirstUse } from './lazy-connection.js';
 import type { QueueStatus } from '../../execution/bullmq/queue-status.js';
 import { ConfigError, describeError, NotFoundError, PlanError } from '../../errors.js';
 import { planPerson } from '../../engine/one-person.js';
@@ -56,7 +57,7 @@ export async function startConsole(ctx: ConsoleContext): Promise<ConsoleHandle> 
   const sampler = setInterval(() => void activity.keep().catch(() => undefined), SAMPLE_EVERY_MS);
   sampler.unref();
   const distributed = !!ctx.loaded.config.queue;
-  let redis: Promise<Redis> | undefined;
+  let redis: OpenedOnFirstUse<Redis> | undefined;
 
   async function queueStatus(): Promise<QueueStatus> {
     const q = ctx.loaded.config.queue!;
@@ -65,8 +66,8 @@ export async function startConsole(ctx: ConsoleContext): Promise<ConsoleHandle> 
       import('../../state/redis-connection.js'),
       import('../../config/select-targets.js'),
     ]);
-    redis ??= connectRedis(q.redis, { onError: (m) => ctx.log(`console: ${m}`) });
-    return readQueueStatus(await redis, q, selectTargets(ctx.loaded), ctx.loaded.config.schedule);
+    redis ??= openOnFirstUse(() => connectRedis(q.redis, { onError: (m) => ctx.log(`console: ${m}`) }));
+    return readQueueStatus(await redis.get(), q, selectTargets(ctx.loaded), ctx.loaded.config.schedule);
   }
 
   const frame = (session: Session | undefined, f: Omit<PageFrame, 'session' | 'queues'>): Html => page({ ...f, ...(session ? { session } : {}), queues: distributed });
@@ -206,7 +207,7 @@ ${message ? notice('bad', message) : null}
     handle,
     close: async () => {
       clearInterval(sampler);
-      if (redis) (await redis.catch(() => undefined))?.disconnect();
+      (await redis?.current()?.catch(() => undefined))?.disconnect();
     },
   };
 }
