@@ -8,6 +8,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Redis } from 'ioredis';
 import { openOnFirstUse, type OpenedOnFirstUse } from './lazy-connection.js';
+import { BusyError, ReadGate } from './read-gate.js';
 import type { QueueStatus } from '../../execution/bullmq/queue-status.js';
 import { ConfigError, describeError, NotFoundError, PlanError } from '../../errors.js';
 import { planPerson } from '../../engine/one-person.js';
@@ -58,6 +59,8 @@ export async function startConsole(ctx: ConsoleContext): Promise<ConsoleHandle> 
   sampler.unref();
   const distributed = !!ctx.loaded.config.queue;
   let redis: OpenedOnFirstUse<Redis> | undefined;
+  const personReads = new ReadGate('person pages');
+  const logSearches = new ReadGate('log searches');
 
   async function queueStatus(): Promise<QueueStatus> {
     const q = ctx.loaded.config.queue!;
@@ -116,10 +119,10 @@ ${message ? notice('bad', message) : null}
       const body = await overviewPage(ctx, session, await activity.lastHour(), queues);
       return { title: 'Overview', section: 'overview', body: problem ? html`${notice('bad', `Queues could not be read: ${problem}`)}${body}` : body };
     }
-    if (path === '/ui/log') return { title: 'Provisioning log', section: 'log', body: await logPage(ctx, params) };
+    if (path === '/ui/log') return { title: 'Provisioning log', section: 'log', body: await logSearches.run(() => logPage(ctx, params)) };
     if (path === '/ui/person') {
       const key = personKey(params.get('key'));
-      const person = await planPerson(ctx.loaded, ctx.state, key);
+      const person = await personReads.run(() => planPerson(ctx.loaded, ctx.state, key));
       return { title: `Person ${key}`, section: 'person', body: personPage(person, session, ctx.loaded.config.audit.redactAttributes, sourceAttributesFeeding(ctx.loaded.config, ctx.loaded.config.audit.redactAttributes)) };
     }
     if (path === '/ui/staged') return { title: 'Staged changes', section: 'staged', body: stagedListPage(await ctx.state.staged.list()) };
@@ -157,7 +160,7 @@ ${message ? notice('bad', message) : null}
 
   /** A page that says what went wrong: the error's own words, escaped and redacted. */
   function failure(res: ServerResponse, session: Session | undefined, error: unknown): void {
-    const status = error instanceof NotFoundError ? 404 : error instanceof ConfigError || error instanceof PlanError ? 409 : 500;
+    const status = error instanceof NotFoundError ? 404 : error instanceof ConfigError || error instanceof PlanError ? 409 : error instanceof BusyError ? 429 : 500;
     if (status === 500) ctx.log(`console: ${describeError(error)}`);
     sendHtml(res, status, frame(session, { title: status === 500 ? 'Something went wrong' : 'Not possible', body: notice('bad', describeError(error)) }));
   }
