@@ -149,10 +149,24 @@ describe('Google change feed', () => {
     rmSync(stateDir, { recursive: true, force: true });
     const feed = await started({ groups: { enabled: true } });
     expect((await feed.poll())!.keys).toEqual(['105']);
-    activities().push(adminActivity(ago(90), 'REMOVE_GROUP_MEMBER', { USER_EMAIL: 'guest@partner.example', GROUP_EMAIL: 'eng@example.com' }));
-    expect((await feed.poll())!.full).toBe('REMOVE_GROUP_MEMBER of guest@partner.example: not a person of the directory (a nested group or an outside address)');
+    activities().push(adminActivity(ago(90), 'ADD_GROUP_MEMBER', { USER_EMAIL: 'guest@partner.example', GROUP_EMAIL: 'eng@example.com' }));
+    expect((await feed.poll())!.full).toBe('ADD_GROUP_MEMBER of guest@partner.example: not a person of the directory (a nested group or an outside address)');
     activities().splice(-1, 1, adminActivity(ago(90), 'CHANGE_GROUP_NAME', { GROUP_EMAIL: 'eng@example.com', NEW_VALUE: 'Engineers' }));
     expect((await feed.poll())!.full).toBe("CHANGE_GROUP_NAME of eng@example.com: the group's members all change");
+  });
+
+  it('someone removed from a group asks for a full reconcile: read alone, a person comes only with the groups they are in now', async () => {
+    const feed = await started({ groups: { enabled: true } });
+    google.directory.members['g1'] = google.directory.members['g1']!.filter((m) => m['id'] !== '102');
+    activities().push(
+      adminActivity(ago(100), 'SUSPEND_USER', { USER_EMAIL: 'kenji@example.com' }),
+      adminActivity(ago(90), 'REMOVE_GROUP_MEMBER', { USER_EMAIL: 'jose@example.com', GROUP_EMAIL: 'eng@example.com' }),
+    );
+    const batch = await feed.poll();
+    expect(batch).toMatchObject({ keys: [], full: 'REMOVE_GROUP_MEMBER of jose@example.com from eng@example.com: only a full read sees the group someone left' });
+    // Its commit (after the reconcile) moves past both: the reconcile covered the suspension too.
+    await batch!.commit();
+    expect(await feed.poll()).toBeNull();
   });
 
   it('more people in one pass than it looks up asks for a full reconcile; a report it cannot read throws a SourceError', async () => {

@@ -14,7 +14,8 @@
  * (admins usually suspend before they delete, so a leaver is mostly seen first). One still unknown
  * asks for a full reconcile: the feed cannot name that person, and a deprovision must not wait. So
  * does a membership change of something that is not a person of the directory (a nested group, an
- * outside address), a group renamed or deleted (when groups are read), and a pass that concerns
+ * outside address), anyone removed from a group (a person read alone comes only with the groups
+ * they are in now), a group renamed or deleted (when groups are read), and a pass that concerns
  * more than MAX_PEOPLE people (one full read is then cheaper than that many lookups).
  *
  * Without a token the first batch asks for a full reconcile, and its commit sets the position to
@@ -135,6 +136,10 @@ export class GoogleChangeFeed implements ChangeFeed {
 
     const groupChange = effects.find((e) => e.kind === 'group');
     if (groupChange) return this.batch([], events, next, `${groupChange.event} of ${groupChange.group}: the group's members all change`);
+    // A person read alone comes with the groups they are in now: the group they left is not among
+    // them, so naming them would change nothing, and committing would drop the removal.
+    const left = effects.find((e) => e.kind === 'member' && e.leaves);
+    if (left?.kind === 'member') return this.batch([], events, next, `${left.event} of ${left.email} from ${left.group}: only a full read sees the group someone left`);
     const emails = new Set(effects.flatMap((e) => (e.kind === 'person' ? e.emails : e.kind === 'member' ? [e.email] : [])));
     if (emails.size > MAX_PEOPLE) return this.batch([], events, next, `${events} name ${emails.size} addresses, more than ${MAX_PEOPLE}: one full read is cheaper`);
 
