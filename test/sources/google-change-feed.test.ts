@@ -13,7 +13,7 @@ import { SourceError } from '../../src/errors.js';
 import type { ChangeBatch } from '../../src/sources/change-feed.js';
 import { GoogleChangeFeed, MAX_PEOPLE } from '../../src/sources/google/google-change-feed.js';
 import { FileFeedTokenStore } from '../../src/state/feed-tokens.js';
-import { ACTIVITIES_PATH, ADMIN, adminActivity, FakeGoogle, REPORTS_SCOPE, sampleDirectory, USER_SCOPE } from '../support/fake-google.js';
+import { ACTIVITIES_PATH, ADMIN, adminActivity, FakeGoogle, instantRetries, REPORTS_SCOPE, sampleDirectory, USER_SCOPE } from '../support/fake-google.js';
 
 let google: FakeGoogle;
 let stateDir: string;
@@ -31,7 +31,7 @@ function config(over: Record<string, unknown> = {}): GoogleSourceConfig {
 }
 
 const tokens = () => new FileFeedTokenStore(stateDir);
-const feedOf = (over: Record<string, unknown> = {}) => new GoogleChangeFeed(config(over), tokens(), 'google', { backoffMs: 1 });
+const feedOf = (over: Record<string, unknown> = {}) => new GoogleChangeFeed(config(over), tokens(), 'google', { pacing: instantRetries() });
 /** `seconds` before the test's start, as the report writes times. */
 const start = Date.now();
 const ago = (seconds: number) => new Date(start - seconds * 1000).toISOString();

@@ -30,6 +30,7 @@ import type { ChangeBatch, ChangeFeed } from '../change-feed.js';
 import { readActivity, type ActivityEffect, type AdminActivity } from './admin-activities.js';
 import { adminApi, DIRECTORY, REPORTS_SCOPE, USER_SCOPE } from './admin-client.js';
 import type { DirectoryApi } from './directory-api.js';
+import type { Pacing } from './google-retry.js';
 
 const REPORT = '/admin/reports/v1/activity/users/all/applications/admin';
 const TOKEN_VERSION = 1;
@@ -50,8 +51,8 @@ interface Token {
 }
 
 export interface GoogleChangeFeedOptions {
-  /** Backoff between retries of a failed page (ms); tests make it short. */
-  readonly backoffMs?: number;
+  /** How retries of a failed request wait; tests pass one that does not sleep. */
+  readonly pacing?: Partial<Pacing>;
 }
 
 const timeOf = (id: string) => Date.parse(id.slice(0, id.indexOf('|')));
@@ -73,7 +74,7 @@ export class GoogleChangeFeed implements ChangeFeed {
 
   private client(): Promise<DirectoryApi> {
     // One client (and so one access token, renewed as it nears expiry) for the feed's life.
-    this.api ??= adminApi(this.config, [REPORTS_SCOPE, USER_SCOPE], this.options.backoffMs);
+    this.api ??= adminApi(this.config, [REPORTS_SCOPE, USER_SCOPE], this.options.pacing);
     return this.api;
   }
 

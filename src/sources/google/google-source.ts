@@ -9,6 +9,7 @@ import type { CanonicalGroup, CanonicalUser, DirectorySnapshot, SourceIssue } fr
 import { narrowSnapshot, type SourceDirectory } from '../source-directory.js';
 import { adminApi, DIRECTORY as BASE, GROUP_SCOPE, USER_SCOPE } from './admin-client.js';
 import type { DirectoryApi } from './directory-api.js';
+import type { Pacing } from './google-retry.js';
 import { GOOGLE_ATTRIBUTES, toCanonicalUser } from './google-user.js';
 
 
@@ -21,7 +22,8 @@ export class GoogleSource implements SourceDirectory {
 
   constructor(
     private readonly config: GoogleSourceConfig,
-    private readonly backoffMs?: number,
+    /** How retries wait; tests pass one that does not sleep. */
+    private readonly pacing: Partial<Pacing> = {},
   ) {
     this.description = `google:${config.domain ?? config.customer}`;
     this.narrowLookups = !config.query && !config.groups?.query;
@@ -32,7 +34,7 @@ export class GoogleSource implements SourceDirectory {
   }
 
   private api(readGroups: boolean): Promise<DirectoryApi> {
-    return adminApi(this.config, readGroups ? [USER_SCOPE, GROUP_SCOPE] : [USER_SCOPE], this.backoffMs);
+    return adminApi(this.config, readGroups ? [USER_SCOPE, GROUP_SCOPE] : [USER_SCOPE], this.pacing);
   }
 
   /**
