@@ -110,11 +110,26 @@ describe('Google Workspace source', () => {
     );
   });
 
+  it('a token endpoint that fails for a while is asked again; one that keeps failing fails the read without blaming delegation', async () => {
+    google.tokenFaults.push({ answer: 'reset', times: 1 }, { answer: 503, times: 1 }, { answer: 429, retryAfter: '3', times: 1 });
+    const retries = instantRetries();
+    expect((await new GoogleSource(config(), retries).read()).users).toHaveLength(5);
+    expect(retries.waits).toEqual([1000, 2000, 3500]);
+    expect(google.tokenRequests).toHaveLength(1);
+
+    google.tokenFaults.push({ answer: 503, times: Infinity });
+    const error = await readError();
+    expect(error.message).toBe(`Google Workspace: ${google.url}/token could not give a token for service account ${CLIENT_EMAIL} acting for ${ADMIN}: internal_failure (after 6 tries)`);
+    google.tokenFaults.length = 0;
+    google.tokenFaults.push({ answer: 'reset', times: Infinity });
+    expect((await readError()).message).toMatch(new RegExp(`^Google Workspace: token request to ${google.url}/token for service account ${CLIENT_EMAIL} acting for ${ADMIN} failed \\(after 6 tries\\): `));
+  });
+
   it('a token endpoint that quotes the signed grant, and an API that quotes the access token in an HTML error, print neither', async () => {
     google.careless.tokenErrorQuotesRequest = true;
     // As printed: every output goes through the redactor, which must know the grant.
     const refused = redact((await readError()).message);
-    expect(refused).toMatch(/refused a token .*invalid_grant: cannot use grant_type=.*&assertion=\[redacted\] \(domain-wide/);
+    expect(refused).toMatch(/refused a token .*invalid_grant: cannot use grant_type=.*&assertion=\[redacted\]$/);
     expect(refused).not.toMatch(/eyJ[\w-]{20,}/);
     google.careless.tokenErrorQuotesRequest = false;
     google.careless.apiEchoesAuthorizationAsHtml = true;

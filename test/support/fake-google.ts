@@ -64,6 +64,8 @@ export class FakeGoogle {
   readonly tokenRequests: TokenRequest[] = [];
   readonly requests: { path: string; query: URLSearchParams; authorized: boolean }[] = [];
   readonly faults: Fault[] = [];
+  /** Answers of the token endpoint before it hands out tokens, taken in order: a status, or 'reset' (the connection dropped). */
+  readonly tokenFaults: { answer: number | 'reset'; retryAfter?: string; times: number }[] = [];
   /** Items per list page (the API's maxResults is honoured only below this). */
   pageSize = 2;
   /** Careless servers: the token endpoint refuses every grant quoting the request it got; the API answers an HTML page quoting the Authorization header. */
@@ -115,6 +117,12 @@ export class FakeGoogle {
       res.end(JSON.stringify(body));
     };
     if (req.method === 'POST' && url.pathname === '/token') {
+      const fault = this.tokenFaults.find((f) => f.times > 0);
+      if (fault) {
+        fault.times--;
+        if (fault.answer === 'reset') return void req.socket.destroy();
+        return send(fault.answer, { error: fault.answer === 429 ? 'rate_limit_exceeded' : 'internal_failure' }, fault.retryAfter ? { 'retry-after': fault.retryAfter } : {});
+      }
       const chunks: Buffer[] = [];
       for await (const c of req) chunks.push(c as Buffer);
       const form = new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
