@@ -169,6 +169,43 @@ describe('Google change feed', () => {
     expect(await feed.poll()).toBeNull();
   });
 
+  it("another customer's address (Google answers 403 or 400, not 404) is no person of the directory; refused for every user, the poll fails", async () => {
+    const feed = await started({ groups: { enabled: true } });
+    const get = (email: string) => `/admin/directory/v1/users/${encodeURIComponent(email)}`;
+    activities().push(
+      adminActivity(ago(100), 'ADD_GROUP_MEMBER', { USER_EMAIL: 'guest@gmail.com', GROUP_EMAIL: 'eng@example.com' }),
+      adminActivity(ago(90), 'SUSPEND_USER', { USER_EMAIL: 'jose@example.com' }),
+    );
+    const guest = await feed.poll();
+    expect(guest).toMatchObject({ keys: [], full: 'ADD_GROUP_MEMBER of guest@gmail.com: not a person of the directory (a nested group or an outside address)' });
+    await guest!.commit();
+    expect(await feed.poll()).toBeNull();
+
+    // Alone in its pass: a page of users shows the refusal is about the address, not us.
+    google.faults.push({ path: get('odd@example.com'), page: 0, status: 400, reason: 'badRequest', times: 1 });
+    activities().push(adminActivity(ago(80), 'ADD_GROUP_MEMBER', { USER_EMAIL: 'odd@example.com', GROUP_EMAIL: 'eng@example.com' }));
+    const odd = await feed.poll();
+    expect(odd!.full).toBe('ADD_GROUP_MEMBER of odd@example.com: not a person of the directory (a nested group or an outside address)');
+    expect(google.requests.at(-1)).toMatchObject({ path: '/admin/directory/v1/users' });
+    await odd!.commit();
+
+    // Our own credentials refused: loud, every poll, and the position stays.
+    google.faults.push({ path: '/admin/directory/v1/users', page: 0, status: 403, times: Infinity });
+    activities().push(adminActivity(ago(70), 'ADD_GROUP_MEMBER', { USER_EMAIL: 'guest2@gmail.com', GROUP_EMAIL: 'eng@example.com' }));
+    await expect(feed.poll()).rejects.toThrow(
+      new SourceError(
+        `Google Workspace: ${ADMIN} may not read users, it seems: the lookup of guest2@gmail.com (HTTP 403: Not Authorized to access this resource/api) was refused, ` +
+          'and so was a page of users: Google Workspace: GET /admin/directory/v1/users: HTTP 403: Not Authorized to access this resource/api',
+      ),
+    );
+    google.faults.length = 0;
+    // A 403 for a spent quota is waited out; one for a missing scope is no answer about the address.
+    google.faults.push({ path: get('guest2@gmail.com'), page: 0, status: 403, reason: 'insufficientPermissions', times: 1 });
+    await expect(feed.poll()).rejects.toThrow(/users\/guest2%40gmail\.com: HTTP 403: Request had insufficient authentication scopes\.$/);
+    google.faults.push({ path: get('guest2@gmail.com'), page: 0, status: 403, reason: 'userRateLimitExceeded', times: 1 });
+    expect((await feed.poll())!.full).toMatch(/^ADD_GROUP_MEMBER of guest2@gmail.com: not a person/);
+  });
+
   it('more people in one pass than it looks up asks for a full reconcile; a report it cannot read throws a SourceError', async () => {
     const feed = await started();
     for (let i = 0; i <= MAX_PEOPLE; i++) activities().push(adminActivity(ago(100), 'CREATE_USER', { USER_EMAIL: `new${i}@example.com` }));

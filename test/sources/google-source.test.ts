@@ -175,6 +175,18 @@ describe('Google Workspace source', () => {
     expect(refusal.waits).toEqual([]);
   });
 
+  it("a person read alone whose manager is another customer's address has no manager reference, as in the full read", async () => {
+    const source = new GoogleSource(config(), instantRetries());
+    expect((await source.read()).users.find((u) => u.key === '103')!.managerKey).toBeNull();
+    const one = await source.readOne('103');
+    expect(one.users).toEqual([expect.objectContaining({ key: '103', managerKey: null })]);
+    // Asked, and refused as Google refuses it (403), not skipped.
+    expect(google.requests.some((r) => r.path === '/admin/directory/v1/users/someone%40elsewhere.example')).toBe(true);
+    // A refusal that is about us, not the address, still fails the read.
+    google.faults.push({ path: '/admin/directory/v1/users/ada.l%40example.com', page: 0, status: 403, reason: 'insufficientPermissions', times: 1 });
+    await expect(source.readOne('102')).rejects.toThrow('Google Workspace: GET /admin/directory/v1/users/ada.l%40example.com: HTTP 403: Request had insufficient authentication scopes.');
+  });
+
   it('one person\'s read with one domain keeps only that domain\'s groups, as a full read lists them', async () => {
     await google.stop();
     const directory = sampleDirectory();

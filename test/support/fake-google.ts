@@ -2,8 +2,9 @@
  * A stand-in for Google's token endpoint, the Admin SDK Directory API and the Reports API's admin
  * activity report on a free loopback port: it checks the service-account JWT (RS256 signature,
  * issuer, subject, audience, scopes) as Google does, hands out access tokens, and serves users,
- * groups, members and activities (newest first, from startTime) in small pages. Faults make a list
- * page fail. No request ever leaves the machine.
+ * groups, members and activities (newest first, from startTime) in small pages, and answers a
+ * users.get of another customer's address with 403, as Google does. Faults make a list page fail.
+ * No request ever leaves the machine.
  */
 import { generateKeyPairSync, verify } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -46,6 +47,7 @@ const MESSAGES: Record<string, string> = {
   badRequest: 'Bad Request',
   authError: 'Invalid Credentials',
   forbidden: 'Not Authorized to access this resource/api',
+  insufficientPermissions: 'Request had insufficient authentication scopes.',
   notFound: 'Not Found',
   backendError: 'Backend Error',
 };
@@ -66,6 +68,8 @@ export class FakeGoogle {
   readonly faults: Fault[] = [];
   /** Answers of the token endpoint before it hands out tokens, taken in order: a status, or 'reset' (the connection dropped). */
   readonly tokenFaults: { answer: number | 'reset'; retryAfter?: string; times: number }[] = [];
+  /** The customer's domains: users.get of an address in any other answers 403, as Google does. */
+  readonly domains = ['example.com'];
   /** Items per list page (the API's maxResults is honoured only below this). */
   pageSize = 2;
   /** Careless servers: the token endpoint refuses every grant quoting the request it got; the API answers an HTML page quoting the Authorization header. */
@@ -151,7 +155,11 @@ export class FakeGoogle {
       // users.get takes the id, the primary email or an alias.
       const k = decodeURIComponent(one[1]!).toLowerCase();
       const user = this.directory.users.find((u) => String(u['id']) === k || String(u['primaryEmail'] ?? '').toLowerCase() === k || (Array.isArray(u['aliases']) && u['aliases'].some((a) => String(a).toLowerCase() === k)));
-      return user ? send(200, user) : send(404, googleError(404, 'Resource Not Found: userKey'));
+      if (user) return send(200, user);
+      // An address of a domain the customer does not own: Google will not say whether it exists.
+      const domain = k.includes('@') ? k.slice(k.lastIndexOf('@') + 1) : undefined;
+      if (domain !== undefined && !this.domains.includes(domain)) return send(403, googleError(403, MESSAGES['forbidden']!));
+      return send(404, googleError(404, 'Resource Not Found: userKey'));
     }
     const userKey = url.searchParams.get('userKey');
     if (url.pathname === ACTIVITIES_PATH) [items, field] = [this.activitiesFrom(url.searchParams), 'items'];

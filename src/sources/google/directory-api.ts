@@ -12,6 +12,12 @@ import type { ServiceAccountToken } from './service-account.js';
 
 type Json = Record<string, unknown>;
 
+/** What users.get says of an address: the user, or that there is none to read (see lookup). */
+export type Lookup = { readonly found: Json } | { readonly absent: 'missing' | 'refused'; readonly answer: string };
+
+/** Google's reasons for a 403 or 400 about the address asked for: not of the customer's domains, or not an address. */
+const NOT_OURS: ReadonlySet<string> = new Set(['forbidden', 'badRequest', 'invalid', 'notFound', 'domainNotFound']);
+
 /** Largest answer read, bytes: a page of 500 full users is a few MB. */
 const MAX_ANSWER_BYTES = 64 * 1024 * 1024;
 
@@ -53,12 +59,40 @@ export class DirectoryApi {
 
   /** One resource (users.get), or null when the API answers 404: no such user. */
   async find(path: string, params: Record<string, string | undefined>): Promise<Json | null> {
-    return this.get(path, params, true);
+    const got = await this.fetch(path, params);
+    if ('json' in got) return got.json;
+    if (got.status === 404) return null;
+    throw new SourceError(`Google Workspace: GET ${path}: ${got.text}`);
   }
 
-  private get(path: string, params: Record<string, string | undefined>): Promise<Json>;
-  private get(path: string, params: Record<string, string | undefined>, missingIsNull: true): Promise<Json | null>;
-  private async get(path: string, params: Record<string, string | undefined>, missingIsNull = false): Promise<Json | null> {
+  /**
+   * users.get of an address that an event or a manager relation names, which may not be of the
+   * customer's domains. Google then refuses to say (403 forbidden, 400 badRequest or invalid)
+   * rather than answer 404; both are `absent`. Google refuses the same way an admin who may not
+   * read users at all: only the caller, knowing what else it read with the same credentials, can
+   * tell the two apart. Any other failure throws.
+   */
+  async lookup(path: string, params: Record<string, string | undefined>): Promise<Lookup> {
+    const got = await this.fetch(path, params);
+    if ('json' in got) return { found: got.json };
+    if (got.status === 404) return { absent: 'missing', answer: got.text };
+    if ((got.status === 403 || got.status === 400) && got.reason !== undefined && NOT_OURS.has(got.reason)) return { absent: 'refused', answer: got.text };
+    throw new SourceError(`Google Workspace: GET ${path}: ${got.text}`);
+  }
+
+  /** One page or resource; any answer but one throws. */
+  async get(path: string, params: Record<string, string | undefined>): Promise<Json> {
+    const got = await this.fetch(path, params);
+    if ('json' in got) return got.json;
+    throw new SourceError(`Google Workspace: GET ${path}: ${got.text}`);
+  }
+
+  /**
+   * The resource, or the API's final JSON answer that is not one (after the retries
+   * google-retry.ts allows); `text` says it for a message. A 404 counts as an answer whatever its
+   * body; any other answer that is not JSON throws.
+   */
+  private async fetch(path: string, params: Record<string, string | undefined>): Promise<{ json: Json } | { status: number; reason: string | undefined; text: string }> {
     const query = new URLSearchParams(Object.entries(params).filter((e): e is [string, string] => e[1] !== undefined)).toString();
     const where = `Google Workspace: GET ${path}`;
     for (let attempt = 1; ; attempt++) {
@@ -77,7 +111,6 @@ export class DirectoryApi {
         throw new SourceError(`${where} failed after ${attempt} tries: ${(error as Error).message}`, {}, { cause: error });
       }
       const status = response.status;
-      if (status === 404 && missingIsNull) return null;
       const body = parseJson(response.body);
       const error = googleError(body);
       if (status !== 200) {
@@ -87,15 +120,15 @@ export class DirectoryApi {
           continue;
         }
       }
-      if (body === undefined) {
+      if (body === undefined && status !== 404) {
         throw new SourceError(`${where}: HTTP ${status}, and the answer is not JSON: "${redact(response.body.replace(/\s+/g, ' ')).slice(0, 120)}"`);
       }
       if (status !== 200 || !body || typeof body !== 'object' || Array.isArray(body)) {
         const asked = response.headers['retry-after'];
         const notes = [attempt > 1 ? `after ${attempt} tries` : '', asked ? `Retry-After: ${String(asked)}` : ''].filter((n) => n !== '');
-        throw new SourceError(`${where}: HTTP ${status}: ${error.message ?? 'not a JSON object'}${notes.length ? ` (${notes.join('; ')})` : ''}`);
+        return { status, reason: error.reason, text: `HTTP ${status}: ${error.message ?? 'not a JSON object'}${notes.length ? ` (${notes.join('; ')})` : ''}` };
       }
-      return body as Json;
+      return { json: body as Json };
     }
   }
 }

@@ -9,7 +9,8 @@
  * listed later than the overlap is missed by the feed and caught by the next full reconcile.
  *
  * Events name people by email; each email is looked up (users.get takes a primary address or an
- * alias) to find the key. An email that no longer resolves (the person was deleted, or renamed
+ * alias) to find the key. Google answers an address of a domain the customer does not own with 403
+ * or 400, not 404: that too is no person of the directory. An email that no longer resolves (the person was deleted, or renamed
  * and the old address dropped) is looked up in the token's memory of addresses resolved earlier
  * (admins usually suspend before they delete, so a leaver is mostly seen first). One still unknown
  * asks for a full reconcile: the feed cannot name that person, and a deprovision must not wait. So
@@ -29,6 +30,7 @@ import type { FeedTokenStore } from '../../state/feed-tokens.js';
 import type { ChangeBatch, ChangeFeed } from '../change-feed.js';
 import { readActivity, type ActivityEffect, type AdminActivity } from './admin-activities.js';
 import { adminApi, DIRECTORY, REPORTS_SCOPE, USER_SCOPE } from './admin-client.js';
+import { SourceError } from '../../errors.js';
 import type { DirectoryApi } from './directory-api.js';
 import type { Pacing } from './google-retry.js';
 
@@ -145,10 +147,16 @@ export class GoogleChangeFeed implements ChangeFeed {
     if (emails.size > MAX_PEOPLE) return this.batch([], events, next, `${events} name ${emails.size} addresses, more than ${MAX_PEOPLE}: one full read is cheaper`);
 
     const found = new Map<string, string>();
+    let answered = false;
+    let refused: string | undefined;
     for (const email of emails) {
-      const user = await api.find(`${DIRECTORY}/users/${encodeURIComponent(email)}`, { projection: 'basic' });
-      if (user && typeof user['id'] === 'string') found.set(email, user['id']);
+      const user = await api.lookup(`${DIRECTORY}/users/${encodeURIComponent(email)}`, { projection: 'basic' });
+      if ('found' in user) {
+        answered = true;
+        if (typeof user.found['id'] === 'string') found.set(email, user.found['id']);
+      } else if (user.absent === 'refused') refused ??= `${email} (${user.answer})`;
     }
+    if (refused !== undefined && !answered) await this.confirmUsersReadable(api, refused);
     const keys = new Set<string>();
     for (const effect of effects) {
       const named = effect.kind === 'person' ? effect.emails : effect.kind === 'member' ? [effect.email] : [];
@@ -169,6 +177,24 @@ export class GoogleChangeFeed implements ChangeFeed {
       }
     }
     return this.batch([...keys], `${events}: ${keys.size} ${keys.size === 1 ? 'person' : 'people'}`, next);
+  }
+
+  /**
+   * Google refuses to look up another customer's address as it refuses an admin who may not read
+   * users at all. Read as "no such person", the second would ask for a full reconcile every poll
+   * that then fails; so, when no address of the pass was answered, one page of the directory
+   * tells which it is, and a refusal there fails the poll, loudly.
+   */
+  private async confirmUsersReadable(api: DirectoryApi, refused: string): Promise<void> {
+    const scope = this.config.domain ? { domain: this.config.domain } : { customer: this.config.customer };
+    try {
+      await api.get(`${DIRECTORY}/users`, { ...scope, maxResults: '1', projection: 'basic' });
+    } catch (error) {
+      if (!(error instanceof SourceError)) throw error;
+      throw new SourceError(`Google Workspace: ${this.config.subject} may not read users, it seems: the lookup of ${refused} was refused, and so was a page of users: ${error.message}`, {}, {
+        cause: error,
+      });
+    }
   }
 
   /** Events about another domain of the customer, or about groups when none are read, concern no one here. */
