@@ -82,29 +82,62 @@ describe('Google change feed', () => {
     expect(reportRequests().map((r) => r.query.get('pageToken'))).toEqual([null, 'page-1', 'page-1', 'page-2']);
   });
 
-  it('asks again from the overlap before its position, and hands out no activity twice', async () => {
-    const feed = await started();
+  it('asks again for the last hour, however recent its position, and hands out no activity twice', async () => {
+    // Running for hours, quiet for two: the window reaches back to the newest event taken.
+    await tokens().set('google', JSON.stringify({ v: 1, at: ago(7200), seen: [`${ago(7200)}|-0`], seenFrom: ago(7200), emails: {} }));
+    const feed = feedOf();
     activities().push(adminActivity(ago(60), 'SUSPEND_USER', { USER_EMAIL: 'jose@example.com' }, '-1'));
     const first = await feed.poll();
     expect(first!.keys).toEqual(['102']);
+    expect(reportRequests().at(-1)!.query.get('startTime')).toBe(ago(7200));
     await first!.commit();
 
-    // The same activity listed again in the overlap: nothing new.
+    // The same activity listed again: nothing new.
+    const before = Date.now();
     expect(await feed.poll()).toBeNull();
-    const position = JSON.parse((await tokens().get('google'))!) as { at: string; seen: string[] };
+    const position = JSON.parse((await tokens().get('google'))!) as { at: string; seen: string[]; seenFrom: string };
     expect(position.seen).toEqual([`${ago(60)}|-1`]);
-    expect(reportRequests().at(-1)!.query.get('startTime')).toBe(new Date(Date.parse(position.at) - 300_000).toISOString());
-    // Listed late (older than the position, within the overlap), and another at the same time with its own qualifier.
+    const asked = Date.parse(reportRequests().at(-1)!.query.get('startTime')!);
+    expect(asked).toBeGreaterThanOrEqual(before - 3_600_000);
+    expect(asked).toBeLessThanOrEqual(Date.now() - 3_600_000);
+    // Listed late: long after the newest event taken, and more than five minutes older than it
+    // (Google lists admin events minutes to hours late); another at the same time with its own qualifier.
     activities().push(
-      adminActivity(ago(200), 'UNSUSPEND_USER', { USER_EMAIL: 'sus@example.com' }, '-2'),
+      adminActivity(ago(600), 'UNSUSPEND_USER', { USER_EMAIL: 'sus@example.com' }, '-2'),
       adminActivity(ago(60), 'CHANGE_LAST_NAME', { USER_EMAIL: 'kenji@example.com' }, '-3'),
-      // Listed later than the overlap: the feed never sees it (the full reconcile does).
-      adminActivity(ago(400), 'SUSPEND_USER', { USER_EMAIL: 'arch@example.com' }, '-4'),
+      // Older than the hour asked for: the feed never sees it (the full reconcile does).
+      adminActivity(ago(3_700), 'SUSPEND_USER', { USER_EMAIL: 'arch@example.com' }, '-4'),
     );
     const second = await feed.poll();
     expect(sorted(second)).toEqual(['103', '105']);
     await second!.commit();
     expect(await feed.poll()).toBeNull();
+    // Remembered as long as a later window can list them, with the position.
+    expect((JSON.parse((await tokens().get('google'))!) as { seen: string[] }).seen).toEqual([`${ago(600)}|-2`, `${ago(60)}|-1`, `${ago(60)}|-3`]);
+  });
+
+  it('remembers a bounded number of activities: past it, later windows start after the ones it let go', async () => {
+    await tokens().set('google', JSON.stringify({ v: 1, at: ago(7200), seen: [], seenFrom: ago(7200), emails: {} }));
+    const feed = new GoogleChangeFeed(config(), tokens(), 'google', { pacing: instantRetries(), maxSeen: 2 });
+    activities().push(
+      adminActivity(ago(300), 'SUSPEND_USER', { USER_EMAIL: 'jose@example.com' }, '-1'),
+      adminActivity(ago(200), 'SUSPEND_USER', { USER_EMAIL: 'ada@example.com' }, '-2'),
+      adminActivity(ago(100), 'SUSPEND_USER', { USER_EMAIL: 'kenji@example.com' }, '-3'),
+    );
+    const batch = await feed.poll();
+    expect(sorted(batch)).toEqual(['101', '102', '105']);
+    await batch!.commit();
+    const position = JSON.parse((await tokens().get('google'))!) as { seen: string[]; seenFrom: string };
+    expect(position).toMatchObject({ seen: [`${ago(200)}|-2`, `${ago(100)}|-3`], seenFrom: new Date(Date.parse(ago(300)) + 1).toISOString() });
+    expect(await feed.poll()).toBeNull();
+    expect(reportRequests().at(-1)!.query.get('startTime')).toBe(position.seenFrom);
+  });
+
+  it('a position written before seenFrom was kept is read as covering the five minutes before it', async () => {
+    await tokens().set('google', JSON.stringify({ v: 1, at: ago(100), seen: [`${ago(100)}|-1`], emails: {} }));
+    activities().push(adminActivity(ago(100), 'SUSPEND_USER', { USER_EMAIL: 'jose@example.com' }, '-1'));
+    expect(await feedOf().poll()).toBeNull();
+    expect(reportRequests().at(-1)!.query.get('startTime')).toBe(new Date(Date.parse(ago(100)) - 300_000).toISOString());
   });
 
   it('moves its position only on commit; a new instance reads the committed token', async () => {

@@ -3,10 +3,13 @@
  * SDK Reports API, activities.list for all users, applicationName=admin) and names the people its
  * events concern, by their source key (the Directory API user id, see google-user.ts).
  *
- * The report is eventually consistent: an event can be listed minutes after its time. Each poll
- * therefore asks from `changes.overlapSeconds` before the newest event already taken, and skips the
- * activities the token remembers by id (time and uniqueQualifier) within that overlap. An event
- * listed later than the overlap is missed by the feed and caught by the next full reconcile.
+ * The report is eventually consistent: Google lists an event minutes, at times hours, after its
+ * time. Each poll therefore asks again for the last `changes.overlapSeconds` (an hour by default),
+ * or from the newest event taken if that is older, and skips the activities the token remembers by
+ * id (time and uniqueQualifier). The token remembers every activity taken since the start of any
+ * later window (`seenFrom`), and never more than MAX_SEEN of them: past that, the window starts no
+ * earlier than what they cover. An event listed later than the window is missed by the feed and
+ * caught by the next full reconcile.
  *
  * Events name people by email; each email is looked up (users.get takes a primary address or an
  * alias) to find the key. Google answers an address of a domain the customer does not own with 403
@@ -42,12 +45,27 @@ const RETENTION_MS = 179 * 24 * 3600 * 1000;
 export const MAX_PEOPLE = 200;
 /** Addresses remembered (most recently resolved last): enough for a leaver suspended weeks before deletion. */
 const MAX_REMEMBERED = 5000;
+/**
+ * Activity ids remembered at most: an hour of a very busy customer's admin events, about 1 MB of
+ * token. A bulk change beyond it shortens the window for that hour rather than grow the token.
+ */
+export const MAX_SEEN = 20_000;
+/** What a token from before seenFrom covered: the overlap then defaulted to 300 s before `at`. */
+const LEGACY_SEEN_MS = 300_000;
+/**
+ * A position set from our clock (the first, or one past the retention) starts windows this much
+ * before it: the full reconcile it asks for covers what came before, but Google stamps events by
+ * its own clock, which may be behind ours.
+ */
+const CLOCK_MARGIN_MS = 300_000;
 
 interface Token {
   /** RFC 3339: the newest event taken, or the first poll's time. */
   readonly at: string;
-  /** Ids of the activities taken within the overlap before `at`. */
+  /** Ids of every activity taken whose time is at or after seenFrom, oldest first. */
   readonly seen: readonly string[];
+  /** RFC 3339: no window starts before this (what `seen` covers). */
+  readonly seenFrom: string;
   /** Email (lowercased) -> user key, of people the feed has resolved. */
   readonly emails: ReadonlyMap<string, string>;
 }
@@ -55,9 +73,22 @@ interface Token {
 export interface GoogleChangeFeedOptions {
   /** How retries of a failed request wait; tests pass one that does not sleep. */
   readonly pacing?: Partial<Pacing>;
+  /** Activity ids remembered at most; tests make it small. Default MAX_SEEN. */
+  readonly maxSeen?: number;
 }
 
 const timeOf = (id: string) => Date.parse(id.slice(0, id.indexOf('|')));
+
+/**
+ * The ids at or after `from`, oldest first, at most `max`: past that the oldest go, and `from`
+ * moves past them (a window that reached them would hand them out again).
+ */
+function remembered(ids: readonly string[], from: number, max: number): { seen: string[]; seenFrom: string } {
+  const kept = ids.filter((id) => timeOf(id) >= from).sort((a, b) => timeOf(a) - timeOf(b));
+  if (kept.length <= max) return { seen: kept, seenFrom: new Date(from).toISOString() };
+  const after = timeOf(kept[kept.length - max - 1]!) + 1;
+  return { seen: kept.filter((id) => timeOf(id) >= after), seenFrom: new Date(after).toISOString() };
+}
 
 export class GoogleChangeFeed implements ChangeFeed {
   readonly description: string;
@@ -71,7 +102,7 @@ export class GoogleChangeFeed implements ChangeFeed {
     private readonly options: GoogleChangeFeedOptions = {},
   ) {
     this.description = `google:${config.domain ?? config.customer} changes (admin activity report)`;
-    this.overlapMs = (config.changes?.overlapSeconds ?? 300) * 1000;
+    this.overlapMs = (config.changes?.overlapSeconds ?? 3600) * 1000;
   }
 
   private client(): Promise<DirectoryApi> {
@@ -84,10 +115,11 @@ export class GoogleChangeFeed implements ChangeFeed {
     const raw = await this.tokens.get(this.name);
     if (raw === undefined) return undefined;
     try {
-      const doc = JSON.parse(raw) as { v?: unknown; at?: unknown; seen?: unknown; emails?: unknown };
+      const doc = JSON.parse(raw) as { v?: unknown; at?: unknown; seen?: unknown; seenFrom?: unknown; emails?: unknown };
       if (doc.v !== TOKEN_VERSION || typeof doc.at !== 'string' || Number.isNaN(Date.parse(doc.at)) || !Array.isArray(doc.seen)) return undefined;
       const emails = doc.emails && typeof doc.emails === 'object' ? Object.entries(doc.emails).filter((e): e is [string, string] => typeof e[1] === 'string') : [];
-      return { at: doc.at, seen: doc.seen.filter((s): s is string => typeof s === 'string'), emails: new Map(emails) };
+      const seenFrom = typeof doc.seenFrom === 'string' && !Number.isNaN(Date.parse(doc.seenFrom)) ? doc.seenFrom : new Date(Date.parse(doc.at) - LEGACY_SEEN_MS).toISOString();
+      return { at: doc.at, seen: doc.seen.filter((s): s is string => typeof s === 'string'), seenFrom, emails: new Map(emails) };
     } catch {
       return undefined;
     }
@@ -100,7 +132,7 @@ export class GoogleChangeFeed implements ChangeFeed {
       ...(full !== undefined ? { full } : {}),
       commit: async () => {
         const emails = [...next.emails].slice(-MAX_REMEMBERED);
-        await this.tokens.set(this.name, JSON.stringify({ v: TOKEN_VERSION, at: next.at, seen: next.seen, emails: Object.fromEntries(emails) }));
+        await this.tokens.set(this.name, JSON.stringify({ v: TOKEN_VERSION, at: next.at, seen: next.seen, seenFrom: next.seenFrom, emails: Object.fromEntries(emails) }));
       },
     };
   }
@@ -110,16 +142,20 @@ export class GoogleChangeFeed implements ChangeFeed {
     const now = Date.now();
     const where = `the admin activity report of ${this.description.split(' ')[0]}`;
     if (!token) {
-      return this.batch([], `no earlier position in ${where}`, { at: new Date(now).toISOString(), seen: [], emails: new Map() }, `no earlier position in ${where}`);
+      const fresh = { at: new Date(now).toISOString(), seen: [], seenFrom: new Date(now - CLOCK_MARGIN_MS).toISOString(), emails: new Map<string, string>() };
+      return this.batch([], `no earlier position in ${where}`, fresh, `no earlier position in ${where}`);
     }
     const at = Date.parse(token.at);
     if (now - at > RETENTION_MS) {
       const reason = `the last position in ${where} (${token.at}) is older than the report keeps events`;
-      return this.batch([], reason, { ...token, at: new Date(now).toISOString(), seen: [] }, reason);
+      return this.batch([], reason, { ...token, at: new Date(now).toISOString(), seen: [], seenFrom: new Date(now - CLOCK_MARGIN_MS).toISOString() }, reason);
     }
 
     const api = await this.client();
-    const startTime = new Date(at - this.overlapMs).toISOString();
+    // Late events are what the window is for, not the position: it reaches back from now, however
+    // recent the newest event taken (and from that event, when the feed has been quiet longer).
+    const seenFrom = Date.parse(token.seenFrom);
+    const startTime = new Date(Math.max(seenFrom, Math.min(at, now - this.overlapMs))).toISOString();
     const listed = (await api.listAll(REPORT, { startTime, maxResults: '1000' }, 'items')).map(readActivity).filter((a): a is AdminActivity => a !== undefined);
     const seen = new Set(token.seen);
     const fresh = listed.filter((a) => !seen.has(a.id));
@@ -127,10 +163,11 @@ export class GoogleChangeFeed implements ChangeFeed {
 
     // Positions come from Google's clock (the events' times), never from ours.
     const newest = Math.max(at, ...listed.map((a) => Date.parse(a.time)));
-    const keepFrom = newest - this.overlapMs;
+    // Later windows start no earlier than this (now only moves on); never before what `seen` covered.
+    const keepFrom = Math.max(seenFrom, Math.min(newest, now - this.overlapMs));
     const next = {
       at: new Date(newest).toISOString(),
-      seen: [...new Set([...token.seen, ...listed.map((a) => a.id)])].filter((id) => timeOf(id) >= keepFrom),
+      ...remembered([...new Set([...token.seen, ...listed.map((a) => a.id)])], keepFrom, this.options.maxSeen ?? MAX_SEEN),
       emails: new Map(token.emails),
     };
     const events = `${fresh.length} admin event${fresh.length === 1 ? '' : 's'} since ${startTime}`;
