@@ -67,10 +67,11 @@ it('people, groups and managers from Google Workspace converge; the second run w
 it('a Directory API page that keeps failing stops the run before any write: nobody is deactivated', async () => {
   expect((await h.run()).code).toBe(1);
   h.sandbox.clearRequests();
-  google.faults.push({ path: '/admin/directory/v1/users', page: 1, status: 500, times: Infinity });
+  // Asked to come back later than a read waits, so it gives up at once (a run cannot skip Google's backoff).
+  google.faults.push({ path: '/admin/directory/v1/users', page: 1, status: 503, retryAfter: '3600', times: Infinity });
   const r = await h.run();
   expect(r.code).toBe(4);
-  expect(r.err + r.out).toContain('Google Workspace: GET /admin/directory/v1/users: HTTP 500: Backend Error (after 4 tries)');
+  expect(r.err + r.out).toContain('Google Workspace: GET /admin/directory/v1/users: HTTP 503: Backend Error (Retry-After: 3600)');
   expect(h.writes()).toEqual([]);
   expect(h.sandbox.store.users().filter((u) => u['active'] === true).length).toBeGreaterThan(0);
 }, 30_000);

@@ -9,7 +9,7 @@ import { redact, Secret } from '../../src/config/secret.js';
 import { SourceError } from '../../src/errors.js';
 import { createSource } from '../../src/sources/create-source.js';
 import { GoogleSource } from '../../src/sources/google/google-source.js';
-import { ADMIN, CLIENT_EMAIL, FakeGoogle, GROUP_SCOPE, sampleDirectory, USER_SCOPE } from '../support/fake-google.js';
+import { ADMIN, CLIENT_EMAIL, FakeGoogle, GROUP_SCOPE, instantRetries, sampleDirectory, USER_SCOPE } from '../support/fake-google.js';
 
 let google: FakeGoogle;
 beforeEach(async () => {
@@ -24,7 +24,7 @@ function config(over: Record<string, unknown> = {}): GoogleSourceConfig {
 }
 
 async function readError(over: Record<string, unknown> = {}): Promise<SourceError> {
-  const error = await new GoogleSource(config(over), 1).read().then(
+  const error = await new GoogleSource(config(over), instantRetries()).read().then(
     () => null,
     (e: unknown) => e,
   );
@@ -110,11 +110,26 @@ describe('Google Workspace source', () => {
     );
   });
 
+  it('a token endpoint that fails for a while is asked again; one that keeps failing fails the read without blaming delegation', async () => {
+    google.tokenFaults.push({ answer: 'reset', times: 1 }, { answer: 503, times: 1 }, { answer: 429, retryAfter: '3', times: 1 });
+    const retries = instantRetries();
+    expect((await new GoogleSource(config(), retries).read()).users).toHaveLength(5);
+    expect(retries.waits).toEqual([1000, 2000, 3500]);
+    expect(google.tokenRequests).toHaveLength(1);
+
+    google.tokenFaults.push({ answer: 503, times: Infinity });
+    const error = await readError();
+    expect(error.message).toBe(`Google Workspace: ${google.url}/token could not give a token for service account ${CLIENT_EMAIL} acting for ${ADMIN}: internal_failure (after 6 tries)`);
+    google.tokenFaults.length = 0;
+    google.tokenFaults.push({ answer: 'reset', times: Infinity });
+    expect((await readError()).message).toMatch(new RegExp(`^Google Workspace: token request to ${google.url}/token for service account ${CLIENT_EMAIL} acting for ${ADMIN} failed \\(after 6 tries\\): `));
+  });
+
   it('a token endpoint that quotes the signed grant, and an API that quotes the access token in an HTML error, print neither', async () => {
     google.careless.tokenErrorQuotesRequest = true;
     // As printed: every output goes through the redactor, which must know the grant.
     const refused = redact((await readError()).message);
-    expect(refused).toMatch(/refused a token .*invalid_grant: cannot use grant_type=.*&assertion=\[redacted\] \(domain-wide/);
+    expect(refused).toMatch(/refused a token .*invalid_grant: cannot use grant_type=.*&assertion=\[redacted\]$/);
     expect(refused).not.toMatch(/eyJ[\w-]{20,}/);
     google.careless.tokenErrorQuotesRequest = false;
     google.careless.apiEchoesAuthorizationAsHtml = true;
@@ -124,14 +139,52 @@ describe('Google Workspace source', () => {
     expect(echoed).not.toContain('ya29.');
   });
 
-  it('a page that fails for a while is asked again; one that keeps failing fails the whole read', async () => {
+  it('a page that fails for a while is asked again; one that keeps failing fails the whole read after about half a minute', async () => {
     google.faults.push({ path: '/admin/directory/v1/users', page: 1, status: 503, times: 2 });
-    expect((await new GoogleSource(config(), 1).read()).users).toHaveLength(5);
+    expect((await new GoogleSource(config(), instantRetries()).read()).users).toHaveLength(5);
     google.faults.push({ path: '/admin/directory/v1/users', page: 2, status: 500, times: Infinity });
-    expect((await readError()).message).toBe('Google Workspace: GET /admin/directory/v1/users: HTTP 500: Backend Error (after 4 tries)');
+    const retries = instantRetries();
+    const error = await new GoogleSource(config(), retries).read().catch((e: unknown) => e);
+    expect((error as SourceError).message).toBe('Google Workspace: GET /admin/directory/v1/users: HTTP 500: Backend Error (after 6 tries)');
+    // Drawn below 2, 4, 8, 16, 32 s (here at half of each): Google's quotas count by the minute.
+    expect(retries.waits).toEqual([1000, 2000, 4000, 8000, 16000]);
     google.faults.push({ path: '/admin/directory/v1/groups/g2/members', page: 0, status: 403, times: Infinity });
     google.faults.splice(0, 2);
     expect((await readError()).message).toBe('Google Workspace: GET /admin/directory/v1/groups/g2/members: HTTP 403: Not Authorized to access this resource/api');
+  });
+
+  it('a spent quota (429, or a 403 whose reason is a rate or quota) is waited out as Google asks; any other 403 is final', async () => {
+    const users = '/admin/directory/v1/users';
+    google.faults.push(
+      { path: users, page: 0, status: 403, reason: 'userRateLimitExceeded', times: 1 },
+      { path: users, page: 1, status: 403, reason: 'rateLimitExceeded', retryAfter: '7', times: 1 },
+      { path: users, page: 2, status: 403, reason: 'quotaExceeded', times: 2 },
+      { path: '/admin/directory/v1/groups', page: 0, status: 429, retryAfter: 'Wed, 21 Oct 2015 07:28:00 GMT', times: 1 },
+    );
+    const retries = instantRetries();
+    expect((await new GoogleSource(config(), retries).read()).users).toHaveLength(5);
+    // Retry-After in seconds is waited as asked (plus a little jitter); a date already past, not at all beyond the jitter.
+    expect(retries.waits).toEqual([1000, 7500, 1000, 2000, 500]);
+
+    google.faults.push({ path: users, page: 0, status: 429, retryAfter: '600', times: 1 });
+    expect((await readError()).message).toBe(`Google Workspace: GET ${users}: HTTP 429: Quota exceeded (rateLimitExceeded) (Retry-After: 600)`);
+    const refusal = instantRetries();
+    google.faults.push({ path: users, page: 0, status: 403, times: 1 });
+    const refused = await new GoogleSource(config(), refusal).read().catch((e: unknown) => e);
+    expect((refused as SourceError).message).toBe(`Google Workspace: GET ${users}: HTTP 403: Not Authorized to access this resource/api`);
+    expect(refusal.waits).toEqual([]);
+  });
+
+  it("a person read alone whose manager is another customer's address has no manager reference, as in the full read", async () => {
+    const source = new GoogleSource(config(), instantRetries());
+    expect((await source.read()).users.find((u) => u.key === '103')!.managerKey).toBeNull();
+    const one = await source.readOne('103');
+    expect(one.users).toEqual([expect.objectContaining({ key: '103', managerKey: null })]);
+    // Asked, and refused as Google refuses it (403), not skipped.
+    expect(google.requests.some((r) => r.path === '/admin/directory/v1/users/someone%40elsewhere.example')).toBe(true);
+    // A refusal that is about us, not the address, still fails the read.
+    google.faults.push({ path: '/admin/directory/v1/users/ada.l%40example.com', page: 0, status: 403, reason: 'insufficientPermissions', times: 1 });
+    await expect(source.readOne('102')).rejects.toThrow('Google Workspace: GET /admin/directory/v1/users/ada.l%40example.com: HTTP 403: Request had insufficient authentication scopes.');
   });
 
   it('one person\'s read with one domain keeps only that domain\'s groups, as a full read lists them', async () => {

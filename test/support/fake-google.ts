@@ -2,8 +2,9 @@
  * A stand-in for Google's token endpoint, the Admin SDK Directory API and the Reports API's admin
  * activity report on a free loopback port: it checks the service-account JWT (RS256 signature,
  * issuer, subject, audience, scopes) as Google does, hands out access tokens, and serves users,
- * groups, members and activities (newest first, from startTime) in small pages. Faults make a list
- * page fail. No request ever leaves the machine.
+ * groups, members and activities (newest first, from startTime) in small pages, and answers a
+ * users.get of another customer's address with 403, as Google does. Faults make a list page fail.
+ * No request ever leaves the machine.
  */
 import { generateKeyPairSync, verify } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -32,6 +33,28 @@ export interface Fault {
   status: number;
   /** How many times it fails before answering; Infinity: always. */
   times: number;
+  /** Google's error reason (error.errors[0].reason); by default the one Google gives for the status. */
+  reason?: string;
+  /** Sent as the Retry-After header. */
+  retryAfter?: string;
+}
+
+/** The reason Google gives with each status when nothing more particular applies. */
+const REASONS: Record<number, string> = { 400: 'badRequest', 401: 'authError', 403: 'forbidden', 404: 'notFound', 429: 'rateLimitExceeded', 500: 'backendError', 503: 'backendError' };
+
+/** Google's messages for those reasons; a quota reason's names the quota, which tests need not. */
+const MESSAGES: Record<string, string> = {
+  badRequest: 'Bad Request',
+  authError: 'Invalid Credentials',
+  forbidden: 'Not Authorized to access this resource/api',
+  insufficientPermissions: 'Request had insufficient authentication scopes.',
+  notFound: 'Not Found',
+  backendError: 'Backend Error',
+};
+
+/** An error body as Google's APIs write it. */
+function googleError(status: number, message: string, reason = REASONS[status] ?? 'unknown') {
+  return { error: { code: status, message, errors: [{ message, domain: 'global', reason }] } };
 }
 
 export interface TokenRequest {
@@ -43,6 +66,10 @@ export class FakeGoogle {
   readonly tokenRequests: TokenRequest[] = [];
   readonly requests: { path: string; query: URLSearchParams; authorized: boolean }[] = [];
   readonly faults: Fault[] = [];
+  /** Answers of the token endpoint before it hands out tokens, taken in order: a status, or 'reset' (the connection dropped). */
+  readonly tokenFaults: { answer: number | 'reset'; retryAfter?: string; times: number }[] = [];
+  /** The customer's domains: users.get of an address in any other answers 403, as Google does. */
+  readonly domains = ['example.com'];
   /** Items per list page (the API's maxResults is honoured only below this). */
   pageSize = 2;
   /** Careless servers: the token endpoint refuses every grant quoting the request it got; the API answers an HTML page quoting the Authorization header. */
@@ -89,11 +116,17 @@ export class FakeGoogle {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', this.url);
-    const send = (status: number, body: unknown) => {
-      res.writeHead(status, { 'content-type': 'application/json' });
+    const send = (status: number, body: unknown, headers: Record<string, string> = {}) => {
+      res.writeHead(status, { 'content-type': 'application/json', ...headers });
       res.end(JSON.stringify(body));
     };
     if (req.method === 'POST' && url.pathname === '/token') {
+      const fault = this.tokenFaults.find((f) => f.times > 0);
+      if (fault) {
+        fault.times--;
+        if (fault.answer === 'reset') return void req.socket.destroy();
+        return send(fault.answer, { error: fault.answer === 429 ? 'rate_limit_exceeded' : 'internal_failure' }, fault.retryAfter ? { 'retry-after': fault.retryAfter } : {});
+      }
       const chunks: Buffer[] = [];
       for await (const c of req) chunks.push(c as Buffer);
       const form = new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
@@ -106,12 +139,13 @@ export class FakeGoogle {
     }
     const authorized = this.tokens.has((req.headers.authorization ?? '').replace(/^Bearer /, ''));
     this.requests.push({ path: url.pathname, query: url.searchParams, authorized });
-    if (!authorized) return send(401, { error: { code: 401, message: 'Request had invalid authentication credentials.' } });
+    if (!authorized) return send(401, googleError(401, 'Request had invalid authentication credentials.'));
     const page = Number(url.searchParams.get('pageToken')?.replace('page-', '') ?? 0);
     const fault = this.faults.find((f) => f.path === url.pathname && f.page === page && f.times > 0);
     if (fault) {
       fault.times--;
-      return send(fault.status, { error: { code: fault.status, message: fault.status >= 500 ? 'Backend Error' : 'Not Authorized to access this resource/api' } });
+      const reason = fault.reason ?? REASONS[fault.status] ?? 'unknown';
+      return send(fault.status, googleError(fault.status, MESSAGES[reason] ?? `Quota exceeded (${reason})`, reason), fault.retryAfter ? { 'retry-after': fault.retryAfter } : {});
     }
     const base = '/admin/directory/v1';
     let items: Json[] | undefined;
@@ -121,7 +155,11 @@ export class FakeGoogle {
       // users.get takes the id, the primary email or an alias.
       const k = decodeURIComponent(one[1]!).toLowerCase();
       const user = this.directory.users.find((u) => String(u['id']) === k || String(u['primaryEmail'] ?? '').toLowerCase() === k || (Array.isArray(u['aliases']) && u['aliases'].some((a) => String(a).toLowerCase() === k)));
-      return user ? send(200, user) : send(404, { error: { code: 404, message: 'Resource Not Found: userKey' } });
+      if (user) return send(200, user);
+      // An address of a domain the customer does not own: Google will not say whether it exists.
+      const domain = k.includes('@') ? k.slice(k.lastIndexOf('@') + 1) : undefined;
+      if (domain !== undefined && !this.domains.includes(domain)) return send(403, googleError(403, MESSAGES['forbidden']!));
+      return send(404, googleError(404, 'Resource Not Found: userKey'));
     }
     const userKey = url.searchParams.get('userKey');
     if (url.pathname === ACTIVITIES_PATH) [items, field] = [this.activitiesFrom(url.searchParams), 'items'];
@@ -132,7 +170,7 @@ export class FakeGoogle {
       const m = /^\/admin\/directory\/v1\/groups\/([^/]+)\/members$/.exec(url.pathname);
       if (m) [items, field] = [this.directory.members[decodeURIComponent(m[1]!)] ?? [], 'members'];
     }
-    if (!items) return send(404, { error: { code: 404, message: 'Not Found' } });
+    if (!items) return send(404, googleError(404, 'Not Found'));
     const size = Math.min(this.pageSize, Number(url.searchParams.get('maxResults') ?? this.pageSize));
     const slice = items.slice(page * size, (page + 1) * size);
     const more = (page + 1) * size < items.length;
@@ -172,6 +210,15 @@ export class FakeGoogle {
     this.tokens.add(token);
     send(200, { access_token: token, expires_in: 3599, token_type: 'Bearer' });
   }
+}
+
+/**
+ * Retries that wait no real time: each wait asked for is noted in `waits` (ms). The jitter is fixed
+ * at half, so the waits are exact: half of each backoff ceiling, or a Retry-After plus half a second.
+ */
+export function instantRetries(): { waits: number[]; wait(ms: number): Promise<void>; random(): number } {
+  const waits: number[] = [];
+  return { waits, wait: async (ms) => void waits.push(ms), random: () => 0.5 };
 }
 
 let qualifier = 0;

@@ -37,10 +37,11 @@ export const googleSource = z
       .object({
         enabled: z.boolean().default(true).describe('Poll the admin activity report in `scim-sync serve`. Default true.'),
         overlapSeconds: positiveInt
-          .default(300)
+          .default(3600)
           .describe(
-            'Each poll asks again for this much time before the newest event already taken: the Reports API lists events ' +
-              'minutes late. Events already handed out are recognised and skipped. Default 300 (s).',
+            'How late the Reports API may list an event: each poll asks again for this much time before now (or from the ' +
+              'newest event taken, if older). Google lists admin events minutes, at times hours, late. Events already handed ' +
+              'out are recognised and skipped; one listed later than this is left to the full reconcile. Default 3600 (s).',
           ),
       })
       .strict()

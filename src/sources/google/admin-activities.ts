@@ -34,6 +34,8 @@ const PERSON_EVENTS = new Set([
 
 /** USER_EMAIL joined or left GROUP_EMAIL (a person, a nested group or an outside address). */
 const MEMBER_EVENTS = new Set(['ADD_GROUP_MEMBER', 'REMOVE_GROUP_MEMBER']);
+/** Of MEMBER_EVENTS, those after which USER_EMAIL is no longer a member. */
+const LEAVING_EVENTS = new Set(['REMOVE_GROUP_MEMBER']);
 
 /** A group itself changed in a way that concerns all its members. */
 const GROUP_EVENTS = new Set(['CHANGE_GROUP_NAME', 'DELETE_GROUP']);
@@ -41,7 +43,8 @@ const GROUP_EVENTS = new Set(['CHANGE_GROUP_NAME', 'DELETE_GROUP']);
 export type ActivityEffect =
   /** `emails`: USER_EMAIL, and a rename's NEW_VALUE (the address after it). */
   | { readonly kind: 'person'; readonly event: string; readonly emails: readonly string[] }
-  | { readonly kind: 'member'; readonly event: string; readonly email: string; readonly group: string }
+  /** `leaves`: the member is out of the group after it. */
+  | { readonly kind: 'member'; readonly event: string; readonly email: string; readonly group: string; readonly leaves: boolean }
   | { readonly kind: 'group'; readonly event: string; readonly group: string };
 
 export interface AdminActivity {
@@ -79,7 +82,7 @@ export function readActivity(raw: Json): AdminActivity | undefined {
       const renamed = name === 'RENAME_USER' ? params.get('NEW_VALUE')?.toLowerCase() : undefined;
       effects.push({ kind: 'person', event: name, emails: renamed && renamed !== email ? [email, renamed] : [email] });
     } else if (MEMBER_EVENTS.has(name) && email && group) {
-      effects.push({ kind: 'member', event: name, email, group });
+      effects.push({ kind: 'member', event: name, email, group, leaves: LEAVING_EVENTS.has(name) });
     } else if (GROUP_EVENTS.has(name) && group) {
       effects.push({ kind: 'group', event: name, group });
     }

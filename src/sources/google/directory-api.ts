@@ -1,18 +1,23 @@
 /**
  * The Admin SDK Directory API, read-only and paged (users.list, groups.list, members.list). A page
- * that cannot be read after a few tries fails the whole read, naming the request: a shorter list
- * would read as departures. 429 and 5xx are retried with backoff (Google's own advice for its
- * quota errors); anything else is not.
+ * that cannot be read after the tries google-retry.ts allows fails the whole read, naming the
+ * request: a shorter list would read as departures. What is worth another try (no answer, 429,
+ * 5xx, a 403 for a spent quota) is decided there; anything else is not retried.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Transport } from '../../targets/http/transport.js';
 import { SourceError } from '../../errors.js';
 import { redact } from '../../config/secret.js';
+import { GOOGLE_PACING, retryWait, type Pacing } from './google-retry.js';
 import type { ServiceAccountToken } from './service-account.js';
 
 type Json = Record<string, unknown>;
 
-const ATTEMPTS = 4;
+/** What users.get says of an address: the user, or that there is none to read (see lookup). */
+export type Lookup = { readonly found: Json } | { readonly absent: 'missing' | 'refused'; readonly answer: string };
+
+/** Google's reasons for a 403 or 400 about the address asked for: not of the customer's domains, or not an address. */
+const NOT_OURS: ReadonlySet<string> = new Set(['forbidden', 'badRequest', 'invalid', 'notFound', 'domainNotFound']);
+
 /** Largest answer read, bytes: a page of 500 full users is a few MB. */
 const MAX_ANSWER_BYTES = 64 * 1024 * 1024;
 
@@ -25,7 +30,7 @@ export class DirectoryApi {
     private readonly root: string,
     private readonly token: ServiceAccountToken,
     timeoutMs: number,
-    private readonly backoffMs = 500,
+    private readonly pacing: Pacing = GOOGLE_PACING,
   ) {
     // The same HTTP layer as the targets: keep-alive, proxies from HTTPS_PROXY / NO_PROXY, a total deadline.
     this.transport = new Transport(root, { maxSockets: 2, timeoutMs, maxResponseBytes: MAX_ANSWER_BYTES });
@@ -54,12 +59,40 @@ export class DirectoryApi {
 
   /** One resource (users.get), or null when the API answers 404: no such user. */
   async find(path: string, params: Record<string, string | undefined>): Promise<Json | null> {
-    return this.get(path, params, true);
+    const got = await this.fetch(path, params);
+    if ('json' in got) return got.json;
+    if (got.status === 404) return null;
+    throw new SourceError(`Google Workspace: GET ${path}: ${got.text}`);
   }
 
-  private get(path: string, params: Record<string, string | undefined>): Promise<Json>;
-  private get(path: string, params: Record<string, string | undefined>, missingIsNull: true): Promise<Json | null>;
-  private async get(path: string, params: Record<string, string | undefined>, missingIsNull = false): Promise<Json | null> {
+  /**
+   * users.get of an address that an event or a manager relation names, which may not be of the
+   * customer's domains. Google then refuses to say (403 forbidden, 400 badRequest or invalid)
+   * rather than answer 404; both are `absent`. Google refuses the same way an admin who may not
+   * read users at all: only the caller, knowing what else it read with the same credentials, can
+   * tell the two apart. Any other failure throws.
+   */
+  async lookup(path: string, params: Record<string, string | undefined>): Promise<Lookup> {
+    const got = await this.fetch(path, params);
+    if ('json' in got) return { found: got.json };
+    if (got.status === 404) return { absent: 'missing', answer: got.text };
+    if ((got.status === 403 || got.status === 400) && got.reason !== undefined && NOT_OURS.has(got.reason)) return { absent: 'refused', answer: got.text };
+    throw new SourceError(`Google Workspace: GET ${path}: ${got.text}`);
+  }
+
+  /** One page or resource; any answer but one throws. */
+  async get(path: string, params: Record<string, string | undefined>): Promise<Json> {
+    const got = await this.fetch(path, params);
+    if ('json' in got) return got.json;
+    throw new SourceError(`Google Workspace: GET ${path}: ${got.text}`);
+  }
+
+  /**
+   * The resource, or the API's final JSON answer that is not one (after the retries
+   * google-retry.ts allows); `text` says it for a message. A 404 counts as an answer whatever its
+   * body; any other answer that is not JSON throws.
+   */
+  private async fetch(path: string, params: Record<string, string | undefined>): Promise<{ json: Json } | { status: number; reason: string | undefined; text: string }> {
     const query = new URLSearchParams(Object.entries(params).filter((e): e is [string, string] => e[1] !== undefined)).toString();
     const where = `Google Workspace: GET ${path}`;
     for (let attempt = 1; ; attempt++) {
@@ -68,31 +101,50 @@ export class DirectoryApi {
         const headers = { accept: 'application/json', 'accept-encoding': 'gzip, deflate, br', authorization: `Bearer ${await this.token.value()}` };
         response = await this.transport.send({ method: 'GET', path: `${this.rootPath}${path}${query ? `?${query}` : ''}`, headers });
       } catch (error) {
+        // The token's own failures, already tried again as often as they deserve (service-account.ts).
         if (error instanceof SourceError) throw error;
-        if (attempt < ATTEMPTS) {
-          await sleep(this.backoffMs * 2 ** (attempt - 1));
+        const delay = retryWait(undefined, attempt, this.pacing);
+        if (delay !== null) {
+          await this.pacing.wait(delay);
           continue;
         }
         throw new SourceError(`${where} failed after ${attempt} tries: ${(error as Error).message}`, {}, { cause: error });
       }
       const status = response.status;
-      if (status === 404 && missingIsNull) return null;
-      if ((status === 429 || status >= 500) && attempt < ATTEMPTS) {
-        await sleep(this.backoffMs * 2 ** (attempt - 1));
-        continue;
+      const body = parseJson(response.body);
+      const error = googleError(body);
+      if (status !== 200) {
+        const delay = retryWait({ status, reason: error.reason, headers: response.headers }, attempt, this.pacing);
+        if (delay !== null) {
+          await this.pacing.wait(delay);
+          continue;
+        }
       }
-      let body: unknown;
-      try {
-        body = JSON.parse(response.body);
-      } catch {
+      if (body === undefined && status !== 404) {
         throw new SourceError(`${where}: HTTP ${status}, and the answer is not JSON: "${redact(response.body.replace(/\s+/g, ' ')).slice(0, 120)}"`);
       }
       if (status !== 200 || !body || typeof body !== 'object' || Array.isArray(body)) {
-        const error = (body as { error?: { message?: unknown } } | null)?.error;
-        const message = typeof error?.message === 'string' ? error.message : 'not a JSON object';
-        throw new SourceError(`${where}: HTTP ${status}: ${message}${attempt > 1 ? ` (after ${attempt} tries)` : ''}`);
+        const asked = response.headers['retry-after'];
+        const notes = [attempt > 1 ? `after ${attempt} tries` : '', asked ? `Retry-After: ${String(asked)}` : ''].filter((n) => n !== '');
+        return { status, reason: error.reason, text: `HTTP ${status}: ${error.message ?? 'not a JSON object'}${notes.length ? ` (${notes.join('; ')})` : ''}` };
       }
-      return body as Json;
+      return { json: body as Json };
     }
   }
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Google's error body: {error: {code, message, errors: [{reason, message, domain}], status}}. */
+function googleError(body: unknown): { message?: string; reason?: string } {
+  const error = (body as { error?: { message?: unknown; errors?: unknown } } | null | undefined)?.error;
+  const first: unknown = Array.isArray(error?.errors) ? error.errors[0] : undefined;
+  const reason = first && typeof first === 'object' ? (first as { reason?: unknown }).reason : undefined;
+  return { ...(typeof error?.message === 'string' ? { message: error.message } : {}), ...(typeof reason === 'string' ? { reason } : {}) };
 }

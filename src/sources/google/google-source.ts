@@ -9,6 +9,7 @@ import type { CanonicalGroup, CanonicalUser, DirectorySnapshot, SourceIssue } fr
 import { narrowSnapshot, type SourceDirectory } from '../source-directory.js';
 import { adminApi, DIRECTORY as BASE, GROUP_SCOPE, USER_SCOPE } from './admin-client.js';
 import type { DirectoryApi } from './directory-api.js';
+import type { Pacing } from './google-retry.js';
 import { GOOGLE_ATTRIBUTES, toCanonicalUser } from './google-user.js';
 
 
@@ -21,7 +22,8 @@ export class GoogleSource implements SourceDirectory {
 
   constructor(
     private readonly config: GoogleSourceConfig,
-    private readonly backoffMs?: number,
+    /** How retries wait; tests pass one that does not sleep. */
+    private readonly pacing: Partial<Pacing> = {},
   ) {
     this.description = `google:${config.domain ?? config.customer}`;
     this.narrowLookups = !config.query && !config.groups?.query;
@@ -32,7 +34,7 @@ export class GoogleSource implements SourceDirectory {
   }
 
   private api(readGroups: boolean): Promise<DirectoryApi> {
-    return adminApi(this.config, readGroups ? [USER_SCOPE, GROUP_SCOPE] : [USER_SCOPE], this.backoffMs);
+    return adminApi(this.config, readGroups ? [USER_SCOPE, GROUP_SCOPE] : [USER_SCOPE], this.pacing);
   }
 
   /**
@@ -49,8 +51,11 @@ export class GoogleSource implements SourceDirectory {
     if (!raw || !this.inScope(raw) || raw['id'] !== key) return empty;
     const read = toCanonicalUser(raw);
     if (!('user' in read)) return { ...empty, issues: [{ code: read.code, message: read.message, ref: { location: `users/${String(raw['primaryEmail'] ?? key)}` } }], heldKeys: [key], recordsRead: 1 };
-    const manager = read.managerEmail ? await api.find(`${BASE}/users/${encodeURIComponent(read.managerEmail)}`, {}) : null;
-    const managerKey = manager && this.inScope(manager) && typeof manager['id'] === 'string' ? manager['id'] : null;
+    // As the full read leaves it, a manager who is no one of the directory read is no reference:
+    // another customer's address (which Google refuses to look up), a deleted one, another domain.
+    // Our credentials are not in doubt here: they have just read the person.
+    const manager = read.managerEmail ? await api.lookup(`${BASE}/users/${encodeURIComponent(read.managerEmail)}`, {}) : undefined;
+    const managerKey = manager && 'found' in manager && this.inScope(manager.found) && typeof manager.found['id'] === 'string' ? manager.found['id'] : null;
     const user = read.managerEmail ? { ...read.user, managerKey } : read.user;
     // A person's groups in every domain: a full read with `domain` lists only that domain's, so only those are kept.
     const rawGroups = readGroups ? (await api.listAll(`${BASE}/groups`, { userKey: key, maxResults: '200' }, 'groups')).filter((g) => this.inDomain(g['email'])) : [];

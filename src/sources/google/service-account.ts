@@ -3,16 +3,20 @@
  * JWT signed with the account's key, naming the admin it acts for and the scopes, is exchanged at
  * the key's token_uri for an access token, kept until a minute before it expires. Signed here with
  * node:crypto: it is one RS256 signature, and the token endpoint then comes from the key file alone.
- * Neither the key nor the assertion ever reaches a message.
+ * Neither the key nor the assertion ever reaches a message. No answer, 429 and 5xx are tried again
+ * as the Directory API's are (google-retry.ts): a blip at the token endpoint would fail a whole read.
  */
 import { createPrivateKey, sign, type KeyObject } from 'node:crypto';
-import { Transport } from '../../targets/http/transport.js';
+import { Transport, TransportError } from '../../targets/http/transport.js';
 import { plainHttpOffLoopback } from '../../config/plain-http.js';
 import { registerSecret, type Secret } from '../../config/secret.js';
 import { SourceError } from '../../errors.js';
+import { GOOGLE_PACING, retryWait, type Pacing } from './google-retry.js';
 
 const GRANT = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 const RENEW_BEFORE_MS = 60_000;
+/** OAuth error codes (RFC 6749 §5.2, §4.1.2.1) by which Google refuses a grant that delegation does not allow. */
+const DELEGATION_REFUSALS: ReadonlySet<string> = new Set(['unauthorized_client', 'access_denied']);
 
 interface ServiceAccountKey {
   readonly clientEmail: string;
@@ -62,6 +66,7 @@ export class ServiceAccountToken {
     private readonly subject: string,
     private readonly scopes: readonly string[],
     private readonly timeoutMs: number,
+    private readonly pacing: Pacing = GOOGLE_PACING,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -70,40 +75,59 @@ export class ServiceAccountToken {
     const issued = Math.floor(this.now() / 1000);
     const claims = { iss: this.account.clientEmail, sub: this.subject, scope: this.scopes.join(' '), aud: this.account.tokenUri, iat: issued, exp: issued + 3600 };
     const unsigned = `${base64url(JSON.stringify({ alg: 'RS256', typ: 'JWT' }))}.${base64url(JSON.stringify(claims))}`;
+    // Signed once for all the tries: it is good for an hour, and they last a minute or two at most.
     const assertion = `${unsigned}.${base64url(sign('RSA-SHA256', Buffer.from(unsigned), this.account.key))}`;
     // A grant for an hour: a token endpoint that quotes the request in its error must not print it.
     registerSecret(assertion, `google assertion ${this.account.tokenUri} ${this.account.clientEmail} ${this.subject}`);
     const who = `service account ${this.account.clientEmail} acting for ${this.subject}`;
-    let response;
-    try {
-      this.transport ??= new Transport(this.account.tokenUri, { maxSockets: 1, timeoutMs: this.timeoutMs, maxResponseBytes: 1 << 20 });
-      const uri = new URL(this.account.tokenUri);
-      response = await this.transport.send({
-        method: 'POST',
-        path: `${uri.pathname}${uri.search}`,
-        headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
-        body: new URLSearchParams({ grant_type: GRANT, assertion }).toString(),
-      });
-    } catch (error) {
-      throw new SourceError(`Google Workspace: token request to ${this.account.tokenUri} for ${who} failed: ${(error as Error).message}`, {}, { cause: error });
+    this.transport ??= new Transport(this.account.tokenUri, { maxSockets: 1, timeoutMs: this.timeoutMs, maxResponseBytes: 1 << 20 });
+    const uri = new URL(this.account.tokenUri);
+    for (let attempt = 1; ; attempt++) {
+      const tries = attempt > 1 ? ` (after ${attempt} tries)` : '';
+      let response;
+      try {
+        response = await this.transport.send({
+          method: 'POST',
+          path: `${uri.pathname}${uri.search}`,
+          headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+          body: new URLSearchParams({ grant_type: GRANT, assertion }).toString(),
+        });
+      } catch (error) {
+        // A blip on the way to the token endpoint (a reset, a timeout) passes; an answer too large does not.
+        const delay = error instanceof TransportError ? retryWait(undefined, attempt, this.pacing) : null;
+        if (delay !== null) {
+          await this.pacing.wait(delay);
+          continue;
+        }
+        throw new SourceError(`Google Workspace: token request to ${this.account.tokenUri} for ${who} failed${tries}: ${(error as Error).message}`, {}, { cause: error });
+      }
+      let body: Record<string, unknown> = {};
+      try {
+        body = JSON.parse(response.body) as Record<string, unknown>;
+      } catch {
+        // Described below from the status alone.
+      }
+      if (response.status === 200 && typeof body['access_token'] === 'string') return this.keep(body['access_token'], body['expires_in'], who);
+      const delay = response.status === 200 ? null : retryWait({ status: response.status, headers: response.headers }, attempt, this.pacing);
+      if (delay !== null) {
+        await this.pacing.wait(delay);
+        continue;
+      }
+      const code = typeof body['error'] === 'string' ? body['error'] : undefined;
+      const reason = [code, body['error_description']].filter((v) => typeof v === 'string').join(': ') || `HTTP ${response.status}`;
+      // Only these say the grant itself is not allowed; an invalid_grant is a clock, a deleted key or
+      // an unknown subject, and a 5xx is Google's: blaming delegation there sends the admin astray.
+      const hint = code !== undefined && DELEGATION_REFUSALS.has(code) ? ` (domain-wide delegation must allow this client the scopes ${this.scopes.join(', ')})` : '';
+      const what = response.status === 429 || response.status >= 500 ? 'could not give' : 'refused';
+      throw new SourceError(`Google Workspace: ${this.account.tokenUri} ${what} a token for ${who}: ${reason}${tries}${hint}`);
     }
-    let body: Record<string, unknown> = {};
-    try {
-      body = JSON.parse(response.body) as Record<string, unknown>;
-    } catch {
-      // Described below from the status alone.
-    }
-    if (response.status !== 200 || typeof body['access_token'] !== 'string') {
-      const reason = [body['error'], body['error_description']].filter((v) => typeof v === 'string').join(': ') || `HTTP ${response.status}`;
-      throw new SourceError(
-        `Google Workspace: ${this.account.tokenUri} refused a token for ${who}: ${reason} ` +
-          `(domain-wide delegation must allow this client the scopes ${this.scopes.join(', ')})`,
-      );
-    }
+  }
+
+  private keep(accessToken: string, expiresIn: unknown, who: string): string {
     // A server may echo it in an error body: the redactor must know it.
-    registerSecret(body['access_token'], `google ${this.account.tokenUri} ${who} ${this.scopes.join(' ')}`);
-    const lifetimeMs = (typeof body['expires_in'] === 'number' ? body['expires_in'] : 3600) * 1000;
-    this.token = { value: body['access_token'], renewAt: this.now() + Math.max(lifetimeMs - RENEW_BEFORE_MS, 0) };
+    registerSecret(accessToken, `google ${this.account.tokenUri} ${who} ${this.scopes.join(' ')}`);
+    const lifetimeMs = (typeof expiresIn === 'number' ? expiresIn : 3600) * 1000;
+    this.token = { value: accessToken, renewAt: this.now() + Math.max(lifetimeMs - RENEW_BEFORE_MS, 0) };
     return this.token.value;
   }
 }
