@@ -9,7 +9,7 @@ import { ConsoleAuth, LOGIN_WINDOW_MS } from '../../src/service/console/auth.js'
 import { html } from '../../src/service/console/html.js';
 import type { IncomingMessage } from 'node:http';
 import { addressRange, addressSet } from '../../src/config/address-ranges.js';
-import { clientAddress } from '../../src/service/console/web.js';
+import { clientAddress, signInClient } from '../../src/service/console/web.js';
 import { maskAttributes } from '../../src/service/console/person-page.js';
 import { sourceAttributesFeeding } from '../../src/audit/redacted-sources.js';
 import { parseConfig } from '../../src/config/load.js';
@@ -172,7 +172,7 @@ describe('console: the client address behind trusted proxies', () => {
   it('takes the last address that is not a trusted proxy, only when the peer is one', () => {
     expect(clientAddress(req('10.0.0.1', '198.51.100.1, 203.0.113.5'), proxies)).toBe('203.0.113.5');
     // Proxies in a chain are skipped; ports and brackets are dropped.
-    expect(clientAddress(req('::ffff:10.0.0.1', '198.51.100.1, [2001:db8::5]:443, 10.2.3.4:5100, 192.0.2.7'), proxies)).toBe('2001:db8::5');
+    expect(clientAddress(req('::ffff:10.0.0.1', '198.51.100.1, [2001:db8::5]:443, 10.2.3.4:5100, 192.0.2.7'), proxies)).toBe('2001:db8:0:0::/64');
     expect(clientAddress(req('10.0.0.1', '203.0.113.5:41000'), proxies)).toBe('203.0.113.5');
     // A peer that is not a listed proxy: its own address, whatever it says.
     expect(clientAddress(req('203.0.113.9', '10.0.0.1, 198.51.100.1'), proxies)).toBe('203.0.113.9');
@@ -182,5 +182,14 @@ describe('console: the client address behind trusted proxies', () => {
     expect(clientAddress(req('10.0.0.1', '203.0.113.5, unknown'), proxies)).toBe('10.0.0.1');
     expect(clientAddress(req('10.0.0.1', 'garbage, 10.0.0.2'), proxies)).toBe('10.0.0.2');
     expect(clientAddress(req('10.0.0.1', '10.0.0.3, 10.0.0.2'), proxies)).toBe('10.0.0.3');
+  });
+
+  it('counts an IPv6 client by its /64: a guesser taking a new address of its network for every try is one client', () => {
+    expect(signInClient('2001:db8:aa:bb::1')).toBe('2001:db8:aa:bb::/64');
+    expect(signInClient('2001:0db8:00aa:00bb:ffff:1:2:3')).toBe('2001:db8:aa:bb::/64');
+    expect(signInClient('2001:db8::5')).toBe('2001:db8:0:0::/64');
+    expect(signInClient('::1')).toBe('0:0:0:0::/64');
+    expect(signInClient('203.0.113.5')).toBe('203.0.113.5');
+    expect(clientAddress(req('2001:db8:aa:bb::9'))).toBe(clientAddress(req('2001:db8:aa:bb:1234:5678:9abc:def0')));
   });
 });

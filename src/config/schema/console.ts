@@ -7,6 +7,11 @@ import { z } from 'zod';
 import { secret } from './secret-field.js';
 import { addressRange } from '../address-ranges.js';
 
+/** A proxy range no site has: half of all addresses passes the /0 check but is as good as every address. */
+function tooBroad(range: ReturnType<typeof addressRange>): boolean {
+  return range !== undefined && range.prefix < (range.family === 'ipv4' ? 8 : 32);
+}
+
 export const CONSOLE_ROLES = ['viewer', 'operator'] as const;
 export type ConsoleRole = (typeof CONSOLE_ROLES)[number];
 
@@ -62,7 +67,9 @@ export const consoleSettings = z
         z
           .string()
           .refine((text) => addressRange(text) !== undefined, { message: 'an IP address or a CIDR range, e.g. 10.0.0.5 or 10.0.0.0/24' })
-          .refine((text) => addressRange(text)?.prefix !== 0, { message: 'a range of every address would let any client name its own address and dodge the sign-in limit' }),
+          .refine((text) => !tooBroad(addressRange(text)), {
+            message: 'a range this broad (wider than /8, or /32 for IPv6) would let most clients name their own address and dodge the sign-in limit; list the proxies',
+          }),
       )
       .max(64)
       .default([])

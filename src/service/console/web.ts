@@ -121,6 +121,24 @@ function hopAddress(hop: string): string | undefined {
  * hop stops the walk at the last proxy, which is then counted (the safe side of a limit).
  */
 export function clientAddress(req: IncomingMessage, trusted?: AddressSet): string {
+  return signInClient(forwardedClient(req, trusted));
+}
+
+/**
+ * Whom failed sign-ins are counted against: an IPv4 address, or an IPv6 address's /64. One host
+ * is usually handed a whole /64, and a guesser could take a new address in it for every try.
+ */
+export function signInClient(address: string): string {
+  if (isIP(address) !== 6) return address;
+  const [head = '', tail] = address.toLowerCase().split('::');
+  const groups = (text: string) => (text === '' ? [] : text.split(':').flatMap((g) => (g.includes('.') ? ['0', '0'] : [g])));
+  const front = groups(head);
+  const back = tail === undefined ? [] : groups(tail);
+  const all = [...front, ...Array<string>(Math.max(0, 8 - front.length - back.length)).fill('0'), ...back];
+  return `${all.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, '')).join(':')}::/64`;
+}
+
+function forwardedClient(req: IncomingMessage, trusted?: AddressSet): string {
   const peer = plainAddress(req.socket.remoteAddress ?? 'unknown');
   const forwarded = req.headers['x-forwarded-for'];
   if (!trusted || !trusted(peer) || typeof forwarded !== 'string') return peer;
