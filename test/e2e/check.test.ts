@@ -35,6 +35,7 @@ describe('check', () => {
       'GET /Schemas',
       'GET /Users',
       'GET /Users',
+      'GET /Users',
       'GET /Groups',
     ]);
     expect(h!.sandbox.requests.map((q) => new URLSearchParams(q.query).get('filter'))).toEqual([
@@ -43,6 +44,7 @@ describe('check', () => {
       null,
       null,
       'userName eq "Ada.Lovelace@example.com"',
+      'userName eq "scim-sync-check-no-such-user@invalid.example"',
       'userName eq "aDA.lOVELACE@EXAMPLE.COM"',
       null,
     ]);
@@ -87,6 +89,24 @@ describe('check', () => {
     const r = await check({ behaviour: { filterOperators: ['and'], filterErrorsAnswerEmpty: true } }, '');
     expect(r.code, r.err + r.out).toBe(0);
     expect(r.out).toContain('! filter userName eq "Ada.Lovelace@example.com" does not find that user: the server ignores the filter');
+  });
+
+  // Runs keep only real matches; check must not pass the filter because the first user answered is the one asked for.
+  it('a server that ignores filters fails the filter check, with two users and with one', async () => {
+    h = await Harness.start({ sandbox: { behaviour: { ignoreFilters: true } } });
+    h.sandbox.store.createUser({ schemas: [SCHEMA_USER], userName: 'ada@example.com', active: true });
+    const alone = await h.cli('check', '--config', h.configFile);
+    expect(alone.out).toContain(
+      '! filter userName eq "scim-sync-check-no-such-user@invalid.example" answers 1 of 1 users that do not carry it: the server ignores filters. ' +
+        'Runs keep only the accounts that really match, so adoption and 409 recovery still work, but each lookup reads the whole user list',
+    );
+    h.sandbox.store.createUser({ schemas: [SCHEMA_USER], userName: 'bob@example.com', active: true });
+    const two = await h.cli('check', '--config', h.configFile);
+    expect(two.out).toContain('! filter userName eq "ada@example.com" answers 1 of 2 users that do not carry it: the server ignores filters.');
+    for (const r of [alone, two]) {
+      expect(r.code, r.err + r.out).toBe(0);
+      expect(r.out).not.toContain('✓ filter');
+    }
   });
 
   it('points out a server that compares userName case-sensitively', async () => {
