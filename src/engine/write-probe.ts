@@ -11,12 +11,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { TargetQuirks } from '../config/profiles.js';
-import { AuthError, NotFoundError, ScimSyncError, TransientError, describeError } from '../errors.js';
+import { AuthError, NotFoundError, ProtocolError, ScimSyncError, TransientError, describeError } from '../errors.js';
 import { SCHEMA_ENTERPRISE_USER, SCHEMA_USER, type JsonObject, type JsonValue, type PatchOperation, type ServerResource } from '../model/scim.js';
 import { changeHolds } from '../planning/change-holds.js';
 import { distinctShapes } from '../targets/patch-shape.js';
 import type { ScimTarget } from '../targets/scim-target.js';
 import type { Finding } from './finding.js';
+import { askFilter, carries, ignoredMessage } from './filter-answer.js';
 
 export interface ProbeReport {
   /** The probe's userName. */
@@ -39,37 +40,60 @@ function keyNamedAfter(resource: JsonObject, path: string): boolean {
   return Object.keys(resource).some((k) => k.toLowerCase() === path.toLowerCase());
 }
 
-async function lookup(client: ScimTarget, attribute: 'userName' | 'externalId', value: string, id: string): Promise<'found' | 'missed' | string> {
-  try {
-    return (await client.findBy('Users', attribute, value)).some((r) => r.id === id) ? 'found' : 'missed';
-  } catch (error) {
-    if (error instanceof AuthError || !(error instanceof ScimSyncError)) throw error;
-    return describeError(error);
-  }
+/** What makes an account the probe: a fresh random externalId, and the userName it was created with. */
+interface ProbeIdentity {
+  userName: string;
+  externalId: string;
 }
 
-/** Finds the probe when its create was answered without an id (or its answer was lost). */
-async function findProbe(client: ScimTarget, externalId: string): Promise<ServerResource | undefined> {
-  const found = await client.findBy('Users', 'externalId', externalId).catch(() => []);
-  if (found[0]) return found[0];
+function isProbe(resource: ServerResource, probe: ProbeIdentity): boolean {
+  return carries(resource, 'externalId', probe.externalId) && carries(resource, 'userName', probe.userName);
+}
+
+/** An account that did not prove to be the probe: nothing is written to it. */
+class NotTheProbeError extends ProtocolError {}
+
+/**
+ * The account at `id`, read now, when it is the probe; else NotTheProbeError. Every PATCH and DELETE
+ * of the probe goes after one: a server may answer a create with someone else's id, or a lookup
+ * with someone else's account, and the probe writes to no one but itself.
+ */
+async function confirmProbe(client: ScimTarget, id: string, probe: ProbeIdentity): Promise<void> {
+  const read = await client.get('Users', id);
+  if (isProbe(read, probe)) return;
+  const held = (key: string) => (typeof read[key] === 'string' ? `"${read[key]}"` : 'none');
+  throw new NotTheProbeError(
+    `the account with id ${id} has externalId ${held('externalId')} and userName ${held('userName')}, not the probe's: nothing was written to it`,
+  );
+}
+
+/**
+ * Finds the probe when its create was answered without an id (or its answer was lost). Only an
+ * account that carries the probe's externalId and userName is taken: a server that ignores filters
+ * answers its first user, a real person.
+ */
+async function findProbe(client: ScimTarget, probe: ProbeIdentity): Promise<ServerResource | undefined> {
+  const found = await client.findBy('Users', 'externalId', probe.externalId).catch(() => []);
+  const own = found.find((r) => isProbe(r, probe));
+  if (own) return own;
   for await (const page of client.pages('Users', { pageSize: 100 })) {
-    const own = page.find((r) => r['externalId'] === externalId);
-    if (own) return own;
+    const listed = page.find((r) => isProbe(r, probe));
+    if (listed) return listed;
   }
   return undefined;
 }
 
 export async function writeProbe(target: string, client: ScimTarget, quirks: TargetQuirks, enterprise: boolean): Promise<ProbeReport> {
   const token = randomBytes(4).toString('hex');
-  const userName = `scim-sync-probe+${token}@invalid.example`;
-  const externalId = `scim-sync-probe-${token}`;
+  const probe: ProbeIdentity = { userName: `scim-sync-probe+${token}@invalid.example`, externalId: `scim-sync-probe-${token}` };
+  const { userName, externalId } = probe;
   const findings: Finding[] = [];
   const say = (level: Finding['level'], message: string) => findings.push({ level, message });
   const report = { userName, findings };
 
-  let probe: ServerResource | undefined;
+  let created: ServerResource | undefined;
   try {
-    probe = await client.create(
+    created = await client.create(
       'Users',
       {
         schemas: [SCHEMA_USER],
@@ -87,51 +111,59 @@ export async function writeProbe(target: string, client: ScimTarget, quirks: Tar
       say('warning', `could not create the probe user ${userName}: ${describeError(error)}`);
       return report;
     }
-    probe = await findProbe(client, externalId);
-    if (!probe) {
+    created = await findProbe(client, probe);
+    if (!created) {
       say('warning', `the create of ${userName} failed (${describeError(error)}) and no such account exists: nothing else was tried`);
       return report;
     }
     say('warning', 'the create was answered without the resource id (or not at all), but the account exists: scim-sync looks such accounts up by externalId');
   }
+  const id = created.id;
   try {
-    say('ok', `created ${userName} (id ${probe.id})`);
-    if (typeof probe['userName'] === 'string' && probe['userName'] !== userName) {
-      say('warning', `the server changed the userName to "${probe['userName']}": a userName with "+" is not kept as sent`);
-    }
-    await probeLookups(client, probe.id, userName, externalId, say);
-    if (enterprise) await probeShapes(target, client, probe.id, userName, quirks, say);
+    await confirmProbe(client, id, probe);
+    say('ok', `created ${userName} (id ${id})`);
+    await probeLookups(client, id, probe, say);
+    if (enterprise) await probeShapes(target, client, id, probe, quirks, say);
     else say('info', 'no enterprise extension: the manager and department PATCH shapes were not tried');
   } catch (error) {
     if (!(error instanceof ScimSyncError)) throw error;
-    say('warning', `the probe stopped: ${describeError(error)}`);
-  } finally {
-    await removeProbe(client, probe.id, userName, quirks, say);
+    if (!(error instanceof NotTheProbeError)) say('warning', `the probe stopped: ${describeError(error)}`);
+  }
+  try {
+    await removeProbe(client, id, probe, quirks, say);
+  } catch (error) {
+    if (!(error instanceof NotTheProbeError)) throw error;
+    say('warning', `${error.message}; the probe was not removed: look for ${userName} by hand`);
   }
   return report;
 }
 
-async function probeLookups(client: ScimTarget, id: string, userName: string, externalId: string, say: (level: Finding['level'], message: string) => void): Promise<void> {
-  const byName = await lookup(client, 'userName', userName, id);
-  if (byName === 'found') say('ok', `filter userName eq "${userName}" finds it (a "+" in a filter is read as sent)`);
-  else if (byName === 'missed') {
+async function probeLookups(client: ScimTarget, id: string, probe: ProbeIdentity, say: (level: Finding['level'], message: string) => void): Promise<void> {
+  const byName = await askFilter(client, 'userName', probe.userName);
+  const foundByName = byName.kind === 'matches' && byName.resources.some((r) => r.id === id);
+  if (byName.kind === 'ignored') say('warning', ignoredMessage('userName', probe.userName, byName));
+  else if (foundByName) say('ok', `filter userName eq "${probe.userName}" finds it (a "+" in a filter is read as sent)`);
+  else if (byName.kind === 'matches') {
     say(
       'warning',
-      `filter userName eq "${userName}" finds nothing: the server misreads "+" in filters (as a space, most likely). A lost answer or a 409 ` +
+      `filter userName eq "${probe.userName}" finds nothing: the server misreads "+" in filters (as a space, most likely). A lost answer or a 409 ` +
         'for such a userName is resolved by externalId or the listing instead; adopt: userName cannot take such accounts over',
     );
-  } else say('warning', `filter userName eq "${userName}" failed: ${byName}`);
-  const byKey = await lookup(client, 'externalId', externalId, id);
-  if (byKey === 'found') say('ok', 'filter externalId eq finds it');
-  else if (byKey === 'missed') say('warning', 'filter externalId eq finds nothing: a create whose answer is lost is found only by the listing');
-  else say('warning', `filter externalId eq failed: ${byKey}`);
+  } else say('warning', `filter userName eq "${probe.userName}" failed: ${describeError(byName.error)}`);
+  const byKey = await askFilter(client, 'externalId', probe.externalId);
+  // One warning about a server that ignores filters is enough.
+  if (byKey.kind === 'ignored') {
+    if (byName.kind !== 'ignored') say('warning', ignoredMessage('externalId', probe.externalId, byKey));
+  } else if (byKey.kind === 'failed') say('warning', `filter externalId eq failed: ${describeError(byKey.error)}`);
+  else if (byKey.resources.some((r) => r.id === id)) say('ok', 'filter externalId eq finds it');
+  else say('warning', 'filter externalId eq finds nothing: a create whose answer is lost is found only by the listing');
 }
 
 async function probeShapes(
   target: string,
   client: ScimTarget,
   id: string,
-  label: string,
+  probe: ProbeIdentity,
   quirks: TargetQuirks,
   say: (level: Finding['level'], message: string) => void,
 ): Promise<void> {
@@ -153,8 +185,9 @@ async function probeShapes(
       const value = attribute.values(n + 1);
       const operation = attribute.operation(value);
       tried.push(shape);
+      await confirmProbe(client, id, probe);
       try {
-        await client.patch('Users', id, [operation], label, { shapeOf: () => shape });
+        await client.patch('Users', id, [operation], probe.userName, { shapeOf: () => shape });
       } catch (error) {
         if (error instanceof AuthError || !(error instanceof ScimSyncError) || error instanceof TransientError) throw error;
         refused.push(`${shape}: ${describeError(error)}`);
@@ -188,14 +221,21 @@ async function probeShapes(
   }
 }
 
-async function removeProbe(client: ScimTarget, id: string, userName: string, quirks: TargetQuirks, say: (level: Finding['level'], message: string) => void): Promise<void> {
+/**
+ * DELETE, else a deactivation. Only a 404 on reading the probe back proves it gone: a 404 on the
+ * DELETE itself may be a route the server lacks (the account still there), so it proves nothing.
+ */
+async function removeProbe(client: ScimTarget, id: string, probe: ProbeIdentity, quirks: TargetQuirks, say: (level: Finding['level'], message: string) => void): Promise<void> {
+  const { userName } = probe;
   let why = 'the profile says the server has no DELETE';
   if (quirks.supportsDelete) {
     try {
+      await confirmProbe(client, id, probe);
       await client.delete('Users', id, userName);
       await client.get('Users', id);
       why = 'it is still there after a DELETE';
     } catch (error) {
+      if (error instanceof NotTheProbeError || !(error instanceof ScimSyncError)) throw error;
       if (error instanceof NotFoundError) {
         say('ok', `deleted the probe ${userName}`);
         return;
@@ -204,9 +244,11 @@ async function removeProbe(client: ScimTarget, id: string, userName: string, qui
     }
   }
   try {
+    await confirmProbe(client, id, probe);
     await client.patch('Users', id, [{ op: 'replace', path: 'active', value: false }], userName);
     say('warning', `could not delete the probe (${why}): deactivated it instead; remove ${userName} (id ${id}) by hand`);
   } catch (error) {
+    if (error instanceof NotTheProbeError || !(error instanceof ScimSyncError)) throw error;
     say('warning', `could not delete the probe (${why}) nor deactivate it (${describeError(error)}): remove ${userName} (id ${id}) by hand`);
   }
 }

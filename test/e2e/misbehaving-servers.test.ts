@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Harness, person } from '../support/harness.js';
+import { SCHEMA_USER } from '../../src/model/scim.js';
 
 let h: Harness;
 beforeEach(async () => {
@@ -244,6 +245,36 @@ describe('check --write-probe', () => {
     expect(check.probe.findings.filter((f) => f.level !== 'ok')).toEqual([]);
     expect(check.probe.findings.map((f) => f.message)).toContain('manager: kept with patchShape rfc');
     expect(probes()).toEqual([]);
+  });
+
+  // A server that ignores filters answers the probe's lookup with its first user: a real person.
+  describe('a create answered without an id, on a server that ignores filters', () => {
+    const ada = () => h.sandbox.store.users().find((u) => u['userName'] === 'ada@example.com')!;
+    beforeEach(() => {
+      h.sandbox.store.createUser({ schemas: [SCHEMA_USER], userName: 'ada@example.com', externalId: 'E1', active: true });
+      h.sandbox.behaviour.ignoreFilters = true;
+    });
+    const touchedAda = () => h.writes().filter((q) => q.path === `/Users/${String(ada()['id'])}`);
+
+    it('the probe is found by its own externalId and userName, and no one else is written to', async () => {
+      h.sandbox.addFault({ method: 'POST', path: '/Users', times: 1, when: 'after', action: { type: 'no-id' } });
+      const r = await h.cli('check', '--config', h.configFile, '--write-probe');
+      expect(touchedAda()).toEqual([]);
+      expect(r.out).toContain('! the create was answered without the resource id (or not at all), but the account exists');
+      expect(r.out).toMatch(/✓ created scim-sync-probe\+[0-9a-f]{8}@invalid\.example/);
+      expect(r.out).toMatch(/! filter userName eq "scim-sync-probe\+[0-9a-f]{8}@invalid\.example" answers 1 of 2 users that do not carry it: the server ignores filters/);
+      expect(r.out).toMatch(/✓ deleted the probe/);
+      expect(ada()['active']).toBe(true);
+      expect(probes()).toEqual([]);
+    });
+
+    it('a create that failed: nothing is written after it', async () => {
+      h.sandbox.addFault({ method: 'POST', path: '/Users', times: Infinity, action: { type: 'status', status: 500 } });
+      const r = await h.cli('check', '--config', h.configFile, '--write-probe');
+      expect(r.out).toMatch(/! the create of scim-sync-probe\+[0-9a-f]{8}@invalid\.example failed \(.*HTTP 500.*\) and no such account exists: nothing else was tried/);
+      expect(h.writes().filter((q) => q.method !== 'POST')).toEqual([]);
+      expect(ada()['active']).toBe(true);
+    });
   });
 
   it('a server without DELETE: the probe is deactivated and named for removal by hand', async () => {
