@@ -229,19 +229,23 @@ async function removeProbe(client: ScimTarget, id: string, probe: ProbeIdentity,
   const { userName } = probe;
   let why = 'the profile says the server has no DELETE';
   if (quirks.supportsDelete) {
+    let failed: string | undefined;
+    let answered404 = false;
     try {
       await confirmProbe(client, id, probe);
-      await client.delete('Users', id, userName);
-      await client.get('Users', id);
-      why = 'it is still there after a DELETE';
+      await client.delete('Users', id, userName).catch((error: unknown) => {
+        if (!(error instanceof NotFoundError)) throw error;
+        answered404 = true;
+      });
     } catch (error) {
       if (error instanceof NotTheProbeError || !(error instanceof ScimSyncError)) throw error;
-      if (error instanceof NotFoundError) {
-        say('ok', `deleted the probe ${userName}`);
-        return;
-      }
-      why = `the DELETE failed: ${describeError(error)}`;
+      failed = describeError(error);
     }
+    if (await gone(client, id)) {
+      say('ok', `deleted the probe ${userName}`);
+      return;
+    }
+    why = failed ? `the DELETE failed: ${failed}` : `it is still there after a DELETE${answered404 ? ' answered 404' : ''}`;
   }
   try {
     await confirmProbe(client, id, probe);
@@ -249,6 +253,19 @@ async function removeProbe(client: ScimTarget, id: string, probe: ProbeIdentity,
     say('warning', `could not delete the probe (${why}): deactivated it instead; remove ${userName} (id ${id}) by hand`);
   } catch (error) {
     if (error instanceof NotTheProbeError || !(error instanceof ScimSyncError)) throw error;
-    say('warning', `could not delete the probe (${why}) nor deactivate it (${describeError(error)}): remove ${userName} (id ${id}) by hand`);
+    if (error instanceof NotFoundError) say('ok', `the probe ${userName} is gone (${why})`);
+    else say('warning', `could not delete the probe (${why}) nor deactivate it (${describeError(error)}): remove ${userName} (id ${id}) by hand`);
+  }
+}
+
+/** True only when reading the account answers 404; any other answer, an error included, may mean it is there. */
+async function gone(client: ScimTarget, id: string): Promise<boolean> {
+  try {
+    await client.get('Users', id);
+    return false;
+  } catch (error) {
+    if (error instanceof NotFoundError) return true;
+    if (!(error instanceof ScimSyncError)) throw error;
+    return false;
   }
 }

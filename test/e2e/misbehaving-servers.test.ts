@@ -287,6 +287,18 @@ describe('check --write-probe', () => {
     expect(h.sandbox.requests.some((q) => q.method === 'DELETE')).toBe(false);
   });
 
+  // A 404 may be a DELETE route the server lacks: only a read that answers 404 shows the probe gone.
+  it('a DELETE answered 404 while the probe stays: deactivated and named for removal by hand, not reported deleted', async () => {
+    h.sandbox.addFault({ method: 'DELETE', path: '/Users/', times: Infinity, action: { type: 'status', status: 404, detail: 'no route' } });
+    const r = await h.cli('check', '--config', h.configFile, '--write-probe');
+    const [probe] = probes();
+    expect(probe?.['active']).toBe(false);
+    expect(r.out).not.toContain('deleted the probe');
+    expect(r.out).toContain(
+      `! could not delete the probe (it is still there after a DELETE answered 404): deactivated it instead; remove ${String(probe?.['userName'])} (id ${String(probe?.['id'])}) by hand`,
+    );
+  });
+
   it('--help says that the probe writes', async () => {
     const r = await h.cli('check', '--help');
     expect(r.out).toMatch(/--write-probe\s+WRITES to the target/);
