@@ -36,11 +36,18 @@ export function formatCheck(c: TargetCheck): string {
   if (c.probe) {
     out.push(`  write probe (user ${c.probe.userName}):`);
     for (const f of c.probe.findings) out.push(`    ${MARK[f.level]} ${f.message}`);
+    const failure = c.probe.failure;
+    if (failure) out.push(`    ✗ ${failure.auth ? 'credential refused a write: ' : ''}${failure.message}`);
+    if (failure?.auth) out.push(`      check targets.${c.target}.auth: it may read but not write`);
   }
   return out.join('\n');
 }
 
-/** Exit 0 when every target is usable, 2 when a credential is refused, 1 when a target is otherwise unusable. */
+/**
+ * Exit 0 when every target is usable (and its write probe, if asked for, finished and was removed),
+ * 2 when a credential is refused (reading, or writing during the probe), 1 when a target is otherwise
+ * unusable, or its probe failed or is left in the target.
+ */
 export async function checkCommand(opts: { config: string; target?: string[]; json?: boolean; writeProbe?: boolean }, io: Io): Promise<number> {
   const loaded = load(opts.config, io);
   const targets = selectTargets(loaded, opts.target);
@@ -60,9 +67,14 @@ export async function checkCommand(opts: { config: string; target?: string[]; js
   const checks = await Promise.all(targets.map(([name, config]) => checkTarget(name, config, { writeProbe: !!opts.writeProbe, ...mappingOf(name, config) })));
   if (opts.json) io.out(JSON.stringify(checks, null, 2));
   else io.out(checks.map(formatCheck).join('\n\n'));
-  if (checks.some((c) => c.failure?.auth)) {
-    io.err(`error: credential refused by ${checks.filter((c) => c.failure?.auth).map((c) => `target ${c.target}`).join(', ')}`);
+  for (const c of checks) {
+    const left = c.probe?.leftBehind;
+    if (left) io.err(`error: the write probe is still in target ${c.target}: remove ${left.userName}${left.id === null ? '' : ` (id ${left.id})`} by hand`);
+  }
+  const refused = checks.filter((c) => c.failure?.auth || c.probe?.failure?.auth);
+  if (refused.length > 0) {
+    io.err(`error: credential refused by ${refused.map((c) => `target ${c.target}${c.failure ? '' : ' (a write of the probe)'}`).join(', ')}`);
     return EXIT.CONFIG;
   }
-  return checks.every((c) => c.usable) ? EXIT.OK : EXIT.FAILED_OPERATIONS;
+  return checks.every((c) => c.usable && !c.probe?.failure && !c.probe?.leftBehind) ? EXIT.OK : EXIT.FAILED_OPERATIONS;
 }

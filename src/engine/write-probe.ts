@@ -23,6 +23,16 @@ export interface ProbeReport {
   /** The probe's userName. */
   userName: string;
   findings: Finding[];
+  /**
+   * Why the probe did not finish: a write failed or was refused (`auth`: the credential reads but
+   * may not write), or the server answered with an account that is not the probe.
+   */
+  failure?: { code: string; message: string; auth: boolean };
+  /**
+   * The probe, still in the target (deactivated where it could be), to remove by hand. `id` is null
+   * when no account proved to be the probe: an id then could name someone else's.
+   */
+  leftBehind?: { id: string | null; userName: string };
 }
 
 /** One attribute to write in each shape: its planned path and the value it should end with. */
@@ -89,7 +99,8 @@ export async function writeProbe(target: string, client: ScimTarget, quirks: Tar
   const { userName, externalId } = probe;
   const findings: Finding[] = [];
   const say = (level: Finding['level'], message: string) => findings.push({ level, message });
-  const report = { userName, findings };
+  const report: ProbeReport = { userName, findings };
+  const fail = (error: ScimSyncError, message: string) => (report.failure = { code: error.code, message, auth: error instanceof AuthError });
 
   let created: ServerResource | undefined;
   try {
@@ -107,13 +118,14 @@ export async function writeProbe(target: string, client: ScimTarget, quirks: Tar
       userName,
     );
   } catch (error) {
+    if (!(error instanceof ScimSyncError)) throw error;
     if (!(error instanceof TransientError)) {
-      say('warning', `could not create the probe user ${userName}: ${describeError(error)}`);
+      fail(error, `could not create the probe user ${userName}: ${describeError(error)}`);
       return report;
     }
     created = await findProbe(client, probe);
     if (!created) {
-      say('warning', `the create of ${userName} failed (${describeError(error)}) and no such account exists: nothing else was tried`);
+      fail(error, `the create of ${userName} failed (${describeError(error)}) and no such account exists: nothing else was tried`);
       return report;
     }
     say('warning', 'the create was answered without the resource id (or not at all), but the account exists: scim-sync looks such accounts up by externalId');
@@ -127,13 +139,14 @@ export async function writeProbe(target: string, client: ScimTarget, quirks: Tar
     else say('info', 'no enterprise extension: the manager and department PATCH shapes were not tried');
   } catch (error) {
     if (!(error instanceof ScimSyncError)) throw error;
-    if (!(error instanceof NotTheProbeError)) say('warning', `the probe stopped: ${describeError(error)}`);
+    fail(error, error instanceof NotTheProbeError ? error.message : `the probe stopped: ${describeError(error)}`);
   }
   try {
-    await removeProbe(client, id, probe, quirks, say);
+    if (!(await removeProbe(client, id, probe, quirks, say))) report.leftBehind = { id, userName };
   } catch (error) {
     if (!(error instanceof NotTheProbeError)) throw error;
     say('warning', `${error.message}; the probe was not removed: look for ${userName} by hand`);
+    report.leftBehind = { id: null, userName };
   }
   return report;
 }
@@ -222,10 +235,10 @@ async function probeShapes(
 }
 
 /**
- * DELETE, else a deactivation. Only a 404 on reading the probe back proves it gone: a 404 on the
+ * DELETE, else a deactivation; true when the probe is gone. Only a 404 on reading the probe back proves it gone: a 404 on the
  * DELETE itself may be a route the server lacks (the account still there), so it proves nothing.
  */
-async function removeProbe(client: ScimTarget, id: string, probe: ProbeIdentity, quirks: TargetQuirks, say: (level: Finding['level'], message: string) => void): Promise<void> {
+async function removeProbe(client: ScimTarget, id: string, probe: ProbeIdentity, quirks: TargetQuirks, say: (level: Finding['level'], message: string) => void): Promise<boolean> {
   const { userName } = probe;
   let why = 'the profile says the server has no DELETE';
   if (quirks.supportsDelete) {
@@ -243,7 +256,7 @@ async function removeProbe(client: ScimTarget, id: string, probe: ProbeIdentity,
     }
     if (await gone(client, id)) {
       say('ok', `deleted the probe ${userName}`);
-      return;
+      return true;
     }
     why = failed ? `the DELETE failed: ${failed}` : `it is still there after a DELETE${answered404 ? ' answered 404' : ''}`;
   }
@@ -253,9 +266,13 @@ async function removeProbe(client: ScimTarget, id: string, probe: ProbeIdentity,
     say('warning', `could not delete the probe (${why}): deactivated it instead; remove ${userName} (id ${id}) by hand`);
   } catch (error) {
     if (error instanceof NotTheProbeError || !(error instanceof ScimSyncError)) throw error;
-    if (error instanceof NotFoundError) say('ok', `the probe ${userName} is gone (${why})`);
-    else say('warning', `could not delete the probe (${why}) nor deactivate it (${describeError(error)}): remove ${userName} (id ${id}) by hand`);
+    if (error instanceof NotFoundError) {
+      say('ok', `the probe ${userName} is gone (${why})`);
+      return true;
+    }
+    say('warning', `could not delete the probe (${why}) nor deactivate it (${describeError(error)}): remove ${userName} (id ${id}) by hand`);
   }
+  return false;
 }
 
 /** True only when reading the account answers 404; any other answer, an error included, may mean it is there. */

@@ -271,7 +271,8 @@ describe('check --write-probe', () => {
     it('a create that failed: nothing is written after it', async () => {
       h.sandbox.addFault({ method: 'POST', path: '/Users', times: Infinity, action: { type: 'status', status: 500 } });
       const r = await h.cli('check', '--config', h.configFile, '--write-probe');
-      expect(r.out).toMatch(/! the create of scim-sync-probe\+[0-9a-f]{8}@invalid\.example failed \(.*HTTP 500.*\) and no such account exists: nothing else was tried/);
+      expect(r.code).toBe(1);
+      expect(r.out).toMatch(/✗ the create of scim-sync-probe\+[0-9a-f]{8}@invalid\.example failed \(.*HTTP 500.*\) and no such account exists: nothing else was tried/);
       expect(h.writes().filter((q) => q.method !== 'POST')).toEqual([]);
       expect(ada()['active']).toBe(true);
     });
@@ -280,11 +281,38 @@ describe('check --write-probe', () => {
   it('a server without DELETE: the probe is deactivated and named for removal by hand', async () => {
     h.writeConfig('    retries: 3\n    quirks: { supportsDelete: false }');
     const r = await h.cli('check', '--config', h.configFile, '--write-probe');
-    expect(r.code).toBe(0);
+    // A probe left in the target is not a passing check: exit 1, and the account named on stderr too.
+    expect(r.code).toBe(1);
     const [probe] = probes();
     expect(probe?.['active']).toBe(false);
     expect(r.out).toContain(`deactivated it instead; remove ${String(probe?.['userName'])} (id ${String(probe?.['id'])}) by hand`);
+    expect(r.err).toContain(`error: the write probe is still in target app: remove ${String(probe?.['userName'])} (id ${String(probe?.['id'])}) by hand`);
     expect(h.sandbox.requests.some((q) => q.method === 'DELETE')).toBe(false);
+    const json = await h.cli('check', '--config', h.configFile, '--write-probe', '--json');
+    expect(json.code).toBe(1);
+    const second = probes().find((u) => u['id'] !== probe?.['id']);
+    const [check] = JSON.parse(json.out) as [{ probe: { leftBehind?: unknown } }];
+    expect(check.probe.leftBehind).toEqual({ id: second?.['id'], userName: second?.['userName'] });
+  });
+
+  it('a credential that reads but may not write: exit 2, as a refused credential, and nothing else is tried', async () => {
+    h.sandbox.addFault({ method: 'POST', path: '/Users', times: Infinity, action: { type: 'status', status: 403, detail: 'token is read-only' } });
+    const r = await h.cli('check', '--config', h.configFile, '--write-probe');
+    expect(r.code).toBe(2);
+    expect(r.out).toMatch(/✗ credential refused a write: could not create the probe user scim-sync-probe\+[0-9a-f]{8}@invalid\.example: \[AUTH\]/);
+    expect(r.out).toContain('check targets.app.auth: it may read but not write');
+    expect(r.err).toContain('error: credential refused by target app (a write of the probe)');
+    expect(h.writes().map((q) => `${q.method} ${q.path}`)).toEqual(['POST /Users']);
+  });
+
+  it('a probe whose PATCH fails on and on: it stops, is removed, and the check exits 1', async () => {
+    h.writeConfig('    retries: 1');
+    h.sandbox.addFault({ method: 'PATCH', path: '/Users/', times: Infinity, action: { type: 'status', status: 503 } });
+    const r = await h.cli('check', '--config', h.configFile, '--write-probe');
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/✗ the probe stopped: \[TRANSIENT\]/);
+    expect(r.out).toMatch(/✓ deleted the probe/);
+    expect(probes()).toEqual([]);
   });
 
   // A 404 may be a DELETE route the server lacks: only a read that answers 404 shows the probe gone.
@@ -297,6 +325,7 @@ describe('check --write-probe', () => {
     expect(r.out).toContain(
       `! could not delete the probe (it is still there after a DELETE answered 404): deactivated it instead; remove ${String(probe?.['userName'])} (id ${String(probe?.['id'])}) by hand`,
     );
+    expect(r.code).toBe(1);
   });
 
   it('--help says that the probe writes', async () => {
