@@ -6,6 +6,7 @@ import { expressionOptions } from '../mapping/expression-options.js';
 import { createSource } from '../sources/create-source.js';
 import { selectTargets } from '../config/select-targets.js';
 import { EXIT } from './exit-codes.js';
+import { interruptedExit } from './interrupt.js';
 import type { Io } from './io.js';
 
 const MARK = { ok: '✓', info: '·', warning: '!' } as const;
@@ -48,7 +49,7 @@ export function formatCheck(c: TargetCheck): string {
  * 2 when a credential is refused (reading, or writing during the probe), 1 when a target is otherwise
  * unusable, or its probe failed or is left in the target.
  */
-export async function checkCommand(opts: { config: string; target?: string[]; json?: boolean; writeProbe?: boolean }, io: Io): Promise<number> {
+export async function checkCommand(opts: { config: string; target?: string[]; json?: boolean; writeProbe?: boolean; signal?: AbortSignal }, io: Io): Promise<number> {
   const loaded = load(opts.config, io);
   const targets = selectTargets(loaded, opts.target);
   const expressions = expressionOptions(loaded.config);
@@ -64,13 +65,21 @@ export async function checkCommand(opts: { config: string; target?: string[]; js
       return {}; // a mapping that does not compile with this source is `validate`'s and `plan`'s to report
     }
   };
-  const checks = await Promise.all(targets.map(([name, config]) => checkTarget(name, config, { writeProbe: !!opts.writeProbe, ...mappingOf(name, config) })));
+  const probing = (name: string) => ({
+    writeProbe: !!opts.writeProbe,
+    ...(opts.signal ? { signal: opts.signal } : {}),
+    // On stderr before the probe exists: a check killed before it removes the probe leaves this name.
+    announce: (userName: string) => io.err(`target ${name}: write probe: creating ${userName} (removed at the end; if check is killed first, remove it by hand)`),
+  });
+  const checks = await Promise.all(targets.map(([name, config]) => checkTarget(name, config, { ...probing(name), ...mappingOf(name, config) })));
   if (opts.json) io.out(JSON.stringify(checks, null, 2));
   else io.out(checks.map(formatCheck).join('\n\n'));
   for (const c of checks) {
     const left = c.probe?.leftBehind;
     if (left) io.err(`error: the write probe is still in target ${c.target}: remove ${left.userName}${left.id === null ? '' : ` (id ${left.id})`} by hand`);
   }
+  const stopped = interruptedExit(opts.signal);
+  if (stopped !== undefined) return stopped;
   const refused = checks.filter((c) => c.failure?.auth || c.probe?.failure?.auth);
   if (refused.length > 0) {
     io.err(`error: credential refused by ${refused.map((c) => `target ${c.target}${c.failure ? '' : ' (a write of the probe)'}`).join(', ')}`);

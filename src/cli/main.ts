@@ -150,7 +150,9 @@ export async function main(argv: string[], output: Io = processIo): Promise<numb
     .option('--json', 'print the findings as JSON')
     .addHelpText('after', examples('scim-sync check --config org.yaml', 'scim-sync check --config org.yaml --target slack --write-probe'))
     .action(async (o) => {
-      code = await (await import('./check-command.js')).checkCommand(o, io);
+      const { checkCommand } = await import('./check-command.js');
+      // Only the probe writes: a stop then waits for its removal. A check that only reads just ends.
+      code = await (o.writeProbe ? stoppable(io, (signal) => checkCommand({ ...o, signal }, io)) : checkCommand(o, io));
     });
   program
     .command('plan')

@@ -14,7 +14,7 @@ import type { RateLimit, TargetQuirks } from '../config/profiles.js';
 import { supportsOperator } from '../config/profiles.js';
 import { createTargetRuntime, targetQuirks, targetSettings } from '../execution/target-runtime.js';
 import type { Finding } from './finding.js';
-import { writeProbe, type ProbeReport } from './write-probe.js';
+import { writeProbe, type ProbeOptions, type ProbeReport } from './write-probe.js';
 import { NO_SUCH_USER_NAME, askFilter, ignoredMessage } from './filter-answer.js';
 import { matchRules } from '../planning/match-rules.js';
 import type { UserMapping } from '../mapping/user-mapping.js';
@@ -53,10 +53,15 @@ function swapCase(text: string): string {
 }
 
 /**
- * `writeProbe`: also try writes on a throwaway user (write-probe.ts), once the target proved usable.
+ * `writeProbe`: also try writes on a throwaway user (write-probe.ts), once the target proved usable;
+ * `signal` and `announce` are the probe's (a stop before it starts skips it).
  * `mapping`: the target's mapping (its explicit rules), checked against the schemas the target serves.
  */
-export async function checkTarget(name: string, config: TargetConfig, options: { writeProbe?: boolean; mapping?: UserMapping } = {}): Promise<TargetCheck> {
+export async function checkTarget(
+  name: string,
+  config: TargetConfig,
+  options: { writeProbe?: boolean; mapping?: UserMapping } & Omit<ProbeOptions, 'enterprise'> = {},
+): Promise<TargetCheck> {
   const quirks = targetQuirks(config);
   const runtime = createTargetRuntime(name, config);
   const { client } = runtime;
@@ -153,8 +158,13 @@ export async function checkTarget(name: string, config: TargetConfig, options: {
     if (config.pageSize !== undefined && check.effective.pageSize < config.pageSize) say('info', `list pages capped at ${check.effective.pageSize} (pageSize ${config.pageSize})`);
     if (rateLimit) say('info', `request budget: ${rateLimit.requests} per ${rateLimit.perMs} ms`);
     if (quirks.createRateLimit) say('info', `user creations: at most ${quirks.createRateLimit.requests} per ${quirks.createRateLimit.perMs} ms`);
-    if (options.writeProbe) {
-      check.probe = await writeProbe(name, client, quirks, !extensions || extensions.has(SCHEMA_ENTERPRISE_USER.toLowerCase()));
+    if (options.writeProbe && !options.signal?.aborted) {
+      const enterprise = !extensions || extensions.has(SCHEMA_ENTERPRISE_USER.toLowerCase());
+      check.probe = await writeProbe(name, client, quirks, {
+        enterprise,
+        ...(options.signal ? { signal: options.signal } : {}),
+        ...(options.announce ? { announce: options.announce } : {}),
+      });
     }
   } catch (error) {
     if (!(error instanceof ScimSyncError)) throw error;

@@ -11,7 +11,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { TargetQuirks } from '../config/profiles.js';
-import { AuthError, NotFoundError, ProtocolError, ScimSyncError, TransientError, describeError } from '../errors.js';
+import { AuthError, InterruptedError, NotFoundError, ProtocolError, ScimSyncError, TransientError, describeError } from '../errors.js';
 import { SCHEMA_ENTERPRISE_USER, SCHEMA_USER, type JsonObject, type JsonValue, type PatchOperation, type ServerResource } from '../model/scim.js';
 import { changeHolds } from '../planning/change-holds.js';
 import { distinctShapes } from '../targets/patch-shape.js';
@@ -93,15 +93,32 @@ async function findProbe(client: ScimTarget, probe: ProbeIdentity): Promise<Serv
   return undefined;
 }
 
-export async function writeProbe(target: string, client: ScimTarget, quirks: TargetQuirks, enterprise: boolean): Promise<ProbeReport> {
+export interface ProbeOptions {
+  /** Whether the target serves the enterprise extension (else the PATCH shapes are not tried). */
+  enterprise: boolean;
+  /**
+   * The operator's stop: no step of the probe starts after it, and the probe is still removed (the
+   * write in flight finishes first).
+   */
+  signal?: AbortSignal;
+  /** Told the probe's userName before it is created, so that a probe a killed check leaves can be found. */
+  announce?: (userName: string) => void;
+}
+
+export async function writeProbe(target: string, client: ScimTarget, quirks: TargetQuirks, options: ProbeOptions): Promise<ProbeReport> {
   const token = randomBytes(4).toString('hex');
   const probe: ProbeIdentity = { userName: `scim-sync-probe+${token}@invalid.example`, externalId: `scim-sync-probe-${token}` };
   const { userName, externalId } = probe;
+  const { enterprise, signal } = options;
+  const checkpoint = () => {
+    if (signal?.aborted) throw signal.reason;
+  };
   const findings: Finding[] = [];
   const say = (level: Finding['level'], message: string) => findings.push({ level, message });
   const report: ProbeReport = { userName, findings };
   const fail = (error: ScimSyncError, message: string) => (report.failure = { code: error.code, message, auth: error instanceof AuthError });
 
+  options.announce?.(userName);
   let created: ServerResource | undefined;
   try {
     created = await client.create(
@@ -134,12 +151,14 @@ export async function writeProbe(target: string, client: ScimTarget, quirks: Tar
   try {
     await confirmProbe(client, id, probe);
     say('ok', `created ${userName} (id ${id})`);
+    checkpoint();
     await probeLookups(client, id, probe, say);
-    if (enterprise) await probeShapes(target, client, id, probe, quirks, say);
+    if (enterprise) await probeShapes(target, client, id, probe, quirks, say, checkpoint);
     else say('info', 'no enterprise extension: the manager and department PATCH shapes were not tried');
   } catch (error) {
     if (!(error instanceof ScimSyncError)) throw error;
-    fail(error, error instanceof NotTheProbeError ? error.message : `the probe stopped: ${describeError(error)}`);
+    if (error instanceof InterruptedError) fail(error, `stopped by ${error.signal}: the rest of the probe was not tried`);
+    else fail(error, error instanceof NotTheProbeError ? error.message : `the probe stopped: ${describeError(error)}`);
   }
   try {
     if (!(await removeProbe(client, id, probe, quirks, say))) report.leftBehind = { id, userName };
@@ -179,6 +198,7 @@ async function probeShapes(
   probe: ProbeIdentity,
   quirks: TargetQuirks,
   say: (level: Finding['level'], message: string) => void,
+  checkpoint: () => void,
 ): Promise<void> {
   const manager = `${SCHEMA_ENTERPRISE_USER}:manager`;
   const department = `${SCHEMA_ENTERPRISE_USER}:department`;
@@ -198,6 +218,7 @@ async function probeShapes(
       const value = attribute.values(n + 1);
       const operation = attribute.operation(value);
       tried.push(shape);
+      checkpoint();
       await confirmProbe(client, id, probe);
       try {
         await client.patch('Users', id, [operation], probe.userName, { shapeOf: () => shape });
