@@ -5,16 +5,24 @@ import { userMapping } from '../engine/make-plan.js';
 import { expressionOptions } from '../mapping/expression-options.js';
 import { createSource } from '../sources/create-source.js';
 import { selectTargets } from '../config/select-targets.js';
+import { clip } from '../model/printable.js';
 import { EXIT } from './exit-codes.js';
 import { interruptedExit } from './interrupt.js';
 import type { Io } from './io.js';
 
 const MARK = { ok: '✓', info: '·', warning: '!' } as const;
 
+/**
+ * Findings and failures quote the server (a userName read, an error's detail), which may hold an
+ * escape that clears the screen or forges a "✓": every such line goes through `clip`, long enough
+ * for our own words around the value. `--json` keeps them whole, as data.
+ */
+const shown = (text: string) => clip(text, 1000);
+
 export function formatCheck(c: TargetCheck): string {
   const out = [`Target ${c.target} (${c.url}, profile ${c.profile}${c.proxy ? `, via proxy ${c.proxy}` : ''})`];
   if (c.failure) {
-    out.push(`  ✗ ${c.failure.auth ? 'credential refused' : 'not usable'}: ${c.failure.message}`);
+    out.push(`  ✗ ${c.failure.auth ? 'credential refused' : 'not usable'}: ${shown(c.failure.message)}`);
     if (c.failure.auth) out.push(`    check targets.${c.target}.auth`);
     return out.join('\n');
   }
@@ -33,12 +41,12 @@ export function formatCheck(c: TargetCheck): string {
         `budget ${e.rateLimit ? `${e.rateLimit.requests}/${e.rateLimit.perMs} ms` : 'unlimited'}`,
     );
   }
-  for (const f of c.findings) out.push(`  ${MARK[f.level]} ${f.message}`);
+  for (const f of c.findings) out.push(`  ${MARK[f.level]} ${shown(f.message)}`);
   if (c.probe) {
-    out.push(`  write probe (user ${c.probe.userName}):`);
-    for (const f of c.probe.findings) out.push(`    ${MARK[f.level]} ${f.message}`);
+    out.push(`  write probe (user ${shown(c.probe.userName)}):`);
+    for (const f of c.probe.findings) out.push(`    ${MARK[f.level]} ${shown(f.message)}`);
     const failure = c.probe.failure;
-    if (failure) out.push(`    ✗ ${failure.auth ? 'credential refused a write: ' : ''}${failure.message}`);
+    if (failure) out.push(`    ✗ ${failure.auth ? 'credential refused a write: ' : ''}${shown(failure.message)}`);
     if (failure?.auth) out.push(`      check targets.${c.target}.auth: it may read but not write`);
   }
   return out.join('\n');
@@ -76,7 +84,7 @@ export async function checkCommand(opts: { config: string; target?: string[]; js
   else io.out(checks.map(formatCheck).join('\n\n'));
   for (const c of checks) {
     const left = c.probe?.leftBehind;
-    if (left) io.err(`error: the write probe is still in target ${c.target}: remove ${left.userName}${left.id === null ? '' : ` (id ${left.id})`} by hand`);
+    if (left) io.err(`error: the write probe is still in target ${c.target}: remove ${shown(left.userName)}${left.id === null ? '' : ` (id ${shown(left.id)})`} by hand`);
   }
   const stopped = interruptedExit(opts.signal);
   if (stopped !== undefined) return stopped;

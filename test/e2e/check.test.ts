@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Harness, TOKEN } from '../support/harness.js';
 import { SCHEMA_USER } from '../../src/model/scim.js';
 import type { SandboxOptions } from '../../src/sandbox/index.js';
+import type { TargetCheck } from '../../src/engine/check-target.js';
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -107,6 +108,23 @@ describe('check', () => {
       expect(r.code, r.err + r.out).toBe(0);
       expect(r.out).not.toContain('✓ filter');
     }
+  });
+
+  it('server values reach the terminal escaped and clipped, in the write probe too; --json keeps them whole', async () => {
+    h = await Harness.start({});
+    const hostile = `ada\u001b[2J\u001b[31mOWNED\u001b[0m${'x'.repeat(3000)}@example.com`;
+    h.sandbox.store.createUser({ schemas: [SCHEMA_USER], userName: hostile, active: true });
+    h.sandbox.addFault({ method: 'POST', path: '/Users', action: { type: 'status', status: 400, detail: 'nope\u001b[2J\u001b[1;1H✓ ALL CHECKS PASSED\u009b8m' } });
+    const r = await h.cli('check', '--config', h.configFile, '--write-probe');
+    expect(r.code).toBe(1);
+    // No control character but the newlines between lines; C1 controls (0x9b is a one-byte CSI) included.
+    expect(r.out).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
+    expect(r.out).toContain('(read ada\\u001b[2J\\u001b[31mOWNED\\u001b[0mxxx');
+    expect(r.out).toMatch(/x… \(\d+ more characters\)/);
+    expect(r.out).toContain('nope\\u001b[2J\\u001b[1;1H✓ ALL CHECKS PASSED\\u009b8m');
+    const json = await h.cli('check', '--config', h.configFile, '--json');
+    const [data] = JSON.parse(json.out) as [TargetCheck];
+    expect(data.users?.sample?.userName).toBe(hostile);
   });
 
   it('points out a server that compares userName case-sensitively', async () => {
