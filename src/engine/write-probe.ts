@@ -72,8 +72,11 @@ async function confirmProbe(client: ScimTarget, id: string, probe: ProbeIdentity
   const read = await client.get('Users', id);
   if (isProbe(read, probe)) return;
   const held = (key: string) => (typeof read[key] === 'string' ? `"${read[key]}"` : 'none');
+  // Our externalId under another userName is most likely the probe renamed by the server (a "+" not
+  // kept as sent), but only the two together prove it.
+  const renamed = carries(read, 'externalId', probe.externalId) ? ' (the server may have changed the userName it was sent)' : '';
   throw new NotTheProbeError(
-    `the account with id ${id} has externalId ${held('externalId')} and userName ${held('userName')}, not the probe's: nothing was written to it`,
+    `the account with id ${id} has externalId ${held('externalId')} and userName ${held('userName')}, not the probe's${renamed}: nothing was written to it`,
   );
 }
 

@@ -5,7 +5,9 @@
  * that works is learned), a change never kept or refused run after run (parked), and the write
  * probe of `check` that finds these before a run does.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Harness, person } from '../support/harness.js';
@@ -276,6 +278,40 @@ describe('check --write-probe', () => {
       expect(h.writes().filter((q) => q.method !== 'POST')).toEqual([]);
       expect(ada()['active']).toBe(true);
     });
+  });
+
+  it("a create answered with someone else's id: nothing is written to that account, and the probe is named for removal by hand", async () => {
+    const ada = h.sandbox.store.createUser({ schemas: [SCHEMA_USER], userName: 'ada@example.com', externalId: 'E1', active: true });
+    // In front of the sandbox, a gateway that answers the create with the id of the first user.
+    const gateway = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const body = chunks.length > 0 ? Buffer.concat(chunks) : undefined;
+        void fetch(`${new URL(h.sandbox.url).origin}${req.url ?? '/'}`, { method: req.method!, headers: req.headers as Record<string, string>, ...(body ? { body } : {}) }).then(async (answer) => {
+          let text = await answer.text();
+          if (req.method === 'POST' && req.url?.endsWith('/Users')) text = JSON.stringify({ ...(JSON.parse(text) as object), id: ada['id'] });
+          res.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'application/scim+json' });
+          res.end(text);
+        });
+      });
+    });
+    await new Promise<void>((resolve) => gateway.listen(0, '127.0.0.1', resolve));
+    const url = h.sandbox.url.replace(/:\d+\//, `:${(gateway.address() as AddressInfo).port}/`);
+    writeFileSync(h.configFile, readFileSync(h.configFile, 'utf8').replace(h.sandbox.url, url));
+    try {
+      const r = await h.cli('check', '--config', h.configFile, '--write-probe', '--json');
+      expect(h.writes().map((q) => q.method)).toEqual(['POST']);
+      expect(r.code).toBe(1);
+      const [probe] = probes();
+      const [check] = JSON.parse(r.out) as [{ probe: { failure?: { message: string }; leftBehind?: unknown } }];
+      expect(check.probe.failure?.message).toBe(`the account with id ${String(ada['id'])} has externalId "E1" and userName "ada@example.com", not the probe's: nothing was written to it`);
+      // No id: the only one the server gave is someone else's.
+      expect(check.probe.leftBehind).toEqual({ id: null, userName: probe?.['userName'] });
+      expect(r.err).toContain(`error: the write probe is still in target app: remove ${String(probe?.['userName'])} by hand`);
+    } finally {
+      gateway.close();
+    }
   });
 
   it('a server without DELETE: the probe is deactivated and named for removal by hand', async () => {
