@@ -5,15 +5,24 @@ import { userMapping } from '../engine/make-plan.js';
 import { expressionOptions } from '../mapping/expression-options.js';
 import { createSource } from '../sources/create-source.js';
 import { selectTargets } from '../config/select-targets.js';
+import { clip } from '../model/printable.js';
 import { EXIT } from './exit-codes.js';
+import { interruptedExit } from './interrupt.js';
 import type { Io } from './io.js';
 
 const MARK = { ok: '✓', info: '·', warning: '!' } as const;
 
+/**
+ * Findings and failures quote the server (a userName read, an error's detail), which may hold an
+ * escape that clears the screen or forges a "✓": every such line goes through `clip`, long enough
+ * for our own words around the value. `--json` keeps them whole, as data.
+ */
+const shown = (text: string) => clip(text, 1000);
+
 export function formatCheck(c: TargetCheck): string {
   const out = [`Target ${c.target} (${c.url}, profile ${c.profile}${c.proxy ? `, via proxy ${c.proxy}` : ''})`];
   if (c.failure) {
-    out.push(`  ✗ ${c.failure.auth ? 'credential refused' : 'not usable'}: ${c.failure.message}`);
+    out.push(`  ✗ ${c.failure.auth ? 'credential refused' : 'not usable'}: ${shown(c.failure.message)}`);
     if (c.failure.auth) out.push(`    check targets.${c.target}.auth`);
     return out.join('\n');
   }
@@ -32,16 +41,23 @@ export function formatCheck(c: TargetCheck): string {
         `budget ${e.rateLimit ? `${e.rateLimit.requests}/${e.rateLimit.perMs} ms` : 'unlimited'}`,
     );
   }
-  for (const f of c.findings) out.push(`  ${MARK[f.level]} ${f.message}`);
+  for (const f of c.findings) out.push(`  ${MARK[f.level]} ${shown(f.message)}`);
   if (c.probe) {
-    out.push(`  write probe (user ${c.probe.userName}):`);
-    for (const f of c.probe.findings) out.push(`    ${MARK[f.level]} ${f.message}`);
+    out.push(`  write probe (user ${shown(c.probe.userName)}):`);
+    for (const f of c.probe.findings) out.push(`    ${MARK[f.level]} ${shown(f.message)}`);
+    const failure = c.probe.failure;
+    if (failure) out.push(`    ✗ ${failure.auth ? 'credential refused a write: ' : ''}${shown(failure.message)}`);
+    if (failure?.auth) out.push(`      check targets.${c.target}.auth: it may read but not write`);
   }
   return out.join('\n');
 }
 
-/** Exit 0 when every target is usable, 2 when a credential is refused, 1 when a target is otherwise unusable. */
-export async function checkCommand(opts: { config: string; target?: string[]; json?: boolean; writeProbe?: boolean }, io: Io): Promise<number> {
+/**
+ * Exit 0 when every target is usable (and its write probe, if asked for, finished and was removed),
+ * 2 when a credential is refused (reading, or writing during the probe), 1 when a target is otherwise
+ * unusable, or its probe failed or is left in the target.
+ */
+export async function checkCommand(opts: { config: string; target?: string[]; json?: boolean; writeProbe?: boolean; signal?: AbortSignal }, io: Io): Promise<number> {
   const loaded = load(opts.config, io);
   const targets = selectTargets(loaded, opts.target);
   const expressions = expressionOptions(loaded.config);
@@ -57,12 +73,25 @@ export async function checkCommand(opts: { config: string; target?: string[]; js
       return {}; // a mapping that does not compile with this source is `validate`'s and `plan`'s to report
     }
   };
-  const checks = await Promise.all(targets.map(([name, config]) => checkTarget(name, config, { writeProbe: !!opts.writeProbe, ...mappingOf(name, config) })));
+  const probing = (name: string) => ({
+    writeProbe: !!opts.writeProbe,
+    ...(opts.signal ? { signal: opts.signal } : {}),
+    // On stderr before the probe exists: a check killed before it removes the probe leaves this name.
+    announce: (userName: string) => io.err(`target ${name}: write probe: creating ${userName} (removed at the end; if check is killed first, remove it by hand)`),
+  });
+  const checks = await Promise.all(targets.map(([name, config]) => checkTarget(name, config, { ...probing(name), ...mappingOf(name, config) })));
   if (opts.json) io.out(JSON.stringify(checks, null, 2));
   else io.out(checks.map(formatCheck).join('\n\n'));
-  if (checks.some((c) => c.failure?.auth)) {
-    io.err(`error: credential refused by ${checks.filter((c) => c.failure?.auth).map((c) => `target ${c.target}`).join(', ')}`);
+  for (const c of checks) {
+    const left = c.probe?.leftBehind;
+    if (left) io.err(`error: the write probe is still in target ${c.target}: remove ${shown(left.userName)}${left.id === null ? '' : ` (id ${shown(left.id)})`} by hand`);
+  }
+  const stopped = interruptedExit(opts.signal);
+  if (stopped !== undefined) return stopped;
+  const refused = checks.filter((c) => c.failure?.auth || c.probe?.failure?.auth);
+  if (refused.length > 0) {
+    io.err(`error: credential refused by ${refused.map((c) => `target ${c.target}${c.failure ? '' : ' (a write of the probe)'}`).join(', ')}`);
     return EXIT.CONFIG;
   }
-  return checks.every((c) => c.usable) ? EXIT.OK : EXIT.FAILED_OPERATIONS;
+  return checks.every((c) => c.usable && !c.probe?.failure && !c.probe?.leftBehind) ? EXIT.OK : EXIT.FAILED_OPERATIONS;
 }

@@ -1,5 +1,6 @@
 /**
- * Ctrl-C and SIGTERM during `run` and `apply`. The first stops the run gracefully: no operation
+ * Ctrl-C and SIGTERM during `run` and `apply` (and `check --write-probe`, whose probe is removed
+ * before it exits). The first stops the run gracefully: no operation
  * starts after it, those in flight finish, the report and the audit record are written, the lock is
  * released, and the command exits 130 (SIGINT) or 143 (SIGTERM). The second stops at once; the run
  * lock still goes (state/run-lock.ts removes it on exit).
@@ -37,4 +38,10 @@ export function watchInterrupts(io: Io): Interrupt {
       process.off('SIGTERM', sigterm);
     },
   };
+}
+
+/** 130 / 143 when the operator stopped the command; undefined otherwise. */
+export function interruptedExit(signal: AbortSignal | undefined): number | undefined {
+  if (!signal?.aborted || !(signal.reason instanceof InterruptedError)) return undefined;
+  return signal.reason.signal === 'SIGINT' ? EXIT.INTERRUPTED : EXIT.TERMINATED;
 }

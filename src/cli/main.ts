@@ -150,7 +150,9 @@ export async function main(argv: string[], output: Io = processIo): Promise<numb
     .option('--json', 'print the findings as JSON')
     .addHelpText('after', examples('scim-sync check --config org.yaml', 'scim-sync check --config org.yaml --target slack --write-probe'))
     .action(async (o) => {
-      code = await (await import('./check-command.js')).checkCommand(o, io);
+      const { checkCommand } = await import('./check-command.js');
+      // Only the probe writes: a stop then waits for its removal. A check that only reads just ends.
+      code = await (o.writeProbe ? stoppable(io, (signal) => checkCommand({ ...o, signal }, io)) : checkCommand(o, io));
     });
   program
     .command('plan')
@@ -402,6 +404,7 @@ export async function main(argv: string[], output: Io = processIo): Promise<numb
     .option('--bulk <operations>', 'support /Bulk with up to this many operations a request', integer)
     .option('--urn-path-as-key', 'store a PATCH with a full URN path under a top-level key named after it (as scimgateway 6.1.18 does)')
     .option('--filter-plus-as-space', 'read "+" in filters as a space: userName eq "a+b@x" finds nothing')
+    .option('--ignore-filters', 'ignore filters: a filtered list answers every resource')
     .option('--ignore-attribute <name>', 'accept this User attribute in writes but never keep it (repeatable)', collect)
     .option('--read-only-attribute <name>', 'declare this core User attribute readOnly in /Schemas, and ignore it in writes (repeatable)', collect)
     .addHelpText('after', examples('scim-sync sandbox --port 8999 --profile slack', 'SANDBOX_TOKEN=s3cr3t-token scim-sync sandbox --token-env SANDBOX_TOKEN --data sandbox.json'))

@@ -26,6 +26,7 @@ export interface SandboxCommandOptions {
   bulk?: number;
   urnPathAsKey?: boolean;
   filterPlusAsSpace?: boolean;
+  ignoreFilters?: boolean;
   ignoreAttribute?: string[];
   readOnlyAttribute?: string[];
 }
@@ -50,6 +51,7 @@ export async function sandboxCommand(opts: SandboxCommandOptions, io: Io, stop: 
     ...(opts.bulk !== undefined ? { bulk: { maxOperations: opts.bulk, maxPayloadSize: 1_048_576 } } : {}),
     ...(opts.urnPathAsKey ? { urnPathAsKey: true } : {}),
     ...(opts.filterPlusAsSpace ? { filterPlusAsSpace: true } : {}),
+    ...(opts.ignoreFilters ? { ignoreFilters: true } : {}),
     ...(opts.ignoreAttribute?.length ? { ignoredAttributes: opts.ignoreAttribute } : {}),
     ...(opts.readOnlyAttribute?.length ? { readOnlyAttributes: opts.readOnlyAttribute } : {}),
   };

@@ -2,16 +2,11 @@
  * Running a command's work with its run state open, and closing it however the work ends: shared
  * by run, apply and the person and review commands.
  */
-import { InterruptedError, describeError } from '../errors.js';
+import { describeError } from '../errors.js';
 import type { RunState } from '../engine/run-state.js';
 import { EXIT } from './exit-codes.js';
+import { interruptedExit } from './interrupt.js';
 import type { Io } from './io.js';
-
-/** 130 / 143 when the operator stopped the run. */
-function interruptedExit(signal: AbortSignal | undefined): number | undefined {
-  if (!signal?.aborted || !(signal.reason instanceof InterruptedError)) return undefined;
-  return signal.reason.signal === 'SIGINT' ? EXIT.INTERRUPTED : EXIT.TERMINATED;
-}
 
 /**
  * Runs `work` (which prints the report), then closes the state. A state write that failed (the

@@ -1,20 +1,21 @@
 /**
  * `check`: the "Test connection" step of an IdP, for one target. Reads only: discovery, one user,
- * and a userName filter on that user (servers that do not support a filter often answer it with an
- * empty 200, which a sync would read as "not found" and create a duplicate). Reports what the
- * server supports, what scim-sync will do with it, and what will not work.
+ * and userName filters on that user and on a name nobody has (servers that do not support a filter
+ * often answer it with an empty 200, which a sync would read as "not found" and create a duplicate;
+ * others answer it with every user). Reports what the server supports, what scim-sync will do with
+ * it, and what will not work.
  */
 import type { TargetConfig } from '../config/schema/index.js';
 import { AuthError, NotFoundError, ScimSyncError, describeError } from '../errors.js';
 import type { ServerResource } from '../model/scim.js';
 import type { ScimCapabilities } from '../targets/http/capabilities.js';
 import { SCHEMA_ENTERPRISE_USER } from '../model/scim.js';
-import type { ScimTarget } from '../targets/scim-target.js';
 import type { RateLimit, TargetQuirks } from '../config/profiles.js';
 import { supportsOperator } from '../config/profiles.js';
 import { createTargetRuntime, targetQuirks, targetSettings } from '../execution/target-runtime.js';
 import type { Finding } from './finding.js';
-import { writeProbe, type ProbeReport } from './write-probe.js';
+import { writeProbe, type ProbeOptions, type ProbeReport } from './write-probe.js';
+import { NO_SUCH_USER_NAME, askFilter, ignoredMessage } from './filter-answer.js';
 import { matchRules } from '../planning/match-rules.js';
 import type { UserMapping } from '../mapping/user-mapping.js';
 import { fitToExtensions } from './make-plan.js';
@@ -51,20 +52,16 @@ function swapCase(text: string): string {
   return [...text].map((c) => (c === c.toLowerCase() ? c.toUpperCase() : c.toLowerCase())).join('');
 }
 
-async function probeFilter(client: ScimTarget, userName: string): Promise<ServerResource[] | ScimSyncError> {
-  try {
-    return await client.findBy('Users', 'userName', userName);
-  } catch (error) {
-    if (error instanceof AuthError || !(error instanceof ScimSyncError)) throw error;
-    return error;
-  }
-}
-
 /**
- * `writeProbe`: also try writes on a throwaway user (write-probe.ts), once the target proved usable.
+ * `writeProbe`: also try writes on a throwaway user (write-probe.ts), once the target proved usable;
+ * `signal` and `announce` are the probe's (a stop before it starts skips it).
  * `mapping`: the target's mapping (its explicit rules), checked against the schemas the target serves.
  */
-export async function checkTarget(name: string, config: TargetConfig, options: { writeProbe?: boolean; mapping?: UserMapping } = {}): Promise<TargetCheck> {
+export async function checkTarget(
+  name: string,
+  config: TargetConfig,
+  options: { writeProbe?: boolean; mapping?: UserMapping } & Omit<ProbeOptions, 'enterprise'> = {},
+): Promise<TargetCheck> {
   const quirks = targetQuirks(config);
   const runtime = createTargetRuntime(name, config);
   const { client } = runtime;
@@ -113,16 +110,22 @@ export async function checkTarget(name: string, config: TargetConfig, options: {
     if (!canFilter) {
       say('warning', 'no filter on userName: scim-sync cannot adopt existing accounts, nor resolve a 409 conflict by looking the account up');
     } else if (sampleName) {
-      const found = await probeFilter(client, sampleName);
-      if (found instanceof ScimSyncError) {
-        say('warning', `filter userName eq "${sampleName}" failed (${describeError(found)}): cannot adopt accounts or resolve a 409 conflict`);
-      } else if (!found.some((r) => r['id'] === sample?.['id'])) {
+      const found = await askFilter(client, 'userName', sampleName);
+      // The user it should find may be all a server that ignores filters holds: a name nobody has tells.
+      const nobody = found.kind === 'matches' ? await askFilter(client, 'userName', NO_SUCH_USER_NAME) : undefined;
+      if (found.kind === 'failed') {
+        say('warning', `filter userName eq "${sampleName}" failed (${describeError(found.error)}): cannot adopt accounts or resolve a 409 conflict`);
+      } else if (found.kind === 'ignored') {
+        say('warning', ignoredMessage('userName', sampleName, found));
+      } else if (nobody?.kind === 'ignored') {
+        say('warning', ignoredMessage('userName', NO_SUCH_USER_NAME, nobody));
+      } else if (!found.resources.some((r) => r['id'] === sample?.['id'])) {
         say('warning', `filter userName eq "${sampleName}" does not find that user: the server ignores the filter; cannot adopt accounts or resolve a 409 conflict`);
       } else {
         say('ok', 'filter userName eq finds an existing user');
         if (swapCase(sampleName) !== sampleName) {
-          const swapped = await probeFilter(client, swapCase(sampleName));
-          const insensitive = Array.isArray(swapped) && swapped.some((r) => r['id'] === sample?.['id']);
+          const swapped = await askFilter(client, 'userName', swapCase(sampleName));
+          const insensitive = swapped.kind === 'matches' && swapped.resources.some((r) => r['id'] === sample?.['id']);
           if (!insensitive && !quirks.userNameCaseExact) {
             say('warning', 'the server compares userName case-sensitively (RFC 7643 says it must not): set quirks.userNameCaseExact: true, and keep userName mappings in one case');
           } else if (insensitive && quirks.userNameCaseExact) {
@@ -155,8 +158,13 @@ export async function checkTarget(name: string, config: TargetConfig, options: {
     if (config.pageSize !== undefined && check.effective.pageSize < config.pageSize) say('info', `list pages capped at ${check.effective.pageSize} (pageSize ${config.pageSize})`);
     if (rateLimit) say('info', `request budget: ${rateLimit.requests} per ${rateLimit.perMs} ms`);
     if (quirks.createRateLimit) say('info', `user creations: at most ${quirks.createRateLimit.requests} per ${quirks.createRateLimit.perMs} ms`);
-    if (options.writeProbe) {
-      check.probe = await writeProbe(name, client, quirks, !extensions || extensions.has(SCHEMA_ENTERPRISE_USER.toLowerCase()));
+    if (options.writeProbe && !options.signal?.aborted) {
+      const enterprise = !extensions || extensions.has(SCHEMA_ENTERPRISE_USER.toLowerCase());
+      check.probe = await writeProbe(name, client, quirks, {
+        enterprise,
+        ...(options.signal ? { signal: options.signal } : {}),
+        ...(options.announce ? { announce: options.announce } : {}),
+      });
     }
   } catch (error) {
     if (!(error instanceof ScimSyncError)) throw error;

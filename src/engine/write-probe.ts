@@ -11,17 +11,28 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { TargetQuirks } from '../config/profiles.js';
-import { AuthError, NotFoundError, ScimSyncError, TransientError, describeError } from '../errors.js';
+import { AuthError, InterruptedError, NotFoundError, ProtocolError, ScimSyncError, TransientError, describeError } from '../errors.js';
 import { SCHEMA_ENTERPRISE_USER, SCHEMA_USER, type JsonObject, type JsonValue, type PatchOperation, type ServerResource } from '../model/scim.js';
 import { changeHolds } from '../planning/change-holds.js';
 import { distinctShapes } from '../targets/patch-shape.js';
 import type { ScimTarget } from '../targets/scim-target.js';
 import type { Finding } from './finding.js';
+import { askFilter, carries, ignoredMessage } from './filter-answer.js';
 
 export interface ProbeReport {
   /** The probe's userName. */
   userName: string;
   findings: Finding[];
+  /**
+   * Why the probe did not finish: a write failed or was refused (`auth`: the credential reads but
+   * may not write), or the server answered with an account that is not the probe.
+   */
+  failure?: { code: string; message: string; auth: boolean };
+  /**
+   * The probe, still in the target (deactivated where it could be), to remove by hand. `id` is null
+   * when no account proved to be the probe: an id then could name someone else's.
+   */
+  leftBehind?: { id: string | null; userName: string };
 }
 
 /** One attribute to write in each shape: its planned path and the value it should end with. */
@@ -39,37 +50,81 @@ function keyNamedAfter(resource: JsonObject, path: string): boolean {
   return Object.keys(resource).some((k) => k.toLowerCase() === path.toLowerCase());
 }
 
-async function lookup(client: ScimTarget, attribute: 'userName' | 'externalId', value: string, id: string): Promise<'found' | 'missed' | string> {
-  try {
-    return (await client.findBy('Users', attribute, value)).some((r) => r.id === id) ? 'found' : 'missed';
-  } catch (error) {
-    if (error instanceof AuthError || !(error instanceof ScimSyncError)) throw error;
-    return describeError(error);
-  }
+/** What makes an account the probe: a fresh random externalId, and the userName it was created with. */
+interface ProbeIdentity {
+  userName: string;
+  externalId: string;
 }
 
-/** Finds the probe when its create was answered without an id (or its answer was lost). */
-async function findProbe(client: ScimTarget, externalId: string): Promise<ServerResource | undefined> {
-  const found = await client.findBy('Users', 'externalId', externalId).catch(() => []);
-  if (found[0]) return found[0];
+function isProbe(resource: ServerResource, probe: ProbeIdentity): boolean {
+  return carries(resource, 'externalId', probe.externalId) && carries(resource, 'userName', probe.userName);
+}
+
+/** An account that did not prove to be the probe: nothing is written to it. */
+class NotTheProbeError extends ProtocolError {}
+
+/**
+ * The account at `id`, read now, when it is the probe; else NotTheProbeError. Every PATCH and DELETE
+ * of the probe goes after one: a server may answer a create with someone else's id, or a lookup
+ * with someone else's account, and the probe writes to no one but itself.
+ */
+async function confirmProbe(client: ScimTarget, id: string, probe: ProbeIdentity): Promise<void> {
+  const read = await client.get('Users', id);
+  if (isProbe(read, probe)) return;
+  const held = (key: string) => (typeof read[key] === 'string' ? `"${read[key]}"` : 'none');
+  // Our externalId under another userName is most likely the probe renamed by the server (a "+" not
+  // kept as sent), but only the two together prove it.
+  const renamed = carries(read, 'externalId', probe.externalId) ? ' (the server may have changed the userName it was sent)' : '';
+  throw new NotTheProbeError(
+    `the account with id ${id} has externalId ${held('externalId')} and userName ${held('userName')}, not the probe's${renamed}: nothing was written to it`,
+  );
+}
+
+/**
+ * Finds the probe when its create was answered without an id (or its answer was lost). Only an
+ * account that carries the probe's externalId and userName is taken: a server that ignores filters
+ * answers its first user, a real person.
+ */
+async function findProbe(client: ScimTarget, probe: ProbeIdentity): Promise<ServerResource | undefined> {
+  const found = await client.findBy('Users', 'externalId', probe.externalId).catch(() => []);
+  const own = found.find((r) => isProbe(r, probe));
+  if (own) return own;
   for await (const page of client.pages('Users', { pageSize: 100 })) {
-    const own = page.find((r) => r['externalId'] === externalId);
-    if (own) return own;
+    const listed = page.find((r) => isProbe(r, probe));
+    if (listed) return listed;
   }
   return undefined;
 }
 
-export async function writeProbe(target: string, client: ScimTarget, quirks: TargetQuirks, enterprise: boolean): Promise<ProbeReport> {
+export interface ProbeOptions {
+  /** Whether the target serves the enterprise extension (else the PATCH shapes are not tried). */
+  enterprise: boolean;
+  /**
+   * The operator's stop: no step of the probe starts after it, and the probe is still removed (the
+   * write in flight finishes first).
+   */
+  signal?: AbortSignal;
+  /** Told the probe's userName before it is created, so that a probe a killed check leaves can be found. */
+  announce?: (userName: string) => void;
+}
+
+export async function writeProbe(target: string, client: ScimTarget, quirks: TargetQuirks, options: ProbeOptions): Promise<ProbeReport> {
   const token = randomBytes(4).toString('hex');
-  const userName = `scim-sync-probe+${token}@invalid.example`;
-  const externalId = `scim-sync-probe-${token}`;
+  const probe: ProbeIdentity = { userName: `scim-sync-probe+${token}@invalid.example`, externalId: `scim-sync-probe-${token}` };
+  const { userName, externalId } = probe;
+  const { enterprise, signal } = options;
+  const checkpoint = () => {
+    if (signal?.aborted) throw signal.reason;
+  };
   const findings: Finding[] = [];
   const say = (level: Finding['level'], message: string) => findings.push({ level, message });
-  const report = { userName, findings };
+  const report: ProbeReport = { userName, findings };
+  const fail = (error: ScimSyncError, message: string) => (report.failure = { code: error.code, message, auth: error instanceof AuthError });
 
-  let probe: ServerResource | undefined;
+  options.announce?.(userName);
+  let created: ServerResource | undefined;
   try {
-    probe = await client.create(
+    created = await client.create(
       'Users',
       {
         schemas: [SCHEMA_USER],
@@ -83,57 +138,70 @@ export async function writeProbe(target: string, client: ScimTarget, quirks: Tar
       userName,
     );
   } catch (error) {
+    if (!(error instanceof ScimSyncError)) throw error;
     if (!(error instanceof TransientError)) {
-      say('warning', `could not create the probe user ${userName}: ${describeError(error)}`);
+      fail(error, `could not create the probe user ${userName}: ${describeError(error)}`);
       return report;
     }
-    probe = await findProbe(client, externalId);
-    if (!probe) {
-      say('warning', `the create of ${userName} failed (${describeError(error)}) and no such account exists: nothing else was tried`);
+    created = await findProbe(client, probe);
+    if (!created) {
+      fail(error, `the create of ${userName} failed (${describeError(error)}) and no such account exists: nothing else was tried`);
       return report;
     }
     say('warning', 'the create was answered without the resource id (or not at all), but the account exists: scim-sync looks such accounts up by externalId');
   }
+  const id = created.id;
   try {
-    say('ok', `created ${userName} (id ${probe.id})`);
-    if (typeof probe['userName'] === 'string' && probe['userName'] !== userName) {
-      say('warning', `the server changed the userName to "${probe['userName']}": a userName with "+" is not kept as sent`);
-    }
-    await probeLookups(client, probe.id, userName, externalId, say);
-    if (enterprise) await probeShapes(target, client, probe.id, userName, quirks, say);
+    await confirmProbe(client, id, probe);
+    say('ok', `created ${userName} (id ${id})`);
+    checkpoint();
+    await probeLookups(client, id, probe, say);
+    if (enterprise) await probeShapes(target, client, id, probe, quirks, say, checkpoint);
     else say('info', 'no enterprise extension: the manager and department PATCH shapes were not tried');
   } catch (error) {
     if (!(error instanceof ScimSyncError)) throw error;
-    say('warning', `the probe stopped: ${describeError(error)}`);
-  } finally {
-    await removeProbe(client, probe.id, userName, quirks, say);
+    if (error instanceof InterruptedError) fail(error, `stopped by ${error.signal}: the rest of the probe was not tried`);
+    else fail(error, error instanceof NotTheProbeError ? error.message : `the probe stopped: ${describeError(error)}`);
+  }
+  try {
+    if (!(await removeProbe(client, id, probe, quirks, say))) report.leftBehind = { id, userName };
+  } catch (error) {
+    if (!(error instanceof NotTheProbeError)) throw error;
+    say('warning', `${error.message}; the probe was not removed: look for ${userName} by hand`);
+    report.leftBehind = { id: null, userName };
   }
   return report;
 }
 
-async function probeLookups(client: ScimTarget, id: string, userName: string, externalId: string, say: (level: Finding['level'], message: string) => void): Promise<void> {
-  const byName = await lookup(client, 'userName', userName, id);
-  if (byName === 'found') say('ok', `filter userName eq "${userName}" finds it (a "+" in a filter is read as sent)`);
-  else if (byName === 'missed') {
+async function probeLookups(client: ScimTarget, id: string, probe: ProbeIdentity, say: (level: Finding['level'], message: string) => void): Promise<void> {
+  const byName = await askFilter(client, 'userName', probe.userName);
+  const foundByName = byName.kind === 'matches' && byName.resources.some((r) => r.id === id);
+  if (byName.kind === 'ignored') say('warning', ignoredMessage('userName', probe.userName, byName));
+  else if (foundByName) say('ok', `filter userName eq "${probe.userName}" finds it (a "+" in a filter is read as sent)`);
+  else if (byName.kind === 'matches') {
     say(
       'warning',
-      `filter userName eq "${userName}" finds nothing: the server misreads "+" in filters (as a space, most likely). A lost answer or a 409 ` +
+      `filter userName eq "${probe.userName}" finds nothing: the server misreads "+" in filters (as a space, most likely). A lost answer or a 409 ` +
         'for such a userName is resolved by externalId or the listing instead; adopt: userName cannot take such accounts over',
     );
-  } else say('warning', `filter userName eq "${userName}" failed: ${byName}`);
-  const byKey = await lookup(client, 'externalId', externalId, id);
-  if (byKey === 'found') say('ok', 'filter externalId eq finds it');
-  else if (byKey === 'missed') say('warning', 'filter externalId eq finds nothing: a create whose answer is lost is found only by the listing');
-  else say('warning', `filter externalId eq failed: ${byKey}`);
+  } else say('warning', `filter userName eq "${probe.userName}" failed: ${describeError(byName.error)}`);
+  const byKey = await askFilter(client, 'externalId', probe.externalId);
+  // One warning about a server that ignores filters is enough.
+  if (byKey.kind === 'ignored') {
+    if (byName.kind !== 'ignored') say('warning', ignoredMessage('externalId', probe.externalId, byKey));
+  } else if (byKey.kind === 'failed') say('warning', `filter externalId eq failed: ${describeError(byKey.error)}`);
+  else if (byKey.resources.some((r) => r.id === id)) say('ok', 'filter externalId eq finds it');
+  else say('warning', 'filter externalId eq finds nothing: a create whose answer is lost is found only by the listing');
 }
 
 async function probeShapes(
   target: string,
   client: ScimTarget,
   id: string,
-  label: string,
+  probe: ProbeIdentity,
   quirks: TargetQuirks,
   say: (level: Finding['level'], message: string) => void,
+  checkpoint: () => void,
 ): Promise<void> {
   const manager = `${SCHEMA_ENTERPRISE_USER}:manager`;
   const department = `${SCHEMA_ENTERPRISE_USER}:department`;
@@ -153,8 +221,10 @@ async function probeShapes(
       const value = attribute.values(n + 1);
       const operation = attribute.operation(value);
       tried.push(shape);
+      checkpoint();
+      await confirmProbe(client, id, probe);
       try {
-        await client.patch('Users', id, [operation], label, { shapeOf: () => shape });
+        await client.patch('Users', id, [operation], probe.userName, { shapeOf: () => shape });
       } catch (error) {
         if (error instanceof AuthError || !(error instanceof ScimSyncError) || error instanceof TransientError) throw error;
         refused.push(`${shape}: ${describeError(error)}`);
@@ -188,25 +258,55 @@ async function probeShapes(
   }
 }
 
-async function removeProbe(client: ScimTarget, id: string, userName: string, quirks: TargetQuirks, say: (level: Finding['level'], message: string) => void): Promise<void> {
+/**
+ * DELETE, else a deactivation; true when the probe is gone. Only a 404 on reading the probe back proves it gone: a 404 on the
+ * DELETE itself may be a route the server lacks (the account still there), so it proves nothing.
+ */
+async function removeProbe(client: ScimTarget, id: string, probe: ProbeIdentity, quirks: TargetQuirks, say: (level: Finding['level'], message: string) => void): Promise<boolean> {
+  const { userName } = probe;
   let why = 'the profile says the server has no DELETE';
   if (quirks.supportsDelete) {
+    let failed: string | undefined;
+    let answered404 = false;
     try {
-      await client.delete('Users', id, userName);
-      await client.get('Users', id);
-      why = 'it is still there after a DELETE';
+      await confirmProbe(client, id, probe);
+      await client.delete('Users', id, userName).catch((error: unknown) => {
+        if (!(error instanceof NotFoundError)) throw error;
+        answered404 = true;
+      });
     } catch (error) {
-      if (error instanceof NotFoundError) {
-        say('ok', `deleted the probe ${userName}`);
-        return;
-      }
-      why = `the DELETE failed: ${describeError(error)}`;
+      if (error instanceof NotTheProbeError || !(error instanceof ScimSyncError)) throw error;
+      failed = describeError(error);
     }
+    if (await gone(client, id)) {
+      say('ok', `deleted the probe ${userName}`);
+      return true;
+    }
+    why = failed ? `the DELETE failed: ${failed}` : `it is still there after a DELETE${answered404 ? ' answered 404' : ''}`;
   }
   try {
+    await confirmProbe(client, id, probe);
     await client.patch('Users', id, [{ op: 'replace', path: 'active', value: false }], userName);
     say('warning', `could not delete the probe (${why}): deactivated it instead; remove ${userName} (id ${id}) by hand`);
   } catch (error) {
+    if (error instanceof NotTheProbeError || !(error instanceof ScimSyncError)) throw error;
+    if (error instanceof NotFoundError) {
+      say('ok', `the probe ${userName} is gone (${why})`);
+      return true;
+    }
     say('warning', `could not delete the probe (${why}) nor deactivate it (${describeError(error)}): remove ${userName} (id ${id}) by hand`);
+  }
+  return false;
+}
+
+/** True only when reading the account answers 404; any other answer, an error included, may mean it is there. */
+async function gone(client: ScimTarget, id: string): Promise<boolean> {
+  try {
+    await client.get('Users', id);
+    return false;
+  } catch (error) {
+    if (error instanceof NotFoundError) return true;
+    if (!(error instanceof ScimSyncError)) throw error;
+    return false;
   }
 }

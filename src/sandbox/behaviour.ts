@@ -54,6 +54,11 @@ export interface SandboxBehaviour {
   /** A filter's `+` is read as a space, as form decoding does: `userName eq "a+b@x"` finds nothing. Default false. */
   filterPlusAsSpace: boolean;
   /**
+   * Filters are ignored: a list answers every resource, as if it had none (some servers do; the
+   * first resource of the answer then looks like a match to a client that trusts it). Default false.
+   */
+  ignoreFilters: boolean;
+  /**
    * User attributes (core, by name: 'title') accepted in writes but not kept: a create leaves them
    * out, an update leaves them as they were. Servers do this with attributes they have no place for. Default [].
    */
@@ -99,6 +104,7 @@ export const DEFAULT_BEHAVIOUR: Readonly<SandboxBehaviour> = Object.freeze({
   enterpriseExtension: true,
   urnPathAsKey: false,
   filterPlusAsSpace: false,
+  ignoreFilters: false,
   ignoredAttributes: [],
   readOnlyAttributes: [],
   latencyMs: 0,

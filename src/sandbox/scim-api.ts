@@ -218,7 +218,7 @@ function list(ctx: ApiContext, kind: ResourceKind, query: ListQuery): ApiRespons
   let filter;
   try {
     const text = query.filter !== undefined && behaviour.filterPlusAsSpace ? query.filter.replaceAll('+', ' ') : query.filter;
-    filter = text === undefined ? undefined : compileFilter(text, rt, { behaviour });
+    filter = text === undefined || behaviour.ignoreFilters ? undefined : compileFilter(text, rt, { behaviour });
   } catch (error) {
     if (!(behaviour.filterErrorsAnswerEmpty && error instanceof ScimError && error.status === 400)) throw error;
     return ok({ schemas: [SCHEMA_LIST_RESPONSE], totalResults: 0, itemsPerPage: 0, startIndex: query.startIndex, Resources: [] });

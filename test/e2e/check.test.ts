@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Harness, TOKEN } from '../support/harness.js';
 import { SCHEMA_USER } from '../../src/model/scim.js';
 import type { SandboxOptions } from '../../src/sandbox/index.js';
+import type { TargetCheck } from '../../src/engine/check-target.js';
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -35,6 +36,7 @@ describe('check', () => {
       'GET /Schemas',
       'GET /Users',
       'GET /Users',
+      'GET /Users',
       'GET /Groups',
     ]);
     expect(h!.sandbox.requests.map((q) => new URLSearchParams(q.query).get('filter'))).toEqual([
@@ -43,6 +45,7 @@ describe('check', () => {
       null,
       null,
       'userName eq "Ada.Lovelace@example.com"',
+      'userName eq "scim-sync-check-no-such-user@invalid.example"',
       'userName eq "aDA.lOVELACE@EXAMPLE.COM"',
       null,
     ]);
@@ -87,6 +90,41 @@ describe('check', () => {
     const r = await check({ behaviour: { filterOperators: ['and'], filterErrorsAnswerEmpty: true } }, '');
     expect(r.code, r.err + r.out).toBe(0);
     expect(r.out).toContain('! filter userName eq "Ada.Lovelace@example.com" does not find that user: the server ignores the filter');
+  });
+
+  // Runs keep only real matches; check must not pass the filter because the first user answered is the one asked for.
+  it('a server that ignores filters fails the filter check, with two users and with one', async () => {
+    h = await Harness.start({ sandbox: { behaviour: { ignoreFilters: true } } });
+    h.sandbox.store.createUser({ schemas: [SCHEMA_USER], userName: 'ada@example.com', active: true });
+    const alone = await h.cli('check', '--config', h.configFile);
+    expect(alone.out).toContain(
+      '! filter userName eq "scim-sync-check-no-such-user@invalid.example" answers 1 of 1 users that do not carry it: the server ignores filters. ' +
+        'Runs keep only the accounts that really match, so adoption and 409 recovery still work, but each lookup reads the whole user list',
+    );
+    h.sandbox.store.createUser({ schemas: [SCHEMA_USER], userName: 'bob@example.com', active: true });
+    const two = await h.cli('check', '--config', h.configFile);
+    expect(two.out).toContain('! filter userName eq "ada@example.com" answers 1 of 2 users that do not carry it: the server ignores filters.');
+    for (const r of [alone, two]) {
+      expect(r.code, r.err + r.out).toBe(0);
+      expect(r.out).not.toContain('✓ filter');
+    }
+  });
+
+  it('server values reach the terminal escaped and clipped, in the write probe too; --json keeps them whole', async () => {
+    h = await Harness.start({});
+    const hostile = `ada\u001b[2J\u001b[31mOWNED\u001b[0m${'x'.repeat(3000)}@example.com`;
+    h.sandbox.store.createUser({ schemas: [SCHEMA_USER], userName: hostile, active: true });
+    h.sandbox.addFault({ method: 'POST', path: '/Users', action: { type: 'status', status: 400, detail: 'nope\u001b[2J\u001b[1;1H✓ ALL CHECKS PASSED\u009b8m' } });
+    const r = await h.cli('check', '--config', h.configFile, '--write-probe');
+    expect(r.code).toBe(1);
+    // No control character but the newlines between lines; C1 controls (0x9b is a one-byte CSI) included.
+    expect(r.out).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
+    expect(r.out).toContain('(read ada\\u001b[2J\\u001b[31mOWNED\\u001b[0mxxx');
+    expect(r.out).toMatch(/x… \(\d+ more characters\)/);
+    expect(r.out).toContain('nope\\u001b[2J\\u001b[1;1H✓ ALL CHECKS PASSED\\u009b8m');
+    const json = await h.cli('check', '--config', h.configFile, '--json');
+    const [data] = JSON.parse(json.out) as [TargetCheck];
+    expect(data.users?.sample?.userName).toBe(hostile);
   });
 
   it('points out a server that compares userName case-sensitively', async () => {

@@ -74,3 +74,26 @@ describe('graceful stop', () => {
     expect(existsSync(join(h.dir, 'state', 'run.lock'))).toBe(false);
   });
 });
+
+describe('check --write-probe', () => {
+  const probes = () => h.sandbox.store.users().filter((u) => String(u['userName']).startsWith('scim-sync-probe'));
+  const patches = () => h.sandbox.requests.filter((r) => r.method === 'PATCH');
+
+  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+    it(`${signal} during the probe: its PATCH in flight finishes, nothing else is tried, the probe is deleted, exit ${code}`, async () => {
+      h = await Harness.start();
+      h.sandbox.addFault({ method: 'PATCH', path: '/Users/', times: 1, action: { type: 'delay', ms: 1_500 } });
+      const cli = new CliProcess(['check', '--config', h.configFile, '--write-probe']);
+      // The name is on stderr before the probe exists: the way to find it if check is killed at once.
+      const [, userName] = await cli.waitFor(/write probe: creating (scim-sync-probe\+[0-9a-f]{8}@invalid\.example)/);
+      await waitUntil(() => patches().length > 0, 'the first PATCH of the probe');
+      cli.kill(signal);
+      const r = await cli.exited;
+      expect(r.code, r.err + r.out).toBe(code);
+      expect(patches()).toHaveLength(1);
+      expect(r.out).toContain(`✗ stopped by ${signal}: the rest of the probe was not tried`);
+      expect(r.out).toContain(`✓ deleted the probe ${userName}`);
+      expect(probes()).toEqual([]);
+    });
+  }
+});

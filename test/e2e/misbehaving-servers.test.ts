@@ -5,10 +5,13 @@
  * that works is learned), a change never kept or refused run after run (parked), and the write
  * probe of `check` that finds these before a run does.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Harness, person } from '../support/harness.js';
+import { SCHEMA_USER } from '../../src/model/scim.js';
 
 let h: Harness;
 beforeEach(async () => {
@@ -246,14 +249,119 @@ describe('check --write-probe', () => {
     expect(probes()).toEqual([]);
   });
 
+  // A server that ignores filters answers the probe's lookup with its first user: a real person.
+  describe('a create answered without an id, on a server that ignores filters', () => {
+    const ada = () => h.sandbox.store.users().find((u) => u['userName'] === 'ada@example.com')!;
+    beforeEach(() => {
+      h.sandbox.store.createUser({ schemas: [SCHEMA_USER], userName: 'ada@example.com', externalId: 'E1', active: true });
+      h.sandbox.behaviour.ignoreFilters = true;
+    });
+    const touchedAda = () => h.writes().filter((q) => q.path === `/Users/${String(ada()['id'])}`);
+
+    it('the probe is found by its own externalId and userName, and no one else is written to', async () => {
+      h.sandbox.addFault({ method: 'POST', path: '/Users', times: 1, when: 'after', action: { type: 'no-id' } });
+      const r = await h.cli('check', '--config', h.configFile, '--write-probe');
+      expect(touchedAda()).toEqual([]);
+      expect(r.out).toContain('! the create was answered without the resource id (or not at all), but the account exists');
+      expect(r.out).toMatch(/✓ created scim-sync-probe\+[0-9a-f]{8}@invalid\.example/);
+      expect(r.out).toMatch(/! filter userName eq "scim-sync-probe\+[0-9a-f]{8}@invalid\.example" answers 1 of 2 users that do not carry it: the server ignores filters/);
+      expect(r.out).toMatch(/✓ deleted the probe/);
+      expect(ada()['active']).toBe(true);
+      expect(probes()).toEqual([]);
+    });
+
+    it('a create that failed: nothing is written after it', async () => {
+      h.sandbox.addFault({ method: 'POST', path: '/Users', times: Infinity, action: { type: 'status', status: 500 } });
+      const r = await h.cli('check', '--config', h.configFile, '--write-probe');
+      expect(r.code).toBe(1);
+      expect(r.out).toMatch(/✗ the create of scim-sync-probe\+[0-9a-f]{8}@invalid\.example failed \(.*HTTP 500.*\) and no such account exists: nothing else was tried/);
+      expect(h.writes().filter((q) => q.method !== 'POST')).toEqual([]);
+      expect(ada()['active']).toBe(true);
+    });
+  });
+
+  it("a create answered with someone else's id: nothing is written to that account, and the probe is named for removal by hand", async () => {
+    const ada = h.sandbox.store.createUser({ schemas: [SCHEMA_USER], userName: 'ada@example.com', externalId: 'E1', active: true });
+    // In front of the sandbox, a gateway that answers the create with the id of the first user.
+    const gateway = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const body = chunks.length > 0 ? Buffer.concat(chunks) : undefined;
+        void fetch(`${new URL(h.sandbox.url).origin}${req.url ?? '/'}`, { method: req.method!, headers: req.headers as Record<string, string>, ...(body ? { body } : {}) }).then(async (answer) => {
+          let text = await answer.text();
+          if (req.method === 'POST' && req.url?.endsWith('/Users')) text = JSON.stringify({ ...(JSON.parse(text) as object), id: ada['id'] });
+          res.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'application/scim+json' });
+          res.end(text);
+        });
+      });
+    });
+    await new Promise<void>((resolve) => gateway.listen(0, '127.0.0.1', resolve));
+    const url = h.sandbox.url.replace(/:\d+\//, `:${(gateway.address() as AddressInfo).port}/`);
+    writeFileSync(h.configFile, readFileSync(h.configFile, 'utf8').replace(h.sandbox.url, url));
+    try {
+      const r = await h.cli('check', '--config', h.configFile, '--write-probe', '--json');
+      expect(h.writes().map((q) => q.method)).toEqual(['POST']);
+      expect(r.code).toBe(1);
+      const [probe] = probes();
+      const [check] = JSON.parse(r.out) as [{ probe: { failure?: { message: string }; leftBehind?: unknown } }];
+      expect(check.probe.failure?.message).toBe(`the account with id ${String(ada['id'])} has externalId "E1" and userName "ada@example.com", not the probe's: nothing was written to it`);
+      // No id: the only one the server gave is someone else's.
+      expect(check.probe.leftBehind).toEqual({ id: null, userName: probe?.['userName'] });
+      expect(r.err).toContain(`error: the write probe is still in target app: remove ${String(probe?.['userName'])} by hand`);
+    } finally {
+      gateway.close();
+    }
+  });
+
   it('a server without DELETE: the probe is deactivated and named for removal by hand', async () => {
     h.writeConfig('    retries: 3\n    quirks: { supportsDelete: false }');
     const r = await h.cli('check', '--config', h.configFile, '--write-probe');
-    expect(r.code).toBe(0);
+    // A probe left in the target is not a passing check: exit 1, and the account named on stderr too.
+    expect(r.code).toBe(1);
     const [probe] = probes();
     expect(probe?.['active']).toBe(false);
     expect(r.out).toContain(`deactivated it instead; remove ${String(probe?.['userName'])} (id ${String(probe?.['id'])}) by hand`);
+    expect(r.err).toContain(`error: the write probe is still in target app: remove ${String(probe?.['userName'])} (id ${String(probe?.['id'])}) by hand`);
     expect(h.sandbox.requests.some((q) => q.method === 'DELETE')).toBe(false);
+    const json = await h.cli('check', '--config', h.configFile, '--write-probe', '--json');
+    expect(json.code).toBe(1);
+    const second = probes().find((u) => u['id'] !== probe?.['id']);
+    const [check] = JSON.parse(json.out) as [{ probe: { leftBehind?: unknown } }];
+    expect(check.probe.leftBehind).toEqual({ id: second?.['id'], userName: second?.['userName'] });
+  });
+
+  it('a credential that reads but may not write: exit 2, as a refused credential, and nothing else is tried', async () => {
+    h.sandbox.addFault({ method: 'POST', path: '/Users', times: Infinity, action: { type: 'status', status: 403, detail: 'token is read-only' } });
+    const r = await h.cli('check', '--config', h.configFile, '--write-probe');
+    expect(r.code).toBe(2);
+    expect(r.out).toMatch(/✗ credential refused a write: could not create the probe user scim-sync-probe\+[0-9a-f]{8}@invalid\.example: \[AUTH\]/);
+    expect(r.out).toContain('check targets.app.auth: it may read but not write');
+    expect(r.err).toContain('error: credential refused by target app (a write of the probe)');
+    expect(h.writes().map((q) => `${q.method} ${q.path}`)).toEqual(['POST /Users']);
+  });
+
+  it('a probe whose PATCH fails on and on: it stops, is removed, and the check exits 1', async () => {
+    h.writeConfig('    retries: 1');
+    h.sandbox.addFault({ method: 'PATCH', path: '/Users/', times: Infinity, action: { type: 'status', status: 503 } });
+    const r = await h.cli('check', '--config', h.configFile, '--write-probe');
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/✗ the probe stopped: \[TRANSIENT\]/);
+    expect(r.out).toMatch(/✓ deleted the probe/);
+    expect(probes()).toEqual([]);
+  });
+
+  // A 404 may be a DELETE route the server lacks: only a read that answers 404 shows the probe gone.
+  it('a DELETE answered 404 while the probe stays: deactivated and named for removal by hand, not reported deleted', async () => {
+    h.sandbox.addFault({ method: 'DELETE', path: '/Users/', times: Infinity, action: { type: 'status', status: 404, detail: 'no route' } });
+    const r = await h.cli('check', '--config', h.configFile, '--write-probe');
+    const [probe] = probes();
+    expect(probe?.['active']).toBe(false);
+    expect(r.out).not.toContain('deleted the probe');
+    expect(r.out).toContain(
+      `! could not delete the probe (it is still there after a DELETE answered 404): deactivated it instead; remove ${String(probe?.['userName'])} (id ${String(probe?.['id'])}) by hand`,
+    );
+    expect(r.code).toBe(1);
   });
 
   it('--help says that the probe writes', async () => {

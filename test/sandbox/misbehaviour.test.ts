@@ -48,6 +48,17 @@ describe('filterPlusAsSpace', () => {
   });
 });
 
+describe('ignoreFilters', () => {
+  it('a filtered list answers every user, as if it had no filter', async () => {
+    await t.client.createUser('ann@example.com', { externalId: 'E1' });
+    await t.client.createUser('bob@example.com', { externalId: 'E2' });
+    t.sandbox.behaviour.ignoreFilters = true;
+    expect((await t.client.filter('Users', 'externalId eq "E2"')).body.totalResults).toBe(2);
+    t.sandbox.behaviour.ignoreFilters = false;
+    expect((await t.client.filter('Users', 'externalId eq "E2"')).body.totalResults).toBe(1);
+  });
+});
+
 describe('ignoredAttributes', () => {
   it('a create leaves them out, a PATCH or PUT leaves them as they were, with success', async () => {
     const u = await t.client.createUser('pat@example.com', { title: 'Engineer' });
