@@ -14,6 +14,7 @@ import type { BulkOperation, BulkResult } from '../targets/scim-target.js';
 import { errorForStatus } from '../targets/http/error-mapping.js';
 import type { OperationResult } from './run-operation.js';
 import type { OperationContext } from './operation-context.js';
+import { resolveId } from './dependencies.js';
 
 export type BulkableOp = CreateUserOp | UpdateUserOp | DeprovisionUserOp;
 
@@ -49,14 +50,11 @@ export function bulkBatches<T>(ops: readonly T[], limits: { maxOperations: numbe
   return out;
 }
 
-async function scimIdOf(op: UpdateUserOp | DeprovisionUserOp, ctx: OperationContext): Promise<string> {
-  return (await ctx.links.get(ctx.target, 'user', op.externalId))?.id ?? op.scimId;
-}
-
 /** The bulk operation that does what `op` does in a single request. */
 export async function toBulkOperation(op: BulkableOp, ctx: OperationContext): Promise<BulkOperation> {
   if (op.kind === 'createUser') return { method: 'POST', bulkId: op.id, path: '/Users', data: op.resource };
-  const id = await scimIdOf(op, ctx);
+  // The account the plan checked, as a single request writes to (resolveId), never a stale link's.
+  const id = await resolveId(op, ctx);
   const path = `/Users/${encodeURIComponent(id)}`;
   const version = op.version ? { version: op.version } : {};
   if (op.kind === 'deprovisionUser' && op.mode === 'delete') return { method: 'DELETE', bulkId: op.id, path, ...version };

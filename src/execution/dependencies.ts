@@ -46,6 +46,17 @@ export function dependsOn(failed: readonly FailedIdentity[]): string {
 }
 
 /**
+ * The account an operation writes to: the one the planner found and checked (its listing, the
+ * preconditions of a saved plan), not whatever the link store says by the time the operation runs;
+ * a stale or copied link would land the write on another person's account. The link only stands in
+ * for an operation planned without an id.
+ */
+export async function resolveId(op: { externalId: string; scimId: string }, ctx: OperationContext): Promise<string> {
+  if (op.scimId !== '') return op.scimId;
+  return (await ctx.links.get(ctx.target, 'user', op.externalId))?.id ?? op.scimId;
+}
+
+/**
  * The SCIM id linked to a key; undefined when there is none. Throws DependencyError when there is
  * none because its create failed in this apply.
  */

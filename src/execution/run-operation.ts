@@ -19,10 +19,11 @@ import type {
 import { SCHEMA_ENTERPRISE_USER, type JsonObject, type PatchOperation, type ServerResource } from '../model/scim.js';
 import { groupPutBody } from '../planning/group-diff.js';
 import { isActive } from '../planning/user-changes.js';
+import { workEmail } from '../planning/account-index.js';
 import { attributeParkKey, operationParkKey } from '../planning/parked.js';
 import { deprovisionWithVersion, updateWithVersion, type VersionedWrite } from './stale-write.js';
 import { checkWrite, type CheckOutcome } from './verified-write.js';
-import { leftOut, linkedId, memberIds, nothingLeft } from './dependencies.js';
+import { leftOut, linkedId, memberIds, nothingLeft, resolveId } from './dependencies.js';
 import type { OperationContext } from './operation-context.js';
 
 export interface OperationResult {
@@ -177,29 +178,23 @@ async function setManager(op: SetManagerOp, ctx: OperationContext): Promise<Oper
   return checked({ scimId: id }, outcome, 1, ctx, op.label);
 }
 
-/**
- * The account an operation writes to: the one the planner found and checked (its listing, the
- * preconditions of a saved plan), not whatever the link store says by the time the operation runs;
- * a stale or copied link would land the write on another person's account. The link only stands in
- * for an operation planned without an id.
- */
-async function resolveId(op: { externalId: string; scimId: string }, ctx: OperationContext): Promise<string> {
-  if (op.scimId !== '') return op.scimId;
-  return (await ctx.links.get(ctx.target, 'user', op.externalId))?.id ?? op.scimId;
-}
-
 async function findByUserName(ctx: OperationContext, userName: string): Promise<ServerResource | undefined> {
   const found = await ctx.client.findBy('Users', 'userName', userName);
   // Servers may match case-insensitively or loosely: keep only a real match.
   return found.find((r) => typeof r['userName'] === 'string' && r['userName'].toLowerCase() === userName.toLowerCase());
 }
 
+/**
+ * The one account whose work email is the new account's, as the planner matches it. A server may
+ * ignore the filter and answer with every account, or match loosely: the first answer would hand
+ * someone else's account (a hand-made admin) to the new hire.
+ */
 async function findByEmail(op: UserPost, ctx: OperationContext): Promise<ServerResource | undefined> {
-  const emails = op.resource['emails'];
-  const email = Array.isArray(emails) ? (emails[0] as JsonObject | undefined)?.['value'] : undefined;
-  if (typeof email !== 'string') return undefined;
+  const email = workEmail(op.resource);
+  if (!email) return undefined;
   const found = await ctx.client.findBy('Users', 'emails.value', email);
-  return found[0];
+  const matches = found.filter((r) => workEmail(r)?.toLowerCase() === email.toLowerCase());
+  return matches.length === 1 ? matches[0] : undefined;
 }
 
 /**
