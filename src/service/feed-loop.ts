@@ -42,10 +42,29 @@ async function pause(feed: ChangeFeed, ms: number, signal: AbortSignal): Promise
   }
 }
 
+/** The promise's value, or undefined as soon as `signal` aborts (the promise is left to settle alone). */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T | undefined> {
+  if (signal.aborted) {
+    promise.catch(() => undefined);
+    return Promise.resolve(undefined);
+  }
+  return new Promise<T | undefined>((resolve, reject) => {
+    const stop = () => resolve(undefined);
+    signal.addEventListener('abort', stop, { once: true });
+    promise.then(
+      (value) => (signal.removeEventListener('abort', stop), resolve(value)),
+      (error: unknown) => (signal.removeEventListener('abort', stop), reject(error)),
+    );
+  });
+}
+
 export async function runFeed(name: string, feed: ChangeFeed, status: FeedStatus, deps: FeedLoopDeps, signal: AbortSignal): Promise<void> {
   while (!signal.aborted) {
     try {
-      const batch = await feed.poll(signal);
+      // A poll waiting out a source's backoff (Google asks for up to minutes) must not hold the
+      // service's stop: abandoned, it has taken nothing (the position moves only on commit).
+      const batch = await untilAborted(feed.poll(signal), signal);
+      if (signal.aborted) break;
       status.lastPoll = new Date().toISOString();
       delete status.error;
       if (!batch) deps.metrics.feedPolls.inc({ feed: name, result: 'none' });

@@ -156,6 +156,19 @@ describe('a change-driven batch still applying when a cycle applies', () => {
   });
 });
 
+it('stops at once while a feed is still in its poll (a source waiting out a backoff of minutes)', async () => {
+  h = await Harness.synced(people);
+  let polled!: () => void;
+  const polling = new Promise<void>((resolve) => (polled = resolve));
+  // A poll that never ends by itself, as one waiting out Google's Retry-After would for minutes.
+  const stuck = { description: 'stuck feed', poll: () => (polled(), new Promise<never>(() => undefined)), close: async () => undefined };
+  s = await startTestService(h, { feeds: [{ name: 'stuck', feed: stuck }] });
+  await s.firstCycle;
+  await polling;
+  await s.stop();
+  s = undefined;
+}, 20_000);
+
 describe('with the source change feed', () => {
   async function serveWithFeed(batches: Batches): Promise<RunningService> {
     h.writeConfig('', '', '  changes: { settleMs: 50 }');
