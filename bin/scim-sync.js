@@ -6,6 +6,15 @@ import { bundleIsStale, loadBundle } from './load-bundle.js';
 
 const { main } = (bundleIsStale() ? null : loadBundle())?.exports ?? (await import('../dist/cli/main.js'));
 
+let finished = false;
 main(process.argv).then((code) => {
+  finished = true;
   process.exitCode = code;
+});
+// Nothing left to wait for, yet the command never finished (a request that can never settle): a
+// cron job must not read that as success.
+process.on('beforeExit', () => {
+  if (finished) return;
+  process.stderr.write('scim-sync: stopped without finishing (a request was left without an answer); nothing after it was done\n');
+  process.exit(4);
 });

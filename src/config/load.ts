@@ -75,6 +75,14 @@ function secretProblem(key: string, value: string, origin: string | null): strin
   if (credential.trim().length < MIN_SECRET_LENGTH) {
     return `the credential from ${originOf(origin)} is shorter than ${MIN_SECRET_LENGTH} characters: too short to keep out of output, and too weak`;
   }
+  // A newline left by `echo` or an editor: no server would take it in a header, and the HTTP client
+  // refuses to send one, a refusal that read as a connection failure tried again until the run hung.
+  const control = /[\u0000-\u001f\u007f]/.exec(credential);
+  if (control) {
+    const c = control[0];
+    const name = c === '\n' ? 'a line break' : c === '\r' ? 'a carriage return' : c === '\t' ? 'a tab' : `the control character U+${c.charCodeAt(0).toString(16).padStart(4, '0').toUpperCase()}`;
+    return `the credential from ${originOf(origin)} holds ${name}${control.index === credential.length - 1 ? ' at its end' : ''}: remove it (printf rather than echo; no blank line at the end of a file)`;
+  }
   return undefined;
 }
 

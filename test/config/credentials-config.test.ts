@@ -92,6 +92,22 @@ describe('empty and short secrets', () => {
     }
   });
 
+  it('a line break left at the end (echo, an editor) or inside: exit 2, what it holds, never the value', async () => {
+    const r = await validate(url + bearer, { APP_TOKEN: 'app-token-123456\n' });
+    expect(r.code).toBe(2);
+    expect(r.out).toContain('targets.app.auth.token: the credential from environment variable APP_TOKEN holds a line break at its end: remove it');
+    expect(r.out).not.toContain('app-token-123456');
+    writeFileSync(join(dir, 'token.txt'), 'file-token-123456\n\n');
+    const file = await validate(`${url}    auth: { type: bearer, token: "\${file:token.txt}" }\n`);
+    expect(file.code).toBe(2);
+    expect(file.out).toContain('targets.app.auth.token: the credential from file token.txt holds a line break at its end');
+    const inside = await validate(url + bearer, { APP_TOKEN: 'app-token\t123456' });
+    expect(inside.out).toContain('holds a tab:');
+    // One newline at the end of a file is the file's, not the token's.
+    writeFileSync(join(dir, 'token.txt'), 'file-token-123456\n');
+    expect((await validate(`${url}    auth: { type: bearer, token: "\${file:token.txt}" }\n`)).code).toBe(0);
+  });
+
   it('shorter than 8 characters: exit 2, refused with the reason; 8 pass', async () => {
     const r = await validate(url + bearer, { APP_TOKEN: 'abc1234' });
     expect(r.code).toBe(2);
