@@ -23,7 +23,7 @@ export function operationLines(op: Operation): string[] {
       return [`  - ${op.mode === 'delete' ? 'delete    ' : 'deactivate'}  ${who}: ${why}${unlisted}`];
     }
     case 'linkUser':
-      return [`  = link        ${who} -> id ${clip(op.scimId)} (already matches)`];
+      return [`  = link        ${who} -> id ${clip(op.scimId)} (already matches${op.supersedes !== undefined ? `; takes it from ${clip(op.supersedes)}, gone from the source` : ''})`];
     case 'createGroup':
       return [`  + group       ${who}`];
     case 'updateGroup':

@@ -56,6 +56,8 @@ export async function runOperation(op: Operation, ctx: OperationContext, state: 
       return deprovisionUser(op, ctx);
     case 'linkUser':
       await ctx.links.set(ctx.target, 'user', op.externalId, { id: op.scimId, hash: op.hash });
+      // Only while the old key's link still names this account: nothing else of it is touched.
+      if (op.supersedes !== undefined && (await ctx.links.get(ctx.target, 'user', op.supersedes))?.id === op.scimId) await ctx.links.delete(ctx.target, 'user', op.supersedes);
       return { scimId: op.scimId };
     case 'createGroup':
       return createGroup(op, ctx, state);

@@ -69,7 +69,7 @@ const deprovisionUser = z.object({
   unlisted: z.literal(true).optional(),
   matchedBy: matchedBy.optional(),
 });
-const linkUser = z.object({ ...base, kind: z.literal('linkUser'), scimId: z.string(), hash: z.string(), matchedBy: matchedBy.optional() });
+const linkUser = z.object({ ...base, kind: z.literal('linkUser'), scimId: z.string(), hash: z.string(), matchedBy: matchedBy.optional(), supersedes: z.string().optional() });
 const createGroup = z.object({ ...base, kind: z.literal('createGroup'), resource: jsonObject });
 const updateGroup = z.object({
   ...base,

@@ -102,6 +102,11 @@ export interface LinkUserOp extends OperationBase {
   scimId: string;
   hash: string;
   matchedBy?: MatchedBy;
+  /**
+   * A key gone from the source whose link names this account (the person under their old key, the
+   * account since given the new one): its link is dropped once this one is written.
+   */
+  supersedes?: string;
 }
 
 /** A group made for a source group; members follow in the memberships phase. */

@@ -21,7 +21,7 @@ import { buildPatch, buildPut, diffUser, isActive, type UserDiff } from './user-
 import { buildUserResource, desiredValue, desiredWorkEmail, mapUserOrFailure, RuleFailed, type DesiredUser, type UserMapping } from '../mapping/user-mapping.js';
 import type { ScopePredicate } from '../mapping/scope.js';
 import type { CanonicalUser, DirectorySnapshot } from '../model/canonical.js';
-import type { DeprovisionUserOp, MatchedBy, Operation, ParkedChange, UpdateUserOp } from '../model/plan.js';
+import type { DeprovisionUserOp, LinkUserOp, MatchedBy, Operation, ParkedChange, UpdateUserOp } from '../model/plan.js';
 import { attributeParkKey, type ParkedChanges } from './parked.js';
 import { isExhausted, UniqueValues } from './unique-values.js';
 import { AccountIndex } from './account-index.js';
@@ -95,6 +95,8 @@ export function diffUsers(input: UserDiffInput): UserDiffResult {
   const provisioned = new Map<string, Provisioned>();
   const provision = input.collectProvisioned ? (key: string, p: Provisioned) => provisioned.set(key, p) : () => undefined;
   const heldIds = new Set<string>();
+  /** Accounts a person new in the source would match but may not take, by id: whom, and on what. */
+  const claimed = new Map<string, { key: string; what: string }>();
   const heldKeys = new Set<string>();
   /** userNames (lower case) of the creates planned so far -> whose. */
   const creating = new Map<string, string>();
@@ -318,6 +320,7 @@ export function diffUsers(input: UserDiffInput): UserDiffResult {
       // A value picked by SelectUniqueValue steps past an account that holds it.
       if (!adopting && unique.picks(on)) continue;
       warnings.push(`${what} ${notAdopted(match, on)}`);
+      claimed.set(match.id, { key: user.key, what: `${attributeLabel(on)} "${value}"` });
       return;
     }
     if (!settings.operations.create) return;
@@ -393,12 +396,34 @@ export function diffUsers(input: UserDiffInput): UserDiffResult {
   const settledIds = (): Set<string> => (settledIdSet ??= new Set([...settled.keys()].flatMap((k) => links.get(k)?.id ?? [])));
   for (const [key, link] of gone) {
     if (settled.has(key) || sourceKeys.has(key) || held.has(key)) continue;
+    // The account now carries the key of someone in the source who takes it over in this plan (a
+    // re-keyed person whose account was given the new key): the old key's link goes with it, rather
+    // than stay behind as a stale link warned about every cycle.
+    const taking = users.find((op): op is LinkUserOp => op.kind === 'linkUser' && op.scimId === link.id && op.externalId !== key);
+    // Not while an account still carries the old key: that one is the leaver's, and only this link
+    // remembers them (a copied link naming a colleague's account).
+    if (taking && accounts.byId.get(link.id)?.['externalId'] === taking.externalId && accounts.withExternalId(key).length === 0) {
+      taking.supersedes = key;
+      continue;
+    }
     const found = accountOf(key, link);
     if (found === 'ambiguous') continue;
     const account = found;
     if (account && account.id === link.id && (managedIds.has(account.id) || settledIds().has(account.id))) {
       // Gone, but the link names the account of someone who is here (a stale or copied link): theirs is not deprovisioned.
       warnings.push(`${key} has left the source, but its link names account ${account.id}, which is the account of someone in the source: not deprovisioned (a stale, copied or edited state?)`);
+      continue;
+    }
+    const rekeyed = account ? claimed.get(account.id) : undefined;
+    if (account && rekeyed && sameKey(rekeyed.key, key)) {
+      // The same key but for case or white space: an HR system that re-keyed someone, not a leaver
+      // and a stranger. Deactivated, they would lose every app while their new key meets a conflict.
+      managedIds.add(account.id);
+      heldIds.add(account.id);
+      warnings.push(
+        `${key} has left the source and ${rekeyed.key}, new in it, has its ${rekeyed.what}: the same person under a key spelled differently? ` +
+          `Not deprovisioned, and not created; set the account's externalId (id ${account.id}) to ${rekeyed.key} in the app to take it over, or spell the key as before in the source`,
+      );
       continue;
     }
     if (account) {
@@ -431,6 +456,11 @@ export function diffUsers(input: UserDiffInput): UserDiffResult {
     if (link) heldIds.add(link.id);
   }
   return { users, deprovision, managedUsers: managedIds.size + settled.size, warnings, provisioned, heldIds, heldKeys, parked: parkedOut, accountsById: () => accounts.byId };
+}
+
+/** Two source keys that differ only in case, Unicode form or white space at their ends. */
+function sameKey(a: string, b: string): boolean {
+  return a !== b && a.normalize('NFKC').trim().toLowerCase() === b.normalize('NFKC').trim().toLowerCase();
 }
 
 /** How a deprovision names an account when the mapping gives no userName: as the account has it, else by key. */

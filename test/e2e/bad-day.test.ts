@@ -69,6 +69,35 @@ describe('a dirty read deprovisions nobody', () => {
   });
 });
 
+describe('a key spelled differently', () => {
+  it('a person whose key only changed case is not deactivated as a leaver; the plan says how to carry the account over', async () => {
+    const team = Array.from({ length: 10 }, (_, i) => person(i + 1));
+    await synced(team);
+    h.writePeople(team.map((p) => (p.id === 'E1002' ? { ...p, id: 'e1002' } : p)));
+    const r = await h.run();
+    expect(r.out + r.err).toMatch(/E1002 has left the source and e1002, new in it, has its userName "user2@example\.com": the same person under a key spelled differently\? Not deprovisioned/);
+    expect(writes()).toEqual([]);
+    expect(h.sandbox.store.findUserByUserName('user2@example.com')!['active']).toBe(true);
+    // A real leaver beside it still leaves.
+    h.writePeople(team.filter((p) => p.id !== 'E1003').map((p) => (p.id === 'E1002' ? { ...p, id: 'e1002' } : p)));
+    expect((await h.run()).code).toBe(0);
+    expect(h.sandbox.store.findUserByUserName('user3@example.com')!['active']).toBe(false);
+    expect(h.sandbox.store.findUserByUserName('user2@example.com')!['active']).toBe(true);
+    // As the plan says: the account takes the new key in the app, and the next cycle carries it over.
+    const account = h.sandbox.store.findUserByUserName('user2@example.com')!;
+    h.sandbox.store.updateUser(account['id'] as string, { externalId: 'e1002' });
+    h.sandbox.clearRequests();
+    const over = await h.run();
+    expect(over.code, over.err + over.out).toBe(0);
+    expect(over.out).toMatch(/= link +user2@example\.com \(e1002\) -> id .* \(already matches; takes it from E1002, gone from the source\)/);
+    expect(over.out + over.err).not.toMatch(/stale|has left the source/);
+    const after = await h.run();
+    expect(after.out + after.err).not.toMatch(/E1002|e1002/);
+    expect(h.sandbox.store.findUserByUserName('user2@example.com')!['active']).toBe(true);
+    expect(writes().filter((w) => w.startsWith('PATCH') || w.startsWith('POST'))).toEqual([]);
+  });
+});
+
 describe('a group read cut short takes nobody out of their groups', () => {
   const team = Array.from({ length: 30 }, (_, i) => person(i + 1, { groups: i % 2 === 0 ? ['eng', 'all'] : ['ops', 'all'] }));
   const groupRemovals = () => h.sandbox.requests.filter((q) => q.method !== 'GET' && q.path.startsWith('/Groups') && /"op":"remove"|"members":\[\]/.test(JSON.stringify(q.body)));
