@@ -241,3 +241,31 @@ describe('URL userinfo', () => {
     expect(server.requests.map((q) => q.authorization)).toEqual([undefined]);
   });
 });
+
+describe('a Retry-After longer than requests are held', () => {
+  it('fails the request and the ones after it at once, naming the target, instead of freezing it for a day', async () => {
+    const server = await loopback((_req, res) => {
+      res.writeHead(429, { 'content-type': 'application/scim+json', 'retry-after': '86400' });
+      res.end(JSON.stringify({ detail: 'slow down' }));
+    });
+    const client = new ScimClient({
+      target: 'app',
+      baseUrl: `${server.url}/scim/v2`,
+      auth: { type: 'none' },
+      timeoutMs: 5000,
+      maxSockets: 1,
+      readRetry: { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 1, maxRetryAfterMs: 60_000 },
+    });
+    await expect(client.get('Users', 'u1')).rejects.toMatchObject({ code: 'RATE_LIMITED', context: { target: 'app', status: 429 } });
+    const started = Date.now();
+    const later = await Promise.all([client.get('Users', 'u2').catch((e: unknown) => e), client.patch('Users', 'u3', [{ op: 'replace', path: 'active', value: false }], 'u3').catch((e: unknown) => e)]);
+    expect(Date.now() - started).toBeLessThan(2000);
+    for (const error of later) {
+      expect(error).toMatchObject({ code: 'RATE_LIMITED', context: { target: 'app' } });
+      expect((error as Error).message).toMatch(/asked for a pause of 86400 s \(Retry-After\), longer than the 60 s requests are held for; requests to app fail until \d{4}-/);
+      expect((error as { retryAfterMs: number }).retryAfterMs).toBeGreaterThan(86_000_000);
+    }
+    expect(later.map((e) => (e as { context: { request: string } }).context.request)).toEqual(['GET /Users/u2', 'PATCH /Users/u3']);
+    expect(server.requests).toHaveLength(1);
+  });
+});

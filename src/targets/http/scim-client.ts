@@ -23,7 +23,7 @@ import { authProvider, type AuthProvider, type ClientAuth } from './auth.js';
 import { errorForStatus, errorForTransport } from './error-mapping.js';
 import { parseSchemas, type TargetSchemas } from '../../model/scim-schema.js';
 import { parseCapabilities, DEFAULT_CAPABILITIES, type ScimCapabilities } from './capabilities.js';
-import { sharedBudget, type RequestBudget, type Release } from './request-budget.js';
+import { BudgetRefused, sharedBudget, timerDelay, type RequestBudget, type Release } from './request-budget.js';
 import { Transport, type HttpAnswer, type TlsMaterial } from './transport.js';
 import { requestEnded } from './request-events.js';
 
@@ -151,7 +151,7 @@ export class ScimClient implements ScimTarget {
         }
         const delay = method === 'GET' ? retryDelay(error, attempt, this.readRetry) : null;
         if (delay === null) throw error;
-        await sleep(delay);
+        await sleep(timerDelay(delay));
       }
     }
   }
@@ -159,8 +159,14 @@ export class ScimClient implements ScimTarget {
   private async attempt(method: string, path: string, body: unknown, context: ErrorContext, version: string | undefined): Promise<JsonObject | null> {
     const isCreate = method === 'POST' && path === '/Users';
     const releaseCreate: Release | undefined = isCreate && this.createBudget ? await this.createBudget.acquire() : undefined;
-    // Most requests find a token free: no promise, no tick.
-    const release = this.budget.tryAcquire() ?? (await this.budget.acquire());
+    let release: Release;
+    try {
+      // Most requests find a token free: no promise, no tick.
+      release = this.budget.tryAcquire() ?? (await this.budget.acquire());
+    } catch (error) {
+      releaseCreate?.();
+      throw error instanceof BudgetRefused ? this.refusedError(error, context) : error;
+    }
     let response: HttpAnswer;
     let began = 0;
     try {
@@ -183,7 +189,7 @@ export class ScimClient implements ScimTarget {
     const retryAfterMs = error instanceof RateLimitedError ? error.retryAfterMs : undefined;
     requestEnded({ target: this.target, method, status: response.status, seconds: (performance.now() - began) / 1000, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) });
     if (error) {
-      if (error instanceof RateLimitedError) this.budget.penalise(error.retryAfterMs);
+      if (error instanceof RateLimitedError) this.budget.penalise(error.retryAfterMs, this.readRetry.maxRetryAfterMs);
       throw error;
     }
     if (response.status === 204 || text.trim() === '') return null;
@@ -195,6 +201,17 @@ export class ScimClient implements ScimTarget {
       const excerpt = redact(text.replace(/\s+/g, ' ')).slice(0, 120);
       throw new ProtocolError(`answer is not a SCIM JSON object: "${excerpt}"`, { ...context, status: response.status });
     }
+  }
+
+  /**
+   * A request the budget refused: the server asked for a pause longer than the retry policy waits
+   * (maxRetryAfterMs), so the request fails now, rather than holding it and every other for that long.
+   */
+  private refusedError(refusal: BudgetRefused, context: ErrorContext): RateLimitedError {
+    const remaining = refusal.until - Date.now();
+    const asked = `the server asked for a pause of ${Math.ceil(refusal.retryAfterMs / 1000)} s (Retry-After), longer than the ${Math.round(this.readRetry.maxRetryAfterMs / 1000)} s requests are held for`;
+    const until = Number.isFinite(refusal.until) && Math.abs(refusal.until) <= 8.64e15 ? `until ${new Date(refusal.until).toISOString()}` : 'for the life of this process';
+    return new RateLimitedError(`rate limited: ${asked}; requests to ${this.target} fail ${until}`, context, Math.max(0, remaining));
   }
 
   /**
