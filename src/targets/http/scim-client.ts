@@ -20,7 +20,7 @@ import type { BulkOperation, BulkResult, ListOptions, LookupAttribute, MemberCha
 import { shapePatch, type ShapeOf } from '../patch-shape.js';
 import { resolveQuirks, supportsOperator, type RateLimit, type TargetQuirks } from '../../config/profiles.js';
 import { authProvider, type AuthProvider, type ClientAuth } from './auth.js';
-import { errorForStatus, errorForTransport } from './error-mapping.js';
+import { errorForStatus, errorForTransport, errorInBody } from './error-mapping.js';
 import { parseSchemas, type TargetSchemas } from '../../model/scim-schema.js';
 import { parseCapabilities, DEFAULT_CAPABILITIES, type ScimCapabilities } from './capabilities.js';
 import { BudgetRefused, sharedBudget, timerDelay, type RequestBudget, type Release } from './request-budget.js';
@@ -193,14 +193,20 @@ export class ScimClient implements ScimTarget {
       throw error;
     }
     if (response.status === 204 || text.trim() === '') return null;
+    let parsed: unknown;
     try {
-      const parsed: unknown = JSON.parse(text);
+      parsed = JSON.parse(text);
       if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object');
-      return parsed as JsonObject;
     } catch {
       const excerpt = redact(text.replace(/\s+/g, ' ')).slice(0, 120);
       throw new ProtocolError(`answer is not a SCIM JSON object: "${excerpt}"`, { ...context, status: response.status });
     }
+    const refused = errorInBody(response.status, response.headers, parsed as JsonObject, text, context);
+    if (refused) {
+      if (refused instanceof RateLimitedError) this.budget.penalise(refused.retryAfterMs, this.readRetry.maxRetryAfterMs);
+      throw refused;
+    }
+    return parsed as JsonObject;
   }
 
   /**
