@@ -299,7 +299,8 @@ export class ScimClient implements ScimTarget {
    * totalResults gets one more request, in case the count was too low; skips resources a page
    * repeats (servers with an off-by-one startIndex); refuses a server whose later page repeats
    * earlier ones entirely while totalResults says more exist (it ignores startIndex, and the
-   * listing would be partial). Quirks: `totalResults: unreliable` ends on a short page alone;
+   * listing would be partial), and a listing that ends short of totalResults (refuseShortfall).
+   * Quirks: `totalResults: unreliable` ends on a short page alone, and accepts fewer than announced;
    * `startIndex: zero-based` counts from 0; `startIndex: ignored` reads one page of the largest size
    * and refuses when the server holds more.
    *
@@ -316,6 +317,7 @@ export class ScimClient implements ScimTarget {
     const trustTotal = this.quirks.totalResults === 'exact';
     if (this.quirks.startIndex === 'ignored') {
       const { fresh, totalResults } = await this.page(type, list, 1, seen);
+      if (fresh.length === 0) this.refuseShortfall(0, totalResults, request);
       if (trustTotal && totalResults > fresh.length) {
         throw new ProtocolError(
           `the server ignores startIndex (quirk startIndex: ignored) and holds ${totalResults} resources, more than one page of ${pageSize}`,
@@ -333,6 +335,8 @@ export class ScimClient implements ScimTarget {
       return known ?? this.rawPage(type, list, startIndex);
     };
     let total = 0;
+    /** totalResults as the last page said it, trusted or not. */
+    let announced = 0;
     let startIndex = first;
     let page = 0;
     let step = 0;
@@ -343,6 +347,7 @@ export class ScimClient implements ScimTarget {
         // Taken before the yield: `fresh` may be the page's own array, and the caller's to keep.
         const listed = resources.length;
         const freshCount = fresh.length;
+        announced = totalResults;
         total = trustTotal ? totalResults : 0;
         if (page === 0) step = listed;
         if (freshCount > 0) yield fresh;
@@ -381,6 +386,23 @@ export class ScimClient implements ScimTarget {
       const { fresh } = await this.page(type, list, 0, seen);
       if (fresh.length > 0) yield fresh;
     }
+    if (seen.size === 0 || seen.size < total) this.refuseShortfall(seen.size, seen.size === 0 ? announced : total, request);
+  }
+
+  /**
+   * A listing that ended before the count the server announced: read as complete, the missing
+   * accounts would look absent, and each linked person would be planned as a create (a request
+   * each, and duplicates where the server takes them). None at all while the count says some exist
+   * is refused whatever the quirks say; fewer than announced, unless `totalResults: unreliable`.
+   */
+  private refuseShortfall(listed: number, announced: number, request: string): void {
+    if (listed >= announced) return;
+    const why = listed === 0 ? 'no resource at all' : `only ${listed} resources`;
+    throw new ProtocolError(
+      `the listing ended with ${why} while totalResults says ${announced} exist: refused, as a partial listing would read as missing accounts` +
+        (listed > 0 ? ' (set quirks.totalResults: unreliable if this server miscounts)' : ''),
+      { target: this.target, request },
+    );
   }
 
   private async page(type: ResourceType, options: ListOptions & { pageSize: number }, startIndex: number, seen: Set<string>) {
