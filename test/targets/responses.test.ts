@@ -269,3 +269,18 @@ describe('a Retry-After longer than requests are held', () => {
     expect(server.requests).toHaveLength(1);
   });
 });
+
+describe('list entries and ids that cannot be used', () => {
+  const plain = (url: string) => new ScimClient({ target: 'app', baseUrl: `${url}/scim/v2`, auth: { type: 'none' }, timeoutMs: 5000, maxSockets: 1 });
+
+  it.each<[string, unknown, string]>([
+    ['null', null, 'null'],
+    ['a string', 'u1', 'a string'],
+    ['an array', [{ id: 'u1' }], 'an array'],
+  ])('an entry of Resources that is %s: a protocol error naming target, request and entry', async (_name, entry, what) => {
+    const server = await loopback((_req, res) => json(res, 200, { ...list([{ id: 'u0', userName: 'a' }]), totalResults: 2, Resources: [{ id: 'u0', userName: 'a' }, entry] }));
+    const error = await plain(server.url).listAll('Users', { pageSize: 10 }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'PROTOCOL', message: `a listed resource is ${what}, not a SCIM resource (Resources[1])`, context: { target: 'app', request: 'GET /Users' } });
+  });
+
+});

@@ -436,8 +436,12 @@ export class ScimClient implements ScimTarget {
   private accept(resources: readonly JsonObject[], seen: Set<string>, request: string): ServerResource[] {
     let fresh: ServerResource[] | null = null;
     for (let i = 0; i < resources.length; i++) {
-      const r = resources[i]!;
-      const id = r['id'];
+      const r: unknown = resources[i];
+      if (r === null || typeof r !== 'object' || Array.isArray(r)) {
+        const what = r === null ? 'null' : Array.isArray(r) ? 'an array' : `a ${typeof r}`;
+        throw new ProtocolError(`a listed resource is ${what}, not a SCIM resource (Resources[${i}])`, { target: this.target, request });
+      }
+      const id = (r as JsonObject)['id'];
       if (typeof id !== 'string') throw new ProtocolError('a listed resource lacks its id', { target: this.target, request });
       const size = seen.size;
       seen.add(id);
