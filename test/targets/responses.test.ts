@@ -283,4 +283,31 @@ describe('list entries and ids that cannot be used', () => {
     expect(error).toMatchObject({ code: 'PROTOCOL', message: `a listed resource is ${what}, not a SCIM resource (Resources[1])`, context: { target: 'app', request: 'GET /Users' } });
   });
 
+  it('a listed resource whose id is empty is refused like one without an id', async () => {
+    const server = await loopback((_req, res) => json(res, 200, list([{ id: '', userName: 'a' }])));
+    await expect(plain(server.url).listAll('Users', { pageSize: 10 })).rejects.toMatchObject({ code: 'PROTOCOL', message: 'a listed resource lacks its id' });
+  });
+
+  it('ids "", "." and ".." never reach a URL: each write or read is refused before it is sent', async () => {
+    const server = await loopback((_req, res) => json(res, 200, { id: 'u1' }));
+    const client = plain(server.url);
+    const attempts = [
+      client.patch('Users', '..', [{ op: 'replace', path: 'active', value: false }], 'ann@example.com'),
+      client.delete('Users', '.', 'bob@example.com'),
+      client.replace('Groups', '', { displayName: 'Admins' }, 'Admins'),
+      client.get('Users', '..'),
+    ];
+    const errors = await Promise.all(attempts.map((p) => (p as Promise<unknown>).catch((e: unknown) => e)));
+    expect(errors.map((e) => [(e as { code: string }).code, (e as { context: object }).context])).toEqual([
+      ['PROTOCOL', { target: 'app', resource: 'ann@example.com', request: 'PATCH /Users/..' }],
+      ['PROTOCOL', { target: 'app', resource: 'bob@example.com', request: 'DELETE /Users/.' }],
+      ['PROTOCOL', { target: 'app', resource: 'Admins', request: 'PUT /Groups/' }],
+      ['PROTOCOL', { target: 'app', resource: '..', request: 'GET /Users/..' }],
+    ]);
+    expect((errors[0] as Error).message).toBe('the server\'s id ".." cannot be put in a URL (it would address another path): refused');
+    expect(server.requests).toEqual([]);
+    // An ordinary id with dots is sent, encoded.
+    await client.get('Users', '..a/b');
+    expect(server.requests.map((q) => q.url)).toEqual(['/scim/v2/Users/..a%2Fb']);
+  });
 });

@@ -18,6 +18,7 @@ import {
 import { eqFilter } from '../scim-filter.js';
 import type { BulkOperation, BulkResult, ListOptions, LookupAttribute, MemberChange, ResourceType, ScimTarget, WriteOptions } from '../scim-target.js';
 import { shapePatch, type ShapeOf } from '../patch-shape.js';
+import { resourcePath } from '../resource-path.js';
 import { resolveQuirks, supportsOperator, type RateLimit, type TargetQuirks } from '../../config/profiles.js';
 import { authProvider, type AuthProvider, type ClientAuth } from './auth.js';
 import { errorForStatus, errorForTransport, errorInBody } from './error-mapping.js';
@@ -442,7 +443,8 @@ export class ScimClient implements ScimTarget {
         throw new ProtocolError(`a listed resource is ${what}, not a SCIM resource (Resources[${i}])`, { target: this.target, request });
       }
       const id = (r as JsonObject)['id'];
-      if (typeof id !== 'string') throw new ProtocolError('a listed resource lacks its id', { target: this.target, request });
+      // An empty id would name the collection in every URL built from it (resource-path.ts).
+      if (typeof id !== 'string' || id === '') throw new ProtocolError('a listed resource lacks its id', { target: this.target, request });
       const size = seen.size;
       seen.add(id);
       if (seen.size !== size) fresh?.push(r as ServerResource);
@@ -469,8 +471,13 @@ export class ScimClient implements ScimTarget {
     return this.listAll(type, { filter, pageSize: 10 });
   }
 
+  /** A resource's path, refused (before any request) for an id no URL can carry. */
+  private path(type: ResourceType, id: string, method: string, resource: string): string {
+    return resourcePath(type, id, { target: this.target, resource, request: `${method} /${type}/${id}` });
+  }
+
   async get(type: ResourceType, id: string): Promise<ServerResource> {
-    return this.resource(await this.request('GET', `/${type}/${encodeURIComponent(id)}`), { resource: id });
+    return this.resource(await this.request('GET', this.path(type, id, 'GET', id)), { resource: id });
   }
 
   /**
@@ -489,11 +496,11 @@ export class ScimClient implements ScimTarget {
   // `options.version`: the resource's meta.version when it was read; sent as If-Match (a 412 means it changed since).
 
   async replace(type: ResourceType, id: string, body: JsonObject, resource: string, options: WriteOptions = {}): Promise<ServerResource | null> {
-    return answered(await this.request('PUT', `/${type}/${encodeURIComponent(id)}`, { ...body, id }, { resource }, options.version));
+    return answered(await this.request('PUT', this.path(type, id, 'PUT', resource), { ...body, id }, { resource }, options.version));
   }
 
   async patch(type: ResourceType, id: string, operations: PatchOperation[], resource: string, options: WriteOptions = {}): Promise<ServerResource | null> {
-    return answered(await this.request('PATCH', `/${type}/${encodeURIComponent(id)}`, this.patchBody(operations, options.shapeOf), { resource }, options.version));
+    return answered(await this.request('PATCH', this.path(type, id, 'PATCH', resource), this.patchBody(operations, options.shapeOf), { resource }, options.version));
   }
 
   /** Members added by SCIM id, removed by a `value eq` path each: one PATCH. */
@@ -549,6 +556,6 @@ export class ScimClient implements ScimTarget {
   }
 
   async delete(type: ResourceType, id: string, resource: string, version?: string): Promise<void> {
-    await this.request('DELETE', `/${type}/${encodeURIComponent(id)}`, undefined, { resource }, version);
+    await this.request('DELETE', this.path(type, id, 'DELETE', resource), undefined, { resource }, version);
   }
 }
