@@ -15,7 +15,7 @@ import {
   type ScimListResponse,
   type ServerResource,
 } from '../../model/scim.js';
-import { eqFilter } from '../scim-filter.js';
+import { eqFilter, memberCheckFilter } from '../scim-filter.js';
 import type { BulkOperation, BulkResult, ListOptions, LookupAttribute, MemberChange, ResourceType, ScimTarget, WriteOptions } from '../scim-target.js';
 import { shapePatch, type ShapeOf } from '../patch-shape.js';
 import { resourcePath } from '../resource-path.js';
@@ -474,6 +474,39 @@ export class ScimClient implements ScimTarget {
   /** A resource's path, refused (before any request) for an id no URL can carry. */
   private path(type: ResourceType, id: string, method: string, resource: string): string {
     return resourcePath(type, id, { target: this.target, resource, request: `${method} /${type}/${id}` });
+  }
+
+  async withMembers(group: ServerResource, among?: readonly string[]): Promise<ServerResource> {
+    if (this.quirks.groupMembersInList) return 'members' in group ? group : this.get('Groups', group.id);
+    if (!among) return group;
+    const held = await this.membersAmong(group.id, among);
+    return { ...group, members: held.map((value) => ({ value })) };
+  }
+
+  /**
+   * Which of `among` the group holds, one filtered request per user (memberCheckFilter), up to the
+   * target's concurrency at once, in the order of `among`. A server without the filter cannot say:
+   * refused, since members read as none would never be removed.
+   */
+  private async membersAmong(groupId: string, among: readonly string[]): Promise<string[]> {
+    const request = 'GET /Groups';
+    if (!this.capabilities.filter.supported || !supportsOperator(this.quirks, 'eq') || !supportsOperator(this.quirks, 'and')) {
+      throw new ProtocolError(
+        'group members cannot be read: the profile says the server returns none (groupMembersInList: false), and it has no eq-and filter to ask with',
+        { target: this.target, request, resource: groupId },
+      );
+    }
+    const held = new Set<string>();
+    let next = 0;
+    const worker = async () => {
+      while (next < among.length) {
+        const userId = among[next++]!;
+        const { fresh } = await this.page('Groups', { filter: memberCheckFilter(groupId, userId), pageSize: 1 }, 1, new Set());
+        if (fresh.some((g) => g.id === groupId)) held.add(userId);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.listConcurrency, among.length) }, worker));
+    return among.filter((id) => held.has(id));
   }
 
   async get(type: ResourceType, id: string): Promise<ServerResource> {
