@@ -27,7 +27,12 @@ export interface RateLimit {
 export interface TargetQuirks {
   /** Most member values added plus removed by one group PATCH (AWS: 100); null = no limit. */
   maxMembersPerPatch: number | null;
-  /** False: GET /Groups answers without `members` (AWS); read them with a `members` filter instead. */
+  /**
+   * False: the server returns a group's members nowhere, neither in GET /Groups nor in GET
+   * /Groups/{id} (AWS documents both answers as an empty list). Membership is then asked per managed
+   * group and linked user with an `id eq ... and members eq ...` filter. True (RFC): a group lists
+   * its members; a listing that leaves them out is followed by a GET of each managed group.
+   */
   groupMembersInList: boolean;
   /** Largest list page the server answers; requests ask for at most this many. null = no known cap. */
   maxPageSize: number | null;
@@ -83,8 +88,8 @@ const GENERIC: TargetQuirks = {
 /** Differences from GENERIC, per vendor. Sources: the vendors' SCIM documentation (see REFERENCE.md). */
 export const PROFILES: Readonly<Record<ProfileName, Partial<TargetQuirks>>> = {
   generic: {},
-  // AWS IAM Identity Center: eq/and filters only, pages of at most 100, no members in group
-  // lists, at most 100 membership changes per PATCH, no ETags.
+  // AWS IAM Identity Center: eq/and filters only, pages of at most 100, no group members in any
+  // answer (lists or GET), at most 100 membership changes per PATCH, no ETags.
   aws: { maxMembersPerPatch: 100, groupMembersInList: false, maxPageSize: 100, filterOperators: ['eq', 'and'], etag: 'off' },
   // GitHub Enterprise Managed Users: a User-Agent is required; at most 1,000 new users an hour;
   // `eq` filters on userName, externalId and displayName.

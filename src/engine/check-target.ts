@@ -139,8 +139,8 @@ export async function checkTarget(
     if (config.groups.enabled) {
       try {
         const listed = (await client.firstPage('Groups', 1)).resources;
-        if (listed[0] && !('members' in listed[0])) say('info', 'groups are listed without members: each managed group is read on its own');
-        else if (!quirks.groupMembersInList) say('info', 'the profile says group lists omit members: each managed group is read on its own');
+        if (!quirks.groupMembersInList) say('info', 'the profile says the server returns no group members: each managed group is asked about each linked user with a filter');
+        else if (listed[0] && !('members' in listed[0])) say('info', 'groups are listed without members: each managed group is read on its own');
       } catch (error) {
         if (!(error instanceof NotFoundError)) throw error;
         say('warning', 'no /Groups endpoint (404): set groups.enabled: false for this target, or every plan for it fails');

@@ -49,20 +49,35 @@ export function sourceAttributes(snapshot: DirectorySnapshot): Set<string> {
 }
 
 /**
- * Every group with its members. Servers that leave members out of the listing (AWS, and any
- * server asked with excludedAttributes) get a GET per managed group, so the membership diff
- * never mistakes "not shown" for "empty".
+ * Every group, the managed ones with their members (ScimTarget.withMembers), so the membership diff
+ * never mistakes "not shown" for "empty": servers that leave members out of the listing get a GET
+ * per managed group; a server that returns them nowhere (AWS) is asked, per managed group, about
+ * each of `among`: the SCIM ids of the linked users, the only members a plan adds or removes.
+ * Without `among` (callers that need no membership) such groups come as listed.
  */
-export async function listGroups(runtime: TargetRuntime, pageSize: number | undefined, snapshot: DirectorySnapshot, links: ReadonlyMap<string, Link>, observer?: SyncObserver): Promise<ServerResource[]> {
+export async function listGroups(
+  runtime: TargetRuntime,
+  pageSize: number | undefined,
+  snapshot: DirectorySnapshot,
+  links: ReadonlyMap<string, Link>,
+  observer?: SyncObserver,
+  among?: readonly string[],
+): Promise<ServerResource[]> {
   const groups = await listTarget(runtime, 'Groups', pageSize, observer);
   const sourceKeys = new Set(snapshot.groups.map((g) => g.key));
   const linkedIds = new Set([...links.values()].map((l) => l.id));
   const out: ServerResource[] = [];
   for (const g of groups) {
     const managed = linkedIds.has(g.id) || (typeof g['externalId'] === 'string' && sourceKeys.has(g['externalId']));
-    out.push(managed && !('members' in g) ? await runtime.client.get('Groups', g.id) : g);
+    out.push(managed ? await runtime.client.withMembers(g, among) : g);
   }
   return out;
+}
+
+/** SCIM ids of the linked users whose accounts the listing showed (a vanished account is in no group). */
+export function linkedAccountIds(userLinks: ReadonlyMap<string, Link>, accounts: readonly ServerResource[]): string[] {
+  const listed = new Set(accounts.map((a) => a.id));
+  return [...new Set([...userLinks.values()].map((l) => l.id))].filter((id) => listed.has(id));
 }
 
 /**
@@ -257,7 +272,8 @@ async function readTarget(name: string, config: TargetConfig, runtime: TargetRun
   await listTarget(runtime, 'Users', config.pageSize, observer, (page) => settler.add(page));
   const read = { capabilities, fitted, inScope, actualUsers: settler.accounts, settled: settler.settled, userLinks };
   if (!manageGroups) return read;
-  return { ...read, groups: { actual: await listGroups(runtime, config.pageSize, snapshot, groupLinks, observer), links: groupLinks } };
+  const among = linkedAccountIds(userLinks, settler.accounts);
+  return { ...read, groups: { actual: await listGroups(runtime, config.pageSize, snapshot, groupLinks, observer, among), links: groupLinks } };
 }
 
 export async function makePlan(loaded: LoadedConfig, state: PlanningState, only?: readonly string[], options: MakePlanOptions = {}): Promise<PlanningResult> {

@@ -28,7 +28,7 @@ import { mergeSnapshots } from '../sources/source-directory.js';
 import type { Link, LinkStore } from '../state/link-store.js';
 import type { RunState } from './run-state.js';
 import { expressionOptions } from '../mapping/expression-options.js';
-import { dirtyReadHold, discoverTarget, listGroups, sourceAttributes, userMapping } from './make-plan.js';
+import { dirtyReadHold, discoverTarget, linkedAccountIds, listGroups, sourceAttributes, userMapping } from './make-plan.js';
 import { planBinding } from './plan-binding.js';
 import { parkedFor } from './parked-changes.js';
 import type { WriteMemory } from '../state/write-memory.js';
@@ -335,7 +335,9 @@ export async function planPeople(loaded: LoadedConfig, state: Pick<RunState, 'li
         actualUsers: [...new Map([...seen, ...accounts].map((a) => [a.id, a])).values()],
         userLinks,
         settings,
-        ...(manageGroups ? { groups: { actual: await listGroups(runtime, config.pageSize, snapshot, groupLinks), links: groupLinks, settings: groupSettings(config) } } : {}),
+        ...(manageGroups
+          ? { groups: { actual: await listGroups(runtime, config.pageSize, snapshot, groupLinks, undefined, linkedAccountIds(userLinks, accounts)), links: groupLinks, settings: groupSettings(config) } }
+          : {}),
         manager: fitted.manager,
         ...(holdDeprovisions ? { holdDeprovisions } : {}),
         ...(heldOff.size > 0 ? { heldOff } : {}),

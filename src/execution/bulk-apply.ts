@@ -12,6 +12,7 @@ import { BadRequestError, ProtocolError, type ScimSyncError } from '../errors.js
 import type { CreateUserOp, DeprovisionUserOp, Operation, UpdateUserOp } from '../model/plan.js';
 import type { BulkOperation, BulkResult } from '../targets/scim-target.js';
 import { errorForStatus } from '../targets/http/error-mapping.js';
+import { addressableId, resourcePath } from '../targets/resource-path.js';
 import type { OperationResult } from './run-operation.js';
 import type { OperationContext } from './operation-context.js';
 import { resolveId } from './dependencies.js';
@@ -55,17 +56,28 @@ export async function toBulkOperation(op: BulkableOp, ctx: OperationContext): Pr
   if (op.kind === 'createUser') return { method: 'POST', bulkId: op.id, path: '/Users', data: op.resource };
   // The account the plan checked, as a single request writes to (resolveId), never a stale link's.
   const id = await resolveId(op, ctx);
-  const path = `/Users/${encodeURIComponent(id)}`;
+  const method = op.kind === 'deprovisionUser' && op.mode === 'delete' ? 'DELETE' : op.patch ? 'PATCH' : 'PUT';
+  const path = resourcePath('Users', id, { target: ctx.target, resource: op.label, request: `${method} /Users/${id} (in /Bulk)` });
   const version = op.version ? { version: op.version } : {};
-  if (op.kind === 'deprovisionUser' && op.mode === 'delete') return { method: 'DELETE', bulkId: op.id, path, ...version };
+  if (method === 'DELETE') return { method, bulkId: op.id, path, ...version };
   if (op.patch) return { method: 'PATCH', bulkId: op.id, path, data: ctx.client.patchBody(op.patch, ctx.writes?.shapeOf), ...version };
   return { method: 'PUT', bulkId: op.id, path, data: { ...(op.resource ?? {}), id }, ...version };
 }
 
-/** The id a created resource got: the last segment of its location. */
+/**
+ * The id a created resource got: the segment after `Users/` that ends its location. Undefined when
+ * there is none that a URL can carry: a location of the collection itself (which would make the
+ * id "Users"), an empty, "." or ".." segment, or broken percent-encoding.
+ */
 function idFromLocation(location: string | undefined): string | undefined {
-  const last = location?.replace(/\/+$/, '').split('/').pop();
-  return last ? decodeURIComponent(last) : undefined;
+  const segments = location?.replace(/[?#].*$/, '').replace(/\/+$/, '').split('/') ?? [];
+  if (segments.length < 2 || segments[segments.length - 2] !== 'Users') return undefined;
+  try {
+    const id = decodeURIComponent(segments[segments.length - 1]!);
+    return addressableId(id) ? id : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 async function settle(op: BulkableOp, sent: BulkOperation, result: BulkResult | undefined, ctx: OperationContext): Promise<BulkOutcome> {
@@ -76,7 +88,7 @@ async function settle(op: BulkableOp, sent: BulkOperation, result: BulkResult | 
     return error instanceof BadRequestError ? { op, failed: error } : { op, single: error };
   }
   const scimId = op.kind === 'createUser' ? idFromLocation(result.location) : decodeURIComponent(sent.path.slice('/Users/'.length));
-  if (!scimId) return { op, single: new ProtocolError('the bulk answer to a create has no location', { target: ctx.target, resource: op.label, request }) };
+  if (!scimId) return { op, single: new ProtocolError('the bulk answer to a create has no location naming the new resource', { target: ctx.target, resource: op.label, request }) };
   if (op.kind === 'deprovisionUser') {
     if (op.mode === 'delete') await ctx.links.delete(ctx.target, 'user', op.externalId);
   } else {
@@ -87,8 +99,21 @@ async function settle(op: BulkableOp, sent: BulkOperation, result: BulkResult | 
 
 /** Sends one batch; a failure of the whole request sends every operation back to the single path. */
 export async function sendBulk(batch: readonly BulkableOp[], ctx: OperationContext): Promise<BulkOutcome[]> {
-  const sent = await Promise.all(batch.map((op) => toBulkOperation(op, ctx)));
+  // An operation on an account whose id no URL can carry fails alone, and is not sent.
+  const built = await Promise.all(batch.map((op) => toBulkOperation(op, ctx).catch((error: unknown) => (error instanceof ProtocolError ? error : Promise.reject(error)))));
+  const refused: BulkOutcome[] = [];
+  const ops: BulkableOp[] = [];
+  const sent: BulkOperation[] = [];
+  batch.forEach((op, i) => {
+    const b = built[i]!;
+    if (b instanceof ProtocolError) refused.push({ op, failed: b });
+    else {
+      ops.push(op);
+      sent.push(b);
+    }
+  });
+  if (sent.length === 0) return refused;
   const results = await ctx.client.bulk(sent);
   const byBulkId = new Map(results.filter((r) => r.bulkId !== undefined).map((r) => [r.bulkId!, r]));
-  return Promise.all(batch.map((op, i) => settle(op, sent[i]!, byBulkId.get(op.id) ?? (byBulkId.size === 0 ? results[i] : undefined), ctx)));
+  return [...refused, ...(await Promise.all(ops.map((op, i) => settle(op, sent[i]!, byBulkId.get(op.id) ?? (byBulkId.size === 0 ? results[i] : undefined), ctx))))];
 }

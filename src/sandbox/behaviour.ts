@@ -17,6 +17,11 @@ export interface SandboxBehaviour {
   filterOperators: 'all' | string[];
   /** False: group lists omit `members` (AWS IAM Identity Center). Default true. */
   groupMembersInList: boolean;
+  /**
+   * False: a group read on its own (GET /Groups/{id}) and the answers to group writes omit
+   * `members` too; only a `members eq` filter tells who is in a group (AWS). Default true.
+   */
+  groupMembersInGet: boolean;
   /** Cap on member values added plus removed by one PATCH request (AWS: 100); null = none. Default null. */
   maxPatchOperations: number | null;
   /** Duplicate Group displayName answers 409 uniqueness. Default true. */
@@ -90,6 +95,7 @@ export const DEFAULT_BEHAVIOUR: Readonly<SandboxBehaviour> = Object.freeze({
   supportsSort: true,
   filterOperators: 'all',
   groupMembersInList: true,
+  groupMembersInGet: true,
   maxPatchOperations: null,
   uniqueGroupDisplayName: true,
   lenientBooleans: false,

@@ -6,8 +6,12 @@ import type { ScimType } from './errors.js';
  */
 
 export type FaultAction =
-  /** Answer with this status and a SCIM error body (e.g. 429 with retryAfter "2", 503; a 500 with scimType invalidSyntax). */
-  | { type: 'status'; status: number; retryAfter?: string; detail?: string; scimType?: ScimType }
+  /**
+   * Answer with this status and a SCIM error body (e.g. 429 with retryAfter "2", 503; a 500 with
+   * scimType invalidSyntax). `answeredAs`: the HTTP status sent instead, the body still naming
+   * `status` (gateways that answer 200 to a refused request).
+   */
+  | { type: 'status'; status: number; retryAfter?: string; detail?: string; scimType?: ScimType; answeredAs?: number }
   /**
    * With `when: 'after'`: the write is committed and answered as usual, but the answer lacks the
    * resource's id and its Location ends in /undefined (a gateway that lost the id on the way).

@@ -14,6 +14,7 @@ export const SANDBOX_PROFILES: Readonly<Record<SandboxProfileName, Partial<Sandb
   // AWS IAM Identity Center.
   aws: {
     groupMembersInList: false,
+    groupMembersInGet: false,
     maxPatchOperations: 100,
     filterOperators: ['eq', 'and'],
     maxPageSize: 100,

@@ -228,15 +228,8 @@ function list(ctx: ApiContext, kind: ResourceKind, query: ListQuery): ApiRespons
   const pastEnd = query.startIndex > records.length && records.length > 0;
   const from = pastEnd && behaviour.repeatFirstPagePastEnd ? 0 : query.startIndex - 1;
   const page = records.slice(from, from + query.count);
-  const omitMembers = kind === 'Group' && !behaviour.groupMembersInList;
-  const resources = page.map((rec) => {
-    let view: JsonObject = store.view(rec, behaviour.supportsEtag);
-    if (omitMembers && 'members' in view) {
-      const { members: _members, ...rest } = view;
-      view = rest;
-    }
-    return project(view, projection);
-  });
+  const omit = kind === 'Group' && !behaviour.groupMembersInList;
+  const resources = page.map((rec) => project(omitMembers(store.view(rec, behaviour.supportsEtag), omit), projection));
   const totalResults = Math.max(0, records.length + behaviour.totalResultsOffset);
   return ok({ schemas: [SCHEMA_LIST_RESPONSE], totalResults, itemsPerPage: resources.length, startIndex: query.startIndex, Resources: resources });
 }
@@ -246,7 +239,15 @@ function resourceResponse(ctx: ApiContext, rec: StoredRecord, status: number, re
   const projection = parseProjection(resourceTypeOf(rec.kind), params.get('attributes') ?? undefined, params.get('excludedAttributes') ?? undefined);
   const headers: Record<string, string> = {};
   if (ctx.behaviour.supportsEtag) headers.ETag = etagOf(rec);
-  return { status, headers, body: project(ctx.store.view(rec, ctx.behaviour.supportsEtag), projection) };
+  const omit = rec.kind === 'Group' && !ctx.behaviour.groupMembersInGet;
+  return { status, headers, body: project(omitMembers(ctx.store.view(rec, ctx.behaviour.supportsEtag), omit), projection) };
+}
+
+/** The resource without `members`, as a server that does not return them answers it. */
+function omitMembers(view: JsonObject, omit: boolean): JsonObject {
+  if (!omit || !('members' in view)) return view;
+  const { members: _members, ...rest } = view;
+  return rest;
 }
 
 function project(resource: JsonObject, projection: Projection | undefined): JsonObject {

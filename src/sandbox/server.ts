@@ -169,7 +169,8 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     switch (action.type) {
       case 'status': {
         const error = new ScimError(action.status, action.detail ?? `injected fault: HTTP ${action.status}`, action.scimType, action.retryAfter ? { 'Retry-After': action.retryAfter } : {});
-        send(res, errorResponse(error), recorded);
+        const answer = errorResponse(error);
+        send(res, action.answeredAs === undefined ? answer : { ...answer, status: action.answeredAs }, recorded);
         return;
       }
       case 'hang':

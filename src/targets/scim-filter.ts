@@ -6,3 +6,11 @@
 export function eqFilter(attribute: string, value: string): string {
   return `${attribute} eq ${JSON.stringify(value)}`;
 }
+
+/**
+ * Whether group `groupId` holds user `userId`: `id eq "g" and members eq "u"`, the check AWS IAM
+ * Identity Center documents for a server that returns no members; a match lists that group.
+ */
+export function memberCheckFilter(groupId: string, userId: string): string {
+  return `${eqFilter('id', groupId)} and ${eqFilter('members', userId)}`;
+}

@@ -75,6 +75,13 @@ export interface ScimTarget {
   /** The first page through the same checks as a full listing, and the total the server reports. */
   firstPage(type: ResourceType, count: number): Promise<{ resources: ServerResource[]; totalResults: number }>;
   get(type: ResourceType, id: string): Promise<ServerResource>;
+  /**
+   * A listed group with its members (SCIM ids under `members`). Listed with them: as it is; listed
+   * without: read on its own (GET). A server that returns them nowhere (quirk groupMembersInList:
+   * false, AWS) is asked about each user of `among` (SCIM ids) with a filter, so only those can show
+   * as members; without `among` such a group is returned as listed, members unknown.
+   */
+  withMembers(group: ServerResource, among?: readonly string[]): Promise<ServerResource>;
   /** Resources whose attribute equals value; refused (ProtocolError) on a server without filters. */
   findBy(type: ResourceType, attribute: LookupAttribute, value: string): Promise<ServerResource[]>;
 

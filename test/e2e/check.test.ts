@@ -56,7 +56,7 @@ describe('check', () => {
     expect(r.code, r.err + r.out).toBe(0);
     expect(r.out).toContain('sync: updates by PATCH, pages of 100, deprovision deactivate, If-Match off');
     expect(r.out).toContain('list pages capped at 100 (pageSize 500)');
-    expect(r.out).toContain('· the profile says group lists omit members: each managed group is read on its own');
+    expect(r.out).toContain('· the profile says the server returns no group members: each managed group is asked about each linked user with a filter');
     expect(r.out).toContain('✓ filter userName eq finds an existing user');
   });
 

@@ -54,6 +54,22 @@ describe('retries', () => {
   });
 });
 
+describe('a refusal answered as success', () => {
+  it('a deactivation answered 200 with a SCIM Error body fails as the status in the body says, and is not audited as done', async () => {
+    expect((await h.run()).code).toBe(0);
+    h.writePeople(people.slice(1));
+    h.sandbox.addFault({ method: 'PATCH', path: '/Users', times: 1, action: { type: 'status', status: 403, detail: 'Cannot deactivate an owner', answeredAs: 200 } });
+    const r = await h.run();
+    expect(r.code, r.out + r.err).toBe(1);
+    expect(r.out).toContain('credential lacks permission (HTTP 403): Cannot deactivate an owner, answered as HTTP 200');
+    expect(h.sandbox.requests.filter((q) => q.method === 'PATCH').map((q) => q.status)).toEqual([200]);
+    expect(h.sandbox.store.users().find((u) => u['externalId'] === 'E1001')?.['active']).toBe(true);
+    const deprovision = audit().filter((a) => a['action'] === 'deprovisionUser');
+    expect(deprovision.map((a) => a['outcome'])).toEqual(['failed']);
+    expect(deprovision[0]).toMatchObject({ status: 403, error: { code: 'AUTH', detail: 'Cannot deactivate an owner' } });
+  });
+});
+
 describe('targets that cannot be used', () => {
   it('a wrong token: exit 1, the target named, no write, the token nowhere', async () => {
     process.env['TEST_SCIM_TOKEN'] = 'wrong-token-123456';

@@ -77,6 +77,40 @@ describe('quirk profiles against the sandbox in that mode', () => {
     expect(h.sandbox.requests.filter((r) => r.headers['if-match'] !== undefined)).toEqual([]);
   });
 
+  it('aws: group members are returned nowhere, so each is asked with the id-and-members filter: a member the source drops is removed, none is re-added', async () => {
+    const { h } = await start({ profile: 'aws' }, '    profile: aws', 0);
+    const people = [person(1, { groups: ['admins', 'staff'] }), person(2, { groups: ['admins', 'staff'] }), person(3, { groups: ['staff'] }), person(4)];
+    h.writePeople(people);
+    expect((await h.run()).code).toBe(0);
+    const userId = (n: number) => h.sandbox.store.findUserByUserName(`user${n}@example.com`)!['id'] as string;
+    const members = (name: string) => ((h.sandbox.store.groups().find((g) => g['displayName'] === name)!['members'] as { value: string }[] | undefined) ?? []).map((m) => m.value).sort();
+    expect(members('admins')).toEqual([userId(1), userId(2)].sort());
+
+    // user2 leaves admins in the source; user4 was put in staff by hand in the app.
+    h.writePeople(people.map((p) => (p.id === 'E1002' ? { ...p, groups: ['staff'] } : p)));
+    const staff = h.sandbox.store.groups().find((g) => g['displayName'] === 'staff')!;
+    h.sandbox.store.patch('Group', staff['id'] as string, { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'add', path: 'members', value: [{ value: userId(4) }] }] });
+    h.sandbox.clearRequests();
+    const second = await h.run();
+    expect(second.code, second.out + second.err).toBe(0);
+    expect(members('admins')).toEqual([userId(1)]);
+    expect(members('staff')).toEqual([userId(1), userId(2), userId(3)].sort());
+    const groupWrites = h.sandbox.requests.filter((r) => r.method === 'PATCH' && r.path.startsWith('/Groups/'));
+    expect(groupWrites.map((r) => (r.body as { Operations: unknown[] }).Operations)).toEqual([
+      [{ op: 'remove', path: `members[value eq "${userId(2)}"]` }],
+      [{ op: 'remove', path: `members[value eq "${userId(4)}"]` }],
+    ]);
+    // Two managed groups, four linked users: one filtered request per pair, no GET of a group.
+    const checks = h.sandbox.requests.filter((r) => r.method === 'GET' && r.path === '/Groups' && new URLSearchParams(r.query).get('filter'));
+    expect(checks).toHaveLength(8);
+    expect(new URLSearchParams(checks[0]!.query).get('filter')).toMatch(/^id eq "[^"]+" and members eq "[^"]+"$/);
+    expect(h.sandbox.requests.filter((r) => r.method === 'GET' && r.path.startsWith('/Groups/'))).toEqual([]);
+
+    h.sandbox.clearRequests();
+    expect((await h.run()).code).toBe(0);
+    expect(h.sandbox.requests.filter((r) => r.method !== 'GET')).toEqual([]);
+  });
+
   it('github: a User-Agent on every request, and user creations kept within their own budget', async () => {
     const { h, people } = await start(
       { profile: 'github', behaviour: { createRateLimit: { requests: 5, perMs: 1000 } } },

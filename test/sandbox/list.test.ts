@@ -129,6 +129,17 @@ describe('groupMembersInList', () => {
     expect((await t.client.filter('Groups', `members eq "${u['id'] as string}"`)).body.totalResults).toBe(1);
     expect((await t.client.get(`/Groups/${g['id'] as string}`)).body.members).toEqual([{ value: u['id'], type: 'User' }]);
   });
+
+  it('with groupMembersInGet false, a single GET omits them too; the id-and-members filter still tells', async () => {
+    t.sandbox.behaviour.groupMembersInList = false;
+    t.sandbox.behaviour.groupMembersInGet = false;
+    const u = t.sandbox.store.createUser({ userName: 'a' });
+    const other = t.sandbox.store.createUser({ userName: 'b' });
+    const g = t.sandbox.store.createGroup({ displayName: 'G', members: [{ value: u['id'] as string }] });
+    expect((await t.client.get(`/Groups/${g['id'] as string}`)).body).not.toHaveProperty('members');
+    expect((await t.client.filter('Groups', `id eq "${g['id'] as string}" and members eq "${u['id'] as string}"`)).body.totalResults).toBe(1);
+    expect((await t.client.filter('Groups', `id eq "${g['id'] as string}" and members eq "${other['id'] as string}"`)).body.totalResults).toBe(0);
+  });
 });
 
 describe('POST .search', () => {

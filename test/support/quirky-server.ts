@@ -1,11 +1,12 @@
 /**
  * A deliberately non-conforming SCIM list endpoint, for the paging quirks real servers have:
  * startIndex ignored, a page past the end that repeats the first, a wrong totalResults, a page
- * size cap below what was asked, an off-by-one (0-based) startIndex.
+ * size cap below what was asked, an off-by-one (0-based) startIndex, pages that are all empty
+ * while totalResults counts every resource.
  */
 import { createServer, type Server } from 'node:http';
 
-export type Quirk = 'none' | 'ignores-start-index' | 'repeats-first-page-past-end' | 'total-too-low' | 'total-too-high' | 'caps-page-size' | 'zero-based';
+export type Quirk = 'none' | 'ignores-start-index' | 'repeats-first-page-past-end' | 'total-too-low' | 'total-too-high' | 'caps-page-size' | 'zero-based' | 'empty-pages';
 
 export interface QuirkyServer {
   url: string;
@@ -26,7 +27,7 @@ export async function startQuirkyServer(total: number, quirk: Quirk, cap = 1000)
     if (quirk === 'ignores-start-index') start = 1;
     if (quirk === 'repeats-first-page-past-end' && start > total) start = 1;
     const from = quirk === 'zero-based' ? start : start - 1;
-    const page = users.slice(from, from + count);
+    const page = quirk === 'empty-pages' ? [] : users.slice(from, from + count);
     const reported = quirk === 'total-too-low' ? Math.floor(total / 2) : quirk === 'total-too-high' ? total + 50 : total;
     res.writeHead(200, { 'content-type': 'application/scim+json' });
     res.end(JSON.stringify({ schemas: ['urn:ietf:params:scim:api:messages:2.0:ListResponse'], totalResults: reported, startIndex: start, itemsPerPage: page.length, Resources: page }));

@@ -15,7 +15,7 @@ import {
   TransientError,
   type ScimSyncError,
 } from '../../src/errors.js';
-import { errorForNetwork, errorForStatus, errorForTokenStatus, parseRetryAfter, serverDetail } from '../../src/targets/http/error-mapping.js';
+import { errorForNetwork, errorForStatus, errorForTokenStatus, errorInBody, parseRetryAfter, serverDetail } from '../../src/targets/http/error-mapping.js';
 import { DEFAULT_RETRY_POLICY, retryDelay } from '../../src/targets/http/retry-policy.js';
 
 const CTX = { target: 'app', resource: 'E1001', request: 'POST /Users' };
@@ -128,6 +128,35 @@ describe('errorForStatus', () => {
     const body = JSON.stringify({ detail: 'bad token s3cr3t-"token" for app' });
     expect(serverDetail(body)).toBe('bad token [redacted] for app');
     expect(errorForStatus(401, {}, body, CTX).message).not.toContain('s3cr3t');
+  });
+});
+
+describe('errorInBody: a 2xx that carries an error', () => {
+  const of = (body: Record<string, unknown>, headers: Record<string, string> = {}) => errorInBody(200, headers, body as never, JSON.stringify(body), CTX);
+
+  it.each<[string, Record<string, unknown>, Class, number | undefined]>([
+    ['a SCIM Error naming 403', JSON.parse(scimError(403, 'Cannot deactivate an owner')) as Record<string, unknown>, AuthError, 403],
+    ['a SCIM Error naming 400 as a number', { schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'], status: 400, detail: 'bad' }, BadRequestError, 400],
+    ['no Error schema, a status of 404', { status: '404', detail: 'gone' }, NotFoundError, 404],
+    ['a SCIM Error naming no status', { schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'], detail: 'no' }, ProtocolError, 200],
+    ['a SCIM Error naming a success status', { schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'], status: '200' }, ProtocolError, 200],
+  ])('%s', (_name, body, cls, status) => {
+    const error = of(body);
+    expect(error).toBeInstanceOf(cls);
+    expect(error?.context).toMatchObject({ ...CTX, status });
+  });
+
+  it('a 429 in the body takes the Retry-After of the answer', () => {
+    const error = of(JSON.parse(scimError(429, 'slow down')) as Record<string, unknown>, { 'retry-after': '7' });
+    expect(error).toBeInstanceOf(RateLimitedError);
+    expect((error as RateLimitedError).retryAfterMs).toBe(7000);
+    expect(error?.message).toBe('rate limited (HTTP 429): slow down, answered as HTTP 200');
+  });
+
+  it('a resource, or a status below 400, is no error', () => {
+    expect(of({ id: 'u1', userName: 'ada', schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'] })).toBeUndefined();
+    expect(of({ id: 'u1', status: 'active' })).toBeUndefined();
+    expect(of({ id: 'u1', status: 201 })).toBeUndefined();
   });
 });
 

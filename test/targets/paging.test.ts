@@ -22,7 +22,6 @@ describe('listing every page of a server as it really is', () => {
     ['none', 200, 100],
     ['repeats-first-page-past-end', 200, 100],
     ['total-too-low', 250, 100],
-    ['total-too-high', 250, 100],
     ['zero-based', 250, 100],
   ])('%s: %i users in pages of %i, each once', async (quirk, total, pageSize) => {
     const users = await list(total, quirk, pageSize);
@@ -30,6 +29,24 @@ describe('listing every page of a server as it really is', () => {
     expect(new Set(users.map((u) => u['id'])).size).toBe(total);
     // At most one request past the end, and one probe at startIndex 0 when the count disagrees.
     expect(server!.requests.length).toBeLessThanOrEqual(Math.ceil(total / pageSize) + 2);
+  });
+
+  it('refuses a listing that ends short of the totalResults announced, rather than read the rest as missing', async () => {
+    await expect(list(250, 'total-too-high', 100)).rejects.toThrow(
+      'the listing ended with only 250 resources while totalResults says 300 exist: refused, as a partial listing would read as missing accounts (set quirks.totalResults: unreliable if this server miscounts)',
+    );
+    await expect(list(250, 'total-too-high', 100)).rejects.toMatchObject({ context: { target: 'quirky', request: 'GET /Users' } });
+  });
+
+  it('refuses an empty listing while totalResults says resources exist', async () => {
+    const refused = await list(500, 'empty-pages', 100).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(ProtocolError);
+    expect(refused).toMatchObject({
+      message: 'the listing ended with no resource at all while totalResults says 500 exist: refused, as a partial listing would read as missing accounts',
+      context: { target: 'quirky', request: 'GET /Users' },
+    });
+    // The first page, and the probe at startIndex 0 for a server counting from 0.
+    expect(server!.requests.map((r) => new URL(r, 'http://x').searchParams.get('startIndex'))).toEqual(['1', '0']);
   });
 
   it('follows a server that caps the page size below the requested count', async () => {
@@ -68,6 +85,18 @@ describe('paging quirks declared in the profile', () => {
   it('startIndex: ignored refuses a server holding more than one page', async () => {
     await expect(listWith(250, 'ignores-start-index', { startIndex: 'ignored' })).rejects.toThrow(/ignores startIndex \(quirk startIndex: ignored\) and holds 250 resources, more than one page of 100/);
   });
+
+  it('totalResults: unreliable accepts fewer resources than announced', async () => {
+    const users = await listWith(250, 'total-too-high', { totalResults: 'unreliable' });
+    expect(users).toHaveLength(250);
+  });
+
+  it.each<Parameters<typeof resolveQuirks>[1]>([{ totalResults: 'unreliable' }, { startIndex: 'ignored' }, { startIndex: 'zero-based' }])(
+    'an empty listing while totalResults says 500 exist is refused whatever the quirks (%o)',
+    async (quirks) => {
+      await expect(listWith(500, 'empty-pages', quirks)).rejects.toThrow(/the listing ended with no resource at all while totalResults says 500 exist/);
+    },
+  );
 
   it('totalResults: unreliable ends on a short page only, and a capped page size is asked for', async () => {
     const users = await listWith(250, 'total-too-low', { totalResults: 'unreliable', maxPageSize: 50 }, 200);

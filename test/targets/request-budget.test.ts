@@ -4,7 +4,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { RateLimit } from '../../src/config/profiles.js';
-import { RequestBudget, sharedBudget } from '../../src/targets/http/request-budget.js';
+import { BudgetRefused, MAX_TIMER_MS, RequestBudget, sharedBudget } from '../../src/targets/http/request-budget.js';
 
 beforeEach(() => {
   vi.useFakeTimers({ now: 0 });
@@ -126,5 +126,50 @@ describe('request budget', () => {
     const changed = sharedBudget('test-budget-a https://a/', { requests: 6, perMs: 1000 });
     expect(changed).not.toBe(a);
     expect(sharedBudget('test-budget-a https://a/', null)).not.toBe(changed);
+  });
+
+  it('a Retry-After past what callers wait holds nothing: waiting and new requests are refused until then', async () => {
+    const budget = new RequestBudget({ requests: 1, perMs: 100 }, clock);
+    const inFlight = budget.tryAcquire()!;
+    const waiting = budget.acquire();
+    budget.penalise(86_400_000, 300_000);
+    await expect(waiting).rejects.toBeInstanceOf(BudgetRefused);
+    await expect(waiting).rejects.toMatchObject({ until: 86_400_000, retryAfterMs: 86_400_000 });
+    inFlight();
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(budget.tryAcquire()).toBeUndefined();
+    await expect(budget.acquire()).rejects.toBeInstanceOf(BudgetRefused);
+    // A shorter pause asked for later does not end the longer refusal.
+    budget.penalise(400_000, 300_000);
+    await vi.advanceTimersByTimeAsync(400_000);
+    expect(budget.tryAcquire()).toBeUndefined();
+    await vi.advanceTimersByTimeAsync(86_400_000 - 401_000);
+    expect(budget.tryAcquire()).toBeTypeOf('function');
+  });
+
+  it('a Retry-After within what callers wait is held as before', async () => {
+    const budget = new RequestBudget(null, clock);
+    budget.penalise(300_000, 300_000);
+    const waiting = budget.acquire();
+    await vi.advanceTimersByTimeAsync(299_999);
+    expect(budget.tryAcquire()).toBeUndefined();
+    await vi.advanceTimersByTimeAsync(1);
+    await expect(waiting).resolves.toBeTypeOf('function');
+  });
+
+  it('a hold past what a timer takes (2^31-1 ms) arms timers within it, and wakes no earlier', async () => {
+    const budget = new RequestBudget(null, clock);
+    const armed = vi.spyOn(globalThis, 'setTimeout');
+    budget.penalise(40 * 86_400_000);
+    let granted = false;
+    void budget.acquire().then(() => (granted = true));
+    await vi.advanceTimersByTimeAsync(MAX_TIMER_MS + 1000);
+    expect(granted).toBe(false);
+    // One timer to the clamp, one after it: not one a millisecond.
+    expect(armed.mock.calls.length).toBeLessThanOrEqual(3);
+    expect(armed.mock.calls.every(([, ms]) => (ms ?? 0) <= MAX_TIMER_MS)).toBe(true);
+    await vi.advanceTimersByTimeAsync(40 * 86_400_000);
+    expect(granted).toBe(true);
+    armed.mockRestore();
   });
 });

@@ -241,3 +241,73 @@ describe('URL userinfo', () => {
     expect(server.requests.map((q) => q.authorization)).toEqual([undefined]);
   });
 });
+
+describe('a Retry-After longer than requests are held', () => {
+  it('fails the request and the ones after it at once, naming the target, instead of freezing it for a day', async () => {
+    const server = await loopback((_req, res) => {
+      res.writeHead(429, { 'content-type': 'application/scim+json', 'retry-after': '86400' });
+      res.end(JSON.stringify({ detail: 'slow down' }));
+    });
+    const client = new ScimClient({
+      target: 'app',
+      baseUrl: `${server.url}/scim/v2`,
+      auth: { type: 'none' },
+      timeoutMs: 5000,
+      maxSockets: 1,
+      readRetry: { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 1, maxRetryAfterMs: 60_000 },
+    });
+    await expect(client.get('Users', 'u1')).rejects.toMatchObject({ code: 'RATE_LIMITED', context: { target: 'app', status: 429 } });
+    const started = Date.now();
+    const later = await Promise.all([client.get('Users', 'u2').catch((e: unknown) => e), client.patch('Users', 'u3', [{ op: 'replace', path: 'active', value: false }], 'u3').catch((e: unknown) => e)]);
+    expect(Date.now() - started).toBeLessThan(2000);
+    for (const error of later) {
+      expect(error).toMatchObject({ code: 'RATE_LIMITED', context: { target: 'app' } });
+      expect((error as Error).message).toMatch(/asked for a pause of 86400 s \(Retry-After\), longer than the 60 s requests are held for; requests to app fail until \d{4}-/);
+      expect((error as { retryAfterMs: number }).retryAfterMs).toBeGreaterThan(86_000_000);
+    }
+    expect(later.map((e) => (e as { context: { request: string } }).context.request)).toEqual(['GET /Users/u2', 'PATCH /Users/u3']);
+    expect(server.requests).toHaveLength(1);
+  });
+});
+
+describe('list entries and ids that cannot be used', () => {
+  const plain = (url: string) => new ScimClient({ target: 'app', baseUrl: `${url}/scim/v2`, auth: { type: 'none' }, timeoutMs: 5000, maxSockets: 1 });
+
+  it.each<[string, unknown, string]>([
+    ['null', null, 'null'],
+    ['a string', 'u1', 'a string'],
+    ['an array', [{ id: 'u1' }], 'an array'],
+  ])('an entry of Resources that is %s: a protocol error naming target, request and entry', async (_name, entry, what) => {
+    const server = await loopback((_req, res) => json(res, 200, { ...list([{ id: 'u0', userName: 'a' }]), totalResults: 2, Resources: [{ id: 'u0', userName: 'a' }, entry] }));
+    const error = await plain(server.url).listAll('Users', { pageSize: 10 }).catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'PROTOCOL', message: `a listed resource is ${what}, not a SCIM resource (Resources[1])`, context: { target: 'app', request: 'GET /Users' } });
+  });
+
+  it('a listed resource whose id is empty is refused like one without an id', async () => {
+    const server = await loopback((_req, res) => json(res, 200, list([{ id: '', userName: 'a' }])));
+    await expect(plain(server.url).listAll('Users', { pageSize: 10 })).rejects.toMatchObject({ code: 'PROTOCOL', message: 'a listed resource lacks its id' });
+  });
+
+  it('ids "", "." and ".." never reach a URL: each write or read is refused before it is sent', async () => {
+    const server = await loopback((_req, res) => json(res, 200, { id: 'u1' }));
+    const client = plain(server.url);
+    const attempts = [
+      client.patch('Users', '..', [{ op: 'replace', path: 'active', value: false }], 'ann@example.com'),
+      client.delete('Users', '.', 'bob@example.com'),
+      client.replace('Groups', '', { displayName: 'Admins' }, 'Admins'),
+      client.get('Users', '..'),
+    ];
+    const errors = await Promise.all(attempts.map((p) => (p as Promise<unknown>).catch((e: unknown) => e)));
+    expect(errors.map((e) => [(e as { code: string }).code, (e as { context: object }).context])).toEqual([
+      ['PROTOCOL', { target: 'app', resource: 'ann@example.com', request: 'PATCH /Users/..' }],
+      ['PROTOCOL', { target: 'app', resource: 'bob@example.com', request: 'DELETE /Users/.' }],
+      ['PROTOCOL', { target: 'app', resource: 'Admins', request: 'PUT /Groups/' }],
+      ['PROTOCOL', { target: 'app', resource: '..', request: 'GET /Users/..' }],
+    ]);
+    expect((errors[0] as Error).message).toBe('the server\'s id ".." cannot be put in a URL (it would address another path): refused');
+    expect(server.requests).toEqual([]);
+    // An ordinary id with dots is sent, encoded.
+    await client.get('Users', '..a/b');
+    expect(server.requests.map((q) => q.url)).toEqual(['/scim/v2/Users/..a%2Fb']);
+  });
+});

@@ -7,7 +7,7 @@ import { rateLimit } from './rate-limit.js';
 export const quirks = z
   .object({
     maxMembersPerPatch: positiveInt.nullable().optional().describe('Most member changes per group PATCH; null = no limit. Profile default.'),
-    groupMembersInList: z.boolean().optional().describe('false: GET /Groups omits members (read them with a members filter). Profile default.'),
+    groupMembersInList: z.boolean().optional().describe('false: the server returns group members neither in lists nor in a GET of one group; membership is asked per group and linked user with an id-and-members filter. Profile default.'),
     maxPageSize: positiveInt.nullable().optional().describe('Largest list page the server answers (caps pageSize); null = no cap. Profile default.'),
     filterOperators: z.array(z.enum(FILTER_OPERATORS)).optional().describe('Filter operators the server supports. Profile default: all.'),
     userNameCaseExact: z.boolean().optional().describe('true: the server compares userName case-sensitively. Default false.'),

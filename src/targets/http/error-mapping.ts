@@ -16,6 +16,7 @@ import {
   type ErrorContext,
   type ScimSyncError,
 } from '../../errors.js';
+import { SCHEMA_ERROR, type JsonObject } from '../../model/scim.js';
 import { ResponseTooLargeError, TransportError } from './transport.js';
 
 /** Longest piece of a response body quoted in an error. */
@@ -119,6 +120,28 @@ export function errorForStatus(status: number, headers: Record<string, string | 
   if (status === 408 || (status >= 500 && status !== 501)) return new TransientError(`server error (HTTP ${status})${said}`, context, true);
   if (status >= 400) return new BadRequestError(`request refused (HTTP ${status})${said}`, context);
   return new ProtocolError(`unexpected HTTP ${status}${said}`, context);
+}
+
+/**
+ * A success status whose body is a SCIM Error (RFC 7644 §3.12) all the same: some gateways answer
+ * 200 and put the real outcome in the body. Believing the status would report a refused change as
+ * made. The error is the one the status the body names would give (its `status`, a string in the
+ * RFC, a number from some servers); a body marked as an Error without a usable status is not
+ * understood at all. Undefined for a body that is no error.
+ */
+export function errorInBody(status: number, headers: Record<string, string | string[] | undefined>, body: JsonObject, text: string, ctx: ErrorContext): ScimSyncError | undefined {
+  const schemas = body['schemas'];
+  const marked = Array.isArray(schemas) && schemas.some((s) => typeof s === 'string' && s.toLowerCase() === SCHEMA_ERROR.toLowerCase());
+  const said = typeof body['status'] === 'string' && /^\s*\d{3}\s*$/.test(body['status']) ? Number(body['status']) : typeof body['status'] === 'number' ? body['status'] : NaN;
+  const named = Number.isInteger(said) && said >= 400 && said < 600 ? said : undefined;
+  if (named !== undefined) {
+    const error = errorForStatus(named, headers, text, ctx);
+    error.message = `${error.message}, answered as HTTP ${status}`;
+    return error;
+  }
+  if (!marked) return undefined;
+  const detail = serverDetail(text);
+  return new ProtocolError(`the server answered HTTP ${status} with a SCIM Error that names no error status${detail ? `: ${detail}` : ''}`, { ...ctx, status, ...(detail ? { detail } : {}) });
 }
 
 /**

@@ -7,7 +7,10 @@
  * that through a window, burst plus refill).
  *
  * A 429 slows the target down: every request waits out the server's Retry-After; without one,
- * everything waits a second and the budget is halved for a minute.
+ * everything waits a second and the budget is halved for a minute. A Retry-After longer than the
+ * caller will wait (its retry policy's maxRetryAfterMs) is not waited out: holding every request
+ * that long would freeze the target, and the process with it, behind one answer. Until that time
+ * the budget refuses instead (BudgetRefused), the requests already waiting and every new one.
  */
 import type { RateLimit } from '../../config/profiles.js';
 
@@ -16,14 +19,38 @@ const HOLD_WITHOUT_RETRY_AFTER_MS = 1000;
 /** How long a budget halved by a 429 stays halved, ms. */
 const SLOWDOWN_MS = 60_000;
 
+/**
+ * Longest delay a Node timer takes (2^31-1 ms, about 24.8 days): a longer one fires at once, so an
+ * unclamped far wake-up would re-arm itself every millisecond.
+ */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** A delay a timer can be armed with: at most MAX_TIMER_MS (a caller that must wait longer wakes and waits again). */
+export function timerDelay(ms: number): number {
+  return Math.min(MAX_TIMER_MS, Math.max(0, ms));
+}
+
 export type Release = () => void;
+
+/** The budget refuses requests until `until` (epoch ms; Infinity: for the life of the process), as the server asked. */
+export class BudgetRefused extends Error {
+  constructor(
+    readonly until: number,
+    /** What the server asked for, ms. */
+    readonly retryAfterMs: number,
+  ) {
+    super('the target asked for a pause longer than requests are held');
+  }
+}
 
 export class RequestBudget {
   private inFlight = 0;
   /** When spent tokens come back, ascending. */
   private returns: number[] = [];
-  private readonly waiters: (() => void)[] = [];
+  private readonly waiters: { grant: () => void; refuse: (error: BudgetRefused) => void }[] = [];
   private holdUntil = 0;
+  /** Set while the server's Retry-After is past what any caller waits: requests are refused until then. */
+  private refusal: BudgetRefused | undefined;
   private slowedUntil = 0;
   private timer: NodeJS.Timeout | undefined;
 
@@ -40,7 +67,7 @@ export class RequestBudget {
 
   /** A token now, without waiting, when one is free and nobody queues before us; else undefined. */
   tryAcquire(): Release | undefined {
-    if (this.waiters.length > 0 || this.now() < this.holdUntil) return undefined;
+    if (this.waiters.length > 0 || this.now() < this.holdUntil || this.refused()) return undefined;
     if (this.limit) {
       const at = this.now();
       const inWindow = this.returns.length - this.returns.filter((t) => t <= at).length;
@@ -50,19 +77,40 @@ export class RequestBudget {
     return this.releaser();
   }
 
-  /** Resolves when the request may be sent; call the returned function when it has ended. */
+  /**
+   * Resolves when the request may be sent; call the returned function when it has ended. Rejects
+   * with BudgetRefused while the server's pause is longer than requests are held.
+   */
   acquire(): Promise<Release> {
-    return new Promise<Release>((resolve) => {
-      this.waiters.push(() => resolve(this.releaser()));
+    const refusal = this.refused();
+    if (refusal) return Promise.reject(refusal);
+    return new Promise<Release>((resolve, reject) => {
+      this.waiters.push({ grant: () => resolve(this.releaser()), refuse: reject });
       this.pump();
     });
   }
 
-  /** A 429 (or a 503 with Retry-After): hold every request, and without Retry-After also halve the budget. */
-  penalise(retryAfterMs: number | undefined): void {
+  /**
+   * A 429 (or a 503 with Retry-After): hold every request, and without Retry-After also halve the
+   * budget. A Retry-After past `maxHoldMs` holds nothing: the waiting requests and every new one
+   * are refused until that time.
+   */
+  penalise(retryAfterMs: number | undefined, maxHoldMs = Infinity): void {
     const at = this.now();
+    if (retryAfterMs !== undefined && retryAfterMs > maxHoldMs) {
+      const until = at + retryAfterMs;
+      if (!this.refusal || until > this.refusal.until) this.refusal = new BudgetRefused(until, retryAfterMs);
+      for (const waiter of this.waiters.splice(0)) waiter.refuse(this.refusal);
+      return;
+    }
     this.holdUntil = Math.max(this.holdUntil, at + (retryAfterMs ?? HOLD_WITHOUT_RETRY_AFTER_MS));
     if (retryAfterMs === undefined) this.slowedUntil = at + SLOWDOWN_MS;
+  }
+
+  /** The refusal in force now, if any; one whose time has passed is dropped. */
+  private refused(): BudgetRefused | undefined {
+    if (this.refusal && this.now() >= this.refusal.until) this.refusal = undefined;
+    return this.refusal;
   }
 
   private releaser(): Release {
@@ -101,7 +149,7 @@ export class RequestBudget {
         return;
       }
       this.inFlight++;
-      this.waiters.shift()!();
+      this.waiters.shift()!.grant();
     }
   }
 
@@ -109,7 +157,7 @@ export class RequestBudget {
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.pump();
-    }, Math.max(0, time - this.now()));
+    }, timerDelay(time - this.now()));
   }
 }
 

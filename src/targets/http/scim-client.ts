@@ -15,15 +15,16 @@ import {
   type ScimListResponse,
   type ServerResource,
 } from '../../model/scim.js';
-import { eqFilter } from '../scim-filter.js';
+import { eqFilter, memberCheckFilter } from '../scim-filter.js';
 import type { BulkOperation, BulkResult, ListOptions, LookupAttribute, MemberChange, ResourceType, ScimTarget, WriteOptions } from '../scim-target.js';
 import { shapePatch, type ShapeOf } from '../patch-shape.js';
+import { resourcePath } from '../resource-path.js';
 import { resolveQuirks, supportsOperator, type RateLimit, type TargetQuirks } from '../../config/profiles.js';
 import { authProvider, type AuthProvider, type ClientAuth } from './auth.js';
-import { errorForStatus, errorForTransport } from './error-mapping.js';
+import { errorForStatus, errorForTransport, errorInBody } from './error-mapping.js';
 import { parseSchemas, type TargetSchemas } from '../../model/scim-schema.js';
 import { parseCapabilities, DEFAULT_CAPABILITIES, type ScimCapabilities } from './capabilities.js';
-import { sharedBudget, type RequestBudget, type Release } from './request-budget.js';
+import { BudgetRefused, sharedBudget, timerDelay, type RequestBudget, type Release } from './request-budget.js';
 import { Transport, type HttpAnswer, type TlsMaterial } from './transport.js';
 import { requestEnded } from './request-events.js';
 
@@ -151,7 +152,7 @@ export class ScimClient implements ScimTarget {
         }
         const delay = method === 'GET' ? retryDelay(error, attempt, this.readRetry) : null;
         if (delay === null) throw error;
-        await sleep(delay);
+        await sleep(timerDelay(delay));
       }
     }
   }
@@ -159,8 +160,14 @@ export class ScimClient implements ScimTarget {
   private async attempt(method: string, path: string, body: unknown, context: ErrorContext, version: string | undefined): Promise<JsonObject | null> {
     const isCreate = method === 'POST' && path === '/Users';
     const releaseCreate: Release | undefined = isCreate && this.createBudget ? await this.createBudget.acquire() : undefined;
-    // Most requests find a token free: no promise, no tick.
-    const release = this.budget.tryAcquire() ?? (await this.budget.acquire());
+    let release: Release;
+    try {
+      // Most requests find a token free: no promise, no tick.
+      release = this.budget.tryAcquire() ?? (await this.budget.acquire());
+    } catch (error) {
+      releaseCreate?.();
+      throw error instanceof BudgetRefused ? this.refusedError(error, context) : error;
+    }
     let response: HttpAnswer;
     let began = 0;
     try {
@@ -183,18 +190,35 @@ export class ScimClient implements ScimTarget {
     const retryAfterMs = error instanceof RateLimitedError ? error.retryAfterMs : undefined;
     requestEnded({ target: this.target, method, status: response.status, seconds: (performance.now() - began) / 1000, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) });
     if (error) {
-      if (error instanceof RateLimitedError) this.budget.penalise(error.retryAfterMs);
+      if (error instanceof RateLimitedError) this.budget.penalise(error.retryAfterMs, this.readRetry.maxRetryAfterMs);
       throw error;
     }
     if (response.status === 204 || text.trim() === '') return null;
+    let parsed: unknown;
     try {
-      const parsed: unknown = JSON.parse(text);
+      parsed = JSON.parse(text);
       if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object');
-      return parsed as JsonObject;
     } catch {
       const excerpt = redact(text.replace(/\s+/g, ' ')).slice(0, 120);
       throw new ProtocolError(`answer is not a SCIM JSON object: "${excerpt}"`, { ...context, status: response.status });
     }
+    const refused = errorInBody(response.status, response.headers, parsed as JsonObject, text, context);
+    if (refused) {
+      if (refused instanceof RateLimitedError) this.budget.penalise(refused.retryAfterMs, this.readRetry.maxRetryAfterMs);
+      throw refused;
+    }
+    return parsed as JsonObject;
+  }
+
+  /**
+   * A request the budget refused: the server asked for a pause longer than the retry policy waits
+   * (maxRetryAfterMs), so the request fails now, rather than holding it and every other for that long.
+   */
+  private refusedError(refusal: BudgetRefused, context: ErrorContext): RateLimitedError {
+    const remaining = refusal.until - Date.now();
+    const asked = `the server asked for a pause of ${Math.ceil(refusal.retryAfterMs / 1000)} s (Retry-After), longer than the ${Math.round(this.readRetry.maxRetryAfterMs / 1000)} s requests are held for`;
+    const until = Number.isFinite(refusal.until) && Math.abs(refusal.until) <= 8.64e15 ? `until ${new Date(refusal.until).toISOString()}` : 'for the life of this process';
+    return new RateLimitedError(`rate limited: ${asked}; requests to ${this.target} fail ${until}`, context, Math.max(0, remaining));
   }
 
   /**
@@ -276,7 +300,8 @@ export class ScimClient implements ScimTarget {
    * totalResults gets one more request, in case the count was too low; skips resources a page
    * repeats (servers with an off-by-one startIndex); refuses a server whose later page repeats
    * earlier ones entirely while totalResults says more exist (it ignores startIndex, and the
-   * listing would be partial). Quirks: `totalResults: unreliable` ends on a short page alone;
+   * listing would be partial), and a listing that ends short of totalResults (refuseShortfall).
+   * Quirks: `totalResults: unreliable` ends on a short page alone, and accepts fewer than announced;
    * `startIndex: zero-based` counts from 0; `startIndex: ignored` reads one page of the largest size
    * and refuses when the server holds more.
    *
@@ -293,6 +318,7 @@ export class ScimClient implements ScimTarget {
     const trustTotal = this.quirks.totalResults === 'exact';
     if (this.quirks.startIndex === 'ignored') {
       const { fresh, totalResults } = await this.page(type, list, 1, seen);
+      if (fresh.length === 0) this.refuseShortfall(0, totalResults, request);
       if (trustTotal && totalResults > fresh.length) {
         throw new ProtocolError(
           `the server ignores startIndex (quirk startIndex: ignored) and holds ${totalResults} resources, more than one page of ${pageSize}`,
@@ -310,6 +336,8 @@ export class ScimClient implements ScimTarget {
       return known ?? this.rawPage(type, list, startIndex);
     };
     let total = 0;
+    /** totalResults as the last page said it, trusted or not. */
+    let announced = 0;
     let startIndex = first;
     let page = 0;
     let step = 0;
@@ -320,6 +348,7 @@ export class ScimClient implements ScimTarget {
         // Taken before the yield: `fresh` may be the page's own array, and the caller's to keep.
         const listed = resources.length;
         const freshCount = fresh.length;
+        announced = totalResults;
         total = trustTotal ? totalResults : 0;
         if (page === 0) step = listed;
         if (freshCount > 0) yield fresh;
@@ -358,6 +387,23 @@ export class ScimClient implements ScimTarget {
       const { fresh } = await this.page(type, list, 0, seen);
       if (fresh.length > 0) yield fresh;
     }
+    if (seen.size === 0 || seen.size < total) this.refuseShortfall(seen.size, seen.size === 0 ? announced : total, request);
+  }
+
+  /**
+   * A listing that ended before the count the server announced: read as complete, the missing
+   * accounts would look absent, and each linked person would be planned as a create (a request
+   * each, and duplicates where the server takes them). None at all while the count says some exist
+   * is refused whatever the quirks say; fewer than announced, unless `totalResults: unreliable`.
+   */
+  private refuseShortfall(listed: number, announced: number, request: string): void {
+    if (listed >= announced) return;
+    const why = listed === 0 ? 'no resource at all' : `only ${listed} resources`;
+    throw new ProtocolError(
+      `the listing ended with ${why} while totalResults says ${announced} exist: refused, as a partial listing would read as missing accounts` +
+        (listed > 0 ? ' (set quirks.totalResults: unreliable if this server miscounts)' : ''),
+      { target: this.target, request },
+    );
   }
 
   private async page(type: ResourceType, options: ListOptions & { pageSize: number }, startIndex: number, seen: Set<string>) {
@@ -391,9 +437,14 @@ export class ScimClient implements ScimTarget {
   private accept(resources: readonly JsonObject[], seen: Set<string>, request: string): ServerResource[] {
     let fresh: ServerResource[] | null = null;
     for (let i = 0; i < resources.length; i++) {
-      const r = resources[i]!;
-      const id = r['id'];
-      if (typeof id !== 'string') throw new ProtocolError('a listed resource lacks its id', { target: this.target, request });
+      const r: unknown = resources[i];
+      if (r === null || typeof r !== 'object' || Array.isArray(r)) {
+        const what = r === null ? 'null' : Array.isArray(r) ? 'an array' : `a ${typeof r}`;
+        throw new ProtocolError(`a listed resource is ${what}, not a SCIM resource (Resources[${i}])`, { target: this.target, request });
+      }
+      const id = (r as JsonObject)['id'];
+      // An empty id would name the collection in every URL built from it (resource-path.ts).
+      if (typeof id !== 'string' || id === '') throw new ProtocolError('a listed resource lacks its id', { target: this.target, request });
       const size = seen.size;
       seen.add(id);
       if (seen.size !== size) fresh?.push(r as ServerResource);
@@ -420,8 +471,46 @@ export class ScimClient implements ScimTarget {
     return this.listAll(type, { filter, pageSize: 10 });
   }
 
+  /** A resource's path, refused (before any request) for an id no URL can carry. */
+  private path(type: ResourceType, id: string, method: string, resource: string): string {
+    return resourcePath(type, id, { target: this.target, resource, request: `${method} /${type}/${id}` });
+  }
+
+  async withMembers(group: ServerResource, among?: readonly string[]): Promise<ServerResource> {
+    if (this.quirks.groupMembersInList) return 'members' in group ? group : this.get('Groups', group.id);
+    if (!among) return group;
+    const held = await this.membersAmong(group.id, among);
+    return { ...group, members: held.map((value) => ({ value })) };
+  }
+
+  /**
+   * Which of `among` the group holds, one filtered request per user (memberCheckFilter), up to the
+   * target's concurrency at once, in the order of `among`. A server without the filter cannot say:
+   * refused, since members read as none would never be removed.
+   */
+  private async membersAmong(groupId: string, among: readonly string[]): Promise<string[]> {
+    const request = 'GET /Groups';
+    if (!this.capabilities.filter.supported || !supportsOperator(this.quirks, 'eq') || !supportsOperator(this.quirks, 'and')) {
+      throw new ProtocolError(
+        'group members cannot be read: the profile says the server returns none (groupMembersInList: false), and it has no eq-and filter to ask with',
+        { target: this.target, request, resource: groupId },
+      );
+    }
+    const held = new Set<string>();
+    let next = 0;
+    const worker = async () => {
+      while (next < among.length) {
+        const userId = among[next++]!;
+        const { fresh } = await this.page('Groups', { filter: memberCheckFilter(groupId, userId), pageSize: 1 }, 1, new Set());
+        if (fresh.some((g) => g.id === groupId)) held.add(userId);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.listConcurrency, among.length) }, worker));
+    return among.filter((id) => held.has(id));
+  }
+
   async get(type: ResourceType, id: string): Promise<ServerResource> {
-    return this.resource(await this.request('GET', `/${type}/${encodeURIComponent(id)}`), { resource: id });
+    return this.resource(await this.request('GET', this.path(type, id, 'GET', id)), { resource: id });
   }
 
   /**
@@ -440,11 +529,11 @@ export class ScimClient implements ScimTarget {
   // `options.version`: the resource's meta.version when it was read; sent as If-Match (a 412 means it changed since).
 
   async replace(type: ResourceType, id: string, body: JsonObject, resource: string, options: WriteOptions = {}): Promise<ServerResource | null> {
-    return answered(await this.request('PUT', `/${type}/${encodeURIComponent(id)}`, { ...body, id }, { resource }, options.version));
+    return answered(await this.request('PUT', this.path(type, id, 'PUT', resource), { ...body, id }, { resource }, options.version));
   }
 
   async patch(type: ResourceType, id: string, operations: PatchOperation[], resource: string, options: WriteOptions = {}): Promise<ServerResource | null> {
-    return answered(await this.request('PATCH', `/${type}/${encodeURIComponent(id)}`, this.patchBody(operations, options.shapeOf), { resource }, options.version));
+    return answered(await this.request('PATCH', this.path(type, id, 'PATCH', resource), this.patchBody(operations, options.shapeOf), { resource }, options.version));
   }
 
   /** Members added by SCIM id, removed by a `value eq` path each: one PATCH. */
@@ -500,6 +589,6 @@ export class ScimClient implements ScimTarget {
   }
 
   async delete(type: ResourceType, id: string, resource: string, version?: string): Promise<void> {
-    await this.request('DELETE', `/${type}/${encodeURIComponent(id)}`, undefined, { resource }, version);
+    await this.request('DELETE', this.path(type, id, 'DELETE', resource), undefined, { resource }, version);
   }
 }
