@@ -77,7 +77,8 @@ function secretProblem(key: string, value: string, origin: string | null): strin
   }
   // A newline left by `echo` or an editor: no server would take it in a header, and the HTTP client
   // refuses to send one, a refusal that read as a connection failure tried again until the run hung.
-  const control = /[\u0000-\u001f\u007f]/.exec(credential);
+  // A service-account key (`credentials`) is a JSON document, written over many lines.
+  const control = key === 'credentials' ? null : /[\u0000-\u001f\u007f]/.exec(credential);
   if (control) {
     const c = control[0];
     const name = c === '\n' ? 'a line break' : c === '\r' ? 'a carriage return' : c === '\t' ? 'a tab' : `the control character U+${c.charCodeAt(0).toString(16).padStart(4, '0').toUpperCase()}`;

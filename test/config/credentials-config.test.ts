@@ -3,7 +3,7 @@
  * URL (userinfo, a credential query parameter) or in quirks.headers, empty or shorter than 8
  * characters, and TLS files that are missing or not PEM.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -103,6 +103,11 @@ describe('empty and short secrets', () => {
     expect(file.out).toContain('targets.app.auth.token: the credential from file token.txt holds a line break at its end');
     const inside = await validate(url + bearer, { APP_TOKEN: 'app-token\t123456' });
     expect(inside.out).toContain('holds a tab:');
+    // A Google service-account key is JSON over many lines, as Google writes it: not refused.
+    writeFileSync(join(dir, 'sa.json'), JSON.stringify({ type: 'service_account', client_email: 'sync@p.iam.gserviceaccount.com', private_key: '-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----\n' }, null, 2));
+    writeFileSync(join(dir, 'org.yaml'), 'version: 1\nsource: { type: google, credentials: "${file:sa.json}", subject: admin@example.com, customer: my_customer }\ntargets:\n  app:\n    url: https://scim.example.com/scim/v2\n    auth: { type: none }\n');
+    const { parseConfig } = await import('../../src/config/load.js');
+    expect(() => parseConfig(readFileSync(join(dir, 'org.yaml'), 'utf8'), join(dir, 'org.yaml'), {})).not.toThrow();
     // One newline at the end of a file is the file's, not the token's.
     writeFileSync(join(dir, 'token.txt'), 'file-token-123456\n');
     expect((await validate(`${url}    auth: { type: bearer, token: "\${file:token.txt}" }\n`)).code).toBe(0);
