@@ -251,7 +251,7 @@ async function readTarget(name: string, config: TargetConfig, runtime: TargetRun
   const { links, snapshot, observer } = context;
   const { capabilities, fitted } = await discoverTarget(
     runtime.client,
-    () => userMapping(name, config, context.attributes, context.expressions),
+    () => userMapping(name, config, context.attributes, { ...context.expressions, masked: context.masked }),
     config.manager && snapshot.users.some((u) => u.managerKey !== undefined),
   );
   const userLinks = await links.snapshot(name, 'user');

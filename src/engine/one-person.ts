@@ -286,7 +286,7 @@ export async function planPeople(loaded: LoadedConfig, state: Pick<RunState, 'li
     });
     try {
       const managerWanted = config.manager && snapshot.users.some((u) => u.managerKey !== undefined);
-      const { capabilities, fitted } = await discoverTarget(runtime.client, () => userMapping(name, config, attributes, expressions), managerWanted);
+      const { capabilities, fitted } = await discoverTarget(runtime.client, () => userMapping(name, config, attributes, scopeOptions), managerWanted);
       const settings = targetSettings(config, capabilities);
       const accounts: ServerResource[] = [];
       const userLinks = new Map<string, Link>();

@@ -12,6 +12,7 @@ import { compileExpression, type CompiledExpression, type ExpressionOptions, typ
 import { firstOf, isEmpty, listOf, numberText } from './expression/values.js';
 import { compileTemplate } from './template.js';
 import { distinct } from './distinct.js';
+import { describeUnreadable } from './describe-unreadable.js';
 
 export type Scalar = string | number | boolean;
 type Attributes = Readonly<Record<string, SourceValue>>;
@@ -31,9 +32,18 @@ export interface CompiledValue {
   evaluateEach(attributes: Attributes): string[];
   /** For `=SelectUniqueValue(a, b, ...)`: the candidates for a person, in order, without repeats. */
   readonly candidates?: (attributes: Attributes) => string[];
+  /**
+   * For an expression: the present values it could not read for this person ("start \"2024-02-01\"
+   * as a date in d.M.yyyy"), or undefined. Asked only after a value came out empty (or false), so
+   * a value evaluated plainly pays nothing for it.
+   */
+  readonly unreadable?: (attributes: Attributes) => string | undefined;
 }
 
-export type ValueOptions = ExpressionOptions;
+export type ValueOptions = ExpressionOptions & {
+  /** Source attributes whose values a message must not quote (they feed one of `audit.redactAttributes`). */
+  readonly masked?: ReadonlySet<string>;
+};
 
 function isExpression(text: string): boolean {
   return text.startsWith('=');
@@ -41,13 +51,19 @@ function isExpression(text: string): boolean {
 
 export function compileValue(text: string, options: ValueOptions = {}): CompiledValue {
   if (!isExpression(text)) return compileTemplate(text);
-  return fromExpression(compileExpression(text, 1, options));
+  return fromExpression(compileExpression(text, 1, options), options.masked ?? NOTHING_MASKED);
 }
 
-function fromExpression(expression: CompiledExpression): CompiledValue {
+const NOTHING_MASKED: ReadonlySet<string> = new Set();
+
+function fromExpression(expression: CompiledExpression, masked: ReadonlySet<string>): CompiledValue {
   const e = expression.evaluate;
   const source = expression.source;
   const attributes = expression.attributes;
+  const unreadable = (a: Attributes): string | undefined => {
+    const noted = expression.evaluateNoting(a).unreadable;
+    return noted.length === 0 ? undefined : describeUnreadable(noted, a, attributes, masked);
+  };
   switch (expression.type) {
     case 'list':
       return {
@@ -67,6 +83,7 @@ function fromExpression(expression: CompiledExpression): CompiledValue {
         attributes,
         type: expression.type,
         evaluate: (a) => e(a) as number | boolean | null,
+        unreadable,
         evaluateEach: (a) => {
           const v = e(a) as number | boolean | null;
           return v === null ? [] : [typeof v === 'number' ? numberText(v) : String(v)];
@@ -94,6 +111,7 @@ function fromExpression(expression: CompiledExpression): CompiledValue {
           return distinct(out);
         },
         ...(expression.candidates ? { candidates: expression.candidates } : {}),
+        unreadable,
       };
       return value;
     }

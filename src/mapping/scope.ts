@@ -11,8 +11,9 @@
  */
 import type { ScopeFilter } from '../config/schema/index.js';
 import type { CanonicalUser, SourceValue } from '../model/canonical.js';
-import { compileExpression, type ExpressionOptions, type Unreadable } from './expression/index.js';
+import { compileExpression, type ExpressionOptions } from './expression/index.js';
 import { ExpressionError } from './expression/syntax.js';
+import { describeUnreadable } from './describe-unreadable.js';
 
 type ClauseFilter = Exclude<ScopeFilter, string>;
 type Clause = ClauseFilter[string];
@@ -25,27 +26,6 @@ export interface ScopeUnknown {
 
 export type ScopeVerdict = 'in' | 'out' | ScopeUnknown;
 type Condition = (attributes: CanonicalUser['attributes']) => ScopeVerdict;
-
-/** At most this many characters of a value are quoted in a message. */
-const QUOTED = 40;
-
-function quote(value: string): string {
-  return JSON.stringify(value.length > QUOTED ? `${value.slice(0, QUOTED)}…` : value);
-}
-
-/**
- * `title "31.12.2027" as an ISO date`: each unreadable value named by the attributes of the person
- * that hold it; "[redacted]" for the value of a masked one, or of one computed from a masked one.
- */
-function describeUnreadable(unreadable: readonly Unreadable[], attributes: CanonicalUser['attributes'], reads: readonly string[], masked: ReadonlySet<string>): string {
-  const said = new Set<string>();
-  for (const u of unreadable) {
-    const from = reads.filter((name) => asList(attributes[name]).includes(u.value));
-    const hidden = (from.length > 0 ? from : reads).some((name) => masked.has(name));
-    said.add(`${from.length > 0 ? `${from.join(', ')} ` : ''}${hidden ? REDACTED : quote(u.value)} as ${u.as}`);
-  }
-  return [...said].join(', ');
-}
 
 /** Where a condition's expression starts: after a leading "=", which scope conditions may have. */
 function conditionStart(text: string): number {
@@ -85,9 +65,6 @@ export type ScopeOptions = Pick<ExpressionOptions, 'lookups' | 'now'> & {
   /** Source attributes whose values a message must not quote (they feed one of `audit.redactAttributes`). */
   readonly masked?: ReadonlySet<string>;
 };
-
-/** What the log writes for a redacted value (audit/redact-attributes.ts REDACTED; audit sits above mapping). */
-const REDACTED = '[redacted]';
 
 function compileClause(clause: Clause): Test {
   const lower = (s: string) => s.toLowerCase();

@@ -98,7 +98,7 @@ export function desiredValue(mapping: UserMapping, desired: DesiredUser, key: st
 }
 
 /** What expressions need beyond the rules: the config's lookup tables and the plan's time. */
-export type MappingOptions = Pick<ValueOptions, 'lookups' | 'now'>;
+export type MappingOptions = Pick<ValueOptions, 'lookups' | 'now' | 'masked'>;
 
 /**
  * Compile the default mapping with the target's overrides on top; `sourceAttributes` decides which
@@ -273,7 +273,16 @@ export function mapUser(mapping: UserMapping, user: CanonicalUser, memberOf?: Re
         continue;
       }
       let v: JsonValue = rule.value.evaluate(user.attributes);
-      for (let f = 0; v === null && f < rule.fallbacks.length; f++) v = rule.fallbacks[f]!.evaluate(user.attributes);
+      let f = 0;
+      for (; v === null && f < rule.fallbacks.length; f++) v = rule.fallbacks[f]!.evaluate(user.attributes);
+      const unknown = v === null || v === false ? unreadableIn(rule, f, user.attributes) : undefined;
+      if (unknown !== undefined) {
+        // Nothing (or false) computed from a value that did not read ("2024-02-01" for d.M.yyyy) is
+        // not "should be absent": the account keeps what it has, and the plan says why.
+        (unsent ??= []).push({ index: i, reason: `${shortPath(rule.path.key)} could not read ${unknown}`, required: rule.required === true });
+        values[i] = null;
+        continue;
+      }
       if (rule.conform !== undefined && v !== null) {
         const fit = rule.conform(v);
         if (fit instanceof NotSendable) {
@@ -293,6 +302,19 @@ export function mapUser(mapping: UserMapping, user: CanonicalUser, memberOf?: Re
   } catch (error) {
     throw new RuleFailed(i < rules.length ? shortPath(rules[i]!.path.key) : mapping.sets.map((s) => s.attribute).join(' or '), error);
   }
+}
+
+/**
+ * What the rule's value, and the `f` defaults tried after it, could not read for this person, or
+ * undefined when every part read (an absent value is no such thing: it still gives the default).
+ */
+function unreadableIn(rule: CompiledRule, f: number, attributes: CanonicalUser['attributes']): string | undefined {
+  const said: string[] = [];
+  for (const value of [rule.value, ...rule.fallbacks.slice(0, f)]) {
+    const why = value.unreadable?.(attributes);
+    if (why !== undefined) said.push(why);
+  }
+  return said.length === 0 ? undefined : said.join(', ');
 }
 
 /** mapUser, with a rule's failure for this person given back rather than thrown: planning holds them. */

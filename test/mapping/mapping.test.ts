@@ -222,3 +222,40 @@ describe('scope: a value that does not read', () => {
     expect(mapUser(mapping, user({ userName: 'a@x', endDate: '31.12.2027' })).values[mapping.indexOf.get('title')!]).toBeNull();
   });
 });
+
+describe('a mapping value that cannot be read', () => {
+  const mapping = compileUserMapping(
+    {
+      userName: '{mail}',
+      nickName: '=FormatDateTime(start, "d.M.yyyy", "yyyy-MM-dd")',
+      title: { value: '=FormatDateTime(start, "d.M.yyyy", "yyyy-MM-dd")', default: '{role}', when: 'always' },
+      'urn:x:senior': '=level >= 5',
+    },
+    new Set(['mail', 'start', 'role', 'level']),
+    {},
+    { masked: new Set(['level']) },
+  );
+  const at = (path: string) => mapping.indexOf.get(path)!;
+  const account: ScimResource = { schemas: [], id: 's1', userName: 'a@x.com', externalId: 'K1', nickName: '2024-01-02', 'urn:x:senior': true };
+
+  it('keeps the account\'s value and says why, never clearing it; an absent value still clears', () => {
+    const read = mapUser(mapping, user({ mail: 'a@x.com', start: '2.1.2024', level: '7' }));
+    expect(read.values[at('nickName')]).toBe('2024-01-02');
+    expect(read.unsent).toBeUndefined();
+
+    const odd = mapUser(mapping, user({ mail: 'a@x.com', start: '2024-02-01', role: 'Lead', level: 'five' }));
+    expect(odd.values[at('nickName')]).toBeNull();
+    expect(odd.unsent).toEqual([
+      { index: at('nickName'), reason: 'nickName could not read start "2024-02-01" as a date in the format "d.M.yyyy"', required: false },
+      // A condition that is false only because it met an unreadable value is unknown too; a masked attribute is not quoted.
+      { index: at('urn:x:senior'), reason: 'urn:x:senior could not read level [redacted] as a number', required: false },
+    ]);
+    // A default that gives a value is taken, as Coalesce would.
+    expect(odd.values[at('title')]).toBe('Lead');
+    expect(diffUser(mapping, odd, account, true).changes.map((c) => c.path)).toEqual(['title']);
+
+    const gone = mapUser(mapping, user({ mail: 'a@x.com', start: null, level: '7' }));
+    expect(gone.unsent).toBeUndefined();
+    expect(diffUser(mapping, gone, account, true).changes).toContainEqual(expect.objectContaining({ path: 'nickName', to: null }));
+  });
+});

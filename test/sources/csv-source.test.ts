@@ -101,3 +101,63 @@ describe('CSV source, one person', () => {
     expect((await csv.readOne('nosuch')).users).toEqual([]);
   });
 });
+
+describe('CSV source, what spreadsheets leave in an export', () => {
+  it('skips rows of only delimiters (or white space): no invalid record, counted in one warning', async () => {
+    // Read plain (LF, as wide as the header) and through csv-parse (CRLF, other widths): both skip them.
+    for (const eol of ['\n', '\r\n']) {
+      const { read, path } = source(['id,first,mail,status', '1,A,a@x.com,active', ',,,', ' , ,\t, ', '2,B,b@x.com,active', ',,,', eol === '\n' ? ',,,' : ',,,,,'].join(eol) + eol);
+      const snap = await read();
+      expect(snap.users.map((u) => u.key)).toEqual(['1', '2']);
+      expect(snap.issues).toEqual([]);
+      expect(snap.recordsRead).toBe(2);
+      expect(snap.warnings?.map((w) => w.message)).toEqual([`${path}: 4 rows of only delimiters skipped (lines 3, 4, 6, 7)`]);
+    }
+  });
+
+  it('ignores empty columns at the end of the header; a value in one is an invalid record naming its line', async () => {
+    const { read, path } = source('id,first,mail,status,,\r\n1,A,a@x.com,active,,\r\n2,B,b@x.com,active,,x\r\n3,C,c@x.com,active, ,\r\n');
+    const snap = await read();
+    expect(snap.users.map((u) => u.key)).toEqual(['1', '3']);
+    expect(Object.keys(snap.users[0]!.attributes).sort()).toEqual(['first', 'givenName', 'id', 'mail', 'status', 'userName']);
+    expect(snap.issues.map((i) => i.message)).toEqual([`${path}:3: a value in column 6, which the header leaves unnamed (a row shifted by a stray delimiter?)`]);
+    expect(snap.heldKeys).toEqual(['2']);
+    const { config } = csvFile('id,first,mail,status,,\n1,A,a@x.com,active,,\n');
+    expect([...(await new CsvSource(config).offeredAttributes())].sort()).toEqual(['first', 'givenName', 'id', 'mail', 'status', 'userName']);
+  });
+
+  it('names Excel\'s ="E1001" in the error and holds that person; the quoted form "=""E1001""" is read as E1001', async () => {
+    const { read, path } = source('id,first,mail,status\r\n="E1001",A,a@x.com,active\r\nE2,="0042",b@x.com,active\r\n"=""E3""",C,c@x.com,active\r\n');
+    const snap = await read();
+    expect(snap.users.map((u) => u.key)).toEqual(['E3']);
+    expect(snap.issues.map((i) => i.message)).toEqual([
+      expect.stringMatching(new RegExp(`^${path}:2: Invalid Opening Quote: a quote is found on field "id".*Excel's formula to keep leading zeros.*have the export write the value itself.*; id E1001 is held$`)),
+      expect.stringMatching(new RegExp(`^${path}:3: Invalid Opening Quote: a quote is found on field "first".*Excel's formula.*; id E2 is held$`)),
+    ]);
+    expect(new Set(snap.heldKeys)).toEqual(new Set(['E1001', 'E2']));
+  });
+
+  it('a repeated header row (two exports joined) is an invalid record, never a person', async () => {
+    const { read, path } = source('id,first,mail,status\n1,A,a@x.com,active\nid,first,mail,status\n2,B,b@x.com,active\n');
+    const snap = await read();
+    expect(snap.users.map((u) => u.key)).toEqual(['1', '2']);
+    expect(snap.issues.map((i) => [i.code, i.message])).toEqual([['CSV_REPEATED_HEADER', `${path}:3: the header repeats here (two exports joined into one?): the file is not one export`]]);
+  });
+
+  it('with inactive.activeValues, a status in neither list holds that person with a warning naming the value and line', async () => {
+    const { read, path } = source('id,first,mail,status\n1,A,a@x.com,Active\n2,B,b@x.com,Terminated - Involuntary\n3,C,c@x.com,terminated\n4,D,d@x.com,\n', {
+      inactive: { column: 'status', values: ['Terminated'], activeValues: ['active'] },
+    });
+    const snap = await read();
+    expect(snap.users.map((u) => [u.key, u.active])).toEqual([['1', true], ['2', true], ['3', false], ['4', true]]);
+    expect(snap.issues).toEqual([]);
+    expect(new Set(snap.heldKeys)).toEqual(new Set(['2', '4']));
+    expect(snap.warnings?.map((w) => w.message)).toEqual([
+      `${path}:3: status "Terminated - Involuntary" is in neither source.inactive.values nor source.inactive.activeValues: 2 is held (neither updated nor deactivated) until the config lists it`,
+      `${path}:5: status "" is in neither source.inactive.values nor source.inactive.activeValues: 4 is held (neither updated nor deactivated) until the config lists it`,
+    ]);
+    // Without activeValues, as before: what is not inactive is active, and nobody is held.
+    const before = await source('id,first,mail,status\n2,B,b@x.com,Terminated - Involuntary\n').read();
+    expect([before.users[0]!.active, before.heldKeys, before.warnings]).toEqual([true, [], undefined]);
+  });
+});

@@ -45,6 +45,21 @@ export const csvSource = z
       .object({
         column: z.string().min(1).describe('Column that marks leavers, e.g. status.'),
         values: z.array(z.string()).min(1).describe('Values (case-insensitive) that mean inactive, e.g. [terminated].'),
+        activeValues: z
+          .array(z.string())
+          .min(1)
+          .optional()
+          .describe(
+            'Values (case-insensitive) that mean active, e.g. [active, "on leave"]. When given, a status in neither list ' +
+              '(one HR added since) holds that person, neither updated nor deactivated, with a warning naming the value and ' +
+              'the line; "" lists an empty cell. Default: every value not in `values` is active.',
+          ),
+      })
+      .superRefine((rule, ctx) => {
+        const inactive = new Set(rule.values.map((v) => v.trim().toLowerCase()));
+        for (const [i, v] of (rule.activeValues ?? []).entries()) {
+          if (inactive.has(v.trim().toLowerCase())) ctx.addIssue({ code: 'custom', path: ['activeValues', i], message: `"${v}" is also in values: a status is active or inactive, not both` });
+        }
       })
       .optional()
       .describe('Rule for inactive people: they are deactivated in every target.'),

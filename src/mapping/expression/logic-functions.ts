@@ -23,26 +23,38 @@ function valuesOf(arg: Arg, context: BuildContext): Evaluator<readonly string[]>
   return (a) => listOf(t(a));
 }
 
-/** A test of each value against a text, lower-cased on both sides; the text lower-cased once when constant. */
+/**
+ * A test of each value against a text, lower-cased on both sides; the text lower-cased once when
+ * constant. A missing text (null, or empty, which counts as null) is false: every value "contains"
+ * "", so `Contains("Sales,Engineering", department)` would admit everyone without a department.
+ */
 function anyValue(args: readonly Arg[], context: BuildContext, test: (value: string, against: string) => boolean): Bool {
   const [subject, other] = args as [Arg, Arg];
   const values = valuesOf(subject, context);
   const against = other.eval as Text;
   const fixed = other.constant ? ((other.value as string | null) ?? '').toLowerCase() : null;
+  if (fixed === '') return () => false;
+  const part = (a: Parameters<Bool>[0]): string | null => {
+    if (fixed !== null) return fixed;
+    const x = against(a);
+    return x === null || x === '' ? null : x.toLowerCase();
+  };
   if (subject.type === 'values') {
     // An attribute as it is, without a list made of a single value: this runs for every person.
     const e = subject.eval as Evaluator<SourceValue>;
     return (a) => {
       const v = e(a);
       if (v === null || v === '') return false;
-      const x = fixed ?? (against(a) ?? '').toLowerCase();
+      const x = part(a);
+      if (x === null) return false;
       if (typeof v === 'string') return test(v.toLowerCase(), x);
       for (const one of v) if (test(one.toLowerCase(), x)) return true;
       return false;
     };
   }
   return (a) => {
-    const x = fixed ?? (against(a) ?? '').toLowerCase();
+    const x = part(a);
+    if (x === null) return false;
     for (const v of values(a)) if (test(v.toLowerCase(), x)) return true;
     return false;
   };
@@ -152,7 +164,8 @@ export const LOGIC_FUNCTIONS = defineFunctions(
       }
       return (a) => {
         const v = subject(a)?.toLowerCase();
-        if (v !== undefined) for (const p of pairs) if ((p.fixed ?? (p.key(a) ?? '').toLowerCase()) === v) return p.result(a);
+        // An empty value matches no key, not a key that is missing for this person.
+        if (v !== undefined && v !== '') for (const p of pairs) if ((p.fixed ?? (p.key(a) ?? '').toLowerCase()) === v) return p.result(a);
         return fallback(a);
       };
     },
@@ -203,7 +216,11 @@ export const LOGIC_FUNCTIONS = defineFunctions(
       }
       const es = rest.map((r) => r.eval as Text);
       return (a) => {
-        const set = new Set(es.map((e) => (e(a) ?? '').toLowerCase()));
+        // A candidate missing for this person is no candidate (never one that equals "").
+        const set = new Set(es.flatMap((e) => {
+          const c = e(a);
+          return c === null || c === '' ? [] : [c.toLowerCase()];
+        }));
         return values(a).some((v) => set.has(v.toLowerCase()));
       };
     },

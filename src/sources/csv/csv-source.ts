@@ -31,9 +31,29 @@ interface CsvErrorInfo extends Error {
   column?: string | number;
 }
 
-/** The header's column names (trimmed), or a SourceError saying which configured column it lacks. */
+/**
+ * The name given to the n-th (from 1) empty column at the header's end. A spreadsheet's used range
+ * often runs past the last named column (`id,name,,,`): those columns are no data, but their cells
+ * must still be read, to be sure they are empty. A leading space keeps the name apart from every
+ * real one (header names are trimmed).
+ */
+function unnamedColumn(n: number): string {
+  return ` (unnamed column ${n})`;
+}
+
+function isUnnamed(column: string): boolean {
+  return column.startsWith(' (unnamed column ');
+}
+
+/**
+ * The header's column names (trimmed), the empty ones at its end named by unnamedColumn, or a
+ * SourceError saying which configured column it lacks.
+ */
 function checkHeader(config: CsvSourceConfig, header: readonly string[]): string[] {
   const names = header.map((h) => h.trim());
+  let named = names.length;
+  while (named > 1 && names[named - 1] === '') named--;
+  for (let i = named; i < names.length; i++) names[i] = unnamedColumn(i + 1);
   const seen = new Set<string>();
   for (const name of names) {
     if (seen.has(name)) throw new SourceError(`${config.path}:1: column "${name}" appears twice in the header`);
@@ -161,7 +181,7 @@ export class CsvSource implements SourceDirectory {
       input.destroy();
     }
     if (!header) throw new SourceError(`${path}:1: no header line`);
-    return new Set([...checkHeader(this.config, header), ...Object.keys(this.config.columns)]);
+    return new Set([...checkHeader(this.config, header).filter((c) => !isUnnamed(c)), ...Object.keys(this.config.columns)]);
   }
 
   read(progress?: ReadProgress): Promise<DirectorySnapshot> {
@@ -250,6 +270,33 @@ export class CsvSource implements SourceDirectory {
   }
 }
 
+/**
+ * `="0042"`: the formula Excel users put in a CSV so that a spreadsheet keeps a value's leading
+ * zeros. Written bare it is no CSV (a quote inside an unquoted field), and csv-parse names only
+ * the quote; this says what the field is and what the export should write instead.
+ */
+function excelFormulaHint(raw: string, delimiter: string): string {
+  let last: string | undefined;
+  for (const field of fieldsOfLine(raw.slice(raw.lastIndexOf('\n') + 1), delimiter)) last = field;
+  if (!last?.trimStart().startsWith('="')) return '';
+  return '; ="..." is Excel\'s formula to keep leading zeros, which a CSV cannot hold bare: have the export write the value itself (0042), or quote the whole field ("=""0042""", which is read as 0042)';
+}
+
+/** The text inside Excel's `="..."` (see excelFormulaHint) when the whole value is one, else the value. */
+function unwrapExcelText(value: string): string {
+  const match = /^\s*="([^"]*)"\s*$/.exec(value);
+  return match ? match[1]! : value;
+}
+
+/** A row of nothing but delimiters (and white space): what a spreadsheet leaves below its data. */
+function isBlankRow(fields: Iterable<string>): boolean {
+  for (const field of fields) if (field !== '' && field.trim() !== '') return false;
+  return true;
+}
+
+/** Lines of blank rows named in the read's warning; the rest are counted. */
+const BLANK_LINES_SHOWN = 5;
+
 function countLines(text: string): number {
   let n = 1;
   for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) n++;
@@ -268,8 +315,18 @@ class SnapshotBuilder {
   private readonly columnFor = new Map<string, string>();
   private readonly multi: Set<string>;
   private readonly multiline: Set<string>;
+  /** Every column, the unnamed ones at the end (unnamedColumn) included: the width of a row. */
   private header: readonly string[] = [];
+  /** The header's named columns: what a person's attributes are. */
+  private named: readonly string[] = [];
+  private unnamed: readonly string[] = [];
   private readonly inactiveValues: Set<string>;
+  /** source.inactive.activeValues, lower case: when set, a status in neither list holds the person. */
+  private readonly activeValues: Set<string> | undefined;
+  private readonly warnings: SourceIssue[] = [];
+  /** Rows of only delimiters, skipped: how many, and the first few lines. */
+  private blankRows = 0;
+  private readonly blankLines: number[] = [];
   /** Groups named in the groups column: name -> member keys, in first-seen order. */
   private readonly groupMembers = new Map<string, string[]>();
   /** source.trailer's marker, when the file must end with a count of its rows. */
@@ -289,6 +346,8 @@ class SnapshotBuilder {
     this.multi = new Set(config.multiValueColumns);
     this.multiline = new Set(config.multilineColumns);
     this.inactiveValues = new Set((config.inactive?.values ?? []).map((v) => v.toLowerCase()));
+    const activeValues = config.inactive?.activeValues;
+    this.activeValues = activeValues ? new Set(activeValues.map((v) => v.trim().toLowerCase())) : undefined;
     this.trailerMarker = trailerMarker(config);
   }
 
@@ -309,6 +368,8 @@ class SnapshotBuilder {
   setHeader(header: string[]): string[] {
     const names = checkHeader(this.config, header);
     this.header = names;
+    this.named = names.filter((c) => !isUnnamed(c));
+    this.unnamed = names.filter(isUnnamed);
     for (const [attr, col] of Object.entries(this.config.columns)) this.columnFor.set(attr, col);
     this.keyIndex = names.indexOf(this.config.key);
     return names;
@@ -319,8 +380,20 @@ class SnapshotBuilder {
     if (key) this.heldKeys.add(key);
   }
 
+  /** A row of only delimiters: no person, no invalid record; counted for the read's warning. */
+  private skipBlank(line: number): void {
+    this.blankRows++;
+    if (this.blankLines.length < BLANK_LINES_SHOWN) this.blankLines.push(line);
+  }
+
   rejectUnparseable(error: CsvErrorInfo): void {
     if (this.trailerMarker !== undefined && Array.isArray(error.record) && this.takeTrailer(error.record, error.lines ?? this.lastLine + 1)) return;
+    // Blank rows a spreadsheet pads to another width than the header's are blank all the same.
+    if ((error.code === 'CSV_RECORD_INCONSISTENT_COLUMNS' || error.code === 'CSV_RECORD_INCONSISTENT_FIELDS_LENGTH') && Array.isArray(error.record) && isBlankRow(error.record)) {
+      this.lastLine = error.lines ?? this.lastLine + 1;
+      this.skipBlank(this.lastLine);
+      return;
+    }
     const raw = error.raw?.replace(/\n$/, '') ?? '';
     if (error.lines !== undefined && this.rejected?.line === error.lines && !raw.includes('\n')) {
       // The same record reported again: one row, one issue; its key may show only now.
@@ -338,7 +411,7 @@ class SnapshotBuilder {
     }
     const line = error.lines ?? this.lastLine + 1;
     this.lastLine = line;
-    const message = error.message.replace(/ on line \d+$/, '');
+    const message = error.message.replace(/ on line \d+$/, '') + excelFormulaHint(raw, this.config.delimiter);
     if (raw.includes('\n')) {
       const column = typeof error.column === 'string' ? error.column : this.header[Number(error.column)];
       this.spanned(line - countLines(raw) + 1, line, raw, column !== undefined && !this.multiline.has(column) ? column : undefined, message);
@@ -363,9 +436,12 @@ class SnapshotBuilder {
       return fields;
     };
     // csv-parse gives the fields of a whole record; a quote inside a field stops it mid-row, with the text so far.
+    const fields = Array.isArray(error.record) ? undefined : fromRaw();
+    // A key written as Excel's ="E1001" stops the parse inside it, but is whole once its closing quote is read.
+    const excelKey = fields && /^\s*="([^"]+)"/.exec(fields[this.keyIndex] ?? '')?.[1]?.trim();
     const key = Array.isArray(error.record)
       ? keyOfBrokenRow(error.record, true, this.keyIndex, this.header.length)
-      : keyOfBrokenRow(fromRaw(), false, this.keyIndex, this.header.length);
+      : excelKey || keyOfBrokenRow(fields!, false, this.keyIndex, this.header.length);
     if (!key || this.heldKeys.has(key)) return;
     this.heldKeys.add(key);
     const at = this.rejected?.issue;
@@ -405,6 +481,13 @@ class SnapshotBuilder {
   }
 
   accept(record: Record<string, string>, endLine: number, raw: string): void {
+    // The key column first: a person's row is told from a blank one without looking further.
+    const keyText = record[this.config.key] ?? '';
+    if ((keyText === '' || keyText.trim() === '') && isBlankRow(Object.values(record))) {
+      this.lastLine = endLine;
+      this.skipBlank(endLine);
+      return;
+    }
     if (this.trailerMarker !== undefined && this.takeTrailer(this.header.map((h) => record[h]), endLine)) return;
     this.rows++;
     this.lastRowLine = Math.max(this.lastRowLine, endLine);
@@ -412,6 +495,7 @@ class SnapshotBuilder {
     let newlines = 0;
     let spanning: string | undefined;
     for (const column in record) {
+      if (record[column]!.includes('="')) record[column] = unwrapExcelText(record[column]!);
       const n = countLines(record[column]!) - 1;
       newlines += n;
       if (n > 0 && spanning === undefined && !this.multiline.has(column)) spanning = column;
@@ -426,6 +510,17 @@ class SnapshotBuilder {
     const key = record[this.config.key]?.trim() ?? '';
     if (key === '') {
       this.issue('CSV_MISSING_KEY', line, `empty key column "${this.config.key}"`);
+      return;
+    }
+    if (key.toLowerCase() === this.config.key.toLowerCase()) {
+      // Two exports joined into one file: the second's rows may be the first's people again, or
+      // another run's. Invalid, so the read is dirty and deprovisioning waits for a whole export.
+      this.issue('CSV_REPEATED_HEADER', line, `the header repeats here (two exports joined into one?): the file is not one export`);
+      return;
+    }
+    const filled = this.unnamed.find((column) => record[column]!.trim() !== '');
+    if (filled !== undefined) {
+      this.issue('CSV_UNNAMED_COLUMN', line, `a value in column ${this.header.indexOf(filled) + 1}, which the header leaves unnamed (a row shifted by a stray delimiter?)`, key);
       return;
     }
     const firstLine = this.byKey.get(key);
@@ -443,17 +538,29 @@ class SnapshotBuilder {
 
     const attributes: Record<string, SourceValue> = {};
     // By the header (the record's keys, in order): no entry arrays per record, one object shape for all.
-    for (const column of this.header) attributes[column] = this.value(record[column], column);
+    for (const column of this.named) attributes[column] = this.value(record[column], column);
     for (const [attr, column] of this.columnFor) attributes[attr] = this.value(record[column], column);
 
     if (!this.claimUserName(attributes['userName'], key, line)) return;
 
-    const status = this.config.inactive ? record[this.config.inactive.column]?.trim().toLowerCase() : undefined;
+    const status = this.config.inactive ? (record[this.config.inactive.column]?.trim().toLowerCase() ?? '') : undefined;
+    const active = status === undefined || !this.inactiveValues.has(status);
+    if (active && status !== undefined && this.activeValues && !this.activeValues.has(status)) {
+      // A status HR added since the config was written ("Terminated - Involuntary") is as likely
+      // a leaver as not: kept as they are, and said, rather than left active everywhere in silence.
+      const shown = record[this.config.inactive!.column]!.trim();
+      this.warnings.push({
+        code: 'CSV_UNKNOWN_STATUS',
+        message: `${this.config.path}:${line}: ${this.config.inactive!.column} ${JSON.stringify(shown.length > 40 ? `${shown.slice(0, 40)}…` : shown)} is in neither source.inactive.values nor source.inactive.activeValues: ${key} is held (neither updated nor deactivated) until the config lists it`,
+        ref: { location: this.config.path, line },
+      });
+      this.heldKeys.add(key);
+    }
     const managerKey = this.config.manager ? (record[this.config.manager]?.trim() || null) : undefined;
     const groups = this.config.groups ? this.groupsOf(record[this.config.groups.column] ?? '', this.config.groups.separator, key) : undefined;
     this.users.push({
       key,
-      active: status === undefined || !this.inactiveValues.has(status),
+      active,
       attributes,
       ...(managerKey !== undefined ? { managerKey } : {}),
       ...(groups ? { groups } : {}),
@@ -498,6 +605,14 @@ class SnapshotBuilder {
         throw new SourceError(`${path}:${this.trailer.line}: the trailer counts ${this.trailer.count} rows, the file holds ${this.rows}: the export is incomplete or damaged`);
       }
     }
+    if (this.blankRows > 0) {
+      const more = this.blankRows > this.blankLines.length ? ` and ${this.blankRows - this.blankLines.length} more` : '';
+      this.warnings.unshift({
+        code: 'CSV_BLANK_ROWS',
+        message: `${this.config.path}: ${this.blankRows} row${this.blankRows === 1 ? '' : 's'} of only delimiters skipped (line${this.blankRows === 1 ? '' : 's'} ${this.blankLines.sort((a, b) => a - b).join(', ')}${more})`,
+        ref: { location: this.config.path, line: this.blankLines[0]! },
+      });
+    }
     const groups = [...this.groupMembers].map(([name, memberKeys]) => ({
       key: name,
       displayName: name,
@@ -510,6 +625,7 @@ class SnapshotBuilder {
       groups,
       // Parse errors surface before the records buffered ahead of them: report in file order.
       issues: this.issues.sort((a, b) => (a.ref.line ?? 0) - (b.ref.line ?? 0)),
+      ...(this.warnings.length > 0 ? { warnings: this.warnings } : {}),
       heldKeys: [...this.heldKeys],
       recordsRead: this.records,
       // Read for one person, the file's other people are counted, not built (DirectorySnapshot.population).
