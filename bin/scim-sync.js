@@ -15,6 +15,6 @@ main(process.argv).then((code) => {
 // cron job must not read that as success.
 process.on('beforeExit', () => {
   if (finished) return;
-  process.stderr.write('scim-sync: stopped without finishing (a request was left without an answer); nothing after it was done\n');
-  process.exit(4);
+  process.stderr.write('scim-sync: stopped without finishing (a request was left without an answer); what was done before it is in the provisioning log\n');
+  process.exit(1);
 });

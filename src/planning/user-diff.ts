@@ -394,15 +394,18 @@ export function diffUsers(input: UserDiffInput): UserDiffResult {
   // The accounts of the people in this read: the unsettled ones' are in managedIds by now.
   let settledIdSet: Set<string> | undefined;
   const settledIds = (): Set<string> => (settledIdSet ??= new Set([...settled.keys()].flatMap((k) => links.get(k)?.id ?? [])));
+  // The links this plan writes, by account: made once, on the first person gone.
+  let linkOps: Map<string, LinkUserOp> | undefined;
   for (const [key, link] of gone) {
     if (settled.has(key) || sourceKeys.has(key) || held.has(key)) continue;
     // The account now carries the key of someone in the source who takes it over in this plan (a
     // re-keyed person whose account was given the new key): the old key's link goes with it, rather
     // than stay behind as a stale link warned about every cycle.
-    const taking = users.find((op): op is LinkUserOp => op.kind === 'linkUser' && op.scimId === link.id && op.externalId !== key);
+    linkOps ??= new Map(users.filter((op): op is LinkUserOp => op.kind === 'linkUser').map((op) => [op.scimId, op]));
+    const taking = linkOps.get(link.id);
     // Not while an account still carries the old key: that one is the leaver's, and only this link
     // remembers them (a copied link naming a colleague's account).
-    if (taking && accounts.byId.get(link.id)?.['externalId'] === taking.externalId && accounts.withExternalId(key).length === 0) {
+    if (taking && taking.externalId !== key && accounts.byId.get(link.id)?.['externalId'] === taking.externalId && accounts.withExternalId(key).length === 0) {
       taking.supersedes = key;
       continue;
     }

@@ -134,6 +134,8 @@ describe('console: access', () => {
       ['::/0', 'a range this broad'],
       ['0.0.0.0/1', 'a range this broad'],
       ['::/1', 'a range this broad'],
+      ['::ffff:0:0/96', 'a range this broad'],
+      ['::/32', 'a range this broad'],
     ] as const) {
       h = await Harness.start({ top: consoleYaml(`    trustedProxies: ["${range}"]\n`) });
       const run = await h.cli('validate', '--config', h.configFile);

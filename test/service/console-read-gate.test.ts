@@ -20,7 +20,7 @@ it('runs one read at a time, the waiting in turn, and refuses past the line', as
   const first = gate.run(() => (started.push('a'), a.promise));
   const second = gate.run(() => (started.push('b'), b.promise));
   await expect(gate.run(async () => 'c')).rejects.toThrow(BusyError);
-  await expect(gate.run(async () => 'c')).rejects.toThrow(/busy with other person pages/);
+  await expect(gate.run(async () => 'c')).rejects.toThrow(/busy with your other person pages/);
   expect(started).toEqual(['a']);
   a.resolve('A');
   expect(await first).toBe('A');

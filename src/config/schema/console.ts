@@ -3,13 +3,28 @@
  * written. Who may sign in is a short list of named users, each with a role and a token given by
  * reference; the name is what the provisioning log records as `by` for their actions.
  */
+import { BlockList } from 'node:net';
 import { z } from 'zod';
 import { secret } from './secret-field.js';
 import { addressRange } from '../address-ranges.js';
 
-/** A proxy range no site has: half of all addresses passes the /0 check but is as good as every address. */
+/** The IPv4-mapped IPv6 space: Node matches IPv4 peers against ranges written in it. */
+const MAPPED = new BlockList();
+MAPPED.addSubnet('::ffff:0:0', 96, 'ipv6');
+
+/**
+ * A proxy range no site has: half of all addresses passes a /0 check but is as good as every
+ * address, and so is an IPv6 range holding the IPv4-mapped space (::ffff:0:0/96, ::/32), which
+ * Node matches every IPv4 peer against.
+ */
 function tooBroad(range: ReturnType<typeof addressRange>): boolean {
-  return range !== undefined && range.prefix < (range.family === 'ipv4' ? 8 : 32);
+  if (range === undefined) return false;
+  if (range.family === 'ipv4') return range.prefix < 8;
+  if (range.prefix < 32) return true;
+  const own = new BlockList();
+  own.addSubnet(range.address, range.prefix, 'ipv6');
+  const holdsMapped = own.check('::ffff:0:0', 'ipv6') || MAPPED.check(range.address, 'ipv6');
+  return holdsMapped && range.prefix < 96 + 8;
 }
 
 export const CONSOLE_ROLES = ['viewer', 'operator'] as const;

@@ -27,7 +27,7 @@ import { RecentActivity } from './recent-activity.js';
 import { stagedListPage, stagedSetPage } from './staged-page.js';
 import { CONSOLE_CSS } from './style.js';
 import { addressSet } from '../../config/address-ranges.js';
-import { allowedHosts, clientAddress, cookies, readForm, redirect, sameOrigin, sendHtml, sendText, setCookie } from './web.js';
+import { allowedHosts, clientAddress, cookies, signInClient, readForm, redirect, sameOrigin, sendHtml, sendText, setCookie } from './web.js';
 
 const SESSION_COOKIE = 'scimsync_session';
 const LOGIN_COOKIE = 'scimsync_login';
@@ -59,8 +59,14 @@ export async function startConsole(ctx: ConsoleContext): Promise<ConsoleHandle> 
   sampler.unref();
   const distributed = !!ctx.loaded.config.queue;
   let redis: OpenedOnFirstUse<Redis> | undefined;
-  const personReads = new ReadGate('person pages');
-  const logSearches = new ReadGate('log searches');
+  // Per signed-in user: one refreshing viewer (or a script with their token) waits behind their own
+  // reads, never locks an operator out during an incident.
+  const gates = new Map<string, { person: ReadGate; log: ReadGate }>();
+  const gatesOf = (session: Session) => {
+    let g = gates.get(session.user.name);
+    if (!g) gates.set(session.user.name, (g = { person: new ReadGate('person pages'), log: new ReadGate('log searches') }));
+    return g;
+  };
 
   async function queueStatus(): Promise<QueueStatus> {
     const q = ctx.loaded.config.queue!;
@@ -97,7 +103,8 @@ ${message ? notice('bad', message) : null}
       return loginPage(res, 403, 'This sign-in form has expired or did not come from this console: try again.');
     }
     const client = clientAddress(req, proxies);
-    const outcome = auth.signIn(form.get('token') ?? '', client);
+    // Counted by the client's network (an IPv6 /64), logged by its own address.
+    const outcome = auth.signIn(form.get('token') ?? '', signInClient(client));
     if ('retryAfterSeconds' in outcome) {
       ctx.log(`console: sign-in refused from ${client}: too many failed attempts`);
       res.setHeader('retry-after', String(outcome.retryAfterSeconds));
@@ -119,10 +126,10 @@ ${message ? notice('bad', message) : null}
       const body = await overviewPage(ctx, session, await activity.lastHour(), queues);
       return { title: 'Overview', section: 'overview', body: problem ? html`${notice('bad', `Queues could not be read: ${problem}`)}${body}` : body };
     }
-    if (path === '/ui/log') return { title: 'Provisioning log', section: 'log', body: await logSearches.run(() => logPage(ctx, params)) };
+    if (path === '/ui/log') return { title: 'Provisioning log', section: 'log', body: await gatesOf(session).log.run(() => logPage(ctx, params)) };
     if (path === '/ui/person') {
       const key = personKey(params.get('key'));
-      const person = await personReads.run(() => planPerson(ctx.loaded, ctx.state, key));
+      const person = await gatesOf(session).person.run(() => planPerson(ctx.loaded, ctx.state, key));
       return { title: `Person ${key}`, section: 'person', body: personPage(person, session, ctx.loaded.config.audit.redactAttributes, sourceAttributesFeeding(ctx.loaded.config, ctx.loaded.config.audit.redactAttributes)) };
     }
     if (path === '/ui/staged') return { title: 'Staged changes', section: 'staged', body: stagedListPage(await ctx.state.staged.list()) };

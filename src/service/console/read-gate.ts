@@ -17,7 +17,7 @@ export class ReadGate {
 
   async run<T>(read: () => Promise<T>): Promise<T> {
     if (this.busy) {
-      if (this.waiting.length >= this.maxWaiting) throw new BusyError(`the console is busy with other ${this.what}: try again in a moment`);
+      if (this.waiting.length >= this.maxWaiting) throw new BusyError(`the console is still busy with your other ${this.what}: try again in a moment`);
       // Handed the turn by the read before, which stays busy for it: no newcomer slips in between.
       await new Promise<void>((resolve) => this.waiting.push(resolve));
     }

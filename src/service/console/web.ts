@@ -114,17 +114,6 @@ function hopAddress(hop: string): string | undefined {
 }
 
 /**
- * The client's address, for counting failed sign-ins: the connection's peer, unless that is one of
- * `trusted` (serve.console.trustedProxies). Then X-Forwarded-For is read from its end, where the
- * proxies appended what they saw: the first address that is not a trusted proxy is the client. What
- * a client wrote at the front itself is never reached while a proxy appended after it; an unreadable
- * hop stops the walk at the last proxy, which is then counted (the safe side of a limit).
- */
-export function clientAddress(req: IncomingMessage, trusted?: AddressSet): string {
-  return signInClient(forwardedClient(req, trusted));
-}
-
-/**
  * Whom failed sign-ins are counted against: an IPv4 address, or an IPv6 address's /64. One host
  * is usually handed a whole /64, and a guesser could take a new address in it for every try.
  */
@@ -138,7 +127,14 @@ export function signInClient(address: string): string {
   return `${all.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, '')).join(':')}::/64`;
 }
 
-function forwardedClient(req: IncomingMessage, trusted?: AddressSet): string {
+/**
+ * The client's address, for counting failed sign-ins: the connection's peer, unless that is one of
+ * `trusted` (serve.console.trustedProxies). Then X-Forwarded-For is read from its end, where the
+ * proxies appended what they saw: the first address that is not a trusted proxy is the client. What
+ * a client wrote at the front itself is never reached while a proxy appended after it; an unreadable
+ * hop stops the walk at the last proxy, which is then counted (the safe side of a limit).
+ */
+export function clientAddress(req: IncomingMessage, trusted?: AddressSet): string {
   const peer = plainAddress(req.socket.remoteAddress ?? 'unknown');
   const forwarded = req.headers['x-forwarded-for'];
   if (!trusted || !trusted(peer) || typeof forwarded !== 'string') return peer;
