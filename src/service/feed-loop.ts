@@ -8,7 +8,7 @@ import { describeError } from '../errors.js';
 import type { ChangeFeed } from '../sources/change-feed.js';
 import { notApplied, type FastLane } from './fast-lane.js';
 import type { Metrics } from '../telemetry/metrics.js';
-import type { ReconcileLane } from './reconcile-lane.js';
+import type { CycleOutcome, ReconcileLane } from './reconcile-lane.js';
 
 export interface FeedStatus {
   name: string;
@@ -40,6 +40,21 @@ async function pause(feed: ChangeFeed, ms: number, signal: AbortSignal): Promise
   } finally {
     done.abort();
   }
+}
+
+/**
+ * Why a full reconcile a feed asked for (a group removal, a person the feed cannot name) did not
+ * reach every target, so the feed's position must not move past it: no cycle ran (every target in
+ * its previous one, or in quarantine), or a target could not be read. Failed operations are left
+ * to the next cycle: a full cycle again every poll for them would cost more than they do.
+ */
+function cycleLeftOut(outcome: CycleOutcome): string | undefined {
+  if (outcome.error !== undefined) return describeError(outcome.error);
+  const result = outcome.result;
+  if (!result) return 'no cycle ran: every target was still in its previous cycle';
+  if (result.kind === 'quarantined') return 'every target is in quarantine';
+  const unread = result.kind === 'applied' ? result.report.targets.find((t) => t.unreadable) : undefined;
+  return unread ? `target ${unread.target} could not be read: ${unread.unreadable}` : undefined;
 }
 
 /** The promise's value, or undefined as soon as `signal` aborts (the promise is left to settle alone). */
@@ -75,7 +90,9 @@ export async function runFeed(name: string, feed: ChangeFeed, status: FeedStatus
         if (batch.full) {
           deps.metrics.feedPolls.inc({ feed: name, result: 'full' });
           const outcome = await deps.reconcile.request(`feed ${name}: ${batch.full}`);
-          if (outcome.error === undefined) await batch.commit();
+          const why = cycleLeftOut(outcome);
+          if (why === undefined) await batch.commit();
+          else deps.log(`feed ${name}: the full reconcile it asked for did not reach every target, asked again at the next poll: ${why}`);
         } else {
           deps.metrics.feedPolls.inc({ feed: name, result: 'changes' });
           const outcome = await deps.fast.sync({ keys: batch.keys, initiator: 'event', by: `feed ${name}` });

@@ -169,6 +169,33 @@ it('stops at once while a feed is still in its poll (a source waiting out a back
   s = undefined;
 }, 20_000);
 
+it('a full reconcile a feed asked for, which could not read a target, is asked for again rather than committed past', async () => {
+  h = await Harness.synced(people);
+  h.top = 'serve:\n  pollIntervalMs: 500\n  reconcileOnStart: false\n';
+  h.writeConfig();
+  let committed = 0;
+  let asked = 0;
+  let twice!: () => void;
+  const askedTwice = new Promise<void>((resolve) => (twice = resolve));
+  // A feed that cannot name who changed (a group removal): it asks for a full reconcile until committed.
+  const feed = {
+    description: 'group removals',
+    poll: async () => {
+      if (committed > 0) return null;
+      if (++asked === 2) twice();
+      return { keys: [], full: 'someone left a group', description: 'a member removed', commit: async () => void committed++ };
+    },
+    close: async () => undefined,
+  };
+  h.sandbox.addFault({ method: 'GET', path: '/Users', times: Infinity, action: { type: 'status', status: 503, detail: 'down' } });
+  s = await startTestService(h, { feeds: [{ name: 'groups', feed }] });
+  await expect.poll(() => s!.lines.some((l) => l.includes('did not reach every target, asked again at the next poll: target app could not be read')), { timeout: 20_000 }).toBe(true);
+  expect(committed).toBe(0);
+  h.sandbox.clearFaults();
+  await askedTwice;
+  await expect.poll(() => committed, { timeout: 20_000 }).toBe(1);
+}, 40_000);
+
 describe('with the source change feed', () => {
   async function serveWithFeed(batches: Batches): Promise<RunningService> {
     h.writeConfig('', '', '  changes: { settleMs: 50 }');
