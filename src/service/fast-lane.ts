@@ -35,8 +35,11 @@ export interface FastLaneDeps {
   notifier: Notifier;
   /** Managed users per target, the base of the safety shares. */
   managed(): Promise<ReadonlyMap<string, number>>;
-  /** People in the source as the last applied full cycle read it; undefined when none is known. */
-  sourcePeople?(): number | undefined;
+  /**
+   * People in the source as the last applied full read had them (this service's cycles, or `run`
+   * from cron with the same provisioning log); undefined when none is known. Asked for each batch.
+   */
+  sourcePeople?(): Promise<number | undefined>;
   log: Log;
   /** The service stopping: start no further operation. */
   signal: AbortSignal;
@@ -117,7 +120,7 @@ export class FastLane {
       const { run: only, skipped } = partitionTargets(all, await quarantinedTargets(state.quarantine, loaded.config.quarantine), new Date());
       // Not applied: a feed hands these people out again until a target comes out.
       if (only.length === 0) throw new Error(`every target is in quarantine (${[...skipped.keys()].join(', ')})`);
-      const previous = this.deps.sourcePeople?.();
+      const previous = await this.deps.sourcePeople?.();
       const { plan, runtimes, population } = await planPeople(loaded, state, keys, {
         only,
         runtimes: this.runtimes,

@@ -1,9 +1,10 @@
 /**
  * How many people the last applied full read of the source held, as the provisioning log remembers
  * it (the `sourcePeople` of a cycle's or a saved plan's `apply.start`). The change-driven path
- * judges a whole read taken for a few people (a CSV) against it; kept only in memory, a restarted
- * service had nothing to compare a half-written export with until its first full cycle, and one
- * whose full cycles run from cron never had.
+ * judges a whole read taken for a few people (a CSV) against it, asking for each batch: kept in
+ * memory, a restarted service had nothing to compare a half-written export with until its first
+ * full cycle, and one whose full cycles run from cron compared with a size that grew stale. The
+ * search reads the log from its end and stops at the newest such record.
  */
 import { searchLog } from '../audit/search-log.js';
 import { describeError } from '../errors.js';
@@ -16,7 +17,8 @@ export async function lastFullRead(file: string, warn: (line: string) => void): 
   try {
     const { records, exhaustive } = await searchLog(
       file,
-      (r) => r.action === 'apply.start' && Number.isSafeInteger(r.sourcePeople) && r.sourcePeople! >= 0,
+      // None read is nothing to judge by (a run that overrode the outage rule).
+      (r) => r.action === 'apply.start' && Number.isSafeInteger(r.sourcePeople) && r.sourcePeople! > 0,
       { limit: 1, maxBytes: 64 * 1024 * 1024 },
     );
     const found = records[0]?.sourcePeople;

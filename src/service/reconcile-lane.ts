@@ -48,8 +48,6 @@ export class ReconcileLane {
   private next: { reasons: string[]; outcome: Promise<CycleOutcome> } | null = null;
   /** Managed users per target as the last full plan counted them. */
   readonly managed = new Map<string, number>();
-  /** People in the source as the last full cycle that was applied (not stopped) read it; at start, as the provisioning log remembers it (last-full-read.ts). */
-  sourcePeople: number | undefined;
   last: CycleOutcome | undefined;
   /** Cycles take turns with the console's actions that apply a saved set (approve, retry). */
   readonly turns = new Turns();
@@ -112,7 +110,6 @@ export class ReconcileLane {
           ...(this.deps.onPlan ? { onPlan: this.deps.onPlan } : {}),
         });
         if (result.kind !== 'quarantined') for (const t of result.plan.targets) if (!t.error) this.managed.set(t.target, t.managedUsers);
-        if (result.kind === 'applied' || result.kind === 'enqueued') this.sourcePeople = result.plan.source.users;
         // What was decided before this cycle read the source, the cycle has seen.
         await state.personClock.forgetBefore(startedAt);
         await state.links.flush();

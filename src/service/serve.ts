@@ -73,7 +73,9 @@ export async function startService(options: ServiceOptions): Promise<ServiceHand
     observer: metrics.observe,
     ...(options.onCyclePlan ? { onPlan: options.onCyclePlan } : {}),
   });
-  reconcile.sourcePeople = await lastFullRead(loaded.auditFile, (line) => log(line, { level: 'warn' }));
+  // Said once, not for every batch that finds no full read in the log.
+  let warned = false;
+  const fullRead = () => lastFullRead(loaded.auditFile, (line) => (warned ? undefined : ((warned = true), log(line, { level: 'warn' }))));
   const fast = new FastLane({
     loaded,
     state,
@@ -84,7 +86,7 @@ export async function startService(options: ServiceOptions): Promise<ServiceHand
     notifier,
     log,
     signal,
-    sourcePeople: () => reconcile.sourcePeople,
+    sourcePeople: fullRead,
     managed: async () => {
       const counts = new Map<string, number>();
       for (const [target] of selectTargets(loaded)) counts.set(target, reconcile.managed.get(target) ?? (await state.links.snapshot(target, 'user')).size);

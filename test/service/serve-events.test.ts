@@ -4,7 +4,7 @@
  * duplicate and does nothing more, and a future-dated termination is synced at its instant.
  */
 import { createHmac } from 'node:crypto';
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
@@ -187,6 +187,17 @@ it('with no full run to judge a whole read by, a person missing from it is held,
   expect(leaver.report?.targets[0]?.failures).toEqual([]);
   expect(userOf(4)?.['active']).toBe(false);
   expect(h.writes()).toHaveLength(1);
+});
+
+it('a full run recorded in the provisioning log after the service started (another machine, cron) is what the next batch judges by', async () => {
+  const batches = new Batches();
+  s = await restartedService(batches, true);
+  // As a run elsewhere writing the same log records it.
+  appendFileSync(join(h.dir, 'state', 'audit.jsonl'), `${JSON.stringify({ time: new Date().toISOString(), planId: 'plan-elsewhere', target: '*', action: 'apply.start', outcome: 'info', sourcePeople: 20 })}\n`);
+  h.writePeople(people.slice(0, 10));
+  const outcome = await bambooEvent('E1015', batches);
+  expect(outcome.stopped?.reasons.join('; ')).toMatch(/the source read has 10 people where the last full cycle read 20/);
+  expect(userOf(15)?.['active']).toBe(true);
 });
 
 it('a company with many past leavers (their accounts deactivated, still linked) has its events synced: the read is compared with the last full read, not with the accounts', async () => {
