@@ -9,7 +9,7 @@
  */
 import type { LoadedConfig } from '../config/load.js';
 import { selectTargets } from '../config/select-targets.js';
-import { PlanError } from '../errors.js';
+import { PlanError, describeError } from '../errors.js';
 import type { TargetRuntime } from '../execution/executor.js';
 import type { RunReport } from '../execution/run-report.js';
 import { createTargetRuntime } from '../execution/target-runtime.js';
@@ -17,7 +17,7 @@ import { operationsOf } from '../model/plan.js';
 import { applyPlan } from './apply-plan.js';
 import { checkBinding } from './plan-binding.js';
 import type { RunState } from './run-state.js';
-import type { StagedSet } from '../state/staged-store.js';
+import type { StagedClaim, StagedSet } from '../state/staged-store.js';
 import { verifySavedPlan, type SkippedOperation } from './verify-plan.js';
 
 /** The runtimes of the set's targets; refused when the config no longer points them where the set was made for. */
@@ -48,43 +48,87 @@ export async function approveStaged(
 ): Promise<Approval> {
   // Taken before anything is checked or applied: a reject (or another approve) meanwhile finds no
   // set, instead of recording a decision the deactivations then contradict.
-  await state.staged.take(set.id);
-  let settled = false;
+  const claim = await state.staged.take(set.id);
+  let approval: Approval & { rest?: StagedSet };
   try {
-    const { plan, skipped, unsettled } = await verifySavedPlan(loaded, set.plan, runtimes, state.links);
-    if (signal?.aborted) throw signal.reason;
-    const go = plan.targets.reduce((n, t) => n + operationsOf(t).length, 0);
-    state.audit.record({
-      time: new Date().toISOString(),
-      planId: set.plan.id,
-      target: '*',
-      action: 'staged.approve',
-      outcome: 'info',
-      note: `staged set ${set.id} approved by ${by}: ${go} to apply, ${skipped.length} no longer holding`,
-    });
-    const report = await applyPlan(loaded, plan, runtimes, state, state.executor({ wait: true, ...(signal ? { signal } : {}) }), {
-      overrideSafety: true,
-      skipped,
-      ...(signal ? { signal } : {}),
-    });
-    const stopped = signal?.aborted ? 'the approve was interrupted' : state.halted.aborted ? 'the state could not be written' : undefined;
-    const why = [...unsettled, ...(stopped ? [stopped] : [])];
-    settled = why.length === 0;
-    return { report, stale: skipped.filter((s) => s.outcome === 'skipped' && !s.held), ...(settled ? {} : { kept: why.join('; ') }) };
-  } finally {
-    // What could not be settled now stays staged, to approve again (what was done then reads as in place).
-    if (!settled) await state.staged.restore(set);
+    approval = await approveTaken(claim.set, { loaded, runtimes, state, by, ...(signal ? { signal } : {}) });
+  } catch (error) {
+    // Nothing settled: the whole set goes back, and a failure to put it back is told with the first.
+    await putBackAfter(claim, error);
+    throw error;
   }
+  const { rest, ...told } = approval;
+  if (told.kept === undefined) await claim.done();
+  else await claim.putBack(rest);
+  return told;
+}
+
+interface Approving {
+  loaded: LoadedConfig;
+  runtimes: ReadonlyMap<string, TargetRuntime>;
+  state: RunState;
+  by: string;
+  signal?: AbortSignal;
+}
+
+/** The approve of a set already taken: checked, applied, and what is left to decide, if anything. */
+async function approveTaken(set: StagedSet, { loaded, runtimes, state, by, signal }: Approving): Promise<Approval & { rest?: StagedSet }> {
+  const { plan, skipped, unsettled, undecided } = await verifySavedPlan(loaded, set.plan, runtimes, state.links);
+  if (signal?.aborted) throw signal.reason;
+  const go = plan.targets.reduce((n, t) => n + operationsOf(t).length, 0);
+  state.audit.record({
+    time: new Date().toISOString(),
+    planId: set.plan.id,
+    target: '*',
+    action: 'staged.approve',
+    outcome: 'info',
+    note: `staged set ${set.id} approved by ${by}: ${go} to apply, ${skipped.length} no longer holding`,
+  });
+  const report = await applyPlan(loaded, plan, runtimes, state, state.executor({ wait: true, ...(signal ? { signal } : {}) }), {
+    overrideSafety: true,
+    skipped,
+    ...(signal ? { signal } : {}),
+  });
+  const stale = skipped.filter((s) => s.outcome === 'skipped' && !s.held);
+  // Stopped midway: which operations took effect is the log's to say; the whole set goes back (what
+  // was done reads as already in place when approved again).
+  const stopped = signal?.aborted ? 'the approve was interrupted' : state.halted.aborted ? 'the state could not be written' : undefined;
+  if (stopped) return { report, stale, kept: [...unsettled, stopped].join('; ') };
+  if (unsettled.length === 0) return { report, stale };
+  // Only what could not be decided now stays staged: what was applied is not offered again (a
+  // reject of it would record a decision its deactivation contradicts).
+  const rest: StagedSet = {
+    ...set,
+    plan: {
+      ...set.plan,
+      targets: set.plan.targets
+        .filter((t) => undecided.has(t.target))
+        .map((t) => ({ ...t, phases: t.phases.map((p) => ({ ...p, operations: p.operations.filter((op) => undecided.get(t.target)!.has(op.id)) })) })),
+    },
+  };
+  return { report, stale, kept: unsettled.join('; '), rest };
 }
 
 export async function rejectStaged(id: string, state: RunState, by: string): Promise<number> {
   // Taken first, as approve takes it: of the two racing, one decides.
-  const set = await state.staged.take(id);
+  const claim = await state.staged.take(id);
+  let n: number;
   try {
-    return await recordRejection(set, state, by);
+    n = await recordRejection(claim.set, state, by);
   } catch (error) {
-    await state.staged.restore(set);
+    await putBackAfter(claim, error);
     throw error;
+  }
+  await claim.done();
+  return n;
+}
+
+/** Puts a claimed set back after `error`; should that fail too, the error says so rather than hide the first. */
+async function putBackAfter(claim: StagedClaim, error: unknown): Promise<void> {
+  try {
+    await claim.putBack();
+  } catch (failed) {
+    if (error instanceof Error) error.message += `; and staged set ${claim.set.id} could not be put back: ${describeError(failed)}`;
   }
 }
 

@@ -32,6 +32,8 @@ export interface VerifiedPlan {
    * read, deprovisions held by a dirty read. A staged set approved so is kept for another try.
    */
   unsettled: string[];
+  /** Those operations, by target: what a kept staged set still holds. */
+  undecided: Map<string, Set<string>>;
 }
 
 const GROUP_KINDS = new Set<Operation['kind']>(['createGroup', 'updateGroup', 'deleteGroup']);
@@ -67,6 +69,12 @@ export async function verifySavedPlan(
   const base = snapshotIndex(snapshot);
   const skipped: SkippedOperation[] = [];
   const unsettled = new Set<string>();
+  const undecided = new Map<string, Set<string>>();
+  const leave = (target: string, ops: readonly Operation[]) => {
+    let ids = undecided.get(target);
+    if (!ids) undecided.set(target, (ids = new Set()));
+    for (const op of ops) ids.add(op.id);
+  };
   const targets: TargetPlan[] = [];
   // As a plan made now would hold them: a read that lost someone to a broken row says nothing about
   // whether they left, and a person whose record the source rejected is neither gone nor here.
@@ -90,6 +98,7 @@ export async function verifySavedPlan(
       const why = `cannot check the plan against the target: ${describeError(error)}`;
       targets.push({ ...target, phases: [], error: why });
       unsettled.add(`target ${target.target}: ${why}`);
+      leave(target.target, target.phases.flatMap((p) => p.operations));
       continue;
     }
     const keep = (op: Operation): boolean => {
@@ -97,6 +106,7 @@ export async function verifySavedPlan(
       if (held !== undefined) {
         skipped.push({ target: target.target, op, outcome: 'skipped', note: `held: ${held}`, held: true });
         unsettled.add(held === dirty ? held : `${op.label}: ${held}`);
+        leave(target.target, [op]);
         return false;
       }
       const verdict = verifyOperation(op, now);
@@ -106,5 +116,5 @@ export async function verifySavedPlan(
     };
     targets.push({ ...target, phases: target.phases.map((p) => ({ ...p, operations: p.operations.filter(keep) })) });
   }
-  return { plan: { ...plan, targets }, skipped, unsettled: [...unsettled] };
+  return { plan: { ...plan, targets }, skipped, unsettled: [...unsettled], undecided };
 }

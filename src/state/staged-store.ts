@@ -45,9 +45,23 @@ export interface StagedStore {
    * racing, from one console or two machines, one takes it and the other finds no set. A PlanError
    * when there is none.
    */
-  take(id: string): Promise<StagedSet>;
-  /** Puts a taken set back, as it was (an approve that could not settle all of it). */
-  restore(set: StagedSet): Promise<void>;
+  take(id: string): Promise<StagedClaim>;
+}
+
+/**
+ * A set taken for a decision. It is kept aside, not deleted, until the decision is carried out:
+ * an approve that fails, even for want of disk space, can always put it back.
+ */
+export interface StagedClaim {
+  readonly set: StagedSet;
+  /** The decision is carried out: the set is gone for good. */
+  done(): Promise<void>;
+  /**
+   * Back on the list, to decide again: `rest` when only part of it is left to decide (what was
+   * applied is not offered again), else as it was. Should `rest` not be written, the whole set
+   * goes back.
+   */
+  putBack(rest?: StagedSet): Promise<void>;
 }
 
 const gone = (id: string, where: string) => new PlanError(`no staged set ${id} in ${where} (approved or rejected meanwhile?): scim-sync staged lists them`);
@@ -119,9 +133,10 @@ export class FileStagedStore implements StagedStore {
     return byAge(await Promise.all(ids.map(async (id) => (await this.get(id)).set)));
   }
 
-  async take(id: string): Promise<StagedSet> {
+  async take(id: string): Promise<StagedClaim> {
     const { set } = await this.get(id);
-    // The rename is the claim: of two processes taking the set, one renames it, the other finds no file.
+    // The rename is the claim: of two processes taking the set, one renames it, the other finds no
+    // file. The taken file stays until the decision is done (a crash leaves it there, not listed).
     const file = this.file(id);
     const taken = `${file}.taken-${process.pid}-${randomBytes(4).toString('hex')}`;
     try {
@@ -130,25 +145,46 @@ export class FileStagedStore implements StagedStore {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw gone(id, this.dir);
       throw new StateError(`cannot take ${file}: ${explainCode(error)}`, {}, { cause: error });
     }
-    try {
-      await unlink(taken);
-    } catch (error) {
-      throw new StateError(`cannot remove ${taken}: ${explainCode(error)}`, {}, { cause: error });
-    }
-    return set;
-  }
-
-  restore(set: StagedSet): Promise<void> {
-    return this.write(set);
+    const back = async (): Promise<void> => {
+      try {
+        await rename(taken, file);
+      } catch (error) {
+        throw new StateError(`cannot put staged set ${id} back (${taken} -> ${file}): ${explainCode(error)}`, {}, { cause: error });
+      }
+    };
+    return {
+      set,
+      done: async () => {
+        try {
+          await unlink(taken);
+        } catch (error) {
+          throw new StateError(`cannot remove ${taken}: ${explainCode(error)}`, {}, { cause: error });
+        }
+      },
+      putBack: async (rest) => {
+        // The part left is written over the taken copy first: a rename needs no free space, a write does.
+        if (rest) await writeFileAtomic(taken, stateJson(rest, 2)).catch(() => undefined);
+        await back();
+      },
+    };
   }
 }
+
+/** KEYS: the sets, the taken sets; ARGV: the id. The set's JSON, moved aside, or nil. */
+const TAKE = `local v = redis.call('HGET', KEYS[1], ARGV[1])
+if v then redis.call('HDEL', KEYS[1], ARGV[1]); redis.call('HSET', KEYS[2], ARGV[1], v) end
+return v`;
 
 export class RedisStagedStore implements StagedStore {
   private readonly key: string;
 
+  /** Sets taken for a decision not yet carried out. */
+  private readonly taken: string;
+
   /** `redis` stays owned by the caller. */
   constructor(private readonly redis: Redis, prefix: string) {
     this.key = redisKeys(prefix).staged;
+    this.taken = `${this.key}:taken`;
   }
 
   async save(plan: Plan, reasons: readonly string[], now = new Date()): Promise<StagedSet> {
@@ -170,19 +206,21 @@ export class RedisStagedStore implements StagedStore {
     return byAge(Object.entries(fields).map(([id, text]) => parseStateJson(text, `${this.key} (set ${id})`, shape)));
   }
 
-  async take(id: string): Promise<StagedSet> {
+  async take(id: string): Promise<StagedClaim> {
     checkId(id);
     const where = `${this.key} (set ${id})`;
-    // Read and removed in one transaction: of two takers, the second reads nothing.
-    const answers = await this.redis.multi().hget(this.key, id).hdel(this.key, id).exec();
-    const [read] = answers ?? [];
-    if (!read || read[0]) throw new StateError(`cannot take ${where}: ${describeError(read?.[0] ?? 'the transaction was discarded')}`);
-    const text = read[1] as string | null;
+    // Moved to the taken hash in one script (atomic): of two takers, the second reads nothing.
+    const text = (await this.redis.eval(TAKE, 2, this.key, this.taken, id)) as string | null;
     if (text === null) throw gone(id, this.key);
-    return parseStateJson(text, where, shape);
-  }
-
-  async restore(set: StagedSet): Promise<void> {
-    await this.redis.hset(this.key, set.id, stateJson(set, 2));
+    const set = parseStateJson(text, where, shape);
+    return {
+      set,
+      done: async () => {
+        await this.redis.hdel(this.taken, id);
+      },
+      putBack: async (rest) => {
+        await this.redis.multi().hset(this.key, id, rest ? stateJson(rest, 2) : text).hdel(this.taken, id).exec();
+      },
+    };
   }
 }
