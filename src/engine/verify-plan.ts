@@ -11,7 +11,7 @@ import type { Operation, Plan, TargetPlan } from '../model/plan.js';
 import { ResourceIndex, snapshotIndex, verifyOperation, type FreshRead } from '../planning/preconditions.js';
 import { createSource } from '../sources/create-source.js';
 import type { LinkStore } from '../state/link-store.js';
-import { dirtyReadHold, listGroups } from './make-plan.js';
+import { dirtyReadHold, linkedAccountIds, listGroups } from './make-plan.js';
 
 export interface SkippedOperation {
   target: string;
@@ -52,10 +52,16 @@ async function freshRead(
   if (!needUsers && !needGroups) return { ...base, accounts: null, groupResources: null };
   const config = loaded.config.targets[target.target]!;
   await runtime.client.discover();
-  const accounts = needUsers ? new ResourceIndex(await runtime.client.listAll('Users', { pageSize: config.pageSize })) : null;
-  const groupResources = needGroups
-    ? new ResourceIndex(await listGroups(runtime, config.pageSize, snapshot, await links.snapshot(target.target, 'group')))
-    : null;
+  const listed = needUsers ? await runtime.client.listAll('Users', { pageSize: config.pageSize }) : null;
+  const accounts = listed ? new ResourceIndex(listed) : null;
+  let groupResources: ResourceIndex | null = null;
+  if (needGroups) {
+    // Members asked for the same users as the plan asked (a server that lists none, AWS): read
+    // without them, every group would differ from its planned digest and read as stale.
+    const userLinks = await links.snapshot(target.target, 'user');
+    const among = listed ? linkedAccountIds(userLinks, listed) : [...new Set([...userLinks.values()].map((l) => l.id))];
+    groupResources = new ResourceIndex(await listGroups(runtime, config.pageSize, snapshot, await links.snapshot(target.target, 'group'), undefined, among));
+  }
   return { ...base, accounts, groupResources };
 }
 

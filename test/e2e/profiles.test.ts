@@ -3,6 +3,7 @@
  * converges (create, update, deactivate, then a run with no write) and the requests respect what
  * the profile says of the server.
  */
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Harness, person, type Person } from '../support/harness.js';
 import { maxInWindow } from '../support/traffic.js';
@@ -109,6 +110,20 @@ describe('quirk profiles against the sandbox in that mode', () => {
     h.sandbox.clearRequests();
     expect((await h.run()).code).toBe(0);
     expect(h.sandbox.requests.filter((r) => r.method !== 'GET')).toEqual([]);
+  });
+
+  it('aws: a saved plan renaming a group applies: the group is read back with its members asked as the plan asked them, not read as changed', async () => {
+    const { h } = await start({ profile: 'aws' }, '    profile: aws', 0);
+    h.writePeople([person(1, { groups: ['admins'] }), person(2, { groups: ['admins'] })]);
+    expect((await h.run()).code).toBe(0);
+    const group = h.sandbox.store.groups().find((g) => g['displayName'] === 'admins')!;
+    h.sandbox.store.patch('Group', group['id'] as string, { schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'], Operations: [{ op: 'replace', path: 'displayName', value: 'Admins (renamed by hand)' }] });
+    const file = join(h.dir, 'plan.json');
+    expect((await h.cli('plan', '--config', h.configFile, '--out', file)).code).toBe(0);
+    const applied = await h.cli('apply', file, '--config', h.configFile);
+    expect(applied.code, applied.out + applied.err).toBe(0);
+    expect(applied.out).not.toContain('stale');
+    expect(h.sandbox.store.groups().find((g) => g['id'] === group['id'])!['displayName']).toBe('admins');
   });
 
   it('github: a User-Agent on every request, and user creations kept within their own budget', async () => {
