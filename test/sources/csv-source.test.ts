@@ -103,15 +103,26 @@ describe('CSV source, one person', () => {
 });
 
 describe('CSV source, what spreadsheets leave in an export', () => {
-  it('skips rows of only delimiters (or white space): no invalid record, counted in one warning', async () => {
+  it('skips rows of only delimiters (or white space) below the last person: no invalid record, counted in one warning', async () => {
     // Read plain (LF, as wide as the header) and through csv-parse (CRLF, other widths): both skip them.
     for (const eol of ['\n', '\r\n']) {
-      const { read, path } = source(['id,first,mail,status', '1,A,a@x.com,active', ',,,', ' , ,\t, ', '2,B,b@x.com,active', ',,,', eol === '\n' ? ',,,' : ',,,,,'].join(eol) + eol);
+      const { read, path } = source(['id,first,mail,status', '1,A,a@x.com,active', '2,B,b@x.com,active', ',,,', ' , ,\t, ', ',,,', eol === '\n' ? ',,,' : ',,,,,'].join(eol) + eol);
       const snap = await read();
       expect(snap.users.map((u) => u.key)).toEqual(['1', '2']);
       expect(snap.issues).toEqual([]);
       expect(snap.recordsRead).toBe(2);
-      expect(snap.warnings?.map((w) => w.message)).toEqual([`${path}: 4 rows of only delimiters skipped (lines 3, 4, 6, 7)`]);
+      expect(snap.warnings?.map((w) => w.message)).toEqual([`${path}: 4 rows of only delimiters after the last person skipped (lines 4, 5, 6, 7)`]);
+    }
+  });
+
+  it('a row of only delimiters between people is an invalid record: a person whose row came out empty is not read as gone', async () => {
+    for (const eol of ['\n', '\r\n']) {
+      const { read, path } = source(['id,first,mail,status', '1,A,a@x.com,active', ',,,', '2,B,b@x.com,active', ',,,'].join(eol) + eol);
+      const snap = await read();
+      expect(snap.users.map((u) => u.key)).toEqual(['1', '2']);
+      expect(snap.issues.map((i) => i.message)).toEqual([`${path}:3: a row of only delimiters between people: a person's row that came out empty? (the key column "id" is empty)`]);
+      expect(snap.recordsRead).toBe(3);
+      expect(snap.warnings?.map((w) => w.message)).toEqual([`${path}: 1 row of only delimiters after the last person skipped (line 5)`]);
     }
   });
 

@@ -325,8 +325,8 @@ class SnapshotBuilder {
   private readonly activeValues: Set<string> | undefined;
   private readonly warnings: SourceIssue[] = [];
   /** Rows of only delimiters, skipped: how many, and the first few lines. */
-  private blankRows = 0;
-  private readonly blankLines: number[] = [];
+  /** Lines of blank rows not yet followed by a person: skipped if none follows. */
+  private readonly pendingBlank: number[] = [];
   /** Groups named in the groups column: name -> member keys, in first-seen order. */
   private readonly groupMembers = new Map<string, string[]>();
   /** source.trailer's marker, when the file must end with a count of its rows. */
@@ -380,10 +380,22 @@ class SnapshotBuilder {
     if (key) this.heldKeys.add(key);
   }
 
-  /** A row of only delimiters: no person, no invalid record; counted for the read's warning. */
+  /**
+   * A row of only delimiters. Below the last person (what a spreadsheet leaves under its data) it is
+   * no person and no invalid record, counted for the read's warning; between people it may be a
+   * person whose row came out empty, so it becomes an invalid record once a person follows (the
+   * read is dirty and deprovisions wait), never read as nobody.
+   */
   private skipBlank(line: number): void {
-    this.blankRows++;
-    if (this.blankLines.length < BLANK_LINES_SHOWN) this.blankLines.push(line);
+    this.pendingBlank.push(line);
+  }
+
+  /** A row that is not blank follows: the blank rows before it were between people. */
+  private blanksBetween(): void {
+    for (const line of this.pendingBlank.splice(0)) {
+      this.records++;
+      this.issue('CSV_MISSING_KEY', line, `a row of only delimiters between people: a person's row that came out empty? (the key column "${this.config.key}" is empty)`);
+    }
   }
 
   rejectUnparseable(error: CsvErrorInfo): void {
@@ -394,6 +406,7 @@ class SnapshotBuilder {
       this.skipBlank(this.lastLine);
       return;
     }
+    this.blanksBetween();
     const raw = error.raw?.replace(/\n$/, '') ?? '';
     if (error.lines !== undefined && this.rejected?.line === error.lines && !raw.includes('\n')) {
       // The same record reported again: one row, one issue; its key may show only now.
@@ -489,6 +502,7 @@ class SnapshotBuilder {
       return;
     }
     if (this.trailerMarker !== undefined && this.takeTrailer(this.header.map((h) => record[h]), endLine)) return;
+    this.blanksBetween();
     this.rows++;
     this.lastRowLine = Math.max(this.lastRowLine, endLine);
     this.records++;
@@ -605,12 +619,14 @@ class SnapshotBuilder {
         throw new SourceError(`${path}:${this.trailer.line}: the trailer counts ${this.trailer.count} rows, the file holds ${this.rows}: the export is incomplete or damaged`);
       }
     }
-    if (this.blankRows > 0) {
-      const more = this.blankRows > this.blankLines.length ? ` and ${this.blankRows - this.blankLines.length} more` : '';
+    const blank = this.pendingBlank;
+    if (blank.length > 0) {
+      const shown = blank.slice(0, BLANK_LINES_SHOWN);
+      const more = blank.length > shown.length ? ` and ${blank.length - shown.length} more` : '';
       this.warnings.unshift({
         code: 'CSV_BLANK_ROWS',
-        message: `${this.config.path}: ${this.blankRows} row${this.blankRows === 1 ? '' : 's'} of only delimiters skipped (line${this.blankRows === 1 ? '' : 's'} ${this.blankLines.sort((a, b) => a - b).join(', ')}${more})`,
-        ref: { location: this.config.path, line: this.blankLines[0]! },
+        message: `${this.config.path}: ${blank.length} row${blank.length === 1 ? '' : 's'} of only delimiters after the last person skipped (line${blank.length === 1 ? '' : 's'} ${shown.join(', ')}${more})`,
+        ref: { location: this.config.path, line: blank[0]! },
       });
     }
     const groups = [...this.groupMembers].map(([name, memberKeys]) => ({
