@@ -49,6 +49,13 @@ describe('listing every page of a server as it really is', () => {
     expect(server!.requests.map((r) => new URL(r, 'http://x').searchParams.get('startIndex'))).toEqual(['1', '0']);
   });
 
+  it('a search that finds nothing is an answer, whatever count the server puts beside it', async () => {
+    // The same server, asked with a filter: some answer a miss with the collection's size.
+    server = await startQuirkyServer(500, 'empty-pages');
+    const client = new ScimClient({ target: 'quirky', baseUrl: server.url, auth: { type: 'none' }, timeoutMs: 5000, maxSockets: 2 });
+    expect(await client.listAll('Users', { pageSize: 10, filter: 'userName eq "nobody@example.com"' })).toEqual([]);
+  });
+
   it('follows a server that caps the page size below the requested count', async () => {
     const users = await list(250, 'caps-page-size', 200, 50);
     expect(users).toHaveLength(250);

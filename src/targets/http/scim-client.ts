@@ -318,7 +318,7 @@ export class ScimClient implements ScimTarget {
     const trustTotal = this.quirks.totalResults === 'exact';
     if (this.quirks.startIndex === 'ignored') {
       const { fresh, totalResults } = await this.page(type, list, 1, seen);
-      if (fresh.length === 0) this.refuseShortfall(0, totalResults, request);
+      if (fresh.length === 0) this.refuseShortfall(0, totalResults, request, options.filter !== undefined);
       if (trustTotal && totalResults > fresh.length) {
         throw new ProtocolError(
           `the server ignores startIndex (quirk startIndex: ignored) and holds ${totalResults} resources, more than one page of ${pageSize}`,
@@ -387,7 +387,7 @@ export class ScimClient implements ScimTarget {
       const { fresh } = await this.page(type, list, 0, seen);
       if (fresh.length > 0) yield fresh;
     }
-    if (seen.size === 0 || seen.size < total) this.refuseShortfall(seen.size, seen.size === 0 ? announced : total, request);
+    if (seen.size === 0 || seen.size < total) this.refuseShortfall(seen.size, seen.size === 0 ? announced : total, request, options.filter !== undefined);
   }
 
   /**
@@ -396,8 +396,10 @@ export class ScimClient implements ScimTarget {
    * each, and duplicates where the server takes them). None at all while the count says some exist
    * is refused whatever the quirks say; fewer than announced, unless `totalResults: unreliable`.
    */
-  private refuseShortfall(listed: number, announced: number, request: string): void {
-    if (listed >= announced) return;
+  private refuseShortfall(listed: number, announced: number, request: string, filtered = false): void {
+    // A search (a lookup by userName, by externalId) that finds nothing is an answer, whatever count
+    // a server puts beside it: some answer a miss with the collection's size.
+    if (listed >= announced || (filtered && listed === 0)) return;
     const why = listed === 0 ? 'no resource at all' : `only ${listed} resources`;
     throw new ProtocolError(
       `the listing ended with ${why} while totalResults says ${announced} exist: refused, as a partial listing would read as missing accounts` +
