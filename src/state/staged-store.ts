@@ -64,6 +64,9 @@ export interface StagedClaim {
   putBack(rest?: StagedSet): Promise<void>;
 }
 
+const wholeBack = (id: string, why: string) =>
+  new StateError(`staged set ${id} is back whole: the part left to decide could not be written (${why}); what was applied is in it again, and reads as already in place when approved`);
+
 const gone = (id: string, where: string) => new PlanError(`no staged set ${id} in ${where} (approved or rejected meanwhile?): scim-sync staged lists them`);
 
 function newSet(plan: Plan, reasons: readonly string[], now: Date): StagedSet {
@@ -163,8 +166,10 @@ export class FileStagedStore implements StagedStore {
       },
       putBack: async (rest) => {
         // The part left is written over the taken copy first: a rename needs no free space, a write does.
-        if (rest) await writeFileAtomic(taken, stateJson(rest, 2)).catch(() => undefined);
+        let partial: unknown;
+        if (rest) await writeFileAtomic(taken, stateJson(rest, 2)).catch((error: unknown) => (partial = error));
         await back();
+        if (partial !== undefined) throw wholeBack(id, explainCode(partial));
       },
     };
   }
@@ -209,10 +214,13 @@ export class RedisStagedStore implements StagedStore {
   async take(id: string): Promise<StagedClaim> {
     checkId(id);
     const where = `${this.key} (set ${id})`;
+    // Read first: a set that does not parse stays listed, named in the error, rather than moved aside.
+    const current = await this.redis.hget(this.key, id);
+    if (current === null) throw gone(id, this.key);
+    const set = parseStateJson(current, where, shape);
     // Moved to the taken hash in one script (atomic): of two takers, the second reads nothing.
     const text = (await this.redis.eval(TAKE, 2, this.key, this.taken, id)) as string | null;
     if (text === null) throw gone(id, this.key);
-    const set = parseStateJson(text, where, shape);
     return {
       set,
       done: async () => {
