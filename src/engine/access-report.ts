@@ -16,11 +16,16 @@ import { accessReport, type AccessReport, type TargetListing } from '../reportin
 import { createSource } from '../sources/create-source.js';
 import type { LinkStore } from '../state/link-store.js';
 
-/** Groups with their members: a server that leaves members out of the listing gets a GET per group. */
-async function groupsWithMembers(runtime: ReturnType<typeof createTargetRuntime>, pageSize: number | undefined): Promise<ServerResource[]> {
+/**
+ * Groups with their members: a server that leaves members out of the listing gets a GET per group,
+ * and one that returns them nowhere (AWS) is asked about every listed account, as the report is
+ * about every account, not only those scim-sync manages. A costly read, made only when asked.
+ */
+async function groupsWithMembers(runtime: ReturnType<typeof createTargetRuntime>, pageSize: number | undefined, accounts: readonly ServerResource[]): Promise<ServerResource[]> {
   const groups = await runtime.client.listAll('Groups', { pageSize });
+  const everyone = accounts.map((a) => a.id);
   const out: ServerResource[] = [];
-  for (const g of groups) out.push('members' in g ? g : await runtime.client.get('Groups', g.id));
+  for (const g of groups) out.push(await runtime.client.withMembers(g, everyone));
   return out;
 }
 
@@ -37,7 +42,7 @@ export async function makeAccessReport(loaded: LoadedConfig, links: LinkStore, o
       let groups: ServerResource[] | null = null;
       let groupsError: string | undefined;
       try {
-        groups = await groupsWithMembers(runtime, config.pageSize);
+        groups = await groupsWithMembers(runtime, config.pageSize, accounts);
       } catch (error) {
         groupsError = describeError(error);
       }

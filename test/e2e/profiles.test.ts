@@ -126,6 +126,18 @@ describe('quirk profiles against the sandbox in that mode', () => {
     expect(h.sandbox.store.groups().find((g) => g['id'] === group['id'])!['displayName']).toBe('admins');
   });
 
+  it('aws: the access report shows who holds which group, though AWS returns members nowhere (each account asked)', async () => {
+    const { h } = await start({ profile: 'aws' }, '    profile: aws', 0);
+    h.writePeople([person(1, { groups: ['admins'] }), person(2)]);
+    expect((await h.run()).code).toBe(0);
+    const json = await h.cli('report', '--config', h.configFile, '--format', 'json');
+    expect(json.code, json.err).toBe(0);
+    const report = JSON.parse(json.out) as { targets: { access: { userName: string; kind: string; value: string }[] }[] };
+    const access = report.targets[0]!.access.map((r) => `${r.userName} ${r.kind} ${r.value}`);
+    expect(access).toContain('user1@example.com group admins');
+    expect(access).not.toContain('user2@example.com group admins');
+  });
+
   it('github: a User-Agent on every request, and user creations kept within their own budget', async () => {
     const { h, people } = await start(
       { profile: 'github', behaviour: { createRateLimit: { requests: 5, perMs: 1000 } } },
