@@ -83,19 +83,6 @@ const shape: StateShape<StagedSet> = {
   fix: 'remove it; the next safety stop on the same deprovisions stages afresh',
 };
 
-/** Sets this process has taken and not yet settled, by their taken file. */
-const OWN_TAKEN = new Set<string>();
-
-/** Whether a process of this host runs under `pid` (EPERM: it runs, as another user). */
-function running(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 const byAge = (sets: StagedSet[]) => sets.sort((a, b) => a.createdAt.localeCompare(b.createdAt));
 
 export class FileStagedStore implements StagedStore {
@@ -145,33 +132,8 @@ export class FileStagedStore implements StagedStore {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
       throw new StateError(`cannot read ${this.dir}: ${explainCode(error)}`, {}, { cause: error });
     }
-    const back = await this.recoverAbandoned(names);
-    const ids = [...names, ...back].filter((n) => n.endsWith('.json')).map((n) => n.slice(0, -5)).filter((id) => ID.test(id));
-    return byAge(await Promise.all([...new Set(ids)].map(async (id) => (await this.get(id)).set)));
-  }
-
-  /**
-   * Sets taken by an approve or reject whose process is gone (killed, crashed): put back, so the
-   * decision is asked again rather than the set lost from view. The state directory is this host's,
-   * so whether the taking process still runs can be known.
-   */
-  private async recoverAbandoned(names: readonly string[]): Promise<string[]> {
-    const back: string[] = [];
-    for (const name of names) {
-      const taken = /^(st-[0-9a-f]{8}\.json)\.taken-(\d+)-[0-9a-f]+$/.exec(name);
-      if (!taken || names.includes(taken[1]!) || OWN_TAKEN.has(join(this.dir, name))) continue;
-      // A container's process has the pid its crashed predecessor had: this process's own pid is
-      // abandoned unless this process took it.
-      const pid = Number(taken[2]);
-      if (pid !== process.pid && running(pid)) continue;
-      try {
-        await rename(join(this.dir, name), join(this.dir, taken[1]!));
-        back.push(taken[1]!);
-      } catch {
-        // Another process put it back or took it meanwhile: its own business.
-      }
-    }
-    return back;
+    const ids = names.filter((n) => n.endsWith('.json')).map((n) => n.slice(0, -5)).filter((id) => ID.test(id));
+    return byAge(await Promise.all(ids.map(async (id) => (await this.get(id)).set)));
   }
 
   async take(id: string): Promise<StagedClaim> {
@@ -181,17 +143,14 @@ export class FileStagedStore implements StagedStore {
     const file = this.file(id);
     const taken = `${file}.taken-${process.pid}-${randomBytes(4).toString('hex')}`;
     try {
-      OWN_TAKEN.add(taken);
       await rename(file, taken);
     } catch (error) {
-      OWN_TAKEN.delete(taken);
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw gone(id, this.dir);
       throw new StateError(`cannot take ${file}: ${explainCode(error)}`, {}, { cause: error });
     }
     const back = async (): Promise<void> => {
       try {
         await rename(taken, file);
-        OWN_TAKEN.delete(taken);
       } catch (error) {
         throw new StateError(`cannot put staged set ${id} back (${taken} -> ${file}): ${explainCode(error)}`, {}, { cause: error });
       }
@@ -201,7 +160,6 @@ export class FileStagedStore implements StagedStore {
       done: async () => {
         try {
           await unlink(taken);
-          OWN_TAKEN.delete(taken);
         } catch (error) {
           throw new StateError(`cannot remove ${taken}: ${explainCode(error)}`, {}, { cause: error });
         }

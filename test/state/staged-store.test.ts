@@ -3,9 +3,6 @@
  * from two consoles or two machines), one gets the set and the other is told there is none. Both
  * adapters, the state directory's and Redis's.
  */
-import { spawn } from 'node:child_process';
-import { existsSync, renameSync } from 'node:fs';
-import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PlanError } from '../../src/errors.js';
@@ -63,22 +60,5 @@ describe.each([
     await (await store.take(set.id)).done();
     expect((await store.list()).map((s) => s.id)).not.toContain(set.id);
     await expect(store.take(set.id)).rejects.toBeInstanceOf(PlanError);
-  });
-});
-
-describe('a set taken by a process that died', () => {
-  it('is put back when the sets are listed; one taken by a process still running stays aside', async () => {
-    const dir = tempDir();
-    const store = new FileStagedStore(dir);
-    const [dead, live] = [await store.save(plan, ['a']), await store.save(plan, ['b'])];
-    // A pid that ran and ended: an approve killed midway.
-    const child = spawn(process.execPath, ['-e', '0']);
-    const gonePid = child.pid!;
-    await new Promise((resolve) => child.once('exit', resolve));
-    const file = (id: string) => join(dir, 'staged', `${id}.json`);
-    renameSync(file(dead.id), `${file(dead.id)}.taken-${gonePid}-0badc0de`);
-    renameSync(file(live.id), `${file(live.id)}.taken-${process.ppid}-0badc0de`);
-    expect((await store.list()).map((s) => s.id)).toEqual([dead.id]);
-    expect(existsSync(file(dead.id))).toBe(true);
   });
 });
