@@ -217,10 +217,18 @@ export class RedisStagedStore implements StagedStore {
     // Read first: a set that does not parse stays listed, named in the error, rather than moved aside.
     const current = await this.redis.hget(this.key, id);
     if (current === null) throw gone(id, this.key);
-    const set = parseStateJson(current, where, shape);
+    parseStateJson(current, where, shape);
     // Moved to the taken hash in one script (atomic): of two takers, the second reads nothing.
     const text = (await this.redis.eval(TAKE, 2, this.key, this.taken, id)) as string | null;
     if (text === null) throw gone(id, this.key);
+    // What was moved, which another approve may have cut to its undecided part in between.
+    let set: StagedSet;
+    try {
+      set = parseStateJson(text, where, shape);
+    } catch (error) {
+      await this.redis.multi().hset(this.key, id, text).hdel(this.taken, id).exec();
+      throw error;
+    }
     return {
       set,
       done: async () => {

@@ -1,3 +1,4 @@
+import { createServer } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ProtocolError } from '../../src/errors.js';
 import { ScimClient } from '../../src/targets/http/scim-client.js';
@@ -49,11 +50,24 @@ describe('listing every page of a server as it really is', () => {
     expect(server!.requests.map((r) => new URL(r, 'http://x').searchParams.get('startIndex'))).toEqual(['1', '0']);
   });
 
-  it('a search that finds nothing is an answer, whatever count the server puts beside it', async () => {
-    // The same server, asked with a filter: some answer a miss with the collection's size.
-    server = await startQuirkyServer(500, 'empty-pages');
-    const client = new ScimClient({ target: 'quirky', baseUrl: server.url, auth: { type: 'none' }, timeoutMs: 5000, maxSockets: 2 });
-    expect(await client.listAll('Users', { pageSize: 10, filter: 'userName eq "nobody@example.com"' })).toEqual([]);
+  it('a search is an answer, a hit or a miss, whatever count the server puts beside it (some give the collection size)', async () => {
+    // Filters right, counts wrong: totalResults is always the size of the whole collection.
+    const http = createServer((req, res) => {
+      const query = new URL(req.url ?? '/', 'http://x').searchParams;
+      const first = Number(query.get('startIndex') ?? 1) <= 1;
+      const hit = first && /"user7@example\.com"/.test(query.get('filter') ?? '') ? [{ id: 'u7', userName: 'user7@example.com' }] : [];
+      res.writeHead(200, { 'content-type': 'application/scim+json' });
+      res.end(JSON.stringify({ schemas: ['urn:ietf:params:scim:api:messages:2.0:ListResponse'], totalResults: 50, startIndex: 1, itemsPerPage: hit.length, Resources: hit }));
+    });
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    try {
+      const client = new ScimClient({ target: 'counting', baseUrl: `http://127.0.0.1:${(http.address() as { port: number }).port}`, auth: { type: 'none' }, timeoutMs: 5000, maxSockets: 2 });
+      expect((await client.listAll('Users', { pageSize: 10, filter: 'userName eq "user7@example.com"' })).map((u) => u.id)).toEqual(['u7']);
+      expect(await client.listAll('Users', { pageSize: 10, filter: 'userName eq "nobody@example.com"' })).toEqual([]);
+    } finally {
+      http.closeAllConnections();
+      http.close();
+    }
   });
 
   it('follows a server that caps the page size below the requested count', async () => {

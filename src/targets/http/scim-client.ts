@@ -397,9 +397,9 @@ export class ScimClient implements ScimTarget {
    * is refused whatever the quirks say; fewer than announced, unless `totalResults: unreliable`.
    */
   private refuseShortfall(listed: number, announced: number, request: string, filtered = false): void {
-    // A search (a lookup by userName, by externalId) that finds nothing is an answer, whatever count
-    // a server puts beside it: some answer a miss with the collection's size.
-    if (listed >= announced || (filtered && listed === 0)) return;
+    // A search (a lookup by userName, by externalId) is an answer whatever count a server puts
+    // beside it: some give the collection's size, with a hit or a miss.
+    if (listed >= announced || filtered) return;
     const why = listed === 0 ? 'no resource at all' : `only ${listed} resources`;
     throw new ProtocolError(
       `the listing ended with ${why} while totalResults says ${announced} exist: refused, as a partial listing would read as missing accounts` +
