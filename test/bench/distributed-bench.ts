@@ -19,6 +19,7 @@ import { BullmqExecutor } from '../../src/execution/bullmq/bullmq-executor.js';
 import { totals } from '../../src/execution/run-report.js';
 import { createTargetRuntime } from '../../src/execution/target-runtime.js';
 import { acquireTargetLocks } from '../../src/state/redis-run-lock.js';
+import { targetFingerprint } from '../../src/config/target-fingerprint.js';
 import { cleanRedis } from '../support/distributed.js';
 import { TOKEN, engineRun, makePlan, startServer, stopServer } from './apply-bench.js';
 
@@ -145,16 +146,24 @@ queue:
   const children: ChildProcess[] = [];
   try {
     for (let i = 0; i < workers; i++) children.push(await startWorker(config, `bench-${i + 1}`));
-    const { locks } = await acquireTargetLocks(redis, prefix, ['bench']);
     const runtime = createTargetRuntime('bench', loaded.config.targets['bench']!);
-    const executor = new BullmqExecutor({ redis, queue: loaded.config.queue!, locks, wait: true, pollMs: 20 });
-    if (warmUp > 0) await executor.execute({ ...makePlan(warmUp, plan.targets[0]!.phases[0]!.operations.length), id: `warm-${prefix}` }, new Map([['bench', runtime]]));
+    // Each cycle under its own lock, as the planner takes one per cycle (the workers free it when
+    // the cycle ends), and saying where the planner points the target, as a real plan does.
+    const cycle = async (p: ReturnType<typeof makePlan>, id: string) => {
+      const { locks } = await acquireTargetLocks(redis, prefix, ['bench']);
+      try {
+        const executor = new BullmqExecutor({ redis, queue: loaded.config.queue!, locks, wait: true, pollMs: 20 });
+        return await executor.execute({ ...p, id, binding: { ...p.binding, targets: { bench: targetFingerprint(loaded.config.targets['bench']!) } } }, new Map([['bench', runtime]]));
+      } finally {
+        await locks.release();
+      }
+    };
+    if (warmUp > 0) await cycle(makePlan(warmUp, plan.targets[0]!.phases[0]!.operations.length), `warm-${prefix}`);
     const cpuBefore = children.reduce((sum, c) => sum + cpuMsOf(c.pid!), 0);
     const start = performance.now();
-    const report = await executor.execute({ ...plan, id: `plan-${prefix}` }, new Map([['bench', runtime]]));
+    const report = await cycle(plan, `plan-${prefix}`);
     const ms = performance.now() - start;
     cpu.push(children.reduce((sum, c) => sum + cpuMsOf(c.pid!), 0) - cpuBefore);
-    await locks.release();
     const t = totals(report);
     if (t.ok !== plan.targets[0]!.phases[0]!.operations.length) throw new Error(`BullMQ run: ${t.ok} ok, ${t.failed} failed: ${report.targets[0]?.failures[0]?.message}`);
     return ms;
