@@ -27,6 +27,8 @@ import { median, round2 } from './paired.js';
 const ENTRIES = Number(process.env['BENCH_LDAP_ENTRIES'] ?? 50_000);
 const PAGE_SIZE = 500;
 const ROUNDS = Number(process.env['BENCH_LDAP_ROUNDS'] ?? 5);
+/** COLD_NODE_ARGS: node options for the bundled cold read only, e.g. `--cpu-prof --cpu-prof-dir=<dir>` (not allowed in NODE_OPTIONS). */
+const coldProfile = process.env['COLD_NODE_ARGS']?.split(' ').filter(Boolean) ?? [];
 const COLD_READ = new URL('./ldap-cold-read.js', import.meta.url).pathname;
 // Plain JS, run from the source tree (.bench-dist/test/bench/ -> the repository).
 const BUNDLER = new URL('../../../scripts/bundle.js', import.meta.url).pathname;
@@ -119,7 +121,7 @@ targets:
     const cold = () => timedProcess(process.execPath, [COLD_READ, configFile], env);
     const bundle = join(dir, 'ldap-cold-read.cjs');
     await timedProcess(process.execPath, [BUNDLER, COLD_READ, bundle, configFile], env);
-    const coldBundled = () => timedProcess(process.execPath, [RUN_BUNDLE, bundle, configFile], env);
+    const coldBundled = () => timedProcess(process.execPath, [...coldProfile, RUN_BUNDLE, bundle, configFile], env);
 
     const source = new LdapSource(config);
     const check = await source.read();
