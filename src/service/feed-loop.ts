@@ -79,7 +79,18 @@ function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T | 
   });
 }
 
+/**
+ * Longest wait before a full reconcile that left a target out is asked for again. Every poll (5 s
+ * by default) asking again would run a whole cycle against the healthy targets every poll for as
+ * long as one target stays in quarantine (hours); the wait doubles from the poll interval up to
+ * this instead, so a change reaches the others within about a minute and costs a cycle a minute.
+ */
+export const MAX_FULL_RETRY_MS = 60_000;
+
 export async function runFeed(name: string, feed: ChangeFeed, status: FeedStatus, deps: FeedLoopDeps, signal: AbortSignal): Promise<void> {
+  // When a full reconcile the feed asks for again (it left a target out) is due, and the next wait.
+  let fullDueAt = 0;
+  let fullWaitMs = deps.intervalMs;
   while (!signal.aborted) {
     try {
       // A poll waiting out a source's backoff (Google asks for up to minutes) must not hold the
@@ -89,7 +100,10 @@ export async function runFeed(name: string, feed: ChangeFeed, status: FeedStatus
       status.lastPoll = new Date().toISOString();
       delete status.error;
       if (!batch) deps.metrics.feedPolls.inc({ feed: name, result: 'none' });
-      else {
+      else if (batch.full && Date.now() < fullDueAt) {
+        // The full reconcile asked for before, still not due again: the position stays, and nothing runs.
+        deps.metrics.feedPolls.inc({ feed: name, result: 'full' });
+      } else {
         const noticed = Date.now();
         status.lastChange = status.lastPoll;
         deps.log(`feed ${name}: ${batch.description}`);
@@ -97,8 +111,15 @@ export async function runFeed(name: string, feed: ChangeFeed, status: FeedStatus
           deps.metrics.feedPolls.inc({ feed: name, result: 'full' });
           const outcome = await deps.reconcile.request(`feed ${name}: ${batch.full}`);
           const why = cycleLeftOut(outcome);
-          if (why === undefined) await batch.commit();
-          else deps.log(`feed ${name}: the full reconcile it asked for did not reach every target, asked again at the next poll: ${why}`);
+          if (why === undefined) {
+            await batch.commit();
+            fullDueAt = 0;
+            fullWaitMs = deps.intervalMs;
+          } else {
+            fullDueAt = Date.now() + fullWaitMs;
+            deps.log(`feed ${name}: the full reconcile it asked for did not reach every target, asked again in ${Math.round(fullWaitMs / 1000)} s: ${why}`);
+            fullWaitMs = Math.min(fullWaitMs * 2, MAX_FULL_RETRY_MS);
+          }
         } else {
           deps.metrics.feedPolls.inc({ feed: name, result: 'changes' });
           const outcome = await deps.fast.sync({ keys: batch.keys, initiator: 'event', by: `feed ${name}` });
