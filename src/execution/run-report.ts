@@ -141,6 +141,19 @@ export function describeTotals(t: Record<Outcome, number>): string {
   return `${t.ok} ok, ${t.failed} failed, ${t.skipped} skipped${t.partial ? `, ${t.partial} partial` : ''}${t.unchanged ? `, ${t.unchanged} unchanged` : ''}`;
 }
 
+/**
+ * Why a target's plan did not (entirely) reach it, in one line naming the target: it could not be
+ * read, or it stopped early; undefined when it was reached. A target left out in quarantine is not
+ * judged here: a change-driven batch has no report of it, and a cycle's caller is told it before
+ * the source is read.
+ */
+export function unreached(t: TargetReport): string | undefined {
+  if (t.unreadable) return `target ${t.target} could not be read: ${t.unreadable}`;
+  // The executors' reasons say "stopped: ..." themselves; reports of earlier versions may not.
+  if (t.stopped) return `target ${t.target} ${t.stopped.startsWith('stopped') ? t.stopped : `stopped: ${t.stopped}`}`;
+  return undefined;
+}
+
 /** Targets whose plan was not (entirely) applied: could not be read, stopped, or left out in quarantine. */
 export function failedTargets(report: RunReport): { unreadable: string[]; stopped: string[]; quarantined: string[] } {
   return {

@@ -20,7 +20,7 @@ import { planPeople } from '../engine/one-person.js';
 import type { RunState } from '../engine/run-state.js';
 import { SafetyError, describeError } from '../errors.js';
 import type { TargetRuntime } from '../execution/executor.js';
-import type { RunReport } from '../execution/run-report.js';
+import { unreached, type RunReport } from '../execution/run-report.js';
 import type { Plan } from '../model/plan.js';
 import type { Notifier } from '../notify/notifier.js';
 import { safetyViolations } from '../planning/safety.js';
@@ -213,8 +213,8 @@ export function notApplied(outcome: BatchOutcome): NotApplied | undefined {
   const keys = new Set<string>();
   let why: string | undefined;
   for (const t of outcome.report?.targets ?? []) {
-    if (t.unreadable) return { why: `target ${t.target} could not be read: ${t.unreadable}`, keys: 'all' };
-    if (t.stopped) return { why: `target ${t.target} stopped: ${t.stopped}`, keys: 'all' };
+    const left = unreached(t);
+    if (left) return { why: left, keys: 'all' };
     for (const f of t.failures) {
       if (!TRANSIENT_FAILURES.has(f.code)) continue;
       why ??= `target ${t.target}: ${f.message}`;

@@ -5,6 +5,7 @@
  * feed is reported unhealthy by /readyz meanwhile.
  */
 import { describeError } from '../errors.js';
+import { unreached } from '../execution/run-report.js';
 import type { ChangeFeed } from '../sources/change-feed.js';
 import { notApplied, type FastLane } from './fast-lane.js';
 import type { Metrics } from '../telemetry/metrics.js';
@@ -44,17 +45,22 @@ async function pause(feed: ChangeFeed, ms: number, signal: AbortSignal): Promise
 
 /**
  * Why a full reconcile a feed asked for (a group removal, a person the feed cannot name) did not
- * reach every target, so the feed's position must not move past it: no cycle ran (every target in
- * its previous one, or in quarantine), or a target could not be read. Failed operations are left
- * to the next cycle: a full cycle again every poll for them would cost more than they do.
+ * reach every target, so the feed's position must not move past it, naming each target left out:
+ * the cycle failed; a target was left out (its previous cycle still runs and may have read the
+ * source before the change, or it is in quarantine), so none or only some ran; or a target could
+ * not be read or stopped. Failed operations are left to the next cycle: a full cycle again every
+ * poll for them would cost more than they do.
  */
 function cycleLeftOut(outcome: CycleOutcome): string | undefined {
   if (outcome.error !== undefined) return describeError(outcome.error);
   const result = outcome.result;
-  if (!result) return 'no cycle ran: every target was still in its previous cycle';
-  if (result.kind === 'quarantined') return 'every target is in quarantine';
-  const unread = result.kind === 'applied' ? result.report.targets.find((t) => t.unreadable) : undefined;
-  return unread ? `target ${unread.target} could not be read: ${unread.unreadable}` : undefined;
+  // An applied report lists the quarantined targets too: they are named once, from leftOut.
+  const why = [
+    ...outcome.leftOut.map((l) => `target ${l.target} ${l.why}`),
+    ...(result?.kind === 'applied' ? result.report.targets.map(unreached).filter((w) => w !== undefined) : []),
+  ];
+  if (why.length > 0) return why.join('; ');
+  return result ? undefined : 'no cycle ran';
 }
 
 /** The promise's value, or undefined as soon as `signal` aborts (the promise is left to settle alone). */
@@ -73,7 +79,18 @@ function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T | 
   });
 }
 
+/**
+ * Longest wait before a full reconcile that left a target out is asked for again. Every poll (5 s
+ * by default) asking again would run a whole cycle against the healthy targets every poll for as
+ * long as one target stays in quarantine (hours); the wait doubles from the poll interval up to
+ * this instead, so a change reaches the others within about a minute and costs a cycle a minute.
+ */
+export const MAX_FULL_RETRY_MS = 60_000;
+
 export async function runFeed(name: string, feed: ChangeFeed, status: FeedStatus, deps: FeedLoopDeps, signal: AbortSignal): Promise<void> {
+  // When a full reconcile the feed asks for again (it left a target out) is due, and the next wait.
+  let fullDueAt = 0;
+  let fullWaitMs = deps.intervalMs;
   while (!signal.aborted) {
     try {
       // A poll waiting out a source's backoff (Google asks for up to minutes) must not hold the
@@ -83,7 +100,10 @@ export async function runFeed(name: string, feed: ChangeFeed, status: FeedStatus
       status.lastPoll = new Date().toISOString();
       delete status.error;
       if (!batch) deps.metrics.feedPolls.inc({ feed: name, result: 'none' });
-      else {
+      else if (batch.full && Date.now() < fullDueAt) {
+        // The full reconcile asked for before, still not due again: the position stays, and nothing runs.
+        deps.metrics.feedPolls.inc({ feed: name, result: 'full' });
+      } else {
         const noticed = Date.now();
         status.lastChange = status.lastPoll;
         deps.log(`feed ${name}: ${batch.description}`);
@@ -91,8 +111,15 @@ export async function runFeed(name: string, feed: ChangeFeed, status: FeedStatus
           deps.metrics.feedPolls.inc({ feed: name, result: 'full' });
           const outcome = await deps.reconcile.request(`feed ${name}: ${batch.full}`);
           const why = cycleLeftOut(outcome);
-          if (why === undefined) await batch.commit();
-          else deps.log(`feed ${name}: the full reconcile it asked for did not reach every target, asked again at the next poll: ${why}`);
+          if (why === undefined) {
+            await batch.commit();
+            fullDueAt = 0;
+            fullWaitMs = deps.intervalMs;
+          } else {
+            fullDueAt = Date.now() + fullWaitMs;
+            deps.log(`feed ${name}: the full reconcile it asked for did not reach every target, asked again in ${Math.round(fullWaitMs / 1000)} s: ${why}`);
+            fullWaitMs = Math.min(fullWaitMs * 2, MAX_FULL_RETRY_MS);
+          }
         } else {
           deps.metrics.feedPolls.inc({ feed: name, result: 'changes' });
           const outcome = await deps.fast.sync({ keys: batch.keys, initiator: 'event', by: `feed ${name}` });

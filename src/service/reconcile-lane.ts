@@ -21,12 +21,25 @@ import type { Log } from '../telemetry/logger.js';
 import { newPlanId } from '../engine/make-plan.js';
 import { detachSource } from '../engine/plan-binding.js';
 
+/** A target a cycle was asked for and left out: nothing this cycle read or planned reached it. */
+export interface LeftOut {
+  target: string;
+  /** e.g. "skipped: its previous cycle still runs", or the quarantine status with its next try. */
+  why: string;
+}
+
 export interface CycleOutcome {
   reason: string;
   startedAt: Date;
   finishedAt: Date;
   result?: CycleResult;
   error?: unknown;
+  /**
+   * Targets left out before the source was read: their previous cycle still runs (distributed: it
+   * may have read the source before the change that asked for this one), or in quarantine. Those
+   * found before a failure, when the cycle failed (`error` is then the answer).
+   */
+  leftOut: readonly LeftOut[];
 }
 
 export interface ReconcileDeps {
@@ -86,15 +99,20 @@ export class ReconcileLane {
     const cycle = newPlanId();
     log(`cycle: starting (${reason})`, { cycle });
     let outcome: CycleOutcome;
+    const leftOut: LeftOut[] = [];
+    const leave = (target: string, why: string) => {
+      leftOut.push({ target, why });
+      log(`cycle: target ${target} ${why}`, { cycle, target });
+    };
     // Distributed: the cycle locks of the targets free now, handed off to the workers with the plan.
     const wanted = selectTargets(loaded).map(([name]) => name);
     const lease = state.lockCycle ? await state.lockCycle(wanted).catch((error: unknown) => ({ error })) : undefined;
     try {
       if (lease && 'error' in lease) throw lease.error;
-      for (const busy of lease?.busy ?? []) log(`cycle: target ${busy} skipped: its previous cycle still runs`, { cycle, target: busy });
+      for (const busy of lease?.busy ?? []) leave(busy, 'skipped: its previous cycle still runs');
       const targets = lease?.targets ?? wanted;
       if (targets.length === 0) {
-        outcome = { reason, startedAt, finishedAt: new Date() };
+        outcome = { reason, startedAt, finishedAt: new Date(), leftOut };
         log('cycle: every target is still in its previous cycle; nothing planned', { cycle });
       } else {
         const result = await runCycle(loaded, lease?.state ?? state, {
@@ -105,7 +123,7 @@ export class ReconcileLane {
           executor: { wait: !state.distributed, guardSince: startedAt, initiator: { initiator: 'schedule', by: 'serve' }, signal: this.deps.signal },
           notifier,
           planId: cycle,
-          onQuarantined: (target, status) => log(`cycle: target ${target} skipped: ${status}`, { cycle, target }),
+          onQuarantined: (target, status) => leave(target, `skipped: ${status}`),
           ...(this.deps.observer ? { observer: this.deps.observer } : {}),
           ...(this.deps.onPlan ? { onPlan: this.deps.onPlan } : {}),
         });
@@ -115,11 +133,11 @@ export class ReconcileLane {
         await state.links.flush();
         // Kept until the next cycle ends (the console reads it): its digest, not the whole read.
         if (result.kind !== 'quarantined') detachSource(result.plan);
-        outcome = { reason, startedAt, finishedAt: new Date(), result };
+        outcome = { reason, startedAt, finishedAt: new Date(), result, leftOut };
         log(`cycle: ${summary(result)}`, { cycle, ...(result.kind === 'stopped' ? { level: 'warn' } : {}) });
       }
     } catch (error) {
-      outcome = { reason, startedAt, finishedAt: new Date(), error };
+      outcome = { reason, startedAt, finishedAt: new Date(), error, leftOut };
       log(`cycle: failed: ${describeError(error)}`, { cycle, level: 'error' });
     } finally {
       if (lease && !('error' in lease)) await lease.release();

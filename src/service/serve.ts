@@ -12,6 +12,7 @@ import type { Notifier } from '../notify/notifier.js';
 import type { ChangeFeed } from '../sources/change-feed.js';
 import type { DueChanges } from '../state/due-changes.js';
 import type { EventIdStore } from '../state/event-id-store.js';
+import { unreached } from '../execution/run-report.js';
 import { everyCronTime, nextCronTime } from './cron-timer.js';
 import { DeprovisionWindow, windowFromLog } from './deprovision-window.js';
 import { lastFullRead } from './last-full-read.js';
@@ -110,8 +111,8 @@ export async function startService(options: ServiceOptions): Promise<ServiceHand
     if (reconcile.last?.error !== undefined) problems.push(`the last full cycle failed: ${describeError(reconcile.last.error)}`);
     if (result?.kind === 'stopped') problems.push(`the last full cycle was stopped by the safety check: ${result.error.reasons.join('; ')}`);
     for (const t of result?.kind === 'applied' ? result.report.targets : []) {
-      const trouble = t.unreadable ? `could not be read: ${t.unreadable}` : t.stopped;
-      if (trouble) problems.push(`target ${t.target}: ${trouble}`);
+      const trouble = unreached(t);
+      if (trouble) problems.push(trouble);
     }
     for (const f of feeds) if (f.error) problems.push(`feed ${f.name}: ${f.error}`);
     if (state.halted.aborted) problems.push(`the state could not be written: ${describeError(state.halted.reason)}`);

@@ -21,4 +21,11 @@ describe('notApplied', () => {
     expect(notApplied(outcome([failure('grp-sales', 'TRANSIENT', 'patchGroupMembers')]))?.keys).toBe('all');
     expect(notApplied({ keys: ['E1'], error: new Error('source unreadable') })).toEqual({ why: 'source unreadable', keys: 'all' });
   });
+
+  it('a target that could not be read, or stopped, leaves everyone, named once as a cycle names it', () => {
+    const target = (extra: object): BatchOutcome => ({ keys: ['E1'], report: { planId: 'p', startedAt: '', finishedAt: '', targets: [{ target: 'app', counts: {}, failures: [], skips: [], ...extra }] } });
+    expect(notApplied(target({ unreadable: '[TRANSIENT] HTTP 503' }))).toEqual({ why: 'target app could not be read: [TRANSIENT] HTTP 503', keys: 'all' });
+    expect(notApplied(target({ stopped: 'stopped: credential rejected (HTTP 401)', stopKind: 'auth' }))).toEqual({ why: 'target app stopped: credential rejected (HTTP 401)', keys: 'all' });
+    expect(notApplied(target({ stopped: 'credential rejected' }))).toEqual({ why: 'target app stopped: credential rejected', keys: 'all' });
+  });
 });

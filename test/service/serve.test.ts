@@ -5,13 +5,16 @@
  * just the people it changed, and a file cut mid-write never deactivates anyone.
  */
 import { appendFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
 import { createChangeFeed } from '../../src/sources/create-change-feed.js';
 import { FileFeedTokenStore } from '../../src/state/feed-tokens.js';
-import { Harness, peopleCsv, person, TOKEN } from '../support/harness.js';
+import { addTarget, Harness, memberNames, peopleCsv, person, TOKEN } from '../support/harness.js';
 import { serveCommand } from '../../src/cli/serve-command.js';
-import { Batches, serviceWithWithdrawnNewcomer, startTestService, type RunningService } from '../support/service.js';
+import { Batches, FullReconcileFeed, serviceWithWithdrawnNewcomer, startTestService, type RunningService } from '../support/service.js';
+import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
+import { FileQuarantineStore } from '../../src/state/quarantine-store.js';
 
 let h: Harness;
 let s: RunningService | undefined;
@@ -169,32 +172,57 @@ it('stops at once while a feed is still in its poll (a source waiting out a back
   s = undefined;
 }, 20_000);
 
-it('a full reconcile a feed asked for, which could not read a target, is asked for again rather than committed past', async () => {
-  h = await Harness.synced(people);
-  h.top = 'serve:\n  pollIntervalMs: 500\n  reconcileOnStart: false\n';
-  h.writeConfig();
-  let committed = 0;
-  let asked = 0;
-  let twice!: () => void;
-  const askedTwice = new Promise<void>((resolve) => (twice = resolve));
-  // A feed that cannot name who changed (a group removal): it asks for a full reconcile until committed.
-  const feed = {
-    description: 'group removals',
-    poll: async () => {
-      if (committed > 0) return null;
-      if (++asked === 2) twice();
-      return { keys: [], full: 'someone left a group', description: 'a member removed', commit: async () => void committed++ };
-    },
-    close: async () => undefined,
-  };
-  h.sandbox.addFault({ method: 'GET', path: '/Users', times: Infinity, action: { type: 'status', status: 503, detail: 'down' } });
-  s = await startTestService(h, { feeds: [{ name: 'groups', feed }] });
-  await expect.poll(() => s!.lines.some((l) => l.includes('did not reach every target, asked again at the next poll: target app could not be read')), { timeout: 20_000 }).toBe(true);
-  expect(committed).toBe(0);
-  h.sandbox.clearFaults();
-  await askedTwice;
-  await expect.poll(() => committed, { timeout: 20_000 }).toBe(1);
-}, 40_000);
+describe('a full reconcile a feed asked for', () => {
+  let crm: Sandbox | undefined;
+  afterEach(async () => {
+    await crm?.close();
+    crm = undefined;
+  });
+
+  it('which could not read a target, is asked for again rather than committed past', async () => {
+    h = await Harness.synced(people);
+    h.top = 'serve:\n  pollIntervalMs: 500\n  reconcileOnStart: false\n';
+    h.writeConfig();
+    const feed = new FullReconcileFeed();
+    h.sandbox.addFault({ method: 'GET', path: '/Users', times: Infinity, action: { type: 'status', status: 503, detail: 'down' } });
+    s = await startTestService(h, { feeds: [{ name: 'groups', feed }] });
+    await expect.poll(() => s!.lines.some((l) => l.includes('did not reach every target, asked again in 1 s: target app could not be read')), { timeout: 20_000 }).toBe(true);
+    expect(feed.committed).toBe(0);
+    h.sandbox.clearFaults();
+    await expect.poll(() => feed.committed, { timeout: 20_000 }).toBe(1);
+    expect(feed.polls).toBeGreaterThan(1);
+  }, 40_000);
+
+  it('which left one of two targets out in quarantine, is asked for again and reaches it once the quarantine is lifted', async () => {
+    const admins = people.map((p, i) => (i < 3 ? { ...p, groups: ['admins'] } : p));
+    h = await Harness.start({ top: 'serve:\n  pollIntervalMs: 500\n  reconcileOnStart: false\n' });
+    crm = await startSandbox({ token: TOKEN });
+    addTarget(h, 'crm', crm);
+    h.writePeople(admins);
+    const first = await h.run();
+    expect(first.code, first.err + first.out).toBe(0);
+    const before = ['user1@example.com', 'user2@example.com', 'user3@example.com'];
+    expect(memberNames(crm, 'admins')).toEqual(before);
+    crm.clearRequests();
+    // crm is quarantined for an hour; then user1 leaves admins, and the feed asks for a full reconcile.
+    const now = Date.now();
+    await new FileQuarantineStore(join(h.dir, 'state')).set({ target: 'crm', since: new Date(now).toISOString(), reason: 'the credential was refused', attempts: 1, nextTry: new Date(now + 3_600_000).toISOString() });
+    h.writePeople(admins.map((p) => (p.id === 'E1001' ? { ...p, groups: [] } : p)));
+    const feed = new FullReconcileFeed();
+    s = await startTestService(h, { feeds: [{ name: 'groups', feed }] });
+    // A second poll: the first one's full reconcile has run and been judged.
+    await expect.poll(() => feed.polls, { timeout: 20_000 }).toBeGreaterThan(1);
+    expect(memberNames(h.sandbox, 'admins')).toEqual(before.slice(1));
+    expect(memberNames(crm, 'admins')).toEqual(before);
+    expect(feed.committed).toBe(0);
+    expect(s.lines.join('\n')).toMatch(/feed groups: the full reconcile it asked for did not reach every target, asked again in 1 s: target crm skipped: quarantined since .*the credential was refused/);
+    expect(crm.requests).toEqual([]);
+
+    await s.state.quarantine.lift('crm');
+    await expect.poll(() => feed.committed, { timeout: 20_000 }).toBe(1);
+    expect(memberNames(crm, 'admins')).toEqual(before.slice(1));
+  }, 40_000);
+});
 
 describe('with the source change feed', () => {
   async function serveWithFeed(batches: Batches): Promise<RunningService> {

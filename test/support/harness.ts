@@ -147,6 +147,20 @@ ${this.top}
 }
 
 /**
+ * A second target on its own sandbox (so the requests it receives, or not, are its own), added to
+ * the config the harness wrote last; `tokenEnv` names the variable its token is read from.
+ */
+export function addTarget(h: Harness, name: string, sandbox: Sandbox, tokenEnv = 'TEST_SCIM_TOKEN'): void {
+  writeFileSync(h.configFile, readFileSync(h.configFile, 'utf8').replace('targets:\n', `targets:\n  ${name}:\n    url: ${sandbox.url}\n    auth: { type: bearer, token: "\${env:${tokenEnv}}" }\n`));
+}
+
+/** The userNames of a group's members on a sandbox, sorted; [] when it has none (or no such group). */
+export function memberNames(sandbox: Sandbox, group: string): string[] {
+  const members = (sandbox.store.findGroupByDisplayName(group)?.['members'] as { value: string }[] | undefined) ?? [];
+  return members.map((m) => String(sandbox.store.getUser(m.value)?.['userName'])).sort();
+}
+
+/**
  * Drop every operation's precondition from a saved plan file. `apply` then writes without checking
  * the target first, as it does when the target changes between its check and its write: the way to
  * reach the executor's own answers to such a race (409 adopt, 404 re-create, 412 re-apply).

@@ -7,6 +7,7 @@ import { openState } from '../../src/engine/state.js';
 import type { RunState } from '../../src/engine/run-state.js';
 import { NO_NOTIFIER } from '../../src/notify/notifier.js';
 import type { BatchOutcome } from '../../src/service/fast-lane.js';
+import type { ChangeBatch, ChangeFeed } from '../../src/sources/change-feed.js';
 import { startService, type ServiceHandle, type ServiceOptions } from '../../src/service/serve.js';
 import { FileDueChanges } from '../../src/state/due-changes.js';
 import { FileEventIdStore } from '../../src/state/event-id-store.js';
@@ -85,4 +86,26 @@ export async function serviceWithWithdrawnNewcomer(h: Harness, people: readonly 
     },
   });
   return service;
+}
+
+/**
+ * A feed that cannot name who changed (a group removal, as Google reports one): every poll asks for
+ * a full reconcile until its position is committed, then finds nothing new.
+ */
+export class FullReconcileFeed implements ChangeFeed {
+  readonly description = 'group removals';
+  /** Polls started; a poll after the first means the first one's batch was dealt with. */
+  polls = 0;
+  /** Times the position was committed past the change. */
+  committed = 0;
+
+  poll(): Promise<ChangeBatch | null> {
+    this.polls++;
+    if (this.committed > 0) return Promise.resolve(null);
+    return Promise.resolve({ keys: [], full: 'someone left a group', description: 'a member removed', commit: async () => void this.committed++ });
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
 }
