@@ -28,6 +28,7 @@ import { mergeSnapshots } from '../sources/source-directory.js';
 import type { Link, LinkStore } from '../state/link-store.js';
 import type { RunState } from './run-state.js';
 import { expressionOptions } from '../mapping/expression-options.js';
+import { rejectionsOf } from './staged-sets.js';
 import { dirtyReadHold, discoverTarget, linkedAccountIds, listGroups, sourceAttributes, userMapping } from './make-plan.js';
 import { planBinding } from './plan-binding.js';
 import { parkedFor } from './parked-changes.js';
@@ -197,7 +198,7 @@ function narrowOperations(ops: readonly Operation[], keys: ReadonlySet<string>, 
 }
 
 /** One person (the CLI's person commands): planPeople for them alone, refusing a key nobody knows. */
-export async function planPerson(loaded: LoadedConfig, state: Pick<RunState, 'links' | 'holds'>, key: string, options: PersonPlanOptions = {}): Promise<PersonPlan> {
+export async function planPerson(loaded: LoadedConfig, state: Pick<RunState, 'links' | 'holds' | 'rejections'>, key: string, options: PersonPlanOptions = {}): Promise<PersonPlan> {
   const { links } = state;
   const { people, plan, runtimes } = await planPeople(loaded, state, [key], options);
   const person = people[0]!;
@@ -234,8 +235,11 @@ async function readPeople(source: ReturnType<typeof createSource>, keys: readonl
   };
 }
 
-export async function planPeople(loaded: LoadedConfig, state: Pick<RunState, 'links' | 'holds'>, keys: readonly string[], options: PersonPlanOptions = {}): Promise<PeoplePlan> {
+export async function planPeople(loaded: LoadedConfig, state: Pick<RunState, 'links' | 'holds' | 'rejections'>, keys: readonly string[], options: PersonPlanOptions = {}): Promise<PeoplePlan> {
   const { links } = state;
+  // Deprovisions an operator rejected stay off here as in a full cycle (an event or a feed naming
+  // the person must not carry one out); an emergency deprovision is the operator deciding anew.
+  const rejected = options.holdOff ? {} : await state.rejections.all();
   const step = options.step ?? (() => undefined);
   // One person's steps read as before ("match: no account"); a batch's name whom each is about.
   const who = (key: string, sep = ' ') => (keys.length > 1 ? `${key}${sep}` : '');
@@ -341,6 +345,7 @@ export async function planPeople(loaded: LoadedConfig, state: Pick<RunState, 'li
         manager: fitted.manager,
         ...(holdDeprovisions ? { holdDeprovisions } : {}),
         ...(heldOff.size > 0 ? { heldOff } : {}),
+        rejections: rejectionsOf(rejected, name),
         ...(options.parked ? { parked: await parkedFor(options.parked, name) } : {}),
         partial: { known },
       });

@@ -281,10 +281,8 @@ it('a future-dated termination waits for its instant, then syncs the person', as
   terminated('E1009');
   const effectiveAt = new Date(Date.now() + 1500);
   const body = JSON.stringify({ specversion: '1.0', id: 'ev-1', source: 'urn:test:hr', type: 'employee.terminated', subject: 'E1009', data: { effectiveAt: effectiveAt.toISOString() } });
-  const t = String(Math.floor(Date.now() / 1000));
-  const signature = `t=${t},v1=${createHmac('sha256', CE_KEY).update(`${t}.${body}`).digest('hex')}`;
   const next = batches.next();
-  const answer = await s.post('/events/hr', body, { 'X-Scim-Sync-Signature': signature });
+  const answer = await s.post('/events/hr', body, cloudEvent(body));
   expect(answer.status, answer.body).toBe(202);
   expect(userOf(9)?.['active']).toBe(true);
   const batch = await next;
@@ -292,6 +290,12 @@ it('a future-dated termination waits for its instant, then syncs the person', as
   expect(batch.keys).toEqual(['E1009']);
   expect(userOf(9)?.['active']).toBe(false);
 });
+
+/** The signature header of a CloudEvents delivery of `body`, made now. */
+function cloudEvent(body: string): Record<string, string> {
+  const t = String(Math.floor(Date.now() / 1000));
+  return { 'X-Scim-Sync-Signature': `t=${t},v1=${createHmac('sha256', CE_KEY).update(`${t}.${body}`).digest('hex')}` };
+}
 
 /** A raw POST through node:http: `chunks` are written one by one without a content-length (chunked). */
 function rawPost(url: string, chunks: readonly Buffer[], headers: Record<string, string>): Promise<{ status: number; body: string }> {
@@ -347,4 +351,28 @@ it('an empty body, bytes that are not UTF-8, and a chunked body past the limit: 
   expect(batches.seen).toHaveLength(1);
   expect(h.writes()).toHaveLength(1);
   expect(userOf(4)?.['active']).toBe(false);
+});
+
+it('an event naming someone whose deprovision an operator rejected leaves them be, as a full cycle does; the source changing since lifts that', async () => {
+  const batches = new Batches();
+  s = await serve(batches);
+  // As `scim-sync reject` leaves it for a person gone from the source: their record's digest is null.
+  await s.state.rejections.add([{ target: 'app', key: 'E1006', entry: { digest: null, stagedId: 'st-0000abcd', at: new Date().toISOString(), by: 'test' } }]);
+  h.writePeople(people.filter((p) => p.id !== 'E1006' && p.id !== 'E1007'));
+  const event = (id: string) => JSON.stringify({ specversion: '1.0', id: `ev-${id}`, source: 'hr', type: 'com.example.employee.changed', subject: id });
+  const next = batches.next();
+  const body = event('E1006');
+  const accepted = await s.post('/events/hr', body, cloudEvent(body));
+  expect(accepted.status, accepted.body).toBe(202);
+  await next;
+  await s.fast.idle();
+  expect(userOf(6)?.['active']).toBe(true);
+  expect(h.writes()).toEqual([]);
+  // Someone else gone, without a rejection: deactivated as before.
+  const other = event('E1007');
+  const second = batches.next();
+  expect((await s.post('/events/hr', other, cloudEvent(other))).status).toBe(202);
+  await second;
+  await s.fast.idle();
+  expect(userOf(7)?.['active']).toBe(false);
 });
