@@ -10,7 +10,9 @@ export type Initiator = 'schedule' | 'cli' | 'on-demand' | 'event' | 'console';
 /**
  * An operation's kind, or an event: an apply's start and end (`interrupted`: the operator stopped
  * it; `stopped`: a state write failed), the safety check's stop or its override, a target that
- * could not be read or stopped, a distributed cycle's end.
+ * could not be read or stopped, a distributed cycle's end. `probe.*`: the writes of `check
+ * --write-probe` to its throwaway user (engine/probe-log.ts), never an operation kind, so that
+ * readers of people's operations (the access report, the deprovision window) do not count it.
  */
 export const EVENT_ACTIONS = [
   'apply.start',
@@ -30,6 +32,12 @@ export const EVENT_ACTIONS = [
   'person.provision',
   'person.deprovision',
   'person.release',
+  'probe.start',
+  'probe.create',
+  'probe.patch',
+  'probe.deactivate',
+  'probe.delete',
+  'probe.left',
 ] as const;
 
 export type AuditAction = OperationKind | (typeof EVENT_ACTIONS)[number];

@@ -1,4 +1,9 @@
 /** `scim-sync check`: test the connection to each target and say what will and will not work. */
+import { randomUUID } from 'node:crypto';
+import { JsonlAuditSink } from '../audit/jsonl-audit-sink.js';
+import { describeError } from '../errors.js';
+import { cliInitiator } from '../engine/operator.js';
+import { haltOnFailure } from '../engine/run-state.js';
 import { load } from './load-config.js';
 import { checkTarget, type TargetCheck } from '../engine/check-target.js';
 import { userMapping } from '../engine/make-plan.js';
@@ -55,7 +60,8 @@ export function formatCheck(c: TargetCheck): string {
 /**
  * Exit 0 when every target is usable (and its write probe, if asked for, finished and was removed),
  * 2 when a credential is refused (reading, or writing during the probe), 1 when a target is otherwise
- * unusable, or its probe failed or is left in the target.
+ * unusable, or its probe failed or is left in the target, or the provisioning log failed part-way;
+ * 4 when the provisioning log cannot be opened or written before the probe's first write (as `run`).
  */
 export async function checkCommand(opts: { config: string; target?: string[]; json?: boolean; writeProbe?: boolean; signal?: AbortSignal }, io: Io): Promise<number> {
   const loaded = load(opts.config, io);
@@ -73,25 +79,54 @@ export async function checkCommand(opts: { config: string; target?: string[]; js
       return {}; // a mapping that does not compile with this source is `validate`'s and `plan`'s to report
     }
   };
-  const probing = (name: string) => ({
-    writeProbe: !!opts.writeProbe,
-    ...(opts.signal ? { signal: opts.signal } : {}),
-    // On stderr before the probe exists: a check killed before it removes the probe leaves this name.
-    announce: (userName: string) => io.err(`target ${name}: write probe: creating ${userName} (removed at the end; if check is killed first, remove it by hand)`),
-  });
-  const checks = await Promise.all(targets.map(([name, config]) => checkTarget(name, config, { ...probing(name), ...mappingOf(name, config) })));
+  // The probe's writes are recorded as a run's are: the log is opened before any target is asked
+  // (a log that cannot be, or whose first append fails, stops the check before the first write) and
+  // a write that fails later stops each probe as it stops a run, the probe still being removed.
+  const halt = haltOnFailure();
+  const audit = opts.writeProbe ? new JsonlAuditSink(loaded.auditFile, { settings: loaded.config.audit, initiator: cliInitiator(), onFailure: halt.fail }) : undefined;
+  const cycleId = `check-${randomUUID()}`;
+  const stop = opts.signal ? AbortSignal.any([opts.signal, halt.signal]) : halt.signal;
+  const probing = (name: string) =>
+    audit && {
+      writeProbe: {
+        audit,
+        cycleId,
+        signal: stop,
+        // On stderr before the probe exists: a check killed before it removes the probe leaves this name.
+        announce: (userName: string) => io.err(`target ${name}: write probe: creating ${userName} (removed at the end; if check is killed first, remove it by hand)`),
+      },
+    };
+  // Settled, not raced: a log failure thrown by one target's probe waits for the others' to end.
+  const settled = await Promise.allSettled(targets.map(([name, config]) => checkTarget(name, config, { ...probing(name), ...mappingOf(name, config) })));
+  const auditFailure = await closeAudit(audit, halt.signal);
+  const thrown = settled.find((s) => s.status === 'rejected');
+  if (thrown) throw thrown.reason;
+  const checks = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
   if (opts.json) io.out(JSON.stringify(checks, null, 2));
   else io.out(checks.map(formatCheck).join('\n\n'));
   for (const c of checks) {
     const left = c.probe?.leftBehind;
     if (left) io.err(`error: the write probe is still in target ${c.target}: remove ${shown(left.userName)}${left.id === null ? '' : ` (id ${shown(left.id)})`} by hand`);
   }
+  if (auditFailure !== undefined) {
+    io.err(`error: ${describeError(auditFailure)}`);
+    io.err('The write probe stopped there: what it did is in the findings (and in the audit log as far as it could be written).');
+  }
   const stopped = interruptedExit(opts.signal);
   if (stopped !== undefined) return stopped;
+  if (auditFailure !== undefined) return EXIT.FAILED_OPERATIONS;
   const refused = checks.filter((c) => c.failure?.auth || c.probe?.failure?.auth);
   if (refused.length > 0) {
     io.err(`error: credential refused by ${refused.map((c) => `target ${c.target}${c.failure ? '' : ' (a write of the probe)'}`).join(', ')}`);
     return EXIT.CONFIG;
   }
   return checks.every((c) => c.usable && !c.probe?.failure && !c.probe?.leftBehind) ? EXIT.OK : EXIT.FAILED_OPERATIONS;
+}
+
+/** Closes the probe's log: the first write failure (the one that halted the probes, or one at the close), if any. */
+async function closeAudit(audit: JsonlAuditSink | undefined, halted: AbortSignal): Promise<unknown> {
+  if (!audit) return undefined;
+  let failure: unknown = halted.aborted ? halted.reason : undefined;
+  await audit.close().catch((error: unknown) => (failure ??= error));
+  return failure;
 }

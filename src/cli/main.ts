@@ -145,7 +145,7 @@ export async function main(argv: string[], output: Io = processIo): Promise<numb
     .option(
       '--write-probe',
       'WRITES to the target: creates a throwaway user (scim-sync-probe+<random>@invalid.example), tries the PATCH shapes, a userName with "+" ' +
-        'and lookups by filter, reports what the server keeps and finds, then deletes the probe (or deactivates it when deletes are not allowed)',
+        'and lookups by filter, reports what the server keeps and finds, then deletes the probe (or deactivates it when deletes are not allowed); every write is recorded in the audit log',
     )
     .option('--json', 'print the findings as JSON')
     .addHelpText('after', examples('scim-sync check --config org.yaml', 'scim-sync check --config org.yaml --target slack --write-probe'))

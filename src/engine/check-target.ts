@@ -6,7 +6,7 @@
  * it, and what will not work.
  */
 import type { TargetConfig } from '../config/schema/index.js';
-import { AuthError, NotFoundError, ScimSyncError, describeError } from '../errors.js';
+import { AuthError, NotFoundError, ScimSyncError, StateError, describeError } from '../errors.js';
 import type { ServerResource } from '../model/scim.js';
 import type { ScimCapabilities } from '../targets/http/capabilities.js';
 import { SCHEMA_ENTERPRISE_USER } from '../model/scim.js';
@@ -53,14 +53,15 @@ function swapCase(text: string): string {
 }
 
 /**
- * `writeProbe`: also try writes on a throwaway user (write-probe.ts), once the target proved usable;
- * `signal` and `announce` are the probe's (a stop before it starts skips it).
+ * `writeProbe`: also try writes on a throwaway user (write-probe.ts), once the target proved usable,
+ * with these options (a stop before it starts skips it). A StateError (the provisioning log cannot
+ * be written) is thrown, not reported as the target's: it is no fault of the target.
  * `mapping`: the target's mapping (its explicit rules), checked against the schemas the target serves.
  */
 export async function checkTarget(
   name: string,
   config: TargetConfig,
-  options: { writeProbe?: boolean; mapping?: UserMapping } & Omit<ProbeOptions, 'enterprise'> = {},
+  options: { writeProbe?: Omit<ProbeOptions, 'enterprise'>; mapping?: UserMapping } = {},
 ): Promise<TargetCheck> {
   const quirks = targetQuirks(config);
   const runtime = createTargetRuntime(name, config);
@@ -158,16 +159,13 @@ export async function checkTarget(
     if (config.pageSize !== undefined && check.effective.pageSize < config.pageSize) say('info', `list pages capped at ${check.effective.pageSize} (pageSize ${config.pageSize})`);
     if (rateLimit) say('info', `request budget: ${rateLimit.requests} per ${rateLimit.perMs} ms`);
     if (quirks.createRateLimit) say('info', `user creations: at most ${quirks.createRateLimit.requests} per ${quirks.createRateLimit.perMs} ms`);
-    if (options.writeProbe && !options.signal?.aborted) {
+    const probing = options.writeProbe;
+    if (probing && !probing.signal?.aborted) {
       const enterprise = !extensions || extensions.has(SCHEMA_ENTERPRISE_USER.toLowerCase());
-      check.probe = await writeProbe(name, client, quirks, {
-        enterprise,
-        ...(options.signal ? { signal: options.signal } : {}),
-        ...(options.announce ? { announce: options.announce } : {}),
-      });
+      check.probe = await writeProbe(name, client, quirks, { ...probing, enterprise });
     }
   } catch (error) {
-    if (!(error instanceof ScimSyncError)) throw error;
+    if (!(error instanceof ScimSyncError) || error instanceof StateError) throw error;
     check.usable = false;
     check.failure = { code: error.code, message: describeError(error), auth: error instanceof AuthError };
   }

@@ -4,12 +4,14 @@
  * userName with `+`, a domain that cannot exist), looks it up by userName and by externalId, sets
  * the enterprise manager and department in each PATCH shape until one is kept (read back after
  * each), and removes the probe: DELETE, or a deactivation where deletes are not allowed (then the
- * finding names the account to remove by hand). Opt-in: it writes.
+ * finding names the account to remove by hand). Opt-in: it writes, and every write it sends is in
+ * the provisioning log (probe-log.ts), whose first append is proved before the create.
  *
  * A shape that is not kept leaves the attribute as it was, so the next shape is tried on a clean
  * account without undoing anything.
  */
 import { randomBytes } from 'node:crypto';
+import type { AuditSink } from '../audit/audit-sink.js';
 import type { TargetQuirks } from '../config/profiles.js';
 import { AuthError, InterruptedError, NotFoundError, ProtocolError, ScimSyncError, TransientError, describeError } from '../errors.js';
 import { SCHEMA_ENTERPRISE_USER, SCHEMA_USER, type JsonObject, type JsonValue, type PatchOperation, type ServerResource } from '../model/scim.js';
@@ -18,6 +20,7 @@ import { distinctShapes } from '../targets/patch-shape.js';
 import type { ScimTarget } from '../targets/scim-target.js';
 import type { Finding } from './finding.js';
 import { askFilter, carries, ignoredMessage } from './filter-answer.js';
+import { ProbeLog } from './probe-log.js';
 
 export interface ProbeReport {
   /** The probe's userName. */
@@ -106,6 +109,10 @@ export interface ProbeOptions {
   signal?: AbortSignal;
   /** Told the probe's userName before it is created, so that a probe a killed check leaves can be found. */
   announce?: (userName: string) => void;
+  /** The provisioning log every write of the probe is recorded in (a log that cannot be written throws its StateError before the create). */
+  audit: AuditSink;
+  /** The check's id in that log (its records' cycleId). */
+  cycleId: string;
 }
 
 export async function writeProbe(target: string, client: ScimTarget, quirks: TargetQuirks, options: ProbeOptions): Promise<ProbeReport> {
@@ -121,8 +128,11 @@ export async function writeProbe(target: string, client: ScimTarget, quirks: Tar
   const report: ProbeReport = { userName, findings };
   const fail = (error: ScimSyncError, message: string) => (report.failure = { code: error.code, message, auth: error instanceof AuthError });
 
+  const log = new ProbeLog(options.audit, options.cycleId, target, probe);
   options.announce?.(userName);
+  log.start();
   let created: ServerResource | undefined;
+  let lostAnswer = false;
   try {
     created = await client.create(
       'Users',
@@ -140,23 +150,32 @@ export async function writeProbe(target: string, client: ScimTarget, quirks: Tar
   } catch (error) {
     if (!(error instanceof ScimSyncError)) throw error;
     if (!(error instanceof TransientError)) {
+      log.wrote('probe.create', 'failed', {}, error);
       fail(error, `could not create the probe user ${userName}: ${describeError(error)}`);
       return report;
     }
     created = await findProbe(client, probe);
     if (!created) {
+      log.wrote('probe.create', 'failed', { note: 'no such account exists after the failed create' }, error);
       fail(error, `the create of ${userName} failed (${describeError(error)}) and no such account exists: nothing else was tried`);
       return report;
     }
+    lostAnswer = true;
     say('warning', 'the create was answered without the resource id (or not at all), but the account exists: scim-sync looks such accounts up by externalId');
   }
   const id = created.id;
   try {
-    await confirmProbe(client, id, probe);
+    // The create is recorded once its answer's id is proved to be the probe's: an id the server
+    // answered for someone else's account is not written down as the probe's.
+    await confirmProbe(client, id, probe).catch((error: unknown) => {
+      log.wrote('probe.create', 'ok', { note: `created; the id answered, ${id}, is not the probe's: ${error instanceof Error ? error.message : String(error)}` });
+      throw error;
+    });
+    log.wrote('probe.create', 'ok', { scimId: id, ...(lostAnswer ? { note: 'created (confirmed after a lost answer)' } : {}) });
     say('ok', `created ${userName} (id ${id})`);
     checkpoint();
     await probeLookups(client, id, probe, say);
-    if (enterprise) await probeShapes(target, client, id, probe, quirks, say, checkpoint);
+    if (enterprise) await probeShapes(target, client, id, probe, quirks, say, checkpoint, log);
     else say('info', 'no enterprise extension: the manager and department PATCH shapes were not tried');
   } catch (error) {
     if (!(error instanceof ScimSyncError)) throw error;
@@ -164,11 +183,16 @@ export async function writeProbe(target: string, client: ScimTarget, quirks: Tar
     else fail(error, error instanceof NotTheProbeError ? error.message : `the probe stopped: ${describeError(error)}`);
   }
   try {
-    if (!(await removeProbe(client, id, probe, quirks, say))) report.leftBehind = { id, userName };
+    const why = await removeProbe(client, id, probe, quirks, say, log);
+    if (why !== undefined) {
+      report.leftBehind = { id, userName };
+      log.left(id, why, report.failure);
+    }
   } catch (error) {
     if (!(error instanceof NotTheProbeError)) throw error;
     say('warning', `${error.message}; the probe was not removed: look for ${userName} by hand`);
     report.leftBehind = { id: null, userName };
+    log.left(null, error.message, report.failure);
   }
   return report;
 }
@@ -202,6 +226,7 @@ async function probeShapes(
   quirks: TargetQuirks,
   say: (level: Finding['level'], message: string) => void,
   checkpoint: () => void,
+  log: ProbeLog,
 ): Promise<void> {
   const manager = `${SCHEMA_ENTERPRISE_USER}:manager`;
   const department = `${SCHEMA_ENTERPRISE_USER}:department`;
@@ -224,7 +249,12 @@ async function probeShapes(
       checkpoint();
       await confirmProbe(client, id, probe);
       try {
-        await client.patch('Users', id, [operation], probe.userName, { shapeOf: () => shape });
+        const change = { path: attribute.path, from: null, to: value };
+        await log.send('probe.patch', () => client.patch('Users', id, [operation], probe.userName, { shapeOf: () => shape }), {
+          scimId: id,
+          changes: [change],
+          note: `patchShape ${shape}`,
+        });
       } catch (error) {
         if (error instanceof AuthError || !(error instanceof ScimSyncError) || error instanceof TransientError) throw error;
         refused.push(`${shape}: ${describeError(error)}`);
@@ -259,10 +289,17 @@ async function probeShapes(
 }
 
 /**
- * DELETE, else a deactivation; true when the probe is gone. Only a 404 on reading the probe back proves it gone: a 404 on the
- * DELETE itself may be a route the server lacks (the account still there), so it proves nothing.
+ * DELETE, else a deactivation; undefined when the probe is gone, else why it is still there. Only a 404 on reading the probe back
+ * proves it gone: a 404 on the DELETE itself may be a route the server lacks (the account still there), so it proves nothing.
  */
-async function removeProbe(client: ScimTarget, id: string, probe: ProbeIdentity, quirks: TargetQuirks, say: (level: Finding['level'], message: string) => void): Promise<boolean> {
+async function removeProbe(
+  client: ScimTarget,
+  id: string,
+  probe: ProbeIdentity,
+  quirks: TargetQuirks,
+  say: (level: Finding['level'], message: string) => void,
+  log: ProbeLog,
+): Promise<string | undefined> {
   const { userName } = probe;
   let why = 'the profile says the server has no DELETE';
   if (quirks.supportsDelete) {
@@ -270,7 +307,7 @@ async function removeProbe(client: ScimTarget, id: string, probe: ProbeIdentity,
     let answered404 = false;
     try {
       await confirmProbe(client, id, probe);
-      await client.delete('Users', id, userName).catch((error: unknown) => {
+      await log.send('probe.delete', () => client.delete('Users', id, userName), { scimId: id }).catch((error: unknown) => {
         if (!(error instanceof NotFoundError)) throw error;
         answered404 = true;
       });
@@ -280,23 +317,25 @@ async function removeProbe(client: ScimTarget, id: string, probe: ProbeIdentity,
     }
     if (await gone(client, id)) {
       say('ok', `deleted the probe ${userName}`);
-      return true;
+      return undefined;
     }
     why = failed ? `the DELETE failed: ${failed}` : `it is still there after a DELETE${answered404 ? ' answered 404' : ''}`;
   }
   try {
     await confirmProbe(client, id, probe);
-    await client.patch('Users', id, [{ op: 'replace', path: 'active', value: false }], userName);
+    const deactivate = () => client.patch('Users', id, [{ op: 'replace', path: 'active', value: false }], userName);
+    await log.send('probe.deactivate', deactivate, { scimId: id, changes: [{ path: 'active', from: true, to: false }] });
     say('warning', `could not delete the probe (${why}): deactivated it instead; remove ${userName} (id ${id}) by hand`);
+    return `could not delete it (${why}): deactivated instead`;
   } catch (error) {
     if (error instanceof NotTheProbeError || !(error instanceof ScimSyncError)) throw error;
     if (error instanceof NotFoundError) {
       say('ok', `the probe ${userName} is gone (${why})`);
-      return true;
+      return undefined;
     }
     say('warning', `could not delete the probe (${why}) nor deactivate it (${describeError(error)}): remove ${userName} (id ${id}) by hand`);
+    return `could not delete it (${why}) nor deactivate it (${describeError(error)})`;
   }
-  return false;
 }
 
 /** True only when reading the account answers 404; any other answer, an error included, may mean it is there. */

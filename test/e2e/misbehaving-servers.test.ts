@@ -309,6 +309,11 @@ describe('check --write-probe', () => {
       // No id: the only one the server gave is someone else's.
       expect(check.probe.leftBehind).toEqual({ id: null, userName: probe?.['userName'] });
       expect(r.err).toContain(`error: the write probe is still in target app: remove ${String(probe?.['userName'])} by hand`);
+      // The audit log does not take the answered id for the probe's either.
+      const records = h.audit().filter((a) => String(a['action']).startsWith('probe.'));
+      expect(records.map((a) => `${String(a['action'])} ${String(a['outcome'])}`)).toEqual(['probe.start info', 'probe.create ok', 'probe.left failed']);
+      expect(records.filter((a) => 'scimId' in a)).toEqual([]);
+      expect(records.at(-1)).toMatchObject({ label: probe?.['userName'], error: { code: 'PROTOCOL' } });
     } finally {
       gateway.close();
     }
