@@ -41,10 +41,19 @@ function send(res: ServerResponse, status: number, body: JsonObject | string, co
   res.end(text);
 }
 
-/** The body, or null when it exceeds `limit` (the rest is not read). */
 /** Connections whose request body is being read: on stop, they are not waited for (see startHttp). */
 const readingBody = new Set<Socket>();
 
+/**
+ * Event bodies read at once, at most. Each is held whole (up to MAX_EVENT_BODY_BYTES) until its
+ * signature is checked, so without a bound anyone reaching the port could open connections that
+ * each send a body short of its end and hold the service's memory (800 of them: about 1 GB).
+ * Beyond it a delivery is answered 503 with Retry-After, which HR senders retry.
+ */
+export const MAX_EVENT_BODIES_READ = 16;
+let eventBodiesRead = 0;
+
+/** The body, or null when it exceeds `limit` (the rest is not read). */
 export function readBody(req: IncomingMessage, limit: number): Promise<Buffer | null> {
   const socket = req.socket;
   readingBody.add(socket);
@@ -68,6 +77,8 @@ function readAll(req: IncomingMessage, limit: number): Promise<Buffer | null> {
     });
     req.on('end', () => resolve(size > limit ? null : Buffer.concat(chunks)));
     req.on('error', reject);
+    // A client gone (or timed out) before its body ended: settled, so it no longer counts as read.
+    req.on('close', () => reject(new Error('the connection closed before the body ended')));
   });
 }
 
@@ -106,7 +117,13 @@ async function route(routes: HttpRoutes, req: IncomingMessage, res: ServerRespon
       res.setHeader('allow', 'POST');
       return send(res, 405, { error: 'POST an event here' });
     }
-    const body = await readBody(req, MAX_EVENT_BODY_BYTES);
+    if (eventBodiesRead >= MAX_EVENT_BODIES_READ) {
+      res.setHeader('retry-after', '1');
+      res.setHeader('connection', 'close');
+      return send(res, 503, { error: 'too many event deliveries being read at once: try again' });
+    }
+    eventBodiesRead++;
+    const body = await readBody(req, MAX_EVENT_BODY_BYTES).finally(() => eventBodiesRead--);
     if (body === null) return send(res, 413, { error: `event bodies are limited to ${MAX_EVENT_BODY_BYTES} bytes` });
     const answer = await routes.event(event[1]!, body, req.headers);
     if (answer) return send(res, answer.status, answer.body);

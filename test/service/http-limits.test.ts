@@ -2,12 +2,13 @@
  * What the service's HTTP server does with bodies it will not read, and with clients that hold a
  * request open: a body past the limit, or sent where none is read, is answered and its connection
  * closed rather than drained for as long as the client sends; stopping the service does not wait
- * on a client that drips a body. Over real sockets.
+ * on a client that drips a body; past a bound of event bodies being read at once, a delivery is
+ * refused (503) rather than held in memory. Over real sockets.
  */
 import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MAX_EVENT_BODY_BYTES } from '../../src/config/schema/events.js';
-import { startHttp, type HttpHandle } from '../../src/service/http-server.js';
+import { MAX_EVENT_BODIES_READ, startHttp, type HttpHandle } from '../../src/service/http-server.js';
 
 let http: HttpHandle | undefined;
 const sockets: Socket[] = [];
@@ -148,5 +149,29 @@ describe('the Host it answers to', () => {
     }
     expect(await ask('/healthz', 'scim.example.com')).toMatch(/^HTTP\/1\.1 200 /);
     expect(await ask('/events/hr', 'scim.example.com', '{}')).toMatch(/^HTTP\/1\.1 202 /);
+  });
+});
+
+describe('event bodies read at once', () => {
+  it(`past ${MAX_EVENT_BODIES_READ} deliveries whose bodies are still arriving, the next is answered 503 with Retry-After; once one ends, deliveries are read again`, async () => {
+    const { url } = await server();
+    const { hostname, port } = new URL(url);
+    // Each announces 1,000 bytes and sends 10: held open, its body being read.
+    const stalled: Socket[] = [];
+    for (let i = 0; i < MAX_EVENT_BODIES_READ; i++) {
+      const socket = connect(Number(port), hostname);
+      sockets.push(socket);
+      stalled.push(socket);
+      socket.on('error', () => undefined);
+      socket.write(`POST /events/hr HTTP/1.1\r\nhost: 127.0.0.1:${port}\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{"id":"x",`);
+    }
+    const post = () => fetch(`${url}/events/hr`, { method: 'POST', body: '{"id":"E1"}', headers: { 'content-type': 'application/json' } });
+    // The server has begun reading all of them when the next is refused.
+    await expect.poll(async () => (await post()).status, { timeout: 10_000, interval: 20 }).toBe(503);
+    const refused = await post();
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get('retry-after')).toBe('1');
+    stalled[0]!.destroy();
+    await expect.poll(async () => (await post()).status, { timeout: 10_000, interval: 20 }).toBe(202);
   });
 });
