@@ -33,9 +33,10 @@ export interface CompiledValue {
   /** For `=SelectUniqueValue(a, b, ...)`: the candidates for a person, in order, without repeats. */
   readonly candidates?: (attributes: Attributes) => string[];
   /**
-   * For an expression: the present values it could not read for this person ("start \"2024-02-01\"
-   * as a date in d.M.yyyy"), or undefined. Asked only after a value came out empty (or false), so
-   * a value evaluated plainly pays nothing for it.
+   * For an expression that may meet a value it cannot read (a date function, a comparison of
+   * numbers; absent for the rest): the present values it could not read for this person ("start
+   * \"2024-02-01\" as a date in d.M.yyyy"), or undefined. Evaluates again, noting: asked only of
+   * expressions that have it, after the plain evaluation.
    */
   readonly unreadable?: (attributes: Attributes) => string | undefined;
 }
@@ -60,10 +61,12 @@ function fromExpression(expression: CompiledExpression, masked: ReadonlySet<stri
   const e = expression.evaluate;
   const source = expression.source;
   const attributes = expression.attributes;
-  const unreadable = (a: Attributes): string | undefined => {
-    const noted = expression.evaluateNoting(a).unreadable;
-    return noted.length === 0 ? undefined : describeUnreadable(noted, a, attributes, masked);
-  };
+  const unreadable = expression.mayNote
+    ? (a: Attributes): string | undefined => {
+        const noted = expression.evaluateNoting(a).unreadable;
+        return noted.length === 0 ? undefined : describeUnreadable(noted, a, attributes, masked);
+      }
+    : undefined;
   switch (expression.type) {
     case 'list':
       return {
@@ -83,7 +86,7 @@ function fromExpression(expression: CompiledExpression, masked: ReadonlySet<stri
         attributes,
         type: expression.type,
         evaluate: (a) => e(a) as number | boolean | null,
-        unreadable,
+        ...(unreadable ? { unreadable } : {}),
         evaluateEach: (a) => {
           const v = e(a) as number | boolean | null;
           return v === null ? [] : [typeof v === 'number' ? numberText(v) : String(v)];
@@ -111,7 +114,7 @@ function fromExpression(expression: CompiledExpression, masked: ReadonlySet<stri
           return distinct(out);
         },
         ...(expression.candidates ? { candidates: expression.candidates } : {}),
-        unreadable,
+        ...(unreadable ? { unreadable } : {}),
       };
       return value;
     }

@@ -4,9 +4,9 @@
  * comparisons ignore case; a multi-valued attribute satisfies a clause when any value does. No
  * filters: everyone is in scope.
  *
- * A verdict is "in", "out", or unknown: a condition that is not true for a person after it met a
- * present value it could not read as a date or number ("31.12.2027", "five"), or that failed for
- * them, has no verdict, so the planner holds that person rather than deprovision someone over a
+ * A verdict is "in", "out", or unknown: a condition whose verdict for a person rests on a present
+ * value it could not read as a date or number ("31.12.2027", "five"; true or false alike: `not`
+ * turns one into the other), or that failed for them, has no verdict, so the planner holds that person rather than deprovision someone over a
  * typo. An absent value (null, empty) is no such value: Coalesce and IsPresent decide as before.
  */
 import type { ScopeFilter } from '../config/schema/index.js';
@@ -53,8 +53,9 @@ export function compileCondition(text: string, options: ScopeOptions = {}, name 
       } catch (error) {
         return { unknown: `${rule} failed: ${(error as Error).message}` };
       }
-      if (result.value === true) return 'in';
-      if (result.unreadable.length === 0) return 'out';
+      // A verdict reached past a value that did not read is no verdict, true included: `not (level >= 5)`
+      // with level "five" is true only because the comparison could not be made.
+      if (result.unreadable.length === 0) return result.value === true ? 'in' : 'out';
       return { unknown: `${rule} could not read ${describeUnreadable(result.unreadable, attributes, reads, masked)}` };
     },
     attributes: reads,

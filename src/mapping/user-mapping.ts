@@ -275,10 +275,13 @@ export function mapUser(mapping: UserMapping, user: CanonicalUser, memberOf?: Re
       let v: JsonValue = rule.value.evaluate(user.attributes);
       let f = 0;
       for (; v === null && f < rule.fallbacks.length; f++) v = rule.fallbacks[f]!.evaluate(user.attributes);
-      const unknown = v === null || v === false ? unreadableIn(rule, f, user.attributes) : undefined;
+      // f === 0 with a value: the rule's own value gave it. A default that gives a value is taken
+      // (as Coalesce would); the rule's own value is not, when part of it did not read.
+      const unknown = v === null || v === false || (f === 0 && rule.value.unreadable) ? unreadableIn(rule, f, user.attributes) : undefined;
       if (unknown !== undefined) {
         // Nothing (or false) computed from a value that did not read ("2024-02-01" for d.M.yyyy) is
-        // not "should be absent": the account keeps what it has, and the plan says why.
+        // not "should be absent", and text around it ("since " & the date) is not the value either:
+        // the account keeps what it has, and the plan says why.
         (unsent ??= []).push({ index: i, reason: `${shortPath(rule.path.key)} could not read ${unknown}`, required: rule.required === true });
         values[i] = null;
         continue;

@@ -206,6 +206,21 @@ describe('scope: a value that does not read', () => {
     expect(either(user({ level: 'five', title: 'Engineer' }))).toMatchObject({ unknown: expect.stringContaining('level "five"') });
   });
 
+  it('a true verdict that rests on a value nobody can read is unknown too; one that does not rest on it stands', () => {
+    // Turned round: "five" is not >= 5 only because it is no number, so "not" must not make them in.
+    expect(compileScope(['not (level >= 5)'])(user({ level: 'five' }))).toEqual({ unknown: `scope[0] 'not (level >= 5)' could not read level "five" as a number` });
+    expect(compileScope(['not (level >= 5)'])(user({ level: '3' }))).toBe('in');
+    // True on the other side of "or", whichever side comes first: the unreadable side decides nothing.
+    expect(compileScope(['level >= 5 or title == "VP"'])(user({ level: 'five', title: 'VP' }))).toBe('in');
+    expect(compileScope(['title == "VP" or level >= 5'])(user({ level: 'five', title: 'VP' }))).toBe('in');
+    expect(compileScope(['level >= 5 or title == "VP"'])(user({ level: 'five', title: 'Engineer' }))).toMatchObject({ unknown: expect.stringContaining('level "five"') });
+    // Coalesce over two formats: the one that reads decides.
+    const dated = compileScope(['DateDiff("d", Coalesce(FormatDateTime(end, "d.M.yyyy", "yyyy-MM-dd"), FormatDateTime(end, "yyyy-MM-dd", "yyyy-MM-dd")), "2026-01-01") <= 0']);
+    expect(dated(user({ end: '2027-03-01' }))).toBe('in');
+    expect(dated(user({ end: '1.3.2025' }))).toBe('out');
+    expect(dated(user({ end: '2027-02-30' }))).toMatchObject({ unknown: expect.stringContaining('end "2027-02-30"') });
+  });
+
   it('quotes no value of a masked attribute (one that feeds an attribute audit.redactAttributes lists)', () => {
     const masked = compileScope([README], { now, masked: new Set(['endDate']) });
     expect(masked(user({ department: 'Sales', endDate: '31.12.2027' }))).toEqual({
@@ -257,5 +272,41 @@ describe('a mapping value that cannot be read', () => {
     const gone = mapUser(mapping, user({ mail: 'a@x.com', start: null, level: '7' }));
     expect(gone.unsent).toBeUndefined();
     expect(diffUser(mapping, gone, account, true).changes).toContainEqual(expect.objectContaining({ path: 'nickName', to: null }));
+  });
+
+  it('text or a verdict built around a value that did not read is not sent either; one that reads is', () => {
+    const around = compileUserMapping(
+      {
+        userName: '{mail}',
+        title: '="since " & FormatDateTime(start, "d.M.yyyy", "yyyy-MM-dd")',
+        'urn:x:junior': '=not (level >= 5)',
+        displayName: '=Coalesce(nick, "none")',
+        // Two formats: the one that reads makes the value, the other's miss does not hold it back.
+        nickName: '=Coalesce(FormatDateTime(start, "d.M.yyyy", "yyyy-MM-dd"), FormatDateTime(start, "yyyy-MM-dd", "yyyy-MM-dd"))',
+      },
+      new Set(['mail', 'start', 'level', 'nick']),
+    );
+    const at = (path: string) => around.indexOf.get(path)!;
+    const odd = mapUser(around, user({ mail: 'a@x.com', start: '2024-02-01', level: 'five' }));
+    expect(odd.values[at('title')]).toBeNull();
+    expect(odd.values[at('urn:x:junior')]).toBeNull();
+    expect(odd.unsent).toEqual([
+      { index: at('title'), reason: 'title could not read start "2024-02-01" as a date in the format "d.M.yyyy"', required: false },
+      { index: at('urn:x:junior'), reason: 'urn:x:junior could not read level "five" as a number', required: false },
+    ]);
+    // An expression with nothing to misread is sent as computed.
+    expect(odd.values[at('displayName')]).toBe('none');
+    expect(odd.values[at('nickName')]).toBe('2024-02-01');
+    const account: ScimResource = { schemas: [], id: 's1', userName: 'a@x.com', externalId: 'K1', title: 'since 2024-01-02', 'urn:x:junior': false, nickName: '2024-02-01' };
+    expect(diffUser(around, odd, account, true).changes.map((c) => c.path)).toEqual(['displayName']);
+
+    const read = mapUser(around, user({ mail: 'a@x.com', start: '2.1.2024', level: '3' }));
+    expect(read.unsent).toBeUndefined();
+    expect(read.values[at('title')]).toBe('since 2024-01-02');
+    expect(read.values[at('urn:x:junior')]).toBe(true);
+    expect(read.values[at('nickName')]).toBe('2024-01-02');
+    const neither = mapUser(around, user({ mail: 'a@x.com', start: '2024-02-30' }));
+    expect(neither.values[at('nickName')]).toBeNull();
+    expect(new Set(neither.unsent?.map((u) => u.index))).toEqual(new Set([at('title'), at('nickName')]));
   });
 });

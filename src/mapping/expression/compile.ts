@@ -23,6 +23,11 @@ export interface CompileOptions {
 export interface Compiled extends Arg {
   /** Attributes the expression reads, in order of first appearance. */
   readonly attributes: readonly string[];
+  /**
+   * Whether any part may meet a present value it cannot read (a date function, a comparison of
+   * numbers): if not, evaluateNoting never notes anything and need not be asked.
+   */
+  readonly mayNote: boolean;
   /** `eval`, with the present values it could not read (none: an empty list). */
   readonly evaluateNoting: (attributes: Attributes) => { value: Value; unreadable: readonly Unreadable[] };
 }
@@ -39,13 +44,16 @@ export function compileTree(tree: Node, text: string, options: CompileOptions): 
   // Unreadable values are kept only during evaluateNoting (evaluation is synchronous): a mapping
   // value, evaluated plainly, pays nothing for them.
   let noting = false;
+  let mayNote = false;
   let noted: Unreadable[] | readonly Unreadable[] = NONE_UNREADABLE;
   const unreadable = (value: string, as: string): void => {
     if (!noting) return;
     if (noted === NONE_UNREADABLE) noted = [];
-    // Once each: a value read twice (a zone that is both the input's and the output's) is one problem.
-    else if (noted.some((u) => u.value === value && u.as === as)) return;
     (noted as Unreadable[]).push({ value, as });
+  };
+  const notedCount = (): number => noted.length;
+  const forgetNoted = (from: number, to: number): void => {
+    if (to > from) (noted as Unreadable[]).splice(from, to - from);
   };
 
   function constant(value: Value, type: ValueType, at: number): Arg {
@@ -106,7 +114,21 @@ export function compileTree(tree: Node, text: string, options: CompileOptions): 
           case 'or': {
             const l = convert(left, 'bool', fail, `each side of "${n.op}"`) as Evaluator<boolean>;
             const r = convert(right, 'bool', fail, `each side of "${n.op}"`) as Evaluator<boolean>;
-            return finish('bool', n.op === 'and' ? (a) => l(a) && r(a) : (a) => l(a) || r(a), n.at, both);
+            if (n.op === 'and') return finish('bool', (a) => l(a) && r(a), n.at, both);
+            return finish(
+              'bool',
+              (a) => {
+                const before = notedCount();
+                if (l(a)) return true;
+                const after = notedCount();
+                // True on the right whatever the left could not read: that is no doubt about the verdict.
+                if (!r(a)) return false;
+                forgetNoted(before, after);
+                return true;
+              },
+              n.at,
+              both,
+            );
           }
           case '&':
             return finish('text', concatOperator(left, right, fail), n.at, both);
@@ -116,6 +138,7 @@ export function compileTree(tree: Node, text: string, options: CompileOptions): 
             return finish('bool', n.op === '==' ? eq : (a) => !eq(a), n.at, both);
           }
           default:
+            mayNote = true;
             return finish('bool', compareOperator(n.op, left, right, fail, n.at, unreadable), n.at, both);
         }
       }
@@ -135,6 +158,7 @@ export function compileTree(tree: Node, text: string, options: CompileOptions): 
       options.unique!(n);
     }
     const raw = n.args.map(node);
+    if (spec.notesUnreadable) mayNote = true;
     const context: BuildContext = {
       fail,
       as: (arg, type) => convert(arg, type, fail, `${spec.name}'s argument`),
@@ -142,6 +166,8 @@ export function compileTree(tree: Node, text: string, options: CompileOptions): 
       now: options.now,
       at: n.at,
       unreadable,
+      notedCount,
+      forgetNoted,
     };
     const args = bind(spec, raw, n, context);
     spec.checkArgs?.(args, context);
@@ -189,13 +215,16 @@ export function compileTree(tree: Node, text: string, options: CompileOptions): 
     noting = true;
     noted = NONE_UNREADABLE;
     try {
-      return { value: evaluate(a), unreadable: noted };
+      const value = evaluate(a);
+      // Once each: a value read twice (a zone that is both the input's and the output's) is one problem.
+      const once = noted.filter((u, i) => noted.findIndex((v) => v.value === u.value && v.as === u.as) === i);
+      return { value, unreadable: once.length === 0 ? NONE_UNREADABLE : once };
     } finally {
       noting = false;
       noted = NONE_UNREADABLE;
     }
   };
-  return { ...compiled, attributes, evaluateNoting };
+  return { ...compiled, attributes, mayNote, evaluateNoting };
 }
 
 function withEval(arg: Arg, type: ValueType, evaluator: Evaluator): Arg {

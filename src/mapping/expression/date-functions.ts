@@ -99,6 +99,7 @@ const write = (date: ParsedDate) => (date.dateOnly ? (formatIso(date)?.slice(0, 
 export const DATE_FUNCTIONS = defineFunctions(
   {
     name: 'FormatDateTime',
+    notesUnreadable: true,
     params: [
       { name: 'date', kind: 'text' },
       { name: 'inputFormat', kind: 'text', constant: true },
@@ -149,6 +150,7 @@ export const DATE_FUNCTIONS = defineFunctions(
   },
   {
     name: 'DateAdd',
+    notesUnreadable: true,
     params: [{ name: 'interval', kind: 'text', constant: true }, { name: 'count', kind: 'number' }, { name: 'date', kind: 'text' }],
     returns: () => 'text',
     // The date moved by count intervals (negative: back). A date alone stays a date when moved by days, weeks, months, quarters or years.
@@ -167,6 +169,7 @@ export const DATE_FUNCTIONS = defineFunctions(
   },
   {
     name: 'DateDiff',
+    notesUnreadable: true,
     params: [{ name: 'interval', kind: 'text', constant: true }, { name: 'from', kind: 'text' }, { name: 'to', kind: 'text' }],
     returns: () => 'number',
     // How many interval boundaries lie between the two (UTC), negative when `to` is earlier.

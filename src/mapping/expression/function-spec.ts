@@ -45,6 +45,10 @@ export interface BuildContext {
   readonly at: number;
   /** Called per person when a present value does not read as what the function needs. */
   readonly unreadable: NoteUnreadable;
+  /** How many such values this evaluation has noted so far (always 0 outside evaluateNoting). */
+  notedCount(): number;
+  /** Forgets what was noted between two counts: parts whose results were passed over (Coalesce). */
+  forgetNoted(from: number, to: number): void;
 }
 
 export interface FunctionSpec {
@@ -59,6 +63,8 @@ export interface FunctionSpec {
   build(args: readonly Arg[], context: BuildContext): Evaluator;
   /** Its result may differ between two calls with the same arguments: never folded into a constant. */
   readonly volatile?: boolean;
+  /** Its evaluator may note a present value it cannot read (BuildContext.unreadable). */
+  readonly notesUnreadable?: boolean;
 }
 
 export function defineFunctions(...specs: FunctionSpec[]): FunctionSpec[] {

@@ -28,6 +28,8 @@ export interface CompiledExpression {
   readonly attributes: readonly string[];
   readonly type: ValueType;
   readonly evaluate: Evaluator<Value>;
+  /** Whether evaluateNoting can note anything (Compiled.mayNote). */
+  readonly mayNote: boolean;
   /** `evaluate`, with the present values it could not read as a date or number (scope conditions ask). */
   readonly evaluateNoting: Compiled['evaluateNoting'];
   /** Set when the expression is SelectUniqueValue(...): each candidate, in order, for a person. */
@@ -66,7 +68,7 @@ export function compileExpression(text: string, start: number, options: Expressi
       return out;
     };
   }
-  return { source: text, attributes: compiled.attributes, type: compiled.type, evaluate: compiled.eval, evaluateNoting: compiled.evaluateNoting, ...(candidates ? { candidates } : {}) };
+  return { source: text, attributes: compiled.attributes, type: compiled.type, evaluate: compiled.eval, mayNote: compiled.mayNote, evaluateNoting: compiled.evaluateNoting, ...(candidates ? { candidates } : {}) };
 }
 
 function firstText(v: Value): string | null {

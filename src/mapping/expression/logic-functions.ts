@@ -119,9 +119,15 @@ export const LOGIC_FUNCTIONS = defineFunctions(
       const type = unify(args, context.fail, "Coalesce's values");
       const es = args.map((arg) => context.as(arg, type));
       return (a) => {
+        const start = context.notedCount();
         for (const e of es) {
+          const before = context.notedCount();
           const v = e(a);
-          if (!isEmpty(v)) return v;
+          if (!isEmpty(v)) {
+            // What the values passed over could not read did not make this one (two date formats).
+            context.forgetNoted(start, before);
+            return v;
+          }
         }
         return null;
       };
