@@ -1,7 +1,8 @@
 /**
  * SCIM `roles` and `entitlements` of a user, from group membership or source attributes. A rule
  * yields its value when the user is in one of its groups (or always, without `whenMemberOf`);
- * templated values that come out empty yield nothing. Result: sorted, de-duplicated values, or
+ * templated values that come out empty yield nothing; a value that rests on a present value it
+ * could not read throws (the person is held, see mapUser). Result: sorted, de-duplicated values, or
  * null when the target does not manage this attribute at all.
  */
 import type { RoleRule } from '../config/schema/index.js';
@@ -39,6 +40,10 @@ export function compileRoles(rules: readonly RoleRule[], options: ValueOptions =
     for (const rule of compiled) {
       if (rule.groups && ![...rule.groups].some((g) => lowered.has(g))) continue;
       const value = rule.value.evaluate(attributes) as string | null;
+      // A role chosen past a value that did not read (IIF(level < 5, "basic", "admin") with level
+      // "five") is no decision: the person is held (RuleFailed), their roles left as they are.
+      const unread = rule.value.unreadable?.(attributes);
+      if (unread !== undefined) throw new Error(`'${rule.value.source}' could not read ${unread}`);
       if (value === null) continue;
       out.set(`${rule.type ?? ''}\u0000${value}`, { value, ...(rule.type ? { type: rule.type } : {}) });
     }

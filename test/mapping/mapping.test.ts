@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { compileScope, explainScope } from '../../src/mapping/scope.js';
 import type { ScopeFilter } from '../../src/config/schema/index.js';
 import { compileTemplate } from '../../src/mapping/template.js';
-import { buildUserResource, compileUserMapping, mapUser } from '../../src/mapping/user-mapping.js';
+import { buildUserResource, compileUserMapping, mapUser, mapUserOrFailure, RuleFailed } from '../../src/mapping/user-mapping.js';
 import { ConfigError } from '../../src/errors.js';
 import type { CanonicalUser } from '../../src/model/canonical.js';
 import { buildPatch, buildPut, diffUser } from '../../src/planning/user-changes.js';
@@ -308,5 +308,14 @@ describe('a mapping value that cannot be read', () => {
     const neither = mapUser(around, user({ mail: 'a@x.com', start: '2024-02-30' }));
     expect(neither.values[at('nickName')]).toBeNull();
     expect(new Set(neither.unsent?.map((u) => u.index))).toEqual(new Set([at('title'), at('nickName')]));
+  });
+
+  it('a role chosen past a value that did not read holds the person rather than grant it', () => {
+    const roles = compileUserMapping({ userName: '{mail}' }, new Set(['mail', 'level']), { roles: [{ value: '=IIF(level < 5, "basic", "admin")' }] });
+    expect(mapUser(roles, user({ mail: 'a@x.com', level: '7' })).sets).toEqual([[{ value: 'admin' }]]);
+    expect(mapUser(roles, user({ mail: 'a@x.com', level: '3' })).sets).toEqual([[{ value: 'basic' }]]);
+    const odd = mapUserOrFailure(roles, user({ mail: 'a@x.com', level: 'five' }));
+    expect(odd).toBeInstanceOf(RuleFailed);
+    expect((odd as RuleFailed).message).toBe(`roles could not be computed: '=IIF(level < 5, "basic", "admin")' could not read level "five" as a number`);
   });
 });
