@@ -5,7 +5,9 @@
  * from the source shown escaped and secrets never shown; every action in the provisioning log with
  * who did it and why.
  */
+import { rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Harness, TOKEN, person } from '../support/harness.js';
 import { startTestService, type RunningService } from '../support/service.js';
@@ -279,6 +281,21 @@ describe('console: what it shows', () => {
     expect(page.body).toMatch(/<td><strong>app<\/strong><\/td>\s*<td><span class="ok">healthy<\/span>/);
     expect(page.body).toMatch(/<dt>People<\/dt><dd>5 \(5 active\)/);
     expect(page.body).toMatch(/Last full cycle/);
+  });
+
+  it('an internal failure shows a reference into the service log, not its words (state paths are not for every session)', async () => {
+    const { viewer } = await serve();
+    // The staged sets' folder replaced by a file: listing them fails inside the state store.
+    const staged = join(h.dir, 'state', 'staged');
+    rmSync(staged, { recursive: true, force: true });
+    writeFileSync(staged, 'not a folder');
+    const page = await viewer.get('/ui/staged');
+    expect(page.status).toBe(500);
+    expect(page.body).not.toContain(h.dir);
+    const ref = /reference ([A-Za-z0-9_-]{8})/.exec(page.body)?.[1];
+    expect(ref).toBeDefined();
+    // The log has the words, under the same reference.
+    expect(s!.lines.find((l) => l.includes(`error ${ref}:`))).toContain(staged);
   });
 });
 

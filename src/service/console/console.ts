@@ -165,11 +165,18 @@ ${message ? notice('bad', message) : null}
     }
   }
 
-  /** A page that says what went wrong: the error's own words, escaped and redacted. */
+  /**
+   * A page that says what went wrong. What the operator can act on (no such person, a set already
+   * decided, busy) in the error's own words, escaped and redacted; an internal failure only as a
+   * reference into the service log, which has its words: those name state files, Redis addresses
+   * and the like, which are not for whoever holds a console session.
+   */
   function failure(res: ServerResponse, session: Session | undefined, error: unknown): void {
     const status = error instanceof NotFoundError ? 404 : error instanceof ConfigError || error instanceof PlanError ? 409 : error instanceof BusyError ? 429 : 500;
-    if (status === 500) ctx.log(`console: ${describeError(error)}`);
-    sendHtml(res, status, frame(session, { title: status === 500 ? 'Something went wrong' : 'Not possible', body: notice('bad', describeError(error)) }));
+    if (status !== 500) return sendHtml(res, status, frame(session, { title: 'Not possible', body: notice('bad', describeError(error)) }));
+    const ref = randomToken().slice(0, 8);
+    ctx.log(`console: error ${ref}: ${describeError(error)}`);
+    sendHtml(res, 500, frame(session, { title: 'Something went wrong', body: notice('bad', `An internal error (reference ${ref}); the service log has its details.`) }));
   }
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
