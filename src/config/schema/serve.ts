@@ -40,7 +40,10 @@ export const serve = z
       .int()
       .positive()
       .default(500)
-      .describe('Most people synced in one change-driven batch; more wait for the next. Default 500.'),
+      .describe(
+        'Most people synced in one change-driven batch. A request naming more (a feed or a due time naming many) is synced in parts of this size, ' +
+          'and requests arriving meanwhile are taken between two parts. Default 500.',
+      ),
     console: consoleSettings
       .optional()
       .describe('The web console under /ui on serve.listen: status, the provisioning log, people, staged changes, quarantine, queues. Default unset: off (/ui answers 404).'),
