@@ -51,7 +51,7 @@ async function pause(feed: ChangeFeed, ms: number, signal: AbortSignal): Promise
  * not be read or stopped. Failed operations are left to the next cycle: a full cycle again every
  * poll for them would cost more than they do.
  */
-function cycleLeftOut(outcome: CycleOutcome): string | undefined {
+export function cycleLeftOut(outcome: CycleOutcome): string | undefined {
   if (outcome.error !== undefined) return describeError(outcome.error);
   const result = outcome.result;
   // An applied report lists the quarantined targets too: they are named once, from leftOut.

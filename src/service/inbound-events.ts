@@ -3,6 +3,13 @@
  * deduplicates the delivery and stores future-dated changes before answering; the people to sync
  * now go to the fast lane without waiting for it (the sender gets its 2xx within the second); the
  * due-change timer wakes for the future-dated ones.
+ *
+ * A delivery naming more people to sync now than serve.maxEventKeys (a bulk import in the HR system,
+ * a sender posting its whole directory) is accepted all the same, and a full reconcile is asked for
+ * instead: the fast lane would look each person up on every target, for minutes or hours, where a
+ * cycle lists each target once, and judges such a change as a whole. Refused (4xx), a signed,
+ * well-formed delivery would lose its changes until the next cycle, and a sender's retry would be
+ * refused again.
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { EventEndpointConfig } from '../config/schema/index.js';
@@ -15,6 +22,8 @@ import type { DueTimer } from './due-timer.js';
 import { notApplied, type FastLane } from './fast-lane.js';
 import { RETRY_SUFFIX } from './due-timer.js';
 import type { Metrics } from '../telemetry/metrics.js';
+import { cycleLeftOut } from './feed-loop.js';
+import type { ReconcileLane } from './reconcile-lane.js';
 
 export interface InboundEventsDeps {
   endpoints: Readonly<Record<string, EventEndpointConfig>>;
@@ -22,6 +31,9 @@ export interface InboundEventsDeps {
   due: DueChanges;
   fast: FastLane;
   timer: DueTimer;
+  reconcile: Pick<ReconcileLane, 'request'>;
+  /** serve.maxEventKeys: more people to sync now in one delivery ask for a full reconcile instead. */
+  maxKeys: number;
   metrics: Metrics;
   log(line: string): void;
 }
@@ -36,6 +48,20 @@ export function inboundEvents(deps: InboundEventsDeps): EventRoute {
     const result = await handleInboundEvent({ ...endpoint, name }, { rawBody, headers }, { now: new Date(received), ids: deps.ids, due: deps.due, secret: endpoint.secret.reveal() });
     deps.metrics.events.inc({ endpoint: name, status: String(result.status) });
     deps.log(`event ${name}: ${result.status} ${result.log}`);
+    const now = new Set((result.accepted ?? []).flatMap((c) => c.keys)).size;
+    if (now > deps.maxKeys) {
+      const why = `the delivery names ${now} people to sync now, more than serve.maxEventKeys (${deps.maxKeys}): a full reconcile syncs them instead`;
+      deps.log(`event ${name}: ${why}`);
+      const all = [...new Set((result.accepted ?? []).map((c) => c.eventId))];
+      const ids = all.length === 1 ? all[0]! : `${all[0]!} and ${all.length - 1} more`;
+      void deps.reconcile.request(`event ${name} ${ids}: ${now} people`).then((outcome) => {
+        const left = cycleLeftOut(outcome);
+        // Not kept as due changes: tried again person by person, they would be the look-ups this avoids.
+        if (left !== undefined) deps.log(`event ${name} ${ids}: the full reconcile did not reach every target, the next full cycle syncs them: ${left}`);
+      });
+      if (result.scheduled?.length) deps.timer.wake();
+      return { status: result.status, body: { ...result.body, fullReconcile: why } };
+    }
     for (const change of result.accepted ?? []) {
       void deps.fast.sync({ keys: change.keys, initiator: 'event', by: `event ${name} ${change.eventId}` }).then(async (outcome) => {
         if (outcome.report) deps.metrics.propagation.observe((Date.now() - received) / 1000);

@@ -102,7 +102,7 @@ export async function startService(options: ServiceOptions): Promise<ServiceHand
   const core: ServiceCore = { fast, reconcile, metrics, signal };
   const timer = options.events ? new DueTimer(options.events.due, fast, log, signal) : undefined;
   const endpoints = loaded.config.events;
-  const event = options.events && timer && endpoints ? inboundEvents({ endpoints, ...options.events, fast, timer, metrics, log }) : undefined;
+  const event = options.events && timer && endpoints ? inboundEvents({ endpoints, ...options.events, fast, timer, reconcile, maxKeys: serve.maxEventKeys, metrics, log }) : undefined;
   const feeds: FeedStatus[] = options.feeds.map(({ name, feed }) => ({ name, description: feed.description }));
   const readiness = (): Readiness => {
     const problems: string[] = [];

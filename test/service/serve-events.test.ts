@@ -376,3 +376,22 @@ it('an event naming someone whose deprovision an operator rejected leaves them b
   await s.fast.idle();
   expect(userOf(7)?.['active']).toBe(false);
 });
+
+it('a delivery naming more people to sync now than serve.maxEventKeys is accepted and synced by a full reconcile, not person by person', async () => {
+  const batches = new Batches();
+  s = await serve(batches);
+  terminated('E1004');
+  // A bulk import in the HR system: 1,001 employees in one field-based delivery, one of them a leaver.
+  const employees = ['E1004', ...Array.from({ length: 1000 }, (_, i) => `E${5000 + i}`)].map((id) => ({ id, action: 'Updated', changedFields: ['jobTitle'], fields: { jobTitle: 'x' } }));
+  const body = JSON.stringify({ employees });
+  const answer = await s.post('/events/bamboo', body, bamboo(body));
+  expect(answer.status, answer.body).toBe(202);
+  expect(JSON.parse(answer.body)).toMatchObject({ keys: 1001, fullReconcile: 'the delivery names 1001 people to sync now, more than serve.maxEventKeys (1000): a full reconcile syncs them instead' });
+  await expect.poll(() => s!.reconcile.last?.reason, { timeout: 20_000 }).toMatch(/^event bamboo bamboohr[^ ]*: 1001 people$/);
+  expect(s.reconcile.last?.result?.kind).toBe('applied');
+  expect(userOf(4)?.['active']).toBe(false);
+  await s.fast.idle();
+  expect(batches.seen).toEqual([]);
+  // Listed once, not looked up one by one.
+  expect(h.sandbox.requests.filter((r) => r.method === 'GET' && /^\/Users\/./.test(r.path))).toEqual([]);
+});

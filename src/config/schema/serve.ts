@@ -40,7 +40,19 @@ export const serve = z
       .int()
       .positive()
       .default(500)
-      .describe('Most people synced in one change-driven batch; more wait for the next. Default 500.'),
+      .describe(
+        'Most people synced in one change-driven batch. A request naming more (a feed or a due time naming many) is synced in parts of this size, ' +
+          'and requests arriving meanwhile are taken between two parts. Default 500.',
+      ),
+    maxEventKeys: z
+      .number()
+      .int()
+      .positive()
+      .default(1000)
+      .describe(
+        'Most people one inbound event delivery may name for the change-driven path (those to sync now, each once). A delivery naming more is still accepted (202), ' +
+          'and a full reconcile syncs them instead: one listing of each target is cheaper than a look-up per person, and judges the change as a whole. Default 1000.',
+      ),
     console: consoleSettings
       .optional()
       .describe('The web console under /ui on serve.listen: status, the provisioning log, people, staged changes, quarantine, queues. Default unset: off (/ui answers 404).'),
