@@ -21,6 +21,7 @@ import { AccountSettler } from '../planning/settled-accounts.js';
 import { createSource } from '../sources/create-source.js';
 import type { Link } from '../state/link-store.js';
 import type { ScimCapabilities } from '../targets/http/capabilities.js';
+import type { DiscoveryMemo } from './discovery-memo.js';
 import { SCHEMA_ENTERPRISE_USER, type ServerResource } from '../model/scim.js';
 import { requireOfferedAttributes } from './source-attributes.js';
 import { createTargetRuntime, groupSettings, targetQuirks, targetSettings } from '../execution/target-runtime.js';
@@ -156,19 +157,25 @@ const unwrap = <T>(settled: Settled<T>): T => {
  * documents are asked for at once, since none depends on another (each was a round trip before the
  * listing could start); their outcomes are taken in the order they were asked one by one before:
  * ServiceProviderConfig's failure first, then the mapping (`mapping`, compiled only then), then
- * /ResourceTypes/User, then /Schemas.
+ * /ResourceTypes/User, then /Schemas. With `memo`, documents it keeps for this client are used
+ * instead (the service's batches), and a discovery read here is kept there.
  */
 export async function discoverTarget(
   client: ScimTarget,
   mapping: () => UserMapping,
   manager: boolean,
+  memo?: DiscoveryMemo,
 ): Promise<{ capabilities: ScimCapabilities; fitted: FittedMapping }> {
+  const kept = memo?.get(client);
+  if (kept) return { capabilities: kept.capabilities, fitted: fitted(mapping(), kept.extensions, kept.schemas, manager) };
   const capabilities = settle(client.discover());
   const extensions = settle(client.userSchemaExtensions());
   const schemas = settle(client.schemas());
   const discovered = unwrap(await capabilities);
   const compiled = mapping();
-  return { capabilities: discovered, fitted: fitted(compiled, unwrap(await extensions), unwrap(await schemas), manager) };
+  const documents = { capabilities: discovered, extensions: unwrap(await extensions), schemas: unwrap(await schemas) };
+  memo?.set(client, documents);
+  return { capabilities: discovered, fitted: fitted(compiled, documents.extensions, documents.schemas, manager) };
 }
 
 /**

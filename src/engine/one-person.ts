@@ -29,6 +29,7 @@ import type { Link, LinkStore } from '../state/link-store.js';
 import type { RunState } from './run-state.js';
 import { expressionOptions } from '../mapping/expression-options.js';
 import { rejectionsOf } from './staged-sets.js';
+import type { DiscoveryMemo } from './discovery-memo.js';
 import { dirtyReadHold, discoverTarget, linkedAccountIds, listGroups, sourceAttributes, userMapping } from './make-plan.js';
 import { planBinding } from './plan-binding.js';
 import { parkedFor } from './parked-changes.js';
@@ -83,6 +84,8 @@ export interface PersonPlanOptions {
   parked?: WriteMemory;
   /** Target runtimes to reuse (the service keeps its clients, their connections and discovery, across batches). */
   runtimes?: Map<string, TargetRuntime>;
+  /** The runtimes' discovery documents to reuse while young (the service's batches). */
+  discovery?: DiscoveryMemo;
   /** Told each step as it runs (provision prints them). */
   step?: (line: string) => void;
   /** Plan the person as held off by this new hold (deprovision, before storing it); its digest is taken from this read. */
@@ -290,7 +293,7 @@ export async function planPeople(loaded: LoadedConfig, state: Pick<RunState, 'li
     });
     try {
       const managerWanted = config.manager && snapshot.users.some((u) => u.managerKey !== undefined);
-      const { capabilities, fitted } = await discoverTarget(runtime.client, () => userMapping(name, config, attributes, scopeOptions), managerWanted);
+      const { capabilities, fitted } = await discoverTarget(runtime.client, () => userMapping(name, config, attributes, scopeOptions), managerWanted, options.discovery);
       const settings = targetSettings(config, capabilities);
       const accounts: ServerResource[] = [];
       const userLinks = new Map<string, Link>();

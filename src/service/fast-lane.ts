@@ -25,6 +25,7 @@ import { selectTargets } from '../config/select-targets.js';
 import { applyOrStage } from '../engine/cycle.js';
 import { partitionTargets, quarantinedTargets } from '../engine/quarantine.js';
 import { planPeople } from '../engine/one-person.js';
+import { DiscoveryMemo } from '../engine/discovery-memo.js';
 import type { RunState } from '../engine/run-state.js';
 import { SafetyError, describeError } from '../errors.js';
 import type { TargetRuntime } from '../execution/executor.js';
@@ -111,6 +112,8 @@ export class FastLane {
   private queue: Waiting[] = [];
   private running: Promise<void> | null = null;
   private readonly runtimes = new Map<string, TargetRuntime>();
+  // Each batch would otherwise ask every target for its discovery documents first (discovery-memo.ts).
+  private readonly discovery = new DiscoveryMemo();
 
   constructor(private readonly deps: FastLaneDeps) {}
 
@@ -204,6 +207,7 @@ export class FastLane {
       const { plan, runtimes, population } = await planPeople(loaded, state, keys, {
         only,
         runtimes: this.runtimes,
+        discovery: this.discovery,
         parked: state.memory,
         // Nothing to judge a whole read's size by (no full cycle applied with this provisioning log):
         // someone missing from it may be a row an export still being written has not reached.

@@ -73,6 +73,21 @@ it('a signed BambooHR webhook syncs the person it names; a replay is a duplicate
   expect((await s.post('/events/nobody', body, headers)).status).toBe(404);
 });
 
+it('batches one after another ask the target for its discovery documents once, not before each (a round trip on the way to each leaver)', async () => {
+  const batches = new Batches();
+  s = await serve(batches);
+  const discovery = () => h.sandbox.requests.filter((r) => r.method === 'GET' && ['/ServiceProviderConfig', '/ResourceTypes/User', '/Schemas'].includes(r.path)).map((r) => r.path);
+  for (const id of ['E1004', 'E1005', 'E1006']) {
+    terminated(...['E1004', 'E1005', 'E1006'].slice(0, Number(id.slice(-1)) - 3));
+    const body = JSON.stringify({ type: 'employee.updated', timestamp: new Date().toISOString(), data: { companyId: '1', employeeId: id, changedFields: ['status'] } });
+    const next = batches.next();
+    expect((await s.post('/events/bamboo', body, bamboo(body))).status).toBe(202);
+    expect((await next).keys).toEqual([id]);
+  }
+  expect([4, 5, 6].map((n) => userOf(n)?.['active'])).toEqual([false, false, false]);
+  expect(discovery().sort()).toEqual(['/ResourceTypes/User', '/Schemas', '/ServiceProviderConfig']);
+});
+
 it('an event naming someone missing from a half-written or empty export deactivates no one: the read is judged as a full cycle would', async () => {
   const batches = new Batches();
   s = await serve(batches);
