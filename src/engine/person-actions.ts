@@ -6,13 +6,15 @@
  */
 import type { Initiator } from '../audit/audit-sink.js';
 import type { LoadedConfig } from '../config/load.js';
-import { ConfigError, SafetyError } from '../errors.js';
+import { ConfigError, SafetyError, describeError } from '../errors.js';
 import type { RunReport } from '../execution/run-report.js';
 import { operationsOf, type Operation } from '../model/plan.js';
 import { emergencyDeprovisionEvent, type Notifier } from '../notify/notifier.js';
 import type { EmergencyHold } from '../planning/emergency-holds.js';
+import type { QuarantineEntry } from '../state/quarantine-store.js';
 import { applyPlan } from './apply-plan.js';
 import { planPerson, type PersonPlan } from './one-person.js';
+import { isSkipped, quarantinedTargets, skipStatus } from './quarantine.js';
 import type { RunState } from './run-state.js';
 
 export interface PersonActionOptions {
@@ -56,7 +58,18 @@ async function actOnPerson(loaded: LoadedConfig, state: RunState, key: string, o
     await state.holds.set(key, hold);
     step(`hold: stored in ${state.holds.where}, by ${who.by}`);
   }
+  // Asked for by hand (an emergency deprovision above all), a target in quarantine is not left out
+  // as cycles and change-driven syncs leave it: it is sent to, and its result reported, like any.
+  // Said, since the cycles still leave it out until its next try.
+  // Only a note: a quarantine file that cannot be read does not hold an emergency deprovision back.
+  const quarantined = await quarantinedTargets(state.quarantine, loaded.config.quarantine).catch((error: unknown) => {
+    step(`quarantine: could not be read, so not told here which targets are in it: ${describeError(error)}`);
+    return new Map<string, QuarantineEntry>();
+  });
+  const now = new Date();
   for (const tp of person.plan.targets) {
+    const entry = quarantined.get(tp.target);
+    if (entry && isSkipped(entry, now)) step(`${tp.target}: in quarantine, sent to all the same (asked by hand; cycles and change-driven syncs leave it out until its next try): ${skipStatus(entry)}`);
     const ops = operationsOf(tp);
     if (ops.length === 0) step(`${tp.target}: action: nothing to do`);
     for (const op of ops) step(`${tp.target}: action: ${options.describe(op)}`);

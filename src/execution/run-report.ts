@@ -144,8 +144,8 @@ export function describeTotals(t: Record<Outcome, number>): string {
 /**
  * Why a target's plan did not (entirely) reach it, in one line naming the target: it could not be
  * read, or it stopped early; undefined when it was reached. A target left out in quarantine is not
- * judged here: a change-driven batch has no report of it, and a cycle's caller is told it before
- * the source is read.
+ * judged here: a cycle's and a change-driven batch's caller are told it (their outcome's `leftOut`)
+ * before the source is read, and a batch has no report of it.
  */
 export function unreached(t: TargetReport): string | undefined {
   if (t.unreadable) return `target ${t.target} could not be read: ${t.unreadable}`;

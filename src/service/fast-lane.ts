@@ -34,6 +34,7 @@ import { operationsOf, type Operation, type Plan, type TargetPlan } from '../mod
 import type { Notifier } from '../notify/notifier.js';
 import { safetyViolations } from '../planning/safety.js';
 import type { DeprovisionWindow, WindowEntry } from './deprovision-window.js';
+import type { LeftOut } from './reconcile-lane.js';
 import type { SyncObserver } from '../telemetry/sync-events.js';
 import type { Log } from '../telemetry/logger.js';
 
@@ -68,7 +69,7 @@ export interface SyncRequest {
 /**
  * What became of a batch; for a request taken in parts (more people than serve.maxBatch), of all its
  * parts: `keys` are then the request's people, `parts` each part's outcome in order, `report` their
- * reports merged, `stopped` and `error` the first part's that had one, and no `plan` (each part has
+ * reports merged, `stopped` and `error` the first part's that had one, `leftOut` every part's, and no `plan` (each part has
  * its own). After a part the safety check stopped, the rest of the request is one more part, not
  * planned, with that same `stopped`.
  */
@@ -79,6 +80,11 @@ export interface BatchOutcome {
   stopped?: SafetyError;
   error?: unknown;
   parts?: readonly BatchOutcome[];
+  /**
+   * Targets left out before the source was read (in quarantine, each with its status and next try):
+   * nothing of this batch reached them. Absent when none was.
+   */
+  leftOut?: readonly LeftOut[];
 }
 
 /**
@@ -197,11 +203,17 @@ export class FastLane {
     const first = requests[0]!;
     const who = { initiator: first.initiator, by: [...new Set(requests.map((r) => r.by))].join(', ') };
     let outcome: BatchOutcome;
+    const leftOut: LeftOut[] = [];
     try {
       // A target in quarantine waits for its backoff, whatever asks: its next try is a full cycle's.
       const all = selectTargets(loaded).map(([name]) => name);
       const { run: only, skipped } = partitionTargets(all, await quarantinedTargets(state.quarantine, loaded.config.quarantine), new Date());
-      // Not applied: a feed hands these people out again until a target comes out.
+      // Named in the outcome (notApplied): a feed keeps its position for these people and an event is
+      // kept to try again, until the target comes out; the full cycles leave it out meanwhile too.
+      for (const [target, status] of skipped) {
+        leftOut.push({ target, why: `skipped: ${status}` });
+        log(`change-driven sync of ${keys.length === 1 ? keys[0] : `${keys.length} people`}: not applied to target ${target}, skipped: ${status}`, { target });
+      }
       if (only.length === 0) throw new Error(`every target is in quarantine (${[...skipped.keys()].join(', ')})`);
       const previous = await this.deps.sourcePeople?.();
       const { plan, runtimes, population } = await planPeople(loaded, state, keys, {
@@ -252,6 +264,7 @@ export class FastLane {
       log(`change-driven sync of ${keys.join(', ')} failed: ${describeError(error)}`, { level: 'error' });
       outcome = { keys, error };
     }
+    if (leftOut.length > 0) outcome = { ...outcome, leftOut };
     this.deps.onBatch?.(outcome);
     return outcome;
   }
@@ -289,9 +302,12 @@ function combined(keys: readonly string[], parts: readonly BatchOutcome[]): Batc
   const reports = parts.flatMap((p) => (p.report ? [p.report] : []));
   const stopped = parts.find((p) => p.stopped)?.stopped;
   const failed = parts.find((p) => p.error !== undefined);
+  // Each target once, as the last part that left it out said.
+  const leftOut = [...new Map(parts.flatMap((p) => p.leftOut ?? []).map((l) => [l.target, l])).values()];
   return {
     keys,
     parts,
+    ...(leftOut.length > 0 ? { leftOut } : {}),
     ...(reports.length > 0 ? { report: mergeReports(reports) } : {}),
     ...(stopped ? { stopped } : {}),
     ...(failed ? { error: failed.error } : {}),
@@ -337,9 +353,10 @@ export interface NotApplied {
 
 /**
  * What of a batch did not reach every target and is worth trying again; undefined when everything
- * did, when the safety check stopped it (staged: someone decides), or when what failed would fail
- * again. The source unreadable, or a target that could not be read or was stopped, leaves everyone;
- * an operation that failed for a passing reason leaves its person.
+ * did, when the safety check stopped it (staged: someone decides, and tried again it would be staged
+ * again), or when what failed would fail again. The source unreadable, a target left out in
+ * quarantine, or one that could not be read or was stopped, leaves everyone (`why` names each such
+ * target); an operation that failed for a passing reason leaves its person.
  */
 export function notApplied(outcome: BatchOutcome): NotApplied | undefined {
   // Part by part: one part not applied leaves its people (all of them, or those named), not the request's.
@@ -354,12 +371,16 @@ export function notApplied(outcome: BatchOutcome): NotApplied | undefined {
     }
     return why === undefined ? undefined : { why, keys };
   }
-  if (outcome.error !== undefined) return { why: describeError(outcome.error), keys: 'all' };
+  if (outcome.stopped) return undefined;
+  const unreachedTargets = [
+    ...(outcome.leftOut ?? []).map((l) => `target ${l.target} ${l.why}`),
+    ...(outcome.report?.targets ?? []).map(unreached).filter((w) => w !== undefined),
+  ];
+  if (outcome.error !== undefined) return { why: [describeError(outcome.error), ...unreachedTargets].join('; '), keys: 'all' };
+  if (unreachedTargets.length > 0) return { why: unreachedTargets.join('; '), keys: 'all' };
   const keys = new Set<string>();
   let why: string | undefined;
   for (const t of outcome.report?.targets ?? []) {
-    const left = unreached(t);
-    if (left) return { why: left, keys: 'all' };
     for (const f of t.failures) {
       if (!TRANSIENT_FAILURES.has(f.code)) continue;
       why ??= `target ${t.target}: ${f.message}`;

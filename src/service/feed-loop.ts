@@ -80,17 +80,48 @@ function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T | 
 }
 
 /**
- * Longest wait before a full reconcile that left a target out is asked for again. Every poll (5 s
- * by default) asking again would run a whole cycle against the healthy targets every poll for as
- * long as one target stays in quarantine (hours); the wait doubles from the poll interval up to
- * this instead, so a change reaches the others within about a minute and costs a cycle a minute.
+ * Longest wait before what a feed asked for that left a target out (a full reconcile, a batch of
+ * people) is asked for again. Every poll (5 s by default) asking again would run a whole cycle
+ * against the healthy targets, or the same people through them, every poll for as long as one
+ * target stays in quarantine (hours); the wait doubles from the poll interval up to this instead, so
+ * a change reaches the others within about a minute and costs a cycle a minute.
  */
-export const MAX_FULL_RETRY_MS = 60_000;
+export const MAX_RETRY_WAIT_MS = 60_000;
+
+/** When what a feed asked for and did not get everywhere is asked for again: after a doubling wait. */
+class RetryWait {
+  private dueAt = 0;
+  private waitMs: number;
+
+  constructor(private readonly intervalMs: number) {
+    this.waitMs = intervalMs;
+  }
+
+  /** Asked for before, and not due again yet. */
+  waiting(): boolean {
+    return Date.now() < this.dueAt;
+  }
+
+  /** It did not reach every target: the wait (ms) before it is asked for again; the next one is longer. */
+  missed(): number {
+    const wait = this.waitMs;
+    this.dueAt = Date.now() + wait;
+    this.waitMs = Math.min(wait * 2, MAX_RETRY_WAIT_MS);
+    return wait;
+  }
+
+  reached(): void {
+    this.dueAt = 0;
+    this.waitMs = this.intervalMs;
+  }
+}
 
 export async function runFeed(name: string, feed: ChangeFeed, status: FeedStatus, deps: FeedLoopDeps, signal: AbortSignal): Promise<void> {
-  // When a full reconcile the feed asks for again (it left a target out) is due, and the next wait.
-  let fullDueAt = 0;
-  let fullWaitMs = deps.intervalMs;
+  const full = new RetryWait(deps.intervalMs);
+  const people = new RetryWait(deps.intervalMs);
+  // The people of the last batch that did not reach every target: a poll naming only them waits
+  // with `people`; one naming someone else runs at once (a new leaver is not held up by a quarantine).
+  let missedKeys: ReadonlySet<string> = new Set();
   while (!signal.aborted) {
     try {
       // A poll waiting out a source's backoff (Google asks for up to minutes) must not hold the
@@ -100,9 +131,9 @@ export async function runFeed(name: string, feed: ChangeFeed, status: FeedStatus
       status.lastPoll = new Date().toISOString();
       delete status.error;
       if (!batch) deps.metrics.feedPolls.inc({ feed: name, result: 'none' });
-      else if (batch.full && Date.now() < fullDueAt) {
-        // The full reconcile asked for before, still not due again: the position stays, and nothing runs.
-        deps.metrics.feedPolls.inc({ feed: name, result: 'full' });
+      else if (batch.full ? full.waiting() : people.waiting() && batch.keys.every((k) => missedKeys.has(k))) {
+        // Asked for before and not due again: the position stays, and nothing runs.
+        deps.metrics.feedPolls.inc({ feed: name, result: batch.full ? 'full' : 'changes' });
       } else {
         const noticed = Date.now();
         status.lastChange = status.lastPoll;
@@ -113,24 +144,25 @@ export async function runFeed(name: string, feed: ChangeFeed, status: FeedStatus
           const why = cycleLeftOut(outcome);
           if (why === undefined) {
             await batch.commit();
-            fullDueAt = 0;
-            fullWaitMs = deps.intervalMs;
-          } else {
-            fullDueAt = Date.now() + fullWaitMs;
-            deps.log(`feed ${name}: the full reconcile it asked for did not reach every target, asked again in ${Math.round(fullWaitMs / 1000)} s: ${why}`);
-            fullWaitMs = Math.min(fullWaitMs * 2, MAX_FULL_RETRY_MS);
-          }
+            full.reached();
+          } else deps.log(`feed ${name}: the full reconcile it asked for did not reach every target, asked again in ${Math.ceil(full.missed() / 1000)} s: ${why}`);
         } else {
           deps.metrics.feedPolls.inc({ feed: name, result: 'changes' });
           const outcome = await deps.fast.sync({ keys: batch.keys, initiator: 'event', by: `feed ${name}` });
           // A batch that did not reach every target for a passing reason (the source unreadable, a
-          // target down, a 503 on a leaver's deactivation) is handed out again by the next poll:
-          // committed, it waited for the next full cycle, and without a schedule for a restart.
+          // target down or in quarantine, a 503 on a leaver's deactivation) is handed out again by
+          // the next polls and tried again after the wait: committed, it waited for the next full
+          // cycle, and without a schedule for a restart.
           const left = notApplied(outcome);
           if (left === undefined) {
             await batch.commit();
+            people.reached();
+            missedKeys = new Set();
             deps.metrics.propagation.observe((Date.now() - noticed) / 1000);
-          } else deps.log(`feed ${name}: not applied, handed out again at the next poll: ${left.why}`);
+          } else {
+            missedKeys = new Set(batch.keys);
+            deps.log(`feed ${name}: not applied, handed out again and tried in ${Math.ceil(people.missed() / 1000)} s: ${left.why}`);
+          }
         }
       }
     } catch (error) {

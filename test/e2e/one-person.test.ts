@@ -6,8 +6,10 @@
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Harness, peopleCsv, person, type Person } from '../support/harness.js';
+import { addTarget, Harness, peopleCsv, person, TOKEN, type Person } from '../support/harness.js';
 import { SCHEMA_ENTERPRISE_USER } from '../../src/model/scim.js';
+import { startSandbox } from '../../src/sandbox/index.js';
+import { FileQuarantineStore } from '../../src/state/quarantine-store.js';
 
 let h: Harness;
 beforeEach(async () => {
@@ -252,5 +254,38 @@ describe('deprovision and release', () => {
     const again = await h.cli('release', '--config', h.configFile, '--user', 'E1003');
     expect(again.code).toBe(2);
     expect(again.err).toContain('E1003 is not held by an emergency deprovision');
+  });
+});
+
+describe('with a target in quarantine', () => {
+  it('provision and deprovision, asked for by hand, are sent to it all the same and say it is quarantined, with the result of each target', async () => {
+    const crm = await startSandbox({ token: TOKEN });
+    try {
+      addTarget(h, 'crm', crm);
+      h.writePeople(team);
+      expect((await h.run()).code).toBe(0);
+      const now = Date.now();
+      await new FileQuarantineStore(join(h.dir, 'state')).set({ target: 'crm', since: new Date(now).toISOString(), reason: 'more than 40% of operations failed', attempts: 1, nextTry: new Date(now + 3_600_000).toISOString() });
+      const crmUserOf = (n: number) => crm.store.findUserByUserName(`user${n}@example.com`);
+      const quarantined = /crm: in quarantine, sent to all the same \(asked by hand; cycles and change-driven syncs leave it out until its next try\): quarantined since .*: more than 40% of operations failed; next try at /;
+
+      h.writePeople([...team, person(5)]);
+      const provisioned = await h.cli('provision', '--config', h.configFile, '--user', 'E1005');
+      expect(provisioned.out).toMatch(quarantined);
+      expect(provisioned.code, provisioned.err + provisioned.out).toBe(0);
+      expect(provisioned.out).toMatch(/crm: result: done/);
+      expect(crmUserOf(5)?.['active']).toBe(true);
+      expect(userOf(5)?.['active']).toBe(true);
+
+      const deprovisioned = await h.cli('deprovision', '--config', h.configFile, '--user', 'E1002', '--reason', 'laptop stolen');
+      expect(deprovisioned.out).toMatch(quarantined);
+      expect(deprovisioned.code, deprovisioned.err + deprovisioned.out).toBe(0);
+      expect(crmUserOf(2)?.['active']).toBe(false);
+      expect(userOf(2)?.['active']).toBe(false);
+      // The quarantine is the cycles' to settle: a hand-made write neither lifts nor prolongs it.
+      expect([...(await new FileQuarantineStore(join(h.dir, 'state')).all()).keys()]).toEqual(['crm']);
+    } finally {
+      await crm.close();
+    }
   });
 });

@@ -1,11 +1,13 @@
 /**
  * What of a change-driven batch is tried again (service/fast-lane.ts notApplied): a passing failure
  * leaves its person; one the server refuses leaves no one; a group's operation, which carries the
- * group's key and not whose change it was, leaves everyone.
+ * group's key and not whose change it was, leaves everyone; so does a target left out in quarantine,
+ * unless the safety check stopped the batch (staged: someone decides).
  */
 import { describe, expect, it } from 'vitest';
 import { notApplied, type BatchOutcome } from '../../src/service/fast-lane.js';
 import type { OperationFailure, RunReport } from '../../src/execution/run-report.js';
+import { SafetyError } from '../../src/errors.js';
 
 const failure = (externalId: string, code: string, kind: OperationFailure['kind'] = 'updateUser'): OperationFailure => ({ opId: 'o1', kind, externalId, label: externalId, code, message: `${code} for ${externalId}` });
 const outcome = (failures: OperationFailure[]): BatchOutcome => ({
@@ -27,5 +29,14 @@ describe('notApplied', () => {
     expect(notApplied(target({ unreadable: '[TRANSIENT] HTTP 503' }))).toEqual({ why: 'target app could not be read: [TRANSIENT] HTTP 503', keys: 'all' });
     expect(notApplied(target({ stopped: 'stopped: credential rejected (HTTP 401)', stopKind: 'auth' }))).toEqual({ why: 'target app stopped: credential rejected (HTTP 401)', keys: 'all' });
     expect(notApplied(target({ stopped: 'credential rejected' }))).toEqual({ why: 'target app stopped: credential rejected', keys: 'all' });
+  });
+
+  it('a target left out in quarantine leaves everyone, named with its status, beside the other targets not reached; a safety stop is left to whoever decides', () => {
+    const crm = { target: 'crm', why: 'skipped: quarantined since 2026-11-30T10:00:00Z: the credential was refused; next try at 2026-11-30T16:00:00Z' };
+    expect(notApplied({ ...outcome([]), leftOut: [crm] })).toEqual({ why: `target crm ${crm.why}`, keys: 'all' });
+    const unreadable: BatchOutcome = { keys: ['E1'], leftOut: [crm], report: { planId: 'p', startedAt: '', finishedAt: '', targets: [{ target: 'app', counts: {}, failures: [], skips: [], unreadable: 'HTTP 503' }] } };
+    expect(notApplied(unreadable)).toEqual({ why: `target crm ${crm.why}; target app could not be read: HTTP 503`, keys: 'all' });
+    expect(notApplied({ keys: ['E1'], leftOut: [crm], error: new Error('every target is in quarantine (crm)') })).toEqual({ why: `every target is in quarantine (crm); target crm ${crm.why}`, keys: 'all' });
+    expect(notApplied({ keys: ['E1'], leftOut: [crm], stopped: new SafetyError(['5 of 20 managed users would be deprovisioned']) })).toBeUndefined();
   });
 });

@@ -8,7 +8,9 @@ import { appendFileSync, readFileSync, renameSync, writeFileSync } from 'node:fs
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
-import { Harness, person } from '../support/harness.js';
+import { addTarget, Harness, person, TOKEN } from '../support/harness.js';
+import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
+import { FileQuarantineStore } from '../../src/state/quarantine-store.js';
 import { Batches, startTestService, type RunningService } from '../support/service.js';
 import type { BatchOutcome } from '../../src/service/fast-lane.js';
 
@@ -129,6 +131,40 @@ it('an accepted event whose write fails for a passing reason (5xx) is kept to tr
   expect(kept).not.toContain('E1005');
   expect(kept).toMatch(/"eventId":"[^"]+#retry"/);
   expect(userOf(4)?.['active']).toBe(true);
+});
+
+it('an event while one of two targets is in quarantine is applied to the other, logged as not applied to the quarantined one, and kept to try again', async () => {
+  process.env['TEST_BAMBOO_KEY'] = BAMBOO_KEY;
+  h = await Harness.start({ top: `events:\n  bamboo: { format: bamboohr, secret: "\${env:TEST_BAMBOO_KEY}" }\nserve:\n  reconcileOnStart: false\n` });
+  const crm: Sandbox = await startSandbox({ token: TOKEN });
+  try {
+    addTarget(h, 'crm', crm);
+    h.writePeople(people);
+    const first = await h.run();
+    expect(first.code, first.err + first.out).toBe(0);
+    const now = Date.now();
+    await new FileQuarantineStore(join(h.dir, 'state')).set({ target: 'crm', since: new Date(now).toISOString(), reason: 'the credential was refused', attempts: 1, nextTry: new Date(now + 3_600_000).toISOString() });
+    const batches = new Batches();
+    s = await startTestService(h, { onBatch: batches.listener });
+    crm.clearRequests();
+    terminated('E1004');
+    const body = JSON.stringify({ type: 'employee.updated', timestamp: new Date().toISOString(), data: { companyId: '1', employeeId: 'E1004', changedFields: ['status'] } });
+    const next = batches.next();
+    const accepted = await s.post('/events/bamboo', body, bamboo(body));
+    expect(accepted.status, accepted.body).toBe(202);
+    const outcome = await next;
+    await expect.poll(() => s!.lines.find((l) => l.includes('not applied, kept to try again')), { timeout: 10_000 }).toMatch(/^event bamboo \S+: not applied, kept to try again: target crm skipped: quarantined since .*: the credential was refused; next try at /);
+    expect(outcome.leftOut?.map((l) => l.target)).toEqual(['crm']);
+    expect(s.lines.join('\n')).toMatch(/change-driven sync of E1004: not applied to target crm, skipped: quarantined since /);
+    expect(JSON.parse(readFileSync(join(h.dir, 'state', 'due-changes.json'), 'utf8'))).toMatchObject({ changes: [{ endpoint: 'bamboo', key: 'E1004', eventId: expect.stringMatching(/#retry$/) }] });
+    expect(userOf(4)?.['active']).toBe(false);
+    expect(crm.store.findUserByUserName('user4@example.com')?.['active']).toBe(true);
+    expect(crm.requests).toEqual([]);
+  } finally {
+    await s?.stop();
+    s = undefined;
+    await crm.close();
+  }
 });
 
 it('a deprovision that keeps failing does not fill the safety window: the next leaver is not stopped for it', async () => {

@@ -15,6 +15,8 @@ import { serveCommand } from '../../src/cli/serve-command.js';
 import { Batches, FullReconcileFeed, serviceWithWithdrawnNewcomer, startTestService, type RunningService } from '../support/service.js';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
 import { FileQuarantineStore } from '../../src/state/quarantine-store.js';
+import type { ChangeFeed } from '../../src/sources/change-feed.js';
+import { runFeed, type FeedStatus } from '../../src/service/feed-loop.js';
 
 let h: Harness;
 let s: RunningService | undefined;
@@ -273,7 +275,7 @@ describe('with the source change feed', () => {
     expect(retried.keys).toEqual(['E1007']);
     expect(retried.report?.targets[0]?.failures).toEqual([]);
     expect(userOf(7)?.['active']).toBe(false);
-    expect(s.lines.some((l) => l.includes('not applied, handed out again at the next poll: target app:'))).toBe(true);
+    expect(s.lines.some((l) => l.includes('not applied, handed out again and tried in 1 s: target app:'))).toBe(true);
   });
 
   it('a CSV cut mid-write never deactivates anyone; the whole file, once written, is synced', async () => {
@@ -295,4 +297,122 @@ describe('with the source change feed', () => {
     expect(h.writes().map((w) => w.method)).toEqual(['PATCH']);
   });
 
+});
+
+/** The feed, with its polls and the commits of its position counted. */
+function counted(inner: ChangeFeed): { feed: ChangeFeed; counts: { polls: number; committed: number } } {
+  const counts = { polls: 0, committed: 0 };
+  const feed: ChangeFeed = {
+    description: inner.description,
+    poll: async (signal) => {
+      counts.polls++;
+      const b = await inner.poll(signal);
+      if (!b) return null;
+      return { keys: b.keys, description: b.description, ...(b.full !== undefined ? { full: b.full } : {}), commit: async () => (await b.commit(), void counts.committed++) };
+    },
+    ...(inner.changed ? { changed: (signal: AbortSignal) => inner.changed!(signal) } : {}),
+    close: () => inner.close(),
+  };
+  return { feed, counts };
+}
+
+describe('a change-driven batch with one of two targets in quarantine', () => {
+  let crm: Sandbox | undefined;
+  afterEach(async () => {
+    await crm?.close();
+    crm = undefined;
+  });
+  const crmUserOf = (n: number) => crm!.store.findUserByUserName(`user${n}@example.com`);
+
+  /**
+   * app and crm both synced, crm then quarantined for an hour, the CSV feed at its baseline, and the
+   * service without a cycle at start; the feed run by the service unless `ownLoop` (the test runs it).
+   */
+  async function serveTwo(batches: Batches, ownLoop = false): Promise<{ feed: ChangeFeed; counts: { polls: number; committed: number } }> {
+    h = await Harness.start({ top: 'serve:\n  pollIntervalMs: 500\n  reconcileOnStart: false\n' });
+    h.writeConfig('', '', '  changes: { settleMs: 50 }');
+    crm = await startSandbox({ token: TOKEN });
+    addTarget(h, 'crm', crm);
+    h.writePeople(people);
+    const first = await h.run();
+    expect(first.code, first.err + first.out).toBe(0);
+    expect(crmUserOf(7)?.['active']).toBe(true);
+    const now = Date.now();
+    await new FileQuarantineStore(join(h.dir, 'state')).set({ target: 'crm', since: new Date(now).toISOString(), reason: 'the credential was refused', attempts: 1, nextTry: new Date(now + 3_600_000).toISOString() });
+    const loaded = loadConfig(h.configFile, { TEST_SCIM_TOKEN: 'x'.repeat(8) });
+    const source = createChangeFeed(loaded.config.source, loaded.config.safety, new FileFeedTokenStore(loaded.stateDir))!;
+    const baseline = await source.feed.poll();
+    await baseline!.commit();
+    const { feed, counts } = counted(source.feed);
+    s = await startTestService(h, { feeds: ownLoop ? [] : [{ name: source.name, feed }], onBatch: batches.listener });
+    h.sandbox.clearRequests();
+    crm.clearRequests();
+    return { feed, counts };
+  }
+
+  function leaves(id: string): void {
+    writeFileSync(`${h.csv}.new`, peopleCsv(people.map((p) => (p.id === id ? { ...p, status: 'terminated' } : p))));
+    renameSync(`${h.csv}.new`, h.csv);
+  }
+
+  it('is applied to the healthy target, the feed keeps its position and offers the person again, and the person reaches the other target once the quarantine is lifted', async () => {
+    const batches = new Batches();
+    const { counts } = await serveTwo(batches);
+    const first = batches.next();
+    leaves('E1007');
+    const outcome = await first;
+    const polled = counts.polls;
+    // The feed is past that batch (polling again) without having committed it.
+    await expect.poll(() => counts.polls, { timeout: 10_000 }).toBeGreaterThan(polled);
+    expect(counts.committed).toBe(0);
+    expect(outcome.keys).toEqual(['E1007']);
+    expect(outcome.leftOut).toEqual([{ target: 'crm', why: expect.stringMatching(/^skipped: quarantined since .*: the credential was refused; next try at /) }]);
+    expect(userOf(7)?.['active']).toBe(false);
+    expect(crmUserOf(7)?.['active']).toBe(true);
+    expect(crm!.requests).toEqual([]);
+    expect(s!.lines.join('\n')).toMatch(/change-driven sync of E1007: not applied to target crm, skipped: quarantined since /);
+    expect(s!.lines.join('\n')).toMatch(/feed source: not applied, handed out again and tried in 1 s: target crm skipped: quarantined since .*the credential was refused/);
+
+    // Offered again: the same person, still left out of crm, still not committed.
+    const again = await batches.next();
+    expect(again.keys).toEqual(['E1007']);
+    expect(again.leftOut?.map((l) => l.target)).toEqual(['crm']);
+    expect(counts.committed).toBe(0);
+
+    await s!.state.quarantine.lift('crm');
+    await expect.poll(() => counts.committed, { timeout: 20_000 }).toBe(1);
+    expect(crmUserOf(7)?.['active']).toBe(false);
+    expect(userOf(7)?.['active']).toBe(false);
+    expect(batches.seen.at(-1)?.leftOut).toBeUndefined();
+  }, 40_000);
+
+  it('is not run again at every poll while the quarantine lasts: the wait doubles', async () => {
+    const batches = new Batches();
+    const { feed, counts } = await serveTwo(batches, true);
+    // The service's own feed loop, polling every 20 ms (the config's floor is 500 ms): the same people
+    // every poll would be a batch every 20 ms for as long as the quarantine lasts.
+    const stop = new AbortController();
+    const status: FeedStatus = { name: 'source', description: feed.description };
+    const lines: string[] = [];
+    const loop = runFeed('source', feed, status, { fast: s!.fast, reconcile: s!.reconcile, metrics: s!.metrics, intervalMs: 20, log: (l) => lines.push(l) }, stop.signal);
+    try {
+      const first = batches.next();
+      leaves('E1007');
+      await first;
+      const from = counts.polls;
+      // 40 polls of 20 ms: the waits 20, 40, 80, 160, 320, 640 ms allow about 7 batches in that time.
+      await expect.poll(() => counts.polls - from, { timeout: 20_000, interval: 10 }).toBeGreaterThanOrEqual(40);
+      expect(counts.committed).toBe(0);
+      const runs = batches.seen.length;
+      expect(runs).toBeGreaterThanOrEqual(2);
+      expect(runs).toBeLessThan((counts.polls - from) / 4);
+      expect(batches.seen.every((b) => b.keys.join() === 'E1007' && b.leftOut?.[0]?.target === 'crm')).toBe(true);
+      expect(lines.filter((l) => l.includes('feed source: not applied, handed out again and tried in'))).toHaveLength(runs);
+      expect(crm!.requests).toEqual([]);
+      expect(userOf(7)?.['active']).toBe(false);
+    } finally {
+      stop.abort();
+      await loop;
+    }
+  }, 40_000);
 });
