@@ -152,7 +152,7 @@ export async function scheduleCommand(opts: LongRunning, io: Io, stop: Promise<v
         audit,
         log,
         name,
-        notifier: commandNotifier(loaded, io, audit),
+        notifier: commandNotifier(loaded, (line) => log(line, { level: 'warn' }), audit),
         onCycle: (result) => metrics.cycles.inc({ result }),
       });
       log(`scheduler ${name} ready: cron "${s.cron}"${s.timezone ? ` (${s.timezone})` : ''}, jitter up to ${s.jitterMs} ms; next cycle ${handle.next?.toISOString() ?? 'unknown'}`);

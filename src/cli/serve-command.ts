@@ -48,7 +48,7 @@ export async function serveCommand(opts: ServeOptions, io: Io, stop: Promise<voi
     const feed = createChangeFeed(loaded.config.source, loaded.config.safety, new FileFeedTokenStore(loaded.stateDir));
     const ids = loaded.config.events ? FileEventIdStore.open(loaded.stateDir) : undefined;
     const events = ids ? { ids, due: new FileDueChanges(loaded.stateDir) } : undefined;
-    const notifier = commandNotifier(loaded, io, state.audit);
+    const notifier = commandNotifier(loaded, (line) => log(line, { level: 'warn' }), state.audit);
     const service = await startService({ loaded, state, notifier, feeds: feed ? [feed] : [], log, ...(events ? { events } : {}) });
     log(
       `serving on ${service.url} (/healthz, /readyz, /metrics${events ? `, /events/{${Object.keys(loaded.config.events!).join(',')}}` : ''}${loaded.config.serve.console ? ', /ui' : ''}); ` +

@@ -2,7 +2,7 @@
  * The HTTP adapter of `Notifier`: a POST per webhook that takes the event, signed with the
  * webhook's secret (X-Scim-Sync-Signature: sha256=HMAC of the raw body), retried on 5xx and network
  * errors within a bounded number of attempts and time. A delivery that fails is told to `onFailure`
- * (stderr and the audit log) and never fails the run. TLS is verified (node's default).
+ * (a warning and the audit log) and never fails the run. TLS is verified (node's default).
  */
 import { createHmac, randomUUID } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
@@ -26,8 +26,8 @@ export const DEFAULT_DELIVERY: DeliveryPolicy = { attempts: 4, firstDelayMs: 500
 
 export interface WebhookNotifierOptions {
   webhooks: readonly WebhookConfig[];
-  /** A delivery given up: the webhook (its URL, which holds no credential) and why. */
-  onFailure: (event: NotificationEvent, url: string, why: string) => void;
+  /** A delivery given up: to which of `webhooks` (whose URL is never shown whole: a catch hook's path is its credential) and why. */
+  onFailure: (event: NotificationEvent, webhook: WebhookConfig, why: string) => void;
   policy?: DeliveryPolicy;
 }
 
@@ -72,7 +72,7 @@ export class WebhookNotifier implements Notifier {
     await Promise.all(
       hooks.map(async (hook) => {
         const why = await this.deliver(hook, event);
-        if (why) this.options.onFailure(event, hook.url, redact(why));
+        if (why) this.options.onFailure(event, hook, redact(why));
       }),
     );
   }
