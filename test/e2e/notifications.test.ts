@@ -169,6 +169,18 @@ describe('webhook notifications', () => {
     expect(r.err + JSON.stringify(h.audit())).not.toContain('tokenCCC333');
   });
 
+  it('run waits for a delivery tried again before it exits: the alert of a cron run is not cut off', async () => {
+    refusedTarget();
+    webhooks(`    - { url: "${url}/hook", secret: "\${env:HOOK_SECRET}", events: [cycle.failed] }\n`);
+    // The receiver answers 503 first: the delivery is tried again after its pause, then accepted.
+    answers = [503];
+    const r = await h.run();
+    expect(r.code).toBe(1);
+    expect(received.map((d) => d.headers['x-scim-sync-event'])).toEqual(['cycle.failed', 'cycle.failed']);
+    expect(r.err).not.toContain('not delivered');
+    expect(h.audit().filter((a) => a['action'] === 'notify.failed')).toEqual([]);
+  });
+
   it('a safety stop is notified with its reasons, and nothing is written', async () => {
     h.writePeople(Array.from({ length: 10 }, (_, i) => person(i + 1)));
     expect((await h.run()).code).toBe(0);

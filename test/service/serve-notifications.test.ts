@@ -1,6 +1,8 @@
 /**
- * Notifications of `scim-sync serve`, to a real local webhook: a delivery given up is a JSON log
- * line under `--log-format json`, not plain text in the middle of the stream.
+ * Notifications of `scim-sync serve`, to a real local webhook: one that never answers holds up no
+ * leaver (the fast lane goes on while the deliveries wait in the background, and the service's stop
+ * waits for them only so long), and a delivery given up is a JSON log line under
+ * `--log-format json`, not plain text in the middle of the stream.
  */
 import { createHmac } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -68,6 +70,58 @@ function bambooEvent(employeeId: string): { body: string; headers: Record<string
   const ts = String(Math.floor(Date.now() / 1000));
   return { body, headers: { 'content-type': 'application/json', 'X-BambooHR-Timestamp': ts, 'X-BambooHR-Signature': createHmac('sha256', BAMBOO_KEY).update(body + ts).digest('hex') } };
 }
+
+it('a webhook that never answers holds up no leaver: the stopped batch ends at once, the next leaver is applied, and the stop waits for the deliveries only so long', async () => {
+  process.env['TEST_BAMBOO_KEY'] = BAMBOO_KEY;
+  h = await Harness.synced(people, { top: `events:\n  bamboo: { format: bamboohr, secret: "\${env:TEST_BAMBOO_KEY}" }\n` });
+  // Events only: the file watcher would ask for full cycles of its own on the CSV edits below.
+  h.writeConfig('', '', '  changes: { enabled: false }');
+  const asked: string[] = [];
+  const url = await webhook((event) => void asked.push(event));
+  addWebhooks(`    - { url: "${url}/hook", secret: "\${env:HOOK_SECRET}" }\n`);
+
+  const lines = new Lines();
+  let stop!: () => void;
+  process.env['TEST_SCIM_TOKEN'] = TOKEN;
+  const exited = serveCommand({ config: h.configFile, listen: '127.0.0.1:0' }, lines.io, new Promise<void>((resolve) => (stop = resolve)));
+  cleanup = async () => (stop(), await exited);
+  const serving = await lines.next(/serving on (http:\/\/127\.0\.0\.1:\d+)/, 20_000);
+  const base = /serving on (http:\/\/127\.0\.0\.1:\d+)/.exec(serving)![1]!;
+  await lines.next(/cycle: plan-\S+ applied/, 20_000);
+  const post = async (id: string) => {
+    const { body, headers } = bambooEvent(id);
+    const res = await fetch(`${base}/events/bamboo`, { method: 'POST', body, headers, signal: AbortSignal.timeout(10_000) });
+    expect(res.status, await res.text()).toBe(202);
+  };
+
+  // Half an export: E1015 is missing from it, so the batch is stopped by the safety check (and staged),
+  // which notifies a webhook that never answers. One delivery alone may take 15 s and more.
+  h.writePeople(people.slice(0, 10));
+  await post('E1015');
+  await lines.next(/change-driven sync of 1 person stopped by the safety check: .*incomplete export/, 5_000);
+  await expect.poll(() => asked, { timeout: 5_000 }).toContain('safety.stop');
+
+  // The export whole again, with a leaver: applied while the webhook still has not answered.
+  h.writePeople(people.map((p) => (p.id === 'E1004' ? { ...p, status: 'terminated' } : p)));
+  h.sandbox.clearRequests();
+  await post('E1004');
+  const leaver = () => h!.sandbox.store.findUserByUserName('user4@example.com')?.['active'];
+  await expect.poll(leaver, { timeout: 5_000 }).toBe(false);
+  expect(h.writes().map((w) => w.method)).toEqual(['PATCH']);
+  expect(h.sandbox.store.findUserByUserName('user15@example.com')?.['active']).toBe(true);
+  // Still on its first event (tried again, perhaps): the staged event waits behind it.
+  expect(new Set(asked)).toEqual(new Set(['safety.stop']));
+
+  // The stop waits for the deliveries the policy's 15 s at most, then gives up on them, on the record.
+  const stopping = Date.now();
+  stop();
+  expect(await exited).toBe(0);
+  expect(Date.now() - stopping).toBeLessThan(20_000);
+  const failed = h.audit().filter((r) => r['action'] === 'notify.failed');
+  expect(failed.map((r) => String(r['note']).split(' ')[0])).toEqual(['safety.stop', 'staged']);
+  expect(failed.at(-1)?.['note']).toMatch(/^staged to webhooks\[0\] \(http:\/\/127\.0\.0\.1:\d+\/…\): not delivered before the service stopped/);
+  expect(lines.all.join('\n')).toMatch(/notification staged to webhooks\[0\] \(http:\/\/127\.0\.0\.1:\d+\/…\) not delivered: not delivered before the service stopped/);
+}, 60_000);
 
 it('with --log-format json, a notification not delivered is a JSON log line (level warn) that names the webhook, not plain text on stderr', async () => {
   h = await Harness.start();
