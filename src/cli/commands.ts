@@ -19,7 +19,7 @@ import { createTargetRuntime } from '../execution/target-runtime.js';
 import { ConfigError, PlanError, SafetyError } from '../errors.js';
 import { explainCode } from '../state/state-dir.js';
 import { quarantinedTargets, skipStatus, isSkipped } from '../engine/quarantine.js';
-import { commandNotifier } from './notifier.js';
+import { commandNotifier, stderrWarning } from './notifier.js';
 import { quarantinedOnly } from './cycle-outcome.js';
 import { applyOrStage, runCycle } from '../engine/cycle.js';
 import { writeFileAtomic } from '../state/atomic-write.js';
@@ -183,7 +183,7 @@ export async function applyCommand(file: string, opts: WriteOptions, io: Io): Pr
   return withState(state, io, opts.signal, async () => {
     const { plan, skipped } = await verifySavedPlan(loaded, saved, runtimes, state.links);
     if (opts.signal?.aborted) throw opts.signal.reason;
-    const notifier = commandNotifier(loaded, io, state.audit);
+    const notifier = commandNotifier(loaded, stderrWarning(io), state.audit);
     const report = await applyOrStage(loaded, plan, runtimes, state, { overrideSafety: !!opts.overrideSafety, fullRead: true, executor: executorOptions(opts), notifier, skipped });
     if (report instanceof SafetyError) return exitForError(report, io, { json: !!opts.json, plan: summarise(plan) });
     if (state.distributed && !waitOptions(opts).wait) return enqueued(plan, opts, io);
@@ -244,7 +244,7 @@ async function runCycleCommand(
   const planId = newPlanId();
   opts.output?.bind({ cycle: planId });
   const state = await openState(loaded, { lock: true, audit: true, targets: selected, log: stateLog(opts.output, io), initiator: cliInitiator() });
-  const notifier = commandNotifier(loaded, io, state.audit);
+  const notifier = commandNotifier(loaded, stderrWarning(io), state.audit);
   const observer = observeAll(opts.output?.observer, opts.metrics?.observe);
   return withState(state, io, opts.signal, async () => {
     const result = await runCycle(loaded, state, {

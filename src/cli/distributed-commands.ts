@@ -15,7 +15,7 @@ import { openState } from '../engine/state.js';
 import { connectRedis, redisAddress } from '../state/redis-connection.js';
 import { RedisQuarantineStore } from '../state/quarantine-store.js';
 import { RedisWriteMemory } from '../state/redis-write-memory.js';
-import { commandNotifier } from './notifier.js';
+import { serviceNotifier } from './notifier.js';
 import { load } from './load-config.js';
 import { EXIT } from './exit-codes.js';
 import { formatStatus, type TargetWrites } from './format-status.js';
@@ -146,18 +146,23 @@ export async function scheduleCommand(opts: LongRunning, io: Io, stop: Promise<v
   const { log } = opts.output;
   return withConnections(loaded, q, io, (redis, audit) =>
     withMetrics(redis, q, targets, opts, async (metrics) => {
-      const handle = await startScheduler({
-        loaded,
-        redis,
-        audit,
-        log,
-        name,
-        notifier: commandNotifier(loaded, io, audit),
-        onCycle: (result) => metrics.cycles.inc({ result }),
-      });
-      log(`scheduler ${name} ready: cron "${s.cron}"${s.timezone ? ` (${s.timezone})` : ''}, jitter up to ${s.jitterMs} ms; next cycle ${handle.next?.toISOString() ?? 'unknown'}`);
-      await stop;
-      await handle.close();
+      const notifier = serviceNotifier(loaded, (line) => log(line, { level: 'warn' }), audit);
+      try {
+        const handle = await startScheduler({
+          loaded,
+          redis,
+          audit,
+          log,
+          name,
+          notifier,
+          onCycle: (result) => metrics.cycles.inc({ result }),
+        });
+        log(`scheduler ${name} ready: cron "${s.cron}"${s.timezone ? ` (${s.timezone})` : ''}, jitter up to ${s.jitterMs} ms; next cycle ${handle.next?.toISOString() ?? 'unknown'}`);
+        await stop;
+        await handle.close();
+      } finally {
+        await notifier.close();
+      }
       log(`scheduler ${name} stopped`);
       return EXIT.OK;
     }),

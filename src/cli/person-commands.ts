@@ -19,7 +19,7 @@ import { exitForError } from './error-exit.js';
 import { EXIT, exitForReport } from './exit-codes.js';
 import { operationLines } from './format-plan.js';
 import { formatReport } from './format-report.js';
-import { commandNotifier } from './notifier.js';
+import { commandNotifier, stderrWarning } from './notifier.js';
 import type { Io } from './io.js';
 
 interface PersonOptions extends CommonOptions {
@@ -126,7 +126,7 @@ async function actOnPerson(opts: PersonOptions, io: Io, command: 'provision' | '
       step: (line) => say(`  ${clip(line, 500)}`),
       describe: (op) => operationLines(op)[0]!.trim().replace(/\s+/g, ' '),
       who: initiator,
-      notifier: commandNotifier(loaded, io, state.audit),
+      notifier: commandNotifier(loaded, stderrWarning(io), state.audit),
     };
     const { report, stopped } =
       command === 'provision' ? await provisionPerson(loaded, state, opts.user, options) : await deprovisionPerson(loaded, state, opts.user, reason ?? '', options);

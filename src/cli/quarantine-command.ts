@@ -6,7 +6,7 @@ import { clip } from '../model/printable.js';
 import { load } from './load-config.js';
 import { EXIT } from './exit-codes.js';
 import type { Io } from './io.js';
-import { commandNotifier } from './notifier.js';
+import { commandNotifier, stderrWarning } from './notifier.js';
 
 export async function unquarantineCommand(opts: { config: string; target: string[]; json?: boolean }, io: Io): Promise<number> {
   const loaded = load(opts.config, io);
@@ -15,7 +15,7 @@ export async function unquarantineCommand(opts: { config: string; target: string
     const entries = await state.quarantine.all();
     // A target no longer in the config may still be quarantined; any other name must be a target.
     selectTargets(loaded, opts.target.filter((t) => !entries.has(t)));
-    const notifier = commandNotifier(loaded, io, state.audit);
+    const notifier = commandNotifier(loaded, stderrWarning(io), state.audit);
     const lifted: string[] = [];
     for (const target of opts.target) {
       const previous = entries.has(target) ? await liftQuarantine({ store: state.quarantine, audit: state.audit, notifier }, target, 'lifted by scim-sync unquarantine') : undefined;

@@ -16,7 +16,7 @@ import { load } from './load-config.js';
 import { withState } from './with-state.js';
 import { EXIT } from './exit-codes.js';
 import type { Io } from './io.js';
-import { commandNotifier } from './notifier.js';
+import { serviceNotifier } from './notifier.js';
 import { cycleFailedEvent } from '../notify/notifier.js';
 import { describeError } from '../errors.js';
 import type { CommandOutput } from './command-output.js';
@@ -48,33 +48,41 @@ export async function serveCommand(opts: ServeOptions, io: Io, stop: Promise<voi
     const feed = createChangeFeed(loaded.config.source, loaded.config.safety, new FileFeedTokenStore(loaded.stateDir));
     const ids = loaded.config.events ? FileEventIdStore.open(loaded.stateDir) : undefined;
     const events = ids ? { ids, due: new FileDueChanges(loaded.stateDir) } : undefined;
-    const notifier = commandNotifier(loaded, io, state.audit);
-    const service = await startService({ loaded, state, notifier, feeds: feed ? [feed] : [], log, ...(events ? { events } : {}) });
-    log(
-      `serving on ${service.url} (/healthz, /readyz, /metrics${events ? `, /events/{${Object.keys(loaded.config.events!).join(',')}}` : ''}${loaded.config.serve.console ? ', /ui' : ''}); ` +
-        `${loaded.config.schedule ? `full cycles on "${loaded.config.schedule.cron}"` : 'no schedule.cron: full cycles only at start and on request'}; ` +
-        `${feed ? `watching ${feed.feed.description} every ${loaded.config.serve.pollIntervalMs} ms` : 'no change feed for this source'}` +
-        secondariesUnwatched(loaded.config.source),
-    );
-    // A write of the audit log or the link journal that failed stops every apply from then on (the
-    // halt is for the life of the state): the service stops too, so that its supervisor (systemd,
-    // Kubernetes) starts it again with the state reopened, instead of serving /readyz "ready" while
-    // it syncs no one.
-    const halted = new Promise<unknown>((resolve) => {
-      if (state.halted.aborted) resolve(state.halted.reason);
-      else state.halted.addEventListener('abort', () => resolve(state.halted.reason), { once: true });
-    });
-    const failure = await Promise.race([stop.then(() => undefined), halted]);
-    if (failure !== undefined) {
-      const why = `the state could not be written: ${describeError(failure)}`;
-      log(`stopping: ${why}; nothing more is written to the apps until the service is started again`, { level: 'error' });
-      await notifier.notify(cycleFailedEvent('serve', [why]));
-    } else {
-      log('stopping: finishing the operations in flight');
+    // Delivered in the background, so a webhook that hangs holds up no leaver; closed (with a bound)
+    // before the state, whose audit log records what it gave up.
+    const notifier = serviceNotifier(loaded, (line) => log(line, { level: 'warn' }), state.audit);
+    try {
+      const service = await startService({ loaded, state, notifier, feeds: feed ? [feed] : [], log, ...(events ? { events } : {}) });
+      log(
+        `serving on ${service.url} (/healthz, /readyz, /metrics${events ? `, /events/{${Object.keys(loaded.config.events!).join(',')}}` : ''}${loaded.config.serve.console ? ', /ui' : ''}); ` +
+          `${loaded.config.schedule ? `full cycles on "${loaded.config.schedule.cron}"` : 'no schedule.cron: full cycles only at start and on request'}; ` +
+          `${feed ? `watching ${feed.feed.description} every ${loaded.config.serve.pollIntervalMs} ms` : 'no change feed for this source'}` +
+          secondariesUnwatched(loaded.config.source),
+      );
+      // A write of the audit log or the link journal that failed stops every apply from then on (the
+      // halt is for the life of the state): the service stops too, so that its supervisor (systemd,
+      // Kubernetes) starts it again with the state reopened, instead of serving /readyz "ready" while
+      // it syncs no one.
+      const halted = new Promise<unknown>((resolve) => {
+        if (state.halted.aborted) resolve(state.halted.reason);
+        else state.halted.addEventListener('abort', () => resolve(state.halted.reason), { once: true });
+      });
+      const failure = await Promise.race([stop.then(() => undefined), halted]);
+      if (failure !== undefined) {
+        const why = `the state could not be written: ${describeError(failure)}`;
+        log(`stopping: ${why}; nothing more is written to the apps until the service is started again`, { level: 'error' });
+        await notifier.notify(cycleFailedEvent('serve', [why]));
+      } else {
+        log('stopping: finishing the operations in flight');
+      }
+      await service.close();
+      ids?.close();
+      await notifier.close();
+      log('stopped');
+      return failure !== undefined ? EXIT.FAILED_OPERATIONS : EXIT.OK;
+    } catch (error) {
+      await notifier.close();
+      throw error;
     }
-    await service.close();
-    ids?.close();
-    log('stopped');
-    return failure !== undefined ? EXIT.FAILED_OPERATIONS : EXIT.OK;
   });
 }

@@ -1,6 +1,7 @@
 /**
  * What scim-sync tells the people who run it, as it happens: the events and the role that sends
- * them. One adapter (webhook-notifier.ts); commands hold a `Notifier` and never fail because a
+ * them. One adapter (webhook-notifier.ts), and a wrapper that delivers in the background for the
+ * long-running commands (outbox.ts); commands hold a `Notifier` and never fail because a
  * notification could not be delivered.
  */
 import type { NOTIFICATION_EVENTS } from '../config/schema/index.js';
@@ -19,7 +20,10 @@ export interface NotificationEvent {
 }
 
 export interface Notifier {
-  /** Delivers to every webhook that takes this event; resolves when all are delivered or given up. Never rejects. */
+  /**
+   * Delivers to every webhook that takes this event; resolves when all are delivered or given up
+   * (webhook-notifier.ts), or at once with the deliveries queued (outbox.ts). Never rejects.
+   */
   notify(event: NotificationEvent): Promise<void>;
 }
 

@@ -2,11 +2,12 @@
  * The HTTP adapter of `Notifier`: a POST per webhook that takes the event, signed with the
  * webhook's secret (X-Scim-Sync-Signature: sha256=HMAC of the raw body), retried on 5xx and network
  * errors within a bounded number of attempts and time. A delivery that fails is told to `onFailure`
- * (stderr and the audit log) and never fails the run. TLS is verified (node's default).
+ * (a warning and the audit log) and never fails the run. TLS is verified (node's default).
  */
 import { createHmac, randomUUID } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { WebhookConfig } from '../config/schema/index.js';
 import { redact } from '../config/secret.js';
 import type { NotificationEvent, Notifier } from './notifier.js';
@@ -26,9 +27,14 @@ export const DEFAULT_DELIVERY: DeliveryPolicy = { attempts: 4, firstDelayMs: 500
 
 export interface WebhookNotifierOptions {
   webhooks: readonly WebhookConfig[];
-  /** A delivery given up: the webhook (its URL, which holds no credential) and why. */
-  onFailure: (event: NotificationEvent, url: string, why: string) => void;
+  /** A delivery given up: to which of `webhooks` (whose URL is never shown whole: a catch hook's path is its credential) and why. */
+  onFailure: (event: NotificationEvent, webhook: WebhookConfig, why: string) => void;
   policy?: DeliveryPolicy;
+  /**
+   * Once aborted, a delivery under way ends at once and any later one is not tried, each told to
+   * `onFailure` with the abort's reason (a service stopping that has waited long enough).
+   */
+  signal?: AbortSignal;
 }
 
 /** The body a webhook receives: the event with a delivery id, or Slack's `{ text }`. Passed through the redactor. */
@@ -42,11 +48,12 @@ export function signature(body: string, secret: string): string {
 }
 
 /** The answer's status, or the network error's message. */
-function post(url: string, body: string, headers: Record<string, string>, timeoutMs: number): Promise<number> {
+function post(url: string, body: string, headers: Record<string, string>, timeoutMs: number, stop: AbortSignal | undefined): Promise<number> {
   return new Promise((resolve, reject) => {
     const send = url.startsWith('https:') ? httpsRequest : httpRequest;
     // `timeout` is the socket's idle time; the signal bounds the whole request (a trickling server).
-    const options = { method: 'POST', headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) }, timeout: timeoutMs, signal: AbortSignal.timeout(timeoutMs) };
+    const bound = AbortSignal.timeout(timeoutMs);
+    const options = { method: 'POST', headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) }, timeout: timeoutMs, signal: stop ? AbortSignal.any([bound, stop]) : bound };
     const req = send(url, options, (res) => {
       res.resume();
       res.on('end', () => resolve(res.statusCode ?? 0));
@@ -58,7 +65,8 @@ function post(url: string, body: string, headers: Record<string, string>, timeou
   });
 }
 
-const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Why a delivery was abandoned: the reason the signal was aborted with. */
+const abandoned = (signal: AbortSignal): string => (signal.reason instanceof Error ? signal.reason.message : 'abandoned');
 
 export class WebhookNotifier implements Notifier {
   private readonly policy: DeliveryPolicy;
@@ -72,7 +80,7 @@ export class WebhookNotifier implements Notifier {
     await Promise.all(
       hooks.map(async (hook) => {
         const why = await this.deliver(hook, event);
-        if (why) this.options.onFailure(event, hook.url, redact(why));
+        if (why) this.options.onFailure(event, hook, redact(why));
       }),
     );
   }
@@ -90,21 +98,25 @@ export class WebhookNotifier implements Notifier {
       'x-scim-sync-signature': signature(body, hook.secret.reveal()),
     };
     const started = Date.now();
+    const stop = this.options.signal;
     let delay = this.policy.firstDelayMs;
     let last = '';
     for (let attempt = 1; attempt <= this.policy.attempts; attempt++) {
+      if (stop?.aborted) break;
       try {
-        const status = await post(hook.url, body, headers, this.policy.requestTimeoutMs);
+        const status = await post(hook.url, body, headers, this.policy.requestTimeoutMs, stop);
         if (status >= 200 && status < 300) return undefined;
         last = `HTTP ${status}`;
         if (status < 500) return `${last} (not retried)`;
       } catch (error) {
-        last = (error as Error).message;
+        // A request cut short by the stop says nothing about the webhook.
+        if (!stop?.aborted) last = (error as Error).message;
       }
       if (attempt === this.policy.attempts || Date.now() - started + delay > this.policy.totalMs) break;
-      await pause(delay);
+      await sleep(delay, undefined, stop ? { signal: stop } : {}).catch(() => undefined);
       delay *= 2;
     }
+    if (stop?.aborted) return last ? `${abandoned(stop)} (last try: ${last})` : abandoned(stop);
     return `${last} after ${Math.round((Date.now() - started) / 100) / 10} s`;
   }
 }

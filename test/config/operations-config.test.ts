@@ -45,4 +45,13 @@ describe('quarantine and notifications config', () => {
       'notifications.webhooks[0].url (line 9): holds a user name or password (user:password@host); remove it and set notifications.webhooks[0].secret instead',
     ]);
   });
+
+  it('a webhook\'s name, which tells it apart in warnings and the log, is a plain word, one per webhook', () => {
+    const hook = (name: string) => `    - { url: "https://hooks.example.com/x", secret: "\${env:HOOK}", name: "${name}" }\n`;
+    expect(parse(`notifications:\n  webhooks:\n${hook('ops-pager')}`).config.notifications.webhooks[0]!.name).toBe('ops-pager');
+    expect(problems(`notifications:\n  webhooks:\n${hook('pager')}${hook('chat')}${hook('pager')}${hook('a/b')}`)).toEqual([
+      expect.stringMatching(/^notifications\.webhooks\[3\]\.name \(line 12\): letters, digits/),
+      expect.stringMatching(/^notifications\.webhooks\[2\]\.name \(line 11\): another webhook is named pager/),
+    ]);
+  });
 });

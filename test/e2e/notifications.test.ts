@@ -133,11 +133,52 @@ describe('webhook notifications', () => {
     expect(r.code).toBe(1);
     expect(received).toHaveLength(1);
     const host = new URL(url).host;
-    expect(r.err).toContain(`warning: notification cycle.failed to http://${host}/… not delivered: HTTP 404 (not retried)`);
+    expect(r.err).toContain(`warning: notification cycle.failed to webhooks[0] (http://${host}/…) not delivered: HTTP 404 (not retried)`);
     expect(h.audit().filter((a) => a['action'] === 'notify.failed')).toEqual([
-      expect.objectContaining({ outcome: 'failed', note: `cycle.failed to http://${host}/…: HTTP 404 (not retried)` }),
+      expect.objectContaining({ outcome: 'failed', note: `cycle.failed to webhooks[0] (http://${host}/…): HTTP 404 (not retried)` }),
     ]);
     expect(r.err + r.out + JSON.stringify(h.audit())).not.toContain('zapTokenABC987654');
+  });
+
+  it('two webhooks on one host are told apart by their place in the config, never by their path', async () => {
+    refusedTarget();
+    webhooks(
+      `    - { url: "${url}/hooks/catch/111/tokenAAA111/", secret: "\${env:HOOK_SECRET}", events: [cycle.failed] }\n` +
+        `    - { url: "${url}/hooks/catch/222/tokenBBB222/", secret: "\${env:HOOK_SECRET}", events: [cycle.failed] }\n`,
+    );
+    answers = [404, 404];
+    const r = await h.run();
+    expect(r.code).toBe(1);
+    expect(received).toHaveLength(2);
+    const host = new URL(url).host;
+    const notes = h.audit().filter((a) => a['action'] === 'notify.failed').map((a) => a['note']);
+    expect(notes.sort()).toEqual([`cycle.failed to webhooks[0] (http://${host}/…): HTTP 404 (not retried)`, `cycle.failed to webhooks[1] (http://${host}/…): HTTP 404 (not retried)`]);
+    expect(r.err).toContain(`warning: notification cycle.failed to webhooks[1] (http://${host}/…) not delivered`);
+    expect(r.err + r.out + JSON.stringify(h.audit())).not.toMatch(/token(AAA|BBB)/);
+  });
+
+  it('a webhook with a name is told by it', async () => {
+    refusedTarget();
+    webhooks(`    - { url: "${url}/hooks/catch/333/tokenCCC333/", secret: "\${env:HOOK_SECRET}", events: [cycle.failed], name: ops-pager }\n`);
+    answers = [404];
+    const r = await h.run();
+    expect(r.code, r.err).toBe(1);
+    const host = new URL(url).host;
+    expect(h.audit().filter((a) => a['action'] === 'notify.failed').map((a) => a['note'])).toEqual([`cycle.failed to ops-pager (http://${host}/…): HTTP 404 (not retried)`]);
+    expect(r.err).toContain(`warning: notification cycle.failed to ops-pager (http://${host}/…) not delivered`);
+    expect(r.err + JSON.stringify(h.audit())).not.toContain('tokenCCC333');
+  });
+
+  it('run waits for a delivery tried again before it exits: the alert of a cron run is not cut off', async () => {
+    refusedTarget();
+    webhooks(`    - { url: "${url}/hook", secret: "\${env:HOOK_SECRET}", events: [cycle.failed] }\n`);
+    // The receiver answers 503 first: the delivery is tried again after its pause, then accepted.
+    answers = [503];
+    const r = await h.run();
+    expect(r.code).toBe(1);
+    expect(received.map((d) => d.headers['x-scim-sync-event'])).toEqual(['cycle.failed', 'cycle.failed']);
+    expect(r.err).not.toContain('not delivered');
+    expect(h.audit().filter((a) => a['action'] === 'notify.failed')).toEqual([]);
   });
 
   it('a safety stop is notified with its reasons, and nothing is written', async () => {
