@@ -19,7 +19,7 @@ import { createTargetRuntime } from '../execution/target-runtime.js';
 import { ConfigError, PlanError, SafetyError } from '../errors.js';
 import { explainCode } from '../state/state-dir.js';
 import { quarantinedTargets, skipStatus, isSkipped } from '../engine/quarantine.js';
-import { commandNotifier, stderrWarning } from './notifier.js';
+import { commandNotifier, stderrWarning, type Warn } from './notifier.js';
 import { quarantinedOnly } from './cycle-outcome.js';
 import { applyOrStage, runCycle } from '../engine/cycle.js';
 import { writeFileAtomic } from '../state/atomic-write.js';
@@ -138,7 +138,7 @@ export async function planCommand(opts: CommonOptions & { out?: string; retryPar
   if (opts.out) await checkWritable(opts.out, loaded);
   const planId = newPlanId();
   opts.output?.bind({ cycle: planId });
-  const state = await openState(loaded, { lock: false, audit: false, readOnly: true, log: stateLog(opts.output, io) });
+  const state = await openState(loaded, { lock: false, audit: false, readOnly: true, log: logWarning(opts.output, io) });
   try {
     const { plan } = await makePlan(loaded, state, opts.target, {
       memory: state.memory,
@@ -179,11 +179,11 @@ export async function applyCommand(file: string, opts: WriteOptions, io: Io): Pr
   checkBinding(saved, loaded, file);
   opts.output?.bind({ cycle: saved.id });
   const runtimes = new Map(saved.targets.map((t) => [t.target, createTargetRuntime(t.target, configured.get(t.target)!)]));
-  const state = await openState(loaded, { lock: true, audit: true, targets: saved.targets.map((t) => t.target), log: stateLog(opts.output, io), initiator: cliInitiator() });
+  const state = await openState(loaded, { lock: true, audit: true, targets: saved.targets.map((t) => t.target), log: logWarning(opts.output, io), initiator: cliInitiator() });
   return withState(state, io, opts.signal, async () => {
     const { plan, skipped } = await verifySavedPlan(loaded, saved, runtimes, state.links);
     if (opts.signal?.aborted) throw opts.signal.reason;
-    const notifier = commandNotifier(loaded, stderrWarning(io), state.audit);
+    const notifier = commandNotifier(loaded, logWarning(opts.output, io), state.audit);
     const report = await applyOrStage(loaded, plan, runtimes, state, { overrideSafety: !!opts.overrideSafety, fullRead: true, executor: executorOptions(opts), notifier, skipped });
     if (report instanceof SafetyError) return exitForError(report, io, { json: !!opts.json, plan: summarise(plan) });
     if (state.distributed && !waitOptions(opts).wait) return enqueued(plan, opts, io);
@@ -243,8 +243,8 @@ async function runCycleCommand(
 ): Promise<number> {
   const planId = newPlanId();
   opts.output?.bind({ cycle: planId });
-  const state = await openState(loaded, { lock: true, audit: true, targets: selected, log: stateLog(opts.output, io), initiator: cliInitiator() });
-  const notifier = commandNotifier(loaded, stderrWarning(io), state.audit);
+  const state = await openState(loaded, { lock: true, audit: true, targets: selected, log: logWarning(opts.output, io), initiator: cliInitiator() });
+  const notifier = commandNotifier(loaded, logWarning(opts.output, io), state.audit);
   const observer = observeAll(opts.output?.observer, opts.metrics?.observe);
   return withState(state, io, opts.signal, async () => {
     const result = await runCycle(loaded, state, {
@@ -283,9 +283,13 @@ function executorOptions(opts: WriteOptions) {
   return { ...waitOptions(opts), ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.output ? { observer: opts.output.observer } : {}) };
 }
 
-/** Where the run state says what goes wrong with its connections: the log, else stderr. */
-function stateLog(output: CommandOutput | undefined, io: Io): (line: string) => void {
-  return output ? (line) => output.log(line, { level: 'warn' }) : (line) => io.err(line);
+/**
+ * Where the run state (what goes wrong with its connections) and the notifier warn: the log at
+ * level warn (JSON under cron, where a plain line would break the stream a log shipper parses),
+ * else stderr.
+ */
+function logWarning(output: CommandOutput | undefined, io: Io): Warn {
+  return output ? (line) => output.log(line, { level: 'warn' }) : stderrWarning(io);
 }
 
 function countByKind(ops: readonly Operation[]): Record<string, number> {

@@ -133,11 +133,15 @@ describe('webhook notifications', () => {
     expect(r.code).toBe(1);
     expect(received).toHaveLength(1);
     const host = new URL(url).host;
-    expect(r.err).toContain(`warning: notification cycle.failed to webhooks[0] (http://${host}/…) not delivered: HTTP 404 (not retried)`);
+    expect(r.err).toContain(`notification cycle.failed to webhooks[0] (http://${host}/…) not delivered: HTTP 404 (not retried)`);
     expect(h.audit().filter((a) => a['action'] === 'notify.failed')).toEqual([
       expect.objectContaining({ outcome: 'failed', note: `cycle.failed to webhooks[0] (http://${host}/…): HTTP 404 (not retried)` }),
     ]);
     expect(r.err + r.out + JSON.stringify(h.audit())).not.toContain('zapTokenABC987654');
+    // In the log, at level warn: off a terminal (cron) the log is JSON, and a plain line would break it.
+    const lines = r.err.split('\n').filter((l) => l !== '');
+    for (const line of lines) expect(() => JSON.parse(line), line).not.toThrow();
+    expect(lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => String(l['msg']).startsWith('notification cycle.failed'))).toMatchObject({ level: 'warn' });
   });
 
   it('two webhooks on one host are told apart by their place in the config, never by their path', async () => {
@@ -153,7 +157,7 @@ describe('webhook notifications', () => {
     const host = new URL(url).host;
     const notes = h.audit().filter((a) => a['action'] === 'notify.failed').map((a) => a['note']);
     expect(notes.sort()).toEqual([`cycle.failed to webhooks[0] (http://${host}/…): HTTP 404 (not retried)`, `cycle.failed to webhooks[1] (http://${host}/…): HTTP 404 (not retried)`]);
-    expect(r.err).toContain(`warning: notification cycle.failed to webhooks[1] (http://${host}/…) not delivered`);
+    expect(r.err).toContain(`notification cycle.failed to webhooks[1] (http://${host}/…) not delivered`);
     expect(r.err + r.out + JSON.stringify(h.audit())).not.toMatch(/token(AAA|BBB)/);
   });
 
@@ -165,7 +169,7 @@ describe('webhook notifications', () => {
     expect(r.code, r.err).toBe(1);
     const host = new URL(url).host;
     expect(h.audit().filter((a) => a['action'] === 'notify.failed').map((a) => a['note'])).toEqual([`cycle.failed to ops-pager (http://${host}/…): HTTP 404 (not retried)`]);
-    expect(r.err).toContain(`warning: notification cycle.failed to ops-pager (http://${host}/…) not delivered`);
+    expect(r.err).toContain(`notification cycle.failed to ops-pager (http://${host}/…) not delivered`);
     expect(r.err + JSON.stringify(h.audit())).not.toContain('tokenCCC333');
   });
 
