@@ -19,7 +19,7 @@ import { createTargetRuntime } from '../execution/target-runtime.js';
 import { ConfigError, PlanError, SafetyError } from '../errors.js';
 import { explainCode } from '../state/state-dir.js';
 import { quarantinedTargets, skipStatus, isSkipped } from '../engine/quarantine.js';
-import { commandNotifier, stderrWarning, type Warn } from './notifier.js';
+import { commandNotifier } from './notifier.js';
 import { quarantinedOnly } from './cycle-outcome.js';
 import { applyOrStage, runCycle } from '../engine/cycle.js';
 import { writeFileAtomic } from '../state/atomic-write.js';
@@ -32,7 +32,7 @@ import { EXIT, exitForPlan, exitForReport } from './exit-codes.js';
 import { formatPlan } from './format-plan.js';
 import { checkSavedPlan, planFileText } from './plan-file.js';
 import { formatReport } from './format-report.js';
-import type { Io } from './io.js';
+import { logWarning, type Io } from './io.js';
 import { load, type CommonOptions } from './load-config.js';
 import { withState } from './with-state.js';
 import { newPlanId } from '../engine/make-plan.js';
@@ -132,7 +132,7 @@ export async function schemaCommand(io: Io): Promise<number> {
 
 /** Reads the state, never writes it (no lock, no fold of the journal): see file-link-store.ts. */
 export async function planCommand(opts: CommonOptions & { out?: string; retryParked?: boolean; output?: CommandOutput }, io: Io): Promise<number> {
-  const loaded = load(opts.config, io);
+  const loaded = load(opts.config, io, { warn: logWarning(opts.output, io) });
   // An unknown --target is refused before anything is opened (makePlan decides the same again).
   selectTargets(loaded, opts.target);
   if (opts.out) await checkWritable(opts.out, loaded);
@@ -171,7 +171,7 @@ export async function planCommand(opts: CommonOptions & { out?: string; retryPar
 }
 
 export async function applyCommand(file: string, opts: WriteOptions, io: Io): Promise<number> {
-  const loaded = load(opts.config, io);
+  const loaded = load(opts.config, io, { warn: logWarning(opts.output, io) });
   const saved = checkSavedPlan(await readPlanFile(file), file);
   const configured = new Map(selectTargets(loaded));
   const unknown = saved.targets.filter((t) => !configured.has(t.target)).map((t) => t.target);
@@ -207,7 +207,7 @@ function enqueued(plan: Plan, opts: { json?: boolean; config: string }, io: Io):
 
 /** plan, safety check, apply, report: what cron runs. Quarantined targets are left out until their next try. */
 export async function runCommand(opts: WriteOptions & { env?: NodeJS.ProcessEnv; stateDir?: string; metricsFile?: string }, io: Io): Promise<number> {
-  const loaded = load(opts.config, io, opts.env);
+  const loaded = load(opts.config, io, { ...(opts.env ? { env: opts.env } : {}), warn: logWarning(opts.output, io) });
   if (opts.stateDir) {
     loaded.stateDir = opts.stateDir;
     loaded.auditFile = `${opts.stateDir}/audit.jsonl`;
@@ -283,14 +283,6 @@ function executorOptions(opts: WriteOptions) {
   return { ...waitOptions(opts), ...(opts.signal ? { signal: opts.signal } : {}), ...(opts.output ? { observer: opts.output.observer } : {}) };
 }
 
-/**
- * Where the run state (what goes wrong with its connections) and the notifier warn: the log at
- * level warn (JSON under cron, where a plain line would break the stream a log shipper parses),
- * else stderr.
- */
-function logWarning(output: CommandOutput | undefined, io: Io): Warn {
-  return output ? (line) => output.log(line, { level: 'warn' }) : stderrWarning(io);
-}
 
 function countByKind(ops: readonly Operation[]): Record<string, number> {
   return ops.reduce<Record<string, number>>((acc, o) => {

@@ -19,7 +19,7 @@ import { serviceNotifier } from './notifier.js';
 import { load } from './load-config.js';
 import { EXIT } from './exit-codes.js';
 import { formatStatus, type TargetWrites } from './format-status.js';
-import type { Io } from './io.js';
+import { logWarning, type Io } from './io.js';
 import type { CommandOutput } from './command-output.js';
 import { serveMetrics, type MetricsListen } from './metrics-endpoint.js';
 import { Metrics } from '../telemetry/metrics.js';
@@ -34,8 +34,8 @@ interface Distributed {
 }
 
 /** The config, its queue block (required here) and the targets asked for (all enabled by default). */
-function distributed(opts: { config: string; target?: string[] }, io: Io, command: string): Distributed {
-  const loaded = load(opts.config, io);
+function distributed(opts: { config: string; target?: string[]; output?: CommandOutput }, io: Io, command: string): Distributed {
+  const loaded = load(opts.config, io, { warn: logWarning(opts.output, io) });
   const q = loaded.config.queue;
   if (!q) throw new ConfigError(`${loaded.file}: \`${command}\` needs distributed mode: set queue.redis`);
   const selected = selectTargets(loaded, opts.target);

@@ -6,7 +6,7 @@
 import { loadConfig, type LoadedConfig } from '../config/load.js';
 import { checkTlsFiles } from '../config/check-tls-files.js';
 import { checkMappings } from '../mapping/check-mappings.js';
-import type { Io } from './io.js';
+import { stderrWarning, type Io, type Warn } from './io.js';
 
 export interface CommonOptions {
   config: string;
@@ -14,10 +14,12 @@ export interface CommonOptions {
   target?: string[];
 }
 
-export function load(file: string, io: Io, env?: NodeJS.ProcessEnv): LoadedConfig {
-  const loaded = loadConfig(file, env);
+/** `warn`: where the config's warnings go (a command with a log passes logWarning); default stderr. */
+export function load(file: string, io: Io, options: { env?: NodeJS.ProcessEnv; warn?: Warn } = {}): LoadedConfig {
+  const loaded = loadConfig(file, options.env);
   checkMappings(loaded.config);
   checkTlsFiles(loaded.config);
-  for (const w of loaded.warnings) io.err(`warning: ${w}`);
+  const warn = options.warn ?? stderrWarning(io);
+  for (const w of loaded.warnings) warn(w);
   return loaded;
 }

@@ -12,16 +12,7 @@ import { NO_NOTIFIER, type NotificationEvent, type Notifier } from '../notify/no
 import { Outbox } from '../notify/outbox.js';
 import { DEFAULT_DELIVERY, WebhookNotifier, type DeliveryPolicy } from '../notify/webhook-notifier.js';
 import { clip } from '../model/printable.js';
-import type { Io } from './io.js';
-
-/** Where a notifier's warnings go: one line, without a "warning:" prefix. */
-export type Warn = (line: string) => void;
-
-/** A one-shot command's warnings: text on stderr. */
-export const stderrWarning =
-  (io: Io): Warn =>
-  (line) =>
-    io.err(`warning: ${line}`);
+import type { Warn } from './io.js';
 
 export function commandNotifier(loaded: LoadedConfig, warn: Warn, audit: AuditSink, policy?: DeliveryPolicy): Notifier {
   const webhooks = loaded.config.notifications.webhooks;

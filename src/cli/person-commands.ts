@@ -19,8 +19,8 @@ import { exitForError } from './error-exit.js';
 import { EXIT, exitForReport } from './exit-codes.js';
 import { operationLines } from './format-plan.js';
 import { formatReport } from './format-report.js';
-import { commandNotifier, stderrWarning } from './notifier.js';
-import type { Io } from './io.js';
+import { commandNotifier } from './notifier.js';
+import { stderrWarning, type Io } from './io.js';
 
 interface PersonOptions extends CommonOptions {
   user: string;

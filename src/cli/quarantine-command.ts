@@ -5,8 +5,8 @@ import { openState } from '../engine/state.js';
 import { clip } from '../model/printable.js';
 import { load } from './load-config.js';
 import { EXIT } from './exit-codes.js';
-import type { Io } from './io.js';
-import { commandNotifier, stderrWarning } from './notifier.js';
+import { stderrWarning, type Io } from './io.js';
+import { commandNotifier } from './notifier.js';
 
 export async function unquarantineCommand(opts: { config: string; target: string[]; json?: boolean }, io: Io): Promise<number> {
   const loaded = load(opts.config, io);

@@ -15,7 +15,7 @@ import { FileFeedTokenStore } from '../state/feed-tokens.js';
 import { load } from './load-config.js';
 import { withState } from './with-state.js';
 import { EXIT } from './exit-codes.js';
-import type { Io } from './io.js';
+import { logWarning, type Io } from './io.js';
 import { serviceNotifier } from './notifier.js';
 import { cycleFailedEvent } from '../notify/notifier.js';
 import { describeError } from '../errors.js';
@@ -38,7 +38,7 @@ function secondariesUnwatched(setup: SourceSetup): string {
 }
 
 export async function serveCommand(opts: ServeOptions, io: Io, stop: Promise<void>): Promise<number> {
-  const loaded = load(opts.config, io);
+  const loaded = load(opts.config, io, { warn: logWarning(opts.output, io) });
   if (opts.listen) loaded.config.serve.listen = opts.listen;
   const log: Log = opts.output?.log ?? ((line) => io.out(`${new Date().toISOString()} ${line}`));
   // Embedded: the run lock for the service's lifetime (a cron `run` beside it is refused). Distributed:
