@@ -26,6 +26,7 @@ export const EVENT_ACTIONS = [
   'staged.create',
   'staged.approve',
   'staged.reject',
+  'staged.recovered',
   'quarantine.enter',
   'quarantine.exit',
   'notify.failed',

@@ -10,9 +10,10 @@ import { ConfigError } from '../errors.js';
 import { makeAccessReport } from '../engine/access-report.js';
 import { cliInitiator } from '../engine/operator.js';
 import { approveStaged, rejectStaged, stagedRuntimes } from '../engine/review-staged.js';
+import { findStaged, recoverStaged } from '../engine/staged-sets.js';
 import { openState } from '../engine/state.js';
 import { operationsOf } from '../model/plan.js';
-import type { StagedSet } from '../state/staged-store.js';
+import { describeTaker, type StagedSet, type TakenSet } from '../state/staged-store.js';
 import { clip } from '../model/printable.js';
 import { load, type CommonOptions } from './load-config.js';
 import { withState } from './with-state.js';
@@ -41,32 +42,48 @@ export async function reportCommand(opts: CommonOptions & { format?: 'table' | '
   }
 }
 
-export async function stagedCommand(opts: { config: string; json?: boolean }, io: Io): Promise<number> {
-  const loaded = load(opts.config, io);
-  const state = await openState(loaded, { lock: false, audit: false, readOnly: true, log: (line) => io.err(line) });
-  let sets: StagedSet[];
-  try {
-    sets = await state.staged.list();
-  } finally {
-    await state.close();
-  }
-  const rows = sets.map((s) => ({
+function stagedRow(s: StagedSet) {
+  return {
     id: s.id,
     createdAt: s.createdAt,
     planId: s.plan.id,
     targets: s.plan.targets.map((t) => ({ target: t.target, deprovisions: operationsOf(t).length, managedUsers: t.managedUsers })),
     reasons: s.reasons,
-  }));
+  };
+}
+
+function takenRow(t: TakenSet) {
+  const { pid, host, since } = t.taker;
+  return { ...stagedRow(t.set), takenBy: { pid, host, since, heartbeatAgeMs: Math.round(t.heartbeatAgeMs) } };
+}
+
+export async function stagedCommand(opts: { config: string; json?: boolean }, io: Io): Promise<number> {
+  const loaded = load(opts.config, io);
+  // No lock: listing must work while a run holds it. Audited: a set whose taker is gone is put back first (staged.recovered).
+  const initiator = cliInitiator();
+  const state = await openState(loaded, { lock: false, audit: true, readOnly: true, log: (line) => io.err(line), initiator });
+  let sets: StagedSet[];
+  let taken: TakenSet[];
+  try {
+    taken = await recoverStaged(state);
+    sets = await state.staged.list();
+  } finally {
+    await state.close();
+  }
+  const rows = sets.map(stagedRow);
   if (opts.json) {
-    io.out(JSON.stringify({ staged: rows }, null, 2));
+    io.out(JSON.stringify({ staged: rows, taken: taken.map(takenRow) }, null, 2));
     return EXIT.OK;
   }
+  const targets = (r: ReturnType<typeof stagedRow>) => r.targets.map((t) => `${clip(t.target)}: ${t.deprovisions} deprovision${t.deprovisions === 1 ? '' : 's'} of ${t.managedUsers} managed`).join(', ');
   if (rows.length === 0) io.out('No staged change sets.');
   for (const r of rows) {
-    io.out(`${r.id}  staged ${r.createdAt}  ${r.targets.map((t) => `${clip(t.target)}: ${t.deprovisions} deprovision${t.deprovisions === 1 ? '' : 's'} of ${t.managedUsers} managed`).join(', ')}`);
+    io.out(`${r.id}  staged ${r.createdAt}  ${targets(r)}`);
     for (const reason of r.reasons) io.out(`    ${clip(reason, 1000)}`);
   }
   if (rows.length > 0) io.out(`\nscim-sync approve ID --config ${opts.config} applies what still holds; scim-sync reject ID drops it.`);
+  if (taken.length > 0) io.out(`\nBeing decided now (an approve or reject took them; back on the list should its process end before it is done):`);
+  for (const t of taken) io.out(`${t.set.id}  staged ${t.set.createdAt}  ${targets(stagedRow(t.set))}\n    taken by ${clip(describeTaker(t), 300)}`);
   return EXIT.OK;
 }
 
@@ -74,15 +91,15 @@ export async function approveCommand(id: string, opts: { config: string; json?: 
   const loaded = load(opts.config, io);
   // Read once to learn its targets, whose locks are taken; read again under them, so a set that
   // another machine approved or rejected meanwhile is not applied twice.
-  const peek = await openState(loaded, { lock: false, audit: false, readOnly: true, log: (line) => io.err(line) });
+  const initiator = cliInitiator();
+  const peek = await openState(loaded, { lock: false, audit: true, readOnly: true, log: (line) => io.err(line), initiator });
   let targets: string[];
   try {
-    const { set, where } = await peek.staged.get(id);
+    const { set, where } = await findStaged(peek, id);
     targets = [...stagedRuntimes(loaded, set, where).keys()];
   } finally {
     await peek.close();
   }
-  const initiator = cliInitiator();
   const state = await openState(loaded, { lock: true, audit: true, targets, log: (line) => io.err(line), initiator });
   return withState(state, io, opts.signal, async () => {
     const { set, where } = await state.staged.get(id);

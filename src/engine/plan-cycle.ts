@@ -1,6 +1,7 @@
 /**
  * The planning half of a cycle, the same for `run`, a scheduled cycle and the service's: read and
- * plan (leaving parked changes out), and forget the parked changes the source no longer asks for.
+ * plan (leaving parked changes out), and forget the parked changes the source no longer asks for;
+ * first, put back the staged sets whose approve or reject died midway (staged-sets.ts).
  * Once the plan has passed the safety check, forgetOvertaken forgets the emergency holds and
  * rejections the source read overtook (the person's record changed since they were set), so a
  * record that later changes back revives neither. Not before: a read the safety check stops (an
@@ -12,7 +13,7 @@ import { forgetLiftedHolds } from './lifted-holds.js';
 import { forgetSettledParked } from './parked-changes.js';
 import { makePlan, type PlanningResult } from './make-plan.js';
 import type { RunState } from './run-state.js';
-import { forgetChangedRejections } from './staged-sets.js';
+import { forgetChangedRejections, recoverStaged } from './staged-sets.js';
 import type { SyncObserver } from '../telemetry/sync-events.js';
 
 export interface PlanCycleOptions {
@@ -26,7 +27,10 @@ export interface PlanCycleOptions {
   observer?: SyncObserver;
 }
 
-export async function planCycle(loaded: LoadedConfig, state: Pick<RunState, 'links' | 'holds' | 'rejections' | 'audit' | 'memory'>, targets: readonly string[], options: PlanCycleOptions = {}): Promise<PlanningResult> {
+export async function planCycle(loaded: LoadedConfig, state: Pick<RunState, 'links' | 'holds' | 'rejections' | 'staged' | 'audit' | 'memory'>, targets: readonly string[], options: PlanCycleOptions = {}): Promise<PlanningResult> {
+  // A staged set whose approve or reject died midway is back on the list before this cycle can stop
+  // on the same deprovisions: it is named again, not staged a second time, and shown in the console.
+  await recoverStaged(state);
   const planning = await makePlan(loaded, state, targets, {
     memory: state.memory,
     retryParked: !!options.retryParked,

@@ -18,6 +18,7 @@ import { applyPlan } from './apply-plan.js';
 import { checkBinding } from './plan-binding.js';
 import type { RunState } from './run-state.js';
 import type { StagedClaim, StagedSet } from '../state/staged-store.js';
+import { recoverStaged } from './staged-sets.js';
 import { verifySavedPlan, type SkippedOperation } from './verify-plan.js';
 
 /** The runtimes of the set's targets; refused when the config no longer points them where the set was made for. */
@@ -110,7 +111,8 @@ async function approveTaken(set: StagedSet, { loaded, runtimes, state, by, signa
 }
 
 export async function rejectStaged(id: string, state: RunState, by: string): Promise<number> {
-  // Taken first, as approve takes it: of the two racing, one decides.
+  // A set whose taker died is back to decide; taken first, as approve takes it: of the two racing, one decides.
+  await recoverStaged(state);
   const claim = await state.staged.take(id);
   let n: number;
   try {

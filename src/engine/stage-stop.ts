@@ -9,7 +9,7 @@ import { operationsOf, type Plan } from '../model/plan.js';
 import { safetyStopEvent, stagedEvent, type Notifier } from '../notify/notifier.js';
 import { stagedDeprovisions } from '../planning/staged-deprovisions.js';
 import type { RunState } from './run-state.js';
-import { stagedContent } from './staged-sets.js';
+import { recoverStaged, stagedContent } from './staged-sets.js';
 
 export async function stageStop(plan: Plan, reasons: readonly string[], state: Pick<RunState, 'staged' | 'audit'>): Promise<{ id: string } | { problem: string } | undefined> {
   const part = stagedDeprovisions(plan);
@@ -18,6 +18,7 @@ export async function stageStop(plan: Plan, reasons: readonly string[], state: P
   try {
     // A cycle that stops again on the same outage finds its set already staged: one set to review, not one per run.
     const content = stagedContent(part);
+    await recoverStaged(state);
     const same = (await state.staged.list()).find((set) => stagedContent(set.plan) === content);
     if (same) return { id: same.id };
     id = (await state.staged.save(part, reasons)).id;

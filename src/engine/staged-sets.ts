@@ -2,14 +2,18 @@
  * What the engine decides about staged change sets and rejections; where they are kept is
  * state/staged-store.ts and state/rejection-store.ts (the state directory, or Redis in distributed
  * mode). A rejection keeps a person's deprovision out of later plans while their source record is
- * unchanged (planning/rejections.ts).
+ * unchanged (planning/rejections.ts). A set taken for a decision whose taker died is put back on the
+ * list (recoverStaged).
  */
 import type { AuditSink } from '../audit/audit-sink.js';
 import type { DirectorySnapshot } from '../model/canonical.js';
 import type { Plan } from '../model/plan.js';
 import { personDigest } from '../planning/preconditions.js';
 import type { Rejection } from '../planning/rejections.js';
+import { whyGone } from '../state/holder.js';
 import type { RejectionMap, RejectionRef, RejectionStore } from '../state/rejection-store.js';
+import { describeTaker, type StagedSet, type StagedStore, type TakenSet } from '../state/staged-store.js';
+import type { RunState } from './run-state.js';
 
 /**
  * What a set would apply, as a comparable value: each operation by target, kind, person and the
@@ -55,4 +59,44 @@ export async function forgetChangedRejections(store: RejectionStore, snapshot: D
     });
   }
   return changed.length;
+}
+
+/**
+ * Puts back on the list each staged set taken for a decision (approve, reject) whose taker is gone
+ * (state/holder.ts: its process ended on this host, or no heartbeat for STALE_AFTER_MS from
+ * another), each recorded as `staged.recovered`: not applied, listed again for a person to decide.
+ * Its decision may have been partly carried out: an approve's deprovisions already applied read as
+ * already in place when it is approved again. Returns the sets still taken, by live takers.
+ *
+ * Run where sets are listed or decided (`staged`, approve, reject, the console) and where a cycle
+ * consults them (planCycle, stageStop), so an abandoned set neither hides from the operator nor is
+ * staged a second time.
+ */
+export async function recoverStaged(state: { staged: StagedStore; audit: Pick<AuditSink, 'record'> }): Promise<TakenSet[]> {
+  const live: TakenSet[] = [];
+  for (const taken of await state.staged.taken()) {
+    if (!taken.state.gone) {
+      live.push(taken);
+      continue;
+    }
+    // Decided, put back or recovered by another process since it was read: nothing to record here.
+    if (!(await state.staged.recover(taken))) continue;
+    state.audit.record({
+      time: new Date().toISOString(),
+      planId: taken.set.plan.id,
+      target: '*',
+      action: 'staged.recovered',
+      outcome: 'info',
+      note:
+        `staged set ${taken.set.id} is back on the list: it was taken for a decision (approve or reject) by ${describeTaker(taken)}, which is gone (${whyGone(taken.state, taken.heartbeatAgeMs)}). ` +
+        'That decision may have been partly carried out: what it applied reads as already in place when the set is approved',
+    });
+  }
+  return live;
+}
+
+/** The set, once the sets whose taker is gone are back on the list: what approve and reject start from. */
+export async function findStaged(state: Pick<RunState, 'staged' | 'audit'>, id: string): Promise<{ set: StagedSet; where: string }> {
+  await recoverStaged(state);
+  return state.staged.get(id);
 }

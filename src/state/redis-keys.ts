@@ -51,6 +51,10 @@ export function redisKeys(prefix: string) {
     holds: `${prefix}:state:holds`,
     /** Hash: staged set id -> StagedSet JSON, for each set awaiting approve or reject (staged-store.ts). */
     staged: `${prefix}:state:staged`,
+    /** Hash: staged set id -> StagedSet JSON, for each set taken by an approve or reject not yet carried out. */
+    stagedTaken: `${prefix}:state:staged:taken`,
+    /** Hash: staged set id -> its taker's JSON {pid, host, since, token, start, beat (ms, Redis's clock)}, for each taken set. */
+    stagedTakers: `${prefix}:state:staged:takers`,
     /** Hash: '<target>\n<source key>' -> RejectionEntry JSON, for each rejected deprovision (rejection-store.ts). */
     rejections: `${prefix}:state:rejections`,
     /** Hash: source key -> time (ms) of the source read behind the newest change-driven decision applied for that person (person-clock.ts). */

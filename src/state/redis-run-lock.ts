@@ -13,7 +13,7 @@ import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
 import { LockedError } from '../errors.js';
 import { redisKeys } from './redis-keys.js';
-import { processExists } from './run-lock.js';
+import { processExists } from './holder.js';
 
 /** TTL of a lock held by a live process, ms; renewed every third of it. */
 export const HELD_TTL_MS = 30_000;

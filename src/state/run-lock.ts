@@ -6,72 +6,30 @@
  * reader never sees an empty or half-written lock. While it runs, the holder touches the lock's
  * mtime every HEARTBEAT_MS: its heartbeat.
  *
- * A lock whose holder is gone is taken over: on the same host (same hostname) when its pid no longer
- * exists, or now belongs to another process; from another host (a container that was replaced)
- * when its heartbeat is older than STALE_AFTER_MS.
- *
- * "The same host" is the same hostname, which a container restarted in place keeps (the same pod,
- * `docker restart`, a fixed `hostname:`), and a container's process often has the same pid in each
- * life (1, or the one after its init). So a pid is the holder's only if it is not ours (a lock this
- * process holds is known by its token) and the process started when the holder did (its start time
- * in /proc, where there is one): otherwise the lock is a previous life's, and taken over at once. Take-overs are serialised by run.lock.takeover, created exclusively: under it the
+ * A lock whose holder is gone (holder.ts: on the same host, its process no longer runs; from
+ * another host, its heartbeat is older than STALE_AFTER_MS) is taken over at once.
+ * Take-overs are serialised by run.lock.takeover, created exclusively: under it the
  * lock is read again and removed only if it still holds the same stale holder, then acquisition
  * starts over, so two processes that both found the same stale lock never both hold the new one. A
  * take-over lasts milliseconds; a run.lock.takeover older than TAKEOVER_STALE_MS was left by a crash
  * and is removed. Anything else is cleared by `scim-sync unlock`.
  */
-import { randomBytes } from 'node:crypto';
 import { readFileSync, unlinkSync } from 'node:fs';
 import { link, readFile, stat, unlink, utimes, writeFile } from 'node:fs/promises';
-import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LockedError, StateError } from '../errors.js';
+import { HEARTBEAT_MS, STALE_AFTER_MS, describeHolder as describe, holding, judgeHolder, newHolder, type Holder } from './holder.js';
 import { ensureStateDir, explainCode } from './state-dir.js';
 
 export interface RunLock {
   release(): Promise<void>;
 }
 
-/** How often a holder refreshes the lock's mtime, ms. */
-export const HEARTBEAT_MS = 60_000;
-/** A lock from another host whose heartbeat is older than this is taken over, ms (10 minutes). */
-export const STALE_AFTER_MS = 10 * 60_000;
 /** A take-over marker older than this was left by a crash, ms. */
 const TAKEOVER_STALE_MS = 30_000;
 /** Acquisition rounds (each a link, or a take-over) before giving up on a lock that keeps changing hands. */
 const MAX_ROUNDS = 50;
-
-interface Holder {
-  pid: number;
-  host: string;
-  since: string;
-  token: string;
-  /** The process's start time (clock ticks since boot, /proc/<pid>/stat), where the system has it. */
-  start?: string;
-}
-
-/** Tokens of the locks this process holds now. */
-const ours = new Set<string>();
-
-/** When process `pid` started (field 22 of /proc/<pid>/stat), or undefined where that cannot be read. */
-export function processStart(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name (field 2) is in parentheses and may hold spaces: count from after it.
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-  } catch {
-    return undefined;
-  }
-}
-
-/** Whether the holder's process still runs on this host: its pid exists, is not ours under another token, and started when it did. */
-function holderAlive(h: Holder): boolean {
-  if (h.pid === process.pid) return ours.has(h.token);
-  if (!processExists(h.pid)) return false;
-  const start = h.start === undefined ? undefined : processStart(h.pid);
-  return start === undefined || start === h.start;
-}
 
 /** What `run.lock` says about its holder. */
 export interface LockInfo {
@@ -86,16 +44,6 @@ export interface LockInfo {
   alive: boolean | undefined;
   /** The holder is gone, by the rules above. */
   stale: boolean;
-}
-
-/** Whether a process with this pid exists on this host (EPERM: it does, as another user's). */
-export function processExists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 const lockFile = (stateDir: string) => join(stateDir, 'run.lock');
@@ -124,17 +72,14 @@ export async function readRunLock(stateDir: string): Promise<LockInfo | null> {
   }
   const holder = parseHolder(raw);
   const heartbeatAgeMs = Math.max(0, Date.now() - mtimeMs);
-  const alive = holder && holder.host === hostname() ? holderAlive(holder) : undefined;
   // Not a holder this version writes (it never leaves a partial one): nobody to wait for.
-  const stale = !holder || (alive === undefined ? heartbeatAgeMs > STALE_AFTER_MS : !alive);
-  return { file, raw, holder, heartbeatAgeMs, alive, stale };
+  const { alive, gone } = holder ? judgeHolder(holder, heartbeatAgeMs) : { alive: undefined, gone: true };
+  return { file, raw, holder, heartbeatAgeMs, alive, stale: gone };
 }
 
 /** "pid 42 on host-a since ..., last heartbeat 12 s ago" */
 export function describeHolder(info: LockInfo): string {
-  if (!info.holder) return 'an unreadable holder';
-  const h = info.holder;
-  return `pid ${h.pid} on ${h.host === hostname() ? 'this host' : h.host} since ${h.since}, last heartbeat ${Math.round(info.heartbeatAgeMs / 1000)} s ago`;
+  return info.holder ? describe(info.holder, info.heartbeatAgeMs) : 'an unreadable holder';
 }
 
 function lockedError(info: LockInfo, config: string): LockedError {
@@ -175,8 +120,7 @@ export async function removeRunLock(seen: LockInfo): Promise<'removed' | 'change
 export async function acquireRunLock(stateDir: string, options: { config?: string; heartbeatMs?: number } = {}): Promise<RunLock> {
   ensureStateDir(stateDir);
   const file = lockFile(stateDir);
-  const start = processStart(process.pid);
-  const me: Holder = { pid: process.pid, host: hostname(), since: new Date().toISOString(), token: randomBytes(8).toString('hex'), ...(start ? { start } : {}) };
+  const me = newHolder();
   const raw = JSON.stringify(me);
   const tmp = `${file}.${me.token}.tmp`;
   try {
@@ -205,7 +149,7 @@ export async function acquireRunLock(stateDir: string, options: { config?: strin
 
 /** A lock we hold: heartbeat while it lives, removed on release, or at exit should the process end first. */
 function held(file: string, raw: string, token: string, heartbeatMs: number): RunLock {
-  ours.add(token);
+  holding(token, true);
   const mine = () => {
     try {
       return readFileSync(file, 'utf8') === raw;
@@ -227,7 +171,7 @@ function held(file: string, raw: string, token: string, heartbeatMs: number): Ru
     release: async () => {
       clearInterval(heartbeat);
       process.off('exit', onExit);
-      ours.delete(token);
+      holding(token, false);
       if (mine()) await unlink(file).catch(() => undefined);
     },
   };

@@ -4,9 +4,16 @@
  * or in one Redis hash (distributed mode, redis-keys.ts: field id, value the set's JSON), so a set
  * staged by a cycle on one machine is approved or rejected from any other. A set holds a plan with
  * its binding and preconditions, so `approve` checks it like a saved plan (engine/review-staged.ts).
+ *
+ * A set taken for a decision is kept aside with its taker (holder.ts: pid, host, start time, when)
+ * and a heartbeat the taker refreshes while it decides. Should the taker die before the decision
+ * is carried out (SIGKILL, OOM, a reboot), the set would stay aside, listed nowhere: `taken` lists
+ * these sets, and `recover` puts one whose taker is gone (holder.ts's rule, the run lock's) back
+ * on the list (engine/staged-sets.ts decides when, and records it).
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, rename, unlink } from 'node:fs/promises';
+import { mkdir, readdir, rename, stat, unlink, utimes } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
@@ -14,6 +21,7 @@ import { PlanError, StateError, describeError } from '../errors.js';
 import type { Plan } from '../model/plan.js';
 import { planSchema } from '../model/plan-schema.js';
 import { writeFileAtomic } from './atomic-write.js';
+import { HEARTBEAT_MS, STALE_AFTER_MS, describeHolder, holding, judgeHolder, newHolder, type Holder, type HolderState } from './holder.js';
 import { redisKeys } from './redis-keys.js';
 import { explainCode } from './state-dir.js';
 import { parseStateJson, readStateFile, stateJson, type StateShape } from './state-json.js';
@@ -43,9 +51,34 @@ export interface StagedStore {
   /**
    * Removes the set and hands it over, in one step: of an approve and a reject (or two approves)
    * racing, from one console or two machines, one takes it and the other finds no set. A PlanError
-   * when there is none.
+   * when there is none, or it is taken (saying by whom). The claim keeps the taker's heartbeat until
+   * it is done or put back.
    */
   take(id: string): Promise<StagedClaim>;
+  /** Every set taken for a decision not carried out yet, oldest first, with its taker and whether that taker is gone. */
+  taken(): Promise<TakenSet[]>;
+  /**
+   * Puts a set whose taker is gone back on the list, as it was taken. False when it is no longer as
+   * `taken` saw it (decided, put back, or recovered by another process meanwhile; in Redis, also a
+   * heartbeat since): then nothing is done.
+   */
+  recover(taken: TakenSet): Promise<boolean>;
+}
+
+/** A set taken for a decision not carried out yet, as `StagedStore.taken` sees it. */
+export interface TakenSet {
+  readonly set: StagedSet;
+  /**
+   * Who took it. `legacy`: an earlier version took it, which recorded only its pid in the file's
+   * name (assumed to be this host's; `since` is '') or nothing in Redis (`pid` 0, `host` '',
+   * `since` when this version first saw it taken, which it counts as the heartbeat).
+   */
+  readonly taker: Holder & { legacy?: true };
+  readonly heartbeatAgeMs: number;
+  /** The taker judged by holder.ts's rule: `gone` lets `recover` put the set back. */
+  readonly state: HolderState;
+  /** Where it is kept aside, for `recover`: the taken file, or in Redis the taker's record as read. */
+  readonly ref: string;
 }
 
 /**
@@ -69,6 +102,43 @@ const wholeBack = (id: string, why: string) =>
 
 const gone = (id: string, where: string) => new PlanError(`no staged set ${id} in ${where} (approved or rejected meanwhile?): scim-sync staged lists them`);
 
+/** "pid 42 on this host since …, last heartbeat 12 s ago", or what is known of an earlier version's taker. */
+export function describeTaker(t: Pick<TakenSet, 'taker' | 'heartbeatAgeMs'>): string {
+  if (!t.taker.legacy) return describeHolder(t.taker, t.heartbeatAgeMs);
+  return t.taker.pid > 0 ? `pid ${t.taker.pid} (an earlier version, which recorded no more)` : `an earlier version, which recorded no taker (first seen taken ${Math.round(t.heartbeatAgeMs / 1000)} s ago)`;
+}
+
+/** The error for a set that is not on the list because it is taken: its taker is deciding, or gone and not yet recovered. */
+function takenError(t: TakenSet): PlanError {
+  const id = t.set.id;
+  return t.state.gone
+    ? new PlanError(`staged set ${id} was taken for a decision by ${describeTaker(t)}, which is gone: scim-sync staged puts it back on the list`)
+    : new PlanError(`staged set ${id} is taken by ${describeTaker(t)}: an approve or reject of it is under way (scim-sync staged shows it)`);
+}
+
+/**
+ * A taker finds its taken copy recovered: judged gone (no heartbeat for STALE_AFTER_MS, a process
+ * frozen that long), it was put back on the list while the decision ran.
+ */
+const recoveredMeanwhile = (id: string, since = 'it is listed again; approved again, what this decision applied reads as already in place') =>
+  new StateError(`staged set ${id} was put back on the list while this decision ran, its taker judged gone (no heartbeat for ${STALE_AFTER_MS / 60_000} minutes): ${since}`);
+
+export interface StagedStoreOptions {
+  /** How often a taker refreshes its heartbeat, ms; default HEARTBEAT_MS (a minute). */
+  heartbeatMs?: number;
+}
+
+/** Refreshes a claim's heartbeat every `everyMs` until stopped; `beat` failing is left to the next beat. */
+function heartbeat(token: string, everyMs: number, beat: () => Promise<unknown>): () => void {
+  holding(token, true);
+  const timer = setInterval(() => void beat().catch(() => undefined), everyMs);
+  timer.unref();
+  return () => {
+    clearInterval(timer);
+    holding(token, false);
+  };
+}
+
 function newSet(plan: Plan, reasons: readonly string[], now: Date): StagedSet {
   return { format: FORMAT, version: 1, id: `st-${randomBytes(4).toString('hex')}`, createdAt: now.toISOString(), reasons: [...reasons], plan };
 }
@@ -85,10 +155,35 @@ const shape: StateShape<StagedSet> = {
 
 const byAge = (sets: StagedSet[]) => sets.sort((a, b) => a.createdAt.localeCompare(b.createdAt));
 
+/**
+ * A taken file's name: `ID.json.taken-<pid>-<token>-<start>-<since, ms>-<host, hex>`, so the rename
+ * that takes the set records its taker in the same step; an earlier version's was
+ * `ID.json.taken-<pid>-<token>`. Its mtime is the taker's heartbeat.
+ */
+const TAKEN = /^(st-[0-9a-f]{8})\.json\.taken-(\d+)-([0-9a-f]{8})(?:-(\d*)-(\d+)-([0-9a-f]*))?$/;
+/** The bytes of a hostname a taken file's name keeps: a longer name reads as another host's (the heartbeat then decides). */
+const HOST_BYTES = 64;
+
+function takenName(id: string, h: Holder): string {
+  return `${id}.json.taken-${h.pid}-${h.token}-${h.start ?? ''}-${Date.parse(h.since)}-${Buffer.from(h.host).subarray(0, HOST_BYTES).toString('hex')}`;
+}
+
+function takerOf(name: string): { id: string; taker: TakenSet['taker'] } | null {
+  const m = TAKEN.exec(name);
+  if (!m) return null;
+  const [, id, pid, token, start, since, host] = m as unknown as [string, string, string, string, string | undefined, string | undefined, string | undefined];
+  // An earlier version's: only the pid, of the host that took it, which embedded mode's state directory has.
+  if (since === undefined) return { id, taker: { pid: Number(pid), host: hostname(), since: '', token, legacy: true } };
+  return { id, taker: { pid: Number(pid), host: Buffer.from(host!, 'hex').toString(), since: new Date(Number(since)).toISOString(), token, ...(start ? { start } : {}) } };
+}
+
+const isMissing = (error: unknown) => (error as NodeJS.ErrnoException).code === 'ENOENT';
+
+
 export class FileStagedStore implements StagedStore {
   private readonly dir: string;
 
-  constructor(stateDir: string) {
+  constructor(stateDir: string, private readonly options: StagedStoreOptions = {}) {
     this.dir = join(stateDir, 'staged');
   }
 
@@ -120,54 +215,108 @@ export class FileStagedStore implements StagedStore {
     checkId(id);
     const file = this.file(id);
     const set = await readStateFile(file, shape, null);
-    if (!set) throw new PlanError(`no staged set ${id} in ${this.dir}: scim-sync staged lists them`);
-    return { set, where: file };
+    if (set) return { set, where: file };
+    const taken = (await this.taken()).find((t) => t.set.id === id);
+    throw taken ? takenError(taken) : new PlanError(`no staged set ${id} in ${this.dir}: scim-sync staged lists them`);
+  }
+
+  private async names(): Promise<string[]> {
+    try {
+      return await readdir(this.dir);
+    } catch (error) {
+      if (isMissing(error)) return [];
+      throw new StateError(`cannot read ${this.dir}: ${explainCode(error)}`, {}, { cause: error });
+    }
   }
 
   async list(): Promise<StagedSet[]> {
-    let names: string[];
-    try {
-      names = await readdir(this.dir);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw new StateError(`cannot read ${this.dir}: ${explainCode(error)}`, {}, { cause: error });
-    }
-    const ids = names.filter((n) => n.endsWith('.json')).map((n) => n.slice(0, -5)).filter((id) => ID.test(id));
+    const ids = (await this.names()).filter((n) => n.endsWith('.json')).map((n) => n.slice(0, -5)).filter((id) => ID.test(id));
     return byAge(await Promise.all(ids.map(async (id) => (await this.get(id)).set)));
+  }
+
+  async taken(): Promise<TakenSet[]> {
+    const found: TakenSet[] = [];
+    for (const name of await this.names()) {
+      const taken = takerOf(name);
+      if (!taken) continue;
+      const ref = join(this.dir, name);
+      let mtimeMs: number;
+      try {
+        mtimeMs = (await stat(ref)).mtimeMs;
+      } catch (error) {
+        if (isMissing(error)) continue; // decided or put back meanwhile
+        throw new StateError(`cannot read ${ref}: ${explainCode(error)}`, {}, { cause: error });
+      }
+      const set = await readStateFile(ref, shape, null);
+      if (!set) continue;
+      const heartbeatAgeMs = Math.max(0, Date.now() - mtimeMs);
+      found.push({ set, taker: taken.taker, heartbeatAgeMs, state: judgeHolder(taken.taker, heartbeatAgeMs), ref });
+    }
+    return found.sort((a, b) => a.set.createdAt.localeCompare(b.set.createdAt));
+  }
+
+  async recover(taken: TakenSet): Promise<boolean> {
+    // The taker is in the name: a file still there under it is still as `taken` saw it, and of two
+    // processes recovering it, one renames it and the other finds no file.
+    const file = this.file(taken.set.id);
+    try {
+      await rename(taken.ref, file);
+      return true;
+    } catch (error) {
+      if (isMissing(error)) return false;
+      throw new StateError(`cannot put staged set ${taken.set.id} back (${taken.ref} -> ${file}): ${explainCode(error)}`, {}, { cause: error });
+    }
   }
 
   async take(id: string): Promise<StagedClaim> {
     const { set } = await this.get(id);
     // The rename is the claim: of two processes taking the set, one renames it, the other finds no
-    // file. The taken file stays until the decision is done (a crash leaves it there, not listed).
+    // file. The taken file stays until the decision is done; should its taker die first, the name
+    // says who it was, for `recover`.
     const file = this.file(id);
-    const taken = `${file}.taken-${process.pid}-${randomBytes(4).toString('hex')}`;
+    const me = newHolder(4);
+    const taken = join(this.dir, takenName(id, me));
     try {
       await rename(file, taken);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw gone(id, this.dir);
+      if (isMissing(error)) throw gone(id, this.dir);
       throw new StateError(`cannot take ${file}: ${explainCode(error)}`, {}, { cause: error });
     }
+    const touch = () => {
+      const now = new Date();
+      return utimes(taken, now, now);
+    };
+    // The heartbeat starts at the take (the file's mtime was its staging's).
+    await touch().catch(() => undefined);
+    const stop = heartbeat(me.token, this.options.heartbeatMs ?? HEARTBEAT_MS, touch);
     const back = async (): Promise<void> => {
       try {
         await rename(taken, file);
       } catch (error) {
+        if (isMissing(error)) throw recoveredMeanwhile(id);
         throw new StateError(`cannot put staged set ${id} back (${taken} -> ${file}): ${explainCode(error)}`, {}, { cause: error });
       }
     };
     return {
       set,
       done: async () => {
+        stop();
         try {
           await unlink(taken);
         } catch (error) {
+          if (isMissing(error)) throw recoveredMeanwhile(id);
           throw new StateError(`cannot remove ${taken}: ${explainCode(error)}`, {}, { cause: error });
         }
       },
       putBack: async (rest) => {
-        // The part left is written over the taken copy first: a rename needs no free space, a write does.
+        stop();
+        // The part left is written over the taken copy first: a rename needs no free space, a write
+        // does. Not over a copy recovered meanwhile: the write would make it anew.
         let partial: unknown;
-        if (rest) await writeFileAtomic(taken, stateJson(rest, 2)).catch((error: unknown) => (partial = error));
+        if (rest) {
+          if (await stat(taken).then(() => false, isMissing)) throw recoveredMeanwhile(id);
+          await writeFileAtomic(taken, stateJson(rest, 2)).catch((error: unknown) => (partial = error));
+        }
         await back();
         if (partial !== undefined) throw wholeBack(id, explainCode(partial));
       },
@@ -175,21 +324,112 @@ export class FileStagedStore implements StagedStore {
   }
 }
 
-/** KEYS: the sets, the taken sets; ARGV: the id. The set's JSON, moved aside, or nil. */
-const TAKE = `local v = redis.call('HGET', KEYS[1], ARGV[1])
-if v then redis.call('HDEL', KEYS[1], ARGV[1]); redis.call('HSET', KEYS[2], ARGV[1], v) end
+/** Redis's clock in ms, as `now`: heartbeats are set and aged by one clock, whichever machine beats. */
+const NOW = `local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+`;
+
+/**
+ * KEYS: the sets, the taken sets, their takers; ARGV: the id, the taker's JSON. Moves the set aside
+ * and records its taker with a heartbeat of now; returns the set's JSON, or nil.
+ */
+const TAKE = `${NOW}local v = redis.call('HGET', KEYS[1], ARGV[1])
+if not v then return false end
+local taker = cjson.decode(ARGV[2])
+taker['beat'] = now
+redis.call('HDEL', KEYS[1], ARGV[1])
+redis.call('HSET', KEYS[2], ARGV[1], v)
+redis.call('HSET', KEYS[3], ARGV[1], cjson.encode(taker))
 return v`;
+
+/** Whether the set ARGV[1] is still taken by the taker of token ARGV[2] (KEYS[3]: the takers). */
+const OURS = `local raw = redis.call('HGET', KEYS[3], ARGV[1])
+local ours = raw and cjson.decode(raw)['token'] == ARGV[2]
+`;
+
+/** KEYS: the sets, the taken sets, the takers; ARGV: the id, the token. Refreshes the heartbeat of the taker holding the token. */
+const BEAT = `${NOW}${OURS}if not ours then return 0 end
+local taker = cjson.decode(raw)
+taker['beat'] = now
+redis.call('HSET', KEYS[3], ARGV[1], cjson.encode(taker))
+return 1`;
+
+/**
+ * KEYS as BEAT; ARGV: the id, the token, the set as taken. 1: the taken copy is gone for good. 2:
+ * it had been recovered meanwhile and was still listed as taken: gone too. 0: recovered, and taken
+ * since by another decision, which holds it now.
+ */
+const DONE = `${OURS}if ours then
+  redis.call('HDEL', KEYS[2], ARGV[1])
+  redis.call('HDEL', KEYS[3], ARGV[1])
+  return 1
+end
+if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[3] then redis.call('HDEL', KEYS[1], ARGV[1]) return 2 end
+return 0`;
+
+/**
+ * KEYS as BEAT; ARGV: the id, the token, the set to list. Back on the list, also over a copy recovered
+ * meanwhile (what is left is more exact); not when another decision has taken it since (0).
+ */
+const PUT_BACK = `${OURS}if ours then
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+  redis.call('HDEL', KEYS[2], ARGV[1])
+  redis.call('HDEL', KEYS[3], ARGV[1])
+  return 1
+end
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then redis.call('HSET', KEYS[1], ARGV[1], ARGV[3]) return 2 end
+return 0`;
+
+/**
+ * KEYS: the taken sets, their takers; ARGV: an earlier version's taker JSON. A set an earlier
+ * version took (it recorded no taker) gets that taker, first seen now: the heartbeat rule then
+ * recovers it STALE_AFTER_MS later. Returns now, the taken sets and their takers.
+ */
+const SEEN = `${NOW}for _, id in ipairs(redis.call('HKEYS', KEYS[1])) do
+  if redis.call('HEXISTS', KEYS[2], id) == 0 then
+    local taker = cjson.decode(ARGV[1])
+    taker['beat'] = now
+    redis.call('HSET', KEYS[2], id, cjson.encode(taker))
+  end
+end
+return {now, redis.call('HGETALL', KEYS[1]), redis.call('HGETALL', KEYS[2])}`;
+
+/** KEYS: the sets, the taken sets, their takers; ARGV: the id, its taker's record as read. Back on the list if still so taken (1), else 0. */
+const RECOVER = `if redis.call('HGET', KEYS[3], ARGV[1]) ~= ARGV[2] then return 0 end
+redis.call('HDEL', KEYS[3], ARGV[1])
+local v = redis.call('HGET', KEYS[2], ARGV[1])
+if not v then return 0 end
+redis.call('HDEL', KEYS[2], ARGV[1])
+redis.call('HSET', KEYS[1], ARGV[1], v)
+return 1`;
+
+const takerShape: StateShape<Holder & { beat: number; legacy?: boolean }> = {
+  schema: z.object({ pid: z.number(), host: z.string(), since: z.string(), token: z.string(), start: z.string().optional(), beat: z.number(), legacy: z.boolean().optional() }),
+  what: "a staged set's taker",
+  fix: 'remove it; the set it names is then recovered at once',
+};
+
+const pairs = (flat: string[]): Map<string, string> => new Map(Array.from({ length: flat.length / 2 }, (_, i) => [flat[2 * i]!, flat[2 * i + 1]!]));
 
 export class RedisStagedStore implements StagedStore {
   private readonly key: string;
 
   /** Sets taken for a decision not yet carried out. */
-  private readonly taken: string;
+  private readonly takenKey: string;
+
+  /** Who took each of them, with their heartbeat. */
+  private readonly takers: string;
 
   /** `redis` stays owned by the caller. */
-  constructor(private readonly redis: Redis, prefix: string) {
-    this.key = redisKeys(prefix).staged;
-    this.taken = `${this.key}:taken`;
+  constructor(
+    private readonly redis: Redis,
+    prefix: string,
+    private readonly options: StagedStoreOptions = {},
+  ) {
+    const keys = redisKeys(prefix);
+    this.key = keys.staged;
+    this.takenKey = keys.stagedTaken;
+    this.takers = keys.stagedTakers;
   }
 
   async save(plan: Plan, reasons: readonly string[], now = new Date()): Promise<StagedSet> {
@@ -202,8 +442,9 @@ export class RedisStagedStore implements StagedStore {
     checkId(id);
     const where = `${this.key} (set ${id})`;
     const text = await this.redis.hget(this.key, id);
-    if (text === null) throw new PlanError(`no staged set ${id} in ${this.key}: scim-sync staged lists them`);
-    return { set: parseStateJson(text, where, shape), where };
+    if (text !== null) return { set: parseStateJson(text, where, shape), where };
+    const taken = (await this.taken()).find((t) => t.set.id === id);
+    throw taken ? takenError(taken) : new PlanError(`no staged set ${id} in ${this.key}: scim-sync staged lists them`);
   }
 
   async list(): Promise<StagedSet[]> {
@@ -211,31 +452,54 @@ export class RedisStagedStore implements StagedStore {
     return byAge(Object.entries(fields).map(([id, text]) => parseStateJson(text, `${this.key} (set ${id})`, shape)));
   }
 
+  async taken(): Promise<TakenSet[]> {
+    const legacy = JSON.stringify({ pid: 0, host: '', since: '', token: '', legacy: true });
+    const [now, sets, takers] = (await this.redis.eval(SEEN, 2, this.takenKey, this.takers, legacy)) as [number, string[], string[]];
+    const takerOf = pairs(takers);
+    const found: TakenSet[] = [];
+    for (const [id, text] of pairs(sets)) {
+      const raw = takerOf.get(id);
+      if (raw === undefined) continue; // taken after the script read its takers: not possible, the script is atomic
+      const { beat, legacy: old, ...taker } = parseStateJson(raw, `${this.takers} (set ${id})`, takerShape);
+      const heartbeatAgeMs = Math.max(0, now - beat);
+      const by = old ? { ...taker, since: new Date(beat).toISOString(), legacy: true as const } : taker;
+      found.push({ set: parseStateJson(text, `${this.takenKey} (set ${id})`, shape), taker: by, heartbeatAgeMs, state: judgeHolder(by, heartbeatAgeMs), ref: raw });
+    }
+    return found.sort((a, b) => a.set.createdAt.localeCompare(b.set.createdAt));
+  }
+
+  async recover(taken: TakenSet): Promise<boolean> {
+    // Only if its taker's record is still as read: a heartbeat since, or another take, leaves it be.
+    return (await this.redis.eval(RECOVER, 3, this.key, this.takenKey, this.takers, taken.set.id, taken.ref)) === 1;
+  }
+
   async take(id: string): Promise<StagedClaim> {
-    checkId(id);
-    const where = `${this.key} (set ${id})`;
     // Read first: a set that does not parse stays listed, named in the error, rather than moved aside.
-    const current = await this.redis.hget(this.key, id);
-    if (current === null) throw gone(id, this.key);
-    parseStateJson(current, where, shape);
-    // Moved to the taken hash in one script (atomic): of two takers, the second reads nothing.
-    const text = (await this.redis.eval(TAKE, 2, this.key, this.taken, id)) as string | null;
+    const { where } = await this.get(id);
+    // Moved to the taken hash with its taker in one script (atomic): of two takers, the second reads nothing.
+    const me = newHolder();
+    const keys = [this.key, this.takenKey, this.takers] as const;
+    const text = (await this.redis.eval(TAKE, 3, ...keys, id, JSON.stringify(me))) as string | null;
     if (text === null) throw gone(id, this.key);
+    const putBack = (value: string) => this.redis.eval(PUT_BACK, 3, ...keys, id, me.token, value);
     // What was moved, which another approve may have cut to its undecided part in between.
     let set: StagedSet;
     try {
       set = parseStateJson(text, where, shape);
     } catch (error) {
-      await this.redis.multi().hset(this.key, id, text).hdel(this.taken, id).exec();
+      await putBack(text);
       throw error;
     }
+    const stop = heartbeat(me.token, this.options.heartbeatMs ?? HEARTBEAT_MS, () => this.redis.eval(BEAT, 3, ...keys, id, me.token));
     return {
       set,
       done: async () => {
-        await this.redis.hdel(this.taken, id);
+        stop();
+        if ((await this.redis.eval(DONE, 3, ...keys, id, me.token, text)) === 0) throw recoveredMeanwhile(id, 'and has been taken for another decision since, which finds what this one applied already in place');
       },
       putBack: async (rest) => {
-        await this.redis.multi().hset(this.key, id, rest ? stateJson(rest, 2) : text).hdel(this.taken, id).exec();
+        stop();
+        await putBack(rest ? stateJson(rest, 2) : text);
       },
     };
   }

@@ -5,6 +5,7 @@
  * same queue, each its own state directory, so nothing reaches the other through a file.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -14,6 +15,7 @@ import { startScheduler, type SchedulerHandle } from '../../src/engine/scheduled
 import { connectRedis } from '../../src/state/redis-connection.js';
 import { Harness, TOKEN, person } from '../support/harness.js';
 import { REDIS_URL, cleanRedis, inProcessWorkers, queueYaml, randomPrefix, waitUntil } from '../support/distributed.js';
+import { StagedTaker, killTakers } from '../support/staged-taker-process.js';
 
 let h: Harness;
 let prefix: string;
@@ -40,6 +42,7 @@ beforeEach(async () => {
   h.sandbox.clearRequests();
 });
 afterEach(async () => {
+  await killTakers();
   await unschedule();
   await worker?.close();
   worker = null;
@@ -127,7 +130,7 @@ describe('staged sets in distributed mode', () => {
 
     const list = await h.cli('staged', '--config', h.configFile, '--json');
     expect(list.code, list.err).toBe(0);
-    expect(JSON.parse(list.out)).toEqual({ staged: [expect.objectContaining({ id, targets: [{ target: 'app', deprovisions: 5, managedUsers: 20 }] })] });
+    expect(JSON.parse(list.out)).toEqual({ staged: [expect.objectContaining({ id, targets: [{ target: 'app', deprovisions: 5, managedUsers: 20 }] })], taken: [] });
 
     const approve = await h.cli('approve', id, '--config', h.configFile);
     expect(approve.code, approve.err + approve.out).toBe(0);
@@ -139,6 +142,34 @@ describe('staged sets in distributed mode', () => {
     const again = await h.cli('approve', id, '--config', other);
     expect(again.code).toBe(2);
     expect(again.err).toContain(`no staged set ${id}`);
+  });
+
+  it('an approve whose process is killed midway: its set is shown as taken while it lives, then listed again (audited) and approved from another machine', async () => {
+    h.writePeople(team.slice(0, 15));
+    const stop = await h.run('--wait');
+    expect(stop.code, stop.err + stop.out).toBe(3);
+    const id = /staged as (st-[0-9a-f]{8})/.exec(stop.err)![1]!;
+    const approving = await StagedTaker.start({ url: REDIS_URL, prefix }, id);
+    expect(await redis.hkeys(`${prefix}:state:staged:taken`)).toEqual([id]);
+
+    const live = await h.cli('staged', '--config', other, '--json');
+    expect(live.code, live.err).toBe(0);
+    expect(JSON.parse(live.out)).toEqual({ staged: [], taken: [expect.objectContaining({ id, takenBy: expect.objectContaining({ pid: approving.pid, host: hostname() }) })] });
+    const busy = await h.cli('reject', id, '--config', other);
+    expect(busy.code).toBe(2);
+    expect(busy.err).toContain(`staged set ${id} is taken by pid ${approving.pid} on this host`);
+
+    await approving.kill();
+    const list = await h.cli('staged', '--config', other, '--json');
+    expect(JSON.parse(list.out)).toEqual({ staged: [expect.objectContaining({ id, targets: [{ target: 'app', deprovisions: 5, managedUsers: 20 }] })], taken: [] });
+    expect(await redis.hkeys(`${prefix}:state:staged:taken`)).toEqual([]);
+    const recovered = readFileSync(join(h.dir, 'state-other', 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>).filter((r) => r['action'] === 'staged.recovered');
+    expect(recovered).toEqual([expect.objectContaining({ initiator: 'cli', note: expect.stringContaining(`by pid ${approving.pid} on this host`) })]);
+
+    const approve = await h.cli('approve', id, '--config', h.configFile);
+    expect(approve.code, approve.err + approve.out).toBe(0);
+    for (const n of [16, 17, 18, 19, 20]) expect(userOf(n)['active']).toBe(false);
+    expect(await redis.hkeys(`${prefix}:state:staged`)).toEqual([]);
   });
 
   it("reject from one machine keeps the deprovisions out of the other machine's runs until the source changes", async () => {

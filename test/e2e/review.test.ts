@@ -4,13 +4,16 @@
  * person's source record changes. Each case runs the CLI against the sandbox over HTTP.
  */
 import { existsSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SCHEMA_USER } from '../../src/model/scim.js';
 import { Harness, peopleCsv, person, type Person } from '../support/harness.js';
+import { StagedTaker, killTakers } from '../support/staged-taker-process.js';
 
 let h: Harness;
 afterEach(async () => {
+  await killTakers();
   await h?.close();
 });
 
@@ -174,7 +177,7 @@ describe('staged deactivations', () => {
     expect(applied).toHaveLength(5);
     for (const r of applied) expect(r).toMatchObject({ initiator: 'cli', by: approval['by'] });
     expect(existsSync(file)).toBe(false);
-    expect(JSON.parse((await h.cli('staged', '--config', h.configFile, '--json')).out)).toEqual({ staged: [] });
+    expect(JSON.parse((await h.cli('staged', '--config', h.configFile, '--json')).out)).toEqual({ staged: [], taken: [] });
   });
 
   it('approve after the source took one of them back: that one is stale and not applied, the rest are', async () => {
@@ -208,7 +211,7 @@ describe('staged deactivations', () => {
     const clean = await h.cli('approve', id, '--config', h.configFile);
     expect(clean.code, clean.err + clean.out).toBe(0);
     for (const n of leaverNames) expect(h.sandbox.store.findUserByUserName(n)!['active']).toBe(false);
-    expect(JSON.parse((await h.cli('staged', '--config', h.configFile, '--json')).out)).toEqual({ staged: [] });
+    expect(JSON.parse((await h.cli('staged', '--config', h.configFile, '--json')).out)).toEqual({ staged: [], taken: [] });
   });
 
   it('approve that can decide only part of the set applies that part and keeps the rest staged, not what it applied', async () => {
@@ -258,6 +261,61 @@ describe('staged deactivations', () => {
     expect(h.audit().filter((r) => r['action'] === 'person.release')).toEqual([
       expect.objectContaining({ target: 'app', externalId: 'E1017', note: expect.stringMatching(/^rejected deprovision lifted: the source record changed since .* in st-/) }),
     ]);
+  });
+
+  it('an approve killed midway: its set is shown as taken while it lives, listed again (audited) once it is gone, and approving it finds what it applied in place', async () => {
+    const id = await stopped();
+    const approving = await StagedTaker.start(join(h.dir, 'state'), id);
+    // What the approve had applied before it was killed.
+    const ids = leaverNames.map(idOf);
+    h.sandbox.store.patchUser(ids[0]!, [{ op: 'replace', path: 'active', value: false }]);
+
+    const live = await h.cli('staged', '--config', h.configFile, '--json');
+    expect(live.code, live.err).toBe(0);
+    expect(JSON.parse(live.out)).toEqual({
+      staged: [],
+      taken: [expect.objectContaining({ id, targets: [{ target: 'app', deprovisions: 5, managedUsers: 20 }], takenBy: expect.objectContaining({ pid: approving.pid, host: hostname() }) })],
+    });
+    expect((await h.cli('staged', '--config', h.configFile)).out).toMatch(new RegExp(`No staged change sets\\.[\\s\\S]*Being decided now[\\s\\S]*${id} .*\\n {4}taken by pid ${approving.pid} on this host since `));
+    const busy = await h.cli('approve', id, '--config', h.configFile);
+    expect(busy.code).toBe(2);
+    expect(busy.err).toContain(`staged set ${id} is taken by pid ${approving.pid} on this host`);
+    expect(h.audit().filter((r) => r['action'] === 'staged.recovered')).toEqual([]);
+
+    await approving.kill();
+    const list = await h.cli('staged', '--config', h.configFile, '--json');
+    expect(JSON.parse(list.out)).toEqual({ staged: [expect.objectContaining({ id, targets: [{ target: 'app', deprovisions: 5, managedUsers: 20 }] })], taken: [] });
+    expect(h.audit().filter((r) => r['action'] === 'staged.recovered')).toEqual([
+      expect.objectContaining({ initiator: 'cli', by: expect.stringMatching(/.+@.+/), target: '*', note: expect.stringMatching(new RegExp(`^staged set ${id} is back on the list: .* by pid ${approving.pid} on this host .*which is gone \\(its process no longer runs on this host\\)\\. That decision may have been partly carried out`)) }),
+    ]);
+
+    h.sandbox.clearRequests();
+    const approve = await h.cli('approve', id, '--config', h.configFile);
+    expect(approve.code, approve.err + approve.out).toBe(0);
+    expect(approve.out).toMatch(/deprovisionUser user16@example\.com \(E1016\): unchanged: already in place/);
+    expect(writes().sort()).toEqual(ids.slice(1).map((i) => `PATCH /Users/${i}`).sort());
+    for (const n of leaverNames) expect(h.sandbox.store.findUserByUserName(n)!['active']).toBe(false);
+    expect(JSON.parse((await h.cli('staged', '--config', h.configFile, '--json')).out)).toEqual({ staged: [], taken: [] });
+    expect(readdirSync(join(h.dir, 'state', 'staged'))).toEqual([]);
+  });
+
+  it('a run after an approve was killed midway names the same set again, not a second one; reject decides it', async () => {
+    const id = await stopped();
+    const approving = await StagedTaker.start(join(h.dir, 'state'), id);
+    await approving.kill();
+    const again = await h.run();
+    expect(again.code, again.err + again.out).toBe(3);
+    expect(again.err).toContain(`staged as ${id}:`);
+    expect(h.audit().filter((r) => r['action'] === 'staged.recovered').map((r) => r['initiator'])).toEqual(['cli']);
+    expect(h.audit().filter((r) => r['action'] === 'staged.create')).toHaveLength(5);
+
+    // A reject killed midway: the next reject decides it.
+    const rejecting = await StagedTaker.start(join(h.dir, 'state'), id);
+    await rejecting.kill();
+    const reject = await h.cli('reject', id, '--config', h.configFile);
+    expect(reject.code, reject.err).toBe(0);
+    expect(reject.out).toContain(`Rejected ${id}: 5 deprovisions`);
+    expect(h.audit().filter((r) => r['action'] === 'staged.recovered')).toHaveLength(2);
   });
 
   it('the access report refuses in distributed mode, saying so', async () => {

@@ -12,10 +12,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Harness, TOKEN, person } from '../support/harness.js';
 import { startTestService, type RunningService } from '../support/service.js';
 import { ConsoleClient, OPERATOR_TOKEN, VIEWER_TOKEN, consoleYaml, field } from '../support/console.js';
+import { StagedTaker, killTakers } from '../support/staged-taker-process.js';
 
 let h: Harness;
 let s: RunningService | undefined;
 afterEach(async () => {
+  await killTakers();
   await s?.stop();
   s = undefined;
   await h.close();
@@ -300,11 +302,18 @@ describe('console: what it shows', () => {
 });
 
 describe('console: decisions', () => {
-  it('rejects a staged set and clears a quarantine, each recorded with who', async () => {
+  /** A service whose first cycle the safety check stopped (5 of 20 leave): their deprovisions are staged. */
+  async function stoppedCycle(): Promise<RunningService> {
     h = await Harness.synced(Array.from({ length: 20 }, (_, i) => person(i + 1)), { top: consoleYaml() });
     h.writePeople(Array.from({ length: 20 }, (_, i) => person(i + 1, i < 5 ? { status: 'terminated' } : {})));
-    s = await startTestService(h);
-    expect((await s.firstCycle)?.result?.kind).toBe('stopped');
+    const service = await startTestService(h);
+    s = service;
+    expect((await service.firstCycle)?.result?.kind).toBe('stopped');
+    return service;
+  }
+
+  it('rejects a staged set and clears a quarantine, each recorded with who', async () => {
+    s = await stoppedCycle();
     await s.state.quarantine.set({ target: 'app', since: new Date().toISOString(), reason: 'credential refused: <b>401</b>', attempts: 1, nextTry: new Date(Date.now() + 3_600_000).toISOString() });
     const operator = new ConsoleClient(s.url);
     await operator.signIn(OPERATOR_TOKEN);
@@ -329,10 +338,7 @@ describe('console: decisions', () => {
   });
 
   it('a reject pressed while an approve applies is refused: the approve decides, and the log holds one decision', async () => {
-    h = await Harness.synced(Array.from({ length: 20 }, (_, i) => person(i + 1)), { top: consoleYaml() });
-    h.writePeople(Array.from({ length: 20 }, (_, i) => person(i + 1, i < 5 ? { status: 'terminated' } : {})));
-    s = await startTestService(h);
-    expect((await s.firstCycle)?.result?.kind).toBe('stopped');
+    s = await stoppedCycle();
     const alice = new ConsoleClient(s.url);
     await alice.signIn(OPERATOR_TOKEN);
     const bob = new ConsoleClient(s.url);
@@ -347,13 +353,32 @@ describe('console: decisions', () => {
     await expect.poll(() => h.sandbox.requests.some((r) => r.method === 'PATCH'), { timeout: 20_000 }).toBe(true);
     const rejected = await bob.post('/ui/staged/reject', { id, csrf: csrfBob });
     expect(rejected.status).not.toBe(200);
-    expect(rejected.body).toContain(`no staged set ${id}`);
+    expect(rejected.body).toContain(`staged set ${id} is taken by pid ${process.pid} on this host`);
     const approved = await approving;
     expect(approved.status, approved.body).toBe(200);
     for (let n = 1; n <= 5; n++) expect(userOf(n)?.['active']).toBe(false);
     s.state.audit.flush();
     expect(h.audit().filter((r) => r['action'] === 'staged.reject')).toEqual([]);
     expect(h.audit().filter((r) => r['action'] === 'staged.approve')).toHaveLength(1);
+  });
+
+  it('shows a set an approve has taken as being decided, and lists it again once that process is killed', async () => {
+    s = await stoppedCycle();
+    const operator = new ConsoleClient(s.url);
+    await operator.signIn(OPERATOR_TOKEN);
+    const id = /href="\/ui\/staged\/(st-[0-9a-f]{8})"/.exec((await operator.get('/ui/staged')).body)![1]!;
+    const approving = await StagedTaker.start(join(h.dir, 'state'), id);
+    const taken = (await operator.get('/ui/staged')).body;
+    expect(taken).toContain('No staged change sets');
+    expect(taken).toMatch(new RegExp(`Being decided now[\\s\\S]*<code>${id}</code>[\\s\\S]*pid ${approving.pid} on this host`));
+    expect(taken).not.toContain(`href="/ui/staged/${id}"`);
+
+    await approving.kill();
+    expect((await operator.get('/ui/staged')).body).toContain(`href="/ui/staged/${id}"`);
+    s.state.audit.flush();
+    expect(h.audit().filter((r) => r['action'] === 'staged.recovered')).toEqual([
+      expect.objectContaining({ initiator: 'console', by: 'console:alice', note: expect.stringContaining(`by pid ${approving.pid} on this host`) }),
+    ]);
   });
 
   it('a log record opens to its modified properties, old and new', async () => {

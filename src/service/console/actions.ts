@@ -10,6 +10,7 @@ import { ConfigError, describeError } from '../../errors.js';
 import { deprovisionPerson, provisionPerson, releasePerson, type PersonActionResult } from '../../engine/person-actions.js';
 import { liftQuarantine } from '../../engine/quarantine.js';
 import { approveStaged, rejectStaged, stagedRuntimes } from '../../engine/review-staged.js';
+import { findStaged } from '../../engine/staged-sets.js';
 import type { RunState } from '../../engine/run-state.js';
 import type { RunReport } from '../../execution/run-report.js';
 import type { ConsoleUser } from './auth.js';
@@ -103,7 +104,7 @@ function reportTable(report: RunReport): Html {
 
 export async function approveAction(ctx: ConsoleContext, user: ConsoleUser, id: string): Promise<ActionPage> {
   const who = consoleWho(user);
-  const { set, where } = await ctx.state.staged.get(id);
+  const { set, where } = await findStaged(withAudit(ctx.state, who), id);
   const targets = [...stagedRuntimes(ctx.loaded, set, where).keys()];
   const { report, stale, kept } = await underLocks(ctx, targets, async (state) => {
     // Read again under the locks: a set another machine approved or rejected meanwhile is gone.

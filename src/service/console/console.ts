@@ -12,8 +12,10 @@ import { BusyError, ReadGate } from './read-gate.js';
 import type { QueueStatus } from '../../execution/bullmq/queue-status.js';
 import { ConfigError, describeError, NotFoundError, PlanError } from '../../errors.js';
 import { planPerson } from '../../engine/one-person.js';
+import { recoverStaged } from '../../engine/staged-sets.js';
+import { withInitiator } from '../../audit/audit-sink.js';
 import { isLoopback } from '../../config/schema/serve.js';
-import { approveAction, liftAction, personAction, personKey, rejectAction, releaseAction, retryAction, type ActionPage } from './actions.js';
+import { approveAction, consoleWho, liftAction, personAction, personKey, rejectAction, releaseAction, retryAction, type ActionPage } from './actions.js';
 import { ConsoleAuth, randomToken, sameSecret, type Session } from './auth.js';
 import type { ConsoleContext } from './context.js';
 import { html, type Html } from './html.js';
@@ -132,7 +134,10 @@ ${message ? notice('bad', message) : null}
       const person = await gatesOf(session).person.run(() => planPerson(ctx.loaded, ctx.state, key));
       return { title: `Person ${key}`, section: 'person', body: personPage(person, session, ctx.loaded.config.audit.redactAttributes, sourceAttributesFeeding(ctx.loaded.config, ctx.loaded.config.audit.redactAttributes)) };
     }
-    if (path === '/ui/staged') return { title: 'Staged changes', section: 'staged', body: stagedListPage(await ctx.state.staged.list()) };
+    if (path === '/ui/staged') {
+      const taken = await recoverStaged({ staged: ctx.state.staged, audit: withInitiator(ctx.state.audit, consoleWho(session.user)) });
+      return { title: 'Staged changes', section: 'staged', body: stagedListPage(await ctx.state.staged.list(), taken) };
+    }
     const staged = /^\/ui\/staged\/([A-Za-z0-9-]{1,64})$/.exec(path);
     if (staged) {
       const { set } = await ctx.state.staged.get(staged[1]!);

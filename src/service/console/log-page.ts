@@ -109,7 +109,7 @@ export async function logPage(ctx: ConsoleContext, params: URLSearchParams): Pro
   ${cycle ? html`<input type="hidden" name="cycle" value="${cycle}">` : null}
   <button type="submit">Search</button>
 </form>
-<datalist id="actions">${['createUser', 'updateUser', 'deprovisionUser', 'linkUser', 'createGroup', 'patchGroupMembers', 'person.provision', 'person.deprovision', 'person.release', 'staged.approve', 'staged.reject', 'quarantine.enter', 'quarantine.exit', 'safety.stop'].map((a) => html`<option value="${a}">`)}</datalist>
+<datalist id="actions">${['createUser', 'updateUser', 'deprovisionUser', 'linkUser', 'createGroup', 'patchGroupMembers', 'person.provision', 'person.deprovision', 'person.release', 'staged.approve', 'staged.reject', 'staged.recovered', 'quarantine.enter', 'quarantine.exit', 'safety.stop'].map((a) => html`<option value="${a}">`)}</datalist>
 ${cycle ? html`<p>Cycle <code>${cycle}</code> only. <a href="/ui/log${query({ ...search })}">All cycles</a></p>` : null}
 ${problems.map((p) => html`<div class="notice bad">${p}</div>`)}
 ${unreadable > 0 ? html`<div class="notice bad">${unreadable} line${unreadable === 1 ? '' : 's'} of the log could not be read.</div>` : null}
