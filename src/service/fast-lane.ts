@@ -261,13 +261,21 @@ export class FastLane {
         outcome = { keys, plan, report: result };
       }
     } catch (error) {
-      log(`change-driven sync of ${keys.join(', ')} failed: ${describeError(error)}`, { level: 'error' });
+      log(`change-driven sync of ${peopleNamed(keys)} failed: ${describeError(error)}`, { level: 'error' });
       outcome = { keys, error };
     }
     if (leftOut.length > 0) outcome = { ...outcome, leftOut };
     this.deps.onBatch?.(outcome);
     return outcome;
   }
+}
+
+/** People a log line names: a batch may hold maxBatch of them (500 ids in one line helps nobody). */
+const NAMED_IN_LOG = 10;
+
+function peopleNamed(keys: readonly string[]): string {
+  const more = keys.length > NAMED_IN_LOG ? ` and ${keys.length - NAMED_IN_LOG} more` : '';
+  return `${keys.slice(0, NAMED_IN_LOG).join(', ')}${more}`;
 }
 
 /** The target's phases with the request's earlier operations added, for the safety check alone. */
