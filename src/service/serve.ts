@@ -18,7 +18,7 @@ import { DeprovisionWindow, windowFromLog } from './deprovision-window.js';
 import { lastFullRead } from './last-full-read.js';
 import { DueTimer } from './due-timer.js';
 import { inboundEvents } from './inbound-events.js';
-import { FastLane, type BatchOutcome } from './fast-lane.js';
+import { FastLane, notApplied, type BatchOutcome } from './fast-lane.js';
 import { runFeed, type FeedStatus } from './feed-loop.js';
 import { startHttp, type Readiness } from './http-server.js';
 import { Metrics } from '../telemetry/metrics.js';
@@ -173,6 +173,8 @@ function cycleMetrics(metrics: Metrics, o: CycleOutcome): void {
 }
 
 function batchMetrics(metrics: Metrics, b: BatchOutcome): void {
-  metrics.batches.inc({ result: b.report ? 'applied' : b.stopped ? 'stopped' : 'failed' });
+  // incomplete: applied, but not everywhere (a target left out in quarantine or not reached, a
+  // passing failure): its people are tried again.
+  metrics.batches.inc({ result: b.stopped ? 'stopped' : !b.report ? 'failed' : notApplied(b) ? 'incomplete' : 'applied' });
   metrics.people.inc(b.keys.length);
 }

@@ -378,6 +378,9 @@ describe('a change-driven batch with one of two targets in quarantine', () => {
     expect(again.keys).toEqual(['E1007']);
     expect(again.leftOut?.map((l) => l.target)).toEqual(['crm']);
     expect(counts.committed).toBe(0);
+    // Counted as incomplete, not as applied.
+    expect((await s!.get('/metrics')).body).toMatch(/^scimsync_change_batches_total\{result="incomplete"\} [1-9]/m);
+    expect((await s!.get('/metrics')).body).not.toMatch(/^scimsync_change_batches_total\{result="applied"\}/m);
 
     await s!.state.quarantine.lift('crm');
     await expect.poll(() => counts.committed, { timeout: 20_000 }).toBe(1);
