@@ -71,6 +71,20 @@ describe('Google change feed', () => {
     expect(listing!.query.get('maxResults')).toBe('1000');
   });
 
+  it('a token revoked within its hour (the feed keeps one between polls) is renewed once, and the poll goes on', async () => {
+    const feed = await started();
+    activities().push(adminActivity(ago(120), 'SUSPEND_USER', { USER_EMAIL: 'jose@example.com' }));
+    const jose = sorted(await feed.poll());
+    expect(jose).toHaveLength(1);
+    expect(google.tokenRequests).toHaveLength(1);
+    google.revokeTokens();
+    activities().push(adminActivity(ago(60), 'SUSPEND_USER', { USER_EMAIL: 'kenji@example.com' }));
+    const batch = await feed.poll();
+    expect(sorted(batch).filter((k) => !jose.includes(k))).toHaveLength(1);
+    expect(google.tokenRequests).toHaveLength(2);
+    expect(reportRequests().filter((r) => !r.authorized)).toHaveLength(1);
+  });
+
   it('follows the pages of the report, retrying one that fails', async () => {
     const feed = await started();
     google.pageSize = 2;

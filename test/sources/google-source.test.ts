@@ -153,6 +153,12 @@ describe('Google Workspace source', () => {
     expect((await readError()).message).toBe('Google Workspace: GET /admin/directory/v1/groups/g2/members: HTTP 403: Not Authorized to access this resource/api');
   });
 
+  it('a 401 is answered by one fresh token; one the fresh token meets too fails the read', async () => {
+    google.faults.push({ path: '/admin/directory/v1/users', page: 0, status: 401, times: Infinity });
+    expect((await readError()).message).toBe('Google Workspace: GET /admin/directory/v1/users: HTTP 401: Invalid Credentials (with a fresh token too)');
+    expect(google.tokenRequests).toHaveLength(2);
+  });
+
   it('a spent quota (429, or a 403 whose reason is a rate or quota) is waited out as Google asks; any other 403 is final', async () => {
     const users = '/admin/directory/v1/users';
     google.faults.push(

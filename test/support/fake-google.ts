@@ -97,6 +97,11 @@ export class FakeGoogle {
     return self;
   }
 
+  /** Every access token handed out so far stops working (revoked, as an admin or Google may within its hour). */
+  revokeTokens(): void {
+    this.tokens.clear();
+  }
+
   /** The service account key JSON, as Google's console downloads it, pointing at this token endpoint. */
   keyJson(): string {
     return JSON.stringify({

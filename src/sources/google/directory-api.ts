@@ -95,10 +95,14 @@ export class DirectoryApi {
   private async fetch(path: string, params: Record<string, string | undefined>): Promise<{ json: Json } | { status: number; reason: string | undefined; text: string }> {
     const query = new URLSearchParams(Object.entries(params).filter((e): e is [string, string] => e[1] !== undefined)).toString();
     const where = `Google Workspace: GET ${path}`;
+    // A 401 within a token's hour (revoked, the grant changed) is answered by one fresh token.
+    let renewed = false;
+    let token = '';
     for (let attempt = 1; ; attempt++) {
       let response;
       try {
-        const headers = { accept: 'application/json', 'accept-encoding': 'gzip, deflate, br', authorization: `Bearer ${await this.token.value()}` };
+        token = await this.token.value();
+        const headers = { accept: 'application/json', 'accept-encoding': 'gzip, deflate, br', authorization: `Bearer ${token}` };
         response = await this.transport.send({ method: 'GET', path: `${this.rootPath}${path}${query ? `?${query}` : ''}`, headers });
       } catch (error) {
         // The token's own failures, already tried again as often as they deserve (service-account.ts).
@@ -111,6 +115,13 @@ export class DirectoryApi {
         throw new SourceError(`${where} failed after ${attempt} tries: ${(error as Error).message}`, {}, { cause: error });
       }
       const status = response.status;
+      if (status === 401 && !renewed) {
+        renewed = true;
+        await this.token.renew(token);
+        // Not a try of the retry policy's: the same request, with a token that may work.
+        attempt--;
+        continue;
+      }
       const body = parseJson(response.body);
       const error = googleError(body);
       if (status !== 200) {
@@ -125,7 +136,7 @@ export class DirectoryApi {
       }
       if (status !== 200 || !body || typeof body !== 'object' || Array.isArray(body)) {
         const asked = response.headers['retry-after'];
-        const notes = [attempt > 1 ? `after ${attempt} tries` : '', asked ? `Retry-After: ${String(asked)}` : ''].filter((n) => n !== '');
+        const notes = [attempt > 1 ? `after ${attempt} tries` : '', renewed ? 'with a fresh token too' : '', asked ? `Retry-After: ${String(asked)}` : ''].filter((n) => n !== '');
         return { status, reason: error.reason, text: `HTTP ${status}: ${error.message ?? 'not a JSON object'}${notes.length ? ` (${notes.join('; ')})` : ''}` };
       }
       return { json: body as Json };

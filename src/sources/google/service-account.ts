@@ -72,6 +72,20 @@ export class ServiceAccountToken {
 
   async value(): Promise<string> {
     if (this.token && this.now() < this.token.renewAt) return this.token.value;
+    return this.fetchToken();
+  }
+
+  /**
+   * A fresh token, in place of `refused` (the one the API just answered 401 to: revoked, or the
+   * key's access changed within its hour). A token already renewed since is taken as it is.
+   */
+  async renew(refused: string): Promise<string> {
+    if (this.token && this.token.value !== refused && this.now() < this.token.renewAt) return this.token.value;
+    this.token = undefined;
+    return this.fetchToken();
+  }
+
+  private async fetchToken(): Promise<string> {
     const issued = Math.floor(this.now() / 1000);
     const claims = { iss: this.account.clientEmail, sub: this.subject, scope: this.scopes.join(' '), aud: this.account.tokenUri, iat: issued, exp: issued + 3600 };
     const unsigned = `${base64url(JSON.stringify({ alg: 'RS256', typ: 'JWT' }))}.${base64url(JSON.stringify(claims))}`;
