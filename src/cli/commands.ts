@@ -50,6 +50,8 @@ interface WriteOptions extends CommonOptions {
   signal?: AbortSignal;
   /** run: plan parked changes again. */
   retryParked?: boolean;
+  /** run: check every group's members in full, whatever the member memory holds. */
+  verifyMembers?: boolean;
   /** The log and the progress of this command (main.ts); absent: neither. */
   output?: CommandOutput;
 }
@@ -131,7 +133,7 @@ export async function schemaCommand(io: Io): Promise<number> {
 }
 
 /** Reads the state, never writes it (no lock, no fold of the journal): see file-link-store.ts. */
-export async function planCommand(opts: CommonOptions & { out?: string; retryParked?: boolean; output?: CommandOutput }, io: Io): Promise<number> {
+export async function planCommand(opts: CommonOptions & { out?: string; retryParked?: boolean; verifyMembers?: boolean; output?: CommandOutput }, io: Io): Promise<number> {
   const loaded = load(opts.config, io, { warn: logWarning(opts.output, io) });
   // An unknown --target is refused before anything is opened (makePlan decides the same again).
   selectTargets(loaded, opts.target);
@@ -143,6 +145,9 @@ export async function planCommand(opts: CommonOptions & { out?: string; retryPar
     const { plan } = await makePlan(loaded, state, opts.target, {
       memory: state.memory,
       retryParked: !!opts.retryParked,
+      // Read, never recorded: `plan` holds no lock.
+      members: { memory: state.members, record: false },
+      verifyMembers: !!opts.verifyMembers,
       planId,
       ...(opts.output ? { observer: opts.output.observer } : {}),
     });
@@ -181,7 +186,7 @@ export async function applyCommand(file: string, opts: WriteOptions, io: Io): Pr
   const runtimes = new Map(saved.targets.map((t) => [t.target, createTargetRuntime(t.target, configured.get(t.target)!)]));
   const state = await openState(loaded, { lock: true, audit: true, targets: saved.targets.map((t) => t.target), log: logWarning(opts.output, io), initiator: cliInitiator() });
   return withState(state, io, opts.signal, async () => {
-    const { plan, skipped } = await verifySavedPlan(loaded, saved, runtimes, state.links);
+    const { plan, skipped } = await verifySavedPlan(loaded, saved, runtimes, state.links, state.members);
     if (opts.signal?.aborted) throw opts.signal.reason;
     const notifier = commandNotifier(loaded, logWarning(opts.output, io), state.audit);
     const report = await applyOrStage(loaded, plan, runtimes, state, { overrideSafety: !!opts.overrideSafety, fullRead: true, executor: executorOptions(opts), notifier, skipped });
@@ -251,6 +256,7 @@ async function runCycleCommand(
       targets: selected,
       overrideSafety: !!opts.overrideSafety,
       retryParked: !!opts.retryParked,
+      verifyMembers: !!opts.verifyMembers,
       executor: executorOptions(opts),
       notifier,
       planId,
@@ -304,6 +310,7 @@ function summarise(plan: Plan) {
       ...(t.error ? { error: t.error } : {}),
       operations: countByKind(t.phases.flatMap((p) => p.operations)),
       ...(t.held ? { held: { reason: t.held.reason, operations: countByKind(t.held.operations) } } : {}),
+      ...(t.memberChecks ? { memberChecks: t.memberChecks } : {}),
     })),
   };
 }

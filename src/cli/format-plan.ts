@@ -1,5 +1,5 @@
 /** The plan as people read it: one line per operation with changed attributes, then counts. */
-import { operationsOf, type Operation, type ParkedChange, type Plan } from '../model/plan.js';
+import { operationsOf, type MemberCheckCounts, type Operation, type ParkedChange, type Plan } from '../model/plan.js';
 import { clip } from '../model/printable.js';
 import type { JsonValue } from '../model/scim.js';
 import { summarised } from './summarise-lines.js';
@@ -57,6 +57,17 @@ export function parkedLines(parked: readonly ParkedChange[], indent: string): st
   return [`${indent}⏸ ${parked.length} parked change${parked.length === 1 ? '' : 's'} (${PARKED_HINT}):`, ...summarised(parked.map(parkedLine), `${indent}  `)];
 }
 
+const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
+
+/** What finding group members cost, on a server that returns them nowhere: the requests it took, and what the member memory answered. */
+export function memberChecksLine(c: MemberCheckCounts, indent: string): string {
+  const overdue = c.overdueGroups > 0 ? `; ${plural(c.overdueGroups, 'group')} due for a full check left for a later cycle (groups.verifyMembersPerCycle)` : '';
+  return (
+    `${indent}group members: ${plural(c.asked, 'group-and-user pair')} asked (${plural(c.verifiedGroups, 'group')} checked in full), ` +
+    `${c.remembered} from memory (${plural(c.rememberedGroups, 'group')})${overdue}`
+  );
+}
+
 const NOUN: Record<Operation['kind'], string> = {
   createUser: 'to create',
   updateUser: 'to update',
@@ -110,6 +121,7 @@ export function formatPlan(plan: Plan, limit = Infinity): string {
       out.push(`  ⏸ held, not applied: ${what}: ${t.held.reason}`);
     }
     out.push(...parkedLines(t.parked ?? [], '  '));
+    if (t.memberChecks) out.push(memberChecksLine(t.memberChecks, '  '));
     out.push(ops.length === 0 ? '  no changes' : `  ${countsLine(ops)}`);
   }
   return out.join('\n');

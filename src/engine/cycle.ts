@@ -28,6 +28,8 @@ export interface CycleOptions {
   onPlan?: (plan: Plan) => void | Promise<void>;
   /** Plan parked changes again (`run --retry-parked`). */
   retryParked?: boolean;
+  /** Check every group's members in full, whatever the member memory holds (`run --verify-members`). */
+  verifyMembers?: boolean;
   /** Told each target left out in quarantine, with its status, before the source is read. */
   onQuarantined?: (target: string, status: string) => void;
   /** The plan's id, named before the source is read (the cycle's log lines carry it); default a new one. */
@@ -108,6 +110,7 @@ export async function runCycle(loaded: LoadedConfig, state: RunState, options: C
   const planning = await planCycle(loaded, state, targets, {
     ...(signal ? { signal } : {}),
     retryParked: !!options.retryParked,
+    verifyMembers: !!options.verifyMembers,
     ...(options.planId ? { planId: options.planId } : {}),
     ...(observer ? { observer } : {}),
   });

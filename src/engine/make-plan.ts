@@ -34,6 +34,9 @@ import { parkedFor } from './parked-changes.js';
 import type { SyncObserver } from '../telemetry/sync-events.js';
 import { sourceAttributesFeeding } from '../audit/redacted-sources.js';
 import type { ResourceType } from '../targets/scim-target.js';
+import type { MemberCheckCounts } from '../model/plan.js';
+import type { MemberMemory } from '../state/member-memory.js';
+import { readMembers, type MemberReading } from './member-reads.js';
 
 export interface PlanningResult {
   plan: Plan;
@@ -49,11 +52,18 @@ export function sourceAttributes(snapshot: DirectorySnapshot): Set<string> {
   return names;
 }
 
+/** The listed groups, the managed ones with their members; and, read through the member memory, what finding them cost. */
+export interface ListedGroups {
+  groups: ServerResource[];
+  memberChecks?: MemberCheckCounts;
+}
+
 /**
  * Every group, the managed ones with their members (ScimTarget.withMembers), so the membership diff
  * never mistakes "not shown" for "empty": servers that leave members out of the listing get a GET
  * per managed group; a server that returns them nowhere (AWS) is asked, per managed group, about
- * each of `among`: the SCIM ids of the linked users, the only members a plan adds or removes.
+ * each of `among`: the SCIM ids of the linked users, the only members a plan adds or removes. With
+ * `reading`, such a server is asked only what the member memory does not know (member-reads.ts).
  * Without `among` (callers that need no membership) such groups come as listed.
  */
 export async function listGroups(
@@ -63,16 +73,19 @@ export async function listGroups(
   links: ReadonlyMap<string, Link>,
   observer?: SyncObserver,
   among?: readonly string[],
-): Promise<ServerResource[]> {
+  reading?: MemberReading,
+): Promise<ListedGroups> {
   const groups = await listTarget(runtime, 'Groups', pageSize, observer);
   const sourceKeys = new Set(snapshot.groups.map((g) => g.key));
   const linkedIds = new Set([...links.values()].map((l) => l.id));
-  const out: ServerResource[] = [];
-  for (const g of groups) {
-    const managed = linkedIds.has(g.id) || (typeof g['externalId'] === 'string' && sourceKeys.has(g['externalId']));
-    out.push(managed ? await runtime.client.withMembers(g, among) : g);
+  const managed = (g: ServerResource) => linkedIds.has(g.id) || (typeof g['externalId'] === 'string' && sourceKeys.has(g['externalId']));
+  if (among && reading && runtime.membersNowhere) {
+    const { groups: read, counts } = await readMembers(runtime, groups.filter(managed), among, reading);
+    return { groups: groups.map((g) => read.get(g.id) ?? g), memberChecks: counts };
   }
-  return out;
+  const out: ServerResource[] = [];
+  for (const g of groups) out.push(managed(g) ? await runtime.client.withMembers(g, among) : g);
+  return { groups: out };
 }
 
 /** SCIM ids of the linked users whose accounts the listing showed (a vanished account is in no group). */
@@ -216,6 +229,14 @@ export interface MakePlanOptions {
   observer?: SyncObserver;
   /** The plan's id, when the caller named the cycle before planning (its log lines carry it); default a new one. */
   planId?: string;
+  /**
+   * Where group members are remembered on servers that return them nowhere (AWS); absent: such a
+   * server is asked about every group and linked user. `record`: what planning reads is recorded
+   * (a cycle, holding the lock); else the memory is only read (`plan`).
+   */
+  members?: { memory: MemberMemory; record: boolean };
+  /** Check every group against every linked user, whatever the member memory holds (`--verify-members`). */
+  verifyMembers?: boolean;
 }
 
 /** A new plan id. Job ids are built from it in distributed mode: no ':' and never a plain integer. */
@@ -234,6 +255,8 @@ interface ReadContext {
   observer: SyncObserver | undefined;
   /** Keys of the people held off by an emergency hold (planned as out of scope). */
   heldOff: ReadonlySet<string>;
+  members: MakePlanOptions['members'];
+  verifyMembers: boolean;
 }
 
 /** What planning reads of one target: capabilities, the mapping fitted to it, its accounts, links and groups. */
@@ -247,6 +270,7 @@ interface TargetRead {
   userLinks: ReadonlyMap<string, Link>;
   /** Absent when groups are not managed on this target in this run. */
   groups?: { actual: ServerResource[]; links: ReadonlyMap<string, Link> };
+  memberChecks?: MemberCheckCounts;
 }
 
 /**
@@ -280,7 +304,15 @@ async function readTarget(name: string, config: TargetConfig, runtime: TargetRun
   const read = { capabilities, fitted, inScope, actualUsers: settler.accounts, settled: settler.settled, userLinks };
   if (!manageGroups) return read;
   const among = linkedAccountIds(userLinks, settler.accounts);
-  return { ...read, groups: { actual: await listGroups(runtime, config.pageSize, snapshot, groupLinks, observer, among), links: groupLinks } };
+  const listed = await listGroups(runtime, config.pageSize, snapshot, groupLinks, observer, among, memberReading(config, context.members, context.verifyMembers));
+  return { ...read, groups: { actual: listed.groups, links: groupLinks }, ...(listed.memberChecks ? { memberChecks: listed.memberChecks } : {}) };
+}
+
+/** How a target's group members are read through the member memory, when there is one. */
+export function memberReading(config: TargetConfig, members: MakePlanOptions['members'], force: boolean): MemberReading | undefined {
+  if (!members) return undefined;
+  const { verifyMembersEvery: everyMs, verifyMembersPerCycle: perCycle } = config.groups;
+  return { memory: members.memory, record: members.record, settings: { everyMs, perCycle, force } };
 }
 
 export async function makePlan(loaded: LoadedConfig, state: PlanningState, only?: readonly string[], options: MakePlanOptions = {}): Promise<PlanningResult> {
@@ -306,32 +338,41 @@ export async function makePlan(loaded: LoadedConfig, state: PlanningState, only?
   // source that cannot be read, or a mapping it cannot fill, stops the run with the apps untouched.
   // Then every target at once (each its own server and request budget); planned one after another.
   const masked = sourceAttributesFeeding(loaded.config, loaded.config.audit.redactAttributes);
-  const context: ReadContext = { links, snapshot, attributes, expressions, masked, observer, heldOff: new Set(heldOff.keys()) };
+  const context: ReadContext = {
+    links,
+    snapshot,
+    attributes,
+    expressions,
+    masked,
+    observer,
+    heldOff: new Set(heldOff.keys()),
+    members: options.members,
+    verifyMembers: !!options.verifyMembers,
+  };
   const reads = new Map([...targets].map(([name, config]) => [name, settle(readTarget(name, config, runtimes.get(name)!, context))]));
   const targetPlans: TargetPlan[] = [];
   for (const [name, config] of targets) {
     try {
       const read = await reads.get(name)!;
       if (!read.ok) throw read.error;
-      const { capabilities, fitted, inScope, actualUsers, settled, userLinks, groups } = read.value;
-      targetPlans.push(
-        planTarget(snapshot, {
-          name,
-          mapping: fitted.mapping,
-          inScope,
-          actualUsers,
-          settled,
-          userLinks,
-          settings: targetSettings(config, capabilities),
-          ...(groups ? { groups: { ...groups, settings: groupSettings(config) } } : {}),
-          manager: fitted.manager,
-          notes: fitted.notes,
-          ...(holdDeprovisions ? { holdDeprovisions } : {}),
-          rejections: rejectionsOf(rejected, name),
-          ...(heldOff.size > 0 ? { heldOff } : {}),
-          ...(options.memory && !options.retryParked ? { parked: await parkedFor(options.memory, name) } : {}),
-        }),
-      );
+      const { capabilities, fitted, inScope, actualUsers, settled, userLinks, groups, memberChecks } = read.value;
+      const planned = planTarget(snapshot, {
+        name,
+        mapping: fitted.mapping,
+        inScope,
+        actualUsers,
+        settled,
+        userLinks,
+        settings: targetSettings(config, capabilities),
+        ...(groups ? { groups: { ...groups, settings: groupSettings(config) } } : {}),
+        manager: fitted.manager,
+        notes: fitted.notes,
+        ...(holdDeprovisions ? { holdDeprovisions } : {}),
+        rejections: rejectionsOf(rejected, name),
+        ...(heldOff.size > 0 ? { heldOff } : {}),
+        ...(options.memory && !options.retryParked ? { parked: await parkedFor(options.memory, name) } : {}),
+      });
+      targetPlans.push(memberChecks ? { ...planned, memberChecks } : planned);
     } catch (error) {
       targetPlans.push({ target: name, managedUsers: 0, actualUsers: 0, phases: [], warnings: [], error: describeError(error) });
     }

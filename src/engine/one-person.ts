@@ -343,7 +343,7 @@ export async function planPeople(loaded: LoadedConfig, state: Pick<RunState, 'li
         userLinks,
         settings,
         ...(manageGroups
-          ? { groups: { actual: await listGroups(runtime, config.pageSize, snapshot, groupLinks, undefined, linkedAccountIds(userLinks, accounts)), links: groupLinks, settings: groupSettings(config) } }
+          ? { groups: { actual: (await listGroups(runtime, config.pageSize, snapshot, groupLinks, undefined, linkedAccountIds(userLinks, accounts))).groups, links: groupLinks, settings: groupSettings(config) } }
           : {}),
         manager: fitted.manager,
         ...(holdDeprovisions ? { holdDeprovisions } : {}),

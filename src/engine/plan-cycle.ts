@@ -23,17 +23,22 @@ export interface PlanCycleOptions {
   signal?: AbortSignal;
   /** Plan parked changes again (`run --retry-parked`). */
   retryParked?: boolean;
+  /** Check every group's members in full, whatever the member memory holds (`run --verify-members`). */
+  verifyMembers?: boolean;
   /** Told the source read and the targets' listings (progress). */
   observer?: SyncObserver;
 }
 
-export async function planCycle(loaded: LoadedConfig, state: Pick<RunState, 'links' | 'holds' | 'rejections' | 'staged' | 'audit' | 'memory'>, targets: readonly string[], options: PlanCycleOptions = {}): Promise<PlanningResult> {
+export async function planCycle(loaded: LoadedConfig, state: Pick<RunState, 'links' | 'holds' | 'rejections' | 'staged' | 'audit' | 'memory' | 'members'>, targets: readonly string[], options: PlanCycleOptions = {}): Promise<PlanningResult> {
   // A staged set whose approve or reject died midway is back on the list before this cycle can stop
   // on the same deprovisions: it is named again, not staged a second time, and shown in the console.
   await recoverStaged(state);
   const planning = await makePlan(loaded, state, targets, {
     memory: state.memory,
     retryParked: !!options.retryParked,
+    // A cycle holds its targets' locks: what it reads of group members is remembered.
+    members: { memory: state.members, record: true },
+    verifyMembers: !!options.verifyMembers,
     ...(options.planId ? { planId: options.planId } : {}),
     ...(options.observer ? { observer: options.observer } : {}),
   });

@@ -17,6 +17,7 @@ import { RedisPersonClock } from '../state/person-clock.js';
 import { RedisQuarantineStore } from '../state/quarantine-store.js';
 import { RedisRejectionStore } from '../state/rejection-store.js';
 import { RedisWriteMemory } from '../state/redis-write-memory.js';
+import { RedisMemberMemory } from '../state/redis-member-memory.js';
 import { acquireTargetLocks, type TargetLocks } from '../state/redis-run-lock.js';
 import { RedisStagedStore } from '../state/staged-store.js';
 import { selectTargets } from '../config/select-targets.js';
@@ -30,6 +31,7 @@ export function redisStores(redis: Redis, prefix: string): DecisionStores {
     staged: new RedisStagedStore(redis, prefix),
     rejections: new RedisRejectionStore(redis, prefix),
     memory: new RedisWriteMemory(redis, prefix),
+    members: new RedisMemberMemory(redis, prefix),
   };
 }
 
@@ -50,7 +52,7 @@ export async function openRedisState(loaded: LoadedConfig, options: OpenStateOpt
     const executorUnder = (held: TargetLocks | null) => ({ wait, waitTimeoutMs, signal, guardSince, inline, initiator, observer }: ExecutorOptions): Executor => {
       const stamped = initiator ? withInitiator(audit, initiator) : audit;
       if (inline) {
-        return new InlineExecutor({ links, audit: stamped, memory: stores.memory, stop: signal ? AbortSignal.any([halt.signal, signal]) : halt.signal, ...(observer ? { observer } : {}) });
+        return new InlineExecutor({ links, audit: stamped, memory: stores.memory, members: stores.members, stop: signal ? AbortSignal.any([halt.signal, signal]) : halt.signal, ...(observer ? { observer } : {}) });
       }
       if (!held) throw new Error('openState: executing on the workers needs the lock');
       return new BullmqExecutor({

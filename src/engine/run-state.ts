@@ -14,6 +14,7 @@ import type { QuarantineStore } from '../state/quarantine-store.js';
 import type { RejectionStore } from '../state/rejection-store.js';
 import type { StagedStore } from '../state/staged-store.js';
 import type { WriteMemory } from '../state/write-memory.js';
+import type { MemberMemory } from '../state/member-memory.js';
 import type { SyncObserver } from '../telemetry/sync-events.js';
 
 export interface ExecutorOptions {
@@ -53,6 +54,8 @@ export interface DecisionStores {
   rejections: RejectionStore;
   /** Learned PATCH shapes and parked changes (what a target keeps, and what it never keeps). */
   memory: WriteMemory;
+  /** Group members remembered on servers that return them nowhere (AWS). */
+  members: MemberMemory;
 }
 
 export interface RunState extends DecisionStores {

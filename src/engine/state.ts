@@ -13,6 +13,7 @@ import { FileHoldStore } from '../state/holds.js';
 import { FileQuarantineStore } from '../state/quarantine-store.js';
 import { FileRejectionStore } from '../state/rejection-store.js';
 import { FileWriteMemory } from '../state/write-memory.js';
+import { FileMemberMemory } from '../state/member-memory.js';
 import { acquireRunLock, type RunLock } from '../state/run-lock.js';
 import { FileStagedStore } from '../state/staged-store.js';
 import { auditOptions, haltOnFailure, type DecisionStores, type OpenStateOptions, type RunState } from './run-state.js';
@@ -25,6 +26,7 @@ export function fileStores(stateDir: string): DecisionStores {
     staged: new FileStagedStore(stateDir),
     rejections: new FileRejectionStore(stateDir),
     memory: new FileWriteMemory(stateDir),
+    members: new FileMemberMemory(stateDir),
   };
 }
 
@@ -51,6 +53,7 @@ export async function openState(loaded: LoadedConfig, options: OpenStateOptions)
           links,
           audit: initiator ? withInitiator(audit, initiator) : audit,
           memory: stores.memory,
+          members: stores.members,
           stop: signal ? AbortSignal.any([halt.signal, signal]) : halt.signal,
           ...(guardSince ? { superseded: personClock.superseded(guardSince) } : {}),
         }),

@@ -11,7 +11,8 @@ import type { Operation, Plan, TargetPlan } from '../model/plan.js';
 import { ResourceIndex, snapshotIndex, verifyOperation, type FreshRead } from '../planning/preconditions.js';
 import { createSource } from '../sources/create-source.js';
 import type { LinkStore } from '../state/link-store.js';
-import { dirtyReadHold, linkedAccountIds, listGroups } from './make-plan.js';
+import type { MemberMemory } from '../state/member-memory.js';
+import { dirtyReadHold, linkedAccountIds, listGroups, memberReading } from './make-plan.js';
 
 export interface SkippedOperation {
   target: string;
@@ -45,6 +46,7 @@ async function freshRead(
   base: Pick<FreshRead, 'users' | 'groups'>,
   snapshot: Parameters<typeof listGroups>[2],
   links: LinkStore,
+  members: MemberMemory | undefined,
 ): Promise<FreshRead> {
   const ops = target.phases.flatMap((p) => p.operations).filter((op) => op.pre?.account !== undefined);
   const needUsers = ops.some((op) => !GROUP_KINDS.has(op.kind));
@@ -56,11 +58,13 @@ async function freshRead(
   const accounts = listed ? new ResourceIndex(listed) : null;
   let groupResources: ResourceIndex | null = null;
   if (needGroups) {
-    // Members asked for the same users as the plan asked (a server that lists none, AWS): read
-    // without them, every group would differ from its planned digest and read as stale.
+    // Members asked for the same users as the plan asked (a server that lists none, AWS), and taken
+    // from the member memory as the plan took them: read otherwise, a group would differ from its
+    // planned digest and read as stale. The memory is only read here.
     const userLinks = await links.snapshot(target.target, 'user');
     const among = listed ? linkedAccountIds(userLinks, listed) : [...new Set([...userLinks.values()].map((l) => l.id))];
-    groupResources = new ResourceIndex(await listGroups(runtime, config.pageSize, snapshot, await links.snapshot(target.target, 'group'), undefined, among));
+    const reading = memberReading(config, members ? { memory: members, record: false } : undefined, false);
+    groupResources = new ResourceIndex((await listGroups(runtime, config.pageSize, snapshot, await links.snapshot(target.target, 'group'), undefined, among, reading)).groups);
   }
   return { ...base, accounts, groupResources };
 }
@@ -70,6 +74,7 @@ export async function verifySavedPlan(
   plan: Plan,
   runtimes: ReadonlyMap<string, TargetRuntime>,
   links: LinkStore,
+  members?: MemberMemory,
 ): Promise<VerifiedPlan> {
   const snapshot = await createSource(loaded.config.source).read();
   const base = snapshotIndex(snapshot);
@@ -98,7 +103,7 @@ export async function verifySavedPlan(
     }
     let now: FreshRead;
     try {
-      now = await freshRead(loaded, target, runtime, base, snapshot, links);
+      now = await freshRead(loaded, target, runtime, base, snapshot, links, members);
     } catch (error) {
       // Not checked is not applied: the target is reported as not read, like a plan that could not read it.
       const why = `cannot check the plan against the target: ${describeError(error)}`;

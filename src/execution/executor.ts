@@ -13,6 +13,11 @@ export interface TargetRuntime {
   retry: RetryPolicy;
   /** How updates are read back and parked (targets.<name>.writeChecks, and the quirk patchShape). */
   writeChecks?: WriteCheckSettings;
+  /**
+   * The server returns group members nowhere (quirk groupMembersInList: false, AWS): memberships
+   * are kept in the member memory, which planning reads and the executor's writes update.
+   */
+  membersNowhere?: boolean;
 }
 
 /** Runs a plan: every target's phases in order, a phase complete before the next starts. */

@@ -16,6 +16,8 @@ import type { LinkStore } from '../state/link-store.js';
 import type { SyncObserver } from '../telemetry/sync-events.js';
 import type { WriteMemory } from '../state/write-memory.js';
 import { WriteChecks, settleChecks } from './write-checks.js';
+import type { MemberMemory } from '../state/member-memory.js';
+import { memberWrites } from './member-writes.js';
 import type { Executor, Superseded, TargetRuntime } from './executor.js';
 import { FailedIdentitySet, recordFailedCreate } from './dependencies.js';
 import {
@@ -44,6 +46,8 @@ export interface InlineExecutorOptions {
   superseded?: Superseded;
   /** Learned PATCH shapes and parked changes (absent: updates are not read back). */
   memory?: WriteMemory;
+  /** Group members remembered on targets whose server returns them nowhere (absent: not kept). */
+  members?: MemberMemory;
   /** Told each target's total, each operation's outcome and each retry (progress, metrics). */
   observer?: SyncObserver;
 }
@@ -79,6 +83,7 @@ export class InlineExecutor implements Executor {
     let stopped: TargetStop | undefined;
 
     const failed = new FailedIdentitySet();
+    const members = memberWrites(this.options.members, tp.target, runtime.membersNowhere);
     const ctx = { target: tp.target, client: runtime.client, links: this.options.links, failed, ...(writes ? { writes } : {}) };
     const stop = this.options.stop;
     /** Why no further operation starts on this target, if it is so. */
@@ -116,6 +121,7 @@ export class InlineExecutor implements Executor {
       const detail = errorDetail(error);
       this.audit(planId, tp.target, op, 'failed', attempts, parked ? { ...detail, note: parked } : detail, started);
       await recordFailedCreate(failed, op);
+      await members?.undone(op, true, ctx.links);
     };
 
     /** `first`: attempts already made (in a /Bulk request) count towards the limit. */
@@ -129,15 +135,19 @@ export class InlineExecutor implements Executor {
         const why = halted();
         if (why) {
           skip(op, n - 1, why, false, started);
+          await members?.undone(op, n > 1, ctx.links);
           return;
         }
         try {
-          succeed(op, n, await runOperation(op, ctx, state), started);
+          const result = await runOperation(op, ctx, state);
+          succeed(op, n, result, started);
+          await members?.done(result.members);
           await settleChecks(writes, op);
           return;
         } catch (error) {
           if (error instanceof DependencyError) {
             skip(op, n - 1, error.message, true, started);
+            await members?.undone(op, n > 1, ctx.links);
             return;
           }
           if (error instanceof AuthError) stopped = { kind: 'auth', reason: `stopped: ${error.message}` };
@@ -168,8 +178,10 @@ export class InlineExecutor implements Executor {
         outcomes = batch.map((op) => ({ op, single: undefined }));
       }
       for (const o of outcomes) {
-        if ('done' in o) succeed(o.op, 1, o.done, started);
-        else if ('failed' in o) await fail(o.op, 1, o.failed, started);
+        if ('done' in o) {
+          succeed(o.op, 1, o.done, started);
+          await members?.done(o.done.members);
+        } else if ('failed' in o) await fail(o.op, 1, o.failed, started);
         else queue.add(() => attempt(o.op, 2, { ...state }, started));
       }
     };

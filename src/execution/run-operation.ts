@@ -17,7 +17,7 @@ import type {
   UpdateUserOp,
 } from '../model/plan.js';
 import { SCHEMA_ENTERPRISE_USER, type JsonObject, type PatchOperation, type ServerResource } from '../model/scim.js';
-import { groupPutBody } from '../planning/group-diff.js';
+import { groupPutBody, memberValues } from '../planning/group-diff.js';
 import { isActive } from '../planning/user-changes.js';
 import { workEmail } from '../planning/account-index.js';
 import { attributeParkKey, operationParkKey } from '../planning/parked.js';
@@ -25,6 +25,7 @@ import { deprovisionWithVersion, updateWithVersion, type VersionedWrite } from '
 import { checkWrite, type CheckOutcome } from './verified-write.js';
 import { leftOut, linkedId, memberIds, nothingLeft, resolveId } from './dependencies.js';
 import type { OperationContext } from './operation-context.js';
+import type { MemberFact } from './member-writes.js';
 
 export interface OperationResult {
   /** SCIM id the operation ended on. */
@@ -39,6 +40,8 @@ export interface OperationResult {
   partial?: string;
   /** For the admin, in the report and the provisioning log: PATCH shapes learned, changes parked. */
   notices?: string[];
+  /** What the write did to group membership, for the member memory (member-writes.ts). */
+  members?: MemberFact;
 }
 
 export interface AttemptState {
@@ -93,7 +96,7 @@ async function findOwnGroup(op: CreateGroupOp, ctx: OperationContext): Promise<S
 async function createGroup(op: CreateGroupOp, ctx: OperationContext, state: AttemptState): Promise<OperationResult> {
   const take = async (found: ServerResource, note: string, adopted: boolean): Promise<OperationResult> => {
     await ctx.links.set(ctx.target, 'group', op.externalId, { id: found.id, hash: '' });
-    return { scimId: found.id, note, ...(adopted ? { adopted: true as const } : {}) };
+    return { scimId: found.id, note, ...(adopted ? { adopted: true as const } : {}), members: { kind: 'unknown', group: found.id } };
   };
   if (state.previousAmbiguous) {
     const found = await findOwnGroup(op, ctx);
@@ -102,7 +105,8 @@ async function createGroup(op: CreateGroupOp, ctx: OperationContext, state: Atte
   try {
     const created = await ctx.client.create('Groups', op.resource, op.label);
     await ctx.links.set(ctx.target, 'group', op.externalId, { id: created.id, hash: '' });
-    return { scimId: created.id };
+    // Created as planned, empty: members follow in the memberships phase.
+    return { scimId: created.id, members: { kind: 'set', group: created.id, members: memberValues(op.resource) } };
   } catch (error) {
     if (!(error instanceof ConflictError)) throw error;
     // A create whose answer was lost, or a concurrent run.
@@ -118,7 +122,8 @@ async function patchGroupMembers(op: PatchGroupMembersOp, ctx: OperationContext)
   if (members.ids.length === 0 && op.remove.length === 0) throw nothingLeft(members, ctx, op.label);
   await ctx.client.patchMembers(id, { add: members.ids, remove: op.remove }, op.label);
   const partial = leftOut(members);
-  return { scimId: id, ...(partial ? { partial } : {}) };
+  // Exactly what was sent: members left out (their accounts were not made) were not.
+  return { scimId: id, ...(partial ? { partial } : {}), members: { kind: 'members', group: id, add: members.ids, remove: op.remove } };
 }
 
 async function replaceGroup(op: ReplaceGroupOp, ctx: OperationContext): Promise<OperationResult> {
@@ -128,7 +133,7 @@ async function replaceGroup(op: ReplaceGroupOp, ctx: OperationContext): Promise<
   const ids = [...new Set([...members.ids, ...(op.keep ?? [])])];
   await ctx.client.replace('Groups', id, groupPutBody(op.resource, ids), op.label);
   const partial = leftOut(members);
-  return { scimId: id, ...(partial ? { partial } : {}) };
+  return { scimId: id, ...(partial ? { partial } : {}), members: { kind: 'set', group: id, members: ids } };
 }
 
 async function deleteGroup(op: DeleteGroupOp, ctx: OperationContext): Promise<OperationResult> {
@@ -139,7 +144,7 @@ async function deleteGroup(op: DeleteGroupOp, ctx: OperationContext): Promise<Op
     if (!(error instanceof NotFoundError)) throw error;
   }
   await ctx.links.delete(ctx.target, 'group', op.externalId);
-  return { scimId: id };
+  return { scimId: id, members: { kind: 'groupGone', group: id } };
 }
 
 /** The write's checks in a result: notices, and what was not kept (parked); nothing kept at all is a NotStoredError. */
@@ -244,7 +249,7 @@ async function createUser(op: CreateUserOp, ctx: OperationContext, state: Attemp
 async function postUser(op: UserPost, ctx: OperationContext, note?: string): Promise<OperationResult> {
   try {
     const created = await ctx.client.create('Users', op.resource, op.label);
-    return link(op, ctx, created.id, note);
+    return { ...(await link(op, ctx, created.id, note)), members: { kind: 'newUser', user: created.id } };
   } catch (error) {
     if (!(error instanceof ConflictError)) throw error;
     const { own, byUserName } = await findOwnCreate(op, ctx);
@@ -330,10 +335,10 @@ async function deprovisionUser(op: DeprovisionUserOp, ctx: OperationContext): Pr
     const stale = (await deprovisionWithVersion(ctx.client, id, op)).note;
     if (op.mode === 'delete') await ctx.links.delete(ctx.target, 'user', op.externalId);
     const note = [op.unlisted ? 'not in the listing, but live: deprovisioned by id' : undefined, stale].filter(Boolean).join('; ');
-    return { scimId: id, ...(note ? { note } : {}) };
+    return { scimId: id, ...(note ? { note } : {}), ...(op.mode === 'delete' ? { members: { kind: 'userGone' as const, user: id } } : {}) };
   } catch (error) {
     if (!(error instanceof NotFoundError)) throw error;
     await ctx.links.delete(ctx.target, 'user', op.externalId);
-    return { scimId: id, unchanged: true, note: 'already gone from the target; link dropped' };
+    return { scimId: id, unchanged: true, note: 'already gone from the target; link dropped', members: { kind: 'userGone', user: id } };
   }
 }

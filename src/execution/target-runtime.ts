@@ -34,7 +34,7 @@ export function createTargetRuntime(name: string, config: TargetConfig): TargetR
     ...(tls ? { tls } : {}),
   });
   const writeChecks = { verify: config.writeChecks.verify, parkAfterRuns: config.writeChecks.parkAfterRuns, shape: quirks.patchShape };
-  return { name, client, concurrency: config.concurrency, retry, writeChecks };
+  return { name, client, concurrency: config.concurrency, retry, writeChecks, ...(quirks.groupMembersInList ? {} : { membersNowhere: true }) };
 }
 
 /** Config, profile and discovery together: what the planner may rely on for this target. */

@@ -135,6 +135,9 @@ const targetPlan = z.object({
   error: z.string().optional(),
   held: held.optional(),
   parked: z.array(parked).optional(),
+  memberChecks: z
+    .object({ asked: count, remembered: count, verifiedGroups: count, rememberedGroups: count, overdueGroups: count })
+    .optional(),
 });
 
 const targetFingerprint = z.object({ url: z.string(), authType: z.string(), identity: z.string().nullable() });

@@ -238,6 +238,23 @@ export interface ParkedChange {
   since: string;
 }
 
+/**
+ * What finding group members cost a plan, on a server that returns them nowhere (AWS): one request
+ * per group and user asked about, the rest answered from the member memory (planning/member-checks.ts).
+ */
+export interface MemberCheckCounts {
+  /** Group-and-user pairs asked about (one request each). */
+  asked: number;
+  /** Pairs answered from memory. */
+  remembered: number;
+  /** Groups checked against every linked user. */
+  verifiedGroups: number;
+  /** Groups answered from memory (asked at most about the users it does not cover). */
+  rememberedGroups: number;
+  /** Groups whose verification is due but left for a later cycle by groups.verifyMembersPerCycle. */
+  overdueGroups: number;
+}
+
 export interface TargetPlan {
   target: string;
   /** Users the engine manages in this target at plan time (the base of the safety percentage). */
@@ -260,6 +277,8 @@ export interface TargetPlan {
   held?: { reason: string; operations: Operation[] };
   /** Changes left out because they are parked (not sent, not a failure): what and why. */
   parked?: ParkedChange[];
+  /** Set on a server that returns group members nowhere: how its groups' members were found. */
+  memberChecks?: MemberCheckCounts;
 }
 
 /** Which target a plan was made for: where it points and as whom. Never a secret. */

@@ -48,7 +48,8 @@ export interface GroupDiffResult {
   warnings: string[];
 }
 
-function memberIds(group: ServerResource): string[] {
+/** The SCIM ids under a group's `members` (as listed, or as planned). */
+export function memberValues(group: JsonObject): string[] {
   const members = group['members'];
   if (!Array.isArray(members)) return [];
   const ids: string[] = [];
@@ -178,7 +179,7 @@ export function diffGroups(input: GroupDiffInput): GroupDiffResult {
     } else if (link?.id !== scimId) {
       result.groups.push({ id: nextId('gl'), kind: 'linkGroup', externalId: group.key, label: group.displayName, scimId });
     }
-    membershipOps(group, scimId, memberIds(account), group.displayName);
+    membershipOps(group, scimId, memberValues(account), group.displayName);
   }
 
   // Managed groups the source no longer has, or that left the selection.

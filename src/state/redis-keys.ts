@@ -45,6 +45,14 @@ export function redisKeys(prefix: string) {
     shapes: (target: string) => `${prefix}:state:shapes:${target}`,
     /** Hash per target: parked change key -> ParkedEntry JSON (redis-write-memory.ts). */
     parked: (target: string) => `${prefix}:state:parked:${target}`,
+    /** Hash per target: group SCIM id -> ISO time of its last full verification, for each remembered group (redis-member-memory.ts). */
+    memberVerified: (target: string) => `${prefix}:state:member-verified:${target}`,
+    /** Hash per target: group SCIM id -> ISO time of the last membership write recorded since that verification. */
+    memberChanged: (target: string) => `${prefix}:state:member-changed:${target}`,
+    /** Set per target and remembered group: the SCIM ids of its members among the linked users. */
+    members: (target: string, group: string) => `${prefix}:state:members:${target}:${group}`,
+    /** Set per target: the linked users (SCIM ids) whose membership in every remembered group is known. */
+    memberUsers: (target: string) => `${prefix}:state:member-users:${target}`,
     /** Hash: target -> QuarantineEntry JSON, for each quarantined target (quarantine-store.ts). */
     quarantine: `${prefix}:state:quarantine`,
     /** Hash: source key -> Hold JSON, for each emergency hold (holds.ts). */

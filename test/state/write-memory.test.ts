@@ -6,12 +6,11 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { StateError } from '../../src/errors.js';
 import { RedisWriteMemory } from '../../src/state/redis-write-memory.js';
 import { FileWriteMemory, parkedChangesFile, type ParkedEntry, type WriteMemory } from '../../src/state/write-memory.js';
-import { cleanRedis, randomPrefix, REDIS_URL } from '../support/distributed.js';
+import { prefixedRedis } from '../support/distributed.js';
 
 const parked = (key: string, over: Partial<ParkedEntry> = {}): ParkedEntry => ({
   key,
@@ -44,12 +43,7 @@ const stores: [string, () => { open: () => WriteMemory }][] = [
   [
     'RedisWriteMemory',
     () => {
-      const prefix = randomPrefix();
-      const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
-      cleanups.push(async () => {
-        redis.disconnect();
-        await cleanRedis(prefix);
-      });
+      const { redis, prefix } = prefixedRedis(cleanups);
       return { open: () => new RedisWriteMemory(redis, prefix) };
     },
   ],

@@ -52,6 +52,17 @@ export async function cleanRedis(prefix: string, url = REDIS_URL): Promise<void>
   }
 }
 
+/** A connection to the shared Redis under a prefix of its own; `cleanups` gets what ends it (disconnect, then delete the prefix's keys). */
+export function prefixedRedis(cleanups: (() => Promise<void> | void)[]): { redis: Redis; prefix: string } {
+  const prefix = randomPrefix();
+  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+  cleanups.push(async () => {
+    redis.disconnect();
+    await cleanRedis(prefix);
+  });
+  return { redis, prefix };
+}
+
 /** Polls `condition` every `everyMs` until it holds; fails after `timeoutMs` naming what it waited for. */
 export async function waitUntil(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 30_000, everyMs = 20): Promise<void> {
   const deadline = Date.now() + timeoutMs;

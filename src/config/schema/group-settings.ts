@@ -1,6 +1,6 @@
 /** targets.<name>.groups: which groups are provisioned, and how. */
 import { z } from 'zod';
-import { positiveInt } from './numbers.js';
+import { duration, positiveInt } from './numbers.js';
 
 export const groupSettings = z
   .object({
@@ -22,5 +22,17 @@ export const groupSettings = z
     maxMembersPerPatch: positiveInt
       .default(500)
       .describe('Membership changes per PATCH request; larger changes are split. Default 500; a profile with a lower limit (aws: 100) lowers it.'),
+    verifyMembersEvery: duration
+      .prefault('24h')
+      .describe(
+        'On a server that returns group members nowhere (quirk groupMembersInList: false, AWS): how long the membership scim-sync remembers ' +
+          'for a group is trusted before the group is checked again, one request per linked user. Default 24h.',
+      ),
+    verifyMembersPerCycle: positiveInt
+      .default(10_000)
+      .describe(
+        'On such a server: the most requests a cycle spends on checking again groups whose verifyMembersEvery has passed, oldest first ' +
+          '(at least one group per cycle; groups with nothing remembered are checked whatever this says). Default 10000.',
+      ),
   })
   .strict();

@@ -81,7 +81,8 @@ export type WebhookConfig = Config['notifications']['webhooks'][number];
 export type EventEndpointConfig = NonNullable<Config['events']>[string];
 export type ScopeFilter = NonNullable<TargetConfig['scope']>[number];
 export type MappingRule = TargetConfig['mapping'][string];
-export type GroupSettings = TargetConfig['groups'];
+/** What planning reads of a target's `groups`; the member checks (verifyMembers*) are the engine's (make-plan.ts). */
+export type GroupSettings = Omit<TargetConfig['groups'], 'verifyMembersEvery' | 'verifyMembersPerCycle'>;
 export type RoleRule = NonNullable<TargetConfig['roles']>[number];
 
 /** JSON Schema of org.yaml (input form: defaults are optional). */

@@ -1,16 +1,6 @@
 /** `quarantine`: when a failing target is set aside, and when it is tried again. */
 import { z } from 'zod';
-import { durationMs } from '../duration.js';
-import { percent, positiveInt } from './numbers.js';
-
-const duration = z
-  .string()
-  .transform((text, ctx) => {
-    const ms = durationMs(text);
-    if (ms === undefined) ctx.addIssue({ code: 'custom', message: `"${text}" is not a duration (write 30m, 6h, 1d or 500ms)` });
-    return ms ?? 0;
-  })
-  .meta({ type: 'string', description: 'A duration: 500ms, 90s, 30m, 6h, 1d.' });
+import { duration, percent, positiveInt } from './numbers.js';
 
 export const quarantine = z
   .object({

@@ -12,6 +12,8 @@ import type { QueueConfig } from '../../config/schema/index.js';
 import { CONTROL_QUEUE, redisKeys, targetQueueName } from '../../state/redis-keys.js';
 import { RedisLinkStore } from '../../state/redis-link-store.js';
 import { RedisWriteMemory } from '../../state/redis-write-memory.js';
+import { RedisMemberMemory } from '../../state/redis-member-memory.js';
+import { memberWrites, type MemberWrites } from '../member-writes.js';
 import { WriteChecks } from '../write-checks.js';
 import type { TargetRuntime } from '../executor.js';
 import { createTargetRuntime, targetRateLimit } from '../target-runtime.js';
@@ -67,6 +69,8 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
   const stops = new StopTracker(store);
   const closing = new AbortController();
   const memory = new RedisWriteMemory(redis, q.prefix);
+  const members = new RedisMemberMemory(redis, q.prefix);
+  const memberWritesOf = new Map<string, MemberWrites | undefined>([...runtimes].map(([name, runtime]) => [name, memberWrites(members, name, runtime.membersNowhere)]));
   // One per plan and target in this process: what it read back once is not read back again (another
   // worker process learns it for itself, or from Redis once learned).
   const checks = new Map<string, Promise<WriteChecks>>();
@@ -109,6 +113,7 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
     slots: (target) => slots.get(target)!,
     closing: closing.signal,
     writeChecks,
+    memberWrites: (target) => memberWritesOf.get(target),
     ...(options.observer ? { observer: options.observer } : {}),
   };
 

@@ -86,20 +86,23 @@ export function chunkProcessor(ctx: WorkerContext): (job: Job<ChunkJobData>, tok
     const outcomes = new ChunkOutcomes(store, planId, target);
     const lease = new ChunkLease(job, token, ctx.q.lockDurationMs);
     const slots = ctx.slots(target);
+    const members = ctx.memberWrites(target);
     /** Not done when this worker stopped (and of them, those whose earlier attempt may have been committed). */
     const left: string[] = [];
     const leftAmbiguous: string[] = [];
 
-    const skip = (op: Operation, attempts: number, reason: string, listed: boolean): void => {
+    const skip = async (op: Operation, attempts: number, reason: string, listed: boolean, opLinks: OperationLinks): Promise<void> => {
       outcomes.add(op.id, { kind: op.kind, outcome: 'skipped', ...(listed ? { skip: operationSkip(op, 'skipped', reason) } : {}) });
       audit.record(operationAuditRecord(planId, target, op, 'skipped', attempts, { note: reason }));
       ctx.observer?.({ type: 'operation', target, kind: op.kind, outcome: 'skipped' });
+      await members?.undone(op, attempts > 0, opLinks);
     };
 
     const succeed = async (op: Operation, attempts: number, result: OperationResult, opLinks: OperationLinks, started: number): Promise<void> => {
       const outcome = resultOutcome(result);
       audit.record(operationAuditRecord(planId, target, op, outcome, attempts, { ...resultDetail(result), durationMs: Date.now() - started }));
       ctx.observer?.({ type: 'operation', target, kind: op.kind, outcome });
+      await members?.done(result.members);
       await settleChecks(writes, op);
       const skipped = result.partial ? operationSkip(op, 'partial', result.partial) : result.unchanged && result.note ? operationSkip(op, 'unchanged', result.note) : undefined;
       outcomes.add(
@@ -112,6 +115,7 @@ export function chunkProcessor(ctx: WorkerContext): (job: Job<ChunkJobData>, tok
     const fail = async (op: Operation, attempts: number, error: unknown, opLinks: OperationLinks, started: number): Promise<void> => {
       // Before the chunk completes: the next phase, which may need what this one was to create, starts after.
       await recordFailedCreate(failed, op);
+      await members?.undone(op, true, opLinks);
       const parked = await settleChecks(writes, op, error);
       const at = new Date().toISOString();
       outcomes.add(
@@ -160,13 +164,15 @@ export function chunkProcessor(ctx: WorkerContext): (job: Job<ChunkJobData>, tok
         if (step.step === 'halt') {
           left.push(op.id);
           if (state.previousAmbiguous) leftAmbiguous.push(op.id);
+          // Left to another worker, after an attempt that may have been carried out.
+          await members?.undone(op, state.previousAmbiguous !== undefined, opLinks);
           return;
         }
-        if (step.step === 'skip') return skip(op, n - 1, step.reason, step.listed);
+        if (step.step === 'skip') return skip(op, n - 1, step.reason, step.listed, opLinks);
         if (step.step === 'done') return succeed(op, n, step.result, opLinks, started);
         const { error } = step;
-        if (error instanceof DependencyError) return skip(op, n - 1, error.message, true);
-        if (step.stoppedBefore) return skip(op, n - 1, step.stoppedBefore, false);
+        if (error instanceof DependencyError) return skip(op, n - 1, error.message, true, opLinks);
+        if (step.stoppedBefore) return skip(op, n - 1, step.stoppedBefore, false, opLinks);
         const delay = error instanceof AuthError ? null : retryDelay(error, n, runtime.retry);
         if (delay === null) return fail(op, n, error, opLinks, started);
         ctx.observer?.({ type: 'retry', target, reason: error instanceof RateLimitedError ? 'rate-limited' : 'transient', delayMs: delay });

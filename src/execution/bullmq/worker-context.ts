@@ -10,6 +10,7 @@ import type { RedisLinkStore } from '../../state/redis-link-store.js';
 import type { TargetRuntime } from '../executor.js';
 import type { Lanes } from '../lanes.js';
 import type { WriteChecks } from '../write-checks.js';
+import type { MemberWrites } from '../member-writes.js';
 import type { CycleStore } from './cycle-store.js';
 import type { LockKeeper } from './lock-keeper.js';
 import type { ChunkJobData, PhaseJobData } from './queue-layout.js';
@@ -42,6 +43,8 @@ export interface WorkerContext {
   closing: AbortSignal;
   /** The write checks of a plan's operations on a target in this process (learned shapes, parking); opened on first use. */
   writeChecks(planId: string, target: string): Promise<WriteChecks | undefined>;
+  /** The member memory's writes of a target whose server returns group members nowhere (AWS); else undefined. */
+  memberWrites(target: string): MemberWrites | undefined;
   /** Told each operation's outcome, each retry, and each target's cycle end this process sees (metrics). */
   observer?: SyncObserver;
 }

@@ -1,0 +1,84 @@
+/**
+ * Which group memberships a plan asks the server about, on a server that returns members nowhere
+ * (quirk groupMembersInList: false, AWS): one request per group and user, so a cycle that asked
+ * about every pair would send groups × linked users requests. Pure: given what is remembered
+ * (state/member-memory.ts), it decides.
+ *
+ * Contract:
+ * - A group with nothing remembered (new to the memory, forgotten after a write that may have done
+ *   something else, or with `force`) is checked against every linked user: its full verification.
+ * - A group verified longer than `everyMs` ago is due. Due groups are verified oldest first while
+ *   the cycle's pair checks on them stay within `perCycle`, and at least one per cycle; the others
+ *   are answered from memory this cycle. So each cycle verifies k = max(1, ⌊perCycle ÷ linked
+ *   users⌋) due groups (or all of them), and a group is verified again at the latest everyMs plus
+ *   ⌈managed groups ÷ k⌉ cycles after its last verification: the groups ahead of it are those
+ *   verified before it, at most all the others.
+ * - Every other group is answered from memory, and asked only about the linked users the memory
+ *   does not cover (linked since: adopted, or their accounts were made by hand).
+ * - Members are listed in the order of `among`, however they were learnt, so two reads of an
+ *   unchanged group look alike (the group's digest in a saved plan).
+ */
+import type { MemberCheckCounts } from '../model/plan.js';
+import type { TargetMembers } from '../state/member-memory.js';
+
+export interface MemberCheckSettings {
+  /** A group verified longer ago than this (ms) is due for a full verification. */
+  everyMs: number;
+  /** Pair checks a cycle spends on due groups (at least one group's worth). */
+  perCycle: number;
+  /** Verify every group in full (`--verify-members`). */
+  force: boolean;
+}
+
+export interface MemberCheckChoice {
+  /** Groups checked against every linked user this cycle. */
+  verify: Set<string>;
+  /** The other groups: their remembered members among the linked users. */
+  remembered: Map<string, string[]>;
+  /** Linked users the memory does not cover: each remembered group is asked about them. */
+  uncovered: string[];
+  /** Due groups left for a later cycle by the budget. */
+  overdue: number;
+}
+
+/** `groups`: the managed groups' SCIM ids; `among`: the linked users whose accounts are listed. */
+export function chooseMemberChecks(groups: readonly string[], among: readonly string[], memory: TargetMembers, settings: MemberCheckSettings, now: number): MemberCheckChoice {
+  const verify = new Set<string>();
+  const remembered = new Map<string, string[]>();
+  const due: { id: string; at: number }[] = [];
+  for (const id of groups) {
+    const g = memory.groups.get(id);
+    const at = g ? Date.parse(g.verifiedAt) : NaN;
+    if (!g || settings.force || Number.isNaN(at)) verify.add(id);
+    else if (now - at >= settings.everyMs) due.push({ id, at });
+  }
+  due.sort((a, b) => a.at - b.at);
+  let spent = 0;
+  let overdue = 0;
+  for (const { id } of due) {
+    if (spent > 0 && spent + among.length > settings.perCycle) {
+      overdue++;
+      continue;
+    }
+    verify.add(id);
+    // At least one group per cycle, even when a group alone costs more than the budget.
+    spent += Math.max(among.length, 1);
+  }
+  for (const id of groups) {
+    if (verify.has(id)) continue;
+    const members = new Set(memory.groups.get(id)!.members);
+    remembered.set(id, among.filter((u) => members.has(u)));
+  }
+  return { verify, remembered, uncovered: among.filter((u) => !memory.users.has(u)), overdue };
+}
+
+export function memberCheckCounts(choice: MemberCheckChoice, among: readonly string[]): MemberCheckCounts {
+  const covered = among.length - choice.uncovered.length;
+  return {
+    asked: choice.verify.size * among.length + choice.remembered.size * choice.uncovered.length,
+    remembered: choice.remembered.size * covered,
+    verifiedGroups: choice.verify.size,
+    rememberedGroups: choice.remembered.size,
+    overdueGroups: choice.overdue,
+  };
+}
