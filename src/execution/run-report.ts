@@ -162,38 +162,3 @@ export function failedTargets(report: RunReport): { unreadable: string[]; stoppe
     quarantined: report.targets.filter((t) => t.quarantined).map((t) => t.target),
   };
 }
-
-/**
- * The reports of several applies of one piece of work (a change-driven request taken in parts) as
- * one: counts added up, failures, skips and notices of each kept, and of what a target's report says
- * of the target as a whole (could not be read, stopped, held, quarantined) the first report's that
- * said it. `planId` names every plan, in order.
- */
-export function mergeReports(reports: readonly RunReport[]): RunReport {
-  const targets = new Map<string, TargetReport>();
-  for (const report of reports) {
-    for (const t of report.targets) {
-      let m = targets.get(t.target);
-      if (!m) targets.set(t.target, (m = emptyTargetReport(t.target)));
-      for (const [kind, counts] of Object.entries(t.counts) as [OperationKind, Record<Outcome, number>][]) {
-        const into = (m.counts[kind] ??= { ok: 0, partial: 0, failed: 0, skipped: 0, unchanged: 0 });
-        for (const outcome of Object.keys(counts) as Outcome[]) into[outcome] = (into[outcome] ?? 0) + (counts[outcome] ?? 0);
-      }
-      // One push per item: a spread of tens of thousands of arguments overflows the stack.
-      for (const f of t.failures) m.failures.push(f);
-      for (const s of t.skips) m.skips.push(s);
-      for (const [kind, n] of Object.entries(t.adopted ?? {}) as [OperationKind, number][]) (m.adopted ??= {})[kind] = (m.adopted[kind] ?? 0) + n;
-      for (const notice of t.notices ?? []) addNotice(m, notice);
-      for (const p of t.parked ?? []) (m.parked ??= []).push(p);
-      if (t.unreadable !== undefined) m.unreadable ??= t.unreadable;
-      if (t.stopped !== undefined && m.stopped === undefined) {
-        m.stopped = t.stopped;
-        if (t.stopKind) m.stopKind = t.stopKind;
-      }
-      if (t.held !== undefined) m.held ??= t.held;
-      if (t.quarantined !== undefined) m.quarantined ??= t.quarantined;
-      if (t.quarantine !== undefined) m.quarantine ??= t.quarantine;
-    }
-  }
-  return { planId: reports.map((r) => r.planId).join(' '), startedAt: reports[0]?.startedAt ?? '', finishedAt: reports.at(-1)?.finishedAt ?? '', targets: [...targets.values()] };
-}

@@ -6,13 +6,6 @@
 import type { RecentDeprovisions } from '../planning/safety.js';
 import { searchLog } from '../audit/search-log.js';
 
-/** Deprovisions applied to a target at an instant. */
-export interface WindowEntry {
-  target: string;
-  count: number;
-  at: Date;
-}
-
 export class DeprovisionWindow {
   private entries: { target: string; count: number; at: number }[] = [];
 
@@ -22,19 +15,12 @@ export class DeprovisionWindow {
     if (count > 0) this.entries.push({ target, count, at: at.getTime() });
   }
 
-  /**
-   * `also`: entries added here before (the earlier parts of one request), counted however old: once
-   * out of the window they still count for that request, and within it they are not counted twice.
-   */
-  recent(now: Date, also: readonly WindowEntry[] = []): RecentDeprovisions {
+  recent(now: Date): RecentDeprovisions {
     const since = now.getTime() - this.windowMs;
     this.entries = this.entries.filter((e) => e.at > since);
     const byTarget = new Map<string, number>();
     for (const e of this.entries) byTarget.set(e.target, (byTarget.get(e.target) ?? 0) + e.count);
-    const older = also.filter((e) => e.at.getTime() <= since);
-    for (const e of older) byTarget.set(e.target, (byTarget.get(e.target) ?? 0) + e.count);
-    const minutes = `the last ${Math.round(this.windowMs / 60_000)} minutes`;
-    return { byTarget, window: older.length > 0 ? `${minutes} and earlier parts of this request` : minutes };
+    return { byTarget, window: `the last ${Math.round(this.windowMs / 60_000)} minutes` };
   }
 }
 

@@ -7,16 +7,16 @@
  *
  * No batch holds more than serve.maxBatch people: each costs a look-up on every target, and every
  * other request waits behind the batch (a leaver's event behind a delivery naming the whole company).
- * A request naming more is taken in parts of maxBatch, each alone in its batch, and goes behind the
- * requests that arrived meanwhile after each part, so they wait for one part, not for all of them;
- * its caller learns when the last part is done, with every part's outcome (`parts`).
+ * A request naming more (a bulk import, a feed after an outage) is a full reconcile's instead
+ * (`fullReconcile`, the reconcile lane, which does not hold up this one): a cycle lists each target
+ * once where the lane would look each person up, and it judges the change whole. Taken here in
+ * parts, it would be judged part by part: leavers applied until the running total crossed the limit
+ * that the whole request crosses at once.
  *
  * Safety: the batch is judged against the target's whole managed population (the last full
  * cycle's count, or the link store's before one), with the deprovisions of the sliding window
  * added, and the outage rule left to full reads (a batch reads a handful of people by design). A
- * stop stages the batch's held operations and notifies, as a cycle's stop does. The parts of one
- * request are judged as one: each part's check counts what the earlier parts planned and applied
- * (see Earlier), and a part stopped ends the request (see partDone).
+ * stop stages the batch's held operations and notifies, as a cycle's stop does.
  */
 import type { Initiator } from '../audit/audit-sink.js';
 import type { LoadedConfig } from '../config/load.js';
@@ -29,12 +29,12 @@ import { DiscoveryMemo } from '../engine/discovery-memo.js';
 import type { RunState } from '../engine/run-state.js';
 import { SafetyError, describeError } from '../errors.js';
 import type { TargetRuntime } from '../execution/executor.js';
-import { mergeReports, unreached, type RunReport } from '../execution/run-report.js';
-import { operationsOf, type Operation, type Plan, type TargetPlan } from '../model/plan.js';
+import { unreached, type RunReport } from '../execution/run-report.js';
+import type { Plan } from '../model/plan.js';
 import type { Notifier } from '../notify/notifier.js';
 import { safetyViolations } from '../planning/safety.js';
-import type { DeprovisionWindow, WindowEntry } from './deprovision-window.js';
-import type { LeftOut } from './reconcile-lane.js';
+import type { DeprovisionWindow } from './deprovision-window.js';
+import { cycleLeftOut, type CycleOutcome, type LeftOut } from './reconcile-lane.js';
 import type { SyncObserver } from '../telemetry/sync-events.js';
 import type { Log } from '../telemetry/logger.js';
 
@@ -53,6 +53,8 @@ export interface FastLaneDeps {
   log: Log;
   /** The service stopping: start no further operation. */
   signal: AbortSignal;
+  /** A full cycle, for a request naming more people than serve.maxBatch (the reconcile lane's request). */
+  fullReconcile(reason: string): Promise<CycleOutcome>;
   /** Told of each batch's outcome (metrics, propagation times). */
   onBatch?(batch: BatchOutcome): void;
   /** Told each operation's outcome and each retry (metrics). */
@@ -66,51 +68,26 @@ export interface SyncRequest {
   by: string;
 }
 
-/**
- * What became of a batch; for a request taken in parts (more people than serve.maxBatch), of all its
- * parts: `keys` are then the request's people, `parts` each part's outcome in order, `report` their
- * reports merged, `stopped` and `error` the first part's that had one, `leftOut` every part's, and no `plan` (each part has
- * its own). After a part the safety check stopped, the rest of the request is one more part, not
- * planned, with that same `stopped`.
- */
+/** What became of a batch, or of the full cycle that served a request too large for one. */
 export interface BatchOutcome {
   keys: readonly string[];
   plan?: Plan;
   report?: RunReport;
   stopped?: SafetyError;
   error?: unknown;
-  parts?: readonly BatchOutcome[];
   /**
    * Targets left out before the source was read (in quarantine, each with its status and next try):
    * nothing of this batch reached them. Absent when none was.
    */
   leftOut?: readonly LeftOut[];
-}
-
-/**
- * What the earlier parts of a request did that the safety check of its next part counts, so that the
- * request is judged as one: judged alone, 95,000 titles changed in parts of 500 would each be a small
- * share of the target and all pass, where the request as one batch is stopped.
- */
-interface Earlier {
-  /** Per target, the planned operations that the shares count: attribute changes, membership removals, group deletions. */
-  operations: Map<string, Operation[]>;
-  /**
-   * Deprovisions applied, as the window was told them: counted by the window while within it, and
-   * after that still counted for this request (a request of many parts can outlast the window).
-   */
-  deprovisions: WindowEntry[];
+  /** Served by a full cycle (a request over serve.maxBatch): its failed operations are the next cycle's. */
+  fullCycle?: true;
 }
 
 interface Waiting {
   request: SyncRequest;
   /** The request's people, each once. */
   keys: readonly string[];
-  /** How many of `keys` earlier parts took; a request of at most maxBatch people is taken whole. */
-  taken: number;
-  /** Outcomes of its parts so far (a request taken in parts). */
-  parts: BatchOutcome[];
-  earlier: Earlier;
   resolve(outcome: BatchOutcome): void;
 }
 
@@ -125,11 +102,32 @@ export class FastLane {
 
   /** Plans and applies these people; resolves with the outcome of the batch that held them (never rejects). */
   sync(request: SyncRequest): Promise<BatchOutcome> {
-    if (request.keys.length === 0) return Promise.resolve({ keys: [] });
+    const keys = [...new Set(request.keys)];
+    if (keys.length === 0) return Promise.resolve({ keys: [] });
+    if (keys.length > this.deps.loaded.config.serve.maxBatch) return this.viaFullCycle(request, keys);
     return new Promise((resolve) => {
-      this.queue.push({ request, keys: [...new Set(request.keys)], taken: 0, parts: [], earlier: { operations: new Map(), deprovisions: [] }, resolve });
+      this.queue.push({ request, keys, resolve });
       this.running ??= this.drain();
     });
+  }
+
+  /**
+   * A request over serve.maxBatch, served by a full cycle: done when that cycle reached every target
+   * (as a feed's full reconcile is judged, cycleLeftOut), stopped when its safety check stopped it;
+   * else not applied, and its people tried again by whoever asked.
+   */
+  private async viaFullCycle(request: SyncRequest, keys: readonly string[]): Promise<BatchOutcome> {
+    const max = this.deps.loaded.config.serve.maxBatch;
+    this.deps.log(`change-driven sync from ${request.by}: ${keys.length} people, more than serve.maxBatch (${max}): a full reconcile syncs them`);
+    const cycle = await this.deps.fullReconcile(`${request.by}: ${keys.length} people`);
+    const result = cycle.result;
+    const left = cycleLeftOut(cycle);
+    let outcome: BatchOutcome;
+    if (result?.kind === 'stopped') outcome = { keys, plan: result.plan, stopped: result.error, fullCycle: true };
+    else if (left !== undefined) outcome = { keys, error: new Error(`the full reconcile did not reach every target: ${left}`), fullCycle: true };
+    else outcome = { keys, ...(result?.kind === 'applied' ? { plan: result.plan, report: result.report } : {}), fullCycle: true };
+    this.deps.onBatch?.(outcome);
+    return outcome;
   }
 
   /** Resolves when no batch runs and none waits. */
@@ -141,20 +139,10 @@ export class FastLane {
     try {
       while (this.queue.length > 0) {
         const max = this.deps.loaded.config.serve.maxBatch;
-        const head = this.queue[0]!;
-        if (head.keys.length > max) {
-          // Alone in its batch: a stop of a part stages and ends that request only, and a small
-          // request's leaver is not judged with, or stopped for, a bulk part's deprovisions.
-          this.queue.shift();
-          const part = head.keys.slice(head.taken, head.taken + max);
-          head.taken += part.length;
-          this.partDone(head, await this.batch(part, [head.request], { number: head.parts.length + 1, of: Math.ceil(head.keys.length / max), earlier: head.earlier }));
-          continue;
-        }
         const taken: Waiting[] = [];
         const keys = new Set<string>();
-        // In order, as many as fit; a request larger than maxBatch waits for a batch of its own.
-        while (this.queue.length > 0 && this.queue[0]!.keys.length <= max && keys.size + this.queue[0]!.keys.length <= max) {
+        // In order, as many as fit (none is larger than maxBatch: see sync).
+        while (this.queue.length > 0 && (keys.size === 0 || keys.size + this.queue[0]!.keys.length <= max)) {
           const next = this.queue.shift()!;
           taken.push(next);
           for (const k of next.keys) keys.add(k);
@@ -167,38 +155,7 @@ export class FastLane {
     }
   }
 
-  /**
-   * After a part of a request: the request is answered once its last part is done, or goes behind the
-   * requests that arrived while the part ran (they wait for one part, not for the whole request).
-   *
-   * A part stopped by the safety check ends the request: its other people are not planned, and are
-   * reported with that stop (not worth trying again, as for the stopped part: someone decides). Going
-   * on would let the rest of a request the check refused through in pieces: the stop judged the
-   * request so far, and a later part with fewer changes of its own would pass a check the request as
-   * a whole fails (the same export that named 95,000 leavers, or a mapping clearing everyone's title).
-   * Those people are the next full cycle's, which judges the whole source at once and stops again if
-   * the change is still there. A part that failed (the source unreadable for a moment) does not end
-   * the request: the next part reads afresh, and the failed part's people are worth trying again.
-   * The service stopping ends it too, its other people not applied (tried again: a feed hands them
-   * out again, an event keeps them as due).
-   */
-  private partDone(w: Waiting, outcome: BatchOutcome): void {
-    w.parts.push(outcome);
-    const left = w.keys.length - w.taken;
-    if (left > 0 && outcome.stopped) {
-      this.deps.log(`change-driven sync from ${w.request.by}: part ${w.parts.length} was stopped by the safety check, so its other ${left} ${left === 1 ? 'person is' : 'people are'} not planned: the next full cycle judges them with the whole source`, { level: 'warn' });
-      w.parts.push({ keys: w.keys.slice(w.taken), stopped: outcome.stopped });
-    } else if (left > 0 && this.deps.signal.aborted) {
-      w.parts.push({ keys: w.keys.slice(w.taken), error: new Error('the service is stopping: not planned') });
-    } else if (left > 0) {
-      this.queue.push(w);
-      return;
-    }
-    w.resolve(combined(w.keys, w.parts));
-  }
-
-  /** `part`: this batch is a part of one request larger than maxBatch, judged with its earlier parts. */
-  private async batch(keys: string[], requests: SyncRequest[], part?: { number: number; of: number; earlier: Earlier }): Promise<BatchOutcome> {
+  private async batch(keys: string[], requests: SyncRequest[]): Promise<BatchOutcome> {
     const { loaded, state, window, notifier, log } = this.deps;
     const first = requests[0]!;
     const who = { initiator: first.initiator, by: [...new Set(requests.map((r) => r.by))].join(', ') };
@@ -232,20 +189,15 @@ export class FastLane {
       // batch fail, the next cycle plans them afresh.
       await state.personClock.mark(keys, readAt);
       const base = await this.deps.managed();
-      const recent = window.recent(new Date(), part?.earlier.deprovisions);
+      const recent = window.recent(new Date());
       const safety = { ...loaded.config.safety, minSourceUsers: 0 };
       const checkSafety = (p: Plan) => [
         ...incompleteRead(population, previous, loaded.config.safety),
-        ...safetyViolations(
-          { ...p, targets: p.targets.map((t) => ({ ...t, managedUsers: Math.max(base.get(t.target) ?? 0, t.managedUsers), ...(part ? { phases: withEarlier(t, part.earlier) } : {}) })) },
-          safety,
-          recent,
-        ),
+        ...safetyViolations({ ...p, targets: p.targets.map((t) => ({ ...t, managedUsers: Math.max(base.get(t.target) ?? 0, t.managedUsers) })) }, safety, recent),
       ];
       const result = await applyOrStage(loaded, plan, runtimes, state, { overrideSafety: false, executor: { wait: true, inline: true, initiator: who, signal: this.deps.signal, ...(this.deps.observer ? { observer: this.deps.observer } : {}) }, notifier, checkSafety });
       if (result instanceof SafetyError) {
-        const of = part ? ` (part ${part.number} of ${part.of} from ${who.by})` : '';
-        log(`change-driven sync of ${keys.length} ${keys.length === 1 ? 'person' : 'people'}${of} stopped by the safety check: ${result.reasons.join('; ')}`, { cycle: plan.id, level: 'warn' });
+        log(`change-driven sync of ${keys.length} ${keys.length === 1 ? 'person' : 'people'} stopped by the safety check: ${result.reasons.join('; ')}`, { cycle: plan.id, level: 'warn' });
         outcome = { keys, plan, stopped: result };
       } else {
         const now = new Date();
@@ -253,11 +205,8 @@ export class FastLane {
         // (and is tried again) must not fill the window and stop real leavers.
         for (const t of result.targets) {
           const done = t.counts.deprovisionUser;
-          if (!done) continue;
-          window.add(t.target, done.ok + done.partial, now);
-          part?.earlier.deprovisions.push({ target: t.target, count: done.ok + done.partial, at: now });
+          if (done) window.add(t.target, done.ok + done.partial, now);
         }
-        if (part) remember(part.earlier, plan);
         outcome = { keys, plan, report: result };
       }
     } catch (error) {
@@ -276,50 +225,6 @@ const NAMED_IN_LOG = 10;
 function peopleNamed(keys: readonly string[]): string {
   const more = keys.length > NAMED_IN_LOG ? ` and ${keys.length - NAMED_IN_LOG} more` : '';
   return `${keys.slice(0, NAMED_IN_LOG).join(', ')}${more}`;
-}
-
-/** The target's phases with the request's earlier operations added, for the safety check alone. */
-function withEarlier(t: TargetPlan, earlier: Earlier): TargetPlan['phases'] {
-  const operations = earlier.operations.get(t.target);
-  // The phase's name is not read by the check; the operations were applied in their own phases.
-  return operations ? [...t.phases, { name: 'users', operations }] : t.phases;
-}
-
-/**
- * Keeps what an applied part planned that the shares of the safety check count (attribute changes,
- * membership removals, group deletions); deprovisions are counted as applied, by the window.
- */
-function remember(earlier: Earlier, plan: Plan): void {
-  for (const t of plan.targets) {
-    let kept = earlier.operations.get(t.target);
-    for (const op of operationsOf(t)) {
-      const counted =
-        (op.kind === 'updateUser' && !op.adopt && op.changes.length > 0) ||
-        (op.kind === 'patchGroupMembers' && op.remove.length > 0) ||
-        (op.kind === 'replaceGroup' && (op.remove?.length ?? 0) > 0) ||
-        op.kind === 'deleteGroup';
-      if (!counted) continue;
-      if (!kept) earlier.operations.set(t.target, (kept = []));
-      kept.push(op);
-    }
-  }
-}
-
-/** The outcome of a request taken in parts, as BatchOutcome describes it. */
-function combined(keys: readonly string[], parts: readonly BatchOutcome[]): BatchOutcome {
-  const reports = parts.flatMap((p) => (p.report ? [p.report] : []));
-  const stopped = parts.find((p) => p.stopped)?.stopped;
-  const failed = parts.find((p) => p.error !== undefined);
-  // Each target once, as the last part that left it out said.
-  const leftOut = [...new Map(parts.flatMap((p) => p.leftOut ?? []).map((l) => [l.target, l])).values()];
-  return {
-    keys,
-    parts,
-    ...(leftOut.length > 0 ? { leftOut } : {}),
-    ...(reports.length > 0 ? { report: mergeReports(reports) } : {}),
-    ...(stopped ? { stopped } : {}),
-    ...(failed ? { error: failed.error } : {}),
-  };
 }
 
 const NO_FULL_READ =
@@ -364,21 +269,10 @@ export interface NotApplied {
  * did, when the safety check stopped it (staged: someone decides, and tried again it would be staged
  * again), or when what failed would fail again. The source unreadable, a target left out in
  * quarantine, or one that could not be read or was stopped, leaves everyone (`why` names each such
- * target); an operation that failed for a passing reason leaves its person.
+ * target); an operation that failed for a passing reason leaves its person (in a batch; a full
+ * cycle's are the next cycle's).
  */
 export function notApplied(outcome: BatchOutcome): NotApplied | undefined {
-  // Part by part: one part not applied leaves its people (all of them, or those named), not the request's.
-  if (outcome.parts) {
-    let why: string | undefined;
-    const keys = new Set<string>();
-    for (const part of outcome.parts) {
-      const left = notApplied(part);
-      if (!left) continue;
-      why ??= left.why;
-      for (const k of left.keys === 'all' ? part.keys : left.keys) keys.add(k);
-    }
-    return why === undefined ? undefined : { why, keys };
-  }
   if (outcome.stopped) return undefined;
   const unreachedTargets = [
     ...(outcome.leftOut ?? []).map((l) => `target ${l.target} ${l.why}`),
@@ -386,6 +280,9 @@ export function notApplied(outcome: BatchOutcome): NotApplied | undefined {
   ];
   if (outcome.error !== undefined) return { why: [describeError(outcome.error), ...unreachedTargets].join('; '), keys: 'all' };
   if (unreachedTargets.length > 0) return { why: unreachedTargets.join('; '), keys: 'all' };
+  // A full cycle's failed operations are its successor's (as for a feed's full reconcile): trying the
+  // whole request again for them would be another full cycle.
+  if (outcome.fullCycle) return undefined;
   const keys = new Set<string>();
   let why: string | undefined;
   for (const t of outcome.report?.targets ?? []) {

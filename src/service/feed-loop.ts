@@ -9,7 +9,7 @@ import { unreached } from '../execution/run-report.js';
 import type { ChangeFeed } from '../sources/change-feed.js';
 import { notApplied, type FastLane } from './fast-lane.js';
 import type { Metrics } from '../telemetry/metrics.js';
-import type { CycleOutcome, ReconcileLane } from './reconcile-lane.js';
+import { cycleLeftOut, type CycleOutcome, type ReconcileLane } from './reconcile-lane.js';
 
 export interface FeedStatus {
   name: string;
@@ -41,26 +41,6 @@ async function pause(feed: ChangeFeed, ms: number, signal: AbortSignal): Promise
   } finally {
     done.abort();
   }
-}
-
-/**
- * Why a full reconcile a feed asked for (a group removal, a person the feed cannot name) did not
- * reach every target, so the feed's position must not move past it, naming each target left out:
- * the cycle failed; a target was left out (its previous cycle still runs and may have read the
- * source before the change, or it is in quarantine), so none or only some ran; or a target could
- * not be read or stopped. Failed operations are left to the next cycle: a full cycle again every
- * poll for them would cost more than they do.
- */
-export function cycleLeftOut(outcome: CycleOutcome): string | undefined {
-  if (outcome.error !== undefined) return describeError(outcome.error);
-  const result = outcome.result;
-  // An applied report lists the quarantined targets too: they are named once, from leftOut.
-  const why = [
-    ...outcome.leftOut.map((l) => `target ${l.target} ${l.why}`),
-    ...(result?.kind === 'applied' ? result.report.targets.map(unreached).filter((w) => w !== undefined) : []),
-  ];
-  if (why.length > 0) return why.join('; ');
-  return result ? undefined : 'no cycle ran';
 }
 
 /** The promise's value, or undefined as soon as `signal` aborts (the promise is left to settle alone). */

@@ -5,11 +5,11 @@
  * due-change timer wakes for the future-dated ones.
  *
  * A delivery naming more people to sync now than serve.maxEventKeys (a bulk import in the HR system,
- * a sender posting its whole directory) is accepted all the same, and a full reconcile is asked for
- * instead: the fast lane would look each person up on every target, for minutes or hours, where a
- * cycle lists each target once, and judges such a change as a whole. Refused (4xx), a signed,
- * well-formed delivery would lose its changes until the next cycle, and a sender's retry would be
- * refused again.
+ * a sender posting its whole directory) is accepted all the same, as one request for all of them:
+ * past serve.maxBatch the fast lane hands it to a full reconcile, which lists each target once
+ * where the lane would look each person up, and judges such a change as a whole. Refused (4xx), a
+ * signed, well-formed delivery would lose its changes until the next cycle, and a sender's retry
+ * would be refused again. Not applied everywhere, its people are kept as due changes as any event's.
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { EventEndpointConfig } from '../config/schema/index.js';
@@ -22,8 +22,6 @@ import type { DueTimer } from './due-timer.js';
 import { notApplied, type FastLane } from './fast-lane.js';
 import { RETRY_SUFFIX } from './due-timer.js';
 import type { Metrics } from '../telemetry/metrics.js';
-import { cycleLeftOut } from './feed-loop.js';
-import type { ReconcileLane } from './reconcile-lane.js';
 
 export interface InboundEventsDeps {
   endpoints: Readonly<Record<string, EventEndpointConfig>>;
@@ -31,9 +29,10 @@ export interface InboundEventsDeps {
   due: DueChanges;
   fast: FastLane;
   timer: DueTimer;
-  reconcile: Pick<ReconcileLane, 'request'>;
-  /** serve.maxEventKeys: more people to sync now in one delivery ask for a full reconcile instead. */
+  /** serve.maxEventKeys: a delivery naming more people to sync now is one request for them all. */
   maxKeys: number;
+  /** serve.maxBatch: a request naming more is served by a full reconcile (the fast lane's choice). */
+  maxBatch: number;
   metrics: Metrics;
   log(line: string): void;
 }
@@ -48,21 +47,18 @@ export function inboundEvents(deps: InboundEventsDeps): EventRoute {
     const result = await handleInboundEvent({ ...endpoint, name }, { rawBody, headers }, { now: new Date(received), ids: deps.ids, due: deps.due, secret: endpoint.secret.reveal() });
     deps.metrics.events.inc({ endpoint: name, status: String(result.status) });
     deps.log(`event ${name}: ${result.status} ${result.log}`);
-    const now = new Set((result.accepted ?? []).flatMap((c) => c.keys)).size;
+    const accepted = result.accepted ?? [];
+    const now = new Set(accepted.flatMap((c) => c.keys)).size;
+    let bulk: string | undefined;
+    // One request per change, or one for the whole delivery when it names too many people.
+    let requests = accepted.map((c) => ({ keys: c.keys, eventId: c.eventId }));
     if (now > deps.maxKeys) {
-      const why = `the delivery names ${now} people to sync now, more than serve.maxEventKeys (${deps.maxKeys}): a full reconcile syncs them instead`;
-      deps.log(`event ${name}: ${why}`);
-      const all = [...new Set((result.accepted ?? []).map((c) => c.eventId))];
-      const ids = all.length === 1 ? all[0]! : `${all[0]!} and ${all.length - 1} more`;
-      void deps.reconcile.request(`event ${name} ${ids}: ${now} people`).then((outcome) => {
-        const left = cycleLeftOut(outcome);
-        // Not kept as due changes: tried again person by person, they would be the look-ups this avoids.
-        if (left !== undefined) deps.log(`event ${name} ${ids}: the full reconcile did not reach every target, the next full cycle syncs them: ${left}`);
-      });
-      if (result.scheduled?.length) deps.timer.wake();
-      return { status: result.status, body: { ...result.body, fullReconcile: why } };
+      bulk = `the delivery names ${now} people to sync now, more than serve.maxEventKeys (${deps.maxKeys}): synced as one request${now > deps.maxBatch ? ', by a full reconcile' : ''}`;
+      deps.log(`event ${name}: ${bulk}`);
+      const ids = [...new Set(accepted.map((c) => c.eventId))];
+      requests = [{ keys: [...new Set(accepted.flatMap((c) => c.keys))], eventId: ids.length === 1 ? ids[0]! : `${ids[0]!}+${ids.length - 1}` }];
     }
-    for (const change of result.accepted ?? []) {
+    for (const change of requests) {
       void deps.fast.sync({ keys: change.keys, initiator: 'event', by: `event ${name} ${change.eventId}` }).then(async (outcome) => {
         if (outcome.report) deps.metrics.propagation.observe((Date.now() - received) / 1000);
         const left = notApplied(outcome);
@@ -83,6 +79,6 @@ export function inboundEvents(deps: InboundEventsDeps): EventRoute {
       });
     }
     if (result.scheduled?.length) deps.timer.wake();
-    return { status: result.status, body: result.body };
+    return { status: result.status, body: bulk ? { ...result.body, fullReconcile: bulk } : result.body };
   };
 }

@@ -14,7 +14,7 @@ import { selectTargets } from '../config/select-targets.js';
 import { describeError } from '../errors.js';
 import type { Plan } from '../model/plan.js';
 import type { Notifier } from '../notify/notifier.js';
-import { totals } from '../execution/run-report.js';
+import { totals, unreached } from '../execution/run-report.js';
 import { Turns } from './turns.js';
 import type { SyncObserver } from '../telemetry/sync-events.js';
 import type { Log } from '../telemetry/logger.js';
@@ -40,6 +40,27 @@ export interface CycleOutcome {
    * found before a failure, when the cycle failed (`error` is then the answer).
    */
   leftOut: readonly LeftOut[];
+}
+
+/**
+ * Why a full reconcile asked for a change (a feed's group removal or a person it cannot name, a
+ * request too large for the fast lane) did not reach every target, so the change is not done (a
+ * feed's position must not move past it), naming each target left out:
+ * the cycle failed; a target was left out (its previous cycle still runs and may have read the
+ * source before the change, or it is in quarantine), so none or only some ran; or a target could
+ * not be read or stopped. Failed operations are left to the next cycle: a full cycle again every
+ * poll for them would cost more than they do.
+ */
+export function cycleLeftOut(outcome: CycleOutcome): string | undefined {
+  if (outcome.error !== undefined) return describeError(outcome.error);
+  const result = outcome.result;
+  // An applied report lists the quarantined targets too: they are named once, from leftOut.
+  const why = [
+    ...outcome.leftOut.map((l) => `target ${l.target} ${l.why}`),
+    ...(result?.kind === 'applied' ? result.report.targets.map(unreached).filter((w) => w !== undefined) : []),
+  ];
+  if (why.length > 0) return why.join('; ');
+  return result ? undefined : 'no cycle ran';
 }
 
 export interface ReconcileDeps {

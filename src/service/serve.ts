@@ -94,6 +94,7 @@ export async function startService(options: ServiceOptions): Promise<ServiceHand
       return counts;
     },
     observer: metrics.observe,
+    fullReconcile: (reason) => reconcile.request(reason),
     onBatch: (b) => {
       batchMetrics(metrics, b);
       options.onBatch?.(b);
@@ -102,7 +103,7 @@ export async function startService(options: ServiceOptions): Promise<ServiceHand
   const core: ServiceCore = { fast, reconcile, metrics, signal };
   const timer = options.events ? new DueTimer(options.events.due, fast, log, signal) : undefined;
   const endpoints = loaded.config.events;
-  const event = options.events && timer && endpoints ? inboundEvents({ endpoints, ...options.events, fast, timer, reconcile, maxKeys: serve.maxEventKeys, metrics, log }) : undefined;
+  const event = options.events && timer && endpoints ? inboundEvents({ endpoints, ...options.events, fast, timer, maxKeys: serve.maxEventKeys, maxBatch: serve.maxBatch, metrics, log }) : undefined;
   const feeds: FeedStatus[] = options.feeds.map(({ name, feed }) => ({ name, description: feed.description }));
   const readiness = (): Readiness => {
     const problems: string[] = [];
@@ -175,6 +176,6 @@ function cycleMetrics(metrics: Metrics, o: CycleOutcome): void {
 function batchMetrics(metrics: Metrics, b: BatchOutcome): void {
   // incomplete: applied, but not everywhere (a target left out in quarantine or not reached, a
   // passing failure): its people are tried again.
-  metrics.batches.inc({ result: b.stopped ? 'stopped' : !b.report ? 'failed' : notApplied(b) ? 'incomplete' : 'applied' });
+  metrics.batches.inc({ result: b.stopped ? 'stopped' : b.error !== undefined ? 'failed' : notApplied(b) ? 'incomplete' : 'applied' });
   metrics.people.inc(b.keys.length);
 }

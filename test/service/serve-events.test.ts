@@ -437,12 +437,16 @@ it('a delivery naming more people to sync now than serve.maxEventKeys is accepte
   const body = JSON.stringify({ employees });
   const answer = await s.post('/events/bamboo', body, bamboo(body));
   expect(answer.status, answer.body).toBe(202);
-  expect(JSON.parse(answer.body)).toMatchObject({ keys: 1001, fullReconcile: 'the delivery names 1001 people to sync now, more than serve.maxEventKeys (1000): a full reconcile syncs them instead' });
-  await expect.poll(() => s!.reconcile.last?.reason, { timeout: 20_000 }).toMatch(/^event bamboo bamboohr[^ ]*: 1001 people$/);
+  expect(JSON.parse(answer.body)).toMatchObject({ keys: 1001, fullReconcile: 'the delivery names 1001 people to sync now, more than serve.maxEventKeys (1000): synced as one request, by a full reconcile' });
+  const done = await batches.next();
+  expect(s.reconcile.last?.reason).toMatch(/^event bamboo bamboohr[^ ]*: 1001 people$/);
   expect(s.reconcile.last?.result?.kind).toBe('applied');
   expect(userOf(4)?.['active']).toBe(false);
+  // One outcome, the full cycle's, for the whole delivery.
+  expect(done).toMatchObject({ fullCycle: true });
+  expect(done.keys).toHaveLength(1001);
   await s.fast.idle();
-  expect(batches.seen).toEqual([]);
+  expect(batches.seen).toHaveLength(1);
   // Listed once, not looked up one by one.
   expect(h.sandbox.requests.filter((r) => r.method === 'GET' && /^\/Users\/./.test(r.path))).toEqual([]);
 });

@@ -41,8 +41,8 @@ export const serve = z
       .positive()
       .default(500)
       .describe(
-        'Most people synced in one change-driven batch. A request naming more (a feed or a due time naming many) is synced in parts of this size, ' +
-          'and requests arriving meanwhile are taken between two parts. Default 500.',
+        'Most people synced in one change-driven batch. A request naming more (a feed or a due time naming many) is synced by a full reconcile instead, ' +
+          'which lists each target once and judges the change whole, while the change-driven batches go on. Default 500.',
       ),
     maxEventKeys: z
       .number()
@@ -50,8 +50,8 @@ export const serve = z
       .positive()
       .default(1000)
       .describe(
-        'Most people one inbound event delivery may name for the change-driven path (those to sync now, each once). A delivery naming more is still accepted (202), ' +
-          'and a full reconcile syncs them instead: one listing of each target is cheaper than a look-up per person, and judges the change as a whole. Default 1000.',
+        'Most people one inbound event delivery may name change by change (those to sync now, each once). A delivery naming more is still accepted (202), ' +
+          'and its people are synced as one request: past maxBatch, by a full reconcile, which lists each target once and judges the change whole. Default 1000.',
       ),
     console: consoleSettings
       .optional()
