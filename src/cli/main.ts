@@ -343,9 +343,9 @@ export async function main(argv: string[], output: Io = processIo): Promise<numb
     });
   program
     .command('staged')
-    .description('list the deprovisions safety stops staged for review')
+    .description('list the deprovisions safety stops staged for review, and the sets an approve or reject is carrying out (who took them)')
     .addOption(configOption())
-    .option('--json', 'print the list as JSON')
+    .option('--json', 'print the lists as JSON (staged, and taken with takenBy)')
     .addHelpText('after', examples('scim-sync staged --config org.yaml'))
     .action(async (o) => {
       code = await (await reviews()).stagedCommand(o, io);
