@@ -4,6 +4,15 @@
 // after it was made, as tsc wrote it.
 import { bundleIsStale, loadBundle } from './load-bundle.js';
 
+// A reader that went away (`scim-sync --help | head -1`, a pager quit early) is no failure of the
+// command: what it writes after that has nowhere to go, and the command finishes as it would have
+// (a sync is not cut short by its output's reader), with its own exit code.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error) => {
+    if (error.code !== 'EPIPE' && error.code !== 'ERR_STREAM_DESTROYED') throw error;
+  });
+}
+
 const { main } = (bundleIsStale() ? null : loadBundle())?.exports ?? (await import('../dist/cli/main.js'));
 
 let finished = false;

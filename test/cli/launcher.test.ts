@@ -5,7 +5,7 @@
  * tsc's output; so it does in a checkout where tsc rebuilt dist/ after the bundle was made. Each case
  * runs in a fresh process, as V8 judges a cache by the process's flags.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { copyFileSync, cpSync, mkdirSync, readdirSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -87,5 +87,16 @@ describe('the launcher', () => {
       env: { ...process.env, SCIM_SYNC_DEMO_URL: 'http://127.0.0.1:9/scim/v2', SCIM_SYNC_DEMO_TOKEN: 'launcher-test-token-123' },
     });
     expect(stdout.trim()).toBe(`${join(ROOT, 'config', 'example.yaml')}: valid (source csv, 1 target: demo-app)`);
+  });
+
+  it('a reader gone before the output (a pager quit, `| head`) is no crash: the command finishes with its own exit code', async () => {
+    const child = spawn(process.execPath, [join(ROOT, 'bin', 'scim-sync.js'), '--help'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // The read end closed before the child writes: each write of its meets EPIPE.
+    child.stdout.destroy();
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(stderr).not.toMatch(/EPIPE|Unhandled 'error'/);
+    expect(code).toBe(0);
   });
 });
