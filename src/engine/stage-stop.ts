@@ -11,7 +11,7 @@ import { stagedDeprovisions } from '../planning/staged-deprovisions.js';
 import type { RunState } from './run-state.js';
 import { recoverStaged, stagedContent } from './staged-sets.js';
 
-export async function stageStop(plan: Plan, reasons: readonly string[], state: Pick<RunState, 'staged' | 'audit'>): Promise<{ id: string } | { problem: string } | undefined> {
+export async function stageStop(plan: Plan, reasons: readonly string[], state: Pick<RunState, 'staged' | 'rejections' | 'audit'>): Promise<{ id: string } | { problem: string } | undefined> {
   const part = stagedDeprovisions(plan);
   if (!part) return undefined;
   let id: string;

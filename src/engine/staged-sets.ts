@@ -72,8 +72,9 @@ export async function forgetChangedRejections(store: RejectionStore, snapshot: D
  * consults them (planCycle, stageStop), so an abandoned set neither hides from the operator nor is
  * staged a second time.
  */
-export async function recoverStaged(state: { staged: StagedStore; audit: Pick<AuditSink, 'record'> }): Promise<TakenSet[]> {
+export async function recoverStaged(state: { staged: StagedStore; rejections: Pick<RejectionStore, 'all'>; audit: Pick<AuditSink, 'record'> }): Promise<TakenSet[]> {
   const live: TakenSet[] = [];
+  let rejected: Set<string> | undefined;
   for (const taken of await state.staged.taken()) {
     if (!taken.state.gone) {
       live.push(taken);
@@ -81,22 +82,46 @@ export async function recoverStaged(state: { staged: StagedStore; audit: Pick<Au
     }
     // Decided, put back or recovered by another process since it was read: nothing to record here.
     if (!(await state.staged.recover(taken))) continue;
+    // A reject that died after its rejections were written (in one write) had decided: its set is
+    // dropped, as the reject would have, not listed again for an approve of what it refused.
+    rejected ??= stagedIdsRejected(await state.rejections.all());
+    const who = `${describeTaker(taken)}, which is gone (${whyGone(taken.state, taken.heartbeatAgeMs)})`;
+    const finished = rejected.has(taken.set.id) && (await finishReject(state.staged, taken.set.id));
     state.audit.record({
       time: new Date().toISOString(),
       planId: taken.set.plan.id,
       target: '*',
       action: 'staged.recovered',
       outcome: 'info',
-      note:
-        `staged set ${taken.set.id} is back on the list: it was taken for a decision (approve or reject) by ${describeTaker(taken)}, which is gone (${whyGone(taken.state, taken.heartbeatAgeMs)}). ` +
-        'That decision may have been partly carried out: what it applied reads as already in place when the set is approved',
+      note: finished
+        ? `staged set ${taken.set.id} was being rejected by ${who} after recording the rejections: the reject is finished, the set dropped`
+        : `staged set ${taken.set.id} is back on the list: it was taken for a decision (approve or reject) by ${who}. ` +
+          'That decision may have been partly carried out: what it applied reads as already in place when the set is approved',
     });
   }
   return live;
 }
 
+function stagedIdsRejected(all: RejectionMap): Set<string> {
+  const ids = new Set<string>();
+  for (const entries of Object.values(all)) for (const entry of Object.values(entries)) ids.add(entry.stagedId);
+  return ids;
+}
+
+/** Drops a set a reject had decided; false when another process took it first (it decides then). */
+async function finishReject(staged: StagedStore, id: string): Promise<boolean> {
+  let claim;
+  try {
+    claim = await staged.take(id);
+  } catch {
+    return false;
+  }
+  await claim.done();
+  return true;
+}
+
 /** The set, once the sets whose taker is gone are back on the list: what approve and reject start from. */
-export async function findStaged(state: Pick<RunState, 'staged' | 'audit'>, id: string): Promise<{ set: StagedSet; where: string }> {
+export async function findStaged(state: Pick<RunState, 'staged' | 'rejections' | 'audit'>, id: string): Promise<{ set: StagedSet; where: string }> {
   await recoverStaged(state);
   return state.staged.get(id);
 }

@@ -8,6 +8,9 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SCHEMA_USER } from '../../src/model/scim.js';
+import { operationsOf } from '../../src/model/plan.js';
+import { FileRejectionStore } from '../../src/state/rejection-store.js';
+import { FileStagedStore } from '../../src/state/staged-store.js';
 import { Harness, peopleCsv, person, type Person } from '../support/harness.js';
 import { StagedTaker, killTakers } from '../support/staged-taker-process.js';
 
@@ -316,6 +319,28 @@ describe('staged deactivations', () => {
     expect(reject.code, reject.err).toBe(0);
     expect(reject.out).toContain(`Rejected ${id}: 5 deprovisions`);
     expect(h.audit().filter((r) => r['action'] === 'staged.recovered')).toHaveLength(2);
+  });
+
+  it('a reject killed after it recorded its rejections is finished by the recovery: the set is dropped, never offered for an approve', async () => {
+    const id = await stopped();
+    const stateDir = join(h.dir, 'state');
+    const { set } = await new FileStagedStore(stateDir).get(id);
+    const rejecting = await StagedTaker.start(stateDir, id);
+    // What the reject had done before it was killed: the rejections, in one write.
+    const at = new Date().toISOString();
+    await new FileRejectionStore(stateDir).add(
+      set.plan.targets.flatMap((t) => operationsOf(t).map((op) => ({ target: t.target, key: op.externalId, entry: { digest: op.pre?.source ?? null, stagedId: id, at, by: 'ops@test' } }))),
+    );
+    await rejecting.kill();
+    const list = await h.cli('staged', '--config', h.configFile, '--json');
+    expect(JSON.parse(list.out)).toEqual({ staged: [], taken: [] });
+    expect(h.audit().filter((r) => r['action'] === 'staged.recovered')).toEqual([
+      expect.objectContaining({ note: expect.stringMatching(new RegExp(`^staged set ${id} was being rejected by pid ${rejecting.pid} .* after recording the rejections: the reject is finished, the set dropped$`)) }),
+    ]);
+    const approve = await h.cli('approve', id, '--config', h.configFile);
+    expect(approve.code).toBe(2);
+    expect(writes()).toEqual([]);
+    for (const n of leaverNames) expect(h.sandbox.store.findUserByUserName(n)!['active']).toBe(true);
   });
 
   it('the access report refuses in distributed mode, saying so', async () => {

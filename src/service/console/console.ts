@@ -135,7 +135,7 @@ ${message ? notice('bad', message) : null}
       return { title: `Person ${key}`, section: 'person', body: personPage(person, session, ctx.loaded.config.audit.redactAttributes, sourceAttributesFeeding(ctx.loaded.config, ctx.loaded.config.audit.redactAttributes)) };
     }
     if (path === '/ui/staged') {
-      const taken = await recoverStaged({ staged: ctx.state.staged, audit: withInitiator(ctx.state.audit, consoleWho(session.user)) });
+      const taken = await recoverStaged({ staged: ctx.state.staged, rejections: ctx.state.rejections, audit: withInitiator(ctx.state.audit, consoleWho(session.user)) });
       return { title: 'Staged changes', section: 'staged', body: stagedListPage(await ctx.state.staged.list(), taken) };
     }
     const staged = /^\/ui\/staged\/([A-Za-z0-9-]{1,64})$/.exec(path);
