@@ -36,7 +36,7 @@ import { sourceAttributesFeeding } from '../audit/redacted-sources.js';
 import type { ResourceType } from '../targets/scim-target.js';
 import type { MemberCheckCounts } from '../model/plan.js';
 import type { MemberMemory } from '../state/member-memory.js';
-import { readMembers, type MemberReading } from './member-reads.js';
+import { readMembers, type MemberReading, type PeopleReading } from './member-reads.js';
 
 export interface PlanningResult {
   plan: Plan;
@@ -63,7 +63,8 @@ export interface ListedGroups {
  * never mistakes "not shown" for "empty": servers that leave members out of the listing get a GET
  * per managed group; a server that returns them nowhere (AWS) is asked, per managed group, about
  * each of `among`: the SCIM ids of the linked users, the only members a plan adds or removes. With
- * `reading`, such a server is asked only what the member memory does not know (member-reads.ts).
+ * `reading`, such a server is asked only what the member memory does not know (member-reads.ts;
+ * a PeopleReading when `among` are a few people's accounts).
  * Without `among` (callers that need no membership) such groups come as listed.
  */
 export async function listGroups(
@@ -73,7 +74,7 @@ export async function listGroups(
   links: ReadonlyMap<string, Link>,
   observer?: SyncObserver,
   among?: readonly string[],
-  reading?: MemberReading,
+  reading?: MemberReading | PeopleReading,
 ): Promise<ListedGroups> {
   const groups = await listTarget(runtime, 'Groups', pageSize, observer);
   const sourceKeys = new Set(snapshot.groups.map((g) => g.key));

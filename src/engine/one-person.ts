@@ -5,6 +5,13 @@
  * link, externalId or userName, instead of listing everyone; the planned operations are then cut
  * down to what concerns them (a membership change of a group touches only them, never the members
  * this narrow read did not see).
+ *
+ * On a server that returns group members nowhere (AWS), their memberships come from the member
+ * memory where it answers for them, by the cycles' rule (planning/member-checks.ts), and every other
+ * group is asked about them alone, one request per group and person; the memory is only read here
+ * (engine/member-reads.ts), the executor keeps it for the writes. One that cannot be read is no
+ * reason to hold anyone back (an emergency deprovision least of all): everything is asked, as
+ * before the memory, and the plan warns.
  */
 import { randomUUID } from 'node:crypto';
 import type { LoadedConfig } from '../config/load.js';
@@ -34,6 +41,7 @@ import { dirtyReadHold, discoverTarget, linkedAccountIds, listGroups, sourceAttr
 import { planBinding } from './plan-binding.js';
 import { parkedFor } from './parked-changes.js';
 import type { WriteMemory } from '../state/write-memory.js';
+import type { PeopleReading } from './member-reads.js';
 
 /** How the person's account in a target was found. */
 export type MatchedBy = 'link' | 'externalId' | 'userName' | 'email' | 'none';
@@ -76,6 +84,9 @@ export interface PeoplePlan {
   /** How many people the source read had, when it read the whole source (DirectorySnapshot.population). */
   population?: number;
 }
+
+/** What planning a few people reads of the state: links, holds, rejections, and the member memory (read only). */
+export type PeopleState = Pick<RunState, 'links' | 'holds' | 'rejections' | 'members'>;
 
 export interface PersonPlanOptions {
   /** Only these targets (the --target names). */
@@ -201,7 +212,7 @@ function narrowOperations(ops: readonly Operation[], keys: ReadonlySet<string>, 
 }
 
 /** One person (the CLI's person commands): planPeople for them alone, refusing a key nobody knows. */
-export async function planPerson(loaded: LoadedConfig, state: Pick<RunState, 'links' | 'holds' | 'rejections'>, key: string, options: PersonPlanOptions = {}): Promise<PersonPlan> {
+export async function planPerson(loaded: LoadedConfig, state: PeopleState, key: string, options: PersonPlanOptions = {}): Promise<PersonPlan> {
   const { links } = state;
   const { people, plan, runtimes } = await planPeople(loaded, state, [key], options);
   const person = people[0]!;
@@ -238,7 +249,7 @@ async function readPeople(source: ReturnType<typeof createSource>, keys: readonl
   };
 }
 
-export async function planPeople(loaded: LoadedConfig, state: Pick<RunState, 'links' | 'holds' | 'rejections'>, keys: readonly string[], options: PersonPlanOptions = {}): Promise<PeoplePlan> {
+export async function planPeople(loaded: LoadedConfig, state: PeopleState, keys: readonly string[], options: PersonPlanOptions = {}): Promise<PeoplePlan> {
   const { links } = state;
   // Deprovisions an operator rejected stay off here as in a full cycle (an event or a feed naming
   // the person must not carry one out); an emergency deprovision is the operator deciding anew.
@@ -335,6 +346,19 @@ export async function planPeople(loaded: LoadedConfig, state: Pick<RunState, 'li
       for (const person of found) if (person.account) accounts.push(person.account);
       const groupLinks = await links.snapshot(name, 'group');
       const manageGroups = config.groups.enabled && (snapshot.groups.length > 0 || groupLinks.size > 0);
+      let unremembered: string | undefined;
+      const reading: PeopleReading = {
+        people: true,
+        memory: state.members,
+        everyMs: config.groups.verifyMembersEvery,
+        unreadable: (error) => {
+          unremembered = `group members: the member memory could not be read (${describeError(error)}): every managed group was asked about ${keys.length === 1 ? keys[0] : 'each of these people'} instead`;
+          step(`${name}: ${unremembered}`);
+        },
+      };
+      const listed = manageGroups ? await listGroups(runtime, config.pageSize, snapshot, groupLinks, undefined, linkedAccountIds(userLinks, accounts), reading) : undefined;
+      const checks = listed?.memberChecks;
+      if (checks) step(`${name}: group members: ${checks.asked} group-and-person pair${checks.asked === 1 ? '' : 's'} asked, ${checks.remembered} from memory`);
       const planned = planTarget(snapshot, {
         name,
         mapping: fitted.mapping,
@@ -342,9 +366,7 @@ export async function planPeople(loaded: LoadedConfig, state: Pick<RunState, 'li
         actualUsers: [...new Map([...seen, ...accounts].map((a) => [a.id, a])).values()],
         userLinks,
         settings,
-        ...(manageGroups
-          ? { groups: { actual: (await listGroups(runtime, config.pageSize, snapshot, groupLinks, undefined, linkedAccountIds(userLinks, accounts))).groups, links: groupLinks, settings: groupSettings(config) } }
-          : {}),
+        ...(listed ? { groups: { actual: listed.groups, links: groupLinks, settings: groupSettings(config) } } : {}),
         manager: fitted.manager,
         ...(holdDeprovisions ? { holdDeprovisions } : {}),
         ...(heldOff.size > 0 ? { heldOff } : {}),
@@ -361,7 +383,7 @@ export async function planPeople(loaded: LoadedConfig, state: Pick<RunState, 'li
         managedUsers: accounts.length,
         phases: planned.phases.map((p) => ({ ...p, operations: narrow(p.operations) })),
         ...(planned.held ? { held: { ...planned.held, operations: narrow(planned.held.operations) } } : {}),
-        warnings: planned.warnings.filter((w) => keys.some((k) => w.includes(k))),
+        warnings: [...planned.warnings.filter((w) => keys.some((k) => w.includes(k))), ...(unremembered ? [unremembered] : [])],
       });
     } catch (error) {
       const why = describeError(error);

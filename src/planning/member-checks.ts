@@ -17,6 +17,8 @@
  *   does not cover (linked since: adopted, or their accounts were made by hand).
  * - Members are listed in the order of `among`, however they were learnt, so two reads of an
  *   unchanged group look alike (the group's digest in a saved plan).
+ * - A plan for a few people (choosePeopleChecks) follows the same rule with `among` those people:
+ *   a fresh group is answered from memory for the people it covers, and every other pair is asked.
  */
 import type { MemberCheckCounts } from '../model/plan.js';
 import type { TargetMembers } from '../state/member-memory.js';
@@ -70,6 +72,17 @@ export function chooseMemberChecks(groups: readonly string[], among: readonly st
     remembered.set(id, among.filter((u) => members.has(u)));
   }
   return { verify, remembered, uncovered: among.filter((u) => !memory.users.has(u)), overdue };
+}
+
+/**
+ * The same choice for a few people (the service's change-driven batches, the person commands:
+ * engine/one-person.ts), `among` their SCIM ids: no budget, nothing forced. Every group that is not
+ * fresh (unknown, forgotten, due) is in `verify`, which here means asked about these people alone:
+ * one request per group and person, as before the memory, and never a full verification (the
+ * caller records nothing of it).
+ */
+export function choosePeopleChecks(groups: readonly string[], among: readonly string[], memory: TargetMembers, everyMs: number, now: number): MemberCheckChoice {
+  return chooseMemberChecks(groups, among, memory, { everyMs, perCycle: Infinity, force: false }, now);
 }
 
 export function memberCheckCounts(choice: MemberCheckChoice, among: readonly string[]): MemberCheckCounts {

@@ -4,7 +4,7 @@
  * the cycle's budget (at least one), and every group verified within the documented bound.
  */
 import { describe, expect, it } from 'vitest';
-import { chooseMemberChecks, memberCheckCounts, type MemberCheckSettings } from '../../src/planning/member-checks.js';
+import { chooseMemberChecks, choosePeopleChecks, memberCheckCounts, type MemberCheckSettings } from '../../src/planning/member-checks.js';
 import type { RememberedGroup, TargetMembers } from '../../src/state/member-memory.js';
 
 const HOUR = 3_600_000;
@@ -69,5 +69,25 @@ describe('chooseMemberChecks', () => {
       }
       expect(worst, `${groups} groups, ${perCycle} checks per cycle`).toBeLessThanOrEqual(bound);
     }
+  });
+});
+
+describe('choosePeopleChecks', () => {
+  it('answers a few people from fresh groups that cover them, and asks every other group about them, with no budget', () => {
+    const now = 100 * HOUR;
+    const m = memory(
+      {
+        fresh: { verifiedAt: at(now - HOUR), members: ['u1', 'u9'] },
+        due: { verifiedAt: at(now - 30 * HOUR), members: ['u1'] },
+        older: { verifiedAt: at(now - 40 * HOUR), members: [] },
+      },
+      ['u1', 'u9'],
+    );
+    const choice = choosePeopleChecks(['fresh', 'due', 'older', 'unknown'], ['u1', 'u2'], m, 24 * HOUR, now);
+    expect([...choice.verify].sort()).toEqual(['due', 'older', 'unknown']);
+    expect(choice.remembered).toEqual(new Map([['fresh', ['u1']]]));
+    expect(choice.uncovered).toEqual(['u2']);
+    expect(choice.overdue).toBe(0);
+    expect(memberCheckCounts(choice, ['u1', 'u2'])).toMatchObject({ asked: 3 * 2 + 1, remembered: 1 });
   });
 });

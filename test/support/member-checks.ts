@@ -20,6 +20,9 @@ const filterOf = (query: string) => new URLSearchParams(query).get('filter') ?? 
 /** The `id eq "<group>" and members eq "<user>"` requests the sandbox received since it was last cleared. */
 export const pairChecks = (sandbox: Sandbox) => sandbox.requests.filter((r) => r.method === 'GET' && r.path === '/Groups' && / and members eq /.test(filterOf(r.query)));
 
+/** The users (SCIM ids) those requests asked about, each once, in the order first asked. */
+export const askedUsers = (sandbox: Sandbox) => [...new Set(pairChecks(sandbox).map((r) => /members eq "([^"]+)"/.exec(filterOf(r.query))![1]!))];
+
 /** The displayNames of the groups those requests asked about, sorted. */
 export function checkedGroups(sandbox: Sandbox): string[] {
   const ids = new Set(pairChecks(sandbox).map((r) => /^id eq "([^"]+)"/.exec(filterOf(r.query))![1]!));
