@@ -5,7 +5,7 @@ import { percent } from './numbers.js';
 
 export const csvSource = z
   .object({
-    type: z.literal('csv'),
+    type: z.literal('csv').describe('An HR export or any CSV file.'),
     controlCharacters,
     path: z.string().min(1).describe('CSV file, relative to the config file.'),
     delimiter: z.string().min(1).max(4).default(',').describe('Field delimiter. Default ",".'),

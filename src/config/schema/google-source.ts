@@ -6,7 +6,7 @@ import { secret } from './secret-field.js';
 
 export const googleSource = z
   .object({
-    type: z.literal('google'),
+    type: z.literal('google').describe('Google Workspace (Admin SDK Directory API).'),
     controlCharacters,
     credentials: secret.describe(
       'The service account key (its JSON file, as ${file:path}). The account needs domain-wide delegation for the ' +
@@ -22,7 +22,7 @@ export const googleSource = z
       .describe("Directory API users.list query, e.g. orgUnitPath='/Staff'. A person it leaves out reads as gone: narrow with care."),
     groups: z
       .object({
-        enabled: z.boolean().default(true),
+        enabled: z.boolean().default(true).describe('Read groups. Default true.'),
         query: z.string().min(1).optional().describe('groups.list query, e.g. email:eng-*. Default every group.'),
       })
       .strict()

@@ -138,7 +138,7 @@ const ldapChanges = z
 
 export const ldapSource = z
   .object({
-    type: z.literal('ldap'),
+    type: z.literal('ldap').describe('OpenLDAP, Active Directory or another LDAPv3 directory.'),
     controlCharacters,
     url: z
       .string()
