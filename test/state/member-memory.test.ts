@@ -9,32 +9,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { StateError } from '../../src/errors.js';
-import { FileMemberMemory, membersFile, type MemberMemory, type MemberRead, type TargetMembers } from '../../src/state/member-memory.js';
-import { RedisMemberMemory } from '../../src/state/redis-member-memory.js';
-import { prefixedRedis } from '../support/distributed.js';
+import { FileMemberMemory, membersFile, type MemberRead, type TargetMembers } from '../../src/state/member-memory.js';
+import { memberMemories, type Cleanups } from '../support/member-memories.js';
 
-const cleanups: (() => Promise<void> | void)[] = [];
+const cleanups: Cleanups = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0)) await c();
 });
-
-const stores: [string, () => { open: () => MemberMemory; dir?: string }][] = [
-  [
-    'FileMemberMemory',
-    () => {
-      const dir = mkdtempSync(join(tmpdir(), 'scim-sync-members-'));
-      cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-      return { open: () => new FileMemberMemory(dir), dir };
-    },
-  ],
-  [
-    'RedisMemberMemory',
-    () => {
-      const { redis, prefix } = prefixedRedis(cleanups);
-      return { open: () => new RedisMemberMemory(redis, prefix) };
-    },
-  ],
-];
 
 const T0 = '2026-01-01T00:00:00.000Z';
 const read = (over: Partial<MemberRead> = {}): MemberRead => ({
@@ -57,7 +38,8 @@ function plain(m: TargetMembers) {
   };
 }
 
-describe.each(stores)('%s', (_name, make) => {
+describe.each(memberMemories)('%s', (_name, store) => {
+  const make = () => store(cleanups);
   it('records a read, per target, and another instance reads it back', async () => {
     const { open } = make();
     await open().recordRead('app', read());
