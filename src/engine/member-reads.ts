@@ -54,6 +54,6 @@ export async function readMembers(
     const members = new Set([...remembered, ...found]);
     groups.set(group.id, withMemberIds(group, among.filter((u) => members.has(u))));
   }
-  if (reading.record) await reading.memory.recordRead(target, { readAt, verified, topped, users: among, groups: ids });
+  if (reading.record) await reading.memory.recordRead(target, { readAt, verified, topped, asked: choice.uncovered, users: among, groups: ids });
   return { groups, counts: memberCheckCounts(choice, among) };
 }

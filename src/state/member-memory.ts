@@ -50,6 +50,8 @@ export interface MemberRead {
   verified: ReadonlyMap<string, readonly string[]>;
   /** Remembered groups asked only about the users the memory did not cover: who of those is a member. */
   topped: ReadonlyMap<string, readonly string[]>;
+  /** The users the topped groups were asked about: their answers replace what was remembered of them. */
+  asked: readonly string[];
   /** Every linked user whose account is listed: covered from now on; anyone else is forgotten. */
   users: readonly string[];
   /** Every managed group: what is remembered of any other is forgotten. */
@@ -146,12 +148,14 @@ export class FileMemberMemory implements MemberMemory {
       for (const id of Object.keys(entry.groups)) if (!managed.has(id)) delete entry.groups[id];
       const users = new Set(read.users);
       entry.users = [...users];
+      const asked = new Set(read.asked);
       for (const [id, g] of Object.entries(entry.groups)) {
         if (read.verified.has(id)) continue;
         const topped = read.topped.get(id) ?? [];
-        // A member found before a write that removed them would come back: the group is forgotten.
-        if (topped.length > 0 && notBefore(g.changedAt, read.readAt)) delete entry.groups[id];
-        else g.members = [...new Set([...g.members, ...topped])].filter((u) => users.has(u));
+        // An answer given before a write would undo it (a member removed coming back, or one added
+        // dropped): the group is forgotten.
+        if (asked.size > 0 && notBefore(g.changedAt, read.readAt)) delete entry.groups[id];
+        else g.members = [...new Set([...g.members.filter((u) => !asked.has(u)), ...topped])].filter((u) => users.has(u));
       }
       for (const [id, members] of read.verified) {
         if (notBefore(entry.groups[id]?.changedAt ?? entry.changed?.[id], read.readAt)) delete entry.groups[id];

@@ -36,18 +36,21 @@ for i = 3, #ARGV do redis.call('SADD', KEYS[3], ARGV[i]) end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 return 1`;
 
-// A remembered group asked about the uncovered users, then kept to the covered ones.
-// KEYS: verified, changed, the group's set, the covered users. ARGV: group, readAt, members found...
+// A remembered group asked about the uncovered users (their answers replace what was remembered of
+// them), then kept to the covered ones.
+// KEYS: verified, changed, the group's set, the covered users. ARGV: group, readAt, number asked, asked..., members found...
 const TOPPED = `
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
 local c = redis.call('HGET', KEYS[2], ARGV[1])
-if #ARGV > 2 and c and c >= ARGV[2] then
+local n = tonumber(ARGV[3])
+if n > 0 and c and c >= ARGV[2] then
   redis.call('HDEL', KEYS[1], ARGV[1])
   redis.call('HDEL', KEYS[2], ARGV[1])
   redis.call('DEL', KEYS[3])
   return 0
 end
-for i = 3, #ARGV do redis.call('SADD', KEYS[3], ARGV[i]) end
+for i = 4, 3 + n do redis.call('SREM', KEYS[3], ARGV[i]) end
+for i = 4 + n, #ARGV do redis.call('SADD', KEYS[3], ARGV[i]) end
 redis.call('SINTERSTORE', KEYS[3], KEYS[3], KEYS[4])
 return 1`;
 
@@ -102,7 +105,8 @@ export class RedisMemberMemory implements MemberMemory {
     }
     for (const id of read.groups) {
       if (read.verified.has(id)) continue;
-      await this.redis.eval(TOPPED, 4, k.memberVerified(target), k.memberChanged(target), k.members(target, id), users, id, read.readAt, ...(read.topped.get(id) ?? []));
+      const found = read.topped.get(id) ?? [];
+      await this.redis.eval(TOPPED, 4, k.memberVerified(target), k.memberChanged(target), k.members(target, id), users, id, read.readAt, String(read.asked.length), ...read.asked, ...found);
     }
   }
 

@@ -22,7 +22,7 @@ afterEach(async () => {
 const aMinuteAgo = () => new Date(Date.now() - 60_000).toISOString();
 
 /** The cycle found U in no group: G was checked against every linked user. */
-const cycleRead = (readAt: string): MemberRead => ({ readAt, verified: new Map([['G', []]]), topped: new Map(), users: ['U'], groups: ['G'] });
+const cycleRead = (readAt: string): MemberRead => ({ readAt, verified: new Map([['G', []]]), topped: new Map(), asked: [], users: ['U'], groups: ['G'] });
 
 /** Whether the next cycle checks G in full. */
 async function checkedInFull(memory: MemberMemory): Promise<boolean> {
