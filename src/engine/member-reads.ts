@@ -89,6 +89,6 @@ export async function readMembers(
   const memory = await reading.memory.read(target);
   const choice = chooseMemberChecks(ids, among, memory, reading.settings, (reading.now ?? new Date()).getTime());
   const { groups, verified, topped, counts } = await ask(runtime, managed, among, choice);
-  if (reading.record) await reading.memory.recordRead(target, { readAt, verified, topped, users: among, groups: ids });
+  if (reading.record) await reading.memory.recordRead(target, { readAt, verified, topped, asked: choice.uncovered, users: among, groups: ids });
   return { groups, counts };
 }

@@ -13,8 +13,9 @@
  *   users⌋) due groups (or all of them), and a group is verified again at the latest everyMs plus
  *   ⌈managed groups ÷ k⌉ cycles after its last verification: the groups ahead of it are those
  *   verified before it, at most all the others.
- * - Every other group is answered from memory, and asked only about the linked users the memory
- *   does not cover (linked since: adopted, or their accounts were made by hand).
+ * - Every other group is answered from memory for the users the memory covers, and asked about the
+ *   linked users it does not cover (linked since: adopted, or their accounts were made by hand):
+ *   for those, the server's answer is the only one, even where a write recorded a membership.
  * - Members are listed in the order of `among`, however they were learnt, so two reads of an
  *   unchanged group look alike (the group's digest in a saved plan).
  * - A plan for a few people (choosePeopleChecks) follows the same rule with `among` those people:
@@ -35,7 +36,7 @@ export interface MemberCheckSettings {
 export interface MemberCheckChoice {
   /** Groups checked against every linked user this cycle. */
   verify: Set<string>;
-  /** The other groups: their remembered members among the linked users. */
+  /** The other groups: their remembered members among the covered users. */
   remembered: Map<string, string[]>;
   /** Linked users the memory does not cover: each remembered group is asked about them. */
   uncovered: string[];
@@ -66,12 +67,14 @@ export function chooseMemberChecks(groups: readonly string[], among: readonly st
     // At least one group per cycle, even when a group alone costs more than the budget.
     spent += Math.max(among.length, 1);
   }
+  const uncovered = among.filter((u) => !memory.users.has(u));
+  const asked = new Set(uncovered);
   for (const id of groups) {
     if (verify.has(id)) continue;
     const members = new Set(memory.groups.get(id)!.members);
-    remembered.set(id, among.filter((u) => members.has(u)));
+    remembered.set(id, among.filter((u) => members.has(u) && !asked.has(u)));
   }
-  return { verify, remembered, uncovered: among.filter((u) => !memory.users.has(u)), overdue };
+  return { verify, remembered, uncovered, overdue };
 }
 
 /**

@@ -13,7 +13,11 @@
  *
  * A write recorded while a planning read was under way makes that read doubtful: a group read
  * before the write and recorded after it would undo it. Such a group is forgotten instead (checked
- * in full next cycle); `changedAt` is what tells.
+ * in full next cycle); the time of the group's last write is what tells. Every write stamps it,
+ * whether or not the memory holds the group (a group new to the memory, forgotten, or every group
+ * on the first cycle with a memory is read in full, and a write during that read is just as
+ * doubtful): PATCHes, PUTs and forgetting alike. A planning read consumes the stamps of the groups
+ * it records.
  */
 import { join } from 'node:path';
 import { z } from 'zod';
@@ -46,6 +50,8 @@ export interface MemberRead {
   verified: ReadonlyMap<string, readonly string[]>;
   /** Remembered groups asked only about the users the memory did not cover: who of those is a member. */
   topped: ReadonlyMap<string, readonly string[]>;
+  /** The users the topped groups were asked about: their answers replace what was remembered of them. */
+  asked: readonly string[];
   /** Every linked user whose account is listed: covered from now on; anyone else is forgotten. */
   users: readonly string[];
   /** Every managed group: what is remembered of any other is forgotten. */
@@ -62,11 +68,11 @@ export interface MemberMemory {
   read(target: string): Promise<TargetMembers>;
   /** A planning read (see MemberRead). */
   recordRead(target: string, read: MemberRead): Promise<void>;
-  /** Members added and removed by a confirmed write; nothing when the group is not remembered. */
+  /** Members added and removed by a confirmed write; a group not remembered only gets the write's time. */
   changed(target: string, group: string, change: MemberChange): Promise<void>;
-  /** A group whose every member is known now (made empty by scim-sync, or set whole by PUT): verified at `at`. */
+  /** A group whose every member is known now (made empty by scim-sync, or set whole by PUT): verified, and written, at `at`. */
   replaced(target: string, group: string, members: readonly string[], at: string): Promise<void>;
-  /** Forgets a group: its next plan checks it against every linked user. */
+  /** Forgets a group after a write that may have changed it: its next plan checks it against every linked user. */
   forgetGroup(target: string, group: string): Promise<void>;
   /** A user scim-sync just created: a member of no group, so covered. */
   created(target: string, user: string): Promise<void>;
@@ -79,7 +85,12 @@ const rememberedGroup: z.ZodType<RememberedGroup> = z.object({
   members: z.array(z.string()),
   changedAt: z.iso.datetime().optional(),
 });
-const targetEntry = z.object({ users: z.array(z.string()), groups: z.record(z.string(), rememberedGroup) });
+const targetEntry = z.object({
+  users: z.array(z.string()),
+  groups: z.record(z.string(), rememberedGroup),
+  /** ISO time of the last write recorded to each group the memory does not hold (a held group keeps it as changedAt). */
+  changed: z.record(z.string(), z.iso.datetime()).optional(),
+});
 type TargetEntry = z.infer<typeof targetEntry>;
 type FileData = { version: 1; targets: Record<string, TargetEntry> };
 
@@ -92,6 +103,11 @@ const fileShape: StateShape<FileData> = {
 
 /** `at` is at or after `since`: a write at the very millisecond a read began counts as during it. */
 export const notBefore = (at: string | undefined, since: string): boolean => at !== undefined && Date.parse(at) >= Date.parse(since);
+
+/** A write to a group the memory does not hold: its time, for a read under way (see above). */
+function stamp(entry: TargetEntry, group: string): void {
+  (entry.changed ??= {})[group] = new Date().toISOString();
+}
 
 /** The TargetEntry as `read` gives it. */
 function toMembers(entry: TargetEntry | undefined): TargetMembers {
@@ -132,24 +148,28 @@ export class FileMemberMemory implements MemberMemory {
       for (const id of Object.keys(entry.groups)) if (!managed.has(id)) delete entry.groups[id];
       const users = new Set(read.users);
       entry.users = [...users];
+      const asked = new Set(read.asked);
       for (const [id, g] of Object.entries(entry.groups)) {
         if (read.verified.has(id)) continue;
         const topped = read.topped.get(id) ?? [];
-        // A member found before a write that removed them would come back: the group is forgotten.
-        if (topped.length > 0 && notBefore(g.changedAt, read.readAt)) delete entry.groups[id];
-        else g.members = [...new Set([...g.members, ...topped])].filter((u) => users.has(u));
+        // An answer given before a write would undo it (a member removed coming back, or one added
+        // dropped): the group is forgotten.
+        if (asked.size > 0 && notBefore(g.changedAt, read.readAt)) delete entry.groups[id];
+        else g.members = [...new Set([...g.members.filter((u) => !asked.has(u)), ...topped])].filter((u) => users.has(u));
       }
       for (const [id, members] of read.verified) {
-        if (notBefore(entry.groups[id]?.changedAt, read.readAt)) delete entry.groups[id];
+        if (notBefore(entry.groups[id]?.changedAt ?? entry.changed?.[id], read.readAt)) delete entry.groups[id];
         else entry.groups[id] = { verifiedAt: read.readAt, members: [...members] };
       }
+      const changed = entry.changed ?? {};
+      for (const id of Object.keys(changed)) if (!managed.has(id) || read.verified.has(id)) delete changed[id];
     });
   }
 
   changed(target: string, group: string, change: MemberChange): Promise<void> {
     return this.update(target, (entry) => {
       const g = entry.groups[group];
-      if (!g) return false;
+      if (!g) return stamp(entry, group);
       const members = new Set(g.members);
       for (const u of change.add) members.add(u);
       for (const u of change.remove) members.delete(u);
@@ -160,14 +180,15 @@ export class FileMemberMemory implements MemberMemory {
 
   replaced(target: string, group: string, members: readonly string[], at: string): Promise<void> {
     return this.update(target, (entry) => {
-      entry.groups[group] = { verifiedAt: at, members: [...new Set(members)] };
+      entry.groups[group] = { verifiedAt: at, members: [...new Set(members)], changedAt: at };
+      if (entry.changed) delete entry.changed[group];
     });
   }
 
   forgetGroup(target: string, group: string): Promise<void> {
     return this.update(target, (entry) => {
-      if (!entry.groups[group]) return false;
       delete entry.groups[group];
+      stamp(entry, group);
     });
   }
 
@@ -192,7 +213,8 @@ export class FileMemberMemory implements MemberMemory {
     const data = await this.load();
     const entry = data.targets[target] ?? { users: [], groups: {} };
     if (change(entry) === false) return;
-    if (entry.users.length === 0 && Object.keys(entry.groups).length === 0) delete data.targets[target];
+    if (entry.changed && Object.keys(entry.changed).length === 0) delete entry.changed;
+    if (entry.users.length === 0 && Object.keys(entry.groups).length === 0 && !entry.changed) delete data.targets[target];
     else data.targets[target] = entry;
     return this.flush();
   }

@@ -3,7 +3,9 @@
  * verification time, a hash of the time of the last write recorded since, a set of members per
  * group, and the set of covered users (redis-keys.ts). Workers record their writes as they complete
  * them, from any machine; each step that reads before it writes is one Lua script, so a write a
- * worker records and a cycle's read of the same group cannot interleave.
+ * worker records and a cycle's read of the same group cannot interleave. The changed hash holds
+ * the time of the last write to any group, remembered or not (member-memory.ts says why); times are
+ * the writer's and the reader's clocks, ISO strings of one format, compared as strings.
  */
 import type { Redis } from 'ioredis';
 import { StateError } from '../errors.js';
@@ -11,12 +13,13 @@ import { FORGET_FIX, type MemberChange, type MemberMemory, type MemberRead, type
 import { redisKeys, type RedisKeys } from './redis-keys.js';
 
 // KEYS: verified hash, changed hash, the group's set. ARGV: group, time, number of adds, adds..., removes...
+// A group not remembered gets the time only.
 const CHANGED = `
+redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
 local n = tonumber(ARGV[3])
 for i = 4, 3 + n do redis.call('SADD', KEYS[3], ARGV[i]) end
 for i = 4 + n, #ARGV do redis.call('SREM', KEYS[3], ARGV[i]) end
-redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
 return 1`;
 
 // A full verification. KEYS: verified, changed, the group's set. ARGV: group, readAt, members...
@@ -33,18 +36,21 @@ for i = 3, #ARGV do redis.call('SADD', KEYS[3], ARGV[i]) end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 return 1`;
 
-// A remembered group asked about the uncovered users, then kept to the covered ones.
-// KEYS: verified, changed, the group's set, the covered users. ARGV: group, readAt, members found...
+// A remembered group asked about the uncovered users (their answers replace what was remembered of
+// them), then kept to the covered ones.
+// KEYS: verified, changed, the group's set, the covered users. ARGV: group, readAt, number asked, asked..., members found...
 const TOPPED = `
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
 local c = redis.call('HGET', KEYS[2], ARGV[1])
-if #ARGV > 2 and c and c >= ARGV[2] then
+local n = tonumber(ARGV[3])
+if n > 0 and c and c >= ARGV[2] then
   redis.call('HDEL', KEYS[1], ARGV[1])
   redis.call('HDEL', KEYS[2], ARGV[1])
   redis.call('DEL', KEYS[3])
   return 0
 end
-for i = 3, #ARGV do redis.call('SADD', KEYS[3], ARGV[i]) end
+for i = 4, 3 + n do redis.call('SREM', KEYS[3], ARGV[i]) end
+for i = 4 + n, #ARGV do redis.call('SADD', KEYS[3], ARGV[i]) end
 redis.call('SINTERSTORE', KEYS[3], KEYS[3], KEYS[4])
 return 1`;
 
@@ -89,16 +95,18 @@ export class RedisMemberMemory implements MemberMemory {
     if (read.users.length > 0) replace.sadd(users, ...read.users);
     await replace.exec();
     const managed = new Set(read.groups);
-    for (const id of await this.redis.hkeys(k.memberVerified(target))) {
+    const known = new Set([...(await this.redis.hkeys(k.memberVerified(target))), ...(await this.redis.hkeys(k.memberChanged(target)))]);
+    for (const id of known) {
       if (managed.has(id)) continue;
-      await this.forgetGroup(target, id);
+      await this.redis.multi().hdel(k.memberVerified(target), id).hdel(k.memberChanged(target), id).del(k.members(target, id)).exec();
     }
     for (const [id, members] of read.verified) {
       await this.redis.eval(VERIFIED, 3, k.memberVerified(target), k.memberChanged(target), k.members(target, id), id, read.readAt, ...members);
     }
     for (const id of read.groups) {
       if (read.verified.has(id)) continue;
-      await this.redis.eval(TOPPED, 4, k.memberVerified(target), k.memberChanged(target), k.members(target, id), users, id, read.readAt, ...(read.topped.get(id) ?? []));
+      const found = read.topped.get(id) ?? [];
+      await this.redis.eval(TOPPED, 4, k.memberVerified(target), k.memberChanged(target), k.members(target, id), users, id, read.readAt, String(read.asked.length), ...read.asked, ...found);
     }
   }
 
@@ -112,12 +120,12 @@ export class RedisMemberMemory implements MemberMemory {
     const set = k.members(target, group);
     const tx = this.redis.multi().del(set);
     if (members.length > 0) tx.sadd(set, ...members);
-    await tx.hset(k.memberVerified(target), group, at).hdel(k.memberChanged(target), group).exec();
+    await tx.hset(k.memberVerified(target), group, at).hset(k.memberChanged(target), group, at).exec();
   }
 
   async forgetGroup(target: string, group: string): Promise<void> {
     const k = this.keys;
-    await this.redis.multi().hdel(k.memberVerified(target), group).hdel(k.memberChanged(target), group).del(k.members(target, group)).exec();
+    await this.redis.multi().hdel(k.memberVerified(target), group).hset(k.memberChanged(target), group, new Date().toISOString()).del(k.members(target, group)).exec();
   }
 
   async created(target: string, user: string): Promise<void> {

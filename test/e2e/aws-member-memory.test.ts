@@ -5,7 +5,7 @@
  * again; a hand-made membership is seen at the group's next verification, or at once with
  * --verify-members. Pair checks are counted at the server.
  */
-import { readFileSync, rmSync, statSync } from 'node:fs';
+import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Harness, memberNames, person } from '../support/harness.js';
@@ -114,6 +114,31 @@ describe('the member memory (groupMembersInList: false)', () => {
     expect(h.sandbox.store.getUser(gone)).toBeUndefined();
     expect(readFileSync(join(h.dir, 'state', 'group-members.json'), 'utf8')).not.toContain(gone);
     expect(pairChecks(h.sandbox)).toHaveLength(0);
+  });
+
+  it("a user the memory does not cover is asked about, and the server's answer wins over a membership the memory holds: the member removed by hand is added again", async () => {
+    const h = await synced();
+    const file = join(h.dir, 'state', 'group-members.json');
+    const u1 = userId(h, 1);
+    // As after a write recorded user1 in eng before the memory covered them (linked since the last verification).
+    const kept = JSON.parse(readFileSync(file, 'utf8')) as { targets: { app: { users: string[] } } };
+    kept.targets.app.users = kept.targets.app.users.filter((u) => u !== u1);
+    writeFileSync(file, JSON.stringify(kept));
+    h.sandbox.store.patch('Group', groupId(h, 'eng'), {
+      schemas: ['urn:ietf:params:scim:api:messages:2.0:PatchOp'],
+      Operations: [{ op: 'remove', path: `members[value eq "${u1}"]` }],
+    });
+
+    const asked = await run(h);
+    expect(asked.code, asked.out + asked.err).toBe(0);
+    expect(pairChecks(h.sandbox)).toHaveLength(3);
+    expect(memberPatches(h)).toHaveLength(1);
+    expect(memberNames(h.sandbox, 'eng')).toEqual(emails(1, 2, 3));
+
+    const next = await run(h);
+    expect(next.code).toBe(0);
+    expect(pairChecks(h.sandbox)).toHaveLength(0);
+    expect(h.writes()).toEqual([]);
   });
 
   it('--verify-members asks about every group and linked user at once and removes a member added by hand; the next run asks nothing', async () => {

@@ -17,12 +17,20 @@ describe('chooseMemberChecks', () => {
 
   it('checks unknown groups in full, answers fresh ones from memory (in the order of the users), and asks those about uncovered users only', () => {
     const now = 100 * HOUR;
-    const m = memory({ g1: { verifiedAt: at(now - HOUR), members: ['u3', 'u1', 'gone'] } }, ['u1', 'u2']);
+    const m = memory({ g1: { verifiedAt: at(now - HOUR), members: ['u2', 'u1', 'gone'] } }, ['u1', 'u2']);
     const choice = chooseMemberChecks(['g1', 'g2'], users, m, settings(), now);
     expect([...choice.verify]).toEqual(['g2']);
-    expect(choice.remembered).toEqual(new Map([['g1', ['u1', 'u3']]]));
+    expect(choice.remembered).toEqual(new Map([['g1', ['u1', 'u2']]]));
     expect(choice.uncovered).toEqual(['u3']);
     expect(memberCheckCounts(choice, users)).toEqual({ asked: 3 + 1, remembered: 2, verifiedGroups: 1, rememberedGroups: 1, overdueGroups: 0 });
+  });
+
+  it('a user the memory does not cover is asked about, not answered from memory, even where a write recorded them a member', () => {
+    const now = 100 * HOUR;
+    const m = memory({ g1: { verifiedAt: at(now - HOUR), members: ['u1', 'u3'] } }, ['u1', 'u2']);
+    const choice = chooseMemberChecks(['g1'], users, m, settings(), now);
+    expect(choice.remembered).toEqual(new Map([['g1', ['u1']]]));
+    expect(choice.uncovered).toEqual(['u3']);
   });
 
   it('force checks every group in full', () => {

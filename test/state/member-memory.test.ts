@@ -9,32 +9,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { StateError } from '../../src/errors.js';
-import { FileMemberMemory, membersFile, type MemberMemory, type MemberRead, type TargetMembers } from '../../src/state/member-memory.js';
-import { RedisMemberMemory } from '../../src/state/redis-member-memory.js';
-import { prefixedRedis } from '../support/distributed.js';
+import { FileMemberMemory, membersFile, type MemberRead, type TargetMembers } from '../../src/state/member-memory.js';
+import { memberMemories, type Cleanups } from '../support/member-memories.js';
 
-const cleanups: (() => Promise<void> | void)[] = [];
+const cleanups: Cleanups = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0)) await c();
 });
-
-const stores: [string, () => { open: () => MemberMemory; dir?: string }][] = [
-  [
-    'FileMemberMemory',
-    () => {
-      const dir = mkdtempSync(join(tmpdir(), 'scim-sync-members-'));
-      cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-      return { open: () => new FileMemberMemory(dir), dir };
-    },
-  ],
-  [
-    'RedisMemberMemory',
-    () => {
-      const { redis, prefix } = prefixedRedis(cleanups);
-      return { open: () => new RedisMemberMemory(redis, prefix) };
-    },
-  ],
-];
 
 const T0 = '2026-01-01T00:00:00.000Z';
 const read = (over: Partial<MemberRead> = {}): MemberRead => ({
@@ -44,6 +25,7 @@ const read = (over: Partial<MemberRead> = {}): MemberRead => ({
     ['g2', []],
   ]),
   topped: new Map(),
+  asked: [],
   users: ['u1', 'u2', 'u3'],
   groups: ['g1', 'g2'],
   ...over,
@@ -57,7 +39,8 @@ function plain(m: TargetMembers) {
   };
 }
 
-describe.each(stores)('%s', (_name, make) => {
+describe.each(memberMemories)('%s', (_name, store) => {
+  const make = () => store(cleanups);
   it('records a read, per target, and another instance reads it back', async () => {
     const { open } = make();
     await open().recordRead('app', read());
@@ -87,7 +70,7 @@ describe.each(stores)('%s', (_name, make) => {
     expect(plain(now)).toEqual({ groups: { g2: { verifiedAt: T0, members: [] }, g3: { verifiedAt: '2026-01-02T00:00:00.000Z', members: [] } }, users: ['u1', 'u2', 'u3', 'u4'] });
   });
 
-  it('a read overtaken by a write is not recorded: a group written during a full check is forgotten, and so is one topped with members found before it', async () => {
+  it('a read overtaken by a write is not recorded: a group written during a full check is forgotten, and so is one asked about uncovered users before it', async () => {
     const { open } = make();
     const memory = open();
     await memory.recordRead('app', read());
@@ -95,7 +78,7 @@ describe.each(stores)('%s', (_name, make) => {
     const second = new Date(Date.now() - 60_000).toISOString();
     await memory.changed('app', 'g1', { add: ['u3'], remove: [] });
     await memory.changed('app', 'g2', { add: [], remove: ['u2'] });
-    await memory.recordRead('app', read({ readAt: second, verified: new Map([['g1', ['u1']]]), topped: new Map([['g2', ['u2']]]), users: ['u1', 'u2', 'u3', 'u4'] }));
+    await memory.recordRead('app', read({ readAt: second, verified: new Map([['g1', ['u1']]]), topped: new Map([['g2', ['u4']]]), asked: ['u4'], users: ['u1', 'u2', 'u3', 'u4'] }));
     expect(plain(await open().read('app')).groups).toEqual({});
 
     // A read begun after the writes is recorded.
@@ -108,11 +91,37 @@ describe.each(stores)('%s', (_name, make) => {
     const memory = open();
     await memory.recordRead('app', read({ verified: new Map([['g1', ['u1', 'u2']], ['g2', ['u3']], ['g3', []]]), groups: ['g1', 'g2', 'g3'] }));
     // u2 is no longer linked; u4 is, and the remembered g2 holds them; g3 left the managed groups.
-    await memory.recordRead('app', read({ readAt: new Date(Date.now() + 1).toISOString(), verified: new Map(), topped: new Map([['g1', []], ['g2', ['u4']]]), users: ['u1', 'u3', 'u4'], groups: ['g1', 'g2'] }));
+    await memory.recordRead('app', read({ readAt: new Date(Date.now() + 1).toISOString(), verified: new Map(), topped: new Map([['g1', []], ['g2', ['u4']]]), asked: ['u4'], users: ['u1', 'u3', 'u4'], groups: ['g1', 'g2'] }));
     expect(plain(await open().read('app'))).toEqual({
       groups: { g1: { verifiedAt: T0, members: ['u1'] }, g2: { verifiedAt: T0, members: ['u3', 'u4'] } },
       users: ['u1', 'u3', 'u4'],
     });
+  });
+
+  it('the answers about the users asked replace what was remembered of them: a member a write recorded who is gone is dropped', async () => {
+    const { open } = make();
+    const memory = open();
+    await memory.recordRead('app', read());
+    // u4, linked since the last read, was added to both groups by a write; since then, removed from g1 by hand.
+    await memory.changed('app', 'g1', { add: ['u4'], remove: [] });
+    await memory.changed('app', 'g2', { add: ['u4'], remove: [] });
+    const next = read({ readAt: new Date(Date.now() + 1).toISOString(), verified: new Map(), topped: new Map([['g1', []], ['g2', ['u4']]]), asked: ['u4'], users: ['u1', 'u2', 'u3', 'u4'] });
+    await memory.recordRead('app', next);
+    expect(plain(await open().read('app'))).toEqual({
+      groups: { g1: { verifiedAt: T0, members: ['u1', 'u2'] }, g2: { verifiedAt: T0, members: ['u4'] } },
+      users: ['u1', 'u2', 'u3', 'u4'],
+    });
+  });
+
+  it('a group written while it was asked about uncovered users is forgotten, whatever the answers were', async () => {
+    const { open } = make();
+    const memory = open();
+    await memory.recordRead('app', read());
+    const readAt = new Date(Date.now() - 60_000).toISOString();
+    // The read found u4 in neither group; then a write added u4 to g2.
+    await memory.changed('app', 'g2', { add: ['u4'], remove: [] });
+    await memory.recordRead('app', read({ readAt, verified: new Map(), topped: new Map([['g1', []], ['g2', []]]), asked: ['u4'], users: ['u1', 'u2', 'u3', 'u4'] }));
+    expect(Object.keys(plain(await open().read('app')).groups)).toEqual(['g1']);
   });
 
   it('drops deleted users from every group and from the covered users', async () => {
