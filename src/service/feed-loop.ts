@@ -10,6 +10,8 @@ import type { ChangeFeed } from '../sources/change-feed.js';
 import { notApplied, type FastLane } from './fast-lane.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { cycleLeftOut, type CycleOutcome, type ReconcileLane } from './reconcile-lane.js';
+import { FeedPeople, type PollView } from './feed-people.js';
+import { RetryWait } from './retry-wait.js';
 
 export interface FeedStatus {
   name: string;
@@ -59,49 +61,34 @@ function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T | 
   });
 }
 
-/**
- * Longest wait before what a feed asked for that left a target out (a full reconcile, a batch of
- * people) is asked for again. Every poll (5 s by default) asking again would run a whole cycle
- * against the healthy targets, or the same people through them, every poll for as long as one
- * target stays in quarantine (hours); the wait doubles from the poll interval up to this instead, so
- * a change reaches the others within about a minute and costs a cycle a minute.
- */
-export const MAX_RETRY_WAIT_MS = 60_000;
-
-/** When what a feed asked for and did not get everywhere is asked for again: after a doubling wait. */
-class RetryWait {
-  private dueAt = 0;
-  private waitMs: number;
-
-  constructor(private readonly intervalMs: number) {
-    this.waitMs = intervalMs;
-  }
-
-  /** Asked for before, and not due again yet. */
-  waiting(): boolean {
-    return Date.now() < this.dueAt;
-  }
-
-  /** It did not reach every target: the wait (ms) before it is asked for again; the next one is longer. */
-  missed(): number {
-    const wait = this.waitMs;
-    this.dueAt = Date.now() + wait;
-    this.waitMs = Math.min(wait * 2, MAX_RETRY_WAIT_MS);
-    return wait;
-  }
-
-  reached(): void {
-    this.dueAt = 0;
-    this.waitMs = this.intervalMs;
-  }
-}
+export { MAX_RETRY_WAIT_MS } from './retry-wait.js';
 
 export async function runFeed(name: string, feed: ChangeFeed, status: FeedStatus, deps: FeedLoopDeps, signal: AbortSignal): Promise<void> {
   const full = new RetryWait(deps.intervalMs);
-  const people = new RetryWait(deps.intervalMs);
-  // The people of the last batch that did not reach every target: a poll naming only them waits
-  // with `people`; one naming someone else runs at once (a new leaver is not held up by a quarantine).
-  let missedKeys: ReadonlySet<string> = new Set();
+  // Who was handed out since the position, synced, and applied or not: a poll syncs at once only
+  // the new and the changed again (a new leaver is not held up by a quarantine), the rest after the
+  // doubling wait; the position is committed once everyone is applied.
+  const people = new FeedPeople(deps.intervalMs);
+
+  /** Syncs `keys` of the poll `view` (`retrying`: some were synced before and not applied). */
+  const sync = async (view: PollView, keys: readonly string[], retrying: boolean): Promise<void> => {
+    const waitingBefore = people.waiting;
+    const outcome = await deps.fast.sync({ keys, initiator: 'event', by: `feed ${name}` });
+    // A batch that did not reach every target for a passing reason (the source unreadable, a
+    // target down or in quarantine, a 503 on a leaver's deactivation) is handed out again by
+    // the next polls and tried again after the wait: committed, it waited for the next full
+    // cycle, and without a schedule for a restart.
+    const left = notApplied(outcome);
+    people.synced(view, keys, left?.keys);
+    if (left === undefined) {
+      if (!people.reachedAfterWholesaleMiss() && !people.waiting) people.retry.reached();
+      return;
+    }
+    // People who were waiting keep their time: someone new missing does not put them off.
+    const wait = retrying || !waitingBefore ? people.retry.missed() : people.retry.remainingMs();
+    deps.log(`feed ${name}: not applied, handed out again and tried in ${Math.ceil(wait / 1000)} s: ${left.why}`);
+  };
+
   while (!signal.aborted) {
     try {
       // A poll waiting out a source's backoff (Google asks for up to minutes) must not hold the
@@ -110,8 +97,10 @@ export async function runFeed(name: string, feed: ChangeFeed, status: FeedStatus
       if (signal.aborted) break;
       status.lastPoll = new Date().toISOString();
       delete status.error;
+      const view = batch && !batch.full ? people.view(batch) : undefined;
+      const due = view ? people.due(view) : undefined;
       if (!batch) deps.metrics.feedPolls.inc({ feed: name, result: 'none' });
-      else if (batch.full ? full.waiting() : people.waiting() && batch.keys.every((k) => missedKeys.has(k))) {
+      else if (batch.full ? full.waiting() : due!.keys.length === 0 && people.waiting) {
         // Asked for before and not due again: the position stays, and nothing runs.
         deps.metrics.feedPolls.inc({ feed: name, result: batch.full ? 'full' : 'changes' });
       } else {
@@ -125,23 +114,21 @@ export async function runFeed(name: string, feed: ChangeFeed, status: FeedStatus
           if (why === undefined) {
             await batch.commit();
             full.reached();
+            // The cycle read and applied everyone, after this poll.
+            people.clear();
           } else deps.log(`feed ${name}: the full reconcile it asked for did not reach every target, asked again in ${Math.ceil(full.missed() / 1000)} s: ${why}`);
         } else {
           deps.metrics.feedPolls.inc({ feed: name, result: 'changes' });
-          const outcome = await deps.fast.sync({ keys: batch.keys, initiator: 'event', by: `feed ${name}` });
-          // A batch that did not reach every target for a passing reason (the source unreadable, a
-          // target down or in quarantine, a 503 on a leaver's deactivation) is handed out again by
-          // the next polls and tried again after the wait: committed, it waited for the next full
-          // cycle, and without a schedule for a restart.
-          const left = notApplied(outcome);
-          if (left === undefined) {
+          if (due!.keys.length > 0) await sync(view!, due!.keys, due!.retrying);
+          const unconfirmed = people.unconfirmed(view!);
+          if (unconfirmed.length > 0) {
+            deps.log(`feed ${name}: ${unconfirmed.length} applied before, synced once more before the position moves (the feed cannot tell whether they changed since)`);
+            await sync(view!, unconfirmed, false);
+          }
+          if (people.settled(view!)) {
             await batch.commit();
-            people.reached();
-            missedKeys = new Set();
+            people.clear();
             deps.metrics.propagation.observe((Date.now() - noticed) / 1000);
-          } else {
-            missedKeys = new Set(batch.keys);
-            deps.log(`feed ${name}: not applied, handed out again and tried in ${Math.ceil(people.missed() / 1000)} s: ${left.why}`);
           }
         }
       }

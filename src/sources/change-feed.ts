@@ -15,6 +15,14 @@
 export interface ChangeBatch {
   /** Source keys that may have changed: added, modified, deactivated, deleted or moved out of scope. */
   readonly keys: readonly string[];
+  /**
+   * Per key, a mark of what the feed saw of that person (a digest of their row, the events about
+   * them): two polls from the same position giving a person the same mark saw no change of theirs
+   * between them. While the position stays, each poll names everyone changed since it; the service
+   * syncs a person it applied already only when their mark moved. A key without a mark cannot be
+   * told apart: once applied, it is synced once more before the position is committed.
+   */
+  readonly marks?: ReadonlyMap<string, string>;
   /** Set when the feed cannot name who changed: the service runs a full reconcile (and commits after it). */
   readonly full?: string;
   /** For the service's log: what the feed saw, e.g. "3 entries changed since 20261130101500Z". */

@@ -98,6 +98,24 @@ describe('CSV change feed', () => {
     expect((await restarted.poll())!.keys).toEqual(['11']);
   });
 
+  it('marks each person with their row digest: the same until their row changes again, while the position stays', async () => {
+    const { current: feed, replace } = await baseline(HEADER + rows(range(1, 10)));
+    replace(HEADER + rows(range(1, 9)) + row(10, { status: 'terminated' }));
+    const first = await feed.poll();
+    replace(HEADER + row(1, { first: 'Renamed' }) + rows(range(2, 9)) + row(10, { status: 'terminated' }) + row(11));
+    const second = await feed.poll();
+    expect([...second!.keys].sort()).toEqual(['1', '10', '11']);
+    // 10 unchanged since the first poll: the same mark, so the service need not sync them again.
+    expect(second!.marks!.get('10')).toBe(first!.marks!.get('10'));
+    replace(HEADER + row(1, { first: 'Renamed' }) + rows(range(2, 9)) + row(10, { first: 'Again', status: 'terminated' }) + row(11));
+    const third = await feed.poll();
+    expect(third!.marks!.get('10')).not.toBe(second!.marks!.get('10'));
+    expect(third!.marks!.get('1')).toBe(second!.marks!.get('1'));
+    // Removed: one mark for anyone gone.
+    replace(HEADER + rows(range(2, 9)));
+    expect((await feed.poll())!.marks!.get('1')).toBe('removed');
+  });
+
   it('does not take a file still being written: appended during the settle wait, it waits; once still, it is taken whole', async () => {
     const s = await baseline(HEADER + rows(range(1, 5)));
     // The exporter rewrites in place, appending people row by row.

@@ -164,6 +164,18 @@ describe('Google change feed', () => {
     expect(await feedOf().poll()).toBeNull();
   });
 
+  it('marks each person with the events that named them: the same until a later event about them, while the position stays', async () => {
+    const feed = await started();
+    activities().push(adminActivity(ago(30), 'SUSPEND_USER', { USER_EMAIL: 'jose@example.com' }), adminActivity(ago(29), 'CREATE_USER', { USER_EMAIL: 'kenji@example.com' }));
+    const first = await feed.poll();
+    expect(sorted(first)).toEqual(['102', '105']);
+    activities().push(adminActivity(ago(20), 'UNSUSPEND_USER', { USER_EMAIL: 'jose@example.com' }));
+    const second = await feed.poll();
+    expect(sorted(second)).toEqual(['102', '105']);
+    expect(second!.marks!.get('105')).toBe(first!.marks!.get('105'));
+    expect(second!.marks!.get('102')).not.toBe(first!.marks!.get('102'));
+  });
+
   it('a deleted person is named from the addresses it resolved before; an address never seen asks for a full reconcile', async () => {
     const feed = await started();
     activities().push(adminActivity(ago(100), 'SUSPEND_USER', { USER_EMAIL: 'jose@example.com' }));

@@ -176,11 +176,18 @@ describe('OpenLDAP: modifyTimestamp and the accesslog', () => {
     expect(batch?.keys).toEqual(['2001']);
     expect(batch?.full).toBeUndefined();
     expect(batch?.description).toMatch(/^1 entry changed, 0 entries named by the accesslog \(deleted, moved out or group membership\) since \d{14}Z$/);
-    // Not committed: the same change is handed out again.
+    // Not committed: the same change is handed out again, with the same mark (the entry's entryCSN).
     expect(await tokens.get('people')).toBe(before);
-    expect((await feed.poll())?.keys).toEqual(['2001']);
+    const again = await feed.poll();
+    expect(again?.keys).toEqual(['2001']);
+    expect(again?.marks?.get('2001')).toBe(batch?.marks?.get('2001'));
+    expect(batch?.marks?.get('2001')).toBeTruthy();
+    // Changed again before the commit: the mark moves.
+    await slapd.modify(`dn: uid=mod1,${PEOPLE}\nchangetype: modify\nreplace: title\ntitle: Head\n`);
+    const changedAgain = await feed.poll();
+    expect(changedAgain?.marks?.get('2001')).not.toBe(batch?.marks?.get('2001'));
 
-    await batch!.commit();
+    await changedAgain!.commit();
     expect(await tokens.get('people')).not.toBe(before);
     expect(await feed.poll()).toBeNull();
 
@@ -497,13 +504,24 @@ describe('Active Directory: uSNChanged on one domain controller', () => {
         attributes: ['objectGUID', 'lastKnownParent', 'uSNChanged'],
         controls: [{ oid: SHOW_DELETED_CONTROL, critical: true }],
       },
-      { base: DOMAIN, scope: 2, filter: `(&(&(objectCategory=person)(objectClass=user))${from})`, attributes: ['objectGUID'], controls: [] },
+      { base: DOMAIN, scope: 2, filter: `(&(&(objectCategory=person)(objectClass=user))${from})`, attributes: ['objectGUID', 'uSNChanged'], controls: [] },
     ]);
-    // Not committed: the next poll asks from the same USN.
+    // Each person marked with their uSNChanged, so the service can tell a change since the last poll.
+    expect([...batch!.marks!.keys()].sort()).toEqual([...batch!.keys].sort());
+    // Not committed: the next poll asks from the same USN, and marks the same people as before.
     const again = await feed.poll();
     expect([...again!.keys].sort()).toEqual([...batch!.keys].sort());
+    expect(again!.marks).toEqual(batch!.marks);
+    const handedAt = ad.usn;
+    ad.change(ann);
+    const later = await feed.poll();
+    const annKey = guidToString(guid(1));
+    expect(later!.marks!.get(annKey)).not.toBe(batch!.marks!.get(annKey));
+    expect(later!.marks!.get(guidToString(guid(2)))).toBe(batch!.marks!.get(guidToString(guid(2))));
     await batch!.commit();
-    expect(JSON.parse((await tokens.get('ad'))!).usn).toBe(String(ad.usn));
+    expect(JSON.parse((await tokens.get('ad'))!).usn).toBe(String(handedAt));
+    expect((await feed.poll())!.keys).toEqual([annKey]);
+    await later!.commit();
     expect(await feed.poll()).toBeNull();
   });
 

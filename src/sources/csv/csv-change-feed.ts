@@ -156,6 +156,8 @@ export class CsvChangeFeed implements ChangeFeed {
     const file = this.config.path;
     const batch = (keys: string[], description: string, full?: string): ChangeBatch => ({
       keys,
+      // A person's digest in this version (a removed person has none): a row changed again moves it.
+      marks: new Map(keys.map((k) => [k, after.users.get(k) ?? 'removed'])),
       description,
       ...(full !== undefined ? { full } : {}),
       commit: async () => {

@@ -34,6 +34,7 @@ import type { ChangeBatch, ChangeFeed } from '../change-feed.js';
 import { readActivity, type ActivityEffect, type AdminActivity } from './admin-activities.js';
 import { adminApi, DIRECTORY, REPORTS_SCOPE, USER_SCOPE } from './admin-client.js';
 import { SourceError } from '../../errors.js';
+import { digest } from '../../model/record-digest.js';
 import type { DirectoryApi } from './directory-api.js';
 import type { Pacing } from './google-retry.js';
 
@@ -125,9 +126,10 @@ export class GoogleChangeFeed implements ChangeFeed {
     }
   }
 
-  private batch(keys: string[], description: string, next: Token, full?: string): ChangeBatch {
+  private batch(keys: string[], description: string, next: Token, full?: string, marks?: ReadonlyMap<string, string>): ChangeBatch {
     return {
       keys,
+      ...(marks === undefined ? {} : { marks }),
       description,
       ...(full !== undefined ? { full } : {}),
       commit: async () => {
@@ -195,6 +197,15 @@ export class GoogleChangeFeed implements ChangeFeed {
     }
     if (refused !== undefined && !answered) await this.confirmUsersReadable(api, refused);
     const keys = new Set<string>();
+    // Per key, the ids of the events that named them: a later event about them changes the mark.
+    const named = new Map<string, string[]>();
+    for (const a of fresh) {
+      for (const effect of a.effects) {
+        if (!this.concerns(effect)) continue;
+        const emails = effect.kind === 'person' ? effect.emails : effect.kind === 'member' ? [effect.email] : [];
+        for (const e of emails) for (const key of [found.get(e), token.emails.get(e)]) if (key !== undefined) named.set(key, [...(named.get(key) ?? []), a.id]);
+      }
+    }
     for (const effect of effects) {
       const named = effect.kind === 'person' ? effect.emails : effect.kind === 'member' ? [effect.email] : [];
       const current = named.map((e) => found.get(e)).filter((k): k is string => k !== undefined);
@@ -213,7 +224,8 @@ export class GoogleChangeFeed implements ChangeFeed {
         }
       }
     }
-    return this.batch([...keys], `${events}: ${keys.size} ${keys.size === 1 ? 'person' : 'people'}`, next);
+    const marks = new Map([...keys].map((k) => [k, digest([...new Set(named.get(k) ?? [])].sort()).slice(0, 16)]));
+    return this.batch([...keys], `${events}: ${keys.size} ${keys.size === 1 ? 'person' : 'people'}`, next, undefined, marks);
   }
 
   /**

@@ -84,10 +84,11 @@ export class LdapChangeFeed implements ChangeFeed {
     // Nothing is held between polls.
   }
 
-  private batch(keys: readonly string[], description: string, next: string, full?: string): ChangeBatch {
+  private batch(keys: readonly string[], description: string, next: string, full?: string, marks?: ReadonlyMap<string, string>): ChangeBatch {
     let committed = false;
     return {
       keys,
+      ...(marks === undefined ? {} : { marks }),
       description,
       ...(full === undefined ? {} : { full }),
       commit: async () => {
@@ -137,7 +138,11 @@ export class LdapChangeFeed implements ChangeFeed {
     }
     // Nobody to name and no new ground (what was seen may only have been deleted): nothing to store.
     if (keys.length === 0 && !moved(last, changes.window, removed?.window)) return null;
-    return this.batch(keys, description, next);
+    // Someone the accesslog names has no mark: what it recorded (a deletion, a membership) is not in
+    // the entry's version.
+    const logged = new Set(removed?.keys ?? []);
+    const marks = new Map(keys.flatMap((k) => (logged.has(k) || !changes.versions.has(k) ? [] : [[k, changes.versions.get(k)!] as const])));
+    return this.batch(keys, description, next, undefined, marks);
   }
 
   private async usnPass(searcher: LdapSearcher, stored: string | undefined): Promise<ChangeBatch | null> {
@@ -164,6 +169,6 @@ export class LdapChangeFeed implements ChangeFeed {
       `${plural(changes.changed, 'entry', 'entries')} changed, ${plural(changes.deleted, 'entry', 'entries')} deleted` +
       (changes.outside > 0 ? `, ${plural(changes.outside, 'person', 'people')} changed outside the base` : '') +
       ` since USN ${last.usn} on ${name}`;
-    return this.batch(changes.keys, description, next);
+    return this.batch(changes.keys, description, next, undefined, changes.versions);
   }
 }

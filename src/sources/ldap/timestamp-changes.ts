@@ -23,6 +23,8 @@ import { entryKey } from './user-entry.js';
 export interface TimedChanges {
   /** Keys of entries changed since the window and not handed out before in this version. */
   readonly keys: readonly string[];
+  /** Per key, the version of its entry seen (entryCSN, else its newest time): a change of theirs moves it. */
+  readonly versions: ReadonlyMap<string, string>;
   readonly window: TimeWindow;
   /** Entries the search returned (for the description). */
   readonly entries: number;
@@ -37,6 +39,7 @@ export function changedSinceFilter(since: number): string {
 export async function readTimedChanges(searcher: LdapSearcher, users: LdapSettings['users'], window: TimeWindow, overlap: number): Promise<TimedChanges> {
   const key = users.key;
   const keys = new Set<string>();
+  const versions = new Map<string, string>();
   const sightings: Sighting[] = [];
   let entries = 0;
   for await (const page of searcher.search({
@@ -58,7 +61,8 @@ export async function readTimedChanges(searcher: LdapSearcher, users: LdapSettin
       const id = 'key' in keyed ? keyed.key : null;
       sightings.push({ id, version, time });
       if (id !== null && window.seen[id] !== version) keys.add(id);
+      if (id !== null) versions.set(id, version);
     }
   }
-  return { keys: [...keys], window: advanceWindow(window, sightings, overlap), entries };
+  return { keys: [...keys], versions, window: advanceWindow(window, sightings, overlap), entries };
 }

@@ -82,6 +82,8 @@ export function domainOf(base: string): string | null {
 
 export interface UsnChanges {
   readonly keys: readonly string[];
+  /** Per key, the highest uSNChanged seen of it (entry or tombstone): a change of theirs moves it. */
+  readonly versions: ReadonlyMap<string, string>;
   readonly changed: number;
   readonly deleted: number;
   readonly outside: number;
@@ -93,10 +95,15 @@ export async function readUsnChanges(searcher: LdapSearcher, users: LdapSettings
   const binaryAttributes = isBinaryFormat(key.format) ? [key.attribute] : [];
   const since = `(uSNChanged>=${from})`;
   const keys = new Set<string>();
+  const versions = new Map<string, string>();
   const add = (entry: Parameters<typeof entryKey>[0]): boolean => {
     const keyed = entryKey(entry, key);
-    if ('key' in keyed) keys.add(keyed.key);
-    return 'key' in keyed;
+    if (!('key' in keyed)) return false;
+    keys.add(keyed.key);
+    const usn = stringsOf(entry, 'uSNChanged')[0];
+    const had = versions.get(keyed.key);
+    if (usn !== undefined && /^\d+$/.test(usn) && (had === undefined || BigInt(usn) > BigInt(had))) versions.set(keyed.key, usn);
+    return true;
   };
 
   let changed = 0;
@@ -131,12 +138,12 @@ export async function readUsnChanges(searcher: LdapSearcher, users: LdapSettings
       base: domain,
       scope: 'sub',
       filter: `(&${users.filter}${since})`,
-      attributes: [key.attribute],
+      attributes: [key.attribute, 'uSNChanged'],
       binaryAttributes,
       references: 'skip',
     })) {
       for (const entry of page) if (!withinScope(entry.dn, users.base, users.scope) && add(entry)) outside++;
     }
   }
-  return { keys: [...keys], changed, deleted, outside };
+  return { keys: [...keys], versions, changed, deleted, outside };
 }
