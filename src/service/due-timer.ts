@@ -5,13 +5,21 @@
  * the earliest one, and is woken when a new one is stored.
  */
 import { describeError } from '../errors.js';
-import type { DueChanges } from '../state/due-changes.js';
+import type { DueChange, DueChanges } from '../state/due-changes.js';
+import { RetryWait } from './retry-wait.js';
 import { notApplied, type FastLane } from './fast-lane.js';
 
 /** setTimeout cannot wait longer (2^31 - 1 ms, about 24.8 days): a longer wait is taken in steps. */
 const MAX_WAIT = 2 ** 31 - 1;
-/** After a failed pass (the source unreadable), try again this much later, ms. */
+/**
+ * After a pass that left changes to try again (the source unreadable, a target down or in
+ * quarantine), they are tried again this much later, ms, the wait doubling up to MAX_RETRY_MS: a
+ * kept request over serve.maxBatch is a full cycle each time, and an outage or a quarantine lasts
+ * hours.
+ */
 const RETRY_MS = 60_000;
+const MAX_RETRY_MS = 15 * 60_000;
+const changeId = (c: DueChange): string => `${c.endpoint}\n${c.eventId}\n${c.key}`;
 /** The event id of an accepted event kept to try again (inbound-events.ts), told apart from a dated one. */
 export const RETRY_SUFFIX = '#retry';
 /** An event tried again this long without applying is left to the full cycles (and said so), ms. */
@@ -19,6 +27,10 @@ const RETRY_FOR_MS = 6 * 3_600_000;
 
 export class DueTimer {
   private timer: NodeJS.Timeout | undefined;
+  private readonly retryWait = new RetryWait(RETRY_MS, MAX_RETRY_MS);
+  /** Changes this process tried and kept (not yet applied): with the accepted events kept (#retry), they wait for retryWait. */
+  private readonly tried = new Set<string>();
+  private readonly kept = (c: DueChange): boolean => c.eventId.endsWith(RETRY_SUFFIX) || this.tried.has(changeId(c));
   private running: Promise<void> | null = null;
   private again = false;
   /** Why the last pass could not read or finish the due changes (for /readyz); undefined once one does. */
@@ -56,6 +68,9 @@ export class DueTimer {
 
   private async pass(): Promise<void> {
     let retry = false;
+    // Changes kept to try again wait for their wait, whatever wakes the timer: each new event's pass
+    // syncing every kept one again would cost, over a long quarantine, as many syncs as events.
+    const retriesDue = !this.retryWait.waiting();
     try {
       const now = new Date();
       const due = await this.due.due(now);
@@ -67,7 +82,7 @@ export class DueTimer {
         this.log(`due: ${expired.length} event${expired.length === 1 ? '' : 's'} tried again for ${RETRY_FOR_MS / 3_600_000} hours without applying, left to the full cycles: ${[...new Set(expired.map((c) => c.key))].join(', ')}`);
       }
       const gone = new Set(expired);
-      const ready = due.filter((c) => !gone.has(c));
+      const ready = due.filter((c) => !gone.has(c) && (retriesDue || !this.kept(c)));
       if (ready.length > 0) {
         const keys = [...new Set(ready.map((c) => c.key))];
         this.log(`due: ${keys.length} future-dated change${keys.length === 1 ? '' : 's'} now effective (${[...new Set(ready.map((c) => c.endpoint))].join(', ')})`);
@@ -75,8 +90,13 @@ export class DueTimer {
         const left = notApplied(outcome);
         // Done but for the people worth trying again: one failing person does not hold back the rest.
         const keep = new Set(left === undefined ? [] : left.keys === 'all' ? ready : ready.filter((c) => (left.keys as ReadonlySet<string>).has(c.key)));
-        await this.due.done(ready.filter((c) => !keep.has(c)));
+        const applied = ready.filter((c) => !keep.has(c));
+        const retried = ready.some(this.kept);
+        await this.due.done(applied);
+        for (const c of applied) this.tried.delete(changeId(c));
+        for (const c of keep) this.tried.add(changeId(c));
         retry = keep.size > 0;
+        if (!retry && retried) this.retryWait.reached();
       }
       this.problem = undefined;
     } catch (error) {
@@ -85,7 +105,14 @@ export class DueTimer {
       retry = true;
     }
     if (this.signal.aborted) return;
-    const next = retry ? new Date(Date.now() + RETRY_MS) : await this.due.next().catch(() => new Date(Date.now() + RETRY_MS));
-    if (next) this.timer = setTimeout(() => this.wake(), Math.min(Math.max(next.getTime() - Date.now(), 0), MAX_WAIT));
+    const next = retry ? Date.now() + this.retryWait.missed() : await this.nextWake().catch(() => Date.now() + RETRY_MS);
+    if (next !== undefined) this.timer = setTimeout(() => this.wake(), Math.min(Math.max(next - Date.now(), 0), MAX_WAIT));
+  }
+
+  /** The earliest of the next future-dated change and, when changes are kept to try again, their wait's end. */
+  private async nextWake(): Promise<number | undefined> {
+    const dated = (await this.due.next((c) => !this.kept(c)))?.getTime();
+    const kept = (await this.due.next(this.kept)) ? Date.now() + this.retryWait.remainingMs() : undefined;
+    return dated === undefined ? kept : kept === undefined ? dated : Math.min(dated, kept);
   }
 }

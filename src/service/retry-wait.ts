@@ -7,12 +7,16 @@
  */
 export const MAX_RETRY_WAIT_MS = 60_000;
 
-/** When what a feed asked for and did not get everywhere is asked for again: after a doubling wait. */
+/** When what was asked for and did not reach every target is asked for again: after a doubling wait. */
 export class RetryWait {
   private dueAt = 0;
   private waitMs: number;
 
-  constructor(private readonly intervalMs: number) {
+  /** `maxMs`: the longest wait (the feeds': MAX_RETRY_WAIT_MS). */
+  constructor(
+    private readonly intervalMs: number,
+    private readonly maxMs = MAX_RETRY_WAIT_MS,
+  ) {
     this.waitMs = intervalMs;
   }
 
@@ -25,7 +29,7 @@ export class RetryWait {
   missed(): number {
     const wait = this.waitMs;
     this.dueAt = Date.now() + wait;
-    this.waitMs = Math.min(wait * 2, MAX_RETRY_WAIT_MS);
+    this.waitMs = Math.min(wait * 2, this.maxMs);
     return wait;
   }
 

@@ -28,8 +28,8 @@ export interface DueChanges {
   add(changes: readonly DueChange[]): Promise<void>;
   /** Every change whose instant is at or before `now`, earliest first. Nothing is removed. */
   due(now: Date): Promise<DueChange[]>;
-  /** The earliest instant kept, or undefined when none: when the service should wake. */
-  next(): Promise<Date | undefined>;
+  /** The earliest instant kept (of the changes `include` takes, default all), or undefined when none: when the service should wake. */
+  next(include?: (change: DueChange) => boolean): Promise<Date | undefined>;
   /** Removes these changes (processed), each only if still kept with the same instant. Others are ignored. */
   done(changes: readonly DueChange[]): Promise<void>;
 }
@@ -128,10 +128,10 @@ export class FileDueChanges implements DueChanges {
     );
   }
 
-  next(): Promise<Date | undefined> {
+  next(include: (change: DueChange) => boolean = () => true): Promise<Date | undefined> {
     return this.serial(async () => {
       let earliest: Date | undefined;
-      for (const c of (await this.load()).values()) if (!earliest || c.effectiveAt < earliest) earliest = c.effectiveAt;
+      for (const c of (await this.load()).values()) if (include(c) && (!earliest || c.effectiveAt < earliest)) earliest = c.effectiveAt;
       return earliest;
     });
   }
