@@ -41,6 +41,7 @@ export function dropRejected(
   const n = dropped.length;
   const note =
     `${n} deprovision${n === 1 ? '' : 's'} not planned: rejected (scim-sync reject ${[...sets].join(', ')}) ` +
-    `and the source record is unchanged since: ${dropped.map((op) => op.label).join(', ')}`;
+    // Each with its key, as other warnings name a person: a change-driven batch keeps the warnings naming its people.
+    `and the source record is unchanged since: ${dropped.map((op) => `${op.label} (${op.externalId})`).join(', ')}`;
   return { kept, dropped, note };
 }

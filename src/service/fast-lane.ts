@@ -182,6 +182,12 @@ export class FastLane {
         // someone missing from it may be a row an export still being written has not reached.
         ...(previous === undefined ? { holdMissingFromWholeRead: NO_FULL_READ } : {}),
       });
+      // What the plan says of these people (a deprovision not planned as rejected, the member memory
+      // unreadable): the service's log is where the operator of a batch reads it.
+      for (const t of plan.targets) {
+        for (const w of t.warnings.slice(0, NAMED_IN_LOG)) log(`change-driven sync, target ${t.target}: ${w}`, { cycle: plan.id, target: t.target, level: 'warn' });
+        if (t.warnings.length > NAMED_IN_LOG) log(`change-driven sync, target ${t.target}: and ${t.warnings.length - NAMED_IN_LOG} more warnings`, { cycle: plan.id, target: t.target, level: 'warn' });
+      }
       const readAt = new Date(plan.binding.source.readAt);
       // Marked as soon as the read is taken, not once applied: a cycle planned on an older read and
       // applying meanwhile must already skip these people (superseded), or it writes its older

@@ -28,7 +28,7 @@ describe('dropRejected', () => {
       const result = dropRejected(ops, users, new Map(c.rejected.map(([key, digest]) => [key, { digest, stagedId: 'st-0000abcd' }])));
       expect(result.dropped.map((op) => op.externalId)).toEqual(c.dropped);
       expect(result.kept).toEqual(ops.filter((op) => !c.dropped.includes(op.externalId) || op.kind !== 'deprovisionUser'));
-      if (c.dropped.length > 0) expect(result.note).toBe(`1 deprovision not planned: rejected (scim-sync reject st-0000abcd) and the source record is unchanged since: ${c.dropped[0]}@example.com`);
+      if (c.dropped.length > 0) expect(result.note).toBe(`1 deprovision not planned: rejected (scim-sync reject st-0000abcd) and the source record is unchanged since: ${c.dropped[0]}@example.com (${c.dropped[0]})`);
       else expect(result.note).toBeUndefined();
     });
   }

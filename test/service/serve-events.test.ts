@@ -419,6 +419,8 @@ it('an event naming someone whose deprovision an operator rejected leaves them b
   await s.fast.idle();
   expect(userOf(6)?.['active']).toBe(true);
   expect(h.writes()).toEqual([]);
+  // The plan's word for it reaches the service's log.
+  expect(s.lines.join('\n')).toMatch(/change-driven sync, target app: 1 deprovision not planned: rejected \(scim-sync reject st-0000abcd\) and the source record is unchanged since: user6@example\.com \(E1006\)/);
   // Someone else gone, without a rejection: deactivated as before.
   const other = event('E1007');
   const second = batches.next();
