@@ -79,6 +79,7 @@ export class DueTimer {
       const expired = due.filter((c) => c.eventId.endsWith(RETRY_SUFFIX) && now.getTime() - c.effectiveAt.getTime() > RETRY_FOR_MS);
       if (expired.length > 0) {
         await this.due.done(expired);
+        for (const c of expired) this.tried.delete(changeId(c));
         this.log(`due: ${expired.length} event${expired.length === 1 ? '' : 's'} tried again for ${RETRY_FOR_MS / 3_600_000} hours without applying, left to the full cycles: ${[...new Set(expired.map((c) => c.key))].join(', ')}`);
       }
       const gone = new Set(expired);
@@ -112,7 +113,9 @@ export class DueTimer {
   /** The earliest of the next future-dated change and, when changes are kept to try again, their wait's end. */
   private async nextWake(): Promise<number | undefined> {
     const dated = (await this.due.next((c) => !this.kept(c)))?.getTime();
-    const kept = (await this.due.next(this.kept)) ? Date.now() + this.retryWait.remainingMs() : undefined;
+    // A kept change is due at its own instant (a sender may have moved it later), not before its wait is over.
+    const keptAt = (await this.due.next(this.kept))?.getTime();
+    const kept = keptAt === undefined ? undefined : Math.max(keptAt, Date.now() + this.retryWait.remainingMs());
     return dated === undefined ? kept : kept === undefined ? dated : Math.min(dated, kept);
   }
 }

@@ -80,7 +80,7 @@ export interface BatchOutcome {
    * nothing of this batch reached them. Absent when none was.
    */
   leftOut?: readonly LeftOut[];
-  /** Served by a full cycle (a request over serve.maxBatch): its failed operations are the next cycle's. */
+  /** Served by a full cycle (a request over serve.maxBatch): failures of others than its people are the next cycle's. */
   fullCycle?: true;
 }
 
@@ -275,8 +275,8 @@ export interface NotApplied {
  * did, when the safety check stopped it (staged: someone decides, and tried again it would be staged
  * again), or when what failed would fail again. The source unreadable, a target left out in
  * quarantine, or one that could not be read or was stopped, leaves everyone (`why` names each such
- * target); an operation that failed for a passing reason leaves its person (in a batch; a full
- * cycle's are the next cycle's).
+ * target); an operation that failed for a passing reason leaves its person (a full cycle's: only
+ * the request's own people; the rest are the next cycle's).
  */
 export function notApplied(outcome: BatchOutcome): NotApplied | undefined {
   if (outcome.stopped) return undefined;
@@ -286,14 +286,16 @@ export function notApplied(outcome: BatchOutcome): NotApplied | undefined {
   ];
   if (outcome.error !== undefined) return { why: [describeError(outcome.error), ...unreachedTargets].join('; '), keys: 'all' };
   if (unreachedTargets.length > 0) return { why: unreachedTargets.join('; '), keys: 'all' };
-  // A full cycle's failed operations are its successor's (as for a feed's full reconcile): trying the
-  // whole request again for them would be another full cycle.
-  if (outcome.fullCycle) return undefined;
   const keys = new Set<string>();
   let why: string | undefined;
+  // A full cycle's failures of other people and of groups are its successor's (trying the whole
+  // request again for them would be another full cycle); its own people's are tried again, as a
+  // batch's: a leaver whose deactivation met a 503 waits a retry, not the next scheduled cycle.
+  const own = outcome.fullCycle ? new Set(outcome.keys) : undefined;
   for (const t of outcome.report?.targets ?? []) {
     for (const f of t.failures) {
       if (!TRANSIENT_FAILURES.has(f.code)) continue;
+      if (own && !own.has(f.externalId)) continue;
       why ??= `target ${t.target}: ${f.message}`;
       // A group's operation (a membership change) carries the group's key: whose change it was is not
       // told, so everyone is tried again.

@@ -55,15 +55,22 @@ export class FeedPeople {
     return { round: ++this.round, marks };
   }
 
-  /** Changed since their last sync as far as the feed tells: never synced, or a mark that differs. */
+  /**
+   * Changed since their last sync as far as the feed tells: never synced, a mark that differs, or a
+   * mark that is gone (synced with one, named now without: the LDAP accesslog names a deletion, a
+   * move out of the base or a group removal so).
+   */
   private changed(key: string, mark: string | undefined): boolean {
     const known = this.people.get(key);
-    return known === undefined || (mark !== undefined && mark !== known.mark);
+    if (known === undefined) return true;
+    return mark === undefined ? known.mark !== undefined : mark !== known.mark;
   }
 
   /**
-   * Whom to sync now: the new and the changed again at once; those synced and not applied when the
-   * retry wait is due (`retrying` says whether any of them are in).
+   * Whom to sync now: the new and the changed again at once; when the retry wait is due, those synced
+   * and not applied, and those the feed gives no mark to tell by (they may have changed again since:
+   * while someone keeps the position, they are synced again at the retry's pace, not held until
+   * everyone settles). `retrying` says whether any of those are in.
    */
   due(view: PollView): { keys: string[]; retrying: boolean } {
     const keys: string[] = [];
@@ -71,7 +78,7 @@ export class FeedPeople {
     const retryDue = !this.retry.waiting();
     for (const [key, mark] of view.marks) {
       if (this.changed(key, mark)) keys.push(key);
-      else if (!this.people.get(key)!.applied && retryDue) {
+      else if ((!this.people.get(key)!.applied || mark === undefined) && retryDue) {
         keys.push(key);
         retrying = true;
       }

@@ -4,15 +4,22 @@
  * long outage or quarantine with events arriving does not sync every kept change again at each
  * event's pass; a future-dated change that falls due is synced at once, alone.
  */
-import { afterEach, expect, it } from 'vitest';
+import { afterEach, beforeEach, expect, it, vi } from 'vitest';
 import { DueTimer, RETRY_SUFFIX } from '../../src/service/due-timer.js';
 import type { BatchOutcome, FastLane, SyncRequest } from '../../src/service/fast-lane.js';
 import { FileDueChanges } from '../../src/state/due-changes.js';
 import { tempDirs } from '../support/temp-dirs.js';
 
 const tempDir = tempDirs('scim-sync-due-');
-const stop = new AbortController();
-afterEach(() => stop.abort());
+let stop: AbortController;
+beforeEach(() => {
+  stop = new AbortController();
+});
+afterEach(() => {
+  stop.abort();
+  vi.useRealTimers();
+});
+const neverApplied = { sync: (r: SyncRequest): Promise<BatchOutcome> => Promise.resolve({ keys: r.keys, error: new Error('target app is down') }) };
 
 it('changes kept to try again are not synced again by each pass a new change wakes, only when their wait is over', async () => {
   const due = new FileDueChanges(tempDir());
@@ -48,4 +55,31 @@ it('changes kept to try again are not synced again by each pass a new change wak
   expect(synced).toEqual([['E1'], ['E4']]);
   // Nothing is lost: every change is still kept, to try again.
   expect((await due.due(new Date())).map((c) => c.key).sort()).toEqual(['E1', 'E2', 'E3', 'E4', 'E5']);
+});
+
+it('a kept change its sender moved to a later date waits for that date, without a pass a millisecond meanwhile', async () => {
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+  const due = new FileDueChanges(tempDir());
+  let passes = 0;
+  const counted: typeof due = Object.assign(Object.create(due) as typeof due, { due: (now: Date) => (passes++, due.due(now)) });
+  const timer = new DueTimer(counted, neverApplied as unknown as FastLane, () => undefined, stop.signal);
+  const t0 = Date.now();
+  // A termination effective now, tried and not applied: kept.
+  await due.add([{ endpoint: 'hr', eventId: 'term-E1', key: 'E1', effectiveAt: new Date(t0) }]);
+  timer.wake();
+  await timer.idle();
+  // The sender sends the same event again, its date corrected to next week.
+  await due.add([{ endpoint: 'hr', eventId: 'term-E1', key: 'E1', effectiveAt: new Date(t0 + 7 * 86_400_000) }]);
+  await vi.advanceTimersByTimeAsync(61_000);
+  await timer.idle();
+  const before = passes;
+  // Up to a minute before the new date: nothing is due, so no pass (a timer re-armed at 0 ms would
+  // run thousands).
+  await vi.advanceTimersByTimeAsync(7 * 86_400_000 - 61_000 - 60_000);
+  await timer.idle();
+  expect(passes - before).toBe(0);
+  // At the date, it is tried.
+  await vi.advanceTimersByTimeAsync(120_000);
+  await timer.idle();
+  expect(passes - before).toBe(1);
 });

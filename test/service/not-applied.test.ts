@@ -24,6 +24,12 @@ describe('notApplied', () => {
     expect(notApplied({ keys: ['E1'], error: new Error('source unreadable') })).toEqual({ why: 'source unreadable', keys: 'all' });
   });
 
+  it('served by a full cycle: its own people\'s passing failures leave them; others\' and groups\' are the next cycle\'s', () => {
+    const full = (failures: OperationFailure[]): BatchOutcome => ({ ...outcome(failures), fullCycle: true });
+    expect(notApplied(full([failure('E2', 'TRANSIENT'), failure('E9', 'TRANSIENT'), failure('grp-sales', 'TRANSIENT', 'patchGroupMembers')]))).toEqual({ why: 'target app: TRANSIENT for E2', keys: new Set(['E2']) });
+    expect(notApplied(full([failure('E9', 'TRANSIENT'), failure('grp-sales', 'TRANSIENT', 'patchGroupMembers')]))).toBeUndefined();
+  });
+
   it('a target that could not be read, or stopped, leaves everyone, named once as a cycle names it', () => {
     const target = (extra: object): BatchOutcome => ({ keys: ['E1'], report: { planId: 'p', startedAt: '', finishedAt: '', targets: [{ target: 'app', counts: {}, failures: [], skips: [], ...extra }] } });
     expect(notApplied(target({ unreadable: '[TRANSIENT] HTTP 503' }))).toEqual({ why: 'target app could not be read: [TRANSIENT] HTTP 503', keys: 'all' });

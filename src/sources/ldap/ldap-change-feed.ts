@@ -141,7 +141,8 @@ export class LdapChangeFeed implements ChangeFeed {
     // Someone the accesslog names has no mark: what it recorded (a deletion, a membership) is not in
     // the entry's version.
     const logged = new Set(removed?.keys ?? []);
-    const marks = new Map(keys.flatMap((k) => (logged.has(k) || !changes.versions.has(k) ? [] : [[k, changes.versions.get(k)!] as const])));
+    // An empty version (no entryCSN nor timestamp readable: an ACL hides them) tells nothing: no mark.
+    const marks = new Map(keys.flatMap((k) => (logged.has(k) || !changes.versions.get(k) ? [] : [[k, changes.versions.get(k)!] as const])));
     return this.batch(keys, description, next, undefined, marks);
   }
 
