@@ -75,12 +75,13 @@ export class DueTimer {
       const now = new Date();
       const due = await this.due.due(now);
       // Tried again for hours: a server that keeps refusing this person with a 5xx; the full cycles,
-      // their report and the provisioning log carry it from here, not a request every minute.
-      const expired = due.filter((c) => c.eventId.endsWith(RETRY_SUFFIX) && now.getTime() - c.effectiveAt.getTime() > RETRY_FOR_MS);
+      // their report and the provisioning log carry it from here, not a request every few minutes. So
+      // for a future-dated change tried at its instant and kept since (this process tried it).
+      const expired = due.filter((c) => this.kept(c) && now.getTime() - c.effectiveAt.getTime() > RETRY_FOR_MS);
       if (expired.length > 0) {
         await this.due.done(expired);
         for (const c of expired) this.tried.delete(changeId(c));
-        this.log(`due: ${expired.length} event${expired.length === 1 ? '' : 's'} tried again for ${RETRY_FOR_MS / 3_600_000} hours without applying, left to the full cycles: ${[...new Set(expired.map((c) => c.key))].join(', ')}`);
+        this.log(`due: ${expired.length} change${expired.length === 1 ? '' : 's'} tried again for ${RETRY_FOR_MS / 3_600_000} hours without applying, left to the full cycles: ${[...new Set(expired.map((c) => c.key))].join(', ')}`);
       }
       const gone = new Set(expired);
       const ready = due.filter((c) => !gone.has(c) && (retriesDue || !this.kept(c)));

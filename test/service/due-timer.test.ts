@@ -83,3 +83,26 @@ it('a kept change its sender moved to a later date waits for that date, without 
   await timer.idle();
   expect(passes - before).toBe(1);
 });
+
+it('a future-dated change tried at its instant and failing for six hours is left to the full cycles, as an event kept to try again is', async () => {
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+  const due = new FileDueChanges(tempDir());
+  const synced: string[][] = [];
+  const fast = { sync: (r: SyncRequest): Promise<BatchOutcome> => (synced.push([...r.keys]), neverApplied.sync(r)) };
+  const lines: string[] = [];
+  const timer = new DueTimer(due, fast as unknown as FastLane, (l) => lines.push(l), stop.signal);
+  await due.add([{ endpoint: 'hr', eventId: 'term-E1', key: 'E1', effectiveAt: new Date() }]);
+  timer.wake();
+  await timer.idle();
+  // Six hours of tries, a wait doubling to 15 minutes between them.
+  await vi.advanceTimersByTimeAsync(6 * 3_600_000 + 16 * 60_000);
+  await timer.idle();
+  const tries = synced.length;
+  expect(tries).toBeGreaterThan(5);
+  expect(tries).toBeLessThan(40);
+  expect(lines).toContain('due: 1 change tried again for 6 hours without applying, left to the full cycles: E1');
+  expect(await due.due(new Date())).toEqual([]);
+  // No more tries.
+  await vi.advanceTimersByTimeAsync(3_600_000);
+  expect(synced).toHaveLength(tries);
+});
