@@ -107,7 +107,8 @@ export class DueTimer {
       retry = true;
     }
     if (this.signal.aborted) return;
-    const next = retry ? Date.now() + this.retryWait.missed() : await this.nextWake().catch(() => Date.now() + RETRY_MS);
+    // A change failing while the kept ones wait joins them: their wait is not put off (nor doubled) by it.
+    const next = retry ? Date.now() + (retriesDue ? this.retryWait.missed() : this.retryWait.remainingMs()) : await this.nextWake().catch(() => Date.now() + RETRY_MS);
     if (next !== undefined) this.timer = setTimeout(() => this.wake(), Math.min(Math.max(next - Date.now(), 0), MAX_WAIT));
   }
 

@@ -106,3 +106,24 @@ it('a future-dated change tried at its instant and failing for six hours is left
   await vi.advanceTimersByTimeAsync(3_600_000);
   expect(synced).toHaveLength(tries);
 });
+
+it('a change failing while the kept ones wait joins them: their next try is not put off', async () => {
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+  const due = new FileDueChanges(tempDir());
+  const synced: string[][] = [];
+  const fast = { sync: (r: SyncRequest): Promise<BatchOutcome> => (synced.push([...r.keys].sort()), neverApplied.sync(r)) };
+  const timer = new DueTimer(due, fast as unknown as FastLane, () => undefined, stop.signal);
+  await due.add([{ endpoint: 'hr', eventId: `e1${RETRY_SUFFIX}`, key: 'E1', effectiveAt: new Date() }]);
+  timer.wake();
+  await timer.idle();
+  // Half-way through E1's minute, a future-dated change falls due and fails.
+  await vi.advanceTimersByTimeAsync(30_000);
+  await due.add([{ endpoint: 'hr', eventId: 'e2', key: 'E2', effectiveAt: new Date() }]);
+  timer.wake();
+  await timer.idle();
+  expect(synced).toEqual([['E1'], ['E2']]);
+  // At the end of E1's minute, both are tried together.
+  await vi.advanceTimersByTimeAsync(31_000);
+  await timer.idle();
+  expect(synced).toEqual([['E1'], ['E2'], ['E1', 'E2']]);
+});
