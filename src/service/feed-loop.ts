@@ -109,7 +109,7 @@ export async function runFeed(name: string, feed: ChangeFeed, status: FeedStatus
         deps.log(`feed ${name}: ${batch.description}`);
         if (batch.full) {
           deps.metrics.feedPolls.inc({ feed: name, result: 'full' });
-          const outcome = await deps.reconcile.request(`feed ${name}: ${batch.full}`);
+          const outcome = await deps.reconcile.request(`feed ${name}: ${batch.full}`, { awaitApply: true });
           const why = cycleLeftOut(outcome);
           if (why === undefined) {
             await batch.commit();

@@ -63,6 +63,13 @@ export function cycleLeftOut(outcome: CycleOutcome): string | undefined {
   return result ? undefined : 'no cycle ran';
 }
 
+/**
+ * Distributed: how long a cycle someone awaits waits for the workers. Past it the targets still
+ * running count as not reached, so the change is asked for again later (the lane is not held by a
+ * fleet of workers that is down: the scheduled cycles go on).
+ */
+export const AWAITED_CYCLE_TIMEOUT_MS = 15 * 60_000;
+
 export interface ReconcileDeps {
   loaded: LoadedConfig;
   state: RunState;
@@ -79,7 +86,7 @@ export interface ReconcileDeps {
 
 export class ReconcileLane {
   private running: Promise<CycleOutcome> | null = null;
-  private next: { reasons: string[]; outcome: Promise<CycleOutcome> } | null = null;
+  private next: { reasons: string[]; awaitApply: boolean; outcome: Promise<CycleOutcome> } | null = null;
   /** Managed users per target as the last full plan counted them. */
   readonly managed = new Map<string, number>();
   last: CycleOutcome | undefined;
@@ -88,20 +95,27 @@ export class ReconcileLane {
 
   constructor(private readonly deps: ReconcileDeps) {}
 
-  /** A full cycle that starts after this call; resolves with its outcome (never rejects). */
-  request(reason: string): Promise<CycleOutcome> {
-    if (!this.running) return (this.running = this.cycle(reason));
+  /**
+   * A full cycle that starts after this call; resolves with its outcome (never rejects).
+   * `awaitApply`: whoever asks judges the change done by this outcome (a feed's position, a request
+   * over maxBatch), so in distributed mode the cycle waits for the workers' reports instead of
+   * returning once enqueued: an enqueued plan says nothing of a target the workers then failed on.
+   */
+  request(reason: string, options: { awaitApply?: boolean } = {}): Promise<CycleOutcome> {
+    const awaitApply = !!options.awaitApply;
+    if (!this.running) return (this.running = this.cycle(reason, awaitApply));
     if (this.next) {
       this.next.reasons.push(reason);
+      this.next.awaitApply ||= awaitApply;
       return this.next.outcome;
     }
-    const reasons = [reason];
-    const outcome = this.running.then(() => {
+    const next = { reasons: [reason], awaitApply, outcome: undefined as unknown as Promise<CycleOutcome> };
+    next.outcome = this.running.then(() => {
       this.next = null;
-      return (this.running = this.cycle(reasons.join('; ')));
+      return (this.running = this.cycle(next.reasons.join('; '), next.awaitApply));
     });
-    this.next = { reasons, outcome };
-    return outcome;
+    this.next = next;
+    return next.outcome;
   }
 
   /** Resolves when no cycle runs or waits. */
@@ -109,11 +123,11 @@ export class ReconcileLane {
     while (this.running || this.next) await (this.next?.outcome ?? this.running);
   }
 
-  private cycle(reason: string): Promise<CycleOutcome> {
-    return this.turns.run(() => this.runCycle(reason));
+  private cycle(reason: string, awaitApply: boolean): Promise<CycleOutcome> {
+    return this.turns.run(() => this.runCycle(reason, awaitApply));
   }
 
-  private async runCycle(reason: string): Promise<CycleOutcome> {
+  private async runCycle(reason: string, awaitApply: boolean): Promise<CycleOutcome> {
     const { loaded, state, notifier, log } = this.deps;
     const startedAt = new Date();
     // Named before the source is read: every line of the cycle carries the id its plan and audit records will.
@@ -140,8 +154,15 @@ export class ReconcileLane {
           targets,
           overrideSafety: false,
           // Embedded: applied here, waited for. Distributed: enqueued for the workers, which skip a
-          // person's operation superseded by a change-driven sync as this process would.
-          executor: { wait: !state.distributed, guardSince: startedAt, initiator: { initiator: 'schedule', by: 'serve' }, signal: this.deps.signal },
+          // person's operation superseded by a change-driven sync as this process would; waited for
+          // (bounded: a target still running then is not reached) when someone judges the change by it.
+          executor: {
+            wait: !state.distributed || awaitApply,
+            ...(state.distributed && awaitApply ? { waitTimeoutMs: AWAITED_CYCLE_TIMEOUT_MS } : {}),
+            guardSince: startedAt,
+            initiator: { initiator: 'schedule', by: 'serve' },
+            signal: this.deps.signal,
+          },
           notifier,
           planId: cycle,
           onQuarantined: (target, status) => leave(target, `skipped: ${status}`),

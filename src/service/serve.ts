@@ -94,7 +94,7 @@ export async function startService(options: ServiceOptions): Promise<ServiceHand
       return counts;
     },
     observer: metrics.observe,
-    fullReconcile: (reason) => reconcile.request(reason),
+    fullReconcile: (reason) => reconcile.request(reason, { awaitApply: true }),
     onBatch: (b) => {
       batchMetrics(metrics, b);
       options.onBatch?.(b);

@@ -13,6 +13,7 @@ import { acquireTargetLocks } from '../../src/state/redis-run-lock.js';
 import { addTarget, Harness, memberNames, person, TOKEN } from '../support/harness.js';
 import { REDIS_URL, cleanRedis, inProcessWorkers, queueYaml, randomPrefix, waitUntil } from '../support/distributed.js';
 import { FullReconcileFeed, startTestService, type RunningService } from '../support/service.js';
+import { notApplied } from '../../src/service/fast-lane.js';
 
 let h: Harness;
 let crm: Sandbox;
@@ -26,7 +27,7 @@ const before = ['user1@example.com', 'user2@example.com', 'user3@example.com'];
 
 beforeEach(async () => {
   prefix = randomPrefix();
-  h = await Harness.start({ top: `${queueYaml(prefix)}serve:\n  pollIntervalMs: 500\n  reconcileOnStart: false\n` });
+  h = await Harness.start({ top: `${queueYaml(prefix)}serve:\n  pollIntervalMs: 500\n  reconcileOnStart: false\n  maxBatch: 5\n` });
   crm = await startSandbox({ token: TOKEN });
   addTarget(h, 'crm', crm);
   const other = join(h.dir, 'other.yaml');
@@ -69,4 +70,37 @@ it('a full reconcile a feed asked for, which skipped a target whose previous cyc
   await expect.poll(() => feed.committed, { timeout: 30_000 }).toBe(1);
   await waitUntil(() => memberNames(crm, 'admins').length === 2, 'the worker to apply the removal to crm');
   expect(memberNames(crm, 'admins')).toEqual(before.slice(1));
+}, 60_000);
+
+it("a full reconcile a feed asked for is judged by the workers' reports, not by being enqueued: a target the workers were refused on keeps the position", async () => {
+  // Planning reads crm as usual; only the workers' writes are refused (a token that lost its write scope).
+  crm.addFault({ method: 'PATCH', path: /^\/Groups/, times: Infinity, action: { type: 'status', status: 401, detail: 'token lacks write scope' } });
+  const feed = new FullReconcileFeed();
+  h.writePeople(admins.map((p) => (p.id === 'E1001' ? { ...p, groups: [] } : p)));
+  s = await startTestService(h, { feeds: [{ name: 'groups', feed }] });
+  await expect.poll(() => s!.lines.join('\n'), { timeout: 30_000 }).toContain('target crm skipped: quarantined');
+  expect(s.lines.join('\n')).toContain('feed groups: the full reconcile it asked for did not reach every target, asked again in 1 s: target crm stopped: credential rejected (HTTP 401)');
+  expect(feed.committed).toBe(0);
+  expect(memberNames(crm, 'admins')).toEqual(before);
+  // The other target was reached by the same cycle.
+  expect(memberNames(h.sandbox, 'admins')).toEqual(before.slice(1));
+  // The refusal put crm in quarantine (the feed asks again, and the cycles leave crm out meanwhile).
+  expect(s.lines.join('\n')).toContain('target crm skipped: quarantined');
+  expect(feed.committed).toBe(0);
+  crm.clearFaults();
+  const lifted = await h.cli('unquarantine', '--config', h.configFile, '--target', 'crm');
+  expect(lifted.code, lifted.err).toBe(0);
+  await expect.poll(() => feed.committed, { timeout: 30_000 }).toBe(1);
+  expect(memberNames(crm, 'admins')).toEqual(before.slice(1));
+}, 60_000);
+
+it("a request over maxBatch, served by a full reconcile, is not applied when the workers were refused on a target: whoever asked tries it again", async () => {
+  crm.addFault({ method: 'PATCH', path: /^\/Groups/, times: Infinity, action: { type: 'status', status: 401, detail: 'token lacks write scope' } });
+  h.writePeople(admins.map((p) => (p.id === 'E1001' ? { ...p, groups: [] } : p)));
+  s = await startTestService(h);
+  const outcome = await s.fast.sync({ keys: admins.map((p) => p.id), initiator: 'event', by: 'bulk import' });
+  expect(outcome.fullCycle).toBe(true);
+  expect(notApplied(outcome)).toMatchObject({ keys: 'all', why: expect.stringMatching(/the full reconcile did not reach every target: target crm stopped: credential rejected \(HTTP 401\)/) });
+  expect(memberNames(crm, 'admins')).toEqual(before);
+  expect(memberNames(h.sandbox, 'admins')).toEqual(before.slice(1));
 }, 60_000);
