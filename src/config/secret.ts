@@ -21,13 +21,46 @@ let ordered: string[] = [];
 
 const reorder = () => {
   ordered = [...known.keys()].sort((a, b) => b.length - a.length);
+  long = ordered.filter((v) => v.length >= PARTIAL_FROM);
 };
+
+/**
+ * A server that echoes part of a token ("invalid token eyJhbGciOi...") gives away most of it. Forms
+ * at least this long are also scrubbed where a run of PARTIAL_RUN or more of their characters
+ * appears: a shorter secret's part could be ordinary text, and a run this long of a random token is
+ * not met by chance.
+ */
+const PARTIAL_FROM = 24;
+const PARTIAL_RUN = 16;
+/**
+ * Runs are found by looking up WINDOW-character slices at every STEP-th position of the text (each
+ * run of WINDOW + STEP - 1 or more characters covers one), then grown both ways: a quarter of the
+ * lookups of every position, and runs shorter than PARTIAL_RUN are left as they are anyway.
+ */
+const WINDOW = 12;
+const STEP = 4;
+/** The WINDOW-character slices of the long forms, with how many forms hold each. */
+const windows = new Map<string, number>();
+let long: string[] = [];
+
+function countWindows(value: string, delta: 1 | -1): void {
+  if (value.length < PARTIAL_FROM) return;
+  for (let i = 0; i + WINDOW <= value.length; i++) {
+    const w = value.slice(i, i + WINDOW);
+    const n = (windows.get(w) ?? 0) + delta;
+    if (n > 0) windows.set(w, n);
+    else windows.delete(w);
+  }
+}
 
 function add(value: string): void {
   if (value.length < MIN_SECRET_LENGTH) return;
   const n = known.get(value) ?? 0;
   known.set(value, n + 1);
-  if (n === 0) reorder();
+  if (n === 0) {
+    countWindows(value, 1);
+    reorder();
+  }
 }
 
 function remove(value: string): void {
@@ -36,6 +69,7 @@ function remove(value: string): void {
   if (n > 1) known.set(value, n - 1);
   else {
     known.delete(value);
+    countWindows(value, -1);
     reorder();
   }
 }
@@ -125,11 +159,34 @@ export class Secret {
   }
 }
 
-/** Replace every known secret, in every registered form, in `text`. Applied to everything we write out. */
+/**
+ * Replace every known secret, in every registered form, in `text`, and every long run of a long
+ * one's characters (a part echoed back). Applied to everything we write out.
+ */
 export function redact(text: string): string {
   let out = text;
   for (const value of ordered) {
     if (out.includes(value)) out = out.split(value).join('[redacted]');
   }
-  return out;
+  return windows.size > 0 && out.length >= PARTIAL_RUN ? redactParts(out) : out;
+}
+
+function redactParts(text: string): string {
+  const inSecret = (a: number, b: number) => {
+    const part = text.slice(a, b);
+    return long.some((v) => v.includes(part));
+  };
+  let out = '';
+  let copied = 0;
+  for (let i = 0; i + WINDOW <= text.length; i += STEP) {
+    if (i < copied || !windows.has(text.slice(i, i + WINDOW))) continue;
+    let a = i;
+    let b = i + WINDOW;
+    while (a > copied && inSecret(a - 1, b)) a--;
+    while (b < text.length && inSecret(a, b + 1)) b++;
+    if (b - a < PARTIAL_RUN) continue;
+    out += `${text.slice(copied, a)}[redacted]`;
+    copied = b;
+  }
+  return copied === 0 ? text : out + text.slice(copied);
 }

@@ -1,0 +1,79 @@
+/**
+ * A server that quotes only part of the token it refused ("invalid token eyJhbGciOi..."): the part
+ * is most of the credential, and is scrubbed from the CLI's output and the audit log as the whole
+ * token is. Over a real HTTP server, through the CLI.
+ */
+import { createServer, type Server } from 'node:http';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { main } from '../../src/cli/main.js';
+import { redact, registerSecret } from '../../src/config/secret.js';
+
+const TOKEN = 'eyJhbGciOiJSUzI1NiJ9.Q7xZ2mVw9LpR4tKs8NbYc3HdFg6JeAu5';
+/** What the server quotes: the token's first 40 characters, as gateways truncate long headers. */
+const PART = TOKEN.slice(0, 40);
+
+let dir: string;
+let server: Server;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'scim-sync-secret-parts-'));
+  server = createServer((req, res) => {
+    req.resume();
+    const sent = (req.headers.authorization ?? '').replace(/^Bearer /, '');
+    res.writeHead(401, { 'content-type': 'application/scim+json' }).end(JSON.stringify({ schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'], status: '401', detail: `invalid token ${sent.slice(0, 40)}...` }));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/scim/v2`;
+  writeFileSync(join(dir, 'people.csv'), 'id,email,first,last\n1,ada@example.com,Ada,Lovelace\n');
+  writeFileSync(
+    join(dir, 'org.yaml'),
+    `version: 1
+state: { dir: state }
+source: { type: csv, path: people.csv, key: id, columns: { userName: email, email: email, givenName: first, familyName: last } }
+targets:
+  app:
+    url: ${url}
+    auth: { type: bearer, token: "\${env:PARTS_TOKEN}" }
+`,
+  );
+  process.env['PARTS_TOKEN'] = TOKEN;
+});
+afterAll(async () => {
+  await new Promise((resolve) => server.close(resolve));
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function cli(...args: string[]): Promise<{ code: number; text: string }> {
+  const lines: string[] = [];
+  const code = await main(['node', 'scim-sync', ...args, '--config', join(dir, 'org.yaml')], { out: (t) => lines.push(t), err: (t) => lines.push(t) });
+  return { code, text: lines.join('\n') };
+}
+
+/** Any 16 characters of the token in a row. */
+const leaks = (text: string) => Array.from({ length: TOKEN.length - 15 }, (_, i) => TOKEN.slice(i, i + 16)).filter((run) => text.includes(run));
+
+it('check and run: a refusal quoting the first 40 characters of the token shows neither them nor any 16 of them in a row', async () => {
+  const check = await cli('check');
+  expect(check.text).toContain('credential rejected (HTTP 401): invalid token [redacted]...');
+  expect(leaks(check.text)).toEqual([]);
+  const run = await cli('run', '--json');
+  expect(run.code).not.toBe(0);
+  expect(run.text).toContain('[redacted]');
+  expect(leaks(run.text)).toEqual([]);
+  const audit = readFileSync(join(dir, 'state', 'audit.jsonl'), 'utf8');
+  expect(audit).toContain('invalid token [redacted]');
+  expect(leaks(audit)).toEqual([]);
+});
+
+it('leaves short runs and other text alone, and finds a part wherever it starts', () => {
+  const long = 'Zx8Qw3Er5Ty7Ui9Op1As2Df4Gh6Jk0Lm';
+  registerSecret(long);
+  // 15 characters in a row: not enough to say it is the secret.
+  expect(redact(`id ${long.slice(3, 18)} ok`)).toBe(`id ${long.slice(3, 18)} ok`);
+  for (const start of [0, 1, 2, 3, 5, 7]) expect(redact(`a${long.slice(start, start + 16)}b`)).toBe('a[redacted]b');
+  expect(redact(`x ${long.slice(2, 30)} y ${long.slice(9)}`)).toBe('x [redacted] y [redacted]');
+  expect(redact('nothing secret in this line at all, just words and ids 0123456789')).toBe('nothing secret in this line at all, just words and ids 0123456789');
+});
