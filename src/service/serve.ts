@@ -176,6 +176,7 @@ function cycleMetrics(metrics: Metrics, o: CycleOutcome): void {
 function batchMetrics(metrics: Metrics, b: BatchOutcome): void {
   // incomplete: applied, but not everywhere (a target left out in quarantine or not reached, a
   // passing failure): its people are tried again.
-  metrics.batches.inc({ result: b.stopped ? 'stopped' : b.error !== undefined ? 'failed' : notApplied(b) ? 'incomplete' : 'applied' });
-  metrics.people.inc(b.keys.length);
+  const result = b.stopped ? 'stopped' : b.error !== undefined ? 'failed' : notApplied(b) ? 'incomplete' : 'applied';
+  metrics.batches.inc({ result });
+  metrics.people.inc({ result }, b.keys.length);
 }

@@ -38,7 +38,7 @@ export class Metrics {
   readonly lastDuration = new Gauge({ name: 'scimsync_last_cycle_duration_seconds', help: "Duration of the target's last cycle, from the source read to its last operation.", labelNames: ['target'], registers: this.r });
   readonly cycles = new Counter({ name: 'scimsync_cycles_total', help: 'Full cycles, by result (applied, stopped, enqueued, quarantined, failed).', labelNames: ['result'], registers: this.r });
   readonly batches = new Counter({ name: 'scimsync_change_batches_total', help: 'Change-driven syncs of the service, by result (applied; incomplete: not everywhere, tried again; stopped; failed).', labelNames: ['result'], registers: this.r });
-  readonly people = new Counter({ name: 'scimsync_change_people_total', help: 'People synced by change-driven syncs.', registers: this.r });
+  readonly people = new Counter({ name: 'scimsync_change_people_total', help: 'People in change-driven batches, by the batch\'s result (applied, incomplete, stopped, failed).', labelNames: ['result'], registers: this.r });
   readonly feedPolls = new Counter({ name: 'scimsync_feed_polls_total', help: 'Change feed polls, by feed and result (changes, none, full, error).', labelNames: ['feed', 'result'], registers: this.r });
   readonly events = new Counter({ name: 'scimsync_inbound_events_total', help: 'Inbound events, by endpoint and HTTP status.', labelNames: ['endpoint', 'status'], registers: this.r });
   readonly propagation = new Histogram({

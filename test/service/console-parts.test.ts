@@ -110,6 +110,7 @@ describe('the last hour', () => {
     const registry = new Registry();
     const events = new Counter({ name: ACTIVITY_METRICS.events, help: 'e', labelNames: ['endpoint'], registers: [registry] });
     const propagation = new Histogram({ name: ACTIVITY_METRICS.propagation, help: 'p', buckets: [1, 10], registers: [registry] });
+    const people = new Counter({ name: ACTIVITY_METRICS.people, help: 'p', labelNames: ['result'], registers: [registry] });
     let now = 0;
     const recent = new RecentActivity(registry, () => now);
     events.inc({ endpoint: 'a' }, 5);
@@ -119,6 +120,10 @@ describe('the last hour', () => {
       now = minute * 60_000;
       if (minute === 80) {
         events.inc({ endpoint: 'b' }, 2);
+        // People of batches that were stopped or failed were not synced.
+        people.inc({ result: 'applied' }, 3);
+        people.inc({ result: 'stopped' }, 40);
+        people.inc({ result: 'failed' }, 7);
         propagation.observe(0.5);
         propagation.observe(5);
       }
@@ -127,6 +132,7 @@ describe('the last hour', () => {
     const hour = await recent.lastHour();
     expect(hour.since).toBe(30 * 60_000);
     expect(hour.events).toBe(2);
+    expect(hour.people).toBe(3);
     expect(hour.propagation.count).toBe(2);
     expect(hour.propagation.p50).toBe(1);
   });

@@ -70,10 +70,12 @@ export function between(old: Sample, now: Sample): Activity {
   };
 }
 
-async function sum(registry: Registry, name: string): Promise<number> {
+/** The metric's total over its labels, or over the values whose labels include `only`. */
+async function sum(registry: Registry, name: string, only: Record<string, string> = {}): Promise<number> {
   const metric = registry.getSingleMetric(name);
   if (!metric) return 0;
-  return (await metric.get()).values.reduce((n, v) => n + v.value, 0);
+  const wanted = (labels: Record<string, unknown>) => Object.entries(only).every(([k, v]) => labels[k] === v);
+  return (await metric.get()).values.reduce((n, v) => (wanted(v.labels) ? n + v.value : n), 0);
 }
 
 export class RecentActivity {
@@ -91,7 +93,7 @@ export class RecentActivity {
       .filter((v) => (v as { metricName?: string }).metricName?.endsWith('_bucket'))
       .map((v) => ({ le: v.labels['le'] === '+Inf' ? Infinity : Number(v.labels['le']), count: v.value }))
       .sort((a, b) => a.le - b.le);
-    return { at: this.now(), events: await sum(this.registry, ACTIVITY_METRICS.events), people: await sum(this.registry, ACTIVITY_METRICS.people), buckets };
+    return { at: this.now(), events: await sum(this.registry, ACTIVITY_METRICS.events), people: await sum(this.registry, ACTIVITY_METRICS.people, { result: 'applied' }), buckets };
   }
 
   /** Keeps a sample (call once a minute); those older than an hour go, but the newest of them stays as the baseline. */
