@@ -57,6 +57,24 @@ describe('person commands and the member memory (groupMembersInList: false)', ()
     expect(h.writes()).toEqual([]);
   });
 
+  it('provision takes a person out of a group they left, from memory, and the memory keeps the removal', async () => {
+    h = await Harness.synced(people, { sandbox: { profile: 'aws' }, target: AWS });
+    // user1 leaves eng.
+    h.writePeople(people.map((p) => (p.id === 'E1001' ? { ...p, groups: ['all'] } : p)));
+    const r = await cli(h, 'provision', '--user', 'E1001');
+    expect(r.code, r.out + r.err).toBe(0);
+    expect(pairChecks(h.sandbox)).toHaveLength(0);
+    expect(r.out).toContain('app: group members: 0 group-and-person pairs asked, 3 from memory');
+    expect(memberNames(h.sandbox, 'eng')).toEqual(emails(2, 3));
+    expect(memberNames(h.sandbox, 'all')).toEqual(emails(1, 2, 3, 4, 5, 6));
+
+    h.sandbox.clearRequests();
+    const next = await h.run();
+    expect(next.code, next.out + next.err).toBe(0);
+    expect(pairChecks(h.sandbox)).toHaveLength(0);
+    expect(h.writes()).toEqual([]);
+  });
+
   it('asks a forgotten group about the person alone, and every group about a person the memory does not cover', async () => {
     h = await Harness.synced(people, { sandbox: { profile: 'aws' }, target: AWS });
     editMemory(h, (app) => {

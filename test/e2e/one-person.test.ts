@@ -119,6 +119,42 @@ describe('provision', () => {
     expect(writes()).toEqual(['POST /Users', 'PATCH /Groups']);
   });
 
+  it('takes the person out of the managed groups they left (deprovision: all of them, when they left the source), as a cycle would; a group made by hand is left alone', async () => {
+    h.writePeople(team);
+    expect((await h.run()).code).toBe(0);
+    const [u1, u2, u3] = [1, 2, 3].map((n) => String(userOf(n)!['id'])) as [string, string, string];
+    h.sandbox.store.createGroup({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:Group'], displayName: 'lunch', members: [{ value: u1 }, { value: u2 }] });
+    const membersOf = (name: string) => ((h.sandbox.store.groups().find((g) => g['displayName'] === name)!['members'] as { value: string }[] | undefined) ?? []).map((m) => m.value);
+
+    // E1002 leaves sales in the HR export.
+    const left = [team[0]!, person(2, { groups: ['engineering'] }), ...team.slice(2)];
+    h.writePeople(left);
+    h.sandbox.clearRequests();
+    const r = await h.cli('provision', '--config', h.configFile, '--user', 'E1002');
+    expect(r.code, r.err + r.out).toBe(0);
+    expect(r.out).toContain('app: action: ~ members sales: +0 -1');
+    expect(writes()).toEqual(['PATCH /Groups']);
+    expect(h.writes()[0]!.body).toMatchObject({ Operations: [{ op: 'remove', path: `members[value eq "${u2}"]` }] });
+    expect(membersOf('sales')).toEqual([u3]);
+    expect(membersOf('engineering')).toEqual([u1, u2]);
+
+    // E1001 leaves the export altogether, and is cut off at once: out of engineering, then deactivated.
+    h.writePeople(left.slice(1));
+    h.sandbox.clearRequests();
+    const gone = await h.cli('deprovision', '--config', h.configFile, '--user', 'E1001', '--reason', 'left');
+    expect(gone.code, gone.err + gone.out).toBe(0);
+    expect(writes()).toEqual(['PATCH /Groups', 'PATCH /Users']);
+    expect(membersOf('engineering')).toEqual([u2]);
+    expect(userOf(1)!['active']).toBe(false);
+    expect(membersOf('lunch')).toEqual([u1, u2]);
+
+    // What the provisions left is what a cycle makes: it finds nothing to do.
+    h.sandbox.clearRequests();
+    const cycle = await h.run();
+    expect(cycle.code, cycle.err + cycle.out).toBe(0);
+    expect(h.writes()).toEqual([]);
+  });
+
   it("sets the manager reference when the manager is linked, and leaves it alone when not", async () => {
     h.writePeople([person(1)]);
     expect((await h.run()).code).toBe(0);

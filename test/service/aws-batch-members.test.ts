@@ -49,25 +49,46 @@ async function nothingLeft(h: Harness): Promise<void> {
   expect(h.writes()).toEqual([]);
 }
 
-it('an HR event for a leaver after a full cycle asks no group about them, and takes them out of their groups', async () => {
+/** The service started on a target a full cycle synced (`h`, `s`); requests cleared. */
+async function serviceAfterCycle(): Promise<{ h: Harness; batches: Batches }> {
   process.env['TEST_BAMBOO_KEY'] = BAMBOO_KEY;
-  h = await Harness.synced(people, { sandbox: { profile: 'aws' }, target: AWS, top: EVENTS });
+  const synced = (h = await Harness.synced(people, { sandbox: { profile: 'aws' }, target: AWS, top: EVENTS }));
   const batches = new Batches();
-  s = await startTestService(h, { onBatch: batches.listener });
+  s = await startTestService(synced, { onBatch: batches.listener });
   expect((await s.firstCycle)?.result?.kind).toBe('applied');
-  h.sandbox.clearRequests();
+  synced.sandbox.clearRequests();
+  return { h: synced, batches };
+}
 
-  h.writePeople(people.map((p) => (p.id === 'E1004' ? { ...p, status: 'terminated' } : p)));
+/** An HR event naming one person, and the batch it makes, applied without a failure. */
+async function eventFor(batches: Batches, key: string): Promise<void> {
   const next = batches.next();
-  const { body, headers } = bamboo('E1004');
-  expect((await s.post('/events/bamboo', body, headers)).status).toBe(202);
+  const { body, headers } = bamboo(key);
+  expect((await s!.post('/events/bamboo', body, headers)).status).toBe(202);
   const outcome = await next;
-  expect(outcome.keys).toEqual(['E1004']);
+  expect(outcome.keys).toEqual([key]);
   expect(outcome.report?.targets[0]?.failures).toEqual([]);
+}
+
+it('an HR event for a leaver after a full cycle asks no group about them, and takes them out of their groups', async () => {
+  const { h, batches } = await serviceAfterCycle();
+  h.writePeople(people.map((p) => (p.id === 'E1004' ? { ...p, status: 'terminated' } : p)));
+  await eventFor(batches, 'E1004');
   expect(pairChecks(h.sandbox)).toHaveLength(0);
   expect(userOf(h, 4)['active']).toBe(false);
   expect(memberNames(h.sandbox, 'ops')).toEqual(emails(5));
   expect(memberNames(h.sandbox, 'all')).toEqual(emails(1, 2, 3, 5, 6));
+  await nothingLeft(h);
+});
+
+it('an HR event for someone who left a group takes them out of it, from memory', async () => {
+  const { h, batches } = await serviceAfterCycle();
+  // user5 leaves ops.
+  h.writePeople(people.map((p) => (p.id === 'E1005' ? { ...p, groups: ['all'] } : p)));
+  await eventFor(batches, 'E1005');
+  expect(pairChecks(h.sandbox)).toHaveLength(0);
+  expect(memberNames(h.sandbox, 'ops')).toEqual(emails(4));
+  expect(memberNames(h.sandbox, 'all')).toEqual(emails(1, 2, 3, 4, 5, 6));
   await nothingLeft(h);
 });
 

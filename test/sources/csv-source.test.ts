@@ -100,6 +100,19 @@ describe('CSV source, one person', () => {
     }
     expect((await csv.readOne('nosuch')).users).toEqual([]);
   });
+
+  it("keeps every row's groups as a full read does (plain and parsed): a group only others are in is one the person left", async () => {
+    for (const eol of ['\n', '\r\n']) {
+      const text = ['id,first,mail,status,groups', '1,Ann,ann@x.com,active,eng', '2,Bob,bob@x.com,active,admins;eng', '3,Cy,ANN@x.com,active,ghosts', '4,Di,di@x.com,Terminated,admins'].join(eol) + eol;
+      const { config } = csvFile(text, { inactive: { column: 'status', values: ['Terminated'] }, groups: { column: 'groups', separator: ';' } });
+      const csv = new CsvSource(config);
+      const whole = await csv.read();
+      const one = await csv.readOne('1');
+      expect(one.users.map((u) => u.key)).toEqual(['1']);
+      expect(one.groups).toEqual(whole.groups);
+      expect(one.groups.map((g) => [g.key, g.memberKeys])).toEqual([['eng', ['1', '2']], ['admins', ['2', '4']]]);
+    }
+  });
 });
 
 describe('CSV source, what spreadsheets leave in an export', () => {

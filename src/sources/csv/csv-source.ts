@@ -190,7 +190,8 @@ export class CsvSource implements SourceDirectory {
 
   /**
    * One person: the whole file is still parsed (a duplicate key or userName elsewhere holds them,
-   * a broken row elsewhere makes the read dirty), but only that person's record is built.
+   * a broken row elsewhere makes the read dirty), but only that person's record is built; the
+   * groups column is read on every row, so the groups are whole (narrowSnapshot).
    */
   async readOne(key: string): Promise<DirectorySnapshot> {
     return narrowSnapshot(await this.readFile(key), key);
@@ -338,7 +339,7 @@ class SnapshotBuilder {
   /** The last record csv-parse gave up on: it may report the same line again (a quote inside a field, then the rest of the field). */
   private rejected: { line: number; issue: number } | undefined;
 
-  /** `only`: build this person's record alone; the others are checked for duplicates and dropped. */
+  /** `only`: build this person's record alone; the others are checked for duplicates and their groups kept, their records dropped. */
   constructor(
     private readonly config: CsvSourceConfig,
     private readonly only?: string,
@@ -546,7 +547,11 @@ class SnapshotBuilder {
     this.byKey.set(key, line);
     if (this.only !== undefined && key !== this.only) {
       const column = this.columnFor.get('userName') ?? 'userName';
-      this.claimUserName(this.value(record[column], column), key, line);
+      // Their groups are kept as a full read keeps them: a group that only others are in now is
+      // one the person left (taken out of it), not one that left the source (left for a cycle).
+      if (this.claimUserName(this.value(record[column], column), key, line) && this.config.groups) {
+        this.groupsOf(record[this.config.groups.column] ?? '', this.config.groups.separator, key);
+      }
       return;
     }
 
