@@ -6,7 +6,7 @@
  */
 import { describeError } from '../errors.js';
 import type { DueChange, DueChanges } from '../state/due-changes.js';
-import { RetryWait } from './retry-wait.js';
+import { GIVE_UP_AFTER_MS, RetryWait } from './retry-wait.js';
 import { notApplied, type FastLane } from './fast-lane.js';
 
 /** setTimeout cannot wait longer (2^31 - 1 ms, about 24.8 days): a longer wait is taken in steps. */
@@ -22,8 +22,6 @@ const MAX_RETRY_MS = 15 * 60_000;
 const changeId = (c: DueChange): string => `${c.endpoint}\n${c.eventId}\n${c.key}`;
 /** The event id of an accepted event kept to try again (inbound-events.ts), told apart from a dated one. */
 export const RETRY_SUFFIX = '#retry';
-/** An event tried again this long without applying is left to the full cycles (and said so), ms. */
-const RETRY_FOR_MS = 6 * 3_600_000;
 
 export class DueTimer {
   private timer: NodeJS.Timeout | undefined;
@@ -77,11 +75,11 @@ export class DueTimer {
       // Tried again for hours: a server that keeps refusing this person with a 5xx; the full cycles,
       // their report and the provisioning log carry it from here, not a request every few minutes. So
       // for a future-dated change tried at its instant and kept since (this process tried it).
-      const expired = due.filter((c) => this.kept(c) && now.getTime() - c.effectiveAt.getTime() > RETRY_FOR_MS);
+      const expired = due.filter((c) => this.kept(c) && now.getTime() - c.effectiveAt.getTime() > GIVE_UP_AFTER_MS);
       if (expired.length > 0) {
         await this.due.done(expired);
         for (const c of expired) this.tried.delete(changeId(c));
-        this.log(`due: ${expired.length} change${expired.length === 1 ? '' : 's'} tried again for ${RETRY_FOR_MS / 3_600_000} hours without applying, left to the full cycles: ${[...new Set(expired.map((c) => c.key))].join(', ')}`);
+        this.log(`due: ${expired.length} change${expired.length === 1 ? '' : 's'} tried again for ${GIVE_UP_AFTER_MS / 3_600_000} hours without applying, left to the full cycles: ${[...new Set(expired.map((c) => c.key))].join(', ')}`);
       }
       const gone = new Set(expired);
       const ready = due.filter((c) => !gone.has(c) && (retriesDue || !this.kept(c)));

@@ -11,7 +11,7 @@ import { notApplied, type FastLane } from './fast-lane.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { cycleLeftOut, type CycleOutcome, type ReconcileLane } from './reconcile-lane.js';
 import { FeedPeople, type PollView } from './feed-people.js';
-import { RetryWait } from './retry-wait.js';
+import { GIVE_UP_AFTER_MS, RetryWait } from './retry-wait.js';
 
 export interface FeedStatus {
   name: string;
@@ -98,6 +98,8 @@ export async function runFeed(name: string, feed: ChangeFeed, status: FeedStatus
       status.lastPoll = new Date().toISOString();
       delete status.error;
       const view = batch && !batch.full ? people.view(batch) : undefined;
+      const given = view ? people.giveUp() : [];
+      if (given.length > 0) deps.log(`feed ${name}: ${given.length} tried again for ${GIVE_UP_AFTER_MS / 3_600_000} hours without applying, left to the full cycles: ${given.join(', ')}`);
       const due = view ? people.due(view) : undefined;
       if (!batch) deps.metrics.feedPolls.inc({ feed: name, result: 'none' });
       else if (batch.full ? full.waiting() : due!.keys.length === 0 && people.waiting) {

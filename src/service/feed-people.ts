@@ -17,7 +17,7 @@
  * as every change the committed batch covers), and not at each poll.
  */
 import type { ChangeBatch } from '../sources/change-feed.js';
-import { RetryWait } from './retry-wait.js';
+import { GIVE_UP_AFTER_MS, RetryWait } from './retry-wait.js';
 
 /** The mark of a person the batch does not name. */
 const NOT_NAMED = '\u0000not named';
@@ -28,6 +28,10 @@ interface Tracked {
   applied: boolean;
   /** The poll (round) of that sync. */
   round: number;
+  /** Not applied since this time (ms), through every sync since. */
+  missedSince?: number;
+  /** Let go after GIVE_UP_AFTER_MS not applied (giveUp): settled for the position, left to the full cycles. */
+  givenUp?: true;
 }
 
 export interface PollView {
@@ -96,9 +100,32 @@ export class FeedPeople {
   }
 
   /** What a sync of `keys` came to: `left` those not applied ('all' for everyone). */
-  synced(view: PollView, keys: readonly string[], left: ReadonlySet<string> | 'all' | undefined): void {
-    for (const key of keys) this.people.set(key, { mark: view.marks.get(key), applied: left === undefined || (left !== 'all' && !left.has(key)), round: view.round });
+  synced(view: PollView, keys: readonly string[], left: ReadonlySet<string> | 'all' | undefined, now = Date.now()): void {
+    for (const key of keys) {
+      const applied = left === undefined || (left !== 'all' && !left.has(key));
+      const before = this.people.get(key);
+      // A change after being given up starts a new count.
+      const missedSince = applied ? undefined : before && !before.givenUp ? (before.missedSince ?? now) : now;
+      this.people.set(key, { mark: view.marks.get(key), applied, round: view.round, ...(missedSince !== undefined ? { missedSince } : {}) });
+    }
     if (left !== undefined) this.wholesale = left === 'all';
+  }
+
+  /**
+   * Those tried again for GIVE_UP_AFTER_MS without applying, let go: counted as settled, so the
+   * position can move (held, the feed re-read everything since it at every poll, for ever); the full
+   * cycles sync them from here. A change named again after this is synced as any.
+   */
+  giveUp(now = Date.now()): string[] {
+    const given: string[] = [];
+    for (const [key, p] of this.people) {
+      if (p.applied || p.missedSince === undefined || now - p.missedSince < GIVE_UP_AFTER_MS) continue;
+      p.applied = true;
+      p.givenUp = true;
+      delete p.missedSince;
+      given.push(key);
+    }
+    return given;
   }
 
   /**
@@ -115,6 +142,8 @@ export class FeedPeople {
   private confirmed(key: string, mark: string | undefined, round: number): boolean {
     const known = this.people.get(key);
     if (known === undefined || !known.applied) return false;
+    // Not synced once more before the commit: that would only fail again.
+    if (known.givenUp) return true;
     return known.round === round || (mark !== undefined && known.mark === mark);
   }
 

@@ -7,6 +7,13 @@
  */
 export const MAX_RETRY_WAIT_MS = 60_000;
 
+/**
+ * A change tried again this long without applying is left to the full cycles, and said so: a server
+ * that keeps refusing one person with a 5xx for hours gets the full cycles' report and the
+ * provisioning log from here, not a request every few minutes (nor a feed position held for ever).
+ */
+export const GIVE_UP_AFTER_MS = 6 * 3_600_000;
+
 /** When what was asked for and did not reach every target is asked for again: after a doubling wait. */
 export class RetryWait {
   private dueAt = 0;

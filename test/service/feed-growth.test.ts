@@ -8,7 +8,7 @@
  * The feeds here wake the loop when the test says (ChangeFeed.changed), with a poll interval of a
  * minute, so no retry wait comes due unless a test means it to: each poll is one step.
  */
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { runFeed, type FeedStatus } from '../../src/service/feed-loop.js';
 import type { ReconcileLane } from '../../src/service/reconcile-lane.js';
 import type { BatchOutcome, FastLane, SyncRequest } from '../../src/service/fast-lane.js';
@@ -223,6 +223,47 @@ describe('a person applied while others keep the position', () => {
       // E2 retried after its wait, and E1 with it (applied before, and the feed cannot say whether it
       // changed since: a leaver the accesslog names so is not held behind E2), in the round that commits.
       expect(lane.requests).toEqual([['E1', 'E2'], ['E1', 'E2']]);
+    } finally {
+      await loop.stop();
+    }
+  });
+});
+
+describe('a person whose sync keeps failing for a passing reason', () => {
+  afterEach(() => void vi.useRealTimers());
+
+  it('is let go after six hours of retries, said so, and the position moves: held, the feed re-read everything since it at every poll for ever', async () => {
+    // Only the clock is faked: the loop's waits are real, its Date.now is the test's.
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const t0 = new Date('2026-12-01T08:00:00Z').getTime();
+    vi.setSystemTime(t0);
+    const feed = new StepFeed();
+    const lane = new Lane();
+    lane.reach = true;
+    lane.failing.add('E1');
+    const loop = start(feed, lane);
+    try {
+      await expect.poll(() => feed.idle, { timeout: 5_000, interval: 1 }).toBe(true);
+      feed.changes.set('E1', 'v1');
+      feed.changes.set('E2', 'v1');
+      await step(feed);
+      expect(lane.requests).toEqual([['E1', 'E2']]);
+      // Five hours on: still tried again, the position held.
+      vi.setSystemTime(t0 + 5 * 3_600_000);
+      await step(feed);
+      expect(lane.requests).toEqual([['E1', 'E2'], ['E1']]);
+      expect(feed.committed).toBe(0);
+      // Six hours after the first miss: let go, not tried again, and the position commits.
+      vi.setSystemTime(t0 + 6 * 3_600_000 + 1_000);
+      await step(feed);
+      expect(loop.lines).toContain('feed src: 1 tried again for 6 hours without applying, left to the full cycles: E1');
+      expect(lane.requests).toEqual([['E1', 'E2'], ['E1']]);
+      expect(feed.committed).toBe(1);
+      // Named again with a new change: synced as anyone, and its six hours start again.
+      feed.changes.set('E1', 'v2');
+      await step(feed);
+      expect(lane.requests).toEqual([['E1', 'E2'], ['E1'], ['E1']]);
+      expect(feed.committed).toBe(1);
     } finally {
       await loop.stop();
     }
