@@ -294,6 +294,26 @@ describe('bad payloads', () => {
   });
 });
 
+describe('a CloudEvents batch with an event that names no one', () => {
+  it('takes the events that name someone and says which it skipped; a batch naming no one is refused', async () => {
+    const s = state();
+    const { send } = recorder();
+    const ep = endpoint('cloudevents');
+    const signed = (events: object[]) => {
+      const b = Buffer.from(JSON.stringify(events));
+      return [b, { 'x-scim-sync-signature': scimSign(b, unix(NOW)) }] as const;
+    };
+    const leaver = { specversion: '1.0', id: 'b1', source: 'urn:example:relay', type: 'com.example.hr.employee.terminated', subject: 'E1002' };
+    const other = { specversion: '1.0', id: 'b2', source: 'urn:example:relay', type: 'com.example.hr.company.updated', data: {} };
+    const r = await send(ep, ...signed([leaver, other]), s);
+    expect(r.status).toBe(202);
+    expect(r.accepted!.map((a) => [a.keys, a.kind])).toEqual([[['E1002'], 'terminated']]);
+    expect(r.log).toContain('not named: event 2 of 2 (com.example.hr.company.updated): nothing at "subject"');
+    const none = await send(ep, ...signed([{ ...other, id: 'b3' }, { ...other, id: 'b4' }]), s);
+    expect(none).toMatchObject({ status: 400, body: { error: expect.stringMatching(/^no event of the batch names a person: event 1 of 2 .*set keyField/) } });
+  });
+});
+
 describe('secrets', () => {
   it('no answer and no log line, accepted or refused, holds an endpoint secret', async () => {
     const s = state();

@@ -28,6 +28,6 @@ export function parseEvents(rawBody: Buffer, settings: EndpointSettings): Parsed
     case 'personio':
       return { events: parsePersonio(doc, rawBody, settings), skipped: [] };
     case 'cloudevents':
-      return { events: parseCloudEvents(doc, settings), skipped: [] };
+      return parseCloudEvents(doc, settings);
   }
 }
