@@ -53,7 +53,8 @@ export function formatReport(report: RunReport): string {
         ];
         return `${done}${more.map(([n, what]) => (n ? ` (${n} ${what})` : '')).join('')}`;
       });
-    out.push(`  ${t.target}: ${parts.length > 0 ? parts.join(', ') : 'nothing to do'}`);
+    // A stopped target (refused, or still on the workers when waiting ended) may have had much to do.
+    out.push(`  ${t.target}: ${parts.length > 0 ? parts.join(', ') : t.stopped ? 'nothing done' : 'nothing to do'}`);
     if (t.stopped) out.push(`    ✗ ${clip(t.stopped, 1000)}`);
     if (t.held) out.push(`    ⏸ ${clip(t.held, 1000)}`);
     // Reports stored by an earlier version (distributed `status`) have neither.

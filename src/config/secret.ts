@@ -21,7 +21,6 @@ let ordered: string[] = [];
 
 const reorder = () => {
   ordered = [...known.keys()].sort((a, b) => b.length - a.length);
-  long = ordered.filter((v) => v.length >= PARTIAL_FROM);
 };
 
 /**
@@ -39,40 +38,46 @@ const PARTIAL_RUN = 16;
  */
 const WINDOW = 12;
 const STEP = 4;
-/** The WINDOW-character slices of the long forms, with how many forms hold each. */
+/** The forms whose parts are scrubbed, and their WINDOW-character slices, each with how many registrations hold it. */
+const long = new Map<string, number>();
 const windows = new Map<string, number>();
-let long: string[] = [];
+
+function count(map: Map<string, number>, key: string, delta: 1 | -1): void {
+  const n = (map.get(key) ?? 0) + delta;
+  if (n > 0) map.set(key, n);
+  else map.delete(key);
+}
 
 function countWindows(value: string, delta: 1 | -1): void {
   if (value.length < PARTIAL_FROM) return;
-  for (let i = 0; i + WINDOW <= value.length; i++) {
-    const w = value.slice(i, i + WINDOW);
-    const n = (windows.get(w) ?? 0) + delta;
-    if (n > 0) windows.set(w, n);
-    else windows.delete(w);
-  }
+  count(long, value, delta);
+  for (let i = 0; i + WINDOW <= value.length; i++) count(windows, value.slice(i, i + WINDOW), delta);
 }
 
-function add(value: string): void {
+/**
+ * `partial`: its long runs are scrubbed too. Not for a URL that is a credential (a Slack webhook's):
+ * its scheme and host begin every other URL to that host, printed as they should be.
+ */
+function add(value: string, partial: boolean): void {
   if (value.length < MIN_SECRET_LENGTH) return;
   const n = known.get(value) ?? 0;
   known.set(value, n + 1);
-  if (n === 0) {
-    countWindows(value, 1);
+  if (partial) countWindows(value, 1);
+  if (n === 0) reorder();
+}
+
+function remove(value: string, partial: boolean): void {
+  const n = known.get(value);
+  if (n === undefined) return;
+  if (partial) countWindows(value, -1);
+  if (n > 1) known.set(value, n - 1);
+  else {
+    known.delete(value);
     reorder();
   }
 }
 
-function remove(value: string): void {
-  const n = known.get(value);
-  if (n === undefined) return;
-  if (n > 1) known.set(value, n - 1);
-  else {
-    known.delete(value);
-    countWindows(value, -1);
-    reorder();
-  }
-}
+const partialFor = (value: string): boolean => !value.includes('://');
 
 /**
  * Tokens fetched again and again (OAuth access tokens, Google's) rotate in a slot: the slot keeps
@@ -113,11 +118,14 @@ function encodings(value: string): string[] {
  * that is renewed (its older values are forgotten, see ROTATION_KEEPS).
  */
 export function registerSecret(value: string, rotates?: string): void {
-  for (const form of wireForms(value)) add(form);
+  for (const form of wireForms(value)) add(form, partialFor(value));
   if (rotates === undefined) return;
   const held = slots.get(rotates) ?? [];
   held.push(value);
-  while (held.length > ROTATION_KEEPS) for (const form of wireForms(held.shift()!)) remove(form);
+  while (held.length > ROTATION_KEEPS) {
+    const old = held.shift()!;
+    for (const form of wireForms(old)) remove(form, partialFor(old));
+  }
   slots.set(rotates, held);
 }
 
@@ -174,7 +182,8 @@ export function redact(text: string): string {
 function redactParts(text: string): string {
   const inSecret = (a: number, b: number) => {
     const part = text.slice(a, b);
-    return long.some((v) => v.includes(part));
+    for (const v of long.keys()) if (v.includes(part)) return true;
+    return false;
   };
   let out = '';
   let copied = 0;

@@ -57,6 +57,8 @@ describe('run and apply through the queue', () => {
     const r = await h.run('--wait-timeout', '1s');
     expect(r.code, r.err + r.out).toBe(1);
     expect(r.out).toContain('still running after 1 s of waiting: the workers go on with it (scim-sync status shows where it is)');
+    // 20 creates wait on the workers: not "nothing to do".
+    expect(r.out).toMatch(/^ {2}app: nothing done$/m);
     expect(h.writes()).toEqual([]);
     await startWorker();
     await waitUntil(() => h.sandbox.store.users().length === 20, 'the worker to finish the cycle');
