@@ -11,7 +11,7 @@ export function operationLines(op: Operation): string[] {
   const who = `${clip(op.label)} (${clip(op.externalId)})`;
   switch (op.kind) {
     case 'createUser':
-      return [`  + create      ${who}`];
+      return [`  + create      ${who}${op.unlistedLink !== undefined ? ` (again: its linked account ${clip(op.unlistedLink)} is not in the listing)` : ''}`];
     case 'updateUser':
       return [
         `  ~ update      ${who}${op.adopt ? ' [adopt existing account]' : ''}`,

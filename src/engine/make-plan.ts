@@ -37,6 +37,7 @@ import type { ResourceType } from '../targets/scim-target.js';
 import type { MemberCheckCounts } from '../model/plan.js';
 import type { MemberMemory } from '../state/member-memory.js';
 import { readMembers, type MemberReading, type PeopleReading } from './member-reads.js';
+import { confirmUnlisted } from './unlisted-accounts.js';
 
 export interface PlanningResult {
   plan: Plan;
@@ -373,6 +374,7 @@ export async function makePlan(loaded: LoadedConfig, state: PlanningState, only?
         ...(heldOff.size > 0 ? { heldOff } : {}),
         ...(options.memory && !options.retryParked ? { parked: await parkedFor(options.memory, name) } : {}),
       });
+      await confirmUnlisted(runtimes.get(name)!, planned);
       targetPlans.push(memberChecks ? { ...planned, memberChecks } : planned);
     } catch (error) {
       targetPlans.push({ target: name, managedUsers: 0, actualUsers: 0, phases: [], warnings: [], error: describeError(error) });

@@ -42,7 +42,14 @@ const base = {
   pre: precondition.optional(),
 };
 
-const createUser = z.object({ ...base, kind: z.literal('createUser'), resource: jsonObject, hash: z.string(), adoptBy: z.enum(['userName', 'email']).nullable() });
+const createUser = z.object({
+  ...base,
+  kind: z.literal('createUser'),
+  resource: jsonObject,
+  hash: z.string(),
+  adoptBy: z.enum(['userName', 'email']).nullable(),
+  unlistedLink: z.string().optional(),
+});
 const updateUser = z.object({
   ...base,
   kind: z.literal('updateUser'),

@@ -52,6 +52,12 @@ export interface CreateUserOp extends OperationBase {
   hash: string;
   /** Adoption by this attribute is allowed when the create hits an existing account. */
   adoptBy: 'userName' | 'email' | null;
+  /**
+   * The SCIM id the person's link names, which the target's listing did not show: a re-create
+   * (the account deleted by hand, or a listing that left it out). Counted by the safety check
+   * (safety.maxRecreatePercent), and a sample is read by id before the plan is trusted.
+   */
+  unlistedLink?: string;
 }
 
 export interface UpdateUserOp extends OperationBase {

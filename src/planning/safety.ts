@@ -3,7 +3,7 @@
  * saved plan is checked again when applied. Pure.
  */
 import type { SafetyConfig } from '../config/schema/index.js';
-import { operationsOf, type Plan, type TargetPlan, type UpdateUserOp } from '../model/plan.js';
+import { operationsOf, type CreateUserOp, type Plan, type TargetPlan, type UpdateUserOp } from '../model/plan.js';
 import { clip } from '../model/printable.js';
 
 /**
@@ -45,7 +45,7 @@ export function safetyViolations(plan: Plan, safety: SafetyConfig, recent?: Rece
           `(${groupShare.toFixed(1)}%, limit ${safety.maxDeactivatePercent}%)`,
       );
     }
-    reasons.push(...attributeChangeViolations(target, safety), ...membershipRemovalViolations(target, safety));
+    reasons.push(...attributeChangeViolations(target, safety), ...membershipRemovalViolations(target, safety), ...recreateViolations(target, safety));
     // A share of accounts that exist: a linked account the listing no longer shows is checked by id
     // when applied, and is not in the base (managedUsers) either. The absolute cap counts it: it may
     // still deactivate a live account.
@@ -68,6 +68,26 @@ export function safetyViolations(plan: Plan, safety: SafetyConfig, recent?: Rece
     }
   }
   return reasons;
+}
+
+/**
+ * Too many linked accounts missing from the listing, each to be created again: an emptied or
+ * re-scoped listing (totalResults 0 on a server that still holds everyone) reads so, and on a server
+ * that does not enforce unique userNames every person would get a second account while the first
+ * drops out of management. The base is every account the plan counts on: the managed ones listed
+ * and the missing ones.
+ */
+function recreateViolations(target: TargetPlan, safety: SafetyConfig): string[] {
+  const missing = operationsOf(target).filter((op): op is CreateUserOp & { unlistedLink: string } => op.kind === 'createUser' && op.unlistedLink !== undefined);
+  if (missing.length <= safety.alwaysAllowRecreates) return [];
+  const base = target.managedUsers + missing.length;
+  const share = (missing.length / base) * 100;
+  if (share <= safety.maxRecreatePercent) return [];
+  return [
+    `target ${target.target}: ${missing.length} of ${base} linked accounts are missing from its listing and would be created again ` +
+      `(${share.toFixed(1)}%, limit ${safety.maxRecreatePercent}%), e.g. ${clip(missing[0]!.label)} (linked id ${clip(missing[0]!.unlistedLink)}): ` +
+      'deleted in the app, or a listing that leaves accounts out?',
+  ];
 }
 
 /**

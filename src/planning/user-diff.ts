@@ -7,7 +7,11 @@
  *   the externalId of a person in the source. Other accounts are left alone, unless the matching
  *   rules (match-rules.ts) let the attribute that found one adopt it.
  * - A value that finds two or more accounts (two carrying one externalId, two with one userName)
- *   is ambiguous: reported, and neither account nor the person gets an operation.
+ *   is ambiguous: reported, and neither account nor the person gets an operation, but for a
+ *   leaver: every account carrying their externalId is theirs, and each is deprovisioned.
+ * - Accounts carrying a linked person's externalId besides the one their link names are managed
+ *   too: reported on every plan while the person is in scope (never updated), and deprovisioned
+ *   with the person when they leave the source or the target's scope.
  * - People whose source record was rejected (held keys) get no operation at all, nor do people
  *   for whom a mapping rule failed (RuleFailed): they are held, with a warning, and listed in
  *   `heldKeys`. A leaver is deprovisioned all the same: that needs no mapped value.
@@ -79,6 +83,17 @@ export interface UserDiffResult {
 
 const NO_SETTLED: ReadonlyMap<string, string> = new Map();
 const NO_LINKS: ReadonlyMap<string, Link> = new Map();
+const NONE: readonly ServerResource[] = Object.freeze([]);
+
+/**
+ * A person's accounts in the target: `account`, theirs by link or by our externalId on it, and
+ * `others`: with `account`, the other accounts carrying their key (a link names theirs); without
+ * it, the two or more accounts carrying their key, of which no link says which is theirs.
+ */
+interface Found {
+  account: ServerResource | undefined;
+  others: readonly ServerResource[];
+}
 
 export function diffUsers(input: UserDiffInput): UserDiffResult {
   const { snapshot, mapping, inScope, links, settings } = input;
@@ -110,11 +125,16 @@ export function diffUsers(input: UserDiffInput): UserDiffResult {
     return version ? { version } : {};
   };
 
-  /** Holds one person this run, saying why: no operation, and their account keeps its memberships. */
-  const hold = (user: CanonicalUser, account: ServerResource | undefined, why: string): void => {
+  /** Holds one person this run, saying why: no operation, and their accounts keep their memberships. */
+  const hold = (user: CanonicalUser, found: Found, why: string): void => {
     warnings.push(`${describeRef(user)}: ${user.key} is held: ${why}; neither created, updated nor deprovisioned this run`);
     heldKeys.add(user.key);
-    if (account) heldIds.add(account.id);
+    keep(found);
+  };
+  /** The person's accounts keep their memberships (heldIds). */
+  const keep = (found: Found): void => {
+    if (found.account) heldIds.add(found.account.id);
+    for (const a of found.others) heldIds.add(a.id);
   };
 
   /** Keys of everyone in this read; made on first use (a link to another person's account is rare). */
@@ -136,27 +156,66 @@ export function diffUsers(input: UserDiffInput): UserDiffResult {
   };
 
   /**
-   * The account of a person by link, else by our externalId on it; `ambiguous` when no link says
-   * and two or more accounts carry the key: they are reported and kept as they are (held).
+   * Accounts carrying a linked person's key that are not the account the link names, by key: made
+   * by hand (an admin copying the key onto a second account) or by another tool. Ours by the key,
+   * so never left active after the person leaves. One pass over the listing; most cycles find none.
    */
-  const accountOf = (key: string, link: Link | undefined): ServerResource | undefined | 'ambiguous' => {
+  const strays = new Map<string, ServerResource[]>();
+  if (links.size > 0) {
+    for (const a of input.actual) {
+      const ext = a['externalId'];
+      if (typeof ext !== 'string' || ext === '') continue;
+      const linkId = links.get(ext)?.id;
+      if (linkId === undefined || linkId === a.id) continue;
+      const list = strays.get(ext);
+      if (list) list.push(a);
+      else strays.set(ext, [a]);
+    }
+  }
+
+  /**
+   * The account of a person by link, else by our externalId on it, and the other accounts carrying
+   * their key (see Found).
+   */
+  const accountOf = (key: string, link: Link | undefined): Found => {
     const linked = link && accounts.byId.get(link.id);
     if (linked) {
       // A link to an account that carries another person's key (a state copied, restored or edited
       // by hand): through it, one person's data or deactivation would land on the other's account.
       // Not used: the person's account is the one with their key, as for a link to no listed account.
       const keyedTo = linked['externalId'];
-      if (typeof keyedTo !== 'string' || keyedTo === '' || keyedTo === key || !readKeys().has(keyedTo)) return linked;
+      if (typeof keyedTo !== 'string' || keyedTo === '' || keyedTo === key || !readKeys().has(keyedTo)) return { account: linked, others: strays.get(key) ?? NONE };
       warnings.push(`${key}: its link names account ${linked.id}, which carries the externalId of ${keyedTo}, also in the source: the link is not used (a stale, copied or edited state?)`);
     }
     const keyed = accounts.withExternalId(key);
-    if (keyed.length <= 1) return keyed[0];
-    warnings.push(`externalId "${key}" is carried by ${keyed.length} accounts (ids ${keyed.map((a) => a.id).join(', ')}): neither is touched; remove the duplicate in the target`);
-    for (const a of keyed) {
-      managedIds.add(a.id);
-      heldIds.add(a.id);
+    if (keyed.length <= 1) return { account: keyed[0], others: NONE };
+    return { account: undefined, others: keyed };
+  };
+
+  /** No link says which of two or more accounts carrying the key is the person's: reported, and kept as they are (held). */
+  const ambiguous = (key: string, found: Found): void => {
+    warnings.push(`externalId "${key}" is carried by ${found.others.length} accounts (ids ${found.others.map((a) => a.id).join(', ')}): neither is touched; remove the duplicate in the target`);
+    keep(found);
+  };
+
+  /** A person in scope whose key other accounts carry besides their linked one: said on every plan, until they are gone. */
+  const strayWarning = (key: string, account: ServerResource, others: readonly ServerResource[]): void => {
+    const n = others.length;
+    const named = others.map((a) => `${accountLabel(a, '?')} (id ${a.id})`).join(', ');
+    warnings.push(
+      `externalId "${key}" is carried by ${n} other account${n === 1 ? '' : 's'} besides its linked one (id ${account.id}): ${named}; ` +
+        `scim-sync's by that key: not updated, and deprovisioned when ${key} leaves the source or this target's scope. ` +
+        `Delete ${n === 1 ? 'it' : 'them'} in the target, or clear the externalId of an account kept on purpose`,
+    );
+  };
+
+  /** The deprovisions of a leaver's other accounts: each active one, but those `theirs` says are someone else's. */
+  const deprovisionOthers = (found: Found, key: string, reason: DeprovisionUserOp['reason'], theirs?: (id: string) => boolean): void => {
+    for (const other of found.others) {
+      if (theirs?.(other.id)) continue;
+      managedIds.add(other.id);
+      if (isActive(other) && settings.operations.deactivate) deprovision.push(deprovisionOp(other, key, accountLabel(other, key), reason, 'externalId'));
     }
-    return 'ambiguous';
   };
 
   const deprovisionOp = (account: ServerResource, key: string, label: string, reason: DeprovisionUserOp['reason'], matchedBy?: MatchedBy): DeprovisionUserOp => {
@@ -179,18 +238,27 @@ export function diffUsers(input: UserDiffInput): UserDiffResult {
   for (const user of snapshot.users) {
     const label = settled.get(user.key);
     if (label !== undefined) {
-      if (input.collectProvisioned) provision(user.key, { account: accounts.byId.get(links.get(user.key)!.id)!, label });
+      const others = strays.get(user.key);
+      if (input.collectProvisioned || others) {
+        const account = accounts.byId.get(links.get(user.key)!.id)!;
+        if (input.collectProvisioned) provision(user.key, { account, label });
+        // Settled people are active and in scope: their other accounts are only reported.
+        if (others) {
+          for (const a of others) managedIds.add(a.id);
+          strayWarning(user.key, account, others);
+        }
+      }
       continue;
     }
     const link = links.get(user.key);
     if (link && !sourceKeys.has(user.key)) linkedUnsettled++;
     sourceKeys.add(user.key);
     const found = accountOf(user.key, link);
-    if (found === 'ambiguous') continue;
-    const account = found;
+    const account = found.account;
     if (account) managedIds.add(account.id);
+    for (const a of found.others) managedIds.add(a.id);
     if (held.has(user.key)) {
-      if (account) heldIds.add(account.id);
+      keep(found);
       continue;
     }
     const desired = mapUserOrFailure(mapping, user, input.memberOf?.get(user.key));
@@ -198,27 +266,34 @@ export function diffUsers(input: UserDiffInput): UserDiffResult {
     const scope = user.active && !heldOff ? inScope(user) : 'out';
     if (typeof scope === 'object') {
       // A scope condition could not read this person's value: neither deprovisioned nor created over it.
-      hold(user, account, scope.unknown);
+      hold(user, found, scope.unknown);
       continue;
     }
-    if (scope === 'out' && account && user.active && !heldOff && partial.has(user.key)) {
+    if (scope === 'out' && (account || found.others.length > 0) && user.active && !heldOff && partial.has(user.key)) {
       // Out of scope on values a secondary did not give: unknown, not out. Kept as they are, memberships and reports' manager reference too.
-      hold(user, account, 'out of scope without the values a joined source did not give (it has no record of them)');
+      hold(user, found, 'out of scope without the values a joined source did not give (it has no record of them)');
       continue;
     }
     // A partial person's memberships of groups the missing source lends are unknown too: none is removed.
-    if (account && partial.has(user.key)) heldIds.add(account.id);
+    if (partial.has(user.key)) keep(found);
     const wanted = scope === 'in';
     if (!wanted) {
+      const reason = !user.active ? 'inactive' : heldOff ? 'held-off' : 'out-of-scope';
       if (account && isActive(account) && settings.operations.deactivate) {
-        const reason = !user.active ? 'inactive' : heldOff ? 'held-off' : 'out-of-scope';
         const label = desired instanceof RuleFailed ? accountLabel(account, user.key) : desired.userName || user.key;
         deprovision.push(deprovisionOp(account, user.key, label, reason, matchOf(account, link)));
       }
+      // Whichever account is theirs, every one carrying their key is: none keeps access they lost.
+      deprovisionOthers(found, user.key, reason);
       continue;
     }
+    if (!account && found.others.length > 0) {
+      ambiguous(user.key, found);
+      continue;
+    }
+    if (account && found.others.length > 0) strayWarning(user.key, account, found.others);
     if (desired instanceof RuleFailed) {
-      hold(user, account, desired.message);
+      hold(user, found, desired.message);
       continue;
     }
     if (desired.userName === '') {
@@ -352,6 +427,8 @@ export function diffUsers(input: UserDiffInput): UserDiffResult {
       resource: buildUserResource(mapping, desired, true),
       hash: desiredHash(desired, true),
       adoptBy: adoptByOf(rules),
+      // Linked, but not listed (a link the listing shows, refused as another's account, is no re-create).
+      ...(link && !accounts.byId.has(link.id) ? { unlistedLink: link.id } : {}),
     });
   }
 
@@ -394,6 +471,8 @@ export function diffUsers(input: UserDiffInput): UserDiffResult {
   // The accounts of the people in this read: the unsettled ones' are in managedIds by now.
   let settledIdSet: Set<string> | undefined;
   const settledIds = (): Set<string> => (settledIdSet ??= new Set([...settled.keys()].flatMap((k) => links.get(k)?.id ?? [])));
+  /** An account managed for someone in the source (a gone key may be on it, copied or stale). */
+  const someoneElses = (id: string): boolean => managedIds.has(id) || settledIds().has(id);
   // The links this plan writes, by account: made once, on the first person gone.
   let linkOps: Map<string, LinkUserOp> | undefined;
   for (const [key, link] of gone) {
@@ -410,11 +489,17 @@ export function diffUsers(input: UserDiffInput): UserDiffResult {
       continue;
     }
     const found = accountOf(key, link);
-    if (found === 'ambiguous') continue;
-    const account = found;
+    const account = found.account;
     if (account && account.id === link.id && (managedIds.has(account.id) || settledIds().has(account.id))) {
       // Gone, but the link names the account of someone who is here (a stale or copied link): theirs is not deprovisioned.
       warnings.push(`${key} has left the source, but its link names account ${account.id}, which is the account of someone in the source: not deprovisioned (a stale, copied or edited state?)`);
+      // The accounts that carry the leaver's key are still theirs.
+      deprovisionOthers(found, key, 'removed', someoneElses);
+      continue;
+    }
+    if (!account && found.others.length > 0) {
+      // No link says which account carrying the key was theirs; all are, and none keeps access.
+      deprovisionOthers(found, key, 'removed', someoneElses);
       continue;
     }
     const rekeyed = account ? claimed.get(account.id) : undefined;
@@ -422,7 +507,7 @@ export function diffUsers(input: UserDiffInput): UserDiffResult {
       // The same key but for case or white space: an HR system that re-keyed someone, not a leaver
       // and a stranger. Deactivated, they would lose every app while their new key meets a conflict.
       managedIds.add(account.id);
-      heldIds.add(account.id);
+      keep(found);
       warnings.push(
         `${key} has left the source and ${rekeyed.key}, new in it, has its ${rekeyed.what}: the same person under a key spelled differently? ` +
           `Not deprovisioned, and not created; set the account's externalId (id ${account.id}) to ${rekeyed.key} in the app to take it over, or spell the key as before in the source`,
@@ -434,6 +519,7 @@ export function diffUsers(input: UserDiffInput): UserDiffResult {
       if (isActive(account) && settings.operations.deactivate) {
         deprovision.push(deprovisionOp(account, key, accountLabel(account, key), 'removed', matchOf(account, link)));
       }
+      deprovisionOthers(found, key, 'removed', someoneElses);
     } else if (accounts.size === 0) {
       unlistedOfEmpty++;
     } else if (accounts.byId.has(link.id)) {

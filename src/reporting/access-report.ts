@@ -5,8 +5,9 @@
  * links, and the audit log's records.
  *
  * - unmanaged: not linked, and its externalId is not a source key: nobody told us about it.
- * - orphaned: managed (linked, or carrying a source key as externalId) and still active, but its
- *   person is gone from the source, inactive there, or out of this target's scope.
+ * - orphaned: managed (linked, or carrying a source key or a linked person's key as externalId) and
+ *   still active, but its person is gone from the source, inactive there, or out of this target's
+ *   scope: what the next run deprovisions (user-diff.ts), a second account carrying the key too.
  * - deactivated: the last successful deprovision the audit log records for each person.
  */
 import type { AuditRecord } from '../audit/audit-sink.js';
@@ -114,7 +115,7 @@ function targetReport(listing: TargetListing, users: ReadonlyMap<string, Canonic
   const byId = new Map(listing.accounts.map((a) => [a.id, a]));
   for (const account of listing.accounts) {
     const externalId = str(account['externalId']);
-    const key = keyById.get(account.id) ?? (externalId !== null && (users.has(externalId) || held.has(externalId)) ? externalId : undefined);
+    const key = keyById.get(account.id) ?? (externalId !== null && (users.has(externalId) || held.has(externalId) || listing.links.has(externalId)) ? externalId : undefined);
     if (key === undefined) {
       report.unmanaged.push(row(account));
       continue;

@@ -181,14 +181,18 @@ describe('the safety share is a share of what exists', () => {
     expect(h.sandbox.requests.filter((q) => /^\/Users\/./.test(q.path))).toEqual([]);
   });
 
-  it('a state pointing at an emptied server is no mass deactivation', async () => {
+  it('a state pointing at an emptied server is no mass deactivation, and creating everyone again waits for an override', async () => {
     await synced(forty);
     for (const u of h.sandbox.store.users()) h.sandbox.store.deleteUser(u['id'] as string);
     h.writePeople(forty.slice(0, 30));
     const r = await h.run();
-    expect(r.code, r.err + r.out).toBe(0);
-    expect(r.out).not.toMatch(/managed users would be deprovisioned/);
-    // The 30 who stay are created again; the 10 who left are not deprovisioned on an empty listing's word.
+    expect(r.code, r.err + r.out).toBe(3);
+    expect(r.err).not.toMatch(/managed users would be deprovisioned/);
+    expect(r.err).toContain('target app: 30 of 30 linked accounts are missing from its listing and would be created again (100.0%, limit 10%)');
+    expect(writes()).toEqual([]);
+    // The 30 who stay are created again once someone says so; the 10 who left are not deprovisioned on an empty listing's word.
+    const o = await h.run('--override-safety');
+    expect(o.code, o.err + o.out).toBe(0);
     expect(writes().filter((w) => w.startsWith('PATCH'))).toEqual([]);
     expect(writes().filter((w) => w.startsWith('POST'))).toHaveLength(30);
   });

@@ -78,17 +78,62 @@ describe('matching rules', () => {
     expect(r.warnings).toEqual(['userName "ann@corp.example" (K1) matches 2 accounts (ids t1, t2): neither is touched, and nobody is created']);
   });
 
-  it('two accounts carrying a person\'s externalId are reported and kept as they are, even when the person leaves scope', () => {
+  it('two accounts carrying a person\'s externalId are reported and kept as they are while the person is in scope', () => {
     const twins = [account('x1', { userName: 'ann@corp.example', externalId: 'K1' }), account('x2', { userName: 'ann2@corp.example', externalId: 'K1' })];
-    for (const scope of [undefined, [{ department: { eq: 'nobody' } }]]) {
-      const r = plan(twins, {}, { scope });
+    const r = plan(twins, {});
+    expect(r.users).toEqual([]);
+    expect(r.deprovision).toEqual([]);
+    expect(r.heldIds).toEqual(new Set(['x1', 'x2']));
+    expect(r.managedUsers).toBe(2);
+    expect(r.warnings).toEqual(['externalId "K1" is carried by 2 accounts (ids x1, x2): neither is touched; remove the duplicate in the target']);
+  });
+
+  it('a person who leaves scope or goes inactive has every account carrying their key deprovisioned, linked or not', () => {
+    const twins = [account('x1', { userName: 'ann@corp.example', externalId: 'K1' }), account('x2', { userName: 'ann2@corp.example', externalId: 'K1' })];
+    const out = [{ department: { eq: 'nobody' } }];
+    const cases: [[string, string][], { scope?: typeof out; people?: CanonicalUser[] }][] = [
+      [[], { scope: out }],
+      [[['K1', 'x2']], { scope: out }],
+      [[['K1', 'x2']], { people: [{ ...ann, active: false }] }],
+    ];
+    for (const [links, options] of cases) {
+      const r = plan(twins, {}, { ...options, links });
       expect(r.users).toEqual([]);
-      expect(r.deprovision).toEqual([]);
-      expect(r.heldIds).toEqual(new Set(['x1', 'x2']));
-      expect(r.warnings).toEqual(['externalId "K1" is carried by 2 accounts (ids x1, x2): neither is touched; remove the duplicate in the target']);
+      expect(r.deprovision.map((op) => [op.kind, op.externalId, 'scimId' in op ? op.scimId : null, op.label])).toEqual(
+        links.length === 0
+          ? [['deprovisionUser', 'K1', 'x1', 'ann@corp.example'], ['deprovisionUser', 'K1', 'x2', 'ann2@corp.example']]
+          : [['deprovisionUser', 'K1', 'x2', 'ann@corp.example'], ['deprovisionUser', 'K1', 'x1', 'ann@corp.example']],
+      );
+      expect(r.managedUsers).toBe(2);
+      expect(r.warnings).toEqual([]);
     }
-    // A link says which one: no ambiguity.
-    expect(plan(twins, {}, { links: [['K1', 'x2']] }).warnings).toEqual([]);
+  });
+
+  it('an account carrying a linked person\'s key besides the linked one is reported on every plan, counted as managed, and not updated', () => {
+    const linked = account('x2', { userName: 'ann@corp.example', externalId: 'K1', name: { givenName: 'Ann', familyName: 'Lee' }, emails: [{ type: 'work', value: 'ann.lee@corp.example', primary: true }] });
+    const admin = account('x1', { userName: 'ann.admin@corp.example', externalId: 'K1', title: 'Admin' });
+    const r = plan([admin, linked], {}, { links: [['K1', 'x2']] });
+    expect(r.users.flatMap((op) => (op.kind === 'updateUser' ? [op.scimId] : []))).not.toContain('x1');
+    expect(r.deprovision).toEqual([]);
+    expect(r.managedUsers).toBe(2);
+    expect(r.warnings).toEqual([
+      'externalId "K1" is carried by 1 other account besides its linked one (id x2): ann.admin@corp.example (id x1); ' +
+        "scim-sync's by that key: not updated, and deprovisioned when K1 leaves the source or this target's scope. " +
+        'Delete it in the target, or clear the externalId of an account kept on purpose',
+    ]);
+  });
+
+  it('a linked leaver gone from the source has the other accounts carrying their key deprovisioned too, never one managed for someone else', () => {
+    const bo: CanonicalUser = { ...ann, key: 'K2', attributes: { ...ann.attributes, userName: 'bo@corp.example' } };
+    const ann1 = account('a1', { userName: 'ann@corp.example', externalId: 'K1' });
+    const annAdmin = account('a2', { userName: 'ann.admin@corp.example', externalId: 'K1' });
+    // Bo's account carries Ann's key by mistake; Bo's link names it: Bo's, not Ann's.
+    const boAccount = account('b1', { userName: 'bo@corp.example', externalId: 'K1' });
+    const r = plan([ann1, annAdmin, boAccount], {}, { people: [bo], links: [['K1', 'a1'], ['K2', 'b1']] });
+    expect(r.deprovision.flatMap((op) => (op.kind === 'deprovisionUser' ? [[op.scimId, op.externalId, op.reason, op.matchedBy]] : []))).toEqual([
+      ['a1', 'K1', 'removed', 'link'],
+      ['a2', 'K1', 'removed', 'externalId'],
+    ]);
   });
 
   it('never adopts an account that carries an externalId or is linked to someone else', () => {

@@ -30,6 +30,9 @@ interface TargetShape {
   removals?: { n: number; put?: boolean; add?: number }[];
   /** Updates of one attribute on `n` users (`cleared` of them to null; `adopt`: takeovers). */
   changes?: { path: string; n: number; cleared?: number; adopt?: boolean; also?: string }[];
+  /** Creates of new people, and of linked people whose accounts the listing did not show. */
+  creates?: number;
+  recreates?: number;
 }
 
 const times = <T>(n: number, make: (i: number) => T): T[] => Array.from({ length: n }, (_, i) => make(i));
@@ -51,6 +54,17 @@ function targetPlan(t: TargetShape): TargetPlan {
       ...(c.adopt ? { adopt: true } : {}),
     })),
   );
+  const create = (prefix: string, i: number, unlistedLink?: string): Operation => ({
+    id: `c-${prefix}${i}`,
+    kind: 'createUser',
+    externalId: `${prefix}${i}`,
+    label: `${prefix.toLowerCase()}${i}`,
+    resource: {},
+    hash: 'h',
+    adoptBy: null,
+    ...(unlistedLink ? { unlistedLink } : {}),
+  });
+  users.push(...times(t.creates ?? 0, (i) => create('N', i)), ...times(t.recreates ?? 0, (i) => create('R', i, `gone${i}`)));
   const memberships: Operation[] = (t.removals ?? []).map((r, g): Operation => {
     const remove = times(r.n, (i) => `m${g}-${i}`);
     const add = times(r.add ?? 0, (i) => `K${i}`);
@@ -224,6 +238,17 @@ const cases: Case[] = [
       'target app: title would change on 31 of 100 managed users (31.0%, limit 30%), e.g. user0: "Old" -> "New"',
       'target app: department would change on 31 of 100 managed users (31.0%, limit 30%), e.g. user0: "a" -> "b"',
     ],
+  },
+  // Linked accounts missing from the listing, created again (an emptied or lying listing)
+  {
+    name: 're-creates just over the share limit (creates of new people do not count)',
+    plan: plan({}, [{ managedUsers: 44, recreates: 5, creates: 50 }]),
+    want: ['target app: 5 of 49 linked accounts are missing from its listing and would be created again (10.2%, limit 10%), e.g. r0 (linked id gone0): deleted in the app, or a listing that leaves accounts out?'],
+  },
+  {
+    name: 'a listing that shows none of the linked accounts, just over the floor',
+    plan: plan({}, [{ managedUsers: 0, recreates: 4 }]),
+    want: ['target app: 4 of 4 linked accounts are missing from its listing and would be created again (100.0%, limit 10%), e.g. r0 (linked id gone0): deleted in the app, or a listing that leaves accounts out?'],
   },
   // Several rules, several targets
   {

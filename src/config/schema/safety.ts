@@ -22,6 +22,18 @@ export const safety = z
       .nonnegative()
       .default(3)
       .describe('Runs that deprovision at most this many users in a target pass the percentage check (small teams). Default 3.'),
+    maxRecreatePercent: percent
+      .default(10)
+      .describe(
+        "Stop when one run would create again more than this share of a target's linked accounts because its listing no longer shows them " +
+          '(deleted in the app, or a listing that leaves accounts out: re-created, every person would be duplicated). Default 10 (%).',
+      ),
+    alwaysAllowRecreates: z
+      .number()
+      .int()
+      .nonnegative()
+      .default(3)
+      .describe('Runs that create again at most this many linked accounts in a target pass the re-create check (accounts deleted by hand). Default 3.'),
     maxInvalidRecordsPercent: percent
       .default(5)
       .describe('Stop when more than this share of source records is invalid. Default 5 (%).'),
