@@ -211,11 +211,18 @@ export function userMapping(name: string, config: TargetConfig, attributes: Read
 
 /**
  * Why deprovisioning is held in this run, if it is: any invalid record makes the read suspect (a
- * broken quote can swallow the rows of people who are still there).
+ * broken quote can swallow the rows of people who are still there). Turned off (`enabled` false),
+ * the people such records name are still held by key; a record that may hide people it cannot name
+ * (SourceIssue.hidesPeople) holds every deprovision all the same.
  */
 export function dirtyReadHold(snapshot: DirectorySnapshot, enabled: boolean): string | undefined {
   const n = snapshot.issues.length;
-  if (!enabled || n === 0) return undefined;
+  if (n === 0) return undefined;
+  if (!enabled) {
+    const hiding = snapshot.issues.filter((i) => i.hidesPeople).length;
+    if (hiding === 0) return undefined;
+    return `the source read reported ${hiding} invalid record${hiding === 1 ? '' : 's'} that may hide people it cannot name: deprovisioning is held until a clean read, whatever safety.holdDeprovisionsOnInvalidRecords says`;
+  }
   return `the source read reported ${n} invalid record${n === 1 ? '' : 's'}: deprovisioning is held until a clean read (safety.holdDeprovisionsOnInvalidRecords)`;
 }
 

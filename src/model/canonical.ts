@@ -81,6 +81,12 @@ export interface SourceIssue {
   readonly code: SourceIssueCode;
   readonly message: string;
   readonly ref: SourceRef;
+  /**
+   * The record may hide people (or the groups they are in) that the source cannot name, so cannot
+   * hold by key (lines swallowed by a stray quote whose keys do not read): nobody may be read as
+   * gone from this read, whatever safety.holdDeprovisionsOnInvalidRecords says.
+   */
+  readonly hidesPeople?: true;
 }
 
 export interface DirectorySnapshot {

@@ -4,8 +4,8 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Harness, peopleCsv, person, type Person } from '../support/harness.js';
-import { strayQuoteCsv } from '../support/stray-quote.js';
+import { Harness, memberNames, peopleCsv, person, type Person } from '../support/harness.js';
+import { financeStrayQuote, strayQuoteCsv } from '../support/stray-quote.js';
 
 let h: Harness;
 const people: Person[] = Array.from({ length: 6 }, (_, i) => person(i + 1));
@@ -139,6 +139,52 @@ describe('stray quotes', () => {
     expect(r.out).toMatch(/held, not applied: .*the source read reported 1 invalid record/);
     expect(h.sandbox.store.users().filter((u) => u['active'] === false)).toEqual([]);
   }, 60_000);
+
+  describe('with safety.holdDeprovisionsOnInvalidRecords: false', () => {
+    // Small files: one invalid record is over the default 5% of maxInvalidRecordsPercent.
+    const noHold = () => h.writeConfig('', '  holdDeprovisionsOnInvalidRecords: false\n  maxInvalidRecordsPercent: 50');
+
+    for (const where of ['key', 'title'] as const) {
+      it(`a quote in the ${where} column deactivates none of the people it swallows and deletes no group they alone are in`, async () => {
+        const fixture = financeStrayQuote(where);
+        noHold();
+        h.writePeople(fixture.people);
+        expect((await h.run()).code).toBe(0);
+        h.sandbox.clearRequests();
+        writeFileSync(h.csv, fixture.text);
+        const r = await h.run();
+        expect(h.sandbox.store.users().filter((u) => u['active'] === false)).toEqual([]);
+        expect(memberNames(h.sandbox, 'finance')).toEqual(['user10@example.com', 'user11@example.com']);
+        expect(h.writes()).toEqual([]);
+        expect(r.code, r.err + r.out).toBe(0);
+        expect(r.out).toContain(`${h.csv}: lines 9\u201312: a quoted field in column ${where === 'key' ? 'employee_id' : 'title'} spans 4 lines`);
+        expect(r.out).toContain('the 4 people these lines name are held: E1008, E1009, E1010, E1011; so is the group named only on these lines, not deleted: finance');
+      });
+    }
+
+    it('lines whose keys do not read hold every deprovision, a real leaver\'s too, and the run says why', async () => {
+      // The key column last: a title over two lines leaves both lines too short to reach it.
+      const keyLast = (people: readonly Person[]) =>
+        peopleCsv(people)
+          .trimEnd()
+          .split('\n')
+          .map((line) => line.replace(/^([^,]*),(.*)$/, '$2,$1'))
+          .join('\n');
+      noHold();
+      writeFileSync(h.csv, keyLast(people));
+      expect((await h.run()).code).toBe(0);
+      h.sandbox.clearRequests();
+      const lines = keyLast(people.filter((p) => p.id !== 'E1006')).split('\n');
+      lines[3] = lines[3]!.replace(',Engineer,', ',"Senior\nStaff",');
+      writeFileSync(h.csv, `${lines.join('\n')}\n`);
+      const r = await h.run();
+      expect(h.sandbox.store.findUserByUserName('user6@example.com')).toMatchObject({ active: true });
+      expect(h.writes()).toEqual([]);
+      expect(r.code, r.err + r.out).toBe(1);
+      expect(r.out).toContain('lines 4, 5 may hold people whose keys cannot be read: nobody is deprovisioned and no group deleted as gone from this read');
+      expect(r.out).toMatch(/held, not applied: .*may hide people it cannot name/);
+    });
+  });
 });
 
 describe('templates against the source', () => {

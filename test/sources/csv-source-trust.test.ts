@@ -12,7 +12,7 @@ import type { CanonicalUser } from '../../src/model/canonical.js';
 import { controlAt, screenControlCharacters } from '../../src/sources/control-characters.js';
 import { createSource } from '../../src/sources/create-source.js';
 import { csvFile } from '../support/csv-file.js';
-import { strayQuoteCsv } from '../support/stray-quote.js';
+import { financeStrayQuote, strayQuoteCsv } from '../support/stray-quote.js';
 
 function csvSource(content: string | Buffer, over: Partial<CsvSourceConfig> = {}) {
   const { path, config } = csvFile(content, { encoding: 'auto', ...over });
@@ -255,6 +255,64 @@ describe('stray quotes', () => {
     ]);
     expect(snap.heldKeys).toEqual(['E2']);
     expect(snap.recordsRead).toBe(3);
+  });
+
+  const grouped = { ...config, columns: { userName: 'email' }, groups: { column: 'groups', separator: ';' } };
+
+  for (const where of ['key', 'title'] as const) {
+    it(`a stray quote in the ${where} column: the people of the lines it swallows are held by their keys, and a group named only there is held too`, async () => {
+      const fixture = financeStrayQuote(where);
+      const { read, path } = csvSource(fixture.text, grouped);
+      const snap = await read();
+      expect(snap.issues.map((i) => i.message)).toEqual([
+        `${path}: lines 9\u201312: a quoted field in column ${where === 'key' ? 'employee_id' : 'title'} spans 4 lines, and ${where === 'key' ? 'employee_id' : 'title'} is not in source.multilineColumns (a stray quote on line 9?); ` +
+          'the 4 people these lines name are held: E1008, E1009, E1010, E1011; so is the group named only on these lines, not deleted: finance',
+      ]);
+      // No key keeps the stray quote or takes the rest of its line; the row csv-parse gave up on in the middle of line 12 is read whole from the file.
+      expect(new Set(snap.heldKeys)).toEqual(new Set([...fixture.swallowed, 'finance']));
+      expect(snap.issues[0]!.hidesPeople).toBeUndefined();
+      expect(snap.users.map((u) => u.key)).toEqual(['E1001', 'E1002', 'E1003', 'E1004', 'E1005', 'E1006', 'E1007', 'E1012']);
+      expect(snap.recordsRead).toBe(12);
+    });
+  }
+
+  it('a stray quote before the key column: the key is read in its place on the line, the quoted text taken as written', async () => {
+    const text = 'first,title,mail,id\nAda,Eng,ada@x.com,1\nBo,"VP, Sales,bo@x.com,2\nCy,Eng,cy@x.com,3\nDi,Director",di@x.com,4\nEd,Eng,ed@x.com,5\n';
+    const snap = await csvSource(text, { key: 'id', columns: { userName: 'mail' } }).read();
+    expect(snap.users.map((u) => u.key)).toEqual(['1', '5']);
+    expect(snap.heldKeys).toEqual(['2', '3', '4']);
+    expect(snap.issues.map((i) => i.hidesPeople)).toEqual([undefined]);
+  });
+
+  it('a record csv-parse reports twice (its closing quote, then its length) is one invalid record, counted once', async () => {
+    const text = 'id,a,b,c\nE1,x,y,z\nE2,x,"y,z\nE3,x,y,z\nE4,"x",y,z\nE5,x,y,z\n';
+    const { read, path } = csvSource(text, { key: 'id', columns: {} });
+    const snap = await read();
+    expect(snap.issues.map((i) => i.message)).toEqual([
+      `${path}: lines 3\u20135: a quoted field in column b spans 3 lines, and b is not in source.multilineColumns (a stray quote on line 3?); the 3 people these lines name are held: E2, E3, E4`,
+    ]);
+    expect(snap.recordsRead).toBe(5);
+  });
+
+  it('lines that may hold a person whose key does not read (too short to reach the key column, or a key unlike the others) hide people: the record says so', async () => {
+    const short = 'first,mail,title,id\nAda,ada@x.com,Eng,1\nBo,bo@x.com,"Senior\nStaff",2\nCy,cy@x.com,Eng,3\n';
+    const a = csvSource(short, { key: 'id', columns: { userName: 'mail' } });
+    const snapA = await a.read();
+    expect(snapA.issues.map((i) => i.message)).toEqual([
+      `${a.path}: lines 3\u20134: a quoted field in column title spans 2 lines, and title is not in source.multilineColumns (a stray quote on line 3?); the 1 person these lines name is held: 2; ` +
+        'lines 3, 4 may hold people whose keys cannot be read: nobody is deprovisioned and no group deleted as gone from this read, whatever safety.holdDeprovisionsOnInvalidRecords says',
+    ]);
+    expect(snapA.issues[0]!.hidesPeople).toBe(true);
+    expect(snapA.heldKeys).toEqual(['2']);
+
+    const unlike = 'id,first,mail,title\nE1,Ada,ada@x.com,Eng\nE2,Bo,bo@x.com,"VP Sales\nE3 (new),Cy,cy@x.com,Eng\nE4,Di,di@x.com,Director"\nE5,Ed,ed@x.com,Eng\n';
+    const b = csvSource(unlike, { key: 'id', columns: { userName: 'mail' } });
+    const snapB = await b.read();
+    expect(snapB.issues.map((i) => i.message)).toEqual([
+      `${b.path}: lines 3\u20135: a quoted field in column title spans 3 lines, and title is not in source.multilineColumns (a stray quote on line 3?); the 2 people these lines name are held: E2, E4; ` +
+        'line 4 may hold a person whose key cannot be read: nobody is deprovisioned and no group deleted as gone from this read, whatever safety.holdDeprovisionsOnInvalidRecords says',
+    ]);
+    expect(snapB.issues[0]!.hidesPeople).toBe(true);
   });
 
   it('a column declared multi-line may span lines', async () => {

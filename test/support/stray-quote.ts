@@ -29,3 +29,23 @@ export function strayQuoteCsv(options: { rows: number; open: number; close: numb
   if (options.closeStyle === 'delimiter') edit(close, 'Director"');
   return { text: lines.join('\n'), people, swallowed: people.slice(open - 2, close - 1).map((p) => p.id) };
 }
+
+/**
+ * Twelve people in the harness's format, E1010 and E1011 the only members of finance (the others
+ * in staff), whose lines 9 to 12 (E1008 to E1011) a stray quote swallows. `where`: `key` puts it
+ * before E1008's key and closes it after E1011's (`"E1008,...` to `E1011",...`); `title` opens it
+ * in E1008's title and closes it with E1011's title written quoted (`"Accountant"`), where
+ * csv-parse gives up on the record in the middle of line 12.
+ */
+export function financeStrayQuote(where: 'key' | 'title'): StrayQuoteExport {
+  const people = Array.from({ length: 12 }, (_, i) => person(i + 1, { groups: i === 9 || i === 10 ? ['finance'] : ['staff'] }));
+  const lines = peopleCsv(people).split('\n');
+  if (where === 'key') {
+    lines[8] = `"${lines[8]!}`;
+    lines[11] = lines[11]!.replace(/^E1011,/, 'E1011",');
+  } else {
+    lines[8] = lines[8]!.replace(',Engineer,', ',"Head of People,');
+    lines[11] = lines[11]!.replace(',Engineer,', ',"Accountant",');
+  }
+  return { text: lines.join('\n'), people, swallowed: ['E1008', 'E1009', 'E1010', 'E1011'] };
+}

@@ -42,7 +42,8 @@ export const safety = z
       .default(true)
       .describe(
         'When the source read reports any invalid record, hold every deprovisioning in that run (creates and updates of valid people still go) and exit 1: ' +
-          'a broken row can hide other people from the read. Default true.',
+          'a broken row can hide other people from the read. Default true. Off, the people such rows name are still held, and a record that ' +
+          'may hide people the source cannot name (lines a stray quote swallowed whose keys do not read) holds every deprovisioning all the same.',
       ),
     maxAttributeChangePercent: percent
       .default(30)

@@ -18,7 +18,7 @@ import { SourceError } from '../../errors.js';
 import type { CanonicalUser, DirectorySnapshot, SourceIssue, SourceValue } from '../../model/canonical.js';
 import { narrowSnapshot, type ReadProgress, type SourceDirectory } from '../source-directory.js';
 import { readMemberships } from './memberships-file.js';
-import { fieldsOfLine, keyOfBrokenRow, keysOnLines, listKeys } from './stray-quote.js';
+import { fieldsOfLine, keyOfBrokenRow, keyShape, listKeys, readSwallowedLines } from './stray-quote.js';
 import { NotPlain, PlainCsvParser } from './plain-csv.js';
 import { textDecoder } from './text-stream.js';
 
@@ -267,7 +267,43 @@ export class CsvSource implements SourceDirectory {
       if (error instanceof SourceError) throw error;
       throw new SourceError(`cannot read CSV ${path}: ${(error as Error).message}`, {}, { cause: error });
     }
+    const cut = builder.cutLines();
+    if (cut.size > 0) builder.completeLines(await this.linesAt(cut));
     return builder.finish();
+  }
+
+  /**
+   * Lines `wanted` (from 1) of the file as it reads now, as csv-parse counts them; those it cannot
+   * read (a file replaced meanwhile, shorter or undecodable) are left out.
+   */
+  private async linesAt(wanted: ReadonlySet<number>): Promise<Map<number, string>> {
+    const found = new Map<number, string>();
+    const last = Math.max(...wanted);
+    let input: ReturnType<typeof createReadStream> | undefined;
+    let line = 1;
+    let carry = '';
+    try {
+      const decode = await this.decoder();
+      input = createReadStream(this.config.path);
+      input.on('error', (error) => decode.destroy(error));
+      for await (const chunk of input.pipe(decode) as AsyncIterable<string>) {
+        let start = 0;
+        for (let end = chunk.indexOf('\n'); end !== -1 && line <= last; end = chunk.indexOf('\n', start)) {
+          if (wanted.has(line)) found.set(line, carry + chunk.slice(start, end));
+          carry = '';
+          start = end + 1;
+          line++;
+        }
+        if (line > last) return found;
+        if (wanted.has(line)) carry += chunk.slice(start);
+      }
+      if (wanted.has(line) && carry !== '') found.set(line, carry);
+    } catch {
+      // What is not found stays cut, and is read as such.
+    } finally {
+      input?.destroy();
+    }
+    return found;
   }
 }
 
@@ -297,6 +333,24 @@ function isBlankRow(fields: Iterable<string>): boolean {
 
 /** Lines of blank rows named in the read's warning; the rest are counted. */
 const BLANK_LINES_SHOWN = 5;
+
+/**
+ * A record over several lines that no column may span (a stray quote, most often), by csv-parse's
+ * reports of it: who its lines hold is made out once the whole file is read (SnapshotBuilder.finish),
+ * against the shape of the keys the valid rows hold.
+ */
+interface SwallowedRegion {
+  readonly first: number;
+  last: number;
+  raw: string;
+  /** The raw text ends where parsing gave up (its last row may be cut short). */
+  cut: boolean;
+  /** The column csv-parse found spanning lines, when it is one outside multilineColumns. */
+  readonly column: string | undefined;
+  readonly parseError: string | undefined;
+  /** The key csv-parse read for the record, when it parsed it. */
+  readonly recordKey: string | undefined;
+}
 
 function countLines(text: string): number {
   let n = 1;
@@ -338,6 +392,8 @@ class SnapshotBuilder {
   private trailer: { count: number; line: number } | undefined;
   /** The last record csv-parse gave up on: it may report the same line again (a quote inside a field, then the rest of the field). */
   private rejected: { line: number; issue: number } | undefined;
+  /** Records spanning lines that no column may span, by first line (spanned). */
+  private readonly regions = new Map<number, SwallowedRegion>();
 
   /** `only`: build this person's record alone; the others are checked for duplicates and their groups kept, their records dropped. */
   constructor(
@@ -427,8 +483,11 @@ class SnapshotBuilder {
     this.lastLine = line;
     const message = error.message.replace(/ on line \d+$/, '') + excelFormulaHint(raw, this.config.delimiter);
     if (raw.includes('\n')) {
-      const column = typeof error.column === 'string' ? error.column : this.header[Number(error.column)];
-      this.spanned(line - countLines(raw) + 1, line, raw, column !== undefined && !this.multiline.has(column) ? column : undefined, message);
+      // csv-parse names no column when it reports the record's length.
+      const column = typeof error.column === 'string' ? error.column : typeof error.column === 'number' ? this.header[error.column] : undefined;
+      // The record's length is reported once its end is read: its text is whole; any other error stops the text where it is.
+      const cut = error.code !== 'CSV_RECORD_INCONSISTENT_COLUMNS' && error.code !== 'CSV_RECORD_INCONSISTENT_FIELDS_LENGTH';
+      this.spanned(line - countLines(raw) + 1, line, raw, column !== undefined && !this.multiline.has(column) ? column : undefined, cut, message);
       this.rejected = undefined;
       return;
     }
@@ -465,22 +524,87 @@ class SnapshotBuilder {
 
   /**
    * A record over lines first..last: invalid when `column` (a quoted field outside multilineColumns)
-   * spans them, or when it could not be parsed (`parseError`). Everyone its lines name is held.
+   * spans them, or when it could not be parsed (`parseError`). Everyone its lines name is held, once
+   * the file is read (regionIssue). csv-parse may report one record twice (a bad closing quote, then
+   * the record's length, with its whole text): one region, counted once, read from the longer text.
    */
-  private spanned(first: number, last: number, raw: string, column: string | undefined, parseError?: string): void {
-    const keys = keysOnLines(raw, this.config.delimiter, this.keyIndex, this.header.length, parseError !== undefined);
-    this.records += Math.max(0, keys.length - 1);
+  private spanned(first: number, last: number, raw: string, column: string | undefined, cut: boolean, parseError?: string, recordKey?: string): void {
+    const text = raw.endsWith('\n') ? raw.slice(0, -1) : raw;
+    const seen = this.regions.get(first);
+    if (!seen) {
+      this.regions.set(first, { first, last, raw: text, cut, column, parseError, recordKey });
+      return;
+    }
+    // Reported again: the caller counted it as a record (and a row) once more.
+    this.rows--;
+    this.records--;
+    seen.last = Math.max(seen.last, last);
+    if (text.length > seen.raw.length) {
+      seen.raw = text;
+      seen.cut = cut;
+    }
+  }
+
+  /** The last lines of the regions whose text stops where parsing gave up (csv-parse skips the rest of such a line). */
+  cutLines(): Set<number> {
+    return new Set([...this.regions.values()].filter((r) => r.cut).map((r) => r.last));
+  }
+
+  /**
+   * The cut regions' last lines whole, as the file holds them: a region whose cut text such a line
+   * continues (the file unchanged since) is read with it, so the row on it is read whole.
+   */
+  completeLines(lines: ReadonlyMap<number, string>): void {
+    for (const region of this.regions.values()) {
+      const whole = region.cut ? lines.get(region.last) : undefined;
+      const start = region.raw.lastIndexOf('\n') + 1;
+      if (whole === undefined || !whole.startsWith(region.raw.slice(start))) continue;
+      region.raw = region.raw.slice(0, start) + whole;
+      region.cut = false;
+    }
+  }
+
+  /** The issue a region makes, its people and groups held (heldKeys), and their rows counted. */
+  private regionIssue(region: SwallowedRegion, shape: ReturnType<typeof keyShape>): SourceIssue {
+    const { first, last, column, parseError } = region;
+    const groups = this.config.groups;
+    const read = readSwallowedLines(region.raw, {
+      delimiter: this.config.delimiter,
+      keyIndex: this.keyIndex,
+      width: this.header.length,
+      ...(groups ? { groups: { index: this.header.indexOf(groups.column), separator: groups.separator } } : {}),
+      shape,
+      cut: region.cut,
+      ...(region.recordKey !== undefined ? { recordKey: region.recordKey } : {}),
+    });
+    const { keys } = read;
+    this.records += Math.max(0, read.rows - 1);
     for (const key of keys) this.heldKeys.add(key);
+    // A group named only on these lines would read as gone from the source: held, not deleted.
+    const onlyHere = read.groups.filter((g) => !this.groupMembers.has(g));
+    for (const group of onlyHere) this.heldKeys.add(group);
     const what =
       column !== undefined
         ? `a quoted field in column ${column} spans ${last - first + 1} lines, and ${column} is not in source.multilineColumns (a stray quote on line ${first}?)`
         : `a record spanning ${last - first + 1} lines cannot be read: ${parseError ?? 'invalid'}`;
     const held = keys.length > 0 ? `; the ${keys.length} ${keys.length === 1 ? 'person' : 'people'} these lines name ${keys.length === 1 ? 'is' : 'are'} held: ${listKeys(keys)}` : '';
-    this.issues.push({
+    const heldGroups =
+      onlyHere.length > 0 ? `; so ${onlyHere.length === 1 ? 'is the group' : 'are the groups'} named only on these lines, not deleted: ${listKeys(onlyHere)}` : '';
+    const lines = (offsets: readonly number[]) => `line${offsets.length === 1 ? '' : 's'} ${listKeys(offsets.map((i) => String(first + i)))}`;
+    const unread = [
+      ...(read.keyUnread.length > 0 ? [`${lines(read.keyUnread)} may hold ${read.keyUnread.length === 1 ? 'a person whose key' : 'people whose keys'} cannot be read`] : []),
+      ...(read.groupsUnread.length > 0 ? [`the groups of the ${read.groupsUnread.length === 1 ? 'person' : 'people'} on ${lines(read.groupsUnread)} cannot be read`] : []),
+    ];
+    const hides = unread.length > 0;
+    const unknown = hides
+      ? `; ${unread.join(', and ')}: nobody is deprovisioned and no group deleted as gone from this read, whatever safety.holdDeprovisionsOnInvalidRecords says`
+      : '';
+    return {
       code: 'CSV_MULTILINE_FIELD',
-      message: `${this.config.path}: lines ${first}\u2013${last}: ${what}${held}`,
+      message: `${this.config.path}: lines ${first}\u2013${last}: ${what}${held}${heldGroups}${unknown}`,
       ref: { location: this.config.path, line: first },
-    });
+      ...(hides ? { hidesPeople: true as const } : {}),
+    };
   }
 
   private value(raw: string | undefined, column: string): SourceValue {
@@ -518,7 +642,9 @@ class SnapshotBuilder {
     const line = endLine - newlines;
     this.lastLine = endLine;
     if (spanning !== undefined) {
-      this.spanned(line, endLine, raw, spanning);
+      // The key csv-parse read, unless the key's own column is the one spanning lines.
+      const recordKey = spanning === this.config.key ? undefined : record[this.config.key]?.trim();
+      this.spanned(line, endLine, raw, spanning, false, undefined, recordKey);
       return;
     }
 
@@ -633,6 +759,10 @@ class SnapshotBuilder {
         message: `${this.config.path}: ${blank.length} row${blank.length === 1 ? '' : 's'} of only delimiters after the last person skipped (line${blank.length === 1 ? '' : 's'} ${shown.join(', ')}${more})`,
         ref: { location: this.config.path, line: blank[0]! },
       });
+    }
+    if (this.regions.size > 0) {
+      const shape = keyShape(this.byKey.keys());
+      for (const region of this.regions.values()) this.issues.push(this.regionIssue(region, shape));
     }
     const groups = [...this.groupMembers].map(([name, memberKeys]) => ({
       key: name,
