@@ -17,7 +17,7 @@ import type { ScimTarget } from '../targets/scim-target.js';
 import type { DirectorySnapshot } from '../model/canonical.js';
 import type { Plan, TargetPlan } from '../model/plan.js';
 import { buildPlan, membershipsFor, planTarget } from '../planning/build-plan.js';
-import { AccountSettler } from '../planning/settled-accounts.js';
+import { AccountSettler, type SettledPeople } from '../planning/settled-accounts.js';
 import { createSource } from '../sources/create-source.js';
 import type { Link } from '../state/link-store.js';
 import type { ScimCapabilities } from '../targets/http/capabilities.js';
@@ -275,7 +275,7 @@ interface TargetRead {
   inScope: ScopePredicate;
   /** Every listed account, a stub for each settled person's (settled-accounts.ts). */
   actualUsers: ServerResource[];
-  settled: ReadonlyMap<string, string>;
+  settled: SettledPeople;
   userLinks: ReadonlyMap<string, Link>;
   /** Absent when groups are not managed on this target in this run. */
   groups?: { actual: ServerResource[]; links: ReadonlyMap<string, Link> };

@@ -10,6 +10,7 @@ import type { ServerResource } from '../model/scim.js';
 import type { Link } from '../state/link-store.js';
 import type { TargetSettings } from './target-settings.js';
 import { diffUsers, type Provisioned } from './user-diff.js';
+import type { SettledPeople } from './settled-accounts.js';
 import { diffGroups } from './group-diff.js';
 import { diffManagers } from './manager-diff.js';
 import { namedBy, ResourceIndex, snapshotIndex, withPreconditions } from './preconditions.js';
@@ -58,7 +59,7 @@ export interface TargetInput {
    */
   parked?: ParkedChanges;
   /** People settled while the listing was read (settled-accounts.ts); `actualUsers` then holds stubs for their accounts. */
-  settled?: ReadonlyMap<string, string>;
+  settled?: SettledPeople;
 }
 
 /**

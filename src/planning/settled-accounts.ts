@@ -42,21 +42,85 @@ export interface SettleInput {
 }
 
 /** A listed id that more than one link names: its account is never settled. */
-const SHARED = Symbol('shared');
+const SHARED = -1;
+
+/**
+ * The people settled while the listing was read, with the label diffUsers gives them (their
+ * userName), by their place in `users` (the snapshot's): one array store per person settled rather
+ * than a 100,000-entry map grown while the pages arrive, and diffUsers, walking the same array,
+ * reads each person's by index. By key only for the few who ask so (people gone from the source).
+ */
+export interface SettledPeople {
+  /** The snapshot's users the places are in. */
+  readonly users: readonly CanonicalUser[];
+  readonly size: number;
+  /** The label of users[index], or undefined when they are not settled. */
+  at(index: number): string | undefined;
+  has(key: string): boolean;
+  keys(): Iterable<string>;
+}
+
+class SettledByPlace implements SettledPeople {
+  private readonly labels: (string | undefined)[] = [];
+  private count = 0;
+  private byKey: Map<string, string> | undefined;
+
+  constructor(readonly users: readonly CanonicalUser[]) {
+    // Pushed, not new Array(n): a large array made with its length may get slow dictionary elements,
+    // and the places are settled in the listing's order, not the source's.
+    for (let i = 0; i < users.length; i++) this.labels.push(undefined);
+  }
+
+  get size(): number {
+    return this.count;
+  }
+
+  at(index: number): string | undefined {
+    return this.labels[index];
+  }
+
+  /** Settles users[index] (once: the settler settles each listed account once, and each person has one). */
+  settle(index: number, label: string): void {
+    if (this.labels[index] === undefined) this.count++;
+    this.labels[index] = label;
+    this.byKey = undefined;
+  }
+
+  private keyed(): Map<string, string> {
+    if (!this.byKey) {
+      this.byKey = new Map();
+      for (let i = 0; i < this.labels.length; i++) if (this.labels[i] !== undefined) this.byKey.set(this.users[i]!.key, this.labels[i]!);
+    }
+    return this.byKey;
+  }
+
+  has(key: string): boolean {
+    return this.keyed().has(key);
+  }
+
+  keys(): Iterable<string> {
+    return this.keyed().keys();
+  }
+}
 
 export class AccountSettler {
   /** Every listed account, in listing order: whole, or a stub where its person is settled. */
   readonly accounts: ServerResource[] = [];
-  /** Settled people: source key -> their userName (the label diffUsers gives them). */
-  readonly settled = new Map<string, string>();
+  /** Settled people and their userName (the label diffUsers gives them). */
+  readonly settled: SettledPeople;
+  private readonly places: SettledByPlace;
   private readonly enabled: boolean;
-  /** The person each listed id is linked to, by SCIM id. */
-  private readonly personOf = new Map<string, CanonicalUser | typeof SHARED>();
+  /** The place in the snapshot's users of the person each listed id is linked to, by SCIM id (SHARED: more than one link names it). */
+  private readonly personOf = new Map<string, number>();
   private readonly held: ReadonlySet<string>;
   /** Top-level attribute names a stub keeps (besides id and externalId), as the paths write them. */
   private readonly kept: readonly string[];
+  /** The schemas array the last stub kept (schemasOf). */
+  private lastSchemas: string[] | undefined;
 
   constructor(private readonly input: SettleInput) {
+    this.places = new SettledByPlace(input.snapshot.users);
+    this.settled = this.places;
     this.enabled = !input.mapping.rules.some((r) => r.value.candidates !== undefined);
     this.held = new Set(input.snapshot.heldKeys);
     this.kept = [...new Set(matchRules(input.settings).on.map((key) => {
@@ -67,15 +131,17 @@ export class AccountSettler {
     // One pass over the people; a key read twice names its link's id twice, and is left to diffUsers.
     let linked = 0;
     let shared = false;
-    for (const user of input.snapshot.users) {
-      const link = input.links.get(user.key);
+    const users = input.snapshot.users;
+    for (let i = 0; i < users.length; i++) {
+      const link = input.links.get(users[i]!.key);
       if (!link) continue;
       linked++;
-      if (this.personOf.has(link.id)) {
+      // One lookup: the size says whether the id was named before (then it is overwritten as shared).
+      const before = this.personOf.size;
+      this.personOf.set(link.id, i);
+      if (this.personOf.size === before) {
         this.personOf.set(link.id, SHARED);
         shared = true;
-      } else {
-        this.personOf.set(link.id, user);
       }
     }
     // Links of people gone from the source share an id with someone only if some link is not one of theirs.
@@ -98,8 +164,9 @@ export class AccountSettler {
 
   /** The person's userName when their account already holds what they should have; else undefined. */
   private settle(account: ServerResource): string | undefined {
-    const user = this.personOf.get(account.id);
-    if (user === undefined || user === SHARED) return undefined;
+    const place = this.personOf.get(account.id);
+    if (place === undefined || place === SHARED) return undefined;
+    const user = this.input.snapshot.users[place]!;
     const key = user.key;
     if (this.held.has(key) || this.input.heldOff?.has(key) || !user.active || this.input.inScope(user) !== 'in') return undefined;
     const desired = mapUserOrFailure(this.input.mapping, user, this.input.memberOf?.get(key));
@@ -107,13 +174,30 @@ export class AccountSettler {
     if (desired instanceof RuleFailed) return undefined;
     if (desired.userName === '' || desired.unsent !== undefined) return undefined;
     if (diffUser(this.input.mapping, desired, account, true).changes.length > 0) return undefined;
-    this.settled.set(key, desired.userName);
+    this.places.settle(place, desired.userName);
     return desired.userName;
+  }
+
+  /**
+   * The account's schemas, or the array the stub before kept when it lists the same ones (as every
+   * account of a listing mostly does): stubs outlive the listing, and a copy of the same URN and
+   * its array for each of 100,000 of them was a third of what each stub kept alive. Stubs, like
+   * every listed account, are read, never changed (a PUT body is built on a structuredClone).
+   */
+  private schemasOf(schemas: string[]): string[] {
+    const last = this.lastSchemas;
+    if (last !== undefined && Array.isArray(schemas) && schemas.length === last.length) {
+      let same = true;
+      for (let i = 0; i < last.length && same; i++) same = schemas[i] === last[i];
+      if (same) return last;
+    }
+    if (Array.isArray(schemas)) this.lastSchemas = schemas;
+    return schemas;
   }
 
   /** What readPath finds at each kept name (the name as written, else the first of another case) is in the stub. */
   private stub(account: ServerResource): ServerResource {
-    const stub: ServerResource = { schemas: account.schemas, id: account.id };
+    const stub: ServerResource = { schemas: this.schemasOf(account.schemas), id: account.id };
     if (account['externalId'] !== undefined) stub['externalId'] = account['externalId'];
     for (const name of this.kept) {
       if (name in account) {

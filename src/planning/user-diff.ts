@@ -32,6 +32,7 @@ import { AccountIndex } from './account-index.js';
 import { adoptByOf, matchRules, WORK_EMAIL } from './match-rules.js';
 import { versionOf, type JsonObject, type ServerResource } from '../model/scim.js';
 import type { Link } from '../state/link-store.js';
+import type { SettledPeople } from './settled-accounts.js';
 
 export interface UserDiffInput {
   snapshot: DirectorySnapshot;
@@ -54,7 +55,7 @@ export interface UserDiffInput {
    * People settled while the listing was read (settled-accounts.ts), by source key, with their
    * userName: their linked account holds what they should have, so they get no operation.
    */
-  settled?: ReadonlyMap<string, string>;
+  settled?: SettledPeople;
 }
 
 /** A person who will have an account in the target once the users phase ran. */
@@ -81,7 +82,7 @@ export interface UserDiffResult {
   accountsById: () => ReadonlyMap<string, ServerResource>;
 }
 
-const NO_SETTLED: ReadonlyMap<string, string> = new Map();
+const NO_SETTLED: SettledPeople = { users: [], size: 0, at: () => undefined, has: () => false, keys: () => [] };
 const NO_LINKS: ReadonlyMap<string, Link> = new Map();
 const NONE: readonly ServerResource[] = Object.freeze([]);
 
@@ -233,10 +234,13 @@ export function diffUsers(input: UserDiffInput): UserDiffResult {
   // linked to them alone and carry no other person's key, so no other person's lookup counts them as
   // managed (linkedIds answers for them), and they are counted apart.
   const settled = input.settled ?? NO_SETTLED;
+  // Settled people are told by their place in the snapshot's users: it must be this one's.
+  if (settled.size > 0 && settled.users !== snapshot.users) throw new Error('diffUsers: the settled people are of another snapshot');
   /** Distinct people of the source, not settled, who have a link: with the settled, whether any link is of someone gone. */
   let linkedUnsettled = 0;
-  for (const user of snapshot.users) {
-    const label = settled.get(user.key);
+  for (let place = 0; place < snapshot.users.length; place++) {
+    const user = snapshot.users[place]!;
+    const label = settled.at(place);
     if (label !== undefined) {
       const others = strays.get(user.key);
       if (input.collectProvisioned || others) {

@@ -368,6 +368,11 @@ class SnapshotBuilder {
   private keyIndex = -1;
   private lastLine = 1;
   private readonly columnFor = new Map<string, string>();
+  /** columnFor as two arrays (attribute i is read from column i): walked per record without an entry array each. */
+  private mappedAttributes: readonly string[] = [];
+  private mappedColumns: readonly string[] = [];
+  /** source.key lower-cased, which a key repeating the header is (CSV_REPEATED_HEADER). */
+  private readonly keyLower: string;
   private readonly multi: Set<string>;
   private readonly multiline: Set<string>;
   /** Every column, the unnamed ones at the end (unnamedColumn) included: the width of a row. */
@@ -406,6 +411,7 @@ class SnapshotBuilder {
     const activeValues = config.inactive?.activeValues;
     this.activeValues = activeValues ? new Set(activeValues.map((v) => v.trim().toLowerCase())) : undefined;
     this.trailerMarker = trailerMarker(config);
+    this.keyLower = config.key.toLowerCase();
   }
 
   /**
@@ -428,6 +434,8 @@ class SnapshotBuilder {
     this.named = names.filter((c) => !isUnnamed(c));
     this.unnamed = names.filter(isUnnamed);
     for (const [attr, col] of Object.entries(this.config.columns)) this.columnFor.set(attr, col);
+    this.mappedAttributes = [...this.columnFor.keys()];
+    this.mappedColumns = [...this.columnFor.values()];
     this.keyIndex = names.indexOf(this.config.key);
     return names;
   }
@@ -449,6 +457,7 @@ class SnapshotBuilder {
 
   /** A row that is not blank follows: the blank rows before it were between people. */
   private blanksBetween(): void {
+    if (this.pendingBlank.length === 0) return;
     for (const line of this.pendingBlank.splice(0)) {
       this.records++;
       this.issue('CSV_MISSING_KEY', line, `a row of only delimiters between people: a person's row that came out empty? (the key column "${this.config.key}" is empty)`);
@@ -653,13 +662,13 @@ class SnapshotBuilder {
       this.issue('CSV_MISSING_KEY', line, `empty key column "${this.config.key}"`);
       return;
     }
-    if (key.toLowerCase() === this.config.key.toLowerCase()) {
+    if (key.length === this.keyLower.length && key.toLowerCase() === this.keyLower) {
       // Two exports joined into one file: the second's rows may be the first's people again, or
       // another run's. Invalid, so the read is dirty and deprovisioning waits for a whole export.
       this.issue('CSV_REPEATED_HEADER', line, `the header repeats here (two exports joined into one?): the file is not one export`);
       return;
     }
-    const filled = this.unnamed.find((column) => record[column]!.trim() !== '');
+    const filled = this.unnamed.length === 0 ? undefined : this.unnamed.find((column) => record[column]!.trim() !== '');
     if (filled !== undefined) {
       this.issue('CSV_UNNAMED_COLUMN', line, `a value in column ${this.header.indexOf(filled) + 1}, which the header leaves unnamed (a row shifted by a stray delimiter?)`, key);
       return;
@@ -684,7 +693,7 @@ class SnapshotBuilder {
     const attributes: Record<string, SourceValue> = {};
     // By the header (the record's keys, in order): no entry arrays per record, one object shape for all.
     for (const column of this.named) attributes[column] = this.value(record[column], column);
-    for (const [attr, column] of this.columnFor) attributes[attr] = this.value(record[column], column);
+    for (let i = 0; i < this.mappedAttributes.length; i++) attributes[this.mappedAttributes[i]!] = this.value(record[this.mappedColumns[i]!], this.mappedColumns[i]!);
 
     if (!this.claimUserName(attributes['userName'], key, line)) return;
 
@@ -703,14 +712,13 @@ class SnapshotBuilder {
     }
     const managerKey = this.config.manager ? (record[this.config.manager]?.trim() || null) : undefined;
     const groups = this.config.groups ? this.groupsOf(record[this.config.groups.column] ?? '', this.config.groups.separator, key) : undefined;
-    this.users.push({
-      key,
-      active,
-      attributes,
-      ...(managerKey !== undefined ? { managerKey } : {}),
-      ...(groups ? { groups } : {}),
-      ref: { location: this.config.path, line },
-    });
+    const ref = { location: this.config.path, line };
+    // Literals in one key order (key, active, attributes, managerKey, groups, ref): no spread of a
+    // throwaway object per person.
+    if (managerKey === undefined && !groups) this.users.push({ key, active, attributes, ref });
+    else if (!groups) this.users.push({ key, active, attributes, managerKey: managerKey as string | null, ref });
+    else if (managerKey === undefined) this.users.push({ key, active, attributes, groups, ref });
+    else this.users.push({ key, active, attributes, managerKey, groups, ref });
   }
 
   /** False (and the record held) when an earlier record has this userName. */
