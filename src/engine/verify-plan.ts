@@ -8,6 +8,7 @@ import type { LoadedConfig } from '../config/load.js';
 import { describeError } from '../errors.js';
 import type { TargetRuntime } from '../execution/executor.js';
 import type { Operation, Plan, TargetPlan } from '../model/plan.js';
+import { isMembership } from '../planning/member-preconditions.js';
 import { ResourceIndex, snapshotIndex, verifyOperation, type FreshRead } from '../planning/preconditions.js';
 import { createSource } from '../sources/create-source.js';
 import type { LinkStore } from '../state/link-store.js';
@@ -48,25 +49,38 @@ async function freshRead(
   links: LinkStore,
   members: MemberMemory | undefined,
 ): Promise<FreshRead> {
-  const ops = target.phases.flatMap((p) => p.operations).filter((op) => op.pre?.account !== undefined);
+  const planned = target.phases.flatMap((p) => p.operations);
+  const ops = planned.filter((op) => op.pre?.account !== undefined);
   const needUsers = ops.some((op) => !GROUP_KINDS.has(op.kind));
-  const needGroups = ops.some((op) => GROUP_KINDS.has(op.kind));
+  // A membership change is checked against the group's members now: one applied already is in place.
+  const needGroups = ops.some((op) => GROUP_KINDS.has(op.kind)) || planned.some((op) => isMembership(op) && op.pre !== undefined);
   if (!needUsers && !needGroups) return { ...base, accounts: null, groupResources: null };
   const config = loaded.config.targets[target.target]!;
   await runtime.client.discover();
   const listed = needUsers ? await runtime.client.listAll('Users', { pageSize: config.pageSize }) : null;
   const accounts = listed ? new ResourceIndex(listed) : null;
   let groupResources: ResourceIndex | null = null;
+  let people: FreshRead['people'];
   if (needGroups) {
     // Members asked for the same users as the plan asked (a server that lists none, AWS), and taken
     // from the member memory as the plan took them: read otherwise, a group would differ from its
     // planned digest and read as stale. The memory is only read here.
     const userLinks = await links.snapshot(target.target, 'user');
+    people = { idOf: (key) => userLinks.get(key)?.id };
     const among = listed ? linkedAccountIds(userLinks, listed) : [...new Set([...userLinks.values()].map((l) => l.id))];
     const reading = memberReading(config, members ? { memory: members, record: false } : undefined, false);
     groupResources = new ResourceIndex((await listGroups(runtime, config.pageSize, snapshot, await links.snapshot(target.target, 'group'), undefined, among, reading)).groups);
   }
-  return { ...base, accounts, groupResources };
+  return { ...base, accounts, groupResources, ...(people ? { people } : {}) };
+}
+
+/** People's labels by source key, from the plan's own operations on them: to name a membership operation's people. */
+function labelsOf(target: TargetPlan): Map<string, string> {
+  const labels = new Map<string, string>();
+  for (const op of target.phases.flatMap((p) => p.operations)) {
+    if (op.kind === 'createUser' || op.kind === 'updateUser' || op.kind === 'deprovisionUser' || op.kind === 'linkUser') labels.set(op.externalId, op.label);
+  }
+  return labels;
 }
 
 export async function verifySavedPlan(
@@ -112,6 +126,7 @@ export async function verifySavedPlan(
       leave(target.target, target.phases.flatMap((p) => p.operations));
       continue;
     }
+    const labels = labelsOf(target);
     const keep = (op: Operation): boolean => {
       const held = heldNow(op);
       if (held !== undefined) {
@@ -120,7 +135,7 @@ export async function verifySavedPlan(
         leave(target.target, [op]);
         return false;
       }
-      const verdict = verifyOperation(op, now);
+      const verdict = verifyOperation(op, now, labels);
       if (verdict.go) return true;
       skipped.push({ target: target.target, op, outcome: verdict.state === 'stale' ? 'skipped' : 'unchanged', note: `${verdict.state}: ${verdict.why}` });
       return false;
