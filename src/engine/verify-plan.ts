@@ -1,18 +1,21 @@
 /**
  * Before a saved plan is applied: read the source and the targets again and keep only the
  * operations whose preconditions still hold (planning/preconditions.ts). What is left out is
- * reported, as "already in place" or "stale", never applied blindly. `run` makes its plan moments
- * before applying it and skips this.
+ * reported, as "already in place" or "stale", never applied blindly. What a plan made now would
+ * hold back is held here too: deprovisions on a dirty read, and those an operator rejected after
+ * the plan was saved (with the group removals of the same people), so an old plan does not undo a
+ * `reject`. `run` makes its plan moments before applying it and skips this.
  */
 import type { LoadedConfig } from '../config/load.js';
 import { describeError } from '../errors.js';
 import type { TargetRuntime } from '../execution/executor.js';
 import type { Operation, Plan, TargetPlan } from '../model/plan.js';
-import { isMembership } from '../planning/member-preconditions.js';
-import { ResourceIndex, snapshotIndex, verifyOperation, type FreshRead } from '../planning/preconditions.js';
+import { adds, describePeople, isMembership } from '../planning/member-preconditions.js';
+import { personDigest, ResourceIndex, snapshotIndex, verifyOperation, type FreshRead } from '../planning/preconditions.js';
 import { createSource } from '../sources/create-source.js';
 import type { LinkStore } from '../state/link-store.js';
 import type { MemberMemory } from '../state/member-memory.js';
+import type { RejectionMap } from '../state/rejection-store.js';
 import { dirtyReadHold, linkedAccountIds, listGroups, memberReading } from './make-plan.js';
 
 export interface SkippedOperation {
@@ -83,12 +86,40 @@ function labelsOf(target: TargetPlan): Map<string, string> {
   return labels;
 }
 
+/**
+ * Why `plan` would leave the operation out now for a rejection (planning/rejections.ts), if it would:
+ * a deprovision whose person's rejection still holds (the source record unchanged since), or a
+ * membership change removing such a person, whose memberships a plan keeps with their account.
+ */
+function rejectedNow(op: Operation, rejections: RejectionMap[string] | undefined, users: FreshRead['users'], labels: ReadonlyMap<string, string>): string | undefined {
+  if (!rejections) return undefined;
+  const holds = (key: string) => {
+    const r = Object.hasOwn(rejections, key) ? rejections[key] : undefined;
+    return r && r.digest === personDigest(users.get(key)) ? r : undefined;
+  };
+  if (op.kind === 'deprovisionUser') {
+    const r = holds(op.externalId);
+    return r && `rejected (scim-sync reject ${r.stagedId}) and the source record is unchanged since`;
+  }
+  if (!isMembership(op) || !op.pre?.members) return undefined;
+  const removed = Object.keys(op.pre.members).filter((key) => !adds(op, key) && holds(key));
+  if (removed.length === 0) return undefined;
+  const sets = [...new Set(removed.map((key) => holds(key)!.stagedId))].join(', ');
+  const whose = removed.length === 1 ? 'whose deprovision was' : 'whose deprovisions were';
+  return (
+    `it removes ${describePeople(removed, labels)}, ${whose} rejected (scim-sync reject ${sets}) and the source record is unchanged since; ` +
+    "the group's other changes are planned again by the next run"
+  );
+}
+
+/** `rejections`: the rejected deprovisions now (RejectionStore.all), heeded as `plan` heeds them. */
 export async function verifySavedPlan(
   loaded: LoadedConfig,
   plan: Plan,
   runtimes: ReadonlyMap<string, TargetRuntime>,
   links: LinkStore,
   members?: MemberMemory,
+  rejections?: RejectionMap,
 ): Promise<VerifiedPlan> {
   const snapshot = await createSource(loaded.config.source).read();
   const base = snapshotIndex(snapshot);
@@ -128,6 +159,12 @@ export async function verifySavedPlan(
     }
     const labels = labelsOf(target);
     const keep = (op: Operation): boolean => {
+      // Decided by an operator: skipped, not kept for another try (an approve does not stage it again).
+      const rejected = rejectedNow(op, rejections?.[target.target], base.users, labels);
+      if (rejected !== undefined) {
+        skipped.push({ target: target.target, op, outcome: 'skipped', note: `held: ${rejected}` });
+        return false;
+      }
       const held = heldNow(op);
       if (held !== undefined) {
         skipped.push({ target: target.target, op, outcome: 'skipped', note: `held: ${held}`, held: true });
