@@ -186,7 +186,7 @@ export async function applyCommand(file: string, opts: WriteOptions, io: Io): Pr
   const runtimes = new Map(saved.targets.map((t) => [t.target, createTargetRuntime(t.target, configured.get(t.target)!)]));
   const state = await openState(loaded, { lock: true, audit: true, targets: saved.targets.map((t) => t.target), log: logWarning(opts.output, io), initiator: cliInitiator() });
   return withState(state, io, opts.signal, async () => {
-    const { plan, skipped } = await verifySavedPlan(loaded, saved, runtimes, state.links, state.members);
+    const { plan, skipped } = await verifySavedPlan(loaded, saved, runtimes, state.links, state.members, await state.rejections.all());
     if (opts.signal?.aborted) throw opts.signal.reason;
     const notifier = commandNotifier(loaded, logWarning(opts.output, io), state.audit);
     const report = await applyOrStage(loaded, plan, runtimes, state, { overrideSafety: !!opts.overrideSafety, fullRead: true, executor: executorOptions(opts), notifier, skipped });

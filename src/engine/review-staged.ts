@@ -74,7 +74,7 @@ interface Approving {
 
 /** The approve of a set already taken: checked, applied, and what is left to decide, if anything. */
 async function approveTaken(set: StagedSet, { loaded, runtimes, state, by, signal }: Approving): Promise<Approval & { rest?: StagedSet }> {
-  const { plan, skipped, unsettled, undecided } = await verifySavedPlan(loaded, set.plan, runtimes, state.links, state.members);
+  const { plan, skipped, unsettled, undecided } = await verifySavedPlan(loaded, set.plan, runtimes, state.links, state.members, await state.rejections.all());
   if (signal?.aborted) throw signal.reason;
   const go = plan.targets.reduce((n, t) => n + operationsOf(t).length, 0);
   state.audit.record({

@@ -1,17 +1,21 @@
 /**
  * Before a saved plan is applied: read the source and the targets again and keep only the
  * operations whose preconditions still hold (planning/preconditions.ts). What is left out is
- * reported, as "already in place" or "stale", never applied blindly. `run` makes its plan moments
- * before applying it and skips this.
+ * reported, as "already in place" or "stale", never applied blindly. What a plan made now would
+ * hold back is held here too: deprovisions on a dirty read, and those an operator rejected after
+ * the plan was saved (with the group removals of the same people), so an old plan does not undo a
+ * `reject`. `run` makes its plan moments before applying it and skips this.
  */
 import type { LoadedConfig } from '../config/load.js';
 import { describeError } from '../errors.js';
 import type { TargetRuntime } from '../execution/executor.js';
 import type { Operation, Plan, TargetPlan } from '../model/plan.js';
-import { ResourceIndex, snapshotIndex, verifyOperation, type FreshRead } from '../planning/preconditions.js';
+import { adds, describePeople, isMembership } from '../planning/member-preconditions.js';
+import { personDigest, ResourceIndex, snapshotIndex, verifyOperation, type FreshRead } from '../planning/preconditions.js';
 import { createSource } from '../sources/create-source.js';
 import type { LinkStore } from '../state/link-store.js';
 import type { MemberMemory } from '../state/member-memory.js';
+import type { RejectionMap } from '../state/rejection-store.js';
 import { dirtyReadHold, linkedAccountIds, listGroups, memberReading } from './make-plan.js';
 
 export interface SkippedOperation {
@@ -48,33 +52,74 @@ async function freshRead(
   links: LinkStore,
   members: MemberMemory | undefined,
 ): Promise<FreshRead> {
-  const ops = target.phases.flatMap((p) => p.operations).filter((op) => op.pre?.account !== undefined);
+  const planned = target.phases.flatMap((p) => p.operations);
+  const ops = planned.filter((op) => op.pre?.account !== undefined);
   const needUsers = ops.some((op) => !GROUP_KINDS.has(op.kind));
-  const needGroups = ops.some((op) => GROUP_KINDS.has(op.kind));
+  // A membership change is checked against the group's members now: one applied already is in place.
+  const needGroups = ops.some((op) => GROUP_KINDS.has(op.kind)) || planned.some((op) => isMembership(op) && op.pre !== undefined);
   if (!needUsers && !needGroups) return { ...base, accounts: null, groupResources: null };
   const config = loaded.config.targets[target.target]!;
   await runtime.client.discover();
   const listed = needUsers ? await runtime.client.listAll('Users', { pageSize: config.pageSize }) : null;
   const accounts = listed ? new ResourceIndex(listed) : null;
   let groupResources: ResourceIndex | null = null;
+  let people: FreshRead['people'];
   if (needGroups) {
     // Members asked for the same users as the plan asked (a server that lists none, AWS), and taken
     // from the member memory as the plan took them: read otherwise, a group would differ from its
     // planned digest and read as stale. The memory is only read here.
     const userLinks = await links.snapshot(target.target, 'user');
+    people = { idOf: (key) => userLinks.get(key)?.id };
     const among = listed ? linkedAccountIds(userLinks, listed) : [...new Set([...userLinks.values()].map((l) => l.id))];
     const reading = memberReading(config, members ? { memory: members, record: false } : undefined, false);
     groupResources = new ResourceIndex((await listGroups(runtime, config.pageSize, snapshot, await links.snapshot(target.target, 'group'), undefined, among, reading)).groups);
   }
-  return { ...base, accounts, groupResources };
+  return { ...base, accounts, groupResources, ...(people ? { people } : {}) };
 }
 
+/** People's labels by source key, from the plan's own operations on them: to name a membership operation's people. */
+function labelsOf(target: TargetPlan): Map<string, string> {
+  const labels = new Map<string, string>();
+  for (const op of target.phases.flatMap((p) => p.operations)) {
+    if (op.kind === 'createUser' || op.kind === 'updateUser' || op.kind === 'deprovisionUser' || op.kind === 'linkUser') labels.set(op.externalId, op.label);
+  }
+  return labels;
+}
+
+/**
+ * Why `plan` would leave the operation out now for a rejection (planning/rejections.ts), if it would:
+ * a deprovision whose person's rejection still holds (the source record unchanged since), or a
+ * membership change removing such a person, whose memberships a plan keeps with their account.
+ */
+function rejectedNow(op: Operation, rejections: RejectionMap[string] | undefined, users: FreshRead['users'], labels: ReadonlyMap<string, string>): string | undefined {
+  if (!rejections) return undefined;
+  const holds = (key: string) => {
+    const r = Object.hasOwn(rejections, key) ? rejections[key] : undefined;
+    return r && r.digest === personDigest(users.get(key)) ? r : undefined;
+  };
+  if (op.kind === 'deprovisionUser') {
+    const r = holds(op.externalId);
+    return r && `rejected (scim-sync reject ${r.stagedId}) and the source record is unchanged since`;
+  }
+  if (!isMembership(op) || !op.pre?.members) return undefined;
+  const removed = Object.keys(op.pre.members).filter((key) => !adds(op, key) && holds(key));
+  if (removed.length === 0) return undefined;
+  const sets = [...new Set(removed.map((key) => holds(key)!.stagedId))].join(', ');
+  const whose = removed.length === 1 ? 'whose deprovision was' : 'whose deprovisions were';
+  return (
+    `it removes ${describePeople(removed, labels)}, ${whose} rejected (scim-sync reject ${sets}) and the source record is unchanged since; ` +
+    "the group's other changes are planned again by the next run"
+  );
+}
+
+/** `rejections`: the rejected deprovisions now (RejectionStore.all), heeded as `plan` heeds them. */
 export async function verifySavedPlan(
   loaded: LoadedConfig,
   plan: Plan,
   runtimes: ReadonlyMap<string, TargetRuntime>,
   links: LinkStore,
   members?: MemberMemory,
+  rejections?: RejectionMap,
 ): Promise<VerifiedPlan> {
   const snapshot = await createSource(loaded.config.source).read();
   const base = snapshotIndex(snapshot);
@@ -112,7 +157,14 @@ export async function verifySavedPlan(
       leave(target.target, target.phases.flatMap((p) => p.operations));
       continue;
     }
+    const labels = labelsOf(target);
     const keep = (op: Operation): boolean => {
+      // Decided by an operator: skipped, not kept for another try (an approve does not stage it again).
+      const rejected = rejectedNow(op, rejections?.[target.target], base.users, labels);
+      if (rejected !== undefined) {
+        skipped.push({ target: target.target, op, outcome: 'skipped', note: `held: ${rejected}` });
+        return false;
+      }
       const held = heldNow(op);
       if (held !== undefined) {
         skipped.push({ target: target.target, op, outcome: 'skipped', note: `held: ${held}`, held: true });
@@ -120,7 +172,7 @@ export async function verifySavedPlan(
         leave(target.target, [op]);
         return false;
       }
-      const verdict = verifyOperation(op, now);
+      const verdict = verifyOperation(op, now, labels);
       if (verdict.go) return true;
       skipped.push({ target: target.target, op, outcome: verdict.state === 'stale' ? 'skipped' : 'unchanged', note: `${verdict.state}: ${verdict.why}` });
       return false;

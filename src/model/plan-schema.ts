@@ -31,7 +31,11 @@ const jsonObject: z.ZodType<JsonObject> = z.record(z.string(), jsonValue);
 
 const patchOperation = z.object({ op: z.enum(['add', 'remove', 'replace']), path: z.string().optional(), value: jsonValue.optional() });
 const attributeChange = z.object({ path: z.string(), from: jsonValue, to: jsonValue });
-const precondition = z.object({ source: z.string().nullable().optional(), account: z.string().nullable().optional() });
+const precondition = z.object({
+  source: z.string().nullable().optional(),
+  account: z.string().nullable().optional(),
+  members: z.record(z.string(), z.string().nullable()).optional(),
+});
 
 const matchedBy = z.enum(['link', 'externalId', 'userName', 'email', 'attribute']);
 

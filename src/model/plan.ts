@@ -27,6 +27,14 @@ export interface AttributeChange {
 export interface Precondition {
   source?: string | null;
   account?: string | null;
+  /**
+   * Membership operations: the personDigest of each person the operation adds or removes, by source
+   * key (null: not in the source). The group's own digest cannot stand for them: a CSV group names
+   * its inactive people too, so it stays the same when one of them comes back. A membership
+   * operation with a precondition but without this was planned by an earlier scim-sync and is not
+   * applied (preconditions.ts).
+   */
+  members?: Record<string, string | null>;
 }
 
 /**

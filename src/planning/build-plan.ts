@@ -14,6 +14,7 @@ import type { SettledPeople } from './settled-accounts.js';
 import { diffGroups } from './group-diff.js';
 import { diffManagers } from './manager-diff.js';
 import { namedBy, ResourceIndex, snapshotIndex, withPreconditions } from './preconditions.js';
+import type { MemberNames } from './member-preconditions.js';
 import { groupsOfUsers, resolveMembership } from '../mapping/group-membership.js';
 import { compileSelection } from '../mapping/name-patterns.js';
 import type { GroupSettings } from '../config/schema/index.js';
@@ -147,12 +148,36 @@ export function planTarget(snapshot: DirectorySnapshot, input: TargetInput): Tar
     ],
   };
   if (!plan.phases.some((p) => p.operations.length > 0)) return plan;
-  const named = namedBy(plan);
+  const people = groups ? memberNames(input.userLinks, users.accountsById, provisionedIds) : undefined;
+  const named = namedBy(plan, people);
   return withPreconditions(plan, {
     ...(index ?? snapshotIndex(snapshot, named.keys)),
     accounts: new ResourceIndex(input.actualUsers, named, users.accountsById),
     groupResources: input.groups ? new ResourceIndex(input.groups.actual, named) : null,
+    ...(people ? { people } : {}),
   });
+}
+
+/**
+ * Whose accounts a membership operation names, for its precondition: a removed member's source key
+ * by its link (the map by SCIM id made once, at the first removal), else the account's externalId;
+ * an added member's SCIM id as the group diff had it.
+ */
+function memberNames(links: ReadonlyMap<string, Link>, accountsById: () => ReadonlyMap<string, ServerResource>, provisioned: ReadonlyMap<string, string | null>): MemberNames {
+  let byId: Map<string, string> | undefined;
+  return {
+    keyOf(id) {
+      if (!byId) {
+        byId = new Map();
+        for (const [key, link] of links) if (!byId.has(link.id)) byId.set(link.id, key);
+      }
+      const linked = byId.get(id);
+      if (linked !== undefined) return linked;
+      const externalId = accountsById().get(id)?.['externalId'];
+      return typeof externalId === 'string' && externalId !== '' ? externalId : undefined;
+    },
+    idOf: (key) => provisioned.get(key),
+  };
 }
 
 export interface PlanContext {

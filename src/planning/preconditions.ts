@@ -7,7 +7,8 @@
  * operation carries digests of the source record and of the account (or group) it was planned on;
  * an operation whose digests no longer match is not applied. It is reported as "already in place"
  * when the target already shows what it would have done, else as "stale" (the next run plans it
- * afresh).
+ * afresh). A membership operation carries the digests of the people it adds or removes too, and is
+ * checked against the group's members now (member-preconditions.ts).
  */
 import type { CanonicalGroup, CanonicalUser, DirectorySnapshot } from '../model/canonical.js';
 import { digest, personDigest } from '../model/record-digest.js';
@@ -15,6 +16,7 @@ import type { Operation, Precondition, TargetPlan } from '../model/plan.js';
 import { versionOf, type JsonValue, type ServerResource } from '../model/scim.js';
 import { isActive } from './user-changes.js';
 import { changeHolds } from './change-holds.js';
+import { isMembership, keysNamed, membersChangedWhy, membershipInPlace, peopleChanged, type MemberNames, type MembershipOp } from './member-preconditions.js';
 
 /** Keys sorted at every level: two reads of one account digest alike whatever the key order. */
 function sorted(value: JsonValue): JsonValue {
@@ -48,6 +50,12 @@ export interface FreshRead {
   /** Accounts by SCIM id and by externalId; null when the target's users were not listed. */
   accounts: ResourceIndex | null;
   groupResources: ResourceIndex | null;
+  /**
+   * The accounts of membership operations' people (member-preconditions.ts): planning gives both
+   * directions, verifying a saved plan the SCIM id by source key (the links). Absent: an add is
+   * never found in place.
+   */
+  people?: MemberNames;
 }
 
 /**
@@ -60,13 +68,15 @@ export interface Named {
   ids: ReadonlySet<string>;
 }
 
-export function namedBy(plan: TargetPlan): Named {
+export function namedBy(plan: TargetPlan, people?: MemberNames): Named {
   const keys = new Set<string>();
   const ids = new Set<string>();
   for (const phase of plan.phases) {
     for (const op of phase.operations) {
       keys.add(op.externalId);
       if ('scimId' in op && typeof op.scimId === 'string') ids.add(op.scimId);
+      // The people a membership change adds or removes: their source records are digested too.
+      if (isMembership(op)) for (const key of keysNamed(op, people)) keys.add(key);
     }
   }
   return { keys, ids };
@@ -130,12 +140,13 @@ const USER_OPS = new Set<Operation['kind']>(['createUser', 'updateUser', 'deprov
 
 /**
  * The operation's precondition, from what planning read. `linkUser` and `linkGroup` only record a
- * link and carry none.
+ * link and carry none. `digestOf`: a person's digest (withPreconditions remembers each, as one
+ * person is named by their create and by every group it adds them to).
  */
-export function preconditionOf(op: Operation, read: FreshRead): Precondition | undefined {
+export function preconditionOf(op: Operation, read: FreshRead, digestOf = (key: string) => personDigest(read.users.get(key))): Precondition | undefined {
   if (op.kind === 'linkUser' || op.kind === 'linkGroup') return undefined;
   if (USER_OPS.has(op.kind)) {
-    const source = personDigest(read.users.get(op.externalId));
+    const source = digestOf(op.externalId);
     if (op.kind === 'setManager') return { source };
     return { source, account: op.kind === 'createUser' ? null : accountDigest(read.accounts?.find(op as { externalId: string; scimId?: string })) };
   }
@@ -143,13 +154,21 @@ export function preconditionOf(op: Operation, read: FreshRead): Precondition | u
   if (op.kind === 'createGroup' || op.kind === 'updateGroup' || op.kind === 'deleteGroup') {
     return { source, account: op.kind === 'createGroup' ? null : accountDigest(read.groupResources?.find(op)) };
   }
-  return { source };
+  const { adds, removes } = peopleChanged(op as MembershipOp, read.groupResources?.find(op), read.people);
+  // fromEntries: a source key is any text, "__proto__" too, and stays an entry of its own.
+  return { source, members: Object.fromEntries([...adds, ...removes].map((key) => [key, digestOf(key)])) };
 }
 
 /** Every operation of the target plan with its precondition set. */
 export function withPreconditions(plan: TargetPlan, read: FreshRead): TargetPlan {
+  const digests = new Map<string, string | null>();
+  const digestOf = (key: string): string | null => {
+    let d = digests.get(key);
+    if (d === undefined) digests.set(key, (d = personDigest(read.users.get(key))));
+    return d;
+  };
   const annotate = (op: Operation): Operation => {
-    const pre = preconditionOf(op, read);
+    const pre = preconditionOf(op, read, digestOf);
     return pre ? { ...op, pre } : op;
   };
   return { ...plan, phases: plan.phases.map((p) => ({ ...p, operations: p.operations.map(annotate) })) };
@@ -178,11 +197,13 @@ function inPlace(op: Operation, account: ServerResource | undefined): boolean {
 
 /**
  * Whether a saved plan's operation may still be applied, given the source and target as they are
- * now. An operation without a precondition always goes.
+ * now. An operation without a precondition always goes. `labels`: people's labels by source key,
+ * from the plan's own operations, to name the people a membership operation is stale for.
  */
-export function verifyOperation(op: Operation, now: FreshRead): Verdict {
+export function verifyOperation(op: Operation, now: FreshRead, labels?: ReadonlyMap<string, string>): Verdict {
   const pre = op.pre;
   if (!pre) return GO;
+  if (isMembership(op)) return verifyMembership(op, pre, now, labels);
   const isGroup = !USER_OPS.has(op.kind);
   const index = isGroup ? now.groupResources : now.accounts;
   const resource = index?.find(op as { externalId: string; scimId?: string });
@@ -204,6 +225,26 @@ export function verifyOperation(op: Operation, now: FreshRead): Verdict {
         current === null ? 'gone from the source since the plan was made' : pre.source === null ? 'back in the source since the plan was made' : 'the source record changed since the plan was made';
       return { go: false, state: 'stale', why };
     }
+  }
+  return GO;
+}
+
+/**
+ * A membership operation: in place when the group shows it; else stale when a person it adds or
+ * removes, or the source group, changed since the plan (member-preconditions.ts says why both).
+ */
+function verifyMembership(op: MembershipOp, pre: Precondition, now: FreshRead, labels?: ReadonlyMap<string, string>): Verdict {
+  if (now.groupResources && membershipInPlace(op, now.groupResources.find(op), now.people)) {
+    return { go: false, state: 'already in place', why: 'the target already shows this change' };
+  }
+  if (!pre.members) {
+    return { go: false, state: 'stale', why: 'planned by an earlier scim-sync, which did not record the people it adds or removes; make a new plan' };
+  }
+  const changed = Object.entries(pre.members).flatMap(([key, digest]) => (personDigest(now.users.get(key)) === digest ? [] : [key]));
+  if (changed.length > 0) return { go: false, state: 'stale', why: membersChangedWhy(op, changed, labels) };
+  const current = groupDigest(now.groups.get(op.externalId));
+  if (current !== pre.source && pre.source !== undefined) {
+    return { go: false, state: 'stale', why: current === null ? 'gone from the source since the plan was made' : 'the source record changed since the plan was made' };
   }
   return GO;
 }

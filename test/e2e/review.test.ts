@@ -11,7 +11,7 @@ import { SCHEMA_USER } from '../../src/model/scim.js';
 import { operationsOf } from '../../src/model/plan.js';
 import { FileRejectionStore } from '../../src/state/rejection-store.js';
 import { FileStagedStore } from '../../src/state/staged-store.js';
-import { Harness, peopleCsv, person, type Person } from '../support/harness.js';
+import { Harness, memberNames, peopleCsv, person, type Person } from '../support/harness.js';
 import { StagedTaker, killTakers } from '../support/staged-taker-process.js';
 
 let h: Harness;
@@ -264,6 +264,36 @@ describe('staged deactivations', () => {
     expect(h.audit().filter((r) => r['action'] === 'person.release')).toEqual([
       expect.objectContaining({ target: 'app', externalId: 'E1017', note: expect.stringMatching(/^rejected deprovision lifted: the source record changed since .* in st-/) }),
     ]);
+  });
+
+  it('a plan saved before a reject does not undo it: its deprovisions and group removals are left out, naming the rejection, with or without an override', async () => {
+    const id = await stopped();
+    const saved = join(h.dir, 'p2.json');
+    const plan = await h.cli('plan', '--config', h.configFile, '--out', saved);
+    expect(plan.code, plan.err + plan.out).toBe(0);
+    expect(plan.out).toMatch(/members +eng: .*-5/);
+    const reject = await h.cli('reject', id, '--config', h.configFile);
+    expect(reject.code, reject.err).toBe(0);
+    h.sandbox.clearRequests();
+
+    for (const override of [[], ['--override-safety']]) {
+      const r = await h.cli('apply', saved, '--config', h.configFile, ...override);
+      // Not applied as planned: exit 1, never a safety stop (3) that stages the rejected set again.
+      expect(r.code, r.err + r.out).toBe(1);
+      expect(writes()).toEqual([]);
+      for (const n of leaverNames) expect(h.sandbox.store.findUserByUserName(n)!['active']).toBe(true);
+      expect(r.out).toContain(`deprovisionUser user16@example.com (E1016): skipped: held: rejected (scim-sync reject ${id}) and the source record is unchanged since`);
+      expect(r.out).toContain(
+        `patchGroupMembers eng (eng): skipped: held: it removes user16@example.com (E1016), user17@example.com (E1017), user18@example.com (E1018) and 2 more, ` +
+          `whose deprovisions were rejected (scim-sync reject ${id}) and the source record is unchanged since; the group's other changes are planned again by the next run`,
+      );
+      expect(memberNames(h.sandbox, 'eng')).toHaveLength(20);
+      expect(JSON.parse((await h.cli('staged', '--config', h.configFile, '--json')).out)).toEqual({ staged: [], taken: [] });
+    }
+    expect(h.audit().filter((r) => r['action'] === 'staged.create')).toHaveLength(5);
+    const skips = h.audit().filter((r) => r['action'] === 'deprovisionUser');
+    expect(skips.map((r) => r['externalId']).sort()).toEqual([...leavers, ...leavers].sort());
+    for (const r of skips) expect(r).toMatchObject({ outcome: 'skipped', note: `held: rejected (scim-sync reject ${id}) and the source record is unchanged since` });
   });
 
   it('an approve killed midway: its set is shown as taken while it lives, listed again (audited) once it is gone, and approving it finds what it applied in place', async () => {

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { CanonicalGroup, CanonicalUser } from '../../src/model/canonical.js';
 import type { Operation } from '../../src/model/plan.js';
 import { SCHEMA_GROUP, SCHEMA_USER, type ServerResource } from '../../src/model/scim.js';
+import type { MemberNames } from '../../src/planning/member-preconditions.js';
 import { preconditionOf, ResourceIndex, verifyOperation, type FreshRead, type Verdict } from '../../src/planning/preconditions.js';
 
 const person = (key: string, over: Partial<CanonicalUser> = {}): CanonicalUser => ({
@@ -19,7 +20,13 @@ const person = (key: string, over: Partial<CanonicalUser> = {}): CanonicalUser =
 const team = (key: string, displayName: string, memberKeys: string[] = []): CanonicalGroup => ({ key, displayName, memberKeys, ref: { location: 'groups.csv' } });
 const account = (id: string, externalId: string, over: Record<string, unknown> = {}): ServerResource =>
   ({ schemas: [SCHEMA_USER], id, externalId, userName: `${externalId.toLowerCase()}@x.com`, title: 'Old', active: true, ...over }) as ServerResource;
-const listedGroup = (id: string, externalId: string, displayName: string): ServerResource => ({ schemas: [SCHEMA_GROUP], id, externalId, displayName, members: [] });
+const listedGroup = (id: string, externalId: string, displayName: string, members: string[] = []): ServerResource => ({
+  schemas: [SCHEMA_GROUP],
+  id,
+  externalId,
+  displayName,
+  members: members.map((value) => ({ value })),
+});
 
 interface Read {
   users?: CanonicalUser[];
@@ -27,8 +34,12 @@ interface Read {
   /** null: the target's users (or groups) were not listed. */
   accounts?: ServerResource[] | null;
   groupResources?: ServerResource[] | null;
+  /** Members' accounts: K1 is a1, K2 a2, as the links have them. */
+  people?: boolean;
 }
+const PEOPLE: MemberNames = { keyOf: (id) => ({ a1: 'K1', a2: 'K2' })[id], idOf: (key) => ({ K1: 'a1', K2: 'a2' })[key] };
 const fresh = (r: Read): FreshRead => ({
+  ...(r.people ? { people: PEOPLE } : {}),
   users: new Map((r.users ?? []).map((u) => [u.key, u])),
   groups: new Map((r.groups ?? []).map((g) => [g.key, g])),
   accounts: r.accounts === null ? null : new ResourceIndex(r.accounts ?? []),
@@ -64,6 +75,8 @@ const updateGroup: Operation = {
 const deleteGroup: Operation = { id: 'o8', kind: 'deleteGroup', externalId: 'G1', label: 'Eng', scimId: 'g1', reason: 'removed' };
 const patchMembers: Operation = { id: 'o9', kind: 'patchGroupMembers', externalId: 'G1', label: 'Eng', scimId: 'g1', add: ['K1'], remove: [] };
 const replaceGroup: Operation = { id: 'oa', kind: 'replaceGroup', externalId: 'G1', label: 'Eng', scimId: 'g1', resource: {}, memberKeys: ['K1'] };
+const removeK2: Operation = { id: 'oc', kind: 'patchGroupMembers', externalId: 'G1', label: 'Eng', scimId: 'g1', add: [], remove: ['a2'] };
+const replaceWithoutK2: Operation = { ...replaceGroup, id: 'od', memberKeys: ['K1'], remove: ['a2'] };
 const linkGroup: Operation = { id: 'ob', kind: 'linkGroup', externalId: 'G1', label: 'Eng', scimId: 'g1' };
 
 const K1 = person('K1');
@@ -189,6 +202,49 @@ const cases: Case[] = [
   },
   { name: 'replaceGroup, nothing changed: go', op: replaceGroup, planned: { groups: [G1] }, want: GO },
   { name: 'replaceGroup, the source group left: stale', op: replaceGroup, planned: { groups: [G1] }, now: {}, want: stale('gone from the source since the plan was made') },
+  // Memberships: the people added or removed, and the group's members now
+  {
+    name: 'patchGroupMembers, the person it adds changed in the source: stale, naming them',
+    op: patchMembers,
+    planned: { users: [K1], groups: [G1] },
+    now: { users: [person('K1', { active: false })], groups: [G1] },
+    want: stale('the source record of K1, whom it adds, changed since the plan was made'),
+  },
+  {
+    name: 'patchGroupMembers, the person it removes is back in the source (the group digest is the same): stale',
+    op: removeK2,
+    planned: { users: [K1, person('K2', { active: false })], groups: [G1], groupResources: [listedGroup('g1', 'G1', 'Engineering', ['a1', 'a2'])], people: true },
+    now: { users: [K1, person('K2')], groups: [G1], groupResources: [listedGroup('g1', 'G1', 'Engineering', ['a1', 'a2'])], people: true },
+    want: stale('the source record of K2, whom it removes, changed since the plan was made'),
+  },
+  {
+    name: 'patchGroupMembers, the member it removes is out of the group already: already in place',
+    op: removeK2,
+    planned: { users: [K1], groups: [G1], groupResources: [listedGroup('g1', 'G1', 'Engineering', ['a1', 'a2'])], people: true },
+    now: { users: [K1], groups: [G1], groupResources: [listedGroup('g1', 'G1', 'Engineering', ['a1'])], people: true },
+    want: inPlace(),
+  },
+  {
+    name: 'patchGroupMembers, the member it adds is in the group already: already in place',
+    op: patchMembers,
+    planned: { users: [K1], groups: [G1], groupResources: [g1], people: true },
+    now: { users: [K1], groups: [G1], groupResources: [listedGroup('g1', 'G1', 'Eng', ['a1'])], people: true },
+    want: inPlace(),
+  },
+  {
+    name: 'replaceGroup, the person it removes is back in the source: stale',
+    op: replaceWithoutK2,
+    planned: { users: [K1], groups: [G1], groupResources: [listedGroup('g1', 'G1', 'Engineering', ['a1', 'a2'])], people: true },
+    now: { users: [K1, person('K2')], groups: [G1], groupResources: [listedGroup('g1', 'G1', 'Engineering', ['a1', 'a2'])], people: true },
+    want: stale('the source record of K2, whom it removes, changed since the plan was made'),
+  },
+  {
+    name: 'replaceGroup, the group shows it already: already in place',
+    op: replaceWithoutK2,
+    planned: { users: [K1], groups: [G1], groupResources: [listedGroup('g1', 'G1', 'Engineering', ['a1', 'a2'])], people: true },
+    now: { users: [K1, person('K2')], groups: [G1], groupResources: [listedGroup('g1', 'G1', 'Engineering', ['a1'])], people: true },
+    want: inPlace(),
+  },
 ];
 
 describe('verifyOperation', () => {
@@ -212,7 +268,33 @@ describe('verifyOperation', () => {
     expect(preconditionOf(updateUser, read)).toEqual({ source: expect.stringMatching(/^[\w-]{22}$/), account: 'v:W/"7"' });
     expect(preconditionOf(deactivate, fresh({ accounts: [A1] }))).toEqual({ source: null, account: expect.stringMatching(/^[\w-]{22}$/) });
     expect(preconditionOf(setManager, read)).toEqual({ source: expect.stringMatching(/^[\w-]{22}$/) });
-    expect(preconditionOf(patchMembers, read)).toEqual({ source: expect.stringMatching(/^[\w-]{22}$/) });
+    expect(preconditionOf(patchMembers, read)).toEqual({ source: expect.stringMatching(/^[\w-]{22}$/), members: { K1: expect.stringMatching(/^[\w-]{22}$/) } });
+    // A removed member by their key (the links), null when the source does not hold them; a PUT names only whom it adds or removes.
+    const listed = fresh({ users: [K1], groups: [G1], groupResources: [listedGroup('g1', 'G1', 'Eng', ['a1', 'a2'])], people: true });
+    expect(preconditionOf(removeK2, listed)).toEqual({ source: expect.stringMatching(/^[\w-]{22}$/), members: { K2: null } });
+    expect(preconditionOf(replaceWithoutK2, listed)).toEqual({ source: expect.stringMatching(/^[\w-]{22}$/), members: { K2: null } });
+  });
+
+  it('a membership operation planned before the people it adds or removes were recorded is stale, unless in place', () => {
+    const old = { ...removeK2, pre: { source: preconditionOf(removeK2, fresh({ groups: [G1] }))!.source! } };
+    const now = (members: string[]) => fresh({ groups: [G1], groupResources: [listedGroup('g1', 'G1', 'Engineering', members)], people: true });
+    expect(verifyOperation(old, now(['a1', 'a2']))).toEqual({
+      go: false,
+      state: 'stale',
+      why: 'planned by an earlier scim-sync, which did not record the people it adds or removes; make a new plan',
+    });
+    expect(verifyOperation(old, now(['a1']))).toEqual({ go: false, state: 'already in place', why: 'the target already shows this change' });
+  });
+
+  it('names the people with the labels the plan has for them, three at most', () => {
+    const op: Operation = { ...removeK2, remove: ['a1', 'a2'] };
+    const many: Operation = { ...patchMembers, add: ['K1', 'K3', 'K4', 'K5'] };
+    const planned = fresh({ groups: [G1] });
+    const labels = new Map([['K1', 'k1@x.com']]);
+    const read = fresh({ groups: [G1], users: [K1, person('K2'), person('K3'), person('K4'), person('K5')], people: true });
+    const stale = (o: Operation) => verifyOperation({ ...o, pre: preconditionOf(o, { ...planned, people: PEOPLE })! }, read, labels);
+    expect(stale(op)).toMatchObject({ why: 'the source records of k1@x.com (K1) and K2, whom it removes, changed since the plan was made' });
+    expect(stale(many)).toMatchObject({ why: 'the source records of k1@x.com (K1), K3, K4 and 1 more, whom it adds, changed since the plan was made' });
     expect(preconditionOf(linkUser, read)).toBeUndefined();
     expect(preconditionOf(linkGroup, read)).toBeUndefined();
   });
