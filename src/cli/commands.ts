@@ -13,7 +13,7 @@ import { makePlan } from '../engine/make-plan.js';
 import { openState } from '../engine/state.js';
 import { cliInitiator } from '../engine/operator.js';
 import { checkBinding } from '../engine/plan-binding.js';
-import { verifySavedPlan } from '../engine/verify-plan.js';
+import { decisionsNow, verifySavedPlan } from '../engine/verify-plan.js';
 import { requireOfferedAttributes } from '../engine/source-attributes.js';
 import { createTargetRuntime } from '../execution/target-runtime.js';
 import { ConfigError, PlanError, SafetyError } from '../errors.js';
@@ -186,7 +186,7 @@ export async function applyCommand(file: string, opts: WriteOptions, io: Io): Pr
   const runtimes = new Map(saved.targets.map((t) => [t.target, createTargetRuntime(t.target, configured.get(t.target)!)]));
   const state = await openState(loaded, { lock: true, audit: true, targets: saved.targets.map((t) => t.target), log: logWarning(opts.output, io), initiator: cliInitiator() });
   return withState(state, io, opts.signal, async () => {
-    const { plan, skipped } = await verifySavedPlan(loaded, saved, runtimes, state.links, state.members, await state.rejections.all());
+    const { plan, skipped } = await verifySavedPlan(loaded, saved, runtimes, state.links, state.members, await decisionsNow(state));
     if (opts.signal?.aborted) throw opts.signal.reason;
     const notifier = commandNotifier(loaded, logWarning(opts.output, io), state.audit);
     const report = await applyOrStage(loaded, plan, runtimes, state, { overrideSafety: !!opts.overrideSafety, fullRead: true, executor: executorOptions(opts), notifier, skipped });

@@ -14,7 +14,7 @@ import type { RunReport } from '../execution/run-report.js';
 import { PHASE_OF, PHASES, PLAN_FORMAT, PLAN_VERSION, operationsOf, type Operation, type Plan, type TargetPlan } from '../model/plan.js';
 import { connectRedis } from '../state/redis-connection.js';
 import { targetFingerprint } from '../config/target-fingerprint.js';
-import { verifySavedPlan, type SkippedOperation } from './verify-plan.js';
+import { decisionsNow, verifySavedPlan, type SkippedOperation } from './verify-plan.js';
 import type { RunState } from './run-state.js';
 
 export interface RetryOutcome {
@@ -78,7 +78,7 @@ export async function retryFailed(loaded: LoadedConfig, state: RunState, targets
     // A dead letter may be days old: checked against the source and the target as they are now, as a
     // saved plan is before apply. A deactivation of someone back in the source since, or an update the
     // source has taken back, is stale and dropped, never replayed over a later cycle's decision.
-    const verified = targetPlans.length > 0 ? await verifySavedPlan(loaded, planned, runtimes, state.links, state.members, await state.rejections.all()) : { plan: planned, skipped: [] };
+    const verified = targetPlans.length > 0 ? await verifySavedPlan(loaded, planned, runtimes, state.links, state.members, await decisionsNow(state)) : { plan: planned, skipped: [] };
     const unchecked = new Map(verified.plan.targets.flatMap((tp) => (tp.error ? [[tp.target, tp.error] as const] : [])));
     const checked = verified.plan.targets.filter((tp) => !tp.error);
     const plan: Plan = { ...verified.plan, targets: checked.filter((tp) => tp.phases.some((p) => p.operations.length > 0)) };

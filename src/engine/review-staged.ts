@@ -19,7 +19,7 @@ import { checkBinding } from './plan-binding.js';
 import type { RunState } from './run-state.js';
 import type { StagedClaim, StagedSet } from '../state/staged-store.js';
 import { recoverStaged } from './staged-sets.js';
-import { verifySavedPlan, type SkippedOperation } from './verify-plan.js';
+import { decisionsNow, verifySavedPlan, type SkippedOperation } from './verify-plan.js';
 
 /** The runtimes of the set's targets; refused when the config no longer points them where the set was made for. */
 export function stagedRuntimes(loaded: LoadedConfig, set: StagedSet, where: string): Map<string, TargetRuntime> {
@@ -74,7 +74,7 @@ interface Approving {
 
 /** The approve of a set already taken: checked, applied, and what is left to decide, if anything. */
 async function approveTaken(set: StagedSet, { loaded, runtimes, state, by, signal }: Approving): Promise<Approval & { rest?: StagedSet }> {
-  const { plan, skipped, unsettled, undecided } = await verifySavedPlan(loaded, set.plan, runtimes, state.links, state.members, await state.rejections.all());
+  const { plan, skipped, unsettled, undecided } = await verifySavedPlan(loaded, set.plan, runtimes, state.links, state.members, await decisionsNow(state));
   if (signal?.aborted) throw signal.reason;
   const go = plan.targets.reduce((n, t) => n + operationsOf(t).length, 0);
   state.audit.record({

@@ -4,7 +4,9 @@
  * reported, as "already in place" or "stale", never applied blindly. What a plan made now would
  * hold back is held here too: deprovisions on a dirty read, and those an operator rejected after
  * the plan was saved (with the group removals of the same people), so an old plan does not undo a
- * `reject`. `run` makes its plan moments before applying it and skips this.
+ * `reject`; and what would give an emergency-held person access again (their account created,
+ * updated or re-activated, their membership added), so a replay (`apply`, `retry`, an approve)
+ * does not undo a `deprovision`. `run` makes its plan moments before applying it and skips this.
  */
 import type { LoadedConfig } from '../config/load.js';
 import { describeError } from '../errors.js';
@@ -16,6 +18,8 @@ import { createSource } from '../sources/create-source.js';
 import type { LinkStore } from '../state/link-store.js';
 import type { MemberMemory } from '../state/member-memory.js';
 import type { RejectionMap } from '../state/rejection-store.js';
+import type { DecisionStores } from './run-state.js';
+import { describeHold, holdsInEffect, type EmergencyHold } from '../planning/emergency-holds.js';
 import { dirtyReadHold, linkedAccountIds, listGroups, memberReading } from './make-plan.js';
 
 export interface SkippedOperation {
@@ -112,16 +116,47 @@ function rejectedNow(op: Operation, rejections: RejectionMap[string] | undefined
   );
 }
 
-/** `rejections`: the rejected deprovisions now (RejectionStore.all), heeded as `plan` heeds them. */
+/**
+ * Why an emergency hold in effect leaves the operation out, if it does: it would create, update or
+ * re-activate a held person's account, or add them to a group (a plan made now plans them out of
+ * scope: deprovisioned, their memberships removed). The whole membership change is left: the next
+ * run plans the others' part again.
+ */
+function heldOffNow(op: Operation, heldOff: ReadonlyMap<string, EmergencyHold>, labels: ReadonlyMap<string, string>): string | undefined {
+  if (heldOff.size === 0) return undefined;
+  if (op.kind === 'createUser' || op.kind === 'updateUser' || op.kind === 'linkUser') {
+    const hold = heldOff.get(op.externalId);
+    return hold && describeHold(op.externalId, hold);
+  }
+  if (!isMembership(op)) return undefined;
+  const added = (op.kind === 'patchGroupMembers' ? op.add : op.memberKeys).filter((key) => heldOff.has(key));
+  if (added.length === 0) return undefined;
+  return `it adds ${describePeople(added, labels)}, ${describeHold(added[0]!, heldOff.get(added[0]!)!)}; the group's other changes are planned again by the next run`;
+}
+
+/** The operators' decisions a saved plan is held to: the rejected deprovisions and the emergency holds. */
+export interface Decisions {
+  rejections?: RejectionMap;
+  holds?: ReadonlyMap<string, EmergencyHold>;
+}
+
+/** The decisions as the stores hold them now. */
+export async function decisionsNow(stores: Pick<DecisionStores, 'rejections' | 'holds'>): Promise<Decisions> {
+  return { rejections: await stores.rejections.all(), holds: await stores.holds.all() };
+}
+
+/** `decisions`: as they are now (decisionsNow), heeded as `plan` heeds them. */
 export async function verifySavedPlan(
   loaded: LoadedConfig,
   plan: Plan,
   runtimes: ReadonlyMap<string, TargetRuntime>,
   links: LinkStore,
   members?: MemberMemory,
-  rejections?: RejectionMap,
+  { rejections, holds }: Decisions = {},
 ): Promise<VerifiedPlan> {
   const snapshot = await createSource(loaded.config.source).read();
+  // Lifted by a change of the person's source record since, as a plan made now would judge it.
+  const heldOff = holdsInEffect(holds ?? new Map(), snapshot);
   const base = snapshotIndex(snapshot);
   const skipped: SkippedOperation[] = [];
   const unsettled = new Set<string>();
@@ -160,7 +195,7 @@ export async function verifySavedPlan(
     const labels = labelsOf(target);
     const keep = (op: Operation): boolean => {
       // Decided by an operator: skipped, not kept for another try (an approve does not stage it again).
-      const rejected = rejectedNow(op, rejections?.[target.target], base.users, labels);
+      const rejected = rejectedNow(op, rejections?.[target.target], base.users, labels) ?? heldOffNow(op, heldOff, labels);
       if (rejected !== undefined) {
         skipped.push({ target: target.target, op, outcome: 'skipped', note: `held: ${rejected}` });
         return false;

@@ -341,6 +341,24 @@ describe('errors on the queue', () => {
     expect(status.targets[0]!.failed).toEqual([]);
   });
 
+  it('retry does not undo an emergency deprovision: a failed create of someone held since is dropped, naming the hold', async () => {
+    await startWorker();
+    h.writePeople([person(1), person(2)]);
+    h.sandbox.addFault({ method: 'POST', path: '/Users', times: 1, action: { type: 'status', status: 400, detail: 'refused for now' } });
+    expect((await h.run('--wait')).code).toBe(1);
+    const missing = [1, 2].find((n) => !h.sandbox.store.findUserByUserName(`user${n}@example.com`))!;
+    // Security cuts the person off before anyone retries.
+    const held = await h.cli('deprovision', '--config', h.configFile, '--user', `E100${missing}`, '--reason', 'offer withdrawn');
+    expect(held.code, held.err + held.out).toBe(0);
+    h.sandbox.clearRequests();
+    const retried = await h.cli('retry', '--config', h.configFile);
+    expect(retried.code, retried.err).toBe(0);
+    expect(retried.out).toContain('app: 0 failed operations re-queued');
+    expect(retried.out).toContain(`held: E100${missing}: held off by emergency deprovision ("offer withdrawn"`);
+    expect(h.writes()).toEqual([]);
+    expect(h.sandbox.store.findUserByUserName(`user${missing}@example.com`)).toBeUndefined();
+  });
+
   it('retry that cannot read a target to check its failed operations keeps them, re-queues nothing there, and exits 1', async () => {
     await startWorker();
     h.writePeople([person(1), person(2)]);

@@ -382,3 +382,35 @@ describe('staged deactivations', () => {
     }
   });
 });
+
+describe('a saved plan and an emergency hold set after it', () => {
+  it('apply does not undo a deprovision: the held new hire is not created nor added to their group, the others are; the next run agrees', async () => {
+    const people = Array.from({ length: 5 }, (_, i) => person(i + 1, { groups: ['eng'] }));
+    await synced(people);
+    // A new hire planned, and another's update, saved for review.
+    const hire = person(6, { groups: ['eng'] });
+    h.writePeople([...people.map((p) => (p.id === 'E1002' ? { ...p, title: 'Lead' } : p)), hire]);
+    const saved = join(h.dir, 'p.json');
+    const plan = await h.cli('plan', '--config', h.configFile, '--out', saved);
+    expect(plan.code, plan.err + plan.out).toBe(0);
+    expect(plan.out).toContain('user6@example.com');
+    // Security withdraws the offer before the plan is applied.
+    const held = await h.cli('deprovision', '--config', h.configFile, '--user', 'E1006', '--reason', 'offer withdrawn');
+    expect(held.code, held.err + held.out).toBe(0);
+    h.sandbox.clearRequests();
+
+    const r = await h.cli('apply', saved, '--config', h.configFile);
+    expect(r.code, r.err + r.out).toBe(1);
+    expect(h.sandbox.store.findUserByUserName('user6@example.com')).toBeUndefined();
+    expect(memberNames(h.sandbox, 'eng')).toHaveLength(5);
+    expect(r.out).toMatch(/createUser user6@example\.com \(E1006\): skipped: held: E1006: held off by emergency deprovision \("offer withdrawn", by /);
+    expect(r.out).toMatch(/patchGroupMembers eng \(eng\): skipped: held: it adds user6@example\.com \(E1006\), E1006: held off by emergency deprovision/);
+    // The rest of the plan is applied.
+    expect(h.sandbox.store.findUserByUserName('user2@example.com')!['title']).toBe('Lead');
+    expect(writes().filter((w) => w.startsWith('POST'))).toEqual([]);
+
+    const next = await h.run();
+    expect(next.code, next.err + next.out).toBe(0);
+    expect(h.sandbox.store.findUserByUserName('user6@example.com')).toBeUndefined();
+  });
+});
