@@ -18,7 +18,8 @@ import type { LoadedConfig } from '../config/load.js';
 import { selectTargets } from '../config/select-targets.js';
 import { ConfigError, NotFoundError, describeError } from '../errors.js';
 import type { TargetRuntime } from '../execution/executor.js';
-import { createTargetRuntime, groupSettings, targetSettings } from '../execution/target-runtime.js';
+import { createTargetRuntime, groupSettings, targetQuirks, targetSettings } from '../execution/target-runtime.js';
+import { supportsOperator } from '../config/profiles.js';
 import { compileScope, explainScope, scopeText, type ScopeExplanation } from '../mapping/scope.js';
 import { sourceAttributesFeeding } from '../audit/redacted-sources.js';
 import { buildUserResource, desiredWorkEmail, mapUserOrFailure, RuleFailed, type DesiredUser, type UserMapping } from '../mapping/user-mapping.js';
@@ -119,27 +120,56 @@ async function accountById(runtime: TargetRuntime, id: string): Promise<ServerRe
   }
 }
 
+/** Every account carrying a key (externalId is caseExact): null when the target cannot be asked for them. */
+type KeyedReader = ((key: string) => Promise<ServerResource[]>) | null;
+
 /**
  * The person's account: by link, then externalId, then the target's matching rules in order (those
  * a target can be asked by: userName and the work email; a rule on another attribute needs the full
  * listing of a cycle). `seen` holds every account a lookup returned, so the planner meets an
  * ambiguous match (two accounts) as a cycle would.
+ *
+ * The accounts carrying the key are asked for first, linked or not: a second account an admin
+ * copied the key onto is scim-sync's by that key (planning/user-diff.ts), deprovisioned with the
+ * person and reported while they stay, and only this answer shows it. It holds the linked account
+ * as a rule, so a linked person still costs one request; the link's GET is for an account that no
+ * longer carries the key, or a target that cannot be asked by it (`keyed` null).
  */
 async function findAccount(
   runtime: TargetRuntime,
   key: string,
   link: Link | undefined,
   lookups: readonly { by: 'userName' | 'email'; value: string }[],
+  keyed: KeyedReader,
 ): Promise<{ matchedBy: MatchedBy; account?: ServerResource; seen: ServerResource[] }> {
-  const linked = link ? await accountById(runtime, link.id) : undefined;
-  if (linked) return { matchedBy: 'link', account: linked, seen: [linked] };
-  const byKey = await runtime.client.findBy('Users', 'externalId', key);
+  const carrying = keyed ? await keyed(key) : null;
+  if (link) {
+    const linked = carrying?.find((a) => a.id === link.id) ?? (await accountById(runtime, link.id));
+    if (linked) return { matchedBy: 'link', account: linked, seen: [linked, ...(carrying ?? [])] };
+  }
+  // Without a filter on externalId this refuses (ScimTarget.findBy), as it always has.
+  const byKey = carrying ?? (await runtime.client.findBy('Users', 'externalId', key));
   if (byKey[0]) return { matchedBy: 'externalId', account: byKey[0], seen: byKey };
   for (const { by, value } of lookups) {
     const found = await runtime.client.findBy('Users', by === 'email' ? 'emails.value' : 'userName', value);
     if (found[0]) return { matchedBy: by, account: found[0], seen: found };
   }
   return { matchedBy: 'none', seen: [] };
+}
+
+/**
+ * How this target is asked for the accounts carrying a key: one `externalId eq` filter per person
+ * where it takes filters. Where it does not, an emergency deprovision reads the whole listing once
+ * (cutting access off must reach every account, as a cycle's would), and anything else cannot ask
+ * (null): the linked account is read by id, and the plan says what was not looked for.
+ */
+function keyedReader(runtime: TargetRuntime, canFilter: boolean, emergency: boolean, pageSize: number | undefined): KeyedReader {
+  const carriers = (accounts: readonly ServerResource[], key: string) => accounts.filter((a) => a['externalId'] === key);
+  // A server that ignores the filter answers everyone: only the accounts that carry the key are theirs.
+  if (canFilter) return async (key) => carriers(await runtime.client.findBy('Users', 'externalId', key), key);
+  if (!emergency) return null;
+  let listing: Promise<ServerResource[]> | undefined;
+  return async (key) => carriers(await (listing ??= runtime.client.listAll('Users', { pageSize })), key);
 }
 
 /**
@@ -306,6 +336,8 @@ export async function planPeople(loaded: LoadedConfig, state: PeopleState, keys:
       const managerWanted = config.manager && snapshot.users.some((u) => u.managerKey !== undefined);
       const { capabilities, fitted } = await discoverTarget(runtime.client, () => userMapping(name, config, attributes, scopeOptions), managerWanted, options.discovery);
       const settings = targetSettings(config, capabilities);
+      const canFilter = capabilities.filter.supported && supportsOperator(targetQuirks(config), 'eq');
+      const keyed = keyedReader(runtime, canFilter, options.holdOff !== undefined, config.pageSize);
       const accounts: ServerResource[] = [];
       const userLinks = new Map<string, Link>();
       const known = new Map<string, Provisioned>();
@@ -325,7 +357,7 @@ export async function planPeople(loaded: LoadedConfig, state: PeopleState, keys:
         const link = await links.get(name, 'user', p.key);
         if (link) userLinks.set(p.key, link);
         const lookups = desired ? matchLookups(rules.on, fitted.mapping, desired) : [];
-        const match = await findAccount(runtime, p.key, link, lookups);
+        const match = await findAccount(runtime, p.key, link, lookups, keyed);
         seen.push(...match.seen);
         if (p.user && (match.matchedBy === 'none' || match.matchedBy === 'userName' || match.matchedBy === 'email')) {
           seen.push(...(await candidateHolders(runtime, fitted.mapping, p.user)));
@@ -375,15 +407,28 @@ export async function planPeople(loaded: LoadedConfig, state: PeopleState, keys:
         partial: { known },
       });
       const keySet = new Set(keys);
-      const ids = new Set(accounts.map((a) => a.id));
+      // Their accounts and every other carrying their key: managed, as a cycle counts them, and
+      // their removal from a group concerns these people.
+      const ids = new Set([...accounts, ...seen.filter((a) => typeof a['externalId'] === 'string' && keySet.has(a['externalId']))].map((a) => a.id));
       const theirGroups = new Set(snapshot.groups.filter((g) => g.memberKeys.some((k) => keySet.has(k))).map((g) => g.key));
       const narrow = (ops: readonly Operation[]) => narrowOperations(ops, keySet, ids, theirGroups);
+      const phases = planned.phases.map((p) => ({ ...p, operations: narrow(p.operations) }));
+      // Linked people leaving a target that cannot be asked by externalId: only the linked account was read.
+      const leaving = keyed ? [] : phases.flatMap((p) => p.operations).filter((op) => op.kind === 'deprovisionUser' && userLinks.has(op.externalId));
+      const unlooked = [...new Set(leaving.map((op) => op.externalId))].map(
+        (k) => `${k}: this target takes no filter, so other accounts carrying the key were not looked for: only the linked account is deprovisioned here; the next full cycle deprovisions any other (an emergency deprovision reads the whole listing)`,
+      );
+      for (const w of unlooked) step(`${name}: ${w}`);
       targetPlans.push({
         ...planned,
-        managedUsers: accounts.length,
-        phases: planned.phases.map((p) => ({ ...p, operations: narrow(p.operations) })),
+        managedUsers: ids.size,
+        phases,
         ...(planned.held ? { held: { ...planned.held, operations: narrow(planned.held.operations) } } : {}),
-        warnings: [...planned.warnings.filter((w) => keys.some((k) => w.includes(k))), ...(unremembered ? [unremembered] : [])],
+        warnings: [
+          ...planned.warnings.filter((w) => keys.some((k) => w.includes(k))),
+          ...unlooked,
+          ...(unremembered ? [unremembered] : []),
+        ],
       });
     } catch (error) {
       const why = describeError(error);

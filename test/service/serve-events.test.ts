@@ -452,3 +452,37 @@ it('a delivery naming more people to sync now than serve.maxEventKeys is accepte
   // Listed once, not looked up one by one.
   expect(h.sandbox.requests.filter((r) => r.method === 'GET' && /^\/Users\/./.test(r.path))).toEqual([]);
 });
+
+it('a leaver named by an event loses every account carrying their key, not only the linked one, with one request for them; each counts for the safety check', async () => {
+  const batches = new Batches();
+  s = await serve(batches, '  maxDeactivateCount: 2');
+  // App admins copy E1004's and E1005's keys onto second accounts.
+  for (const n of [4, 5]) {
+    const made = await fetch(`${h.sandbox.url}/Users`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/scim+json' },
+      body: JSON.stringify({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName: `user${n}.admin@example.com`, externalId: `E100${n}`, active: true }),
+    });
+    expect(made.status).toBe(201);
+  }
+  const admin = (n: number) => h.sandbox.store.findUserByUserName(`user${n}.admin@example.com`);
+  const leave = async (...ids: string[]) => {
+    terminated(...ids);
+    const body = JSON.stringify({ type: 'employee.updated', timestamp: new Date().toISOString(), data: { companyId: '1', employeeId: ids.at(-1)!, changedFields: ['status'] } });
+    const next = batches.next();
+    expect((await s!.post('/events/bamboo', body, bamboo(body))).status).toBe(202);
+    return next;
+  };
+  h.sandbox.clearRequests();
+  expect((await leave('E1004')).report).toBeDefined();
+  expect([userOf(4)?.['active'], admin(4)?.['active']]).toEqual([false, false]);
+  expect(h.writes().map((w) => `${w.method} ${w.path}`).sort()).toEqual([`PATCH /Users/${String(userOf(4)!['id'])}`, `PATCH /Users/${String(admin(4)!['id'])}`].sort());
+  const reads = h.sandbox.requests.filter((q) => q.method === 'GET' && q.path.startsWith('/Users'));
+  expect(reads.map((q) => `${q.path} ${new URLSearchParams(q.query).get('filter') ?? ''}`)).toEqual(['/Users externalId eq "E1004"']);
+  // Two more would make four in the window: over maxDeactivateCount, stopped, nothing written.
+  h.sandbox.clearRequests();
+  const second = await leave('E1004', 'E1005');
+  expect(second.stopped?.reasons.join('; ')).toMatch(/4 deprovisions \(with 2 already deprovisioned in the last 60 minutes\) exceed maxDeactivateCount 2/);
+  expect(h.writes()).toEqual([]);
+  expect([userOf(5)?.['active'], admin(5)?.['active']]).toEqual([true, true]);
+});
