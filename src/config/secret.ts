@@ -131,11 +131,13 @@ export function registerSecret(value: string, rotates?: string): void {
 
 /**
  * Registers a credential built from a secret, e.g. the `user:password` of HTTP Basic: its base64
- * is what goes on the wire. The parts are registered on their own too.
+ * is what goes on the wire. The secret is registered on its own too. The whole is scrubbed only
+ * whole: a run of it may be the user alone (a Basic username, an OAuth client id), which is no
+ * secret and is printed, in messages and in the identity a saved plan is bound to.
  */
 export function registerCredential(user: string, secret: string, separator = ':'): void {
   registerSecret(secret);
-  registerSecret(`${user}${separator}${secret}`);
+  for (const form of wireForms(`${user}${separator}${secret}`)) add(form, false);
 }
 
 export class Secret {

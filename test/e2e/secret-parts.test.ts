@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
-import { redact, registerSecret } from '../../src/config/secret.js';
+import { redact, registerCredential, registerSecret } from '../../src/config/secret.js';
 
 const TOKEN = 'eyJhbGciOiJSUzI1NiJ9.Q7xZ2mVw9LpR4tKs8NbYc3HdFg6JeAu5';
 /** What the server quotes: the token's first 40 characters, as gateways truncate long headers. */
@@ -76,4 +76,18 @@ it('leaves short runs and other text alone, and finds a part wherever it starts'
   for (const start of [0, 1, 2, 3, 5, 7]) expect(redact(`a${long.slice(start, start + 16)}b`)).toBe('a[redacted]b');
   expect(redact(`x ${long.slice(2, 30)} y ${long.slice(9)}`)).toBe('x [redacted] y [redacted]');
   expect(redact('nothing secret in this line at all, just words and ids 0123456789')).toBe('nothing secret in this line at all, just words and ids 0123456789');
+});
+
+it("a Basic username or OAuth client id is no secret: a run of it is printed (a saved plan's bound identity), the password and the whole credential are not", () => {
+  const user = 'scim-provisioner@example.com';
+  const password = 'S3cretPassw0rd!x';
+  registerCredential(user, password);
+  const clientId = '3f2b8c1e-9d4a-4e6f-8b7c-1a2b3c4d5e6f';
+  registerCredential(encodeURIComponent(clientId), encodeURIComponent('clientsecret-value-1234567'));
+  // What targetFingerprint writes into a saved plan, and apply compares with the config's.
+  expect(redact(`http://127.0.0.1:1/scim/v2 (basic, ${user})`)).toBe(`http://127.0.0.1:1/scim/v2 (basic, ${user})`);
+  expect(redact(`OAuth token request refused: client ${clientId} at https://login.example.com/token`)).toBe(`OAuth token request refused: client ${clientId} at https://login.example.com/token`);
+  expect(redact(`Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`)).toBe('Basic [redacted]');
+  expect(redact(`echo ${user}:${password}`)).toBe('echo [redacted]');
+  expect(redact(`pw ${password}`)).toBe('pw [redacted]');
 });
