@@ -82,6 +82,7 @@ export class FeedPeople {
     const retryDue = !this.retry.waiting();
     for (const [key, mark] of view.marks) {
       if (this.changed(key, mark)) keys.push(key);
+      else if (this.people.get(key)!.givenUp) continue;
       else if ((!this.people.get(key)!.applied || mark === undefined) && retryDue) {
         keys.push(key);
         retrying = true;

@@ -268,4 +268,29 @@ describe('a person whose sync keeps failing for a passing reason', () => {
       await loop.stop();
     }
   });
+
+  it('without marks to tell by (the LDAP accesslog), is let go all the same: not synced again at the poll that lets them go, and the position moves', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const t0 = new Date('2026-12-01T08:00:00Z').getTime();
+    vi.setSystemTime(t0);
+    const feed = new StepFeed();
+    feed.withMarks = false;
+    const lane = new Lane();
+    lane.reach = true;
+    lane.failing.add('E1');
+    const loop = start(feed, lane);
+    try {
+      await expect.poll(() => feed.idle, { timeout: 5_000, interval: 1 }).toBe(true);
+      feed.changes.set('E1', 'v1');
+      await step(feed);
+      expect(lane.requests).toEqual([['E1']]);
+      vi.setSystemTime(t0 + 6 * 3_600_000 + 1_000);
+      await step(feed);
+      expect(loop.lines).toContain('feed src: 1 tried again for 6 hours without applying, left to the full cycles: E1');
+      expect(lane.requests).toEqual([['E1']]);
+      expect(feed.committed).toBe(1);
+    } finally {
+      await loop.stop();
+    }
+  });
 });
