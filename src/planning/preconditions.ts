@@ -141,16 +141,22 @@ const USER_OPS = new Set<Operation['kind']>(['createUser', 'updateUser', 'deprov
 /**
  * The operation's precondition, from what planning read. `linkUser` and `linkGroup` only record a
  * link and carry none. `digestOf`: a person's digest (withPreconditions remembers each, as one
- * person is named by their create and by every group it adds them to).
+ * person is named by their create and by every group it adds them to); `groupDigestOf` a group's
+ * (remembered too: a big group's change is split into many operations, each digesting every member).
  */
-export function preconditionOf(op: Operation, read: FreshRead, digestOf = (key: string) => personDigest(read.users.get(key))): Precondition | undefined {
+export function preconditionOf(
+  op: Operation,
+  read: FreshRead,
+  digestOf = (key: string) => personDigest(read.users.get(key)),
+  groupDigestOf = (key: string) => groupDigest(read.groups.get(key)),
+): Precondition | undefined {
   if (op.kind === 'linkUser' || op.kind === 'linkGroup') return undefined;
   if (USER_OPS.has(op.kind)) {
     const source = digestOf(op.externalId);
     if (op.kind === 'setManager') return { source };
     return { source, account: op.kind === 'createUser' ? null : accountDigest(read.accounts?.find(op as { externalId: string; scimId?: string })) };
   }
-  const source = groupDigest(read.groups.get(op.externalId));
+  const source = groupDigestOf(op.externalId);
   if (op.kind === 'createGroup' || op.kind === 'updateGroup' || op.kind === 'deleteGroup') {
     return { source, account: op.kind === 'createGroup' ? null : accountDigest(read.groupResources?.find(op)) };
   }
@@ -159,16 +165,22 @@ export function preconditionOf(op: Operation, read: FreshRead, digestOf = (key: 
   return { source, members: Object.fromEntries([...adds, ...removes].map((key) => [key, digestOf(key)])) };
 }
 
-/** Every operation of the target plan with its precondition set. */
-export function withPreconditions(plan: TargetPlan, read: FreshRead): TargetPlan {
-  const digests = new Map<string, string | null>();
-  const digestOf = (key: string): string | null => {
-    let d = digests.get(key);
-    if (d === undefined) digests.set(key, (d = personDigest(read.users.get(key))));
+/** `digest`, each key's computed once. */
+function remembered(digest: (key: string) => string | null): (key: string) => string | null {
+  const known = new Map<string, string | null>();
+  return (key) => {
+    let d = known.get(key);
+    if (d === undefined) known.set(key, (d = digest(key)));
     return d;
   };
+}
+
+/** Every operation of the target plan with its precondition set. */
+export function withPreconditions(plan: TargetPlan, read: FreshRead): TargetPlan {
+  const digestOf = remembered((key) => personDigest(read.users.get(key)));
+  const groupDigestOf = remembered((key) => groupDigest(read.groups.get(key)));
   const annotate = (op: Operation): Operation => {
-    const pre = preconditionOf(op, read, digestOf);
+    const pre = preconditionOf(op, read, digestOf, groupDigestOf);
     return pre ? { ...op, pre } : op;
   };
   return { ...plan, phases: plan.phases.map((p) => ({ ...p, operations: p.operations.map(annotate) })) };
