@@ -86,7 +86,7 @@ function recreateViolations(target: TargetPlan, safety: SafetyConfig): string[] 
   return [
     `target ${target.target}: ${missing.length} of ${base} linked accounts are missing from its listing and would be created again ` +
       `(${share.toFixed(1)}%, limit ${safety.maxRecreatePercent}%), e.g. ${clip(missing[0]!.label)} (linked id ${clip(missing[0]!.unlistedLink)}): ` +
-      'deleted in the app, or a listing that leaves accounts out?',
+      'deleted in the app, a listing that leaves accounts out, or the target moved to another tenant (its links are of the old one: check, then --override-safety once)?',
   ];
 }
 

@@ -162,7 +162,7 @@ describe('linked accounts the listing does not show', () => {
     const r = await h.run();
     expect(r.code, r.err + r.out).toBe(3);
     expect(r.err).toContain(
-      `target app: 19 of 19 linked accounts are missing from its listing and would be created again (100.0%, limit 10%), e.g. user1@example.com (linked id ${ids[0]}): deleted in the app, or a listing that leaves accounts out?`,
+      `target app: 19 of 19 linked accounts are missing from its listing and would be created again (100.0%, limit 10%), e.g. user1@example.com (linked id ${ids[0]}): deleted in the app, a listing that leaves accounts out, or the target moved to another tenant (its links are of the old one: check, then --override-safety once)?`,
     );
     expect(readsById()).toEqual(ids.slice(0, 3).map((id) => `/Users/${id} 404`));
     expect(h.writes()).toEqual([]);

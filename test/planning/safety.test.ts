@@ -243,12 +243,12 @@ const cases: Case[] = [
   {
     name: 're-creates just over the share limit (creates of new people do not count)',
     plan: plan({}, [{ managedUsers: 44, recreates: 5, creates: 50 }]),
-    want: ['target app: 5 of 49 linked accounts are missing from its listing and would be created again (10.2%, limit 10%), e.g. r0 (linked id gone0): deleted in the app, or a listing that leaves accounts out?'],
+    want: ['target app: 5 of 49 linked accounts are missing from its listing and would be created again (10.2%, limit 10%), e.g. r0 (linked id gone0): deleted in the app, a listing that leaves accounts out, or the target moved to another tenant (its links are of the old one: check, then --override-safety once)?'],
   },
   {
     name: 'a listing that shows none of the linked accounts, just over the floor',
     plan: plan({}, [{ managedUsers: 0, recreates: 4 }]),
-    want: ['target app: 4 of 4 linked accounts are missing from its listing and would be created again (100.0%, limit 10%), e.g. r0 (linked id gone0): deleted in the app, or a listing that leaves accounts out?'],
+    want: ['target app: 4 of 4 linked accounts are missing from its listing and would be created again (100.0%, limit 10%), e.g. r0 (linked id gone0): deleted in the app, a listing that leaves accounts out, or the target moved to another tenant (its links are of the old one: check, then --override-safety once)?'],
   },
   // Several rules, several targets
   {
