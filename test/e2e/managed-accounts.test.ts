@@ -109,15 +109,25 @@ describe('a second account carrying a linked person\'s externalId', () => {
 
 /**
  * A proxy in front of the sandbox whose user listing says there is nobody (totalResults 0, no
- * Resources) while everything else, GET /Users/{id} included, reaches the sandbox.
+ * Resources) while everything else, GET /Users/{id} included, reaches the sandbox. `activeOnly`:
+ * the listing shows the active accounts only, as apps that hide deactivated ones do.
  */
-async function lyingListing(target: string): Promise<string> {
+async function lyingListing(target: string, activeOnly = false): Promise<string> {
   const upstream = new URL(target);
   proxy = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const url = new URL(req.url ?? '/', upstream);
+      if (activeOnly && req.method === 'GET' && url.pathname.endsWith('/Users') && !url.searchParams.has('filter')) {
+        void fetch(url, { headers: { authorization: req.headers.authorization ?? '' } }).then(async (answer) => {
+          const list = (await answer.json()) as { Resources: { active?: boolean }[]; totalResults: number; itemsPerPage: number };
+          const shown = list.Resources.filter((r) => r.active !== false);
+          res.writeHead(200, { 'content-type': 'application/scim+json' });
+          res.end(JSON.stringify({ ...list, Resources: shown, totalResults: list.totalResults - (list.Resources.length - shown.length), itemsPerPage: shown.length }));
+        });
+        return;
+      }
       if (req.method === 'GET' && url.pathname.endsWith('/Users') && !url.searchParams.has('filter')) {
         res.writeHead(200, { 'content-type': 'application/scim+json' });
         res.end(JSON.stringify({ schemas: ['urn:ietf:params:scim:api:messages:2.0:ListResponse'], totalResults: 0, startIndex: 1, itemsPerPage: 0, Resources: [] }));
@@ -136,6 +146,22 @@ async function lyingListing(target: string): Promise<string> {
 }
 
 describe('linked accounts the listing does not show', () => {
+  it('an app that lists active accounts only: a re-hire whose deactivated account it hides is not taken for a lying listing; their account is found and re-activated', async () => {
+    const five = Array.from({ length: 5 }, (_, i) => person(i + 1));
+    h = await Harness.synced(five);
+    h.writePeople(five.map((p) => (p.id === 'E1002' ? { ...p, status: 'terminated' } : p)));
+    expect((await h.run()).code).toBe(0);
+    expect(activeOf('user2@example.com')).toBe(false);
+    const url = await lyingListing(h.sandbox.url, true);
+    writeFileSync(h.configFile, readFileSync(h.configFile, 'utf8').replace(`url: ${h.sandbox.url}`, `url: ${url}`));
+    // Re-hired: the app's listing does not show their account.
+    h.writePeople(five);
+    const r = await h.run();
+    expect(r.code, r.err + r.out).toBe(0);
+    expect(activeOf('user2@example.com')).toBe(true);
+    expect(h.sandbox.store.users().filter((u) => u['userName'] === 'user2@example.com')).toHaveLength(1);
+  });
+
   const nineteen = Array.from({ length: 19 }, (_, i) => person(i + 1));
 
   it('a listing that shows nobody while the accounts are there is refused: read by id, nothing created', async () => {
