@@ -13,7 +13,7 @@ import type { Redis } from 'ioredis';
 import type { QueueConfig } from '../../config/schema/index.js';
 import type { Plan } from '../../model/plan.js';
 import { CONTROL_QUEUE, targetQueueName } from '../../state/redis-keys.js';
-import type { TargetLocks } from '../../state/redis-run-lock.js';
+import { readLock, type TargetLocks } from '../../state/redis-run-lock.js';
 import { CycleStore } from './cycle-store.js';
 import type { Executor, TargetRuntime } from '../executor.js';
 import { controlJobOptions, phaseJobId, type PhaseJobData } from './queue-layout.js';
@@ -36,6 +36,9 @@ export interface BullmqExecutorOptions {
   /** The workers skip an operation whose person a change-driven sync decided on a source read newer than this (state/person-clock.ts). */
   guardSince?: Date;
 }
+
+/** Longest wait for a reported cycle's lock to be freed: the worker frees it right after the report. */
+const LOCK_FREED_WAIT_MS = 5_000;
 
 export class BullmqExecutor implements Executor {
   constructor(private readonly options: BullmqExecutorOptions) {}
@@ -85,6 +88,19 @@ export class BullmqExecutor implements Executor {
   }
 
   /**
+   * The worker stores a cycle's report, then frees its lock: waited for (briefly), so that a cycle
+   * asked for as soon as this one is reported (`run --wait` then `run`, a feed asking again) does
+   * not find the target still locked by the cycle that has ended.
+   */
+  private async lockFreed(target: string, deadline: number): Promise<void> {
+    const { redis, queue: q, locks } = this.options;
+    const until = Math.min(deadline, Date.now() + LOCK_FREED_WAIT_MS);
+    while ((await readLock(redis, q.prefix, target))?.token === locks.token && Date.now() < until) {
+      await sleep(Math.min(this.options.pollMs ?? 200, 20));
+    }
+  }
+
+  /**
    * The target's report once the workers wrote it; else why waiting ended: the timeout, the
    * operator's stop, or the cycle gone from Redis (restarted without persistence, or evicted), which
    * no worker can finish. Each is a stop of its own kind: none says the target refused anything, so
@@ -98,7 +114,10 @@ export class BullmqExecutor implements Executor {
     try {
       for (;;) {
         const cycle = await store.report(planId, target);
-        if (cycle) return cycle.report;
+        if (cycle) {
+          await this.lockFreed(target, deadline);
+          return cycle.report;
+        }
         const why: TargetStop | undefined = this.options.signal?.aborted
           ? { kind: 'interrupted', reason: 'still running when waiting was interrupted: the workers go on with it (scim-sync status shows where it is)' }
           : Date.now() >= deadline
