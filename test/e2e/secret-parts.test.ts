@@ -74,6 +74,9 @@ it('leaves short runs and other text alone, and finds a part wherever it starts'
   // 15 characters in a row: not enough to say it is the secret.
   expect(redact(`id ${long.slice(3, 18)} ok`)).toBe(`id ${long.slice(3, 18)} ok`);
   for (const start of [0, 1, 2, 3, 5, 7]) expect(redact(`a${long.slice(start, start + 16)}b`)).toBe('a[redacted]b');
+  // Every run of 16 from every place in the secret, at every alignment in the line.
+  for (const pad of ['', 'p', 'pp', 'ppp'])
+    for (let start = 0; start + 16 <= long.length; start++) expect(redact(`${pad} ${long.slice(start, start + 16)} q`)).toBe(`${pad} [redacted] q`);
   expect(redact(`x ${long.slice(2, 30)} y ${long.slice(9)}`)).toBe('x [redacted] y [redacted]');
   expect(redact('nothing secret in this line at all, just words and ids 0123456789')).toBe('nothing secret in this line at all, just words and ids 0123456789');
 });
