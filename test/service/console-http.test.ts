@@ -9,7 +9,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Harness, TOKEN, person } from '../support/harness.js';
+import { Harness, TOKEN, peopleCsv, person } from '../support/harness.js';
 import { startTestService, type RunningService } from '../support/service.js';
 import { ConsoleClient, OPERATOR_TOKEN, VIEWER_TOKEN, consoleYaml, field } from '../support/console.js';
 import { StagedTaker, killTakers } from '../support/staged-taker-process.js';
@@ -196,6 +196,22 @@ describe('console: actions', () => {
     expect(page.body).toMatch(/<code>title<\/code><\/td><td><code>\[redacted\]<\/code> &rarr; <code>\[redacted\]<\/code>/);
     expect(page.body).not.toContain('SECRET-TITLE');
     expect(page.body).toMatch(/<tr><th>title<\/th><td>\[redacted\]<\/td><\/tr>/);
+  });
+
+  it('a person\'s page shows a viewer the source attributes provisioning reads, not the rest of an HR export; an operator can open the rest', async () => {
+    const { viewer, operator } = await serve();
+    // The export gains columns no mapping or scope reads.
+    const [header, ...rows] = peopleCsv(people).trimEnd().split('\n');
+    writeFileSync(h.csv, `${[`${header},salary,national_id`, ...rows.map((r, i) => `${r},${91000 + i},NI-SECRET-${i}`)].join('\n')}\n`);
+    const page = await viewer.get('/ui/person?key=E1002');
+    expect(page.status).toBe(200);
+    expect(page.body).toMatch(/<tr><th>department<\/th><td>Eng<\/td><\/tr>/);
+    expect(page.body).not.toContain('NI-SECRET-1');
+    expect(page.body).not.toContain('91001');
+    expect(page.body).toMatch(/\d+ more source attributes no mapping or scope reads: not shown/);
+    const full = await operator.get('/ui/person?key=E1002');
+    expect(full.body).toMatch(/<details><summary>\d+ more source attributes no mapping or scope reads<\/summary>/);
+    expect(full.body).toContain('NI-SECRET-1');
   });
 
   it('a person\'s page masks a listed attribute\'s value in the scope filters too', async () => {

@@ -23,7 +23,7 @@ import { notice, page, type PageFrame } from './layout.js';
 import { logPage } from './log-page.js';
 import { overviewPage } from './overview-page.js';
 import { personPage } from './person-page.js';
-import { sourceAttributesFeeding } from '../../audit/redacted-sources.js';
+import { sourceAttributesFeeding, sourceAttributesRead } from '../../audit/redacted-sources.js';
 import { queuesPage } from './queues-page.js';
 import { RecentActivity } from './recent-activity.js';
 import { stagedListPage, stagedSetPage } from './staged-page.js';
@@ -132,7 +132,9 @@ ${message ? notice('bad', message) : null}
     if (path === '/ui/person') {
       const key = personKey(params.get('key'));
       const person = await gatesOf(session).person.run(() => planPerson(ctx.loaded, ctx.state, key));
-      return { title: `Person ${key}`, section: 'person', body: personPage(person, session, ctx.loaded.config.audit.redactAttributes, sourceAttributesFeeding(ctx.loaded.config, ctx.loaded.config.audit.redactAttributes)) };
+      const { config } = ctx.loaded;
+      const view = { redacted: config.audit.redactAttributes, feeding: sourceAttributesFeeding(config, config.audit.redactAttributes), read: sourceAttributesRead(config) };
+      return { title: `Person ${key}`, section: 'person', body: personPage(person, session, view) };
     }
     if (path === '/ui/staged') {
       const taken = await recoverStaged({ staged: ctx.state.staged, rejections: ctx.state.rejections, audit: withInitiator(ctx.state.audit, consoleWho(session.user)) });

@@ -80,21 +80,46 @@ ${p.hold ? html`<form method="post" action="/ui/person/release">${csrfField(sess
 </section>`;
 }
 
-export function personPage(p: PersonPlan, session: Session, redacted: readonly string[], feeding: ReadonlySet<string>): Html {
+/**
+ * What the page may show of the source record. `read`: the attributes provisioning reads (mapping,
+ * roles, scope); the rest of an HR export's columns (salary, date of birth) is no helpdesk's to see:
+ * a viewer is told only how many there are, an operator (who writes the mapping) can open them.
+ */
+export interface SourceView {
+  redacted: readonly string[];
+  /** Source attributes that feed a redacted one (sourceAttributesFeeding). */
+  feeding: ReadonlySet<string>;
+  read: ReadonlySet<string>;
+}
+
+function sourceRecord(user: NonNullable<PersonPlan['user']>, session: Session, view: SourceView): Html {
+  const entries = Object.entries(maskAttributes(user.attributes as JsonObject, [...view.redacted, ...view.feeding]));
+  const row = ([k, v]: [string, JsonValue]) => html`<tr><th>${k}</th><td>${value(v)}</td></tr>`;
+  const shown = entries.filter(([k]) => view.read.has(k));
+  const others = entries.filter(([k]) => !view.read.has(k));
+  const rest =
+    others.length === 0
+      ? null
+      : session.user.role === 'operator'
+        ? html`<details><summary>${others.length} more source attribute${others.length === 1 ? '' : 's'} no mapping or scope reads</summary><table><tbody>${others.map(row)}</tbody></table></details>`
+        : html`<p class="muted">${others.length} more source attribute${others.length === 1 ? '' : 's'} no mapping or scope reads: not shown.</p>`;
+  return html`<table><tbody>${shown.map(row)}</tbody></table>${rest}`;
+}
+
+export function personPage(p: PersonPlan, session: Session, view: SourceView): Html {
   const where = p.user ? `${p.user.ref.location}${p.user.ref.line ? `:${p.user.ref.line}` : ''}` : '';
-  const attributes = p.user ? maskAttributes(p.user.attributes as JsonObject, [...redacted, ...feeding]) : {};
   // Source attributes shown nowhere on this page: by the names maskAttributes compares (lowercased, no path).
-  const hidden = new Set([...redacted, ...feeding].map((a) => a.replace(/^urn:.*:/i, '').split('.')[0]!.toLowerCase()));
+  const hidden = new Set([...view.redacted, ...view.feeding].map((a) => a.replace(/^urn:.*:/i, '').split('.')[0]!.toLowerCase()));
   return html`
 <section class="card"><h2>Source</h2>
 ${p.sourceHeld ? html`<p class="warn">Held: the source rejected this person's record (an invalid or duplicate row); no target is changed for them until it reads clean.</p>` : null}
 ${p.user ? html`<p>${p.user.active ? html`<span class="ok">active</span>` : html`<span class="warn">inactive</span>`} in the source <span class="muted">(${where})</span></p>
-<table><tbody>${Object.entries(attributes).map(([k, v]) => html`<tr><th>${k}</th><td>${value(v)}</td></tr>`)}</tbody></table>` : p.sourceHeld ? null : html`<p class="warn">Not in the source.</p>`}
+${sourceRecord(p.user, session, view)}` : p.sourceHeld ? null : html`<p class="warn">Not in the source.</p>`}
 ${p.hold ? html`<p class="bad">Held off by an emergency deprovision: "${p.hold.reason}", by ${p.hold.by}, ${when(p.hold.time)}. Planned as out of scope until the source record changes or they are released.</p>` : null}
 <p><a href="/ui/log${query({ person: p.key })}">Their provisioning log</a></p>
 </section>
 ${actions(p, session)}
-${p.targets.map((t) => targetSection(p, t, redacted, hidden))}`;
+${p.targets.map((t) => targetSection(p, t, view.redacted, hidden))}`;
 }
 
 /** The outcome of an action on a person: its steps as they ran, and each target's result. */
