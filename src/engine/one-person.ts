@@ -21,6 +21,7 @@ import type { TargetRuntime } from '../execution/executor.js';
 import { createTargetRuntime, groupSettings, targetQuirks, targetSettings } from '../execution/target-runtime.js';
 import { supportsOperator } from '../config/profiles.js';
 import { compileScope, explainScope, scopeText, type ScopeExplanation } from '../mapping/scope.js';
+import { resolveMembership } from '../mapping/group-membership.js';
 import { sourceAttributesFeeding } from '../audit/redacted-sources.js';
 import { buildUserResource, desiredWorkEmail, mapUserOrFailure, RuleFailed, type DesiredUser, type UserMapping } from '../mapping/user-mapping.js';
 import { matchRules, WORK_EMAIL } from '../planning/match-rules.js';
@@ -323,6 +324,8 @@ export async function planPeople(loaded: LoadedConfig, state: PeopleState, keys:
     targets: [],
   }));
   const targetPlans: TargetPlan[] = [];
+  /** Each group's members with the nesting flattened, made once for every target that flattens. */
+  let flattened: ReadonlyMap<string, ReadonlySet<string>> | undefined;
   for (const [name, config] of targets) {
     const runtime = options.runtimes?.get(name) ?? createTargetRuntime(name, config);
     options.runtimes?.set(name, runtime);
@@ -410,7 +413,9 @@ export async function planPeople(loaded: LoadedConfig, state: PeopleState, keys:
       // Their accounts and every other carrying their key: managed, as a cycle counts them, and
       // their removal from a group concerns these people.
       const ids = new Set([...accounts, ...seen.filter((a) => typeof a['externalId'] === 'string' && keySet.has(a['externalId']))].map((a) => a.id));
-      const theirGroups = new Set(snapshot.groups.filter((g) => g.memberKeys.some((k) => keySet.has(k))).map((g) => g.key));
+      // With nested: flatten, a group they are in through a group inside it is theirs too: created if missing, as their direct ones.
+      const members = config.groups.nested === 'flatten' ? (flattened ??= resolveMembership(snapshot.groups, 'flatten').members) : undefined;
+      const theirGroups = new Set(snapshot.groups.filter((g) => [...(members?.get(g.key) ?? g.memberKeys)].some((k) => keySet.has(k))).map((g) => g.key));
       const narrow = (ops: readonly Operation[]) => narrowOperations(ops, keySet, ids, theirGroups);
       const phases = planned.phases.map((p) => ({ ...p, operations: narrow(p.operations) }));
       // Linked people leaving a target that cannot be asked by externalId: only the linked account was read.

@@ -17,6 +17,15 @@ beforeEach(async () => {
   h = await Harness.start();
   google = await FakeGoogle.start(sampleDirectory());
   writeFileSync(join(h.dir, 'service-account.json'), google.keyJson(), { mode: 0o600 });
+  writeConfig();
+});
+afterEach(async () => {
+  await google.stop();
+  await h.close();
+});
+
+/** `targetExtra`: lines of the app target's section, indented as its keys. */
+function writeConfig(targetExtra = ''): void {
   writeFileSync(
     h.configFile,
     `version: 1
@@ -34,13 +43,21 @@ targets:
   app:
     url: ${h.sandbox.url}
     auth: { type: bearer, token: "\${env:TEST_SCIM_TOKEN}" }
-`,
+${targetExtra}`,
   );
-});
-afterEach(async () => {
-  await google.stop();
-  await h.close();
-});
+}
+
+const DIRECTORY = '/admin/directory/v1';
+/** The Directory API requests since the last call, by path and userKey, sorted (a read asks some at once). */
+const asked = () => google.requests.splice(0).map((q) => `${q.path.replace(DIRECTORY, '')}${q.query.has('userKey') ? `?userKey=${q.query.get('userKey')}` : ''}`).sort();
+/** SCIM writes as method and resource type. */
+const writes = () => h.writes().map((w) => `${w.method} /${w.path.split('/')[1]}`);
+const userId = (email: string) => String(h.sandbox.store.users().find((u) => u['userName'] === email)!['id']);
+const membersOf = (name: string) => ((h.sandbox.store.groups().find((g) => g['displayName'] === name)?.['members'] as { value: string }[] | undefined) ?? []).map((m) => m.value).sort();
+/** Takes a member out of a group in the Google directory. */
+const leave = (group: string, member: string) => {
+  google.directory.members[group] = google.directory.members[group]!.filter((m) => m['id'] !== member);
+};
 
 // The sample directory's broken record makes every read dirty: deprovisioning is held and the run
 // exits 1 (everything else is applied).
@@ -76,24 +93,90 @@ it('a Directory API page that keeps failing stops the run before any write: nobo
   expect(h.sandbox.store.users().filter((u) => u['active'] === true).length).toBeGreaterThan(0);
 }, 30_000);
 
-it('provision reads one person by id, their manager by email and their groups by userKey: never the whole directory', async () => {
+it('provision reads one person by id, their manager by email, the group listing and the groups above theirs by userKey: never the whole directory', async () => {
   const r = await h.cli('provision', '--config', h.configFile, '--user', '101');
   expect(r.code, r.err + r.out).toBe(0);
-  const base = '/admin/directory/v1';
-  expect(google.requests.map((q) => `${q.path}${q.query.has('userKey') ? `?userKey=${q.query.get('userKey')}` : ''}`)).toEqual([`${base}/users/101`, `${base}/groups?userKey=101`]);
+  // Ada is in Engineering, which is in all@: one listing page, her groups, Engineering's, all@'s. No members.list.
+  expect(asked()).toEqual(['/groups', '/groups?userKey=101', '/groups?userKey=all@example.com', '/groups?userKey=eng@example.com', '/users/101']);
   expect(h.sandbox.store.users().map((u) => u['userName'])).toEqual(['ada@example.com']);
-  const eng = h.sandbox.store.groups().find((g) => g['displayName'] === 'Engineering')!;
-  expect((eng['members'] as { value: string }[]).map((m) => m.value)).toEqual([h.sandbox.store.users()[0]!['id']]);
+  // groups.nested: direct, so all@ is not hers.
+  expect(h.sandbox.store.groups().map((g) => g['displayName'])).toEqual(['Engineering']);
+  expect(membersOf('Engineering')).toEqual([userId('ada@example.com')]);
 
   // José's manager is Ada, by an alias: linked now, so the reference is set.
-  google.requests.length = 0;
   const jose = await h.cli('provision', '--config', h.configFile, '--user', '102');
   expect(jose.code, jose.err + jose.out).toBe(0);
-  expect(google.requests.map((q) => q.path)).toEqual([`${base}/users/102`, `${base}/users/ada.l%40example.com`, `${base}/groups`]);
+  expect(asked()).toEqual(['/groups', '/groups?userKey=102', '/groups?userKey=all@example.com', '/groups?userKey=eng@example.com', '/users/102', '/users/ada.l%40example.com']);
   const byName = new Map(h.sandbox.store.users().map((u) => [u['userName'] as string, u]));
   expect(byName.get('jose@example.com')![SCHEMA_ENTERPRISE_USER]).toMatchObject({ manager: { value: byName.get('ada@example.com')!['id'] } });
 
   const none = await h.cli('provision', '--config', h.configFile, '--user', '999');
   expect(none.code).toBe(2);
   expect(none.err).toContain('no person with key "999" in the source');
+});
+
+it('provision takes a person out of a group they left in Google, and no one else (the next cycle has nothing to do); deprovision takes one deleted from Google out of every managed group', async () => {
+  expect((await h.run()).code).toBe(1);
+  const [ada, jose] = [userId('ada@example.com'), userId('jose@example.com')];
+  expect(membersOf('Engineering')).toEqual([ada, jose].sort());
+  leave('g1', '102');
+  h.sandbox.clearRequests();
+  const r = await h.cli('provision', '--config', h.configFile, '--user', '102');
+  expect(r.code, r.err + r.out).toBe(0);
+  expect(writes()).toEqual(['PATCH /Groups']);
+  expect(h.writes()[0]!.body).toMatchObject({ Operations: [{ op: 'remove', path: `members[value eq "${jose}"]` }] });
+  expect(membersOf('Engineering')).toEqual([ada]);
+  h.sandbox.clearRequests();
+  expect((await h.run()).code).toBe(1);
+  expect(h.writes()).toEqual([]);
+
+  // Ada is deleted from Google (and so from her groups), and cut off at once: out of Engineering, then deactivated.
+  google.directory.users.splice(0, 1);
+  leave('g1', '101');
+  h.sandbox.clearRequests();
+  const gone = await h.cli('deprovision', '--config', h.configFile, '--user', '101', '--reason', 'left');
+  expect(gone.code, gone.err + gone.out).toBe(0);
+  expect(writes()).toEqual(['PATCH /Groups', 'PATCH /Users']);
+  expect(membersOf('Engineering')).toEqual([]);
+  expect(h.sandbox.store.users().find((u) => u['id'] === ada)!['active']).toBe(false);
+});
+
+it('with groups.nested: flatten, provision puts a person in the groups around theirs (created if missing) and takes them out of those they left with an inner one', async () => {
+  writeConfig('    groups: { nested: flatten }');
+  // Ada alone, on an empty target: Engineering and all@ (which holds Engineering) are made, with her in both.
+  const r = await h.cli('provision', '--config', h.configFile, '--user', '101');
+  expect(r.code, r.err + r.out).toBe(0);
+  expect(writes()).toEqual(['POST /Users', 'POST /Groups', 'POST /Groups', 'PATCH /Groups', 'PATCH /Groups']);
+  const ada = userId('ada@example.com');
+  expect(membersOf('Engineering')).toEqual([ada]);
+  expect(membersOf('all@example.com')).toEqual([ada]);
+
+  expect((await h.run()).code).toBe(1);
+  const [jose, kenji] = [userId('jose@example.com'), userId('kenji@example.com')];
+  expect(membersOf('all@example.com')).toEqual([ada, jose, kenji].sort());
+
+  // A newcomer in Engineering is in all@ too.
+  google.directory.users.push({ id: '107', primaryEmail: 'grace@example.com', name: { givenName: 'Grace', familyName: 'Hopper' }, suspended: false, archived: false });
+  google.directory.members['g1']!.push({ id: '107', email: 'grace@example.com', type: 'USER' });
+  h.sandbox.clearRequests();
+  const grace = await h.cli('provision', '--config', h.configFile, '--user', '107');
+  expect(grace.code, grace.err + grace.out).toBe(0);
+  expect(writes()).toEqual(['POST /Users', 'PATCH /Groups', 'PATCH /Groups']);
+  const graceId = userId('grace@example.com');
+  expect(membersOf('Engineering')).toEqual([ada, jose, graceId].sort());
+  expect(membersOf('all@example.com')).toEqual([ada, jose, kenji, graceId].sort());
+
+  // Ada leaves Engineering, so all@ too; Kenji, in all@ himself, stays.
+  leave('g1', '101');
+  h.sandbox.clearRequests();
+  const left = await h.cli('provision', '--config', h.configFile, '--user', '101');
+  expect(left.code, left.err + left.out).toBe(0);
+  expect(writes()).toEqual(['PATCH /Groups', 'PATCH /Groups']);
+  for (const w of h.writes()) expect(w.body).toMatchObject({ Operations: [{ op: 'remove', path: `members[value eq "${ada}"]` }] });
+  expect(membersOf('Engineering')).toEqual([jose, graceId].sort());
+  expect(membersOf('all@example.com')).toEqual([jose, kenji, graceId].sort());
+
+  h.sandbox.clearRequests();
+  expect((await h.run()).code).toBe(1);
+  expect(h.writes()).toEqual([]);
 });

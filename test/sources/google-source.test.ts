@@ -9,6 +9,8 @@ import { redact, Secret } from '../../src/config/secret.js';
 import { SourceError } from '../../src/errors.js';
 import { createSource } from '../../src/sources/create-source.js';
 import { GoogleSource } from '../../src/sources/google/google-source.js';
+import { resolveMembership } from '../../src/mapping/group-membership.js';
+import type { CanonicalGroup } from '../../src/model/canonical.js';
 import { ADMIN, CLIENT_EMAIL, FakeGoogle, GROUP_SCOPE, instantRetries, sampleDirectory, USER_SCOPE } from '../support/fake-google.js';
 
 let google: FakeGoogle;
@@ -21,6 +23,12 @@ afterEach(async () => {
 
 function config(over: Record<string, unknown> = {}): GoogleSourceConfig {
   return sourceSchema.parse({ type: 'google', credentials: new Secret(google.keyJson(), 'test'), subject: ADMIN, apiUrl: google.url, groups: { enabled: true }, ...over }) as GoogleSourceConfig;
+}
+
+/** The groups that have `key` among their members, per the nesting mode, in listing order. */
+function groupsWith(groups: readonly CanonicalGroup[], key: string, mode: 'direct' | 'flatten'): string[] {
+  const members = resolveMembership(groups, mode).members;
+  return groups.filter((g) => members.get(g.key)!.has(key)).map((g) => g.key);
 }
 
 async function readError(over: Record<string, unknown> = {}): Promise<SourceError> {
@@ -202,8 +210,46 @@ describe('Google Workspace source', () => {
     const source = new GoogleSource(config({ domain: 'example.com' }));
     const one = await source.readOne('101');
     expect(one.users.map((u) => u.key)).toEqual(['101']);
-    expect(one.groups.map((g) => g.key)).toEqual(['g1']);
+    expect(one.groups.map((g) => g.key)).toEqual((await source.read()).groups.map((g) => g.key));
+    expect(one.groups.map((g) => g.key)).toEqual(['g1', 'g2']);
+    expect(groupsWith(one.groups, '101', 'direct')).toEqual(['g1']);
     expect(google.requests.some((r) => r.path === '/admin/directory/v1/groups' && r.query.get('userKey') === '101')).toBe(true);
+  });
+
+  it("one person's read lists every group, the person in their direct ones and the nesting above them: the groups a full read puts them in, directly and flattened", async () => {
+    // A nesting cycle above Engineering (leads holds all, Engineering holds leads) and a group holding none of them.
+    google.directory.groups.push({ id: 'g3', email: 'leads@example.com', name: 'Leads' }, { id: 'g4', email: 'lunch@example.com', name: 'Lunch' });
+    google.directory.members['g3'] = [{ id: 'g2', email: 'all@example.com', type: 'GROUP' }];
+    google.directory.members['g4'] = [{ id: '105', email: 'kenji@example.com', type: 'USER' }];
+    google.directory.members['g1']!.push({ id: 'g3', email: 'leads@example.com', type: 'GROUP' });
+    const whole = await new GoogleSource(config()).read();
+    const inWhole = (key: string, mode: 'direct' | 'flatten') => groupsWith(whole.groups, key, mode);
+    expect(inWhole('101', 'flatten')).toEqual(['g1', 'g2', 'g3']);
+    for (const key of ['101', '102', '103', '105']) {
+      const one = await new GoogleSource(config()).readOne(key);
+      expect(one.groups.map((g) => g.key)).toEqual(whole.groups.map((g) => g.key));
+      expect(groupsWith(one.groups, key, 'direct')).toEqual(inWhole(key, 'direct'));
+      expect(groupsWith(one.groups, key, 'flatten')).toEqual(inWhole(key, 'flatten'));
+    }
+  });
+
+  it("one person's read costs the group listing, their direct groups and one request per group above them; the people one source reads share the listing and each group's parents", async () => {
+    const source = new GoogleSource(config());
+    const asked = () => google.requests.splice(0).map((r) => `${r.path.replace('/admin/directory/v1', '')}${r.query.has('userKey') ? `?userKey=${r.query.get('userKey')}` : ''}`).sort();
+    const ada = await source.readOne('101');
+    expect(ada.groups).toEqual([
+      { key: 'g1', displayName: 'Engineering', memberKeys: ['101'], groupKeys: [], ref: { location: 'groups/eng@example.com' } },
+      { key: 'g2', displayName: 'all@example.com', memberKeys: [], groupKeys: ['g1'], ref: { location: 'groups/all@example.com' } },
+    ]);
+    expect(asked()).toEqual(['/groups', '/groups?userKey=101', '/groups?userKey=all@example.com', '/groups?userKey=eng@example.com', '/users/101']);
+    // José is in Engineering too: his manager, his direct groups, nothing else.
+    await source.readOne('102');
+    expect(asked()).toEqual(['/groups?userKey=102', '/users/102', '/users/ada.l%40example.com']);
+    // Someone gone from Google is in no group: every group is there to take them out of.
+    const gone = await new GoogleSource(config()).readOne('999');
+    expect(gone.users).toEqual([]);
+    expect(gone.groups.map((g) => [g.key, g.memberKeys])).toEqual([['g1', []], ['g2', []]]);
+    expect(asked()).toEqual(['/groups', '/users/999']);
   });
 
   it('one domain, and a query, are passed on as the API expects them', async () => {

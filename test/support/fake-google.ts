@@ -2,7 +2,8 @@
  * A stand-in for Google's token endpoint, the Admin SDK Directory API and the Reports API's admin
  * activity report on a free loopback port: it checks the service-account JWT (RS256 signature,
  * issuer, subject, audience, scopes) as Google does, hands out access tokens, and serves users,
- * groups, members and activities (newest first, from startTime) in small pages, and answers a
+ * groups (by domain, or those a user or group is a direct member of, by userKey), members and
+ * activities (newest first, from startTime) in small pages, and answers a
  * users.get of another customer's address with 403, as Google does. Faults make a list page fail.
  * No request ever leaves the machine.
  */
@@ -51,6 +52,16 @@ const MESSAGES: Record<string, string> = {
   notFound: 'Not Found',
   backendError: 'Backend Error',
 };
+
+/** groups.list by userKey: a member (a user or a group) named by its id or its address, as Google takes either. */
+function isMember(member: Json, userKey: string): boolean {
+  return member['id'] === userKey || String(member['email'] ?? '').toLowerCase() === userKey.toLowerCase();
+}
+
+/** groups.list by domain lists that domain's groups alone. */
+function ofDomain(group: Json, domain: string | null): boolean {
+  return domain === null || String(group['email'] ?? '').toLowerCase().endsWith(`@${domain.toLowerCase()}`);
+}
 
 /** An error body as Google's APIs write it. */
 function googleError(status: number, message: string, reason = REASONS[status] ?? 'unknown') {
@@ -169,8 +180,8 @@ export class FakeGoogle {
     const userKey = url.searchParams.get('userKey');
     if (url.pathname === ACTIVITIES_PATH) [items, field] = [this.activitiesFrom(url.searchParams), 'items'];
     else if (url.pathname === `${base}/users`) [items, field] = [this.directory.users, 'users'];
-    else if (url.pathname === `${base}/groups` && userKey) [items, field] = [this.directory.groups.filter((g) => (this.directory.members[String(g['id'])] ?? []).some((m) => m['id'] === userKey)), 'groups'];
-    else if (url.pathname === `${base}/groups`) [items, field] = [this.directory.groups, 'groups'];
+    else if (url.pathname === `${base}/groups` && userKey) [items, field] = [this.directory.groups.filter((g) => (this.directory.members[String(g['id'])] ?? []).some((m) => isMember(m, userKey))), 'groups'];
+    else if (url.pathname === `${base}/groups`) [items, field] = [this.directory.groups.filter((g) => ofDomain(g, url.searchParams.get('domain'))), 'groups'];
     else {
       const m = /^\/admin\/directory\/v1\/groups\/([^/]+)\/members$/.exec(url.pathname);
       if (m) [items, field] = [this.directory.members[decodeURIComponent(m[1]!)] ?? [], 'members'];

@@ -18,9 +18,10 @@
  * (admins usually suspend before they delete, so a leaver is mostly seen first). One still unknown
  * asks for a full reconcile: the feed cannot name that person, and a deprovision must not wait. So
  * does a membership change of something that is not a person of the directory (a nested group, an
- * outside address), anyone removed from a group (a person read alone comes only with the groups
- * they are in now), a group renamed or deleted (when groups are read), and a pass that concerns
- * more than MAX_PEOPLE people (one full read is then cheaper than that many lookups).
+ * outside address), anyone removed from a group (kept so, though a person read alone now takes
+ * them out of it too: person-groups.ts), a group renamed or deleted (when groups are read), and a
+ * pass that concerns more than MAX_PEOPLE people (one full read is then cheaper than that many
+ * lookups).
  *
  * Without a token the first batch asks for a full reconcile, and its commit sets the position to
  * the time of that poll. A position older than the report's retention does the same.

@@ -11,6 +11,7 @@ import { adminApi, DIRECTORY as BASE, GROUP_SCOPE, USER_SCOPE } from './admin-cl
 import type { DirectoryApi } from './directory-api.js';
 import type { Pacing } from './google-retry.js';
 import { GOOGLE_ATTRIBUTES, toCanonicalUser } from './google-user.js';
+import { canonicalGroup, PersonGroups } from './person-groups.js';
 
 
 type Json = Record<string, unknown>;
@@ -19,6 +20,8 @@ export class GoogleSource implements SourceDirectory {
   readonly description: string;
   /** A users or groups query scopes who is read, which a single get cannot judge: then readOne reads everything. */
   readonly narrowLookups: boolean;
+  /** The groups of one person's reads: the listing and each group's parents, read once for all the people this source reads. */
+  private readonly personGroups = new PersonGroups((api) => this.listGroups(api));
 
   constructor(
     private readonly config: GoogleSourceConfig,
@@ -38,9 +41,12 @@ export class GoogleSource implements SourceDirectory {
   }
 
   /**
-   * One person by user id (users.get), their manager by email, and the groups they are a direct
-   * member of (groups.list by userKey). A users or groups query scopes who is read, which a single
-   * get cannot judge: then the directory is read whole and narrowed.
+   * One person by user id (users.get), their manager by email, and the groups as the full read
+   * lists them, with the person in those they are a direct member of (groups.list by userKey) and
+   * the nesting above those (person-groups.ts: the requests it costs). A person not in the source
+   * is in none of them, so they are taken out of every managed group. A users or groups query
+   * scopes who is read, which a single get cannot judge: then the directory is read whole and
+   * narrowed.
    */
   async readOne(key: string): Promise<DirectorySnapshot> {
     if (this.config.query || this.config.groups?.query) return narrowSnapshot(await this.read(), key);
@@ -48,7 +54,7 @@ export class GoogleSource implements SourceDirectory {
     const api = await this.api(readGroups);
     const empty = { source: this.description, users: [], groups: [], issues: [], warnings: [], heldKeys: [], recordsRead: 0 };
     const raw = await api.find(`${BASE}/users/${encodeURIComponent(key)}`, { projection: 'full' });
-    if (!raw || !this.inScope(raw) || raw['id'] !== key) return empty;
+    if (!raw || !this.inScope(raw) || raw['id'] !== key) return readGroups ? { ...empty, groups: await this.personGroups.of(api, null) } : empty;
     const read = toCanonicalUser(raw);
     if (!('user' in read)) return { ...empty, issues: [{ code: read.code, message: read.message, ref: { location: `users/${String(raw['primaryEmail'] ?? key)}` } }], heldKeys: [key], recordsRead: 1 };
     // As the full read leaves it, a manager who is no one of the directory read is no reference:
@@ -57,33 +63,20 @@ export class GoogleSource implements SourceDirectory {
     const manager = read.managerEmail ? await api.lookup(`${BASE}/users/${encodeURIComponent(read.managerEmail)}`, {}) : undefined;
     const managerKey = manager && 'found' in manager && this.inScope(manager.found) && typeof manager.found['id'] === 'string' ? manager.found['id'] : null;
     const user = read.managerEmail ? { ...read.user, managerKey } : read.user;
-    // A person's groups in every domain: a full read with `domain` lists only that domain's, so only those are kept.
-    const rawGroups = readGroups ? (await api.listAll(`${BASE}/groups`, { userKey: key, maxResults: '200' }, 'groups')).filter((g) => this.inDomain(g['email'])) : [];
-    const groups = rawGroups.map((g): CanonicalGroup => {
-      const email = typeof g['email'] === 'string' ? g['email'] : String(g['id']);
-      return { key: String(g['id']), displayName: typeof g['name'] === 'string' && g['name'] !== '' ? g['name'] : email, memberKeys: [key], groupKeys: [], ref: { location: `groups/${email}` } };
-    });
+    const groups = readGroups ? await this.personGroups.of(api, key) : [];
     return { ...empty, users: [user], groups, recordsRead: 1 };
   }
 
   /** A user within the configured domain (a read by customer takes every domain). */
   private inScope(raw: Json): boolean {
-    return this.inDomain(raw['primaryEmail']);
-  }
-
-  /** Whether an address is of the configured domain; any is, without one. */
-  private inDomain(email: unknown): boolean {
     const domain = this.config.domain?.toLowerCase();
-    return !domain || String(email ?? '').toLowerCase().endsWith(`@${domain}`);
+    return !domain || String(raw['primaryEmail'] ?? '').toLowerCase().endsWith(`@${domain}`);
   }
 
   async read(): Promise<DirectorySnapshot> {
     const readGroups = this.config.groups?.enabled === true;
     const api = await this.api(readGroups);
-    // Either the whole customer or one of its domains (the API takes one or the other).
-    const scope: Record<string, string> = this.config.domain ? { domain: this.config.domain } : { customer: this.config.customer };
-
-    const rawUsers = await api.listAll(`${BASE}/users`, { ...scope, maxResults: '500', projection: 'full', query: this.config.query }, 'users');
+    const rawUsers = await api.listAll(`${BASE}/users`, { ...this.scope(), maxResults: '500', projection: 'full', query: this.config.query }, 'users');
     const issues: SourceIssue[] = [];
     // The people of records that could not be read, by id when it is there: held, never read as gone.
     const heldKeys: string[] = [];
@@ -106,12 +99,22 @@ export class GoogleSource implements SourceDirectory {
     const withManagers = users.map((u, i) => (managerEmail.has(i) ? { ...u, managerKey: keyByEmail.get(managerEmail.get(i)!) ?? null } : u));
 
     const warnings: SourceIssue[] = [];
-    const groups = readGroups ? await this.readGroups(api, scope, new Set(users.map((u) => u.key)), warnings) : [];
+    const groups = readGroups ? await this.readGroups(api, new Set(users.map((u) => u.key)), warnings) : [];
     return { source: this.description, users: withManagers, groups, issues, warnings, heldKeys, recordsRead: rawUsers.length };
   }
 
-  private async readGroups(api: DirectoryApi, scope: Record<string, string>, userKeys: ReadonlySet<string>, warnings: SourceIssue[]): Promise<CanonicalGroup[]> {
-    const rawGroups = await api.listAll(`${BASE}/groups`, { ...scope, maxResults: '200', query: this.config.groups?.query }, 'groups');
+  /** Every group of the customer or the domain (a read by `domain` lists that domain's alone), per the groups query. */
+  private listGroups(api: DirectoryApi): Promise<Json[]> {
+    return api.listAll(`${BASE}/groups`, { ...this.scope(), maxResults: '200', query: this.config.groups?.query }, 'groups');
+  }
+
+  /** Either the whole customer or one of its domains (the API takes one or the other). */
+  private scope(): Record<string, string> {
+    return this.config.domain ? { domain: this.config.domain } : { customer: this.config.customer };
+  }
+
+  private async readGroups(api: DirectoryApi, userKeys: ReadonlySet<string>, warnings: SourceIssue[]): Promise<CanonicalGroup[]> {
+    const rawGroups = await this.listGroups(api);
     const groupIds = new Set(rawGroups.map((g) => String(g['id'])));
     const groups: CanonicalGroup[] = [];
     for (const raw of rawGroups) {
@@ -127,7 +130,7 @@ export class GoogleSource implements SourceDirectory {
         else if (m['type'] === 'USER' && userKeys.has(memberId)) memberKeys.push(memberId);
         else warnings.push({ code: 'GOOGLE_MEMBER_OUTSIDE', message: `${email}: member ${String(m['email'] ?? memberId)} (${String(m['type'])}) is not among the people or groups read; left out`, ref: { location } });
       }
-      groups.push({ key: id, displayName: typeof raw['name'] === 'string' && raw['name'] !== '' ? raw['name'] : email, memberKeys, groupKeys, ref: { location } });
+      groups.push(canonicalGroup(raw, memberKeys, groupKeys));
     }
     return groups;
   }
