@@ -78,6 +78,19 @@ describe('Google Workspace source', () => {
     expect(google.tokenRequests).toHaveLength(1);
   });
 
+  it('a user listed twice (renamed while the paged listing ran) is one person when the copies agree, and held when they differ', async () => {
+    const users = google.directory.users;
+    const ada = users.find((u) => u['id'] === '101')!;
+    const jose = users.find((u) => u['id'] === '102')!;
+    users.push({ ...ada }, { ...jose, primaryEmail: 'jose.renamed@example.com', suspended: true });
+    const snapshot = await new GoogleSource(config()).read();
+    // Not a second Ada; and not a José deactivated by whichever copy came last.
+    expect(snapshot.users.map((u) => u.key)).toEqual(['101', '103', '104', '105']);
+    expect(snapshot.issues.map((i) => i.code)).toEqual(['GOOGLE_DUPLICATE_ID', 'GOOGLE_MISSING_EMAIL']);
+    expect(snapshot.issues[0]!.message).toMatch(/user 102 .* listed twice, with different values/);
+    expect(snapshot.heldKeys).toEqual(['102', '106']);
+  });
+
   it('reads groups with their direct members and nested groups; members it did not read are warned about', async () => {
     const snapshot = await new GoogleSource(config()).read();
     expect(snapshot.groups).toEqual([

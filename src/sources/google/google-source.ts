@@ -83,7 +83,7 @@ export class GoogleSource implements SourceDirectory {
     const users: CanonicalUser[] = [];
     const keyByEmail = new Map<string, string>();
     const managerEmail = new Map<number, string>();
-    for (const raw of rawUsers) {
+    for (const raw of onceEach(rawUsers, issues, heldKeys)) {
       const read = toCanonicalUser(raw);
       if (!('user' in read)) {
         issues.push({ code: read.code, message: read.message, ref: { location: `users/${String(raw['primaryEmail'] ?? raw['id'] ?? '?')}` } });
@@ -134,4 +134,35 @@ export class GoogleSource implements SourceDirectory {
     }
     return groups;
   }
+}
+
+/**
+ * The users listed, each once. A listing is paged, and a user renamed while it runs (their
+ * primaryEmail orders the pages) can be listed twice: copies that say the same are one user; copies
+ * that differ cannot tell which is now, so that person is held (neither updated nor deprovisioned),
+ * as a source's duplicate key is, and the read reports it.
+ */
+function onceEach(rawUsers: readonly Json[], issues: SourceIssue[], heldKeys: string[]): Json[] {
+  const copies = new Map<string, string>();
+  const differing = new Set<string>();
+  for (const raw of rawUsers) {
+    const id = raw['id'];
+    if (typeof id !== 'string' || id === '') continue;
+    const copy = JSON.stringify(raw);
+    const first = copies.get(id);
+    if (first === undefined) copies.set(id, copy);
+    else if (first !== copy && !differing.has(id)) {
+      differing.add(id);
+      heldKeys.push(id);
+      issues.push({ code: 'GOOGLE_DUPLICATE_ID', message: `user ${id} (${String(raw['primaryEmail'] ?? '?')}) is listed twice, with different values (renamed while the listing ran?): held until a read lists them once`, ref: { location: `users/${String(raw['primaryEmail'] ?? id)}` } });
+    }
+  }
+  const taken = new Set<string>();
+  return rawUsers.filter((raw) => {
+    const id = raw['id'];
+    if (typeof id !== 'string' || id === '') return true;
+    if (differing.has(id) || taken.has(id)) return false;
+    taken.add(id);
+    return true;
+  });
 }
