@@ -28,6 +28,7 @@ import { matchRules, WORK_EMAIL } from '../planning/match-rules.js';
 import type { CanonicalUser, DirectorySnapshot } from '../model/canonical.js';
 import type { Operation, Plan, TargetPlan } from '../model/plan.js';
 import type { JsonObject, ServerResource } from '../model/scim.js';
+import type { LookupAttribute } from '../targets/scim-target.js';
 import { buildPlan, planTarget } from '../planning/build-plan.js';
 import { holdsInEffect, type EmergencyHold } from '../planning/emergency-holds.js';
 import { personDigest } from '../planning/preconditions.js';
@@ -124,6 +125,33 @@ async function accountById(runtime: TargetRuntime, id: string): Promise<ServerRe
 /** Every account carrying a key (externalId is caseExact): null when the target cannot be asked for them. */
 type KeyedReader = ((key: string) => Promise<ServerResource[]>) | null;
 
+/** The accounts holding a value of an attribute, as an `eq` filter finds them. */
+type Finder = (attribute: LookupAttribute, value: string) => Promise<ServerResource[]>;
+
+/** Whether `account` holds `value` as an `eq` filter compares: externalId exactly, the others ignoring case. */
+function holds(account: ServerResource, attribute: LookupAttribute, value: string): boolean {
+  if (attribute === 'externalId') return account['externalId'] === value;
+  const lower = value.toLowerCase();
+  if (attribute === 'emails.value') {
+    const emails = account['emails'];
+    return Array.isArray(emails) && emails.some((e) => typeof e === 'object' && e !== null && typeof (e as JsonObject)['value'] === 'string' && ((e as JsonObject)['value'] as string).toLowerCase() === lower);
+  }
+  const held = account[attribute];
+  return typeof held === 'string' && held.toLowerCase() === lower;
+}
+
+/**
+ * How a target is asked for accounts: by filter where it takes one; where it does not, its listing,
+ * read once when a lookup first needs it (a person with no link, or an emergency deprovision), and
+ * searched here. A person read alone costs that target a listing then, as a cycle does; before,
+ * provisioning anyone unlinked there failed the target.
+ */
+function finderFor(runtime: TargetRuntime, canFilter: boolean, pageSize: number | undefined): Finder {
+  if (canFilter) return (attribute, value) => runtime.client.findBy('Users', attribute, value);
+  let listing: Promise<ServerResource[]> | undefined;
+  return async (attribute, value) => (await (listing ??= runtime.client.listAll('Users', { pageSize }))).filter((a) => holds(a, attribute, value));
+}
+
 /**
  * The person's account: by link, then externalId, then the target's matching rules in order (those
  * a target can be asked by: userName and the work email; a rule on another attribute needs the full
@@ -142,17 +170,17 @@ async function findAccount(
   link: Link | undefined,
   lookups: readonly { by: 'userName' | 'email'; value: string }[],
   keyed: KeyedReader,
+  find: Finder,
 ): Promise<{ matchedBy: MatchedBy; account?: ServerResource; seen: ServerResource[] }> {
   const carrying = keyed ? await keyed(key) : null;
   if (link) {
     const linked = carrying?.find((a) => a.id === link.id) ?? (await accountById(runtime, link.id));
     if (linked) return { matchedBy: 'link', account: linked, seen: [linked, ...(carrying ?? [])] };
   }
-  // Without a filter on externalId this refuses (ScimTarget.findBy), as it always has.
-  const byKey = carrying ?? (await runtime.client.findBy('Users', 'externalId', key));
+  const byKey = carrying ?? (await find('externalId', key));
   if (byKey[0]) return { matchedBy: 'externalId', account: byKey[0], seen: byKey };
   for (const { by, value } of lookups) {
-    const found = await runtime.client.findBy('Users', by === 'email' ? 'emails.value' : 'userName', value);
+    const found = await find(by === 'email' ? 'emails.value' : 'userName', value);
     if (found[0]) return { matchedBy: by, account: found[0], seen: found };
   }
   return { matchedBy: 'none', seen: [] };
@@ -161,16 +189,13 @@ async function findAccount(
 /**
  * How this target is asked for the accounts carrying a key: one `externalId eq` filter per person
  * where it takes filters. Where it does not, an emergency deprovision reads the whole listing once
- * (cutting access off must reach every account, as a cycle's would), and anything else cannot ask
+ * (cutting access off must reach every account, as a cycle's would), and anything else does not ask
  * (null): the linked account is read by id, and the plan says what was not looked for.
  */
-function keyedReader(runtime: TargetRuntime, canFilter: boolean, emergency: boolean, pageSize: number | undefined): KeyedReader {
-  const carriers = (accounts: readonly ServerResource[], key: string) => accounts.filter((a) => a['externalId'] === key);
+function keyedReader(find: Finder, canFilter: boolean, emergency: boolean): KeyedReader {
+  if (!canFilter && !emergency) return null;
   // A server that ignores the filter answers everyone: only the accounts that carry the key are theirs.
-  if (canFilter) return async (key) => carriers(await runtime.client.findBy('Users', 'externalId', key), key);
-  if (!emergency) return null;
-  let listing: Promise<ServerResource[]> | undefined;
-  return async (key) => carriers(await (listing ??= runtime.client.listAll('Users', { pageSize })), key);
+  return async (key) => (await find('externalId', key)).filter((a) => a['externalId'] === key);
 }
 
 /**
@@ -178,13 +203,13 @@ function keyedReader(runtime: TargetRuntime, canFilter: boolean, emergency: bool
  * emails, the attributes a target can be asked by), so the planner steps past them as a full
  * listing would let it. Other unique paths are not looked up: a listing is the only way to know.
  */
-async function candidateHolders(runtime: TargetRuntime, mapping: UserMapping, user: CanonicalUser): Promise<ServerResource[]> {
+async function candidateHolders(find: Finder, mapping: UserMapping, user: CanonicalUser): Promise<ServerResource[]> {
   const found: ServerResource[] = [];
   for (const rule of mapping.rules) {
     if (!rule.value.candidates) continue;
     const by = rule.path.schema === null && rule.path.attribute === 'userName' ? 'userName' : rule.path.schema === null && rule.path.attribute === 'emails' ? 'emails.value' : null;
     if (!by) continue;
-    for (const candidate of rule.value.candidates(user.attributes)) found.push(...(await runtime.client.findBy('Users', by, candidate)));
+    for (const candidate of rule.value.candidates(user.attributes)) found.push(...(await find(by, candidate)));
   }
   return found;
 }
@@ -340,7 +365,8 @@ export async function planPeople(loaded: LoadedConfig, state: PeopleState, keys:
       const { capabilities, fitted } = await discoverTarget(runtime.client, () => userMapping(name, config, attributes, scopeOptions), managerWanted, options.discovery);
       const settings = targetSettings(config, capabilities);
       const canFilter = capabilities.filter.supported && supportsOperator(targetQuirks(config), 'eq');
-      const keyed = keyedReader(runtime, canFilter, options.holdOff !== undefined, config.pageSize);
+      const find = finderFor(runtime, canFilter, config.pageSize);
+      const keyed = keyedReader(find, canFilter, options.holdOff !== undefined);
       const accounts: ServerResource[] = [];
       const userLinks = new Map<string, Link>();
       const known = new Map<string, Provisioned>();
@@ -360,10 +386,10 @@ export async function planPeople(loaded: LoadedConfig, state: PeopleState, keys:
         const link = await links.get(name, 'user', p.key);
         if (link) userLinks.set(p.key, link);
         const lookups = desired ? matchLookups(rules.on, fitted.mapping, desired) : [];
-        const match = await findAccount(runtime, p.key, link, lookups, keyed);
+        const match = await findAccount(runtime, p.key, link, lookups, keyed, find);
         seen.push(...match.seen);
         if (p.user && (match.matchedBy === 'none' || match.matchedBy === 'userName' || match.matchedBy === 'email')) {
-          seen.push(...(await candidateHolders(runtime, fitted.mapping, p.user)));
+          seen.push(...(await candidateHolders(find, fitted.mapping, p.user)));
         }
         person.matchedBy = match.matchedBy;
         const matchedOn = match.matchedBy === 'userName' ? 'userName' : match.matchedBy === 'email' ? WORK_EMAIL : null;

@@ -105,4 +105,21 @@ describe("the one-person commands and a second account carrying the person's ext
     expect(userReads().filter((q) => q.includes('filter'))).toEqual([]);
     expect(userReads().filter((q) => q === 'GET /Users listing')).toHaveLength(1);
   });
+
+  it('on a target that takes no filter, provision of a new hire (no link) reads the listing once and creates them; before, the target failed', async () => {
+    h = await Harness.synced(four, { target: '    quirks: { filterOperators: [] }' });
+    h.writePeople([...four, person(5)]);
+    h.sandbox.clearRequests();
+    const r = await h.cli('provision', '--config', h.configFile, '--user', 'E1005');
+    expect(r.code, r.err + r.out).toBe(0);
+    expect(userReads()).toEqual(['GET /Users listing']);
+    expect(h.writes().map((w) => [w.method, w.path])).toEqual([['POST', '/Users']]);
+    expect(h.sandbox.store.findUserByUserName('user5@example.com')).toMatchObject({ externalId: 'E1005', active: true });
+    // Once linked, the next provision reads the account by id, not the listing.
+    h.sandbox.clearRequests();
+    const again = await h.cli('provision', '--config', h.configFile, '--user', 'E1005');
+    expect(again.code, again.err + again.out).toBe(0);
+    expect(userReads()).toEqual([`GET /Users/${idOf('user5@example.com')}`]);
+    expect(h.writes()).toEqual([]);
+  });
 });
