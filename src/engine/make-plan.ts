@@ -38,6 +38,7 @@ import type { MemberCheckCounts } from '../model/plan.js';
 import type { MemberMemory } from '../state/member-memory.js';
 import { readMembers, type MemberReading, type PeopleReading } from './member-reads.js';
 import { confirmUnlisted } from './unlisted-accounts.js';
+import { askDiscovery, EarlyRead, listTarget, settle, unwrap, type DiscoveryAsked } from './early-listing.js';
 
 export interface PlanningResult {
   plan: Plan;
@@ -97,31 +98,6 @@ export function linkedAccountIds(userLinks: ReadonlyMap<string, Link>, accounts:
 }
 
 /**
- * Every resource of a type, page by page, each page told to `observer` (the listing's progress) and
- * handed to `take` as it arrives (then not collected here: the result is empty).
- */
-async function listTarget(
-  runtime: TargetRuntime,
-  resource: ResourceType,
-  pageSize: number | undefined,
-  observer: SyncObserver | undefined,
-  take?: (page: ServerResource[]) => void,
-): Promise<ServerResource[]> {
-  if (!observer && !take) return runtime.client.listAll(resource, { pageSize });
-  const all: ServerResource[] = [];
-  let listed = 0;
-  let pages = 0;
-  for await (const page of runtime.client.pages(resource, { pageSize })) {
-    listed += page.length;
-    if (take) take(page);
-    else for (const r of page) all.push(r);
-    observer?.({ type: 'listing', target: runtime.name, resource, listed, pages: ++pages, done: false });
-  }
-  observer?.({ type: 'listing', target: runtime.name, resource, listed, pages, done: true });
-  return all;
-}
-
-/**
  * What a target can take: without the extension schemas it does not list for Users (null: it does
  * not say, so everything is sent), and without the manager reference when it has no enterprise
  * extension. The notes say what was left out.
@@ -155,37 +131,25 @@ function fitted(mapping: UserMapping, extensions: ReadonlySet<string> | null, se
   return { mapping: schemas.mapping, manager: byExtensions.manager, notes: [...byExtensions.notes, ...schemas.notes] };
 }
 
-/** A promise's outcome as a value: read early, its failure belongs to its target, not to whoever awaits first. */
-type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
-const settle = <T>(promise: Promise<T>): Promise<Settled<T>> =>
-  promise.then(
-    (value) => ({ ok: true as const, value }),
-    (error: unknown) => ({ ok: false as const, error }),
-  );
-const unwrap = <T>(settled: Settled<T>): T => {
-  if (!settled.ok) throw settled.error;
-  return settled.value;
-};
-
 /**
  * A target's capabilities and the mapping fitted to it (see fitted). The three discovery
  * documents are asked for at once, since none depends on another (each was a round trip before the
  * listing could start); their outcomes are taken in the order they were asked one by one before:
  * ServiceProviderConfig's failure first, then the mapping (`mapping`, compiled only then), then
  * /ResourceTypes/User, then /Schemas. With `memo`, documents it keeps for this client are used
- * instead (the service's batches), and a discovery read here is kept there.
+ * instead (the service's batches), and a discovery read here is kept there. `asked`: the documents
+ * already asked for (early-listing.ts).
  */
 export async function discoverTarget(
   client: ScimTarget,
   mapping: () => UserMapping,
   manager: boolean,
   memo?: DiscoveryMemo,
+  asked?: DiscoveryAsked,
 ): Promise<{ capabilities: ScimCapabilities; fitted: FittedMapping }> {
   const kept = memo?.get(client);
   if (kept) return { capabilities: kept.capabilities, fitted: fitted(mapping(), kept.extensions, kept.schemas, manager) };
-  const capabilities = settle(client.discover());
-  const extensions = settle(client.userSchemaExtensions());
-  const schemas = settle(client.schemas());
+  const { capabilities, extensions, schemas } = asked ?? askDiscovery(client);
   const discovered = unwrap(await capabilities);
   const compiled = mapping();
   const documents = { capabilities: discovered, extensions: unwrap(await extensions), schemas: unwrap(await schemas) };
@@ -283,16 +247,29 @@ interface TargetRead {
 }
 
 /**
- * Discovery, then the mapping: one that cannot compile or fit fails the target before its listing
- * is read. The links are taken before the listing, so that each page is settled as it arrives
- * (settled-accounts.ts) while the next ones are in flight.
+ * Discovery and the listing were begun with the source read (`early`); then the mapping: one that
+ * cannot compile or fit fails the target, its listing left unread. The links are taken before the
+ * listing's pages are, so that each page is settled as it arrives (settled-accounts.ts) while the
+ * next ones are in flight.
  */
-async function readTarget(name: string, config: TargetConfig, runtime: TargetRuntime, context: ReadContext): Promise<TargetRead> {
+async function readTarget(name: string, config: TargetConfig, runtime: TargetRuntime, early: EarlyRead, context: ReadContext): Promise<TargetRead> {
+  try {
+    return await readUsersAndGroups(name, config, runtime, early, context);
+  } catch (error) {
+    // The target fails: its listing, if still going, is not read on for nothing.
+    early.stop();
+    throw error;
+  }
+}
+
+async function readUsersAndGroups(name: string, config: TargetConfig, runtime: TargetRuntime, early: EarlyRead, context: ReadContext): Promise<TargetRead> {
   const { links, snapshot, observer } = context;
   const { capabilities, fitted } = await discoverTarget(
     runtime.client,
     () => userMapping(name, config, context.attributes, { ...context.expressions, masked: context.masked }),
     config.manager && snapshot.users.some((u) => u.managerKey !== undefined),
+    undefined,
+    early.discovery,
   );
   const userLinks = await links.snapshot(name, 'user');
   const groupLinks = await links.snapshot(name, 'group');
@@ -309,7 +286,7 @@ async function readTarget(name: string, config: TargetConfig, runtime: TargetRun
     ...(context.heldOff.size > 0 ? { heldOff: context.heldOff } : {}),
     keepAccounts: manageGroups || fitted.manager,
   });
-  await listTarget(runtime, 'Users', config.pageSize, observer, (page) => settler.add(page));
+  await early.into((page) => settler.add(page));
   const read = { capabilities, fitted, inScope, actualUsers: settler.accounts, settled: settler.settled, userLinks };
   if (!manageGroups) return read;
   const among = linkedAccountIds(userLinks, settler.accounts);
@@ -324,12 +301,8 @@ export function memberReading(config: TargetConfig, members: MakePlanOptions['me
   return { memory: members.memory, record: members.record, settings: { everyMs, perCycle, force } };
 }
 
-export async function makePlan(loaded: LoadedConfig, state: PlanningState, only?: readonly string[], options: MakePlanOptions = {}): Promise<PlanningResult> {
-  const { links } = state;
-  const targets = selectTargets(loaded, only);
-  const readAt = new Date();
-  const source = createSource(loaded.config.source);
-  const { observer } = options;
+/** The source's snapshot and what planning takes from it and from the state before any target is planned. */
+async function readSource(loaded: LoadedConfig, source: ReturnType<typeof createSource>, state: PlanningState, observer: SyncObserver | undefined, readAt: Date) {
   observer?.({ type: 'source', state: 'reading' });
   const snapshot = await source.read(observer ? { records: (records) => observer({ type: 'source', state: 'reading', records }) } : undefined);
   observer?.({ type: 'source', state: 'done', people: snapshot.users.length, groups: snapshot.groups.length });
@@ -337,15 +310,36 @@ export async function makePlan(loaded: LoadedConfig, state: PlanningState, only?
   // An empty read has no attributes to choose default mappings by; what the source offers stands in,
   // so the plan says what matters (the safety check's "0 users") instead of "no rule yields a userName".
   const attributes = snapshot.users.length > 0 ? sourceAttributes(snapshot) : new Set(await source.offeredAttributes());
-  const holdDeprovisions = dirtyReadHold(snapshot, loaded.config.safety.holdDeprovisionsOnInvalidRecords);
-  const rejected = await state.rejections.all();
-  const heldOff = holdsInEffect(await state.holds.all(), snapshot);
-  const expressions = expressionOptions(loaded.config, readAt);
+  return {
+    snapshot,
+    attributes,
+    holdDeprovisions: dirtyReadHold(snapshot, loaded.config.safety.holdDeprovisionsOnInvalidRecords),
+    rejected: await state.rejections.all(),
+    heldOff: holdsInEffect(await state.holds.all(), snapshot),
+    expressions: expressionOptions(loaded.config, readAt),
+  };
+}
+
+export async function makePlan(loaded: LoadedConfig, state: PlanningState, only?: readonly string[], options: MakePlanOptions = {}): Promise<PlanningResult> {
+  const { links } = state;
+  const targets = selectTargets(loaded, only);
+  const readAt = new Date();
+  const source = createSource(loaded.config.source);
+  const { observer } = options;
   const runtimes = new Map<string, TargetRuntime>();
   for (const [name, config] of targets) runtimes.set(name, createTargetRuntime(name, config));
-  // Only now, with the source read and its attributes checked, does any request reach a target: a
-  // source that cannot be read, or a mapping it cannot fill, stops the run with the apps untouched.
-  // Then every target at once (each its own server and request budget); planned one after another.
+  // Every target's discovery and listing begin now, with the source read: reads only. A source
+  // that cannot be read, or a mapping it cannot fill, stops them and the run writes nothing.
+  const early = new Map([...targets].map(([name, config]) => [name, new EarlyRead(runtimes.get(name)!, config.pageSize, observer)]));
+  let prepared: Awaited<ReturnType<typeof readSource>>;
+  try {
+    prepared = await readSource(loaded, source, state, observer, readAt);
+  } catch (error) {
+    for (const read of early.values()) read.stop();
+    throw error;
+  }
+  const { snapshot, attributes, holdDeprovisions, rejected, heldOff, expressions } = prepared;
+  // Every target at once (each its own server and request budget); planned one after another.
   const masked = sourceAttributesFeeding(loaded.config, loaded.config.audit.redactAttributes);
   const context: ReadContext = {
     links,
@@ -358,7 +352,7 @@ export async function makePlan(loaded: LoadedConfig, state: PlanningState, only?
     members: options.members,
     verifyMembers: !!options.verifyMembers,
   };
-  const reads = new Map([...targets].map(([name, config]) => [name, settle(readTarget(name, config, runtimes.get(name)!, context))]));
+  const reads = new Map([...targets].map(([name, config]) => [name, settle(readTarget(name, config, runtimes.get(name)!, early.get(name)!, context))]));
   const targetPlans: TargetPlan[] = [];
   for (const [name, config] of targets) {
     try {

@@ -180,3 +180,42 @@ it('with groups.nested: flatten, provision puts a person in the groups around th
   expect((await h.run()).code).toBe(1);
   expect(h.writes()).toEqual([]);
 });
+
+/** True once `check` holds, false if it has not after `ms` (asked every 10 ms). */
+async function within(ms: number, check: () => boolean): Promise<boolean> {
+  for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 10))) if (check()) return true;
+  return check();
+}
+
+const userListing = () => h.sandbox.requests.some((q) => q.method === 'GET' && q.path === '/Users' && !new URLSearchParams(q.query).has('filter'));
+
+it('the target is listed while the directory is still being read: a slow source and a slow app cost the longer of the two, not their sum', async () => {
+  let answer!: () => void;
+  google.usersHeld = new Promise((resolve) => (answer = resolve));
+  const run = h.cli('run', '--config', h.configFile);
+  // The directory answers nothing until the app has been asked for its accounts.
+  const listedFirst = await within(10_000, userListing);
+  answer();
+  const r = await run;
+  expect(listedFirst).toBe(true);
+  // 1: the sample's broken record holds deprovisioning; everything else is applied.
+  expect(r.code, r.err + r.out).toBe(1);
+  expect(h.sandbox.store.users().map((u) => u['userName'])).toContain('ada@example.com');
+});
+
+it('a directory read that fails after the target\'s listing began: nothing is written, and the run says why', async () => {
+  let answer!: () => void;
+  google.usersHeld = new Promise((resolve) => (answer = resolve));
+  const run = h.cli('run', '--config', h.configFile);
+  const listedFirst = await within(10_000, userListing);
+  // A refusal that is not retried: the whole read fails.
+  google.faults.push({ path: `${DIRECTORY}/users`, page: 0, status: 403, reason: 'forbidden', times: 1 });
+  answer();
+  const r = await run;
+  expect(listedFirst).toBe(true);
+  expect(r.code).not.toBe(0);
+  expect(r.err + r.out).toMatch(/403|forbidden|not authorized/i);
+  expect(h.writes()).toEqual([]);
+  expect(h.sandbox.requests.every((q) => q.method === 'GET')).toBe(true);
+});
+

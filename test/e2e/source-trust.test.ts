@@ -1,6 +1,7 @@
 /**
  * Sources are validated, not trusted (issue #10, cases 1, 2 and 5): over real HTTP to the sandbox,
- * bad source data never reaches the app, and a template typo stops everything before any request.
+ * bad source data never reaches the app, and a template typo stops everything before any write (the
+ * app's discovery and listing begin with the source read: reads only).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -29,7 +30,7 @@ describe('encoding', () => {
     const offset = Buffer.from(peopleCsv(withLea), 'latin1').indexOf(0xe9);
     expect(r.err).toContain(`${h.csv}:4: byte offset ${offset}: byte 0xE9 is not valid UTF-8 (source.encoding utf-8)`);
     expect(r.err).toContain('Nothing was written.');
-    expect(h.sandbox.requests).toEqual([]);
+    expect(h.writes()).toEqual([]);
   });
 
   for (const encoding of ['auto (the default)', 'latin1']) {
@@ -221,15 +222,15 @@ targets:
     expect(v.err).toContain(`the source does not have what the config names\n  - ${h.csv}:1: header lacks configured columns: source.columns.givenName names column "firstname" (did you mean "first_name"?)`);
     const r = await h.run();
     expect(r.code).toBe(4);
-    expect(h.sandbox.requests).toEqual([]);
+    expect(h.writes()).toEqual([]);
   });
 
-  it('run refuses the same before any request to the app (exit 2)', async () => {
+  it('run refuses the same before any write to the app (exit 2)', async () => {
     typo();
     const r = await h.run();
     expect(r.code).toBe(2);
     expect(r.err).toContain(message.replace('PATH', h.csv));
-    expect(h.sandbox.requests).toEqual([]);
+    expect(h.writes()).toEqual([]);
   });
 
   it('a mapping that does not compile against the source fails that target with every problem at its config path (exit 1)', async () => {
@@ -249,9 +250,9 @@ targets:
     const r = await h.cli('plan', '--config', h.configFile);
     expect(r.code).toBe(1);
     expect(r.out).toContain('  ✗ cannot plan: [CONFIG] targets.app.mapping.userName: no rule yields a userName\n');
-    // Discovery only (its three reads go out at once): no listing, no write.
+    // Discovery, and the listing begun with the source read: reads only.
     const asked = h.sandbox.requests.map((q) => `${q.method} ${q.path}`);
     expect(asked).toContain('GET /ServiceProviderConfig');
-    expect(asked.filter((a) => !['GET /ServiceProviderConfig', 'GET /ResourceTypes/User', 'GET /Schemas'].includes(a))).toEqual([]);
+    expect(asked.filter((a) => !['GET /ServiceProviderConfig', 'GET /ResourceTypes/User', 'GET /Schemas', 'GET /Users'].includes(a))).toEqual([]);
   });
 });

@@ -83,6 +83,8 @@ export class FakeGoogle {
   readonly domains = ['example.com'];
   /** Items per list page (the API's maxResults is honoured only below this). */
   pageSize = 2;
+  /** While set, a users listing page is answered only once it resolves (a slow directory). */
+  usersHeld: Promise<void> | undefined;
   /** Careless servers: the token endpoint refuses every grant quoting the request it got; the API answers an HTML page quoting the Authorization header. */
   readonly careless = { tokenErrorQuotesRequest: false, apiEchoesAuthorizationAsHtml: false };
   private readonly publicKey: string;
@@ -156,6 +158,7 @@ export class FakeGoogle {
     const authorized = this.tokens.has((req.headers.authorization ?? '').replace(/^Bearer /, ''));
     this.requests.push({ path: url.pathname, query: url.searchParams, authorized });
     if (!authorized) return send(401, googleError(401, 'Request had invalid authentication credentials.'));
+    if (url.pathname === '/admin/directory/v1/users' && this.usersHeld) await this.usersHeld;
     const page = Number(url.searchParams.get('pageToken')?.replace('page-', '') ?? 0);
     const fault = this.faults.find((f) => f.path === url.pathname && f.page === page && f.times > 0);
     if (fault) {

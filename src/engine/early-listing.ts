@@ -1,0 +1,104 @@
+/**
+ * A target's reads begun while the source is still being read: its discovery documents, then its
+ * listing of Users, whose pages are kept until the source's snapshot is there to settle them
+ * against (settled-accounts.ts), then handed on as they arrive. A source read and a listing each
+ * spend most of their time waiting on another machine (a directory, an app), so a cycle costs
+ * about the longer of the two instead of their sum.
+ *
+ * Only reads go out early. A source that cannot be read (or a mapping it cannot fill) stops each
+ * listing after the page in flight, drops what was kept, and nothing is written anywhere.
+ */
+import type { TargetRuntime } from '../execution/executor.js';
+import type { ServerResource } from '../model/scim.js';
+import type { ScimCapabilities } from '../targets/http/capabilities.js';
+import type { ScimTarget, ResourceType } from '../targets/scim-target.js';
+import type { SyncObserver } from '../telemetry/sync-events.js';
+
+/** A promise's outcome as a value: read early, its failure belongs to its target, not to whoever awaits first. */
+export type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
+export const settle = <T>(promise: Promise<T>): Promise<Settled<T>> =>
+  promise.then(
+    (value) => ({ ok: true as const, value }),
+    (error: unknown) => ({ ok: false as const, error }),
+  );
+export const unwrap = <T>(settled: Settled<T>): T => {
+  if (!settled.ok) throw settled.error;
+  return settled.value;
+};
+
+/** The three discovery documents, asked for at once (none depends on another). */
+export interface DiscoveryAsked {
+  capabilities: Promise<Settled<ScimCapabilities>>;
+  extensions: Promise<Settled<Awaited<ReturnType<ScimTarget['userSchemaExtensions']>>>>;
+  schemas: Promise<Settled<Awaited<ReturnType<ScimTarget['schemas']>>>>;
+}
+
+export function askDiscovery(client: ScimTarget): DiscoveryAsked {
+  return { capabilities: settle(client.discover()), extensions: settle(client.userSchemaExtensions()), schemas: settle(client.schemas()) };
+}
+
+/**
+ * Every resource of a type, page by page, each page told to `observer` (the listing's progress) and
+ * handed to `take` as it arrives (then not collected here: the result is empty). `stopped`: asked
+ * after each page; true ends the listing there.
+ */
+export async function listTarget(
+  runtime: TargetRuntime,
+  resource: ResourceType,
+  pageSize: number | undefined,
+  observer: SyncObserver | undefined,
+  take?: (page: ServerResource[]) => void,
+  stopped?: () => boolean,
+): Promise<ServerResource[]> {
+  if (!observer && !take) return runtime.client.listAll(resource, { pageSize });
+  const all: ServerResource[] = [];
+  let listed = 0;
+  let pages = 0;
+  for await (const page of runtime.client.pages(resource, { pageSize })) {
+    if (stopped?.()) return all;
+    listed += page.length;
+    if (take) take(page);
+    else for (const r of page) all.push(r);
+    observer?.({ type: 'listing', target: runtime.name, resource, listed, pages: ++pages, done: false });
+  }
+  observer?.({ type: 'listing', target: runtime.name, resource, listed, pages, done: true });
+  return all;
+}
+
+/** A target's discovery and Users listing, begun before the source's read ends. */
+export class EarlyRead {
+  readonly discovery: DiscoveryAsked;
+  /** The listing's end; it begins once ServiceProviderConfig is read (the page size comes from it). */
+  private readonly listed: Promise<Settled<unknown>>;
+  private kept: ServerResource[][] = [];
+  private take: ((page: ServerResource[]) => void) | undefined;
+  private stopped = false;
+
+  constructor(runtime: TargetRuntime, pageSize: number | undefined, observer: SyncObserver | undefined) {
+    this.discovery = askDiscovery(runtime.client);
+    this.listed = this.discovery.capabilities.then((read): Promise<Settled<unknown>> | Settled<unknown> =>
+      // A failed discovery fails the target when its documents are taken: nothing to list meanwhile.
+      read.ok && !this.stopped ? settle(listTarget(runtime, 'Users', pageSize, observer, (page) => this.page(page), () => this.stopped)) : { ok: true, value: undefined },
+    );
+  }
+
+  private page(page: ServerResource[]): void {
+    if (this.take) this.take(page);
+    else this.kept.push(page);
+  }
+
+  /** The pages kept so far, then each as it arrives, to `take`; resolves when the listing has ended. */
+  async into(take: (page: ServerResource[]) => void): Promise<void> {
+    const kept = this.kept;
+    this.kept = [];
+    for (const page of kept) take(page);
+    this.take = take;
+    unwrap(await this.listed);
+  }
+
+  /** The source could not be read: the listing ends after the page in flight, and what it kept is dropped. */
+  stop(): void {
+    this.stopped = true;
+    this.kept = [];
+  }
+}
