@@ -75,7 +75,9 @@ export async function applyPlan(
     const target = report.targets.find((t) => t.target === tp.target);
     if (!target || !tp.held) continue;
     const n = tp.held.operations.length;
-    target.held = `${n > 0 ? `${n} deprovisioning operation${n === 1 ? '' : 's'} held` : 'deprovisioning held (none planned)'}: ${tp.held.reason}`;
+    // Deprovisions after a dirty read; in the service, everything else for a target whose full cycle was stopped.
+    const what = tp.held.operations.every((op) => op.kind === 'deprovisionUser') ? 'deprovisioning operation' : 'operation';
+    target.held = `${n > 0 ? `${n} ${what}${n === 1 ? '' : 's'} held` : 'deprovisioning held (none planned)'}: ${tp.held.reason}`;
   }
   for (const tp of plan.targets) {
     const target = report.targets.find((t) => t.target === tp.target);

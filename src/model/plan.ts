@@ -286,7 +286,9 @@ export interface TargetPlan {
   error?: string;
   /**
    * Operations planned but held back (not applied, not counted by the safety check), with why:
-   * deprovisioning after a dirty source read. A run with held operations exits 1.
+   * deprovisioning after a dirty source read; in the service's change-driven batches, every operation
+   * but deprovisions for a target whose last full cycle the safety check stopped (service/cycle-hold.ts).
+   * A run with held operations exits 1.
    */
   held?: { reason: string; operations: Operation[] };
   /** Changes left out because they are parked (not sent, not a failure): what and why. */

@@ -7,17 +7,21 @@ import { operationsOf, type CreateUserOp, type Plan, type TargetPlan, type Updat
 import { clip } from '../model/printable.js';
 
 /**
- * Deprovisions already applied outside full cycles (the service's change-driven batches) within the
+ * Changes already applied outside full cycles (the service's change-driven batches) within the
  * safety window, per target: they count with the plan's own, so a burst of leavers arriving one
- * event at a time trips the same thresholds as a cycle that would deprovision them all at once.
+ * event at a time, or an attribute cleared a few people at a time, trips the same thresholds as a
+ * cycle that would make them all at once.
  */
-export interface RecentDeprovisions {
-  readonly byTarget: ReadonlyMap<string, number>;
+export interface RecentChanges {
+  /** Deprovisions per target. */
+  readonly deprovisions: ReadonlyMap<string, number>;
+  /** Users changed per target, then per attribute path. */
+  readonly attributes: ReadonlyMap<string, ReadonlyMap<string, number>>;
   /** For the reason's text, e.g. "the last 60 minutes". */
   readonly window: string;
 }
 
-export function safetyViolations(plan: Plan, safety: SafetyConfig, recent?: RecentDeprovisions): string[] {
+export function safetyViolations(plan: Plan, safety: SafetyConfig, recent?: RecentChanges): string[] {
   const reasons: string[] = [];
   const { source } = plan;
   if (source.users < safety.minSourceUsers) {
@@ -45,12 +49,12 @@ export function safetyViolations(plan: Plan, safety: SafetyConfig, recent?: Rece
           `(${groupShare.toFixed(1)}%, limit ${safety.maxDeactivatePercent}%)`,
       );
     }
-    reasons.push(...attributeChangeViolations(target, safety), ...membershipRemovalViolations(target, safety), ...recreateViolations(target, safety));
+    reasons.push(...attributeChangeViolations(target, safety, recent), ...membershipRemovalViolations(target, safety), ...recreateViolations(target, safety));
     // A share of accounts that exist: a linked account the listing no longer shows is checked by id
     // when applied, and is not in the base (managedUsers) either. The absolute cap counts it: it may
     // still deactivate a live account.
     const deprovisions = operationsOf(target).filter((op) => op.kind === 'deprovisionUser');
-    const earlier = recent?.byTarget.get(target.target) ?? 0;
+    const earlier = recent?.deprovisions.get(target.target) ?? 0;
     const within = earlier > 0 ? ` (with ${earlier} already deprovisioned in ${recent!.window})` : '';
     const all = deprovisions.length + earlier;
     const count = deprovisions.filter((op) => !op.unlisted).length + earlier;
@@ -68,6 +72,20 @@ export function safetyViolations(plan: Plan, safety: SafetyConfig, recent?: Rece
     }
   }
   return reasons;
+}
+
+/**
+ * The targets of a stopped plan that the check stops on their own, each with its reasons (a reason
+ * about the source stops every one): the whole plan is refused, but a target whose own changes pass
+ * is not the one in doubt.
+ */
+export function stopsByTarget(plan: Plan, safety: SafetyConfig): Map<string, string[]> {
+  const stops = new Map<string, string[]>();
+  for (const t of plan.targets) {
+    const reasons = safetyViolations({ ...plan, targets: [t] }, safety);
+    if (reasons.length > 0) stops.set(t.target, reasons);
+  }
+  return stops;
 }
 
 /**
@@ -117,8 +135,11 @@ function membershipRemovalViolations(target: TargetPlan, safety: SafetyConfig): 
 /**
  * One attribute changed or cleared on too many of a target's managed users at once: the mark of a
  * mapping typo or a broken export column, not of a reorganisation (which an override lets through).
+ * With `recent`, the changes of the same path applied within the window count too: a typo's clears
+ * arriving a few people per change-driven batch add up as one cycle's would. A plan that does not
+ * change the path is not stopped by the window's count alone.
  */
-function attributeChangeViolations(target: TargetPlan, safety: SafetyConfig): string[] {
+function attributeChangeViolations(target: TargetPlan, safety: SafetyConfig, recent?: RecentChanges): string[] {
   const byPath = new Map<string, UpdateUserOp[]>();
   for (const op of operationsOf(target)) {
     if (op.kind !== 'updateUser' || op.adopt) continue;
@@ -129,14 +150,18 @@ function attributeChangeViolations(target: TargetPlan, safety: SafetyConfig): st
     }
   }
   const reasons: string[] = [];
+  const earlierOf = recent?.attributes.get(target.target);
   for (const [path, ops] of byPath) {
-    const share = target.managedUsers === 0 ? 100 : (ops.length / target.managedUsers) * 100;
-    if (ops.length <= safety.alwaysAllowAttributeChanges || share <= safety.maxAttributeChangePercent) continue;
+    const earlier = earlierOf?.get(path) ?? 0;
+    const changed = ops.length + earlier;
+    const share = target.managedUsers === 0 ? 100 : (changed / target.managedUsers) * 100;
+    if (changed <= safety.alwaysAllowAttributeChanges || share <= safety.maxAttributeChangePercent) continue;
     const example = ops[0]!;
     const change = example.changes.find((c) => c.path === path)!;
     const cleared = ops.filter((op) => op.changes.some((c) => c.path === path && c.to === null)).length;
+    const within = earlier > 0 ? ` (with ${earlier} already changed in ${recent!.window})` : '';
     reasons.push(
-      `target ${target.target}: ${path} would change on ${ops.length} of ${target.managedUsers} managed users ` +
+      `target ${target.target}: ${path} would change on ${changed} of ${target.managedUsers} managed users${within} ` +
         `(${share.toFixed(1)}%, limit ${safety.maxAttributeChangePercent}%${cleared > 0 ? `; ${cleared} cleared` : ''}), ` +
         `e.g. ${clip(example.label)}: ${clip(JSON.stringify(change.from))} -> ${clip(JSON.stringify(change.to))}`,
     );

@@ -14,9 +14,10 @@
  * that the whole request crosses at once.
  *
  * Safety: the batch is judged against the target's whole managed population (the last full
- * cycle's count, or the link store's before one), with the deprovisions of the sliding window
- * added, and the outage rule left to full reads (a batch reads a handful of people by design). A
- * stop stages the batch's held operations and notifies, as a cycle's stop does.
+ * cycle's count, or the link store's before one), with the deprovisions and the attribute changes
+ * of the sliding window added, and the outage rule left to full reads (a batch reads a handful of
+ * people by design). A stop stages the batch's held operations and notifies, as a cycle's stop does.
+ * A target whose last full cycle was stopped gets nothing but deprovisions (cycle-hold.ts).
  */
 import type { Initiator } from '../audit/audit-sink.js';
 import type { LoadedConfig } from '../config/load.js';
@@ -29,11 +30,12 @@ import { DiscoveryMemo } from '../engine/discovery-memo.js';
 import type { RunState } from '../engine/run-state.js';
 import { SafetyError, describeError } from '../errors.js';
 import type { TargetRuntime } from '../execution/executor.js';
-import { unreached, type RunReport } from '../execution/run-report.js';
-import type { Plan } from '../model/plan.js';
+import { unreached, type RunReport, type TargetReport } from '../execution/run-report.js';
+import { operationsOf, type Plan, type TargetPlan } from '../model/plan.js';
 import type { Notifier } from '../notify/notifier.js';
 import { safetyViolations } from '../planning/safety.js';
-import type { DeprovisionWindow } from './deprovision-window.js';
+import type { ChangeWindow } from './change-window.js';
+import type { CycleHold } from './cycle-hold.js';
 import { cycleLeftOut, type CycleOutcome, type LeftOut } from './reconcile-lane.js';
 import type { SyncObserver } from '../telemetry/sync-events.js';
 import type { Log } from '../telemetry/logger.js';
@@ -41,7 +43,9 @@ import type { Log } from '../telemetry/logger.js';
 export interface FastLaneDeps {
   loaded: LoadedConfig;
   state: RunState;
-  window: DeprovisionWindow;
+  window: ChangeWindow;
+  /** Targets whose last full cycle the safety check stopped: the batches write them only deprovisions. */
+  hold: CycleHold;
   notifier: Notifier;
   /** Managed users per target, the base of the safety shares. */
   managed(): Promise<ReadonlyMap<string, number>>;
@@ -156,7 +160,7 @@ export class FastLane {
   }
 
   private async batch(keys: string[], requests: SyncRequest[]): Promise<BatchOutcome> {
-    const { loaded, state, window, notifier, log } = this.deps;
+    const { loaded, state, window, hold, notifier, log } = this.deps;
     const first = requests[0]!;
     const who = { initiator: first.initiator, by: [...new Set(requests.map((r) => r.by))].join(', ') };
     let outcome: BatchOutcome;
@@ -173,7 +177,7 @@ export class FastLane {
       }
       if (only.length === 0) throw new Error(`every target is in quarantine (${[...skipped.keys()].join(', ')})`);
       const previous = await this.deps.sourcePeople?.();
-      const { plan, runtimes, population } = await planPeople(loaded, state, keys, {
+      const planned = await planPeople(loaded, state, keys, {
         only,
         runtimes: this.runtimes,
         discovery: this.discovery,
@@ -182,6 +186,8 @@ export class FastLane {
         // someone missing from it may be a row an export still being written has not reached.
         ...(previous === undefined ? { holdMissingFromWholeRead: NO_FULL_READ } : {}),
       });
+      const { runtimes, population } = planned;
+      const { plan, heldOnly } = hold.apply(planned.plan, keys, new Date());
       // What the plan says of these people (a deprovision not planned as rejected, the member memory
       // unreadable): the service's log is where the operator of a batch reads it.
       for (const t of plan.targets) {
@@ -192,8 +198,9 @@ export class FastLane {
       // Marked as soon as the read is taken, not once applied: a cycle planned on an older read and
       // applying meanwhile must already skip these people (superseded), or it writes its older
       // decision (a withdrawn hire created active) while this batch is still on its way. Should the
-      // batch fail, the next cycle plans them afresh.
-      await state.personClock.mark(keys, readAt);
+      // batch fail, the next cycle plans them afresh. Not those whose every operation the hold kept
+      // back: this read decided nothing for them, and a cycle that passes must sync them.
+      await state.personClock.mark(heldOnly.size === 0 ? keys : keys.filter((k) => !heldOnly.has(k)), readAt);
       const base = await this.deps.managed();
       const recent = window.recent(new Date());
       const safety = { ...loaded.config.safety, minSourceUsers: 0 };
@@ -211,7 +218,9 @@ export class FastLane {
         // (and is tried again) must not fill the window and stop real leavers.
         for (const t of result.targets) {
           const done = t.counts.deprovisionUser;
-          if (done) window.add(t.target, done.ok + done.partial, now);
+          if (done) window.addDeprovisions(t.target, done.ok + done.partial, now);
+          const tp = plan.targets.find((p) => p.target === t.target);
+          if (tp) for (const [path, n] of attributeChangesDone(tp, t)) window.addAttributeChanges(t.target, path, n, now);
         }
         outcome = { keys, plan, report: result };
       }
@@ -223,6 +232,23 @@ export class FastLane {
     this.deps.onBatch?.(outcome);
     return outcome;
   }
+}
+
+/**
+ * Users whose attribute took effect, per path, of a target's applied batch: its updates (not
+ * adoptions, which the check leaves out too) but those that failed or were skipped; after a stop
+ * (a refused credential) at most as many as the report counts done.
+ */
+function attributeChangesDone(tp: TargetPlan, report: TargetReport): Map<string, number> {
+  const notDone = new Set([...report.failures.map((f) => f.opId), ...report.skips.filter((s) => s.outcome !== 'partial').map((s) => s.opId)]);
+  const done = report.counts.updateUser;
+  const cap = report.stopped === undefined ? Infinity : done ? done.ok + done.partial : 0;
+  const byPath = new Map<string, number>();
+  for (const op of operationsOf(tp)) {
+    if (op.kind !== 'updateUser' || op.adopt || notDone.has(op.id)) continue;
+    for (const path of new Set(op.changes.map((c) => c.path))) byPath.set(path, Math.min(cap, (byPath.get(path) ?? 0) + 1));
+  }
+  return byPath;
 }
 
 /** People a log line names: a batch may hold maxBatch of them (500 ids in one line helps nobody). */

@@ -14,7 +14,8 @@ import type { DueChanges } from '../state/due-changes.js';
 import type { EventIdStore } from '../state/event-id-store.js';
 import { unreached } from '../execution/run-report.js';
 import { everyCronTime, nextCronTime } from './cron-timer.js';
-import { DeprovisionWindow, windowFromLog } from './deprovision-window.js';
+import { ChangeWindow, windowFromLog } from './change-window.js';
+import { CycleHold } from './cycle-hold.js';
 import { lastFullRead } from './last-full-read.js';
 import { DueTimer } from './due-timer.js';
 import { inboundEvents } from './inbound-events.js';
@@ -64,13 +65,20 @@ export async function startService(options: ServiceOptions): Promise<ServiceHand
   const signal = stop.signal;
   const metrics = options.metrics ?? new Metrics();
   const unlisten = metrics.listenToRequests();
+  const hold = new CycleHold(loaded.config.safety, log);
+  // Set once the fast lane exists (the lane's first cycle is asked for after that).
+  let resync: (keys: string[]) => void = () => undefined;
   const reconcile = new ReconcileLane({
     loaded,
     state,
     notifier,
     log,
     signal,
-    onCycle: (o) => cycleMetrics(metrics, o),
+    onCycle: (o) => {
+      cycleMetrics(metrics, o);
+      const again = hold.observe(o);
+      if (again.length > 0) resync(again);
+    },
     observer: metrics.observe,
     ...(options.onCyclePlan ? { onPlan: options.onCyclePlan } : {}),
   });
@@ -82,8 +90,9 @@ export async function startService(options: ServiceOptions): Promise<ServiceHand
     state,
     window: await windowFromLog(loaded.auditFile, serve.safetyWindowMinutes * 60_000, (line) => log(line, { level: 'warn' })).catch((error: unknown) => {
       log(`the provisioning log could not be read for the safety window (${describeError(error)}): it starts empty`, { level: 'warn' });
-      return new DeprovisionWindow(serve.safetyWindowMinutes * 60_000);
+      return new ChangeWindow(serve.safetyWindowMinutes * 60_000);
     }),
+    hold,
     notifier,
     log,
     signal,
@@ -100,6 +109,8 @@ export async function startService(options: ServiceOptions): Promise<ServiceHand
       options.onBatch?.(b);
     },
   });
+  // People a held target's batches kept back that the cycle which lifted the hold may not have read.
+  resync = (keys) => void fast.sync({ keys, initiator: 'event', by: 'held while the full cycle was stopped' });
   const core: ServiceCore = { fast, reconcile, metrics, signal };
   const timer = options.events ? new DueTimer(options.events.due, fast, log, signal) : undefined;
   const endpoints = loaded.config.events;
@@ -111,6 +122,7 @@ export async function startService(options: ServiceOptions): Promise<ServiceHand
     const result = reconcile.last?.result;
     if (reconcile.last?.error !== undefined) problems.push(`the last full cycle failed: ${describeError(reconcile.last.error)}`);
     if (result?.kind === 'stopped') problems.push(`the last full cycle was stopped by the safety check: ${result.error.reasons.join('; ')}`);
+    problems.push(...hold.problems());
     for (const t of result?.kind === 'applied' ? result.report.targets : []) {
       const trouble = unreached(t);
       if (trouble) problems.push(trouble);

@@ -2,7 +2,8 @@
  * `serve` in distributed mode (real Redis, an in-process worker standing for another machine): full
  * cycles go to the workers under per-target locks; change-driven batches run in the service at once;
  * and a cycle planned before a change and executed by a worker after it does not undo the change
- * (the worker reads the person's clock in Redis).
+ * (the worker reads the person's clock in Redis); a full cycle the safety check stopped holds the
+ * batches as embedded.
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -66,3 +67,17 @@ it("a worker skips a cycle's operation that a newer change-driven sync supersede
   });
   expect(userOf(30)).toBeUndefined();
 });
+
+it("a full cycle stopped by the safety check: the service's change-driven batch writes nothing but a leaver's deprovision", async () => {
+  // The mapping points title at an empty column: the start-up cycle would clear every title.
+  writeFileSync(h.configFile, readFileSync(h.configFile, 'utf8').replace('title: title', 'title: manager_id'));
+  s = await startTestService(h);
+  expect((await s.firstCycle)?.result?.kind).toBe('stopped');
+  h.writePeople(people.map((p) => (p.id === 'E1002' ? { ...p, last: 'Renamed2' } : p.id === 'E1003' ? { ...p, status: 'terminated' } : p)));
+  const outcome = await s.fast.sync({ keys: ['E1002', 'E1003'], initiator: 'event', by: 'test' });
+  expect(outcome.report?.targets[0]?.held).toMatch(/^1 operation held: the last full cycle/);
+  expect(h.writes().map((w) => `${w.method} ${w.path}`)).toEqual([`PATCH /Users/${String(userOf(3)!['id'])}`]);
+  expect(userOf(3)?.['active']).toBe(false);
+  expect(userOf(2)?.['title']).toBe('Engineer');
+  expect((userOf(2)?.['name'] as { familyName: string }).familyName).toBe('Last2');
+}, 60_000);

@@ -12,7 +12,7 @@ import { createChangeFeed } from '../../src/sources/create-change-feed.js';
 import { FileFeedTokenStore } from '../../src/state/feed-tokens.js';
 import { addTarget, Harness, memberNames, peopleCsv, person, TOKEN } from '../support/harness.js';
 import { serveCommand } from '../../src/cli/serve-command.js';
-import { Batches, FullReconcileFeed, serviceWithWithdrawnNewcomer, startTestService, type RunningService } from '../support/service.js';
+import { Batches, FullReconcileFeed, serveWithCsvFeed, serviceWithWithdrawnNewcomer, startTestService, type RunningService } from '../support/service.js';
 import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
 import { FileQuarantineStore } from '../../src/state/quarantine-store.js';
 import type { ChangeFeed } from '../../src/sources/change-feed.js';
@@ -227,23 +227,10 @@ describe('a full reconcile a feed asked for', () => {
 });
 
 describe('with the source change feed', () => {
-  async function serveWithFeed(batches: Batches): Promise<RunningService> {
-    h.writeConfig('', '', '  changes: { settleMs: 50 }');
-    const loaded = loadConfig(h.configFile, { TEST_SCIM_TOKEN: 'x'.repeat(8) });
-    const feed = createChangeFeed(loaded.config.source, loaded.config.safety, new FileFeedTokenStore(loaded.stateDir))!;
-    // The feed's first position, taken now: the service's first poll then finds nothing new.
-    const baseline = await feed.feed.poll();
-    expect(baseline?.full).toMatch(/no earlier snapshot/);
-    await baseline!.commit();
-    const service = await startTestService(h, { feeds: [feed], onBatch: batches.listener });
-    await service.firstCycle;
-    return service;
-  }
-
   it('a CSV replaced by rename: only the leaver and the changed person are synced', async () => {
     h = await Harness.synced(people);
     const batches = new Batches();
-    s = await serveWithFeed(batches);
+    s = await serveWithCsvFeed(h, batches);
     h.sandbox.clearRequests();
     const changed = people.map((p) => (p.id === 'E1007' ? { ...p, status: 'terminated' } : p.id === 'E1008' ? { ...p, title: 'Director' } : p));
     const next = batches.next();
@@ -260,7 +247,7 @@ describe('with the source change feed', () => {
     h = await Harness.synced(people);
     h.top = 'serve:\n  pollIntervalMs: 500\n';
     const batches = new Batches();
-    s = await serveWithFeed(batches);
+    s = await serveWithCsvFeed(h, batches);
     h.sandbox.addFault({ method: 'PATCH', path: '/Users/', times: Infinity, action: { type: 'status', status: 503, detail: 'down for a moment' } });
     const first = batches.next();
     writeFileSync(`${h.csv}.new`, peopleCsv(people.map((p) => (p.id === 'E1007' ? { ...p, status: 'terminated' } : p))));
@@ -281,7 +268,7 @@ describe('with the source change feed', () => {
   it('a CSV cut mid-write never deactivates anyone; the whole file, once written, is synced', async () => {
     h = await Harness.synced(people);
     const batches = new Batches();
-    s = await serveWithFeed(batches);
+    s = await serveWithCsvFeed(h, batches);
     h.sandbox.clearRequests();
     const text = peopleCsv(people.map((p) => (p.id === 'E1002' ? { ...p, status: 'terminated' } : p)));
     // Half the rows, cut inside a row, written in place as a slow exporter would.

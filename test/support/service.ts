@@ -2,7 +2,10 @@
  * The service (`scim-sync serve`) started in-process on the harness's config: its HTTP endpoints on
  * a free loopback port, its run state open until `stop`.
  */
+import { readFileSync, writeFileSync } from 'node:fs';
 import { loadConfig } from '../../src/config/load.js';
+import { createChangeFeed } from '../../src/sources/create-change-feed.js';
+import { FileFeedTokenStore } from '../../src/state/feed-tokens.js';
 import { openState } from '../../src/engine/state.js';
 import type { RunState } from '../../src/engine/run-state.js';
 import { NO_NOTIFIER } from '../../src/notify/notifier.js';
@@ -108,4 +111,27 @@ export class FullReconcileFeed implements ChangeFeed {
   close(): Promise<void> {
     return Promise.resolve();
   }
+}
+
+/**
+ * The service on the harness's CSV with its change feed (settled after 50 ms), the feed's position
+ * taken first (so its first poll finds nothing new), its first cycle done. `edit` changes the
+ * config's YAML first (a mapping typo, say).
+ */
+export async function serveWithCsvFeed(
+  h: Harness,
+  batches: Batches,
+  edit: (yaml: string) => string = (y) => y,
+  extra: Pick<ServiceOptions, 'onCyclePlan'> = {},
+): Promise<RunningService> {
+  h.writeConfig('', '', '  changes: { settleMs: 50 }');
+  writeFileSync(h.configFile, edit(readFileSync(h.configFile, 'utf8')));
+  const loaded = loadConfig(h.configFile, { TEST_SCIM_TOKEN: 'x'.repeat(8) });
+  const feed = createChangeFeed(loaded.config.source, loaded.config.safety, new FileFeedTokenStore(loaded.stateDir))!;
+  const baseline = await feed.feed.poll();
+  if (!baseline?.full?.includes('no earlier snapshot')) throw new Error(`the feed's first poll was not its baseline: ${baseline?.full}`);
+  await baseline.commit();
+  const service = await startTestService(h, { feeds: [feed], onBatch: batches.listener, ...extra });
+  await service.firstCycle;
+  return service;
 }
