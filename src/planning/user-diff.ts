@@ -301,7 +301,9 @@ export function diffUsers(input: UserDiffInput): UserDiffResult {
       continue;
     }
     if (desired.userName === '') {
-      warnings.push(`${describeRef(user)}: no userName for ${user.key}; skipped`);
+      // Held, not skipped: a skipped person's accounts would lose their groups, a blank cell in the
+      // export taking away what the person still has.
+      hold(user, found, 'their userName is empty (the value it is mapped from is blank in the source)');
       continue;
     }
     planWanted(user, desired, account, link);

@@ -71,6 +71,19 @@ describe('control characters', () => {
     expect(h.sandbox.store.findUserByUserName('user4@example.com')).toMatchObject({ active: true, name: { givenName: 'Gus' } });
   });
 
+  it('a blank email (the userName it maps to) in a synced person holds them: no update, and they stay in their groups', async () => {
+    const inEng = people.map((p) => ({ ...p, groups: ['eng'] }));
+    h.writePeople(inEng);
+    expect((await h.run()).code).toBe(0);
+    h.sandbox.clearRequests();
+    h.writePeople(inEng.map((p) => (p.id === 'E1004' ? { ...p, email: '' } : p)));
+    const r = await h.run();
+    expect(memberNames(h.sandbox, 'eng')).toContain('user4@example.com');
+    expect(h.writes()).toEqual([]);
+    expect(r.out).toContain('E1004 is held: their userName is empty');
+    expect(h.sandbox.store.findUserByUserName('user4@example.com')).toMatchObject({ active: true });
+  });
+
   it('with controlCharacters: strip, the name arrives without it', async () => {
     h.writePeople(withNul);
     h.writeConfig('', '', '  controlCharacters: strip');
