@@ -141,7 +141,11 @@ function mapValues<K, V, W>(map: ReadonlyMap<K, V>, f: (v: V) => W): Map<K, W> {
   return new Map([...map].map(([k, v]) => [k, f(v)]));
 }
 
-/** The records that cannot be trusted left out, each an invalid record naming where and what; its person held (and `alsoHeld`). */
+/**
+ * The records that cannot be trusted left out, each an invalid record naming where and what; its
+ * person or group held (and `alsoHeld`): a group the source names, even in a record it cannot
+ * trust, still exists, and is not deleted as gone.
+ */
 function rejected(
   snapshot: DirectorySnapshot,
   users: ReadonlyMap<CanonicalUser, Rejection>,
@@ -157,9 +161,9 @@ function rejected(
     issues: [
       ...snapshot.issues,
       ...[...users].map(([u, r]) => issue(u.ref, r, 'the record is skipped and this person held')),
-      ...[...groups].map(([g, r]) => issue(g.ref, r, 'the group is skipped')),
+      ...[...groups].map(([g, r]) => issue(g.ref, r, 'the group is skipped and held, not deleted')),
     ],
-    heldKeys: [...new Set([...snapshot.heldKeys, ...[...users.keys()].map((u) => u.key), ...alsoHeld])],
+    heldKeys: [...new Set([...snapshot.heldKeys, ...[...users.keys(), ...groups.keys()].map((r) => r.key), ...alsoHeld])],
   };
 }
 

@@ -162,6 +162,53 @@ describe('stray quotes', () => {
       });
     }
 
+    describe('a group named only on a row the source rejects is held, not deleted', () => {
+      // E1011 is finance's only member; then their row (line 12) breaks, on one line.
+      const team = Array.from({ length: 12 }, (_, i) => person(i + 1, { groups: [i === 10 ? 'finance' : 'staff'] }));
+      const breakings: { name: string; breaks: (line: string) => string; issue: RegExp }[] = [
+        { name: 'a userName another row has', breaks: (l) => l.replace('user11@example.com', 'user1@example.com'), issue: /:12: userName "user1@example\.com" already used by key "E1001"/ },
+        { name: 'a quote inside a field', breaks: (l) => l.replace(',Engineer,', ',Sr "Lead" Engineer,'), issue: /:12: Invalid Opening Quote: .*; employee_id E1011 is held/ },
+        { name: 'a field too many', breaks: (l) => `${l},extra`, issue: /:12: Invalid Record Length: .*; employee_id E1011 is held/ },
+      ];
+      for (const { name, breaks, issue } of breakings) {
+        it(`${name}: nothing is written, and the row's person keeps their group`, async () => {
+          noHold();
+          h.writePeople(team);
+          expect((await h.run()).code).toBe(0);
+          const finance = h.sandbox.store.findGroupByDisplayName('finance')!['id'];
+          h.sandbox.clearRequests();
+          const lines = peopleCsv(team).split('\n');
+          lines[11] = breaks(lines[11]!);
+          writeFileSync(h.csv, lines.join('\n'));
+          const r = await h.run();
+          expect(h.writes()).toEqual([]);
+          expect(h.sandbox.store.findGroupByDisplayName('finance')!['id']).toBe(finance);
+          expect(memberNames(h.sandbox, 'finance')).toEqual(['user11@example.com']);
+          expect(r.out).toMatch(issue);
+          expect(r.out).toContain('the group named on this row and on no valid one is held, not deleted: finance');
+          expect(r.code, r.err + r.out).toBe(0);
+        });
+      }
+
+      it('an empty key: the person is read as gone and deactivated (the hold is off), but their group is kept, and nobody new is added to it', async () => {
+        noHold();
+        h.writePeople(team);
+        expect((await h.run()).code).toBe(0);
+        h.sandbox.clearRequests();
+        const lines = peopleCsv([...team, person(13, { groups: ['finance'] })]).split('\n');
+        lines[11] = lines[11]!.replace(/^E1011,/, ',');
+        lines[13] = lines[13]!.replace('user13@example.com', 'user1@example.com');
+        writeFileSync(h.csv, lines.join('\n'));
+        const r = await h.run();
+        const eleven = h.sandbox.store.findUserByUserName('user11@example.com')!;
+        expect(h.writes().map((w) => `${w.method} ${w.path}`)).toEqual([`PATCH /Users/${eleven['id'] as string}`]);
+        expect(eleven['active']).toBe(false);
+        expect(memberNames(h.sandbox, 'finance')).toEqual(['user11@example.com']);
+        expect(h.sandbox.store.findUserByUserName('user13@example.com')).toBeUndefined();
+        expect(r.out).toContain(`${h.csv}:12: empty key column "employee_id"; the group named on this row and on no valid one is held, not deleted: finance`);
+      });
+    });
+
     it('lines whose keys do not read hold every deprovision, a real leaver\'s too, and the run says why', async () => {
       // The key column last: a title over two lines leaves both lines too short to reach it.
       const keyLast = (people: readonly Person[]) =>

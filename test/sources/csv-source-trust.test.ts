@@ -323,3 +323,37 @@ describe('stray quotes', () => {
     expect(snap.users.find((u) => u.key === 'E1019')!.attributes['title']).toMatch(/^VP, Sales,Eng,active,,\nE1020,/);
   });
 });
+
+describe('groups named on rows the source rejects', () => {
+  const grouped = { key: 'id', columns: { userName: 'mail' }, groups: { column: 'groups', separator: ';' } };
+  const header = 'id,first,mail,groups\n';
+
+  it('a group named on a one-line rejected row and on no valid one is held, not read (nobody is added to it); one a valid row names is read as ever', async () => {
+    const text =
+      header +
+      'E1,Ada,ada@x.com,staff\n' +
+      'E2,Bo,ada@x.com,finance;staff\n' + // a userName another row has
+      ',Cy,cy@x.com,legal\n' + // an empty key
+      'E1,Di,di@x.com,ops\n' + // a key another row has
+      'E5,Ed "E",ed@x.com,audit\n' + // a quote inside a field: csv-parse stops before the groups
+      'E6,Fay,fay@x.com,board,extra\n'; // a field too many
+    const { read, path } = csvSource(text, grouped);
+    const snap = await read();
+    const held = (groups: string) => `; the group named on this row and on no valid one is held, not deleted: ${groups}`;
+    expect(snap.issues.map((i) => i.message)).toEqual([
+      `${path}:3: userName "ada@x.com" already used by key "E1"${held('finance')}`,
+      `${path}:4: empty key column "id"${held('legal')}`,
+      `${path}:5: key "E1" already used on line 2${held('ops')}`,
+      `${path}:6: Invalid Opening Quote: a quote is found on field "first" at line 6, value is "Ed "; id E5 is held${held('audit')}`,
+      expect.stringMatching(new RegExp(`^${path}:7: Invalid Record Length: .*; id E6 is held${held('board')}$`)),
+    ]);
+    expect(new Set(snap.heldKeys)).toEqual(new Set(['E1', 'E2', 'E5', 'E6', 'finance', 'legal', 'ops', 'audit', 'board']));
+    expect(snap.groups.map((g) => [g.key, g.memberKeys])).toEqual([['staff', ['E1']]]);
+    expect(snap.issues.some((i) => i.hidesPeople)).toBe(false);
+  });
+
+  it('read by the plain reader (a file with no quote), the same', async () => {
+    const snap = await csvSource(`${header}E1,Ada,ada@x.com,staff\nE2,Bo,ada@x.com,finance\n`, grouped).read();
+    expect(snap.heldKeys).toEqual(['E2', 'finance']);
+  });
+});
