@@ -3,6 +3,7 @@
  * bad source data never reaches the app, and a template typo stops everything before any request.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Harness, memberNames, peopleCsv, person, type Person } from '../support/harness.js';
 import { financeStrayQuote, strayQuoteCsv } from '../support/stray-quote.js';
@@ -139,6 +140,27 @@ describe('stray quotes', () => {
     expect(r.out).toMatch(/held, not applied: .*the source read reported 1 invalid record/);
     expect(h.sandbox.store.users().filter((u) => u['active'] === false)).toEqual([]);
   }, 60_000);
+
+  it('in the memberships file: the rows a quote swallows take nobody out of a group, and make no group of their text', async () => {
+    const memberships = join(h.dir, 'memberships.csv');
+    const rows = ['group,member', ...[1, 2, 3, 4, 5].map((n) => `eng,E100${n}`), 'ops,E1006'];
+    writeFileSync(memberships, `${rows.join('\n')}\n`);
+    // One invalid record of ten is over the default 5% of maxInvalidRecordsPercent.
+    h.writeConfig('', '  maxInvalidRecordsPercent: 50', '  memberships: { path: memberships.csv, group: group, member: member }');
+    h.writePeople(people);
+    expect((await h.run()).code).toBe(0);
+    h.sandbox.clearRequests();
+    // A quote opened before eng on line 3 and closed after eng on line 5: csv-parse reads lines 3 to 5 as one row.
+    rows[2] = `"${rows[2]!}`;
+    rows[4] = rows[4]!.replace('eng,', 'eng",');
+    writeFileSync(memberships, `${rows.join('\n')}\n`);
+    const r = await h.run();
+    expect(h.writes()).toEqual([]);
+    expect(memberNames(h.sandbox, 'eng')).toEqual([1, 2, 3, 4, 5].map((n) => `user${n}@example.com`));
+    expect(h.sandbox.store.groups().map((g) => g['displayName']).sort()).toEqual(['eng', 'ops']);
+    expect(r.out).toContain(`${memberships}: lines 3\u20135: a quoted field in column group spans 3 lines (a stray quote on line 3?); members E1002, E1003, E1004 are held`);
+    expect(r.code, r.err + r.out).toBe(1);
+  });
 
   describe('with safety.holdDeprovisionsOnInvalidRecords: false', () => {
     // Small files: one invalid record is over the default 5% of maxInvalidRecordsPercent.

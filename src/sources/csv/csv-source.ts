@@ -206,6 +206,7 @@ export class CsvSource implements SourceDirectory {
       ...snapshot,
       groups: [...snapshot.groups, ...memberships.groups],
       issues: [...snapshot.issues, ...memberships.issues],
+      heldKeys: [...new Set([...snapshot.heldKeys, ...memberships.heldKeys])],
       recordsRead: snapshot.recordsRead + memberships.recordsRead,
     };
   }
