@@ -5,6 +5,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Plan } from '../../src/model/plan.js';
 import { Harness, memberNames, peopleCsv, person, type Person } from '../support/harness.js';
 import { financeStrayQuote, strayQuoteCsv } from '../support/stray-quote.js';
 
@@ -181,6 +182,7 @@ describe('stray quotes', () => {
         expect(r.code, r.err + r.out).toBe(0);
         expect(r.out).toContain(`${h.csv}: lines 9\u201312: a quoted field in column ${where === 'key' ? 'employee_id' : 'title'} spans 4 lines`);
         expect(r.out).toContain('the 4 people these lines name are held: E1008, E1009, E1010, E1011; so is the group named only on these lines, not deleted: finance');
+        expect(r.out).toContain(`  ⏸ held group  finance (finance): not deleted: the source names it only on a record it rejected (${h.csv}:9)`);
       });
     }
 
@@ -211,6 +213,24 @@ describe('stray quotes', () => {
           expect(r.code, r.err + r.out).toBe(0);
         });
       }
+
+      it('plan shows the held group with the groups, saying why, and its JSON names it', async () => {
+        noHold();
+        h.writePeople(team);
+        expect((await h.run()).code).toBe(0);
+        const finance = h.sandbox.store.findGroupByDisplayName('finance')!['id'] as string;
+        h.sandbox.clearRequests();
+        const lines = peopleCsv(team).split('\n');
+        lines[11] = lines[11]!.replace('user11@example.com', 'user1@example.com');
+        writeFileSync(h.csv, lines.join('\n'));
+        const plan = await h.cli('plan', '--config', h.configFile);
+        expect(plan.code, plan.err + plan.out).toBe(0);
+        expect(plan.out).toContain(`\n  ⏸ held group  finance (finance): not deleted: the source names it only on a record it rejected (${h.csv}:12)\n`);
+        const json = await h.cli('plan', '--config', h.configFile, '--json');
+        const [target] = (JSON.parse(json.out) as Plan).targets;
+        expect(target!.heldGroups).toEqual([{ externalId: 'finance', label: 'finance', scimId: finance, reason: `the source names it only on a record it rejected (${h.csv}:12)` }]);
+        expect(h.writes()).toEqual([]);
+      });
 
       it('an empty key: the person is read as gone and deactivated (the hold is off), but their group is kept, and nobody new is added to it', async () => {
         noHold();

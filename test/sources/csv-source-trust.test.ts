@@ -388,6 +388,7 @@ describe('the memberships file', () => {
         'the groups named on these lines and on no valid row are held, not deleted: finance, legal',
     ]);
     expect(snap.issues[0]!.hidesPeople).toBeUndefined();
+    expect(snap.issues[0]!.holdsGroups).toEqual(['finance', 'legal']);
     expect(new Set(snap.heldKeys)).toEqual(new Set(['E2', 'E3', 'E4', 'finance', 'legal']));
     // No group is made of the swallowed text.
     expect(snap.groups.map((g) => [g.key, g.memberKeys])).toEqual([['staff', ['E1', 'E2']]]);

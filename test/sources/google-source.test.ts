@@ -222,6 +222,7 @@ describe('Google Workspace source', () => {
     // The group is held too: skipped, it is not read as gone (and deleted).
     expect(snapshot.heldKeys).toEqual(['106', '101', 'g1']);
     expect(snapshot.groups.map((g) => g.key)).toEqual(['g2']);
+    expect(snapshot.issues.flatMap((i) => i.holdsGroups ?? [])).toEqual(['g1']);
     expect(snapshot.issues.filter((i) => i.code === 'CONTROL_CHARACTER').map((i) => i.message)).toEqual([
       'users/ada@example.com: attribute title holds the control character U+001B at character 9; the record is skipped and this person held (source.controlCharacters: strip would remove such characters)',
       'groups/eng@example.com: group name holds the control character U+0000 at character 12; the group is skipped and held, not deleted (source.controlCharacters: strip would remove such characters)',

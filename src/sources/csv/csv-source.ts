@@ -642,6 +642,7 @@ class SnapshotBuilder {
       message: `${this.config.path}: lines ${first}\u2013${last}: ${what}${held}${heldGroups}${unknown}`,
       ref: { location: this.config.path, line: first },
       ...(hides ? { hidesPeople: true as const } : {}),
+      ...(onlyHere.length > 0 ? { holdsGroups: onlyHere } : {}),
     };
   }
 
@@ -805,7 +806,7 @@ class SnapshotBuilder {
       if (onlyHere.length === 0) continue;
       for (const group of onlyHere) this.heldKeys.add(group);
       const what = onlyHere.length === 1 ? 'the group named on this row and on no valid one is' : 'the groups named on this row and on no valid one are';
-      this.issues[at] = { ...this.issues[at]!, message: `${this.issues[at]!.message}; ${what} held, not deleted: ${listKeys(onlyHere)}` };
+      this.issues[at] = { ...this.issues[at]!, message: `${this.issues[at]!.message}; ${what} held, not deleted: ${listKeys(onlyHere)}`, holdsGroups: onlyHere };
     }
   }
 

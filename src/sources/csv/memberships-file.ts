@@ -181,7 +181,12 @@ function holdRejected(read: {
       ...(onlyHere.length > 0 ? [`${onlyHere.length === 1 ? 'the group' : 'the groups'} named ${where} and on no valid row ${onlyHere.length === 1 ? 'is' : 'are'} held, not deleted: ${listKeys(onlyHere)}`] : []),
     ];
     if (parts.length === 0 && hides === '') return;
-    issues[at] = { ...issues[at]!, message: `${issues[at]!.message}${parts.length > 0 ? `; ${parts.join('; ')}` : ''}${hides}`, ...(hides ? { hidesPeople: true as const } : {}) };
+    issues[at] = {
+      ...issues[at]!,
+      message: `${issues[at]!.message}${parts.length > 0 ? `; ${parts.join('; ')}` : ''}${hides}`,
+      ...(hides ? { hidesPeople: true as const } : {}),
+      ...(onlyHere.length > 0 ? { holdsGroups: onlyHere } : {}),
+    };
   };
   for (const r of read.rejected) say(r.issue, 'on this row', r.member ? [r.member] : [], r.group ? [r.group] : [], '');
   if (read.spans.length === 0) return [...held];
