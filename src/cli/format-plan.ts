@@ -115,6 +115,8 @@ export function formatPlan(plan: Plan, limit = Infinity): string {
       }
       out.push(...operationLines(op));
     }
+    // Where its deletion would stand: with the group operations, after the rest.
+    for (const g of t.heldGroups ?? []) out.push(`  ⏸ held group  ${clip(g.label)} (${clip(g.externalId)}): not deleted: ${clip(g.reason, 1000)}`);
     out.push(...summarised(t.warnings, '  ! '));
     if (t.held) {
       const what = t.held.operations.length > 0 ? countsLine(t.held.operations) : 'nothing to deprovision this run';

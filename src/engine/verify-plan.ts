@@ -2,7 +2,8 @@
  * Before a saved plan is applied: read the source and the targets again and keep only the
  * operations whose preconditions still hold (planning/preconditions.ts). What is left out is
  * reported, as "already in place" or "stale", never applied blindly. What a plan made now would
- * hold back is held here too: deprovisions on a dirty read, and those an operator rejected after
+ * hold back is held here too: deprovisions on a dirty read (with the group removals of the same
+ * people, whose memberships a plan made now keeps), and those an operator rejected after
  * the plan was saved (with the group removals of the same people), so an old plan does not undo a
  * `reject`; and what would give an emergency-held person access again (their account created,
  * updated or re-activated, their membership added), so a replay (`apply`, `retry`, an approve)
@@ -134,6 +135,29 @@ function heldOffNow(op: Operation, heldOff: ReadonlyMap<string, EmergencyHold>, 
   return `it adds ${describePeople(added, labels)}, ${describeHold(added[0]!, heldOff.get(added[0]!)!)}; the group's other changes are planned again by the next run`;
 }
 
+/**
+ * Why the read holds this membership change, if it does: it removes someone whose deprovision the
+ * read holds (`held`: by the SCIM id of the account a held deprovision names, or by the source key
+ * of a record the source rejected in this read). A plan made now keeps such a person's memberships
+ * with their account (planTarget's heldIds). The whole change waits, as their deprovision does.
+ */
+function removesHeldNow(op: Operation, held: { byId: ReadonlyMap<string, { key: string; why: string }>; keys: ReadonlySet<string>; why: string }, labels: ReadonlyMap<string, string>): string | undefined {
+  if (!isMembership(op)) return undefined;
+  const whys = new Map<string, string>();
+  for (const id of op.kind === 'patchGroupMembers' ? op.remove : (op.remove ?? [])) {
+    const person = held.byId.get(id);
+    if (person) whys.set(person.key, person.why);
+  }
+  // Removed people named by their source record (pre.members), the ones the source rejected now.
+  for (const key of Object.keys(op.pre?.members ?? {})) {
+    if (!whys.has(key) && held.keys.has(key) && !adds(op, key)) whys.set(key, held.why);
+  }
+  if (whys.size === 0) return undefined;
+  const keys = [...whys.keys()];
+  const whose = keys.length === 1 ? 'whose deprovision is' : 'whose deprovisions are';
+  return `it removes ${describePeople(keys, labels)}, ${whose} held: ${whys.get(keys[0]!)!}; the group's other changes wait with it`;
+}
+
 /** The operators' decisions a saved plan is held to: the rejected deprovisions and the emergency holds. */
 export interface Decisions {
   rejections?: RejectionMap;
@@ -171,9 +195,10 @@ export async function verifySavedPlan(
   // whether they left, and a person whose record the source rejected is neither gone nor here.
   const dirty = dirtyReadHold(snapshot, loaded.config.safety.holdDeprovisionsOnInvalidRecords);
   const heldKeys = new Set(snapshot.heldKeys);
+  const rejectedRecord = (kind: string) => `the source rejected this ${kind === 'deleteGroup' ? 'group' : 'person'}'s record in this read`;
   const heldNow = (op: Operation): string | undefined => {
     if (op.kind !== 'deprovisionUser' && op.kind !== 'deleteGroup') return undefined;
-    return dirty ?? (heldKeys.has(op.externalId) ? `the source rejected this ${op.kind === 'deleteGroup' ? 'group' : 'person'}'s record in this read` : undefined);
+    return dirty ?? (heldKeys.has(op.externalId) ? rejectedRecord(op.kind) : undefined);
   };
   for (const target of plan.targets) {
     const runtime = runtimes.get(target.target);
@@ -193,6 +218,14 @@ export async function verifySavedPlan(
       continue;
     }
     const labels = labelsOf(target);
+    // The accounts whose deprovision this read holds: their memberships are held with it.
+    const byId = new Map<string, { key: string; why: string }>();
+    for (const op of target.phases.flatMap((p) => p.operations)) {
+      if (op.kind !== 'deprovisionUser') continue;
+      const why = heldNow(op);
+      if (why !== undefined) byId.set(op.scimId, { key: op.externalId, why });
+    }
+    const heldMembers = { byId, keys: heldKeys, why: rejectedRecord('deprovisionUser') };
     const keep = (op: Operation): boolean => {
       // Decided by an operator: skipped, not kept for another try (an approve does not stage it again).
       const rejected = rejectedNow(op, rejections?.[target.target], base.users, labels) ?? heldOffNow(op, heldOff, labels);
@@ -200,7 +233,7 @@ export async function verifySavedPlan(
         skipped.push({ target: target.target, op, outcome: 'skipped', note: `held: ${rejected}` });
         return false;
       }
-      const held = heldNow(op);
+      const held = heldNow(op) ?? removesHeldNow(op, heldMembers, labels);
       if (held !== undefined) {
         skipped.push({ target: target.target, op, outcome: 'skipped', note: `held: ${held}`, held: true });
         unsettled.add(held === dirty ? held : `${op.label}: ${held}`);

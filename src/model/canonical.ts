@@ -88,6 +88,16 @@ export interface SourceIssue {
    * gone from this read, whatever safety.holdDeprovisionsOnInvalidRecords says.
    */
   readonly hidesPeople?: true;
+  /**
+   * Keys of the groups this record names and no valid record does: held (heldKeys) as still in the
+   * source, not deleted as gone; a plan names this record as why.
+   */
+  readonly holdsGroups?: readonly string[];
+}
+
+/** Where a record is, as messages name it: `people.csv:12`, a DN, an API resource. */
+export function describeSourceRef(ref: SourceRef): string {
+  return ref.line !== undefined ? `${ref.location}:${ref.line}` : ref.location;
 }
 
 export interface DirectorySnapshot {

@@ -11,6 +11,7 @@ import {
   PLAN_FORMAT,
   PLAN_VERSION,
   type AttributeChange,
+  type HeldGroup,
   type Operation,
   type OperationKind,
   type ParkedChange,
@@ -134,6 +135,7 @@ const parked = z.object({
   reason: z.string(),
   since: z.string(),
 });
+const heldGroup = z.object({ externalId: z.string(), label: z.string(), scimId: z.string(), reason: z.string() });
 
 const targetPlan = z.object({
   target: z.string(),
@@ -146,6 +148,7 @@ const targetPlan = z.object({
   error: z.string().optional(),
   held: held.optional(),
   parked: z.array(parked).optional(),
+  heldGroups: z.array(heldGroup).optional(),
   memberChecks: z
     .object({ asked: count, remembered: count, verifiedGroups: count, rememberedGroups: count, overdueGroups: count })
     .optional(),
@@ -219,6 +222,7 @@ export type PlanSchemaMatchesTypes = [
   Expect<Same<SchemaOf<typeof phase>, Phase>>,
   Expect<Same<SchemaOf<typeof held>, NonNullable<TargetPlan['held']>>>,
   Expect<Same<SchemaOf<typeof parked>, ParkedChange>>,
+  Expect<Same<SchemaOf<typeof heldGroup>, HeldGroup>>,
   Expect<Same<SchemaOf<typeof targetPlan>, TargetPlan>>,
   Expect<Same<SchemaOf<typeof targetFingerprint>, TargetFingerprint>>,
   Expect<Same<SchemaOf<typeof sourceFingerprint>, SourceFingerprint>>,

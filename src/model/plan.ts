@@ -269,6 +269,15 @@ export interface MemberCheckCounts {
   overdueGroups: number;
 }
 
+/** A managed group a plan would delete as gone from the source, but the source holds it. */
+export interface HeldGroup {
+  externalId: string;
+  label: string;
+  scimId: string;
+  /** Why, naming the record: "the source names it only on a record it rejected (people.csv:12)". */
+  reason: string;
+}
+
 export interface TargetPlan {
   target: string;
   /** Users the engine manages in this target at plan time (the base of the safety percentage). */
@@ -293,6 +302,8 @@ export interface TargetPlan {
   held?: { reason: string; operations: Operation[] };
   /** Changes left out because they are parked (not sent, not a failure): what and why. */
   parked?: ParkedChange[];
+  /** Managed groups the source holds (named only on records it rejected): gone from the read, not deleted. */
+  heldGroups?: HeldGroup[];
   /** Set on a server that returns group members nowhere: how its groups' members were found. */
   memberChecks?: MemberCheckCounts;
 }

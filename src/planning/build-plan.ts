@@ -4,8 +4,8 @@
  */
 import type { ScopePredicate } from '../mapping/scope.js';
 import type { UserMapping } from '../mapping/user-mapping.js';
-import type { DirectorySnapshot } from '../model/canonical.js';
-import { PLAN_FORMAT, PLAN_VERSION, type Operation, type Plan, type TargetPlan } from '../model/plan.js';
+import { describeSourceRef, type DirectorySnapshot } from '../model/canonical.js';
+import { PLAN_FORMAT, PLAN_VERSION, type HeldGroup, type Operation, type Plan, type TargetPlan } from '../model/plan.js';
 import type { ServerResource } from '../model/scim.js';
 import type { Link } from '../state/link-store.js';
 import type { TargetSettings } from './target-settings.js';
@@ -137,6 +137,7 @@ export function planTarget(snapshot: DirectorySnapshot, input: TargetInput): Tar
     // Set on every dirty read, with or without operations: such a run is not a clean one (exit 1).
     ...(input.holdDeprovisions ? { held: { reason: input.holdDeprovisions, operations: deprovision } } : {}),
     ...(parked.length > 0 ? { parked } : {}),
+    ...(groups?.held.length ? { heldGroups: heldGroups(snapshot, groups.held) } : {}),
     warnings: [
       ...(input.notes ?? []),
       ...(rejected.note ? [rejected.note] : []),
@@ -213,6 +214,27 @@ export function buildPlan(snapshot: DirectorySnapshot, targets: readonly TargetP
     },
     targets: [...targets],
   };
+}
+
+const SHOWN_RECORDS = 3;
+
+/** The held groups with why: the record the source names each on (SourceIssue.holdsGroups), else the hold alone. */
+function heldGroups(snapshot: DirectorySnapshot, held: readonly Omit<HeldGroup, 'reason'>[]): HeldGroup[] {
+  const records = new Map<string, string[]>();
+  for (const issue of snapshot.issues) {
+    for (const key of issue.holdsGroups ?? []) {
+      let where = records.get(key);
+      if (!where) records.set(key, (where = []));
+      where.push(describeSourceRef(issue.ref));
+    }
+  }
+  return held.map((g) => {
+    const where = records.get(g.externalId);
+    if (!where) return { ...g, reason: 'the source holds it (a record naming it could not be read)' };
+    const more = where.length > SHOWN_RECORDS ? ` and ${where.length - SHOWN_RECORDS} more` : '';
+    const which = `${where.length === 1 ? 'a record' : 'records'} it rejected (${where.slice(0, SHOWN_RECORDS).join(', ')}${more})`;
+    return { ...g, reason: `the source names it only on ${which}` };
+  });
 }
 
 function deprovisionedIds(ops: readonly Operation[]): string[] {

@@ -45,6 +45,8 @@ export interface GroupDiffResult {
   managedGroups: number;
   /** Members of the managed groups as the target lists them. */
   managedMemberships: number;
+  /** Managed groups gone from the source that it holds (heldKeys): left, not deleted. */
+  held: { externalId: string; label: string; scimId: string }[];
   warnings: string[];
 }
 
@@ -61,7 +63,7 @@ export function memberValues(group: JsonObject): string[] {
 
 export function diffGroups(input: GroupDiffInput): GroupDiffResult {
   const { settings, links, provisioned } = input;
-  const result: GroupDiffResult = { groups: [], memberships: [], deprovision: [], managedGroups: 0, managedMemberships: 0, warnings: [] };
+  const result: GroupDiffResult = { groups: [], memberships: [], deprovision: [], managedGroups: 0, managedMemberships: 0, held: [], warnings: [] };
   if (!settings.enabled) return result;
   let seq = 0;
   const nextId = (p: string) => `${input.idPrefix ?? ''}${p}-${(++seq).toString(36)}`;
@@ -189,15 +191,13 @@ export function diffGroups(input: GroupDiffInput): GroupDiffResult {
     if (considered.has(id) || selectedKeys.has(key)) return;
     considered.add(id);
     managedIds.add(id);
-    if (settings.deprovision !== 'delete' || input.heldKeys?.has(key)) return;
-    result.deprovision.push({
-      id: nextId('gd'),
-      kind: 'deleteGroup',
-      externalId: key,
-      label: typeof account['displayName'] === 'string' ? account['displayName'] : key,
-      scimId: id,
-      reason: sourceKeys.has(key) ? 'not-selected' : 'removed',
-    });
+    if (settings.deprovision !== 'delete') return;
+    const label = typeof account['displayName'] === 'string' ? account['displayName'] : key;
+    if (input.heldKeys?.has(key)) {
+      result.held.push({ externalId: key, label, scimId: id });
+      return;
+    }
+    result.deprovision.push({ id: nextId('gd'), kind: 'deleteGroup', externalId: key, label, scimId: id, reason: sourceKeys.has(key) ? 'not-selected' : 'removed' });
   };
   for (const [key, link] of links) {
     const account = byId.get(link.id) ?? byExternalId.get(key);

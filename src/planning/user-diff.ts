@@ -24,7 +24,7 @@ import { desiredHash } from './desired-hash.js';
 import { buildPatch, buildPut, diffUser, isActive, type UserDiff } from './user-changes.js';
 import { buildUserResource, desiredValue, desiredWorkEmail, mapUserOrFailure, RuleFailed, type DesiredUser, type UserMapping } from '../mapping/user-mapping.js';
 import type { ScopePredicate } from '../mapping/scope.js';
-import type { CanonicalUser, DirectorySnapshot } from '../model/canonical.js';
+import { describeSourceRef, type CanonicalUser, type DirectorySnapshot } from '../model/canonical.js';
 import type { DeprovisionUserOp, LinkUserOp, MatchedBy, Operation, ParkedChange, UpdateUserOp } from '../model/plan.js';
 import { attributeParkKey, type ParkedChanges } from './parked.js';
 import { isExhausted, UniqueValues } from './unique-values.js';
@@ -572,5 +572,5 @@ function attributeLabel(key: string): string {
 }
 
 function describeRef(user: CanonicalUser): string {
-  return user.ref.line ? `${user.ref.location}:${user.ref.line}` : user.ref.location;
+  return describeSourceRef(user.ref);
 }

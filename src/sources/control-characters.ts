@@ -6,7 +6,7 @@
  * the characters are removed and one warning counts them. Pure.
  */
 import { foldUserName } from '../model/user-name.js';
-import type { CanonicalGroup, CanonicalUser, DirectorySnapshot, SourceIssue, SourceRef, SourceValue } from '../model/canonical.js';
+import { describeSourceRef, type CanonicalGroup, type CanonicalUser, type DirectorySnapshot, type SourceIssue, type SourceRef, type SourceValue } from '../model/canonical.js';
 
 export interface ControlCharacterPolicy {
   readonly mode: 'reject' | 'strip';
@@ -60,10 +60,6 @@ function findIn(value: SourceValue | readonly string[] | undefined, inText: bool
 function foundIn(text: string, inText: boolean, what: string, attribute: string | undefined): Found | undefined {
   const at = controlAt(text, inText);
   return at < 0 ? undefined : { name: attribute === undefined ? what : `${what} ${attribute}`, char: text[at]!, at: at + 1 };
-}
-
-function where(ref: SourceRef): string {
-  return ref.line !== undefined ? `${ref.location}:${ref.line}` : ref.location;
 }
 
 function codePoint(char: string): string {
@@ -141,7 +137,11 @@ function mapValues<K, V, W>(map: ReadonlyMap<K, V>, f: (v: V) => W): Map<K, W> {
   return new Map([...map].map(([k, v]) => [k, f(v)]));
 }
 
-/** The records that cannot be trusted left out, each an invalid record naming where and what; its person held (and `alsoHeld`). */
+/**
+ * The records that cannot be trusted left out, each an invalid record naming where and what; its
+ * person or group held (and `alsoHeld`): a group the source names, even in a record it cannot
+ * trust, still exists, and is not deleted as gone.
+ */
 function rejected(
   snapshot: DirectorySnapshot,
   users: ReadonlyMap<CanonicalUser, Rejection>,
@@ -149,7 +149,12 @@ function rejected(
   alsoHeld: readonly string[] = [],
 ): DirectorySnapshot {
   if (users.size === 0 && groups.size === 0) return snapshot;
-  const issue = (ref: SourceRef, r: Rejection, consequence: string): SourceIssue => ({ code: 'CONTROL_CHARACTER', message: `${where(ref)}: ${r.what}; ${consequence} ${r.why}`, ref });
+  const issue = (ref: SourceRef, r: Rejection, consequence: string, group?: string): SourceIssue => ({
+    code: 'CONTROL_CHARACTER',
+    message: `${describeSourceRef(ref)}: ${r.what}; ${consequence} ${r.why}`,
+    ref,
+    ...(group !== undefined ? { holdsGroups: [group] } : {}),
+  });
   return {
     ...snapshot,
     users: snapshot.users.filter((u) => !users.has(u)),
@@ -157,9 +162,9 @@ function rejected(
     issues: [
       ...snapshot.issues,
       ...[...users].map(([u, r]) => issue(u.ref, r, 'the record is skipped and this person held')),
-      ...[...groups].map(([g, r]) => issue(g.ref, r, 'the group is skipped')),
+      ...[...groups].map(([g, r]) => issue(g.ref, r, 'the group is skipped and held, not deleted', g.key)),
     ],
-    heldKeys: [...new Set([...snapshot.heldKeys, ...[...users.keys()].map((u) => u.key), ...alsoHeld])],
+    heldKeys: [...new Set([...snapshot.heldKeys, ...[...users.keys(), ...groups.keys()].map((r) => r.key), ...alsoHeld])],
   };
 }
 
@@ -243,7 +248,7 @@ function stripped(
     const [record, found] = kept[0]!;
     warnings.push({
       code: 'CONTROL_CHARACTERS_STRIPPED',
-      message: `control characters stripped (source.controlCharacters: strip) from ${kept.length} record${kept.length === 1 ? '' : 's'}, the first at ${where(record.ref)}, ${found.name}`,
+      message: `control characters stripped (source.controlCharacters: strip) from ${kept.length} record${kept.length === 1 ? '' : 's'}, the first at ${describeSourceRef(record.ref)}, ${found.name}`,
       ref: record.ref,
     });
   }

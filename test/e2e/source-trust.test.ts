@@ -4,7 +4,9 @@
  * app's discovery and listing begin with the source read: reads only).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Plan } from '../../src/model/plan.js';
 import { Harness, memberNames, peopleCsv, person, type Person } from '../support/harness.js';
 import { financeStrayQuote, strayQuoteCsv } from '../support/stray-quote.js';
 
@@ -154,6 +156,27 @@ describe('stray quotes', () => {
     expect(h.sandbox.store.users().filter((u) => u['active'] === false)).toEqual([]);
   }, 60_000);
 
+  it('in the memberships file: the rows a quote swallows take nobody out of a group, and make no group of their text', async () => {
+    const memberships = join(h.dir, 'memberships.csv');
+    const rows = ['group,member', ...[1, 2, 3, 4, 5].map((n) => `eng,E100${n}`), 'ops,E1006'];
+    writeFileSync(memberships, `${rows.join('\n')}\n`);
+    // One invalid record of ten is over the default 5% of maxInvalidRecordsPercent.
+    h.writeConfig('', '  maxInvalidRecordsPercent: 50', '  memberships: { path: memberships.csv, group: group, member: member }');
+    h.writePeople(people);
+    expect((await h.run()).code).toBe(0);
+    h.sandbox.clearRequests();
+    // A quote opened before eng on line 3 and closed after eng on line 5: csv-parse reads lines 3 to 5 as one row.
+    rows[2] = `"${rows[2]!}`;
+    rows[4] = rows[4]!.replace('eng,', 'eng",');
+    writeFileSync(memberships, `${rows.join('\n')}\n`);
+    const r = await h.run();
+    expect(h.writes()).toEqual([]);
+    expect(memberNames(h.sandbox, 'eng')).toEqual([1, 2, 3, 4, 5].map((n) => `user${n}@example.com`));
+    expect(h.sandbox.store.groups().map((g) => g['displayName']).sort()).toEqual(['eng', 'ops']);
+    expect(r.out).toContain(`${memberships}: lines 3\u20135: a quoted field in column group spans 3 lines (a stray quote on line 3?); members E1002, E1003, E1004 are held`);
+    expect(r.code, r.err + r.out).toBe(1);
+  });
+
   describe('with safety.holdDeprovisionsOnInvalidRecords: false', () => {
     // Small files: one invalid record is over the default 5% of maxInvalidRecordsPercent.
     const noHold = () => h.writeConfig('', '  holdDeprovisionsOnInvalidRecords: false\n  maxInvalidRecordsPercent: 50');
@@ -173,8 +196,74 @@ describe('stray quotes', () => {
         expect(r.code, r.err + r.out).toBe(0);
         expect(r.out).toContain(`${h.csv}: lines 9\u201312: a quoted field in column ${where === 'key' ? 'employee_id' : 'title'} spans 4 lines`);
         expect(r.out).toContain('the 4 people these lines name are held: E1008, E1009, E1010, E1011; so is the group named only on these lines, not deleted: finance');
+        expect(r.out).toContain(`  ⏸ held group  finance (finance): not deleted: the source names it only on a record it rejected (${h.csv}:9)`);
       });
     }
+
+    describe('a group named only on a row the source rejects is held, not deleted', () => {
+      // E1011 is finance's only member; then their row (line 12) breaks, on one line.
+      const team = Array.from({ length: 12 }, (_, i) => person(i + 1, { groups: [i === 10 ? 'finance' : 'staff'] }));
+      const breakings: { name: string; breaks: (line: string) => string; issue: RegExp }[] = [
+        { name: 'a userName another row has', breaks: (l) => l.replace('user11@example.com', 'user1@example.com'), issue: /:12: userName "user1@example\.com" already used by key "E1001"/ },
+        { name: 'a quote inside a field', breaks: (l) => l.replace(',Engineer,', ',Sr "Lead" Engineer,'), issue: /:12: Invalid Opening Quote: .*; employee_id E1011 is held/ },
+        { name: 'a field too many', breaks: (l) => `${l},extra`, issue: /:12: Invalid Record Length: .*; employee_id E1011 is held/ },
+      ];
+      for (const { name, breaks, issue } of breakings) {
+        it(`${name}: nothing is written, and the row's person keeps their group`, async () => {
+          noHold();
+          h.writePeople(team);
+          expect((await h.run()).code).toBe(0);
+          const finance = h.sandbox.store.findGroupByDisplayName('finance')!['id'];
+          h.sandbox.clearRequests();
+          const lines = peopleCsv(team).split('\n');
+          lines[11] = breaks(lines[11]!);
+          writeFileSync(h.csv, lines.join('\n'));
+          const r = await h.run();
+          expect(h.writes()).toEqual([]);
+          expect(h.sandbox.store.findGroupByDisplayName('finance')!['id']).toBe(finance);
+          expect(memberNames(h.sandbox, 'finance')).toEqual(['user11@example.com']);
+          expect(r.out).toMatch(issue);
+          expect(r.out).toContain('the group named on this row and on no valid one is held, not deleted: finance');
+          expect(r.code, r.err + r.out).toBe(0);
+        });
+      }
+
+      it('plan shows the held group with the groups, saying why, and its JSON names it', async () => {
+        noHold();
+        h.writePeople(team);
+        expect((await h.run()).code).toBe(0);
+        const finance = h.sandbox.store.findGroupByDisplayName('finance')!['id'] as string;
+        h.sandbox.clearRequests();
+        const lines = peopleCsv(team).split('\n');
+        lines[11] = lines[11]!.replace('user11@example.com', 'user1@example.com');
+        writeFileSync(h.csv, lines.join('\n'));
+        const plan = await h.cli('plan', '--config', h.configFile);
+        expect(plan.code, plan.err + plan.out).toBe(0);
+        expect(plan.out).toContain(`\n  ⏸ held group  finance (finance): not deleted: the source names it only on a record it rejected (${h.csv}:12)\n`);
+        const json = await h.cli('plan', '--config', h.configFile, '--json');
+        const [target] = (JSON.parse(json.out) as Plan).targets;
+        expect(target!.heldGroups).toEqual([{ externalId: 'finance', label: 'finance', scimId: finance, reason: `the source names it only on a record it rejected (${h.csv}:12)` }]);
+        expect(h.writes()).toEqual([]);
+      });
+
+      it('an empty key: the person is read as gone and deactivated (the hold is off), but their group is kept, and nobody new is added to it', async () => {
+        noHold();
+        h.writePeople(team);
+        expect((await h.run()).code).toBe(0);
+        h.sandbox.clearRequests();
+        const lines = peopleCsv([...team, person(13, { groups: ['finance'] })]).split('\n');
+        lines[11] = lines[11]!.replace(/^E1011,/, ',');
+        lines[13] = lines[13]!.replace('user13@example.com', 'user1@example.com');
+        writeFileSync(h.csv, lines.join('\n'));
+        const r = await h.run();
+        const eleven = h.sandbox.store.findUserByUserName('user11@example.com')!;
+        expect(h.writes().map((w) => `${w.method} ${w.path}`)).toEqual([`PATCH /Users/${eleven['id'] as string}`]);
+        expect(eleven['active']).toBe(false);
+        expect(memberNames(h.sandbox, 'finance')).toEqual(['user11@example.com']);
+        expect(h.sandbox.store.findUserByUserName('user13@example.com')).toBeUndefined();
+        expect(r.out).toContain(`${h.csv}:12: empty key column "employee_id"; the group named on this row and on no valid one is held, not deleted: finance`);
+      });
+    });
 
     it('lines whose keys do not read hold every deprovision, a real leaver\'s too, and the run says why', async () => {
       // The key column last: a title over two lines leaves both lines too short to reach it.

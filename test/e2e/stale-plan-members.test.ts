@@ -74,3 +74,47 @@ describe.each([
     expect(third.out).toMatch(new RegExp(`${kind} eng \\(eng\\): skipped: stale: the source record of user3@example\\.com \\(E1003\\)`));
   });
 });
+
+/**
+ * A plan saved from a clean read deprovisions E1020 (gone from the source) and takes them out of
+ * eng; at apply the read is dirty (a new row the source rejects). A plan made now would hold the
+ * deprovision and keep E1020 in eng: apply holds both, says why, and applies the rest.
+ */
+describe.each([
+  { method: 'patch', kind: 'patchGroupMembers' },
+  { method: 'put', kind: 'replaceGroup' },
+])('a saved plan applied on a dirty read (updateMethod: $method)', ({ method, kind }) => {
+  const twenty = Array.from({ length: 20 }, (_, i) => person(i + 1, { groups: ['eng'] }));
+  const stayers = twenty.slice(0, 19).map((p) => (p.id === 'E1002' ? { ...p, title: 'Lead' } : p));
+  const names = (people: readonly { email?: string }[]) => people.map((p) => p.email!).sort();
+
+  it("holds the membership removal of a person whose deprovision the read holds, and applies the rest", async () => {
+    h = await Harness.synced(twenty, { target: `    updateMethod: ${method}`, safety: '  maxInvalidRecordsPercent: 50' });
+    h.writePeople(stayers);
+    const planned = await h.cli('plan', '--config', h.configFile, '--out', planFile());
+    expect(planned.code, planned.err + planned.out).toBe(0);
+    const leaver = h.sandbox.store.findUserByUserName('user20@example.com')!.id as string;
+
+    // The export at apply time: the same people, and a new row the source rejects (a control character).
+    h.writePeople([...stayers, person(21, { first: 'Ann\u0007' })]);
+    h.sandbox.clearRequests();
+    const r = await apply();
+    expect(r.code, r.err + r.out).toBe(1);
+    expect(writes()).toEqual([`${method.toUpperCase()} /Users/${h.sandbox.store.findUserByUserName('user2@example.com')!.id as string}`]);
+    expect(h.sandbox.store.findUserByUserName('user2@example.com')).toMatchObject({ title: 'Lead' });
+    expect(h.sandbox.store.getUser(leaver)).toMatchObject({ active: true });
+    expect(memberNames(h.sandbox, 'eng')).toEqual(names(twenty));
+    expect(r.out).toMatch(
+      new RegExp(`${kind} eng \\(eng\\): skipped: held: it removes user20@example\\.com \\(E1020\\), whose deprovision is held: the source read reported 1 invalid record`),
+    );
+    expect(h.audit().find((a) => a['action'] === kind && a['outcome'] === 'skipped')).toMatchObject({ note: expect.stringContaining('whose deprovision is held') });
+
+    // A clean read again: the plan's held part is applied.
+    h.writePeople(stayers);
+    h.sandbox.clearRequests();
+    const clean = await apply();
+    expect(clean.code, clean.err + clean.out).toBe(0);
+    expect(h.sandbox.store.getUser(leaver)).toMatchObject({ active: false });
+    expect(memberNames(h.sandbox, 'eng')).toEqual(names(stayers));
+  });
+});

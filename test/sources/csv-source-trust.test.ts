@@ -323,3 +323,84 @@ describe('stray quotes', () => {
     expect(snap.users.find((u) => u.key === 'E1019')!.attributes['title']).toMatch(/^VP, Sales,Eng,active,,\nE1020,/);
   });
 });
+
+describe('groups named on rows the source rejects', () => {
+  const grouped = { key: 'id', columns: { userName: 'mail' }, groups: { column: 'groups', separator: ';' } };
+  const header = 'id,first,mail,groups\n';
+
+  it('a group named on a one-line rejected row and on no valid one is held, not read (nobody is added to it); one a valid row names is read as ever', async () => {
+    const text =
+      header +
+      'E1,Ada,ada@x.com,staff\n' +
+      'E2,Bo,ada@x.com,finance;staff\n' + // a userName another row has
+      ',Cy,cy@x.com,legal\n' + // an empty key
+      'E1,Di,di@x.com,ops\n' + // a key another row has
+      'E5,Ed "E",ed@x.com,audit\n' + // a quote inside a field: csv-parse stops before the groups
+      'E6,Fay,fay@x.com,board,extra\n'; // a field too many
+    const { read, path } = csvSource(text, grouped);
+    const snap = await read();
+    const held = (groups: string) => `; the group named on this row and on no valid one is held, not deleted: ${groups}`;
+    expect(snap.issues.map((i) => i.message)).toEqual([
+      `${path}:3: userName "ada@x.com" already used by key "E1"${held('finance')}`,
+      `${path}:4: empty key column "id"${held('legal')}`,
+      `${path}:5: key "E1" already used on line 2${held('ops')}`,
+      `${path}:6: Invalid Opening Quote: a quote is found on field "first" at line 6, value is "Ed "; id E5 is held${held('audit')}`,
+      expect.stringMatching(new RegExp(`^${path}:7: Invalid Record Length: .*; id E6 is held${held('board')}$`)),
+    ]);
+    expect(new Set(snap.heldKeys)).toEqual(new Set(['E1', 'E2', 'E5', 'E6', 'finance', 'legal', 'ops', 'audit', 'board']));
+    expect(snap.groups.map((g) => [g.key, g.memberKeys])).toEqual([['staff', ['E1']]]);
+    expect(snap.issues.some((i) => i.hidesPeople)).toBe(false);
+  });
+
+  it('read by the plain reader (a file with no quote), the same', async () => {
+    const snap = await csvSource(`${header}E1,Ada,ada@x.com,staff\nE2,Bo,ada@x.com,finance\n`, grouped).read();
+    expect(snap.heldKeys).toEqual(['E2', 'finance']);
+  });
+});
+
+describe('the memberships file', () => {
+  const people = 'id,first,mail\nE1,Ada,ada@x.com\nE2,Bo,bo@x.com\nE3,Cy,cy@x.com\nE4,Di,di@x.com\n';
+  const withMemberships = (text: string) => {
+    const dir = mkdtempSync(join(tmpdir(), 'csv-trust-'));
+    const path = join(dir, 'memberships.csv');
+    writeFileSync(path, text);
+    return { path, source: csvSource(people, { memberships: { path, group: 'group', member: 'member', memberType: 'type' } }) };
+  };
+
+  it('a rejected row holds its member, and its group when no valid row names it', async () => {
+    const { path, source } = withMemberships('group,member,type\nstaff,E1,user\nfinance,E2,usr\nstaff,,user\n,E3,user\nstaff,E4,user,extra\n');
+    const snap = await source.read();
+    expect(snap.issues.map((i) => i.message)).toEqual([
+      `${path}:3: member type "usr" is neither "user" nor "group"; member E2 is held; the group named on this row and on no valid row is held, not deleted: finance`,
+      `${path}:4: empty member column "member"`,
+      `${path}:5: empty group column "group"; member E3 is held`,
+      expect.stringMatching(new RegExp(`^${path}:6: Invalid Record Length: .*; member E4 is held$`)),
+    ]);
+    expect(new Set(snap.heldKeys)).toEqual(new Set(['E2', 'E3', 'E4', 'finance']));
+    expect(snap.groups.map((g) => [g.key, g.memberKeys])).toEqual([['staff', ['E1']]]);
+  });
+
+  it('a stray quote: the rows it swallows are read as rows of their own, their members and groups held', async () => {
+    const { path, source } = withMemberships('group,member,type\nstaff,E1,user\n"finance,E2,user\nfinance,E3,user\nlegal",E4,user\nstaff,E2,user\n');
+    const snap = await source.read();
+    expect(snap.issues.map((i) => i.message)).toEqual([
+      `${path}: lines 3\u20135: a quoted field in column group spans 3 lines (a stray quote on line 3?); members E2, E3, E4 are held; ` +
+        'the groups named on these lines and on no valid row are held, not deleted: finance, legal',
+    ]);
+    expect(snap.issues[0]!.hidesPeople).toBeUndefined();
+    expect(snap.issues[0]!.holdsGroups).toEqual(['finance', 'legal']);
+    expect(new Set(snap.heldKeys)).toEqual(new Set(['E2', 'E3', 'E4', 'finance', 'legal']));
+    // No group is made of the swallowed text.
+    expect(snap.groups.map((g) => [g.key, g.memberKeys])).toEqual([['staff', ['E1', 'E2']]]);
+  });
+
+  it('a stray quote over lines whose member does not read hides memberships: nobody is deprovisioned that run', async () => {
+    const { path, source } = withMemberships('group,member,type\nstaff,E1,user\nstaff,"E2,user\nstaff\nstaff,E3",user\n');
+    const snap = await source.read();
+    expect(snap.issues.map((i) => i.message)).toEqual([
+      `${path}: lines 3\u20135: a quoted field in column member spans 3 lines (a stray quote on line 3?); members E2, E3 are held; ` +
+        'the membership on line 4 cannot be read: nobody is deprovisioned and no group deleted as gone from this read, whatever safety.holdDeprovisionsOnInvalidRecords says',
+    ]);
+    expect(snap.issues[0]!.hidesPeople).toBe(true);
+  });
+});

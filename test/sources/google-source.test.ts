@@ -273,16 +273,18 @@ describe('Google Workspace source', () => {
     expect(first.query.get('query')).toBe("orgUnitPath='/Staff'");
   });
 
-  it('every source passes the control-character check: an ANSI escape in a Google title holds that person, a NUL in a group name skips the group', async () => {
+  it('every source passes the control-character check: an ANSI escape in a Google title holds that person, a NUL in a group name skips the group and holds it', async () => {
     google.directory.users[0] = { ...google.directory.users[0]!, organizations: [{ title: 'Engineer\u001b[2J', primary: true }] };
     google.directory.groups[0] = { ...google.directory.groups[0]!, name: 'Engineering\u0000' };
     const snapshot = await createSource(config()).read();
     expect(snapshot.users.map((u) => u.key)).toEqual(['102', '103', '104', '105']);
-    expect(snapshot.heldKeys).toEqual(['106', '101']);
+    // The group is held too: skipped, it is not read as gone (and deleted).
+    expect(snapshot.heldKeys).toEqual(['106', '101', 'g1']);
     expect(snapshot.groups.map((g) => g.key)).toEqual(['g2']);
+    expect(snapshot.issues.flatMap((i) => i.holdsGroups ?? [])).toEqual(['g1']);
     expect(snapshot.issues.filter((i) => i.code === 'CONTROL_CHARACTER').map((i) => i.message)).toEqual([
       'users/ada@example.com: attribute title holds the control character U+001B at character 9; the record is skipped and this person held (source.controlCharacters: strip would remove such characters)',
-      'groups/eng@example.com: group name holds the control character U+0000 at character 12; the group is skipped (source.controlCharacters: strip would remove such characters)',
+      'groups/eng@example.com: group name holds the control character U+0000 at character 12; the group is skipped and held, not deleted (source.controlCharacters: strip would remove such characters)',
     ]);
   });
 });

@@ -206,6 +206,7 @@ export class CsvSource implements SourceDirectory {
       ...snapshot,
       groups: [...snapshot.groups, ...memberships.groups],
       issues: [...snapshot.issues, ...memberships.issues],
+      heldKeys: [...new Set([...snapshot.heldKeys, ...memberships.heldKeys])],
       recordsRead: snapshot.recordsRead + memberships.recordsRead,
     };
   }
@@ -352,6 +353,11 @@ interface SwallowedRegion {
   readonly recordKey: string | undefined;
 }
 
+/** The group names a groups cell holds, each once, in order. */
+function groupNames(cell: string, separator: string): string[] {
+  return [...new Set(cell.split(separator).map((g) => g.trim()).filter((g) => g !== ''))];
+}
+
 function countLines(text: string): number {
   let n = 1;
   for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) n++;
@@ -399,6 +405,10 @@ class SnapshotBuilder {
   private rejected: { line: number; issue: number } | undefined;
   /** Records spanning lines that no column may span, by first line (spanned). */
   private readonly regions = new Map<number, SwallowedRegion>();
+  /** The groups named on rows the source rejects, by the index of the row's issue (rejectedRowGroups). */
+  private readonly rejectedGroups = new Map<number, string[]>();
+  /** One-line records csv-parse gave up on, by line: their groups are read from the line once the file is read (finish). */
+  private readonly brokenRows = new Map<number, { raw: string; cut: boolean; issue: number }>();
 
   /** `only`: build this person's record alone; the others are checked for duplicates and their groups kept, their records dropped. */
   constructor(
@@ -477,6 +487,7 @@ class SnapshotBuilder {
     if (error.lines !== undefined && this.rejected?.line === error.lines && !raw.includes('\n')) {
       // The same record reported again: one row, one issue; its key may show only now.
       this.holdRejected(error, raw);
+      this.brokenRow(error, raw, this.rejected.issue);
       return;
     }
     this.rows++;
@@ -503,6 +514,19 @@ class SnapshotBuilder {
     this.issue('CSV_UNPARSEABLE', line, message);
     this.rejected = { line, issue: this.issues.length - 1 };
     this.holdRejected(error, raw);
+    this.brokenRow(error, raw, this.rejected.issue);
+  }
+
+  /**
+   * A one-line record csv-parse gave up on, as it reported it (perhaps twice, the second time with
+   * more of its text): kept to read the groups it names once the file is read.
+   */
+  private brokenRow(error: CsvErrorInfo, raw: string, issue: number): void {
+    if (!this.config.groups || error.lines === undefined) return;
+    // The record's length is reported once its end is read: its text is whole; any other error stops the text where it is.
+    const cut = error.code !== 'CSV_RECORD_INCONSISTENT_COLUMNS' && error.code !== 'CSV_RECORD_INCONSISTENT_FIELDS_LENGTH';
+    const seen = this.brokenRows.get(error.lines);
+    if (!seen || raw.length > seen.raw.length) this.brokenRows.set(error.lines, { raw, cut, issue });
   }
 
   /**
@@ -556,7 +580,8 @@ class SnapshotBuilder {
 
   /** The last lines of the regions whose text stops where parsing gave up (csv-parse skips the rest of such a line). */
   cutLines(): Set<number> {
-    return new Set([...this.regions.values()].filter((r) => r.cut).map((r) => r.last));
+    const rows = [...this.brokenRows].filter(([, r]) => r.cut).map(([line]) => line);
+    return new Set([...[...this.regions.values()].filter((r) => r.cut).map((r) => r.last), ...rows]);
   }
 
   /**
@@ -570,6 +595,10 @@ class SnapshotBuilder {
       if (whole === undefined || !whole.startsWith(region.raw.slice(start))) continue;
       region.raw = region.raw.slice(0, start) + whole;
       region.cut = false;
+    }
+    for (const [line, row] of this.brokenRows) {
+      const whole = row.cut ? lines.get(line) : undefined;
+      if (whole !== undefined && whole.startsWith(row.raw)) this.brokenRows.set(line, { ...row, raw: whole, cut: false });
     }
   }
 
@@ -613,6 +642,7 @@ class SnapshotBuilder {
       message: `${this.config.path}: lines ${first}\u2013${last}: ${what}${held}${heldGroups}${unknown}`,
       ref: { location: this.config.path, line: first },
       ...(hides ? { hidesPeople: true as const } : {}),
+      ...(onlyHere.length > 0 ? { holdsGroups: onlyHere } : {}),
     };
   }
 
@@ -660,6 +690,7 @@ class SnapshotBuilder {
     const key = record[this.config.key]?.trim() ?? '';
     if (key === '') {
       this.issue('CSV_MISSING_KEY', line, `empty key column "${this.config.key}"`);
+      this.rejectedRowGroups(record);
       return;
     }
     if (key.length === this.keyLower.length && key.toLowerCase() === this.keyLower) {
@@ -671,12 +702,14 @@ class SnapshotBuilder {
     const filled = this.unnamed.length === 0 ? undefined : this.unnamed.find((column) => record[column]!.trim() !== '');
     if (filled !== undefined) {
       this.issue('CSV_UNNAMED_COLUMN', line, `a value in column ${this.header.indexOf(filled) + 1}, which the header leaves unnamed (a row shifted by a stray delimiter?)`, key);
+      this.rejectedRowGroups(record);
       return;
     }
     const firstLine = this.byKey.get(key);
     if (firstLine !== undefined) {
       // Which row is right is unknowable: keep the first, report the second, touch neither.
       this.issue('CSV_DUPLICATE_KEY', line, `key "${key}" already used on line ${firstLine}`, key);
+      this.rejectedRowGroups(record);
       return;
     }
     this.byKey.set(key, line);
@@ -684,9 +717,8 @@ class SnapshotBuilder {
       const column = this.columnFor.get('userName') ?? 'userName';
       // Their groups are kept as a full read keeps them: a group that only others are in now is
       // one the person left (taken out of it), not one that left the source (left for a cycle).
-      if (this.claimUserName(this.value(record[column], column), key, line) && this.config.groups) {
-        this.groupsOf(record[this.config.groups.column] ?? '', this.config.groups.separator, key);
-      }
+      if (!this.claimUserName(this.value(record[column], column), key, line)) this.rejectedRowGroups(record);
+      else if (this.config.groups) this.groupsOf(record[this.config.groups.column] ?? '', this.config.groups.separator, key);
       return;
     }
 
@@ -695,7 +727,10 @@ class SnapshotBuilder {
     for (const column of this.named) attributes[column] = this.value(record[column], column);
     for (let i = 0; i < this.mappedAttributes.length; i++) attributes[this.mappedAttributes[i]!] = this.value(record[this.mappedColumns[i]!], this.mappedColumns[i]!);
 
-    if (!this.claimUserName(attributes['userName'], key, line)) return;
+    if (!this.claimUserName(attributes['userName'], key, line)) {
+      this.rejectedRowGroups(record);
+      return;
+    }
 
     const status = this.config.inactive ? (record[this.config.inactive.column]?.trim().toLowerCase() ?? '') : undefined;
     const active = status === undefined || !this.inactiveValues.has(status);
@@ -734,8 +769,49 @@ class SnapshotBuilder {
     return true;
   }
 
+  /**
+   * The groups a row the source rejects names (its issue the last one so far). The person is not
+   * added to them, but the row is evidence that they still exist: one no valid row names is held,
+   * not deleted (heldRejectedGroups), as for the lines a stray quote swallows (regionIssue).
+   */
+  private rejectedRowGroups(record: Record<string, string>): void {
+    const groups = this.config.groups;
+    const names = groups ? groupNames(record[groups.column] ?? '', groups.separator) : [];
+    if (names.length > 0) this.rejectedGroups.set(this.issues.length - 1, names);
+  }
+
+  /** The groups of the one-line records csv-parse gave up on, from their lines read as rows of their own (readSwallowedLines). */
+  private readBrokenRows(): void {
+    const groups = this.config.groups;
+    if (!groups) return;
+    for (const { raw, cut, issue } of this.brokenRows.values()) {
+      const read = readSwallowedLines(raw, {
+        delimiter: this.config.delimiter,
+        keyIndex: this.keyIndex,
+        width: this.header.length,
+        groups: { index: this.header.indexOf(groups.column), separator: groups.separator },
+        // Any key will do: the row is one row, whoever's it is.
+        shape: undefined,
+        cut,
+      });
+      if (read.groups.length > 0) this.rejectedGroups.set(issue, read.groups);
+    }
+  }
+
+  /** Holds the groups named on rejected rows and on no valid one, each said in its row's issue. */
+  private heldRejectedGroups(): void {
+    this.readBrokenRows();
+    for (const [at, names] of this.rejectedGroups) {
+      const onlyHere = names.filter((g) => !this.groupMembers.has(g));
+      if (onlyHere.length === 0) continue;
+      for (const group of onlyHere) this.heldKeys.add(group);
+      const what = onlyHere.length === 1 ? 'the group named on this row and on no valid one is' : 'the groups named on this row and on no valid one are';
+      this.issues[at] = { ...this.issues[at]!, message: `${this.issues[at]!.message}; ${what} held, not deleted: ${listKeys(onlyHere)}`, holdsGroups: onlyHere };
+    }
+  }
+
   private groupsOf(cell: string, separator: string, key: string): string[] {
-    const names = [...new Set(cell.split(separator).map((g) => g.trim()).filter((g) => g !== ''))];
+    const names = groupNames(cell, separator);
     for (const name of names) {
       let members = this.groupMembers.get(name);
       if (!members) {
@@ -768,6 +844,7 @@ class SnapshotBuilder {
         ref: { location: this.config.path, line: blank[0]! },
       });
     }
+    this.heldRejectedGroups();
     if (this.regions.size > 0) {
       const shape = keyShape(this.byKey.keys());
       for (const region of this.regions.values()) this.issues.push(this.regionIssue(region, shape));
