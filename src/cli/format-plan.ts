@@ -101,7 +101,8 @@ export function formatPlan(plan: Plan, limit = Infinity): string {
   out.push(...summarised(s.issues, '  ! '));
   out.push(...summarised(s.warnings ?? [], '  ~ '));
   for (const t of plan.targets) {
-    out.push('', `Target ${t.target}: ${t.actualUsers} accounts, ${t.managedUsers} managed by scim-sync`);
+    // A target that could not be read has no account count to give: "0 accounts" would say it is empty.
+    out.push('', t.error ? `Target ${t.target}: not read` : `Target ${t.target}: ${t.actualUsers} accounts, ${t.managedUsers} managed by scim-sync`);
     if (t.error) {
       out.push(`  ✗ cannot plan: ${clip(t.error, 1000)}`);
       continue;

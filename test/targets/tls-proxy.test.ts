@@ -180,4 +180,34 @@ describe('proxies from the environment', () => {
     expect(h.sandbox.store.users()).toHaveLength(6);
     expect(proxy.carried).toHaveLength(before);
   });
+
+  it('a proxy that refuses the tunnel (407) is named, and not asked again and again with its credentials; one that cannot be reached is named, not the target', async () => {
+    const asked: string[] = [];
+    const refusing = createHttpServer((_req, res) => res.writeHead(405).end());
+    refusing.on('connect', (req, client: Socket) => {
+      asked.push(`CONNECT ${req.url} ${req.headers['proxy-authorization'] ? 'with credentials' : 'without'}`);
+      client.end('HTTP/1.1 407 Proxy Authentication Required\r\nProxy-Authenticate: Basic realm="corp"\r\n\r\n');
+    });
+    const port = await listen(refusing);
+    process.env['HTTP_PROXY'] = `http://proxyuser:PROXYPASS999@127.0.0.1:${port}`;
+    h = await Harness.start();
+    h.writePeople(people);
+    const r = await h.run();
+    expect(r.code).not.toBe(0);
+    expect(r.out + r.err).toContain(`the proxy http://***@127.0.0.1:${port}/ refused the tunnel to 127.0.0.1:${h.sandbox.port}: 407 Proxy Authentication Required`);
+    expect(r.out + r.err).not.toContain('PROXYPASS999');
+    // Discovery's three documents at most, once each: a refusal for credentials is not retried.
+    expect(asked.length).toBeGreaterThan(0);
+    expect(asked.length).toBeLessThanOrEqual(3);
+    expect(h.sandbox.requests).toEqual([]);
+    expect(r.out).toContain('Target app: not read');
+
+    // Nothing listens on the proxy's port now: the proxy is named, not the target (which is up).
+    await new Promise<void>((resolve) => refusing.close(() => resolve()));
+    servers.splice(servers.indexOf(refusing), 1);
+    const down = await h.run();
+    expect(down.code).not.toBe(0);
+    expect(down.out + down.err).toContain(`cannot connect to the proxy http://***@127.0.0.1:${port}/ (ECONNREFUSED`);
+  });
 });
+

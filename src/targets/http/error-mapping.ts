@@ -164,9 +164,13 @@ function hostAndPort(url: string): string {
  * Errors with no response, naming the address (`url`: where the request went). `ambiguous`: the
  * server may have acted on the request before it failed.
  */
-export function errorForNetwork(error: Error & { code?: string }, ctx: ErrorContext, url: string): TransientError | ProtocolError {
+export function errorForNetwork(error: Error & { code?: string; proxy?: string; proxyStatus?: number }, ctx: ErrorContext, url: string): TransientError | ProtocolError {
   const code = error.code ?? 'ERROR';
   const address = hostAndPort(url);
+  if (error.proxy) {
+    const proxied = errorThroughProxy(error.proxy, code, error.proxyStatus, address, ctx, error);
+    if (proxied) return proxied;
+  }
   if (TLS_SETTINGS.test(code)) {
     const hint = /CERTIFICATE_REQUIRED|HANDSHAKE_FAILURE|BAD_CERTIFICATE|UNKNOWN_CA/.test(code)
       ? 'the server refused our client certificate (tls.cert, tls.key)'
@@ -182,6 +186,23 @@ export function errorForNetwork(error: Error & { code?: string }, ctx: ErrorCont
       ? `no answer from ${address} in time (ETIMEDOUT; timeoutMs)`
       : `connection to ${address} failed (${code})`;
   return new TransientError(what, ctx, !notSent, { cause: error });
+}
+
+/**
+ * A failure that is the proxy's, not the target's: the connection that failed was to the proxy, or
+ * the proxy refused the tunnel. A refusal for credentials (407) or by its rules (another 4xx) is
+ * final: asked again, it refuses again, and each try sends the proxy's credentials once more
+ * (account lockouts). A proxy that could not reach the target (5xx) may later.
+ */
+function errorThroughProxy(proxy: string, code: string, status: number | undefined, address: string, ctx: ErrorContext, cause: Error): TransientError | ProtocolError | undefined {
+  const env = 'HTTPS_PROXY / HTTP_PROXY / NO_PROXY';
+  if (code === 'EPROXY' && status !== undefined) {
+    if (status === 407) return new ProtocolError(`the proxy ${proxy} refused the tunnel to ${address}: 407 Proxy Authentication Required (check the proxy's credentials in ${env})`, { ...ctx, status }, { cause });
+    if (status < 500) return new ProtocolError(`the proxy ${proxy} refused the tunnel to ${address} (${status}): its rules may not allow this host (${env})`, { ...ctx, status }, { cause });
+    return new TransientError(`the proxy ${proxy} could not reach ${address} (${status})`, { ...ctx, status }, false, { cause });
+  }
+  if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN') return new TransientError(`cannot connect to the proxy ${proxy} (${code}; ${env})`, ctx, false, { cause });
+  return undefined;
 }
 
 /**

@@ -76,6 +76,11 @@ export interface HttpAnswer {
  * error-mapping.ts reads them in one place.
  */
 export class TransportError extends Error {
+  /** The proxy the request went through (credentials hidden): a connection failure is the proxy's. */
+  proxy?: string;
+  /** The status a proxy answered a tunnel (CONNECT) with, when it refused one (code EPROXY). */
+  proxyStatus?: number;
+
   constructor(
     message: string,
     readonly code: string,
@@ -179,7 +184,9 @@ export class Transport {
       return { status: response.statusCode, headers: response.headers as IncomingHttpHeaders, body };
     } catch (error) {
       if (error instanceof ResponseTooLargeError) throw error;
-      throw transportError(deadline.aborted ? Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' }) : this.underlying(error));
+      const failed = transportError(deadline.aborted ? Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' }) : this.underlying(error));
+      if (this.proxy) failed.proxy = this.proxy;
+      throw failed;
     } finally {
       clearTimeout(timer);
     }
@@ -261,6 +268,9 @@ const UNDICI_CODES: Record<string, string> = {
 function transportError(error: unknown): TransportError {
   if (error instanceof TransportError) return error;
   const e = (error ?? {}) as Error & { code?: string; cause?: Error & { code?: string } };
+  // undici reports a proxy that refused the tunnel as an aborted request, with its status in the words.
+  const refused = /Proxy response \((\d{3})\)/.exec(e.message ?? '');
+  if (refused) return Object.assign(new TransportError(e.message, 'EPROXY', { cause: error }), { proxyStatus: Number(refused[1]) });
   // A socket or TLS failure inside undici's own error carries Node's code on its cause.
   const code = (e.code?.startsWith('UND_ERR_') && e.cause?.code) || (e.code ? (UNDICI_CODES[e.code] ?? e.code) : (e.cause?.code ?? 'ERROR'));
   return new TransportError(e.message ?? String(error), code, { cause: error });
