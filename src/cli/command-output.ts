@@ -28,6 +28,8 @@ export interface CommandOutput {
   bind(fields: LogFields): void;
   /** Progress and log lines of a sync's events. */
   observer: SyncObserver;
+  /** --quiet: a run with nothing to do and nothing to say prints nothing (a cron mail only when it matters). */
+  readonly quiet: boolean;
   close(): void;
 }
 
@@ -65,6 +67,7 @@ export function commandOutput(io: Io, flags: OutputFlags, choice: OutputChoice =
       current = base.child(fields);
     },
     observer: observeAll(progress?.observer, logEvents(log))!,
+    quiet: !!flags.quiet,
     close: () => progress?.stop(),
   };
 }

@@ -29,7 +29,7 @@ import { createSource } from '../sources/create-source.js';
 import { ColumnsMissingError } from '../sources/csv/csv-source.js';
 import { exitForError } from './error-exit.js';
 import { EXIT, exitForPlan, exitForReport } from './exit-codes.js';
-import { formatPlan } from './format-plan.js';
+import { formatPlan, saysNothing } from './format-plan.js';
 import { checkSavedPlan, planFileText } from './plan-file.js';
 import { formatReport } from './format-report.js';
 import { logWarning, type Io } from './io.js';
@@ -252,6 +252,7 @@ async function runCycleCommand(
   const notifier = commandNotifier(loaded, logWarning(opts.output, io), state.audit);
   const observer = observeAll(opts.output?.observer, opts.metrics?.observe);
   return withState(state, io, opts.signal, async () => {
+    const quiet = !!opts.output?.quiet && !opts.json;
     const result = await runCycle(loaded, state, {
       targets: selected,
       overrideSafety: !!opts.overrideSafety,
@@ -263,7 +264,7 @@ async function runCycleCommand(
       ...(observer ? { observer } : {}),
       onQuarantined: (target, status) => io.err(`target ${target} skipped: ${status}`),
       onPlan: (plan) => {
-        if (!opts.json) io.out(formatPlan(plan, 50));
+        if (!opts.json && !(quiet && saysNothing(plan))) io.out(formatPlan(plan, 50));
       },
     });
     opts.onResult?.(result.kind);
@@ -277,9 +278,12 @@ async function runCycleCommand(
           if (v.kind === 'enter' || v.kind === 'stay') io.err(`target ${target} quarantined: ${v.entry.reason}; next try at ${v.entry.nextTry}`);
         }
         return enqueued(result.plan, opts, io);
-      case 'applied':
+      case 'applied': {
+        const code = exitForReport(result.report);
+        if (quiet && code === 0 && saysNothing(result.plan)) return code;
         io.out(opts.json ? JSON.stringify({ plan: summarise(result.plan), report: result.report }, null, 2) : `\n${formatReport(result.report)}`);
-        return exitForReport(result.report);
+        return code;
+      }
     }
   });
 }

@@ -129,3 +129,15 @@ export function formatPlan(plan: Plan, limit = Infinity): string {
   }
   return out.join('\n');
 }
+
+/**
+ * A plan that changes nothing and has nothing to say: no operation, nothing held, parked or refused,
+ * no warning, no source issue. `run --quiet` prints nothing for it (cron mails only what matters).
+ */
+export function saysNothing(plan: Plan): boolean {
+  if (plan.source.issues.length > 0 || (plan.source.warnings?.length ?? 0) > 0) return false;
+  return plan.targets.every(
+    (t) => !t.error && t.warnings.length === 0 && operationsOf(t).length === 0 && !t.held?.operations.length && !t.parked?.length && !t.heldGroups?.length,
+  );
+}
+
