@@ -144,6 +144,13 @@ function issueProblems(issue: z.core.$ZodIssue, doc: Document, counter: LineCoun
     });
   }
   if (issue.code === 'invalid_key') return [at(issue.path, issue.issues.map((i) => i.message).join('; '))];
+  if (issue.code === 'invalid_union' && issue.errors.length > 0) {
+    // "Invalid input" says nothing: the branch that got furthest (its problem deepest in the value)
+    // is the one that was meant, e.g. a scope clause written `{department: Engineering}` for `{department: {eq: Engineering}}`.
+    const depth = (branch: readonly z.core.$ZodIssue[]) => Math.max(...branch.map((i) => i.path.length));
+    const meant = issue.errors.reduce((best, branch) => (branch.length > 0 && depth(branch) > depth(best) ? branch : best));
+    if (meant.length > 0 && depth(meant) > 0) return meant.flatMap((i) => issueProblems({ ...i, path: [...issue.path, ...i.path] } as z.core.$ZodIssue, doc, counter));
+  }
   return [at(issue.path, issue.message)];
 }
 

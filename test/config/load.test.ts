@@ -82,6 +82,13 @@ targets:
     );
   });
 
+  it('a value that fits none of the forms a key takes is reported where the meant form breaks, not as "Invalid input"', () => {
+    // The clause form was meant: {department: {eq: Engineering}}.
+    const env = { SLACK_TOKEN: 'xoxp-0123456789' };
+    expect(problems(`${base}    scope:\n      - { department: Engineering }\n`, env)).toEqual(['targets.slack.scope[0].department (line 8): Invalid input: expected object, received string']);
+    expect(problems(`${base}    scope:\n      - { department: { eq: Eng, ne: Ops } }\n`, env)).toEqual([expect.stringMatching(/^targets\.slack\.scope\[0\]\.department \(line 8\): give exactly one operator/)]);
+  });
+
   it('a credential shorter than 8 characters once the white space at its ends is gone is refused', () => {
     expect(
       problems(`source: { type: csv, path: people.csv, key: id }
