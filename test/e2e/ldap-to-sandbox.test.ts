@@ -3,7 +3,7 @@
  * nothing; a change in LDAP reaches the target; a person moved out of the search base is deactivated;
  * and slapd killed in the middle of a read stops the run before any write (exit 4).
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, Socket, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bulkPeopleLdif, directoryLdif, GROUPS, PEOPLE } from '../support/ldap-fixtures.js';
@@ -61,6 +61,37 @@ describe('a directory kept in sync', () => {
     const r = await h.cli('validate', '--config', h.configFile);
     expect(r.code, r.err).toBe(0);
     expect(r.out).toContain('valid (source ldap, 1 target: app)');
+  });
+
+  it('validate refuses a disabled rule that reads nothing, and an LDAP filter that is not one, by its path', async () => {
+    const written = readFileSync(h.configFile, 'utf8');
+    const validate = async (from: string, to: string) => {
+      expect(written).toContain(from);
+      writeFileSync(h.configFile, written.replace(from, to));
+      return h.cli('validate', '--config', h.configFile);
+    };
+    const rule = 'disabled: { attribute: employeeType, values: [terminated] }';
+    // Both read as "nobody is disabled": every leaver kept in the directory would be re-activated.
+    let r = await validate(rule, 'disabled: { values: [terminated] }');
+    expect(r.code, r.out).toBe(2);
+    expect(r.err).toContain('source.users.disabled.values (line 15): values are values of `attribute`: give the attribute they are read from');
+    r = await validate(rule, 'disabled: {}');
+    expect(r.code, r.out).toBe(2);
+    expect(r.err).toContain('source.users.disabled (line 15): names no rule: give attribute (with values), filter or userAccountControl: true');
+    // ldapts reads this one leniently; combined with the user filter, every read failed.
+    r = await validate(rule, 'disabled: { filter: "employeeType=terminated" }');
+    expect(r.code, r.out).toBe(2);
+    expect(r.err).toContain(
+      'source.users.disabled.filter (line 15): not an LDAP filter: expected "(" (every filter and sub-filter is written in parentheses, e.g. (employeeType=terminated)) at character 1, found "e"',
+    );
+    r = await validate('(&(objectClass=groupOfNames)(!(cn=loop-*)))', '(&(objectClass=groupOfNames)(!(cn=loop-*))');
+    expect(r.code, r.out).toBe(2);
+    expect(r.err).toContain('source.groups.filter (line 16): not an LDAP filter: expected ")" at character 43, found the end');
+    r = await validate(`base: ${PEOPLE}\n`, `base: ${PEOPLE}\n    filter: "(title=R&D (EMEA))"\n`);
+    expect(r.code, r.out).toBe(2);
+    expect(r.err).toContain('source.users.filter (line 14): not an LDAP filter: a "(" in a value must be written \\28 at character 12, found "("');
+    r = await validate(rule, 'disabled: { filter: "(|(employeeType=terminated)(userAccountControl:1.2.840.113556.1.4.803:=2))" }');
+    expect(r.code, r.err).toBe(0);
   });
 
   it('converges, and the second run sends no write', async () => {
