@@ -5,10 +5,14 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, Socket, type Server } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/load.js';
+import { createChangeFeed } from '../../src/sources/create-change-feed.js';
+import { FileFeedTokenStore } from '../../src/state/feed-tokens.js';
 import { bulkPeopleLdif, directoryLdif, GROUPS, PEOPLE } from '../support/ldap-fixtures.js';
 import { directoryAndHarness } from '../support/fixture-directory.js';
 import { Harness } from '../support/harness.js';
+import { startTestService, type RunningService } from '../support/service.js';
 import { BASE_DN, READER_DN, READER_PASSWORD, Slapd } from '../support/slapd.js';
 
 function writeLdapConfig(h: Harness, url: string, pageSize: number, groups = '', mapping = ''): void {
@@ -260,3 +264,45 @@ describe('slapd killed in the middle of a read', () => {
     expect(activeUserNames(h)).toHaveLength(303);
   });
 });
+
+describe("serve's change feed after an entry stamped in the future", () => {
+  let slapd: Slapd;
+  let h: Harness;
+  let s: RunningService | undefined;
+  directoryAndHarness((started, harness) => {
+    [slapd, h] = [started, harness];
+    writeLdapConfig(h, slapd.url, 100, '  changes: { mode: modifyTimestamp }', 'serve:\n  pollIntervalMs: 500\n  reconcileOnStart: false\n');
+  });
+  afterEach(async () => {
+    await s?.stop();
+    s = undefined;
+  });
+
+  it('syncs that entry, still finds a leaver marked after it, and /readyz names the entry', async () => {
+    const first = await h.run();
+    expect(first.code, first.err + first.out).toBe(0);
+    const loaded = loadConfig(h.configFile);
+    const feed = createChangeFeed(loaded.config.source, loaded.config.safety, new FileFeedTokenStore(loaded.stateDir))!;
+    await (await feed.feed.poll())!.commit();
+    s = await startTestService(h, { feeds: [feed] });
+
+    // An import (or a server with a wrong clock) stamps a new person 2030: the feed's position
+    // followed it, and every change after it was missed until 2030.
+    await slapd.add(
+      `dn: uid=future,${PEOPLE}\nobjectClass: inetOrgPerson\nuid: future\ncn: Fu Ture\nsn: Ture\nmail: future@example.com\n` +
+        'createTimestamp: 20300101000000Z\nmodifyTimestamp: 20300101000000Z\n',
+      { relax: true },
+    );
+    await expect.poll(() => h.sandbox.store.findUserByUserName('future@example.com')?.['active'], { timeout: 20_000 }).toBe(true);
+    await slapd.modify(`dn: uid=kenji,${PEOPLE}\nchangetype: modify\nreplace: employeeType\nemployeeType: terminated\n`);
+    await expect.poll(() => h.sandbox.store.findUserByUserName('kenji@example.com')?.['active'], { timeout: 20_000 }).toBe(false);
+
+    const ready = await s.get('/readyz');
+    expect(ready.status, ready.body).toBe(200);
+    const warning = `feed source: 1 entry stamped ahead of this machine's clock: uid=future,${PEOPLE} (20300101000000Z); each is synced when it changes`;
+    expect(JSON.parse(ready.body).warnings).toEqual([expect.stringContaining(warning)]);
+    // Logged once, not at every poll.
+    expect(s.lines.filter((l) => l.includes('stamped ahead of'))).toHaveLength(1);
+  }, 60_000);
+});
+
