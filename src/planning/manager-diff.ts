@@ -8,9 +8,9 @@
  * managers (no manager column) leaves the reference alone.
  *
  * Someone named as their own manager is a mistake in the source no app means to show: treated as a
- * manager who is not there (the reference left empty), with a warning naming them. People who manage each other in a loop
- * (A -> B -> A) are set as the source says, since any of them may be right, with a warning naming
- * the loop.
+ * manager who is not there (the reference left empty), with a warning naming them. People who
+ * manage each other in a loop (A -> B -> A) are set as the source says, since any of them may be
+ * right, with a warning naming the loop.
  */
 import type { CanonicalUser } from '../model/canonical.js';
 import type { Operation } from '../model/plan.js';

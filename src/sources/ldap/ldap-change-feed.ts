@@ -77,12 +77,10 @@ export class LdapChangeFeed implements ChangeFeed {
   /** What the last pass found wrong and worked around (see warnings()). */
   private lastWarnings: readonly string[] = [];
 
-  /** `clock`: milliseconds since the epoch, as Date.now. */
   constructor(
     private readonly config: LdapSourceConfig,
     private readonly tokens: FeedTokenStore,
     private readonly name: string,
-    private readonly clock: () => number = Date.now,
   ) {
     this.mode = ldapChangeMode(config);
     this.settings = ldapSettings(config);
@@ -136,7 +134,7 @@ export class LdapChangeFeed implements ChangeFeed {
   private async timestampPass(searcher: LdapSearcher, stored: string | undefined, signal?: AbortSignal): Promise<ChangeBatch | null> {
     const { overlapSeconds: overlap, accessLogBase } = this.config.changes;
     const users = this.settings.users;
-    const now = Math.floor(this.clock() / 1000);
+    const now = Math.floor(Date.now() / 1000);
     const position = stored === undefined ? null : decodePosition(stored);
     let unusable = this.unusable(stored, position);
     if (unusable === null) {
