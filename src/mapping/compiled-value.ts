@@ -5,13 +5,15 @@
  * literal text "=x" is written `="=x"`.
  *
  * Contract: the result is null when the value is absent (an empty text is absent too), so an
- * unmapped attribute stays unset rather than becoming "".
+ * unmapped attribute stays unset rather than becoming "". Text, from a template or an expression,
+ * is a mapped text (mapped-text.ts): trimmed, and absent when only white space.
  */
 import type { SourceValue } from '../model/canonical.js';
 import { compileExpression, type CompiledExpression, type ExpressionOptions, type ValueType } from './expression/index.js';
-import { firstOf, isEmpty, listOf, numberText } from './expression/values.js';
+import { firstOf, listOf, numberText } from './expression/values.js';
 import { compileTemplate } from './template.js';
 import { distinct } from './distinct.js';
+import { mappedText } from './mapped-text.js';
 import { describeUnreadable } from './describe-unreadable.js';
 
 export type Scalar = string | number | boolean;
@@ -93,15 +95,12 @@ function fromExpression(expression: CompiledExpression, masked: ReadonlySet<stri
         },
       };
     default: {
-      const text = expression.type === 'values' ? (a: Attributes) => firstOf(e(a) as SourceValue) : (a: Attributes) => e(a) as string | null;
+      const text = expression.type === 'values' ? (a: Attributes) => mappedText(firstOf(e(a) as SourceValue)) : (a: Attributes) => mappedText(e(a) as string | null);
       const value: CompiledValue = {
         source,
         attributes,
         type: 'text',
-        evaluate: (a) => {
-          const v = text(a);
-          return v === '' ? null : v;
-        },
+        evaluate: text,
         evaluateEach: (a) => {
           if (expression.type === 'values') return distinctTexts(listOf(e(a) as SourceValue));
           if (attributes.length !== 1) throw new Error(`"${source}" must read exactly one attribute to give one value per source value, or give a list (Split)`);
@@ -122,5 +121,5 @@ function fromExpression(expression: CompiledExpression, masked: ReadonlySet<stri
 }
 
 function distinctTexts(values: readonly string[]): string[] {
-  return distinct(values.filter((v) => !isEmpty(v)));
+  return distinct(values.map(mappedText).filter((v): v is string => v !== null));
 }

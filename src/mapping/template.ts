@@ -6,10 +6,12 @@
  *
  * Contract: the result is null when every referenced attribute is empty (so an unmapped value stays
  * absent rather than becoming ""); otherwise empty placeholders become "" and runs of spaces left
- * behind collapse, so `{givenName} {familyName}` of a mononymous person is just the one name.
+ * behind collapse, so `{givenName} {familyName}` of a mononymous person is just the one name. The
+ * result is then a mapped text (mapped-text.ts): trimmed, and null when only white space is left.
  */
 import type { SourceValue } from '../model/canonical.js';
 import { distinct } from './distinct.js';
+import { mappedText } from './mapped-text.js';
 
 type Transform = (value: string) => string;
 
@@ -109,8 +111,7 @@ export function compileTemplate(source: string): CompiledTemplate {
       type: 'text',
       evaluate(values) {
         const raw = values[name];
-        const v = Array.isArray(raw) ? raw[0] : raw;
-        return v === undefined || v === null || v === '' ? null : v;
+        return mappedText(Array.isArray(raw) ? raw[0] : raw);
       },
       evaluateEach,
     };
@@ -123,7 +124,7 @@ export function compileTemplate(source: string): CompiledTemplate {
     type: 'text',
     evaluateEach,
     evaluate(values) {
-      if (attributes.length === 0) return source === '' ? null : parts.map((p) => ('text' in p ? p.text : '')).join('');
+      if (attributes.length === 0) return mappedText(parts.map((p) => ('text' in p ? p.text : '')).join(''));
       let any = false;
       let out = '';
       for (const part of parts) {
@@ -139,7 +140,7 @@ export function compileTemplate(source: string): CompiledTemplate {
         out += v;
       }
       if (!any) return null;
-      return single ? out : out.replace(/ {2,}/g, ' ').trim();
+      return mappedText(single ? out : out.replace(/ {2,}/g, ' '));
     },
   };
   return template;

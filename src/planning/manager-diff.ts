@@ -6,6 +6,11 @@
  * A manager who is not provisioned in the target leaves the reference empty, with a warning, unless
  * the manager is held (then the reference stays as it is); a source that says nothing about
  * managers (no manager column) leaves the reference alone.
+ *
+ * Someone named as their own manager is a mistake in the source no app means to show: treated as a
+ * manager who is not there (the reference left empty), with a warning naming them. People who
+ * manage each other in a loop (A -> B -> A) are set as the source says, since any of them may be
+ * right, with a warning naming the loop.
  */
 import type { CanonicalUser } from '../model/canonical.js';
 import type { Operation } from '../model/plan.js';
@@ -40,6 +45,11 @@ export function diffManagers(
   const references: Operation[] = [];
   const warnings: string[] = [];
   let seq = 0;
+  const named = (key: string) => `${provisioned.get(key)?.label ?? key} (${key})`;
+  for (const loop of managerLoops(users)) {
+    // Only the loops this target gets references of.
+    if (loop.every((key) => provisioned.has(key))) warnings.push(`manager loop: ${[...loop, loop[0]!].map(named).join(' -> ')}; set as the source says`);
+  }
   for (const user of users) {
     if (user.managerKey === undefined) continue;
     const self = provisioned.get(user.key);
@@ -47,7 +57,10 @@ export function diffManagers(
     const have = currentManager(self.account);
     let wantKey = user.managerKey;
     let wantId: string | null = null;
-    if (wantKey !== null) {
+    if (wantKey === user.key) {
+      warnings.push(`${named(user.key)} is named as their own manager; manager left empty`);
+      wantKey = null;
+    } else if (wantKey !== null) {
       const manager = provisioned.get(wantKey);
       if (!manager) {
         if (keep(wantKey)) continue;
@@ -71,4 +84,31 @@ export function diffManagers(
     });
   }
   return { references, warnings };
+}
+
+/**
+ * The loops of two or more people in the manager references (each person names at most one
+ * manager, so each loop is found once, starting from the person met first), in linear time.
+ */
+export function managerLoops(users: readonly CanonicalUser[]): string[][] {
+  const managerOf = new Map<string, string>();
+  for (const u of users) if (u.managerKey && u.managerKey !== u.key) managerOf.set(u.key, u.managerKey);
+  // Absent: not visited; a number: the walk that visited it.
+  const walkOf = new Map<string, number>();
+  const loops: string[][] = [];
+  let walk = 0;
+  for (const start of managerOf.keys()) {
+    if (walkOf.has(start)) continue;
+    walk++;
+    const path: string[] = [];
+    let key: string | undefined = start;
+    while (key !== undefined && !walkOf.has(key)) {
+      walkOf.set(key, walk);
+      path.push(key);
+      key = managerOf.get(key);
+    }
+    // Back on this walk's own path: the part of it from there is a loop.
+    if (key !== undefined && walkOf.get(key) === walk) loops.push(path.slice(path.indexOf(key)));
+  }
+  return loops;
 }

@@ -20,6 +20,8 @@ export interface FeedStatus {
   lastChange?: string;
   /** The last poll's failure, until a poll succeeds. */
   error?: string;
+  /** What the last poll that succeeded found wrong and worked around (ChangeFeed.warnings). */
+  warnings?: string[];
 }
 
 export interface FeedLoopDeps {
@@ -63,6 +65,14 @@ function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T | 
 
 export { MAX_RETRY_WAIT_MS } from './retry-wait.js';
 
+/** Keeps the feed's warnings in its status (for /readyz), logging each when it first appears. */
+function noteWarnings(name: string, feed: ChangeFeed, status: FeedStatus, log: (line: string) => void): void {
+  const warnings = feed.warnings?.() ?? [];
+  for (const w of warnings) if (!status.warnings?.includes(w)) log(`feed ${name}: warning: ${w}`);
+  if (warnings.length > 0) status.warnings = [...warnings];
+  else delete status.warnings;
+}
+
 export async function runFeed(name: string, feed: ChangeFeed, status: FeedStatus, deps: FeedLoopDeps, signal: AbortSignal): Promise<void> {
   const full = new RetryWait(deps.intervalMs);
   // Who was handed out since the position, synced, and applied or not: a poll syncs at once only
@@ -97,6 +107,7 @@ export async function runFeed(name: string, feed: ChangeFeed, status: FeedStatus
       if (signal.aborted) break;
       status.lastPoll = new Date().toISOString();
       delete status.error;
+      noteWarnings(name, feed, status, deps.log);
       const view = batch && !batch.full ? people.view(batch) : undefined;
       const given = view ? people.giveUp() : [];
       if (given.length > 0) deps.log(`feed ${name}: ${given.length} tried again for ${GIVE_UP_AFTER_MS / 3_600_000} hours without applying, left to the full cycles: ${given.join(', ')}`);

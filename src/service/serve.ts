@@ -138,6 +138,8 @@ export async function startService(options: ServiceOptions): Promise<ServiceHand
         ...(last ? { lastCycle: { reason: last.reason, startedAt: last.startedAt.toISOString(), finishedAt: last.finishedAt.toISOString(), result: last.result?.kind ?? 'failed' } } : {}),
         ...(loaded.config.schedule ? { nextCycle: nextCronTime(loaded.config.schedule, new Date()).toISOString() } : {}),
         feeds: feeds.map((f) => ({ ...f })),
+        // Worked around, so not a reason to be unready, but someone should look (an entry stamped in the future).
+        ...(feeds.some((f) => f.warnings) ? { warnings: feeds.flatMap((f) => (f.warnings ?? []).map((w) => `feed ${f.name}: ${w}`)) } : {}),
       },
     };
   };

@@ -45,5 +45,10 @@ export interface ChangeFeed {
    * (a file watcher's event), so the service polls now. Absent for feeds that only poll.
    */
   changed?(signal: AbortSignal): Promise<void>;
+  /**
+   * What the last poll found wrong and worked around, for the log and /readyz (e.g. an LDAP entry
+   * stamped in the future): empty when nothing. Absent for feeds that have nothing of the kind.
+   */
+  warnings?(): readonly string[];
   close(): Promise<void>;
 }

@@ -3,7 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
 import { Secret } from '../../src/config/secret.js';
 import { ConfigError } from '../../src/errors.js';
-import { ldapSettings } from '../../src/sources/ldap/flavor-defaults.js';
+import { FilterParser } from 'ldapts';
+import { ldapFilterProblem } from '../../src/config/schema/ldap-filter.js';
+import { FLAVOR_DEFAULTS, ldapSettings } from '../../src/sources/ldap/flavor-defaults.js';
 
 const targets = `
 targets:
@@ -96,3 +98,49 @@ ${targets}`,
     expect(problems).toEqual(['source.bind.password: environment variable LDAP_PW is empty (set but empty)']);
   });
 });
+
+describe('LDAP filters in the config', () => {
+  const valid = [
+    ...Object.values(FLAVOR_DEFAULTS).flatMap((f) => [f.userFilter, f.groupFilter]),
+    '(employeeType=terminated)',
+    '(!(cn=loop-*))',
+    '(cn=*)',
+    '(cn=a*b*c)',
+    '(cn=*end)',
+    '(mail~=x@example.com)',
+    '(uidNumber>=1000)',
+    '(title=R\\28D\\29 \\2a)',
+    '(userAccountControl:1.2.840.113556.1.4.803:=2)',
+    '(memberOf:1.2.840.113556.1.4.1941:=CN=Staff,DC=corp)',
+    '(cn:dn:2.4.6.8.10:=Jane)',
+    '(:dn:caseExactMatch:=x)',
+    '(ou:DN:=Sales)',
+    '(ms_custom-attr1=x)',
+    '(cn=Müller)',
+    '(&(a=b)(|(c=d)(!(e=f))))',
+  ];
+  it.each(valid)('takes %s, as ldapts does', (filter) => {
+    expect(ldapFilterProblem(filter)).toBeNull();
+    expect(() => FilterParser.parseString(filter)).not.toThrow();
+  });
+
+  it.each([
+    ['employeeType=terminated', 'expected "(" (every filter and sub-filter is written in parentheses, e.g. (employeeType=terminated)) at character 1, found "e"'],
+    ['(&(a=b)', 'expected ")" at character 8, found the end'],
+    ['(a=b))', 'expected the end of the filter (several filters are joined with (&...) or (|...)) at character 6, found ")"'],
+    ['(a=b)(c=d)', 'expected the end of the filter (several filters are joined with (&...) or (|...)) at character 6, found "("'],
+    ['(&)', 'expected "(" after "&" (at least one sub-filter) at character 3, found ")"'],
+    ['(=b)', 'expected an attribute name at character 2, found "="'],
+    ['(a)', 'expected =, ~=, >= or <= at character 3, found ")"'],
+    ['(a=b(c)', 'a "(" in a value must be written \\28 at character 5, found "("'],
+    ['(a>=*)', 'a "*" here must be written \\2a at character 5, found "*"'],
+    ['(a=\\zz)', '"\\" must start an escape of two hex digits (\\5c for a backslash) at character 4, found "\\"'],
+    ['(:=x)', 'an extensible match without an attribute needs a matching rule at character 2, found ":"'],
+    ['(a:1..2:=x)', 'expected a matching rule (a name or an OID) at character 4, found "1"'],
+    // ldapts sends neither an attribute option nor a numeric OID as a name: every read would fail.
+    ['(userCertificate;binary=*)', 'expected =, ~=, >= or <= at character 17, found ";"'],
+  ])('refuses %s', (filter, problem) => {
+    expect(ldapFilterProblem(filter)).toBe(`not an LDAP filter: ${problem}`);
+  });
+});
+

@@ -42,6 +42,15 @@ describe('expression mappings', () => {
     expect(h.writes()).toEqual([]);
   });
 
+  it('"&" gives what the template it stands for gives: no value for a person without either name, no trailing space with one', async () => {
+    h = await Harness.start({ target: `    mapping:\n      displayName: '=givenName & " " & familyName'\n      nickName: '{givenName} {familyName}'\n` });
+    h.writePeople([person(1, { first: 'Ann', last: 'Lee' }), person(2, { first: 'Bo', last: '' }), person(3, { first: '', last: 'Cho' }), person(4, { first: '', last: '' })]);
+    const r = await h.run();
+    expect(r.code, `${r.err}\n${r.out}`).toBe(0);
+    const names = Object.fromEntries(h.sandbox.store.users().map((u) => [u['externalId'], [u['displayName'] ?? null, u['nickName'] ?? null]]));
+    expect(names).toEqual({ E1001: ['Ann Lee', 'Ann Lee'], E1002: ['Bo', 'Bo'], E1003: ['Cho', 'Cho'], E1004: [null, null] });
+  });
+
   it('a unix time no date can hold gives no value, with a time zone too: that person is created without it, and everyone else as usual', async () => {
     h = await Harness.start({ target: `    mapping:\n      nickName: '=FormatDateTime(title, "unix", "iso", "Europe/Berlin")'\n` });
     h.writePeople([person(1, { title: '1706702400' }), person(2, { title: '99999999999999999' }), person(3, { title: '1706702400' })]);

@@ -236,6 +236,19 @@ describe('roles and manager', () => {
     expect(userPatches.map((w) => w.body)).toEqual([{ schemas: [SCHEMA_PATCH_OP], Operations: [{ op: 'replace', path: 'roles', value: [{ value: 'member' }] }] }]);
   });
 
+  it('plan warns of someone named as their own manager (left empty) and of a loop of managers (set), naming them', async () => {
+    h.writePeople([person(1, { manager: 'E1001' }), person(2, { manager: 'E1003' }), person(3, { manager: 'E1002' }), person(4, { manager: 'E1002' })]);
+    const plan = await h.cli('plan', '--config', h.configFile);
+    expect(plan.code, plan.err + plan.out).toBe(0);
+    expect(plan.out).toContain('user1@example.com (E1001) is named as their own manager; manager left empty');
+    expect(plan.out).toContain('manager loop: user2@example.com (E1002) -> user3@example.com (E1003) -> user2@example.com (E1002); set as the source says');
+    const r = await h.run();
+    expect(r.code, r.err + r.out).toBe(0);
+    const manager = (n: number) => ((h.sandbox.store.findUserByUserName(`user${n}@example.com`)![SCHEMA_ENTERPRISE_USER] as Record<string, { value: string }> | undefined)?.['manager'])?.value;
+    const id = (n: number) => h.sandbox.store.findUserByUserName(`user${n}@example.com`)!['id'];
+    expect([manager(1), manager(2), manager(3), manager(4)]).toEqual([undefined, id(3), id(2), id(2)]);
+  });
+
   it('links a manager created in the same run, and leaves an out-of-scope manager empty with a warning', async () => {
     h.writeConfig('    scope:\n      - department: { eq: Eng }');
     h.writePeople([
@@ -261,5 +274,7 @@ describe('roles and manager', () => {
     expect(refs).toHaveLength(2);
     const ext = h.sandbox.store.findUserByUserName('user2@example.com')![SCHEMA_ENTERPRISE_USER] as Record<string, ScimResource>;
     expect(ext['manager']?.['value']).toBe(u1['id']);
+    // user1 now names themself: no self-reference, the former manager cleared.
+    expect((h.sandbox.store.findUserByUserName('user1@example.com')![SCHEMA_ENTERPRISE_USER] as Record<string, unknown> | undefined)?.['manager']).toBeUndefined();
   });
 });

@@ -3,12 +3,16 @@
  * nothing; a change in LDAP reaches the target; a person moved out of the search base is deactivated;
  * and slapd killed in the middle of a read stops the run before any write (exit 4).
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, Socket, type Server } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/load.js';
+import { createChangeFeed } from '../../src/sources/create-change-feed.js';
+import { FileFeedTokenStore } from '../../src/state/feed-tokens.js';
 import { bulkPeopleLdif, directoryLdif, GROUPS, PEOPLE } from '../support/ldap-fixtures.js';
 import { directoryAndHarness } from '../support/fixture-directory.js';
 import { Harness } from '../support/harness.js';
+import { startTestService, type RunningService } from '../support/service.js';
 import { BASE_DN, READER_DN, READER_PASSWORD, Slapd } from '../support/slapd.js';
 
 function writeLdapConfig(h: Harness, url: string, pageSize: number, groups = '', mapping = ''): void {
@@ -61,6 +65,37 @@ describe('a directory kept in sync', () => {
     const r = await h.cli('validate', '--config', h.configFile);
     expect(r.code, r.err).toBe(0);
     expect(r.out).toContain('valid (source ldap, 1 target: app)');
+  });
+
+  it('validate refuses a disabled rule that reads nothing, and an LDAP filter that is not one, by its path', async () => {
+    const written = readFileSync(h.configFile, 'utf8');
+    const validate = async (from: string, to: string) => {
+      expect(written).toContain(from);
+      writeFileSync(h.configFile, written.replace(from, to));
+      return h.cli('validate', '--config', h.configFile);
+    };
+    const rule = 'disabled: { attribute: employeeType, values: [terminated] }';
+    // Both read as "nobody is disabled": every leaver kept in the directory would be re-activated.
+    let r = await validate(rule, 'disabled: { values: [terminated] }');
+    expect(r.code, r.out).toBe(2);
+    expect(r.err).toContain('source.users.disabled.values (line 15): values are values of `attribute`: give the attribute they are read from');
+    r = await validate(rule, 'disabled: {}');
+    expect(r.code, r.out).toBe(2);
+    expect(r.err).toContain('source.users.disabled (line 15): names no rule: give attribute (with values), filter or userAccountControl: true');
+    // ldapts reads this one leniently; combined with the user filter, every read failed.
+    r = await validate(rule, 'disabled: { filter: "employeeType=terminated" }');
+    expect(r.code, r.out).toBe(2);
+    expect(r.err).toContain(
+      'source.users.disabled.filter (line 15): not an LDAP filter: expected "(" (every filter and sub-filter is written in parentheses, e.g. (employeeType=terminated)) at character 1, found "e"',
+    );
+    r = await validate('(&(objectClass=groupOfNames)(!(cn=loop-*)))', '(&(objectClass=groupOfNames)(!(cn=loop-*))');
+    expect(r.code, r.out).toBe(2);
+    expect(r.err).toContain('source.groups.filter (line 16): not an LDAP filter: expected ")" at character 43, found the end');
+    r = await validate(`base: ${PEOPLE}\n`, `base: ${PEOPLE}\n    filter: "(title=R&D (EMEA))"\n`);
+    expect(r.code, r.out).toBe(2);
+    expect(r.err).toContain('source.users.filter (line 14): not an LDAP filter: a "(" in a value must be written \\28 at character 12, found "("');
+    r = await validate(rule, 'disabled: { filter: "(|(employeeType=terminated)(userAccountControl:1.2.840.113556.1.4.803:=2))" }');
+    expect(r.code, r.err).toBe(0);
   });
 
   it('converges, and the second run sends no write', async () => {
@@ -229,3 +264,45 @@ describe('slapd killed in the middle of a read', () => {
     expect(activeUserNames(h)).toHaveLength(303);
   });
 });
+
+describe("serve's change feed after an entry stamped in the future", () => {
+  let slapd: Slapd;
+  let h: Harness;
+  let s: RunningService | undefined;
+  directoryAndHarness((started, harness) => {
+    [slapd, h] = [started, harness];
+    writeLdapConfig(h, slapd.url, 100, '  changes: { mode: modifyTimestamp }', 'serve:\n  pollIntervalMs: 500\n  reconcileOnStart: false\n');
+  });
+  afterEach(async () => {
+    await s?.stop();
+    s = undefined;
+  });
+
+  it('syncs that entry, still finds a leaver marked after it, and /readyz names the entry', async () => {
+    const first = await h.run();
+    expect(first.code, first.err + first.out).toBe(0);
+    const loaded = loadConfig(h.configFile);
+    const feed = createChangeFeed(loaded.config.source, loaded.config.safety, new FileFeedTokenStore(loaded.stateDir))!;
+    await (await feed.feed.poll())!.commit();
+    s = await startTestService(h, { feeds: [feed] });
+
+    // An import (or a server with a wrong clock) stamps a new person 2030: the feed's position
+    // followed it, and every change after it was missed until 2030.
+    await slapd.add(
+      `dn: uid=future,${PEOPLE}\nobjectClass: inetOrgPerson\nuid: future\ncn: Fu Ture\nsn: Ture\nmail: future@example.com\n` +
+        'createTimestamp: 20300101000000Z\nmodifyTimestamp: 20300101000000Z\n',
+      { relax: true },
+    );
+    await expect.poll(() => h.sandbox.store.findUserByUserName('future@example.com')?.['active'], { timeout: 20_000 }).toBe(true);
+    await slapd.modify(`dn: uid=kenji,${PEOPLE}\nchangetype: modify\nreplace: employeeType\nemployeeType: terminated\n`);
+    await expect.poll(() => h.sandbox.store.findUserByUserName('kenji@example.com')?.['active'], { timeout: 20_000 }).toBe(false);
+
+    const ready = await s.get('/readyz');
+    expect(ready.status, ready.body).toBe(200);
+    const warning = `feed source: 1 entry stamped ahead of this machine's clock: uid=future,${PEOPLE} (20300101000000Z); each is synced when it changes`;
+    expect(JSON.parse(ready.body).warnings).toEqual([expect.stringContaining(warning)]);
+    // Logged once, not at every poll.
+    expect(s.lines.filter((l) => l.includes('stamped ahead of'))).toHaveLength(1);
+  }, 60_000);
+});
+

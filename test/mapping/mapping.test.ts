@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { compileScope, explainScope } from '../../src/mapping/scope.js';
 import type { ScopeFilter } from '../../src/config/schema/index.js';
 import { compileTemplate } from '../../src/mapping/template.js';
+import { compileValue } from '../../src/mapping/compiled-value.js';
 import { buildUserResource, compileUserMapping, mapUser, mapUserOrFailure, RuleFailed } from '../../src/mapping/user-mapping.js';
 import { ConfigError } from '../../src/errors.js';
 import type { CanonicalUser } from '../../src/model/canonical.js';
@@ -22,6 +23,26 @@ describe('templates', () => {
     expect(compileTemplate('{emails}').evaluate({ emails: ['first@x', 'second@x'] })).toBe('first@x');
     expect(() => compileTemplate('{x | nope}')).toThrow('unknown function "nope"');
     expect(() => compileTemplate('{x')).toThrow('unclosed');
+  });
+
+  it('give what the expression they are shorthand for gives: trimmed, and nothing when only white space is left', () => {
+    const template = compileValue('{givenName} {familyName}');
+    const expression = compileValue('=givenName & " " & familyName');
+    const people = [
+      { givenName: 'Ann', familyName: 'Lee' },
+      { givenName: 'Ann', familyName: null },
+      { givenName: null, familyName: 'Lee' },
+      { givenName: null, familyName: null },
+      { givenName: ' ', familyName: '' },
+      { givenName: ' Ann ', familyName: null },
+    ];
+    const want = ['Ann Lee', 'Ann', 'Lee', null, null, 'Ann'];
+    expect(people.map((p) => template.evaluate(p))).toEqual(want);
+    expect(people.map((p) => expression.evaluate(p))).toEqual(want);
+    // The same for one attribute read as it is, and for each value of a multi-valued one.
+    expect([compileValue('{title}').evaluate({ title: '  ' }), compileValue('=title').evaluate({ title: ' CEO ' })]).toEqual([null, 'CEO']);
+    expect(compileValue('=mail').evaluateEach({ mail: [' a@x ', '  ', 'a@x'] })).toEqual(['a@x']);
+    expect(compileValue('{mail}').evaluateEach({ mail: [' a@x ', '  ', 'a@x'] })).toEqual(['a@x']);
   });
 });
 

@@ -104,6 +104,29 @@ const cases: Case[] = [
     provisioned: { A: account('a') },
     want: [],
   },
+  {
+    name: 'someone named as their own manager: left empty (cleared), with a warning; a loop of two is set, with a warning naming it',
+    users: [person('P1', 'P1'), person('P2', 'P3'), person('P3', 'P2'), person('P4', 'P2'), person('P5', 'P5')],
+    provisioned: { P1: account('u1', 'u4'), P2: account('u2'), P3: account('u3'), P4: account('u4'), P5: account('u5') },
+    want: [
+      ['P1', 'u1', null, null],
+      ['P2', 'u2', 'P3', 'p3@x.com'],
+      ['P3', 'u3', 'P2', 'p2@x.com'],
+      ['P4', 'u4', 'P2', 'p2@x.com'],
+    ],
+    warnings: [
+      'manager loop: p2@x.com (P2) -> p3@x.com (P3) -> p2@x.com (P2); set as the source says',
+      'p1@x.com (P1) is named as their own manager; manager left empty',
+      'p5@x.com (P5) is named as their own manager; manager left empty',
+    ],
+  },
+  {
+    name: 'a loop of three is named once; a loop through someone this target does not get is not its warning',
+    users: [person('A', 'C'), person('B', 'A'), person('C', 'B'), person('X', 'Y'), person('Y', 'X')],
+    provisioned: { A: account('a', 'c'), B: account('b', 'a'), C: account('c', 'b'), X: account('x') },
+    want: [],
+    warnings: ['manager loop: a@x.com (A) -> c@x.com (C) -> b@x.com (B) -> a@x.com (A); set as the source says', 'manager Y of x@x.com (X) is not provisioned in this target; manager left empty'],
+  },
 ];
 
 describe('manager diff', () => {

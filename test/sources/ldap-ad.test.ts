@@ -183,12 +183,12 @@ const person = (cn: string, n: number, uac: string, extra: Record<string, LdapVa
   ),
 });
 
-function adConfig(groups?: Record<string, unknown>): LdapSourceConfig {
+function adConfig(groups?: Record<string, unknown>, users: Record<string, unknown> = {}): LdapSourceConfig {
   return sourceSchema.parse({
     type: 'ldap',
     url: 'ldaps://dc1.corp.example',
     flavor: 'ad',
-    users: { base: 'OU=Staff,DC=corp,DC=example' },
+    users: { base: 'OU=Staff,DC=corp,DC=example', ...users },
     ...(groups ? { groups: { base: 'OU=Groups,DC=corp,DC=example', ...groups } } : {}),
   }) as LdapSourceConfig;
 }
@@ -285,5 +285,21 @@ describe('an AD directory through the seam', () => {
       'CN=Hidden,OU=Staff,DC=corp,DC=example: no userAccountControl (may the reading account read it?): whether the account is disabled is unknown',
     ]);
     expect(snapshot.heldKeys).toEqual([guidToString(guid(9)), guidToString(guid(10))]);
+  });
+
+  it('a disabled rule of its own (a leaver attribute) is added to userAccountControl, which only userAccountControl: false turns off', async () => {
+    const staff = [person('Ann', 1, '512'), person('Ben', 2, '514'), person('Cid', 3, '512', { extensionattribute5: ['Leaver'] })];
+    const leaverRule = { disabled: { attribute: 'extensionAttribute5', values: ['leaver'] } };
+    const ad = new FakeAd(() => staff);
+    const both = await readDirectory(ad, ldapSettings(adConfig(undefined, leaverRule)), 'ad');
+    // Ben's account is disabled in AD: he stays a leaver though he has no leaver attribute.
+    expect(both.users.map((u) => [u.key, u.active])).toEqual([
+      [guidToString(guid(1)), true],
+      [guidToString(guid(2)), false],
+      [guidToString(guid(3)), false],
+    ]);
+    expect(ad.requests[0]!.attributes).toEqual(expect.arrayContaining(['userAccountControl', 'extensionAttribute5']));
+    const off = await readDirectory(new FakeAd(() => staff), ldapSettings(adConfig(undefined, { disabled: { ...leaverRule.disabled, userAccountControl: false } })), 'ad');
+    expect(off.users.map((u) => u.active)).toEqual([true, true, false]);
   });
 });

@@ -68,10 +68,12 @@ describe('changes in the same second as the position', () => {
   const users = ldapSettings(ldapSourceConfig('ldap://127.0.0.1:1', { users: { base: PEOPLE, key: { attribute: 'employeeNumber', format: 'string' } } })).users;
   const T = '20261130101500Z';
   const since = parseGeneralizedTime(T)!;
+  /** The clock of these passes: a minute after T. */
+  const NOW = since + 60;
 
   it('asks with >= from the position less the overlap, without the user filter, for the key and what tells a change apart', async () => {
     const directory = new TimedDirectory([]);
-    await readTimedChanges(directory, users, { since, seen: {} }, 5);
+    await readTimedChanges(directory, users, { since, seen: {} }, 5, NOW);
     expect(directory.requests).toEqual([
       {
         base: PEOPLE,
@@ -85,21 +87,38 @@ describe('changes in the same second as the position', () => {
 
   it('hands out again an entry changed a second time in the same second (entryCSN differs), and not one unchanged', async () => {
     const directory = new TimedDirectory([timed('1', T, '20261130101500.000001Z#000000#000#000000'), timed('2', T, '20261130101500.000002Z#000000#000#000000')]);
-    const first = await readTimedChanges(directory, users, { since: since - 60, seen: {} }, 5);
+    const first = await readTimedChanges(directory, users, { since: since - 60, seen: {} }, 5, NOW);
     expect(first.keys).toEqual(['1', '2']);
     expect(first.window).toEqual({ since, seen: { '1': '20261130101500.000001Z#000000#000#000000', '2': '20261130101500.000002Z#000000#000#000000' } });
 
     directory.entries = [timed('1', T, '20261130101500.000009Z#000000#000#000000'), timed('2', T, '20261130101500.000002Z#000000#000#000000')];
-    const second = await readTimedChanges(directory, users, first.window, 5);
+    const second = await readTimedChanges(directory, users, first.window, 5, NOW);
     expect(second.keys).toEqual(['1']);
     expect(second.window.since).toBe(since);
   });
 
   it('without entryCSN (another server) compares modifyTimestamp; what falls out of the overlap is forgotten', async () => {
     const directory = new TimedDirectory([timed('1', '20261130101450Z'), timed('2', T)]);
-    const result = await readTimedChanges(directory, users, { since: since - 10, seen: { '1': '20261130101450Z' } }, 5);
+    const result = await readTimedChanges(directory, users, { since: since - 10, seen: { '1': '20261130101450Z' } }, 5, NOW);
     expect(result.keys).toEqual(['2']);
     expect(result.window).toEqual({ since, seen: { '2': T } });
+  });
+});
+
+describe('times ahead of the clock', () => {
+  const users = ldapSettings(ldapSourceConfig('ldap://127.0.0.1:1', { users: { base: PEOPLE, key: { attribute: 'employeeNumber', format: 'string' } } })).users;
+  const now = parseGeneralizedTime('20261130101500Z')!;
+
+  it('never move the position; a server a little ahead is no warning, an entry stamped years ahead is', async () => {
+    const directory = new TimedDirectory([timed('1', '20261130101459Z', 'csn1'), timed('2', '20261130101502Z', 'csn2'), timed('3', '20300101000000Z', 'csn3')]);
+    const result = await readTimedChanges(directory, users, { since: now - 60, seen: {} }, 5, now);
+    expect(result.keys).toEqual(['1', '2', '3']);
+    expect(result.window).toEqual({ since: now - 1, seen: { '1': 'csn1', '2': 'csn2', '3': 'csn3' } });
+    expect(result.ahead.map((s) => s.id)).toEqual(['3']);
+    // The next pass, a minute later: what is unchanged is not handed out again, and the position follows the clock.
+    const next = await readTimedChanges(directory, users, result.window, 5, now + 60);
+    expect(next.keys).toEqual([]);
+    expect(next.window).toEqual({ since: now + 2, seen: { '1': 'csn1', '2': 'csn2', '3': 'csn3' } });
   });
 });
 
@@ -306,6 +325,52 @@ describe('OpenLDAP: modifyTimestamp and the accesslog', () => {
     await slapd.add(person('nolog3', '2803'));
     const batch = await feed.poll();
     expect([...batch!.keys].sort()).toEqual(['2802', '2803']);
+  });
+
+  it('an entry stamped in the future is synced and named in a warning, and the changes after it are still found', async () => {
+    const { feed, tokens } = await startedFeed(config());
+    expect(feed.warnings()).toEqual([]);
+    // An import, a replica or a wrong clock: the entry says it was written in 2030.
+    await slapd.add(`${person('future1', '2901')}createTimestamp: 20300101000000Z\nmodifyTimestamp: 20300101000000Z\n`, { relax: true });
+    const batch = await feed.poll();
+    expect(batch?.keys).toEqual(['2901']);
+    expect(feed.warnings()).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `^1 entry stamped ahead of this machine's clock: uid=future1,${PEOPLE} \\(20300101000000Z\\); ` +
+            "each is synced when it changes, but the position does not follow it: check its modifyTimestamp and createTimestamp, or the server's clock$",
+        ),
+      ),
+    ]);
+    await batch!.commit();
+    expect(await tokens.get('people')).not.toContain('2030');
+    // Handed out once: the next poll finds it again, unchanged, and the warning stays.
+    expect(await feed.poll()).toBeNull();
+    expect(feed.warnings()).toHaveLength(1);
+
+    // A leaver marked after it: found (the position stayed at the clock, not in 2030).
+    await slapd.add(person('after1', '2902'));
+    await slapd.modify(`dn: uid=after1,${PEOPLE}\nchangetype: modify\nreplace: employeeType\nemployeeType: terminated\n`);
+    const later = await feed.poll();
+    expect(later?.keys).toEqual(['2902']);
+    await later!.commit();
+
+    // The entry's own next change is handed out; its createTimestamp still says 2030.
+    await slapd.modify(`dn: uid=future1,${PEOPLE}\nchangetype: modify\nreplace: title\ntitle: Back\n`);
+    expect((await feed.poll())?.keys).toEqual(['2901']);
+    expect(feed.warnings()).toHaveLength(1);
+  });
+
+  it('a position stored ahead of the clock (by a version that let an entry move it there) asks for a full read', async () => {
+    const { feed, tokens } = await startedFeed(config({}, {}));
+    const stored = JSON.parse((await tokens.get('people'))!) as { entries: { since: string } };
+    stored.entries.since = '20300101000000Z';
+    await tokens.set('people', JSON.stringify(stored));
+    const batch = await feed.poll();
+    expect(batch?.full).toMatch(/^the stored position 20300101000000Z is ahead of this machine's clock \(\d{14}Z\): full read$/);
+    await batch!.commit();
+    expect(await tokens.get('people')).not.toContain('2030');
+    expect(await feed.poll()).toBeNull();
   });
 
   it('a position stored for another mode, or unreadable, asks for a full read', async () => {

@@ -308,9 +308,13 @@ export class Slapd {
     return ['-x', '-H', this.url, '-D', ADMIN_DN, '-w', ADMIN_PASSWORD];
   }
 
-  /** Add entries online (memberOf is maintained). `manageDsaIt` adds referral objects as entries. */
-  async add(ldif: string, options: { manageDsaIt?: boolean } = {}): Promise<void> {
-    await run('ldapadd', [...this.adminArgs(), ...(options.manageDsaIt ? ['-M'] : [])], ldif);
+  /**
+   * Add entries online (memberOf is maintained). `manageDsaIt` adds referral objects as entries;
+   * `relax` (the relax rules control) lets them carry operational attributes such as
+   * modifyTimestamp, as an import or a replica can.
+   */
+  async add(ldif: string, options: { manageDsaIt?: boolean; relax?: boolean } = {}): Promise<void> {
+    await run('ldapadd', [...this.adminArgs(), ...(options.manageDsaIt ? ['-M'] : []), ...(options.relax ? ['-e', 'relax'] : [])], ldif);
   }
 
   /** Apply an LDIF of changes (changetype: modify / modrdn / delete). */

@@ -1,6 +1,7 @@
 /** source.type ldap: OpenLDAP or Active Directory. */
 import { z } from 'zod';
 import { controlCharacters } from './control-characters.js';
+import { ldapFilter } from './ldap-filter.js';
 import { positiveInt } from './numbers.js';
 import { secret } from './secret-field.js';
 
@@ -22,9 +23,7 @@ const ldapUsers = z
   .object({
     base: z.string().min(1).describe('Search base DN of the people, e.g. ou=people,dc=example,dc=com.'),
     scope: ldapScope.default('sub'),
-    filter: z
-      .string()
-      .min(1)
+    filter: ldapFilter
       .optional()
       .describe('LDAP filter. Default (objectClass=inetOrgPerson) for openldap, (&(objectCategory=person)(objectClass=user)) for ad.'),
     key: ldapKey.optional().describe('Immutable id -> externalId. Default entryUUID (string) for openldap, objectGUID (guid) for ad.'),
@@ -43,14 +42,29 @@ const ldapUsers = z
       .describe("Attribute holding the manager's DN; the manager's key is looked up among the users read. null: none. Default manager."),
     disabled: z
       .object({
-        userAccountControl: z.boolean().optional().describe('AD: disabled when bit 2 (ACCOUNTDISABLE) of userAccountControl is set.'),
+        userAccountControl: z
+          .boolean()
+          .optional()
+          .describe('Disabled when bit 2 (ACCOUNTDISABLE) of userAccountControl is set. Default true for flavor ad (false turns it off), false otherwise.'),
         attribute: z.string().min(1).optional().describe('Disabled when this attribute has a value (any value, or one of `values`).'),
         values: z.array(z.string()).min(1).optional().describe('Values of `attribute` (case-insensitive) that mean disabled.'),
-        filter: z.string().min(1).optional().describe('Disabled when the entry also matches this LDAP filter (one extra search).'),
+        filter: ldapFilter.optional().describe('Disabled when the entry also matches this LDAP filter (one extra search).'),
       })
       .strict()
+      // A rule that names nothing to read disables nobody: every leaver kept in the directory would
+      // be re-activated in every app, with nothing to say the rule was empty.
+      .superRefine((rule, ctx) => {
+        if (rule.values !== undefined && rule.attribute === undefined) {
+          ctx.addIssue({ code: 'custom', path: ['values'], message: 'values are values of `attribute`: give the attribute they are read from' });
+        } else if (rule.attribute === undefined && rule.filter === undefined && rule.userAccountControl !== true) {
+          ctx.addIssue({ code: 'custom', message: 'names no rule: give attribute (with values), filter or userAccountControl: true' });
+        }
+      })
       .optional()
-      .describe('Which entries are disabled people (active: false). Default {userAccountControl: true} for ad, none for openldap.'),
+      .describe(
+        'Which entries are disabled people (active: false): any of the rules given marks one disabled. ' +
+          'Default {userAccountControl: true} for ad, none for openldap; on ad the userAccountControl check is kept unless set false.',
+      ),
     uidAttribute: z.string().min(1).default('uid').describe('Attribute that posixGroup memberUid values name. Default uid.'),
   })
   .strict();
@@ -59,9 +73,7 @@ const ldapGroups = z
   .object({
     base: z.string().min(1).describe('Search base DN of the groups.'),
     scope: ldapScope.default('sub'),
-    filter: z
-      .string()
-      .min(1)
+    filter: ldapFilter
       .optional()
       .describe(
         'LDAP filter. Default (|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames)(objectClass=posixGroup)) for openldap, ' +

@@ -101,7 +101,7 @@ export async function overviewPage(ctx: ConsoleContext, session: Session, activi
   const window = Date.now() - activity.since >= 3_599_000 ? 'in the last hour' : `since the service started (${duration(Date.now() - activity.since)} ago)`;
   const feeds = ctx.feeds.length
     ? html`<table><thead><tr><th>Feed</th><th>Watches</th><th>Last poll</th><th>Last change</th><th>Problem</th></tr></thead><tbody>${ctx.feeds.map(
-        (f) => html`<tr><td>${f.name}</td><td>${f.description}</td><td>${when(f.lastPoll)}</td><td>${when(f.lastChange)}</td><td>${f.error ? html`<span class="bad">${f.error}</span>` : ''}</td></tr>`,
+        (f) => html`<tr><td>${f.name}</td><td>${f.description}</td><td>${when(f.lastPoll)}</td><td>${when(f.lastChange)}</td><td>${f.error ? html`<span class="bad">${f.error}</span>` : ''}${(f.warnings ?? []).map((w) => html`<span class="warn">${w}</span>`)}</td></tr>`,
       )}</tbody></table>`
     : html`<p class="muted">No change feed: people change at the full cycles${ctx.loaded.config.events ? ' and by inbound events' : ''}.</p>`;
 

@@ -14,7 +14,7 @@
  * OU) took all of them out, and they are named nowhere: that is unresolved too, as is a moved entry
  * no longer there to read.
  */
-import { advanceWindow, type Sighting, type TimeWindow } from './change-position.js';
+import { aheadOfClock, advanceWindow, type Sighting, type TimeWindow } from './change-position.js';
 import { formatKey, isBinaryFormat } from './binary-key.js';
 import type { LdapSearcher } from './connection.js';
 import { parentDn, rdnValues, withinScope } from './dn.js';
@@ -29,6 +29,8 @@ export interface LogChanges {
   /** What could not be named: one line each, e.g. `delete of uid=x,ou=people,...: ...`. */
   readonly unresolved: readonly string[];
   readonly window: TimeWindow;
+  /** Records stamped ahead of the clock (the server's clock is ahead of this one's), each with the DN it wrote. */
+  readonly ahead: readonly Sighting[];
 }
 
 /** Past this many people named by membership changes in one pass, a full read is cheaper than looking each up. */
@@ -133,8 +135,9 @@ async function nameMove(searcher: LdapSearcher, users: LdapSettings['users'], mo
 const isClass = (values: readonly LdapValue[], name: string) => values.some((v) => typeof v === 'string' && v.toLowerCase() === name);
 
 /**
- * Reads the log from the window. With `resolve` false (a first position being taken) only the
- * window moves: nothing is named or looked up.
+ * Reads the log from the window, at `now` (this machine's clock, whole seconds: see
+ * advanceWindow). With `resolve` false (a first position being taken) only the window moves:
+ * nothing is named or looked up.
  */
 export async function readAccessLog(
   searcher: LdapSearcher,
@@ -142,6 +145,7 @@ export async function readAccessLog(
   settings: LdapSettings,
   window: TimeWindow,
   overlap: number,
+  now: number,
   resolve = true,
 ): Promise<LogChanges> {
   const users = settings.users;
@@ -162,8 +166,8 @@ export async function readAccessLog(
     for (const record of page) {
       const id = stringsOf(record, 'reqStart')[0] ?? record.dn;
       const time = parseGeneralizedTime(id);
-      sightings.push({ id, version: '', time });
       const dn = stringsOf(record, 'reqDN')[0];
+      sightings.push({ id, version: '', time, dn: dn ?? record.dn });
       if (!resolve || window.seen[id] !== undefined || dn === undefined) continue;
       const classes = valuesOf(record, 'objectClass');
       const removal = isClass(classes, 'auditdelete') || isClass(classes, 'auditmodrdn');
@@ -194,5 +198,5 @@ export async function readAccessLog(
   if (named > MAX_MEMBERS_NAMED) unresolved.push(`group membership changes name ${named} people`);
   else for (const key of await keysOfMembers(searcher, users, memberDns, memberUids)) keys.add(key);
   for (const move of moves) await nameMove(searcher, users, move, keys, unresolved);
-  return { keys: [...keys], unresolved, window: advanceWindow(window, sightings, overlap) };
+  return { keys: [...keys], unresolved, window: advanceWindow(window, sightings, overlap, now), ahead: aheadOfClock(sightings, now) };
 }

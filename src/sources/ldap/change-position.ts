@@ -97,23 +97,41 @@ export function decodePosition(token: string): ChangePosition | null {
 
 /**
  * One item a time-ordered pass met: its id (null for one never handed out, which still moves the
- * position), the version it has now, and its time (null when unreadable).
+ * position), the version it has now, its time (null when unreadable), and its DN for a warning.
  */
 export interface Sighting {
   readonly id: string | null;
   readonly version: string;
   readonly time: number | null;
+  readonly dn?: string;
 }
 
 /**
- * The window after a pass that asked from `window.since - overlap` and met `sightings`: since moves
- * to the newest time met, and `seen` keeps what lies within the overlap of it (anything older is
- * not asked for again).
+ * How far (seconds) a time may be ahead of this machine's clock before it is called a time in the
+ * future: two clocks a little apart are not a problem worth a warning (Kerberos allows 5 minutes).
  */
-export function advanceWindow(window: TimeWindow, sightings: readonly Sighting[], overlap: number): TimeWindow {
+export const CLOCK_TOLERANCE_SECONDS = 300;
+
+/**
+ * The window after a pass that asked from `window.since - overlap` and met `sightings`, at `now`
+ * (this machine's clock, seconds): since moves to the newest time met that is not ahead of `now`,
+ * and `seen` keeps what lies within the overlap of it (anything older is not asked for again).
+ *
+ * A time ahead of the clock never moves the position: one entry stamped in 2030 would make every
+ * later pass ask from 2030 and miss every change until then (a leaver keeping their access). Such
+ * an entry stays in `seen`, so each pass finds it and hands it out again only when its version
+ * moves. A server whose clock runs a little ahead of this one costs the same and loses nothing: its
+ * newest entries wait in `seen` until the clock passes them.
+ */
+export function advanceWindow(window: TimeWindow, sightings: readonly Sighting[], overlap: number, now: number): TimeWindow {
   let since = window.since;
-  for (const s of sightings) if (s.time !== null && s.time > since) since = s.time;
+  for (const s of sightings) if (s.time !== null && s.time > since && s.time <= now) since = s.time;
   const seen: Record<string, string> = {};
   for (const s of sightings) if (s.id !== null && (s.time === null || s.time >= since - overlap)) seen[s.id] = s.version;
   return { since, seen };
+}
+
+/** The sightings stamped further ahead of `now` than clocks differ: named in the feed's warnings. */
+export function aheadOfClock(sightings: readonly Sighting[], now: number): Sighting[] {
+  return sightings.filter((s) => s.time !== null && s.time > now + CLOCK_TOLERANCE_SECONDS);
 }

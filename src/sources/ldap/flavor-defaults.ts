@@ -108,6 +108,17 @@ export interface LdapSettings {
     | undefined;
 }
 
+/**
+ * The config's disabled rule over the flavor's: an attribute or filter is added to AD's
+ * userAccountControl check, which only an explicit `userAccountControl: false` turns off (a
+ * custom leaver attribute must not stop the reading of disabled accounts).
+ */
+function disabledSetting(flavor: DisabledSetting | undefined, configured: DisabledSetting | undefined): DisabledSetting | undefined {
+  if (!configured) return flavor;
+  const userAccountControl = configured.userAccountControl ?? flavor?.userAccountControl;
+  return { ...configured, ...(userAccountControl === undefined ? {} : { userAccountControl }) };
+}
+
 export function ldapSettings(config: LdapSourceConfig): LdapSettings {
   const flavor = FLAVOR_DEFAULTS[config.flavor];
   const attributes = new Map(Object.entries(flavor.attributes));
@@ -124,7 +135,7 @@ export function ldapSettings(config: LdapSourceConfig): LdapSettings {
       key: config.users.key ?? flavor.key,
       attributes,
       manager: config.users.manager,
-      disabled: config.users.disabled ?? flavor.disabled,
+      disabled: disabledSetting(flavor.disabled, config.users.disabled),
       uidAttribute: config.users.uidAttribute,
     },
     groups: g && {

@@ -11,6 +11,10 @@
  * - usn: usn-changes.ts against the one domain controller of source.url, whose identity and
  *   invocationID are part of the position: another DC, or the same one restored, forces a full read.
  *
+ * A time ahead of this machine's clock never moves the position (change-position.ts): an entry
+ * stamped in the future is handed out, and named in the feed's warnings for as long as it is there;
+ * a position stored ahead of the clock (by a version that let one move it) asks for a full read.
+ *
  * Positions (change-position.ts) move only in commit(). Without one (first start, a lost or
  * unreadable token, a change of mode) a poll takes the current position, before anything else is
  * read, and asks for a full read; committing that batch after the full cycle stores it, so nothing
@@ -20,7 +24,7 @@ import type { LdapSourceConfig } from '../../config/schema/index.js';
 import type { FeedTokenStore } from '../../state/feed-tokens.js';
 import type { ChangeBatch, ChangeFeed } from '../change-feed.js';
 import { readAccessLog } from './access-log.js';
-import { decodePosition, encodePosition, type TimeWindow, type TimestampPosition, type UsnPosition } from './change-position.js';
+import { CLOCK_TOLERANCE_SECONDS, decodePosition, encodePosition, type Sighting, type TimeWindow, type TimestampPosition, type UsnPosition } from './change-position.js';
 import { LdapConnection, type LdapSearcher } from './connection.js';
 import { ldapSettings, type LdapSettings } from './flavor-defaults.js';
 import { formatGeneralizedTime } from './generalized-time.js';
@@ -52,10 +56,26 @@ function plural(n: number, one: string, many = `${one}s`): string {
   return `${n} ${n === 1 ? one : many}`;
 }
 
+/**
+ * The warning that names what a pass met stamped ahead of the clock, or none. The same while the
+ * same entries are there (no clock reading in it), so the service logs it once.
+ */
+function aheadWarning(ahead: readonly Sighting[], what: [string, string], advice: string): string[] {
+  if (ahead.length === 0) return [];
+  const shown = ahead.slice(0, 3).map((s) => `${s.dn ?? s.id} (${formatGeneralizedTime(s.time!)})`);
+  const more = ahead.length > shown.length ? ` and ${ahead.length - shown.length} more` : '';
+  return [`${plural(ahead.length, ...what)} stamped ahead of this machine's clock: ${shown.join(', ')}${more}; ${advice}`];
+}
+
+/** Whether a stored window lies ahead of the clock, beyond what clocks differ by. */
+const aheadOfNow = (window: TimeWindow | undefined, now: number) => window !== undefined && window.since > now + CLOCK_TOLERANCE_SECONDS;
+
 export class LdapChangeFeed implements ChangeFeed {
   readonly description: string;
   private readonly mode: LdapChangeMode;
   private readonly settings: LdapSettings;
+  /** What the last pass found wrong and worked around (see warnings()). */
+  private lastWarnings: readonly string[] = [];
 
   constructor(
     private readonly config: LdapSourceConfig,
@@ -78,6 +98,10 @@ export class LdapChangeFeed implements ChangeFeed {
     } finally {
       await connection.close();
     }
+  }
+
+  warnings(): readonly string[] {
+    return this.lastWarnings;
   }
 
   async close(): Promise<void> {
@@ -110,21 +134,31 @@ export class LdapChangeFeed implements ChangeFeed {
   private async timestampPass(searcher: LdapSearcher, stored: string | undefined, signal?: AbortSignal): Promise<ChangeBatch | null> {
     const { overlapSeconds: overlap, accessLogBase } = this.config.changes;
     const users = this.settings.users;
+    const now = Math.floor(Date.now() / 1000);
     const position = stored === undefined ? null : decodePosition(stored);
-    const unusable = this.unusable(stored, position);
+    let unusable = this.unusable(stored, position);
+    if (unusable === null) {
+      const { entries, log } = position as TimestampPosition;
+      // Stored ahead of the clock: the changes made since it was stored are all below it.
+      const ahead = aheadOfNow(entries, now) ? entries : aheadOfNow(log, now) ? log! : undefined;
+      if (ahead) unusable = `the stored position ${formatGeneralizedTime(ahead.since)} is ahead of this machine's clock (${formatGeneralizedTime(now)}): full read`;
+    }
     if (unusable !== null) {
-      const entries = (await readTimedChanges(searcher, users, EVERYTHING, overlap)).window;
+      const taken = await readTimedChanges(searcher, users, EVERYTHING, overlap, now);
+      const entries = taken.window;
       signal?.throwIfAborted();
       // The log from the newest entry time: anything older is in the full read this batch asks for.
-      const log = accessLogBase ? (await readAccessLog(searcher, accessLogBase, this.settings, { since: entries.since, seen: {} }, overlap, false)).window : undefined;
-      const next: TimestampPosition = { mode: 'modifyTimestamp', entries, ...(log ? { log } : {}) };
+      const log = accessLogBase ? await readAccessLog(searcher, accessLogBase, this.settings, { since: entries.since, seen: {} }, overlap, now, false) : undefined;
+      this.lastWarnings = this.aheadWarnings(taken.ahead, log?.ahead ?? []);
+      const next: TimestampPosition = { mode: 'modifyTimestamp', entries, ...(log ? { log: log.window } : {}) };
       return this.batch([], `position taken at ${formatGeneralizedTime(entries.since)}`, encodePosition(next), unusable);
     }
     const last = position as TimestampPosition;
-    const changes = await readTimedChanges(searcher, users, last.entries, overlap);
+    const changes = await readTimedChanges(searcher, users, last.entries, overlap, now);
     signal?.throwIfAborted();
     // A log configured since the position was stored starts where the entries were.
-    const removed = accessLogBase ? await readAccessLog(searcher, accessLogBase, this.settings, last.log ?? { since: last.entries.since, seen: {} }, overlap) : undefined;
+    const removed = accessLogBase ? await readAccessLog(searcher, accessLogBase, this.settings, last.log ?? { since: last.entries.since, seen: {} }, overlap, now) : undefined;
+    this.lastWarnings = this.aheadWarnings(changes.ahead, removed?.ahead ?? []);
     const next = encodePosition({ mode: 'modifyTimestamp', entries: changes.window, ...(removed ? { log: removed.window } : {}) });
     const keys = [...new Set([...changes.keys, ...(removed?.keys ?? [])])];
     const from = formatGeneralizedTime(last.entries.since);
@@ -144,6 +178,13 @@ export class LdapChangeFeed implements ChangeFeed {
     // An empty version (no entryCSN nor timestamp readable: an ACL hides them) tells nothing: no mark.
     const marks = new Map(keys.flatMap((k) => (logged.has(k) || !changes.versions.get(k) ? [] : [[k, changes.versions.get(k)!] as const])));
     return this.batch(keys, description, next, undefined, marks);
+  }
+
+  private aheadWarnings(entries: readonly Sighting[], log: readonly Sighting[]): string[] {
+    return [
+      ...aheadWarning(entries, ['entry', 'entries'], 'each is synced when it changes, but the position does not follow it: check its modifyTimestamp and createTimestamp, or the server\'s clock'),
+      ...aheadWarning(log, ['accesslog record', 'accesslog records'], 'is the server\'s clock ahead of this one?'),
+    ];
   }
 
   private async usnPass(searcher: LdapSearcher, stored: string | undefined): Promise<ChangeBatch | null> {

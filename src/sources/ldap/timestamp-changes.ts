@@ -13,7 +13,7 @@
  * modifyTimestamp when an entry is added (OpenLDAP does).
  */
 import type { LdapSearcher } from './connection.js';
-import { advanceWindow, type Sighting, type TimeWindow } from './change-position.js';
+import { aheadOfClock, advanceWindow, type Sighting, type TimeWindow } from './change-position.js';
 import { isBinaryFormat } from './binary-key.js';
 import { stringsOf } from './entry.js';
 import type { LdapSettings } from './flavor-defaults.js';
@@ -28,6 +28,8 @@ export interface TimedChanges {
   readonly window: TimeWindow;
   /** Entries the search returned (for the description). */
   readonly entries: number;
+  /** Entries stamped ahead of the clock (handed out, but not moving the position). */
+  readonly ahead: readonly Sighting[];
 }
 
 /** The filter clause of a pass from `since` (whole seconds). */
@@ -36,7 +38,8 @@ export function changedSinceFilter(since: number): string {
   return `(|(modifyTimestamp>=${at})(createTimestamp>=${at}))`;
 }
 
-export async function readTimedChanges(searcher: LdapSearcher, users: LdapSettings['users'], window: TimeWindow, overlap: number): Promise<TimedChanges> {
+/** `now`: this machine's clock, whole seconds (see advanceWindow). */
+export async function readTimedChanges(searcher: LdapSearcher, users: LdapSettings['users'], window: TimeWindow, overlap: number, now: number): Promise<TimedChanges> {
   const key = users.key;
   const keys = new Set<string>();
   const versions = new Map<string, string>();
@@ -59,10 +62,10 @@ export async function readTimedChanges(searcher: LdapSearcher, users: LdapSettin
       const keyed = entryKey(entry, key);
       // An entry without a usable key is nobody a target knows by it: the full read reports it.
       const id = 'key' in keyed ? keyed.key : null;
-      sightings.push({ id, version, time });
+      sightings.push({ id, version, time, dn: entry.dn });
       if (id !== null && window.seen[id] !== version) keys.add(id);
       if (id !== null) versions.set(id, version);
     }
   }
-  return { keys: [...keys], versions, window: advanceWindow(window, sightings, overlap), entries };
+  return { keys: [...keys], versions, window: advanceWindow(window, sightings, overlap, now), entries, ahead: aheadOfClock(sightings, now) };
 }
