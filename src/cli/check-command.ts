@@ -96,8 +96,15 @@ export async function checkCommand(opts: { config: string; target?: string[]; js
         announce: (userName: string) => io.err(`target ${name}: write probe: creating ${userName} (removed at the end; if check is killed first, remove it by hand)`),
       },
     };
+  // The source's own check of the names the config gives (an LDAP directory's schema), beside the targets'.
+  const source = createSource(loaded.config.source);
+  const names = source.checkNames?.().catch((error: unknown) => ({ unchecked: `could not be asked: ${describeError(error)}` }));
   // Settled, not raced: a log failure thrown by one target's probe waits for the others' to end.
   const settled = await Promise.allSettled(targets.map(([name, config]) => checkTarget(name, config, { ...probing(name), ...mappingOf(name, config) })));
+  const sourceNames = await names;
+  if (sourceNames && 'unchecked' in sourceNames) io.err(`warning: source ${source.description}: ${sourceNames.unchecked}`);
+  const unknownNames = sourceNames && 'problems' in sourceNames ? sourceNames.problems : [];
+  if (unknownNames.length > 0) io.err(`error: source ${source.description}: the config names attributes the directory does not define:\n${unknownNames.map((p) => `  - ${p}`).join('\n')}`);
   const auditFailure = await closeAudit(audit, halt.signal);
   const thrown = settled.find((s) => s.status === 'rejected');
   if (thrown) throw thrown.reason;
@@ -120,7 +127,7 @@ export async function checkCommand(opts: { config: string; target?: string[]; js
     io.err(`error: credential refused by ${refused.map((c) => `target ${c.target}${c.failure ? '' : ' (a write of the probe)'}`).join(', ')}`);
     return EXIT.CONFIG;
   }
-  return checks.every((c) => c.usable && !c.probe?.failure && !c.probe?.leftBehind) ? EXIT.OK : EXIT.FAILED_OPERATIONS;
+  return unknownNames.length === 0 && checks.every((c) => c.usable && !c.probe?.failure && !c.probe?.leftBehind) ? EXIT.OK : EXIT.FAILED_OPERATIONS;
 }
 
 /** Closes the probe's log: the first write failure (the one that halted the probes, or one at the close), if any. */

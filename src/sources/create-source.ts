@@ -5,7 +5,7 @@ import { CsvSource, csvMultilineAttributes } from './csv/csv-source.js';
 import { GoogleSource } from './google/google-source.js';
 import { JoinedSource } from './join/joined-source.js';
 import { ldapDescription } from './ldap/flavor-defaults.js';
-import { narrowSnapshot, type ReadProgress, type SourceDirectory } from './source-directory.js';
+import { narrowSnapshot, NOTHING_TO_CHECK, type ReadProgress, type SourceDirectory } from './source-directory.js';
 
 /** Every source's read passes the same checks of its values, whatever the adapter. */
 class ScreenedSource implements SourceDirectory {
@@ -31,6 +31,10 @@ class ScreenedSource implements SourceDirectory {
 
   offeredAttributes(): Promise<ReadonlySet<string>> {
     return this.inner.offeredAttributes();
+  }
+
+  async checkNames(): Promise<{ problems: string[] } | { unchecked: string }> {
+    return this.inner.checkNames ? this.inner.checkNames() : NOTHING_TO_CHECK;
   }
 }
 
@@ -62,6 +66,11 @@ class LazySource implements SourceDirectory {
 
   async offeredAttributes(): Promise<ReadonlySet<string>> {
     return (await this.inner).offeredAttributes();
+  }
+
+  async checkNames(): Promise<{ problems: string[] } | { unchecked: string }> {
+    const inner = await this.inner;
+    return inner.checkNames ? inner.checkNames() : NOTHING_TO_CHECK;
   }
 }
 

@@ -30,6 +30,11 @@ export interface SourceDirectory {
    * LDAP source maps, Google's fixed set): what mapping templates and scope clauses may name.
    */
   offeredAttributes(): Promise<ReadonlySet<string>>;
+  /**
+   * For `check`: the attribute names the config gives, against what the source itself defines (an
+   * LDAP directory's schema), one problem per name it does not; `unchecked` when it cannot tell.
+   */
+  checkNames?(): Promise<{ problems: string[] } | { unchecked: string }>;
 }
 
 /**
@@ -75,3 +80,7 @@ export function mergeSnapshots(reads: readonly DirectorySnapshot[]): DirectorySn
     recordsRead: reads.reduce((n, r) => n + r.recordsRead, 0),
   };
 }
+
+/** What a source that has nothing of its own to check the config's names against answers `check`. */
+export const NOTHING_TO_CHECK: { problems: string[] } = { problems: [] };
+

@@ -67,6 +67,19 @@ describe('a directory kept in sync', () => {
     expect(r.out).toContain('valid (source ldap, 1 target: app)');
   });
 
+  it("check reads the directory's schema: an attribute name it does not define (a typo that would read as empty on everyone) is an error with the nearest name", async () => {
+    const clean = await h.cli('check', '--config', h.configFile);
+    expect(clean.code, clean.err + clean.out).toBe(0);
+    expect(clean.err).not.toContain('does not define');
+    const written = readFileSync(h.configFile, 'utf8');
+    writeFileSync(h.configFile, written.replace('attributes: { userName: mail }', 'attributes: { userName: mail, title: titel }').replace('attribute: employeeType,', 'attribute: employeType,'));
+    const r = await h.cli('check', '--config', h.configFile);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('source.users.attributes.title: "titel" is not an attribute this directory defines (did you mean "title"?)');
+    expect(r.err).toContain('source.users.disabled.attribute: "employeType" is not an attribute this directory defines (did you mean "employeeType"?)');
+    expect(r.err).not.toContain('userName');
+  });
+
   it('validate refuses a disabled rule that reads nothing, and an LDAP filter that is not one, by its path', async () => {
     const written = readFileSync(h.configFile, 'utf8');
     const validate = async (from: string, to: string) => {

@@ -6,7 +6,7 @@
 import type { JoinedSourceConfig } from '../../config/schema/index.js';
 import { ConfigError, SourceError } from '../../errors.js';
 import type { DirectorySnapshot } from '../../model/canonical.js';
-import { narrowSnapshot, type ReadProgress, type SourceDirectory } from '../source-directory.js';
+import { narrowSnapshot, NOTHING_TO_CHECK, type ReadProgress, type SourceDirectory } from '../source-directory.js';
 import { joinSnapshots, type JoinSpec } from './join-snapshots.js';
 
 export function joinSpec(config: JoinedSourceConfig): JoinSpec {
@@ -71,6 +71,14 @@ export class JoinedSource implements Required<SourceDirectory> {
    */
   async readOne(key: string): Promise<DirectorySnapshot> {
     return narrowSnapshot(await this.read(), key);
+  }
+
+  /** Each source's check of the names it is given, its problems named by the source they are of. */
+  async checkNames(): Promise<{ problems: string[] } | { unchecked: string }> {
+    const checked = await fromEach(this.names, this.parts, (_name, part) => part.checkNames ? part.checkNames() : Promise.resolve(NOTHING_TO_CHECK));
+    const unchecked = [...checked].flatMap(([name, c]) => ('unchecked' in c ? [`sources.${name}: ${c.unchecked}`] : []));
+    const problems = [...checked].flatMap(([name, c]) => ('problems' in c ? c.problems.map((p) => `sources.${name}: ${p}`) : []));
+    return problems.length === 0 && unchecked.length > 0 ? { unchecked: unchecked.join('; ') } : { problems };
   }
 
   /**

@@ -14,6 +14,7 @@ import { isBinaryFormat } from './binary-key.js';
 import { withinScope } from './dn.js';
 import { keyFilter } from './key-filter.js';
 import { entryKey } from './user-entry.js';
+import { undefinedAttributes } from './schema-check.js';
 
 /** The snapshot from any searcher (the seam the AD-only paths are tested through). */
 export async function readDirectory(searcher: LdapSearcher, settings: LdapSettings, source: string): Promise<DirectorySnapshot> {
@@ -83,6 +84,10 @@ export class LdapSource implements SourceDirectory {
   /** The canonical names of the attribute map: entries carry those and no others. */
   async offeredAttributes(): Promise<ReadonlySet<string>> {
     return new Set(ldapSettings(this.config).users.attributes.keys());
+  }
+
+  async checkNames(): Promise<{ problems: string[] } | { unchecked: string }> {
+    return this.withConnection((connection) => undefinedAttributes(connection, this.config));
   }
 
   async read(): Promise<DirectorySnapshot> {
