@@ -145,17 +145,22 @@ export class LineAppender {
       else waiting?.resolve();
       return;
     }
-    let bytes = Buffer.from(this.batch);
+    const bytes = Buffer.from(this.batch);
     this.batch = '';
     try {
       this.fd ??= this.openFile();
-      if (this.rotate?.(this.fd, bytes.length)) {
-        closeSync(this.fd);
-        this.fd = this.openFile();
+      if (!this.rotate?.(this.fd, bytes.length)) this.write(bytes);
+      else {
+        // The batch does not fit: line by line, a new file wherever the one open is full (a turn's
+        // records can be more than a whole file of maxFileMB; a file holds at least one line).
+        this.reopen();
+        for (let start = 0, first = true; start < bytes.length; first = false) {
+          const end = bytes.indexOf(0x0a, start) + 1 || bytes.length;
+          if (!first && this.rotate(this.fd, end - start)) this.reopen();
+          this.write(bytes.subarray(start, end));
+          start = end;
+        }
       }
-      if (this.torn) bytes = Buffer.concat([NEWLINE, bytes]);
-      for (let done = 0; done < bytes.length; ) done += writeSync(this.fd, bytes, done);
-      this.torn = false;
     } catch (error) {
       this.failure = this.failed((error as NodeJS.ErrnoException).code ?? 'error', error);
       this.onFailure?.(this.failure);
@@ -163,6 +168,17 @@ export class LineAppender {
       return;
     }
     waiting?.resolve();
+  }
+
+  private reopen(): void {
+    closeSync(this.fd!);
+    this.fd = this.openFile();
+  }
+
+  private write(bytes: Buffer): void {
+    const whole = this.torn ? Buffer.concat([NEWLINE, bytes]) : bytes;
+    for (let done = 0; done < whole.length; ) done += writeSync(this.fd!, whole, done);
+    this.torn = false;
   }
 
   private openFile(): number {
