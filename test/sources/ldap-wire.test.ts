@@ -235,7 +235,7 @@ describe('searches against a scripted server', () => {
       entryMessage(search.id, `uid=p${n},ou=People,dc=example,dc=com`, [
         ['entryUUID', [`00000000-0000-0000-0000-00000000000${n}`]],
         ['uid', [`p${n}`]],
-        // Every other person has no displayName, every third a second mail: the places of the names after it change.
+        // Every other person has no displayName (the names after it change places); every third has a second mail (the same names).
         ...(n % 2 === 0 ? [['displayName', [`P ${n}`]] as const] : []),
         ['mail', n % 3 === 0 ? [`p${n}@a`, `p${n}@b`] : [`p${n}@a`]],
         ['title', [`T${n}`]],
