@@ -132,6 +132,52 @@ describe('decoding search answers', () => {
     expect(cookie).toBeNull();
   });
 
+  it('entries naming their attributes in several ways, alternating, each keep their own names, bytes and ranges; one layout shares one array of names', async () => {
+    // Long enough for a length in two bytes (0x81 0xNN) and a message in three (0x82 ...).
+    const long = 'd'.repeat(300);
+    const guid = Buffer.from('0123456789abcdef');
+    const full = (uid: string) => [['uid', [uid]], ['displayName', [`Dr ${uid}`]], ['mail', [`${uid}@a`, `${uid}@b`]], ['objectGUID', [guid]], ['description', [long]]] as const;
+    const noDisplayName = (uid: string) => [['uid', [uid]], ['mail', [`${uid}@a`]], ['objectGUID', [guid]], ['description', [long]]] as const;
+    // The same name twice (gathered) and a range option (AD range retrieval).
+    const odd = (uid: string) => [['uid', [uid]], ['MAIL', [`${uid}@a`]], ['mail', [`${uid}@b`]], ['member;range=0-1', ['cn=x', 'cn=y']]] as const;
+    const layouts = [full('a'), noDisplayName('b'), full('c'), odd('d'), noDisplayName('e'), [], full('f'), [['title', []], ['uid', ['g']]] as const, full('h'), odd('i')];
+    const expected = layouts.map((attributes) => {
+      const gathered: Record<string, (string | Buffer)[]> = {};
+      for (const [name, values] of attributes) (gathered[name.toLowerCase()] ??= []).push(...values);
+      return gathered;
+    });
+    for (const pieceSize of [Infinity, 1, 13]) {
+      const { socket, channel } = channelOn();
+      const { id, answer: pending } = ask(channel);
+      const bytes = Buffer.concat([...layouts.map((attributes, i) => entryMessage(id, `cn=${i}`, attributes)), doneMessage(id)]);
+      for (let i = 0; i < bytes.length; i += Math.min(pieceSize, bytes.length)) socket.emit('data', bytes.subarray(i, i + pieceSize));
+      const { entries } = await pending;
+      expect(entries.map(plain).map((e) => e.attributes)).toEqual(expected);
+      const lists = entries.map((e) => e.attributes as AttributeList);
+      // objectGUID stays bytes in both layouts that hold it, at different places.
+      expect(lists[0]!.get('objectguid')).toEqual([guid]);
+      expect(lists[1]!.get('objectguid')).toEqual([guid]);
+      expect(lists.map((l) => l.ranged)).toEqual([false, false, false, true, false, false, false, false, false, true]);
+      // Entries of one layout share its names; other layouts have their own.
+      expect(lists[2]!.names).toBe(lists[0]!.names);
+      expect(lists[8]!.names).toBe(lists[0]!.names);
+      expect(lists[4]!.names).toBe(lists[1]!.names);
+      expect(lists[1]!.names).not.toBe(lists[0]!.names);
+      expect(lists[1]!.names).toEqual(['uid', 'mail', 'objectguid', 'description']);
+      expect(lists[5]!.names).toEqual([]);
+    }
+  });
+
+  it('a server naming its attributes differently in every entry (more layouts than are kept) is still read right', async () => {
+    const { socket, channel } = channelOn();
+    const { id, answer: pending } = ask(channel);
+    const count = 2500;
+    socket.emit('data', Buffer.concat([...Array.from({ length: count }, (_, i) => entryMessage(id, `cn=${i}`, [['cn', [`${i}`]], [`x${i}`, [`v${i}`]], ['sn', ['s']]])), doneMessage(id)]));
+    const { entries } = await pending;
+    expect(entries).toHaveLength(count);
+    for (const i of [0, 1023, 1024, 1025, 2047, 2048, count - 1]) expect(plain(entries[i]!).attributes).toEqual({ cn: [`${i}`], [`x${i}`]: [`v${i}`], sn: ['s'] });
+  });
+
   it('answers to two overlapping requests are kept apart by message id', async () => {
     const { socket, channel } = channelOn();
     const first = ask(channel);
@@ -183,6 +229,23 @@ describe('searches against a scripted server', () => {
     expect(error).toBeInstanceOf(SourceError);
     return error as SourceError;
   }
+
+  it('people whose entries name their attributes in different ways, alternating, are each mapped from their own', async () => {
+    const person = (search: Parameters<Script>[0], n: number) =>
+      entryMessage(search.id, `uid=p${n},ou=People,dc=example,dc=com`, [
+        ['entryUUID', [`00000000-0000-0000-0000-00000000000${n}`]],
+        ['uid', [`p${n}`]],
+        // Every other person has no displayName (the names after it change places); every third has a second mail (the same names).
+        ...(n % 2 === 0 ? [['displayName', [`P ${n}`]] as const] : []),
+        ['mail', n % 3 === 0 ? [`p${n}@a`, `p${n}@b`] : [`p${n}@a`]],
+        ['title', [`T${n}`]],
+      ]);
+    server = await ScriptedLdap.start((search, socket) => socket.write(Buffer.concat([...[0, 1, 2, 3, 4, 5].map((n) => person(search, n)), doneMessage(search.id, 0, { cookie: '' })])));
+    const snapshot = await new LdapSource(config()).read();
+    expect(snapshot.users.map((u) => [u.attributes['userName'], u.attributes['displayName'], u.attributes['email'], u.attributes['title']])).toEqual(
+      [0, 1, 2, 3, 4, 5].map((n) => [`p${n}`, n % 2 === 0 ? `P ${n}` : null, n % 3 === 0 ? [`p${n}@a`, `p${n}@b`] : `p${n}@a`, `T${n}`]),
+    );
+  });
 
   it('pages through, asking for each next page with the cookie before handing the last one on', async () => {
     server = await ScriptedLdap.start(pages());

@@ -82,19 +82,51 @@ export class AttributeList implements ReadonlyMap<string, Values> {
   }
 }
 
+/** One way of naming an entry's attributes up to a position: a path in the tree of the layouts a search has met. */
+interface LayoutNode {
+  /** The bytes of the name at this position, as the server wrote it (none at the root). */
+  readonly raw: Buffer;
+  /** That name, lowercased. */
+  readonly name: string;
+  /** Whether the values of the name at this position stay bytes. */
+  readonly binary: boolean;
+  readonly parent: LayoutNode | null;
+  /** The layouts going on from here, the first met first. */
+  readonly next: LayoutNode[];
+  /**
+   * Made when an entry first ends here: the names from the first position to this one (the array
+   * the entries of this layout share), whether one is given twice, whether one has a range option.
+   * Present from the start (undefined), so that every node has one shape.
+   */
+  names: readonly string[] | undefined;
+  repeats: boolean;
+  ranged: boolean;
+}
+
+/** More layouts than this in one search is no directory's schema but a server naming at random: the tree starts again. */
+const MAX_LAYOUTS = 2048;
+
+function node(raw: Buffer, name: string, binary: boolean, parent: LayoutNode | null): LayoutNode {
+  return { raw, name, binary, parent, next: [], names: undefined, repeats: false, ranged: false };
+}
+
 /**
- * Attribute descriptions, lowercased, by position in the entry. Every entry of a search usually
- * names its attributes the same way, so comparing the bytes with the last entry's saves decoding
- * them, the entries share one array of names, and what is judged by the name (whether the values
- * stay bytes, whether one is a range) is judged once for them all.
+ * Attribute descriptions, lowercased, by position in the entry. The entries of a search name their
+ * attributes in a few ways (a person without displayName or mobile; one with several mails names
+ * the same ones): each way is a path in a tree whose nodes keep the bytes of a name, so a name is
+ * compared with the bytes it had in an earlier entry rather than decoded, the entries of one layout
+ * share one array of names, and what is judged by the name (whether the values stay bytes, whether
+ * one is a range) is judged once for them all. Keeping only the last entry's names decoded them
+ * all again at every change of layout (two entries in ten of the LDAP bench's directory, where one
+ * person in ten has no displayName).
  */
 export class AttributeNames {
-  private raw: Buffer[] = [];
-  private layout: string[] = [];
-  private binaries: boolean[] = [];
-  /** Whether `layout` was handed to an entry (and must be copied before it changes). */
-  private shared = false;
-  private changed = false;
+  private root = node(Buffer.alloc(0), '', false, null);
+  private layouts = 0;
+  /** Where the entry being read stands: its last name read. */
+  private current: LayoutNode = this.root;
+  /** How many attributes the last finished entry had. */
+  private last = 0;
   /** Whether the last finished layout names an attribute twice (a server should not; its values are then gathered). */
   repeats = false;
   /** Whether the last finished layout has a name with a range option (AD range retrieval, range.ts). */
@@ -102,54 +134,67 @@ export class AttributeNames {
 
   /** How many attributes the last entry had: the next one likely has as many. */
   get expected(): number {
-    return this.layout.length;
+    return this.last;
   }
 
-  /** The name at `index`, from its bytes; `binary` lists (lowercased) the names whose values stay bytes. */
+  /**
+   * Reads the name at `index` (0 for an entry's first, then each next one in turn) from its bytes;
+   * `binary` lists (lowercased) the names whose values stay bytes.
+   */
   at(index: number, buf: Buffer, start: number, end: number, binary: ReadonlySet<string>): string {
-    const known = this.raw[index];
-    if (known !== undefined && known.length === end - start) {
+    if (index === 0 && this.layouts >= MAX_LAYOUTS) {
+      this.root = node(Buffer.alloc(0), '', false, null);
+      this.layouts = 0;
+    }
+    const from = index === 0 ? this.root : this.current;
+    const length = end - start;
+    const next = from.next;
+    for (let n = 0; n < next.length; n++) {
+      const known = next[n]!.raw;
+      if (known.length !== length) continue;
       let same = true;
-      for (let i = 0; i < known.length; i++) {
+      for (let i = 0; i < length; i++) {
         if (known[i] !== buf[start + i]) {
           same = false;
           break;
         }
       }
-      if (same) return this.layout[index]!;
-    }
-    if (this.shared) {
-      this.layout = this.layout.slice();
-      this.shared = false;
+      if (same) {
+        this.current = next[n]!;
+        return this.current.name;
+      }
     }
     // Descriptions are ASCII (RFC 4512 section 2.5).
     const lower = latin1Slice.call(buf, start, end).toLowerCase();
-    this.raw[index] = Buffer.from(buf.subarray(start, end));
-    this.layout[index] = lower;
-    this.binaries[index] = binary.has(lower) || lower.includes(';binary');
-    this.changed = true;
+    const added = node(Buffer.from(buf.subarray(start, end)), lower, binary.has(lower) || lower.includes(';binary'), from);
+    next.push(added);
+    this.layouts++;
+    this.current = added;
     return lower;
   }
 
-  /** Whether the values of the name `at` last read at `index` stay bytes. */
-  binaryAt(index: number): boolean {
-    return this.binaries[index]!;
+  /** Whether the values of the name `at` last read stay bytes. */
+  get binary(): boolean {
+    return this.current.binary;
   }
 
   /** The names of an entry with `count` attributes, read by `at`; `repeats` and `ranged` then describe them. */
   finish(count: number): readonly string[] {
-    if (this.layout.length !== count) {
-      this.layout = this.layout.slice(0, count);
-      this.raw = this.raw.slice(0, count);
-      this.binaries = this.binaries.slice(0, count);
-      this.changed = true;
+    const end = count === 0 ? this.root : this.current;
+    let names = end.names;
+    if (names === undefined) {
+      // Gathered from the last name back, then turned: a list grown by push is packed, one made by
+      // new Array(count) has holes for V8, and every look-up of a name checks for them.
+      const made: string[] = [];
+      for (let n = end; n.parent !== null; n = n.parent) made.push(n.name);
+      made.reverse();
+      end.names = names = made;
+      end.repeats = new Set(made).size !== count;
+      end.ranged = made.some((name) => name.includes(';range='));
     }
-    if (this.changed) {
-      this.repeats = new Set(this.layout).size !== count;
-      this.ranged = this.layout.some((name) => name.includes(';range='));
-    }
-    this.changed = false;
-    this.shared = true;
-    return this.layout;
+    this.repeats = end.repeats;
+    this.ranged = end.ranged;
+    this.last = count;
+    return names;
   }
 }

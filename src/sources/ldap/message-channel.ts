@@ -25,7 +25,8 @@ export interface SearchAnswer {
 
 interface Waiting {
   readonly options: ValueOptions;
-  readonly entries: LdapEntry[];
+  /** Made with the first entry (see dispatch). */
+  entries: LdapEntry[];
   readonly references: string[];
   readonly resolve: (answer: SearchAnswer) => void;
   readonly reject: (error: Error) => void;
@@ -159,9 +160,16 @@ export class MessageChannel {
     // An answer to a request that already timed out: nobody waits for it.
     if (!waiting) return;
     switch (envelope.kind) {
-      case 'entry':
-        waiting.entries.push(decodeEntry(buf, envelope, waiting.options));
+      case 'entry': {
+        const entry = decodeEntry(buf, envelope, waiting.options);
+        // A page's list is made with its first entry, not grown from the empty one it starts as:
+        // an empty array literal is made for small integers, every page's first push changed its
+        // kind, and the optimised reading of messages was thrown away (deoptimised, not a Smi) and
+        // compiled again (seen with --trace-deopt). A literal holding an entry is made for objects.
+        if (waiting.entries.length === 0) waiting.entries = [entry];
+        else waiting.entries.push(entry);
         return;
+      }
       case 'reference':
         waiting.references.push(...decodeReference(buf, envelope));
         return;

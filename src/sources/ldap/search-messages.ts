@@ -99,7 +99,7 @@ export function decodeEntry(buf: Buffer, envelope: Envelope, options: ValueOptio
     const attributeEnd = tlv.end;
     readTlv(buf, tlv.start, attributeEnd, OCTET_STRING);
     names.at(count, buf, tlv.start, tlv.end, options.binary);
-    const binary = names.binaryAt(count);
+    const binary = names.binary;
     readTlv(buf, tlv.end, attributeEnd, SET);
     const valuesEnd = tlv.end;
     let valuePos = tlv.start;

@@ -86,6 +86,8 @@ interface AttributeLayout {
   /** Where each pair's LDAP name stands (-1: absent) in the last names array the decoder shared among entries. */
   names: readonly string[] | null;
   positions: number[];
+  /** The same for each names array met (a search's entries have a few layouts, see AttributeNames). */
+  readonly known: WeakMap<readonly string[], number[]>;
 }
 
 // Made once per attribute map rather than once per person.
@@ -95,7 +97,7 @@ function layoutOf(map: ReadonlyMap<string, string>): AttributeLayout {
   let layout = layouts.get(map);
   if (!layout) {
     const pairs = [...map].map(([canonical, ldap]) => [canonical, ldap.toLowerCase()] as const);
-    layout = { pairs, template: Object.fromEntries(pairs.map(([canonical]) => [canonical, null])), names: null, positions: [] };
+    layout = { pairs, template: Object.fromEntries(pairs.map(([canonical]) => [canonical, null])), names: null, positions: [], known: new WeakMap() };
     layouts.set(map, layout);
   }
   return layout;
@@ -108,10 +110,19 @@ export function entryAttributes(entry: LdapEntry, map: ReadonlyMap<string, strin
   const attributes = { ...layout.template };
   const list = entry.attributes;
   if (list instanceof AttributeList) {
-    // The entries of a search share one names array: each name is looked for once for them all.
+    // The entries of one layout share one names array: each name is looked for once for them all.
     if (layout.names !== list.names) {
       layout.names = list.names;
-      layout.positions = pairs.map(([, ldap]) => list.names.indexOf(ldap));
+      let found = layout.known.get(list.names);
+      if (!found) {
+        // Grown by push, not made by map(): with map() the optimised mapping of every person was
+        // thrown away (deoptimised, wrong map) the first time the layout changed after it was
+        // compiled, and compiled again (seen with --trace-deopt).
+        found = [];
+        for (const [, ldap] of pairs) found.push(list.names.indexOf(ldap));
+        layout.known.set(list.names, found);
+      }
+      layout.positions = found;
     }
     const positions = layout.positions;
     for (let i = 0; i < pairs.length; i++) attributes[pairs[i]![0]] = positions[i]! < 0 ? null : slotValue(list.slotAt(positions[i]!));
