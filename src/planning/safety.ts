@@ -3,7 +3,7 @@
  * saved plan is checked again when applied. Pure.
  */
 import type { SafetyConfig } from '../config/schema/index.js';
-import { operationsOf, type CreateUserOp, type Plan, type TargetPlan, type UpdateUserOp } from '../model/plan.js';
+import { operationsOf, type AttributeChange, type CreateUserOp, type Plan, type TargetPlan } from '../model/plan.js';
 import { clip } from '../model/printable.js';
 
 /**
@@ -137,34 +137,37 @@ function membershipRemovalViolations(target: TargetPlan, safety: SafetyConfig): 
  * mapping typo or a broken export column, not of a reorganisation (which an override lets through).
  * With `recent`, the changes of the same path applied within the window count too: a typo's clears
  * arriving a few people per change-driven batch add up as one cycle's would. A plan that does not
- * change the path is not stopped by the window's count alone.
+ * change the path is not stopped by the window's count alone. The manager reference counts as the
+ * attribute `manager` (a misspelt manager attribute clears everyone's); a reference set on an
+ * account created in this plan changes nobody's.
  */
 function attributeChangeViolations(target: TargetPlan, safety: SafetyConfig, recent?: RecentChanges): string[] {
-  const byPath = new Map<string, UpdateUserOp[]>();
+  const byPath = new Map<string, { label: string; change: AttributeChange }[]>();
+  const add = (label: string, change: AttributeChange): void => {
+    let changes = byPath.get(change.path);
+    if (!changes) byPath.set(change.path, (changes = []));
+    changes.push({ label, change });
+  };
   for (const op of operationsOf(target)) {
-    if (op.kind !== 'updateUser' || op.adopt) continue;
-    for (const change of op.changes) {
-      let ops = byPath.get(change.path);
-      if (!ops) byPath.set(change.path, (ops = []));
-      ops.push(op);
-    }
+    if (op.kind === 'updateUser' && !op.adopt) for (const change of op.changes) add(op.label, change);
+    else if (op.kind === 'setManager' && op.scimId !== undefined) add(op.label, { path: 'manager', from: op.from ?? null, to: op.managerLabel });
   }
   const reasons: string[] = [];
   const earlierOf = recent?.attributes.get(target.target);
-  for (const [path, ops] of byPath) {
+  for (const [path, changes] of byPath) {
     const earlier = earlierOf?.get(path) ?? 0;
-    const changed = ops.length + earlier;
+    const changed = changes.length + earlier;
     const share = target.managedUsers === 0 ? 100 : (changed / target.managedUsers) * 100;
     if (changed <= safety.alwaysAllowAttributeChanges || share <= safety.maxAttributeChangePercent) continue;
-    const example = ops[0]!;
-    const change = example.changes.find((c) => c.path === path)!;
-    const cleared = ops.filter((op) => op.changes.some((c) => c.path === path && c.to === null)).length;
+    const { label, change } = changes[0]!;
+    const cleared = changes.filter((c) => c.change.to === null).length;
     const within = earlier > 0 ? ` (with ${earlier} already changed in ${recent!.window})` : '';
     reasons.push(
       `target ${target.target}: ${path} would change on ${changed} of ${target.managedUsers} managed users${within} ` +
         `(${share.toFixed(1)}%, limit ${safety.maxAttributeChangePercent}%${cleared > 0 ? `; ${cleared} cleared` : ''}), ` +
-        `e.g. ${clip(example.label)}: ${clip(JSON.stringify(change.from))} -> ${clip(JSON.stringify(change.to))}`,
+        `e.g. ${clip(label)}: ${clip(JSON.stringify(change.from))} -> ${clip(JSON.stringify(change.to))}`,
     );
   }
   return reasons;
 }
+

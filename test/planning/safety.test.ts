@@ -33,6 +33,8 @@ interface TargetShape {
   /** Creates of new people, and of linked people whose accounts the listing did not show. */
   creates?: number;
   recreates?: number;
+  /** Manager references set on `n` users (`cleared` of them to none; `created`: on accounts this plan creates). */
+  managers?: { n: number; cleared?: number; created?: boolean };
 }
 
 const times = <T>(n: number, make: (i: number) => T): T[] => Array.from({ length: n }, (_, i) => make(i));
@@ -65,6 +67,19 @@ function targetPlan(t: TargetShape): TargetPlan {
     ...(unlistedLink ? { unlistedLink } : {}),
   });
   users.push(...times(t.creates ?? 0, (i) => create('N', i)), ...times(t.recreates ?? 0, (i) => create('R', i, `gone${i}`)));
+  const m = t.managers;
+  const references: Operation[] = times(m?.n ?? 0, (i) => {
+    const cleared = i < (m?.cleared ?? 0);
+    return {
+      id: `m-${i}`,
+      kind: 'setManager',
+      externalId: `K${i}`,
+      label: `user${i}`,
+      ...(m?.created ? {} : { scimId: `s${i}`, from: `boss${i}` }),
+      managerKey: cleared ? null : 'B',
+      managerLabel: cleared ? null : 'boss',
+    };
+  });
   const memberships: Operation[] = (t.removals ?? []).map((r, g): Operation => {
     const remove = times(r.n, (i) => `m${g}-${i}`);
     const add = times(r.add ?? 0, (i) => `K${i}`);
@@ -95,6 +110,7 @@ function targetPlan(t: TargetShape): TargetPlan {
     phases: [
       { name: 'users', operations: users },
       { name: 'memberships', operations: memberships },
+      { name: 'references', operations: references },
       { name: 'deprovision', operations: deprovision },
     ],
     warnings: [],
@@ -250,6 +266,20 @@ const cases: Case[] = [
     plan: plan({}, [{ managedUsers: 0, recreates: 4 }]),
     want: ['target app: 4 of 4 linked accounts are missing from its listing and would be created again (100.0%, limit 10%), e.g. r0 (linked id gone0): deleted in the app, a listing that leaves accounts out, or the target moved to another tenant (its links are of the old one: check, then --override-safety once)?'],
   },
+  // Manager references: the attribute `manager` (a misspelt manager attribute clears everyone's)
+  { name: 'manager references changing at the share limit pass', plan: plan({}, [{ managedUsers: 100, managers: { n: 30, cleared: 30 } }]), want: [] },
+  {
+    name: 'manager references cleared on most managed users',
+    plan: plan({}, [{ managedUsers: 24, managers: { n: 21, cleared: 21 } }]),
+    want: ['target app: manager would change on 21 of 24 managed users (87.5%, limit 30%; 21 cleared), e.g. user0: "boss0" -> null'],
+  },
+  {
+    name: 'manager references set to someone else just over the share limit',
+    plan: plan({}, [{ managedUsers: 100, managers: { n: 31 } }]),
+    want: ['target app: manager would change on 31 of 100 managed users (31.0%, limit 30%), e.g. user0: "boss0" -> "boss"'],
+  },
+  { name: 'alwaysAllowAttributeChanges manager references pass', plan: plan({}, [{ managedUsers: 10, managers: { n: 10, cleared: 10 } }]), want: [] },
+  { name: 'references of accounts created in this plan are no change', plan: plan({}, [{ managedUsers: 10, creates: 10, managers: { n: 10, created: true } }]), want: [] },
   // Several rules, several targets
   {
     name: 'every rule that fails is reported, per target',

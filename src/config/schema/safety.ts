@@ -47,7 +47,9 @@ export const safety = z
       ),
     maxAttributeChangePercent: percent
       .default(30)
-      .describe("Stop when one run would change or clear one attribute on more than this share of a target's managed users. Default 30 (%)."),
+      .describe(
+        "Stop when one run would change or clear one attribute on more than this share of a target's managed users; the manager reference counts as the attribute `manager`. Default 30 (%).",
+      ),
     alwaysAllowAttributeChanges: z
       .number()
       .int()
