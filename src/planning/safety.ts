@@ -40,16 +40,12 @@ export function safetyViolations(plan: Plan, safety: SafetyConfig, recent?: Rece
   invalidShare(source, 'source');
   for (const part of source.parts ?? []) invalidShare(part, `sources.${part.name}`);
   for (const target of plan.targets) {
-    const deletes = operationsOf(target).filter((op) => op.kind === 'deleteGroup').length;
-    const managedGroups = target.managedGroups ?? 0;
-    const groupShare = managedGroups === 0 ? 100 : (deletes / managedGroups) * 100;
-    if (deletes > safety.alwaysAllowDeactivations && groupShare > safety.maxDeactivatePercent) {
-      reasons.push(
-        `target ${target.target}: ${deletes} of ${managedGroups} managed groups would be deleted ` +
-          `(${groupShare.toFixed(1)}%, limit ${safety.maxDeactivatePercent}%)`,
-      );
-    }
-    reasons.push(...attributeChangeViolations(target, safety, recent), ...membershipRemovalViolations(target, safety), ...recreateViolations(target, safety));
+    reasons.push(
+      ...groupViolations(target, safety),
+      ...attributeChangeViolations(target, safety, recent),
+      ...membershipRemovalViolations(target, safety),
+      ...recreateViolations(target, safety),
+    );
     // A share of accounts that exist: a linked account the listing no longer shows is checked by id
     // when applied, and is not in the base (managedUsers) either. The absolute cap counts it: it may
     // still deactivate a live account.
@@ -166,6 +162,42 @@ function attributeChangeViolations(target: TargetPlan, safety: SafetyConfig, rec
       `target ${target.target}: ${path} would change on ${changed} of ${target.managedUsers} managed users${within} ` +
         `(${share.toFixed(1)}%, limit ${safety.maxAttributeChangePercent}%${cleared > 0 ? `; ${cleared} cleared` : ''}), ` +
         `e.g. ${clip(label)}: ${clip(JSON.stringify(change.from))} -> ${clip(JSON.stringify(change.to))}`,
+    );
+  }
+  return reasons;
+}
+
+/**
+ * Too many of a target's managed groups deleted, or renamed, at once: a group export cut short reads
+ * as groups gone, and a name attribute the groups do not have (misspelt, or hidden from the reading
+ * account) as every group renamed, which breaks whatever an app grants by group name. Judged like
+ * deprovisions, against the managed groups.
+ */
+function groupViolations(target: TargetPlan, safety: SafetyConfig): string[] {
+  let deletes = 0;
+  const renames: AttributeChange[] = [];
+  for (const op of operationsOf(target)) {
+    if (op.kind === 'deleteGroup') deletes++;
+    else if (op.kind === 'updateGroup' && !op.adopt) {
+      const change = op.changes.find((c) => c.path === 'displayName');
+      if (change) renames.push(change);
+    }
+  }
+  const managedGroups = target.managedGroups ?? 0;
+  const judged = (n: number): string | undefined => {
+    const share = managedGroups === 0 ? 100 : (n / managedGroups) * 100;
+    if (n <= safety.alwaysAllowDeactivations || share <= safety.maxDeactivatePercent) return undefined;
+    return `(${share.toFixed(1)}%, limit ${safety.maxDeactivatePercent}%)`;
+  };
+  const reasons: string[] = [];
+  const deleted = judged(deletes);
+  if (deleted) reasons.push(`target ${target.target}: ${deletes} of ${managedGroups} managed groups would be deleted ${deleted}`);
+  const renamed = judged(renames.length);
+  if (renamed) {
+    const change = renames[0]!;
+    reasons.push(
+      `target ${target.target}: ${renames.length} of ${managedGroups} managed groups would be renamed ${renamed}, ` +
+        `e.g. ${clip(JSON.stringify(change.from))} -> ${clip(JSON.stringify(change.to))}`,
     );
   }
   return reasons;

@@ -1,7 +1,8 @@
 /**
  * A misspelt setting of the LDAP source, as an operator makes one, through `run` against the
- * sandbox: every manager reference cleared (the manager attribute). It stops before any write
- * (exit 3) with the safety check's reason, once the target holds a synced directory.
+ * sandbox: every manager reference cleared (the manager attribute), every group renamed to its DN
+ * (the group name attribute). Each stops before any write (exit 3) with the safety check's reason,
+ * once the target holds a synced directory.
  */
 import { writeFileSync } from 'node:fs';
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -85,5 +86,15 @@ describe('a misspelt source setting on a synced target', () => {
       .users()
       .map((u) => (u['urn:ietf:params:scim:schemas:extension:enterprise:2.0:User'] as { manager?: { value: string } } | undefined)?.manager?.value);
     expect(managers.filter((m) => m === boss)).toHaveLength(ACTIVE - 1);
+  });
+
+  it('a misspelt group name attribute names every group by its DN: a warning per group, exit 3, no group renamed', async () => {
+    writeConfig(h, slapd.url, { groupName: 'cnn' });
+    const r = await h.run();
+    expect(r.code, r.err + r.out).toBe(3);
+    expect(r.out + r.err).toContain(`cn=team-0,${GROUPS}: no cnn (source.groups.nameAttribute): the group is named by its DN`);
+    expect(r.err).toMatch(new RegExp(`target app: 5 of 5 managed groups would be renamed \\(100\\.0%, limit 10%\\), e\\.g\\. "team-\\d" -> "cn=team-\\d,${GROUPS}"`));
+    expect(h.writes()).toEqual([]);
+    expect(h.sandbox.store.groups().map((g) => g['displayName']).sort()).toEqual(['team-0', 'team-1', 'team-2', 'team-3', 'team-4']);
   });
 });

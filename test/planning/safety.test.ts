@@ -35,6 +35,8 @@ interface TargetShape {
   recreates?: number;
   /** Manager references set on `n` users (`cleared` of them to none; `created`: on accounts this plan creates). */
   managers?: { n: number; cleared?: number; created?: boolean };
+  /** Groups renamed (`adopt`: taken over by name). */
+  renames?: { n: number; adopt?: boolean };
 }
 
 const times = <T>(n: number, make: (i: number) => T): T[] => Array.from({ length: n }, (_, i) => make(i));
@@ -67,6 +69,16 @@ function targetPlan(t: TargetShape): TargetPlan {
     ...(unlistedLink ? { unlistedLink } : {}),
   });
   users.push(...times(t.creates ?? 0, (i) => create('N', i)), ...times(t.recreates ?? 0, (i) => create('R', i, `gone${i}`)));
+  const groups: Operation[] = times(t.renames?.n ?? 0, (i) => ({
+    id: `gu-${i}`,
+    kind: 'updateGroup',
+    externalId: `G${i}`,
+    label: `cn=group${i},ou=groups`,
+    scimId: `g${i}`,
+    changes: [{ path: 'displayName', from: `group${i}`, to: `cn=group${i},ou=groups` }],
+    patch: [],
+    ...(t.renames?.adopt ? { adopt: true } : {}),
+  }));
   const m = t.managers;
   const references: Operation[] = times(m?.n ?? 0, (i) => {
     const cleared = i < (m?.cleared ?? 0);
@@ -109,6 +121,7 @@ function targetPlan(t: TargetShape): TargetPlan {
     actualUsers: t.managedUsers,
     phases: [
       { name: 'users', operations: users },
+      { name: 'groups', operations: groups },
       { name: 'memberships', operations: memberships },
       { name: 'references', operations: references },
       { name: 'deprovision', operations: deprovision },
@@ -280,6 +293,20 @@ const cases: Case[] = [
   },
   { name: 'alwaysAllowAttributeChanges manager references pass', plan: plan({}, [{ managedUsers: 10, managers: { n: 10, cleared: 10 } }]), want: [] },
   { name: 'references of accounts created in this plan are no change', plan: plan({}, [{ managedUsers: 10, creates: 10, managers: { n: 10, created: true } }]), want: [] },
+  // Group renames (a name attribute the groups do not have renames them all)
+  { name: 'group renames at the share limit pass', plan: plan({}, [{ managedUsers: 100, managedGroups: 40, renames: { n: 4 } }]), want: [] },
+  {
+    name: 'group renames just over the share limit',
+    plan: plan({}, [{ managedUsers: 100, managedGroups: 40, renames: { n: 5 } }]),
+    want: ['target app: 5 of 40 managed groups would be renamed (12.5%, limit 10%), e.g. "group0" -> "cn=group0,ou=groups"'],
+  },
+  { name: 'alwaysAllowDeactivations group renames pass', plan: plan({}, [{ managedUsers: 100, managedGroups: 3, renames: { n: 3 } }]), want: [] },
+  {
+    name: 'every group renamed, one over alwaysAllowDeactivations',
+    plan: plan({}, [{ managedUsers: 100, managedGroups: 4, renames: { n: 4 } }]),
+    want: ['target app: 4 of 4 managed groups would be renamed (100.0%, limit 10%), e.g. "group0" -> "cn=group0,ou=groups"'],
+  },
+  { name: 'groups taken over by name (adopt) are not renames', plan: plan({}, [{ managedUsers: 100, managedGroups: 10, renames: { n: 10, adopt: true } }]), want: [] },
   // Several rules, several targets
   {
     name: 'every rule that fails is reported, per target',

@@ -9,7 +9,9 @@ export const safety = z
       .describe('A source that yields fewer users is treated as an outage: nothing is written. Default 1.'),
     maxDeactivatePercent: percent
       .default(10)
-      .describe("Stop when one run would deprovision more than this share of a target's managed users. Default 10 (%)."),
+      .describe(
+        "Stop when one run would deprovision more than this share of a target's managed users, or delete or rename more than this share of its managed groups. Default 10 (%).",
+      ),
     maxDeactivateCount: z
       .number()
       .int()
@@ -21,7 +23,7 @@ export const safety = z
       .int()
       .nonnegative()
       .default(3)
-      .describe('Runs that deprovision at most this many users in a target pass the percentage check (small teams). Default 3.'),
+      .describe('Runs that deprovision at most this many users (or delete, or rename, at most this many groups) in a target pass the percentage check (small teams). Default 3.'),
     maxRecreatePercent: percent
       .default(10)
       .describe(
