@@ -45,6 +45,7 @@ export function safetyViolations(plan: Plan, safety: SafetyConfig, recent?: Rece
       ...attributeChangeViolations(target, safety, recent),
       ...membershipRemovalViolations(target, safety),
       ...recreateViolations(target, safety),
+      ...createViolations(target, safety),
     );
     // A share of accounts that exist: a linked account the listing no longer shows is checked by id
     // when applied, and is not in the base (managedUsers) either. The absolute cap counts it: it may
@@ -203,3 +204,35 @@ function groupViolations(target: TargetPlan, safety: SafetyConfig): string[] {
   return reasons;
 }
 
+/**
+ * Too many people given access at once: accounts created, and deactivated accounts re-activated,
+ * against the target's managed accounts. A misspelt disabled-account attribute, a scope that lets
+ * everyone in or an attribute the reading account may not see reads every leaver in the directory
+ * as active. The base is the managed accounts before this plan (those it takes over are not yet):
+ * a target with none, a first sync, is not judged. Accounts created again for their links are the
+ * re-create rule's.
+ */
+function createViolations(target: TargetPlan, safety: SafetyConfig): string[] {
+  let created = 0;
+  let reactivated = 0;
+  let adopted = 0;
+  let example: string | undefined;
+  for (const op of operationsOf(target)) {
+    if (op.kind === 'updateUser' && op.adopt) adopted++;
+    if (op.kind === 'createUser' && op.unlistedLink === undefined) created++;
+    else if (op.kind === 'updateUser' && op.changes.some((c) => c.path === 'active' && c.to === true)) reactivated++;
+    else continue;
+    example ??= op.label;
+  }
+  const n = created + reactivated;
+  const base = target.managedUsers - adopted;
+  if (base <= 0 || n <= safety.alwaysAllowCreates) return [];
+  const share = (n / base) * 100;
+  if (share <= safety.maxCreatePercent) return [];
+  const what = reactivated === 0 ? 'created' : created === 0 ? 're-activated' : 'created or re-activated';
+  return [
+    `target ${target.target}: ${n} users would be ${what} beside its ${base} managed users ` +
+      `(${share.toFixed(1)}%, limit ${safety.maxCreatePercent}%${created > 0 && reactivated > 0 ? `; ${reactivated} re-activated` : ''}), e.g. ${clip(example!)}: ` +
+      'leavers read as active (a misspelt disabled-account rule, a scope that lets everyone in, an attribute the reading account may not see)? If they are new, --override-safety once',
+  ];
+}

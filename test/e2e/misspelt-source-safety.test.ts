@@ -1,8 +1,9 @@
 /**
  * A misspelt setting of the LDAP source, as an operator makes one, through `run` against the
- * sandbox: every manager reference cleared (the manager attribute), every group renamed to its DN
- * (the group name attribute). Each stops before any write (exit 3) with the safety check's reason,
- * once the target holds a synced directory.
+ * sandbox: every leaver read as active (the disabled-account attribute), every manager reference
+ * cleared (the manager attribute), every group renamed to its DN (the group name attribute). Each
+ * stops before any write (exit 3) with the safety check's reason, once the target holds a synced
+ * directory; the first sync of that directory needs no override.
  */
 import { writeFileSync } from 'node:fs';
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -73,6 +74,17 @@ describe('a misspelt source setting on a synced target', () => {
     expect(first.code, first.err + first.out).toBe(0);
     expect(h.sandbox.store.users()).toHaveLength(ACTIVE);
     h.sandbox.clearRequests();
+  });
+
+  it('a misspelt disabled-account attribute reads every leaver as active: exit 3, no account created', async () => {
+    writeConfig(h, slapd.url, { disabled: 'employeType' });
+    const r = await h.run();
+    expect(r.code, r.err + r.out).toBe(3);
+    expect(r.err).toMatch(
+      /target app: 30 users would be created beside its 24 managed users \(125\.0%, limit 20%\), e\.g\. l\d+@example\.com: leavers read as active \(a misspelt disabled-account rule, a scope that lets everyone in, an attribute the reading account may not see\)\? If they are new, --override-safety once/,
+    );
+    expect(h.writes()).toEqual([]);
+    expect(h.sandbox.store.users()).toHaveLength(ACTIVE);
   });
 
   it('a misspelt manager attribute clears every reference: exit 3, no reference cleared', async () => {

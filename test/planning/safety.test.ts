@@ -33,6 +33,8 @@ interface TargetShape {
   /** Creates of new people, and of linked people whose accounts the listing did not show. */
   creates?: number;
   recreates?: number;
+  /** Updates that re-activate a deactivated account. */
+  reactivations?: number;
   /** Manager references set on `n` users (`cleared` of them to none; `created`: on accounts this plan creates). */
   managers?: { n: number; cleared?: number; created?: boolean };
   /** Groups renamed (`adopt`: taken over by name). */
@@ -69,6 +71,18 @@ function targetPlan(t: TargetShape): TargetPlan {
     ...(unlistedLink ? { unlistedLink } : {}),
   });
   users.push(...times(t.creates ?? 0, (i) => create('N', i)), ...times(t.recreates ?? 0, (i) => create('R', i, `gone${i}`)));
+  users.push(
+    ...times(t.reactivations ?? 0, (i): Operation => ({
+      id: `ra-${i}`,
+      kind: 'updateUser',
+      externalId: `A${i}`,
+      label: `back${i}`,
+      scimId: `a${i}`,
+      changes: [{ path: 'active', from: false, to: true }],
+      hash: 'h',
+      recreate: {},
+    })),
+  );
   const groups: Operation[] = times(t.renames?.n ?? 0, (i) => ({
     id: `gu-${i}`,
     kind: 'updateGroup',
@@ -160,6 +174,8 @@ interface Case {
 }
 
 const OUTAGE = 'treated as a source outage, not as everyone leaving';
+const LEAVERS =
+  'leavers read as active (a misspelt disabled-account rule, a scope that lets everyone in, an attribute the reading account may not see)? If they are new, --override-safety once';
 
 const cases: Case[] = [
   { name: 'a quiet plan passes', plan: plan({}, [{ managedUsers: 100 }]), want: [] },
@@ -271,7 +287,7 @@ const cases: Case[] = [
   // Linked accounts missing from the listing, created again (an emptied or lying listing)
   {
     name: 're-creates just over the share limit (creates of new people do not count)',
-    plan: plan({}, [{ managedUsers: 44, recreates: 5, creates: 50 }]),
+    plan: plan({}, [{ managedUsers: 44, recreates: 5, creates: 10 }]),
     want: ['target app: 5 of 49 linked accounts are missing from its listing and would be created again (10.2%, limit 10%), e.g. r0 (linked id gone0): deleted in the app, a listing that leaves accounts out, or the target moved to another tenant (its links are of the old one: check, then --override-safety once)?'],
   },
   {
@@ -307,6 +323,35 @@ const cases: Case[] = [
     want: ['target app: 4 of 4 managed groups would be renamed (100.0%, limit 10%), e.g. "group0" -> "cn=group0,ou=groups"'],
   },
   { name: 'groups taken over by name (adopt) are not renames', plan: plan({}, [{ managedUsers: 100, managedGroups: 10, renames: { n: 10, adopt: true } }]), want: [] },
+  // Creates and re-activations (leavers read as active)
+  { name: 'creates at the share limit pass', plan: plan({}, [{ managedUsers: 100, creates: 20 }]), want: [] },
+  {
+    name: 'creates just over the share limit',
+    plan: plan({}, [{ managedUsers: 100, creates: 21 }]),
+    want: [`target app: 21 users would be created beside its 100 managed users (21.0%, limit 20%), e.g. n0: ${LEAVERS}`],
+  },
+  { name: 'alwaysAllowCreates creates pass whatever the share', plan: plan({}, [{ managedUsers: 5, creates: 10 }]), want: [] },
+  {
+    name: 'every leaver read as active: one over alwaysAllowCreates is judged by share',
+    plan: plan({}, [{ managedUsers: 5, creates: 11 }]),
+    want: [`target app: 11 users would be created beside its 5 managed users (220.0%, limit 20%), e.g. n0: ${LEAVERS}`],
+  },
+  { name: 'a first sync (no managed users) is not judged', plan: plan({}, [{ managedUsers: 0, creates: 5000 }]), want: [] },
+  {
+    name: 'accounts taken over in this plan are not in the base: a first sync with adoption passes',
+    plan: plan({}, [{ managedUsers: 30, creates: 30, changes: [{ path: 'title', n: 30, adopt: true }] }]),
+    want: [],
+  },
+  {
+    name: 're-activations count with creates',
+    plan: plan({}, [{ managedUsers: 100, creates: 15, reactivations: 6 }]),
+    want: [`target app: 21 users would be created or re-activated beside its 100 managed users (21.0%, limit 20%; 6 re-activated), e.g. n0: ${LEAVERS}`],
+  },
+  {
+    name: 're-activations alone, under the attribute limit for active',
+    plan: plan({}, [{ managedUsers: 100, reactivations: 21 }]),
+    want: [`target app: 21 users would be re-activated beside its 100 managed users (21.0%, limit 20%), e.g. back0: ${LEAVERS}`],
+  },
   // Several rules, several targets
   {
     name: 'every rule that fails is reported, per target',

@@ -36,6 +36,19 @@ export const safety = z
       .nonnegative()
       .default(3)
       .describe('Runs that create again at most this many linked accounts in a target pass the re-create check (accounts deleted by hand). Default 3.'),
+    maxCreatePercent: percent
+      .default(20)
+      .describe(
+        "Stop when one run would create, or re-activate, more users in a target than this share of its managed users: " +
+          'a misspelt disabled-account rule, a scope that lets everyone in or an attribute the reading account may not see reads every leaver as active. ' +
+          'A target with no managed users yet (a first sync) is not judged; accounts created again for their links are the re-create check\'s. Default 20 (%).',
+      ),
+    alwaysAllowCreates: z
+      .number()
+      .int()
+      .nonnegative()
+      .default(10)
+      .describe('Runs that create or re-activate at most this many users in a target pass the create check (new hires of a small team). Default 10.'),
     maxInvalidRecordsPercent: percent
       .default(5)
       .describe('Stop when more than this share of source records is invalid. Default 5 (%).'),
