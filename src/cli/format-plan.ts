@@ -40,7 +40,7 @@ export function operationLines(op: Operation): string[] {
     case 'deleteGroup':
       return [`  - delete group ${who}: ${op.reason === 'removed' ? 'gone from the source' : 'no longer selected'}`];
     case 'setManager':
-      return [`  ~ manager     ${who}: ${op.managerKey === null ? '(none)' : `${clip(op.managerLabel ?? '')} (${clip(op.managerKey)})`}`];
+      return [`  ~ manager     ${who}: ${op.from !== undefined ? `${clip(op.from)} -> ` : ''}${op.managerKey === null ? '(none)' : `${clip(op.managerLabel ?? '')} (${clip(op.managerKey)})`}`];
   }
 }
 

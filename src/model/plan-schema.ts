@@ -103,7 +103,7 @@ const replaceGroup = z.object({
 });
 const deleteGroup = z.object({ ...base, kind: z.literal('deleteGroup'), scimId: z.string(), reason: z.enum(['removed', 'not-selected']) });
 const linkGroup = z.object({ ...base, kind: z.literal('linkGroup'), scimId: z.string() });
-const setManager = z.object({ ...base, kind: z.literal('setManager'), scimId: z.string().optional(), managerKey: z.string().nullable(), managerLabel: z.string().nullable() });
+const setManager = z.object({ ...base, kind: z.literal('setManager'), scimId: z.string().optional(), managerKey: z.string().nullable(), managerLabel: z.string().nullable(), from: z.string().optional() });
 
 const operation = z.discriminatedUnion('kind', [
   createUser,

@@ -188,6 +188,11 @@ export interface SetManagerOp extends OperationBase {
   managerKey: string | null;
   /** The manager's label, for people reading the plan. */
   managerLabel: string | null;
+  /**
+   * The reference the account holds now, for people reading the plan and the safety check's
+   * example: its manager's label, or the SCIM id of one this plan does not know. Absent: none.
+   */
+  from?: string;
 }
 
 export type Operation =

@@ -50,6 +50,12 @@ export function diffManagers(
     // Only the loops this target gets references of.
     if (loop.every((key) => provisioned.has(key))) warnings.push(`manager loop: ${[...loop, loop[0]!].map(named).join(' -> ')}; set as the source says`);
   }
+  // Built on the first change of a reference that is set: most cycles change none.
+  let labelOfId: Map<string, string> | undefined;
+  const labelOf = (id: string): string => {
+    labelOfId ??= new Map([...provisioned.values()].flatMap((p) => (p.account ? [[p.account.id, p.label] as const] : [])));
+    return labelOfId.get(id) ?? id;
+  };
   for (const user of users) {
     if (user.managerKey === undefined) continue;
     const self = provisioned.get(user.key);
@@ -81,6 +87,7 @@ export function diffManagers(
       ...(self.account ? { scimId: self.account.id } : {}),
       managerKey: wantKey,
       managerLabel,
+      ...(have !== null ? { from: labelOf(have) } : {}),
     });
   }
   return { references, warnings };

@@ -3,7 +3,7 @@
  * saved plan is checked again when applied. Pure.
  */
 import type { SafetyConfig } from '../config/schema/index.js';
-import { operationsOf, type CreateUserOp, type Plan, type TargetPlan, type UpdateUserOp } from '../model/plan.js';
+import { operationsOf, type AttributeChange, type CreateUserOp, type Plan, type TargetPlan } from '../model/plan.js';
 import { clip } from '../model/printable.js';
 
 /**
@@ -40,16 +40,13 @@ export function safetyViolations(plan: Plan, safety: SafetyConfig, recent?: Rece
   invalidShare(source, 'source');
   for (const part of source.parts ?? []) invalidShare(part, `sources.${part.name}`);
   for (const target of plan.targets) {
-    const deletes = operationsOf(target).filter((op) => op.kind === 'deleteGroup').length;
-    const managedGroups = target.managedGroups ?? 0;
-    const groupShare = managedGroups === 0 ? 100 : (deletes / managedGroups) * 100;
-    if (deletes > safety.alwaysAllowDeactivations && groupShare > safety.maxDeactivatePercent) {
-      reasons.push(
-        `target ${target.target}: ${deletes} of ${managedGroups} managed groups would be deleted ` +
-          `(${groupShare.toFixed(1)}%, limit ${safety.maxDeactivatePercent}%)`,
-      );
-    }
-    reasons.push(...attributeChangeViolations(target, safety, recent), ...membershipRemovalViolations(target, safety), ...recreateViolations(target, safety));
+    reasons.push(
+      ...groupViolations(target, safety),
+      ...attributeChangeViolations(target, safety, recent),
+      ...membershipRemovalViolations(target, safety),
+      ...recreateViolations(target, safety),
+      ...createViolations(target, safety),
+    );
     // A share of accounts that exist: a linked account the listing no longer shows is checked by id
     // when applied, and is not in the base (managedUsers) either. The absolute cap counts it: it may
     // still deactivate a live account.
@@ -137,34 +134,105 @@ function membershipRemovalViolations(target: TargetPlan, safety: SafetyConfig): 
  * mapping typo or a broken export column, not of a reorganisation (which an override lets through).
  * With `recent`, the changes of the same path applied within the window count too: a typo's clears
  * arriving a few people per change-driven batch add up as one cycle's would. A plan that does not
- * change the path is not stopped by the window's count alone.
+ * change the path is not stopped by the window's count alone. The manager reference counts as the
+ * attribute `manager` (a misspelt manager attribute clears everyone's); a reference set on an
+ * account created in this plan changes nobody's.
  */
 function attributeChangeViolations(target: TargetPlan, safety: SafetyConfig, recent?: RecentChanges): string[] {
-  const byPath = new Map<string, UpdateUserOp[]>();
+  const byPath = new Map<string, { label: string; change: AttributeChange }[]>();
+  const add = (label: string, change: AttributeChange): void => {
+    let changes = byPath.get(change.path);
+    if (!changes) byPath.set(change.path, (changes = []));
+    changes.push({ label, change });
+  };
   for (const op of operationsOf(target)) {
-    if (op.kind !== 'updateUser' || op.adopt) continue;
-    for (const change of op.changes) {
-      let ops = byPath.get(change.path);
-      if (!ops) byPath.set(change.path, (ops = []));
-      ops.push(op);
-    }
+    if (op.kind === 'updateUser' && !op.adopt) for (const change of op.changes) add(op.label, change);
+    else if (op.kind === 'setManager' && op.scimId !== undefined) add(op.label, { path: 'manager', from: op.from ?? null, to: op.managerLabel });
   }
   const reasons: string[] = [];
   const earlierOf = recent?.attributes.get(target.target);
-  for (const [path, ops] of byPath) {
+  for (const [path, changes] of byPath) {
     const earlier = earlierOf?.get(path) ?? 0;
-    const changed = ops.length + earlier;
+    const changed = changes.length + earlier;
     const share = target.managedUsers === 0 ? 100 : (changed / target.managedUsers) * 100;
     if (changed <= safety.alwaysAllowAttributeChanges || share <= safety.maxAttributeChangePercent) continue;
-    const example = ops[0]!;
-    const change = example.changes.find((c) => c.path === path)!;
-    const cleared = ops.filter((op) => op.changes.some((c) => c.path === path && c.to === null)).length;
+    const { label, change } = changes[0]!;
+    const cleared = changes.filter((c) => c.change.to === null).length;
     const within = earlier > 0 ? ` (with ${earlier} already changed in ${recent!.window})` : '';
     reasons.push(
       `target ${target.target}: ${path} would change on ${changed} of ${target.managedUsers} managed users${within} ` +
         `(${share.toFixed(1)}%, limit ${safety.maxAttributeChangePercent}%${cleared > 0 ? `; ${cleared} cleared` : ''}), ` +
-        `e.g. ${clip(example.label)}: ${clip(JSON.stringify(change.from))} -> ${clip(JSON.stringify(change.to))}`,
+        `e.g. ${clip(label)}: ${clip(JSON.stringify(change.from))} -> ${clip(JSON.stringify(change.to))}`,
     );
   }
   return reasons;
+}
+
+/**
+ * Too many of a target's managed groups deleted, or renamed, at once: a group export cut short reads
+ * as groups gone, and a name attribute the groups do not have (misspelt, or hidden from the reading
+ * account) as every group renamed, which breaks whatever an app grants by group name. Judged like
+ * deprovisions, against the managed groups.
+ */
+function groupViolations(target: TargetPlan, safety: SafetyConfig): string[] {
+  let deletes = 0;
+  const renames: AttributeChange[] = [];
+  for (const op of operationsOf(target)) {
+    if (op.kind === 'deleteGroup') deletes++;
+    else if (op.kind === 'updateGroup' && !op.adopt) {
+      const change = op.changes.find((c) => c.path === 'displayName');
+      if (change) renames.push(change);
+    }
+  }
+  const managedGroups = target.managedGroups ?? 0;
+  const judged = (n: number): string | undefined => {
+    const share = managedGroups === 0 ? 100 : (n / managedGroups) * 100;
+    if (n <= safety.alwaysAllowDeactivations || share <= safety.maxDeactivatePercent) return undefined;
+    return `(${share.toFixed(1)}%, limit ${safety.maxDeactivatePercent}%)`;
+  };
+  const reasons: string[] = [];
+  const deleted = judged(deletes);
+  if (deleted) reasons.push(`target ${target.target}: ${deletes} of ${managedGroups} managed groups would be deleted ${deleted}`);
+  const renamed = judged(renames.length);
+  if (renamed) {
+    const change = renames[0]!;
+    reasons.push(
+      `target ${target.target}: ${renames.length} of ${managedGroups} managed groups would be renamed ${renamed}, ` +
+        `e.g. ${clip(JSON.stringify(change.from))} -> ${clip(JSON.stringify(change.to))}`,
+    );
+  }
+  return reasons;
+}
+
+/**
+ * Too many people given access at once: accounts created, and deactivated accounts re-activated,
+ * against the target's managed accounts. A misspelt disabled-account attribute, a scope that lets
+ * everyone in or an attribute the reading account may not see reads every leaver in the directory
+ * as active. The base is the managed accounts before this plan (those it takes over are not yet):
+ * a target with none, a first sync, is not judged. Accounts created again for their links are the
+ * re-create rule's.
+ */
+function createViolations(target: TargetPlan, safety: SafetyConfig): string[] {
+  let created = 0;
+  let reactivated = 0;
+  let adopted = 0;
+  let example: string | undefined;
+  for (const op of operationsOf(target)) {
+    if (op.kind === 'updateUser' && op.adopt) adopted++;
+    if (op.kind === 'createUser' && op.unlistedLink === undefined) created++;
+    else if (op.kind === 'updateUser' && op.changes.some((c) => c.path === 'active' && c.to === true)) reactivated++;
+    else continue;
+    example ??= op.label;
+  }
+  const n = created + reactivated;
+  const base = target.managedUsers - adopted;
+  if (base <= 0 || n <= safety.alwaysAllowCreates) return [];
+  const share = (n / base) * 100;
+  if (share <= safety.maxCreatePercent) return [];
+  const what = reactivated === 0 ? 'created' : created === 0 ? 're-activated' : 'created or re-activated';
+  return [
+    `target ${target.target}: ${n} users would be ${what} beside its ${base} managed users ` +
+      `(${share.toFixed(1)}%, limit ${safety.maxCreatePercent}%${created > 0 && reactivated > 0 ? `; ${reactivated} re-activated` : ''}), e.g. ${clip(example!)}: ` +
+      'leavers read as active (a misspelt disabled-account rule, a scope that lets everyone in, an attribute the reading account may not see)? If they are new, --override-safety once',
+  ];
 }

@@ -29,8 +29,8 @@ interface Case {
   provisioned: Record<string, ServerResource | null>;
   /** Keys whose reference stays as it is although not provisioned (held by the source). */
   keep?: string[];
-  /** [externalId, scimId, managerKey, managerLabel] per operation. */
-  want: [string, string | undefined, string | null, string | null][];
+  /** [externalId, scimId, managerKey, managerLabel, from] per operation. */
+  want: [string, string | undefined, string | null, string | null, string?][];
   warnings?: string[];
 }
 
@@ -51,7 +51,13 @@ const cases: Case[] = [
     name: 'a reference to the wrong account: set again',
     users: [person('B', 'A'), person('A')],
     provisioned: { A: account('a'), B: account('b', 'zz') },
-    want: [['B', 'b', 'A', 'a@x.com']],
+    want: [['B', 'b', 'A', 'a@x.com', 'zz']],
+  },
+  {
+    name: 'a reference to someone else in the target: set again, naming whom it pointed at',
+    users: [person('B', 'A'), person('A'), person('C')],
+    provisioned: { A: account('a'), B: account('b', 'c'), C: account('c') },
+    want: [['B', 'b', 'A', 'a@x.com', 'c@x.com']],
   },
   {
     name: 'both created in this run: set, ids resolved when it runs',
@@ -63,7 +69,7 @@ const cases: Case[] = [
     name: 'the source clears the manager: the reference is cleared',
     users: [person('B', null)],
     provisioned: { B: account('b', 'a') },
-    want: [['B', 'b', null, null]],
+    want: [['B', 'b', null, null, 'a']],
   },
   {
     name: 'cleared in both: nothing',
@@ -81,7 +87,7 @@ const cases: Case[] = [
     name: 'a manager not provisioned in this target: the reference is cleared, with a warning',
     users: [person('B', 'A')],
     provisioned: { B: account('b', 'a') },
-    want: [['B', 'b', null, null]],
+    want: [['B', 'b', null, null, 'a']],
     warnings: ['manager A of b@x.com (B) is not provisioned in this target; manager left empty'],
   },
   {
@@ -109,7 +115,7 @@ const cases: Case[] = [
     users: [person('P1', 'P1'), person('P2', 'P3'), person('P3', 'P2'), person('P4', 'P2'), person('P5', 'P5')],
     provisioned: { P1: account('u1', 'u4'), P2: account('u2'), P3: account('u3'), P4: account('u4'), P5: account('u5') },
     want: [
-      ['P1', 'u1', null, null],
+      ['P1', 'u1', null, null, 'p4@x.com'],
       ['P2', 'u2', 'P3', 'p3@x.com'],
       ['P3', 'u3', 'P2', 'p2@x.com'],
       ['P4', 'u4', 'P2', 'p2@x.com'],
@@ -138,7 +144,7 @@ describe('manager diff', () => {
     const r = diffManagers(c.users, provisioned, (k) => keep.has(k), 'p-');
     expect(r.warnings).toEqual(c.warnings ?? []);
     expect(r.references).toEqual(
-      c.want.map(([externalId, scimId, managerKey, managerLabel], i) => ({
+      c.want.map(([externalId, scimId, managerKey, managerLabel, from], i) => ({
         id: `p-m-${(i + 1).toString(36)}`,
         kind: 'setManager',
         externalId,
@@ -146,6 +152,7 @@ describe('manager diff', () => {
         ...(scimId !== undefined ? { scimId } : {}),
         managerKey,
         managerLabel,
+        ...(from !== undefined ? { from } : {}),
       })),
     );
   });

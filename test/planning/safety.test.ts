@@ -33,6 +33,12 @@ interface TargetShape {
   /** Creates of new people, and of linked people whose accounts the listing did not show. */
   creates?: number;
   recreates?: number;
+  /** Updates that re-activate a deactivated account. */
+  reactivations?: number;
+  /** Manager references set on `n` users (`cleared` of them to none; `created`: on accounts this plan creates). */
+  managers?: { n: number; cleared?: number; created?: boolean };
+  /** Groups renamed (`adopt`: taken over by name). */
+  renames?: { n: number; adopt?: boolean };
 }
 
 const times = <T>(n: number, make: (i: number) => T): T[] => Array.from({ length: n }, (_, i) => make(i));
@@ -65,6 +71,41 @@ function targetPlan(t: TargetShape): TargetPlan {
     ...(unlistedLink ? { unlistedLink } : {}),
   });
   users.push(...times(t.creates ?? 0, (i) => create('N', i)), ...times(t.recreates ?? 0, (i) => create('R', i, `gone${i}`)));
+  users.push(
+    ...times(t.reactivations ?? 0, (i): Operation => ({
+      id: `ra-${i}`,
+      kind: 'updateUser',
+      externalId: `A${i}`,
+      label: `back${i}`,
+      scimId: `a${i}`,
+      changes: [{ path: 'active', from: false, to: true }],
+      hash: 'h',
+      recreate: {},
+    })),
+  );
+  const groups: Operation[] = times(t.renames?.n ?? 0, (i) => ({
+    id: `gu-${i}`,
+    kind: 'updateGroup',
+    externalId: `G${i}`,
+    label: `cn=group${i},ou=groups`,
+    scimId: `g${i}`,
+    changes: [{ path: 'displayName', from: `group${i}`, to: `cn=group${i},ou=groups` }],
+    patch: [],
+    ...(t.renames?.adopt ? { adopt: true } : {}),
+  }));
+  const m = t.managers;
+  const references: Operation[] = times(m?.n ?? 0, (i) => {
+    const cleared = i < (m?.cleared ?? 0);
+    return {
+      id: `m-${i}`,
+      kind: 'setManager',
+      externalId: `K${i}`,
+      label: `user${i}`,
+      ...(m?.created ? {} : { scimId: `s${i}`, from: `boss${i}` }),
+      managerKey: cleared ? null : 'B',
+      managerLabel: cleared ? null : 'boss',
+    };
+  });
   const memberships: Operation[] = (t.removals ?? []).map((r, g): Operation => {
     const remove = times(r.n, (i) => `m${g}-${i}`);
     const add = times(r.add ?? 0, (i) => `K${i}`);
@@ -94,7 +135,9 @@ function targetPlan(t: TargetShape): TargetPlan {
     actualUsers: t.managedUsers,
     phases: [
       { name: 'users', operations: users },
+      { name: 'groups', operations: groups },
       { name: 'memberships', operations: memberships },
+      { name: 'references', operations: references },
       { name: 'deprovision', operations: deprovision },
     ],
     warnings: [],
@@ -131,6 +174,8 @@ interface Case {
 }
 
 const OUTAGE = 'treated as a source outage, not as everyone leaving';
+const LEAVERS =
+  'leavers read as active (a misspelt disabled-account rule, a scope that lets everyone in, an attribute the reading account may not see)? If they are new, --override-safety once';
 
 const cases: Case[] = [
   { name: 'a quiet plan passes', plan: plan({}, [{ managedUsers: 100 }]), want: [] },
@@ -242,13 +287,70 @@ const cases: Case[] = [
   // Linked accounts missing from the listing, created again (an emptied or lying listing)
   {
     name: 're-creates just over the share limit (creates of new people do not count)',
-    plan: plan({}, [{ managedUsers: 44, recreates: 5, creates: 50 }]),
+    plan: plan({}, [{ managedUsers: 44, recreates: 5, creates: 10 }]),
     want: ['target app: 5 of 49 linked accounts are missing from its listing and would be created again (10.2%, limit 10%), e.g. r0 (linked id gone0): deleted in the app, a listing that leaves accounts out, or the target moved to another tenant (its links are of the old one: check, then --override-safety once)?'],
   },
   {
     name: 'a listing that shows none of the linked accounts, just over the floor',
     plan: plan({}, [{ managedUsers: 0, recreates: 4 }]),
     want: ['target app: 4 of 4 linked accounts are missing from its listing and would be created again (100.0%, limit 10%), e.g. r0 (linked id gone0): deleted in the app, a listing that leaves accounts out, or the target moved to another tenant (its links are of the old one: check, then --override-safety once)?'],
+  },
+  // Manager references: the attribute `manager` (a misspelt manager attribute clears everyone's)
+  { name: 'manager references changing at the share limit pass', plan: plan({}, [{ managedUsers: 100, managers: { n: 30, cleared: 30 } }]), want: [] },
+  {
+    name: 'manager references cleared on most managed users',
+    plan: plan({}, [{ managedUsers: 24, managers: { n: 21, cleared: 21 } }]),
+    want: ['target app: manager would change on 21 of 24 managed users (87.5%, limit 30%; 21 cleared), e.g. user0: "boss0" -> null'],
+  },
+  {
+    name: 'manager references set to someone else just over the share limit',
+    plan: plan({}, [{ managedUsers: 100, managers: { n: 31 } }]),
+    want: ['target app: manager would change on 31 of 100 managed users (31.0%, limit 30%), e.g. user0: "boss0" -> "boss"'],
+  },
+  { name: 'alwaysAllowAttributeChanges manager references pass', plan: plan({}, [{ managedUsers: 10, managers: { n: 10, cleared: 10 } }]), want: [] },
+  { name: 'references of accounts created in this plan are no change', plan: plan({}, [{ managedUsers: 10, creates: 10, managers: { n: 10, created: true } }]), want: [] },
+  // Group renames (a name attribute the groups do not have renames them all)
+  { name: 'group renames at the share limit pass', plan: plan({}, [{ managedUsers: 100, managedGroups: 40, renames: { n: 4 } }]), want: [] },
+  {
+    name: 'group renames just over the share limit',
+    plan: plan({}, [{ managedUsers: 100, managedGroups: 40, renames: { n: 5 } }]),
+    want: ['target app: 5 of 40 managed groups would be renamed (12.5%, limit 10%), e.g. "group0" -> "cn=group0,ou=groups"'],
+  },
+  { name: 'alwaysAllowDeactivations group renames pass', plan: plan({}, [{ managedUsers: 100, managedGroups: 3, renames: { n: 3 } }]), want: [] },
+  {
+    name: 'every group renamed, one over alwaysAllowDeactivations',
+    plan: plan({}, [{ managedUsers: 100, managedGroups: 4, renames: { n: 4 } }]),
+    want: ['target app: 4 of 4 managed groups would be renamed (100.0%, limit 10%), e.g. "group0" -> "cn=group0,ou=groups"'],
+  },
+  { name: 'groups taken over by name (adopt) are not renames', plan: plan({}, [{ managedUsers: 100, managedGroups: 10, renames: { n: 10, adopt: true } }]), want: [] },
+  // Creates and re-activations (leavers read as active)
+  { name: 'creates at the share limit pass', plan: plan({}, [{ managedUsers: 100, creates: 20 }]), want: [] },
+  {
+    name: 'creates just over the share limit',
+    plan: plan({}, [{ managedUsers: 100, creates: 21 }]),
+    want: [`target app: 21 users would be created beside its 100 managed users (21.0%, limit 20%), e.g. n0: ${LEAVERS}`],
+  },
+  { name: 'alwaysAllowCreates creates pass whatever the share', plan: plan({}, [{ managedUsers: 5, creates: 10 }]), want: [] },
+  {
+    name: 'every leaver read as active: one over alwaysAllowCreates is judged by share',
+    plan: plan({}, [{ managedUsers: 5, creates: 11 }]),
+    want: [`target app: 11 users would be created beside its 5 managed users (220.0%, limit 20%), e.g. n0: ${LEAVERS}`],
+  },
+  { name: 'a first sync (no managed users) is not judged', plan: plan({}, [{ managedUsers: 0, creates: 5000 }]), want: [] },
+  {
+    name: 'accounts taken over in this plan are not in the base: a first sync with adoption passes',
+    plan: plan({}, [{ managedUsers: 30, creates: 30, changes: [{ path: 'title', n: 30, adopt: true }] }]),
+    want: [],
+  },
+  {
+    name: 're-activations count with creates',
+    plan: plan({}, [{ managedUsers: 100, creates: 15, reactivations: 6 }]),
+    want: [`target app: 21 users would be created or re-activated beside its 100 managed users (21.0%, limit 20%; 6 re-activated), e.g. n0: ${LEAVERS}`],
+  },
+  {
+    name: 're-activations alone, under the attribute limit for active',
+    plan: plan({}, [{ managedUsers: 100, reactivations: 21 }]),
+    want: [`target app: 21 users would be re-activated beside its 100 managed users (21.0%, limit 20%), e.g. back0: ${LEAVERS}`],
   },
   // Several rules, several targets
   {

@@ -5,15 +5,16 @@ import { directoryLdif } from './ldap-fixtures.js';
 import { Slapd } from './slapd.js';
 
 /**
- * For the calling describe block: a slapd holding the fixture directory (started before its tests,
- * stopped after) and a new harness for each test, handed to `each` with the slapd before the test.
+ * For the calling describe block: a slapd holding the fixture directory, or `ldif` (started before
+ * its tests, stopped after) and a new harness for each test, handed to `each` with the slapd before
+ * the test.
  */
-export function directoryAndHarness(each: (slapd: Slapd, h: Harness) => void): void {
+export function directoryAndHarness(each: (slapd: Slapd, h: Harness) => void, ldif: () => string = directoryLdif): void {
   let slapd: Slapd | undefined;
   let h: Harness | undefined;
   beforeAll(async () => {
     slapd = await Slapd.start();
-    await slapd.add(directoryLdif());
+    await slapd.add(ldif());
   });
   afterAll(async () => {
     await slapd?.stop();

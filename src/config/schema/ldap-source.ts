@@ -80,7 +80,7 @@ const ldapGroups = z
           '(objectClass=group) for ad.',
       ),
     key: ldapKey.optional().describe('Immutable id of a group. Default as for users.'),
-    nameAttribute: z.string().min(1).default('cn').describe('Attribute giving the displayName. Default cn.'),
+    nameAttribute: z.string().min(1).default('cn').describe('Attribute giving the displayName; a group without it is named by its DN, with a source warning. Default cn.'),
     memberAttributes: z
       .array(z.string().min(1))
       .default(['member', 'uniqueMember'])

@@ -9,7 +9,9 @@ export const safety = z
       .describe('A source that yields fewer users is treated as an outage: nothing is written. Default 1.'),
     maxDeactivatePercent: percent
       .default(10)
-      .describe("Stop when one run would deprovision more than this share of a target's managed users. Default 10 (%)."),
+      .describe(
+        "Stop when one run would deprovision more than this share of a target's managed users, or delete or rename more than this share of its managed groups. Default 10 (%).",
+      ),
     maxDeactivateCount: z
       .number()
       .int()
@@ -21,7 +23,7 @@ export const safety = z
       .int()
       .nonnegative()
       .default(3)
-      .describe('Runs that deprovision at most this many users in a target pass the percentage check (small teams). Default 3.'),
+      .describe('Runs that deprovision at most this many users (or delete, or rename, at most this many groups) in a target pass the percentage check (small teams). Default 3.'),
     maxRecreatePercent: percent
       .default(10)
       .describe(
@@ -34,6 +36,19 @@ export const safety = z
       .nonnegative()
       .default(3)
       .describe('Runs that create again at most this many linked accounts in a target pass the re-create check (accounts deleted by hand). Default 3.'),
+    maxCreatePercent: percent
+      .default(20)
+      .describe(
+        "Stop when one run would create, or re-activate, more users in a target than this share of its managed users: " +
+          'a misspelt disabled-account rule, a scope that lets everyone in or an attribute the reading account may not see reads every leaver as active. ' +
+          'A target with no managed users yet (a first sync) is not judged; accounts created again for their links are the re-create check\'s. Default 20 (%).',
+      ),
+    alwaysAllowCreates: z
+      .number()
+      .int()
+      .nonnegative()
+      .default(10)
+      .describe('Runs that create or re-activate at most this many users in a target pass the create check (new hires of a small team). Default 10.'),
     maxInvalidRecordsPercent: percent
       .default(5)
       .describe('Stop when more than this share of source records is invalid. Default 5 (%).'),
@@ -47,7 +62,9 @@ export const safety = z
       ),
     maxAttributeChangePercent: percent
       .default(30)
-      .describe("Stop when one run would change or clear one attribute on more than this share of a target's managed users. Default 30 (%)."),
+      .describe(
+        "Stop when one run would change or clear one attribute on more than this share of a target's managed users; the manager reference counts as the attribute `manager`. Default 30 (%).",
+      ),
     alwaysAllowAttributeChanges: z
       .number()
       .int()

@@ -31,6 +31,8 @@ interface RawGroup {
   readonly dn: string;
   readonly key: string;
   readonly name: string;
+  /** The entry has no name attribute: `name` is its DN. */
+  readonly unnamed: boolean;
   readonly memberDns: string[];
   readonly memberUids: string[];
   readonly memberOf: string[];
@@ -56,13 +58,27 @@ function dropWarning(group: RawGroup, dropped: readonly string[]): SourceIssue {
   };
 }
 
+/**
+ * A group without its name attribute is named by its DN. Said for each such group: a misspelt or
+ * hidden name attribute renames every group in every target (which the safety check counts).
+ */
+function unnamedWarning(dn: string, settings: GroupSettings): SourceIssue {
+  return {
+    code: 'LDAP_MISSING_GROUP_NAME',
+    message: `${dn}: no ${settings.nameAttribute} (source.groups.nameAttribute): the group is named by its DN`,
+    ref: { location: dn },
+  };
+}
+
 function toRaw(entry: LdapEntry, settings: GroupSettings): RawGroup | SourceIssue {
   const keyed = entryKey(entry, settings.key);
   if (!('key' in keyed)) return { code: keyed.code, message: `${entry.dn}: ${keyed.message}`, ref: { location: entry.dn } };
+  const name = stringsOf(entry, settings.nameAttribute)[0];
   return {
     dn: entry.dn,
     key: keyed.key,
-    name: stringsOf(entry, settings.nameAttribute)[0] ?? entry.dn,
+    name: name ?? entry.dn,
+    unnamed: name === undefined,
     // One member attribute (the usual case): its list as it is, not copied again by flatMap (a large group has 100,000 members).
     memberDns: settings.memberAttributes.length === 1 ? stringsOf(entry, settings.memberAttributes[0]!) : settings.memberAttributes.flatMap((a) => stringsOf(entry, a)),
     memberUids: settings.memberUidAttribute ? stringsOf(entry, settings.memberUidAttribute) : [],
@@ -89,6 +105,7 @@ async function readRawGroups(
   searcher: LdapSearcher,
   settings: GroupSettings,
   issues: SourceIssue[],
+  warnings: SourceIssue[],
   heldKeys: Set<string>,
   pages: AsyncIterable<readonly LdapEntry[]>,
 ): Promise<{ raw: RawGroup[]; entries: number }> {
@@ -111,6 +128,7 @@ async function readRawGroups(
         continue;
       }
       seen.set(group.key, group.dn);
+      if (group.unnamed) warnings.push(unnamedWarning(group.dn, settings));
       raw.push(group);
     }
   }
@@ -140,7 +158,7 @@ export async function readGroups(searcher: LdapSearcher, settings: LdapSettings,
   const issues: SourceIssue[] = [];
   const warnings: SourceIssue[] = [];
   const heldKeys = new Set<string>();
-  const { raw, entries } = await readRawGroups(searcher, groupSettings, issues, heldKeys, pages ?? searcher.search(groupSearch(groupSettings)));
+  const { raw, entries } = await readRawGroups(searcher, groupSettings, issues, warnings, heldKeys, pages ?? searcher.search(groupSearch(groupSettings)));
   const byDn = new Map(raw.map((g) => [normalizeDn(g.dn), g]));
   const edges = new Map(raw.map((g) => [g.key, { users: new Set<string>(), groups: new Set<string>() }]));
 
