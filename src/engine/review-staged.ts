@@ -5,8 +5,9 @@
  * targets (verify-plan.ts), so a person back in the source since is reported stale and not
  * deactivated; the safety check is overridden, the approval being the operator's decision, and
  * the override is audited, but not the rules about the source read itself (minSourceUsers,
- * maxInvalidRecordsPercent): a fresh read that fails them refuses the approve and keeps the set. Reject keeps each person's deprovision out of later plans while their
- * source record is unchanged (planning/rejections.ts).
+ * maxInvalidRecordsPercent): a fresh read that fails them refuses the approve and keeps the set.
+ * Reject keeps each person's deprovision out of later plans while their source record is unchanged
+ * (planning/rejections.ts).
  */
 import type { LoadedConfig } from '../config/load.js';
 import { selectTargets } from '../config/select-targets.js';
