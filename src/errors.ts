@@ -145,14 +145,37 @@ export class SafetyError extends ScimSyncError {
   readonly reasons: readonly string[];
   /** The staged change set holding the stopped deprovisions (its id), or why none could be saved. */
   readonly staged: { id: string } | { problem: string } | undefined;
-  constructor(reasons: readonly string[], options?: { cause?: unknown; staged?: { id: string } | { problem: string } }) {
+  /**
+   * A rule about the source read itself fired (minSourceUsers, maxInvalidRecordsPercent): whom the
+   * read lacks says nothing about who left, so nothing was staged to approve.
+   */
+  readonly sourceInDoubt: boolean;
+  /** What the operator does next, when the stop is not a run's (an approve refused). */
+  private readonly next: string | undefined;
+  constructor(
+    reasons: readonly string[],
+    options?: { cause?: unknown; staged?: { id: string } | { problem: string }; sourceInDoubt?: boolean; next?: string },
+  ) {
     super(`safety check stopped the run before any write:\n  - ${reasons.join('\n  - ')}`, {}, options);
     this.reasons = reasons;
     this.staged = options?.staged;
+    this.sourceInDoubt = options?.sourceInDoubt ?? false;
+    this.next = options?.next;
   }
 
-  /** Where the stop's deprovisions went, as `run` and a scheduled cycle say it; undefined when none were held. */
+  /**
+   * Where the stop's deprovisions went, or what to do instead, as `run` and a scheduled cycle say
+   * it; undefined when none were held.
+   */
   get stagedMessage(): string | undefined {
+    if (this.next !== undefined) return this.next;
+    if (this.sourceInDoubt) {
+      return (
+        'Nothing was staged to approve: the source read itself is in doubt, not the number of deprovisions. Fix the source ' +
+        '(the export, the directory, the account that reads it) and run again; --override-safety applies the plan as it is, ' +
+        'deprovisioning everyone the read lacks: use it only if that is really what you mean (the override is audited).'
+      );
+    }
     const staged = this.staged;
     if (!staged) return undefined;
     return 'id' in staged

@@ -33,10 +33,14 @@ export function exitForError(error: unknown, io: Io, options: ErrorExitOptions =
   }
   if (error instanceof SafetyError) {
     io.err(error.message);
-    io.err('Nothing was written. Review the plan; rerun with --override-safety to apply it anyway (the override is audited).');
+    // A source in doubt: its own message says what to do, and why an override is not the answer.
+    io.err(error.sourceInDoubt ? 'Nothing was written.' : 'Nothing was written. Review the plan; rerun with --override-safety to apply it anyway (the override is audited).');
     const staged = error.staged;
     if (error.stagedMessage) io.err(error.stagedMessage);
-    print({ ...(options.plan ? { plan: options.plan } : {}), safety: { stopped: true, reasons: error.reasons, ...(staged ? { staged } : {}) } });
+    print({
+      ...(options.plan ? { plan: options.plan } : {}),
+      safety: { stopped: true, reasons: error.reasons, ...(staged ? { staged } : {}), ...(error.sourceInDoubt ? { sourceInDoubt: true } : {}) },
+    });
     return EXIT.SAFETY;
   }
   if (error instanceof ScimSyncError) {

@@ -12,6 +12,7 @@ import type { SkippedOperation } from './verify-plan.js';
 import { PLAN_FORMAT, PLAN_VERSION, type Plan } from '../model/plan.js';
 import { parsePlan } from '../model/plan-schema.js';
 import { safetyViolations } from '../planning/safety.js';
+import { sourceViolations } from '../planning/source-checks.js';
 import type { RunState } from './run-state.js';
 import { stageStop } from './stage-stop.js';
 
@@ -23,6 +24,11 @@ export interface ApplyOptions {
   skipped?: readonly SkippedOperation[];
   /** The safety check to apply instead of the config's rules on this plan alone (the service's windowed check). */
   checkSafety?: (plan: Plan) => string[];
+  /**
+   * Which of the check's reasons doubt the source read itself (default: the config's source rules
+   * on the plan's read): a stop for one of them stages nothing to approve.
+   */
+  sourceDoubts?: (plan: Plan) => string[];
   /** The plan was made from a read of the whole source (a cycle, a saved plan): its size is recorded on `apply.start`. */
   fullRead?: boolean;
 }
@@ -52,6 +58,9 @@ export async function applyPlan(
   if (reasons.length > 0) {
     if (!options.overrideSafety) {
       state.audit.record({ time, planId: plan.id, target: '*', action: 'safety.stop', outcome: 'info', note: reasons.join('; ') });
+      // The source in doubt: whom it lacks says nothing about who left, so there is nothing to approve.
+      const doubts = options.sourceDoubts ? options.sourceDoubts(plan) : sourceViolations(plan.source, loaded.config.safety);
+      if (doubts.length > 0) throw new SafetyError(reasons, { sourceInDoubt: true });
       const staged = await stageStop(plan, reasons, state);
       throw new SafetyError(reasons, staged ? { staged } : {});
     }

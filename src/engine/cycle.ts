@@ -81,7 +81,7 @@ export async function applyOrStage(
   plan: Plan,
   runtimes: ReadonlyMap<string, TargetRuntime>,
   state: RunState,
-  options: Pick<ApplyOptions, 'overrideSafety' | 'skipped' | 'checkSafety' | 'fullRead'> & { executor: ExecutorOptions; notifier: Notifier },
+  options: Pick<ApplyOptions, 'overrideSafety' | 'skipped' | 'checkSafety' | 'sourceDoubts' | 'fullRead'> & { executor: ExecutorOptions; notifier: Notifier },
 ): Promise<RunReport | SafetyError> {
   const executor = state.executor(options.executor);
   const signal = options.executor.signal;
@@ -91,6 +91,7 @@ export async function applyOrStage(
       ...(signal ? { signal } : {}),
       ...(options.skipped ? { skipped: options.skipped } : {}),
       ...(options.checkSafety ? { checkSafety: options.checkSafety } : {}),
+      ...(options.sourceDoubts ? { sourceDoubts: options.sourceDoubts } : {}),
       ...(options.fullRead ? { fullRead: true } : {}),
     });
   } catch (error) {

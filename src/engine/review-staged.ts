@@ -4,16 +4,19 @@
  * set: its binding checked, every operation re-checked against a fresh read of the source and the
  * targets (verify-plan.ts), so a person back in the source since is reported stale and not
  * deactivated; the safety check is overridden, the approval being the operator's decision, and
- * the override is audited. Reject keeps each person's deprovision out of later plans while their
- * source record is unchanged (planning/rejections.ts).
+ * the override is audited, but not the rules about the source read itself (minSourceUsers,
+ * maxInvalidRecordsPercent): a fresh read that fails them refuses the approve and keeps the set.
+ * Reject keeps each person's deprovision out of later plans while their source record is unchanged
+ * (planning/rejections.ts).
  */
 import type { LoadedConfig } from '../config/load.js';
 import { selectTargets } from '../config/select-targets.js';
-import { PlanError, describeError } from '../errors.js';
+import { PlanError, SafetyError, describeError } from '../errors.js';
 import type { TargetRuntime } from '../execution/executor.js';
 import type { RunReport } from '../execution/run-report.js';
 import { createTargetRuntime } from '../execution/target-runtime.js';
 import { operationsOf } from '../model/plan.js';
+import { sourceViolations } from '../planning/source-checks.js';
 import { applyPlan } from './apply-plan.js';
 import { checkBinding } from './plan-binding.js';
 import type { RunState } from './run-state.js';
@@ -74,8 +77,18 @@ interface Approving {
 
 /** The approve of a set already taken: checked, applied, and what is left to decide, if anything. */
 async function approveTaken(set: StagedSet, { loaded, runtimes, state, by, signal }: Approving): Promise<Approval & { rest?: StagedSet }> {
-  const { plan, skipped, unsettled, undecided } = await verifySavedPlan(loaded, set.plan, runtimes, state.links, state.members, await decisionsNow(state));
+  const { plan, skipped, unsettled, undecided, source } = await verifySavedPlan(loaded, set.plan, runtimes, state.links, state.members, await decisionsNow(state));
   if (signal?.aborted) throw signal.reason;
+  // The override below is for the number of deprovisions, never for a source in doubt: an empty or
+  // broken read now would make every deprovision of the set look confirmed.
+  const doubts = sourceViolations(source, loaded.config.safety);
+  if (doubts.length > 0) {
+    state.audit.record({ time: new Date().toISOString(), planId: set.plan.id, target: '*', action: 'safety.stop', outcome: 'info', note: `staged set ${set.id} not approved: ${doubts.join('; ')}` });
+    throw new SafetyError(doubts, {
+      sourceInDoubt: true,
+      next: `Staged set ${set.id} was not approved and stays staged: the source as it reads now is in doubt, so whom it lacks says nothing about who left. Fix the source, then approve again; or reject ${set.id}.`,
+    });
+  }
   const go = plan.targets.reduce((n, t) => n + operationsOf(t).length, 0);
   state.audit.record({
     time: new Date().toISOString(),

@@ -2,7 +2,8 @@
  * A safety stop's deprovisions, saved for review as a staged change set (state/staged-store.ts: the
  * state directory, or Redis in distributed mode), each recorded in the audit log as
  * `staged.create`. Staging never turns a stop into another failure: a set that cannot be saved is
- * said in the stop message instead.
+ * said in the stop message instead. A stop on the source read itself (planning/source-checks.ts) is
+ * not staged (apply-plan.ts): its deprovisions are the outage's, not leavers to approve.
  */
 import { describeError, type SafetyError } from '../errors.js';
 import { operationsOf, type Plan } from '../model/plan.js';

@@ -15,6 +15,7 @@ import type { TargetRuntime } from '../execution/executor.js';
 import type { Operation, Plan, TargetPlan } from '../model/plan.js';
 import { adds, describePeople, isMembership } from '../planning/member-preconditions.js';
 import { personDigest, ResourceIndex, snapshotIndex, verifyOperation, type FreshRead } from '../planning/preconditions.js';
+import { sourceCounts, type SourceCounts } from '../planning/source-checks.js';
 import { createSource } from '../sources/create-source.js';
 import type { LinkStore } from '../state/link-store.js';
 import type { MemberMemory } from '../state/member-memory.js';
@@ -44,6 +45,8 @@ export interface VerifiedPlan {
   unsettled: string[];
   /** Those operations, by target: what a kept staged set still holds. */
   undecided: Map<string, Set<string>>;
+  /** The fresh read's counts, for the source's own safety rules (an approve checks them). */
+  source: SourceCounts;
 }
 
 const GROUP_KINDS = new Set<Operation['kind']>(['createGroup', 'updateGroup', 'deleteGroup']);
@@ -247,5 +250,5 @@ export async function verifySavedPlan(
     };
     targets.push({ ...target, phases: target.phases.map((p) => ({ ...p, operations: p.operations.filter(keep) })) });
   }
-  return { plan: { ...plan, targets }, skipped, unsettled: [...unsettled], undecided };
+  return { plan: { ...plan, targets }, skipped, unsettled: [...unsettled], undecided, source: sourceCounts(snapshot) };
 }

@@ -5,6 +5,7 @@
 import type { SafetyConfig } from '../config/schema/index.js';
 import { operationsOf, type AttributeChange, type CreateUserOp, type Plan, type TargetPlan } from '../model/plan.js';
 import { clip } from '../model/printable.js';
+import { sourceViolations } from './source-checks.js';
 
 /**
  * Changes already applied outside full cycles (the service's change-driven batches) within the
@@ -22,23 +23,7 @@ export interface RecentChanges {
 }
 
 export function safetyViolations(plan: Plan, safety: SafetyConfig, recent?: RecentChanges): string[] {
-  const reasons: string[] = [];
-  const { source } = plan;
-  if (source.users < safety.minSourceUsers) {
-    reasons.push(
-      `the source returned ${source.users} user${source.users === 1 ? '' : 's'} (minimum ${safety.minSourceUsers}): ` +
-        'treated as a source outage, not as everyone leaving',
-    );
-  }
-  const invalidShare = (part: { recordsRead: number; invalidRecords: number }, of: string): void => {
-    if (part.recordsRead === 0) return;
-    const share = (part.invalidRecords / part.recordsRead) * 100;
-    if (share > safety.maxInvalidRecordsPercent) {
-      reasons.push(`${part.invalidRecords} of ${part.recordsRead} ${of} records are invalid (${share.toFixed(1)}%, limit ${safety.maxInvalidRecordsPercent}%)`);
-    }
-  };
-  invalidShare(source, 'source');
-  for (const part of source.parts ?? []) invalidShare(part, `sources.${part.name}`);
+  const reasons = sourceViolations(plan.source, safety);
   for (const target of plan.targets) {
     reasons.push(
       ...groupViolations(target, safety),

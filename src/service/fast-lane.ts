@@ -34,6 +34,7 @@ import { unreached, type RunReport, type TargetReport } from '../execution/run-r
 import { operationsOf, type Plan, type TargetPlan } from '../model/plan.js';
 import type { Notifier } from '../notify/notifier.js';
 import { safetyViolations } from '../planning/safety.js';
+import { sourceViolations } from '../planning/source-checks.js';
 import type { ChangeWindow } from './change-window.js';
 import type { CycleHold } from './cycle-hold.js';
 import { cycleLeftOut, type CycleOutcome, type LeftOut } from './reconcile-lane.js';
@@ -204,11 +205,14 @@ export class FastLane {
       const base = await this.deps.managed();
       const recent = window.recent(new Date());
       const safety = { ...loaded.config.safety, minSourceUsers: 0 };
+      const incomplete = incompleteRead(population, previous, loaded.config.safety);
       const checkSafety = (p: Plan) => [
-        ...incompleteRead(population, previous, loaded.config.safety),
+        ...incomplete,
         ...safetyViolations({ ...p, targets: p.targets.map((t) => ({ ...t, managedUsers: Math.max(base.get(t.target) ?? 0, t.managedUsers) })) }, safety, recent),
       ];
-      const result = await applyOrStage(loaded, plan, runtimes, state, { overrideSafety: false, executor: { wait: true, inline: true, initiator: who, signal: this.deps.signal, ...(this.deps.observer ? { observer: this.deps.observer } : {}) }, notifier, checkSafety });
+      // A stop on these doubts the source, not the leavers: it stages nothing to approve.
+      const sourceDoubts = (p: Plan) => [...incomplete, ...sourceViolations(p.source, safety)];
+      const result = await applyOrStage(loaded, plan, runtimes, state, { overrideSafety: false, executor: { wait: true, inline: true, initiator: who, signal: this.deps.signal, ...(this.deps.observer ? { observer: this.deps.observer } : {}) }, notifier, checkSafety, sourceDoubts });
       if (result instanceof SafetyError) {
         log(`change-driven sync of ${keys.length} ${keys.length === 1 ? 'person' : 'people'} stopped by the safety check: ${result.reasons.join('; ')}`, { cycle: plan.id, level: 'warn' });
         outcome = { keys, plan, stopped: result };

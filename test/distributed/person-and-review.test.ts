@@ -13,7 +13,7 @@ import { JsonlAuditSink } from '../../src/audit/jsonl-audit-sink.js';
 import { loadConfig } from '../../src/config/load.js';
 import { startScheduler, type SchedulerHandle } from '../../src/engine/scheduled-cycle.js';
 import { connectRedis } from '../../src/state/redis-connection.js';
-import { Harness, TOKEN, person } from '../support/harness.js';
+import { Harness, TOKEN, peopleCsv, person } from '../support/harness.js';
 import { REDIS_URL, cleanRedis, inProcessWorkers, queueYaml, randomPrefix, waitUntil } from '../support/distributed.js';
 import { StagedTaker, killTakers } from '../support/staged-taker-process.js';
 
@@ -142,6 +142,28 @@ describe('staged sets in distributed mode', () => {
     const again = await h.cli('approve', id, '--config', other);
     expect(again.code).toBe(2);
     expect(again.err).toContain(`no staged set ${id}`);
+  });
+
+  it('a scheduled cycle stopped on an empty export stages nothing; an approve from another machine while it is empty is refused and the set kept', async () => {
+    h.writePeople(team.slice(0, 15));
+    const s = await schedule();
+    await waitUntil(() => s.lines.some((l) => /staged as st-[0-9a-f]{8}/.test(l)), 'a scheduled cycle to stop and stage');
+    await unschedule();
+    const id = /staged as (st-[0-9a-f]{8})/.exec(s.lines.join('\n'))![1]!;
+    // The export comes out empty: the cycles stop on it, stage nothing, and say to fix the source.
+    writeFileSync(h.csv, peopleCsv([]));
+    const t = await schedule();
+    await waitUntil(() => t.lines.some((l) => l.includes('Nothing was staged to approve: the source read itself is in doubt')), 'a scheduled cycle to stop on the empty export');
+    await unschedule();
+    expect(await redis.hkeys(`${prefix}:state:staged`)).toEqual([id]);
+
+    const approve = await h.cli('approve', id, '--config', other);
+    expect(approve.code, approve.err + approve.out).toBe(3);
+    expect(approve.err).toContain('the source returned 0 users (minimum 1)');
+    expect(approve.err).toContain(`Staged set ${id} was not approved and stays staged`);
+    expect(h.writes()).toEqual([]);
+    for (let n = 1; n <= 20; n++) expect(userOf(n)['active']).toBe(true);
+    expect(await redis.hkeys(`${prefix}:state:staged`)).toEqual([id]);
   });
 
   it('an approve whose process is killed midway: its set is shown as taken while it lives, then listed again (audited) and approved from another machine', async () => {

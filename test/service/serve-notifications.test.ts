@@ -94,8 +94,9 @@ it('a webhook that never answers holds up no leaver: the stopped batch ends at o
     expect(res.status, await res.text()).toBe(202);
   };
 
-  // Half an export: E1015 is missing from it, so the batch is stopped by the safety check (and staged),
-  // which notifies a webhook that never answers. One delivery alone may take 15 s and more.
+  // Half an export: E1015 is missing from it, so the batch is stopped by the safety check (staging
+  // nothing: the read is in doubt), which notifies a webhook that never answers. One delivery alone
+  // may take 15 s and more.
   h.writePeople(people.slice(0, 10));
   await post('E1015');
   await lines.next(/change-driven sync of 1 person stopped by the safety check: .*incomplete export/, 5_000);
@@ -109,7 +110,7 @@ it('a webhook that never answers holds up no leaver: the stopped batch ends at o
   await expect.poll(leaver, { timeout: 5_000 }).toBe(false);
   expect(h.writes().map((w) => w.method)).toEqual(['PATCH']);
   expect(h.sandbox.store.findUserByUserName('user15@example.com')?.['active']).toBe(true);
-  // Still on its first event (tried again, perhaps): the staged event waits behind it.
+  // Still on its first event (tried again, perhaps).
   expect(new Set(asked)).toEqual(new Set(['safety.stop']));
 
   // The stop waits for the deliveries the policy's 15 s at most, then gives up on them, on the record.
@@ -118,9 +119,9 @@ it('a webhook that never answers holds up no leaver: the stopped batch ends at o
   expect(await exited).toBe(0);
   expect(Date.now() - stopping).toBeLessThan(20_000);
   const failed = h.audit().filter((r) => r['action'] === 'notify.failed');
-  expect(failed.map((r) => String(r['note']).split(' ')[0])).toEqual(['safety.stop', 'staged']);
-  expect(failed.at(-1)?.['note']).toMatch(/^staged to webhooks\[0\] \(http:\/\/127\.0\.0\.1:\d+\/…\): not delivered before the service stopped/);
-  expect(lines.all.join('\n')).toMatch(/notification staged to webhooks\[0\] \(http:\/\/127\.0\.0\.1:\d+\/…\) not delivered: not delivered before the service stopped/);
+  expect(failed.map((r) => String(r['note']).split(' ')[0])).toEqual(['safety.stop']);
+  expect(failed.at(-1)?.['note']).toMatch(/^safety\.stop to webhooks\[0\] \(http:\/\/127\.0\.0\.1:\d+\/…\): not delivered before the service stopped/);
+  expect(lines.all.join('\n')).toMatch(/notification safety\.stop to webhooks\[0\] \(http:\/\/127\.0\.0\.1:\d+\/…\) not delivered: not delivered before the service stopped/);
 }, 60_000);
 
 it('with --log-format json, a notification not delivered is a JSON log line (level warn) that names the webhook, not plain text on stderr', async () => {

@@ -3,7 +3,7 @@
  * replaced file names, when a file is not taken (still being written, cut short, not declared done,
  * its trailer missing), and that the stored snapshot moves only on commit.
  */
-import { appendFileSync, renameSync, utimesSync, writeFileSync } from 'node:fs';
+import { appendFileSync, closeSync, openSync, renameSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { CsvSourceConfig } from '../../src/config/schema/index.js';
@@ -40,16 +40,22 @@ function setup(content: string, over: Record<string, unknown> = {}, options: Csv
     ...over,
   }) as CsvSourceConfig;
   const tokens = new FileFeedTokenStore(join(dir, 'state'));
+  // The feeds' clock for confirmRemovedMs: moved only by `advance`.
+  let clock = 1000;
+  const advance = (ms: number) => void (clock += ms);
   // No settle wait unless a test acts in it: the feed still stats before and after.
-  const feed = (opts: CsvChangeFeedOptions = {}) => new CsvChangeFeed(config, tokens, 'people', { wait: async () => undefined, ...options, ...opts });
+  const feed = (opts: CsvChangeFeedOptions = {}) => new CsvChangeFeed(config, tokens, 'people', { wait: async () => undefined, now: () => clock, ...options, ...opts });
   /** Replaces the file the way exporters should: a temp file in the same folder, renamed over it. */
   const replace = (text: string) => {
     const tmp = join(dir, `.people.csv.${Math.random().toString(36).slice(2)}`);
     writeFileSync(tmp, text);
     renameSync(tmp, path);
   };
-  return { dir, path, config, tokens, feed, replace };
+  return { dir, path, config, tokens, feed, replace, advance };
 }
+
+/** Removals handed out at the first settled read, for tests about something else. */
+const UNCONFIRMED = { changes: { confirmRemovedMs: 0 } };
 
 /** A feed whose baseline (the current file) is committed. */
 async function baseline(content: string, over: Record<string, unknown> = {}, options: CsvChangeFeedOptions = {}) {
@@ -64,7 +70,7 @@ async function baseline(content: string, over: Record<string, unknown> = {}, opt
 
 describe('CSV change feed', () => {
   it('names the people added, changed and removed by a file replaced by rename, and wakes on the rename', async () => {
-    const { current: feed, replace, path } = await baseline(HEADER + rows(range(1, 10)));
+    const { current: feed, replace, path } = await baseline(HEADER + rows(range(1, 10)), UNCONFIRMED);
     const signal = AbortSignal.timeout(10_000);
     const woke = feed.changed(signal);
     // 3 changed (a name, a termination), 11 and 12 added, 10 removed.
@@ -99,7 +105,7 @@ describe('CSV change feed', () => {
   });
 
   it('marks each person with their row digest: the same until their row changes again, while the position stays', async () => {
-    const { current: feed, replace } = await baseline(HEADER + rows(range(1, 10)));
+    const { current: feed, replace } = await baseline(HEADER + rows(range(1, 10)), UNCONFIRMED);
     replace(HEADER + rows(range(1, 9)) + row(10, { status: 'terminated' }));
     const first = await feed.poll();
     replace(HEADER + row(1, { first: 'Renamed' }) + rows(range(2, 9)) + row(10, { status: 'terminated' }) + row(11));
@@ -170,8 +176,70 @@ describe('CSV change feed', () => {
     expect(await feed.poll()).toBeNull();
   });
 
+  it('an export rewritten in place and paused at a line end removes no one: the rows it lacks are removed only once the same file stays so for confirmRemovedMs', async () => {
+    const full = HEADER + rows(range(1, 30));
+    const { current: feed, path, advance, tokens, feed: another } = await baseline(full);
+    // The exporter truncates the file and writes its first page (28 people, one of them now
+    // terminated), then pauses: 2 of 30 (6.7%) are missing, under every other threshold.
+    const fd = openSync(path, 'w');
+    writeSync(fd, HEADER + rows(range(1, 27)) + row(28, { status: 'terminated' }));
+    const first = await feed.poll();
+    // The leaver whose row says so goes at once; the two missing rows are no one's departure yet.
+    expect(first!.keys).toEqual(['28']);
+    expect(first!.full).toBeUndefined();
+    expect(first!.description).toBe(`${path}: 1 added or changed since the last accepted version; 2 gone, removed once the file stays the same for 60 s (source.changes.confirmRemovedMs)`);
+    await first!.commit();
+    advance(59_999);
+    expect(await feed.poll()).toBeNull();
+    // A restart forgets when they went missing, not that they did: it waits anew.
+    const restarted = another();
+    expect(await restarted.poll()).toBeNull();
+
+    // The second page: nobody is gone, and nothing else is named.
+    writeSync(fd, rows([29, 30]));
+    closeSync(fd);
+    advance(60_000);
+    expect(await feed.poll()).toBeNull();
+    expect(await restarted.poll()).toBeNull();
+
+    // A real departure (row 30 deleted) is named once the file has stayed so for 60 s, by either instance.
+    const tokenBefore = await tokens.get('people');
+    writeFileSync(path, HEADER + rows(range(1, 27)) + row(28, { status: 'terminated' }) + row(29));
+    expect(await feed.poll()).toBeNull();
+    expect(await restarted.poll()).toBeNull();
+    expect(await tokens.get('people')).toBe(tokenBefore);
+    advance(30_000);
+    expect(await feed.poll()).toBeNull();
+    advance(30_000);
+    const removed = await feed.poll();
+    expect(removed!.keys).toEqual(['30']);
+    expect(removed!.marks!.get('30')).toBe('removed');
+    expect(removed!.description).toBe(`${path}: 0 added or changed, 1 removed since the last accepted version`);
+    expect((await restarted.poll())!.keys).toEqual(['30']);
+    await removed!.commit();
+    expect(await feed.poll()).toBeNull();
+    expect(await another().poll()).toBeNull();
+  });
+
+  it('a file changed while its removals wait starts the wait again; a cut over maxRemovedPercent asks for the full reconcile only once confirmed', async () => {
+    const { current: feed, path, replace, advance } = await baseline(HEADER + rows(range(1, 20)));
+    replace(HEADER + rows(range(1, 10)));
+    expect(await feed.poll()).toBeNull();
+    advance(40_000);
+    // Another page written: 15 of 20, the wait starts again from this version.
+    replace(HEADER + rows(range(1, 15)));
+    expect(await feed.poll()).toBeNull();
+    advance(40_000);
+    expect(await feed.poll()).toBeNull();
+    advance(20_000);
+    expect((await feed.poll())!.full).toBe(
+      `${path} lacks 5 of the 20 people of its last accepted version (25.0%, more than source.changes.maxRemovedPercent 20%): ` +
+        "a truncated export? The full reconcile's safety check decides",
+    );
+  });
+
   it('asks for a full reconcile, naming no one, when a file cut at a line end drops more than maxRemovedPercent of the people', async () => {
-    const { current: feed, replace, path } = await baseline(HEADER + rows(range(1, 20)));
+    const { current: feed, replace, path } = await baseline(HEADER + rows(range(1, 20)), UNCONFIRMED);
     replace(HEADER + rows(range(1, 10)));
     const batch = await feed.poll();
     expect(batch!.keys).toEqual([]);
@@ -185,7 +253,7 @@ describe('CSV change feed', () => {
   });
 
   it('asks for a full reconcile when the file holds fewer people than safety.minSourceUsers', async () => {
-    const { replace, feed, path } = await baseline(HEADER + rows(range(1, 20)), {}, { minSourceUsers: 19 });
+    const { replace, feed, path } = await baseline(HEADER + rows(range(1, 20)), UNCONFIRMED, { minSourceUsers: 19 });
     // 19 people: enough.
     replace(HEADER + rows(range(1, 18)) + row(21));
     expect([...(await feed().poll())!.keys].sort()).toEqual(['19', '20', '21']);

@@ -1,3 +1,4 @@
+import { writeFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { CsvSourceConfig } from '../../src/config/schema/index.js';
 import { SourceError } from '../../src/errors.js';
@@ -75,6 +76,24 @@ describe('CSV source', () => {
     });
     const snap = await read();
     expect(snap.users[0]!.attributes).toMatchObject({ givenName: 'Jürgen', phones: ['+1 1', '+1 2'] });
+  });
+
+  it('fails a read during which the file was written in place, naming the file: what it read may be neither version', async () => {
+    const rows = Array.from({ length: 3000 }, (_, i) => `${i + 1},P${i + 1},p${i + 1}@x.com,active\n`);
+    const { path, config } = csvFile(`id,first,mail,status\n${rows.join('')}`);
+    const csv = new CsvSource(config);
+    // The exporter truncates the file and writes its first page while the read is a third through.
+    let written = false;
+    const progress = { records: () => void (written ||= (writeFileSync(path, `id,first,mail,status\n${rows.slice(0, 2800).join('')}`), true)) };
+    await expect(csv.read(progress)).rejects.toThrow(
+      new SourceError(
+        `${path} changed while being read (size, modification time or inode moved): an export still being written? Nothing is decided from this read; ` +
+          'the next read tries again. Have the exporter write a temporary file and rename it over this one, or end the file with a trailer row (source.trailer)',
+      ),
+    );
+    expect(written).toBe(true);
+    // Read again once still: the first page, whole.
+    expect((await csv.read()).users).toHaveLength(2800);
   });
 
   it('says which file it cannot open', async () => {

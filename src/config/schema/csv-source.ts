@@ -107,7 +107,21 @@ export const csvSource = z
         doneMarker: z
           .boolean()
           .default(false)
-          .describe('Take the file only when `<path>.done` exists and is at least as new as it (the exporter writes the marker last). Default false.'),
+          .describe(
+            'Take the file only when `<path>.done` exists and is at least as new as it (the exporter writes the marker last). ' +
+              'Set it for an exporter that rewrites the file in place (truncates it, then writes page by page). Default false.',
+          ),
+        confirmRemovedMs: z
+          .number()
+          .int()
+          .nonnegative()
+          .default(60_000)
+          .describe(
+            'A person whose row vanished from the file is handed out as removed only once the file has stayed exactly the same ' +
+              '(size, modification time, inode) for this long since the poll that found them gone: an export rewritten in place ' +
+              'and paused between pages reads, for a while, as everyone after the pause leaving. A row that says the person ' +
+              'left (an inactive status) is not delayed. 0 trusts the first settled read. Default 60000 (ms).',
+          ),
         maxRemovedPercent: percent
           .default(20)
           .describe(

@@ -10,7 +10,7 @@ import type { Redis } from 'ioredis';
 import { openOnFirstUse, type OpenedOnFirstUse } from './lazy-connection.js';
 import { BusyError, ReadGate } from './read-gate.js';
 import type { QueueStatus } from '../../execution/bullmq/queue-status.js';
-import { ConfigError, describeError, NotFoundError, PlanError } from '../../errors.js';
+import { ConfigError, describeError, NotFoundError, PlanError, SafetyError } from '../../errors.js';
 import { planPerson } from '../../engine/one-person.js';
 import { recoverStaged } from '../../engine/staged-sets.js';
 import { withInitiator } from '../../audit/audit-sink.js';
@@ -179,8 +179,9 @@ ${message ? notice('bad', message) : null}
    * and the like, which are not for whoever holds a console session.
    */
   function failure(res: ServerResponse, session: Session | undefined, error: unknown): void {
-    const status = error instanceof NotFoundError ? 404 : error instanceof ConfigError || error instanceof PlanError ? 409 : error instanceof BusyError ? 429 : 500;
-    if (status !== 500) return sendHtml(res, status, frame(session, { title: 'Not possible', body: notice('bad', describeError(error)) }));
+    const status = error instanceof NotFoundError ? 404 : error instanceof ConfigError || error instanceof PlanError || error instanceof SafetyError ? 409 : error instanceof BusyError ? 429 : 500;
+    const next = error instanceof SafetyError && error.stagedMessage ? ` ${error.stagedMessage}` : '';
+    if (status !== 500) return sendHtml(res, status, frame(session, { title: 'Not possible', body: notice('bad', describeError(error) + next) }));
     const ref = randomToken().slice(0, 8);
     ctx.log(`console: error ${ref}: ${describeError(error)}`);
     sendHtml(res, 500, frame(session, { title: 'Something went wrong', body: notice('bad', `An internal error (reference ${ref}); the service log has its details.`) }));

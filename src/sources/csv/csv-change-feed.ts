@@ -14,6 +14,14 @@
  * Anything else returns null and changes nothing: the next event or poll tries again. A file that
  * stays broken is reported by the cycles, which read the same file.
  *
+ * A whole, settled file may still be the first part of an export written in place (truncated, then
+ * written page by page, with pauses longer than settleMs between pages): everyone after its last
+ * row reads as gone. So a person whose row vanished is handed out as removed only once the file
+ * has stayed exactly the same (size, times, inode) for `changes.confirmRemovedMs` since the poll
+ * that read it so: until then the batch names the added and changed people only, and the token
+ * keeps the vanished people's digests (marked unconfirmed, so a restart reads the file again and
+ * waits anew). A leaver whose row says so (an inactive status) is a change, handed out at once.
+ *
  * Even a whole file may be a truncated export (cut at a line end by a failed transfer). When it
  * lacks more than `changes.maxRemovedPercent` of the accepted version's people, or holds fewer than
  * safety.minSourceUsers, the batch names no one and asks for a full reconcile, whose safety check
@@ -25,7 +33,6 @@
  * snapshot-digests.ts). Without one, the first batch asks for a full reconcile and its commit stores
  * the baseline.
  */
-import { stat } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { CsvSourceConfig } from '../../config/schema/index.js';
 import type { DirectorySnapshot, SourceIssue } from '../../model/canonical.js';
@@ -33,6 +40,7 @@ import type { FeedTokenStore } from '../../state/feed-tokens.js';
 import type { ChangeBatch, ChangeFeed } from '../change-feed.js';
 import { CsvSource } from './csv-source.js';
 import { diffDigests, digestsFromJson, digestSnapshot, digestsToJson, type SnapshotDigests } from './snapshot-digests.js';
+import { stampOf, type FileStamp } from './file-stamp.js';
 import { FileWatch } from './watch-files.js';
 
 export interface CsvChangeFeedOptions {
@@ -40,16 +48,11 @@ export interface CsvChangeFeedOptions {
   readonly minSourceUsers?: number;
   /** Waits out the settle period (default: a timer). Tests pass one that acts while the feed waits. */
   readonly wait?: (ms: number, signal?: AbortSignal) => Promise<unknown>;
+  /** Milliseconds on a clock that never goes back, for confirmRemovedMs (default performance.now). Tests pass their own. */
+  readonly now?: () => number;
 }
 
 const TOKEN_VERSION = 1;
-
-interface FileStamp {
-  readonly size: number;
-  readonly mtimeMs: number;
-  readonly ino: number;
-  readonly ctimeMs: number;
-}
 
 interface Stamps {
   readonly csv: FileStamp;
@@ -57,16 +60,6 @@ interface Stamps {
   readonly done: FileStamp | null;
   /** All three as one string: equal strings, same files (a rename changes ino and ctime, a write mtime). */
   readonly key: string;
-}
-
-async function stampOf(path: string): Promise<FileStamp | null> {
-  try {
-    const s = await stat(path);
-    return { size: s.size, mtimeMs: s.mtimeMs, ino: s.ino, ctimeMs: s.ctimeMs };
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw error;
-  }
 }
 
 /** A rejected record after the last person read: where a cut file shows (a short or broken last row). */
@@ -89,6 +82,10 @@ export class CsvChangeFeed implements ChangeFeed {
   private readonly wait: (ms: number, signal?: AbortSignal) => Promise<unknown>;
   /** Stamp of files read and found to change no one since the stored snapshot: not read again. */
   private quiet: string | undefined;
+  private readonly confirmRemovedMs: number;
+  private readonly now: () => number;
+  /** The files (Stamps.key) in which people were first found gone, and when (this.now()): confirmed once it stays so for confirmRemovedMs. */
+  private vanished: { file: string; since: number } | undefined;
 
   constructor(
     private readonly config: CsvSourceConfig,
@@ -101,6 +98,8 @@ export class CsvChangeFeed implements ChangeFeed {
     this.settleMs = config.changes?.settleMs ?? 1000;
     this.doneMarker = config.changes?.doneMarker ?? false;
     this.maxRemovedPercent = config.changes?.maxRemovedPercent ?? 20;
+    this.confirmRemovedMs = config.changes?.confirmRemovedMs ?? 60_000;
+    this.now = options.now ?? (() => performance.now());
     this.minSourceUsers = options.minSourceUsers ?? 1;
     this.wait = options.wait ?? ((ms, signal) => sleep(ms, undefined, { signal }));
     this.watch = new FileWatch([config.path, ...(this.doneMarker ? [this.donePath] : []), ...(config.memberships ? [config.memberships.path] : [])]);
@@ -121,14 +120,15 @@ export class CsvChangeFeed implements ChangeFeed {
     return { csv, memberships, done, key: JSON.stringify([csv, memberships, done]) };
   }
 
-  private async stored(): Promise<{ file: string; digests: SnapshotDigests } | undefined> {
+  /** `unconfirmed`: the digests keep people gone from `file` whose removal was not confirmed yet. */
+  private async stored(): Promise<{ file: string; digests: SnapshotDigests; unconfirmed: boolean } | undefined> {
     const raw = await this.tokens.get(this.name);
     if (raw === undefined) return undefined;
     try {
-      const doc = JSON.parse(raw) as { v?: unknown; file?: unknown };
+      const doc = JSON.parse(raw) as { v?: unknown; file?: unknown; unconfirmed?: unknown };
       const digests = digestsFromJson(doc);
       // Unreadable or from another version: as if lost, so the next batch is a full reconcile.
-      return doc.v === TOKEN_VERSION && typeof doc.file === 'string' && digests ? { file: doc.file, digests } : undefined;
+      return doc.v === TOKEN_VERSION && typeof doc.file === 'string' && digests ? { file: doc.file, digests, unconfirmed: doc.unconfirmed === true } : undefined;
     } catch {
       return undefined;
     }
@@ -137,7 +137,11 @@ export class CsvChangeFeed implements ChangeFeed {
   async poll(signal?: AbortSignal): Promise<ChangeBatch | null> {
     const token = await this.stored();
     const stamps = await this.stamps();
-    if (!stamps || stamps.key === token?.file || stamps.key === this.quiet) return null;
+    if (!stamps) return null;
+    const waiting = this.vanished?.file === stamps.key ? this.vanished : undefined;
+    // The same files as the read that found people gone: nothing new to read until it is confirmed.
+    if (waiting && this.now() - waiting.since < this.confirmRemovedMs) return null;
+    if (!waiting && ((stamps.key === token?.file && !token.unconfirmed) || stamps.key === this.quiet)) return null;
     if (!(await this.settled(stamps, signal))) return null;
     if (this.doneMarker && (!stamps.done || stamps.done.mtimeMs < stamps.csv.mtimeMs)) return null;
 
@@ -154,14 +158,15 @@ export class CsvChangeFeed implements ChangeFeed {
 
     const after = digestSnapshot(snapshot, token?.digests);
     const file = this.config.path;
-    const batch = (keys: string[], description: string, full?: string): ChangeBatch => ({
+    const batch = (keys: string[], description: string, full?: string, kept: SnapshotDigests = after): ChangeBatch => ({
       keys,
       // A person's digest in this version (a removed person has none): a row changed again moves it.
       marks: new Map(keys.map((k) => [k, after.users.get(k) ?? 'removed'])),
       description,
       ...(full !== undefined ? { full } : {}),
       commit: async () => {
-        await this.tokens.set(this.name, JSON.stringify({ v: TOKEN_VERSION, file: stamps.key, ...digestsToJson(after) }));
+        const unconfirmed = kept !== after ? { unconfirmed: true } : {};
+        await this.tokens.set(this.name, JSON.stringify({ v: TOKEN_VERSION, file: stamps.key, ...unconfirmed, ...digestsToJson(kept) }));
         this.quiet = undefined;
       },
     });
@@ -172,6 +177,23 @@ export class CsvChangeFeed implements ChangeFeed {
     const people = after.users.size;
     const removedShare = before.users.size === 0 ? 0 : (diff.removed.length / before.users.size) * 100;
     const counts = `${diff.changed.length} added or changed, ${diff.removed.length} removed`;
+    const since = waiting?.since ?? this.now();
+    if (diff.removed.length > 0 && this.now() - since < this.confirmRemovedMs) {
+      // Gone in one read of a file that may be mid-write: wait for the same file to stay so.
+      this.vanished = { file: stamps.key, since };
+      // Judged whole once confirmed: the full reconcile's reasons below may be the cut's doing.
+      if (diff.changed.length === 0 || diff.groups.length > 0 || people < this.minSourceUsers || removedShare > this.maxRemovedPercent) return null;
+      const kept = new Map(after.users);
+      for (const key of diff.removed) kept.set(key, before.users.get(key)!);
+      const seconds = Math.ceil(this.confirmRemovedMs / 1000);
+      return batch(
+        diff.changed,
+        `${file}: ${diff.changed.length} added or changed since the last accepted version; ${diff.removed.length} gone, removed once the file stays the same for ${seconds} s (source.changes.confirmRemovedMs)`,
+        undefined,
+        { users: kept, groups: after.groups },
+      );
+    }
+    this.vanished = undefined;
     if (people < this.minSourceUsers) {
       const reason = `${file} holds ${people} people, fewer than safety.minSourceUsers (${this.minSourceUsers})`;
       return batch([], `${file}: ${counts}; ${reason}`, reason);

@@ -17,6 +17,7 @@ import type { CsvSourceConfig } from '../../config/schema/index.js';
 import { SourceError } from '../../errors.js';
 import type { CanonicalUser, DirectorySnapshot, SourceIssue, SourceValue } from '../../model/canonical.js';
 import { narrowSnapshot, type ReadProgress, type SourceDirectory } from '../source-directory.js';
+import { sameContent, stampOf } from './file-stamp.js';
 import { readMemberships } from './memberships-file.js';
 import { fieldsOfLine, keyOfBrokenRow, keyShape, listKeys, readSwallowedLines } from './stray-quote.js';
 import { NotPlain, PlainCsvParser } from './plain-csv.js';
@@ -198,6 +199,24 @@ export class CsvSource implements SourceDirectory {
   }
 
   private async readFile(only?: string, progress?: ReadProgress): Promise<DirectorySnapshot> {
+    const files = [this.config.path, ...(this.config.memberships ? [this.config.memberships.path] : [])];
+    const before = await Promise.all(files.map(stampOf));
+    const snapshot = await this.readFiles(only, progress);
+    // An export written in place while we read it (truncated, then written page by page): what was
+    // read may be neither the old version nor the new, and every person after the cut reads as gone.
+    const after = await Promise.all(files.map(stampOf));
+    const moved = files.filter((_, i) => !sameContent(before[i]!, after[i]!));
+    if (moved.length > 0) {
+      throw new SourceError(
+        `${moved.join(' and ')} changed while being read (size, modification time or inode moved): an export still being written? ` +
+          'Nothing is decided from this read; the next read tries again. Have the exporter write a temporary file and rename it over ' +
+          'this one, or end the file with a trailer row (source.trailer)',
+      );
+    }
+    return snapshot;
+  }
+
+  private async readFiles(only?: string, progress?: ReadProgress): Promise<DirectorySnapshot> {
     const plain = new SnapshotBuilder(this.config, only);
     const snapshot = (await this.readPlain(plain, progress)) ? plain.finish() : await this.readParsed(new SnapshotBuilder(this.config, only), progress);
     if (!this.config.memberships) return snapshot;
