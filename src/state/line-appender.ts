@@ -5,6 +5,11 @@
  * fifty. A synchronous write, not the thread pool's: a few microseconds against tens, and the batch
  * is with the operating system before the next turn starts. With O_APPEND, one batch never
  * interleaves with another process's (distributed workers share the audit log).
+ *
+ * A write that fails (a full disk) is not retried: the lines it did not write whole, and every line
+ * appended after it, are kept, for the owner to take (`takeUnwritten`) and put somewhere else. A
+ * line cut by a partial write stays torn in the file (others may have appended after it: it cannot
+ * be cut back), and is kept whole; the next line written to the file starts on a new one.
  */
 import { closeSync, constants, existsSync, fchmodSync, fstatSync, ftruncateSync, openSync, readSync, statSync, truncateSync, writeSync } from 'node:fs';
 
@@ -81,6 +86,8 @@ export class LineAppender {
   private failure: Error | null = null;
   /** The open file ends in a torn line: the next write starts on a fresh one. */
   private torn = false;
+  /** Whole lines not written, since a write failed. */
+  private unwritten = '';
 
   /**
    * `failed` turns a write error's code into the error callers see (naming the file); `onFailure`
@@ -108,7 +115,10 @@ export class LineAppender {
 
   /** Queues `text` (whole lines, each ending in a newline) for this turn's write. */
   append(text: string): void {
-    if (this.failure) return;
+    if (this.failure) {
+      this.unwritten += text;
+      return;
+    }
     this.batch += text;
     this.scheduled ??= setImmediate(() => this.flush());
   }
@@ -129,9 +139,16 @@ export class LineAppender {
     return this.waiting.promise;
   }
 
-  /** The first write error, if any: later appends are dropped, so callers must look before closing. */
+  /** The first write error, if any: later appends are not written, so callers must look before closing. */
   get error(): Error | null {
     return this.failure;
+  }
+
+  /** The whole lines not written since a write failed (see the top), given once. */
+  takeUnwritten(): string {
+    const lines = this.unwritten;
+    this.unwritten = '';
+    return lines;
   }
 
   /** Writes what is queued now. */
@@ -147,6 +164,7 @@ export class LineAppender {
     }
     let bytes = Buffer.from(this.batch);
     this.batch = '';
+    let done = 0;
     try {
       this.fd ??= this.openFile();
       if (this.rotate?.(this.fd, bytes.length)) {
@@ -154,9 +172,13 @@ export class LineAppender {
         this.fd = this.openFile();
       }
       if (this.torn) bytes = Buffer.concat([NEWLINE, bytes]);
-      for (let done = 0; done < bytes.length; ) done += writeSync(this.fd, bytes, done);
+      while (done < bytes.length) done += writeSync(this.fd, bytes, done);
       this.torn = false;
     } catch (error) {
+      // From the start of the line the failure cut (a newline is never inside a UTF-8 character).
+      const from = done === 0 ? 0 : bytes.lastIndexOf(0x0a, done - 1) + 1;
+      if (done > 0) this.torn = bytes[done - 1] !== 0x0a;
+      this.unwritten += bytes.subarray(from).toString('utf8').replace(/^\n/, '');
       this.failure = this.failed((error as NodeJS.ErrnoException).code ?? 'error', error);
       this.onFailure?.(this.failure);
       waiting?.reject(this.failure);
