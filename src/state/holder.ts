@@ -11,14 +11,14 @@
  * does not say that: containers with host networking or a fixed `hostname:`, or `unshare --pid`,
  * share it, and a pid from there does not exist here (or is someone else's), though its holder
  * runs. So a holder's pid is looked at only when the host, the boot id and the PID namespace are
- * all ours; where the system has neither (no /proc: macOS), the host alone decides, as it cannot
- * hold such neighbours. A container restarted in place has a new PID namespace: its previous life's
- * holder is judged by its heartbeat (a clean stop releases at once).
+ * all ours; where the system records neither (no /proc: macOS, which has no PID namespaces), the
+ * hostname alone decides, as it did. A container restarted in place gets a new PID namespace: its
+ * previous life's holder is judged by its heartbeat (a clean stop releases at once).
  *
- * In our PID space a process often has the same pid as a previous holder (an earlier boot is not
- * ours, but a re-exec is), so a pid is the holder's only if it is not ours (what this process holds
- * is known by its token) and the process started when the holder did (its start time in /proc,
- * where there is one).
+ * In our PID space a pid may have been reused since (this very process's, after an exec or in a
+ * restarted process that kept the namespace), so a pid is the holder's only if it is not ours (what
+ * this process holds is known by its token) and the process started when the holder did (its start
+ * time in /proc, where there is one).
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync, readlinkSync } from 'node:fs';
@@ -50,9 +50,9 @@ export interface PidSpace {
 }
 
 function readPidSpace(): PidSpace {
-  const read = (read: () => string) => {
+  const read = (what: () => string) => {
     try {
-      return read().trim() || undefined;
+      return what().trim() || undefined;
     } catch {
       return undefined;
     }
