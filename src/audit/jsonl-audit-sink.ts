@@ -5,9 +5,11 @@
  * (log-files.ts). A log that cannot be opened fails at once, `flush` proves an append works before
  * the first write to a target, and a write that fails later is told to `onFailure` at once (the run
  * stops taking operations) and fails the close, so the run cannot end as if every outcome had been
- * recorded.
+ * recorded. The records not written then are not lost (unwritten-records.ts): printed on stderr,
+ * kept in a spill file elsewhere, and appended to the log when a later start can write it; the
+ * close's error says how many and where.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { redact } from '../config/secret.js';
 import { StateError } from '../errors.js';
@@ -15,6 +17,7 @@ import { LineAppender } from '../state/line-appender.js';
 import { explainCode } from '../state/state-dir.js';
 import type { AuditRecord, AuditSink, Initiator } from './audit-sink.js';
 import { activeLogFile, LogRotation, type RotationSettings } from './log-files.js';
+import { countLines, spill, spillFile, takeSpill, UNWRITTEN_MARK, unwrittenSummary } from './unwritten-records.js';
 import { redactChanges } from './redact-attributes.js';
 
 export interface AuditSettings extends RotationSettings {
@@ -31,11 +34,25 @@ export interface AuditSinkOptions {
   settings?: AuditSettings;
   /** Who started the work this process records, stamped on records that do not say. */
   initiator?: { initiator: Initiator; by?: string };
+  /** Where a spill file's directory is made; default the system's temporary directory. */
+  spillBase?: string;
+  /** Takes each record not written, marked (a line without its newline); default: stderr. */
+  printUnwritten?: (line: string) => void;
+}
+
+function isRegularFile(file: string): boolean {
+  try {
+    return statSync(file).isFile();
+  } catch {
+    return false;
+  }
 }
 
 export class JsonlAuditSink implements AuditSink {
   private readonly lines: LineAppender;
   private readonly settings: AuditSettings;
+  /** Where records not written are kept; null for a log that is no regular file (a device, a pipe). */
+  private readonly spill: string | null;
 
   constructor(
     configured: string,
@@ -56,6 +73,15 @@ export class JsonlAuditSink implements AuditSink {
       (fd, bytes) => rotation.due(fd, bytes),
     );
     this.lines.open();
+    this.spill = isRegularFile(file) ? spillFile(file, options.spillBase) : null;
+    // Records an earlier run could not write: into the log first, in one write, as they were.
+    const spilled = this.spill === null ? null : takeSpill(this.spill);
+    if (spilled) {
+      // A spill cut short (a crash while it was written) ends in a torn line: the next record starts on its own.
+      this.lines.append(spilled.lines === '' || spilled.lines.endsWith('\n') ? spilled.lines : `${spilled.lines}\n`);
+      this.lines.flush();
+      spilled.release(this.lines.takeUnwritten());
+    }
   }
 
   record(entry: AuditRecord): void {
@@ -78,6 +104,18 @@ export class JsonlAuditSink implements AuditSink {
 
   async close(): Promise<void> {
     this.lines.close();
-    if (this.lines.error) throw this.lines.error;
+    const error = this.lines.error;
+    if (!error) return;
+    const rest = this.lines.takeUnwritten();
+    if (rest === '') throw error;
+    const print = this.options.printUnwritten ?? ((line: string) => process.stderr.write(`${line}\n`));
+    for (const line of rest.split('\n').slice(0, -1)) print(`${UNWRITTEN_MARK}${line}`);
+    let where: string | { error: unknown } | 'no file' = this.spill ?? 'no file';
+    try {
+      if (this.spill !== null) spill(this.spill, rest);
+    } catch (spillError) {
+      where = { error: spillError };
+    }
+    throw new StateError(`${error.message}; ${unwrittenSummary(countLines(rest), where)}`, {}, { cause: error });
   }
 }

@@ -5,7 +5,8 @@
  * the same file (O_APPEND does not keep writes whole across hosts on a network filesystem);
  * processes on one host share their file, a batch per write (state/line-appender.ts).
  */
-import { fstatSync, readdirSync, renameSync, statSync, unlinkSync, existsSync } from 'node:fs';
+import { createReadStream, fstatSync, readdirSync, renameSync, statSync, unlinkSync, existsSync } from 'node:fs';
+import { createGunzip } from 'node:zlib';
 import { hostname } from 'node:os';
 import { basename, dirname, extname, join } from 'node:path';
 
@@ -30,26 +31,75 @@ export function activeLogFile(file: string): string {
 
 const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
-/** Matches the names of `file`'s family in its directory: the active file(s) and the rotated ones (group 1: the stamp). */
+/**
+ * Matches the names of `file`'s family in its directory (`audit*.jsonl*`): the active file(s), the
+ * tool's rotated ones (group 1: the stamp), logrotate's (`audit.jsonl.1`, group 2: the number;
+ * `audit.jsonl-20261130`, group 3: the date), each perhaps compressed (group 4: `.gz`).
+ */
 function familyPattern(file: string): RegExp {
   const ext = extname(file);
   const stem = basename(file, ext);
-  return new RegExp(`^${stem.split(HOST).map(escape).join('.+?')}(${STAMP})?${escape(ext)}$`);
+  return new RegExp(`^${stem.split(HOST).map(escape).join('.+?')}(${STAMP})?${escape(ext)}(?:\\.(\\d+)|-(\\d{8,10}))?(\\.gz)?$`);
+}
+
+export interface LogFile {
+  path: string;
+  /** Moved aside (by the tool or by logrotate): nothing is appended to it any more. */
+  rotated: boolean;
+  /** Moved aside by the tool: its stamp (`20261130T014907123Z`), the time it was moved, which retention prunes by. */
+  stamp?: string;
+  /** gzip-compressed. */
+  gz: boolean;
+  /** When it was last written, ms: for a rotated file, no record in it is newer (a clock that jumped aside). */
+  mtimeMs: number;
 }
 
 /**
- * Every file of the log `file` (`{host}` matching any host), oldest first: rotated files by their
- * stamp, then the active ones. Missing directory: none.
+ * Every file of the log `file` (`{host}` matching any host), oldest first: rotated files by when
+ * they were last written (the tool's stamps and logrotate's numbers or dates name different
+ * clocks; for files written in the same millisecond, the older stamp, the higher number or the
+ * older date first), then the active ones. Missing directory: none.
  */
-export function logFiles(file: string): string[] {
+export function logFileList(file: string): LogFile[] {
   const dir = dirname(file);
   if (!existsSync(dir)) return [];
   const pattern = familyPattern(file);
   const found = readdirSync(dir).flatMap((name) => {
     const m = pattern.exec(name);
-    return m ? [{ name, stamp: m[1] ? m[1].slice(1) : '~' }] : [];
+    if (!m) return [];
+    const path = join(dir, name);
+    let mtimeMs: number;
+    try {
+      mtimeMs = statSync(path).mtimeMs;
+    } catch {
+      return []; // rotated away or pruned meanwhile
+    }
+    const [, stamp, number, date, gz] = m;
+    const rotated = !!(stamp || number || date || gz);
+    // Within one millisecond: older first, as each kind of name says.
+    const order = stamp ? stamp : number ? `${String(1e9 - Number(number)).padStart(10, '0')}` : (date ?? '');
+    return [{ path, rotated, gz: !!gz, mtimeMs, order, ...(stamp ? { stamp: stamp.slice(1) } : {}) }];
   });
-  return found.sort((a, b) => (a.stamp === b.stamp ? a.name.localeCompare(b.name) : a.stamp < b.stamp ? -1 : 1)).map((f) => join(dir, f.name));
+  const key = (f: (typeof found)[number]) => [f.rotated ? 0 : 1, f.rotated ? f.mtimeMs : 0, f.order, f.path] as const;
+  found.sort((a, b) => {
+    const [x, y] = [key(a), key(b)];
+    for (let i = 0; i < x.length; i++) if (x[i] !== y[i]) return x[i]! < y[i]! ? -1 : 1;
+    return 0;
+  });
+  return found.map(({ order: _, ...f }) => f);
+}
+
+/** The paths of logFileList. */
+export function logFiles(file: string): string[] {
+  return logFileList(file).map((f) => f.path);
+}
+
+/** The decompressed bytes of a gzipped file, a chunk at a time; a read or decompression error ends the iteration with it. */
+export function gunzipped(file: string): AsyncIterable<Buffer> {
+  const gunzip = createGunzip();
+  const input = createReadStream(file);
+  input.on('error', (error) => gunzip.destroy(error));
+  return input.pipe(gunzip);
 }
 
 function stampOf(now: Date): string {
@@ -105,15 +155,10 @@ export class LogRotation {
    * wrote them. The file just rotated (`kept`) stays unless `retainFiles` is 0.
    */
   private prune(kept: string): void {
-    const rotated = logFiles(this.file)
-      .filter((f) => f !== this.file)
-      .flatMap((f) => {
-        try {
-          return [{ f, mtime: statSync(f).mtimeMs }];
-        } catch {
-          return [];
-        }
-      })
+    // The tool's own rotated files (compressed too): logrotate's are logrotate's to keep.
+    const rotated = logFileList(this.file)
+      .filter((f) => f.stamp !== undefined && f.path !== this.file)
+      .map((f) => ({ f: f.path, mtime: f.mtimeMs }))
       .sort((a, b) => b.mtime - a.mtime);
     const { retainFiles, retainDays } = this.settings;
     const now = this.now().getTime();

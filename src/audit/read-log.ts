@@ -1,12 +1,12 @@
 /**
- * Reads the provisioning log back: every file of it (rotated, and one per host), oldest record
- * first. A reader that follows the log keeps, per file (by inode, since rotation renames the active
+ * Reads the provisioning log back: every file of it (rotated by the tool or by logrotate, gzipped
+ * or not, and one per host), oldest record first. A reader that follows the log keeps, per file (by inode, since rotation renames the active
  * file), how far it has read, so a poll returns only records appended since; a line not yet ended
  * by its newline waits for the next poll.
  */
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import type { AuditRecord, Initiator } from './audit-sink.js';
-import { logFiles } from './log-files.js';
+import { gunzipped, logFileList } from './log-files.js';
 
 export interface LogBatch {
   records: AuditRecord[];
@@ -45,6 +45,8 @@ export function parseLogLine(line: string): AuditRecord | 'blank' | undefined {
 
 export class LogReader {
   private readonly progress = new Map<number, FileProgress>();
+  /** Reads done: the first reads everything, later ones what was appended since. */
+  private reads = 0;
   /** Who started each cycle, as its own records say (worker records do not): given to those that do not. */
   private readonly initiators = new Map<string, { initiator: Initiator; by?: string }>();
 
@@ -55,9 +57,13 @@ export class LogReader {
    * only those it keeps, chosen as they are read, so that a query over a large log holds its
    * matches, not the whole log.
    */
-  read(keep?: (record: AuditRecord) => boolean): LogBatch {
+  async read(keep?: (record: AuditRecord) => boolean): Promise<LogBatch> {
     const batch: LogBatch = { records: [], problems: [], unreadable: 0 };
-    for (const file of logFiles(this.file)) this.readFile(file, batch, keep);
+    for (const file of logFileList(this.file)) {
+      if (file.gz) await this.readGzip(file.path, batch, keep);
+      else this.readFile(file.path, batch, keep);
+    }
+    this.reads++;
     batch.records.sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0));
     for (const r of batch.records) if (!r.initiator) Object.assign(r, this.initiators.get(r.cycleId ?? r.planId));
     return batch;
@@ -96,24 +102,80 @@ export class LogReader {
         }
         for (const line of chunk.subarray(0, end).toString('utf8').split('\n').slice(0, -1)) {
           seen.line++;
-          const record = parseLogLine(line);
-          if (record === 'blank') continue;
-          if (!record) {
-            batch.unreadable++;
-            if (named++ < PROBLEMS_PER_FILE) batch.problems.push(`${file}:${seen.line}: not a log record (skipped)`);
-            continue;
-          }
-          // Who started each cycle, from every record read: a kept record may not say it itself.
-          if (record.initiator) this.initiators.set(record.cycleId ?? record.planId, { initiator: record.initiator, ...(record.by ? { by: record.by } : {}) });
-          if (!keep || keep(record)) batch.records.push(record);
+          if (!this.take(line, batch, keep)) named = this.unreadable(`${file}:${seen.line}`, named, batch);
         }
         seen.offset += end;
         // Back to the usual size once a long line is read: every later chunk would be decoded as one string that large.
         if (chunk.length > CHUNK_BYTES) chunk = Buffer.alloc(CHUNK_BYTES);
       }
-      if (named > PROBLEMS_PER_FILE) batch.problems.push(`${file}: ${named - PROBLEMS_PER_FILE} more lines that are not log records (skipped)`);
+      this.moreUnreadable(file, named, batch);
     } finally {
       closeSync(fd);
     }
+  }
+
+  /**
+   * A compressed rotated file (logrotate's `compress`, or the tool's files gzipped by a cron job):
+   * decompressed as a stream, a chunk at a time, and read once (it is never appended to). A last
+   * line without its newline is read as it is: nothing will complete it.
+   */
+  private async readGzip(file: string, batch: LogBatch, keep: ((record: AuditRecord) => boolean) | undefined): Promise<void> {
+    let ino: number;
+    try {
+      ino = statSync(file).ino;
+    } catch {
+      return; // pruned since it was listed
+    }
+    if (this.progress.has(ino)) return;
+    this.progress.set(ino, { offset: 0, line: 0 });
+    // Compressed after the first read (a follow): the records of a file already read under its
+    // uncompressed name (the same inode until gzip replaced it), not to be shown twice.
+    if (this.reads > 0) return;
+    let line = 0;
+    let named = 0;
+    let rest: Buffer = Buffer.alloc(0);
+    const one = (bytes: Buffer) => {
+      line++;
+      if (!this.take(bytes.toString('utf8'), batch, keep)) named = this.unreadable(`${file}:${line}`, named, batch);
+    };
+    try {
+      for await (const chunk of gunzipped(file)) {
+        // Split on bytes: a newline is never part of a UTF-8 sequence.
+        const text = rest.length === 0 ? chunk : Buffer.concat([rest, chunk]);
+        let start = 0;
+        for (let end = text.indexOf(0x0a); end !== -1; end = text.indexOf(0x0a, start)) {
+          one(text.subarray(start, end));
+          start = end + 1;
+        }
+        rest = Buffer.from(text.subarray(start));
+      }
+      if (rest.length > 0) one(rest);
+    } catch (error) {
+      batch.unreadable++;
+      batch.problems.push(`${file}: cannot be decompressed after line ${line} (${(error as Error).message}); the rest of it is skipped`);
+    }
+    this.moreUnreadable(file, named, batch);
+  }
+
+  /** Keeps the record `line` holds, as `keep` says; false when it holds none. */
+  private take(line: string, batch: LogBatch, keep: ((record: AuditRecord) => boolean) | undefined): boolean {
+    const record = parseLogLine(line);
+    if (record === 'blank') return true;
+    if (!record) return false;
+    // Who started each cycle, from every record read: a kept record may not say it itself.
+    if (record.initiator) this.initiators.set(record.cycleId ?? record.planId, { initiator: record.initiator, ...(record.by ? { by: record.by } : {}) });
+    if (!keep || keep(record)) batch.records.push(record);
+    return true;
+  }
+
+  /** Counts a line that is not a record at `where` (file:line), named if it is among the file's first few; the file's count so far is `named`. */
+  private unreadable(where: string, named: number, batch: LogBatch): number {
+    batch.unreadable++;
+    if (named < PROBLEMS_PER_FILE) batch.problems.push(`${where}: not a log record (skipped)`);
+    return named + 1;
+  }
+
+  private moreUnreadable(file: string, named: number, batch: LogBatch): void {
+    if (named > PROBLEMS_PER_FILE) batch.problems.push(`${file}: ${named - PROBLEMS_PER_FILE} more lines that are not log records (skipped)`);
   }
 }

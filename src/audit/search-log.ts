@@ -6,14 +6,17 @@
  * turn of the event loop, newest file first, and the search stops as soon as nothing older can be
  * among the newest `limit` matches, or after `maxBytes` (then it says how far back it looked).
  *
- * A rotated file holds nothing newer than its stamp (it was moved aside then); an active file may
- * hold anything up to now. Within a file records are in append order, which is time order up to the
+ * A rotated file holds nothing newer than its stamp (it was moved aside then), or than when it was
+ * last written (logrotate's); an active file may hold anything up to now. A compressed file cannot
+ * be read from its end: it is decompressed as a stream, its lines kept (one rotated file's worth),
+ * then given last first. Within a file records are in append order, which is time order up to the
  * few milliseconds by which processes on one host may interleave their batches.
  */
 import { open } from 'node:fs/promises';
+import { StringDecoder } from 'node:string_decoder';
 import type { AuditRecord, Initiator } from './audit-sink.js';
 import { parseLogLine } from './read-log.js';
-import { logFiles } from './log-files.js';
+import { gunzipped, logFileList } from './log-files.js';
 
 export interface LogSearchOptions {
   /** Matches returned at most, newest first. */
@@ -90,12 +93,44 @@ async function* linesBackward(file: string, chunkBytes: number): AsyncGenerator<
   }
 }
 
-/** The log's files, those that may hold the newest records first. */
-function newestFirst(file: string): { path: string; newest: number }[] {
-  return logFiles(file)
-    .map((path) => {
-      const stamp = /\.(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)(\d\d)(\d{3})Z(?:-\d+)?\.[^.]*$/.exec(path);
-      return { path, newest: stamp ? Date.UTC(+stamp[1]!, +stamp[2]! - 1, +stamp[3]!, +stamp[4]!, +stamp[5]!, +stamp[6]!, +stamp[7]!) : Infinity };
+/** Complete lines of a gzipped `file`, last first, about `chunkBytes` of them per step (see the top). */
+async function* gzipLinesBackward(file: string, chunkBytes: number): AsyncGenerator<{ lines: string[]; bytes: number }> {
+  const lines: string[] = [];
+  // A chunk may end inside a character: the decoder keeps its first bytes for the next.
+  const decoder = new StringDecoder('utf8');
+  let rest = '';
+  try {
+    for await (const chunk of gunzipped(file)) {
+      const parts = (rest + decoder.write(chunk)).split('\n');
+      rest = parts.pop()!;
+      lines.push(...parts);
+    }
+  } catch {
+    // Damaged: what came before is read, the rest counted as one unreadable line.
+    rest = '\u0000';
+  }
+  if (rest !== '') lines.push(rest);
+  let batch: string[] = [];
+  let bytes = 0;
+  for (let i = lines.length - 1; i >= 0; i--) {
+    batch.push(lines[i]!);
+    bytes += lines[i]!.length + 1;
+    if (bytes >= chunkBytes) {
+      yield { lines: batch, bytes };
+      batch = [];
+      bytes = 0;
+    }
+  }
+  if (batch.length > 0) yield { lines: batch, bytes };
+}
+
+/** The log's files, those that may hold the newest records first; `newest`: no record in it is newer. */
+function newestFirst(file: string): { path: string; gz: boolean; newest: number }[] {
+  return logFileList(file)
+    .map(({ path, gz, rotated, stamp, mtimeMs }) => {
+      const m = stamp ? /^(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)(\d\d)(\d{3})Z/.exec(stamp) : null;
+      const newest = !rotated ? Infinity : m ? Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!, +m[7]!) : mtimeMs;
+      return { path, gz, newest };
     })
     .sort((a, b) => b.newest - a.newest);
 }
@@ -141,13 +176,13 @@ export async function searchLog(file: string, match: (record: AuditRecord) => bo
     return unnamed.length > 0 && before >= Math.min(...unnamed.map((f) => f.at)) - INITIATOR_LOOKBACK_MS;
   };
 
-  files: for (const { path, newest } of newestFirst(file)) {
+  files: for (const { path, gz, newest } of newestFirst(file)) {
     // Files come newest first: once one cannot hold a wanted match, no later one can.
     if (matching && newest < floor()) endMatching(newest);
     if (!matching && !initiatorsWanted(newest)) break;
     /** This file's records from here on are older than any wanted match. */
     let pastMatches = !matching;
-    for await (const chunk of linesBackward(path, chunkBytes)) {
+    for await (const chunk of gz ? gzipLinesBackward(path, chunkBytes) : linesBackward(path, chunkBytes)) {
       bytes += chunk.bytes;
       let last = Infinity;
       for (const line of chunk.lines) {

@@ -5,10 +5,22 @@ import { outcomeOf, OUTCOMES } from '../audit/log-query.js';
 import { nearestName } from '../config/nearest-name.js';
 import { parseDuration } from './duration.js';
 
-/** `--since`/`--until`: an ISO time, or a duration back from now (`2h`, `7d`). */
+/**
+ * An ISO date, or date and time (`T` or a space between), with an optional offset (`Z`, `+02:00`,
+ * `+0200`). Groups: date, time, offset.
+ */
+const ISO_TIME = /^\s*(\d{4}-\d\d-\d\d)(?:[T ](\d\d:\d\d(?::\d\d(?:[.,]\d+)?)?))?\s*(Z|[+-]\d\d:?\d\d)?\s*$/i;
+
+/**
+ * `--since`/`--until`: an ISO time, or a duration back from now (`2h`, `7d`). A time without an
+ * offset is UTC, as `log` prints every time, whatever the machine's zone: a time copied from its
+ * output finds the record it was copied from.
+ */
 export function parseInstant(text: string, now = Date.now()): Date {
   if (/^\s*\d{4}-\d\d-\d\d/.test(text)) {
-    const time = Date.parse(text);
+    const m = ISO_TIME.exec(text);
+    const offset = m?.[3]?.toUpperCase().replace(/^([+-]\d\d)(\d\d)$/, '$1:$2') ?? 'Z';
+    const time = m ? Date.parse(`${m[1]}T${(m[2] ?? '00:00').replace(',', '.')}${offset}`) : Number.NaN;
     if (Number.isNaN(time)) throw new InvalidArgumentError(`"${text}" is not a time (write 2026-11-30T09:00:00Z, or a duration back from now: 2h, 7d)`);
     return new Date(time);
   }

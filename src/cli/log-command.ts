@@ -66,21 +66,21 @@ export async function logCommand(opts: LogOptions, io: Io, stop: Promise<void>):
     ...(opts.until ? { until: opts.until } : {}),
   };
   const reader = new LogReader(loaded.auditFile);
-  const print = (): number => {
-    const batch = reader.read((r) => matchesQuery(r, query));
+  const print = async (): Promise<number> => {
+    const batch = await reader.read((r) => matchesQuery(r, query));
     for (const p of batch.problems) io.err(`warning: ${p}`);
     const shown = batch.records;
     for (const r of shown) io.out(opts.json ? JSON.stringify(r) : tableRow(r));
     return shown.length;
   };
   if (!opts.json) io.out(row(['TIME (UTC)', 'TARGET', 'ACTION', 'STATUS', 'PERSON'], 'DETAIL'));
-  const shown = print();
+  const shown = await print();
   if (!opts.follow) {
     if (shown === 0 && !opts.json) io.err(`no record matches (log: ${loaded.auditFile})`);
     return EXIT.OK;
   }
   const ended = stop.then(() => true);
-  while (!(await Promise.race([ended, wait(FOLLOW_POLL_MS, false)]))) print();
-  print();
+  while (!(await Promise.race([ended, wait(FOLLOW_POLL_MS, false)]))) await print();
+  await print();
   return EXIT.OK;
 }

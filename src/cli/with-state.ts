@@ -23,13 +23,19 @@ export async function withState(state: RunState, io: Io, signal: AbortSignal | u
   }
   const halted = state.halted.aborted;
   let failure: unknown = halted ? state.halted.reason : undefined;
+  /** Said besides the failure: the close's own error when it is about something else. */
+  let also: unknown;
   try {
     await state.close();
   } catch (error) {
-    failure ??= error;
+    // The close's error about the write that halted the run says more (how many audit records
+    // could not be written, and where they went): it is said instead.
+    if (failure === undefined || (error as Error).cause === failure) failure = error;
+    else also = error;
   }
   if (failure !== undefined) {
     io.err(`error: ${describeError(failure)}`);
+    if (also !== undefined) io.err(`error: ${describeError(also)}`);
     io.err(
       halted
         ? 'The run stopped taking operations there: what reached the targets is in the report (and in the audit log as far as it could be written).'

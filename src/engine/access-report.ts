@@ -52,7 +52,7 @@ export async function makeAccessReport(loaded: LoadedConfig, links: LinkStore, o
     }
   }
   // Only deprovisions are reported from the log (reporting/access-report.ts): the rest is not kept.
-  const { records, unreadable } = new LogReader(loaded.auditFile).read((r) => r.action === 'deprovisionUser');
+  const { records, unreadable } = await new LogReader(loaded.auditFile).read((r) => r.action === 'deprovisionUser');
   const report = accessReport(snapshot, listings, records, new Date());
   if (unreadable > 0) for (const t of report.targets) t.notes.push(`${unreadable} line${unreadable === 1 ? '' : 's'} of the audit log could not be read`);
   return report;

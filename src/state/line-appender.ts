@@ -5,6 +5,11 @@
  * fifty. A synchronous write, not the thread pool's: a few microseconds against tens, and the batch
  * is with the operating system before the next turn starts. With O_APPEND, one batch never
  * interleaves with another process's (distributed workers share the audit log).
+ *
+ * A write that fails (a full disk) is not retried: the lines it did not write whole, and every line
+ * appended after it, are kept, for the owner to take (`takeUnwritten`) and put somewhere else. A
+ * line cut by a partial write stays torn in the file (others may have appended after it: it cannot
+ * be cut back), and is kept whole; the next line written to the file starts on a new one.
  */
 import { closeSync, constants, existsSync, fchmodSync, fstatSync, ftruncateSync, openSync, readSync, statSync, truncateSync, writeSync } from 'node:fs';
 
@@ -81,6 +86,8 @@ export class LineAppender {
   private failure: Error | null = null;
   /** The open file ends in a torn line: the next write starts on a fresh one. */
   private torn = false;
+  /** Whole lines not written, since a write failed. */
+  private unwritten = '';
 
   /**
    * `failed` turns a write error's code into the error callers see (naming the file); `onFailure`
@@ -108,7 +115,10 @@ export class LineAppender {
 
   /** Queues `text` (whole lines, each ending in a newline) for this turn's write. */
   append(text: string): void {
-    if (this.failure) return;
+    if (this.failure) {
+      this.unwritten += text;
+      return;
+    }
     this.batch += text;
     this.scheduled ??= setImmediate(() => this.flush());
   }
@@ -129,9 +139,16 @@ export class LineAppender {
     return this.waiting.promise;
   }
 
-  /** The first write error, if any: later appends are dropped, so callers must look before closing. */
+  /** The first write error, if any: later appends are not written, so callers must look before closing. */
   get error(): Error | null {
     return this.failure;
+  }
+
+  /** The whole lines not written since a write failed (see the top), given once. */
+  takeUnwritten(): string {
+    const lines = this.unwritten;
+    this.unwritten = '';
+    return lines;
   }
 
   /** Writes what is queued now. */
@@ -147,21 +164,28 @@ export class LineAppender {
     }
     const bytes = Buffer.from(this.batch);
     this.batch = '';
+    // How much of `bytes` is written: on a failure, the lines from the one it cut are kept.
+    let done = 0;
     try {
       this.fd ??= this.openFile();
-      if (!this.rotate?.(this.fd, bytes.length)) this.write(bytes);
-      else {
-        // The batch does not fit: line by line, a new file wherever the one open is full (a turn's
-        // records can be more than a whole file of maxFileMB; a file holds at least one line).
-        this.reopen();
-        for (let start = 0, first = true; start < bytes.length; first = false) {
-          const end = bytes.indexOf(0x0a, start) + 1 || bytes.length;
-          if (!first && this.rotate(this.fd, end - start)) this.reopen();
-          this.write(bytes.subarray(start, end));
-          start = end;
+      // A batch that does not fit goes line by line, a new file wherever the one open is full (a
+      // turn's records can be more than a whole file of maxFileMB; a file holds at least one line).
+      const fits = !this.rotate?.(this.fd, bytes.length);
+      if (!fits) this.reopen();
+      while (done < bytes.length) {
+        const end = fits ? bytes.length : bytes.indexOf(0x0a, done) + 1 || bytes.length;
+        if (!fits && done > 0 && this.rotate!(this.fd, end - done)) this.reopen();
+        if (this.torn) {
+          for (let n = 0; n < NEWLINE.length; ) n += writeSync(this.fd, NEWLINE, n);
+          this.torn = false;
         }
+        while (done < end) done += writeSync(this.fd, bytes, done, end - done);
       }
     } catch (error) {
+      // From the start of the line the failure cut (a newline is never inside a UTF-8 character).
+      const from = done === 0 ? 0 : bytes.lastIndexOf(0x0a, done - 1) + 1;
+      if (done > 0) this.torn = bytes[done - 1] !== 0x0a;
+      this.unwritten += bytes.subarray(from).toString('utf8').replace(/^\n/, '');
       this.failure = this.failed((error as NodeJS.ErrnoException).code ?? 'error', error);
       this.onFailure?.(this.failure);
       waiting?.reject(this.failure);
@@ -173,12 +197,6 @@ export class LineAppender {
   private reopen(): void {
     closeSync(this.fd!);
     this.fd = this.openFile();
-  }
-
-  private write(bytes: Buffer): void {
-    const whole = this.torn ? Buffer.concat([NEWLINE, bytes]) : bytes;
-    for (let done = 0; done < whole.length; ) done += writeSync(this.fd!, whole, done);
-    this.torn = false;
   }
 
   private openFile(): number {

@@ -6,8 +6,9 @@
  * reader never sees an empty or half-written lock. While it runs, the holder touches the lock's
  * mtime every HEARTBEAT_MS: its heartbeat.
  *
- * A lock whose holder is gone (holder.ts: on the same host, its process no longer runs; from
- * another host, its heartbeat is older than STALE_AFTER_MS) is taken over at once.
+ * A lock whose holder is gone (holder.ts: in our PID space, the same host, boot and PID namespace,
+ * its process no longer runs; from anywhere else, its heartbeat is older than STALE_AFTER_MS) is
+ * taken over at once.
  * Take-overs are serialised by run.lock.takeover, created exclusively: under it the
  * lock is read again and removed only if it still holds the same stale holder, then acquisition
  * starts over, so two processes that both found the same stale lock never both hold the new one. A
@@ -40,7 +41,7 @@ export interface LockInfo {
   holder: Holder | null;
   /** Milliseconds since the holder's last heartbeat. */
   heartbeatAgeMs: number;
-  /** On this host, whether the holder's process exists; undefined for another host. */
+  /** In our PID space, whether the holder's process exists; undefined elsewhere (holder.ts). */
   alive: boolean | undefined;
   /** The holder is gone, by the rules above. */
   stale: boolean;
@@ -53,7 +54,8 @@ function parseHolder(raw: string): Holder | null {
   try {
     const h = JSON.parse(raw) as Partial<Holder>;
     if (typeof h.pid !== 'number' || typeof h.host !== 'string') return null;
-    return { pid: h.pid, host: h.host, since: String(h.since), token: String(h.token), ...(typeof h.start === 'string' ? { start: h.start } : {}) };
+    const text = (key: 'start' | 'pidns' | 'boot') => (typeof h[key] === 'string' ? { [key]: h[key] } : {});
+    return { pid: h.pid, host: h.host, since: String(h.since), token: String(h.token), ...text('start'), ...text('pidns'), ...text('boot') };
   } catch {
     return null;
   }
@@ -87,7 +89,7 @@ function lockedError(info: LockInfo, config: string): LockedError {
   const advice =
     info.alive === true
       ? `it is still running; wait for it to end (if that pid is not scim-sync, clear the lock with: ${unlock} --force)`
-      : `a lock from another host is taken over once its heartbeat is older than ${STALE_AFTER_MS / 60_000} minutes; if that run is gone, clear it now with: ${unlock}`;
+      : `a lock from another host or PID namespace (whose process cannot be looked at from here) is taken over once its heartbeat is older than ${STALE_AFTER_MS / 60_000} minutes; if that run is gone, clear it now with: ${unlock}`;
   return new LockedError(`another run holds ${info.file} (${describeHolder(info)}): ${advice}`);
 }
 

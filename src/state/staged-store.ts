@@ -5,7 +5,8 @@
  * staged by a cycle on one machine is approved or rejected from any other. A set holds a plan with
  * its binding and preconditions, so `approve` checks it like a saved plan (engine/review-staged.ts).
  *
- * A set taken for a decision is kept aside with its taker (holder.ts: pid, host, start time, when)
+ * A set taken for a decision is kept aside with its taker (holder.ts: pid, host, start time, PID
+ * namespace and boot, when)
  * and a heartbeat the taker refreshes while it decides. Should the taker die before the decision
  * is carried out (SIGKILL, OOM, a reboot), the set would stay aside, listed nowhere: `taken` lists
  * these sets, and `recover` puts one whose taker is gone (holder.ts's rule, the run lock's) back
@@ -21,7 +22,7 @@ import { PlanError, StateError, describeError } from '../errors.js';
 import type { Plan } from '../model/plan.js';
 import { planSchema } from '../model/plan-schema.js';
 import { writeFileAtomic } from './atomic-write.js';
-import { HEARTBEAT_MS, STALE_AFTER_MS, describeHolder, holding, judgeHolder, newHolder, type Holder, type HolderState } from './holder.js';
+import { HEARTBEAT_MS, STALE_AFTER_MS, describeHolder, holding, judgeHolder, newHolder, ourPidSpace, type Holder, type HolderState } from './holder.js';
 import { redisKeys } from './redis-keys.js';
 import { explainCode } from './state-dir.js';
 import { parseStateJson, readStateFile, stateJson, type StateShape } from './state-json.js';
@@ -156,25 +157,31 @@ const shape: StateShape<StagedSet> = {
 const byAge = (sets: StagedSet[]) => sets.sort((a, b) => a.createdAt.localeCompare(b.createdAt));
 
 /**
- * A taken file's name: `ID.json.taken-<pid>-<token>-<start>-<since, ms>-<host, hex>`, so the rename
- * that takes the set records its taker in the same step; an earlier version's was
- * `ID.json.taken-<pid>-<token>`. Its mtime is the taker's heartbeat.
+ * A taken file's name: `ID.json.taken-<pid>-<token>-<start>-<since, ms>-<host, hex>-<PID namespace's
+ * inode>-<boot id, hex>`, so the rename that takes the set records its taker in the same step (at
+ * most about 240 bytes); earlier versions' ended after the host, or after the token. Its mtime is
+ * the taker's heartbeat.
  */
-const TAKEN = /^(st-[0-9a-f]{8})\.json\.taken-(\d+)-([0-9a-f]{8})(?:-(\d*)-(\d+)-([0-9a-f]*))?$/;
+const TAKEN = /^(st-[0-9a-f]{8})\.json\.taken-(\d+)-([0-9a-f]{8})(?:-(\d*)-(\d+)-([0-9a-f]*)(?:-(\d*)-([0-9a-f]*))?)?$/;
 /** The bytes of a hostname a taken file's name keeps: a longer name reads as another host's (the heartbeat then decides). */
 const HOST_BYTES = 64;
+/** `pid:[4026531836]`, as readlink gives a PID namespace: its inode goes in the name. */
+const PIDNS = /^pid:\[(\d+)\]$/;
+const UUID_PARTS = /^([0-9a-f]{8})([0-9a-f]{4})([0-9a-f]{4})([0-9a-f]{4})([0-9a-f]{12})$/;
 
 function takenName(id: string, h: Holder): string {
-  return `${id}.json.taken-${h.pid}-${h.token}-${h.start ?? ''}-${Date.parse(h.since)}-${Buffer.from(h.host).subarray(0, HOST_BYTES).toString('hex')}`;
+  const space = `${PIDNS.exec(h.pidns ?? '')?.[1] ?? ''}-${h.boot && UUID_PARTS.test(h.boot.replace(/-/g, '')) ? h.boot.replace(/-/g, '') : ''}`;
+  return `${id}.json.taken-${h.pid}-${h.token}-${h.start ?? ''}-${Date.parse(h.since)}-${Buffer.from(h.host).subarray(0, HOST_BYTES).toString('hex')}-${space}`;
 }
 
 function takerOf(name: string): { id: string; taker: TakenSet['taker'] } | null {
   const m = TAKEN.exec(name);
   if (!m) return null;
-  const [, id, pid, token, start, since, host] = m as unknown as [string, string, string, string, string | undefined, string | undefined, string | undefined];
-  // An earlier version's: only the pid, of the host that took it, which embedded mode's state directory has.
-  if (since === undefined) return { id, taker: { pid: Number(pid), host: hostname(), since: '', token, legacy: true } };
-  return { id, taker: { pid: Number(pid), host: Buffer.from(host!, 'hex').toString(), since: new Date(Number(since)).toISOString(), token, ...(start ? { start } : {}) } };
+  const [, id, pid, token, start, since, host, pidns, boot] = m as unknown as [string, string, string, string, string | undefined, string | undefined, string | undefined, string | undefined, string | undefined];
+  // An earlier version's: only the pid, of the host (and PID space) that took it, as that version assumed.
+  if (since === undefined) return { id, taker: { pid: Number(pid), host: hostname(), since: '', token, legacy: true, ...ourPidSpace() } };
+  const space = { ...(pidns ? { pidns: `pid:[${pidns}]` } : {}), ...(boot ? { boot: boot.replace(UUID_PARTS, '$1-$2-$3-$4-$5') } : {}) };
+  return { id, taker: { pid: Number(pid), host: Buffer.from(host!, 'hex').toString(), since: new Date(Number(since)).toISOString(), token, ...(start ? { start } : {}), ...space } };
 }
 
 const isMissing = (error: unknown) => (error as NodeJS.ErrnoException).code === 'ENOENT';
@@ -404,7 +411,7 @@ redis.call('HSET', KEYS[1], ARGV[1], v)
 return 1`;
 
 const takerShape: StateShape<Holder & { beat: number; legacy?: boolean }> = {
-  schema: z.object({ pid: z.number(), host: z.string(), since: z.string(), token: z.string(), start: z.string().optional(), beat: z.number(), legacy: z.boolean().optional() }),
+  schema: z.object({ pid: z.number(), host: z.string(), since: z.string(), token: z.string(), start: z.string().optional(), pidns: z.string().optional(), boot: z.string().optional(), beat: z.number(), legacy: z.boolean().optional() }),
   what: "a staged set's taker",
   fix: 'remove it; the set it names is then recovered at once',
 };

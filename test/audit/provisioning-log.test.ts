@@ -5,12 +5,14 @@
 import { closeSync, mkdtempSync, openSync, readdirSync, rmSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AuditRecord } from '../../src/audit/audit-sink.js';
 import { JsonlAuditSink } from '../../src/audit/jsonl-audit-sink.js';
 import { LogRotation, activeLogFile, logFiles } from '../../src/audit/log-files.js';
 import { matchesQuery, type LogQuery } from '../../src/audit/log-query.js';
 import { LogReader } from '../../src/audit/read-log.js';
+import { searchLog } from '../../src/audit/search-log.js';
 import { redactChanges } from '../../src/audit/redact-attributes.js';
 
 let dir: string;
@@ -210,7 +212,7 @@ describe('rotation and the files of a log', () => {
       ...['audit-other.example.com.jsonl', mine.slice(dir.length + 1)].sort(),
     ]);
     const reader = new LogReader(configured);
-    const batch = reader.read();
+    const batch = await reader.read();
     expect(batch.records.map((r) => r.planId)).toEqual(['plan-1', 'plan-2', 'plan-3']);
     expect(batch.problems).toEqual([`${join(dir, 'audit-other.example.com.jsonl')}:2: not a log record (skipped)`]);
     // Read again: only what was appended since, and a line without its newline waits.
@@ -218,12 +220,51 @@ describe('rotation and the files of a log', () => {
     more.record(record(4));
     await more.close();
     writeFileSync(join(dir, 'audit-other.example.com.jsonl'), `${JSON.stringify(record(3))}\nnot json\n${JSON.stringify(record(5))}`);
-    expect(reader.read()).toEqual({ records: [expect.objectContaining({ planId: 'plan-4', cycleId: 'plan-4' })], problems: [], unreadable: 0 });
+    expect(await reader.read()).toEqual({ records: [expect.objectContaining({ planId: 'plan-4', cycleId: 'plan-4' })], problems: [], unreadable: 0 });
     writeFileSync(join(dir, 'audit-other.example.com.jsonl'), '\n', { flag: 'a' });
-    expect(reader.read()).toEqual({ records: [record(5)], problems: [], unreadable: 0 });
+    expect(await reader.read()).toEqual({ records: [record(5)], problems: [], unreadable: 0 });
   });
 
-  it('a large log: read in chunks, lines cut by a chunk read whole, a line longer than a chunk too; with a filter only the matches are held', () => {
+  it("logrotate's files (numbered, dated, gzipped) and the tool's gzipped ones are read, oldest first; others and retention leave them be", async () => {
+    const file = join(dir, 'audit.jsonl');
+    const at = (name: string, text: string | Buffer, day: number) => {
+      writeFileSync(join(dir, name), text);
+      const then = new Date(Date.UTC(2026, 10, day));
+      utimesSync(join(dir, name), then, then);
+    };
+    const rec = (n: number): AuditRecord => ({ ...record(n), time: new Date(Date.UTC(2026, 10, 30, 10, 0, n)).toISOString() });
+    const text = (from: number, to: number) => Array.from({ length: to - from }, (_, k) => `${JSON.stringify(rec(from + k))}\n`).join('');
+    at('audit.jsonl.3.gz', gzipSync(text(1, 3)), 20);
+    at('audit.20261121T000000000Z.jsonl.gz', gzipSync(`${text(3, 5)}not json\n`), 21);
+    at('audit.jsonl-20261122.gz', gzipSync(text(5, 7)), 22);
+    at('audit.jsonl.2', text(7, 9), 23);
+    // copytruncate's copy, written the same millisecond as .2 would be: the lower number is newer.
+    at('audit.jsonl.1', text(9, 11), 23);
+    at('audit.jsonl.bak', text(20, 21), 24);
+    writeFileSync(file, text(11, 12));
+    expect(logFiles(file).map((f) => f.slice(dir.length + 1))).toEqual([
+      'audit.jsonl.3.gz', 'audit.20261121T000000000Z.jsonl.gz', 'audit.jsonl-20261122.gz', 'audit.jsonl.2', 'audit.jsonl.1', 'audit.jsonl',
+    ]);
+    const reader = new LogReader(file);
+    const batch = await reader.read();
+    expect(batch.records.map((r) => r.planId)).toEqual(Array.from({ length: 11 }, (_, k) => `plan-${k + 1}`));
+    expect(batch.problems).toEqual([`${join(dir, 'audit.20261121T000000000Z.jsonl.gz')}:3: not a log record (skipped)`]);
+    // Read again (a follow): nothing twice, the gzipped files included.
+    expect(await reader.read()).toEqual({ records: [], problems: [], unreadable: 0 });
+    const found = await searchLog(file, () => true, { limit: 100, chunkBytes: 64 });
+    expect(found.records.map((r) => r.planId)).toEqual(batch.records.map((r) => r.planId).reverse());
+    expect(found).toMatchObject({ exhaustive: true, unreadable: 1 });
+    // A gzipped file that is damaged: what comes before the damage is read, the rest named.
+    const whole = gzipSync(text(12, 14));
+    at('audit.jsonl.4.gz', whole.subarray(0, whole.length - 12), 19);
+    const damaged = await new LogReader(file).read();
+    expect(damaged.problems).toContainEqual(expect.stringMatching(new RegExp(`^${join(dir, 'audit.jsonl.4.gz').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: cannot be decompressed after line \\d`)));
+    // The tool's retention prunes its own rotated files only.
+    rotates(new LogRotation(file, { maxFileMB: 0, rotateDaily: true, retainFiles: 1, retainDays: 0 }, () => new Date(Date.UTC(2026, 11, 30))), file);
+    expect(readdirSync(dir).sort()).toEqual(['audit.20261230T000000000Z.jsonl', 'audit.jsonl-20261122.gz', 'audit.jsonl.1', 'audit.jsonl.2', 'audit.jsonl.3.gz', 'audit.jsonl.4.gz', 'audit.jsonl.bak']);
+  });
+
+  it('a large log: read in chunks, lines cut by a chunk read whole, a line longer than a chunk too; with a filter only the matches are held', async () => {
     const file = join(dir, 'audit.jsonl');
     const big = (i: number): AuditRecord => ({
       time: new Date(Date.UTC(2026, 10, 30) + i * 1000).toISOString(), planId: `plan-${Math.floor(i / 100)}`, target: 'app', action: 'updateUser',
@@ -236,7 +277,7 @@ describe('rotation and the files of a log', () => {
       if (i === 30_000) writeSync(out, 'not json\n'.repeat(25));
     }
     closeSync(out);
-    const batch = new LogReader(file).read((r) => r.externalId === 'ada' || r.note !== undefined);
+    const batch = await new LogReader(file).read((r) => r.externalId === 'ada' || r.note !== undefined);
     const expected = [...Array.from({ length: 60 }, (_, k) => k * 1000 + 7), 40_000].sort((a, b) => a - b);
     expect(batch.records.map((r) => r.time)).toEqual(expected.map((i) => big(i).time));
     expect(batch.records.find((r) => r.note !== undefined)?.note).toHaveLength(9 * 1024 * 1024);

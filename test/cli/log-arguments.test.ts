@@ -4,6 +4,7 @@
  * takes (a time, or a duration back from now in any unit, days too).
  */
 import { describe, expect, it } from 'vitest';
+import { parseInstant } from '../../src/cli/log-arguments.js';
 import { main } from '../../src/cli/main.js';
 
 async function log(...args: string[]): Promise<{ code: number; err: string }> {
@@ -30,5 +31,29 @@ describe('log arguments', () => {
   it('valid arguments go on to the config (here, one that does not exist)', async () => {
     const r = await log('--action', 'UPDATEUSER', '--status', 'success', '--since', '7d');
     expect(r.err).toContain('no-such-org.yaml');
+  });
+});
+
+describe('--since/--until times', () => {
+  it('a time without an offset is UTC, as log prints it, whatever the zone of the machine', () => {
+    const zone = process.env.TZ;
+    process.env.TZ = 'America/New_York';
+    try {
+      expect(parseInstant('2026-12-01 04:21:35').toISOString()).toBe('2026-12-01T04:21:35.000Z');
+      expect(parseInstant('2026-12-01T04:21:35.250').toISOString()).toBe('2026-12-01T04:21:35.250Z');
+      expect(parseInstant('2026-12-01 04:21').toISOString()).toBe('2026-12-01T04:21:00.000Z');
+      expect(parseInstant('2026-12-01').toISOString()).toBe('2026-12-01T00:00:00.000Z');
+      // An offset says otherwise.
+      expect(parseInstant('2026-12-01T04:21:35Z').toISOString()).toBe('2026-12-01T04:21:35.000Z');
+      expect(parseInstant('2026-12-01 04:21:35+02:00').toISOString()).toBe('2026-12-01T02:21:35.000Z');
+      expect(parseInstant('2026-12-01T04:21:35-0500').toISOString()).toBe('2026-12-01T09:21:35.000Z');
+    } finally {
+      if (zone === undefined) delete process.env.TZ;
+      else process.env.TZ = zone;
+    }
+  });
+
+  it('what is not such a time is refused', () => {
+    for (const text of ['2026-12-01 4pm', '2026-12-01T04:21:35 EST', '2026-12-01junk']) expect(() => parseInstant(text), text).toThrow('is not a time');
   });
 });

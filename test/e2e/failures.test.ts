@@ -7,6 +7,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Harness, person, TOKEN, withoutPreconditions } from '../support/harness.js';
+import { pidSpace } from '../support/pid-space.js';
 
 let h: Harness;
 const people = Array.from({ length: 10 }, (_, i) => person(i + 1));
@@ -153,7 +154,7 @@ describe('runs that must not start', () => {
   it('exit 4 while another run holds the lock, nothing written', async () => {
     mkdirSync(join(h.dir, 'state'), { recursive: true });
     // A live process on this host (the test runner's parent) holds it; our own pid would be a previous life of this process.
-    writeFileSync(join(h.dir, 'state', 'run.lock'), JSON.stringify({ pid: process.ppid, host: (await import('node:os')).hostname(), since: 'now' }));
+    writeFileSync(join(h.dir, 'state', 'run.lock'), JSON.stringify({ pid: process.ppid, host: (await import('node:os')).hostname(), ...pidSpace, since: 'now' }));
     const r = await h.run();
     expect(r.code).toBe(4);
     expect(r.err).toContain('another run holds');
@@ -162,7 +163,7 @@ describe('runs that must not start', () => {
 
   it('takes over a lock left by a process that no longer exists', async () => {
     mkdirSync(join(h.dir, 'state'), { recursive: true });
-    writeFileSync(join(h.dir, 'state', 'run.lock'), JSON.stringify({ pid: 2 ** 22 + 17, host: (await import('node:os')).hostname(), since: 'then' }));
+    writeFileSync(join(h.dir, 'state', 'run.lock'), JSON.stringify({ pid: 2 ** 22 + 17, host: (await import('node:os')).hostname(), ...pidSpace, since: 'then' }));
     expect((await h.run()).code).toBe(0);
   });
 

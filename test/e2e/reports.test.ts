@@ -10,6 +10,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Harness, person, type Person } from '../support/harness.js';
+import { pidSpace } from '../support/pid-space.js';
 
 let h: Harness;
 const people = Array.from({ length: 10 }, (_, i) => person(i + 1));
@@ -162,7 +163,7 @@ describe('--json prints one JSON document whatever the exit code', () => {
   it('a run that cannot start (exit 4): one JSON error document', async () => {
     mkdirSync(join(h.dir, 'state'), { recursive: true });
     // Held by a live process on this host (the test runner's parent).
-    writeFileSync(join(h.dir, 'state', 'run.lock'), JSON.stringify({ pid: process.ppid, host: hostname(), since: 'now' }));
+    writeFileSync(join(h.dir, 'state', 'run.lock'), JSON.stringify({ pid: process.ppid, host: hostname(), ...pidSpace, since: 'now' }));
     const r = await h.run('--json');
     expect(r.code).toBe(4);
     expect(oneDocument(r.out)).toMatchObject({ error: { code: 'LOCKED', message: expect.stringContaining('another run holds') } });

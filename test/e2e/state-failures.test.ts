@@ -81,6 +81,18 @@ describe('the audit log', () => {
     const done = auditLines(audit).filter((a) => a['action'] === 'createUser' && a['outcome'] === 'ok');
     expect(done.length).toBeLessThanOrEqual(sent);
     for (const a of done) expect(h.sandbox.store.findUserByUserName(String(a['label']))).toBeDefined();
+    // The records the log did not take: on stderr, marked, and kept aside; the count is in the summary.
+    const unwritten = r.err.split('\n').filter((l) => l.startsWith('unwritten audit record: '));
+    expect(unwritten.length).toBeGreaterThan(0);
+    expect(r.err).toContain(`${unwritten.length} audit records could not be written to the log: printed on stderr (lines starting "unwritten audit record:") and kept in `);
+    // The next run, with room again, appends them to the log first: every create that reached the
+    // target has its record, once.
+    h.sandbox.requests.length = 0;
+    expect((await h.run()).code).toBe(0);
+    const creates = auditLines(audit).filter((a) => a['action'] === 'createUser' && a['outcome'] === 'ok').map((a) => String(a['label']));
+    expect(creates.sort()).toEqual(h.sandbox.store.users().map((u) => u.userName).sort());
+    expect(new Set(creates).size).toBe(creates.length);
+    expect(r.err.match(/kept in (\S+), appended/)?.[1]).toSatisfy((spill: string) => !existsSync(spill));
   });
 });
 

@@ -19,6 +19,7 @@ import { FileStagedStore, RedisStagedStore, type StagedClaim, type StagedStore }
 import { REDIS_URL, cleanRedis, randomPrefix, waitUntil } from '../support/distributed.js';
 import { StagedTaker, killTakers } from '../support/staged-taker-process.js';
 import { tempDirs } from '../support/temp-dirs.js';
+import { pidSpace } from '../support/pid-space.js';
 
 const tempDir = tempDirs('scim-sync-staged-');
 const prefix = randomPrefix();
@@ -171,7 +172,7 @@ describe('a staged set whose taker is judged by the run lock\'s rule', () => {
   function asOtherHost(dir: string, id: string, ageMs: number): void {
     const staged = join(dir, 'staged');
     const name = readdirSync(staged).find((n) => n.startsWith(`${id}.json.taken-`))!;
-    const other = name.replace(/-[0-9a-f]*$/, `-${Buffer.from('replaced-container').toString('hex')}`);
+    const other = name.replace(/-[0-9a-f]*(-\d*-[0-9a-f]*)$/, `-${Buffer.from('replaced-container').toString('hex')}$1`);
     renameSync(join(staged, name), join(staged, other));
     const then = new Date(Date.now() - ageMs);
     utimesSync(join(staged, other), then, then);
@@ -208,6 +209,39 @@ describe('a staged set whose taker is judged by the run lock\'s rule', () => {
     renameSync(join(staged, name), join(staged, reused));
     expect((await recover(store)).records).toEqual([expect.objectContaining({ action: 'staged.recovered', note: expect.stringContaining(`by pid ${parent} on this host`) })]);
     expect((await store.get(set.id)).set).toEqual(set);
+  });
+
+  it('with this hostname in another PID namespace (a container with the host\'s name): its pid says nothing here, its heartbeat decides', async () => {
+    // A pid that does not exist here; in its own namespace, it runs.
+    const neighbour = { pid: 2 ** 22 + 17, pidns: 'pid:[4026599999]' };
+    const dir = tempDir();
+    const files = new FileStagedStore(dir);
+    const inFile = await files.save(plan, ['reason']);
+    await files.take(inFile.id);
+    const staged = join(dir, 'staged');
+    const name = readdirSync(staged).find((n) => n.startsWith(`${inFile.id}.json.taken-`))!;
+    const since = Date.now() - 60_000;
+    const boot = (pidSpace.boot ?? '').replace(/-/g, '');
+    const planted = join(staged, `${inFile.id}.json.taken-${neighbour.pid}-0badc0de--${since}-${Buffer.from(hostname()).toString('hex')}-4026599999-${boot}`);
+    renameSync(join(staged, name), planted);
+    const { store: inRedis, prefix } = ownRedisStore();
+    const set = await inRedis.save(plan, ['reason']);
+    await inRedis.take(set.id);
+    const takers = `${prefix}:state:staged:takers`;
+    const taker = JSON.parse((await redis.hget(takers, set.id))!) as Record<string, unknown>;
+    await redis.hset(takers, set.id, JSON.stringify({ ...taker, ...neighbour }));
+
+    for (const [store, id] of [[files, inFile.id], [inRedis, set.id]] as const) {
+      const fresh = await recover(store);
+      expect(fresh.records).toEqual([]);
+      expect(fresh.live.filter((t) => t.set.id === id)).toEqual([
+        expect.objectContaining({ taker: expect.objectContaining({ ...neighbour, host: hostname() }), state: { alive: undefined, gone: false } }),
+      ]);
+    }
+    const stale = new Date(Date.now() - STALE_AFTER_MS - 60_000);
+    utimesSync(planted, stale, stale);
+    expect((await recover(files)).records).toEqual([expect.objectContaining({ action: 'staged.recovered', note: expect.stringContaining(`by pid ${neighbour.pid} on this host (another PID namespace: a container, or unshare) since `) })]);
+    expect((await files.get(inFile.id)).set).toEqual(inFile);
   });
 
   it('in Redis: recovered once its heartbeat (by Redis\'s clock) is older than the bound, never before', async () => {
