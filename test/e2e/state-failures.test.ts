@@ -88,7 +88,8 @@ describe('the audit log', () => {
     // The next run, with room again, appends them to the log first: every create that reached the
     // target has its record, once.
     h.sandbox.requests.length = 0;
-    expect((await h.run()).code).toBe(0);
+    // The first sync was cut short: finishing it creates more than safety.maxCreatePercent of the few made.
+    expect((await h.run('--override-safety')).code).toBe(0);
     const creates = auditLines(audit).filter((a) => a['action'] === 'createUser' && a['outcome'] === 'ok').map((a) => String(a['label']));
     expect(creates.sort()).toEqual(h.sandbox.store.users().map((u) => u.userName).sort());
     expect(new Set(creates).size).toBe(creates.length);
