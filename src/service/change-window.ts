@@ -51,8 +51,10 @@ export class ChangeWindow {
  * The window as the provisioning log remembers it: a service restarted (a deploy, a crash, a state
  * write that failed) would otherwise start with an empty window, and leavers arriving one event at
  * a time, or a slow drip of cleared attributes, would pass the thresholds again from zero.
- * Change-driven changes are the records of `deprovisionUser` and `updateUser` (each path it
- * `changed`) that an event initiated and that took effect.
+ * Change-driven changes are the records of `deprovisionUser`, `updateUser` (each path it
+ * `changed`) and `setManager` (as `manager`) that an event initiated and that took effect. A
+ * setManager record does not say whether the account existed before the batch (the live count
+ * leaves out references set on accounts the batch created): the rebuilt window may count a few more.
  */
 export async function windowFromLog(file: string, windowMs: number, warn: (line: string) => void, now: Date = new Date()): Promise<ChangeWindow> {
   const window = new ChangeWindow(windowMs);
@@ -60,7 +62,7 @@ export async function windowFromLog(file: string, windowMs: number, warn: (line:
   const { records, exhaustive, searchedBackTo } = await searchLog(
     file,
     (r) =>
-      (r.action === 'deprovisionUser' || r.action === 'updateUser') &&
+      (r.action === 'deprovisionUser' || r.action === 'updateUser' || r.action === 'setManager') &&
       r.initiator === 'event' &&
       (r.outcome === 'ok' || r.outcome === 'partial') &&
       Date.parse(r.time) > since.getTime(),
@@ -69,6 +71,7 @@ export async function windowFromLog(file: string, windowMs: number, warn: (line:
   for (const r of records) {
     const at = new Date(r.time);
     if (r.action === 'deprovisionUser') window.addDeprovisions(r.target, 1, at);
+    else if (r.action === 'setManager') window.addAttributeChanges(r.target, 'manager', 1, at);
     else for (const path of new Set(r.changed ?? [])) window.addAttributeChanges(r.target, path, 1, at);
   }
   if (!exhaustive) warn(`the safety window was rebuilt from the provisioning log back to ${searchedBackTo ?? 'part of it'} only (the log is large): change-driven changes before that are not counted`);

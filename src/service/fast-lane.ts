@@ -245,12 +245,18 @@ export class FastLane {
  */
 function attributeChangesDone(tp: TargetPlan, report: TargetReport): Map<string, number> {
   const notDone = new Set([...report.failures.map((f) => f.opId), ...report.skips.filter((s) => s.outcome !== 'partial').map((s) => s.opId)]);
-  const done = report.counts.updateUser;
-  const cap = report.stopped === undefined ? Infinity : done ? done.ok + done.partial : 0;
+  const capOf = (kind: 'updateUser' | 'setManager') => {
+    const done = report.counts[kind];
+    return report.stopped === undefined ? Infinity : done ? done.ok + done.partial : 0;
+  };
+  const caps = { updateUser: capOf('updateUser'), setManager: capOf('setManager') };
   const byPath = new Map<string, number>();
+  const add = (path: string, cap: number) => byPath.set(path, Math.min(cap, (byPath.get(path) ?? 0) + 1));
   for (const op of operationsOf(tp)) {
-    if (op.kind !== 'updateUser' || op.adopt || notDone.has(op.id)) continue;
-    for (const path of new Set(op.changes.map((c) => c.path))) byPath.set(path, Math.min(cap, (byPath.get(path) ?? 0) + 1));
+    if (notDone.has(op.id)) continue;
+    if (op.kind === 'updateUser' && !op.adopt) for (const path of new Set(op.changes.map((c) => c.path))) add(path, caps.updateUser);
+    // A manager reference on an account that exists changes someone's, as the batch's check counts it.
+    else if (op.kind === 'setManager' && op.scimId !== undefined) add('manager', caps.setManager);
   }
   return byPath;
 }

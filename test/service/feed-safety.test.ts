@@ -169,4 +169,32 @@ describe('attribute changes over the safety window', () => {
     expect(h.writes()).toEqual([]);
     expect([9, 10, 11, 12].map((n) => userOf(n)?.['title'])).toEqual(['Title 9', 'Title 10', 'Title 11', 'Title 12']);
   }, 40_000);
+
+  it('a drip of small batches clearing manager references is stopped the same way (manager counts as an attribute)', async () => {
+    const managed = people.map((p, i) => (i === 0 ? p : { ...p, manager: 'E1001' }));
+    h = await Harness.synced(managed);
+    const batches = new Batches();
+    s = await serveWithCsvFeed(h, batches);
+    expect((await s.firstCycle)?.result?.kind).toBe('applied');
+    h.sandbox.clearRequests();
+    const managerOf = (n: number) => (userOf(n)?.['urn:ietf:params:scim:schemas:extension:enterprise:2.0:User'] as { manager?: unknown } | undefined)?.manager;
+    expect(managerOf(2)).toBeDefined();
+    // Four references cleared per export (people 2-5, 6-9, then 10-13): 12 of 20 is 60%, over 30%.
+    const cleared = (upTo: number) => managed.map((p, i) => (i >= 1 && i <= upTo ? { ...p, manager: '' } : p));
+    for (const upTo of [4, 8]) {
+      const next = batches.next();
+      exportPeople(cleared(upTo));
+      const batch = await next;
+      expect(batch.report, String(batch.stopped ?? batch.error)).toBeDefined();
+    }
+    expect(managerOf(9)).toBeUndefined();
+    h.sandbox.clearRequests();
+    const third = batches.next();
+    exportPeople(cleared(12));
+    const stopped = await third;
+    expect(stopped.stopped?.reasons.join(' ')).toMatch(/manager would change on 12 of 20 managed users \(with 8 already changed in the last 60 minutes\)/);
+    expect(h.writes()).toEqual([]);
+    expect(managerOf(10)).toBeDefined();
+  }, 40_000);
 });
+
