@@ -115,13 +115,24 @@ function membershipRemovalViolations(target: TargetPlan, safety: SafetyConfig): 
 }
 
 /**
+ * The people whose accounts this plan takes over (adopted by a matching rule, or linked to an
+ * account that already matches): what it sets on them is not a change to anyone scim-sync managed,
+ * their manager reference included (a first sync onto an app that has accounts sets every one).
+ */
+export function takenOver(target: TargetPlan): Set<string> {
+  const keys = new Set<string>();
+  for (const op of operationsOf(target)) if ((op.kind === 'updateUser' && op.adopt) || op.kind === 'linkUser') keys.add(op.externalId);
+  return keys;
+}
+
+/**
  * One attribute changed or cleared on too many of a target's managed users at once: the mark of a
  * mapping typo or a broken export column, not of a reorganisation (which an override lets through).
  * With `recent`, the changes of the same path applied within the window count too: a typo's clears
  * arriving a few people per change-driven batch add up as one cycle's would. A plan that does not
  * change the path is not stopped by the window's count alone. The manager reference counts as the
  * attribute `manager` (a misspelt manager attribute clears everyone's); a reference set on an
- * account created in this plan changes nobody's.
+ * account created or taken over in this plan changes nobody's.
  */
 function attributeChangeViolations(target: TargetPlan, safety: SafetyConfig, recent?: RecentChanges): string[] {
   const byPath = new Map<string, { label: string; change: AttributeChange }[]>();
@@ -130,9 +141,10 @@ function attributeChangeViolations(target: TargetPlan, safety: SafetyConfig, rec
     if (!changes) byPath.set(change.path, (changes = []));
     changes.push({ label, change });
   };
+  const adopted = takenOver(target);
   for (const op of operationsOf(target)) {
     if (op.kind === 'updateUser' && !op.adopt) for (const change of op.changes) add(op.label, change);
-    else if (op.kind === 'setManager' && op.scimId !== undefined) add(op.label, { path: 'manager', from: op.from ?? null, to: op.managerLabel });
+    else if (op.kind === 'setManager' && op.scimId !== undefined && !adopted.has(op.externalId)) add(op.label, { path: 'manager', from: op.from ?? null, to: op.managerLabel });
   }
   const reasons: string[] = [];
   const earlierOf = recent?.attributes.get(target.target);

@@ -33,7 +33,7 @@ import type { TargetRuntime } from '../execution/executor.js';
 import { unreached, type RunReport, type TargetReport } from '../execution/run-report.js';
 import { operationsOf, type Plan, type TargetPlan } from '../model/plan.js';
 import type { Notifier } from '../notify/notifier.js';
-import { safetyViolations } from '../planning/safety.js';
+import { safetyViolations, takenOver } from '../planning/safety.js';
 import { sourceViolations } from '../planning/source-checks.js';
 import type { ChangeWindow } from './change-window.js';
 import type { CycleHold } from './cycle-hold.js';
@@ -252,11 +252,12 @@ function attributeChangesDone(tp: TargetPlan, report: TargetReport): Map<string,
   const caps = { updateUser: capOf('updateUser'), setManager: capOf('setManager') };
   const byPath = new Map<string, number>();
   const add = (path: string, cap: number) => byPath.set(path, Math.min(cap, (byPath.get(path) ?? 0) + 1));
+  const adopted = takenOver(tp);
   for (const op of operationsOf(tp)) {
     if (notDone.has(op.id)) continue;
     if (op.kind === 'updateUser' && !op.adopt) for (const path of new Set(op.changes.map((c) => c.path))) add(path, caps.updateUser);
-    // A manager reference on an account that exists changes someone's, as the batch's check counts it.
-    else if (op.kind === 'setManager' && op.scimId !== undefined) add('manager', caps.setManager);
+    // A manager reference on a managed account that exists changes someone's, as the batch's check counts it.
+    else if (op.kind === 'setManager' && op.scimId !== undefined && !adopted.has(op.externalId)) add('manager', caps.setManager);
   }
   return byPath;
 }

@@ -7,6 +7,10 @@ import { parseConfig } from '../../src/config/load.js';
 import type { SafetyConfig } from '../../src/config/schema/index.js';
 import type { Operation, Plan, TargetPlan } from '../../src/model/plan.js';
 import { safetyViolations } from '../../src/planning/safety.js';
+import { buildPlan, planTarget } from '../../src/planning/build-plan.js';
+import { compileUserMapping } from '../../src/mapping/user-mapping.js';
+import { compileScope } from '../../src/mapping/scope.js';
+import { operationsOf } from '../../src/model/plan.js';
 
 /** The config's defaults: the thresholds the rows are at and just over. */
 const DEFAULTS: SafetyConfig = parseConfig(
@@ -371,5 +375,33 @@ const cases: Case[] = [
 describe('safety check', () => {
   it.each(cases)('$name', (c) => {
     expect(safetyViolations(c.plan, { ...DEFAULTS, ...c.safety })).toEqual(c.want);
+  });
+});
+
+describe('a first sync that takes over the accounts an app already has', () => {
+  it('sets everyone\'s manager reference without counting as a change to managed users (review of ef562e7)', () => {
+    const n = 50;
+    const users = Array.from({ length: n }, (_, i) => ({
+      key: `E${i + 1}`,
+      active: true,
+      attributes: { userName: `u${i + 1}@x.com`, givenName: 'G', familyName: 'F' },
+      managerKey: i === 0 ? null : 'E1',
+      ref: { location: 'p.csv', line: i + 2 },
+    }));
+    const accounts = users.map((u, i) => ({ schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], id: `a${i + 1}`, userName: u.attributes.userName, name: { givenName: 'G', familyName: 'F' }, active: true }));
+    const snapshot = { source: 'csv', users, groups: [], issues: [], heldKeys: [], recordsRead: n };
+    const target = planTarget(snapshot, {
+      name: 'app',
+      mapping: compileUserMapping({}, new Set(['userName', 'givenName', 'familyName'])),
+      inScope: compileScope(undefined),
+      actualUsers: accounts,
+      userLinks: new Map(),
+      settings: { operations: { create: true, update: true, deactivate: true }, deprovision: 'deactivate', adopt: 'userName', updateMethod: 'patch' },
+      manager: true,
+    });
+    const ops = operationsOf(target);
+    expect(ops.filter((op) => op.kind === 'setManager')).toHaveLength(n - 1);
+    const plan = buildPlan(snapshot, [target], { id: 'p', configFile: 'c', binding: { source: { type: 'csv', location: 'p', readAt: new Date().toISOString(), contentHash: 'c' }, targets: {} }, maxAgeHours: 24, now: new Date() });
+    expect(safetyViolations(plan, DEFAULTS)).toEqual([]);
   });
 });
