@@ -140,10 +140,18 @@ export class LogRotation {
     }
   }
 
+  /**
+   * A name no file has yet: rename would replace one, and a batch larger than a file rotates several
+   * times within a millisecond (the stamp's resolution), as another process may at the same time.
+   */
   private rotatedName(now: Date): string {
     const ext = extname(this.file);
     const base = join(dirname(this.file), `${basename(this.file, ext)}.${stampOf(now)}`);
-    return existsSync(`${base}${ext}`) ? `${base}-${process.pid}${ext}` : `${base}${ext}`;
+    if (!existsSync(`${base}${ext}`)) return `${base}${ext}`;
+    for (let k = 1; ; k++) {
+      const name = `${base}-${process.pid}${k === 1 ? '' : k}${ext}`;
+      if (!existsSync(name)) return name;
+    }
   }
 
   /**

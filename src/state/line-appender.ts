@@ -195,7 +195,11 @@ export class LineAppender {
   }
 
   private reopen(): void {
-    closeSync(this.fd!);
+    // Forgotten before it is closed: an open that fails must not leave a closed number here, which
+    // close() would close again (by then, perhaps another file's).
+    const old = this.fd!;
+    this.fd = null;
+    closeSync(old);
     this.fd = this.openFile();
   }
 
