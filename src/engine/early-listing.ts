@@ -68,7 +68,7 @@ export async function listTarget(
 /** A target's discovery and Users listing, begun before the source's read ends. */
 export class EarlyRead {
   readonly discovery: DiscoveryAsked;
-  /** The listing's end; it begins once ServiceProviderConfig is read (the page size comes from it). */
+  /** The listing's end; it begins once the discovery documents are read (the page size comes from them), if they all are. */
   private readonly listed: Promise<Settled<unknown>>;
   private kept: ServerResource[][] = [];
   private take: ((page: ServerResource[]) => void) | undefined;
@@ -76,9 +76,10 @@ export class EarlyRead {
 
   constructor(runtime: TargetRuntime, pageSize: number | undefined, observer: SyncObserver | undefined) {
     this.discovery = askDiscovery(runtime.client);
-    this.listed = this.discovery.capabilities.then((read): Promise<Settled<unknown>> | Settled<unknown> =>
-      // A failed discovery fails the target when its documents are taken: nothing to list meanwhile.
-      read.ok && !this.stopped ? settle(listTarget(runtime, 'Users', pageSize, observer, (page) => this.page(page), () => this.stopped)) : { ok: true, value: undefined },
+    const { capabilities, extensions, schemas } = this.discovery;
+    this.listed = Promise.all([capabilities, extensions, schemas]).then((documents): Promise<Settled<unknown>> | Settled<unknown> =>
+      // A failed discovery fails the target when its documents are taken: nothing to list (and keep) meanwhile.
+      documents.every((d) => d.ok) && !this.stopped ? settle(listTarget(runtime, 'Users', pageSize, observer, (page) => this.page(page), () => this.stopped)) : { ok: true, value: undefined },
     );
   }
 

@@ -54,4 +54,14 @@ describe('planning reads every target at once, with the source', () => {
     expect(h.sandbox.requests.filter((q) => q.method !== 'GET')).toEqual([]);
     expect(other.requests.filter((q) => q.method !== 'GET')).toEqual([]);
   });
+
+  it('a target whose discovery fails is not listed meanwhile (its pages would be kept for nothing)', async () => {
+    h.sandbox.addFault({ method: 'GET', path: '/Schemas', times: Infinity, action: { type: 'status', status: 403 } });
+    const r = await h.cli('plan', '--config', h.configFile);
+    expect(r.out).toMatch(/Target app: not read/);
+    expect(listing(h.sandbox.requests)).toEqual([]);
+    // The other target is listed and planned as ever.
+    expect(listing(other.requests).length).toBeGreaterThan(0);
+  });
 });
+
