@@ -110,7 +110,12 @@ export async function startService(options: ServiceOptions): Promise<ServiceHand
     },
   });
   // People a held target's batches kept back that the cycle which lifted the hold may not have read.
-  resync = (keys) => void fast.sync({ keys, initiator: 'event', by: 'held while the full cycle was stopped' });
+  // A failure (more than maxBatch people go through a full cycle, which a stopping service refuses)
+  // is said, not left unhandled: the next full cycle reads them anyway.
+  resync = (keys) =>
+    void fast.sync({ keys, initiator: 'event', by: 'held while the full cycle was stopped' }).catch((error: unknown) =>
+      log(`the ${keys.length} people held while the full cycle was stopped were not synced again (${describeError(error)}): the next full cycle syncs them`, { level: 'warn' }),
+    );
   const core: ServiceCore = { fast, reconcile, metrics, signal };
   const timer = options.events ? new DueTimer(options.events.due, fast, log, signal) : undefined;
   const endpoints = loaded.config.events;
