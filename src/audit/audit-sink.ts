@@ -33,6 +33,7 @@ export const EVENT_ACTIONS = [
   'person.provision',
   'person.deprovision',
   'person.release',
+  'links.forget',
   'probe.start',
   'probe.create',
   'probe.patch',

@@ -316,5 +316,6 @@ function summarise(plan: Plan) {
       ...(t.held ? { held: { reason: t.held.reason, operations: countByKind(t.held.operations) } } : {}),
       ...(t.memberChecks ? { memberChecks: t.memberChecks } : {}),
     })),
+    ...(plan.unconfiguredTargets ? { unconfiguredTargets: plan.unconfiguredTargets } : {}),
   };
 }

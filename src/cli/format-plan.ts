@@ -127,7 +127,20 @@ export function formatPlan(plan: Plan, limit = Infinity): string {
     if (t.memberChecks) out.push(memberChecksLine(t.memberChecks, '  '));
     out.push(ops.length === 0 ? '  no changes' : `  ${countsLine(ops)}`);
   }
+  out.push(...unconfiguredLines(plan));
   return out.join('\n');
+}
+
+/** Targets the state still links that the config no longer names: nobody there is deactivated any more. */
+export function unconfiguredLines(plan: Plan): string[] {
+  return (plan.unconfiguredTargets ?? []).flatMap((t) => {
+    const what = [t.users > 0 ? plural(t.users, 'account') : '', t.groups > 0 ? plural(t.groups, 'group') : ''].filter(Boolean).join(' and ');
+    return [
+      '',
+      `Target ${t.target}: not in ${plan.config}, but the state links ${what} there: scim-sync no longer deactivates anyone in it.`,
+      `  Put the target back in the config; or, if the app is gone, drop its links: scim-sync forget --config ${plan.config} --target ${t.target}`,
+    ];
+  });
 }
 
 /**
@@ -135,7 +148,7 @@ export function formatPlan(plan: Plan, limit = Infinity): string {
  * no warning, no source issue. `run --quiet` prints nothing for it (cron mails only what matters).
  */
 export function saysNothing(plan: Plan): boolean {
-  if (plan.source.issues.length > 0 || (plan.source.warnings?.length ?? 0) > 0) return false;
+  if (plan.source.issues.length > 0 || (plan.source.warnings?.length ?? 0) > 0 || plan.unconfiguredTargets?.length) return false;
   return plan.targets.every(
     (t) => !t.error && t.warnings.length === 0 && operationsOf(t).length === 0 && !t.held?.operations.length && !t.parked?.length && !t.heldGroups?.length,
   );

@@ -276,6 +276,16 @@ export async function main(argv: string[], output: Io = processIo): Promise<numb
       code = await (await import('./quarantine-command.js')).unquarantineCommand(o, io);
     });
   program
+    .command('forget')
+    .description('drop the links of a target taken out of the config, once its app is gone (every plan warns of them until then)')
+    .addOption(configOption())
+    .addOption(new Option('-t, --target <name>', 'a target the config no longer names (repeatable)').argParser(collect).makeOptionMandatory())
+    .option('--json', 'print what was dropped as JSON')
+    .addHelpText('after', examples('scim-sync forget --config org.yaml --target old-wiki'))
+    .action(async (o) => {
+      code = await (await import('./forget-command.js')).forgetCommand(o, io);
+    });
+  program
     .command('worker')
     .description('distributed mode: execute enqueued operations until SIGTERM/SIGINT (then finish those in flight)')
     .addOption(configOption())

@@ -301,6 +301,16 @@ export function memberReading(config: TargetConfig, members: MakePlanOptions['me
   return { memory: members.memory, record: members.record, settings: { everyMs, perCycle, force } };
 }
 
+/**
+ * Targets with links that the config names nowhere (a disabled target is still named: it was turned
+ * off on purpose). Taking a target out of the config leaves its accounts unmanaged: leavers keep
+ * their access there, which only the links remember, so every plan says so until they are forgotten.
+ */
+async function unconfiguredTargets(loaded: LoadedConfig, links: PlanningState['links']): Promise<NonNullable<Plan['unconfiguredTargets']>> {
+  const linked = await links.linkedTargets();
+  return [...linked].filter(([target]) => !Object.hasOwn(loaded.config.targets, target)).map(([target, counts]) => ({ target, ...counts }));
+}
+
 /** The source's snapshot and what planning takes from it and from the state before any target is planned. */
 async function readSource(loaded: LoadedConfig, source: ReturnType<typeof createSource>, state: PlanningState, observer: SyncObserver | undefined, readAt: Date) {
   observer?.({ type: 'source', state: 'reading' });
@@ -384,6 +394,7 @@ export async function makePlan(loaded: LoadedConfig, state: PlanningState, only?
     reads.delete(name);
   }
   const binding = planBinding(loaded, [...runtimes.keys()], snapshot, readAt);
+  const unconfigured = await unconfiguredTargets(loaded, links);
   const plan = buildPlan(snapshot, targetPlans, {
     id: options.planId ?? newPlanId(),
     configFile: loaded.file,
@@ -391,5 +402,6 @@ export async function makePlan(loaded: LoadedConfig, state: PlanningState, only?
     maxAgeHours: loaded.config.safety.planMaxAgeHours,
     now: new Date(),
   });
+  if (unconfigured.length > 0) plan.unconfiguredTargets = unconfigured;
   return { plan, snapshot, runtimes };
 }

@@ -8,7 +8,7 @@ import type { AuditSinkOptions } from '../audit/jsonl-audit-sink.js';
 import type { LoadedConfig } from '../config/load.js';
 import type { Executor } from '../execution/executor.js';
 import type { HoldStore } from '../state/holds.js';
-import type { LinkStore } from '../state/link-store.js';
+import type { LinkInventory, LinkStore } from '../state/link-store.js';
 import type { PersonClock } from '../state/person-clock.js';
 import type { QuarantineStore } from '../state/quarantine-store.js';
 import type { RejectionStore } from '../state/rejection-store.js';
@@ -59,7 +59,7 @@ export interface DecisionStores {
 }
 
 export interface RunState extends DecisionStores {
-  links: LinkStore;
+  links: LinkStore & LinkInventory;
   audit: AuditSink;
   /** True in distributed mode: plans are executed by `scim-sync worker` processes. */
   distributed: boolean;

@@ -179,6 +179,7 @@ export const planSchema = z.object({
   config: z.string(),
   source: sourceSummary,
   targets: z.array(targetPlan),
+  unconfiguredTargets: z.array(z.object({ target: z.string(), users: count, groups: count })).optional(),
 });
 
 /** `targets[0].phases[1].operations[2].kind`: where a value is, as a person reads it in the file. */

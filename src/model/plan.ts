@@ -354,6 +354,12 @@ export interface Plan {
     parts?: { name: string; recordsRead: number; invalidRecords: number }[];
   };
   targets: TargetPlan[];
+  /**
+   * Targets the link store holds links for that the config no longer names: scim-sync deactivates
+   * nobody there any more. Put back in the config, or, when the app is gone, dropped by `scim-sync
+   * forget`. Absent when there are none.
+   */
+  unconfiguredTargets?: { target: string; users: number; groups: number }[];
 }
 
 export function operationsOf(plan: TargetPlan): Operation[] {

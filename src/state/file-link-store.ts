@@ -16,7 +16,7 @@ import { z } from 'zod';
 import { StateError } from '../errors.js';
 import { writeFileAtomic } from './atomic-write.js';
 import { LineAppender } from './line-appender.js';
-import type { Link, LinkStore, ResourceKind } from './link-store.js';
+import type { Link, LinkCounts, LinkInventory, LinkStore, ResourceKind } from './link-store.js';
 import { ensureStateDir, explainCode } from './state-dir.js';
 import { readStateFile, stateJson, type StateShape } from './state-json.js';
 
@@ -95,7 +95,7 @@ function isTorn(line: string, index: number, lines: readonly string[]): boolean 
   }
 }
 
-export class FileLinkStore implements LinkStore {
+export class FileLinkStore implements LinkStore, LinkInventory {
   private readonly tables = new Map<string, Map<string, Link>>();
   private readonly snapshotFile: string;
   private readonly journalFile: string;
@@ -199,6 +199,31 @@ export class FileLinkStore implements LinkStore {
 
   delete(target: string, kind: ResourceKind, externalId: string): Promise<void> {
     return this.record([target, kind, externalId, null]);
+  }
+
+  async linkedTargets(): Promise<Map<string, LinkCounts>> {
+    const counts = new Map<string, LinkCounts>();
+    for (const [name, table] of this.tables) {
+      if (table.size === 0) continue;
+      const cut = name.lastIndexOf('/');
+      const target = name.slice(0, cut);
+      const entry = counts.get(target) ?? { users: 0, groups: 0 };
+      if (name.slice(cut + 1) === 'group') entry.groups += table.size;
+      else entry.users += table.size;
+      counts.set(target, entry);
+    }
+    return counts;
+  }
+
+  /** One journal line per link, as any other deletion: a crash half-way leaves the rest to drop again. */
+  async forgetTarget(target: string): Promise<LinkCounts> {
+    const dropped = { users: 0, groups: 0 };
+    for (const kind of ['user', 'group'] as const) {
+      const ids = [...this.table(target, kind).keys()];
+      await Promise.all(ids.map((id) => this.delete(target, kind, id)));
+      dropped[kind === 'user' ? 'users' : 'groups'] = ids.length;
+    }
+    return dropped;
   }
 
   async flush(): Promise<void> {

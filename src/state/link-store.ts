@@ -22,3 +22,21 @@ export interface LinkStore {
   flush(): Promise<void>;
   close(): Promise<void>;
 }
+
+/** How many links one target has of each kind. */
+export interface LinkCounts {
+  users: number;
+  groups: number;
+}
+
+/**
+ * The links of every target at once, for what the config no longer names: a target taken out of the
+ * config keeps its links, and nobody there is deactivated any more; a plan says so, and `scim-sync
+ * forget` drops them once the app is gone.
+ */
+export interface LinkInventory {
+  /** Each target that has a link, with how many of each kind. */
+  linkedTargets(): Promise<Map<string, LinkCounts>>;
+  /** Drop every link of one target; what was dropped. */
+  forgetTarget(target: string): Promise<LinkCounts>;
+}

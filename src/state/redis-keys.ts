@@ -21,6 +21,13 @@ export function redisKeys(prefix: string) {
   return {
     /** Hash per target and kind: externalId -> link JSON {id, hash} (redis-link-store.ts). */
     links: (target: string, kind: ResourceKind) => `${prefix}:state:links:${target}:${kind}`,
+    /** SCAN MATCH pattern of every link hash (prefixes and target names have no glob characters). */
+    allLinks: `${prefix}:state:links:*`,
+    /** The target and kind a link hash's key names; null for any other key. */
+    linksOf: (key: string): { target: string; kind: ResourceKind } | null => {
+      const m = key.startsWith(`${prefix}:state:links:`) ? /^(.+):(user|group)$/.exec(key.slice(`${prefix}:state:links:`.length)) : null;
+      return m ? { target: m[1]!, kind: m[2] as ResourceKind } : null;
+    },
     /** String: the token of whoever holds the target's cycle lock (redis-run-lock.ts). */
     lock: (target: string) => `${prefix}:state:lock:${target}`,
     /** Hash: meta (PlanMeta JSON), phase:<i> (Operation[] JSON). */

@@ -6,7 +6,7 @@
  */
 import type { Redis } from 'ioredis';
 import { StateError } from '../errors.js';
-import type { Link, LinkStore, ResourceKind } from './link-store.js';
+import type { Link, LinkCounts, LinkInventory, LinkStore, ResourceKind } from './link-store.js';
 import { redisKeys, type RedisKeys } from './redis-keys.js';
 
 /** Fields read per HSCAN round: big enough to be quick, small enough not to stall Redis. */
@@ -34,7 +34,7 @@ export function parseLink(key: string, externalId: string, value: string): Link 
   throw new StateError(`link store entry ${externalId} in ${key} is corrupt`);
 }
 
-export class RedisLinkStore implements LinkStore {
+export class RedisLinkStore implements LinkStore, LinkInventory {
   private readonly keys: RedisKeys;
 
   /** `redis` stays owned by the caller: close() does not disconnect it. */
@@ -81,6 +81,41 @@ export class RedisLinkStore implements LinkStore {
 
   async delete(target: string, kind: ResourceKind, externalId: string): Promise<void> {
     await this.redis.hdel(this.keys.links(target, kind), externalId);
+  }
+
+  async linkedTargets(): Promise<Map<string, LinkCounts>> {
+    const counts = new Map<string, LinkCounts>();
+    let cursor = '0';
+    do {
+      const [next, keys] = await this.redis.scan(cursor, 'MATCH', this.keys.allLinks, 'COUNT', SCAN_COUNT);
+      for (const key of keys) {
+        const named = this.keys.linksOf(key);
+        if (!named) continue;
+        const size = await this.redis.hlen(key);
+        if (size === 0) continue;
+        const entry = counts.get(named.target) ?? { users: 0, groups: 0 };
+        if (named.kind === 'group') entry.groups += size;
+        else entry.users += size;
+        counts.set(named.target, entry);
+      }
+      cursor = next;
+    } while (cursor !== '0');
+    return counts;
+  }
+
+  async forgetTarget(target: string): Promise<LinkCounts> {
+    const users = this.keys.links(target, 'user');
+    const groups = this.keys.links(target, 'group');
+    // Counted and dropped in one transaction: a worker's link write cannot fall between the two.
+    const replies = (await this.redis.multi().hlen(users).hlen(groups).del(users, groups).exec()) ?? [];
+    const count = (i: number): number => {
+      const [error, value] = replies[i] ?? [new Error('no reply')];
+      if (error) throw new StateError(`cannot drop the links of target ${target}: ${error.message}`, {}, { cause: error });
+      return Number(value);
+    };
+    const dropped = { users: count(0), groups: count(1) };
+    count(2);
+    return dropped;
   }
 
   /** Every write was acknowledged by Redis already. */

@@ -4,11 +4,11 @@
  * what was set survives flush, close and a reopen, whatever characters an externalId holds.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Link, LinkStore, ResourceKind } from '../../src/state/link-store.js';
+import type { Link, LinkInventory, LinkStore, ResourceKind } from '../../src/state/link-store.js';
 
 /** One place a store keeps its links (a directory, a Redis prefix), opened as often as asked. */
 export interface LinkStoreBacking {
-  open(): Promise<LinkStore>;
+  open(): Promise<LinkStore & LinkInventory>;
   /** Removes what the backing made; stores opened on it are closed by the suite first. */
   dispose(): Promise<void>;
 }
@@ -35,7 +35,7 @@ const entries = async (store: LinkStore, target: string, kind: ResourceKind) => 
 export function linkStoreContract(name: string, makeBacking: () => LinkStoreBacking | Promise<LinkStoreBacking>): void {
   describe(`${name}: the LinkStore contract`, () => {
     let backing: LinkStoreBacking;
-    let opened: LinkStore[];
+    let opened: (LinkStore & LinkInventory)[];
     const open = async () => {
       const store = await backing.open();
       opened.push(store);
@@ -145,6 +145,40 @@ export function linkStoreContract(name: string, makeBacking: () => LinkStoreBack
       await store.flush();
       await store.close();
       expect(sorted(await (await open()).snapshot('app', 'user'))).toEqual(sorted(want));
+    });
+
+    it('linkedTargets counts each target\'s links by kind; forgetTarget drops one target\'s, for good', async () => {
+      const store = await open();
+      for (const n of [1, 2, 3]) await store.set('app', 'user', `E${n}`, link(n));
+      await store.set('app', 'group', 'G1', link('g1'));
+      await store.set('old-wiki', 'user', 'E1', link('w1'));
+      await store.set('old-wiki', 'user', ODD_KEYS[0]!, link('w2'));
+      await store.set('old-wiki', 'group', 'G1', link('wg1'));
+      await store.set('gone', 'user', 'E9', link(9));
+      await store.delete('gone', 'user', 'E9');
+      // A target whose links were all deleted is not linked; a name with "user" in it is a name.
+      await store.set('user', 'user', 'E1', link('u'));
+      expect(await store.linkedTargets()).toEqual(
+        new Map([
+          ['app', { users: 3, groups: 1 }],
+          ['old-wiki', { users: 2, groups: 1 }],
+          ['user', { users: 1, groups: 0 }],
+        ]),
+      );
+
+      expect(await store.forgetTarget('old-wiki')).toEqual({ users: 2, groups: 1 });
+      expect(await store.snapshot('old-wiki', 'user')).toEqual(new Map());
+      expect(await store.get('old-wiki', 'group', 'G1')).toBeUndefined();
+      expect((await store.linkedTargets()).has('old-wiki')).toBe(false);
+      await store.close();
+      const again = await open();
+      expect(await again.linkedTargets()).toEqual(
+        new Map([
+          ['app', { users: 3, groups: 1 }],
+          ['user', { users: 1, groups: 0 }],
+        ]),
+      );
+      expect(await again.get('app', 'user', 'E2')).toEqual(link(2));
     });
   });
 }
