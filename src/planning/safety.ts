@@ -18,6 +18,8 @@ export interface RecentChanges {
   readonly deprovisions: ReadonlyMap<string, number>;
   /** Users changed per target, then per attribute path. */
   readonly attributes: ReadonlyMap<string, ReadonlyMap<string, number>>;
+  /** Users created or re-activated per target. */
+  readonly creates: ReadonlyMap<string, number>;
   /** For the reason's text, e.g. "the last 60 minutes". */
   readonly window: string;
 }
@@ -30,7 +32,7 @@ export function safetyViolations(plan: Plan, safety: SafetyConfig, recent?: Rece
       ...attributeChangeViolations(target, safety, recent),
       ...membershipRemovalViolations(target, safety),
       ...recreateViolations(target, safety),
-      ...createViolations(target, safety),
+      ...createViolations(target, safety, recent),
     );
     // A share of accounts that exist: a linked account the listing no longer shows is checked by id
     // when applied, and is not in the base (managedUsers) either. The absolute cap counts it: it may
@@ -207,9 +209,10 @@ function groupViolations(target: TargetPlan, safety: SafetyConfig): string[] {
  * everyone in or an attribute the reading account may not see reads every leaver in the directory
  * as active. The base is the managed accounts before this plan (those it takes over are not yet):
  * a target with none, a first sync, is not judged. Accounts created again for their links are the
- * re-create rule's.
+ * re-create rule's. With `recent`, those created or re-activated within the window count too: a
+ * source bringing its leavers back a few at a time is judged as one cycle bringing them all.
  */
-function createViolations(target: TargetPlan, safety: SafetyConfig): string[] {
+function createViolations(target: TargetPlan, safety: SafetyConfig, recent?: RecentChanges): string[] {
   let created = 0;
   let reactivated = 0;
   let adopted = 0;
@@ -221,14 +224,17 @@ function createViolations(target: TargetPlan, safety: SafetyConfig): string[] {
     else continue;
     example ??= op.label;
   }
-  const n = created + reactivated;
+  if (created + reactivated === 0) return [];
+  const earlier = recent?.creates.get(target.target) ?? 0;
+  const n = created + reactivated + earlier;
   const base = target.managedUsers - adopted;
   if (base <= 0 || n <= safety.alwaysAllowCreates) return [];
   const share = (n / base) * 100;
   if (share <= safety.maxCreatePercent) return [];
   const what = reactivated === 0 ? 'created' : created === 0 ? 're-activated' : 'created or re-activated';
+  const within = earlier > 0 ? ` (with ${earlier} already created or re-activated in ${recent!.window})` : '';
   return [
-    `target ${target.target}: ${n} users would be ${what} beside its ${base} managed users ` +
+    `target ${target.target}: ${n} users would be ${what}${within} beside its ${base} managed users ` +
       `(${share.toFixed(1)}%, limit ${safety.maxCreatePercent}%${created > 0 && reactivated > 0 ? `; ${reactivated} re-activated` : ''}), e.g. ${clip(example!)}: ` +
       'leavers read as active (a misspelt disabled-account rule, a scope that lets everyone in, an attribute the reading account may not see)? If they are new, --override-safety once',
   ];

@@ -1,16 +1,19 @@
 /**
- * What change-driven syncs applied over the last `windowMs`, per target: deprovisions, and changes
- * of each attribute path. They count with each new batch against the safety thresholds
+ * What change-driven syncs applied over the last `windowMs`, per target: deprovisions, creates and
+ * re-activations, and changes of each attribute path. They count with each new batch against the safety thresholds
  * (planning/safety.ts, RecentChanges), so fifty leavers arriving one webhook at a time, or a
  * mapping typo clearing a title eight people at a time, are judged as one cycle doing it all would be.
  */
 import type { RecentChanges } from '../planning/safety.js';
 import { searchLog } from '../audit/search-log.js';
 
+const DEPROVISIONS = Symbol('deprovisions');
+const CREATES = Symbol('creates and re-activations');
+
 interface Entry {
   target: string;
-  /** The attribute path changed; undefined: deprovisions. */
-  path: string | undefined;
+  /** The attribute path changed, or what else was done. */
+  path: string | typeof DEPROVISIONS | typeof CREATES;
   count: number;
   at: number;
 }
@@ -21,7 +24,12 @@ export class ChangeWindow {
   constructor(private readonly windowMs: number) {}
 
   addDeprovisions(target: string, count: number, at: Date): void {
-    if (count > 0) this.entries.push({ target, path: undefined, count, at: at.getTime() });
+    if (count > 0) this.entries.push({ target, path: DEPROVISIONS, count, at: at.getTime() });
+  }
+
+  /** `count` users created or re-activated. */
+  addCreates(target: string, count: number, at: Date): void {
+    if (count > 0) this.entries.push({ target, path: CREATES, count, at: at.getTime() });
   }
 
   /** `count` users whose attribute `path` changed. */
@@ -33,17 +41,19 @@ export class ChangeWindow {
     const since = now.getTime() - this.windowMs;
     this.entries = this.entries.filter((e) => e.at > since);
     const deprovisions = new Map<string, number>();
+    const creates = new Map<string, number>();
     const attributes = new Map<string, Map<string, number>>();
     for (const e of this.entries) {
-      if (e.path === undefined) {
-        deprovisions.set(e.target, (deprovisions.get(e.target) ?? 0) + e.count);
+      if (typeof e.path !== 'string') {
+        const totals = e.path === DEPROVISIONS ? deprovisions : creates;
+        totals.set(e.target, (totals.get(e.target) ?? 0) + e.count);
         continue;
       }
       let paths = attributes.get(e.target);
       if (!paths) attributes.set(e.target, (paths = new Map()));
       paths.set(e.path, (paths.get(e.path) ?? 0) + e.count);
     }
-    return { deprovisions, attributes, window: `the last ${Math.round(this.windowMs / 60_000)} minutes` };
+    return { deprovisions, creates, attributes, window: `the last ${Math.round(this.windowMs / 60_000)} minutes` };
   }
 }
 
@@ -51,8 +61,10 @@ export class ChangeWindow {
  * The window as the provisioning log remembers it: a service restarted (a deploy, a crash, a state
  * write that failed) would otherwise start with an empty window, and leavers arriving one event at
  * a time, or a slow drip of cleared attributes, would pass the thresholds again from zero.
- * Change-driven changes are the records of `deprovisionUser`, `updateUser` (each path it
- * `changed`) and `setManager` (as `manager`) that an event initiated and that took effect. A
+ * Change-driven changes are the records of `deprovisionUser`, `createUser`, `updateUser` (each path it
+ * `changed`, and a re-activation when `active` became true) and `setManager` (as `manager`) that an
+ * event initiated and that took effect. A createUser record does not say whether it re-created a
+ * linked account the listing had lost (which the live count leaves to the re-create rule). A
  * setManager record does not say whether the account existed before the batch (the live count
  * leaves out references set on accounts the batch created): the rebuilt window may count a few more.
  */
@@ -62,7 +74,7 @@ export async function windowFromLog(file: string, windowMs: number, warn: (line:
   const { records, exhaustive, searchedBackTo } = await searchLog(
     file,
     (r) =>
-      (r.action === 'deprovisionUser' || r.action === 'updateUser' || r.action === 'setManager') &&
+      (r.action === 'deprovisionUser' || r.action === 'createUser' || r.action === 'updateUser' || r.action === 'setManager') &&
       r.initiator === 'event' &&
       (r.outcome === 'ok' || r.outcome === 'partial') &&
       Date.parse(r.time) > since.getTime(),
@@ -71,8 +83,12 @@ export async function windowFromLog(file: string, windowMs: number, warn: (line:
   for (const r of records) {
     const at = new Date(r.time);
     if (r.action === 'deprovisionUser') window.addDeprovisions(r.target, 1, at);
+    else if (r.action === 'createUser') window.addCreates(r.target, 1, at);
     else if (r.action === 'setManager') window.addAttributeChanges(r.target, 'manager', 1, at);
-    else for (const path of new Set(r.changed ?? [])) window.addAttributeChanges(r.target, path, 1, at);
+    else {
+      for (const path of new Set(r.changed ?? [])) window.addAttributeChanges(r.target, path, 1, at);
+      if (r.modifiedProperties?.some((c) => c.path === 'active' && c.to === true)) window.addCreates(r.target, 1, at);
+    }
   }
   if (!exhaustive) warn(`the safety window was rebuilt from the provisioning log back to ${searchedBackTo ?? 'part of it'} only (the log is large): change-driven changes before that are not counted`);
   return window;

@@ -224,7 +224,10 @@ export class FastLane {
           const done = t.counts.deprovisionUser;
           if (done) window.addDeprovisions(t.target, done.ok + done.partial, now);
           const tp = plan.targets.find((p) => p.target === t.target);
-          if (tp) for (const [path, n] of attributeChangesDone(tp, t)) window.addAttributeChanges(t.target, path, n, now);
+          if (!tp) continue;
+          const { byPath, creates } = changesDone(tp, t);
+          for (const [path, n] of byPath) window.addAttributeChanges(t.target, path, n, now);
+          window.addCreates(t.target, creates, now);
         }
         outcome = { keys, plan, report: result };
       }
@@ -239,27 +242,32 @@ export class FastLane {
 }
 
 /**
- * Users whose attribute took effect, per path, of a target's applied batch: its updates (not
- * adoptions, which the check leaves out too) but those that failed or were skipped; after a stop
- * (a refused credential) at most as many as the report counts done.
+ * What took effect of a target's applied batch, as its check counts it: users whose attribute
+ * changed, per path (its updates, not adoptions, which the check leaves out too), and users created
+ * or re-activated; but those that failed or were skipped, and after a stop (a refused credential)
+ * at most as many as the report counts done.
  */
-function attributeChangesDone(tp: TargetPlan, report: TargetReport): Map<string, number> {
+function changesDone(tp: TargetPlan, report: TargetReport): { byPath: Map<string, number>; creates: number } {
   const notDone = new Set([...report.failures.map((f) => f.opId), ...report.skips.filter((s) => s.outcome !== 'partial').map((s) => s.opId)]);
-  const capOf = (kind: 'updateUser' | 'setManager') => {
+  const capOf = (kind: 'createUser' | 'updateUser' | 'setManager') => {
     const done = report.counts[kind];
     return report.stopped === undefined ? Infinity : done ? done.ok + done.partial : 0;
   };
-  const caps = { updateUser: capOf('updateUser'), setManager: capOf('setManager') };
+  const caps = { createUser: capOf('createUser'), updateUser: capOf('updateUser'), setManager: capOf('setManager') };
   const byPath = new Map<string, number>();
   const add = (path: string, cap: number) => byPath.set(path, Math.min(cap, (byPath.get(path) ?? 0) + 1));
   const adopted = takenOver(tp);
+  let created = 0;
+  let reactivated = 0;
   for (const op of operationsOf(tp)) {
     if (notDone.has(op.id)) continue;
+    if (op.kind === 'createUser' && op.unlistedLink === undefined) created++;
+    if (op.kind === 'updateUser' && op.changes.some((c) => c.path === 'active' && c.to === true)) reactivated++;
     if (op.kind === 'updateUser' && !op.adopt) for (const path of new Set(op.changes.map((c) => c.path))) add(path, caps.updateUser);
     // A manager reference on a managed account that exists changes someone's, as the batch's check counts it.
     else if (op.kind === 'setManager' && op.scimId !== undefined && !adopted.has(op.externalId)) add('manager', caps.setManager);
   }
-  return byPath;
+  return { byPath, creates: Math.min(created, caps.createUser) + Math.min(reactivated, caps.updateUser) };
 }
 
 /** People a log line names: a batch may hold maxBatch of them (500 ids in one line helps nobody). */

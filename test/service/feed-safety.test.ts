@@ -196,5 +196,31 @@ describe('attribute changes over the safety window', () => {
     expect(h.writes()).toEqual([]);
     expect(managerOf(10)).toBeDefined();
   }, 40_000);
+
+  it('a drip of small batches of new people, each under alwaysAllowCreates, is stopped once together they cross maxCreatePercent', async () => {
+    h = await Harness.synced(people);
+    const batches = new Batches();
+    s = await serveWithCsvFeed(h, batches);
+    expect((await s.firstCycle)?.result?.kind).toBe('applied');
+    h.sandbox.clearRequests();
+    // Four people appear per export (as leavers read as active would): 4 and 8 pass (at most
+    // alwaysAllowCreates, 10); 12 against the 20 managed is 60%, over 20%.
+    const joined = (upTo: number) => [...people, ...Array.from({ length: upTo }, (_, i) => person(21 + i))];
+    for (const upTo of [4, 8]) {
+      const next = batches.next();
+      exportPeople(joined(upTo));
+      const batch = await next;
+      expect(batch.keys).toHaveLength(4);
+      expect(batch.report, String(batch.stopped ?? batch.error)).toBeDefined();
+    }
+    expect(h.writes().filter((w) => w.method === 'POST' && w.path === '/Users')).toHaveLength(8);
+    h.sandbox.clearRequests();
+    const third = batches.next();
+    exportPeople(joined(12));
+    const stopped = await third;
+    expect(stopped.stopped?.reasons.join(' ')).toMatch(/^target app: 12 users would be created \(with 8 already created or re-activated in the last 60 minutes\) beside its 2\d managed users/);
+    expect(h.writes()).toEqual([]);
+    expect(userOf(29)).toBeUndefined();
+  }, 40_000);
 });
 

@@ -32,8 +32,8 @@ export const serve = z
       .positive()
       .default(60)
       .describe(
-        'Deprovisions and attribute changes applied by change-driven syncs count together over this sliding window against the safety thresholds ' +
-          '(maxDeactivatePercent, maxDeactivateCount; maxAttributeChangePercent per attribute), so a burst of leavers, or an attribute cleared a few people at a time, ' +
+        'Deprovisions, creates (and re-activations) and attribute changes applied by change-driven syncs count together over this sliding window against the safety thresholds ' +
+          '(maxDeactivatePercent, maxDeactivateCount; maxCreatePercent; maxAttributeChangePercent per attribute), so a burst of leavers, of people back as active, or an attribute cleared a few people at a time, ' +
           'trips them as one cycle would. Default 60 minutes.',
       ),
     maxBatch: z
