@@ -13,8 +13,13 @@
  * when a later stopped cycle's check finds nothing against the target itself. The people held are
  * synced by that cycle when it read the source after them; those held after it started (it may
  * have read them before their change), or lifted by a stopped cycle (which applied nothing), are
- * handed back to be synced again. A restarted service forgets the hold: its start-up cycle (or the
- * next) reads everyone afresh and is judged whole.
+ * handed back to be synced again.
+ *
+ * A restarted service has forgotten its holds. Until its start-up cycle is judged, every target is
+ * held as if stopped (`awaitStartUp`), deprovisions going as ever: otherwise a batch planned
+ * before that cycle meets the stop again would write through the very doubt (a typo clearing
+ * titles a few people at a time) between the restart and the stop. A start-up cycle that fails, or
+ * cannot read a target, lifts that wait: it found no doubt, and the batches are judged as usual.
  */
 import type { SafetyConfig } from '../config/schema/index.js';
 import { operationsOf, type Operation, type Plan, type TargetPlan } from '../model/plan.js';
@@ -24,8 +29,8 @@ import type { CycleOutcome } from './reconcile-lane.js';
 
 interface Hold {
   since: Date;
-  /** The stopped cycle's plan id and its reasons against this target. */
-  cycle: string;
+  /** The stopped cycle's plan id and its reasons against this target; null: the start-up cycle is not judged yet. */
+  cycle: string | null;
   reasons: readonly string[];
   /** The stop is about deprovisions too: they are held as well. */
   deprovisions: boolean;
@@ -54,12 +59,21 @@ export class CycleHold {
    */
   observe(outcome: CycleOutcome): string[] {
     const result = outcome.result;
-    if (result === undefined || result.kind === 'quarantined') return [];
     const again = new Set<string>();
+    const liftWaits = (targets: Iterable<string>) => {
+      for (const target of targets) {
+        if (this.holds.get(target)?.cycle === null) for (const key of this.lift(target, 'the start-up cycle judged nothing against it', undefined)) again.add(key);
+      }
+    };
+    if (result === undefined || result.kind === 'quarantined') {
+      liftWaits([...this.holds.keys()]);
+      return [...again];
+    }
+    // A target the cycle could not read was judged on nothing: a real hold stays as it was, a wait ends.
+    liftWaits(result.plan.targets.filter((t) => t.error).map((t) => t.target));
     if (result.kind === 'stopped') {
       const stops = stopsByTarget(result.plan, this.safety);
       for (const t of result.plan.targets) {
-        // A target the cycle could not read was judged on nothing: its hold stays as it was.
         if (t.error) continue;
         const reasons = stops.get(t.target);
         if (reasons) this.hold(t.target, result.plan.id, reasons, deprovisionsInDoubt(result.plan, t, this.safety));
@@ -76,13 +90,17 @@ export class CycleHold {
     return [...again];
   }
 
+  /** Every target waits for the start-up cycle to be judged, as if it had been stopped (see above). */
+  awaitStartUp(targets: readonly string[]): void {
+    for (const target of targets) this.holds.set(target, { since: new Date(), cycle: null, reasons: [], deprovisions: false, people: new Map() });
+  }
+
   /** The /readyz problems: one per held target. */
   problems(): string[] {
-    return [...this.holds].map(
-      ([target, h]) =>
-        `target ${target}: change-driven syncs write ${writes(h)} until a full cycle passes (the full cycle ${h.cycle} was stopped by the safety check at ${h.since.toISOString()}); ` +
-        `${h.people.size} ${h.people.size === 1 ? 'person' : 'people'} held`,
-    );
+    return [...this.holds].map(([target, h]) => {
+      const why = h.cycle === null ? 'until the start-up cycle is judged' : `until a full cycle passes (the full cycle ${h.cycle} was stopped by the safety check at ${h.since.toISOString()})`;
+      return `target ${target}: change-driven syncs write ${writes(h)} ${why}; ${h.people.size} ${h.people.size === 1 ? 'person' : 'people'} held`;
+    });
   }
 
   /**
@@ -97,7 +115,8 @@ export class CycleHold {
     const targets = plan.targets.map((tp) => {
       const hold = this.holds.get(tp.target);
       if (!hold) return tp;
-      const { kept, taken } = holdBack(tp, hold.deprovisions, `the last full cycle (${hold.cycle}) was stopped by the safety check; synced when a full cycle passes`);
+      const why = hold.cycle === null ? 'the service started and its start-up cycle is not judged yet; synced when it passes' : `the last full cycle (${hold.cycle}) was stopped by the safety check; synced when a full cycle passes`;
+      const { kept, taken } = holdBack(tp, hold.deprovisions, why);
       for (const op of taken.operations) {
         // A group's operation carries the group's key: whose change it was is not told, so the batch's people are.
         for (const key of batch.has(op.externalId) ? [op.externalId] : keys) {
@@ -117,7 +136,7 @@ export class CycleHold {
     const hold: Hold = { since: known?.since ?? new Date(), cycle, reasons, deprovisions, people: known?.people ?? new Map() };
     this.holds.set(target, hold);
     // Said when the hold starts or what it holds changes, not at every cycle that stops again.
-    if (known?.deprovisions === deprovisions) return;
+    if (known && known.cycle !== null && known.deprovisions === deprovisions) return;
     this.log(
       `target ${target}: change-driven syncs write ${writes(hold)} until a full cycle passes: the full cycle ${cycle} was stopped by the safety check (${reasons.join('; ')})`,
       { cycle, target, level: 'warn' },

@@ -162,6 +162,8 @@ export async function startService(options: ServiceOptions): Promise<ServiceHand
 
   // Future-dated changes stored before a restart, some perhaps already due.
   timer?.wake();
+  // Before the feeds start: no batch writes through a doubt the start-up cycle has yet to meet again.
+  if (serve.reconcileOnStart) hold.awaitStartUp(selectTargets(loaded).map(([name]) => name));
   const firstCycle = serve.reconcileOnStart ? reconcile.request('start-up') : Promise.resolve(undefined);
   if (loaded.config.schedule) everyCronTime(loaded.config.schedule, signal, () => void reconcile.request(`cron "${loaded.config.schedule!.cron}"`));
   const loops = options.feeds.map(({ name, feed }, i) =>

@@ -9,6 +9,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Harness, peopleCsv, person, type Person } from '../support/harness.js';
 import type { BatchOutcome } from '../../src/service/fast-lane.js';
 import { Batches, serveWithCsvFeed, startTestService, type RunningService } from '../support/service.js';
+import { loadConfig } from '../../src/config/load.js';
+import { createChangeFeed } from '../../src/sources/create-change-feed.js';
+import { FileFeedTokenStore } from '../../src/state/feed-tokens.js';
 
 let h: Harness;
 let s: RunningService | undefined;
@@ -81,6 +84,38 @@ describe('a full cycle stopped by the safety check', () => {
     expect(h.writes().map((w) => w.method)).toEqual(['PATCH', 'PATCH', 'PATCH', 'PATCH', 'PATCH']);
     expect(userOf(7)?.['active']).toBe(false);
     expect((await s.get('/readyz')).status).toBe(200);
+  }, 40_000);
+});
+
+describe('a service restarted after a stopped cycle', () => {
+  it("holds the feed's writes but deprovisions until its start-up cycle is judged: the stop it meets again keeps them held", async () => {
+    h = await Harness.synced(people);
+    const batches = new Batches();
+    s = await serveWithCsvFeed(h, batches, typo);
+    expect((await s.firstCycle)?.result?.kind).toBe('stopped');
+    await s.stop();
+    s = undefined;
+    h.sandbox.clearRequests();
+    // While it was down, person 5 was renamed and person 8 left: the feed hands them out as it starts.
+    exportPeople(people.map((p, i) => (i === 4 ? { ...p, last: 'Renamed5' } : i === 7 ? { ...p, status: 'terminated' } : p)));
+    const loaded = loadConfig(h.configFile, { TEST_SCIM_TOKEN: 'x'.repeat(8) });
+    const feed = createChangeFeed(loaded.config.source, loaded.config.safety, new FileFeedTokenStore(loaded.stateDir))!;
+    const first = batches.next();
+    // The start-up cycle goes on to its safety check only once that batch is over (at most 10 s):
+    // the batch is planned before the stop is met again, as a slow cycle's would be.
+    const batchOver = Promise.race([first.then(() => undefined, () => undefined), new Promise<void>((resolve) => setTimeout(resolve, 10_000))]);
+    s = await startTestService(h, { feeds: [feed], onBatch: batches.listener, onCyclePlan: () => batchOver });
+    const batch = await first;
+    expect([...batch.keys].sort()).toEqual(['E1005', 'E1008']);
+    expect(batch.report?.targets[0]?.held).toMatch(/held: the service started and its start-up cycle is not judged yet; synced when it passes$/);
+    // The leaver is deactivated; the rename (and the typo's cleared title) is not written.
+    expect(h.writes().map((w) => `${w.method} ${w.path}`)).toEqual([`PATCH /Users/${userOf(8)!['id']}`]);
+    expect((await s.firstCycle)?.result?.kind).toBe('stopped');
+    expect(h.writes()).toHaveLength(1);
+    expect([familyName(5), userOf(5)?.['title'], userOf(8)?.['active']]).toEqual(['Last5', 'Title 5', false]);
+    // Held by the stop it met again, as before the restart.
+    const ready = await s.get('/readyz');
+    expect(JSON.parse(ready.body).problems).toContainEqual(expect.stringMatching(/^target app: change-driven syncs write only leavers' deprovisions until a full cycle passes \(the full cycle plan-.* was stopped by the safety check at .*\); 1 person held$/));
   }, 40_000);
 });
 

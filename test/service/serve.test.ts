@@ -145,11 +145,12 @@ describe('a change-driven batch still applying when a cycle applies', () => {
     let batch: Promise<unknown> | undefined;
     service = await startTestService(h, {
       onCyclePlan: async () => {
-        // Between the cycle's read and its apply: the offer is withdrawn, and five titles change.
-        h.writePeople([...people.map((p, i) => (i < 5 ? { ...p, title: 'Staff Engineer' } : p)), { ...newcomer, status: 'terminated' }]);
+        // Between the cycle's read and its apply: the offer is withdrawn, and someone leaves (the
+        // batch's only write before the start-up cycle is judged: a deprovision).
+        h.writePeople([...people.map((p, i) => (i === 1 ? { ...p, status: 'terminated' } : p)), { ...newcomer, status: 'terminated' }]);
         h.sandbox.clearRequests();
         batch = service!.fast.sync({ keys: [newcomer.id, ...people.map((p) => p.id)], initiator: 'event', by: 'test' });
-        // The batch has read the source and started writing: its first update is at the server.
+        // The batch has read the source and started writing: its deprovision is at the server.
         await expect.poll(() => h.sandbox.requests.some((r) => r.method === 'PATCH'), { timeout: 20_000 }).toBe(true);
       },
     });
