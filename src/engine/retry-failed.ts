@@ -13,9 +13,9 @@ import { createTargetRuntime } from '../execution/target-runtime.js';
 import type { RunReport } from '../execution/run-report.js';
 import { PHASE_OF, PHASES, PLAN_FORMAT, PLAN_VERSION, operationsOf, type Operation, type Plan, type TargetPlan } from '../model/plan.js';
 import { connectRedis } from '../state/redis-connection.js';
-import { targetFingerprint } from '../config/target-fingerprint.js';
 import { decisionsNow, verifySavedPlan, type SkippedOperation } from './verify-plan.js';
 import type { RunState } from './run-state.js';
+import { targetBindings } from './plan-binding.js';
 
 export interface RetryOutcome {
   planId: string;
@@ -68,7 +68,11 @@ export async function retryFailed(loaded: LoadedConfig, state: RunState, targets
       expiresAt: now.toISOString(),
       binding: {
         source: { type: 'retry', location: 'failed operations', readAt: now.toISOString(), contentHash: '' },
-        targets: Object.fromEntries(targetPlans.map((tp) => [tp.target, targetFingerprint(loaded.config.targets[tp.target]!)])),
+        targets: targetBindings(
+          loaded,
+          targetPlans.map((tp) => tp.target),
+          id,
+        ),
       },
       config: loaded.file,
       source: { description: 'failed operations of earlier cycles', users: 0, activeUsers: 0, recordsRead: 0, invalidRecords: 0, issues: [] },
