@@ -21,7 +21,8 @@
  * credential, and no link is touched.
  *
  * A cycle whose target lock expired or was taken by another cycle writes nothing more: the lock is
- * checked before each operation (lock-keeper.ts), and one lost stops the target for the cycle.
+ * checked before each operation (lock-keeper.ts: asked again after a second) and with each write of
+ * outcomes, and one lost stops the target for the cycle.
  *
  * A worker killed at any point leaves its chunks to another (BullMQ's stalled-job check), which runs
  * only the operations without a recorded outcome, each as one whose earlier attempt may have been
@@ -84,7 +85,7 @@ export function chunkProcessor(ctx: WorkerContext): (job: Job<ChunkJobData>, tok
       ctx.writeChecks(planId, target),
     ]);
     const failed = store.failedIdentities(planId, target);
-    const outcomes = new ChunkOutcomes(store, planId, target);
+    const outcomes = new ChunkOutcomes(store, planId, target, ctx.locks.outcomeLock(planId, target, lockToken));
     const lease = new ChunkLease(job, token, ctx.q.lockDurationMs);
     const slots = ctx.slots(target);
     const members = ctx.memberWrites(target);
