@@ -32,6 +32,11 @@ export interface ApplyOptions {
   sourceDoubts?: (plan: Plan) => string[];
   /** The plan was made from a read of the whole source (a cycle, a saved plan): its size is recorded on `apply.start`. */
   fullRead?: boolean;
+  /**
+   * A stop stages nothing, and says this instead (given whether the source is in doubt): for a plan
+   * whose operations are kept elsewhere until the stop is resolved (`retry`: its failed operations).
+   */
+  unstaged?: (sourceInDoubt: boolean) => string;
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -61,7 +66,8 @@ export async function applyPlan(
       state.audit.record({ time, planId: plan.id, target: '*', action: 'safety.stop', outcome: 'info', note: reasons.join('; ') });
       // The source in doubt: whom it lacks says nothing about who left, so there is nothing to approve.
       const doubts = options.sourceDoubts ? options.sourceDoubts(plan) : sourceViolations(plan.source, loaded.config.safety);
-      if (doubts.length > 0) throw new SafetyError(reasons, { sourceInDoubt: true });
+      if (doubts.length > 0) throw new SafetyError(reasons, { sourceInDoubt: true, ...(options.unstaged ? { next: options.unstaged(true) } : {}) });
+      if (options.unstaged) throw new SafetyError(reasons, { next: options.unstaged(false) });
       const staged = await stageStop(plan, reasons, state);
       throw new SafetyError(reasons, staged ? { staged } : {});
     }

@@ -2,7 +2,9 @@
  * `scim-sync retry` (distributed mode): the failed operations of each target, checked against a
  * fresh read (stale ones dropped), run again as a cycle of their own, in phase order. Re-queuing each dead letter where it lay would run a membership
  * change before the create of the person it adds; a new cycle runs the creates first, and its
- * report is what `status` shows as the target's last cycle.
+ * report is what `status` shows as the target's last cycle. The cycle is applied as `run` applies a
+ * plan (apply-plan.ts): the fresh read and the retry's operations pass the safety check first, so a
+ * read that `run` refuses (an empty export) does not decide which failed deactivations still hold.
  */
 import { randomUUID } from 'node:crypto';
 import type { LoadedConfig } from '../config/load.js';
@@ -12,10 +14,12 @@ import { retryFailedControlJobs } from '../execution/bullmq/queue-status.js';
 import { createTargetRuntime } from '../execution/target-runtime.js';
 import type { RunReport } from '../execution/run-report.js';
 import { PHASE_OF, PHASES, PLAN_FORMAT, PLAN_VERSION, operationsOf, type Operation, type Plan, type TargetPlan } from '../model/plan.js';
+import type { LinkCounts } from '../state/link-store.js';
 import { connectRedis } from '../state/redis-connection.js';
+import { applyPlan } from './apply-plan.js';
+import { targetBindings } from './plan-binding.js';
 import { decisionsNow, verifySavedPlan, type SkippedOperation } from './verify-plan.js';
 import type { RunState } from './run-state.js';
-import { targetBindings } from './plan-binding.js';
 
 export interface RetryOutcome {
   planId: string;
@@ -47,7 +51,24 @@ export function retryTargetPlan(target: string, failed: readonly Operation[]): T
   return { target, managedUsers: 0, actualUsers: 0, phases, warnings: [] };
 }
 
-export async function retryFailed(loaded: LoadedConfig, state: RunState, targets: readonly string[], now = new Date()): Promise<RetryOutcome> {
+/**
+ * The bases the safety check judges a retry's changes against: the accounts and groups scim-sync
+ * manages in the target (its links). The memberships it manages are not counted without reading
+ * every group: a retry removing more than safety.alwaysAllowMembershipRemovals is stopped (the next
+ * cycle plans them against the target as it is).
+ */
+function withBases(tp: TargetPlan, counts: LinkCounts | undefined): TargetPlan {
+  return { ...tp, managedUsers: counts?.users ?? 0, managedGroups: counts?.groups ?? 0 };
+}
+
+/** What a stopped retry tells the operator instead of staging anything. */
+const stoppedRetry = (sourceInDoubt: boolean): string =>
+  `The failed operations stay failed (scim-sync status lists them), none re-queued: ${
+    sourceInDoubt ? 'fix the source, then retry' : 'review them; retry --override-safety re-queues them anyway (the override is audited)'
+  }. The next cycle plans afresh whatever is still needed.`;
+
+export async function retryFailed(loaded: LoadedConfig, state: RunState, targets: readonly string[], options: { overrideSafety?: boolean; now?: Date } = {}): Promise<RetryOutcome> {
+  const now = options.now ?? new Date();
   const q = loaded.config.queue!;
   const redis = await connectRedis(q.redis);
   try {
@@ -60,6 +81,9 @@ export async function retryFailed(loaded: LoadedConfig, state: RunState, targets
       .map((t) => retryTargetPlan(t, (failed.get(t) ?? []).map((f) => f.op)))
       .filter((tp) => tp.phases.some((p) => p.operations.length > 0));
     const id = `plan-retry-${randomUUID()}`;
+    const emptyReport: RunReport = { planId: id, startedAt: now.toISOString(), finishedAt: now.toISOString(), targets: [] };
+    if (targetPlans.length === 0) return { planId: id, operations: new Map(targets.map((t) => [t, 0])), controlJobs, skipped: [], unchecked: new Map(), report: emptyReport };
+    const source: Plan['source'] = { description: 'failed operations of earlier cycles', users: 0, activeUsers: 0, recordsRead: 0, invalidRecords: 0, issues: [] };
     const planned: Plan = {
       format: PLAN_FORMAT,
       version: PLAN_VERSION,
@@ -75,29 +99,29 @@ export async function retryFailed(loaded: LoadedConfig, state: RunState, targets
         ),
       },
       config: loaded.file,
-      source: { description: 'failed operations of earlier cycles', users: 0, activeUsers: 0, recordsRead: 0, invalidRecords: 0, issues: [] },
+      source,
       targets: targetPlans,
     };
     const runtimes = new Map(targetPlans.map((tp) => [tp.target, createTargetRuntime(tp.target, loaded.config.targets[tp.target]!)]));
     // A dead letter may be days old: checked against the source and the target as they are now, as a
     // saved plan is before apply. A deactivation of someone back in the source since, or an update the
     // source has taken back, is stale and dropped, never replayed over a later cycle's decision.
-    const verified = targetPlans.length > 0 ? await verifySavedPlan(loaded, planned, runtimes, state.links, state.members, await decisionsNow(state)) : { plan: planned, skipped: [] };
+    const verified = await verifySavedPlan(loaded, planned, runtimes, state.links, state.members, await decisionsNow(state));
     const unchecked = new Map(verified.plan.targets.flatMap((tp) => (tp.error ? [[tp.target, tp.error] as const] : [])));
     const checked = verified.plan.targets.filter((tp) => !tp.error);
-    const plan: Plan = { ...verified.plan, targets: checked.filter((tp) => tp.phases.some((p) => p.operations.length > 0)) };
-    const operations = new Map(targets.map((t) => [t, operationsIn(plan.targets.find((tp) => tp.target === t))]));
-    const done = async (report: RunReport): Promise<RetryOutcome> => {
-      // In the new cycle now, or stale: the dead letters go, so they are neither listed as failed nor retried twice.
-      for (const tp of checked) await removeFailedOperations(redis, q, tp.target, failed.get(tp.target) ?? []);
-      return { planId: id, operations, controlJobs, skipped: verified.skipped, unchecked, report };
+    const counts = await state.links.linkedTargets();
+    const plan: Plan = {
+      ...verified.plan,
+      // What the safety check's rules about the source judge: the read that decided what is stale.
+      source: { ...source, ...verified.source, description: 'failed operations of earlier cycles, checked against the source as read now' },
+      targets: checked.filter((tp) => tp.phases.some((p) => p.operations.length > 0)).map((tp) => withBases(tp, counts.get(tp.target))),
     };
-    if (plan.targets.length === 0) return await done({ planId: id, startedAt: now.toISOString(), finishedAt: now.toISOString(), targets: [] });
-    state.audit.record({ time: now.toISOString(), planId: id, target: '*', action: 'apply.start', outcome: 'info', note: 'retry of failed operations' });
-    const report = await state.executor({ wait: false }).execute(plan, runtimes);
-    // As `run` records it in distributed mode: the apply ends once the plan is on the queue; the workers record each operation.
-    state.audit.record({ time: new Date().toISOString(), planId: id, target: '*', action: 'apply.end', outcome: 'info', note: 'enqueued for the workers' });
-    return await done(report);
+    // Applied as `run` applies a plan: a stop re-queues nothing and removes no dead letter.
+    const report = checked.length > 0 ? await applyPlan(loaded, plan, runtimes, state, state.executor({ wait: false }), { overrideSafety: !!options.overrideSafety, skipped: verified.skipped, unstaged: stoppedRetry }) : emptyReport;
+    // In the new cycle now, or stale: the dead letters go, so they are neither listed as failed nor retried twice.
+    for (const tp of checked) await removeFailedOperations(redis, q, tp.target, failed.get(tp.target) ?? []);
+    const operations = new Map(targets.map((t) => [t, operationsIn(plan.targets.find((tp) => tp.target === t))]));
+    return { planId: id, operations, controlJobs, skipped: verified.skipped, unchecked, report };
   } finally {
     redis.disconnect();
   }
