@@ -192,12 +192,13 @@ export async function statusCommand(opts: { config: string; target?: string[]; j
   }
 }
 
-export async function retryCommand(opts: { config: string; target?: string[]; json?: boolean }, io: Io): Promise<number> {
+export async function retryCommand(opts: { config: string; target?: string[]; json?: boolean; overrideSafety?: boolean }, io: Io): Promise<number> {
   const { loaded, targets } = distributed(opts, io, 'retry');
   // The targets' cycle locks: the retry is a cycle, and never runs beside another on a target.
   const state = await openState(loaded, { lock: true, audit: true, targets, log: (line) => io.err(line) });
   try {
-    const retry = await retryFailed(loaded, state, targets);
+    // A safety stop throws: exit 3, nothing re-queued, every failed operation kept.
+    const retry = await retryFailed(loaded, state, targets, { overrideSafety: !!opts.overrideSafety });
     if (opts.json) {
       io.out(
         JSON.stringify(

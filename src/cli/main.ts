@@ -336,6 +336,7 @@ export async function main(argv: string[], output: Io = processIo): Promise<numb
     .addOption(configOption())
     .addOption(targetOption())
     .option('--json', 'print the counts as JSON')
+    .option('--override-safety', 're-queue them even when the safety check objects (audited)')
     .addHelpText('after', examples('scim-sync retry --config org.yaml --target slack'))
     .action(async (o) => {
       code = await (await distributed()).retryCommand(o, io);

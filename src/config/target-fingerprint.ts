@@ -4,11 +4,48 @@
  * (execution/bullmq/chunk-jobs.ts). One definition, so the planner and the workers cannot disagree
  * on what "the same target" means.
  */
+import { createHmac } from 'node:crypto';
 import type { TargetFingerprint } from '../model/plan.js';
 import type { TargetConfig } from './schema/index.js';
 
-/** The URL without any user information, the auth type and the identity (user name, client id, header name, token origin). */
-export function targetFingerprint(config: TargetConfig): TargetFingerprint {
+/** The secret the target's auth sends, if it has one. */
+function secretOf(auth: TargetConfig['auth']): string | undefined {
+  switch (auth.type) {
+    case 'bearer':
+    case 'header':
+      return auth.token.reveal();
+    case 'basic':
+      return auth.password.reveal();
+    case 'oauth2':
+      return auth.clientSecret.reveal();
+    case 'none':
+      return undefined;
+  }
+}
+
+/**
+ * Bytes of the HMAC kept: 128 bits tell two credentials apart; the rest would only give more to
+ * whoever tries guesses against a plan file or Redis.
+ */
+const DIGEST_BYTES = 16;
+
+/**
+ * A digest of the secret's value, keyed by `key` (the plan's id): some vendors serve every tenant at
+ * one SCIM URL (Slack, Zoom) and only the token's value tells them apart, which neither the URL nor
+ * where the token is read from (`env:NAME`) says. Keyed per plan, so it goes into plans and Redis
+ * without being the same string wherever the secret is (no table of precomputed digests, no
+ * matching of two plans' credentials), and truncated. Never the secret, nor a plain hash of it.
+ */
+function credentialDigest(authType: string, secret: string, key: string): string {
+  return createHmac('sha256', key).update(`scim-sync target credential\n${authType}\n`).update(secret).digest().subarray(0, DIGEST_BYTES).toString('base64url');
+}
+
+/**
+ * The URL without any user information, the auth type, the identity (user name, client id, header
+ * name, token origin) and, for an auth with a secret, the digest of its value keyed by `key` (the
+ * plan's id: a fingerprint is compared only with one made with the same key).
+ */
+export function targetFingerprint(config: TargetConfig, key: string): TargetFingerprint {
   const url = new URL(config.url);
   url.username = '';
   url.password = '';
@@ -23,10 +60,23 @@ export function targetFingerprint(config: TargetConfig): TargetFingerprint {
           : auth.type === 'bearer'
             ? `token from ${auth.token.origin}`
             : null;
-  return { url: url.toString(), authType: auth.type, identity };
+  // Read here, for a digest that never leaves this function's keyed HMAC.
+  const secret = secretOf(auth);
+  return { url: url.toString(), authType: auth.type, identity, ...(secret !== undefined ? { credential: credentialDigest(auth.type, secret, key) } : {}) };
 }
 
-export const sameTarget = (a: TargetFingerprint, b: TargetFingerprint): boolean => a.url === b.url && a.authType === b.authType && a.identity === b.identity;
+/**
+ * How `now` differs from `planned`: `where` (another URL, auth type or identity), `credential` (the
+ * same, with another secret value), or undefined when it does not. Both made with the same key.
+ */
+export function targetDifference(planned: TargetFingerprint, now: TargetFingerprint): 'where' | 'credential' | undefined {
+  if (planned.url !== now.url || planned.authType !== now.authType || planned.identity !== now.identity) return 'where';
+  return planned.credential === now.credential ? undefined : 'credential';
+}
 
-/** "https://host/scim/v2 (bearer, token from env:NAME)", for messages. */
+/** "https://host/scim/v2 (bearer, token from env:NAME)", for messages: never the credential's digest. */
 export const describeFingerprint = (f: TargetFingerprint): string => `${f.url} (${f.authType}${f.identity ? `, ${f.identity}` : ''})`;
+
+/** What a credential of this auth type is called in messages. */
+export const credentialName = (authType: string): string =>
+  authType === 'basic' ? 'password' : authType === 'oauth2' ? 'client secret' : authType === 'header' ? 'header value' : 'token';

@@ -9,6 +9,7 @@ import type { Executor, TargetRuntime } from '../execution/executor.js';
 import { targetFailedRecord, operationAuditRecord, operationSkip } from '../execution/operation-outcome.js';
 import { count, emptyTargetReport, type RunReport } from '../execution/run-report.js';
 import type { SkippedOperation } from './verify-plan.js';
+import { targetBindings } from './plan-binding.js';
 import { PLAN_FORMAT, PLAN_VERSION, type Plan } from '../model/plan.js';
 import { parsePlan } from '../model/plan-schema.js';
 import { safetyViolations } from '../planning/safety.js';
@@ -31,6 +32,11 @@ export interface ApplyOptions {
   sourceDoubts?: (plan: Plan) => string[];
   /** The plan was made from a read of the whole source (a cycle, a saved plan): its size is recorded on `apply.start`. */
   fullRead?: boolean;
+  /**
+   * A stop stages nothing, and says this instead (given whether the source is in doubt): for a plan
+   * whose operations are kept elsewhere until the stop is resolved (`retry`: its failed operations).
+   */
+  unstaged?: (sourceInDoubt: boolean) => string;
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -60,7 +66,8 @@ export async function applyPlan(
       state.audit.record({ time, planId: plan.id, target: '*', action: 'safety.stop', outcome: 'info', note: reasons.join('; ') });
       // The source in doubt: whom it lacks says nothing about who left, so there is nothing to approve.
       const doubts = options.sourceDoubts ? options.sourceDoubts(plan) : sourceViolations(plan.source, loaded.config.safety);
-      if (doubts.length > 0) throw new SafetyError(reasons, { sourceInDoubt: true });
+      if (doubts.length > 0) throw new SafetyError(reasons, { sourceInDoubt: true, ...(options.unstaged ? { next: options.unstaged(true) } : {}) });
+      if (options.unstaged) throw new SafetyError(reasons, { next: options.unstaged(false) });
       const staged = await stageStop(plan, reasons, state);
       throw new SafetyError(reasons, staged ? { staged } : {});
     }
@@ -79,7 +86,7 @@ export async function applyPlan(
   // Nothing left to do (a saved plan found entirely in place): no executor, whose distributed form
   // would answer with the report of this plan's earlier apply.
   const idle = plan.targets.every((t) => t.phases.every((p) => p.operations.length === 0));
-  const report = idle && options.skipped?.length ? emptyReport(plan) : await executor.execute(plan, runtimes);
+  const report = idle && options.skipped?.length ? emptyReport(plan) : await executor.execute(boundHere(plan, loaded, runtimes), runtimes);
   for (const tp of plan.targets) {
     const target = report.targets.find((t) => t.target === tp.target);
     if (!target || !tp.held) continue;
@@ -105,6 +112,17 @@ export async function applyPlan(
     state.audit.record({ ...end, action: stop === options.signal ? 'apply.interrupted' : 'apply.stopped', note: why });
   } else state.audit.record({ ...end, action: 'apply.end' });
   return report;
+}
+
+/**
+ * The plan bound to the config it is applied with: distributed workers compare their own with this
+ * (worker-binding.ts). A saved plan was held to this config first (checkBinding), so this changes
+ * nothing but what a plan saved before credentials were recorded lacks: the digest of the credential
+ * it is applied with, which its workers must hold too.
+ */
+function boundHere(plan: Plan, loaded: LoadedConfig, runtimes: ReadonlyMap<string, TargetRuntime>): Plan {
+  const targets = [...runtimes.keys()].filter((name) => loaded.config.targets[name] !== undefined);
+  return { ...plan, binding: { ...plan.binding, targets: { ...plan.binding.targets, ...targetBindings(loaded, targets, plan.id) } } };
 }
 
 function emptyReport(plan: Plan): RunReport {

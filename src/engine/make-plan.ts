@@ -393,10 +393,11 @@ export async function makePlan(loaded: LoadedConfig, state: PlanningState, only?
     // Planned: its accounts are no longer needed here.
     reads.delete(name);
   }
-  const binding = planBinding(loaded, [...runtimes.keys()], snapshot, readAt);
+  const id = options.planId ?? newPlanId();
+  const binding = planBinding(loaded, id, [...runtimes.keys()], snapshot, readAt);
   const unconfigured = await unconfiguredTargets(loaded, links);
   const plan = buildPlan(snapshot, targetPlans, {
-    id: options.planId ?? newPlanId(),
+    id,
     configFile: loaded.file,
     binding,
     maxAgeHours: loaded.config.safety.planMaxAgeHours,

@@ -468,10 +468,11 @@ export async function planPeople(loaded: LoadedConfig, state: PeopleState, keys:
       targetPlans.push({ target: name, managedUsers: 0, actualUsers: 0, phases: [], warnings: [], error: why });
     }
   }
+  const id = `plan-${randomUUID()}`;
   const plan = buildPlan(snapshot, targetPlans, {
-    id: `plan-${randomUUID()}`,
+    id,
     configFile: loaded.file,
-    binding: planBinding(loaded, [...runtimes.keys()], snapshot, readAt),
+    binding: planBinding(loaded, id, [...runtimes.keys()], snapshot, readAt),
     maxAgeHours: loaded.config.safety.planMaxAgeHours,
     now: new Date(),
   });

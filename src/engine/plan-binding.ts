@@ -1,13 +1,13 @@
 /**
  * A saved plan is bound to the targets and the source it was made from, and expires. `apply`
  * refuses a plan made for another server (a config whose target of the same name now points
- * elsewhere), another credential identity, another source, or one older than
+ * elsewhere), another credential identity or value, another source, or one older than
  * safety.planMaxAgeHours: it would write yesterday's decisions into the wrong place.
  */
 import { createHash } from 'node:crypto';
 import type { LoadedConfig } from '../config/load.js';
 import type { SourceSetup } from '../config/schema/index.js';
-import { describeFingerprint, sameTarget, targetFingerprint } from '../config/target-fingerprint.js';
+import { credentialName, describeFingerprint, targetDifference, targetFingerprint } from '../config/target-fingerprint.js';
 import { PlanError } from '../errors.js';
 import type { DirectorySnapshot } from '../model/canonical.js';
 import type { Plan, SourceFingerprint } from '../model/plan.js';
@@ -74,12 +74,14 @@ export function detachSource(plan: Plan): void {
   void plan.binding.source.contentHash;
 }
 
+/** The targets' fingerprints as `loaded` gives them, keyed by the plan's id (config/target-fingerprint.ts). */
+export function targetBindings(loaded: LoadedConfig, targets: readonly string[], planId: string): Plan['binding']['targets'] {
+  return Object.fromEntries(targets.map((name) => [name, targetFingerprint(loaded.config.targets[name]!, planId)]));
+}
+
 /** `digest`: the snapshot's content hash when known already; else taken when first read. */
-export function planBinding(loaded: LoadedConfig, targets: readonly string[], snapshot: DirectorySnapshot, readAt: Date, digest?: string): Plan['binding'] {
-  return {
-    source: sourceFingerprint(loaded.config.source, snapshot, readAt, digest),
-    targets: Object.fromEntries(targets.map((name) => [name, targetFingerprint(loaded.config.targets[name]!)])),
-  };
+export function planBinding(loaded: LoadedConfig, planId: string, targets: readonly string[], snapshot: DirectorySnapshot, readAt: Date, digest?: string): Plan['binding'] {
+  return { source: sourceFingerprint(loaded.config.source, snapshot, readAt, digest), targets: targetBindings(loaded, targets, planId) };
 }
 
 /** A plan made in the future by more than a clock's drift was not made by this tool's clock. */
@@ -119,9 +121,17 @@ export function checkBinding(plan: Plan, loaded: LoadedConfig, file: string, now
     const bound = plan.binding.targets[t.target];
     const config = loaded.config.targets[t.target];
     if (!bound || !config) continue;
-    const now = targetFingerprint(config);
-    if (!sameTarget(bound, now)) {
+    const now = targetFingerprint(config, plan.id);
+    // A plan saved before credentials were recorded is held to the rest, as it was when saved (it
+    // expires within safety.planMaxAgeHours); what its workers compare is bound when it is applied.
+    const differs = targetDifference(bound, bound.credential === undefined ? { ...now, credential: undefined } : now);
+    if (differs === 'where') {
       problems.push(`target ${t.target}: the plan was made for ${describeFingerprint(bound)}; ${loaded.file} points it at ${describeFingerprint(now)}`);
+    } else if (differs === 'credential') {
+      problems.push(
+        `target ${t.target}: the plan was made with another ${credentialName(now.authType)} than ${loaded.file} gives now (${describeFingerprint(now)}): ` +
+          "another installation's, or one rotated since the plan was made",
+      );
     }
   }
   if (problems.length > 0) throw new PlanError(`${file} was made for another configuration: make a new plan\n  - ${problems.join('\n  - ')}`);

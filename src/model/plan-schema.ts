@@ -154,7 +154,7 @@ const targetPlan = z.object({
     .optional(),
 });
 
-const targetFingerprint = z.object({ url: z.string(), authType: z.string(), identity: z.string().nullable() });
+const targetFingerprint = z.object({ url: z.string(), authType: z.string(), identity: z.string().nullable(), credential: z.string().optional() });
 const sourceFingerprint = z.object({ type: z.string(), location: z.string(), readAt: z.string(), contentHash: z.string() });
 
 const binding = z.object({ source: sourceFingerprint, targets: z.record(z.string(), targetFingerprint) });

@@ -319,6 +319,11 @@ export interface TargetFingerprint {
   authType: string;
   /** Basic user name, OAuth client id, header name, or where the token comes from (`env:NAME`). */
   identity: string | null;
+  /**
+   * The credential's value as a digest keyed by the plan's id (config/target-fingerprint.ts), for an
+   * auth with a secret. Absent in plans made before it was recorded.
+   */
+  credential?: string;
 }
 
 /** Which source a plan was read from, and what it held. */

@@ -9,11 +9,12 @@ import type { DirectorySnapshot } from '../model/canonical.js';
 import type { Plan } from '../model/plan.js';
 
 /** What these rules read of a source read: the plan's `source`, or a fresh snapshot's (sourceCounts). */
-export type SourceCounts = Pick<Plan['source'], 'users' | 'recordsRead' | 'invalidRecords' | 'parts'>;
+export type SourceCounts = Pick<Plan['source'], 'users' | 'activeUsers' | 'recordsRead' | 'invalidRecords' | 'parts'>;
 
 export function sourceCounts(snapshot: DirectorySnapshot): SourceCounts {
   return {
     users: snapshot.users.length,
+    activeUsers: snapshot.users.filter((u) => u.active).length,
     recordsRead: snapshot.recordsRead,
     invalidRecords: snapshot.issues.length,
     ...(snapshot.parts ? { parts: snapshot.parts.map((p) => ({ ...p })) } : {}),

@@ -153,7 +153,7 @@ queue:
       const { locks } = await acquireTargetLocks(redis, prefix, ['bench']);
       try {
         const executor = new BullmqExecutor({ redis, queue: loaded.config.queue!, locks, wait: true, pollMs: 20 });
-        return await executor.execute({ ...p, id, binding: { ...p.binding, targets: { bench: targetFingerprint(loaded.config.targets['bench']!) } } }, new Map([['bench', runtime]]));
+        return await executor.execute({ ...p, id, binding: { ...p.binding, targets: { bench: targetFingerprint(loaded.config.targets['bench']!, id) } } }, new Map([['bench', runtime]]));
       } finally {
         await locks.release();
       }

@@ -112,6 +112,28 @@ describe("a cycle that lost its target's lock", () => {
     expect(await redis.get(keys().lock('app'))).toBe('run-elsewhere-4242-0badcafe');
   });
 
+  it('taken by another cycle while its workers are busy: they start nothing more within about a second, not for a tenth of queue.cycleLockMs', async () => {
+    // The default cycle lock (ten minutes), one operation at a time, each create taking 50 ms.
+    writeFileSync(h.configFile, readFileSync(h.configFile, 'utf8').replace('  cycleLockMs: 1500\n', '').replace('concurrency: 4', 'concurrency: 1'));
+    expect(readFileSync(h.configFile, 'utf8')).not.toContain('cycleLockMs');
+    h.writePeople(Array.from({ length: 120 }, (_, i) => person(i + 1)));
+    h.sandbox.addFault({ method: 'POST', path: '/Users', times: Infinity, action: { type: 'delay', ms: 50 } });
+    await startWorkers();
+    const run = h.run('--wait', '--json');
+    await waitUntil(() => h.sandbox.store.users().length >= 10, 'the cycle to be under way', 20_000);
+    // Another cycle holds the lock now (unlock --force then a new run, or a Redis that lost the key).
+    await redis.set(keys().lock('app'), 'run-otherhost-1-deadbeef', 'PX', 600_000);
+    const at = h.sandbox.store.users().length;
+    const r = await run;
+    const after = h.sandbox.store.users().length;
+    // A second of creates at most (20 of 50 ms), and those in flight; before, the cycle went on to the end (110 more).
+    expect(after - at).toBeLessThan(30);
+    const report = (JSON.parse(r.out) as { report: { targets: { stopped?: string; counts: Record<string, Record<string, number>> }[] } }).report.targets[0]!;
+    expect(report.stopped).toBe(LOCK_LOST);
+    expect(report.counts['createUser']).toMatchObject({ ok: after, skipped: 120 - after });
+    expect(await redis.get(keys().lock('app'))).toBe('run-otherhost-1-deadbeef');
+  });
+
   it('unlock without --force refuses while the workers have not finished the cycle holding the lock (jobs queued, or a plan without a report); --force removes it', async () => {
     // A lock that outlives the steps below whatever the machine's speed.
     writeFileSync(h.configFile, readFileSync(h.configFile, 'utf8').replace('cycleLockMs: 1500', 'cycleLockMs: 600000'));

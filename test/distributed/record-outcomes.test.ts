@@ -1,6 +1,7 @@
 /**
  * A chunk's outcomes, link changes and dead letters go to Redis in one call (real Redis): the link
- * changes land as if made one after another, whichever hashes and fields they touch.
+ * changes land as if made one after another, whichever hashes and fields they touch. The same call
+ * checks that the cycle still holds its target's lock, and renews it.
  */
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -59,5 +60,26 @@ describe('recordOutcomes', () => {
     expect(await redis.hlen(users)).toBe(2 + 2500);
     expect(await redis.hget(users, 'm2499')).toBe('v2499');
     expect(await redis.exists(keys.outcomes('plan-2', 'app'))).toBe(0);
+  });
+
+  it("with the cycle's lock: renews it while the cycle holds it, and says when another holds it, recording what was done all the same", async () => {
+    const lock = keys.lock('locked');
+    await redis.set(lock, 'run-here-1-aaaaaaaa', 'PX', 1000);
+    const ours = { token: 'run-here-1-aaaaaaaa', lifeMs: 600_000 };
+    const link = { key: keys.links('locked', 'user'), field: 'E1', value: 'v1' };
+    expect(await store.recordOutcomes('plan-3', 'locked', [['op-1', { kind: 'createUser', outcome: 'ok' }]], [link], [], ours)).toBe(true);
+    expect(await redis.pttl(lock)).toBeGreaterThan(1000);
+    expect(await redis.hget(keys.links('locked', 'user'), 'E1')).toBe('v1');
+
+    await redis.set(lock, 'run-elsewhere-2-bbbbbbbb', 'PX', 5000);
+    const done = { key: keys.links('locked', 'user'), field: 'E2', value: 'v2' };
+    expect(await store.recordOutcomes('plan-3', 'locked', [['op-2', { kind: 'createUser', outcome: 'ok' }]], [done], [], ours)).toBe(false);
+    // The create was sent: its outcome and link are kept; the other cycle's lock is left as it was.
+    expect(await store.recorded('plan-3', 'locked', ['op-1', 'op-2'])).toEqual(new Set(['op-1', 'op-2']));
+    expect(await redis.hget(keys.links('locked', 'user'), 'E2')).toBe('v2');
+    expect(await redis.get(lock)).toBe('run-elsewhere-2-bbbbbbbb');
+    expect(await redis.pttl(lock)).toBeLessThanOrEqual(5000);
+    await redis.del(lock);
+    expect(await store.recordOutcomes('plan-3', 'locked', [['op-3', { kind: 'createUser', outcome: 'ok' }]], [], [], ours)).toBe(false);
   });
 });

@@ -5,7 +5,7 @@
 import { existsSync, readdirSync, readFileSync, renameSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { editPlan, Harness, peopleCsv, person, type Person } from '../support/harness.js';
+import { editPlan, Harness, peopleCsv, person, TOKEN, type Person } from '../support/harness.js';
 
 let h: Harness;
 afterEach(async () => {
@@ -315,6 +315,42 @@ describe('plans are bound and checked', () => {
     } finally {
       await other.close();
     }
+  });
+
+  it('a plan made with another credential than the config gives now (the same reference, another value) is refused (exit 2) before any request', async () => {
+    // The token read from a file, as prod's and staging's deployments each hold their own.
+    h = await Harness.start();
+    writeFileSync(join(h.dir, 'token'), TOKEN, { mode: 0o600 });
+    writeFileSync(h.configFile, readFileSync(h.configFile, 'utf8').replace('"${env:TEST_SCIM_TOKEN}"', '"${file:token}"'));
+    h.writePeople(five);
+    await plan();
+    const saved = readFileSync(planFile(), 'utf8');
+    expect(saved).not.toContain(TOKEN);
+    // Another installation's token (or one rotated since) in the same file.
+    const other = 'another-tenant-token-77e1c0';
+    writeFileSync(join(h.dir, 'token'), other);
+    const r = await h.cli('apply', planFile(), '--config', h.configFile);
+    expect(r.code, r.err + r.out).toBe(2);
+    expect(r.err).toMatch(/was made for another configuration/);
+    expect(r.err).toContain(`target app: the plan was made with another token than ${h.configFile} gives now (${h.sandbox.url} (bearer, token from file:token))`);
+    expect(r.err).not.toContain(other);
+    expect(h.sandbox.requests).toEqual([]);
+    // The token it was made with again: applied.
+    writeFileSync(join(h.dir, 'token'), TOKEN);
+    expect((await h.cli('apply', planFile(), '--config', h.configFile)).code).toBe(0);
+    expect(h.sandbox.store.users()).toHaveLength(5);
+  });
+
+  it('a plan saved before credentials were recorded is held to the rest of its binding, and applies', async () => {
+    h = await Harness.start();
+    h.writePeople(five);
+    await plan();
+    editPlan(planFile(), (saved) => {
+      delete saved.binding.targets['app']!.credential;
+    });
+    const r = await h.cli('apply', planFile(), '--config', h.configFile);
+    expect(r.code, r.err + r.out).toBe(0);
+    expect(h.sandbox.store.users()).toHaveLength(5);
   });
 
   it('an expired plan is refused (exit 2)', async () => {

@@ -75,10 +75,11 @@ export async function waitUntil(condition: () => boolean | Promise<boolean>, wha
 /**
  * Workers in this process, for tests about what a worker does rather than about processes.
  * `targets`: the targets whose chunks it runs (default every enabled one; [] takes control jobs only).
+ * `env`: what its config's references read besides the test token (another installation's token).
  */
-export async function inProcessWorkers(configFile: string, name = 'test-worker', targets?: string[]): Promise<WorkerHandle & { lines: string[] }> {
+export async function inProcessWorkers(configFile: string, name = 'test-worker', targets?: string[], env: NodeJS.ProcessEnv = {}): Promise<WorkerHandle & { lines: string[] }> {
   process.env['TEST_SCIM_TOKEN'] = TOKEN;
-  const loaded = loadConfig(configFile);
+  const loaded = loadConfig(configFile, { ...process.env, ...env });
   const redis = await connectRedis(loaded.config.queue!.redis);
   const audit: AuditSink = new JsonlAuditSink(loaded.auditFile);
   const lines: string[] = [];

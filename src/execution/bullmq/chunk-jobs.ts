@@ -15,12 +15,14 @@
  * the others' (chunk-outcomes.ts): a few Redis calls per chunk instead of several per operation.
  * The chunk completes once the last is recorded; the next phase starts after every chunk of this one.
  *
- * A worker whose config points the target elsewhere (or as another identity) than the planner's
- * stops the target for the cycle before its first write (worker-binding.ts): every operation is then
- * skipped with that reason, as after a rejected credential, and no link is touched.
+ * A worker whose config points the target elsewhere (or as another identity, or with another
+ * secret) than the planner's stops the target for the cycle before its first write
+ * (worker-binding.ts): every operation is then skipped with that reason, as after a rejected
+ * credential, and no link is touched.
  *
  * A cycle whose target lock expired or was taken by another cycle writes nothing more: the lock is
- * checked before each operation (lock-keeper.ts), and one lost stops the target for the cycle.
+ * checked before each operation (lock-keeper.ts: asked again after a second) and with each write of
+ * outcomes, and one lost stops the target for the cycle.
  *
  * A worker killed at any point leaves its chunks to another (BullMQ's stalled-job check), which runs
  * only the operations without a recorded outcome, each as one whose earlier attempt may have been
@@ -69,7 +71,7 @@ export function chunkProcessor(ctx: WorkerContext): (job: Job<ChunkJobData>, tok
     const rateLimit = targetRateLimit(ctx.loaded.config.targets[target]!);
     // A lock lost (expired, or another cycle's now) stops the target for the cycle: every operation is skipped below.
     await ctx.locks.keep(planId, target, lockToken);
-    const mismatch = bindingMismatch(target, job.data.binding, ctx.loaded.config.targets[target]!, ctx.loaded.file);
+    const mismatch = bindingMismatch(planId, target, job.data.binding, ctx.loaded.config.targets[target]!, ctx.loaded.file);
     if (mismatch) ctx.stops.remember(planId, target, (await store.stop(planId, target, { kind: 'config-differs', reason: mismatch })).reason);
     // Taken before (a worker died or stopped, or Redis failed a write): what was recorded is done.
     const retaken = job.attemptsStarted > 1;
@@ -83,7 +85,7 @@ export function chunkProcessor(ctx: WorkerContext): (job: Job<ChunkJobData>, tok
       ctx.writeChecks(planId, target),
     ]);
     const failed = store.failedIdentities(planId, target);
-    const outcomes = new ChunkOutcomes(store, planId, target);
+    const outcomes = new ChunkOutcomes(store, planId, target, ctx.locks.outcomeLock(planId, target, lockToken));
     const lease = new ChunkLease(job, token, ctx.q.lockDurationMs);
     const slots = ctx.slots(target);
     const members = ctx.memberWrites(target);

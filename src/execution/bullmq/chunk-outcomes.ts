@@ -3,11 +3,21 @@
  * are kept together and written with the others in one atomic call (CycleStore.recordOutcomes) at
  * most FLUSH_MS after the first of them, and when the chunk ends. A worker that dies loses at most
  * the outcomes of that last moment: its successor runs those operations again, as operations whose
- * earlier attempt may have been committed (creates look before posting again).
+ * earlier attempt may have been committed (creates look before posting again). Each write also asks
+ * whether the cycle still holds its lock, and renews it (OutcomeLock): a lock lost is seen by the next
+ * write, and a busy cycle's lock is kept without calls of its own.
  */
 import type { LinkWrite } from '../../state/redis-link-store.js';
 import type { CycleStore, OutcomeEntry } from './cycle-store.js';
 import type { DeadLetter } from './dead-letters.js';
+
+/** The cycle's lock, checked and renewed with each write (LockKeeper.outcomeLock). */
+export interface OutcomeLock {
+  token: string;
+  lifeMs: number;
+  /** What a write found, and when it was sent (the lock was held at some moment after that). */
+  answered(held: boolean, askedAt: number): void;
+}
 
 /** Longest an outcome waits for the chunk's next write to Redis, ms. */
 const FLUSH_MS = 250;
@@ -25,6 +35,7 @@ export class ChunkOutcomes {
     private readonly store: CycleStore,
     private readonly planId: string,
     private readonly target: string,
+    private readonly lock?: OutcomeLock,
   ) {}
 
   /** An operation's end: its outcome, with the link changes it made and, when it failed for good, its dead letter. */
@@ -48,11 +59,16 @@ export class ChunkOutcomes {
     const links = this.links.splice(0);
     const dead = this.dead.splice(0);
     if (entries.length + links.length + dead.length === 0) return this.writing;
-    this.writing = this.writing.then(() =>
-      this.store.recordOutcomes(this.planId, this.target, entries, links, dead).catch((error: unknown) => {
+    const lock = this.lock;
+    this.writing = this.writing.then(async () => {
+      const askedAt = Date.now();
+      try {
+        const held = await this.store.recordOutcomes(this.planId, this.target, entries, links, dead, lock);
+        lock?.answered(held, askedAt);
+      } catch (error) {
         this.failure ??= error;
-      }),
-    );
+      }
+    });
     return this.writing;
   }
 

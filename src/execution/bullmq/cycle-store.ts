@@ -96,15 +96,21 @@ redis.call('HSET', KEYS[1], unpack(ARGV, 2))
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
 return false`;
 
-// KEYS: outcomes hash, dead letter hash and order, then each link hash the call changes. ARGV: retention
-// ms, number of outcomes, that many pairs (opId, entry), number of dead letters, that many triples
-// (id, time ms, entry), then per link hash the number of its changes and that many pairs (field,
-// value; '' deletes). One HSET per hash (a chunk's creates: one call, not one per person).
+// KEYS: outcomes hash, dead letter hash and order, then each link hash the call changes, then the
+// cycle's lock when it is checked. ARGV: retention ms, number of outcomes, that many pairs (opId,
+// entry), number of dead letters, that many triples (id, time ms, entry), then per link hash the
+// number of its changes and that many pairs (field, value; '' deletes), then the lock's token and
+// life ms ('' and '' when not checked). One HSET per hash (a chunk's creates: one call, not one per
+// person). Returns 0 when the lock is not the token's (what was done is recorded all the same: the
+// operations were sent), 1 otherwise, having renewed it.
 const RECORD_OUTCOMES = `
 local outcomes = tonumber(ARGV[2])
 local dead = tonumber(ARGV[3 + 2 * outcomes])
 local at = 4 + 2 * outcomes + 3 * dead
-for k = 4, #KEYS do
+local token, life = ARGV[#ARGV - 1], ARGV[#ARGV]
+local linkKeys = #KEYS
+if token ~= '' then linkKeys = linkKeys - 1 end
+for k = 4, linkKeys do
   local n = tonumber(ARGV[at])
   local sets, dels = {}, {}
   for i = at + 1, at + 2 * n, 2 do
@@ -122,6 +128,9 @@ for i = 4 + 2 * outcomes, 3 + 2 * outcomes + 3 * dead, 3 do
   redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 2])
   redis.call('ZADD', KEYS[3], ARGV[i + 1], ARGV[i])
 end
+if token == '' then return 1 end
+if redis.call('GET', KEYS[#KEYS]) ~= token then return 0 end
+redis.call('PEXPIRE', KEYS[#KEYS], life)
 return 1`;
 
 /**
@@ -219,7 +228,8 @@ export class CycleStore {
   /**
    * Outcomes together with the dead letters and link changes their operations made, one atomic Redis
    * call per RECORD_CHUNK of each (one call for a chunk's operations: never a link or dead letter
-   * without its outcome).
+   * without its outcome). With `lock`, the same call checks that the cycle still holds the target's
+   * lock and renews it: false when it does not (the outcomes are recorded all the same).
    */
   async recordOutcomes(
     planId: string,
@@ -227,7 +237,9 @@ export class CycleStore {
     entries: readonly [opId: string, entry: OutcomeEntry][],
     links: readonly LinkWrite[] = [],
     deadLetters: readonly DeadLetter[] = [],
-  ): Promise<void> {
+    lock?: { token: string; lifeMs: number },
+  ): Promise<boolean> {
+    let held = true;
     for (let i = 0; i < Math.max(entries.length, links.length, deadLetters.length); i += RECORD_CHUNK) {
       const e = entries.slice(i, i + RECORD_CHUNK);
       const d = deadLetters.slice(i, i + RECORD_CHUNK);
@@ -241,8 +253,11 @@ export class CycleStore {
         args.push(String(fields.size));
         for (const [field, value] of fields) args.push(field, value);
       }
-      await this.redis.recordOutcomes(3 + l.size, ...args);
+      if (lock) args.splice(3 + l.size, 0, this.keys.lock(target));
+      args.push(lock?.token ?? '', lock ? String(lock.lifeMs) : '');
+      if ((await this.redis.recordOutcomes(3 + l.size + (lock ? 1 : 0), ...args)) === 0) held = false;
     }
+    return held;
   }
 
   /** Which of these operations have an outcome recorded (one HMGET). */
