@@ -4,7 +4,7 @@
  * (execution/bullmq/chunk-jobs.ts). One definition, so the planner and the workers cannot disagree
  * on what "the same target" means.
  */
-import { createHmac } from 'node:crypto';
+import { createHmac, scrypt, scryptSync } from 'node:crypto';
 import type { TargetFingerprint } from '../model/plan.js';
 import type { TargetConfig } from './schema/index.js';
 
@@ -23,21 +23,55 @@ function secretOf(auth: TargetConfig['auth']): string | undefined {
   }
 }
 
-/**
- * Bytes of the HMAC kept: 128 bits tell two credentials apart; the rest would only give more to
- * whoever tries guesses against a plan file or Redis.
- */
+/** Bytes of the digest kept: 128 bits tell two credentials apart. */
 const DIGEST_BYTES = 16;
 
 /**
- * A digest of the secret's value, keyed by `key` (the plan's id): some vendors serve every tenant at
+ * scrypt's cost: about 16 MB and tens of milliseconds per digest. The digest goes into saved plan
+ * files and Redis, where whoever reads them may try guesses of a weak password (basic auth) against
+ * it: each guess costs them as much, where a plain HMAC would take billions a second.
+ */
+const SCRYPT = { N: 2 ** 14, r: 8, p: 1, maxmem: 64 * 1024 * 1024 } as const;
+
+/** Digests already taken, by a keyed hash of what they were taken of (not the secret itself); the last few only. */
+const taken = new Map<string, string>();
+const KEPT = 64;
+
+const memoKey = (authType: string, secret: string, key: string): string =>
+  createHmac('sha256', key).update(`${authType}\n`).update(secret).digest('base64url');
+const salt = (authType: string, key: string): string => `scim-sync target credential\n${authType}\n${key}`;
+
+function remember(memo: string, digest: string): string {
+  taken.set(memo, digest);
+  if (taken.size > KEPT) taken.delete(taken.keys().next().value!);
+  return digest;
+}
+
+/**
+ * A digest of the secret's value, salted by `key` (the plan's id): some vendors serve every tenant at
  * one SCIM URL (Slack, Zoom) and only the token's value tells them apart, which neither the URL nor
- * where the token is read from (`env:NAME`) says. Keyed per plan, so it goes into plans and Redis
- * without being the same string wherever the secret is (no table of precomputed digests, no
- * matching of two plans' credentials), and truncated. Never the secret, nor a plain hash of it.
+ * where the token is read from (`env:NAME`) says. Salted per plan, so it goes into plans and Redis
+ * without being the same string wherever the secret is, and slow to guess (SCRYPT). Never the
+ * secret, nor a fast hash of it. Taken once per plan and secret (`prepareCredentialDigests` takes
+ * it off the main thread while the source is read).
  */
 function credentialDigest(authType: string, secret: string, key: string): string {
-  return createHmac('sha256', key).update(`scim-sync target credential\n${authType}\n`).update(secret).digest().subarray(0, DIGEST_BYTES).toString('base64url');
+  const memo = memoKey(authType, secret, key);
+  return taken.get(memo) ?? remember(memo, scryptSync(secret, salt(authType, key), DIGEST_BYTES, SCRYPT).toString('base64url'));
+}
+
+/** Takes the credential digests of these targets for the plan `key` in the background (libuv's pool), for targetFingerprint to find. */
+export async function prepareCredentialDigests(targets: readonly TargetConfig[], key: string): Promise<void> {
+  await Promise.all(
+    targets.map(async ({ auth }) => {
+      const secret = secretOf(auth);
+      if (secret === undefined) return;
+      const memo = memoKey(auth.type, secret, key);
+      if (taken.has(memo)) return;
+      const digest = await new Promise<Buffer>((resolve, reject) => scrypt(secret, salt(auth.type, key), DIGEST_BYTES, SCRYPT, (error, out) => (error ? reject(error) : resolve(out))));
+      remember(memo, digest.toString('base64url'));
+    }),
+  );
 }
 
 /**

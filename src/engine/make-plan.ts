@@ -26,6 +26,7 @@ import { SCHEMA_ENTERPRISE_USER, type ServerResource } from '../model/scim.js';
 import { requireOfferedAttributes } from './source-attributes.js';
 import { createTargetRuntime, groupSettings, targetQuirks, targetSettings } from '../execution/target-runtime.js';
 import { planBinding } from './plan-binding.js';
+import { prepareCredentialDigests } from '../config/target-fingerprint.js';
 import { rejectionsOf } from './staged-sets.js';
 import { holdsInEffect } from '../planning/emergency-holds.js';
 import type { RunState } from './run-state.js';
@@ -338,6 +339,10 @@ export async function makePlan(loaded: LoadedConfig, state: PlanningState, only?
   const { observer } = options;
   const runtimes = new Map<string, TargetRuntime>();
   for (const [name, config] of targets) runtimes.set(name, createTargetRuntime(name, config));
+  const id = options.planId ?? newPlanId();
+  // The plan's credential digests are slow on purpose (target-fingerprint.ts): taken meanwhile.
+  const digests = prepareCredentialDigests(targets.map(([, config]) => config), id);
+  digests.catch(() => undefined);
   // Every target's discovery and listing begin now, with the source read: reads only. A source
   // that cannot be read, or a mapping it cannot fill, stops them and the run writes nothing.
   const early = new Map([...targets].map(([name, config]) => [name, new EarlyRead(runtimes.get(name)!, config.pageSize, observer)]));
@@ -393,7 +398,7 @@ export async function makePlan(loaded: LoadedConfig, state: PlanningState, only?
     // Planned: its accounts are no longer needed here.
     reads.delete(name);
   }
-  const id = options.planId ?? newPlanId();
+  await digests;
   const binding = planBinding(loaded, id, [...runtimes.keys()], snapshot, readAt);
   const unconfigured = await unconfiguredTargets(loaded, links);
   const plan = buildPlan(snapshot, targetPlans, {

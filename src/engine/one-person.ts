@@ -16,6 +16,7 @@
 import { randomUUID } from 'node:crypto';
 import type { LoadedConfig } from '../config/load.js';
 import { selectTargets } from '../config/select-targets.js';
+import { prepareCredentialDigests } from '../config/target-fingerprint.js';
 import { ConfigError, NotFoundError, describeError } from '../errors.js';
 import type { TargetRuntime } from '../execution/executor.js';
 import { createTargetRuntime, groupSettings, targetQuirks, targetSettings } from '../execution/target-runtime.js';
@@ -314,6 +315,10 @@ export async function planPeople(loaded: LoadedConfig, state: PeopleState, keys:
   // One person's steps read as before ("match: no account"); a batch's name whom each is about.
   const who = (key: string, sep = ' ') => (keys.length > 1 ? `${key}${sep}` : '');
   const targets = selectTargets(loaded, options.only);
+  const id = `plan-${randomUUID()}`;
+  // Slow on purpose (target-fingerprint.ts): taken while the source and the targets are read.
+  const digests = prepareCredentialDigests(targets.map(([, config]) => config), id);
+  digests.catch(() => undefined);
   const readAt = new Date();
   const source = createSource(loaded.config.source);
   const snapshot = await readPeople(source, keys);
@@ -468,7 +473,7 @@ export async function planPeople(loaded: LoadedConfig, state: PeopleState, keys:
       targetPlans.push({ target: name, managedUsers: 0, actualUsers: 0, phases: [], warnings: [], error: why });
     }
   }
-  const id = `plan-${randomUUID()}`;
+  await digests;
   const plan = buildPlan(snapshot, targetPlans, {
     id,
     configFile: loaded.file,
