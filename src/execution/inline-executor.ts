@@ -182,7 +182,11 @@ export class InlineExecutor implements Executor {
           succeed(o.op, 1, o.done, started);
           await members?.done(o.done.members);
         } else if ('failed' in o) await fail(o.op, 1, o.failed, started);
-        else queue.add(() => attempt(o.op, 2, { ...state }, started));
+        else {
+          // A result that may have been carried out (a 5xx, a create no result names): creates look first.
+          const ambiguous = o.single instanceof TransientError && o.single.ambiguous ? { previousAmbiguous: o.single } : {};
+          queue.add(() => attempt(o.op, 2, { ...state, ...ambiguous }, started));
+        }
       }
     };
 

@@ -35,6 +35,8 @@ export interface BulkOperation {
 
 export interface BulkResult {
   bulkId?: string;
+  /** The method the server says the result is of, when it says. */
+  method?: string;
   status: number;
   location?: string;
   response?: JsonValue;

@@ -583,6 +583,7 @@ export class ScimClient implements ScimTarget {
       const o = (r && typeof r === 'object' && !Array.isArray(r) ? r : {}) as JsonObject;
       return {
         ...(typeof o['bulkId'] === 'string' ? { bulkId: o['bulkId'] } : {}),
+        ...(typeof o['method'] === 'string' ? { method: o['method'] } : {}),
         status: Number(o['status']),
         ...(typeof o['location'] === 'string' ? { location: o['location'] } : {}),
         ...(o['response'] !== undefined ? { response: o['response'] } : {}),
