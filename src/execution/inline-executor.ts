@@ -10,7 +10,7 @@
  * the reason. The link store is not flushed here: whoever opened it closes it (engine/state.ts).
  */
 import type { AuditSink } from '../audit/audit-sink.js';
-import { AuthError, DependencyError, RateLimitedError, TransientError } from '../errors.js';
+import { AuthError, DependencyError, RateLimitedError, StoppedError, TransientError } from '../errors.js';
 import type { Operation, Plan, TargetPlan } from '../model/plan.js';
 import type { LinkStore } from '../state/link-store.js';
 import type { SyncObserver } from '../telemetry/sync-events.js';
@@ -35,6 +35,7 @@ import { sleepUnlessAborted } from './abortable-sleep.js';
 import { runOperation, type AttemptState, type OperationResult } from './run-operation.js';
 import { bulkBatches, isBulkable, sendBulk, type BulkableOp, type BulkOutcome } from './bulk-apply.js';
 import { Lanes } from './lanes.js';
+import type { OperationContext } from './operation-context.js';
 import { NOT_CONFIGURED, addNotice, count, countAdopted, emptyTargetReport, stoppedTargetReport, type Outcome, type RunReport, type TargetReport, type TargetStop } from './run-report.js';
 
 export interface InlineExecutorOptions {
@@ -86,11 +87,23 @@ export class InlineExecutor implements Executor {
     const members = memberWrites(this.options.members, tp.target, runtime.membersNowhere);
     const ctx = { target: tp.target, client: runtime.client, links: this.options.links, failed, ...(writes ? { writes } : {}) };
     const stop = this.options.stop;
-    /** Why no further operation starts on this target, if it is so. */
-    const halted = (): string | undefined => {
-      if (!stopped && stop?.aborted) stopped = { kind: 'interrupted', reason: `stopped: ${stop.reason instanceof Error ? stop.reason.message : String(stop.reason)}` };
-      return stopped?.reason;
+    /**
+     * Aborted when the target stops (the operator's stop, a refused credential): its operations'
+     * requests that wait (for the budget, a Retry-After, a retry) give up, and are not sent.
+     */
+    const targetStop = new AbortController();
+    const stopTarget = (why: TargetStop, cause?: unknown): void => {
+      // A refused credential says the most about the target (quarantine judges it).
+      if (!stopped || why.kind === 'auth') stopped = why;
+      targetStop.abort(cause ?? new Error(why.reason));
     };
+    const onStop = () => stopTarget({ kind: 'interrupted', reason: `stopped: ${stop!.reason instanceof Error ? stop!.reason.message : String(stop!.reason)}` }, stop!.reason);
+    if (stop?.aborted) onStop();
+    else stop?.addEventListener('abort', onStop, { once: true });
+    /** Why no further operation starts on this target, if it is so. */
+    const halted = (): string | undefined => stopped?.reason;
+    /** The client for one operation (or /Bulk request): stopped with the target. */
+    const stoppable = (): OperationContext => ({ ...ctx, client: runtime.client.stoppedBy(targetStop.signal) });
 
     /** `started`: when the operation's first attempt (or its /Bulk request) began, for the record's duration. */
     const succeed = (op: Operation, attempts: number, result: OperationResult, started: number): void => {
@@ -139,7 +152,7 @@ export class InlineExecutor implements Executor {
           return;
         }
         try {
-          const result = await runOperation(op, ctx, state);
+          const result = await runOperation(op, stoppable(), state);
           succeed(op, n, result, started);
           await members?.done(result.members);
           await settleChecks(writes, op);
@@ -150,12 +163,18 @@ export class InlineExecutor implements Executor {
             await members?.undone(op, n > 1, ctx.links);
             return;
           }
-          if (error instanceof AuthError) stopped = { kind: 'auth', reason: `stopped: ${error.message}` };
+          if (error instanceof StoppedError) {
+            // Stopped before this attempt changed anything: as if it had not started.
+            skip(op, n - 1, halted() ?? error.message, false, started);
+            await members?.undone(op, n > 1, ctx.links);
+            return;
+          }
+          if (error instanceof AuthError) stopTarget({ kind: 'auth', reason: `stopped: ${error.message}` });
           const delay = halted() ? null : retryDelay(error, n, runtime.retry);
           if (delay !== null) {
             observer?.({ type: 'retry', target: tp.target, reason: error instanceof RateLimitedError ? 'rate-limited' : 'transient', delayMs: delay });
             if (error instanceof TransientError && error.ambiguous) state.previousAmbiguous = error;
-            await sleepUnlessAborted(delay, stop);
+            await sleepUnlessAborted(delay, targetStop.signal);
             continue;
           }
           await fail(op, n, error, started);
@@ -170,9 +189,9 @@ export class InlineExecutor implements Executor {
       const state: AttemptState = {};
       const started = Date.now();
       try {
-        outcomes = halted() ? batch.map((op) => ({ op, single: undefined })) : await sendBulk(batch, ctx);
+        outcomes = halted() ? batch.map((op) => ({ op, single: undefined })) : await sendBulk(batch, stoppable());
       } catch (error) {
-        if (error instanceof AuthError) stopped = { kind: 'auth', reason: `stopped: ${error.message}` };
+        if (error instanceof AuthError) stopTarget({ kind: 'auth', reason: `stopped: ${error.message}` });
         // The request may have been carried out before its answer was lost: creates look first.
         if (error instanceof TransientError && error.ambiguous) state.previousAmbiguous = error;
         outcomes = batch.map((op) => ({ op, single: undefined }));
@@ -201,6 +220,7 @@ export class InlineExecutor implements Executor {
       for (const op of single) queue.add(() => attempt(op));
       await queue.idle();
     }
+    stop?.removeEventListener('abort', onStop);
     if (stopped) {
       report.stopped = stopped.reason;
       report.stopKind = stopped.kind;

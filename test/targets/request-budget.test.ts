@@ -172,4 +172,31 @@ describe('request budget', () => {
     expect(granted).toBe(true);
     armed.mockRestore();
   });
+
+  it('a waiting request whose signal aborts gives its place up at once; the others keep theirs', async () => {
+    const budget = new RequestBudget({ requests: 1, perMs: 100 }, clock);
+    budget.penalise(25_000);
+    const stop = new AbortController();
+    const first = budget.acquire(stop.signal);
+    const second = budget.acquire();
+    stop.abort(new Error('stopped'));
+    await expect(first).rejects.toThrow('stopped');
+    // Already aborted: refused without queueing.
+    await expect(budget.acquire(stop.signal)).rejects.toThrow('stopped');
+    // The one that did not heed the signal still gets the first token when the hold ends.
+    await vi.advanceTimersByTimeAsync(25_000);
+    await expect(second).resolves.toBeTypeOf('function');
+  });
+
+  it('the last waiter leaving takes the hold\'s timer with it: nothing keeps a stopped process up', async () => {
+    const budget = new RequestBudget(null, clock);
+    budget.penalise(25_000);
+    const stop = new AbortController();
+    const waiting = budget.acquire(stop.signal);
+    expect(vi.getTimerCount()).toBe(1);
+    stop.abort(new Error('stopped'));
+    await expect(waiting).rejects.toThrow('stopped');
+    expect(vi.getTimerCount()).toBe(0);
+  });
 });
+

@@ -79,13 +79,34 @@ export class RequestBudget {
 
   /**
    * Resolves when the request may be sent; call the returned function when it has ended. Rejects
-   * with BudgetRefused while the server's pause is longer than requests are held.
+   * with BudgetRefused while the server's pause is longer than requests are held, and with the
+   * signal's reason once `signal` aborts (the request gives its place up and is not to be sent).
    */
-  acquire(): Promise<Release> {
+  acquire(signal?: AbortSignal): Promise<Release> {
+    if (signal?.aborted) return Promise.reject(signal.reason);
     const refusal = this.refused();
     if (refusal) return Promise.reject(refusal);
     return new Promise<Release>((resolve, reject) => {
-      this.waiters.push({ grant: () => resolve(this.releaser()), refuse: reject });
+      const leave = () => {
+        const at = this.waiters.indexOf(waiter);
+        if (at < 0) return;
+        this.waiters.splice(at, 1);
+        reject(signal!.reason);
+        // Nobody left waiting: no timer keeps the process up for a hold no request waits out.
+        this.pump();
+      };
+      const waiter = {
+        grant: () => {
+          signal?.removeEventListener('abort', leave);
+          resolve(this.releaser());
+        },
+        refuse: (error: BudgetRefused) => {
+          signal?.removeEventListener('abort', leave);
+          reject(error);
+        },
+      };
+      signal?.addEventListener('abort', leave, { once: true });
+      this.waiters.push(waiter);
       this.pump();
     });
   }
