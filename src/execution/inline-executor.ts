@@ -2,7 +2,7 @@
  * The embedded executor: runs the plan in this process, one set of lanes per target (lanes.ts) (targets proceed in
  * parallel, so one app's rate limit never stalls another). Retries follow retry-policy.ts; the pace
  * of requests (and the pause of the whole target after a 429) is the client's request budget; a
- * rejected credential stops the target. On targets that use /Bulk, user writes go in batches first
+ * rejected credential stops the target, and so do too many failed answers in a row (failure-breaker.ts). On targets that use /Bulk, user writes go in batches first
  * (bulk-apply.ts) and what a batch does not settle runs here one by one.
  *
  * `stop` (the operator's signal, or a state write that failed) ends the run early: no operation
@@ -35,6 +35,7 @@ import { sleepUnlessAborted } from './abortable-sleep.js';
 import { runOperation, type AttemptState, type OperationResult } from './run-operation.js';
 import { bulkBatches, isBulkable, sendBulk, type BulkableOp, type BulkOutcome } from './bulk-apply.js';
 import { Lanes } from './lanes.js';
+import { breakerReason, watchFailures } from './failure-breaker.js';
 import type { OperationContext } from './operation-context.js';
 import { NOT_CONFIGURED, addNotice, count, countAdopted, emptyTargetReport, stoppedTargetReport, type Outcome, type RunReport, type TargetReport, type TargetStop } from './run-report.js';
 
@@ -88,8 +89,9 @@ export class InlineExecutor implements Executor {
     const ctx = { target: tp.target, client: runtime.client, links: this.options.links, failed, ...(writes ? { writes } : {}) };
     const stop = this.options.stop;
     /**
-     * Aborted when the target stops (the operator's stop, a refused credential): its operations'
-     * requests that wait (for the budget, a Retry-After, a retry) give up, and are not sent.
+     * Aborted when the target stops (the operator's stop, a refused credential, too many failures
+     * in a row): its operations' requests that wait (for the budget, a Retry-After, a retry) give
+     * up, and are not sent.
      */
     const targetStop = new AbortController();
     const stopTarget = (why: TargetStop, cause?: unknown): void => {
@@ -100,6 +102,7 @@ export class InlineExecutor implements Executor {
     const onStop = () => stopTarget({ kind: 'interrupted', reason: `stopped: ${stop!.reason instanceof Error ? stop!.reason.message : String(stop!.reason)}` }, stop!.reason);
     if (stop?.aborted) onStop();
     else stop?.addEventListener('abort', onStop, { once: true });
+    const unwatch = watchFailures(tp.target, runtime.stopAfterFailures, (n, last) => stopTarget({ kind: 'unavailable', reason: breakerReason(tp.target, n, last) }));
     /** Why no further operation starts on this target, if it is so. */
     const halted = (): string | undefined => stopped?.reason;
     /** The client for one operation (or /Bulk request): stopped with the target. */
@@ -221,6 +224,7 @@ export class InlineExecutor implements Executor {
       await queue.idle();
     }
     stop?.removeEventListener('abort', onStop);
+    unwatch();
     if (stopped) {
       report.stopped = stopped.reason;
       report.stopKind = stopped.kind;
