@@ -24,7 +24,7 @@ import { authProvider, type AuthProvider, type ClientAuth } from './auth.js';
 import { errorForStatus, errorForTransport, errorInBody } from './error-mapping.js';
 import { parseSchemas, type TargetSchemas } from '../../model/scim-schema.js';
 import { parseCapabilities, DEFAULT_CAPABILITIES, type ScimCapabilities } from './capabilities.js';
-import { BudgetRefused, sharedBudget, timerDelay, type RequestBudget, type Release } from './request-budget.js';
+import { BudgetRefused, MAX_REFUSAL_MS, sharedBudget, timerDelay, type RequestBudget, type Release } from './request-budget.js';
 import { Transport, type HttpAnswer, type TlsMaterial } from './transport.js';
 import { requestEnded } from './request-events.js';
 
@@ -251,8 +251,8 @@ export class ScimClient implements ScimTarget {
   private refusedError(refusal: BudgetRefused, context: ErrorContext): RateLimitedError {
     const remaining = refusal.until - Date.now();
     const asked = `the server asked for a pause of ${Math.ceil(refusal.retryAfterMs / 1000)} s (Retry-After), longer than the ${Math.round(this.readRetry.maxRetryAfterMs / 1000)} s requests are held for`;
-    const until = Number.isFinite(refusal.until) && Math.abs(refusal.until) <= 8.64e15 ? `until ${new Date(refusal.until).toISOString()}` : 'for the life of this process';
-    return new RateLimitedError(`rate limited: ${asked}; requests to ${this.target} fail ${until}`, context, Math.max(0, remaining));
+    const asksAgain = refusal.retryAfterMs > MAX_REFUSAL_MS ? ` (an hour at most: then it is asked again)` : '';
+    return new RateLimitedError(`rate limited: ${asked}; requests to ${this.target} fail until ${new Date(refusal.until).toISOString()}${asksAgain}`, context, Math.max(0, remaining));
   }
 
   /**
