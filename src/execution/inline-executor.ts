@@ -36,6 +36,7 @@ import { runOperation, type AttemptState, type OperationResult } from './run-ope
 import { bulkBatches, isBulkable, sendBulk, type BulkableOp, type BulkOutcome } from './bulk-apply.js';
 import { Lanes } from './lanes.js';
 import { breakerReason, watchFailures } from './failure-breaker.js';
+import { Unrecorded } from './unrecorded.js';
 import type { OperationContext } from './operation-context.js';
 import { NOT_CONFIGURED, addNotice, count, countAdopted, emptyTargetReport, stoppedTargetReport, type Outcome, type RunReport, type TargetReport, type TargetStop } from './run-report.js';
 
@@ -66,18 +67,24 @@ export class InlineExecutor implements Executor {
       const settings = targets.get(tp.target)?.writeChecks;
       if (memory && settings && !tp.error) checks.set(tp.target, await WriteChecks.open(memory, tp.target, plan.id, settings));
     }
-    const reports = await Promise.all(
-      plan.targets.map((tp) => {
-        const runtime = targets.get(tp.target);
-        if (tp.error) return emptyTargetReport(tp.target, tp.error);
-        if (!runtime) return stoppedTargetReport(tp.target, NOT_CONFIGURED);
-        return this.runTarget(plan.id, tp, runtime, checks.get(tp.target));
-      }),
-    );
-    return { planId: plan.id, startedAt, finishedAt: new Date().toISOString(), targets: reports };
+    const unrecorded = new Unrecorded(plan.id, this.options.audit);
+    try {
+      const reports = await Promise.all(
+        plan.targets.map((tp) => {
+          const runtime = targets.get(tp.target);
+          if (tp.error) return emptyTargetReport(tp.target, tp.error);
+          if (!runtime) return stoppedTargetReport(tp.target, NOT_CONFIGURED);
+          return this.runTarget(plan.id, tp, runtime, checks.get(tp.target), unrecorded);
+        }),
+      );
+      return { planId: plan.id, startedAt, finishedAt: new Date().toISOString(), targets: reports };
+    } finally {
+      unrecorded.close();
+    }
   }
 
-  private async runTarget(planId: string, tp: TargetPlan, runtime: TargetRuntime, writes: WriteChecks | undefined): Promise<TargetReport> {
+  /** `unrecorded`: each operation is in it from its start to its record. */
+  private async runTarget(planId: string, tp: TargetPlan, runtime: TargetRuntime, writes: WriteChecks | undefined, unrecorded: Unrecorded): Promise<TargetReport> {
     const report = emptyTargetReport(tp.target);
     const queue = new Lanes(runtime.concurrency);
     const observer = this.options.observer;
@@ -117,7 +124,7 @@ export class InlineExecutor implements Executor {
       if (result.partial) report.skips.push(operationSkip(op, 'partial', result.partial));
       if (result.unchanged && result.note) report.skips.push(operationSkip(op, 'unchanged', result.note));
       for (const notice of result.notices ?? []) addNotice(report, notice);
-      this.audit(planId, tp.target, op, outcome, attempts, resultDetail(result), started);
+      this.audit(planId, tp.target, op, outcome, attempts, resultDetail(result), started, unrecorded);
     };
 
     /** `listed`: skipped because something it needs failed; the skips of a stop are summed up by `stopped`. */
@@ -125,7 +132,7 @@ export class InlineExecutor implements Executor {
       count(report, op.kind, 'skipped');
       observer?.({ type: 'operation', target: tp.target, kind: op.kind, outcome: 'skipped' });
       if (listed) report.skips.push(operationSkip(op, 'skipped', reason));
-      this.audit(planId, tp.target, op, 'skipped', attempts, { note: reason }, started);
+      this.audit(planId, tp.target, op, 'skipped', attempts, { note: reason }, started, unrecorded);
     };
 
     const fail = async (op: Operation, attempts: number, error: unknown, started: number): Promise<void> => {
@@ -135,13 +142,14 @@ export class InlineExecutor implements Executor {
       const parked = await settleChecks(writes, op, error);
       addNotice(report, parked);
       const detail = errorDetail(error);
-      this.audit(planId, tp.target, op, 'failed', attempts, parked ? { ...detail, note: parked } : detail, started);
+      this.audit(planId, tp.target, op, 'failed', attempts, parked ? { ...detail, note: parked } : detail, started, unrecorded);
       await recordFailedCreate(failed, op);
       await members?.undone(op, true, ctx.links);
     };
 
     /** `first`: attempts already made (in a /Bulk request) count towards the limit. */
     const attempt = async (op: Operation, first = 1, state: AttemptState = {}, started = Date.now()): Promise<void> => {
+      unrecorded.begin(tp.target, op);
       const newer = first === 1 ? this.options.superseded?.(tp.target, op) : undefined;
       if (newer) {
         skip(op, 0, newer, true, started);
@@ -191,6 +199,7 @@ export class InlineExecutor implements Executor {
       let outcomes: BulkOutcome[];
       const state: AttemptState = {};
       const started = Date.now();
+      for (const op of batch) unrecorded.begin(tp.target, op);
       try {
         outcomes = halted() ? batch.map((op) => ({ op, single: undefined })) : await sendBulk(batch, stoppable());
       } catch (error) {
@@ -235,8 +244,9 @@ export class InlineExecutor implements Executor {
   }
 
   /** `detail`: made for this record alone (it gets the duration). */
-  private audit(planId: string, target: string, op: Operation, outcome: Outcome, attempts: number, detail: OutcomeDetail, started: number): void {
+  private audit(planId: string, target: string, op: Operation, outcome: Outcome, attempts: number, detail: OutcomeDetail, started: number, unrecorded: Unrecorded): void {
     detail.durationMs = Date.now() - started;
     this.options.audit.record(operationAuditRecord(planId, target, op, outcome, attempts, detail));
+    unrecorded.end(op);
   }
 }

@@ -153,5 +153,35 @@ describe('stop while the server makes us wait', () => {
     expect(r.out).toContain('updated 3 (7 skipped)');
     expect(h.audit().at(-1)).toMatchObject({ action: 'apply.interrupted' });
   }, 60_000);
+
+  it('a second SIGINT while writes are in flight: they reached the target, and the audit log names them in an apply.interrupted record', async () => {
+    const ten = Array.from({ length: 10 }, (_, i) => person(i + 1));
+    const p = await behindProxy(ten);
+    h.writePeople(ten.map((x, i) => (i < 4 ? { ...x, title: 'Staff Engineer' } : x)));
+    let applied = 0;
+    p.hook = async (req, forward) => {
+      if (req.method !== 'PATCH') return undefined;
+      await forward(); // carried out at once...
+      applied++;
+      return new Promise(() => undefined); // ...and never answered
+    };
+    const cli = new CliProcess(['run', '--config', h.configFile]);
+    await waitUntil(() => applied === 4, 'four PATCHes carried out');
+    cli.kill('SIGINT');
+    await cli.waitFor(/SIGINT: stopping/);
+    cli.kill('SIGINT');
+    const r = await cli.exited;
+    expect(r.code).toBe(130);
+    expect(r.err).toContain(
+      'SIGINT again: stopping at once; what the operations in flight sent may have reached the target without a record of its own (for run and apply, an apply.interrupted record in the audit log names them)',
+    );
+    expect(ten.slice(0, 4).map((x) => h.sandbox.store.findUserByUserName(x.email!)!['title'])).toEqual(Array(4).fill('Staff Engineer'));
+    const records = h.audit();
+    expect(records.filter((a) => a['action'] === 'updateUser')).toEqual([]);
+    const last = records.at(-1)!;
+    expect(last).toMatchObject({ action: 'apply.interrupted', target: 'app', outcome: 'info' });
+    expect(last['note']).toMatch(/^the process ended at once \(a second SIGINT or SIGTERM\) with 4 operations begun and not recorded: what they sent may have reached the target: /);
+    for (const x of ten.slice(0, 4)) expect(last['note']).toContain(`updateUser ${x.email} (${x.id})`);
+  });
 });
 
