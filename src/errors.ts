@@ -34,6 +34,7 @@ export type ErrorCode =
   | 'SAFETY'
   | 'STATE'
   | 'INTERRUPTED'
+  | 'STOPPED'
   | 'LOCKED'
   | 'PLAN';
 
@@ -198,6 +199,15 @@ export class InterruptedError extends ScimSyncError {
   constructor(readonly signal: 'SIGINT' | 'SIGTERM', options?: { cause?: unknown }) {
     super(`interrupted by ${signal}: operations not started were skipped`, {}, options);
   }
+}
+
+/**
+ * A request not sent because the work it belongs to was stopped while it waited (for the request
+ * budget, a Retry-After, a read's retry) or before it began: the operator's stop, or its target
+ * stopped (a refused credential, too many failures in a row). Its operation is skipped, not failed.
+ */
+export class StoppedError extends ScimSyncError {
+  readonly code = 'STOPPED';
 }
 
 /** Another run holds the lock on this state directory. */

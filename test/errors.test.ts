@@ -26,6 +26,7 @@ const BUILT: Record<string, [ScimSyncError, ErrorCode]> = {
   SafetyError: [new errors.SafetyError(['too many'], { cause }), 'SAFETY'],
   StateError: [new errors.StateError('m', ctx, { cause }), 'STATE'],
   InterruptedError: [new errors.InterruptedError('SIGINT', { cause }), 'INTERRUPTED'],
+  StoppedError: [new errors.StoppedError('m', ctx, { cause }), 'STOPPED'],
   LockedError: [new errors.LockedError('m', ctx, { cause }), 'LOCKED'],
   PlanError: [new errors.PlanError('m', ctx, { cause }), 'PLAN'],
 };

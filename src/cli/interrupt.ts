@@ -3,7 +3,8 @@
  * before it exits). The first stops the run gracefully: no operation
  * starts after it, those in flight finish, the report and the audit record are written, the lock is
  * released, and the command exits 130 (SIGINT) or 143 (SIGTERM). The second stops at once; the run
- * lock still goes (state/run-lock.ts removes it on exit).
+ * lock still goes (state/run-lock.ts removes it on exit), and the operations begun and not recorded
+ * are named in the audit log (execution/unrecorded.ts).
  */
 import { InterruptedError } from '../errors.js';
 import { EXIT } from './exit-codes.js';
@@ -24,7 +25,9 @@ export function watchInterrupts(io: Io): Interrupt {
       controller.abort(new InterruptedError(name));
       return;
     }
-    io.err(`${name} again: stopping at once; operations in flight may or may not have reached the target (the audit log says what did)`);
+    // What an operation in flight sent may be in the target with no record of its own: the executor
+    // names those operations in an apply.interrupted record as the process exits (execution/unrecorded.ts).
+    io.err(`${name} again: stopping at once; what the operations in flight sent may have reached the target without a record of its own (for run and apply, an apply.interrupted record in the audit log names them)`);
     process.exit(name === 'SIGINT' ? EXIT.INTERRUPTED : EXIT.TERMINATED);
   };
   const sigint = on('SIGINT');

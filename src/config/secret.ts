@@ -14,38 +14,59 @@ import { inspect } from 'node:util';
  */
 export const MIN_SECRET_LENGTH = 8;
 
-/** Each registered form, with how many registrations hold it (a rotated token's forms go when none does). */
+/**
+ * Each registered form, case folded (fold()), with how many registrations hold it (a rotated
+ * token's forms go when none does). Matching ignores case: many servers take a hex or base32 key
+ * in any case, and echo it upper-cased.
+ */
 const known = new Map<string, number>();
 /** Longest first, so a value that contains another is replaced whole. */
 let ordered: string[] = [];
+
+/**
+ * `text` with its letters in lower case, each character at its own index (what a match in it
+ * finds is where it is in `text`): a character whose lower case is longer (İ) is kept as it is.
+ */
+function fold(text: string): string {
+  const lower = text.toLowerCase();
+  if (lower.length === text.length) return lower;
+  let out = '';
+  for (const c of text) {
+    const l = c.toLowerCase();
+    out += l.length === c.length ? l : c;
+  }
+  return out;
+}
 
 const reorder = () => {
   ordered = [...known.keys()].sort((a, b) => b.length - a.length);
 };
 
 /**
- * A server that echoes part of a token ("invalid token eyJhbGciOi...") gives away most of it. Forms
- * at least this long are also scrubbed where a run of PARTIAL_RUN or more of their characters
- * appears: a shorter secret's part could be ordinary text, and a run this long of a random token is
- * not met by chance.
+ * A server that echoes part of a token ("invalid token eyJhbGciOi...", or all of it but the last
+ * character) gives away most of it. Forms at least this long are also scrubbed where a run of
+ * PARTIAL_RUN or more of their characters appears: a shorter secret's part could be ordinary
+ * text, and a run this long of a random token is not met by chance.
  */
-const PARTIAL_FROM = 24;
-const PARTIAL_RUN = 16;
+const PARTIAL_FROM = 16;
+const PARTIAL_RUN = 12;
 /**
  * Runs are found by looking up WINDOW-character slices at every STEP-th position of the text (each
- * run of WINDOW + STEP - 1 or more characters covers one), then grown both ways: a quarter of the
- * lookups of every position, and runs shorter than PARTIAL_RUN are left as they are anyway.
+ * run of WINDOW + STEP - 1 or more characters covers one: 11, within PARTIAL_RUN), then grown both
+ * ways: a quarter of the lookups of every position, and runs shorter than PARTIAL_RUN are left as
+ * they are anyway.
  */
 const STEP = 4;
-const WINDOW = 3 * STEP;
+const BLOCKS_PER_WINDOW = 2;
+const WINDOW = BLOCKS_PER_WINDOW * STEP;
 /** The forms whose parts are scrubbed, and their WINDOW-character slices, each with how many registrations hold it. */
 const long = new Map<string, number>();
 const windows = new Map<string, number>();
 /**
  * How many of the long forms' STEP-character blocks (at every offset) have each 16-bit block hash.
  * Every line written out is looked at, and most hold no part of a secret: a slice is made and looked
- * up only where three blocks in a row are found here (each block read once, from its character
- * codes), instead of at every STEP-th position, which cost more than the rest of redact().
+ * up only where a window's blocks in a row are all found here (each block read once, from its
+ * character codes), instead of at every STEP-th position, which cost more than the rest of redact().
  */
 const blocks = new Uint32Array(1 << 16);
 
@@ -70,15 +91,17 @@ function countWindows(value: string, delta: 1 | -1): void {
  * `partial`: its long runs are scrubbed too. Not for a URL that is a credential (a Slack webhook's):
  * its scheme and host begin every other URL to that host, printed as they should be.
  */
-function add(value: string, partial: boolean): void {
-  if (value.length < MIN_SECRET_LENGTH) return;
+function add(form: string, partial: boolean): void {
+  if (form.length < MIN_SECRET_LENGTH) return;
+  const value = fold(form);
   const n = known.get(value) ?? 0;
   known.set(value, n + 1);
   if (partial) countWindows(value, 1);
   if (n === 0) reorder();
 }
 
-function remove(value: string, partial: boolean): void {
+function remove(form: string, partial: boolean): void {
+  const value = fold(form);
   const n = known.get(value);
   if (n === undefined) return;
   if (partial) countWindows(value, -1);
@@ -182,20 +205,34 @@ export class Secret {
 }
 
 /**
- * Replace every known secret, in every registered form, in `text`, and every long run of a long
- * one's characters (a part echoed back). Applied to everything we write out.
+ * Replace every known secret, in every registered form and in any case, in `text`, and every long
+ * run of a long one's characters (a part echoed back). Applied to everything we write out.
  */
 export function redact(text: string): string {
+  if (ordered.length === 0) return text;
+  let folded = fold(text);
   let out = text;
   for (const value of ordered) {
-    if (out.includes(value)) out = out.split(value).join('[redacted]');
+    if (!folded.includes(value)) continue;
+    // Found in the folded text, cut from the text itself: the same indexes.
+    let kept = '';
+    let keptFolded = '';
+    let from = 0;
+    for (let at = folded.indexOf(value); at >= 0; at = folded.indexOf(value, from)) {
+      kept += `${out.slice(from, at)}[redacted]`;
+      keptFolded += `${folded.slice(from, at)}[redacted]`;
+      from = at + value.length;
+    }
+    out = kept + out.slice(from);
+    folded = keptFolded + folded.slice(from);
   }
-  return windows.size > 0 && out.length >= PARTIAL_RUN ? redactParts(out) : out;
+  return windows.size > 0 && out.length >= PARTIAL_RUN ? redactParts(out, folded) : out;
 }
 
-function redactParts(text: string): string {
+/** `folded`: fold(text), where the runs are looked for; what is cut is cut from `text`. */
+function redactParts(text: string, folded: string): string {
   const inSecret = (a: number, b: number) => {
-    const part = text.slice(a, b);
+    const part = folded.slice(a, b);
     for (const v of long.keys()) if (v.includes(part)) return true;
     return false;
   };
@@ -203,14 +240,14 @@ function redactParts(text: string): string {
   let copied = 0;
   // `found`: how many blocks in a row, up to the one at `end` - STEP, are some long form's.
   let found = 0;
-  for (let end = STEP; end <= text.length; end += STEP) {
-    found = blocks[blockHash(text, end - STEP)]! > 0 ? found + 1 : 0;
+  for (let end = STEP; end <= folded.length; end += STEP) {
+    found = blocks[blockHash(folded, end - STEP)]! > 0 ? found + 1 : 0;
     const i = end - WINDOW;
-    if (found < 3 || i < copied || !windows.has(text.slice(i, end))) continue;
+    if (found < BLOCKS_PER_WINDOW || i < copied || !windows.has(folded.slice(i, end))) continue;
     let a = i;
     let b = i + WINDOW;
     while (a > copied && inSecret(a - 1, b)) a--;
-    while (b < text.length && inSecret(a, b + 1)) b++;
+    while (b < folded.length && inSecret(a, b + 1)) b++;
     if (b - a < PARTIAL_RUN) continue;
     out += `${text.slice(copied, a)}[redacted]`;
     copied = b;

@@ -1,6 +1,6 @@
 /**
- * Quarantine: a target whose cycle fails badly (its credential refused, or too many of its
- * operations failing) is left out of later cycles until its backoff time, then tried again; a cycle
+ * Quarantine: a target whose cycle fails badly (its credential refused, too many failed answers in a
+ * row, or too many of its operations failing) is left out of later cycles until its backoff time, then tried again; a cycle
  * that goes well lifts it. The decisions are pure functions of a target's report, its entry and the
  * time; `settleQuarantine` is the I/O around them (store, audit, notifications).
  */
@@ -40,21 +40,24 @@ function ran(report: TargetReport): { ran: number; failed: number } {
 
 /**
  * Whether the report says anything about the target's health. A stop of another kind than a refused
- * credential (a waiting `run` that timed out or was interrupted, a cycle whose data Redis lost or
+ * credential or a target that kept failing (a waiting `run` that timed out or was interrupted, a cycle whose data Redis lost or
  * whose lock expired, a worker's config differing from the planner's) leaves the cycle's outcome
  * unknown, or says something about us rather than the target: it neither quarantines nor lifts.
  * A stop without a kind is a report of an earlier version, which cannot say which it was.
  */
 function judged(report: TargetReport): boolean {
-  return !report.stopped || report.stopKind === 'auth';
+  return !report.stopped || report.stopKind === 'auth' || report.stopKind === 'unavailable';
 }
 
 /** Why this report quarantines its target, or undefined when it does not. */
 export function quarantineReason(report: TargetReport, settings: Pick<QuarantineConfig, 'failurePercent' | 'minOperations'>): string | undefined {
   if (!judged(report)) return undefined;
-  // The executor stops a target whose credential is refused; the caller leaves out reports of a
-  // run the operator interrupted, whose stop is theirs.
-  if (report.stopped) return `credential refused: ${report.stopped.replace(/^stopped: /, '')}`;
+  // The executor stops a target whose credential is refused, or that kept failing; the caller
+  // leaves out reports of a run the operator interrupted, whose stop is theirs.
+  if (report.stopped) {
+    const why = report.stopped.replace(/^stopped: /, '');
+    return report.stopKind === 'unavailable' ? why : `credential refused: ${why}`;
+  }
   if (report.unreadable?.startsWith('[AUTH]')) return `credential refused: ${report.unreadable}`;
   const { ran: total, failed } = ran(report);
   if (total >= settings.minOperations && failed * 100 > settings.failurePercent * total) {

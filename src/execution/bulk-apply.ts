@@ -6,9 +6,11 @@
  * and the operation goes back to the single-request path, which knows the next step for each error
  * (adopt on 409, re-create on 404, re-read on 412, retry on 5xx and 429). Only a 400 is final
  * here: sending the same body again would be refused again. Updates go in the PATCH shapes learned
- * for their attributes, but are not read back (a bulk answer carries no resource).
+ * for their attributes, but are not read back (a bulk answer carries no resource). Results are
+ * told apart by bulkId (matchResults): a create no result names goes to the single path as one
+ * that may have been made, which looks it up before posting again.
  */
-import { BadRequestError, ProtocolError, type ScimSyncError } from '../errors.js';
+import { BadRequestError, ProtocolError, TransientError, type ScimSyncError } from '../errors.js';
 import type { CreateUserOp, DeprovisionUserOp, Operation, UpdateUserOp } from '../model/plan.js';
 import type { BulkOperation, BulkResult } from '../targets/scim-target.js';
 import { errorForStatus } from '../targets/http/error-mapping.js';
@@ -114,6 +116,62 @@ export async function sendBulk(batch: readonly BulkableOp[], ctx: OperationConte
   });
   if (sent.length === 0) return refused;
   const results = await ctx.client.bulk(sent);
-  const byBulkId = new Map(results.filter((r) => r.bulkId !== undefined).map((r) => [r.bulkId!, r]));
-  return [...refused, ...(await Promise.all(ops.map((op, i) => settle(op, sent[i]!, byBulkId.get(op.id) ?? (byBulkId.size === 0 ? results[i] : undefined), ctx))))];
+  const matched = matchResults(sent, results);
+  // A server that leaves bulkId out may have made a create that no result can be told to be.
+  const unnamed = results.some((r) => r.bulkId === undefined);
+  return [
+    ...refused,
+    ...(await Promise.all(
+      ops.map((op, i) => {
+        const result = matched[i];
+        if (result || !unnamed || sent[i]!.method !== 'POST') return settle(op, sent[i]!, result, ctx);
+        const context = { target: ctx.target, resource: op.label, request: 'POST /Users (in /Bulk)' };
+        // The single path looks the account up by its key before posting again.
+        return { op, single: new TransientError('no result of the bulk answer names this create (no bulkId): it may have been made', context, true) };
+      }),
+    )),
+  ];
+}
+
+/** A location's path from its last `/Users/` on (`/Users/<id>`), to compare with an operation's path. */
+function locatedPath(location: string | undefined): string | undefined {
+  const path = location?.replace(/[?#].*$/, '').replace(/\/+$/, '');
+  const at = path?.lastIndexOf('/Users/') ?? -1;
+  return at < 0 ? undefined : path!.slice(at);
+}
+
+/**
+ * Each sent operation's result, or undefined. By bulkId, which RFC 7644 §3.7.3 requires on the
+ * results of POSTs: a create is matched no other way, since creates told apart by their order alone
+ * link each new person to another's account when a server answers in another order. An update or
+ * deprovision whose result has no bulkId is matched by the location naming its resource, else by
+ * its place when there is one result per operation and the result there names no resource and no
+ * other method. An operation left without a result goes on in a single request.
+ */
+export function matchResults(sent: readonly BulkOperation[], results: readonly BulkResult[]): (BulkResult | undefined)[] {
+  const byBulkId = new Map<string, BulkResult>();
+  const byLocation = new Map<string, BulkResult | null>();
+  for (const r of results) {
+    if (r.bulkId !== undefined) {
+      if (!byBulkId.has(r.bulkId)) byBulkId.set(r.bulkId, r);
+      continue;
+    }
+    const path = locatedPath(r.location);
+    // Two results locating the same resource tell nothing apart.
+    if (path !== undefined) byLocation.set(path, byLocation.has(path) ? null : r);
+  }
+  const used = new Set<BulkResult>();
+  const take = (r: BulkResult | null | undefined): BulkResult | undefined => {
+    if (!r || used.has(r)) return undefined;
+    used.add(r);
+    return r;
+  };
+  // A result with a location that did not match above names another resource (or several).
+  const placed = (s: BulkOperation, r: BulkResult | undefined): BulkResult | undefined =>
+    r && r.bulkId === undefined && r.location === undefined && (r.method === undefined || r.method.toUpperCase() === s.method) ? r : undefined;
+  const sameCount = results.length === sent.length;
+  return sent.map((s, i) => {
+    if (s.method === 'POST') return take(byBulkId.get(s.bulkId));
+    return take(byBulkId.get(s.bulkId)) ?? take(byLocation.get(s.path)) ?? (sameCount ? take(placed(s, results[i])) : undefined);
+  });
 }

@@ -11,6 +11,8 @@ export interface TargetRuntime {
   /** Operations in flight at once. */
   concurrency: number;
   retry: RetryPolicy;
+  /** Failed answers in a row (429, 5xx, none) after which the apply stops sending to the target (failure-breaker.ts). */
+  stopAfterFailures: number;
   /** How updates are read back and parked (targets.<name>.writeChecks, and the quirk patchShape). */
   writeChecks?: WriteCheckSettings;
   /**

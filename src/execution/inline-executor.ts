@@ -2,7 +2,7 @@
  * The embedded executor: runs the plan in this process, one set of lanes per target (lanes.ts) (targets proceed in
  * parallel, so one app's rate limit never stalls another). Retries follow retry-policy.ts; the pace
  * of requests (and the pause of the whole target after a 429) is the client's request budget; a
- * rejected credential stops the target. On targets that use /Bulk, user writes go in batches first
+ * rejected credential stops the target, and so do too many failed answers in a row (failure-breaker.ts). On targets that use /Bulk, user writes go in batches first
  * (bulk-apply.ts) and what a batch does not settle runs here one by one.
  *
  * `stop` (the operator's signal, or a state write that failed) ends the run early: no operation
@@ -10,7 +10,7 @@
  * the reason. The link store is not flushed here: whoever opened it closes it (engine/state.ts).
  */
 import type { AuditSink } from '../audit/audit-sink.js';
-import { AuthError, DependencyError, RateLimitedError, TransientError } from '../errors.js';
+import { AuthError, DependencyError, RateLimitedError, StoppedError, TransientError } from '../errors.js';
 import type { Operation, Plan, TargetPlan } from '../model/plan.js';
 import type { LinkStore } from '../state/link-store.js';
 import type { SyncObserver } from '../telemetry/sync-events.js';
@@ -35,6 +35,9 @@ import { sleepUnlessAborted } from './abortable-sleep.js';
 import { runOperation, type AttemptState, type OperationResult } from './run-operation.js';
 import { bulkBatches, isBulkable, sendBulk, type BulkableOp, type BulkOutcome } from './bulk-apply.js';
 import { Lanes } from './lanes.js';
+import { breakerReason, watchFailures } from './failure-breaker.js';
+import { Unrecorded } from './unrecorded.js';
+import type { OperationContext } from './operation-context.js';
 import { NOT_CONFIGURED, addNotice, count, countAdopted, emptyTargetReport, stoppedTargetReport, type Outcome, type RunReport, type TargetReport, type TargetStop } from './run-report.js';
 
 export interface InlineExecutorOptions {
@@ -64,18 +67,24 @@ export class InlineExecutor implements Executor {
       const settings = targets.get(tp.target)?.writeChecks;
       if (memory && settings && !tp.error) checks.set(tp.target, await WriteChecks.open(memory, tp.target, plan.id, settings));
     }
-    const reports = await Promise.all(
-      plan.targets.map((tp) => {
-        const runtime = targets.get(tp.target);
-        if (tp.error) return emptyTargetReport(tp.target, tp.error);
-        if (!runtime) return stoppedTargetReport(tp.target, NOT_CONFIGURED);
-        return this.runTarget(plan.id, tp, runtime, checks.get(tp.target));
-      }),
-    );
-    return { planId: plan.id, startedAt, finishedAt: new Date().toISOString(), targets: reports };
+    const unrecorded = new Unrecorded(plan.id, this.options.audit);
+    try {
+      const reports = await Promise.all(
+        plan.targets.map((tp) => {
+          const runtime = targets.get(tp.target);
+          if (tp.error) return emptyTargetReport(tp.target, tp.error);
+          if (!runtime) return stoppedTargetReport(tp.target, NOT_CONFIGURED);
+          return this.runTarget(plan.id, tp, runtime, checks.get(tp.target), unrecorded);
+        }),
+      );
+      return { planId: plan.id, startedAt, finishedAt: new Date().toISOString(), targets: reports };
+    } finally {
+      unrecorded.close();
+    }
   }
 
-  private async runTarget(planId: string, tp: TargetPlan, runtime: TargetRuntime, writes: WriteChecks | undefined): Promise<TargetReport> {
+  /** `unrecorded`: each operation is in it from its start to its record. */
+  private async runTarget(planId: string, tp: TargetPlan, runtime: TargetRuntime, writes: WriteChecks | undefined, unrecorded: Unrecorded): Promise<TargetReport> {
     const report = emptyTargetReport(tp.target);
     const queue = new Lanes(runtime.concurrency);
     const observer = this.options.observer;
@@ -86,11 +95,25 @@ export class InlineExecutor implements Executor {
     const members = memberWrites(this.options.members, tp.target, runtime.membersNowhere);
     const ctx = { target: tp.target, client: runtime.client, links: this.options.links, failed, ...(writes ? { writes } : {}) };
     const stop = this.options.stop;
-    /** Why no further operation starts on this target, if it is so. */
-    const halted = (): string | undefined => {
-      if (!stopped && stop?.aborted) stopped = { kind: 'interrupted', reason: `stopped: ${stop.reason instanceof Error ? stop.reason.message : String(stop.reason)}` };
-      return stopped?.reason;
+    /**
+     * Aborted when the target stops (the operator's stop, a refused credential, too many failures
+     * in a row): its operations' requests that wait (for the budget, a Retry-After, a retry) give
+     * up, and are not sent.
+     */
+    const targetStop = new AbortController();
+    const stopTarget = (why: TargetStop, cause?: unknown): void => {
+      // A refused credential says the most about the target (quarantine judges it).
+      if (!stopped || why.kind === 'auth') stopped = why;
+      targetStop.abort(cause ?? new Error(why.reason));
     };
+    const onStop = () => stopTarget({ kind: 'interrupted', reason: `stopped: ${stop!.reason instanceof Error ? stop!.reason.message : String(stop!.reason)}` }, stop!.reason);
+    if (stop?.aborted) onStop();
+    else stop?.addEventListener('abort', onStop, { once: true });
+    const unwatch = watchFailures(tp.target, runtime.stopAfterFailures, (n, last) => stopTarget({ kind: 'unavailable', reason: breakerReason(tp.target, n, last) }));
+    /** Why no further operation starts on this target, if it is so. */
+    const halted = (): string | undefined => stopped?.reason;
+    /** The client for one operation (or /Bulk request): stopped with the target. */
+    const stoppable = (): OperationContext => ({ ...ctx, client: runtime.client.stoppedBy(targetStop.signal) });
 
     /** `started`: when the operation's first attempt (or its /Bulk request) began, for the record's duration. */
     const succeed = (op: Operation, attempts: number, result: OperationResult, started: number): void => {
@@ -101,7 +124,7 @@ export class InlineExecutor implements Executor {
       if (result.partial) report.skips.push(operationSkip(op, 'partial', result.partial));
       if (result.unchanged && result.note) report.skips.push(operationSkip(op, 'unchanged', result.note));
       for (const notice of result.notices ?? []) addNotice(report, notice);
-      this.audit(planId, tp.target, op, outcome, attempts, resultDetail(result), started);
+      this.audit(planId, tp.target, op, outcome, attempts, resultDetail(result), started, unrecorded);
     };
 
     /** `listed`: skipped because something it needs failed; the skips of a stop are summed up by `stopped`. */
@@ -109,7 +132,7 @@ export class InlineExecutor implements Executor {
       count(report, op.kind, 'skipped');
       observer?.({ type: 'operation', target: tp.target, kind: op.kind, outcome: 'skipped' });
       if (listed) report.skips.push(operationSkip(op, 'skipped', reason));
-      this.audit(planId, tp.target, op, 'skipped', attempts, { note: reason }, started);
+      this.audit(planId, tp.target, op, 'skipped', attempts, { note: reason }, started, unrecorded);
     };
 
     const fail = async (op: Operation, attempts: number, error: unknown, started: number): Promise<void> => {
@@ -119,13 +142,14 @@ export class InlineExecutor implements Executor {
       const parked = await settleChecks(writes, op, error);
       addNotice(report, parked);
       const detail = errorDetail(error);
-      this.audit(planId, tp.target, op, 'failed', attempts, parked ? { ...detail, note: parked } : detail, started);
+      this.audit(planId, tp.target, op, 'failed', attempts, parked ? { ...detail, note: parked } : detail, started, unrecorded);
       await recordFailedCreate(failed, op);
       await members?.undone(op, true, ctx.links);
     };
 
     /** `first`: attempts already made (in a /Bulk request) count towards the limit. */
     const attempt = async (op: Operation, first = 1, state: AttemptState = {}, started = Date.now()): Promise<void> => {
+      unrecorded.begin(tp.target, op);
       const newer = first === 1 ? this.options.superseded?.(tp.target, op) : undefined;
       if (newer) {
         skip(op, 0, newer, true, started);
@@ -139,7 +163,7 @@ export class InlineExecutor implements Executor {
           return;
         }
         try {
-          const result = await runOperation(op, ctx, state);
+          const result = await runOperation(op, stoppable(), state);
           succeed(op, n, result, started);
           await members?.done(result.members);
           await settleChecks(writes, op);
@@ -150,12 +174,18 @@ export class InlineExecutor implements Executor {
             await members?.undone(op, n > 1, ctx.links);
             return;
           }
-          if (error instanceof AuthError) stopped = { kind: 'auth', reason: `stopped: ${error.message}` };
+          if (error instanceof StoppedError) {
+            // Stopped before this attempt changed anything: as if it had not started.
+            skip(op, n - 1, halted() ?? error.message, false, started);
+            await members?.undone(op, n > 1, ctx.links);
+            return;
+          }
+          if (error instanceof AuthError) stopTarget({ kind: 'auth', reason: `stopped: ${error.message}` });
           const delay = halted() ? null : retryDelay(error, n, runtime.retry);
           if (delay !== null) {
             observer?.({ type: 'retry', target: tp.target, reason: error instanceof RateLimitedError ? 'rate-limited' : 'transient', delayMs: delay });
             if (error instanceof TransientError && error.ambiguous) state.previousAmbiguous = error;
-            await sleepUnlessAborted(delay, stop);
+            await sleepUnlessAborted(delay, targetStop.signal);
             continue;
           }
           await fail(op, n, error, started);
@@ -169,10 +199,11 @@ export class InlineExecutor implements Executor {
       let outcomes: BulkOutcome[];
       const state: AttemptState = {};
       const started = Date.now();
+      for (const op of batch) unrecorded.begin(tp.target, op);
       try {
-        outcomes = halted() ? batch.map((op) => ({ op, single: undefined })) : await sendBulk(batch, ctx);
+        outcomes = halted() ? batch.map((op) => ({ op, single: undefined })) : await sendBulk(batch, stoppable());
       } catch (error) {
-        if (error instanceof AuthError) stopped = { kind: 'auth', reason: `stopped: ${error.message}` };
+        if (error instanceof AuthError) stopTarget({ kind: 'auth', reason: `stopped: ${error.message}` });
         // The request may have been carried out before its answer was lost: creates look first.
         if (error instanceof TransientError && error.ambiguous) state.previousAmbiguous = error;
         outcomes = batch.map((op) => ({ op, single: undefined }));
@@ -182,7 +213,11 @@ export class InlineExecutor implements Executor {
           succeed(o.op, 1, o.done, started);
           await members?.done(o.done.members);
         } else if ('failed' in o) await fail(o.op, 1, o.failed, started);
-        else queue.add(() => attempt(o.op, 2, { ...state }, started));
+        else {
+          // A result that may have been carried out (a 5xx, a create no result names): creates look first.
+          const ambiguous = o.single instanceof TransientError && o.single.ambiguous ? { previousAmbiguous: o.single } : {};
+          queue.add(() => attempt(o.op, 2, { ...state, ...ambiguous }, started));
+        }
       }
     };
 
@@ -197,6 +232,8 @@ export class InlineExecutor implements Executor {
       for (const op of single) queue.add(() => attempt(op));
       await queue.idle();
     }
+    stop?.removeEventListener('abort', onStop);
+    unwatch();
     if (stopped) {
       report.stopped = stopped.reason;
       report.stopKind = stopped.kind;
@@ -207,8 +244,9 @@ export class InlineExecutor implements Executor {
   }
 
   /** `detail`: made for this record alone (it gets the duration). */
-  private audit(planId: string, target: string, op: Operation, outcome: Outcome, attempts: number, detail: OutcomeDetail, started: number): void {
+  private audit(planId: string, target: string, op: Operation, outcome: Outcome, attempts: number, detail: OutcomeDetail, started: number, unrecorded: Unrecorded): void {
     detail.durationMs = Date.now() - started;
     this.options.audit.record(operationAuditRecord(planId, target, op, outcome, attempts, detail));
+    unrecorded.end(op);
   }
 }

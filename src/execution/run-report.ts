@@ -43,7 +43,7 @@ export interface TargetReport {
   adopted?: Partial<Record<OperationKind, number>>;
   /** Why the target stopped early (bad credential, a wait that ended, ...), when it did; `stopKind` says which. */
   stopped?: string;
-  /** What stopped it: only `auth` says anything about the target itself (quarantine). Absent in reports of earlier versions. */
+  /** What stopped it: only `auth` and `unavailable` say anything about the target itself (quarantine). Absent in reports of earlier versions. */
   stopKind?: StopKind;
   /** Operations the plan held back (a dirty source read): how many, and why. Not done, so not a clean run. */
   held?: string;
@@ -58,14 +58,15 @@ export interface TargetReport {
 }
 
 /**
- * Why a target stopped: `auth` the target refused the credential; `interrupted` the operator stopped
+ * Why a target stopped: `auth` the target refused the credential; `unavailable` it answered too
+ * many requests in a row with 429, a 5xx or nothing (targets.<name>.stopAfterFailures); `interrupted` the operator stopped
  * the run or the wait; `wait-timeout` a waiting `run` gave up while the workers go on; `data-lost`
  * the cycle's data is gone from Redis; `config-differs` a worker's config points the target
  * elsewhere than the planner's; `lock-lost` the cycle's lock expired or another cycle holds it;
  * `not-configured` the target is not in the executing config; `not-planned` the cycle never started
  * (source unreadable, safety stop).
  */
-export type StopKind = 'auth' | 'interrupted' | 'wait-timeout' | 'data-lost' | 'config-differs' | 'lock-lost' | 'not-configured' | 'not-planned';
+export type StopKind = 'auth' | 'unavailable' | 'interrupted' | 'wait-timeout' | 'data-lost' | 'config-differs' | 'lock-lost' | 'not-configured' | 'not-planned';
 
 /** A kind of stop and its reason, as the report and the distributed cycle's stop record hold them. */
 export interface TargetStop {

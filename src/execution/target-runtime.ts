@@ -17,6 +17,14 @@ export function targetRateLimit(config: TargetConfig): RateLimit | null {
   return config.rateLimit ?? targetQuirks(config).rateLimit;
 }
 
+/**
+ * The default of `stopAfterFailures`: failures in a row per request in flight (a burst of 429s
+ * answers every slot at once, a few times over before a healthy server recovers), at least the
+ * minimum.
+ */
+const STOP_AFTER_FAILURES_PER_SLOT = 5;
+const MIN_STOP_AFTER_FAILURES = 20;
+
 export function createTargetRuntime(name: string, config: TargetConfig): TargetRuntime {
   const quirks = targetQuirks(config);
   const tls = readTlsFiles(config.tls, `targets.${name}`);
@@ -34,7 +42,8 @@ export function createTargetRuntime(name: string, config: TargetConfig): TargetR
     ...(tls ? { tls } : {}),
   });
   const writeChecks = { verify: config.writeChecks.verify, parkAfterRuns: config.writeChecks.parkAfterRuns, shape: quirks.patchShape };
-  return { name, client, concurrency: config.concurrency, retry, writeChecks, ...(quirks.groupMembersInList ? {} : { membersNowhere: true }) };
+  const stopAfterFailures = config.stopAfterFailures ?? Math.max(MIN_STOP_AFTER_FAILURES, STOP_AFTER_FAILURES_PER_SLOT * config.concurrency);
+  return { name, client, concurrency: config.concurrency, retry, stopAfterFailures, writeChecks, ...(quirks.groupMembersInList ? {} : { membersNowhere: true }) };
 }
 
 /** Config, profile and discovery together: what the planner may rely on for this target. */

@@ -35,6 +35,8 @@ export interface BulkOperation {
 
 export interface BulkResult {
   bulkId?: string;
+  /** The method the server says the result is of, when it says. */
+  method?: string;
   status: number;
   location?: string;
   response?: JsonValue;
@@ -98,4 +100,10 @@ export interface ScimTarget {
   bulk(operations: BulkOperation[]): Promise<BulkResult[]>;
   /** A PATCH request's body as this server takes it (its PATCH shape quirk, or `shapeOf` per attribute). */
   patchBody(operations: PatchOperation[], shapeOf?: ShapeOf): JsonObject;
+  /**
+   * This target for one operation that `signal` stops: a request that has not begun or waits (for
+   * the request budget, a Retry-After, a read's retry) fails with StoppedError once it aborts,
+   * unless a write of the operation already went through (then it goes on to its end).
+   */
+  stoppedBy(signal: AbortSignal): ScimTarget;
 }

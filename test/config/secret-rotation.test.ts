@@ -4,7 +4,8 @@ import { Secret, redact, registerSecret } from '../../src/config/secret.js';
 
 it('keeps the newest two tokens of a slot, forgets older ones, and never a permanent secret', () => {
   const permanent = new Secret('permanent-secret-0001', 'env:P');
-  const tokens = Array.from({ length: 5 }, (_, i) => `rotating-token-000${i}`);
+  // Unlike one another: any 12 characters in a row of a token still held are redacted wherever they are.
+  const tokens = ['Rk2mQ8vX4tLp9wZc0aFe', 'Hn7bT3yD6sJq1uGx5oWi', 'Pc4zM9eK2rVf8hNl6dBy', 'Wq5jA1gU7kXo3iCt9mSe', 'Ly8fE2nZ6pRb4vHd0tKa'];
   for (const t of tokens) new Secret(t, 'oauth2:test', { rotates: 'slot-a' });
   // Another slot rotating meanwhile does not evict this one's tokens.
   registerSecret('other-slot-token-01', 'slot-b');

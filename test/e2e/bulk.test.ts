@@ -2,15 +2,19 @@
  * /Bulk (quirk bulk: auto) against the sandbox with Bulk enabled: batches within the server's
  * limits, per-operation results handled one by one, failures finished by single requests.
  */
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Harness, person, withoutPreconditions } from '../support/harness.js';
+import { Harness, memberNames, person, withoutPreconditions } from '../support/harness.js';
+import { hostileProxy, type HostileProxy } from '../support/hostile-proxy.js';
 import { SCHEMA_USER } from '../../src/model/scim.js';
 
 let h: Harness | undefined;
+let proxy: HostileProxy | undefined;
 afterEach(async () => {
+  await proxy?.close();
   await h?.close();
-  h = undefined;
+  h = proxy = undefined;
 });
 
 const people = Array.from({ length: 25 }, (_, i) => person(i + 1));
@@ -77,4 +81,38 @@ describe('/Bulk', () => {
     expect(bulkRequests(h)).toEqual([]);
     expect(h.sandbox.requests.filter((r) => r.method === 'POST' && r.path === '/Users')).toHaveLength(25);
   });
+
+  it('a server that leaves bulkId out and answers in reverse: no create is linked to another\'s account, each is found by its key', async () => {
+    const h = await start({ maxOperations: 10, maxPayloadSize: 1_048_576 });
+    expect((await h.run()).code).toBe(0);
+    proxy = await hostileProxy(h.sandbox.url);
+    writeFileSync(h.configFile, readFileSync(h.configFile, 'utf8').replace(h.sandbox.url, proxy.url));
+    proxy.hook = async (req, forward) => {
+      if (req.method !== 'POST' || req.path !== '/Bulk') return undefined;
+      const answer = await forward();
+      const body = answer.body as { Operations: Record<string, unknown>[] };
+      body.Operations = body.Operations.map(({ bulkId: _dropped, ...rest }) => rest).reverse();
+      return answer;
+    };
+    h.writePeople([...people, person(60, { groups: ['admins'] }), person(61, { groups: ['staff'] })]);
+    h.sandbox.clearRequests();
+    const r = await h.run();
+    expect(r.code, r.err + r.out).toBe(0);
+    expect(memberNames(h.sandbox, 'admins')).toEqual(['user60@example.com']);
+    expect(memberNames(h.sandbox, 'staff')).toEqual(['user61@example.com']);
+    // Made once each, by the /Bulk request; then looked up, not posted again.
+    expect(h.sandbox.store.users()).toHaveLength(27);
+    expect(h.sandbox.requests.filter((q) => q.method === 'POST' && q.path === '/Users')).toEqual([]);
+    const lookups = h.sandbox.requests.filter((q) => q.method === 'GET' && q.path === '/Users' && /user6[01]@example\.com/.test(decodeURIComponent(q.query)));
+    expect(lookups).toHaveLength(2);
+    const created = h.audit().filter((a) => a['action'] === 'createUser' && /^user6[01]@/.test(String(a['label'])));
+    expect(created.map((a) => [a['label'], a['outcome'], a['scimId']]).sort()).toEqual(
+      ['user60@example.com', 'user61@example.com'].map((u) => [u, 'ok', h.sandbox.store.findUserByUserName(u)!['id']]).sort(),
+    );
+    // Linked right: the next run has nothing to do.
+    h.sandbox.clearRequests();
+    expect((await h.run()).code).toBe(0);
+    expect(h.writes()).toEqual([]);
+  });
 });
+

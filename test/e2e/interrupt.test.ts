@@ -3,19 +3,33 @@
  * first signal lets the operations in flight finish, skips the rest, prints the report, audits the
  * interruption, releases the lock and exits 130 / 143; a second one stops at once.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CliProcess } from '../support/cli-process.js';
 import { waitUntil } from '../support/distributed.js';
 import { Harness, person } from '../support/harness.js';
+import { hostileProxy, type HostileProxy } from '../support/hostile-proxy.js';
 
 let h: Harness;
+let proxy: HostileProxy | undefined;
 const people = Array.from({ length: 30 }, (_, i) => person(i + 1));
 
 afterEach(async () => {
+  await proxy?.close();
+  proxy = undefined;
   await h.close();
 });
+
+/** A harness whose target holds `synced`, reached through a proxy that can answer in its place. */
+async function behindProxy(synced: ReturnType<typeof person>[]): Promise<HostileProxy> {
+  h = await Harness.synced(synced);
+  proxy = await hostileProxy(h.sandbox.url);
+  writeFileSync(h.configFile, readFileSync(h.configFile, 'utf8').replace(h.sandbox.url, proxy.url));
+  return proxy;
+}
+
+const TOO_MANY = { status: 429, body: { schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'], status: '429' } };
 
 function audit(): Record<string, unknown>[] {
   return readFileSync(join(h.dir, 'state', 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
@@ -102,3 +116,72 @@ describe('check --write-probe', () => {
     });
   }
 });
+
+describe('stop while the server makes us wait', () => {
+  it('SIGINT while requests wait out a Retry-After: they give up, nothing is sent after the stop, the run ends at once', async () => {
+    const ten = Array.from({ length: 10 }, (_, i) => person(i + 1));
+    const p = await behindProxy(ten);
+    h.writePeople(ten.map((x) => ({ ...x, title: 'Staff Engineer' })));
+    let limited = false;
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    p.hook = async (req) => {
+      if (req.method !== 'PATCH') return undefined;
+      if (!limited) {
+        limited = true;
+        return { ...TOO_MANY, headers: { 'retry-after': '30' } };
+      }
+      // The other PATCHes in flight end once the 429 holds the target: those started after them wait.
+      await gate;
+      return undefined;
+    };
+    const cli = new CliProcess(['-v', 'run', '--config', h.configFile]);
+    await cli.waitFor(/rate limited: retrying in 3\d s/);
+    open();
+    // Three PATCHes answered: three more operations have begun, and wait for the hold to end.
+    await waitUntil(() => h.audit().filter((a) => a['action'] === 'updateUser' && a['outcome'] === 'ok').length === 3, 'three updates to end');
+    const sigintAt = Date.now();
+    cli.kill('SIGINT');
+    const r = await cli.exited;
+    expect(r.code, r.err + r.out).toBe(130);
+    expect(Date.now() - sigintAt).toBeLessThan(10_000);
+    const patches = p.seen.filter((s) => s.method === 'PATCH');
+    expect(patches).toHaveLength(4);
+    expect(patches.every((s) => s.at < sigintAt)).toBe(true);
+    const outcomes = h.audit().filter((a) => a['action'] === 'updateUser').map((a) => a['outcome']);
+    expect(outcomes.sort()).toEqual([...Array(3).fill('ok'), ...Array(7).fill('skipped')]);
+    expect(r.out).toContain('updated 3 (7 skipped)');
+    expect(h.audit().at(-1)).toMatchObject({ action: 'apply.interrupted' });
+  }, 60_000);
+
+  it('a second SIGINT while writes are in flight: they reached the target, and the audit log names them in an apply.interrupted record', async () => {
+    const ten = Array.from({ length: 10 }, (_, i) => person(i + 1));
+    const p = await behindProxy(ten);
+    h.writePeople(ten.map((x, i) => (i < 4 ? { ...x, title: 'Staff Engineer' } : x)));
+    let applied = 0;
+    p.hook = async (req, forward) => {
+      if (req.method !== 'PATCH') return undefined;
+      await forward(); // carried out at once...
+      applied++;
+      return new Promise(() => undefined); // ...and never answered
+    };
+    const cli = new CliProcess(['run', '--config', h.configFile]);
+    await waitUntil(() => applied === 4, 'four PATCHes carried out');
+    cli.kill('SIGINT');
+    await cli.waitFor(/SIGINT: stopping/);
+    cli.kill('SIGINT');
+    const r = await cli.exited;
+    expect(r.code).toBe(130);
+    expect(r.err).toContain(
+      'SIGINT again: stopping at once; what the operations in flight sent may have reached the target without a record of its own (for run and apply, an apply.interrupted record in the audit log names them)',
+    );
+    expect(ten.slice(0, 4).map((x) => h.sandbox.store.findUserByUserName(x.email!)!['title'])).toEqual(Array(4).fill('Staff Engineer'));
+    const records = h.audit();
+    expect(records.filter((a) => a['action'] === 'updateUser')).toEqual([]);
+    const last = records.at(-1)!;
+    expect(last).toMatchObject({ action: 'apply.interrupted', target: 'app', outcome: 'info' });
+    expect(last['note']).toMatch(/^the process ended at once \(a second SIGINT or SIGTERM\) with 4 operations begun and not recorded: what they sent may have reached the target: /);
+    for (const x of ten.slice(0, 4)) expect(last['note']).toContain(`updateUser ${x.email} (${x.id})`);
+  });
+});
+

@@ -4,7 +4,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { RateLimit } from '../../src/config/profiles.js';
-import { BudgetRefused, MAX_TIMER_MS, RequestBudget, sharedBudget } from '../../src/targets/http/request-budget.js';
+import { BudgetRefused, MAX_REFUSAL_MS, MAX_TIMER_MS, RequestBudget, sharedBudget } from '../../src/targets/http/request-budget.js';
 
 beforeEach(() => {
   vi.useFakeTimers({ now: 0 });
@@ -132,9 +132,9 @@ describe('request budget', () => {
     const budget = new RequestBudget({ requests: 1, perMs: 100 }, clock);
     const inFlight = budget.tryAcquire()!;
     const waiting = budget.acquire();
-    budget.penalise(86_400_000, 300_000);
+    budget.penalise(3_000_000, 300_000);
     await expect(waiting).rejects.toBeInstanceOf(BudgetRefused);
-    await expect(waiting).rejects.toMatchObject({ until: 86_400_000, retryAfterMs: 86_400_000 });
+    await expect(waiting).rejects.toMatchObject({ until: 3_000_000, retryAfterMs: 3_000_000 });
     inFlight();
     await vi.advanceTimersByTimeAsync(1000);
     expect(budget.tryAcquire()).toBeUndefined();
@@ -143,8 +143,20 @@ describe('request budget', () => {
     budget.penalise(400_000, 300_000);
     await vi.advanceTimersByTimeAsync(400_000);
     expect(budget.tryAcquire()).toBeUndefined();
-    await vi.advanceTimersByTimeAsync(86_400_000 - 401_000);
+    await vi.advanceTimersByTimeAsync(3_000_000 - 401_000);
     expect(budget.tryAcquire()).toBeTypeOf('function');
+  });
+
+  it('a refusal lasts an hour at most, however far the Retry-After: then requests go again', async () => {
+    const budget = new RequestBudget(null, clock);
+    const year = 365 * 86_400_000;
+    budget.penalise(year, 300_000);
+    await expect(budget.acquire()).rejects.toMatchObject({ until: MAX_REFUSAL_MS, retryAfterMs: year });
+    await vi.advanceTimersByTimeAsync(MAX_REFUSAL_MS - 1);
+    expect(budget.tryAcquire()).toBeUndefined();
+    await vi.advanceTimersByTimeAsync(1);
+    expect(budget.tryAcquire()).toBeTypeOf('function');
+    expect(MAX_REFUSAL_MS).toBe(3_600_000);
   });
 
   it('a Retry-After within what callers wait is held as before', async () => {
@@ -172,4 +184,31 @@ describe('request budget', () => {
     expect(granted).toBe(true);
     armed.mockRestore();
   });
+
+  it('a waiting request whose signal aborts gives its place up at once; the others keep theirs', async () => {
+    const budget = new RequestBudget({ requests: 1, perMs: 100 }, clock);
+    budget.penalise(25_000);
+    const stop = new AbortController();
+    const first = budget.acquire(stop.signal);
+    const second = budget.acquire();
+    stop.abort(new Error('stopped'));
+    await expect(first).rejects.toThrow('stopped');
+    // Already aborted: refused without queueing.
+    await expect(budget.acquire(stop.signal)).rejects.toThrow('stopped');
+    // The one that did not heed the signal still gets the first token when the hold ends.
+    await vi.advanceTimersByTimeAsync(25_000);
+    await expect(second).resolves.toBeTypeOf('function');
+  });
+
+  it('the last waiter leaving takes the hold\'s timer with it: nothing keeps a stopped process up', async () => {
+    const budget = new RequestBudget(null, clock);
+    budget.penalise(25_000);
+    const stop = new AbortController();
+    const waiting = budget.acquire(stop.signal);
+    expect(vi.getTimerCount()).toBe(1);
+    stop.abort(new Error('stopped'));
+    await expect(waiting).rejects.toThrow('stopped');
+    expect(vi.getTimerCount()).toBe(0);
+  });
 });
+

@@ -7,7 +7,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { errorForNetwork } from '../../src/targets/http/error-mapping.js';
 import { ScimClient } from '../../src/targets/http/scim-client.js';
 import { Harness, person } from '../support/harness.js';
@@ -262,11 +262,40 @@ describe('a Retry-After longer than requests are held', () => {
     expect(Date.now() - started).toBeLessThan(2000);
     for (const error of later) {
       expect(error).toMatchObject({ code: 'RATE_LIMITED', context: { target: 'app' } });
-      expect((error as Error).message).toMatch(/asked for a pause of 86400 s \(Retry-After\), longer than the 60 s requests are held for; requests to app fail until \d{4}-/);
-      expect((error as { retryAfterMs: number }).retryAfterMs).toBeGreaterThan(86_000_000);
+      expect((error as Error).message).toMatch(/asked for a pause of 86400 s \(Retry-After\), longer than the 60 s requests are held for; requests to app fail until \d{4}-\S+ \(an hour at most: then it is asked again\)$/);
+      expect((error as { retryAfterMs: number }).retryAfterMs).toBeGreaterThan(3_590_000);
+      expect((error as { retryAfterMs: number }).retryAfterMs).toBeLessThanOrEqual(3_600_000);
     }
     expect(later.map((e) => (e as { context: { request: string } }).context.request)).toEqual(['GET /Users/u2', 'PATCH /Users/u3']);
     expect(server.requests).toHaveLength(1);
+  });
+
+  it('a Retry-After of a date in 9999 refuses for an hour at most, then a client of the next cycle asks the server again', async () => {
+    let answered = 0;
+    const server = await loopback((_req, res) => {
+      if (answered++ === 0) {
+        res.writeHead(429, { 'content-type': 'application/scim+json', 'retry-after': 'Fri, 31 Dec 9999 23:59:59 GMT' });
+        return res.end('{}');
+      }
+      json(res, 200, { id: 'u1', userName: 'a' });
+    });
+    // Only the clock is fake: the budget (one per target in the process, shared by every client) reads it.
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() });
+    try {
+      // A new client each time, as `serve` makes one for each cycle.
+      const make = () => new ScimClient({ target: 'far-retry-after', baseUrl: `${server.url}/scim/v2`, auth: { type: 'none' }, timeoutMs: 5000, maxSockets: 1 });
+      const first = await make().get('Users', 'u1').catch((e: unknown) => e as Error);
+      expect(first).toMatchObject({ code: 'RATE_LIMITED', context: { status: 429 } });
+      const soon = await make().get('Users', 'u1').catch((e: unknown) => e as Error);
+      expect((soon as Error).message).toMatch(/requests to far-retry-after fail until \d{4}-\S+ \(an hour at most: then it is asked again\)$/);
+      expect((soon as Error).message).not.toContain('9999');
+      expect(server.requests).toHaveLength(1);
+      vi.setSystemTime(Date.now() + 3_600_000);
+      await expect(make().get('Users', 'u1')).resolves.toMatchObject({ id: 'u1' });
+      expect(server.requests).toHaveLength(2);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
 

@@ -33,6 +33,14 @@ export const target = z
       .default(4)
       .describe('Requests in flight at once (in distributed mode: per worker process; rateLimit holds across workers). Default 4.'),
     retries: positiveInt.max(20).default(5).describe('Attempts per operation for transient errors and 429. Default 5.'),
+    stopAfterFailures: positiveInt
+      .max(100_000)
+      .optional()
+      .describe(
+        'Answers in a row that are 429, a 5xx (but 501) or none at all (a network error, a timeout), with no other answer between, after which ' +
+          'a run sends nothing more to this target: what it did not send is skipped, the target is reported stopped and quarantine judges it. ' +
+          'Counts every request (reads, writes, retries). Default: 5 per request in flight (5 × concurrency), at least 20.',
+      ),
     pageSize: positiveInt
       .max(1000)
       .optional()

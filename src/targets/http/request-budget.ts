@@ -10,7 +10,9 @@
  * everything waits a second and the budget is halved for a minute. A Retry-After longer than the
  * caller will wait (its retry policy's maxRetryAfterMs) is not waited out: holding every request
  * that long would freeze the target, and the process with it, behind one answer. Until that time
- * the budget refuses instead (BudgetRefused), the requests already waiting and every new one.
+ * the budget refuses instead (BudgetRefused), the requests already waiting and every new one, for
+ * MAX_REFUSAL_MS at most: the budget lives as long as the process, and a long-running one (`serve`)
+ * must not give a target up for good on one answer (a date in 9999), so then the server is asked again.
  */
 import type { RateLimit } from '../../config/profiles.js';
 
@@ -18,6 +20,8 @@ import type { RateLimit } from '../../config/profiles.js';
 const HOLD_WITHOUT_RETRY_AFTER_MS = 1000;
 /** How long a budget halved by a 429 stays halved, ms. */
 const SLOWDOWN_MS = 60_000;
+/** Longest a far Retry-After refuses requests before the server is asked again, ms (an hour). */
+export const MAX_REFUSAL_MS = 3_600_000;
 
 /**
  * Longest delay a Node timer takes (2^31-1 ms, about 24.8 days): a longer one fires at once, so an
@@ -32,7 +36,7 @@ export function timerDelay(ms: number): number {
 
 export type Release = () => void;
 
-/** The budget refuses requests until `until` (epoch ms; Infinity: for the life of the process), as the server asked. */
+/** The budget refuses requests until `until` (epoch ms): what the server asked, at most MAX_REFUSAL_MS from its answer. */
 export class BudgetRefused extends Error {
   constructor(
     readonly until: number,
@@ -79,13 +83,34 @@ export class RequestBudget {
 
   /**
    * Resolves when the request may be sent; call the returned function when it has ended. Rejects
-   * with BudgetRefused while the server's pause is longer than requests are held.
+   * with BudgetRefused while the server's pause is longer than requests are held, and with the
+   * signal's reason once `signal` aborts (the request gives its place up and is not to be sent).
    */
-  acquire(): Promise<Release> {
+  acquire(signal?: AbortSignal): Promise<Release> {
+    if (signal?.aborted) return Promise.reject(signal.reason);
     const refusal = this.refused();
     if (refusal) return Promise.reject(refusal);
     return new Promise<Release>((resolve, reject) => {
-      this.waiters.push({ grant: () => resolve(this.releaser()), refuse: reject });
+      const leave = () => {
+        const at = this.waiters.indexOf(waiter);
+        if (at < 0) return;
+        this.waiters.splice(at, 1);
+        reject(signal!.reason);
+        // Nobody left waiting: no timer keeps the process up for a hold no request waits out.
+        this.pump();
+      };
+      const waiter = {
+        grant: () => {
+          signal?.removeEventListener('abort', leave);
+          resolve(this.releaser());
+        },
+        refuse: (error: BudgetRefused) => {
+          signal?.removeEventListener('abort', leave);
+          reject(error);
+        },
+      };
+      signal?.addEventListener('abort', leave, { once: true });
+      this.waiters.push(waiter);
       this.pump();
     });
   }
@@ -93,12 +118,12 @@ export class RequestBudget {
   /**
    * A 429 (or a 503 with Retry-After): hold every request, and without Retry-After also halve the
    * budget. A Retry-After past `maxHoldMs` holds nothing: the waiting requests and every new one
-   * are refused until that time.
+   * are refused until that time, or for MAX_REFUSAL_MS if it is further.
    */
   penalise(retryAfterMs: number | undefined, maxHoldMs = Infinity): void {
     const at = this.now();
     if (retryAfterMs !== undefined && retryAfterMs > maxHoldMs) {
-      const until = at + retryAfterMs;
+      const until = at + Math.min(retryAfterMs, MAX_REFUSAL_MS);
       if (!this.refusal || until > this.refusal.until) this.refusal = new BudgetRefused(until, retryAfterMs);
       for (const waiter of this.waiters.splice(0)) waiter.refuse(this.refusal);
       return;

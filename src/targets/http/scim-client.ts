@@ -6,7 +6,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { redact } from '../../config/secret.js';
-import { AuthError, BadRequestError, NotFoundError, ProtocolError, RateLimitedError, TransientError, type ErrorContext } from '../../errors.js';
+import { AuthError, BadRequestError, NotFoundError, ProtocolError, RateLimitedError, StoppedError, TransientError, type ErrorContext } from '../../errors.js';
 import { DEFAULT_RETRY_POLICY, retryDelay, type RetryPolicy } from './retry-policy.js';
 import {
   SCHEMA_PATCH_OP,
@@ -24,7 +24,7 @@ import { authProvider, type AuthProvider, type ClientAuth } from './auth.js';
 import { errorForStatus, errorForTransport, errorInBody } from './error-mapping.js';
 import { parseSchemas, type TargetSchemas } from '../../model/scim-schema.js';
 import { parseCapabilities, DEFAULT_CAPABILITIES, type ScimCapabilities } from './capabilities.js';
-import { BudgetRefused, sharedBudget, timerDelay, type RequestBudget, type Release } from './request-budget.js';
+import { BudgetRefused, MAX_REFUSAL_MS, sharedBudget, timerDelay, type RequestBudget, type Release } from './request-budget.js';
 import { Transport, type HttpAnswer, type TlsMaterial } from './transport.js';
 import { requestEnded } from './request-events.js';
 
@@ -110,6 +110,8 @@ export class ScimClient implements ScimTarget {
   private readonly maxResponseBytes: number;
   /** List pages in flight at once (the connections kept to the server). */
   private readonly listConcurrency: number;
+  /** Set on a view made by stoppedBy(): its signal, and whether a write of the view has been answered with success. */
+  private stop: { signal: AbortSignal; wrote: boolean } | undefined;
 
   constructor(options: ScimClientOptions) {
     this.target = options.target;
@@ -135,6 +137,29 @@ export class ScimClient implements ScimTarget {
   }
 
   /**
+   * This client for one operation that `signal` stops: once it aborts, a request of the view that
+   * has not begun, or waits (for the budget, a Retry-After, a read's retry), is not sent and fails
+   * with StoppedError; a request in flight ends as it would. After a write of the view has been
+   * answered with success, the operation has changed the target and its requests go on to its end.
+   * The view shares everything else with this client (connections, budget, credential).
+   */
+  stoppedBy(signal: AbortSignal): ScimClient {
+    const view = Object.assign(Object.create(ScimClient.prototype) as ScimClient, this);
+    view.stop = { signal, wrote: false };
+    return view;
+  }
+
+  /** The stop signal this request heeds: none once the view's write went through. */
+  private stopSignal(): AbortSignal | undefined {
+    return this.stop && !this.stop.wrote ? this.stop.signal : undefined;
+  }
+
+  private stoppedError(context: ErrorContext): StoppedError {
+    const reason = this.stop?.signal.reason;
+    return new StoppedError(`not sent: ${reason instanceof Error ? reason.message : 'stopped'}`, context, { cause: reason });
+  }
+
+  /**
    * One request; returns the parsed JSON body (or null for 204) or throws a typed error. A GET is
    * retried per the read retry policy; a rejected OAuth token is renewed once.
    */
@@ -143,7 +168,9 @@ export class ScimClient implements ScimTarget {
     let renewed = false;
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.attempt(method, path, body, context, version);
+        const answer = await this.attempt(method, path, body, context, version);
+        if (this.stop && method !== 'GET') this.stop.wrote = true;
+        return answer;
       } catch (error) {
         // A 401 from the SCIM server (not from a token endpoint) may be a token revoked early.
         if (error instanceof AuthError && error.context.status === 401 && error.context.request === context.request && !renewed && this.auth.renew()) {
@@ -152,21 +179,28 @@ export class ScimClient implements ScimTarget {
         }
         const delay = method === 'GET' ? retryDelay(error, attempt, this.readRetry) : null;
         if (delay === null) throw error;
-        await sleep(timerDelay(delay));
+        const signal = this.stopSignal();
+        await sleep(timerDelay(delay), undefined, signal ? { signal } : {}).catch(() => {
+          throw this.stoppedError(context);
+        });
       }
     }
   }
 
   private async attempt(method: string, path: string, body: unknown, context: ErrorContext, version: string | undefined): Promise<JsonObject | null> {
+    const signal = this.stopSignal();
+    if (signal?.aborted) throw this.stoppedError(context);
     const isCreate = method === 'POST' && path === '/Users';
-    const releaseCreate: Release | undefined = isCreate && this.createBudget ? await this.createBudget.acquire() : undefined;
+    let releaseCreate: Release | undefined;
     let release: Release;
     try {
+      releaseCreate = isCreate && this.createBudget ? await this.createBudget.acquire(signal) : undefined;
       // Most requests find a token free: no promise, no tick.
-      release = this.budget.tryAcquire() ?? (await this.budget.acquire());
+      release = this.budget.tryAcquire() ?? (await this.budget.acquire(signal));
     } catch (error) {
       releaseCreate?.();
-      throw error instanceof BudgetRefused ? this.refusedError(error, context) : error;
+      if (error instanceof BudgetRefused) throw this.refusedError(error, context);
+      throw signal?.aborted ? this.stoppedError(context) : error;
     }
     let response: HttpAnswer;
     let began = 0;
@@ -217,8 +251,8 @@ export class ScimClient implements ScimTarget {
   private refusedError(refusal: BudgetRefused, context: ErrorContext): RateLimitedError {
     const remaining = refusal.until - Date.now();
     const asked = `the server asked for a pause of ${Math.ceil(refusal.retryAfterMs / 1000)} s (Retry-After), longer than the ${Math.round(this.readRetry.maxRetryAfterMs / 1000)} s requests are held for`;
-    const until = Number.isFinite(refusal.until) && Math.abs(refusal.until) <= 8.64e15 ? `until ${new Date(refusal.until).toISOString()}` : 'for the life of this process';
-    return new RateLimitedError(`rate limited: ${asked}; requests to ${this.target} fail ${until}`, context, Math.max(0, remaining));
+    const asksAgain = refusal.retryAfterMs > MAX_REFUSAL_MS ? ` (an hour at most: then it is asked again)` : '';
+    return new RateLimitedError(`rate limited: ${asked}; requests to ${this.target} fail until ${new Date(refusal.until).toISOString()}${asksAgain}`, context, Math.max(0, remaining));
   }
 
   /**
@@ -583,6 +617,7 @@ export class ScimClient implements ScimTarget {
       const o = (r && typeof r === 'object' && !Array.isArray(r) ? r : {}) as JsonObject;
       return {
         ...(typeof o['bulkId'] === 'string' ? { bulkId: o['bulkId'] } : {}),
+        ...(typeof o['method'] === 'string' ? { method: o['method'] } : {}),
         status: Number(o['status']),
         ...(typeof o['location'] === 'string' ? { location: o['location'] } : {}),
         ...(o['response'] !== undefined ? { response: o['response'] } : {}),
