@@ -253,8 +253,16 @@ async function postUser(op: UserPost, ctx: OperationContext, note?: string): Pro
   } catch (error) {
     if (!(error instanceof ConflictError)) throw error;
     const { own, byUserName } = await findOwnCreate(op, ctx);
-    const existing = own ?? byUserName ?? (op.adoptBy === 'email' ? await findByEmail(op, ctx) : undefined);
+    // Adopted by the attribute the config names, as the planner adopts: under adopt: email, the
+    // account that holds the userName is taken only when it is the one with the work email.
+    const existing = own ?? (op.adoptBy === 'email' ? await findByEmail(op, ctx) : byUserName);
     if (!existing) {
+      if (byUserName && op.adoptBy === 'email') {
+        throw new ConflictError(
+          `userName "${op.label}" belongs to an account (id ${byUserName.id}) that does not have ${op.label}'s work email; adopt: email takes over only that one: left alone`,
+          { ...error.context, resource: op.label },
+        );
+      }
       throw new ConflictError(
         `the server reports a conflict for userName "${op.label}" but a userName filter does not find the account`,
         error.context,
