@@ -6,9 +6,12 @@
  * and the operation goes back to the single-request path, which knows the next step for each error
  * (adopt on 409, re-create on 404, re-read on 412, retry on 5xx and 429). Only a 400 is final
  * here: sending the same body again would be refused again. Updates go in the PATCH shapes learned
- * for their attributes, but are not read back (a bulk answer carries no resource).
+ * for their attributes, but are not read back (a bulk answer carries no resource); a create whose
+ * result names another resource is looked up as after a lost answer, not linked.
  */
-import { BadRequestError, ProtocolError, type ScimSyncError } from '../errors.js';
+import { BadRequestError, ProtocolError, TransientError, type ScimSyncError } from '../errors.js';
+import type { JsonObject, JsonValue } from '../model/scim.js';
+import { createdMismatch } from '../targets/created-answer.js';
 import type { CreateUserOp, DeprovisionUserOp, Operation, UpdateUserOp } from '../model/plan.js';
 import type { BulkOperation, BulkResult } from '../targets/scim-target.js';
 import { errorForStatus } from '../targets/http/error-mapping.js';
@@ -89,6 +92,12 @@ async function settle(op: BulkableOp, sent: BulkOperation, result: BulkResult | 
   }
   const scimId = op.kind === 'createUser' ? idFromLocation(result.location) : decodeURIComponent(sent.path.slice('/Users/'.length));
   if (!scimId) return { op, single: new ProtocolError('the bulk answer to a create has no location naming the new resource', { target: ctx.target, resource: op.label, request }) };
+  const answer = isObject(result.response) ? result.response : undefined;
+  const mismatch = op.kind === 'createUser' && answer ? createdMismatch(op.resource, answer) : undefined;
+  if (mismatch) {
+    // As a single create's answer naming another resource (scim-client.ts create()): looked up, not linked.
+    return { op, single: new TransientError(`the bulk answer to the create names another resource (${mismatch}): not linked to it; it may exist`, { target: ctx.target, resource: op.label, request }, true) };
+  }
   if (op.kind === 'deprovisionUser') {
     if (op.mode === 'delete') await ctx.links.delete(ctx.target, 'user', op.externalId);
   } else {
@@ -96,6 +105,8 @@ async function settle(op: BulkableOp, sent: BulkOperation, result: BulkResult | 
   }
   return { op, done: { scimId, note: op.kind === 'updateUser' && op.adopt ? 'adopted (via /Bulk)' : 'via /Bulk' } };
 }
+
+const isObject = (v: JsonValue | undefined): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Sends one batch; a failure of the whole request sends every operation back to the single path. */
 export async function sendBulk(batch: readonly BulkableOp[], ctx: OperationContext): Promise<BulkOutcome[]> {

@@ -182,7 +182,11 @@ export class InlineExecutor implements Executor {
           succeed(o.op, 1, o.done, started);
           await members?.done(o.done.members);
         } else if ('failed' in o) await fail(o.op, 1, o.failed, started);
-        else queue.add(() => attempt(o.op, 2, { ...state }, started));
+        else {
+          // Its own result may say its create was carried out (a 5xx, an answer naming another resource): it looks first.
+          const ambiguous = o.single instanceof TransientError && o.single.ambiguous ? { previousAmbiguous: o.single } : {};
+          queue.add(() => attempt(o.op, 2, { ...state, ...ambiguous }, started));
+        }
       }
     };
 

@@ -235,7 +235,8 @@ type UserPost = Pick<CreateUserOp, 'externalId' | 'label' | 'resource' | 'hash'>
 
 async function createUser(op: CreateUserOp, ctx: OperationContext, state: AttemptState): Promise<OperationResult> {
   if (state.previousAmbiguous) {
-    // The last POST may have been committed before the answer was lost: look before posting again.
+    // The last POST may have been committed before the answer was lost (or answered with another
+    // account, scim-client.ts create()): look before posting again.
     const { own } = await findOwnCreate(op, ctx);
     if (own) return link(op, ctx, own.id, 'created (confirmed after a lost answer)');
   }

@@ -1,18 +1,83 @@
 /**
- * What the executor believes of the answers to its writes, against a server that answers wrongly
- * or a target that changed under it. `adopt: email` takes no account by its userName alone.
+ * What the executor believes of the answers to its writes, against a server that answers wrongly:
+ * the sandbox behind a loopback proxy that answers chosen requests itself, or rewrites them. A
+ * create's answer is the new account only when it carries what was sent; and `adopt: email` takes
+ * no account by its userName alone.
  */
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, expect, it } from 'vitest';
-import { Harness, person, withoutPreconditions } from '../support/harness.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Harness, memberNames, person, withoutPreconditions, type Person } from '../support/harness.js';
+import { proxyFor, type HostileProxy } from '../support/hostile-proxy.js';
 
 let h: Harness | undefined;
+let p: HostileProxy | undefined;
 afterEach(async () => {
+  await p?.close();
   await h?.close();
-  h = undefined;
+  h = p = undefined;
 });
 
+const twenty = Array.from({ length: 20 }, (_, i) => person(i + 1));
+
+/** `people` synced, then the config written with `target` lines and pointed at a proxy in front of the sandbox. */
+async function behindProxy(people: readonly Person[], target = '    retries: 2', sandbox = {}): Promise<{ h: Harness; p: HostileProxy }> {
+  h = await Harness.synced(people, { sandbox });
+  h.writeConfig(target);
+  p = await proxyFor(h);
+  return { h, p };
+}
+
+const account = (n: number) => h!.sandbox.store.findUserByUserName(`user${n}@example.com`)!;
+const links = (kind: 'user' | 'group') =>
+  (JSON.parse(readFileSync(join(h!.dir, 'state', 'links.json'), 'utf8')) as { links: Record<string, Record<string, { id: string }>> }).links[`app/${kind}`] ?? {};
 const records = (action: string) => h!.audit().filter((a) => a['action'] === action);
+const sent = (method: string, path: RegExp) => p!.seen.filter((s) => s.method === method && path.test(s.path));
+
+describe("a create's answer is the new account only when it carries what was sent", () => {
+  it("answered with a colleague's id, userName and externalId: the new hire is linked to their own account, and the colleague gets nothing of theirs", async () => {
+    const people = [...Array.from({ length: 10 }, (_, i) => person(i + 1, { groups: ['staff'] })), person(50, { groups: ['admins'] })];
+    const { h, p } = await behindProxy(people);
+    const colleague = account(3);
+    p.hook = async (req, forward) => {
+      if (req.method !== 'POST' || req.path !== '/Users') return undefined;
+      const a = await forward();
+      return { ...a, body: { ...(a.body as object), id: colleague['id'], userName: 'user3@example.com', externalId: 'E1003' } };
+    };
+    h.writePeople([...people, person(60, { groups: ['admins'] })]);
+    const r = await h.run();
+    expect(r.code, r.out + r.err).toBe(0);
+    expect(memberNames(h.sandbox, 'admins')).toEqual(['user50@example.com', 'user60@example.com']);
+    expect(links('user')['E1060']?.id).toBe(account(60)['id']);
+    expect(links('user')['E1003']?.id).toBe(colleague['id']);
+    expect(sent('POST', /^\/Users$/)).toHaveLength(1);
+    expect(records('createUser').filter((a) => a['externalId'] === 'E1060')).toEqual([
+      expect.objectContaining({ outcome: 'ok', attempts: 2, scimId: account(60)['id'], note: 'created (confirmed after a lost answer)' }),
+    ]);
+  });
+
+  it('through /Bulk: a result whose answer names another account is looked up, not linked', async () => {
+    h = await Harness.start({ sandbox: { behaviour: { bulk: { maxOperations: 10, maxPayloadSize: 1_048_576 } } }, target: '    quirks: { bulk: auto }' });
+    h.writePeople(twenty);
+    expect((await h.run()).code).toBe(0);
+    p = await proxyFor(h);
+    const colleague = account(3);
+    p.hook = async (req, forward) => {
+      if (req.method !== 'POST' || req.path !== '/Bulk') return undefined;
+      const a = await forward();
+      const body = a.body as { Operations: { location?: string; response?: unknown }[] };
+      const base = body.Operations[0]!.location!.replace(/[^/]+$/, '');
+      body.Operations = body.Operations.map((o) => ({ ...o, location: `${base}${String(colleague['id'])}`, response: { id: colleague['id'], userName: 'user3@example.com', externalId: 'E1003' } }));
+      return a;
+    };
+    h.writePeople([...twenty, person(21)]);
+    const r = await h.run();
+    expect(r.code, r.out + r.err).toBe(0);
+    expect(links('user')['E1021']?.id).toBe(account(21)['id']);
+    expect(links('user')['E1003']?.id).toBe(colleague['id']);
+    expect(h.sandbox.store.users().filter((u) => u['externalId'] === 'E1021')).toHaveLength(1);
+  });
+});
 
 it("adopt: email takes, after a 409, no account by its userName alone: a contractor's account with another work email is left alone", async () => {
   const people = Array.from({ length: 5 }, (_, i) => person(i + 1));
