@@ -6,12 +6,14 @@
  * and the operation goes back to the single-request path, which knows the next step for each error
  * (adopt on 409, re-create on 404, re-read on 412, retry on 5xx and 429). Only a 400 is final
  * here: sending the same body again would be refused again. Updates go in the PATCH shapes learned
- * for their attributes, but are not read back (a bulk answer carries no resource); a create whose
- * result names another resource is looked up as after a lost answer, not linked.
+ * for their attributes, but are not read back (a bulk answer carries no resource); deactivations
+ * are (verified-write.ts confirmDeactivated), and a create whose result names another resource is
+ * looked up as after a lost answer, not linked.
  */
-import { BadRequestError, ProtocolError, TransientError, type ScimSyncError } from '../errors.js';
-import type { JsonObject, JsonValue } from '../model/scim.js';
+import { BadRequestError, NotStoredError, ProtocolError, ScimSyncError, TransientError } from '../errors.js';
+import type { JsonObject, JsonValue, ServerResource } from '../model/scim.js';
 import { createdMismatch } from '../targets/created-answer.js';
+import { confirmDeactivated } from './verified-write.js';
 import type { CreateUserOp, DeprovisionUserOp, Operation, UpdateUserOp } from '../model/plan.js';
 import type { BulkOperation, BulkResult } from '../targets/scim-target.js';
 import { errorForStatus } from '../targets/http/error-mapping.js';
@@ -99,6 +101,16 @@ async function settle(op: BulkableOp, sent: BulkOperation, result: BulkResult | 
     return { op, single: new TransientError(`the bulk answer to the create names another resource (${mismatch}): not linked to it; it may exist`, { target: ctx.target, resource: op.label, request }, true) };
   }
   if (op.kind === 'deprovisionUser') {
+    if (op.mode === 'deactivate') {
+      try {
+        await confirmDeactivated(ctx, scimId, op.label, answer && typeof answer['id'] === 'string' ? (answer as ServerResource) : null);
+      } catch (error) {
+        if (error instanceof NotStoredError) return { op, failed: error };
+        // Not known either way (the read failed): the single request sends it again and checks it.
+        if (error instanceof ScimSyncError) return { op, single: error };
+        throw error;
+      }
+    }
     if (op.mode === 'delete') await ctx.links.delete(ctx.target, 'user', op.externalId);
   } else {
     await ctx.links.set(ctx.target, 'user', op.externalId, { id: scimId, hash: op.hash });

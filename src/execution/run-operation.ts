@@ -22,7 +22,7 @@ import { isActive } from '../planning/user-changes.js';
 import { workEmail } from '../planning/account-index.js';
 import { attributeParkKey, operationParkKey } from '../planning/parked.js';
 import { deprovisionWithVersion, updateWithVersion, type VersionedWrite } from './stale-write.js';
-import { checkWrite, type CheckOutcome } from './verified-write.js';
+import { checkWrite, confirmDeactivated, type CheckOutcome } from './verified-write.js';
 import { leftOut, linkedId, memberIds, nothingLeft, resolveId } from './dependencies.js';
 import type { OperationContext } from './operation-context.js';
 import type { MemberFact } from './member-writes.js';
@@ -327,6 +327,7 @@ async function updateUser(op: UpdateUserOp, ctx: OperationContext): Promise<Oper
 
 async function deprovisionUser(op: DeprovisionUserOp, ctx: OperationContext): Promise<OperationResult> {
   const id = await resolveId(op, ctx);
+  let write: VersionedWrite;
   try {
     if (op.unlisted) {
       // Not in the listing the plan was made from: a write could only 404 in the usual case.
@@ -341,13 +342,14 @@ async function deprovisionUser(op: DeprovisionUserOp, ctx: OperationContext): Pr
       }
       if (op.mode === 'deactivate' && !isActive(account)) return { scimId: id, unchanged: true, note: 'already inactive' };
     }
-    const stale = (await deprovisionWithVersion(ctx.client, id, op)).note;
-    if (op.mode === 'delete') await ctx.links.delete(ctx.target, 'user', op.externalId);
-    const note = [op.unlisted ? 'not in the listing, but live: deprovisioned by id' : undefined, stale].filter(Boolean).join('; ');
-    return { scimId: id, ...(note ? { note } : {}), ...(op.mode === 'delete' ? { members: { kind: 'userGone' as const, user: id } } : {}) };
+    write = await deprovisionWithVersion(ctx.client, id, op);
   } catch (error) {
     if (!(error instanceof NotFoundError)) throw error;
     await ctx.links.delete(ctx.target, 'user', op.externalId);
     return { scimId: id, unchanged: true, note: 'already gone from the target; link dropped', members: { kind: 'userGone', user: id } };
   }
+  if (op.mode === 'deactivate') await confirmDeactivated(ctx, id, op.label, write.answer);
+  if (op.mode === 'delete') await ctx.links.delete(ctx.target, 'user', op.externalId);
+  const note = [op.unlisted ? 'not in the listing, but live: deprovisioned by id' : undefined, write.note].filter(Boolean).join('; ');
+  return { scimId: id, ...(note ? { note } : {}), ...(op.mode === 'delete' ? { members: { kind: 'userGone' as const, user: id } } : {}) };
 }

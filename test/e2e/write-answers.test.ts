@@ -1,8 +1,8 @@
 /**
  * What the executor believes of the answers to its writes, against a server that answers wrongly:
  * the sandbox behind a loopback proxy that answers chosen requests itself, or rewrites them. A
- * create's answer is the new account only when it carries what was sent; and `adopt: email` takes
- * no account by its userName alone.
+ * deactivation is done only when the account reads inactive; a create's answer is the new account
+ * only when it carries what was sent; and `adopt: email` takes no account by its userName alone.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -33,6 +33,47 @@ const links = (kind: 'user' | 'group') =>
   (JSON.parse(readFileSync(join(h!.dir, 'state', 'links.json'), 'utf8')) as { links: Record<string, Record<string, { id: string }>> }).links[`app/${kind}`] ?? {};
 const records = (action: string) => h!.audit().filter((a) => a['action'] === action);
 const sent = (method: string, path: RegExp) => p!.seen.filter((s) => s.method === method && path.test(s.path));
+
+describe('a deactivation is done only when the account reads inactive', () => {
+  it('answered 200 with the account still active: failed, every run, and the account named', async () => {
+    const { h, p } = await behindProxy(twenty);
+    const before = structuredClone(account(1));
+    h.writePeople(twenty.slice(1));
+    p.hook = (req) => (req.method === 'PATCH' && req.path.startsWith('/Users/') ? { status: 200, body: before } : undefined);
+    for (let run = 1; run <= 2; run++) {
+      const r = await h.run();
+      expect(r.code, r.out + r.err).toBe(1);
+      expect(records('deprovisionUser').at(-1)).toMatchObject({
+        outcome: 'failed',
+        error: { code: 'NOT_STORED', message: `the target answered the deactivation with success, but the account (id ${String(before['id'])}) is still active when read back: not deprovisioned; every run tries again` },
+      });
+    }
+    expect(account(1)['active']).toBe(true);
+  });
+
+  it('answered 204 without a body: read back, and done when it reads inactive', async () => {
+    const { h, p } = await behindProxy(twenty);
+    h.writePeople(twenty.slice(1));
+    p.hook = async (req, forward) => (req.method === 'PATCH' && req.path.startsWith('/Users/') ? (await forward(), { status: 204 }) : undefined);
+    const r = await h.run();
+    expect(r.code, r.out + r.err).toBe(0);
+    expect(p.seen.filter((s) => s.path === `/Users/${String(account(1)['id'])}`).map((s) => s.method)).toEqual(['PATCH', 'GET']);
+    expect(records('deprovisionUser').map((a) => a['outcome'])).toEqual(['ok']);
+  });
+
+  it('on a server that does not keep active, through /Bulk too: failed, not reported done', async () => {
+    h = await Harness.start({ sandbox: { behaviour: { ignoredAttributes: ['active'], bulk: { maxOperations: 10, maxPayloadSize: 1_048_576 } } }, target: '    quirks: { bulk: auto }' });
+    h.writePeople(twenty);
+    expect((await h.run()).code).toBe(0);
+    h.sandbox.clearRequests();
+    h.writePeople(twenty.slice(2));
+    const r = await h.run();
+    expect(r.code, r.out + r.err).toBe(1);
+    expect(h.sandbox.requests.filter((q) => q.path === '/Bulk')).toHaveLength(1);
+    expect(records('deprovisionUser').map((a) => `${String(a['outcome'])} ${String((a['error'] as { code?: string } | undefined)?.code)}`)).toEqual(['failed NOT_STORED', 'failed NOT_STORED']);
+    expect(r.out).toContain('deprovisioned 0 (2 failed)');
+  });
+});
 
 describe("a create's answer is the new account only when it carries what was sent", () => {
   it("answered with a colleague's id, userName and externalId: the new hire is linked to their own account, and the colleague gets nothing of theirs", async () => {

@@ -87,9 +87,14 @@ describe('/Bulk', () => {
   it('writes to the account the plan checked, not the one a stale link names', async () => {
     const sent: { path: string }[] = [];
     const { ctx } = context('http://127.0.0.1:9/unused', 'acc-of-B');
-    const client = { bulk: async (ops: { bulkId: string; path: string }[]) => (sent.push(...ops), ops.map((o) => ({ bulkId: o.bulkId, status: 200 }))), patchBody: (o: unknown) => ({ Operations: o }) };
+    const client = {
+      bulk: async (ops: { bulkId: string; path: string }[]) => (sent.push(...ops), ops.map((o) => ({ bulkId: o.bulkId, status: 200 }))),
+      patchBody: (o: unknown) => ({ Operations: o }),
+      // A deactivation is read back: the one the plan checked.
+      get: async (_type: string, id: string) => (sent.push({ path: `GET /Users/${id}` }), { id, active: false }),
+    };
     const leaver: DeprovisionUserOp = { id: 'd1', kind: 'deprovisionUser', externalId: 'A', label: 'a@corp.example', scimId: 'acc-of-A', mode: 'deactivate', reason: 'removed', patch: [{ op: 'replace', path: 'active', value: false }] };
     await sendBulk([leaver], { ...ctx, client: client as unknown as OperationContext['client'] });
-    expect(sent.map((o) => o.path)).toEqual(['/Users/acc-of-A']);
+    expect(sent.map((o) => o.path)).toEqual(['/Users/acc-of-A', 'GET /Users/acc-of-A']);
   });
 });
