@@ -4,11 +4,11 @@
  * operation's result is handled on its own: a success is recorded as its single request would be
  * (links); a failure is turned into the same typed error a single answer would be (error-mapping)
  * and the operation goes back to the single-request path, which knows the next step for each error
- * (adopt on 409, re-create on 404, re-read on 412, retry on 5xx and 429). Only a 400 is final
- * here: sending the same body again would be refused again. Updates go in the PATCH shapes learned
- * for their attributes, but are not read back (a bulk answer carries no resource); deactivations
- * are (verified-write.ts confirmDeactivated), and a create whose result names another resource is
- * looked up as after a lost answer, not linked.
+ * (adopt on 409, re-create on 404 once a read confirms it, re-read on 412, retry on 5xx and 429).
+ * Only a 400 is final here: sending the same body again would be refused again. Updates go in the
+ * PATCH shapes learned for their attributes, but are not read back (a bulk answer carries no
+ * resource); deactivations are (verified-write.ts confirmDeactivated), and a create whose result
+ * names another resource is looked up as after a lost answer, not linked.
  */
 import { BadRequestError, NotStoredError, ProtocolError, ScimSyncError, TransientError } from '../errors.js';
 import type { JsonObject, JsonValue, ServerResource } from '../model/scim.js';

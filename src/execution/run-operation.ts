@@ -1,8 +1,9 @@
 /**
- * One attempt at one plan operation against one target. Shared by every executor (inline now,
- * BullMQ workers later): it turns an operation into SCIM calls and link-store updates, and handles
- * the outcomes that have a known next step (409 on create, 404 on update/deprovision). Errors it
- * cannot resolve are thrown, typed, for the executor's retry policy.
+ * One attempt at one plan operation against one target. Shared by every executor (inline, and the
+ * BullMQ workers): it turns an operation into SCIM calls and link-store updates, and handles the
+ * outcomes that have a known next step (409 on create; 404 on update, deprovision or group delete,
+ * once a read by id confirms it: confirm-gone.ts). Errors it cannot resolve are thrown, typed, for
+ * the executor's retry policy.
  */
 import { BadRequestError, ConflictError, NotFoundError, NotStoredError, ProtocolError, type TransientError } from '../errors.js';
 import type {
@@ -23,6 +24,7 @@ import { workEmail } from '../planning/account-index.js';
 import { attributeParkKey, operationParkKey } from '../planning/parked.js';
 import { deprovisionWithVersion, updateWithVersion, type VersionedWrite } from './stale-write.js';
 import { checkWrite, confirmDeactivated, type CheckOutcome } from './verified-write.js';
+import { confirmGone, readUnlessGone } from './confirm-gone.js';
 import { leftOut, linkedId, memberIds, nothingLeft, resolveId } from './dependencies.js';
 import type { OperationContext } from './operation-context.js';
 import type { MemberFact } from './member-writes.js';
@@ -141,7 +143,7 @@ async function deleteGroup(op: DeleteGroupOp, ctx: OperationContext): Promise<Op
   try {
     await ctx.client.delete('Groups', id, op.label);
   } catch (error) {
-    if (!(error instanceof NotFoundError)) throw error;
+    await confirmGone(error, ctx, 'Groups', id, op.label);
   }
   await ctx.links.delete(ctx.target, 'group', op.externalId);
   return { scimId: id, members: { kind: 'groupGone', group: id } };
@@ -306,7 +308,7 @@ async function updateUser(op: UpdateUserOp, ctx: OperationContext): Promise<Oper
   try {
     write = await updateWithVersion(ctx.client, id, op, ctx.writes?.shapeOf);
   } catch (error) {
-    if (!(error instanceof NotFoundError)) throw error;
+    await confirmGone(error, ctx, 'Users', id, op.label);
     // Deleted in the target since the plan was made: the link is stale; the person still belongs there.
     await ctx.links.delete(ctx.target, 'user', op.externalId);
     return postUser({ externalId: op.externalId, label: op.label, resource: op.recreate, hash: op.hash }, ctx, 'recreated (the account was gone)');
@@ -327,26 +329,31 @@ async function updateUser(op: UpdateUserOp, ctx: OperationContext): Promise<Oper
 
 async function deprovisionUser(op: DeprovisionUserOp, ctx: OperationContext): Promise<OperationResult> {
   const id = await resolveId(op, ctx);
-  let write: VersionedWrite;
-  try {
-    if (op.unlisted) {
-      // Not in the listing the plan was made from: a write could only 404 in the usual case.
-      const account = await ctx.client.get('Users', id);
-      // Read by a link the listing could not check: an account keyed to someone else is theirs.
-      const keyedTo = account['externalId'];
-      if (typeof keyedTo === 'string' && keyedTo !== '' && keyedTo !== op.externalId) {
-        throw new ConflictError(`the account the link names (id ${id}) carries externalId "${keyedTo}", not ${op.externalId}: not deprovisioned (a stale, copied or edited link)`, {
-          target: ctx.target,
-          resource: op.label,
-        });
-      }
-      if (op.mode === 'deactivate' && !isActive(account)) return { scimId: id, unchanged: true, note: 'already inactive' };
-    }
-    write = await deprovisionWithVersion(ctx.client, id, op);
-  } catch (error) {
-    if (!(error instanceof NotFoundError)) throw error;
+  const gone = async (): Promise<OperationResult> => {
     await ctx.links.delete(ctx.target, 'user', op.externalId);
     return { scimId: id, unchanged: true, note: 'already gone from the target; link dropped', members: { kind: 'userGone', user: id } };
+  };
+  if (op.unlisted) {
+    // Not in the listing the plan was made from: a write could only 404 in the usual case. A read
+    // that answers 404 is the confirmation confirmGone would ask for.
+    const account = await readUnlessGone(ctx.client, 'Users', id);
+    if (!account) return gone();
+    // Read by a link the listing could not check: an account keyed to someone else is theirs.
+    const keyedTo = account['externalId'];
+    if (typeof keyedTo === 'string' && keyedTo !== '' && keyedTo !== op.externalId) {
+      throw new ConflictError(`the account the link names (id ${id}) carries externalId "${keyedTo}", not ${op.externalId}: not deprovisioned (a stale, copied or edited link)`, {
+        target: ctx.target,
+        resource: op.label,
+      });
+    }
+    if (op.mode === 'deactivate' && !isActive(account)) return { scimId: id, unchanged: true, note: 'already inactive' };
+  }
+  let write: VersionedWrite;
+  try {
+    write = await deprovisionWithVersion(ctx.client, id, op);
+  } catch (error) {
+    await confirmGone(error, ctx, 'Users', id, op.label);
+    return gone();
   }
   if (op.mode === 'deactivate') await confirmDeactivated(ctx, id, op.label, write.answer);
   if (op.mode === 'delete') await ctx.links.delete(ctx.target, 'user', op.externalId);

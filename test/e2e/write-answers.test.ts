@@ -1,14 +1,15 @@
 /**
  * What the executor believes of the answers to its writes, against a server that answers wrongly:
- * the sandbox behind a loopback proxy that answers chosen requests itself, or rewrites them. A
- * deactivation is done only when the account reads inactive; a create's answer is the new account
+ * the sandbox behind a loopback proxy that answers chosen requests itself, or rewrites them. A 404
+ * to a write is "gone" only when a read by id says so too; a deactivation is done only when the
+ * account reads inactive; a create's answer is the new account
  * only when it carries what was sent; and `adopt: email` takes no account by its userName alone.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Harness, memberNames, person, withoutPreconditions, type Person } from '../support/harness.js';
-import { proxyFor, type HostileProxy } from '../support/hostile-proxy.js';
+import { HTML_404, proxyFor, type HostileProxy } from '../support/hostile-proxy.js';
 
 let h: Harness | undefined;
 let p: HostileProxy | undefined;
@@ -19,6 +20,7 @@ afterEach(async () => {
 });
 
 const twenty = Array.from({ length: 20 }, (_, i) => person(i + 1));
+const NOT_FOUND = { status: 404, body: { schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'], status: '404', detail: 'Not Found' } };
 
 /** `people` synced, then the config written with `target` lines and pointed at a proxy in front of the sandbox. */
 async function behindProxy(people: readonly Person[], target = '    retries: 2', sandbox = {}): Promise<{ h: Harness; p: HostileProxy }> {
@@ -33,6 +35,64 @@ const links = (kind: 'user' | 'group') =>
   (JSON.parse(readFileSync(join(h!.dir, 'state', 'links.json'), 'utf8')) as { links: Record<string, Record<string, { id: string }>> }).links[`app/${kind}`] ?? {};
 const records = (action: string) => h!.audit().filter((a) => a['action'] === action);
 const sent = (method: string, path: RegExp) => p!.seen.filter((s) => s.method === method && path.test(s.path));
+
+describe('a 404 to a write is "gone" only when a read by id answers 404 too', () => {
+  it('a deactivation answered 404 for a live account fails, keeps the link, and deactivates the leaver once the server answers right', async () => {
+    const { h, p } = await behindProxy(twenty);
+    const leaver = account(1);
+    h.writePeople(twenty.slice(1));
+    p.hook = (req) => (req.method === 'PATCH' && req.path.startsWith('/Users/') ? NOT_FOUND : undefined);
+    const r = await h.run();
+    expect(r.code, r.out + r.err).toBe(1);
+    // Each attempt: the PATCH, then a read by id, which finds the account.
+    expect(p.seen.filter((s) => s.path === `/Users/${String(leaver['id'])}`).map((s) => s.method)).toEqual(['PATCH', 'GET', 'PATCH', 'GET']);
+    const [rec] = records('deprovisionUser');
+    expect(rec).toMatchObject({ outcome: 'failed', attempts: 2, error: { code: 'TRANSIENT' } });
+    expect(String((rec!['error'] as { message: string }).message)).toContain(`PATCH /Users/${String(leaver['id'])} answered not found (HTTP 404): Not Found, but reading Users/${String(leaver['id'])} finds it: not taken as gone; its link is kept`);
+    expect(links('user')['E1001']?.id).toBe(leaver['id']);
+    expect(account(1)['active']).toBe(true);
+
+    p.hook = () => undefined;
+    const again = await h.run();
+    expect(again.code, again.out + again.err).toBe(0);
+    expect(account(1)['active']).toBe(false);
+  });
+
+  it('a group delete answered 404 for a live group fails and keeps its link', async () => {
+    const people = twenty.map((x) => ({ ...x, groups: ['staff', 'old'] }));
+    const { h, p } = await behindProxy(people, '    retries: 2\n    deprovision: delete');
+    const old = h.sandbox.store.findGroupByDisplayName('old')!;
+    h.writePeople(people.map((x) => ({ ...x, groups: ['staff'] })));
+    p.hook = (req) => (req.method === 'DELETE' && req.path.startsWith('/Groups/') ? NOT_FOUND : undefined);
+    const r = await h.run();
+    expect(r.code, r.out + r.err).toBe(1);
+    expect(p.seen.filter((s) => s.path === `/Groups/${String(old['id'])}` && s.method !== 'PATCH').map((s) => s.method)).toEqual(['DELETE', 'GET', 'DELETE', 'GET']);
+    expect(records('deleteGroup')).toEqual([expect.objectContaining({ outcome: 'failed', error: expect.objectContaining({ code: 'TRANSIENT' }) })]);
+    expect(Object.values(links('group')).map((l) => l.id)).toContain(old['id']);
+    expect(h.sandbox.store.findGroupByDisplayName('old')).toBeDefined();
+  });
+
+  it('updates answered 404 (an HTML page) for live accounts make no account: they fail and are tried again next run', async () => {
+    const { h, p } = await behindProxy(twenty);
+    p.hook = (req) => (req.method === 'PATCH' && req.path.startsWith('/Users/') ? HTML_404 : undefined);
+    h.writePeople(twenty.map((x, i) => (i < 10 ? { ...x, title: 'Staff Engineer' } : x)));
+    const r = await h.run();
+    expect(r.code, r.out + r.err).toBe(1);
+    expect(sent('POST', /^\/Users$/)).toEqual([]);
+    expect(h.sandbox.store.userCount).toBe(20);
+    expect(records('updateUser').map((a) => a['outcome'])).toEqual(Array(10).fill('failed'));
+    for (const n of [1, 10]) expect(links('user')[`E${1000 + n}`]?.id).toBe(account(n)['id']);
+
+    // A server that refuses every write is quarantined, as any other would be.
+    expect(r.out).toContain('quarantined: 10 of 10 operations failed');
+    expect((await h.cli('unquarantine', '--target', 'app', '--config', h.configFile)).code).toBe(0);
+    p.hook = () => undefined;
+    const again = await h.run();
+    expect(again.code, again.out + again.err).toBe(0);
+    expect(h.sandbox.store.users().filter((u) => u['title'] === 'Staff Engineer')).toHaveLength(10);
+    expect(h.sandbox.store.userCount).toBe(20);
+  });
+});
 
 describe('a deactivation is done only when the account reads inactive', () => {
   it('answered 200 with the account still active: failed, every run, and the account named', async () => {

@@ -53,6 +53,9 @@ export async function hostileProxy(upstream: string): Promise<HostileProxy> {
   return proxy;
 }
 
+/** A gateway's 404: an HTML page, not a SCIM error. */
+export const HTML_404: Answer = { status: 404, headers: { 'content-type': 'text/html' }, body: '<html><body>Cannot PATCH</body></html>' };
+
 /** A proxy in front of the harness's sandbox, its config pointed at it (writeConfig points it back at the sandbox: write the config first). */
 export async function proxyFor(h: Harness): Promise<HostileProxy> {
   const proxy = await hostileProxy(h.sandbox.url);
