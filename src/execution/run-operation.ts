@@ -38,6 +38,8 @@ export interface OperationResult {
   unchanged?: true;
   /** A create that found its account already there (its own lost create, or adoption): not "created". */
   adopted?: true;
+  /** An update whose account was gone, made again (TargetReport.recreated): not "updated". */
+  recreated?: true;
   /** Set when the operation did only part of what it planned: what was left out, and why. */
   partial?: string;
   /** For the admin, in the report and the provisioning log: PATCH shapes learned, changes parked. */
@@ -49,6 +51,8 @@ export interface OperationResult {
 export interface AttemptState {
   /** The previous attempt failed in a way that may have committed it (timeout, reset, 5xx). */
   previousAmbiguous?: TransientError;
+  /** An earlier attempt took this operation's re-create from the budget: its retries do not take another. */
+  recreateTaken?: true;
 }
 
 export async function runOperation(op: Operation, ctx: OperationContext, state: AttemptState = {}): Promise<OperationResult> {
@@ -56,7 +60,7 @@ export async function runOperation(op: Operation, ctx: OperationContext, state: 
     case 'createUser':
       return createUser(op, ctx, state);
     case 'updateUser':
-      return updateUser(op, ctx);
+      return updateUser(op, ctx, state);
     case 'deprovisionUser':
       return deprovisionUser(op, ctx);
     case 'linkUser':
@@ -235,14 +239,14 @@ async function findOwnCreate(op: UserPost, ctx: OperationContext): Promise<{ own
 /** What posting a user needs: a create's, or an update's whose account was gone (its `recreate`). */
 type UserPost = Pick<CreateUserOp, 'externalId' | 'label' | 'resource' | 'hash'> & Partial<Pick<CreateUserOp, 'adoptBy'>>;
 
-async function createUser(op: CreateUserOp, ctx: OperationContext, state: AttemptState): Promise<OperationResult> {
+async function createUser(op: UserPost, ctx: OperationContext, state: AttemptState, note?: string): Promise<OperationResult> {
   if (state.previousAmbiguous) {
     // The last POST may have been committed before the answer was lost (or answered with another
     // account, scim-client.ts create()): look before posting again.
     const { own } = await findOwnCreate(op, ctx);
-    if (own) return link(op, ctx, own.id, 'created (confirmed after a lost answer)');
+    if (own) return link(op, ctx, own.id, [note, 'created (confirmed after a lost answer)'].filter(Boolean).join('; '));
   }
-  return postUser(op, ctx);
+  return postUser(op, ctx, note);
 }
 
 /**
@@ -302,16 +306,14 @@ async function link(op: Pick<CreateUserOp, 'externalId' | 'hash'>, ctx: Operatio
   return { scimId: id, ...(note ? { note } : {}) };
 }
 
-async function updateUser(op: UpdateUserOp, ctx: OperationContext): Promise<OperationResult> {
+async function updateUser(op: UpdateUserOp, ctx: OperationContext, state: AttemptState): Promise<OperationResult> {
   const id = await resolveId(op, ctx);
   let write: VersionedWrite;
   try {
     write = await updateWithVersion(ctx.client, id, op, ctx.writes?.shapeOf);
   } catch (error) {
     await confirmGone(error, ctx, 'Users', id, op.label);
-    // Deleted in the target since the plan was made: the link is stale; the person still belongs there.
-    await ctx.links.delete(ctx.target, 'user', op.externalId);
-    return postUser({ externalId: op.externalId, label: op.label, resource: op.recreate, hash: op.hash }, ctx, 'recreated (the account was gone)');
+    return recreateUser(op, id, ctx, state);
   }
   const outcome = await checkWrite(ctx, {
     id,
@@ -325,6 +327,32 @@ async function updateUser(op: UpdateUserOp, ctx: OperationContext): Promise<Oper
   });
   const result = await link(op, ctx, id, [op.adopt ? 'adopted' : undefined, write.note].filter(Boolean).join('; ') || undefined);
   return checked(result, outcome, op.changes.length, ctx, op.label);
+}
+
+/**
+ * An update whose account a write and a read by id both found gone (deleted in the target since the
+ * plan was made): the link is stale, and the person still belongs there. Made again as a create
+ * would be, within the apply's re-create budget: past it, the operation fails and the link stays,
+ * so that the next plan counts the person among its re-creates and its safety check judges them.
+ */
+async function recreateUser(op: UpdateUserOp, id: string, ctx: OperationContext, state: AttemptState): Promise<OperationResult> {
+  if (!state.recreateTaken) {
+    if (!(await ctx.recreates.take())) {
+      const n = ctx.recreates.allowance;
+      throw new NotFoundError(
+        `the account (id ${id}) is gone from the target (its write and a read by id both answer 404), but is not created again: this apply may re-create ` +
+          `${n === 0 ? 'no account' : `at most ${n} account${n === 1 ? '' : 's'}`} (safety.alwaysAllowRecreates, safety.maxRecreatePercent, the plan's own re-creates counted first). ` +
+          'Deleted in the app, or a server that answers 404 for accounts it holds? The link is kept: the next plan counts it among its re-creates',
+        { target: ctx.target, resource: op.label, status: 404 },
+      );
+    }
+    state.recreateTaken = true;
+  }
+  await ctx.links.delete(ctx.target, 'user', op.externalId);
+  const post: UserPost = { externalId: op.externalId, label: op.label, resource: op.recreate, hash: op.hash };
+  const result = await createUser(post, ctx, state, 'recreated (the account was gone)');
+  // Found under another id after all (a 409, our own account): nothing was made again.
+  return result.adopted ? result : { ...result, recreated: true };
 }
 
 async function deprovisionUser(op: DeprovisionUserOp, ctx: OperationContext): Promise<OperationResult> {

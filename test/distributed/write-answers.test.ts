@@ -1,13 +1,14 @@
 /**
  * The executor's trust in the answers to its writes, in distributed mode: the workers run the same
- * operations (runOperation). A real Redis, the sandbox behind a loopback proxy that answers chosen
- * requests itself, two workers in this process.
+ * operations (runOperation), and the re-creates of one cycle are counted in Redis across every
+ * worker, against the same safety limits as the inline executor's. A real Redis, the sandbox behind a
+ * loopback proxy that answers chosen requests itself, two workers in this process.
  */
 import { Redis } from 'ioredis';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { Harness, person } from '../support/harness.js';
 import { REDIS_URL, cleanRedis, inProcessWorkers, queueYaml, randomPrefix } from '../support/distributed.js';
-import { HTML_404, proxyFor, type HostileProxy } from '../support/hostile-proxy.js';
+import { HTML_404, proxyFor, usersGone, type HostileProxy } from '../support/hostile-proxy.js';
 
 let h: Harness;
 let p: HostileProxy;
@@ -36,6 +37,18 @@ afterEach(async () => {
 });
 
 const account = (n: number) => h.sandbox.store.findUserByUserName(`user${n}@example.com`)!;
+
+it('accounts found gone by a write and a read are made again by the workers only within the limit, counted across them', async () => {
+  p.hook = usersGone();
+  h.writePeople(twenty.map((x, i) => (i < 10 ? { ...x, title: 'Staff Engineer' } : x)));
+  const r = await h.run('--wait');
+  expect(r.code, r.out + r.err).toBe(1);
+  expect(p.seen.filter((s) => s.method === 'POST' && s.path === '/Users')).toHaveLength(3);
+  expect(r.out).toContain('app: updated 0, re-created 3 whose accounts were gone (7 failed)');
+  expect(r.out).toContain('but is not created again: this apply may re-create at most 3 accounts');
+  // The refused keep their links.
+  expect(Object.keys(await redis.hgetall(`${prefix}:state:links:app:user`))).toHaveLength(20);
+});
 
 it('a deactivation answered 404 for a live account fails on the worker, keeps its link, and the leaver is deactivated once the server answers right', async () => {
   const leaver = account(1);

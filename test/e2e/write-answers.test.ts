@@ -1,15 +1,16 @@
 /**
  * What the executor believes of the answers to its writes, against a server that answers wrongly:
  * the sandbox behind a loopback proxy that answers chosen requests itself, or rewrites them. A 404
- * to a write is "gone" only when a read by id says so too; a deactivation is done only when the
- * account reads inactive; a create's answer is the new account
- * only when it carries what was sent; and `adopt: email` takes no account by its userName alone.
+ * to a write is "gone" only when a read by id says so too (and a re-create that follows stays within
+ * the safety limits on re-creates); a deactivation is done only when the account reads inactive; a
+ * create's answer is the new account only when it carries what was sent; and `adopt: email` takes
+ * no account by its userName alone.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Harness, memberNames, person, withoutPreconditions, type Person } from '../support/harness.js';
-import { HTML_404, proxyFor, type HostileProxy } from '../support/hostile-proxy.js';
+import { HTML_404, proxyFor, usersGone, type HostileProxy } from '../support/hostile-proxy.js';
 
 let h: Harness | undefined;
 let p: HostileProxy | undefined;
@@ -91,6 +92,28 @@ describe('a 404 to a write is "gone" only when a read by id answers 404 too', ()
     expect(again.code, again.out + again.err).toBe(0);
     expect(h.sandbox.store.users().filter((u) => u['title'] === 'Staff Engineer')).toHaveLength(10);
     expect(h.sandbox.store.userCount).toBe(20);
+  });
+
+  it('accounts a write and a read both find gone are made again only within the re-create limits, and reported as re-created', async () => {
+    const { h, p } = await behindProxy(twenty);
+    p.hook = usersGone();
+    // 10 of 20 change: within alwaysAllowAttributeChanges, so the plan passes; it holds no re-create.
+    h.writePeople(twenty.map((x, i) => (i < 10 ? { ...x, title: 'Staff Engineer' } : x)));
+    const r = await h.run();
+    expect(r.code, r.out + r.err).toBe(1);
+    // alwaysAllowRecreates (3) is above 10% of 20.
+    expect(sent('POST', /^\/Users$/)).toHaveLength(3);
+    const updates = records('updateUser');
+    expect(updates.filter((a) => a['outcome'] === 'ok').map((a) => a['note'])).toEqual(Array(3).fill('recreated (the account was gone)'));
+    const refused = updates.filter((a) => a['outcome'] === 'failed');
+    expect(refused).toHaveLength(7);
+    expect(String((refused[0]!['error'] as { message: string }).message)).toMatch(
+      /gone from the target \(its write and a read by id both answer 404\), but is not created again: this apply may re-create at most 3 accounts \(safety\.alwaysAllowRecreates, safety\.maxRecreatePercent/,
+    );
+    expect(r.out).toContain('app: updated 0, re-created 3 whose accounts were gone (7 failed)');
+    // Those refused keep their link: the next plan counts them as re-creates.
+    const kept = refused.map((a) => String(a['externalId']));
+    for (const key of kept) expect(links('user')[key]?.id).toBe(h.sandbox.store.users().find((u) => u['externalId'] === key)!['id']);
   });
 });
 

@@ -10,6 +10,7 @@ import { ConflictError } from '../../src/errors.js';
 import { sendBulk } from '../../src/execution/bulk-apply.js';
 import type { OperationContext } from '../../src/execution/operation-context.js';
 import { runOperation } from '../../src/execution/run-operation.js';
+import { RecreateCount } from '../../src/execution/recreate-budget.js';
 import type { CreateUserOp, DeprovisionUserOp } from '../../src/model/plan.js';
 import { ScimClient } from '../../src/targets/http/scim-client.js';
 import type { LinkStore } from '../../src/state/link-store.js';
@@ -49,7 +50,7 @@ function context(url: string, linked?: string): { ctx: OperationContext; links: 
     delete: async () => undefined,
   } as unknown as LinkStore;
   const client = new ScimClient({ target: 'app', baseUrl: url, auth: { type: 'none' }, timeoutMs: 5_000, maxSockets: 1, readRetry: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1, maxRetryAfterMs: 1 } });
-  return { ctx: { target: 'app', client, links: store, failed: { add: async () => undefined, get: async () => undefined } }, links };
+  return { ctx: { target: 'app', client, links: store, failed: { add: async () => undefined, get: async () => undefined }, recreates: new RecreateCount(0) }, links };
 }
 
 const hire: CreateUserOp = {

@@ -56,6 +56,20 @@ export async function hostileProxy(upstream: string): Promise<HostileProxy> {
 /** A gateway's 404: an HTML page, not a SCIM error. */
 export const HTML_404: Answer = { status: 404, headers: { 'content-type': 'text/html' }, body: '<html><body>Cannot PATCH</body></html>' };
 
+/**
+ * Every user's write and read by id answered 404 (HTML_404), and every create made a new account
+ * (a server without unique userNames, the created ids `dup-1`, `dup-2`...): the accounts look gone,
+ * and each re-create would be a second account.
+ */
+export function usersGone(): Hook {
+  let made = 0;
+  return (req) => {
+    if ((req.method === 'PATCH' || req.method === 'GET') && req.path.startsWith('/Users/')) return HTML_404;
+    if (req.method === 'POST' && req.path === '/Users') return { status: 201, body: { ...(req.body as object), id: `dup-${++made}` } };
+    return undefined;
+  };
+}
+
 /** A proxy in front of the harness's sandbox, its config pointed at it (writeConfig points it back at the sandbox: write the config first). */
 export async function proxyFor(h: Harness): Promise<HostileProxy> {
   const proxy = await hostileProxy(h.sandbox.url);
