@@ -98,7 +98,8 @@ export class BadRequestError extends ScimSyncError {
 
 /**
  * The server accepted a write (2xx) but does not keep it, in any PATCH shape tried: reading the
- * resource back shows the old value. Final: the change is parked (not sent again while the same).
+ * resource back shows the old value. Final: an update's change is parked (not sent again while the
+ * same); a deactivation fails, and the next run plans it again.
  */
 export class NotStoredError extends ScimSyncError {
   readonly code = 'NOT_STORED';

@@ -44,7 +44,13 @@ export function formatReport(report: RunReport): string {
       .map((kind) => {
         const c: Record<Outcome, number> = t.counts[kind]!;
         const adopted = t.adopted?.[kind] ?? 0;
-        const done = adopted > 0 ? `${VERB[kind]} ${c.ok - adopted}, adopted ${adopted} already there` : `${VERB[kind]} ${c.ok}`;
+        // Reports stored by an earlier version (distributed `status`) have no `recreated`.
+        const recreated = t.recreated?.[kind] ?? 0;
+        const done = [
+          `${VERB[kind]} ${c.ok - adopted - recreated}`,
+          adopted > 0 ? `, adopted ${adopted} already there` : '',
+          recreated > 0 ? `, re-created ${recreated} whose account${recreated === 1 ? ' was' : 's were'} gone` : '',
+        ].join('');
         const more: [number | undefined, string][] = [
           [c.failed, 'failed'],
           [c.partial, 'partial'],

@@ -52,12 +52,13 @@ export async function openRedisState(loaded: LoadedConfig, options: OpenStateOpt
     const executorUnder = (held: TargetLocks | null) => ({ wait, waitTimeoutMs, signal, guardSince, inline, initiator, observer }: ExecutorOptions): Executor => {
       const stamped = initiator ? withInitiator(audit, initiator) : audit;
       if (inline) {
-        return new InlineExecutor({ links, audit: stamped, memory: stores.memory, members: stores.members, stop: signal ? AbortSignal.any([halt.signal, signal]) : halt.signal, ...(observer ? { observer } : {}) });
+        return new InlineExecutor({ links, safety: loaded.config.safety, audit: stamped, memory: stores.memory, members: stores.members, stop: signal ? AbortSignal.any([halt.signal, signal]) : halt.signal, ...(observer ? { observer } : {}) });
       }
       if (!held) throw new Error('openState: executing on the workers needs the lock');
       return new BullmqExecutor({
         redis,
         queue: q,
+        safety: loaded.config.safety,
         locks: held,
         wait,
         ...(waitTimeoutMs !== undefined ? { waitTimeoutMs } : {}),

@@ -97,7 +97,7 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
       return { skipped: busy.map((b) => b.target) };
     }
     const links = new RedisLinkStore(redis, q.prefix);
-    const executor = new BullmqExecutor({ redis, queue: q, locks, wait: false });
+    const executor = new BullmqExecutor({ redis, queue: q, safety: loaded.config.safety, locks, wait: false });
     const state: RunState = { links, audit, ...stores, distributed: true, halted: new AbortController().signal, personClock: new RedisPersonClock(redis, q.prefix), executor: () => executor, close: async () => undefined };
     let planned: Plan | undefined;
     try {

@@ -51,6 +51,7 @@ export async function openState(loaded: LoadedConfig, options: OpenStateOptions)
         new InlineExecutor({
           ...(observer ? { observer } : {}),
           links,
+          safety: loaded.config.safety,
           audit: initiator ? withInitiator(audit, initiator) : audit,
           memory: stores.memory,
           members: stores.members,

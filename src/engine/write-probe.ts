@@ -21,6 +21,7 @@ import type { ScimTarget } from '../targets/scim-target.js';
 import type { Finding } from './finding.js';
 import { askFilter, carries, ignoredMessage } from './filter-answer.js';
 import { ProbeLog } from './probe-log.js';
+import { readUnlessGone } from '../execution/confirm-gone.js';
 
 export interface ProbeReport {
   /** The probe's userName. */
@@ -338,13 +339,11 @@ async function removeProbe(
   }
 }
 
-/** True only when reading the account answers 404; any other answer, an error included, may mean it is there. */
+/** True only when reading the account answers 404 (confirm-gone.ts); any other answer, an error included, may mean it is there. */
 async function gone(client: ScimTarget, id: string): Promise<boolean> {
   try {
-    await client.get('Users', id);
-    return false;
+    return (await readUnlessGone(client, 'Users', id)) === undefined;
   } catch (error) {
-    if (error instanceof NotFoundError) return true;
     if (!(error instanceof ScimSyncError)) throw error;
     return false;
   }

@@ -4,13 +4,18 @@
  * operation's result is handled on its own: a success is recorded as its single request would be
  * (links); a failure is turned into the same typed error a single answer would be (error-mapping)
  * and the operation goes back to the single-request path, which knows the next step for each error
- * (adopt on 409, re-create on 404, re-read on 412, retry on 5xx and 429). Only a 400 is final
- * here: sending the same body again would be refused again. Updates go in the PATCH shapes learned
- * for their attributes, but are not read back (a bulk answer carries no resource). Results are
- * told apart by bulkId (matchResults): a create no result names goes to the single path as one
- * that may have been made, which looks it up before posting again.
+ * (adopt on 409, re-create on 404 once a read confirms it, re-read on 412, retry on 5xx and 429).
+ * Only a 400 is final here: sending the same body again would be refused again. Updates go in the
+ * PATCH shapes learned for their attributes, but are not read back (a bulk answer carries no
+ * resource); deactivations are (verified-write.ts confirmDeactivated), and a create whose result
+ * names another resource is looked up as after a lost answer, not linked. Results are told apart by
+ * bulkId (matchResults): a create no result names goes to the single path as one that may have been
+ * made, which looks it up before posting again.
  */
-import { BadRequestError, ProtocolError, TransientError, type ScimSyncError } from '../errors.js';
+import { BadRequestError, NotStoredError, ProtocolError, ScimSyncError, TransientError } from '../errors.js';
+import type { JsonObject, JsonValue, ServerResource } from '../model/scim.js';
+import { createdMismatch } from '../targets/created-answer.js';
+import { confirmDeactivated } from './verified-write.js';
 import type { CreateUserOp, DeprovisionUserOp, Operation, UpdateUserOp } from '../model/plan.js';
 import type { BulkOperation, BulkResult } from '../targets/scim-target.js';
 import { errorForStatus } from '../targets/http/error-mapping.js';
@@ -91,13 +96,31 @@ async function settle(op: BulkableOp, sent: BulkOperation, result: BulkResult | 
   }
   const scimId = op.kind === 'createUser' ? idFromLocation(result.location) : decodeURIComponent(sent.path.slice('/Users/'.length));
   if (!scimId) return { op, single: new ProtocolError('the bulk answer to a create has no location naming the new resource', { target: ctx.target, resource: op.label, request }) };
+  const answer = isObject(result.response) ? result.response : undefined;
+  const mismatch = op.kind === 'createUser' && answer ? createdMismatch(op.resource, answer) : undefined;
+  if (mismatch) {
+    // As a single create's answer naming another resource (scim-client.ts create()): looked up, not linked.
+    return { op, single: new TransientError(`the bulk answer to the create names another resource (${mismatch}): not linked to it; it may exist`, { target: ctx.target, resource: op.label, request }, true) };
+  }
   if (op.kind === 'deprovisionUser') {
+    if (op.mode === 'deactivate') {
+      try {
+        await confirmDeactivated(ctx, scimId, op.label, answer && typeof answer['id'] === 'string' ? (answer as ServerResource) : null);
+      } catch (error) {
+        if (error instanceof NotStoredError) return { op, failed: error };
+        // Not known either way (the read failed): the single request sends it again and checks it.
+        if (error instanceof ScimSyncError) return { op, single: error };
+        throw error;
+      }
+    }
     if (op.mode === 'delete') await ctx.links.delete(ctx.target, 'user', op.externalId);
   } else {
     await ctx.links.set(ctx.target, 'user', op.externalId, { id: scimId, hash: op.hash });
   }
   return { op, done: { scimId, note: op.kind === 'updateUser' && op.adopt ? 'adopted (via /Bulk)' : 'via /Bulk' } };
 }
+
+const isObject = (v: JsonValue | undefined): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Sends one batch; a failure of the whole request sends every operation back to the single path. */
 export async function sendBulk(batch: readonly BulkableOp[], ctx: OperationContext): Promise<BulkOutcome[]> {

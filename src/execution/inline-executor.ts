@@ -20,6 +20,9 @@ import type { MemberMemory } from '../state/member-memory.js';
 import { memberWrites } from './member-writes.js';
 import type { Executor, Superseded, TargetRuntime } from './executor.js';
 import { FailedIdentitySet, recordFailedCreate } from './dependencies.js';
+import { RecreateCount } from './recreate-budget.js';
+import type { SafetyConfig } from '../config/schema/index.js';
+import { recreateAllowance } from '../planning/safety.js';
 import {
   errorDetail,
   operationAuditRecord,
@@ -38,7 +41,7 @@ import { Lanes } from './lanes.js';
 import { breakerReason, watchFailures } from './failure-breaker.js';
 import { Unrecorded } from './unrecorded.js';
 import type { OperationContext } from './operation-context.js';
-import { NOT_CONFIGURED, addNotice, count, countAdopted, emptyTargetReport, stoppedTargetReport, type Outcome, type RunReport, type TargetReport, type TargetStop } from './run-report.js';
+import { NOT_CONFIGURED, addNotice, count, countAdopted, countRecreated, emptyTargetReport, stoppedTargetReport, type Outcome, type RunReport, type TargetReport, type TargetStop } from './run-report.js';
 
 export interface InlineExecutorOptions {
   links: LinkStore;
@@ -53,6 +56,8 @@ export interface InlineExecutorOptions {
   members?: MemberMemory;
   /** Told each target's total, each operation's outcome and each retry (progress, metrics). */
   observer?: SyncObserver;
+  /** The safety rules: the limits on re-creates hold for those an apply makes when it runs. */
+  safety: SafetyConfig;
 }
 
 export class InlineExecutor implements Executor {
@@ -93,7 +98,8 @@ export class InlineExecutor implements Executor {
 
     const failed = new FailedIdentitySet();
     const members = memberWrites(this.options.members, tp.target, runtime.membersNowhere);
-    const ctx = { target: tp.target, client: runtime.client, links: this.options.links, failed, ...(writes ? { writes } : {}) };
+    const recreates = new RecreateCount(recreateAllowance(tp, this.options.safety));
+    const ctx = { target: tp.target, client: runtime.client, links: this.options.links, failed, recreates, ...(writes ? { writes } : {}) };
     const stop = this.options.stop;
     /**
      * Aborted when the target stops (the operator's stop, a refused credential, too many failures
@@ -121,6 +127,7 @@ export class InlineExecutor implements Executor {
       count(report, op.kind, outcome);
       observer?.({ type: 'operation', target: tp.target, kind: op.kind, outcome });
       if (result.adopted) countAdopted(report, op.kind);
+      if (result.recreated) countRecreated(report, op.kind);
       if (result.partial) report.skips.push(operationSkip(op, 'partial', result.partial));
       if (result.unchanged && result.note) report.skips.push(operationSkip(op, 'unchanged', result.note));
       for (const notice of result.notices ?? []) addNotice(report, notice);
@@ -214,7 +221,7 @@ export class InlineExecutor implements Executor {
           await members?.done(o.done.members);
         } else if ('failed' in o) await fail(o.op, 1, o.failed, started);
         else {
-          // A result that may have been carried out (a 5xx, a create no result names): creates look first.
+          // A result that may have been carried out (a 5xx, a create no result names, an answer naming another resource): creates look first.
           const ambiguous = o.single instanceof TransientError && o.single.ambiguous ? { previousAmbiguous: o.single } : {};
           queue.add(() => attempt(o.op, 2, { ...state, ...ambiguous }, started));
         }

@@ -13,6 +13,19 @@ export interface OperationContext {
   failed: FailedIdentities;
   /** Reading back updates, learned PATCH shapes and parking (absent: writes are sent as planned, unchecked). */
   writes?: WriteChecks;
+  /** The accounts this apply may still create again on the target when an update finds one gone. */
+  recreates: RecreateBudget;
+}
+
+/**
+ * Re-creates at run time (an update whose account is gone), counted for one apply of one target by
+ * whatever runs its operations: the inline executor, or every worker of the cycle through Redis.
+ */
+export interface RecreateBudget {
+  /** How many the apply may make (planning/safety.ts recreateAllowance). */
+  readonly allowance: number;
+  /** Counts one; false when it is one too many (not to be made). */
+  take(): Promise<boolean>;
 }
 
 /** The operation that failed to create something, for the reason given to what needed it. */

@@ -1,8 +1,9 @@
 /**
- * One attempt at one plan operation against one target. Shared by every executor (inline now,
- * BullMQ workers later): it turns an operation into SCIM calls and link-store updates, and handles
- * the outcomes that have a known next step (409 on create, 404 on update/deprovision). Errors it
- * cannot resolve are thrown, typed, for the executor's retry policy.
+ * One attempt at one plan operation against one target. Shared by every executor (inline, and the
+ * BullMQ workers): it turns an operation into SCIM calls and link-store updates, and handles the
+ * outcomes that have a known next step (409 on create; 404 on update, deprovision or group delete,
+ * once a read by id confirms it: confirm-gone.ts). Errors it cannot resolve are thrown, typed, for
+ * the executor's retry policy.
  */
 import { BadRequestError, ConflictError, NotFoundError, NotStoredError, ProtocolError, type TransientError } from '../errors.js';
 import type {
@@ -22,7 +23,8 @@ import { isActive } from '../planning/user-changes.js';
 import { workEmail } from '../planning/account-index.js';
 import { attributeParkKey, operationParkKey } from '../planning/parked.js';
 import { deprovisionWithVersion, updateWithVersion, type VersionedWrite } from './stale-write.js';
-import { checkWrite, type CheckOutcome } from './verified-write.js';
+import { checkWrite, confirmDeactivated, type CheckOutcome } from './verified-write.js';
+import { confirmGone, readUnlessGone } from './confirm-gone.js';
 import { leftOut, linkedId, memberIds, nothingLeft, resolveId } from './dependencies.js';
 import type { OperationContext } from './operation-context.js';
 import type { MemberFact } from './member-writes.js';
@@ -36,6 +38,8 @@ export interface OperationResult {
   unchanged?: true;
   /** A create that found its account already there (its own lost create, or adoption): not "created". */
   adopted?: true;
+  /** An update whose account was gone, made again (TargetReport.recreated): not "updated". */
+  recreated?: true;
   /** Set when the operation did only part of what it planned: what was left out, and why. */
   partial?: string;
   /** For the admin, in the report and the provisioning log: PATCH shapes learned, changes parked. */
@@ -47,6 +51,8 @@ export interface OperationResult {
 export interface AttemptState {
   /** The previous attempt failed in a way that may have committed it (timeout, reset, 5xx). */
   previousAmbiguous?: TransientError;
+  /** An earlier attempt took this operation's re-create from the budget: its retries do not take another. */
+  recreateTaken?: true;
 }
 
 export async function runOperation(op: Operation, ctx: OperationContext, state: AttemptState = {}): Promise<OperationResult> {
@@ -54,7 +60,7 @@ export async function runOperation(op: Operation, ctx: OperationContext, state: 
     case 'createUser':
       return createUser(op, ctx, state);
     case 'updateUser':
-      return updateUser(op, ctx);
+      return updateUser(op, ctx, state);
     case 'deprovisionUser':
       return deprovisionUser(op, ctx);
     case 'linkUser':
@@ -141,7 +147,7 @@ async function deleteGroup(op: DeleteGroupOp, ctx: OperationContext): Promise<Op
   try {
     await ctx.client.delete('Groups', id, op.label);
   } catch (error) {
-    if (!(error instanceof NotFoundError)) throw error;
+    await confirmGone(error, ctx, 'Groups', id, op.label);
   }
   await ctx.links.delete(ctx.target, 'group', op.externalId);
   return { scimId: id, members: { kind: 'groupGone', group: id } };
@@ -233,13 +239,14 @@ async function findOwnCreate(op: UserPost, ctx: OperationContext): Promise<{ own
 /** What posting a user needs: a create's, or an update's whose account was gone (its `recreate`). */
 type UserPost = Pick<CreateUserOp, 'externalId' | 'label' | 'resource' | 'hash'> & Partial<Pick<CreateUserOp, 'adoptBy'>>;
 
-async function createUser(op: CreateUserOp, ctx: OperationContext, state: AttemptState): Promise<OperationResult> {
+async function createUser(op: UserPost, ctx: OperationContext, state: AttemptState, note?: string): Promise<OperationResult> {
   if (state.previousAmbiguous) {
-    // The last POST may have been committed before the answer was lost: look before posting again.
+    // The last POST may have been committed before the answer was lost (or answered with another
+    // account, scim-client.ts create()): look before posting again.
     const { own } = await findOwnCreate(op, ctx);
-    if (own) return link(op, ctx, own.id, 'created (confirmed after a lost answer)');
+    if (own) return link(op, ctx, own.id, [note, 'created (confirmed after a lost answer)'].filter(Boolean).join('; '));
   }
-  return postUser(op, ctx);
+  return postUser(op, ctx, note);
 }
 
 /**
@@ -253,8 +260,16 @@ async function postUser(op: UserPost, ctx: OperationContext, note?: string): Pro
   } catch (error) {
     if (!(error instanceof ConflictError)) throw error;
     const { own, byUserName } = await findOwnCreate(op, ctx);
-    const existing = own ?? byUserName ?? (op.adoptBy === 'email' ? await findByEmail(op, ctx) : undefined);
+    // Adopted by the attribute the config names, as the planner adopts: under adopt: email, the
+    // account that holds the userName is taken only when it is the one with the work email.
+    const existing = own ?? (op.adoptBy === 'email' ? await findByEmail(op, ctx) : byUserName);
     if (!existing) {
+      if (byUserName && op.adoptBy === 'email') {
+        throw new ConflictError(
+          `userName "${op.label}" belongs to an account (id ${byUserName.id}) that does not have ${op.label}'s work email; adopt: email takes over only that one: left alone`,
+          { ...error.context, resource: op.label },
+        );
+      }
       throw new ConflictError(
         `the server reports a conflict for userName "${op.label}" but a userName filter does not find the account`,
         error.context,
@@ -291,16 +306,14 @@ async function link(op: Pick<CreateUserOp, 'externalId' | 'hash'>, ctx: Operatio
   return { scimId: id, ...(note ? { note } : {}) };
 }
 
-async function updateUser(op: UpdateUserOp, ctx: OperationContext): Promise<OperationResult> {
+async function updateUser(op: UpdateUserOp, ctx: OperationContext, state: AttemptState): Promise<OperationResult> {
   const id = await resolveId(op, ctx);
   let write: VersionedWrite;
   try {
     write = await updateWithVersion(ctx.client, id, op, ctx.writes?.shapeOf);
   } catch (error) {
-    if (!(error instanceof NotFoundError)) throw error;
-    // Deleted in the target since the plan was made: the link is stale; the person still belongs there.
-    await ctx.links.delete(ctx.target, 'user', op.externalId);
-    return postUser({ externalId: op.externalId, label: op.label, resource: op.recreate, hash: op.hash }, ctx, 'recreated (the account was gone)');
+    await confirmGone(error, ctx, 'Users', id, op.label);
+    return recreateUser(op, id, ctx, state);
   }
   const outcome = await checkWrite(ctx, {
     id,
@@ -316,29 +329,62 @@ async function updateUser(op: UpdateUserOp, ctx: OperationContext): Promise<Oper
   return checked(result, outcome, op.changes.length, ctx, op.label);
 }
 
+/**
+ * An update whose account a write and a read by id both found gone (deleted in the target since the
+ * plan was made): the link is stale, and the person still belongs there. Made again as a create
+ * would be, within the apply's re-create budget: past it, the operation fails and the link stays,
+ * so that the next plan counts the person among its re-creates and its safety check judges them.
+ */
+async function recreateUser(op: UpdateUserOp, id: string, ctx: OperationContext, state: AttemptState): Promise<OperationResult> {
+  if (!state.recreateTaken) {
+    if (!(await ctx.recreates.take())) {
+      const n = ctx.recreates.allowance;
+      throw new NotFoundError(
+        `the account (id ${id}) is gone from the target (its write and a read by id both answer 404), but is not created again: this apply may re-create ` +
+          `${n === 0 ? 'no account' : `at most ${n} account${n === 1 ? '' : 's'}`} (safety.alwaysAllowRecreates, safety.maxRecreatePercent, the plan's own re-creates counted first). ` +
+          'Deleted in the app, or a server that answers 404 for accounts it holds? The link is kept: the next plan counts it among its re-creates',
+        { target: ctx.target, resource: op.label, status: 404 },
+      );
+    }
+    state.recreateTaken = true;
+  }
+  await ctx.links.delete(ctx.target, 'user', op.externalId);
+  const post: UserPost = { externalId: op.externalId, label: op.label, resource: op.recreate, hash: op.hash };
+  const result = await createUser(post, ctx, state, 'recreated (the account was gone)');
+  // Found under another id after all (a 409, our own account): nothing was made again.
+  return result.adopted ? result : { ...result, recreated: true };
+}
+
 async function deprovisionUser(op: DeprovisionUserOp, ctx: OperationContext): Promise<OperationResult> {
   const id = await resolveId(op, ctx);
-  try {
-    if (op.unlisted) {
-      // Not in the listing the plan was made from: a write could only 404 in the usual case.
-      const account = await ctx.client.get('Users', id);
-      // Read by a link the listing could not check: an account keyed to someone else is theirs.
-      const keyedTo = account['externalId'];
-      if (typeof keyedTo === 'string' && keyedTo !== '' && keyedTo !== op.externalId) {
-        throw new ConflictError(`the account the link names (id ${id}) carries externalId "${keyedTo}", not ${op.externalId}: not deprovisioned (a stale, copied or edited link)`, {
-          target: ctx.target,
-          resource: op.label,
-        });
-      }
-      if (op.mode === 'deactivate' && !isActive(account)) return { scimId: id, unchanged: true, note: 'already inactive' };
-    }
-    const stale = (await deprovisionWithVersion(ctx.client, id, op)).note;
-    if (op.mode === 'delete') await ctx.links.delete(ctx.target, 'user', op.externalId);
-    const note = [op.unlisted ? 'not in the listing, but live: deprovisioned by id' : undefined, stale].filter(Boolean).join('; ');
-    return { scimId: id, ...(note ? { note } : {}), ...(op.mode === 'delete' ? { members: { kind: 'userGone' as const, user: id } } : {}) };
-  } catch (error) {
-    if (!(error instanceof NotFoundError)) throw error;
+  const gone = async (): Promise<OperationResult> => {
     await ctx.links.delete(ctx.target, 'user', op.externalId);
     return { scimId: id, unchanged: true, note: 'already gone from the target; link dropped', members: { kind: 'userGone', user: id } };
+  };
+  if (op.unlisted) {
+    // Not in the listing the plan was made from: a write could only 404 in the usual case. A read
+    // that answers 404 is the confirmation confirmGone would ask for.
+    const account = await readUnlessGone(ctx.client, 'Users', id);
+    if (!account) return gone();
+    // Read by a link the listing could not check: an account keyed to someone else is theirs.
+    const keyedTo = account['externalId'];
+    if (typeof keyedTo === 'string' && keyedTo !== '' && keyedTo !== op.externalId) {
+      throw new ConflictError(`the account the link names (id ${id}) carries externalId "${keyedTo}", not ${op.externalId}: not deprovisioned (a stale, copied or edited link)`, {
+        target: ctx.target,
+        resource: op.label,
+      });
+    }
+    if (op.mode === 'deactivate' && !isActive(account)) return { scimId: id, unchanged: true, note: 'already inactive' };
   }
+  let write: VersionedWrite;
+  try {
+    write = await deprovisionWithVersion(ctx.client, id, op);
+  } catch (error) {
+    await confirmGone(error, ctx, 'Users', id, op.label);
+    return gone();
+  }
+  if (op.mode === 'deactivate') await confirmDeactivated(ctx, id, op.label, write.answer);
+  if (op.mode === 'delete') await ctx.links.delete(ctx.target, 'user', op.externalId);
+  const note = [op.unlisted ? 'not in the listing, but live: deprovisioned by id' : undefined, write.note].filter(Boolean).join('; ');
+  return { scimId: id, ...(note ? { note } : {}), ...(op.mode === 'delete' ? { members: { kind: 'userGone' as const, user: id } } : {}) };
 }

@@ -41,6 +41,8 @@ export interface TargetReport {
   unreadable?: string;
   /** Of the successful creates, how many found their account already there and took it over. */
   adopted?: Partial<Record<OperationKind, number>>;
+  /** Of the successful updates, how many found their account gone and made it again (within the safety limits on re-creates). */
+  recreated?: Partial<Record<OperationKind, number>>;
   /** Why the target stopped early (bad credential, a wait that ended, ...), when it did; `stopKind` says which. */
   stopped?: string;
   /** What stopped it: only `auth` and `unavailable` say anything about the target itself (quarantine). Absent in reports of earlier versions. */
@@ -120,6 +122,11 @@ export function count(report: TargetReport, kind: OperationKind, outcome: Outcom
 /** A successful operation that found its account already there and took it over (its own lost create, or adoption). */
 export function countAdopted(report: TargetReport, kind: OperationKind): void {
   (report.adopted ??= {})[kind] = (report.adopted[kind] ?? 0) + 1;
+}
+
+/** A successful update that found its account gone and made it again. */
+export function countRecreated(report: TargetReport, kind: OperationKind): void {
+  (report.recreated ??= {})[kind] = (report.recreated[kind] ?? 0) + 1;
 }
 
 export function totals(report: RunReport): Record<Outcome, number> {

@@ -5,13 +5,15 @@
  * be a partial representation, the GET decides). A change not kept is sent again alone in each
  * other PATCH shape the server might read (patch-shape.ts), read back after each; the shape that
  * keeps it is remembered for the target and attribute (write-checks.ts), and a change no shape
- * keeps is parked. Which writes are checked at all is WriteChecks.checkBy's decision.
+ * keeps is parked. Which writes are checked at all is WriteChecks.checkBy's decision; a
+ * deactivation is always checked (confirmDeactivated).
  */
-import { BadRequestError } from '../errors.js';
+import { BadRequestError, NotStoredError } from '../errors.js';
 import type { AttributeChange, OperationKind } from '../model/plan.js';
 import type { PatchOperation, ServerResource } from '../model/scim.js';
 import { shortPath } from '../model/scim-paths.js';
 import { changeHolds } from '../planning/change-holds.js';
+import { isActive } from '../planning/user-changes.js';
 import { attributeKey, attributeName, distinctShapes } from '../targets/patch-shape.js';
 import type { OperationContext } from './operation-context.js';
 
@@ -47,6 +49,22 @@ function byAttribute(changes: readonly AttributeChange[]): Map<string, Attribute
     out.set(key, [...(out.get(key) ?? []), change]);
   }
   return out;
+}
+
+/**
+ * A deactivation the server accepted: did it hold? Its answer decides when it shows the account
+ * inactive; otherwise (no body, a partial one, or one still active) one read does. Every
+ * deactivation, whatever writeChecks.verify says: a server that answers 200 and keeps the account
+ * active would leave a leaver with access while every run reported them deprovisioned. Not held is
+ * a NotStoredError: the operation fails, its link stays, and the next run tries again.
+ */
+export async function confirmDeactivated(ctx: OperationContext, id: string, label: string, answer: ServerResource | null): Promise<void> {
+  if (answer !== null && !isActive(answer)) return;
+  if (!isActive(await ctx.client.get('Users', id))) return;
+  throw new NotStoredError(
+    `the target answered the deactivation with success, but the account (id ${id}) is still active when read back: not deprovisioned; every run tries again`,
+    { target: ctx.target, resource: label, request: `GET /Users/${id}` },
+  );
 }
 
 export async function checkWrite(ctx: OperationContext, write: CheckedWrite): Promise<CheckOutcome> {

@@ -80,16 +80,40 @@ export function stopsByTarget(plan: Plan, safety: SafetyConfig): Map<string, str
  * and the missing ones.
  */
 function recreateViolations(target: TargetPlan, safety: SafetyConfig): string[] {
-  const missing = operationsOf(target).filter((op): op is CreateUserOp & { unlistedLink: string } => op.kind === 'createUser' && op.unlistedLink !== undefined);
-  if (missing.length <= safety.alwaysAllowRecreates) return [];
+  const missing = plannedRecreates(target);
   const base = target.managedUsers + missing.length;
+  if (recreatesPass(missing.length, base, safety)) return [];
   const share = (missing.length / base) * 100;
-  if (share <= safety.maxRecreatePercent) return [];
   return [
     `target ${target.target}: ${missing.length} of ${base} linked accounts are missing from its listing and would be created again ` +
       `(${share.toFixed(1)}%, limit ${safety.maxRecreatePercent}%), e.g. ${clip(missing[0]!.label)} (linked id ${clip(missing[0]!.unlistedLink)}): ` +
       'deleted in the app, a listing that leaves accounts out, or the target moved to another tenant (its links are of the old one: check, then --override-safety once)?',
   ];
+}
+
+function plannedRecreates(target: TargetPlan): (CreateUserOp & { unlistedLink: string })[] {
+  return operationsOf(target).filter((op): op is CreateUserOp & { unlistedLink: string } => op.kind === 'createUser' && op.unlistedLink !== undefined);
+}
+
+/** `count` re-creates out of `base` accounts are within the limits: few enough in number, or in share. */
+function recreatesPass(count: number, base: number, safety: SafetyConfig): boolean {
+  return count <= safety.alwaysAllowRecreates || (base > 0 && (count / base) * 100 <= safety.maxRecreatePercent);
+}
+
+/**
+ * How many accounts an apply of this target may still create again when it runs: updates whose
+ * account a write and a read by id both find gone (404) re-create it, past the plan and its check.
+ * They count with the plan's own re-creates, against the same limits on the same base: the apply
+ * makes no more in all than a plan the check lets through. An overridden check leaves none.
+ */
+export function recreateAllowance(target: TargetPlan, safety: SafetyConfig): number {
+  const planned = plannedRecreates(target).length;
+  const base = target.managedUsers + planned;
+  let most = Math.max(safety.alwaysAllowRecreates, Math.floor((safety.maxRecreatePercent * base) / 100));
+  // The same comparison as the check's, whatever the rounding above.
+  while (most > planned && !recreatesPass(most, base, safety)) most--;
+  while (recreatesPass(most + 1, base, safety) && most + 1 <= base) most++;
+  return Math.max(0, most - planned);
 }
 
 /**

@@ -38,6 +38,8 @@ export function redisKeys(prefix: string) {
     outcomes: (planId: string, target: string) => `${prefix}:state:outcomes:${planId}:${target}`,
     /** Hash: '<user|group>\n<externalId>' -> FailedIdentity JSON, for each create that failed (dependencies.ts). */
     failed: (planId: string, target: string) => `${prefix}:state:failed:${planId}:${target}`,
+    /** String: how many accounts the cycle's workers made again when an update found one gone (CycleStore.recreateBudget). */
+    recreates: (planId: string, target: string) => `${prefix}:state:recreates:${planId}:${target}`,
     /** String: TargetStop JSON {kind, reason}, why the cycle stopped sending to this target (a rejected credential, a worker config differing from the planner's, the lock lost); a bare reason from an earlier version. */
     stopped: (planId: string, target: string) => `${prefix}:state:stopped:${planId}:${target}`,
     /** String: CycleReport JSON once the cycle's last phase is done. */

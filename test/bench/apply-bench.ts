@@ -91,10 +91,11 @@ targets:
 `,
   );
   process.env['BENCH_TOKEN'] = TOKEN;
-  const config = loadConfig(join(dir, 'org.yaml')).config.targets['bench']!;
+  const loaded = loadConfig(join(dir, 'org.yaml'));
+  const config = loaded.config.targets['bench']!;
   const runtime = createTargetRuntime('bench', config);
   const start = performance.now();
-  const report = await new InlineExecutor({ links, audit }).execute(plan, new Map([['bench', runtime]]));
+  const report = await new InlineExecutor({ links, audit, safety: loaded.config.safety }).execute(plan, new Map([['bench', runtime]]));
   const ms = performance.now() - start;
   await audit.close();
   rmSync(dir, { recursive: true, force: true });

@@ -152,7 +152,7 @@ queue:
     const cycle = async (p: ReturnType<typeof makePlan>, id: string) => {
       const { locks } = await acquireTargetLocks(redis, prefix, ['bench']);
       try {
-        const executor = new BullmqExecutor({ redis, queue: loaded.config.queue!, locks, wait: true, pollMs: 20 });
+        const executor = new BullmqExecutor({ redis, queue: loaded.config.queue!, safety: loaded.config.safety, locks, wait: true, pollMs: 20 });
         return await executor.execute({ ...p, id, binding: { ...p.binding, targets: { bench: targetFingerprint(loaded.config.targets['bench']!, id) } } }, new Map([['bench', runtime]]));
       } finally {
         await locks.release();

@@ -498,8 +498,9 @@ describe('an update whose account is gone by its id', () => {
     await synced(three);
     h.writePeople(three.map((p) => (p.id === 'E1002' ? { ...p, title: 'Director' } : p)));
     h.sandbox.clearRequests();
-    // The PATCH finds no account by the id the plan has (a stale link); the account is there all the same.
+    // Neither the PATCH nor a read finds an account by the id the plan has (a stale link); the account is there all the same.
     h.sandbox.addFault({ method: 'PATCH', path: '/Users/', times: 1, action: { type: 'status', status: 404, detail: 'Resource not found' } });
+    h.sandbox.addFault({ method: 'GET', path: '/Users/', times: 1, action: { type: 'status', status: 404, detail: 'Resource not found' } });
     const r = await h.run();
     expect(r.code, r.out + r.err).toBe(0);
     expect(h.writes().map((w) => w.method)).toEqual(['PATCH', 'POST', 'PUT']);

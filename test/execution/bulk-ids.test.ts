@@ -7,6 +7,7 @@ import { createServer, type Server } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { sendBulk } from '../../src/execution/bulk-apply.js';
 import type { OperationContext } from '../../src/execution/operation-context.js';
+import { RecreateCount } from '../../src/execution/recreate-budget.js';
 import type { CreateUserOp, DeprovisionUserOp, UpdateUserOp } from '../../src/model/plan.js';
 import { FileLinkStore } from '../../src/state/file-link-store.js';
 import { ScimClient } from '../../src/targets/http/scim-client.js';
@@ -72,7 +73,7 @@ const create: CreateUserOp = {
 async function context(url: string): Promise<OperationContext> {
   const links = await FileLinkStore.open(dir());
   const client = new ScimClient({ target: 'app', baseUrl: url, auth: { type: 'none' }, timeoutMs: 5000, maxSockets: 1 });
-  return { target: 'app', client, links, failed: { add: async () => undefined, get: async () => undefined } };
+  return { target: 'app', client, links, failed: { add: async () => undefined, get: async () => undefined }, recreates: new RecreateCount(0) };
 }
 
 describe('ids on the /Bulk path', () => {

@@ -10,6 +10,7 @@ import { ConflictError } from '../../src/errors.js';
 import { sendBulk } from '../../src/execution/bulk-apply.js';
 import type { OperationContext } from '../../src/execution/operation-context.js';
 import { runOperation } from '../../src/execution/run-operation.js';
+import { RecreateCount } from '../../src/execution/recreate-budget.js';
 import type { CreateUserOp, DeprovisionUserOp } from '../../src/model/plan.js';
 import { ScimClient } from '../../src/targets/http/scim-client.js';
 import type { LinkStore } from '../../src/state/link-store.js';
@@ -49,7 +50,7 @@ function context(url: string, linked?: string): { ctx: OperationContext; links: 
     delete: async () => undefined,
   } as unknown as LinkStore;
   const client = new ScimClient({ target: 'app', baseUrl: url, auth: { type: 'none' }, timeoutMs: 5_000, maxSockets: 1, readRetry: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1, maxRetryAfterMs: 1 } });
-  return { ctx: { target: 'app', client, links: store, failed: { add: async () => undefined, get: async () => undefined } }, links };
+  return { ctx: { target: 'app', client, links: store, failed: { add: async () => undefined, get: async () => undefined }, recreates: new RecreateCount(0) }, links };
 }
 
 const hire: CreateUserOp = {
@@ -87,9 +88,14 @@ describe('/Bulk', () => {
   it('writes to the account the plan checked, not the one a stale link names', async () => {
     const sent: { path: string }[] = [];
     const { ctx } = context('http://127.0.0.1:9/unused', 'acc-of-B');
-    const client = { bulk: async (ops: { bulkId: string; path: string }[]) => (sent.push(...ops), ops.map((o) => ({ bulkId: o.bulkId, status: 200 }))), patchBody: (o: unknown) => ({ Operations: o }) };
+    const client = {
+      bulk: async (ops: { bulkId: string; path: string }[]) => (sent.push(...ops), ops.map((o) => ({ bulkId: o.bulkId, status: 200 }))),
+      patchBody: (o: unknown) => ({ Operations: o }),
+      // A deactivation is read back: the one the plan checked.
+      get: async (_type: string, id: string) => (sent.push({ path: `GET /Users/${id}` }), { id, active: false }),
+    };
     const leaver: DeprovisionUserOp = { id: 'd1', kind: 'deprovisionUser', externalId: 'A', label: 'a@corp.example', scimId: 'acc-of-A', mode: 'deactivate', reason: 'removed', patch: [{ op: 'replace', path: 'active', value: false }] };
     await sendBulk([leaver], { ...ctx, client: client as unknown as OperationContext['client'] });
-    expect(sent.map((o) => o.path)).toEqual(['/Users/acc-of-A']);
+    expect(sent.map((o) => o.path)).toEqual(['/Users/acc-of-A', 'GET /Users/acc-of-A']);
   });
 });

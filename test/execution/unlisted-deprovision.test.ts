@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { ConflictError } from '../../src/errors.js';
 import type { OperationContext } from '../../src/execution/operation-context.js';
 import { runOperation } from '../../src/execution/run-operation.js';
+import { RecreateCount } from '../../src/execution/recreate-budget.js';
 import type { DeprovisionUserOp } from '../../src/model/plan.js';
 import type { ScimTarget } from '../../src/targets/scim-target.js';
 import type { LinkStore } from '../../src/state/link-store.js';
@@ -19,7 +20,7 @@ function context(account: Record<string, unknown>): { ctx: OperationContext; ask
     patch: async (type: string, id: string) => (asked.push(`PATCH ${type}/${id}`), { id, ...account, active: false }),
   } as unknown as ScimTarget;
   const links = { get: async () => undefined, set: async () => undefined, delete: async () => undefined } as unknown as LinkStore;
-  return { ctx: { target: 'app', client, links, failed: { add: async () => undefined, get: async () => undefined } }, asked };
+  return { ctx: { target: 'app', client, links, failed: { add: async () => undefined, get: async () => undefined }, recreates: new RecreateCount(0) }, asked };
 }
 
 const op: DeprovisionUserOp = {

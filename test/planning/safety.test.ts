@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
 import type { SafetyConfig } from '../../src/config/schema/index.js';
 import type { Operation, Plan, TargetPlan } from '../../src/model/plan.js';
-import { safetyViolations } from '../../src/planning/safety.js';
+import { recreateAllowance, safetyViolations } from '../../src/planning/safety.js';
 import { buildPlan, planTarget } from '../../src/planning/build-plan.js';
 import { compileUserMapping } from '../../src/mapping/user-mapping.js';
 import { compileScope } from '../../src/mapping/scope.js';
@@ -403,5 +403,36 @@ describe('a first sync that takes over the accounts an app already has', () => {
     expect(ops.filter((op) => op.kind === 'setManager')).toHaveLength(n - 1);
     const plan = buildPlan(snapshot, [target], { id: 'p', configFile: 'c', binding: { source: { type: 'csv', location: 'p', readAt: new Date().toISOString(), contentHash: 'c' }, targets: {} }, maxAgeHours: 24, now: new Date() });
     expect(safetyViolations(plan, DEFAULTS)).toEqual([]);
+  });
+});
+
+describe('re-creates left for the apply (updates whose account turns out gone when they run)', () => {
+  const allowance = (t: TargetShape, safety = DEFAULTS) => recreateAllowance(targetPlan(t), safety);
+
+  it('is as many as the check lets a plan hold, less the plan\'s own', () => {
+    // The floor (alwaysAllowRecreates 3) above 10% of 20; 10% of 100 above the floor.
+    expect(allowance({ managedUsers: 20 })).toBe(3);
+    expect(allowance({ managedUsers: 100 })).toBe(10);
+    expect(allowance({ managedUsers: 100, recreates: 4 })).toBe(6);
+    // The base counts the plan's re-creates, as the check's does: 11 of 110 pass.
+    expect(allowance({ managedUsers: 99, recreates: 11 })).toBe(0);
+    expect(allowance({ managedUsers: 0 })).toBe(3);
+  });
+
+  it('is none once the plan holds more than the check lets through (an override)', () => {
+    expect(allowance({ managedUsers: 44, recreates: 5 })).toBe(0);
+    expect(allowance({ managedUsers: 20 }, { ...DEFAULTS, alwaysAllowRecreates: 0, maxRecreatePercent: 0 })).toBe(0);
+  });
+
+  it('agrees with the check at the limit for any share', () => {
+    for (const percent of [0, 2.5, 7, 10, 33.3, 100]) {
+      for (const managedUsers of [1, 7, 40, 99, 1000]) {
+        const safety = { ...DEFAULTS, alwaysAllowRecreates: 0, maxRecreatePercent: percent };
+        const most = allowance({ managedUsers }, safety);
+        const check = (n: number) => safetyViolations(plan({}, [{ managedUsers: managedUsers - n, recreates: n }]), safety).filter((r) => r.includes('created again'));
+        expect(check(most), `${percent}% of ${managedUsers}`).toEqual([]);
+        if (most < managedUsers) expect(check(most + 1), `${percent}% of ${managedUsers}`).toHaveLength(1);
+      }
+    }
   });
 });

@@ -1,8 +1,11 @@
 /**
  * A loopback proxy in front of the sandbox that lets a test answer chosen requests itself (a hostile
- * or broken SCIM server), or forward them and rewrite the answer. Test support, not product code.
+ * or broken SCIM server), or forward them and rewrite the answer: the answers a server should never
+ * give, which the sandbox does not give on its own.
  */
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { Harness } from './harness.js';
 
 export interface Seen { method: string; path: string; body: unknown; at: number; headers: IncomingMessage['headers'] }
 export interface Answer { status: number; headers?: Record<string, string>; body?: unknown }
@@ -50,7 +53,26 @@ export async function hostileProxy(upstream: string): Promise<HostileProxy> {
   return proxy;
 }
 
-/** Points the harness config's target at `url` instead of its sandbox. */
-export function repoint(configText: string, from: string, to: string): string {
-  return configText.split(from).join(to);
+/** A gateway's 404: an HTML page, not a SCIM error. */
+export const HTML_404: Answer = { status: 404, headers: { 'content-type': 'text/html' }, body: '<html><body>Cannot PATCH</body></html>' };
+
+/**
+ * Every user's write and read by id answered 404 (HTML_404), and every create made a new account
+ * (a server without unique userNames, the created ids `dup-1`, `dup-2`...): the accounts look gone,
+ * and each re-create would be a second account.
+ */
+export function usersGone(): Hook {
+  let made = 0;
+  return (req) => {
+    if ((req.method === 'PATCH' || req.method === 'GET') && req.path.startsWith('/Users/')) return HTML_404;
+    if (req.method === 'POST' && req.path === '/Users') return { status: 201, body: { ...(req.body as object), id: `dup-${++made}` } };
+    return undefined;
+  };
+}
+
+/** A proxy in front of the harness's sandbox, its config pointed at it (writeConfig points it back at the sandbox: write the config first). */
+export async function proxyFor(h: Harness): Promise<HostileProxy> {
+  const proxy = await hostileProxy(h.sandbox.url);
+  writeFileSync(h.configFile, readFileSync(h.configFile, 'utf8').split(h.sandbox.url).join(proxy.url));
+  return proxy;
 }

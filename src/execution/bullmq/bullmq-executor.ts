@@ -10,7 +10,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { QueueConfig } from '../../config/schema/index.js';
+import type { QueueConfig, SafetyConfig } from '../../config/schema/index.js';
+import { recreateAllowance } from '../../planning/safety.js';
 import type { Plan } from '../../model/plan.js';
 import { CONTROL_QUEUE, targetQueueName } from '../../state/redis-keys.js';
 import { readLock, type TargetLocks } from '../../state/redis-run-lock.js';
@@ -35,6 +36,8 @@ export interface BullmqExecutorOptions {
   signal?: AbortSignal;
   /** The workers skip an operation whose person a change-driven sync decided on a source read newer than this (state/person-clock.ts). */
   guardSince?: Date;
+  /** The planner's safety rules: the limits on re-creates hold for those the workers make when they run the plan. */
+  safety: SafetyConfig;
 }
 
 /** Longest wait for a reported cycle's lock to be freed: the worker frees it right after the report. */
@@ -56,7 +59,7 @@ export class BullmqExecutor implements Executor {
           reports.set(tp.target, stoppedTargetReport(tp.target, NOT_CONFIGURED));
           continue;
         }
-        const { stored, meta } = await store.savePlan(plan, tp, locks.token, this.options.guardSince);
+        const { stored, meta } = await store.savePlan(plan, tp, locks.token, { recreateAllowance: recreateAllowance(tp, this.options.safety), ...(this.options.guardSince ? { guardSince: this.options.guardSince } : {}) });
         // Stored before under another lock: that enqueue's cycle owns the plan; ours only waits for it.
         const ours = stored || meta.lockToken === locks.token;
         if (ours && meta.phases.every((p) => p.operations === 0)) {

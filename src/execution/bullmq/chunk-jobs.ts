@@ -85,6 +85,7 @@ export function chunkProcessor(ctx: WorkerContext): (job: Job<ChunkJobData>, tok
       ctx.writeChecks(planId, target),
     ]);
     const failed = store.failedIdentities(planId, target);
+    const recreates = store.recreateBudget(planId, target, job.data.recreateAllowance ?? 0);
     const outcomes = new ChunkOutcomes(store, planId, target, ctx.locks.outcomeLock(planId, target, lockToken));
     const lease = new ChunkLease(job, token, ctx.q.lockDurationMs);
     const slots = ctx.slots(target);
@@ -109,7 +110,14 @@ export function chunkProcessor(ctx: WorkerContext): (job: Job<ChunkJobData>, tok
       const skipped = result.partial ? operationSkip(op, 'partial', result.partial) : result.unchanged && result.note ? operationSkip(op, 'unchanged', result.note) : undefined;
       outcomes.add(
         op.id,
-        { kind: op.kind, outcome, ...(skipped ? { skip: skipped } : {}), ...(result.adopted ? { adopted: true as const } : {}), ...(result.notices ? { notices: result.notices } : {}) },
+        {
+          kind: op.kind,
+          outcome,
+          ...(skipped ? { skip: skipped } : {}),
+          ...(result.adopted ? { adopted: true as const } : {}),
+          ...(result.recreated ? { recreated: true as const } : {}),
+          ...(result.notices ? { notices: result.notices } : {}),
+        },
         opLinks.changes(),
       );
     };
@@ -144,7 +152,7 @@ export function chunkProcessor(ctx: WorkerContext): (job: Job<ChunkJobData>, tok
       const newer = n === 1 ? superseded.get(op.id) : undefined;
       if (newer) return { step: 'skip', reason: newer, listed: true };
       try {
-        return { step: 'done', result: await runOperation(op, { target, client: runtime.client, links: opLinks, failed, ...(writes ? { writes } : {}) }, state) };
+        return { step: 'done', result: await runOperation(op, { target, client: runtime.client, links: opLinks, failed, recreates, ...(writes ? { writes } : {}) }, state) };
       } catch (error) {
         if (!(error instanceof AuthError)) return { step: 'error', error };
         // The first rejection stops the cycle for this target, before the slot goes to the next

@@ -12,12 +12,13 @@ import { parseStateJson, stateJson, type StateShape } from '../../state/state-js
 import { redisKeys, type RedisKeys } from '../../state/redis-keys.js';
 import type { LinkWrite } from '../../state/redis-link-store.js';
 import type { ResourceKind } from '../../state/link-store.js';
-import type { FailedIdentities, FailedIdentity } from '../operation-context.js';
+import type { FailedIdentities, FailedIdentity, RecreateBudget } from '../operation-context.js';
 import type { DeadLetter } from './dead-letters.js';
 import {
   addNotice,
   count,
   countAdopted,
+  countRecreated,
   emptyTargetReport,
   type OperationFailure,
   type OperationSkip,
@@ -61,6 +62,11 @@ export interface PlanMeta {
    * earlier version, which no worker of this one writes for.
    */
   binding?: TargetFingerprint;
+  /**
+   * How many accounts the workers may create again when an update finds one gone (planning/safety.ts
+   * recreateAllowance, by the planner's rules). Absent in plans stored by an earlier version: none.
+   */
+  recreateAllowance?: number;
 }
 
 export interface OutcomeEntry {
@@ -71,6 +77,8 @@ export interface OutcomeEntry {
   skip?: OperationSkip;
   /** Done by taking over an account already there (TargetReport.adopted). */
   adopted?: true;
+  /** An update done by making its gone account again (TargetReport.recreated). */
+  recreated?: true;
   /** For the admin: PATCH shapes learned, changes parked (TargetReport.notices). */
   notices?: string[];
 }
@@ -190,7 +198,8 @@ export class CycleStore {
   }
 
   /** Stores one target's part of a plan; `stored` is false when this plan id was stored before. */
-  async savePlan(plan: Plan, tp: TargetPlan, lockToken: string, guardSince?: Date): Promise<{ stored: boolean; meta: PlanMeta }> {
+  async savePlan(plan: Plan, tp: TargetPlan, lockToken: string, options: { recreateAllowance: number; guardSince?: Date }): Promise<{ stored: boolean; meta: PlanMeta }> {
+    const { guardSince } = options;
     const meta: PlanMeta = {
       planId: plan.id,
       target: tp.target,
@@ -202,6 +211,7 @@ export class CycleStore {
       ...(tp.error ? { error: tp.error } : {}),
       ...(guardSince ? { guardedSince: guardSince.getTime() } : {}),
       ...(plan.binding.targets[tp.target] ? { binding: plan.binding.targets[tp.target] } : {}),
+      recreateAllowance: options.recreateAllowance,
     };
     const fields = ['meta', JSON.stringify(meta), ...tp.phases.flatMap((p, i) => [`phase:${i}`, JSON.stringify(p.operations)])];
     const existing = (await this.redis.eval(SAVE_PLAN, 1, this.keys.plan(plan.id, tp.target), String(this.retentionMs), ...fields)) as string | null;
@@ -267,6 +277,18 @@ export class CycleStore {
     return new Set(opIds.filter((_, i) => values[i] !== null));
   }
 
+  /** The re-creates of this cycle of this target, counted in Redis for every worker; `allowance`: PlanMeta.recreateAllowance. */
+  recreateBudget(planId: string, target: string, allowance: number): RecreateBudget {
+    const key = this.keys.recreates(planId, target);
+    return {
+      allowance,
+      take: async () => {
+        const [[, made]] = (await this.redis.multi().incr(key).pexpire(key, this.retentionMs).exec()) as [[Error | null, number], unknown];
+        return made <= allowance;
+      },
+    };
+  }
+
   /** The creates that failed in this cycle of this target, shared by every worker. */
   failedIdentities(planId: string, target: string): FailedIdentities {
     const key = this.keys.failed(planId, target);
@@ -310,6 +332,7 @@ export class CycleStore {
       const entry = JSON.parse(value) as OutcomeEntry;
       count(report, entry.kind, entry.outcome);
       if (entry.adopted) countAdopted(report, entry.kind);
+      if (entry.recreated) countRecreated(report, entry.kind);
       if (entry.failure) report.failures.push(entry.failure);
       if (entry.skip) report.skips.push(entry.skip);
       for (const notice of entry.notices ?? []) addNotice(report, notice);

@@ -100,8 +100,12 @@ export function controlProcessor(ctx: WorkerContext): (job: Job<PhaseJobData>) =
     const { planId, target, lockToken, phase } = job.data;
     const chunk = job.data.chunk ?? 1;
     const ops = await store.phaseOperations(planId, target, phase);
-    const { guardedSince, binding } = await store.meta(planId, target);
-    const guard = { ...(guardedSince !== undefined ? { guardedSince } : {}), ...(binding ? { binding } : {}) };
+    const { guardedSince, binding, recreateAllowance } = await store.meta(planId, target);
+    const guard = {
+      ...(guardedSince !== undefined ? { guardedSince } : {}),
+      ...(binding ? { binding } : {}),
+      ...(recreateAllowance !== undefined ? { recreateAllowance } : {}),
+    };
     const parent = { id: phaseJobId(planId, target, phase + 1), queue: ctx.keys.queue(CONTROL_QUEUE) };
     const step = Math.max(1, Math.floor(FEED_OPERATIONS / chunk)) * chunk;
     // A retried feed goes on where it stopped (adding a job again would be a no-op, only slower).

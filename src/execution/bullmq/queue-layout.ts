@@ -49,6 +49,8 @@ export interface ChunkJobData {
   guardedSince?: number;
   /** PlanMeta.binding: the worker writes only when its own config points the target at the same server as the same identity. */
   binding?: TargetFingerprint;
+  /** PlanMeta.recreateAllowance: the cycle's re-creates at run time, counted in Redis across workers (absent: none). */
+  recreateAllowance?: number;
   /**
    * Set by a worker that stopped (SIGTERM) with operations of the chunk not done, before it put the
    * chunk back: the attempt it stopped in, and the operations whose earlier attempt may have been

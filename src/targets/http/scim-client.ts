@@ -19,6 +19,8 @@ import { eqFilter, memberCheckFilter } from '../scim-filter.js';
 import type { BulkOperation, BulkResult, ListOptions, LookupAttribute, MemberChange, ResourceType, ScimTarget, WriteOptions } from '../scim-target.js';
 import { shapePatch, type ShapeOf } from '../patch-shape.js';
 import { resourcePath } from '../resource-path.js';
+import { createdMismatch } from '../created-answer.js';
+import { clip } from '../../model/printable.js';
 import { resolveQuirks, supportsOperator, type RateLimit, type TargetQuirks } from '../../config/profiles.js';
 import { authProvider, type AuthProvider, type ClientAuth } from './auth.js';
 import { errorForStatus, errorForTransport, errorInBody } from './error-mapping.js';
@@ -552,12 +554,22 @@ export class ScimClient implements ScimTarget {
   /**
    * A create answered with success but without the id (some gateways lose it for names holding
    * `+`, a quote or `/`) is ambiguous, like a lost answer: the resource may well exist, and the
-   * caller looks it up instead of failing or posting it again.
+   * caller looks it up instead of failing or posting it again. So is one answered with another
+   * resource (created-answer.ts): its id is not taken for the new one's.
    */
   async create(type: ResourceType, body: JsonObject, resource: string): Promise<ServerResource> {
     const answer = await this.request('POST', `/${type}`, body, { resource });
+    const context = { target: this.target, resource, request: `POST /${type}` };
     if (!answer || typeof answer['id'] !== 'string' || answer['id'] === '') {
-      throw new TransientError('the server answered the create with success but without the resource id: it may exist', { target: this.target, resource, request: `POST /${type}` }, true);
+      throw new TransientError('the server answered the create with success but without the resource id: it may exist', context, true);
+    }
+    const mismatch = createdMismatch(body, answer);
+    if (mismatch) {
+      throw new TransientError(
+        `the server answered the create with another resource (id ${clip(answer['id'], 100)}, ${mismatch}): not linked to it; it may exist, and is looked up by externalId`,
+        context,
+        true,
+      );
     }
     return answer as ServerResource;
   }
