@@ -38,7 +38,7 @@ export function operationLines(op: Operation): string[] {
     case 'replaceGroup':
       return [`  ~ members     ${clip(op.label)}: set to ${op.memberKeys.length + (op.keep?.length ?? 0)} (PUT), -${op.remove?.length ?? 0}${op.keep?.length ? `, ${op.keep.length} held kept` : ''}`];
     case 'deleteGroup':
-      return [`  - delete group ${who}: ${op.reason === 'removed' ? 'gone from the source' : 'no longer selected'}`];
+      return [`  - delete group ${who}: ${op.reason === 'removed' ? 'gone from the source' : 'no longer selected'}${op.members ? `, ${op.members} member${op.members === 1 ? '' : 's'} removed with it` : ''}`];
     case 'setManager':
       return [`  ~ manager     ${who}: ${op.from !== undefined ? `${clip(op.from)} -> ` : ''}${op.managerKey === null ? '(none)' : `${clip(op.managerLabel ?? '')} (${clip(op.managerKey)})`}`];
   }

@@ -171,6 +171,11 @@ export interface DeleteGroupOp extends OperationBase {
   kind: 'deleteGroup';
   scimId: string;
   reason: 'removed' | 'not-selected';
+  /**
+   * How many members the group has as the target listed it: they lose it with the group, and the
+   * safety check counts them as membership removals. Absent in plans of earlier versions.
+   */
+  members?: number;
 }
 
 export interface LinkGroupOp extends OperationBase {

@@ -43,7 +43,7 @@ export interface GroupDiffResult {
   memberships: Operation[];
   deprovision: Operation[];
   managedGroups: number;
-  /** Members of the managed groups as the target lists them. */
+  /** Members of the managed groups as the target lists them (those to delete, or left, included). */
   managedMemberships: number;
   /** Managed groups gone from the source that it holds (heldKeys): left, not deleted. */
   held: { externalId: string; label: string; scimId: string }[];
@@ -191,13 +191,17 @@ export function diffGroups(input: GroupDiffInput): GroupDiffResult {
     if (considered.has(id) || selectedKeys.has(key)) return;
     considered.add(id);
     managedIds.add(id);
+    const members = memberValues(account).length;
+    result.managedMemberships += members;
     if (settings.deprovision !== 'delete') return;
     const label = typeof account['displayName'] === 'string' ? account['displayName'] : key;
     if (input.heldKeys?.has(key)) {
       result.held.push({ externalId: key, label, scimId: id });
       return;
     }
-    result.deprovision.push({ id: nextId('gd'), kind: 'deleteGroup', externalId: key, label, scimId: id, reason: sourceKeys.has(key) ? 'not-selected' : 'removed' });
+    // Its members go with it: the safety check counts them as removals (a groups column read empty
+    // deletes every group, which no membership change would show).
+    result.deprovision.push({ id: nextId('gd'), kind: 'deleteGroup', externalId: key, label, scimId: id, reason: sourceKeys.has(key) ? 'not-selected' : 'removed', members });
   };
   for (const [key, link] of links) {
     const account = byId.get(link.id) ?? byExternalId.get(key);

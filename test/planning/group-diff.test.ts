@@ -44,7 +44,7 @@ function brief(op: Operation): string {
     case 'replaceGroup':
       return `put ${op.externalId}${at} [${op.memberKeys.join(',')}]${op.keep ? ` keep [${op.keep.join(',')}]` : ''}${op.remove ? ` -[${op.remove.join(',')}]` : ''}`;
     case 'deleteGroup':
-      return `delete ${op.externalId}${at} (${op.reason})`;
+      return `delete ${op.externalId}${at} (${op.reason})${op.members ? ` with ${op.members} members` : ''}`;
     default:
       return `unexpected ${op.kind}`;
   }
@@ -252,6 +252,13 @@ const cases: Case[] = [
     links: { G1: 'g1', G2: 'g2' },
     settings: { exclude: ['T*'] },
     want: { deprovision: ['delete G1 @g1 (removed)', 'delete G2 @g2 (not-selected)'], managedGroups: 2 },
+  },
+  {
+    name: 'a deleted group carries its member count, and its members are in the managed memberships (the safety check counts them as removed)',
+    groups: [group('G2', 'Ops', ['K3'])],
+    actual: [listed('g1', 'Eng', 'G1', ['u1', 'u2']), listed('g2', 'Ops', 'G2', ['u3'])],
+    links: { G1: 'g1', G2: 'g2' },
+    want: { deprovision: ['delete G1 @g1 (removed) with 2 members'], managedGroups: 2, managedMemberships: 3 },
   },
   {
     name: 'a group the source holds (its members could not be read) is neither deleted nor changed',

@@ -28,6 +28,8 @@ interface TargetShape {
   /** Deprovisions of linked accounts the listing did not show. */
   unlisted?: number;
   deletes?: number;
+  /** Members of each group deleted (as the target listed them). */
+  deletedMembers?: number;
   /** Members of the managed groups. */
   managedMemberships?: number;
   /** Members removed per group (a PATCH each; `put`: by PUT), and added. */
@@ -118,7 +120,15 @@ function targetPlan(t: TargetShape): TargetPlan {
       : { id: `gm-${g}`, kind: 'patchGroupMembers', externalId: `G${g}`, label: `group${g}`, scimId: `g${g}`, add, remove };
   });
   const deprovision: Operation[] = [
-    ...times(t.deletes ?? 0, (i): Operation => ({ id: `gd-${i}`, kind: 'deleteGroup', externalId: `G${i}`, label: `g${i}`, scimId: `g${i}`, reason: 'removed' })),
+    ...times(t.deletes ?? 0, (i): Operation => ({
+      id: `gd-${i}`,
+      kind: 'deleteGroup',
+      externalId: `G${i}`,
+      label: `g${i}`,
+      scimId: `g${i}`,
+      reason: 'removed',
+      ...(t.deletedMembers !== undefined ? { members: t.deletedMembers } : {}),
+    })),
     ...times(t.deprovisions ?? 0, (i): Operation => ({ id: `d-${i}`, kind: 'deprovisionUser', externalId: `L${i}`, label: `l${i}`, scimId: `l${i}`, mode: 'deactivate', reason: 'removed' })),
     ...times(t.unlisted ?? 0, (i): Operation => ({
       id: `x-${i}`,
@@ -260,6 +270,17 @@ const cases: Case[] = [
     plan: plan({}, [{ managedUsers: 10, managedMemberships: 21, removals: [{ n: 6 }, { n: 5 }, { n: 5 }, { n: 5 }] }]),
     want: ['target app: 21 of 21 group memberships would be removed, from 4 groups (group0, group1, group2, ...) (100.0%, limit 30%)'],
   },
+  {
+    name: 'a groups column read blank for everyone: the groups deleted pass their own rule, but their members count as removed (review G-A)',
+    plan: plan({}, [{ managedUsers: 30, managedGroups: 3, deletes: 3, deletedMembers: 30, managedMemberships: 90 }]),
+    want: ['target app: 90 of 90 group memberships would be removed, from 3 groups (g0, g1, g2), 90 of them with the 3 groups deleted (100.0%, limit 30%)'],
+  },
+  {
+    name: 'members of deleted groups add up with those removed by PATCH',
+    plan: plan({}, [{ managedUsers: 100, managedGroups: 40, deletes: 1, deletedMembers: 15, managedMemberships: 100, removals: [{ n: 16 }] }]),
+    want: ['target app: 31 of 100 group memberships would be removed, from 2 groups (group0, g0), 15 of them with the 1 group deleted (31.0%, limit 30%)'],
+  },
+  { name: 'a small group deleted with its few members passes', plan: plan({}, [{ managedUsers: 100, managedGroups: 40, deletes: 1, deletedMembers: 20, managedMemberships: 30 }]), want: [] },
   { name: 'members added are not removals', plan: plan({}, [{ managedUsers: 100, managedMemberships: 10, removals: [{ n: 0, add: 500 }] }]), want: [] },
   // One attribute changing on many users
   { name: 'an attribute changing at the share limit passes', plan: plan({}, [{ managedUsers: 100, changes: [{ path: 'title', n: 30 }] }]), want: [] },
