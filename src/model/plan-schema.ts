@@ -91,6 +91,7 @@ const updateGroup = z.object({
   changes: z.array(attributeChange),
   patch: z.array(patchOperation),
   adopt: z.boolean().optional(),
+  supersedes: z.string().optional(),
 });
 const patchGroupMembers = z.object({ ...base, kind: z.literal('patchGroupMembers'), scimId: z.string().optional(), add: z.array(z.string()), remove: z.array(z.string()) });
 const replaceGroup = z.object({

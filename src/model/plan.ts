@@ -136,6 +136,12 @@ export interface UpdateGroupOp extends OperationBase {
   changes: AttributeChange[];
   patch: PatchOperation[];
   adopt?: boolean;
+  /**
+   * A key gone from the source whose link names this group (the same key but for case: a groups
+   * column's "Eng" now "ENG"): its link is dropped once this one is written, or the next cycle
+   * would delete the group as the old key's.
+   */
+  supersedes?: string;
 }
 
 /**

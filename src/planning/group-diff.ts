@@ -5,7 +5,12 @@
  *
  * Contract:
  * - Only managed groups (linked, or carrying a source group's key as externalId) are changed or
- *   deleted; a group made by hand is adopted by displayName only when the config says so.
+ *   deleted; a group made by hand is adopted by displayName only when the config says so, and only
+ *   one without an externalId that no other key's link names: a group is one key's at a time.
+ * - A source key new but for case to a linked key gone from the source renames that key's group
+ *   (same SCIM id, the old key's link superseded), as a groups column's "Eng" typed "ENG".
+ * - Source groups whose names are equal but for case cannot both be in a target: all but one are
+ *   held (neither created, changed nor deleted), with a warning naming both.
  * - A group's members in the target become exactly the source members (per the nesting mode) who
  *   are provisioned in that target; people held by the source (rejected rows) keep whatever
  *   membership they have.
@@ -80,6 +85,27 @@ export function diffGroups(input: GroupDiffInput): GroupDiffResult {
   const sourceKeys = new Set(input.groups.map((g) => g.key));
   const managedIds = new Set<string>();
   const selectedKeys = new Set<string>();
+  /** Groups this diff gives to a source key (SCIM id -> key): no other key adopts, renames or deletes them. */
+  const claimedBy = new Map<string, string>();
+  const linkedKey = new Map<string, string>();
+  for (const [key, link] of links) if (!linkedKey.has(link.id)) linkedKey.set(link.id, key);
+  const accountOf = (key: string): ServerResource | undefined => {
+    const link = links.get(key);
+    return (link && byId.get(link.id)) ?? byExternalId.get(key);
+  };
+  // Linked groups of keys gone from the source, by key ignoring case: a groups column's key is the
+  // name, so "Eng" typed "ENG" is the same group renamed, not one deleted and another created.
+  const formerKeys = new Map<string, string>();
+  for (const key of links.keys()) {
+    if (!sourceKeys.has(key) && accountOf(key) && !formerKeys.has(key.toLowerCase())) formerKeys.set(key.toLowerCase(), key);
+  }
+  const clashing = sameNameClashes(input.groups.filter((g) => input.select(g.displayName)), (g) => accountOf(g.key) !== undefined);
+  for (const { kept, held } of clashing.values()) {
+    result.warnings.push(
+      `groups "${kept.displayName}" (${kept.key}) and "${held.displayName}" (${held.key}) have the same name but for case, and a target holds one group per name: ` +
+        `"${held.displayName}" (${held.key}) is left as it is (not created, changed or deleted) until one of them is renamed in the source.`,
+    );
+  }
 
   const membershipOps = (group: CanonicalGroup, scimId: string | undefined, current: readonly string[], label: string) => {
     result.managedMemberships += current.length;
@@ -134,20 +160,37 @@ export function diffGroups(input: GroupDiffInput): GroupDiffResult {
   for (const group of input.groups) {
     if (!input.select(group.displayName)) continue;
     selectedKeys.add(group.key);
+    if (clashing.has(group.key)) {
+      const held = accountOf(group.key);
+      if (held && !claimedBy.has(held.id)) {
+        claimedBy.set(held.id, group.key);
+        managedIds.add(held.id);
+        result.managedMemberships += memberValues(held).length;
+      }
+      continue;
+    }
     const link = links.get(group.key);
-    let account = (link && byId.get(link.id)) ?? byExternalId.get(group.key);
+    let account = accountOf(group.key);
     let adopting = false;
+    let supersedes: string | undefined;
+    if (!account) {
+      const former = formerKeys.get(group.key.toLowerCase());
+      const renamed = former !== undefined ? accountOf(former) : undefined;
+      if (former !== undefined && renamed && !claimedBy.has(renamed.id)) {
+        account = renamed;
+        supersedes = former;
+      }
+    }
     if (!account) {
       const named = byName.get(group.displayName.toLowerCase());
-      const foreign = named && typeof named['externalId'] === 'string' && named['externalId'] !== '' && !sourceKeys.has(named['externalId']);
-      if (named && settings.adopt === 'displayName' && !foreign && !managedIds.has(named.id)) {
+      // Another key's group (linked to it, or carrying another externalId) is never taken over: two
+      // keys on one group would take it from each other every cycle.
+      const owner = named ? (claimedBy.get(named.id) ?? linkedKey.get(named.id) ?? (typeof named['externalId'] === 'string' && named['externalId'] !== '' ? named['externalId'] : undefined)) : undefined;
+      if (named && owner === undefined && settings.adopt === 'displayName') {
         account = named;
         adopting = true;
       } else if (named) {
-        result.warnings.push(
-          `group "${group.displayName}" (${group.key}) exists in the target as a group scim-sync does not manage (id ${String(named['id'])}); ` +
-            'left alone. Set groups.adopt: displayName on this target to take it over.',
-        );
+        result.warnings.push(nameTaken(group, named, owner, owner !== undefined && (claimedBy.has(named.id) || linkedKey.has(named.id) || sourceKeys.has(owner))));
         continue;
       }
     }
@@ -164,6 +207,7 @@ export function diffGroups(input: GroupDiffInput): GroupDiffResult {
     }
     const scimId = account.id;
     managedIds.add(scimId);
+    claimedBy.set(scimId, group.key);
     const changes = [];
     if (account['displayName'] !== group.displayName) changes.push({ path: 'displayName', from: account['displayName'] ?? null, to: group.displayName });
     if (account['externalId'] !== group.key) changes.push({ path: 'externalId', from: account['externalId'] ?? null, to: group.key });
@@ -177,6 +221,7 @@ export function diffGroups(input: GroupDiffInput): GroupDiffResult {
         changes,
         patch: changes.map((c) => ({ op: 'replace' as const, path: c.path, value: c.to })),
         ...(adopting ? { adopt: true } : {}),
+        ...(supersedes !== undefined ? { supersedes } : {}),
       });
     } else if (link?.id !== scimId) {
       result.groups.push({ id: nextId('gl'), kind: 'linkGroup', externalId: group.key, label: group.displayName, scimId });
@@ -188,7 +233,7 @@ export function diffGroups(input: GroupDiffInput): GroupDiffResult {
   const considered = new Set<string>();
   const retire = (key: string, account: ServerResource) => {
     const id = account.id;
-    if (considered.has(id) || selectedKeys.has(key)) return;
+    if (considered.has(id) || selectedKeys.has(key) || claimedBy.has(id)) return;
     considered.add(id);
     managedIds.add(id);
     const members = memberValues(account).length;
@@ -213,6 +258,47 @@ export function diffGroups(input: GroupDiffInput): GroupDiffResult {
   const nesting = settings.nested === 'direct' ? nestingWarning(input.groups, selectedKeys) : null;
   if (nesting) result.warnings.push(nesting);
   return result;
+}
+
+/**
+ * Source groups whose names are equal but for case: a target holds one group per name (SCIM
+ * servers compare displayName ignoring case), so all but one are held, by key. The one kept does
+ * not depend on row order: a group that has its managed group already, else the first key.
+ */
+function sameNameClashes(groups: readonly CanonicalGroup[], managed: (g: CanonicalGroup) => boolean): Map<string, { kept: CanonicalGroup; held: CanonicalGroup }> {
+  const byName = new Map<string, CanonicalGroup[]>();
+  for (const g of groups) {
+    const name = g.displayName.toLowerCase();
+    const same = byName.get(name);
+    if (same) same.push(g);
+    else byName.set(name, [g]);
+  }
+  const held = new Map<string, { kept: CanonicalGroup; held: CanonicalGroup }>();
+  for (const same of byName.values()) {
+    if (same.length < 2) continue;
+    const [kept, ...rest] = same
+      .map((g) => ({ g, rank: managed(g) ? 0 : 1 }))
+      .sort((a, b) => a.rank - b.rank || (a.g.key < b.g.key ? -1 : a.g.key > b.g.key ? 1 : 0))
+      .map(({ g }) => g);
+    for (const g of rest) held.set(g.key, { kept: kept!, held: g });
+  }
+  return held;
+}
+
+/** Why a source group is not created: the target has a group of its name that this diff may not take. */
+function nameTaken(group: CanonicalGroup, named: ServerResource, owner: string | undefined, ours: boolean): string {
+  const what = `group "${group.displayName}" (${group.key})`;
+  const id = String(named['id']);
+  if (ours) {
+    return `${what} is not created: the target's group of that name (id ${id}) is the one scim-sync manages for the source group ${owner}; left alone (a target holds one group per name).`;
+  }
+  if (owner !== undefined) {
+    return (
+      `${what} exists in the target as a group scim-sync does not manage (id ${id}, externalId "${owner}", no key of this source); left alone. ` +
+      'groups.adopt: displayName takes over only groups without an externalId: rename or remove that group in the app, or clear its externalId.'
+    );
+  }
+  return `${what} exists in the target as a group scim-sync does not manage (id ${id}); left alone. Set groups.adopt: displayName on this target to take it over.`;
 }
 
 const SHOWN_NESTINGS = 5;

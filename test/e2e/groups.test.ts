@@ -3,7 +3,7 @@
  * exact through adds, removals, renames and deactivations; a 5,000-member group within a
  * 100-per-request limit; nested cycles reported; managers created in the same run linked.
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Harness, person, type Person } from '../support/harness.js';
@@ -142,6 +142,62 @@ describe('group membership', () => {
     expect((await h.run()).code).toBe(0);
     expect(membership()['sales']).toEqual(['user3@example.com', 'user4@example.com']);
     expect(h.sandbox.store.findGroupByDisplayName('sales')!['externalId']).toBe('sales');
+  });
+
+  it('two source groups equal but for case: the second is held with a warning, whatever the row order, and adopt takes neither from the other (review G-B)', async () => {
+    h.writeConfig('    groups: { adopt: displayName }');
+    const people = [person(1, { groups: ['Eng'] }), person(2, { groups: ['Eng'] }), person(3, { groups: ['Eng'] }), person(4, { groups: ['eng'] })];
+    h.writePeople(people);
+    const first = await h.run();
+    expect(first.code, first.err + first.out).toBe(0);
+    const clash = 'groups "Eng" (Eng) and "eng" (eng) have the same name but for case, and a target holds one group per name: "eng" (eng) is left as it is';
+    expect(first.out).toContain(clash);
+    const eng = h.sandbox.store.findGroupByDisplayName('Eng')!;
+    // The export re-sorted: "eng" comes first. Nothing changes hands, cycle after cycle.
+    h.writePeople([people[3]!, people[0]!, people[1]!, people[2]!]);
+    for (let cycle = 0; cycle < 2; cycle++) {
+      h.sandbox.clearRequests();
+      const r = await h.run();
+      expect(r.code, r.err + r.out).toBe(0);
+      expect(r.out).toContain(clash);
+      expect(h.writes()).toEqual([]);
+    }
+    expect(h.sandbox.store.groups().map((g) => [g['id'], g['displayName'], g['externalId']])).toEqual([[eng['id'], 'Eng', 'Eng']]);
+    expect(membership()).toEqual({ Eng: ['user1@example.com', 'user2@example.com', 'user3@example.com'] });
+  });
+
+  it('a group name changed only in case in the groups column renames the group in place: same id, members kept, nothing deleted (review G-C)', async () => {
+    const people = [person(1, { groups: ['Eng'] }), person(2, { groups: ['Eng'] })];
+    h.writePeople(people);
+    expect((await h.run()).code).toBe(0);
+    const before = h.sandbox.store.findGroupByDisplayName('Eng')!;
+    h.writePeople(people.map((p) => ({ ...p, groups: ['ENG'] })));
+    h.sandbox.clearRequests();
+    const r = await h.run();
+    expect(r.code, r.err + r.out).toBe(0);
+    expect(r.out).toContain('~ group       ENG (ENG) (takes it from Eng, gone from the source)');
+    expect(r.out).not.toContain('delete group');
+    expect(h.writes().map((w) => [w.method, w.path, w.body])).toEqual([
+      [
+        'PATCH',
+        `/Groups/${String(before['id'])}`,
+        {
+          schemas: [SCHEMA_PATCH_OP],
+          Operations: [
+            { op: 'replace', path: 'displayName', value: 'ENG' },
+            { op: 'replace', path: 'externalId', value: 'ENG' },
+          ],
+        },
+      ],
+    ]);
+    expect(h.sandbox.store.groups().map((g) => [g['id'], g['displayName'], g['externalId']])).toEqual([[before['id'], 'ENG', 'ENG']]);
+    expect(membership()).toEqual({ ENG: ['user1@example.com', 'user2@example.com'] });
+    const links = JSON.parse(readFileSync(join(h.dir, 'state', 'links.json'), 'utf8')) as { links: Record<string, Record<string, { id: string }>> };
+    expect(links.links['app/group']).toEqual({ ENG: expect.objectContaining({ id: before['id'] }) });
+    h.sandbox.clearRequests();
+    const again = await h.run();
+    expect(again.code, again.err + again.out).toBe(0);
+    expect(h.writes()).toEqual([]);
   });
 
   it('selects groups by include and exclude patterns', async () => {
