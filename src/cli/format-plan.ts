@@ -28,7 +28,7 @@ export function operationLines(op: Operation): string[] {
       return [`  + group       ${who}`];
     case 'updateGroup':
       return [
-        `  ~ group       ${who}${op.adopt ? ' [adopt existing group]' : ''}${op.supersedes !== undefined ? ` (takes it from ${clip(op.supersedes)}, gone from the source)` : ''}`,
+        `  ~ group       ${who}${op.adopt ? ' [adopt existing group]' : ''}${op.temporary ? ' [for now: its name goes to another group first]' : ''}${op.supersedes !== undefined ? ` (takes it from ${clip(op.supersedes)}, gone from the source)` : ''}`,
         ...op.changes.map((c) => `      ${c.path}: ${show(c.from)} -> ${show(c.to)}`),
       ];
     case 'linkGroup':

@@ -92,6 +92,7 @@ const updateGroup = z.object({
   patch: z.array(patchOperation),
   adopt: z.boolean().optional(),
   supersedes: z.string().optional(),
+  temporary: z.literal(true).optional(),
 });
 const patchGroupMembers = z.object({ ...base, kind: z.literal('patchGroupMembers'), scimId: z.string().optional(), add: z.array(z.string()), remove: z.array(z.string()) });
 const replaceGroup = z.object({

@@ -142,6 +142,12 @@ export interface UpdateGroupOp extends OperationBase {
    * would delete the group as the old key's.
    */
   supersedes?: string;
+  /**
+   * A temporary name only: the group gives up its name to another managed group's rename (two
+   * groups swapping names), and takes its own new name in the memberships phase, by the update that
+   * carries the rename (the one the safety check counts).
+   */
+  temporary?: true;
 }
 
 /**
@@ -228,7 +234,10 @@ export type OperationKind = Operation['kind'];
 export const PHASES = ['users', 'groups', 'memberships', 'references', 'deprovision'] as const;
 export type PhaseName = (typeof PHASES)[number];
 
-/** The phase every operation of a kind belongs to (as planTarget lays a plan out). */
+/**
+ * The phase every operation of a kind belongs to (as planTarget lays a plan out), but for a group
+ * rename that waits for a name another group gives up in the groups phase: in memberships.
+ */
 export const PHASE_OF: Readonly<Record<OperationKind, PhaseName>> = {
   createUser: 'users',
   updateUser: 'users',

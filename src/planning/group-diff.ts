@@ -21,7 +21,7 @@ import type { GroupSettings } from '../config/schema/index.js';
 import type { NameMatcher } from '../mapping/name-patterns.js';
 import type { ResolvedMembership } from '../mapping/group-membership.js';
 import type { CanonicalGroup } from '../model/canonical.js';
-import type { Operation } from '../model/plan.js';
+import type { Operation, UpdateGroupOp } from '../model/plan.js';
 import { SCHEMA_GROUP, type JsonObject, type ServerResource } from '../model/scim.js';
 import type { Link } from '../state/link-store.js';
 
@@ -45,6 +45,7 @@ export interface GroupDiffInput {
 
 export interface GroupDiffResult {
   groups: Operation[];
+  /** Membership changes, after the renames that wait for a name another group gives up in the groups phase. */
   memberships: Operation[];
   deprovision: Operation[];
   managedGroups: number;
@@ -229,6 +230,10 @@ export function diffGroups(input: GroupDiffInput): GroupDiffResult {
     membershipOps(group, scimId, memberValues(account), group.displayName);
   }
 
+  const renames = throughTemporaryNames(result.groups, byName, nextId);
+  result.groups = renames.groups;
+  result.memberships.unshift(...renames.later);
+
   // Managed groups the source no longer has, or that left the selection.
   const considered = new Set<string>();
   const retire = (key: string, account: ServerResource) => {
@@ -258,6 +263,66 @@ export function diffGroups(input: GroupDiffInput): GroupDiffResult {
   const nesting = settings.nested === 'direct' ? nestingWarning(input.groups, selectedKeys) : null;
   if (nesting) result.warnings.push(nesting);
   return result;
+}
+
+/** Appended to a group's new name while it waits to take it (a name another managed group gives up in the same apply). */
+export const RENAMING_SUFFIX = ' (renaming)';
+
+/**
+ * Renames whose new name another renamed group holds now (two groups swapping names, or a chain):
+ * sent together, each waits for a name the other has not given up yet, and all fail, every cycle.
+ * So the groups phase keeps the renames whose new name is free (of the renamed groups: one held by
+ * a group that is not renamed fails as it would anyway), and moves each other group whose name
+ * another one wants to a temporary name ("beta (renaming)", free in the listing); the renames left
+ * are done in the memberships phase, which starts once the groups phase has ended, when every name
+ * they want has been given up. Names compare ignoring case, as the servers do.
+ *
+ * Returns the groups phase's operations, with the temporary renames in place of those put off, and
+ * the renames put off (each still the whole rename, from the name listed, for the safety check).
+ */
+function throughTemporaryNames(ops: readonly Operation[], byName: ReadonlyMap<string, ServerResource>, nextId: (p: string) => string): { groups: Operation[]; later: UpdateGroupOp[] } {
+  const renamed = new Map<string, UpdateGroupOp>();
+  for (const op of ops) if (op.kind === 'updateGroup' && op.changes.some((c) => c.path === 'displayName')) renamed.set(op.scimId, op);
+  const holderOf = (op: UpdateGroupOp): ServerResource | undefined => {
+    const to = op.changes.find((c) => c.path === 'displayName')!.to;
+    const holder = typeof to === 'string' ? byName.get(to.toLowerCase()) : undefined;
+    return holder && holder.id !== op.scimId && renamed.has(holder.id) ? holder : undefined;
+  };
+  const waiting = new Set<string>();
+  const wanted = new Set<string>();
+  for (const op of renamed.values()) {
+    const holder = holderOf(op);
+    if (!holder) continue;
+    waiting.add(op.scimId);
+    wanted.add(holder.id);
+  }
+  if (waiting.size === 0) return { groups: [...ops], later: [] };
+  const taken = new Set(byName.keys());
+  const groups: Operation[] = [];
+  const later: UpdateGroupOp[] = [];
+  for (const op of ops) {
+    if (op.kind !== 'updateGroup' || !waiting.has(op.scimId)) {
+      groups.push(op);
+      continue;
+    }
+    later.push(op);
+    if (!wanted.has(op.scimId)) continue;
+    const change = op.changes.find((c) => c.path === 'displayName')!;
+    let temporary = `${String(change.to)}${RENAMING_SUFFIX}`;
+    for (let n = 2; taken.has(temporary.toLowerCase()); n++) temporary = `${String(change.to)}${RENAMING_SUFFIX.slice(0, -1)} ${n})`;
+    taken.add(temporary.toLowerCase());
+    groups.push({
+      id: nextId('gu'),
+      kind: 'updateGroup',
+      externalId: op.externalId,
+      label: op.label,
+      scimId: op.scimId,
+      changes: [{ path: 'displayName', from: change.from, to: temporary }],
+      patch: [{ op: 'replace', path: 'displayName', value: temporary }],
+      temporary: true,
+    });
+  }
+  return { groups, later };
 }
 
 /**

@@ -181,14 +181,14 @@ function attributeChangeViolations(target: TargetPlan, safety: SafetyConfig, rec
  * Too many of a target's managed groups deleted, or renamed, at once: a group export cut short reads
  * as groups gone, and a name attribute the groups do not have (misspelt, or hidden from the reading
  * account) as every group renamed, which breaks whatever an app grants by group name. Judged like
- * deprovisions, against the managed groups.
+ * deprovisions, against the managed groups. A rename through a temporary name is one rename.
  */
 function groupViolations(target: TargetPlan, safety: SafetyConfig): string[] {
   let deletes = 0;
   const renames: AttributeChange[] = [];
   for (const op of operationsOf(target)) {
     if (op.kind === 'deleteGroup') deletes++;
-    else if (op.kind === 'updateGroup' && !op.adopt) {
+    else if (op.kind === 'updateGroup' && !op.adopt && !op.temporary) {
       const change = op.changes.find((c) => c.path === 'displayName');
       if (change) renames.push(change);
     }

@@ -36,7 +36,7 @@ function brief(op: Operation): string {
     case 'createGroup':
       return `create ${op.externalId} "${op.label}"`;
     case 'updateGroup':
-      return `update ${op.externalId}${at} ${op.changes.map((c) => `${c.path}:${JSON.stringify(c.from)}->${JSON.stringify(c.to)}`).join(' ')}${op.adopt ? ' adopt' : ''}${op.supersedes !== undefined ? ` supersedes ${op.supersedes}` : ''}`;
+      return `update ${op.externalId}${at} ${op.changes.map((c) => `${c.path}:${JSON.stringify(c.from)}->${JSON.stringify(c.to)}`).join(' ')}${op.adopt ? ' adopt' : ''}${op.supersedes !== undefined ? ` supersedes ${op.supersedes}` : ''}${op.temporary ? ' temporary' : ''}`;
     case 'linkGroup':
       return `link ${op.externalId}${at}`;
     case 'patchGroupMembers':
@@ -208,6 +208,46 @@ const cases: Case[] = [
     actual: [listed('g1', 'Eng', 'G1')],
     links: { G1: 'g1' },
     want: { groups: ['update G1 @g1 displayName:"Eng"->"Engineering"'], managedGroups: 1 },
+  },
+  {
+    name: 'two managed groups swapping names: each gives up its name under a temporary one, and takes its new name in the memberships phase (review G-D)',
+    groups: [group('G1', 'beta', ['K1']), group('G2', 'alpha', ['K2'])],
+    actual: [listed('g1', 'alpha', 'G1', ['u1']), listed('g2', 'beta', 'G2', ['u2'])],
+    links: { G1: 'g1', G2: 'g2' },
+    want: {
+      groups: ['update G1 @g1 displayName:"alpha"->"beta (renaming)" temporary', 'update G2 @g2 displayName:"beta"->"alpha (renaming)" temporary'],
+      memberships: ['update G1 @g1 displayName:"alpha"->"beta"', 'update G2 @g2 displayName:"beta"->"alpha"'],
+      managedGroups: 2,
+    },
+  },
+  {
+    name: 'a chain of renames (alpha -> beta, beta -> gamma): the one whose name is free goes first, the other after it, no temporary name',
+    groups: [group('G1', 'beta'), group('G2', 'gamma')],
+    actual: [listed('g1', 'alpha', 'G1'), listed('g2', 'Beta', 'G2')],
+    links: { G1: 'g1', G2: 'g2' },
+    want: { groups: ['update G2 @g2 displayName:"Beta"->"gamma"'], memberships: ['update G1 @g1 displayName:"alpha"->"beta"'], managedGroups: 2 },
+  },
+  {
+    name: 'three groups rotating names, with a temporary name already taken by hand: each gets a free one',
+    groups: [group('G1', 'b'), group('G2', 'c'), group('G3', 'a')],
+    actual: [listed('g1', 'a', 'G1'), listed('g2', 'b', 'G2'), listed('g3', 'c', 'G3'), listed('h1', 'B (Renaming)', null)],
+    links: { G1: 'g1', G2: 'g2', G3: 'g3' },
+    want: {
+      groups: [
+        'update G1 @g1 displayName:"a"->"b (renaming 2)" temporary',
+        'update G2 @g2 displayName:"b"->"c (renaming)" temporary',
+        'update G3 @g3 displayName:"c"->"a (renaming)" temporary',
+      ],
+      memberships: ['update G1 @g1 displayName:"a"->"b"', 'update G2 @g2 displayName:"b"->"c"', 'update G3 @g3 displayName:"c"->"a"'],
+      managedGroups: 3,
+    },
+  },
+  {
+    name: 'a rename to the name of a group scim-sync does not rename (made by hand) is sent as it is',
+    groups: [group('G1', 'beta')],
+    actual: [listed('g1', 'alpha', 'G1'), listed('h1', 'beta', null)],
+    links: { G1: 'g1' },
+    want: { groups: ['update G1 @g1 displayName:"alpha"->"beta"'], managedGroups: 1 },
   },
   {
     name: 'a group carrying our externalId but not linked: link it, send nothing',

@@ -43,8 +43,8 @@ interface TargetShape {
   reactivations?: number;
   /** Manager references set on `n` users (`cleared` of them to none; `created`: on accounts this plan creates). */
   managers?: { n: number; cleared?: number; created?: boolean };
-  /** Groups renamed (`adopt`: taken over by name). */
-  renames?: { n: number; adopt?: boolean };
+  /** Groups renamed (`adopt`: taken over by name; `swapped`: each also through a temporary name first). */
+  renames?: { n: number; adopt?: boolean; swapped?: boolean };
 }
 
 const times = <T>(n: number, make: (i: number) => T): T[] => Array.from({ length: n }, (_, i) => make(i));
@@ -99,6 +99,20 @@ function targetPlan(t: TargetShape): TargetPlan {
     patch: [],
     ...(t.renames?.adopt ? { adopt: true } : {}),
   }));
+  if (t.renames?.swapped) {
+    groups.unshift(
+      ...times(t.renames.n, (i): Operation => ({
+        id: `gt-${i}`,
+        kind: 'updateGroup',
+        externalId: `G${i}`,
+        label: `cn=group${i},ou=groups`,
+        scimId: `g${i}`,
+        changes: [{ path: 'displayName', from: `group${i}`, to: `cn=group${i},ou=groups (renaming)` }],
+        patch: [],
+        temporary: true,
+      })),
+    );
+  }
   const m = t.managers;
   const references: Operation[] = times(m?.n ?? 0, (i) => {
     const cleared = i < (m?.cleared ?? 0);
@@ -346,6 +360,12 @@ const cases: Case[] = [
     name: 'every group renamed, one over alwaysAllowDeactivations',
     plan: plan({}, [{ managedUsers: 100, managedGroups: 4, renames: { n: 4 } }]),
     want: ['target app: 4 of 4 managed groups would be renamed (100.0%, limit 10%), e.g. "group0" -> "cn=group0,ou=groups"'],
+  },
+  { name: 'a rename through a temporary name (groups swapping names) is one rename', plan: plan({}, [{ managedUsers: 100, managedGroups: 40, renames: { n: 4, swapped: true } }]), want: [] },
+  {
+    name: 'renames through temporary names over the share limit: counted once each, the example the rename itself',
+    plan: plan({}, [{ managedUsers: 100, managedGroups: 40, renames: { n: 5, swapped: true } }]),
+    want: ['target app: 5 of 40 managed groups would be renamed (12.5%, limit 10%), e.g. "group0" -> "cn=group0,ou=groups"'],
   },
   { name: 'groups taken over by name (adopt) are not renames', plan: plan({}, [{ managedUsers: 100, managedGroups: 10, renames: { n: 10, adopt: true } }]), want: [] },
   // Creates and re-activations (leavers read as active)
