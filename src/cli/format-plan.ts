@@ -28,7 +28,7 @@ export function operationLines(op: Operation): string[] {
       return [`  + group       ${who}`];
     case 'updateGroup':
       return [
-        `  ~ group       ${who}${op.adopt ? ' [adopt existing group]' : ''}`,
+        `  ~ group       ${who}${op.adopt ? ' [adopt existing group]' : ''}${op.temporary ? ' [for now: its name goes to another group first]' : ''}${op.supersedes !== undefined ? ` (takes it from ${clip(op.supersedes)}, gone from the source)` : ''}`,
         ...op.changes.map((c) => `      ${c.path}: ${show(c.from)} -> ${show(c.to)}`),
       ];
     case 'linkGroup':
@@ -38,7 +38,7 @@ export function operationLines(op: Operation): string[] {
     case 'replaceGroup':
       return [`  ~ members     ${clip(op.label)}: set to ${op.memberKeys.length + (op.keep?.length ?? 0)} (PUT), -${op.remove?.length ?? 0}${op.keep?.length ? `, ${op.keep.length} held kept` : ''}`];
     case 'deleteGroup':
-      return [`  - delete group ${who}: ${op.reason === 'removed' ? 'gone from the source' : 'no longer selected'}`];
+      return [`  - delete group ${who}: ${op.reason === 'removed' ? 'gone from the source' : 'no longer selected'}${op.members ? `, ${op.members} member${op.members === 1 ? '' : 's'} removed with it` : ''}`];
     case 'setManager':
       return [`  ~ manager     ${who}: ${op.from !== undefined ? `${clip(op.from)} -> ` : ''}${op.managerKey === null ? '(none)' : `${clip(op.managerLabel ?? '')} (${clip(op.managerKey)})`}`];
   }

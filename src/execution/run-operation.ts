@@ -28,6 +28,7 @@ import { confirmGone, readUnlessGone } from './confirm-gone.js';
 import { leftOut, linkedId, memberIds, nothingLeft, resolveId } from './dependencies.js';
 import type { OperationContext } from './operation-context.js';
 import type { MemberFact } from './member-writes.js';
+import type { ResourceKind } from '../state/link-store.js';
 
 export interface OperationResult {
   /** SCIM id the operation ended on. */
@@ -65,14 +66,14 @@ export async function runOperation(op: Operation, ctx: OperationContext, state: 
       return deprovisionUser(op, ctx);
     case 'linkUser':
       await ctx.links.set(ctx.target, 'user', op.externalId, { id: op.scimId, hash: op.hash });
-      // Only while the old key's link still names this account: nothing else of it is touched.
-      if (op.supersedes !== undefined && (await ctx.links.get(ctx.target, 'user', op.supersedes))?.id === op.scimId) await ctx.links.delete(ctx.target, 'user', op.supersedes);
+      await dropSuperseded(ctx, 'user', op);
       return { scimId: op.scimId };
     case 'createGroup':
       return createGroup(op, ctx, state);
     case 'updateGroup':
       await ctx.client.patch('Groups', op.scimId, op.patch, op.label);
       await ctx.links.set(ctx.target, 'group', op.externalId, { id: op.scimId, hash: '' });
+      await dropSuperseded(ctx, 'group', op);
       return { scimId: op.scimId, ...(op.adopt ? { note: 'adopted' } : {}) };
     case 'linkGroup':
       await ctx.links.set(ctx.target, 'group', op.externalId, { id: op.scimId, hash: '' });
@@ -86,6 +87,12 @@ export async function runOperation(op: Operation, ctx: OperationContext, state: 
     case 'setManager':
       return setManager(op, ctx);
   }
+}
+
+/** The link of the key an operation took its account or group over from, once its own link is written. */
+async function dropSuperseded(ctx: OperationContext, kind: ResourceKind, op: { scimId: string; supersedes?: string }): Promise<void> {
+  // Only while the old key's link still names it: nothing else of that key is touched.
+  if (op.supersedes !== undefined && (await ctx.links.get(ctx.target, kind, op.supersedes))?.id === op.scimId) await ctx.links.delete(ctx.target, kind, op.supersedes);
 }
 
 async function groupId(op: { externalId: string; scimId?: string; label: string }, ctx: OperationContext): Promise<string> {

@@ -47,6 +47,7 @@ const base = {
   pre: precondition.optional(),
 };
 
+const count = z.number().int().nonnegative();
 const createUser = z.object({
   ...base,
   kind: z.literal('createUser'),
@@ -90,6 +91,8 @@ const updateGroup = z.object({
   changes: z.array(attributeChange),
   patch: z.array(patchOperation),
   adopt: z.boolean().optional(),
+  supersedes: z.string().optional(),
+  temporary: z.literal(true).optional(),
 });
 const patchGroupMembers = z.object({ ...base, kind: z.literal('patchGroupMembers'), scimId: z.string().optional(), add: z.array(z.string()), remove: z.array(z.string()) });
 const replaceGroup = z.object({
@@ -101,7 +104,7 @@ const replaceGroup = z.object({
   keep: z.array(z.string()).optional(),
   remove: z.array(z.string()).optional(),
 });
-const deleteGroup = z.object({ ...base, kind: z.literal('deleteGroup'), scimId: z.string(), reason: z.enum(['removed', 'not-selected']) });
+const deleteGroup = z.object({ ...base, kind: z.literal('deleteGroup'), scimId: z.string(), reason: z.enum(['removed', 'not-selected']), members: count.optional() });
 const linkGroup = z.object({ ...base, kind: z.literal('linkGroup'), scimId: z.string() });
 const setManager = z.object({ ...base, kind: z.literal('setManager'), scimId: z.string().optional(), managerKey: z.string().nullable(), managerLabel: z.string().nullable(), from: z.string().optional() });
 
@@ -119,7 +122,6 @@ const operation = z.discriminatedUnion('kind', [
   setManager,
 ]);
 
-const count = z.number().int().nonnegative();
 
 /** A phase's operations stored apart from their plan (distributed mode keeps each phase in Redis): checked as a plan's are. */
 export const operationsSchema = z.array(operation);

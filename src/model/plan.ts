@@ -136,6 +136,18 @@ export interface UpdateGroupOp extends OperationBase {
   changes: AttributeChange[];
   patch: PatchOperation[];
   adopt?: boolean;
+  /**
+   * A key gone from the source whose link names this group (the same key but for case: a groups
+   * column's "Eng" now "ENG"): its link is dropped once this one is written, or the next cycle
+   * would delete the group as the old key's.
+   */
+  supersedes?: string;
+  /**
+   * A temporary name only: the group gives up its name to another managed group's rename (two
+   * groups swapping names), and takes its own new name in the memberships phase, by the update that
+   * carries the rename (the one the safety check counts).
+   */
+  temporary?: true;
 }
 
 /**
@@ -171,6 +183,11 @@ export interface DeleteGroupOp extends OperationBase {
   kind: 'deleteGroup';
   scimId: string;
   reason: 'removed' | 'not-selected';
+  /**
+   * How many members the group has as the target listed it: they lose it with the group, and the
+   * safety check counts them as membership removals. Absent in plans of earlier versions.
+   */
+  members?: number;
 }
 
 export interface LinkGroupOp extends OperationBase {
@@ -217,7 +234,10 @@ export type OperationKind = Operation['kind'];
 export const PHASES = ['users', 'groups', 'memberships', 'references', 'deprovision'] as const;
 export type PhaseName = (typeof PHASES)[number];
 
-/** The phase every operation of a kind belongs to (as planTarget lays a plan out). */
+/**
+ * The phase every operation of a kind belongs to (as planTarget lays a plan out), but for a group
+ * rename that waits for a name another group gives up in the groups phase: in memberships.
+ */
 export const PHASE_OF: Readonly<Record<OperationKind, PhaseName>> = {
   createUser: 'users',
   updateUser: 'users',

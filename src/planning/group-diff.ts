@@ -5,7 +5,12 @@
  *
  * Contract:
  * - Only managed groups (linked, or carrying a source group's key as externalId) are changed or
- *   deleted; a group made by hand is adopted by displayName only when the config says so.
+ *   deleted; a group made by hand is adopted by displayName only when the config says so, and only
+ *   one without an externalId that no other key's link names: a group is one key's at a time.
+ * - A source key new but for case to a linked key gone from the source renames that key's group
+ *   (same SCIM id, the old key's link superseded), as a groups column's "Eng" typed "ENG".
+ * - Source groups whose names are equal but for case cannot both be in a target: all but one are
+ *   held (neither created, changed nor deleted), with a warning naming both.
  * - A group's members in the target become exactly the source members (per the nesting mode) who
  *   are provisioned in that target; people held by the source (rejected rows) keep whatever
  *   membership they have.
@@ -16,7 +21,7 @@ import type { GroupSettings } from '../config/schema/index.js';
 import type { NameMatcher } from '../mapping/name-patterns.js';
 import type { ResolvedMembership } from '../mapping/group-membership.js';
 import type { CanonicalGroup } from '../model/canonical.js';
-import type { Operation } from '../model/plan.js';
+import type { Operation, UpdateGroupOp } from '../model/plan.js';
 import { SCHEMA_GROUP, type JsonObject, type ServerResource } from '../model/scim.js';
 import type { Link } from '../state/link-store.js';
 
@@ -40,10 +45,11 @@ export interface GroupDiffInput {
 
 export interface GroupDiffResult {
   groups: Operation[];
+  /** Membership changes, after the renames that wait for a name another group gives up in the groups phase. */
   memberships: Operation[];
   deprovision: Operation[];
   managedGroups: number;
-  /** Members of the managed groups as the target lists them. */
+  /** Members of the managed groups as the target lists them (those to delete, or left, included). */
   managedMemberships: number;
   /** Managed groups gone from the source that it holds (heldKeys): left, not deleted. */
   held: { externalId: string; label: string; scimId: string }[];
@@ -80,6 +86,27 @@ export function diffGroups(input: GroupDiffInput): GroupDiffResult {
   const sourceKeys = new Set(input.groups.map((g) => g.key));
   const managedIds = new Set<string>();
   const selectedKeys = new Set<string>();
+  /** Groups this diff gives to a source key (SCIM id -> key): no other key adopts, renames or deletes them. */
+  const claimedBy = new Map<string, string>();
+  const linkedKey = new Map<string, string>();
+  for (const [key, link] of links) if (!linkedKey.has(link.id)) linkedKey.set(link.id, key);
+  const accountOf = (key: string): ServerResource | undefined => {
+    const link = links.get(key);
+    return (link && byId.get(link.id)) ?? byExternalId.get(key);
+  };
+  // Linked groups of keys gone from the source, by key ignoring case: a groups column's key is the
+  // name, so "Eng" typed "ENG" is the same group renamed, not one deleted and another created.
+  const formerKeys = new Map<string, string>();
+  for (const key of links.keys()) {
+    if (!sourceKeys.has(key) && accountOf(key) && !formerKeys.has(key.toLowerCase())) formerKeys.set(key.toLowerCase(), key);
+  }
+  const clashing = sameNameClashes(input.groups.filter((g) => input.select(g.displayName)), (g) => accountOf(g.key) !== undefined);
+  for (const { kept, held } of clashing.values()) {
+    result.warnings.push(
+      `groups "${kept.displayName}" (${kept.key}) and "${held.displayName}" (${held.key}) have the same name but for case, and a target holds one group per name: ` +
+        `"${held.displayName}" (${held.key}) is left as it is (not created, changed or deleted) until one of them is renamed in the source.`,
+    );
+  }
 
   const membershipOps = (group: CanonicalGroup, scimId: string | undefined, current: readonly string[], label: string) => {
     result.managedMemberships += current.length;
@@ -134,20 +161,37 @@ export function diffGroups(input: GroupDiffInput): GroupDiffResult {
   for (const group of input.groups) {
     if (!input.select(group.displayName)) continue;
     selectedKeys.add(group.key);
+    if (clashing.has(group.key)) {
+      const held = accountOf(group.key);
+      if (held && !claimedBy.has(held.id)) {
+        claimedBy.set(held.id, group.key);
+        managedIds.add(held.id);
+        result.managedMemberships += memberValues(held).length;
+      }
+      continue;
+    }
     const link = links.get(group.key);
-    let account = (link && byId.get(link.id)) ?? byExternalId.get(group.key);
+    let account = accountOf(group.key);
     let adopting = false;
+    let supersedes: string | undefined;
+    if (!account) {
+      const former = formerKeys.get(group.key.toLowerCase());
+      const renamed = former !== undefined ? accountOf(former) : undefined;
+      if (former !== undefined && renamed && !claimedBy.has(renamed.id)) {
+        account = renamed;
+        supersedes = former;
+      }
+    }
     if (!account) {
       const named = byName.get(group.displayName.toLowerCase());
-      const foreign = named && typeof named['externalId'] === 'string' && named['externalId'] !== '' && !sourceKeys.has(named['externalId']);
-      if (named && settings.adopt === 'displayName' && !foreign && !managedIds.has(named.id)) {
+      // Another key's group (linked to it, or carrying another externalId) is never taken over: two
+      // keys on one group would take it from each other every cycle.
+      const owner = named ? (claimedBy.get(named.id) ?? linkedKey.get(named.id) ?? (typeof named['externalId'] === 'string' && named['externalId'] !== '' ? named['externalId'] : undefined)) : undefined;
+      if (named && owner === undefined && settings.adopt === 'displayName') {
         account = named;
         adopting = true;
       } else if (named) {
-        result.warnings.push(
-          `group "${group.displayName}" (${group.key}) exists in the target as a group scim-sync does not manage (id ${String(named['id'])}); ` +
-            'left alone. Set groups.adopt: displayName on this target to take it over.',
-        );
+        result.warnings.push(nameTaken(group, named, owner, owner !== undefined && (claimedBy.has(named.id) || linkedKey.has(named.id) || sourceKeys.has(owner))));
         continue;
       }
     }
@@ -164,6 +208,7 @@ export function diffGroups(input: GroupDiffInput): GroupDiffResult {
     }
     const scimId = account.id;
     managedIds.add(scimId);
+    claimedBy.set(scimId, group.key);
     const changes = [];
     if (account['displayName'] !== group.displayName) changes.push({ path: 'displayName', from: account['displayName'] ?? null, to: group.displayName });
     if (account['externalId'] !== group.key) changes.push({ path: 'externalId', from: account['externalId'] ?? null, to: group.key });
@@ -177,6 +222,7 @@ export function diffGroups(input: GroupDiffInput): GroupDiffResult {
         changes,
         patch: changes.map((c) => ({ op: 'replace' as const, path: c.path, value: c.to })),
         ...(adopting ? { adopt: true } : {}),
+        ...(supersedes !== undefined ? { supersedes } : {}),
       });
     } else if (link?.id !== scimId) {
       result.groups.push({ id: nextId('gl'), kind: 'linkGroup', externalId: group.key, label: group.displayName, scimId });
@@ -184,20 +230,28 @@ export function diffGroups(input: GroupDiffInput): GroupDiffResult {
     membershipOps(group, scimId, memberValues(account), group.displayName);
   }
 
+  const renames = throughTemporaryNames(result.groups, byName, nextId);
+  result.groups = renames.groups;
+  result.memberships.unshift(...renames.later);
+
   // Managed groups the source no longer has, or that left the selection.
   const considered = new Set<string>();
   const retire = (key: string, account: ServerResource) => {
     const id = account.id;
-    if (considered.has(id) || selectedKeys.has(key)) return;
+    if (considered.has(id) || selectedKeys.has(key) || claimedBy.has(id)) return;
     considered.add(id);
     managedIds.add(id);
+    const members = memberValues(account).length;
+    result.managedMemberships += members;
     if (settings.deprovision !== 'delete') return;
     const label = typeof account['displayName'] === 'string' ? account['displayName'] : key;
     if (input.heldKeys?.has(key)) {
       result.held.push({ externalId: key, label, scimId: id });
       return;
     }
-    result.deprovision.push({ id: nextId('gd'), kind: 'deleteGroup', externalId: key, label, scimId: id, reason: sourceKeys.has(key) ? 'not-selected' : 'removed' });
+    // Its members go with it: the safety check counts them as removals (a groups column read empty
+    // deletes every group, which no membership change would show).
+    result.deprovision.push({ id: nextId('gd'), kind: 'deleteGroup', externalId: key, label, scimId: id, reason: sourceKeys.has(key) ? 'not-selected' : 'removed', members });
   };
   for (const [key, link] of links) {
     const account = byId.get(link.id) ?? byExternalId.get(key);
@@ -209,6 +263,107 @@ export function diffGroups(input: GroupDiffInput): GroupDiffResult {
   const nesting = settings.nested === 'direct' ? nestingWarning(input.groups, selectedKeys) : null;
   if (nesting) result.warnings.push(nesting);
   return result;
+}
+
+/** Appended to a group's new name while it waits to take it (a name another managed group gives up in the same apply). */
+export const RENAMING_SUFFIX = ' (renaming)';
+
+/**
+ * Renames whose new name another renamed group holds now (two groups swapping names, or a chain):
+ * sent together, each waits for a name the other has not given up yet, and all fail, every cycle.
+ * So the groups phase keeps the renames whose new name is free (of the renamed groups: one held by
+ * a group that is not renamed fails as it would anyway), and moves each other group whose name
+ * another one wants to a temporary name ("beta (renaming)", free in the listing); the renames left
+ * are done in the memberships phase, which starts once the groups phase has ended, when every name
+ * they want has been given up. Names compare ignoring case, as the servers do.
+ *
+ * Returns the groups phase's operations, with the temporary renames in place of those put off, and
+ * the renames put off (each still the whole rename, from the name listed, for the safety check).
+ */
+function throughTemporaryNames(ops: readonly Operation[], byName: ReadonlyMap<string, ServerResource>, nextId: (p: string) => string): { groups: Operation[]; later: UpdateGroupOp[] } {
+  const renamed = new Map<string, UpdateGroupOp>();
+  for (const op of ops) if (op.kind === 'updateGroup' && op.changes.some((c) => c.path === 'displayName')) renamed.set(op.scimId, op);
+  const holderOf = (op: UpdateGroupOp): ServerResource | undefined => {
+    const to = op.changes.find((c) => c.path === 'displayName')!.to;
+    const holder = typeof to === 'string' ? byName.get(to.toLowerCase()) : undefined;
+    return holder && holder.id !== op.scimId && renamed.has(holder.id) ? holder : undefined;
+  };
+  const waiting = new Set<string>();
+  const wanted = new Set<string>();
+  for (const op of renamed.values()) {
+    const holder = holderOf(op);
+    if (!holder) continue;
+    waiting.add(op.scimId);
+    wanted.add(holder.id);
+  }
+  if (waiting.size === 0) return { groups: [...ops], later: [] };
+  const taken = new Set(byName.keys());
+  const groups: Operation[] = [];
+  const later: UpdateGroupOp[] = [];
+  for (const op of ops) {
+    if (op.kind !== 'updateGroup' || !waiting.has(op.scimId)) {
+      groups.push(op);
+      continue;
+    }
+    later.push(op);
+    if (!wanted.has(op.scimId)) continue;
+    const change = op.changes.find((c) => c.path === 'displayName')!;
+    let temporary = `${String(change.to)}${RENAMING_SUFFIX}`;
+    for (let n = 2; taken.has(temporary.toLowerCase()); n++) temporary = `${String(change.to)}${RENAMING_SUFFIX.slice(0, -1)} ${n})`;
+    taken.add(temporary.toLowerCase());
+    groups.push({
+      id: nextId('gu'),
+      kind: 'updateGroup',
+      externalId: op.externalId,
+      label: op.label,
+      scimId: op.scimId,
+      changes: [{ path: 'displayName', from: change.from, to: temporary }],
+      patch: [{ op: 'replace', path: 'displayName', value: temporary }],
+      temporary: true,
+    });
+  }
+  return { groups, later };
+}
+
+/**
+ * Source groups whose names are equal but for case: a target holds one group per name (SCIM
+ * servers compare displayName ignoring case), so all but one are held, by key. The one kept does
+ * not depend on row order: a group that has its managed group already, else the first key.
+ */
+function sameNameClashes(groups: readonly CanonicalGroup[], managed: (g: CanonicalGroup) => boolean): Map<string, { kept: CanonicalGroup; held: CanonicalGroup }> {
+  const byName = new Map<string, CanonicalGroup[]>();
+  for (const g of groups) {
+    const name = g.displayName.toLowerCase();
+    const same = byName.get(name);
+    if (same) same.push(g);
+    else byName.set(name, [g]);
+  }
+  const held = new Map<string, { kept: CanonicalGroup; held: CanonicalGroup }>();
+  for (const same of byName.values()) {
+    if (same.length < 2) continue;
+    const [kept, ...rest] = same
+      .map((g) => ({ g, rank: managed(g) ? 0 : 1 }))
+      .sort((a, b) => a.rank - b.rank || (a.g.key < b.g.key ? -1 : a.g.key > b.g.key ? 1 : 0))
+      .map(({ g }) => g);
+    for (const g of rest) held.set(g.key, { kept: kept!, held: g });
+  }
+  return held;
+}
+
+/** Why a source group is not created: the target has a group of its name that this diff may not take. */
+function nameTaken(group: CanonicalGroup, named: ServerResource, owner: string | undefined, ours: boolean): string {
+  const what = `group "${group.displayName}" (${group.key})`;
+  const id = String(named['id']);
+  if (ours) {
+    return `${what} is not created: the target's group of that name (id ${id}) is the one scim-sync manages for the source group ${owner}; left alone (a target holds one group per name).`;
+  }
+  if (owner !== undefined) {
+    return (
+      `${what} exists in the target as a group scim-sync does not manage (id ${id}, externalId "${owner}", no key of this source); left alone. ` +
+      'groups.adopt: displayName takes over only groups without an externalId: rename or remove that group in the app, or clear its externalId.'
+    );
+  }
+  return `${what} exists in the target as a group scim-sync does not manage (id ${id}); left alone. Set groups.adopt: displayName on this target to take it over.`;
 }
 
 const SHOWN_NESTINGS = 5;

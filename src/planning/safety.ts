@@ -119,23 +119,33 @@ export function recreateAllowance(target: TargetPlan, safety: SafetyConfig): num
 /**
  * Too many of a target's group memberships removed at once: groups read empty (a member attribute
  * an ACL hides from the reading account, a group export cut short) would otherwise take everyone
- * out of every group the apps grant access by. The people stay; what they can reach goes.
+ * out of every group the apps grant access by. The people stay; what they can reach goes. A group
+ * deleted takes its members with it: they count too (a groups column read empty for everyone
+ * deletes the groups rather than emptying them), against a base that holds them.
  */
 function membershipRemovalViolations(target: TargetPlan, safety: SafetyConfig): string[] {
   let removed = 0;
+  let withDeleted = 0;
+  let deleted = 0;
   const groups = new Set<string>();
   for (const op of operationsOf(target)) {
-    const n = op.kind === 'patchGroupMembers' ? op.remove.length : op.kind === 'replaceGroup' ? (op.remove?.length ?? 0) : 0;
+    const n =
+      op.kind === 'patchGroupMembers' ? op.remove.length : op.kind === 'replaceGroup' ? (op.remove?.length ?? 0) : op.kind === 'deleteGroup' ? (op.members ?? 0) : 0;
     if (n === 0) continue;
     removed += n;
     groups.add(op.label);
+    if (op.kind === 'deleteGroup') {
+      withDeleted += n;
+      deleted++;
+    }
   }
   const base = target.managedMemberships ?? 0;
   const share = base === 0 ? 100 : (removed / base) * 100;
   if (removed <= safety.alwaysAllowMembershipRemovals || share <= safety.maxMembershipRemovalPercent) return [];
   const named = [...groups].slice(0, 3).map((g) => clip(g)).join(', ');
+  const byDeletes = withDeleted > 0 ? `, ${withDeleted} of them with the ${deleted} group${deleted === 1 ? '' : 's'} deleted` : '';
   return [
-    `target ${target.target}: ${removed} of ${base} group memberships would be removed, from ${groups.size} group${groups.size === 1 ? '' : 's'} (${named}${groups.size > 3 ? ', ...' : ''}) ` +
+    `target ${target.target}: ${removed} of ${base} group memberships would be removed, from ${groups.size} group${groups.size === 1 ? '' : 's'} (${named}${groups.size > 3 ? ', ...' : ''})${byDeletes} ` +
       `(${share.toFixed(1)}%, limit ${safety.maxMembershipRemovalPercent}%)`,
   ];
 }
@@ -195,14 +205,14 @@ function attributeChangeViolations(target: TargetPlan, safety: SafetyConfig, rec
  * Too many of a target's managed groups deleted, or renamed, at once: a group export cut short reads
  * as groups gone, and a name attribute the groups do not have (misspelt, or hidden from the reading
  * account) as every group renamed, which breaks whatever an app grants by group name. Judged like
- * deprovisions, against the managed groups.
+ * deprovisions, against the managed groups. A rename through a temporary name is one rename.
  */
 function groupViolations(target: TargetPlan, safety: SafetyConfig): string[] {
   let deletes = 0;
   const renames: AttributeChange[] = [];
   for (const op of operationsOf(target)) {
     if (op.kind === 'deleteGroup') deletes++;
-    else if (op.kind === 'updateGroup' && !op.adopt) {
+    else if (op.kind === 'updateGroup' && !op.adopt && !op.temporary) {
       const change = op.changes.find((c) => c.path === 'displayName');
       if (change) renames.push(change);
     }

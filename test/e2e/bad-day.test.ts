@@ -117,6 +117,21 @@ describe('a group read cut short takes nobody out of their groups', () => {
     expect(groupRemovals().length).toBeGreaterThan(0);
   });
 
+  it('a groups column read blank for everyone deletes no group: their members count as removed, and the run stops (review G-A)', async () => {
+    const three = Array.from({ length: 30 }, (_, i) => person(i + 1, { groups: ['admins', 'eng', 'ops'] }));
+    await synced(three);
+    const before = h.sandbox.store.groups().map((g) => g['id']);
+    expect(before).toHaveLength(3);
+    // Three deletions alone pass safety.alwaysAllowDeactivations: the 90 memberships they take do not.
+    h.writePeople(three.map((p) => ({ ...p, groups: [] })));
+    const r = await h.run();
+    expect(r.code, r.err + r.out).toBe(3);
+    expect(r.out).toContain('- delete group admins (admins): gone from the source, 30 members removed with it');
+    expect(r.err + r.out).toMatch(/target app: 90 of 90 group memberships would be removed, from 3 groups \(admins, eng, ops\), 90 of them with the 3 groups deleted \(100\.0%, limit 30%\)/);
+    expect(writes()).toEqual([]);
+    expect(h.sandbox.store.groups().map((g) => [g['id'], (g['members'] as unknown[]).length])).toEqual(before.map((id) => [id, 30]));
+  });
+
   it('a reorganisation that moves a few people between groups passes', async () => {
     await synced(team);
     h.writePeople(team.map((p, i) => (i < 6 ? { ...p, groups: ['ops', 'all'] } : p)));

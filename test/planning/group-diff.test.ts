@@ -36,7 +36,7 @@ function brief(op: Operation): string {
     case 'createGroup':
       return `create ${op.externalId} "${op.label}"`;
     case 'updateGroup':
-      return `update ${op.externalId}${at} ${op.changes.map((c) => `${c.path}:${JSON.stringify(c.from)}->${JSON.stringify(c.to)}`).join(' ')}${op.adopt ? ' adopt' : ''}`;
+      return `update ${op.externalId}${at} ${op.changes.map((c) => `${c.path}:${JSON.stringify(c.from)}->${JSON.stringify(c.to)}`).join(' ')}${op.adopt ? ' adopt' : ''}${op.supersedes !== undefined ? ` supersedes ${op.supersedes}` : ''}${op.temporary ? ' temporary' : ''}`;
     case 'linkGroup':
       return `link ${op.externalId}${at}`;
     case 'patchGroupMembers':
@@ -44,7 +44,7 @@ function brief(op: Operation): string {
     case 'replaceGroup':
       return `put ${op.externalId}${at} [${op.memberKeys.join(',')}]${op.keep ? ` keep [${op.keep.join(',')}]` : ''}${op.remove ? ` -[${op.remove.join(',')}]` : ''}`;
     case 'deleteGroup':
-      return `delete ${op.externalId}${at} (${op.reason})`;
+      return `delete ${op.externalId}${at} (${op.reason})${op.members ? ` with ${op.members} members` : ''}`;
     default:
       return `unexpected ${op.kind}`;
   }
@@ -210,6 +210,46 @@ const cases: Case[] = [
     want: { groups: ['update G1 @g1 displayName:"Eng"->"Engineering"'], managedGroups: 1 },
   },
   {
+    name: 'two managed groups swapping names: each gives up its name under a temporary one, and takes its new name in the memberships phase (review G-D)',
+    groups: [group('G1', 'beta', ['K1']), group('G2', 'alpha', ['K2'])],
+    actual: [listed('g1', 'alpha', 'G1', ['u1']), listed('g2', 'beta', 'G2', ['u2'])],
+    links: { G1: 'g1', G2: 'g2' },
+    want: {
+      groups: ['update G1 @g1 displayName:"alpha"->"beta (renaming)" temporary', 'update G2 @g2 displayName:"beta"->"alpha (renaming)" temporary'],
+      memberships: ['update G1 @g1 displayName:"alpha"->"beta"', 'update G2 @g2 displayName:"beta"->"alpha"'],
+      managedGroups: 2,
+    },
+  },
+  {
+    name: 'a chain of renames (alpha -> beta, beta -> gamma): the one whose name is free goes first, the other after it, no temporary name',
+    groups: [group('G1', 'beta'), group('G2', 'gamma')],
+    actual: [listed('g1', 'alpha', 'G1'), listed('g2', 'Beta', 'G2')],
+    links: { G1: 'g1', G2: 'g2' },
+    want: { groups: ['update G2 @g2 displayName:"Beta"->"gamma"'], memberships: ['update G1 @g1 displayName:"alpha"->"beta"'], managedGroups: 2 },
+  },
+  {
+    name: 'three groups rotating names, with a temporary name already taken by hand: each gets a free one',
+    groups: [group('G1', 'b'), group('G2', 'c'), group('G3', 'a')],
+    actual: [listed('g1', 'a', 'G1'), listed('g2', 'b', 'G2'), listed('g3', 'c', 'G3'), listed('h1', 'B (Renaming)', null)],
+    links: { G1: 'g1', G2: 'g2', G3: 'g3' },
+    want: {
+      groups: [
+        'update G1 @g1 displayName:"a"->"b (renaming 2)" temporary',
+        'update G2 @g2 displayName:"b"->"c (renaming)" temporary',
+        'update G3 @g3 displayName:"c"->"a (renaming)" temporary',
+      ],
+      memberships: ['update G1 @g1 displayName:"a"->"b"', 'update G2 @g2 displayName:"b"->"c"', 'update G3 @g3 displayName:"c"->"a"'],
+      managedGroups: 3,
+    },
+  },
+  {
+    name: 'a rename to the name of a group scim-sync does not rename (made by hand) is sent as it is',
+    groups: [group('G1', 'beta')],
+    actual: [listed('g1', 'alpha', 'G1'), listed('h1', 'beta', null)],
+    links: { G1: 'g1' },
+    want: { groups: ['update G1 @g1 displayName:"alpha"->"beta"'], managedGroups: 1 },
+  },
+  {
     name: 'a group carrying our externalId but not linked: link it, send nothing',
     groups: [group('G1', 'Eng')],
     actual: [listed('g1', 'Eng', 'G1')],
@@ -234,16 +274,89 @@ const cases: Case[] = [
     want: { groups: ['update G1 @g5 externalId:null->"G1" adopt'], memberships: ['members G1 @g5 +[K1] -[u2]'], managedGroups: 1 },
   },
   {
-    name: "adopt never takes a group keyed by another tool",
+    name: 'adopt never takes a group keyed by another tool, and the warning does not advise it',
     groups: [group('G1', 'Eng')],
     actual: [listed('g5', 'Eng', 'okta-77')],
     settings: { adopt: 'displayName' },
     want: {
       warnings: [
-        'group "Eng" (G1) exists in the target as a group scim-sync does not manage (id g5); left alone. Set groups.adopt: displayName on this target to take it over.',
+        'group "Eng" (G1) exists in the target as a group scim-sync does not manage (id g5, externalId "okta-77", no key of this source); left alone. ' +
+          'groups.adopt: displayName takes over only groups without an externalId: rename or remove that group in the app, or clear its externalId.',
       ],
       managedGroups: 0,
     },
+  },
+  {
+    name: 'two source groups equal but for case (a groups column, rows re-sorted): the managed one is kept, the other held with a warning; adopt takes nothing (review G-B)',
+    groups: [group('eng', 'eng', ['K3']), group('Eng', 'Eng', ['K1', 'K2'])],
+    actual: [listed('g1', 'Eng', 'Eng', ['u1', 'u2'])],
+    links: { Eng: 'g1' },
+    settings: { adopt: 'displayName' },
+    want: {
+      warnings: [
+        'groups "Eng" (Eng) and "eng" (eng) have the same name but for case, and a target holds one group per name: "eng" (eng) is left as it is (not created, changed or deleted) until one of them is renamed in the source.',
+      ],
+      managedGroups: 1,
+    },
+  },
+  {
+    name: 'two new source groups equal but for case: the first key is created, whatever the row order',
+    groups: [group('eng', 'eng', ['K3']), group('Eng', 'Eng', ['K1'])],
+    want: {
+      groups: ['create Eng "Eng"'],
+      memberships: ['members Eng +[K1] -[]'],
+      warnings: [
+        'groups "Eng" (Eng) and "eng" (eng) have the same name but for case, and a target holds one group per name: "eng" (eng) is left as it is (not created, changed or deleted) until one of them is renamed in the source.',
+      ],
+      managedGroups: 0,
+    },
+  },
+  {
+    name: 'memberships-file keys sharing a name: the second key is held, its own group neither renamed nor deleted',
+    groups: [group('G2', 'Eng', ['K2']), group('G1', 'Eng', ['K1'])],
+    actual: [listed('g1', 'Eng', 'G1', ['u1']), listed('g2', 'Platform', 'G2', ['u2'])],
+    links: { G1: 'g1', G2: 'g2' },
+    settings: { adopt: 'displayName' },
+    want: {
+      warnings: [
+        'groups "Eng" (G1) and "Eng" (G2) have the same name but for case, and a target holds one group per name: "Eng" (G2) is left as it is (not created, changed or deleted) until one of them is renamed in the source.',
+      ],
+      managedGroups: 2,
+      managedMemberships: 2,
+    },
+  },
+  {
+    name: "adopt never takes another source key's group found by name, whichever key comes first",
+    groups: [group('G2', 'Eng', ['K2']), group('G1', 'Platform', ['K1'])],
+    actual: [listed('g1', 'Eng', 'G1', ['u1'])],
+    settings: { adopt: 'displayName' },
+    want: {
+      groups: ['update G1 @g1 displayName:"Eng"->"Platform"'],
+      warnings: [
+        'group "Eng" (G2) is not created: the target\'s group of that name (id g1) is the one scim-sync manages for the source group G1; left alone (a target holds one group per name).',
+      ],
+      managedGroups: 1,
+    },
+  },
+  {
+    name: "without adopt, a group managed for a key gone from the source is named so, not as one scim-sync does not manage",
+    groups: [group('G2', 'Eng', ['K2'])],
+    actual: [listed('g1', 'Eng', 'G1', ['u1'])],
+    links: { G1: 'g1' },
+    want: {
+      deprovision: ['delete G1 @g1 (removed) with 1 members'],
+      warnings: [
+        'group "Eng" (G2) is not created: the target\'s group of that name (id g1) is the one scim-sync manages for the source group G1; left alone (a target holds one group per name).',
+      ],
+      managedGroups: 1,
+    },
+  },
+  {
+    name: 'a group name changed only in case in a groups column (its key): the same group renamed, the old key superseded, nothing deleted (review G-C)',
+    groups: [group('ENG', 'ENG', ['K1', 'K2'])],
+    actual: [listed('g1', 'Eng', 'Eng', ['u1', 'u2'])],
+    links: { Eng: 'g1' },
+    want: { groups: ['update ENG @g1 displayName:"Eng"->"ENG" externalId:"Eng"->"ENG" supersedes Eng'], managedGroups: 1, managedMemberships: 2 },
   },
   {
     name: 'a linked group gone from the source is deleted; a group outside the selection too, said so',
@@ -252,6 +365,13 @@ const cases: Case[] = [
     links: { G1: 'g1', G2: 'g2' },
     settings: { exclude: ['T*'] },
     want: { deprovision: ['delete G1 @g1 (removed)', 'delete G2 @g2 (not-selected)'], managedGroups: 2 },
+  },
+  {
+    name: 'a deleted group carries its member count, and its members are in the managed memberships (the safety check counts them as removed)',
+    groups: [group('G2', 'Ops', ['K3'])],
+    actual: [listed('g1', 'Eng', 'G1', ['u1', 'u2']), listed('g2', 'Ops', 'G2', ['u3'])],
+    links: { G1: 'g1', G2: 'g2' },
+    want: { deprovision: ['delete G1 @g1 (removed) with 2 members'], managedGroups: 2, managedMemberships: 3 },
   },
   {
     name: 'a group the source holds (its members could not be read) is neither deleted nor changed',

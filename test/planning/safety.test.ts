@@ -28,6 +28,8 @@ interface TargetShape {
   /** Deprovisions of linked accounts the listing did not show. */
   unlisted?: number;
   deletes?: number;
+  /** Members of each group deleted (as the target listed them). */
+  deletedMembers?: number;
   /** Members of the managed groups. */
   managedMemberships?: number;
   /** Members removed per group (a PATCH each; `put`: by PUT), and added. */
@@ -41,8 +43,8 @@ interface TargetShape {
   reactivations?: number;
   /** Manager references set on `n` users (`cleared` of them to none; `created`: on accounts this plan creates). */
   managers?: { n: number; cleared?: number; created?: boolean };
-  /** Groups renamed (`adopt`: taken over by name). */
-  renames?: { n: number; adopt?: boolean };
+  /** Groups renamed (`adopt`: taken over by name; `swapped`: each also through a temporary name first). */
+  renames?: { n: number; adopt?: boolean; swapped?: boolean };
 }
 
 const times = <T>(n: number, make: (i: number) => T): T[] => Array.from({ length: n }, (_, i) => make(i));
@@ -97,6 +99,20 @@ function targetPlan(t: TargetShape): TargetPlan {
     patch: [],
     ...(t.renames?.adopt ? { adopt: true } : {}),
   }));
+  if (t.renames?.swapped) {
+    groups.unshift(
+      ...times(t.renames.n, (i): Operation => ({
+        id: `gt-${i}`,
+        kind: 'updateGroup',
+        externalId: `G${i}`,
+        label: `cn=group${i},ou=groups`,
+        scimId: `g${i}`,
+        changes: [{ path: 'displayName', from: `group${i}`, to: `cn=group${i},ou=groups (renaming)` }],
+        patch: [],
+        temporary: true,
+      })),
+    );
+  }
   const m = t.managers;
   const references: Operation[] = times(m?.n ?? 0, (i) => {
     const cleared = i < (m?.cleared ?? 0);
@@ -118,7 +134,15 @@ function targetPlan(t: TargetShape): TargetPlan {
       : { id: `gm-${g}`, kind: 'patchGroupMembers', externalId: `G${g}`, label: `group${g}`, scimId: `g${g}`, add, remove };
   });
   const deprovision: Operation[] = [
-    ...times(t.deletes ?? 0, (i): Operation => ({ id: `gd-${i}`, kind: 'deleteGroup', externalId: `G${i}`, label: `g${i}`, scimId: `g${i}`, reason: 'removed' })),
+    ...times(t.deletes ?? 0, (i): Operation => ({
+      id: `gd-${i}`,
+      kind: 'deleteGroup',
+      externalId: `G${i}`,
+      label: `g${i}`,
+      scimId: `g${i}`,
+      reason: 'removed',
+      ...(t.deletedMembers !== undefined ? { members: t.deletedMembers } : {}),
+    })),
     ...times(t.deprovisions ?? 0, (i): Operation => ({ id: `d-${i}`, kind: 'deprovisionUser', externalId: `L${i}`, label: `l${i}`, scimId: `l${i}`, mode: 'deactivate', reason: 'removed' })),
     ...times(t.unlisted ?? 0, (i): Operation => ({
       id: `x-${i}`,
@@ -260,6 +284,17 @@ const cases: Case[] = [
     plan: plan({}, [{ managedUsers: 10, managedMemberships: 21, removals: [{ n: 6 }, { n: 5 }, { n: 5 }, { n: 5 }] }]),
     want: ['target app: 21 of 21 group memberships would be removed, from 4 groups (group0, group1, group2, ...) (100.0%, limit 30%)'],
   },
+  {
+    name: 'a groups column read blank for everyone: the groups deleted pass their own rule, but their members count as removed (review G-A)',
+    plan: plan({}, [{ managedUsers: 30, managedGroups: 3, deletes: 3, deletedMembers: 30, managedMemberships: 90 }]),
+    want: ['target app: 90 of 90 group memberships would be removed, from 3 groups (g0, g1, g2), 90 of them with the 3 groups deleted (100.0%, limit 30%)'],
+  },
+  {
+    name: 'members of deleted groups add up with those removed by PATCH',
+    plan: plan({}, [{ managedUsers: 100, managedGroups: 40, deletes: 1, deletedMembers: 15, managedMemberships: 100, removals: [{ n: 16 }] }]),
+    want: ['target app: 31 of 100 group memberships would be removed, from 2 groups (group0, g0), 15 of them with the 1 group deleted (31.0%, limit 30%)'],
+  },
+  { name: 'a small group deleted with its few members passes', plan: plan({}, [{ managedUsers: 100, managedGroups: 40, deletes: 1, deletedMembers: 20, managedMemberships: 30 }]), want: [] },
   { name: 'members added are not removals', plan: plan({}, [{ managedUsers: 100, managedMemberships: 10, removals: [{ n: 0, add: 500 }] }]), want: [] },
   // One attribute changing on many users
   { name: 'an attribute changing at the share limit passes', plan: plan({}, [{ managedUsers: 100, changes: [{ path: 'title', n: 30 }] }]), want: [] },
@@ -325,6 +360,12 @@ const cases: Case[] = [
     name: 'every group renamed, one over alwaysAllowDeactivations',
     plan: plan({}, [{ managedUsers: 100, managedGroups: 4, renames: { n: 4 } }]),
     want: ['target app: 4 of 4 managed groups would be renamed (100.0%, limit 10%), e.g. "group0" -> "cn=group0,ou=groups"'],
+  },
+  { name: 'a rename through a temporary name (groups swapping names) is one rename', plan: plan({}, [{ managedUsers: 100, managedGroups: 40, renames: { n: 4, swapped: true } }]), want: [] },
+  {
+    name: 'renames through temporary names over the share limit: counted once each, the example the rename itself',
+    plan: plan({}, [{ managedUsers: 100, managedGroups: 40, renames: { n: 5, swapped: true } }]),
+    want: ['target app: 5 of 40 managed groups would be renamed (12.5%, limit 10%), e.g. "group0" -> "cn=group0,ou=groups"'],
   },
   { name: 'groups taken over by name (adopt) are not renames', plan: plan({}, [{ managedUsers: 100, managedGroups: 10, renames: { n: 10, adopt: true } }]), want: [] },
   // Creates and re-activations (leavers read as active)

@@ -74,8 +74,8 @@ export const safety = z
     maxMembershipRemovalPercent: percent
       .default(30)
       .describe(
-        "Stop when one run would remove more than this share of the members of a target's managed groups: " +
-          'a group attribute the reading account may not see, or a broken group export, reads as every group emptied. Default 30 (%).',
+        "Stop when one run would remove more than this share of the members of a target's managed groups (the members of a group it would delete count too): " +
+          'a group attribute the reading account may not see, or a broken group export, reads as every group emptied or gone. Default 30 (%).',
       ),
     alwaysAllowMembershipRemovals: z
       .number()
