@@ -304,28 +304,35 @@ export class FileStagedStore implements StagedStore {
         throw new StateError(`cannot put staged set ${id} back (${taken} -> ${file}): ${explainCode(error)}`, {}, { cause: error });
       }
     };
+    // The heartbeat (and this process's claim to be the live taker) ends once the taken file is
+    // gone, never before: in between, a second approve or a recovery reading the file would judge
+    // this live process gone (its token no longer held), and say so, or put the set back.
     return {
       set,
       done: async () => {
-        stop();
         try {
           await unlink(taken);
         } catch (error) {
           if (isMissing(error)) throw recoveredMeanwhile(id);
           throw new StateError(`cannot remove ${taken}: ${explainCode(error)}`, {}, { cause: error });
+        } finally {
+          stop();
         }
       },
       putBack: async (rest) => {
-        stop();
-        // The part left is written over the taken copy first: a rename needs no free space, a write
-        // does. Not over a copy recovered meanwhile: the write would make it anew.
-        let partial: unknown;
-        if (rest) {
-          if (await stat(taken).then(() => false, isMissing)) throw recoveredMeanwhile(id);
-          await writeFileAtomic(taken, stateJson(rest, 2)).catch((error: unknown) => (partial = error));
+        try {
+          // The part left is written over the taken copy first: a rename needs no free space, a write
+          // does. Not over a copy recovered meanwhile: the write would make it anew.
+          let partial: unknown;
+          if (rest) {
+            if (await stat(taken).then(() => false, isMissing)) throw recoveredMeanwhile(id);
+            await writeFileAtomic(taken, stateJson(rest, 2)).catch((error: unknown) => (partial = error));
+          }
+          await back();
+          if (partial !== undefined) throw wholeBack(id, explainCode(partial));
+        } finally {
+          stop();
         }
-        await back();
-        if (partial !== undefined) throw wholeBack(id, explainCode(partial));
       },
     };
   }
@@ -498,15 +505,22 @@ export class RedisStagedStore implements StagedStore {
       throw error;
     }
     const stop = heartbeat(me.token, this.options.heartbeatMs ?? HEARTBEAT_MS, () => this.redis.eval(BEAT, 3, ...keys, id, me.token));
+    // As in the state directory: the heartbeat ends once the taken copy is gone, not before.
     return {
       set,
       done: async () => {
-        stop();
-        if ((await this.redis.eval(DONE, 3, ...keys, id, me.token, text)) === 0) throw recoveredMeanwhile(id, 'and has been taken for another decision since, which finds what this one applied already in place');
+        try {
+          if ((await this.redis.eval(DONE, 3, ...keys, id, me.token, text)) === 0) throw recoveredMeanwhile(id, 'and has been taken for another decision since, which finds what this one applied already in place');
+        } finally {
+          stop();
+        }
       },
       putBack: async (rest) => {
-        stop();
-        await putBack(rest ? stateJson(rest, 2) : text);
+        try {
+          await putBack(rest ? stateJson(rest, 2) : text);
+        } finally {
+          stop();
+        }
       },
     };
   }
