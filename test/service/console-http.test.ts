@@ -292,6 +292,28 @@ describe('console: what it shows', () => {
     expect(search.body).toContain('&quot;&gt;&lt;script&gt;x&lt;/script&gt;');
   });
 
+  it("a server's error quoting a value of audit.redactAttributes (an update's old or new, a create's) reaches neither the log page nor audit.jsonl", async () => {
+    h = await Harness.synced(people, { top: consoleYaml('audit: { redactAttributes: [title] }\n') });
+    const refused = (title: string) => ({ type: 'status' as const, status: 400, detail: `title "${title}" is not an allowed value` });
+    h.writePeople([...people.map((p) => (p.id === 'E1002' ? { ...p, title: 'SECRET-TITLE-XYZ' } : p)), person(6, { title: 'SECRET-NEW-HIRE' })]);
+    for (const method of ['PATCH', 'PUT']) h.sandbox.addFault({ method, path: '/Users', times: Infinity, action: refused('SECRET-TITLE-XYZ (was Engineer)') });
+    h.sandbox.addFault({ method: 'POST', path: '/Users', times: Infinity, action: refused('SECRET-NEW-HIRE') });
+    s = await startTestService(h);
+    await s.firstCycle;
+    s.state.audit.flush();
+    const failed = h.audit().filter((r) => r['outcome'] === 'failed');
+    expect(failed.map((r) => r['action']).sort()).toEqual(['createUser', 'updateUser']);
+    expect(JSON.stringify(h.audit())).not.toMatch(/SECRET-TITLE-XYZ|SECRET-NEW-HIRE|was Engineer/);
+    expect(failed.find((r) => r['action'] === 'updateUser')!['error']).toMatchObject({ detail: 'title "[redacted] (was [redacted])" is not an allowed value' });
+    const viewer = new ConsoleClient(s.url);
+    await viewer.signIn(VIEWER_TOKEN);
+    for (const key of ['E1002', 'E1006']) {
+      const log = await viewer.get(`/ui/log?person=${key}`);
+      expect(log.body).toMatch(/is not an allowed value/);
+      expect(log.body).not.toMatch(/SECRET-TITLE-XYZ|SECRET-NEW-HIRE/);
+    }
+  });
+
   it('the overview shows each target with its last cycle and the source', async () => {
     const { viewer } = await serve();
     const page = await viewer.get('/ui');
