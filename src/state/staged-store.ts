@@ -18,7 +18,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import { PlanError, StateError, describeError } from '../errors.js';
+import { PlanError, StateError, asked, describeError, quoting } from '../errors.js';
 import type { Plan } from '../model/plan.js';
 import { planSchema } from '../model/plan-schema.js';
 import { writeFileAtomic } from './atomic-write.js';
@@ -101,7 +101,7 @@ export interface StagedClaim {
 const wholeBack = (id: string, why: string) =>
   new StateError(`staged set ${id} is back whole: the part left to decide could not be written (${why}); what was applied is in it again, and reads as already in place when approved`);
 
-const gone = (id: string, where: string) => new PlanError(`no staged set ${id} in ${where} (approved or rejected meanwhile?): scim-sync staged lists them`);
+const gone = (id: string, where: string) => new PlanError(quoting`no staged set ${asked(id)} in ${where} (approved or rejected meanwhile?): scim-sync staged lists them`);
 
 /** "pid 42 on this host since …, last heartbeat 12 s ago", or what is known of an earlier version's taker. */
 export function describeTaker(t: Pick<TakenSet, 'taker' | 'heartbeatAgeMs'>): string {
@@ -113,8 +113,8 @@ export function describeTaker(t: Pick<TakenSet, 'taker' | 'heartbeatAgeMs'>): st
 function takenError(t: TakenSet): PlanError {
   const id = t.set.id;
   return t.state.gone
-    ? new PlanError(`staged set ${id} was taken for a decision by ${describeTaker(t)}, which is gone: scim-sync staged puts it back on the list`)
-    : new PlanError(`staged set ${id} is taken by ${describeTaker(t)}: an approve or reject of it is under way (scim-sync staged shows it)`);
+    ? new PlanError(quoting`staged set ${asked(id)} was taken for a decision by ${describeTaker(t)}, which is gone: scim-sync staged puts it back on the list`)
+    : new PlanError(quoting`staged set ${asked(id)} is taken by ${describeTaker(t)}: an approve or reject of it is under way (scim-sync staged shows it)`);
 }
 
 /**
@@ -145,7 +145,7 @@ function newSet(plan: Plan, reasons: readonly string[], now: Date): StagedSet {
 }
 
 function checkId(id: string): void {
-  if (!ID.test(id)) throw new PlanError(`${id} is not a staged set id (st- and 8 hex digits): scim-sync staged lists them`);
+  if (!ID.test(id)) throw new PlanError(quoting`${asked(id)} is not a staged set id (st- and 8 hex digits): scim-sync staged lists them`);
 }
 
 const shape: StateShape<StagedSet> = {
@@ -224,7 +224,7 @@ export class FileStagedStore implements StagedStore {
     const set = await readStateFile(file, shape, null);
     if (set) return { set, where: file };
     const taken = (await this.taken()).find((t) => t.set.id === id);
-    throw taken ? takenError(taken) : new PlanError(`no staged set ${id} in ${this.dir}: scim-sync staged lists them`);
+    throw taken ? takenError(taken) : new PlanError(quoting`no staged set ${asked(id)} in ${this.dir}: scim-sync staged lists them`);
   }
 
   private async names(): Promise<string[]> {
@@ -458,7 +458,7 @@ export class RedisStagedStore implements StagedStore {
     const text = await this.redis.hget(this.key, id);
     if (text !== null) return { set: parseStateJson(text, where, shape), where };
     const taken = (await this.taken()).find((t) => t.set.id === id);
-    throw taken ? takenError(taken) : new PlanError(`no staged set ${id} in ${this.key}: scim-sync staged lists them`);
+    throw taken ? takenError(taken) : new PlanError(quoting`no staged set ${asked(id)} in ${this.key}: scim-sync staged lists them`);
   }
 
   async list(): Promise<StagedSet[]> {

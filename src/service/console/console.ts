@@ -3,7 +3,8 @@
  * script, and the operator's actions as forms. Every request is checked in this order: the Host it
  * names (no DNS rebinding), the session (else the sign-in page), and for a POST the origin, the
  * form's CSRF token and the user's role. Nothing from the config but target names is shown; every
- * value goes through the escaping template and the redactor (html.ts).
+ * value goes through the escaping template and the redactor (html.ts), but the request's own text,
+ * shown back as sent: through the redactor it would answer whether it is a secret.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Redis } from 'ioredis';
@@ -11,6 +12,7 @@ import { openOnFirstUse, type OpenedOnFirstUse } from './lazy-connection.js';
 import { BusyError, ReadGate } from './read-gate.js';
 import type { QueueStatus } from '../../execution/bullmq/queue-status.js';
 import { ConfigError, describeError, NotFoundError, PlanError, SafetyError } from '../../errors.js';
+import { Refusal, errorReference, shownRefusal } from './error-text.js';
 import { planPerson } from '../../engine/one-person.js';
 import { recoverStaged } from '../../engine/staged-sets.js';
 import { withInitiator } from '../../audit/audit-sink.js';
@@ -18,7 +20,7 @@ import { isLoopback } from '../../config/schema/serve.js';
 import { approveAction, consoleWho, liftAction, personAction, personKey, rejectAction, releaseAction, retryAction, type ActionPage } from './actions.js';
 import { ConsoleAuth, randomToken, sameSecret, type Session } from './auth.js';
 import type { ConsoleContext } from './context.js';
-import { html, type Html } from './html.js';
+import { echoed, html, type Html } from './html.js';
 import { notice, page, type PageFrame } from './layout.js';
 import { logPage } from './log-page.js';
 import { overviewPage } from './overview-page.js';
@@ -120,7 +122,7 @@ ${message ? notice('bad', message) : null}
     redirect(res, '/ui', { 'set-cookie': [setCookie(SESSION_COOKIE, outcome.id, { maxAgeSeconds: sessionMaxAge, secure }), setCookie(LOGIN_COOKIE, '', { maxAgeSeconds: 0, secure })] });
   }
 
-  async function view(path: string, params: URLSearchParams, session: Session): Promise<{ title: string; section?: PageFrame['section']; body: Html; status?: number } | undefined> {
+  async function view(path: string, params: URLSearchParams, session: Session): Promise<{ title: PageFrame['title']; section?: PageFrame['section']; body: Html; status?: number } | undefined> {
     if (path === '/ui' || path === '/ui/') {
       let queues: QueueStatus | undefined;
       let problem: string | undefined;
@@ -134,7 +136,7 @@ ${message ? notice('bad', message) : null}
       const person = await gatesOf(session).person.run(() => planPerson(ctx.loaded, ctx.state, key));
       const { config } = ctx.loaded;
       const view = { redacted: config.audit.redactAttributes, feeding: sourceAttributesFeeding(config, config.audit.redactAttributes), read: sourceAttributesRead(config) };
-      return { title: `Person ${key}`, section: 'person', body: personPage(person, session, view) };
+      return { title: html`Person ${echoed(key)}`, section: 'person', body: personPage(person, session, view) };
     }
     if (path === '/ui/staged') {
       const taken = await recoverStaged({ staged: ctx.state.staged, rejections: ctx.state.rejections, audit: withInitiator(ctx.state.audit, consoleWho(session.user)) });
@@ -156,7 +158,7 @@ ${message ? notice('bad', message) : null}
         return personAction(ctx, user, 'provision', personKey(form.get('key')), '');
       case '/ui/person/deprovision': {
         const reason = (form.get('reason') ?? '').trim().slice(0, 500);
-        if (reason === '') throw new ConfigError('an emergency deprovision needs a reason: it is recorded with your name');
+        if (reason === '') throw new Refusal(409, html`An emergency deprovision needs a reason: it is recorded with your name.`);
         return personAction(ctx, user, 'deprovision', personKey(form.get('key')), reason);
       }
       case '/ui/person/release':
@@ -173,16 +175,25 @@ ${message ? notice('bad', message) : null}
   }
 
   /**
-   * A page that says what went wrong. What the operator can act on (no such person, a set already
-   * decided, busy) in the error's own words, escaped and redacted; an internal failure only as a
-   * reference into the service log, which has its words: those name state files, Redis addresses
-   * and the like, which are not for whoever holds a console session.
+   * A page that says what went wrong. What the user can act on (no such person, a set already
+   * decided, busy) in the error's own words as error-text.ts allows them (the request's quotes as
+   * sent, no file paths for a viewer); an internal failure only as a reference into the service
+   * log, which has its words: those name state files, Redis addresses and the like, which are not
+   * for whoever holds a console session. `freeText`: the request named a person in words of its own.
    */
-  function failure(res: ServerResponse, session: Session | undefined, error: unknown): void {
-    const status = error instanceof NotFoundError ? 404 : error instanceof ConfigError || error instanceof PlanError || error instanceof SafetyError ? 409 : error instanceof BusyError ? 429 : 500;
-    const next = error instanceof SafetyError && error.stagedMessage ? ` ${error.stagedMessage}` : '';
-    if (status !== 500) return sendHtml(res, status, frame(session, { title: 'Not possible', body: notice('bad', describeError(error) + next) }));
-    const ref = randomToken().slice(0, 8);
+  function failure(res: ServerResponse, session: Session | undefined, error: unknown, freeText: boolean): void {
+    const status =
+      error instanceof Refusal ? error.status
+      : error instanceof NotFoundError ? 404
+      : error instanceof ConfigError || error instanceof PlanError || error instanceof SafetyError ? 409
+      : error instanceof BusyError ? 429
+      : 500;
+    if (status !== 500) {
+      const said = shownRefusal(error, { freeText, viewer: session?.user.role !== 'operator' }, ctx.log);
+      const next = error instanceof SafetyError && error.stagedMessage ? ` ${error.stagedMessage}` : '';
+      return sendHtml(res, status, frame(session, { title: 'Not possible', body: notice('bad', html`${said}${next}`) }));
+    }
+    const ref = errorReference();
     ctx.log(`console: error ${ref}: ${describeError(error)}`);
     sendHtml(res, 500, frame(session, { title: 'Something went wrong', body: notice('bad', `An internal error (reference ${ref}); the service log has its details.`) }));
   }
@@ -224,7 +235,7 @@ ${message ? notice('bad', message) : null}
       const done = await act(path, form, session);
       return sendHtml(res, done.status, frame(session, { title: done.title, body: done.body }));
     } catch (error) {
-      return failure(res, session, error);
+      return failure(res, session, error, path === '/ui/person' || path.startsWith('/ui/person/'));
     }
   }
 
