@@ -92,6 +92,41 @@ describe('console: access', () => {
     expect(replay.status).toBe(303);
   });
 
+  it('over https: the session cookie is __Host- prefixed (Secure, the whole host, no Domain), and only that name signs in', async () => {
+    h = await Harness.start({ top: consoleYaml('    publicUrl: https://scim-sync.example.com\n') });
+    h.writePeople(people);
+    s = await startTestService(h);
+    const c = new ConsoleClient(s.url);
+    const login = await c.get('/ui/login');
+    expect(login.headers.getSetCookie()[0]).toMatch(/^__Host-scimsync_login=[^;]+; Path=\/; HttpOnly; SameSite=Strict; Max-Age=600; Secure$/);
+    const signedIn = await c.post('/ui/login', { nonce: field(login.body, 'nonce'), token: OPERATOR_TOKEN });
+    expect(signedIn.status).toBe(303);
+    const cookie = signedIn.headers.getSetCookie().find((x) => x.startsWith('__Host-scimsync_session='))!;
+    expect(cookie).toMatch(/^__Host-scimsync_session=[^;]+; Path=\/; HttpOnly; SameSite=Strict; Max-Age=28800; Secure$/);
+    expect((await c.get('/ui')).status).toBe(200);
+    // The same id under the unprefixed name (as a sibling host or a plain-http page could set it) is no session.
+    const id = cookie.split(';')[0]!.split('=')[1]!;
+    expect((await fetch(`${s.url}/ui`, { redirect: 'manual', headers: { cookie: `scimsync_session=${id}` } })).status).toBe(303);
+  });
+
+  it('limits the requests of each session, and of each address without one, to requestsPerMinute (429 with Retry-After)', async () => {
+    const { viewer, operator } = await serve('    requestsPerMinute: 10\n');
+    for (let i = 0; i < 10; i++) expect((await viewer.get('/ui/log?person=E1001')).status).toBe(200);
+    const limited = await viewer.get('/ui/log?person=E1001');
+    expect(limited.status).toBe(429);
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(limited.body).toContain('More than 10 requests a minute');
+    // Another session is not limited by it.
+    expect((await operator.get('/ui')).status).toBe(200);
+    // Without a session (the sign-in page, a sign-in), per address: this one has signed two in already.
+    const anonymous = new ConsoleClient(s!.url);
+    const statuses: number[] = [];
+    for (let i = 0; i < 10; i++) statuses.push((await anonymous.get('/ui/login')).status);
+    expect(statuses.slice(0, 6)).toEqual([200, 200, 200, 200, 200, 200]);
+    expect(statuses.slice(6)).toEqual([429, 429, 429, 429]);
+    expect(s!.lines.filter((l) => l.includes('refused: more than 10 a minute'))).toHaveLength(2);
+  });
+
   it('refuses a wrong token, and after five failures refuses even the right one for a while', async () => {
     h = await Harness.start({ top: consoleYaml() });
     h.writePeople(people);

@@ -31,7 +31,8 @@ import { RecentActivity } from './recent-activity.js';
 import { stagedListPage, stagedSetPage } from './staged-page.js';
 import { CONSOLE_CSS } from './style.js';
 import { addressSet } from '../../config/address-ranges.js';
-import { allowedHosts, clientAddress, cookies, signInClient, readForm, redirect, sameOrigin, sendHtml, sendText, setCookie } from './web.js';
+import { allowedHosts, clientAddress, cookieName, cookies, signInClient, readForm, redirect, sameOrigin, sendHtml, sendText, setCookie } from './web.js';
+import { RequestLimit } from './request-limit.js';
 
 const SESSION_COOKIE = 'scimsync_session';
 const LOGIN_COOKIE = 'scimsync_login';
@@ -57,6 +58,10 @@ export async function startConsole(ctx: ConsoleContext): Promise<ConsoleHandle> 
   const secure = settings.publicUrl?.startsWith('https:') ?? false;
   const sessionMaxAge = settings.sessionMinutes * 60;
   const proxies = settings.trustedProxies.length > 0 ? addressSet(settings.trustedProxies) : undefined;
+  const sessionCookie = cookieName(SESSION_COOKIE, secure);
+  const loginCookie = cookieName(LOGIN_COOKIE, secure);
+  // Per session, and per client network before a sign-in: no script asks thousands of questions.
+  const limit = new RequestLimit(settings.requestsPerMinute);
   const activity = new RecentActivity(ctx.metrics.registry);
   await activity.keep();
   const sampler = setInterval(() => void activity.keep().catch(() => undefined), SAMPLE_EVERY_MS);
@@ -102,7 +107,7 @@ ${message ? notice('bad', message) : null}
 
   async function signIn(req: IncomingMessage, res: ServerResponse, hosts: ReadonlySet<string>): Promise<void> {
     const form = await readForm(req);
-    const nonce = cookies(req).get(LOGIN_COOKIE);
+    const nonce = cookies(req).get(loginCookie);
     if (!form || !sameOrigin(req, hosts, settings.publicUrl) || !nonce || !sameSecret(form.get('nonce') ?? '', nonce)) {
       return loginPage(res, 403, 'This sign-in form has expired or did not come from this console: try again.');
     }
@@ -207,9 +212,16 @@ ${message ? notice('bad', message) : null}
     const post = req.method === 'POST';
     if (!get && !post) return sendText(res, 405, 'GET or POST\n', undefined, { allow: 'GET, HEAD, POST' });
     if (path === '/ui/static/console.css' && get) return sendText(res, 200, CONSOLE_CSS, 'text/css; charset=utf-8');
-    if (path === '/ui/login') return post ? signIn(req, res, hosts) : loginPage(res, 200);
-    const sessionId = cookies(req).get(SESSION_COOKIE);
+    const sessionId = cookies(req).get(sessionCookie);
     const session = auth.session(sessionId);
+    const client = session ? undefined : clientAddress(req, proxies);
+    const limited = limit.take(session ? `session ${session.csrf}` : `client ${signInClient(client!)}`);
+    if (limited) {
+      const wait = limited.retryAfterSeconds;
+      if (limited.first) ctx.log(`console: requests of ${session ? `a session of ${session.user.name}` : `client ${client}`} refused: more than ${settings.requestsPerMinute} a minute`);
+      return sendHtml(res, 429, frame(session, { title: 'Too many requests', body: notice('bad', `More than ${settings.requestsPerMinute} requests a minute: try again in ${wait} seconds.`) }), { 'retry-after': String(wait) });
+    }
+    if (path === '/ui/login') return post ? signIn(req, res, hosts) : loginPage(res, 200);
     if (!session) return get ? redirect(res, '/ui/login') : sendHtml(res, 401, frame(undefined, { title: 'Signed out', body: html`${notice('bad', 'Your session has ended.')}<p><a href="/ui/login">Sign in again</a></p>` }));
     try {
       if (get) {

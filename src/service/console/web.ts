@@ -56,9 +56,21 @@ export interface CookieOptions {
   secure: boolean;
 }
 
-/** HttpOnly, SameSite=Strict, scoped to /ui; Secure when browsers reach the console over https. */
+/**
+ * The name a cookie goes by: over https with the `__Host-` prefix, which a browser accepts only
+ * from a secure origin, for that host alone (no Domain) and the whole site (Path=/): a neighbouring
+ * host of the same domain, or a plain-http page of this one, cannot plant or overwrite it.
+ */
+export function cookieName(name: string, secure: boolean): string {
+  return secure ? `__Host-${name}` : name;
+}
+
+/**
+ * HttpOnly, SameSite=Strict; over https Secure and the whole site (as its `__Host-` name requires,
+ * cookieName), else scoped to /ui.
+ */
 export function setCookie(name: string, value: string, o: CookieOptions): string {
-  return `${name}=${value}; Path=/ui; HttpOnly; SameSite=Strict; Max-Age=${o.maxAgeSeconds}${o.secure ? '; Secure' : ''}`;
+  return `${cookieName(name, o.secure)}=${value}; Path=${o.secure ? '/' : '/ui'}; HttpOnly; SameSite=Strict; Max-Age=${o.maxAgeSeconds}${o.secure ? '; Secure' : ''}`;
 }
 
 /** A url-encoded form body; null when it is too large or of another type. */
