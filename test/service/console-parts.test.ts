@@ -8,8 +8,8 @@ import { Secret } from '../../src/config/secret.js';
 import { ConsoleAuth, LOGIN_WINDOW_MS } from '../../src/service/console/auth.js';
 import { html } from '../../src/service/console/html.js';
 import type { IncomingMessage } from 'node:http';
-import { addressRange, addressSet } from '../../src/config/address-ranges.js';
-import { clientAddress, signInClient } from '../../src/service/console/web.js';
+import { addressRange, addressSet, clientNetwork } from '../../src/config/address-ranges.js';
+import { clientAddress } from '../../src/service/console/web.js';
 import { maskAttributes } from '../../src/service/console/person-page.js';
 import { sourceAttributesFeeding } from '../../src/audit/redacted-sources.js';
 import { parseConfig } from '../../src/config/load.js';
@@ -205,11 +205,11 @@ describe('console: the client address behind trusted proxies', () => {
   });
 
   it('counts an IPv6 client by its /64: a guesser taking a new address of its network for every try is one client', () => {
-    expect(signInClient('2001:db8:aa:bb::1')).toBe('2001:db8:aa:bb::/64');
-    expect(signInClient('2001:0db8:00aa:00bb:ffff:1:2:3')).toBe('2001:db8:aa:bb::/64');
-    expect(signInClient('2001:db8::5')).toBe('2001:db8:0:0::/64');
-    expect(signInClient('::1')).toBe('0:0:0:0::/64');
-    expect(signInClient('203.0.113.5')).toBe('203.0.113.5');
-    expect(signInClient(clientAddress(req('2001:db8:aa:bb::9')))).toBe(signInClient(clientAddress(req('2001:db8:aa:bb:1234:5678:9abc:def0'))));
+    expect(clientNetwork('2001:db8:aa:bb::1')).toBe('2001:db8:aa:bb::/64');
+    expect(clientNetwork('2001:0db8:00aa:00bb:ffff:1:2:3')).toBe('2001:db8:aa:bb::/64');
+    expect(clientNetwork('2001:db8::5')).toBe('2001:db8:0:0::/64');
+    expect(clientNetwork('::1')).toBe('0:0:0:0::/64');
+    expect(clientNetwork('203.0.113.5')).toBe('203.0.113.5');
+    expect(clientNetwork(clientAddress(req('2001:db8:aa:bb::9')))).toBe(clientNetwork(clientAddress(req('2001:db8:aa:bb:1234:5678:9abc:def0'))));
   });
 });

@@ -30,8 +30,8 @@ import { queuesPage } from './queues-page.js';
 import { RecentActivity } from './recent-activity.js';
 import { stagedListPage, stagedSetPage } from './staged-page.js';
 import { CONSOLE_CSS } from './style.js';
-import { addressSet } from '../../config/address-ranges.js';
-import { allowedHosts, clientAddress, cookieName, cookies, signInClient, readForm, redirect, sameOrigin, sendHtml, sendText, setCookie } from './web.js';
+import { addressSet, clientNetwork } from '../../config/address-ranges.js';
+import { allowedHosts, clientAddress, cookieName, cookies, readForm, redirect, sameOrigin, sendHtml, sendText, setCookie } from './web.js';
 import { RequestLimit } from './request-limit.js';
 
 const SESSION_COOKIE = 'scimsync_session';
@@ -113,7 +113,7 @@ ${message ? notice('bad', message) : null}
     }
     const client = clientAddress(req, proxies);
     // Counted by the client's network (an IPv6 /64), logged by its own address.
-    const outcome = auth.signIn(form.get('token') ?? '', signInClient(client));
+    const outcome = auth.signIn(form.get('token') ?? '', clientNetwork(client));
     if ('retryAfterSeconds' in outcome) {
       ctx.log(`console: sign-in refused from ${client}: too many failed attempts`);
       res.setHeader('retry-after', String(outcome.retryAfterSeconds));
@@ -215,7 +215,7 @@ ${message ? notice('bad', message) : null}
     const sessionId = cookies(req).get(sessionCookie);
     const session = auth.session(sessionId);
     const client = session ? undefined : clientAddress(req, proxies);
-    const limited = limit.take(session ? `session ${session.csrf}` : `client ${signInClient(client!)}`);
+    const limited = limit.take(session ? `session ${session.csrf}` : `client ${clientNetwork(client!)}`);
     if (limited) {
       const wait = limited.retryAfterSeconds;
       if (limited.first) ctx.log(`console: requests of ${session ? `a session of ${session.user.name}` : `client ${client}`} refused: more than ${settings.requestsPerMinute} a minute`);

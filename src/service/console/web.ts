@@ -126,20 +126,6 @@ function hopAddress(hop: string): string | undefined {
 }
 
 /**
- * Whom failed sign-ins are counted against: an IPv4 address, or an IPv6 address's /64. One host
- * is usually handed a whole /64, and a guesser could take a new address in it for every try.
- */
-export function signInClient(address: string): string {
-  if (isIP(address) !== 6) return address;
-  const [head = '', tail] = address.toLowerCase().split('::');
-  const groups = (text: string) => (text === '' ? [] : text.split(':').flatMap((g) => (g.includes('.') ? ['0', '0'] : [g])));
-  const front = groups(head);
-  const back = tail === undefined ? [] : groups(tail);
-  const all = [...front, ...Array<string>(Math.max(0, 8 - front.length - back.length)).fill('0'), ...back];
-  return `${all.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, '')).join(':')}::/64`;
-}
-
-/**
  * The client's address, for counting failed sign-ins: the connection's peer, unless that is one of
  * `trusted` (serve.console.trustedProxies). Then X-Forwarded-For is read from its end, where the
  * proxies appended what they saw: the first address that is not a trusted proxy is the client. What
