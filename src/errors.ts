@@ -38,14 +38,49 @@ export type ErrorCode =
   | 'LOCKED'
   | 'PLAN';
 
+/** Text a request gave, as a message quotes it (see Quoted). */
+export interface Asked {
+  readonly asked: string;
+}
+
+export const asked = (text: string): Asked => ({ asked: text });
+
+/**
+ * A message that quotes what it was asked about (a person's key, a staged set's id), each quote
+ * kept apart. An answer to that request (the console's) shows a quote as it was sent and passes only
+ * the rest through the redactor: run through it whole, a quote would come back "[redacted]" exactly
+ * when it is, or continues, a secret, and its sender could read a secret a character at a time.
+ */
+export class Quoted {
+  constructor(readonly parts: readonly (string | Asked)[]) {}
+
+  toString(): string {
+    return this.parts.map((p) => (typeof p === 'string' ? p : p.asked)).join('');
+  }
+}
+
+/** quoting`no staged set ${asked(id)} in ${dir}`: a Quoted message; what `asked` marks is the quote. */
+export function quoting(strings: TemplateStringsArray, ...values: readonly (string | number | Asked)[]): Quoted {
+  const parts: (string | Asked)[] = [strings[0]!];
+  values.forEach((v, i) => parts.push(typeof v === 'object' ? v : String(v), strings[i + 1]!));
+  return new Quoted(parts.filter((p) => p !== ''));
+}
+
 export abstract class ScimSyncError extends Error {
   abstract readonly code: ErrorCode;
   readonly context: ErrorContext;
+  /** The message with its quotes of the request apart, when it quotes one; undefined once the message was changed after. */
+  get quoted(): Quoted | undefined {
+    return this.#quoted && String(this.#quoted) === this.message ? this.#quoted : undefined;
+  }
 
-  constructor(message: string, context: ErrorContext = {}, options?: { cause?: unknown }) {
-    super(message, options);
+  readonly #quoted: Quoted | undefined;
+
+  constructor(message: string | Quoted, context: ErrorContext = {}, options?: { cause?: unknown }) {
+    super(String(message), options);
     this.name = new.target.name;
     this.context = context;
+    this.#quoted = message instanceof Quoted ? message : undefined;
   }
 
   /** Plain-data form for the audit log and `--json` reports. */
@@ -129,10 +164,11 @@ export class ConfigError extends ScimSyncError {
   readonly problems: readonly string[];
   /** The message without the list of problems. */
   readonly summary: string;
-  constructor(message: string, problems: readonly string[] = [], options?: { cause?: unknown }) {
-    super(problems.length > 0 ? `${message}\n  - ${problems.join('\n  - ')}` : message, {}, options);
+  constructor(message: string | Quoted, problems: readonly string[] = [], options?: { cause?: unknown }) {
+    const list = problems.length > 0 ? `\n  - ${problems.join('\n  - ')}` : '';
+    super(message instanceof Quoted ? new Quoted([...message.parts, list]) : `${message}${list}`, {}, options);
     this.problems = problems;
-    this.summary = message;
+    this.summary = String(message);
   }
 }
 
@@ -228,12 +264,13 @@ export function isRetryable(error: unknown): error is TransientError | RateLimit
 
 /** A one-line description for humans, whatever was thrown. */
 export function describeError(error: unknown): string {
-  if (error instanceof ScimSyncError) {
-    const c = error.context;
-    const where = [c.target && `target ${c.target}`, c.resource && `resource ${c.resource}`, c.request]
-      .filter(Boolean)
-      .join(', ');
-    return `[${error.code}] ${error.message}${where ? ` (${where})` : ''}`;
-  }
+  if (error instanceof ScimSyncError) return `[${error.code}] ${error.message}${errorWhere(error)}`;
   return error instanceof Error ? error.message : String(error);
+}
+
+/** What describeError adds after the message: " (target crm, resource E1, GET /Users)", or ''. */
+export function errorWhere(error: ScimSyncError): string {
+  const c = error.context;
+  const where = [c.target && `target ${c.target}`, c.resource && `resource ${c.resource}`, c.request].filter(Boolean).join(', ');
+  return where ? ` (${where})` : '';
 }

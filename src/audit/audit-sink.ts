@@ -3,6 +3,7 @@
  * unchanged, held), never a secret. The README's "Provisioning log" lists the format.
  */
 import { PHASE_OF, type AttributeChange, type OperationKind } from '../model/plan.js';
+import type { JsonObject } from '../model/scim.js';
 
 /** What started the work a record belongs to; `console`: a person signed in to the web console (`by`: console:<name>). */
 export type Initiator = 'schedule' | 'cli' | 'on-demand' | 'event' | 'console';
@@ -74,6 +75,12 @@ export interface AuditRecord {
   changed?: string[];
   /** Each change with its old and new value; values of `audit.redactAttributes` read "[redacted]". */
   modifiedProperties?: AttributeChange[];
+  /**
+   * The resources the operation sends (a create's body, a PUT's, a re-create's). Never written: the
+   * sink takes the values of `audit.redactAttributes` in them, and in modifiedProperties, out of the
+   * error, the note and the steps, where a server refusing one may have quoted it.
+   */
+  sends?: readonly JsonObject[];
   /** From the operation's first attempt to its outcome, in milliseconds (in a worker: the last attempt). */
   durationMs?: number;
   error?: { code: string; message: string; detail?: string };

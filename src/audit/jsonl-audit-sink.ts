@@ -1,6 +1,7 @@
 /**
  * Appends audit records as JSON lines; every line passes through redact() on its way out, and the
- * values of the attributes `audit.redactAttributes` lists are replaced. The records of one turn of
+ * values of the attributes `audit.redactAttributes` lists are replaced, in the changes and wherever
+ * the record's error, note or steps quote them (a server's 400 naming the value it refused). The records of one turn of
  * the event loop go out in one write (line-appender.ts), to a file rotated by size or day
  * (log-files.ts). A log that cannot be opened fails at once, `flush` proves an append works before
  * the first write to a target, and a write that fails later is told to `onFailure` at once (the run
@@ -18,7 +19,7 @@ import { explainCode } from '../state/state-dir.js';
 import type { AuditRecord, AuditSink, Initiator } from './audit-sink.js';
 import { activeLogFile, LogRotation, type RotationSettings } from './log-files.js';
 import { countLines, spill, spillFile, takeSpill, UNWRITTEN_MARK, unwrittenSummary } from './unwritten-records.js';
-import { redactChanges } from './redact-attributes.js';
+import { listedValues, redactChanges, scrubValues } from './redact-attributes.js';
 
 export interface AuditSettings extends RotationSettings {
   redactAttributes: readonly string[];
@@ -46,6 +47,17 @@ function isRegularFile(file: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** The texts of a record that may quote a server's words (its error, its note, its steps) without `values`. */
+function withoutValues<R extends Pick<AuditRecord, 'error' | 'note' | 'steps'>>(record: R, values: readonly string[]): R {
+  const { error, note, steps } = record;
+  return {
+    ...record,
+    ...(error ? { error: { ...error, message: scrubValues(error.message, values), ...(error.detail !== undefined ? { detail: scrubValues(error.detail, values) } : {}) } } : {}),
+    ...(note !== undefined ? { note: scrubValues(note, values) } : {}),
+    ...(steps ? { steps: steps.map((s) => ({ ...s, detail: scrubValues(s.detail, values) })) } : {}),
+  };
 }
 
 export class JsonlAuditSink implements AuditSink {
@@ -85,13 +97,15 @@ export class JsonlAuditSink implements AuditSink {
   }
 
   record(entry: AuditRecord): void {
-    const { time, planId, modifiedProperties, ...rest } = entry;
+    const { time, planId, modifiedProperties, sends, ...rest } = entry;
+    // Only an error or a note quotes anything (the export step repeats one of them).
+    const hidden = rest.error || rest.note !== undefined ? listedValues(modifiedProperties, sends, this.settings.redactAttributes) : [];
     const full: AuditRecord = {
       time,
       planId,
       cycleId: planId,
       ...this.options.initiator,
-      ...rest,
+      ...(hidden.length > 0 ? withoutValues(rest, hidden) : rest),
       ...(modifiedProperties ? { modifiedProperties: redactChanges(modifiedProperties, this.settings.redactAttributes) } : {}),
     };
     this.lines.append(`${redact(JSON.stringify(full))}\n`);

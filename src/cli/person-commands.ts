@@ -123,7 +123,7 @@ async function actOnPerson(opts: PersonOptions, io: Io, command: 'provision' | '
     say(`${command} ${clip(opts.user)}:`);
     const options: PersonActionOptions = {
       ...(opts.target ? { only: opts.target } : {}),
-      step: (line) => say(`  ${clip(line, 500)}`),
+      step: (line) => say(`  ${clip(String(line), 500)}`),
       describe: (op) => operationLines(op)[0]!.trim().replace(/\s+/g, ' '),
       who: initiator,
       notifier: commandNotifier(loaded, stderrWarning(io), state.audit),

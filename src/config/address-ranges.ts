@@ -1,6 +1,6 @@
 /**
  * IP addresses and CIDR ranges as the config names them (`serve.console.trustedProxies`), and the
- * set they make. A dual-stack socket reports an IPv4 peer as `::ffff:10.0.0.1`; every address is
+ * set they make, and the network a client's limits count against. A dual-stack socket reports an IPv4 peer as `::ffff:10.0.0.1`; every address is
  * compared in its plain form, so a range written as IPv4 matches it.
  */
 import { BlockList, isIP } from 'node:net';
@@ -51,4 +51,20 @@ export function addressSet(ranges: readonly string[]): AddressSet {
     const version = isIP(plain);
     return version !== 0 && list.check(plain, version === 4 ? 'ipv4' : 'ipv6');
   };
+}
+
+/**
+ * Whom a limit per client counts against (the console's failed sign-ins and requests, the service's
+ * connections and event bodies): an IPv4 address, or an IPv6 address's /64. One host is usually
+ * handed a whole /64, and could take a new address in it for every try.
+ */
+export function clientNetwork(peer: string): string {
+  const address = plainAddress(peer);
+  if (isIP(address) !== 6) return address;
+  const [head = '', tail] = address.toLowerCase().split('::');
+  const groups = (text: string) => (text === '' ? [] : text.split(':').flatMap((g) => (g.includes('.') ? ['0', '0'] : [g])));
+  const front = groups(head);
+  const back = tail === undefined ? [] : groups(tail);
+  const all = [...front, ...Array<string>(Math.max(0, 8 - front.length - back.length)).fill('0'), ...back];
+  return `${all.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, '')).join(':')}::/64`;
 }

@@ -17,7 +17,7 @@ import { randomUUID } from 'node:crypto';
 import type { LoadedConfig } from '../config/load.js';
 import { selectTargets } from '../config/select-targets.js';
 import { prepareCredentialDigests } from '../config/target-fingerprint.js';
-import { ConfigError, NotFoundError, describeError } from '../errors.js';
+import { ConfigError, NotFoundError, asked, describeError, quoting, type Quoted } from '../errors.js';
 import type { TargetRuntime } from '../execution/executor.js';
 import { createTargetRuntime, groupSettings, targetQuirks, targetSettings } from '../execution/target-runtime.js';
 import { supportsOperator } from '../config/profiles.js';
@@ -101,8 +101,8 @@ export interface PersonPlanOptions {
   runtimes?: Map<string, TargetRuntime>;
   /** The runtimes' discovery documents to reuse while young (the service's batches). */
   discovery?: DiscoveryMemo;
-  /** Told each step as it runs (provision prints them). */
-  step?: (line: string) => void;
+  /** Told each step as it runs (provision prints them); a step naming the person asked for quotes their key (Quoted). */
+  step?: (line: string | Quoted) => void;
   /** Plan the person as held off by this new hold (deprovision, before storing it); its digest is taken from this read. */
   holdOff?: Omit<EmergencyHold, 'digest'>;
   /**
@@ -275,7 +275,7 @@ export async function planPerson(loaded: LoadedConfig, state: PeopleState, key: 
   const person = people[0]!;
   const linkedAnywhere = (await Promise.all([...runtimes.keys()].map((t) => links.get(t, 'user', key)))).some(Boolean);
   if (!person.user && !person.sourceHeld && !linkedAnywhere && !person.targets.some((p) => p.matchedBy === 'externalId')) {
-    throw new ConfigError(`no person with key "${key}" in the source (${plan.source.description}) nor in any target's links: check the key (the source's key attribute, not a userName)`);
+    throw new ConfigError(quoting`no person with key "${asked(key)}" in the source (${plan.source.description}) nor in any target's links: check the key (the source's key attribute, not a userName)`);
   }
   return { ...person, plan, runtimes };
 }
@@ -326,7 +326,13 @@ export async function planPeople(loaded: LoadedConfig, state: PeopleState, keys:
   const sourceHeld = new Set(snapshot.heldKeys);
   for (const key of keys) {
     const user = users.get(key);
-    step(`read source: ${user ? `${key} found (${user.ref.location}${user.ref.line ? `:${user.ref.line}` : ''}), ${user.active ? 'active' : 'inactive'}` : sourceHeld.has(key) ? `${key}: the source rejected this record (held)` : `${key} is not in the source`}`);
+    step(
+      user
+        ? quoting`read source: ${asked(key)} found (${user.ref.location}${user.ref.line ? `:${user.ref.line}` : ''}), ${user.active ? 'active' : 'inactive'}`
+        : sourceHeld.has(key)
+          ? quoting`read source: ${asked(key)}: the source rejected this record (held)`
+          : quoting`read source: ${asked(key)} is not in the source`,
+    );
   }
   const stored = holdsInEffect(await state.holds.all(), snapshot);
   const heldOff = new Map<string, EmergencyHold>();
@@ -334,7 +340,8 @@ export async function planPeople(loaded: LoadedConfig, state: PeopleState, keys:
     const hold = options.holdOff ? { ...options.holdOff, digest: personDigest(users.get(key)) } : stored.get(key);
     if (!hold) continue;
     heldOff.set(key, hold);
-    step(`hold: ${who(key)}held off by emergency deprovision ("${hold.reason}", by ${hold.by}, ${hold.time})`);
+    // A new hold's reason is the asker's own words (a quote of the request); a stored one's is the state's.
+    step(quoting`hold: ${who(key)}held off by emergency deprovision ("${options.holdOff ? asked(hold.reason) : hold.reason}", by ${hold.by}, ${hold.time})`);
   }
   // An emergency deprovision is not held back by another person's invalid row.
   const unverified = snapshot.population !== undefined && keys.some((k) => !users.has(k) && !sourceHeld.has(k)) ? options.holdMissingFromWholeRead : undefined;

@@ -6,7 +6,7 @@
  */
 import type { Initiator } from '../audit/audit-sink.js';
 import type { LoadedConfig } from '../config/load.js';
-import { ConfigError, SafetyError, describeError } from '../errors.js';
+import { ConfigError, SafetyError, asked, describeError, quoting, type Quoted } from '../errors.js';
 import type { RunReport } from '../execution/run-report.js';
 import { operationsOf, type Operation } from '../model/plan.js';
 import { emergencyDeprovisionEvent, type Notifier } from '../notify/notifier.js';
@@ -21,7 +21,7 @@ export interface PersonActionOptions {
   /** Only these targets (the --target names). */
   only?: readonly string[];
   /** Told each step as it runs: the read, the match, each planned action, each target's result. */
-  step?: (line: string) => void;
+  step?: (line: string | Quoted) => void;
   /** Describes an operation in one line, for the step "action: ..." (the CLI's plan formatter). */
   describe: (op: Operation) => string;
   /** Who asked: stamped on every record of the action, and on the hold. */
@@ -51,7 +51,7 @@ async function actOnPerson(loaded: LoadedConfig, state: RunState, key: string, o
   const person = await planPerson(loaded, state, key, { ...(options.only ? { only: options.only } : {}), step, ...(holdOff ? { holdOff } : {}) });
   const hold = holdOff ? person.hold : undefined;
   if (reason === undefined && !person.user) {
-    throw new ConfigError(`${key} is not in the source (${person.plan.source.description}): nothing to provision; deprovision cuts an account off`);
+    throw new ConfigError(quoting`${asked(key)} is not in the source (${person.plan.source.description}): nothing to provision; deprovision cuts an account off`);
   }
   if (hold) {
     // Stored before any write: whatever happens next, later cycles keep this person off.
@@ -122,7 +122,7 @@ export function deprovisionPerson(loaded: LoadedConfig, state: RunState, key: st
 /** Lifts a person's emergency hold, recorded; the next cycle plans them from the source again. */
 export async function releasePerson(state: Pick<RunState, 'holds' | 'audit'>, key: string, who: { initiator: Initiator; by: string }): Promise<EmergencyHold> {
   const hold = await state.holds.lift(key);
-  if (!hold) throw new ConfigError(`${key} is not held by an emergency deprovision (no hold in ${state.holds.where})`);
+  if (!hold) throw new ConfigError(quoting`${asked(key)} is not held by an emergency deprovision (no hold in ${state.holds.where})`);
   state.audit.record({
     time: new Date().toISOString(),
     planId: '-',

@@ -100,6 +100,11 @@ export function operationAuditRecord(
   record.attempts = attempts;
   if (op.kind === 'updateUser') record.changed = op.changes.map((c) => c.path);
   if (op.kind === 'updateUser' || op.kind === 'updateGroup') record.modifiedProperties = op.changes;
+  // For the sink to take the values of audit.redactAttributes out of what quotes a server (not written).
+  if (detail.error || detail.note !== undefined) {
+    const sends = ['resource' in op ? op.resource : undefined, op.kind === 'updateUser' ? op.recreate : undefined].filter((r) => r !== undefined);
+    if (sends.length > 0) record.sends = sends;
+  }
   record.steps = operationSteps(op, outcome, detail);
   return record;
 }

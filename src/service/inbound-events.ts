@@ -10,18 +10,23 @@
  * where the lane would look each person up, and judges such a change as a whole. Refused (4xx), a
  * signed, well-formed delivery would lose its changes until the next cycle, and a sender's retry
  * would be refused again. Not applied everywhere, its people are kept as due changes as any event's.
+ *
+ * A delivery without its scheme's signature header is refused from its headers (eventIntake), before
+ * the server reads its body. Refusals (401) are logged a line for the first of a minute per endpoint,
+ * the rest counted in one line at the minute's end: anyone reaching the port can send them.
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import type { EventEndpointConfig } from '../config/schema/index.js';
 import { describeError } from '../errors.js';
 import type { JsonObject } from '../model/scim.js';
-import { handleInboundEvent } from '../sources/events/handle-inbound-event.js';
+import { handleInboundEvent, inboundIntake, type InboundResult } from '../sources/events/handle-inbound-event.js';
 import type { DueChanges } from '../state/due-changes.js';
 import type { EventIdStore } from '../state/event-id-store.js';
 import type { DueTimer } from './due-timer.js';
 import { notApplied, type FastLane } from './fast-lane.js';
 import { RETRY_SUFFIX } from './due-timer.js';
 import type { Metrics } from '../telemetry/metrics.js';
+import type { EventIntake } from './http-server.js';
 
 export interface InboundEventsDeps {
   endpoints: Readonly<Record<string, EventEndpointConfig>>;
@@ -35,18 +40,73 @@ export interface InboundEventsDeps {
   maxBatch: number;
   metrics: Metrics;
   log(line: string): void;
+  /** How long refusals are counted into one log line, ms; default a minute. */
+  refusalLogMs?: number;
 }
 
 export type EventRoute = (name: string, rawBody: Buffer, headers: IncomingHttpHeaders) => Promise<{ status: number; body: JsonObject } | null>;
 
-export function inboundEvents(deps: InboundEventsDeps): EventRoute {
-  return async (name, rawBody, headers) => {
-    const endpoint = Object.hasOwn(deps.endpoints, name) ? deps.endpoints[name] : undefined;
+/**
+ * Log lines of refused deliveries, per endpoint: the first of a window in full, the rest counted and
+ * said in one line when the window ends, so unsigned requests cannot fill the log (and its disk).
+ */
+class RefusalLog {
+  private readonly windows = new Map<string, { more: number; last: string }>();
+
+  constructor(
+    private readonly log: (line: string) => void,
+    private readonly windowMs: number,
+  ) {}
+
+  refused(endpoint: string, line: string): void {
+    const open = this.windows.get(endpoint);
+    if (open) {
+      open.more++;
+      open.last = line;
+      return;
+    }
+    this.log(line);
+    this.windows.set(endpoint, { more: 0, last: line });
+    setTimeout(() => {
+      const { more, last } = this.windows.get(endpoint)!;
+      this.windows.delete(endpoint);
+      if (more > 0) this.log(`event ${endpoint}: ${more} more deliver${more === 1 ? 'y' : 'ies'} refused (401) in ${Math.round(this.windowMs / 1000)} s; the last: ${last}`);
+    }, this.windowMs).unref();
+  }
+}
+
+export interface InboundEventRoutes {
+  event: EventRoute;
+  has(name: string): boolean;
+  /** What a POST's headers decide before its body is read (http-server.ts EventIntake), for an endpoint that exists. */
+  intake(name: string, headers: IncomingHttpHeaders): EventIntake;
+}
+
+export function inboundEvents(deps: InboundEventsDeps): InboundEventRoutes {
+  const refusals = new RefusalLog(deps.log, deps.refusalLogMs ?? 60_000);
+  const endpointOf = (name: string) => (Object.hasOwn(deps.endpoints, name) ? deps.endpoints[name] : undefined);
+  /** Counted, and said in the log (a refusal among the others of its window). */
+  const answered = (name: string, result: InboundResult) => {
+    deps.metrics.events.inc({ endpoint: name, status: String(result.status) });
+    const line = `event ${name}: ${result.status} ${result.log}`;
+    if (result.status === 401) refusals.refused(name, line);
+    else deps.log(line);
+    return { status: result.status, body: result.body };
+  };
+  const intake = (name: string, headers: IncomingHttpHeaders): EventIntake => {
+    const endpoint = endpointOf(name);
+    if (!endpoint) return { read: 0 };
+    const decided = inboundIntake({ ...endpoint, name }, headers);
+    if ('refuse' in decided) return { refuse: answered(name, decided.refuse) };
+    const past = decided.past;
+    return { read: decided.read, ...(past ? { past: () => answered(name, past) } : {}) };
+  };
+  const event: EventRoute = async (name, rawBody, headers) => {
+    const endpoint = endpointOf(name);
     if (!endpoint) return null;
     const received = Date.now();
     const result = await handleInboundEvent({ ...endpoint, name }, { rawBody, headers }, { now: new Date(received), ids: deps.ids, due: deps.due, secret: endpoint.secret.reveal() });
-    deps.metrics.events.inc({ endpoint: name, status: String(result.status) });
-    deps.log(`event ${name}: ${result.status} ${result.log}`);
+    answered(name, result);
     const accepted = result.accepted ?? [];
     const now = new Set(accepted.flatMap((c) => c.keys)).size;
     let bulk: string | undefined;
@@ -81,4 +141,5 @@ export function inboundEvents(deps: InboundEventsDeps): EventRoute {
     if (result.scheduled?.length) deps.timer.wake();
     return { status: result.status, body: bulk ? { ...result.body, fullReconcile: bulk } : result.body };
   };
+  return { event, intake, has: (name) => endpointOf(name) !== undefined };
 }

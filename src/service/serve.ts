@@ -32,7 +32,7 @@ export interface ServiceOptions {
   notifier: Notifier;
   feeds: readonly { name: string; feed: ChangeFeed }[];
   /** Where inbound events (config `events:`) are deduplicated and future-dated ones kept. */
-  events?: { ids: EventIdStore; due: DueChanges };
+  events?: { ids: EventIdStore; due: DueChanges; refusalLogMs?: number };
   log: Log;
   /** Told each full cycle's plan before it is applied; the apply waits for it (tests interleave events here). */
   onCyclePlan?(plan: Plan): Promise<void>;
@@ -153,9 +153,9 @@ export async function startService(options: ServiceOptions): Promise<ServiceHand
   const http = await startHttp(serve.listen, {
     readiness,
     metrics: () => metrics.scrape(),
-    ...(event && endpoints ? { event, hasEvent: (name: string) => Object.hasOwn(endpoints, name) } : {}),
+    ...(event ? { event: event.event, hasEvent: event.has, eventIntake: event.intake } : {}),
     ...(ui ? { ui: ui.handle } : {}),
-  }, log).catch(async (error: unknown) => {
+  }, log, { maxConnections: serve.maxConnections, maxConnectionsPerAddress: serve.maxConnectionsPerAddress }).catch(async (error: unknown) => {
     await ui?.close();
     throw error;
   });

@@ -18,7 +18,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
-import { PlanError, StateError, describeError } from '../errors.js';
+import { PlanError, StateError, asked, describeError, quoting } from '../errors.js';
 import type { Plan } from '../model/plan.js';
 import { planSchema } from '../model/plan-schema.js';
 import { writeFileAtomic } from './atomic-write.js';
@@ -101,7 +101,7 @@ export interface StagedClaim {
 const wholeBack = (id: string, why: string) =>
   new StateError(`staged set ${id} is back whole: the part left to decide could not be written (${why}); what was applied is in it again, and reads as already in place when approved`);
 
-const gone = (id: string, where: string) => new PlanError(`no staged set ${id} in ${where} (approved or rejected meanwhile?): scim-sync staged lists them`);
+const gone = (id: string, where: string) => new PlanError(quoting`no staged set ${asked(id)} in ${where} (approved or rejected meanwhile?): scim-sync staged lists them`);
 
 /** "pid 42 on this host since …, last heartbeat 12 s ago", or what is known of an earlier version's taker. */
 export function describeTaker(t: Pick<TakenSet, 'taker' | 'heartbeatAgeMs'>): string {
@@ -113,8 +113,8 @@ export function describeTaker(t: Pick<TakenSet, 'taker' | 'heartbeatAgeMs'>): st
 function takenError(t: TakenSet): PlanError {
   const id = t.set.id;
   return t.state.gone
-    ? new PlanError(`staged set ${id} was taken for a decision by ${describeTaker(t)}, which is gone: scim-sync staged puts it back on the list`)
-    : new PlanError(`staged set ${id} is taken by ${describeTaker(t)}: an approve or reject of it is under way (scim-sync staged shows it)`);
+    ? new PlanError(quoting`staged set ${asked(id)} was taken for a decision by ${describeTaker(t)}, which is gone: scim-sync staged puts it back on the list`)
+    : new PlanError(quoting`staged set ${asked(id)} is taken by ${describeTaker(t)}: an approve or reject of it is under way (scim-sync staged shows it)`);
 }
 
 /**
@@ -145,7 +145,7 @@ function newSet(plan: Plan, reasons: readonly string[], now: Date): StagedSet {
 }
 
 function checkId(id: string): void {
-  if (!ID.test(id)) throw new PlanError(`${id} is not a staged set id (st- and 8 hex digits): scim-sync staged lists them`);
+  if (!ID.test(id)) throw new PlanError(quoting`${asked(id)} is not a staged set id (st- and 8 hex digits): scim-sync staged lists them`);
 }
 
 const shape: StateShape<StagedSet> = {
@@ -224,7 +224,7 @@ export class FileStagedStore implements StagedStore {
     const set = await readStateFile(file, shape, null);
     if (set) return { set, where: file };
     const taken = (await this.taken()).find((t) => t.set.id === id);
-    throw taken ? takenError(taken) : new PlanError(`no staged set ${id} in ${this.dir}: scim-sync staged lists them`);
+    throw taken ? takenError(taken) : new PlanError(quoting`no staged set ${asked(id)} in ${this.dir}: scim-sync staged lists them`);
   }
 
   private async names(): Promise<string[]> {
@@ -304,28 +304,35 @@ export class FileStagedStore implements StagedStore {
         throw new StateError(`cannot put staged set ${id} back (${taken} -> ${file}): ${explainCode(error)}`, {}, { cause: error });
       }
     };
+    // The heartbeat (and this process's claim to be the live taker) ends once the taken file is
+    // gone, never before: in between, a second approve or a recovery reading the file would judge
+    // this live process gone (its token no longer held), and say so, or put the set back.
     return {
       set,
       done: async () => {
-        stop();
         try {
           await unlink(taken);
         } catch (error) {
           if (isMissing(error)) throw recoveredMeanwhile(id);
           throw new StateError(`cannot remove ${taken}: ${explainCode(error)}`, {}, { cause: error });
+        } finally {
+          stop();
         }
       },
       putBack: async (rest) => {
-        stop();
-        // The part left is written over the taken copy first: a rename needs no free space, a write
-        // does. Not over a copy recovered meanwhile: the write would make it anew.
-        let partial: unknown;
-        if (rest) {
-          if (await stat(taken).then(() => false, isMissing)) throw recoveredMeanwhile(id);
-          await writeFileAtomic(taken, stateJson(rest, 2)).catch((error: unknown) => (partial = error));
+        try {
+          // The part left is written over the taken copy first: a rename needs no free space, a write
+          // does. Not over a copy recovered meanwhile: the write would make it anew.
+          let partial: unknown;
+          if (rest) {
+            if (await stat(taken).then(() => false, isMissing)) throw recoveredMeanwhile(id);
+            await writeFileAtomic(taken, stateJson(rest, 2)).catch((error: unknown) => (partial = error));
+          }
+          await back();
+          if (partial !== undefined) throw wholeBack(id, explainCode(partial));
+        } finally {
+          stop();
         }
-        await back();
-        if (partial !== undefined) throw wholeBack(id, explainCode(partial));
       },
     };
   }
@@ -451,7 +458,7 @@ export class RedisStagedStore implements StagedStore {
     const text = await this.redis.hget(this.key, id);
     if (text !== null) return { set: parseStateJson(text, where, shape), where };
     const taken = (await this.taken()).find((t) => t.set.id === id);
-    throw taken ? takenError(taken) : new PlanError(`no staged set ${id} in ${this.key}: scim-sync staged lists them`);
+    throw taken ? takenError(taken) : new PlanError(quoting`no staged set ${asked(id)} in ${this.key}: scim-sync staged lists them`);
   }
 
   async list(): Promise<StagedSet[]> {
@@ -498,15 +505,22 @@ export class RedisStagedStore implements StagedStore {
       throw error;
     }
     const stop = heartbeat(me.token, this.options.heartbeatMs ?? HEARTBEAT_MS, () => this.redis.eval(BEAT, 3, ...keys, id, me.token));
+    // As in the state directory: the heartbeat ends once the taken copy is gone, not before.
     return {
       set,
       done: async () => {
-        stop();
-        if ((await this.redis.eval(DONE, 3, ...keys, id, me.token, text)) === 0) throw recoveredMeanwhile(id, 'and has been taken for another decision since, which finds what this one applied already in place');
+        try {
+          if ((await this.redis.eval(DONE, 3, ...keys, id, me.token, text)) === 0) throw recoveredMeanwhile(id, 'and has been taken for another decision since, which finds what this one applied already in place');
+        } finally {
+          stop();
+        }
       },
       putBack: async (rest) => {
-        stop();
-        await putBack(rest ? stateJson(rest, 2) : text);
+        try {
+          await putBack(rest ? stateJson(rest, 2) : text);
+        } finally {
+          stop();
+        }
       },
     };
   }

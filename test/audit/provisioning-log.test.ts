@@ -2,7 +2,7 @@
  * The provisioning log's parts over real files: which values are redacted, which records a query
  * matches, rotation by day and retention, and the files of a log named per host.
  */
-import { closeSync, mkdtempSync, openSync, readdirSync, rmSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -38,6 +38,45 @@ describe('redactChanges', () => {
   ])('%s: redacted %s', (path, redacted) => {
     const [change] = redactChanges([{ path, from: 'old', to: 'new' }], listed);
     expect(change).toEqual(redacted ? { path, from: '[redacted]', to: '[redacted]' } : { path, from: 'old', to: 'new' });
+  });
+});
+
+describe('values of listed attributes quoted by an error', () => {
+  const settings = { maxFileMB: 0, rotateDaily: false, retainFiles: 0, retainDays: 0, redactAttributes: ['title', 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:costCenter'] };
+  let n = 0;
+  const written = (record: AuditRecord): string => {
+    const file = join(dir, `audit-${++n}.jsonl`);
+    const sink = new JsonlAuditSink(file, { settings });
+    sink.record(record);
+    sink.flush();
+    return readFileSync(file, 'utf8');
+  };
+
+  it("are taken out of the error, the note and the steps: the old and new values of an update's changes, and what a create sends", () => {
+    const failed = (message: string): AuditRecord => ({
+      time: '2026-11-30T10:00:00.000Z', planId: 'plan-1', target: 'crm', action: 'updateUser', externalId: 'E1', label: 'ada@example.com', outcome: 'failed', status: 400,
+      error: { code: 'BAD_REQUEST', message: `request refused (HTTP 400): ${message}`, detail: message },
+      note: `refused: ${message}`,
+      steps: [{ step: 'action', detail: 'updateUser' }, { step: 'export', detail: `request refused (HTTP 400): ${message}`, outcome: 'failed' }],
+    });
+    const update = written({
+      ...failed('title "SECRET-TITLE-XYZ" is not allowed (was "Old \\"Quoted\\" Title"; ITEM 7 of form IT)'),
+      modifiedProperties: [{ path: 'title', from: 'Old "Quoted" Title', to: 'SECRET-TITLE-XYZ' }, { path: 'displayName', from: 'Ada', to: 'IT' }],
+    });
+    expect(update).not.toMatch(/SECRET-TITLE-XYZ|Quoted/i);
+    expect(JSON.parse(update).error.detail).toBe('title "[redacted]" is not allowed (was "[redacted]"; ITEM 7 of form IT)');
+    expect(JSON.parse(update).steps[1].detail).toBe('request refused (HTTP 400): title "[redacted]" is not allowed (was "[redacted]"; ITEM 7 of form IT)');
+    expect(JSON.parse(update).note).toBe('refused: title "[redacted]" is not allowed (was "[redacted]"; ITEM 7 of form IT)');
+    // A create carries no changes: what it sends holds the mapped values (an extension's too, in any case).
+    const create = written({
+      ...failed('costCenter cc-4711-SECRET unknown; title secret-title-abc too long'),
+      action: 'createUser',
+      sends: [{ userName: 'ada@example.com', title: 'Secret-Title-ABC', 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User': { costCenter: 'CC-4711-secret', department: 'Sales' } }],
+    });
+    expect(JSON.parse(create).error.detail).toBe('costCenter [redacted] unknown; title [redacted] too long');
+    // Never written itself.
+    expect(create).not.toContain('"sends"');
+    expect(create).toContain('ada@example.com');
   });
 });
 

@@ -33,8 +33,10 @@ describe('operation audit records', () => {
     const detail = { ...resultDetail({ scimId: 's-2', note: 'adopted', partial: 'left out', notices: ['learned'] }), durationMs: 3 };
     const record = operationAuditRecord('plan-1', 'app', update, 'partial', 2, detail);
     expect(Object.keys(record)).toEqual([
-      'time', 'planId', 'changeId', 'target', 'action', 'externalId', 'label', 'scimId', 'note', 'durationMs', 'outcome', 'attempts', 'changed', 'modifiedProperties', 'steps',
+      'time', 'planId', 'changeId', 'target', 'action', 'externalId', 'label', 'scimId', 'note', 'durationMs', 'outcome', 'attempts', 'changed', 'modifiedProperties', 'sends', 'steps',
     ]);
+    // What it sends is for the sink to take listed values out of the note, and is not written.
+    expect(record.sends).toEqual([{}]);
     expect(record.note).toBe('adopted; partial: left out; learned');
   });
 

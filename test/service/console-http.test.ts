@@ -5,13 +5,14 @@
  * from the source shown escaped and secrets never shown; every action in the provisioning log with
  * who did it and why.
  */
+import { createHmac, randomBytes } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Harness, TOKEN, peopleCsv, person } from '../support/harness.js';
 import { startTestService, type RunningService } from '../support/service.js';
-import { ConsoleClient, OPERATOR_TOKEN, VIEWER_TOKEN, consoleYaml, field } from '../support/console.js';
+import { ConsoleClient, OPERATOR_TOKEN, VIEWER_TOKEN, consoleYaml, field, type Answer } from '../support/console.js';
 import { StagedTaker, killTakers } from '../support/staged-taker-process.js';
 
 let h: Harness;
@@ -89,6 +90,41 @@ describe('console: access', () => {
     expect((await c.post('/ui/logout', { csrf })).status).toBe(303);
     const replay = await fetch(`${s.url}/ui`, { redirect: 'manual', headers: { cookie: session } });
     expect(replay.status).toBe(303);
+  });
+
+  it('over https: the session cookie is __Host- prefixed (Secure, the whole host, no Domain), and only that name signs in', async () => {
+    h = await Harness.start({ top: consoleYaml('    publicUrl: https://scim-sync.example.com\n') });
+    h.writePeople(people);
+    s = await startTestService(h);
+    const c = new ConsoleClient(s.url);
+    const login = await c.get('/ui/login');
+    expect(login.headers.getSetCookie()[0]).toMatch(/^__Host-scimsync_login=[^;]+; Path=\/; HttpOnly; SameSite=Strict; Max-Age=600; Secure$/);
+    const signedIn = await c.post('/ui/login', { nonce: field(login.body, 'nonce'), token: OPERATOR_TOKEN });
+    expect(signedIn.status).toBe(303);
+    const cookie = signedIn.headers.getSetCookie().find((x) => x.startsWith('__Host-scimsync_session='))!;
+    expect(cookie).toMatch(/^__Host-scimsync_session=[^;]+; Path=\/; HttpOnly; SameSite=Strict; Max-Age=28800; Secure$/);
+    expect((await c.get('/ui')).status).toBe(200);
+    // The same id under the unprefixed name (as a sibling host or a plain-http page could set it) is no session.
+    const id = cookie.split(';')[0]!.split('=')[1]!;
+    expect((await fetch(`${s.url}/ui`, { redirect: 'manual', headers: { cookie: `scimsync_session=${id}` } })).status).toBe(303);
+  });
+
+  it('limits the requests of each session, and of each address without one, to requestsPerMinute (429 with Retry-After)', async () => {
+    const { viewer, operator } = await serve('    requestsPerMinute: 10\n');
+    for (let i = 0; i < 10; i++) expect((await viewer.get('/ui/log?person=E1001')).status).toBe(200);
+    const limited = await viewer.get('/ui/log?person=E1001');
+    expect(limited.status).toBe(429);
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(limited.body).toContain('More than 10 requests a minute');
+    // Another session is not limited by it.
+    expect((await operator.get('/ui')).status).toBe(200);
+    // Without a session (the sign-in page, a sign-in), per address: this one has signed two in already.
+    const anonymous = new ConsoleClient(s!.url);
+    const statuses: number[] = [];
+    for (let i = 0; i < 10; i++) statuses.push((await anonymous.get('/ui/login')).status);
+    expect(statuses.slice(0, 6)).toEqual([200, 200, 200, 200, 200, 200]);
+    expect(statuses.slice(6)).toEqual([429, 429, 429, 429]);
+    expect(s!.lines.filter((l) => l.includes('refused: more than 10 a minute'))).toHaveLength(2);
   });
 
   it('refuses a wrong token, and after five failures refuses even the right one for a while', async () => {
@@ -292,6 +328,28 @@ describe('console: what it shows', () => {
     expect(search.body).toContain('&quot;&gt;&lt;script&gt;x&lt;/script&gt;');
   });
 
+  it("a server's error quoting a value of audit.redactAttributes (an update's old or new, a create's) reaches neither the log page nor audit.jsonl", async () => {
+    h = await Harness.synced(people, { top: consoleYaml('audit: { redactAttributes: [title] }\n') });
+    const refused = (title: string) => ({ type: 'status' as const, status: 400, detail: `title "${title}" is not an allowed value` });
+    h.writePeople([...people.map((p) => (p.id === 'E1002' ? { ...p, title: 'SECRET-TITLE-XYZ' } : p)), person(6, { title: 'SECRET-NEW-HIRE' })]);
+    for (const method of ['PATCH', 'PUT']) h.sandbox.addFault({ method, path: '/Users', times: Infinity, action: refused('SECRET-TITLE-XYZ (was Engineer)') });
+    h.sandbox.addFault({ method: 'POST', path: '/Users', times: Infinity, action: refused('SECRET-NEW-HIRE') });
+    s = await startTestService(h);
+    await s.firstCycle;
+    s.state.audit.flush();
+    const failed = h.audit().filter((r) => r['outcome'] === 'failed');
+    expect(failed.map((r) => r['action']).sort()).toEqual(['createUser', 'updateUser']);
+    expect(JSON.stringify(h.audit())).not.toMatch(/SECRET-TITLE-XYZ|SECRET-NEW-HIRE|was Engineer/);
+    expect(failed.find((r) => r['action'] === 'updateUser')!['error']).toMatchObject({ detail: 'title "[redacted] (was [redacted])" is not an allowed value' });
+    const viewer = new ConsoleClient(s.url);
+    await viewer.signIn(VIEWER_TOKEN);
+    for (const key of ['E1002', 'E1006']) {
+      const log = await viewer.get(`/ui/log?person=${key}`);
+      expect(log.body).toMatch(/is not an allowed value/);
+      expect(log.body).not.toMatch(/SECRET-TITLE-XYZ|SECRET-NEW-HIRE/);
+    }
+  });
+
   it('the overview shows each target with its last cycle and the source', async () => {
     const { viewer } = await serve();
     const page = await viewer.get('/ui');
@@ -299,6 +357,19 @@ describe('console: what it shows', () => {
     expect(page.body).toMatch(/<td><strong>app<\/strong><\/td>\s*<td><span class="ok">healthy<\/span>/);
     expect(page.body).toMatch(/<dt>People<\/dt><dd>5 \(5 active\)/);
     expect(page.body).toMatch(/Last full cycle/);
+  });
+
+  it("a refusal shown to a viewer names no file path (the state directory, the source's file); an operator's does", async () => {
+    const { viewer, operator } = await serve();
+    const staged = await viewer.get('/ui/staged/st-00000000');
+    expect(staged.status).toBe(409);
+    expect(staged.body).toContain('no staged set st-00000000 in …: scim-sync staged lists them');
+    const nobody = await viewer.get('/ui/person?key=nosuch');
+    expect(nobody.status).toBe(409);
+    expect(nobody.body).toContain('no person with key &quot;nosuch&quot; in the source (csv:…) nor');
+    for (const page of [staged, nobody]) expect(page.body).not.toContain(h.dir);
+    expect((await operator.get('/ui/staged/st-00000000')).body).toContain(`no staged set st-00000000 in ${join(h.dir, 'state', 'staged')}`);
+    expect((await operator.get('/ui/person?key=nosuch')).body).toContain(`(csv:${join(h.dir, 'people.csv')})`);
   });
 
   it('an internal failure shows a reference into the service log, not its words (state paths are not for every session)', async () => {
@@ -314,6 +385,77 @@ describe('console: what it shows', () => {
     expect(ref).toBeDefined();
     // The log has the words, under the same reference.
     expect(s!.lines.find((l) => l.includes(`error ${ref}:`))).toContain(staged);
+  });
+});
+
+describe("console: the request's own text", () => {
+  const b64 = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const HEADER = `${b64({ alg: 'HS256', typ: 'JWT' })}.`;
+  const escape = (t: string) => t.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
+
+  /** A service whose second target's bearer token is a JWT (registered with the redactor when the config loads). */
+  async function withJwt(): Promise<string> {
+    const payload = b64({ sub: 'gateway', jti: randomBytes(12).toString('hex') });
+    const jwt = `${HEADER}${payload}.${createHmac('sha256', randomBytes(32)).update(`${HEADER}${payload}`).digest('base64url')}`;
+    process.env['REVIEW_GATEWAY_KEY'] = jwt;
+    h = await Harness.start({ top: consoleYaml() });
+    h.writeConfig(`  crm:\n    url: ${h.sandbox.url}\n    auth: { type: bearer, token: "\${env:REVIEW_GATEWAY_KEY}" }`);
+    h.writePeople(people);
+    s = await startTestService(h);
+    await s.firstCycle;
+    return jwt;
+  }
+
+  /**
+   * The redactor as an oracle: `known + c` came back "[redacted]" only when c was the secret's next
+   * character (a 148-character JWT read back in 3,370 viewer requests). Now each probe comes back as
+   * sent, and the page for the right character is the page for a wrong one.
+   */
+  it("answers a secret's next character and a wrong one alike, each echoed as typed, wherever a request's text is shown", async () => {
+    const jwt = await withJwt();
+    const viewer = new ConsoleClient(s!.url);
+    const operator = new ConsoleClient(s!.url);
+    await viewer.signIn(VIEWER_TOKEN);
+    await operator.signIn(OPERATOR_TOKEN);
+    const csrf = await operator.csrf();
+    const alike = (right: Answer, wrong: Answer, probes: [string, string], where: string) => {
+      expect(right.body, where).toContain(escape(probes[0]));
+      expect(wrong.body, where).toContain(escape(probes[1]));
+      expect(right.body, where).not.toContain('[redacted]');
+      // The same page but for the probe (and the time a step was taken).
+      const page = (a: Answer, probe: string) => [a.status, a.body.replaceAll(escape(probe), '§').replace(/\d{4}-\d\d-\d\dT[\d:.]+Z/g, 'T')];
+      expect(page(right, probes[0]), where).toEqual(page(wrong, probes[1]));
+    };
+    for (const at of [HEADER.length, 60, jwt.length - 1]) {
+      const known = jwt.slice(at - 24, at);
+      const wrongChar = jwt[at] === 'A' ? 'B' : 'A';
+      const probes: [string, string] = [known + jwt[at], known + wrongChar];
+      const both = async (ask: (probe: string) => Promise<Answer>, where: string) => alike(await ask(probes[0]), await ask(probes[1]), probes, `${where} at ${at}`);
+      const q = encodeURIComponent;
+      await both((p) => viewer.get(`/ui/log?person=${q(p)}`), 'log search: person');
+      await both((p) => viewer.get(`/ui/log?action=${q(p)}`), 'log search: action');
+      await both((p) => viewer.get(`/ui/log?since=${q(p)}&until=${q(p)}`), 'log search: since and until, "not a time"');
+      await both((p) => viewer.get(`/ui/log?cycle=${q(p)}&person=${q(p)}`), 'log search: cycle, and the link to all cycles');
+      await both((p) => viewer.get(`/ui/person?key=${q(p)}`), 'a person nobody knows');
+      await both((p) => operator.post('/ui/person/provision', { key: p, csrf }), 'provision of a person nobody knows');
+      await both((p) => operator.post('/ui/person/release', { key: p, csrf }), 'release of a person not held');
+      await both((p) => operator.post('/ui/person/deprovision', { key: p, reason: p, csrf }), 'deprovision of a person nobody knows, and its reason');
+      await both((p) => operator.post('/ui/staged/approve', { id: p, csrf }), 'approve of a set id');
+      await both((p) => operator.post('/ui/quarantine/lift', { target: p, csrf }), 'a target to lift');
+    }
+    // A path is the request's text too (ids are letters, digits and "-": a token of those is read so).
+    const plain = 'Zx9' + jwt.slice(HEADER.length, HEADER.length + 30).replace(/[^A-Za-z0-9-]/g, 'q');
+    alike(await viewer.get(`/ui/staged/${plain}`), await viewer.get(`/ui/staged/${plain.slice(0, -1)}W`), [plain, `${plain.slice(0, -1)}W`], 'a staged set id in the path');
+  });
+
+  it('shows a short secret typed whole as typed: a guess is not told from a miss', async () => {
+    const { viewer } = await serve();
+    const shown = async (guess: string) => /name="person" value="([^"]*)"/.exec((await viewer.get(`/ui/log?person=${encodeURIComponent(guess)}`)).body)![1];
+    expect(await shown(TOKEN)).toBe(TOKEN);
+    expect(await shown(`${TOKEN.slice(0, -1)}0`)).toBe(`${TOKEN.slice(0, -1)}0`);
+    expect(await shown(VIEWER_TOKEN)).toBe(VIEWER_TOKEN);
+    // Still escaped.
+    expect(await shown('"><b>x')).toBe('&quot;&gt;&lt;b&gt;x');
   });
 });
 

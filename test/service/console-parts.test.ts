@@ -8,8 +8,8 @@ import { Secret } from '../../src/config/secret.js';
 import { ConsoleAuth, LOGIN_WINDOW_MS } from '../../src/service/console/auth.js';
 import { html } from '../../src/service/console/html.js';
 import type { IncomingMessage } from 'node:http';
-import { addressRange, addressSet } from '../../src/config/address-ranges.js';
-import { clientAddress, signInClient } from '../../src/service/console/web.js';
+import { addressRange, addressSet, clientNetwork } from '../../src/config/address-ranges.js';
+import { clientAddress } from '../../src/service/console/web.js';
 import { maskAttributes } from '../../src/service/console/person-page.js';
 import { sourceAttributesFeeding } from '../../src/audit/redacted-sources.js';
 import { parseConfig } from '../../src/config/load.js';
@@ -42,7 +42,7 @@ describe('console sign-in', () => {
 
   it('finds the user whose token it is, and ends the session after sessionMinutes', () => {
     let now = 1_000_000;
-    const auth = new ConsoleAuth({ users, sessionMinutes: 10, loginAttempts: 5 }, () => now);
+    const auth = new ConsoleAuth({ users, sessionMinutes: 10, idleMinutes: 60, loginAttempts: 5 }, () => now);
     const viewer = auth.signIn('v'.repeat(30), 'a');
     const operator = auth.signIn('o'.repeat(30), 'a');
     expect('session' in viewer && viewer.session.user).toEqual({ name: 'helpdesk', role: 'viewer' });
@@ -58,9 +58,23 @@ describe('console sign-in', () => {
     expect(auth.signIn('o'.repeat(31), 'b')).toEqual({ refused: true });
   });
 
+  it('ends a session unused for idleMinutes, before sessionMinutes; each request keeps it from ending idle', () => {
+    let now = 0;
+    const auth = new ConsoleAuth({ users, sessionMinutes: 480, idleMinutes: 30, loginAttempts: 5 }, () => now);
+    const used = auth.signIn('o'.repeat(30), 'a') as { id: string };
+    const left = auth.signIn('v'.repeat(30), 'a') as { id: string };
+    for (let i = 0; i < 4; i++) {
+      now += 29 * 60_000;
+      expect(auth.session(used.id)?.user.name).toBe('alice');
+    }
+    expect(auth.session(left.id)).toBeUndefined();
+    now += 30 * 60_000;
+    expect(auth.session(used.id)).toBeUndefined();
+  });
+
   it('refuses a client after loginAttempts failures, the right token too, until the oldest is out of the window; others are not affected', () => {
     let now = 0;
-    const auth = new ConsoleAuth({ users, sessionMinutes: 10, loginAttempts: 3 }, () => now);
+    const auth = new ConsoleAuth({ users, sessionMinutes: 10, idleMinutes: 60, loginAttempts: 3 }, () => now);
     for (let i = 0; i < 3; i++) {
       expect(auth.signIn('wrong', 'attacker')).toEqual({ refused: true });
       now += 1000;
@@ -72,7 +86,7 @@ describe('console sign-in', () => {
   });
 
   it('a sign-in does not clear the failures before it: a viewer cannot guess past the limit between sign-ins', () => {
-    const auth = new ConsoleAuth({ users, sessionMinutes: 10, loginAttempts: 3 }, () => 0);
+    const auth = new ConsoleAuth({ users, sessionMinutes: 10, idleMinutes: 60, loginAttempts: 3 }, () => 0);
     for (let round = 0; round < 2; round++) {
       expect(auth.signIn('wrong', 'viewer-desk')).toEqual({ refused: true });
       expect('session' in auth.signIn('v'.repeat(30), 'viewer-desk')).toBe(true);
@@ -82,7 +96,7 @@ describe('console sign-in', () => {
   });
 
   it('signing in again and again ends only that user\'s own oldest sessions, never another user\'s', () => {
-    const auth = new ConsoleAuth({ users, sessionMinutes: 10, loginAttempts: 5 });
+    const auth = new ConsoleAuth({ users, sessionMinutes: 10, idleMinutes: 60, loginAttempts: 5 });
     const operator = auth.signIn('o'.repeat(30), 'a') as { id: string };
     const viewer = Array.from({ length: 1500 }, () => auth.signIn('v'.repeat(30), 'b') as { id: string });
     expect(auth.session(operator.id)?.user.role).toBe('operator');
@@ -191,11 +205,11 @@ describe('console: the client address behind trusted proxies', () => {
   });
 
   it('counts an IPv6 client by its /64: a guesser taking a new address of its network for every try is one client', () => {
-    expect(signInClient('2001:db8:aa:bb::1')).toBe('2001:db8:aa:bb::/64');
-    expect(signInClient('2001:0db8:00aa:00bb:ffff:1:2:3')).toBe('2001:db8:aa:bb::/64');
-    expect(signInClient('2001:db8::5')).toBe('2001:db8:0:0::/64');
-    expect(signInClient('::1')).toBe('0:0:0:0::/64');
-    expect(signInClient('203.0.113.5')).toBe('203.0.113.5');
-    expect(signInClient(clientAddress(req('2001:db8:aa:bb::9')))).toBe(signInClient(clientAddress(req('2001:db8:aa:bb:1234:5678:9abc:def0'))));
+    expect(clientNetwork('2001:db8:aa:bb::1')).toBe('2001:db8:aa:bb::/64');
+    expect(clientNetwork('2001:0db8:00aa:00bb:ffff:1:2:3')).toBe('2001:db8:aa:bb::/64');
+    expect(clientNetwork('2001:db8::5')).toBe('2001:db8:0:0::/64');
+    expect(clientNetwork('::1')).toBe('0:0:0:0::/64');
+    expect(clientNetwork('203.0.113.5')).toBe('203.0.113.5');
+    expect(clientNetwork(clientAddress(req('2001:db8:aa:bb::9')))).toBe(clientNetwork(clientAddress(req('2001:db8:aa:bb:1234:5678:9abc:def0'))));
   });
 });

@@ -486,3 +486,49 @@ it('a leaver named by an event loses every account carrying their key, not only 
   expect(h.writes()).toEqual([]);
   expect([userOf(5)?.['active'], admin(5)?.['active']]).toEqual([true, true]);
 });
+
+/** A delivery whose head and first `sent` bytes of an announced `length` go out, the rest never: what the server answered, or '' when it closed without an answer. */
+function partial(url: string, path: string, headers: Record<string, string>, length: number, sent: number): Promise<string> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve, reject) => {
+    const req = request({ host: hostname, port, path, method: 'POST', headers: { 'content-type': 'application/json', 'content-length': String(length), ...headers }, timeout: 10_000 }, (res) => {
+      res.resume();
+      resolve(String(res.statusCode));
+      req.destroy();
+    });
+    req.on('error', (error) => (req.destroyed ? resolve('') : reject(error)));
+    req.on('timeout', () => reject(new Error('no answer within 10 s')));
+    req.write('x'.repeat(sent));
+  });
+}
+
+it('a delivery without its signature header is refused from its headers, its body unread; refusals are counted, and logged one line a window', async () => {
+  process.env['TEST_BAMBOO_KEY'] = BAMBOO_KEY;
+  process.env['TEST_BOB_KEY'] = 'bob-key-5e7a9c1d3f';
+  h = await Harness.synced(people, { top: `events:\n  bamboo: { format: bamboohr, secret: "\${env:TEST_BAMBOO_KEY}" }\n  bob: { format: hibob, secret: "\${env:TEST_BOB_KEY}" }\n` });
+  s = await startTestService(h, {}, { refusalLogMs: 1000 });
+  await s.firstCycle;
+  // Not a delivery at all: neither read nor counted as refused.
+  expect((await s.get('/events/bamboo')).status).toBe(405);
+  // Announced, never sent whole: answered all the same, no slot held for a minute.
+  expect(await partial(s.url, '/events/bamboo', {}, 100_000, 10)).toBe('401');
+  for (let i = 0; i < 29; i++) expect((await s.post('/events/bamboo', '{}', {})).status).toBe(401);
+  // Bob's unsigned connection test is still answered; an unsigned body longer than one is not read whole, nor parsed.
+  expect((await s.post('/events/bob', '{"text":"Ping test"}', {})).status).toBe(200);
+  expect((await s.post('/events/bob', `{"text":"Ping test"${' '.repeat(300)}}`, {})).status).toBe(401);
+  expect(await partial(s.url, '/events/bob', {}, 1024 * 1024, 4096)).toBe('401');
+  expect((await s.get('/metrics')).body).toMatch(/scimsync_inbound_events_total\{endpoint="bamboo",status="401"\} 30/);
+  // Each line says one refusal, or how many more its window had.
+  const said = (endpoint: string) => {
+    const lines = s!.lines.filter((l) => l.startsWith(`event ${endpoint}: `) && /^event \w+: (401 |\d+ more deliver)/.test(l));
+    return { lines, refusals: lines.reduce((n, l) => n + (/^event \w+: (\d+) more/.exec(l) ? Number(/^event \w+: (\d+) more/.exec(l)![1]) : 1), 0) };
+  };
+  await expect.poll(() => [said('bamboo').refusals, said('bob').refusals], { timeout: 10_000, interval: 20 }).toEqual([30, 2]);
+  expect(said('bamboo').lines.length).toBeLessThanOrEqual(6);
+  expect(said('bamboo').lines[0]).toBe('event bamboo: 401 events.bamboo: refused (signature header missing)');
+  expect(said('bamboo').lines[1]).toMatch(/^event bamboo: \d+ more deliveries refused \(401\) in 1 s; the last: event bamboo: 401 events\.bamboo: refused \(signature header missing\)$/);
+  expect(said('bob').lines).toEqual([
+    'event bob: 401 events.bob: refused (signature header missing; no connection test: over 256 bytes)',
+    'event bob: 1 more delivery refused (401) in 1 s; the last: event bob: 401 events.bob: refused (signature header missing; no connection test: over 256 bytes)',
+  ]);
+});

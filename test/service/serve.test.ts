@@ -5,6 +5,7 @@
  * just the people it changed, and a file cut mid-write never deactivates anyone.
  */
 import { appendFileSync, renameSync, writeFileSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load.js';
@@ -45,6 +46,29 @@ describe('serve', () => {
     expect(metrics.body).toMatch(/^scimsync_cycles_total\{result="applied"\} 1$/m);
     expect(metrics.body).toMatch(/^scimsync_operations_total\{target="app",kind="createUser",outcome="ok"\} 20$/m);
     expect((await s.get('/nothing')).status).toBe(404);
+  });
+
+  it('holds serve.maxConnectionsPerAddress connections of one client: an idle flood from one address leaves /healthz answered', async () => {
+    h = await Harness.start({ top: 'serve:\n  maxConnectionsPerAddress: 3\n' });
+    h.writePeople(people);
+    s = await startTestService(h);
+    const { port } = new URL(s.url);
+    // Each connection asks /healthz: the server answers those it keeps, and closes those past the share unanswered.
+    const flood: Socket[] = [];
+    const answered: boolean[] = [];
+    for (let i = 0; i < 10; i++) {
+      const socket = connect({ port: Number(port), host: '127.0.0.1', localAddress: '127.0.0.2' });
+      flood.push(socket);
+      socket.on('error', () => undefined);
+      socket.write(`GET /healthz HTTP/1.1\r\nhost: 127.0.0.1:${port}\r\n\r\n`);
+      answered.push(await new Promise<boolean>((resolve) => {
+        socket.once('data', () => resolve(true));
+        socket.once('close', () => resolve(false));
+      }));
+    }
+    expect(answered).toEqual([true, true, true, false, false, false, false, false, false, false]);
+    expect((await s.get('/healthz')).status).toBe(200);
+    for (const socket of flood) socket.destroy();
   });
 
   it('is not ready while the first cycle fails, and says why', async () => {

@@ -14,7 +14,7 @@ import type { AuditRecord } from '../../src/audit/audit-sink.js';
 import { recoverStaged } from '../../src/engine/staged-sets.js';
 import { PlanError } from '../../src/errors.js';
 import type { Plan } from '../../src/model/plan.js';
-import { STALE_AFTER_MS, processStart } from '../../src/state/holder.js';
+import { STALE_AFTER_MS, judgeHolder, processStart } from '../../src/state/holder.js';
 import { FileStagedStore, RedisStagedStore, type StagedClaim, type StagedStore } from '../../src/state/staged-store.js';
 import { REDIS_URL, cleanRedis, randomPrefix, waitUntil } from '../support/distributed.js';
 import { StagedTaker, killTakers } from '../support/staged-taker-process.js';
@@ -82,6 +82,21 @@ describe.each([
     await (await store.take(set.id)).done();
     expect((await store.list()).map((s) => s.id)).not.toContain(set.id);
     await expect(store.take(set.id)).rejects.toBeInstanceOf(PlanError);
+  });
+
+  it('its taker is live until the set is gone or back: a second approve or a recovery looking meanwhile never finds it gone', async () => {
+    const store = open();
+    for (const end of ['done', 'putBack'] as const) {
+      const set = await store.save(plan, ['reason']);
+      const claim = await store.take(set.id);
+      const taker = (await store.taken()).find((t) => t.set.id === set.id)!.taker;
+      const ending = end === 'done' ? claim.done() : claim.putBack();
+      // While the taken copy is being removed or put back (judged as another take or recoverStaged would).
+      expect(judgeHolder(taker, 0), end).toEqual({ alive: true, gone: false });
+      await ending;
+      expect(judgeHolder(taker, 0).gone, end).toBe(true);
+      if (end === 'putBack') await (await store.take(set.id)).done();
+    }
   });
 });
 

@@ -24,14 +24,15 @@ export interface RunningService extends ServiceHandle {
   stop(): Promise<void>;
 }
 
-export async function startTestService(h: Harness, extra: Partial<Omit<ServiceOptions, 'loaded' | 'state' | 'log'>> = {}): Promise<RunningService> {
+/** `more`: more of the inbound events' options (their stores are the harness's). */
+export async function startTestService(h: Harness, extra: Partial<Omit<ServiceOptions, 'loaded' | 'state' | 'log'>> = {}, more: { refusalLogMs?: number } = {}): Promise<RunningService> {
   process.env['TEST_SCIM_TOKEN'] = TOKEN;
   const loaded = loadConfig(h.configFile);
   loaded.config.serve.listen = '127.0.0.1:0';
   const state = await openState(loaded, { lock: !loaded.config.queue, audit: true, initiator: { initiator: 'schedule', by: 'serve@test' } });
   const lines: string[] = [];
   const ids = loaded.config.events ? FileEventIdStore.open(loaded.stateDir) : undefined;
-  const events = ids ? { ids, due: new FileDueChanges(loaded.stateDir) } : undefined;
+  const events = ids ? { ids, due: new FileDueChanges(loaded.stateDir), ...more } : undefined;
   const service = await startService({ loaded, state, notifier: NO_NOTIFIER, feeds: [], log: (l) => lines.push(l), ...(events ? { events } : {}), ...extra });
   return {
     ...service,

@@ -64,6 +64,22 @@ export const consoleSettings = z
       .max(7 * 24 * 60)
       .default(480)
       .describe('How long a sign-in lasts, minutes; sessions are kept in memory, so a restart of the service signs everyone out. Default 480 (8 hours).'),
+    idleMinutes: z
+      .number()
+      .int()
+      .min(1)
+      .max(7 * 24 * 60)
+      .default(30)
+      .describe('A session unused this long ends (whatever is left of sessionMinutes), minutes: a console left open on an unattended screen. Default 30.'),
+    requestsPerMinute: z
+      .number()
+      .int()
+      .min(10)
+      .default(120)
+      .describe(
+        'Requests one session may make a minute (a burst of that many, refilled evenly), and requests a client address (an IPv6 /64) without a session may make, sign-ins included; ' +
+          'past it the console answers 429 with Retry-After. A person clicking through pages stays far below. Default 120.',
+      ),
     publicUrl: z
       .url({ protocol: /^https?$/ })
       .optional()

@@ -54,6 +54,24 @@ export const serve = z
         'Most people one inbound event delivery may name change by change (those to sync now, each once). A delivery naming more is still accepted (202), ' +
           'and its people are synced as one request: past maxBatch, by a full reconcile, which lists each target once and judges the change whole. Default 1000.',
       ),
+    maxConnections: z
+      .number()
+      .int()
+      .min(16)
+      .default(256)
+      .describe(
+        'Connections serve.listen keeps open at once (health checks, scrapes, inbound events, the console); a connection beyond is closed at once. Each holds a file descriptor, ' +
+          "which the service's own work (the source's file, the audit log, its connections to the targets) needs as well: keep the process's limit (systemd LimitNOFILE, ulimit -n) well above it. Default 256.",
+      ),
+    maxConnectionsPerAddress: z
+      .number()
+      .int()
+      .min(1)
+      .default(64)
+      .describe(
+        'Connections one client address (an IPv6 /64) keeps open at once; beyond, a new one is closed at once, so one client cannot take every connection from the health checks and the HR system. ' +
+          'Behind a reverse proxy every request comes from its address: raise this to what the proxy opens. Default 64.',
+      ),
     console: consoleSettings
       .optional()
       .describe('The web console under /ui on serve.listen: status, the provisioning log, people, staged changes, quarantine, queues. Default unset: off (/ui answers 404).'),

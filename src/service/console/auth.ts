@@ -8,7 +8,8 @@
  * sign-ins per client, or one client's failures refuse everyone for five minutes.)
  *
  * Sessions live in this process's memory (a restart signs everyone out): a random id in an
- * HttpOnly cookie, kept here only as its digest, with the CSRF token of that session's forms.
+ * HttpOnly cookie, kept here only as its digest, with the CSRF token of that session's forms. A
+ * session ends `sessionMinutes` after its sign-in, or `idleMinutes` after its last request.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { ConsoleRole, ConsoleSettings } from '../../config/schema/console.js';
@@ -23,6 +24,8 @@ export interface Session {
   /** Every state-changing form of this session carries it. */
   csrf: string;
   expiresAt: number;
+  /** When a request last used it (ms): unused for idleMinutes, it ends. */
+  lastSeenAt: number;
 }
 
 export type SignIn = { session: Session; id: string } | { refused: true } | { retryAfterSeconds: number };
@@ -54,7 +57,7 @@ export class ConsoleAuth {
   private readonly failures = new Map<string, number[]>();
 
   constructor(
-    private readonly settings: Pick<ConsoleSettings, 'users' | 'sessionMinutes' | 'loginAttempts'>,
+    private readonly settings: Pick<ConsoleSettings, 'users' | 'sessionMinutes' | 'idleMinutes' | 'loginAttempts'>,
     private readonly now: () => number = Date.now,
   ) {
     this.users = settings.users.map((u) => ({ user: { name: u.name, role: u.role }, token: digest(u.token.reveal()) }));
@@ -74,7 +77,7 @@ export class ConsoleAuth {
       return { refused: true };
     }
     const id = randomToken();
-    const session: Session = { user: found, csrf: randomToken(), expiresAt: now + this.settings.sessionMinutes * 60_000 };
+    const session: Session = { user: found, csrf: randomToken(), expiresAt: now + this.settings.sessionMinutes * 60_000, lastSeenAt: now };
     const own = [...this.sessions].filter(([, s]) => s.user.name === found.name);
     if (own.length >= MAX_SESSIONS_PER_USER) this.sessions.delete(own[0]![0]);
     this.sessions.set(digest(id).toString('hex'), session);
@@ -82,15 +85,18 @@ export class ConsoleAuth {
     return { session, id };
   }
 
-  /** The live session of this cookie value, if any. */
+  /** The live session of this cookie value, if any; using it keeps it from ending idle. */
   session(id: string | undefined): Session | undefined {
     if (!id) return undefined;
     const key = digest(id).toString('hex');
     const session = this.sessions.get(key);
-    if (session && session.expiresAt <= this.now()) {
+    if (!session) return undefined;
+    const now = this.now();
+    if (session.expiresAt <= now || now - session.lastSeenAt >= this.settings.idleMinutes * 60_000) {
       this.sessions.delete(key);
       return undefined;
     }
+    session.lastSeenAt = now;
     return session;
   }
 

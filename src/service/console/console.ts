@@ -3,7 +3,8 @@
  * script, and the operator's actions as forms. Every request is checked in this order: the Host it
  * names (no DNS rebinding), the session (else the sign-in page), and for a POST the origin, the
  * form's CSRF token and the user's role. Nothing from the config but target names is shown; every
- * value goes through the escaping template and the redactor (html.ts).
+ * value goes through the escaping template and the redactor (html.ts), but the request's own text,
+ * shown back as sent: through the redactor it would answer whether it is a secret.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Redis } from 'ioredis';
@@ -11,6 +12,7 @@ import { openOnFirstUse, type OpenedOnFirstUse } from './lazy-connection.js';
 import { BusyError, ReadGate } from './read-gate.js';
 import type { QueueStatus } from '../../execution/bullmq/queue-status.js';
 import { ConfigError, describeError, NotFoundError, PlanError, SafetyError } from '../../errors.js';
+import { Refusal, errorReference, shownRefusal } from './error-text.js';
 import { planPerson } from '../../engine/one-person.js';
 import { recoverStaged } from '../../engine/staged-sets.js';
 import { withInitiator } from '../../audit/audit-sink.js';
@@ -18,7 +20,7 @@ import { isLoopback } from '../../config/schema/serve.js';
 import { approveAction, consoleWho, liftAction, personAction, personKey, rejectAction, releaseAction, retryAction, type ActionPage } from './actions.js';
 import { ConsoleAuth, randomToken, sameSecret, type Session } from './auth.js';
 import type { ConsoleContext } from './context.js';
-import { html, type Html } from './html.js';
+import { echoed, html, type Html } from './html.js';
 import { notice, page, type PageFrame } from './layout.js';
 import { logPage } from './log-page.js';
 import { overviewPage } from './overview-page.js';
@@ -28,8 +30,9 @@ import { queuesPage } from './queues-page.js';
 import { RecentActivity } from './recent-activity.js';
 import { stagedListPage, stagedSetPage } from './staged-page.js';
 import { CONSOLE_CSS } from './style.js';
-import { addressSet } from '../../config/address-ranges.js';
-import { allowedHosts, clientAddress, cookies, signInClient, readForm, redirect, sameOrigin, sendHtml, sendText, setCookie } from './web.js';
+import { addressSet, clientNetwork } from '../../config/address-ranges.js';
+import { allowedHosts, clientAddress, cookieName, cookies, readForm, redirect, sameOrigin, sendHtml, sendText, setCookie } from './web.js';
+import { RequestLimit } from './request-limit.js';
 
 const SESSION_COOKIE = 'scimsync_session';
 const LOGIN_COOKIE = 'scimsync_login';
@@ -55,6 +58,10 @@ export async function startConsole(ctx: ConsoleContext): Promise<ConsoleHandle> 
   const secure = settings.publicUrl?.startsWith('https:') ?? false;
   const sessionMaxAge = settings.sessionMinutes * 60;
   const proxies = settings.trustedProxies.length > 0 ? addressSet(settings.trustedProxies) : undefined;
+  const sessionCookie = cookieName(SESSION_COOKIE, secure);
+  const loginCookie = cookieName(LOGIN_COOKIE, secure);
+  // Per session, and per client network before a sign-in: no script asks thousands of questions.
+  const limit = new RequestLimit(settings.requestsPerMinute);
   const activity = new RecentActivity(ctx.metrics.registry);
   await activity.keep();
   const sampler = setInterval(() => void activity.keep().catch(() => undefined), SAMPLE_EVERY_MS);
@@ -100,13 +107,13 @@ ${message ? notice('bad', message) : null}
 
   async function signIn(req: IncomingMessage, res: ServerResponse, hosts: ReadonlySet<string>): Promise<void> {
     const form = await readForm(req);
-    const nonce = cookies(req).get(LOGIN_COOKIE);
+    const nonce = cookies(req).get(loginCookie);
     if (!form || !sameOrigin(req, hosts, settings.publicUrl) || !nonce || !sameSecret(form.get('nonce') ?? '', nonce)) {
       return loginPage(res, 403, 'This sign-in form has expired or did not come from this console: try again.');
     }
     const client = clientAddress(req, proxies);
     // Counted by the client's network (an IPv6 /64), logged by its own address.
-    const outcome = auth.signIn(form.get('token') ?? '', signInClient(client));
+    const outcome = auth.signIn(form.get('token') ?? '', clientNetwork(client));
     if ('retryAfterSeconds' in outcome) {
       ctx.log(`console: sign-in refused from ${client}: too many failed attempts`);
       res.setHeader('retry-after', String(outcome.retryAfterSeconds));
@@ -120,7 +127,7 @@ ${message ? notice('bad', message) : null}
     redirect(res, '/ui', { 'set-cookie': [setCookie(SESSION_COOKIE, outcome.id, { maxAgeSeconds: sessionMaxAge, secure }), setCookie(LOGIN_COOKIE, '', { maxAgeSeconds: 0, secure })] });
   }
 
-  async function view(path: string, params: URLSearchParams, session: Session): Promise<{ title: string; section?: PageFrame['section']; body: Html; status?: number } | undefined> {
+  async function view(path: string, params: URLSearchParams, session: Session): Promise<{ title: PageFrame['title']; section?: PageFrame['section']; body: Html; status?: number } | undefined> {
     if (path === '/ui' || path === '/ui/') {
       let queues: QueueStatus | undefined;
       let problem: string | undefined;
@@ -134,7 +141,7 @@ ${message ? notice('bad', message) : null}
       const person = await gatesOf(session).person.run(() => planPerson(ctx.loaded, ctx.state, key));
       const { config } = ctx.loaded;
       const view = { redacted: config.audit.redactAttributes, feeding: sourceAttributesFeeding(config, config.audit.redactAttributes), read: sourceAttributesRead(config) };
-      return { title: `Person ${key}`, section: 'person', body: personPage(person, session, view) };
+      return { title: html`Person ${echoed(key)}`, section: 'person', body: personPage(person, session, view) };
     }
     if (path === '/ui/staged') {
       const taken = await recoverStaged({ staged: ctx.state.staged, rejections: ctx.state.rejections, audit: withInitiator(ctx.state.audit, consoleWho(session.user)) });
@@ -156,7 +163,7 @@ ${message ? notice('bad', message) : null}
         return personAction(ctx, user, 'provision', personKey(form.get('key')), '');
       case '/ui/person/deprovision': {
         const reason = (form.get('reason') ?? '').trim().slice(0, 500);
-        if (reason === '') throw new ConfigError('an emergency deprovision needs a reason: it is recorded with your name');
+        if (reason === '') throw new Refusal(409, html`An emergency deprovision needs a reason: it is recorded with your name.`);
         return personAction(ctx, user, 'deprovision', personKey(form.get('key')), reason);
       }
       case '/ui/person/release':
@@ -173,16 +180,25 @@ ${message ? notice('bad', message) : null}
   }
 
   /**
-   * A page that says what went wrong. What the operator can act on (no such person, a set already
-   * decided, busy) in the error's own words, escaped and redacted; an internal failure only as a
-   * reference into the service log, which has its words: those name state files, Redis addresses
-   * and the like, which are not for whoever holds a console session.
+   * A page that says what went wrong. What the user can act on (no such person, a set already
+   * decided, busy) in the error's own words as error-text.ts allows them (the request's quotes as
+   * sent, no file paths for a viewer); an internal failure only as a reference into the service
+   * log, which has its words: those name state files, Redis addresses and the like, which are not
+   * for whoever holds a console session. `freeText`: the request named a person in words of its own.
    */
-  function failure(res: ServerResponse, session: Session | undefined, error: unknown): void {
-    const status = error instanceof NotFoundError ? 404 : error instanceof ConfigError || error instanceof PlanError || error instanceof SafetyError ? 409 : error instanceof BusyError ? 429 : 500;
-    const next = error instanceof SafetyError && error.stagedMessage ? ` ${error.stagedMessage}` : '';
-    if (status !== 500) return sendHtml(res, status, frame(session, { title: 'Not possible', body: notice('bad', describeError(error) + next) }));
-    const ref = randomToken().slice(0, 8);
+  function failure(res: ServerResponse, session: Session | undefined, error: unknown, freeText: boolean): void {
+    const status =
+      error instanceof Refusal ? error.status
+      : error instanceof NotFoundError ? 404
+      : error instanceof ConfigError || error instanceof PlanError || error instanceof SafetyError ? 409
+      : error instanceof BusyError ? 429
+      : 500;
+    if (status !== 500) {
+      const said = shownRefusal(error, { freeText, viewer: session?.user.role !== 'operator' }, ctx.log);
+      const next = error instanceof SafetyError && error.stagedMessage ? ` ${error.stagedMessage}` : '';
+      return sendHtml(res, status, frame(session, { title: 'Not possible', body: notice('bad', html`${said}${next}`) }));
+    }
+    const ref = errorReference();
     ctx.log(`console: error ${ref}: ${describeError(error)}`);
     sendHtml(res, 500, frame(session, { title: 'Something went wrong', body: notice('bad', `An internal error (reference ${ref}); the service log has its details.`) }));
   }
@@ -196,9 +212,16 @@ ${message ? notice('bad', message) : null}
     const post = req.method === 'POST';
     if (!get && !post) return sendText(res, 405, 'GET or POST\n', undefined, { allow: 'GET, HEAD, POST' });
     if (path === '/ui/static/console.css' && get) return sendText(res, 200, CONSOLE_CSS, 'text/css; charset=utf-8');
-    if (path === '/ui/login') return post ? signIn(req, res, hosts) : loginPage(res, 200);
-    const sessionId = cookies(req).get(SESSION_COOKIE);
+    const sessionId = cookies(req).get(sessionCookie);
     const session = auth.session(sessionId);
+    const client = session ? undefined : clientAddress(req, proxies);
+    const limited = limit.take(session ? `session ${session.csrf}` : `client ${clientNetwork(client!)}`);
+    if (limited) {
+      const wait = limited.retryAfterSeconds;
+      if (limited.first) ctx.log(`console: requests of ${session ? `a session of ${session.user.name}` : `client ${client}`} refused: more than ${settings.requestsPerMinute} a minute`);
+      return sendHtml(res, 429, frame(session, { title: 'Too many requests', body: notice('bad', `More than ${settings.requestsPerMinute} requests a minute: try again in ${wait} seconds.`) }), { 'retry-after': String(wait) });
+    }
+    if (path === '/ui/login') return post ? signIn(req, res, hosts) : loginPage(res, 200);
     if (!session) return get ? redirect(res, '/ui/login') : sendHtml(res, 401, frame(undefined, { title: 'Signed out', body: html`${notice('bad', 'Your session has ended.')}<p><a href="/ui/login">Sign in again</a></p>` }));
     try {
       if (get) {
@@ -224,7 +247,7 @@ ${message ? notice('bad', message) : null}
       const done = await act(path, form, session);
       return sendHtml(res, done.status, frame(session, { title: done.title, body: done.body }));
     } catch (error) {
-      return failure(res, session, error);
+      return failure(res, session, error, path === '/ui/person' || path.startsWith('/ui/person/'));
     }
   }
 

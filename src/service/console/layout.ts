@@ -5,7 +5,8 @@ import { html, type Html } from './html.js';
 export type Section = 'overview' | 'log' | 'person' | 'staged' | 'queues';
 
 export interface PageFrame {
-  title: string;
+  /** Html when it holds the request's own text (echoed). */
+  title: Html | string;
   section?: Section;
   session?: Session;
   /** Whether the queues page exists (distributed mode). */

@@ -1,13 +1,14 @@
 /**
  * The provisioning log, searched as `scim-sync log` searches it (audit/log-query.ts) by person,
  * target, action, status and time; newest first. Each record opens (a <details>, no script) to its
- * steps, its modified properties (old → new) and the server's error detail.
+ * steps, its modified properties (old → new) and the server's error detail. What the search asked
+ * for is shown back as typed (echoed: never through the redactor, see html.ts).
  */
 import type { AuditRecord } from '../../audit/audit-sink.js';
 import { OUTCOMES, matchesQuery, type LogQuery } from '../../audit/log-query.js';
 import { searchLog } from '../../audit/search-log.js';
 import type { ConsoleContext } from './context.js';
-import { html, query, type Html } from './html.js';
+import { echoed, html, query, type Html } from './html.js';
 
 /** Records shown at most; the rest are counted. Narrow the search to see older ones. */
 export const LOG_LIMIT = 200;
@@ -33,12 +34,12 @@ function timeOf(text: string): Date | undefined {
   return Number.isNaN(t) ? undefined : new Date(t);
 }
 
-function toQuery(s: LogSearch): { query: LogQuery; problems: string[] } {
-  const problems: string[] = [];
+function toQuery(s: LogSearch): { query: LogQuery; problems: Html[] } {
+  const problems: Html[] = [];
   const since = timeOf(s.since);
   const until = timeOf(s.until);
-  if (s.since && !since) problems.push(`"${s.since}" is not a time`);
-  if (s.until && !until) problems.push(`"${s.until}" is not a time`);
+  if (s.since && !since) problems.push(html`"${echoed(s.since)}" is not a time`);
+  if (s.until && !until) problems.push(html`"${echoed(s.until)}" is not a time`);
   return {
     query: {
       ...(s.person ? { user: s.person } : {}),
@@ -100,17 +101,17 @@ export async function logPage(ctx: ConsoleContext, params: URLSearchParams): Pro
   const option = (v: string, selected: string, label = v) => (v === selected ? html`<option value="${v}" selected>${label}</option>` : html`<option value="${v}">${label}</option>`);
   return html`
 <form class="filters" method="get" action="/ui/log">
-  <label>Person<input type="search" name="person" value="${search.person}" placeholder="key, userName or email"></label>
+  <label>Person<input type="search" name="person" value="${echoed(search.person)}" placeholder="key, userName or email"></label>
   <label>Target<select name="target">${option('', search.target, 'any')}${targets.map((t) => option(t, search.target))}</select></label>
-  <label>Action<input type="text" name="action" value="${search.action}" placeholder="e.g. createUser" list="actions"></label>
+  <label>Action<input type="text" name="action" value="${echoed(search.action)}" placeholder="e.g. createUser" list="actions"></label>
   <label>Status<select name="status">${option('', search.status, 'any')}${['success', 'failure', 'warning', ...OUTCOMES].map((o) => option(o, search.status))}</select></label>
-  <label>Since (UTC)<input type="datetime-local" name="since" value="${search.since}"></label>
-  <label>Until (UTC)<input type="datetime-local" name="until" value="${search.until}"></label>
-  ${cycle ? html`<input type="hidden" name="cycle" value="${cycle}">` : null}
+  <label>Since (UTC)<input type="datetime-local" name="since" value="${echoed(search.since)}"></label>
+  <label>Until (UTC)<input type="datetime-local" name="until" value="${echoed(search.until)}"></label>
+  ${cycle ? html`<input type="hidden" name="cycle" value="${echoed(cycle)}">` : null}
   <button type="submit">Search</button>
 </form>
 <datalist id="actions">${['createUser', 'updateUser', 'deprovisionUser', 'linkUser', 'createGroup', 'patchGroupMembers', 'person.provision', 'person.deprovision', 'person.release', 'staged.approve', 'staged.reject', 'staged.recovered', 'quarantine.enter', 'quarantine.exit', 'safety.stop'].map((a) => html`<option value="${a}">`)}</datalist>
-${cycle ? html`<p>Cycle <code>${cycle}</code> only. <a href="/ui/log${query({ ...search })}">All cycles</a></p>` : null}
+${cycle ? html`<p>Cycle <code>${echoed(cycle)}</code> only. <a href="/ui/log${echoed(query({ ...search }))}">All cycles</a></p>` : null}
 ${problems.map((p) => html`<div class="notice bad">${p}</div>`)}
 ${unreadable > 0 ? html`<div class="notice bad">${unreadable} line${unreadable === 1 ? '' : 's'} of the log could not be read.</div>` : null}
 ${found.searchedBackTo ? html`<div class="notice warn">The search read the newest part of the log only, back to ${found.searchedBackTo.replace('T', ' ').slice(0, 19)} UTC: set Since and Until to look further back.</div>` : null}

@@ -10,7 +10,8 @@ import { operationsOf, type Operation } from '../../model/plan.js';
 import type { JsonObject, JsonValue } from '../../model/scim.js';
 import type { RunReport } from '../../execution/run-report.js';
 import type { Session } from './auth.js';
-import { html, query, type Html } from './html.js';
+import { echoed, html, query, quotedText, type Html } from './html.js';
+import type { Quoted } from '../../errors.js';
 import { csrfField, when } from './layout.js';
 
 /** `resource` with the listed attributes (top level, or inside an extension) shown as "[redacted]". */
@@ -69,7 +70,7 @@ ${t.mapped ? html`<details><summary>What the mapping makes of them</summary><pre
 
 function actions(p: PersonPlan, session: Session): Html {
   if (session.user.role !== 'operator') return html``;
-  const key = html`<input type="hidden" name="key" value="${p.key}">`;
+  const key = html`<input type="hidden" name="key" value="${echoed(p.key)}">`;
   return html`<section class="actions" aria-label="Actions">
 ${p.user ? html`<form method="post" action="/ui/person/provision">${csrfField(session)}${key}<p>Plan and apply this person now in every target.</p><button type="submit">Provision now</button></form>` : null}
 <form method="post" action="/ui/person/deprovision">${csrfField(session)}${key}
@@ -106,6 +107,7 @@ function sourceRecord(user: NonNullable<PersonPlan['user']>, session: Session, v
   return html`<table><tbody>${shown.map(row)}</tbody></table>${rest}`;
 }
 
+/** The page of the person the request named: `p.key` is that request's own text (shown as sent, html.ts). */
 export function personPage(p: PersonPlan, session: Session, view: SourceView): Html {
   const where = p.user ? `${p.user.ref.location}${p.user.ref.line ? `:${p.user.ref.line}` : ''}` : '';
   // Source attributes shown nowhere on this page: by the names maskAttributes compares (lowercased, no path).
@@ -116,20 +118,20 @@ ${p.sourceHeld ? html`<p class="warn">Held: the source rejected this person's re
 ${p.user ? html`<p>${p.user.active ? html`<span class="ok">active</span>` : html`<span class="warn">inactive</span>`} in the source <span class="muted">(${where})</span></p>
 ${sourceRecord(p.user, session, view)}` : p.sourceHeld ? null : html`<p class="warn">Not in the source.</p>`}
 ${p.hold ? html`<p class="bad">Held off by an emergency deprovision: "${p.hold.reason}", by ${p.hold.by}, ${when(p.hold.time)}. Planned as out of scope until the source record changes or they are released.</p>` : null}
-<p><a href="/ui/log${query({ person: p.key })}">Their provisioning log</a></p>
+<p><a href="/ui/log${echoed(query({ person: p.key }))}">Their provisioning log</a></p>
 </section>
 ${actions(p, session)}
 ${p.targets.map((t) => targetSection(p, t, view.redacted, hidden))}`;
 }
 
-/** The outcome of an action on a person: its steps as they ran, and each target's result. */
-export function actionResult(title: string, key: string, steps: readonly string[], report: RunReport | undefined, problem?: string): Html {
+/** The outcome of an action on a person (`key`: as the request named them): its steps as they ran, and each target's result. */
+export function actionResult(title: Html, key: string, steps: readonly (string | Quoted)[], report: RunReport | undefined, problem?: Html | string): Html {
   return html`
 ${problem ? html`<div class="notice bad" role="status">${problem}</div>` : null}
-<section class="card"><h2>Steps</h2><ol>${steps.map((s) => html`<li>${s}</li>`)}</ol></section>
+<section class="card"><h2>Steps</h2><ol>${steps.map((s) => html`<li>${typeof s === 'string' ? s : quotedText(s)}</li>`)}</ol></section>
 ${report ? html`<section class="card"><h2>Result</h2><table><thead><tr><th>Target</th><th>Result</th></tr></thead><tbody>${report.targets.map((t) => {
     const trouble = t.unreadable ?? t.stopped ?? (t.failures.length > 0 ? t.failures.map((f) => `${f.label}: ${f.message}${f.detail ? ` (${f.detail})` : ''}`).join('; ') : undefined);
     return html`<tr><td>${t.target}</td><td>${trouble ? html`<span class="bad">${trouble}</span>` : html`<span class="ok">done</span>`}</td></tr>`;
   })}</tbody></table></section>` : null}
-<p><a href="/ui/person${query({ key })}">Back to ${key}</a> &middot; <a href="/ui/log${query({ person: key })}">${title}: their log</a></p>`;
+<p><a href="/ui/person${echoed(query({ key }))}">Back to ${echoed(key)}</a> &middot; <a href="/ui/log${echoed(query({ person: key }))}">${title}: their log</a></p>`;
 }

@@ -56,9 +56,21 @@ export interface CookieOptions {
   secure: boolean;
 }
 
-/** HttpOnly, SameSite=Strict, scoped to /ui; Secure when browsers reach the console over https. */
+/**
+ * The name a cookie goes by: over https with the `__Host-` prefix, which a browser accepts only
+ * from a secure origin, for that host alone (no Domain) and the whole site (Path=/): a neighbouring
+ * host of the same domain, or a plain-http page of this one, cannot plant or overwrite it.
+ */
+export function cookieName(name: string, secure: boolean): string {
+  return secure ? `__Host-${name}` : name;
+}
+
+/**
+ * HttpOnly, SameSite=Strict; over https Secure and the whole site (as its `__Host-` name requires,
+ * cookieName), else scoped to /ui.
+ */
 export function setCookie(name: string, value: string, o: CookieOptions): string {
-  return `${name}=${value}; Path=/ui; HttpOnly; SameSite=Strict; Max-Age=${o.maxAgeSeconds}${o.secure ? '; Secure' : ''}`;
+  return `${cookieName(name, o.secure)}=${value}; Path=${o.secure ? '/' : '/ui'}; HttpOnly; SameSite=Strict; Max-Age=${o.maxAgeSeconds}${o.secure ? '; Secure' : ''}`;
 }
 
 /** A url-encoded form body; null when it is too large or of another type. */
@@ -111,20 +123,6 @@ function hopAddress(hop: string): string | undefined {
   else if (/^[\d.]+:\d+$/.test(text)) text = text.slice(0, text.indexOf(':'));
   const address = plainAddress(text);
   return isIP(address) === 0 ? undefined : address;
-}
-
-/**
- * Whom failed sign-ins are counted against: an IPv4 address, or an IPv6 address's /64. One host
- * is usually handed a whole /64, and a guesser could take a new address in it for every try.
- */
-export function signInClient(address: string): string {
-  if (isIP(address) !== 6) return address;
-  const [head = '', tail] = address.toLowerCase().split('::');
-  const groups = (text: string) => (text === '' ? [] : text.split(':').flatMap((g) => (g.includes('.') ? ['0', '0'] : [g])));
-  const front = groups(head);
-  const back = tail === undefined ? [] : groups(tail);
-  const all = [...front, ...Array<string>(Math.max(0, 8 - front.length - back.length)).fill('0'), ...back];
-  return `${all.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, '')).join(':')}::/64`;
 }
 
 /**

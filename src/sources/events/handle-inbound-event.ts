@@ -25,10 +25,10 @@ import type { JsonObject } from '../../model/scim.js';
 import type { DueChanges } from '../../state/due-changes.js';
 import type { EventIdStore } from '../../state/event-id-store.js';
 import { endpointSettings, type NamedEventEndpoint } from './endpoint-settings.js';
-import { isHiBobPing } from './hibob.js';
+import { HIBOB_PING_MAX_BYTES, isHiBobPing } from './hibob.js';
 import { EventPayloadError, type EventKind, type InboundEvent } from './inbound-event.js';
 import { parseEvents } from './parse-events.js';
-import { verifySignature } from './verify-signature.js';
+import { headerVerdict, verifySignature } from './verify-signature.js';
 
 export interface InboundRequest {
   /** The body exactly as received: signatures are over these bytes. */
@@ -67,6 +67,20 @@ const change = (e: InboundEvent): AcceptedChange => ({ eventId: e.id, keys: e.ke
 
 function answer(status: number, body: JsonObject, log: string, more: Partial<InboundResult> = {}): InboundResult {
   return { status, body: JSON.parse(redact(JSON.stringify(body))) as JsonObject, log: redact(log), ...more };
+}
+
+/**
+ * What a delivery's headers alone decide, before any of its body is read: without the scheme's
+ * signature header it is refused at once (401), as no body could pass; HiBob's unsigned connection
+ * test aside, whose body is read up to a ping's size (401 past it).
+ */
+export function inboundIntake(endpoint: NamedEventEndpoint, headers: IncomingHttpHeaders): { refuse: InboundResult } | { read: number; past?: InboundResult } {
+  const settings = endpointSettings(endpoint);
+  const verdict = headerVerdict(settings.signature, headers);
+  if (verdict.ok) return { read: MAX_EVENT_BODY_BYTES };
+  const refused = answer(401, { error: 'unauthorized' }, `events.${settings.name}: refused (${verdict.reason})`);
+  if (settings.format === 'hibob') return { read: HIBOB_PING_MAX_BYTES, past: answer(401, { error: 'unauthorized' }, `events.${settings.name}: refused (${verdict.reason}; no connection test: over ${HIBOB_PING_MAX_BYTES} bytes)`) };
+  return { refuse: refused };
 }
 
 export async function handleInboundEvent(endpoint: NamedEventEndpoint, request: InboundRequest, deps: InboundDeps): Promise<InboundResult> {

@@ -20,10 +20,17 @@ const KINDS: Record<string, EventKind> = {
 };
 
 /**
+ * Largest body read as a possible connection test: `{"text":"Ping test"}` with room for white
+ * space. An unsigned body longer is no ping, and is neither parsed nor (by the server) read whole.
+ */
+export const HIBOB_PING_MAX_BYTES = 256;
+
+/**
  * Bob's connection test: "Ping test" as a string, or `{"text":"Ping test"}`. It must be answered
  * 2xx for the webhook to be set up, and Bob's documentation does not say it is signed.
  */
 export function isHiBobPing(rawBody: Buffer): boolean {
+  if (rawBody.length > HIBOB_PING_MAX_BYTES) return false;
   const text = rawBody.toString('utf8').trim();
   if (text === 'Ping test' || text === '"Ping test"') return true;
   try {

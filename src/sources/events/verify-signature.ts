@@ -63,10 +63,22 @@ function parseScimSync(value: string): { t: string; v1: string[] } | undefined {
   return t !== undefined && v1.length > 0 ? { t, v1 } : undefined;
 }
 
-export function verifySignature(settings: SignatureSettings, rawBody: Buffer, headers: IncomingHttpHeaders, secret: string, now: Date): Verdict {
+/**
+ * What the headers alone refuse: the signature header missing, empty or sent twice. Judged before
+ * the body is read (no body can make such a request pass), so a sender that cannot sign holds none
+ * of the server's reads of event bodies.
+ */
+export function headerVerdict(settings: SignatureSettings, headers: IncomingHttpHeaders): Verdict {
   const value = single(headers, settings.header);
   if (value === null) return refuse('signature header sent more than once');
   if (value === undefined || value.trim() === '') return refuse('signature header missing');
+  return { ok: true };
+}
+
+export function verifySignature(settings: SignatureSettings, rawBody: Buffer, headers: IncomingHttpHeaders, secret: string, now: Date): Verdict {
+  const unsigned = headerVerdict(settings, headers);
+  if (!unsigned.ok) return unsigned;
+  const value = single(headers, settings.header)!;
 
   switch (settings.scheme) {
     case 'token': {
