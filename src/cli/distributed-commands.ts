@@ -12,7 +12,8 @@ import { startWorkers } from '../execution/bullmq/bullmq-worker.js';
 import { readQueueStatus } from '../execution/bullmq/queue-status.js';
 import { retryFailed, retryLeftOut } from '../engine/retry-failed.js';
 import { openState } from '../engine/state.js';
-import { connectRedis, redisAddress } from '../state/redis-connection.js';
+import { connectRedis } from '../state/redis-connection.js';
+import { redisAddress, redisStep } from '../state/redis-errors.js';
 import { RedisQuarantineStore } from '../state/quarantine-store.js';
 import { RedisWriteMemory } from '../state/redis-write-memory.js';
 import { serviceNotifier } from './notifier.js';
@@ -42,8 +43,9 @@ function distributed(opts: { config: string; target?: string[]; output?: Command
   return { loaded, q, selected, targets: selected.map(([name]) => name) };
 }
 
-const connect = (q: QueueConfig, io: Io, log?: Log): Promise<Redis> =>
-  connectRedis(q.redis, { onError: (m) => (log ? log(m, { level: 'warn' }) : io.err(`warning: ${m}`)) });
+/** `lives`: a worker's or scheduler's connection, which waits for Redis as long as it takes; else a command's, which gives up (queue.commandTimeoutMs). */
+const connect = (q: QueueConfig, io: Io, lives: 'long' | 'short', log?: Log): Promise<Redis> =>
+  connectRedis(q.redis, { onError: (m) => (log ? log(m, { level: 'warn' }) : io.err(`warning: ${m}`)), ...(lives === 'short' ? { commandTimeoutMs: q.commandTimeoutMs } : {}) });
 
 /**
  * Runs a long-lived command (worker, scheduler) with its Redis connection and audit log, and closes
@@ -58,7 +60,7 @@ async function withConnections<T>(
   log?: Log,
   onAuditFailure?: (error: Error) => void,
 ): Promise<T> {
-  const redis = await connect(q, io, log);
+  const redis = await connect(q, io, 'long', log);
   try {
     const audit = new JsonlAuditSink(loaded.auditFile, {
       settings: loaded.config.audit,
@@ -171,16 +173,19 @@ export async function scheduleCommand(opts: LongRunning, io: Io, stop: Promise<v
 
 export async function statusCommand(opts: { config: string; target?: string[]; json?: boolean }, io: Io): Promise<number> {
   const { loaded, q, selected } = distributed(opts, io, 'status');
-  const redis = await connect(q, io);
+  const redis = await connect(q, io, 'short');
   try {
-    const status = await readQueueStatus(redis, q, selected, loaded.config.schedule);
-    const all = await new RedisQuarantineStore(redis, q.prefix).all();
-    const quarantined = new Map([...all].filter(([target]) => selected.some(([name]) => name === target)));
-    const memory = new RedisWriteMemory(redis, q.prefix);
-    const writes: Map<string, TargetWrites> = new Map();
-    for (const [name] of selected) {
-      writes.set(name, { parked: [...(await memory.parked(name)).values()].filter((e) => e.parked), shapes: Object.fromEntries(await memory.shapes(name)) });
-    }
+    const { status, quarantined, writes } = await redisStep(q.redis, 'reading the queue status', async () => {
+      const status = await readQueueStatus(redis, q, selected, loaded.config.schedule);
+      const all = await new RedisQuarantineStore(redis, q.prefix).all();
+      const quarantined = new Map([...all].filter(([target]) => selected.some(([name]) => name === target)));
+      const memory = new RedisWriteMemory(redis, q.prefix);
+      const writes: Map<string, TargetWrites> = new Map();
+      for (const [name] of selected) {
+        writes.set(name, { parked: [...(await memory.parked(name)).values()].filter((e) => e.parked), shapes: Object.fromEntries(await memory.shapes(name)) });
+      }
+      return { status, quarantined, writes };
+    });
     io.out(
       opts.json
         ? JSON.stringify({ ...status, quarantined: [...quarantined.values()], writes: Object.fromEntries(writes) }, null, 2)

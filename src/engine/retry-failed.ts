@@ -49,7 +49,7 @@ export function retryTargetPlan(target: string, failed: readonly Operation[]): T
 
 export async function retryFailed(loaded: LoadedConfig, state: RunState, targets: readonly string[], now = new Date()): Promise<RetryOutcome> {
   const q = loaded.config.queue!;
-  const redis = await connectRedis(q.redis);
+  const redis = await connectRedis(q.redis, { commandTimeoutMs: q.commandTimeoutMs });
   try {
     const store = new CycleStore(redis, q.prefix, q.retentionHours * 3_600_000);
     const failed = new Map<string, FailedOperation[]>();

@@ -35,5 +35,13 @@ export const queue = z
         'Completed jobs and stored plans are kept this long (re-enqueueing a plan within it does nothing twice). ' +
           'Failed operations are kept until `scim-sync retry`. Default 24 hours.',
       ),
+    commandTimeoutMs: positiveInt
+      .default(15_000)
+      .describe(
+        'The commands that end (run, apply, status, retry, unlock, approve...) give up on a Redis command that has no answer ' +
+          'after this long, and on one whose connection could not be made again, with an error naming Redis; `run --wait` ' +
+          'keeps waiting through such an outage until --wait-timeout or Ctrl-C. worker, schedule and serve wait for Redis as ' +
+          'long as it takes. Default 15000 ms.',
+      ),
   })
   .strict();

@@ -245,6 +245,11 @@ export class CycleStore {
     }
   }
 
+  /** How many of the cycle's operations have an outcome recorded. */
+  outcomeCount(planId: string, target: string): Promise<number> {
+    return this.redis.hlen(this.keys.outcomes(planId, target));
+  }
+
   /** Which of these operations have an outcome recorded (one HMGET). */
   async recorded(planId: string, target: string, opIds: readonly string[]): Promise<Set<string>> {
     if (opIds.length === 0) return new Set();
