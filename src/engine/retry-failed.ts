@@ -51,7 +51,7 @@ export async function retryFailed(loaded: LoadedConfig, state: RunState, targets
   const q = loaded.config.queue!;
   const redis = await connectRedis(q.redis, { commandTimeoutMs: q.commandTimeoutMs });
   try {
-    const store = new CycleStore(redis, q.prefix, q.retentionHours * 3_600_000);
+    const store = CycleStore.of(redis, q);
     const failed = new Map<string, FailedOperation[]>();
     for (const target of targets) failed.set(target, (await failedOperations(redis, q, store, target)).list);
     const controlJobs = await retryFailedControlJobs(redis, q, targets);
@@ -85,7 +85,7 @@ export async function retryFailed(loaded: LoadedConfig, state: RunState, targets
     const operations = new Map(targets.map((t) => [t, operationsIn(plan.targets.find((tp) => tp.target === t))]));
     const done = async (report: RunReport): Promise<RetryOutcome> => {
       // In the new cycle now, or stale: the dead letters go, so they are neither listed as failed nor retried twice.
-      for (const tp of checked) await removeFailedOperations(redis, q, tp.target, failed.get(tp.target) ?? []);
+      for (const tp of checked) await removeFailedOperations(redis, q, store, tp.target, failed.get(tp.target) ?? []);
       return { planId: id, operations, controlJobs, skipped: verified.skipped, unchecked, report };
     };
     if (plan.targets.length === 0) return await done({ planId: id, startedAt: now.toISOString(), finishedAt: now.toISOString(), targets: [] });

@@ -50,7 +50,7 @@ export class BullmqExecutor implements Executor {
   async execute(plan: Plan, targets: ReadonlyMap<string, TargetRuntime>): Promise<RunReport> {
     const { redis, queue: q, locks } = this.options;
     const startedAt = new Date().toISOString();
-    const store = new CycleStore(redis, q.prefix, q.retentionHours * 3_600_000);
+    const store = CycleStore.of(redis, q);
     const control = new Queue<PhaseJobData>(CONTROL_QUEUE, { connection: redis, prefix: q.prefix });
     const reports = new Map<string, TargetReport>();
     const pending: { target: string; total: number }[] = [];

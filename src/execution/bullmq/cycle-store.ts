@@ -13,7 +13,8 @@ import { redisKeys, type RedisKeys } from '../../state/redis-keys.js';
 import type { LinkWrite } from '../../state/redis-link-store.js';
 import type { ResourceKind } from '../../state/link-store.js';
 import type { FailedIdentities, FailedIdentity } from '../operation-context.js';
-import type { DeadLetter } from './dead-letters.js';
+import { RECORD_LETTERS, letterArguments, type LetterChange } from './dead-letters.js';
+import { DEFAULT_FAILED_RETENTION_HOURS, type QueueConfig } from '../../config/schema/index.js';
 import {
   addNotice,
   count,
@@ -96,15 +97,14 @@ redis.call('HSET', KEYS[1], unpack(ARGV, 2))
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
 return false`;
 
-// KEYS: outcomes hash, dead letter hash and order, then each link hash the call changes. ARGV: retention
-// ms, number of outcomes, that many pairs (opId, entry), number of dead letters, that many triples
-// (id, time ms, entry), then per link hash the number of its changes and that many pairs (field,
-// value; '' deletes). One HSET per hash (a chunk's creates: one call, not one per person).
-const RECORD_OUTCOMES = `
+// KEYS: outcomes hash, dead letter hash, order and index, then each link hash the call changes.
+// ARGV: retention ms, number of outcomes, that many pairs (opId, entry), the dead letters' arguments
+// (RECORD_LETTERS), then per link hash the number of its changes and that many pairs (field, value;
+// '' deletes). One HSET per hash (a chunk's creates: one call, not one per person).
+const RECORD_OUTCOMES = `${RECORD_LETTERS}
 local outcomes = tonumber(ARGV[2])
-local dead = tonumber(ARGV[3 + 2 * outcomes])
-local at = 4 + 2 * outcomes + 3 * dead
-for k = 4, #KEYS do
+local at = recordLetters(KEYS[2], KEYS[3], KEYS[4], 3 + 2 * outcomes)
+for k = 5, #KEYS do
   local n = tonumber(ARGV[at])
   local sets, dels = {}, {}
   for i = at + 1, at + 2 * n, 2 do
@@ -117,10 +117,6 @@ end
 if outcomes > 0 then
   redis.call('HSET', KEYS[1], unpack(ARGV, 3, 2 + 2 * outcomes))
   redis.call('PEXPIRE', KEYS[1], ARGV[1])
-end
-for i = 4 + 2 * outcomes, 3 + 2 * outcomes + 3 * dead, 3 do
-  redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 2])
-  redis.call('ZADD', KEYS[3], ARGV[i + 1], ARGV[i])
 end
 return 1`;
 
@@ -174,10 +170,17 @@ export class CycleStore {
     prefix: string,
     /** How long plans, outcomes and reports of a cycle are kept, ms. */
     private readonly retentionMs: number,
+    /** How long a dead letter is kept after it failed, ms (queue.failedRetentionHours). */
+    private readonly failedRetentionMs = DEFAULT_FAILED_RETENTION_HOURS * 3_600_000,
   ) {
     this.keys = redisKeys(prefix);
     // EVALSHA from then on: the script is sent once per connection, not once per operation.
     redis.defineCommand('recordOutcomes', { lua: RECORD_OUTCOMES });
+  }
+
+  /** The store of a deployment, with its retentions. */
+  static of(redis: Redis, q: QueueConfig): CycleStore {
+    return new CycleStore(redis, q.prefix, q.retentionHours * 3_600_000, q.failedRetentionHours * 3_600_000);
   }
 
   /** Stores one target's part of a plan; `stored` is false when this plan id was stored before. */
@@ -217,31 +220,29 @@ export class CycleStore {
   }
 
   /**
-   * Outcomes together with the dead letters and link changes their operations made, one atomic Redis
-   * call per RECORD_CHUNK of each (one call for a chunk's operations: never a link or dead letter
-   * without its outcome).
+   * Outcomes together with the dead letters and link changes their operations made (a dead letter
+   * added for one failed for good, cleared for one done), one atomic Redis call per RECORD_CHUNK of
+   * each (one call for a chunk's operations: never a link or dead letter without its outcome).
    */
   async recordOutcomes(
     planId: string,
     target: string,
     entries: readonly [opId: string, entry: OutcomeEntry][],
     links: readonly LinkWrite[] = [],
-    deadLetters: readonly DeadLetter[] = [],
+    letters: readonly LetterChange[] = [],
   ): Promise<void> {
-    for (let i = 0; i < Math.max(entries.length, links.length, deadLetters.length); i += RECORD_CHUNK) {
+    for (let i = 0; i < Math.max(entries.length, links.length, letters.length); i += RECORD_CHUNK) {
       const e = entries.slice(i, i + RECORD_CHUNK);
-      const d = deadLetters.slice(i, i + RECORD_CHUNK);
       const l = linksByHash(links.slice(i, i + RECORD_CHUNK));
-      const args: string[] = [this.keys.outcomes(planId, target), this.keys.deadLetters(target), this.keys.deadLetterOrder(target), ...l.keys()];
+      const args: string[] = [this.keys.outcomes(planId, target), this.keys.deadLetters(target), this.keys.deadLetterOrder(target), this.keys.deadLetterIndex(target), ...l.keys()];
       args.push(String(this.retentionMs), String(e.length));
       for (const [id, entry] of e) args.push(id, JSON.stringify(entry));
-      args.push(String(d.length));
-      for (const letter of d) args.push(letter.id, String(Date.parse(letter.at)), stateJson(letter));
+      args.push(...letterArguments(letters.slice(i, i + RECORD_CHUNK), this.failedRetentionMs, Date.now(), (letter) => stateJson(letter)));
       for (const fields of l.values()) {
         args.push(String(fields.size));
         for (const [field, value] of fields) args.push(field, value);
       }
-      await this.redis.recordOutcomes(3 + l.size, ...args);
+      await this.redis.recordOutcomes(4 + l.size, ...args);
     }
   }
 

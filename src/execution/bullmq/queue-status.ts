@@ -11,8 +11,8 @@ import { targetRateLimit } from '../target-runtime.js';
 import { CONTROL_QUEUE, SCHEDULE_QUEUE, targetQueueName } from '../../state/redis-keys.js';
 import { readLock } from '../../state/redis-run-lock.js';
 import { CycleStore, type CycleReport } from './cycle-store.js';
-import { DeadLetters, chunkOfDeadLetter } from './dead-letters.js';
-import { failedOperations, type FailedOperation } from './failed-operations.js';
+import { chunkOfDeadLetter, type DeadLetters } from './dead-letters.js';
+import { deadLettersOf, failedOperations, type FailedOperation } from './failed-operations.js';
 import { chunkSize, limiterOf, operationsInJob, type ChunkJobData, type PhaseJobData } from './queue-layout.js';
 
 /** Failed and in-flight operations listed per target; the counts cover the rest. */
@@ -115,8 +115,8 @@ export async function readQueueStatus(
   schedule: ScheduleConfig | undefined,
 ): Promise<QueueStatus> {
   const connection = { connection: redis, prefix: q.prefix };
-  const store = new CycleStore(redis, q.prefix, q.retentionHours * 3_600_000);
-  const letters = new DeadLetters(redis, q.prefix);
+  const store = CycleStore.of(redis, q);
+  const letters = deadLettersOf(redis, q);
   const opened: Queue[] = [];
   const open = <T>(name: string): Queue<T> => {
     const queue = new Queue<T>(name, connection);
