@@ -9,7 +9,7 @@ import { selectTargets } from '../config/select-targets.js';
 import { startScheduler } from '../engine/scheduled-cycle.js';
 import { ConfigError, describeError } from '../errors.js';
 import { startWorkers } from '../execution/bullmq/bullmq-worker.js';
-import { readQueueStatus } from '../execution/bullmq/queue-status.js';
+import { readQueueStatus, type AbandonedCycle } from '../execution/bullmq/queue-status.js';
 import { retryFailed, retryLeftOut } from '../engine/retry-failed.js';
 import { openState } from '../engine/state.js';
 import { connectRedis } from '../state/redis-connection.js';
@@ -197,6 +197,17 @@ export async function statusCommand(opts: { config: string; target?: string[]; j
   }
 }
 
+/** What retry did with a cycle a failed control job left behind, instead of resuming it. */
+function abandonedLine(c: AbandonedCycle): string {
+  const jobs = `${c.jobs.length} failed control job${c.jobs.length === 1 ? '' : 's'} of cycle ${c.planId}`;
+  const what = c.gone
+    ? "its plan is gone from Redis (expired or lost), so nothing of it could be recovered; the next cycle plans its work afresh"
+    : c.closed
+      ? `the cycle is closed instead: its ${c.closed.failed} operation${c.closed.failed === 1 ? '' : 's'} without an outcome ${c.closed.failed === 1 ? 'is a failed operation' : 'are failed operations'}, re-queued above`
+      : 'the cycle had finished: its operations without an outcome were failed operations already';
+  return `${c.target}: ${jobs} removed, not resumed (the cycle no longer holds the target's lock, so its workers would send nothing); ${what}`;
+}
+
 export async function retryCommand(opts: { config: string; target?: string[]; json?: boolean }, io: Io): Promise<number> {
   const { loaded, targets } = distributed(opts, io, 'retry');
   // The targets' cycle locks: the retry is a cycle, and never runs beside another on a target.
@@ -209,7 +220,7 @@ export async function retryCommand(opts: { config: string; target?: string[]; js
           {
             planId: retry.planId,
             operations: Object.fromEntries(retry.operations),
-            controlJobs: Object.fromEntries(retry.controlJobs),
+            abandonedCycles: retry.abandoned,
             dropped: retry.skipped.map((s) => ({ target: s.target, kind: s.op.kind, externalId: s.op.externalId, label: s.op.label, note: s.note })),
             unchecked: Object.fromEntries(retry.unchecked),
           },
@@ -219,11 +230,8 @@ export async function retryCommand(opts: { config: string; target?: string[]; js
       );
     } else {
       for (const [target, n] of retry.operations) {
-        const control = retry.controlJobs.get(target) ?? 0;
-        io.out(
-          `${target}: ${n} failed operation${n === 1 ? '' : 's'} re-queued${n > 0 ? ` as cycle ${retry.planId}, in phase order` : ''}` +
-            (control > 0 ? `; ${control} failed control job${control === 1 ? '' : 's'} resumed` : ''),
-        );
+        io.out(`${target}: ${n} failed operation${n === 1 ? '' : 's'} re-queued${n > 0 ? ` as cycle ${retry.planId}, in phase order` : ''}`);
+        for (const cycle of retry.abandoned.filter((c) => c.target === target)) io.out(abandonedLine(cycle));
         for (const line of retryLeftOut(retry, target)) io.out(line);
       }
       io.out(`Follow it with: scim-sync status --config ${opts.config}`);

@@ -8,11 +8,12 @@ import { randomUUID } from 'node:crypto';
 import type { LoadedConfig } from '../config/load.js';
 import { CycleStore } from '../execution/bullmq/cycle-store.js';
 import { failedOperations, removeFailedOperations, type FailedOperation } from '../execution/bullmq/failed-operations.js';
-import { retryFailedControlJobs } from '../execution/bullmq/queue-status.js';
+import { closeAbandonedCycles, type AbandonedCycle } from '../execution/bullmq/queue-status.js';
 import { createTargetRuntime } from '../execution/target-runtime.js';
 import type { RunReport } from '../execution/run-report.js';
 import { PHASE_OF, PHASES, PLAN_FORMAT, PLAN_VERSION, operationsOf, type Operation, type Plan, type TargetPlan } from '../model/plan.js';
 import { connectRedis } from '../state/redis-connection.js';
+import { redisStep } from '../state/redis-errors.js';
 import { targetFingerprint } from '../config/target-fingerprint.js';
 import { decisionsNow, verifySavedPlan, type SkippedOperation } from './verify-plan.js';
 import type { RunState } from './run-state.js';
@@ -21,8 +22,12 @@ export interface RetryOutcome {
   planId: string;
   /** Failed operations put in the retry cycle, per target (each counted once). */
   operations: Map<string, number>;
-  /** Failed control jobs re-queued, per target. */
-  controlJobs: Map<string, number>;
+  /**
+   * Cycles left behind by a failed control job, not resumed (they no longer hold their lock, so
+   * would send nothing) but closed: their operations without an outcome are failed operations,
+   * re-queued in this retry's cycle with the rest.
+   */
+  abandoned: AbandonedCycle[];
   /** Failed operations not re-queued: stale (the source or the account changed since) or already in place; their dead letters are gone. */
   skipped: SkippedOperation[];
   /** Targets whose failed operations could not be checked against a fresh read: kept as failed, not re-queued. */
@@ -52,9 +57,13 @@ export async function retryFailed(loaded: LoadedConfig, state: RunState, targets
   const redis = await connectRedis(q.redis, { commandTimeoutMs: q.commandTimeoutMs });
   try {
     const store = CycleStore.of(redis, q);
+    // First: what those cycles did not do becomes failed operations, read below with the others.
+    const abandoned = await redisStep(q.redis, 'closing the cycles of failed control jobs', () => closeAbandonedCycles(redis, q, store, targets));
+    for (const cycle of abandoned) {
+      if (cycle.closed) state.audit.record({ time: now.toISOString(), planId: cycle.planId, target: cycle.target, action: 'cycle.end', outcome: 'info', note: `closed by scim-sync retry: a control job failed for good; ${cycle.closed.failed} operations without an outcome are failed operations now` });
+    }
     const failed = new Map<string, FailedOperation[]>();
-    for (const target of targets) failed.set(target, (await failedOperations(redis, q, store, target)).list);
-    const controlJobs = await retryFailedControlJobs(redis, q, targets);
+    for (const target of targets) failed.set(target, (await redisStep(q.redis, `reading the failed operations of ${target}`, () => failedOperations(redis, q, store, target))).list);
     // Targets with nothing failed get no cycle: their last cycle in `status` stays the real one.
     const targetPlans = targets
       .map((t) => retryTargetPlan(t, (failed.get(t) ?? []).map((f) => f.op)))
@@ -86,7 +95,7 @@ export async function retryFailed(loaded: LoadedConfig, state: RunState, targets
     const done = async (report: RunReport): Promise<RetryOutcome> => {
       // In the new cycle now, or stale: the dead letters go, so they are neither listed as failed nor retried twice.
       for (const tp of checked) await removeFailedOperations(redis, q, store, tp.target, failed.get(tp.target) ?? []);
-      return { planId: id, operations, controlJobs, skipped: verified.skipped, unchecked, report };
+      return { planId: id, operations, abandoned, skipped: verified.skipped, unchecked, report };
     };
     if (plan.targets.length === 0) return await done({ planId: id, startedAt: now.toISOString(), finishedAt: now.toISOString(), targets: [] });
     state.audit.record({ time: now.toISOString(), planId: id, target: '*', action: 'apply.start', outcome: 'info', note: 'retry of failed operations' });

@@ -13,7 +13,7 @@ import { redisKeys, type RedisKeys } from '../../state/redis-keys.js';
 import type { LinkWrite } from '../../state/redis-link-store.js';
 import type { ResourceKind } from '../../state/link-store.js';
 import type { FailedIdentities, FailedIdentity } from '../operation-context.js';
-import { RECORD_LETTERS, letterArguments, type LetterChange } from './dead-letters.js';
+import { RECORD_LETTERS, deadLetterId, deadLetterKey, letterArguments, type LetterChange } from './dead-letters.js';
 import { DEFAULT_FAILED_RETENTION_HOURS, type QueueConfig } from '../../config/schema/index.js';
 import {
   addNotice,
@@ -86,8 +86,15 @@ export interface CycleReport {
   error?: string;
 }
 
-/** Operations whose worker never recorded an outcome (it died for good): opId -> why, when known. */
-export type MissingOutcomes = (ops: Operation[]) => Promise<Map<string, string>>;
+/** Why an operation has no outcome, when known: the chunk job BullMQ failed with it, and its attempts. */
+export interface MissingWhy {
+  reason: string;
+  job: string;
+  attempts: number;
+}
+
+/** Operations whose worker never recorded an outcome (it died for good, or no chunk ever held them): opId -> why, when known. */
+export type MissingOutcomes = (ops: Operation[]) => Promise<Map<string, MissingWhy>>;
 
 // Store the plan unless one with this id is stored already (then return that one's meta): the first
 // enqueue wins, so enqueueing again, or a scheduler retrying a cycle, never mixes two plans.
@@ -289,10 +296,12 @@ export class CycleStore {
   }
 
   /**
-   * The target's report from the recorded outcomes; operations without one are asked about through
-   * `missing` (a job BullMQ failed itself, e.g. stalled too often) and counted failed. Writes it as
-   * this cycle's report and, unless `last` is false (the cycle lost its lock to a newer one), as the
-   * target's last cycle.
+   * The target's report from the recorded outcomes. Operations without one are asked about through
+   * `missing` (a chunk BullMQ failed itself, e.g. stalled too often; or none: a feed job that failed
+   * for good never put them on the queue), and become failed operations: an outcome and a dead
+   * letter each, so that `status` lists them and `retry` re-plans them. Writes the report as this
+   * cycle's and, unless `last` is false (the cycle lost its lock to a newer one), as the target's
+   * last cycle.
    */
   async finish(meta: PlanMeta, missing: MissingOutcomes, { last = true }: { last?: boolean } = {}): Promise<CycleReport> {
     const raw = await this.redis.hgetall(this.keys.outcomes(meta.planId, meta.target));
@@ -312,11 +321,19 @@ export class CycleStore {
         for (const op of await this.phaseOperations(meta.planId, meta.target, i)) if (!(op.id in raw)) ops.push(op);
       }
       const reasons = await missing(ops);
+      const at = new Date().toISOString();
+      const entries: [string, OutcomeEntry][] = [];
+      const letters: LetterChange[] = [];
       for (const op of ops) {
+        const why = reasons.get(op.id);
+        const failure: OperationFailure = { opId: op.id, kind: op.kind, externalId: op.externalId, label: op.label, code: 'WORKER', message: why?.reason ?? 'no worker recorded an outcome' };
         count(report, op.kind, 'failed');
-        const message = reasons.get(op.id) ?? 'no worker recorded an outcome';
-        report.failures.push({ opId: op.id, kind: op.kind, externalId: op.externalId, label: op.label, code: 'WORKER', message });
+        report.failures.push(failure);
+        entries.push([op.id, { kind: op.kind, outcome: 'failed', failure }]);
+        const id = deadLetterId(why?.job ?? meta.planId, op.id);
+        letters.push({ dead: { id, key: deadLetterKey(op), planId: meta.planId, op, attempts: why?.attempts ?? 0, at, reason: `[WORKER] ${failure.message}` } });
       }
+      await this.recordOutcomes(meta.planId, meta.target, entries, [], letters);
     }
     const stopped = await this.stopped(meta.planId, meta.target);
     if (stopped) {

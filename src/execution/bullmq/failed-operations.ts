@@ -10,7 +10,7 @@ import type { Redis } from 'ioredis';
 import type { QueueConfig } from '../../config/schema/index.js';
 import type { Operation } from '../../model/plan.js';
 import { targetQueueName } from '../../state/redis-keys.js';
-import type { CycleStore } from './cycle-store.js';
+import type { CycleStore, MissingWhy } from './cycle-store.js';
 import { DeadLetters, deadLetterId, deadLetterKey } from './dead-letters.js';
 import type { ChunkJobData } from './queue-layout.js';
 
@@ -36,11 +36,23 @@ async function failedChunks(queue: Queue<ChunkJobData>): Promise<Job<ChunkJobDat
 
 const operationsOfJob = (data: ChunkJobData | LegacyJobData): Operation[] => ('ops' in data ? data.ops : [data.op]);
 
-/** Why the operations of a plan's failed chunks have no outcome: opId -> the chunk's failure (for the cycle's report). */
-export async function failedChunkReasons(queue: Queue<ChunkJobData>, planId: string): Promise<Map<string, string>> {
-  const reasons = new Map<string, string>();
-  for (const job of await failedChunks(queue)) if (job.data.planId === planId) for (const op of operationsOfJob(job.data)) reasons.set(op.id, job.failedReason);
+/** Why the operations of a plan's failed chunks have no outcome: opId -> the chunk's failure (for the cycle's report and their dead letters). */
+export async function failedChunkReasons(queue: Queue<ChunkJobData>, planId: string): Promise<Map<string, MissingWhy>> {
+  const reasons = new Map<string, MissingWhy>();
+  for (const job of await failedChunks(queue)) {
+    if (job.data.planId !== planId) continue;
+    for (const op of operationsOfJob(job.data)) reasons.set(op.id, { reason: job.failedReason, job: job.id!, attempts: job.attemptsStarted });
+  }
   return reasons;
+}
+
+/**
+ * Removes a finished cycle's failed chunks: their operations without an outcome are failed
+ * operations of their own by then (CycleStore.finish), and the jobs, each holding the operations'
+ * data, would list them again once the cycle's outcomes expire.
+ */
+export async function dropFailedChunks(queue: Queue<ChunkJobData>, planId: string): Promise<void> {
+  for (const job of await failedChunks(queue)) if (job.data.planId === planId) await queue.remove(job.id!);
 }
 
 /** The operations of failed chunks that recorded no outcome, oldest chunk first. */
