@@ -16,7 +16,7 @@ import { readLock, type TargetLocks } from '../../state/redis-run-lock.js';
 import { redisAddress, redisStep, redisUnreachable, unreachableWhy } from '../../state/redis-errors.js';
 import type { SyncObserver } from '../../telemetry/sync-events.js';
 import { sleepUnlessAborted } from '../abortable-sleep.js';
-import { CycleStore } from './cycle-store.js';
+import { CycleStore, checkStorable } from './cycle-store.js';
 import type { Executor, TargetRuntime } from '../executor.js';
 import { controlJobOptions, phaseJobId, type PhaseJobData } from './queue-layout.js';
 import { NOT_CONFIGURED, emptyTargetReport, stoppedTargetReport, type RunReport, type TargetReport, type TargetStop } from '../run-report.js';
@@ -50,6 +50,8 @@ export class BullmqExecutor implements Executor {
   async execute(plan: Plan, targets: ReadonlyMap<string, TargetRuntime>): Promise<RunReport> {
     const { redis, queue: q, locks } = this.options;
     const startedAt = new Date().toISOString();
+    // Before the first write: a plan that cannot be stored for one target enqueues for none.
+    for (const tp of plan.targets) if (targets.has(tp.target)) checkStorable(tp);
     const store = CycleStore.of(redis, q);
     const control = new Queue<PhaseJobData>(CONTROL_QUEUE, { connection: redis, prefix: q.prefix });
     const reports = new Map<string, TargetReport>();

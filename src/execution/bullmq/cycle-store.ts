@@ -5,7 +5,8 @@
  * the target's last phase is done. Plan data only: no credential ever goes to Redis.
  */
 import type { Redis, Result } from 'ioredis';
-import { StateError } from '../../errors.js';
+import { ConfigError, StateError } from '../../errors.js';
+import { holdsSecretText, redact } from '../../config/secret.js';
 import type { Operation, OperationKind, Plan, TargetFingerprint, TargetPlan } from '../../model/plan.js';
 import { operationsSchema } from '../../model/plan-schema.js';
 import { parseStateJson, stateJson, type StateShape } from '../../state/state-json.js';
@@ -169,6 +170,20 @@ function parseStop(value: string | null): TargetStop | null {
   return value.startsWith('{') ? parseJson<TargetStop>(value, 'a stop record') : { kind: 'auth', reason: value };
 }
 
+/**
+ * Refuses a target's plan whose operations hold the text of a credential scim-sync holds, as a saved
+ * plan file does (cli/plan-file.ts): stored as it is, the credential would sit in Redis and in the
+ * chunk jobs; redacted, the workers would write "[redacted]" into the app.
+ */
+export function checkStorable(tp: TargetPlan): void {
+  if (!holdsSecretText(tp.phases)) return;
+  throw new ConfigError(
+    `the plan is not stored in Redis for target ${tp.target}: a value one of its operations would write contains the text of a credential ` +
+      'scim-sync holds (a token or a header value that is also ordinary data); stored, the credential would sit in Redis, and redacted, ' +
+      'it would write "[redacted]" into the app. Nothing was enqueued',
+  );
+}
+
 export class CycleStore {
   private readonly keys: RedisKeys;
 
@@ -190,8 +205,12 @@ export class CycleStore {
     return new CycleStore(redis, q.prefix, q.retentionHours * 3_600_000, q.failedRetentionHours * 3_600_000);
   }
 
-  /** Stores one target's part of a plan; `stored` is false when this plan id was stored before. */
+  /**
+   * Stores one target's part of a plan (checkStorable first); `stored` is false when this plan id
+   * was stored before. Its warnings and error are redacted: a server's error text may quote a credential.
+   */
   async savePlan(plan: Plan, tp: TargetPlan, lockToken: string, guardSince?: Date): Promise<{ stored: boolean; meta: PlanMeta }> {
+    checkStorable(tp);
     const meta: PlanMeta = {
       planId: plan.id,
       target: tp.target,
@@ -199,8 +218,8 @@ export class CycleStore {
       enqueuedAt: new Date().toISOString(),
       lockToken,
       phases: tp.phases.map((p) => ({ name: p.name, operations: p.operations.length })),
-      warnings: tp.warnings,
-      ...(tp.error ? { error: tp.error } : {}),
+      warnings: tp.warnings.map(redact),
+      ...(tp.error ? { error: redact(tp.error) } : {}),
       ...(guardSince ? { guardedSince: guardSince.getTime() } : {}),
       ...(plan.binding.targets[tp.target] ? { binding: plan.binding.targets[tp.target] } : {}),
     };

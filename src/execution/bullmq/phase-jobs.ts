@@ -131,7 +131,7 @@ export function controlProcessor(ctx: WorkerContext): (job: Job<PhaseJobData>) =
         jobs.push({
           name: 'chunk',
           data: { planId, target, lockToken, phase, ops: part, ...guard } satisfies ChunkJobData,
-          opts: { ...chunkJobOptions(q.retentionHours), jobId: chunkJobId(planId, phase, first, part.length), parent },
+          opts: { ...chunkJobOptions(q.retentionHours, q.failedRetentionHours), jobId: chunkJobId(planId, phase, first, part.length), parent },
         });
       }
       await ctx.queueOf(target).addBulk(jobs);
