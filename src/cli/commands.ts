@@ -16,7 +16,7 @@ import { checkBinding } from '../engine/plan-binding.js';
 import { decisionsNow, verifySavedPlan } from '../engine/verify-plan.js';
 import { requireOfferedAttributes } from '../engine/source-attributes.js';
 import { createTargetRuntime } from '../execution/target-runtime.js';
-import { ConfigError, PlanError, SafetyError } from '../errors.js';
+import { ConfigError, PlanError, SafetyError, describeError } from '../errors.js';
 import { explainCode } from '../state/state-dir.js';
 import { quarantinedTargets, skipStatus, isSkipped } from '../engine/quarantine.js';
 import { commandNotifier } from './notifier.js';
@@ -280,9 +280,13 @@ async function runCycleCommand(
         return enqueued(result.plan, opts, io);
       case 'applied': {
         const code = exitForReport(result.report);
-        if (quiet && code === 0 && saysNothing(result.plan)) return code;
-        io.out(opts.json ? JSON.stringify({ plan: summarise(result.plan), report: result.report }, null, 2) : `\n${formatReport(result.report)}`);
-        return code;
+        if (!(quiet && code === 0 && saysNothing(result.plan) && result.afterwards === undefined)) {
+          io.out(opts.json ? JSON.stringify({ plan: summarise(result.plan), report: result.report }, null, 2) : `\n${formatReport(result.report)}`);
+        }
+        if (result.afterwards === undefined) return code;
+        io.err(`error: ${describeError(result.afterwards)}`);
+        io.err('This happened once the report was in: the report above stands.');
+        return EXIT.FAILED_OPERATIONS;
       }
     }
   });

@@ -9,10 +9,11 @@ import { selectTargets } from '../config/select-targets.js';
 import { startScheduler } from '../engine/scheduled-cycle.js';
 import { ConfigError, describeError } from '../errors.js';
 import { startWorkers } from '../execution/bullmq/bullmq-worker.js';
-import { readQueueStatus } from '../execution/bullmq/queue-status.js';
+import { readQueueStatus, type AbandonedCycle } from '../execution/bullmq/queue-status.js';
 import { retryFailed, retryLeftOut } from '../engine/retry-failed.js';
 import { openState } from '../engine/state.js';
-import { connectRedis, redisAddress } from '../state/redis-connection.js';
+import { connectRedis } from '../state/redis-connection.js';
+import { redisAddress, redisStep } from '../state/redis-errors.js';
 import { RedisQuarantineStore } from '../state/quarantine-store.js';
 import { RedisWriteMemory } from '../state/redis-write-memory.js';
 import { serviceNotifier } from './notifier.js';
@@ -42,8 +43,9 @@ function distributed(opts: { config: string; target?: string[]; output?: Command
   return { loaded, q, selected, targets: selected.map(([name]) => name) };
 }
 
-const connect = (q: QueueConfig, io: Io, log?: Log): Promise<Redis> =>
-  connectRedis(q.redis, { onError: (m) => (log ? log(m, { level: 'warn' }) : io.err(`warning: ${m}`)) });
+/** `lives`: a worker's or scheduler's connection, which waits for Redis as long as it takes; else a command's, which gives up (queue.commandTimeoutMs). */
+const connect = (q: QueueConfig, io: Io, lives: 'long' | 'short', log?: Log): Promise<Redis> =>
+  connectRedis(q.redis, { onError: (m) => (log ? log(m, { level: 'warn' }) : io.err(`warning: ${m}`)), ...(lives === 'short' ? { commandTimeoutMs: q.commandTimeoutMs } : {}) });
 
 /**
  * Runs a long-lived command (worker, scheduler) with its Redis connection and audit log, and closes
@@ -58,7 +60,7 @@ async function withConnections<T>(
   log?: Log,
   onAuditFailure?: (error: Error) => void,
 ): Promise<T> {
-  const redis = await connect(q, io, log);
+  const redis = await connect(q, io, 'long', log);
   try {
     const audit = new JsonlAuditSink(loaded.auditFile, {
       settings: loaded.config.audit,
@@ -171,16 +173,19 @@ export async function scheduleCommand(opts: LongRunning, io: Io, stop: Promise<v
 
 export async function statusCommand(opts: { config: string; target?: string[]; json?: boolean }, io: Io): Promise<number> {
   const { loaded, q, selected } = distributed(opts, io, 'status');
-  const redis = await connect(q, io);
+  const redis = await connect(q, io, 'short');
   try {
-    const status = await readQueueStatus(redis, q, selected, loaded.config.schedule);
-    const all = await new RedisQuarantineStore(redis, q.prefix).all();
-    const quarantined = new Map([...all].filter(([target]) => selected.some(([name]) => name === target)));
-    const memory = new RedisWriteMemory(redis, q.prefix);
-    const writes: Map<string, TargetWrites> = new Map();
-    for (const [name] of selected) {
-      writes.set(name, { parked: [...(await memory.parked(name)).values()].filter((e) => e.parked), shapes: Object.fromEntries(await memory.shapes(name)) });
-    }
+    const { status, quarantined, writes } = await redisStep(q.redis, 'reading the queue status', async () => {
+      const status = await readQueueStatus(redis, q, selected, loaded.config.schedule);
+      const all = await new RedisQuarantineStore(redis, q.prefix).all();
+      const quarantined = new Map([...all].filter(([target]) => selected.some(([name]) => name === target)));
+      const memory = new RedisWriteMemory(redis, q.prefix);
+      const writes: Map<string, TargetWrites> = new Map();
+      for (const [name] of selected) {
+        writes.set(name, { parked: [...(await memory.parked(name)).values()].filter((e) => e.parked), shapes: Object.fromEntries(await memory.shapes(name)) });
+      }
+      return { status, quarantined, writes };
+    });
     io.out(
       opts.json
         ? JSON.stringify({ ...status, quarantined: [...quarantined.values()], writes: Object.fromEntries(writes) }, null, 2)
@@ -190,6 +195,17 @@ export async function statusCommand(opts: { config: string; target?: string[]; j
   } finally {
     redis.disconnect();
   }
+}
+
+/** What retry did with a cycle a failed control job left behind, instead of resuming it. */
+function abandonedLine(c: AbandonedCycle): string {
+  const jobs = `${c.jobs.length} failed control job${c.jobs.length === 1 ? '' : 's'} of cycle ${c.planId}`;
+  const what = c.gone
+    ? "its plan is gone from Redis (expired or lost), so nothing of it could be recovered; the next cycle plans its work afresh"
+    : c.closed
+      ? `the cycle is closed instead: its ${c.closed.failed} operation${c.closed.failed === 1 ? '' : 's'} without an outcome ${c.closed.failed === 1 ? 'is a failed operation' : 'are failed operations'}, re-queued above`
+      : 'the cycle had finished: its operations without an outcome were failed operations already';
+  return `${c.target}: ${jobs} removed, not resumed (the cycle no longer holds the target's lock, so its workers would send nothing); ${what}`;
 }
 
 export async function retryCommand(opts: { config: string; target?: string[]; json?: boolean; overrideSafety?: boolean }, io: Io): Promise<number> {
@@ -205,7 +221,7 @@ export async function retryCommand(opts: { config: string; target?: string[]; js
           {
             planId: retry.planId,
             operations: Object.fromEntries(retry.operations),
-            controlJobs: Object.fromEntries(retry.controlJobs),
+            abandonedCycles: retry.abandoned,
             dropped: retry.skipped.map((s) => ({ target: s.target, kind: s.op.kind, externalId: s.op.externalId, label: s.op.label, note: s.note })),
             unchecked: Object.fromEntries(retry.unchecked),
           },
@@ -215,11 +231,8 @@ export async function retryCommand(opts: { config: string; target?: string[]; js
       );
     } else {
       for (const [target, n] of retry.operations) {
-        const control = retry.controlJobs.get(target) ?? 0;
-        io.out(
-          `${target}: ${n} failed operation${n === 1 ? '' : 's'} re-queued${n > 0 ? ` as cycle ${retry.planId}, in phase order` : ''}` +
-            (control > 0 ? `; ${control} failed control job${control === 1 ? '' : 's'} resumed` : ''),
-        );
+        io.out(`${target}: ${n} failed operation${n === 1 ? '' : 's'} re-queued${n > 0 ? ` as cycle ${retry.planId}, in phase order` : ''}`);
+        for (const cycle of retry.abandoned.filter((c) => c.target === target)) io.out(abandonedLine(cycle));
         for (const line of retryLeftOut(retry, target)) io.out(line);
       }
       io.out(`Follow it with: scim-sync status --config ${opts.config}`);

@@ -5,6 +5,7 @@
 import { CommanderError } from 'commander';
 import { ConfigError, InterruptedError, LockedError, PlanError, SafetyError, ScimSyncError, SourceError, StateError, describeError } from '../errors.js';
 import { EXIT } from './exit-codes.js';
+import { redisUnreachable, unreachableWhy } from '../state/redis-errors.js';
 import type { Io } from './io.js';
 
 export interface ErrorExitOptions {
@@ -63,6 +64,13 @@ export function exitForError(error: unknown, io: Io, options: ErrorExitOptions =
       return EXIT.NOT_RUN;
     }
     return EXIT.FAILED_OPERATIONS;
+  }
+  // Redis not answering somewhere no step named (a command's connection gives up: queue.commandTimeoutMs).
+  if (redisUnreachable(error)) {
+    const message = `Redis (queue.redis) did not answer: ${unreachableWhy(error)}; the command gave up. Is it up and reachable?`;
+    io.err(`error: ${message}`);
+    print(errorDocument('STATE', message));
+    return EXIT.NOT_RUN;
   }
   // A bug of ours. An operator needs one line; a bug report needs the stack, which --debug shows.
   const message = error instanceof Error ? error.message : String(error);

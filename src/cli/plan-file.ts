@@ -6,7 +6,7 @@
  * signature: it stops accidents and quiet edits, not someone who recomputes it.
  */
 import { createHash } from 'node:crypto';
-import { redact } from '../config/secret.js';
+import { holdsSecretText, redact } from '../config/secret.js';
 import { ConfigError, PlanError } from '../errors.js';
 import { checkPlanFile } from '../engine/apply-plan.js';
 import type { Plan } from '../model/plan.js';
@@ -20,14 +20,13 @@ const digestOf = (content: unknown) => `sha256:${createHash('sha256').update(JSO
  * secret's text (a token that is also a word in someone's data) is not saved at all.
  */
 export function planFileText(plan: Plan): string {
-  const content = JSON.parse(JSON.stringify(plan), (_key, value: unknown) => (typeof value === 'string' ? redact(value) : value)) as Plan;
-  const phases = (p: Plan) => JSON.stringify(p.targets.map((t) => t.phases));
-  if (phases(content) !== phases(plan)) {
+  if (holdsSecretText(plan.targets.map((t) => t.phases))) {
     throw new ConfigError(
       'the plan is not saved: a value one of its operations would write contains the text of a credential scim-sync holds ' +
         '(a token or a header value that is also ordinary data); saved redacted, it would write "[redacted]" into the app',
     );
   }
+  const content = JSON.parse(JSON.stringify(plan), (_key, value: unknown) => (typeof value === 'string' ? redact(value) : value)) as Plan;
   return `${JSON.stringify({ ...content, digest: digestOf(content) }, null, 2)}\n`;
 }
 

@@ -12,7 +12,8 @@ export const DEFAULT_PROGRESS_EVERY_MS = 5_000;
 
 export interface TargetProgress {
   target: string;
-  stage: 'listing' | 'planned' | 'applying' | 'done';
+  /** `queued`: on the workers' queue (distributed mode), the command waiting for them. */
+  stage: 'listing' | 'planned' | 'applying' | 'queued' | 'done';
   listing?: { resource: string; listed: number; pages: number };
   total: number;
   done: number;
@@ -21,6 +22,8 @@ export interface TargetProgress {
   applyStartedAt?: number;
   /** Until when the server asked us to wait (Retry-After), ms. */
   waitingUntil?: number;
+  /** Queued: since when Redis has not answered, ms. */
+  unreachableSince?: number;
 }
 
 export class ProgressState {
@@ -65,6 +68,16 @@ export class ProgressState {
       case 'retry':
         if (e.reason === 'rate-limited') this.wait(e.target, e.delayMs);
         return;
+      case 'queued': {
+        const t = this.target(e.target);
+        if (t.stage !== 'queued') t.applyStartedAt = this.now();
+        t.stage = 'queued';
+        t.total = e.total;
+        t.done = e.done;
+        if (e.unreachableSince === undefined) delete t.unreachableSince;
+        else t.unreachableSince = e.unreachableSince;
+        return;
+      }
       case 'applied':
         this.target(e.target).stage = 'done';
         return;
@@ -117,6 +130,11 @@ export class ProgressState {
         const eta = etaMs !== undefined && t.done < t.total ? `, ETA ${formatDuration(etaMs)}` : '';
         const failed = t.failed ? `, ${t.failed} failed` : '';
         return `${t.target}: applying ${t.done}/${t.total} (${percent}%), ${rate.toFixed(rate < 10 ? 1 : 0)}/s${eta}${failed}${waiting}`;
+      }
+      case 'queued': {
+        const percent = t.total ? Math.floor((t.done / t.total) * 100) : 100;
+        const redis = t.unreachableSince === undefined ? '' : `; Redis not answering for ${Math.round((this.now() - t.unreachableSince) / 1000)} s`;
+        return `${t.target}: waiting for the workers, ${t.done}/${t.total} done (${percent}%), ${formatDuration(this.now() - (t.applyStartedAt ?? this.now()))} so far${redis}`;
       }
       case 'done':
         return `${t.target}: applied ${t.done}/${t.total}${t.failed ? `, ${t.failed} failed` : ''}`;

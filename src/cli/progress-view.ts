@@ -37,7 +37,7 @@ class TerminalRows {
     const t = this.state.targets.get(key);
     if (!t) return '';
     const line = this.state.targetLine(t);
-    if (t.stage !== 'applying') return line;
+    if (t.stage !== 'applying' && t.stage !== 'queued') return line;
     const bar = cliProgress.Format.BarFormat(t.total ? t.done / t.total : 1, options);
     return `${bar} ${line}`;
   }

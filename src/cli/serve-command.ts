@@ -43,7 +43,7 @@ export async function serveCommand(opts: ServeOptions, io: Io, stop: Promise<voi
   const log: Log = opts.output?.log ?? ((line) => io.out(`${new Date().toISOString()} ${line}`));
   // Embedded: the run lock for the service's lifetime (a cron `run` beside it is refused). Distributed:
   // each cycle takes its targets' locks and hands them to the workers with the plan.
-  const state = await openState(loaded, { lock: !loaded.config.queue, audit: true, log: (l) => log(l, { level: 'warn' }), initiator: { initiator: 'schedule', by: `serve@${hostname()}` } });
+  const state = await openState(loaded, { lock: !loaded.config.queue, longLived: true, audit: true, log: (l) => log(l, { level: 'warn' }), initiator: { initiator: 'schedule', by: `serve@${hostname()}` } });
   return withState(state, io, undefined, async () => {
     const feed = createChangeFeed(loaded.config.source, loaded.config.safety, new FileFeedTokenStore(loaded.stateDir));
     const ids = loaded.config.events ? FileEventIdStore.open(loaded.stateDir) : undefined;

@@ -6,10 +6,12 @@
  * workers have not finished (jobs still queued, or its stored plan without a report) is left alone
  * unless --force as well: its planner exited when it handed the cycle over, so its pid says nothing.
  */
+import type { Redis } from 'ioredis';
 import type { LoadedConfig } from '../config/load.js';
 import { selectTargets } from '../config/select-targets.js';
 import { unfinishedCycle } from '../execution/bullmq/lock-cycle.js';
 import { connectRedis } from '../state/redis-connection.js';
+import { redisStep } from '../state/redis-errors.js';
 import { lockTokenAlive, readLock, releaseLock } from '../state/redis-run-lock.js';
 import { describeHolder, readRunLock, removeRunLock } from '../state/run-lock.js';
 import { load } from './load-config.js';
@@ -47,43 +49,48 @@ export async function unlockCommand(opts: UnlockOptions, io: Io): Promise<number
 /** Distributed mode: every enabled target's lock, removed only if it still holds the token shown. */
 async function unlockTargets(loaded: LoadedConfig, opts: UnlockOptions, io: Io): Promise<number> {
   const q = loaded.config.queue!;
-  const redis = await connectRedis(q.redis, { onError: (m) => io.err(`warning: ${m}`) });
+  const redis = await connectRedis(q.redis, { onError: (m) => io.err(`warning: ${m}`), commandTimeoutMs: q.commandTimeoutMs });
   try {
-    let found = 0;
-    // Each target on its own: one whose lock is still in use is refused, the others are still freed.
-    let refused = false;
-    for (const [target] of selectTargets(loaded)) {
-      const lock = await readLock(redis, q.prefix, target);
-      if (!lock) continue;
-      found++;
-      const what = `target ${target} is locked by ${lock.token} (expires in ${Math.ceil(lock.ttlMs / 1000)} s unless renewed)`;
-      if (lockTokenAlive(lock.token) && !opts.force) {
-        refuse(io, what, opts);
-        refused = true;
-        continue;
-      }
-      const cycle = opts.force ? null : await unfinishedCycle(redis, q.prefix, target, lock.token);
-      if (cycle) {
-        const state = cycle.jobs > 0 ? `${cycle.jobs} of its jobs still queued` : 'its plan stored without a report';
-        refuse(
-          io,
-          `${what}: the workers have not finished its cycle ${cycle.planId} (${state}; scim-sync status shows it)`,
-          opts,
-          'If no worker will ever finish it (its workers gone for good), and another cycle must run now',
-        );
-        refused = true;
-        continue;
-      }
-      const removed = await releaseLock(redis, q.prefix, target, lock.token);
-      io.out(
-        removed
-          ? `Removed: ${what}. A cycle the workers still ran with it writes nothing more: its operations left are skipped (scim-sync status shows it).`
-          : `Released meanwhile: ${what}.`,
-      );
-    }
-    if (found === 0) io.out('No target is locked.');
-    return refused ? EXIT.NOT_RUN : EXIT.OK;
+    return await redisStep(q.redis, 'reading and releasing the cycle locks', () => unlockEach(loaded, redis, opts, io));
   } finally {
     redis.disconnect();
   }
+}
+
+async function unlockEach(loaded: LoadedConfig, redis: Redis, opts: UnlockOptions, io: Io): Promise<number> {
+  const q = loaded.config.queue!;
+  let found = 0;
+  // Each target on its own: one whose lock is still in use is refused, the others are still freed.
+  let refused = false;
+  for (const [target] of selectTargets(loaded)) {
+    const lock = await readLock(redis, q.prefix, target);
+    if (!lock) continue;
+    found++;
+    const what = `target ${target} is locked by ${lock.token} (expires in ${Math.ceil(lock.ttlMs / 1000)} s unless renewed)`;
+    if (lockTokenAlive(lock.token) && !opts.force) {
+      refuse(io, what, opts);
+      refused = true;
+      continue;
+    }
+    const cycle = opts.force ? null : await unfinishedCycle(redis, q.prefix, target, lock.token);
+    if (cycle) {
+      const state = cycle.jobs > 0 ? `${cycle.jobs} of its jobs still queued` : 'its plan stored without a report';
+      refuse(
+        io,
+        `${what}: the workers have not finished its cycle ${cycle.planId} (${state}; scim-sync status shows it)`,
+        opts,
+        'If no worker will ever finish it (its workers gone for good), and another cycle must run now',
+      );
+      refused = true;
+      continue;
+    }
+    const removed = await releaseLock(redis, q.prefix, target, lock.token);
+    io.out(
+      removed
+        ? `Removed: ${what}. A cycle the workers still ran with it writes nothing more: its operations left are skipped (scim-sync status shows it).`
+        : `Released meanwhile: ${what}.`,
+    );
+  }
+  if (found === 0) io.out('No target is locked.');
+  return refused ? EXIT.NOT_RUN : EXIT.OK;
 }

@@ -229,6 +229,18 @@ export function redact(text: string): string {
   return windows.size > 0 && out.length >= PARTIAL_RUN ? redactParts(out, folded) : out;
 }
 
+/**
+ * Whether a string anywhere in `data` (JSON data) holds a secret's text, as redact() finds it. For
+ * what must not be redacted but must not hold one either: a plan's operations carry what they will
+ * write into an app, and a plan holding a secret's text is not saved (a file, or Redis).
+ */
+export function holdsSecretText(data: unknown): boolean {
+  if (typeof data === 'string') return redact(data) !== data;
+  if (Array.isArray(data)) return data.some(holdsSecretText);
+  if (data !== null && typeof data === 'object') return Object.values(data).some(holdsSecretText);
+  return false;
+}
+
 /** `folded`: fold(text), where the runs are looked for; what is cut is cut from `text`. */
 function redactParts(text: string, folded: string): string {
   const inSecret = (a: number, b: number) => {

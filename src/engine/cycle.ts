@@ -16,6 +16,7 @@ import { partitionTargets, quarantinedTargets, settlePlanRead, settleQuarantine,
 import type { ExecutorOptions, RunState } from './run-state.js';
 import { notifySafetyStop } from './stage-stop.js';
 import { cycleEvents } from '../execution/cycle-events.js';
+import { redisFailure, redisUnreachable } from '../state/redis-errors.js';
 import type { SyncObserver } from '../telemetry/sync-events.js';
 
 export interface CycleOptions {
@@ -45,7 +46,12 @@ export type CycleResult =
   | { kind: 'stopped'; plan: Plan; error: SafetyError }
   /** Distributed without waiting: on the queue; quarantine entries from the read are settled. */
   | { kind: 'enqueued'; plan: Plan; quarantined: ReadonlyMap<string, QuarantineVerdict> }
-  | { kind: 'applied'; plan: Plan; report: RunReport };
+  /**
+   * `afterwards`: what failed once the report was in (forgetting overtaken holds and rejections,
+   * settling quarantine: Redis gone under a waiting `run`, a full disk), to be said after the report,
+   * never instead of it: the plan has been applied, or handed to the workers.
+   */
+  | { kind: 'applied'; plan: Plan; report: RunReport; afterwards?: unknown };
 
 /** The reports of the targets left out in quarantine: nothing sent, and why. */
 export function quarantinedReports(skipped: ReadonlyMap<string, string>): TargetReport[] {
@@ -122,17 +128,24 @@ export async function runCycle(loaded: LoadedConfig, state: RunState, options: C
     if (observer) for (const t of plan.targets) observer({ type: 'cycle', target: t.target, ok: false, seconds: (Date.now() - startedAt.getTime()) / 1000, endedAt: new Date() });
     return { kind: 'stopped', plan, error: report };
   }
-  await forgetOvertaken(state, planning);
   const edges = { store: state.quarantine, audit: state.audit, notifier: options.notifier, settings: loaded.config.quarantine, planId: plan.id };
   if (state.distributed && !options.executor.wait) {
+    await forgetOvertaken(state, planning);
     return { kind: 'enqueued', plan, quarantined: await settlePlanRead(plan, { ...edges, now: new Date() }) };
   }
-  // An interrupted run, or one whose state could not be written, says nothing about the targets.
-  if (!signal?.aborted && !state.halted.aborted) noteVerdicts(report, await settleQuarantine(report.targets, { ...edges, now: new Date() }));
+  let afterwards: unknown;
+  try {
+    await forgetOvertaken(state, planning);
+    // An interrupted run, or one whose state could not be written, says nothing about the targets.
+    if (!signal?.aborted && !state.halted.aborted) noteVerdicts(report, await settleQuarantine(report.targets, { ...edges, now: new Date() }));
+  } catch (error) {
+    const q = loaded.config.queue;
+    afterwards = q && redisUnreachable(error) ? redisFailure(q.redis, `recording what cycle ${plan.id} decided (holds, rejections, quarantine)`, error) : error;
+  }
   if (observer) for (const event of cycleEvents(report, startedAt, new Date())) observer(event);
   report.targets.push(...quarantinedReports(skipped));
   // A target left out in quarantine was notified when it went in, not again each cycle.
   const problems = cycleProblems(report);
   if (problems.length > 0) await options.notifier.notify(cycleFailedEvent(plan.id, problems));
-  return { kind: 'applied', plan, report };
+  return { kind: 'applied', plan, report, ...(afterwards !== undefined ? { afterwards } : {}) };
 }

@@ -148,7 +148,9 @@ export interface QuarantineEdges {
  */
 export async function settleQuarantine(reports: readonly TargetReport[], edges: QuarantineEdges): Promise<Map<string, QuarantineVerdict>> {
   const verdicts = new Map<string, QuarantineVerdict>();
-  if (!edges.settings.enabled) return verdicts;
+  // Nothing to judge (waiting timed out, Redis lost the cycle...): the store is not even read, so a
+  // Redis that went away under a waiting `run` does not turn its timeout into an error.
+  if (!edges.settings.enabled || !reports.some(judged)) return verdicts;
   const current = await edges.store.all();
   const time = edges.now.toISOString();
   for (const report of reports) {

@@ -12,6 +12,7 @@ import { InlineExecutor } from '../execution/inline-executor.js';
 import type { Redis } from 'ioredis';
 import { RedisHoldStore } from '../state/holds.js';
 import { connectRedis } from '../state/redis-connection.js';
+import { redisStep } from '../state/redis-errors.js';
 import { RedisLinkStore } from '../state/redis-link-store.js';
 import { RedisPersonClock } from '../state/person-clock.js';
 import { RedisQuarantineStore } from '../state/quarantine-store.js';
@@ -38,12 +39,12 @@ export function redisStores(redis: Redis, prefix: string): DecisionStores {
 export async function openRedisState(loaded: LoadedConfig, options: OpenStateOptions): Promise<RunState> {
   const q = loaded.config.queue!;
   const halt = haltOnFailure();
-  const redis = await connectRedis(q.redis, { ...(options.log ? { onError: options.log } : {}) });
+  const redis = await connectRedis(q.redis, { ...(options.log ? { onError: options.log } : {}), ...(options.longLived ? {} : { commandTimeoutMs: q.commandTimeoutMs }) });
   let locks: TargetLocks | null = null;
   try {
     if (options.lock) {
       const targets = options.targets ?? selectTargets(loaded).map(([name]) => name);
-      locks = (await acquireTargetLocks(redis, q.prefix, targets)).locks;
+      locks = (await redisStep(q.redis, `taking the cycle locks of ${targets.join(', ')}`, () => acquireTargetLocks(redis, q.prefix, targets))).locks;
     }
     const audit: AuditSink = options.audit ? new JsonlAuditSink(loaded.auditFile, auditOptions(loaded, options, halt.fail)) : NO_AUDIT;
     const links = new RedisLinkStore(redis, q.prefix);
@@ -65,6 +66,7 @@ export async function openRedisState(loaded: LoadedConfig, options: OpenStateOpt
         ...(signal ? { signal } : {}),
         ...(guardSince ? { guardSince } : {}),
         ...(options.log ? { log: options.log } : {}),
+        ...(observer ? { observer } : {}),
       });
     };
     const state: RunState = {

@@ -10,12 +10,13 @@ import { randomUUID } from 'node:crypto';
 import type { LoadedConfig } from '../config/load.js';
 import { CycleStore } from '../execution/bullmq/cycle-store.js';
 import { failedOperations, removeFailedOperations, type FailedOperation } from '../execution/bullmq/failed-operations.js';
-import { retryFailedControlJobs } from '../execution/bullmq/queue-status.js';
+import { closeAbandonedCycles, type AbandonedCycle } from '../execution/bullmq/queue-status.js';
 import { createTargetRuntime } from '../execution/target-runtime.js';
 import type { RunReport } from '../execution/run-report.js';
 import { PHASE_OF, PHASES, PLAN_FORMAT, PLAN_VERSION, operationsOf, type Operation, type Plan, type TargetPlan } from '../model/plan.js';
 import type { LinkCounts } from '../state/link-store.js';
 import { connectRedis } from '../state/redis-connection.js';
+import { redisStep } from '../state/redis-errors.js';
 import { applyPlan } from './apply-plan.js';
 import { targetBindings } from './plan-binding.js';
 import { decisionsNow, verifySavedPlan, type SkippedOperation } from './verify-plan.js';
@@ -25,8 +26,12 @@ export interface RetryOutcome {
   planId: string;
   /** Failed operations put in the retry cycle, per target (each counted once). */
   operations: Map<string, number>;
-  /** Failed control jobs re-queued, per target. */
-  controlJobs: Map<string, number>;
+  /**
+   * Cycles left behind by a failed control job, not resumed (they no longer hold their lock, so
+   * would send nothing) but closed: their operations without an outcome are failed operations,
+   * re-queued in this retry's cycle with the rest.
+   */
+  abandoned: AbandonedCycle[];
   /**
    * Failed operations not re-queued: stale (the source or the account changed since) or already in
    * place, whose dead letters are gone; held (the fresh read cannot decide them now), which stay
@@ -124,17 +129,21 @@ const stoppedRetry = (sourceInDoubt: boolean): string =>
 export async function retryFailed(loaded: LoadedConfig, state: RunState, targets: readonly string[], options: { overrideSafety?: boolean; now?: Date } = {}): Promise<RetryOutcome> {
   const now = options.now ?? new Date();
   const q = loaded.config.queue!;
-  const redis = await connectRedis(q.redis);
+  const redis = await connectRedis(q.redis, { commandTimeoutMs: q.commandTimeoutMs });
   try {
-    const store = new CycleStore(redis, q.prefix, q.retentionHours * 3_600_000);
+    const store = CycleStore.of(redis, q);
+    // First: what those cycles did not do becomes failed operations, read below with the others.
+    const abandoned = await redisStep(q.redis, 'closing the cycles of failed control jobs', () => closeAbandonedCycles(redis, q, store, targets));
+    for (const cycle of abandoned) {
+      if (cycle.closed) state.audit.record({ time: now.toISOString(), planId: cycle.planId, target: cycle.target, action: 'cycle.end', outcome: 'info', note: `closed by scim-sync retry: a control job failed for good; ${cycle.closed.failed} operations without an outcome are failed operations now` });
+    }
     const failed = new Map<string, FailedOperation[]>();
-    for (const target of targets) failed.set(target, (await failedOperations(redis, q, store, target)).list);
-    const controlJobs = await retryFailedControlJobs(redis, q, targets);
+    for (const target of targets) failed.set(target, (await redisStep(q.redis, `reading the failed operations of ${target}`, () => failedOperations(redis, q, store, target))).list);
     // Targets with nothing failed get no cycle: their last cycle in `status` stays the real one.
     const retries = targets.map((t) => retryTargetPlan(t, failed.get(t) ?? [])).filter((r) => r.plan.phases.some((p) => p.operations.length > 0));
     const id = `plan-retry-${randomUUID()}`;
     const emptyReport: RunReport = { planId: id, startedAt: now.toISOString(), finishedAt: now.toISOString(), targets: [] };
-    if (retries.length === 0) return { planId: id, operations: new Map(targets.map((t) => [t, 0])), controlJobs, skipped: [], unchecked: new Map(), report: emptyReport };
+    if (retries.length === 0) return { planId: id, operations: new Map(targets.map((t) => [t, 0])), abandoned, skipped: [], unchecked: new Map(), report: emptyReport };
     const source: Plan['source'] = { description: 'failed operations of earlier cycles', users: 0, activeUsers: 0, recordsRead: 0, invalidRecords: 0, issues: [] };
     const planned: Plan = {
       format: PLAN_FORMAT,
@@ -180,10 +189,10 @@ export async function retryFailed(loaded: LoadedConfig, state: RunState, targets
     // decide now stays failed, with the older failures of the same operation.
     for (const tp of checked) {
       const done = [...standsFor.get(tp.target)!].flatMap(([opId, all]) => (fate(opId) === 'kept' ? [] : all));
-      await removeFailedOperations(redis, q, tp.target, done);
+      await removeFailedOperations(redis, q, store, tp.target, done);
     }
     const operations = new Map(targets.map((t) => [t, operationsIn(plan.targets.find((tp) => tp.target === t))]));
-    return { planId: id, operations, controlJobs, skipped, unchecked, report };
+    return { planId: id, operations, abandoned, skipped, unchecked, report };
   } finally {
     redis.disconnect();
   }

@@ -91,6 +91,12 @@ export interface OpenStateOptions {
   targets?: readonly string[];
   /** Told about Redis connection trouble (distributed mode). */
   log?: (line: string) => void;
+  /**
+   * Distributed mode: a process that lives on (serve), whose Redis commands wait across reconnects
+   * for as long as Redis is away. Default: a command that ends, whose Redis commands give up after
+   * queue.commandTimeoutMs (state/redis-connection.ts).
+   */
+  longLived?: boolean;
   /** Who started this work, stamped on the audit records that do not say (`by`: user@host for the CLI). */
   initiator?: { initiator: Initiator; by?: string };
 }

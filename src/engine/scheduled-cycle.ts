@@ -116,7 +116,7 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
       // Nothing was enqueued (source unreadable, safety stop): say so where `status` looks.
       const staged = error instanceof SafetyError ? error.stagedMessage : undefined;
       const why = staged ? `${describeError(error)}\n${staged}` : describeError(error);
-      const store = new CycleStore(redis, q.prefix, q.retentionHours * 3_600_000);
+      const store = CycleStore.of(redis, q);
       const now = new Date().toISOString();
       for (const target of locks.targets) {
         const report = stoppedTargetReport(target, { kind: 'not-planned', reason: why });

@@ -176,7 +176,7 @@ export class ReconcileLane {
         // Kept until the next cycle ends (the console reads it): its digest, not the whole read.
         if (result.kind !== 'quarantined') detachSource(result.plan);
         outcome = { reason, startedAt, finishedAt: new Date(), result, leftOut };
-        log(`cycle: ${summary(result)}`, { cycle, ...(result.kind === 'stopped' ? { level: 'warn' } : {}) });
+        log(`cycle: ${summary(result)}`, { cycle, ...(result.kind === 'stopped' || (result.kind === 'applied' && result.afterwards !== undefined) ? { level: 'warn' } : {}) });
       }
     } catch (error) {
       outcome = { reason, startedAt, finishedAt: new Date(), error, leftOut };
@@ -201,7 +201,7 @@ function summary(result: CycleResult): string {
       return `${result.plan.id} enqueued for the workers`;
     case 'applied': {
       const t = totals(result.report);
-      return `${result.plan.id} applied: ${t.ok} ok, ${t.failed} failed, ${t.skipped} skipped`;
+      return `${result.plan.id} applied: ${t.ok} ok, ${t.failed} failed, ${t.skipped} skipped${result.afterwards !== undefined ? `; then ${describeError(result.afterwards)}` : ''}`;
     }
   }
 }

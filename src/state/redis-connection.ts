@@ -5,28 +5,31 @@
 import { Redis } from 'ioredis';
 import { Secret } from '../config/secret.js';
 import { StateError } from '../errors.js';
-
-/** host:port of a Redis URL, safe to show. */
-export function redisAddress(url: Secret): string {
-  try {
-    const u = new URL(url.reveal());
-    return `${u.hostname}:${u.port || '6379'}${u.pathname && u.pathname !== '/' ? u.pathname : ''}`;
-  } catch {
-    return '(unparsable Redis URL)';
-  }
-}
+import { redisAddress } from './redis-errors.js';
 
 export interface RedisConnectOptions {
-  /** How long the first connection may take before the command gives up, ms. Default 10000. */
+  /** How long the first connection (and its first PING) may take before the command gives up, ms. Default 10000. */
   connectTimeoutMs?: number;
   /** Told about connection problems after the first connection (reconnects are automatic). */
   onError?: (message: string) => void;
+  /**
+   * A command that ends (run, apply, status, retry...): each Redis command gives up after this
+   * long (queue.commandTimeoutMs), or after RECONNECTS_PER_COMMAND failed reconnects, with an error
+   * that redisFailure() names. Absent: a process that lives on (worker, schedule, serve), whose
+   * commands wait across reconnects for as long as Redis is away.
+   */
+  commandTimeoutMs?: number;
 }
 
+/** Reconnects a short-lived command's Redis command waits through before it fails (about 0.6 s with Redis refusing connections). */
+const RECONNECTS_PER_COMMAND = 2;
+
 /**
- * Connects and waits until Redis answers. Once connected, commands wait across reconnects instead of
- * failing (BullMQ workers need that: `maxRetriesPerRequest: null`), so a Redis restart pauses work
- * rather than losing it.
+ * Connects and waits until Redis answers. A long-lived process's commands then wait across
+ * reconnects instead of failing (BullMQ workers need that: `maxRetriesPerRequest: null`), so a Redis
+ * restart pauses work rather than losing it. A short-lived command's (`commandTimeoutMs`) fail
+ * instead: a Redis that went away or stopped answering ends the command with an error that says so,
+ * never a command that hangs.
  */
 export async function connectRedis(url: Secret, options: RedisConnectOptions = {}): Promise<Redis> {
   let parsed: URL;
@@ -38,10 +41,11 @@ export async function connectRedis(url: Secret, options: RedisConnectOptions = {
   if (!/^rediss?:$/.test(parsed.protocol)) throw new StateError(`queue.redis must start with redis:// or rediss://, not ${parsed.protocol}//`);
   if (parsed.password) new Secret(decodeURIComponent(parsed.password), 'queue.redis password');
   const address = redisAddress(url);
+  const connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
   const redis = new Redis(url.reveal(), {
-    maxRetriesPerRequest: null,
+    ...(options.commandTimeoutMs !== undefined ? { maxRetriesPerRequest: RECONNECTS_PER_COMMAND, commandTimeout: options.commandTimeoutMs } : { maxRetriesPerRequest: null }),
     lazyConnect: true,
-    connectTimeout: options.connectTimeoutMs ?? 10_000,
+    connectTimeout: connectTimeoutMs,
     // Reconnect quickly at first, then every 2 s at most, forever: Redis restarts are survivable.
     retryStrategy: (times) => Math.min(100 * times, 2_000),
   });
@@ -63,12 +67,18 @@ export async function connectRedis(url: Secret, options: RedisConnectOptions = {
     last = '';
     connected = true;
   });
+  let timer: NodeJS.Timeout | undefined;
   try {
-    await redis.connect();
-    await redis.ping();
+    // A Redis that accepts the connection but does not answer (paused, overloaded) fails here too.
+    const silent = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer to PING within ${connectTimeoutMs / 1000} s`)), connectTimeoutMs);
+    });
+    await Promise.race([redis.connect().then(() => redis.ping()), silent]);
   } catch (error) {
     redis.disconnect();
     throw new StateError(`cannot reach Redis at ${address}: ${(error as Error).message}`);
+  } finally {
+    clearTimeout(timer);
   }
   return redis;
 }

@@ -44,10 +44,12 @@ export function redisKeys(prefix: string) {
     stopped: (planId: string, target: string) => `${prefix}:state:stopped:${planId}:${target}`,
     /** String: CycleReport JSON once the cycle's last phase is done. */
     report: (planId: string, target: string) => `${prefix}:state:report:${planId}:${target}`,
-    /** Hash per target: dead letter id -> DeadLetter JSON, each operation that failed for good, until `retry` takes it (execution/bullmq/dead-letters.ts). */
+    /** Hash per target: dead letter id -> DeadLetter JSON, each operation that failed for good (its latest failure), until `retry` takes it, a later cycle does it, or queue.failedRetentionHours pass (execution/bullmq/dead-letters.ts). */
     deadLetters: (target: string) => `${prefix}:state:dead-letters:${target}`,
     /** Sorted set per target: dead letter ids by the time they failed (ms). */
     deadLetterOrder: (target: string) => `${prefix}:state:dead-letter-order:${target}`,
+    /** Hash per target: an operation's identity (deadLetterKey) -> the id of its dead letter, the one kept of its failures. */
+    deadLetterIndex: (target: string) => `${prefix}:state:dead-letter-index:${target}`,
     /** String: the latest CycleReport of a target. */
     lastCycle: (target: string) => `${prefix}:state:last-cycle:${target}`,
     /** Hash per target: attribute -> LearnedShape JSON, the PATCH shape it is kept in (redis-write-memory.ts). */

@@ -21,6 +21,11 @@ export type SyncEvent =
   | { type: 'operation'; target: string; kind: string; outcome: string }
   /** An operation is tried again after `delayMs`: the server asked (429, Retry-After) or the error was transient. */
   | { type: 'retry'; target: string; reason: 'rate-limited' | 'transient'; delayMs: number }
+  /**
+   * Distributed mode, a command waiting for the workers: `done` of the target's `total` operations
+   * have an outcome recorded in Redis, as last read; `unreachableSince` (ms): Redis has not answered since.
+   */
+  | { type: 'queued'; target: string; total: number; done: number; unreachableSince?: number }
   /** A target's apply is over (every phase done, or stopped). */
   | { type: 'applied'; target: string }
   /** A full cycle ended for a target: `ok` when it read, applied and nothing failed; its duration. */

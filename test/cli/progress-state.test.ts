@@ -27,6 +27,20 @@ it('source records as they are read, listing pages, apply with rate, ETA and fai
   expect(p.lines()).toEqual([]);
 });
 
+it('distributed, waiting for the workers: what they have done and for how long, and how long Redis has not answered; not the listing', () => {
+  let now = 0;
+  const p = new ProgressState(() => now);
+  p.event({ type: 'listing', target: 'app', resource: 'Users', listed: 0, pages: 0, done: false });
+  p.event({ type: 'queued', target: 'app', total: 214, done: 0 });
+  now = 65_000;
+  p.event({ type: 'queued', target: 'app', total: 214, done: 120 });
+  expect(p.lines()).toEqual([{ line: 'app: waiting for the workers, 120/214 done (56%), 1m 05s so far', target: 'app' }]);
+  p.event({ type: 'queued', target: 'app', total: 214, done: 120, unreachableSince: 25_000 });
+  expect(p.lines()[0]!.line).toBe('app: waiting for the workers, 120/214 done (56%), 1m 05s so far; Redis not answering for 40 s');
+  p.event({ type: 'queued', target: 'app', total: 214, done: 130 });
+  expect(p.lines()[0]!.line).not.toContain('Redis');
+});
+
 it('a CSV source tells the records it has read as it reads them', async () => {
   const { Harness, TOKEN, person } = await import('../support/harness.js');
   const { loadConfig } = await import('../../src/config/load.js');

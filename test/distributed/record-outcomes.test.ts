@@ -23,6 +23,7 @@ describe('recordOutcomes', () => {
   const groups = keys.links('app', 'group');
 
   it('writes outcomes, dead letters and the last value of each changed link, in one call', async () => {
+    const failedAt = Date.now() - 1000;
     await redis.hset(users, 'kept', 'old', 'dropped', 'old', 'replaced', 'old');
     await store.recordOutcomes(
       'plan-1',
@@ -43,14 +44,14 @@ describe('recordOutcomes', () => {
         { key: users, field: 'new', value: null },
         { key: groups, field: 'g1', value: 'gv' },
       ],
-      [{ id: 'job/op-3', planId: 'plan-1', op: { id: 'op-3', kind: 'deleteGroup', externalId: 'G3', label: 'g3', scimId: 's3' } as never, attempts: 1, at: new Date(1000).toISOString(), reason: 'refused' }],
+      [{ dead: { id: 'job/op-3', planId: 'plan-1', op: { id: 'op-3', kind: 'deleteGroup', externalId: 'G3', label: 'g3', scimId: 's3' } as never, attempts: 1, at: new Date(failedAt).toISOString(), reason: 'refused' } }],
     );
     expect(await redis.hgetall(users)).toEqual({ kept: 'old', replaced: 'v2' });
     expect(await redis.hgetall(groups)).toEqual({ g1: 'gv' });
     expect(await store.recorded('plan-1', 'app', ['op-1', 'op-2', 'op-3'])).toEqual(new Set(['op-1', 'op-2']));
     expect(JSON.parse((await redis.hget(keys.outcomes('plan-1', 'app'), 'op-2'))!)).toEqual({ kind: 'updateUser', outcome: 'unchanged' });
     expect(await redis.pttl(keys.outcomes('plan-1', 'app'))).toBeGreaterThan(0);
-    expect(await redis.zrange(keys.deadLetterOrder('app'), 0, -1, 'WITHSCORES')).toEqual(['job/op-3', '1000']);
+    expect(await redis.zrange(keys.deadLetterOrder('app'), 0, -1, 'WITHSCORES')).toEqual(['job/op-3', String(failedAt)]);
     expect(JSON.parse((await redis.hget(keys.deadLetters('app'), 'job/op-3'))!).reason).toBe('refused');
   });
 

@@ -21,6 +21,7 @@ import { target } from './target.js';
 
 export { holdsCredential, SECRET_KEYS } from './secret-field.js';
 export { sourceSchema } from './source.js';
+export { DEFAULT_FAILED_RETENTION_HOURS } from './queue.js';
 export { NOTIFICATION_EVENTS } from './notifications.js';
 export { EVENT_FORMATS, FORMAT_DEFAULTS, MAX_EVENT_BODY_BYTES, SCHEME_DEFAULTS, SIGNATURE_SCHEMES } from './events.js';
 export type { EventFormat, SignatureScheme } from './events.js';

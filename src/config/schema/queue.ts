@@ -3,6 +3,9 @@ import { z } from 'zod';
 import { positiveInt } from './numbers.js';
 import { secret } from './secret-field.js';
 
+/** queue.failedRetentionHours when the config does not say. */
+export const DEFAULT_FAILED_RETENTION_HOURS = 168;
+
 export const queue = z
   .object({
     redis: secret.describe(
@@ -32,8 +35,23 @@ export const queue = z
     retentionHours: positiveInt
       .default(24)
       .describe(
-        'Completed jobs and stored plans are kept this long (re-enqueueing a plan within it does nothing twice). ' +
-          'Failed operations are kept until `scim-sync retry`. Default 24 hours.',
+        'Completed jobs, stored plans, outcomes and cycle reports are kept this long (re-enqueueing a plan within it does ' +
+          'nothing twice). Failed operations are kept for failedRetentionHours. Default 24 hours.',
+      ),
+    failedRetentionHours: positiveInt
+      .default(DEFAULT_FAILED_RETENTION_HOURS)
+      .describe(
+        'Failed operations (what `status` lists and `scim-sync retry` takes, each with the resource it would write and the ' +
+          "server's error) are kept at most this long after they failed, unless retry takes them or a later cycle does the " +
+          'same operation. Default 168 hours (7 days).',
+      ),
+    commandTimeoutMs: positiveInt
+      .default(15_000)
+      .describe(
+        'The commands that end (run, apply, status, retry, unlock, approve...) give up on a Redis command that has no answer ' +
+          'after this long, and on one whose connection could not be made again, with an error naming Redis; `run --wait` ' +
+          'keeps waiting through such an outage until --wait-timeout or Ctrl-C. worker, schedule and serve wait for Redis as ' +
+          'long as it takes. Default 15000 ms.',
       ),
   })
   .strict();

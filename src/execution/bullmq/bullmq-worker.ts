@@ -57,7 +57,7 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
   const { loaded, redis } = options;
   const q = loaded.config.queue as QueueConfig;
   const connection = { connection: redis, prefix: q.prefix };
-  const store = new CycleStore(redis, q.prefix, q.retentionHours * 3_600_000);
+  const store = CycleStore.of(redis, q);
   const queues = new Map<string, Queue<ChunkJobData>>();
   const runtimes = new Map<string, TargetRuntime>();
   const slots = new Map<string, Lanes>();

@@ -9,7 +9,8 @@
  * - 429: the same, and the target's whole queue pauses for what the server asked (queue.rateLimit):
  *   no worker takes a further chunk meanwhile, and this worker's request budget holds every request;
  * - anything else, or retries used up: the operation fails, and its dead letter (dead-letters.ts)
- *   keeps it with its reason until `scim-sync retry`; the chunk goes on with the rest.
+ *   keeps it with its reason until `scim-sync retry` (or a later cycle that does it, or the
+ *   retention); the chunk goes on with the rest.
  * What the chunk needs from Redis is read once for all its operations (their links, their people's
  * clock), and each operation's outcome, link changes and dead letter are recorded together with
  * the others' (chunk-outcomes.ts): a few Redis calls per chunk instead of several per operation.
@@ -45,7 +46,7 @@ import { settleChecks } from '../write-checks.js';
 import { ChunkLease } from './chunk-lease.js';
 import { ChunkLinks } from './chunk-links.js';
 import { ChunkOutcomes } from './chunk-outcomes.js';
-import { deadLetterId } from './dead-letters.js';
+import { clearsDeadLetter, deadLetterId, deadLetterKey } from './dead-letters.js';
 import { OperationLinks } from './operation-links.js';
 import { chunkSize, limiterOf, type ChunkJobData, type ChunkJobResult } from './queue-layout.js';
 import { takeWindowPlace } from './retry-window.js';
@@ -119,6 +120,8 @@ export function chunkProcessor(ctx: WorkerContext): (job: Job<ChunkJobData>, tok
           ...(result.notices ? { notices: result.notices } : {}),
         },
         opLinks.changes(),
+        // Done now: an earlier cycle's failure of the same operation is over.
+        clearsDeadLetter(outcome) ? { done: deadLetterKey(op), at: Date.now() } : undefined,
       );
     };
 
@@ -132,7 +135,7 @@ export function chunkProcessor(ctx: WorkerContext): (job: Job<ChunkJobData>, tok
         op.id,
         { kind: op.kind, outcome: 'failed', failure: operationFailure(op, error), ...(parked ? { notices: [parked] } : {}) },
         opLinks.changes(),
-        { id: deadLetterId(job.id!, op.id), planId, op, attempts, at, reason: describeError(error) },
+        { dead: { id: deadLetterId(job.id!, op.id), key: deadLetterKey(op), planId, op, attempts, at, reason: describeError(error) } },
       );
       audit.record(operationAuditRecord(planId, target, op, 'failed', attempts, { ...errorDetail(error), ...(parked ? { note: parked } : {}), durationMs: Date.now() - started }));
       ctx.observer?.({ type: 'operation', target, kind: op.kind, outcome: 'failed' });

@@ -1,5 +1,5 @@
 /**
- * A chunk's outcomes on their way to Redis: each operation's outcome, dead letter and link changes
+ * A chunk's outcomes on their way to Redis: each operation's outcome, dead letter (added or cleared) and link changes
  * are kept together and written with the others in one atomic call (CycleStore.recordOutcomes) at
  * most FLUSH_MS after the first of them, and when the chunk ends. A worker that dies loses at most
  * the outcomes of that last moment: its successor runs those operations again, as operations whose
@@ -9,7 +9,7 @@
  */
 import type { LinkWrite } from '../../state/redis-link-store.js';
 import type { CycleStore, OutcomeEntry } from './cycle-store.js';
-import type { DeadLetter } from './dead-letters.js';
+import type { LetterChange } from './dead-letters.js';
 
 /** The cycle's lock, checked and renewed with each write (LockKeeper.outcomeLock). */
 export interface OutcomeLock {
@@ -25,7 +25,7 @@ const FLUSH_MS = 250;
 export class ChunkOutcomes {
   private entries: [string, OutcomeEntry][] = [];
   private links: LinkWrite[] = [];
-  private dead: DeadLetter[] = [];
+  private letters: LetterChange[] = [];
   private timer: NodeJS.Timeout | undefined;
   private writing: Promise<void> = Promise.resolve();
   /** A write that failed: the chunk must not complete as if recorded (close() throws it). */
@@ -38,11 +38,11 @@ export class ChunkOutcomes {
     private readonly lock?: OutcomeLock,
   ) {}
 
-  /** An operation's end: its outcome, with the link changes it made and, when it failed for good, its dead letter. */
-  add(opId: string, entry: OutcomeEntry, links: readonly LinkWrite[] = [], dead?: DeadLetter): void {
+  /** An operation's end: its outcome, with the link changes it made and what it does to its dead letter (failed for good: one; done: none). */
+  add(opId: string, entry: OutcomeEntry, links: readonly LinkWrite[] = [], letter?: LetterChange): void {
     this.entries.push([opId, entry]);
     this.learned(links);
-    if (dead) this.dead.push(dead);
+    if (letter) this.letters.push(letter);
   }
 
   /** Link changes of an attempt that will be retried: what it learnt (a stale link dropped) stays learnt. */
@@ -57,13 +57,13 @@ export class ChunkOutcomes {
     this.timer = undefined;
     const entries = this.entries.splice(0);
     const links = this.links.splice(0);
-    const dead = this.dead.splice(0);
-    if (entries.length + links.length + dead.length === 0) return this.writing;
+    const letters = this.letters.splice(0);
+    if (entries.length + links.length + letters.length === 0) return this.writing;
     const lock = this.lock;
     this.writing = this.writing.then(async () => {
       const askedAt = Date.now();
       try {
-        const held = await this.store.recordOutcomes(this.planId, this.target, entries, links, dead, lock);
+        const held = await this.store.recordOutcomes(this.planId, this.target, entries, links, letters, lock);
         lock?.answered(held, askedAt);
       } catch (error) {
         this.failure ??= error;

@@ -5,7 +5,8 @@
  * the target's last phase is done. Plan data only: no credential ever goes to Redis.
  */
 import type { Redis, Result } from 'ioredis';
-import { StateError } from '../../errors.js';
+import { ConfigError, StateError } from '../../errors.js';
+import { holdsSecretText, redact } from '../../config/secret.js';
 import type { Operation, OperationKind, Plan, TargetFingerprint, TargetPlan } from '../../model/plan.js';
 import { operationsSchema } from '../../model/plan-schema.js';
 import { parseStateJson, stateJson, type StateShape } from '../../state/state-json.js';
@@ -13,7 +14,8 @@ import { redisKeys, type RedisKeys } from '../../state/redis-keys.js';
 import type { LinkWrite } from '../../state/redis-link-store.js';
 import type { ResourceKind } from '../../state/link-store.js';
 import type { FailedIdentities, FailedIdentity, RecreateBudget } from '../operation-context.js';
-import type { DeadLetter } from './dead-letters.js';
+import { RECORD_LETTERS, deadLetterId, deadLetterKey, letterArguments, type LetterChange } from './dead-letters.js';
+import { DEFAULT_FAILED_RETENTION_HOURS, type QueueConfig } from '../../config/schema/index.js';
 import {
   addNotice,
   count,
@@ -93,8 +95,15 @@ export interface CycleReport {
   error?: string;
 }
 
-/** Operations whose worker never recorded an outcome (it died for good): opId -> why, when known. */
-export type MissingOutcomes = (ops: Operation[]) => Promise<Map<string, string>>;
+/** Why an operation has no outcome, when known: the chunk job BullMQ failed with it, and its attempts. */
+export interface MissingWhy {
+  reason: string;
+  job: string;
+  attempts: number;
+}
+
+/** Operations whose worker never recorded an outcome (it died for good, or no chunk ever held them): opId -> why, when known. */
+export type MissingOutcomes = (ops: Operation[]) => Promise<Map<string, MissingWhy>>;
 
 // Store the plan unless one with this id is stored already (then return that one's meta): the first
 // enqueue wins, so enqueueing again, or a scheduler retrying a cycle, never mixes two plans.
@@ -104,21 +113,20 @@ redis.call('HSET', KEYS[1], unpack(ARGV, 2))
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
 return false`;
 
-// KEYS: outcomes hash, dead letter hash and order, then each link hash the call changes, then the
-// cycle's lock when it is checked. ARGV: retention ms, number of outcomes, that many pairs (opId,
-// entry), number of dead letters, that many triples (id, time ms, entry), then per link hash the
-// number of its changes and that many pairs (field, value; '' deletes), then the lock's token and
-// life ms ('' and '' when not checked). One HSET per hash (a chunk's creates: one call, not one per
-// person). Returns 0 when the lock is not the token's (what was done is recorded all the same: the
-// operations were sent), 1 otherwise, having renewed it.
-const RECORD_OUTCOMES = `
+// KEYS: outcomes hash, dead letter hash, order and index, then each link hash the call changes, then
+// the cycle's lock when it is checked. ARGV: retention ms, number of outcomes, that many pairs (opId,
+// entry), the dead letters' arguments (RECORD_LETTERS), then per link hash the number of its changes
+// and that many pairs (field, value; '' deletes), then the lock's token and life ms ('' and '' when
+// not checked). One HSET per hash (a chunk's creates: one call, not one per person). Returns 0 when
+// the lock is not the token's (what was done is recorded all the same: the operations were sent), 1
+// otherwise, having renewed it.
+const RECORD_OUTCOMES = `${RECORD_LETTERS}
 local outcomes = tonumber(ARGV[2])
-local dead = tonumber(ARGV[3 + 2 * outcomes])
-local at = 4 + 2 * outcomes + 3 * dead
+local at = recordLetters(KEYS[2], KEYS[3], KEYS[4], 3 + 2 * outcomes)
 local token, life = ARGV[#ARGV - 1], ARGV[#ARGV]
 local linkKeys = #KEYS
 if token ~= '' then linkKeys = linkKeys - 1 end
-for k = 4, linkKeys do
+for k = 5, linkKeys do
   local n = tonumber(ARGV[at])
   local sets, dels = {}, {}
   for i = at + 1, at + 2 * n, 2 do
@@ -131,10 +139,6 @@ end
 if outcomes > 0 then
   redis.call('HSET', KEYS[1], unpack(ARGV, 3, 2 + 2 * outcomes))
   redis.call('PEXPIRE', KEYS[1], ARGV[1])
-end
-for i = 4 + 2 * outcomes, 3 + 2 * outcomes + 3 * dead, 3 do
-  redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 2])
-  redis.call('ZADD', KEYS[3], ARGV[i + 1], ARGV[i])
 end
 if token == '' then return 1 end
 if redis.call('GET', KEYS[#KEYS]) ~= token then return 0 end
@@ -183,6 +187,20 @@ function parseStop(value: string | null): TargetStop | null {
   return value.startsWith('{') ? parseJson<TargetStop>(value, 'a stop record') : { kind: 'auth', reason: value };
 }
 
+/**
+ * Refuses a target's plan whose operations hold the text of a credential scim-sync holds, as a saved
+ * plan file does (cli/plan-file.ts): stored as it is, the credential would sit in Redis and in the
+ * chunk jobs; redacted, the workers would write "[redacted]" into the app.
+ */
+export function checkStorable(tp: TargetPlan): void {
+  if (!holdsSecretText(tp.phases)) return;
+  throw new ConfigError(
+    `the plan is not stored in Redis for target ${tp.target}: a value one of its operations would write contains the text of a credential ` +
+      'scim-sync holds (a token or a header value that is also ordinary data); stored, the credential would sit in Redis, and redacted, ' +
+      'it would write "[redacted]" into the app. Nothing was enqueued',
+  );
+}
+
 export class CycleStore {
   private readonly keys: RedisKeys;
 
@@ -191,14 +209,25 @@ export class CycleStore {
     prefix: string,
     /** How long plans, outcomes and reports of a cycle are kept, ms. */
     private readonly retentionMs: number,
+    /** How long a dead letter is kept after it failed, ms (queue.failedRetentionHours). */
+    private readonly failedRetentionMs = DEFAULT_FAILED_RETENTION_HOURS * 3_600_000,
   ) {
     this.keys = redisKeys(prefix);
     // EVALSHA from then on: the script is sent once per connection, not once per operation.
     redis.defineCommand('recordOutcomes', { lua: RECORD_OUTCOMES });
   }
 
-  /** Stores one target's part of a plan; `stored` is false when this plan id was stored before. */
+  /** The store of a deployment, with its retentions. */
+  static of(redis: Redis, q: QueueConfig): CycleStore {
+    return new CycleStore(redis, q.prefix, q.retentionHours * 3_600_000, q.failedRetentionHours * 3_600_000);
+  }
+
+  /**
+   * Stores one target's part of a plan (checkStorable first); `stored` is false when this plan id
+   * was stored before. Its warnings and error are redacted: a server's error text may quote a credential.
+   */
   async savePlan(plan: Plan, tp: TargetPlan, lockToken: string, options: { recreateAllowance: number; guardSince?: Date }): Promise<{ stored: boolean; meta: PlanMeta }> {
+    checkStorable(tp);
     const { guardSince } = options;
     const meta: PlanMeta = {
       planId: plan.id,
@@ -207,8 +236,8 @@ export class CycleStore {
       enqueuedAt: new Date().toISOString(),
       lockToken,
       phases: tp.phases.map((p) => ({ name: p.name, operations: p.operations.length })),
-      warnings: tp.warnings,
-      ...(tp.error ? { error: tp.error } : {}),
+      warnings: tp.warnings.map(redact),
+      ...(tp.error ? { error: redact(tp.error) } : {}),
       ...(guardSince ? { guardedSince: guardSince.getTime() } : {}),
       ...(plan.binding.targets[tp.target] ? { binding: plan.binding.targets[tp.target] } : {}),
       recreateAllowance: options.recreateAllowance,
@@ -236,38 +265,43 @@ export class CycleStore {
   }
 
   /**
-   * Outcomes together with the dead letters and link changes their operations made, one atomic Redis
-   * call per RECORD_CHUNK of each (one call for a chunk's operations: never a link or dead letter
-   * without its outcome). With `lock`, the same call checks that the cycle still holds the target's
-   * lock and renews it: false when it does not (the outcomes are recorded all the same).
+   * Outcomes together with the dead letters and link changes their operations made (a dead letter
+   * added for one failed for good, cleared for one done), one atomic Redis call per RECORD_CHUNK of
+   * each (one call for a chunk's operations: never a link or dead letter without its outcome). With
+   * `lock`, the same call checks that the cycle still holds the target's lock and renews it: false
+   * when it does not (the outcomes are recorded all the same).
    */
   async recordOutcomes(
     planId: string,
     target: string,
     entries: readonly [opId: string, entry: OutcomeEntry][],
     links: readonly LinkWrite[] = [],
-    deadLetters: readonly DeadLetter[] = [],
+    letters: readonly LetterChange[] = [],
     lock?: { token: string; lifeMs: number },
   ): Promise<boolean> {
     let held = true;
-    for (let i = 0; i < Math.max(entries.length, links.length, deadLetters.length); i += RECORD_CHUNK) {
+    for (let i = 0; i < Math.max(entries.length, links.length, letters.length); i += RECORD_CHUNK) {
       const e = entries.slice(i, i + RECORD_CHUNK);
-      const d = deadLetters.slice(i, i + RECORD_CHUNK);
       const l = linksByHash(links.slice(i, i + RECORD_CHUNK));
-      const args: string[] = [this.keys.outcomes(planId, target), this.keys.deadLetters(target), this.keys.deadLetterOrder(target), ...l.keys()];
+      const args: string[] = [this.keys.outcomes(planId, target), this.keys.deadLetters(target), this.keys.deadLetterOrder(target), this.keys.deadLetterIndex(target), ...l.keys()];
       args.push(String(this.retentionMs), String(e.length));
       for (const [id, entry] of e) args.push(id, JSON.stringify(entry));
-      args.push(String(d.length));
-      for (const letter of d) args.push(letter.id, String(Date.parse(letter.at)), stateJson(letter));
+      args.push(...letterArguments(letters.slice(i, i + RECORD_CHUNK), this.failedRetentionMs, Date.now(), (letter) => stateJson(letter)));
       for (const fields of l.values()) {
         args.push(String(fields.size));
         for (const [field, value] of fields) args.push(field, value);
       }
-      if (lock) args.splice(3 + l.size, 0, this.keys.lock(target));
+      // The lock's key after the link hashes' (the script finds it last), its token and life last.
+      if (lock) args.splice(4 + l.size, 0, this.keys.lock(target));
       args.push(lock?.token ?? '', lock ? String(lock.lifeMs) : '');
-      if ((await this.redis.recordOutcomes(3 + l.size + (lock ? 1 : 0), ...args)) === 0) held = false;
+      if ((await this.redis.recordOutcomes(4 + l.size + (lock ? 1 : 0), ...args)) === 0) held = false;
     }
     return held;
+  }
+
+  /** How many of the cycle's operations have an outcome recorded. */
+  outcomeCount(planId: string, target: string): Promise<number> {
+    return this.redis.hlen(this.keys.outcomes(planId, target));
   }
 
   /** Which of these operations have an outcome recorded (one HMGET). */
@@ -320,10 +354,12 @@ export class CycleStore {
   }
 
   /**
-   * The target's report from the recorded outcomes; operations without one are asked about through
-   * `missing` (a job BullMQ failed itself, e.g. stalled too often) and counted failed. Writes it as
-   * this cycle's report and, unless `last` is false (the cycle lost its lock to a newer one), as the
-   * target's last cycle.
+   * The target's report from the recorded outcomes. Operations without one are asked about through
+   * `missing` (a chunk BullMQ failed itself, e.g. stalled too often; or none: a feed job that failed
+   * for good never put them on the queue), and become failed operations: an outcome and a dead
+   * letter each, so that `status` lists them and `retry` re-plans them. Writes the report as this
+   * cycle's and, unless `last` is false (the cycle lost its lock to a newer one), as the target's
+   * last cycle.
    */
   async finish(meta: PlanMeta, missing: MissingOutcomes, { last = true }: { last?: boolean } = {}): Promise<CycleReport> {
     const raw = await this.redis.hgetall(this.keys.outcomes(meta.planId, meta.target));
@@ -344,11 +380,19 @@ export class CycleStore {
         for (const op of await this.phaseOperations(meta.planId, meta.target, i)) if (!(op.id in raw)) ops.push(op);
       }
       const reasons = await missing(ops);
+      const at = new Date().toISOString();
+      const entries: [string, OutcomeEntry][] = [];
+      const letters: LetterChange[] = [];
       for (const op of ops) {
+        const why = reasons.get(op.id);
+        const failure: OperationFailure = { opId: op.id, kind: op.kind, externalId: op.externalId, label: op.label, code: 'WORKER', message: why?.reason ?? 'no worker recorded an outcome' };
         count(report, op.kind, 'failed');
-        const message = reasons.get(op.id) ?? 'no worker recorded an outcome';
-        report.failures.push({ opId: op.id, kind: op.kind, externalId: op.externalId, label: op.label, code: 'WORKER', message });
+        report.failures.push(failure);
+        entries.push([op.id, { kind: op.kind, outcome: 'failed', failure }]);
+        const id = deadLetterId(why?.job ?? meta.planId, op.id);
+        letters.push({ dead: { id, key: deadLetterKey(op), planId: meta.planId, op, attempts: why?.attempts ?? 0, at, reason: `[WORKER] ${failure.message}` } });
       }
+      await this.recordOutcomes(meta.planId, meta.target, entries, [], letters);
     }
     const stopped = await this.stopped(meta.planId, meta.target);
     if (stopped) {

@@ -10,8 +10,8 @@ import type { Redis } from 'ioredis';
 import type { QueueConfig } from '../../config/schema/index.js';
 import type { Operation } from '../../model/plan.js';
 import { targetQueueName } from '../../state/redis-keys.js';
-import type { CycleStore } from './cycle-store.js';
-import { DeadLetters, deadLetterId } from './dead-letters.js';
+import type { CycleStore, MissingWhy } from './cycle-store.js';
+import { DeadLetters, deadLetterId, deadLetterKey } from './dead-letters.js';
 import type { ChunkJobData } from './queue-layout.js';
 
 export interface FailedOperation {
@@ -36,11 +36,23 @@ async function failedChunks(queue: Queue<ChunkJobData>): Promise<Job<ChunkJobDat
 
 const operationsOfJob = (data: ChunkJobData | LegacyJobData): Operation[] => ('ops' in data ? data.ops : [data.op]);
 
-/** Why the operations of a plan's failed chunks have no outcome: opId -> the chunk's failure (for the cycle's report). */
-export async function failedChunkReasons(queue: Queue<ChunkJobData>, planId: string): Promise<Map<string, string>> {
-  const reasons = new Map<string, string>();
-  for (const job of await failedChunks(queue)) if (job.data.planId === planId) for (const op of operationsOfJob(job.data)) reasons.set(op.id, job.failedReason);
+/** Why the operations of a plan's failed chunks have no outcome: opId -> the chunk's failure (for the cycle's report and their dead letters). */
+export async function failedChunkReasons(queue: Queue<ChunkJobData>, planId: string): Promise<Map<string, MissingWhy>> {
+  const reasons = new Map<string, MissingWhy>();
+  for (const job of await failedChunks(queue)) {
+    if (job.data.planId !== planId) continue;
+    for (const op of operationsOfJob(job.data)) reasons.set(op.id, { reason: job.failedReason, job: job.id!, attempts: job.attemptsStarted });
+  }
   return reasons;
+}
+
+/**
+ * Removes a finished cycle's failed chunks: their operations without an outcome are failed
+ * operations of their own by then (CycleStore.finish), and the jobs, each holding the operations'
+ * data, would list them again once the cycle's outcomes expire.
+ */
+export async function dropFailedChunks(queue: Queue<ChunkJobData>, planId: string): Promise<void> {
+  for (const job of await failedChunks(queue)) if (job.data.planId === planId) await queue.remove(job.id!);
 }
 
 /** The operations of failed chunks that recorded no outcome, oldest chunk first. */
@@ -66,15 +78,23 @@ async function unrecordedInFailedChunks(queue: Queue<ChunkJobData>, store: Cycle
   return out;
 }
 
+/** The dead letters of a deployment, read within queue.failedRetentionHours. */
+export function deadLettersOf(redis: Redis, q: QueueConfig): DeadLetters {
+  return new DeadLetters(redis, q.prefix, q.failedRetentionHours * 3_600_000);
+}
+
 /**
  * A target's failed operations: how many, and the list (every one oldest first; with `limit`, the
- * newest dead letters, newest first, then those of failed chunks).
+ * newest dead letters, newest first, then those of failed chunks). An operation of a failed chunk
+ * that has a dead letter already (failed in an earlier cycle too) is counted once: its cycle, when
+ * it finishes, makes it that dead letter.
  */
 export async function failedOperations(redis: Redis, q: QueueConfig, store: CycleStore, target: string, limit?: number): Promise<{ total: number; list: FailedOperation[] }> {
-  const letters = new DeadLetters(redis, q.prefix);
+  const letters = deadLettersOf(redis, q);
   const queue = new Queue<ChunkJobData>(targetQueueName(target), { connection: redis, prefix: q.prefix });
   try {
-    const [total, dead, inChunks] = await Promise.all([letters.count(target), letters.list(target, limit), unrecordedInFailedChunks(queue, store)]);
+    const [total, dead, unrecorded, identities] = await Promise.all([letters.count(target), letters.list(target, limit), unrecordedInFailedChunks(queue, store), letters.identities(target)]);
+    const inChunks = unrecorded.filter((f) => !identities.has(deadLetterKey(f.op)));
     const list: FailedOperation[] = [...dead, ...inChunks];
     if (limit !== undefined) return { total: total + inChunks.length, list: list.slice(0, limit) };
     const at = (f: FailedOperation) => (f.at ? Date.parse(f.at) : 0);
@@ -84,17 +104,30 @@ export async function failedOperations(redis: Redis, q: QueueConfig, store: Cycl
   }
 }
 
-/** Removes these failed operations (taken over by a retry cycle): their dead letters, and the failed chunk jobs they stood in. */
-export async function removeFailedOperations(redis: Redis, q: QueueConfig, target: string, failed: readonly FailedOperation[]): Promise<void> {
-  await new DeadLetters(redis, q.prefix).remove(
+/**
+ * Removes these failed operations (taken over by a retry cycle): their dead letters, and the failed
+ * chunk jobs they stood in, whose operations are first recorded as failed in their cycle: a cycle
+ * still to finish would otherwise make them dead letters again.
+ */
+export async function removeFailedOperations(redis: Redis, q: QueueConfig, store: CycleStore, target: string, failed: readonly FailedOperation[]): Promise<void> {
+  await deadLettersOf(redis, q).remove(
     target,
     failed.filter((f) => !f.failedJob).map((f) => f.id),
   );
-  const jobs = new Set(failed.flatMap((f) => (f.failedJob ? [f.failedJob] : [])));
+  const jobs = new Map<string, FailedOperation[]>();
+  for (const f of failed) if (f.failedJob) jobs.set(f.failedJob, [...(jobs.get(f.failedJob) ?? []), f]);
   if (jobs.size === 0) return;
   const queue = new Queue<ChunkJobData>(targetQueueName(target), { connection: redis, prefix: q.prefix });
   try {
-    for (const id of jobs) await queue.remove(id);
+    for (const [id, ops] of jobs) {
+      const taken = `${ops[0]!.reason} (taken by scim-sync retry)`;
+      await store.recordOutcomes(
+        ops[0]!.planId,
+        target,
+        ops.map((f) => [f.op.id, { kind: f.op.kind, outcome: 'failed', failure: { opId: f.op.id, kind: f.op.kind, externalId: f.op.externalId, label: f.op.label, code: 'WORKER', message: taken } }]),
+      );
+      await queue.remove(id);
+    }
   } finally {
     await queue.close();
   }

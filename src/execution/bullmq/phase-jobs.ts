@@ -11,7 +11,7 @@ import { operationAuditRecord, targetFailedRecord } from '../operation-outcome.j
 import { describeTotals, totals } from '../run-report.js';
 import { cleanTarget } from '../cycle-events.js';
 import type { CycleReport, PlanMeta } from './cycle-store.js';
-import { failedChunkReasons } from './failed-operations.js';
+import { dropFailedChunks, failedChunkReasons } from './failed-operations.js';
 import {
   chunkJobId,
   chunkJobOptions,
@@ -24,6 +24,8 @@ import {
   type PhaseJobData,
 } from './queue-layout.js';
 import type { WorkerContext } from './worker-context.js';
+import { LOCK_LOST } from './lock-keeper.js';
+import type { Operation } from '../../model/plan.js';
 
 /** Operations put on a target's queue per Redis round trip when a phase starts (in whole chunks). */
 const FEED_OPERATIONS = 1000;
@@ -40,8 +42,10 @@ export function controlProcessor(ctx: WorkerContext): (job: Job<PhaseJobData>) =
 
   /** `held`: whether the cycle still holds its lock; one that lost it is the target's last cycle only if no newer one was (cycle-store.ts). */
   const finishCycle = async (meta: PlanMeta, held: boolean) => {
-    // Operations without an outcome were in a chunk BullMQ failed itself (its workers kept dying).
+    // Operations without an outcome were in a chunk BullMQ failed itself (its workers kept dying),
+    // or in none (their feed job failed for good): failed operations now, dead letters each.
     const cycle = await store.finish(meta, () => failedChunkReasons(ctx.queueOf(meta.target), meta.planId), { last: held });
+    await dropFailedChunks(ctx.queueOf(meta.target), meta.planId);
     await releaseLock(ctx.redis, q.prefix, meta.target, meta.lockToken);
     const line = `cycle ${meta.planId} for ${meta.target} done: ${summary(cycle)}`;
     if (cycle.report.stopped) audit.record(targetFailedRecord(meta.planId, meta.target, cycle.report.stopped));
@@ -51,6 +55,15 @@ export function controlProcessor(ctx: WorkerContext): (job: Job<PhaseJobData>) =
     const seconds = (endedAt.getTime() - new Date(cycle.enqueuedAt).getTime()) / 1000;
     ctx.observer?.({ type: 'cycle', target: meta.target, ok: !cycle.error && cleanTarget(cycle.report), seconds, endedAt });
     return { finished: true };
+  };
+
+  /** Operations of a stopped cycle, not sent: skipped with why (the next cycle plans them afresh). */
+  const skipOperations = async (planId: string, target: string, ops: readonly Operation[], reason: string) => {
+    await store.recordOutcomes(planId, target, ops.map((op) => [op.id, { kind: op.kind, outcome: 'skipped' }]));
+    for (const op of ops) {
+      audit.record(operationAuditRecord(planId, target, op, 'skipped', 0, { note: reason }));
+      ctx.observer?.({ type: 'operation', target, kind: op.kind, outcome: 'skipped' });
+    }
   };
 
   const processPhase = async (job: Job<PhaseJobData>) => {
@@ -69,12 +82,7 @@ export function controlProcessor(ctx: WorkerContext): (job: Job<PhaseJobData>) =
     if (await ctx.control.getJob(nextId)) return { phase, started: false };
     const next: PhaseJobData = { planId, target, lockToken, phase: phase + 1 };
     if (stopped) {
-      const ops = await store.phaseOperations(planId, target, phase);
-      await store.recordOutcomes(planId, target, ops.map((op) => [op.id, { kind: op.kind, outcome: 'skipped' }]));
-      for (const op of ops) {
-        audit.record(operationAuditRecord(planId, target, op, 'skipped', 0, { note: stopped }));
-        ctx.observer?.({ type: 'operation', target, kind: op.kind, outcome: 'skipped' });
-      }
+      await skipOperations(planId, target, await store.phaseOperations(planId, target, phase), stopped);
       await ctx.control.add('phase', next, { ...controlJobOptions(q.retentionHours), jobId: nextId });
       return { phase, started: false };
     }
@@ -110,16 +118,24 @@ export function controlProcessor(ctx: WorkerContext): (job: Job<PhaseJobData>) =
     const step = Math.max(1, Math.floor(FEED_OPERATIONS / chunk)) * chunk;
     // A retried feed goes on where it stopped (adding a job again would be a no-op, only slower).
     // Every step is whole chunks: a retried feed cuts the same chunks whatever step it stopped at.
-    for (let i = typeof job.progress === 'number' ? job.progress : 0; i < ops.length; ) {
+    const from = typeof job.progress === 'number' ? job.progress : 0;
+    for (let i = from; i < ops.length; ) {
       const end = Math.min(i + (i === 0 ? Math.min(step, FIRST_FEED_CHUNKS * chunk) : step), ops.length);
-      await ctx.locks.keep(planId, target, lockToken);
+      // Asked of Redis at the feed's start (a feed retried, or run long after its phase job, may
+      // find the lock gone), then as the keeper paces it.
+      if (!(await ctx.locks.keep(planId, target, lockToken, i === from))) {
+        // The cycle lost its lock (stopped for it by the keeper): what is not on the queue yet is
+        // not put there; the chunks already on it skip their operations themselves.
+        await skipOperations(planId, target, ops.slice(i), (await store.stopped(planId, target))?.reason ?? LOCK_LOST);
+        return { phase, enqueued: i };
+      }
       const jobs = [];
       for (let first = i; first < end; first += chunk) {
         const part = ops.slice(first, first + chunk);
         jobs.push({
           name: 'chunk',
           data: { planId, target, lockToken, phase, ops: part, ...guard } satisfies ChunkJobData,
-          opts: { ...chunkJobOptions(q.retentionHours), jobId: chunkJobId(planId, phase, first, part.length), parent },
+          opts: { ...chunkJobOptions(q.retentionHours, q.failedRetentionHours), jobId: chunkJobId(planId, phase, first, part.length), parent },
         });
       }
       await ctx.queueOf(target).addBulk(jobs);

@@ -134,13 +134,24 @@ export function controlJobOptions(retentionHours: number): JobsOptions {
 }
 
 /**
- * The job that puts a phase's operations on the queue, and a chunk job: a failure (Redis gone for
- * long, a chunk whose workers kept dying) must not block the cycle (ignoreDependencyOnFailure: the
- * next phase's job goes on, as inline). A failed chunk is kept: the operations it did not record
- * are dead letters (`status`, `retry`).
+ * The job that puts a phase's operations on the queue: a failure (Redis gone for long) must not
+ * block the cycle (ignoreDependencyOnFailure: the next phase's job goes on, as inline; the
+ * operations it did not put on the queue become failed operations when the cycle finishes).
  */
 export function feedJobOptions(retentionHours: number): JobsOptions {
   return { ...controlJobOptions(retentionHours), ignoreDependencyOnFailure: true };
 }
 
-export const chunkJobOptions = feedJobOptions;
+/** Failed chunk jobs kept per target queue at most (BullMQ drops the oldest beyond). */
+export const FAILED_CHUNKS_KEPT = 1000;
+
+/**
+ * A chunk job: as a feed job, a failure (a chunk whose workers kept dying, Redis refusing its
+ * writes) does not block the cycle. A failed chunk holds its operations, with what they would write
+ * (personal data): it stays until its cycle finishes (its operations without an outcome become dead
+ * letters then, and the job is removed), and at most `failedRetentionHours`, the newest
+ * FAILED_CHUNKS_KEPT of them, whatever becomes of the cycle.
+ */
+export function chunkJobOptions(retentionHours: number, failedRetentionHours: number): JobsOptions {
+  return { ...feedJobOptions(retentionHours), removeOnFail: { age: failedRetentionHours * 3600, count: FAILED_CHUNKS_KEPT } };
+}

@@ -11,8 +11,8 @@ import { targetRateLimit } from '../target-runtime.js';
 import { CONTROL_QUEUE, SCHEDULE_QUEUE, targetQueueName } from '../../state/redis-keys.js';
 import { readLock } from '../../state/redis-run-lock.js';
 import { CycleStore, type CycleReport } from './cycle-store.js';
-import { DeadLetters, chunkOfDeadLetter } from './dead-letters.js';
-import { failedOperations, type FailedOperation } from './failed-operations.js';
+import { chunkOfDeadLetter, type DeadLetters } from './dead-letters.js';
+import { deadLettersOf, dropFailedChunks, failedChunkReasons, failedOperations, type FailedOperation } from './failed-operations.js';
 import { chunkSize, limiterOf, operationsInJob, type ChunkJobData, type PhaseJobData } from './queue-layout.js';
 
 /** Failed and in-flight operations listed per target; the counts cover the rest. */
@@ -115,8 +115,8 @@ export async function readQueueStatus(
   schedule: ScheduleConfig | undefined,
 ): Promise<QueueStatus> {
   const connection = { connection: redis, prefix: q.prefix };
-  const store = new CycleStore(redis, q.prefix, q.retentionHours * 3_600_000);
-  const letters = new DeadLetters(redis, q.prefix);
+  const store = CycleStore.of(redis, q);
+  const letters = deadLettersOf(redis, q);
   const opened: Queue[] = [];
   const open = <T>(name: string): Queue<T> => {
     const queue = new Queue<T>(name, connection);
@@ -172,29 +172,63 @@ export async function readQueueStatus(
   }
 }
 
+/** A cycle a failed control job left behind, as `retry` found and closed it. */
+export interface AbandonedCycle {
+  planId: string;
+  target: string;
+  /** Its failed control jobs (phase or feed jobs that Redis trouble failed for good), removed. */
+  jobs: string[];
+  /** Closed now: it had no report, and its operations without an outcome became failed operations (how many). */
+  closed?: { failed: number };
+  /** Its plan is gone from Redis (expired, or lost): nothing could be recovered from it. */
+  gone?: true;
+}
+
 /**
- * Puts the failed control jobs of these targets (phase and feed jobs that Redis trouble failed)
- * back on the control queue. Returns how many per target.
+ * The cycles of these targets that a failed control job left behind. They are not resumed: the
+ * caller (`retry`) holds the targets' cycle locks, so such a cycle holds its lock no more and its
+ * workers would skip every operation as the lock's. Instead each is closed: a cycle without a
+ * report is finished now (its operations without an outcome become failed operations, which the
+ * caller then re-plans in a cycle of its own, under its lock), and its failed control jobs are removed.
  */
-export async function retryFailedControlJobs(redis: Redis, q: QueueConfig, targets: readonly string[]): Promise<Map<string, number>> {
-  const control = new Queue<PhaseJobData>(CONTROL_QUEUE, { connection: redis, prefix: q.prefix });
-  const retried = new Map<string, number>();
+export async function closeAbandonedCycles(redis: Redis, q: QueueConfig, store: CycleStore, targets: readonly string[]): Promise<AbandonedCycle[]> {
+  const connection = { connection: redis, prefix: q.prefix };
+  const control = new Queue<PhaseJobData>(CONTROL_QUEUE, connection);
+  const closed: AbandonedCycle[] = [];
   try {
-    const failed = (await control.getFailed(0, -1)).filter(Boolean);
-    for (const target of targets) {
-      let n = 0;
-      for (const job of failed.filter((j) => j.data.target === target)) {
-        try {
-          await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
-          n++;
-        } catch {
-          // Retried or removed by someone else meanwhile.
-        }
+    const failed = (await control.getFailed(0, -1)).filter((j) => j && targets.includes(j.data.target));
+    const cycles = new Map<string, Job<PhaseJobData>[]>();
+    for (const job of failed) {
+      const key = `${job.data.planId}\n${job.data.target}`;
+      cycles.set(key, [...(cycles.get(key) ?? []), job]);
+    }
+    for (const jobs of cycles.values()) {
+      const { planId, target } = jobs[0]!.data;
+      const cycle: AbandonedCycle = { planId, target, jobs: jobs.map((j) => j.id!) };
+      if (!(await store.report(planId, target))) {
+        if (await store.exists(planId, target)) {
+          const why = jobs.map((j) => j.failedReason).join('; ');
+          await store.stop(planId, target, {
+            kind: 'lock-lost',
+            reason: `stopped: a control job of this cycle failed for good (${why}), and scim-sync retry took the target's lock: nothing more of this cycle is sent`,
+          });
+          const queue = new Queue<ChunkJobData>(targetQueueName(target), connection);
+          try {
+            const meta = await store.meta(planId, target);
+            const unrecorded = meta.phases.reduce((n, p) => n + p.operations, 0) - (await store.outcomeCount(planId, target));
+            await store.finish(meta, () => failedChunkReasons(queue, planId), { last: false });
+            await dropFailedChunks(queue, planId);
+            cycle.closed = { failed: unrecorded };
+          } finally {
+            await queue.close();
+          }
+        } else cycle.gone = true;
       }
-      retried.set(target, n);
+      for (const job of jobs) await job.remove().catch(() => undefined);
+      closed.push(cycle);
     }
   } finally {
     await control.close();
   }
-  return retried;
+  return closed;
 }

@@ -84,7 +84,8 @@ export async function startConsole(ctx: ConsoleContext): Promise<ConsoleHandle> 
       import('../../state/redis-connection.js'),
       import('../../config/select-targets.js'),
     ]);
-    redis ??= openOnFirstUse(() => connectRedis(q.redis, { onError: (m) => ctx.log(`console: ${m}`) }));
+    // A page gives up on a Redis that does not answer (queue.commandTimeoutMs) rather than hang.
+    redis ??= openOnFirstUse(() => connectRedis(q.redis, { onError: (m) => ctx.log(`console: ${m}`), commandTimeoutMs: q.commandTimeoutMs }));
     return readQueueStatus(await redis.get(), q, selectTargets(ctx.loaded), ctx.loaded.config.schedule);
   }
 
