@@ -68,6 +68,12 @@ export interface AuditRecord {
    * but not applied (deprovisioning after a dirty source read; the note says why).
    */
   outcome: 'ok' | 'partial' | 'failed' | 'skipped' | 'unchanged' | 'info' | 'held';
+  /**
+   * A linked account found gone and made again: a create the plan made for a link its listing no
+   * longer showed, or an update whose account a write and a read by id both found gone. The
+   * service's safety window counts these against safety.maxRecreatePercent.
+   */
+  recreated?: true;
   /** The server's HTTP status, when the outcome came from a response. */
   status?: number;
   attempts?: number;

@@ -50,10 +50,10 @@ export async function openRedisState(loaded: LoadedConfig, options: OpenStateOpt
     const links = new RedisLinkStore(redis, q.prefix);
     const stores = redisStores(redis, q.prefix);
     /** The executor of a state whose cycle locks are `held` (null: opened without the lock). */
-    const executorUnder = (held: TargetLocks | null) => ({ wait, waitTimeoutMs, signal, guardSince, inline, initiator, observer }: ExecutorOptions): Executor => {
+    const executorUnder = (held: TargetLocks | null) => ({ wait, waitTimeoutMs, signal, guardSince, inline, initiator, observer, recent }: ExecutorOptions): Executor => {
       const stamped = initiator ? withInitiator(audit, initiator) : audit;
       if (inline) {
-        return new InlineExecutor({ links, safety: loaded.config.safety, audit: stamped, memory: stores.memory, members: stores.members, stop: signal ? AbortSignal.any([halt.signal, signal]) : halt.signal, ...(observer ? { observer } : {}) });
+        return new InlineExecutor({ links, safety: loaded.config.safety, audit: stamped, memory: stores.memory, members: stores.members, stop: signal ? AbortSignal.any([halt.signal, signal]) : halt.signal, ...(observer ? { observer } : {}), ...(recent ? { recent } : {}) });
       }
       if (!held) throw new Error('openState: executing on the workers needs the lock');
       return new BullmqExecutor({

@@ -16,6 +16,7 @@ import type { StagedStore } from '../state/staged-store.js';
 import type { WriteMemory } from '../state/write-memory.js';
 import type { MemberMemory } from '../state/member-memory.js';
 import type { SyncObserver } from '../telemetry/sync-events.js';
+import type { RecentChanges } from '../planning/safety.js';
 
 export interface ExecutorOptions {
   /** Distributed: wait for the workers and report, else return once enqueued. */
@@ -36,6 +37,8 @@ export interface ExecutorOptions {
   initiator?: { initiator: Initiator; by?: string };
   /** Told each target's total, each operation's outcome and each retry, where the operations run here (progress, metrics). */
   observer?: SyncObserver;
+  /** Inline: what the service's change-driven batches did within the safety window (their re-creates count against this apply's). */
+  recent?: RecentChanges;
 }
 
 /**

@@ -47,9 +47,10 @@ export async function openState(loaded: LoadedConfig, options: OpenStateOptions)
       distributed: false,
       halted: halt.signal,
       personClock,
-      executor: ({ signal, guardSince, initiator, observer }) =>
+      executor: ({ signal, guardSince, initiator, observer, recent }) =>
         new InlineExecutor({
           ...(observer ? { observer } : {}),
+          ...(recent ? { recent } : {}),
           links,
           safety: loaded.config.safety,
           audit: initiator ? withInitiator(audit, initiator) : audit,

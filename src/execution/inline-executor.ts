@@ -22,7 +22,7 @@ import type { Executor, Superseded, TargetRuntime } from './executor.js';
 import { FailedIdentitySet, recordFailedCreate } from './dependencies.js';
 import { RecreateCount } from './recreate-budget.js';
 import type { SafetyConfig } from '../config/schema/index.js';
-import { recreateAllowance } from '../planning/safety.js';
+import { recreateAllowance, type RecentChanges } from '../planning/safety.js';
 import {
   errorDetail,
   operationAuditRecord,
@@ -58,6 +58,8 @@ export interface InlineExecutorOptions {
   observer?: SyncObserver;
   /** The safety rules: the limits on re-creates hold for those an apply makes when it runs. */
   safety: SafetyConfig;
+  /** What the service's change-driven batches did within the safety window: their re-creates count against this apply's. */
+  recent?: RecentChanges;
 }
 
 export class InlineExecutor implements Executor {
@@ -98,7 +100,7 @@ export class InlineExecutor implements Executor {
 
     const failed = new FailedIdentitySet();
     const members = memberWrites(this.options.members, tp.target, runtime.membersNowhere);
-    const recreates = new RecreateCount(recreateAllowance(tp, this.options.safety));
+    const recreates = new RecreateCount(recreateAllowance(tp, this.options.safety, this.options.recent));
     const ctx = { target: tp.target, client: runtime.client, links: this.options.links, failed, recreates, ...(writes ? { writes } : {}) };
     const stop = this.options.stop;
     /**

@@ -16,6 +16,8 @@ export interface OutcomeDetail {
   status?: number;
   error?: { code: string; message: string; detail?: string };
   durationMs?: number;
+  /** An update that found its account gone and made it again (OperationResult.recreated). */
+  recreated?: true;
 }
 
 /** An operation that returned: partial when it left something out. */
@@ -26,6 +28,7 @@ export function resultOutcome(result: OperationResult): 'ok' | 'partial' | 'unch
 
 export function resultDetail(result: OperationResult): OutcomeDetail {
   const detail: OutcomeDetail = result.scimId ? { scimId: result.scimId } : {};
+  if (result.recreated) detail.recreated = true;
   // Most operations end with nothing to say: no list to build and join for each of them.
   if (result.note === undefined && !result.partial && !result.notices?.length) return detail;
   const note = [result.note, result.partial && `partial: ${result.partial}`, ...(result.notices ?? [])].filter(Boolean).join('; ');
@@ -98,6 +101,7 @@ export function operationAuditRecord(
   Object.assign(record, detail);
   record.outcome = outcome;
   record.attempts = attempts;
+  if (op.kind === 'createUser' && op.unlistedLink !== undefined && (outcome === 'ok' || outcome === 'partial')) record.recreated = true;
   if (op.kind === 'updateUser') record.changed = op.changes.map((c) => c.path);
   if (op.kind === 'updateUser' || op.kind === 'updateGroup') record.modifiedProperties = op.changes;
   // For the sink to take the values of audit.redactAttributes out of what quotes a server (not written).

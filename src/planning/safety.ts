@@ -20,6 +20,8 @@ export interface RecentChanges {
   readonly attributes: ReadonlyMap<string, ReadonlyMap<string, number>>;
   /** Users created or re-activated per target. */
   readonly creates: ReadonlyMap<string, number>;
+  /** Linked accounts found gone and created again per target (planned, or found gone when written). */
+  readonly recreates: ReadonlyMap<string, number>;
   /** For the reason's text, e.g. "the last 60 minutes". */
   readonly window: string;
 }
@@ -31,7 +33,7 @@ export function safetyViolations(plan: Plan, safety: SafetyConfig, recent?: Rece
       ...groupViolations(target, safety),
       ...attributeChangeViolations(target, safety, recent),
       ...membershipRemovalViolations(target, safety),
-      ...recreateViolations(target, safety),
+      ...recreateViolations(target, safety, recent),
       ...createViolations(target, safety, recent),
     );
     // A share of accounts that exist: a linked account the listing no longer shows is checked by id
@@ -79,13 +81,16 @@ export function stopsByTarget(plan: Plan, safety: SafetyConfig): Map<string, str
  * drops out of management. The base is every account the plan counts on: the managed ones listed
  * and the missing ones.
  */
-function recreateViolations(target: TargetPlan, safety: SafetyConfig): string[] {
+function recreateViolations(target: TargetPlan, safety: SafetyConfig, recent?: RecentChanges): string[] {
   const missing = plannedRecreates(target);
+  if (missing.length === 0) return [];
+  const earlier = recent?.recreates.get(target.target) ?? 0;
   const base = target.managedUsers + missing.length;
-  if (recreatesPass(missing.length, base, safety)) return [];
-  const share = (missing.length / base) * 100;
+  if (recreatesPass(missing.length + earlier, base, safety)) return [];
+  const share = ((missing.length + earlier) / base) * 100;
+  const within = earlier > 0 ? ` (with ${earlier} already created again in ${recent!.window})` : '';
   return [
-    `target ${target.target}: ${missing.length} of ${base} linked accounts are missing from its listing and would be created again ` +
+    `target ${target.target}: ${missing.length} of ${base} linked accounts are missing from its listing and would be created again${within} ` +
       `(${share.toFixed(1)}%, limit ${safety.maxRecreatePercent}%), e.g. ${clip(missing[0]!.label)} (linked id ${clip(missing[0]!.unlistedLink)}): ` +
       'deleted in the app, a listing that leaves accounts out, or the target moved to another tenant (its links are of the old one: check, then --override-safety once)?',
   ];
@@ -104,11 +109,14 @@ function recreatesPass(count: number, base: number, safety: SafetyConfig): boole
  * How many accounts an apply of this target may still create again when it runs: updates whose
  * account a write and a read by id both find gone (404) re-create it, past the plan and its check.
  * They count with the plan's own re-creates, against the same limits on the same base: the apply
- * makes no more in all than a plan the check lets through. An overridden check leaves none.
+ * makes no more in all than a plan the check lets through. With `recent`, those the service's
+ * change-driven batches made within the window count first, so that a server losing accounts a few
+ * at a time does not get each batch's allowance afresh. An overridden check leaves none.
  */
-export function recreateAllowance(target: TargetPlan, safety: SafetyConfig): number {
-  const planned = plannedRecreates(target).length;
-  const base = target.managedUsers + planned;
+export function recreateAllowance(target: TargetPlan, safety: SafetyConfig, recent?: RecentChanges): number {
+  const inPlan = plannedRecreates(target).length;
+  const planned = inPlan + (recent?.recreates.get(target.target) ?? 0);
+  const base = target.managedUsers + inPlan;
   let most = Math.max(safety.alwaysAllowRecreates, Math.floor((safety.maxRecreatePercent * base) / 100));
   // The same comparison as the check's, whatever the rounding above.
   while (most > planned && !recreatesPass(most, base, safety)) most--;

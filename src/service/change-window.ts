@@ -9,11 +9,12 @@ import { searchLog } from '../audit/search-log.js';
 
 const DEPROVISIONS = Symbol('deprovisions');
 const CREATES = Symbol('creates and re-activations');
+const RECREATES = Symbol('linked accounts created again');
 
 interface Entry {
   target: string;
   /** The attribute path changed, or what else was done. */
-  path: string | typeof DEPROVISIONS | typeof CREATES;
+  path: string | typeof DEPROVISIONS | typeof CREATES | typeof RECREATES;
   count: number;
   at: number;
 }
@@ -32,6 +33,11 @@ export class ChangeWindow {
     if (count > 0) this.entries.push({ target, path: CREATES, count, at: at.getTime() });
   }
 
+  /** `count` linked accounts found gone and created again. */
+  addRecreates(target: string, count: number, at: Date): void {
+    if (count > 0) this.entries.push({ target, path: RECREATES, count, at: at.getTime() });
+  }
+
   /** `count` users whose attribute `path` changed. */
   addAttributeChanges(target: string, path: string, count: number, at: Date): void {
     if (count > 0) this.entries.push({ target, path, count, at: at.getTime() });
@@ -42,10 +48,12 @@ export class ChangeWindow {
     this.entries = this.entries.filter((e) => e.at > since);
     const deprovisions = new Map<string, number>();
     const creates = new Map<string, number>();
+    const recreates = new Map<string, number>();
+    const totalsOf = { [DEPROVISIONS]: deprovisions, [CREATES]: creates, [RECREATES]: recreates };
     const attributes = new Map<string, Map<string, number>>();
     for (const e of this.entries) {
       if (typeof e.path !== 'string') {
-        const totals = e.path === DEPROVISIONS ? deprovisions : creates;
+        const totals = totalsOf[e.path];
         totals.set(e.target, (totals.get(e.target) ?? 0) + e.count);
         continue;
       }
@@ -53,7 +61,7 @@ export class ChangeWindow {
       if (!paths) attributes.set(e.target, (paths = new Map()));
       paths.set(e.path, (paths.get(e.path) ?? 0) + e.count);
     }
-    return { deprovisions, creates, attributes, window: `the last ${Math.round(this.windowMs / 60_000)} minutes` };
+    return { deprovisions, creates, recreates, attributes, window: `the last ${Math.round(this.windowMs / 60_000)} minutes` };
   }
 }
 
@@ -63,8 +71,8 @@ export class ChangeWindow {
  * a time, or a slow drip of cleared attributes, would pass the thresholds again from zero.
  * Change-driven changes are the records of `deprovisionUser`, `createUser`, `updateUser` (each path it
  * `changed`, and a re-activation when `active` became true) and `setManager` (as `manager`) that an
- * event initiated and that took effect. A createUser record does not say whether it re-created a
- * linked account the listing had lost (which the live count leaves to the re-create rule). A
+ * event initiated and that took effect; those marked `recreated` (a linked account found gone and
+ * made again) count as re-creates, not creates, as the live count has them. A
  * setManager record does not say whether the account existed before the batch (the live count
  * leaves out references set on accounts the batch created): the rebuilt window may count a few more.
  */
@@ -82,8 +90,11 @@ export async function windowFromLog(file: string, windowMs: number, warn: (line:
   );
   for (const r of records) {
     const at = new Date(r.time);
+    if (r.recreated) window.addRecreates(r.target, 1, at);
     if (r.action === 'deprovisionUser') window.addDeprovisions(r.target, 1, at);
-    else if (r.action === 'createUser') window.addCreates(r.target, 1, at);
+    else if (r.action === 'createUser') {
+      if (!r.recreated) window.addCreates(r.target, 1, at);
+    }
     else if (r.action === 'setManager') window.addAttributeChanges(r.target, 'manager', 1, at);
     else {
       for (const path of new Set(r.changed ?? [])) window.addAttributeChanges(r.target, path, 1, at);

@@ -212,7 +212,7 @@ export class FastLane {
       ];
       // A stop on these doubts the source, not the leavers: it stages nothing to approve.
       const sourceDoubts = (p: Plan) => [...incomplete, ...sourceViolations(p.source, safety)];
-      const result = await applyOrStage(loaded, plan, runtimes, state, { overrideSafety: false, executor: { wait: true, inline: true, initiator: who, signal: this.deps.signal, ...(this.deps.observer ? { observer: this.deps.observer } : {}) }, notifier, checkSafety, sourceDoubts });
+      const result = await applyOrStage(loaded, plan, runtimes, state, { overrideSafety: false, executor: { wait: true, inline: true, initiator: who, signal: this.deps.signal, recent, ...(this.deps.observer ? { observer: this.deps.observer } : {}) }, notifier, checkSafety, sourceDoubts });
       if (result instanceof SafetyError) {
         log(`change-driven sync of ${keys.length} ${keys.length === 1 ? 'person' : 'people'} stopped by the safety check: ${result.reasons.join('; ')}`, { cycle: plan.id, level: 'warn' });
         outcome = { keys, plan, stopped: result };
@@ -225,9 +225,10 @@ export class FastLane {
           if (done) window.addDeprovisions(t.target, done.ok + done.partial, now);
           const tp = plan.targets.find((p) => p.target === t.target);
           if (!tp) continue;
-          const { byPath, creates } = changesDone(tp, t);
+          const { byPath, creates, recreates } = changesDone(tp, t);
           for (const [path, n] of byPath) window.addAttributeChanges(t.target, path, n, now);
           window.addCreates(t.target, creates, now);
+          window.addRecreates(t.target, recreates, now);
         }
         outcome = { keys, plan, report: result };
       }
@@ -244,10 +245,11 @@ export class FastLane {
 /**
  * What took effect of a target's applied batch, as its check counts it: users whose attribute
  * changed, per path (its updates, not adoptions, which the check leaves out too), and users created
- * or re-activated; but those that failed or were skipped, and after a stop (a refused credential)
- * at most as many as the report counts done.
+ * or re-activated, and linked accounts created again (planned, or found gone when updated); but
+ * those that failed or were skipped, and after a stop (a refused credential) at most as many as
+ * the report counts done.
  */
-function changesDone(tp: TargetPlan, report: TargetReport): { byPath: Map<string, number>; creates: number } {
+function changesDone(tp: TargetPlan, report: TargetReport): { byPath: Map<string, number>; creates: number; recreates: number } {
   const notDone = new Set([...report.failures.map((f) => f.opId), ...report.skips.filter((s) => s.outcome !== 'partial').map((s) => s.opId)]);
   const capOf = (kind: 'createUser' | 'updateUser' | 'setManager') => {
     const done = report.counts[kind];
@@ -259,15 +261,21 @@ function changesDone(tp: TargetPlan, report: TargetReport): { byPath: Map<string
   const adopted = takenOver(tp);
   let created = 0;
   let reactivated = 0;
+  let recreatedInPlan = 0;
   for (const op of operationsOf(tp)) {
     if (notDone.has(op.id)) continue;
     if (op.kind === 'createUser' && op.unlistedLink === undefined) created++;
+    else if (op.kind === 'createUser') recreatedInPlan++;
     if (op.kind === 'updateUser' && op.changes.some((c) => c.path === 'active' && c.to === true)) reactivated++;
     if (op.kind === 'updateUser' && !op.adopt) for (const path of new Set(op.changes.map((c) => c.path))) add(path, caps.updateUser);
     // A manager reference on a managed account that exists changes someone's, as the batch's check counts it.
     else if (op.kind === 'setManager' && op.scimId !== undefined && !adopted.has(op.externalId)) add('manager', caps.setManager);
   }
-  return { byPath, creates: Math.min(created, caps.createUser) + Math.min(reactivated, caps.updateUser) };
+  return {
+    byPath,
+    creates: Math.min(created, caps.createUser) + Math.min(reactivated, caps.updateUser),
+    recreates: Math.min(recreatedInPlan, caps.createUser) + (report.recreated?.updateUser ?? 0),
+  };
 }
 
 /** People a log line names: a batch may hold maxBatch of them (500 ids in one line helps nobody). */

@@ -460,6 +460,14 @@ describe('re-creates left for the apply (updates whose account turns out gone wh
     expect(allowance({ managedUsers: 0 })).toBe(3);
   });
 
+  it("counts first what the service's batches re-created within the window", () => {
+    const recent = (n: number) => ({ deprovisions: new Map(), creates: new Map(), attributes: new Map(), recreates: new Map([['app', n]]), window: 'the last 60 minutes' });
+    const t = targetPlan({ managedUsers: 20 });
+    expect(recreateAllowance(t, DEFAULTS, recent(2))).toBe(1);
+    expect(recreateAllowance(t, DEFAULTS, recent(3))).toBe(0);
+    expect(recreateAllowance(t, DEFAULTS, recent(9))).toBe(0);
+  });
+
   it('is none once the plan holds more than the check lets through (an override)', () => {
     expect(allowance({ managedUsers: 44, recreates: 5 })).toBe(0);
     expect(allowance({ managedUsers: 20 }, { ...DEFAULTS, alwaysAllowRecreates: 0, maxRecreatePercent: 0 })).toBe(0);

@@ -37,3 +37,25 @@ it('counts the creates and re-activations events made, as the live window does',
   expect(Object.fromEntries(recent.creates)).toEqual({ app: 3, crm: 1 });
   expect(Object.fromEntries(recent.attributes.get('app') ?? [])).toEqual({ active: 2 });
 });
+
+it('counts linked accounts made again as re-creates, not creates, as the live window does', async () => {
+  dir = mkdtempSync(join(tmpdir(), 'scim-sync-window-'));
+  const now = new Date('2026-12-01T10:00:00Z');
+  const record = (over: Record<string, unknown>) => JSON.stringify({ planId: 'p', target: 'app', initiator: 'event', outcome: 'ok', time: new Date(now.getTime() - 60_000).toISOString(), ...over });
+  const file = join(dir, 'audit.jsonl');
+  writeFileSync(
+    file,
+    [
+      record({ action: 'createUser', externalId: 'E1', recreated: true }),
+      record({ action: 'updateUser', externalId: 'E2', recreated: true, changed: ['title'], modifiedProperties: [{ path: 'title', from: 'A', to: 'B' }] }),
+      record({ action: 'createUser', externalId: 'E3' }),
+      // Not counted: a re-create that failed, and a full cycle's.
+      record({ action: 'createUser', externalId: 'E4', recreated: true, outcome: 'failed' }),
+      record({ action: 'createUser', externalId: 'E5', recreated: true, initiator: 'schedule' }),
+    ].join('\n') + '\n',
+  );
+  const recent = (await windowFromLog(file, 60 * 60_000, () => undefined, now)).recent(now);
+  expect(Object.fromEntries(recent.recreates)).toEqual({ app: 2 });
+  expect(Object.fromEntries(recent.creates)).toEqual({ app: 1 });
+  expect(Object.fromEntries(recent.attributes.get('app') ?? [])).toEqual({ title: 1 });
+});

@@ -259,3 +259,42 @@ describe('attribute changes over the safety window', () => {
   }, 40_000);
 });
 
+
+describe('accounts lost in the app a few at a time', () => {
+  it('are created again within one allowance over the safety window, not one per batch', async () => {
+    h = await Harness.synced(people);
+    const batches = new Batches();
+    s = await serveWithCsvFeed(h, batches);
+    expect((await s.firstCycle)?.result?.kind).toBe('applied');
+    // The app loses accounts two at a time (deleted by hand, a server that stopped serving them),
+    // and each pair's people change in the export: each batch finds their links dead.
+    const lose = (ns: number[]) => {
+      for (const n of ns) h.sandbox.store.deleteUser(userOf(n)!['id'] as string);
+    };
+    const retitled = (ns: number[]) => people.map((p, i) => (ns.includes(i + 1) ? { ...p, title: `New ${i + 1}` } : p));
+    lose([2, 3]);
+    h.sandbox.clearRequests();
+    const first = batches.next();
+    exportPeople(retitled([2, 3]));
+    const batch = await first;
+    // Two of twenty-two: within alwaysAllowRecreates (3).
+    expect(batch.report, String(batch.stopped ?? batch.error)).toBeDefined();
+    expect(h.writes().filter((w) => w.method === 'POST' && w.path === '/Users')).toHaveLength(2);
+    expect([2, 3].map((n) => userOf(n)?.['title'])).toEqual(['New 2', 'New 3']);
+
+    lose([4, 5]);
+    h.sandbox.clearRequests();
+    const second = batches.next();
+    exportPeople(retitled([2, 3, 4, 5]));
+    const stopped = await second;
+    // Two more alone would pass; with the two of the first batch they are four, over both limits.
+    expect(stopped.stopped?.reasons.join(' ')).toMatch(/^target app: 2 of 2\d linked accounts are missing from its listing and would be created again \(with 2 already created again in the last 60 minutes\) \(1\d\.\d%, limit 10%\)/);
+    expect(h.writes()).toEqual([]);
+    expect([4, 5].map((n) => userOf(n))).toEqual([undefined, undefined]);
+
+    // The log says which creates were re-creates, so a restarted service counts them too.
+    s.state.audit.flush();
+    const recreated = h.audit().filter((r) => r['action'] === 'createUser' && r['recreated'] === true);
+    expect(recreated.map((r) => r['externalId']).sort()).toEqual(['E1002', 'E1003']);
+  }, 40_000);
+});
