@@ -6,6 +6,7 @@ import { existsSync, readdirSync, readFileSync, renameSync, symlinkSync, writeFi
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { editPlan, Harness, peopleCsv, person, TOKEN, type Person } from '../support/harness.js';
+import { readLinkTables, writeLinkTables } from '../support/links-file.js';
 
 let h: Harness;
 afterEach(async () => {
@@ -442,9 +443,9 @@ describe('a lost create answer on a server that refuses the userName filter', ()
 describe('a link that names another person\'s account (state copied, restored or edited)', () => {
   const linksFile = () => join(h.dir, 'state', 'links.json');
   const editLinks = (edit: (users: Record<string, { id: string }>) => void) => {
-    const state = JSON.parse(readFileSync(linksFile(), 'utf8')) as { links: Record<string, Record<string, { id: string }>> };
-    edit(state.links['app/user']!);
-    writeFileSync(linksFile(), JSON.stringify(state));
+    const tables = readLinkTables(linksFile());
+    edit(tables['app/user']!);
+    writeLinkTables(linksFile(), tables);
   };
   const idOf = (n: number) => String(h.sandbox.store.findUserByUserName(`user${n}@example.com`)!['id']);
 

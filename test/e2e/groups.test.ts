@@ -3,11 +3,12 @@
  * exact through adds, removals, renames and deactivations; a 5,000-member group within a
  * 100-per-request limit; nested cycles reported; managers created in the same run linked.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Harness, person, type Person } from '../support/harness.js';
 import { SCHEMA_ENTERPRISE_USER, SCHEMA_PATCH_OP, type ScimResource } from '../../src/model/scim.js';
+import { readLinkTables } from '../support/links-file.js';
 
 let h: Harness;
 beforeEach(async () => {
@@ -230,8 +231,7 @@ describe('group membership', () => {
     ]);
     expect(h.sandbox.store.groups().map((g) => [g['id'], g['displayName'], g['externalId']])).toEqual([[before['id'], 'ENG', 'ENG']]);
     expect(membership()).toEqual({ ENG: ['user1@example.com', 'user2@example.com'] });
-    const links = JSON.parse(readFileSync(join(h.dir, 'state', 'links.json'), 'utf8')) as { links: Record<string, Record<string, { id: string }>> };
-    expect(links.links['app/group']).toEqual({ ENG: expect.objectContaining({ id: before['id'] }) });
+    expect(readLinkTables(join(h.dir, 'state', 'links.json'))['app/group']).toEqual({ ENG: expect.objectContaining({ id: before['id'] }) });
     h.sandbox.clearRequests();
     const again = await h.run();
     expect(again.code, again.err + again.out).toBe(0);

@@ -6,11 +6,11 @@
  * create's answer is the new account only when it carries what was sent; and `adopt: email` takes
  * no account by its userName alone.
  */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Harness, memberNames, person, withoutPreconditions, type Person } from '../support/harness.js';
 import { HTML_404, proxyFor, usersGone, type HostileProxy } from '../support/hostile-proxy.js';
+import { readLinkTables } from '../support/links-file.js';
 
 let h: Harness | undefined;
 let p: HostileProxy | undefined;
@@ -33,7 +33,7 @@ async function behindProxy(people: readonly Person[], target = '    retries: 2',
 
 const account = (n: number) => h!.sandbox.store.findUserByUserName(`user${n}@example.com`)!;
 const links = (kind: 'user' | 'group') =>
-  (JSON.parse(readFileSync(join(h!.dir, 'state', 'links.json'), 'utf8')) as { links: Record<string, Record<string, { id: string }>> }).links[`app/${kind}`] ?? {};
+  readLinkTables(join(h!.dir, 'state', 'links.json'))[`app/${kind}`] ?? {};
 const records = (action: string) => h!.audit().filter((a) => a['action'] === action);
 const sent = (method: string, path: RegExp) => p!.seen.filter((s) => s.method === method && path.test(s.path));
 

@@ -33,15 +33,33 @@ describe('link store', () => {
     await reopened.flush();
     expect(readFileSync(join(dir, 'links.journal'), 'utf8')).toBe('');
     expect(JSON.parse(readFileSync(join(dir, 'links.json'), 'utf8'))).toEqual({
-      version: 1,
-      links: { 'app/user': { e2: { id: 'scim-2', hash: 'h2' }, e4: { id: 'scim-4', hash: 'h4' } } },
+      version: 2,
+      links: { 'app/user': ['e2', 'scim-2', 'h2', 'e4', 'scim-4', 'h4'] },
     });
     // A run that changes nothing still folds what an earlier run left in the journal.
     appendFileSync(join(dir, 'links.journal'), '["app","user","e5",{"id":"scim-5","hash":"h5"}]\n');
     const third = await FileLinkStore.open(dir);
     await third.flush();
     expect(readFileSync(join(dir, 'links.journal'), 'utf8')).toBe('');
-    expect(Object.keys(JSON.parse(readFileSync(join(dir, 'links.json'), 'utf8')).links['app/user'])).toEqual(['e2', 'e4', 'e5']);
+    expect(JSON.parse(readFileSync(join(dir, 'links.json'), 'utf8')).links['app/user']).toEqual(['e2', 'scim-2', 'h2', 'e4', 'scim-4', 'h4', 'e5', 'scim-5', 'h5']);
+  });
+
+  it('a snapshot written by version 1 (links by externalId) is read, and written as version 2 at the next flush', async () => {
+    const dir = tempDir();
+    const v1 = { version: 1, links: { 'app/user': { e1: { id: 'scim-1', hash: 'h1' }, e2: { id: 'scim-2', hash: 'h2' } }, 'app/group': { g1: { id: 'grp-1', hash: 'hg' } } } };
+    writeFileSync(join(dir, 'links.json'), JSON.stringify(v1));
+    const readOnly = await FileLinkStore.open(dir, { readOnly: true });
+    expect([...(await readOnly.snapshot('app', 'user'))]).toEqual([
+      ['e1', { id: 'scim-1', hash: 'h1' }],
+      ['e2', { id: 'scim-2', hash: 'h2' }],
+    ]);
+    // A read-only command leaves the old file as it is (a run beside it may still be using it).
+    expect(JSON.parse(readFileSync(join(dir, 'links.json'), 'utf8'))).toEqual(v1);
+    const store = await FileLinkStore.open(dir);
+    await store.delete('app', 'user', 'e1');
+    await store.flush();
+    expect(JSON.parse(readFileSync(join(dir, 'links.json'), 'utf8'))).toEqual({ version: 2, links: { 'app/user': ['e2', 'scim-2', 'h2'], 'app/group': ['g1', 'grp-1', 'hg'] } });
+    expect([...(await (await FileLinkStore.open(dir)).snapshot('app', 'group'))]).toEqual([['g1', { id: 'grp-1', hash: 'hg' }]]);
   });
 
   it('a damaged journal line (an edit, a bad copy) fails the open naming the file and line; a torn one is skipped', async () => {

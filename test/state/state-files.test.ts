@@ -61,6 +61,13 @@ describe('one reader for the JSON state files', () => {
     expect((await failure(new FileQuarantineStore(dir).all())).message).toMatch(/quarantine\.json is damaged \(not a quarantine file: targets\.app\.attempts: /);
     writeFileSync(join(dir, 'links.json'), JSON.stringify({ version: 1, links: { 'app/user': { E1: { id: 'x' } } } }));
     expect((await failure(FileLinkStore.open(dir, { readOnly: true }))).message).toMatch(/links\.json is damaged \(not a link store snapshot: links\.app\/user: expected links by externalId, each \{id, hash\}\): restore it/);
+    // Version 2: three strings a link; a short row or a number is damage, not a shorter table.
+    for (const table of [['E1', 'x'], ['E1', 'x', 'h', 'E2', 7, 'h']]) {
+      writeFileSync(join(dir, 'links.json'), JSON.stringify({ version: 2, links: { 'app/user': table } }));
+      expect((await failure(FileLinkStore.open(dir, { readOnly: true }))).message).toMatch(/links\.json is damaged \(not a link store snapshot: links\.app\/user: expected a list of externalId, id and hash, three strings a link\): restore it/);
+    }
+    writeFileSync(join(dir, 'links.json'), JSON.stringify({ version: 3, links: {} }));
+    expect((await failure(FileLinkStore.open(dir, { readOnly: true }))).message).toMatch(/links\.json is damaged \(not a link store snapshot: version: /);
     writeFileSync(join(dir, 'rejections.json'), JSON.stringify({ app: { E1: { digest: null, stagedId: 'st-1' } } }));
     expect((await failure(new FileRejectionStore(dir).all())).message).toMatch(/rejections\.json is damaged \(not a map of targets to rejections by source key: app\.E1\.at: /);
   });
