@@ -52,7 +52,8 @@ function target(t: TargetStatus, quarantine: QuarantineEntry | undefined, writes
     else out.push(indent(formatReport({ planId: c.planId, startedAt: c.enqueuedAt, finishedAt: c.finishedAt, targets: [c.report] }), '    '));
     for (const w of c.warnings.slice(0, 20)) out.push(`    ! ${w}`);
   } else {
-    out.push('  no cycle has finished yet');
+    // The record expires failedRetentionHours after it was written: none may mean a long-idle target.
+    out.push('  no cycle recorded: none has finished yet, or the last one finished longer ago than queue.failedRetentionHours');
   }
   return out;
 }

@@ -50,7 +50,7 @@ export function redisKeys(prefix: string) {
     deadLetterOrder: (target: string) => `${prefix}:state:dead-letter-order:${target}`,
     /** Hash per target: an operation's identity (deadLetterKey) -> the id of its dead letter, the one kept of its failures. */
     deadLetterIndex: (target: string) => `${prefix}:state:dead-letter-index:${target}`,
-    /** String: the latest CycleReport of a target. */
+    /** String: the latest CycleReport of a target, until queue.failedRetentionHours after it was written (CycleStore.finish, setLastCycle). */
     lastCycle: (target: string) => `${prefix}:state:last-cycle:${target}`,
     /** Hash per target: attribute -> LearnedShape JSON, the PATCH shape it is kept in (redis-write-memory.ts). */
     shapes: (target: string) => `${prefix}:state:shapes:${target}`,

@@ -43,7 +43,8 @@ export const queue = z
       .describe(
         'Failed operations (what `status` lists and `scim-sync retry` takes, each with the resource it would write and the ' +
           "server's error) are kept at most this long after they failed, unless retry takes them or a later cycle does the " +
-          'same operation. Default 168 hours (7 days).',
+          "same operation. A target's last cycle report (what `status` shows) is kept this long after it was written. " +
+          'Default 168 hours (7 days).',
       ),
     commandTimeoutMs: positiveInt
       .default(15_000)

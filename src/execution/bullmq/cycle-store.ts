@@ -36,14 +36,14 @@ declare module 'ioredis' {
   }
 }
 
-/** KEYS[1]: the target's last cycle; ARGV: this cycle's report, its enqueuedAt. Sets it unless the stored one was enqueued later. */
+/** KEYS[1]: the target's last cycle; ARGV: this cycle's report, its enqueuedAt, its life ms. Sets it unless the stored one was enqueued later. */
 const SET_UNLESS_NEWER = `
 local current = redis.call('GET', KEYS[1])
 if current then
   local ok, stored = pcall(cjson.decode, current)
   if ok and type(stored) == 'table' and type(stored.enqueuedAt) == 'string' and stored.enqueuedAt > ARGV[2] then return 0 end
 end
-redis.call('SET', KEYS[1], ARGV[1])
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[3])
 return 1`;
 
 export interface PlanMeta {
@@ -209,7 +209,11 @@ export class CycleStore {
     prefix: string,
     /** How long plans, outcomes and reports of a cycle are kept, ms. */
     private readonly retentionMs: number,
-    /** How long a dead letter is kept after it failed, ms (queue.failedRetentionHours). */
+    /**
+     * How long a dead letter is kept after it failed, and a target's last cycle after it was
+     * written, ms (queue.failedRetentionHours): the last cycle holds the same failures (labels,
+     * the server's error text), and would otherwise outlive a target taken out of the config.
+     */
     private readonly failedRetentionMs = DEFAULT_FAILED_RETENTION_HOURS * 3_600_000,
   ) {
     this.keys = redisKeys(prefix);
@@ -410,12 +414,12 @@ export class CycleStore {
     };
     const json = JSON.stringify(cycle);
     const write = this.redis.multi().set(this.keys.report(meta.planId, meta.target), json, 'PX', this.retentionMs);
-    if (last) write.set(this.keys.lastCycle(meta.target), json);
+    if (last) write.set(this.keys.lastCycle(meta.target), json, 'PX', this.failedRetentionMs);
     await write.exec();
     // A cycle that lost its lock is the last one still when no newer cycle is (its lock merely
     // expired while the workers were down): compared and set in one step, against a newer cycle
     // finishing at the same moment.
-    if (!last) await this.redis.eval(SET_UNLESS_NEWER, 1, this.keys.lastCycle(meta.target), json, meta.enqueuedAt);
+    if (!last) await this.redis.eval(SET_UNLESS_NEWER, 1, this.keys.lastCycle(meta.target), json, meta.enqueuedAt, String(this.failedRetentionMs));
     return cycle;
   }
 
@@ -444,13 +448,16 @@ export class CycleStore {
     return value === null ? null : parseJson<CycleReport>(value, `report of plan ${planId} for ${target}`);
   }
 
-  /** The latest cycle of a target, or a cycle that could not start (safety stop, unreadable source). */
+  /**
+   * The latest cycle of a target, or a cycle that could not start (safety stop, unreadable source);
+   * null when none was recorded within queue.failedRetentionHours (each write renews it).
+   */
   async lastCycle(target: string): Promise<CycleReport | null> {
     const value = await this.redis.get(this.keys.lastCycle(target));
     return value === null ? null : parseJson<CycleReport>(value, `last cycle of ${target}`);
   }
 
   async setLastCycle(cycle: CycleReport): Promise<void> {
-    await this.redis.set(this.keys.lastCycle(cycle.target), JSON.stringify(cycle));
+    await this.redis.set(this.keys.lastCycle(cycle.target), JSON.stringify(cycle), 'PX', this.failedRetentionMs);
   }
 }

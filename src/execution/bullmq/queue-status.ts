@@ -48,6 +48,7 @@ export interface TargetStatus {
   lock: { holder: string; ttlMs: number } | null;
   inFlight: JobLine[];
   failed: JobLine[];
+  /** null when no cycle was recorded within queue.failedRetentionHours (the record expires then). */
   lastCycle: CycleReport | null;
 }
 
