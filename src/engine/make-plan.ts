@@ -59,6 +59,8 @@ export function sourceAttributes(snapshot: DirectorySnapshot): Set<string> {
 export interface ListedGroups {
   groups: ServerResource[];
   memberChecks?: MemberCheckCounts;
+  /** What the member memory's read found wrong and worked around (a verification stamped in the future). */
+  memberWarnings?: string[];
 }
 
 /**
@@ -84,8 +86,8 @@ export async function listGroups(
   const linkedIds = new Set([...links.values()].map((l) => l.id));
   const managed = (g: ServerResource) => linkedIds.has(g.id) || (typeof g['externalId'] === 'string' && sourceKeys.has(g['externalId']));
   if (among && reading && runtime.membersNowhere) {
-    const { groups: read, counts } = await readMembers(runtime, groups.filter(managed), among, reading);
-    return { groups: groups.map((g) => read.get(g.id) ?? g), memberChecks: counts };
+    const { groups: read, counts, warnings } = await readMembers(runtime, groups.filter(managed), among, reading);
+    return { groups: groups.map((g) => read.get(g.id) ?? g), memberChecks: counts, ...(warnings.length > 0 ? { memberWarnings: warnings } : {}) };
   }
   const out: ServerResource[] = [];
   for (const g of groups) out.push(managed(g) ? await runtime.client.withMembers(g, among) : g);
@@ -245,6 +247,8 @@ interface TargetRead {
   /** Absent when groups are not managed on this target in this run. */
   groups?: { actual: ServerResource[]; links: ReadonlyMap<string, Link> };
   memberChecks?: MemberCheckCounts;
+  /** Warnings of the member memory's read, for the target's plan. */
+  memberWarnings?: string[];
 }
 
 /**
@@ -292,7 +296,12 @@ async function readUsersAndGroups(name: string, config: TargetConfig, runtime: T
   if (!manageGroups) return read;
   const among = linkedAccountIds(userLinks, settler.accounts);
   const listed = await listGroups(runtime, config.pageSize, snapshot, groupLinks, observer, among, memberReading(config, context.members, context.verifyMembers));
-  return { ...read, groups: { actual: listed.groups, links: groupLinks }, ...(listed.memberChecks ? { memberChecks: listed.memberChecks } : {}) };
+  return {
+    ...read,
+    groups: { actual: listed.groups, links: groupLinks },
+    ...(listed.memberChecks ? { memberChecks: listed.memberChecks } : {}),
+    ...(listed.memberWarnings ? { memberWarnings: listed.memberWarnings } : {}),
+  };
 }
 
 /** How a target's group members are read through the member memory, when there is one. */
@@ -373,7 +382,7 @@ export async function makePlan(loaded: LoadedConfig, state: PlanningState, only?
     try {
       const read = await reads.get(name)!;
       if (!read.ok) throw read.error;
-      const { capabilities, fitted, inScope, actualUsers, settled, userLinks, groups, memberChecks } = read.value;
+      const { capabilities, fitted, inScope, actualUsers, settled, userLinks, groups, memberChecks, memberWarnings } = read.value;
       const planned = planTarget(snapshot, {
         name,
         mapping: fitted.mapping,
@@ -384,7 +393,7 @@ export async function makePlan(loaded: LoadedConfig, state: PlanningState, only?
         settings: targetSettings(config, capabilities),
         ...(groups ? { groups: { ...groups, settings: groupSettings(config) } } : {}),
         manager: fitted.manager,
-        notes: fitted.notes,
+        notes: [...fitted.notes, ...(memberWarnings ?? [])],
         ...(holdDeprovisions ? { holdDeprovisions } : {}),
         rejections: rejectionsOf(rejected, name),
         ...(heldOff.size > 0 ? { heldOff } : {}),

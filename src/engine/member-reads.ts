@@ -14,7 +14,7 @@ import type { TargetRuntime } from '../execution/executor.js';
 import type { MemberCheckCounts } from '../model/plan.js';
 import type { ServerResource } from '../model/scim.js';
 import { memberValues } from '../planning/group-diff.js';
-import { chooseMemberChecks, choosePeopleChecks, memberCheckCounts, type MemberCheckChoice, type MemberCheckSettings } from '../planning/member-checks.js';
+import { aheadWarnings, chooseMemberChecks, choosePeopleChecks, memberCheckCounts, type MemberCheckChoice, type MemberCheckSettings } from '../planning/member-checks.js';
 import type { MemberMemory, TargetMembers } from '../state/member-memory.js';
 
 export interface MemberReading {
@@ -43,7 +43,8 @@ const NOTHING_REMEMBERED: TargetMembers = { groups: new Map(), users: new Set() 
 /**
  * The managed groups with their members among `among` (in that order), what finding them cost, and
  * what was asked: `verified` (groups asked about every one of `among`) and `topped` (remembered
- * groups asked about the uncovered users). Groups are asked one after another, as listed.
+ * groups asked about the uncovered users), and the warnings for the plan (a verification stamped
+ * in the future). Groups are asked one after another, as listed.
  */
 async function ask(runtime: TargetRuntime, managed: readonly ServerResource[], among: readonly string[], choice: MemberCheckChoice) {
   const verified = new Map<string, string[]>();
@@ -62,19 +63,20 @@ async function ask(runtime: TargetRuntime, managed: readonly ServerResource[], a
     const members = new Set([...remembered, ...found]);
     groups.set(group.id, withMemberIds(group, among.filter((u) => members.has(u))));
   }
-  return { groups, verified, topped, counts: memberCheckCounts(choice, among) };
+  return { groups, verified, topped, counts: memberCheckCounts(choice, among), warnings: aheadWarnings(choice) };
 }
 
 /**
  * The managed groups with their members among `among` (the linked users whose accounts are listed,
- * or, with a PeopleReading, the accounts of those people), and what finding them cost.
+ * or, with a PeopleReading, the accounts of those people), what finding them cost, and the
+ * warnings for the target's plan.
  */
 export async function readMembers(
   runtime: TargetRuntime,
   managed: readonly ServerResource[],
   among: readonly string[],
   reading: MemberReading | PeopleReading,
-): Promise<{ groups: Map<string, ServerResource>; counts: MemberCheckCounts }> {
+): Promise<{ groups: Map<string, ServerResource>; counts: MemberCheckCounts; warnings: string[] }> {
   const readAt = new Date().toISOString();
   const target = runtime.name;
   const ids = managed.map((g) => g.id);
@@ -83,12 +85,12 @@ export async function readMembers(
       reading.unreadable(error);
       return NOTHING_REMEMBERED;
     });
-    const { groups, counts } = await ask(runtime, managed, among, choosePeopleChecks(ids, among, memory, reading.everyMs, Date.now()));
-    return { groups, counts };
+    const { groups, counts, warnings } = await ask(runtime, managed, among, choosePeopleChecks(ids, among, memory, reading.everyMs, Date.now()));
+    return { groups, counts, warnings };
   }
   const memory = await reading.memory.read(target);
   const choice = chooseMemberChecks(ids, among, memory, reading.settings, (reading.now ?? new Date()).getTime());
-  const { groups, verified, topped, counts } = await ask(runtime, managed, among, choice);
+  const { groups, verified, topped, counts, warnings } = await ask(runtime, managed, among, choice);
   if (reading.record) await reading.memory.recordRead(target, { readAt, verified, topped, asked: choice.uncovered, users: among, groups: ids });
-  return { groups, counts };
+  return { groups, counts, warnings };
 }

@@ -10,6 +10,7 @@ import type { SourceSetup } from '../config/schema/index.js';
 import { credentialName, describeFingerprint, targetDifference, targetFingerprint } from '../config/target-fingerprint.js';
 import { PlanError } from '../errors.js';
 import type { DirectorySnapshot } from '../model/canonical.js';
+import { isAheadOfClock } from '../model/clock-drift.js';
 import type { Plan, SourceFingerprint } from '../model/plan.js';
 import { createSource } from '../sources/create-source.js';
 
@@ -84,9 +85,6 @@ export function planBinding(loaded: LoadedConfig, planId: string, targets: reado
   return { source: sourceFingerprint(loaded.config.source, snapshot, readAt, digest), targets: targetBindings(loaded, targets, planId) };
 }
 
-/** A plan made in the future by more than a clock's drift was not made by this tool's clock. */
-const FUTURE_SKEW_MS = 5 * 60_000;
-
 /**
  * The plan's age, by its own expiry and by today's safety.planMaxAgeHours (a limit lowered since
  * the plan was made applies to it); times that do not parse, or a plan made in the future, are
@@ -99,7 +97,8 @@ function checkAge(plan: Plan, loaded: LoadedConfig, file: string, now: Date): vo
   if (Number.isNaN(created) || Number.isNaN(expires)) {
     throw new PlanError(`${file}: createdAt ${JSON.stringify(plan.createdAt)} or expiresAt ${JSON.stringify(plan.expiresAt)} is not a time: make a new plan`);
   }
-  if (created > now.getTime() + FUTURE_SKEW_MS) throw new PlanError(`${file} says it was made at ${plan.createdAt}, in the future: make a new plan`);
+  // A plan made in the future by more than clocks differ was not made by this tool's clock.
+  if (isAheadOfClock(created, now.getTime())) throw new PlanError(`${file} says it was made at ${plan.createdAt}, in the future: make a new plan`);
   const expired = Math.min(expires, created + maxHours * 3_600_000);
   if (expired < now.getTime()) {
     throw new PlanError(

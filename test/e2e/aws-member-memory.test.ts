@@ -116,6 +116,33 @@ describe('the member memory (groupMembersInList: false)', () => {
     expect(pairChecks(h.sandbox)).toHaveLength(0);
   });
 
+  it('verifications stamped in the future (a clock that was wrong) are due now, not when that time comes: one warning for them all, and the next run asks nothing', async () => {
+    const h = await synced();
+    handAdd(h, 'eng', 4);
+    const file = join(h.dir, 'state', 'group-members.json');
+    const kept = JSON.parse(readFileSync(file, 'utf8')) as { targets: { app: { groups: Record<string, { verifiedAt: string }> } } };
+    for (const g of Object.values(kept.targets.app.groups)) g.verifiedAt = '2099-01-01T00:00:00.000Z';
+    kept.targets.app.groups[groupId(h, 'ops')]!.verifiedAt = '2099-06-01T00:00:00.000Z';
+    writeFileSync(file, JSON.stringify(kept));
+
+    const now = await run(h);
+    expect(now.code, now.out + now.err).toBe(0);
+    expect(pairChecks(h.sandbox)).toHaveLength(18);
+    expect(memberNames(h.sandbox, 'eng')).toEqual(emails(1, 2, 3));
+    const said = (now.out + now.err).split('\n').filter((line) => line.includes('in the future'));
+    expect(said).toHaveLength(1);
+    expect(said[0]).toContain(`3 groups (group ${groupId(h, 'ops')} and 2 more) were verified at 2099-06-01T00:00:00.000Z, in the future`);
+    expect(said[0]).toContain('clock may have been wrong');
+    // Verified now, so stamped now.
+    const after = JSON.parse(readFileSync(file, 'utf8')) as typeof kept;
+    for (const g of Object.values(after.targets.app.groups)) expect(Date.parse(g.verifiedAt)).toBeLessThanOrEqual(Date.now());
+
+    const next = await run(h);
+    expect(next.code, next.out + next.err).toBe(0);
+    expect(pairChecks(h.sandbox)).toHaveLength(0);
+    expect(next.out + next.err).not.toContain('in the future');
+  });
+
   it("a user the memory does not cover is asked about, and the server's answer wins over a membership the memory holds: the member removed by hand is added again", async () => {
     const h = await synced();
     const file = join(h.dir, 'state', 'group-members.json');

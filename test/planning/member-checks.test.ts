@@ -4,7 +4,7 @@
  * the cycle's budget (at least one), and every group verified within the documented bound.
  */
 import { describe, expect, it } from 'vitest';
-import { chooseMemberChecks, choosePeopleChecks, memberCheckCounts, type MemberCheckSettings } from '../../src/planning/member-checks.js';
+import { aheadWarnings, chooseMemberChecks, choosePeopleChecks, memberCheckCounts, type MemberCheckSettings } from '../../src/planning/member-checks.js';
 import type { RememberedGroup, TargetMembers } from '../../src/state/member-memory.js';
 
 const HOUR = 3_600_000;
@@ -51,6 +51,31 @@ describe('chooseMemberChecks', () => {
     const one = chooseMemberChecks(['a', 'b', 'c', 'd'], users, m, settings({ perCycle: 1 }), now);
     expect([...one.verify]).toEqual(['b']);
     expect(one.overdue).toBe(2);
+  });
+
+  it('a verification stamped in the future beyond clock drift is due now, before older due groups, and named in one warning; one a little ahead is fresh', () => {
+    const now = 100 * HOUR;
+    const MINUTE = 60_000;
+    const m = memory(
+      {
+        old: { verifiedAt: at(now - 40 * HOUR), members: [] },
+        far: { verifiedAt: at(now + 1000 * HOUR), members: [] },
+        farther: { verifiedAt: at(now + 2000 * HOUR), members: [] },
+        skewed: { verifiedAt: at(now + 4 * MINUTE), members: [] },
+      },
+      users,
+    );
+    const one = chooseMemberChecks(['old', 'far', 'farther', 'skewed'], users, m, settings({ perCycle: 1 }), now);
+    expect([...one.verify]).toEqual(['far']);
+    expect(one.overdue).toBe(2);
+    const all = chooseMemberChecks(['old', 'far', 'farther', 'skewed'], users, m, settings(), now);
+    expect([...all.verify].sort()).toEqual(['far', 'farther', 'old']);
+    expect(all.remembered.has('skewed')).toBe(true);
+    expect(all.ahead.map((a) => a.id)).toEqual(['far', 'farther']);
+    const warnings = aheadWarnings(all);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toContain(`2 groups (group farther and 1 more) were verified at ${at(now + 2000 * HOUR)}, in the future`);
+    expect(aheadWarnings(chooseMemberChecks(['old', 'skewed'], users, m, settings(), now))).toEqual([]);
   });
 
   it('every group is verified at the latest everyMs plus ⌈groups ÷ max(1, ⌊perCycle ÷ users⌋)⌉ cycles after its last verification', () => {

@@ -13,6 +13,7 @@
  *   highestCommittedUSN read at the start of the last pass. USNs mean something only on the DC that
  *   gave them, and only while its invocationID (changed by a restore) stays the same.
  */
+import { isAheadOfClock } from '../../model/clock-drift.js';
 import { formatGeneralizedTime, parseGeneralizedTime } from './generalized-time.js';
 
 export interface TimeWindow {
@@ -107,10 +108,10 @@ export interface Sighting {
 }
 
 /**
- * How far (seconds) a time may be ahead of this machine's clock before it is called a time in the
- * future: two clocks a little apart are not a problem worth a warning (Kerberos allows 5 minutes).
+ * Whether a time (whole seconds, as the feed keeps them) lies ahead of this machine's clock by more
+ * than clocks differ: the one rule of model/clock-drift.ts, in this file's unit.
  */
-export const CLOCK_TOLERANCE_SECONDS = 300;
+export const aheadOfNowSeconds = (time: number, now: number): boolean => isAheadOfClock(time * 1000, now * 1000);
 
 /**
  * The window after a pass that asked from `window.since - overlap` and met `sightings`, at `now`
@@ -133,5 +134,5 @@ export function advanceWindow(window: TimeWindow, sightings: readonly Sighting[]
 
 /** The sightings stamped further ahead of `now` than clocks differ: named in the feed's warnings. */
 export function aheadOfClock(sightings: readonly Sighting[], now: number): Sighting[] {
-  return sightings.filter((s) => s.time !== null && s.time > now + CLOCK_TOLERANCE_SECONDS);
+  return sightings.filter((s) => s.time !== null && aheadOfNowSeconds(s.time, now));
 }

@@ -24,7 +24,7 @@ import type { LdapSourceConfig } from '../../config/schema/index.js';
 import type { FeedTokenStore } from '../../state/feed-tokens.js';
 import type { ChangeBatch, ChangeFeed } from '../change-feed.js';
 import { readAccessLog } from './access-log.js';
-import { CLOCK_TOLERANCE_SECONDS, decodePosition, encodePosition, type Sighting, type TimeWindow, type TimestampPosition, type UsnPosition } from './change-position.js';
+import { aheadOfNowSeconds, decodePosition, encodePosition, type Sighting, type TimeWindow, type TimestampPosition, type UsnPosition } from './change-position.js';
 import { LdapConnection, type LdapSearcher } from './connection.js';
 import { ldapSettings, type LdapSettings } from './flavor-defaults.js';
 import { formatGeneralizedTime } from './generalized-time.js';
@@ -68,7 +68,7 @@ function aheadWarning(ahead: readonly Sighting[], what: [string, string], advice
 }
 
 /** Whether a stored window lies ahead of the clock, beyond what clocks differ by. */
-const aheadOfNow = (window: TimeWindow | undefined, now: number) => window !== undefined && window.since > now + CLOCK_TOLERANCE_SECONDS;
+const aheadOfNow = (window: TimeWindow | undefined, now: number) => window !== undefined && aheadOfNowSeconds(window.since, now);
 
 export class LdapChangeFeed implements ChangeFeed {
   readonly description: string;
