@@ -35,7 +35,7 @@ import { holdsInEffect, type EmergencyHold } from '../planning/emergency-holds.j
 import { personDigest } from '../planning/preconditions.js';
 import type { Provisioned } from '../planning/user-diff.js';
 import { createSource } from '../sources/create-source.js';
-import { mergeSnapshots } from '../sources/source-directory.js';
+import { mergeSnapshots, narrowSnapshot } from '../sources/source-directory.js';
 import type { Link, LinkStore } from '../state/link-store.js';
 import type { RunState } from './run-state.js';
 import { expressionOptions } from '../mapping/expression-options.js';
@@ -295,15 +295,7 @@ async function readPeople(source: ReturnType<typeof createSource>, keys: readonl
     }));
     return mergeSnapshots(reads);
   }
-  const wanted = new Set(keys);
-  const whole = await source.read();
-  return {
-    ...whole,
-    users: whole.users.filter((u) => wanted.has(u.key)),
-    heldKeys: whole.heldKeys.filter((k) => wanted.has(k)),
-    ...(whole.partialKeys ? { partialKeys: whole.partialKeys.filter((k) => wanted.has(k)) } : {}),
-    population: whole.users.length,
-  };
+  return narrowSnapshot(await source.read(), keys);
 }
 
 export async function planPeople(loaded: LoadedConfig, state: PeopleState, keys: readonly string[], options: PersonPlanOptions = {}): Promise<PeoplePlan> {

@@ -38,16 +38,19 @@ export interface SourceDirectory {
 }
 
 /**
- * The directory as one person's commands see it: that person (if read), the groups (all of them:
- * few, and nesting can make a person a member through any), the held key if it is this one, and
- * the read's issues and record count unchanged (a dirty read is dirty for everyone).
+ * The directory as one person's commands see it (or a few people's): those people (if read), the
+ * groups (all of them: few, and nesting can make a person a member through any), and the read's
+ * held keys, issues and record count unchanged (a dirty read is dirty for everyone). Every held key
+ * stays, not only these people's: a group the source holds (named only on a rejected record) is
+ * absent from `groups`, and only its key tells the planner it is held rather than gone, to delete.
+ * Other people held stay held too, as in a cycle: the planner then keeps their memberships.
  */
-export function narrowSnapshot(snapshot: DirectorySnapshot, key: string): DirectorySnapshot {
+export function narrowSnapshot(snapshot: DirectorySnapshot, keys: string | readonly string[]): DirectorySnapshot {
+  const wanted = new Set(typeof keys === 'string' ? [keys] : keys);
   return {
     ...snapshot,
-    users: snapshot.users.filter((u) => u.key === key),
-    heldKeys: snapshot.heldKeys.filter((k) => k === key),
-    ...(snapshot.partialKeys ? { partialKeys: snapshot.partialKeys.filter((k) => k === key) } : {}),
+    users: snapshot.users.filter((u) => wanted.has(u.key)),
+    ...(snapshot.partialKeys ? { partialKeys: snapshot.partialKeys.filter((k) => wanted.has(k)) } : {}),
     population: snapshot.population ?? snapshot.users.length,
   };
 }

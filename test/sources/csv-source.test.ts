@@ -109,13 +109,14 @@ describe('CSV source, one person', () => {
     const csv = new CsvSource(config);
     const one = await csv.readOne('1');
     expect(one.users.map((u) => [u.key, u.attributes['givenName']])).toEqual([['1', 'Ann']]);
-    expect(one.heldKeys).toEqual([]);
+    // The others held stay held, as in a full read (narrowSnapshot).
+    expect([...one.heldKeys].sort()).toEqual(['2', '3']);
     expect(one.issues.map((i) => i.code)).toEqual(['CSV_DUPLICATE_USERNAME', 'CSV_DUPLICATE_KEY']);
     expect(one.recordsRead).toBe(4);
     for (const key of ['2', '3']) {
       const held = await csv.readOne(key);
       expect(held.users.map((u) => u.key)).toEqual(key === '2' ? ['2'] : []);
-      expect(held.heldKeys).toEqual([key]);
+      expect([...held.heldKeys].sort()).toEqual(['2', '3']);
     }
     expect((await csv.readOne('nosuch')).users).toEqual([]);
   });
@@ -130,6 +131,9 @@ describe('CSV source, one person', () => {
       expect(one.users.map((u) => u.key)).toEqual(['1']);
       expect(one.groups).toEqual(whole.groups);
       expect(one.groups.map((g) => [g.key, g.memberKeys])).toEqual([['eng', ['1', '2']], ['admins', ['2', '4']]]);
+      // ghosts is named only on Cy's rejected row: held, as in the full read, or a one-person plan reads it as gone.
+      expect(one.heldKeys).toContain('ghosts');
+      expect([...one.heldKeys].sort()).toEqual([...whole.heldKeys].sort());
     }
   });
 });
