@@ -24,6 +24,9 @@ import type { Link, LinkCounts, LinkInventory, LinkStore, ResourceKind } from '.
 import { ensureStateDir, explainCode } from './state-dir.js';
 import { readStateFile, stateJson, type StateShape } from './state-json.js';
 
+/** The layout flush writes; load reads it and every one before it. */
+const SNAPSHOT_VERSION = 2;
+
 const BAD_TABLE = 'expected a list of externalId, id and hash, three strings a link';
 const BAD_TABLE_V1 = 'expected links by externalId, each {id, hash}';
 
@@ -62,9 +65,9 @@ function flatLinkTable(value: readonly unknown[]): Map<string, Link> | null {
 const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** The file's shape; each table's links are checked by flatLinkTable (linkTable for version 1) as they are loaded. */
-const snapshotShape: StateShape<{ links?: Record<string, Record<string, unknown> | unknown[]> }> = {
+const snapshotShape: StateShape<{ version?: number; links?: Record<string, Record<string, unknown> | unknown[]> }> = {
   schema: z.object({
-    version: z.union([z.literal(1), z.literal(2)]).optional(),
+    version: z.number().int().positive().optional(),
     links: z.record(z.string(), z.custom<Record<string, unknown> | unknown[]>((v) => Array.isArray(v) || isObject(v), BAD_TABLE)).optional(),
   }),
   what: 'a link store snapshot',
@@ -164,6 +167,10 @@ export class FileLinkStore implements LinkStore, LinkInventory {
 
   private async load(): Promise<void> {
     const snapshot = await readStateFile(this.snapshotFile, snapshotShape, {});
+    // A layout this build does not know is not damage: it was written by a newer scim-sync.
+    if ((snapshot.version ?? 1) > SNAPSHOT_VERSION) {
+      throw new StateError(`${this.snapshotFile} was written by a newer scim-sync (link store version ${snapshot.version}; this one reads versions 1 to ${SNAPSHOT_VERSION}): run that version, or remove the file to relink by externalId`);
+    }
     for (const [name, links] of Object.entries(snapshot.links ?? {})) {
       const flat = Array.isArray(links);
       const table = flat ? flatLinkTable(links) : linkTable(links);
@@ -255,7 +262,7 @@ export class FileLinkStore implements LinkStore, LinkInventory {
       links[name] = flat;
     }
     try {
-      await writeFileAtomic(this.snapshotFile, stateJson({ version: 2, links }));
+      await writeFileAtomic(this.snapshotFile, stateJson({ version: SNAPSHOT_VERSION, links }));
     } catch (error) {
       throw new StateError(`cannot write the link store ${this.snapshotFile}: ${explainCode(error)}`, {}, { cause: error });
     }

@@ -66,7 +66,11 @@ describe('one reader for the JSON state files', () => {
       writeFileSync(join(dir, 'links.json'), JSON.stringify({ version: 2, links: { 'app/user': table } }));
       expect((await failure(FileLinkStore.open(dir, { readOnly: true }))).message).toMatch(/links\.json is damaged \(not a link store snapshot: links\.app\/user: expected a list of externalId, id and hash, three strings a link\): restore it/);
     }
-    writeFileSync(join(dir, 'links.json'), JSON.stringify({ version: 3, links: {} }));
+    writeFileSync(join(dir, 'links.json'), JSON.stringify({ version: 3, links: { 'app/user': { E1: 'a layout to come' } } }));
+    expect((await failure(FileLinkStore.open(dir, { readOnly: true }))).message).toMatch(
+      /links\.json was written by a newer scim-sync \(link store version 3; this one reads versions 1 to 2\): run that version, or remove the file to relink by externalId$/,
+    );
+    writeFileSync(join(dir, 'links.json'), JSON.stringify({ version: '2', links: {} }));
     expect((await failure(FileLinkStore.open(dir, { readOnly: true }))).message).toMatch(/links\.json is damaged \(not a link store snapshot: version: /);
     writeFileSync(join(dir, 'rejections.json'), JSON.stringify({ app: { E1: { digest: null, stagedId: 'st-1' } } }));
     expect((await failure(new FileRejectionStore(dir).all())).message).toMatch(/rejections\.json is damaged \(not a map of targets to rejections by source key: app\.E1\.at: /);
