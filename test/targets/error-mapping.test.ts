@@ -132,7 +132,7 @@ describe('errorForStatus', () => {
 });
 
 describe('errorInBody: a 2xx that carries an error', () => {
-  const of = (body: Record<string, unknown>, headers: Record<string, string> = {}) => errorInBody(200, headers, body as never, JSON.stringify(body), CTX);
+  const of = (body: Record<string, unknown>, headers: Record<string, string> = {}) => errorInBody(200, headers, body as never, () => JSON.stringify(body), CTX);
 
   it.each<[string, Record<string, unknown>, Class, number | undefined]>([
     ['a SCIM Error naming 403', JSON.parse(scimError(403, 'Cannot deactivate an owner')) as Record<string, unknown>, AuthError, 403],

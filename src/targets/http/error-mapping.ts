@@ -127,20 +127,21 @@ export function errorForStatus(status: number, headers: Record<string, string | 
  * 200 and put the real outcome in the body. Believing the status would report a refused change as
  * made. The error is the one the status the body names would give (its `status`, a string in the
  * RFC, a number from some servers); a body marked as an Error without a usable status is not
- * understood at all. Undefined for a body that is no error.
+ * understood at all. Undefined for a body that is no error. `text`: the body as text, asked for only
+ * when it is an error (a large page is parsed from its bytes and never decoded whole).
  */
-export function errorInBody(status: number, headers: Record<string, string | string[] | undefined>, body: JsonObject, text: string, ctx: ErrorContext): ScimSyncError | undefined {
+export function errorInBody(status: number, headers: Record<string, string | string[] | undefined>, body: JsonObject, text: () => string, ctx: ErrorContext): ScimSyncError | undefined {
   const schemas = body['schemas'];
   const marked = Array.isArray(schemas) && schemas.some((s) => typeof s === 'string' && s.toLowerCase() === SCHEMA_ERROR.toLowerCase());
   const said = typeof body['status'] === 'string' && /^\s*\d{3}\s*$/.test(body['status']) ? Number(body['status']) : typeof body['status'] === 'number' ? body['status'] : NaN;
   const named = Number.isInteger(said) && said >= 400 && said < 600 ? said : undefined;
   if (named !== undefined) {
-    const error = errorForStatus(named, headers, text, ctx);
+    const error = errorForStatus(named, headers, text(), ctx);
     error.message = `${error.message}, answered as HTTP ${status}`;
     return error;
   }
   if (!marked) return undefined;
-  const detail = serverDetail(text);
+  const detail = serverDetail(text());
   return new ProtocolError(`the server answered HTTP ${status} with a SCIM Error that names no error status${detail ? `: ${detail}` : ''}`, { ...ctx, status, ...(detail ? { detail } : {}) });
 }
 

@@ -27,6 +27,7 @@ import { errorForStatus, errorForTransport, errorInBody } from './error-mapping.
 import { parseSchemas, type TargetSchemas } from '../../model/scim-schema.js';
 import { parseCapabilities, DEFAULT_CAPABILITIES, type ScimCapabilities } from './capabilities.js';
 import { BudgetRefused, MAX_REFUSAL_MS, sharedBudget, timerDelay, type RequestBudget, type Release } from './request-budget.js';
+import { isBlank, parseJsonBody } from './json-body.js';
 import { Transport, type HttpAnswer, type TlsMaterial } from './transport.js';
 import { requestEnded } from './request-events.js';
 
@@ -221,24 +222,23 @@ export class ScimClient implements ScimTarget {
       release();
       releaseCreate?.();
     }
-    const text = response.body;
-    const error = response.status >= 300 ? errorForStatus(response.status, response.headers, text, context) : undefined;
+    const error = response.status >= 300 ? errorForStatus(response.status, response.headers, response.body, context) : undefined;
     const retryAfterMs = error instanceof RateLimitedError ? error.retryAfterMs : undefined;
     requestEnded({ target: this.target, method, status: response.status, seconds: (performance.now() - began) / 1000, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) });
     if (error) {
       if (error instanceof RateLimitedError) this.budget.penalise(error.retryAfterMs, this.readRetry.maxRetryAfterMs);
       throw error;
     }
-    if (response.status === 204 || text.trim() === '') return null;
+    if (response.status === 204 || isBlank(response.bytes)) return null;
     let parsed: unknown;
     try {
-      parsed = JSON.parse(text);
+      parsed = parseJsonBody(response.bytes);
       if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('not an object');
     } catch {
-      const excerpt = redact(text.replace(/\s+/g, ' ')).slice(0, 120);
+      const excerpt = redact(response.body.replace(/\s+/g, ' ')).slice(0, 120);
       throw new ProtocolError(`answer is not a SCIM JSON object: "${excerpt}"`, { ...context, status: response.status });
     }
-    const refused = errorInBody(response.status, response.headers, parsed as JsonObject, text, context);
+    const refused = errorInBody(response.status, response.headers, parsed as JsonObject, () => response.body, context);
     if (refused) {
       if (refused instanceof RateLimitedError) this.budget.penalise(refused.retryAfterMs, this.readRetry.maxRetryAfterMs);
       throw refused;

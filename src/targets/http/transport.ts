@@ -66,8 +66,25 @@ export interface HttpRequest {
 export interface HttpAnswer {
   status: number;
   headers: IncomingHttpHeaders;
-  /** The whole body, decoded as UTF-8 ('' when empty). */
-  body: string;
+  /** The whole body as received (decompressed). */
+  bytes: Buffer;
+  /** The whole body, decoded as UTF-8 ('' when empty): decoded when first read (a large page is parsed from its bytes, json-body.ts). */
+  readonly body: string;
+}
+
+/** An answer whose text is decoded only if asked for. */
+class Answer implements HttpAnswer {
+  private text: string | undefined;
+
+  constructor(
+    readonly status: number,
+    readonly headers: IncomingHttpHeaders,
+    readonly bytes: Buffer,
+  ) {}
+
+  get body(): string {
+    return (this.text ??= this.bytes.toString('utf8'));
+  }
 }
 
 /**
@@ -180,8 +197,8 @@ export class Transport {
         body: request.body ?? null,
         signal: deadline,
       });
-      const body = await readBody(response, this.maxResponseBytes);
-      return { status: response.statusCode, headers: response.headers as IncomingHttpHeaders, body };
+      const bytes = await readBody(response, this.maxResponseBytes);
+      return new Answer(response.statusCode, response.headers as IncomingHttpHeaders, bytes);
     } catch (error) {
       if (error instanceof ResponseTooLargeError) throw error;
       const failed = transportError(deadline.aborted ? Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' }) : this.underlying(error));
@@ -218,8 +235,8 @@ class Deadline extends EventEmitter {
 
 const ENCODED: Record<string, () => Transform> = { gzip: createGunzip, 'x-gzip': createGunzip, deflate: createInflate, br: createBrotliDecompress };
 
-/** The body as text, refused past `limit` bytes: by content-length before reading, else as it streams in. */
-function readBody(response: Dispatcher.ResponseData, limit: number): Promise<string> {
+/** The body's bytes, refused past `limit` bytes: by content-length before reading, else as it streams in. */
+function readBody(response: Dispatcher.ResponseData, limit: number): Promise<Buffer> {
   const raw = response.body;
   if (Number(response.headers['content-length'] ?? 0) > limit) {
     raw.destroy();
@@ -248,7 +265,7 @@ function readBody(response: Dispatcher.ResponseData, limit: number): Promise<str
       else chunks.push(chunk);
     });
     stream.on('error', fail);
-    stream.on('end', () => resolve(chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks, size).toString('utf8')));
+    stream.on('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)));
   });
 }
 
