@@ -59,15 +59,19 @@ function summary(name: string, ms: Record<string, number[]>, yardstick: string, 
 {
   const people = 100_000;
   const { url, child } = await startServer(people);
-  const { dir, config } = workspace(url, people, 4);
+  // A state directory of each build's own, linked by that build's first run: each reads the link
+  // store as it writes it (a newer build may write a layout an older one does not read).
+  const spaces = { [baseline]: workspace(url, people, 4), [current]: workspace(url, people, 4) };
   try {
-    const first = await cli(['run', '--config', config]);
-    if (first.code !== 0) throw new Error(`first run exited ${first.code}: ${first.out.slice(-1000)}`);
+    for (const [program, { config }] of Object.entries(spaces)) {
+      const first = await cli(['run', '--config', config], program);
+      if (first.code !== 0) throw new Error(`first run exited ${first.code}: ${first.out.slice(-1000)}`);
+    }
     const before = loadNow();
     const rss: Record<string, number[]> = { baseline: [], current: [] };
     const ms = await pairedRounds(rounds, { listing: '', baseline, current }, async (program) => {
       if (program === '') return (await bareListing(url, 200, 4)).ms;
-      const r = await cli(['plan', '--config', config], program);
+      const r = await cli(['plan', '--config', spaces[program]!.config], program);
       if (r.code !== 0 || !r.out.includes('no changes')) throw new Error(`plan exited ${r.code}: ${r.out.slice(-1000)}`);
       rss[program === baseline ? 'baseline' : 'current']!.push(r.peakRssMb);
       return r.ms;
@@ -76,6 +80,6 @@ function summary(name: string, ms: Record<string, number[]>, yardstick: string, 
     console.log(JSON.stringify({ row: 'plan peak RSS MB (max over rounds)', baseline: Math.max(...rss['baseline']!), current: Math.max(...rss['current']!) }));
   } finally {
     await stopServer(child);
-    rmSync(dir, { recursive: true, force: true });
+    for (const { dir } of Object.values(spaces)) rmSync(dir, { recursive: true, force: true });
   }
 }
