@@ -24,8 +24,15 @@ class ScreenedSource implements SourceDirectory {
     return screenControlCharacters(await this.inner.read(progress), this.policy);
   }
 
+  /**
+   * Screened before it is narrowed, unless the adapter asks its server for that person alone (an
+   * LDAP search by key, a Google get): a record rejected elsewhere in the source makes the read
+   * dirty for everyone (narrowSnapshot), and screened after narrowing (a CSV builds only that
+   * person's record) it would be clean, and one person's command would deprovision where a cycle
+   * holds. A lookup by key never sees the others; its person is screened as in a full read.
+   */
   async readOne(key: string): Promise<DirectorySnapshot> {
-    if (this.inner.readOne) return screenControlCharacters(await this.inner.readOne(key), this.policy);
+    if (this.inner.readOne && this.narrowLookups) return screenControlCharacters(await this.inner.readOne(key), this.policy);
     return narrowSnapshot(await this.read(), key);
   }
 

@@ -173,6 +173,30 @@ describe('control characters', () => {
   });
 });
 
+describe("control characters in one person's read", () => {
+  // Screened after the read was narrowed, one person's read never saw the other rows: clean where
+  // the full read is dirty, or a person a stripped key collides with not held.
+  it("carries the full read's issues and held keys: a control character in another person's row", async () => {
+    const { source, read } = csvSource('id,first,mail\n1,Ann,ann@x.com\n2,Gus\u001b[2J,gus@x.com\n');
+    const whole = await read();
+    const one = await source.readOne('1');
+    expect(one.users.map((u) => u.key)).toEqual(['1']);
+    expect(one.issues).toEqual(whole.issues);
+    expect(one.issues.map((i) => i.code)).toEqual(['CONTROL_CHARACTER']);
+    expect(one.heldKeys).toEqual(['2']);
+    expect(one.population).toBe(1);
+  });
+
+  it('under strip, holds the person another row\'s key would become once stripped, as the full read does', async () => {
+    const { source, read } = csvSource('id,first,mail\n1,Ann,ann@x.com\n1\u202c,Eve,eve@x.com\n', { controlCharacters: 'strip' });
+    const whole = await read();
+    const one = await source.readOne('1');
+    expect(whole.heldKeys).toContain('1');
+    expect([...one.heldKeys].sort()).toEqual([...whole.heldKeys].sort());
+    expect(one.issues).toEqual(whole.issues);
+  });
+});
+
 describe('which characters are control characters', () => {
   // The definition, as model/printable.ts escapes them: C0, DEL, C1, bidi embeddings, overrides and isolates.
   const CONTROL = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;

@@ -192,7 +192,9 @@ export class CsvSource implements SourceDirectory {
   /**
    * One person: the whole file is still parsed (a duplicate key or userName elsewhere holds them,
    * a broken row elsewhere makes the read dirty), but only that person's record is built; the
-   * groups column is read on every row, so the groups are whole (narrowSnapshot).
+   * groups column is read on every row, so the groups are whole (narrowSnapshot). Not what a
+   * command reads: the control-character screen needs every record built, so createSource's
+   * wrapper reads a CSV whole and narrows it after screening (create-source.ts).
    */
   async readOne(key: string): Promise<DirectorySnapshot> {
     return narrowSnapshot(await this.readFile(key), key);
