@@ -23,8 +23,9 @@
  * - a secondary missing more than its maxMissingPercent of the people fails the join (SourceError):
  *   an outage or a wrong join attribute, not that many people without a record;
  * - issues, warnings, recordsRead: every source's (a bad record anywhere counts against the safety
- *   threshold), each message prefixed with its source's name; heldKeys: the primary's and the
- *   ambiguous people.
+ *   threshold), each message prefixed with its source's name; heldKeys: the primary's, the
+ *   ambiguous people, and what a secondary whose groups are taken holds (a group only its rejected
+ *   records name).
  */
 import { foldUserName } from '../../model/user-name.js';
 import { SourceError } from '../../errors.js';
@@ -319,12 +320,25 @@ export function joinSnapshots(spec: JoinSpec, snapshots: ReadonlyMap<string, Dir
     groups: [...groups.values()].map((g) => g.group),
     issues: [...all.flatMap(([name, snap]) => prefixed(name, snap.issues)), ...issues],
     warnings: [...all.flatMap(([name, snap]) => prefixed(name, snap.warnings ?? [])), ...warnings],
-    heldKeys: [...held],
+    heldKeys: [...held, ...heldOfSecondaries(spec, secondaries, primary.users)],
     ...(partial.size > 0 ? { partialKeys: [...partial] } : {}),
     recordsRead: all.reduce((n, [, snap]) => n + snap.recordsRead, 0),
     // The join's own issues are about the primary's people.
     parts: all.map(([name, snap]) => ({ name, recordsRead: snap.recordsRead, invalidRecords: snap.issues.length + (name === spec.primary ? issues.length : 0) })),
   };
+}
+
+/**
+ * The keys a secondary whose groups are taken holds, for its groups: a group only its rejected
+ * records name is held as that source holds it, not deleted from every app. Its held records' keys
+ * come too (heldKeys does not tell people from groups); one that is also a primary person's key is
+ * left out, as that person's fate is the join's (heldRecord), not a stranger's key.
+ */
+function heldOfSecondaries(spec: JoinSpec, secondaries: readonly SecondaryState[], people: readonly CanonicalUser[]): string[] {
+  const lending = secondaries.filter((s) => spec.groups.includes(s.name) && s.held.size > 0);
+  if (lending.length === 0) return [];
+  const personKeys = new Set(people.map((u) => u.key));
+  return lending.flatMap((s) => [...s.held].filter((key) => !personKeys.has(key)));
 }
 
 /** What becomes of people a clean secondary has no record of (DirectorySnapshot.partialKeys). */
