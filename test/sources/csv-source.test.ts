@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { CsvSourceConfig } from '../../src/config/schema/index.js';
 import { SourceError } from '../../src/errors.js';
 import { CsvSource } from '../../src/sources/csv/csv-source.js';
+import { createSource } from '../../src/sources/create-source.js';
 import { csvFile } from '../support/csv-file.js';
 
 function source(content: string | Buffer, over: Partial<CsvSourceConfig> = {}) {
@@ -103,10 +104,10 @@ describe('CSV source', () => {
   });
 });
 
-describe('CSV source, one person', () => {
+describe('CSV source, one person (read whole, screened, narrowed: createSource)', () => {
   it('builds only that person, and still holds them for a duplicate key or userName elsewhere in the file', async () => {
     const { config } = csvFile('id,first,mail,status\n1,Ann,ann@x.com,active\n2,Bob,bob@x.com,active\n3,Cy,ANN@x.com,active\n2,Bobby,bobby@x.com,active\n', {});
-    const csv = new CsvSource(config);
+    const csv = createSource(config);
     const one = await csv.readOne('1');
     expect(one.users.map((u) => [u.key, u.attributes['givenName']])).toEqual([['1', 'Ann']]);
     // The others held stay held, as in a full read (narrowSnapshot).
@@ -125,7 +126,7 @@ describe('CSV source, one person', () => {
     for (const eol of ['\n', '\r\n']) {
       const text = ['id,first,mail,status,groups', '1,Ann,ann@x.com,active,eng', '2,Bob,bob@x.com,active,admins;eng', '3,Cy,ANN@x.com,active,ghosts', '4,Di,di@x.com,Terminated,admins'].join(eol) + eol;
       const { config } = csvFile(text, { inactive: { column: 'status', values: ['Terminated'] }, groups: { column: 'groups', separator: ';' } });
-      const csv = new CsvSource(config);
+      const csv = createSource(config);
       const whole = await csv.read();
       const one = await csv.readOne('1');
       expect(one.users.map((u) => u.key)).toEqual(['1']);

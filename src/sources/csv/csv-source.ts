@@ -16,7 +16,7 @@ import type { Info } from 'csv-parse';
 import type { CsvSourceConfig } from '../../config/schema/index.js';
 import { SourceError } from '../../errors.js';
 import type { CanonicalUser, DirectorySnapshot, SourceIssue, SourceValue } from '../../model/canonical.js';
-import { narrowSnapshot, type ReadProgress, type SourceDirectory } from '../source-directory.js';
+import { type ReadProgress, type SourceDirectory } from '../source-directory.js';
 import { sameContent, stampOf } from './file-stamp.js';
 import { readMemberships } from './memberships-file.js';
 import { fieldsOfLine, keyOfBrokenRow, keyShape, listKeys, readSwallowedLines } from './stray-quote.js';
@@ -185,25 +185,14 @@ export class CsvSource implements SourceDirectory {
     return new Set([...checkHeader(this.config, header).filter((c) => !isUnnamed(c)), ...Object.keys(this.config.columns)]);
   }
 
-  read(progress?: ReadProgress): Promise<DirectorySnapshot> {
-    return this.readFile(undefined, progress);
-  }
-
   /**
-   * One person: the whole file is still parsed (a duplicate key or userName elsewhere holds them,
-   * a broken row elsewhere makes the read dirty), but only that person's record is built; the
-   * groups column is read on every row, so the groups are whole (narrowSnapshot). Not what a
-   * command reads: the control-character screen needs every record built, so createSource's
-   * wrapper reads a CSV whole and narrows it after screening (create-source.ts).
+   * No readOne: one person's read is the whole file, screened, then narrowed (create-source.ts), as a
+   * record rejected anywhere in the file makes the read dirty for everyone.
    */
-  async readOne(key: string): Promise<DirectorySnapshot> {
-    return narrowSnapshot(await this.readFile(key), key);
-  }
-
-  private async readFile(only?: string, progress?: ReadProgress): Promise<DirectorySnapshot> {
+  async read(progress?: ReadProgress): Promise<DirectorySnapshot> {
     const files = [this.config.path, ...(this.config.memberships ? [this.config.memberships.path] : [])];
     const before = await Promise.all(files.map(stampOf));
-    const snapshot = await this.readFiles(only, progress);
+    const snapshot = await this.readFiles(progress);
     // An export written in place while we read it (truncated, then written page by page): what was
     // read may be neither the old version nor the new, and every person after the cut reads as gone.
     const after = await Promise.all(files.map(stampOf));
@@ -218,9 +207,9 @@ export class CsvSource implements SourceDirectory {
     return snapshot;
   }
 
-  private async readFiles(only?: string, progress?: ReadProgress): Promise<DirectorySnapshot> {
-    const plain = new SnapshotBuilder(this.config, only);
-    const snapshot = (await this.readPlain(plain, progress)) ? plain.finish() : await this.readParsed(new SnapshotBuilder(this.config, only), progress);
+  private async readFiles(progress?: ReadProgress): Promise<DirectorySnapshot> {
+    const plain = new SnapshotBuilder(this.config);
+    const snapshot = (await this.readPlain(plain, progress)) ? plain.finish() : await this.readParsed(new SnapshotBuilder(this.config), progress);
     if (!this.config.memberships) return snapshot;
     const memberships = await readMemberships(this.config.memberships, this.config.delimiter, this.config.encoding);
     return {
@@ -431,11 +420,7 @@ class SnapshotBuilder {
   /** One-line records csv-parse gave up on, by line: their groups are read from the line once the file is read (finish). */
   private readonly brokenRows = new Map<number, { raw: string; cut: boolean; issue: number }>();
 
-  /** `only`: build this person's record alone; the others are checked for duplicates and their groups kept, their records dropped. */
-  constructor(
-    private readonly config: CsvSourceConfig,
-    private readonly only?: string,
-  ) {
+  constructor(private readonly config: CsvSourceConfig) {
     this.multi = new Set(config.multiValueColumns);
     this.multiline = new Set(config.multilineColumns);
     this.inactiveValues = new Set((config.inactive?.values ?? []).map((v) => v.toLowerCase()));
@@ -734,14 +719,6 @@ class SnapshotBuilder {
       return;
     }
     this.byKey.set(key, line);
-    if (this.only !== undefined && key !== this.only) {
-      const column = this.columnFor.get('userName') ?? 'userName';
-      // Their groups are kept as a full read keeps them: a group that only others are in now is
-      // one the person left (taken out of it), not one that left the source (left for a cycle).
-      if (!this.claimUserName(this.value(record[column], column), key, line)) this.rejectedRowGroups(record);
-      else if (this.config.groups) this.groupsOf(record[this.config.groups.column] ?? '', this.config.groups.separator, key);
-      return;
-    }
 
     const attributes: Record<string, SourceValue> = {};
     // By the header (the record's keys, in order): no entry arrays per record, one object shape for all.
@@ -885,8 +862,6 @@ class SnapshotBuilder {
       ...(this.warnings.length > 0 ? { warnings: this.warnings } : {}),
       heldKeys: [...this.heldKeys],
       recordsRead: this.records,
-      // Read for one person, the file's other people are counted, not built (DirectorySnapshot.population).
-      ...(this.only !== undefined ? { population: this.byKey.size } : {}),
     };
   }
 }
