@@ -60,16 +60,30 @@ function credentialDigest(authType: string, secret: string, key: string): string
   return taken.get(memo) ?? remember(memo, scryptSync(secret, salt(authType, key), DIGEST_BYTES, SCRYPT).toString('base64url'));
 }
 
-/** Takes the credential digests of these targets for the plan `key` in the background (libuv's pool), for targetFingerprint to find. */
+/** Digests being taken in the background, by memo key: the chunks of one cycle that a worker starts together wait for one. */
+const taking = new Map<string, Promise<void>>();
+
+/**
+ * Takes the credential digests of these targets for the plan `key` in the background (libuv's
+ * pool), for targetFingerprint to find: the planner while it reads the source, a worker before a
+ * cycle's first chunk (taken inline, it would hold every other target's writes on that worker
+ * for the tens of milliseconds scrypt takes).
+ */
 export async function prepareCredentialDigests(targets: readonly TargetConfig[], key: string): Promise<void> {
   await Promise.all(
-    targets.map(async ({ auth }) => {
+    targets.map(({ auth }) => {
       const secret = secretOf(auth);
       if (secret === undefined) return;
       const memo = memoKey(auth.type, secret, key);
       if (taken.has(memo)) return;
-      const digest = await new Promise<Buffer>((resolve, reject) => scrypt(secret, salt(auth.type, key), DIGEST_BYTES, SCRYPT, (error, out) => (error ? reject(error) : resolve(out))));
-      remember(memo, digest.toString('base64url'));
+      let pending = taking.get(memo);
+      if (!pending) {
+        pending = new Promise<Buffer>((resolve, reject) => scrypt(secret, salt(auth.type, key), DIGEST_BYTES, SCRYPT, (error, out) => (error ? reject(error) : resolve(out))))
+          .then((digest) => void remember(memo, digest.toString('base64url')))
+          .finally(() => taking.delete(memo));
+        taking.set(memo, pending);
+      }
+      return pending;
     }),
   );
 }

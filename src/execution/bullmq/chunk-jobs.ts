@@ -32,6 +32,7 @@
  * flight end and records them, and puts the chunk back for the next worker.
  */
 import { WaitingError, type Job } from 'bullmq';
+import { prepareCredentialDigests } from '../../config/target-fingerprint.js';
 import { AuthError, DependencyError, RateLimitedError, TransientError, describeError } from '../../errors.js';
 import type { Operation } from '../../model/plan.js';
 import { supersededOperations } from '../../state/person-clock.js';
@@ -72,6 +73,7 @@ export function chunkProcessor(ctx: WorkerContext): (job: Job<ChunkJobData>, tok
     const rateLimit = targetRateLimit(ctx.loaded.config.targets[target]!);
     // A lock lost (expired, or another cycle's now) stops the target for the cycle: every operation is skipped below.
     await ctx.locks.keep(planId, target, lockToken);
+    await prepareCredentialDigests([ctx.loaded.config.targets[target]!], planId);
     const mismatch = bindingMismatch(planId, target, job.data.binding, ctx.loaded.config.targets[target]!, ctx.loaded.file);
     if (mismatch) ctx.stops.remember(planId, target, (await store.stop(planId, target, { kind: 'config-differs', reason: mismatch })).reason);
     // Taken before (a worker died or stopped, or Redis failed a write): what was recorded is done.
