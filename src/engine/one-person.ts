@@ -298,6 +298,9 @@ async function readPeople(source: ReturnType<typeof createSource>, keys: readonl
   return narrowSnapshot(await source.read(), keys);
 }
 
+/** Invalid records a person's read names in its step before counting the rest. */
+const SOURCE_ISSUES_SHOWN = 3;
+
 export async function planPeople(loaded: LoadedConfig, state: PeopleState, keys: readonly string[], options: PersonPlanOptions = {}): Promise<PeoplePlan> {
   const { links } = state;
   // Deprovisions an operator rejected stay off here as in a full cycle (an event or a feed naming
@@ -325,6 +328,12 @@ export async function planPeople(loaded: LoadedConfig, state: PeopleState, keys:
           ? quoting`read source: ${asked(key)}: the source rejected this record (held)`
           : quoting`read source: ${asked(key)} is not in the source`,
     );
+  }
+  if (snapshot.issues.length > 0) {
+    // The read is dirty for everyone (deprovisioning held): which records made it so.
+    const shown = snapshot.issues.slice(0, SOURCE_ISSUES_SHOWN).map((i) => i.message);
+    const more = snapshot.issues.length - shown.length;
+    step(`read source: ${snapshot.issues.length} invalid record${snapshot.issues.length === 1 ? '' : 's'}: ${shown.join('; ')}${more > 0 ? `; and ${more} more (scim-sync plan lists them)` : ''}`);
   }
   const stored = holdsInEffect(await state.holds.all(), snapshot);
   const heldOff = new Map<string, EmergencyHold>();

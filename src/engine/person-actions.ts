@@ -71,8 +71,11 @@ async function actOnPerson(loaded: LoadedConfig, state: RunState, key: string, o
     const entry = quarantined.get(tp.target);
     if (entry && isSkipped(entry, now)) step(`${tp.target}: in quarantine, sent to all the same (asked by hand; cycles and change-driven syncs leave it out until its next try): ${skipStatus(entry)}`);
     const ops = operationsOf(tp);
-    if (ops.length === 0) step(`${tp.target}: action: nothing to do`);
+    const held = tp.held?.operations ?? [];
+    if (ops.length === 0 && held.length === 0) step(`${tp.target}: action: nothing to do`);
     for (const op of ops) step(`${tp.target}: action: ${options.describe(op)}`);
+    // Not "nothing to do": what a cycle would send is held back (the result step says why).
+    for (const op of held) step(`${tp.target}: held, not applied: ${options.describe(op)}`);
   }
   state.audit.record({
     time: new Date().toISOString(),
@@ -103,7 +106,7 @@ async function actOnPerson(loaded: LoadedConfig, state: RunState, key: string, o
   }
   for (const t of report.targets) {
     const trouble = t.unreadable ?? t.stopped ?? (t.failures.length > 0 ? `${t.failures.length} failed: ${t.failures.map((f) => f.message).join('; ')}` : undefined);
-    step(`${t.target}: result: ${trouble ?? 'done'}`);
+    step(`${t.target}: result: ${trouble ?? (t.held ? `held: ${t.held}` : 'done')}`);
   }
   if (reason !== undefined) await options.notifier.notify(emergencyDeprovisionEvent(key, report.targets.map((t) => t.target), reason, who.by));
   return { person, report };

@@ -61,6 +61,12 @@ describe("one person's read and a control character in another person's row", ()
     const provision = await h.cli('provision', '--config', h.configFile, '--user', 'E1002');
     expect(provision.code, provision.err + provision.out).toBe(1);
     expect(provision.out).toContain('1 deprovisioning operation held: the source read reported 1 invalid record');
+    // Its steps say what is held and which record holds it, not "nothing to do" and "done".
+    expect(provision.out).toMatch(/read source: 1 invalid record: .*people\.csv:4: .*control character U\+001B/);
+    expect(provision.out).toContain('app: held, not applied: ');
+    expect(provision.out).toMatch(/app: result: held: 1 deprovisioning operation held/);
+    expect(provision.out).not.toContain('app: action: nothing to do');
+    expect(provision.out).not.toContain('app: result: done');
     // Nothing sent: E1002 stays active, as after a cycle on this file.
     expect(writes()).toEqual([]);
     expect(h.sandbox.store.getUser(u2)!['active']).toBe(true);
