@@ -3,6 +3,14 @@
  * or not, and one per host), oldest record first. A reader that follows the log keeps, per file (by inode, since rotation renames the active
  * file), how far it has read, so a poll returns only records appended since; a line not yet ended
  * by its newline waits for the next poll.
+ *
+ * An inode alone does not say the content is the one read: logrotate's `copytruncate` empties the
+ * file in place and writing starts again at its beginning (by the next poll it may hold more than
+ * was read, so a smaller size does not tell), and an inode freed by a pruned file is given to the
+ * next one made. So each file's progress also holds its first line as read, and holds only while
+ * the file still starts with it; and a file first seen starting with the first line of another,
+ * read up to some point, is that one's copy, read on from there (copytruncate's copy would
+ * otherwise print everything again).
  */
 import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import type { AuditRecord, Initiator } from './audit-sink.js';
@@ -22,9 +30,34 @@ const PROBLEMS_PER_FILE = 20;
 /** Bytes read from a file at a time: the log can be a gigabyte (20 rotated files of 50 MB by default). */
 const CHUNK_BYTES = 4 * 1024 * 1024;
 
+/** At most this much of a file's first line identifies its content (a record's first line holds its time, to the millisecond). */
+const HEAD_BYTES = 4096;
+
 interface FileProgress {
   offset: number;
   line: number;
+  /** The file's first line with its newline (its first HEAD_BYTES if longer), as read. */
+  head: Buffer;
+}
+
+/** Reads up to `length` bytes at `position` into the start of `buffer`, as many as the file holds: how many it read. */
+function readAt(fd: number, buffer: Buffer, length: number, position: number): number {
+  let got = 0;
+  while (got < length) {
+    const n = readSync(fd, buffer, got, length - got, position + got);
+    if (n === 0) break;
+    got += n;
+  }
+  return got;
+}
+
+/** The start of an open file: its first line, cut after the newline, or all there is of it up to HEAD_BYTES; `whole` when that identifies it. */
+function fileStart(fd: number, size: number): { bytes: Buffer; whole: boolean } {
+  const buffer = Buffer.alloc(Math.min(size, HEAD_BYTES));
+  const got = readAt(fd, buffer, buffer.length, 0);
+  const newline = buffer.subarray(0, got).indexOf(0x0a);
+  if (newline !== -1) return { bytes: buffer.subarray(0, newline + 1), whole: true };
+  return { bytes: buffer.subarray(0, got), whole: got === HEAD_BYTES };
 }
 
 /**
@@ -45,6 +78,8 @@ export function parseLogLine(line: string): AuditRecord | 'blank' | undefined {
 
 export class LogReader {
   private readonly progress = new Map<number, FileProgress>();
+  /** Compressed files read (by inode): each is read once. */
+  private readonly gzipRead = new Set<number>();
   /** Reads done: the first reads everything, later ones what was appended since. */
   private reads = 0;
   /** Who started each cycle, as its own records say (worker records do not): given to those that do not. */
@@ -78,19 +113,13 @@ export class LogReader {
     }
     try {
       const stat = fstatSync(fd);
-      const seen = this.progress.get(stat.ino) ?? { offset: 0, line: 0 };
-      if (stat.size < seen.offset) Object.assign(seen, { offset: 0, line: 0 });
-      this.progress.set(stat.ino, seen);
+      const seen = this.progressOf(stat.ino, fileStart(fd, stat.size));
+      // Nothing past what was read (a copy still being written may even be shorter).
+      if (!seen || stat.size <= seen.offset) return;
       let named = 0;
       let chunk = Buffer.alloc(Math.min(CHUNK_BYTES, stat.size - seen.offset));
       while (seen.offset < stat.size) {
-        const wanted = Math.min(chunk.length, stat.size - seen.offset);
-        let got = 0;
-        while (got < wanted) {
-          const n = readSync(fd, chunk, got, wanted - got, seen.offset + got);
-          if (n === 0) break;
-          got += n;
-        }
+        const got = readAt(fd, chunk, Math.min(chunk.length, stat.size - seen.offset), seen.offset);
         // Whole lines only: a line cut by the chunk is read again with the next one, and one not
         // yet ended by its newline (being written) waits for the next read.
         const end = chunk.subarray(0, got).lastIndexOf(0x0a) + 1;
@@ -115,6 +144,29 @@ export class LogReader {
   }
 
   /**
+   * Where to go on reading the file `ino` that starts with `start`; undefined while it holds no
+   * whole line that says which content it is (just made, emptied by copytruncate, or being copied),
+   * when there is nothing to read yet. Read up to some point, it goes on from there while it starts
+   * as it did (a copy still being written may be shorter than that point: nothing is read until it
+   * is not). Otherwise, new content: read from its start, or, starting as another file read up to
+   * some point starts, a copy of that one, read on from the furthest point it was read to.
+   */
+  private progressOf(ino: number, start: { bytes: Buffer; whole: boolean }): FileProgress | undefined {
+    const known = this.progress.get(ino);
+    if (known) {
+      const same = start.bytes.length <= known.head.length && known.head.subarray(0, start.bytes.length).equals(start.bytes);
+      if (same) return start.whole ? known : undefined;
+      this.progress.delete(ino);
+    }
+    if (!start.whole) return undefined;
+    let copied: FileProgress | undefined;
+    for (const other of this.progress.values()) if (other.head.equals(start.bytes) && other.offset > (copied?.offset ?? -1)) copied = other;
+    const seen = { offset: copied?.offset ?? 0, line: copied?.line ?? 0, head: Buffer.from(start.bytes) };
+    this.progress.set(ino, seen);
+    return seen;
+  }
+
+  /**
    * A compressed rotated file (logrotate's `compress`, or the tool's files gzipped by a cron job):
    * decompressed as a stream, a chunk at a time, and read once (it is never appended to). A last
    * line without its newline is read as it is: nothing will complete it.
@@ -126,8 +178,8 @@ export class LogReader {
     } catch {
       return; // pruned since it was listed
     }
-    if (this.progress.has(ino)) return;
-    this.progress.set(ino, { offset: 0, line: 0 });
+    if (this.gzipRead.has(ino)) return;
+    this.gzipRead.add(ino);
     // Compressed after the first read (a follow): the records of a file already read under its
     // uncompressed name (the same inode until gzip replaced it), not to be shown twice.
     if (this.reads > 0) return;
