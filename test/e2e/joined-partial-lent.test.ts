@@ -58,18 +58,20 @@ ${scope}
   );
 }
 
-// J1 and J2 report to J3 (the directory says so; HR's manager column, when read, is empty); all
-// three are in the directory's group eng.
+// J1 and J2 report to J3, J3 to J4 (the directory says so; HR's manager column, when read, is
+// empty); J1, J2 and J3 are in the directory's group eng.
 const hr = (changed: boolean) =>
   'employee_id,login,work_email,first_name,last_name,title,country,division,level,manager_id\n' +
   'J1,j1@example.com,j1@example.com,Ann,Lee,Engineer,US,R&D,L2,\n' +
   'J2,j2@example.com,j2@example.com,Bo,Ray,Engineer,US,R&D,L2,\n' +
-  (changed ? 'J3,j3@example.com,cy.dee@example.com,Cy,Dee,Senior Clerk,CA,Ops,L4,\n' : 'J3,j3@example.com,j3@example.com,Cy,Dee,Clerk,US,R&D,L3,\n');
+  (changed ? 'J3,j3@example.com,cy.dee@example.com,Cy,Dee,Senior Clerk,CA,Ops,L4,\n' : 'J3,j3@example.com,j3@example.com,Cy,Dee,Clerk,US,R&D,L3,\n') +
+  'J4,j4@example.com,j4@example.com,Di,Fox,Director,US,R&D,L5,\n';
 const dir = (j3: boolean, j2Empty = false) =>
   'uid,empno,mgr,dept,phone,city,cc,role,lic,home,groups\n' +
   'u1,J1,u3,Sales,+1 555 1,Austin,CC1,seller,basic,ann@home.example,eng\n' +
   (j2Empty ? 'u2,J2,,,,,,,,,eng\n' : 'u2,J2,u3,Sales,+1 555 2,Austin,CC1,seller,basic,bo@home.example,eng\n') +
-  (j3 ? 'u3,J3,,Engineering,+1 555 3,Boston,CC3,buyer,premium,cy@home.example,eng\n' : '');
+  (j3 ? 'u3,J3,u4,Engineering,+1 555 3,Boston,CC3,buyer,premium,cy@home.example,eng\n' : '') +
+  'u4,J4,,Board,+1 555 4,Boston,CC4,buyer,,,\n';
 
 const user = (n: number) => h.sandbox.store.findUserByUserName(`j${n}@example.com`)!;
 const managerOf = (n: number) => (user(n)[ENTERPRISE] as { manager?: { value: string } } | undefined)?.manager?.value;
@@ -79,6 +81,7 @@ const typed = (n: number, attribute: string, type: string) => ((user(n)[attribut
 describe.each([
   ['patch', false],
   ['put', false],
+  ['patch', true],
 ] as const)('a partial person\'s lent values (%s, manager column in HR too: %s)', (method, hrManager) => {
   async function syncThenLoseJ3(scope = ''): Promise<{ out: string }> {
     config(method, hrManager, scope);
@@ -92,13 +95,14 @@ describe.each([
     expect(typed(3, 'addresses', 'work')).toMatchObject({ locality: 'Boston', country: 'US' });
     expect(user(3)[ENTERPRISE]).toMatchObject({ costCenter: 'CC3', division: 'R&D', department: 'Engineering' });
     expect(managerOf(1)).toBe(String(user(3)['id']));
+    expect(managerOf(3)).toBe(String(user(4)['id']));
     // J3's directory row is gone (a truncated export), and HR changes J3's title, work email, country, division and level.
     writeFileSync(join(h.dir, 'hr.csv'), hr(true));
     writeFileSync(join(h.dir, 'dir.csv'), dir(false));
     h.sandbox.clearRequests();
     const second = await h.run();
     expect(second.code, second.out + second.err).toBe(0);
-    expect(second.out).toContain('dir: 1 of 3 people of hr have no record here');
+    expect(second.out).toContain('dir: 1 of 4 people of hr have no record here');
     return second;
   }
 
@@ -118,6 +122,8 @@ describe.each([
     // The directory names J3 as J1's manager by a record it no longer has: the reference stays.
     expect.soft(managerOf(1)).toBe(String(cy['id']));
     expect.soft(managerOf(2)).toBe(String(cy['id']));
+    // J3's own manager is the directory's to say, and it says nothing of J3 now: the reference stays.
+    expect.soft(managerOf(3)).toBe(String(user(4)['id']));
   });
 
   it('is not deprovisioned by a scope on a lent value that feeds a role', async () => {
@@ -149,5 +155,6 @@ describe.each([
     expect(ext['costCenter']).toBeUndefined();
     expect(ext['department']).toBeUndefined();
     expect(ext['division']).toBe('R&D');
+    if (hrManager) expect(managerOf(2)).toBeUndefined();
   });
 });
