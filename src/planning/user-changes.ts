@@ -146,7 +146,7 @@ export function setHolds(want: readonly JsonValue[], have: JsonValue | undefined
 }
 
 /** Values of a roles/entitlements attribute as read, sorted like the mapper's output. */
-function setValues(v: JsonValue | undefined): RoleValue[] {
+export function setValues(v: JsonValue | undefined): RoleValue[] {
   if (!Array.isArray(v)) return [];
   return v
     .filter((e): e is JsonObject => !!e && typeof e === 'object' && !Array.isArray(e) && typeof e['value'] === 'string')
@@ -154,7 +154,7 @@ function setValues(v: JsonValue | undefined): RoleValue[] {
     .sort((a, b) => (a.value < b.value ? -1 : a.value > b.value ? 1 : 0));
 }
 
-function setKey(values: readonly RoleValue[]): string {
+export function setKey(values: readonly RoleValue[]): string {
   return values.map((v) => `${v.type ?? ''}\u0000${v.value}`).join('\u0001');
 }
 

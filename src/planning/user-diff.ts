@@ -27,6 +27,7 @@ import type { ScopePredicate } from '../mapping/scope.js';
 import { describeSourceRef, type CanonicalUser, type DirectorySnapshot } from '../model/canonical.js';
 import type { DeprovisionUserOp, LinkUserOp, MatchedBy, Operation, ParkedChange, UpdateUserOp } from '../model/plan.js';
 import { attributeParkKey, type ParkedChanges } from './parked.js';
+import { keepingAccountValues } from './partial-values.js';
 import { isExhausted, UniqueValues } from './unique-values.js';
 import { AccountIndex } from './account-index.js';
 import { adoptByOf, matchRules, WORK_EMAIL } from './match-rules.js';
@@ -343,12 +344,9 @@ export function diffUsers(input: UserDiffInput): UserDiffResult {
     return { changes: diff.changes.filter((c) => !dropped.has(c.path)), changedRules: diff.changedRules.filter((r) => !dropped.has(r.path.key)) };
   }
 
-  /** For a partial person (DirectorySnapshot.partialKeys): the diff without the changes that would clear a value. */
-  function keptLent(key: string, diff: UserDiff): UserDiff {
-    if (!partial.has(key) || diff.changes.length === 0) return diff;
-    const kept = new Set(diff.changes.filter((c) => isEmptyValue(c.to)).map((c) => c.path));
-    if (kept.size === 0) return diff;
-    return { changes: diff.changes.filter((c) => !kept.has(c.path)), changedRules: diff.changedRules.filter((r) => !kept.has(r.path.key)) };
+  /** The desired user as the planner may write it to this account: a partial person's keeps what is unknown (partial-values.ts). */
+  function forAccount(user: CanonicalUser, desired: DesiredUser, account: ServerResource): DesiredUser {
+    return partial.has(user.key) ? keepingAccountValues(mapping, desired, account) : desired;
   }
 
   /** Values the target's schema cannot take, said for the person (creating: a required one stops the create). */
@@ -361,11 +359,11 @@ export function diffUsers(input: UserDiffInput): UserDiffResult {
 
   function planWanted(user: CanonicalUser, mapped: DesiredUser, account: ServerResource | undefined, link: Link | undefined): void {
     if (account) {
-      const desired = unique.settle(user, mapped, account) as DesiredUser;
+      const desired = forAccount(user, unique.settle(user, mapped, account) as DesiredUser, account);
       if (desired.unsent) sayUnsent(user, desired, false);
       const scimId = account.id;
       provision(user.key, { account, label: desired.userName });
-      const diff = keptLent(user.key, unparked(user.key, desired.userName, diffUser(mapping, desired, account, true)));
+      const diff = unparked(user.key, desired.userName, diffUser(mapping, desired, account, true));
       if (diff.changes.length > 0 && settings.operations.update) {
         users.push(updateOp(user, desired, account, diff, false, matchOf(account, link)));
       } else if (link?.id !== scimId) {
@@ -389,11 +387,11 @@ export function diffUsers(input: UserDiffInput): UserDiffResult {
       const match = found[0]!;
       const adopting = rules.adopt.has(on);
       if (adopting && adoptable(match)) {
-        const desired = unique.settle(user, mapped, match) as DesiredUser;
+        const desired = forAccount(user, unique.settle(user, mapped, match) as DesiredUser, match);
         if (desired.unsent) sayUnsent(user, desired, false);
         managedIds.add(match.id);
         provision(user.key, { account: match, label: desired.userName });
-        const diff = keptLent(user.key, unparked(user.key, desired.userName, diffUser(mapping, desired, match, true)));
+        const diff = unparked(user.key, desired.userName, diffUser(mapping, desired, match, true));
         const matchedBy: MatchedBy = on === 'userName' ? 'userName' : on === WORK_EMAIL ? 'email' : 'attribute';
         users.push({ ...updateOp(user, desired, match, diff, true, matchedBy), ...(matchedBy === 'attribute' ? { matchedOn: on } : {}) });
         return;
@@ -561,10 +559,6 @@ function sameKey(a: string, b: string): boolean {
 /** How a deprovision names an account when the mapping gives no userName: as the account has it, else by key. */
 function accountLabel(account: ServerResource, key: string): string {
   return typeof account['userName'] === 'string' ? account['userName'] : key;
-}
-
-function isEmptyValue(value: unknown): boolean {
-  return value === null || value === undefined || value === '' || (Array.isArray(value) && value.length === 0);
 }
 
 function attributeLabel(key: string): string {

@@ -169,6 +169,27 @@ describe('joining a secondary to the primary', () => {
     const missing = run(s, { hr, ldap, google }).warnings!.filter((w) => w.code === 'JOIN_MISSING_IN_SECONDARY').map((w) => w.message.split(':')[0]);
     expect(missing).toEqual(['ldap', 'google']);
   });
+
+  describe('a manager the secondary names, the primary naming none (an empty manager column: null)', () => {
+    const people = snapshot('csv:hr.csv', ['E1', 'E2', 'E3', 'E4'].map((k) => person(k, { employee_id: k, userName: `${k}@hr` }, { managerKey: null })));
+    const dir = (...records: CanonicalUser[]) => snapshot('csv:dir.csv', records);
+    const rec = (key: string, empno: string, managerKey: string | null) => person(key, { employeeNumber: empno }, { managerKey });
+    const managers = (secondary: DirectorySnapshot) => Object.fromEntries(run(spec(), { hr: people, ldap: secondary }).users.map((u) => [u.key, u.managerKey]));
+
+    it('a manager whose record the secondary no longer has, while it misses people (maybe them): unknown, the reference left as it is', () => {
+      // u3 (E3's record) is gone; E1 still names it.
+      expect(managers(dir(rec('u1', 'E1', 'u3'), rec('u2', 'E2', null), rec('u4', 'E4', 'u1')))).toEqual({ E1: undefined, E2: null, E3: undefined, E4: 'E1' });
+    });
+
+    it('a manager it has no record of while it misses no one is no person of the primary: the primary\'s (none)', () => {
+      expect(managers(dir(rec('u1', 'E1', 'x9'), rec('u2', 'E2', null), rec('u3', 'E3', 'u1'), rec('u4', 'E4', null)))).toEqual({ E1: null, E2: null, E3: 'E1', E4: null });
+    });
+
+    it('a secondary that names no managers leaves the primary\'s, for someone it has no record of too', () => {
+      const noManagers = snapshot('csv:dir.csv', [person('u1', { employeeNumber: 'E1' }), person('u2', { employeeNumber: 'E2' })]);
+      expect(managers(noManagers)).toEqual({ E1: null, E2: null, E3: null, E4: null });
+    });
+  });
 });
 
 describe('a secondary that could not read every record cleanly', () => {

@@ -6,7 +6,8 @@
  * Contract of the result:
  * - users: the primary's people, each with the attributes of every source that has them (by
  *   precedence), `active`, `managerKey` and `ref` of the primary (a manager only a secondary knows is
- *   taken when it is joined to a person of the primary);
+ *   taken when it is joined to a person of the primary, and is unknown, undefined, where that
+ *   secondary's record of either may be the one missing: see lentManager);
  * - a person with no record in a secondary (or no value to join it on) has the others' values, and
  *   is in partialKeys: what the secondary would lend is unknown, so no value of their account is
  *   cleared (their phone would be emptied in every app) nor are they deprovisioned by a scope that
@@ -103,6 +104,8 @@ interface SecondaryState {
   readonly noValue: string[];
   /** People held because their record is held by this secondary. */
   readonly heldRecord: string[];
+  /** Keys of its records, when it names managers (some record has a manager column, empty or not). */
+  readonly managers: ReadonlySet<string> | null;
 }
 
 export function joinSnapshots(spec: JoinSpec, snapshots: ReadonlyMap<string, DirectorySnapshot>, options: JoinOptions): DirectorySnapshot {
@@ -131,7 +134,8 @@ export function joinSnapshots(spec: JoinSpec, snapshots: ReadonlyMap<string, Dir
       else index.set(v.value, [record]);
     }
     const dirty = snapshot.issues.length > 0 || snapshot.heldKeys.length > 0;
-    return { name, on, maxMissingPercent, snapshot, index, unkeyed, held: new Set(snapshot.heldKeys), dirty, toPrimary: new Map(), missing: [], noValue: [], heldRecord: [] };
+    const managers = snapshot.users.some((r) => r.managerKey !== undefined) ? new Set(snapshot.users.map((r) => r.key)) : null;
+    return { name, on, maxMissingPercent, snapshot, index, unkeyed, held: new Set(snapshot.heldKeys), dirty, toPrimary: new Map(), missing: [], noValue: [], heldRecord: [], managers };
   });
 
   // Each person's value per secondary, and how many people share each value: two people on one
@@ -225,17 +229,7 @@ export function joinSnapshots(spec: JoinSpec, snapshots: ReadonlyMap<string, Dir
         attributes[name] = value !== undefined ? value : (user.attributes[name] ?? null);
       }
     }
-    let managerKey = user.managerKey;
-    if (managerKey === undefined || managerKey === null) {
-      for (const s of secondaries) {
-        const theirs = records.get(s.name)?.managerKey;
-        const mapped = theirs ? s.toPrimary.get(theirs) : undefined;
-        if (mapped) {
-          managerKey = mapped;
-          break;
-        }
-      }
-    }
+    const managerKey = user.managerKey === undefined || user.managerKey === null ? lentManager(user.managerKey, records, secondaries) : user.managerKey;
     const groupNames: string[] = [];
     for (const [source, r] of records) if (r.groups && groupSources.has(source)) groupNames.push(...r.groups);
     return {
@@ -339,6 +333,28 @@ function heldOfSecondaries(spec: JoinSpec, secondaries: readonly SecondaryState[
   if (lending.length === 0) return [];
   const personKeys = new Set(people.map((u) => u.key));
   return lending.flatMap((s) => [...s.held].filter((key) => !personKeys.has(key)));
+}
+
+/**
+ * The manager of a person the primary names none for (`primary`: null, or undefined without a
+ * manager column), from the secondaries that name managers, in order: the first manager joined to
+ * a person of the primary; else unknown (undefined: the reference is left as it is) when a
+ * secondary has no record of the person, or names a manager it has no record of while it misses
+ * people of the primary (the manager may be one of them, whose record it no longer has); else the
+ * primary's.
+ */
+function lentManager(primary: null | undefined, records: ReadonlyMap<string, CanonicalUser>, secondaries: readonly SecondaryState[]): string | null | undefined {
+  let unknown = false;
+  for (const s of secondaries) {
+    if (!s.managers) continue;
+    const key = records.get(s.name)?.managerKey;
+    if (!records.has(s.name)) unknown = true;
+    if (typeof key !== 'string') continue;
+    const mapped = s.toPrimary.get(key);
+    if (mapped) return mapped;
+    if (!s.managers.has(key) && s.missing.length + s.noValue.length > 0) unknown = true;
+  }
+  return unknown ? undefined : primary;
 }
 
 /** What becomes of people a clean secondary has no record of (DirectorySnapshot.partialKeys). */
