@@ -177,12 +177,19 @@ describe('joining a secondary to the primary', () => {
     const managers = (secondary: DirectorySnapshot) => Object.fromEntries(run(spec(), { hr: people, ldap: secondary }).users.map((u) => [u.key, u.managerKey]));
 
     it('a manager whose record the secondary no longer has, while it misses people (maybe them): unknown, the reference left as it is', () => {
-      // u3 (E3's record) is gone; E1 still names it.
-      expect(managers(dir(rec('u1', 'E1', 'u3'), rec('u2', 'E2', null), rec('u4', 'E4', 'u1')))).toEqual({ E1: undefined, E2: null, E3: undefined, E4: 'E1' });
+      // u3 (E3's record) is gone; E1 still names it. E2's none is unknown too while people are missing
+      // (an LDAP directory names no manager for one whose entry it did not return).
+      expect(managers(dir(rec('u1', 'E1', 'u3'), rec('u2', 'E2', null), rec('u4', 'E4', 'u1')))).toEqual({ E1: undefined, E2: undefined, E3: undefined, E4: 'E1' });
     });
 
     it('a manager it has no record of while it misses no one is no person of the primary: the primary\'s (none)', () => {
       expect(managers(dir(rec('u1', 'E1', 'x9'), rec('u2', 'E2', null), rec('u3', 'E3', 'u1'), rec('u4', 'E4', null)))).toEqual({ E1: null, E2: null, E3: 'E1', E4: null });
+    });
+
+    it('the primary with no manager column: a record of the secondary naming no manager is none (cleared, as from that source alone)', () => {
+      const noColumn = snapshot('csv:hr.csv', ['E1', 'E2', 'E3'].map((k) => person(k, { employee_id: k, userName: `${k}@hr` })));
+      const joined = run(spec(), { hr: noColumn, ldap: dir(rec('u1', 'E1', 'u3'), rec('u2', 'E2', null), rec('u3', 'E3', null)) });
+      expect(Object.fromEntries(joined.users.map((u) => [u.key, u.managerKey]))).toEqual({ E1: 'E3', E2: null, E3: null });
     });
 
     it('a secondary that names no managers leaves the primary\'s, for someone it has no record of too', () => {

@@ -340,21 +340,32 @@ function heldOfSecondaries(spec: JoinSpec, secondaries: readonly SecondaryState[
  * manager column), from the secondaries that name managers, in order: the first manager joined to
  * a person of the primary; else unknown (undefined: the reference is left as it is) when a
  * secondary has no record of the person, or names a manager it has no record of while it misses
- * people of the primary (the manager may be one of them, whose record it no longer has); else the
- * primary's.
+ * people of the primary (the manager may be one of them, whose record it no longer has), or names
+ * none while it misses people (the same, as an LDAP directory says it); else none (null) when a
+ * secondary's record of the person names no manager, as that source alone would say (a manager
+ * removed in the directory is cleared in the apps); else the primary's.
  */
 function lentManager(primary: null | undefined, records: ReadonlyMap<string, CanonicalUser>, secondaries: readonly SecondaryState[]): string | null | undefined {
   let unknown = false;
+  let none = false;
   for (const s of secondaries) {
     if (!s.managers) continue;
-    const key = records.get(s.name)?.managerKey;
-    if (!records.has(s.name)) unknown = true;
+    const record = records.get(s.name);
+    if (!record) {
+      unknown = true;
+      continue;
+    }
+    const key = record.managerKey;
+    const missesPeople = s.missing.length + s.noValue.length > 0;
+    // No manager, said by a source that misses people: an LDAP directory says so of a manager whose
+    // entry it did not return, who may be one of them.
+    if (key === null) (missesPeople ? (unknown = true) : (none = true));
     if (typeof key !== 'string') continue;
     const mapped = s.toPrimary.get(key);
     if (mapped) return mapped;
-    if (!s.managers.has(key) && s.missing.length + s.noValue.length > 0) unknown = true;
+    if (!s.managers.has(key) && missesPeople) unknown = true;
   }
-  return unknown ? undefined : primary;
+  return unknown ? undefined : none ? null : primary;
 }
 
 /** What becomes of people a clean secondary has no record of (DirectorySnapshot.partialKeys). */
