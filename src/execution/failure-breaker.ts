@@ -5,7 +5,8 @@
  * quarantine does. Without it, a server answering every request with 429 and Retry-After: 300
  * holds a run of a thousand operations, and the target's run lock, for days (each operation
  * spending all its attempts). Counted over every request this process sends the target (reads,
- * writes, retries: request-events.ts) while the apply runs; any other answer starts the count again.
+ * writes, retries: request-events.ts) while the apply runs (in distributed mode, while the worker
+ * process runs chunks of the cycle: bullmq/cycle-breakers.ts); any other answer starts the count again.
  */
 import { onRequestEnd, type RequestEvent } from '../targets/http/request-events.js';
 
@@ -15,22 +16,46 @@ export function failedAnswer(status: number): boolean {
 }
 
 /**
+ * The count of one target's failed answers in a row: calls `trip` once, with the failures counted
+ * and the last of them, when `limit` answers in a row failed. Kept apart from the watching
+ * (countFailures) so that a worker can count one cycle across the chunks it runs one after another
+ * (bullmq/cycle-breakers.ts), where the inline executor watches for the length of its apply.
+ */
+export class FailureCount {
+  private inRow = 0;
+  private tripped = false;
+
+  constructor(
+    private readonly limit: number,
+    private readonly trip: (count: number, last: RequestEvent) => void,
+  ) {}
+
+  /** One answer of the target (or none: status 0). */
+  answer(event: RequestEvent): void {
+    if (this.tripped) return;
+    if (!failedAnswer(event.status)) {
+      this.inRow = 0;
+      return;
+    }
+    if (++this.inRow < this.limit) return;
+    this.tripped = true;
+    this.trip(this.inRow, event);
+  }
+}
+
+/** Gives `count` every answer to `target` this process receives from now on. Returns the function that stops. */
+export function countFailures(target: string, count: FailureCount): () => void {
+  return onRequestEnd((event) => {
+    if (event.target === target) count.answer(event);
+  });
+}
+
+/**
  * Calls `trip` once, with the failures counted and the last of them, when `limit` answers in a row
  * to `target` failed. Returns the function that stops watching.
  */
 export function watchFailures(target: string, limit: number, trip: (count: number, last: RequestEvent) => void): () => void {
-  let inRow = 0;
-  let tripped = false;
-  return onRequestEnd((event) => {
-    if (tripped || event.target !== target) return;
-    if (!failedAnswer(event.status)) {
-      inRow = 0;
-      return;
-    }
-    if (++inRow < limit) return;
-    tripped = true;
-    trip(inRow, event);
-  });
+  return countFailures(target, new FailureCount(limit, trip));
 }
 
 /** The stop reason of a target the breaker stopped, for the report, the audit log and quarantine. */

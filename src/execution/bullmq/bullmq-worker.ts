@@ -24,6 +24,7 @@ import { chunkProcessor } from './chunk-jobs.js';
 import { controlProcessor } from './phase-jobs.js';
 import { MAX_STALLED_COUNT, chunkSize, chunksInFlight, limiterOf, type ChunkJobData, type PhaseJobData } from './queue-layout.js';
 import { StopTracker } from './stop-tracker.js';
+import { CycleBreakers } from './cycle-breakers.js';
 import type { WorkerContext } from './worker-context.js';
 import type { SyncObserver } from '../../telemetry/sync-events.js';
 import type { Log } from '../../telemetry/logger.js';
@@ -100,6 +101,7 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
     locks: new LockKeeper(redis, q.prefix, q.cycleLockMs, store, stops),
     personClock: new RedisPersonClock(redis, q.prefix),
     stops,
+    breakers: new CycleBreakers(store, stops, runtimes),
     control: new Queue<PhaseJobData>(CONTROL_QUEUE, connection),
     flows: new FlowProducer(connection),
     queueOf: (target) => {

@@ -16,6 +16,11 @@
  * the others' (chunk-outcomes.ts): a few Redis calls per chunk instead of several per operation.
  * The chunk completes once the last is recorded; the next phase starts after every chunk of this one.
  *
+ * A target that answers too many requests in a row with 429, a 5xx or nothing stops the cycle for
+ * it, as inline (the failure breaker, counted per worker process: cycle-breakers.ts): the operations
+ * then in flight end and those that failed are failed (dead letters), the rest are skipped with the
+ * breaker's reason, and the requests and retries that wait give up.
+ *
  * A worker whose config points the target elsewhere (or as another identity, or with another
  * secret) than the planner's stops the target for the cycle before its first write
  * (worker-binding.ts): every operation is then skipped with that reason, as after a rejected
@@ -33,7 +38,7 @@
  */
 import { WaitingError, type Job } from 'bullmq';
 import { prepareCredentialDigests } from '../../config/target-fingerprint.js';
-import { AuthError, DependencyError, RateLimitedError, TransientError, describeError } from '../../errors.js';
+import { AuthError, DependencyError, RateLimitedError, StoppedError, TransientError, describeError } from '../../errors.js';
 import type { Operation } from '../../model/plan.js';
 import { supersededOperations } from '../../state/person-clock.js';
 import { targetQueueName } from '../../state/redis-keys.js';
@@ -93,6 +98,10 @@ export function chunkProcessor(ctx: WorkerContext): (job: Job<ChunkJobData>, tok
     const lease = new ChunkLease(job, token, ctx.q.lockDurationMs);
     const slots = ctx.slots(target);
     const members = ctx.memberWrites(target);
+    // Released once every operation of the chunk has ended (below).
+    const breaker = ctx.breakers.open(planId, target);
+    /** A retry's wait ends early when this process stops, or when the cycle's breaker trips (the retry will not happen). */
+    const wake = AbortSignal.any([ctx.closing, breaker.signal]);
     /** Not done when this worker stopped (and of them, those whose earlier attempt may have been committed). */
     const left: string[] = [];
     const leftAmbiguous: string[] = [];
@@ -157,8 +166,11 @@ export function chunkProcessor(ctx: WorkerContext): (job: Job<ChunkJobData>, tok
       const newer = n === 1 ? superseded.get(op.id) : undefined;
       if (newer) return { step: 'skip', reason: newer, listed: true };
       try {
-        return { step: 'done', result: await runOperation(op, { target, client: runtime.client, links: opLinks, failed, recreates, ...(writes ? { writes } : {}) }, state) };
+        const client = runtime.client.stoppedBy(breaker.signal);
+        return { step: 'done', result: await runOperation(op, { target, client, links: opLinks, failed, recreates, ...(writes ? { writes } : {}) }, state) };
       } catch (error) {
+        // The breaker tripped before this attempt changed anything: as if it had not started.
+        if (error instanceof StoppedError) return { step: 'skip', reason: ctx.stops.known(planId, target) ?? error.message, listed: false };
         if (!(error instanceof AuthError)) return { step: 'error', error };
         // The first rejection stops the cycle for this target, before the slot goes to the next
         // operation. The workers hold their own copy of the config: say whose credential the target refused.
@@ -188,21 +200,25 @@ export function chunkProcessor(ctx: WorkerContext): (job: Job<ChunkJobData>, tok
         const { error } = step;
         if (error instanceof DependencyError) return skip(op, n - 1, error.message, true, opLinks);
         if (step.stoppedBefore) return skip(op, n - 1, step.stoppedBefore, false, opLinks);
-        const delay = error instanceof AuthError ? null : retryDelay(error, n, runtime.retry);
+        // As inline: once the cycle stopped for the target, an operation that failed is not tried again.
+        const delay = error instanceof AuthError || ctx.stops.known(planId, target) !== undefined ? null : retryDelay(error, n, runtime.retry);
         if (delay === null) return fail(op, n, error, opLinks, started);
         ctx.observer?.({ type: 'retry', target, reason: error instanceof RateLimitedError ? 'rate-limited' : 'transient', delayMs: delay });
         // What the attempt learnt stays learnt (a stale link it dropped), as inline.
         outcomes.learned(opLinks.changes());
         if (error instanceof RateLimitedError) await ctx.queueOf(target).rateLimit(delay);
         if (error instanceof TransientError && error.ambiguous) state.previousAmbiguous = error;
-        await sleepUnlessAborted(delay, ctx.closing);
-        if (rateLimit) await takeWindowPlace(ctx.redis, ctx.keys.limiter(targetQueueName(target)), limiterOf(rateLimit, chunkSize(runtime.concurrency, rateLimit)), ctx.closing);
+        await sleepUnlessAborted(delay, wake);
+        if (rateLimit && ctx.stops.known(planId, target) === undefined) await takeWindowPlace(ctx.redis, ctx.keys.limiter(targetQueueName(target)), limiterOf(rateLimit, chunkSize(runtime.concurrency, rateLimit)), ctx.closing);
       }
     };
 
     // Every operation ends (recorded, or left) before the chunk does, even when one throws.
     const ended = await Promise.allSettled(pending.map(run));
+    breaker.release();
     await outcomes.close();
+    // The cycle's report (written once every chunk completed) reads the breaker's stop from Redis.
+    await breaker.recorded();
     const thrown = ended.find((e): e is PromiseRejectedResult => e.status === 'rejected');
     if (thrown) throw thrown.reason;
     if (left.length > 0) {

@@ -1,6 +1,6 @@
 /**
- * Whether a cycle stopped sending to a target (a rejected credential, a worker's config differing
- * from the planner's, the cycle's lock lost), as this worker knows it. A
+ * Whether a cycle stopped sending to a target (a rejected credential, too many failed answers in a
+ * row, a worker's config differing from the planner's, the cycle's lock lost), as this worker knows it. A
  * stop seen is final; "not stopped" is trusted for STOP_RECHECK_MS, so a stop by another worker
  * reaches this one within that time (an operation sent meanwhile meets the same rejection and is
  * counted skipped, not failed).
@@ -54,7 +54,12 @@ export class StopTracker {
     return asked;
   }
 
-  /** A stop this worker recorded or met in the store. */
+  /** The reason of a stop this worker already knows of, without asking Redis; undefined when it knows of none. */
+  known(planId: string, target: string): string | undefined {
+    return this.stops.get(`${planId}\n${target}`)?.reason ?? undefined;
+  }
+
+  /** A stop this worker recorded (or is recording: its breaker's) or met in the store. */
   remember(planId: string, target: string, reason: string): void {
     this.stops.set(`${planId}\n${target}`, { reason, at: Date.now() });
   }

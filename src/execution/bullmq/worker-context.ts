@@ -15,6 +15,7 @@ import type { CycleStore } from './cycle-store.js';
 import type { LockKeeper } from './lock-keeper.js';
 import type { ChunkJobData, PhaseJobData } from './queue-layout.js';
 import type { StopTracker } from './stop-tracker.js';
+import type { CycleBreakers } from './cycle-breakers.js';
 import type { SyncObserver } from '../../telemetry/sync-events.js';
 import type { Log } from '../../telemetry/logger.js';
 
@@ -33,6 +34,8 @@ export interface WorkerContext {
   /** The order per person the service keeps (state/person-clock.ts), read before a guarded operation. */
   personClock: PersonClock;
   stops: StopTracker;
+  /** Each cycle's failure breaker per target in this process (too many failed answers in a row stop the cycle for the target). */
+  breakers: CycleBreakers;
   control: Queue<PhaseJobData>;
   flows: FlowProducer;
   /** The target's queue of chunk jobs, opened on first use. */
