@@ -258,9 +258,9 @@ export async function main(argv: string[], output: Io = processIo): Promise<numb
     });
   program
     .command('unlock')
-    .description('show who holds the run lock and remove it (refused while its holder runs on this host, unless --force)')
+    .description('show who holds the run lock and remove it (refused while its holder may still run, unless --force)')
     .addOption(configOption())
-    .option('--force', 'remove it even though its holder still runs on this host (a reused pid)')
+    .option('--force', 'remove it even though its holder may still run (a reused pid, a holder elsewhere that is gone)')
     .addHelpText('after', examples('scim-sync unlock --config org.yaml'))
     .action(async (o) => {
       code = await (await import('./unlock-command.js')).unlockCommand(o, io);

@@ -1,10 +1,16 @@
 /**
  * `scim-sync unlock`: shows who holds the run lock of the state directory (distributed mode: each
  * target's lock in Redis) and removes it. A holder that still runs on this host is left alone unless
- * --force (its pid may have been reused by another program); a holder on another host cannot be
- * checked, so the operator's word is enough. In distributed mode a target's lock whose cycle the
- * workers have not finished (jobs still queued, or its stored plan without a report) is left alone
- * unless --force as well: its planner exited when it handed the cycle over, so its pid says nothing.
+ * --force (its pid may have been reused by another program). The state directory's holder on another
+ * host cannot be checked, so the operator's word is enough. In distributed mode a target's lock is
+ * left alone unless --force:
+ * - while its taker's pid runs in this PID space (lockTokenAlive);
+ * - while its taker cannot be looked at from here (another host, or a twin with this hostname and
+ *   another PID space, or a token that does not say) and its TTL shows it may be renewed
+ *   (lockRenewal): a live planner anywhere keeps it so, one that stopped lets it lapse within
+ *   HELD_TTL_MS, and a lock already handed to its cycle is judged by the cycle, below;
+ * - while the workers have not finished the cycle holding it (jobs still queued, or its stored plan
+ *   without a report): its planner exited when it handed the cycle over, so its pid says nothing.
  */
 import type { Redis } from 'ioredis';
 import type { LoadedConfig } from '../config/load.js';
@@ -12,7 +18,7 @@ import { selectTargets } from '../config/select-targets.js';
 import { unfinishedCycle } from '../execution/bullmq/lock-cycle.js';
 import { connectRedis } from '../state/redis-connection.js';
 import { redisStep } from '../state/redis-errors.js';
-import { lockTokenAlive, readLock, releaseLock } from '../state/redis-run-lock.js';
+import { lockRenewal, lockTokenAlive, readLock, releaseLock } from '../state/redis-run-lock.js';
 import { describeHolder, readRunLock, removeRunLock } from '../state/run-lock.js';
 import { load } from './load-config.js';
 import { EXIT } from './exit-codes.js';
@@ -23,8 +29,8 @@ interface UnlockOptions {
   force?: boolean;
 }
 
-function refuse(io: Io, what: string, opts: UnlockOptions, unless = 'If that pid is not scim-sync'): number {
-  io.err(`error: ${what}, which is still running; wait for it, or stop it.`);
+function refuse(io: Io, what: string, opts: UnlockOptions, unless = 'If that pid is not scim-sync', running = 'which is still running'): number {
+  io.err(`error: ${what}, ${running}; wait for it, or stop it.`);
   io.err(`${unless}, remove the lock with: scim-sync unlock --config ${opts.config} --force`);
   return EXIT.NOT_RUN;
 }
@@ -67,8 +73,20 @@ async function unlockEach(loaded: LoadedConfig, redis: Redis, opts: UnlockOption
     if (!lock) continue;
     found++;
     const what = `target ${target} is locked by ${lock.token} (expires in ${Math.ceil(lock.ttlMs / 1000)} s unless renewed)`;
-    if (lockTokenAlive(lock.token) && !opts.force) {
+    const holder = opts.force ? null : lockTokenAlive(lock.token);
+    if (holder === 'alive') {
       refuse(io, what, opts);
+      refused = true;
+      continue;
+    }
+    if (holder === 'unknown' && lockRenewal(lock.ttlMs) === 'renewed') {
+      refuse(
+        io,
+        what,
+        opts,
+        `If its taker is gone, and another cycle cannot wait the ${Math.ceil(lock.ttlMs / 1000)} s the lock takes to lapse by itself`,
+        "whose taker cannot be looked at from here (another host, or this host's name in another PID space) and may still be renewing it",
+      );
       refused = true;
       continue;
     }

@@ -20,7 +20,7 @@
  * this process holds is known by its token) and the process started when the holder did (its start
  * time in /proc, where there is one).
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, readlinkSync } from 'node:fs';
 import { hostname } from 'node:os';
 
@@ -66,6 +66,16 @@ let here: PidSpace | undefined;
 /** This process's PID space (read once: neither changes while a process lives). */
 export function ourPidSpace(): PidSpace {
   return (here ??= readPidSpace());
+}
+
+/**
+ * A PID space as 8 hex digits, for a record that must stay short and safe to show (a Redis lock's
+ * token): equal digests, the same space. Every version computes it the same way (a token may be
+ * judged by another one); where the system records neither part, the digest is that of nothing, and
+ * the hostname alone decides, as above.
+ */
+export function pidSpaceDigest(space: PidSpace): string {
+  return createHash('sha256').update(`${space.pidns ?? ''}\n${space.boot ?? ''}`).digest('hex').slice(0, 8);
 }
 
 /** Whether the holder's pid is one of ours: the same hostname, boot and PID namespace (where there are none, as none are here). */

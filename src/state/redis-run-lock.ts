@@ -13,7 +13,7 @@ import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
 import { LockedError } from '../errors.js';
 import { redisKeys } from './redis-keys.js';
-import { processExists } from './holder.js';
+import { ourPidSpace, pidSpaceDigest, processExists } from './holder.js';
 
 /** TTL of a lock held by a live process, ms; renewed every third of it. */
 export const HELD_TTL_MS = 30_000;
@@ -28,21 +28,55 @@ const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call
 
 const tokenHost = () => hostname().replace(/[^A-Za-z0-9.-]/g, '');
 
-/** A token saying who took a lock, for `status` and error messages; unique per acquisition. */
+/**
+ * A token saying who took a lock, for `status`, error messages and `unlock`; unique per acquisition:
+ * `run-<host>-<pid>.<PID space digest>-<random>`. The digest (holder.ts's pidSpaceDigest) says where
+ * that pid means something: a hostname alone does not (cloned VMs, containers with a fixed hostname
+ * or host networking share one).
+ */
 export function newLockToken(kind: string): string {
-  return `${kind}-${tokenHost()}-${process.pid}-${randomBytes(4).toString('hex')}`;
+  return `${kind}-${tokenHost()}-${process.pid}.${pidSpaceDigest(ourPidSpace())}-${randomBytes(4).toString('hex')}`;
 }
 
-/** The host and pid in a token from newLockToken; null for other tokens (a scheduled cycle's). */
-export function lockTokenHolder(token: string): { host: string; pid: number } | null {
-  const m = /^[a-z]+-(.+)-(\d+)-[0-9a-f]{8}$/.exec(token);
-  return m ? { host: m[1]!, pid: Number(m[2]) } : null;
+/**
+ * The host, pid and PID space digest in a token from newLockToken; without `space` for a token from
+ * a version before it named one (`run-<host>-<pid>-<random>`); null for other tokens (a scheduled
+ * cycle's). The pid is followed by a dot only in the new form (by a dash in the old), so the forms are
+ * read apart from the end, whatever dashes and dots the host holds.
+ */
+export function lockTokenHolder(token: string): { host: string; pid: number; space?: string } | null {
+  const m = /^[a-z]+-(.+)-(\d+)(?:\.([0-9a-f]{8}))?-[0-9a-f]{8}$/.exec(token);
+  if (!m) return null;
+  return { host: m[1]!, pid: Number(m[2]), ...(m[3] ? { space: m[3] } : {}) };
 }
 
-/** Whether `token` names a process on this host that still exists. */
-export function lockTokenAlive(token: string): boolean {
+/**
+ * Whether the process that took a lock still runs, as far as this process can tell: its pid is looked
+ * at only when the token names this host and this PID space (as holder.ts looks at a holder's).
+ * 'unknown' for a holder anywhere else, and for a token that names no PID space (an older version's:
+ * its pid may be a twin host's, so it is not taken for one of ours) or no process (a scheduled
+ * cycle's, taken in whichever worker ran the schedule).
+ */
+export function lockTokenAlive(token: string): 'alive' | 'dead' | 'unknown' {
   const holder = lockTokenHolder(token);
-  return holder !== null && holder.host === tokenHost() && processExists(holder.pid);
+  if (!holder || holder.host !== tokenHost() || holder.space !== pidSpaceDigest(ourPidSpace())) return 'unknown';
+  return processExists(holder.pid) ? 'alive' : 'dead';
+}
+
+/**
+ * What a lock's remaining TTL (PTTL) says of its renewal, where its holder cannot be looked at:
+ * - 'renewed': the process that took it may be renewing it. It renews every third of HELD_TTL_MS, so
+ *   it keeps the TTL above two thirds of HELD_TTL_MS; anything above a third leaves room for a late
+ *   renewal (a stalled event loop, a slow Redis).
+ * - 'lapsed': a third of HELD_TTL_MS or less, so two renewals in a row missed, or no TTL at all (set by
+ *   hand): no process is keeping it.
+ * - 'handed-off': more than HELD_TTL_MS, which its taker never sets while it holds: it was handed to its
+ *   cycle (queue.cycleLockMs), and whether that cycle is finished is what counts, not its taker. A
+ *   queue.cycleLockMs of HELD_TTL_MS or less reads as 'renewed' or 'lapsed' instead: the cautious side.
+ */
+export function lockRenewal(ttlMs: number): 'renewed' | 'lapsed' | 'handed-off' {
+  if (ttlMs > HELD_TTL_MS) return 'handed-off';
+  return ttlMs > HELD_TTL_MS / 3 ? 'renewed' : 'lapsed';
 }
 
 export async function extendLock(redis: Redis, prefix: string, target: string, token: string, ttlMs: number): Promise<boolean> {

@@ -12,7 +12,7 @@ import { CONTROL_QUEUE, targetQueueName } from '../../src/state/redis-keys.js';
 import { SCHEMA_ENTERPRISE_USER } from '../../src/model/scim.js';
 import { runCommand } from '../../src/cli/commands.js';
 import { InterruptedError } from '../../src/errors.js';
-import { newLockToken } from '../../src/state/redis-run-lock.js';
+import { HELD_TTL_MS, lockTokenHolder, newLockToken } from '../../src/state/redis-run-lock.js';
 import { Harness, person, TOKEN, type Person } from '../support/harness.js';
 import { REDIS_URL, cleanRedis, inProcessWorkers, queueYaml, randomPrefix, waitUntil } from '../support/distributed.js';
 
@@ -128,6 +128,40 @@ describe('run and apply through the queue', () => {
     expect(both.out).toMatch(/Removed: target app is locked by run-old-container-4242-0123abcd/);
     expect(await redis.get(key)).toBeNull();
     expect(await redis.get(`${prefix}:state:lock:crm`)).toBe(mine);
+  });
+
+  it("unlock leaves a planner's lock from a twin host (this hostname, another PID space) while its TTL is renewed, and removes it once renewals stopped", async () => {
+    const key = `${prefix}:state:lock:app`;
+    const host = lockTokenHolder(newLockToken('run'))!.host;
+    // A pid that cannot exist here (above the kernel's largest): from here, the twin's live planner looks gone.
+    const pid = 2 ** 22 + 17;
+    const twin = `run-${host}-${pid}.0badf00d-0123abcd`;
+    // As scim-sync wrote tokens before they named their PID space: nothing says where that pid is.
+    const legacy = `run-${host}-${pid}-0123abcd`;
+    for (const token of [twin, legacy]) {
+      // Just renewed by its planner: HELD_TTL_MS left.
+      await redis.set(key, token, 'PX', HELD_TTL_MS);
+      const refused = await h.cli('unlock', '--config', h.configFile);
+      expect(refused.code, refused.out).toBe(4);
+      expect(refused.err).toContain(`error: target app is locked by ${token}`);
+      expect(refused.err).toContain('cannot be looked at from here (another host, or this host\'s name in another PID space) and may still be renewing it');
+      expect(refused.err).toContain(`scim-sync unlock --config ${h.configFile} --force`);
+      expect(await redis.get(key)).toBe(token);
+      // Two renewals missed in a row: no one keeps it any more.
+      await redis.pexpire(key, HELD_TTL_MS / 3 - 1000);
+      const freed = await h.cli('unlock', '--config', h.configFile);
+      expect(freed.code, freed.err).toBe(0);
+      expect(freed.out).toContain(`Removed: target app is locked by ${token}`);
+      expect(await redis.get(key)).toBeNull();
+    }
+    // This PID space's digest, and a pid gone from it: judged by the pid, as before, however fresh the TTL.
+    const gone = newLockToken('run').replace(`-${process.pid}.`, `-${pid}.`);
+    expect(gone).not.toBe(newLockToken('run'));
+    await redis.set(key, gone, 'PX', HELD_TTL_MS);
+    const u = await h.cli('unlock', '--config', h.configFile);
+    expect(u.code, u.err).toBe(0);
+    expect(await redis.get(key)).toBeNull();
+    expect(h.writes()).toEqual([]);
   });
 
   it('run --wait creates every user through the workers, keeps links in Redis, and converges', async () => {
