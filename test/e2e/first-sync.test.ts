@@ -1,0 +1,63 @@
+/**
+ * A first sync cut short: the create check does not judge a target with no managed users, but once
+ * the first creates are in, the rest of that first sync would read as "too many created beside the
+ * managed ones" and stop every later run. The state remembers, per target, a first sync begun and
+ * not completed; while it does, the check judges the target as a first sync. Once a cycle completes
+ * it (nothing failed, nothing left), the check is as strict as ever.
+ */
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Harness, person } from '../support/harness.js';
+
+let h: Harness;
+afterEach(async () => {
+  await h.close();
+});
+
+const people = Array.from({ length: 200 }, (_, i) => person(i + 1));
+const creates = () => h.sandbox.requests.filter((r) => r.method === 'POST' && r.path === '/Users');
+
+/**
+ * The first run against an empty app: the first 40 creates are answered, then the app answers 503
+ * to every create, each failing once its retries are spent (a 5xx storm). Quarantine is off so
+ * that the next run tries the target at once, as it would once quarantine tried it again.
+ */
+async function interruptedFirstSync(): Promise<void> {
+  h = await Harness.start({ target: '    retries: 2', top: 'quarantine: { enabled: false }' });
+  h.writePeople(people);
+  h.sandbox.addFault({ method: 'POST', path: '/Users', times: 40, action: { type: 'delay', ms: 0 } });
+  h.sandbox.addFault({ method: 'POST', path: '/Users', times: Infinity, action: { type: 'status', status: 503 } });
+  const first = await h.run();
+  expect(first.code, first.err + first.out).toBe(1);
+  expect(h.sandbox.store.users()).toHaveLength(40);
+  h.sandbox.clearFaults();
+  h.sandbox.clearRequests();
+}
+
+describe('a first sync cut short', () => {
+  it('finishes on the next run without an override; afterwards the create check is as strict as before', async () => {
+    await interruptedFirstSync();
+    const next = await h.run();
+    expect(next.code, next.err + next.out).toBe(0);
+    expect(creates()).toHaveLength(160);
+    expect(h.sandbox.store.users()).toHaveLength(200);
+    // The first sync is complete: 60 newcomers beside 200 managed users are judged again.
+    h.writePeople([...people, ...Array.from({ length: 60 }, (_, i) => person(2001 + i))]);
+    h.sandbox.clearRequests();
+    const later = await h.run();
+    expect(later.code, later.err + later.out).toBe(3);
+    expect(later.err).toContain('target app: 60 users would be created beside its 200 managed users (30.0%, limit 20%)');
+    expect(h.writes()).toEqual([]);
+  });
+
+  it('a state from an earlier version, which recorded no first sync, is judged as before: stopped, and told to override once', async () => {
+    await interruptedFirstSync();
+    rmSync(join(h.dir, 'state', 'first-syncs.json'), { force: true });
+    const next = await h.run();
+    expect(next.code, next.err + next.out).toBe(3);
+    expect(next.err).toContain('target app: 160 users would be created beside its 40 managed users (400.0%, limit 20%)');
+    expect(next.err).toContain('--override-safety once');
+    expect(h.writes()).toEqual([]);
+  });
+});
