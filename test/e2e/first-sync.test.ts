@@ -40,6 +40,7 @@ describe('a first sync cut short', () => {
     await interruptedFirstSync();
     const next = await h.run();
     expect(next.code, next.err + next.out).toBe(0);
+    expect(next.out).toMatch(/~ first sync begun \d{4}-\d\d-\d\dT[\d:.]+Z, not yet complete: the safety check does not limit its creates/);
     expect(creates()).toHaveLength(160);
     expect(h.sandbox.store.users()).toHaveLength(200);
     // The first sync is complete: 60 newcomers beside 200 managed users are judged again.
@@ -47,6 +48,7 @@ describe('a first sync cut short', () => {
     h.sandbox.clearRequests();
     const later = await h.run();
     expect(later.code, later.err + later.out).toBe(3);
+    expect(later.out).not.toContain('first sync begun');
     expect(later.err).toContain('target app: 60 users would be created beside its 200 managed users (30.0%, limit 20%)');
     expect(h.writes()).toEqual([]);
   });
