@@ -6,7 +6,7 @@
 import { Redis } from 'ioredis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Harness, person } from '../support/harness.js';
-import { REDIS_URL, cleanRedis, inProcessWorkers, queueYaml, randomPrefix } from '../support/distributed.js';
+import { REDIS_URL, cleanRedis, inProcessWorkers, queueYaml, randomPrefix, waitUntil } from '../support/distributed.js';
 
 let h: Harness;
 let prefix: string;
@@ -28,15 +28,27 @@ afterEach(async () => {
   await cleanRedis(prefix);
 });
 
+/** The first run: 20 creates answered, then a 503 for every create, each failing for good. */
+async function cutShort(): Promise<void> {
+  h.sandbox.addFault({ method: 'POST', path: '/Users', times: 20, action: { type: 'delay', ms: 0 } });
+  h.sandbox.addFault({ method: 'POST', path: '/Users', times: Infinity, action: { type: 'status', status: 503 } });
+  const first = await h.run('--wait', '--wait-timeout', '60s');
+  expect(first.code, first.err + first.out).toBe(1);
+  expect(h.sandbox.store.users()).toHaveLength(20);
+  expect(await redis.hkeys(`${prefix}:state:first-syncs`)).toEqual(['app']);
+  h.sandbox.clearFaults();
+}
+
 describe('a first sync cut short, in distributed mode', () => {
+  it('retry re-queues its failed creates without an override: they are the rest of that first sync', async () => {
+    await cutShort();
+    const retried = await h.cli('retry', '--config', h.configFile);
+    expect(retried.code, retried.err + retried.out).toBe(0);
+    await waitUntil(() => h.sandbox.store.users().length === 100, 'the retried creates');
+  });
+
   it('is recorded in Redis, finishes on the next run without an override, and is then forgotten', async () => {
-    h.sandbox.addFault({ method: 'POST', path: '/Users', times: 20, action: { type: 'delay', ms: 0 } });
-    h.sandbox.addFault({ method: 'POST', path: '/Users', times: Infinity, action: { type: 'status', status: 503 } });
-    const first = await h.run('--wait', '--wait-timeout', '60s');
-    expect(first.code, first.err + first.out).toBe(1);
-    expect(h.sandbox.store.users()).toHaveLength(20);
-    expect(await redis.hkeys(`${prefix}:state:first-syncs`)).toEqual(['app']);
-    h.sandbox.clearFaults();
+    await cutShort();
     const next = await h.run('--wait', '--wait-timeout', '60s');
     expect(next.code, next.err + next.out).toBe(0);
     expect(h.sandbox.store.users()).toHaveLength(100);
