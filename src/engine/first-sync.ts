@@ -5,8 +5,9 @@
  * sync, so that one cut short (a killed process, a network down, a 5xx storm) finishes on the next
  * run without an override, while a target whose first sync completed is judged as strictly as ever.
  */
-import type { RunReport } from '../execution/run-report.js';
-import type { Plan, TargetPlan } from '../model/plan.js';
+import type { ErrorCode } from '../errors.js';
+import type { RunReport, TargetReport } from '../execution/run-report.js';
+import type { OperationKind, Plan, TargetPlan } from '../model/plan.js';
 import { beginsFirstSync, givesNoAccess } from '../planning/safety.js';
 import type { FirstSyncStore } from '../state/first-sync-store.js';
 
@@ -27,9 +28,12 @@ export async function beginFirstSyncs(store: FirstSyncStore, plan: Plan, now: Da
 
 /**
  * Drops the record of each first sync this cycle completed: its target read in full and given no
- * account to make, or (with `report`, of an apply that ran to its end) every operation done, none
- * failed, skipped or left in part, and the target not stopped. `report` absent: the apply's outcome
- * is not known here (handed to the workers, interrupted); only the plan can say.
+ * account to make, or (with `report`, of an apply that ran to its end) none of the operations that
+ * give an account skipped or failed for a reason that cuts a run short, and the target not stopped.
+ * A person the server refuses for good (400, an unresolved conflict) does not keep the first sync
+ * open: one bad record would otherwise leave the target unjudged by the create check for as long as
+ * it stays bad. `report` absent: the apply's outcome is not known here (handed to the workers,
+ * interrupted); only the plan can say.
  */
 export async function completeFirstSyncs(store: FirstSyncStore, plan: Plan, report?: RunReport): Promise<void> {
   const unfinished = await store.all();
@@ -40,7 +44,13 @@ export async function completeFirstSyncs(store: FirstSyncStore, plan: Plan, repo
   }
 }
 
-function finished(target: RunReport['targets'][number]): boolean {
+/** Failures that say the run was cut short (the server or the network away, the run or its state stopped), not that one account was refused. */
+const CUT_SHORT: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['TRANSIENT', 'RATE_LIMITED', 'AUTH', 'STATE', 'INTERRUPTED', 'STOPPED', 'LOCKED']);
+/** The operations that give an account (create; re-activate and take over are updates). */
+const GIVING: readonly OperationKind[] = ['createUser', 'updateUser'];
+
+function finished(target: TargetReport): boolean {
   if (target.stopped || target.unreadable || target.quarantined) return false;
-  return Object.values(target.counts).every((c) => c.failed === 0 && c.skipped === 0 && (c.partial ?? 0) === 0);
+  if (GIVING.some((kind) => (target.counts[kind]?.skipped ?? 0) > 0)) return false;
+  return !target.failures.some((f) => GIVING.includes(f.kind) && CUT_SHORT.has(f.code as ErrorCode));
 }

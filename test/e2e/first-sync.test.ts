@@ -5,7 +5,7 @@
  * not completed; while it does, the check judges the target as a first sync. Once a cycle completes
  * it (nothing failed, nothing left), the check is as strict as ever.
  */
-import { rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Harness, person } from '../support/harness.js';
@@ -50,6 +50,23 @@ describe('a first sync cut short', () => {
     expect(later.code, later.err + later.out).toBe(3);
     expect(later.out).not.toContain('first sync begun');
     expect(later.err).toContain('target app: 60 users would be created beside its 200 managed users (30.0%, limit 20%)');
+    expect(h.writes()).toEqual([]);
+  });
+
+  it('one person the app refuses for good (400) does not keep the first sync open: the create check judges the next runs', async () => {
+    h = await Harness.start();
+    h.writePeople(people.slice(0, 30));
+    h.sandbox.addFault({ method: 'POST', path: '/Users', times: 1, action: { type: 'status', status: 400, detail: 'userName not allowed' } });
+    const first = await h.run();
+    expect(first.code, first.err + first.out).toBe(1);
+    expect(h.sandbox.store.users()).toHaveLength(29);
+    expect(existsSync(join(h.dir, 'state', 'first-syncs.json')) ? readFileSync(join(h.dir, 'state', 'first-syncs.json'), 'utf8') : '').not.toContain('"app"');
+    // The refused person and 15 newcomers: 16 beside 29 managed users.
+    h.writePeople([...people.slice(0, 30), ...Array.from({ length: 15 }, (_, i) => person(2001 + i))]);
+    h.sandbox.clearRequests();
+    const next = await h.run();
+    expect(next.code, next.err + next.out).toBe(3);
+    expect(next.err).toContain('target app: 16 users would be created beside its 29 managed users (55.2%, limit 20%)');
     expect(h.writes()).toEqual([]);
   });
 
