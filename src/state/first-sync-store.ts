@@ -2,7 +2,7 @@
  * The targets whose first sync began and has not completed: `first-syncs.json` in the state
  * directory (embedded mode), or one Redis hash (distributed mode, redis-keys.ts), field target,
  * value the entry's JSON. Recorded before the first write to a target with no managed users, and
- * dropped once a cycle for it ends with nothing failed and nothing left (engine/first-sync.ts); the
+ * dropped once a cycle for it leaves it nothing to do (engine/first-sync.ts says exactly when); the
  * create check judges a recorded target as a first sync (planning/safety.ts). No record, as a state
  * from an earlier version has none, is a first sync completed.
  */
