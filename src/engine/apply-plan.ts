@@ -74,7 +74,7 @@ export async function applyPlan(
     }
     state.audit.record({ time, planId: plan.id, target: '*', action: 'safety.override', outcome: 'info', note: reasons.join('; ') });
   }
-  await beginFirstSyncs(state.firstSyncs, plan, new Date(time));
+  await beginFirstSyncs(state.firstSyncs, state.audit, plan, new Date(time));
   state.audit.record({ time, planId: plan.id, target: '*', action: 'apply.start', outcome: 'info', ...(options.fullRead ? { sourcePeople: plan.source.users } : {}) });
   for (const s of options.skipped ?? []) {
     state.audit.record(operationAuditRecord(plan.id, s.target, s.op, s.outcome, 0, { note: s.note }));

@@ -132,7 +132,7 @@ export async function runCycle(loaded: LoadedConfig, state: RunState, options: C
   const edges = { store: state.quarantine, audit: state.audit, notifier: options.notifier, settings: loaded.config.quarantine, planId: plan.id };
   if (state.distributed && !options.executor.wait) {
     await forgetOvertaken(state, planning);
-    await completeFirstSyncs(state.firstSyncs, plan);
+    await completeFirstSyncs(state.firstSyncs, state.audit, plan);
     return { kind: 'enqueued', plan, quarantined: await settlePlanRead(plan, { ...edges, now: new Date() }) };
   }
   let afterwards: unknown;
@@ -140,7 +140,7 @@ export async function runCycle(loaded: LoadedConfig, state: RunState, options: C
     await forgetOvertaken(state, planning);
     // An interrupted run, or one whose state could not be written, says nothing about the targets.
     const whole = !signal?.aborted && !state.halted.aborted;
-    await completeFirstSyncs(state.firstSyncs, plan, whole ? report : undefined);
+    await completeFirstSyncs(state.firstSyncs, state.audit, plan, whole ? report : undefined);
     if (whole) noteVerdicts(report, await settleQuarantine(report.targets, { ...edges, now: new Date() }));
   } catch (error) {
     const q = loaded.config.queue;

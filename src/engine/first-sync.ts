@@ -4,7 +4,11 @@
  * to do. Meanwhile plans carry `firstSyncSince` and the create check judges the target as a first
  * sync, so that one cut short (a killed process, a network down, a 5xx storm) finishes on the next
  * run without an override, while a target whose first sync completed is judged as strictly as ever.
+ * A first sync done in one cycle leaves no record in the provisioning log beyond its creates; one
+ * cut short does: each later apply that continues it (`first-sync.continue`: its creates were not
+ * limited, and why) and the cycle that completes it (`first-sync.complete`).
  */
+import type { AuditSink } from '../audit/audit-sink.js';
 import type { ErrorCode } from '../errors.js';
 import type { RunReport, TargetReport } from '../execution/run-report.js';
 import type { OperationKind, Plan, TargetPlan } from '../model/plan.js';
@@ -21,9 +25,19 @@ export async function markFirstSyncs(store: FirstSyncStore, targets: TargetPlan[
   });
 }
 
-/** Records the first syncs this plan begins; before its first write, so that a run cut short at any point leaves the record. */
-export async function beginFirstSyncs(store: FirstSyncStore, plan: Plan, now: Date): Promise<void> {
-  for (const t of plan.targets) if (beginsFirstSync(t)) await store.begin({ target: t.target, since: now.toISOString(), planId: plan.id });
+/**
+ * Records the first syncs this plan begins, before its first write, so that a run cut short at any
+ * point leaves the record; and, in the provisioning log, each unfinished one it continues.
+ */
+export async function beginFirstSyncs(store: FirstSyncStore, audit: AuditSink, plan: Plan, now: Date): Promise<void> {
+  const time = now.toISOString();
+  for (const t of plan.targets) {
+    if (beginsFirstSync(t)) await store.begin({ target: t.target, since: time, planId: plan.id });
+    else if (t.firstSyncSince && !givesNoAccess(t)) {
+      const note = `continues the first sync begun ${t.firstSyncSince}, cut short: the safety check does not limit its creates until a cycle completes it`;
+      audit.record({ time, planId: plan.id, target: t.target, action: 'first-sync.continue', outcome: 'info', note });
+    }
+  }
 }
 
 /**
@@ -35,12 +49,17 @@ export async function beginFirstSyncs(store: FirstSyncStore, plan: Plan, now: Da
  * it stays bad. `report` absent: the apply's outcome is not known here (handed to the workers,
  * interrupted); only the plan can say.
  */
-export async function completeFirstSyncs(store: FirstSyncStore, plan: Plan, report?: RunReport): Promise<void> {
+export async function completeFirstSyncs(store: FirstSyncStore, audit: AuditSink, plan: Plan, report?: RunReport): Promise<void> {
   const unfinished = await store.all();
   for (const t of plan.targets) {
-    if (!unfinished.has(t.target) || t.error) continue;
+    const entry = unfinished.get(t.target);
+    if (!entry || t.error) continue;
     const done = report?.targets.find((r) => r.target === t.target);
-    if (givesNoAccess(t) || (done && finished(done))) await store.complete(t.target);
+    const why = givesNoAccess(t) ? 'this cycle plans no account there to create, re-activate or take over' : done && finished(done) ? 'every account it was to give went out' : undefined;
+    if (!why || !(await store.complete(t.target))) continue;
+    // Begun and completed by this cycle: its creates say all there is.
+    if (entry.planId === plan.id) continue;
+    audit.record({ time: new Date().toISOString(), planId: plan.id, target: t.target, action: 'first-sync.complete', outcome: 'info', note: `first sync begun ${entry.since} (${entry.planId}) complete: ${why}; the safety check limits its creates again` });
   }
 }
 

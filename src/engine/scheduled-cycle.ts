@@ -109,7 +109,7 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
       await applyPlan(loaded, plan, runtimes, state, executor, { overrideSafety: false, fullRead: true });
       await forgetOvertaken(state, planning);
       // Handed to the workers: only a plan that leaves a first sync nothing to do completes it here.
-      await completeFirstSyncs(state.firstSyncs, plan);
+      await completeFirstSyncs(state.firstSyncs, state.audit, plan);
       const ops = operationCount(plan);
       log(`${cycleId}: enqueued ${plan.id} (${ops} operations) for ${locks.targets.join(', ')}`, { cycle });
       options.onCycle?.('enqueued');

@@ -26,8 +26,8 @@ export interface FirstSyncEntry {
 export interface FirstSyncStore {
   /** Every target whose first sync is unfinished. */
   all(): Promise<Map<string, FirstSyncEntry>>;
-  /** Records a first sync begun; an entry already there is kept (it says when the first one began). */
-  begin(entry: FirstSyncEntry): Promise<void>;
+  /** Records a first sync begun; false when one was already recorded, which is kept (it says when the first one began). */
+  begin(entry: FirstSyncEntry): Promise<boolean>;
   /** The first sync of `target` is complete; false when none was recorded. */
   complete(target: string): Promise<boolean>;
 }
@@ -51,11 +51,12 @@ export class FileFirstSyncStore implements FirstSyncStore {
     return new Map(Object.entries((await readStateFile(this.file, fileShape, {})).targets ?? {}));
   }
 
-  async begin(entry: FirstSyncEntry): Promise<void> {
+  async begin(entry: FirstSyncEntry): Promise<boolean> {
     const all = await this.all();
-    if (all.has(entry.target)) return;
+    if (all.has(entry.target)) return false;
     all.set(entry.target, entry);
     await this.write(all);
+    return true;
   }
 
   async complete(target: string): Promise<boolean> {
@@ -91,8 +92,8 @@ export class RedisFirstSyncStore implements FirstSyncStore {
     return new Map(Object.entries(fields).map(([name, json]) => [name, parseStateJson(json, `${this.key} (target ${name})`, valueShape)]));
   }
 
-  async begin(entry: FirstSyncEntry): Promise<void> {
-    await this.redis.hsetnx(this.key, entry.target, stateJson(entry));
+  async begin(entry: FirstSyncEntry): Promise<boolean> {
+    return (await this.redis.hsetnx(this.key, entry.target, stateJson(entry))) === 1;
   }
 
   async complete(target: string): Promise<boolean> {

@@ -30,9 +30,9 @@ describe.each(adapters)('unfinished first syncs (%s)', (_, open) => {
     expect(await store.all()).toEqual(new Map());
     expect(await store.complete('app')).toBe(false);
     const first = { target: 'app', since: '2026-01-01T00:00:00.000Z', planId: 'plan-1' };
-    await store.begin(first);
-    await store.begin({ target: 'app', since: '2026-01-02T00:00:00.000Z', planId: 'plan-2' });
-    await store.begin({ target: 'hr', since: '2026-01-03T00:00:00.000Z', planId: 'plan-3' });
+    expect(await store.begin(first)).toBe(true);
+    expect(await store.begin({ target: 'app', since: '2026-01-02T00:00:00.000Z', planId: 'plan-2' })).toBe(false);
+    expect(await store.begin({ target: 'hr', since: '2026-01-03T00:00:00.000Z', planId: 'plan-3' })).toBe(true);
     expect((await store.all()).get('app')).toEqual(first);
     expect(await store.complete('app')).toBe(true);
     expect(await store.complete('app')).toBe(false);
