@@ -35,6 +35,8 @@ export const EVENT_ACTIONS = [
   'person.deprovision',
   'person.release',
   'links.forget',
+  'first-sync.continue',
+  'first-sync.complete',
   'probe.start',
   'probe.create',
   'probe.patch',

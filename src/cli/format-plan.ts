@@ -107,6 +107,8 @@ export function formatPlan(plan: Plan, limit = Infinity): string {
       out.push(`  ✗ cannot plan: ${clip(t.error, 1000)}`);
       continue;
     }
+    // Why a target that already manages people is not held to the create limit.
+    if (t.firstSyncSince) out.push(`  ~ first sync begun ${t.firstSyncSince}, not yet complete: the safety check does not limit its creates`);
     const ops = operationsOf(t);
     let shown = 0;
     for (const op of ops) {

@@ -16,6 +16,7 @@ import { safetyViolations } from '../planning/safety.js';
 import { sourceViolations } from '../planning/source-checks.js';
 import type { RunState } from './run-state.js';
 import { stageStop } from './stage-stop.js';
+import { beginFirstSyncs } from './first-sync.js';
 
 export interface ApplyOptions {
   overrideSafety: boolean;
@@ -73,6 +74,7 @@ export async function applyPlan(
     }
     state.audit.record({ time, planId: plan.id, target: '*', action: 'safety.override', outcome: 'info', note: reasons.join('; ') });
   }
+  await beginFirstSyncs(state.firstSyncs, state.audit, plan, new Date(time));
   state.audit.record({ time, planId: plan.id, target: '*', action: 'apply.start', outcome: 'info', ...(options.fullRead ? { sourcePeople: plan.source.users } : {}) });
   for (const s of options.skipped ?? []) {
     state.audit.record(operationAuditRecord(plan.id, s.target, s.op, s.outcome, 0, { note: s.note }));

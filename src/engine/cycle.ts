@@ -15,6 +15,7 @@ import { forgetOvertaken, planCycle } from './plan-cycle.js';
 import { partitionTargets, quarantinedTargets, settlePlanRead, settleQuarantine, type QuarantineVerdict } from './quarantine.js';
 import type { ExecutorOptions, RunState } from './run-state.js';
 import { notifySafetyStop } from './stage-stop.js';
+import { completeFirstSyncs } from './first-sync.js';
 import { cycleEvents } from '../execution/cycle-events.js';
 import { redisFailure, redisUnreachable } from '../state/redis-errors.js';
 import type { SyncObserver } from '../telemetry/sync-events.js';
@@ -131,13 +132,16 @@ export async function runCycle(loaded: LoadedConfig, state: RunState, options: C
   const edges = { store: state.quarantine, audit: state.audit, notifier: options.notifier, settings: loaded.config.quarantine, planId: plan.id };
   if (state.distributed && !options.executor.wait) {
     await forgetOvertaken(state, planning);
+    await completeFirstSyncs(state.firstSyncs, state.audit, plan);
     return { kind: 'enqueued', plan, quarantined: await settlePlanRead(plan, { ...edges, now: new Date() }) };
   }
   let afterwards: unknown;
   try {
     await forgetOvertaken(state, planning);
     // An interrupted run, or one whose state could not be written, says nothing about the targets.
-    if (!signal?.aborted && !state.halted.aborted) noteVerdicts(report, await settleQuarantine(report.targets, { ...edges, now: new Date() }));
+    const whole = !signal?.aborted && !state.halted.aborted;
+    await completeFirstSyncs(state.firstSyncs, state.audit, plan, whole ? report : undefined);
+    if (whole) noteVerdicts(report, await settleQuarantine(report.targets, { ...edges, now: new Date() }));
   } catch (error) {
     const q = loaded.config.queue;
     afterwards = q && redisUnreachable(error) ? redisFailure(q.redis, `recording what cycle ${plan.id} decided (holds, rejections, quarantine)`, error) : error;

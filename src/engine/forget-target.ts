@@ -12,7 +12,7 @@ import type { RunState } from './run-state.js';
 
 export async function forgetTarget(
   loaded: LoadedConfig,
-  state: Pick<RunState, 'links' | 'audit'>,
+  state: Pick<RunState, 'links' | 'audit' | 'firstSyncs'>,
   target: string,
   who: { initiator: Initiator; by: string },
 ): Promise<LinkCounts> {
@@ -22,6 +22,8 @@ export async function forgetTarget(
   const linked = (await state.links.linkedTargets()).get(target);
   if (!linked) throw new ConfigError(`the state holds no links for a target named ${target}`);
   const dropped = await state.links.forgetTarget(target);
+  // A first sync left unfinished there is over with its links: an app added again under the name starts its own.
+  await state.firstSyncs.complete(target);
   state.audit.record({
     time: new Date().toISOString(),
     planId: '-',

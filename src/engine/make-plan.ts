@@ -29,6 +29,7 @@ import { planBinding } from './plan-binding.js';
 import { prepareCredentialDigests } from '../config/target-fingerprint.js';
 import { rejectionsOf } from './staged-sets.js';
 import { holdsInEffect } from '../planning/emergency-holds.js';
+import { markFirstSyncs } from './first-sync.js';
 import type { RunState } from './run-state.js';
 import type { WriteMemory } from '../state/write-memory.js';
 import { parkedFor } from './parked-changes.js';
@@ -193,8 +194,11 @@ export function dirtyReadHold(snapshot: DirectorySnapshot, enabled: boolean): st
   return `the source read reported ${n} invalid record${n === 1 ? '' : 's'}: deprovisioning is held until a clean read (safety.holdDeprovisionsOnInvalidRecords)`;
 }
 
-/** What planning reads of the state: links, and the holds and rejections that keep deprovisions off. */
-export type PlanningState = Pick<RunState, 'links' | 'holds' | 'rejections'>;
+/**
+ * What planning reads of the state: links, the holds and rejections that keep deprovisions off, and
+ * the first syncs not yet completed (which the create check judges as first syncs).
+ */
+export type PlanningState = Pick<RunState, 'links' | 'holds' | 'rejections' | 'firstSyncs'>;
 
 export interface MakePlanOptions {
   /** Where parked changes are read from; absent: nothing is left out as parked. */
@@ -410,7 +414,7 @@ export async function makePlan(loaded: LoadedConfig, state: PlanningState, only?
   await digests;
   const binding = planBinding(loaded, id, [...runtimes.keys()], snapshot, readAt);
   const unconfigured = await unconfiguredTargets(loaded, links);
-  const plan = buildPlan(snapshot, targetPlans, {
+  const plan = buildPlan(snapshot, await markFirstSyncs(state.firstSyncs, targetPlans), {
     id,
     configFile: loaded.file,
     binding,

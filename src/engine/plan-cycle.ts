@@ -29,7 +29,7 @@ export interface PlanCycleOptions {
   observer?: SyncObserver;
 }
 
-export async function planCycle(loaded: LoadedConfig, state: Pick<RunState, 'links' | 'holds' | 'rejections' | 'staged' | 'audit' | 'memory' | 'members'>, targets: readonly string[], options: PlanCycleOptions = {}): Promise<PlanningResult> {
+export async function planCycle(loaded: LoadedConfig, state: Pick<RunState, 'links' | 'holds' | 'rejections' | 'staged' | 'audit' | 'memory' | 'members' | 'firstSyncs'>, targets: readonly string[], options: PlanCycleOptions = {}): Promise<PlanningResult> {
   // A staged set whose approve or reject died midway is back on the list before this cycle can stop
   // on the same deprovisions: it is named again, not staged a second time, and shown in the console.
   await recoverStaged(state);

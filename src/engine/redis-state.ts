@@ -21,6 +21,7 @@ import { RedisWriteMemory } from '../state/redis-write-memory.js';
 import { RedisMemberMemory } from '../state/redis-member-memory.js';
 import { acquireTargetLocks, type TargetLocks } from '../state/redis-run-lock.js';
 import { RedisStagedStore } from '../state/staged-store.js';
+import { RedisFirstSyncStore } from '../state/first-sync-store.js';
 import { selectTargets } from '../config/select-targets.js';
 import { auditOptions, haltOnFailure, type DecisionStores, type ExecutorOptions, type OpenStateOptions, type RunState } from './run-state.js';
 
@@ -33,6 +34,7 @@ export function redisStores(redis: Redis, prefix: string): DecisionStores {
     rejections: new RedisRejectionStore(redis, prefix),
     memory: new RedisWriteMemory(redis, prefix),
     members: new RedisMemberMemory(redis, prefix),
+    firstSyncs: new RedisFirstSyncStore(redis, prefix),
   };
 }
 

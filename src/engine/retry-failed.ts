@@ -18,6 +18,7 @@ import type { LinkCounts } from '../state/link-store.js';
 import { connectRedis } from '../state/redis-connection.js';
 import { redisStep } from '../state/redis-errors.js';
 import { applyPlan } from './apply-plan.js';
+import { markFirstSyncs } from './first-sync.js';
 import { targetBindings } from './plan-binding.js';
 import { decisionsNow, verifySavedPlan, type SkippedOperation } from './verify-plan.js';
 import type { RunState } from './run-state.js';
@@ -175,7 +176,11 @@ export async function retryFailed(loaded: LoadedConfig, state: RunState, targets
       ...verified.plan,
       // What the safety check's rules about the source judge: the read that decided what is stale.
       source: { ...source, ...verified.source, description: 'failed operations of earlier cycles, checked against the source as read now' },
-      targets: checked.filter((tp) => tp.phases.some((p) => p.operations.length > 0)).map((tp) => withBases(tp, counts.get(tp.target))),
+      // Failed creates of a first sync cut short are the rest of it, judged as a cycle would judge them.
+      targets: await markFirstSyncs(
+        state.firstSyncs,
+        checked.filter((tp) => tp.phases.some((p) => p.operations.length > 0)).map((tp) => withBases(tp, counts.get(tp.target))),
+      ),
     };
     const requeued = new Set(plan.targets.flatMap((tp) => operationsOf(tp).map((op) => op.id)));
     const held = new Set(verified.skipped.filter((s) => s.held).map((s) => s.op.id));

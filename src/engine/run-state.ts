@@ -13,6 +13,7 @@ import type { PersonClock } from '../state/person-clock.js';
 import type { QuarantineStore } from '../state/quarantine-store.js';
 import type { RejectionStore } from '../state/rejection-store.js';
 import type { StagedStore } from '../state/staged-store.js';
+import type { FirstSyncStore } from '../state/first-sync-store.js';
 import type { WriteMemory } from '../state/write-memory.js';
 import type { MemberMemory } from '../state/member-memory.js';
 import type { SyncObserver } from '../telemetry/sync-events.js';
@@ -59,6 +60,8 @@ export interface DecisionStores {
   memory: WriteMemory;
   /** Group members remembered on servers that return them nowhere (AWS). */
   members: MemberMemory;
+  /** Targets whose first sync began and has not completed: the create check judges them as first syncs. */
+  firstSyncs: FirstSyncStore;
 }
 
 export interface RunState extends DecisionStores {

@@ -29,6 +29,7 @@ import { acquireTargetLocks } from '../state/redis-run-lock.js';
 import { applyPlan } from './apply-plan.js';
 import { selectTargets } from '../config/select-targets.js';
 import { forgetOvertaken, planCycle } from './plan-cycle.js';
+import { completeFirstSyncs } from './first-sync.js';
 import { redisStores } from './redis-state.js';
 import type { RunState } from './run-state.js';
 import { notifySafetyStop } from './stage-stop.js';
@@ -107,6 +108,8 @@ export async function startScheduler(options: SchedulerOptions): Promise<Schedul
       await settlePlanRead(plan, { store: quarantine, audit, notifier, settings: loaded.config.quarantine, planId: plan.id, now });
       await applyPlan(loaded, plan, runtimes, state, executor, { overrideSafety: false, fullRead: true });
       await forgetOvertaken(state, planning);
+      // Handed to the workers: only a plan that leaves a first sync nothing to do completes it here.
+      await completeFirstSyncs(state.firstSyncs, state.audit, plan);
       const ops = operationCount(plan);
       log(`${cycleId}: enqueued ${plan.id} (${ops} operations) for ${locks.targets.join(', ')}`, { cycle });
       options.onCycle?.('enqueued');

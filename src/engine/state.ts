@@ -16,6 +16,7 @@ import { FileWriteMemory } from '../state/write-memory.js';
 import { FileMemberMemory } from '../state/member-memory.js';
 import { acquireRunLock, type RunLock } from '../state/run-lock.js';
 import { FileStagedStore } from '../state/staged-store.js';
+import { FileFirstSyncStore } from '../state/first-sync-store.js';
 import { auditOptions, haltOnFailure, type DecisionStores, type OpenStateOptions, type RunState } from './run-state.js';
 
 /** Embedded mode's decision stores: files in the state directory, written under its run lock. */
@@ -27,6 +28,7 @@ export function fileStores(stateDir: string): DecisionStores {
     rejections: new FileRejectionStore(stateDir),
     memory: new FileWriteMemory(stateDir),
     members: new FileMemberMemory(stateDir),
+    firstSyncs: new FileFirstSyncStore(stateDir),
   };
 }
 

@@ -319,6 +319,12 @@ export interface TargetPlan {
   /** Set when the target could not be read: it has no operations, and the run counts as failed. */
   error?: string;
   /**
+   * ISO time the state says this target's first sync began, when it has not completed (a first sync
+   * cut short: interrupted, or failing part way): the create check judges the target as a first sync
+   * whatever it already manages. Absent: no first sync unfinished, or a plan from an earlier version.
+   */
+  firstSyncSince?: string;
+  /**
    * Operations planned but held back (not applied, not counted by the safety check), with why:
    * deprovisioning after a dirty source read; in the service's change-driven batches, every operation
    * but deprovisions for a target whose last full cycle the safety check stopped (service/cycle-hold.ts).

@@ -246,15 +246,12 @@ function groupViolations(target: TargetPlan, safety: SafetyConfig): string[] {
 }
 
 /**
- * Too many people given access at once: accounts created, and deactivated accounts re-activated,
- * against the target's managed accounts. A misspelt disabled-account attribute, a scope that lets
- * everyone in or an attribute the reading account may not see reads every leaver in the directory
- * as active. The base is the managed accounts before this plan (those it takes over are not yet):
- * a target with none, a first sync, is not judged. Accounts created again for their links are the
- * re-create rule's. With `recent`, those created or re-activated within the window count too: a
- * source bringing its leavers back a few at a time is judged as one cycle bringing them all.
+ * What a plan does to a target's users that the create check counts: accounts created (not those
+ * created again for their links, which are the re-create check's), accounts re-activated, and
+ * accounts taken over by a matching rule (which the check does not count, but which are not yet
+ * among the managed ones the plan was read with).
  */
-function createViolations(target: TargetPlan, safety: SafetyConfig, recent?: RecentChanges): string[] {
+function accessGiven(target: TargetPlan): { created: number; reactivated: number; adopted: number; example?: string } {
   let created = 0;
   let reactivated = 0;
   let adopted = 0;
@@ -266,7 +263,44 @@ function createViolations(target: TargetPlan, safety: SafetyConfig, recent?: Rec
     else continue;
     example ??= op.label;
   }
-  if (created + reactivated === 0) return [];
+  return { created, reactivated, adopted, ...(example !== undefined ? { example } : {}) };
+}
+
+/**
+ * This plan begins a first sync of the target: it manages no users before it, and the plan gives
+ * some their account. The engine records it before the first write (state/first-sync-store.ts),
+ * so that a first sync cut short is still judged as one by the runs that complete it.
+ */
+export function beginsFirstSync(target: TargetPlan): boolean {
+  if (target.error) return false;
+  const { created, reactivated, adopted } = accessGiven(target);
+  return target.managedUsers - adopted <= 0 && created + reactivated + adopted > 0;
+}
+
+/**
+ * The plan gives nobody an account in the target (creates, re-activates and takes over none): the
+ * create check judges it alike whether or not the target's first sync is unfinished, and a full
+ * read that plans none says that first sync has nothing left to do.
+ */
+export function givesNoAccess(target: TargetPlan): boolean {
+  const { created, reactivated, adopted } = accessGiven(target);
+  return created + reactivated + adopted === 0;
+}
+
+/**
+ * Too many people given access at once: accounts created, and deactivated accounts re-activated,
+ * against the target's managed accounts. A misspelt disabled-account attribute, a scope that lets
+ * everyone in or an attribute the reading account may not see reads every leaver in the directory
+ * as active. The base is the managed accounts before this plan (those it takes over are not yet):
+ * a target with none, a first sync, is not judged; nor is one whose first sync the state says began
+ * and has not completed (`firstSyncSince`: cut short, its rest would otherwise read as a mass of
+ * creates beside the few made before it stopped). Accounts created again for their links are the
+ * re-create rule's. With `recent`, those created or re-activated within the window count too: a
+ * source bringing its leavers back a few at a time is judged as one cycle bringing them all.
+ */
+function createViolations(target: TargetPlan, safety: SafetyConfig, recent?: RecentChanges): string[] {
+  const { created, reactivated, adopted, example } = accessGiven(target);
+  if (created + reactivated === 0 || target.firstSyncSince !== undefined) return [];
   const earlier = recent?.creates.get(target.target) ?? 0;
   const n = created + reactivated + earlier;
   const base = target.managedUsers - adopted;
@@ -278,6 +312,7 @@ function createViolations(target: TargetPlan, safety: SafetyConfig, recent?: Rec
   return [
     `target ${target.target}: ${n} users would be ${what}${within} beside its ${base} managed users ` +
       `(${share.toFixed(1)}%, limit ${safety.maxCreatePercent}%${created > 0 && reactivated > 0 ? `; ${reactivated} re-activated` : ''}), e.g. ${clip(example!)}: ` +
-      'leavers read as active (a misspelt disabled-account rule, a scope that lets everyone in, an attribute the reading account may not see)? If they are new, --override-safety once',
+      'leavers read as active (a misspelt disabled-account rule, a scope that lets everyone in, an attribute the reading account may not see)? If they are new, --override-safety once ' +
+      '(the rest of a first sync cut short is new too: this version records a first sync until it completes, an earlier one did not)',
   ];
 }

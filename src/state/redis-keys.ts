@@ -66,6 +66,8 @@ export function redisKeys(prefix: string) {
     memberUsers: (target: string) => `${prefix}:state:member-users:${target}`,
     /** Hash: target -> QuarantineEntry JSON, for each quarantined target (quarantine-store.ts). */
     quarantine: `${prefix}:state:quarantine`,
+    /** Hash: target -> FirstSyncEntry JSON, for each target whose first sync began and has not completed (first-sync-store.ts). */
+    firstSyncs: `${prefix}:state:first-syncs`,
     /** Hash: source key -> Hold JSON, for each emergency hold (holds.ts). */
     holds: `${prefix}:state:holds`,
     /** Hash: staged set id -> StagedSet JSON, for each set awaiting approve or reject (staged-store.ts). */

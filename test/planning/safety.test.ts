@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
 import type { SafetyConfig } from '../../src/config/schema/index.js';
 import type { Operation, Plan, TargetPlan } from '../../src/model/plan.js';
-import { recreateAllowance, safetyViolations } from '../../src/planning/safety.js';
+import { beginsFirstSync, givesNoAccess, recreateAllowance, safetyViolations } from '../../src/planning/safety.js';
 import { buildPlan, planTarget } from '../../src/planning/build-plan.js';
 import { compileUserMapping } from '../../src/mapping/user-mapping.js';
 import { compileScope } from '../../src/mapping/scope.js';
@@ -45,6 +45,8 @@ interface TargetShape {
   managers?: { n: number; cleared?: number; created?: boolean };
   /** Groups renamed (`adopt`: taken over by name; `swapped`: each also through a temporary name first). */
   renames?: { n: number; adopt?: boolean; swapped?: boolean };
+  /** The state records the target's first sync as begun at this time and not completed. */
+  firstSyncSince?: string;
 }
 
 const times = <T>(n: number, make: (i: number) => T): T[] => Array.from({ length: n }, (_, i) => make(i));
@@ -161,6 +163,7 @@ function targetPlan(t: TargetShape): TargetPlan {
     ...(t.managedGroups !== undefined ? { managedGroups: t.managedGroups } : {}),
     ...(t.managedMemberships !== undefined ? { managedMemberships: t.managedMemberships } : {}),
     actualUsers: t.managedUsers,
+    ...(t.firstSyncSince !== undefined ? { firstSyncSince: t.firstSyncSince } : {}),
     phases: [
       { name: 'users', operations: users },
       { name: 'groups', operations: groups },
@@ -203,7 +206,8 @@ interface Case {
 
 const OUTAGE = 'treated as a source outage, not as everyone leaving';
 const LEAVERS =
-  'leavers read as active (a misspelt disabled-account rule, a scope that lets everyone in, an attribute the reading account may not see)? If they are new, --override-safety once';
+  'leavers read as active (a misspelt disabled-account rule, a scope that lets everyone in, an attribute the reading account may not see)? If they are new, --override-safety once ' +
+  '(the rest of a first sync cut short is new too: this version records a first sync until it completes, an earlier one did not)';
 
 const cases: Case[] = [
   { name: 'a quiet plan passes', plan: plan({}, [{ managedUsers: 100 }]), want: [] },
@@ -383,6 +387,24 @@ const cases: Case[] = [
   },
   { name: 'a first sync (no managed users) is not judged', plan: plan({}, [{ managedUsers: 0, creates: 5000 }]), want: [] },
   {
+    name: 'the rest of a first sync cut short (the state records it unfinished) is not judged, re-activations included',
+    plan: plan({}, [{ managedUsers: 40, creates: 960, reactivations: 5, firstSyncSince: '2026-01-01T00:00:00.000Z' }]),
+    want: [],
+  },
+  {
+    name: 'an unfinished first sync of one target leaves another target judged',
+    plan: plan({}, [
+      { name: 'cut', managedUsers: 40, creates: 960, firstSyncSince: '2026-01-01T00:00:00.000Z' },
+      { name: 'done', managedUsers: 40, creates: 960 },
+    ]),
+    want: [`target done: 960 users would be created beside its 40 managed users (2400.0%, limit 20%), e.g. n0: ${LEAVERS}`],
+  },
+  {
+    name: 'an unfinished first sync leaves the other rules as they are',
+    plan: plan({}, [{ managedUsers: 100, deprovisions: 50, creates: 500, firstSyncSince: '2026-01-01T00:00:00.000Z' }]),
+    want: ['target app: 50 of 100 managed users would be deprovisioned (50.0%, limit 10%)'],
+  },
+  {
     name: 'accounts taken over in this plan are not in the base: a first sync with adoption passes',
     plan: plan({}, [{ managedUsers: 30, creates: 30, changes: [{ path: 'title', n: 30, adopt: true }] }]),
     want: [],
@@ -416,6 +438,23 @@ const cases: Case[] = [
 describe('safety check', () => {
   it.each(cases)('$name', (c) => {
     expect(safetyViolations(c.plan, { ...DEFAULTS, ...c.safety })).toEqual(c.want);
+  });
+});
+
+describe('which plans begin a first sync, and which leave one nothing to do', () => {
+  it('begins: no managed users before the plan, and some given an account (created, re-activated or taken over)', () => {
+    expect(beginsFirstSync(targetPlan({ managedUsers: 0, creates: 1 }))).toBe(true);
+    expect(beginsFirstSync(targetPlan({ managedUsers: 30, changes: [{ path: 'title', n: 30, adopt: true }] }))).toBe(true);
+    expect(beginsFirstSync(targetPlan({ managedUsers: 0 }))).toBe(false);
+    expect(beginsFirstSync(targetPlan({ managedUsers: 1, creates: 100 }))).toBe(false);
+    expect(beginsFirstSync({ ...targetPlan({ managedUsers: 0, creates: 1 }), error: 'could not be read' })).toBe(false);
+  });
+
+  it('nothing left: no creates, re-activations or take-overs (updates and deprovisions do not count)', () => {
+    expect(givesNoAccess(targetPlan({ managedUsers: 100, changes: [{ path: 'title', n: 3 }], deprovisions: 2 }))).toBe(true);
+    expect(givesNoAccess(targetPlan({ managedUsers: 100, creates: 1 }))).toBe(false);
+    expect(givesNoAccess(targetPlan({ managedUsers: 100, reactivations: 1 }))).toBe(false);
+    expect(givesNoAccess(targetPlan({ managedUsers: 100, changes: [{ path: 'title', n: 1, adopt: true }] }))).toBe(false);
   });
 });
 

@@ -14,6 +14,7 @@ import type { Plan } from '../../src/model/plan.js';
 import { FileLinkStore } from '../../src/state/file-link-store.js';
 import { FileHoldStore, RedisHoldStore } from '../../src/state/holds.js';
 import { FileQuarantineStore, RedisQuarantineStore } from '../../src/state/quarantine-store.js';
+import { FileFirstSyncStore } from '../../src/state/first-sync-store.js';
 import { FileRejectionStore } from '../../src/state/rejection-store.js';
 import { FileStagedStore } from '../../src/state/staged-store.js';
 import { REDIS_URL, cleanRedis, randomPrefix } from '../support/distributed.js';
@@ -25,6 +26,7 @@ const tempDir = tempDirs('scim-sync-state-files-');
 const stores: [string, (dir: string) => Promise<unknown>][] = [
   ['holds.json', (dir) => new FileHoldStore(dir).all()],
   ['quarantine.json', (dir) => new FileQuarantineStore(dir).all()],
+  ['first-syncs.json', (dir) => new FileFirstSyncStore(dir).all()],
   ['links.json', (dir) => FileLinkStore.open(dir, { readOnly: true })],
   ['rejections.json', (dir) => new FileRejectionStore(dir).all()],
   ['staged/st-0000abcd.json', (dir) => new FileStagedStore(dir).get('st-0000abcd')],
