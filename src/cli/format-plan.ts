@@ -108,7 +108,7 @@ export function formatPlan(plan: Plan, limit = Infinity): string {
       continue;
     }
     // Why a target that already manages people is not held to the create limit.
-    if (t.firstSyncSince) out.push(`  ~ first sync begun ${t.firstSyncSince}, not yet complete: the safety check does not limit its creates`);
+    if (t.firstSync) out.push(`  ~ first sync begun ${t.firstSync.since}, not yet complete: its rest (${t.firstSync.accounts} accounts in all) is not limited by the create check`);
     const ops = operationsOf(t);
     let shown = 0;
     for (const op of ops) {

@@ -1,7 +1,7 @@
 /**
  * A target's first sync, kept until it completes (state/first-sync-store.ts): begun by the apply
  * that first writes to a target with no managed users, completed by the cycle that leaves it nothing
- * to do. Meanwhile plans carry `firstSyncSince` and the create check judges the target as a first
+ * to do. Meanwhile plans carry `firstSync` and the create check judges the target as a first
  * sync, so that one cut short (a killed process, a network down, a 5xx storm) finishes on the next
  * run without an override, while a target whose first sync completed is judged as strictly as ever.
  * A first sync done in one cycle leaves no record in the provisioning log beyond its creates; one
@@ -12,7 +12,7 @@ import type { AuditSink } from '../audit/audit-sink.js';
 import type { ErrorCode } from '../errors.js';
 import type { RunReport, TargetReport } from '../execution/run-report.js';
 import type { OperationKind, Plan, TargetPlan } from '../model/plan.js';
-import { beginsFirstSync, givesNoAccess } from '../planning/safety.js';
+import { accountsGiven, beginsFirstSync, givesNoAccess } from '../planning/safety.js';
 import type { FirstSyncStore } from '../state/first-sync-store.js';
 
 /** The plans of the targets the state records an unfinished first sync of, marked so. */
@@ -21,7 +21,7 @@ export async function markFirstSyncs(store: FirstSyncStore, targets: TargetPlan[
   if (unfinished.size === 0) return targets;
   return targets.map((t) => {
     const entry = unfinished.get(t.target);
-    return entry && !t.error ? { ...t, firstSyncSince: entry.since } : t;
+    return entry && !t.error ? { ...t, firstSync: { since: entry.since, accounts: entry.accounts } } : t;
   });
 }
 
@@ -32,9 +32,9 @@ export async function markFirstSyncs(store: FirstSyncStore, targets: TargetPlan[
 export async function beginFirstSyncs(store: FirstSyncStore, audit: AuditSink, plan: Plan, now: Date): Promise<void> {
   const time = now.toISOString();
   for (const t of plan.targets) {
-    if (beginsFirstSync(t)) await store.begin({ target: t.target, since: time, planId: plan.id });
-    else if (t.firstSyncSince && !givesNoAccess(t)) {
-      const note = `continues the first sync begun ${t.firstSyncSince}, cut short: the safety check does not limit its creates until a cycle completes it`;
+    if (beginsFirstSync(t)) await store.begin({ target: t.target, since: time, planId: plan.id, accounts: accountsGiven(t) });
+    else if (t.firstSync && !givesNoAccess(t)) {
+      const note = `continues the first sync begun ${t.firstSync.since}, cut short: the create check does not count its rest (${t.firstSync.accounts} accounts in all) until a cycle completes it`;
       audit.record({ time, planId: plan.id, target: t.target, action: 'first-sync.continue', outcome: 'info', note });
     }
   }

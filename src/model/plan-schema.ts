@@ -148,7 +148,7 @@ const targetPlan = z.object({
   phases: z.array(phase),
   warnings: z.array(z.string()),
   error: z.string().optional(),
-  firstSyncSince: z.string().optional(),
+  firstSync: z.object({ since: z.string(), accounts: z.number().int().nonnegative() }).optional(),
   held: held.optional(),
   parked: z.array(parked).optional(),
   heldGroups: z.array(heldGroup).optional(),

@@ -319,11 +319,12 @@ export interface TargetPlan {
   /** Set when the target could not be read: it has no operations, and the run counts as failed. */
   error?: string;
   /**
-   * ISO time the state says this target's first sync began, when it has not completed (a first sync
-   * cut short: interrupted, or failing part way): the create check judges the target as a first sync
-   * whatever it already manages. Absent: no first sync unfinished, or a plan from an earlier version.
+   * The state says this target's first sync has not completed (cut short: interrupted, or failing
+   * part way): when it began (ISO time) and how many accounts it set out to give. The create check
+   * does not count its rest (up to `accounts`, beside what the target already manages) and judges
+   * anything beyond as ever. Absent: no first sync unfinished, or a plan from an earlier version.
    */
-  firstSyncSince?: string;
+  firstSync?: { since: string; accounts: number };
   /**
    * Operations planned but held back (not applied, not counted by the safety check), with why:
    * deprovisioning after a dirty source read; in the service's change-driven batches, every operation

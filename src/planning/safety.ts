@@ -283,8 +283,13 @@ export function beginsFirstSync(target: TargetPlan): boolean {
  * read that plans none says that first sync has nothing left to do.
  */
 export function givesNoAccess(target: TargetPlan): boolean {
+  return accountsGiven(target) === 0;
+}
+
+/** How many accounts the plan gives in the target: created, re-activated, taken over. */
+export function accountsGiven(target: TargetPlan): number {
   const { created, reactivated, adopted } = accessGiven(target);
-  return created + reactivated + adopted === 0;
+  return created + reactivated + adopted;
 }
 
 /**
@@ -292,25 +297,31 @@ export function givesNoAccess(target: TargetPlan): boolean {
  * against the target's managed accounts. A misspelt disabled-account attribute, a scope that lets
  * everyone in or an attribute the reading account may not see reads every leaver in the directory
  * as active. The base is the managed accounts before this plan (those it takes over are not yet):
- * a target with none, a first sync, is not judged; nor is one whose first sync the state says began
- * and has not completed (`firstSyncSince`: cut short, its rest would otherwise read as a mass of
- * creates beside the few made before it stopped). Accounts created again for their links are the
+ * a target with none, a first sync, is not judged; of one whose first sync the state says began and
+ * has not completed (`firstSync`: cut short, its rest would otherwise read as a mass of creates
+ * beside the few made before it stopped), its rest is not counted (what that first sync set out to
+ * give, less what the target manages), and whatever goes beyond it is judged against the first
+ * sync's size: a mass of leavers read as active during an unfinished first sync still stops the run.
+ * Accounts created again for their links are the
  * re-create rule's. With `recent`, those created or re-activated within the window count too: a
  * source bringing its leavers back a few at a time is judged as one cycle bringing them all.
  */
 function createViolations(target: TargetPlan, safety: SafetyConfig, recent?: RecentChanges): string[] {
   const { created, reactivated, adopted, example } = accessGiven(target);
-  if (created + reactivated === 0 || target.firstSyncSince !== undefined) return [];
+  if (created + reactivated === 0) return [];
   const earlier = recent?.creates.get(target.target) ?? 0;
-  const n = created + reactivated + earlier;
-  const base = target.managedUsers - adopted;
+  const first = target.firstSync;
+  const managed = target.managedUsers - adopted;
+  const rest = first ? Math.max(0, first.accounts - Math.max(0, managed)) : 0;
+  const base = first ? Math.max(managed, first.accounts) : managed;
+  const n = created + reactivated + earlier - rest;
   if (base <= 0 || n <= safety.alwaysAllowCreates) return [];
   const share = (n / base) * 100;
   if (share <= safety.maxCreatePercent) return [];
   const what = reactivated === 0 ? 'created' : created === 0 ? 're-activated' : 'created or re-activated';
   const within = earlier > 0 ? ` (with ${earlier} already created or re-activated in ${recent!.window})` : '';
   return [
-    `target ${target.target}: ${n} users would be ${what}${within} beside its ${base} managed users ` +
+    `target ${target.target}: ${n} users would be ${what}${within} beside ${first ? `the ${base} accounts its unfinished first sync set out to give (its rest, ${rest}, not counted)` : `its ${base} managed users`} ` +
       `(${share.toFixed(1)}%, limit ${safety.maxCreatePercent}%${created > 0 && reactivated > 0 ? `; ${reactivated} re-activated` : ''}), e.g. ${clip(example!)}: ` +
       'leavers read as active (a misspelt disabled-account rule, a scope that lets everyone in, an attribute the reading account may not see)? If they are new, --override-safety once ' +
       '(the rest of a first sync cut short is new too: this version records a first sync until it completes, an earlier one did not)',

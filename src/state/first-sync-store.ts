@@ -21,6 +21,11 @@ export interface FirstSyncEntry {
   since: string;
   /** The plan that began it. */
   planId: string;
+  /**
+   * Accounts that plan set out to give (created, re-activated, taken over): its rest is what a later
+   * run may create unjudged; beyond it, the create check judges as ever.
+   */
+  accounts: number;
 }
 
 export interface FirstSyncStore {
@@ -32,7 +37,7 @@ export interface FirstSyncStore {
   complete(target: string): Promise<boolean>;
 }
 
-const entry: z.ZodType<FirstSyncEntry> = z.object({ target: z.string(), since: z.string(), planId: z.string() });
+const entry: z.ZodType<FirstSyncEntry> = z.object({ target: z.string(), since: z.string(), planId: z.string(), accounts: z.number().int().nonnegative() });
 const fileShape: StateShape<{ targets?: Record<string, FirstSyncEntry> }> = {
   schema: z.object({ version: z.literal(1).optional(), targets: z.record(z.string(), entry).optional() }),
   what: 'a file of unfinished first syncs',

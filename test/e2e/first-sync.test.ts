@@ -40,13 +40,13 @@ describe('a first sync cut short', () => {
     await interruptedFirstSync();
     const next = await h.run();
     expect(next.code, next.err + next.out).toBe(0);
-    expect(next.out).toMatch(/~ first sync begun \d{4}-\d\d-\d\dT[\d:.]+Z, not yet complete: the safety check does not limit its creates/);
+    expect(next.out).toMatch(/~ first sync begun \d{4}-\d\d-\d\dT[\d:.]+Z, not yet complete: its rest \(200 accounts in all\) is not limited by the create check/);
     expect(creates()).toHaveLength(160);
     expect(h.sandbox.store.users()).toHaveLength(200);
     // When the check eased and when it tightened again, in the provisioning log.
     const marks = h.audit().filter((r) => String(r['action']).startsWith('first-sync.'));
     expect(marks.map((r) => [r['action'], r['target']])).toEqual([['first-sync.continue', 'app'], ['first-sync.complete', 'app']]);
-    expect(marks[0]!['note']).toMatch(/^continues the first sync begun \S+, cut short: the safety check does not limit its creates until a cycle completes it$/);
+    expect(marks[0]!['note']).toMatch(/^continues the first sync begun \S+, cut short: the create check does not count its rest \(200 accounts in all\) until a cycle completes it$/);
     expect(marks[1]!['note']).toMatch(/^first sync begun \S+ \(plan-\S+\) complete: every account it was to give went out; the safety check limits its creates again$/);
     // The first sync is complete: 60 newcomers beside 200 managed users are judged again.
     h.writePeople([...people, ...Array.from({ length: 60 }, (_, i) => person(2001 + i))]);

@@ -46,7 +46,7 @@ interface TargetShape {
   /** Groups renamed (`adopt`: taken over by name; `swapped`: each also through a temporary name first). */
   renames?: { n: number; adopt?: boolean; swapped?: boolean };
   /** The state records the target's first sync as begun at this time and not completed. */
-  firstSyncSince?: string;
+  firstSync?: { since: string; accounts: number };
 }
 
 const times = <T>(n: number, make: (i: number) => T): T[] => Array.from({ length: n }, (_, i) => make(i));
@@ -163,7 +163,7 @@ function targetPlan(t: TargetShape): TargetPlan {
     ...(t.managedGroups !== undefined ? { managedGroups: t.managedGroups } : {}),
     ...(t.managedMemberships !== undefined ? { managedMemberships: t.managedMemberships } : {}),
     actualUsers: t.managedUsers,
-    ...(t.firstSyncSince !== undefined ? { firstSyncSince: t.firstSyncSince } : {}),
+    ...(t.firstSync !== undefined ? { firstSync: t.firstSync } : {}),
     phases: [
       { name: 'users', operations: users },
       { name: 'groups', operations: groups },
@@ -388,20 +388,32 @@ const cases: Case[] = [
   { name: 'a first sync (no managed users) is not judged', plan: plan({}, [{ managedUsers: 0, creates: 5000 }]), want: [] },
   {
     name: 'the rest of a first sync cut short (the state records it unfinished) is not judged, re-activations included',
-    plan: plan({}, [{ managedUsers: 40, creates: 960, reactivations: 5, firstSyncSince: '2026-01-01T00:00:00.000Z' }]),
+    plan: plan({}, [{ managedUsers: 40, creates: 960, reactivations: 5, firstSync: { since: '2026-01-01T00:00:00.000Z', accounts: 1000 } }]),
+    want: [],
+  },
+  {
+    name: 'beyond the rest of an unfinished first sync, creates are judged against its size: leavers read as active meanwhile still stop the run',
+    plan: plan({}, [{ managedUsers: 40, creates: 5000, firstSync: { since: '2026-01-01T00:00:00.000Z', accounts: 1000 } }]),
+    want: [
+      `target app: 4040 users would be created beside the 1000 accounts its unfinished first sync set out to give (its rest, 960, not counted) (404.0%, limit 20%), e.g. n0: ${LEAVERS}`,
+    ],
+  },
+  {
+    name: 'new hires beside the rest of an unfinished first sync pass within the share',
+    plan: plan({}, [{ managedUsers: 40, creates: 1100, firstSync: { since: '2026-01-01T00:00:00.000Z', accounts: 1000 } }]),
     want: [],
   },
   {
     name: 'an unfinished first sync of one target leaves another target judged',
     plan: plan({}, [
-      { name: 'cut', managedUsers: 40, creates: 960, firstSyncSince: '2026-01-01T00:00:00.000Z' },
+      { name: 'cut', managedUsers: 40, creates: 960, firstSync: { since: '2026-01-01T00:00:00.000Z', accounts: 1000 } },
       { name: 'done', managedUsers: 40, creates: 960 },
     ]),
     want: [`target done: 960 users would be created beside its 40 managed users (2400.0%, limit 20%), e.g. n0: ${LEAVERS}`],
   },
   {
     name: 'an unfinished first sync leaves the other rules as they are',
-    plan: plan({}, [{ managedUsers: 100, deprovisions: 50, creates: 500, firstSyncSince: '2026-01-01T00:00:00.000Z' }]),
+    plan: plan({}, [{ managedUsers: 100, deprovisions: 50, creates: 500, firstSync: { since: '2026-01-01T00:00:00.000Z', accounts: 1000 } }]),
     want: ['target app: 50 of 100 managed users would be deprovisioned (50.0%, limit 10%)'],
   },
   {

@@ -29,10 +29,10 @@ describe.each(adapters)('unfinished first syncs (%s)', (_, open) => {
     const store = open();
     expect(await store.all()).toEqual(new Map());
     expect(await store.complete('app')).toBe(false);
-    const first = { target: 'app', since: '2026-01-01T00:00:00.000Z', planId: 'plan-1' };
+    const first = { target: 'app', since: '2026-01-01T00:00:00.000Z', planId: 'plan-1', accounts: 200 };
     expect(await store.begin(first)).toBe(true);
-    expect(await store.begin({ target: 'app', since: '2026-01-02T00:00:00.000Z', planId: 'plan-2' })).toBe(false);
-    expect(await store.begin({ target: 'hr', since: '2026-01-03T00:00:00.000Z', planId: 'plan-3' })).toBe(true);
+    expect(await store.begin({ target: 'app', since: '2026-01-02T00:00:00.000Z', planId: 'plan-2', accounts: 200 })).toBe(false);
+    expect(await store.begin({ target: 'hr', since: '2026-01-03T00:00:00.000Z', planId: 'plan-3', accounts: 200 })).toBe(true);
     expect((await store.all()).get('app')).toEqual(first);
     expect(await store.complete('app')).toBe(true);
     expect(await store.complete('app')).toBe(false);
@@ -42,6 +42,6 @@ describe.each(adapters)('unfinished first syncs (%s)', (_, open) => {
 
 it('the file is first-syncs.json in the state directory, by target', async () => {
   const dir = tempDir();
-  await new FileFirstSyncStore(dir).begin({ target: 'app', since: '2026-01-01T00:00:00.000Z', planId: 'plan-1' });
-  expect(JSON.parse(readFileSync(join(dir, 'first-syncs.json'), 'utf8'))).toEqual({ version: 1, targets: { app: { target: 'app', since: '2026-01-01T00:00:00.000Z', planId: 'plan-1' } } });
+  await new FileFirstSyncStore(dir).begin({ target: 'app', since: '2026-01-01T00:00:00.000Z', planId: 'plan-1', accounts: 200 });
+  expect(JSON.parse(readFileSync(join(dir, 'first-syncs.json'), 'utf8'))).toEqual({ version: 1, targets: { app: { target: 'app', since: '2026-01-01T00:00:00.000Z', planId: 'plan-1', accounts: 200 } } });
 });

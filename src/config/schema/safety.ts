@@ -41,7 +41,7 @@ export const safety = z
       .describe(
         "Stop when one run would create, or re-activate, more users in a target than this share of its managed users: " +
           'a misspelt disabled-account rule, a scope that lets everyone in or an attribute the reading account may not see reads every leaver as active. ' +
-          'A target with no managed users yet (a first sync) is not judged, nor one whose first sync the state records as begun and not completed (cut short); ' +
+          'A target with no managed users yet (a first sync) is not judged, nor the rest of a first sync the state records as begun and not completed (cut short: creates beyond what it set out to give are judged against its size); ' +
           'accounts created again for their links are the re-create check\'s. Default 20 (%).',
       ),
     alwaysAllowCreates: z
