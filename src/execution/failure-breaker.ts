@@ -6,7 +6,9 @@
  * holds a run of a thousand operations, and the target's run lock, for days (each operation
  * spending all its attempts). Counted over every request this process sends the target (reads,
  * writes, retries: request-events.ts) while the apply runs (in distributed mode, while the worker
- * process runs chunks of the cycle: bullmq/cycle-breakers.ts); any other answer starts the count again.
+ * process runs chunks of the cycle: bullmq/cycle-breakers.ts); any other answer starts the count
+ * again, except a read's while writes are among the failures (a target that refuses every write
+ * but answers the look-ups between them is still refusing).
  */
 import { onRequestEnd, type RequestEvent } from '../targets/http/request-events.js';
 
@@ -23,6 +25,8 @@ export function failedAnswer(status: number): boolean {
  */
 export class FailureCount {
   private inRow = 0;
+  /** A write is among the failures counted: a read that succeeds does not say the target takes writes. */
+  private writeFailed = false;
   private tripped = false;
 
   constructor(
@@ -33,10 +37,16 @@ export class FailureCount {
   /** One answer of the target (or none: status 0). */
   answer(event: RequestEvent): void {
     if (this.tripped) return;
+    const read = event.method === 'GET';
     if (!failedAnswer(event.status)) {
+      // The look-up after an ambiguous failed create answers 200 while every write fails: not a
+      // sign the target is back. Among failed reads only (a listing throttled now and then), it is.
+      if (read && this.writeFailed) return;
       this.inRow = 0;
+      this.writeFailed = false;
       return;
     }
+    if (!read) this.writeFailed = true;
     if (++this.inRow < this.limit) return;
     this.tripped = true;
     this.trip(this.inRow, event);

@@ -33,3 +33,22 @@ it('a 400 or a 404 is an answer: it starts the count again', () => {
   stop();
   expect(trips).toEqual([]);
 });
+
+it("a read that succeeds does not start the count again: a target that refuses every write trips it, whatever its look-ups answer", () => {
+  // A create answered 503 is ambiguous, so it is looked up (GET, 200) before it is posted again.
+  const trips: number[] = [];
+  const stop = watchFailures('breaker-app-3', 3, (n) => trips.push(n));
+  const request = (method: string, status: number) => requestEnded({ target: 'breaker-app-3', method, status, seconds: 0.01 });
+  for (let i = 0; i < 3; i++) {
+    request('POST', 503);
+    request('GET', 200);
+  }
+  expect(trips).toEqual([3]);
+  stop();
+  // A write that succeeds still starts the count again.
+  const again: number[] = [];
+  const stop2 = watchFailures('breaker-app-3', 2, (n) => again.push(n));
+  for (const [m, s] of [['POST', 503], ['POST', 201], ['POST', 503], ['GET', 200]] as const) request(m, s);
+  stop2();
+  expect(again).toEqual([]);
+});
