@@ -97,6 +97,23 @@ describe('parseJsonBody', () => {
     }
   });
 
+  it('a compact page is cut where each resource opens as the first did; marks inside a resource, or a resource opening otherwise, are cut again by the walk', () => {
+    const compact = JSON.stringify(page(many()));
+    expect(cutResources(Buffer.from(compact), true)?.elements.length).toBe(1200);
+    // Objects nested in an array, each opening with the resources' first key: "},{"id":" inside resources.
+    const nested = JSON.stringify(page(many().map((r, i) => (i % 50 === 0 ? { ...r, items: [{ id: 'a' }, { id: 'b', x: [{ id: 'c' }] }] } : r))));
+    expect(cutResources(Buffer.from(nested), true)!.elements.length).toBe(1200 + 2 * 12); // one mark in each of 12 resources
+    expect(same(nested)).toBe(true);
+    // One resource opening with another key: two resources in one part.
+    const mixed = JSON.stringify(page(many().map((r, i) => (i === 300 ? Object.fromEntries([['active', r.active], ...Object.entries(r)]) : r))));
+    expect(cutResources(Buffer.from(mixed), true)!.elements.length).toBe(1198);
+    expect(same(mixed)).toBe(true);
+    // The mark in a string is escaped, so it cannot be found there.
+    const quoted = JSON.stringify(page(many().map((r, i) => (i === 10 ? { ...r, displayName: '},{"id":"x"' } : r))));
+    expect(cutResources(Buffer.from(quoted), true)?.elements.length).toBe(1200);
+    expect(same(quoted)).toBe(true);
+  });
+
   it('invalid UTF-8 inside a string decodes as it would whole', () => {
     const text = JSON.stringify(page(many()));
     const bytes = Buffer.from(text);

@@ -28,20 +28,37 @@ const RESOURCES = Buffer.from('"Resources"');
 /** The body as JSON (JSON.parse's own errors for what is not). */
 export function parseJsonBody(bytes: Buffer): unknown {
   if (bytes.length >= CUT_FROM) {
-    const cut = cutResources(bytes);
-    if (cut) {
-      const envelope = JSON.parse(`${bytes.toString('utf8', 0, cut.start)}null${bytes.toString('utf8', cut.end)}`) as Record<string, unknown>;
-      // The placeholder must be what the envelope holds: else another "Resources" (spelt with an
-      // escape) came after it, and the whole parse is the one that says which wins.
-      if (envelope !== null && typeof envelope === 'object' && envelope['Resources'] === null) {
-        const resources: unknown[] = [];
-        for (let i = 0; i < cut.elements.length; i += 2) resources.push(JSON.parse(bytes.toString('utf8', cut.elements[i], cut.elements[i + 1])));
-        envelope['Resources'] = resources;
-        return envelope;
+    const parsed = parseInParts(bytes, true) ?? parseInParts(bytes, false);
+    if (parsed) return parsed;
+  }
+  return JSON.parse(bytes.toString('utf8'));
+}
+
+/**
+ * The body parsed as its envelope and each resource on its own; null when it is not cut (or, cut
+ * by `marked` boundaries, a part is not one whole resource: then the byte walk cuts it again).
+ */
+function parseInParts(bytes: Buffer, marked: boolean): Record<string, unknown> | null {
+  const cut = cutResources(bytes, marked);
+  if (!cut) return null;
+  const envelope = JSON.parse(`${bytes.toString('utf8', 0, cut.start)}null${bytes.toString('utf8', cut.end)}`) as Record<string, unknown>;
+  // The placeholder must be what the envelope holds: else another "Resources" (spelt with an
+  // escape) came after it, and the whole parse is the one that says which wins.
+  if (envelope === null || typeof envelope !== 'object' || envelope['Resources'] !== null) return null;
+  const resources: unknown[] = [];
+  for (let i = 0; i < cut.elements.length; i += 2) {
+    const text = bytes.toString('utf8', cut.elements[i], cut.elements[i + 1]);
+    if (!marked) resources.push(JSON.parse(text));
+    else {
+      try {
+        resources.push(JSON.parse(text));
+      } catch {
+        return null;
       }
     }
   }
-  return JSON.parse(bytes.toString('utf8'));
+  envelope['Resources'] = resources;
+  return envelope;
 }
 
 /** Whether the body is empty or only whitespace (an answer with nothing to parse). */
@@ -57,7 +74,7 @@ const isSpace = (b: number) => b === 0x20 || b === 0x0a || b === 0x0d || b === 0
  * elements (start and end offsets, in pairs); null when the body is not an object holding one such
  * array of objects, exactly once, with only commas and whitespace between its elements.
  */
-export function cutResources(bytes: Buffer): { start: number; end: number; elements: number[] } | null {
+export function cutResources(bytes: Buffer, marked = false): { start: number; end: number; elements: number[] } | null {
   let i = skipSpace(bytes, 0);
   if (bytes[i] !== OPEN_OBJECT) return null;
   i++;
@@ -73,7 +90,7 @@ export function cutResources(bytes: Buffer): { start: number; end: number; eleme
         if (bytes[colon] === COLON) {
           const open = skipSpace(bytes, colon + 1);
           if (found || bytes[open] !== OPEN_ARRAY) return null;
-          found = elementsOf(bytes, open);
+          found = marked ? markedElementsOf(bytes, open) : elementsOf(bytes, open);
           if (!found) return null;
           i = found.end;
           continue;
@@ -107,6 +124,35 @@ function elementsOf(bytes: Buffer, open: number): { start: number; end: number; 
     if (bytes[i] !== COMMA) return null;
     i = skipSpace(bytes, i + 1);
   }
+}
+
+/**
+ * The array opening at `at` cut where the bytes say a resource ends and the next begins as the
+ * first one began: `},{"<its first key>":`, found by Buffer#indexOf instead of a walk over every
+ * byte (the walk was a third of decoding a page). No such run of bytes can lie inside a string (a
+ * quote in a string is escaped, and a closing quote is followed by a comma, colon or bracket), but
+ * one may close and open nested objects: a part cut there is not a whole value, its JSON.parse
+ * fails, and the caller cuts the body again by the walk (elementsOf). A compact body only (no space
+ * between resources), every resource beginning with the same key, as servers write them.
+ */
+function markedElementsOf(bytes: Buffer, open: number): { start: number; end: number; elements: number[] } | null {
+  let start = open + 1;
+  if (bytes[start] !== OPEN_OBJECT || bytes[start + 1] !== QUOTE) return null;
+  const keyEnd = stringEnd(bytes, start + 1);
+  if (keyEnd < 0 || bytes[keyEnd + 1] !== COLON) return null;
+  const marker = Buffer.concat([Buffer.from('},'), bytes.subarray(start, keyEnd + 2)]);
+  const elements: number[] = [];
+  for (;;) {
+    const next = bytes.indexOf(marker, start);
+    if (next < 0) break;
+    elements.push(start, next + 1);
+    start = next + 2;
+  }
+  // The last resource by the walk: one of them, not the page.
+  const end = objectEnd(bytes, start);
+  if (end < 0 || bytes[end] !== CLOSE_ARRAY) return null;
+  elements.push(start, end);
+  return { start: open, end: end + 1, elements };
 }
 
 /** Just past the object opening at `at` (brackets inside strings not counted); -1 when it does not end. */
