@@ -359,9 +359,14 @@ export async function makePlan(loaded: LoadedConfig, state: PlanningState, only?
   // Every target's discovery and listing begin now, with the source read: reads only. A source
   // that cannot be read, or a mapping it cannot fill, stops them and the run writes nothing.
   const early = new Map([...targets].map(([name, config]) => [name, new EarlyRead(runtimes.get(name)!, config.pageSize, observer)]));
+  // The links are read meanwhile too (a file store reads its snapshot in the background): a damaged
+  // store stops the cycle here, before anything is compared.
+  const linksRead = links.loaded();
+  linksRead.catch(() => undefined);
   let prepared: Awaited<ReturnType<typeof readSource>>;
   try {
     prepared = await readSource(loaded, source, state, observer, readAt);
+    await linksRead;
   } catch (error) {
     for (const read of early.values()) read.stop();
     throw error;

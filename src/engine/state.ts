@@ -39,7 +39,8 @@ export async function openState(loaded: LoadedConfig, options: OpenStateOptions)
   const personClock = new MemoryPersonClock();
   const lock: RunLock | null = options.lock ? await acquireRunLock(loaded.stateDir, { config: loaded.file }) : null;
   try {
-    const links = await FileLinkStore.open(loaded.stateDir, options.readOnly ? { readOnly: true } : { onFailure: halt.fail });
+    // Read in the background: a plan starts its targets' reads meanwhile, and waits for it (LinkStore.loaded).
+    const links = await FileLinkStore.open(loaded.stateDir, { background: true, ...(options.readOnly ? { readOnly: true } : { onFailure: halt.fail }) });
     const audit: AuditSink = options.audit ? new JsonlAuditSink(loaded.auditFile, auditOptions(loaded, options, halt.fail)) : NO_AUDIT;
     const stores = fileStores(loaded.stateDir);
     return {

@@ -18,6 +18,12 @@ export interface LinkStore {
   get(target: string, kind: ResourceKind, externalId: string): Promise<Link | undefined>;
   set(target: string, kind: ResourceKind, externalId: string, link: Link): Promise<void>;
   delete(target: string, kind: ResourceKind, externalId: string): Promise<void>;
+  /**
+   * Resolves once the store holds what it stored (the file store reads its snapshot in the
+   * background from open, and each method waits for it); rejects with what that read met, so a
+   * command can fail on a damaged store before it does anything else.
+   */
+  loaded(): Promise<void>;
   /** Make every change so far durable. */
   flush(): Promise<void>;
   close(): Promise<void>;

@@ -45,6 +45,11 @@ export class RedisLinkStore implements LinkStore, LinkInventory {
     this.keys = redisKeys(prefix);
   }
 
+  /** Nothing to wait for: each method asks Redis. */
+  loaded(): Promise<void> {
+    return Promise.resolve();
+  }
+
   async snapshot(target: string, kind: ResourceKind): Promise<Map<string, Link>> {
     const key = this.keys.links(target, kind);
     const links = new Map<string, Link>();

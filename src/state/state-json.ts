@@ -28,6 +28,11 @@ export function parseStateJson<T>(text: string, where: string, shape: StateShape
   } catch (error) {
     throw new StateError(`${where} is damaged (not valid JSON: ${(error as Error).message}): ${shape.fix}`, {}, { cause: error });
   }
+  return checkStateShape(data, where, shape);
+}
+
+/** Parsed JSON (read from `where`) as `shape`, or a StateError naming where, what and the first bad path. */
+export function checkStateShape<T>(data: unknown, where: string, shape: StateShape<T>): T {
   const result = shape.schema.safeParse(data);
   if (result.success) return result.data;
   const issue = result.error.issues[0]!;

@@ -11,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { JsonlAuditSink } from '../../src/audit/jsonl-audit-sink.js';
 import { StateError } from '../../src/errors.js';
 import { FileLinkStore } from '../../src/state/file-link-store.js';
+import { writeLinkTables } from '../support/links-file.js';
 import { tempDirs } from '../support/temp-dirs.js';
 
 const ATOMIC_WRITE = fileURLToPath(new URL('../../src/state/atomic-write.ts', import.meta.url));
@@ -33,18 +34,18 @@ describe('link store', () => {
     await reopened.flush();
     expect(readFileSync(join(dir, 'links.journal'), 'utf8')).toBe('');
     expect(JSON.parse(readFileSync(join(dir, 'links.json'), 'utf8'))).toEqual({
-      version: 2,
-      links: { 'app/user': ['e2', 'scim-2', 'h2', 'e4', 'scim-4', 'h4'] },
+      version: 3,
+      parts: [['app/user', ['e2', 'scim-2', 'h2', 'e4', 'scim-4', 'h4']]],
     });
     // A run that changes nothing still folds what an earlier run left in the journal.
     appendFileSync(join(dir, 'links.journal'), '["app","user","e5",{"id":"scim-5","hash":"h5"}]\n');
     const third = await FileLinkStore.open(dir);
     await third.flush();
     expect(readFileSync(join(dir, 'links.journal'), 'utf8')).toBe('');
-    expect(JSON.parse(readFileSync(join(dir, 'links.json'), 'utf8')).links['app/user']).toEqual(['e2', 'scim-2', 'h2', 'e4', 'scim-4', 'h4', 'e5', 'scim-5', 'h5']);
+    expect(JSON.parse(readFileSync(join(dir, 'links.json'), 'utf8')).parts).toEqual([['app/user', ['e2', 'scim-2', 'h2', 'e4', 'scim-4', 'h4', 'e5', 'scim-5', 'h5']]]);
   });
 
-  it('a snapshot written by version 1 (links by externalId) is read, and written as version 2 at the next flush', async () => {
+  it('a snapshot written by version 1 (links by externalId) is read, and written as version 3 at the next flush', async () => {
     const dir = tempDir();
     const v1 = { version: 1, links: { 'app/user': { e1: { id: 'scim-1', hash: 'h1' }, e2: { id: 'scim-2', hash: 'h2' } }, 'app/group': { g1: { id: 'grp-1', hash: 'hg' } } } };
     writeFileSync(join(dir, 'links.json'), JSON.stringify(v1));
@@ -58,8 +59,66 @@ describe('link store', () => {
     const store = await FileLinkStore.open(dir);
     await store.delete('app', 'user', 'e1');
     await store.flush();
-    expect(JSON.parse(readFileSync(join(dir, 'links.json'), 'utf8'))).toEqual({ version: 2, links: { 'app/user': ['e2', 'scim-2', 'h2'], 'app/group': ['g1', 'grp-1', 'hg'] } });
+    expect(JSON.parse(readFileSync(join(dir, 'links.json'), 'utf8'))).toEqual({ version: 3, parts: [['app/user', ['e2', 'scim-2', 'h2']], ['app/group', ['g1', 'grp-1', 'hg']]] });
     expect([...(await (await FileLinkStore.open(dir)).snapshot('app', 'group'))]).toEqual([['g1', { id: 'grp-1', hash: 'hg' }]]);
+  });
+
+  it('version 3 lays a snapshot out a part of at most 1,000 links per line, in one JSON document; version 2 files and a reformatted file are read whole', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'links.json');
+    const store = await FileLinkStore.open(dir);
+    const links = Array.from({ length: 2_500 }, (_, i) => [`e${i}`, { id: `scim-${i}`, hash: `h${i}` }] as const);
+    for (const [externalId, link] of links) await store.set('app', 'user', externalId, link);
+    await store.set('app', 'group', 'g1', { id: 'grp-1', hash: 'hg' });
+    await store.flush();
+    const text = readFileSync(file, 'utf8');
+    const lines = text.split('\n');
+    // The first and last lines frame the parts: app/user in three (1,000 + 1,000 + 500), then app/group.
+    expect([lines[0], lines.at(-1), lines.length]).toEqual(['{"version":3,"parts":[', ']}', 6]);
+    const document = JSON.parse(text) as { version: number; links?: unknown; parts: [string, string[]][] };
+    expect(document.links).toBeUndefined(); // a version 2 build finds no tables, reads version 3, and calls the file a newer scim-sync's
+    expect(document.parts.map(([name, flat]) => [name, flat.length / 3])).toEqual([['app/user', 1000], ['app/user', 1000], ['app/user', 500], ['app/group', 1]]);
+    const expected = new Map(links);
+    expect(await (await FileLinkStore.open(dir, { readOnly: true })).snapshot('app', 'user')).toEqual(expected);
+    // Pretty-printed by hand: the same document, read whole.
+    writeFileSync(file, JSON.stringify(document, null, 2));
+    expect(await (await FileLinkStore.open(dir, { readOnly: true })).snapshot('app', 'user')).toEqual(expected);
+    // Version 2 (a flat list per table, keyed by table) is still read.
+    writeLinkTables(file, { 'app/user': Object.fromEntries(links) });
+    expect(await (await FileLinkStore.open(dir, { readOnly: true })).snapshot('app', 'user')).toEqual(expected);
+  });
+
+  it('a damaged part fails the open naming the file and the part, whether it breaks the JSON or not', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'links.json');
+    const part = (flat: unknown[]) => JSON.stringify(['app/user', flat]);
+    writeFileSync(file, `{"version":3,"parts":[\n${part(['e1', 'scim-1', 'h1'])},\n${part(['e2', 7, 'h2'])}\n]}`);
+    expect(((await FileLinkStore.open(dir).catch((e: unknown) => e)) as Error).message).toBe(
+      `${file} is damaged (not a link store snapshot: parts.1: expected a list of externalId, id and hash, three strings a link): restore it from backup or remove it to relink by externalId`,
+    );
+    writeFileSync(file, `{"version":3,"parts":[\n${part(['e1', 'scim-1', 'h1'])}\n${part(['e2', 'scim-2', 'h2'])}\n]}`);
+    expect(((await FileLinkStore.open(dir).catch((e: unknown) => e)) as Error).message).toMatch(new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is damaged \\(not valid JSON: `));
+  });
+
+  it('opened in the background, a damaged snapshot fails loaded() and each method, and is never written over', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'links.json');
+    const damaged = '{"version":3,"parts":[\n["app/user",["e1","scim-1"]]\n]}';
+    writeFileSync(file, damaged);
+    const store = await FileLinkStore.open(dir, { background: true });
+    await expect(store.loaded()).rejects.toThrow(/links\.json is damaged \(not a link store snapshot: parts\.0: /);
+    await expect(store.snapshot('app', 'user')).rejects.toBeInstanceOf(StateError);
+    await expect(store.set('app', 'user', 'e2', { id: 'scim-2', hash: 'h2' })).rejects.toBeInstanceOf(StateError);
+    await store.close();
+    expect(readFileSync(file, 'utf8')).toBe(damaged);
+    expect(readFileSync(join(dir, 'links.journal'), 'utf8')).toBe('');
+    // Sound, its methods wait for it: a change made before the load ends lands on the links read.
+    writeFileSync(file, '{"version":3,"parts":[\n["app/user",["e1","scim-1","h1"]]\n]}');
+    const sound = await FileLinkStore.open(dir, { background: true });
+    await sound.set('app', 'user', 'e2', { id: 'scim-2', hash: 'h2' });
+    expect([...(await sound.snapshot('app', 'user')).keys()]).toEqual(['e1', 'e2']);
+    await sound.close();
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toEqual({ version: 3, parts: [['app/user', ['e1', 'scim-1', 'h1', 'e2', 'scim-2', 'h2']]] });
   });
 
   it('a damaged journal line (an edit, a bad copy) fails the open naming the file and line; a torn one is skipped', async () => {

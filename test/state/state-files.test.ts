@@ -68,9 +68,9 @@ describe('one reader for the JSON state files', () => {
       writeFileSync(join(dir, 'links.json'), JSON.stringify({ version: 2, links: { 'app/user': table } }));
       expect((await failure(FileLinkStore.open(dir, { readOnly: true }))).message).toMatch(/links\.json is damaged \(not a link store snapshot: links\.app\/user: expected a list of externalId, id and hash, three strings a link\): restore it/);
     }
-    writeFileSync(join(dir, 'links.json'), JSON.stringify({ version: 3, links: { 'app/user': { E1: 'a layout to come' } } }));
+    writeFileSync(join(dir, 'links.json'), JSON.stringify({ version: 4, tables: 'a layout to come' }));
     expect((await failure(FileLinkStore.open(dir, { readOnly: true }))).message).toMatch(
-      /links\.json was written by a newer scim-sync \(link store version 3; this one reads versions 1 to 2\): run that version, or remove the file to relink by externalId$/,
+      /links\.json was written by a newer scim-sync \(link store version 4; this one reads versions 1 to 3\): run that version, or remove the file to relink by externalId$/,
     );
     writeFileSync(join(dir, 'links.json'), JSON.stringify({ version: '2', links: {} }));
     expect((await failure(FileLinkStore.open(dir, { readOnly: true }))).message).toMatch(/links\.json is damaged \(not a link store snapshot: version: /);

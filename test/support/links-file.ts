@@ -7,19 +7,20 @@ import { readFileSync, writeFileSync } from 'node:fs';
 
 export type LinkTables = Record<string, Record<string, { id: string; hash: string }>>;
 
-/** Each table ("<target>/<kind>") as links by externalId, from either version of the file. */
+/** Each table ("<target>/<kind>") as links by externalId, from any version of the file. */
 export function readLinkTables(file: string): LinkTables {
-  const data = JSON.parse(readFileSync(file, 'utf8')) as { version?: number; links?: Record<string, unknown> };
+  const data = JSON.parse(readFileSync(file, 'utf8')) as { version?: number; links?: Record<string, unknown>; parts?: [string, string[]][] };
   const tables: LinkTables = {};
+  const addFlat = (name: string, flat: readonly string[]) => {
+    const links = (tables[name] ??= {});
+    for (let i = 0; i < flat.length; i += 3) links[flat[i]!] = { id: flat[i + 1]!, hash: flat[i + 2]! };
+  };
   for (const [name, table] of Object.entries(data.links ?? {})) {
-    if (!Array.isArray(table)) {
-      tables[name] = table as LinkTables[string];
-      continue;
-    }
-    const links: LinkTables[string] = {};
-    for (let i = 0; i < table.length; i += 3) links[table[i] as string] = { id: table[i + 1] as string, hash: table[i + 2] as string };
-    tables[name] = links;
+    if (Array.isArray(table)) addFlat(name, table as string[]);
+    else tables[name] = table as LinkTables[string];
   }
+  // Version 3: a table may span several parts.
+  for (const [name, flat] of data.parts ?? []) addFlat(name, flat);
   return tables;
 }
 

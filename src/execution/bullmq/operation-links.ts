@@ -23,6 +23,10 @@ export class OperationLinks implements LinkStore {
     this.writes.set(`${key}\n${externalId}`, { key, field: externalId, value });
   }
 
+  loaded(): Promise<void> {
+    return Promise.resolve();
+  }
+
   snapshot(target: string, kind: ResourceKind): Promise<Map<string, Link>> {
     return this.links.snapshot(target, kind);
   }
