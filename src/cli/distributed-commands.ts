@@ -221,6 +221,7 @@ export async function retryCommand(opts: { config: string; target?: string[]; js
           {
             planId: retry.planId,
             operations: Object.fromEntries(retry.operations),
+            quarantined: Object.fromEntries(retry.quarantined),
             abandonedCycles: retry.abandoned,
             dropped: retry.skipped.map((s) => ({ target: s.target, kind: s.op.kind, externalId: s.op.externalId, label: s.op.label, note: s.note })),
             unchecked: Object.fromEntries(retry.unchecked),
@@ -230,15 +231,16 @@ export async function retryCommand(opts: { config: string; target?: string[]; js
         ),
       );
     } else {
-      for (const [target, n] of retry.operations) {
-        io.out(`${target}: ${n} failed operation${n === 1 ? '' : 's'} re-queued${n > 0 ? ` as cycle ${retry.planId}, in phase order` : ''}`);
+      for (const target of targets) {
+        const n = retry.operations.get(target);
+        if (n !== undefined) io.out(`${target}: ${n} failed operation${n === 1 ? '' : 's'} re-queued${n > 0 ? ` as cycle ${retry.planId}, in phase order` : ''}`);
         for (const cycle of retry.abandoned.filter((c) => c.target === target)) io.out(abandonedLine(cycle));
         for (const line of retryLeftOut(retry, target)) io.out(line);
       }
       io.out(`Follow it with: scim-sync status --config ${opts.config}`);
     }
-    // A target whose failed operations could not be checked retried nothing: not a success.
-    return retry.unchecked.size > 0 ? EXIT.FAILED_OPERATIONS : EXIT.OK;
+    // A target whose failed operations could not be checked, or left out in quarantine (as `run` exits), retried nothing: not a success.
+    return retry.unchecked.size + retry.quarantined.size > 0 ? EXIT.FAILED_OPERATIONS : EXIT.OK;
   } finally {
     await state.close();
   }

@@ -5,6 +5,9 @@
  * report is what `status` shows as the target's last cycle. The cycle is applied as `run` applies a
  * plan (apply-plan.ts): the fresh read and the retry's operations pass the safety check first, so a
  * read that `run` refuses (an empty export) does not decide which failed deactivations still hold.
+ * A target in quarantine is left out as `run` leaves it out: nothing is read from it or sent to it,
+ * and its failed operations (and the cycles its failed control jobs left behind) stay as they are,
+ * to be retried once it is released.
  */
 import { randomUUID } from 'node:crypto';
 import type { LoadedConfig } from '../config/load.js';
@@ -19,14 +22,17 @@ import { connectRedis } from '../state/redis-connection.js';
 import { redisStep } from '../state/redis-errors.js';
 import { applyPlan } from './apply-plan.js';
 import { markFirstSyncs } from './first-sync.js';
+import { partitionTargets, quarantinedTargets } from './quarantine.js';
 import { targetBindings } from './plan-binding.js';
 import { decisionsNow, verifySavedPlan, type SkippedOperation } from './verify-plan.js';
 import type { RunState } from './run-state.js';
 
 export interface RetryOutcome {
   planId: string;
-  /** Failed operations put in the retry cycle, per target (each counted once). */
+  /** Failed operations put in the retry cycle, per target retried (each counted once); quarantined targets are not in it. */
   operations: Map<string, number>;
+  /** Targets left out in quarantine: their status (why, next try) and how many failed operations they keep. */
+  quarantined: Map<string, { status: string; failed: number }>;
   /**
    * Cycles left behind by a failed control job, not resumed (they no longer hold their lock, so
    * would send nothing) but closed: their operations without an outcome are failed operations,
@@ -127,12 +133,19 @@ const stoppedRetry = (sourceInDoubt: boolean): string =>
     sourceInDoubt ? 'fix the source, then retry' : 'review them; retry --override-safety re-queues them anyway (the override is audited)'
   }. The next cycle plans afresh whatever is still needed.`;
 
-export async function retryFailed(loaded: LoadedConfig, state: RunState, targets: readonly string[], options: { overrideSafety?: boolean; now?: Date } = {}): Promise<RetryOutcome> {
+export async function retryFailed(loaded: LoadedConfig, state: RunState, asked: readonly string[], options: { overrideSafety?: boolean; now?: Date } = {}): Promise<RetryOutcome> {
   const now = options.now ?? new Date();
   const q = loaded.config.queue!;
+  const { run: targets, skipped: quarantinedStatus } = partitionTargets(asked, await quarantinedTargets(state.quarantine, loaded.config.quarantine), now);
   const redis = await connectRedis(q.redis, { commandTimeoutMs: q.commandTimeoutMs });
   try {
     const store = CycleStore.of(redis, q);
+    // Counted only: a quarantined target's dead letters are neither checked, re-queued nor dropped.
+    const quarantined = new Map<string, { status: string; failed: number }>();
+    for (const [target, status] of quarantinedStatus) {
+      const failed = (await redisStep(q.redis, `reading the failed operations of ${target}`, () => failedOperations(redis, q, store, target))).list.length;
+      quarantined.set(target, { status, failed });
+    }
     // First: what those cycles did not do becomes failed operations, read below with the others.
     const abandoned = await redisStep(q.redis, 'closing the cycles of failed control jobs', () => closeAbandonedCycles(redis, q, store, targets));
     for (const cycle of abandoned) {
@@ -144,7 +157,7 @@ export async function retryFailed(loaded: LoadedConfig, state: RunState, targets
     const retries = targets.map((t) => retryTargetPlan(t, failed.get(t) ?? [])).filter((r) => r.plan.phases.some((p) => p.operations.length > 0));
     const id = `plan-retry-${randomUUID()}`;
     const emptyReport: RunReport = { planId: id, startedAt: now.toISOString(), finishedAt: now.toISOString(), targets: [] };
-    if (retries.length === 0) return { planId: id, operations: new Map(targets.map((t) => [t, 0])), abandoned, skipped: [], unchecked: new Map(), report: emptyReport };
+    if (retries.length === 0) return { planId: id, operations: new Map(targets.map((t) => [t, 0])), quarantined, abandoned, skipped: [], unchecked: new Map(), report: emptyReport };
     const source: Plan['source'] = { description: 'failed operations of earlier cycles', users: 0, activeUsers: 0, recordsRead: 0, invalidRecords: 0, issues: [] };
     const planned: Plan = {
       format: PLAN_FORMAT,
@@ -197,7 +210,7 @@ export async function retryFailed(loaded: LoadedConfig, state: RunState, targets
       await removeFailedOperations(redis, q, store, tp.target, done);
     }
     const operations = new Map(targets.map((t) => [t, operationsIn(plan.targets.find((tp) => tp.target === t))]));
-    return { planId: id, operations, abandoned, skipped, unchecked, report };
+    return { planId: id, operations, quarantined, abandoned, skipped, unchecked, report };
   } finally {
     redis.disconnect();
   }
@@ -208,11 +221,18 @@ function operationsIn(plan: TargetPlan | undefined): number {
 }
 
 /**
- * What a retry left out of its cycle for `target`, a line each (the first few named): dropped (stale,
- * already in place, superseded), kept failed (the fresh read cannot decide them now), or not checked.
+ * What a retry left out of its cycle for `target`, a line each (the first few named): all of it (the
+ * target is in quarantine), dropped (stale, already in place, superseded), kept failed (the fresh read
+ * cannot decide them now), or not checked.
  */
-export function retryLeftOut(retry: Pick<RetryOutcome, 'skipped' | 'unchecked'>, target: string): string[] {
+export function retryLeftOut(retry: Pick<RetryOutcome, 'skipped' | 'unchecked' | 'quarantined'>, target: string): string[] {
   const lines: string[] = [];
+  const quarantined = retry.quarantined.get(target);
+  if (quarantined) {
+    const n = quarantined.failed;
+    const kept = n === 0 ? 'it has no failed operations' : `its ${n} failed operation${n === 1 ? ' is' : 's are'} kept for when it is released`;
+    lines.push(`${target}: nothing sent, ${quarantined.status}; ${kept}`);
+  }
   const unchecked = retry.unchecked.get(target);
   if (unchecked) lines.push(`${target}: the failed operations stay failed, not re-queued: ${unchecked}`);
   const named = (skipped: readonly SkippedOperation[]) => {

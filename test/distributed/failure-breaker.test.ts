@@ -76,9 +76,15 @@ it('a target that answers every write 503: the workers send nothing more after s
   expect(h.audit().filter((a) => a['action'] === 'target.failed').map((a) => a['note'])).toEqual([expect.stringMatching(reason)]);
   expect((await quarantine())?.reason).toMatch(/^target stopped after 20 consecutive failures/);
 
-  // The target is back: retry sends the failed creates again, and nothing else.
+  // The target is back, but retry leaves it out while it is quarantined, as run does: nothing sent, the failed creates kept.
   h.sandbox.clearFaults();
   h.sandbox.clearRequests();
+  const held = await h.cli('retry', '--config', h.configFile);
+  expect(held.code, held.err).toBe(1);
+  expect(held.out).toContain(`app: nothing sent, quarantined since`);
+  expect(h.sandbox.requests).toEqual([]);
+  // Released: retry sends the failed creates again, and nothing else.
+  expect((await h.cli('unquarantine', '--config', h.configFile, '--target', 'app')).code).toBe(0);
   const retried = await h.cli('retry', '--config', h.configFile);
   expect(retried.code, retried.err).toBe(0);
   expect(retried.out).toContain(`app: ${creates['failed']} failed operation`);

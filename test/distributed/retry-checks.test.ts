@@ -4,12 +4,16 @@
  * nothing is re-queued (exit 3) and every failed operation stays listed. Each failed operation is
  * re-queued, dropped or kept on its own: a leaver's two accounts are two operations, the same
  * operation failed in two cycles is sent once, and only what was re-queued or decided by the fresh
- * read leaves the failed list. Against a real Redis, the sandbox and a worker in this process.
+ * read leaves the failed list. A target in quarantine is left out as `run` leaves it out: no request,
+ * its failed operations kept as they are, exit 1. Against a real Redis, the sandbox and a worker in
+ * this process.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { afterEach, beforeEach, expect, it } from 'vitest';
-import { Harness, peopleCsv, person, type Person } from '../support/harness.js';
-import { cleanRedis, inProcessWorkers, queueYaml, randomPrefix } from '../support/distributed.js';
+import { Redis } from 'ioredis';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { startSandbox, type Sandbox } from '../../src/sandbox/index.js';
+import { addTarget, Harness, peopleCsv, person, TOKEN, type Person } from '../support/harness.js';
+import { REDIS_URL, cleanRedis, inProcessWorkers, queueYaml, randomPrefix } from '../support/distributed.js';
 
 let h: Harness;
 let prefix: string;
@@ -150,4 +154,77 @@ it('retry keeps a failed deactivation the fresh read cannot decide (a dirty read
   expect(h.writes()).toEqual([]);
   expect(await failed()).toMatchObject([{ kind: 'deprovisionUser', externalId: 'E1020' }]);
   expect(active('user20@example.com')).toBe(true);
+});
+
+describe('a target in quarantine', () => {
+  let crm: Sandbox;
+  let redis: Redis;
+  beforeEach(async () => {
+    crm = await startSandbox({ token: TOKEN });
+    addTarget(h, 'crm', crm);
+    redis = new Redis(REDIS_URL);
+    // The worker read the config before crm was in it.
+    await worker.close();
+    worker = await inProcessWorkers(h.configFile);
+    const synced = await h.run('--wait');
+    expect(synced.code, synced.err + synced.out).toBe(0);
+  });
+  afterEach(async () => {
+    redis.disconnect();
+    await crm.close();
+  });
+
+  interface Status {
+    targets: { target: string; failed: { externalId: string; kind: string; jobId: string }[]; lastCycle: { planId: string } | null }[];
+  }
+  async function status(): Promise<Map<string, Status['targets'][number]>> {
+    const s = JSON.parse((await h.cli('status', '--config', h.configFile, '--json')).out) as Status;
+    return new Map(s.targets.map((t) => [t.target, t]));
+  }
+
+  it('retry sends nothing to a quarantined target and keeps its failed operations; the other target is retried', async () => {
+    // E1020 leaves; both targets refuse the deactivation once.
+    h.writePeople(people.slice(0, 19));
+    for (const s of [h.sandbox, crm]) s.addFault({ method: 'PATCH', path: '/Users', times: 1, action: { type: 'status', status: 400, detail: 'refused for now' } });
+    expect((await h.run('--wait')).code).toBe(1);
+    // crm is quarantined since, its next try an hour away.
+    const entry = { target: 'crm', since: new Date().toISOString(), reason: 'test reason', attempts: 1, nextTry: new Date(Date.now() + 3_600_000).toISOString() };
+    await redis.hset(`${prefix}:state:quarantine`, 'crm', JSON.stringify(entry));
+    const before = (await status()).get('crm')!;
+    expect(before.failed).toMatchObject([{ kind: 'deprovisionUser', externalId: 'E1020' }]);
+    h.sandbox.clearRequests();
+    crm.clearRequests();
+
+    const retried = await h.cli('retry', '--config', h.configFile);
+    expect(retried.code, retried.out + retried.err).toBe(1);
+    expect(crm.requests).toEqual([]);
+    expect(retried.out).toMatch(/app: 1 failed operation re-queued as cycle plan-retry-/);
+    const line = retried.out.split('\n').find((l) => l.startsWith('crm:'));
+    expect(line).toBe(`crm: nothing sent, quarantined since ${entry.since}: test reason; next try at ${entry.nextTry} (lift it now with scim-sync unquarantine --target crm); its 1 failed operation is kept for when it is released`);
+    expect(retried.out.split('\n').filter((l) => l.startsWith('crm:'))).toHaveLength(1);
+
+    await expect.poll(() => active('user20@example.com'), { timeout: 20_000 }).toBe(false);
+    const after = await status();
+    await expect.poll(async () => (await status()).get('app')!.failed, { timeout: 10_000 }).toEqual([]);
+    expect(after.get('crm')!.failed).toEqual(before.failed);
+    expect(after.get('crm')!.lastCycle?.planId).toBe(before.lastCycle?.planId);
+    expect(crm.store.findUserByUserName('user20@example.com')!['active']).toBe(true);
+    expect(crm.requests).toEqual([]);
+    expect(JSON.parse((await redis.hget(`${prefix}:state:quarantine`, 'crm'))!)).toEqual(entry);
+  });
+
+  it('retry --json of a quarantined target alone: nothing read or sent, exit 1, its failed operations counted as kept', async () => {
+    h.writePeople(people.slice(0, 19));
+    crm.addFault({ method: 'PATCH', path: '/Users', times: 1, action: { type: 'status', status: 400, detail: 'refused for now' } });
+    expect((await h.run('--wait')).code).toBe(1);
+    const entry = { target: 'crm', since: new Date().toISOString(), reason: 'test reason', attempts: 2, nextTry: new Date(Date.now() + 3_600_000).toISOString() };
+    await redis.hset(`${prefix}:state:quarantine`, 'crm', JSON.stringify(entry));
+    crm.clearRequests();
+
+    const retried = await h.cli('retry', '--config', h.configFile, '--target', 'crm', '--json');
+    expect(retried.code, retried.out + retried.err).toBe(1);
+    expect(JSON.parse(retried.out)).toMatchObject({ operations: {}, quarantined: { crm: { failed: 1, status: expect.stringContaining(`next try at ${entry.nextTry}`) } } });
+    expect(crm.requests).toEqual([]);
+    expect((await status()).get('crm')!.failed).toMatchObject([{ kind: 'deprovisionUser', externalId: 'E1020' }]);
+  });
 });

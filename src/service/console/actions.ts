@@ -155,7 +155,7 @@ export async function retryAction(ctx: ConsoleContext, user: ConsoleUser, named:
   return {
     title: html`Retry of ${shown}`,
     status: 200,
-    body: html`<div class="notice ${retry.unchecked.has(target) ? 'bad' : 'ok'}" role="status">${n} failed operation${n === 1 ? '' : 's'} of ${shown} re-queued${n > 0 ? html` as cycle <code>${retry.planId}</code>, in phase order` : ''}.</div>${retryLeftOut(retry, target).map((line) => html`<p>${line}</p>`)}<p><a href="/ui/queues">Queues</a></p>`,
+    body: html`<div class="notice ${retry.unchecked.has(target) || retry.quarantined.has(target) ? 'bad' : 'ok'}" role="status">${n} failed operation${n === 1 ? '' : 's'} of ${shown} re-queued${n > 0 ? html` as cycle <code>${retry.planId}</code>, in phase order` : ''}.</div>${retryLeftOut(retry, target).map((line) => html`<p>${line}</p>`)}<p><a href="/ui/queues">Queues</a></p>`,
   };
 }
 
