@@ -5,9 +5,10 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Redis } from 'ioredis';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { Harness, person } from '../support/harness.js';
-import { cleanRedis, inProcessWorkers, queueYaml, randomPrefix } from '../support/distributed.js';
+import { REDIS_URL, cleanRedis, inProcessWorkers, queueYaml, randomPrefix } from '../support/distributed.js';
 import { startTestService, type RunningService } from '../support/service.js';
 import { ConsoleClient, OPERATOR_TOKEN, VIEWER_TOKEN, consoleYaml } from '../support/console.js';
 
@@ -57,4 +58,28 @@ it('shows the failed operations of a target with their reason; an operator retri
   expect(retried.body).toMatch(/1 failed operation of app re-queued as cycle <code>plan-retry-/);
   await expect.poll(() => h.sandbox.store.users().length, { timeout: 20_000 }).toBe(2);
   await expect.poll(async () => (await operator.get('/ui/queues')).body, { timeout: 10_000 }).not.toContain('title is not');
+});
+
+it('a retry of a target in quarantine says nothing was re-queued and why, and sends nothing', async () => {
+  h.writePeople([person(1), person(2)]);
+  h.sandbox.addFault({ method: 'POST', path: '/Users', times: 1, action: { type: 'status', status: 400, detail: 'refused for now' } });
+  s = await startTestService(h);
+  const operator = new ConsoleClient(s.url);
+  await operator.signIn(OPERATOR_TOKEN);
+  await expect.poll(async () => (await operator.get('/ui/queues')).body, { timeout: 20_000 }).toContain('refused for now');
+  const redis = new Redis(REDIS_URL);
+  try {
+    const entry = { target: 'app', since: new Date().toISOString(), reason: 'test reason', attempts: 1, nextTry: new Date(Date.now() + 3_600_000).toISOString() };
+    await redis.hset(`${prefix}:state:quarantine`, 'app', JSON.stringify(entry));
+  } finally {
+    redis.disconnect();
+  }
+  h.sandbox.clearRequests();
+  const retried = await operator.post('/ui/queues/retry', { target: 'app', csrf: await operator.csrf() });
+  expect(retried.status, retried.body).toBe(200);
+  expect(retried.body).toContain('<div class="notice bad" role="status">Nothing re-queued: app is in quarantine.</div>');
+  expect(retried.body).toContain('app: nothing sent, quarantined since');
+  expect(retried.body).not.toContain('re-queued as cycle');
+  expect(h.sandbox.requests).toEqual([]);
+  expect((await operator.get('/ui/queues')).body).toContain('refused for now');
 });

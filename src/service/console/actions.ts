@@ -151,11 +151,16 @@ export async function retryAction(ctx: ConsoleContext, user: ConsoleUser, named:
   const { retryFailed, retryLeftOut } = await import('../../engine/retry-failed.js');
   const retry = await underLocks(ctx, [target], (state) => retryFailed(ctx.loaded, withAudit({ ...state, executor: (o) => state.executor({ ...o, initiator: who }) }, who), [target]));
   const n = retry.operations.get(target) ?? 0;
-  ctx.log(`console: ${n} failed operations of ${target} retried by ${user.name}`);
+  const quarantined = retry.quarantined.has(target);
+  ctx.log(`console: ${quarantined ? `retry of ${target} left it out in quarantine` : `${n} failed operations of ${target} retried`} by ${user.name}`);
+  // In quarantine, the line retryLeftOut gives is the whole outcome: "0 re-queued" would read as nothing to do.
+  const headline = quarantined
+    ? html`Nothing re-queued: ${shown} is in quarantine.`
+    : html`${n} failed operation${n === 1 ? '' : 's'} of ${shown} re-queued${n > 0 ? html` as cycle <code>${retry.planId}</code>, in phase order` : ''}.`;
   return {
     title: html`Retry of ${shown}`,
     status: 200,
-    body: html`<div class="notice ${retry.unchecked.has(target) || retry.quarantined.has(target) ? 'bad' : 'ok'}" role="status">${n} failed operation${n === 1 ? '' : 's'} of ${shown} re-queued${n > 0 ? html` as cycle <code>${retry.planId}</code>, in phase order` : ''}.</div>${retryLeftOut(retry, target).map((line) => html`<p>${line}</p>`)}<p><a href="/ui/queues">Queues</a></p>`,
+    body: html`<div class="notice ${retry.unchecked.has(target) || quarantined ? 'bad' : 'ok'}" role="status">${headline}</div>${retryLeftOut(retry, target).map((line) => html`<p>${line}</p>`)}<p><a href="/ui/queues">Queues</a></p>`,
   };
 }
 
