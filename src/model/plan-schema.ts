@@ -4,7 +4,7 @@
  * types in plan.ts are held equal to this schema at compile time (the checks at the end), so the
  * two cannot drift apart.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import {
   PHASE_OF,
   PHASES,

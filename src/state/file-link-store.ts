@@ -27,7 +27,7 @@
 import { readFile } from 'node:fs/promises';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { join } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { redact } from '../config/secret.js';
 import { StateError } from '../errors.js';
 import { writeFileAtomic } from './atomic-write.js';

@@ -20,7 +20,7 @@
  * it records.
  */
 import { join } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { StateError } from '../errors.js';
 import { writeFileAtomic } from './atomic-write.js';
 import { ensureStateDir, explainCode } from './state-dir.js';

@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
-import { z } from 'zod';
+import * as z from 'zod';
 import { StateError } from '../errors.js';
 import { writeFileAtomic } from './atomic-write.js';
 import { redisKeys } from './redis-keys.js';

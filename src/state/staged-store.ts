@@ -17,7 +17,7 @@ import { mkdir, readdir, rename, stat, unlink, utimes } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
-import { z } from 'zod';
+import * as z from 'zod';
 import { PlanError, StateError, asked, describeError, quoting } from '../errors.js';
 import type { Plan } from '../model/plan.js';
 import { planSchema } from '../model/plan-schema.js';

@@ -6,7 +6,7 @@
  * every writer does (a server's error text or an operator's reason may quote a credential).
  */
 import { readFile } from 'node:fs/promises';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { redact } from '../config/secret.js';
 import { StateError } from '../errors.js';
 import { pathText } from '../model/plan-schema.js';

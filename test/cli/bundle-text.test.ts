@@ -2,7 +2,8 @@
  * The CLI's bundle as bin/load-bundle.js compiles it: ASCII only, so V8 holds its text one byte a
  * character (a single other character anywhere, a comment's dash included, makes it UTF-16, twice
  * the memory, decoded on every start), and already inside its CommonJS wrapper, so the loader
- * compiles the text as read instead of a concatenation V8 copies whole.
+ * compiles the text as read instead of a concatenation V8 copies whole. And without what no command
+ * runs, which every start would read and deserialise all the same.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -28,6 +29,13 @@ describe('the CLI bundle (npm run build)', () => {
     const source = text.toString('latin1');
     expect(source.startsWith('(function (exports, require, module, __filename, __dirname) {')).toBe(true);
     expect(source.trimEnd().endsWith('})')).toBe(true);
+  });
+
+  it("holds zod's English messages and none of its other 60-odd locales", () => {
+    // `import { z } from 'zod'` takes zod's whole namespace as one value, locales and JSON Schema
+    // converters with it (600 KB of the bundle); `import * as z` lets esbuild keep only what is used.
+    const locales = [...text.toString('latin1').matchAll(/^\/\/ \S*node_modules\/zod\/v4\/locales\/([\w-]+)\.js$/gm)].map((m) => m[1]);
+    expect(locales.filter((l) => l !== 'index')).toEqual(['en']);
   });
 });
 

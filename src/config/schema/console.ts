@@ -4,7 +4,7 @@
  * reference; the name is what the provisioning log records as `by` for their actions.
  */
 import { BlockList } from 'node:net';
-import { z } from 'zod';
+import * as z from 'zod';
 import { secret } from './secret-field.js';
 import { addressRange } from '../address-ranges.js';
 

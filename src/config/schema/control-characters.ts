@@ -1,5 +1,5 @@
 /** How every source treats control characters in values. */
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const controlCharacters = z
   .enum(['reject', 'strip'])

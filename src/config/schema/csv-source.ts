@@ -1,5 +1,5 @@
 /** source.type csv: an HR export. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { controlCharacters } from './control-characters.js';
 import { percent } from './numbers.js';
 

@@ -7,7 +7,7 @@
  * The per-format and per-scheme defaults below are the one place they are written: the endpoint's
  * settings (sources/events/endpoint-settings.ts) and these descriptions both read them.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { positiveInt } from './numbers.js';
 import { secret } from './secret-field.js';
 

@@ -1,5 +1,5 @@
 /** source.type google: a Google Workspace domain through the Admin SDK Directory API. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { controlCharacters } from './control-characters.js';
 import { positiveInt } from './numbers.js';
 import { secret } from './secret-field.js';

@@ -1,5 +1,5 @@
 /** targets.<name>.groups: which groups are provisioned, and how. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { duration, positiveInt } from './numbers.js';
 
 export const groupSettings = z

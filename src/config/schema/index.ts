@@ -5,7 +5,7 @@
  * A section whose fields all have defaults is written `.prefault({})`: an absent section is read as
  * `{}` and each field's own default fills it in, so every default is written once, at its field.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { events } from './events.js';
 import { join, sourceSetupIssues, sources } from './join.js';
 import { lookups } from './lookups.js';

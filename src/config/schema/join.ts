@@ -3,7 +3,7 @@
  * primary, decides who exists; each other is joined to it on a pair of attributes, and lends its
  * values by `precedence`. `source:` (one source) and `sources:` exclude each other.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { nearestName } from '../nearest-name.js';
 import { percent } from './numbers.js';
 import { sourceSchema } from './source.js';

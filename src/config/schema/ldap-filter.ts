@@ -8,7 +8,7 @@
  * options (`;binary`) nor numeric OIDs, which it refuses at every read. Values are as the RFC says:
  * `(`, `)`, `*` (outside a substring match) and `\` must be written as `\28`, `\29`, `\2a`, `\5c`.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 class FilterSyntax extends Error {}
 

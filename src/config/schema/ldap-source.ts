@@ -1,5 +1,5 @@
 /** source.type ldap: OpenLDAP or Active Directory. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { controlCharacters } from './control-characters.js';
 import { ldapFilter } from './ldap-filter.js';
 import { positiveInt } from './numbers.js';

@@ -1,5 +1,5 @@
 /** lookups: tables the expression language's Lookup(key, "table") reads. */
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const lookups = z
   .record(

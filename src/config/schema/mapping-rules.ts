@@ -1,5 +1,5 @@
 /** targets.<name>.mapping, roles and entitlements: what each user holds in a target. */
-import { z } from 'zod';
+import * as z from 'zod';
 
 const mappingWhen = z.enum(['always', 'create']).default('always').describe('"create": set only when the account is created.');
 

@@ -1,5 +1,5 @@
 /** targets.<name>.match: how an account is recognised as a person's when no link says so. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { parsePath } from '../../model/scim-paths.js';
 
 const WORK_EMAIL = 'emails[type eq "work"].value';

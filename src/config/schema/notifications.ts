@@ -1,5 +1,5 @@
 /** `notifications`: webhooks told about what needs a person (safety stops, quarantines, failed cycles). */
-import { z } from 'zod';
+import * as z from 'zod';
 import { secret } from './secret-field.js';
 
 export const NOTIFICATION_EVENTS = [

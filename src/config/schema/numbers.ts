@@ -1,5 +1,5 @@
 /** Number fields several sections share. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { durationMs } from '../duration.js';
 
 export const positiveInt = z.number().int().positive();

@@ -1,5 +1,5 @@
 /** `quarantine`: when a failing target is set aside, and when it is tried again. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { duration, percent, positiveInt } from './numbers.js';
 
 export const quarantine = z

@@ -1,5 +1,5 @@
 /** `queue`: distributed mode, BullMQ on Redis. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { positiveInt } from './numbers.js';
 import { secret } from './secret-field.js';
 

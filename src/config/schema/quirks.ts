@@ -1,5 +1,5 @@
 /** targets.<name>.quirks: overrides of the vendor profile, key by key. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { FILTER_OPERATORS, PATCH_SHAPES, type QuirkOverrides } from '../profiles.js';
 import { positiveInt } from './numbers.js';
 import { rateLimit } from './rate-limit.js';

@@ -1,5 +1,5 @@
 /** A request budget, of a target or of its profile. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { positiveInt } from './numbers.js';
 
 export const rateLimit = z

@@ -1,5 +1,5 @@
 /** `safety`: the checks that stop a run before any write. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { percent, positiveInt } from './numbers.js';
 
 export const safety = z

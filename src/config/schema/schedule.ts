@@ -1,6 +1,6 @@
 /** `schedule`: the cycles `scim-sync schedule` starts. */
 import { createRequire } from 'node:module';
-import { z } from 'zod';
+import * as z from 'zod';
 
 // cron-parser (and the date library it brings) is loaded only for a config that has a schedule:
 // every command validates the whole config, and most never schedule anything.

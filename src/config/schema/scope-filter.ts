@@ -1,5 +1,5 @@
 /** targets.<name>.scope: who is provisioned to a target. */
-import { z } from 'zod';
+import * as z from 'zod';
 
 const clauseOps = z
   .object({

@@ -1,5 +1,5 @@
 /** Credentials in the config: which keys hold them, and the field that takes one. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { Secret } from '../secret.js';
 
 /**

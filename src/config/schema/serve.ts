@@ -1,5 +1,5 @@
 /** `serve`: the long-running service (`scim-sync serve`): its HTTP address, change polling and safety window. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { consoleSettings } from './console.js';
 
 /** host:port, IPv6 in brackets; port 0 asks the OS for a free one (tests). */

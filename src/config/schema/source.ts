@@ -1,5 +1,5 @@
 /** `source`: one of the source types, told apart by `type`. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { csvSource } from './csv-source.js';
 import { googleSource } from './google-source.js';
 import { ldapSource } from './ldap-source.js';

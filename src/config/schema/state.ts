@@ -1,5 +1,5 @@
 /** `state` and `audit`: where scim-sync keeps what it knows and what it did. */
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const state = z
   .object({

@@ -1,5 +1,5 @@
 /** targets.<name>.auth: how scim-sync proves who it is to a SCIM server. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { secret } from './secret-field.js';
 
 export const auth = z.discriminatedUnion('type', [

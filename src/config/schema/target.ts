@@ -1,5 +1,5 @@
 /** targets.<name>: one SCIM server and what scim-sync may do to it. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { PROFILE_NAMES } from '../profiles.js';
 import { mappingRule, roleRule } from './mapping-rules.js';
 import { groupSettings } from './group-settings.js';

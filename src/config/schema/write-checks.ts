@@ -1,5 +1,5 @@
 /** targets.<name>.writeChecks: whether scim-sync reads back what it wrote, and when it stops resending a change. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { positiveInt } from './numbers.js';
 
 export const writeChecks = z

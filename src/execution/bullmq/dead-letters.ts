@@ -18,7 +18,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Redis, Result } from 'ioredis';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Operation } from '../../model/plan.js';
 import { operationsSchema } from '../../model/plan-schema.js';
 import { parseStateJson, type StateShape } from '../../state/state-json.js';
