@@ -22,6 +22,7 @@ import { readMemberships } from './memberships-file.js';
 import { fieldsOfLine, keyOfBrokenRow, keyShape, listKeys, readSwallowedLines } from './stray-quote.js';
 import { NotPlain, PlainCsvParser } from './plain-csv.js';
 import { textDecoder } from './text-stream.js';
+import { plainRecordMaker } from '../../model/plain-records.js';
 
 interface CsvErrorInfo extends Error {
   code?: string;
@@ -395,6 +396,7 @@ class SnapshotBuilder {
   private header: readonly string[] = [];
   /** The header's named columns: what a person's attributes are. */
   private named: readonly string[] = [];
+  private readonly newAttributes = plainRecordMaker<SourceValue>();
   private unnamed: readonly string[] = [];
   private readonly inactiveValues: Set<string>;
   /** source.inactive.activeValues, lower case: when set, a status in neither list holds the person. */
@@ -720,7 +722,7 @@ class SnapshotBuilder {
     }
     this.byKey.set(key, line);
 
-    const attributes: Record<string, SourceValue> = {};
+    const attributes = this.newAttributes();
     // By the header (the record's keys, in order): no entry arrays per record, one object shape for all.
     for (const column of this.named) attributes[column] = this.value(record[column], column);
     for (let i = 0; i < this.mappedAttributes.length; i++) attributes[this.mappedAttributes[i]!] = this.value(record[this.mappedColumns[i]!], this.mappedColumns[i]!);

@@ -14,6 +14,8 @@
  * empty lines counted).
  */
 
+import { plainRecordMaker } from '../../model/plain-records.js';
+
 /** The text is not plain CSV as defined above: read it with csv-parse instead. */
 export class NotPlain extends Error {
   constructor(line: number, why: string) {
@@ -28,6 +30,7 @@ export class PlainCsvParser {
   private carry: string[] = [];
   private line = 0;
   private columns: readonly string[] | undefined;
+  private readonly newRecord = plainRecordMaker<string>();
 
   constructor(
     private readonly delimiter: string,
@@ -73,7 +76,7 @@ export class PlainCsvParser {
     }
     const columns = this.columns;
     if (fields.length !== columns.length) throw new NotPlain(this.line, `${fields.length} fields, the header has ${columns.length}`);
-    const record: Record<string, string> = {};
+    const record = this.newRecord();
     for (let i = 0; i < columns.length; i++) record[columns[i]!] = fields[i]!;
     this.onRecord(record, this.line);
   }
