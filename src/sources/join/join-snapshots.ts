@@ -29,6 +29,7 @@
  *   records name).
  */
 import { foldUserName } from '../../model/user-name.js';
+import { plainRecordMaker } from '../../model/plain-records.js';
 import { SourceError } from '../../errors.js';
 import type { CanonicalGroup, CanonicalUser, DirectorySnapshot, SourceIssue, SourceValue } from '../../model/canonical.js';
 
@@ -213,8 +214,9 @@ export function joinSnapshots(spec: JoinSpec, snapshots: ReadonlyMap<string, Dir
   const groupSources = new Set(spec.groups);
 
   // Pass 2: the merged people.
+  const newAttributes = plainRecordMaker<SourceValue>();
   const merged = joined.map(({ user, records }): CanonicalUser => {
-    const attributes: Record<string, SourceValue> = {};
+    const attributes = newAttributes();
     for (const r of records.values()) {
       for (const name of Object.keys(r.attributes)) {
         if (Object.hasOwn(attributes, name)) continue;

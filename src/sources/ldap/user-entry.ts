@@ -6,6 +6,7 @@ import type { SourceIssueCode, SourceValue } from '../../model/canonical.js';
 import { formatKey as formatKeyValue } from './binary-key.js';
 import { AttributeList } from './attribute-list.js';
 import { lowercase, slotOf, slotValue, stringsOf, type LdapEntry, type LdapValue } from './entry.js';
+import { plainRecordMaker } from '../../model/plain-records.js';
 import type { DisabledSetting, KeySetting } from './flavor-defaults.js';
 
 /** userAccountControl flag ACCOUNTDISABLE. */
@@ -81,8 +82,8 @@ export function entryActive(entry: LdapEntry, rule: DisabledSetting | undefined,
 interface AttributeLayout {
   /** [canonical name, lowercased LDAP name] pairs. */
   readonly pairs: readonly (readonly [string, string])[];
-  /** Every canonical name, null: copying it gives each person an object of the final shape at once. */
-  readonly template: Readonly<Record<string, SourceValue>>;
+  /** Each person's attributes object, given every pair's name in the same order below: one shape for all (model/plain-records.ts). */
+  readonly make: () => Record<string, SourceValue>;
   /** Where each pair's LDAP name stands (-1: absent) in the last names array the decoder shared among entries. */
   names: readonly string[] | null;
   positions: number[];
@@ -97,7 +98,7 @@ function layoutOf(map: ReadonlyMap<string, string>): AttributeLayout {
   let layout = layouts.get(map);
   if (!layout) {
     const pairs = [...map].map(([canonical, ldap]) => [canonical, ldap.toLowerCase()] as const);
-    layout = { pairs, template: Object.fromEntries(pairs.map(([canonical]) => [canonical, null])), names: null, positions: [], known: new WeakMap() };
+    layout = { pairs, make: plainRecordMaker<SourceValue>(), names: null, positions: [], known: new WeakMap() };
     layouts.set(map, layout);
   }
   return layout;
@@ -107,7 +108,7 @@ function layoutOf(map: ReadonlyMap<string, string>): AttributeLayout {
 export function entryAttributes(entry: LdapEntry, map: ReadonlyMap<string, string>): Record<string, SourceValue> {
   const layout = layoutOf(map);
   const { pairs } = layout;
-  const attributes = { ...layout.template };
+  const attributes = layout.make();
   const list = entry.attributes;
   if (list instanceof AttributeList) {
     // The entries of one layout share one names array: each name is looked for once for them all.
