@@ -4,6 +4,7 @@
  * and no operations; the others are planned as usual.
  */
 import { randomUUID } from 'node:crypto';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { LoadedConfig } from '../config/load.js';
 import type { TargetConfig } from '../config/schema/index.js';
 import { selectTargets } from '../config/select-targets.js';
@@ -285,7 +286,7 @@ async function readUsersAndGroups(name: string, config: TargetConfig, runtime: T
   const manageGroups = config.groups.enabled && (snapshot.groups.length > 0 || groupLinks.size > 0);
   const inScope = compileScope(config.scope, { ...context.expressions, masked: context.masked });
   const { memberOf } = membershipsFor(snapshot, { mapping: fitted.mapping, ...(manageGroups ? { groups: { settings: groupSettings(config) } } : {}) });
-  const settler = new AccountSettler({
+  const settler = await AccountSettler.built({
     snapshot,
     mapping: fitted.mapping,
     inScope,
@@ -294,7 +295,7 @@ async function readUsersAndGroups(name: string, config: TargetConfig, runtime: T
     ...(memberOf ? { memberOf } : {}),
     ...(context.heldOff.size > 0 ? { heldOff: context.heldOff } : {}),
     keepAccounts: manageGroups || fitted.manager,
-  });
+  }, nextTurn);
   await early.into((page) => settler.add(page));
   const read = { capabilities, fitted, inScope, actualUsers: settler.accounts, settled: settler.settled, userLinks };
   if (!manageGroups) return read;

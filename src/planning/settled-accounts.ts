@@ -44,6 +44,9 @@ export interface SettleInput {
 /** A listed id that more than one link names: its account is never settled. */
 const SHARED = -1;
 
+/** People indexed between two turns of the event loop (`built`): a few milliseconds' work. */
+const INDEX_SLICE = 10_000;
+
 /**
  * The people settled while the listing was read, with the label diffUsers gives them (their
  * userName), by their place in `users` (the snapshot's): one array store per person settled rather
@@ -117,8 +120,18 @@ export class AccountSettler {
   private readonly kept: readonly string[];
   /** The schemas array the last stub kept (schemasOf). */
   private lastSchemas: string[] | undefined;
+  /** While personOf is built: people with a link so far, and whether an id was named twice. */
+  private linkedPeople = 0;
+  private sharedId = false;
 
-  constructor(private readonly input: SettleInput) {
+  /**
+   * `indexed` false: the lookup of who each listed id is linked to is left for `indexSlice` and
+   * `indexDone` (see `built`).
+   */
+  constructor(
+    private readonly input: SettleInput,
+    indexed = true,
+  ) {
     this.places = new SettledByPlace(input.snapshot.users);
     this.settled = this.places;
     this.enabled = !input.mapping.rules.some((r) => r.value.candidates !== undefined);
@@ -127,27 +140,52 @@ export class AccountSettler {
       const path = parsePath(key);
       return path.schema ?? path.attribute;
     }))];
-    if (!this.enabled) return;
-    // One pass over the people; a key read twice names its link's id twice, and is left to diffUsers.
-    let linked = 0;
-    let shared = false;
-    const users = input.snapshot.users;
-    for (let i = 0; i < users.length; i++) {
-      const link = input.links.get(users[i]!.key);
+    if (!indexed || !this.enabled) return;
+    this.indexSlice(0, input.snapshot.users.length);
+    this.indexDone();
+  }
+
+  /**
+   * A settler whose lookup is built a slice of people at a time, awaiting `pause` between slices
+   * (the caller's turn of the event loop): built for 100,000 people in one go, it held the main
+   * thread for about a tenth of a second while the listing's answers waited, and the server, sent no
+   * new request, idled.
+   */
+  static async built(input: SettleInput, pause: () => Promise<unknown>, slice = INDEX_SLICE): Promise<AccountSettler> {
+    const settler = new AccountSettler(input, false);
+    if (!settler.enabled) return settler;
+    const n = input.snapshot.users.length;
+    for (let from = 0; from < n; from += slice) {
+      settler.indexSlice(from, Math.min(n, from + slice));
+      await pause();
+    }
+    settler.indexDone();
+    return settler;
+  }
+
+  /** Links of people from..to-1 into personOf; a key read twice names its link's id twice, and is left to diffUsers. */
+  private indexSlice(from: number, to: number): void {
+    const users = this.input.snapshot.users;
+    for (let i = from; i < to; i++) {
+      const link = this.input.links.get(users[i]!.key);
       if (!link) continue;
-      linked++;
+      this.linkedPeople++;
       // One lookup: the size says whether the id was named before (then it is overwritten as shared).
       const before = this.personOf.size;
       this.personOf.set(link.id, i);
       if (this.personOf.size === before) {
         this.personOf.set(link.id, SHARED);
-        shared = true;
+        this.sharedId = true;
       }
     }
+  }
+
+  /** After the last slice: ids also named by the links of people gone from the source are shared too. */
+  private indexDone(): void {
     // Links of people gone from the source share an id with someone only if some link is not one of theirs.
-    if (!shared && linked === input.links.size) return;
+    if (!this.sharedId && this.linkedPeople === this.input.links.size) return;
     const keys = new Map<string, string>();
-    for (const [key, link] of input.links) {
+    for (const [key, link] of this.input.links) {
       const other = keys.get(link.id);
       if (other !== undefined && other !== key) this.personOf.set(link.id, SHARED);
       keys.set(link.id, key);

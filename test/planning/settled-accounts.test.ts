@@ -142,6 +142,24 @@ describe('accounts settled while listing', () => {
     }
   });
 
+  it('built a slice of people at a time, pausing between slices, settle the same people as built at once', async () => {
+    const { users, actual, links } = cycle();
+    const input = { snapshot: snap(users, ['K3']), mapping, inScope: compileScope([{ department: { in: ['eng', 'sales'] } }]), links, settings, keepAccounts: false };
+    const once = new AccountSettler(input);
+    let pauses = 0;
+    const sliced = await AccountSettler.built(input, async () => void pauses++, 4);
+    once.add(actual);
+    sliced.add(actual);
+    expect(pauses).toBe(Math.ceil(users.length / 4));
+    expect(once.settled.size).toBeGreaterThan(10);
+    expect([...sliced.settled.keys()].sort()).toEqual([...once.settled.keys()].sort());
+    expect(sliced.accounts).toEqual(once.accounts);
+    // Ids two links name stay unsettled across slices: a27 (K27 and K28, in slices apart), a0 (K0, and K40 gone).
+    expect(sliced.settled.has('K27')).toBe(false);
+    expect(sliced.settled.has('K0')).toBe(false);
+    expect(sliced.settled.has('K1')).toBe(true);
+  });
+
   it('settle nobody when the mapping picks unique values (they are read off every account)', () => {
     const unique = compileUserMapping({ userName: '=SelectUniqueValue("{userName}", "x{userName}")' }, attributes);
     const { whole, settledPlan, settler } = plans({ mapping: unique });
