@@ -122,6 +122,9 @@ function trailerMarker(config: CsvSourceConfig): string | undefined {
 /** Records between two progress counts: often enough for a display, rare enough to cost nothing. */
 const RECORDS_PER_PROGRESS = 1000;
 
+/** Bytes read from the file at a time by the plain read (see readPlain). */
+const READ_CHUNK = 16 * 1024;
+
 /** Longest header line read when checking templates against the columns. */
 const MAX_HEADER_CHARS = 1 << 20;
 
@@ -235,7 +238,11 @@ export class CsvSource implements SourceDirectory {
         if (progress && ++records % RECORDS_PER_PROGRESS === 0) progress.records(records);
       },
     );
-    const input = createReadStream(path);
+    // Read in 16 KiB chunks (a few hundred rows, about 2 ms of work each) rather than the default
+    // 64 KiB: the targets' listings run beside this read, and their answers wait for the chunk in
+    // hand to be done before the next pages are asked for; with the server idle meanwhile, a plan of
+    // 100,000 people took about 5% longer. The read itself costs the same.
+    const input = createReadStream(path, { highWaterMark: READ_CHUNK });
     input.on('error', (error) => decode.destroy(error));
     try {
       for await (const chunk of input.pipe(decode) as AsyncIterable<string>) parser.write(chunk);
