@@ -7,7 +7,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterEach, expect, it } from 'vitest';
 import { Secret } from '../../src/config/secret.js';
-import { CycleStore } from '../../src/execution/bullmq/cycle-store.js';
+import { CycleStore, StoredPhases } from '../../src/execution/bullmq/cycle-store.js';
 import { FAILED_CHUNKS_KEPT } from '../../src/execution/bullmq/queue-layout.js';
 import type { Plan, TargetPlan } from '../../src/model/plan.js';
 import { redisKeys, targetQueueName } from '../../src/state/redis-keys.js';
@@ -52,7 +52,7 @@ it("a stored plan's warnings and error are redacted: a server's error text may q
   const store = new CycleStore(redis, prefix, 60_000);
   const tp: TargetPlan = { target: 'app', managedUsers: 0, actualUsers: 0, phases: [], warnings: [`proxy said: bad password ${secret.reveal()}`], error: `HTTP 401: you sent ${secret.reveal()}` };
   const plan = { id: 'plan-1', createdAt: new Date().toISOString(), binding: { targets: {} }, targets: [tp] } as unknown as Plan;
-  const { meta } = await store.savePlan(plan, tp, 'token-1', { recreateAllowance: 0 });
+  const { meta } = await store.savePlan(plan, tp, StoredPhases.of(tp), 'token-1', { recreateAllowance: 0 });
   const stored = (await redis.hget(redisKeys(prefix).plan('plan-1', 'app'), 'meta'))!;
   expect(stored).not.toContain(secret.reveal());
   expect(JSON.parse(stored)).toMatchObject({ warnings: ['proxy said: bad password [redacted]'], error: 'HTTP 401: you sent [redacted]' });

@@ -17,7 +17,7 @@ import { readLock, type TargetLocks } from '../../state/redis-run-lock.js';
 import { redisAddress, redisStep, redisUnreachable, unreachableWhy } from '../../state/redis-errors.js';
 import type { SyncObserver } from '../../telemetry/sync-events.js';
 import { sleepUnlessAborted } from '../abortable-sleep.js';
-import { CycleStore, checkStorable } from './cycle-store.js';
+import { CycleStore, StoredPhases } from './cycle-store.js';
 import type { Executor, TargetRuntime } from '../executor.js';
 import { controlJobOptions, phaseJobId, type PhaseJobData } from './queue-layout.js';
 import { NOT_CONFIGURED, emptyTargetReport, stoppedTargetReport, type RunReport, type TargetReport, type TargetStop } from '../run-report.js';
@@ -54,7 +54,7 @@ export class BullmqExecutor implements Executor {
     const { redis, queue: q, locks } = this.options;
     const startedAt = new Date().toISOString();
     // Before the first write: a plan that cannot be stored for one target enqueues for none.
-    for (const tp of plan.targets) if (targets.has(tp.target)) checkStorable(tp);
+    const storable = new Map(plan.targets.filter((tp) => targets.has(tp.target)).map((tp) => [tp.target, StoredPhases.of(tp)]));
     const store = CycleStore.of(redis, q);
     const control = new Queue<PhaseJobData>(CONTROL_QUEUE, { connection: redis, prefix: q.prefix });
     const reports = new Map<string, TargetReport>();
@@ -66,7 +66,7 @@ export class BullmqExecutor implements Executor {
           continue;
         }
         const { stored, meta } = await redisStep(q.redis, `storing plan ${plan.id} for target ${tp.target}`, () =>
-          store.savePlan(plan, tp, locks.token, { recreateAllowance: recreateAllowance(tp, this.options.safety), ...(this.options.guardSince ? { guardSince: this.options.guardSince } : {}) }),
+          store.savePlan(plan, tp, storable.get(tp.target)!, locks.token, { recreateAllowance: recreateAllowance(tp, this.options.safety), ...(this.options.guardSince ? { guardSince: this.options.guardSince } : {}) }),
         );
         // Stored before under another lock: that enqueue's cycle owns the plan; ours only waits for it.
         const ours = stored || meta.lockToken === locks.token;

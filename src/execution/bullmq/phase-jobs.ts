@@ -82,7 +82,7 @@ export function controlProcessor(ctx: WorkerContext): (job: Job<PhaseJobData>) =
     if (await ctx.control.getJob(nextId)) return { phase, started: false };
     const next: PhaseJobData = { planId, target, lockToken, phase: phase + 1 };
     if (stopped) {
-      await skipOperations(planId, target, await store.phaseOperations(planId, target, phase), stopped);
+      await skipOperations(planId, target, await store.phaseOperations(meta, phase), stopped);
       await ctx.control.add('phase', next, { ...controlJobOptions(q.retentionHours), jobId: nextId });
       return { phase, started: false };
     }
@@ -107,31 +107,37 @@ export function controlProcessor(ctx: WorkerContext): (job: Job<PhaseJobData>) =
   const processFeed = async (job: Job<PhaseJobData>) => {
     const { planId, target, lockToken, phase } = job.data;
     const chunk = job.data.chunk ?? 1;
-    const ops = await store.phaseOperations(planId, target, phase);
-    const { guardedSince, binding, recreateAllowance } = await store.meta(planId, target);
+    const meta = await store.meta(planId, target);
+    const { guardedSince, binding, recreateAllowance } = meta;
     const guard = {
       ...(guardedSince !== undefined ? { guardedSince } : {}),
       ...(binding ? { binding } : {}),
       ...(recreateAllowance !== undefined ? { recreateAllowance } : {}),
     };
+    // Read a step at a time (only the parts that hold it), so that the first chunks are on the queue
+    // before the rest of the phase is read; a plan of an earlier version, stored whole, is read once.
+    const whole = meta.partOps === undefined ? await store.phaseOperations(meta, phase) : undefined;
+    const read = (first: number, count: number) => (whole ? Promise.resolve(whole.slice(first, first + count)) : store.phaseOperations(meta, phase, { first, count }));
+    const total = meta.phases[phase]?.operations ?? 0;
     const parent = { id: phaseJobId(planId, target, phase + 1), queue: ctx.keys.queue(CONTROL_QUEUE) };
     const step = Math.max(1, Math.floor(FEED_OPERATIONS / chunk)) * chunk;
     // A retried feed goes on where it stopped (adding a job again would be a no-op, only slower).
     // Every step is whole chunks: a retried feed cuts the same chunks whatever step it stopped at.
     const from = typeof job.progress === 'number' ? job.progress : 0;
-    for (let i = from; i < ops.length; ) {
-      const end = Math.min(i + (i === 0 ? Math.min(step, FIRST_FEED_CHUNKS * chunk) : step), ops.length);
+    for (let i = from; i < total; ) {
+      const end = Math.min(i + (i === 0 ? Math.min(step, FIRST_FEED_CHUNKS * chunk) : step), total);
       // Asked of Redis at the feed's start (a feed retried, or run long after its phase job, may
       // find the lock gone), then as the keeper paces it.
       if (!(await ctx.locks.keep(planId, target, lockToken, i === from))) {
         // The cycle lost its lock (stopped for it by the keeper): what is not on the queue yet is
         // not put there; the chunks already on it skip their operations themselves.
-        await skipOperations(planId, target, ops.slice(i), (await store.stopped(planId, target))?.reason ?? LOCK_LOST);
+        await skipOperations(planId, target, await read(i, total - i), (await store.stopped(planId, target))?.reason ?? LOCK_LOST);
         return { phase, enqueued: i };
       }
+      const ops = await read(i, end - i);
       const jobs = [];
       for (let first = i; first < end; first += chunk) {
-        const part = ops.slice(first, first + chunk);
+        const part = ops.slice(first - i, first - i + chunk);
         jobs.push({
           name: 'chunk',
           data: { planId, target, lockToken, phase, ops: part, ...guard } satisfies ChunkJobData,
@@ -142,7 +148,7 @@ export function controlProcessor(ctx: WorkerContext): (job: Job<PhaseJobData>) =
       await job.updateProgress(end);
       i = end;
     }
-    return { phase, enqueued: ops.length };
+    return { phase, enqueued: total };
   };
 
   return (job) => (job.name === 'feed' ? processFeed(job) : processPhase(job));
