@@ -76,11 +76,12 @@ export function chunkProcessor(ctx: WorkerContext): (job: Job<ChunkJobData>, tok
     const { planId, target, lockToken, ops } = job.data;
     const runtime = ctx.runtimes.get(target)!;
     const rateLimit = targetRateLimit(ctx.loaded.config.targets[target]!);
+    // The cycle's digest of this worker's credential (scrypt, tens of milliseconds on libuv's pool;
+    // once per cycle) is taken while Redis is asked what the chunk needs, and compared before any write.
+    const digests = prepareCredentialDigests([ctx.loaded.config.targets[target]!], planId);
+    digests.catch(() => undefined);
     // A lock lost (expired, or another cycle's now) stops the target for the cycle: every operation is skipped below.
     await ctx.locks.keep(planId, target, lockToken);
-    await prepareCredentialDigests([ctx.loaded.config.targets[target]!], planId);
-    const mismatch = bindingMismatch(planId, target, job.data.binding, ctx.loaded.config.targets[target]!, ctx.loaded.file);
-    if (mismatch) ctx.stops.remember(planId, target, (await store.stop(planId, target, { kind: 'config-differs', reason: mismatch })).reason);
     // Taken before (a worker died or stopped, or Redis failed a write): what was recorded is done.
     const retaken = job.attemptsStarted > 1;
     const recorded = retaken ? await store.recorded(planId, target, ops.map((op) => op.id)) : new Set<string>();
@@ -92,6 +93,9 @@ export function chunkProcessor(ctx: WorkerContext): (job: Job<ChunkJobData>, tok
       ChunkLinks.prefetch(ctx.links, target, pending),
       ctx.writeChecks(planId, target),
     ]);
+    await digests;
+    const mismatch = bindingMismatch(planId, target, job.data.binding, ctx.loaded.config.targets[target]!, ctx.loaded.file);
+    if (mismatch) ctx.stops.remember(planId, target, (await store.stop(planId, target, { kind: 'config-differs', reason: mismatch })).reason);
     const failed = store.failedIdentities(planId, target);
     const recreates = store.recreateBudget(planId, target, job.data.recreateAllowance ?? 0);
     const outcomes = new ChunkOutcomes(store, planId, target, ctx.locks.outcomeLock(planId, target, lockToken));

@@ -4,6 +4,7 @@
  * and releases its cycle lock; a `feed` job puts a phase's operations on the target's queue in chunks.
  */
 import type { Job } from 'bullmq';
+import { prepareCredentialDigests } from '../../config/target-fingerprint.js';
 import { CONTROL_QUEUE } from '../../state/redis-keys.js';
 import { releaseLock } from '../../state/redis-run-lock.js';
 import { targetRateLimit } from '../target-runtime.js';
@@ -91,6 +92,8 @@ export function controlProcessor(ctx: WorkerContext): (job: Job<PhaseJobData>) =
     // phase cannot start before the last chunk is in (the feed job is a child until then). The chunk
     // size is fixed here, once: a retried feed cuts the same chunks (same job ids, added once).
     const config = ctx.loaded.config.targets[target];
+    // The cycle's credential digest (chunk-jobs.ts), begun now: this worker's first chunk need not wait for it.
+    if (config) void prepareCredentialDigests([config], planId).catch(() => undefined);
     const chunk = config ? chunkSize(config.concurrency, targetRateLimit(config)) : 1;
     await ctx.flows.add({
       name: 'phase',
