@@ -67,8 +67,15 @@ export function controlProcessor(ctx: WorkerContext): (job: Job<PhaseJobData>) =
     }
   };
 
+  /** The cycle's digest of this worker's credential (chunk-jobs.ts), begun as soon as a job of the cycle comes: its first chunk need not wait as long. */
+  const beginDigest = (planId: string, target: string) => {
+    const config = ctx.loaded.config.targets[target];
+    if (config) void prepareCredentialDigests([config], planId).catch(() => undefined);
+  };
+
   const processPhase = async (job: Job<PhaseJobData>) => {
     const { planId, target, lockToken } = job.data;
+    beginDigest(planId, target);
     // A lost lock stops the target for the cycle (LockKeeper): the phases left are skipped below.
     const held = await ctx.locks.keep(planId, target, lockToken, true);
     const meta = await store.meta(planId, target);
@@ -92,8 +99,6 @@ export function controlProcessor(ctx: WorkerContext): (job: Job<PhaseJobData>) =
     // phase cannot start before the last chunk is in (the feed job is a child until then). The chunk
     // size is fixed here, once: a retried feed cuts the same chunks (same job ids, added once).
     const config = ctx.loaded.config.targets[target];
-    // The cycle's credential digest (chunk-jobs.ts), begun now: this worker's first chunk need not wait for it.
-    if (config) void prepareCredentialDigests([config], planId).catch(() => undefined);
     const chunk = config ? chunkSize(config.concurrency, targetRateLimit(config)) : 1;
     await ctx.flows.add({
       name: 'phase',
@@ -109,6 +114,7 @@ export function controlProcessor(ctx: WorkerContext): (job: Job<PhaseJobData>) =
 
   const processFeed = async (job: Job<PhaseJobData>) => {
     const { planId, target, lockToken, phase } = job.data;
+    beginDigest(planId, target);
     const chunk = job.data.chunk ?? 1;
     const meta = await store.meta(planId, target);
     const { guardedSince, binding, recreateAllowance } = meta;
