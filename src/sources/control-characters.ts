@@ -17,22 +17,23 @@ export interface ControlCharacterPolicy {
 }
 
 /**
- * Where the first control character lies in `text` from `from` on, or -1: C0, DEL, C1, and the
- * bidirectional embeddings, overrides and isolates (a U+202E in a name shows it reversed in every
- * app), the characters model/printable.ts escapes on a terminal. `inText`: tab, line feed and
- * carriage return are legitimate (a multi-line column). A scan rather than a regular expression:
- * it runs for every value a source reads, mostly on the read's tail, and mostly finds nothing.
+ * The control characters: C0, DEL, C1, and the bidirectional embeddings, overrides and isolates (a
+ * U+202E in a name shows it reversed in every app), the characters model/printable.ts escapes on a
+ * terminal; and the same without tab, line feed and carriage return, legitimate in a multi-line
+ * column. Regular expressions rather than a loop over character codes: this runs once over every
+ * value a source reads, and a CLI's read is over before such a loop is optimised (100,000 people's
+ * values: about 100 ms as a loop in a fresh process, 30 ms as the expression, which runs as
+ * compiled code from its first call).
  */
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+const CONTROL_IN_TEXT = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+
+/** Where the first control character lies in `text` from `from` on, or -1; `inText`: tab and line breaks are text. */
 export function controlAt(text: string, inText: boolean, from = 0): number {
-  for (let i = from; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 0x20) {
-      if (!(inText && (c === 0x09 || c === 0x0a || c === 0x0d))) return i;
-    } else if (c >= 0x7f && (c <= 0x9f || (c >= 0x202a && c <= 0x202e) || (c >= 0x2066 && c <= 0x2069))) {
-      return i;
-    }
-  }
-  return -1;
+  const pattern = inText ? CONTROL_IN_TEXT : CONTROL;
+  pattern.lastIndex = from;
+  const found = pattern.exec(text);
+  return found === null ? -1 : found.index;
 }
 
 interface Found {
