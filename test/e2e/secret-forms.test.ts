@@ -5,6 +5,7 @@
  * path (a chat webhook); an OAuth token URL over plain http; and the service's /readyz quoting the
  * last cycle's error. Each over a real HTTP server, through the CLI's own output.
  */
+import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -167,5 +168,20 @@ notifications:
     const saved = JSON.parse(planFileText(plan('ada@example.com', `HTTP 401: you sent ${secret}`))) as { targets: { error: string }[] };
     expect(saved.targets[0]!.error).toBe('HTTP 401: you sent [redacted]');
     expect(() => planFileText(plan(`ada-${secret}@example.com`, ''))).toThrow(/the plan is not saved: a value one of its operations would write contains the text of a credential/);
+  });
+
+  it('a saved plan where a credential\'s text is found only across two values of its JSON (never in one) is saved whole, with nothing redacted', () => {
+    // The file's check looks at the whole JSON first; only a value that holds the text refuses it.
+    const secret = 'Xq81-77","Yz';
+    registerSecret(secret);
+    const plan = {
+      id: 'p',
+      targets: [{ target: 'app', phases: [{ name: 'users', operations: [{ kind: 'createUser', resource: { userName: 'ada', tags: ['from-Xq81-77', 'Yz-to'] } }] }] }],
+    } as unknown as Plan;
+    const text = planFileText(plan);
+    const saved = JSON.parse(text) as { targets: { phases: { operations: { resource: { tags: string[] } }[] }[] }[]; digest: string };
+    expect(saved.targets[0]!.phases[0]!.operations[0]!.resource.tags).toEqual(['from-Xq81-77', 'Yz-to']);
+    const { digest, ...content } = saved;
+    expect(digest).toBe(`sha256:${createHash('sha256').update(JSON.stringify(content)).digest('hex')}`);
   });
 });
