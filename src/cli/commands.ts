@@ -30,7 +30,7 @@ import { ColumnsMissingError } from '../sources/csv/csv-source.js';
 import { exitForError } from './error-exit.js';
 import { EXIT, exitForPlan, exitForReport } from './exit-codes.js';
 import { formatPlan, saysNothing } from './format-plan.js';
-import { checkSavedPlan, planFileText } from './plan-file.js';
+import { checkSavedPlan, planFile } from './plan-file.js';
 import { formatReport } from './format-report.js';
 import { logWarning, type Io } from './io.js';
 import { load, type CommonOptions } from './load-config.js';
@@ -158,7 +158,7 @@ export async function planCommand(opts: CommonOptions & { out?: string; retryPar
     }
     // A server's error text in the plan may quote a credential; 0600 whatever the file was before.
     if (opts.out) {
-      await writeFileAtomic(opts.out, planFileText(plan)).catch((error: unknown) => {
+      await writeFileAtomic(opts.out, planFile(plan)).catch((error: unknown) => {
         throw new ConfigError(`cannot write the plan to ${opts.out}: ${explainCode(error)}`);
       });
     }

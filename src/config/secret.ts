@@ -6,6 +6,7 @@
  * `--json`, plan files, logs, audit, error messages).
  */
 import { inspect } from 'node:util';
+import { PIECE_CHARS } from '../model/text-pieces.js';
 
 /**
  * Shortest credential accepted. Redaction replaces every occurrence of a value: a shorter one would
@@ -227,6 +228,23 @@ export function redact(text: string): string {
     folded = keptFolded + folded.slice(from);
   }
   return windows.size > 0 && out.length >= PARTIAL_RUN ? redactParts(out, folded) : out;
+}
+
+/**
+ * Whether redact() would change `text`, for a text that may be tens of megabytes: looked at in
+ * pieces (see model/text-pieces.ts for why), each overlapping the one before by the longest form
+ * less one character, so a form or a run of one, never longer than the longest form, lies whole in
+ * some piece; what a piece holds, the whole text holds too.
+ */
+export function holdsSecret(text: string): boolean {
+  if (ordered.length === 0) return false;
+  const longest = ordered[0]!.length;
+  const size = Math.max(PIECE_CHARS, 2 * longest);
+  for (let from = 0; ; from += size - (longest - 1)) {
+    const piece = text.slice(from, from + size);
+    if (redact(piece) !== piece) return true;
+    if (from + size >= text.length) return false;
+  }
 }
 
 /**
