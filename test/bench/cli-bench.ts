@@ -16,7 +16,6 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { timedProcess } from './ldap-bench.js';
 import { startServer, stopServer, TOKEN } from './apply-bench.js';
 import { bareHttpListing } from './bare-loops.js';
 import { loadNow, median, pairedRounds, round2, type Load } from './paired.js';
@@ -26,11 +25,18 @@ const CLI = process.env['BENCH_CLI'] ?? new URL('./cli-process.js', import.meta.
 const RSS_PROBE = new URL('./rss-probe.js', import.meta.url).pathname;
 export const BARE = new URL('./bare-process.js', import.meta.url).pathname;
 
-/** `scim-sync <args>` in a fresh node process: ms from spawn to exit, its output, its peak RSS. */
-export function cli(args: readonly string[], program = CLI): Promise<{ ms: number; code: number; out: string; peakRssMb: number; cpuMs: number }> {
+/**
+ * `scim-sync <args>` (or another `program`) in a fresh node process: ms from spawn to exit, its
+ * output (`stdout` alone, `out` with stderr), its peak RSS and the CPU it used.
+ */
+export function cli(
+  args: readonly string[],
+  program = CLI,
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ ms: number; code: number; out: string; stdout: string; peakRssMb: number; cpuMs: number }> {
   return new Promise((resolve, reject) => {
     const start = performance.now();
-    const child = spawn(process.execPath, ['--import', RSS_PROBE, program, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, BENCH_SCIM_TOKEN: TOKEN } });
+    const child = spawn(process.execPath, ['--import', RSS_PROBE, program, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, BENCH_SCIM_TOKEN: TOKEN, ...env } });
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out.length < 1 << 16 ? (out += d.toString('utf8')) : undefined));
@@ -39,15 +45,25 @@ export function cli(args: readonly string[], program = CLI): Promise<{ ms: numbe
     child.once('close', (code) => {
       const ms = performance.now() - start;
       const probe = /BENCH_MAX_RSS_KB=(\d+) BENCH_CPU_US=(\d+)/.exec(err);
-      resolve({ ms, code: code ?? -1, out: out + err, peakRssMb: probe ? Math.round(Number(probe[1]) / 1024) : NaN, cpuMs: probe ? Number(probe[2]) / 1000 : NaN });
+      resolve({ ms, code: code ?? -1, out: out + err, stdout: out, peakRssMb: probe ? Math.round(Number(probe[1]) / 1024) : NaN, cpuMs: probe ? Number(probe[2]) / 1000 : NaN });
     });
   });
 }
 
+/**
+ * A bare loop (bare-process.js) in a process of its own, timed spawn to exit like the CLI, with the
+ * same probe: its CPU beside the CLI's says how much of the machine each side asked for.
+ */
+async function bareProcess(args: readonly string[]): Promise<{ ms: number; cpuMs: number; stdout: string }> {
+  const r = await cli(args, BARE, { BENCH_TOKEN: TOKEN });
+  if (r.code !== 0) throw new Error(`the bare loop ${args.join(' ')} exited ${r.code}: ${r.out.slice(-2000)}`);
+  return r;
+}
+
 /** The bare paged GET loop of /Users in a process of its own (bare-process.js), timed spawn to exit. */
-export async function bareListing(url: string, pageSize: number, concurrency: number): Promise<{ ms: number; resources: number }> {
-  const { ms, out } = await timedProcess(process.execPath, [BARE, 'list', url, String(pageSize), String(concurrency)], { ...process.env, BENCH_TOKEN: TOKEN });
-  return { ms, resources: Number(out) };
+export async function bareListing(url: string, pageSize: number, concurrency: number): Promise<{ ms: number; cpuMs: number; resources: number }> {
+  const { ms, cpuMs, stdout } = await bareProcess(['list', url, String(pageSize), String(concurrency)]);
+  return { ms, cpuMs, resources: Number(stdout) };
 }
 
 /** A CSV of people 0..n-1 that maps onto the sandbox's seeded users unchanged, and a config for it. */
@@ -86,6 +102,8 @@ export interface CliRunResult {
   httpMs: number;
   /** Median CPU time of the CLI process, ms (what it cost, however loaded the machine). */
   cliCpuMs: number;
+  /** Median CPU time of the bare loop's process, ms. */
+  httpCpuMs: number;
   /** Median of the per-round ratios node:http loop / CLI (1 = as fast as the bare loop), and each round's. */
   ratio: number;
   ratios: number[];
@@ -95,10 +113,15 @@ export interface CliRunResult {
 export async function cliRunBench(creates = 2_000, concurrency = 8, rounds = 5): Promise<CliRunResult> {
   const before = loadNow();
   const cpu: number[] = [];
+  const httpCpu: number[] = [];
   const ms = await pairedRounds(rounds, { http: 'http', cli: 'cli' } as const, async (side) => {
     const { url, child } = await startServer();
     try {
-      if (side === 'http') return (await timedProcess(process.execPath, [BARE, url, String(creates), String(concurrency)], { ...process.env, BENCH_TOKEN: TOKEN })).ms;
+      if (side === 'http') {
+        const bare = await bareProcess([url, String(creates), String(concurrency)]);
+        httpCpu.push(bare.cpuMs);
+        return bare.ms;
+      }
       const { dir, config } = workspace(url, creates, concurrency);
       try {
         const r = await cli(['run', '--config', config]);
@@ -120,6 +143,7 @@ export async function cliRunBench(creates = 2_000, concurrency = 8, rounds = 5):
     cliMs: Math.round(median(ms.cli)),
     httpMs: Math.round(median(ms.http)),
     cliCpuMs: Math.round(median(cpu)),
+    httpCpuMs: Math.round(median(httpCpu)),
     ratio: median(ratios),
     ratios: ratios.map(round2),
     load: { before, after: loadNow(), cpus: cpus().length },
@@ -142,6 +166,8 @@ export interface CliPlanResult {
   warmRatio: number;
   /** Median CPU time of the plan process, ms. */
   cliCpuMs: number;
+  /** Median CPU time of the bare listing's process, ms. */
+  listingCpuMs: number;
   /** Median of the per-round ratios CLI / bare paged loop (goal: at most 1.2), and each round's. */
   ratio: number;
   ratios: number[];
@@ -161,6 +187,7 @@ export async function cliPlanBench(people = 100_000, concurrency = 4, rounds = 5
     const before = loadNow();
     const rss: number[] = [];
     const cpu: number[] = [];
+    const listingCpu: number[] = [];
     const ms = await pairedRounds(rounds, { listing: 'listing', warm: 'warm', cli: 'cli' } as const, async (side) => {
       if (side === 'warm') {
         const listed = await bareHttpListing(url, TOKEN, pageSize, concurrency);
@@ -170,6 +197,7 @@ export async function cliPlanBench(people = 100_000, concurrency = 4, rounds = 5
       if (side === 'listing') {
         const listed = await bareListing(url, pageSize, concurrency);
         if (listed.resources !== people) throw new Error(`the bare listing saw ${listed.resources} users, not ${people}`);
+        listingCpu.push(listed.cpuMs);
         return listed.ms;
       }
       const r = await cli(['plan', '--config', config]);
@@ -190,6 +218,7 @@ export async function cliPlanBench(people = 100_000, concurrency = 4, rounds = 5
       warmListingMs: Math.round(median(ms.warm)),
       warmRatio: median(warmRatios),
       cliCpuMs: Math.round(median(cpu)),
+      listingCpuMs: Math.round(median(listingCpu)),
       ratio: median(ratios),
       ratios: ratios.map(round2),
       peakRssMb: Math.max(...rss),

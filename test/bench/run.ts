@@ -86,7 +86,7 @@ console.log(
 const run = await cliRunBench();
 console.log(
   `run (the CLI as a process, spawn to exit): ${run.creates} creates from a CSV at concurrency ${run.concurrency}, ${run.rounds} paired rounds, ` +
-    `each side on a fresh sandbox process: scim-sync run ${run.cliMs} ms (CPU ${run.cliCpuMs} ms), bare node:http keep-alive loop ${run.httpMs} ms, ` +
+    `each side on a fresh sandbox process: scim-sync run ${run.cliMs} ms (CPU ${run.cliCpuMs} ms), bare node:http keep-alive loop ${run.httpMs} ms (CPU ${run.httpCpuMs} ms), ` +
     `ratio ${run.ratio.toFixed(2)}x [${run.ratios.join(' ')}] (goal >= 0.85x: ${verdict(run.ratio >= 0.85)}); ${load(run.load)}`,
 );
 
@@ -103,7 +103,7 @@ const planned = await cliPlanBench();
 console.log(
   `plan (the CLI as a process, spawn to exit): ${planned.people} people vs a sandbox holding them, nothing to change, ` +
     `${planned.rounds} paired rounds: scim-sync plan ${planned.cliMs} ms (CPU ${planned.cliCpuMs} ms), bare paged node:http GET loop of /Users as a process ` +
-    `(pages of ${planned.pageSize}, ${planned.concurrency} in flight) ${planned.listingMs} ms, ratio ${planned.ratio.toFixed(2)}x [${planned.ratios.join(' ')}] ` +
+    `(pages of ${planned.pageSize}, ${planned.concurrency} in flight) ${planned.listingMs} ms (CPU ${planned.listingCpuMs} ms), ratio ${planned.ratio.toFixed(2)}x [${planned.ratios.join(' ')}] ` +
     `(goal <= 1.2x: ${verdict(planned.ratio <= 1.2)}); the same loop inside the warm bench process ${planned.warmListingMs} ms, ratio ${planned.warmRatio.toFixed(2)}x; peak RSS ${planned.peakRssMb} MB (goal < 600 MB: ${verdict(planned.peakRssMb < 600)}); ${load(planned.load)}`,
 );
 
