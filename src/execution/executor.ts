@@ -1,4 +1,5 @@
 import type { Operation, Plan } from '../model/plan.js';
+import type { RateLimit } from '../config/profiles.js';
 import type { ScimTarget } from '../targets/scim-target.js';
 import type { RetryPolicy } from '../targets/http/retry-policy.js';
 import type { RunReport } from './run-report.js';
@@ -10,6 +11,8 @@ export interface TargetRuntime {
   client: ScimTarget;
   /** Operations in flight at once. */
   concurrency: number;
+  /** Requests the target allows per window (its config or profile), null when unlimited. */
+  rateLimit: RateLimit | null;
   retry: RetryPolicy;
   /** Failed answers in a row (429, 5xx, none) after which the apply stops sending to the target (failure-breaker.ts). */
   stopAfterFailures: number;

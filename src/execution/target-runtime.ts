@@ -29,6 +29,7 @@ export function createTargetRuntime(name: string, config: TargetConfig): TargetR
   const quirks = targetQuirks(config);
   const tls = readTlsFiles(config.tls, `targets.${name}`);
   const retry = { ...DEFAULT_RETRY_POLICY, maxAttempts: config.retries };
+  const rateLimit = targetRateLimit(config);
   const client = new ScimClient({
     target: name,
     baseUrl: config.url,
@@ -37,13 +38,13 @@ export function createTargetRuntime(name: string, config: TargetConfig): TargetR
     maxResponseBytes: config.maxResponseBytes,
     maxSockets: config.concurrency,
     quirks,
-    rateLimit: targetRateLimit(config),
+    rateLimit,
     readRetry: retry,
     ...(tls ? { tls } : {}),
   });
   const writeChecks = { verify: config.writeChecks.verify, parkAfterRuns: config.writeChecks.parkAfterRuns, shape: quirks.patchShape };
   const stopAfterFailures = config.stopAfterFailures ?? Math.max(MIN_STOP_AFTER_FAILURES, STOP_AFTER_FAILURES_PER_SLOT * config.concurrency);
-  return { name, client, concurrency: config.concurrency, retry, stopAfterFailures, writeChecks, ...(quirks.groupMembersInList ? {} : { membersNowhere: true }) };
+  return { name, client, concurrency: config.concurrency, rateLimit, retry, stopAfterFailures, writeChecks, ...(quirks.groupMembersInList ? {} : { membersNowhere: true }) };
 }
 
 /** Config, profile and discovery together: what the planner may rely on for this target. */

@@ -8,7 +8,7 @@ import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Secret } from '../../src/config/secret.js';
 import { StateError } from '../../src/errors.js';
-import { CycleStore, PHASE_PART_OPS, StoredPhases, type PlanMeta } from '../../src/execution/bullmq/cycle-store.js';
+import { CycleStore, StoredPhases, type PlanMeta } from '../../src/execution/bullmq/cycle-store.js';
 import type { Operation, Plan, TargetPlan } from '../../src/model/plan.js';
 import { redisKeys } from '../../src/state/redis-keys.js';
 import { REDIS_URL, cleanRedis, randomPrefix } from '../support/distributed.js';
@@ -47,6 +47,8 @@ describe('a phase stored whole (by an earlier version)', () => {
 
 describe('a phase stored in parts', () => {
   const store = new CycleStore(redis, prefix, 60_000);
+  /** Operations per part (the planner stores one chunk's in each: queue-layout.ts chunkSize). */
+  const PHASE_PART_OPS = 100;
   // Two and a half parts.
   const n = PHASE_PART_OPS * 2 + PHASE_PART_OPS / 2;
   const ops = Array.from({ length: n }, (_, i) => ({ ...op, id: `op-${i}`, externalId: `E${i}`, scimId: `s${i}` })) as Operation[];
@@ -55,12 +57,12 @@ describe('a phase stored in parts', () => {
     const id = `plan-parts-${++seq}`;
     const tp = { target: 'app', managedUsers: n, actualUsers: n, phases: [{ name: 'deprovision', operations: ops }], warnings: [] } as unknown as TargetPlan;
     const plan = { id, createdAt: new Date().toISOString(), binding: { targets: {} }, targets: [tp] } as unknown as Plan;
-    const { stored, meta } = await store.savePlan(plan, tp, StoredPhases.of(tp), 'token-1', { recreateAllowance: 0 });
+    const { stored, meta } = await store.savePlan(plan, tp, StoredPhases.of(tp, PHASE_PART_OPS), 'token-1', { recreateAllowance: 0 });
     expect(stored).toBe(true);
     return { meta, key: redisKeys(prefix).plan(id, 'app') };
   }
 
-  it('is kept in parts of PHASE_PART_OPS, and reads back whole or by any range', async () => {
+  it('is kept in parts of the size asked for, and reads back whole or by any range', async () => {
     const { meta, key } = await saved();
     expect(meta.partOps).toBe(PHASE_PART_OPS);
     expect((await redis.hkeys(key)).sort()).toEqual(['meta', 'phase:0:0', 'phase:0:1', 'phase:0:2']);
@@ -99,11 +101,26 @@ describe('a phase stored in parts', () => {
     expect(error!.message).toBe(`operations 1 to ${PHASE_PART_OPS} of phase 0 of plan ${meta.planId} for app is missing from Redis (expired after queue.retentionHours, or Redis lost its data)`);
   });
 
+  it("a chunk's operations are its part of the stored plan, or those it holds (a job of an earlier version)", async () => {
+    const { meta } = await saved();
+    const cycle = { planId: meta.planId, target: 'app', lockToken: 'token-1', phase: 0 };
+    expect(await store.chunkOperations({ ...cycle, first: PHASE_PART_OPS, count: PHASE_PART_OPS, part: 1 })).toEqual(ops.slice(PHASE_PART_OPS, PHASE_PART_OPS * 2));
+    expect(await store.chunkOperations({ ...cycle, first: PHASE_PART_OPS * 2, count: PHASE_PART_OPS / 2, part: 2 })).toEqual(ops.slice(PHASE_PART_OPS * 2));
+    expect(await store.chunkOperations({ ...cycle, ops: [op as Operation] })).toEqual([op]);
+    // A part of another length than the chunk says: damaged (its operations would not be the chunk's).
+    const short = await failure(store.chunkOperations({ ...cycle, first: PHASE_PART_OPS * 2, count: PHASE_PART_OPS, part: 2 }));
+    expect(short).toBeInstanceOf(StateError);
+    expect(short!.message).toContain(`operations ${PHASE_PART_OPS * 2 + 1} to ${PHASE_PART_OPS * 3} of phase 0 of plan ${meta.planId} for app in Redis is damaged (${PHASE_PART_OPS / 2} operations instead of ${PHASE_PART_OPS})`);
+    const gone = await failure(store.chunkOperations({ ...cycle, planId: 'plan-never-stored', first: 0, count: 1, part: 0 }));
+    expect(gone).toBeInstanceOf(StateError);
+    expect(gone!.message).toBe('operations 1 to 1 of phase 0 of plan plan-never-stored for app is missing from Redis (expired after queue.retentionHours, or Redis lost its data)');
+  });
+
   it('the first enqueue of a plan id wins: enqueued again, nothing of it is written over', async () => {
     const { meta, key } = await saved();
     const other = { target: 'app', managedUsers: 1, actualUsers: 1, phases: [{ name: 'deprovision', operations: [{ ...op, id: 'other' }] }], warnings: [] } as unknown as TargetPlan;
     const plan = { id: meta.planId, createdAt: new Date().toISOString(), binding: { targets: {} }, targets: [other] } as unknown as Plan;
-    const again = await store.savePlan(plan, other, StoredPhases.of(other), 'token-2', { recreateAllowance: 0 });
+    const again = await store.savePlan(plan, other, StoredPhases.of(other, PHASE_PART_OPS), 'token-2', { recreateAllowance: 0 });
     expect(again).toEqual({ stored: false, meta });
     expect(await redis.hget(key, 'phase:0:0')).toBe(JSON.stringify(ops.slice(0, PHASE_PART_OPS)));
   });
@@ -120,10 +137,10 @@ describe("a phase that holds a credential's text is not stored", () => {
     ['in another case', `note: ${secret.reveal().toUpperCase()}`],
     ['a long run of it', `echo ${secret.reveal().slice(8, 24)} end`],
   ])('refused when a value holds it %s, whatever JSON makes of its characters', (_, value) => {
-    expect(() => StoredPhases.of(tpWith(value))).toThrow(/^the plan is not stored in Redis for target app: a value one of its operations would write contains the text of a credential/);
+    expect(() => StoredPhases.of(tpWith(value), 64)).toThrow(/^the plan is not stored in Redis for target app: a value one of its operations would write contains the text of a credential/);
   });
 
   it('stored when none does, short runs of it included', () => {
-    expect(StoredPhases.of(tpWith(`pa"ss and 9f8e7d`)).fields).toHaveLength(2);
+    expect(StoredPhases.of(tpWith(`pa"ss and 9f8e7d`), 64).fields).toHaveLength(2);
   });
 });

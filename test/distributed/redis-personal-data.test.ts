@@ -1,7 +1,8 @@
 /**
  * What distributed mode keeps in Redis of people and credentials (real Redis): never a credential's
  * text in a stored plan (refused as a saved plan file is), warnings and errors stored redacted, and
- * failed chunk jobs, which hold the operations they would write, kept for a bounded time and number.
+ * chunk jobs that name their operations' place in the stored plan and hold none of their values,
+ * failed ones kept for a bounded time and number.
  */
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -52,14 +53,14 @@ it("a stored plan's warnings and error are redacted: a server's error text may q
   const store = new CycleStore(redis, prefix, 60_000);
   const tp: TargetPlan = { target: 'app', managedUsers: 0, actualUsers: 0, phases: [], warnings: [`proxy said: bad password ${secret.reveal()}`], error: `HTTP 401: you sent ${secret.reveal()}` };
   const plan = { id: 'plan-1', createdAt: new Date().toISOString(), binding: { targets: {} }, targets: [tp] } as unknown as Plan;
-  const { meta } = await store.savePlan(plan, tp, StoredPhases.of(tp), 'token-1', { recreateAllowance: 0 });
+  const { meta } = await store.savePlan(plan, tp, StoredPhases.of(tp, 64), 'token-1', { recreateAllowance: 0 });
   const stored = (await redis.hget(redisKeys(prefix).plan('plan-1', 'app'), 'meta'))!;
   expect(stored).not.toContain(secret.reveal());
   expect(JSON.parse(stored)).toMatchObject({ warnings: ['proxy said: bad password [redacted]'], error: 'HTTP 401: you sent [redacted]' });
   expect(meta.error).toBe('HTTP 401: you sent [redacted]');
 });
 
-it('a chunk job, which holds the operations it would write, is kept at most queue.failedRetentionHours once failed, and the newest 1000 failed', async () => {
+it("a chunk job names its operations' place in the stored plan and holds none of their values; failed, it is kept at most queue.failedRetentionHours, the newest 1000", async () => {
   const { h, prefix, redis } = await distributedHarness('  failedRetentionHours: 48\n');
   h.writePeople([person(1), person(2)]);
   expect((await h.run()).code).toBe(0);
@@ -70,6 +71,12 @@ it('a chunk job, which holds the operations it would write, is kept at most queu
   cleanups.push(() => queue.close());
   await waitUntil(async () => (await queue.getWaitingCount()) > 0, 'the chunk to be enqueued', 20_000);
   const [chunk] = await queue.getWaiting();
+  expect(chunk!.data).toMatchObject({ phase: 0, first: 0, count: 2 });
+  const data = JSON.stringify(chunk!.data);
+  for (const value of ['user1@example.com', 'user2@example.com', 'First1', 'Last2', 'E1001']) expect(data).not.toContain(value);
+  // The values are in the stored plan alone, which expires after retentionHours.
+  const [plan] = await redis.keys(`${prefix}:state:plan:*`);
+  expect(JSON.stringify(await redis.hgetall(plan!))).toContain('user1@example.com');
   expect(chunk!.opts.removeOnFail).toEqual({ age: 48 * 3600, count: FAILED_CHUNKS_KEPT });
   expect(FAILED_CHUNKS_KEPT).toBe(1000);
 }, 60_000);

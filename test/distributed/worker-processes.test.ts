@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
+import { CycleStore } from '../../src/execution/bullmq/cycle-store.js';
+import type { ChunkJobData } from '../../src/execution/bullmq/queue-layout.js';
 import { targetQueueName } from '../../src/state/redis-keys.js';
 import { SCHEMA_ENTERPRISE_USER } from '../../src/model/scim.js';
 import type { RecordedRequest } from '../../src/sandbox/index.js';
@@ -147,9 +149,9 @@ describe('two worker processes', () => {
       const active = await queue.getActive();
       // The victim is the worker holding a slow create: its answer then never reaches anyone.
       const slowNames = new Set(slowPosts().map(userName));
-      const holder = active.find((j) =>
-        (j.data as { ops: { resource?: Record<string, unknown> }[] }).ops.some((op) => slowNames.has(String(op.resource?.['userName']))),
-      );
+      const store = new CycleStore(redis, prefix, 60_000);
+      const held = await Promise.all(active.map(async (j) => ({ j, ops: await store.chunkOperations(j.data as ChunkJobData) })));
+      const holder = held.find(({ ops }) => ops.some((op) => op.kind === 'createUser' && slowNames.has(String(op.resource['userName']))))?.j;
       victim = workers.find((w) => w.name === holder?.processedBy)!;
       expect(victim, `no worker holds a slow create; active: ${active.map((j) => j.processedBy).join(', ')}`).toBeDefined();
       victim.kill('SIGKILL');
@@ -216,7 +218,7 @@ describe('two worker processes', () => {
     try {
       expect(await queue.getJobCounts('completed', 'active', 'failed')).toMatchObject({ completed: 0, active: 0, failed: 0 });
       const waiting = await queue.getWaiting();
-      expect(waiting.reduce((n, j) => n + (j.data as { ops: unknown[] }).ops.length, 0)).toBe(40);
+      expect(waiting.reduce((n, j) => n + (j.data as ChunkJobData).count, 0)).toBe(40);
       const outcomes = Object.keys(await redis.hgetall((await redis.keys(`${prefix}:state:outcomes:*`))[0]!));
       expect(outcomes).toHaveLength(4);
     } finally {

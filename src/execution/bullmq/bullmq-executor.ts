@@ -19,7 +19,7 @@ import type { SyncObserver } from '../../telemetry/sync-events.js';
 import { sleepUnlessAborted } from '../abortable-sleep.js';
 import { CycleStore, StoredPhases } from './cycle-store.js';
 import type { Executor, TargetRuntime } from '../executor.js';
-import { controlJobOptions, phaseJobId, type PhaseJobData } from './queue-layout.js';
+import { chunkSize, controlJobOptions, phaseJobId, type PhaseJobData } from './queue-layout.js';
 import { NOT_CONFIGURED, emptyTargetReport, stoppedTargetReport, type RunReport, type TargetReport, type TargetStop } from '../run-report.js';
 
 export interface BullmqExecutorOptions {
@@ -54,7 +54,13 @@ export class BullmqExecutor implements Executor {
     const { redis, queue: q, locks } = this.options;
     const startedAt = new Date().toISOString();
     // Before the first write: a plan that cannot be stored for one target enqueues for none.
-    const storable = new Map(plan.targets.filter((tp) => targets.has(tp.target)).map((tp) => [tp.target, StoredPhases.of(tp)]));
+    // In parts of one chunk each, as the planner's config cuts the target's chunks.
+    const storable = new Map(
+      plan.targets.filter((tp) => targets.has(tp.target)).map((tp) => {
+        const runtime = targets.get(tp.target)!;
+        return [tp.target, StoredPhases.of(tp, chunkSize(runtime.concurrency, runtime.rateLimit))];
+      }),
+    );
     const store = CycleStore.of(redis, q);
     const control = new Queue<PhaseJobData>(CONTROL_QUEUE, { connection: redis, prefix: q.prefix });
     const reports = new Map<string, TargetReport>();

@@ -16,13 +16,13 @@ import { RedisMemberMemory } from '../../state/redis-member-memory.js';
 import { memberWrites, type MemberWrites } from '../member-writes.js';
 import { WriteChecks } from '../write-checks.js';
 import type { TargetRuntime } from '../executor.js';
-import { createTargetRuntime, targetRateLimit } from '../target-runtime.js';
+import { createTargetRuntime } from '../target-runtime.js';
 import { Lanes } from '../lanes.js';
 import { CycleStore } from './cycle-store.js';
 import { LockKeeper } from './lock-keeper.js';
 import { chunkProcessor } from './chunk-jobs.js';
 import { controlProcessor } from './phase-jobs.js';
-import { MAX_STALLED_COUNT, chunkSize, chunksInFlight, limiterOf, type ChunkJobData, type PhaseJobData } from './queue-layout.js';
+import { MAX_STALLED_COUNT, chunkSize, chunksInFlight, limiterOf, type AnyChunkJobData, type PhaseJobData } from './queue-layout.js';
 import { StopTracker } from './stop-tracker.js';
 import { CycleBreakers } from './cycle-breakers.js';
 import type { WorkerContext } from './worker-context.js';
@@ -59,7 +59,7 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
   const q = loaded.config.queue as QueueConfig;
   const connection = { connection: redis, prefix: q.prefix };
   const store = CycleStore.of(redis, q);
-  const queues = new Map<string, Queue<ChunkJobData>>();
+  const queues = new Map<string, Queue<AnyChunkJobData>>();
   const runtimes = new Map<string, TargetRuntime>();
   const slots = new Map<string, Lanes>();
   for (const name of options.targets) {
@@ -107,7 +107,7 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
     queueOf: (target) => {
       let queue = queues.get(target);
       if (!queue) {
-        queue = new Queue<ChunkJobData>(targetQueueName(target), connection);
+        queue = new Queue<AnyChunkJobData>(targetQueueName(target), connection);
         queues.set(target, queue);
       }
       return queue;
@@ -129,10 +129,10 @@ export async function startWorkers(options: StartWorkersOptions): Promise<Worker
   const processChunk = chunkProcessor(ctx);
   const workers: Worker[] = [];
   for (const [target, runtime] of runtimes) {
-    const rateLimit = targetRateLimit(loaded.config.targets[target]!);
+    const { rateLimit } = runtime;
     const chunk = chunkSize(runtime.concurrency, rateLimit);
     workers.push(
-      new Worker<ChunkJobData>(targetQueueName(target), processChunk, {
+      new Worker<AnyChunkJobData>(targetQueueName(target), processChunk, {
         ...common,
         concurrency: chunksInFlight(runtime.concurrency, chunk, rateLimit !== null),
         limiter: limiterOf(rateLimit, chunk),

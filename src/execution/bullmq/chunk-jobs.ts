@@ -11,8 +11,8 @@
  * - anything else, or retries used up: the operation fails, and its dead letter (dead-letters.ts)
  *   keeps it with its reason until `scim-sync retry` (or a later cycle that does it, or the
  *   retention); the chunk goes on with the rest.
- * What the chunk needs from Redis is read once for all its operations (their links, their people's
- * clock), and each operation's outcome, link changes and dead letter are recorded together with
+ * What the chunk needs from Redis is read once for all its operations (the operations themselves,
+ * its part of the stored plan; their links, their people's clock), and each operation's outcome, link changes and dead letter are recorded together with
  * the others' (chunk-outcomes.ts): a few Redis calls per chunk instead of several per operation.
  * The chunk completes once the last is recorded; the next phase starts after every chunk of this one.
  *
@@ -44,7 +44,6 @@ import { supersededOperations } from '../../state/person-clock.js';
 import { targetQueueName } from '../../state/redis-keys.js';
 import { retryDelay } from '../../targets/http/retry-policy.js';
 import { sleepUnlessAborted } from '../abortable-sleep.js';
-import { targetRateLimit } from '../target-runtime.js';
 import { recordFailedCreate } from '../dependencies.js';
 import { errorDetail, operationAuditRecord, operationFailure, operationSkip, resultDetail, resultOutcome } from '../operation-outcome.js';
 import { runOperation, type AttemptState, type OperationResult } from '../run-operation.js';
@@ -54,7 +53,7 @@ import { ChunkLinks } from './chunk-links.js';
 import { ChunkOutcomes } from './chunk-outcomes.js';
 import { clearsDeadLetter, deadLetterId, deadLetterKey } from './dead-letters.js';
 import { OperationLinks } from './operation-links.js';
-import { chunkSize, limiterOf, type ChunkJobData, type ChunkJobResult } from './queue-layout.js';
+import { chunkSize, limiterOf, type AnyChunkJobData, type ChunkJobResult } from './queue-layout.js';
 import { takeWindowPlace } from './retry-window.js';
 import { bindingMismatch } from './worker-binding.js';
 import type { WorkerContext } from './worker-context.js';
@@ -69,17 +68,20 @@ type Step =
   /** `stoppedBefore`: a rejected credential, after another operation's rejection stopped the cycle (its consequence). */
   | { step: 'error'; error: unknown; stoppedBefore?: string };
 
-export function chunkProcessor(ctx: WorkerContext): (job: Job<ChunkJobData>, token?: string) => Promise<ChunkJobResult> {
+export function chunkProcessor(ctx: WorkerContext): (job: Job<AnyChunkJobData>, token?: string) => Promise<ChunkJobResult> {
   const { store, audit } = ctx;
 
   return async (job, token) => {
-    const { planId, target, lockToken, ops } = job.data;
+    const { planId, target, lockToken } = job.data;
     const runtime = ctx.runtimes.get(target)!;
-    const rateLimit = targetRateLimit(ctx.loaded.config.targets[target]!);
+    const rateLimit = runtime.rateLimit;
     // The cycle's digest of this worker's credential (scrypt, tens of milliseconds on libuv's pool;
     // once per cycle) is taken while Redis is asked what the chunk needs, and compared before any write.
     const digests = prepareCredentialDigests([ctx.loaded.config.targets[target]!], planId);
     digests.catch(() => undefined);
+    // Its part of the stored plan, checked: a part damaged or gone fails the job (BullMQ tries it
+    // again; failed for good, its operations become failed operations when the cycle finishes).
+    const ops = await store.chunkOperations(job.data);
     // A lock lost (expired, or another cycle's now) stops the target for the cycle: every operation is skipped below.
     await ctx.locks.keep(planId, target, lockToken);
     // Taken before (a worker died or stopped, or Redis failed a write): what was recorded is done.

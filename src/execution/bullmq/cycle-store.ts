@@ -16,6 +16,7 @@ import type { ResourceKind } from '../../state/link-store.js';
 import type { FailedIdentities, FailedIdentity, RecreateBudget } from '../operation-context.js';
 import { RECORD_LETTERS, deadLetterId, deadLetterKey, letterArguments, type LetterChange } from './dead-letters.js';
 import { DEFAULT_FAILED_RETENTION_HOURS, type QueueConfig } from '../../config/schema/index.js';
+import type { AnyChunkJobData } from './queue-layout.js';
 import {
   addNotice,
   count,
@@ -70,8 +71,10 @@ export interface PlanMeta {
    */
   recreateAllowance?: number;
   /**
-   * Operations per stored part of each phase (the plan's fields `phase:<i>:<k>`, PHASE_PART_OPS).
-   * Absent in plans stored by an earlier version, which kept each phase whole in `phase:<i>`.
+   * Operations per stored part of each phase (the plan's fields `phase:<i>:<k>`), one chunk's: the
+   * feed cuts the phase's chunks along them. Absent in plans stored by an earlier version, which kept
+   * each phase whole in `phase:<i>` (their chunks hold their operations); 100 in those of the version
+   * that first stored parts.
    */
   partOps?: number;
 }
@@ -119,12 +122,6 @@ for i = 2, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
 return false`;
 
-/**
- * Operations per stored part of a phase. A phase is read a range at a time: the feed puts a phase's
- * first chunks on the queue once it has read their parts, instead of after reading, parsing and
- * checking the whole phase (a third of a second for 10,000 creates, while every worker waited).
- */
-export const PHASE_PART_OPS = 100;
 
 // KEYS: outcomes hash, dead letter hash, order and index, then each link hash the call changes, then
 // the cycle's lock when it is checked. ARGV: retention ms, number of outcomes, that many pairs (opId,
@@ -185,6 +182,15 @@ const PHASE_SHAPE: StateShape<Operation[]> = {
   fix: 'this cycle cannot go on for the target; the next run or scheduled cycle plans it afresh',
 };
 
+/** A stored part of a phase (`what` names its operations), which must hold `size` operations. */
+function checkedPart(value: string | null, what: string, size: number): Operation[] {
+  if (value === null) throw missing(what);
+  const read = parseStateJson(value, `${what} in Redis`, PHASE_SHAPE);
+  // A part of another length would shift every operation after it: damaged as well.
+  if (read.length !== size) throw new StateError(`${what} in Redis is damaged (${read.length} operations instead of ${size}): ${PHASE_SHAPE.fix}`);
+  return read;
+}
+
 function parseJson<T>(value: string | null, what: string): T {
   if (value === null) throw missing(what);
   try {
@@ -202,20 +208,25 @@ function parseStop(value: string | null): TargetStop | null {
 
 /**
  * A target's phases as they are stored: the fields `phase:<i>:<k>` of the plan's hash, each a part
- * of PHASE_PART_OPS operations as JSON. Made only of a plan none of whose operations holds the text
+ * of `partOps` operations as JSON, one chunk job's (queue-layout.ts chunkSize): a worker reads its
+ * chunk's part alone, and the feed puts a phase's first chunks on the queue without reading any.
+ * Made only of a plan none of whose operations holds the text
  * of a credential scim-sync holds, as a saved plan file (cli/plan-file.ts): stored as it is, the
  * credential would sit in Redis and in the chunk jobs; redacted, the workers would write
  * "[redacted]" into the app. The JSON text is what is looked at, once: a value's text is in it as
  * its JSON form, which the redactor knows as one of the credential's forms (config/secret.ts).
  */
 export class StoredPhases {
-  private constructor(readonly fields: readonly string[]) {}
+  private constructor(
+    readonly fields: readonly string[],
+    readonly partOps: number,
+  ) {}
 
-  static of(tp: TargetPlan): StoredPhases {
+  static of(tp: TargetPlan, partOps: number): StoredPhases {
     const fields: string[] = [];
     tp.phases.forEach((p, i) => {
-      for (let k = 0; k * PHASE_PART_OPS < p.operations.length; k++) {
-        const json = JSON.stringify(p.operations.slice(k * PHASE_PART_OPS, (k + 1) * PHASE_PART_OPS));
+      for (let k = 0; k * partOps < p.operations.length; k++) {
+        const json = JSON.stringify(p.operations.slice(k * partOps, (k + 1) * partOps));
         if (redact(json) !== json) {
           throw new ConfigError(
             `the plan is not stored in Redis for target ${tp.target}: a value one of its operations would write contains the text of a credential ` +
@@ -226,7 +237,7 @@ export class StoredPhases {
         fields.push(`phase:${i}:${k}`, json);
       }
     });
-    return new StoredPhases(fields);
+    return new StoredPhases(fields, partOps);
   }
 }
 
@@ -274,7 +285,7 @@ export class CycleStore {
       ...(guardSince ? { guardedSince: guardSince.getTime() } : {}),
       ...(plan.binding.targets[tp.target] ? { binding: plan.binding.targets[tp.target] } : {}),
       recreateAllowance: options.recreateAllowance,
-      partOps: PHASE_PART_OPS,
+      partOps: phases.partOps,
     };
     const existing = (await this.redis.eval(SAVE_PLAN, 1, this.keys.plan(plan.id, tp.target), String(this.retentionMs), 'meta', JSON.stringify(meta), ...phases.fields)) as string | null;
     return existing === null ? { stored: true, meta } : { stored: false, meta: parseJson<PlanMeta>(existing, `plan ${plan.id} for ${tp.target}`) };
@@ -287,6 +298,18 @@ export class CycleStore {
 
   async meta(planId: string, target: string): Promise<PlanMeta> {
     return parseJson<PlanMeta>(await this.redis.hget(this.keys.plan(planId, target), 'meta'), `plan ${planId} for ${target}`);
+  }
+
+  /**
+   * A chunk's operations: those it holds, or (a chunk of this version) its part of the stored plan,
+   * checked as phaseOperations() checks them; one read of one field. A plan gone from Redis
+   * (expired, or lost) or a damaged part is a StateError.
+   */
+  async chunkOperations(data: AnyChunkJobData): Promise<Operation[]> {
+    if ('ops' in data) return data.ops;
+    const { planId, target, phase, first, count } = data;
+    const value = await this.redis.hget(this.keys.plan(planId, target), `phase:${phase}:${data.part}`);
+    return checkedPart(value, `operations ${first + 1} to ${first + count} of phase ${phase} of plan ${planId} for ${target}`, count);
   }
 
   /**
@@ -315,12 +338,7 @@ export class CycleStore {
     values.forEach((value, j) => {
       const start = (from + j) * part;
       const size = Math.min(part, total - start);
-      const partWhat = `operations ${start + 1} to ${start + size} of ${what}`;
-      if (value === null) throw missing(partWhat);
-      const read = parseStateJson(value, `${partWhat} in Redis`, PHASE_SHAPE);
-      // A part of another length would shift every operation after it: damaged as well.
-      if (read.length !== size) throw new StateError(`${partWhat} in Redis is damaged (${read.length} operations instead of ${size}): ${PHASE_SHAPE.fix}`);
-      ops.push(...read);
+      ops.push(...checkedPart(value, `operations ${start + 1} to ${start + size} of ${what}`, size));
     });
     return ops.slice(first - from * part, end - from * part);
   }

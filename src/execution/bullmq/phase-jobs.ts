@@ -21,7 +21,7 @@ import {
   feedJobId,
   feedJobOptions,
   phaseJobId,
-  type ChunkJobData,
+  type AnyChunkJobData,
   type PhaseJobData,
 } from './queue-layout.js';
 import type { WorkerContext } from './worker-context.js';
@@ -45,7 +45,7 @@ export function controlProcessor(ctx: WorkerContext): (job: Job<PhaseJobData>) =
   const finishCycle = async (meta: PlanMeta, held: boolean) => {
     // Operations without an outcome were in a chunk BullMQ failed itself (its workers kept dying),
     // or in none (their feed job failed for good): failed operations now, dead letters each.
-    const cycle = await store.finish(meta, () => failedChunkReasons(ctx.queueOf(meta.target), meta.planId), { last: held });
+    const cycle = await store.finish(meta, () => failedChunkReasons(ctx.queueOf(meta.target), store, meta.planId), { last: held });
     await dropFailedChunks(ctx.queueOf(meta.target), meta.planId);
     await releaseLock(ctx.redis, q.prefix, meta.target, meta.lockToken);
     const line = `cycle ${meta.planId} for ${meta.target} done: ${summary(cycle)}`;
@@ -96,10 +96,11 @@ export function controlProcessor(ctx: WorkerContext): (job: Job<PhaseJobData>) =
     }
     // The next phase's job waits for a feed job, which puts this phase's operations on the target's
     // queue as further children, in chunks: workers start on the first ones at once, and the next
-    // phase cannot start before the last chunk is in (the feed job is a child until then). The chunk
-    // size is fixed here, once: a retried feed cuts the same chunks (same job ids, added once).
+    // phase cannot start before the last chunk is in (the feed job is a child until then). The chunks
+    // are the plan's stored parts; of a plan an earlier version stored whole, their size is fixed
+    // here, once: a retried feed cuts the same chunks (same job ids, added once).
     const config = ctx.loaded.config.targets[target];
-    const chunk = config ? chunkSize(config.concurrency, targetRateLimit(config)) : 1;
+    const chunk = meta.partOps ?? (config ? chunkSize(config.concurrency, targetRateLimit(config)) : 1);
     await ctx.flows.add({
       name: 'phase',
       queueName: CONTROL_QUEUE,
@@ -115,7 +116,6 @@ export function controlProcessor(ctx: WorkerContext): (job: Job<PhaseJobData>) =
   const processFeed = async (job: Job<PhaseJobData>) => {
     const { planId, target, lockToken, phase } = job.data;
     beginDigest(planId, target);
-    const chunk = job.data.chunk ?? 1;
     const meta = await store.meta(planId, target);
     const { guardedSince, binding, recreateAllowance } = meta;
     const guard = {
@@ -123,10 +123,10 @@ export function controlProcessor(ctx: WorkerContext): (job: Job<PhaseJobData>) =
       ...(binding ? { binding } : {}),
       ...(recreateAllowance !== undefined ? { recreateAllowance } : {}),
     };
-    // Read a step at a time (only the parts that hold it), so that the first chunks are on the queue
-    // before the rest of the phase is read; a plan of an earlier version, stored whole, is read once.
+    // A chunk is a stored part of the phase, named by its range: nothing of the phase is read here.
+    // A plan an earlier version stored whole is read once, its chunks holding their operations.
+    const chunk = meta.partOps ?? job.data.chunk ?? 1;
     const whole = meta.partOps === undefined ? await store.phaseOperations(meta, phase) : undefined;
-    const read = (first: number, count: number) => (whole ? Promise.resolve(whole.slice(first, first + count)) : store.phaseOperations(meta, phase, { first, count }));
     const total = meta.phases[phase]?.operations ?? 0;
     const parent = { id: phaseJobId(planId, target, phase + 1), queue: ctx.keys.queue(CONTROL_QUEUE) };
     const step = Math.max(1, Math.floor(FEED_OPERATIONS / chunk)) * chunk;
@@ -140,18 +140,17 @@ export function controlProcessor(ctx: WorkerContext): (job: Job<PhaseJobData>) =
       if (!(await ctx.locks.keep(planId, target, lockToken, i === from))) {
         // The cycle lost its lock (stopped for it by the keeper): what is not on the queue yet is
         // not put there; the chunks already on it skip their operations themselves.
-        await skipOperations(planId, target, await read(i, total - i), (await store.stopped(planId, target))?.reason ?? LOCK_LOST);
+        const rest = whole ? whole.slice(i) : await store.phaseOperations(meta, phase, { first: i, count: total - i });
+        await skipOperations(planId, target, rest, (await store.stopped(planId, target))?.reason ?? LOCK_LOST);
         return { phase, enqueued: i };
       }
-      const ops = await read(i, end - i);
       const jobs = [];
       for (let first = i; first < end; first += chunk) {
-        const part = ops.slice(first - i, first - i + chunk);
-        jobs.push({
-          name: 'chunk',
-          data: { planId, target, lockToken, phase, ops: part, ...guard } satisfies ChunkJobData,
-          opts: { ...chunkJobOptions(q.retentionHours, q.failedRetentionHours), jobId: chunkJobId(planId, phase, first, part.length), parent },
-        });
+        const count = Math.min(chunk, end - first);
+        const data: AnyChunkJobData = whole
+          ? { planId, target, lockToken, phase, ops: whole.slice(first, first + count), ...guard }
+          : { planId, target, lockToken, phase, first, count, part: first / chunk, ...guard };
+        jobs.push({ name: 'chunk', data, opts: { ...chunkJobOptions(q.retentionHours, q.failedRetentionHours), jobId: chunkJobId(planId, phase, first, count), parent } });
       }
       await ctx.queueOf(target).addBulk(jobs);
       await job.updateProgress(end);

@@ -37,14 +37,13 @@ export function operationsInJob(jobId: string): number {
   return count === undefined ? 1 : Number(count);
 }
 
-export interface ChunkJobData {
+/** What every chunk job says of its cycle, whichever way it names its operations. */
+interface ChunkJobCycle {
   planId: string;
   target: string;
   /** Token of the target's cycle lock, renewed as the cycle progresses. */
   lockToken: string;
   phase: number;
-  /** Consecutive operations of the phase, each run, retried and recorded on its own. */
-  ops: Operation[];
   /** PlanMeta.guardedSince: look at the people's clock before writing (the service's cycles). */
   guardedSince?: number;
   /** PlanMeta.binding: the worker writes only when its own config points the target at the same server as the same identity. */
@@ -60,6 +59,21 @@ export interface ChunkJobData {
    */
   handedBack?: { attempt: number; ambiguous: string[] };
 }
+
+/**
+ * A chunk: `count` consecutive operations of the phase from its `first`, each run, retried and
+ * recorded on its own. They are the stored plan's part `part` of the phase (the planner stores a
+ * phase in parts of one chunk each: CycleStore.chunkOperations): a job holds no value the
+ * operations write, so a phase's data is in Redis once (not again in every job, completed ones
+ * kept for retentionHours), and putting a phase on the queue parses, checks and writes none of it.
+ */
+export type ChunkJobData = ChunkJobCycle & { first: number; count: number; part: number };
+
+/** A chunk job an earlier version put on the queue: its operations in the job itself. */
+export type HeldChunkJobData = ChunkJobCycle & { ops: Operation[] };
+
+/** A chunk job of either kind, as a worker, `status` or `retry` may find it on the queue. */
+export type AnyChunkJobData = ChunkJobData | HeldChunkJobData;
 
 /** What a chunk job returns (kept with the completed job). */
 export interface ChunkJobResult {
@@ -147,10 +161,10 @@ export const FAILED_CHUNKS_KEPT = 1000;
 
 /**
  * A chunk job: as a feed job, a failure (a chunk whose workers kept dying, Redis refusing its
- * writes) does not block the cycle. A failed chunk holds its operations, with what they would write
- * (personal data): it stays until its cycle finishes (its operations without an outcome become dead
- * letters then, and the job is removed), and at most `failedRetentionHours`, the newest
- * FAILED_CHUNKS_KEPT of them, whatever becomes of the cycle.
+ * writes) does not block the cycle. A failed chunk stays until its cycle finishes (its operations
+ * without an outcome become dead letters then, and the job is removed), and at most
+ * `failedRetentionHours`, the newest FAILED_CHUNKS_KEPT of them, whatever becomes of the cycle (one
+ * an earlier version made holds its operations, with what they would write: personal data).
  */
 export function chunkJobOptions(retentionHours: number, failedRetentionHours: number): JobsOptions {
   return { ...feedJobOptions(retentionHours), removeOnFail: { age: failedRetentionHours * 3600, count: FAILED_CHUNKS_KEPT } };

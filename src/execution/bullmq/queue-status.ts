@@ -13,7 +13,7 @@ import { readLock } from '../../state/redis-run-lock.js';
 import { CycleStore, type CycleReport } from './cycle-store.js';
 import { chunkOfDeadLetter, type DeadLetters } from './dead-letters.js';
 import { deadLettersOf, dropFailedChunks, failedChunkReasons, failedOperations, type FailedOperation } from './failed-operations.js';
-import { chunkSize, limiterOf, operationsInJob, type ChunkJobData, type PhaseJobData } from './queue-layout.js';
+import { chunkSize, limiterOf, operationsInJob, type AnyChunkJobData, type ChunkJobData, type PhaseJobData } from './queue-layout.js';
 
 /** Failed and in-flight operations listed per target; the counts cover the rest. */
 const LIST_LIMIT = 100;
@@ -70,10 +70,11 @@ function failedLine(f: FailedOperation): JobLine {
 }
 
 /** The operations of the chunks in flight that have no outcome yet, at most `limit`. */
-async function inFlightLines(active: Job<ChunkJobData>[], store: CycleStore, limit: number): Promise<JobLine[]> {
+async function inFlightLines(active: Job<AnyChunkJobData>[], store: CycleStore, limit: number): Promise<JobLine[]> {
   const lines: JobLine[] = [];
-  for (const job of active.filter((j) => Array.isArray(j?.data?.ops))) {
-    const { planId, target, ops } = job.data;
+  for (const job of active.filter((j) => !!j?.data && ('count' in j.data || 'ops' in j.data))) {
+    const { planId, target } = job.data;
+    const ops = await store.chunkOperations(job.data);
     const recorded = await store.recorded(planId, target, ops.map((op) => op.id));
     for (const op of ops) {
       if (recorded.has(op.id) || lines.length >= limit) continue;
@@ -97,7 +98,7 @@ async function inFlightLines(active: Job<ChunkJobData>[], store: CycleStore, lim
  * the failed operations (dead letters and the unrecorded operations of failed chunks); completed:
  * the operations of completed chunks that did not fail.
  */
-async function operationCounts(queue: Queue<ChunkJobData>, letters: DeadLetters, target: string, failed: number): Promise<Record<string, number>> {
+async function operationCounts(queue: Queue<AnyChunkJobData>, letters: DeadLetters, target: string, failed: number): Promise<Record<string, number>> {
   const ids = await Promise.all(COUNT_TYPES.map((type) => (type === 'failed' ? Promise.resolve([]) : queue.getRanges([type], 0, -1))));
   const counts: Record<string, number> = {};
   COUNT_TYPES.forEach((type, i) => {
@@ -128,7 +129,7 @@ export async function readQueueStatus(
     let workers = 0;
     const result: TargetStatus[] = [];
     for (const [target, config] of targets) {
-      const queue = open<ChunkJobData>(targetQueueName(target));
+      const queue = open<AnyChunkJobData>(targetQueueName(target));
       const rateLimit = targetRateLimit(config);
       const [concurrency, rateLimitedForMs, lock, active, failed, lastCycle, w] = await Promise.all([
         queue.getGlobalConcurrency(),
@@ -213,11 +214,11 @@ export async function closeAbandonedCycles(redis: Redis, q: QueueConfig, store: 
             kind: 'lock-lost',
             reason: `stopped: a control job of this cycle failed for good (${why}), and scim-sync retry took the target's lock: nothing more of this cycle is sent`,
           });
-          const queue = new Queue<ChunkJobData>(targetQueueName(target), connection);
+          const queue = new Queue<AnyChunkJobData>(targetQueueName(target), connection);
           try {
             const meta = await store.meta(planId, target);
             const unrecorded = meta.phases.reduce((n, p) => n + p.operations, 0) - (await store.outcomeCount(planId, target));
-            await store.finish(meta, () => failedChunkReasons(queue, planId), { last: false });
+            await store.finish(meta, () => failedChunkReasons(queue, store, planId), { last: false });
             await dropFailedChunks(queue, planId);
             cycle.closed = { failed: unrecorded };
           } finally {

@@ -13,7 +13,7 @@ import type { WriteChecks } from '../write-checks.js';
 import type { MemberWrites } from '../member-writes.js';
 import type { CycleStore } from './cycle-store.js';
 import type { LockKeeper } from './lock-keeper.js';
-import type { ChunkJobData, PhaseJobData } from './queue-layout.js';
+import type { AnyChunkJobData, PhaseJobData } from './queue-layout.js';
 import type { StopTracker } from './stop-tracker.js';
 import type { CycleBreakers } from './cycle-breakers.js';
 import type { SyncObserver } from '../../telemetry/sync-events.js';
@@ -39,7 +39,7 @@ export interface WorkerContext {
   control: Queue<PhaseJobData>;
   flows: FlowProducer;
   /** The target's queue of chunk jobs, opened on first use. */
-  queueOf(target: string): Queue<ChunkJobData>;
+  queueOf(target: string): Queue<AnyChunkJobData>;
   /** The target's requests in flight from this process: its `concurrency`, shared by the chunks the process holds. */
   slots(target: string): Lanes;
   /** Aborted when the process stops: no operation starts after it (those in flight end, their chunks go back to the queue). */
