@@ -111,14 +111,16 @@ async function startSlowSandbox(latencyMs: number): Promise<{ url: string; child
 }
 
 /**
- * Steady state on both sides: before the timed plan, the workers run WARM_UP creates of other people
- * (uncounted), and so does the inline executor once before the first round. A `scim-sync worker`
- * lives through many cycles; started fresh for each round, it compiled its hot code (JIT) inside the
- * timed run, about 0.15 ms of CPU per create more than warm, while the inline executor ran in a
- * process warmed by every earlier row. WARM_UP=0 measures fresh workers against that (the old,
- * uneven figure).
+ * Steady state on both sides: before the timed plan, the workers run a cycle of other people as
+ * large as it (uncounted; WARM_UP sets another size), and so does the inline executor once before
+ * the first round. A `scim-sync worker` lives through many cycles; started fresh for each round, it
+ * compiles its hot code (JIT) inside its first ones, while the inline executor runs in a process
+ * warmed by every earlier row and round. With 3,000 creates of warm-up (about 1,500 per worker) the
+ * workers still spent 0.02 to 0.03 ms of CPU per create more than after 10,000, and a 20,000 warm-up
+ * is a little warmer yet: the row is of workers after one cycle like the timed one, not of fully
+ * warm ones. WARM_UP=0 measures fresh workers.
  */
-const WARM_UP = Number(process.env['WARM_UP'] ?? 3000);
+const warmUpOf = (n: number): number => (process.env['WARM_UP'] !== undefined ? Number(process.env['WARM_UP']) : n);
 
 async function bullmqRun(url: string, plan: ReturnType<typeof makePlan>, concurrency: number, workers: number, cpu: number[] = [], warmUp = 0): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-dist-'));
@@ -204,10 +206,11 @@ export async function distributedBench(n = 10_000, concurrency = 8, workers = 2,
   const bullmq: number[] = [];
   const embeddedCpu: number[] = [];
   const workersCpu: number[] = [];
-  if (WARM_UP > 0) {
+  const warmUp = warmUpOf(n);
+  if (warmUp > 0) {
     const { url, child } = await startServer();
     try {
-      await engineRun(url, makePlan(WARM_UP, n), concurrency);
+      await engineRun(url, makePlan(warmUp, n), concurrency);
     } finally {
       await stopServer(child);
     }
@@ -222,7 +225,7 @@ export async function distributedBench(n = 10_000, concurrency = 8, workers = 2,
           embedded.push(await engineRun(url, plan, concurrency));
           const used = process.cpuUsage(before);
           embeddedCpu.push((used.user + used.system) / 1000);
-        } else bullmq.push(await bullmqRun(url, plan, concurrency, workers, workersCpu, WARM_UP));
+        } else bullmq.push(await bullmqRun(url, plan, concurrency, workers, workersCpu, warmUp));
       } finally {
         await stopServer(child);
       }
@@ -237,7 +240,7 @@ export async function distributedBench(n = 10_000, concurrency = 8, workers = 2,
     bullmqOpsPerSec: Math.round((n / median(bullmq)) * 1000),
     ratio: median(ratios),
     ratios,
-    warmUp: WARM_UP,
+    warmUp,
     embeddedCpuMsPerCreate: median(embeddedCpu) / n,
     workersCpuMsPerCreate: median(workersCpu) / n,
   };
