@@ -12,8 +12,9 @@
  *   keeps it with its reason until `scim-sync retry` (or a later cycle that does it, or the
  *   retention); the chunk goes on with the rest.
  * What the chunk needs from Redis is read once for all its operations (the operations themselves,
- * its part of the stored plan; their links, their people's clock), and each operation's outcome, link changes and dead letter are recorded together with
- * the others' (chunk-outcomes.ts): a few Redis calls per chunk instead of several per operation.
+ * its part of the stored plan; their links, their people's clock), and each operation's outcome,
+ * link changes and dead letter are recorded together with the others' (chunk-outcomes.ts): a few
+ * Redis calls per chunk instead of several per operation.
  * The chunk completes once the last is recorded; the next phase starts after every chunk of this one.
  *
  * A target that answers too many requests in a row with 429, a 5xx or nothing stops the cycle for
