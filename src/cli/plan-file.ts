@@ -6,7 +6,7 @@
  * signature: it stops accidents and quiet edits, not someone who recomputes it.
  */
 import { createHash } from 'node:crypto';
-import { holdsSecret, holdsSecretText, redact } from '../config/secret.js';
+import { holdsSecret, holdsSecretText, parseRedacted } from '../config/secret.js';
 import { ConfigError, PlanError } from '../errors.js';
 import { checkPlanFile } from '../engine/apply-plan.js';
 import type { Plan } from '../model/plan.js';
@@ -40,7 +40,7 @@ export function planFile(plan: Plan): readonly string[] {
         '(a token or a header value that is also ordinary data); saved redacted, it would write "[redacted]" into the app',
     );
   }
-  const content = JSON.parse(json, (_key, value: unknown) => (typeof value === 'string' ? redact(value) : value)) as Plan;
+  const content = parseRedacted(json) as Plan;
   return fileText(content, digestOf(content));
 }
 

@@ -248,6 +248,15 @@ export function holdsSecret(text: string): boolean {
 }
 
 /**
+ * JSON text parsed with every secret redacted from each of its strings, one string at a time: the
+ * text redacted whole could lose a quote or a bracket to a credential that holds one, and no longer
+ * parse. Names are left as they are (the callers' own).
+ */
+export function parseRedacted(json: string): unknown {
+  return JSON.parse(json, (_name, value: unknown) => (typeof value === 'string' ? redact(value) : value));
+}
+
+/**
  * Whether a string anywhere in `data` (JSON data) holds a secret's text, as redact() finds it. For
  * what must not be redacted but must not hold one either: a plan's operations carry what they will
  * write into an app, and a plan holding a secret's text is not saved (a file, or Redis).

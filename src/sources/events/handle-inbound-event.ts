@@ -20,7 +20,7 @@
  */
 import type { IncomingHttpHeaders } from 'node:http';
 import { MAX_EVENT_BODY_BYTES } from '../../config/schema/index.js';
-import { redact } from '../../config/secret.js';
+import { parseRedacted, redact } from '../../config/secret.js';
 import type { JsonObject } from '../../model/scim.js';
 import type { DueChanges } from '../../state/due-changes.js';
 import type { EventIdStore } from '../../state/event-id-store.js';
@@ -66,7 +66,7 @@ export interface InboundResult {
 const change = (e: InboundEvent): AcceptedChange => ({ eventId: e.id, keys: e.keys, kind: e.kind, ...(e.effectiveAt ? { effectiveAt: e.effectiveAt } : {}) });
 
 function answer(status: number, body: JsonObject, log: string, more: Partial<InboundResult> = {}): InboundResult {
-  return { status, body: JSON.parse(redact(JSON.stringify(body))) as JsonObject, log: redact(log), ...more };
+  return { status, body: parseRedacted(JSON.stringify(body)) as JsonObject, log: redact(log), ...more };
 }
 
 /**
