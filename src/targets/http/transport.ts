@@ -10,12 +10,11 @@
  * normalisation), and reaches about half the throughput; undici matches the bare loop. See
  * test/bench/bare-loops.ts and the apply rows of `npm run bench`.
  */
-import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import type { IncomingHttpHeaders } from 'node:http';
 import { rootCertificates } from 'node:tls';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
-import type { Readable, Transform } from 'node:stream';
+import type { Transform } from 'node:stream';
 import { getProxyForUrl } from 'proxy-from-env';
 import type { buildConnector as BuildConnector, Dispatcher } from 'undici';
 import { buildConnector, Pool, ProxyAgent } from './undici-parts.js';
@@ -186,22 +185,17 @@ export class Transport {
    * complete answer came, ResponseTooLargeError past maxResponseBytes.
    */
   async send(request: HttpRequest): Promise<HttpAnswer> {
-    const deadline = new Deadline();
-    const timer = setTimeout(() => deadline.abort(), this.timeoutMs);
+    const collector = new AnswerCollector(this.maxResponseBytes);
+    const timer = setTimeout(() => collector.abort(timedOut()), this.timeoutMs);
     try {
-      const response = await this.dispatcher.request({
-        origin: this.origin,
-        path: request.path,
-        method: request.method as Dispatcher.HttpMethod,
-        headers: request.headers,
-        body: request.body ?? null,
-        signal: deadline,
-      });
-      const bytes = await readBody(response, this.maxResponseBytes);
-      return new Answer(response.statusCode, response.headers as IncomingHttpHeaders, bytes);
+      this.dispatcher.dispatch(
+        { origin: this.origin, path: request.path, method: request.method as Dispatcher.HttpMethod, headers: request.headers, body: request.body ?? null },
+        collector,
+      );
+      return await collector.answer;
     } catch (error) {
       if (error instanceof ResponseTooLargeError) throw error;
-      const failed = transportError(deadline.aborted ? Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' }) : this.underlying(error));
+      const failed = transportError(collector.timedOut ? timedOut() : this.underlying(error));
       if (this.proxy) failed.proxy = this.proxy;
       throw failed;
     } finally {
@@ -215,58 +209,108 @@ export class Transport {
   }
 }
 
-/**
- * The total deadline of one request, as the abort signal undici takes. An EventEmitter rather than
- * an AbortController: undici accepts either, and this one costs a fraction per request.
- */
-class Deadline extends EventEmitter {
-  aborted = false;
-
-  /** What undici fails the request with (read only on abort: an Error costs a stack trace). */
-  get reason(): Error {
-    return Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' });
-  }
-
-  abort(): void {
-    this.aborted = true;
-    this.emit('abort');
-  }
-}
+const timedOut = () => Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' });
 
 const ENCODED: Record<string, () => Transform> = { gzip: createGunzip, 'x-gzip': createGunzip, deflate: createInflate, br: createBrotliDecompress };
 
-/** The body's bytes, refused past `limit` bytes: by content-length before reading, else as it streams in. */
-function readBody(response: Dispatcher.ResponseData, limit: number): Promise<Buffer> {
-  const raw = response.body;
-  if (Number(response.headers['content-length'] ?? 0) > limit) {
-    raw.destroy();
-    return Promise.reject(new ResponseTooLargeError(limit));
-  }
-  const encodingHeader = response.headers['content-encoding'];
-  const encoding = (typeof encodingHeader === 'string' ? encodingHeader : '').trim().toLowerCase();
-  const decoder = encoding && encoding !== 'identity' ? ENCODED[encoding] : undefined;
-  if (encoding && encoding !== 'identity' && !decoder) {
-    raw.destroy();
-    return Promise.reject(new TransportError(`the answer is encoded with "${encoding}", which is not supported`, 'EUNSUPPORTEDENCODING'));
-  }
-  const stream: Readable = decoder ? raw.pipe(decoder()) : raw;
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const fail = (error: unknown) => {
-      raw.destroy();
-      if (stream !== raw) stream.destroy();
-      reject(error);
-    };
-    if (stream !== raw) raw.on('error', fail);
-    stream.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) fail(new ResponseTooLargeError(limit));
-      else chunks.push(chunk);
+/**
+ * One answer collected straight from undici's dispatch callbacks: status, headers and the body's
+ * bytes, refused past `limit` bytes (by content-length before reading, else as they come in).
+ * undici's request API would wrap each answer in a stream (an async resource, a Readable and its
+ * buffering and events, a promise around a callback) only for us to read it whole at once: on a run
+ * of small creates, that machinery was a tenth of the client's CPU per request, and the part of a
+ * short run's optimising compiles that no other code needs.
+ */
+class AnswerCollector implements Dispatcher.DispatchHandler {
+  /** Settles once: with the whole answer, or with the first failure. */
+  readonly answer: Promise<Answer>;
+  /** The deadline passed: the request was abandoned (its failure is then a time-out, whatever undici says). */
+  timedOut = false;
+  private resolve!: (answer: Answer) => void;
+  private reject!: (error: unknown) => void;
+  private settled = false;
+  private controller: Dispatcher.DispatchController | null = null;
+  /** A reason to abandon the request that came before undici started it (it waited for a connection). */
+  private early: Error | null = null;
+  private status = 0;
+  private headers: IncomingHttpHeaders = {};
+  private decoder: Transform | null = null;
+  private readonly chunks: Buffer[] = [];
+  private size = 0;
+
+  constructor(private readonly limit: number) {
+    this.answer = new Promise<Answer>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
     });
-    stream.on('error', fail);
-    stream.on('end', () => resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size)));
-  });
+  }
+
+  /** Abandons the request at the deadline, whether or not it has begun. */
+  abort(reason: Error): void {
+    this.timedOut = true;
+    if (this.controller) this.controller.abort(reason);
+    else this.early = reason;
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    if (this.early) controller.abort(this.early);
+  }
+
+  onResponseStart(controller: Dispatcher.DispatchController, status: number, headers: IncomingHttpHeaders): void {
+    // An informational answer (100 Continue, 103 Early Hints) comes before the real one.
+    if (status < 200) return;
+    this.status = status;
+    this.headers = headers;
+    if (Number(headers['content-length'] ?? 0) > this.limit) return this.fail(new ResponseTooLargeError(this.limit));
+    const header = headers['content-encoding'];
+    const encoding = (typeof header === 'string' ? header : '').trim().toLowerCase();
+    if (!encoding || encoding === 'identity') return;
+    const decoder = ENCODED[encoding];
+    if (!decoder) return this.fail(new TransportError(`the answer is encoded with "${encoding}", which is not supported`, 'EUNSUPPORTEDENCODING'));
+    this.decoder = decoder()
+      .on('data', (chunk: Buffer) => this.take(chunk))
+      .on('error', (error) => this.fail(error))
+      .on('end', () => this.finish());
+  }
+
+  onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.settled) return;
+    if (this.decoder) this.decoder.write(chunk);
+    else this.take(chunk);
+  }
+
+  onResponseEnd(): void {
+    if (this.decoder) this.decoder.end();
+    else this.finish();
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+    this.fail(error);
+  }
+
+  private take(chunk: Buffer): void {
+    this.size += chunk.length;
+    if (this.size > this.limit) this.fail(new ResponseTooLargeError(this.limit));
+    else this.chunks.push(chunk);
+  }
+
+  private finish(): void {
+    if (this.settled) return;
+    this.settled = true;
+    const { chunks } = this;
+    this.resolve(new Answer(this.status, this.headers, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, this.size)));
+  }
+
+  /** Settles with `error` and abandons what is left: the request (its connection closed), the decoder. */
+  private fail(error: unknown): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.reject(error);
+    // Aborting a request undici has ended (a decoder that failed after the last byte) does nothing.
+    this.controller?.abort(error instanceof Error ? error : new Error(String(error)));
+    this.decoder?.destroy();
+  }
 }
 
 /** undici's error codes in Node's names (what error-mapping.ts reads). */
