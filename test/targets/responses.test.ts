@@ -225,6 +225,17 @@ describe('compressed answers', () => {
       await expect(client(2000).listAll('Users', { pageSize: 100 })).rejects.toThrow('answer larger than 2000 bytes');
     });
   }
+
+  it('an empty answer marked as compressed (a 204 through a compressing proxy) is empty, not a body that fails to decode', async () => {
+    const server = await loopback((_req, res) => {
+      res.writeHead(204, { 'content-encoding': 'gzip' });
+      res.end();
+    });
+    const client = new ScimClient({ target: 'app', baseUrl: `${server.url}/scim/v2`, auth: { type: 'none' }, timeoutMs: 5000, maxSockets: 1 });
+    await expect(client.delete('Users', 'u1', 'someone')).resolves.toBeUndefined();
+    await expect(client.patch('Users', 'u1', [{ op: 'replace', path: 'active', value: false }], 'someone')).resolves.toBeNull();
+    expect(server.requests.map((q) => `${q.method} ${q.url}`)).toEqual(['DELETE /scim/v2/Users/u1', 'PATCH /scim/v2/Users/u1']);
+  });
 });
 
 describe('URL userinfo', () => {

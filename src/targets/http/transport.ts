@@ -234,6 +234,8 @@ class AnswerCollector implements Dispatcher.DispatchHandler {
   private early: Error | null = null;
   private status = 0;
   private headers: IncomingHttpHeaders = {};
+  /** How the body is decoded, when it is encoded: made by its first byte (an empty body, such as a 204's, decodes to nothing). */
+  private decode: (() => Transform) | null = null;
   private decoder: Transform | null = null;
   private readonly chunks: Buffer[] = [];
   private size = 0;
@@ -266,18 +268,18 @@ class AnswerCollector implements Dispatcher.DispatchHandler {
     const header = headers['content-encoding'];
     const encoding = (typeof header === 'string' ? header : '').trim().toLowerCase();
     if (!encoding || encoding === 'identity') return;
-    const decoder = ENCODED[encoding];
-    if (!decoder) return this.fail(new TransportError(`the answer is encoded with "${encoding}", which is not supported`, 'EUNSUPPORTEDENCODING'));
-    this.decoder = decoder()
-      .on('data', (chunk: Buffer) => this.take(chunk))
-      .on('error', (error) => this.fail(error))
-      .on('end', () => this.finish());
+    this.decode = ENCODED[encoding] ?? null;
+    if (!this.decode) this.fail(new TransportError(`the answer is encoded with "${encoding}", which is not supported`, 'EUNSUPPORTEDENCODING'));
   }
 
   onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
     if (this.settled) return;
-    if (this.decoder) this.decoder.write(chunk);
-    else this.take(chunk);
+    if (!this.decode) return this.take(chunk);
+    this.decoder ??= this.decode()
+      .on('data', (decoded: Buffer) => this.take(decoded))
+      .on('error', (error) => this.fail(error))
+      .on('end', () => this.finish());
+    this.decoder.write(chunk);
   }
 
   onResponseEnd(): void {
