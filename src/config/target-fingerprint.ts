@@ -33,6 +33,13 @@ const DIGEST_BYTES = 16;
  */
 const SCRYPT = { N: 2 ** 14, r: 8, p: 1, maxmem: 64 * 1024 * 1024 } as const;
 
+/**
+ * The last fingerprint made of each target's config, with its key. A loaded config is never changed
+ * (a new one is loaded whole), so a fingerprint is a function of the two; a worker checks every chunk
+ * job of a cycle against the same one, and took two keyed hashes and a URL parse per chunk for it.
+ */
+const made = new WeakMap<TargetConfig, { key: string; fingerprint: TargetFingerprint }>();
+
 /** Digests already taken, by a keyed hash of what they were taken of (not the secret itself); the last few only. */
 const taken = new Map<string, string>();
 const KEPT = 64;
@@ -71,7 +78,9 @@ const taking = new Map<string, Promise<void>>();
  */
 export async function prepareCredentialDigests(targets: readonly TargetConfig[], key: string): Promise<void> {
   await Promise.all(
-    targets.map(({ auth }) => {
+    targets.map((config) => {
+      if (made.get(config)?.key === key) return;
+      const { auth } = config;
       const secret = secretOf(auth);
       if (secret === undefined) return;
       const memo = memoKey(auth.type, secret, key);
@@ -94,6 +103,8 @@ export async function prepareCredentialDigests(targets: readonly TargetConfig[],
  * plan's id: a fingerprint is compared only with one made with the same key).
  */
 export function targetFingerprint(config: TargetConfig, key: string): TargetFingerprint {
+  const last = made.get(config);
+  if (last?.key === key) return last.fingerprint;
   const url = new URL(config.url);
   url.username = '';
   url.password = '';
@@ -110,7 +121,9 @@ export function targetFingerprint(config: TargetConfig, key: string): TargetFing
             : null;
   // Read here, for a digest that never leaves this function's keyed HMAC.
   const secret = secretOf(auth);
-  return { url: url.toString(), authType: auth.type, identity, ...(secret !== undefined ? { credential: credentialDigest(auth.type, secret, key) } : {}) };
+  const fingerprint: TargetFingerprint = Object.freeze({ url: url.toString(), authType: auth.type, identity, ...(secret !== undefined ? { credential: credentialDigest(auth.type, secret, key) } : {}) });
+  made.set(config, { key, fingerprint });
+  return fingerprint;
 }
 
 /**

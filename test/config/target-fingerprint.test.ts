@@ -25,3 +25,16 @@ it('is scrypt over the value, salted by the plan; another value or another plan 
   await prepareCredentialDigests([basic('autumn2026')], 'plan-3');
   expect(targetFingerprint(basic('autumn2026'), 'plan-3').credential).toBe(scryptSync('autumn2026', 'scim-sync target credential\nbasic\nplan-3', 16, { N: 2 ** 14, r: 8, p: 1, maxmem: 64 * 1024 * 1024 }).toString('base64url'));
 });
+
+it('is made once per config and plan: the same again, another for another plan or another config', () => {
+  const config = basic('spring2026');
+  const first = targetFingerprint(config, 'plan-4');
+  // A worker checks every chunk job against it: the same fingerprint, not taken again.
+  expect(targetFingerprint(config, 'plan-4')).toBe(first);
+  expect(Object.isFrozen(first)).toBe(true);
+  const next = targetFingerprint(config, 'plan-5');
+  expect(next.credential).not.toBe(first.credential);
+  expect(targetFingerprint(config, 'plan-4')).toEqual(first);
+  // Another config (reloaded, another password) is fingerprinted afresh.
+  expect(targetDifference(first, targetFingerprint(basic('spring2027'), 'plan-4'))).toBe('credential');
+});
