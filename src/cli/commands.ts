@@ -23,7 +23,7 @@ import { commandNotifier } from './notifier.js';
 import { quarantinedOnly } from './cycle-outcome.js';
 import { applyOrStage, runCycle } from '../engine/cycle.js';
 import { writeFileAtomic } from '../state/atomic-write.js';
-import { operationCount, type Operation, type Plan } from '../model/plan.js';
+import { operationCount, operationsOf, type Operation, type Plan } from '../model/plan.js';
 import { safetyViolations } from '../planning/safety.js';
 import { createSource } from '../sources/create-source.js';
 import { ColumnsMissingError } from '../sources/csv/csv-source.js';
@@ -316,7 +316,7 @@ function summarise(plan: Plan) {
       actualUsers: t.actualUsers,
       warnings: t.warnings,
       ...(t.error ? { error: t.error } : {}),
-      operations: countByKind(t.phases.flatMap((p) => p.operations)),
+      operations: countByKind(operationsOf(t)),
       ...(t.held ? { held: { reason: t.held.reason, operations: countByKind(t.held.operations) } } : {}),
       ...(t.memberChecks ? { memberChecks: t.memberChecks } : {}),
     })),

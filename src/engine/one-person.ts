@@ -27,7 +27,7 @@ import { sourceAttributesFeeding } from '../audit/redacted-sources.js';
 import { buildUserResource, desiredWorkEmail, mapUserOrFailure, RuleFailed, type DesiredUser, type UserMapping } from '../mapping/user-mapping.js';
 import { matchRules, WORK_EMAIL } from '../planning/match-rules.js';
 import type { CanonicalUser, DirectorySnapshot } from '../model/canonical.js';
-import type { Operation, Plan, TargetPlan } from '../model/plan.js';
+import { operationsOf, type Operation, type Plan, type TargetPlan } from '../model/plan.js';
 import type { JsonObject, ServerResource } from '../model/scim.js';
 import type { LookupAttribute } from '../targets/scim-target.js';
 import { buildPlan, planTarget } from '../planning/build-plan.js';
@@ -458,7 +458,7 @@ export async function planPeople(loaded: LoadedConfig, state: PeopleState, keys:
       const narrow = (ops: readonly Operation[]) => narrowOperations(ops, keySet, ids, theirGroups);
       const phases = planned.phases.map((p) => ({ ...p, operations: narrow(p.operations) }));
       // Linked people leaving a target that cannot be asked by externalId: only the linked account was read.
-      const leaving = keyed ? [] : phases.flatMap((p) => p.operations).filter((op) => op.kind === 'deprovisionUser' && userLinks.has(op.externalId));
+      const leaving = keyed ? [] : operationsOf({ phases }).filter((op) => op.kind === 'deprovisionUser' && userLinks.has(op.externalId));
       const unlooked = [...new Set(leaving.map((op) => op.externalId))].map(
         (k) => `${k}: this target takes no filter, so other accounts carrying the key were not looked for: only the linked account is deprovisioned here; the next full cycle deprovisions any other (an emergency deprovision reads the whole listing)`,
       );

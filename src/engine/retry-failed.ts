@@ -26,6 +26,7 @@ import { partitionTargets, quarantinedTargets } from './quarantine.js';
 import { targetBindings } from './plan-binding.js';
 import { decisionsNow, verifySavedPlan, type SkippedOperation } from './verify-plan.js';
 import type { RunState } from './run-state.js';
+import { joined } from '../model/joined-lists.js';
 
 export interface RetryOutcome {
   planId: string;
@@ -195,7 +196,7 @@ export async function retryFailed(loaded: LoadedConfig, state: RunState, asked: 
         checked.filter((tp) => tp.phases.some((p) => p.operations.length > 0)).map((tp) => withBases(tp, counts.get(tp.target))),
       ),
     };
-    const requeued = new Set(plan.targets.flatMap((tp) => operationsOf(tp).map((op) => op.id)));
+    const requeued = new Set(joined(plan.targets.map((tp) => operationsOf(tp).map((op) => op.id))));
     const held = new Set(verified.skipped.filter((s) => s.held).map((s) => s.op.id));
     const fate = (opId: string): Fate => (requeued.has(opId) ? 'requeued' : held.has(opId) ? 'kept' : 'dropped');
     const standsFor = new Map(retries.map((r) => [r.plan.target, r.standsFor]));

@@ -28,7 +28,7 @@ export async function stageStop(plan: Plan, reasons: readonly string[], state: P
   }
   const time = new Date().toISOString();
   for (const t of part.targets) {
-    for (const op of t.phases.flatMap((p) => p.operations)) {
+    for (const op of operationsOf(t)) {
       state.audit.record({
         time,
         planId: plan.id,

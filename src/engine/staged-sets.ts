@@ -7,7 +7,8 @@
  */
 import type { AuditSink } from '../audit/audit-sink.js';
 import type { DirectorySnapshot } from '../model/canonical.js';
-import type { Plan } from '../model/plan.js';
+import { joined } from '../model/joined-lists.js';
+import { operationsOf, type Plan } from '../model/plan.js';
 import { personDigest } from '../planning/preconditions.js';
 import type { Rejection } from '../planning/rejections.js';
 import { whyGone } from '../state/holder.js';
@@ -20,8 +21,7 @@ import type { RunState } from './run-state.js';
  * digests it was planned on. Two stops of an unchanged outage stage the same thing.
  */
 export function stagedContent(plan: Plan): string {
-  return plan.targets
-    .flatMap((t) => t.phases.flatMap((p) => p.operations).map((op) => [t.target, op.kind, op.externalId, op.pre?.source ?? '', op.pre?.account ?? ''].join('\n')))
+  return joined(plan.targets.map((t) => operationsOf(t).map((op) => [t.target, op.kind, op.externalId, op.pre?.source ?? '', op.pre?.account ?? ''].join('\n'))))
     .sort()
     .join('\n\n');
 }

@@ -12,7 +12,7 @@
 import type { LoadedConfig } from '../config/load.js';
 import { describeError } from '../errors.js';
 import type { TargetRuntime } from '../execution/executor.js';
-import type { Operation, Plan, TargetPlan } from '../model/plan.js';
+import { operationsOf, type Operation, type Plan, type TargetPlan } from '../model/plan.js';
 import { adds, describePeople, isMembership } from '../planning/member-preconditions.js';
 import { personDigest, ResourceIndex, snapshotIndex, verifyOperation, type FreshRead } from '../planning/preconditions.js';
 import { sourceCounts, type SourceCounts } from '../planning/source-checks.js';
@@ -60,7 +60,7 @@ async function freshRead(
   links: LinkStore,
   members: MemberMemory | undefined,
 ): Promise<FreshRead> {
-  const planned = target.phases.flatMap((p) => p.operations);
+  const planned = operationsOf(target);
   const ops = planned.filter((op) => op.pre?.account !== undefined);
   const needUsers = ops.some((op) => !GROUP_KINDS.has(op.kind));
   // A membership change is checked against the group's members now: one applied already is in place.
@@ -88,7 +88,7 @@ async function freshRead(
 /** People's labels by source key, from the plan's own operations on them: to name a membership operation's people. */
 function labelsOf(target: TargetPlan): Map<string, string> {
   const labels = new Map<string, string>();
-  for (const op of target.phases.flatMap((p) => p.operations)) {
+  for (const op of operationsOf(target)) {
     if (op.kind === 'createUser' || op.kind === 'updateUser' || op.kind === 'deprovisionUser' || op.kind === 'linkUser') labels.set(op.externalId, op.label);
   }
   return labels;
@@ -217,13 +217,13 @@ export async function verifySavedPlan(
       const why = `cannot check the plan against the target: ${describeError(error)}`;
       targets.push({ ...target, phases: [], error: why });
       unsettled.add(`target ${target.target}: ${why}`);
-      leave(target.target, target.phases.flatMap((p) => p.operations));
+      leave(target.target, operationsOf(target));
       continue;
     }
     const labels = labelsOf(target);
     // The accounts whose deprovision this read holds: their memberships are held with it.
     const byId = new Map<string, { key: string; why: string }>();
-    for (const op of target.phases.flatMap((p) => p.operations)) {
+    for (const op of operationsOf(target)) {
       if (op.kind !== 'deprovisionUser') continue;
       const why = heldNow(op);
       if (why !== undefined) byId.set(op.scimId, { key: op.externalId, why });

@@ -7,6 +7,7 @@
  * the operation runs, so ids created earlier in the same apply are found.
  */
 import type { JsonObject, JsonValue, PatchOperation } from './scim.js';
+import { joined } from './joined-lists.js';
 
 export const PLAN_FORMAT = 'scim-sync-plan';
 /** 2: plans carry their binding (target and source fingerprints), an expiry and per-operation preconditions. */
@@ -394,8 +395,9 @@ export interface Plan {
   unconfiguredTargets?: { target: string; users: number; groups: number }[];
 }
 
-export function operationsOf(plan: TargetPlan): Operation[] {
-  return plan.phases.flatMap((p) => p.operations);
+/** A target's operations in phase order, as a new list. */
+export function operationsOf(plan: Pick<TargetPlan, 'phases'>): Operation[] {
+  return joined(plan.phases.map((p) => p.operations));
 }
 
 /** Operations of every target and phase (held operations are not in a phase). */

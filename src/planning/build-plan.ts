@@ -21,6 +21,7 @@ import type { GroupSettings } from '../config/schema/index.js';
 import { dropRejected, type Rejections } from './rejections.js';
 import { describeHold, type EmergencyHold } from './emergency-holds.js';
 import { withoutParked, type ParkedChanges } from './parked.js';
+import { mapKept } from '../model/joined-lists.js';
 
 export interface TargetInput {
   name: string;
@@ -238,7 +239,7 @@ function heldGroups(snapshot: DirectorySnapshot, held: readonly Omit<HeldGroup, 
 }
 
 function deprovisionedIds(ops: readonly Operation[]): string[] {
-  return ops.flatMap((op) => (op.kind === 'deprovisionUser' ? [op.scimId] : []));
+  return mapKept(ops, (op) => (op.kind === 'deprovisionUser' ? op.scimId : undefined));
 }
 
 /**

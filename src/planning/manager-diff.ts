@@ -16,6 +16,7 @@ import type { CanonicalUser } from '../model/canonical.js';
 import type { Operation } from '../model/plan.js';
 import { SCHEMA_ENTERPRISE_USER, type JsonObject } from '../model/scim.js';
 import type { Provisioned } from './user-diff.js';
+import { mapKept } from '../model/joined-lists.js';
 
 export interface ManagerDiffResult {
   references: Operation[];
@@ -53,7 +54,7 @@ export function diffManagers(
   // Built on the first change of a reference that is set: most cycles change none.
   let labelOfId: Map<string, string> | undefined;
   const labelOf = (id: string): string => {
-    labelOfId ??= new Map([...provisioned.values()].flatMap((p) => (p.account ? [[p.account.id, p.label] as const] : [])));
+    labelOfId ??= new Map(mapKept(provisioned.values(), (p) => (p.account ? ([p.account.id, p.label] as const) : undefined)));
     return labelOfId.get(id) ?? id;
   };
   for (const user of users) {

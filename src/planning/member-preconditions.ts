@@ -14,6 +14,7 @@
 import type { PatchGroupMembersOp, ReplaceGroupOp } from '../model/plan.js';
 import type { ServerResource } from '../model/scim.js';
 import { memberValues } from './group-diff.js';
+import { mapKept } from '../model/joined-lists.js';
 
 export type MembershipOp = PatchGroupMembersOp | ReplaceGroupOp;
 
@@ -32,7 +33,7 @@ export interface MemberNames {
 /** Source keys the operation might name: what planning indexes of the source for it. */
 export function keysNamed(op: MembershipOp, names: MemberNames | undefined): string[] {
   const removed = op.kind === 'patchGroupMembers' ? op.remove : (op.remove ?? []);
-  const keys = removed.flatMap((id) => names?.keyOf?.(id) ?? []);
+  const keys = mapKept(removed, (id) => names?.keyOf?.(id));
   return [...(op.kind === 'patchGroupMembers' ? op.add : op.memberKeys), ...keys];
 }
 
@@ -43,7 +44,7 @@ export function keysNamed(op: MembershipOp, names: MemberNames | undefined): str
  */
 export function peopleChanged(op: MembershipOp, group: ServerResource | undefined, names: MemberNames | undefined): { adds: string[]; removes: string[] } {
   const removed = op.kind === 'patchGroupMembers' ? op.remove : (op.remove ?? []);
-  const removes = removed.flatMap((id) => names?.keyOf?.(id) ?? []);
+  const removes = mapKept(removed, (id) => names?.keyOf?.(id));
   if (op.kind === 'patchGroupMembers') return { adds: op.add, removes };
   const current = new Set(group ? memberValues(group) : []);
   const adds = op.memberKeys.filter((key) => {

@@ -17,6 +17,7 @@ import { versionOf, type JsonValue, type ServerResource } from '../model/scim.js
 import { isActive } from './user-changes.js';
 import { changeHolds } from './change-holds.js';
 import { isMembership, keysNamed, membersChangedWhy, membershipInPlace, peopleChanged, type MemberNames, type MembershipOp } from './member-preconditions.js';
+import { mapKept } from '../model/joined-lists.js';
 
 /** Keys sorted at every level: two reads of one account digest alike whatever the key order. */
 function sorted(value: JsonValue): JsonValue {
@@ -252,7 +253,7 @@ function verifyMembership(op: MembershipOp, pre: Precondition, now: FreshRead, l
   if (!pre.members) {
     return { go: false, state: 'stale', why: 'planned by an earlier scim-sync, which did not record the people it adds or removes; make a new plan' };
   }
-  const changed = Object.entries(pre.members).flatMap(([key, digest]) => (personDigest(now.users.get(key)) === digest ? [] : [key]));
+  const changed = mapKept(Object.entries(pre.members), ([key, digest]) => (personDigest(now.users.get(key)) === digest ? undefined : key));
   if (changed.length > 0) return { go: false, state: 'stale', why: membersChangedWhy(op, changed, labels) };
   const current = groupDigest(now.groups.get(op.externalId));
   if (current !== pre.source && pre.source !== undefined) {

@@ -7,13 +7,13 @@
  * decides on the stop, not on a percentage. Creates, updates and group deletions are not staged:
  * the next run plans them afresh. Pure.
  */
-import type { DeprovisionUserOp, Plan, TargetPlan } from '../model/plan.js';
+import { operationsOf, type DeprovisionUserOp, type Plan, type TargetPlan } from '../model/plan.js';
 
 /** The stopped plan's person deprovisions as a plan; null when it holds none. */
 export function stagedDeprovisions(plan: Plan): Plan | null {
   const targets: TargetPlan[] = [];
   for (const t of plan.targets) {
-    const ops = t.phases.flatMap((p) => p.operations).filter((op): op is DeprovisionUserOp => op.kind === 'deprovisionUser');
+    const ops = operationsOf(t).filter((op): op is DeprovisionUserOp => op.kind === 'deprovisionUser');
     if (ops.length === 0) continue;
     targets.push({ target: t.target, managedUsers: t.managedUsers, actualUsers: t.actualUsers, phases: [{ name: 'deprovision', operations: ops }], warnings: [] });
   }

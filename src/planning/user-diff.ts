@@ -34,6 +34,7 @@ import { adoptByOf, matchRules, WORK_EMAIL } from './match-rules.js';
 import { versionOf, type JsonObject, type ServerResource } from '../model/scim.js';
 import type { Link } from '../state/link-store.js';
 import type { SettledPeople } from './settled-accounts.js';
+import { mapKept } from '../model/joined-lists.js';
 
 export interface UserDiffInput {
   snapshot: DirectorySnapshot;
@@ -474,7 +475,7 @@ export function diffUsers(input: UserDiffInput): UserDiffResult {
   const gone = links.size > settled.size + linkedUnsettled ? links : NO_LINKS;
   // The accounts of the people in this read: the unsettled ones' are in managedIds by now.
   let settledIdSet: Set<string> | undefined;
-  const settledIds = (): Set<string> => (settledIdSet ??= new Set([...settled.keys()].flatMap((k) => links.get(k)?.id ?? [])));
+  const settledIds = (): Set<string> => (settledIdSet ??= new Set(mapKept(settled.keys(), (k) => links.get(k)?.id)));
   /** An account managed for someone in the source (a gone key may be on it, copied or stale). */
   const someoneElses = (id: string): boolean => managedIds.has(id) || settledIds().has(id);
   // The links this plan writes, by account: made once, on the first person gone.

@@ -26,6 +26,7 @@ import { operationsOf, type Operation, type Plan, type TargetPlan } from '../mod
 import { safetyViolations, stopsByTarget } from '../planning/safety.js';
 import type { Log } from '../telemetry/logger.js';
 import type { CycleOutcome } from './reconcile-lane.js';
+import { joined } from '../model/joined-lists.js';
 
 interface Hold {
   since: Date;
@@ -127,7 +128,7 @@ export class CycleHold {
       return kept;
     });
     const next = { ...plan, targets };
-    const left = new Set(next.targets.flatMap((t) => operationsOf(t).map((op) => op.externalId)));
+    const left = new Set(joined(next.targets.map((t) => operationsOf(t).map((op) => op.externalId))));
     return { plan: next, heldOnly: new Set([...held].filter((k) => !left.has(k))) };
   }
 

@@ -1,4 +1,5 @@
 import type { CanonicalGroup, DirectorySnapshot } from '../model/canonical.js';
+import { joined } from '../model/joined-lists.js';
 
 export interface ReadProgress {
   records(count: number): void;
@@ -74,12 +75,12 @@ export function mergeSnapshots(reads: readonly DirectorySnapshot[]): DirectorySn
   }
   return {
     source: reads[0]?.source ?? '',
-    users: reads.flatMap((r) => r.users),
+    users: joined(reads.map((r) => r.users)),
     groups: [...groups.values()],
     issues: reads.flatMap((r) => r.issues),
     warnings: reads.flatMap((r) => r.warnings ?? []),
-    heldKeys: [...new Set(reads.flatMap((r) => r.heldKeys))],
-    partialKeys: [...new Set(reads.flatMap((r) => r.partialKeys ?? []))],
+    heldKeys: [...new Set(joined(reads.map((r) => r.heldKeys)))],
+    partialKeys: [...new Set(joined(reads.map((r) => r.partialKeys ?? [])))],
     recordsRead: reads.reduce((n, r) => n + r.recordsRead, 0),
   };
 }

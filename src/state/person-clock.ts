@@ -11,6 +11,7 @@
  */
 import type { Redis } from 'ioredis';
 import { redisKeys } from './redis-keys.js';
+import { mapKept } from '../model/joined-lists.js';
 
 /** Operations that write one person's account (or their manager reference): the ones a stale read can undo. */
 const PERSON_OPS: ReadonlySet<string> = new Set(['createUser', 'updateUser', 'linkUser', 'deprovisionUser', 'setManager']);
@@ -32,9 +33,9 @@ export function supersededReason(key: string, decided: number | undefined, readA
  * the clock read for all their people at once (one Redis round trip for a worker's chunk).
  */
 export async function supersededOperations(clock: PersonClock, ops: readonly { id: string; kind: string; externalId?: string }[], readAt: number): Promise<Map<string, string>> {
-  const people = ops.flatMap((op) => {
+  const people = mapKept(ops, (op) => {
     const key = personOf(op);
-    return key === undefined ? [] : [[op.id, key] as const];
+    return key === undefined ? undefined : ([op.id, key] as const);
   });
   const reasons = new Map<string, string>();
   if (people.length === 0) return reasons;
@@ -63,7 +64,7 @@ export class MemoryPersonClock implements PersonClock {
   }
 
   async decidedAtAll(keys: readonly string[]): Promise<Map<string, number>> {
-    return new Map(keys.flatMap((key) => (this.decided.has(key) ? [[key, this.decided.get(key)!] as const] : [])));
+    return new Map(mapKept(keys, (key) => (this.decided.has(key) ? ([key, this.decided.get(key)!] as const) : undefined)));
   }
 
   /** The inline executor's check for a plan that read the source at `readAt`. */
@@ -110,7 +111,9 @@ export class RedisPersonClock implements PersonClock {
   async decidedAtAll(keys: readonly string[]): Promise<Map<string, number>> {
     if (keys.length === 0) return new Map();
     const values = await this.redis.hmget(this.key, ...keys);
-    return new Map(keys.flatMap((key, i) => (values[i] !== null ? [[key, Number(values[i])] as const] : [])));
+    const decided = new Map<string, number>();
+    keys.forEach((key, i) => values[i] !== null && decided.set(key, Number(values[i])));
+    return decided;
   }
 
   /** Nothing: other machines' cycles may still predate an entry; the hash expires a week after its last write. */

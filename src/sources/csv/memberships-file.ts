@@ -16,6 +16,7 @@ import type { CanonicalGroup, SourceIssue } from '../../model/canonical.js';
 import type { EncodingOption } from './detect-encoding.js';
 import { fieldsOfLine, keyOfBrokenRow, keyShape, listKeys, readSwallowedLines } from './stray-quote.js';
 import { textDecoder } from './text-stream.js';
+import { joined } from '../../model/joined-lists.js';
 
 type MembershipsConfig = NonNullable<CsvSourceConfig['memberships']>;
 
@@ -190,7 +191,7 @@ function holdRejected(read: {
   };
   for (const r of read.rejected) say(r.issue, 'on this row', r.member ? [r.member] : [], r.group ? [r.group] : [], '');
   if (read.spans.length === 0) return [...held];
-  const shape = keyShape([...groups.values()].flatMap((g) => [...g.memberKeys]));
+  const shape = keyShape(joined([...groups.values()].map((g) => [...g.memberKeys])));
   for (const span of read.spans) {
     const lines = readSwallowedLines(span.raw, {
       delimiter: read.delimiter,

@@ -32,6 +32,7 @@ import { foldUserName } from '../../model/user-name.js';
 import { plainRecordMaker } from '../../model/plain-records.js';
 import { SourceError } from '../../errors.js';
 import type { CanonicalGroup, CanonicalUser, DirectorySnapshot, SourceIssue, SourceValue } from '../../model/canonical.js';
+import { joined as joinedLists, mapKept } from '../../model/joined-lists.js';
 
 export interface JoinSpec {
   readonly primary: string;
@@ -246,7 +247,7 @@ export function joinSnapshots(spec: JoinSpec, snapshots: ReadonlyMap<string, Dir
 
   const users = withoutSharedUserNames(merged, issues, held);
   // Joined without a secondary's record: their accounts are left as they are (DirectorySnapshot.partialKeys).
-  const partial = new Set(secondaries.flatMap((s) => [...s.missing, ...s.noValue]).filter((key) => !held.has(key)));
+  const partial = new Set(joinedLists(secondaries.flatMap((s) => [s.missing, s.noValue])).filter((key) => !held.has(key)));
 
   const groups = new Map<string, { group: CanonicalGroup; from: string }>();
   for (const name of spec.groups) {
@@ -260,7 +261,7 @@ export function joinSnapshots(spec: JoinSpec, snapshots: ReadonlyMap<string, Dir
       }
       let memberKeys = group.memberKeys;
       if (s) {
-        memberKeys = group.memberKeys.flatMap((k) => s.toPrimary.get(k) ?? []);
+        memberKeys = mapKept(group.memberKeys, (k) => s.toPrimary.get(k));
         leftOut += group.memberKeys.length - memberKeys.length;
       }
       groups.set(group.key, { group: s ? { ...group, memberKeys } : group, from: name });

@@ -16,6 +16,7 @@ import type { LdapSettings } from './flavor-defaults.js';
 import { completeRanges, hasRanges } from './range.js';
 import { entryKey } from './user-entry.js';
 import type { UsersRead } from './users.js';
+import { joined } from '../../model/joined-lists.js';
 
 /** AD's LDAP_MATCHING_RULE_IN_CHAIN: walks nested membership on the server. */
 export const IN_CHAIN_RULE = '1.2.840.113556.1.4.1941';
@@ -79,8 +80,9 @@ function toRaw(entry: LdapEntry, settings: GroupSettings): RawGroup | SourceIssu
     key: keyed.key,
     name: name ?? entry.dn,
     unnamed: name === undefined,
-    // One member attribute (the usual case): its list as it is, not copied again by flatMap (a large group has 100,000 members).
-    memberDns: settings.memberAttributes.length === 1 ? stringsOf(entry, settings.memberAttributes[0]!) : settings.memberAttributes.flatMap((a) => stringsOf(entry, a)),
+    // One member attribute: its list as it is; several (member and uniqueMember by default) joined
+    // whole (a large group has 100,000 members).
+    memberDns: settings.memberAttributes.length === 1 ? stringsOf(entry, settings.memberAttributes[0]!) : joined(settings.memberAttributes.map((a) => stringsOf(entry, a))),
     memberUids: settings.memberUidAttribute ? stringsOf(entry, settings.memberUidAttribute) : [],
     memberOf: stringsOf(entry, 'memberOf'),
   };
