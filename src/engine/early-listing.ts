@@ -66,7 +66,10 @@ export async function listTarget(
   return all;
 }
 
-/** A target's discovery and Users listing, begun before the source's read ends. */
+/**
+ * A target's discovery and Users listing, begun before the source's read ends; the listing waits
+ * for `listAfter` too, when it is given (the end of a local source's read: SourceDirectory.local).
+ */
 export class EarlyRead {
   readonly discovery: DiscoveryAsked;
   /** The listing's end; it begins once the discovery documents are read (the page size comes from them), if they all are. */
@@ -75,12 +78,13 @@ export class EarlyRead {
   private take: ((page: ServerResource[]) => void) | undefined;
   private stopped = false;
 
-  constructor(runtime: TargetRuntime, pageSize: number | undefined, observer: SyncObserver | undefined) {
+  constructor(runtime: TargetRuntime, pageSize: number | undefined, observer: SyncObserver | undefined, listAfter?: Promise<void>) {
     this.discovery = askDiscovery(runtime.client);
     const { capabilities, extensions, schemas } = this.discovery;
-    this.listed = Promise.all([capabilities, extensions, schemas]).then((documents): Promise<Settled<unknown>> | Settled<unknown> =>
+    const documents = Promise.all([capabilities, extensions, schemas]);
+    this.listed = (listAfter ? listAfter.then(() => documents) : documents).then((read): Promise<Settled<unknown>> | Settled<unknown> =>
       // A failed discovery fails the target when its documents are taken: nothing to list (and keep) meanwhile.
-      documents.every((d) => d.ok) && !this.stopped ? settle(listTarget(runtime, 'Users', pageSize, observer, (page) => this.page(page), () => this.stopped)) : { ok: true, value: undefined },
+      read.every((d) => d.ok) && !this.stopped ? settle(listTarget(runtime, 'Users', pageSize, observer, (page) => this.page(page), () => this.stopped)) : { ok: true, value: undefined },
     );
   }
 

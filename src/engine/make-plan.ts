@@ -358,8 +358,15 @@ export async function makePlan(loaded: LoadedConfig, state: PlanningState, only?
   const digests = prepareCredentialDigests(targets.map(([, config]) => config), id);
   digests.catch(() => undefined);
   // Every target's discovery and listing begin now, with the source read: reads only. A source
-  // that cannot be read, or a mapping it cannot fill, stops them and the run writes nothing.
-  const early = new Map([...targets].map(([name, config]) => [name, new EarlyRead(runtimes.get(name)!, config.pageSize, observer)]));
+  // that cannot be read, or a mapping it cannot fill, stops them and the run writes nothing. A local
+  // source's read (a CSV) has no waits for a listing to overlap: the listing begins once it and the
+  // links are read, so that each page is settled as it arrives (settled-accounts.ts) instead of kept
+  // whole: `scim-sync plan` of a CSV of 100,000 people against a sandbox holding them took a tenth
+  // more CPU (2,350 to 2,700 ms against 2,130 to 2,300) and 300 to 350 MB against 220 to 255 listed
+  // alongside. A source that waits on a server (LDAP, Google) still overlaps its waits with the listing.
+  let sourceReadEnded!: () => void;
+  const sourceRead = new Promise<void>((resolve) => (sourceReadEnded = resolve));
+  const early = new Map([...targets].map(([name, config]) => [name, new EarlyRead(runtimes.get(name)!, config.pageSize, observer, source.local ? sourceRead : undefined)]));
   // The links are read meanwhile too (a file store reads its snapshot in the background): a damaged
   // store stops the cycle here, before anything is compared.
   const linksRead = links.loaded();
@@ -371,6 +378,8 @@ export async function makePlan(loaded: LoadedConfig, state: PlanningState, only?
   } catch (error) {
     for (const read of early.values()) read.stop();
     throw error;
+  } finally {
+    sourceReadEnded();
   }
   const { snapshot, attributes, holdDeprovisions, rejected, heldOff, expressions } = prepared;
   // Every target at once (each its own server and request budget); planned one after another.

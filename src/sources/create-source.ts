@@ -11,6 +11,7 @@ import { narrowSnapshot, NOTHING_TO_CHECK, type ReadProgress, type SourceDirecto
 class ScreenedSource implements SourceDirectory {
   readonly description: string;
   readonly narrowLookups: boolean;
+  readonly local: boolean;
 
   constructor(
     private readonly inner: SourceDirectory,
@@ -18,6 +19,7 @@ class ScreenedSource implements SourceDirectory {
   ) {
     this.description = inner.description;
     this.narrowLookups = inner.narrowLookups === true;
+    this.local = inner.local === true;
   }
 
   async read(progress?: ReadProgress): Promise<DirectorySnapshot> {

@@ -27,6 +27,14 @@ export interface SourceDirectory {
    */
   readonly narrowLookups?: boolean;
   /**
+   * True when a read waits on nothing outside this process but a local file (a CSV export): it
+   * spends this process's CPU from start to end. A target's listing is then begun after it rather
+   * than alongside (make-plan.ts): there are no waits of the two to overlap, only the one thread to
+   * share, and every page listed before the snapshot exists is kept whole until it does. False or
+   * absent for a source that waits on a server (LDAP, Google): its waits and the listing's overlap.
+   */
+  readonly local?: boolean;
+  /**
    * Every attribute name a record of this source can carry (a CSV's header, the attributes an
    * LDAP source maps, Google's fixed set): what mapping templates and scope clauses may name.
    */

@@ -130,6 +130,7 @@ const MAX_HEADER_CHARS = 1 << 20;
 
 export class CsvSource implements SourceDirectory {
   readonly description: string;
+  readonly local = true;
 
   constructor(private readonly config: CsvSourceConfig) {
     this.description = `csv:${config.path}`;

@@ -39,6 +39,8 @@ export class JoinedSource implements Required<SourceDirectory> {
   readonly description: string;
   /** readOne reads every source whole (see there). */
   readonly narrowLookups = false;
+  /** Local when every source joined is (see SourceDirectory.local). */
+  readonly local: boolean;
   private readonly spec: JoinSpec;
   private readonly names: readonly string[];
 
@@ -49,6 +51,7 @@ export class JoinedSource implements Required<SourceDirectory> {
     this.spec = joinSpec(config);
     this.names = [this.spec.primary, ...this.spec.secondaries.map((s) => s.name)];
     this.description = `joined ${this.names.map((n) => `${n}=${parts.get(n)!.description}`).join(' + ')}`;
+    this.local = this.names.every((n) => parts.get(n)!.local);
   }
 
   async read(progress?: ReadProgress): Promise<DirectorySnapshot> {
