@@ -1,7 +1,8 @@
 /**
  * A target's reads begun while the source is still being read: its discovery documents, then its
- * listing of Users, whose pages are kept until the source's snapshot is there to settle them
- * against (settled-accounts.ts), then handed on as they arrive. A source read and a listing each
+ * listing of Users (after the read, for a local source: SourceDirectory.local), whose pages are kept
+ * until the source's snapshot is there to settle them against (settled-accounts.ts), then handed
+ * on as they arrive. A source read and a listing each
  * spend most of their time waiting on another machine (a directory, an app), so a cycle costs
  * about the longer of the two instead of their sum.
  *
@@ -72,7 +73,7 @@ export async function listTarget(
  */
 export class EarlyRead {
   readonly discovery: DiscoveryAsked;
-  /** The listing's end; it begins once the discovery documents are read (the page size comes from them), if they all are. */
+  /** The listing's end; it begins once the discovery documents are read (the page size comes from them), if they all are, and listAfter has resolved. */
   private readonly listed: Promise<Settled<unknown>>;
   private kept: ServerResource[][] = [];
   private take: ((page: ServerResource[]) => void) | undefined;

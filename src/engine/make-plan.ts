@@ -357,13 +357,13 @@ export async function makePlan(loaded: LoadedConfig, state: PlanningState, only?
   // The plan's credential digests are slow on purpose (target-fingerprint.ts): taken meanwhile.
   const digests = prepareCredentialDigests(targets.map(([, config]) => config), id);
   digests.catch(() => undefined);
-  // Every target's discovery and listing begin now, with the source read: reads only. A source
+  // Every target's discovery begins now, and its listing with the source read: reads only. A source
   // that cannot be read, or a mapping it cannot fill, stops them and the run writes nothing. A local
-  // source's read (a CSV) has no waits for a listing to overlap: the listing begins once it and the
-  // links are read, so that each page is settled as it arrives (settled-accounts.ts) instead of kept
-  // whole: `scim-sync plan` of a CSV of 100,000 people against a sandbox holding them took a tenth
-  // more CPU (2,350 to 2,700 ms against 2,130 to 2,300) and 300 to 350 MB against 220 to 255 listed
-  // alongside. A source that waits on a server (LDAP, Google) still overlaps its waits with the listing.
+  // source's read (a CSV) has no waits for a listing to overlap: its targets are listed once it and
+  // the links are read, so that each page is settled as it arrives (settled-accounts.ts) instead of
+  // kept whole. `scim-sync plan` of a CSV of 100,000 people against a sandbox holding them, listed
+  // alongside, took a tenth more CPU (2,350 to 2,700 ms against 2,130 to 2,300) and 300 to 350 MB
+  // against 220 to 255. A source that waits on a server (LDAP, Google) overlaps its waits with the listing.
   let sourceReadEnded!: () => void;
   const sourceRead = new Promise<void>((resolve) => (sourceReadEnded = resolve));
   const early = new Map([...targets].map(([name, config]) => [name, new EarlyRead(runtimes.get(name)!, config.pageSize, observer, source.local ? sourceRead : undefined)]));
