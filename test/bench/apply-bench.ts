@@ -117,6 +117,13 @@ export interface ApplyBenchResult {
   ratios: number[];
   /** Median of the per-round ratios got loop / node:http loop. */
   gotRatio: number;
+  /**
+   * Medians of the bench process's CPU per create while each side ran, µs: the client's own cost
+   * (the server is a process of its own), what the distance between the sides is made of on a host
+   * whose two cores the client and the server share.
+   */
+  engineCpuUs: number;
+  httpCpuUs: number;
   load: Load;
 }
 
@@ -129,11 +136,16 @@ export async function applyBench(n = 10_000, concurrency = 8, rounds = 5): Promi
     engine: (url: string) => engineRun(url, plan, concurrency),
   };
   const before = loadNow();
+  const cpuUs: Record<keyof typeof sides, number[]> = { http: [], got: [], engine: [] };
   // Paired rounds, each side on a fresh server: a round's ratio compares runs made moments apart.
-  const ms = await pairedRounds(rounds, sides, async (side) => {
+  const ms = await pairedRounds(rounds, sides, async (side, name) => {
     const { url, child } = await startServer();
     try {
-      return await side(url);
+      const cpu = process.cpuUsage();
+      const took = await side(url);
+      const used = process.cpuUsage(cpu);
+      cpuUs[name].push((used.user + used.system) / n);
+      return took;
     } finally {
       await stopServer(child);
     }
@@ -150,6 +162,8 @@ export async function applyBench(n = 10_000, concurrency = 8, rounds = 5): Promi
     ratio: median(ratios),
     ratios: ratios.map(round2),
     gotRatio: median(ms.got.map((g, r) => ms.http[r]! / g)),
+    engineCpuUs: Math.round(median(cpuUs.engine)),
+    httpCpuUs: Math.round(median(cpuUs.http)),
     load: { before, after: loadNow(), cpus: cpus().length },
   };
 }

@@ -95,7 +95,8 @@ console.log(
   `apply (in memory: planner output, inline executor, link store, audit log): ${apply.creates} creates at concurrency ${apply.concurrency}, ` +
     `${apply.rounds} paired rounds, each side on a fresh sandbox process: engine ${apply.engineOpsPerSec}/s, ` +
     `bare node:http keep-alive loop ${apply.httpOpsPerSec}/s, ratio ${apply.ratio.toFixed(2)}x [${apply.ratios.join(' ')}] ` +
-    `(goal >= 0.95x: ${verdict(apply.ratio >= 0.95)}); bare got loop (prepared, no hooks) ${apply.gotOpsPerSec}/s = ${apply.gotRatio.toFixed(2)}x the node:http loop; ` +
+    `(goal >= 0.95x: ${verdict(apply.ratio >= 0.95)}); client CPU per create: engine ${apply.engineCpuUs} µs, bare loop ${apply.httpCpuUs} µs; ` +
+    `bare got loop (prepared, no hooks) ${apply.gotOpsPerSec}/s = ${apply.gotRatio.toFixed(2)}x the node:http loop; ` +
     `${load(apply.load)}`,
 );
 
