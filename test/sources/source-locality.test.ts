@@ -2,12 +2,13 @@
  * Whether a source's read waits on nothing but a local file (SourceDirectory.local): a plan begins
  * a target's listing after such a read instead of alongside it (make-plan.ts, early-listing.ts).
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
 import { createSource } from '../../src/sources/create-source.js';
+import { tempDirs } from '../support/temp-dirs.js';
+
+const newDir = tempDirs('locality-');
 
 const env = { APP_TOKEN: 'app-token-0123456789abcdef', LDAP_PW: 'ldap-password-0123456789', GOOGLE_KEY: 'google-service-account-key-0123456789' };
 const targets = `
@@ -19,7 +20,7 @@ const ldap = '{ type: ldap, url: "ldaps://dc.example.com", bind: { dn: "cn=reade
 const google = '{ type: google, credentials: "${env:GOOGLE_KEY}", subject: admin@example.com }';
 
 function sourceOf(yaml: string) {
-  return createSource(parseConfig(`${yaml}${targets}`, join(mkdtempSync(join(tmpdir(), 'locality-')), 'org.yaml'), env).config.source);
+  return createSource(parseConfig(`${yaml}${targets}`, join(newDir(), 'org.yaml'), env).config.source);
 }
 
 it('a CSV read is local; an LDAP or Google read waits on a server', () => {
