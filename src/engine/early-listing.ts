@@ -1,10 +1,11 @@
 /**
  * A target's reads begun while the source is still being read: its discovery documents, then its
- * listing of Users (after the read, for a local source: SourceDirectory.local), whose pages are kept
- * until the source's snapshot is there to settle them against (settled-accounts.ts), then handed
- * on as they arrive. A source read and a listing each
+ * listing of Users, whose pages are kept until the source's snapshot is there to settle them
+ * against (settled-accounts.ts), then handed on as they arrive. A source read and a listing each
  * spend most of their time waiting on another machine (a directory, an app), so a cycle costs
- * about the longer of the two instead of their sum.
+ * about the longer of the two instead of their sum. A source read in this process (a CSV:
+ * SourceDirectory.local) waits on nothing, and reading pages beside it would only share its
+ * thread: its listing's pages are asked for alongside, but read once they can be settled.
  *
  * Only reads go out early. A source that cannot be read (or a mapping it cannot fill) stops each
  * listing after the page in flight, drops what was kept, and nothing is written anywhere.
@@ -51,12 +52,13 @@ export async function listTarget(
   observer: SyncObserver | undefined,
   take?: (page: ServerResource[]) => void,
   stopped?: () => boolean,
+  readAfter?: Promise<void>,
 ): Promise<ServerResource[]> {
   if (!observer && !take) return runtime.client.listAll(resource, { pageSize });
   const all: ServerResource[] = [];
   let listed = 0;
   let pages = 0;
-  for await (const page of runtime.client.pages(resource, { pageSize })) {
+  for await (const page of runtime.client.pages(resource, { pageSize, readAfter })) {
     if (stopped?.()) return all;
     listed += page.length;
     if (take) take(page);
@@ -68,24 +70,31 @@ export async function listTarget(
 }
 
 /**
- * A target's discovery and Users listing, begun before the source's read ends; the listing waits
- * for `listAfter` too, when it is given (the end of a local source's read: SourceDirectory.local).
+ * A target's discovery and Users listing, begun before the source's read ends. For a local source
+ * (SourceDirectory.local) the listing's pages after its first two are read only once into() has
+ * a taker for them, and held as received until then: read earlier they would only share the
+ * source's thread, and be kept whole, where a page settled as it is read dies young.
  */
 export class EarlyRead {
   readonly discovery: DiscoveryAsked;
-  /** The listing's end; it begins once the discovery documents are read (the page size comes from them), if they all are, and listAfter has resolved. */
+  /** The listing's end; it begins once the discovery documents are read (the page size comes from them), if they all are. */
   private readonly listed: Promise<Settled<unknown>>;
   private kept: ServerResource[][] = [];
   private take: ((page: ServerResource[]) => void) | undefined;
   private stopped = false;
+  /** Resolved once the pages have a taker, or the listing is stopped. */
+  private readonly taker: Promise<void>;
+  private takerCame!: () => void;
 
-  constructor(runtime: TargetRuntime, pageSize: number | undefined, observer: SyncObserver | undefined, listAfter?: Promise<void>) {
+  constructor(runtime: TargetRuntime, pageSize: number | undefined, observer: SyncObserver | undefined, local = false) {
+    this.taker = new Promise((resolve) => (this.takerCame = resolve));
     this.discovery = askDiscovery(runtime.client);
     const { capabilities, extensions, schemas } = this.discovery;
-    const documents = Promise.all([capabilities, extensions, schemas]);
-    this.listed = (listAfter ? listAfter.then(() => documents) : documents).then((read): Promise<Settled<unknown>> | Settled<unknown> =>
+    this.listed = Promise.all([capabilities, extensions, schemas]).then((read): Promise<Settled<unknown>> | Settled<unknown> =>
       // A failed discovery fails the target when its documents are taken: nothing to list (and keep) meanwhile.
-      read.every((d) => d.ok) && !this.stopped ? settle(listTarget(runtime, 'Users', pageSize, observer, (page) => this.page(page), () => this.stopped)) : { ok: true, value: undefined },
+      read.every((d) => d.ok) && !this.stopped
+        ? settle(listTarget(runtime, 'Users', pageSize, observer, (page) => this.page(page), () => this.stopped, local ? this.taker : undefined))
+        : { ok: true, value: undefined },
     );
   }
 
@@ -111,6 +120,7 @@ export class EarlyRead {
       }
     }
     this.take = take;
+    this.takerCame();
     unwrap(await this.listed);
   }
 
@@ -118,5 +128,6 @@ export class EarlyRead {
   stop(): void {
     this.stopped = true;
     this.kept = [];
+    this.takerCame();
   }
 }

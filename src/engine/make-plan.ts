@@ -359,14 +359,10 @@ export async function makePlan(loaded: LoadedConfig, state: PlanningState, only?
   digests.catch(() => undefined);
   // Every target's discovery begins now, and its listing with the source read: reads only. A source
   // that cannot be read, or a mapping it cannot fill, stops them and the run writes nothing. A local
-  // source's read (a CSV) has no waits for a listing to overlap: its targets are listed once it and
-  // the links are read, so that each page is settled as it arrives (settled-accounts.ts) instead of
-  // kept whole. `scim-sync plan` of a CSV of 100,000 people against a sandbox holding them, listed
-  // alongside, took a tenth more CPU (2,350 to 2,700 ms against 2,130 to 2,300) and 300 to 350 MB
-  // against 220 to 255. A source that waits on a server (LDAP, Google) overlaps its waits with the listing.
-  let sourceReadEnded!: () => void;
-  const sourceRead = new Promise<void>((resolve) => (sourceReadEnded = resolve));
-  const early = new Map([...targets].map(([name, config]) => [name, new EarlyRead(runtimes.get(name)!, config.pageSize, observer, source.local ? sourceRead : undefined)]));
+  // source's read (a CSV) has no waits for a listing to overlap, only its thread: its targets' pages
+  // are asked for meanwhile but read once they can be settled (early-listing.ts), as bytes outside
+  // the heap until then. A source that waits on a server (LDAP, Google) overlaps its waits with the listing.
+  const early = new Map([...targets].map(([name, config]) => [name, new EarlyRead(runtimes.get(name)!, config.pageSize, observer, source.local)]));
   // The links are read meanwhile too (a file store reads its snapshot in the background): a damaged
   // store stops the cycle here, before anything is compared.
   const linksRead = links.loaded();
@@ -378,8 +374,6 @@ export async function makePlan(loaded: LoadedConfig, state: PlanningState, only?
   } catch (error) {
     for (const read of early.values()) read.stop();
     throw error;
-  } finally {
-    sourceReadEnded();
   }
   const { snapshot, attributes, holdDeprovisions, rejected, heldOff, expressions } = prepared;
   // Every target at once (each its own server and request budget); planned one after another.

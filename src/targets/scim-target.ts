@@ -20,6 +20,11 @@ export interface ListOptions {
   excludedAttributes?: string[];
   /** Resources per page; absent: the largest the server admits (ScimTarget.pageSize). */
   pageSize?: number | undefined;
+  /**
+   * A listing's pages after its first two are read only once this resolves (the source's read, for
+   * a source in this process); the pages asked for meanwhile are held as received.
+   */
+  readAfter?: Promise<void> | undefined;
 }
 
 /** The attributes the engine looks resources up by (an `eq` filter, escaped by the adapter). */

@@ -3,15 +3,20 @@
  * turn of the event loop, and pages that arrive during the hand-over follow them, not jump ahead.
  * The listing's client is one whose pages arrive when the test says (the order is the point, and
  * a server's timing could not force a page into the hand-over); target-reads.test.ts reads real
- * servers. A listing told to wait (after a local source's read) asks for no page before it may.
+ * servers. A local source's listing is asked for at once, but its pages after the first two are
+ * read only once into() takes them (the client holds them: paging.test.ts).
  */
 import { expect, it } from 'vitest';
 import { EarlyRead } from '../../src/engine/early-listing.js';
 import type { TargetRuntime } from '../../src/execution/executor.js';
 import { DEFAULT_CAPABILITIES } from '../../src/targets/http/capabilities.js';
 import type { ServerResource } from '../../src/model/scim.js';
+import type { ListOptions } from '../../src/targets/scim-target.js';
 
-/** A listing whose pages arrive as `deliver` is called; `end` ends it. */
+/**
+ * A listing whose pages arrive as `deliver` is called; `end` ends it. It heeds readAfter as the
+ * SCIM client does: the pages after the first two are read once it resolves.
+ */
 function scriptedListing() {
   const waiting: ((page: ServerResource[] | null) => void)[] = [];
   const ready: (ServerResource[] | null)[] = [];
@@ -22,9 +27,13 @@ function scriptedListing() {
     discover: async () => (asked.discovery++, DEFAULT_CAPABILITIES),
     userSchemaExtensions: async () => null,
     schemas: async () => null,
-    async *pages() {
+    async *pages(_type: string, options: ListOptions) {
       asked.listings++;
-      for (let page = await next(); page !== null; page = await next()) yield page;
+      let read = 0;
+      for (let page = await next(); page !== null; page = await next()) {
+        if (++read > 2) await options.readAfter;
+        yield page;
+      }
     },
   };
   const runtime = { name: 'app', client } as unknown as TargetRuntime;
@@ -67,32 +76,52 @@ it('hands over the kept pages in order, a turn apart, with the pages that arrive
   expect(turned.slice(0, 3)).toEqual([true, true, true]);
 });
 
-it('a listing given listAfter asks for no page until it resolves; discovery goes out at once', async () => {
+it("a local source's listing begins as soon as discovery is read, but reads no more than two pages before into() takes them", async () => {
   const { runtime, deliver, end, asked } = scriptedListing();
-  let sourceRead!: () => void;
-  const early = new EarlyRead(runtime, 2, undefined, new Promise<void>((resolve) => (sourceRead = resolve)));
+  const read: number[] = [];
+  const early = new EarlyRead(runtime, 2, (event) => (event.type === 'listing' && !event.done ? read.push(event.pages) : undefined), true);
+  for (let i = 0; i < 4; i++) deliver();
+  end();
   const { capabilities, extensions, schemas } = early.discovery;
   await Promise.all([capabilities, extensions, schemas]);
-  // Without listAfter the listing is asked for in the microtasks after discovery: these turns are more than it takes.
+  // Without the hold the four pages are read in the microtasks after discovery: these turns are more than it takes.
   for (let i = 0; i < 3; i++) await new Promise(setImmediate);
-  expect(asked).toEqual({ discovery: 1, listings: 0 });
+  expect(asked).toEqual({ discovery: 1, listings: 1 });
+  expect(read).toEqual([1, 2]);
 
-  sourceRead();
-  deliver();
-  end();
   const taken: string[] = [];
   await early.into((page) => taken.push(...page.map((a) => a.id)));
-  expect(asked).toEqual({ discovery: 1, listings: 1 });
-  expect(taken).toEqual(['a1', 'a2']);
+  expect(read).toEqual([1, 2, 3, 4]);
+  expect(taken).toEqual(Array.from({ length: 8 }, (_, i) => `a${i + 1}`));
 });
 
-it('a listing without listAfter begins as soon as discovery is read', async () => {
-  const { runtime, end, asked } = scriptedListing();
-  const early = new EarlyRead(runtime, 2, undefined);
+it('a stopped local listing reads on no further than the page it was held at', async () => {
+  const { runtime, deliver, asked } = scriptedListing();
+  let read = 0;
+  const early = new EarlyRead(runtime, 2, (event) => (event.type === 'listing' && !event.done ? read++ : undefined), true);
+  for (let i = 0; i < 4; i++) deliver();
+  const { capabilities, extensions, schemas } = early.discovery;
+  await Promise.all([capabilities, extensions, schemas]);
+  for (let i = 0; i < 3; i++) await new Promise(setImmediate);
+  expect(read).toBe(2);
+  early.stop();
+  for (let i = 0; i < 3; i++) await new Promise(setImmediate);
+  expect(asked.listings).toBe(1);
+  expect(read).toBe(2);
+});
+
+it('a listing of a source that is not local reads its pages as they arrive', async () => {
+  const { runtime, deliver, end, asked } = scriptedListing();
+  let read = 0;
+  const early = new EarlyRead(runtime, 2, (event) => (event.type === 'listing' && !event.done ? read++ : undefined));
+  for (let i = 0; i < 4; i++) deliver();
+  end();
   const { capabilities, extensions, schemas } = early.discovery;
   await Promise.all([capabilities, extensions, schemas]);
   for (let i = 0; i < 3; i++) await new Promise(setImmediate);
   expect(asked).toEqual({ discovery: 1, listings: 1 });
-  end();
-  await early.into(() => undefined);
+  expect(read).toBe(4);
+  const taken: string[] = [];
+  await early.into((page) => taken.push(...page.map((a) => a.id)));
+  expect(taken).toHaveLength(8);
 });

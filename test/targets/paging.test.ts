@@ -128,10 +128,16 @@ describe('paging quirks declared in the profile', () => {
 });
 
 describe('pages in flight at once', () => {
-  /** A server of `total` users whose every answer takes 20 ms; counts the requests in flight. */
-  async function slowServer(total: number) {
+  /**
+   * A server of `total` users whose every answer takes 20 ms; counts the requests in flight, and
+   * says when it has answered `n` (answered(n)). `failOnce`: the first answer at that startIndex is
+   * a 200 whose body is a SCIM error with status 503.
+   */
+  async function slowServer(total: number, failOnce?: number) {
     const { createServer } = await import('node:http');
     const stats = { inFlight: 0, most: 0, starts: [] as number[] };
+    const waiting: { n: number; resolve: () => void }[] = [];
+    let answered = 0;
     const http = createServer((req, res) => {
       const url = new URL(req.url ?? '/', 'http://x');
       if (!url.pathname.endsWith('/Users')) return res.writeHead(404).end();
@@ -140,15 +146,25 @@ describe('pages in flight at once', () => {
       stats.starts.push(start);
       stats.most = Math.max(stats.most, ++stats.inFlight);
       const resources = Array.from({ length: Math.max(0, Math.min(count, total - start + 1)) }, (_, i) => ({ id: `u${start + i}`, userName: `u${start + i}` }));
+      const failing = start === failOnce && stats.starts.filter((s) => s === start).length === 1;
       setTimeout(() => {
         stats.inFlight--;
         res.writeHead(200, { 'content-type': 'application/scim+json' });
-        res.end(JSON.stringify({ schemas: ['urn:ietf:params:scim:api:messages:2.0:ListResponse'], totalResults: total, startIndex: start, itemsPerPage: resources.length, Resources: resources }));
+        res.end(
+          JSON.stringify(
+            failing
+              ? { schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'], status: '503', detail: 'busy' }
+              : { schemas: ['urn:ietf:params:scim:api:messages:2.0:ListResponse'], totalResults: total, startIndex: start, itemsPerPage: resources.length, Resources: resources },
+          ),
+        );
+        answered++;
+        for (const w of waiting.filter((w) => answered >= w.n)) w.resolve();
       }, 20);
     });
     await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
     const close = () => new Promise<void>((resolve) => { http.closeAllConnections(); http.close(() => resolve()); });
-    return { url: `http://127.0.0.1:${(http.address() as { port: number }).port}/scim/v2`, stats, close };
+    const answeredAll = (n: number) => new Promise<void>((resolve) => (answered >= n ? resolve() : waiting.push({ n, resolve })));
+    return { url: `http://127.0.0.1:${(http.address() as { port: number }).port}/scim/v2`, stats, close, answered: answeredAll };
   }
 
   it('with totalResults trusted, later pages go out together (up to the concurrency), and come back in order, each once', async () => {
@@ -160,6 +176,44 @@ describe('pages in flight at once', () => {
       expect(slow.stats.most).toBe(4);
       // A full last page at totalResults still gets its one request past the end.
       expect([...slow.stats.starts].sort((a, b) => a - b)).toEqual([1, 101, 201, 301, 401, 501, 601, 701, 801, 901, 1001]);
+    } finally {
+      await slow.close();
+    }
+  });
+
+  it('held by readAfter, the listing reads two pages and asks for the rest meanwhile, up to the concurrency; then reads them in order', async () => {
+    const slow = await slowServer(1000);
+    try {
+      const client = new ScimClient({ target: 'slow', baseUrl: slow.url, auth: { type: 'none' }, timeoutMs: 5000, maxSockets: 4 });
+      let open!: () => void;
+      const pages = client.pages('Users', { pageSize: 100, readAfter: new Promise<void>((resolve) => (open = resolve)) });
+      const ids: string[] = [];
+      for (let i = 0; i < 2; i++) ids.push(...((await pages.next()).value as { id: string }[]).map((u) => u.id));
+      let third = false;
+      const next = pages.next().then((page) => ((third = true), page));
+      // Every page below totalResults has been answered while the reader is held at the third.
+      await slow.answered(10);
+      expect(third).toBe(false);
+      expect(slow.stats.most).toBe(4);
+      expect([...slow.stats.starts].sort((a, b) => a - b)).toEqual([1, 101, 201, 301, 401, 501, 601, 701, 801, 901]);
+      open();
+      ids.push(...((await next).value as { id: string }[]).map((u) => u.id));
+      for await (const page of pages) ids.push(...page.map((u) => u['id'] as string));
+      expect(ids).toEqual(Array.from({ length: 1000 }, (_, i) => `u${i + 1}`));
+      // The one request past the end (a full last page at totalResults) is the reader's own.
+      expect(slow.stats.starts).toHaveLength(11);
+    } finally {
+      await slow.close();
+    }
+  });
+
+  it('a page asked for ahead whose body is a transient error is asked for again when the listing reaches it', async () => {
+    const slow = await slowServer(1000, 501);
+    try {
+      const client = new ScimClient({ target: 'slow', baseUrl: slow.url, auth: { type: 'none' }, timeoutMs: 5000, maxSockets: 4 });
+      const users = await client.listAll('Users', { pageSize: 100 });
+      expect(users.map((u) => u['id'])).toEqual(Array.from({ length: 1000 }, (_, i) => `u${i + 1}`));
+      expect(slow.stats.starts.filter((s) => s === 501)).toHaveLength(2);
     } finally {
       await slow.close();
     }

@@ -4,9 +4,9 @@
  * (GET) are retried here, by retry-policy.ts; writes are retried by the executor, which knows
  * whether a retry is safe. The transport itself retries nothing.
  */
-import { setTimeout as sleep } from 'node:timers/promises';
+import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
 import { redact } from '../../config/secret.js';
-import { AuthError, BadRequestError, NotFoundError, ProtocolError, RateLimitedError, StoppedError, TransientError, type ErrorContext } from '../../errors.js';
+import { AuthError, BadRequestError, isRetryable, NotFoundError, ProtocolError, RateLimitedError, StoppedError, TransientError, type ErrorContext } from '../../errors.js';
 import { DEFAULT_RETRY_POLICY, retryDelay, type RetryPolicy } from './retry-policy.js';
 import {
   SCHEMA_PATCH_OP,
@@ -30,6 +30,7 @@ import { BudgetRefused, MAX_REFUSAL_MS, sharedBudget, timerDelay, type RequestBu
 import { isBlank, parseJsonBody } from './json-body.js';
 import { Transport, type HttpAnswer, type TlsMaterial } from './transport.js';
 import { requestEnded } from './request-events.js';
+import { PagesAhead } from './pages-ahead.js';
 
 export type { ClientAuth } from './auth.js';
 
@@ -68,6 +69,23 @@ const MAX_PAGE_SIZE = 1000;
 interface RawPage {
   resources: JsonObject[];
   totalResults: number;
+}
+
+interface HeldPage {
+  answer: HttpAnswer;
+  size: number;
+}
+
+/** Bytes of answers asked for ahead and not yet read that a listing holds at most (PagesAhead). */
+const MAX_HELD_BYTES = 64 * 1024 * 1024;
+
+/** The path and query of a listing's page. */
+function pagePath(type: ResourceType, options: ListOptions & { pageSize: number }, startIndex: number): string {
+  const query = new URLSearchParams({ startIndex: String(startIndex), count: String(options.pageSize) });
+  if (options.filter) query.set('filter', options.filter);
+  if (options.attributes?.length) query.set('attributes', options.attributes.join(','));
+  if (options.excludedAttributes?.length) query.set('excludedAttributes', options.excludedAttributes.join(','));
+  return `/${type}?${query.toString()}`;
 }
 
 /** A page past this many is a server that never ends a listing: refuse rather than spin. */
@@ -166,12 +184,17 @@ export class ScimClient implements ScimTarget {
    * One request; returns the parsed JSON body (or null for 204) or throws a typed error. A GET is
    * retried per the read retry policy; a rejected OAuth token is renewed once.
    */
-  private async request(method: string, path: string, body?: unknown, ctx: ErrorContext = {}, version?: string): Promise<JsonObject | null> {
+  private request(method: string, path: string, body?: unknown, ctx: ErrorContext = {}, version?: string): Promise<JsonObject | null> {
+    return this.retried(method, path, ctx, async (context) => this.interpret(await this.exchange(method, path, body, context, version), context));
+  }
+
+  /** `attempt` until it succeeds, as request() says: a GET per the read retry policy, a rejected OAuth token renewed once. */
+  private async retried<T>(method: string, path: string, ctx: ErrorContext, attempt: (context: ErrorContext) => Promise<T>): Promise<T> {
     const context: ErrorContext = { target: this.target, request: `${method} ${path.split('?')[0]}`, ...ctx };
     let renewed = false;
-    for (let attempt = 1; ; attempt++) {
+    for (let tries = 1; ; tries++) {
       try {
-        const answer = await this.attempt(method, path, body, context, version);
+        const answer = await attempt(context);
         if (this.stop && method !== 'GET') this.stop.wrote = true;
         return answer;
       } catch (error) {
@@ -180,7 +203,7 @@ export class ScimClient implements ScimTarget {
           renewed = true;
           continue;
         }
-        const delay = method === 'GET' ? retryDelay(error, attempt, this.readRetry) : null;
+        const delay = method === 'GET' ? retryDelay(error, tries, this.readRetry) : null;
         if (delay === null) throw error;
         const signal = this.stopSignal();
         await sleep(timerDelay(delay), undefined, signal ? { signal } : {}).catch(() => {
@@ -190,7 +213,8 @@ export class ScimClient implements ScimTarget {
     }
   }
 
-  private async attempt(method: string, path: string, body: unknown, context: ErrorContext, version: string | undefined): Promise<JsonObject | null> {
+  /** One request sent through the budget; its answer as received, an error status thrown as its typed error. */
+  private async exchange(method: string, path: string, body: unknown, context: ErrorContext, version: string | undefined): Promise<HttpAnswer> {
     const signal = this.stopSignal();
     if (signal?.aborted) throw this.stoppedError(context);
     const isCreate = method === 'POST' && path === '/Users';
@@ -229,6 +253,11 @@ export class ScimClient implements ScimTarget {
       if (error instanceof RateLimitedError) this.budget.penalise(error.retryAfterMs, this.readRetry.maxRetryAfterMs);
       throw error;
     }
+    return response;
+  }
+
+  /** A successful answer's body: a JSON object (null for none), or the typed error it is (an error in a 200's body, garbage). */
+  private interpret(response: HttpAnswer, context: ErrorContext): JsonObject | null {
     if (response.status === 204 || isBlank(response.bytes)) return null;
     let parsed: unknown;
     try {
@@ -342,9 +371,11 @@ export class ScimClient implements ScimTarget {
    * and refuses when the server holds more.
    *
    * When totalResults can be trusted, from the third page on the pages it announces are requested
-   * ahead, up to the target's concurrency at once, at the startIndexes the loop would ask for next
-   * (the first page's length apart); they are still taken in order through the same checks, and one
-   * the loop does not reach (a short page moved the next startIndex) is dropped unread.
+   * ahead (pages-ahead.ts): as many at once as the target has connections, the next as soon as one
+   * is answered, at the startIndexes the loop would ask for next (the first page's length apart),
+   * held as received up to MAX_HELD_BYTES; they are still read in order through the same checks,
+   * and one the loop does not reach (a short page moved the next startIndex) is dropped unread.
+   * `readAfter`: pages after the second are read once it resolves (their answers held meanwhile).
    */
   async *pages(type: ResourceType, options: ListOptions): AsyncGenerator<ServerResource[]> {
     const seen = new Set<string>();
@@ -365,12 +396,12 @@ export class ScimClient implements ScimTarget {
       return;
     }
     const first = this.quirks.startIndex === 'zero-based' ? 0 : 1;
-    const ahead = new Map<number, Promise<RawPage>>();
-    const fetch = (startIndex: number): Promise<RawPage> => {
-      const known = ahead.get(startIndex);
-      ahead.delete(startIndex);
-      return known ?? this.rawPage(type, list, startIndex);
+    const ahead = new PagesAhead((at) => this.heldPage(type, list, at), this.listConcurrency, MAX_HELD_BYTES);
+    const fetch = async (startIndex: number): Promise<RawPage> => {
+      const held = ahead.take(startIndex);
+      return held ? this.readHeld(await held, type, list, startIndex) : this.rawPage(type, list, startIndex);
     };
+    let readAfter = options.readAfter;
     let total = 0;
     /** totalResults as the last page said it, trusted or not. */
     let announced = 0;
@@ -379,6 +410,14 @@ export class ScimClient implements ScimTarget {
     let step = 0;
     try {
       for (; page < MAX_PAGES; page++) {
+        if (page >= 2 && readAfter) {
+          await readAfter;
+          readAfter = undefined;
+        } else if (ahead.arrived(startIndex)) {
+          // Already here: a turn of the event loop first, so that the answers that arrived
+          // meanwhile are taken in and the next pages asked for while this one is read.
+          await nextTurn();
+        }
         const { resources, totalResults } = await fetch(startIndex);
         const fresh = this.accept(resources, seen, request);
         // Taken before the yield: `fresh` may be the page's own array, and the caller's to keep.
@@ -401,19 +440,13 @@ export class ScimClient implements ScimTarget {
         }
         if (seen.size >= total && listed < pageSize) break;
         startIndex += listed;
-        // Ahead: the pages totalResults says remain, at most `listConcurrency` in flight; only once a
-        // second page brought new resources (a server that ignores startIndex costs no extra request).
-        for (let k = 1; trustTotal && step > 0 && page >= 1 && k < this.listConcurrency; k++) {
-          const at = startIndex + k * step;
-          if (at - first >= total || ahead.has(at)) continue;
-          const pending = this.rawPage(type, list, at);
-          pending.catch(() => undefined);
-          ahead.set(at, pending);
-        }
+        // Ahead: the pages totalResults says remain, only once a second page brought new resources
+        // (a server that ignores startIndex costs no extra request).
+        if (trustTotal && step > 0 && page >= 1) ahead.from(startIndex, step, first + total);
       }
     } finally {
       // Pages asked for and never reached: their answers are dropped (failures included).
-      ahead.clear();
+      ahead.close();
     }
     if (page >= MAX_PAGES) throw new ProtocolError(`listing never ended after ${MAX_PAGES} pages`, { target: this.target, request });
     if (first === 1 && seen.size < total) {
@@ -451,11 +484,31 @@ export class ScimClient implements ScimTarget {
 
   /** One page as the server answered it, checked to be a ListResponse with a numeric totalResults. */
   private async rawPage(type: ResourceType, options: ListOptions & { pageSize: number }, startIndex: number): Promise<RawPage> {
-    const query = new URLSearchParams({ startIndex: String(startIndex), count: String(options.pageSize) });
-    if (options.filter) query.set('filter', options.filter);
-    if (options.attributes?.length) query.set('attributes', options.attributes.join(','));
-    if (options.excludedAttributes?.length) query.set('excludedAttributes', options.excludedAttributes.join(','));
-    const body = (await this.request('GET', `/${type}?${query.toString()}`)) as unknown as ScimListResponse | null;
+    return this.listPage(await this.request('GET', pagePath(type, options, startIndex)), type);
+  }
+
+  /** A page asked for ahead (PagesAhead): its answer as received, its status checked, its body read when the listing reaches it (readHeld). */
+  private async heldPage(type: ResourceType, options: ListOptions & { pageSize: number }, startIndex: number): Promise<HeldPage> {
+    const path = pagePath(type, options, startIndex);
+    const answer = await this.retried('GET', path, {}, (context) => this.exchange('GET', path, undefined, context, undefined));
+    return { answer, size: answer.bytes.length };
+  }
+
+  /**
+   * A page asked for ahead, read: as rawPage() reads one. A body that is a transient error (a 503
+   * or a 429 inside a 200) is asked for again as any page is, retries and all.
+   */
+  private readHeld(held: HeldPage, type: ResourceType, options: ListOptions & { pageSize: number }, startIndex: number): RawPage | Promise<RawPage> {
+    try {
+      return this.listPage(this.interpret(held.answer, { target: this.target, request: `GET /${type}` }), type);
+    } catch (error) {
+      if (isRetryable(error)) return this.rawPage(type, options, startIndex);
+      throw error;
+    }
+  }
+
+  private listPage(answer: JsonObject | null, type: ResourceType): RawPage {
+    const body = answer as unknown as ScimListResponse | null;
     const request = `GET /${type}`;
     if (!body || (body.Resources !== undefined && !Array.isArray(body.Resources))) {
       throw new ProtocolError('list answer is not a SCIM ListResponse', { target: this.target, request });

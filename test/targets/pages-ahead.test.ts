@@ -1,0 +1,110 @@
+/**
+ * Pages asked for ahead of a listing: how many go out at once, when the next is asked for, the
+ * bound on bytes held, and what a moved listing, a failure or the end drops. The answers come
+ * when the test says (the asking order is the point); paging.test.ts lists real servers.
+ */
+import { expect, it } from 'vitest';
+import { PagesAhead } from '../../src/targets/http/pages-ahead.js';
+
+/** An `ask` whose answers the test gives: `answer(at)` settles the request at `at` with `size` bytes. */
+function scripted(size = 10) {
+  const asked: number[] = [];
+  const pending = new Map<number, { resolve: (a: { at: number; size: number }) => void; reject: (e: Error) => void }>();
+  const ask = (at: number) =>
+    new Promise<{ at: number; size: number }>((resolve, reject) => {
+      asked.push(at);
+      pending.set(at, { resolve, reject });
+    });
+  const answer = async (at: number) => {
+    pending.get(at)!.resolve({ at, size });
+    pending.delete(at);
+    // The bookkeeping runs in the answer's reaction.
+    await Promise.resolve();
+    await Promise.resolve();
+  };
+  const fail = async (at: number) => {
+    pending.get(at)!.reject(new Error(`page ${at} failed`));
+    await Promise.resolve();
+    await Promise.resolve();
+  };
+  return { ask, answer, fail, asked };
+}
+
+it('asks for as many pages as it may have in flight, on the grid, below the end, and the next as each answer arrives', async () => {
+  const { ask, answer, asked } = scripted();
+  const ahead = new PagesAhead(ask, 3, 1_000);
+  ahead.from(201, 100, 801);
+  expect(asked).toEqual([201, 301, 401]);
+  await answer(301);
+  expect(asked).toEqual([201, 301, 401, 501]);
+  expect(ahead.arrived(301)).toBe(true);
+  expect(ahead.arrived(201)).toBe(false);
+  await answer(201);
+  await answer(401);
+  await answer(501);
+  // 801 is past the end: 601 and 701 are the last.
+  expect(asked).toEqual([201, 301, 401, 501, 601, 701]);
+  await expect(ahead.take(201)).resolves.toEqual({ at: 201, size: 10 });
+  expect(ahead.take(201)).toBeUndefined();
+  // The listing moves on along the grid: nothing is asked for twice.
+  ahead.from(301, 100, 801);
+  expect(asked).toEqual([201, 301, 401, 501, 601, 701]);
+});
+
+it('holds no more than its bound in bytes, and asks for the next once a held page is read', async () => {
+  const { ask, answer, asked } = scripted(100);
+  const ahead = new PagesAhead(ask, 2, 250);
+  ahead.from(1, 10, 1_000);
+  await answer(1);
+  await answer(11);
+  await answer(21);
+  // 300 bytes held: past the bound, nothing more is asked for, however many connections are free.
+  expect(asked).toEqual([1, 11, 21, 31]);
+  await answer(31);
+  expect(asked).toEqual([1, 11, 21, 31]);
+  await ahead.take(1);
+  expect(asked).toEqual([1, 11, 21, 31]);
+  await ahead.take(11);
+  // 200 bytes held now: room again, as many as the connections allow (bytes in flight are not counted).
+  expect(asked).toEqual([1, 11, 21, 31, 41, 51]);
+});
+
+it('a listing moved off the grid (a short page) drops the pages it can no longer reach, and their bytes, and asks from where it is', async () => {
+  const { ask, answer, asked } = scripted(100);
+  const ahead = new PagesAhead(ask, 2, 150);
+  ahead.from(101, 100, 1_000);
+  await answer(101);
+  await answer(201);
+  await answer(301);
+  expect(asked).toEqual([101, 201, 301]);
+  await ahead.take(101);
+  // 200 bytes held (201, 301): nothing more.
+  expect(asked).toEqual([101, 201, 301]);
+  // Page 101 held 60: the next begins at 161, and 201 and 301 are never read.
+  ahead.from(161, 100, 1_000);
+  expect(ahead.take(201)).toBeUndefined();
+  expect(ahead.arrived(301)).toBe(false);
+  // Their bytes no longer count: 161 and 261 go out at once.
+  expect(asked).toEqual([101, 201, 301, 161, 261]);
+});
+
+it("a failure asks for nothing more, and is the listing's when it reaches that page", async () => {
+  const { ask, answer, fail, asked } = scripted();
+  const ahead = new PagesAhead(ask, 2, 1_000);
+  ahead.from(1, 10, 1_000);
+  await fail(1);
+  await answer(11);
+  expect(asked).toEqual([1, 11]);
+  await expect(ahead.take(1)).rejects.toThrow('page 1 failed');
+});
+
+it('closed, it asks for nothing more and drops what it held', async () => {
+  const { ask, answer, asked } = scripted();
+  const ahead = new PagesAhead(ask, 2, 1_000);
+  ahead.from(1, 10, 1_000);
+  await answer(1);
+  ahead.close();
+  await answer(11);
+  expect(asked).toEqual([1, 11, 21]);
+  expect(ahead.take(1)).toBeUndefined();
+});
