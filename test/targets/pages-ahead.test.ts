@@ -88,6 +88,17 @@ it('a listing moved off the grid (a short page) drops the pages it can no longer
   expect(asked).toEqual([101, 201, 301, 161, 261]);
 });
 
+it('a page the listing asks for itself (none was free to ask ahead) is not asked for ahead as well', async () => {
+  const { ask, answer, asked } = scripted();
+  const ahead = new PagesAhead(ask, 1, 1_000);
+  ahead.from(1, 10, 100);
+  // A short page: the listing goes on at 5, while the request at 1 still holds the one connection.
+  ahead.from(5, 10, 100);
+  expect(ahead.take(5)).toBeUndefined();
+  await answer(1);
+  expect(asked).toEqual([1, 15]);
+});
+
 it("a failure asks for nothing more, and is the listing's when it reaches that page", async () => {
   const { ask, answer, fail, asked } = scripted();
   const ahead = new PagesAhead(ask, 2, 1_000);
