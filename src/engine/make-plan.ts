@@ -367,69 +367,70 @@ export async function makePlan(loaded: LoadedConfig, state: PlanningState, only?
   // store stops the cycle here, before anything is compared.
   const linksRead = links.loaded();
   linksRead.catch(() => undefined);
-  let prepared: Awaited<ReturnType<typeof readSource>>;
+  // Whatever ends the planning (a source that cannot be read first of all), no listing goes on or
+  // is left waiting for a taker, holding answers' bytes that every listing in the process shares
+  // (pages-ahead.ts); one that has ended is not affected.
   try {
-    prepared = await readSource(loaded, source, state, observer, readAt);
+    const prepared = await readSource(loaded, source, state, observer, readAt);
     await linksRead;
-  } catch (error) {
-    for (const read of early.values()) read.stop();
-    throw error;
-  }
-  const { snapshot, attributes, holdDeprovisions, rejected, heldOff, expressions } = prepared;
-  // Every target at once (each its own server and request budget); planned one after another.
-  const masked = sourceAttributesFeeding(loaded.config, loaded.config.audit.redactAttributes);
-  const context: ReadContext = {
-    links,
-    snapshot,
-    attributes,
-    expressions,
-    masked,
-    observer,
-    heldOff: new Set(heldOff.keys()),
-    members: options.members,
-    verifyMembers: !!options.verifyMembers,
-  };
-  const reads = new Map([...targets].map(([name, config]) => [name, settle(readTarget(name, config, runtimes.get(name)!, early.get(name)!, context))]));
-  const targetPlans: TargetPlan[] = [];
-  for (const [name, config] of targets) {
-    try {
-      const read = await reads.get(name)!;
-      if (!read.ok) throw read.error;
-      const { capabilities, fitted, inScope, actualUsers, settled, userLinks, groups, memberChecks, memberWarnings } = read.value;
-      const planned = planTarget(snapshot, {
-        name,
-        mapping: fitted.mapping,
-        inScope,
-        actualUsers,
-        settled,
-        userLinks,
-        settings: targetSettings(config, capabilities),
-        ...(groups ? { groups: { ...groups, settings: groupSettings(config) } } : {}),
-        manager: fitted.manager,
-        notes: [...fitted.notes, ...(memberWarnings ?? [])],
-        ...(holdDeprovisions ? { holdDeprovisions } : {}),
-        rejections: rejectionsOf(rejected, name),
-        ...(heldOff.size > 0 ? { heldOff } : {}),
-        ...(options.memory && !options.retryParked ? { parked: await parkedFor(options.memory, name) } : {}),
-      });
-      await confirmUnlisted(runtimes.get(name)!, planned);
-      targetPlans.push(memberChecks ? { ...planned, memberChecks } : planned);
-    } catch (error) {
-      targetPlans.push({ target: name, managedUsers: 0, actualUsers: 0, phases: [], warnings: [], error: describeError(error) });
+    const { snapshot, attributes, holdDeprovisions, rejected, heldOff, expressions } = prepared;
+    // Every target at once (each its own server and request budget); planned one after another.
+    const masked = sourceAttributesFeeding(loaded.config, loaded.config.audit.redactAttributes);
+    const context: ReadContext = {
+      links,
+      snapshot,
+      attributes,
+      expressions,
+      masked,
+      observer,
+      heldOff: new Set(heldOff.keys()),
+      members: options.members,
+      verifyMembers: !!options.verifyMembers,
+    };
+    const reads = new Map([...targets].map(([name, config]) => [name, settle(readTarget(name, config, runtimes.get(name)!, early.get(name)!, context))]));
+    const targetPlans: TargetPlan[] = [];
+    for (const [name, config] of targets) {
+      try {
+        const read = await reads.get(name)!;
+        if (!read.ok) throw read.error;
+        const { capabilities, fitted, inScope, actualUsers, settled, userLinks, groups, memberChecks, memberWarnings } = read.value;
+        const planned = planTarget(snapshot, {
+          name,
+          mapping: fitted.mapping,
+          inScope,
+          actualUsers,
+          settled,
+          userLinks,
+          settings: targetSettings(config, capabilities),
+          ...(groups ? { groups: { ...groups, settings: groupSettings(config) } } : {}),
+          manager: fitted.manager,
+          notes: [...fitted.notes, ...(memberWarnings ?? [])],
+          ...(holdDeprovisions ? { holdDeprovisions } : {}),
+          rejections: rejectionsOf(rejected, name),
+          ...(heldOff.size > 0 ? { heldOff } : {}),
+          ...(options.memory && !options.retryParked ? { parked: await parkedFor(options.memory, name) } : {}),
+        });
+        await confirmUnlisted(runtimes.get(name)!, planned);
+        targetPlans.push(memberChecks ? { ...planned, memberChecks } : planned);
+      } catch (error) {
+        targetPlans.push({ target: name, managedUsers: 0, actualUsers: 0, phases: [], warnings: [], error: describeError(error) });
+      }
+      // Planned: its accounts are no longer needed here.
+      reads.delete(name);
     }
-    // Planned: its accounts are no longer needed here.
-    reads.delete(name);
+    await digests;
+    const binding = planBinding(loaded, id, [...runtimes.keys()], snapshot, readAt);
+    const unconfigured = await unconfiguredTargets(loaded, links);
+    const plan = buildPlan(snapshot, await markFirstSyncs(state.firstSyncs, targetPlans), {
+      id,
+      configFile: loaded.file,
+      binding,
+      maxAgeHours: loaded.config.safety.planMaxAgeHours,
+      now: new Date(),
+    });
+    if (unconfigured.length > 0) plan.unconfiguredTargets = unconfigured;
+    return { plan, snapshot, runtimes };
+  } finally {
+    for (const read of early.values()) read.stop();
   }
-  await digests;
-  const binding = planBinding(loaded, id, [...runtimes.keys()], snapshot, readAt);
-  const unconfigured = await unconfiguredTargets(loaded, links);
-  const plan = buildPlan(snapshot, await markFirstSyncs(state.firstSyncs, targetPlans), {
-    id,
-    configFile: loaded.file,
-    binding,
-    maxAgeHours: loaded.config.safety.planMaxAgeHours,
-    now: new Date(),
-  });
-  if (unconfigured.length > 0) plan.unconfiguredTargets = unconfigured;
-  return { plan, snapshot, runtimes };
 }

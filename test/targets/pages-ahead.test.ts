@@ -4,7 +4,7 @@
  * when the test says (the asking order is the point); paging.test.ts lists real servers.
  */
 import { expect, it } from 'vitest';
-import { PagesAhead } from '../../src/targets/http/pages-ahead.js';
+import { HeldBytes, PagesAhead } from '../../src/targets/http/pages-ahead.js';
 
 /** An `ask` whose answers the test gives: `answer(at)` settles the request at `at` with `size` bytes. */
 function scripted(size = 10) {
@@ -32,7 +32,7 @@ function scripted(size = 10) {
 
 it('asks for as many pages as it may have in flight, on the grid, below the end, and the next as each answer arrives', async () => {
   const { ask, answer, asked } = scripted();
-  const ahead = new PagesAhead(ask, 3, 1_000);
+  const ahead = new PagesAhead(ask, 3, new HeldBytes(1_000));
   ahead.from(201, 100, 801);
   expect(asked).toEqual([201, 301, 401]);
   await answer(301);
@@ -53,7 +53,7 @@ it('asks for as many pages as it may have in flight, on the grid, below the end,
 
 it('holds no more than its bound in bytes, and asks for the next once a held page is read', async () => {
   const { ask, answer, asked } = scripted(100);
-  const ahead = new PagesAhead(ask, 2, 250);
+  const ahead = new PagesAhead(ask, 2, new HeldBytes(250));
   ahead.from(1, 10, 1_000);
   await answer(1);
   await answer(11);
@@ -71,7 +71,7 @@ it('holds no more than its bound in bytes, and asks for the next once a held pag
 
 it('a listing moved off the grid (a short page) drops the pages it can no longer reach, and their bytes, and asks from where it is', async () => {
   const { ask, answer, asked } = scripted(100);
-  const ahead = new PagesAhead(ask, 2, 150);
+  const ahead = new PagesAhead(ask, 2, new HeldBytes(150));
   ahead.from(101, 100, 1_000);
   await answer(101);
   await answer(201);
@@ -90,7 +90,7 @@ it('a listing moved off the grid (a short page) drops the pages it can no longer
 
 it('a page the listing asks for itself (none was free to ask ahead) is not asked for ahead as well', async () => {
   const { ask, answer, asked } = scripted();
-  const ahead = new PagesAhead(ask, 1, 1_000);
+  const ahead = new PagesAhead(ask, 1, new HeldBytes(1_000));
   ahead.from(1, 10, 100);
   // A short page: the listing goes on at 5, while the request at 1 still holds the one connection.
   ahead.from(5, 10, 100);
@@ -101,7 +101,7 @@ it('a page the listing asks for itself (none was free to ask ahead) is not asked
 
 it("a failure asks for nothing more, and is the listing's when it reaches that page", async () => {
   const { ask, answer, fail, asked } = scripted();
-  const ahead = new PagesAhead(ask, 2, 1_000);
+  const ahead = new PagesAhead(ask, 2, new HeldBytes(1_000));
   ahead.from(1, 10, 1_000);
   await fail(1);
   await answer(11);
@@ -111,11 +111,33 @@ it("a failure asks for nothing more, and is the listing's when it reaches that p
 
 it('closed, it asks for nothing more and drops what it held', async () => {
   const { ask, answer, asked } = scripted();
-  const ahead = new PagesAhead(ask, 2, 1_000);
+  const ahead = new PagesAhead(ask, 2, new HeldBytes(1_000));
   ahead.from(1, 10, 1_000);
   await answer(1);
   ahead.close();
   await answer(11);
   expect(asked).toEqual([1, 11, 21]);
   expect(ahead.take(1)).toBeUndefined();
+});
+
+it('listings that share a HeldBytes share its bound, and one closed gives its bytes back', async () => {
+  const held = new HeldBytes(250);
+  const one = scripted(100);
+  const other = scripted(100);
+  const first = new PagesAhead(one.ask, 2, held);
+  const second = new PagesAhead(other.ask, 2, held);
+  first.from(1, 10, 1_000);
+  await one.answer(1);
+  await one.answer(11);
+  await one.answer(21);
+  expect(held.bytes).toBe(300);
+  // The first listing holds the bound: the second asks for nothing ahead.
+  second.from(1, 10, 1_000);
+  expect(other.asked).toEqual([]);
+  await one.answer(31);
+  first.close();
+  expect(held.bytes).toBe(0);
+  // Room again: the second's next step asks ahead.
+  second.from(1, 10, 1_000);
+  expect(other.asked).toEqual([1, 11]);
 });

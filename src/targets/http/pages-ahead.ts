@@ -7,8 +7,16 @@
  * promoted. Holding is not free either: held bytes are memory the process cannot reuse, fresh pages
  * the system hands over one fault at a time (on a virtual machine, a listing of 100,000 accounts,
  * most of them held, spent 160 to 180 ms gathering its answers' bytes against 20 ms unheld).
- * Bounded by the requests in flight (the target's connections) and the bytes held.
+ * Bounded by the requests in flight (the target's connections) and the bytes held, counted across
+ * every listing that shares a HeldBytes (the process's, scim-client.ts): a plan lists all its
+ * targets at once, and a bound per listing would be one per target.
  */
+
+/** Bytes of answers held unread by the listings that share it, and how many they may hold. */
+export class HeldBytes {
+  bytes = 0;
+  constructor(readonly max: number) {}
+}
 
 /** An answer as received, with its size. */
 export interface HeldAnswer {
@@ -26,7 +34,6 @@ interface Entry<A> {
 export class PagesAhead<A extends HeldAnswer> {
   private readonly entries = new Map<number, Entry<A>>();
   private inFlight = 0;
-  private heldBytes = 0;
   /** The next startIndex to ask for; those after it are `step` apart, below `end`. */
   private cursor = 0;
   private step = 0;
@@ -36,7 +43,7 @@ export class PagesAhead<A extends HeldAnswer> {
   constructor(
     private readonly ask: (startIndex: number) => Promise<A>,
     private readonly maxInFlight: number,
-    private readonly maxHeldBytes: number,
+    private readonly held: HeldBytes,
   ) {}
 
   /**
@@ -74,7 +81,7 @@ export class PagesAhead<A extends HeldAnswer> {
     this.entries.delete(startIndex);
     return entry.answer.then((answer) => {
       // Read now: no longer held, and room for the next.
-      this.heldBytes -= entry.size;
+      this.held.bytes -= entry.size;
       entry.size = 0;
       this.fill();
       return answer;
@@ -88,7 +95,7 @@ export class PagesAhead<A extends HeldAnswer> {
   }
 
   private fill(): void {
-    while (!this.closed && this.step > 0 && this.cursor < this.end && this.inFlight < this.maxInFlight && this.heldBytes < this.maxHeldBytes) {
+    while (!this.closed && this.step > 0 && this.cursor < this.end && this.inFlight < this.maxInFlight && this.held.bytes < this.held.max) {
       const at = this.cursor;
       this.cursor += this.step;
       if (!this.entries.has(at)) this.entries.set(at, this.asked(at));
@@ -104,7 +111,7 @@ export class PagesAhead<A extends HeldAnswer> {
         entry.arrived = true;
         if (!entry.dropped) {
           entry.size = received.size;
-          this.heldBytes += received.size;
+          this.held.bytes += received.size;
         }
         this.fill();
         return received;
@@ -125,7 +132,7 @@ export class PagesAhead<A extends HeldAnswer> {
   private drop(at: number, entry: Entry<A>): void {
     this.entries.delete(at);
     entry.dropped = true;
-    this.heldBytes -= entry.size;
+    this.held.bytes -= entry.size;
     entry.size = 0;
   }
 }

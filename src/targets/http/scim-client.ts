@@ -30,7 +30,7 @@ import { BudgetRefused, MAX_REFUSAL_MS, sharedBudget, timerDelay, type RequestBu
 import { isBlank, parseJsonBody } from './json-body.js';
 import { Transport, type HttpAnswer, type TlsMaterial } from './transport.js';
 import { requestEnded } from './request-events.js';
-import { PagesAhead } from './pages-ahead.js';
+import { HeldBytes, PagesAhead } from './pages-ahead.js';
 
 export type { ClientAuth } from './auth.js';
 
@@ -76,8 +76,8 @@ interface HeldPage {
   size: number;
 }
 
-/** Bytes of answers asked for ahead and not yet read that a listing holds at most (PagesAhead). */
-const MAX_HELD_BYTES = 64 * 1024 * 1024;
+/** Answers asked for ahead and not yet read (PagesAhead): at most 64 MB of them in the process, all listings together. */
+const HELD = new HeldBytes(64 * 1024 * 1024);
 
 /** The path and query of a listing's page. */
 function pagePath(type: ResourceType, options: ListOptions & { pageSize: number }, startIndex: number): string {
@@ -373,8 +373,9 @@ export class ScimClient implements ScimTarget {
    * When totalResults can be trusted, from the third page on the pages it announces are requested
    * ahead (pages-ahead.ts): as many at once as the target has connections, the next as soon as one
    * is answered, at the startIndexes the loop would ask for next (the first page's length apart),
-   * held as received up to MAX_HELD_BYTES; they are still read in order through the same checks,
-   * and one the loop does not reach (a short page moved the next startIndex) is dropped unread.
+   * held as received (64 MB at most in the process: HELD); they are still read in order through
+   * the same checks, and one the loop does not reach (a short page moved the next startIndex) is
+   * dropped unread. A page the read-ahead had no room for, the loop asks for itself.
    * `readAfter`: pages after the second are read once it resolves (their answers held meanwhile).
    */
   async *pages(type: ResourceType, options: ListOptions): AsyncGenerator<ServerResource[]> {
@@ -396,7 +397,7 @@ export class ScimClient implements ScimTarget {
       return;
     }
     const first = this.quirks.startIndex === 'zero-based' ? 0 : 1;
-    const ahead = new PagesAhead((at) => this.heldPage(type, list, at), this.listConcurrency, MAX_HELD_BYTES);
+    const ahead = new PagesAhead((at) => this.heldPage(type, list, at), this.listConcurrency, HELD);
     const fetch = async (startIndex: number): Promise<RawPage> => {
       const held = ahead.take(startIndex);
       return held ? this.readHeld(await held, type, list, startIndex) : this.rawPage(type, list, startIndex);
