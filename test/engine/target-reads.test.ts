@@ -1,8 +1,9 @@
 /**
  * How planning reads its targets, over real HTTP to two sandboxes: every target's listing runs at
- * the same time as the others' (each its own server), after a CSV's read and alongside the read of
- * a source that waits on a server (google-to-sandbox.test.ts shows it with a slow directory;
- * early-listing.test.ts the wait); a source that cannot be read writes to none of them.
+ * the same time as the others' (each its own server) and with the source's read (for a CSV, its
+ * pages after the first two are read once the read is done: early-listing.test.ts,
+ * paging.test.ts; google-to-sandbox.test.ts shows a slow directory); a source that cannot be read
+ * writes to none of them.
  */
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
