@@ -28,10 +28,10 @@ export interface SourceDirectory {
   readonly narrowLookups?: boolean;
   /**
    * True when a read waits on nothing outside this process but a local file (a CSV export): it
-   * spends this process's CPU from start to end. A target's listing is then begun after it rather
-   * than alongside (make-plan.ts): there are no waits of the two to overlap, only the one thread to
-   * share, and every page listed before the snapshot exists is kept whole until it does. False or
-   * absent for a source that waits on a server (LDAP, Google): its waits and the listing's overlap.
+   * spends this process's CPU from start to end. A target's listing then goes out alongside it but
+   * its pages are read only once they can be settled (early-listing.ts): read during the read they
+   * would share the one thread and be kept whole until the snapshot exists. False or absent for a
+   * source that waits on a server (LDAP, Google): its waits and the listing's reading overlap.
    */
   readonly local?: boolean;
   /**

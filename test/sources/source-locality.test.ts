@@ -1,6 +1,6 @@
 /**
- * Whether a source's read waits on nothing but a local file (SourceDirectory.local): a plan begins
- * a target's listing after such a read instead of alongside it (make-plan.ts, early-listing.ts).
+ * Whether a source's read waits on nothing but a local file (SourceDirectory.local): a plan reads
+ * a target's listed pages after such a read, not during it (make-plan.ts, early-listing.ts).
  */
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
