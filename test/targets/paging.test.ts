@@ -131,9 +131,9 @@ describe('pages in flight at once', () => {
   /**
    * A server of `total` users whose every answer takes 20 ms; counts the requests in flight, and
    * says when it has answered `n` (answered(n)). `failOnce`: the first answer at that startIndex is
-   * a 200 whose body is a SCIM error with status 503.
+   * a 200 whose body is a SCIM error with status 503. `claims`: the totalResults it announces.
    */
-  async function slowServer(total: number, failOnce?: number) {
+  async function slowServer(total: number, failOnce?: number, claims = total) {
     const { createServer } = await import('node:http');
     const stats = { inFlight: 0, most: 0, starts: [] as number[] };
     const waiting: { n: number; resolve: () => void }[] = [];
@@ -154,7 +154,7 @@ describe('pages in flight at once', () => {
           JSON.stringify(
             failing
               ? { schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'], status: '503', detail: 'busy' }
-              : { schemas: ['urn:ietf:params:scim:api:messages:2.0:ListResponse'], totalResults: total, startIndex: start, itemsPerPage: resources.length, Resources: resources },
+              : { schemas: ['urn:ietf:params:scim:api:messages:2.0:ListResponse'], totalResults: claims, startIndex: start, itemsPerPage: resources.length, Resources: resources },
           ),
         );
         answered++;
@@ -202,6 +202,32 @@ describe('pages in flight at once', () => {
       expect(ids).toEqual(Array.from({ length: 1000 }, (_, i) => `u${i + 1}`));
       // The one request past the end (a full last page at totalResults) is the reader's own.
       expect(slow.stats.starts).toHaveLength(11);
+    } finally {
+      await slow.close();
+    }
+  });
+
+  it('a server that claims far more than it holds: the read-ahead stops at its empty page, and the listing is refused', async () => {
+    // 500 users in pages of 100; the server says 100,000. The stop itself is pinned in
+    // pages-ahead.test.ts; here, over HTTP, the requests stay few while the reader is held.
+    const slow = await slowServer(500, undefined, 100_000);
+    try {
+      const client = new ScimClient({ target: 'slow', baseUrl: slow.url, auth: { type: 'none' }, timeoutMs: 5000, maxSockets: 4 });
+      let open!: () => void;
+      const pages = client.pages('Users', { pageSize: 100, readAfter: new Promise<void>((resolve) => (open = resolve)) });
+      for (let i = 0; i < 2; i++) await pages.next();
+      const rest = (async () => {
+        for await (const page of pages) void page;
+      })();
+      rest.catch(() => undefined);
+      // The two pages read, the four asked ahead (three full, the empty one at 501), and one refill
+      // for each full answer that came before the empty one.
+      await slow.answered(7);
+      open();
+      // (This server answers the probe at startIndex 0 with one more user, u0.)
+      await expect(rest).rejects.toThrow(/^the listing ended with only 50\d resources while totalResults says 100000 exist/);
+      // Those, and the probe at startIndex 0 the shortfall asks.
+      expect(slow.stats.starts.length).toBeLessThanOrEqual(2 + 4 + 3 + 1);
     } finally {
       await slow.close();
     }

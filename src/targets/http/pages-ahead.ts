@@ -38,6 +38,14 @@ export class PagesAhead<A extends HeldAnswer> {
   private cursor = 0;
   private step = 0;
   private end = 0;
+  /**
+   * Nothing is asked for from here on: an answer under half the size of the largest page so far
+   * arrived just before it, most likely the listing's last (short or empty), which a server that
+   * overstates totalResults would follow with as many empty pages as it claims. Lifted once the
+   * listing reads on past it (it was not the last).
+   */
+  private stopAt = Infinity;
+  private largest = 0;
   private closed = false;
 
   constructor(
@@ -48,17 +56,21 @@ export class PagesAhead<A extends HeldAnswer> {
 
   /**
    * Ask ahead for the pages at `from`, `from + step`, ... below `end` (what totalResults announces),
-   * as far as the bounds allow now and whenever an answer arrives. A `from` off the grid asked for
-   * so far (a short page moved the listing) drops the pages it can no longer reach.
+   * as far as the bounds allow now and whenever an answer arrives; `readSize`: the bytes of the page
+   * the listing has just read. A `from` off the grid asked for so far (a short page moved the
+   * listing) drops the pages it can no longer reach.
    */
-  from(from: number, step: number, end: number): void {
+  from(from: number, step: number, end: number, readSize: number): void {
+    this.largest = Math.max(this.largest, readSize);
     if (step !== this.step || (from - this.cursor) % step !== 0) {
       for (const [at, entry] of this.entries) if (at < from || (at - from) % step !== 0) this.drop(at, entry);
       this.cursor = from;
       this.step = step;
+      this.stopAt = Infinity;
     } else if (from > this.cursor) {
       this.cursor = from;
     }
+    if (from >= this.stopAt) this.stopAt = Infinity;
     this.end = end;
     this.fill();
   }
@@ -95,7 +107,7 @@ export class PagesAhead<A extends HeldAnswer> {
   }
 
   private fill(): void {
-    while (!this.closed && this.step > 0 && this.cursor < this.end && this.inFlight < this.maxInFlight && this.held.bytes < this.held.max) {
+    while (!this.closed && this.step > 0 && this.cursor < Math.min(this.end, this.stopAt) && this.inFlight < this.maxInFlight && this.held.bytes < this.held.max) {
       const at = this.cursor;
       this.cursor += this.step;
       if (!this.entries.has(at)) this.entries.set(at, this.asked(at));
@@ -112,6 +124,8 @@ export class PagesAhead<A extends HeldAnswer> {
         if (!entry.dropped) {
           entry.size = received.size;
           this.held.bytes += received.size;
+          if (received.size * 2 < this.largest) this.stopAt = Math.min(this.stopAt, at + 1);
+          this.largest = Math.max(this.largest, received.size);
         }
         this.fill();
         return received;

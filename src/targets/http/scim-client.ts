@@ -69,6 +69,8 @@ const MAX_PAGE_SIZE = 1000;
 interface RawPage {
   resources: JsonObject[];
   totalResults: number;
+  /** The answer's bytes (how large a page of this listing is: PagesAhead). */
+  size: number;
 }
 
 interface HeldPage {
@@ -419,7 +421,7 @@ export class ScimClient implements ScimTarget {
           // meanwhile are taken in and the next pages asked for while this one is read.
           await nextTurn();
         }
-        const { resources, totalResults } = await fetch(startIndex);
+        const { resources, totalResults, size } = await fetch(startIndex);
         const fresh = this.accept(resources, seen, request);
         // Taken before the yield: `fresh` may be the page's own array, and the caller's to keep.
         const listed = resources.length;
@@ -443,7 +445,7 @@ export class ScimClient implements ScimTarget {
         startIndex += listed;
         // Ahead: the pages totalResults says remain, only once a second page brought new resources
         // (a server that ignores startIndex costs no extra request).
-        if (trustTotal && step > 0 && page >= 1) ahead.from(startIndex, step, first + total);
+        if (trustTotal && step > 0 && page >= 1) ahead.from(startIndex, step, first + total, size);
       }
     } finally {
       // Pages asked for and never reached: their answers are dropped (failures included).
@@ -484,8 +486,12 @@ export class ScimClient implements ScimTarget {
   }
 
   /** One page as the server answered it, checked to be a ListResponse with a numeric totalResults. */
-  private async rawPage(type: ResourceType, options: ListOptions & { pageSize: number }, startIndex: number): Promise<RawPage> {
-    return this.listPage(await this.request('GET', pagePath(type, options, startIndex)), type);
+  private rawPage(type: ResourceType, options: ListOptions & { pageSize: number }, startIndex: number): Promise<RawPage> {
+    const path = pagePath(type, options, startIndex);
+    return this.retried('GET', path, {}, async (context) => {
+      const answer = await this.exchange('GET', path, undefined, context, undefined);
+      return this.listPage(this.interpret(answer, context), type, answer.bytes.length);
+    });
   }
 
   /** A page asked for ahead (PagesAhead): its answer as received, its status checked, its body read when the listing reaches it (readHeld). */
@@ -501,14 +507,14 @@ export class ScimClient implements ScimTarget {
    */
   private readHeld(held: HeldPage, type: ResourceType, options: ListOptions & { pageSize: number }, startIndex: number): RawPage | Promise<RawPage> {
     try {
-      return this.listPage(this.interpret(held.answer, { target: this.target, request: `GET /${type}` }), type);
+      return this.listPage(this.interpret(held.answer, { target: this.target, request: `GET /${type}` }), type, held.size);
     } catch (error) {
       if (isRetryable(error)) return this.rawPage(type, options, startIndex);
       throw error;
     }
   }
 
-  private listPage(answer: JsonObject | null, type: ResourceType): RawPage {
+  private listPage(answer: JsonObject | null, type: ResourceType, size: number): RawPage {
     const body = answer as unknown as ScimListResponse | null;
     const request = `GET /${type}`;
     if (!body || (body.Resources !== undefined && !Array.isArray(body.Resources))) {
@@ -518,7 +524,7 @@ export class ScimClient implements ScimTarget {
     if (!Number.isFinite(totalResults)) {
       throw new ProtocolError('list answer lacks a numeric totalResults', { target: this.target, request });
     }
-    return { resources: body.Resources ?? [], totalResults };
+    return { resources: body.Resources ?? [], totalResults, size };
   }
 
   /**
