@@ -1,7 +1,8 @@
 /**
  * A client view bound to a stop signal (ScimTarget.stoppedBy), against a loopback server: a request
  * that waits (a Retry-After, a read's retry) gives up when the signal aborts and is never sent; an
- * operation whose write already went through finishes.
+ * operation whose write already went through finishes. And the headers each request carries, which the
+ * client and its views build once and share.
  */
 import { createServer, type Server } from 'node:http';
 import { afterEach, expect, it } from 'vitest';
@@ -67,4 +68,33 @@ it('once a write of the view went through, its next requests are sent despite th
   stop.abort(new Error('stopped'));
   await expect(view.get('Users', 'u1')).resolves.toMatchObject({ id: 'u1' });
   expect(seen).toEqual(['PATCH /scim/v2/Users/u1', 'GET /scim/v2/Users/u1']);
+});
+
+it('each request carries its own headers: content-type only with a body, If-Match only where a version was given, views alike', async () => {
+  const headers: { line: string; type?: string; ifMatch?: string; accept?: string }[] = [];
+  server = createServer((req, res) => {
+    req.resume();
+    headers.push({ line: `${req.method} ${req.url}`, type: req.headers['content-type'], ifMatch: req.headers['if-match'], accept: req.headers.accept });
+    res.writeHead(200, { 'content-type': 'application/scim+json' });
+    res.end(JSON.stringify({ id: 'u1', userName: 'a' }));
+  });
+  await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+  const base = client('own-headers', `http://127.0.0.1:${(server!.address() as { port: number }).port}/scim/v2`);
+  const view = base.stoppedBy(new AbortController().signal);
+  await base.patch('Users', 'u1', [{ op: 'replace', path: 'title', value: 'x' }], 'a', { version: 'W/"1"' });
+  await view.get('Users', 'u1');
+  await view.create('Users', { userName: 'a' }, 'a');
+  await base.get('Users', 'u1');
+  await view.replace('Users', 'u1', { userName: 'a' }, 'a', { version: 'W/"2"' });
+  await base.patch('Users', 'u1', [{ op: 'replace', path: 'title', value: 'y' }], 'a');
+  const json = 'application/scim+json';
+  expect(headers.map(({ line, type, ifMatch }) => ({ line, type, ifMatch }))).toEqual([
+    { line: 'PATCH /scim/v2/Users/u1', type: json, ifMatch: 'W/"1"' },
+    { line: 'GET /scim/v2/Users/u1', type: undefined, ifMatch: undefined },
+    { line: 'POST /scim/v2/Users', type: json, ifMatch: undefined },
+    { line: 'GET /scim/v2/Users/u1', type: undefined, ifMatch: undefined },
+    { line: 'PUT /scim/v2/Users/u1', type: json, ifMatch: 'W/"2"' },
+    { line: 'PATCH /scim/v2/Users/u1', type: json, ifMatch: undefined },
+  ]);
+  expect(new Set(headers.map((h) => h.accept))).toEqual(new Set(['application/scim+json, application/json']));
 });

@@ -65,7 +65,8 @@ function basicCredential(user: string, password: string): string {
 }
 
 class ClientCredentials implements AuthProvider {
-  private token: { value: Secret; renewAt: number } | undefined;
+  /** The token and the headers that send it, made once per token (the client merges its own headers once per object). */
+  private token: { value: Secret; renewAt: number; headers: Record<string, string> } | undefined;
   private pending: Promise<Secret> | undefined;
   private readonly now: () => number;
   private readonly transport: Transport;
@@ -86,7 +87,7 @@ class ClientCredentials implements AuthProvider {
       });
       await this.pending;
     }
-    return { authorization: `Bearer ${this.token!.value.reveal()}` };
+    return this.token!.headers;
   }
 
   renew(): boolean {
@@ -138,7 +139,7 @@ class ClientCredentials implements AuthProvider {
     const renewAt = this.now() + Math.max(lifetime / 2, lifetime - RENEW_BEFORE_MS);
     // Registered with the redactor as it arrives: a server may echo it in an error body.
     const value = new Secret(accessToken, `oauth2:${url.host}`, { rotates: `oauth2 ${url.href} ${this.auth.clientId} ${this.auth.scope ?? ''}` });
-    this.token = { value, renewAt };
+    this.token = { value, renewAt, headers: { authorization: `Bearer ${accessToken}` } };
     return value;
   }
 }

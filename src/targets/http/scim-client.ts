@@ -126,6 +126,13 @@ export class ScimClient implements ScimTarget {
   private readonly basePath: string;
   /** Headers every request carries, before its credential and its own. */
   private readonly fixedHeaders: Record<string, string>;
+  /**
+   * The fixed headers with the credential's, with and without a body's content-type, for the
+   * credential's headers object they were made from (a new object when the credential changes).
+   * Merged afresh for each request, it was about 3% of the process's CPU in a profile of 2,000
+   * creates. A holder, so that the views stoppedBy() makes (one per operation) share it.
+   */
+  private readonly merged: { current?: { credential: Record<string, string>; bare: Record<string, string>; withBody: Record<string, string> } } = {};
   private readonly auth: AuthProvider;
   private readonly budget: RequestBudget;
   private readonly createBudget: RequestBudget | null;
@@ -236,9 +243,7 @@ export class ScimClient implements ScimTarget {
     try {
       // The credential is taken once the budget lets the request go: a token fetched before a long
       // wait could expire on the way.
-      const headers: Record<string, string> = { ...this.fixedHeaders, ...(await this.auth.headers()) };
-      if (body !== undefined) headers['content-type'] = 'application/scim+json';
-      if (version !== undefined) headers['if-match'] = version;
+      const headers = this.headersFor(await this.auth.headers(), body !== undefined, version);
       began = performance.now();
       response = await this.transport.send({ method, path: this.basePath + path, headers, body: body === undefined ? undefined : JSON.stringify(body) });
     } catch (error) {
@@ -256,6 +261,17 @@ export class ScimClient implements ScimTarget {
       throw error;
     }
     return response;
+  }
+
+  /** A request's headers: shared objects, frozen (the transport only reads them; a change would go out on every later request). */
+  private headersFor(credential: Record<string, string>, hasBody: boolean, version: string | undefined): Record<string, string> {
+    let merged = this.merged.current;
+    if (merged?.credential !== credential) {
+      const bare = Object.freeze({ ...this.fixedHeaders, ...credential });
+      merged = this.merged.current = { credential, bare, withBody: Object.freeze({ ...bare, 'content-type': 'application/scim+json' }) };
+    }
+    const headers = hasBody ? merged.withBody : merged.bare;
+    return version === undefined ? headers : { ...headers, 'if-match': version };
   }
 
   /** A successful answer's body: a JSON object (null for none), or the typed error it is (an error in a 200's body, garbage). */

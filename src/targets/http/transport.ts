@@ -189,7 +189,14 @@ export class Transport {
     const timer = setTimeout(() => collector.abort(timedOut()), this.timeoutMs);
     try {
       this.dispatcher.dispatch(
-        { origin: this.origin, path: request.path, method: request.method as Dispatcher.HttpMethod, headers: request.headers, body: request.body ?? null },
+        {
+          origin: this.origin,
+          path: request.path,
+          method: request.method as Dispatcher.HttpMethod,
+          // undici's ProxyAgent adds `host` to the headers object it is given; callers may share theirs.
+          headers: this.proxy ? { ...request.headers } : request.headers,
+          body: request.body ?? null,
+        },
         collector,
       );
       return await collector.answer;
