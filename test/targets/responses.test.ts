@@ -10,6 +10,7 @@ import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { errorForNetwork } from '../../src/targets/http/error-mapping.js';
 import { ScimClient } from '../../src/targets/http/scim-client.js';
+import { Transport } from '../../src/targets/http/transport.js';
 import { Harness, person } from '../support/harness.js';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -225,6 +226,88 @@ describe('compressed answers', () => {
       await expect(client(2000).listAll('Users', { pageSize: 100 })).rejects.toThrow('answer larger than 2000 bytes');
     });
   }
+
+  /** A server of 200 users in pages of 40, each page compressed with `compress`; `big`: the page at startIndex 121 has long titles. */
+  async function pagedServer(encoding: string, compress: (b: Buffer) => Buffer, big = false, garbleOnce?: number) {
+    const users = Array.from({ length: 200 }, (_, i) => ({ id: `id-${i}`, userName: `user${i}@example.com`, title: (big && i >= 120 && i < 160 ? 'y' : 'x').repeat(big && i >= 120 && i < 160 ? 2000 : 50) }));
+    let garbled = false;
+    const server = await loopback((req, res) => {
+      const q = new URL(req.url ?? '', 'http://x').searchParams;
+      const start = Number(q.get('startIndex') ?? 1);
+      const page = { ...list(users.slice(start - 1, start - 1 + Number(q.get('count')))), totalResults: users.length, startIndex: start };
+      let body = compress(Buffer.from(JSON.stringify(page)));
+      if (start === garbleOnce && !garbled) {
+        garbled = true;
+        body = Buffer.concat([body.subarray(0, 10), Buffer.from('not the rest of it')]);
+      }
+      res.writeHead(200, { 'content-type': 'application/scim+json', 'content-encoding': encoding, 'content-length': String(body.length) });
+      res.end(body);
+    });
+    const client = (maxResponseBytes: number) =>
+      new ScimClient({ target: `held-${encoding}`, baseUrl: `${server.url}/scim/v2`, auth: { type: 'none' }, timeoutMs: 5000, maxSockets: 2, maxResponseBytes, readRetry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 1, maxRetryAfterMs: 1 } });
+    const asked = (start: number) => server.requests.filter((r) => r.url.includes(`startIndex=${start}&`)).length;
+    return { users, client, asked };
+  }
+
+  for (const [encoding, compress] of [['gzip', gzipSync], ['deflate', deflateSync], ['br', brotliCompressSync]] as const) {
+    it(`${encoding}: pages asked for ahead are held as sent and decoded when read, their decoded size capped`, async () => {
+      const { users, client, asked } = await pagedServer(encoding, compress, true);
+      // What the held pages are while held: the bytes as sent, with their encoding.
+      const decoded = vi.spyOn(Transport.prototype, 'decoded');
+      expect((await client(1_000_000).listAll('Users', { pageSize: 40 })).map((u) => u.id)).toEqual(users.map((u) => u.id));
+      const held = decoded.mock.calls.map(([answer]) => answer.encoded);
+      decoded.mockRestore();
+      expect(held.length).toBeGreaterThanOrEqual(3);
+      expect(new Set(held)).toEqual(new Set([encoding]));
+      // A page of 40 short users decodes to about 4 KB; the big one to over 80 KB, from well under 2 KB sent.
+      await expect(client(20_000).listAll('Users', { pageSize: 40 })).rejects.toThrow('answer larger than 20000 bytes');
+      // Asked for once in each listing: a page over the cap is not asked for again.
+      expect(asked(121)).toBe(2);
+    });
+  }
+
+  it('an answer kept encoded and one decoded as it streams measure the same: the bytes that came over the wire', async () => {
+    const text = JSON.stringify(list(Array.from({ length: 100 }, (_, i) => ({ id: `id-${i}`, userName: `user${i}@example.com` }))));
+    const body = gzipSync(text);
+    const server = await loopback((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/scim+json', 'content-encoding': 'gzip', 'content-length': String(body.length) });
+      res.end(body);
+    });
+    const transport = new Transport(server.url, { maxSockets: 1, timeoutMs: 5000, maxResponseBytes: 1_000_000 });
+    try {
+      const request = { method: 'GET', path: '/scim/v2/Users', headers: { 'accept-encoding': 'gzip' } };
+      const streamed = await transport.send(request);
+      const kept = await transport.send({ ...request, keepEncoded: true });
+      expect([streamed.received, kept.received, kept.bytes.length]).toEqual([body.length, body.length, body.length]);
+      expect([streamed.encoded, kept.encoded]).toEqual([undefined, 'gzip']);
+      const decoded = await transport.decoded(kept);
+      expect([decoded.body, decoded.received, decoded.encoded]).toEqual([text, body.length, undefined]);
+      expect(streamed.body).toBe(text);
+    } finally {
+      await transport.close();
+    }
+  });
+
+  it('a page held ahead whose bytes do not decode is asked for again, as a streamed one is', async () => {
+    const { users, client, asked } = await pagedServer('gzip', gzipSync, false, 81);
+    expect((await client(1_000_000).listAll('Users', { pageSize: 40 })).map((u) => u.id)).toEqual(users.map((u) => u.id));
+    expect(asked(81)).toBe(2);
+    expect(asked(41)).toBe(1);
+  });
+
+  it('a page held ahead that is empty but marked as compressed reads as the empty answer it is, not as bytes that fail to decode', async () => {
+    const server = await loopback((req, res) => {
+      const start = Number(new URL(req.url ?? '', 'http://x').searchParams.get('startIndex'));
+      // Pages are asked for ahead once a second page brought new users: the third is the first held.
+      const body = start <= 2 ? gzipSync(JSON.stringify({ ...list([{ id: `u${start}`, userName: `u${start}` }]), totalResults: 5 })) : Buffer.alloc(0);
+      res.writeHead(200, { 'content-type': 'application/scim+json', 'content-encoding': 'gzip', 'content-length': String(body.length) });
+      res.end(body);
+    });
+    const client = new ScimClient({ target: 'held-empty', baseUrl: `${server.url}/scim/v2`, auth: { type: 'none' }, timeoutMs: 5000, maxSockets: 2 });
+    await expect(client.listAll('Users', { pageSize: 1 })).rejects.toThrow('list answer is not a SCIM ListResponse');
+    // Read as held, not asked for again after a decoding that failed.
+    expect(server.requests.filter((q) => q.url.includes('startIndex=3&'))).toHaveLength(1);
+  });
 
   it('an empty answer marked as compressed (a 204 through a compressing proxy) is empty, not a body that fails to decode', async () => {
     const server = await loopback((_req, res) => {

@@ -1,7 +1,8 @@
 /**
  * The pages of a listing asked for before the listing reaches them. Each is asked for as soon as a
  * connection is free (an answer that arrives asks for the next), like a bare loop keeping the
- * server busy, and kept as the bytes received until the listing reads it, in order: unparsed bytes
+ * server busy, and kept as the bytes received until the listing reads it, in order (compressed,
+ * when the server compressed them: the client decodes a page as it reads it). Unparsed bytes
  * live outside the JavaScript heap, so pages held while the reader is busy elsewhere (the source's
  * read, settling earlier pages) cost the collector nothing, where parsed pages would be copied and
  * promoted. Holding is not free either: held bytes are memory the process cannot reuse, fresh pages

@@ -69,12 +69,16 @@ const MAX_PAGE_SIZE = 1000;
 interface RawPage {
   resources: JsonObject[];
   totalResults: number;
-  /** The answer's bytes (how large a page of this listing is: PagesAhead). */
+  /**
+   * The answer's bytes as received (how large a page of this listing is: PagesAhead), compressed if
+   * the server compressed it: one measure for pages read at once and pages held as received.
+   */
   size: number;
 }
 
 interface HeldPage {
   answer: HttpAnswer;
+  /** Its bytes as received and held: HttpAnswer.received. */
   size: number;
 }
 
@@ -223,7 +227,7 @@ export class ScimClient implements ScimTarget {
   }
 
   /** One request sent through the budget; its answer as received, an error status thrown as its typed error. */
-  private async exchange(method: string, path: string, body: unknown, context: ErrorContext, version: string | undefined): Promise<HttpAnswer> {
+  private async exchange(method: string, path: string, body: unknown, context: ErrorContext, version: string | undefined, keepEncoded = false): Promise<HttpAnswer> {
     const signal = this.stopSignal();
     if (signal?.aborted) throw this.stoppedError(context);
     const isCreate = method === 'POST' && path === '/Users';
@@ -245,7 +249,7 @@ export class ScimClient implements ScimTarget {
       // wait could expire on the way.
       const headers = this.headersFor(await this.auth.headers(), body !== undefined, version);
       began = performance.now();
-      response = await this.transport.send({ method, path: this.basePath + path, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+      response = await this.transport.send({ method, path: this.basePath + path, headers, body: body === undefined ? undefined : JSON.stringify(body), keepEncoded });
     } catch (error) {
       if (began) requestEnded({ target: this.target, method, status: 0, seconds: (performance.now() - began) / 1000 });
       throw errorForTransport(error, context, this.base);
@@ -506,24 +510,33 @@ export class ScimClient implements ScimTarget {
     const path = pagePath(type, options, startIndex);
     return this.retried('GET', path, {}, async (context) => {
       const answer = await this.exchange('GET', path, undefined, context, undefined);
-      return this.listPage(this.interpret(answer, context), type, answer.bytes.length);
+      return this.listPage(this.interpret(answer, context), type, answer.received);
     });
   }
 
-  /** A page asked for ahead (PagesAhead): its answer as received, its status checked, its body read when the listing reaches it (readHeld). */
+  /**
+   * A page asked for ahead (PagesAhead): its answer as received, its status checked, its body read
+   * when the listing reaches it (readHeld). Held as the server encoded it: a compressed page is a
+   * tenth of its text or less, so the bound on held bytes keeps ten times as many pages ahead.
+   */
   private async heldPage(type: ResourceType, options: ListOptions & { pageSize: number }, startIndex: number): Promise<HeldPage> {
     const path = pagePath(type, options, startIndex);
-    const answer = await this.retried('GET', path, {}, (context) => this.exchange('GET', path, undefined, context, undefined));
-    return { answer, size: answer.bytes.length };
+    const answer = await this.retried('GET', path, {}, (context) => this.exchange('GET', path, undefined, context, undefined, true));
+    return { answer, size: answer.received };
   }
 
   /**
-   * A page asked for ahead, read: as rawPage() reads one. A body that is a transient error (a 503
-   * or a 429 inside a 200) is asked for again as any page is, retries and all.
+   * A page asked for ahead, read: decoded if it was held encoded, then as rawPage() reads one. A
+   * body that is a transient error (a 503 or a 429 inside a 200, or bytes that do not decode) is
+   * asked for again as any page is, retries and all.
    */
-  private readHeld(held: HeldPage, type: ResourceType, options: ListOptions & { pageSize: number }, startIndex: number): RawPage | Promise<RawPage> {
+  private async readHeld(held: HeldPage, type: ResourceType, options: ListOptions & { pageSize: number }, startIndex: number): Promise<RawPage> {
+    const context = { target: this.target, request: `GET /${type}` };
     try {
-      return this.listPage(this.interpret(held.answer, { target: this.target, request: `GET /${type}` }), type, held.size);
+      const answer = await this.transport.decoded(held.answer).catch((error: unknown) => {
+        throw errorForTransport(error, context, this.base);
+      });
+      return this.listPage(this.interpret(answer, context), type, held.size);
     } catch (error) {
       if (isRetryable(error)) return this.rawPage(type, options, startIndex);
       throw error;

@@ -13,7 +13,7 @@
 import { readFileSync } from 'node:fs';
 import type { IncomingHttpHeaders } from 'node:http';
 import { rootCertificates } from 'node:tls';
-import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
+import { brotliDecompress, createBrotliDecompress, createGunzip, createInflate, gunzip, inflate, type InputType, type ZlibOptions } from 'node:zlib';
 import type { Transform } from 'node:stream';
 import { getProxyForUrl } from 'proxy-from-env';
 import type { buildConnector as BuildConnector, Dispatcher } from 'undici';
@@ -60,13 +60,23 @@ export interface HttpRequest {
   /** Names lower-case. */
   headers: Record<string, string>;
   body?: string | undefined;
+  /**
+   * A successful answer's body is kept as the server encoded it (gzip, deflate, br): `bytes` are
+   * then the encoded bytes, `encoded` says so, and decoded() gives the answer to read. For pages
+   * held unread (pages-ahead.ts), where the bytes held count against a bound.
+   */
+  keepEncoded?: boolean;
 }
 
 export interface HttpAnswer {
   status: number;
   headers: IncomingHttpHeaders;
-  /** The whole body as received (decompressed). */
+  /** The whole body as received (decompressed, unless `encoded`). */
   bytes: Buffer;
+  /** The content-encoding `bytes` are still in (a request with keepEncoded); absent once decoded. */
+  readonly encoded?: string;
+  /** Bytes of the body as they came over the wire (before any decoding): one measure of a page's size, however it was read. */
+  readonly received: number;
   /** The whole body, decoded as UTF-8 ('' when empty): decoded when first read (a large page is parsed from its bytes, json-body.ts). */
   readonly body: string;
 }
@@ -79,6 +89,8 @@ class Answer implements HttpAnswer {
     readonly status: number,
     readonly headers: IncomingHttpHeaders,
     readonly bytes: Buffer,
+    readonly received: number,
+    readonly encoded?: string,
   ) {}
 
   get body(): string {
@@ -185,7 +197,7 @@ export class Transport {
    * complete answer came, ResponseTooLargeError past maxResponseBytes.
    */
   async send(request: HttpRequest): Promise<HttpAnswer> {
-    const collector = new AnswerCollector(this.maxResponseBytes);
+    const collector = new AnswerCollector(this.maxResponseBytes, request.keepEncoded === true);
     const timer = setTimeout(() => collector.abort(timedOut()), this.timeoutMs);
     try {
       this.dispatcher.dispatch(
@@ -210,6 +222,27 @@ export class Transport {
     }
   }
 
+  /**
+   * An answer kept encoded (HttpRequest.keepEncoded), decoded whole on libuv's pool: refused past
+   * maxResponseBytes of decoded bytes as a streamed answer is (decoding stops there, so a small body
+   * that expands without end costs no more than the limit), and failing as a streamed answer's
+   * decoding does (a TransportError with zlib's code). Any other answer as it is.
+   */
+  async decoded(answer: HttpAnswer): Promise<HttpAnswer> {
+    const encoded = answer.encoded;
+    if (encoded === undefined) return answer;
+    const decode = ONE_SHOT[encoded]!;
+    try {
+      const bytes = await new Promise<Buffer>((resolve, reject) =>
+        decode(answer.bytes, { maxOutputLength: this.maxResponseBytes }, (error, out) => (error ? reject(error) : resolve(out))),
+      );
+      return new Answer(answer.status, answer.headers, bytes, answer.received);
+    } catch (error) {
+      if ((error as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE') throw new ResponseTooLargeError(this.maxResponseBytes);
+      throw transportError(error);
+    }
+  }
+
   /** Ends the connections (requests in flight fail). */
   async close(): Promise<void> {
     await this.dispatcher.destroy();
@@ -219,6 +252,11 @@ export class Transport {
 const timedOut = () => Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' });
 
 const ENCODED: Record<string, () => Transform> = { gzip: createGunzip, 'x-gzip': createGunzip, deflate: createInflate, br: createBrotliDecompress };
+
+type OneShot = (input: InputType, options: ZlibOptions, callback: (error: Error | null, result: Buffer) => void) => void;
+
+/** The same decoders as ENCODED, for a body decoded whole (Transport.decoded). */
+const ONE_SHOT: Record<string, OneShot> = { gzip: gunzip, 'x-gzip': gunzip, deflate: inflate, br: brotliDecompress as OneShot };
 
 /**
  * One answer collected straight from undici's dispatch callbacks: status, headers and the body's
@@ -245,9 +283,17 @@ class AnswerCollector implements Dispatcher.DispatchHandler {
   private decode: (() => Transform) | null = null;
   private decoder: Transform | null = null;
   private readonly chunks: Buffer[] = [];
+  /** Bytes taken (decoded, unless kept encoded), and bytes received. */
   private size = 0;
+  private received = 0;
 
-  constructor(private readonly limit: number) {
+  /** A successful answer's encoding, when it is kept encoded (keepEncoded): its bytes are taken as they come. */
+  private encoding: string | undefined;
+
+  constructor(
+    private readonly limit: number,
+    private readonly keepEncoded = false,
+  ) {
     this.answer = new Promise<Answer>((resolve, reject) => {
       this.resolve = resolve;
       this.reject = reject;
@@ -275,12 +321,16 @@ class AnswerCollector implements Dispatcher.DispatchHandler {
     const header = headers['content-encoding'];
     const encoding = (typeof header === 'string' ? header : '').trim().toLowerCase();
     if (!encoding || encoding === 'identity') return;
-    this.decode = ENCODED[encoding] ?? null;
-    if (!this.decode) this.fail(new TransportError(`the answer is encoded with "${encoding}", which is not supported`, 'EUNSUPPORTEDENCODING'));
+    const decode = ENCODED[encoding] ?? null;
+    if (!decode) return this.fail(new TransportError(`the answer is encoded with "${encoding}", which is not supported`, 'EUNSUPPORTEDENCODING'));
+    // An error's body is read at once (its message, its retry advice): only a success waits encoded.
+    if (this.keepEncoded && status < 300) this.encoding = encoding;
+    else this.decode = decode;
   }
 
   onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
     if (this.settled) return;
+    this.received += chunk.length;
     if (!this.decode) return this.take(chunk);
     this.decoder ??= this.decode()
       .on('data', (decoded: Buffer) => this.take(decoded))
@@ -308,7 +358,9 @@ class AnswerCollector implements Dispatcher.DispatchHandler {
     if (this.settled) return;
     this.settled = true;
     const { chunks } = this;
-    this.resolve(new Answer(this.status, this.headers, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, this.size)));
+    // An empty body is no encoded one (a 204 through a compressing proxy): nothing to decode.
+    const encoded = this.size > 0 ? this.encoding : undefined;
+    this.resolve(new Answer(this.status, this.headers, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, this.size), this.received, encoded));
   }
 
   /** Settles with `error` and abandons what is left: the request (its connection closed), the decoder. */
