@@ -309,6 +309,33 @@ describe('compressed answers', () => {
     expect(server.requests.filter((q) => q.url.includes('startIndex=3&'))).toHaveLength(1);
   });
 
+  it('an answer that does not decompress is named as such, with zlib\'s or brotli\'s code, not as a failed connection', async () => {
+    for (const encoding of ['gzip', 'br']) {
+      const server = await loopback((_req, res) => {
+        res.writeHead(200, { 'content-type': 'application/scim+json', 'content-encoding': encoding });
+        res.end('not compressed at all');
+      });
+      const client = new ScimClient({ target: `garbled-${encoding}`, baseUrl: `${server.url}/scim/v2`, auth: { type: 'none' }, timeoutMs: 5000, maxSockets: 1, readRetry: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1, maxRetryAfterMs: 1 } });
+      await expect(client.get('Users', 'u1')).rejects.toThrow(new RegExp(`^the answer from 127\\.0\\.0\\.1:\\d+ could not be decompressed \\(${encoding === 'gzip' ? 'Z_DATA_ERROR' : 'ERR__ERROR_FORMAT_\\w+'}: `));
+    }
+  });
+
+  it('an encoding that is no encoding ("constructor", "__proto__") is refused by name, read at once or held', async () => {
+    for (const encoding of ['constructor', '__proto__', 'x-unknown']) {
+      const server = await loopback((req, res) => {
+        const start = Number(new URL(req.url ?? '', 'http://x').searchParams.get('startIndex'));
+        // Pages 1 and 2 plain, then the odd encoding: read at once (a get) and held (the third page).
+        const body = JSON.stringify({ ...list([{ id: `u${start}`, userName: `u${start}` }]), totalResults: 5 });
+        res.writeHead(200, { 'content-type': 'application/scim+json', ...(start >= 3 || req.url?.includes('/Users/') ? { 'content-encoding': encoding } : {}) });
+        res.end(body);
+      });
+      const client = new ScimClient({ target: `odd-${encoding}`, baseUrl: `${server.url}/scim/v2`, auth: { type: 'none' }, timeoutMs: 5000, maxSockets: 2, readRetry: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1, maxRetryAfterMs: 1 } });
+      const refused = `the answer is encoded with "${encoding}", which is not supported`;
+      await expect(client.get('Users', 'u1')).rejects.toThrow(refused);
+      await expect(client.listAll('Users', { pageSize: 1 })).rejects.toThrow(refused);
+    }
+  });
+
   it('an empty answer marked as compressed (a 204 through a compressing proxy) is empty, not a body that fails to decode', async () => {
     const server = await loopback((_req, res) => {
       res.writeHead(204, { 'content-encoding': 'gzip' });

@@ -180,6 +180,12 @@ export function errorForNetwork(error: Error & { code?: string; proxy?: string; 
         : "check the target's tls settings";
     return new ProtocolError(`TLS handshake with ${address} failed (${code}): ${hint}`, ctx, { cause: error });
   }
+  // The server answered, in a form we cannot read: asked again, it answers the same way.
+  if (code === 'EUNSUPPORTEDENCODING') return new ProtocolError(`${error.message} (the answer from ${address})`, ctx, { cause: error });
+  // zlib's codes (Z_DATA_ERROR...) and brotli's (ERR__ERROR_FORMAT_...): an answer cut or garbled on the way may come whole next time.
+  if (code.startsWith('Z_') || code.startsWith('ERR__ERROR_')) {
+    return new TransientError(`the answer from ${address} could not be decompressed (${code}: ${error.message})`, ctx, true, { cause: error });
+  }
   const notSent = code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN';
   const what = notSent
     ? `cannot connect to ${address} (${code}${code === 'ENOTFOUND' ? ': no such host' : ''})`

@@ -231,7 +231,7 @@ export class Transport {
   async decoded(answer: HttpAnswer): Promise<HttpAnswer> {
     const encoded = answer.encoded;
     if (encoded === undefined) return answer;
-    const decode = ONE_SHOT[encoded]!;
+    const decode = ENCODED[encoded]!.whole;
     try {
       const bytes = await new Promise<Buffer>((resolve, reject) =>
         decode(answer.bytes, { maxOutputLength: this.maxResponseBytes }, (error, out) => (error ? reject(error) : resolve(out))),
@@ -251,12 +251,15 @@ export class Transport {
 
 const timedOut = () => Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' });
 
-const ENCODED: Record<string, () => Transform> = { gzip: createGunzip, 'x-gzip': createGunzip, deflate: createInflate, br: createBrotliDecompress };
+type Whole = (input: InputType, options: ZlibOptions, callback: (error: Error | null, result: Buffer) => void) => void;
 
-type OneShot = (input: InputType, options: ZlibOptions, callback: (error: Error | null, result: Buffer) => void) => void;
-
-/** The same decoders as ENCODED, for a body decoded whole (Transport.decoded). */
-const ONE_SHOT: Record<string, OneShot> = { gzip: gunzip, 'x-gzip': gunzip, deflate: inflate, br: brotliDecompress as OneShot };
+/** The content-encodings read, each as a stream (an answer decoded as it arrives) and whole (Transport.decoded). */
+const ENCODED: Record<string, { stream: () => Transform; whole: Whole }> = {
+  gzip: { stream: createGunzip, whole: gunzip },
+  'x-gzip': { stream: createGunzip, whole: gunzip },
+  deflate: { stream: createInflate, whole: inflate },
+  br: { stream: createBrotliDecompress, whole: brotliDecompress as Whole },
+};
 
 /**
  * One answer collected straight from undici's dispatch callbacks: status, headers and the body's
@@ -321,11 +324,12 @@ class AnswerCollector implements Dispatcher.DispatchHandler {
     const header = headers['content-encoding'];
     const encoding = (typeof header === 'string' ? header : '').trim().toLowerCase();
     if (!encoding || encoding === 'identity') return;
-    const decode = ENCODED[encoding] ?? null;
-    if (!decode) return this.fail(new TransportError(`the answer is encoded with "${encoding}", which is not supported`, 'EUNSUPPORTEDENCODING'));
+    // Own keys only: a server's "constructor" or "__proto__" is no encoding we read.
+    const decoders = Object.hasOwn(ENCODED, encoding) ? ENCODED[encoding] : undefined;
+    if (!decoders) return this.fail(new TransportError(`the answer is encoded with "${encoding}", which is not supported`, 'EUNSUPPORTEDENCODING'));
     // An error's body is read at once (its message, its retry advice): only a success waits encoded.
     if (this.keepEncoded && status < 300) this.encoding = encoding;
-    else this.decode = decode;
+    else this.decode = decoders.stream;
   }
 
   onResponseData(_controller: Dispatcher.DispatchController, chunk: Buffer): void {
